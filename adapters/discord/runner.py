@@ -1,0 +1,14 @@
+"""Start the Discord adapter on a running core (called by `tailorbot run`)."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.core import Core
+
+
+def configured(settings: Settings) -> bool:
+    return False
+
+
+async def serve(core: Core, settings: Settings) -> None:
+    raise NotImplementedError("the Discord adapter is not built yet")

@@ -1,0 +1,1 @@
+"""Slack adapter (see its issue): translates Slack events into core events and back."""

@@ -1,0 +1,267 @@
+"""Terminal adapter: a console backend in Errbot's spirit, going through the same core.
+
+Interactive (stdin is a TTY): a rich prompt; consent and confirmations are y/n questions and
+``/react 👍`` reacts to the bot's last reply. Scripted (stdin is not a TTY): one input line
+in, exactly one output line out, nothing asked. Several replies to one line are joined with a
+tab and newlines inside a reply are written as ``\\n``, so the mapping stays line for line;
+``--jsonl`` prints one JSON array of replies per line instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rich.console import Console
+from rich.markup import escape
+from rich.prompt import Confirm, Prompt
+
+from bot.core import Core
+from bot.events import (
+    ActionEvent,
+    AnyEvent,
+    MessageEvent,
+    PersonRef,
+    PlatformContext,
+    ReactionEvent,
+    Reply,
+    Surface,
+)
+
+PLATFORM = "terminal"
+WORKSPACE = "local"
+QUIT_WORDS = {"/quit", "/exit", ":q"}
+
+
+def system_timezone() -> str | None:
+    """The machine's IANA zone when it can be named (TZ, /etc/timezone), else None."""
+    candidates = [os.environ.get("TZ", "")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    for name in candidates:
+        name = name.lstrip(":")
+        if not name:
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return name
+    return None
+
+
+@dataclass
+class TerminalSession:
+    """Turns lines into events and replies into text; holds only what a console needs."""
+
+    core: Core
+    user: str
+    export_dir: Path = field(default_factory=Path.cwd)
+    last_reply_id: str | None = None
+    context: PlatformContext = field(
+        default_factory=lambda: PlatformContext(
+            timezone=system_timezone(), device="terminal", locale=None
+        )
+    )
+
+    @property
+    def person(self) -> PersonRef:
+        return PersonRef(PLATFORM, WORKSPACE, self.user, self.user)
+
+    def _id(self) -> str:
+        return uuid.uuid4().hex
+
+    def event_for_line(self, line: str) -> AnyEvent | None:
+        """``/react <emoji>`` is terminal-only syntax for a reaction on the last reply."""
+        stripped = line.strip()
+        if stripped.startswith("/react"):
+            emoji = stripped.removeprefix("/react").strip() or "👍"
+            if self.last_reply_id is None:
+                return None
+            return ReactionEvent(
+                event_id=self._id(),
+                person=self.person,
+                channel_id="terminal",
+                target_message_id=self.last_reply_id,
+                emoji=emoji,
+                context=self.context,
+            )
+        return MessageEvent(
+            event_id=self._id(),
+            person=self.person,
+            channel_id="terminal",
+            text=line,
+            surface=Surface.DM,
+            message_id=self._id(),
+            context=self.context,
+        )
+
+    def action(self, action_id: str, value: str = "") -> ActionEvent:
+        return ActionEvent(
+            event_id=self._id(),
+            person=self.person,
+            channel_id="terminal",
+            action_id=action_id,
+            value=value,
+            context=self.context,
+        )
+
+    async def send(self, event: AnyEvent) -> list[Reply]:
+        replies = await self.core.handle(event)
+        for reply in replies:
+            if reply.reply_id:
+                # The terminal has no message ids of its own: the core's id is the platform id.
+                await self.core.bind_reply(reply.reply_id, reply.reply_id)
+                self.last_reply_id = reply.reply_id
+        return replies
+
+    def save_attachment(self, reply: Reply) -> Path | None:
+        if reply.attachment is None:
+            return None
+        name, payload = reply.attachment
+        path = self.export_dir / Path(name).name
+        path.write_bytes(payload)
+        os.chmod(path, 0o600)  # the export is personal data: readable by its owner only
+        return path
+
+
+def flatten(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\r", "").replace("\n", "\\n")
+
+
+async def run_scripted(
+    session: TerminalSession,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    jsonl: bool = False,
+    stderr: TextIO | None = None,
+) -> int:
+    """Line in, line out. Returns the number of lines handled."""
+    stderr = stderr or sys.stderr
+    handled = 0
+    for raw in stdin:
+        line = raw.rstrip("\n")
+        if line.strip() in QUIT_WORDS:
+            break
+        event = session.event_for_line(line)
+        if event is None:
+            replies = [Reply(text="Nothing to react to yet.", purpose="error")]
+        else:
+            replies = await session.send(event) or _acknowledge(event)
+        texts: list[str] = []
+        records: list[dict[str, object]] = []
+        for reply in replies:
+            if reply.purpose == "consent_notice":
+                print(
+                    "note: learning is off until consent is given "
+                    "(send '/consent grant' or start with --consent)",
+                    file=stderr,
+                )
+                continue
+            text = reply.text
+            path = session.save_attachment(reply)
+            if path is not None:
+                text += f" Saved to {path}."
+            texts.append(text)
+            records.append(
+                {
+                    "text": text,
+                    "kind": reply.kind.value,
+                    "purpose": reply.purpose,
+                    "buttons": [b.action_id for b in reply.buttons],
+                    "reply_id": reply.reply_id,
+                }
+            )
+        if jsonl:
+            stdout.write(json.dumps(records, ensure_ascii=False) + "\n")
+        else:
+            stdout.write("\t".join(flatten(t) for t in texts) + "\n")
+        stdout.flush()
+        handled += 1
+    return handled
+
+
+async def run_interactive(
+    session: TerminalSession,
+    console: Console | None = None,
+    ask: Callable[[str], str] | None = None,
+    confirm: Callable[[str], bool] | None = None,
+) -> None:
+    console = console or Console()
+    ask = ask or (lambda prompt: Prompt.ask(prompt, console=console))
+    confirm = confirm or (lambda prompt: Confirm.ask(prompt, console=console))
+    name = session.core.settings.bot_name
+    console.print(
+        f"[bold]{escape(name)}[/bold] — talking as [cyan]{escape(session.user)}[/cyan]. "
+        "/help for commands, /react 👍 to rate my last reply, /quit to leave."
+    )
+    while True:
+        try:
+            line = ask(f"[cyan]{escape(session.user)}[/cyan]")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if line.strip() in QUIT_WORDS:
+            return
+        event = session.event_for_line(line)
+        if event is None:
+            console.print("[dim]Nothing to react to yet.[/dim]")
+            continue
+        pending = await session.send(event) or _acknowledge(event)
+        while pending:
+            reply = pending.pop(0)
+            console.print(f"[bold green]{escape(name)}[/bold green] {escape(reply.text)}")
+            path = session.save_attachment(reply)
+            if path is not None:
+                console.print(f"[dim]Saved to {escape(str(path))} (only you can read it).[/dim]")
+            if reply.buttons:
+                pending.extend(await _ask_buttons(session, reply, confirm))
+
+
+def _acknowledge(event: AnyEvent) -> list[Reply]:
+    """Reactions produce no reply on chat platforms; a console should still say it heard."""
+    if isinstance(event, ReactionEvent):
+        return [Reply(text=f"(noted your {event.emoji} on my last reply)", purpose="ack")]
+    return []
+
+
+async def _ask_buttons(
+    session: TerminalSession, reply: Reply, confirm: Callable[[str], bool]
+) -> list[Reply]:
+    """Two-button prompts (Allow/Not now, Delete/Cancel) become a y/n question: the first
+    button is "yes"."""
+    yes, no = reply.buttons[0], reply.buttons[-1]
+    chosen = yes if confirm(f"{yes.label}?") else no
+    return await session.send(session.action(chosen.action_id, chosen.value))
+
+
+async def chat(
+    core: Core,
+    *,
+    user: str,
+    grant_consent: bool = False,
+    jsonl: bool = False,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    interactive: bool | None = None,
+) -> None:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    session = TerminalSession(core, user)
+    if grant_consent:
+        await session.send(session.action("consent.grant"))
+    if interactive is None:
+        interactive = stdin.isatty()
+    if interactive:
+        await run_interactive(session)
+    else:
+        await run_scripted(session, stdin, stdout, jsonl=jsonl)

@@ -1,0 +1,27 @@
+"""Composition root of the core: settings → database → model backend → :class:`Core`.
+Adapters and the CLI call :func:`build_core`; tests build a Core directly with their own parts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import Settings
+from bot.core import Core
+from bot.llm import LLMBackend, select_backend
+from profiles.db import Database
+from profiles.migrate import upgrade
+from prompts.render import PromptRenderer
+
+
+async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Core:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if settings.auto_migrate:
+        import asyncio
+
+        await asyncio.to_thread(upgrade, settings.database_url)
+    db = Database(settings.database_url)
+    renderer = PromptRenderer(settings.prompt_templates_dir)
+    return Core(settings, db, llm or select_backend(settings), renderer=renderer)

@@ -1,0 +1,32 @@
+"""Platform-neutral command handlers. Importing the package registers them all."""
+
+from bot.commands import prefs, privacy, profile  # noqa: F401  (registration side effects)
+from bot.commands.base import (
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    CommandSpec,
+    parse_command_line,
+    split_args,
+    unknown_command_text,
+)
+
+# Buttons map to command lines, so a button and the typed command share one code path.
+ACTION_COMMANDS: dict[str, str] = {
+    "consent.grant": "consent grant",
+    "consent.decline": "consent decline",
+    "consent.revoke": "consent revoke",
+    "forget.confirm": "forget confirm",
+    "forget.cancel": "forget cancel",
+}
+
+__all__ = [
+    "ACTION_COMMANDS",
+    "REGISTRY",
+    "CommandContext",
+    "CommandError",
+    "CommandSpec",
+    "parse_command_line",
+    "split_args",
+    "unknown_command_text",
+]

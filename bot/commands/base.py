@@ -1,0 +1,104 @@
+"""Command plumbing: parsing, the registry, and the context a handler gets.
+
+Commands are written once here and reached from every surface: a platform slash command, a
+``/word`` typed in a DM or the terminal, or a button (an action id maps to a command line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.events import AnyEvent, Reply, ReplyKind
+from profiles.engine import ProfileEngine
+from profiles.models import Person
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+
+class CommandError(Exception):
+    """A malformed command; the message is shown to the person as is."""
+
+
+@dataclass(slots=True)
+class CommandContext:
+    core: Core
+    session: AsyncSession
+    person: Person
+    event: AnyEvent
+    now: dt.datetime
+
+    @property
+    def engine(self) -> ProfileEngine:
+        return self.core.engine
+
+    @property
+    def person_id(self) -> int:
+        assert self.person.id is not None
+        return self.person.id
+
+    def reply(self, text: str, **kwargs: object) -> Reply:
+        """Command answers are private by default: only the person sees them."""
+        kwargs.setdefault("kind", ReplyKind.EPHEMERAL)
+        kwargs.setdefault("purpose", "command")
+        return Reply(text=text, **kwargs)  # type: ignore[arg-type]
+
+
+Handler = Callable[[CommandContext, list[str]], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    summary: str
+    usage: list[str]
+    handler: Handler
+    subcommands: tuple[str, ...] = field(default=())
+
+
+REGISTRY: dict[str, CommandSpec] = {}
+
+
+def command(
+    name: str, summary: str, usage: list[str], subcommands: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        REGISTRY[name] = CommandSpec(name, summary, usage, handler, subcommands)
+        return handler
+
+    return register
+
+
+def split_args(raw: str) -> list[str]:
+    """Shell-like splitting so values can be quoted; a stray quote is a clear error."""
+    try:
+        return shlex.split(raw)
+    except ValueError as exc:
+        raise CommandError(f"I couldn't read that command ({exc}). Check your quotes.") from exc
+
+
+def parse_command_line(text: str) -> tuple[str, str] | None:
+    """``"/prefs set tone casual"`` → ``("prefs", "set tone casual")``; None if not a command."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or stripped.startswith("//"):
+        return None
+    name, _, rest = stripped[1:].partition(" ")
+    name = name.strip().lower()
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        return None
+    return name, rest.strip()
+
+
+def usage_text(spec: CommandSpec) -> str:
+    return "Usage: " + " · ".join(spec.usage)
+
+
+def unknown_command_text(name: str) -> str:
+    names = ", ".join(f"/{n}" for n in sorted(REGISTRY))
+    return f"I don't know /{name}. Commands: {names}. Try /help."

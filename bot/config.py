@@ -1,0 +1,151 @@
+"""Settings, read (highest precedence first) from keyword arguments, environment variables,
+a ``.env`` file and ``tailorbot.toml`` in the working directory.
+
+Every key is documented in README.md ("Configuration"); keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ConsentMode = Literal["opt_in", "opt_out"]
+LLMChoice = Literal["auto", "anthropic", "openai", "none"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TAILORBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        toml_file="tailorbot.toml",
+        populate_by_name=True,
+    )
+
+    # Storage -------------------------------------------------------------------------------
+    database_url: str = Field(
+        default="sqlite:///tailorbot.db",
+        description="SQLAlchemy URL. sqlite:///file.db (default) or postgresql://user@host/db.",
+    )
+
+    auto_migrate: bool = Field(
+        default=True,
+        description="Create/upgrade the schema at start (serialised by a lock on PostgreSQL).",
+    )
+
+    # Privacy -------------------------------------------------------------------------------
+    consent_mode: ConsentMode = Field(
+        default="opt_in",
+        description="opt_in: learn nothing until a person grants consent. opt_out: learn from "
+        "everyone who has not revoked (only for private deployments where people agreed).",
+    )
+
+    forget_on_leave: bool = Field(
+        default=False,
+        description="Delete a person's data when the platform says they left or were deleted "
+        "(Slack user deactivated, Discord member removed or user deletion request).",
+    )
+
+    # Learning ------------------------------------------------------------------------------
+    interest_half_life_days: float = Field(default=14.0, gt=0)
+    max_interests_per_person: int = Field(default=200, ge=10)
+    keyphrases_per_message: int = Field(default=5, ge=1, le=20)
+    max_signal_chars: int = Field(
+        default=4000, ge=100, description="Only this much of a message feeds signal extraction."
+    )
+    history_turns: int = Field(default=20, ge=0, description="Turns of history kept in context.")
+    max_message_chars: int = Field(
+        default=40_000, ge=1000, description="Longer messages are cut (and the person is told)."
+    )
+
+    # Localisation --------------------------------------------------------------------------
+    default_timezone: str = "UTC"
+    default_locale: str = "en"
+
+    # Model ---------------------------------------------------------------------------------
+    llm: LLMChoice = "auto"
+    llm_model: str | None = None
+    llm_max_tokens: int = Field(default=1024, ge=16)
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    anthropic_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "TAILORBOT_ANTHROPIC_API_KEY"),
+    )
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+
+    # Slack (Bolt's usual variable names) ---------------------------------------------------
+    slack_bot_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "TAILORBOT_SLACK_BOT_TOKEN")
+    )
+    slack_app_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "TAILORBOT_SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "TAILORBOT_SLACK_SIGNING_SECRET"),
+    )
+    slack_api_url: str = "https://slack.com/api/"
+    http_port: int = 3000
+
+    # Discord -------------------------------------------------------------------------------
+    discord_bot_token: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DISCORD_BOT_TOKEN", "TAILORBOT_DISCORD_BOT_TOKEN"),
+    )
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+
+    # Misc ----------------------------------------------------------------------------------
+    prompt_templates_dir: Path | None = Field(
+        default=None, description="Folder whose *.j2 files override the built-in templates."
+    )
+    bot_name: str = "tailorbot"
+    log_level: str = "WARNING"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+        )
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Load settings; ``config_file`` replaces ``tailorbot.toml`` when given."""
+    if config_file is not None:
+
+        class _FileSettings(Settings):
+            model_config = SettingsConfigDict(toml_file=str(config_file))
+
+        return _FileSettings(**overrides)  # type: ignore[arg-type]
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,145 @@
+"""Context assembly: everything the prompt needs about *this* person *now*.
+
+Timezone precedence: explicit preference, then what the platform reports, then the
+deployment default. The local date/time is computed with zoneinfo (tzdata ships with the
+package), so daylight-saving changes are handled by the IANA database, not by us.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_time
+
+from bot.events import PlatformContext
+from profiles.engine import ProfileSnapshot, StyleView
+from profiles.preferences import ResolvedPreferences
+from prompts.context import HistoryTurn, LocalTime, PromptContext
+
+
+def day_part(hour: int) -> str:
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 22:
+        return "evening"
+    return "night"
+
+
+def resolve_timezone(
+    prefs: ResolvedPreferences, platform: PlatformContext, default: str
+) -> tuple[str, str]:
+    """(IANA name, where it came from)."""
+    if prefs.source("timezone") in ("explicit", "platform"):
+        return prefs.get("timezone"), prefs.source("timezone")
+    if platform.timezone and _valid_zone(platform.timezone):
+        return platform.timezone, "platform"
+    return default, "default"
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def local_time(now: dt.datetime, timezone: str, source: str, locale: str) -> LocalTime:
+    moment = now.astimezone(ZoneInfo(timezone))
+    babel_locale = locale if _babel_ok(locale) else "en"
+    return LocalTime(
+        date=moment.date().isoformat(),
+        time=format_time(moment, "HH:mm", locale=babel_locale),
+        weekday=format_date(moment, "EEEE", locale="en"),
+        day_part=day_part(moment.hour),
+        timezone=timezone,
+        timezone_source=source,
+    )
+
+
+def _babel_ok(locale: str) -> bool:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(locale)
+    except (ValueError, UnknownLocaleError):
+        return False
+    return True
+
+
+def local_hour(now: dt.datetime, timezone: str) -> int:
+    return now.astimezone(ZoneInfo(timezone)).hour
+
+
+def style_summary(style: StyleView | None) -> str:
+    """One plain sentence; used both in prompts and in /profile."""
+    if style is None or style.messages_seen == 0:
+        return ""
+    if style.formality >= 0.35:
+        register = "formal"
+    elif style.formality <= -0.25:
+        register = "casual"
+    else:
+        register = "neutral"
+    length = (
+        "short" if style.avg_length < 60 else "medium-length" if style.avg_length < 300 else "long"
+    )
+    emoji = "often uses emoji" if style.emoji_rate >= 0.3 else "rarely uses emoji"
+    parts = [
+        f"{register} register",
+        f"{length} messages (about {style.avg_length:.0f} chars)",
+        emoji,
+    ]
+    if style.active_hours:
+        hours = sorted(h for h, _ in style.active_hours[:3])
+        parts.append("most active around " + ", ".join(f"{h:02d}:00" for h in hours))
+    return "; ".join(parts)
+
+
+def build_prompt_context(
+    *,
+    bot_name: str,
+    platform: str,
+    surface: str,
+    now: dt.datetime,
+    prefs: ResolvedPreferences,
+    platform_context: PlatformContext,
+    default_timezone: str,
+    snapshot: ProfileSnapshot | None,
+    history: list[HistoryTurn],
+    display_name: str | None,
+) -> PromptContext:
+    """``snapshot`` is None for people who have not allowed learning: they get explicit
+    preferences and the conversation, nothing inferred."""
+    timezone, tz_source = resolve_timezone(prefs, platform_context, default_timezone)
+    language = prefs.get("language")
+    language_source = prefs.source("language")
+    if language_source == "default" and platform_context.locale:
+        language, language_source = platform_context.locale.split("-")[0].lower(), "platform"
+    return PromptContext(
+        bot_name=bot_name,
+        platform=platform,
+        surface=surface,
+        local=local_time(now, timezone, tz_source, language),
+        language=language,
+        language_source=language_source,
+        tone=prefs.get("tone"),
+        tone_source=prefs.source("tone"),
+        verbosity=prefs.get("verbosity"),
+        verbosity_source=prefs.source("verbosity"),
+        emoji=prefs.get("emoji"),
+        avoid_topics=prefs.avoid_topics,
+        interests=[(i.topic, min(1.0, i.weight / 5.0)) for i in snapshot.interests]
+        if snapshot
+        else [],
+        workspace_popular=snapshot.workspace_popular if snapshot else [],
+        style_summary=style_summary(snapshot.style) if snapshot else "",
+        display_name=display_name if snapshot else None,
+        device=platform_context.device if snapshot else None,
+        activity=platform_context.activity if snapshot else None,
+        personalised=snapshot is not None,
+        history=history,
+    )

@@ -1,0 +1,718 @@
+"""The core pipeline: identify → dedupe → consent → observe → context → prompt → model → shape.
+
+Adapters call :meth:`Core.handle` with a neutral event and render the replies it returns.
+One transaction covers a message's dedupe row, its signals and its history, so a retried or
+crashed delivery is either fully processed once or not at all; the model call happens outside
+any transaction so a slow model never holds database locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import desc
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.commands import (
+    ACTION_COMMANDS,
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    parse_command_line,
+    split_args,
+    unknown_command_text,
+)
+from bot.commands.privacy import CONSENT_BUTTONS, CONSENT_NOTICE
+from bot.config import Settings
+from bot.context import build_prompt_context, local_hour
+from bot.events import (
+    ActionEvent,
+    AnyEvent,
+    CommandEvent,
+    Event,
+    MessageEvent,
+    PersonRef,
+    ReactionEvent,
+    Reply,
+    ReplyKind,
+    Surface,
+    utcnow,
+)
+from bot.llm.base import (
+    LLMBackend,
+    LLMRequest,
+    LLMResult,
+    LLMUnavailable,
+    PartialCallback,
+    Turn,
+)
+from bot.shape import shape_reply
+from profiles.db import Database, DatabaseUnavailable
+from profiles.engine import PersonKey, ProfileEngine
+from profiles.feedback import reaction_value
+from profiles.models import (
+    Consent,
+    ConsentStatus,
+    ConversationTurn,
+    LLMCall,
+    Person,
+    Preference,
+    ProcessedEvent,
+    Source,
+    table_of,
+)
+from profiles.preferences import PreferenceError, ResolvedPreferences, validate
+from profiles.privacy import forget_person
+from profiles.signals import SignalExtractor, clean_text
+from profiles.upsert import insert_for
+from prompts.context import HistoryTurn
+from prompts.render import PromptRenderer
+
+log = logging.getLogger(__name__)
+
+MODEL_UNAVAILABLE = (
+    "I couldn't reach my language model just now ({reason}). Your message is saved and I "
+    "learned from it as usual; please try again in a moment."
+)
+DB_UNAVAILABLE = (
+    "I can't reach my memory (database) right now. I've kept your message and will process it "
+    "as soon as the database is back."
+)
+EMPTY_MESSAGE = "I got an empty message. Type something, or /help to see what I can do."
+TRUNCATED_NOTE = "(Your message was very long; I read the first {n:,} characters.)"
+
+
+class DeletionHook(Protocol):
+    """Anything outside the person tables that holds data about a person (scheduled digest
+    jobs, caches) registers one of these; ``/forget`` and consent revocation call them."""
+
+    async def __call__(self, person: Person) -> None: ...
+
+
+Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """What the first transaction hands to the model step of a chat message."""
+
+    person: Person
+    learn: bool
+    request: LLMRequest
+    notice: bool
+    topics: list[str]
+    verbosity: str
+    emoji: str
+    avoid: list[str]
+    truncated: bool
+
+
+class Core:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        llm: LLMBackend,
+        *,
+        extractor: SignalExtractor | None = None,
+        renderer: PromptRenderer | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.llm = llm
+        self.clock = clock
+        self.engine = ProfileEngine(
+            half_life_days=settings.interest_half_life_days,
+            max_interests=settings.max_interests_per_person,
+            consent_opt_out=settings.consent_mode == "opt_out",
+            default_timezone=settings.default_timezone,
+            default_locale=settings.default_locale,
+        )
+        self.extractor = extractor or SignalExtractor(
+            max_keyphrases=settings.keyphrases_per_message, max_chars=settings.max_signal_chars
+        )
+        self.renderer = renderer or PromptRenderer()
+        self.deletion_hooks: list[DeletionHook] = []
+        self.preference_hooks: list[Callable[[Person, str | None], Awaitable[None]]] = []
+        self.deliver: Deliver | None = None
+        self._locks: weakref.WeakValueDictionary[PersonKey, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._backlog: collections.deque[AnyEvent] = collections.deque(maxlen=10_000)
+        self._drain_task: asyncio.Task[None] | None = None
+
+    # Public surface ------------------------------------------------------------------------
+    async def handle(
+        self, event: AnyEvent, *, on_partial: PartialCallback | None = None
+    ) -> list[Reply]:
+        """Process one platform event; returns what to say (possibly nothing)."""
+        try:
+            return await self._dispatch(event, on_partial)
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable, event %s kept for later: %s", event.event_id, exc)
+            self._keep_for_later(event)
+            if isinstance(event, ReactionEvent):
+                return []
+            return [Reply(text=DB_UNAVAILABLE, kind=ReplyKind.EPHEMERAL, purpose="error")]
+
+    async def bind_reply(self, reply_id: str, platform_message_id: str) -> None:
+        """Adapters report the platform id of a reply they sent, so reactions to it can be
+        read as feedback."""
+        if not reply_id.startswith("turn:"):
+            return
+        async with self.db.session() as session:
+            turn = await session.get(ConversationTurn, int(reply_id.removeprefix("turn:")))
+            if turn is not None:
+                turn.platform_message_id = platform_message_id
+                session.add(turn)
+
+    async def forget_person(self, session: AsyncSession, person: Person) -> dict[str, int]:
+        """Delete every row about ``person`` and everything registered hooks hold."""
+        assert person.id is not None
+        removed = await forget_person(session, person.id)
+        for hook in self.deletion_hooks:
+            await hook(person)
+        return removed
+
+    async def forget_ref(self, ref: PersonRef) -> bool:
+        """Forget a person the platform told us about (left, deactivated, deletion request).
+        Adapters call it only when ``settings.forget_on_leave`` allows; True if data existed."""
+        key = PersonKey(ref.platform, ref.workspace, ref.user_id)
+        async with self.db.session() as session:
+            person = await self.engine.find_person(session, key)
+            if person is None:
+                return False
+            await self.forget_person(session, person)
+            return True
+
+    async def on_consent_revoked(self, ctx: CommandContext) -> None:
+        """Revocation stops collection at once; scheduled personal work stops too."""
+        for hook in self.deletion_hooks:
+            await hook(ctx.person)
+
+    async def on_preference_changed(
+        self, ctx: CommandContext, key: str | None, value: str | None
+    ) -> None:
+        for hook in self.preference_hooks:
+            await hook(ctx.person, key)
+
+    @property
+    def backlog_size(self) -> int:
+        return len(self._backlog)
+
+    async def drain_backlog(self) -> int:
+        """Replay events kept while the database was away; stops at the first failure."""
+        done = 0
+        while self._backlog:
+            event = self._backlog[0]
+            try:
+                replies = await self._dispatch(event, None)
+            except DatabaseUnavailable:
+                break
+            self._backlog.popleft()
+            done += 1
+            if self.deliver is not None and replies:
+                await self.deliver(event, replies)
+        return done
+
+    async def aclose(self) -> None:
+        if self._drain_task is not None:
+            self._drain_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drain_task
+        await self.llm.aclose()
+
+    # Dispatch ------------------------------------------------------------------------------
+    async def _dispatch(self, event: AnyEvent, on_partial: PartialCallback | None) -> list[Reply]:
+        if self._backlog and event is not self._backlog[0]:
+            with contextlib.suppress(DatabaseUnavailable):
+                await self.drain_backlog()
+        key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        async with lock:  # one person's events are handled in order
+            if isinstance(event, MessageEvent):
+                parsed = parse_command_line(event.text)
+                if parsed is not None:
+                    return await self._command(event, parsed[0], parsed[1])
+                return await self._message(event, key, on_partial)
+            if isinstance(event, CommandEvent):
+                return await self._command(event, event.name.lstrip("/").lower(), event.args)
+            if isinstance(event, ActionEvent):
+                return await self._action(event, key)
+            if isinstance(event, ReactionEvent):
+                await self._reaction(event, key)
+                return []
+        raise TypeError(f"unsupported event {type(event).__name__}")
+
+    async def _claim(self, session: AsyncSession, person: Person, event: Event) -> bool:
+        """True the first time this platform event id is seen; False for retries."""
+        stmt = (
+            insert_for(session, table_of(ProcessedEvent))
+            .values(
+                person_id=person.id,
+                platform=event.person.platform,
+                workspace=event.person.workspace,
+                event_id=event.event_id[:200],
+                processed_at=self.clock(),
+            )
+            .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
+            .returning(table_of(ProcessedEvent).c.id)
+        )
+        result = await session.exec(stmt)
+        return result.first() is not None
+
+    async def _person(self, session: AsyncSession, event: Event, key: PersonKey) -> Person:
+        person = await self.engine.person(session, key, display_name=event.person.display_name)
+        await self.engine.touch(session, person, self.clock())
+        return person
+
+    # Messages ------------------------------------------------------------------------------
+    async def _message(
+        self, event: MessageEvent, key: PersonKey, on_partial: PartialCallback | None
+    ) -> list[Reply]:
+        limit = self.settings.max_message_chars
+        truncated = len(event.text) > limit
+        text = clean_text(event.text, max_chars=limit).strip()
+        if not text:
+            return [
+                Reply(
+                    text=EMPTY_MESSAGE,
+                    kind=ReplyKind.EPHEMERAL,
+                    purpose="error",
+                    thread_id=event.thread_id,
+                )
+            ]
+        async with self.db.session() as session:
+            person = await self._person(session, event, key)
+            if not await self._claim(session, person, event):
+                log.info("duplicate event %s ignored", event.event_id)
+                return []
+            prepared = await self._prepare(session, event, person, text, truncated)
+        return await self._answer(event, prepared, on_partial)
+
+    async def _prepare(
+        self,
+        session: AsyncSession,
+        event: MessageEvent,
+        person: Person,
+        text: str,
+        truncated: bool,
+    ) -> _Prepared:
+        """Consent gate and observation (writes), then context assembly (reads)."""
+        assert person.id is not None
+        now = self.clock()
+        engine = self.engine
+        consent = await engine.consent(session, person.id)
+        learn = engine.may_learn(consent)
+        notice = (
+            consent.status == ConsentStatus.UNKNOWN.value
+            and consent.notice_shown_at is None
+            and not engine.consent_opt_out
+        )
+        if notice:
+            consent.notice_shown_at = now
+            session.add(consent)
+        topics: list[str] = []
+        history: list[HistoryTurn] = []
+        if learn:
+            timezone = await self._store_platform_context(session, person.id, event, now)
+            signals = self.extractor.extract(text)
+            topics = [t for t, _ in signals.topics]
+            await engine.observe_message(
+                session,
+                person.id,
+                signals,
+                at=event.occurred_at,
+                local_hour=local_hour(event.occurred_at, timezone),
+                event_id=event.event_id,
+                excerpt=text,
+            )
+            history = await self._history(session, person.id)
+            session.add(
+                ConversationTurn(
+                    person_id=person.id,
+                    role="user",
+                    text=text,
+                    channel_id=event.channel_id,
+                    thread_id=event.thread_id,
+                    platform_message_id=event.message_id,
+                    topics=topics,
+                    created_at=event.occurred_at,
+                )
+            )
+        request, prefs = await self._assemble(
+            session, person, event, text, learn=learn, history=history, now=now
+        )
+        return _Prepared(
+            person=person,
+            learn=learn,
+            request=request,
+            notice=notice,
+            topics=topics,
+            verbosity=prefs.get("verbosity"),
+            emoji=prefs.get("emoji"),
+            avoid=prefs.avoid_topics,
+            truncated=truncated,
+        )
+
+    async def _assemble(
+        self,
+        session: AsyncSession,
+        person: Person,
+        event: MessageEvent,
+        text: str,
+        *,
+        learn: bool,
+        history: list[HistoryTurn],
+        now: dt.datetime,
+    ) -> tuple[LLMRequest, ResolvedPreferences]:
+        """Context → prompt → model request. Reads only; people who have not allowed learning
+        get their explicit preferences and nothing inferred."""
+        assert person.id is not None
+        snapshot = await self.engine.snapshot(session, person, now) if learn else None
+        prefs = (
+            snapshot.preferences
+            if snapshot
+            else await self.engine.preferences(session, person.id, now)
+        )
+        context = build_prompt_context(
+            bot_name=self.settings.bot_name,
+            platform=event.person.platform,
+            surface=event.surface.value,
+            now=now,
+            prefs=prefs,
+            platform_context=event.context,
+            default_timezone=self.settings.default_timezone,
+            snapshot=snapshot,
+            history=history,
+            display_name=event.person.display_name,
+        )
+        rendered = self.renderer.chat(context, text, count_tokens=self.llm.count_tokens)
+        request = LLMRequest(
+            system=rendered.system,
+            turns=[Turn(t.role, t.text) for t in rendered.turns],  # type: ignore[arg-type]
+            max_tokens=self.settings.llm_max_tokens,
+        )
+        return request, prefs
+
+    async def preview_request(self, event: MessageEvent) -> LLMRequest:
+        """The exact model input this message would produce now, with nothing stored
+        (``tailorbot prompt preview``, benchmarks). Unknown people get the generic prompt."""
+        key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
+        text = clean_text(event.text, max_chars=self.settings.max_message_chars)
+        async with self.db.session() as session:
+            person = await self.engine.find_person(session, key)
+            if person is None or person.id is None:
+                person = Person(
+                    id=-1,
+                    platform=key.platform,
+                    workspace=key.workspace,
+                    user_id=key.user_id,
+                    display_name=event.person.display_name,
+                )
+                learn = False
+            else:
+                consent = await session.get(Consent, person.id)
+                learn = consent is not None and self.engine.may_learn(consent)
+            history = await self._history(session, person.id) if learn and person.id else []
+            request, _ = await self._assemble(
+                session, person, event, text, learn=learn, history=history, now=self.clock()
+            )
+            await session.rollback()
+        return request
+
+    async def _answer(
+        self, event: MessageEvent, prepared: _Prepared, on_partial: PartialCallback | None
+    ) -> list[Reply]:
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            result = await self.llm.generate(prepared.request, on_partial=on_partial)
+            text = result.text
+            if self.llm.configured:
+                text = shape_reply(
+                    text, verbosity=prepared.verbosity, emoji=prepared.emoji, avoid=prepared.avoid
+                )
+        except LLMUnavailable as exc:
+            error = str(exc)
+            result = None
+            text = MODEL_UNAVAILABLE.format(reason=exc)
+        latency = (time.perf_counter() - started) * 1000
+        if prepared.truncated:
+            text = f"{text}\n{TRUNCATED_NOTE.format(n=self.settings.max_message_chars)}"
+        thread = event.thread_id or (
+            event.message_id if event.surface != Surface.DM and event.mentioned else None
+        )
+        reply = Reply(text=text, thread_id=thread, purpose="chat" if error is None else "error")
+        try:
+            await self._record_answer(event, prepared, reply, result, error, latency, text, thread)
+        except DatabaseUnavailable as exc:  # the answer still goes out; only its record is lost
+            log.warning("could not record reply to %s: %s", event.event_id, exc)
+        replies = [reply]
+        if prepared.notice:
+            replies.append(
+                Reply(
+                    text=CONSENT_NOTICE,
+                    kind=ReplyKind.EPHEMERAL,
+                    buttons=list(CONSENT_BUTTONS),
+                    thread_id=thread,
+                    purpose="consent_notice",
+                )
+            )
+        return replies
+
+    async def _record_answer(
+        self,
+        event: MessageEvent,
+        prepared: _Prepared,
+        reply: Reply,
+        result: LLMResult | None,
+        error: str | None,
+        latency: float,
+        text: str,
+        thread: str | None,
+    ) -> None:
+        async with self.db.session() as session:
+            person_id = prepared.person.id if prepared.learn else None
+            if self.llm.configured:
+                session.add(
+                    LLMCall(
+                        person_id=person_id,
+                        purpose="chat",
+                        backend=self.llm.name,
+                        model=result.model if result else "",
+                        ok=error is None,
+                        error=error,
+                        input_tokens=result.input_tokens if result else None,
+                        output_tokens=result.output_tokens if result else None,
+                        latency_ms=result.latency_ms if result and result.latency_ms else latency,
+                    )
+                )
+            if prepared.learn and error is None:
+                # Feedback on a reply is about what was asked; the reply's own keyphrases are
+                # a fallback for follow-ups like "tell me more" that carry no topic.
+                topics = prepared.topics
+                if not topics and self.llm.configured:
+                    topics = [t for t, _ in self.extractor.extract(text).topics][:3]
+                assert prepared.person.id is not None
+                turn = ConversationTurn(
+                    person_id=prepared.person.id,
+                    role="assistant",
+                    text=text,
+                    channel_id=event.channel_id,
+                    thread_id=thread,
+                    topics=topics,
+                    model=result.model if result else None,
+                )
+                session.add(turn)
+                await session.flush()
+                reply.reply_id = f"turn:{turn.id}"
+
+    async def _history(self, session: AsyncSession, person_id: int) -> list[HistoryTurn]:
+        if self.settings.history_turns == 0:
+            return []
+        result = await session.exec(
+            select(ConversationTurn)
+            .where(ConversationTurn.person_id == person_id)
+            .order_by(desc(col(ConversationTurn.id)))
+            .limit(self.settings.history_turns)
+        )
+        turns = list(result)
+        turns.reverse()
+        return [HistoryTurn(t.role, t.text) for t in turns]
+
+    async def _store_platform_context(
+        self, session: AsyncSession, person_id: int, event: Event, now: dt.datetime
+    ) -> str:
+        """Store timezone and locale the platform reports (source "platform", so an explicit
+        preference still wins and /profile can say where a value came from) when they
+        changed; return the timezone to use for this event."""
+        rows = await session.exec(
+            select(Preference).where(
+                Preference.person_id == person_id,
+                Preference.key.in_(("timezone", "language")),  # type: ignore[attr-defined]
+            )
+        )
+        stored = {(p.key, p.source): p.value for p in rows}
+        context = event.context
+        for key, value in (("timezone", context.timezone), ("language", context.locale)):
+            if not value:
+                continue
+            try:
+                clean = validate(key, value)
+            except PreferenceError:  # a platform value we cannot use is simply ignored
+                continue
+            if stored.get((key, Source.PLATFORM.value)) != clean:
+                stored[(key, Source.PLATFORM.value)] = await self.engine.set_preference(
+                    session, person_id, key, clean, source=Source.PLATFORM, at=now
+                )
+        return (
+            stored.get(("timezone", Source.EXPLICIT.value))
+            or stored.get(("timezone", Source.PLATFORM.value))
+            or self.settings.default_timezone
+        )
+
+    # Commands and actions ------------------------------------------------------------------
+    async def _command(self, event: AnyEvent, name: str, raw_args: str) -> list[Reply]:
+        spec = REGISTRY.get(name)
+        thread = getattr(event, "thread_id", None)
+        if spec is None:
+            return [
+                Reply(
+                    text=unknown_command_text(name),
+                    kind=ReplyKind.EPHEMERAL,
+                    purpose="error",
+                    thread_id=thread,
+                )
+            ]
+        key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
+        async with self.db.session() as session:
+            person = await self._person(session, event, key)
+            if not await self._claim(session, person, event):
+                return []
+            ctx = CommandContext(
+                core=self, session=session, person=person, event=event, now=self.clock()
+            )
+            try:
+                args = split_args(clean_text(raw_args, max_chars=2000))
+                replies = await spec.handler(ctx, args)
+            except CommandError as exc:
+                return [
+                    Reply(
+                        text=str(exc), kind=ReplyKind.EPHEMERAL, purpose="error", thread_id=thread
+                    )
+                ]
+        for reply in replies:
+            reply.thread_id = reply.thread_id or thread
+        return replies
+
+    async def _action(self, event: ActionEvent, key: PersonKey) -> list[Reply]:
+        line = ACTION_COMMANDS.get(event.action_id)
+        if line is not None:
+            name, _, args = line.partition(" ")
+            return await self._command(event, name, args)
+        if event.action_id in ("feedback.up", "feedback.down"):
+            value = 1 if event.action_id == "feedback.up" else -1
+            await self._feedback(
+                event,
+                key,
+                event.value or event.target_message_id or "",
+                value,
+                source="button",
+                emoji=None,
+                added=True,
+            )
+            return [Reply(text="Thanks for the feedback!", kind=ReplyKind.EPHEMERAL, purpose="ack")]
+        return [
+            Reply(
+                text="That button is no longer active.", kind=ReplyKind.EPHEMERAL, purpose="error"
+            )
+        ]
+
+    # Reactions -----------------------------------------------------------------------------
+    async def _reaction(self, event: ReactionEvent, key: PersonKey) -> None:
+        await self._feedback(
+            event,
+            key,
+            event.target_message_id,
+            reaction_value(event.emoji),
+            source="reaction",
+            emoji=event.emoji,
+            added=event.added,
+        )
+
+    async def _feedback(
+        self,
+        event: Event,
+        key: PersonKey,
+        target: str,
+        value: int,
+        *,
+        source: str,
+        emoji: str | None,
+        added: bool,
+    ) -> None:
+        """On the bot's reply to this person: feedback. On anything else: an interest signal
+        in what they reacted to (when the adapter could tell us its text)."""
+        async with self.db.session() as session:
+            person = await self._person(session, event, key)
+            if not await self._claim(session, person, event):
+                return
+            assert person.id is not None
+            if not self.engine.may_learn(await self.engine.consent(session, person.id)):
+                return
+            turn = await self._bot_turn(session, person.id, target)
+            now = event.occurred_at
+            if turn is not None:
+                if not added:
+                    await self.engine.withdraw_feedback(
+                        session, person.id, turn, emoji=emoji, at=now
+                    )
+                elif value != 0:
+                    await self.engine.record_feedback(
+                        session, person.id, turn, value, at=now, source=source, emoji=emoji
+                    )
+                return
+            target_text = getattr(event, "target_text", None)
+            if added and target_text and emoji is not None and value >= 0:
+                signals = self.extractor.extract(target_text)
+                await self.engine.observe_reaction_elsewhere(
+                    session,
+                    person.id,
+                    signals.topics,
+                    at=now,
+                    emoji=emoji,
+                    event_id=event.event_id,
+                )
+
+    async def _bot_turn(
+        self, session: AsyncSession, person_id: int, target: str
+    ) -> ConversationTurn | None:
+        if target.startswith("turn:"):
+            with contextlib.suppress(ValueError):
+                turn = await session.get(ConversationTurn, int(target.removeprefix("turn:")))
+                if turn is not None and turn.person_id == person_id and turn.role == "assistant":
+                    return turn
+            return None
+        result = await session.exec(
+            select(ConversationTurn).where(
+                ConversationTurn.platform_message_id == target,
+                ConversationTurn.person_id == person_id,
+                ConversationTurn.role == "assistant",
+            )
+        )
+        return result.first()
+
+    # Backlog -------------------------------------------------------------------------------
+    def _keep_for_later(self, event: AnyEvent) -> None:
+        if event not in self._backlog:
+            self._backlog.append(event)
+        if self._drain_task is None or self._drain_task.done():
+            self._drain_task = asyncio.create_task(self._drain_until_empty())
+
+    async def _drain_until_empty(
+        self, *, first_delay: float = 1.0, max_delay: float = 60.0
+    ) -> None:
+        delay = first_delay
+        while self._backlog:
+            await asyncio.sleep(delay)
+            await self.drain_backlog()
+            delay = min(max_delay, delay * 2)
+
+
+def command_names() -> Iterable[str]:
+    return REGISTRY.keys()

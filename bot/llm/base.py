@@ -1,0 +1,94 @@
+"""The model step of the pipeline, behind one small interface.
+
+The core never imports a vendor SDK: it builds an :class:`LLMRequest` (system text plus
+alternating turns, already personalised and budgeted by ``prompts/``) and hands it to whichever
+backend settings selected. Backends raise :class:`LLMUnavailable` for anything the person
+should hear about as "the model is not available right now"; the core turns that into a clear
+reply and keeps the person's message and its signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class LLMRequest:
+    system: str
+    turns: list[Turn]
+    max_tokens: int = 1024
+    purpose: str = "chat"
+    temperature: float | None = None
+
+
+@dataclass(slots=True)
+class LLMResult:
+    text: str
+    model: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_ms: float | None = None
+    stop_reason: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class LLMUnavailable(Exception):
+    """The model could not answer (timeout, rate limit after retries, outage, bad key)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+PartialCallback = Callable[[str], Awaitable[None]]
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    """``name`` is shown to people and operators; ``configured`` is False only for the
+    fallback backend that answers without a model."""
+
+    name: str
+    configured: bool
+
+    async def generate(
+        self, request: LLMRequest, *, on_partial: PartialCallback | None = None
+    ) -> LLMResult:
+        """Return the full reply. When ``on_partial`` is given and the backend streams, it is
+        awaited with the text accumulated so far as chunks arrive."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Cheap local estimate used for prompt budgets."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count (≈4 characters a token for Latin text, one per CJK character) used
+    where a backend offers no local counter; budgets only need to be conservative."""
+    if not text:
+        return 0
+    wide = sum(1 for ch in text if ord(ch) > 0x2E80)
+    return (len(text) - wide) // 4 + wide + 1
+
+
+async def stream_text(chunks: AsyncIterator[str], on_partial: PartialCallback | None) -> str:
+    """Accumulate streamed chunks, reporting the running text to ``on_partial``."""
+    text = ""
+    async for chunk in chunks:
+        text += chunk
+        if on_partial is not None:
+            await on_partial(text)
+    return text

@@ -1,0 +1,730 @@
+"""The profile engine: learns from implicit signals and answers "what do we know about this
+person" for context assembly, ``/profile`` and ranking.
+
+All methods take an open :class:`AsyncSession` so the caller decides the transaction: the core
+commits a message's dedupe row, signals and history together, so a crash never half-learns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, delete, desc, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profiles.decay import DAY_SECONDS, decayed, to_ts
+from profiles.models import (
+    Consent,
+    ConsentStatus,
+    ConversationTurn,
+    Feedback,
+    Interest,
+    Person,
+    Preference,
+    Signal,
+    Source,
+    StyleProfile,
+    Trait,
+    table_of,
+    utcnow,
+)
+from profiles.preferences import ResolvedPreferences, resolve, validate
+from profiles.signals import MessageSignals
+from profiles.upsert import insert_for
+
+FEEDBACK_TOPIC_DELTA = 0.5
+REACTION_INTEREST_DELTA = 0.4
+MIN_MESSAGES_FOR_STYLE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PersonKey:
+    platform: str
+    workspace: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InterestView:
+    topic: str
+    weight: float
+    evidence_count: int
+    positive_feedback: int
+    negative_feedback: int
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StyleView:
+    messages_seen: int
+    avg_length: float
+    formality: float
+    emoji_rate: float
+    liked_replies: int
+    disliked_replies: int
+    languages: list[tuple[str, float]]
+    active_hours: list[tuple[int, float]]
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSnapshot:
+    person: Person
+    consent: str
+    preferences: ResolvedPreferences
+    interests: list[InterestView]
+    style: StyleView | None
+    workspace_popular: list[str]
+
+
+class ProfileEngine:
+    def __init__(
+        self,
+        *,
+        half_life_days: float = 14.0,
+        max_interests: int = 200,
+        consent_opt_out: bool = False,
+        default_timezone: str = "UTC",
+        default_locale: str = "en",
+        popular_cache_seconds: float = 300.0,
+    ) -> None:
+        self.half_life = half_life_days * DAY_SECONDS
+        self.max_interests = max_interests
+        self.consent_opt_out = consent_opt_out
+        self.defaults = {"timezone": default_timezone, "language": default_locale}
+        self._popular_ttl = popular_cache_seconds
+        self._popular_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
+
+    # Identity and consent -----------------------------------------------------------------
+    async def person(
+        self, session: AsyncSession, key: PersonKey, *, display_name: str | None = None
+    ) -> Person:
+        """Get or create, race-free across workers (insert-if-absent, then read)."""
+        found = await self.find_person(session, key)
+        if found is None:
+            stmt = insert_for(session, table_of(Person)).values(
+                platform=key.platform,
+                workspace=key.workspace,
+                user_id=key.user_id,
+                display_name=display_name,
+                created_at=utcnow(),
+                last_seen_at=utcnow(),
+            )
+            await session.exec(
+                stmt.on_conflict_do_nothing(index_elements=["platform", "workspace", "user_id"])
+            )
+            found = await self.find_person(session, key)
+            assert found is not None
+        elif display_name and found.display_name != display_name:
+            found.display_name = display_name
+        return found
+
+    async def find_person(self, session: AsyncSession, key: PersonKey) -> Person | None:
+        result = await session.exec(
+            select(Person).where(
+                Person.platform == key.platform,
+                Person.workspace == key.workspace,
+                Person.user_id == key.user_id,
+            )
+        )
+        return result.first()
+
+    async def touch(self, session: AsyncSession, person: Person, at: dt.datetime) -> None:
+        person.last_seen_at = at
+        session.add(person)
+
+    async def consent(self, session: AsyncSession, person_id: int) -> Consent:
+        row = await session.get(Consent, person_id)
+        if row is None:
+            row = Consent(person_id=person_id, status=ConsentStatus.UNKNOWN.value)
+            session.add(row)
+            await session.flush()
+        return row
+
+    def may_learn(self, consent: Consent) -> bool:
+        """Opt-in (default): only after an explicit grant. Opt-out: unless revoked."""
+        if consent.status == ConsentStatus.GRANTED.value:
+            return True
+        return self.consent_opt_out and consent.status != ConsentStatus.REVOKED.value
+
+    async def set_consent(
+        self, session: AsyncSession, person_id: int, status: ConsentStatus, at: dt.datetime
+    ) -> Consent:
+        row = await self.consent(session, person_id)
+        row.status = status.value
+        row.changed_at = at
+        session.add(row)
+        return row
+
+    # Learning ------------------------------------------------------------------------------
+    async def observe_message(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        signals: MessageSignals,
+        *,
+        at: dt.datetime,
+        local_hour: int,
+        event_id: str | None,
+        excerpt: str,
+    ) -> None:
+        """Record one message's signals: evidence rows, interests, habits, style."""
+        at_ts = to_ts(at)
+        excerpt = excerpt[:120]
+        rows: list[dict[str, Any]] = [
+            {
+                "person_id": person_id,
+                "kind": "topic",
+                "value": topic,
+                "weight": strength,
+                "excerpt": excerpt,
+                "event_id": event_id,
+                "created_at": at,
+            }
+            for topic, strength in signals.topics
+        ]
+        style = (
+            f"chars={signals.length} words={signals.word_count} "
+            f"formality={signals.formality:+.2f} emoji={signals.emoji_count}"
+        )
+        rows.append(
+            {
+                "person_id": person_id,
+                "kind": "style",
+                "value": style,
+                "weight": 1.0,
+                "excerpt": None,
+                "event_id": event_id,
+                "created_at": at,
+            }
+        )
+        if signals.language:
+            rows.append(
+                {
+                    "person_id": person_id,
+                    "kind": "language",
+                    "value": signals.language,
+                    "weight": 1.0,
+                    "excerpt": None,
+                    "event_id": event_id,
+                    "created_at": at,
+                }
+            )
+        rows.append(
+            {
+                "person_id": person_id,
+                "kind": "active_hour",
+                "value": f"{local_hour:02d}",
+                "weight": 1.0,
+                "excerpt": None,
+                "event_id": event_id,
+                "created_at": at,
+            }
+        )
+        await session.exec(insert_for(session, table_of(Signal)).values(rows))
+
+        await self.add_interests(session, person_id, signals.topics, at=at)
+        traits = [("hour", f"{local_hour:02d}")]
+        if signals.language:
+            traits.append(("language", signals.language))
+        await self._bump_traits(session, person_id, traits, at_ts)
+        await self._update_style(session, person_id, signals, at)
+
+    async def add_interests(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        topics: Iterable[tuple[str, float]],
+        *,
+        at: dt.datetime,
+        evidence: int = 1,
+        positive: int = 0,
+        negative: int = 0,
+    ) -> None:
+        """One atomic upsert per call: decay the stored weight to ``at`` and add ``delta``."""
+        at_ts = to_ts(at)
+        values = [
+            {
+                "person_id": person_id,
+                "topic": topic,
+                "weight": delta,
+                "updated_ts": at_ts,
+                "evidence_count": evidence,
+                "positive_feedback": positive,
+                "negative_feedback": negative,
+                "first_seen_at": at,
+            }
+            for topic, delta in dict(topics).items()
+        ]
+        if not values:
+            return
+        table = table_of(Interest)
+        stmt = insert_for(session, table).values(values)
+        new = stmt.excluded
+        old = table.c
+        hl = self.half_life
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["person_id", "topic"],
+            set_={
+                "weight": case(
+                    (
+                        new.updated_ts >= old.updated_ts,
+                        old.weight * func.power(0.5, (new.updated_ts - old.updated_ts) / hl)
+                        + new.weight,
+                    ),
+                    else_=old.weight
+                    + new.weight * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
+                ),
+                "updated_ts": case(
+                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+                ),
+                "evidence_count": old.evidence_count + new.evidence_count,
+                "positive_feedback": old.positive_feedback + new.positive_feedback,
+                "negative_feedback": old.negative_feedback + new.negative_feedback,
+            },
+        )
+        await session.exec(stmt)
+
+    async def _bump_traits(
+        self, session: AsyncSession, person_id: int, traits: list[tuple[str, str]], at_ts: float
+    ) -> None:
+        table = table_of(Trait)
+        stmt = insert_for(session, table).values(
+            [
+                {
+                    "person_id": person_id,
+                    "kind": kind,
+                    "key": key,
+                    "weight": 1.0,
+                    "updated_ts": at_ts,
+                }
+                for kind, key in traits
+            ]
+        )
+        new, old = stmt.excluded, table.c
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["person_id", "kind", "key"],
+            set_={
+                "weight": old.weight
+                * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / self.half_life)
+                + new.weight,
+                "updated_ts": case(
+                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+                ),
+            },
+        )
+        await session.exec(stmt)
+
+    async def _update_style(
+        self, session: AsyncSession, person_id: int, signals: MessageSignals, at: dt.datetime
+    ) -> None:
+        """Running mean for the first messages, then an exponentially weighted average
+        (alpha 0.1) so style follows the person as they change."""
+        table = table_of(StyleProfile)
+        stmt = insert_for(session, table).values(
+            person_id=person_id,
+            messages_seen=1,
+            avg_length=float(signals.length),
+            formality=signals.formality,
+            emoji_rate=float(min(signals.emoji_count, 5)),
+            updated_at=at,
+        )
+        new, old = stmt.excluded, table.c
+        alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["person_id"],
+            set_={
+                "messages_seen": old.messages_seen + 1,
+                "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
+                "formality": old.formality + (new.formality - old.formality) * alpha,
+                "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
+                "updated_at": new.updated_at,
+            },
+        )
+        result = await session.exec(stmt.returning(table.c.messages_seen))
+        if result.scalar_one() % 50 == 0:
+            await self.prune_interests(session, person_id, at)
+
+    async def prune_interests(self, session: AsyncSession, person_id: int, at: dt.datetime) -> int:
+        """Keep the ``max_interests`` strongest; amortised over 50 messages so it stays O(1)."""
+        views = await self.interests(session, person_id, at, limit=None, positive_only=False)
+        doomed = [v.topic for v in views[self.max_interests :]]
+        if doomed:
+            await session.exec(
+                delete(Interest).where(
+                    col(Interest.person_id) == person_id, col(Interest.topic).in_(doomed)
+                )
+            )
+        return len(doomed)
+
+    async def observe_reaction_elsewhere(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        topics: Sequence[tuple[str, float]],
+        *,
+        at: dt.datetime,
+        emoji: str,
+        event_id: str | None,
+    ) -> None:
+        """A reaction on someone else's message is a (weaker) interest signal in its topics."""
+        if not topics:
+            return
+        await session.exec(
+            insert_for(session, table_of(Signal)).values(
+                [
+                    {
+                        "person_id": person_id,
+                        "kind": "reaction",
+                        "value": topic,
+                        "weight": REACTION_INTEREST_DELTA * strength,
+                        "excerpt": emoji[:120],
+                        "event_id": event_id,
+                        "created_at": at,
+                    }
+                    for topic, strength in topics
+                ]
+            )
+        )
+        await self.add_interests(
+            session, person_id, [(t, REACTION_INTEREST_DELTA * s) for t, s in topics], at=at
+        )
+
+    async def record_feedback(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        turn: ConversationTurn,
+        value: int,
+        *,
+        at: dt.datetime,
+        source: str,
+        emoji: str | None = None,
+    ) -> Feedback:
+        """Feedback on one of the bot's replies: its topics gain or lose weight and the reply's
+        length moves the inferred verbosity."""
+        feedback = Feedback(
+            person_id=person_id,
+            turn_id=turn.id,
+            value=value,
+            emoji=emoji,
+            source=source,
+            created_at=at,
+        )
+        session.add(feedback)
+        await self.add_interests(
+            session,
+            person_id,
+            [(topic, FEEDBACK_TOPIC_DELTA * value) for topic in turn.topics],
+            at=at,
+            evidence=0,
+            positive=1 if value > 0 else 0,
+            negative=1 if value < 0 else 0,
+        )
+        style = await session.get(StyleProfile, person_id)
+        if style is None:
+            style = StyleProfile(person_id=person_id, updated_at=at)
+        chars = float(len(turn.text))
+        if value > 0:
+            style.liked_replies += 1
+            style.liked_reply_chars += (chars - style.liked_reply_chars) / style.liked_replies
+        elif value < 0:
+            style.disliked_replies += 1
+            style.disliked_reply_chars += (
+                chars - style.disliked_reply_chars
+            ) / style.disliked_replies
+        style.updated_at = at
+        session.add(style)
+        return feedback
+
+    async def withdraw_feedback(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        turn: ConversationTurn,
+        *,
+        emoji: str | None,
+        at: dt.datetime,
+    ) -> bool:
+        """A removed reaction takes back exactly what it gave."""
+        result = await session.exec(
+            select(Feedback)
+            .where(
+                Feedback.person_id == person_id,
+                Feedback.turn_id == turn.id,
+                Feedback.emoji == emoji,
+            )
+            .order_by(desc(col(Feedback.id)))
+        )
+        feedback = result.first()
+        if feedback is None:
+            return False
+        await self.add_interests(
+            session,
+            person_id,
+            [(topic, -FEEDBACK_TOPIC_DELTA * feedback.value) for topic in turn.topics],
+            at=at,
+            evidence=0,
+            positive=-1 if feedback.value > 0 else 0,
+            negative=-1 if feedback.value < 0 else 0,
+        )
+        style = await session.get(StyleProfile, person_id)
+        if style is not None:
+            if feedback.value > 0:
+                style.liked_replies = max(0, style.liked_replies - 1)
+            elif feedback.value < 0:
+                style.disliked_replies = max(0, style.disliked_replies - 1)
+            session.add(style)
+        await session.delete(feedback)
+        return True
+
+    # Reading -------------------------------------------------------------------------------
+    async def interests(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        now: dt.datetime,
+        *,
+        limit: int | None = 10,
+        positive_only: bool = True,
+    ) -> list[InterestView]:
+        result = await session.exec(select(Interest).where(Interest.person_id == person_id))
+        return self._interest_views(list(result), now, limit, positive_only)
+
+    def _interest_views(
+        self, rows: list[Interest], now: dt.datetime, limit: int | None, positive_only: bool
+    ) -> list[InterestView]:
+        now_ts = to_ts(now)
+        views = [
+            InterestView(
+                topic=row.topic,
+                weight=decayed(row.weight, row.updated_ts, now_ts, self.half_life),
+                evidence_count=row.evidence_count,
+                positive_feedback=row.positive_feedback,
+                negative_feedback=row.negative_feedback,
+                first_seen_at=row.first_seen_at,
+                last_seen_at=dt.datetime.fromtimestamp(row.updated_ts, dt.UTC),
+            )
+            for row in rows
+        ]
+        if positive_only:
+            views = [v for v in views if v.weight > 0.01]
+        views.sort(key=lambda v: (-v.weight, v.topic))
+        return views if limit is None else views[:limit]
+
+    async def evidence(
+        self, session: AsyncSession, person_id: int, topic: str, *, limit: int = 2
+    ) -> list[Signal]:
+        result = await session.exec(
+            select(Signal)
+            .where(
+                Signal.person_id == person_id,
+                Signal.kind.in_(("topic", "reaction")),  # type: ignore[attr-defined]
+                Signal.value == topic,
+            )
+            .order_by(desc(col(Signal.id)))
+            .limit(limit)
+        )
+        return list(result)
+
+    async def traits(
+        self, session: AsyncSession, person_id: int, kind: str, now: dt.datetime
+    ) -> list[tuple[str, float]]:
+        """(key, share) sorted by decayed weight; shares sum to 1."""
+        result = await session.exec(
+            select(Trait).where(Trait.person_id == person_id, Trait.kind == kind)
+        )
+        return self._shares(list(result), now)
+
+    def _shares(self, rows: list[Trait], now: dt.datetime) -> list[tuple[str, float]]:
+        now_ts = to_ts(now)
+        weights = [
+            (row.key, decayed(row.weight, row.updated_ts, now_ts, self.half_life)) for row in rows
+        ]
+        total = sum(w for _, w in weights) or 1.0
+        return sorted(((k, w / total) for k, w in weights), key=lambda kv: -kv[1])
+
+    async def style(
+        self, session: AsyncSession, person_id: int, now: dt.datetime
+    ) -> StyleView | None:
+        row = await session.get(StyleProfile, person_id)
+        if row is None:
+            return None
+        result = await session.exec(select(Trait).where(Trait.person_id == person_id))
+        return self._style_view(row, list(result), now)
+
+    def _style_view(self, row: StyleProfile, traits: list[Trait], now: dt.datetime) -> StyleView:
+        hours = self._shares([t for t in traits if t.kind == "hour"], now)
+        return StyleView(
+            messages_seen=row.messages_seen,
+            avg_length=row.avg_length,
+            formality=row.formality,
+            emoji_rate=row.emoji_rate,
+            liked_replies=row.liked_replies,
+            disliked_replies=row.disliked_replies,
+            languages=self._shares([t for t in traits if t.kind == "language"], now),
+            active_hours=[(int(h), share) for h, share in hours],
+            updated_at=row.updated_at,
+        )
+
+    def inferred_preferences(
+        self, style: StyleView | None, row: StyleProfile | None = None
+    ) -> dict[str, tuple[str, dt.datetime]]:
+        """What behaviour suggests; never stored over an explicit value (see resolve())."""
+        if style is None:
+            return {}
+        at = style.updated_at
+        inferred: dict[str, tuple[str, dt.datetime]] = {}
+        if style.messages_seen >= MIN_MESSAGES_FOR_STYLE:
+            if style.formality >= 0.35:
+                inferred["tone"] = ("formal", at)
+            elif style.formality <= -0.25:
+                inferred["tone"] = ("casual", at)
+            else:
+                inferred["tone"] = ("neutral", at)
+            inferred["emoji"] = ("on" if style.emoji_rate >= 0.3 else "off", at)
+            if style.languages and style.languages[0][1] >= 0.6:
+                inferred["language"] = (style.languages[0][0], at)
+            if style.avg_length >= 400:
+                inferred["verbosity"] = ("detailed", at)
+            elif style.avg_length <= 40 and style.messages_seen >= 5:
+                inferred["verbosity"] = ("brief", at)
+        if (
+            row is not None
+            and row.disliked_replies >= 2
+            and row.disliked_replies > row.liked_replies
+        ):
+            liked = row.liked_reply_chars if row.liked_replies else 0.0
+            if row.disliked_reply_chars > max(400.0, liked * 1.5):
+                inferred["verbosity"] = ("brief", at)
+            elif row.disliked_reply_chars and row.disliked_reply_chars < 150 and liked > 300:
+                inferred["verbosity"] = ("detailed", at)
+        return inferred
+
+    async def preferences(
+        self, session: AsyncSession, person_id: int, now: dt.datetime
+    ) -> ResolvedPreferences:
+        rows = await session.exec(select(Preference).where(Preference.person_id == person_id))
+        style_row = await session.get(StyleProfile, person_id)
+        style = await self.style(session, person_id, now) if style_row else None
+        return self._resolve(list(rows), style, style_row)
+
+    def _resolve(
+        self, rows: list[Preference], style: StyleView | None, style_row: StyleProfile | None
+    ) -> ResolvedPreferences:
+        stored = [(p.key, p.value, p.source, p.set_at) for p in rows]
+        return resolve(stored, self.inferred_preferences(style, style_row), self.defaults)
+
+    async def set_preference(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        key: str,
+        value: str,
+        *,
+        source: Source = Source.EXPLICIT,
+        at: dt.datetime | None = None,
+    ) -> str:
+        """Validate and store; returns the normalised value. Raises PreferenceError."""
+        key = key.strip().lower()
+        clean = validate(key, value)
+        at = at or utcnow()
+        stmt = insert_for(session, table_of(Preference)).values(
+            person_id=person_id, key=key, value=clean, source=source.value, set_at=at
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["person_id", "key", "source"],
+            set_={"value": stmt.excluded.value, "set_at": stmt.excluded.set_at},
+        )
+        await session.exec(stmt)
+        return clean
+
+    async def reset_preferences(
+        self, session: AsyncSession, person_id: int, key: str | None = None
+    ) -> int:
+        """Remove explicit values (one key or all); inferred behaviour takes over again."""
+        stmt = delete(Preference).where(
+            Preference.person_id == person_id,  # type: ignore[arg-type]
+            Preference.source == Source.EXPLICIT.value,  # type: ignore[arg-type]
+        )
+        if key is not None:
+            stmt = stmt.where(Preference.key == key.strip().lower())  # type: ignore[arg-type]
+        result = await session.exec(stmt)
+        return int(result.rowcount or 0)
+
+    async def popular_interests(
+        self,
+        session: AsyncSession,
+        platform: str,
+        workspace: str,
+        now: dt.datetime,
+        *,
+        limit: int = 5,
+    ) -> list[str]:
+        """Cold start: topics most people in the same workspace share recently. Only people who
+        allow learning count; cached briefly because it is the same for everyone there."""
+        cache_key = (platform, workspace)
+        cached = self._popular_cache.get(cache_key)
+        if cached and time.monotonic() - cached[0] < self._popular_ttl:
+            return cached[1][:limit]
+        horizon = to_ts(now) - 4 * self.half_life
+        allowed = [ConsentStatus.GRANTED.value]
+        if self.consent_opt_out:
+            allowed.append(ConsentStatus.UNKNOWN.value)
+        people = func.count(func.distinct(Interest.person_id))
+        stmt = (
+            select(Interest.topic, people)
+            .join(Person, Person.id == Interest.person_id)  # type: ignore[arg-type]
+            .join(Consent, Consent.person_id == Interest.person_id)  # type: ignore[arg-type]
+            .where(
+                Person.platform == platform,
+                Person.workspace == workspace,
+                Consent.status.in_(allowed),  # type: ignore[attr-defined]
+                Interest.updated_ts >= horizon,
+                Interest.weight > 0,
+            )
+            .group_by(Interest.topic)
+            .having(people >= 2)
+            .order_by(desc(people), Interest.topic)
+            .limit(20)
+        )
+        result = await session.exec(stmt)
+        topics = [row[0] for row in result.all()]
+        self._popular_cache[cache_key] = (time.monotonic(), topics)
+        return topics[:limit]
+
+    async def snapshot(
+        self, session: AsyncSession, person: Person, now: dt.datetime, *, interests: int = 10
+    ) -> ProfileSnapshot:
+        """Everything known about a person in five queries, whatever the history size."""
+        assert person.id is not None
+        person_id = person.id
+        consent = await self.consent(session, person_id)
+        interest_rows = await session.exec(select(Interest).where(Interest.person_id == person_id))
+        top = self._interest_views(list(interest_rows), now, interests, True)
+        style_row = await session.get(StyleProfile, person_id)
+        style = None
+        if style_row is not None:
+            trait_rows = await session.exec(select(Trait).where(Trait.person_id == person_id))
+            style = self._style_view(style_row, list(trait_rows), now)
+        pref_rows = await session.exec(select(Preference).where(Preference.person_id == person_id))
+        preferences = self._resolve(list(pref_rows), style, style_row)
+        popular: list[str] = []
+        if len(top) < 3:
+            popular = await self.popular_interests(session, person.platform, person.workspace, now)
+            avoid = preferences.avoid_topics
+            popular = [t for t in popular if not any(a in t for a in avoid)]
+        return ProfileSnapshot(
+            person=person,
+            consent=consent.status,
+            preferences=preferences,
+            interests=top,
+            style=style,
+            workspace_popular=popular,
+        )

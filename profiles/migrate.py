@@ -1,0 +1,67 @@
+"""Schema migrations (Alembic), callable from the CLI and at start-up.
+
+On PostgreSQL an advisory lock serialises concurrent upgrades, so several workers starting at
+once do not race each other through the same migration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import URL
+
+from profiles.db import sync_url
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_LOCK_KEY = 0x7A11_0B07
+
+
+def alembic_config(url: str | URL) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option(
+        "sqlalchemy.url", sync_url(url).render_as_string(hide_password=False).replace("%", "%%")
+    )
+    return config
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    config = alembic_config(url)
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str | URL, revision: str) -> None:
+    config = alembic_config(url)
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str | URL) -> str | None:
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

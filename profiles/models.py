@@ -1,0 +1,277 @@
+"""SQLModel tables of the personalization memory.
+
+Contract (checked by tests/profiles/test_privacy.py): every table that holds data about a person
+has a ``person_id`` column with a foreign key to ``person.id``. Export and deletion discover
+tables through that key, so a new table is covered the moment it follows the rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+# 64-bit ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY auto-increments (rowid alias).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _ts(**kwargs: Any) -> Any:
+    """A timezone-aware timestamp column (SQLite stores it as text, PostgreSQL as timestamptz)."""
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kwargs)
+
+
+def _person_fk(*, index: bool = True, primary_key: bool = False, nullable: bool = False) -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(
+            BigId,
+            ForeignKey("person.id", ondelete="CASCADE"),
+            nullable=nullable,
+            index=index and not primary_key,
+            primary_key=primary_key,
+        ),
+    )
+
+
+class Source(StrEnum):
+    EXPLICIT = "explicit"
+    INFERRED = "inferred"
+    PLATFORM = "platform"
+
+
+class ConsentStatus(StrEnum):
+    UNKNOWN = "unknown"
+    GRANTED = "granted"
+    REVOKED = "revoked"
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "person"
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace", "user_id", name="uq_person_identity"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    platform: str = Field(max_length=32)
+    workspace: str = Field(max_length=128)
+    user_id: str = Field(max_length=128)
+    display_name: str | None = Field(default=None, max_length=256)
+    created_at: dt.datetime = _ts()
+    last_seen_at: dt.datetime = _ts()
+
+
+class Consent(SQLModel, table=True):
+    __tablename__ = "consent"
+
+    person_id: int = _person_fk(primary_key=True)
+    status: str = Field(default=ConsentStatus.UNKNOWN.value, max_length=16)
+    changed_at: dt.datetime = _ts()
+    notice_shown_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Preference(SQLModel, table=True):
+    """One row per (person, key, source): explicit and inferred values live side by side and
+    resolution (explicit > platform > inferred > default) happens on read."""
+
+    __tablename__ = "preference"
+    __table_args__ = (UniqueConstraint("person_id", "key", "source", name="uq_preference"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = _person_fk()
+    key: str = Field(max_length=64)
+    value: str = Field(max_length=2000)
+    source: str = Field(max_length=16)
+    set_at: dt.datetime = _ts()
+
+
+class Signal(SQLModel, table=True):
+    """The evidence log: every implicit observation, kept so ``/profile`` can say *why*."""
+
+    __tablename__ = "signal"
+    __table_args__ = (Index("ix_signal_person_kind_value", "person_id", "kind", "value"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk(index=False)
+    kind: str = Field(max_length=32)
+    value: str = Field(max_length=200)
+    weight: float = 1.0
+    excerpt: str | None = Field(default=None, max_length=200)
+    event_id: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime = _ts()
+
+
+class Interest(SQLModel, table=True):
+    """A learned interest. ``weight`` is the value as of ``updated_ts`` (epoch seconds); the
+    current value is ``weight * 0.5 ** (age / half_life)`` (see :mod:`profiles.decay`), so a new
+    signal is one atomic upsert, never a rescan of history."""
+
+    __tablename__ = "interest"
+    __table_args__ = (UniqueConstraint("person_id", "topic", name="uq_interest"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk()
+    topic: str = Field(max_length=200, index=True)
+    weight: float = 0.0
+    updated_ts: float = 0.0
+    evidence_count: int = 0
+    positive_feedback: int = 0
+    negative_feedback: int = 0
+    first_seen_at: dt.datetime = _ts()
+
+
+class Trait(SQLModel, table=True):
+    """Decayed counters for categorical habits: ``kind`` is ``language`` (key: ISO code) or
+    ``hour`` (key: local hour 00-23). Same update rule as interests."""
+
+    __tablename__ = "trait"
+    __table_args__ = (UniqueConstraint("person_id", "kind", "key", name="uq_trait"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk()
+    kind: str = Field(max_length=16)
+    key: str = Field(max_length=32)
+    weight: float = 0.0
+    updated_ts: float = 0.0
+
+
+class StyleProfile(SQLModel, table=True):
+    """Exponentially weighted running averages of how a person writes, and how they reacted to
+    the length of the bot's replies (what drives inferred verbosity)."""
+
+    __tablename__ = "style_profile"
+
+    person_id: int = _person_fk(primary_key=True)
+    messages_seen: int = 0
+    avg_length: float = 0.0
+    formality: float = 0.0
+    emoji_rate: float = 0.0
+    liked_replies: int = 0
+    disliked_replies: int = 0
+    liked_reply_chars: float = 0.0
+    disliked_reply_chars: float = 0.0
+    updated_at: dt.datetime = _ts()
+
+
+class ConversationTurn(SQLModel, table=True):
+    """History, both sides. Assistant turns keep their topics so reactions become feedback."""
+
+    __tablename__ = "conversation_turn"
+    __table_args__ = (
+        Index("ix_turn_person_created", "person_id", "created_at"),
+        Index("ix_turn_platform_message", "platform_message_id"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk(index=False)
+    role: str = Field(max_length=16)
+    text: str
+    channel_id: str = Field(default="", max_length=128)
+    thread_id: str | None = Field(default=None, max_length=128)
+    platform_message_id: str | None = Field(default=None, max_length=200)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    model: str | None = Field(default=None, max_length=128)
+    created_at: dt.datetime = _ts()
+
+
+class Feedback(SQLModel, table=True):
+    __tablename__ = "feedback"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk()
+    turn_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigId, ForeignKey("conversation_turn.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    value: int
+    emoji: str | None = Field(default=None, max_length=64)
+    source: str = Field(max_length=16)
+    created_at: dt.datetime = _ts()
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Platform event ids already handled; the unique key is what makes retries harmless."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace", "event_id", name="uq_processed_event"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk()
+    platform: str = Field(max_length=32)
+    workspace: str = Field(max_length=128)
+    event_id: str = Field(max_length=200)
+    processed_at: dt.datetime = _ts()
+
+
+class LLMCall(SQLModel, table=True):
+    """Usage and latency of every model call, for cost reporting. ``person_id`` is set only
+    for people who allow learning; anonymous calls keep just the numbers."""
+
+    __tablename__ = "llm_call"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int | None = _person_fk(nullable=True)
+    purpose: str = Field(max_length=32)
+    backend: str = Field(max_length=32)
+    model: str = Field(max_length=128)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_ms: float | None = None
+    ok: bool = True
+    error: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime = _ts()
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a model (typed, for insert/upsert statements)."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+def person_tables() -> list[Any]:
+    """Every table with a ``person_id`` foreign key to ``person``, in a deletion-safe order
+    (children before parents)."""
+    tables = [
+        table
+        for table in SQLModel.metadata.sorted_tables
+        if any(
+            fk.column.table.name == "person" and fk.parent.name == "person_id"
+            for fk in table.foreign_keys
+        )
+    ]
+    return list(reversed(tables))

@@ -1,0 +1,71 @@
+"""Export and deletion: one code path each, driven by the schema itself.
+
+Any table with a ``person_id`` foreign key to ``person`` is included automatically (see
+:func:`profiles.models.person_tables`), in the spirit of Red-DiscordBot's per-module
+data-deletion contract: a new table cannot silently escape ``/export`` or ``/forget``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profiles.models import Person, person_tables, table_of
+
+EXPORT_FORMAT = "tailorbot-export/1"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]:
+    """Every row about the person, table by table, as plain JSON-able data."""
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise LookupError(f"no person with id {person_id}")
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for table in sorted(person_tables(), key=lambda t: t.name):
+        order = list(table.primary_key.columns)
+        result = await session.exec(  # type: ignore[call-overload]
+            select(table).where(table.c.person_id == person_id).order_by(*order)
+        )
+        tables[table.name] = [
+            {key: _jsonable(value) for key, value in row._mapping.items()} for row in result
+        ]
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(),
+        "person": {
+            column.name: _jsonable(getattr(person, column.name))
+            for column in table_of(Person).columns
+        },
+        "tables": tables,
+    }
+
+
+def export_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
+async def forget_person(session: AsyncSession, person_id: int) -> dict[str, int]:
+    """Delete every row about the person, children first, then the person itself.
+    Returns the number of rows removed per table (for the confirmation message and logs)."""
+    removed: dict[str, int] = {}
+    for table in person_tables():
+        result = await session.exec(delete(table).where(table.c.person_id == person_id))
+        removed[table.name] = int(result.rowcount or 0)
+    result = await session.exec(delete(Person).where(col(Person.id) == person_id))
+    removed["person"] = int(result.rowcount or 0)
+    return removed

@@ -1,0 +1,348 @@
+"""The core pipeline end to end on real SQLite and PostgreSQL with the scripted model."""
+
+import datetime as dt
+
+from bot.core import EMPTY_MESSAGE
+from bot.events import ButtonStyle, MessageEvent, PlatformContext, ReplyKind, Surface
+from bot.llm import LLMUnavailable, ScriptedBackend
+from profiles.models import (
+    Consent,
+    ConversationTurn,
+    Feedback,
+    Interest,
+    ProcessedEvent,
+    Signal,
+    StyleProfile,
+    Trait,
+)
+from tests.support.helpers import (
+    action,
+    command,
+    count,
+    grant,
+    message,
+    next_id,
+    person,
+    person_id,
+    reaction,
+)
+
+TOPIC_TEXT = "I'm learning Rust async programming and reading about distributed systems"
+IMPLICIT = (Signal, Interest, Trait, StyleProfile, ConversationTurn, Feedback)
+
+
+async def implicit_rows(core, pid):
+    return {m.__tablename__: await count(core, m, person_id=pid) for m in IMPLICIT}
+
+
+async def test_first_contact_answers_generically_and_asks_once(core):
+    alice = person()
+    replies = await core.handle(message(alice, TOPIC_TEXT))
+    assert replies[0].purpose == "chat"
+    notice = replies[1]
+    assert notice.purpose == "consent_notice" and notice.kind is ReplyKind.EPHEMERAL
+    assert [b.action_id for b in notice.buttons] == ["consent.grant", "consent.decline"]
+    assert notice.buttons[0].style is ButtonStyle.PRIMARY
+    again = await core.handle(message(alice, TOPIC_TEXT))
+    assert [r.purpose for r in again] == ["chat"]
+    pid = await person_id(core, alice)
+    assert set((await implicit_rows(core, pid)).values()) == {0}
+    # The generic prompt carries no profile.
+    assert "has not allowed personalisation" in core.llm.requests[-1].system
+
+
+async def test_consent_button_then_learning(core):
+    alice = person()
+    await core.handle(message(alice, "hello"))
+    replies = await core.handle(action(alice, "consent.grant"))
+    assert "learn" in replies[0].text
+    await core.handle(message(alice, TOPIC_TEXT))
+    pid = await person_id(core, alice)
+    rows = await implicit_rows(core, pid)
+    assert rows["signal"] > 0 and rows["interest"] > 0 and rows["conversation_turn"] == 2
+    system = core.llm.requests[-1].system
+    assert '"distributed systems"' in system
+
+
+async def test_not_now_records_no_learning_and_no_more_nagging(core):
+    alice = person()
+    await core.handle(message(alice, "hello"))
+    await core.handle(action(alice, "consent.decline"))
+    replies = await core.handle(message(alice, TOPIC_TEXT))
+    assert [r.purpose for r in replies] == ["chat"]
+    assert set((await implicit_rows(core, await person_id(core, alice))).values()) == {0}
+
+
+async def test_revoke_stops_collection_at_once_and_offers_deletion(core):
+    alice = person()
+    await grant(core, alice)
+    await core.handle(message(alice, TOPIC_TEXT))
+    pid = await person_id(core, alice)
+    before = await implicit_rows(core, pid)
+    replies = await core.handle(command(alice, "consent", "revoke"))
+    assert [b.action_id for b in replies[0].buttons] == ["forget.confirm", "forget.cancel"]
+    await core.handle(
+        message(alice, "Now about Kubernetes operators and Helm charts in production")
+    )
+    assert await implicit_rows(core, pid) == before
+    assert "has not allowed personalisation" in core.llm.requests[-1].system
+
+
+async def test_duplicate_platform_event_is_processed_once(core):
+    alice = person()
+    await grant(core, alice)
+    first = await core.handle(message(alice, TOPIC_TEXT, event_id="slack-Ev1"))
+    pid = await person_id(core, alice)
+    signals = await count(core, Signal, person_id=pid)
+    retry = await core.handle(message(alice, TOPIC_TEXT, event_id="slack-Ev1"))
+    assert first and retry == []
+    assert await count(core, Signal, person_id=pid) == signals
+    assert await count(core, ConversationTurn, person_id=pid) == 2
+    assert len(core.llm.requests) == 1
+    # the same id in another workspace is another event
+    bob = person("bob", workspace="W2")
+    assert await core.handle(message(bob, "hi", event_id="slack-Ev1"))
+
+
+async def test_reaction_on_bot_reply_is_feedback_and_removal_takes_it_back(core):
+    alice = person()
+    await grant(core, alice)
+    reply = (await core.handle(message(alice, TOPIC_TEXT)))[0]
+    await core.bind_reply(reply.reply_id, "ts-123")
+    pid = await person_id(core, alice)
+
+    async def weight():
+        async with core.db.session() as session:
+            found = await core.engine.interests(session, pid, dt.datetime.now(dt.UTC), limit=None)
+        return {i.topic: i for i in found}["distributed systems"]
+
+    base = await weight()
+    await core.handle(reaction(alice, "ts-123", "👍"))
+    liked = await weight()
+    assert liked.weight > base.weight and liked.positive_feedback == 1
+    assert await count(core, Feedback, person_id=pid, value=1) == 1
+    await core.handle(reaction(alice, "ts-123", "👍", added=False))
+    back = await weight()
+    assert abs(back.weight - base.weight) < 1e-3 and back.positive_feedback == 0
+    assert await count(core, Feedback, person_id=pid) == 0
+    await core.handle(reaction(alice, "ts-123", "👎"))
+    assert (await weight()).weight < base.weight
+
+
+async def test_feedback_buttons_and_disliked_long_replies_make_it_brief(make_core):
+    long_reply = "This is a sentence about systems. " * 30
+    core = await make_core(ScriptedBackend(lambda request: long_reply))
+    alice = person()
+    await grant(core, alice)
+    for _ in range(3):
+        reply = (await core.handle(message(alice, TOPIC_TEXT)))[0]
+        acks = await core.handle(action(alice, "feedback.down", reply.reply_id))
+        assert acks[0].purpose == "ack"
+    replies = await core.handle(command(alice, "prefs"))
+    assert "verbosity: brief — inferred" in replies[0].text
+
+
+async def test_reaction_elsewhere_is_an_interest_signal(core):
+    alice = person()
+    await grant(core, alice)
+    await core.handle(
+        reaction(
+            alice,
+            "someone-elses-msg",
+            "🎉",
+            target_text="Our team shipped the new GraphQL federation gateway",
+        )
+    )
+    pid = await person_id(core, alice)
+    assert await count(core, Signal, person_id=pid, kind="reaction") > 0
+    assert await count(core, Feedback, person_id=pid) == 0
+
+
+async def test_context_local_time_in_persons_timezone(make_core):
+    now = dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)
+    core = await make_core()
+    core.clock = lambda: now
+    alice = person()
+    await grant(core, alice)
+    await core.handle(command(alice, "prefs", "set timezone Asia/Tokyo"))
+    await core.handle(message(alice, "what should I do this morning?"))
+    system = core.llm.requests[-1].system
+    assert "Thursday 2026-07-02, 08:30 (morning)" in system
+    assert '"Asia/Tokyo" (explicit)' in system
+
+
+async def test_platform_timezone_used_when_no_explicit_one(core):
+    alice = person()
+    await grant(core, alice)
+    await core.handle(
+        message(
+            alice,
+            "hello there friend",
+            context=PlatformContext(timezone="America/New_York", locale="en-US"),
+        )
+    )
+    assert '"America/New_York" (platform)' in core.llm.requests[-1].system
+
+
+async def test_history_reaches_the_model_in_order(core):
+    alice = person()
+    await grant(core, alice)
+    await core.handle(message(alice, "first question about compilers"))
+    await core.handle(message(alice, "second question about linkers"))
+    turns = core.llm.requests[-1].turns
+    assert [t.role for t in turns] == ["user", "assistant", "user"]
+    assert turns[0].content == "first question about compilers"
+    assert turns[-1].content == "second question about linkers"
+
+
+async def test_other_persons_data_never_in_prompt(core):
+    alice, bob = person("alice"), person("bob")
+    await grant(core, alice)
+    await grant(core, bob)
+    await core.handle(message(alice, "My secret project is about quantum cryptography protocols"))
+    await core.handle(message(bob, "Tell me about gardening tomatoes in small balconies"))
+    request = core.llm.requests[-1]
+    everything = request.system + " ".join(t.content for t in request.turns)
+    assert "quantum" not in everything and "tomatoes" in everything
+
+
+async def test_empty_and_whitespace_messages(core):
+    alice = person()
+    for text in ("", "   \n\t ", "\x00\x01\u200b"):
+        replies = await core.handle(message(alice, text))
+        assert [r.text for r in replies] == [EMPTY_MESSAGE]
+
+
+async def test_huge_message_is_read_truncated_and_said_so(make_core):
+    core = await make_core(max_message_chars=10_000)
+    alice = person()
+    await grant(core, alice)
+    replies = await core.handle(message(alice, "distributed systems " * 2000))  # 40k chars
+    assert "first 10,000 characters" in replies[0].text
+    pid = await person_id(core, alice)
+    async with core.db.session() as session:
+        turns = (
+            await session.exec(
+                ConversationTurn.__table__.select().where(ConversationTurn.person_id == pid)
+            )
+        ).all()
+    assert max(len(t.text) for t in turns if t.role == "user") <= 10_000
+
+
+async def test_odd_unicode_round_trips(core):
+    alice = person()
+    await grant(core, alice)
+    text = "Ünïcödé 🧑🏽‍💻 テスト 中文 العربية \u202eevil\u202c zero\u200bwidth e\u0301 𝔘𝔫𝔦"
+    replies = await core.handle(message(alice, text))
+    assert replies[0].purpose == "chat"
+    export = await core.handle(command(alice, "export"))
+    payload = export[0].attachment[1].decode("utf-8")
+    assert "テスト" in payload and "\u202e" not in payload
+
+
+async def test_malformed_commands_get_clear_messages(core):
+    alice = person()
+    cases = {
+        "/frobnicate now": "I don't know /frobnicate",
+        '/prefs set tone "casual': "Check your quotes",
+        "/prefs set tone": "Valid keys",
+        "/prefs set tone shouty": "tone must be one of: casual, neutral, formal",
+        "/prefs set timezone Mars/Olympus": "IANA timezone",
+        "/prefs set language klingon-xx": "language code",
+        "/prefs set digest hourly": "daily|weekdays|weekly",
+        "/prefs reset nope": "unknown preference",
+        "/consent maybe": "Usage: /consent",
+        "/forget later": "Usage: /forget",
+    }
+    for line, expected in cases.items():
+        replies = await core.handle(message(alice, line))
+        assert len(replies) == 1 and expected in replies[0].text, (line, replies[0].text)
+        assert replies[0].kind is ReplyKind.EPHEMERAL
+
+
+async def test_prefs_round_trip(core):
+    alice = person()
+    replies = await core.handle(
+        command(alice, "prefs", "set avoid_topics 'Politics, crypto ,politics'")
+    )
+    assert "avoid_topics = politics, crypto" in replies[0].text
+    shown = (await core.handle(command(alice, "prefs")))[0].text
+    assert "avoid_topics: politics, crypto — set by you" in shown
+    assert "Reset" in (await core.handle(command(alice, "prefs", "reset")))[0].text
+    assert "Nothing to reset" in (await core.handle(command(alice, "prefs", "reset tone")))[0].text
+
+
+async def test_avoided_topics_filtered_from_reply(make_core):
+    core = await make_core(ScriptedBackend(["Crypto is volatile. Here is a budgeting tip."]))
+    alice = person()
+    await core.handle(command(alice, "prefs", "set avoid_topics crypto"))
+    reply = (await core.handle(message(alice, "any money advice?")))[0]
+    assert reply.text == "Here is a budgeting tip."
+    assert '"crypto"' in core.llm.requests[-1].system
+
+
+async def test_verbosity_limit_enforced_after_generation(make_core):
+    core = await make_core(ScriptedBackend(["Word " * 400]))
+    alice = person()
+    await core.handle(command(alice, "prefs", "set verbosity brief"))
+    reply = (await core.handle(message(alice, "explain everything")))[0]
+    assert len(reply.text) <= 400
+
+
+async def test_model_failure_keeps_message_and_signals(make_core):
+    core = await make_core(ScriptedBackend([LLMUnavailable("rate limited (429)")]))
+    alice = person()
+    await grant(core, alice)
+    replies = await core.handle(message(alice, TOPIC_TEXT))
+    assert "couldn't reach my language model" in replies[0].text
+    assert "rate limited" in replies[0].text
+    pid = await person_id(core, alice)
+    assert await count(core, Interest, person_id=pid) > 0
+    assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+
+
+async def test_no_model_backend_still_learns_and_explains(make_core):
+    from bot.llm import NO_MODEL_REPLY, NoModelBackend
+
+    core = await make_core(NoModelBackend())
+    alice = person()
+    await grant(core, alice)
+    replies = await core.handle(message(alice, TOPIC_TEXT))
+    assert replies[0].text == NO_MODEL_REPLY
+    assert "ANTHROPIC_API_KEY" in replies[0].text
+    assert await count(core, Interest, person_id=await person_id(core, alice)) > 0
+
+
+async def test_opt_out_mode_learns_until_revoked(make_core):
+    core = await make_core(consent_mode="opt_out")
+    alice = person()
+    replies = await core.handle(message(alice, TOPIC_TEXT))
+    assert [r.purpose for r in replies] == ["chat"]
+    pid = await person_id(core, alice)
+    assert await count(core, Interest, person_id=pid) > 0
+    await core.handle(command(alice, "consent", "revoke"))
+    n = await count(core, Signal, person_id=pid)
+    await core.handle(message(alice, "Something about woodworking and hand planes"))
+    assert await count(core, Signal, person_id=pid) == n
+
+
+async def test_mention_in_channel_replies_in_thread(core):
+    alice = person()
+    event = MessageEvent(
+        event_id=next_id(),
+        person=alice,
+        text="hey bot",
+        channel_id="C9",
+        surface=Surface.CHANNEL,
+        mentioned=True,
+        message_id="1700.01",
+    )
+    replies = await core.handle(event)
+    assert replies[0].thread_id == "1700.01"
+
+
+async def test_processed_events_are_per_person_rows(core):
+    alice = person()
+    await core.handle(message(alice, "hi"))
+    assert await count(core, ProcessedEvent, person_id=await person_id(core, alice)) == 1
+    assert await count(core, Consent) == 1

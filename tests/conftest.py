@@ -1,0 +1,51 @@
+"""Shared fixtures. Databases are real (tests/support/databases.py); the model is the
+scripted backend unless a test starts the local fake model server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.core import Core
+from bot.llm import LLMBackend, ScriptedBackend
+from profiles.db import Database
+
+pytest_plugins = ["tests.support.databases"]
+
+MakeCore = Callable[..., Awaitable[Core]]
+
+
+@pytest.fixture
+def settings_for() -> Callable[..., Settings]:
+    def make(database_url: str, **overrides: Any) -> Settings:
+        # _env_file=None: a developer's .env must not leak into tests.
+        return Settings(database_url=database_url, auto_migrate=False, _env_file=None, **overrides)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+async def make_core(
+    database_url: str, settings_for: Callable[..., Settings]
+) -> AsyncIterator[MakeCore]:
+    """Build cores on this test's database (SQLite and PostgreSQL)."""
+    made: list[Core] = []
+
+    async def make(llm: LLMBackend | None = None, **overrides: Any) -> Core:
+        settings = settings_for(database_url, **overrides)
+        core = Core(settings, Database(settings.database_url), llm or ScriptedBackend())
+        made.append(core)
+        return core
+
+    yield make
+    for core in made:
+        await core.aclose()
+        await core.db.dispose()
+
+
+@pytest.fixture
+async def core(make_core: MakeCore) -> Core:
+    return await make_core()

@@ -1,0 +1,132 @@
+"""Export and deletion completeness, proved by walking the live schema of the real database
+(not our own list of tables), on SQLite and PostgreSQL."""
+
+import json
+
+from sqlalchemy import inspect, text
+
+from bot.llm import ScriptedBackend
+from profiles.models import SQLModel, person_tables
+from tests.support.helpers import (
+    action,
+    command,
+    grant,
+    message,
+    person,
+    person_id,
+    reaction,
+)
+
+
+async def person_referencing_tables(core) -> list[tuple[str, str]]:
+    """(table, column) for every column in the live database that references person.id."""
+
+    def walk(sync_conn):
+        inspector = inspect(sync_conn)
+        found = []
+        for table in inspector.get_table_names():
+            for fk in inspector.get_foreign_keys(table):
+                if fk["referred_table"] == "person":
+                    found.extend((table, column) for column in fk["constrained_columns"])
+        return found
+
+    async with core.db.engine.connect() as conn:
+        return await conn.run_sync(walk)
+
+
+async def rows_about(core, pid) -> dict[str, int]:
+    counts = {}
+    async with core.db.engine.connect() as conn:
+        for table, column in await person_referencing_tables(core):
+            result = await conn.execute(
+                text(f'SELECT count(*) FROM "{table}" WHERE "{column}" = :pid'), {"pid": pid}
+            )
+            counts[table] = result.scalar_one()
+        result = await conn.execute(
+            text('SELECT count(*) FROM "person" WHERE id = :pid'), {"pid": pid}
+        )
+        counts["person"] = result.scalar_one()
+    return counts
+
+
+async def busy_life(core, who):
+    """Touch every kind of data the bot keeps about a person."""
+    await grant(core, who)
+    await core.handle(command(who, "prefs", "set tone formal"))
+    await core.handle(message(who, "I'm into Rust async programming and distributed systems 🚀"))
+    reply = (await core.handle(message(who, "Tell me about consensus algorithms like Raft")))[0]
+    await core.bind_reply(reply.reply_id, f"msg-{who.user_id}")
+    await core.handle(reaction(who, f"msg-{who.user_id}", "👍"))
+    await core.handle(action(who, "feedback.up", reply.reply_id))
+
+
+def test_every_person_table_is_covered_by_the_contract():
+    """A table that mentions a person but escapes person_tables() would escape /forget."""
+    covered = {t.name for t in person_tables()}
+    for table in SQLModel.metadata.sorted_tables:
+        if "person_id" in table.columns:
+            assert table.name in covered, f"{table.name} has person_id but no FK to person"
+
+
+async def test_export_contains_every_table_and_only_this_person(make_core):
+    core = await make_core(ScriptedBackend())
+    alice, bob = person("alice"), person("bob")
+    await busy_life(core, alice)
+    await busy_life(core, bob)
+    pid = await person_id(core, alice)
+    replies = await core.handle(command(alice, "export"))
+    data = json.loads(replies[0].attachment[1])
+    assert replies[0].kind.value == "dm"
+    live = {table for table, _ in await person_referencing_tables(core)}
+    assert live <= set(data["tables"]), live - set(data["tables"])
+    counts = await rows_about(core, pid)
+    for table in live:
+        assert len(data["tables"][table]) == counts[table], table
+        assert all(row["person_id"] == pid for row in data["tables"][table])
+    assert data["person"]["user_id"] == "alice"
+    for table in (
+        "signal",
+        "interest",
+        "trait",
+        "style_profile",
+        "conversation_turn",
+        "feedback",
+        "preference",
+        "consent",
+        "processed_event",
+        "llm_call",
+    ):
+        assert data["tables"][table], f"busy_life left {table} empty: the test would prove less"
+    assert "bob" not in json.dumps(data["tables"]).lower()
+
+
+async def test_forget_asks_first_then_leaves_nothing_behind(make_core):
+    core = await make_core(ScriptedBackend())
+    alice, bob = person("alice"), person("bob")
+    await busy_life(core, alice)
+    await busy_life(core, bob)
+    pid, bob_id = await person_id(core, alice), await person_id(core, bob)
+    hooked = []
+
+    async def hook(who):
+        hooked.append(who.user_id)
+
+    core.deletion_hooks.append(hook)
+    bob_before = await rows_about(core, bob_id)
+
+    ask = await core.handle(command(alice, "forget"))
+    assert [b.action_id for b in ask[0].buttons] == ["forget.confirm", "forget.cancel"]
+    assert (await rows_about(core, pid))["signal"] > 0  # nothing deleted before confirmation
+    cancelled = await core.handle(action(alice, "forget.cancel"))
+    assert "nothing was deleted" in cancelled[0].text
+
+    done = await core.handle(action(alice, "forget.confirm"))
+    assert "deleted everything" in done[0].text
+    after = await rows_about(core, pid)
+    assert set(after.values()) == {0}, {k: v for k, v in after.items() if v}
+    assert hooked == ["alice"]
+    assert await rows_about(core, bob_id) == bob_before
+
+    # talking again starts from scratch, asking for consent again
+    fresh = await core.handle(message(alice, "hello again"))
+    assert fresh[-1].purpose == "consent_notice"

@@ -1,0 +1,67 @@
+from profiles.signals import SignalExtractor, clean_text, detect_language, normalise_topic
+
+extractor = SignalExtractor(max_keyphrases=5, max_chars=4000)
+
+
+def test_keyphrases_come_from_the_text():
+    signals = extractor.extract(
+        "I have been reading about Rust async runtimes and the tokio scheduler; "
+        "any good books on distributed systems?"
+    )
+    topics = [t for t, _ in signals.topics]
+    assert "distributed systems" in topics
+    assert any("tokio" in t for t in topics)
+    strengths = [s for _, s in signals.topics]
+    assert strengths == sorted(strengths, reverse=True) and 0 < strengths[-1] <= 1
+
+
+def test_short_chatter_yields_no_topics():
+    assert extractor.extract("ok thanks!").topics == ()
+
+
+def test_language_detection_offline():
+    assert (
+        detect_language("Bonjour, je cherche un bon livre de science-fiction pour ce soir") == "fr"
+    )
+    assert detect_language("Where can I find a good science fiction book for tonight?") == "en"
+    assert detect_language("hi") is None
+
+
+def test_emoji_and_formality():
+    casual = extractor.extract("lol yeah gonna try that tonight 😂😂 thx!!")
+    formal = extractor.extract(
+        "Dear team, I would appreciate it if you could kindly share the quarterly report. Regards."
+    )
+    assert casual.emoji_count == 2
+    assert formal.emoji_count == 0
+    assert casual.formality < 0 < formal.formality
+
+
+def test_clean_text_strips_controls_and_bidi_but_keeps_text():
+    raw = "he\x00llo\u202e wor\u200bld\x1b[31m\tok\nline 👋"
+    cleaned = clean_text(raw, max_chars=100)
+    assert cleaned == "hello world[31m\tok\nline 👋"
+
+
+def test_clean_text_caps_length():
+    assert len(clean_text("a" * 50_000, max_chars=4000)) == 4000
+
+
+def test_huge_message_extracts_quickly_and_bounded():
+    signals = extractor.extract("distributed systems are fun " * 5000)
+    assert signals.length == 4000
+    assert len(signals.topics) <= 5
+
+
+def test_urls_and_code_are_not_topics():
+    signals = extractor.extract(
+        "look at https://example.com/very/long/path and `some_code_here()` for the parser bug"
+    )
+    topics = " ".join(t for t, _ in signals.topics)
+    assert "example.com" not in topics and "some_code_here" not in topics
+
+
+def test_normalise_topic():
+    assert normalise_topic("  Rust   Async ") == "rust async"
+    assert normalise_topic("42") is None
+    assert normalise_topic("ab") is None

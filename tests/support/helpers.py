@@ -1,0 +1,97 @@
+"""Small helpers for tests: building events and reading the database back."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.core import Core
+from bot.events import (
+    ActionEvent,
+    CommandEvent,
+    MessageEvent,
+    PersonRef,
+    PlatformContext,
+    ReactionEvent,
+    Surface,
+)
+from profiles.models import Person
+
+_ids = itertools.count(1)
+
+
+def next_id(prefix: str = "ev") -> str:
+    return f"{prefix}-{next(_ids)}"
+
+
+def person(user: str = "alice", workspace: str = "W1", platform: str = "test") -> PersonRef:
+    return PersonRef(platform, workspace, user, user.title())
+
+
+def message(who: PersonRef, text: str, *, event_id: str | None = None, **kw: Any) -> MessageEvent:
+    kw.setdefault("surface", Surface.DM)
+    kw.setdefault("context", PlatformContext())
+    return MessageEvent(
+        event_id=event_id or next_id("msg"),
+        person=who,
+        text=text,
+        channel_id=kw.pop("channel_id", "C1"),
+        **kw,
+    )
+
+
+def command(
+    who: PersonRef, name: str, args: str = "", *, event_id: str | None = None
+) -> CommandEvent:
+    return CommandEvent(event_id=event_id or next_id("cmd"), person=who, name=name, args=args)
+
+
+def action(who: PersonRef, action_id: str, value: str = "") -> ActionEvent:
+    return ActionEvent(event_id=next_id("act"), person=who, action_id=action_id, value=value)
+
+
+def reaction(
+    who: PersonRef,
+    target: str,
+    emoji: str = "👍",
+    *,
+    added: bool = True,
+    event_id: str | None = None,
+    target_text: str | None = None,
+) -> ReactionEvent:
+    return ReactionEvent(
+        event_id=event_id or next_id("react"),
+        person=who,
+        target_message_id=target,
+        emoji=emoji,
+        added=added,
+        target_text=target_text,
+    )
+
+
+async def grant(core: Core, who: PersonRef) -> None:
+    replies = await core.handle(command(who, "consent", "grant"))
+    assert "learn" in replies[0].text
+
+
+async def person_id(core: Core, who: PersonRef) -> int | None:
+    async with core.db.session() as session:
+        result = await session.exec(
+            select(Person.id).where(  # type: ignore[call-overload]
+                Person.platform == who.platform,
+                Person.workspace == who.workspace,
+                Person.user_id == who.user_id,
+            )
+        )
+        return result.scalar_one_or_none()
+
+
+async def count(core: Core, model: Any, **where: Any) -> int:
+    async with core.db.session() as session:
+        stmt = select(func.count()).select_from(model)
+        for key, value in where.items():
+            stmt = stmt.where(getattr(model, key) == value)
+        result = await session.exec(stmt)  # type: ignore[call-overload]
+        return int(result.scalar_one())
