@@ -13,7 +13,7 @@ from bot.core import Core
 from bot.llm import LLMBackend, ScriptedBackend
 from profiles.db import Database
 
-pytest_plugins = ["tests.support.databases"]
+pytest_plugins = ["tests.support.databases", "tests.support.fixtures_llm"]
 
 MakeCore = Callable[..., Awaitable[Core]]
 
