@@ -44,9 +44,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+profiles_app = typer.Typer(help="Model-written profile summaries.", no_args_is_help=True)
+prompt_app = typer.Typer(help="Inspect what the model receives.", no_args_is_help=True)
 users_app = typer.Typer(help="Admin view of people and their data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(prompt_app, name="prompt")
 app.add_typer(slack_cli.app, name="slack")
 app.add_typer(discord_cli.app, name="discord")
 
@@ -297,6 +301,64 @@ def users_forget(
         err.print("Nothing deleted.")
         raise typer.Exit(1)
     console.print(json.dumps({"deleted_rows": removed, "total": sum(removed.values())}))
+
+
+# profiles / prompt ---------------------------------------------------------------------------
+@profiles_app.command("summarize")
+def profiles_summarize(
+    min_new: Annotated[int, typer.Option(help="Messages since the last summary.")] = 10,
+    limit: Annotated[int, typer.Option(help="People per run.")] = 100,
+    config: ConfigOption = None,
+) -> None:
+    """Ask the model for a structured summary of people with enough new messages (batch job:
+    run it from cron or a scheduler, not per message)."""
+    from bot.summaries import summarize_due
+
+    async def work(core: Core) -> str:
+        if not core.llm.configured:
+            err.print("No model configured: nothing to do (see README, Models).")
+            raise typer.Exit(1)
+        run = await summarize_due(core, min_new_turns=min_new, limit=limit)
+        return (
+            f"considered {run.considered}, stored {run.stored}, rejected {run.rejected}, "
+            f"failed {run.failed}"
+        )
+
+    console.print(with_core(settings_from(config), work))
+
+
+@prompt_app.command("preview")
+def prompt_preview(
+    user: Annotated[str, typer.Option("--user", "-u", help="User id or display name.")],
+    text: Annotated[str, typer.Option("--message", "-m", help="The message to answer.")] = (
+        "Hello! What do you know about me?"
+    ),
+    config: ConfigOption = None,
+) -> None:
+    """Print the exact prompt the model would receive from this person now (nothing stored)."""
+    from bot.events import MessageEvent, PersonRef, Surface
+
+    async def work(core: Core) -> str:
+        person = await find_person(core, user)
+        event = MessageEvent(
+            event_id="preview",
+            person=PersonRef(
+                person.platform, person.workspace, person.user_id, person.display_name
+            ),
+            text=text,
+            surface=Surface.DM,
+        )
+        request = await core.preview_request(event)
+        parts = [
+            f"=== system ({core.llm.count_tokens(request.system)} tokens, "
+            f"backend {core.llm.name}) ===",
+            request.system,
+        ]
+        for turn in request.turns:
+            parts += [f"=== {turn.role} ===", turn.content]
+        return "\n".join(parts)
+
+    console.print(with_core(settings_from(config), work), markup=False, highlight=False)
 
 
 def main() -> None:

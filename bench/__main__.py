@@ -44,7 +44,8 @@ def main() -> None:
     )
     print(
         f"{'backend':9} {'people':>7} {'msgs':>6} {'msgs/s':>8} {'signals/s':>10} "
-        f"{'ctx p50 ms':>11} {'ctx p99 ms':>11} {'peak RSS MB':>12}"
+        f"{'ctx p50 ms':>11} {'ctx p99 ms':>11} {'prompt p50':>11} {'prompt p99':>11} "
+        f"{'peak RSS MB':>12}"
     )
     for backend in args.backends.split(","):
         runner = run_sqlite if backend == "sqlite" else run_postgres
@@ -52,7 +53,7 @@ def main() -> None:
         print(
             f"{f.backend:9} {f.people:>7} {f.messages:>6} {f.messages_per_s:>8.0f} "
             f"{f.signals_per_s:>10.0f} {f.context_p50_ms:>11.2f} {f.context_p99_ms:>11.2f} "
-            f"{f.peak_rss_mb:>12.0f}",
+            f"{f.prompt_p50_ms:>11.2f} {f.prompt_p99_ms:>11.2f} {f.peak_rss_mb:>12.0f}",
             flush=True,
         )
 

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         default=4000, ge=100, description="Only this much of a message feeds signal extraction."
     )
     history_turns: int = Field(default=20, ge=0, description="Turns of history kept in context.")
+    prompt_system_tokens: int = Field(
+        default=900, ge=200, description="Budget of the system prompt (profile and context)."
+    )
+    prompt_history_tokens: int = Field(
+        default=2000, ge=0, description="Budget of the conversation history sent to the model."
+    )
     max_message_chars: int = Field(
         default=40_000, ge=1000, description="Longer messages are cut (and the person is told)."
     )

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_time
 
 from bot.events import PlatformContext
+from bot.summaries import prompt_lines
 from profiles.engine import ProfileSnapshot, StyleView
 from profiles.preferences import ResolvedPreferences
 from prompts.context import HistoryTurn, LocalTime, PromptContext
@@ -137,6 +138,7 @@ def build_prompt_context(
         else [],
         workspace_popular=snapshot.workspace_popular if snapshot else [],
         style_summary=style_summary(snapshot.style) if snapshot else "",
+        summary_notes=prompt_lines(snapshot.summary) if snapshot else [],
         display_name=display_name if snapshot else None,
         device=platform_context.device if snapshot else None,
         activity=platform_context.activity if snapshot else None,

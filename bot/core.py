@@ -13,6 +13,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
+import shlex
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -56,6 +57,7 @@ from bot.llm.base import (
     PartialCallback,
     Turn,
 )
+from bot.sanitize import fit_event, fit_id
 from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey, ProfileEngine
@@ -73,10 +75,10 @@ from profiles.models import (
 )
 from profiles.preferences import PreferenceError, ResolvedPreferences, validate
 from profiles.privacy import forget_person
-from profiles.signals import SignalExtractor, clean_text
+from profiles.signals import MessageSignals, SignalExtractor, clean_text
 from profiles.upsert import insert_for
 from prompts.context import HistoryTurn
-from prompts.render import PromptRenderer
+from prompts.render import PromptBudget, PromptRenderer
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class DeletionHook(Protocol):
 
 
 Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
+Observer = Callable[[AsyncSession, Person, MessageEvent, MessageSignals], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -146,6 +149,8 @@ class Core:
         self.deletion_hooks: list[DeletionHook] = []
         self.preference_hooks: list[Callable[[Person, str | None], Awaitable[None]]] = []
         self.deliver: Deliver | None = None
+        # Called inside the observing transaction for consented authors' channel messages.
+        self.observers: list[Observer] = []
         self._locks: weakref.WeakValueDictionary[PersonKey, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -157,6 +162,7 @@ class Core:
         self, event: AnyEvent, *, on_partial: PartialCallback | None = None
     ) -> list[Reply]:
         """Process one platform event; returns what to say (possibly nothing)."""
+        event = fit_event(event)
         try:
             return await self._dispatch(event, on_partial)
         except DatabaseUnavailable as exc:
@@ -174,7 +180,7 @@ class Core:
         async with self.db.session() as session:
             turn = await session.get(ConversationTurn, int(reply_id.removeprefix("turn:")))
             if turn is not None:
-                turn.platform_message_id = platform_message_id
+                turn.platform_message_id = fit_id(platform_message_id, 200)
                 session.add(turn)
 
     async def forget_person(self, session: AsyncSession, person: Person) -> dict[str, int]:
@@ -266,7 +272,7 @@ class Core:
                 person_id=person.id,
                 platform=event.person.platform,
                 workspace=event.person.workspace,
-                event_id=event.event_id[:200],
+                event_id=event.event_id,
                 processed_at=self.clock(),
             )
             .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
@@ -301,8 +307,33 @@ class Core:
             if not await self._claim(session, person, event):
                 log.info("duplicate event %s ignored", event.event_id)
                 return []
+            if event.surface != Surface.DM and not event.mentioned:
+                await self._observe_only(session, event, person, text)
+                return []
             prepared = await self._prepare(session, event, person, text, truncated)
         return await self._answer(event, prepared, on_partial)
+
+    async def _observe_only(
+        self, session: AsyncSession, event: MessageEvent, person: Person, text: str
+    ) -> None:
+        """A channel message not addressed to the bot: learn from it (with consent) and let
+        observers (e.g. digest channel activity) see it; never reply."""
+        assert person.id is not None
+        if not self.engine.may_learn(await self.engine.consent(session, person.id)):
+            return
+        timezone = await self._store_platform_context(session, person.id, event, self.clock())
+        signals = self.extractor.extract(text)
+        await self.engine.observe_message(
+            session,
+            person.id,
+            signals,
+            at=event.occurred_at,
+            local_hour=local_hour(event.occurred_at, timezone),
+            event_id=event.event_id,
+            excerpt=text,
+        )
+        for observer in self.observers:
+            await observer(session, person, event, signals)
 
     async def _prepare(
         self,
@@ -401,7 +432,15 @@ class Core:
             history=history,
             display_name=event.person.display_name,
         )
-        rendered = self.renderer.chat(context, text, count_tokens=self.llm.count_tokens)
+        rendered = self.renderer.chat(
+            context,
+            text,
+            count_tokens=self.llm.count_tokens,
+            budget=PromptBudget(
+                system_tokens=self.settings.prompt_system_tokens,
+                history_tokens=self.settings.prompt_history_tokens,
+            ),
+        )
         request = LLMRequest(
             system=rendered.system,
             turns=[Turn(t.role, t.text) for t in rendered.turns],  # type: ignore[arg-type]
@@ -596,6 +635,8 @@ class Core:
                         text=str(exc), kind=ReplyKind.EPHEMERAL, purpose="error", thread_id=thread
                     )
                 ]
+        for work in ctx.after_commit:
+            replies.extend(await work())
         for reply in replies:
             reply.thread_id = reply.thread_id or thread
         return replies
@@ -604,6 +645,8 @@ class Core:
         line = ACTION_COMMANDS.get(event.action_id)
         if line is not None:
             name, _, args = line.partition(" ")
+            if event.value:  # e.g. the id of the recommendation or digest item a button is on
+                args = f"{args} {shlex.quote(event.value)}".strip()
             return await self._command(event, name, args)
         if event.action_id in ("feedback.up", "feedback.down"):
             value = 1 if event.action_id == "feedback.up" else -1

@@ -63,6 +63,7 @@ class MessageEvent(Event):
     message_id: str | None = None
     thread_id: str | None = None
     mentioned: bool = False
+    channel_private: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ from profiles.models import (
     Interest,
     Person,
     Preference,
+    ProfileSummary,
     Signal,
     Source,
     StyleProfile,
@@ -81,6 +82,7 @@ class ProfileSnapshot:
     interests: list[InterestView]
     style: StyleView | None
     workspace_popular: list[str]
+    summary: ProfileSummary | None = None
 
 
 class ProfileEngine:
@@ -727,4 +729,5 @@ class ProfileEngine:
             interests=top,
             style=style,
             workspace_popular=popular,
+            summary=await session.get(ProfileSummary, person_id),
         )

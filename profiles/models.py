@@ -258,6 +258,43 @@ class LLMCall(SQLModel, table=True):
     created_at: dt.datetime = _ts()
 
 
+class Recommendation(SQLModel, table=True):
+    """Something the bot recommended, kept so it is never recommended twice and so feedback
+    on it can reach the profile."""
+
+    __tablename__ = "recommendation"
+    __table_args__ = (Index("ix_recommendation_person_created", "person_id", "created_at"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk(index=False)
+    request: str = Field(max_length=500)
+    title: str = Field(max_length=300)
+    normalised_title: str = Field(max_length=300)
+    reason: str = Field(default="", max_length=500)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    score: float = 0.0
+    status: str = Field(default="shown", max_length=16)  # shown | liked | disliked | done
+    created_at: dt.datetime = _ts()
+    feedback_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ProfileSummary(SQLModel, table=True):
+    """The model's structured reading of a person's recent behaviour (batched, not per
+    message). Shown in /profile with its provenance; the person can correct or delete it, and
+    it never overrides an explicit preference."""
+
+    __tablename__ = "profile_summary"
+
+    person_id: int = _person_fk(primary_key=True)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    model: str = Field(max_length=128)
+    based_on_turns: int = 0
+    created_at: dt.datetime = _ts()
+    corrected_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a model (typed, for insert/upsert statements)."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -275,3 +312,4 @@ def person_tables() -> list[Any]:
         )
     ]
     return list(reversed(tables))
+

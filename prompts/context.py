@@ -42,5 +42,6 @@ class PromptContext:
     display_name: str | None = None
     device: str | None = None
     activity: str | None = None
+    summary_notes: list[str] = field(default_factory=list)
     personalised: bool = True
     history: list[HistoryTurn] = field(default_factory=list)

@@ -34,6 +34,17 @@ class TemplateError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class PromptBudget:
+    """Token budgets per section. Counts come from the backend's ``count_tokens`` (a local
+    estimate: neither API offers an offline tokenizer, and a network call per prompt would
+    cost more than it saves)."""
+
+    system_tokens: int = 900
+    history_tokens: int = 2000
+    value_chars: int = 120
+
+
+@dataclass(frozen=True, slots=True)
 class RenderedPrompt:
     system: str
     turns: list[HistoryTurn]
@@ -75,14 +86,57 @@ class PromptRenderer:
         message: str,
         *,
         count_tokens: Callable[[str], int],
-        history_budget: int = 2000,
+        budget: PromptBudget | None = None,
     ) -> RenderedPrompt:
-        values = {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
-        values["verbosity_rule"] = VERBOSITY_RULES.get(context.verbosity, VERBOSITY_RULES["normal"])
-        system = self.render("chat_system.j2", **values)
-        turns = trim_history(context.history, history_budget, count_tokens)
+        """System prompt plus turns, each section within its token budget: history is trimmed
+        oldest first, then the profile loses its lowest-weight interests (and the workspace's
+        popular topics) until the system prompt fits."""
+        budget = budget or PromptBudget()
+        context = cap_values(context, budget.value_chars)
+        system = self._chat_system(context)
+        interests = list(context.interests)
+        popular = list(context.workspace_popular)
+        notes = list(context.summary_notes)
+        while count_tokens(system) > budget.system_tokens and (interests or popular or notes):
+            if popular:
+                popular.pop()
+            elif notes:
+                notes.pop()
+            else:
+                interests.sort(key=lambda item: -item[1])
+                interests.pop()
+            context = dataclasses.replace(
+                context, interests=interests, workspace_popular=popular, summary_notes=notes
+            )
+            system = self._chat_system(context)
+        turns = trim_history(context.history, budget.history_tokens, count_tokens)
         turns.append(HistoryTurn("user", message))
         return RenderedPrompt(system=system, turns=turns)
+
+    def _chat_system(self, context: PromptContext) -> str:
+        values = {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
+        values["verbosity_rule"] = VERBOSITY_RULES.get(context.verbosity, VERBOSITY_RULES["normal"])
+        return self.render("chat_system.j2", **values)
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cap_values(context: PromptContext, limit: int) -> PromptContext:
+    """No single user-derived value may take over the prompt: names, topics and activity are
+    cut to ``limit`` characters and lists to a sane length before rendering."""
+    return dataclasses.replace(
+        context,
+        display_name=_cap(context.display_name, 80) if context.display_name else None,
+        device=_cap(context.device, 40) if context.device else None,
+        activity=_cap(context.activity, limit) if context.activity else None,
+        avoid_topics=[_cap(t, 60) for t in context.avoid_topics[:50]],
+        interests=[(_cap(t, 60), w) for t, w in context.interests[:50]],
+        workspace_popular=[_cap(t, 60) for t in context.workspace_popular[:10]],
+        summary_notes=[_cap(t, 150) for t in context.summary_notes[:12]],
+        language=_cap(context.language, 16),
+    )
 
 
 def trim_history(

@@ -1,6 +1,11 @@
 """Platform-neutral command handlers. Importing the package registers them all."""
 
-from bot.commands import prefs, privacy, profile  # noqa: F401  (registration side effects)
+from bot.commands import (  # noqa: F401  (registration side effects)
+    prefs,
+    privacy,
+    profile,
+    recommend,
+)
 from bot.commands.base import (
     REGISTRY,
     CommandContext,
@@ -18,6 +23,8 @@ ACTION_COMMANDS: dict[str, str] = {
     "consent.revoke": "consent revoke",
     "forget.confirm": "forget confirm",
     "forget.cancel": "forget cancel",
+    "recommend.like": "recommend like",
+    "recommend.dislike": "recommend dislike",
 }
 
 __all__ = [

@@ -33,6 +33,7 @@ class CommandContext:
     person: Person
     event: AnyEvent
     now: dt.datetime
+    after_commit: list[Callable[[], Awaitable[list[Reply]]]] = field(default_factory=list)
 
     @property
     def engine(self) -> ProfileEngine:
@@ -42,6 +43,11 @@ class CommandContext:
     def person_id(self) -> int:
         assert self.person.id is not None
         return self.person.id
+
+    def defer(self, work: Callable[[], Awaitable[list[Reply]]]) -> None:
+        """Run ``work`` after this command's transaction commits: model calls belong there,
+        so a slow model never holds database locks."""
+        self.after_commit.append(work)
 
     def reply(self, text: str, **kwargs: object) -> Reply:
         """Command answers are private by default: only the person sees them."""

@@ -6,16 +6,42 @@ import datetime as dt
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import CommandContext, command
+from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.context import style_summary
 from bot.events import Reply
+from bot.summaries import describe_summary, remove_from_summary
 from profiles.engine import ProfileEngine
-from profiles.models import ConsentStatus, Person
+from profiles.models import ConsentStatus, Person, ProfileSummary
 
 
-@command("profile", "what I believe about you and why", ["/profile"])
+@command(
+    "profile",
+    "what I believe about you and why",
+    ["/profile", "/profile summary [clear | remove <item>]"],
+    subcommands=("summary",),
+)
 async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
-    return [ctx.reply(await describe(ctx.engine, ctx.session, ctx.person, ctx.now))]
+    if not args:
+        return [ctx.reply(await describe(ctx.engine, ctx.session, ctx.person, ctx.now))]
+    if args[0].lower() != "summary":
+        raise CommandError(usage_text(REGISTRY["profile"]))
+    row = await ctx.session.get(ProfileSummary, ctx.person_id)
+    if row is None:
+        return [ctx.reply("There is no model summary of you.")]
+    action = args[1].lower() if len(args) > 1 else "show"
+    if action == "show":
+        return [ctx.reply("\n".join(describe_summary(row)))]
+    if action == "clear":
+        await ctx.session.delete(row)
+        return [ctx.reply("Deleted the model's summary of you.")]
+    if action == "remove" and len(args) > 2:
+        item = " ".join(args[2:])
+        if not remove_from_summary(row, item):
+            raise CommandError(f"Nothing in the summary mentions {item!r}.")
+        row.corrected_at = ctx.now
+        ctx.session.add(row)
+        return [ctx.reply("Corrected. " + "\n".join(describe_summary(row)))]
+    raise CommandError(usage_text(REGISTRY["profile"]))
 
 
 async def describe(
@@ -71,6 +97,8 @@ async def describe(
                 f"Feedback on my replies: {snapshot.style.liked_replies} liked, "
                 f"{snapshot.style.disliked_replies} disliked."
             )
+    if snapshot.summary is not None:
+        lines.extend(describe_summary(snapshot.summary))
     lines.append("How I'll answer you:")
     for key in ("tone", "verbosity", "language", "emoji", "timezone", "avoid_topics", "digest"):
         value = snapshot.preferences.values[key]

@@ -82,7 +82,9 @@ def test_console_script_users_admin_commands(tmp_path):
 
 def test_db_upgrade_command_and_bad_config(tmp_path):
     upgraded = run_cli(["db", "upgrade"], "", tmp_path)
-    assert "revision 0001" in upgraded.stdout
+    from profiles.migrate import head_revision
+
+    assert f"revision {head_revision()}" in upgraded.stdout
     (tmp_path / "tailorbot.toml").write_text('consent_mode = "sometimes"\n')
     bad = run_cli(["chat"], "hi\n", tmp_path)
     assert bad.returncode == 2 and "consent_mode" in bad.stderr
@@ -142,3 +144,17 @@ async def test_chat_grant_flag_non_tty(core):
 
 def test_flatten_is_reversible_for_newlines():
     assert flatten("a\nb\\n") == "a\\nb\\\\n"
+
+
+def test_prompt_preview_prints_the_exact_prompt(tmp_path):
+    run_cli(
+        ["chat", "--user", "ivy", "--consent"],
+        "I'm into urban gardening and bird watching\n",
+        tmp_path,
+    )
+    shown = run_cli(["prompt", "preview", "--user", "ivy", "-m", "any tips?"], "", tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "=== system (" in shown.stdout and '"urban gardening"' in shown.stdout
+    assert "=== user ===\nany tips?" in shown.stdout
+    summarize = run_cli(["profiles", "summarize"], "", tmp_path)
+    assert summarize.returncode == 1 and "No model configured" in summarize.stderr

@@ -346,3 +346,65 @@ async def test_processed_events_are_per_person_rows(core):
     await core.handle(message(alice, "hi"))
     assert await count(core, ProcessedEvent, person_id=await person_id(core, alice)) == 1
     assert await count(core, Consent) == 1
+
+
+async def test_channel_message_not_addressed_to_bot_is_observed_silently(core):
+    alice = person()
+    await grant(core, alice)
+    seen = []
+
+    async def observer(session, who, event, signals):
+        seen.append((who.user_id, [t for t, _ in signals.topics]))
+
+    core.observers.append(observer)
+    event = MessageEvent(
+        event_id=next_id(),
+        person=alice,
+        channel_id="C5",
+        surface=Surface.CHANNEL,
+        mentioned=False,
+        message_id="1.2",
+        text="Our team migrated the billing service to event sourcing",
+    )
+    assert await core.handle(event) == []
+    assert seen and seen[0][0] == "alice" and "event sourcing" in " ".join(seen[0][1])
+    pid = await person_id(core, alice)
+    assert await count(core, Signal, person_id=pid) > 0
+    assert await count(core, ConversationTurn, person_id=pid) == 0
+    assert core.llm.requests == []
+    bob = person("bob")  # no consent: nothing observed, nothing stored
+    await core.handle(
+        MessageEvent(
+            event_id=next_id(),
+            person=bob,
+            channel_id="C5",
+            surface=Surface.CHANNEL,
+            text="Kubernetes is great",
+        )
+    )
+    assert len(seen) == 1
+
+
+async def test_oversized_platform_ids_and_names_are_stored_safely(core):
+    from bot.events import PersonRef
+
+    long_a = PersonRef("test", "W" * 500, "U" * 300 + "a", "N\x00" * 5000)
+    long_b = PersonRef("test", "W" * 500, "U" * 300 + "b", "other")
+    await grant(core, long_a)
+    await grant(core, long_b)
+    replies = await core.handle(
+        message(
+            long_a,
+            "Hello about woodworking and hand planes",
+            event_id="E" * 1000,
+            thread_id="T" * 400,
+            message_id="M" * 400,
+        )
+    )
+    assert replies[0].purpose == "chat"
+    # two different long ids stay two people
+    assert await person_id(core, long_a) != await person_id(core, long_b)
+    retry = await core.handle(
+        message(long_a, "Hello about woodworking and hand planes", event_id="E" * 1000)
+    )
+    assert retry == []

@@ -17,6 +17,7 @@ from bot.events import (
     ReactionEvent,
     Surface,
 )
+from bot.sanitize import fit_person
 from profiles.models import Person
 
 _ids = itertools.count(1)
@@ -77,6 +78,7 @@ async def grant(core: Core, who: PersonRef) -> None:
 
 
 async def person_id(core: Core, who: PersonRef) -> int | None:
+    who = fit_person(who)  # the core stores identities as fitted at its door
     async with core.db.session() as session:
         result = await session.exec(
             select(Person.id).where(  # type: ignore[call-overload]

@@ -1,0 +1,192 @@
+"""/recommend — LLM-Rec style: the model proposes candidates from a personalised prompt, then
+the profile ranks and filters them (interests, avoided topics, already recommended or
+disliked) and the best few come back with a one-line reason each. Buttons on them feed the
+profile."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlmodel import select
+
+from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.events import Button, Reply
+from bot.llm.base import LLMRequest, LLMUnavailable, Turn
+from bot.structured import InvalidOutput, Proposal, parse_model_json
+from profiles.models import LLMCall, Recommendation
+from profiles.ranking import Candidate, Ranker
+from prompts.fence import fence
+
+log = logging.getLogger(__name__)
+SHOWN = 3
+ASKED = 8
+
+
+def normalise_title(title: str) -> str:
+    return re.sub(r"[^\w]+", " ", title.lower()).strip()
+
+
+@command(
+    "recommend",
+    "personal recommendations, e.g. /recommend a sci-fi book",
+    ["/recommend <what you are looking for>"],
+)
+async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
+    if args and args[0] in ("like", "dislike", "done"):
+        return await _feedback(ctx, args)
+    request = " ".join(args).strip()
+    if not request:
+        raise CommandError(usage_text(REGISTRY["recommend"]))
+    core = ctx.core
+    if not core.llm.configured:
+        return [
+            ctx.reply(
+                "Recommendations need a language model. Set ANTHROPIC_API_KEY or "
+                "TAILORBOT_OPENAI_BASE_URL and restart (see README, Models)."
+            )
+        ]
+    engine = ctx.engine
+    learning = engine.may_learn(await engine.consent(ctx.session, ctx.person_id))
+    snapshot = await engine.snapshot(ctx.session, ctx.person, ctx.now, interests=15)
+    interests = {i.topic: i.weight for i in snapshot.interests} if learning else {}
+    previous = await ctx.session.exec(
+        select(Recommendation.normalised_title, Recommendation.status).where(
+            Recommendation.person_id == ctx.person_id
+        )
+    )
+    history = list(previous)
+    already = [title for title, _ in history][-50:]
+    disliked = {title for title, status in history if status == "disliked"}
+    prefs = snapshot.preferences
+    system = core.renderer.render(
+        "recommend_system.j2",
+        bot_name=core.settings.bot_name,
+        count=ASKED,
+        avoid_topics=prefs.avoid_topics,
+        already=already,
+        language=prefs.get("language"),
+        tone=prefs.get("tone"),
+        interests=[(t, min(1.0, w / 5.0)) for t, w in list(interests.items())[:15]],
+        workspace_popular=snapshot.workspace_popular if learning else [],
+    )
+    llm_request = LLMRequest(
+        system=system,
+        turns=[Turn("user", f"Request: {fence(request)}")],
+        max_tokens=min(1200, core.settings.llm_max_tokens),
+        purpose="recommend",
+    )
+    person_id, person = ctx.person_id, ctx.person
+
+    async def propose() -> list[Reply]:
+        try:
+            result = await core.llm.generate(llm_request)
+        except LLMUnavailable as exc:
+            return [
+                ctx.reply(
+                    f"I couldn't reach my language model just now ({exc}). "
+                    "Please try again in a moment.",
+                    purpose="error",
+                )
+            ]
+        try:
+            proposal = parse_model_json(result.text, Proposal)
+        except InvalidOutput as exc:
+            log.warning("rejected recommendation output for person %s: %s", person_id, exc)
+            return [
+                ctx.reply(
+                    "The model's suggestions came back malformed; please ask again.",
+                    purpose="error",
+                )
+            ]
+        candidates = [
+            Candidate(
+                key=normalise_title(item.title),
+                title=item.title,
+                topics=tuple(item.topics),
+                text=item.reason,
+            )
+            for item in proposal.items
+        ]
+        reasons = {normalise_title(item.title): item.reason for item in proposal.items}
+        ranked = Ranker().rank(
+            candidates,
+            interests,
+            avoid=prefs.avoid_topics,
+            exclude=set(already) | disliked,
+            limit=SHOWN,
+        )
+        if not ranked:
+            return [
+                ctx.reply(
+                    "I couldn't find anything new for that which fits your "
+                    "preferences. Try asking differently?"
+                )
+            ]
+        async with core.db.session() as session:
+            session.add(
+                LLMCall(
+                    person_id=person_id if learning else None,
+                    purpose="recommend",
+                    backend=core.llm.name,
+                    model=result.model,
+                    input_tokens=result.input_tokens,
+                    output_tokens=result.output_tokens,
+                    latency_ms=result.latency_ms,
+                )
+            )
+            rows = [
+                Recommendation(
+                    person_id=person_id,
+                    request=request[:500],
+                    title=r.candidate.title[:300],
+                    normalised_title=r.candidate.key[:300],
+                    reason=reasons.get(r.candidate.key, "")[:500],
+                    topics=list(r.candidate.topics),
+                    score=r.score,
+                    created_at=ctx.now,
+                )
+                for r in ranked
+            ]
+            session.add_all(rows)
+            await session.flush()
+            lines = [f"For {person.display_name or 'you'}:"]
+            buttons: list[Button] = []
+            for number, (row, r) in enumerate(zip(rows, ranked, strict=True), start=1):
+                why = f" ({r.why})" if r.reasons else ""
+                lines.append(f"{number}. {row.title} — {row.reason}{why}")
+                buttons.append(Button("recommend.like", f"👍 {number}", value=str(row.id)))
+                buttons.append(Button("recommend.dislike", f"👎 {number}", value=str(row.id)))
+        return [ctx.reply("\n".join(lines), buttons=buttons, purpose="recommendation")]
+
+    ctx.defer(propose)
+    return []
+
+
+async def _feedback(ctx: CommandContext, args: list[str]) -> list[Reply]:
+    """A button (or ``/recommend like 12``) on one of this person's recommendations."""
+    if len(args) < 2 or not args[1].isdigit():
+        raise CommandError("Which recommendation? e.g. /recommend like 12")
+    row = await ctx.session.get(Recommendation, int(args[1]))
+    if row is None or row.person_id != ctx.person_id:
+        raise CommandError("That recommendation is no longer available.")
+    status = {"like": "liked", "dislike": "disliked", "done": "done"}[args[0]]
+    delta = {"liked": 0.6, "disliked": -0.6, "done": 0.2}[status]
+    row.status, row.feedback_at = status, ctx.now
+    ctx.session.add(row)
+    if ctx.engine.may_learn(await ctx.engine.consent(ctx.session, ctx.person_id)):
+        await ctx.engine.add_interests(
+            ctx.session,
+            ctx.person_id,
+            [(t, delta) for t in row.topics],
+            at=ctx.now,
+            evidence=0,
+            positive=int(delta > 0),
+            negative=int(delta < 0),
+        )
+    word = {
+        "liked": "Noted, more like that.",
+        "disliked": "Noted, less like that.",
+        "done": "Marked as done.",
+    }[status]
+    return [ctx.reply(f"{word} ({row.title})", purpose="ack")]

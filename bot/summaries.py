@@ -1,0 +1,196 @@
+"""The model's structured reading of a person (the seed's "LLM user profiling engine").
+
+Batched, not per message, because cost matters: ``summarize_due`` picks people who allow
+learning and have written enough since their last summary, asks the model once each, validates
+the answer against a schema, and stores it with its provenance. Invalid output is logged and
+never stored. The summary is shown in /profile, can be corrected or deleted by the person, and
+sits below explicit preferences in every prompt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.llm.base import LLMRequest, LLMUnavailable, Turn
+from bot.structured import InvalidOutput, ProfileSummaryOutput, parse_model_json
+from profiles.models import (
+    Consent,
+    ConsentStatus,
+    ConversationTurn,
+    LLMCall,
+    Person,
+    ProfileSummary,
+)
+from prompts.fence import fence
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRun:
+    considered: int
+    stored: int
+    rejected: int
+    failed: int
+
+
+async def summarize_person(core: Core, person_id: int, *, turns: int = 40) -> bool:
+    """Summarise one person; True when a valid summary was stored."""
+    async with core.db.session() as session:
+        result = await session.exec(
+            select(ConversationTurn)
+            .where(ConversationTurn.person_id == person_id, ConversationTurn.role == "user")
+            .order_by(col(ConversationTurn.id).desc())
+            .limit(turns)
+        )
+        messages = [t.text[:500] for t in reversed(list(result))]
+    if not messages:
+        return False
+    request = LLMRequest(
+        system=core.renderer.render("profile_summary_system.j2"),
+        turns=[Turn("user", "Messages:\n" + "\n".join(f"- {fence(m)}" for m in messages))],
+        max_tokens=600,
+        purpose="profile_summary",
+    )
+    try:
+        answer = await core.llm.generate(request)
+    except LLMUnavailable as exc:
+        log.warning("profile summary for person %s failed: %s", person_id, exc)
+        raise
+    try:
+        parsed = parse_model_json(answer.text, ProfileSummaryOutput)
+    except InvalidOutput as exc:
+        log.warning("rejected profile summary for person %s: %s", person_id, exc)
+        ok = False
+    else:
+        ok = True
+    async with core.db.session() as session:
+        session.add(
+            LLMCall(
+                person_id=person_id,
+                purpose="profile_summary",
+                backend=core.llm.name,
+                model=answer.model,
+                input_tokens=answer.input_tokens,
+                output_tokens=answer.output_tokens,
+                latency_ms=answer.latency_ms,
+                ok=ok,
+                error=None if ok else "invalid output",
+            )
+        )
+        if ok:
+            row = await session.get(ProfileSummary, person_id) or ProfileSummary(
+                person_id=person_id, model=answer.model
+            )
+            row.summary = parsed.model_dump()
+            row.model = answer.model
+            row.based_on_turns = len(messages)
+            row.created_at = core.clock()
+            row.corrected_at = None
+            session.add(row)
+    return ok
+
+
+async def due_people(core: Core, *, min_new_turns: int, limit: int) -> list[int]:
+    """People who allow learning and wrote at least ``min_new_turns`` messages since their
+    last summary (or ever, if they have none)."""
+    allowed = [ConsentStatus.GRANTED.value]
+    if core.engine.consent_opt_out:
+        allowed.append(ConsentStatus.UNKNOWN.value)
+    since = func.coalesce(ProfileSummary.created_at, dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+    stmt = (
+        select(Person.id, func.count(col(ConversationTurn.id)))
+        .join(Consent, col(Consent.person_id) == col(Person.id))
+        .join(ConversationTurn, col(ConversationTurn.person_id) == col(Person.id))
+        .outerjoin(ProfileSummary, col(ProfileSummary.person_id) == col(Person.id))
+        .where(
+            col(Consent.status).in_(allowed),
+            ConversationTurn.role == "user",
+            col(ConversationTurn.created_at) > since,
+        )
+        .group_by(col(Person.id))
+        .having(func.count(col(ConversationTurn.id)) >= min_new_turns)
+        .limit(limit)
+    )
+    async with core.db.session() as session:
+        rows = await session.exec(stmt)
+        return [int(pid) for pid, _ in rows if pid is not None]
+
+
+async def summarize_due(core: Core, *, min_new_turns: int = 10, limit: int = 100) -> SummaryRun:
+    if not core.llm.configured:
+        return SummaryRun(0, 0, 0, 0)
+    people = await due_people(core, min_new_turns=min_new_turns, limit=limit)
+    stored = rejected = failed = 0
+    for person_id in people:
+        try:
+            if await summarize_person(core, person_id):
+                stored += 1
+            else:
+                rejected += 1
+        except LLMUnavailable:
+            failed += 1
+    return SummaryRun(len(people), stored, rejected, failed)
+
+
+def describe_summary(row: ProfileSummary) -> list[str]:
+    """Plain lines for /profile, with provenance."""
+    data = row.summary
+    lines = [
+        f"The model's summary of your recent messages ({row.model}, from {row.based_on_turns} "
+        f"messages, {row.created_at:%Y-%m-%d}"
+        + (", corrected by you" if row.corrected_at else "")
+        + "):"
+    ]
+    interests = data.get("interests") or []
+    if interests:
+        lines.append(
+            "• interests: " + ", ".join(f"{i['topic']} ({i['strength']})" for i in interests)
+        )
+    if data.get("style"):
+        lines.append(f"• style: {data['style']}")
+    for note in data.get("notes") or []:
+        lines.append(f"• note: {note}")
+    lines.append(
+        "Correct it with /profile summary remove <topic or note>, or delete it with "
+        "/profile summary clear."
+    )
+    return lines
+
+
+def remove_from_summary(row: ProfileSummary, item: str) -> bool:
+    """Drop interests or notes mentioning ``item`` (the person's correction)."""
+    needle = item.strip().lower()
+    data = dict(row.summary)
+    interests = [i for i in data.get("interests") or [] if needle not in i["topic"].lower()]
+    notes = [n for n in data.get("notes") or [] if needle not in n.lower()]
+    style = data.get("style") or ""
+    if needle and needle in style.lower():
+        style = ""
+    changed = (len(interests), len(notes), style) != (
+        len(data.get("interests") or []),
+        len(data.get("notes") or []),
+        data.get("style") or "",
+    )
+    data.update(interests=interests, notes=notes, style=style)
+    row.summary = data
+    return changed
+
+
+def prompt_lines(row: ProfileSummary | None) -> list[str]:
+    """What goes into a chat prompt from the summary (always below explicit preferences)."""
+    if row is None:
+        return []
+    data = row.summary
+    lines = [f"{i['topic']} ({i['strength']})" for i in (data.get("interests") or [])]
+    lines += list(data.get("notes") or [])
+    return lines[:12]

@@ -1,0 +1,177 @@
+"""Ranking candidates (recommendations, digest items) against a profile.
+
+One scorer for every list the bot shows, so "why was this picked" reads the same everywhere:
+
+* **relevance**: each candidate topic is matched against the person's decayed interests by
+  token overlap (Jaccard on lightly stemmed words), so the interest "rust async" supports the
+  item topic "async rust runtimes";
+* **collaborative**: an optional per-item score from similar people (cold start);
+* **freshness**: items lose half their freshness bonus every ``freshness_half_life``;
+* **avoided topics** remove an item outright, items already shown or disliked are excluded;
+* **diversity**: a greedy re-rank (maximal marginal relevance) discounts items whose topics
+  were already picked, so one topic cannot fill the list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+_TOKEN = re.compile(r"[\w+#]+", re.UNICODE)
+
+
+def _stem(word: str) -> str:
+    """Plural folding, enough for topic matching: runtimes→runtime, boxes→box, stories→story."""
+    if len(word) <= 3 or word.endswith("ss"):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "zes", "sses")):
+        return word[:-2]
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> frozenset[str]:
+    return frozenset(_stem(t) for t in _TOKEN.findall(text.lower()) if len(t) > 1)
+
+
+def similarity(a: str, b: str) -> float:
+    ta, tb = tokens(a), tokens(b)
+    if not ta or not tb:
+        return 0.0
+    return len(ta & tb) / len(ta | tb)
+
+
+def mentions_any(text: str, phrases: Iterable[str]) -> str | None:
+    """The first phrase that occurs in ``text`` as whole words, if any."""
+    lowered = text.lower()
+    for phrase in phrases:
+        phrase = phrase.strip().lower()
+        if phrase and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", lowered):
+            return phrase
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    key: str
+    title: str
+    topics: tuple[str, ...] = ()
+    text: str = ""
+    published_at: dt.datetime | None = None
+    source: str = ""
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    candidate: Candidate
+    score: float
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def why(self) -> str:
+        return "; ".join(self.reasons) if self.reasons else "something new for you"
+
+
+@dataclass(frozen=True, slots=True)
+class RankingSettings:
+    relevance_weight: float = 1.0
+    collaborative_weight: float = 0.6
+    freshness_weight: float = 0.3
+    freshness_half_life: dt.timedelta = dt.timedelta(days=2)
+    diversity: float = 0.6  # multiplier per already-picked shared topic (1 = no diversity)
+    min_relevance: float = 0.0
+
+
+class Ranker:
+    def __init__(self, settings: RankingSettings | None = None) -> None:
+        self.settings = settings or RankingSettings()
+
+    def score(
+        self,
+        candidate: Candidate,
+        interests: Mapping[str, float],
+        *,
+        collaborative: float = 0.0,
+        now: dt.datetime | None = None,
+    ) -> Ranked:
+        s = self.settings
+        top_weight = max(interests.values(), default=0.0) or 1.0
+        relevance = 0.0
+        best: tuple[float, str] = (0.0, "")
+        for topic in candidate.topics or (candidate.title,):
+            for interest, weight in interests.items():
+                if weight <= 0:
+                    continue
+                match = similarity(topic, interest) * weight / top_weight
+                if match > 0:
+                    relevance += match
+                    if match > best[0]:
+                        best = (match, interest)
+        score = s.relevance_weight * relevance + s.collaborative_weight * collaborative
+        reasons: list[str] = []
+        if best[1]:
+            reasons.append(f"matches your interest in {best[1]}")
+        if collaborative >= 0.2:
+            reasons.append("liked by people with similar interests")
+        if candidate.published_at is not None and now is not None:
+            age = max(0.0, (now - candidate.published_at).total_seconds())
+            fresh = 0.5 ** (age / s.freshness_half_life.total_seconds())
+            score += s.freshness_weight * fresh
+            if fresh > 0.7:
+                reasons.append("new")
+        return Ranked(candidate, score, tuple(reasons))
+
+    def rank(
+        self,
+        candidates: Sequence[Candidate],
+        interests: Mapping[str, float],
+        *,
+        avoid: Sequence[str] = (),
+        exclude: Iterable[str] = (),
+        collaborative: Mapping[str, float] | None = None,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+    ) -> list[Ranked]:
+        excluded = set(exclude)
+        collaborative = collaborative or {}
+        pool: list[Ranked] = []
+        seen: set[str] = set()
+        for candidate in candidates:
+            if candidate.key in excluded or candidate.key in seen:
+                continue
+            seen.add(candidate.key)
+            haystack = " ".join((candidate.title, candidate.text, *candidate.topics))
+            if avoid and mentions_any(haystack, avoid):
+                continue
+            ranked = self.score(
+                candidate, interests, collaborative=collaborative.get(candidate.key, 0.0), now=now
+            )
+            if ranked.score >= self.settings.min_relevance:
+                pool.append(ranked)
+        return self.diversify(pool, limit)
+
+    def diversify(self, pool: list[Ranked], limit: int) -> list[Ranked]:
+        """Greedy MMR: repeatedly take the best item after discounting topics already taken."""
+        chosen: list[Ranked] = []
+        taken: dict[str, int] = {}
+        remaining = sorted(pool, key=lambda r: (-r.score, r.candidate.key))
+        while remaining and len(chosen) < limit:
+            best_index, best_value = 0, float("-inf")
+            for index, item in enumerate(remaining):
+                repeats = sum(taken.get(t, 0) for t in item.candidate.topics)
+                value = item.score * (self.settings.diversity**repeats)
+                if value > best_value:
+                    best_index, best_value = index, value
+                if repeats == 0:
+                    break  # sorted by score: nothing later can beat an undiscounted item
+            item = remaining.pop(best_index)
+            chosen.append(Ranked(item.candidate, best_value, item.reasons))
+            for topic in item.candidate.topics:
+                taken[topic] = taken.get(topic, 0) + 1
+        return chosen

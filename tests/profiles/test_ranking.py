@@ -1,0 +1,62 @@
+import datetime as dt
+
+from profiles.ranking import Candidate, Ranker, RankingSettings, similarity, tokens
+
+NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+
+
+def test_token_similarity_folds_plurals_and_order():
+    assert tokens("Async Runtimes") == tokens("runtime async")
+    assert similarity("rust async", "async rust runtimes") == 2 / 3
+    assert similarity("jazz", "cooking") == 0.0
+
+
+def test_relevance_orders_and_explains():
+    ranked = Ranker().rank(
+        [
+            Candidate("a", "Cookbook", ("cooking",)),
+            Candidate("b", "Tokio deep dive", ("rust async",)),
+            Candidate("c", "Jazz standards", ("jazz piano",)),
+        ],
+        {"rust async": 3.0, "jazz": 1.0},
+        limit=3,
+    )
+    assert [r.candidate.key for r in ranked] == ["b", "c", "a"]
+    assert ranked[0].why == "matches your interest in rust async"
+    assert ranked[2].why == "something new for you"
+
+
+def test_avoided_excluded_and_duplicates_dropped():
+    ranked = Ranker().rank(
+        [
+            Candidate("a", "Election night special", ("politics",)),
+            Candidate("b", "Crypto crash explained", ("finance",), text="bitcoin and crypto"),
+            Candidate("c", "Gardening", ("plants",)),
+            Candidate("c", "Gardening again", ("plants",)),
+            Candidate("d", "Seen before", ("plants",)),
+        ],
+        {"plants": 1.0},
+        avoid=["politics", "crypto"],
+        exclude={"d"},
+    )
+    assert [r.candidate.key for r in ranked] == ["c"]
+
+
+def test_diversity_stops_one_topic_filling_the_list():
+    items = [Candidate(f"k{i}", f"Kubernetes {i}", ("kubernetes",)) for i in range(5)]
+    items.append(Candidate("j", "Jazz", ("jazz",)))
+    interests = {"kubernetes": 5.0, "jazz": 2.0}
+    diverse = Ranker().rank(items, interests, limit=3)
+    assert "j" in [r.candidate.key for r in diverse]
+    flat = Ranker(RankingSettings(diversity=1.0)).rank(items, interests, limit=3)
+    assert "j" not in [r.candidate.key for r in flat]
+
+
+def test_freshness_and_collaborative_signal():
+    old = Candidate("old", "Old news", ("news",), published_at=NOW - dt.timedelta(days=30))
+    new = Candidate("new", "New news", ("news",), published_at=NOW - dt.timedelta(hours=1))
+    ranked = Ranker().rank([old, new], {}, now=NOW)
+    assert ranked[0].candidate.key == "new" and "new" in ranked[0].reasons
+    liked = Ranker().rank([old, new], {}, collaborative={"old": 1.0}, now=NOW)
+    assert liked[0].candidate.key == "old"
+    assert "liked by people with similar interests" in liked[0].reasons
