@@ -14,15 +14,17 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.prompt import Confirm, Prompt
+from rich.text import Text
 
 from bot.core import Core
 from bot.events import (
@@ -114,8 +116,10 @@ class TerminalSession:
             context=self.context,
         )
 
-    async def send(self, event: AnyEvent) -> list[Reply]:
-        replies = await self.core.handle(event)
+    async def send(
+        self, event: AnyEvent, on_partial: Callable[[str], Awaitable[None]] | None = None
+    ) -> list[Reply]:
+        replies = await self.core.handle(event, on_partial=on_partial)
         for reply in replies:
             if reply.reply_id:
                 # The terminal has no message ids of its own: the core's id is the platform id.
@@ -216,7 +220,13 @@ async def run_interactive(
         if event is None:
             console.print("[dim]Nothing to react to yet.[/dim]")
             continue
-        pending = await session.send(event) or _acknowledge(event)
+        with Live(console=console, transient=True, refresh_per_second=8) as live:
+
+            async def show_partial(text: str) -> None:
+                """Streamed model output appears as it arrives, then the final reply."""
+                live.update(Text(f"{name} {text}", style="dim"))
+
+            pending = await session.send(event, show_partial) or _acknowledge(event)
         while pending:
             reply = pending.pop(0)
             console.print(f"[bold green]{escape(name)}[/bold green] {escape(reply.text)}")

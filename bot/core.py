@@ -148,6 +148,9 @@ class Core:
         self.renderer = renderer or PromptRenderer()
         self.deletion_hooks: list[DeletionHook] = []
         self.preference_hooks: list[Callable[[Person, str | None], Awaitable[None]]] = []
+        # Replies to events replayed after a database outage go back through the adapter of
+        # the event's platform: adapters register here (``deliver`` is a catch-all fallback).
+        self.deliverers: dict[str, Deliver] = {}
         self.deliver: Deliver | None = None
         # Called inside the observing transaction for consented authors' channel messages.
         self.observers: list[Observer] = []
@@ -168,7 +171,7 @@ class Core:
         except DatabaseUnavailable as exc:
             log.warning("database unavailable, event %s kept for later: %s", event.event_id, exc)
             self._keep_for_later(event)
-            if isinstance(event, ReactionEvent):
+            if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
                 return []
             return [Reply(text=DB_UNAVAILABLE, kind=ReplyKind.EPHEMERAL, purpose="error")]
 
@@ -228,8 +231,9 @@ class Core:
                 break
             self._backlog.popleft()
             done += 1
-            if self.deliver is not None and replies:
-                await self.deliver(event, replies)
+            deliver = self.deliverers.get(event.person.platform, self.deliver)
+            if deliver is not None and replies:
+                await deliver(event, replies)
         return done
 
     async def aclose(self) -> None:
@@ -302,38 +306,44 @@ class Core:
                     thread_id=event.thread_id,
                 )
             ]
+        if not addressed_to_bot(event):
+            await self._observe_only(event, key, text)
+            return []
         async with self.db.session() as session:
             person = await self._person(session, event, key)
             if not await self._claim(session, person, event):
                 log.info("duplicate event %s ignored", event.event_id)
                 return []
-            if event.surface != Surface.DM and not event.mentioned:
-                await self._observe_only(session, event, person, text)
-                return []
             prepared = await self._prepare(session, event, person, text, truncated)
         return await self._answer(event, prepared, on_partial)
 
-    async def _observe_only(
-        self, session: AsyncSession, event: MessageEvent, person: Person, text: str
-    ) -> None:
-        """A channel message not addressed to the bot: learn from it (with consent) and let
-        observers (e.g. digest channel activity) see it; never reply."""
-        assert person.id is not None
-        if not self.engine.may_learn(await self.engine.consent(session, person.id)):
-            return
-        timezone = await self._store_platform_context(session, person.id, event, self.clock())
-        signals = self.extractor.extract(text)
-        await self.engine.observe_message(
-            session,
-            person.id,
-            signals,
-            at=event.occurred_at,
-            local_hour=local_hour(event.occurred_at, timezone),
-            event_id=event.event_id,
-            excerpt=text,
-        )
-        for observer in self.observers:
-            await observer(session, person, event, signals)
+    async def _observe_only(self, event: MessageEvent, key: PersonKey, text: str) -> None:
+        """A channel message not addressed to the bot: learn from it if its author allows
+        learning, let observers (e.g. digest channel activity) see it, never reply. Nothing
+        at all is stored about authors who have not consented, not even that they spoke."""
+        async with self.db.session() as session:
+            person = await self.engine.find_person(session, key)
+            if person is None or person.id is None:
+                return
+            consent = await session.get(Consent, person.id)
+            if consent is None or not self.engine.may_learn(consent):
+                return
+            if not await self._claim(session, person, event):
+                return
+            await self.engine.touch(session, person, self.clock())
+            timezone = await self._store_platform_context(session, person.id, event, self.clock())
+            signals = self.extractor.extract(text)
+            await self.engine.observe_message(
+                session,
+                person.id,
+                signals,
+                at=event.occurred_at,
+                local_hour=local_hour(event.occurred_at, timezone),
+                event_id=event.event_id,
+                excerpt=text,
+            )
+            for observer in self.observers:
+                await observer(session, person, event, signals)
 
     async def _prepare(
         self,
@@ -493,9 +503,7 @@ class Core:
         latency = (time.perf_counter() - started) * 1000
         if prepared.truncated:
             text = f"{text}\n{TRUNCATED_NOTE.format(n=self.settings.max_message_chars)}"
-        thread = event.thread_id or (
-            event.message_id if event.surface != Surface.DM and event.mentioned else None
-        )
+        thread = reply_thread(event)
         reply = Reply(text=text, thread_id=thread, purpose="chat" if error is None else "error")
         try:
             await self._record_answer(event, prepared, reply, result, error, latency, text, thread)
@@ -755,6 +763,22 @@ class Core:
             await asyncio.sleep(delay)
             await self.drain_backlog()
             delay = min(max_delay, delay * 2)
+
+
+def addressed_to_bot(event: AnyEvent) -> bool:
+    """Direct messages, mentions and follow-ups the adapter marked as addressed are answered;
+    other channel messages are only observed."""
+    if not isinstance(event, MessageEvent):
+        return True
+    return event.surface == Surface.DM or event.mentioned
+
+
+def reply_thread(event: MessageEvent) -> str | None:
+    """Where the answer to ``event`` goes: its thread, or a new thread under a channel mention
+    (public so adapters that stream can open the right thread before the reply exists)."""
+    if event.thread_id:
+        return event.thread_id
+    return event.message_id if event.surface != Surface.DM and event.mentioned else None
 
 
 def command_names() -> Iterable[str]:

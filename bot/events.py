@@ -58,6 +58,11 @@ class Event:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageEvent(Event):
+    """``mentioned`` means *addressed to the bot*: an @-mention, or a follow-up in a thread
+    the bot takes part in. DMs are always addressed. Other channel messages are observed
+    (with the author's consent) and never answered. ``channel_private`` marks private
+    channels and group DMs, whose content never reaches people outside them."""
+
     text: str
     surface: Surface = Surface.DM
     message_id: str | None = None

@@ -31,7 +31,7 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
     async def deliver(event, replies):
         delivered.append(replies)
 
-    core.deliver = deliver
+    core.deliverers["test"] = deliver
     alice = person()
     try:
         await grant(core, alice)

@@ -383,6 +383,8 @@ async def test_channel_message_not_addressed_to_bot_is_observed_silently(core):
         )
     )
     assert len(seen) == 1
+    assert await person_id(core, bob) is None  # not even that bob spoke
+    assert await count(core, ProcessedEvent) == 2  # alice's consent and message
 
 
 async def test_oversized_platform_ids_and_names_are_stored_safely(core):
