@@ -4,4 +4,35 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Slack adapter commands (not built yet).", no_args_is_help=True)
+from adapters.slack.manifest import build_manifest, render
+from bot.config import load_settings
+
+app = typer.Typer(help="Slack adapter commands.", no_args_is_help=True)
+
+
+@app.command()
+def manifest(
+    request_url: str | None = typer.Option(
+        None,
+        "--request-url",
+        help="HTTP mode: the public https://…/slack/events URL. Omit for Socket Mode.",
+    ),
+) -> None:
+    """Print the Slack app manifest (JSON) to paste into "Create New App → From a manifest"."""
+    typer.echo(render(build_manifest(load_settings(), request_url=request_url)))
+
+
+@app.command()
+def check() -> None:
+    """Say which mode `tailorbot run` will use for Slack, or what is missing."""
+    from adapters.slack.runner import configured, mode
+
+    settings = load_settings()
+    if not configured(settings):
+        typer.echo("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN "
+                   "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode).")
+        raise typer.Exit(1)
+    if mode(settings) == "socket":
+        typer.echo("Socket Mode (SLACK_APP_TOKEN is set).")
+    else:
+        typer.echo(f"HTTP mode on port {settings.http_port} at /slack/events.")

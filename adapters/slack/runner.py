@@ -1,14 +1,78 @@
-"""Start the Slack adapter on a running core (called by `tailorbot run`)."""
+"""Start the Slack adapter on a running core (called by `tailorbot run`).
+
+The transport follows the credentials, like Bolt's own examples:
+
+* ``SLACK_APP_TOKEN`` set → **Socket Mode**: an outbound WebSocket to Slack, no public URL;
+  the default for self-hosting.
+* otherwise ``SLACK_SIGNING_SECRET`` set → **HTTP mode**: an aiohttp server on
+  ``TAILORBOT_HTTP_PORT`` (default 3000) at ``/slack/events``, for a reverse proxy and
+  several replicas.
+
+``SLACK_BOT_TOKEN`` is needed in both. Either way the same ``AsyncApp`` handles the traffic.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from adapters.slack.app import SlackAdapter, SlackOptions
+from adapters.slack.http import start_http
 from bot.config import Settings
 from bot.core import Core
 
+log = logging.getLogger(__name__)
+
+HTTP_HOST = "0.0.0.0"  # behind a reverse proxy or in a container; Slack must reach it
+
 
 def configured(settings: Settings) -> bool:
-    return False
+    """True when there is a bot token and a way to receive events (app token or secret)."""
+    return bool(settings.slack_bot_token) and bool(
+        settings.slack_app_token or settings.slack_signing_secret
+    )
 
 
-async def serve(core: Core, settings: Settings) -> None:
-    raise NotImplementedError("the Slack adapter is not built yet")
+def mode(settings: Settings) -> str:
+    return "socket" if settings.slack_app_token else "http"
+
+
+async def serve(
+    core: Core, settings: Settings, *, options: SlackOptions | None = None,
+    host: str = HTTP_HOST,
+) -> None:
+    """Run until cancelled; in-flight events finish before the connection closes."""
+    if not configured(settings):
+        raise RuntimeError(
+            "Slack is not configured: set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN "
+            "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
+        )
+    adapter = SlackAdapter(core, settings, options=options)
+    try:
+        if mode(settings) == "socket":
+            await _socket_mode(adapter, settings)
+        else:
+            await _http_mode(adapter, settings, host)
+    finally:
+        await adapter.aclose()
+
+
+async def _socket_mode(adapter: SlackAdapter, settings: Settings) -> None:
+    handler = AsyncSocketModeHandler(adapter.app, settings.slack_app_token)
+    await handler.connect_async()
+    log.warning("Slack adapter connected (Socket Mode)")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await handler.close_async()
+
+
+async def _http_mode(adapter: SlackAdapter, settings: Settings, host: str) -> None:
+    runner, port = await start_http(adapter.app, host=host, port=settings.http_port)
+    log.warning("Slack adapter listening on http://%s:%d/slack/events", host, port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,405 @@
+"""The Bolt app: listeners that translate Slack traffic for the core and deliver its replies.
+
+One :class:`SlackAdapter` owns an ``AsyncApp`` (the same in Socket Mode and HTTP mode; only
+the transport differs, see ``runner.py``), an ``AsyncWebClient`` pointed at
+``settings.slack_api_url`` with slack_sdk's rate-limit and connection-error retry handlers, and
+the small in-memory caches translation needs.
+
+Acknowledging: Slack wants an answer within 3 seconds, the core may take longer (a model
+call). Every listener therefore acks at once and hands the work to a tracked background task.
+Bolt runs with ``process_before_response=True`` so that, by the time it has acknowledged a
+request, the task exists: :meth:`SlackAdapter.drain` can wait for it (tests, shutdown), and
+nothing runs untracked. The listeners themselves only parse and spawn, so they stay far below
+the 3-second budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import markup, translate
+from adapters.slack.delivery import Deliverer
+from adapters.slack.directory import SlackUser, UserDirectory
+from adapters.slack.manifest import SUGGESTED_PROMPTS, native_commands, umbrella_command
+from adapters.slack.stream import ReplyStream
+from adapters.slack.threads import LRU, ThreadTracker
+from adapters.slack.translate import BotIdentity, Origin
+from bot.config import Settings
+from bot.core import Core, reply_thread
+from bot.events import AnyEvent, PersonRef, PlatformContext, Reply, ReplyKind, Surface
+
+log = logging.getLogger(__name__)
+
+THINKING = "is thinking…"
+FAILED = "Sorry, something went wrong while handling that. Please try again."
+SHUTDOWN_GRACE = 30.0  # seconds in-flight work may take to finish when the adapter stops
+
+
+@dataclass(slots=True)
+class SlackOptions:
+    """Knobs that are about Slack mechanics rather than product settings (tests shrink the
+    intervals; nothing here changes what the bot learns or says)."""
+
+    stream_interval: float = 1.0
+    use_streaming_api: bool = True
+    user_cache_ttl: float = 3600.0
+    rate_limit_retries: int = 2
+    connection_retries: int = 2
+    thread_cache_size: int = 5000
+    thread_negative_ttl: float = 300.0
+    text_cache_size: int = 2000
+    suggested_prompts: tuple[dict[str, str], ...] = field(default=SUGGESTED_PROMPTS)
+
+
+def retry_handlers(options: SlackOptions) -> list[AsyncRetryHandler]:
+    """429s wait for ``Retry-After`` and try again; dropped connections are retried too."""
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=options.rate_limit_retries),
+        AsyncConnectionErrorRetryHandler(max_retry_count=options.connection_retries),
+    ]
+
+
+class SlackAdapter:
+    """Build inside a running event loop (it opens an HTTP session); close with
+    :meth:`aclose`."""
+
+    def __init__(
+        self, core: Core, settings: Settings, *, options: SlackOptions | None = None
+    ) -> None:
+        self.core = core
+        self.settings = settings
+        self.options = options or SlackOptions()
+        self.session = aiohttp.ClientSession()
+        self.retry_handlers = retry_handlers(self.options)
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            session=self.session,
+            retry_handlers=list(self.retry_handlers),
+        )
+        self.users = UserDirectory(self.client, ttl=self.options.user_cache_ttl)
+        self.deliverer = Deliverer(
+            self.client, core, retry_handlers=list(self.retry_handlers), session=self.session,
+        )
+        self.streaming_refused = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        # (channel, ts) → normalised text of recent messages, so a reaction to one can say
+        # what it was about without an API call; memory only, bounded.
+        self._texts: LRU[Any, Any] = LRU(self.options.text_cache_size)
+        self.threads = ThreadTracker(self.client, size=self.options.thread_cache_size,
+                                     negative_ttl=self.options.thread_negative_ttl)
+        # channel id → channel_type seen on its message events (public, private, mpim, im).
+        self._channel_types: LRU[Any, Any] = LRU(self.options.thread_cache_size)
+        # event id → origin, so replies to events replayed from the core's backlog can be sent.
+        self._origins: LRU[Any, Any] = LRU(10_000)
+        self.app = self._build_app()
+        self._register_delivery()
+
+    # Lifecycle ----------------------------------------------------------------------------------
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, tracked, with errors logged instead of lost."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Slack event handling failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait until every spawned task (and any it spawned) has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Let in-flight work finish (up to ``grace`` seconds), then close the HTTP session.
+        Work still running after that is cancelled; Slack already has its acknowledgement, so
+        it will not resend those events (the grace period keeps this rare)."""
+        if self._tasks:
+            _, pending = await asyncio.wait(list(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        self.core.deliverers.pop(translate.PLATFORM, None)
+        await self.session.close()
+
+    # App ----------------------------------------------------------------------------------------
+    def _build_app(self) -> AsyncApp:
+        app = AsyncApp(
+            name="tailorbot-slack",
+            client=self.client,
+            signing_secret=self.settings.slack_signing_secret or "",
+            process_before_response=True,
+            # Bolt drops the bot's own events before any listener; translate.skip_reason
+            # repeats the check as a second line of defence.
+            ignoring_self_events_enabled=True,
+        )
+        assistant = AsyncAssistant()
+        assistant.thread_started(self._on_assistant_thread_started)
+        assistant.user_message(self._on_assistant_message)
+        app.assistant(assistant)
+        app.event("message")(self._on_message)
+        app.event("app_mention")(self._on_app_mention)
+        app.event("reaction_added")(self._on_reaction)
+        app.event("reaction_removed")(self._on_reaction)
+        app.event("user_change")(self._on_user_change)
+        app.command(umbrella_command(self.settings))(self._on_umbrella_command)
+        for command in native_commands(self.settings):
+            app.command(command)(self._on_command)
+        app.action(re.compile(r".+"))(self._on_action)
+        return app
+
+    # Listeners (parse, ack, spawn) ---------------------------------------------------------------
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any],
+                          context: dict[str, Any]) -> None:
+        bot = _bot(context)
+        self._remember_text(event, bot)
+        self._remember_channel(event)
+        reason = translate.skip_reason(event, bot)
+        if reason is not None:
+            log.debug("message ignored: %s", reason)
+            return
+        if translate.is_dm_channel(event):
+            self.spawn(self._converse(body, event, bot, mentioned=False))
+        elif not markup.mentions(str(event.get("text") or ""), bot.user_id or ""):
+            # Mentions arrive as app_mention too and are answered there, once.
+            self.spawn(self._channel_message(body, event, bot))
+
+    async def _on_app_mention(self, body: dict[str, Any], event: dict[str, Any],
+                              context: dict[str, Any]) -> None:
+        bot = _bot(context)
+        if translate.skip_reason(event, bot) is not None or translate.is_dm_channel(event):
+            return  # DMs arrive as message.im; the same text must not be answered twice
+        thread = translate.thread_of(event) or event.get("ts")
+        if thread and event.get("channel"):
+            self.threads.joined(str(event["channel"]), str(thread), str(event.get("user")))
+        self.spawn(self._converse(body, event, bot, mentioned=True))
+
+    async def _on_assistant_thread_started(self, body: dict[str, Any],
+                                           set_suggested_prompts: Callable[..., Awaitable[Any]]
+                                           ) -> None:
+        self.spawn(self._suggest(set_suggested_prompts))
+
+    async def _on_assistant_message(self, body: dict[str, Any], event: dict[str, Any],
+                                    context: dict[str, Any],
+                                    set_status: Callable[..., Awaitable[Any]]) -> None:
+        """Bolt routes every user message in a DM thread here (its notion of an assistant
+        thread); it is the same conversation path as a DM, plus a thinking status."""
+        bot = _bot(context)
+        self._remember_text(event, bot)
+        if translate.skip_reason(event, bot) is not None:
+            return
+        self.spawn(self._converse(body, event, bot, mentioned=False, set_status=set_status))
+
+    async def _on_reaction(self, body: dict[str, Any], event: dict[str, Any],
+                           context: dict[str, Any]) -> None:
+        bot = _bot(context)
+        if event.get("user") in (None, bot.user_id):
+            return
+        self.spawn(self._react(body, event))
+
+    async def _on_user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        user = event.get("user") or {}
+        if user.get("id"):
+            self.users.forget(str(user["id"]))
+        if user.get("deleted") and user.get("id") and self.settings.forget_on_leave:
+            ref = translate.person(str(user.get("team_id") or translate.team_of(body)),
+                                   str(user["id"]))
+            self.spawn(self._forget(ref))
+
+    async def _on_command(self, ack: Callable[..., Awaitable[Any]], command: dict[str, Any]
+                          ) -> None:
+        await ack()
+        name = str(command.get("command", "")).lstrip("/").lower()
+        self.spawn(self._command(command, name, str(command.get("text") or "")))
+
+    async def _on_umbrella_command(self, ack: Callable[..., Awaitable[Any]],
+                                   command: dict[str, Any]) -> None:
+        await ack()
+        name, args = translate.split_umbrella(str(command.get("text") or ""))
+        self.spawn(self._command(command, name, args))
+
+    async def _on_action(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        await ack()
+        for action in body.get("actions") or []:
+            self.spawn(self._act(body, action))
+
+    # Work (runs in tracked tasks) -----------------------------------------------------------------
+    async def _converse(
+        self, body: dict[str, Any], event: dict[str, Any], bot: BotIdentity, *,
+        mentioned: bool, set_status: Callable[..., Awaitable[Any]] | None = None,
+    ) -> None:
+        raw = str(event.get("text") or "")
+        user = await self.users.get(str(event["user"]))
+        names = await self.users.names(
+            uid for uid in markup.mentioned_user_ids(raw) if uid != bot.user_id
+        )
+        text = markup.normalise(raw, bot_user_id=bot.user_id, names=names)
+        message = translate.message_event(
+            body, event, text=text, mentioned=mentioned, context=_context(user),
+            display_name=user.name, private=self._is_private(event),
+        )
+        origin = translate.message_origin(body, event)
+        self._origins.put(message.event_id, origin)
+        stream = ReplyStream(
+            self.client,
+            channel=str(event.get("channel")),
+            thread_ts=reply_thread(message),
+            team_id=origin.team_id,
+            user_id=origin.user_id,
+            interval=self.options.stream_interval,
+            use_streaming_api=self.options.use_streaming_api and not self.streaming_refused,
+            on_refused=self._streaming_refused,
+        )
+        if set_status is not None:
+            await _quietly(set_status(THINKING))
+        posted = False
+        addressed = message.surface == Surface.DM or message.mentioned
+        try:
+            replies = await self.core.handle(message, on_partial=stream.on_partial)
+        except Exception:
+            log.exception("message %s failed", message.event_id)
+            replies = [Reply(text=FAILED, kind=ReplyKind.EPHEMERAL, purpose="error",
+                             thread_id=message.thread_id)]
+        if not addressed and replies:
+            # Channel chatter is only observed; whatever comes back (e.g. the core's
+            # "database unavailable" notice) must not pop up for people not talking to us.
+            log.info("not replying to unaddressed message %s (%d replies dropped)",
+                     message.event_id, len(replies))
+            replies = []
+        try:
+            posted = await self.deliverer.deliver(origin, replies, stream)
+        finally:
+            if set_status is not None and not posted and not stream.started:
+                await _quietly(set_status(""))
+
+    async def _channel_message(self, body: dict[str, Any], event: dict[str, Any],
+                               bot: BotIdentity) -> None:
+        """A channel message without a mention. In a thread the person started with the bot
+        (or one the bot started) it is a follow-up, addressed to the bot, and answered; anything
+        else goes to the core unaddressed, which learns from it (with consent) and stays quiet.
+        Other people chatting under a bot answer are therefore not interrupted."""
+        thread = translate.thread_of(event)
+        addressed = thread is not None and await self.threads.addressed(
+            str(event.get("channel")), thread, str(event.get("user")), bot
+        )
+        await self._converse(body, event, bot, mentioned=addressed)
+
+    async def _react(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        added = event.get("type") == "reaction_added"
+        user = await self.users.get(str(event["user"]))
+        if user.is_bot:
+            return
+        reaction = translate.reaction_event(
+            body, event, added=added, context=_context(user),
+            target_text=self._texts.get((item.get("channel"), item.get("ts"))),
+        )
+        if reaction is not None:
+            await self.core.handle(reaction)
+
+    async def _command(self, payload: dict[str, Any], name: str, args: str) -> None:
+        origin = translate.command_origin(payload)
+        try:
+            user = await self.users.get(str(payload["user_id"]))
+            names = await self.users.names(markup.mentioned_user_ids(args))
+            event = translate.command_event(
+                payload, name=name, args=markup.normalise(args, names=names),
+                context=_context(user), display_name=user.name,
+            )
+            self._origins.put(event.event_id, origin)
+            replies = await self.core.handle(event)
+        except Exception:
+            log.exception("slash command /%s failed", name)
+            replies = [Reply(text=FAILED, purpose="error", kind=ReplyKind.EPHEMERAL)]
+        await self.deliverer.deliver(origin, replies)
+
+    async def _act(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        origin = translate.action_origin(body)
+        try:
+            user = await self.users.get(origin.user_id)
+            event = translate.action_event(body, action, context=_context(user))
+            self._origins.put(event.event_id, origin)
+            replies = await self.core.handle(event)
+        except Exception:
+            log.exception("button %s failed", action.get("action_id"))
+            replies = [Reply(text=FAILED, purpose="error", kind=ReplyKind.EPHEMERAL)]
+        await self.deliverer.deliver(origin, replies)
+
+    async def _suggest(self, set_suggested_prompts: Callable[..., Awaitable[Any]]) -> None:
+        await _quietly(set_suggested_prompts(prompts=list(self.options.suggested_prompts),
+                                             title="Try one of these:"))
+
+    async def _forget(self, ref: PersonRef) -> None:
+        if await self.core.forget_ref(ref):
+            log.info("forgot Slack user %s/%s after account removal", ref.workspace, ref.user_id)
+
+    # Small memories -----------------------------------------------------------------------------
+    def _remember_text(self, event: dict[str, Any], bot: BotIdentity) -> None:
+        if event.get("subtype") in translate.ACCEPTED_SUBTYPES and event.get("ts"):
+            text = markup.normalise(str(event.get("text") or ""), bot_user_id=bot.user_id)
+            if text:
+                self._texts.put((event.get("channel"), event.get("ts")), text[:4000])
+
+    def _remember_channel(self, event: dict[str, Any]) -> None:
+        channel_type = event.get("channel_type")
+        if channel_type and event.get("channel"):
+            self._channel_types.put(event["channel"], channel_type)
+
+    def _is_private(self, event: dict[str, Any]) -> bool:
+        """Whether the conversation is not public. ``app_mention`` payloads do not say, so
+        the type seen on the channel's message events is used; unknown counts as private,
+        so nothing from a private channel can leak into workspace-wide aggregates."""
+        channel_type = event.get("channel_type") or self._channel_types.get(event.get("channel"))
+        return translate.is_private(channel_type)
+
+    def _streaming_refused(self) -> None:
+        self.streaming_refused = True
+
+    # Backlog replay -----------------------------------------------------------------------------
+    def _register_delivery(self) -> None:
+        """Replies to Slack events replayed after a database outage come back through here."""
+
+        async def deliver(event: AnyEvent, replies: list[Reply]) -> None:
+            origin = self._origins.get(event.event_id) or Origin(
+                team_id=event.person.workspace, user_id=event.person.user_id,
+                channel_id=event.channel_id or None,
+            )
+            await self.deliverer.deliver(origin, replies)
+
+        self.core.deliverers[translate.PLATFORM] = deliver
+
+
+def _bot(context: dict[str, Any]) -> BotIdentity:
+    return BotIdentity(user_id=context.get("bot_user_id"), bot_id=context.get("bot_id"))
+
+
+def _context(user: SlackUser) -> PlatformContext:
+    return PlatformContext(timezone=user.timezone, locale=user.locale)
+
+
+async def _quietly(call: Awaitable[Any]) -> None:
+    """Assistant status and prompts are cosmetic: a workspace without the assistant surface
+    (or a DM thread that is not an assistant thread) answers with an error we can ignore."""
+    try:
+        await call
+    except (SlackApiError, SlackClientError) as exc:
+        log.debug("assistant call failed: %s", exc)

@@ -1,0 +1,199 @@
+"""Sending the core's replies to Slack.
+
+``Reply.kind`` decides the Slack call:
+
+* ``MESSAGE`` — ``chat.postMessage`` into the origin channel, in ``Reply.thread_id`` when set
+  (or the in-progress streamed message is finalised). For slash commands it goes through the
+  command's ``response_url`` instead, because the bot need not be a member of that channel.
+* ``EPHEMERAL`` — only the person sees it: the ``response_url`` of a slash command or button
+  (replacing the ephemeral message whose button was pressed, e.g. the consent notice), else
+  ``chat.postEphemeral``.
+* ``DM`` — ``conversations.open`` then a post; an ``attachment`` (``/export``) is uploaded as a
+  file with ``files_upload_v2``, falling back to messages in the DM if the upload fails.
+* ``EDIT`` — ``chat.update`` of ``Reply.edit_of``.
+
+After a reply with a ``reply_id`` is posted, ``Core.bind_reply`` learns its ``ts`` so that
+reactions to it count as feedback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack.markup import split_text
+from adapters.slack.render import message_payload
+from adapters.slack.stream import ReplyStream
+from adapters.slack.translate import Origin
+from bot.core import Core
+from bot.events import Reply, ReplyKind
+from profiles.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+SENT_TO_DM = "I've sent it to you in a direct message with me."
+EXPORT_CHUNK = 3500
+EXPORT_MAX_MESSAGES = 20
+
+
+class Deliverer:
+    """Turns replies into Web API / ``response_url`` calls for one workspace connection."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        core: Core,
+        *,
+        retry_handlers: list[AsyncRetryHandler] | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.client = client
+        self.core = core
+        self.retry_handlers = retry_handlers
+        self.session = session
+
+    async def deliver(
+        self, origin: Origin, replies: list[Reply], stream: ReplyStream | None = None
+    ) -> bool:
+        """Send every reply; returns True when something was posted into the conversation
+        (the assistant status then clears by itself). One failing reply does not stop the
+        others: the consent notice still goes out if the answer could not be posted."""
+        posted = False
+        replaced = False
+        for reply in replies:
+            try:
+                if reply.kind == ReplyKind.MESSAGE:
+                    await self._message(origin, reply, stream)
+                    stream = None  # only the first message finalises the streamed one
+                    posted = True
+                elif reply.kind == ReplyKind.EPHEMERAL:
+                    done = await self._ephemeral(origin, reply, replace=not replaced)
+                    replaced = replaced or done
+                elif reply.kind == ReplyKind.DM:
+                    await self._dm(origin, reply)
+                elif reply.kind == ReplyKind.EDIT:
+                    await self._edit(origin, reply)
+            except (SlackApiError, SlackClientError) as exc:
+                log.warning("could not deliver %s reply (%s) to %s: %s", reply.kind,
+                            reply.purpose, origin.channel_id, exc)
+        if stream is not None and stream.started:
+            await stream.abandon()
+        return posted
+
+    # Kinds ------------------------------------------------------------------------------------
+    async def _message(self, origin: Origin, reply: Reply, stream: ReplyStream | None) -> None:
+        channel = reply.channel_id or origin.channel_id
+        ts = await stream.finish(reply) if stream is not None else None
+        if ts is None:
+            if origin.from_command and origin.response_url and not reply.channel_id:
+                await self._respond(origin.response_url, reply, response_type="in_channel")
+                return
+            if not channel:
+                await self._dm(origin, reply)
+                return
+            response = await self.client.chat_postMessage(
+                channel=channel, thread_ts=reply.thread_id, **message_payload(reply)
+            )
+            ts = str(response["ts"])
+        await self._bind(reply, ts)
+
+    async def _ephemeral(self, origin: Origin, reply: Reply, *, replace: bool) -> bool:
+        """Returns True when it replaced the pressed button's ephemeral message."""
+        replace_original = replace and origin.ephemeral_container
+        if origin.response_url and await self._respond(
+            origin.response_url, reply, response_type="ephemeral",
+            replace_original=replace_original,
+        ):
+            return replace_original
+        channel = reply.channel_id or origin.channel_id
+        if not channel:
+            await self._dm(origin, reply)
+            return False
+        await self.client.chat_postEphemeral(
+            channel=channel,
+            user=origin.user_id,
+            thread_ts=reply.thread_id or origin.thread_ts,
+            **message_payload(reply),
+        )
+        return False
+
+    async def _dm(self, origin: Origin, reply: Reply) -> None:
+        opened = await self.client.conversations_open(users=origin.user_id)
+        channel = str(opened["channel"]["id"])
+        if reply.attachment is not None:
+            await self._upload(channel, reply)
+        else:
+            response = await self.client.chat_postMessage(
+                channel=channel, **message_payload(reply)
+            )
+            await self._bind(reply, str(response["ts"]))
+        if origin.from_command and not origin.is_dm and origin.response_url:
+            await self._respond(origin.response_url, Reply(text=SENT_TO_DM),
+                                response_type="ephemeral")
+
+    async def _upload(self, channel: str, reply: Reply) -> None:
+        assert reply.attachment is not None
+        filename, content = reply.attachment
+        try:
+            await self.client.files_upload_v2(
+                channel=channel, filename=filename, title=filename, content=content,
+                initial_comment=reply.text,
+            )
+            return
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("file upload to %s failed (%s); sending the file as messages",
+                        channel, exc)
+        # Fallback: still private (it is the person's DM with the bot), just less convenient.
+        text = content.decode("utf-8", errors="replace")
+        pieces = split_text(text, EXPORT_CHUNK)
+        head = f"{reply.text}\n(I couldn't attach {filename}, so here it is as text.)"
+        if len(pieces) > EXPORT_MAX_MESSAGES:
+            head = (f"{reply.text}\n{filename} is too large to send as messages and the upload "
+                    "failed; please try /export again later.")
+            pieces = []
+        await self.client.chat_postMessage(channel=channel, text=head)
+        for piece in pieces:
+            await self.client.chat_postMessage(channel=channel, text=f"```{piece}```")
+
+    async def _edit(self, origin: Origin, reply: Reply) -> None:
+        channel = reply.channel_id or origin.channel_id
+        if not channel or not reply.edit_of:
+            log.warning("edit reply without channel or target ignored")
+            return
+        await self.client.chat_update(channel=channel, ts=reply.edit_of, **message_payload(reply))
+
+    # Helpers ----------------------------------------------------------------------------------
+    async def _respond(
+        self, url: str, reply: Reply, *, response_type: str, replace_original: bool = False
+    ) -> bool:
+        """POST to a ``response_url`` (valid 30 minutes, 5 uses). False if Slack refused, so
+        the caller can fall back to the Web API."""
+        body: dict[str, Any] = {
+            "response_type": response_type,
+            "replace_original": replace_original,
+            **message_payload(reply),
+        }
+        webhook = AsyncWebhookClient(url, session=self.session, retry_handlers=self.retry_handlers)
+        try:
+            response = await webhook.send_dict(body)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("response_url post failed: %s", exc)
+            return False
+        if response.status_code != 200:
+            log.warning("response_url refused (%s): %s", response.status_code, response.body)
+            return False
+        return True
+
+    async def _bind(self, reply: Reply, ts: str | None) -> None:
+        if not reply.reply_id or not ts:
+            return
+        try:
+            await self.core.bind_reply(reply.reply_id, ts)
+        except DatabaseUnavailable as exc:
+            log.warning("could not bind reply %s to %s: %s", reply.reply_id, ts, exc)

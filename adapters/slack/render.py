@@ -1,0 +1,95 @@
+"""Core :class:`Reply` → Slack message payload (``text`` + Block Kit ``blocks``).
+
+Pure functions. The ``text`` field is always set: Slack uses it for notifications, screen
+readers and clients that cannot draw blocks. Blocks are only added when they carry something
+the text cannot (buttons), so plain answers stay plain messages.
+
+Limits honoured: a section holds 3,000 characters, a message 50 blocks, a button label 75
+characters and a button value 2,000; ``text`` is cut below Slack's 40,000.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.slack.markup import split_text, to_mrkdwn
+from bot.events import Button, ButtonStyle, Reply
+
+SECTION_LIMIT = 3000
+TEXT_LIMIT = 39_000
+MAX_BLOCKS = 50
+FEEDBACK_UP = "feedback.up"
+FEEDBACK_DOWN = "feedback.down"
+ACTIONS_BLOCK_ID = "tailorbot.actions"
+FEEDBACK_BLOCK_ID = "tailorbot.feedback"
+
+
+def button(item: Button) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "action_id": item.action_id,
+        "text": {"type": "plain_text", "text": item.label[:75], "emoji": True},
+    }
+    if item.value:
+        element["value"] = item.value[:2000]
+    if item.style != ButtonStyle.DEFAULT:
+        element["style"] = item.style.value
+    return element
+
+
+def actions_block(buttons: list[Button], block_id: str = ACTIONS_BLOCK_ID) -> dict[str, Any]:
+    """One actions block (Slack allows 25 elements; the core never sends more than a few)."""
+    return {"type": "actions", "block_id": block_id, "elements": [button(b) for b in buttons[:25]]}
+
+
+def feedback_buttons(reply_id: str) -> list[Button]:
+    """👍/👎 under a chat answer; a press comes back as ``feedback.up``/``feedback.down`` with
+    ``value`` = the core's reply id, which the core turns into feedback on that reply."""
+    return [Button(FEEDBACK_UP, "👍", value=reply_id), Button(FEEDBACK_DOWN, "👎", value=reply_id)]
+
+
+def wants_feedback(reply: Reply) -> bool:
+    """Chat answers the core stored (it gave them a reply id) get feedback buttons."""
+    return reply.purpose == "chat" and bool(reply.reply_id)
+
+
+def text_blocks(mrkdwn: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+        for piece in split_text(mrkdwn, SECTION_LIMIT)
+        if piece.strip()
+    ]
+
+
+def extra_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """Only the interactive part: the core's buttons, then feedback buttons. Used on its own
+    when the text is streamed (``chat.stopStream`` appends these below the streamed text)."""
+    blocks: list[dict[str, Any]] = []
+    if reply.buttons:
+        blocks.append(actions_block(reply.buttons))
+    if wants_feedback(reply):
+        assert reply.reply_id is not None
+        blocks.append(actions_block(feedback_buttons(reply.reply_id), FEEDBACK_BLOCK_ID))
+    return blocks
+
+
+def message_payload(reply: Reply, *, feedback: bool = True) -> dict[str, Any]:
+    """``text``/``blocks`` for ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral`` and
+    ``response_url`` posts. ``Reply.native`` is Slack-specific UI a caller built itself; it is
+    merged over the result untouched (typically ``{"blocks": [...]}``)."""
+    mrkdwn = to_mrkdwn(reply.text)
+    payload: dict[str, Any] = {"text": mrkdwn[:TEXT_LIMIT]}
+    interactive = extra_blocks(reply) if feedback else (
+        [actions_block(reply.buttons)] if reply.buttons else []
+    )
+    if interactive:
+        body = text_blocks(mrkdwn)[: MAX_BLOCKS - len(interactive)]
+        payload["blocks"] = body + interactive
+    if reply.native:
+        payload.update(reply.native)
+    return payload
+
+
+def placeholder_payload(partial: str) -> dict[str, Any]:
+    """A message being written: the text so far and a cursor, no buttons yet."""
+    return {"text": to_mrkdwn(partial)[:TEXT_LIMIT] + " ▍"}

@@ -1,0 +1,99 @@
+"""Slash commands and their buttons over signed HTTP: acked at once, answered privately via the
+command's response_url, /export as a file in the person's DM, /forget with confirm buttons."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from adapters.slack.manifest import build_manifest
+from profiles.models import Consent, Person, Preference, Signal
+from tests.adapters.slack.conftest import CHANNEL, DM, USER, SlackWorld, rows
+from tests.support.helpers import count
+
+
+async def test_every_manifest_command_is_answered(world: SlackWorld) -> None:
+    commands = [c["command"] for c in build_manifest(world.core.settings)["features"][
+        "slash_commands"]]
+    for command in commands:
+        if command == "/forget":
+            continue  # its own test; it would offer to delete the person's data
+        sent = await world.command(command)
+        assert (sent.status, sent.text) == (200, "")  # acked empty: the answer comes later
+    answered = {c.params["response_url"] for c in world.slack.calls_to("response_url")}
+    assert len(answered) == len(commands) - 1
+
+
+async def test_consent_and_prefs_are_private_replies(world: SlackWorld) -> None:
+    started = time.perf_counter()
+    sent = await world.command("/consent", "grant", drain=False)
+    assert sent.status == 200 and time.perf_counter() - started < 3
+    await world.adapter.drain()
+    await world.command("/prefs", "set tone casual")
+    grant, prefs = world.slack.calls_to("response_url")
+    assert grant.params["response_type"] == prefs.params["response_type"] == "ephemeral"
+    assert prefs.params["text"].startswith("Saved: tone = casual")
+    [consent] = await rows(world.core, Consent)
+    assert consent.status == "granted"
+    [tone] = await rows(world.core, Preference, Preference.key == "tone")
+    assert (tone.value, tone.source) == ("casual", "explicit")
+    assert world.slack.calls_to("chat.postMessage") == []
+
+
+async def test_umbrella_command_reaches_any_core_command(world: SlackWorld) -> None:
+    await world.command("/tailorbot", "prefs set verbosity brief")
+    await world.command("/tailorbot")
+    saved, help_ = world.slack.calls_to("response_url")
+    assert saved.params["text"].startswith("Saved: verbosity = brief")
+    assert "/forget" in help_.params["text"] and "Commands:" in help_.params["text"]
+
+
+async def test_export_arrives_as_a_file_in_the_dm(world: SlackWorld) -> None:
+    await world.grant()
+    await world.dm("I love Rust programming and distributed systems")
+    await world.command("/export", channel=CHANNEL)
+    [opened] = world.slack.calls_to("conversations.open")
+    assert opened.params["users"] == USER
+    [url] = world.slack.calls_to("files.getUploadURLExternal")
+    [done] = world.slack.calls_to("files.completeUploadExternal")
+    assert done.params["channel_id"] == DM
+    assert done.params["initial_comment"].startswith("Here is everything I store about you")
+    data = json.loads(world.slack.uploads[done.params["files"][0]["id"]])
+    assert data["person"]["user_id"] == USER and data["tables"]["signal"]
+    assert int(url.params["length"]) == len(world.slack.uploads[done.params["files"][0]["id"]])
+    note = world.slack.calls_to("response_url")[-1]
+    assert note.params["response_type"] == "ephemeral" and "direct message" in note.params["text"]
+
+
+async def test_export_falls_back_to_dm_messages_when_upload_fails(world: SlackWorld) -> None:
+    world.slack.fail_next("files.getUploadURLExternal", status=200, error="missing_scope")
+    await world.command("/export", channel=DM)
+    posts = world.slack.calls_to("chat.postMessage")
+    assert posts and all(p.params["channel"] == DM for p in posts)
+    assert "couldn't attach" in posts[0].params["text"]
+    body = "".join(p.params["text"].strip("`") for p in posts[1:])
+    assert json.loads(body)["person"]["user_id"] == USER
+
+
+async def test_forget_asks_with_buttons_and_confirm_deletes(world: SlackWorld) -> None:
+    await world.grant()
+    await world.dm("I love Rust programming and distributed systems")
+    assert await count(world.core, Signal) > 0
+    await world.command("/forget")
+    ask = world.slack.calls_to("response_url")[-1]
+    assert ask.params["response_type"] == "ephemeral"
+    buttons = ask.params["blocks"][-1]["elements"]
+    assert [(b["action_id"], b.get("style")) for b in buttons] == [
+        ("forget.confirm", "danger"), ("forget.cancel", None)]
+    await world.press("forget.confirm", channel=CHANNEL, ephemeral=True)
+    done = world.slack.calls_to("response_url")[-1]
+    assert done.params["replace_original"] is True and done.params["text"].startswith("Done.")
+    assert await count(world.core, Person) == 0
+    assert await count(world.core, Signal) == 0
+
+
+async def test_cancel_keeps_everything(world: SlackWorld) -> None:
+    await world.grant()
+    await world.press("forget.cancel", channel=CHANNEL, ephemeral=True)
+    assert world.slack.calls_to("response_url")[-1].params["text"] == "Okay, nothing was deleted."
+    assert await count(world.core, Person) == 1

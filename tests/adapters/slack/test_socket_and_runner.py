@@ -1,0 +1,169 @@
+"""Socket Mode envelopes over a real WebSocket (slack_sdk's aiohttp Socket Mode client talking
+to the fake server), and ``runner.serve`` in both modes as ``tailorbot run`` starts it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+
+import aiohttp
+import pytest
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack import runner
+from adapters.slack.app import SlackAdapter
+from bot.config import Settings
+from profiles.models import Signal
+from tests.adapters.slack.conftest import (
+    DM,
+    SECRET,
+    USER,
+    action_body,
+    command_body,
+    event_body,
+    fast_options,
+    next_ts,
+)
+from tests.conftest import MakeCore
+from tests.support.fake_slack_api import BOT_USER_ID, FakeSlackAPI
+from tests.support.helpers import count
+
+APP_TOKEN = "xapp-1-A0APP-1-test"
+
+
+def dm_event(text: str) -> dict:
+    return {"type": "message", "channel": DM, "channel_type": "im", "user": USER,
+            "text": text, "ts": next_ts()}
+
+
+async def test_socket_mode_envelopes(make_core: MakeCore) -> None:
+    async with FakeSlackAPI() as slack:
+        slack.add_user(USER, "Ada", tz="Asia/Tokyo", locale="ja-JP")
+        core = await make_core(slack_bot_token="xoxb-test", slack_app_token=APP_TOKEN,
+                               slack_api_url=slack.base_url)
+        adapter = SlackAdapter(core, core.settings, options=fast_options())
+        handler = AsyncSocketModeHandler(adapter.app, APP_TOKEN)
+        await handler.connect_async()
+        try:
+            [opened] = slack.calls_to("apps.connections.open")
+            assert opened.token == APP_TOKEN  # the app-level token, not the bot token
+
+            command = command_body(slack, "/consent", "", user=USER, channel=DM)
+            ack = await slack.send_envelope("slash_commands", command)
+            assert set(ack) == {"envelope_id"}  # acked before the core runs
+            await adapter.drain()
+            [status] = slack.calls_to("response_url")
+            assert "not given yet" in status.params["text"]
+
+            notice = action_body(slack, "consent.grant", "", user=USER, channel=DM,
+                                 message_ts="1.0", ephemeral=True)
+            await slack.send_envelope("interactive", notice)
+            await adapter.drain()
+            assert "learn" in slack.calls_to("response_url")[-1].params["text"]
+
+            body = event_body(dm_event("Distributed databases and Raft consensus"),
+                              event_id="Ev0SOCKET1")
+            await slack.send_envelope("events_api", body)
+            await adapter.drain()
+            signals = await count(core, Signal)
+            assert signals > 0
+            await slack.send_envelope("events_api", body, retry_attempt=1)
+            await adapter.drain()
+            assert await count(core, Signal) == signals
+            answers = [m for m in slack.messages[DM] if m.get("user") == BOT_USER_ID]
+            assert len(answers) == 1 and "Raft consensus" in answers[0]["text"]
+            assert answers[0]["blocks"][-1]["block_id"] == "tailorbot.feedback"
+        finally:
+            await handler.close_async()
+            await adapter.aclose()
+
+
+async def test_serve_in_socket_mode_until_cancelled(make_core: MakeCore) -> None:
+    async with FakeSlackAPI() as slack:
+        slack.add_user(USER, "Ada")
+        core = await make_core(slack_bot_token="xoxb-test", slack_app_token=APP_TOKEN,
+                               slack_api_url=slack.base_url)
+        task = asyncio.create_task(runner.serve(core, core.settings, options=fast_options()))
+        try:
+            await slack.send_envelope("events_api", event_body(dm_event("hello socket")))
+            await slack.wait_until(lambda: any("hello socket" in m.get("text", "")
+                                         for m in slack.messages[DM]
+                                         if m.get("user") == BOT_USER_ID))
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        await slack.wait_until(lambda: slack.connections == 0)  # the WebSocket was closed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_serve_in_http_mode_until_cancelled(make_core: MakeCore) -> None:
+    async with FakeSlackAPI() as slack:
+        slack.add_user(USER, "Ada")
+        port = free_port()
+        core = await make_core(slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                               slack_api_url=slack.base_url, http_port=port)
+        task = asyncio.create_task(runner.serve(core, core.settings, options=fast_options(),
+                                                host="127.0.0.1"))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(100):
+                    try:
+                        async with http.get(f"{base}/healthz") as health:
+                            assert await health.text() == "ok"
+                            break
+                    except aiohttp.ClientConnectionError:
+                        await asyncio.sleep(0.02)
+                challenge = json.dumps({"type": "url_verification", "token": "t",
+                                        "challenge": "c-123"})
+                timestamp = str(int(time.time()))
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-Slack-Request-Timestamp": timestamp,
+                    "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
+                        timestamp=timestamp, body=challenge) or "",
+                }
+                async with http.post(f"{base}/slack/events", data=challenge,
+                                     headers=headers) as response:
+                    assert response.status == 200
+                    assert (await response.json())["challenge"] == "c-123"
+                stale = dict(headers, **{"X-Slack-Request-Timestamp": str(int(time.time()) - 600)})
+                async with http.post(f"{base}/slack/events", data=challenge,
+                                     headers=stale) as response:
+                    assert response.status == 401  # replayed requests are refused
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "mode"),
+    [
+        ({}, False, None),
+        ({"slack_bot_token": "xoxb"}, False, None),
+        ({"slack_bot_token": "xoxb", "slack_app_token": "xapp"}, True, "socket"),
+        ({"slack_bot_token": "xoxb", "slack_signing_secret": "s"}, True, "http"),
+        ({"slack_bot_token": "xoxb", "slack_app_token": "xapp", "slack_signing_secret": "s"},
+         True, "socket"),
+    ],
+)
+def test_configured_and_mode(
+    values: dict, expected: bool, mode: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"TAILORBOT_{name}", raising=False)
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    assert runner.configured(settings) is expected
+    if mode:
+        assert runner.mode(settings) == mode

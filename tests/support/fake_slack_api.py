@@ -1,0 +1,424 @@
+"""A real local HTTP server that speaks enough of the Slack Web API (and Socket Mode) for the
+Slack adapter to be tested through the real ``slack_sdk`` client and ``slack_bolt`` app.
+
+Why a server and not mocks: slack_sdk owns request encoding (JSON vs form vs query), auth
+headers, 429 retry handling, file upload v2's three steps and the Socket Mode WebSocket
+protocol. Mocking it would test our assumptions about slack_sdk instead of slack_sdk. Here
+every call goes over a socket on 127.0.0.1 and is recorded, so tests assert on what Slack
+would have received.
+
+Usage::
+
+    async with FakeSlackAPI() as slack:
+        slack.add_user("U1", "Ada", tz="Europe/Paris", locale="fr-FR")
+        slack.fail_next("chat.postMessage", status=429)      # once, then normal answers
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+        ...
+        [post] = slack.calls_to("chat.postMessage")
+        assert post.params["channel"] == "D1"
+
+Endpoints: ``/api/<method>`` (Web API), ``/upload/<file id>`` (file upload URLs),
+``/response/<name>`` (slash command and button ``response_url``s), ``/socket`` (Socket Mode
+WebSocket; ``apps.connections.open`` points there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TEAM_ID = "T0TEAM"
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+APP_ID = "A0APP"
+
+# Form/query values that Slack methods take as JSON-encoded strings.
+_JSON_FIELDS = ("blocks", "files", "prompts", "attachments", "chunks", "metadata")
+
+
+@dataclass(slots=True)
+class Call:
+    """One request as the server received it. ``params`` merges query string, form fields and
+    JSON body (JSON-encoded form fields such as ``blocks`` are decoded)."""
+
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Failure:
+    status: int
+    retry_after: int | None
+    error: str | None
+
+
+class FakeSlackAPI:
+    """Start with ``async with``; every instance listens on its own ephemeral port."""
+
+    def __init__(
+        self, *, team_id: str = TEAM_ID, bot_user_id: str = BOT_USER_ID, bot_id: str = BOT_ID,
+        streaming: bool = True,
+    ) -> None:
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.streaming = streaming
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.uploads: dict[str, bytes] = {}
+        self.acks: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, list[_Failure]] = defaultdict(list)
+        self._ts = itertools.count(1)
+        self._files = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ack_events: dict[str, asyncio.Event] = {}
+        self._connected = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # Lifecycle ---------------------------------------------------------------------------------
+    async def __aenter__(self) -> FakeSlackAPI:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    # Scripting ---------------------------------------------------------------------------------
+    def add_user(
+        self, user_id: str, name: str, *, tz: str | None = "UTC", locale: str | None = "en-US",
+        is_bot: bool = False, deleted: bool = False,
+    ) -> dict[str, Any]:
+        user = {
+            "id": user_id, "team_id": self.team_id, "name": name.lower(), "real_name": name,
+            "deleted": deleted, "is_bot": is_bot, "tz": tz, "locale": locale,
+            "profile": {"display_name": name, "real_name": name},
+        }
+        self.users[user_id] = user
+        return user
+
+    def fail_next(
+        self, method: str, *, status: int = 429, retry_after: int | None = 0,
+        error: str | None = None,
+    ) -> None:
+        """The next call to ``method`` fails once: an HTTP ``status`` (429 carries
+        ``Retry-After``), or with ``status=200`` an ``{"ok": false, "error": error}`` body."""
+        self._failures[method].append(_Failure(status, retry_after, error))
+
+    def seed_message(
+        self, channel: str, *, user: str | None, text: str, thread_ts: str | None = None,
+        bot_id: str | None = None, ts: str | None = None,
+    ) -> str:
+        """A message that exists in Slack already (e.g. a thread parent)."""
+        ts = ts or self._next_ts()
+        message = {"type": "message", "ts": ts, "text": text}
+        if user:
+            message["user"] = user
+        if bot_id:
+            message["bot_id"] = bot_id
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.messages[channel].append(message)
+        return ts
+
+    # Reading back ------------------------------------------------------------------------------
+    def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
+        return [c for c in self.calls if c.method == method and (c.status == 200 or not ok_only)]
+
+    def methods(self) -> list[str]:
+        return [c.method for c in self.calls]
+
+    @property
+    def connections(self) -> int:
+        """Open Socket Mode WebSockets."""
+        return len(self._sockets)
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.messages[channel] if m["ts"] == ts), None)
+
+    async def wait_until(self, check: Callable[[], bool]) -> None:
+        """Wait (at most 5 s) until ``check()`` holds; re-checked after every request the
+        server records and every WebSocket change. For code under test the test cannot
+        drain (e.g. ``runner.serve``)."""
+        async with asyncio.timeout(5), self._changed:
+            await self._changed.wait_for(check)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # Socket Mode -------------------------------------------------------------------------------
+    async def wait_connected(self) -> None:
+        async with asyncio.timeout(5):
+            await self._connected.wait()
+
+    async def send_envelope(
+        self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0
+    ) -> dict[str, Any]:
+        """Push one Socket Mode envelope (``events_api``, ``slash_commands``, ``interactive``)
+        to the connected client and wait for its acknowledgement, which is returned."""
+        await self.wait_connected()
+        envelope_id = str(uuid.uuid4())
+        self._ack_events[envelope_id] = asyncio.Event()
+        envelope = {
+            "envelope_id": envelope_id, "type": kind, "payload": payload,
+            "accepts_response_payload": kind != "events_api", "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "",
+        }
+        await self._sockets[-1].send_str(json.dumps(envelope))
+        async with asyncio.timeout(5):
+            await self._ack_events[envelope_id].wait()
+        return self.acks[envelope_id]
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_str(json.dumps({
+            "type": "hello", "num_connections": len(self._sockets),
+            "connection_info": {"app_id": APP_ID}, "debug_info": {"host": "fake"},
+        }))
+        self._connected.set()
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                data = json.loads(message.data)
+                envelope_id = data.get("envelope_id")
+                if envelope_id:
+                    self.acks[envelope_id] = data
+                    self._ack_events.setdefault(envelope_id, asyncio.Event()).set()
+        finally:
+            self._sockets.remove(ws)
+            if not self._sockets:
+                self._connected.clear()
+            await self._notify()
+        return ws
+
+    # HTTP handlers -----------------------------------------------------------------------------
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], bytes]:
+        params: dict[str, Any] = dict(request.query)
+        body = await request.read()
+        content_type = request.content_type
+        if content_type == "application/json" and body:
+            params.update(json.loads(body))
+        elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        for key in _JSON_FIELDS:
+            value = params.get(key)
+            if isinstance(value, str) and value[:1] in "[{":
+                params[key] = json.loads(value)
+        return params, body
+
+    @staticmethod
+    def _token(request: web.Request, params: dict[str, Any]) -> str | None:
+        auth = request.headers.get("Authorization", "")
+        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params, body = await self._params(request)
+        call = Call(method, params, self._token(request, params), body=body,
+                    headers=dict(request.headers))
+        self.calls.append(call)
+        try:
+            return self._answer(method, params, request, call)
+        finally:
+            await self._notify()
+
+    def _answer(
+        self, method: str, params: dict[str, Any], request: web.Request, call: Call
+    ) -> web.Response:
+        failures = self._failures.get(method)
+        if failures:
+            failure = failures.pop(0)
+            call.status = failure.status
+            headers = {}
+            if failure.status == 429 and failure.retry_after is not None:
+                headers["Retry-After"] = str(failure.retry_after)
+            if failure.status == 200:
+                call.status = 299  # recorded as failed, still HTTP 200 on the wire
+                return web.json_response({"ok": False, "error": failure.error or "fatal_error"})
+            return web.json_response({"ok": False, "error": failure.error or "ratelimited"},
+                                     status=failure.status, headers=headers)
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        result = handler(params, request)
+        if not result.get("ok", True):
+            call.status = 299
+        return web.json_response({"ok": True, **result})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        body = await request.read()
+        self.uploads[file_id] = body
+        self.calls.append(Call("upload", {"file_id": file_id}, None, body=body))
+        await self._notify()
+        return web.Response(text=f"OK - {len(body)}")
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        params, body = await self._params(request)
+        params["response_url"] = request.match_info["name"]
+        self.calls.append(Call("response_url", params, None, body=body))
+        await self._notify()
+        return web.Response(text="ok")
+
+    # Web API methods ---------------------------------------------------------------------------
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def _bot_message(self, params: dict[str, Any], ts: str) -> dict[str, Any]:
+        message = {
+            "type": "message", "ts": ts, "user": self.bot_user_id, "bot_id": self.bot_id,
+            "text": params.get("text") or params.get("markdown_text") or "",
+        }
+        if params.get("blocks"):
+            message["blocks"] = params["blocks"]
+        if params.get("thread_ts"):
+            message["thread_ts"] = params["thread_ts"]
+        return message
+
+    def _m_auth_test(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        return {"url": "https://fake.slack.test/", "team": "Fake", "user": "tailorbot",
+                "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
+                "is_enterprise_install": False}
+
+    def _m_chat_postMessage(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        ts = self._next_ts()
+        message = self._bot_message(params, ts)
+        self.messages[params["channel"]].append(message)
+        return {"channel": params["channel"], "ts": ts, "message": message}
+
+    def _m_chat_update(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        message = self.message(params["channel"], params["ts"])
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message["text"] = params.get("text", message["text"])
+        if "blocks" in params:
+            message["blocks"] = params["blocks"]
+        return {"channel": params["channel"], "ts": params["ts"], "text": message["text"]}
+
+    def _m_chat_postEphemeral(self, params: dict[str, Any], request: web.Request
+                              ) -> dict[str, Any]:
+        return {"message_ts": self._next_ts()}
+
+    def _m_chat_startStream(self, params: dict[str, Any], request: web.Request
+                            ) -> dict[str, Any]:
+        if not self.streaming:
+            return {"ok": False, "error": "unknown_method"}
+        ts = self._next_ts()
+        message = self._bot_message(params, ts)
+        message["text"] = params.get("markdown_text") or ""
+        self.messages[params["channel"]].append(message)
+        return {"channel": params["channel"], "ts": ts}
+
+    def _m_chat_appendStream(self, params: dict[str, Any], request: web.Request
+                             ) -> dict[str, Any]:
+        message = self.message(params["channel"], params["ts"])
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message["text"] += params.get("markdown_text") or ""
+        return {"channel": params["channel"], "ts": params["ts"]}
+
+    def _m_chat_stopStream(self, params: dict[str, Any], request: web.Request
+                           ) -> dict[str, Any]:
+        message = self.message(params["channel"], params["ts"])
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        for chunk in params.get("chunks") or []:
+            message["text"] += chunk.get("text", "")
+        message["text"] += params.get("markdown_text") or ""
+        if params.get("blocks"):
+            message["blocks"] = params["blocks"]
+        return {"channel": params["channel"], "ts": params["ts"]}
+
+    def _m_conversations_open(self, params: dict[str, Any], request: web.Request
+                              ) -> dict[str, Any]:
+        users = str(params.get("users", ""))
+        return {"channel": {"id": "D" + users.split(",")[0].removeprefix("U")}}
+
+    def _m_conversations_replies(self, params: dict[str, Any], request: web.Request
+                                 ) -> dict[str, Any]:
+        channel, ts = params.get("channel", ""), params.get("ts")
+        thread = [m for m in self.messages[channel]
+                  if m["ts"] == ts or m.get("thread_ts") == ts]
+        thread.sort(key=lambda m: m["ts"])
+        return {"messages": thread, "has_more": False}
+
+    def _m_users_info(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        user = self.users.get(str(params.get("user")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        shown = dict(user)
+        if str(params.get("include_locale")).lower() not in ("true", "1"):
+            shown.pop("locale", None)
+        return {"user": shown}
+
+    def _m_files_getUploadURLExternal(self, params: dict[str, Any], request: web.Request
+                                      ) -> dict[str, Any]:
+        file_id = f"F{next(self._files):04d}"
+        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+                "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, params: dict[str, Any], request: web.Request
+                                        ) -> dict[str, Any]:
+        files = params.get("files") or []
+        return {"files": [{"id": f["id"], "title": f.get("title"), "name": f.get("title")}
+                          for f in files]}
+
+    def _m_assistant_threads_setStatus(self, params: dict[str, Any], request: web.Request
+                                       ) -> dict[str, Any]:
+        return {}
+
+    def _m_assistant_threads_setSuggestedPrompts(self, params: dict[str, Any],
+                                                 request: web.Request) -> dict[str, Any]:
+        return {}
+
+    def _m_assistant_threads_setTitle(self, params: dict[str, Any], request: web.Request
+                                      ) -> dict[str, Any]:
+        return {}
+
+    def _m_apps_connections_open(self, params: dict[str, Any], request: web.Request
+                                 ) -> dict[str, Any]:
+        return {"url": f"ws://127.0.0.1:{self.port}/socket"}
