@@ -205,6 +205,18 @@ class Core:
             await self.forget_person(session, person)
             return True
 
+    async def forget_user(self, platform: str, user_id: str) -> int:
+        """Forget one account in every workspace of a platform (a platform-wide deletion
+        request, e.g. Discord's). Returns how many person records were removed."""
+        async with self.db.session() as session:
+            people = await session.exec(
+                select(Person).where(Person.platform == platform, Person.user_id == user_id)
+            )
+            found = list(people)
+            for person in found:
+                await self.forget_person(session, person)
+        return len(found)
+
     async def on_consent_revoked(self, ctx: CommandContext) -> None:
         """Revocation stops collection at once; scheduled personal work stops too."""
         for hook in self.deletion_hooks:
@@ -255,7 +267,8 @@ class Core:
             self._locks[key] = lock
         async with lock:  # one person's events are handled in order
             if isinstance(event, MessageEvent):
-                parsed = parse_command_line(event.text)
+                # A "/forget confirm" quoted in a channel is chatter, not a command.
+                parsed = parse_command_line(event.text) if addressed_to_bot(event) else None
                 if parsed is not None:
                     return await self._command(event, parsed[0], parsed[1])
                 return await self._message(event, key, on_partial)
@@ -297,6 +310,10 @@ class Core:
         limit = self.settings.max_message_chars
         truncated = len(event.text) > limit
         text = clean_text(event.text, max_chars=limit).strip()
+        if not addressed_to_bot(event):
+            if text:
+                await self._observe_only(event, key, text)
+            return []
         if not text:
             return [
                 Reply(
@@ -306,9 +323,6 @@ class Core:
                     thread_id=event.thread_id,
                 )
             ]
-        if not addressed_to_bot(event):
-            await self._observe_only(event, key, text)
-            return []
         async with self.db.session() as session:
             person = await self._person(session, event, key)
             if not await self._claim(session, person, event):

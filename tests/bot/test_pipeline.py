@@ -410,3 +410,32 @@ async def test_oversized_platform_ids_and_names_are_stored_safely(core):
         message(long_a, "Hello about woodworking and hand planes", event_id="E" * 1000)
     )
     assert retry == []
+
+
+async def test_commands_and_empty_text_only_count_when_addressed(core):
+    alice = person()
+    await grant(core, alice)
+    chatter = MessageEvent(
+        event_id=next_id(),
+        person=alice,
+        channel_id="C5",
+        surface=Surface.CHANNEL,
+        text="/forget confirm",
+    )
+    assert await core.handle(chatter) == []
+    assert await person_id(core, alice) is not None  # quoted command did nothing
+    empty = MessageEvent(
+        event_id=next_id(), person=alice, channel_id="C5", surface=Surface.CHANNEL, text="   "
+    )
+    assert await core.handle(empty) == []
+
+
+async def test_forget_user_everywhere_on_a_platform(core):
+    for workspace in ("G1", "G2"):
+        who = person("zed", workspace=workspace, platform="discord")
+        await grant(core, who)
+    other = person("amy", workspace="G1", platform="discord")
+    await grant(core, other)
+    assert await core.forget_user("discord", "zed") == 2
+    assert await person_id(core, person("zed", "G1", "discord")) is None
+    assert await person_id(core, other) is not None
