@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     )
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
+    discord_intents: list[str] | None = Field(
+        default=None,
+        description="Privileged intents to request (message_content, members, presences); "
+        "unset: message_content, plus members when forget_on_leave is on.",
+    )
+    discord_sharded: bool = Field(default=False, description="Run an auto-sharded client.")
+    discord_shard_count: int | None = Field(default=None, ge=1)
 
     # Misc ----------------------------------------------------------------------------------
     prompt_templates_dir: Path | None = Field(

@@ -1,7 +1,159 @@
-"""`tailorbot discord ...` subcommands."""
+"""`tailorbot discord ...` subcommands: run, sync, invite-url, forget-user."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="Discord adapter commands (not built yet).", no_args_is_help=True)
+from bot.config import Settings, load_settings
+
+app = typer.Typer(help="Discord adapter commands.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="A tailorbot.toml to read instead of ./tailorbot.toml."),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except Exception as exc:  # pydantic names the bad key; show it plainly
+        typer.echo(f"Configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _token(settings: Settings) -> str:
+    if not settings.discord_bot_token:
+        typer.echo("DISCORD_BOT_TOKEN is not set (see docs/discord.md).", err=True)
+        raise typer.Exit(2)
+    return settings.discord_bot_token
+
+
+@app.command("invite-url")
+def invite_url_command(
+    client_id: Annotated[
+        int | None,
+        typer.Option("--client-id", help="Application id; default: read from the bot token."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the OAuth2 URL that adds the bot to a server with exactly what it uses."""
+    from adapters.discord.invite import client_id_from_token, invite_url
+
+    if client_id is None:
+        settings = _settings(config)
+        try:
+            client_id = client_id_from_token(_token(settings))
+        except ValueError as exc:
+            typer.echo(f"{exc}; pass --client-id (Developer Portal → General Information).",
+                       err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(invite_url(client_id))
+
+
+@app.command("sync")
+def sync_command(
+    guild: Annotated[
+        int | None,
+        typer.Option("--guild", help="Sync to one server only (instant; for development)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Register the slash commands with Discord (run after install and after upgrades)."""
+    settings = _settings(config)
+    names = asyncio.run(sync_to_discord(settings, _token(settings), guild))
+    where = f"guild {guild}" if guild else "all servers and DMs (may take up to an hour to show)"
+    typer.echo(f"Synced {len(names)} commands to {where}: " + ", ".join(f"/{n}" for n in names))
+
+
+async def sync_to_discord(settings: Settings, token: str, guild: int | None) -> list[str]:
+    """Log in over REST only (no gateway connection, no database) and register the tree."""
+    from adapters.discord.client import TailorClient, build_intents
+    from adapters.discord.commands import build_tree, sync_commands
+    from adapters.discord.endpoints import pointed_at
+
+    async def not_serving(*_: object) -> None:  # the tree is only synced, never invoked
+        raise RuntimeError("commands are not served by `tailorbot discord sync`")
+
+    with pointed_at(settings.discord_api_url, settings.discord_gateway_url):
+        client = TailorClient(intents=build_intents())
+        tree = build_tree(client, not_serving)
+        try:
+            await client.login(token)
+            synced = await sync_commands(tree, guild)
+        finally:
+            await client.close()
+    return [command.name for command in synced]
+
+
+@app.command("run")
+def run_command(
+    intents: Annotated[
+        str | None,
+        typer.Option(
+            "--intents",
+            help="Privileged intents to request, comma-separated: message_content, members, "
+            "presences ('' for none). Default: message_content, plus members when "
+            "forget_on_leave is on.",
+        ),
+    ] = None,
+    sharded: Annotated[bool, typer.Option("--sharded", help="Run an auto-sharded client.")] = False,
+    shard_count: Annotated[int | None, typer.Option("--shard-count", help="Total shards.")] = None,
+    shard_ids: Annotated[
+        str | None, typer.Option("--shard-ids", help="Shards this process runs, e.g. 0,1.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run only the Discord adapter, with intent and sharding options ('tailorbot run' starts
+    every configured adapter)."""
+    from adapters.discord.runner import serve
+    from bot.app import build_core
+
+    settings = _settings(config)
+    _token(settings)
+    privileged = None if intents is None else [i.strip() for i in intents.split(",") if i.strip()]
+    ids = [int(i) for i in shard_ids.split(",")] if shard_ids else None
+
+    async def main() -> None:
+        core = await build_core(settings)
+        try:
+            await serve(core, settings, privileged=privileged, sharded=sharded,
+                        shard_count=shard_count, shard_ids=ids)
+        finally:
+            await core.aclose()
+            await core.db.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@app.command("forget-user")
+def forget_user_command(
+    user_id: Annotated[int, typer.Argument(help="The Discord user id (a snowflake).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Delete a Discord user's data in every server and in DMs (deletion requests: Discord
+    has no gateway event for them)."""
+    settings = _settings(config)
+    if not yes and not typer.confirm(f"Delete everything about Discord user {user_id}?"):
+        raise typer.Exit(1)
+
+    async def main() -> int:
+        from adapters.discord.translate import PLATFORM
+        from bot.app import build_core
+
+        core = await build_core(settings)
+        try:
+            return await core.forget_user(PLATFORM, str(user_id))
+        finally:
+            await core.aclose()
+            await core.db.dispose()
+
+    scopes = asyncio.run(main())
+    typer.echo(f"Forgot Discord user {user_id} in {scopes} scope(s) (servers and DMs).")

@@ -1,14 +1,82 @@
-"""Start the Discord adapter on a running core (called by `tailorbot run`)."""
+"""Start the Discord adapter on a running core (called by ``tailorbot run`` and
+``tailorbot discord run``).
+
+Privileged intents that the developer portal has not approved make Discord close the
+connection (code 4014). Rather than refuse to start, the runner logs which intents to enable
+and reconnects without them: the bot keeps working in DMs, on mentions and with slash
+commands (see :mod:`adapters.discord.client` for what each intent adds).
+
+Slash commands are never synced here: that is ``tailorbot discord sync``.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+
+import discord
+
+from adapters.discord.client import AnyClient, build_client
+from adapters.discord.endpoints import needs_gateway_lookup, point_gateway_from_api, pointed_at
 from bot.config import Settings
 from bot.core import Core
 
+log = logging.getLogger(__name__)
+
 
 def configured(settings: Settings) -> bool:
-    return False
+    return bool(settings.discord_bot_token)
 
 
-async def serve(core: Core, settings: Settings) -> None:
-    raise NotImplementedError("the Discord adapter is not built yet")
+async def serve(
+    core: Core,
+    settings: Settings,
+    *,
+    privileged: Iterable[str] | None = None,
+    sharded: bool = False,
+    shard_count: int | None = None,
+    shard_ids: list[int] | None = None,
+) -> None:
+    """Connect and handle events until cancelled (or the gateway closes for good)."""
+    token = settings.discord_bot_token
+    if not token:
+        raise RuntimeError("DISCORD_BOT_TOKEN is not set")
+    if privileged is None:
+        privileged = settings.discord_intents
+    sharded = sharded or settings.discord_sharded
+    shard_count = shard_count or settings.discord_shard_count
+    wanted = None if privileged is None else frozenset(privileged)
+    with pointed_at(settings.discord_api_url, settings.discord_gateway_url):
+        while True:
+            client = build_client(core, settings, privileged=wanted, sharded=sharded,
+                                  shard_count=shard_count, shard_ids=shard_ids)
+            try:
+                await _run(client, token, settings)
+                return
+            except discord.PrivilegedIntentsRequired:
+                asked = _privileged_names(client.intents)
+                if not asked:
+                    raise
+                log.warning(
+                    "Discord refused the privileged intents %s: enable them for this bot in the "
+                    "developer portal (Bot → Privileged Gateway Intents). Continuing without "
+                    "them (DMs, mentions and slash commands still work).", ", ".join(asked),
+                )
+                wanted = frozenset()
+
+
+async def _run(client: AnyClient, token: str, settings: Settings) -> None:
+    adapter = client.adapter
+    adapter.install_delivery()
+    try:
+        await client.login(token)
+        if needs_gateway_lookup(settings.discord_api_url, settings.discord_gateway_url):
+            await point_gateway_from_api(client)
+        await client.connect(reconnect=True)
+    finally:
+        adapter.uninstall_delivery()
+        await client.close()
+
+
+def _privileged_names(intents: discord.Intents) -> list[str]:
+    return [name for name in ("message_content", "members", "presences") if getattr(intents, name)]

@@ -1,0 +1,138 @@
+"""Members leaving, missing privileged intents, presence context, threads, and buttons that
+outlive the process that sent them."""
+
+from __future__ import annotations
+
+import discord
+
+from adapters.discord.client import build_client
+from bot.events import MessageEvent, PersonRef, Reply, ReplyKind, Surface
+from bot.llm import ScriptedBackend
+from profiles.models import ConversationTurn, Person
+from tests.adapters.discord.conftest import MakeWorld, World
+
+
+async def test_member_leaving_forgets_them_when_configured(make_world: MakeWorld) -> None:
+    world = await make_world(core_options={"forget_on_leave": True})
+    await world.grant(world.alice)
+    await world.alice.user.send_dm("my DM identity is separate")
+    assert await world.person(world.alice.id, str(world.guild.id)) is not None
+
+    world.guild.remove_member(world.alice)
+    await world.env.settle()
+
+    assert await world.person(world.alice.id, str(world.guild.id)) is None
+    assert await world.person(world.alice.id, "dm") is not None  # other scopes untouched
+
+
+async def test_member_leaving_keeps_data_by_default(world: World) -> None:
+    await world.grant(world.alice)
+
+    world.guild.remove_member(world.alice)
+    await world.env.settle()
+
+    assert await world.person(world.alice.id, str(world.guild.id)) is not None
+
+
+async def test_without_privileged_intents_dms_and_mentions_still_work(
+    make_world: MakeWorld,
+) -> None:
+    world = await make_world(privileged=(), approved=discord.Intents.default())
+    assert not world.client.intents.message_content
+
+    await world.alice.user.send_dm("hello from a DM")
+    await world.alice.send(world.channel, f"{world.bot_mention} hello from the server")
+
+    dm = [m.content for m in world.bot_messages(world.dm(world.alice))]
+    assert "(scripted) you said: hello from a DM" in dm
+    assert world.bot_messages(world.channel)[0].content.endswith("hello from the server")
+    result = await world.alice.slash(world.channel, "profile")
+    assert result.response is not None and result.ephemeral
+
+
+async def test_presence_gives_device_and_activity_to_the_model(make_world: MakeWorld) -> None:
+    llm = ScriptedBackend()
+    world = await make_world(llm)
+    await world.grant(world.alice)
+    world.env.backend.emit("PRESENCE_UPDATE", {
+        "user": {"id": str(world.alice.id)}, "guild_id": str(world.guild.id),
+        "status": "online", "client_status": {"mobile": "online"},
+        "activities": [{"name": "Minecraft", "type": 0}],
+    })
+    await world.env.settle()
+
+    await world.alice.send(world.channel, f"{world.bot_mention} what should I build?")
+
+    system = llm.requests[-1].system
+    assert '"mobile"' in system
+    assert '"playing Minecraft"' in system
+
+
+async def test_messages_in_a_thread_the_bot_owns_need_no_mention(world: World) -> None:
+    parent = world.client.get_channel(world.channel.id)
+    assert isinstance(parent, discord.TextChannel)
+    await parent.create_thread(name="tailorbot chat", type=discord.ChannelType.public_thread)
+    await world.env.settle()
+    (thread,) = world.channel.threads
+    await world.grant(world.alice)
+
+    await world.alice.send(thread, "no mention needed in here")
+
+    (answer,) = world.bot_messages(thread)
+    assert answer.content == "(scripted) you said: no mention needed in here"
+    async with world.core.db.session() as session:
+        turn = await session.get(ConversationTurn, 1)
+    assert turn is not None and turn.thread_id == str(thread.id)
+    assert turn.channel_id == str(thread.id)
+
+
+async def test_buttons_keep_working_after_a_restart(world: World) -> None:
+    await world.alice.user.send_dm("hello")
+    notice = world.bot_messages(world.dm(world.alice))[-1]
+
+    fresh = build_client(world.core, world.core.settings)
+    await world.env.restart_bot(fresh)
+    pressed = await world.alice.user.click(notice, label="Allow")
+
+    assert pressed.followups[0].content.startswith("Thanks!")
+    assert await world.consent(world.alice.id, "dm") == "granted"
+    assert await world.count(Person) == 1
+
+
+async def test_auto_sharded_client_answers_on_any_shard(make_world: MakeWorld) -> None:
+    world = await make_world(sharded=True, shard_count=2, guild_shard=1)
+    assert isinstance(world.client, discord.AutoShardedClient)
+    assert world.client.get_guild(world.guild.id).shard_id == 1  # type: ignore[union-attr]
+
+    await world.alice.send(world.channel, f"{world.bot_mention} hello shard")
+    await world.alice.user.send_dm("hello from a DM")
+
+    assert world.bot_messages(world.channel)[0].content.endswith("hello shard")
+    dm = [m.content for m in world.bot_messages(world.dm(world.alice))]
+    assert "(scripted) you said: hello from a DM" in dm
+
+
+async def test_replies_replayed_after_a_database_outage_reach_discord(world: World) -> None:
+    """The Discord deliverer (used when events kept during an outage are processed later)
+    answers the original message; interaction tokens may be gone, so private answers go to
+    DMs."""
+    sent = await world.alice.send(world.channel, "kept while the database was away")
+    world.client.adapter.install_delivery()
+    deliver = world.core.deliverers["discord"]
+    event = MessageEvent(
+        event_id=str(sent.id),
+        person=PersonRef("discord", str(world.guild.id), str(world.alice.id)),
+        channel_id=str(world.channel.id), text=sent.content, surface=Surface.CHANNEL,
+        message_id=str(sent.id), mentioned=True,
+    )
+
+    await deliver(event, [Reply(text="late answer"),
+                                     Reply(text="just for you", kind=ReplyKind.EPHEMERAL)])
+    await world.env.settle()
+
+    (answer,) = world.bot_messages(world.channel)
+    assert answer.content == "late answer"
+    assert answer.reference is not None and answer.reference.message_id == sent.id
+    assert world.bot_messages(world.dm(world.alice))[-1].content == "just for you"
+    world.client.adapter.uninstall_delivery()
+    assert "discord" not in world.core.deliverers
