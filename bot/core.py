@@ -345,19 +345,26 @@ class Core:
             if not await self._claim(session, person, event):
                 return
             await self.engine.touch(session, person, self.clock())
-            timezone = await self._store_platform_context(session, person.id, event, self.clock())
-            signals = self.extractor.extract(text)
-            await self.engine.observe_message(
-                session,
-                person.id,
-                signals,
-                at=event.occurred_at,
-                local_hour=local_hour(event.occurred_at, timezone),
-                event_id=event.event_id,
-                excerpt=text,
-            )
+            signals = await self._learn(session, person.id, event, text)
             for observer in self.observers:
                 await observer(session, person, event, signals)
+
+    async def _learn(
+        self, session: AsyncSession, person_id: int, event: MessageEvent, text: str
+    ) -> MessageSignals:
+        """Implicit signals of one message from a person who allows learning."""
+        timezone = await self._store_platform_context(session, person_id, event, self.clock())
+        signals = self.extractor.extract(text)
+        await self.engine.observe_message(
+            session,
+            person_id,
+            signals,
+            at=event.occurred_at,
+            local_hour=local_hour(event.occurred_at, timezone),
+            event_id=event.event_id,
+            excerpt=text,
+        )
+        return signals
 
     async def _prepare(
         self,
@@ -384,18 +391,8 @@ class Core:
         topics: list[str] = []
         history: list[HistoryTurn] = []
         if learn:
-            timezone = await self._store_platform_context(session, person.id, event, now)
-            signals = self.extractor.extract(text)
+            signals = await self._learn(session, person.id, event, text)
             topics = [t for t, _ in signals.topics]
-            await engine.observe_message(
-                session,
-                person.id,
-                signals,
-                at=event.occurred_at,
-                local_hour=local_hour(event.occurred_at, timezone),
-                event_id=event.event_id,
-                excerpt=text,
-            )
             history = await self._history(session, person.id)
             session.add(
                 ConversationTurn(
