@@ -13,6 +13,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import emoji
@@ -25,6 +26,10 @@ _YAKE_LANGS = frozenset(
     + ("hu", "hy", "id", "it", "ja", "lt", "lv", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sl")
     + ("sv", "tr", "uk", "zh")
 )
+MIN_LANGUAGE_CONFIDENCE = 0.75
+# Verbs of wanting and liking that YAKE's stopword lists keep ("love jazz"): the interest is
+# the object, and "jazz piano" is found anyway.
+_CHAT_VERBS = frozenset(("love", "like", "enjoy", "hate", "want", "need", "loving", "liking"))
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _CODE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -137,7 +142,7 @@ class SignalExtractor:
         seen: set[str] = set()
         for phrase, _score in found:
             topic = normalise_topic(str(phrase))
-            if topic is None or topic in seen:
+            if topic is None or topic in seen or _dangling(topic, lang):
                 continue
             # Skip a single word already covered by a kept phrase ("rust" inside "rust async").
             if any(topic in kept.split() for kept in seen):
@@ -154,6 +159,25 @@ def _yake(lang: str, top: int) -> Any:
     return yake.KeywordExtractor(lan=lang, n=2, top=top, dedupLim=0.7)
 
 
+@functools.lru_cache(maxsize=64)
+def _stopwords(lang: str) -> frozenset[str]:
+    """YAKE's own stopword list for ``lang`` (shipped in the package)."""
+    folder = Path(yake.__file__).parent / "core" / "StopwordsList"
+    try:
+        text = (folder / f"stopwords_{lang}.txt").read_text(encoding="utf-8", errors="ignore")
+    except OSError:
+        return frozenset()
+    return frozenset(word.strip().lower() for word in text.splitlines() if word.strip())
+
+
+def _dangling(topic: str, lang: str) -> bool:
+    """A phrase that starts or ends with a stopword ("piano and") is a fragment, not a topic.
+    English stopwords always count: chat is full of English even in other languages."""
+    words = topic.split()
+    stop = _stopwords(lang) | _stopwords("en") | _CHAT_VERBS
+    return words[0] in stop or words[-1] in stop
+
+
 @functools.lru_cache(maxsize=1)
 def _language_detector() -> Any:
     from lingua import LanguageDetectorBuilder
@@ -165,7 +189,7 @@ def detect_language(text: str) -> str | None:
     """ISO 639-1 code, or None when the text is too short or ambiguous to say."""
     if len(text.strip()) < 12:
         return None
-    language = _language_detector().detect_language_of(text)
-    if language is None:
-        return None
-    return str(language.iso_code_639_1.name).lower()
+    ranked = _language_detector().compute_language_confidence_values(text)
+    if not ranked or ranked[0].value < MIN_LANGUAGE_CONFIDENCE:
+        return None  # short or mixed text: better no guess than a wrong language
+    return str(ranked[0].language.iso_code_639_1.name).lower()

@@ -65,3 +65,14 @@ def test_normalise_topic():
     assert normalise_topic("  Rust   Async ") == "rust async"
     assert normalise_topic("42") is None
     assert normalise_topic("ab") is None
+
+
+def test_fragments_and_liking_verbs_are_not_topics():
+    topics = [t for t, _ in extractor.extract("I love jazz piano and film noir").topics]
+    assert "jazz piano" in topics and "film noir" in topics
+    assert not any(t.split()[0] in ("and", "love") or t.split()[-1] == "and" for t in topics)
+
+
+def test_short_ambiguous_text_gets_no_language_guess():
+    # low-confidence detection (this reads as Italian to a short-text model) is dropped
+    assert detect_language("I love jazz piano and film noir") is None
