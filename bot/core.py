@@ -708,14 +708,17 @@ class Core:
         emoji: str | None,
         added: bool,
     ) -> None:
-        """On the bot's reply to this person: feedback. On anything else: an interest signal
-        in what they reacted to (when the adapter could tell us its text)."""
+        """On the bot's reply to this person: feedback, idempotent by state (a replayed add
+        or remove changes nothing twice, and adding the same reaction again after removing it
+        counts again). On anything else: an interest signal in what they reacted to (when the
+        adapter could tell us its text), deduplicated by event id. Reactions from people who
+        do not allow learning leave no trace at all."""
         async with self.db.session() as session:
-            person = await self._person(session, event, key)
-            if not await self._claim(session, person, event):
+            person = await self.engine.find_person(session, key)
+            if person is None or person.id is None:
                 return
-            assert person.id is not None
-            if not self.engine.may_learn(await self.engine.consent(session, person.id)):
+            consent = await session.get(Consent, person.id)
+            if consent is None or not self.engine.may_learn(consent):
                 return
             turn = await self._bot_turn(session, person.id, target)
             now = event.occurred_at
@@ -728,6 +731,8 @@ class Core:
                     await self.engine.record_feedback(
                         session, person.id, turn, value, at=now, source=source, emoji=emoji
                     )
+                return
+            if not await self._claim(session, person, event):
                 return
             target_text = getattr(event, "target_text", None)
             if added and target_text and emoji is not None and value >= 0:

@@ -410,7 +410,13 @@ class ProfileEngine:
         emoji: str | None = None,
     ) -> Feedback:
         """Feedback on one of the bot's replies: its topics gain or lose weight and the reply's
-        length moves the inferred verbosity."""
+        length moves the inferred verbosity. The same reaction (or a button) twice counts once;
+        switching a button from 👍 to 👎 replaces the earlier judgement."""
+        previous = await self._existing_feedback(session, person_id, turn, emoji, source)
+        if previous is not None:
+            if previous.value == value:
+                return previous
+            await self.withdraw_feedback(session, person_id, turn, emoji=emoji, at=at)
         feedback = Feedback(
             person_id=person_id,
             turn_id=turn.id,
@@ -444,6 +450,23 @@ class ProfileEngine:
         style.updated_at = at
         session.add(style)
         return feedback
+
+    async def _existing_feedback(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        turn: ConversationTurn,
+        emoji: str | None,
+        source: str,
+    ) -> Feedback | None:
+        query = select(Feedback).where(
+            Feedback.person_id == person_id, Feedback.turn_id == turn.id, Feedback.source == source
+        )
+        query = query.where(
+            col(Feedback.emoji).is_(None) if emoji is None else Feedback.emoji == emoji
+        )
+        result = await session.exec(query.order_by(desc(col(Feedback.id))))
+        return result.first()
 
     async def withdraw_feedback(
         self,

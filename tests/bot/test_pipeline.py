@@ -439,3 +439,34 @@ async def test_forget_user_everywhere_on_a_platform(core):
     assert await core.forget_user("discord", "zed") == 2
     assert await person_id(core, person("zed", "G1", "discord")) is None
     assert await person_id(core, other) is not None
+
+
+async def test_reaction_feedback_is_idempotent_by_state(core):
+    alice = person()
+    await grant(core, alice)
+    reply = (await core.handle(message(alice, TOPIC_TEXT)))[0]
+    await core.bind_reply(reply.reply_id, "ts-9")
+    pid = await person_id(core, alice)
+    add = reaction(alice, "ts-9", "👍", event_id="m:u:+1:add")
+    remove = reaction(alice, "ts-9", "👍", added=False, event_id="m:u:+1:remove")
+    await core.handle(add)
+    await core.handle(add)  # a gateway replay of the same add
+    assert await count(core, Feedback, person_id=pid) == 1
+    await core.handle(remove)
+    assert await count(core, Feedback, person_id=pid) == 0
+    await core.handle(add)  # the same reaction added again later counts again
+    assert await count(core, Feedback, person_id=pid) == 1
+    # buttons: pressing 👍 twice counts once; switching to 👎 replaces it
+    await core.handle(action(alice, "feedback.up", reply.reply_id))
+    await core.handle(action(alice, "feedback.up", reply.reply_id))
+    assert await count(core, Feedback, person_id=pid, source="button") == 1
+    await core.handle(action(alice, "feedback.down", reply.reply_id))
+    assert await count(core, Feedback, person_id=pid, source="button", value=-1) == 1
+    assert await count(core, Feedback, person_id=pid, source="button") == 1
+
+
+async def test_reactions_from_people_who_did_not_consent_leave_no_trace(core):
+    stranger = person("stranger")
+    await core.handle(reaction(stranger, "some-message", "🎉", target_text="Rust async"))
+    assert await person_id(core, stranger) is None
+    assert await count(core, ProcessedEvent) == 0
