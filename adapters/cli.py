@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, or_, select
 
-from adapters import terminal
+from adapters import digest_cli, terminal
 from adapters.discord import cli as discord_cli
 from adapters.discord import runner as discord_runner
 from adapters.slack import cli as slack_cli
@@ -29,6 +29,7 @@ from bot.app import build_core
 from bot.commands.profile import describe
 from bot.config import Settings, load_settings
 from bot.core import Core
+from bot.digest import digests_for
 from profiles import migrate
 from profiles.models import Consent, Interest, Person
 from profiles.privacy import export_json, export_person
@@ -53,6 +54,7 @@ app.add_typer(profiles_app, name="profiles")
 app.add_typer(prompt_app, name="prompt")
 app.add_typer(slack_cli.app, name="slack")
 app.add_typer(discord_cli.app, name="discord")
+app.add_typer(digest_cli.app, name="digest")
 
 ConfigOption = Annotated[
     Path | None,
@@ -91,14 +93,22 @@ def run(config: ConfigOption = None) -> None:
 
     async def main() -> None:
         async with core_for(settings) as core:
-            if not runners:
-                err.print(
-                    "[dim]No Slack or Discord credentials set: starting the terminal "
-                    "chat (see README).[/dim]"
-                )
-                await terminal.chat(core, user=_default_user())
-                return
-            await asyncio.gather(*(r.serve(core, settings) for r in runners))
+            digests = digests_for(core)
+            await digests.start()  # fires each person's digest at their local time
+            try:
+                await serve_adapters(core)
+            finally:
+                await digests.aclose()
+
+    async def serve_adapters(core: Core) -> None:
+        if not runners:
+            err.print(
+                "[dim]No Slack or Discord credentials set: starting the terminal "
+                "chat (see README).[/dim]"
+            )
+            await terminal.chat(core, user=_default_user())
+            return
+        await asyncio.gather(*(r.serve(core, settings) for r in runners))
 
     with contextlib.suppress(KeyboardInterrupt):
         run_async(main())
@@ -291,10 +301,11 @@ def users_forget(
         label = f"{person.id} ({person.platform}/{person.workspace}/{person.user_id})"
         if not yes and not typer.confirm(f"Delete everything about {label}?"):
             return None
-        async with core.db.session() as session:
+        async with core.transaction() as session:
             fresh = await session.get(Person, person.id)
             assert fresh is not None
-            return await core.forget_person(session, fresh)
+            removed = await core.forget_person(session, fresh)
+        return removed
 
     removed = with_core(settings, work)
     if removed is None:

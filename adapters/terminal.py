@@ -27,6 +27,7 @@ from rich.prompt import Confirm, Prompt
 from rich.text import Text
 
 from bot.core import Core
+from bot.digest import digests_for
 from bot.events import (
     ActionEvent,
     AnyEvent,
@@ -37,6 +38,7 @@ from bot.events import (
     Reply,
     Surface,
 )
+from profiles.models import Person
 
 PLATFORM = "terminal"
 WORKSPACE = "local"
@@ -267,6 +269,14 @@ async def chat(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     session = TerminalSession(core, user)
+
+    async def print_digest(person: Person, replies: list[Reply]) -> None:
+        """Scheduled digests for terminal people appear in the running chat."""
+        for reply in replies:
+            stdout.write(flatten(reply.text) + "\n")
+        stdout.flush()
+
+    digests_for(core).register_delivery(PLATFORM, print_digest)
     if grant_consent:
         await session.send(session.action("consent.grant"))
     if interactive is None:

@@ -8,6 +8,7 @@ import logging
 
 from bot.config import Settings
 from bot.core import Core
+from bot.digest import digests_for
 from bot.llm import LLMBackend, select_backend
 from profiles.db import Database
 from profiles.migrate import upgrade
@@ -24,4 +25,6 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
         await asyncio.to_thread(upgrade, settings.database_url)
     db = Database(settings.database_url)
     renderer = PromptRenderer(settings.prompt_templates_dir)
-    return Core(settings, db, llm or select_backend(settings), renderer=renderer)
+    core = Core(settings, db, llm or select_backend(settings), renderer=renderer)
+    digests_for(core)  # digest hooks: channel activity, forget/revoke, rescheduling
+    return core

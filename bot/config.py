@@ -125,6 +125,60 @@ class Settings(BaseSettings):
     bot_name: str = "tailorbot"
     log_level: str = "WARNING"
 
+    # Digests -------------------------------------------------------------------------------
+    digest_scheduler_enabled: bool = Field(
+        default=True,
+        description="Run the digest scheduler in this worker (several workers may: a digest "
+        "is still sent once per person and period).",
+    )
+    digest_misfire_grace_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="A digest missed while no worker ran is sent late, once, if a worker is "
+        "back within this many seconds of its time; later, that period is skipped.",
+    )
+    digest_batch_size: int = Field(
+        default=200, ge=1, description="People loaded and run together by `digest run-due`."
+    )
+    digest_max_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Digests built and delivered at once (platform rate limits, DB pool).",
+    )
+    digest_items: int = Field(default=6, ge=1, le=20, description="Items in one digest.")
+    digest_send_empty: bool = Field(
+        default=False, description="Send a short note when a period has nothing to show."
+    )
+    digest_cold_start_interests: int = Field(
+        default=3,
+        ge=0,
+        description="People with fewer learned interests than this also get the "
+        "collaborative signal from similar people in their workspace.",
+    )
+    digest_stale_claim_seconds: int = Field(
+        default=900,
+        ge=60,
+        description="A run that crashed while building (nothing delivered yet) may be taken "
+        "over by another worker after this long.",
+    )
+    digest_activity_days: int = Field(
+        default=30,
+        ge=1,
+        description="Channel activity kept for digests (and as evidence of who is in which "
+        "private channel); older rows are pruned.",
+    )
+    digest_feed_timeout_seconds: float = Field(default=10.0, gt=0)
+    digest_feed_max_bytes: int = Field(default=2_000_000, ge=10_000)
+    digest_feed_cache_seconds: float = Field(
+        default=900.0, ge=0, description="How long a fetched RSS/Atom feed is reused."
+    )
+    digest_max_personal_feeds: int = Field(default=10, ge=0)
+    digest_feeds_allow_private_hosts: bool = Field(
+        default=False,
+        description="Let people add feeds on private/loopback addresses (off: a person could "
+        "otherwise make the bot read internal services). Workspace feeds are trusted.",
+    )
+
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -16,7 +16,7 @@ import logging
 import shlex
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -102,6 +102,7 @@ class DeletionHook(Protocol):
 
 
 Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
+_AFTER_COMMIT = "tailorbot.after_commit"
 Observer = Callable[[AsyncSession, Person, MessageEvent, MessageSignals], Awaitable[None]]
 
 
@@ -186,29 +187,52 @@ class Core:
                 turn.platform_message_id = fit_id(platform_message_id, 200)
                 session.add(turn)
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A database transaction whose follow-up work (deletion and preference hooks) runs
+        once it has committed, so hooks see committed data and never wait on its locks."""
+        pending: list[Callable[[], Awaitable[None]]] = []
+        async with self.db.session() as session:
+            session.info[_AFTER_COMMIT] = pending
+            yield session
+        for work in pending:
+            await work()
+
+    def after_commit(self, session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after ``session`` commits (immediately for a session that did not
+        come from :meth:`transaction`)."""
+        pending = session.info.get(_AFTER_COMMIT)
+        if pending is None:
+            raise RuntimeError("after_commit needs a session from Core.transaction()")
+        pending.append(work)
+
     async def forget_person(self, session: AsyncSession, person: Person) -> dict[str, int]:
-        """Delete every row about ``person`` and everything registered hooks hold."""
+        """Delete every row about ``person``; once that commits, deletion hooks remove what
+        lives outside the tables (scheduled jobs). ``session`` comes from transaction()."""
         assert person.id is not None
         removed = await forget_person(session, person.id)
+        self.after_commit(session, lambda: self._run_deletion_hooks(person))
+        return removed
+
+    async def _run_deletion_hooks(self, person: Person) -> None:
         for hook in self.deletion_hooks:
             await hook(person)
-        return removed
 
     async def forget_ref(self, ref: PersonRef) -> bool:
         """Forget a person the platform told us about (left, deactivated, deletion request).
         Adapters call it only when ``settings.forget_on_leave`` allows; True if data existed."""
         key = PersonKey(ref.platform, ref.workspace, ref.user_id)
-        async with self.db.session() as session:
+        async with self.transaction() as session:
             person = await self.engine.find_person(session, key)
             if person is None:
                 return False
             await self.forget_person(session, person)
-            return True
+        return True
 
     async def forget_user(self, platform: str, user_id: str) -> int:
         """Forget one account in every workspace of a platform (a platform-wide deletion
         request, e.g. Discord's). Returns how many person records were removed."""
-        async with self.db.session() as session:
+        async with self.transaction() as session:
             people = await session.exec(
                 select(Person).where(Person.platform == platform, Person.user_id == user_id)
             )
@@ -218,15 +242,20 @@ class Core:
         return len(found)
 
     async def on_consent_revoked(self, ctx: CommandContext) -> None:
-        """Revocation stops collection at once; scheduled personal work stops too."""
-        for hook in self.deletion_hooks:
-            await hook(ctx.person)
+        """Revocation stops collection at once; scheduled personal work stops too (after the
+        revocation commits)."""
+        self.after_commit(ctx.session, lambda: self._run_deletion_hooks(ctx.person))
 
     async def on_preference_changed(
         self, ctx: CommandContext, key: str | None, value: str | None
     ) -> None:
-        for hook in self.preference_hooks:
-            await hook(ctx.person, key)
+        """Preference hooks (e.g. rescheduling a digest) run once the change has committed."""
+
+        async def run() -> None:
+            for hook in self.preference_hooks:
+                await hook(ctx.person, key)
+
+        self.after_commit(ctx.session, run)
 
     @property
     def backlog_size(self) -> int:
@@ -638,7 +667,7 @@ class Core:
                 )
             ]
         key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
-        async with self.db.session() as session:
+        async with self.transaction() as session:
             person = await self._person(session, event, key)
             if not await self._claim(session, person, event):
                 return []

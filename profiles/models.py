@@ -313,3 +313,151 @@ def person_tables() -> list[Any]:
     ]
     return list(reversed(tables))
 
+
+# Digests ----------------------------------------------------------------------------------
+# Scheduled personalised digests (bot/digest/). Every table about a person follows the
+# person_id contract above, so /export and /forget cover digests without extra code.
+
+from sqlalchemy import Boolean, Float, LargeBinary, Unicode  # noqa: E402
+
+
+class DigestSubscription(SQLModel, table=True):
+    """The schedule derived from a person's ``digest`` preference, with the timezone it was
+    built in and where to deliver. Kept in the database so every worker can rebuild its
+    scheduler jobs from it, and so a timezone change can be detected at fire time."""
+
+    __tablename__ = "digest_subscription"
+
+    person_id: int = _person_fk(primary_key=True)
+    cadence: str = Field(max_length=16)  # daily | weekdays | weekly (Mondays)
+    time: str = Field(max_length=5)  # HH:MM, local to ``timezone``
+    timezone: str = Field(max_length=64)
+    platform: str = Field(max_length=32)
+    channel_id: str = Field(default="", max_length=128)  # "" = a direct message
+    created_at: dt.datetime = _ts()
+    updated_at: dt.datetime = _ts()
+
+
+class DigestRun(SQLModel, table=True):
+    """One digest for one person and one period (``2026-11-26`` or ``2026-W48``). The row is
+    inserted *before* anything is delivered and is unique per (person, period): whichever
+    worker inserts it owns the send, so restarts, misfires and racing workers send once."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (UniqueConstraint("person_id", "period_key", name="uq_digest_run_period"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk(index=False)
+    period_key: str = Field(max_length=16)
+    scheduled_for: dt.datetime = Field(sa_type=DateTime(timezone=True))
+    # building → delivering → sent | empty | failed | skipped
+    status: str = Field(default="building", max_length=16)
+    claimed_at: dt.datetime = _ts()
+    sent_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    item_count: int = 0
+    error: str | None = Field(default=None, max_length=500)
+
+
+class DigestItem(SQLModel, table=True):
+    """An item that went out in a digest: never shown again, and the target of the "more /
+    less like this" buttons and of engagement counts for later evaluation."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (
+        UniqueConstraint("person_id", "item_key", name="uq_digest_item_key"),
+        Index("ix_digest_item_person_fingerprint", "person_id", "fingerprint"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk(index=False)
+    run_id: int = Field(
+        sa_column=Column(
+            BigId, ForeignKey("digest_run.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    item_key: str = Field(max_length=300)
+    fingerprint: str = Field(max_length=300)
+    position: int = 0
+    title: str = Field(max_length=300)
+    url: str | None = Field(default=None, max_length=1000)
+    source: str = Field(max_length=32)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reason: str = Field(default="", max_length=300)
+    score: float = 0.0
+    feedback: int = 0  # +1 "more like this", -1 "less like this", 0 none
+    engaged_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    opened_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: dt.datetime = _ts()
+
+
+class ChannelActivity(SQLModel, table=True):
+    """A channel message by a consented author, kept (as a short excerpt and its topics) so
+    digests can say what a reader missed. ``person_id`` is the author: /forget of the author
+    removes it; ``private`` channels are shown only to readers who posted there."""
+
+    __tablename__ = "channel_activity"
+    __table_args__ = (
+        Index("ix_channel_activity_space_created", "platform", "workspace", "created_at"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk()
+    platform: str = Field(max_length=32)
+    workspace: str = Field(max_length=128)
+    channel_id: str = Field(max_length=128)
+    private: bool = Field(default=False, sa_type=Boolean)
+    message_id: str = Field(default="", max_length=200)
+    thread_id: str | None = Field(default=None, max_length=200)
+    excerpt: str = Field(default="", max_length=300)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = _ts()
+
+
+class PersonFeed(SQLModel, table=True):
+    """An RSS/Atom feed a person added to their own digest."""
+
+    __tablename__ = "person_feed"
+    __table_args__ = (UniqueConstraint("person_id", "url", name="uq_person_feed"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    person_id: int = _person_fk(index=False)
+    url: str = Field(max_length=1000)
+    title: str | None = Field(default=None, max_length=300)
+    created_at: dt.datetime = _ts()
+
+
+class WorkspaceFeed(SQLModel, table=True):
+    """An RSS/Atom feed an operator configured for everyone in a workspace. It holds no data
+    about a person (no ``person_id``), so it stays when someone is forgotten."""
+
+    __tablename__ = "workspace_feed"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "url", name="uq_workspace_feed"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    platform: str = Field(max_length=32)
+    workspace: str = Field(max_length=128)
+    url: str = Field(max_length=1000)
+    title: str | None = Field(default=None, max_length=300)
+    created_at: dt.datetime = _ts()
+
+
+# APScheduler's SQLAlchemyJobStore table, declared here (same shape as APScheduler 3 creates)
+# so that migrations own it: the schema test sees no unknown table and `tailorbot db upgrade`
+# prepares everything before any worker starts.
+SCHEDULER_JOBS = Table(
+    "apscheduler_jobs",
+    SQLModel.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

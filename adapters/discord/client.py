@@ -55,6 +55,7 @@ from adapters.discord.views import ActionButton
 from bot.commands import ACTION_COMMANDS
 from bot.config import Settings
 from bot.core import Core
+from bot.digest import digests_for
 from bot.events import AnyEvent, PlatformContext
 
 log = logging.getLogger(__name__)
@@ -185,11 +186,14 @@ class DiscordAdapter:
 
     # Replies to events replayed after a database outage ----------------------------------
     def install_delivery(self) -> None:
+        """Replayed events and scheduled digests for Discord people go out through here."""
         self.core.deliverers[PLATFORM] = self.delivery.from_core
+        digests_for(self.core).register_delivery(PLATFORM, self.delivery.to_person)
 
     def uninstall_delivery(self) -> None:
         if self.core.deliverers.get(PLATFORM) == self.delivery.from_core:
             del self.core.deliverers[PLATFORM]
+        digests_for(self.core).deliveries.pop(PLATFORM, None)
 
     # Messages ------------------------------------------------------------------------------
     def addressed(self, message: discord.Message) -> bool | None:

@@ -34,6 +34,7 @@ from adapters.discord.stream import StreamingReply
 from adapters.discord.translate import DM_WORKSPACE
 from bot.core import Core
 from bot.events import AnyEvent, MessageEvent, Reply, ReplyKind
+from profiles.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,13 @@ class Delivery:
             reference = channel.get_partial_message(int(event.message_id))
         origin = Origin(channel, user_id, event.person.workspace, reference, in_dm)
         await self.to_origin(origin, replies)
+
+    async def to_person(self, person: Person, replies: list[Reply]) -> None:
+        """Scheduled messages (digests) for a person: always to their DMs."""
+        for reply in replies:
+            sent = await self.dm(int(person.user_id), self.render(reply, person.workspace))
+            if sent:
+                await self._bind(reply, sent)
 
     # Plumbing ------------------------------------------------------------------------------
     async def dm(self, user_id: int, rendered: Rendered) -> list[discord.Message] | None:

@@ -42,7 +42,9 @@ from adapters.slack.threads import LRU, ThreadTracker
 from adapters.slack.translate import BotIdentity, Origin
 from bot.config import Settings
 from bot.core import Core, reply_thread
+from bot.digest import digests_for
 from bot.events import AnyEvent, PersonRef, PlatformContext, Reply, ReplyKind, Surface
+from profiles.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +141,7 @@ class SlackAdapter:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         self.core.deliverers.pop(translate.PLATFORM, None)
+        digests_for(self.core).deliveries.pop(translate.PLATFORM, None)
         await self.session.close()
 
     # App ----------------------------------------------------------------------------------------
@@ -386,6 +389,13 @@ class SlackAdapter:
             await self.deliverer.deliver(origin, replies)
 
         self.core.deliverers[translate.PLATFORM] = deliver
+
+        async def deliver_to_person(person: Person, replies: list[Reply]) -> None:
+            """Scheduled messages (digests): into the person's DM with the bot."""
+            origin = Origin(team_id=person.workspace, user_id=person.user_id, channel_id=None)
+            await self.deliverer.deliver(origin, replies)
+
+        digests_for(self.core).register_delivery(translate.PLATFORM, deliver_to_person)
 
 
 def _bot(context: dict[str, Any]) -> BotIdentity:

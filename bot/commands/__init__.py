@@ -1,6 +1,7 @@
 """Platform-neutral command handlers. Importing the package registers them all."""
 
 from bot.commands import (  # noqa: F401  (registration side effects)
+    digest,
     prefs,
     privacy,
     profile,
@@ -25,6 +26,8 @@ ACTION_COMMANDS: dict[str, str] = {
     "forget.cancel": "forget cancel",
     "recommend.like": "recommend like",
     "recommend.dislike": "recommend dislike",
+    "digest.more": "digest more",
+    "digest.less": "digest less",
 }
 
 __all__ = [

@@ -10,6 +10,7 @@ from profiles.privacy import export_json, export_person
 CONSENT_NOTICE = (
     "Hi! I can adapt to you: I'd learn the topics you talk about, your language, how long and "
     "formal your messages are, when you're usually around, and how you react to my replies. "
+    "Short excerpts of what you post in public channels may appear in colleagues' digests. "
     "I keep it per workspace, you can see it (/profile), export it (/export) or erase it "
     "(/forget) at any time. Allow me to learn from your messages?"
 )

@@ -1,0 +1,268 @@
+"""/digest — a scheduled personal digest: status, subscribe, unsubscribe, preview, sources,
+and the "more / less like this" buttons on each item (``digest.more`` / ``digest.less``)."""
+
+from __future__ import annotations
+
+import re
+
+from babel.dates import format_datetime
+
+from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.commands.privacy import CONSENT_BUTTONS
+from bot.digest import store
+from bot.digest.feeds import FeedError, check_url
+from bot.digest.schedule import CADENCES, DEFAULT_TIME, Schedule, parse_preference
+from bot.digest.service import NOT_ALLOWED, DigestService, NotAllowed, digests_for
+from bot.events import ActionEvent, Reply
+from profiles.engine import FEEDBACK_TOPIC_DELTA
+from profiles.preferences import PreferenceError
+
+_TIME = re.compile(r"^\d{1,2}:\d{2}$")
+
+
+@command(
+    "digest",
+    "your scheduled personal digest",
+    [
+        "/digest",
+        "/digest subscribe [daily|weekdays|weekly] [HH:MM]",
+        "/digest unsubscribe",
+        "/digest preview",
+        "/digest sources [add|remove <feed url>]",
+    ],
+    subcommands=("subscribe", "unsubscribe", "preview", "sources", "more", "less"),
+)
+async def digest(ctx: CommandContext, args: list[str]) -> list[Reply]:
+    service = digests_for(ctx.core)
+    action = args[0].lower() if args else "status"
+    if action == "status":
+        return [ctx.reply(await status(ctx, service))]
+    if action == "subscribe":
+        return await subscribe(ctx, args[1:])
+    if action in ("unsubscribe", "off", "stop"):
+        return await unsubscribe(ctx)
+    if action == "preview":
+        return await preview(ctx, service)
+    if action == "sources":
+        return await sources(ctx, service, args[1:])
+    if action in ("more", "less"):
+        value = args[1] if len(args) > 1 else ""
+        if not value and isinstance(ctx.event, ActionEvent):
+            value = ctx.event.value  # the button carries the item id
+        return await feedback(ctx, value, 1 if action == "more" else -1)
+    raise CommandError(usage_text(REGISTRY["digest"]))
+
+
+async def _allowed(ctx: CommandContext) -> bool:
+    return ctx.engine.may_learn(await ctx.engine.consent(ctx.session, ctx.person_id))
+
+
+def _consent_needed(ctx: CommandContext) -> list[Reply]:
+    return [ctx.reply(NOT_ALLOWED, buttons=list(CONSENT_BUTTONS), purpose="consent_needed")]
+
+
+def _when(schedule: Schedule, ctx: CommandContext) -> str:
+    moment = schedule.next_fire(ctx.now)
+    if moment is None:
+        return "not scheduled"
+    return format_datetime(moment.astimezone(schedule.zone), "EEEE d MMMM, HH:mm", locale="en")
+
+
+async def status(ctx: CommandContext, service: DigestService) -> str:
+    subscription = await store.subscription(ctx.session, ctx.person_id)
+    prefs = await ctx.engine.preferences(ctx.session, ctx.person_id, ctx.now)
+    if subscription is None:
+        lines = ["You're not subscribed to a digest."]
+        wanted = parse_preference(prefs.get("digest"), prefs.get("timezone"))
+        if wanted is not None and not await _allowed(ctx):
+            lines.append(
+                f"Your preference says {wanted.preference}, but I need your consent to "
+                "personalise anything (/consent grant)."
+            )
+        lines.append(
+            "/digest subscribe [daily|weekdays|weekly] [HH:MM] — e.g. /digest subscribe "
+            f"weekdays 07:30. Times are in your timezone ({prefs.get('timezone')}; change it "
+            "with /prefs set timezone …)."
+        )
+        return "\n".join(lines)
+    schedule = store.schedule_of(subscription)
+    lines = [
+        f"Your digest: {schedule.describe()}. Next one: {_when(schedule, ctx)}.",
+    ]
+    last = await store.last_run(ctx.session, ctx.person_id)
+    if last is None:
+        lines.append("No digest sent yet.")
+    else:
+        when = store.as_utc(last.sent_at or last.scheduled_for).astimezone(schedule.zone)
+        words = {"sent": "sent", "empty": "nothing new, not sent", "failed": "failed"}
+        lines.append(
+            f"Last one ({last.period_key}): {words.get(last.status, last.status)}, "
+            f"{last.item_count} item(s), {when:%Y-%m-%d %H:%M}."
+        )
+    lines.append(f"Sources: {', '.join(s.label for s in service.sources)} (/digest sources).")
+    lines.append("/digest preview shows one now; /digest unsubscribe stops it.")
+    return "\n".join(lines)
+
+
+async def subscribe(ctx: CommandContext, words: list[str]) -> list[Reply]:
+    if not await _allowed(ctx):
+        return _consent_needed(ctx)
+    cadence: str | None = None
+    time: str | None = None
+    for word in words:
+        if word.lower() in CADENCES:
+            cadence = word.lower()
+        elif _TIME.match(word):
+            time = word
+        else:
+            raise CommandError(f"I didn't understand {word!r}. {usage_text(REGISTRY['digest'])}")
+    current = await store.subscription(ctx.session, ctx.person_id)
+    value = (
+        f"{cadence or (current.cadence if current else 'daily')} "
+        f"{time or (current.time if current else DEFAULT_TIME)}"
+    )
+    try:
+        clean = await ctx.engine.set_preference(
+            ctx.session, ctx.person_id, "digest", value, at=ctx.now
+        )
+    except PreferenceError as exc:
+        raise CommandError(f"{exc}. e.g. /digest subscribe weekdays 07:30") from exc
+    prefs = await ctx.engine.preferences(ctx.session, ctx.person_id, ctx.now)
+    schedule = parse_preference(clean, prefs.get("timezone"))
+    assert schedule is not None
+    await store.save_subscription(
+        ctx.session,
+        ctx.person_id,
+        schedule,
+        platform=ctx.person.platform,
+        channel_id=current.channel_id if current else "",
+        now=ctx.now,
+    )
+    # The preference hook moves the job once this command has committed.
+    await ctx.core.on_preference_changed(ctx, "digest", clean)
+    return [
+        ctx.reply(
+            f"Subscribed: {schedule.describe()}. Your next digest: {_when(schedule, ctx)}. "
+            "Each item says why I picked it, with buttons to get more or less like it. "
+            "/digest preview shows one now; /digest unsubscribe stops it."
+        )
+    ]
+
+
+async def unsubscribe(ctx: CommandContext) -> list[Reply]:
+    existed = await store.drop_subscription(ctx.session, ctx.person_id)
+    await ctx.engine.set_preference(ctx.session, ctx.person_id, "digest", "off", at=ctx.now)
+    await ctx.core.on_preference_changed(ctx, "digest", "off")
+    if not existed:
+        return [ctx.reply("You weren't subscribed; your digest preference is now off.")]
+    return [ctx.reply("Unsubscribed: no more digests. /digest subscribe brings them back.")]
+
+
+async def preview(ctx: CommandContext, service: DigestService) -> list[Reply]:
+    """Built now, shown only to the person, nothing marked as sent. With a model, the
+    writing happens after this command's transaction (a model call must never hold
+    database locks) and the preview is delivered when ready."""
+    if not await _allowed(ctx):
+        return _consent_needed(ctx)
+    core, person, event = ctx.core, ctx.person, ctx.event
+    later = core.deliver is not None or person.platform in service.deliveries
+    if core.llm.configured and later:
+
+        async def work() -> None:
+            replies = await service.preview(person)
+            if core.deliver is not None:
+                await core.deliver(event, replies)
+            else:
+                await service.deliveries[person.platform](person, replies)
+
+        service.after_event(person, work)
+        return [ctx.reply("Putting a preview of your digest together; it'll be here in a moment.")]
+    try:
+        return await service.preview(person, use_model=False)
+    except NotAllowed:
+        return _consent_needed(ctx)
+
+
+async def sources(ctx: CommandContext, service: DigestService, words: list[str]) -> list[Reply]:
+    action = words[0].lower() if words else "list"
+    settings = ctx.core.settings
+    if action in ("add", "remove"):
+        if len(words) != 2:
+            raise CommandError(
+                f"Say which feed, e.g. /digest sources {action} https://example.org/feed.xml"
+            )
+        try:
+            url = check_url(words[1], allow_private=settings.digest_feeds_allow_private_hosts)
+        except FeedError as exc:
+            raise CommandError(f"I can't use that feed: {exc}.") from exc
+        if action == "remove":
+            removed = await store.remove_person_feed(ctx.session, ctx.person_id, url)
+            return [ctx.reply("Removed." if removed else "That feed wasn't in your list.")]
+        mine = await store.person_feeds(ctx.session, ctx.person_id)
+        if len(mine) >= settings.digest_max_personal_feeds:
+            raise CommandError(f"You already have {len(mine)} feeds (the limit). Remove one first.")
+        added = await store.add_person_feed(ctx.session, ctx.person_id, url)
+        return [
+            ctx.reply(
+                f"Added {url} to your digest sources."
+                if added
+                else "That feed is already in your list."
+            )
+        ]
+    if action != "list":
+        raise CommandError(usage_text(REGISTRY["digest"]))
+    shared = await store.workspace_feeds(ctx.session, ctx.person.platform, ctx.person.workspace)
+    mine = await store.person_feeds(ctx.session, ctx.person_id)
+    lines = ["Where your digest items come from:"]
+    for source in service.sources:
+        lines.append(f"• {source.label}")
+        if source.name == "channels":
+            lines.append(
+                "  (only from people who allow it; private channels only if you posted there)"
+            )
+        if source.name == "rss":
+            lines.append("  workspace feeds: " + (", ".join(f.url for f in shared) or "none"))
+            lines.append("  your feeds: " + (", ".join(f.url for f in mine) or "none"))
+    lines.append(
+        "Add or remove your own feed with /digest sources add <url> or /digest sources "
+        "remove <url>."
+    )
+    return [ctx.reply("\n".join(lines))]
+
+
+async def feedback(ctx: CommandContext, raw_id: str, value: int) -> list[Reply]:
+    """ "More / less like this": the item's topics gain or lose weight in the profile, and
+    the press counts as engagement with that item."""
+    try:
+        item_id = int(raw_id)
+    except ValueError:
+        raise CommandError("That button is no longer active.") from None
+    item = await store.item_of(ctx.session, ctx.person_id, item_id)
+    if item is None:
+        return [ctx.reply("That digest item is no longer available.", purpose="error")]
+    if not await _allowed(ctx):
+        return [
+            ctx.reply(
+                "I'm not learning from you right now, so I can't adjust your digest. "
+                "/consent grant turns it back on."
+            )
+        ]
+    word = "more" if value > 0 else "less"
+    delta = value - item.feedback
+    if delta == 0:
+        return [ctx.reply(f"Already noted: {word} like “{item.title}”.", purpose="ack")]
+    topics = list(item.topics) or [t for t, _ in ctx.core.extractor.extract(item.title).topics]
+    await ctx.engine.add_interests(
+        ctx.session,
+        ctx.person_id,
+        [(topic, FEEDBACK_TOPIC_DELTA * delta) for topic in topics[:5]],
+        at=ctx.now,
+        evidence=0,
+        positive=int(value > 0) - int(item.feedback > 0),
+        negative=int(value < 0) - int(item.feedback < 0),
+    )
+    item.feedback = value
+    item.engaged_at = item.engaged_at or ctx.now
+    ctx.session.add(item)
+    about = f" ({', '.join(topics[:3])})" if topics else ""
+    return [ctx.reply(f"Got it: {word} like “{item.title}”{about}.", purpose="ack")]

@@ -1,0 +1,300 @@
+"""Gather → deduplicate → rank: what goes into one person's digest.
+
+Ranking is :class:`profiles.ranking.Ranker` (decayed interests, avoided topics, already-sent
+exclusion, freshness, diversity) fed with the collaborative signal of similar people for
+people with little history. Composition (plain or written by the model) is in
+:mod:`bot.digest.compose`; delivery and bookkeeping in :mod:`bot.digest.runner`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import re
+from collections.abc import Iterable, Sequence, Set
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.digest import store
+from bot.digest.cache import SharedCache
+from bot.digest.collaborative import WorkspaceSimilarity
+from bot.digest.sources import DigestSource, GatherContext
+from profiles.db import Database
+from profiles.engine import ProfileEngine
+from profiles.models import Consent, Person
+from profiles.ranking import Candidate, Ranked, Ranker, similarity, tokens
+
+log = logging.getLogger(__name__)
+
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src)$", re.IGNORECASE)
+_TITLE_NOISE = re.compile(r"[\W_]+", re.UNICODE)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@functools.lru_cache(maxsize=65536)
+def canonical_url(url: str) -> str:
+    """The same article shared with tracking parameters, ``www.``, a fragment or a trailing
+    slash is one item."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    query = urlencode(
+        sorted(
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING.match(k)
+        )
+    )
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme.lower(), host, path, query, ""))
+
+
+def fingerprint(candidate: Candidate) -> str:
+    """What "the same item" means across sources and across digests."""
+    if candidate.url:
+        return ("url:" + canonical_url(candidate.url))[:300]
+    return candidate.key[:300]
+
+
+@functools.lru_cache(maxsize=65536)
+def _title_key(title: str) -> str | None:
+    """Long titles identify an item across sources; short ones ("thanks!") do not."""
+    folded = _TITLE_NOISE.sub(" ", title.casefold()).strip()
+    return folded if len(folded) >= 24 else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _marks(key: str, url: str | None, title: str) -> tuple[str, ...]:
+    marks = [key, ("url:" + canonical_url(url))[:300] if url else key[:300]]
+    folded = _title_key(title)
+    if folded is not None:
+        marks.append("title:" + folded)
+    return tuple(marks)
+
+
+def dedupe(candidates: Iterable[Candidate], already_sent: Set[str]) -> list[Candidate]:
+    """First occurrence wins (sources are listed in priority order); anything whose key or
+    fingerprint was in an earlier digest is dropped."""
+    seen: set[str] = set()
+    kept: list[Candidate] = []
+    for candidate in candidates:
+        marks = _marks(candidate.key, candidate.url, candidate.title)
+        if not seen.isdisjoint(marks) or not already_sent.isdisjoint(marks):
+            continue
+        seen.update(marks)
+        kept.append(candidate)
+    return kept
+
+
+def shortlist(
+    candidates: Sequence[Candidate],
+    interests: dict[str, float],
+    collaborative: dict[str, float],
+    *,
+    limit: int,
+) -> list[Candidate]:
+    """Candidates that can have relevance (a word in common with an interest) or a
+    collaborative score, plus the freshest of the rest. Everything else would score on
+    freshness alone and lose to these, so ranking cost follows matches, not the pool."""
+    interest_words: set[str] = set()
+    for topic, weight in interests.items():
+        if weight > 0:
+            interest_words |= tokens(topic)
+    relevant: list[Candidate] = []
+    rest: list[Candidate] = []
+    for candidate in candidates:
+        words: set[str] = set()
+        for topic in candidate.topics or (candidate.title,):
+            words |= tokens(topic)
+        if words & interest_words or candidate.key in collaborative:
+            relevant.append(candidate)
+        else:
+            rest.append(candidate)
+    rest.sort(key=lambda c: c.published_at or _EPOCH, reverse=True)
+    return relevant + rest[: limit * 4]
+
+
+def penalties(candidates: Sequence[Candidate], disliked: dict[str, float]) -> dict[str, float]:
+    """How strongly each candidate resembles topics the person asked for less of. The
+    Ranker ignores non-positive interests, so the builder passes this as a negative
+    collaborative score: "less like this" then pushes similar items down, not only the
+    topic's own weight."""
+    if not disliked:
+        return {}
+    top = max(disliked.values())
+    found: dict[str, float] = {}
+    for candidate in candidates:
+        worst = 0.0
+        for topic in candidate.topics or (candidate.title,):
+            for bad, weight in disliked.items():
+                worst = max(worst, similarity(topic, bad) * weight / top)
+        if worst > 0:
+            found[candidate.key] = round(worst, 4)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who a digest is for, as far as choosing and writing it needs."""
+
+    person: Person
+    interests: dict[str, float]
+    disliked: dict[str, float]  # topics pushed down by "less like this" (positive weights)
+    avoid: list[str]
+    language: str
+    tone: str
+    verbosity: str
+    emoji: str
+    timezone: str
+    learning: bool
+    sent: frozenset[str] = frozenset()  # keys and fingerprints of items already sent
+
+
+@dataclass(slots=True)
+class DigestDraft:
+    reader: Reader
+    items: list[Ranked]
+    now: dt.datetime
+    since: dt.datetime
+    considered: int = 0
+    failed_sources: list[str] = field(default_factory=list)
+
+
+class DigestBuilder:
+    def __init__(
+        self,
+        *,
+        engine: ProfileEngine,
+        sources: Sequence[DigestSource],
+        ranker: Ranker | None = None,
+        similarity: WorkspaceSimilarity | None = None,
+        items: int = 6,
+        cold_start_interests: int = 3,
+        source_timeout: float = 60.0,
+    ) -> None:
+        self.engine = engine
+        self.sources = list(sources)
+        self.ranker = ranker or Ranker()
+        self.similarity = similarity
+        self.items = items
+        self.cold_start_interests = cold_start_interests
+        self.source_timeout = source_timeout
+
+    async def reader(self, db: Database, person: Person, now: dt.datetime) -> Reader:
+        async with db.session() as session:
+            return await self.load_reader(session, person, now)
+
+    async def load_reader(self, session: AsyncSession, person: Person, now: dt.datetime) -> Reader:
+        """Read-only on purpose: it may run while the person's own command transaction is
+        open (a preview), so it must not insert the consent row that transaction may hold."""
+        assert person.id is not None
+        consent = await session.get(Consent, person.id) or Consent(person_id=person.id)
+        learning = self.engine.may_learn(consent)
+        prefs = await self.engine.preferences(session, person.id, now)
+        views = (
+            await self.engine.interests(session, person.id, now, limit=None, positive_only=False)
+            if learning
+            else []
+        )
+        sent = await store.sent_keys(session, person.id)
+        positive = [v for v in views if v.weight > 0.01][:30]
+        return Reader(
+            person=person,
+            interests={v.topic: v.weight for v in positive},
+            disliked={v.topic: -v.weight for v in views if v.weight < -0.01},
+            avoid=prefs.avoid_topics,
+            language=prefs.get("language"),
+            tone=prefs.get("tone"),
+            verbosity=prefs.get("verbosity"),
+            emoji=prefs.get("emoji"),
+            timezone=prefs.get("timezone"),
+            learning=learning,
+            sent=frozenset(sent),
+        )
+
+    async def gather(
+        self, person: Person, context: GatherContext
+    ) -> tuple[list[Candidate], list[str]]:
+        """All sources at once; one that raises or hangs is logged and left out."""
+
+        async def one(source: DigestSource) -> list[Candidate]:
+            return await asyncio.wait_for(
+                source.candidates(person, context), timeout=self.source_timeout
+            )
+
+        results = await asyncio.gather(*(one(s) for s in self.sources), return_exceptions=True)
+        found: list[Candidate] = []
+        failed: list[str] = []
+        for source, result in zip(self.sources, results, strict=True):
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                failed.append(source.name)
+                log.error(
+                    "digest source %s failed for person %s: %r",
+                    source.name,
+                    person.id,
+                    result,
+                    exc_info=result,
+                )
+                continue
+            found.extend(result)
+        return found, failed
+
+    async def draft(
+        self,
+        db: Database,
+        person: Person,
+        *,
+        now: dt.datetime,
+        since: dt.datetime,
+        consent_opt_out: bool,
+        cache: SharedCache | None = None,
+        reader: Reader | None = None,
+    ) -> DigestDraft:
+        assert person.id is not None
+        reader = reader or await self.reader(db, person, now)
+        context = GatherContext(
+            db=db,
+            now=now,
+            since=since,
+            consent_opt_out=consent_opt_out,
+            cache=cache or SharedCache(),
+        )
+        gathered, failed = await self.gather(person, context)
+        sent = reader.sent
+        pool = dedupe(gathered, sent)
+        collaborative: dict[str, float] = {}
+        if (
+            self.similarity is not None
+            and reader.learning
+            and len(reader.interests) < self.cold_start_interests
+        ):
+            try:
+                neighbourhood = await self.similarity.neighbourhood(db, person, now)
+                collaborative = neighbourhood.for_candidates(pool)
+            except Exception:  # a cold-start hint is never worth losing the digest over
+                log.exception("digest collaborative signal failed for person %s", person.id)
+        short = shortlist(pool, reader.interests, collaborative, limit=self.items)
+        for key, penalty in penalties(short, reader.disliked).items():
+            collaborative[key] = collaborative.get(key, 0.0) - penalty
+        ranked = self.ranker.rank(
+            short,
+            reader.interests,
+            avoid=reader.avoid,
+            exclude=sent,
+            collaborative=collaborative,
+            now=now,
+            limit=self.items,
+        )
+        return DigestDraft(
+            reader=reader,
+            items=ranked,
+            now=now,
+            since=since,
+            considered=len(pool),
+            failed_sources=failed,
+        )

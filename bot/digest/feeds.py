@@ -1,0 +1,214 @@
+"""Fetching and parsing RSS/Atom feeds for digests.
+
+Feeds are fetched with aiohttp (bounded by a timeout and a size limit) and parsed with
+feedparser in a worker thread, so a large or slow feed never stalls the event loop.
+
+A feed a *person* added is untrusted: without care the bot would fetch whatever address it is
+given, including services on the bot's own network, and show the person what came back. Such
+feeds must resolve to public addresses: the resolver drops private and loopback addresses at
+connection time (so DNS cannot be switched after a check), redirects are followed by hand
+and each hop is checked the same way. Workspace feeds are configured by an operator and
+trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import datetime as dt
+import hashlib
+import html
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+import feedparser
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+MAX_REDIRECTS = 3
+_TAG = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+class FeedError(Exception):
+    """A feed could not be fetched or parsed; the message is safe to show."""
+
+
+class UnsafeFeedURL(FeedError):
+    """The URL points somewhere the bot must not fetch for a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    key: str
+    title: str
+    url: str | None
+    summary: str
+    published_at: dt.datetime | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    url: str
+    title: str
+    entries: tuple[FeedEntry, ...]
+
+
+def _is_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return bool(ip.is_global)
+
+
+def check_url(url: str, *, allow_private: bool = True) -> str:
+    """Syntax (http/https with a host, at most 1000 characters) and, for untrusted feeds, no
+    literal private address (hostnames are checked when they are resolved)."""
+    url = url.strip()
+    if len(url) > 1000:
+        raise FeedError("that URL is too long (1000 characters at most)")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FeedError("a feed must be an http:// or https:// URL")
+    if not allow_private:
+        host = parts.hostname
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
+                raise UnsafeFeedURL("feeds on local addresses are not allowed") from None
+        else:
+            if not _is_public(host):
+                raise UnsafeFeedURL("feeds on private or local addresses are not allowed")
+    return url
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """Resolves like the default resolver but keeps only public addresses, so a hostname
+    that points (or is re-pointed) at a private or loopback address cannot be reached."""
+
+    def __init__(self) -> None:
+        self._inner = ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        public = [r for r in results if _is_public(r["host"])]
+        if not public:
+            raise OSError(f"{host} resolves only to private or local addresses")
+        return public
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+async def fetch(
+    url: str,
+    *,
+    time_limit: float,
+    max_bytes: int,
+    trusted: bool,
+    allow_private: bool = False,
+) -> bytes:
+    """The feed's bytes. Raises :class:`FeedError` with a short reason."""
+    guarded = not trusted and not allow_private
+    connector = aiohttp.TCPConnector(resolver=PublicOnlyResolver()) if guarded else None
+    client_timeout = aiohttp.ClientTimeout(total=time_limit)
+    headers = {
+        "User-Agent": "tailorbot-digest/1 (RSS reader)",
+        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
+    }
+    try:
+        async with aiohttp.ClientSession(
+            timeout=client_timeout, connector=connector, headers=headers
+        ) as client:
+            current = check_url(url, allow_private=not guarded)
+            for _ in range(MAX_REDIRECTS + 1):
+                async with client.get(current, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        location = response.headers.get("Location")
+                        if not location:
+                            raise FeedError(f"redirect without a location ({response.status})")
+                        current = check_url(urljoin(current, location), allow_private=not guarded)
+                        continue
+                    if response.status >= 400:
+                        raise FeedError(f"the server answered {response.status}")
+                    body = await response.content.read(max_bytes + 1)
+                    if len(body) > max_bytes:
+                        raise FeedError(f"the feed is larger than {max_bytes:,} bytes")
+                    return body
+            raise FeedError("too many redirects")
+    except TimeoutError as exc:
+        raise FeedError(f"no answer within {time_limit:g} s") from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise FeedError(f"could not fetch it ({exc})") from exc
+
+
+def _text(value: Any, limit: int) -> str:
+    plain = html.unescape(_TAG.sub(" ", str(value or "")))
+    return _SPACES.sub(" ", plain).strip()[:limit]
+
+
+def _when(entry: Any) -> dt.datetime | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    return dt.datetime.fromtimestamp(calendar.timegm(parsed), dt.UTC)
+
+
+def parse(data: bytes, url: str) -> ParsedFeed:
+    """Parse bytes into entries (blocking: call it in a thread). A document feedparser cannot
+    read as a feed at all is an error; a feed with some broken entries keeps the good ones."""
+    parsed = feedparser.parse(data)
+    if parsed.get("bozo") and not parsed.entries:
+        raise FeedError(f"not a readable RSS/Atom feed ({parsed.get('bozo_exception')})")
+    entries: list[FeedEntry] = []
+    for entry in parsed.entries:
+        title = _text(entry.get("title"), 300)
+        link = str(entry.get("link") or "").strip() or None
+        if link is not None and urlsplit(link).scheme not in ("http", "https"):
+            link = None  # javascript:, data: … never reach a person as a link
+        if not title and not link:
+            continue
+        identity = str(entry.get("id") or link or title)
+        key = "rss:" + hashlib.sha1(f"{url}\n{identity}".encode()).hexdigest()[:24]
+        tags = tuple(
+            dict.fromkeys(
+                _text(tag.get("term"), 60).lower()
+                for tag in entry.get("tags") or ()
+                if tag.get("term")
+            )
+        )
+        entries.append(
+            FeedEntry(
+                key=key,
+                title=title or link or "",
+                url=link,
+                summary=_text(entry.get("summary") or entry.get("description"), 600),
+                published_at=_when(entry),
+                tags=tags[:5],
+            )
+        )
+    title = _text(parsed.feed.get("title"), 300) or (urlsplit(url).hostname or url)
+    return ParsedFeed(url=url, title=title, entries=tuple(entries))
+
+
+async def fetch_and_parse(
+    url: str, *, time_limit: float, max_bytes: int, trusted: bool, allow_private: bool = False
+) -> ParsedFeed:
+    data = await fetch(
+        url,
+        time_limit=time_limit,
+        max_bytes=max_bytes,
+        trusted=trusted,
+        allow_private=allow_private,
+    )
+    return await asyncio.to_thread(parse, data, url)

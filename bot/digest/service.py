@@ -1,0 +1,429 @@
+"""The digest feature wired to a :class:`~bot.core.Core`: hooks, scheduling, firing, preview.
+
+``digests_for(core)`` returns the one service of a core (created and installed on first use).
+Installing registers:
+
+* an **observer** that records channel messages of consented authors (``channel_activity``);
+* a **deletion hook** (``/forget``, consent revocation): the job goes, the subscription goes
+  and the explicit ``digest`` preference is reset, so a revoked or forgotten person gets
+  nothing and has no job left;
+* a **preference hook**: a change of ``digest`` or ``timezone`` re-derives the subscription and
+  reschedules the job.
+
+The core calls deletion and preference hooks once the change that triggered them has
+committed (``Core.after_commit``); the follow-up work still runs as a tracked background task
+(:meth:`DigestService.after_event`) so a slow job store never delays a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.digest import compose, store
+from bot.digest.builder import DigestBuilder
+from bot.digest.cache import SharedCache
+from bot.digest.collaborative import WorkspaceSimilarity
+from bot.digest.runner import Delivery, DigestRunner, Progress, RunOutcome, RunSummary
+from bot.digest.schedule import Schedule, parse_preference, within_grace
+from bot.digest.scheduler import DigestScheduler, person_of
+from bot.digest.sources import DigestSource, default_sources
+from bot.events import MessageEvent, Reply, ReplyKind, Surface
+from profiles.models import Consent, Person
+from profiles.ranking import Ranker
+from profiles.signals import MessageSignals, clean_text
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+
+_ATTRIBUTE = "_digest_service"
+FIRE_CACHE_SECONDS = 300.0
+
+
+class NotAllowed(Exception):
+    """The person has not allowed personalisation; the message says so plainly."""
+
+
+class DigestService:
+    def __init__(
+        self,
+        core: Core,
+        *,
+        sources: Sequence[DigestSource] | None = None,
+        deliveries: dict[str, Delivery] | None = None,
+        similarity: WorkspaceSimilarity | None = None,
+        ranker: Ranker | None = None,
+    ) -> None:
+        settings = core.settings
+        self.core = core
+        self.sources: list[DigestSource] = (
+            list(sources)
+            if sources is not None
+            else default_sources(
+                extractor=core.extractor,
+                feed_timeout=settings.digest_feed_timeout_seconds,
+                feed_max_bytes=settings.digest_feed_max_bytes,
+                feed_cache_seconds=settings.digest_feed_cache_seconds,
+                allow_private_feeds=settings.digest_feeds_allow_private_hosts,
+            )
+        )
+        self.similarity = similarity or WorkspaceSimilarity(core.engine)
+        self.builder = DigestBuilder(
+            engine=core.engine,
+            sources=self.sources,
+            ranker=ranker,
+            similarity=self.similarity,
+            items=settings.digest_items,
+            cold_start_interests=settings.digest_cold_start_interests,
+        )
+        self.deliveries: dict[str, Delivery] = dict(deliveries or {})
+        self.runner = DigestRunner(core, self.builder, self.deliveries)
+        self._scheduler: DigestScheduler | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self._fire_caches: dict[dt.datetime, tuple[float, SharedCache]] = {}
+        self._installed = False
+        self._next_prune = 0.0
+
+    # Wiring ----------------------------------------------------------------------------
+    def install(self) -> DigestService:
+        if not self._installed:
+            self.core.deletion_hooks.append(self.on_person_deleted)
+            self.core.preference_hooks.append(self.on_preference_changed)
+            self.core.observers.append(self.observe)
+            self._installed = True
+        return self
+
+    def register_delivery(self, platform: str, delivery: Delivery) -> None:
+        """Adapters call this at start-up: ``digests_for(core).register_delivery("slack", f)``."""
+        self.deliveries[platform] = delivery
+
+    async def start(self, *, process_jobs: bool | None = None, sync_jobs: bool = True) -> None:
+        """Start firing jobs in this process (``digest_scheduler_enabled`` by default) and
+        make the job store match the subscriptions table."""
+        if process_jobs is None:
+            process_jobs = self.core.settings.digest_scheduler_enabled
+        scheduler = await self.jobs()
+        await scheduler.start(self.fire, process_jobs=process_jobs)
+        if sync_jobs:
+            adopted = await self.adopt_preferences()
+            added, removed = await self.sync_jobs()
+            if added or removed or adopted:
+                log.info(
+                    "digest jobs: %d added, %d removed, %d subscriptions from preferences",
+                    added,
+                    removed,
+                    adopted,
+                )
+
+    async def aclose(self) -> None:
+        await self.settle()
+        if self._scheduler is not None:
+            await self._scheduler.shutdown()
+            self._scheduler = None
+
+    async def jobs(self) -> DigestScheduler:
+        """The job store, started paused on first use so any process can change jobs."""
+        if self._scheduler is None:
+            self._scheduler = DigestScheduler(
+                self.core.settings.database_url,
+                misfire_grace_seconds=self.core.settings.digest_misfire_grace_seconds,
+            )
+            await self._scheduler.start(None, process_jobs=False)
+        return self._scheduler
+
+    # Running after the current event -----------------------------------------------------
+    def after_event(self, person: Person, work: Callable[[], Awaitable[object]]) -> None:
+        """Run ``work`` in the background, tracked (``settle`` waits for it)."""
+
+        async def run() -> None:
+            try:
+                await work()
+            except Exception:
+                log.exception("digest follow-up for person %s failed", person.id)
+
+        task = asyncio.create_task(run())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def settle(self) -> None:
+        """Wait for follow-up work (tests, shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    # Hooks -----------------------------------------------------------------------------
+    async def on_person_deleted(self, person: Person) -> None:
+        """/forget and consent revocation: no job, no subscription, no digest preference."""
+        person_id = person.id
+        if person_id is None:
+            return
+
+        async def work() -> None:
+            scheduler = await self.jobs()
+            await scheduler.unschedule(person_id)
+            async with self.core.db.session() as session:
+                await store.drop_subscription(session, person_id)
+                await self.core.engine.reset_preferences(session, person_id, "digest")
+
+        self.after_event(person, work)
+
+    async def on_preference_changed(self, person: Person, key: str | None) -> None:
+        if key is not None and key not in ("digest", "timezone"):
+            return
+        person_id = person.id
+        if person_id is not None:
+            self.after_event(person, lambda: self.reconcile(person_id))
+
+    async def observe(
+        self,
+        session: AsyncSession,
+        person: Person,
+        event: MessageEvent,
+        signals: MessageSignals,
+    ) -> None:
+        """A consented author's channel message: keep a short excerpt and its topics for
+        other people's digests. Chit-chat with no topic outside a thread is not kept."""
+        if person.id is None or event.surface == Surface.DM:
+            return
+        topics = [t for t, _ in signals.topics]
+        if not topics and not event.thread_id:
+            return
+        await store.record_activity(
+            session,
+            person_id=person.id,
+            platform=event.person.platform,
+            workspace=event.person.workspace,
+            channel_id=event.channel_id,
+            private=event.channel_private,
+            message_id=event.message_id or event.event_id,
+            thread_id=event.thread_id,
+            excerpt=clean_text(event.text, max_chars=300),
+            topics=topics[:5],
+            at=event.occurred_at,
+        )
+
+    # Scheduling ------------------------------------------------------------------------
+    async def reconcile(self, person_id: int) -> Schedule | None:
+        """Make the subscription and the job follow the person's committed preferences and
+        consent; returns the schedule in force (None: no digest)."""
+        engine = self.core.engine
+        async with self.core.db.session() as session:
+            person = await session.get(Person, person_id)
+            schedule: Schedule | None = None
+            if person is not None:
+                consent = await session.get(Consent, person_id)
+                allowed = consent is not None and engine.may_learn(consent)
+                prefs = await engine.preferences(session, person_id, self.core.clock())
+                if allowed:
+                    schedule = parse_preference(prefs.get("digest"), prefs.get("timezone"))
+                current = await store.subscription(session, person_id)
+                if schedule is None:
+                    if current is not None:
+                        await store.drop_subscription(session, person_id)
+                else:
+                    await store.save_subscription(
+                        session,
+                        person_id,
+                        schedule,
+                        platform=person.platform,
+                        channel_id=current.channel_id if current else "",
+                        now=self.core.clock(),
+                    )
+        scheduler = await self.jobs()
+        if schedule is None:
+            await scheduler.unschedule(person_id)
+        else:
+            await scheduler.schedule(person_id, schedule)
+        return schedule
+
+    async def adopt_preferences(self) -> int:
+        """People whose ``digest`` preference asks for a digest but who have no subscription
+        (set while no digest service was installed in that process) get one now."""
+        async with self.core.db.session() as session:
+            wanting = await store.digest_preferences_without_subscription(session)
+        for person_id in wanting:
+            await self.reconcile(person_id)
+        return len(wanting)
+
+    async def prune(self) -> int:
+        """Drop channel activity older than ``digest_activity_days`` (at most once an hour)."""
+        now = time.monotonic()
+        if now < self._next_prune:
+            return 0
+        self._next_prune = now + 3600
+        horizon = self.core.clock() - dt.timedelta(days=self.core.settings.digest_activity_days)
+        async with self.core.db.session() as session:
+            removed = await store.prune_activity(session, horizon)
+        if removed:
+            log.info("digest: pruned %d channel activity rows older than %s", removed, horizon)
+        return removed
+
+    async def sync_jobs(self) -> tuple[int, int]:
+        """Jobs for every subscription with the right trigger, none for anyone else."""
+        scheduler = await self.jobs()
+        async with self.core.db.session() as session:
+            wanted: dict[int, Schedule] = {}
+            after = 0
+            while page := await store.subscriptions_after(session, after, 5000):
+                after = page[-1].person_id
+                for subscription in page:
+                    try:
+                        wanted[subscription.person_id] = store.schedule_of(subscription)
+                    except ValueError:
+                        log.warning("bad digest subscription of person %s", subscription.person_id)
+        jobs = await asyncio.to_thread(scheduler.scheduler.get_jobs)
+        have: dict[int, str] = {}
+        for job in jobs:
+            pid = person_of(job)
+            if pid is not None:
+                have[pid] = f"{job.trigger} {job.trigger.timezone}"
+        added = removed = 0
+        for pid, schedule in wanted.items():
+            trigger = schedule.trigger()
+            if have.get(pid) != f"{trigger} {trigger.timezone}":
+                await scheduler.schedule(pid, schedule)
+                added += 1
+        for pid in set(have) - set(wanted):
+            await scheduler.unschedule(pid)
+            removed += 1
+        return added, removed
+
+    # Firing ----------------------------------------------------------------------------
+    async def fire(self, person_id: int) -> RunOutcome | None:
+        """What a person's job runs. Re-checks everything from the database: a job left
+        behind for someone who unsubscribed, revoked or was forgotten removes itself."""
+        try:
+            await self.prune()
+            return await self._fire(person_id)
+        except Exception:
+            log.exception("digest job for person %s failed", person_id)
+            return None
+
+    async def _fire(self, person_id: int) -> RunOutcome | None:
+        now = self.core.clock()
+        engine = self.core.engine
+        async with self.core.db.session() as session:
+            person = await session.get(Person, person_id)
+            subscription = await store.subscription(session, person_id)
+            consent = await session.get(Consent, person_id)
+            allowed = consent is not None and engine.may_learn(consent)
+            timezone = None
+            if person is not None and subscription is not None and allowed:
+                timezone = (await engine.preferences(session, person_id, now)).get("timezone")
+        if person is None or subscription is None or not allowed:
+            log.info("digest job for person %s is obsolete: removing it", person_id)
+            if person is not None and subscription is not None:
+                await self.reconcile(person_id)  # drops the subscription too
+            else:
+                await (await self.jobs()).unschedule(person_id)
+            return None
+        schedule = store.schedule_of(subscription)
+        if timezone and timezone != schedule.timezone:
+            # The timezone changed without a preference hook (e.g. the platform reported a
+            # new one): move the job to the new local time before deciding anything.
+            schedule = await self.reconcile(person_id) or schedule
+        fire_time = schedule.last_fire(now)
+        grace = self.core.settings.digest_misfire_grace_seconds
+        if fire_time is None or not within_grace(fire_time, now, grace):
+            return RunOutcome(person_id, "not_due")
+        return await self.runner.run_person(
+            person_id, schedule, fire_time, cache=self._fire_cache(fire_time)
+        )
+
+    def _fire_cache(self, fire_time: dt.datetime) -> SharedCache:
+        """Digests scheduled for the same instant share workspace data."""
+        now = time.monotonic()
+        self._fire_caches = {k: v for k, v in self._fire_caches.items() if v[0] > now}
+        entry = self._fire_caches.get(fire_time)
+        if entry is None:
+            entry = (now + FIRE_CACHE_SECONDS, SharedCache())
+            self._fire_caches[fire_time] = entry
+        return entry[1]
+
+    async def run_due(
+        self, *, now: dt.datetime | None = None, progress: Progress | None = None
+    ) -> RunSummary:
+        await self.prune()
+        return await self.runner.run_due(now=now, progress=progress)
+
+    # Preview ---------------------------------------------------------------------------
+    async def preview(
+        self, person: Person, *, use_model: bool = True, kind: ReplyKind = ReplyKind.EPHEMERAL
+    ) -> list[Reply]:
+        """Build a digest now, privately, marking nothing as sent. Raises NotAllowed."""
+        assert person.id is not None
+        core = self.core
+        now = core.clock()
+        reader = await self.builder.reader(core.db, person, now)
+        if not reader.learning:
+            raise NotAllowed(NOT_ALLOWED)
+        async with core.db.session() as session:
+            subscription = await store.subscription(session, person.id)
+            last_sent = await store.last_sent_at(session, person.id)
+        schedule = (
+            store.schedule_of(subscription)
+            if subscription is not None
+            else Schedule("daily", "08:00", reader.timezone)
+        )
+        since = now - schedule.lookback
+        if last_sent is not None and last_sent > since:
+            since = last_sent
+        draft = await self.builder.draft(
+            core.db,
+            person,
+            now=now,
+            since=since,
+            consent_opt_out=core.engine.consent_opt_out,
+            reader=reader,
+        )
+        if use_model:
+            written, call = await self.runner.write(draft)
+            if call is not None:
+                call.purpose = "digest_preview"
+                async with core.db.session() as session:
+                    session.add(call)
+        else:
+            written = compose.plain(draft)
+        return compose.replies(draft, written, item_ids=None, kind=kind, preview=True)
+
+
+NOT_ALLOWED = (
+    "A digest is personalised: I pick items from what I learned about you. I need your "
+    "consent to learn first (/consent grant), then /digest subscribe."
+)
+
+
+def digests_for(core: Core) -> DigestService:
+    """The core's digest service, created and installed on first use."""
+    service = getattr(core, _ATTRIBUTE, None)
+    if isinstance(service, DigestService):
+        return service
+    service = DigestService(core).install()
+    setattr(core, _ATTRIBUTE, service)
+    return service
+
+
+def install(
+    core: Core,
+    *,
+    sources: Sequence[DigestSource] | None = None,
+    deliveries: dict[str, Delivery] | None = None,
+    similarity: WorkspaceSimilarity | None = None,
+) -> DigestService:
+    """Create the core's digest service with custom parts (tests, embedders, benchmarks).
+    Must be called before anything used ``digests_for(core)``."""
+    existing = getattr(core, _ATTRIBUTE, None)
+    if isinstance(existing, DigestService):
+        raise RuntimeError("this core already has a digest service")
+    service = DigestService(
+        core, sources=sources, deliveries=deliveries, similarity=similarity
+    ).install()
+    setattr(core, _ATTRIBUTE, service)
+    return service

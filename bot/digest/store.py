@@ -1,0 +1,523 @@
+"""Digest rows: subscriptions, runs, sent items, channel activity and feeds.
+
+Every function takes an open session so the caller decides the transaction. Timestamps are
+written in UTC and read back through :func:`as_utc`, because SQLite hands back naive values
+where PostgreSQL hands back aware ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.digest.schedule import Schedule
+from profiles.models import (
+    ChannelActivity,
+    Consent,
+    ConsentStatus,
+    DigestItem,
+    DigestRun,
+    DigestSubscription,
+    Person,
+    PersonFeed,
+    Preference,
+    Source,
+    WorkspaceFeed,
+    table_of,
+)
+from profiles.upsert import insert_for
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def consent_statuses(opt_out: bool) -> list[str]:
+    """Consent states that allow learning (the SQL twin of ``ProfileEngine.may_learn``)."""
+    allowed = [ConsentStatus.GRANTED.value]
+    if opt_out:
+        allowed.append(ConsentStatus.UNKNOWN.value)
+    return allowed
+
+
+# Subscriptions ----------------------------------------------------------------------------
+def schedule_of(subscription: DigestSubscription) -> Schedule:
+    return Schedule(subscription.cadence, subscription.time, subscription.timezone)
+
+
+async def subscription(session: AsyncSession, person_id: int) -> DigestSubscription | None:
+    return await session.get(DigestSubscription, person_id)
+
+
+async def save_subscription(
+    session: AsyncSession,
+    person_id: int,
+    schedule: Schedule,
+    *,
+    platform: str,
+    channel_id: str,
+    now: dt.datetime,
+) -> None:
+    """Insert or update in one statement, so two workers reconciling the same person at once
+    cannot collide on the primary key."""
+    now = as_utc(now)
+    stmt = insert_for(session, table_of(DigestSubscription)).values(
+        person_id=person_id,
+        cadence=schedule.cadence,
+        time=schedule.time,
+        timezone=schedule.timezone,
+        platform=platform[:32],
+        channel_id=channel_id[:128],
+        created_at=now,
+        updated_at=now,
+    )
+    new = stmt.excluded
+    await session.exec(
+        stmt.on_conflict_do_update(
+            index_elements=["person_id"],
+            set_={
+                "cadence": new.cadence,
+                "time": new.time,
+                "timezone": new.timezone,
+                "platform": new.platform,
+                "channel_id": new.channel_id,
+                "updated_at": new.updated_at,
+            },
+        )
+    )
+
+
+async def drop_subscription(session: AsyncSession, person_id: int) -> bool:
+    result = await session.exec(
+        delete(DigestSubscription).where(col(DigestSubscription.person_id) == person_id)
+    )
+    return bool(result.rowcount)
+
+
+async def subscriptions_after(
+    session: AsyncSession, after_person_id: int, limit: int
+) -> list[DigestSubscription]:
+    """Keyset pagination: stable and cheap however many people subscribe."""
+    result = await session.exec(
+        select(DigestSubscription)
+        .where(DigestSubscription.person_id > after_person_id)
+        .order_by(col(DigestSubscription.person_id))
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def count_subscriptions(session: AsyncSession) -> int:
+    result = await session.exec(select(func.count()).select_from(DigestSubscription))
+    return int(result.one())
+
+
+async def digest_preferences_without_subscription(session: AsyncSession) -> list[int]:
+    """People with an explicit ``digest`` preference other than ``off`` and no subscription."""
+    result = await session.exec(
+        select(Preference.person_id)
+        .outerjoin(
+            DigestSubscription,
+            col(DigestSubscription.person_id) == col(Preference.person_id),
+        )
+        .where(
+            Preference.key == "digest",
+            Preference.source == Source.EXPLICIT.value,
+            Preference.value != "off",
+            col(DigestSubscription.person_id).is_(None),
+        )
+    )
+    return list(result)
+
+
+# Runs -------------------------------------------------------------------------------------
+async def claim_run(
+    session: AsyncSession,
+    person_id: int,
+    period_key: str,
+    scheduled_for: dt.datetime,
+    *,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+) -> int | None:
+    """Own the digest of ``period_key``: the run id if this caller may send it, else None.
+
+    The insert is unique per (person, period), so exactly one of several racing workers gets
+    the row. A run left in ``building`` by a crashed worker (nothing was delivered yet) can be
+    taken over once it is older than ``stale_after``; the conditional update lets only one
+    worker do that too. A run that reached ``delivering`` is never retried: it may have been
+    sent, and a second copy is worse than a missing one."""
+    now = as_utc(now)
+    table = table_of(DigestRun)
+    stmt = (
+        insert_for(session, table)
+        .values(
+            person_id=person_id,
+            period_key=period_key,
+            scheduled_for=as_utc(scheduled_for),
+            status="building",
+            claimed_at=now,
+            item_count=0,
+        )
+        .on_conflict_do_nothing(index_elements=["person_id", "period_key"])
+        .returning(table.c.id)
+    )
+    claimed = (await session.exec(stmt)).first()
+    if claimed is not None:
+        return int(claimed[0])
+    takeover = (
+        update(table)
+        .where(
+            table.c.person_id == person_id,
+            table.c.period_key == period_key,
+            table.c.status == "building",
+            table.c.claimed_at < now - stale_after,
+        )
+        .values(claimed_at=now)
+        .returning(table.c.id)
+    )
+    taken = (await session.exec(takeover)).first()
+    return int(taken[0]) if taken is not None else None
+
+
+async def finish_run(
+    session: AsyncSession,
+    run_id: int,
+    status: str,
+    *,
+    sent_at: dt.datetime | None = None,
+    error: str | None = None,
+    item_count: int | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status}
+    if sent_at is not None:
+        values["sent_at"] = as_utc(sent_at)
+    if error is not None:
+        values["error"] = error[:500]
+    if item_count is not None:
+        values["item_count"] = item_count
+    await session.exec(update(DigestRun).where(col(DigestRun.id) == run_id).values(**values))
+
+
+async def run_exists(session: AsyncSession, run_id: int) -> bool:
+    return await session.get(DigestRun, run_id) is not None
+
+
+async def existing_periods(
+    session: AsyncSession, wanted: Iterable[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Which of the (person, period) pairs already have a run (in one query per batch)."""
+    pairs = set(wanted)
+    if not pairs:
+        return set()
+    result = await session.exec(
+        select(DigestRun.person_id, DigestRun.period_key).where(
+            col(DigestRun.person_id).in_({pid for pid, _ in pairs})
+        )
+    )
+    return {(pid, key) for pid, key in result.all()} & pairs
+
+
+async def last_run(session: AsyncSession, person_id: int) -> DigestRun | None:
+    result = await session.exec(
+        select(DigestRun)
+        .where(DigestRun.person_id == person_id)
+        .order_by(col(DigestRun.scheduled_for).desc(), col(DigestRun.id).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+async def last_sent_at(session: AsyncSession, person_id: int) -> dt.datetime | None:
+    result = await session.exec(
+        select(func.max(DigestRun.sent_at)).where(
+            DigestRun.person_id == person_id, DigestRun.status == "sent"
+        )
+    )
+    value = result.one()
+    return as_utc(value) if value is not None else None
+
+
+# Items ------------------------------------------------------------------------------------
+async def sent_keys(session: AsyncSession, person_id: int) -> set[str]:
+    """Keys and fingerprints of everything already sent: never shown twice."""
+    result = await session.exec(
+        select(DigestItem.item_key, DigestItem.fingerprint).where(DigestItem.person_id == person_id)
+    )
+    keys: set[str] = set()
+    for key, fingerprint in result.all():
+        keys.add(key)
+        keys.add(fingerprint)
+    return keys
+
+
+async def record_items(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert the items of a run; returns item_key → id for the rows actually inserted (an
+    item another run of the same person sent meanwhile is skipped, not sent twice)."""
+    if not rows:
+        return {}
+    table = table_of(DigestItem)
+    stmt = (
+        insert_for(session, table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["person_id", "item_key"])
+        .returning(table.c.id, table.c.item_key)
+    )
+    result = await session.exec(stmt)
+    return {key: int(item_id) for item_id, key in result.all()}
+
+
+async def drop_run_items(session: AsyncSession, run_id: int) -> None:
+    """Items of a run that failed to deliver may come back in the next digest."""
+    await session.exec(delete(DigestItem).where(col(DigestItem.run_id) == run_id))
+
+
+async def item_of(session: AsyncSession, person_id: int, item_id: int) -> DigestItem | None:
+    """An item by id, only if it belongs to ``person_id`` (button values come from outside)."""
+    item = await session.get(DigestItem, item_id)
+    if item is None or item.person_id != person_id:
+        return None
+    return item
+
+
+# Channel activity -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    author_id: int
+    channel_id: str
+    private: bool
+    message_id: str
+    thread_id: str | None
+    excerpt: str
+    topics: tuple[str, ...]
+    created_at: dt.datetime
+
+    @property
+    def root(self) -> str:
+        """The conversation a message belongs to: its thread, or itself."""
+        return self.thread_id or self.message_id
+
+
+async def record_activity(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    platform: str,
+    workspace: str,
+    channel_id: str,
+    private: bool,
+    message_id: str,
+    thread_id: str | None,
+    excerpt: str,
+    topics: Sequence[str],
+    at: dt.datetime,
+) -> None:
+    session.add(
+        ChannelActivity(
+            person_id=person_id,
+            platform=platform[:32],
+            workspace=workspace[:128],
+            channel_id=channel_id[:128],
+            private=private,
+            message_id=message_id[:200],
+            thread_id=thread_id[:200] if thread_id else None,
+            excerpt=excerpt[:300],
+            topics=[t[:200] for t in topics][:10],
+            created_at=as_utc(at),
+        )
+    )
+
+
+async def workspace_activity(
+    session: AsyncSession,
+    platform: str,
+    workspace: str,
+    since: dt.datetime,
+    *,
+    consent_opt_out: bool,
+) -> list[ActivityRow]:
+    """Channel messages since ``since`` whose authors allow learning *now*: a revoked
+    author's messages stop appearing in anyone's digest at once."""
+    activity = table_of(ChannelActivity)
+    consent = table_of(Consent)
+    stmt = (
+        sa_select(
+            activity.c.person_id,
+            activity.c.channel_id,
+            activity.c.private,
+            activity.c.message_id,
+            activity.c.thread_id,
+            activity.c.excerpt,
+            activity.c.topics,
+            activity.c.created_at,
+        )
+        .join(consent, consent.c.person_id == activity.c.person_id)
+        .where(
+            activity.c.platform == platform,
+            activity.c.workspace == workspace,
+            activity.c.created_at >= as_utc(since),
+            consent.c.status.in_(consent_statuses(consent_opt_out)),
+        )
+        .order_by(activity.c.created_at, activity.c.id)
+    )
+    result = await session.exec(stmt)  # type: ignore[call-overload]
+    return [
+        ActivityRow(
+            author_id=row[0],
+            channel_id=row[1],
+            private=bool(row[2]),
+            message_id=row[3],
+            thread_id=row[4],
+            excerpt=row[5],
+            topics=tuple(row[6] or ()),
+            created_at=as_utc(row[7]),
+        )
+        for row in result.all()
+    ]
+
+
+async def private_memberships(
+    session: AsyncSession, platform: str, workspace: str
+) -> dict[int, frozenset[str]]:
+    """Private channels each person of a workspace has posted in."""
+    result = await session.exec(
+        select(ChannelActivity.person_id, ChannelActivity.channel_id)
+        .where(
+            ChannelActivity.platform == platform,
+            ChannelActivity.workspace == workspace,
+            col(ChannelActivity.private).is_(True),
+        )
+        .distinct()
+    )
+    found: dict[int, set[str]] = {}
+    for person_id, channel_id in result.all():
+        found.setdefault(person_id, set()).add(channel_id)
+    return {pid: frozenset(channels) for pid, channels in found.items()}
+
+
+async def prune_activity(session: AsyncSession, before: dt.datetime) -> int:
+    result = await session.exec(
+        delete(ChannelActivity).where(col(ChannelActivity.created_at) < as_utc(before))
+    )
+    return int(result.rowcount or 0)
+
+
+# Feeds ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FeedRef:
+    url: str
+    title: str | None
+    trusted: bool  # workspace feeds are configured by an operator; personal ones are not
+
+
+async def feeds_for(
+    session: AsyncSession, person_id: int, platform: str, workspace: str
+) -> list[FeedRef]:
+    shared = await session.exec(
+        select(WorkspaceFeed)
+        .where(WorkspaceFeed.platform == platform, WorkspaceFeed.workspace == workspace)
+        .order_by(col(WorkspaceFeed.id))
+    )
+    own = await session.exec(
+        select(PersonFeed).where(PersonFeed.person_id == person_id).order_by(col(PersonFeed.id))
+    )
+    feeds = [FeedRef(f.url, f.title, True) for f in shared]
+    known = {f.url for f in feeds}
+    feeds.extend(FeedRef(f.url, f.title, False) for f in own if f.url not in known)
+    return feeds
+
+
+async def workspace_feed_map(
+    session: AsyncSession, platform: str, workspace: str
+) -> dict[int | None, list[FeedRef]]:
+    """Every feed of a workspace in two queries: the shared ones under ``None``, each
+    person's own under their id (loaded once per run instead of once per person)."""
+    found: dict[int | None, list[FeedRef]] = {None: []}
+    shared = await session.exec(
+        select(WorkspaceFeed)
+        .where(WorkspaceFeed.platform == platform, WorkspaceFeed.workspace == workspace)
+        .order_by(col(WorkspaceFeed.id))
+    )
+    found[None] = [FeedRef(f.url, f.title, True) for f in shared]
+    own = await session.exec(
+        select(PersonFeed)
+        .join(Person, col(Person.id) == col(PersonFeed.person_id))
+        .where(Person.platform == platform, Person.workspace == workspace)
+        .order_by(col(PersonFeed.id))
+    )
+    for feed in own:
+        found.setdefault(feed.person_id, []).append(FeedRef(feed.url, feed.title, False))
+    return found
+
+
+async def person_feeds(session: AsyncSession, person_id: int) -> list[PersonFeed]:
+    result = await session.exec(
+        select(PersonFeed).where(PersonFeed.person_id == person_id).order_by(col(PersonFeed.id))
+    )
+    return list(result)
+
+
+async def add_person_feed(session: AsyncSession, person_id: int, url: str) -> bool:
+    stmt = (
+        insert_for(session, table_of(PersonFeed))
+        .values(person_id=person_id, url=url, created_at=as_utc(dt.datetime.now(dt.UTC)))
+        .on_conflict_do_nothing(index_elements=["person_id", "url"])
+        .returning(table_of(PersonFeed).c.id)
+    )
+    return (await session.exec(stmt)).first() is not None
+
+
+async def remove_person_feed(session: AsyncSession, person_id: int, url: str) -> bool:
+    result = await session.exec(
+        delete(PersonFeed).where(col(PersonFeed.person_id) == person_id, col(PersonFeed.url) == url)
+    )
+    return bool(result.rowcount)
+
+
+async def workspace_feeds(
+    session: AsyncSession, platform: str | None = None, workspace: str | None = None
+) -> list[WorkspaceFeed]:
+    stmt = select(WorkspaceFeed).order_by(col(WorkspaceFeed.id))
+    if platform is not None:
+        stmt = stmt.where(WorkspaceFeed.platform == platform)
+    if workspace is not None:
+        stmt = stmt.where(WorkspaceFeed.workspace == workspace)
+    return list(await session.exec(stmt))
+
+
+async def add_workspace_feed(
+    session: AsyncSession, platform: str, workspace: str, url: str, title: str | None = None
+) -> bool:
+    stmt = (
+        insert_for(session, table_of(WorkspaceFeed))
+        .values(
+            platform=platform,
+            workspace=workspace,
+            url=url,
+            title=title,
+            created_at=as_utc(dt.datetime.now(dt.UTC)),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "workspace", "url"])
+        .returning(table_of(WorkspaceFeed).c.id)
+    )
+    return (await session.exec(stmt)).first() is not None
+
+
+async def remove_workspace_feed(
+    session: AsyncSession, platform: str, workspace: str, url: str
+) -> bool:
+    result = await session.exec(
+        delete(WorkspaceFeed).where(
+            col(WorkspaceFeed.platform) == platform,
+            col(WorkspaceFeed.workspace) == workspace,
+            col(WorkspaceFeed.url) == url,
+        )
+    )
+    return bool(result.rowcount)

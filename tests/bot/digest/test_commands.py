@@ -1,0 +1,210 @@
+"""/digest through the core: status, preview (private, nothing marked sent), the "more / less
+like this" buttons feeding the profile, collaborative cold start, and /forget."""
+
+import datetime as dt
+
+from sqlmodel import select
+
+from bot.events import ReplyKind
+from bot.llm import ScriptedBackend
+from profiles.models import DigestItem, DigestRun, DigestSubscription, Interest
+from tests.bot.digest.conftest import NOW, activity, consenting, interests
+from tests.bot.digest.test_runner import ITEMS, StaticSource, item, subscribed
+from tests.profiles.test_privacy import rows_about
+from tests.support.helpers import action, command, count, person
+
+
+async def weights(core, pid):
+    async with core.db.session() as session:
+        rows = await session.exec(select(Interest).where(Interest.person_id == pid))
+        return {r.topic: round(r.weight, 3) for r in rows}
+
+
+async def test_status_before_and_after_a_digest(make_digests, clock):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    status = await core.handle(command(alice, "digest"))
+    assert "not subscribed" in status[0].text and "/digest subscribe" in status[0].text
+    pid = await subscribed(core, alice, "rust async")
+    await digests.fire(pid)
+    status = await core.handle(command(alice, "digest"))
+    text = status[0].text
+    assert "Your digest: daily at 08:00 (UTC). Next one: Friday 27 November, 08:00." in text
+    assert "Last one (2026-11-26): sent, 3 item(s)" in text
+    assert status[0].kind is ReplyKind.EPHEMERAL
+
+
+async def test_preview_is_private_and_marks_nothing_sent(make_digests, clock, recorder):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await subscribed(core, alice, "rust async")
+    preview = await core.handle(command(alice, "digest", "preview"))
+    assert preview[0].text.startswith("**Preview of your digest")
+    assert "nothing was marked as sent" in preview[0].text
+    assert all(r.kind is ReplyKind.EPHEMERAL and not r.buttons for r in preview)
+    assert "Rust async runtimes compared" in preview[1].text
+    assert await count(core, DigestItem) == 0 and await count(core, DigestRun) == 0
+    # the real digest still has everything the preview showed
+    assert (await digests.fire(pid)).items == 3
+    assert recorder.sent and len(recorder.sent[0][1]) == 4
+
+
+async def test_preview_with_a_model_is_written_after_the_command(make_digests, clock):
+    answer = '{"intro": "Hi!", "blurbs": ["One.", "Two.", "Three."]}'
+    core, digests = await make_digests(
+        sources=[StaticSource(*ITEMS)], llm=ScriptedBackend([answer])
+    )
+    later = []
+
+    async def deliver(event, replies):
+        later.append((event.person.user_id, replies))
+
+    core.deliver = deliver
+    alice = person("alice")
+    await subscribed(core, alice, "rust async")
+    first = await core.handle(command(alice, "digest", "preview"))
+    assert "it'll be here in a moment" in first[0].text
+    await digests.settle()
+    ((who, replies),) = later
+    assert who == "alice" and "Hi!" in replies[0].text and "One." in replies[1].text
+    assert await count(core, DigestItem) == 0
+
+
+async def test_preview_needs_consent(make_digests):
+    core, _ = await make_digests(sources=[StaticSource(*ITEMS)])
+    replies = await core.handle(command(person("dave"), "digest", "preview"))
+    assert "I need your consent" in replies[0].text
+
+
+async def test_more_and_less_like_this_feed_the_profile(make_digests, clock, recorder):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await subscribed(core, alice, "rust async", "distributed systems", "sourdough bread")
+    await digests.fire(pid)
+    (replies,) = recorder.to("alice")
+    by_title = {r.text.split("\n")[0]: r for r in replies[1:]}
+    bread = next(r for t, r in by_title.items() if "Sourdough" in t)
+    rust = next(r for t, r in by_title.items() if "Rust" in t)
+    before = await weights(core, pid)
+
+    more = await core.handle(action(alice, "digest.more", rust.buttons[0].value))
+    less = await core.handle(action(alice, "digest.less", bread.buttons[1].value))
+    twice = await core.handle(action(alice, "digest.less", bread.buttons[1].value))
+
+    assert "more like “Rust async runtimes compared”" in more[0].text
+    assert "less like “Sourdough starter troubleshooting”" in less[0].text
+    assert "Already noted" in twice[0].text
+    after = await weights(core, pid)
+    assert after["rust async"] == before["rust async"] + 0.5
+    assert after["sourdough bread"] == before["sourdough bread"] - 0.5
+    async with core.db.session() as session:
+        rows = {r.title: r for r in await session.exec(select(DigestItem))}
+    assert rows["Rust async runtimes compared"].feedback == 1
+    assert rows["Sourdough starter troubleshooting"].feedback == -1
+    assert rows["Rust async runtimes compared"].engaged_at is not None
+    assert rows["Distributed consensus with Raft"].engaged_at is None
+
+    # changing one's mind moves the weight back, not further
+    await core.handle(action(alice, "digest.more", bread.buttons[0].value))
+    assert (await weights(core, pid))["sourdough bread"] == before["sourdough bread"] + 0.5
+
+
+async def test_less_like_this_pushes_similar_items_down_next_time(make_digests, clock, recorder):
+    first = StaticSource(item("k1", "Kubernetes operators deep dive", "kubernetes operators"))
+    core, digests = await make_digests(sources=[first], digest_items=1)
+    alice = person("alice")
+    pid = await subscribed(core, alice, "kubernetes", "gardening")
+    await digests.fire(pid)
+    (replies,) = recorder.to("alice")
+    await core.handle(action(alice, "digest.less", replies[1].buttons[1].value))
+    await core.handle(action(alice, "digest.less", replies[1].buttons[1].value))
+    first.items = [
+        item("k2", "Kubernetes operators in production", "kubernetes operators", hours_old=0.5),
+        item("g1", "Urban gardening with kids", "urban gardening", hours_old=20),
+    ]
+    clock.set(NOW + dt.timedelta(days=1))
+    await digests.fire(pid)
+    second = recorder.to("alice")[1]
+    assert "Urban gardening with kids" in second[1].text
+
+
+async def test_someone_elses_item_cannot_be_rated(make_digests, clock, recorder):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    pid = await subscribed(core, person("alice"), "rust async")
+    await digests.fire(pid)
+    item_id = recorder.sent[0][1][1].buttons[0].value
+    mallory = person("mallory")
+    await consenting(core, mallory)
+    replies = await core.handle(action(mallory, "digest.more", item_id))
+    assert "no longer available" in replies[0].text
+    assert (await weights(core, await consenting(core, mallory))) == {}
+
+
+async def test_cold_start_uses_similar_people_in_the_workspace(make_digests, clock, recorder):
+    """A newcomer who mentioned only "postgres replication" gets what people with that
+    interest also care about (not what is merely popular), explained as such."""
+    items = (
+        item("z-wal", "Logical decoding internals", "wal internals", hours_old=30),
+        item("a-knit", "Knitting patterns for winter", "knitting", hours_old=30),
+    )
+    core, digests = await make_digests(sources=[StaticSource(*items)], digest_items=1)
+    for i in range(3):
+        pid = await consenting(core, person(f"dba{i}"))
+        await interests(core, pid, "postgres replication", "wal internals")
+    for i in range(5):
+        pid = await consenting(core, person(f"crafter{i}"))
+        await interests(core, pid, "knitting", "sewing")
+    newcomer = await subscribed(core, person("newcomer"), "postgres replication")
+    await digests.fire(newcomer)
+    (replies,) = recorder.to("newcomer")
+    assert "Logical decoding internals" in replies[1].text
+    assert "liked by people with similar interests" in replies[1].text
+
+
+async def test_sources_lists_what_feeds_the_digest(make_digests):
+    core, _ = await make_digests()  # the built-in sources
+    alice = person("alice")
+    await consenting(core, alice)
+    await core.handle(command(alice, "digest", "sources add https://example.org/a.xml"))
+    replies = await core.handle(command(alice, "digest", "sources"))
+    text = replies[0].text
+    assert "conversations in channels I can see" in text
+    assert "your feeds: https://example.org/a.xml" in text
+    assert "things I recommended to you" in text
+    removed = await core.handle(
+        command(alice, "digest", "sources remove https://example.org/a.xml")
+    )
+    assert removed[0].text == "Removed."
+
+
+async def test_forget_leaves_no_digest_rows_and_no_job(make_digests, clock, recorder):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice, bob = person("alice"), person("bob")
+    pid = await subscribed(core, alice, "rust async")
+    bob_id = await subscribed(core, bob, "rust async")
+    await activity(core, pid, "Rust 2027 edition plans", ["rust edition"], message_id="a1")
+    await core.handle(command(alice, "digest", "sources add https://example.org/a.xml"))
+    await digests.fire(pid)
+    await digests.fire(bob_id)
+    await core.handle(action(alice, "digest.more", recorder.to("alice")[0][1].buttons[0].value))
+    await digests.settle()
+    before = await rows_about(core, pid)
+    for table in (
+        "digest_subscription",
+        "digest_run",
+        "digest_item",
+        "channel_activity",
+        "person_feed",
+    ):
+        assert before[table] > 0, table
+
+    await core.handle(command(alice, "forget", "confirm"))
+    await digests.settle()
+
+    after = await rows_about(core, pid)
+    assert set(after.values()) == {0}, {k: v for k, v in after.items() if v}
+    jobs = await digests.jobs()
+    assert await jobs.job(pid) is None and await jobs.job(bob_id) is not None
+    assert await digests.fire(pid) is None
+    async with core.db.session() as session:
+        assert [s.person_id for s in await session.exec(select(DigestSubscription))] == [bob_id]

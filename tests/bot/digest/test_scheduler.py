@@ -1,0 +1,205 @@
+"""The APScheduler side: one persisted cron job per subscriber, in their timezone, surviving
+restarts, following timezone changes, gone when the person unsubscribes, revokes or is
+forgotten — and a real scheduler firing a job end to end."""
+
+import asyncio
+import datetime as dt
+
+from sqlmodel import select
+
+from bot.core import Core
+from bot.digest import install
+from bot.digest.scheduler import job_id
+from bot.llm import NoModelBackend
+from profiles.db import Database
+from profiles.models import DigestSubscription, Preference, Source
+from tests.bot.digest.conftest import NOW, consenting, interests
+from tests.bot.digest.test_runner import ITEMS, StaticSource
+from tests.support.helpers import command, person
+
+UTC = dt.UTC
+
+
+async def next_fire(digests, pid, after=NOW + dt.timedelta(minutes=1)):
+    job = await (await digests.jobs()).job(pid)
+    assert job is not None, "no job"
+    return job.trigger.get_next_fire_time(None, after).astimezone(UTC)
+
+
+async def test_subscribe_creates_a_job_in_the_persons_timezone(make_digests):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    await core.handle(command(alice, "prefs", "set timezone Europe/Paris"))
+    replies = await core.handle(command(alice, "digest", "subscribe weekdays 07:30"))
+    await digests.settle()
+    assert "on weekdays at 07:30 (Europe/Paris)" in replies[0].text
+    assert "next digest: Friday 27 November, 07:30" in replies[0].text
+    job = await (await digests.jobs()).job(pid)
+    assert job.id == job_id(pid) and job.args == (pid,)
+    assert str(job.trigger.timezone) == "Europe/Paris"
+    assert await next_fire(digests, pid) == dt.datetime(2026, 11, 27, 6, 30, tzinfo=UTC)
+    prefs = await core.handle(command(alice, "prefs"))
+    assert "digest: weekdays 07:30 — set by you" in prefs[0].text
+
+
+async def test_timezone_change_reschedules(make_digests):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    await core.handle(command(alice, "digest", "subscribe daily 08:00"))
+    await digests.settle()
+    assert await next_fire(digests, pid) == dt.datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+    await core.handle(command(alice, "prefs", "set timezone America/New_York"))
+    await digests.settle()
+
+    assert await next_fire(digests, pid) == dt.datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    async with core.db.session() as session:
+        row = await session.get(DigestSubscription, pid)
+    assert row.timezone == "America/New_York"
+
+
+async def test_a_platform_timezone_change_is_caught_when_the_job_fires(
+    make_digests, clock, recorder
+):
+    """The platform can report a new timezone without any preference hook: the old job fires
+    at the old time, notices, moves itself and sends nothing early."""
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    await interests(core, pid, "rust async")
+    await core.handle(command(alice, "digest", "subscribe daily 08:00"))
+    await digests.settle()
+    async with core.db.session() as session:
+        await core.engine.set_preference(
+            session, pid, "timezone", "Asia/Tokyo", source=Source.PLATFORM
+        )
+    clock.set(NOW + dt.timedelta(minutes=1))  # 08:01 UTC, the old job's time
+    outcome = await digests.fire(pid)
+    assert outcome.status == "not_due" and recorder.sent == []
+    assert await next_fire(digests, pid) == dt.datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
+
+
+async def test_restart_between_scheduling_and_firing_keeps_the_job(
+    make_digests, settings_for, database_url, clock, recorder
+):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    await interests(core, pid, "rust async")
+    await core.handle(command(alice, "digest", "subscribe daily 08:00"))
+    await digests.settle()
+    await digests.aclose()  # the worker stops before 08:00
+
+    restarted = Core(
+        settings_for(database_url), Database(database_url), NoModelBackend(), clock=clock
+    )
+    again = install(restarted, sources=[StaticSource(*ITEMS)], deliveries={"test": recorder})
+    try:
+        await again.start(process_jobs=False)  # a new scheduler on the same job store
+        before = NOW - dt.timedelta(minutes=5)
+        assert await next_fire(again, pid, before) == dt.datetime(2026, 11, 26, 8, tzinfo=UTC)
+        clock.set(NOW + dt.timedelta(minutes=20))  # back up at 08:20, within the grace
+        assert (await again.fire(pid)).status == "sent"
+        assert (await digests.fire(pid)).status == "duplicate"  # the old worker, if it woke
+        assert len(recorder.sent) == 1
+    finally:
+        await again.aclose()
+        await restarted.db.dispose()
+
+
+async def test_a_real_scheduler_fires_the_job(make_digests, clock, recorder):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    await interests(core, pid, "rust async")
+    await core.handle(command(alice, "digest", "subscribe daily 08:00"))
+    await digests.settle()
+    await digests.start(process_jobs=True)
+    clock.set(NOW + dt.timedelta(seconds=30))
+    scheduler = (await digests.jobs()).scheduler
+    # make the persisted job due now (real time), as if 08:00 had come
+    await asyncio.to_thread(scheduler.modify_job, job_id(pid), next_run_time=dt.datetime.now(UTC))
+    scheduler.wakeup()
+    for _ in range(200):
+        if recorder.sent:
+            break
+        await asyncio.sleep(0.025)
+    assert [who.id for who, _ in recorder.sent] == [pid]
+    job = await (await digests.jobs()).job(pid)
+    assert job.next_run_time > dt.datetime.now(UTC)  # rescheduled for the next day
+
+
+async def test_unsubscribe_removes_the_job_and_subscription(make_digests):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    await core.handle(command(alice, "digest", "subscribe"))
+    await digests.settle()
+    replies = await core.handle(command(alice, "digest", "unsubscribe"))
+    await digests.settle()
+    assert "Unsubscribed" in replies[0].text
+    assert await (await digests.jobs()).job(pid) is None
+    async with core.db.session() as session:
+        assert await session.get(DigestSubscription, pid) is None
+        prefs = list(await session.exec(select(Preference).where(Preference.key == "digest")))
+    assert [(p.value, p.source) for p in prefs] == [("off", "explicit")]
+
+
+async def test_jobs_are_rebuilt_from_subscriptions_at_start(make_digests):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice, bob = person("alice"), person("bob")
+    alice_id = await consenting(core, alice)
+    bob_id = await consenting(core, bob)
+    await core.handle(command(alice, "digest", "subscribe daily 09:00"))
+    await core.handle(command(bob, "digest", "subscribe"))
+    await digests.settle()
+    jobs = await digests.jobs()
+    await jobs.unschedule(alice_id)  # lost (e.g. a crash before the job was written)
+    async with core.db.session() as session:  # and bob unsubscribed while no worker ran
+        await session.delete(await session.get(DigestSubscription, bob_id))
+    assert await digests.sync_jobs() == (1, 1)
+    assert await jobs.job(alice_id) is not None and await jobs.job(bob_id) is None
+
+
+async def test_subscribing_needs_consent(make_digests):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    carol = person("carol")
+    replies = await core.handle(command(carol, "digest", "subscribe"))
+    await digests.settle()
+    assert "I need your consent" in replies[0].text
+    assert [b.action_id for b in replies[0].buttons] == ["consent.grant", "consent.decline"]
+    async with core.db.session() as session:
+        assert list(await session.exec(select(DigestSubscription))) == []
+    assert await (await digests.jobs()).scheduled_people() == set()
+
+
+async def test_start_adopts_digest_preferences_set_without_a_service(make_digests):
+    """/prefs set digest … in a process where no digest service was installed leaves a
+    preference but no subscription: the next start picks it up."""
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    async with core.db.session() as session:  # what /prefs did, without the hook
+        await core.engine.set_preference(session, pid, "digest", "weekly 09:30")
+    await digests.start(process_jobs=False)
+    async with core.db.session() as session:
+        row = await session.get(DigestSubscription, pid)
+    assert (row.cadence, row.time) == ("weekly", "09:30")
+    assert await next_fire(digests, pid) == dt.datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+
+
+async def test_old_channel_activity_is_pruned(make_digests, clock):
+    from profiles.models import ChannelActivity
+    from tests.bot.digest.conftest import activity
+    from tests.support.helpers import count
+
+    core, digests = await make_digests(sources=[], digest_activity_days=30)
+    pid = await consenting(core, person("alice"))
+    await activity(
+        core, pid, "ancient", ["history"], message_id="old", at=NOW - dt.timedelta(days=31)
+    )
+    await activity(core, pid, "recent", ["news"], message_id="new", at=NOW - dt.timedelta(days=2))
+    await digests.run_due()
+    assert await count(core, ChannelActivity) == 1
