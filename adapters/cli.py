@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, or_, select
 
-from adapters import digest_cli, terminal
+from adapters import digest_cli, experiments_cli, terminal
 from adapters.discord import cli as discord_cli
 from adapters.discord import runner as discord_runner
 from adapters.slack import cli as slack_cli
@@ -55,6 +55,7 @@ app.add_typer(prompt_app, name="prompt")
 app.add_typer(slack_cli.app, name="slack")
 app.add_typer(discord_cli.app, name="discord")
 app.add_typer(digest_cli.app, name="digest")
+app.add_typer(experiments_cli.app, name="experiments")
 
 ConfigOption = Annotated[
     Path | None,

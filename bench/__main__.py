@@ -1,61 +1,82 @@
-"""`python -m bench [--people N] [--messages M] [--backends sqlite,postgres]`"""
+"""`python -m bench` — every figure of docs/measurement.md in one run.
+
+    python -m bench                         offline evaluation + scale at 1k and 10k people
+    python -m bench --eval                  offline evaluation (MovieLens-100k) only
+    python -m bench --scale                 scale benchmark only
+    python -m bench --scales 1000,10000,100000 --backends sqlite,postgres   the full run
+
+The offline evaluation needs the MovieLens-100k copy shipped in the ``recbole`` wheel
+(``pip install --no-deps recbole==1.2.1``); without it that part is skipped with a message.
+"""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: see bench/eval/__main__.py
+
+import argparse
 import platform
-import uuid
+import time
+from pathlib import Path
 
-import psycopg
+from bench.eval.__main__ import run_eval
+from bench.scale import ScaleFigures, format_rows, run_in_subprocess, targets
 
-from bench.pipeline import Figures, run, run_sqlite
 
-
-def postgres_admin_url() -> str:
-    return os.environ.get(
-        "TAILORBOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+def machine() -> str:
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"machine: {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
     )
-
-
-async def run_postgres(n_people: int, n_messages: int, n_context: int) -> Figures:
-    admin = postgres_admin_url()
-    name = f"tailorbot_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = admin.rpartition("/")[0] + "/" + name
-        return await run("postgres", url, n_people, n_messages, n_context)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--messages", type=int, default=5_000)
-    parser.add_argument("--contexts", type=int, default=1_000)
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--eval", action="store_true", help="offline evaluation only")
+    only.add_argument("--scale", action="store_true", help="scale benchmark only")
+    parser.add_argument("--scales", default="1000,10000", help="people per scale run")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--events", type=int, default=1_000, help="events through Core.handle")
+    parser.add_argument("--contexts", type=int, default=1_000, help="context assemblies timed")
+    parser.add_argument("--protocols", default="random,temporal")
+    parser.add_argument("--digest-people", type=int, default=10_000)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    print(
-        f"{'backend':9} {'people':>7} {'msgs':>6} {'msgs/s':>8} {'signals/s':>10} "
-        f"{'ctx p50 ms':>11} {'ctx p99 ms':>11} {'prompt p50':>11} {'prompt p99':>11} "
-        f"{'peak RSS MB':>12}"
-    )
-    for backend in args.backends.split(","):
-        runner = run_sqlite if backend == "sqlite" else run_postgres
-        f = asyncio.run(runner(args.people, args.messages, args.contexts))
-        print(
-            f"{f.backend:9} {f.people:>7} {f.messages:>6} {f.messages_per_s:>8.0f} "
-            f"{f.signals_per_s:>10.0f} {f.context_p50_ms:>11.2f} {f.context_p99_ms:>11.2f} "
-            f"{f.prompt_p50_ms:>11.2f} {f.prompt_p99_ms:>11.2f} {f.peak_rss_mb:>12.0f}",
-            flush=True,
-        )
+    print(machine(), flush=True)
+    started = time.perf_counter()
+    if not args.scale:
+        print("\n== offline evaluation: MovieLens-100k ==", flush=True)
+        run_eval(args.protocols.split(","))
+    if not args.eval:
+        print("\n== scale: real pipeline, no model ==", flush=True)
+        rows: list[ScaleFigures] = []
+        for backend in args.backends.split(","):
+            for people in (int(s) for s in args.scales.split(",")):
+                # The digest figure is asked for at 10k people: run it at that scale only.
+                result = run_in_subprocess(
+                    backend, people, args.events, args.contexts, people == args.digest_people
+                )
+                if isinstance(result, str):
+                    print(result, flush=True)
+                else:
+                    rows.append(result)
+                    print(format_rows([result]).splitlines()[-1], flush=True)
+        if rows:
+            print()
+            print(format_rows(rows))
+            digest = [r for r in rows if r.people == args.digest_people]
+            if not digest or all(r.digest_s is None for r in digest):
+                print(f"digest run time for {args.digest_people:,} people: n/a (digests not built)")
+            print(targets(rows))
+    print(f"\nbench took {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from bot.events import (
     Surface,
     utcnow,
 )
+from bot.experiments import renderer_for, variant_for
 from bot.llm.base import (
     LLMBackend,
     LLMRequest,
@@ -470,6 +471,11 @@ class Core:
             if snapshot
             else await self.engine.preferences(session, person.id, now)
         )
+        # An online experiment may vary the template or preference defaults, never against an
+        # explicit preference, and only for people who allow learning.
+        variant = await variant_for(session, person, learn, "prompt")
+        if variant is not None:
+            prefs = variant.apply_preferences(prefs)
         context = build_prompt_context(
             bot_name=self.settings.bot_name,
             platform=event.person.platform,
@@ -482,7 +488,7 @@ class Core:
             history=history,
             display_name=event.person.display_name,
         )
-        rendered = self.renderer.chat(
+        rendered = renderer_for(variant, self.renderer).chat(
             context,
             text,
             count_tokens=self.llm.count_tokens,

@@ -15,6 +15,7 @@ One scorer for every list the bot shows, so "why was this picked" reads the same
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ def _stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=65_536)
 def tokens(text: str) -> frozenset[str]:
+    """Cached: the same topics are matched against many interests and many candidates."""
     return frozenset(_stem(t) for t in _TOKEN.findall(text.lower()) if len(t) > 1)
 
 
@@ -88,6 +91,43 @@ class RankingSettings:
     min_relevance: float = 0.0
 
 
+class _InterestIndex:
+    """A person's interests prepared once per ranking: tokenised, normalised by the top
+    weight, and a memo of each distinct candidate topic's match. Candidates share topics
+    (every item of a feed or catalogue carries a few of the same tags), so scoring a pool
+    costs one match per distinct topic instead of one per candidate and topic."""
+
+    __slots__ = ("interests", "memo")
+
+    def __init__(self, interests: Mapping[str, float]) -> None:
+        top_weight = max(interests.values(), default=0.0) or 1.0
+        self.interests = [
+            (interest, tokens(interest), weight / top_weight)
+            for interest, weight in interests.items()
+            if weight > 0
+        ]
+        self.memo: dict[str, tuple[float, float, str]] = {}
+
+    def match(self, topic: str) -> tuple[float, float, str]:
+        """(summed match, best match, best interest) of one candidate topic."""
+        found = self.memo.get(topic)
+        if found is None:
+            words = tokens(topic)
+            total, best, best_interest = 0.0, 0.0, ""
+            for interest, interest_words, share in self.interests:
+                if not words or not interest_words:
+                    continue
+                common = len(words & interest_words)
+                if not common:
+                    continue
+                match = common / len(words | interest_words) * share
+                total += match
+                if match > best:
+                    best, best_interest = match, interest
+            found = self.memo[topic] = (total, best, best_interest)
+        return found
+
+
 class Ranker:
     def __init__(self, settings: RankingSettings | None = None) -> None:
         self.settings = settings or RankingSettings()
@@ -100,19 +140,23 @@ class Ranker:
         collaborative: float = 0.0,
         now: dt.datetime | None = None,
     ) -> Ranked:
+        return self._score(candidate, _InterestIndex(interests), collaborative, now)
+
+    def _score(
+        self,
+        candidate: Candidate,
+        index: _InterestIndex,
+        collaborative: float,
+        now: dt.datetime | None,
+    ) -> Ranked:
         s = self.settings
-        top_weight = max(interests.values(), default=0.0) or 1.0
         relevance = 0.0
         best: tuple[float, str] = (0.0, "")
         for topic in candidate.topics or (candidate.title,):
-            for interest, weight in interests.items():
-                if weight <= 0:
-                    continue
-                match = similarity(topic, interest) * weight / top_weight
-                if match > 0:
-                    relevance += match
-                    if match > best[0]:
-                        best = (match, interest)
+            total, match, interest = index.match(topic)
+            relevance += total
+            if match > best[0]:
+                best = (match, interest)
         score = s.relevance_weight * relevance + s.collaborative_weight * collaborative
         reasons: list[str] = []
         if best[1]:
@@ -140,6 +184,7 @@ class Ranker:
     ) -> list[Ranked]:
         excluded = set(exclude)
         collaborative = collaborative or {}
+        index = _InterestIndex(interests)
         pool: list[Ranked] = []
         seen: set[str] = set()
         for candidate in candidates:
@@ -149,8 +194,8 @@ class Ranker:
             haystack = " ".join((candidate.title, candidate.text, *candidate.topics))
             if avoid and mentions_any(haystack, avoid):
                 continue
-            ranked = self.score(
-                candidate, interests, collaborative=collaborative.get(candidate.key, 0.0), now=now
+            ranked = self._score(
+                candidate, index, collaborative.get(candidate.key, 0.0), now
             )
             if ranked.score >= self.settings.min_relevance:
                 pool.append(ranked)

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.events import Button, Reply
+from bot.experiments import variant_for
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
 from bot.structured import InvalidOutput, Proposal, parse_model_json
 from profiles.models import LLMCall, Recommendation
@@ -59,6 +60,8 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
     already = [title for title, _ in history][-50:]
     disliked = {title for title, status in history if status == "disliked"}
     prefs = snapshot.preferences
+    variant = await variant_for(ctx.session, ctx.person, learning, "ranking")
+    ranking = variant.ranking_settings() if variant is not None else None
     system = core.renderer.render(
         "recommend_system.j2",
         bot_name=core.settings.bot_name,
@@ -109,7 +112,7 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
             for item in proposal.items
         ]
         reasons = {normalise_title(item.title): item.reason for item in proposal.items}
-        ranked = Ranker().rank(
+        ranked = Ranker(ranking).rank(
             candidates,
             interests,
             avoid=prefs.avoid_topics,

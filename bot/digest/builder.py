@@ -23,6 +23,7 @@ from bot.digest import store
 from bot.digest.cache import SharedCache
 from bot.digest.collaborative import WorkspaceSimilarity
 from bot.digest.sources import DigestSource, GatherContext
+from bot.experiments import current_registry, variant_for
 from profiles.db import Database
 from profiles.engine import ProfileEngine
 from profiles.models import Consent, Person
@@ -244,6 +245,16 @@ class DigestBuilder:
             found.extend(result)
         return found, failed
 
+    async def _ranker_for(self, db: Database, person: Person, learning: bool) -> Ranker:
+        """The ranking-settings variant of a running online experiment, if one applies."""
+        if not current_registry().of_kind("ranking"):
+            return self.ranker
+        async with db.session() as session:
+            variant = await variant_for(session, person, learning, "ranking")
+        if variant is None:
+            return self.ranker
+        return Ranker(variant.ranking_settings(self.ranker.settings))
+
     async def draft(
         self,
         db: Database,
@@ -281,7 +292,7 @@ class DigestBuilder:
         short = shortlist(pool, reader.interests, collaborative, limit=self.items)
         for key, penalty in penalties(short, reader.disliked).items():
             collaborative[key] = collaborative.get(key, 0.0) - penalty
-        ranked = self.ranker.rank(
+        ranked = (await self._ranker_for(db, person, reader.learning)).rank(
             short,
             reader.interests,
             avoid=reader.avoid,

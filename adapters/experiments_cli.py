@@ -1,0 +1,222 @@
+"""``tailorbot experiments …``: see, report, stop and promote online experiments.
+
+Mounted by ``adapters/cli.py`` with
+``app.add_typer(experiments_cli.app, name="experiments")``. Experiments come from
+``$TAILORBOT_EXPERIMENTS_FILE`` or the ``[experiments]`` table of ``tailorbot.toml`` (or of
+``--config``); their state (running / stopped / promoted) is in the database, so every worker
+follows a stop or a promotion without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.config import Settings, load_settings
+from bot.experiments import (
+    PROMOTED,
+    RUNNING,
+    STOPPED,
+    ExperimentConfigError,
+    ExperimentRegistry,
+    load_experiments,
+    set_state,
+    state_of,
+)
+from bot.experiments.report import ExperimentReport, build_report, write_chart
+from profiles.db import Database
+from profiles.migrate import upgrade
+
+T = TypeVar("T")
+console = Console()
+err = Console(stderr=True)
+app = typer.Typer(help="Online experiments on prompt and ranking variants.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="A tailorbot.toml to read instead of ./tailorbot.toml."),
+]
+
+
+def _load(config: Path | None) -> tuple[Settings, ExperimentRegistry]:
+    try:
+        settings = load_settings(config)
+        registry = load_experiments(config)
+    except (ExperimentConfigError, ValueError) as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    return settings, registry
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def main() -> T:
+        if settings.auto_migrate:
+            await asyncio.to_thread(upgrade, settings.database_url)
+        db = Database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+@app.command("list")
+def list_experiments(config: ConfigOption = None) -> None:
+    """Configured experiments, their variants and state."""
+    settings, registry = _load(config)
+    if not registry.experiments:
+        console.print(
+            "No experiments configured (add an [experiments] table to tailorbot.toml or set "
+            "TAILORBOT_EXPERIMENTS_FILE; see docs/measurement.md)."
+        )
+        return
+
+    async def states(db: Database) -> dict[str, str]:
+        async with db.session() as session:
+            found = {}
+            for experiment in registry.experiments:
+                state = await state_of(session, experiment.name)
+                found[experiment.name] = state.status + (
+                    f" → {state.promoted_variant}" if state.promoted_variant else ""
+                )
+            return found
+
+    status = _with_db(settings, states)
+    table = Table(title=f"experiments ({registry.source})")
+    for column in ("name", "kind", "state", "traffic", "variants", "description"):
+        table.add_column(column)
+    for e in registry.experiments:
+        variants = ", ".join(
+            f"{v.name}{' (control)' if v.control else ''} ×{v.weight:g}" for v in e.variants
+        )
+        table.add_row(e.name, e.kind, status[e.name], f"{e.traffic:.0%}", variants, e.description)
+    console.print(table)
+
+
+def _table(report: ExperimentReport) -> Table:
+    status = report.status + (f" → {report.promoted_variant}" if report.promoted_variant else "")
+    table = Table(
+        title=f"{report.name} ({report.kind}, {status})",
+        caption="rates and means with 95% intervals; p: 👍 rate vs control (two-proportion z)",
+    )
+    columns = ["variant", "people", "replies", "👍 rate", "👎 rate", "reply chars", "recs kept"]
+    has_digest = any(m.digest is not None for m in report.variants)
+    if has_digest:
+        columns.append("digest engaged")
+    columns.append("p (👍)")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for m in report.variants:
+        reply_chars = (
+            f"{m.reply_chars.estimate:.0f} [{m.reply_chars.low:.0f}, {m.reply_chars.high:.0f}]"
+            if m.reply_chars.n
+            else "—"
+        )
+        row = [
+            m.variant + (" (control)" if m.control else ""),
+            str(m.people),
+            str(m.replies),
+            str(m.positive),
+            str(m.negative),
+            reply_chars,
+            str(m.recommendations),
+        ]
+        if has_digest:
+            row.append(str(m.digest) if m.digest is not None else "—")
+        row.append("" if m.p_positive_vs_control is None else f"{m.p_positive_vs_control:.3f}")
+        table.add_row(*row)
+    return table
+
+
+def chart_name(name: str) -> str:
+    return "experiment-" + re.sub(r"[^\w.-]+", "_", name) + ".png"
+
+
+@app.command()
+def report(
+    name: Annotated[str | None, typer.Argument(help="One experiment (default: all).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the charts.")] = Path(
+        "."
+    ),
+    chart: Annotated[bool, typer.Option(help="Write a PNG chart per experiment.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Per-variant metrics from people's feedback, as a table and a chart."""
+    settings, registry = _load(config)
+    if name is not None:
+        try:
+            targets: list[object] = [registry.get(name)]
+        except KeyError:
+            targets = [name]  # no longer configured: report from stored assignments
+    else:
+        targets = list(registry.experiments)
+    if not targets:
+        console.print("No experiments configured.")
+        return
+
+    async def build(db: Database) -> list[ExperimentReport]:
+        async with db.session() as session:
+            return [
+                await build_report(
+                    session,
+                    target,
+                    consent_opt_out=settings.consent_mode == "opt_out",  # type: ignore[arg-type]
+                )
+                for target in targets
+            ]
+
+    for found in _with_db(settings, build):
+        if found.description:
+            console.print(f"[dim]{found.description}[/dim]")
+        console.print(_table(found))
+        if chart:
+            path = write_chart(found, output / chart_name(found.name))
+            console.print(f"chart: {path}")
+
+
+def _change(config: Path | None, name: str, status: str, variant: str | None = None) -> None:
+    settings, registry = _load(config)
+    try:
+        experiment = registry.get(name)
+        if variant is not None:
+            experiment.variant(variant)
+    except KeyError as exc:
+        err.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(1) from exc
+
+    async def apply(db: Database) -> None:
+        async with db.session() as session:
+            await set_state(session, experiment.name, status, promoted_variant=variant)
+
+    _with_db(settings, apply)
+
+
+@app.command()
+def stop(name: str, config: ConfigOption = None) -> None:
+    """Stop an experiment: everyone gets the control from now on; the report keeps what was
+    measured until now."""
+    _change(config, name, STOPPED)
+    console.print(f"{name}: stopped — everyone gets the control.")
+
+
+@app.command()
+def promote(name: str, variant: str, config: ConfigOption = None) -> None:
+    """Give every consented person VARIANT (explicit preferences still win). Make it the
+    default in the templates or settings afterwards, then remove the experiment."""
+    _change(config, name, PROMOTED, variant)
+    console.print(f"{name}: {variant} promoted — every consented person gets it.")
+
+
+@app.command()
+def resume(name: str, config: ConfigOption = None) -> None:
+    """Undo a stop or a promotion; people keep the variants they had."""
+    _change(config, name, RUNNING)
+    console.print(f"{name}: running again.")

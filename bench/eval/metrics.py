@@ -1,0 +1,69 @@
+"""Top-N ranking metrics with binary relevance, as in Dacrema et al. (RecSys 2019).
+
+* precision@k = hits in the top k / k (k, not the list length: a short list is penalised);
+* recall@k    = hits in the top k / number of held-out items of the person;
+* NDCG@k      = DCG / ideal DCG with gain 1 per hit and discount 1/log2(rank + 1), the ideal
+  putting min(k, held-out) hits first.
+
+People without held-out items are skipped by the caller (their metrics are undefined).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+
+def precision_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    if k <= 0:
+        raise ValueError("k must be positive")
+    return sum(1 for item in ranked[:k] if item in relevant) / k
+
+
+def recall_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    if not relevant:
+        raise ValueError("recall is undefined without relevant items")
+    return sum(1 for item in ranked[:k] if item in relevant) / len(relevant)
+
+
+def dcg_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    return sum(
+        1.0 / math.log2(position + 2)
+        for position, item in enumerate(ranked[:k])
+        if item in relevant
+    )
+
+
+def ndcg_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    if not relevant:
+        raise ValueError("NDCG is undefined without relevant items")
+    ideal = sum(1.0 / math.log2(position + 2) for position in range(min(k, len(relevant))))
+    return dcg_at_k(ranked, relevant, k) / ideal
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Means over the people evaluated."""
+
+    precision: float
+    recall: float
+    ndcg: float
+    people: int
+
+
+def evaluate(rankings: Iterable[tuple[Sequence[str], Collection[str]]], k: int = 10) -> Scores:
+    """Mean P@k, R@k and NDCG@k over (ranking, held-out items) pairs; pairs with nothing
+    held out are skipped."""
+    p = r = n = 0.0
+    people = 0
+    for ranked, relevant in rankings:
+        if not relevant:
+            continue
+        people += 1
+        p += precision_at_k(ranked, relevant, k)
+        r += recall_at_k(ranked, relevant, k)
+        n += ndcg_at_k(ranked, relevant, k)
+    if people == 0:
+        return Scores(0.0, 0.0, 0.0, 0)
+    return Scores(p / people, r / people, n / people, people)

@@ -1,0 +1,72 @@
+"""The prompt renderer a prompt variant uses.
+
+Two ways to vary the prompt, both validated when first used (every template compiles, as the
+base renderer does at start-up):
+
+* ``template = "name.j2"``: the chat system prompt is rendered from that template instead of
+  ``chat_system.j2`` (same values, same token budgeting);
+* ``templates_dir = "folder"``: that folder's ``*.j2`` files override the templates of the
+  deployment (which still override the built-in ones).
+
+Renderers are cached per variant: building one compiles every template, which must not
+happen per message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from bot.experiments.config import Variant
+from prompts.context import PromptContext
+from prompts.render import VERBOSITY_RULES, PromptRenderer
+
+
+class _TemplateRenderer(PromptRenderer):
+    """A renderer whose chat system prompt comes from another template."""
+
+    def __init__(self, base: PromptRenderer, template: str) -> None:
+        # Share the base's compiled environment; only the system template differs.
+        self.env = base.env
+        self.template = template
+        self.env.get_template(template)  # fail now if it does not compile
+
+    def _chat_system(self, context: PromptContext) -> str:
+        values = {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
+        values["verbosity_rule"] = VERBOSITY_RULES.get(context.verbosity, VERBOSITY_RULES["normal"])
+        return self.render(self.template, **values)
+
+
+_cache: dict[tuple[int, str, str], PromptRenderer] = {}
+
+
+def renderer_for(variant: Variant | None, base: PromptRenderer) -> PromptRenderer:
+    """``base`` itself for no variant, a control, or a variant that changes no template."""
+    if variant is None or variant.control or not (variant.template or variant.templates_dir):
+        return base
+    key = (id(base), variant.experiment, variant.name)
+    found = _cache.get(key)
+    if found is not None:
+        return found
+    renderer: PromptRenderer
+    if variant.templates_dir is not None:
+        renderer = _folder_renderer(base, variant.templates_dir)
+        if variant.template:
+            renderer = _TemplateRenderer(renderer, variant.template)
+    else:
+        assert variant.template is not None
+        renderer = _TemplateRenderer(base, variant.template)
+    _cache[key] = renderer
+    return renderer
+
+
+def _folder_renderer(base: PromptRenderer, folder: Path) -> PromptRenderer:
+    renderer = PromptRenderer(folder)
+    loaders = [FileSystemLoader(str(folder))]
+    if isinstance(base.env.loader, ChoiceLoader):
+        loaders.extend(base.env.loader.loaders)  # type: ignore[arg-type]
+    renderer.env.loader = ChoiceLoader(loaders)
+    renderer.check_all()
+    return renderer

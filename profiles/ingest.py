@@ -1,0 +1,470 @@
+"""Batched ingestion: apply many people's implicit observations in one transaction.
+
+Why: the per-message path (:meth:`ProfileEngine.observe_message`) issues five statements per
+message, each compiled by SQLAlchemy and, on SQLite, handed to aiosqlite's thread. That is
+what caps the pipeline at a few hundred signal rows per second (see docs/measurement.md).
+This module applies the *same* learning to a batch with a fixed number of statements, whatever
+the batch size:
+
+* evidence rows: one ``executemany`` insert into ``signal``;
+* interests and habit traits: deltas are combined in Python per (person, topic) with the same
+  decay rule the SQL upsert uses (:func:`profiles.decay.accumulate`: decay is linear, so the
+  sum of signals decayed to the batch's latest time *is* what sequential upserts store), then
+  one ``executemany`` upsert each — still an atomic read-modify-write in the database, so
+  concurrent workers never lose an update;
+* style: its running average is not linear, so messages are applied in *rounds* (round r holds
+  each person's r-th message of the batch), one ``executemany`` upsert per round with exactly
+  the formula of :meth:`ProfileEngine._update_style`. A batch of messages from many people is
+  one or two rounds.
+
+The result is identical to calling ``observe_message``/``add_interests`` once per
+observation in time order (tests/profiles/test_ingest.py proves it on both databases). The
+caller has already checked consent and deduplicated events, as the core does today.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, insert, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profiles.db import Database
+from profiles.decay import accumulate, to_ts
+from profiles.engine import ProfileEngine
+from profiles.models import Interest, ProcessedEvent, Signal, StyleProfile, Trait, table_of
+from profiles.signals import MessageSignals
+from profiles.upsert import insert_for
+
+PRUNE_EVERY = 50  # messages; the same amortisation as ProfileEngine._update_style
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One implicit observation about a person who allows learning.
+
+    ``topics`` are interest deltas, logged as evidence of ``kind`` (``topic`` for a message,
+    ``reaction`` for a reaction elsewhere). ``message`` marks a message the person wrote: its
+    style, language and local hour are learned as ``observe_message`` does. ``item`` is an
+    item the person engaged with (a recommendation done, a digest item opened, a rated
+    movie in the offline evaluation), logged as evidence of kind ``item`` so collaborative
+    models can read engagement from the profile.
+    """
+
+    person_id: int
+    at: dt.datetime
+    topics: tuple[tuple[str, float], ...] = ()
+    kind: str = "topic"
+    excerpt: str | None = None
+    event_id: str | None = None
+    message: MessageSignals | None = None
+    local_hour: int | None = None
+    item: str | None = None
+
+    @classmethod
+    def of_message(
+        cls,
+        person_id: int,
+        signals: MessageSignals,
+        *,
+        at: dt.datetime,
+        local_hour: int,
+        event_id: str | None,
+        excerpt: str,
+    ) -> Observation:
+        """The batched twin of :meth:`ProfileEngine.observe_message` (same arguments)."""
+        return cls(
+            person_id=person_id,
+            at=at,
+            topics=tuple(signals.topics),
+            excerpt=excerpt[:120],
+            event_id=event_id,
+            message=signals,
+            local_hour=local_hour,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The platform event an observation came from. Claimed in the same transaction as the
+    learning (``processed_event``'s unique key), so a retried delivery teaches nothing twice
+    — the guarantee the per-message path gives."""
+
+    platform: str
+    workspace: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestStats:
+    observations: int
+    signal_rows: int
+    interest_rows: int
+    trait_rows: int
+    style_rounds: int
+    pruned: int
+
+
+def _style_text(signals: MessageSignals) -> str:
+    return (
+        f"chars={signals.length} words={signals.word_count} "
+        f"formality={signals.formality:+.2f} emoji={signals.emoji_count}"
+    )
+
+
+class BatchIngestor:
+    """Stateless apart from its engine's settings (half-life, interest cap); share freely."""
+
+    def __init__(self, engine: ProfileEngine) -> None:
+        self.engine = engine
+
+    def evidence_rows(self, observations: Sequence[Observation]) -> list[dict[str, Any]]:
+        """The ``signal`` rows, exactly those the per-event methods write."""
+        rows: list[dict[str, Any]] = []
+        for ob in observations:
+            found: list[tuple[str, str, float, str | None]] = [
+                (ob.kind, topic, strength, ob.excerpt) for topic, strength in ob.topics
+            ]
+            if ob.item is not None:
+                found.append(("item", ob.item, 1.0, ob.excerpt))
+            if ob.message is not None:
+                found.append(("style", _style_text(ob.message), 1.0, None))
+                if ob.message.language:
+                    found.append(("language", ob.message.language, 1.0, None))
+                if ob.local_hour is not None:
+                    found.append(("active_hour", f"{ob.local_hour:02d}", 1.0, None))
+            rows.extend(
+                {
+                    "person_id": ob.person_id,
+                    "kind": kind,
+                    "value": value[:200],
+                    "weight": weight,
+                    "excerpt": excerpt,
+                    "event_id": ob.event_id,
+                    "created_at": ob.at,
+                }
+                for kind, value, weight, excerpt in found
+            )
+        return rows
+
+    async def claim_and_apply(
+        self, session: AsyncSession, items: Sequence[tuple[Observation, Claim | None]]
+    ) -> IngestStats:
+        """Claim every event (one ``executemany`` insert that skips ids already processed),
+        then learn only from observations whose event was new (or that carry no claim)."""
+        claims = [(ob, claim) for ob, claim in items if claim is not None]
+        fresh: set[tuple[str, str, str]] = set()
+        if claims:
+            now = max(ob.at for ob, _ in claims)
+            unique = {
+                (c.platform, c.workspace, c.event_id): {
+                    "person_id": ob.person_id,
+                    "platform": c.platform,
+                    "workspace": c.workspace,
+                    "event_id": c.event_id,
+                    "processed_at": now,
+                }
+                for ob, c in claims
+            }
+            table = table_of(ProcessedEvent)
+            stmt = (
+                insert_for(session, table)
+                .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
+                .returning(table.c.platform, table.c.workspace, table.c.event_id)
+            )
+            result = await session.exec(stmt, params=list(unique.values()))
+            fresh = {(p, w, e) for p, w, e in result.all()}
+        seen: set[tuple[str, str, str]] = set()
+        kept: list[Observation] = []
+        for ob, claim in items:
+            if claim is None:
+                kept.append(ob)
+                continue
+            key = (claim.platform, claim.workspace, claim.event_id)
+            if key in fresh and key not in seen:  # a duplicate inside one batch counts once
+                seen.add(key)
+                kept.append(ob)
+        return await self.apply(session, kept)
+
+    async def apply(
+        self, session: AsyncSession, observations: Sequence[Observation]
+    ) -> IngestStats:
+        """Learn from every observation, in the caller's transaction."""
+        if not observations:
+            return IngestStats(0, 0, 0, 0, 0, 0)
+        ordered = sorted(observations, key=lambda ob: to_ts(ob.at))
+        signal_rows = self.evidence_rows(ordered)
+        if signal_rows:
+            await session.exec(insert(table_of(Signal)), params=signal_rows)
+        interest_rows = await self._interests(session, ordered)
+        trait_rows = await self._traits(session, ordered)
+        rounds, pruned = await self._styles(session, ordered)
+        return IngestStats(
+            len(ordered), len(signal_rows), interest_rows, trait_rows, rounds, pruned
+        )
+
+    # Interests -----------------------------------------------------------------------------
+    async def _interests(self, session: AsyncSession, ordered: Sequence[Observation]) -> int:
+        hl = self.engine.half_life
+        combined: dict[tuple[int, str], dict[str, Any]] = {}
+        for ob in ordered:
+            at_ts = to_ts(ob.at)
+            # One observation counts a topic once, as add_interests' dict(topics) does.
+            for topic, delta in dict(ob.topics).items():
+                key = (ob.person_id, topic)
+                found = combined.get(key)
+                if found is None:
+                    combined[key] = {
+                        "person_id": ob.person_id,
+                        "topic": topic,
+                        "weight": delta,
+                        "updated_ts": at_ts,
+                        "evidence_count": 1,
+                        "positive_feedback": 0,
+                        "negative_feedback": 0,
+                        "first_seen_at": ob.at,
+                    }
+                    continue
+                found["weight"], found["updated_ts"] = accumulate(
+                    found["weight"], found["updated_ts"], delta, at_ts, hl
+                )
+                found["evidence_count"] += 1
+        if not combined:
+            return 0
+        table = table_of(Interest)
+        stmt = insert_for(session, table)
+        new, old = stmt.excluded, table.c
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["person_id", "topic"],
+            set_={
+                "weight": case(
+                    (
+                        new.updated_ts >= old.updated_ts,
+                        old.weight * func.power(0.5, (new.updated_ts - old.updated_ts) / hl)
+                        + new.weight,
+                    ),
+                    else_=old.weight
+                    + new.weight * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
+                ),
+                "updated_ts": case(
+                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+                ),
+                "evidence_count": old.evidence_count + new.evidence_count,
+                "positive_feedback": old.positive_feedback + new.positive_feedback,
+                "negative_feedback": old.negative_feedback + new.negative_feedback,
+            },
+        )
+        await session.exec(stmt, params=list(combined.values()))
+        return len(combined)
+
+    # Traits (language, active hour) --------------------------------------------------------
+    async def _traits(self, session: AsyncSession, ordered: Sequence[Observation]) -> int:
+        hl = self.engine.half_life
+        combined: dict[tuple[int, str, str], dict[str, Any]] = {}
+        for ob in ordered:
+            if ob.message is None:
+                continue
+            at_ts = to_ts(ob.at)
+            traits: list[tuple[str, str]] = []
+            if ob.local_hour is not None:
+                traits.append(("hour", f"{ob.local_hour:02d}"))
+            if ob.message.language:
+                traits.append(("language", ob.message.language))
+            for kind, key in traits:
+                found = combined.get((ob.person_id, kind, key))
+                if found is None:
+                    combined[(ob.person_id, kind, key)] = {
+                        "person_id": ob.person_id,
+                        "kind": kind,
+                        "key": key,
+                        "weight": 1.0,
+                        "updated_ts": at_ts,
+                    }
+                else:
+                    found["weight"], found["updated_ts"] = accumulate(
+                        found["weight"], found["updated_ts"], 1.0, at_ts, hl
+                    )
+        if not combined:
+            return 0
+        table = table_of(Trait)
+        stmt = insert_for(session, table)
+        new, old = stmt.excluded, table.c
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["person_id", "kind", "key"],
+            set_={
+                "weight": old.weight
+                * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / hl)
+                + new.weight,
+                "updated_ts": case(
+                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+                ),
+            },
+        )
+        await session.exec(stmt, params=list(combined.values()))
+        return len(combined)
+
+    # Style ---------------------------------------------------------------------------------
+    async def _styles(
+        self, session: AsyncSession, ordered: Sequence[Observation]
+    ) -> tuple[int, int]:
+        rounds: list[list[dict[str, Any]]] = []
+        per_person: dict[int, int] = defaultdict(int)
+        for ob in ordered:
+            if ob.message is None:
+                continue
+            index = per_person[ob.person_id]
+            per_person[ob.person_id] += 1
+            if index == len(rounds):
+                rounds.append([])
+            rounds[index].append(
+                {
+                    "person_id": ob.person_id,
+                    "messages_seen": 1,
+                    "avg_length": float(ob.message.length),
+                    "formality": ob.message.formality,
+                    "emoji_rate": float(min(ob.message.emoji_count, 5)),
+                    "updated_at": ob.at,
+                }
+            )
+        if not rounds:
+            return 0, 0
+        table = table_of(StyleProfile)
+        stmt = insert_for(session, table)
+        new, old = stmt.excluded, table.c
+        alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["person_id"],
+            set_={
+                "messages_seen": old.messages_seen + 1,
+                "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
+                "formality": old.formality + (new.formality - old.formality) * alpha,
+                "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
+                "updated_at": new.updated_at,
+            },
+        )
+        for batch in rounds:
+            await session.exec(stmt, params=batch)
+        # Prune where a person's message count crossed a multiple of PRUNE_EVERY, as the
+        # per-message path does; one read for the whole batch.
+        totals: list[tuple[int, int]] = []
+        people = list(per_person)
+        for start in range(0, len(people), 1000):  # stay under SQLite's bound-variable limit
+            seen = await session.exec(  # type: ignore[call-overload]
+                select(table.c.person_id, table.c.messages_seen).where(
+                    table.c.person_id.in_(people[start : start + 1000])
+                )
+            )
+            totals.extend((int(pid), int(n)) for pid, n in seen.all())
+        pruned = 0
+        last = max((ob.at for ob in ordered), default=None)
+        for person_id, total in totals:
+            before = total - per_person[person_id]
+            if last is not None and total // PRUNE_EVERY > before // PRUNE_EVERY:
+                pruned += await self.engine.prune_interests(session, person_id, last)
+        return len(rounds), pruned
+
+
+class WriteBehind:
+    """Write-behind ingestion: callers ``submit`` observations and return at once; one
+    background task applies them in batches (up to ``max_batch`` observations, or whatever
+    arrived within ``max_delay`` seconds) in one transaction each.
+
+    This is what takes the per-event database cost off the hot path for events the bot only
+    learns from (channel chatter, reactions elsewhere). The price is a window of at most
+    ``max_delay`` seconds in which a crash loses accepted observations; replies that need the
+    fresh profile should keep using the synchronous path. ``max_pending`` bounds memory: when
+    it is reached, ``submit`` waits (back-pressure) instead of growing without limit. A batch
+    that fails because the database is away is retried, then kept, in order.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        ingestor: BatchIngestor,
+        *,
+        max_batch: int = 1_000,
+        max_delay: float = 0.05,
+        max_pending: int = 50_000,
+    ) -> None:
+        self.db = db
+        self.ingestor = ingestor
+        self.max_batch = max_batch
+        self.max_delay = max_delay
+        self._queue: asyncio.Queue[tuple[Observation, Claim | None]] = asyncio.Queue(max_pending)
+        self._task: asyncio.Task[None] | None = None
+        self.applied = 0
+        self.signal_rows = 0
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def submit(self, observation: Observation, claim: Claim | None = None) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        await self._queue.put((observation, claim))
+
+    async def _next_batch(self) -> list[tuple[Observation, Claim | None]]:
+        batch = [await self._queue.get()]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_delay
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _apply(self, batch: list[tuple[Observation, Claim | None]]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                async with self.db.session() as session:
+                    stats = await self.ingestor.claim_and_apply(session, batch)
+            except Exception:  # the database went away: retry the same batch, in order
+                log.exception("write-behind batch of %d failed; retrying", len(batch))
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
+                continue
+            self.applied += stats.observations
+            self.signal_rows += stats.signal_rows
+            return
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            try:
+                await self._apply(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is in the database."""
+        if self._task is not None and not self._task.done():
+            await self._queue.join()
+
+    async def aclose(self) -> None:
+        """Flush, then stop the background task."""
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
