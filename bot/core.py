@@ -361,16 +361,23 @@ class Core:
             prepared = await self._prepare(session, event, person, text, truncated)
         return await self._answer(event, prepared, on_partial)
 
+    async def _learning_person(self, session: AsyncSession, key: PersonKey) -> Person | None:
+        """The person, only if they exist and allow learning; never creates anyone."""
+        person = await self.engine.find_person(session, key)
+        if person is None or person.id is None:
+            return None
+        consent = await session.get(Consent, person.id)
+        if consent is None or not self.engine.may_learn(consent):
+            return None
+        return person
+
     async def _observe_only(self, event: MessageEvent, key: PersonKey, text: str) -> None:
         """A channel message not addressed to the bot: learn from it if its author allows
         learning, let observers (e.g. digest channel activity) see it, never reply. Nothing
         at all is stored about authors who have not consented, not even that they spoke."""
         async with self.db.session() as session:
-            person = await self.engine.find_person(session, key)
+            person = await self._learning_person(session, key)
             if person is None or person.id is None:
-                return
-            consent = await session.get(Consent, person.id)
-            if consent is None or not self.engine.may_learn(consent):
                 return
             if not await self._claim(session, person, event):
                 return
@@ -749,11 +756,8 @@ class Core:
         adapter could tell us its text), deduplicated by event id. Reactions from people who
         do not allow learning leave no trace at all."""
         async with self.db.session() as session:
-            person = await self.engine.find_person(session, key)
+            person = await self._learning_person(session, key)
             if person is None or person.id is None:
-                return
-            consent = await session.get(Consent, person.id)
-            if consent is None or not self.engine.may_learn(consent):
                 return
             turn = await self._bot_turn(session, person.id, target)
             now = event.occurred_at

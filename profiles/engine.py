@@ -85,6 +85,36 @@ class ProfileSnapshot:
     summary: ProfileSummary | None = None
 
 
+def interest_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
+    """INSERT … ON CONFLICT for interests: decay the stored weight to the new signal's time and
+    add it (see profiles.decay), atomically, so concurrent workers never lose an update. Rows
+    go in with ``.values([...])`` or as executemany parameters."""
+    table = table_of(Interest)
+    stmt = insert_for(session, table)
+    new, old = stmt.excluded, table.c
+    hl = half_life_seconds
+    return stmt.on_conflict_do_update(
+        index_elements=["person_id", "topic"],
+        set_={
+            "weight": case(
+                (
+                    new.updated_ts >= old.updated_ts,
+                    old.weight * func.power(0.5, (new.updated_ts - old.updated_ts) / hl)
+                    + new.weight,
+                ),
+                else_=old.weight
+                + new.weight * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
+            ),
+            "updated_ts": case(
+                (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+            ),
+            "evidence_count": old.evidence_count + new.evidence_count,
+            "positive_feedback": old.positive_feedback + new.positive_feedback,
+            "negative_feedback": old.negative_feedback + new.negative_feedback,
+        },
+    )
+
+
 class ProfileEngine:
     def __init__(
         self,
@@ -266,31 +296,7 @@ class ProfileEngine:
         ]
         if not values:
             return
-        table = table_of(Interest)
-        stmt = insert_for(session, table).values(values)
-        new = stmt.excluded
-        old = table.c
-        hl = self.half_life
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["person_id", "topic"],
-            set_={
-                "weight": case(
-                    (
-                        new.updated_ts >= old.updated_ts,
-                        old.weight * func.power(0.5, (new.updated_ts - old.updated_ts) / hl)
-                        + new.weight,
-                    ),
-                    else_=old.weight
-                    + new.weight * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
-                ),
-                "updated_ts": case(
-                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
-                ),
-                "evidence_count": old.evidence_count + new.evidence_count,
-                "positive_feedback": old.positive_feedback + new.positive_feedback,
-                "negative_feedback": old.negative_feedback + new.negative_feedback,
-            },
-        )
+        stmt = interest_upsert(session, self.half_life).values(values)
         await session.exec(stmt)
 
     async def _bump_traits(

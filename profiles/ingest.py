@@ -38,8 +38,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.db import Database
 from profiles.decay import accumulate, to_ts
-from profiles.engine import ProfileEngine
-from profiles.models import Interest, ProcessedEvent, Signal, StyleProfile, Trait, table_of
+from profiles.engine import ProfileEngine, interest_upsert
+from profiles.models import ProcessedEvent, Signal, StyleProfile, Trait, table_of
 from profiles.signals import MessageSignals
 from profiles.upsert import insert_for
 
@@ -239,29 +239,7 @@ class BatchIngestor:
                 found["evidence_count"] += 1
         if not combined:
             return 0
-        table = table_of(Interest)
-        stmt = insert_for(session, table)
-        new, old = stmt.excluded, table.c
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["person_id", "topic"],
-            set_={
-                "weight": case(
-                    (
-                        new.updated_ts >= old.updated_ts,
-                        old.weight * func.power(0.5, (new.updated_ts - old.updated_ts) / hl)
-                        + new.weight,
-                    ),
-                    else_=old.weight
-                    + new.weight * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
-                ),
-                "updated_ts": case(
-                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
-                ),
-                "evidence_count": old.evidence_count + new.evidence_count,
-                "positive_feedback": old.positive_feedback + new.positive_feedback,
-                "negative_feedback": old.negative_feedback + new.negative_feedback,
-            },
-        )
+        stmt = interest_upsert(session, hl)
         await session.exec(stmt, params=list(combined.values()))
         return len(combined)
 
