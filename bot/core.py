@@ -200,8 +200,8 @@ class Core:
             await work()
 
     def after_commit(self, session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work`` after ``session`` commits (immediately for a session that did not
-        come from :meth:`transaction`)."""
+        """Run ``work`` after ``session`` commits; ``session`` must come from
+        :meth:`transaction` (a plain ``db.session()`` has no after-commit step)."""
         pending = session.info.get(_AFTER_COMMIT)
         if pending is None:
             raise RuntimeError("after_commit needs a session from Core.transaction()")
