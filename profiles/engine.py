@@ -115,6 +115,43 @@ def interest_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
     )
 
 
+def trait_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
+    """INSERT … ON CONFLICT for decayed habit counters (language, active hour)."""
+    table = table_of(Trait)
+    stmt = insert_for(session, table)
+    new, old = stmt.excluded, table.c
+    return stmt.on_conflict_do_update(
+        index_elements=["person_id", "kind", "key"],
+        set_={
+            "weight": old.weight
+            * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / half_life_seconds)
+            + new.weight,
+            "updated_ts": case(
+                (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+            ),
+        },
+    )
+
+
+def style_upsert(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT for the style profile: a running mean for the first messages, then
+    an exponentially weighted average (alpha 0.1) so style follows the person as they change."""
+    table = table_of(StyleProfile)
+    stmt = insert_for(session, table)
+    new, old = stmt.excluded, table.c
+    alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
+    return stmt.on_conflict_do_update(
+        index_elements=["person_id"],
+        set_={
+            "messages_seen": old.messages_seen + 1,
+            "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
+            "formality": old.formality + (new.formality - old.formality) * alpha,
+            "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
+            "updated_at": new.updated_at,
+        },
+    )
+
+
 class ProfileEngine:
     def __init__(
         self,
@@ -302,8 +339,7 @@ class ProfileEngine:
     async def _bump_traits(
         self, session: AsyncSession, person_id: int, traits: list[tuple[str, str]], at_ts: float
     ) -> None:
-        table = table_of(Trait)
-        stmt = insert_for(session, table).values(
+        stmt = trait_upsert(session, self.half_life).values(
             [
                 {
                     "person_id": person_id,
@@ -315,18 +351,6 @@ class ProfileEngine:
                 for kind, key in traits
             ]
         )
-        new, old = stmt.excluded, table.c
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["person_id", "kind", "key"],
-            set_={
-                "weight": old.weight
-                * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / self.half_life)
-                + new.weight,
-                "updated_ts": case(
-                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
-                ),
-            },
-        )
         await session.exec(stmt)
 
     async def _update_style(
@@ -335,25 +359,13 @@ class ProfileEngine:
         """Running mean for the first messages, then an exponentially weighted average
         (alpha 0.1) so style follows the person as they change."""
         table = table_of(StyleProfile)
-        stmt = insert_for(session, table).values(
+        stmt = style_upsert(session).values(
             person_id=person_id,
             messages_seen=1,
             avg_length=float(signals.length),
             formality=signals.formality,
             emoji_rate=float(min(signals.emoji_count, 5)),
             updated_at=at,
-        )
-        new, old = stmt.excluded, table.c
-        alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["person_id"],
-            set_={
-                "messages_seen": old.messages_seen + 1,
-                "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
-                "formality": old.formality + (new.formality - old.formality) * alpha,
-                "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
-                "updated_at": new.updated_at,
-            },
         )
         result = await session.exec(stmt.returning(table.c.messages_seen))
         if result.scalar_one() % 50 == 0:

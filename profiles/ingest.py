@@ -33,13 +33,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.db import Database
 from profiles.decay import accumulate, to_ts
-from profiles.engine import ProfileEngine, interest_upsert
-from profiles.models import ProcessedEvent, Signal, StyleProfile, Trait, table_of
+from profiles.engine import ProfileEngine, interest_upsert, style_upsert, trait_upsert
+from profiles.models import ProcessedEvent, Signal, StyleProfile, table_of
 from profiles.signals import MessageSignals
 from profiles.upsert import insert_for
 
@@ -272,20 +272,7 @@ class BatchIngestor:
                     )
         if not combined:
             return 0
-        table = table_of(Trait)
-        stmt = insert_for(session, table)
-        new, old = stmt.excluded, table.c
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["person_id", "kind", "key"],
-            set_={
-                "weight": old.weight
-                * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / hl)
-                + new.weight,
-                "updated_ts": case(
-                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
-                ),
-            },
-        )
+        stmt = trait_upsert(session, hl)
         await session.exec(stmt, params=list(combined.values()))
         return len(combined)
 
@@ -315,19 +302,7 @@ class BatchIngestor:
         if not rounds:
             return 0, 0
         table = table_of(StyleProfile)
-        stmt = insert_for(session, table)
-        new, old = stmt.excluded, table.c
-        alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["person_id"],
-            set_={
-                "messages_seen": old.messages_seen + 1,
-                "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
-                "formality": old.formality + (new.formality - old.formality) * alpha,
-                "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
-                "updated_at": new.updated_at,
-            },
-        )
+        stmt = style_upsert(session)
         for batch in rounds:
             await session.exec(stmt, params=batch)
         # Prune where a person's message count crossed a multiple of PRUNE_EVERY, as the
