@@ -111,8 +111,12 @@ def run(config: ConfigOption = None) -> None:
             return
         await asyncio.gather(*(r.serve(core, settings) for r in runners))
 
-    with contextlib.suppress(KeyboardInterrupt):
-        run_async(main())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run_async(main())
+    except Exception as exc:  # a bad token or an unreachable platform: say so, exit non-zero
+        err.print(f"[red]tailorbot stopped:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from exc
 
 
 def _default_user() -> str:
