@@ -30,6 +30,12 @@ MIN_LANGUAGE_CONFIDENCE = 0.75
 # Verbs of wanting and liking that YAKE's stopword lists keep ("love jazz"): the interest is
 # the object, and "jazz piano" is found anyway.
 _CHAT_VERBS = frozenset(("love", "like", "enjoy", "hate", "want", "need", "loving", "liking"))
+# Words that are never an interest on their own ("what should I do this weekend?").
+_GENERIC_ALONE = frozenset(
+    ("weekend", "today", "tomorrow", "tonight", "yesterday", "morning", "evening")
+    + ("afternoon", "week", "month", "year", "time", "thing", "things", "stuff", "question")
+    + ("questions", "help", "thanks", "idea", "ideas", "tips", "advice", "something")
+)
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _CODE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -174,6 +180,8 @@ def _dangling(topic: str, lang: str) -> bool:
     """A phrase that starts or ends with a stopword ("piano and") is a fragment, not a topic.
     English stopwords always count: chat is full of English even in other languages."""
     words = topic.split()
+    if len(words) == 1 and topic in _GENERIC_ALONE:
+        return True
     stop = _stopwords(lang) | _stopwords("en") | _CHAT_VERBS
     return words[0] in stop or words[-1] in stop
 

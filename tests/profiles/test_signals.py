@@ -76,3 +76,8 @@ def test_fragments_and_liking_verbs_are_not_topics():
 def test_short_ambiguous_text_gets_no_language_guess():
     # low-confidence detection (this reads as Italian to a short-text model) is dropped
     assert detect_language("I love jazz piano and film noir") is None
+
+
+def test_generic_words_alone_are_not_interests():
+    topics = [t for t, _ in extractor.extract("what should I do this weekend? any tips?").topics]
+    assert "weekend" not in topics and "tips" not in topics
