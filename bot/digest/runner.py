@@ -156,9 +156,7 @@ class DigestRunner:
             )
         if run_id is None:
             return outcome("duplicate", detail="already claimed for this period")
-        since = scheduled_for - schedule.lookback
-        if last_sent is not None and last_sent > since:
-            since = last_sent
+        since = schedule.window_start(scheduled_for, last_sent)
         try:
             draft = await self.builder.draft(
                 core.db,

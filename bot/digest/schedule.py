@@ -63,6 +63,14 @@ class Schedule:
     def lookback(self) -> dt.timedelta:
         return _LOOKBACK[self.cadence]
 
+    def window_start(
+        self, reference: dt.datetime, last_sent: dt.datetime | None
+    ) -> dt.datetime:
+        """Where a digest built at ``reference`` starts: one period back, but never before
+        the last digest actually sent (nothing is shown twice)."""
+        since = reference - self.lookback
+        return last_sent if last_sent is not None and last_sent > since else since
+
     def trigger(self) -> CronTrigger:
         hour, minute = self.hour_minute
         return CronTrigger(

@@ -372,9 +372,7 @@ class DigestService:
             if subscription is not None
             else Schedule("daily", "08:00", reader.timezone)
         )
-        since = now - schedule.lookback
-        if last_sent is not None and last_sent > since:
-            since = last_sent
+        since = schedule.window_start(now, last_sent)
         draft = await self.builder.draft(
             core.db,
             person,
