@@ -37,6 +37,10 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="A tailorbot.toml to read instead of ./tailorbot.toml."),
 ]
+NowOption = Annotated[
+    str | None,
+    typer.Option("--now", help="Act as of this ISO time (UTC unless it says otherwise)."),
+]
 
 
 def print_digest(person: Person, replies: list[Reply]) -> None:
@@ -59,13 +63,18 @@ def preview(
     plain: Annotated[
         bool, typer.Option("--plain", help="Without the model, even when one is configured.")
     ] = False,
+    now: NowOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Build a person's digest now and print it; nothing is marked as sent."""
     from adapters.cli import core_for, find_person, settings_from
 
+    at = _parse_now(now)
+
     async def main() -> None:
         async with core_for(settings_from(config)) as core:
+            if at is not None:
+                core.clock = lambda: at
             person = await find_person(core, user)
             try:
                 replies = await digests_for(core).preview(person, use_model=not plain)
@@ -89,10 +98,7 @@ def _parse_now(value: str | None) -> dt.datetime | None:
 
 @app.command("run-due")
 def run_due(
-    now: Annotated[
-        str | None,
-        typer.Option("--now", help="Run as of this ISO time (UTC unless it says otherwise)."),
-    ] = None,
+    now: NowOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Send every digest that is due now (within the misfire grace) and not sent yet."""

@@ -68,7 +68,12 @@ def seed(url: str) -> int:
 def test_preview_prints_a_digest_and_marks_nothing(config):
     path, url = config
     seed(url)
-    result = CliRunner().invoke(digest_cli.app, ["preview", "--user", "alice", "-c", str(path)])
+    result = CliRunner().invoke(
+        digest_cli.app,
+        [
+            "preview", "--user", "alice", "--now", NOW.isoformat(), "-c", str(path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Preview of your digest" in result.output
     assert "We moved billing to event sourcing" in result.output
