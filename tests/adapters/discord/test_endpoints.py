@@ -18,7 +18,7 @@ from aiohttp import WSMsgType, web
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.cli import sync_to_discord
+from adapters.cli.discord import sync_to_discord
 from adapters.discord.runner import serve
 from bot.config import Settings
 from bot.core import Core

@@ -9,7 +9,7 @@ import discord
 import pytest
 from typer.testing import CliRunner
 
-from adapters.discord.cli import app
+from adapters.cli.discord import app
 from adapters.discord.commands import fixed_choices, value_suggestions
 from adapters.discord.invite import client_id_from_token, invite_url, required_permissions
 from profiles.preferences import SPECS

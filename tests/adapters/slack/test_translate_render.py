@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.slack import manifest as slack_manifest
-from adapters.slack.cli import app as cli_app
+from adapters.cli.slack import app as cli_app
 from adapters.slack.render import message_payload
 from adapters.slack.translate import (
     BotIdentity,

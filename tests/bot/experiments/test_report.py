@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from typer.testing import CliRunner
 
-from adapters.experiments_cli import app, chart_name
+from adapters.cli.experiments import app, chart_name
 from bot.context import build_prompt_context
 from bot.events import PlatformContext
 from bot.experiments import parse_experiments, renderer_for

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from typer.testing import CliRunner
 
-from adapters import digest_cli
+from adapters.cli import digest as digest_cli
 from bot.config import Settings
 from bot.core import Core
 from bot.digest import store

@@ -1,6 +1,6 @@
 """``tailorbot experiments …``: see, report, stop and promote online experiments.
 
-Mounted by ``adapters/cli.py`` with
+Mounted by ``adapters/cli/main.py`` with
 ``app.add_typer(experiments_cli.app, name="experiments")``. Experiments come from
 ``$TAILORBOT_EXPERIMENTS_FILE`` or the ``[experiments]`` table of ``tailorbot.toml`` (or of
 ``--config``); their state (running / stopped / promoted) is in the database, so every worker

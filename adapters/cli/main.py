@@ -1,8 +1,8 @@
 """The ``tailorbot`` command line.
 
 It lives in ``adapters/`` because it is the composition root: it may import every adapter,
-while ``bot/`` never imports one. Each platform contributes its own sub-commands
-(``adapters/<platform>/cli.py``) and a runner (``adapters/<platform>/runner.py``).
+while ``bot/`` never imports one. Each platform's sub-commands are in ``adapters/cli/<platform>.py``
+and its runner in ``adapters/<platform>/runner.py``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, or_, select
 
-from adapters import digest_cli, experiments_cli, terminal
-from adapters.discord import cli as discord_cli
+from adapters import terminal
+from adapters.cli import digest as digest_cli
+from adapters.cli import discord as discord_cli
+from adapters.cli import experiments as experiments_cli
+from adapters.cli import slack as slack_cli
 from adapters.discord import runner as discord_runner
-from adapters.slack import cli as slack_cli
 from adapters.slack import runner as slack_runner
 from bot.app import build_core
 from bot.commands.profile import describe

@@ -67,7 +67,7 @@ def preview(
     config: ConfigOption = None,
 ) -> None:
     """Build a person's digest now and print it; nothing is marked as sent."""
-    from adapters.cli import core_for, find_person, settings_from
+    from adapters.cli.main import core_for, find_person, settings_from
 
     at = _parse_now(now)
 
@@ -102,7 +102,7 @@ def run_due(
     config: ConfigOption = None,
 ) -> None:
     """Send every digest that is due now (within the misfire grace) and not sent yet."""
-    from adapters.cli import core_for, settings_from
+    from adapters.cli.main import core_for, settings_from
 
     at = _parse_now(now)
 
@@ -142,7 +142,7 @@ def feeds_list(
     workspace: Annotated[str | None, typer.Option(help="Only this workspace.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    from adapters.cli import core_for, settings_from
+    from adapters.cli.main import core_for, settings_from
 
     async def main() -> list[tuple[str, str, str]]:
         async with core_for(settings_from(config)) as core, core.db.session() as session:
@@ -158,7 +158,7 @@ def feeds_list(
 @feeds_app.command("add")
 def feeds_add(platform: str, workspace: str, url: str, config: ConfigOption = None) -> None:
     """Add a feed for everyone in a workspace (operator-trusted: may be on a private host)."""
-    from adapters.cli import core_for, settings_from
+    from adapters.cli.main import core_for, settings_from
     from bot.digest.feeds import FeedError, check_url
 
     try:
@@ -177,7 +177,7 @@ def feeds_add(platform: str, workspace: str, url: str, config: ConfigOption = No
 
 @feeds_app.command("remove")
 def feeds_remove(platform: str, workspace: str, url: str, config: ConfigOption = None) -> None:
-    from adapters.cli import core_for, settings_from
+    from adapters.cli.main import core_for, settings_from
 
     async def main() -> bool:
         async with core_for(settings_from(config)) as core, core.db.session() as session:
