@@ -4,6 +4,7 @@
     python -m bench --eval                  offline evaluation (MovieLens-100k) only
     python -m bench --scale                 scale benchmark only
     python -m bench --scales 1000,10000,100000 --backends sqlite,postgres   the full run
+    python -m bench --startup               start-up cost of the command line only
 
 The offline evaluation needs the MovieLens-100k copy shipped in the ``recbole`` wheel
 (``pip install --no-deps recbole==1.2.1``); without it that part is skipped with a message.
@@ -43,6 +44,7 @@ def main() -> None:
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--eval", action="store_true", help="offline evaluation only")
     only.add_argument("--scale", action="store_true", help="scale benchmark only")
+    only.add_argument("--startup", action="store_true", help="CLI start-up cost only")
     parser.add_argument("--scales", default="1000,10000", help="people per scale run")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--events", type=int, default=1_000, help="events through Core.handle")
@@ -52,6 +54,13 @@ def main() -> None:
     args = parser.parse_args()
     print(machine(), flush=True)
     started = time.perf_counter()
+    if args.startup:
+        from bench.startup import run_startup
+
+        print("\n== start-up: tailorbot commands in fresh interpreters ==", flush=True)
+        run_startup()
+        print(f"\nbench took {time.perf_counter() - started:.0f} s")
+        return
     if not args.scale:
         print("\n== offline evaluation: MovieLens-100k ==", flush=True)
         run_eval(args.protocols.split(","))

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import emoji
-import yake
 
 # YAKE ships stopword lists for these codes; other languages fall back to a language-neutral
 # run (YAKE's "noLang" list) rather than to English stopwords.
@@ -162,12 +161,16 @@ class SignalExtractor:
 
 @functools.lru_cache(maxsize=64)
 def _yake(lang: str, top: int) -> Any:
+    import yake  # imported on first use: it pulls networkx and numpy (~1 CPU-s at start-up)
+
     return yake.KeywordExtractor(lan=lang, n=2, top=top, dedupLim=0.7)
 
 
 @functools.lru_cache(maxsize=64)
 def _stopwords(lang: str) -> frozenset[str]:
     """YAKE's own stopword list for ``lang`` (shipped in the package)."""
+    import yake
+
     folder = Path(yake.__file__).parent / "core" / "StopwordsList"
     try:
         text = (folder / f"stopwords_{lang}.txt").read_text(encoding="utf-8", errors="ignore")

@@ -12,31 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.digest import NotAllowed, digests_for
-from bot.digest import store as digest_store
-from bot.events import Reply
-from profiles.models import Person
+from adapters.cli.options import ConfigOption, console, err, settings_from
 
-console = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from bot.events import Reply
+    from profiles.models import Person
 
 app = typer.Typer(help="Scheduled personal digests.", no_args_is_help=True)
 feeds_app = typer.Typer(help="RSS/Atom feeds shared by a whole workspace.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A tailorbot.toml to read instead of ./tailorbot.toml."),
-]
 NowOption = Annotated[
     str | None,
     typer.Option("--now", help="Act as of this ISO time (UTC unless it says otherwise)."),
@@ -67,7 +58,8 @@ def preview(
     config: ConfigOption = None,
 ) -> None:
     """Build a person's digest now and print it; nothing is marked as sent."""
-    from adapters.cli.main import core_for, find_person, settings_from
+    from adapters.cli.runtime import core_for, find_person
+    from bot.digest import NotAllowed, digests_for
 
     at = _parse_now(now)
 
@@ -102,7 +94,17 @@ def run_due(
     config: ConfigOption = None,
 ) -> None:
     """Send every digest that is due now (within the misfire grace) and not sent yet."""
-    from adapters.cli.main import core_for, settings_from
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from adapters.cli.runtime import core_for
+    from bot.digest import digests_for
+    from bot.digest import store as digest_store
 
     at = _parse_now(now)
 
@@ -142,7 +144,8 @@ def feeds_list(
     workspace: Annotated[str | None, typer.Option(help="Only this workspace.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    from adapters.cli.main import core_for, settings_from
+    from adapters.cli.runtime import core_for
+    from bot.digest import store as digest_store
 
     async def main() -> list[tuple[str, str, str]]:
         async with core_for(settings_from(config)) as core, core.db.session() as session:
@@ -158,7 +161,8 @@ def feeds_list(
 @feeds_app.command("add")
 def feeds_add(platform: str, workspace: str, url: str, config: ConfigOption = None) -> None:
     """Add a feed for everyone in a workspace (operator-trusted: may be on a private host)."""
-    from adapters.cli.main import core_for, settings_from
+    from adapters.cli.runtime import core_for
+    from bot.digest import store as digest_store
     from bot.digest.feeds import FeedError, check_url
 
     try:
@@ -177,7 +181,8 @@ def feeds_add(platform: str, workspace: str, url: str, config: ConfigOption = No
 
 @feeds_app.command("remove")
 def feeds_remove(platform: str, workspace: str, url: str, config: ConfigOption = None) -> None:
-    from adapters.cli.main import core_for, settings_from
+    from adapters.cli.runtime import core_for
+    from bot.digest import store as digest_store
 
     async def main() -> bool:
         async with core_for(settings_from(config)) as core, core.db.session() as session:

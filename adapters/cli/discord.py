@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.config import Settings, load_settings
+from adapters.cli.options import ConfigOption, settings_from
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 app = typer.Typer(help="Discord adapter commands.", no_args_is_help=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A tailorbot.toml to read instead of ./tailorbot.toml."),
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except Exception as exc:  # pydantic names the bad key; show it plainly
-        typer.echo(f"Configuration error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _token(settings: Settings) -> str:
@@ -46,7 +35,7 @@ def invite_url_command(
     from adapters.discord.invite import client_id_from_token, invite_url
 
     if client_id is None:
-        settings = _settings(config)
+        settings = settings_from(config)
         try:
             client_id = client_id_from_token(_token(settings))
         except ValueError as exc:
@@ -65,7 +54,7 @@ def sync_command(
     config: ConfigOption = None,
 ) -> None:
     """Register the slash commands with Discord (run after install and after upgrades)."""
-    settings = _settings(config)
+    settings = settings_from(config)
     names = asyncio.run(sync_to_discord(settings, _token(settings), guild))
     where = f"guild {guild}" if guild else "all servers and DMs (may take up to an hour to show)"
     typer.echo(f"Synced {len(names)} commands to {where}: " + ", ".join(f"/{n}" for n in names))
@@ -114,7 +103,7 @@ def run_command(
     from adapters.discord.runner import serve
     from bot.app import build_core
 
-    settings = _settings(config)
+    settings = settings_from(config)
     _token(settings)
     privileged = None if intents is None else [i.strip() for i in intents.split(",") if i.strip()]
     ids = [int(i) for i in shard_ids.split(",")] if shard_ids else None
@@ -140,7 +129,7 @@ def forget_user_command(
 ) -> None:
     """Delete a Discord user's data in every server and in DMs (deletion requests: Discord
     has no gateway event for them)."""
-    settings = _settings(config)
+    settings = settings_from(config)
     if not yes and not typer.confirm(f"Delete everything about Discord user {user_id}?"):
         raise typer.Exit(1)
 

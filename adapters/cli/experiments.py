@@ -13,41 +13,29 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from bot.config import Settings, load_settings
-from bot.experiments import (
-    PROMOTED,
-    RUNNING,
-    STOPPED,
-    ExperimentConfigError,
-    ExperimentRegistry,
-    load_experiments,
-    set_state,
-    state_of,
-)
-from bot.experiments.report import ExperimentReport, build_report, write_chart
-from profiles.db import Database
-from profiles.migrate import upgrade
+from adapters.cli.options import ConfigOption, console, err, settings_from
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.experiments import ExperimentRegistry
+    from bot.experiments.config import Experiment
+    from bot.experiments.report import ExperimentReport
+    from profiles.db import Database
 
 T = TypeVar("T")
-console = Console()
-err = Console(stderr=True)
 app = typer.Typer(help="Online experiments on prompt and ranking variants.", no_args_is_help=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A tailorbot.toml to read instead of ./tailorbot.toml."),
-]
 
 
 def _load(config: Path | None) -> tuple[Settings, ExperimentRegistry]:
+    from bot.experiments import ExperimentConfigError, load_experiments
+
+    settings = settings_from(config)
     try:
-        settings = load_settings(config)
         registry = load_experiments(config)
     except (ExperimentConfigError, ValueError) as exc:
         err.print(f"[red]Configuration error:[/red] {exc}")
@@ -56,6 +44,9 @@ def _load(config: Path | None) -> tuple[Settings, ExperimentRegistry]:
 
 
 def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    from profiles.db import Database
+    from profiles.migrate import upgrade
+
     async def main() -> T:
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, settings.database_url)
@@ -71,6 +62,8 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
 @app.command("list")
 def list_experiments(config: ConfigOption = None) -> None:
     """Configured experiments, their variants and state."""
+    from bot.experiments import state_of
+
     settings, registry = _load(config)
     if not registry.experiments:
         console.print(
@@ -150,10 +143,12 @@ def report(
     config: ConfigOption = None,
 ) -> None:
     """Per-variant metrics from people's feedback, as a table and a chart."""
+    from bot.experiments.report import build_report, write_chart
+
     settings, registry = _load(config)
     if name is not None:
         try:
-            targets: list[object] = [registry.get(name)]
+            targets: list[Experiment | str] = [registry.get(name)]
         except KeyError:
             targets = [name]  # no longer configured: report from stored assignments
     else:
@@ -168,7 +163,7 @@ def report(
                 await build_report(
                     session,
                     target,
-                    consent_opt_out=settings.consent_mode == "opt_out",  # type: ignore[arg-type]
+                    consent_opt_out=settings.consent_mode == "opt_out",
                 )
                 for target in targets
             ]
@@ -183,6 +178,8 @@ def report(
 
 
 def _change(config: Path | None, name: str, status: str, variant: str | None = None) -> None:
+    from bot.experiments import set_state
+
     settings, registry = _load(config)
     try:
         experiment = registry.get(name)
@@ -203,6 +200,8 @@ def _change(config: Path | None, name: str, status: str, variant: str | None = N
 def stop(name: str, config: ConfigOption = None) -> None:
     """Stop an experiment: everyone gets the control from now on; the report keeps what was
     measured until now."""
+    from bot.experiments import STOPPED
+
     _change(config, name, STOPPED)
     console.print(f"{name}: stopped — everyone gets the control.")
 
@@ -211,6 +210,8 @@ def stop(name: str, config: ConfigOption = None) -> None:
 def promote(name: str, variant: str, config: ConfigOption = None) -> None:
     """Give every consented person VARIANT (explicit preferences still win). Make it the
     default in the templates or settings afterwards, then remove the experiment."""
+    from bot.experiments import PROMOTED
+
     _change(config, name, PROMOTED, variant)
     console.print(f"{name}: {variant} promoted — every consented person gets it.")
 
@@ -218,5 +219,7 @@ def promote(name: str, variant: str, config: ConfigOption = None) -> None:
 @app.command()
 def resume(name: str, config: ConfigOption = None) -> None:
     """Undo a stop or a promotion; people keep the variants they had."""
+    from bot.experiments import RUNNING
+
     _change(config, name, RUNNING)
     console.print(f"{name}: running again.")

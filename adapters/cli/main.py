@@ -11,34 +11,21 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, or_, select
 
-from adapters import terminal
 from adapters.cli import digest as digest_cli
 from adapters.cli import discord as discord_cli
 from adapters.cli import experiments as experiments_cli
 from adapters.cli import slack as slack_cli
-from adapters.discord import runner as discord_runner
-from adapters.slack import runner as slack_runner
-from bot.app import build_core
-from bot.commands.profile import describe
-from bot.config import Settings, load_settings
-from bot.core import Core
-from bot.digest import digests_for
-from profiles import migrate
-from profiles.models import Consent, Interest, Person
-from profiles.privacy import export_json, export_person
+from adapters.cli.options import ConfigOption, console, err, settings_from
 
-T = TypeVar("T")
-console = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.core import Core
 
 app = typer.Typer(
     name="tailorbot",
@@ -59,40 +46,17 @@ app.add_typer(discord_cli.app, name="discord")
 app.add_typer(digest_cli.app, name="digest")
 app.add_typer(experiments_cli.app, name="experiments")
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="A tailorbot.toml to read instead of ./tailorbot.toml."),
-]
-
-
-def settings_from(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except Exception as exc:  # pydantic's ValidationError names the bad key; show it plainly
-        err.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
-def run_async(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
-
-
-@contextlib.asynccontextmanager
-async def core_for(settings: Settings) -> AsyncIterator[Core]:
-    core = await build_core(settings)
-    try:
-        yield core
-    finally:
-        await core.aclose()
-        await core.db.dispose()
-
 
 # run / chat -------------------------------------------------------------------------------
 @app.command()
 def run(config: ConfigOption = None) -> None:
     """Start every configured adapter (Slack, Discord); with none configured, the terminal."""
+    from adapters import terminal
+    from adapters.cli.runtime import core_for, run_async
+    from bot.digest import digests_for
+
     settings = settings_from(config)
-    runners = [r for r in (slack_runner, discord_runner) if r.configured(settings)]
+    runners = configured_runners(settings)
 
     async def main() -> None:
         async with core_for(settings) as core:
@@ -121,6 +85,21 @@ def run(config: ConfigOption = None) -> None:
         raise typer.Exit(1) from exc
 
 
+def configured_runners(settings: Settings) -> list[Any]:
+    """The runner of each platform with credentials; a platform's SDK is imported only when
+    its token is set, so a terminal-only start never pays for discord.py or Bolt."""
+    found: list[Any] = []
+    if settings.slack_bot_token:
+        from adapters.slack import runner as slack_runner
+
+        found.append(slack_runner)
+    if settings.discord_bot_token:
+        from adapters.discord import runner as discord_runner
+
+        found.append(discord_runner)
+    return [runner for runner in found if runner.configured(settings)]
+
+
 def _default_user() -> str:
     import getpass
 
@@ -138,6 +117,9 @@ def chat(
     config: ConfigOption = None,
 ) -> None:
     """Talk to the bot in the terminal (scriptable when stdin is not a TTY)."""
+    from adapters import terminal
+    from adapters.cli.runtime import core_for, run_async
+
     settings = settings_from(config)
 
     async def main() -> None:
@@ -169,6 +151,8 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument()] = "head", config: ConfigOption = None
 ) -> None:
     """Create or upgrade the schema."""
+    from profiles import migrate
+
     settings = settings_from(config)
     migrate.upgrade(settings.database_url, revision)
     console.print(f"Database at revision {migrate.current_revision(settings.database_url)}.")
@@ -176,6 +160,8 @@ def db_upgrade(
 
 @db_app.command("downgrade")
 def db_downgrade(revision: str, config: ConfigOption = None) -> None:
+    from profiles import migrate
+
     settings = settings_from(config)
     migrate.downgrade(settings.database_url, revision)
     console.print(f"Database at revision {migrate.current_revision(settings.database_url)}.")
@@ -183,44 +169,21 @@ def db_downgrade(revision: str, config: ConfigOption = None) -> None:
 
 @db_app.command("current")
 def db_current(config: ConfigOption = None) -> None:
+    from profiles import migrate
+
     settings = settings_from(config)
     current = migrate.current_revision(settings.database_url)
     console.print(f"current: {current or '(empty database)'}; head: {migrate.head_revision()}")
 
 
 # users --------------------------------------------------------------------------------------
-def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
-    async def main() -> T:
-        async with core_for(settings) as core:
-            return await work(core)
-
-    return run_async(main())
-
-
-async def find_person(core: Core, who: str) -> Person:
-    """A numeric id, or a user id / display name (must be unambiguous)."""
-    async with core.db.session() as session:
-        if who.isdigit():
-            person = await session.get(Person, int(who))
-            if person is not None:
-                return person
-        result = await session.exec(
-            select(Person).where(or_(Person.user_id == who, Person.display_name == who))  # type: ignore[call-overload]
-        )
-        matches = list(result.scalars())
-    if not matches:
-        err.print(f"[red]No person matches {who!r}.[/red] See `tailorbot users list`.")
-        raise typer.Exit(1)
-    if len(matches) > 1:
-        ids = ", ".join(f"{p.id} ({p.platform}/{p.workspace}/{p.user_id})" for p in matches)
-        err.print(f"[red]{who!r} is ambiguous:[/red] {ids}. Use the numeric id.")
-        raise typer.Exit(1)
-    return matches[0]
-
-
 @users_app.command("list")
 def users_list(config: ConfigOption = None) -> None:
     """Everyone the bot has met, with consent state and how much it knows."""
+    from sqlalchemy import func, select
+
+    from adapters.cli.runtime import with_core
+    from profiles.models import Consent, Interest, Person
 
     async def work(core: Core) -> list[Any]:
         async with core.db.session() as session:
@@ -258,6 +221,9 @@ def users_list(config: ConfigOption = None) -> None:
 @users_app.command("show")
 def users_show(who: str, config: ConfigOption = None) -> None:
     """What the bot believes about a person and why (same text as /profile)."""
+    from adapters.cli.runtime import find_person, with_core
+    from bot.commands.profile import describe
+    from profiles.models import Person
 
     async def work(core: Core) -> str:
         person = await find_person(core, who)
@@ -278,6 +244,8 @@ def users_export(
     config: ConfigOption = None,
 ) -> None:
     """All data about a person as JSON (every table)."""
+    from adapters.cli.runtime import find_person, with_core
+    from profiles.privacy import export_json, export_person
 
     async def work(core: Core) -> bytes:
         person = await find_person(core, who)
@@ -301,6 +269,9 @@ def users_forget(
     config: ConfigOption = None,
 ) -> None:
     """Delete every row about a person in every table, and their scheduled jobs."""
+    from adapters.cli.runtime import find_person, with_core
+    from profiles.models import Person
+
     settings = settings_from(config)
 
     async def work(core: Core) -> dict[str, int] | None:
@@ -330,6 +301,7 @@ def profiles_summarize(
 ) -> None:
     """Ask the model for a structured summary of people with enough new messages (batch job:
     run it from cron or a scheduler, not per message)."""
+    from adapters.cli.runtime import with_core
     from bot.summaries import summarize_due
 
     async def work(core: Core) -> str:
@@ -354,6 +326,7 @@ def prompt_preview(
     config: ConfigOption = None,
 ) -> None:
     """Print the exact prompt the model would receive from this person now (nothing stored)."""
+    from adapters.cli.runtime import find_person, with_core
     from bot.events import MessageEvent, PersonRef, Surface
 
     async def work(core: Core) -> str:

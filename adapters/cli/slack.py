@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from adapters.slack.manifest import build_manifest, render
-from bot.config import load_settings
+from adapters.cli.options import ConfigOption, settings_from
 
 app = typer.Typer(help="Slack adapter commands.", no_args_is_help=True)
 
@@ -17,17 +16,20 @@ def manifest(
         "--request-url",
         help="HTTP mode: the public https://…/slack/events URL. Omit for Socket Mode.",
     ),
+    config: ConfigOption = None,
 ) -> None:
     """Print the Slack app manifest (JSON) to paste into "Create New App → From a manifest"."""
-    typer.echo(render(build_manifest(load_settings(), request_url=request_url)))
+    from adapters.slack.manifest import build_manifest, render
+
+    typer.echo(render(build_manifest(settings_from(config), request_url=request_url)))
 
 
 @app.command()
-def check() -> None:
+def check(config: ConfigOption = None) -> None:
     """Say which mode `tailorbot run` will use for Slack, or what is missing."""
     from adapters.slack.runner import configured, mode
 
-    settings = load_settings()
+    settings = settings_from(config)
     if not configured(settings):
         typer.echo("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN "
                    "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode).")

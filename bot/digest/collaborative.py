@@ -19,9 +19,8 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy.sparse import csr_matrix, diags
 from sqlalchemy import or_
 from sqlmodel import col, select
 
@@ -31,6 +30,9 @@ from profiles.decay import decayed, to_ts
 from profiles.engine import ProfileEngine
 from profiles.models import Consent, DigestItem, Interest, Person
 from profiles.ranking import Candidate, similarity, tokens
+
+if TYPE_CHECKING:  # numpy/scipy load when a model is first fitted, not at start-up
+    from scipy.sparse import csr_matrix
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,9 @@ class WorkspaceSimilarity:
         )
 
     def _score(self, model: _Model, row: int) -> Neighbourhood:
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
         ids, sims = model.model.similar_items(row, N=self.neighbours + 1)  # type: ignore[attr-defined]
         keep = [(int(i), float(s)) for i, s in zip(ids, sims, strict=True) if i != row and s > 0]
         if not keep:
@@ -200,7 +205,9 @@ class WorkspaceSimilarity:
         return built
 
     def _fit(self, per_person: dict[int, list[tuple[str, float]]]) -> _Model:
+        import numpy as np
         from implicit.nearest_neighbours import ItemItemRecommender
+        from scipy.sparse import csr_matrix, diags
 
         rows: dict[int, int] = {}
         columns: dict[str, int] = {}

@@ -1,7 +1,8 @@
 """Fetching and parsing RSS/Atom feeds for digests.
 
-Feeds are fetched with aiohttp (bounded by a timeout and a size limit) and parsed with
-feedparser in a worker thread, so a large or slow feed never stalls the event loop.
+Feeds are fetched with aiohttp (bounded by a timeout and a size limit; see
+:mod:`bot.digest.fetch`) and parsed with feedparser in a worker thread, so a large or slow
+feed never stalls the event loop. Both load on the first fetch, not when the bot starts.
 
 A feed a *person* added is untrusted: without care the bot would fetch whatever address it is
 given, including services on the bot's own network, and show the person what came back. Such
@@ -20,15 +21,9 @@ import hashlib
 import html
 import ipaddress
 import re
-import socket
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
-
-import aiohttp
-import feedparser
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
+from urllib.parse import urlsplit
 
 MAX_REDIRECTS = 3
 _TAG = re.compile(r"<[^>]+>")
@@ -90,68 +85,6 @@ def check_url(url: str, *, allow_private: bool = True) -> str:
     return url
 
 
-class PublicOnlyResolver(AbstractResolver):
-    """Resolves like the default resolver but keeps only public addresses, so a hostname
-    that points (or is re-pointed) at a private or loopback address cannot be reached."""
-
-    def __init__(self) -> None:
-        self._inner = ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        public = [r for r in results if _is_public(r["host"])]
-        if not public:
-            raise OSError(f"{host} resolves only to private or local addresses")
-        return public
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-async def fetch(
-    url: str,
-    *,
-    time_limit: float,
-    max_bytes: int,
-    trusted: bool,
-    allow_private: bool = False,
-) -> bytes:
-    """The feed's bytes. Raises :class:`FeedError` with a short reason."""
-    guarded = not trusted and not allow_private
-    connector = aiohttp.TCPConnector(resolver=PublicOnlyResolver()) if guarded else None
-    client_timeout = aiohttp.ClientTimeout(total=time_limit)
-    headers = {
-        "User-Agent": "tailorbot-digest/1 (RSS reader)",
-        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
-    }
-    try:
-        async with aiohttp.ClientSession(
-            timeout=client_timeout, connector=connector, headers=headers
-        ) as client:
-            current = check_url(url, allow_private=not guarded)
-            for _ in range(MAX_REDIRECTS + 1):
-                async with client.get(current, allow_redirects=False) as response:
-                    if response.status in (301, 302, 303, 307, 308):
-                        location = response.headers.get("Location")
-                        if not location:
-                            raise FeedError(f"redirect without a location ({response.status})")
-                        current = check_url(urljoin(current, location), allow_private=not guarded)
-                        continue
-                    if response.status >= 400:
-                        raise FeedError(f"the server answered {response.status}")
-                    body = await response.content.read(max_bytes + 1)
-                    if len(body) > max_bytes:
-                        raise FeedError(f"the feed is larger than {max_bytes:,} bytes")
-                    return body
-            raise FeedError("too many redirects")
-    except TimeoutError as exc:
-        raise FeedError(f"no answer within {time_limit:g} s") from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        raise FeedError(f"could not fetch it ({exc})") from exc
-
-
 def _text(value: Any, limit: int) -> str:
     plain = html.unescape(_TAG.sub(" ", str(value or "")))
     return _SPACES.sub(" ", plain).strip()[:limit]
@@ -167,6 +100,8 @@ def _when(entry: Any) -> dt.datetime | None:
 def parse(data: bytes, url: str) -> ParsedFeed:
     """Parse bytes into entries (blocking: call it in a thread). A document feedparser cannot
     read as a feed at all is an error; a feed with some broken entries keeps the good ones."""
+    import feedparser  # here, not at start-up: it costs ~0.3 CPU-s and parsing is rare
+
     parsed = feedparser.parse(data)
     if parsed.get("bozo") and not parsed.entries:
         raise FeedError(f"not a readable RSS/Atom feed ({parsed.get('bozo_exception')})")
@@ -204,6 +139,8 @@ def parse(data: bytes, url: str) -> ParsedFeed:
 async def fetch_and_parse(
     url: str, *, time_limit: float, max_bytes: int, trusted: bool, allow_private: bool = False
 ) -> ParsedFeed:
+    from bot.digest.fetch import fetch
+
     data = await fetch(
         url,
         time_limit=time_limit,

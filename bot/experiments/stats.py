@@ -15,8 +15,6 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats as scipy_stats
-
 
 @dataclass(frozen=True, slots=True)
 class Interval:
@@ -48,6 +46,14 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> Interval:
     return Interval(p, max(0.0, centre - half), min(1.0, centre + half), n)
 
 
+def _t_quantile(confidence: float, df: int) -> float:
+    """Student's t quantile; scipy is imported here, on the first report, because it costs
+    about a CPU-second and the bot itself never needs it."""
+    from scipy import stats as scipy_stats
+
+    return float(scipy_stats.t.ppf(0.5 + confidence / 2, df))
+
+
 def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
     n = len(values)
     if n == 0:
@@ -56,7 +62,7 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval
     if n == 1:
         return Interval(mean, mean, mean, 1)
     sem = statistics.stdev(values) / math.sqrt(n)
-    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)) * sem
+    half = _t_quantile(confidence, n - 1) * sem
     return Interval(mean, mean - half, mean + half, n)
 
 
@@ -83,5 +89,5 @@ def mean_interval_from_sums(
     if n == 1:
         return Interval(mean, mean, mean, 1)
     variance = max(0.0, (total_squares - n * mean * mean) / (n - 1))
-    half = float(scipy_stats.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(variance / n)
+    half = _t_quantile(confidence, n - 1) * math.sqrt(variance / n)
     return Interval(mean, mean - half, mean + half, n)

@@ -7,11 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import discord
 import pytest
-from typer.testing import CliRunner
 
-from adapters.cli.discord import app
 from adapters.discord.commands import fixed_choices, value_suggestions
-from adapters.discord.invite import client_id_from_token, invite_url, required_permissions
+from adapters.discord.invite import client_id_from_token, invite_url
 from profiles.preferences import SPECS
 
 
@@ -33,17 +31,6 @@ def test_client_id_comes_from_the_tokens_first_segment() -> None:
     assert client_id_from_token(f"{first}.GhIjKl.signature") == 1122334455667788
     with pytest.raises(ValueError):
         client_id_from_token("not-a-token")
-
-
-def test_invite_url_command_reads_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = base64.b64encode(b"42424242424242").decode().rstrip("=")
-    monkeypatch.setenv("DISCORD_BOT_TOKEN", f"{first}.x.y")
-
-    result = CliRunner().invoke(app, ["invite-url"])
-
-    assert result.exit_code == 0, result.output
-    assert "client_id=42424242424242" in result.output
-    assert f"permissions={required_permissions().value}" in result.output
 
 
 def test_fixed_choices_come_from_the_specs_and_validate() -> None:

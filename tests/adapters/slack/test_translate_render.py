@@ -1,12 +1,9 @@
 """Pure translation rules (payload → event), rendering (Reply → Block Kit) and the manifest."""
 
-import json
 
 import pytest
-from typer.testing import CliRunner
 
 from adapters.slack import manifest as slack_manifest
-from adapters.cli.slack import app as cli_app
 from adapters.slack.render import message_payload
 from adapters.slack.translate import (
     BotIdentity,
@@ -146,20 +143,3 @@ def test_manifest_commands_follow_the_registry(monkeypatch: pytest.MonkeyPatch) 
     assert "/status" not in commands  # reserved by Slack: reachable as /tailorbot status
     assert "/help" not in commands  # too generic: /tailorbot help
     assert commands[1:] == slack_manifest.native_commands(settings)
-
-
-def test_cli_prints_manifest_for_both_modes(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)  # no stray .env / tailorbot.toml
-    monkeypatch.delenv("TAILORBOT_BOT_NAME", raising=False)
-    socket = json.loads(CliRunner().invoke(cli_app, ["manifest"]).output)
-    assert socket["settings"]["socket_mode_enabled"] is True
-    assert "request_url" not in socket["settings"]["event_subscriptions"]
-    assert set(socket["oauth_config"]["scopes"]["bot"]) == set(slack_manifest.SCOPES)
-    assert socket["settings"]["event_subscriptions"]["bot_events"] == list(
-        slack_manifest.BOT_EVENTS)
-    url = "https://bot.example.com/slack/events"
-    http = json.loads(CliRunner().invoke(cli_app, ["manifest", "--request-url", url]).output)
-    assert http["settings"]["socket_mode_enabled"] is False
-    assert http["settings"]["event_subscriptions"]["request_url"] == url
-    assert http["settings"]["interactivity"]["request_url"] == url
-    assert {c["url"] for c in http["features"]["slash_commands"]} == {url}

@@ -10,7 +10,8 @@ from aiohttp import web
 from bot.digest import store
 from bot.digest.builder import dedupe
 from bot.digest.cache import SharedCache
-from bot.digest.feeds import FeedError, PublicOnlyResolver
+from bot.digest.feeds import FeedError
+from bot.digest.fetch import PublicOnlyResolver
 from bot.digest.sources import (
     ChannelActivitySource,
     DigestCandidate,

@@ -3,9 +3,7 @@
 import datetime as dt
 
 import pytest
-from typer.testing import CliRunner
 
-from adapters.cli.experiments import app, chart_name
 from bot.context import build_prompt_context
 from bot.events import PlatformContext
 from bot.experiments import parse_experiments, renderer_for
@@ -119,34 +117,6 @@ async def test_chart_is_written(core, registry, tmp_path):
     path = write_chart(report, tmp_path / "chart.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 10_000
-
-
-def test_cli_report_stop_promote(sqlite_url, tmp_path, monkeypatch):
-    config = tmp_path / "tailorbot.toml"
-    config.write_text(
-        f'database_url = "{sqlite_url}"\n'
-        "[experiments.short_replies]\n"
-        'kind = "prompt"\n'
-        "[experiments.short_replies.variants]\n"
-        "control = {}\n"
-        'brief = { preferences = { verbosity = "brief" } }\n'
-    )
-    monkeypatch.delenv("TAILORBOT_EXPERIMENTS_FILE", raising=False)
-    runner = CliRunner()
-    out = tmp_path / "charts"
-    result = runner.invoke(app, ["report", "short_replies", "-o", str(out), "-c", str(config)])
-    assert result.exit_code == 0, result.output
-    assert "short_replies" in result.output and "brief" in result.output
-    assert (out / chart_name("short_replies")).is_file()
-    result = runner.invoke(app, ["promote", "short_replies", "nope", "-c", str(config)])
-    assert result.exit_code == 1
-    result = runner.invoke(app, ["promote", "short_replies", "brief", "-c", str(config)])
-    assert result.exit_code == 0 and "promoted" in result.output
-    result = runner.invoke(app, ["list", "-c", str(config)])
-    assert "promoted" in result.output
-    result = runner.invoke(app, ["stop", "short_replies", "-c", str(config)])
-    assert result.exit_code == 0
-    assert "stopped" in runner.invoke(app, ["list", "-c", str(config)]).output
 
 
 def test_prompt_template_variant_renders_its_template(tmp_path):

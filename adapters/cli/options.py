@@ -1,0 +1,37 @@
+"""What every ``tailorbot`` command shares: the ``--config`` option (defined here once), the
+one way settings are loaded, and the two consoles.
+
+It imports only typer and rich: ``tailorbot --help`` must stay cheap, so anything heavier
+(the core, SQLAlchemy, the platform SDKs) is imported inside the command that needs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+console = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="A tailorbot.toml to read instead of ./tailorbot.toml."),
+]
+
+
+def settings_from(config: Path | None) -> Settings:
+    """The settings for ``--config`` (or ./tailorbot.toml, .env and the environment); a bad
+    value ends the command with its key named and exit code 2."""
+    from bot.config import load_settings
+
+    try:
+        return load_settings(config)
+    except Exception as exc:  # pydantic's ValidationError names the bad key; show it plainly
+        err.print(f"[red]Configuration error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from exc

@@ -1,0 +1,67 @@
+"""Running a command against the bot: build the core for some settings, run async work in
+it and close it again, and find the person an operator names.
+
+Commands import this inside their bodies, so the core and its libraries load only for the
+commands that use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from sqlmodel import col, or_, select
+
+from adapters.cli.options import err
+from bot.app import build_core
+from bot.config import Settings
+from bot.core import Core
+from profiles.models import Person
+
+T = TypeVar("T")
+
+
+def run_async(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def core_for(settings: Settings) -> AsyncIterator[Core]:
+    core = await build_core(settings)
+    try:
+        yield core
+    finally:
+        await core.aclose()
+        await core.db.dispose()
+
+
+def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with core_for(settings) as core:
+            return await work(core)
+
+    return run_async(main())
+
+
+async def find_person(core: Core, who: str) -> Person:
+    """A numeric id, or a user id / display name (must be unambiguous)."""
+    async with core.db.session() as session:
+        if who.isdigit():
+            person = await session.get(Person, int(who))
+            if person is not None:
+                return person
+        result = await session.exec(
+            select(Person).where(or_(col(Person.user_id) == who, col(Person.display_name) == who))
+        )
+        matches = list(result)
+    if not matches:
+        err.print(f"[red]No person matches {who!r}.[/red] See `tailorbot users list`.")
+        raise typer.Exit(1)
+    if len(matches) > 1:
+        ids = ", ".join(f"{p.id} ({p.platform}/{p.workspace}/{p.user_id})" for p in matches)
+        err.print(f"[red]{who!r} is ambiguous:[/red] {ids}. Use the numeric id.")
+        raise typer.Exit(1)
+    return matches[0]
