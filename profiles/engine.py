@@ -8,12 +8,13 @@ commits a message's dedupe row, signals and history together, so a crash never h
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, desc, func
+from sqlalchemy import case, delete, desc, func, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,7 +37,7 @@ from profiles.models import (
 )
 from profiles.preferences import ResolvedPreferences, resolve, validate
 from profiles.signals import MessageSignals
-from profiles.upsert import insert_for
+from profiles.upsert import dialect_of, insert_for, insert_of
 
 FEEDBACK_TOPIC_DELTA = 0.5
 REACTION_INTEREST_DELTA = 0.4
@@ -88,9 +89,17 @@ class ProfileSnapshot:
 def interest_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
     """INSERT … ON CONFLICT for interests: decay the stored weight to the new signal's time and
     add it (see profiles.decay), atomically, so concurrent workers never lose an update. Rows
-    go in with ``.values([...])`` or as executemany parameters."""
+    go in as executemany parameters (``session.exec(stmt, params=rows)``), never as a
+    multi-row ``.values([...])``, which SQLAlchemy cannot cache and recompiles every time.
+    Built once per dialect and half-life: statements are immutable, constructing one costs
+    more Python than executing the cached compiled form."""
+    return _interest_upsert(dialect_of(session), half_life_seconds)
+
+
+@functools.lru_cache(maxsize=16)
+def _interest_upsert(dialect: str, half_life_seconds: float) -> Any:
     table = table_of(Interest)
-    stmt = insert_for(session, table)
+    stmt = insert_of(dialect, table)
     new, old = stmt.excluded, table.c
     hl = half_life_seconds
     return stmt.on_conflict_do_update(
@@ -117,8 +126,13 @@ def interest_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
 
 def trait_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
     """INSERT … ON CONFLICT for decayed habit counters (language, active hour)."""
+    return _trait_upsert(dialect_of(session), half_life_seconds)
+
+
+@functools.lru_cache(maxsize=16)
+def _trait_upsert(dialect: str, half_life_seconds: float) -> Any:
     table = table_of(Trait)
-    stmt = insert_for(session, table)
+    stmt = insert_of(dialect, table)
     new, old = stmt.excluded, table.c
     return stmt.on_conflict_do_update(
         index_elements=["person_id", "kind", "key"],
@@ -136,8 +150,13 @@ def trait_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
 def style_upsert(session: AsyncSession) -> Any:
     """INSERT … ON CONFLICT for the style profile: a running mean for the first messages, then
     an exponentially weighted average (alpha 0.1) so style follows the person as they change."""
+    return _style_upsert(dialect_of(session))
+
+
+@functools.lru_cache(maxsize=4)
+def _style_upsert(dialect: str) -> Any:
     table = table_of(StyleProfile)
-    stmt = insert_for(session, table)
+    stmt = insert_of(dialect, table)
     new, old = stmt.excluded, table.c
     alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
     return stmt.on_conflict_do_update(
@@ -296,7 +315,9 @@ class ProfileEngine:
                 "created_at": at,
             }
         )
-        await session.exec(insert_for(session, table_of(Signal)).values(rows))
+        # executemany with bound rows, not ``.values([...])``: a multi-row VALUES clause has
+        # no cache key, so SQLAlchemy would compile it afresh for every message.
+        await session.exec(insert(table_of(Signal)), params=rows)
 
         await self.add_interests(session, person_id, signals.topics, at=at)
         traits = [("hour", f"{local_hour:02d}")]
@@ -333,25 +354,16 @@ class ProfileEngine:
         ]
         if not values:
             return
-        stmt = interest_upsert(session, self.half_life).values(values)
-        await session.exec(stmt)
+        await session.exec(interest_upsert(session, self.half_life), params=values)
 
     async def _bump_traits(
         self, session: AsyncSession, person_id: int, traits: list[tuple[str, str]], at_ts: float
     ) -> None:
-        stmt = trait_upsert(session, self.half_life).values(
-            [
-                {
-                    "person_id": person_id,
-                    "kind": kind,
-                    "key": key,
-                    "weight": 1.0,
-                    "updated_ts": at_ts,
-                }
-                for kind, key in traits
-            ]
-        )
-        await session.exec(stmt)
+        rows = [
+            {"person_id": person_id, "kind": kind, "key": key, "weight": 1.0, "updated_ts": at_ts}
+            for kind, key in traits
+        ]
+        await session.exec(trait_upsert(session, self.half_life), params=rows)
 
     async def _update_style(
         self, session: AsyncSession, person_id: int, signals: MessageSignals, at: dt.datetime
@@ -397,20 +409,19 @@ class ProfileEngine:
         if not topics:
             return
         await session.exec(
-            insert_for(session, table_of(Signal)).values(
-                [
-                    {
-                        "person_id": person_id,
-                        "kind": "reaction",
-                        "value": topic,
-                        "weight": REACTION_INTEREST_DELTA * strength,
-                        "excerpt": emoji[:120],
-                        "event_id": event_id,
-                        "created_at": at,
-                    }
-                    for topic, strength in topics
-                ]
-            )
+            insert(table_of(Signal)),
+            params=[
+                {
+                    "person_id": person_id,
+                    "kind": "reaction",
+                    "value": topic,
+                    "weight": REACTION_INTEREST_DELTA * strength,
+                    "excerpt": emoji[:120],
+                    "event_id": event_id,
+                    "created_at": at,
+                }
+                for topic, strength in topics
+            ],
         )
         await self.add_interests(
             session, person_id, [(t, REACTION_INTEREST_DELTA * s) for t, s in topics], at=at

@@ -8,9 +8,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def insert_of(dialect: str, table: Any) -> Any:
+    """``sqlite.insert`` or ``postgresql.insert`` for a dialect name."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """``sqlite.insert`` or ``postgresql.insert`` for the session's dialect; both offer
     ``on_conflict_do_update``/``on_conflict_do_nothing`` with the same arguments."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
+    return insert_of(dialect_of(session), table)
