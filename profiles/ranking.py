@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -202,7 +203,35 @@ class Ranker:
         return self.diversify(pool, limit)
 
     def diversify(self, pool: list[Ranked], limit: int) -> list[Ranked]:
-        """Greedy MMR: repeatedly take the best item after discounting topics already taken."""
+        """Greedy MMR: repeatedly take the best item after discounting topics already taken
+        (ties go to the higher score, then the smaller key).
+
+        Lazy greedy, O((n + k·t) log n) instead of O(n·k): a discount only ever lowers an
+        item's value (scores ≥ 0, diversity in [0, 1]), so a value computed earlier is an
+        upper bound. The heap's top is re-scored; if its value still holds, nothing below it
+        can beat it. Outside those conditions the plain scan gives the same answer."""
+        d = self.settings.diversity
+        if not 0.0 <= d <= 1.0 or any(r.score < 0 for r in pool):
+            return self._diversify_scan(pool, limit)
+        ordered = sorted(pool, key=lambda r: (-r.score, r.candidate.key))
+        heap = [(-r.score, position, 0) for position, r in enumerate(ordered)]  # sorted: a heap
+        chosen: list[Ranked] = []
+        taken: dict[str, int] = {}
+        while heap and len(chosen) < limit:
+            _, position, repeats_then = heap[0]
+            item = ordered[position]
+            repeats = sum(taken.get(t, 0) for t in item.candidate.topics)
+            if repeats != repeats_then:
+                heapq.heapreplace(heap, (-(item.score * d**repeats), position, repeats))
+                continue
+            heapq.heappop(heap)
+            chosen.append(Ranked(item.candidate, item.score * d**repeats, item.reasons))
+            for topic in item.candidate.topics:
+                taken[topic] = taken.get(topic, 0) + 1
+        return chosen
+
+    def _diversify_scan(self, pool: list[Ranked], limit: int) -> list[Ranked]:
+        """The reference greedy scan (quadratic); used where the lazy form's bound fails."""
         chosen: list[Ranked] = []
         taken: dict[str, int] = {}
         remaining = sorted(pool, key=lambda r: (-r.score, r.candidate.key))

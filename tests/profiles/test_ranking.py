@@ -1,6 +1,9 @@
 import datetime as dt
 
-from profiles.ranking import Candidate, Ranker, RankingSettings, similarity, tokens
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from profiles.ranking import Candidate, Ranked, Ranker, RankingSettings, similarity, tokens
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 
@@ -60,3 +63,39 @@ def test_freshness_and_collaborative_signal():
     liked = Ranker().rank([old, new], {}, collaborative={"old": 1.0}, now=NOW)
     assert liked[0].candidate.key == "old"
     assert "liked by people with similar interests" in liked[0].reasons
+
+
+# The lazy (heap) diversity re-rank must choose exactly what the reference scan chooses.
+_TOPICS = ("rust", "jazz", "bread", "chess", "go", "tea")
+
+
+@given(
+    items=st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0]),
+            st.lists(st.sampled_from(_TOPICS), max_size=3, unique=True),
+        ),
+        max_size=40,
+    ),
+    diversity=st.sampled_from([0.0, 0.3, 0.6, 1.0]),
+    limit=st.integers(min_value=0, max_value=15),
+)
+@settings(max_examples=300, deadline=None)
+def test_lazy_diversify_equals_the_reference_scan(items, diversity, limit):
+    ranker = Ranker(RankingSettings(diversity=diversity))
+    pool = [
+        Ranked(Candidate(f"k{i % 7}-{i}", "t", tuple(topics)), score)
+        for i, (score, topics) in enumerate(items)
+    ]
+    expected = ranker._diversify_scan(list(pool), limit)
+    assert ranker.diversify(list(pool), limit) == expected
+
+
+def test_negative_scores_keep_the_reference_behaviour():
+    ranker = Ranker(RankingSettings(diversity=0.5))
+    pool = [
+        Ranked(Candidate("a", "t", ("x",)), -0.1),
+        Ranked(Candidate("b", "t", ("x",)), -0.4),
+        Ranked(Candidate("c", "t", ("y",)), 0.2),
+    ]
+    assert ranker.diversify(pool, 3) == ranker._diversify_scan(pool, 3)
