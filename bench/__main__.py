@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.eval.__main__ import run_eval
-from bench.scale import ScaleFigures, format_rows, run_in_subprocess, targets
+from bench.scale import ScaleFigures, format_rows, progress_line, run_in_subprocess, targets
 
 
 def machine() -> str:
@@ -77,7 +77,7 @@ def main() -> None:
                     print(result, flush=True)
                 else:
                     rows.append(result)
-                    print(format_rows([result]).splitlines()[-1], flush=True)
+                    print(progress_line(result), flush=True)
         if rows:
             print()
             print(format_rows(rows))

@@ -1,0 +1,203 @@
+"""Maximum ingest through ``Core.handle``, and what the rest of the bot feels meanwhile.
+
+Adapter-shaped events of the mixed workload (:func:`bench.workload.events`) are handed to
+``Core.handle`` by ``CONCURRENCY`` tasks at once, as a busy Slack or Discord connection
+dispatches them. While that runs, in the same event loop:
+
+* a ticker measures **event-loop lag** (how late a 5 ms sleep wakes up): the delay every
+  other reply, heartbeat and timer suffers;
+* the DMs of the workload are timed end to end: **DM reply overhead** (no model: the
+  ``none`` backend answers at once, so this is everything but the model);
+* a sampler times **context assembly** (``Core.preview_request`` minus the prompt render)
+  for random people with profiles.
+
+The clock stops when every event has been handled and everything accepted is in the
+database (``Core.flush`` when the core has one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench.pipeline import WORKSPACE, percentile
+from bench.workload import events
+from bot.core import Core
+from bot.events import CommandEvent, MessageEvent, PersonRef, ReactionEvent, Surface
+from profiles.db import Database
+from profiles.models import Signal
+
+# Events in flight at once. A busy adapter dispatches more, but on SQLite more than a few
+# concurrent per-event write transactions make SQLite's busy handler give up ("database is
+# locked"); events kept for later are counted in ``deferred``, not hidden.
+log = logging.getLogger(__name__)
+CONCURRENCY = int(os.environ.get("TAILORBOT_BENCH_CONCURRENCY", "8"))
+TICK = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class IngestFigures:
+    events: int
+    events_per_s: float
+    signals_per_s: float
+    loop_lag_p99_ms: float
+    loop_lag_max_ms: float
+    dm_p50_ms: float
+    dm_p99_ms: float
+    context_p99_ms: float
+    contexts: int
+    deferred: int
+
+
+def adapter_events(users: list[str], n_events: int, seed: int, prefix: str) -> Iterator[Any]:
+    """The workload as the adapters hand it to the core."""
+    for i, ev in enumerate(events(users, n_events, seed=seed)):
+        ref = PersonRef("bench", WORKSPACE, ev.user)
+        if ev.kind == "reaction":
+            yield ReactionEvent(
+                event_id=f"{prefix}-{i}",
+                person=ref,
+                channel_id=ev.channel,
+                target_message_id=f"m-{i}",
+                emoji=ev.emoji,
+                target_text=ev.target_text,
+            )
+        elif ev.kind == "prefs":
+            yield CommandEvent(
+                event_id=f"{prefix}-{i}", person=ref, name="prefs", args=f"set {ev.text}"
+            )
+        else:
+            yield MessageEvent(
+                event_id=f"{prefix}-{i}",
+                person=ref,
+                text=ev.text,
+                surface=Surface.DM if ev.kind == "dm" else Surface.CHANNEL,
+                channel_id=ev.channel,
+                mentioned=ev.kind == "mention",
+                message_id=f"{prefix}-m-{i}",
+            )
+
+
+async def signal_count(db: Database) -> int:
+    async with db.session() as session:
+        result = await session.exec(select(func.count()).select_from(Signal))  # type: ignore[call-overload]
+        return int(result.one()[0])
+
+
+class LoopLag:
+    """How late the event loop wakes a sleeper: sampled every ``TICK`` seconds."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            t0 = loop.time()
+            await asyncio.sleep(TICK)
+            self.samples.append(max(0.0, loop.time() - t0 - TICK) * 1000)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def _context_sampler(
+    core: Core, users: list[str], out: list[float], stop: asyncio.Event
+) -> None:
+    rng = random.Random(3)
+    chat = core.renderer.chat
+    render_ms: list[float] = []
+
+    def timed_chat(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return chat(*args, **kwargs)
+        finally:
+            render_ms.append((time.perf_counter() - t0) * 1000)
+
+    core.renderer.chat = timed_chat  # type: ignore[method-assign]
+    try:
+        while not stop.is_set():
+            event = MessageEvent(
+                event_id="preview",
+                person=PersonRef("bench", WORKSPACE, rng.choice(users)),
+                text="what should I read next?",
+                surface=Surface.DM,
+            )
+            t0 = time.perf_counter()
+            await core.preview_request(event)
+            total = (time.perf_counter() - t0) * 1000
+            out.append(total - (render_ms[-1] if render_ms else 0.0))
+            await asyncio.sleep(0.01)
+    finally:
+        core.renderer.chat = chat  # type: ignore[method-assign]
+
+
+async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigures:
+    workload = list(adapter_events(users, n_events, seed=13, prefix="ing"))
+    before = await signal_count(core.db)
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for event in workload:
+        queue.put_nowait(event)
+    dm_ms: list[float] = []
+    failures: list[str] = []
+    contexts: list[float] = []
+    stop = asyncio.Event()
+
+    async def worker() -> None:
+        while True:
+            try:
+                event = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            t0 = time.perf_counter()
+            try:
+                await core.handle(event)
+            except Exception:  # counted, not hidden: the figures say how many failed
+                log.exception("event %s failed", event.event_id)
+                failures.append(event.event_id)
+                continue
+            if isinstance(event, MessageEvent) and event.surface is Surface.DM:
+                dm_ms.append((time.perf_counter() - t0) * 1000)
+
+    lag = LoopLag()
+    lag.start()
+    sampler = asyncio.create_task(_context_sampler(core, users, contexts, stop))
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    flush = getattr(core, "flush", None)
+    if flush is not None:
+        await flush()
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await sampler
+    await lag.stop()
+    written = await signal_count(core.db) - before
+    return IngestFigures(
+        events=len(workload),
+        events_per_s=len(workload) / elapsed,
+        signals_per_s=written / elapsed,
+        loop_lag_p99_ms=percentile(lag.samples, 0.99) if lag.samples else 0.0,
+        loop_lag_max_ms=max(lag.samples, default=0.0),
+        dm_p50_ms=percentile(dm_ms, 0.5) if dm_ms else 0.0,
+        dm_p99_ms=percentile(dm_ms, 0.99) if dm_ms else 0.0,
+        context_p99_ms=percentile(contexts, 0.99) if contexts else 0.0,
+        contexts=len(contexts),
+        deferred=core.backlog_size + len(failures),
+    )
