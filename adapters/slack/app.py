@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -37,6 +38,7 @@ from adapters.slack import markup, translate
 from adapters.slack.delivery import Deliverer
 from adapters.slack.directory import SlackUser, UserDirectory
 from adapters.slack.manifest import SUGGESTED_PROMPTS, native_commands, umbrella_command
+from adapters.slack.render import FEEDBACK_DOWN, FEEDBACK_UP, feedback_acknowledged
 from adapters.slack.stream import ReplyStream
 from adapters.slack.threads import LRU, ThreadTracker
 from adapters.slack.translate import BotIdentity, Origin
@@ -67,6 +69,20 @@ class SlackOptions:
     thread_negative_ttl: float = 300.0
     text_cache_size: int = 2000
     suggested_prompts: tuple[dict[str, str], ...] = field(default=SUGGESTED_PROMPTS)
+
+
+class _RedundantTokenWarning(logging.Filter):
+    """Bolt reads ``SLACK_BOT_TOKEN`` from the environment even when it is given a client, and
+    then warns at every start that the token will be unused. Here the client *is* built from
+    that token (plus our base URL, HTTP session and retry handlers), so the warning is noise;
+    every other Bolt message passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+BOLT_LOGGER = logging.getLogger("tailorbot.slack.bolt")
+BOLT_LOGGER.addFilter(_RedundantTokenWarning())
 
 
 def retry_handlers(options: SlackOptions) -> list[AsyncRetryHandler]:
@@ -148,6 +164,7 @@ class SlackAdapter:
     def _build_app(self) -> AsyncApp:
         app = AsyncApp(
             name="tailorbot-slack",
+            logger=BOLT_LOGGER,
             client=self.client,
             signing_secret=self.settings.slack_signing_secret or "",
             process_before_response=True,
@@ -345,7 +362,29 @@ class SlackAdapter:
         except Exception:
             log.exception("button %s failed", action.get("action_id"))
             replies = [Reply(text=FAILED, purpose="error", kind=ReplyKind.EPHEMERAL)]
+        action_id = str(action.get("action_id") or "")
+        if action_id in (FEEDBACK_UP, FEEDBACK_DOWN) and any(
+            r.purpose == "ack" for r in replies
+        ) and await self._feedback_noted(body, origin, action_id):
+            replies = [r for r in replies if r.purpose != "ack"]
         await self.deliverer.deliver(origin, replies)
+
+    async def _feedback_noted(self, body: dict[str, Any], origin: Origin, action_id: str
+                              ) -> bool:
+        """Replace the pressed 👍/👎 row of an answer with a note of the choice (chat.update).
+        False when that is not possible (ephemeral message, no row, Slack refused): the core's
+        own "thanks" then goes out as an ephemeral reply instead."""
+        message = body.get("message") or {}
+        payload = feedback_acknowledged(message, action_id)
+        if payload is None or origin.ephemeral_container or not origin.channel_id:
+            return False
+        try:
+            await self.client.chat_update(channel=origin.channel_id, ts=str(message["ts"]),
+                                          **payload)
+        except (SlackApiError, SlackClientError, KeyError) as exc:
+            log.info("could not mark feedback on %s: %s", message.get("ts"), exc)
+            return False
+        return True
 
     async def _suggest(self, set_suggested_prompts: Callable[..., Awaitable[Any]]) -> None:
         await _quietly(set_suggested_prompts(prompts=list(self.options.suggested_prompts),

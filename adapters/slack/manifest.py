@@ -108,13 +108,11 @@ def slash_commands(settings: Settings) -> list[dict[str, Any]]:
         spec = REGISTRY[command[1:]]
         variants = [u.removeprefix(command).strip() for u in spec.usage]
         options = [v for v in variants if v]
-        usage = f"[{' | '.join(options)}]" if options else ""
-        entries.append({
-            "command": command,
-            "description": spec.summary[:100],
-            "usage_hint": usage[:1000],
-            "should_escape": False,
-        })
+        entry: dict[str, Any] = {"command": command, "description": spec.summary[:100]}
+        if options:  # Slack's schema refuses an empty usage_hint: leave it out instead
+            entry["usage_hint"] = f"[{' | '.join(options)}]"[:1000]
+        entry["should_escape"] = False
+        entries.append(entry)
     return entries
 
 

@@ -22,6 +22,9 @@ FEEDBACK_UP = "feedback.up"
 FEEDBACK_DOWN = "feedback.down"
 ACTIONS_BLOCK_ID = "tailorbot.actions"
 FEEDBACK_BLOCK_ID = "tailorbot.feedback"
+# What replaces the 👍/👎 row once one was pressed (user-facing: keep them easy to translate).
+FEEDBACK_NOTED_UP = "👍 Thanks, noted: more answers like this one."
+FEEDBACK_NOTED_DOWN = "👎 Thanks, noted: I'll adjust answers like this one."
 
 
 def button(item: Button) -> dict[str, Any]:
@@ -46,6 +49,23 @@ def feedback_buttons(reply_id: str) -> list[Button]:
     """👍/👎 under a chat answer; a press comes back as ``feedback.up``/``feedback.down`` with
     ``value`` = the core's reply id, which the core turns into feedback on that reply."""
     return [Button(FEEDBACK_UP, "👍", value=reply_id), Button(FEEDBACK_DOWN, "👎", value=reply_id)]
+
+
+def feedback_acknowledged(message: dict[str, Any], action_id: str) -> dict[str, Any] | None:
+    """``chat.update`` payload for an answer whose 👍/👎 button was pressed: the same text and
+    blocks, with the button row replaced by a note of the choice, so the click is visibly
+    taken in place. None when the message carries no feedback row (nothing to replace)."""
+    blocks = message.get("blocks") or []
+    if not any(block.get("block_id") == FEEDBACK_BLOCK_ID for block in blocks):
+        return None
+    noted = FEEDBACK_NOTED_UP if action_id == FEEDBACK_UP else FEEDBACK_NOTED_DOWN
+    note = {"type": "context", "block_id": FEEDBACK_BLOCK_ID,
+            "elements": [{"type": "mrkdwn", "text": noted}]}
+    return {
+        "text": str(message.get("text") or noted)[:TEXT_LIMIT],
+        "blocks": [note if block.get("block_id") == FEEDBACK_BLOCK_ID else block
+                   for block in blocks],
+    }
 
 
 def wants_feedback(reply: Reply) -> bool:

@@ -103,10 +103,14 @@ class SlackWorld:
 
     async def press(
         self, action_id: str, value: str = "", *, user: str = USER, channel: str = DM,
-        message_ts: str = "1700000000.999999", ephemeral: bool = True, **kwargs: Any,
+        message_ts: str = "1700000000.999999", ephemeral: bool = True,
+        message: dict[str, Any] | None = None, **kwargs: Any,
     ) -> Sent:
+        """``message``: the pressed message as Slack includes it (non-ephemeral only)."""
         payload = action_body(self.slack, action_id, value, user=user, channel=channel,
                               message_ts=message_ts, ephemeral=ephemeral)
+        if message is not None:
+            payload["message"] = message
         return await self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}),
                                "application/x-www-form-urlencoded", **kwargs)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.slack.app import SlackAdapter
+from adapters.slack.render import FEEDBACK_NOTED_DOWN
 from bot.events import MessageEvent, PersonRef, Reply
 from bot.llm import ScriptedBackend
 from profiles.models import (
@@ -119,15 +120,41 @@ async def test_feedback_button_on_answer(world: SlackWorld) -> None:
     await world.grant()
     await world.dm(RUST)
     answer = world.slack.messages[DM][-1]
+    text = answer["text"]
+    updates_before = len(world.slack.calls_to("chat.update"))
+    responses_before = len(world.slack.calls_to("response_url"))
     down = answer["blocks"][-1]["elements"][1]
     await world.press(down["action_id"], down["value"], ephemeral=False,
-                      message_ts=answer["ts"])
+                      message_ts=answer["ts"], message=dict(answer))
     [feedback] = await rows(world, Feedback)
     assert (feedback.value, feedback.source) == (-1, "button")
+    # The click is acknowledged in place: the 👍/👎 row becomes a note, the answer stays.
+    [update] = world.slack.calls_to("chat.update")[updates_before:]
+    assert (update.params["channel"], update.params["ts"]) == (DM, answer["ts"])
+    updated = world.slack.message(DM, answer["ts"])
+    assert updated is not None and updated["text"] == text
+    assert updated["blocks"][-1]["type"] == "context"
+    assert updated["blocks"][-1]["elements"][0]["text"] == FEEDBACK_NOTED_DOWN
+    assert all(b["type"] != "actions" for b in updated["blocks"])
+    # ... and no separate "thanks" message
+    assert len(world.slack.calls_to("response_url")) == responses_before
+
+
+async def test_feedback_button_without_its_message_still_thanks(world: SlackWorld) -> None:
+    """When Slack does not include the pressed message, the thanks is an ephemeral reply."""
+    await world.grant()
+    await world.dm(RUST)
+    answer = world.slack.messages[DM][-1]
+    up = answer["blocks"][-1]["elements"][0]
+    updates_before = len(world.slack.calls_to("chat.update"))
+    await world.press(up["action_id"], up["value"], ephemeral=False, message_ts=answer["ts"])
+    [feedback] = await rows(world, Feedback)
+    assert feedback.value == 1
     thanks = world.slack.calls_to("response_url")[-1]
     assert thanks.params["response_type"] == "ephemeral"
     assert thanks.params["replace_original"] is False  # the public answer stays
     assert "feedback" in thanks.params["text"]
+    assert len(world.slack.calls_to("chat.update")) == updates_before
 
 
 async def test_reaction_elsewhere_is_an_interest_signal(world: SlackWorld) -> None:

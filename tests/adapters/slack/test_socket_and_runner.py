@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import time
 
@@ -21,6 +22,7 @@ from tests.adapters.slack.conftest import (
     DM,
     SECRET,
     USER,
+    MakeWorld,
     action_body,
     command_body,
     event_body,
@@ -167,3 +169,15 @@ def test_configured_and_mode(
     assert runner.configured(settings) is expected
     if mode:
         assert runner.mode(settings) == mode
+
+
+async def test_no_token_warning_at_start(
+    make_world: MakeWorld, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SLACK_BOT_TOKEN in the environment (the documented set-up) used to make Bolt warn
+    "As you gave `client` as well, `token` will be unused" at every start."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-environment")
+    with caplog.at_level(logging.INFO):
+        world = await make_world()
+    assert world.adapter.app is not None
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

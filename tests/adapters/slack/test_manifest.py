@@ -1,0 +1,52 @@
+"""The manifest `tailorbot slack manifest` prints passes Slack's own published schema.
+
+The schema is vendored next to this file (``slack_manifest.schema.2.0.0.json``) from
+https://github.com/slackapi/manifest-schema (schemas/manifest.schema.2.0.0.json, MIT; the exact
+commit is in the file's ``$comment``), so the check runs offline and cannot change under us.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from adapters.slack.manifest import build_manifest
+from bot.config import Settings
+
+SCHEMA_FILE = Path(__file__).with_name("slack_manifest.schema.2.0.0.json")
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def errors(validator: jsonschema.protocols.Validator, manifest: dict[str, Any]) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(manifest)]
+
+
+@pytest.mark.parametrize("request_url", [None, "https://bot.example.com/slack/events"])
+def test_manifest_passes_slacks_schema(
+    validator: jsonschema.protocols.Validator, request_url: str | None
+) -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    manifest = build_manifest(settings, request_url=request_url)
+    assert errors(validator, manifest) == []
+
+
+def test_schema_catches_an_empty_usage_hint(validator: jsonschema.protocols.Validator) -> None:
+    """The schema really checks what broke before: an empty usage hint is refused (so the
+    test above would have failed on the old `/export` entry)."""
+    manifest = build_manifest(Settings(_env_file=None))  # type: ignore[call-arg]
+    commands = manifest["features"]["slash_commands"]
+    assert all(c.get("usage_hint", "x") for c in commands)
+    commands[1]["usage_hint"] = ""
+    assert any("usage_hint" in e for e in errors(validator, manifest))
