@@ -590,16 +590,13 @@ class Core:
             person_id = prepared.person.id if prepared.learn else None
             if self.llm.configured:
                 session.add(
-                    LLMCall(
-                        person_id=person_id,
+                    LLMCall.of(
+                        result,
                         purpose="chat",
                         backend=self.llm.name,
-                        model=result.model if result else "",
-                        ok=error is None,
+                        person_id=person_id,
                         error=error,
-                        input_tokens=result.input_tokens if result else None,
-                        output_tokens=result.output_tokens if result else None,
-                        latency_ms=result.latency_ms if result and result.latency_ms else latency,
+                        latency_ms=latency,
                     )
                 )
             if prepared.learn and error is None:

@@ -75,15 +75,11 @@ async def summarize_person(core: Core, person_id: int, *, turns: int = 40) -> bo
         ok = True
     async with core.db.session() as session:
         session.add(
-            LLMCall(
-                person_id=person_id,
+            LLMCall.of(
+                answer,
                 purpose="profile_summary",
                 backend=core.llm.name,
-                model=answer.model,
-                input_tokens=answer.input_tokens,
-                output_tokens=answer.output_tokens,
-                latency_ms=answer.latency_ms,
-                ok=ok,
+                person_id=person_id,
                 error=None if ok else "invalid output",
             )
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     JSON,
@@ -256,6 +256,47 @@ class LLMCall(SQLModel, table=True):
     ok: bool = True
     error: str | None = Field(default=None, max_length=500)
     created_at: dt.datetime = _ts()
+
+    @classmethod
+    def of(
+        cls,
+        result: ModelUsage | None,
+        *,
+        purpose: str,
+        backend: str,
+        person_id: int | None = None,
+        error: str | None = None,
+        latency_ms: float | None = None,
+    ) -> LLMCall:
+        """The record of one call: ``result`` is what the model returned (``None`` when it
+        failed before answering), ``error`` marks the call failed (also when an answer came
+        back unusable), ``latency_ms`` is the caller's own timing, used when the backend
+        reported none."""
+        return cls(
+            person_id=person_id,
+            purpose=purpose,
+            backend=backend,
+            model=result.model if result is not None else "",
+            input_tokens=result.input_tokens if result is not None else None,
+            output_tokens=result.output_tokens if result is not None else None,
+            latency_ms=(result.latency_ms if result is not None else None) or latency_ms,
+            ok=error is None,
+            error=None if error is None else error[:500],
+        )
+
+
+class ModelUsage(Protocol):
+    """What :meth:`LLMCall.of` reads from a model's answer (``bot.llm.LLMResult`` has it;
+    profiles/ cannot import bot/)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def input_tokens(self) -> int | None: ...
+    @property
+    def output_tokens(self) -> int | None: ...
+    @property
+    def latency_ms(self) -> float | None: ...
 
 
 class Recommendation(SQLModel, table=True):

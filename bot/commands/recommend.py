@@ -128,14 +128,11 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
             ]
         async with core.db.session() as session:
             session.add(
-                LLMCall(
-                    person_id=person_id if learning else None,
+                LLMCall.of(
+                    result,
                     purpose="recommend",
                     backend=core.llm.name,
-                    model=result.model,
-                    input_tokens=result.input_tokens,
-                    output_tokens=result.output_tokens,
-                    latency_ms=result.latency_ms,
+                    person_id=person_id if learning else None,
                 )
             )
             rows = [

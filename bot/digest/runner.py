@@ -239,27 +239,23 @@ class DigestRunner:
                 draft.reader.person.id,
                 exc,
             )
-            call = LLMCall(
-                person_id=draft.reader.person.id,
+            call = LLMCall.of(
+                None,
                 purpose="digest",
                 backend=core.llm.name,
-                model="",
-                ok=False,
-                error=repr(exc)[:500],
+                person_id=draft.reader.person.id,
+                error=repr(exc),
                 latency_ms=(time.perf_counter() - started) * 1000,
             )
             return compose.plain(draft), call
         result = written.result
         assert result is not None
-        call = LLMCall(
-            person_id=draft.reader.person.id,
+        call = LLMCall.of(
+            result,
             purpose="digest",
             backend=core.llm.name,
-            model=result.model,
-            ok=True,
-            input_tokens=result.input_tokens,
-            output_tokens=result.output_tokens,
-            latency_ms=result.latency_ms or (time.perf_counter() - started) * 1000,
+            person_id=draft.reader.person.id,
+            latency_ms=(time.perf_counter() - started) * 1000,
         )
         return written, call
 

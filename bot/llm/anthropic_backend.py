@@ -19,55 +19,76 @@ on. Things worth knowing about SDK 2.x / API version ``2026-10-21`` that shaped 
 
 from __future__ import annotations
 
-import logging
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import anthropic
 import httpx2
 from anthropic import AsyncAnthropic, omit
 from anthropic.types import MessageParam
 
-from bot.llm.base import (
-    LLMRequest,
-    LLMResult,
-    LLMUnavailable,
-    PartialCallback,
-    estimate_tokens,
-    stream_text,
-)
+from bot.llm.base import Failure, LLMRequest, LLMResult, PartialCallback, stream_text
+from bot.llm.sdk import Classified, SdkBackend, status_failure
 
 if TYPE_CHECKING:
     from anthropic.types import Message, Usage
 
     from bot.config import Settings
 
-log = logging.getLogger(__name__)
-
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_MAX_RETRIES = 3
 
-# Statuses where the same request may well succeed later; everything else (bad key, bad
-# request, unknown model) will fail the same way until someone changes the configuration.
-_TRANSIENT_STATUSES = frozenset({408, 409, 429})
+# The API's error ``type`` says more than the status (an overload reported mid-stream arrives
+# with the 200 of the stream that had started).
+_ERROR_TYPES: dict[str, Failure] = {
+    "overloaded_error": Failure.OVERLOADED,
+    "rate_limit_error": Failure.RATE_LIMITED,
+    "authentication_error": Failure.BAD_KEY,
+    "permission_error": Failure.FORBIDDEN,
+    "not_found_error": Failure.NOT_FOUND,
+    "api_error": Failure.SERVER_ERROR,
+}
 
 
-def _is_transient(status: int) -> bool:
-    return status in _TRANSIENT_STATUSES or status >= 500
-
-
-class AnthropicBackend:
-    """:class:`~bot.llm.base.LLMBackend` for the Anthropic Messages API.
-
-    ``max_tokens`` is the operator's ceiling (``TAILORBOT_LLM_MAX_TOKENS``): a request asking
-    for more is capped, one asking for less (a short summary, say) is honoured.
-    ``timeout_seconds`` bounds each HTTP attempt (connect, and each read — so a long streamed
-    answer that keeps producing tokens is never cut off); ``max_retries`` attempts follow a
-    429, 529, 5xx, timeout or dropped connection, with the SDK's backoff.
-    """
+class AnthropicBackend(SdkBackend):
+    """:class:`~bot.llm.base.LLMBackend` for the Anthropic Messages API (limits and retries:
+    :class:`~bot.llm.sdk.SdkBackend`)."""
 
     name = "anthropic"
-    configured = True
+    sdk_errors = (anthropic.AnthropicError, httpx2.HTTPError)
+    messages: ClassVar[dict[Failure, str]] = {
+        Failure.TIMEOUT: (
+            "Claude did not answer within {timeout:g} seconds{retries}. "
+            "Please try again in a moment."
+        ),
+        Failure.UNREACHABLE: (
+            "I couldn't reach the Anthropic API at {base_url}{retries}. "
+            "Please try again in a moment."
+        ),
+        Failure.OVERLOADED: "Claude is overloaded right now{retries}. Please try again shortly.",
+        Failure.RATE_LIMITED: (
+            "The Anthropic API is rate-limiting this bot{retries}. Please try again in a minute."
+        ),
+        Failure.BAD_KEY: (
+            "The Anthropic API rejected the API key ({status}). "
+            "The operator needs to check ANTHROPIC_API_KEY."
+        ),
+        Failure.FORBIDDEN: (
+            "The Anthropic API key is not allowed to use model {model!r} ({status})."
+        ),
+        Failure.NOT_FOUND: (
+            "The Anthropic API does not know model {model!r} ({status}). "
+            "The operator needs to check TAILORBOT_LLM_MODEL."
+        ),
+        Failure.SERVER_ERROR: (
+            "The Anthropic API had an internal error ({status}){retries}. Please try again shortly."
+        ),
+        Failure.INTERRUPTED: "Claude stopped in the middle of its answer{detail}.",
+        Failure.MALFORMED: (
+            "The Anthropic API sent an answer I couldn't read{retries}. Please try again."
+        ),
+        Failure.REFUSED: "The Anthropic API refused the request ({status}){detail}.",
+        Failure.OTHER: "The Anthropic API call failed: {error}.",
+    }
 
     def __init__(
         self,
@@ -81,10 +102,12 @@ class AnthropicBackend:
     ) -> None:
         if not api_key:
             raise ValueError("AnthropicBackend needs an API key (ANTHROPIC_API_KEY)")
-        self.model = model or DEFAULT_MODEL
-        self.max_tokens = max_tokens
-        self.timeout_seconds = timeout_seconds
-        self.max_retries = max_retries
+        super().__init__(
+            model=model or DEFAULT_MODEL,
+            max_tokens=max_tokens,
+            timeout_seconds=timeout_seconds,
+            max_retries=max_retries,
+        )
         # base_url=None lets the SDK apply ANTHROPIC_BASE_URL, then its default.
         self._client = AsyncAnthropic(
             api_key=api_key,
@@ -117,109 +140,62 @@ class AnthropicBackend:
         """Where requests go (after ``ANTHROPIC_BASE_URL`` was applied), for logs and tests."""
         return str(self._client.base_url)
 
-    async def generate(
-        self, request: LLMRequest, *, on_partial: PartialCallback | None = None
-    ) -> LLMResult:
-        messages = _to_messages(request)
-        max_tokens = min(request.max_tokens, self.max_tokens)
-        system = request.system if request.system.strip() else omit
-        started = time.perf_counter()
-        try:
-            if on_partial is None:
-                message = await self._client.messages.create(
-                    model=self.model, max_tokens=max_tokens, system=system, messages=messages
-                )
-                request_id = message._request_id
-            else:
-                async with self._client.messages.stream(
-                    model=self.model, max_tokens=max_tokens, system=system, messages=messages
-                ) as stream:
-                    await stream_text(stream.text_stream, on_partial)
-                    message = await stream.get_final_message()
-                    request_id = stream.request_id
-        except (anthropic.AnthropicError, httpx2.HTTPError) as exc:
-            raise self._unavailable(exc) from exc
-        latency_ms = (time.perf_counter() - started) * 1000
-        return _to_result(message, latency_ms=latency_ms, request_id=request_id)
+    async def _complete(self, request: LLMRequest, max_tokens: int) -> LLMResult:
+        message = await self._client.messages.create(
+            model=self.model,
+            max_tokens=max_tokens,
+            system=_system(request),
+            messages=_to_messages(request),
+        )
+        return _to_result(message, request_id=message._request_id)
 
-    def count_tokens(self, text: str) -> int:
-        """Local estimate: the SDK's ``count_tokens`` is a network round trip, far too slow and
-        rate-limited to call for every budget decision."""
-        return estimate_tokens(text)
+    async def _stream(
+        self, request: LLMRequest, max_tokens: int, on_partial: PartialCallback
+    ) -> LLMResult:
+        async with self._client.messages.stream(
+            model=self.model,
+            max_tokens=max_tokens,
+            system=_system(request),
+            messages=_to_messages(request),
+        ) as stream:
+            await stream_text(stream.text_stream, on_partial)
+            message = await stream.get_final_message()
+            return _to_result(message, request_id=stream.request_id)
 
     async def aclose(self) -> None:
         await self._client.close()
 
-    def _unavailable(self, exc: Exception) -> LLMUnavailable:
-        """Translate an SDK or transport error into the one exception the core handles."""
+    def _classify(self, exc: Exception) -> Classified:
         # Only errors the SDK raised before an answer started went through its retry loop;
         # raw httpx2 errors and 200-status stream errors happened mid-stream, unretried.
-        retried = self.max_retries and (
-            isinstance(exc, anthropic.APIConnectionError)
-            or (isinstance(exc, anthropic.APIStatusError) and exc.status_code >= 400)
+        retried = isinstance(exc, anthropic.APIConnectionError) or (
+            isinstance(exc, anthropic.APIStatusError) and exc.status_code >= 400
         )
-        retries = f" (after {self.max_retries} retries)" if retried else ""
         if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
-            message = (
-                f"Claude did not answer within {self.timeout_seconds:g} seconds{retries}. "
-                "Please try again in a moment."
-            )
-            retryable = True
-        elif isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
-            message = (
-                f"I couldn't reach the Anthropic API at {self.base_url}{retries}. "
-                "Please try again in a moment."
-            )
-            retryable = True
-        elif isinstance(exc, anthropic.APIStatusError):
-            message, retryable = self._status_message(exc, retries)
-        else:
-            message = f"The Anthropic API call failed: {type(exc).__name__}."
-            retryable = False
-        log.warning(
-            "anthropic call failed: %s (%s, retryable=%s)",
-            message,
-            _describe(exc),
-            retryable,
-        )
-        return LLMUnavailable(message, retryable=retryable)
+            return Classified(Failure.TIMEOUT, retried)
+        if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
+            return Classified(Failure.UNREACHABLE, retried)
+        if isinstance(exc, anthropic.APIStatusError):
+            status = exc.status_code
+            failure = _ERROR_TYPES.get(exc.type or "") or status_failure(status)
+            return Classified(failure, retried, status, exc.api_message or "")
+        return Classified(Failure.OTHER, retried)
 
-    def _status_message(self, exc: anthropic.APIStatusError, retries: str) -> tuple[str, bool]:
-        status = exc.status_code
-        error_type = exc.type or ""
-        if error_type == "overloaded_error" or status == 529:
-            return f"Claude is overloaded right now{retries}. Please try again shortly.", True
-        if isinstance(exc, anthropic.RateLimitError) or error_type == "rate_limit_error":
-            return (
-                f"The Anthropic API is rate-limiting this bot{retries}. "
-                "Please try again in a minute.",
-                True,
-            )
-        if isinstance(exc, anthropic.AuthenticationError) or error_type == "authentication_error":
-            return (
-                "The Anthropic API rejected the API key (401). "
-                "The operator needs to check ANTHROPIC_API_KEY.",
-                False,
-            )
-        if isinstance(exc, anthropic.PermissionDeniedError) or error_type == "permission_error":
-            return (
-                f"The Anthropic API key is not allowed to use model {self.model!r} (403).",
-                False,
-            )
-        if isinstance(exc, anthropic.NotFoundError) or error_type == "not_found_error":
-            return (
-                f"The Anthropic API does not know model {self.model!r} (404). "
-                "The operator needs to check TAILORBOT_LLM_MODEL.",
-                False,
-            )
-        if _is_transient(status) or error_type == "api_error":
-            return (
-                f"The Anthropic API had an internal error ({status}){retries}. "
-                "Please try again shortly.",
-                True,
-            )
-        detail = f": {exc.api_message}" if exc.api_message else ""
-        return f"The Anthropic API refused the request ({status}){detail}.", False
+    def _describe(self, exc: Exception) -> str:
+        parts = [type(exc).__name__]
+        if isinstance(exc, anthropic.APIStatusError):
+            parts.append(f"status={exc.status_code}")
+            if exc.type:
+                parts.append(f"type={exc.type}")
+            if exc.request_id:
+                parts.append(f"request_id={exc.request_id}")
+            if exc.api_message:
+                parts.append(f"message={exc.api_message!r}")
+        return " ".join(parts)
+
+
+def _system(request: LLMRequest) -> str | anthropic.Omit:
+    return request.system if request.system.strip() else omit
 
 
 def _to_messages(request: LLMRequest) -> list[MessageParam]:
@@ -247,7 +223,7 @@ def _input_tokens(usage: Usage) -> int:
     )
 
 
-def _to_result(message: Message, *, latency_ms: float, request_id: str | None) -> LLMResult:
+def _to_result(message: Message, *, request_id: str | None) -> LLMResult:
     text = "".join(block.text for block in message.content if block.type == "text")
     extra: dict[str, str] = {}
     if request_id:
@@ -259,21 +235,6 @@ def _to_result(message: Message, *, latency_ms: float, request_id: str | None) -
         model=str(message.model),
         input_tokens=_input_tokens(message.usage),
         output_tokens=message.usage.output_tokens,
-        latency_ms=latency_ms,
         stop_reason=message.stop_reason,
         extra=extra,
     )
-
-
-def _describe(exc: Exception) -> str:
-    """Operator-facing detail for logs (never shown to people): class, status, request id."""
-    parts = [type(exc).__name__]
-    if isinstance(exc, anthropic.APIStatusError):
-        parts.append(f"status={exc.status_code}")
-        if exc.type:
-            parts.append(f"type={exc.type}")
-        if exc.request_id:
-            parts.append(f"request_id={exc.request_id}")
-        if exc.api_message:
-            parts.append(f"message={exc.api_message!r}")
-    return " ".join(parts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Literal, Protocol, runtime_checkable
 
 Role = Literal["user", "assistant"]
@@ -42,11 +43,59 @@ class LLMResult:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class LLMUnavailable(Exception):
-    """The model could not answer (timeout, rate limit after retries, outage, bad key)."""
+class Failure(Enum):
+    """Why a model call failed, in one vocabulary for every backend. The value says whether
+    the same request may succeed later: transient failures are worth a "try again", the others
+    need an operator (a key, a model name, a malformed request)."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    OVERLOADED = "overloaded"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    INTERRUPTED = "interrupted"  # an error in the middle of an answer that had started
+    MALFORMED = "malformed"  # the server answered with something that is not a valid reply
+    BAD_KEY = "bad_key"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    REFUSED = "refused"  # any other 4xx: the request itself was rejected
+    OTHER = "other"
+
+    @property
+    def retryable(self) -> bool:
+        return self in _TRANSIENT_FAILURES
+
+
+_TRANSIENT_FAILURES = frozenset(
+    {
+        Failure.TIMEOUT,
+        Failure.UNREACHABLE,
+        Failure.OVERLOADED,
+        Failure.RATE_LIMITED,
+        Failure.SERVER_ERROR,
+        Failure.INTERRUPTED,
+        Failure.MALFORMED,
+    }
+)
+
+
+class LLMUnavailable(Exception):
+    """The model could not answer (timeout, rate limit after retries, outage, bad key).
+
+    ``failure`` classifies it for callers and logs; ``retryable`` defaults from it (and to
+    True when nothing classified the failure, the cautious answer for a person)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        failure: Failure | None = None,
+    ) -> None:
         super().__init__(message)
+        self.failure = failure or Failure.OTHER
+        if retryable is None:
+            retryable = failure.retryable if failure is not None else True
         self.retryable = retryable
 
 

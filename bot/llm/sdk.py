@@ -1,0 +1,158 @@
+"""One skeleton for backends that wrap a vendor SDK (Anthropic, OpenAI-compatible).
+
+Both SDKs already retry, back off and parse SSE; what a backend adds is the same everywhere:
+cap ``max_tokens`` at the operator's ceiling, time the call, call the SDK plainly or streamed,
+and turn every SDK or transport error into one :class:`~bot.llm.base.LLMUnavailable` whose
+:class:`~bot.llm.base.Failure` says what went wrong in one vocabulary. A subclass supplies
+only what differs: the wire translation (``_complete``/``_stream``), how its SDK's exceptions
+map onto :class:`Failure` (``_classify``), and the wording a person reads for each failure
+(``messages``), so a new failure kind or a fix to the ladder happens once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.llm.base import (
+    Failure,
+    LLMRequest,
+    LLMResult,
+    LLMUnavailable,
+    PartialCallback,
+    estimate_tokens,
+)
+
+log = logging.getLogger(__name__)
+
+# Statuses where the same request may well succeed later; everything else (bad key, bad
+# request, unknown model) will fail the same way until someone changes the configuration.
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """An SDK error seen through the shared vocabulary. ``retried`` is True when the error
+    came out of the SDK's retry loop (so the message can say so); ``detail`` is the server's
+    own explanation, shown for refused requests and interrupted answers."""
+
+    failure: Failure
+    retried: bool = False
+    status: int | None = None
+    detail: str = ""
+
+
+def status_failure(status: int) -> Failure:
+    """The HTTP status ladder both APIs share."""
+    if status == 401:
+        return Failure.BAD_KEY
+    if status == 403:
+        return Failure.FORBIDDEN
+    if status == 404:
+        return Failure.NOT_FOUND
+    if status == 429:
+        return Failure.RATE_LIMITED
+    if status == 529:
+        return Failure.OVERLOADED
+    if status in TRANSIENT_STATUSES or status >= 500:
+        return Failure.SERVER_ERROR
+    return Failure.REFUSED
+
+
+class SdkBackend(ABC):
+    """Base of :class:`~bot.llm.base.LLMBackend` implementations over a vendor SDK.
+
+    ``max_tokens`` is the operator's ceiling: a request asking for more is capped, one asking
+    for less is honoured. ``timeout_seconds`` bounds each HTTP attempt (connect, and each
+    read — so a long streamed answer that keeps producing tokens is never cut off);
+    ``max_retries`` attempts follow a transient failure, with the SDK's backoff.
+
+    ``messages`` maps every :class:`Failure` (``OTHER`` is required) to a template formatted
+    with ``retries``, ``timeout``, ``base_url``, ``model``, ``status``, ``detail`` (": …" or
+    empty) and ``error`` (the exception's class name).
+    """
+
+    name: str
+    configured: bool = True
+    messages: ClassVar[Mapping[Failure, str]]
+    sdk_errors: ClassVar[tuple[type[Exception], ...]]
+
+    def __init__(
+        self, *, model: str, max_tokens: int, timeout_seconds: float, max_retries: int
+    ) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+        self.timeout_seconds = timeout_seconds
+        self.max_retries = max_retries
+
+    @property
+    @abstractmethod
+    def base_url(self) -> str:
+        """Where requests go, for messages, logs and tests."""
+
+    async def generate(
+        self, request: LLMRequest, *, on_partial: PartialCallback | None = None
+    ) -> LLMResult:
+        max_tokens = min(request.max_tokens, self.max_tokens)
+        started = time.perf_counter()
+        try:
+            if on_partial is None:
+                result = await self._complete(request, max_tokens)
+            else:
+                result = await self._stream(request, max_tokens, on_partial)
+        except self.sdk_errors as exc:
+            raise self.unavailable(exc) from exc
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    @abstractmethod
+    async def _complete(self, request: LLMRequest, max_tokens: int) -> LLMResult:
+        """One plain request. Raise ``ValueError`` for a request that cannot be sent."""
+
+    @abstractmethod
+    async def _stream(
+        self, request: LLMRequest, max_tokens: int, on_partial: PartialCallback
+    ) -> LLMResult:
+        """One streamed request, awaiting ``on_partial`` with the growing text."""
+
+    @abstractmethod
+    def _classify(self, exc: Exception) -> Classified:
+        """Place one of ``sdk_errors`` in the shared vocabulary."""
+
+    @abstractmethod
+    def _describe(self, exc: Exception) -> str:
+        """Operator-facing detail for logs (never shown to people): class, status, ids."""
+
+    def count_tokens(self, text: str) -> int:
+        """Local estimate: counting through the network would be far too slow (and
+        rate-limited) to call for every budget decision; budgets only need to be cautious."""
+        return estimate_tokens(text)
+
+    def unavailable(self, exc: Exception) -> LLMUnavailable:
+        """Translate an SDK or transport error into the one exception the core handles."""
+        seen = self._classify(exc)
+        retried = seen.retried and self.max_retries
+        retries = f" (after {self.max_retries} retries)" if retried else ""
+        template = self.messages.get(seen.failure) or self.messages[Failure.OTHER]
+        message = template.format(
+            retries=retries,
+            timeout=self.timeout_seconds,
+            base_url=self.base_url,
+            model=self.model,
+            status=seen.status,
+            detail=f": {seen.detail}" if seen.detail else "",
+            error=type(exc).__name__,
+        )
+        log.warning(
+            "%s call to %s failed: %s (%s, failure=%s)",
+            self.name,
+            self.base_url,
+            message,
+            self._describe(exc),
+            seen.failure.value,
+        )
+        return LLMUnavailable(message, failure=seen.failure)
