@@ -101,6 +101,24 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "TAILORBOT_SLACK_SIGNING_SECRET"),
     )
     slack_api_url: str = "https://slack.com/api/"
+    # Distribution ("Add to Slack", HTTP mode): with a client id and secret the app serves
+    # /slack/install and /slack/oauth_redirect and keeps one bot token per workspace.
+    slack_client_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_CLIENT_ID", "TAILORBOT_SLACK_CLIENT_ID")
+    )
+    slack_client_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "TAILORBOT_SLACK_CLIENT_SECRET"),
+    )
+    slack_token_key: str | None = Field(
+        default=None,
+        description="Fernet key(s) encrypting stored Slack tokens, comma-separated, newest "
+        "first (older keys still decrypt, so keys can be rotated). Required with OAuth.",
+    )
+    slack_redirect_uri: str | None = Field(
+        default=None,
+        description="Public https://…/slack/oauth_redirect URL, when Slack must be told it.",
+    )
     http_port: int = 3000
 
     # Discord -------------------------------------------------------------------------------

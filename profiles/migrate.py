@@ -18,6 +18,20 @@ from sqlalchemy.engine import URL
 from profiles.db import sync_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Tables the migrations create for an adapter's library store (slack_sdk's OAuth installation
+# and state stores). They are not SQLModel models: autogenerate and the schema test skip them,
+# and the adapter's own tests check their shape (tests/adapters/slack/test_installations.py).
+ADAPTER_TABLES: frozenset[str] = frozenset({
+    "slack_installations", "slack_bots", "slack_oauth_states",
+})
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                   compare_to: object) -> bool:
+    """Alembic filter: leave :data:`ADAPTER_TABLES` (and their indexes) out of comparisons."""
+    table = getattr(obj, "table", None)
+    table_name = name if type_ == "table" else getattr(table, "name", None)
+    return table_name not in ADAPTER_TABLES
 _LOCK_KEY = 0x7A11_0B07
 
 

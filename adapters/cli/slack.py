@@ -34,7 +34,20 @@ def check(config: ConfigOption = None) -> None:
         typer.echo("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN "
                    "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode).")
         raise typer.Exit(1)
-    if mode(settings) == "socket":
+    from adapters.slack.oauth import configured as distributed
+
+    if distributed(settings):
+        typer.echo(f"HTTP mode on port {settings.http_port}, installable in any workspace: "
+                   "/slack/events, /slack/install, /slack/oauth_redirect.")
+    elif mode(settings) == "socket":
         typer.echo("Socket Mode (SLACK_APP_TOKEN is set).")
     else:
         typer.echo(f"HTTP mode on port {settings.http_port} at /slack/events.")
+
+
+@app.command("token-key")
+def token_key() -> None:
+    """Print a new key for TAILORBOT_SLACK_TOKEN_KEY (encrypts stored Slack tokens)."""
+    from adapters.slack.installations import new_key
+
+    typer.echo(new_key())

@@ -12,5 +12,8 @@ Modules, one job each:
 * ``app``       the Bolt ``AsyncApp`` and its listeners
 * ``http``      the aiohttp server for HTTP mode
 * ``runner``    ``configured()`` / ``serve()`` for ``tailorbot run`` (Socket Mode or HTTP)
+* ``oauth``     "Add to Slack": Bolt's OAuth flow, its endpoints, uninstall clean-up
+* ``installations`` slack_sdk's installation/state stores on our database, tokens encrypted
+* ``workspaces`` one client bundle per workspace (its token, user cache, sender)
 * ``manifest``  the app manifest (scopes, events, commands the code uses); ``cli`` prints it
 """

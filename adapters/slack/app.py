@@ -34,7 +34,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import markup, translate
+from adapters.slack import markup, oauth, translate
 from adapters.slack.delivery import Deliverer
 from adapters.slack.directory import SlackUser, UserDirectory
 from adapters.slack.manifest import SUGGESTED_PROMPTS, native_commands, umbrella_command
@@ -42,6 +42,7 @@ from adapters.slack.render import FEEDBACK_DOWN, FEEDBACK_UP, feedback_acknowled
 from adapters.slack.stream import ReplyStream
 from adapters.slack.threads import LRU, ThreadTracker
 from adapters.slack.translate import BotIdentity, Origin
+from adapters.slack.workspaces import Workspace, Workspaces
 from bot.config import Settings
 from bot.core import Core, reply_thread
 from bot.digest import digests_for
@@ -105,29 +106,42 @@ class SlackAdapter:
         self.options = options or SlackOptions()
         self.session = aiohttp.ClientSession()
         self.retry_handlers = retry_handlers(self.options)
-        self.client = AsyncWebClient(
-            token=settings.slack_bot_token,
-            base_url=settings.slack_api_url,
-            session=self.session,
-            retry_handlers=list(self.retry_handlers),
-        )
-        self.users = UserDirectory(self.client, ttl=self.options.user_cache_ttl)
-        self.deliverer = Deliverer(
-            self.client, core, retry_handlers=list(self.retry_handlers), session=self.session,
-        )
+        self.oauth = oauth.configured(settings)
+        # Bolt's own client: the bot token in single-token mode; token-less with OAuth (Bolt
+        # then gives each request a client with the workspace's token, and uses this one for
+        # oauth.v2.access).
+        self.client = self._client(None if self.oauth else settings.slack_bot_token)
+        self.installations = oauth.installation_store(settings, core) if self.oauth else None
+        self.workspaces = Workspaces(self._workspace, store=self.installations,
+                                     single_token=settings.slack_bot_token)
         self.streaming_refused = False
         self._tasks: set[asyncio.Task[None]] = set()
         # (channel, ts) → normalised text of recent messages, so a reaction to one can say
         # what it was about without an API call; memory only, bounded.
         self._texts: LRU[Any, Any] = LRU(self.options.text_cache_size)
-        self.threads = ThreadTracker(self.client, size=self.options.thread_cache_size,
-                                     negative_ttl=self.options.thread_negative_ttl)
         # channel id → channel_type seen on its message events (public, private, mpim, im).
         self._channel_types: LRU[Any, Any] = LRU(self.options.thread_cache_size)
         # event id → origin, so replies to events replayed from the core's backlog can be sent.
         self._origins: LRU[Any, Any] = LRU(10_000)
         self.app = self._build_app()
         self._register_delivery()
+
+    def _client(self, token: str | None) -> AsyncWebClient:
+        return AsyncWebClient(token=token, base_url=self.settings.slack_api_url,
+                              session=self.session, retry_handlers=list(self.retry_handlers))
+
+    def _workspace(self, team_id: str | None, token: str | None) -> Workspace:
+        """The clients and caches for one workspace (see workspaces.py)."""
+        client = self._client(token)
+        return Workspace(
+            team_id=team_id,
+            client=client,
+            users=UserDirectory(client, ttl=self.options.user_cache_ttl),
+            threads=ThreadTracker(client, size=self.options.thread_cache_size,
+                                  negative_ttl=self.options.thread_negative_ttl),
+            deliverer=Deliverer(client, self.core, retry_handlers=list(self.retry_handlers),
+                                session=self.session),
+        )
 
     # Lifecycle ----------------------------------------------------------------------------------
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -171,6 +185,7 @@ class SlackAdapter:
             # Bolt drops the bot's own events before any listener; translate.skip_reason
             # repeats the check as a second line of defence.
             ignoring_self_events_enabled=True,
+            **oauth.app_options(self.settings, self.installations, self.core),
         )
         assistant = AsyncAssistant()
         assistant.thread_started(self._on_assistant_thread_started)
@@ -181,6 +196,8 @@ class SlackAdapter:
         app.event("reaction_added")(self._on_reaction)
         app.event("reaction_removed")(self._on_reaction)
         app.event("user_change")(self._on_user_change)
+        app.event("app_uninstalled")(self._on_uninstalled)
+        app.event("tokens_revoked")(self._on_tokens_revoked)
         app.command(umbrella_command(self.settings))(self._on_umbrella_command)
         for command in native_commands(self.settings):
             app.command(command)(self._on_command)
@@ -208,9 +225,6 @@ class SlackAdapter:
         bot = _bot(context)
         if translate.skip_reason(event, bot) is not None or translate.is_dm_channel(event):
             return  # DMs arrive as message.im; the same text must not be answered twice
-        thread = translate.thread_of(event) or event.get("ts")
-        if thread and event.get("channel"):
-            self.threads.joined(str(event["channel"]), str(thread), str(event.get("user")))
         self.spawn(self._converse(body, event, bot, mentioned=True))
 
     async def _on_assistant_thread_started(self, body: dict[str, Any],
@@ -238,12 +252,17 @@ class SlackAdapter:
 
     async def _on_user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         user = event.get("user") or {}
+        team = str(user.get("team_id") or translate.team_of(body))
         if user.get("id"):
-            self.users.forget(str(user["id"]))
+            self.spawn(self._profile_changed(team, str(user["id"])))
         if user.get("deleted") and user.get("id") and self.settings.forget_on_leave:
-            ref = translate.person(str(user.get("team_id") or translate.team_of(body)),
-                                   str(user["id"]))
-            self.spawn(self._forget(ref))
+            self.spawn(self._forget(translate.person(team, str(user["id"]))))
+
+    async def _on_uninstalled(self, body: dict[str, Any]) -> None:
+        self.spawn(self._uninstalled(translate.team_of(body)))
+
+    async def _on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        self.spawn(self._tokens_revoked(translate.team_of(body), event))
 
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], command: dict[str, Any]
                           ) -> None:
@@ -267,9 +286,16 @@ class SlackAdapter:
         self, body: dict[str, Any], event: dict[str, Any], bot: BotIdentity, *,
         mentioned: bool, set_status: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
+        ws = await self.workspaces.get(translate.team_of(body))
+        if ws is None:
+            return
+        if mentioned and event.get("channel"):
+            thread = translate.thread_of(event) or event.get("ts")
+            if thread:
+                ws.threads.joined(str(event["channel"]), str(thread), str(event.get("user")))
         raw = str(event.get("text") or "")
-        user = await self.users.get(str(event["user"]))
-        names = await self.users.names(
+        user = await ws.users.get(str(event["user"]))
+        names = await ws.users.names(
             uid for uid in markup.mentioned_user_ids(raw) if uid != bot.user_id
         )
         text = markup.normalise(raw, bot_user_id=bot.user_id, names=names)
@@ -280,7 +306,7 @@ class SlackAdapter:
         origin = translate.message_origin(body, event)
         self._origins.put(message.event_id, origin)
         stream = ReplyStream(
-            self.client,
+            ws.client,
             channel=str(event.get("channel")),
             thread_ts=reply_thread(message),
             team_id=origin.team_id,
@@ -306,7 +332,7 @@ class SlackAdapter:
                      message.event_id, len(replies))
             replies = []
         try:
-            posted = await self.deliverer.deliver(origin, replies, stream)
+            posted = await ws.deliverer.deliver(origin, replies, stream)
         finally:
             if set_status is not None and not posted and not stream.started:
                 await _quietly(set_status(""))
@@ -318,7 +344,8 @@ class SlackAdapter:
         else goes to the core unaddressed, which learns from it (with consent) and stays quiet.
         Other people chatting under a bot answer are therefore not interrupted."""
         thread = translate.thread_of(event)
-        addressed = thread is not None and await self.threads.addressed(
+        ws = await self.workspaces.get(translate.team_of(body))
+        addressed = ws is not None and thread is not None and await ws.threads.addressed(
             str(event.get("channel")), thread, str(event.get("user")), bot
         )
         await self._converse(body, event, bot, mentioned=addressed)
@@ -326,7 +353,10 @@ class SlackAdapter:
     async def _react(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         item = event.get("item") or {}
         added = event.get("type") == "reaction_added"
-        user = await self.users.get(str(event["user"]))
+        ws = await self.workspaces.get(translate.team_of(body))
+        if ws is None:
+            return
+        user = await ws.users.get(str(event["user"]))
         if user.is_bot:
             return
         reaction = translate.reaction_event(
@@ -338,9 +368,12 @@ class SlackAdapter:
 
     async def _command(self, payload: dict[str, Any], name: str, args: str) -> None:
         origin = translate.command_origin(payload)
+        ws = await self.workspaces.get(origin.team_id)
+        if ws is None:
+            return
         try:
-            user = await self.users.get(str(payload["user_id"]))
-            names = await self.users.names(markup.mentioned_user_ids(args))
+            user = await ws.users.get(str(payload["user_id"]))
+            names = await ws.users.names(markup.mentioned_user_ids(args))
             event = translate.command_event(
                 payload, name=name, args=markup.normalise(args, names=names),
                 context=_context(user), display_name=user.name,
@@ -350,12 +383,15 @@ class SlackAdapter:
         except Exception:
             log.exception("slash command /%s failed", name)
             replies = [Reply(text=FAILED, purpose="error", kind=ReplyKind.EPHEMERAL)]
-        await self.deliverer.deliver(origin, replies)
+        await ws.deliverer.deliver(origin, replies)
 
     async def _act(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         origin = translate.action_origin(body)
+        ws = await self.workspaces.get(origin.team_id)
+        if ws is None:
+            return
         try:
-            user = await self.users.get(origin.user_id)
+            user = await ws.users.get(origin.user_id)
             event = translate.action_event(body, action, context=_context(user))
             self._origins.put(event.event_id, origin)
             replies = await self.core.handle(event)
@@ -365,12 +401,12 @@ class SlackAdapter:
         action_id = str(action.get("action_id") or "")
         if action_id in (FEEDBACK_UP, FEEDBACK_DOWN) and any(
             r.purpose == "ack" for r in replies
-        ) and await self._feedback_noted(body, origin, action_id):
+        ) and await self._feedback_noted(ws, body, origin, action_id):
             replies = [r for r in replies if r.purpose != "ack"]
-        await self.deliverer.deliver(origin, replies)
+        await ws.deliverer.deliver(origin, replies)
 
-    async def _feedback_noted(self, body: dict[str, Any], origin: Origin, action_id: str
-                              ) -> bool:
+    async def _feedback_noted(self, ws: Workspace, body: dict[str, Any], origin: Origin,
+                              action_id: str) -> bool:
         """Replace the pressed 👍/👎 row of an answer with a note of the choice (chat.update).
         False when that is not possible (ephemeral message, no row, Slack refused): the core's
         own "thanks" then goes out as an ephemeral reply instead."""
@@ -379,7 +415,7 @@ class SlackAdapter:
         if payload is None or origin.ephemeral_container or not origin.channel_id:
             return False
         try:
-            await self.client.chat_update(channel=origin.channel_id, ts=str(message["ts"]),
+            await ws.client.chat_update(channel=origin.channel_id, ts=str(message["ts"]),
                                           **payload)
         except (SlackApiError, SlackClientError, KeyError) as exc:
             log.info("could not mark feedback on %s: %s", message.get("ts"), exc)
@@ -389,6 +425,37 @@ class SlackAdapter:
     async def _suggest(self, set_suggested_prompts: Callable[..., Awaitable[Any]]) -> None:
         await _quietly(set_suggested_prompts(prompts=list(self.options.suggested_prompts),
                                              title="Try one of these:"))
+
+    async def _profile_changed(self, team_id: str, user_id: str) -> None:
+        ws = await self.workspaces.get(team_id)
+        if ws is not None:
+            ws.users.forget(user_id)
+
+    async def _uninstalled(self, team_id: str) -> None:
+        """The workspace removed the app: its installation and tokens are deleted at once
+        (Bolt's revocation handler, on our store); with ``forget_on_leave`` everything known
+        about its people goes too. See docs/slack.md ("Uninstalling")."""
+        self.workspaces.evict(team_id)
+        if self.installations is not None:
+            await self.installations.async_delete_all(enterprise_id=None, team_id=team_id)
+        log.warning("Slack workspace %s uninstalled the app", team_id)
+        if self.settings.forget_on_leave:
+            removed = await oauth.forget_workspace(self.core, team_id)
+            log.warning("forgot %d people of Slack workspace %s", removed, team_id)
+
+    async def _tokens_revoked(self, team_id: str, event: dict[str, Any]) -> None:
+        self.workspaces.evict(team_id)
+        if self.installations is None:
+            log.warning("Slack tokens revoked for %s (single-token mode: set a new "
+                        "SLACK_BOT_TOKEN)", team_id)
+            return
+        tokens = event.get("tokens") or {}
+        for user_id in tokens.get("oauth") or []:
+            await self.installations.async_delete_installation(
+                enterprise_id=None, team_id=team_id, user_id=str(user_id))
+        if tokens.get("bot"):
+            await self.installations.async_delete_bot(enterprise_id=None, team_id=team_id)
+        log.warning("Slack tokens revoked in workspace %s", team_id)
 
     async def _forget(self, ref: PersonRef) -> None:
         if await self.core.forget_ref(ref):
@@ -425,14 +492,20 @@ class SlackAdapter:
                 team_id=event.person.workspace, user_id=event.person.user_id,
                 channel_id=event.channel_id or None,
             )
-            await self.deliverer.deliver(origin, replies)
+            ws = await self.workspaces.get(origin.team_id)
+            if ws is not None:
+                await ws.deliverer.deliver(origin, replies)
 
         self.core.deliverers[translate.PLATFORM] = deliver
 
         async def deliver_to_person(person: Person, replies: list[Reply]) -> None:
             """Scheduled messages (digests): into the person's DM with the bot."""
             origin = Origin(team_id=person.workspace, user_id=person.user_id, channel_id=None)
-            await self.deliverer.deliver(origin, replies)
+            ws = await self.workspaces.get(origin.team_id)
+            if ws is None:
+                log.info("not delivering to %s: workspace not installed", person.workspace)
+                return
+            await ws.deliverer.deliver(origin, replies)
 
         digests_for(self.core).register_delivery(translate.PLATFORM, deliver_to_person)
 

@@ -31,6 +31,10 @@ def build_web_app(app: AsyncApp, path: str = EVENTS_PATH) -> web.Application:
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
     web_app.router.add_post(path, events)
     web_app.router.add_get(HEALTH_PATH, health)
+    if app.oauth_flow is not None:  # distribution: /slack/install and /slack/oauth_redirect
+        from adapters.slack.oauth import add_routes
+
+        add_routes(web_app, app.oauth_flow)
     return web_app
 
 

@@ -37,12 +37,14 @@ SCOPES: dict[str, str] = {
 # Bot events the adapter has listeners for.
 BOT_EVENTS: tuple[str, ...] = (
     "app_mention",
+    "app_uninstalled",
     "assistant_thread_started",
     "message.channels",
     "message.groups",
     "message.im",
     "reaction_added",
     "reaction_removed",
+    "tokens_revoked",
     "user_change",
 )
 
@@ -129,6 +131,13 @@ def build_manifest(settings: Settings, *, request_url: str | None = None) -> dic
     if request_url:
         event_subscriptions["request_url"] = request_url
         interactivity["request_url"] = request_url
+    oauth_config: dict[str, Any] = {"scopes": {"bot": sorted(SCOPES)}}
+    redirect = settings.slack_redirect_uri or (
+        request_url.removesuffix("/slack/events") + "/slack/oauth_redirect"
+        if request_url and settings.slack_client_id else None
+    )
+    if redirect:  # distribution: where Slack sends the browser back after "Add to Slack"
+        oauth_config = {"redirect_urls": [redirect], **oauth_config}
     return {
         "_metadata": {"major_version": 2, "minor_version": 1},
         "display_information": {
@@ -149,7 +158,7 @@ def build_manifest(settings: Settings, *, request_url: str | None = None) -> dic
             },
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": sorted(SCOPES)}},
+        "oauth_config": oauth_config,
         "settings": {
             "event_subscriptions": event_subscriptions,
             "interactivity": interactivity,

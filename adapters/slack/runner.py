@@ -18,6 +18,7 @@ import logging
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from adapters.slack import oauth
 from adapters.slack.app import SlackAdapter, SlackOptions
 from adapters.slack.http import start_http
 from bot.config import Settings
@@ -29,13 +30,19 @@ HTTP_HOST = "0.0.0.0"  # behind a reverse proxy or in a container; Slack must re
 
 
 def configured(settings: Settings) -> bool:
-    """True when there is a bot token and a way to receive events (app token or secret)."""
+    """True when there is a bot token and a way to receive events (app token or secret), or
+    OAuth credentials and a signing secret (distribution, HTTP mode)."""
+    if oauth.configured(settings):
+        return bool(settings.slack_signing_secret)
     return bool(settings.slack_bot_token) and bool(
         settings.slack_app_token or settings.slack_signing_secret
     )
 
 
 def mode(settings: Settings) -> str:
+    """OAuth installs need the HTTP endpoints, so distribution always runs in HTTP mode."""
+    if oauth.configured(settings):
+        return "http"
     return "socket" if settings.slack_app_token else "http"
 
 
@@ -47,7 +54,9 @@ async def serve(
     if not configured(settings):
         raise RuntimeError(
             "Slack is not configured: set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN "
-            "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
+            "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); or, to be installable in any "
+            "workspace, SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET and "
+            "TAILORBOT_SLACK_TOKEN_KEY"
         )
     adapter = SlackAdapter(core, settings, options=options)
     try:

@@ -8,6 +8,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import profiles.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from profiles.migrate import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -44,6 +45,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

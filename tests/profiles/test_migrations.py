@@ -12,7 +12,9 @@ from profiles.models import SQLModel
 def test_migrated_schema_matches_models(database_url):
     engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": migrate.include_object}
+        )
         diff = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     assert diff == []
@@ -26,3 +28,11 @@ def test_upgrade_is_idempotent_and_downgrade_works(tmp_path):
     assert migrate.current_revision(url) == migrate.head_revision()
     migrate.downgrade(url, "base")
     assert migrate.current_revision(url) is None
+
+
+def test_one_head():
+    """Parallel branches each add a migration: after a rebase there must still be one head."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, heads

@@ -17,6 +17,12 @@ Usage::
         [post] = slack.calls_to("chat.postMessage")
         assert post.params["channel"] == "D1"
 
+Distribution ("Add to Slack"): :meth:`FakeSlackAPI.authorize` plays the person who approves
+the install in the browser and returns the ``code`` Slack would put on the redirect;
+``oauth.v2.access`` exchanges it (once, with the right client id and secret) for a bot token of
+that workspace. Every token belongs to one workspace: ``auth.test`` answers for it, and
+:meth:`FakeSlackAPI.revoke` makes Slack refuse it from then on (``token_revoked``).
+
 Endpoints: ``/api/<method>`` (Web API), ``/upload/<file id>`` (file upload URLs),
 ``/response/<name>`` (slash command and button ``response_url``s), ``/socket`` (Socket Mode
 WebSocket; ``apps.connections.open`` points there).
@@ -25,6 +31,7 @@ WebSocket; ``apps.connections.open`` points there).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -41,6 +48,8 @@ TEAM_ID = "T0TEAM"
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 APP_ID = "A0APP"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret"
 
 # Form/query values that Slack methods take as JSON-encoded strings.
 _JSON_FIELDS = ("blocks", "files", "prompts", "attachments", "chunks", "metadata")
@@ -82,6 +91,11 @@ class FakeSlackAPI:
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.uploads: dict[str, bytes] = {}
         self.acks: dict[str, dict[str, Any]] = {}
+        # token → workspace it was issued for; codes waiting for oauth.v2.access
+        self.tokens: dict[str, str] = {}
+        self.revoked: set[str] = set()
+        self._codes: dict[str, dict[str, Any]] = {}
+        self._tokens_issued = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = defaultdict(list)
         self._ts = itertools.count(1)
         self._files = itertools.count(1)
@@ -159,6 +173,25 @@ class FakeSlackAPI:
             message["thread_ts"] = thread_ts
         self.messages[channel].append(message)
         return ts
+
+    def authorize(
+        self, team_id: str, *, team_name: str = "Team", installer: str = "U0ADMIN",
+        bot_user_id: str | None = None, bot_id: str | None = None,
+    ) -> str:
+        """Someone in ``team_id`` approved the install: the ``code`` for the redirect."""
+        code = f"code-{uuid.uuid4().hex[:12]}"
+        self._codes[code] = {
+            "team_id": team_id, "team_name": team_name, "installer": installer,
+            "bot_user_id": bot_user_id or f"UBOT{team_id}", "bot_id": bot_id or f"B{team_id}",
+        }
+        return code
+
+    def revoke(self, team_id: str) -> None:
+        """The workspace's tokens stop working (uninstall, revocation)."""
+        self.revoked.update(t for t, team in self.tokens.items() if team == team_id)
+
+    def token_of(self, team_id: str) -> str | None:
+        return next((t for t, team in self.tokens.items() if team == team_id), None)
 
     # Reading back ------------------------------------------------------------------------------
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
@@ -269,6 +302,9 @@ class FakeSlackAPI:
     def _answer(
         self, method: str, params: dict[str, Any], request: web.Request, call: Call
     ) -> web.Response:
+        if call.token in self.revoked:
+            call.status = 299
+            return web.json_response({"ok": False, "error": "token_revoked"})
         failures = self._failures.get(method)
         if failures:
             failure = failures.pop(0)
@@ -320,9 +356,37 @@ class FakeSlackAPI:
         return message
 
     def _m_auth_test(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        team = self.tokens.get(str(self._token(request, params)))
+        if team is not None:
+            return {"url": "https://fake.slack.test/", "team": team, "user": "tailorbot",
+                    "team_id": team, "user_id": f"UBOT{team}", "bot_id": f"B{team}",
+                    "is_enterprise_install": False}
         return {"url": "https://fake.slack.test/", "team": "Fake", "user": "tailorbot",
                 "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
                 "is_enterprise_install": False}
+
+    def _m_oauth_v2_access(self, params: dict[str, Any], request: web.Request
+                           ) -> dict[str, Any]:
+        """Code → bot token, as Slack does at the end of an install (client credentials come
+        as HTTP Basic auth or form fields; a code works once)."""
+        client_id, secret = params.get("client_id"), params.get("client_secret")
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        if (client_id, secret) != (CLIENT_ID, CLIENT_SECRET):
+            return {"ok": False, "error": "invalid_client_id"}
+        grant = self._codes.pop(str(params.get("code")), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        token = f"xoxb-{grant['team_id']}-{next(self._tokens_issued)}-{uuid.uuid4().hex}"
+        self.tokens[token] = grant["team_id"]
+        return {
+            "app_id": APP_ID, "authed_user": {"id": grant["installer"]},
+            "scope": "chat:write,commands", "token_type": "bot", "access_token": token,
+            "bot_user_id": grant["bot_user_id"],
+            "team": {"id": grant["team_id"], "name": grant["team_name"]},
+            "enterprise": None, "is_enterprise_install": False,
+        }
 
     def _m_chat_postMessage(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
         ts = self._next_ts()

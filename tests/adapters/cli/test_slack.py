@@ -43,3 +43,11 @@ def test_a_bad_config_file_is_named_with_exit_code_2(tmp_path, monkeypatch) -> N
     result = CliRunner().invoke(cli_app, ["check", "-c", str(config)])
     assert result.exit_code == 2
     assert "consent_mode" in result.output
+
+
+def test_token_key_prints_a_usable_key() -> None:
+    from adapters.slack.installations import TokenCipher
+
+    key = CliRunner().invoke(cli_app, ["token-key"]).output.strip()
+    cipher = TokenCipher(key)
+    assert cipher.decrypt(cipher.encrypt("xoxb-1")) == "xoxb-1"

@@ -34,12 +34,21 @@ def errors(validator: jsonschema.protocols.Validator, manifest: dict[str, Any]) 
 
 
 @pytest.mark.parametrize("request_url", [None, "https://bot.example.com/slack/events"])
+@pytest.mark.parametrize("oauth", [False, True])
 def test_manifest_passes_slacks_schema(
-    validator: jsonschema.protocols.Validator, request_url: str | None
+    validator: jsonschema.protocols.Validator, request_url: str | None, oauth: bool
 ) -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    overrides: dict[str, Any] = {}
+    if oauth:
+        overrides = {"slack_client_id": "1.2", "slack_client_secret": "s"}
+    settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
     manifest = build_manifest(settings, request_url=request_url)
     assert errors(validator, manifest) == []
+    redirects = manifest["oauth_config"].get("redirect_urls")
+    if oauth and request_url:
+        assert redirects == ["https://bot.example.com/slack/oauth_redirect"]
+    else:
+        assert redirects is None
 
 
 def test_schema_catches_an_empty_usage_hint(validator: jsonschema.protocols.Validator) -> None:

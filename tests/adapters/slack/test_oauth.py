@@ -1,0 +1,244 @@
+"""Distribution: "Add to Slack" through the real Bolt OAuth flow, against the fake Slack API's
+``oauth.v2.access``, with the installation stored (encrypted) in the test's database (SQLite
+and PostgreSQL); then events from two workspaces answered each with its own token, and
+``app_uninstalled``/``tokens_revoked`` removing the installation."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import MetaData, create_engine, inspect, pool, text
+
+from adapters.slack.app import SlackAdapter
+from adapters.slack.http import start_http
+from adapters.slack.installations import (
+    TABLES,
+    TokenCipher,
+    TokenKeyError,
+    new_key,
+    slack_tables,
+)
+from adapters.slack.runner import configured, mode
+from bot.config import Settings
+from profiles.db import sync_url
+from profiles.models import Person
+from tests.adapters.slack.conftest import SECRET, fast_options, next_ts, rows
+from tests.conftest import MakeCore
+from tests.support.fake_slack_api import APP_ID, CLIENT_ID, CLIENT_SECRET, FakeSlackAPI
+
+ONE, TWO = "T0ONE", "T0TWO"
+KEY = new_key()
+
+
+@dataclass
+class Distributed:
+    slack: FakeSlackAPI
+    adapter: SlackAdapter
+    base: str
+    http: aiohttp.ClientSession
+
+    async def install(self, team: str, *, installer: str = "U0ADMIN") -> aiohttp.ClientResponse:
+        """The browser side of an install: open /slack/install, approve, follow the redirect."""
+        async with self.http.get(f"{self.base}/slack/install") as page:
+            assert page.status == 200
+            body = await page.text()
+            cookie = page.headers["Set-Cookie"].split(";")[0]
+        state = re.search(r"state=([\w-]+)", body)
+        assert state is not None and f"client_id={CLIENT_ID}" in body
+        code = self.slack.authorize(team, installer=installer)
+        async with self.http.get(
+            f"{self.base}/slack/oauth_redirect",
+            params={"code": code, "state": state.group(1)}, headers={"Cookie": cookie},
+        ) as done:
+            await done.read()
+            return done
+
+    async def event(self, team: str, event: dict[str, Any]) -> int:
+        body = json.dumps({
+            "token": "legacy", "team_id": team, "api_app_id": APP_ID, "event": event,
+            "type": "event_callback", "event_id": f"Ev{next_ts().replace('.', '')}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team, "user_id": f"UBOT{team}", "is_bot": True,
+                                "is_enterprise_install": False}],
+        })
+        stamp = str(int(time.time()))
+        signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
+        async with self.http.post(f"{self.base}/slack/events", data=body.encode(), headers={
+            "Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature or "",
+        }) as response:
+            status = response.status
+        await self.adapter.drain()
+        return status
+
+    async def dm(self, team: str, user: str, text: str) -> int:
+        return await self.event(team, {"type": "message", "channel": f"D{user}", "user": user,
+                                       "text": text, "ts": next_ts(), "channel_type": "im"})
+
+
+def oauth_settings(**extra: Any) -> dict[str, Any]:
+    return {"slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET,
+            "slack_token_key": KEY, "slack_signing_secret": SECRET, "slack_bot_token": None,
+            **extra}
+
+
+@pytest.fixture
+async def distributed(make_core: MakeCore) -> AsyncIterator[Callable[..., Awaitable[Distributed]]]:
+    cleanups: list[Callable[[], Awaitable[Any]]] = []
+
+    async def make(**settings: Any) -> Distributed:
+        slack = FakeSlackAPI()
+        await slack.__aenter__()
+        cleanups.append(lambda: slack.__aexit__(None, None, None))
+        for team in (ONE, TWO):
+            slack.users[f"U{team}"] = {
+                "id": f"U{team}", "team_id": team, "name": "ada", "real_name": "Ada",
+                "tz": "UTC", "locale": "en-US", "profile": {"display_name": "Ada"}}
+        core = await make_core(None, slack_api_url=slack.base_url, **oauth_settings(**settings))
+        adapter = SlackAdapter(core, core.settings, options=fast_options())
+        cleanups.append(adapter.aclose)
+        runner, port = await start_http(adapter.app, host="127.0.0.1", port=0)
+        cleanups.append(runner.cleanup)
+        http = aiohttp.ClientSession()
+        cleanups.append(http.close)
+        return Distributed(slack, adapter, f"http://127.0.0.1:{port}", http)
+
+    yield make
+    for cleanup in reversed(cleanups):
+        await cleanup()
+
+
+async def raw_rows(adapter: SlackAdapter, table: str) -> list[dict[str, Any]]:
+    async with adapter.core.db.engine.connect() as conn:
+        result = await conn.execute(text(f'SELECT * FROM "{table}"'))
+        return [dict(row) for row in result.mappings()]
+
+
+async def test_install_two_workspaces_each_answered_with_its_own_token(distributed) -> None:
+    world = await distributed()
+    assert (await world.install(ONE)).status == 200
+    assert (await world.install(TWO)).status == 200
+    token_one, token_two = world.slack.token_of(ONE), world.slack.token_of(TWO)
+    assert token_one and token_two and token_one != token_two
+
+    # At rest the tokens are ciphertext; the store gives them back decrypted.
+    stored = await raw_rows(world.adapter, "slack_installations")
+    assert sorted(r["team_id"] for r in stored) == [ONE, TWO]
+    for row in stored + await raw_rows(world.adapter, "slack_bots"):
+        assert row["bot_token"] and not row["bot_token"].startswith("xoxb-")
+        assert token_one not in row["bot_token"] and token_two not in row["bot_token"]
+    assert world.adapter.installations is not None
+    bot = await world.adapter.installations.async_find_bot(enterprise_id=None, team_id=ONE)
+    assert bot is not None and bot.bot_token == token_one
+    assert await raw_rows(world.adapter, "slack_oauth_states") == []  # each state used once
+
+    assert await world.dm(ONE, f"U{ONE}", "hello from one") == 200
+    assert await world.dm(TWO, f"U{TWO}", "hello from two") == 200
+    posts = {c.params["channel"]: c.token for c in world.slack.calls_to("chat.postMessage")}
+    assert posts == {f"DU{ONE}": token_one, f"DU{TWO}": token_two}
+    people = await rows(world.adapter.core, Person)
+    assert sorted(p.workspace for p in people) == [ONE, TWO]
+
+
+async def test_a_workspace_that_did_not_install_gets_nothing(distributed) -> None:
+    world = await distributed()
+    await world.install(ONE)
+    status = await world.dm(TWO, f"U{TWO}", "hello?")
+    assert status in (200, 401)  # Bolt refuses to authorise it either way
+    assert world.slack.calls_to("chat.postMessage") == []
+    assert await rows(world.adapter.core, Person) == []
+
+
+async def test_install_with_a_forged_state_stores_nothing(distributed) -> None:
+    world = await distributed()
+    code = world.slack.authorize(ONE)
+    async with world.http.get(f"{world.base}/slack/oauth_redirect",
+                              params={"code": code, "state": "forged"}) as response:
+        assert response.status >= 400
+    assert await raw_rows(world.adapter, "slack_installations") == []
+    assert world.slack.calls_to("oauth.v2.access") == []
+
+
+@pytest.mark.parametrize("forget_on_leave", [False, True])
+async def test_uninstall_removes_the_installation(distributed, forget_on_leave: bool) -> None:
+    world = await distributed(forget_on_leave=forget_on_leave)
+    await world.install(ONE)
+    await world.install(TWO)
+    await world.dm(ONE, f"U{ONE}", "hi")
+    await world.dm(TWO, f"U{TWO}", "hi")
+    world.slack.revoke(ONE)  # Slack revokes the tokens, then tells the app
+    assert await world.event(ONE, {"type": "app_uninstalled", "event_ts": next_ts()}) == 200
+    teams = sorted(r["team_id"] for r in await raw_rows(world.adapter, "slack_installations"))
+    assert teams == [TWO]
+    assert [r["team_id"] for r in await raw_rows(world.adapter, "slack_bots")] == [TWO]
+    people = sorted(p.workspace for p in await rows(world.adapter.core, Person))
+    assert people == ([TWO] if forget_on_leave else [ONE, TWO])
+    posted = len(world.slack.calls_to("chat.postMessage"))
+    await world.dm(ONE, f"U{ONE}", "still there?")
+    assert len(world.slack.calls_to("chat.postMessage")) == posted  # nobody to answer with
+    await world.dm(TWO, f"U{TWO}", "still there?")
+    assert len(world.slack.calls_to("chat.postMessage")) == posted + 1
+
+
+async def test_tokens_revoked_removes_the_bot_token(distributed) -> None:
+    world = await distributed()
+    await world.install(ONE)
+    await world.dm(ONE, f"U{ONE}", "hi")
+    world.slack.revoke(ONE)
+    event = {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADMIN"], "bot": [f"UBOT{ONE}"]},
+             "event_ts": next_ts()}
+    assert await world.event(ONE, event) == 200
+    assert await raw_rows(world.adapter, "slack_bots") == []
+    assert await raw_rows(world.adapter, "slack_installations") == []
+    assert world.adapter.installations is not None
+    assert await world.adapter.installations.async_find_bot(enterprise_id=None,
+                                                            team_id=ONE) is None
+
+
+def test_token_key_is_required_and_checked() -> None:
+    with pytest.raises(TokenKeyError, match="token-key"):
+        TokenCipher(None)
+    with pytest.raises(TokenKeyError, match="not a valid Fernet key"):
+        TokenCipher("not-a-key")
+    old, new = new_key(), new_key()
+    stored = TokenCipher(old).encrypt("xoxb-1")
+    assert TokenCipher(f"{new},{old}").decrypt(stored) == "xoxb-1"  # rotation keeps it
+    with pytest.raises(TokenKeyError, match="cannot be decrypted"):
+        TokenCipher(new).decrypt(stored)
+
+
+def test_oauth_mode_is_http_and_single_token_mode_stays() -> None:
+    oauth = Settings(_env_file=None, **oauth_settings())  # type: ignore[call-arg]
+    assert configured(oauth) and mode(oauth) == "http"
+    single = Settings(_env_file=None, slack_bot_token="xoxb-1",  # type: ignore[call-arg]
+                      slack_app_token="xapp-1")
+    assert configured(single) and mode(single) == "socket"
+
+
+def test_migrated_slack_tables_match_slack_sdk(database_url: str) -> None:
+    """Alembic creates the tables; their columns are slack_sdk's (token columns widened)."""
+    expected = slack_tables(MetaData())
+    engine = create_engine(sync_url(database_url), poolclass=pool.NullPool)
+    try:
+        inspector = inspect(engine)
+        for name in TABLES:
+            live = {c["name"]: c for c in inspector.get_columns(name)}
+            table = expected[name]
+            assert set(live) == {c.name for c in table.columns}, name
+            for column in table.columns:
+                length = getattr(column.type, "length", None)
+                if length is not None:
+                    assert getattr(live[column.name]["type"], "length", None) == length, (
+                        name, column.name)
+                assert live[column.name]["nullable"] == column.nullable, (name, column.name)
+    finally:
+        engine.dispose()
+
