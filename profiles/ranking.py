@@ -150,6 +150,18 @@ class Ranker:
         collaborative: float,
         now: dt.datetime | None,
     ) -> Ranked:
+        score, interest, fresh = self._parts(candidate, index, collaborative, now)
+        return Ranked(candidate, score, self._reasons(interest, collaborative, fresh))
+
+    def _parts(
+        self,
+        candidate: Candidate,
+        index: _InterestIndex,
+        collaborative: float,
+        now: dt.datetime | None,
+    ) -> tuple[float, str, float]:
+        """(score, best matching interest, freshness): numbers only, so a pool of hundreds
+        is scored without building an explanation for items that will not be shown."""
         s = self.settings
         relevance = 0.0
         best: tuple[float, str] = (0.0, "")
@@ -159,18 +171,23 @@ class Ranker:
             if match > best[0]:
                 best = (match, interest)
         score = s.relevance_weight * relevance + s.collaborative_weight * collaborative
-        reasons: list[str] = []
-        if best[1]:
-            reasons.append(f"matches your interest in {best[1]}")
-        if collaborative >= 0.2:
-            reasons.append("liked by people with similar interests")
+        fresh = -1.0
         if candidate.published_at is not None and now is not None:
             age = max(0.0, (now - candidate.published_at).total_seconds())
             fresh = 0.5 ** (age / s.freshness_half_life.total_seconds())
             score += s.freshness_weight * fresh
-            if fresh > 0.7:
-                reasons.append("new")
-        return Ranked(candidate, score, tuple(reasons))
+        return score, best[1], fresh
+
+    @staticmethod
+    def _reasons(interest: str, collaborative: float, fresh: float) -> tuple[str, ...]:
+        reasons: list[str] = []
+        if interest:
+            reasons.append(f"matches your interest in {interest}")
+        if collaborative >= 0.2:
+            reasons.append("liked by people with similar interests")
+        if fresh > 0.7:
+            reasons.append("new")
+        return tuple(reasons)
 
     def rank(
         self,
@@ -186,21 +203,28 @@ class Ranker:
         excluded = set(exclude)
         collaborative = collaborative or {}
         index = _InterestIndex(interests)
-        pool: list[Ranked] = []
+        scored: list[tuple[Ranked, str, float, float]] = []
         seen: set[str] = set()
+        minimum = self.settings.min_relevance
         for candidate in candidates:
             if candidate.key in excluded or candidate.key in seen:
                 continue
             seen.add(candidate.key)
-            haystack = " ".join((candidate.title, candidate.text, *candidate.topics))
-            if avoid and mentions_any(haystack, avoid):
+            if avoid and mentions_any(
+                " ".join((candidate.title, candidate.text, *candidate.topics)), avoid
+            ):
                 continue
-            ranked = self._score(
-                candidate, index, collaborative.get(candidate.key, 0.0), now
-            )
-            if ranked.score >= self.settings.min_relevance:
-                pool.append(ranked)
-        return self.diversify(pool, limit)
+            collab = collaborative.get(candidate.key, 0.0)
+            score, interest, fresh = self._parts(candidate, index, collab, now)
+            if score >= minimum:
+                # Reasons are written only for what is chosen (below): same text, less work.
+                scored.append((Ranked(candidate, score), interest, collab, fresh))
+        explain = {id(r.candidate): (i, c, f) for r, i, c, f in scored}
+        chosen = self.diversify([r for r, _, _, _ in scored], limit)
+        return [
+            Ranked(r.candidate, r.score, self._reasons(*explain[id(r.candidate)]))
+            for r in chosen
+        ]
 
     def diversify(self, pool: list[Ranked], limit: int) -> list[Ranked]:
         """Greedy MMR: repeatedly take the best item after discounting topics already taken

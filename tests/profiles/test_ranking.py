@@ -3,7 +3,16 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from profiles.ranking import Candidate, Ranked, Ranker, RankingSettings, similarity, tokens
+from profiles.ranking import (
+    Candidate,
+    Ranked,
+    Ranker,
+    RankingSettings,
+    _InterestIndex,
+    mentions_any,
+    similarity,
+    tokens,
+)
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 
@@ -99,3 +108,40 @@ def test_negative_scores_keep_the_reference_behaviour():
         Ranked(Candidate("c", "t", ("y",)), 0.2),
     ]
     assert ranker.diversify(pool, 3) == ranker._diversify_scan(pool, 3)
+
+
+@given(
+    items=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_TOPICS), max_size=3, unique=True),
+            st.integers(min_value=0, max_value=96),
+            st.sampled_from([0.0, 0.1, 0.3, -0.2]),
+        ),
+        max_size=30,
+    ),
+    avoid=st.sampled_from([(), ("tea",)]),
+    limit=st.integers(min_value=1, max_value=8),
+)
+@settings(max_examples=200, deadline=None)
+def test_rank_equals_scoring_every_item_then_the_reference_scan(items, avoid, limit):
+    """rank() writes reasons only for the chosen items; the result is what scoring every
+    candidate in full and re-ranking with the reference scan gives."""
+    ranker = Ranker()
+    interests = {"rust": 3.0, "jazz bread": 1.0, "chess": 0.5}
+    candidates = [
+        Candidate(f"c{i}", f"title {i}", tuple(t), published_at=NOW - dt.timedelta(hours=h))
+        for i, (t, h, _) in enumerate(items)
+    ]
+    collaborative = {f"c{i}": c for i, (_, _, c) in enumerate(items) if c}
+    index = _InterestIndex(interests)
+    pool = [
+        ranker._score(c, index, collaborative.get(c.key, 0.0), NOW)
+        for c in candidates
+        if not (avoid and mentions_any(" ".join((c.title, c.text, *c.topics)), avoid))
+    ]
+    pool = [r for r in pool if r.score >= ranker.settings.min_relevance]
+    expected = ranker._diversify_scan(pool, limit)
+    got = ranker.rank(
+        candidates, interests, avoid=avoid, collaborative=collaborative, now=NOW, limit=limit
+    )
+    assert got == expected
