@@ -25,8 +25,9 @@ from bot.digest.collaborative import WorkspaceSimilarity
 from bot.digest.sources import DigestSource, GatherContext
 from bot.experiments import current_registry, variant_for
 from profiles.db import Database
-from profiles.engine import ProfileEngine
+from profiles.engine import InterestView, ProfileEngine
 from profiles.models import Consent, Person
+from profiles.preferences import ResolvedPreferences
 from profiles.ranking import Candidate, Ranked, Ranker, similarity, tokens
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,32 @@ class Reader:
     sent: frozenset[str] = frozenset()  # keys and fingerprints of items already sent
 
 
+def reader_of(
+    person: Person,
+    prefs: ResolvedPreferences,
+    views: Sequence[InterestView],
+    sent: Set[str],
+    *,
+    learning: bool,
+) -> Reader:
+    """A reader from what was read about them (one by one, or a page at a time by
+    :mod:`bot.digest.readers`): one construction, so both ways give the same reader."""
+    positive = [v for v in views if v.weight > 0.01][:30]
+    return Reader(
+        person=person,
+        interests={v.topic: v.weight for v in positive},
+        disliked={v.topic: -v.weight for v in views if v.weight < -0.01},
+        avoid=prefs.avoid_topics,
+        language=prefs.get("language"),
+        tone=prefs.get("tone"),
+        verbosity=prefs.get("verbosity"),
+        emoji=prefs.get("emoji"),
+        timezone=prefs.get("timezone"),
+        learning=learning,
+        sent=frozenset(sent),
+    )
+
+
 @dataclass(slots=True)
 class DigestDraft:
     reader: Reader
@@ -201,20 +228,7 @@ class DigestBuilder:
             else []
         )
         sent = await store.sent_keys(session, person.id)
-        positive = [v for v in views if v.weight > 0.01][:30]
-        return Reader(
-            person=person,
-            interests={v.topic: v.weight for v in positive},
-            disliked={v.topic: -v.weight for v in views if v.weight < -0.01},
-            avoid=prefs.avoid_topics,
-            language=prefs.get("language"),
-            tone=prefs.get("tone"),
-            verbosity=prefs.get("verbosity"),
-            emoji=prefs.get("emoji"),
-            timezone=prefs.get("timezone"),
-            learning=learning,
-            sent=frozenset(sent),
-        )
+        return reader_of(person, prefs, views, sent, learning=learning)
 
     async def gather(
         self, person: Person, context: GatherContext

@@ -43,5 +43,9 @@ class SharedCache:
                 self._values = {k: v for k, v in self._values.items() if v[0] > now}
             self._values[key] = (now + ttl, task.result())
 
+    def put(self, key: Hashable, ttl: float, value: Any) -> None:
+        """Store a value loaded elsewhere (e.g. a page of people's rows read at once)."""
+        self._values[key] = (self._clock() + ttl, value)
+
     def clear(self) -> None:
         self._values.clear()

@@ -35,9 +35,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.digest import compose, store
 from bot.digest.builder import DigestBuilder, DigestDraft, fingerprint
 from bot.digest.cache import SharedCache
+from bot.digest.readers import Prefetched, load_page
 from bot.digest.schedule import Schedule, within_grace
 from bot.events import Reply, ReplyKind
-from profiles.models import Consent, LLMCall, Person
+from profiles.models import Consent, DigestSubscription, LLMCall, Person
 from profiles.ranking import Ranked
 
 if TYPE_CHECKING:
@@ -121,25 +122,43 @@ class DigestRunner:
         scheduled_for: dt.datetime,
         *,
         cache: SharedCache | None = None,
+        prefetched: tuple[Prefetched | None, DigestSubscription | None] | None = None,
     ) -> RunOutcome:
+        """``prefetched`` (from :meth:`run_due`, which reads a page of people at once) is the
+        person's row set and subscription as of the page; without it they are read here."""
         async with self._slots:
-            return await self._run(person_id, schedule, scheduled_for, cache or SharedCache())
+            return await self._run(
+                person_id, schedule, scheduled_for, cache or SharedCache(), prefetched
+            )
 
     async def _run(
-        self, person_id: int, schedule: Schedule, scheduled_for: dt.datetime, cache: SharedCache
+        self,
+        person_id: int,
+        schedule: Schedule,
+        scheduled_for: dt.datetime,
+        cache: SharedCache,
+        prefetched: tuple[Prefetched | None, DigestSubscription | None] | None = None,
     ) -> RunOutcome:
         core, settings = self.core, self.core.settings
         period = schedule.period_key(scheduled_for)
         outcome = functools.partial(RunOutcome, person_id, period_key=period)
         now = core.clock()
         subscription = last_sent = reader = None
-        async with core.db.session() as session:
-            person = await session.get(Person, person_id)
-            if person is not None and await self._allowed(session, person_id):
-                subscription = await store.subscription(session, person_id)
-                if subscription is not None and person.platform in self.deliveries:
-                    last_sent = await store.last_sent_at(session, person_id)
-                    reader = await self.builder.load_reader(session, person, now)
+        if prefetched is not None:
+            found, subscription = prefetched
+            person = found.person if found is not None else None
+            if found is None or not found.allowed:
+                subscription = None
+            elif subscription is not None and found.person.platform in self.deliveries:
+                last_sent, reader = found.last_sent, found.reader
+        else:
+            async with core.db.session() as session:
+                person = await session.get(Person, person_id)
+                if person is not None and await self._allowed(session, person_id):
+                    subscription = await store.subscription(session, person_id)
+                    if subscription is not None and person.platform in self.deliveries:
+                        last_sent = await store.last_sent_at(session, person_id)
+                        reader = await self.builder.load_reader(session, person, now)
         if person is None or subscription is None:
             return outcome("skipped", detail="not subscribed, no consent or forgotten")
         delivery = self.deliveries.get(person.platform)
@@ -210,6 +229,14 @@ class DigestRunner:
         async with self._write() as session:
             await store.finish_run(session, run_id, "sent", sent_at=core.clock())
         return outcome("sent", items=len(draft.items))
+
+    async def _prefetch_sources(self, people: list[Prefetched], cache: SharedCache) -> None:
+        """Sources that read per person (e.g. open recommendations) load a page at once."""
+        ids = [p.person.id for p in people if p.person.id is not None]
+        for source in self.builder.sources:
+            prefetch = getattr(source, "prefetch", None)
+            if prefetch is not None and ids:
+                await prefetch(self.core.db, ids, self.core.clock(), cache)
 
     async def _allowed(
         self, session: AsyncSession, person_id: int, *, subscribed: bool = False
@@ -295,8 +322,19 @@ class DigestRunner:
                 )
             todo = [(pid, s, f) for pid, s, f in due if (pid, s.period_key(f)) not in done]
             summary.due += len(todo)
+            # The page's readers in a handful of queries rather than ~10 per person.
+            ids = [pid for pid, _, _ in todo]
+            async with self.core.db.session() as session:
+                found = await load_page(session, self.core.engine, ids, self.core.clock())
+            await self._prefetch_sources([p for p in found.values() if p.allowed], cache)
+            subscriptions = {s.person_id: s for s in page}
             results = await asyncio.gather(
-                *(self.run_person(pid, s, f, cache=cache) for pid, s, f in todo),
+                *(
+                    self.run_person(
+                        pid, s, f, cache=cache, prefetched=(found.get(pid), subscriptions[pid])
+                    )
+                    for pid, s, f in todo
+                ),
                 return_exceptions=True,
             )
             for (pid, _, _), result in zip(todo, results, strict=True):

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sqlmodel import col, select
 
@@ -184,19 +184,47 @@ class RecommendationSource:
         self.max_age = max_age
         self.limit = limit
 
-    async def candidates(self, person: Person, context: GatherContext) -> list[Candidate]:
-        async with context.db.session() as session:
-            result = await session.exec(
-                select(Recommendation)
-                .where(
-                    Recommendation.person_id == person.id,
-                    Recommendation.status == "shown",
-                    Recommendation.created_at >= context.now - self.max_age,
-                )
-                .order_by(col(Recommendation.created_at).desc())
-                .limit(self.limit)
+    def _query(self, now: dt.datetime) -> Any:
+        return (
+            select(Recommendation)
+            .where(
+                Recommendation.status == "shown",
+                Recommendation.created_at >= now - self.max_age,
             )
-            rows = list(result)
+            .order_by(col(Recommendation.created_at).desc(), col(Recommendation.id).desc())
+        )
+
+    async def prefetch(
+        self, db: Database, person_ids: list[int], now: dt.datetime, cache: SharedCache
+    ) -> None:
+        """Open recommendations of a page of people in one query per 900 people; each
+        person's share is cached for :meth:`candidates` (same rows, same order, same cut)."""
+        found: dict[int, list[Recommendation]] = {pid: [] for pid in person_ids}
+        async with db.session() as session:
+            for start in range(0, len(person_ids), 900):
+                chunk = person_ids[start : start + 900]
+                result = await session.exec(
+                    self._query(now).where(col(Recommendation.person_id).in_(chunk))
+                )
+                for row in result:
+                    mine = found[row.person_id]
+                    if len(mine) < self.limit:
+                        mine.append(row)
+        for pid, rows in found.items():
+            cache.put(("recommendations", pid, now), 300.0, rows)
+
+    async def candidates(self, person: Person, context: GatherContext) -> list[Candidate]:
+        async def load() -> list[Recommendation]:
+            async with context.db.session() as session:
+                result = await session.exec(
+                    self._query(context.now)
+                    .where(Recommendation.person_id == person.id)
+                    .limit(self.limit)
+                )
+                return list(result)
+
+        key = ("recommendations", person.id, context.now)
+        rows = await context.cache.get(key, 0.0, load)
         return [
             DigestCandidate(
                 key=f"rec:{row.id}",
