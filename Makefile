@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-now test-shifted lint typecheck bench clean
+.PHONY: run test test-now test-shifted lint typecheck bench clean i18n
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps recbole==1.2.1
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Re-extract the bot's texts, merge them into every catalog, compile the .mo files (committed,
+# so a fresh checkout needs no build step; tests/bot/test_i18n.py fails when one is stale).
+LOCALES := bot/locales
+i18n: $(STAMP)
+	$(BIN)/pybabel extract --no-default-keywords -k N_ -k t -k nt:1,2 -F babel.cfg \
+		--sort-by-file --omit-header -o $(LOCALES)/tailorbot.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i $(LOCALES)/tailorbot.pot -d $(LOCALES) -D tailorbot
+	$(BIN)/pybabel compile --statistics -d $(LOCALES) -D tailorbot
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,13 @@
 """Terminal adapter: a console backend in Errbot's spirit, going through the same core.
 
-Interactive (stdin is a TTY): a rich prompt; consent and confirmations are y/n questions and
-``/react 👍`` reacts to the bot's last reply. Scripted (stdin is not a TTY): one input line
-in, exactly one output line out, nothing asked. Several replies to one line are joined with a
-tab and newlines inside a reply are written as ``\\n``, so the mapping stays line for line;
-``--jsonl`` prints one JSON array of replies per line instead.
+Interactive (stdin is a TTY): a rich prompt; the model's answers are rendered as Markdown;
+buttons become a numbered choice (type the number; anything else you type is an ordinary
+line, so ``/forget confirm`` works as written) and ``/react 👍`` reacts to the bot's last
+reply. Scripted (stdin is not a TTY): one input line in, exactly one output line out, nothing
+asked. Several replies to one line are joined with a tab and newlines inside a reply are
+written as ``\\n``, so the mapping stays line for line; ``--jsonl`` prints one JSON array of
+replies per line instead. ``/export`` files go to the data directory (``bot.exports``), never
+the working directory.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
 from rich.live import Live
+from rich.markdown import Markdown
 from rich.markup import escape
-from rich.prompt import Confirm, Prompt
+from rich.prompt import Prompt
 from rich.text import Text
 
 from bot.core import Core
@@ -31,6 +35,7 @@ from bot.digest import digests_for
 from bot.events import (
     ActionEvent,
     AnyEvent,
+    Button,
     MessageEvent,
     PersonRef,
     PlatformContext,
@@ -38,11 +43,15 @@ from bot.events import (
     Reply,
     Surface,
 )
+from bot.exports import save_export
 from profiles.models import Person
 
 PLATFORM = "terminal"
 WORKSPACE = "local"
 QUIT_WORDS = {"/quit", "/exit", ":q"}
+# Replies whose text is the model's (CommonMark) are rendered as Markdown; the bot's own texts
+# are plain, and may hold values such as ``<key>`` or ``c_sharp`` that Markdown would eat.
+MARKDOWN_PURPOSES = frozenset({"chat", "recommendation", "digest", "profile_summary"})
 
 
 def system_timezone() -> str | None:
@@ -68,7 +77,6 @@ class TerminalSession:
 
     core: Core
     user: str
-    export_dir: Path = field(default_factory=Path.cwd)
     last_reply_id: str | None = None
     context: PlatformContext = field(
         default_factory=lambda: PlatformContext(
@@ -132,11 +140,8 @@ class TerminalSession:
     def save_attachment(self, reply: Reply) -> Path | None:
         if reply.attachment is None:
             return None
-        name, payload = reply.attachment
-        path = self.export_dir / Path(name).name
-        path.write_bytes(payload)
-        os.chmod(path, 0o600)  # the export is personal data: readable by its owner only
-        return path
+        _, payload = reply.attachment
+        return save_export(self.core.settings, PLATFORM, WORKSPACE, self.user, payload)
 
 
 def flatten(text: str) -> str:
@@ -200,16 +205,18 @@ async def run_interactive(
     session: TerminalSession,
     console: Console | None = None,
     ask: Callable[[str], str] | None = None,
-    confirm: Callable[[str], bool] | None = None,
 ) -> None:
+    """Read lines until /quit or end of input. Buttons under a reply are listed as numbered
+    choices; the next line picks one by its number, and any other line is handled as usual
+    (so typing a command such as ``/forget confirm`` is never refused)."""
     console = console or Console()
     ask = ask or (lambda prompt: Prompt.ask(prompt, console=console))
-    confirm = confirm or (lambda prompt: Confirm.ask(prompt, console=console))
     name = session.core.settings.bot_name
     console.print(
         f"[bold]{escape(name)}[/bold] — talking as [cyan]{escape(session.user)}[/cyan]. "
         "/help for commands, /react 👍 to rate my last reply, /quit to leave."
     )
+    choices: list[Button] = []
     while True:
         try:
             line = ask(f"[cyan]{escape(session.user)}[/cyan]")
@@ -218,7 +225,13 @@ async def run_interactive(
             return
         if line.strip() in QUIT_WORDS:
             return
-        event = session.event_for_line(line)
+        chosen = pick(choices, line)
+        choices = []
+        event: AnyEvent | None
+        if chosen is not None:
+            event = session.action(chosen.action_id, chosen.value)
+        else:
+            event = session.event_for_line(line)
         if event is None:
             console.print("[dim]Nothing to react to yet.[/dim]")
             continue
@@ -228,15 +241,46 @@ async def run_interactive(
                 """Streamed model output appears as it arrives, then the final reply."""
                 live.update(Text(f"{name} {text}", style="dim"))
 
-            pending = await session.send(event, show_partial) or _acknowledge(event)
-        while pending:
-            reply = pending.pop(0)
-            console.print(f"[bold green]{escape(name)}[/bold green] {escape(reply.text)}")
+            replies = await session.send(event, show_partial) or _acknowledge(event)
+        for reply in replies:
+            body = renderable(reply)
+            if isinstance(body, Markdown):
+                console.print(Text(name, style="bold green"))
+                console.print(body)
+            else:
+                console.print(Text.assemble((name, "bold green"), " ", body))
             path = session.save_attachment(reply)
             if path is not None:
                 console.print(f"[dim]Saved to {escape(str(path))} (only you can read it).[/dim]")
             if reply.buttons:
-                pending.extend(await _ask_buttons(session, reply, confirm))
+                first = len(choices) + 1
+                choices.extend(reply.buttons)
+                console.print(choice_line(reply.buttons, first))
+
+
+def renderable(reply: Reply) -> Markdown | Text:
+    if reply.purpose in MARKDOWN_PURPOSES:
+        return Markdown(reply.text)
+    return Text(reply.text)
+
+
+def choice_line(buttons: list[Button], first: int = 1) -> Text:
+    """``[1] Allow  [2] Not now  — type a number`` under the reply the buttons belong to."""
+    line = Text()
+    for number, button in enumerate(buttons, start=first):
+        line.append(f"[{number}] ", style="bold cyan")
+        line.append(button.label)
+        line.append("  ")
+    line.append("— type a number to choose", style="dim")
+    return line
+
+
+def pick(choices: list[Button], line: str) -> Button | None:
+    """The button a line chooses: its number (1-based) among the offered choices."""
+    text = line.strip()
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return choices[int(text) - 1]
+    return None
 
 
 def _acknowledge(event: AnyEvent) -> list[Reply]:
@@ -244,16 +288,6 @@ def _acknowledge(event: AnyEvent) -> list[Reply]:
     if isinstance(event, ReactionEvent):
         return [Reply(text=f"(noted your {event.emoji} on my last reply)", purpose="ack")]
     return []
-
-
-async def _ask_buttons(
-    session: TerminalSession, reply: Reply, confirm: Callable[[str], bool]
-) -> list[Reply]:
-    """Two-button prompts (Allow/Not now, Delete/Cancel) become a y/n question: the first
-    button is "yes"."""
-    yes, no = reply.buttons[0], reply.buttons[-1]
-    chosen = yes if confirm(f"{yes.label}?") else no
-    return await session.send(session.action(chosen.action_id, chosen.value))
 
 
 async def chat(

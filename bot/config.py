@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="Create/upgrade the schema at start (serialised by a lock on PostgreSQL).",
     )
 
+    data_dir: Path | None = Field(
+        default=None,
+        description="Where files the bot writes for people live (terminal /export files); "
+        "default: the user data directory (platformdirs), never the working directory.",
+    )
+
     # Privacy -------------------------------------------------------------------------------
     consent_mode: ConsentMode = Field(
         default="opt_in",

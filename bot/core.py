@@ -33,8 +33,8 @@ from bot.commands import (
     split_args,
     unknown_command_text,
 )
-from bot.commands.privacy import CONSENT_BUTTONS, CONSENT_NOTICE
 from bot.config import Settings
+from bot.consent import AwaitingConsent, HeldTurn, consent_buttons, consent_notice
 from bot.context import build_prompt_context, local_hour
 from bot.events import (
     ActionEvent,
@@ -50,6 +50,8 @@ from bot.events import (
     utcnow,
 )
 from bot.experiments import renderer_for, variant_for
+from bot.exports import remove_exports_of
+from bot.i18n import person_locale
 from bot.llm.base import (
     LLMBackend,
     LLMRequest,
@@ -120,6 +122,9 @@ class _Prepared:
     emoji: str
     avoid: list[str]
     truncated: bool
+    text: str = ""
+    awaiting_consent: bool = False
+    locale: str = "en"
 
 
 class Core:
@@ -161,6 +166,9 @@ class Core:
         )
         self._backlog: collections.deque[AnyEvent] = collections.deque(maxlen=10_000)
         self._drain_task: asyncio.Task[None] | None = None
+        # Exchanges held in memory while a person's consent is unanswered (bot/consent.py).
+        self.awaiting_consent = AwaitingConsent(clock)
+        self.deletion_hooks.append(self.awaiting_consent.drop_person)
 
     # Public surface ------------------------------------------------------------------------
     async def handle(
@@ -213,6 +221,7 @@ class Core:
         assert person.id is not None
         removed = await forget_person(session, person.id)
         self.after_commit(session, lambda: self._run_deletion_hooks(person))
+        self.after_commit(session, lambda: remove_exports_of(self.settings, person))
         return removed
 
     async def _run_deletion_hooks(self, person: Person) -> None:
@@ -362,14 +371,8 @@ class Core:
         return await self._answer(event, prepared, on_partial)
 
     async def _learning_person(self, session: AsyncSession, key: PersonKey) -> Person | None:
-        """The person, only if they exist and allow learning; never creates anyone."""
-        person = await self.engine.find_person(session, key)
-        if person is None or person.id is None:
-            return None
-        consent = await session.get(Consent, person.id)
-        if consent is None or not self.engine.may_learn(consent):
-            return None
-        return person
+        """The person, only if they allow learning (see ProfileEngine.learning_person)."""
+        return await self.engine.learning_person(session, key)
 
     async def _observe_only(self, event: MessageEvent, key: PersonKey, text: str) -> None:
         """A channel message not addressed to the bot: learn from it if its author allows
@@ -456,6 +459,9 @@ class Core:
             emoji=prefs.get("emoji"),
             avoid=prefs.avoid_topics,
             truncated=truncated,
+            text=text,
+            awaiting_consent=consent.status == ConsentStatus.UNKNOWN.value and not learn,
+            locale=person_locale(prefs, event.context.locale, self.settings.default_locale),
         )
 
     async def _assemble(
@@ -562,18 +568,36 @@ class Core:
             await self._record_answer(event, prepared, reply, result, error, latency, text, thread)
         except DatabaseUnavailable as exc:  # the answer still goes out; only its record is lost
             log.warning("could not record reply to %s: %s", event.event_id, exc)
+        if prepared.awaiting_consent:
+            self._hold_until_consent(event, prepared, text if error is None else None, thread)
         replies = [reply]
         if prepared.notice:
+            platform = event.person.platform
             replies.append(
                 Reply(
-                    text=CONSENT_NOTICE,
+                    text=consent_notice(platform, prepared.locale),
                     kind=ReplyKind.EPHEMERAL,
-                    buttons=list(CONSENT_BUTTONS),
+                    buttons=consent_buttons(platform, prepared.locale),
                     thread_id=thread,
                     purpose="consent_notice",
                 )
             )
         return replies
+
+    def _hold_until_consent(
+        self, event: MessageEvent, prepared: _Prepared, answer: str | None, thread: str | None
+    ) -> None:
+        """Nothing is stored before consent; the exchange waits in memory so that, if the
+        person allows learning, the model still sees how the conversation began."""
+        key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
+        now = self.clock()
+        turns = [
+            HeldTurn("user", prepared.text, event.channel_id, event.thread_id, event.message_id,
+                     event.occurred_at)
+        ]
+        if answer is not None:
+            turns.append(HeldTurn("assistant", answer, event.channel_id, thread, None, now))
+        self.awaiting_consent.hold(key, *turns)
 
     async def _record_answer(
         self,
@@ -663,6 +687,12 @@ class Core:
             or self.settings.default_timezone
         )
 
+    async def locale_of(self, session: AsyncSession, person: Person, event: Event) -> str:
+        """The language of the bot's own texts for this person (bot/i18n.py)."""
+        assert person.id is not None
+        prefs = await self.engine.preferences(session, person.id, self.clock())
+        return person_locale(prefs, event.context.locale, self.settings.default_locale)
+
     # Commands and actions ------------------------------------------------------------------
     async def _command(self, event: AnyEvent, name: str, raw_args: str) -> list[Reply]:
         spec = REGISTRY.get(name)
@@ -682,7 +712,8 @@ class Core:
             if not await self._claim(session, person, event):
                 return []
             ctx = CommandContext(
-                core=self, session=session, person=person, event=event, now=self.clock()
+                core=self, session=session, person=person, event=event, now=self.clock(),
+                locale=await self.locale_of(session, person, event),
             )
             try:
                 args = split_args(clean_text(raw_args, max_chars=2000))
@@ -690,7 +721,11 @@ class Core:
             except CommandError as exc:
                 return [
                     Reply(
-                        text=str(exc), kind=ReplyKind.EPHEMERAL, purpose="error", thread_id=thread
+                        text=exc.text(ctx.locale),
+                        kind=ReplyKind.EPHEMERAL,
+                        purpose="error",
+                        thread_id=thread,
+                        locale=ctx.locale,
                     )
                 ]
         for work in ctx.after_commit:

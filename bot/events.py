@@ -143,6 +143,8 @@ class Reply:
     attachment: tuple[str, bytes] | None = None
     native: dict[str, Any] | None = None
     purpose: str = "chat"
+    # The language the text is in, so an adapter can word its own additions to match.
+    locale: str | None = None
 
 
 AnyEvent = MessageEvent | ReactionEvent | CommandEvent | ActionEvent

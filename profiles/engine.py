@@ -228,12 +228,80 @@ class ProfileEngine:
         session.add(person)
 
     async def consent(self, session: AsyncSession, person_id: int) -> Consent:
+        """The person's consent row (created unanswered). An unanswered one takes a grant the
+        same account gave "everywhere" in another workspace of the platform: only the
+        decision crosses workspaces, never any data."""
         row = await session.get(Consent, person_id)
         if row is None:
             row = Consent(person_id=person_id, status=ConsentStatus.UNKNOWN.value)
             session.add(row)
             await session.flush()
+        if row.status == ConsentStatus.UNKNOWN.value:
+            person = await session.get(Person, person_id)
+            granted = (
+                await self.granted_everywhere(session, person.platform, person.user_id)
+                if person is not None
+                else None
+            )
+            if granted is not None:
+                row.status = ConsentStatus.GRANTED.value
+                row.changed_at = granted.changed_at
+                session.add(row)
         return row
+
+    async def granted_everywhere(
+        self, session: AsyncSession, platform: str, user_id: str
+    ) -> Consent | None:
+        """The account's standing "allow in every workspace" grant, if any."""
+        result = await session.exec(
+            select(Consent)
+            .join(Person, col(Person.id) == col(Consent.person_id))
+            .where(
+                Person.platform == platform,
+                Person.user_id == user_id,
+                col(Consent.everywhere).is_(True),
+                Consent.status == ConsentStatus.GRANTED.value,
+            )
+            .limit(1)
+        )
+        return result.first()
+
+    async def learning_person(self, session: AsyncSession, key: PersonKey) -> Person | None:
+        """The person behind ``key`` if they allow learning, else None. Creates nobody,
+        except where the account allowed learning everywhere: then the bot meeting them in a
+        new workspace is enough to start (with that workspace's own, empty profile)."""
+        person = await self.find_person(session, key)
+        if person is None:
+            if await self.granted_everywhere(session, key.platform, key.user_id) is None:
+                return None
+            person = await self.person(session, key)
+        assert person.id is not None
+        row = await session.get(Consent, person.id)
+        if row is None or row.status == ConsentStatus.UNKNOWN.value:
+            row = await self.consent(session, person.id)
+        return person if self.may_learn(row) else None
+
+    async def set_consent_everywhere(
+        self, session: AsyncSession, person: Person, status: ConsentStatus, at: dt.datetime
+    ) -> int:
+        """Grant (or revoke) for every identity of this account on its platform, and, for a
+        grant, for workspaces where the bot meets it later. Returns identities changed."""
+        assert person.id is not None
+        row = await self.set_consent(session, person.id, status, at)
+        row.everywhere = status == ConsentStatus.GRANTED
+        result = await session.exec(
+            select(Person).where(
+                Person.platform == person.platform,
+                Person.user_id == person.user_id,
+                Person.id != person.id,
+            )
+        )
+        others = list(result)
+        for other in others:
+            assert other.id is not None
+            sibling = await self.set_consent(session, other.id, status, at)
+            sibling.everywhere = False
+        return len(others) + 1
 
     def may_learn(self, consent: Consent) -> bool:
         """Opt-in (default): only after an explicit grant. Opt-out: unless revoked."""
@@ -247,6 +315,8 @@ class ProfileEngine:
         row = await self.consent(session, person_id)
         row.status = status.value
         row.changed_at = at
+        if status != ConsentStatus.GRANTED:
+            row.everywhere = False  # a "no" here also ends the standing "yes everywhere"
         session.add(row)
         return row
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     Table,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
@@ -66,6 +67,8 @@ class Person(SQLModel, table=True):
     __tablename__ = "person"
     __table_args__ = (
         UniqueConstraint("platform", "workspace", "user_id", name="uq_person_identity"),
+        # One account's identities across workspaces (consent given "everywhere").
+        Index("ix_person_platform_user", "platform", "user_id"),
     )
 
     id: int | None = Field(
@@ -86,6 +89,9 @@ class Consent(SQLModel, table=True):
     status: str = Field(default=ConsentStatus.UNKNOWN.value, max_length=16)
     changed_at: dt.datetime = _ts()
     notice_shown_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # Granted for every workspace of the platform where this account meets the bot (one
+    # Discord account in many servers); each workspace's data still stays in that workspace.
+    everywhere: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Preference(SQLModel, table=True):

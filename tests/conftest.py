@@ -18,6 +18,15 @@ pytest_plugins = ["tests.support.databases", "tests.support.fixtures_llm"]
 MakeCore = Callable[..., Awaitable[Core]]
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Files the bot writes for people (terminal exports) go to a per-test directory, never
+    the developer's real data directory (subprocesses inherit the variable)."""
+    path = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("TAILORBOT_DATA_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def settings_for() -> Callable[..., Settings]:
     def make(database_url: str, **overrides: Any) -> Settings:

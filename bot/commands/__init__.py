@@ -20,6 +20,7 @@ from bot.commands.base import (
 # Buttons map to command lines, so a button and the typed command share one code path.
 ACTION_COMMANDS: dict[str, str] = {
     "consent.grant": "consent grant",
+    "consent.grant_everywhere": "consent grant everywhere",
     "consent.decline": "consent decline",
     "consent.revoke": "consent revoke",
     "forget.confirm": "forget confirm",

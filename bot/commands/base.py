@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import AnyEvent, Reply, ReplyKind
+from bot.i18n import nt, t
 from profiles.engine import ProfileEngine
 from profiles.models import Person
 
@@ -23,7 +24,17 @@ if TYPE_CHECKING:
 
 
 class CommandError(Exception):
-    """A malformed command; the message is shown to the person as is."""
+    """A malformed command; the message is shown to the person, translated when it is a
+    catalog text (``CommandError(N_("Unknown {x}"), x=...)``; an already translated message
+    passes through unchanged)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.values = values
+
+    def text(self, locale: str | None) -> str:
+        return t(self.message, locale, **self.values)
 
 
 @dataclass(slots=True)
@@ -34,6 +45,14 @@ class CommandContext:
     event: AnyEvent
     now: dt.datetime
     after_commit: list[Callable[[], Awaitable[list[Reply]]]] = field(default_factory=list)
+    locale: str = "en"
+
+    def t(self, message: str, /, **values: object) -> str:
+        """``message`` in the person's language (see bot.i18n)."""
+        return t(message, self.locale, **values)
+
+    def nt(self, singular: str, plural: str, n: int, /, **values: object) -> str:
+        return nt(singular, plural, n, self.locale, **values)
 
     @property
     def engine(self) -> ProfileEngine:
@@ -53,6 +72,7 @@ class CommandContext:
         """Command answers are private by default: only the person sees them."""
         kwargs.setdefault("kind", ReplyKind.EPHEMERAL)
         kwargs.setdefault("purpose", "command")
+        kwargs.setdefault("locale", self.locale)
         return Reply(text=text, **kwargs)  # type: ignore[arg-type]
 
 

@@ -8,7 +8,7 @@ import re
 from babel.dates import format_datetime
 
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
-from bot.commands.privacy import CONSENT_BUTTONS
+from bot.consent import consent_buttons
 from bot.digest import store
 from bot.digest.feeds import FeedError, check_url
 from bot.digest.schedule import CADENCES, DEFAULT_TIME, Schedule, parse_preference
@@ -58,7 +58,13 @@ async def _allowed(ctx: CommandContext) -> bool:
 
 
 def _consent_needed(ctx: CommandContext) -> list[Reply]:
-    return [ctx.reply(NOT_ALLOWED, buttons=list(CONSENT_BUTTONS), purpose="consent_needed")]
+    return [
+        ctx.reply(
+            NOT_ALLOWED,
+            buttons=consent_buttons(ctx.person.platform, ctx.locale),
+            purpose="consent_needed",
+        )
+    ]
 
 
 def _when(schedule: Schedule, ctx: CommandContext) -> str:

@@ -2,77 +2,157 @@
 
 from __future__ import annotations
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
-from bot.events import Button, ButtonStyle, Reply, ReplyKind
-from profiles.models import ConsentStatus
-from profiles.privacy import export_json, export_person
+from babel.dates import format_date
 
-CONSENT_NOTICE = (
-    "Hi! I can adapt to you: I'd learn the topics you talk about, your language, how long and "
-    "formal your messages are, when you're usually around, and how you react to my replies. "
-    "Short excerpts of what you post in public channels may appear in colleagues' digests. "
-    "I keep it per workspace, you can see it (/profile), export it (/export) or erase it "
-    "(/forget) at any time. Allow me to learn from your messages?"
-)
-CONSENT_BUTTONS = [
-    Button("consent.grant", "Allow", style=ButtonStyle.PRIMARY),
-    Button("consent.decline", "Not now"),
-]
+from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.consent import SPANS_WORKSPACES
+from bot.digest import store as digest_store
+from bot.events import Button, ButtonStyle, Reply, ReplyKind
+from bot.i18n import N_
+from profiles.engine import PersonKey
+from profiles.models import ConsentStatus, ConversationTurn
+from profiles.privacy import export_json, export_person
 
 
 @command(
     "consent",
-    "see or change whether I learn from your messages",
+    N_("see or change whether I learn from your messages"),
     ["/consent", "/consent grant", "/consent revoke"],
-    subcommands=("grant", "revoke"),
+    subcommands=("grant", "revoke", "grant everywhere", "revoke everywhere"),
 )
 async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "status"
+    everywhere = len(args) > 1 and args[1].lower() in ("everywhere", "all")
+    spans = ctx.person.platform in SPANS_WORKSPACES
     engine = ctx.engine
     if action == "status":
         row = await engine.consent(ctx.session, ctx.person_id)
         learning = engine.may_learn(row)
         state = {
-            ConsentStatus.GRANTED.value: "granted",
-            ConsentStatus.REVOKED.value: "revoked",
-            ConsentStatus.UNKNOWN.value: "not given yet",
+            ConsentStatus.GRANTED.value: ctx.t("granted"),
+            ConsentStatus.REVOKED.value: ctx.t("revoked"),
+            ConsentStatus.UNKNOWN.value: ctx.t("not given yet"),
         }[row.status]
-        doing = "I am learning from your messages." if learning else "I am not learning anything."
-        hint = "/consent revoke stops it." if learning else "/consent grant lets me adapt to you."
-        return [ctx.reply(f"Consent: {state} (since {row.changed_at:%Y-%m-%d}). {doing} {hint}")]
-    if action == "grant":
-        await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.GRANTED, ctx.now)
+        if row.everywhere:
+            state = ctx.t("granted in every server")
+        doing = (
+            ctx.t("I am learning from your messages.")
+            if learning
+            else ctx.t("I am not learning anything.")
+        )
+        hint = (
+            ctx.t("/consent revoke stops it.")
+            if learning
+            else ctx.t("/consent grant lets me adapt to you.")
+        )
+        since = format_date(row.changed_at, format="medium", locale=ctx.locale)
         return [
             ctx.reply(
+                ctx.t("Consent: {state} (since {since}).", state=state, since=since)
+                + f" {doing} {hint}"
+            )
+        ]
+    if action == "grant":
+        if everywhere and spans:
+            await engine.set_consent_everywhere(
+                ctx.session, ctx.person, ConsentStatus.GRANTED, ctx.now
+            )
+            text = ctx.t(
+                "Thanks! I'll learn from your messages in every server where we meet; what I "
+                "learn in one server stays there. /profile shows what I know; /consent revoke "
+                "everywhere stops it at any time."
+            )
+        else:
+            await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.GRANTED, ctx.now)
+            text = ctx.t(
                 "Thanks! I'll learn from your messages from now on. /profile shows what I know; "
                 "/consent revoke stops it at any time."
             )
-        ]
+        keep_held_conversation(ctx)
+        return [ctx.reply(text)]
     if action == "decline":
         row = await engine.consent(ctx.session, ctx.person_id)
         if engine.consent_opt_out:
             await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now)
         row.notice_shown_at = row.notice_shown_at or ctx.now
+        ctx.core.awaiting_consent.drop(person_key(ctx))
         return [
             ctx.reply(
-                "No problem: I won't learn from your messages. "
-                "/consent grant if you change your mind."
+                ctx.t(
+                    "No problem: I won't learn from your messages. "
+                    "/consent grant if you change your mind."
+                )
             )
         ]
     if action == "revoke":
-        await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now)
+        cancelled = await revocation_cancels(ctx)
+        if everywhere and spans:
+            await engine.set_consent_everywhere(
+                ctx.session, ctx.person, ConsentStatus.REVOKED, ctx.now
+            )
+            done = ctx.t("Done: I stopped learning from your messages in every server.")
+        else:
+            await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now)
+            done = ctx.t("Done: I stopped learning from your messages.")
+            if spans:
+                done += " " + ctx.t(
+                    "(Only here: /consent revoke everywhere stops it in every server.)"
+                )
         await ctx.core.on_consent_revoked(ctx)
+        parts = [done, *cancelled]
+        parts.append(
+            ctx.t("What I learned so far is still stored; do you want me to delete it?")
+        )
         return [
             ctx.reply(
-                "Done: I stopped learning from your messages. What I learned so far is still "
-                "stored; do you want me to delete it?",
+                " ".join(parts),
                 buttons=[
-                    Button("forget.confirm", "Delete everything", style=ButtonStyle.DANGER),
-                    Button("forget.cancel", "Keep it"),
+                    Button(
+                        "forget.confirm", ctx.t("Delete everything"), style=ButtonStyle.DANGER
+                    ),
+                    Button("forget.cancel", ctx.t("Keep it")),
                 ],
             )
         ]
     raise CommandError(usage_text(REGISTRY["consent"]))
+
+
+def person_key(ctx: CommandContext) -> PersonKey:
+    return PersonKey(ctx.person.platform, ctx.person.workspace, ctx.person.user_id)
+
+
+def keep_held_conversation(ctx: CommandContext) -> None:
+    """The exchanges held while consent was open join the stored conversation, so the model
+    still sees how it began (bot/consent.py)."""
+    for turn in ctx.core.awaiting_consent.take(person_key(ctx)):
+        ctx.session.add(
+            ConversationTurn(
+                person_id=ctx.person_id,
+                role=turn.role,
+                text=turn.text,
+                channel_id=turn.channel_id,
+                thread_id=turn.thread_id,
+                platform_message_id=turn.platform_message_id,
+                topics=[],
+                created_at=turn.at,
+            )
+        )
+
+
+async def revocation_cancels(ctx: CommandContext) -> list[str]:
+    """What revoking stops besides learning, said before it happens (the deletion hooks run
+    after the revocation commits)."""
+    notes: list[str] = []
+    subscription = await digest_store.subscription(ctx.session, ctx.person_id)
+    if subscription is not None:
+        notes.append(
+            ctx.t(
+                "I also cancelled your digest ({schedule}); /digest subscribe sets it up again "
+                "after /consent grant.",
+                schedule=digest_store.schedule_of(subscription).describe(ctx.locale),
+            )
+        )
+    return notes
 
 
 @command("export", "get a copy of everything I store about you", ["/export"])
@@ -104,7 +184,7 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
             ctx.reply(
                 "This deletes everything I store about you — profile, preferences, history, "
                 "feedback and scheduled digests — and cannot be undone. Are you sure? "
-                "(Type /forget confirm, or use the buttons.)",
+                "(Type /forget confirm, or choose below.)",
                 buttons=[
                     Button("forget.confirm", "Delete everything", style=ButtonStyle.DANGER),
                     Button("forget.cancel", "Cancel"),

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.i18n import N_, t
+
 CADENCES = ("daily", "weekdays", "weekly")
 DEFAULT_TIME = "08:00"
 _DAYS = {"daily": "*", "weekdays": "mon-fri", "weekly": "mon"}
@@ -101,10 +103,14 @@ class Schedule:
             return f"{year}-W{week:02d}"
         return local.date().isoformat()
 
-    def describe(self) -> str:
+    def describe(self, locale: str | None = None) -> str:
         """``daily at 08:00 (Europe/Paris)`` — the wording /digest uses."""
-        when = {"daily": "daily", "weekdays": "on weekdays", "weekly": "weekly on Mondays"}
-        return f"{when[self.cadence]} at {self.time} ({self.timezone})"
+        when = {
+            "daily": N_("daily at {time} ({timezone})"),
+            "weekdays": N_("on weekdays at {time} ({timezone})"),
+            "weekly": N_("weekly on Mondays at {time} ({timezone})"),
+        }
+        return t(when[self.cadence], locale, time=self.time, timezone=self.timezone)
 
 
 def parse_preference(value: str, timezone: str) -> Schedule | None:

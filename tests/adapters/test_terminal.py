@@ -8,8 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlmodel import select
+
 from adapters.terminal import TerminalSession, chat, flatten, run_interactive, run_scripted
-from profiles.models import Interest, Signal
+from bot.llm import ScriptedBackend
+from bot.llm.anthropic_backend import AnthropicBackend
+from profiles.models import ConversationTurn, Interest, Person, Recommendation, Signal
+from tests.support.fake_llm_server import Reply as FakeReply
 from tests.support.helpers import count
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +35,7 @@ def run_cli(args, stdin, cwd, **env):
     )
 
 
-def test_console_script_scripted_session_learns_and_exports(tmp_path):
+def test_console_script_scripted_session_learns_and_exports(tmp_path, data_dir):
     lines = [
         "hello",
         "/consent grant",
@@ -50,8 +55,10 @@ def test_console_script_scripted_session_learns_and_exports(tmp_path):
     assert "noted your 👍" in out[3]
     assert "tone must be one of" in out[4] and "\\n" in out[4]
     assert "empty message" in out[5]
-    export = tmp_path / "tailorbot-export-terminal-dana.json"
+    export = data_dir / "exports" / "tailorbot-export-terminal-local-dana.json"
     assert export.exists() and oct(export.stat().st_mode & 0o777) == "0o600"
+    assert f"Saved to {export}" in out[6]
+    assert not list(tmp_path.glob("*.json"))  # never into the working directory (the checkout)
     data = json.loads(export.read_text())
     assert any(row["topic"] == "distributed systems" for row in data["tables"]["interest"])
     assert "distributed systems" in out[7]
@@ -109,24 +116,87 @@ async def test_scripted_jsonl_and_reactions(core):
     assert await count(core, Interest) > 0 and await count(core, Signal) > 0
 
 
-async def test_interactive_consent_question_and_quit(core):
+async def test_interactive_consent_is_a_numbered_choice_and_quit(core):
     from rich.console import Console
 
     session = TerminalSession(core, "gina")
-    answers = iter(["Tell me about mechanical keyboards and switches", "/quit"])
-    questions = []
-
-    def confirm(prompt):
-        questions.append(prompt)
-        return True
-
+    answers = iter(["Tell me about mechanical keyboards and switches", "1", "/quit"])
     console = Console(file=io.StringIO(), width=200)
-    await run_interactive(session, console=console, ask=lambda _: next(answers), confirm=confirm)
-    assert questions == ["Allow?"]
+    await run_interactive(session, console=console, ask=lambda _: next(answers))
     output = console.file.getvalue()
+    assert "[1] Allow  [2] Not now" in output
     assert "learn from your messages from now on" in output
-    replies = await core.handle(session.action("consent.grant"))
-    assert "learn" in replies[0].text
+    # the terminal notice speaks of this bot, not of channels and colleagues
+    assert "colleagues" not in output and "channels" not in output
+    assert await count(core, Interest) == 0  # the first message was not learned from…
+    assert await count(core, ConversationTurn) == 2  # …but the conversation keeps it
+
+
+async def test_interactive_text_after_choices_is_an_ordinary_line(core, data_dir):
+    """/forget offers Delete/Cancel; typing "/forget confirm" (as the text says) works."""
+    from rich.console import Console
+
+    session = TerminalSession(core, "olga")
+    answers = iter(
+        ["/consent grant", "I like jazz piano", "/export", "/forget", "/forget confirm", "/quit"]
+    )
+    console = Console(file=io.StringIO(), width=200)
+    await run_interactive(session, console=console, ask=lambda _: next(answers))
+    output = console.file.getvalue()
+    assert "Type /forget confirm" in output and "[1] Delete everything  [2] Cancel" in output
+    assert "I deleted everything about you" in output
+    assert await count(core, Person) == 0
+    assert not list((data_dir / "exports").glob("*.json"))  # /forget removed the export too
+
+
+async def test_interactive_thumbs_down_records_a_dislike(make_core, fake_llm_server):
+    """The buttons under recommendations are a numbered choice: "2" is 👎 on the first item,
+    not the last button of the set (which the old y/n question picked for "no")."""
+    from rich.console import Console
+
+    core = await make_core(
+        AnthropicBackend(
+            api_key="k",
+            base_url=fake_llm_server.anthropic_base_url,
+            max_retries=0,
+            timeout_seconds=5,
+        )
+    )
+    items = [
+        {"title": title, "topics": ["science fiction"], "reason": f"because {title}"}
+        for title in ("Leviathan Wakes", "Blindsight", "Hyperion")
+    ]
+    fake_llm_server.enqueue(
+        "anthropic", FakeReply(text="```json\n" + json.dumps({"items": items}) + "\n```")
+    )
+    session = TerminalSession(core, "pat")
+    await session.send(session.action("consent.grant"))
+    answers = iter(["/recommend a sci-fi book", "2", "/quit"])
+    console = Console(file=io.StringIO(), width=200)
+    await run_interactive(session, console=console, ask=lambda _: next(answers))
+    output = console.file.getvalue()
+    assert "[1] 👍 1  [2] 👎 1  [3] 👍 2" in output
+    assert "Noted, less like that." in output
+    async with core.db.session() as db:
+        rows = {r.title: r.status for r in (await db.exec(select(Recommendation))).all()}
+    first = output.split(" 1 ", 1)[1].split(" —", 1)[0]  # the first item, as rendered
+    assert f"Noted, less like that. ({first})" in output
+    assert rows[first] == "disliked"
+    assert [status for title, status in rows.items() if title != first] == ["shown", "shown"]
+
+
+async def test_interactive_renders_the_models_markdown(core):
+    from rich.console import Console
+
+    core.llm = ScriptedBackend(["# Plan\n\n**Bold** move and `code`"])
+    session = TerminalSession(core, "quinn")
+    await session.send(session.action("consent.grant"))
+    answers = iter(["hi", "/prefs", "/quit"])
+    console = Console(file=io.StringIO(), width=100)
+    await run_interactive(session, console=console, ask=lambda _: next(answers))
+    output = console.file.getvalue()
+    assert "**Bold**" not in output and "Bold move" in output and "# Plan" not in output
+    assert "/prefs set <key> <value>" in output  # the bot's own texts stay literal
 
 
 async def test_chat_grant_flag_non_tty(core):

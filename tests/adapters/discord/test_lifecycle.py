@@ -92,7 +92,7 @@ async def test_buttons_keep_working_after_a_restart(world: World) -> None:
 
     fresh = build_client(world.core, world.core.settings)
     await world.env.restart_bot(fresh)
-    pressed = await world.alice.user.click(notice, label="Allow")
+    pressed = await world.alice.user.click(notice, label="Allow here only")
 
     assert pressed.followups[0].content.startswith("Thanks!")
     assert await world.consent(world.alice.id, "dm") == "granted"

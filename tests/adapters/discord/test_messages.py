@@ -28,7 +28,7 @@ async def test_first_dm_gets_the_consent_notice_with_buttons(world: World) -> No
     notice = world.bot_messages(world.dm(world.alice))[-1]
     assert notice.content.startswith("Hi! I can adapt to you")
     labels = [c.label for row in notice.components for c in row.children]  # type: ignore[attr-defined]
-    assert labels == ["Allow", "Not now"]
+    assert labels == ["Allow in every server", "Allow here only", "Not now"]
 
 
 async def test_guild_mention_is_answered_in_channel_as_a_reply(world: World) -> None:

@@ -14,7 +14,7 @@ async def test_allow_button_grants_consent(world: World) -> None:
     await world.alice.user.send_dm("hello")
     notice = world.bot_messages(world.dm(world.alice))[-1]
 
-    pressed = await world.alice.user.click(notice, label="Allow")
+    pressed = await world.alice.user.click(notice, label="Allow here only")
 
     assert await world.consent(world.alice.id, "dm") == "granted"
     assert pressed.followups[0].content.startswith("Thanks! I'll learn from your messages")
@@ -44,7 +44,7 @@ async def test_consent_asked_in_a_server_is_answered_privately_for_that_server(
     notice = world.bot_messages(world.dm(world.alice))[-1]
     assert notice.content.startswith("Hi! I can adapt to you")
 
-    await world.alice.user.click(notice, label="Allow")
+    await world.alice.user.click(notice, label="Allow here only")
 
     # Pressed in a DM, but it answers the question asked in the server.
     assert await world.consent(world.alice.id, str(world.guild.id)) == "granted"

@@ -5,6 +5,7 @@ import datetime as dt
 
 from sqlmodel import select
 
+from bot.digest import store as digest_store
 from bot.events import ReplyKind
 from bot.llm import ScriptedBackend
 from profiles.models import DigestItem, DigestRun, DigestSubscription, Interest
@@ -208,3 +209,18 @@ async def test_forget_leaves_no_digest_rows_and_no_job(make_digests, clock, reco
     assert await digests.fire(pid) is None
     async with core.db.session() as session:
         assert [s.person_id for s in await session.exec(select(DigestSubscription))] == [bob_id]
+
+
+async def test_revoking_consent_says_it_cancels_the_digest(make_digests, clock):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await subscribed(core, alice, "rust async")
+    await digests.settle()
+    replies = await core.handle(command(alice, "consent", "revoke"))
+    assert "cancelled your digest (daily at 08:00 (UTC))" in replies[0].text
+    await digests.settle()
+    async with core.db.session() as session:
+        assert await digest_store.subscription(session, pid) is None
+    # Nothing to cancel the second time: the reply does not claim it.
+    again = await core.handle(command(alice, "consent", "revoke"))
+    assert "digest" not in again[0].text

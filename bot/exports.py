@@ -1,0 +1,65 @@
+"""Export files written for a person (the terminal's ``/export``), kept outside the checkout.
+
+Chat platforms deliver an export as an upload; the terminal has to write a file. It goes to
+the bot's data directory (``data_dir``, by default the user data directory from
+platformdirs), never the working directory, which after ``make run`` is the repository. The
+file is personal data, so it is readable by its owner only, and ``/forget`` deletes it with
+everything else (:func:`remove_exports` runs after the deletion commits).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from bot.config import Settings
+from profiles.models import Person
+
+APP_NAME = "tailorbot"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def data_dir(settings: Settings) -> Path:
+    return settings.data_dir or Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def exports_dir(settings: Settings) -> Path:
+    return data_dir(settings) / "exports"
+
+
+def export_path(settings: Settings, platform: str, workspace: str, user_id: str) -> Path:
+    """One file per identity, overwritten by the next export (the newest copy is the one the
+    person asked for; older copies would only be more personal data lying around)."""
+    name = "-".join(_UNSAFE.sub("_", part) for part in (platform, workspace, user_id))
+    return exports_dir(settings) / f"tailorbot-export-{name}.json"
+
+
+def save_export(
+    settings: Settings, platform: str, workspace: str, user_id: str, payload: bytes
+) -> Path:
+    path = export_path(settings, platform, workspace, user_id)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Created 0600 from the start, so there is no moment where others could read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(payload)
+    os.chmod(path, 0o600)
+    return path
+
+
+def remove_exports(settings: Settings, platform: str, workspace: str, user_id: str) -> bool:
+    """Delete the person's export file; True when there was one."""
+    path = export_path(settings, platform, workspace, user_id)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+        return True
+    return False
+
+
+async def remove_exports_of(settings: Settings, person: Person) -> None:
+    """After-commit step of ``/forget``: no export file outlives the person's rows."""
+    remove_exports(settings, person.platform, person.workspace, person.user_id)

@@ -1,0 +1,76 @@
+"""The consent question as a person meets it: worded for the surface, the first exchange kept
+for the model once they allow learning (and never stored before), and dropped otherwise."""
+
+import datetime as dt
+
+from bot.consent import AwaitingConsent, HeldTurn
+from bot.llm import ScriptedBackend
+from profiles.engine import PersonKey
+from profiles.models import ConversationTurn, Signal
+from tests.support.helpers import action, command, count, message, person
+
+
+async def test_first_exchange_reaches_the_model_after_allow(make_core):
+    llm = ScriptedBackend()
+    core = await make_core(llm)
+    alice = person()
+    first = await core.handle(message(alice, "Can you help me plan a trip to Lisbon?"))
+    assert first[-1].purpose == "consent_notice"
+    assert await count(core, ConversationTurn) == 0  # nothing stored before consent
+    assert await count(core, Signal) == 0
+
+    await core.handle(action(alice, "consent.grant"))
+    await core.handle(message(alice, "Three days, in May"))
+    turns = [(t.role, t.content) for t in llm.requests[-1].turns]
+    assert turns == [
+        ("user", "Can you help me plan a trip to Lisbon?"),
+        ("assistant", "(scripted) you said: Can you help me plan a trip to Lisbon?"),
+        ("user", "Three days, in May"),
+    ]
+
+
+async def test_not_now_and_forget_drop_the_held_exchange(make_core):
+    llm = ScriptedBackend()
+    core = await make_core(llm)
+    bob, cleo = person("bob"), person("cleo")
+    await core.handle(message(bob, "my secret plans"))
+    await core.handle(action(bob, "consent.decline"))
+    await core.handle(command(bob, "consent", "grant"))
+    assert await count(core, ConversationTurn) == 0
+
+    await core.handle(message(cleo, "my other secret"))
+    await core.handle(command(cleo, "forget", "confirm"))
+    assert len(core.awaiting_consent) == 0
+    await core.handle(command(cleo, "consent", "grant"))
+    assert await count(core, ConversationTurn) == 0
+
+
+def test_held_turns_expire_and_are_bounded():
+    now = [dt.datetime(2030, 1, 1, tzinfo=dt.UTC)]
+    held = AwaitingConsent(lambda: now[0], max_people=2, max_turns=3)
+    key = PersonKey("test", "W1", "a")
+    turn = HeldTurn("user", "x", "C1", None, None, now[0])
+    held.hold(key, turn, turn, turn, turn)
+    assert len(held.take(key)) == 3
+    held.hold(key, turn)
+    now[0] += dt.timedelta(hours=2)
+    assert held.take(key) == []
+    for user in "bcd":
+        held.hold(PersonKey("test", "W1", user), turn)
+    assert len(held) == 2  # the oldest person's turns went first
+
+
+async def test_notice_fits_the_surface(make_core):
+    core = await make_core()
+    workspace = await core.handle(message(person("dora"), "hello"))
+    assert "colleagues" in workspace[-1].text
+    assert [b.label for b in workspace[-1].buttons] == ["Allow", "Not now"]
+    terminal = await core.handle(message(person("ed", "local", "terminal"), "hello"))
+    assert "colleagues" not in terminal[-1].text and "channels" not in terminal[-1].text
+    discord = await core.handle(message(person("fay", "dm", "discord"), "hello"))
+    assert "every server" in discord[-1].text
+    assert [b.action_id for b in discord[-1].buttons] == [
+        "consent.grant_everywhere",
+        "consent.grant",
+        "consent.decline",
+    ]
