@@ -59,7 +59,8 @@ async def test_consent_button_then_learning(core):
     await core.handle(message(alice, TOPIC_TEXT))
     pid = await person_id(core, alice)
     rows = await implicit_rows(core, pid)
-    assert rows["signal"] > 0 and rows["interest"] > 0 and rows["conversation_turn"] == 2
+    # 4 turns: "hello" and its answer (held until Allow, then kept) and this exchange.
+    assert rows["signal"] > 0 and rows["interest"] > 0 and rows["conversation_turn"] == 4
     system = core.llm.requests[-1].system
     assert '"distributed systems"' in system
 

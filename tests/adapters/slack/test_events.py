@@ -48,8 +48,9 @@ async def test_first_contact_shows_consent_buttons_and_learns_nothing(world: Sla
     assert (notice.params["channel"], notice.params["user"]) == (DM, USER)
     actions = notice.params["blocks"][-1]
     assert actions["type"] == "actions"
+    # Ada's Slack locale is fr-FR: the bot's own texts are French before she sets anything.
     assert [(e["action_id"], e["text"]["text"]) for e in actions["elements"]] == [
-        ("consent.grant", "Allow"), ("consent.decline", "Not now")]
+        ("consent.grant", "Autoriser"), ("consent.decline", "Pas maintenant")]
     answer = world.slack.messages[DM][-1]
     assert answer["text"].startswith("(scripted) you said: I love Rust")
     assert "blocks" not in answer  # nothing stored, so no feedback buttons
@@ -64,7 +65,7 @@ async def test_allow_button_grants_consent_then_messages_are_learned(world: Slac
     [response] = world.slack.calls_to("response_url")
     assert response.params["response_type"] == "ephemeral"
     assert response.params["replace_original"] is True  # the notice's buttons go away
-    assert "learn from your messages" in response.params["text"]
+    assert "J'apprendrai désormais de vos messages" in response.params["text"]  # fr-FR
     [consent] = await rows(world, Consent)
     assert consent.status == "granted"
 
@@ -73,7 +74,10 @@ async def test_allow_button_grants_consent_then_messages_are_learned(world: Slac
     assert {i.topic for i in await rows(world, Interest)} & {"rust programming", "rust"}
     answer = world.slack.messages[DM][-1]
     feedback = answer["blocks"][-1]
-    [turn] = await rows(world, ConversationTurn, ConversationTurn.role == "assistant")
+    # Two answers: "hello"'s (held until Allow, then kept) and this one.
+    held, turn = sorted(await rows(world, ConversationTurn, ConversationTurn.role == "assistant"),
+                        key=lambda t: t.id)
+    assert held.text.endswith("you said: hello") and held.platform_message_id is None
     assert [(e["action_id"], e["value"]) for e in feedback["elements"]] == [
         ("feedback.up", f"turn:{turn.id}"), ("feedback.down", f"turn:{turn.id}")]
     assert turn.platform_message_id == answer["ts"]  # Core.bind_reply was called

@@ -58,13 +58,13 @@ async def test_socket_mode_envelopes(make_core: MakeCore) -> None:
             assert set(ack) == {"envelope_id"}  # acked before the core runs
             await adapter.drain()
             [status] = slack.calls_to("response_url")
-            assert "not given yet" in status.params["text"]
+            assert "未回答" in status.params["text"]  # "not given yet", in Ada's ja-JP
 
             notice = action_body(slack, "consent.grant", "", user=USER, channel=DM,
                                  message_ts="1.0", ephemeral=True)
             await slack.send_envelope("interactive", notice)
             await adapter.drain()
-            assert "learn" in slack.calls_to("response_url")[-1].params["text"]
+            assert "学習します" in slack.calls_to("response_url")[-1].params["text"]  # "I'll learn"
 
             body = event_body(dm_event("Distributed databases and Raft consensus"),
                               event_id="Ev0SOCKET1")
