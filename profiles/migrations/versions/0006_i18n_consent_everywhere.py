@@ -1,7 +1,7 @@
 """consent.everywhere: one consent for every workspace of a platform (Discord servers)
 
-Revision ID: 0005_i18n
-Revises: 0004
+Revision ID: 0006_i18n
+Revises: 0005_slack_oauth
 Create Date: 2026-12-02
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0005_i18n'
-down_revision: str | None = '0004'
+revision: str = '0006_i18n'
+down_revision: str | None = '0005_slack_oauth'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
