@@ -4,27 +4,26 @@ Adapters and the CLI call :func:`build_core`; tests build a Core directly with t
 
 from __future__ import annotations
 
-import logging
-
+from bot import logs, metrics
 from bot.config import Settings
 from bot.core import Core
 from bot.digest import digests_for
 from bot.llm import LLMBackend, select_backend
+from bot.llm.metered import metered
 from profiles.db import Database
 from profiles.migrate import upgrade
 from prompts.render import PromptRenderer
 
 
 async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Core:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, json=settings.log_format == "json")
     if settings.auto_migrate:
         import asyncio
 
         await asyncio.to_thread(upgrade, settings.database_url)
     db = Database(settings.database_url)
     renderer = PromptRenderer(settings.prompt_templates_dir)
-    core = Core(settings, db, llm or select_backend(settings), renderer=renderer)
+    core = Core(settings, db, metered(llm or select_backend(settings)), renderer=renderer)
+    metrics.watch_backlog(lambda: core.backlog_size)
     digests_for(core)  # digest hooks: channel activity, forget/revoke, rescheduling
     return core

@@ -149,6 +149,21 @@ class Settings(BaseSettings):
     bot_name: str = "tailorbot"
     log_level: str = "WARNING"
 
+    # Operations ----------------------------------------------------------------------------
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per log line (for log shippers)."
+    )
+    http_enabled: bool = Field(
+        default=True,
+        description="`tailorbot run` serves /healthz, /readyz, /metrics and the operator page "
+        "on http_port (with Slack in HTTP mode, /slack/events too).",
+    )
+    http_host: str = "0.0.0.0"
+    admin_token: str | None = Field(
+        default=None,
+        description="Bearer token for the operator page (/admin); without it the page is off.",
+    )
+
     # Digests -------------------------------------------------------------------------------
     digest_scheduler_enabled: bool = Field(
         default=True,

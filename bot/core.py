@@ -60,6 +60,8 @@ from bot.llm.base import (
     PartialCallback,
     Turn,
 )
+from bot.observe import count_erasure as _count_erasure
+from bot.observe import observed
 from bot.sanitize import fit_event, fit_id
 from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
@@ -175,6 +177,9 @@ class Core:
         self, event: AnyEvent, *, on_partial: PartialCallback | None = None
     ) -> list[Reply]:
         """Process one platform event; returns what to say (possibly nothing)."""
+        return await observed(event, lambda: self._handle(event, on_partial))
+
+    async def _handle(self, event: AnyEvent, on_partial: PartialCallback | None) -> list[Reply]:
         event = fit_event(event)
         try:
             return await self._dispatch(event, on_partial)
@@ -220,6 +225,7 @@ class Core:
         lives outside the tables (scheduled jobs). ``session`` comes from transaction()."""
         assert person.id is not None
         removed = await forget_person(session, person.id)
+        self.after_commit(session, _count_erasure)
         self.after_commit(session, lambda: self._run_deletion_hooks(person))
         self.after_commit(session, lambda: remove_exports_of(self.settings, person))
         return removed

@@ -7,7 +7,6 @@ and its runner in ``adapters/<platform>/runner.py``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
@@ -24,7 +23,6 @@ from adapters.cli import slack as slack_cli
 from adapters.cli.options import ConfigOption, console, err, settings_from
 
 if TYPE_CHECKING:
-    from bot.config import Settings
     from bot.core import Core
 
 app = typer.Typer(
@@ -50,63 +48,18 @@ app.add_typer(experiments_cli.app, name="experiments")
 # run / chat -------------------------------------------------------------------------------
 @app.command()
 def run(config: ConfigOption = None) -> None:
-    """Start every configured adapter (Slack, Discord); with none configured, the terminal."""
-    from adapters import terminal
-    from adapters.cli.runtime import core_for, run_async
-    from bot.digest import digests_for
+    """Start every configured adapter (Slack, Discord); with none configured, the terminal.
+    Health, readiness, metrics and the operator page are served on TAILORBOT_HTTP_PORT."""
+    from adapters.cli.run import serve
+    from adapters.cli.runtime import run_async
 
     settings = settings_from(config)
-    runners = configured_runners(settings)
-
-    async def main() -> None:
-        async with core_for(settings) as core:
-            digests = digests_for(core)
-            await digests.start()  # fires each person's digest at their local time
-            try:
-                await serve_adapters(core)
-            finally:
-                await digests.aclose()
-
-    async def serve_adapters(core: Core) -> None:
-        if not runners:
-            err.print(
-                "[dim]No Slack or Discord credentials set: starting the terminal "
-                "chat (see README).[/dim]"
-            )
-            await terminal.chat(core, user=_default_user())
-            return
-        await asyncio.gather(*(r.serve(core, settings) for r in runners))
-
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            run_async(main())
+            run_async(serve(settings))
     except Exception as exc:  # a bad token or an unreachable platform: say so, exit non-zero
         err.print(f"[red]tailorbot stopped:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from exc
-
-
-def configured_runners(settings: Settings) -> list[Any]:
-    """The runner of each platform with credentials; a platform's SDK is imported only when
-    its token is set, so a terminal-only start never pays for discord.py or Bolt."""
-    found: list[Any] = []
-    if settings.slack_bot_token:
-        from adapters.slack import runner as slack_runner
-
-        found.append(slack_runner)
-    if settings.discord_bot_token:
-        from adapters.discord import runner as discord_runner
-
-        found.append(discord_runner)
-    return [runner for runner in found if runner.configured(settings)]
-
-
-def _default_user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "you"
 
 
 @app.command()
@@ -118,6 +71,7 @@ def chat(
 ) -> None:
     """Talk to the bot in the terminal (scriptable when stdin is not a TTY)."""
     from adapters import terminal
+    from adapters.cli.run import default_user
     from adapters.cli.runtime import core_for, run_async
 
     settings = settings_from(config)
@@ -125,7 +79,7 @@ def chat(
     async def main() -> None:
         async with core_for(settings) as core:
             await terminal.chat(
-                core, user=user or _default_user(), grant_consent=consent, jsonl=jsonl
+                core, user=user or default_user(), grant_consent=consent, jsonl=jsonl
             )
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -58,6 +58,11 @@ from bot.core import Core
 from bot.digest import digests_for
 from bot.events import AnyEvent, PlatformContext
 
+# A text bot never joins voice: without this, every client logs at start that PyNaCl and
+# davey (voice libraries) are missing — a warning an operator can do nothing about.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 log = logging.getLogger(__name__)
 
 PRIVILEGED_INTENTS = frozenset({"message_content", "members", "presences"})

@@ -11,8 +11,10 @@ Slash commands are never synced here: that is ``tailorbot discord sync``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -20,6 +22,9 @@ from adapters.discord.client import AnyClient, build_client
 from adapters.discord.endpoints import needs_gateway_lookup, point_gateway_from_api, pointed_at
 from bot.config import Settings
 from bot.core import Core
+
+if TYPE_CHECKING:
+    from adapters.ops.web import WebHost
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +41,10 @@ async def serve(
     sharded: bool = False,
     shard_count: int | None = None,
     shard_ids: list[int] | None = None,
+    web: WebHost | None = None,
 ) -> None:
-    """Connect and handle events until cancelled (or the gateway closes for good)."""
+    """Connect and handle events until cancelled (or the gateway closes for good); with
+    ``web``, report readiness there once the gateway session is ready."""
     token = settings.discord_bot_token
     if not token:
         raise RuntimeError("DISCORD_BOT_TOKEN is not set")
@@ -51,7 +58,7 @@ async def serve(
             client = build_client(core, settings, privileged=wanted, sharded=sharded,
                                   shard_count=shard_count, shard_ids=shard_ids)
             try:
-                await _run(client, token, settings)
+                await _run(client, token, settings, web)
                 return
             except discord.PrivilegedIntentsRequired:
                 asked = _privileged_names(client.intents)
@@ -65,17 +72,27 @@ async def serve(
                 wanted = frozenset()
 
 
-async def _run(client: AnyClient, token: str, settings: Settings) -> None:
+async def _run(client: AnyClient, token: str, settings: Settings, web: WebHost | None) -> None:
     adapter = client.adapter
     adapter.install_delivery()
+    reporter: asyncio.Task[None] | None = None
     try:
         await client.login(token)
+        if web is not None:
+            reporter = asyncio.create_task(_report_ready(client, web))
         if needs_gateway_lookup(settings.discord_api_url, settings.discord_gateway_url):
             await point_gateway_from_api(client)
         await client.connect(reconnect=True)
     finally:
+        if reporter is not None:
+            reporter.cancel()
         adapter.uninstall_delivery()
         await client.close()
+
+
+async def _report_ready(client: AnyClient, web: WebHost) -> None:
+    await client.wait_until_ready()
+    web.adapters.set("discord", "ready", f"{len(client.guilds)} servers")
 
 
 def _privileged_names(intents: discord.Intents) -> list[str]:

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.slack import oauth
 from adapters.slack.app import SlackAdapter, SlackOptions
-from adapters.slack.http import start_http
+from adapters.slack.http import build_web_app, start_http
 from bot.config import Settings
 from bot.core import Core
+
+if TYPE_CHECKING:
+    from adapters.ops.web import WebHost
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +52,11 @@ def mode(settings: Settings) -> str:
 
 async def serve(
     core: Core, settings: Settings, *, options: SlackOptions | None = None,
-    host: str = HTTP_HOST,
+    host: str = HTTP_HOST, web: WebHost | None = None,
 ) -> None:
-    """Run until cancelled; in-flight events finish before the connection closes."""
+    """Run until cancelled; in-flight events finish before the connection closes. With
+    ``web`` (the process's HTTP server), HTTP mode serves /slack/events on it and the
+    adapter reports its readiness there."""
     if not configured(settings):
         raise RuntimeError(
             "Slack is not configured: set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN "
@@ -61,21 +67,37 @@ async def serve(
     adapter = SlackAdapter(core, settings, options=options)
     try:
         if mode(settings) == "socket":
-            await _socket_mode(adapter, settings)
+            await _socket_mode(adapter, settings, web)
+        elif web is not None:
+            await _mounted_http_mode(adapter, web)
         else:
             await _http_mode(adapter, settings, host)
     finally:
         await adapter.aclose()
 
 
-async def _socket_mode(adapter: SlackAdapter, settings: Settings) -> None:
+async def _socket_mode(adapter: SlackAdapter, settings: Settings, web: WebHost | None) -> None:
     handler = AsyncSocketModeHandler(adapter.app, settings.slack_app_token)
     await handler.connect_async()
     log.warning("Slack adapter connected (Socket Mode)")
+    if web is not None:
+        web.adapters.set("slack", "ready", "socket mode")
     try:
         await asyncio.Event().wait()
     finally:
         await handler.close_async()
+
+
+async def _mounted_http_mode(adapter: SlackAdapter, web: WebHost) -> None:
+    """HTTP mode on the process's one port, beside /healthz, /readyz and /metrics."""
+    slack_app = build_web_app(adapter.app)
+    web.mount(slack_app)
+    web.adapters.set("slack", "ready", "http mode")
+    log.warning("Slack adapter listening on port %s at /slack/events", web.port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        web.unmount(slack_app)
 
 
 async def _http_mode(adapter: SlackAdapter, settings: Settings, host: str) -> None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import metrics
 from bot.digest import compose, store
 from bot.digest.builder import DigestBuilder, DigestDraft, fingerprint
 from bot.digest.cache import SharedCache
@@ -127,9 +128,15 @@ class DigestRunner:
         """``prefetched`` (from :meth:`run_due`, which reads a page of people at once) is the
         person's row set and subscription as of the page; without it they are read here."""
         async with self._slots:
-            return await self._run(
-                person_id, schedule, scheduled_for, cache or SharedCache(), prefetched
-            )
+            try:
+                result = await self._run(
+                    person_id, schedule, scheduled_for, cache or SharedCache(), prefetched
+                )
+            except Exception:
+                metrics.digest_sent("error")
+                raise
+        metrics.digest_sent(result.status)
+        return result
 
     async def _run(
         self,

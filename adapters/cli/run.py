@@ -1,0 +1,94 @@
+"""``tailorbot run``: the core, the digest scheduler, the operator endpoints and every
+configured adapter in one process (the terminal chat when no platform is configured)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from typing import TYPE_CHECKING, Any
+
+from adapters.cli.options import err
+from adapters.ops.health import FAILED, READY, STARTING, STOPPED
+
+if TYPE_CHECKING:
+    from adapters.ops.web import WebHost
+    from bot.config import Settings
+    from bot.core import Core
+
+
+def configured_runners(settings: Settings) -> list[tuple[str, Any]]:
+    """(name, runner) of each platform with credentials; a platform's SDK is imported only
+    when its token is set, so a terminal-only start never pays for discord.py or Bolt."""
+    found: list[tuple[str, Any]] = []
+    if settings.slack_bot_token:
+        from adapters.slack import runner as slack_runner
+
+        found.append(("slack", slack_runner))
+    if settings.discord_bot_token:
+        from adapters.discord import runner as discord_runner
+
+        found.append(("discord", discord_runner))
+    return [(name, runner) for name, runner in found if runner.configured(settings)]
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "you"
+
+
+async def serve(settings: Settings) -> None:
+    from adapters.cli.runtime import core_for
+    from bot.digest import digests_for
+
+    runners = configured_runners(settings)
+    async with core_for(settings) as core:
+        host = await _start_host(core, settings)
+        digests = digests_for(core)
+        await digests.start()  # fires each person's digest at their local time
+        try:
+            await _serve_adapters(core, settings, runners, host)
+        finally:
+            await digests.aclose()
+            if host is not None:
+                await host.stop()
+
+
+async def _start_host(core: Core, settings: Settings) -> WebHost | None:
+    if not settings.http_enabled:
+        return None
+    from adapters.ops.server import start_ops
+
+    return await start_ops(core, settings)
+
+
+async def _serve_adapters(
+    core: Core, settings: Settings, runners: list[tuple[str, Any]], host: WebHost | None
+) -> None:
+    if not runners:
+        from adapters import terminal
+
+        err.print(
+            "[dim]No Slack or Discord credentials set: starting the terminal "
+            "chat (see README).[/dim]"
+        )
+        if host is not None:
+            host.adapters.set("terminal", READY)
+        await terminal.chat(core, user=default_user())
+        return
+
+    async def one(name: str, runner: Any) -> None:
+        if host is None:
+            await runner.serve(core, settings)
+            return
+        host.adapters.set(name, STARTING)
+        try:
+            await runner.serve(core, settings, web=host)
+        except Exception as exc:
+            host.adapters.set(name, FAILED, f"{type(exc).__name__}: {exc}"[:200])
+            raise
+        else:
+            host.adapters.set(name, STOPPED)
+
+    await asyncio.gather(*(one(name, runner) for name, runner in runners))
