@@ -163,6 +163,12 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token for the operator page (/admin); without it the page is off.",
     )
+    llm_price_input_per_mtok: float = Field(
+        default=0.0, description="USD per million input tokens, for the page's cost estimate."
+    )
+    llm_price_output_per_mtok: float = Field(
+        default=0.0, description="USD per million output tokens, for the page's cost estimate."
+    )
 
     # Digests -------------------------------------------------------------------------------
     digest_scheduler_enabled: bool = Field(

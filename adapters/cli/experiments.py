@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from adapters.cli.options import ConfigOption, console, err, settings_from
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bot.experiments import ExperimentRegistry
     from bot.experiments.config import Experiment
     from bot.experiments.report import ExperimentReport
+    from bot.experiments.stats import Interval
     from profiles.db import Database
 
 T = TypeVar("T")
@@ -94,36 +96,56 @@ def list_experiments(config: ConfigOption = None) -> None:
     console.print(table)
 
 
+def _rate(interval: Interval) -> str:
+    if not interval.n:
+        return "—"
+    return f"{interval.estimate:.0%}\n{interval.low:.0%}–{interval.high:.0%}"
+
+
+def _mean(interval: Interval) -> str:
+    if not interval.n:
+        return "—"
+    return f"{interval.estimate:.0f}\n{interval.low:.0f}–{interval.high:.0f}"
+
+
 def _table(report: ExperimentReport) -> Table:
+    """One row per variant, each figure above its 95% interval, so the table fits an
+    80-column terminal (nothing is cut: a narrower one wraps cells)."""
+    from rich import box
+
     status = report.status + (f" → {report.promoted_variant}" if report.promoted_variant else "")
     table = Table(
         title=f"{report.name} ({report.kind}, {status})",
-        caption="rates and means with 95% intervals; p: 👍 rate vs control (two-proportion z)",
+        caption="* control. Each figure over its 95% interval. recs: recommendations kept. "
+        "p: liked rate vs control (two-proportion z test).",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        show_edge=False,
     )
-    columns = ["variant", "people", "replies", "👍 rate", "👎 rate", "reply chars", "recs kept"]
-    has_digest = any(m.digest is not None for m in report.variants)
+    columns = ["variant", "people", "replies", "liked", "disliked", "chars", "recs"]
+    has_digest = any(m.digest is not None and m.digest.n for m in report.variants)
     if has_digest:
-        columns.append("digest engaged")
-    columns.append("p (👍)")
+        columns.append("digest")
+    columns.append("p")
     for column in columns:
-        table.add_column(column, justify="left" if column == "variant" else "right")
-    for m in report.variants:
-        reply_chars = (
-            f"{m.reply_chars.estimate:.0f} [{m.reply_chars.low:.0f}, {m.reply_chars.high:.0f}]"
-            if m.reply_chars.n
-            else "—"
+        table.add_column(
+            column,
+            justify="left" if column == "variant" else "right",
+            overflow="fold",
         )
+    for m in report.variants:
         row = [
-            m.variant + (" (control)" if m.control else ""),
+            m.variant + (" *" if m.control else ""),
             str(m.people),
             str(m.replies),
-            str(m.positive),
-            str(m.negative),
-            reply_chars,
-            str(m.recommendations),
+            _rate(m.positive),
+            _rate(m.negative),
+            _mean(m.reply_chars),
+            _rate(m.recommendations),
         ]
         if has_digest:
-            row.append(str(m.digest) if m.digest is not None else "—")
+            row.append(_rate(m.digest) if m.digest is not None else "—")
         row.append("" if m.p_positive_vs_control is None else f"{m.p_positive_vs_control:.3f}")
         table.add_row(*row)
     return table
@@ -143,7 +165,12 @@ def report(
     config: ConfigOption = None,
 ) -> None:
     """Per-variant metrics from people's feedback, as a table and a chart."""
-    from bot.experiments.report import build_report, write_chart
+    from bot.experiments.report import (
+        NoChartData,
+        build_report,
+        low_sample_warnings,
+        write_chart,
+    )
 
     settings, registry = _load(config)
     if name is not None:
@@ -172,9 +199,15 @@ def report(
         if found.description:
             console.print(f"[dim]{found.description}[/dim]")
         console.print(_table(found))
+        for warning in low_sample_warnings(found):
+            console.print(f"[yellow]⚠ {escape(warning)}[/yellow]")
         if chart:
-            path = write_chart(found, output / chart_name(found.name))
-            console.print(f"chart: {path}")
+            try:
+                path = write_chart(found, output / chart_name(found.name))
+            except NoChartData as exc:
+                console.print(f"no chart: {exc}")
+            else:
+                console.print(f"chart: {path}")
 
 
 def _change(config: Path | None, name: str, status: str, variant: str | None = None) -> None:

@@ -5,5 +5,5 @@
 * ``web``     the one aiohttp server; Slack's HTTP mode mounts ``/slack/events`` on it
 * ``health``  liveness and readiness, and the adapters' states
 * ``scrape``  ``/metrics``: :data:`bot.metrics.REGISTRY` plus counts read from the database
-* ``page``    the operator page (aggregates only, never a person's data)
+* ``admin``   the operator page (aggregates only, never a person's data); ``charts`` its SVG
 """

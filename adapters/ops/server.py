@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from adapters.ops import health, page, scrape
+from adapters.ops import admin, health, scrape
 from adapters.ops.web import WebHost
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def build_host(core: Core, settings: Settings) -> WebHost:
     host = WebHost()
     health.add_routes(host.app, core, host.adapters)
     scrape.add_routes(host.app, core)
-    page.add_routes(host.app, core, settings)
+    admin.add_routes(host.app, core, settings)
     return host
 
 

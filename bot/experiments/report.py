@@ -215,6 +215,30 @@ async def build_report(
     )
 
 
+MIN_PEOPLE_PER_VARIANT = 30
+
+
+class NoChartData(ValueError):
+    """Nothing measured yet: there is no chart to draw."""
+
+
+def low_sample_warnings(
+    report: ExperimentReport, min_people: int = MIN_PEOPLE_PER_VARIANT
+) -> list[str]:
+    """Why not to trust this report yet: a variant with few people (one heavy user can make
+    its rate) or no rated replies at all. Shown next to the table and on the operator page."""
+    found: list[str] = []
+    for m in report.variants:
+        if m.people < min_people:
+            found.append(
+                f"{m.variant} has {m.people} {'person' if m.people == 1 else 'people'} "
+                f"(fewer than {min_people}): its rates and p-value are not reliable yet"
+            )
+        elif m.replies == 0:
+            found.append(f"{m.variant} has no replies yet")
+    return found
+
+
 def write_chart(report: ExperimentReport, path: Path) -> Path:
     """A PNG a person would rather look at than the table: one panel per metric, a bar per
     variant with its 95 % interval, the control in grey, people and replies under each bar."""
@@ -233,9 +257,14 @@ def write_chart(report: ExperimentReport, path: Path) -> Path:
         panels.append(
             ("digest items engaged (share)", [m.digest for m in report.variants if m.digest], True)
         )
+    # A metric nobody produced yet (no recommendations, no digests) is not drawn: an empty
+    # panel on an invented axis reads as "zero", which it is not.
+    panels = [panel for panel in panels if any(v.n for v in panel[1])]
+    if not panels:
+        raise NoChartData(f"experiment {report.name} has no measured replies or items yet")
     labels = [f"{m.variant}\n{m.people} people\n{m.replies} replies" for m in report.variants]
     colours = ["#9e9e9e" if m.control else "#1f77b4" for m in report.variants]
-    columns = min(3, len(panels))
+    columns = 2 if len(panels) == 4 else min(3, len(panels))
     rows = (len(panels) + columns - 1) // columns
     fig, axes = plt.subplots(
         rows, columns, figsize=(4.6 * columns, 4.0 * rows + 0.6), squeeze=False

@@ -21,7 +21,8 @@ def test_cli_report_stop_promote(sqlite_url, tmp_path, monkeypatch):
     result = runner.invoke(app, ["report", "short_replies", "-o", str(out), "-c", str(config)])
     assert result.exit_code == 0, result.output
     assert "short_replies" in result.output and "brief" in result.output
-    assert (out / chart_name("short_replies")).is_file()
+    # nothing measured yet: no chart of empty panels on an invented axis
+    assert "no chart" in result.output and not (out / chart_name("short_replies")).exists()
     result = runner.invoke(app, ["promote", "short_replies", "nope", "-c", str(config)])
     assert result.exit_code == 1
     result = runner.invoke(app, ["promote", "short_replies", "brief", "-c", str(config)])
@@ -31,3 +32,51 @@ def test_cli_report_stop_promote(sqlite_url, tmp_path, monkeypatch):
     result = runner.invoke(app, ["stop", "short_replies", "-c", str(config)])
     assert result.exit_code == 0
     assert "stopped" in runner.invoke(app, ["list", "-c", str(config)]).output
+
+
+def test_report_fits_80_columns_with_p_values_and_a_low_sample_warning(
+    sqlite_url, tmp_path, monkeypatch
+):
+    import asyncio
+
+    from bot.config import Settings
+    from bot.core import Core
+    from bot.llm import ScriptedBackend
+    from profiles.db import Database
+    from tests.bot.experiments.test_report import seed
+
+    async def seeded() -> None:
+        settings = Settings(database_url=sqlite_url, auto_migrate=False, _env_file=None)
+        core = Core(settings, Database(sqlite_url), ScriptedBackend())
+        await seed(core, None)
+        await core.db.dispose()
+
+    asyncio.run(seeded())
+    config = tmp_path / "tailorbot.toml"
+    config.write_text(
+        f'database_url = "{sqlite_url}"\n'
+        "[experiments.short_replies]\n"
+        'kind = "prompt"\n'
+        'description = "brief by default: more likes?"\n'
+        "[experiments.short_replies.variants]\n"
+        "control = {}\n"
+        'brief = { preferences = { verbosity = "brief" } }\n'
+    )
+    monkeypatch.delenv("TAILORBOT_EXPERIMENTS_FILE", raising=False)
+    out = tmp_path / "charts"
+    result = CliRunner().invoke(
+        app, ["report", "short_replies", "-o", str(out), "-c", str(config)],
+        env={"COLUMNS": "80"},
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.output  # nothing cut
+    header = next(line for line in lines if "variant" in line)
+    assert header.split()[-1] == "p"  # the p-value column
+    rows = lines[lines.index(header) + 1 :]
+    brief = next(line for line in rows if line.strip().startswith("brief"))
+    assert brief.split()[-1] == "0.083"  # 2/2 liked vs 1/4 in the control
+    assert "brief has 1 person (fewer than 30)" in " ".join(result.output.split())
+    assert (out / chart_name("short_replies")).is_file()
+

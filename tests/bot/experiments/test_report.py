@@ -7,7 +7,12 @@ import pytest
 from bot.context import build_prompt_context
 from bot.events import PlatformContext
 from bot.experiments import parse_experiments, renderer_for
-from bot.experiments.report import build_report, write_chart
+from bot.experiments.report import (
+    NoChartData,
+    build_report,
+    low_sample_warnings,
+    write_chart,
+)
 from profiles.experiment_models import ExperimentAssignment, ExperimentState
 from profiles.models import ConversationTurn, Feedback, Recommendation
 from profiles.preferences import resolve
@@ -108,6 +113,23 @@ async def test_stopped_experiment_counts_until_the_stop(core, registry):
         report = await build_report(session, "short_replies")  # by name: config not needed
     assert report.status == "stopped"
     assert {m.variant: m.replies for m in report.variants} == {"brief": 2, "control": 4}
+
+
+async def test_nothing_measured_means_no_chart_and_a_warning(core, registry, tmp_path):
+    await make_person(core, "lonely")
+    async with core.db.session() as session:
+        report = await build_report(session, registry.get("short_replies"))
+    with pytest.raises(NoChartData):
+        write_chart(report, tmp_path / "chart.png")
+    assert not (tmp_path / "chart.png").exists()
+    assert low_sample_warnings(report) == [
+        "control has 0 people (fewer than 30): its rates and p-value are not reliable yet",
+        "brief has 0 people (fewer than 30): its rates and p-value are not reliable yet",
+    ]
+    assert low_sample_warnings(report, min_people=0) == [
+        "control has no replies yet",
+        "brief has no replies yet",
+    ]
 
 
 async def test_chart_is_written(core, registry, tmp_path):
