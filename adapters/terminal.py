@@ -12,15 +12,18 @@ the working directory.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
@@ -144,6 +147,31 @@ class TerminalSession:
         return save_export(self.core.settings, PLATFORM, WORKSPACE, self.user, payload)
 
 
+T = TypeVar("T")
+
+async def off_loop(read: Callable[..., T], *args: object) -> T:
+    """Wait for the person's input without blocking the event loop: while the prompt waits,
+    `tailorbot run` keeps serving /readyz and /metrics and firing digests. A daemon thread
+    (not the default executor) so leaving with Ctrl-C never waits for one more line."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def work() -> None:
+        try:
+            value = read(*args)
+        except BaseException as exc:  # EOFError, KeyboardInterrupt: re-raised in the loop
+            loop.call_soon_threadsafe(settle, functools.partial(future.set_exception, exc))
+        else:
+            loop.call_soon_threadsafe(settle, functools.partial(future.set_result, value))
+
+    threading.Thread(target=work, name="terminal-input", daemon=True).start()
+    return await future
+
+
 def flatten(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\r", "").replace("\n", "\\n")
 
@@ -159,7 +187,7 @@ async def run_scripted(
     """Line in, line out. Returns the number of lines handled."""
     stderr = stderr or sys.stderr
     handled = 0
-    for raw in stdin:
+    while raw := await off_loop(stdin.readline):
         line = raw.rstrip("\n")
         if line.strip() in QUIT_WORDS:
             break
@@ -219,7 +247,7 @@ async def run_interactive(
     choices: list[Button] = []
     while True:
         try:
-            line = ask(f"[cyan]{escape(session.user)}[/cyan]")
+            line = await off_loop(ask, f"[cyan]{escape(session.user)}[/cyan]")
         except (EOFError, KeyboardInterrupt):
             console.print()
             return

@@ -20,7 +20,7 @@ def configured_runners(settings: Settings) -> list[tuple[str, Any]]:
     """(name, runner) of each platform with credentials; a platform's SDK is imported only
     when its token is set, so a terminal-only start never pays for discord.py or Bolt."""
     found: list[tuple[str, Any]] = []
-    if settings.slack_bot_token:
+    if settings.slack_bot_token or settings.slack_client_id:  # a token, or OAuth installs
         from adapters.slack import runner as slack_runner
 
         found.append(("slack", slack_runner))

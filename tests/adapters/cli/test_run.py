@@ -1,0 +1,77 @@
+"""`tailorbot run` end to end in a subprocess: ready on /readyz with the terminal adapter,
+metrics on the same port, a clean exit at end of input; and which platforms it starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from adapters.cli.run import configured_runners
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TAILORBOT_HTTP_PORT": str(port),
+           "TAILORBOT_HTTP_HOST": "127.0.0.1", "TAILORBOT_LOG_FORMAT": "json",
+           "TAILORBOT_LOG_LEVEL": "INFO"}
+    for key in ("ANTHROPIC_API_KEY", "TAILORBOT_OPENAI_BASE_URL", "SLACK_BOT_TOKEN",
+                "SLACK_CLIENT_ID", "DISCORD_BOT_TOKEN"):
+        env.pop(key, None)
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "run"], cwd=tmp_path, env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        report = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and report is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+                    report = json.load(r)
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        assert report is not None, "never ready"
+        assert report["ready"] is True
+        assert report["adapters"]["terminal"] == {"state": "ready"}
+        assert report["model"] == {"ok": True, "backend": "none", "configured": False}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            assert b"tailorbot_people{consent=\"unknown\"}" in r.read()
+        out, err = bot.communicate("hello\n", timeout=90)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+    assert bot.returncode == 0, err
+    assert "without a language model" in out
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any("operator endpoints" in line["message"] for line in logged)
+    assert not any("voice" in line["message"] for line in logged)
+
+
+def test_platforms_start_only_with_their_credentials() -> None:
+    def names(**values: str) -> list[str]:
+        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return [name for name, _ in configured_runners(settings)]
+
+    assert names() == []
+    assert names(slack_bot_token="xoxb", slack_app_token="xapp") == ["slack"]
+    assert names(slack_client_id="1.2", slack_client_secret="s", slack_signing_secret="x",
+                 slack_token_key="k" * 44) == ["slack"]
+    assert names(discord_bot_token="a.b.c") == ["discord"]
+    assert names(slack_bot_token="xoxb") == []  # a token but no way to receive events
