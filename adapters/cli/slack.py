@@ -43,6 +43,29 @@ def check(config: ConfigOption = None) -> None:
         typer.echo("Socket Mode (SLACK_APP_TOKEN is set).")
     else:
         typer.echo(f"HTTP mode on port {settings.http_port} at /slack/events.")
+    if not settings.slack_bot_token:
+        return  # distribution: each workspace's token is checked when it installs
+    import asyncio
+
+    from adapters.slack.check import check_token
+
+    found = asyncio.run(check_token(settings))
+    if found.error:
+        typer.echo(f"Slack refused the bot token: {found.error}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Token OK: bot @{found.bot_user} in workspace {found.team}.")
+    if not found.scopes_known:
+        typer.echo("Slack did not list the token's scopes; compare them in the app's "
+                   "OAuth & Permissions page with `tailorbot slack manifest`.")
+    elif found.missing:
+        typer.echo("Missing scopes: " + ", ".join(found.missing) + ". Add them (or paste "
+                   "`tailorbot slack manifest` into the app's manifest) and reinstall the app.",
+                   err=True)
+        raise typer.Exit(1)
+    else:
+        typer.echo("Every scope the manifest asks for is granted.")
+    if found.extra:
+        typer.echo("Granted but unused: " + ", ".join(found.extra) + ".")
 
 
 @app.command("token-key")

@@ -94,6 +94,9 @@ class FakeSlackAPI:
         # token → workspace it was issued for; codes waiting for oauth.v2.access
         self.tokens: dict[str, str] = {}
         self.revoked: set[str] = set()
+        # Scopes granted to the bot token, sent as Slack does in every Web API response's
+        # X-OAuth-Scopes header; None sends no header.
+        self.granted_scopes: list[str] | None = None
         self._codes: dict[str, dict[str, Any]] = {}
         self._tokens_issued = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = defaultdict(list)
@@ -323,7 +326,10 @@ class FakeSlackAPI:
         result = handler(params, request)
         if not result.get("ok", True):
             call.status = 299
-        return web.json_response({"ok": True, **result})
+        headers = {}
+        if self.granted_scopes is not None:
+            headers["X-OAuth-Scopes"] = ",".join(self.granted_scopes)
+        return web.json_response({"ok": True, **result}, headers=headers)
 
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]

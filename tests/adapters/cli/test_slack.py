@@ -51,3 +51,33 @@ def test_token_key_prints_a_usable_key() -> None:
     key = CliRunner().invoke(cli_app, ["token-key"]).output.strip()
     cipher = TokenCipher(key)
     assert cipher.decrypt(cipher.encrypt("xoxb-1")) == "xoxb-1"
+
+
+async def run_check(slack, **env: str):
+    import asyncio
+
+    environment = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-test",
+                   "TAILORBOT_SLACK_API_URL": slack.base_url, **env}
+    return await asyncio.to_thread(CliRunner().invoke, cli_app, ["check"], env=environment)
+
+
+async def test_check_says_which_scopes_are_missing(tmp_path, monkeypatch) -> None:
+    from tests.support.fake_slack_api import FakeSlackAPI
+
+    monkeypatch.chdir(tmp_path)
+    wanted = sorted(slack_manifest.SCOPES)
+    async with FakeSlackAPI() as slack:
+        slack.granted_scopes = [*wanted, "admin"]
+        complete = await run_check(slack)
+        slack.granted_scopes = [s for s in wanted if s not in ("im:history", "reactions:read")]
+        partial = await run_check(slack)
+        slack.revoked.add("xoxb-test")
+        revoked = await run_check(slack)
+    assert complete.exit_code == 0, complete.output
+    assert "Socket Mode" in complete.output and "Token OK: bot @tailorbot" in complete.output
+    assert "Every scope the manifest asks for is granted." in complete.output
+    assert "Granted but unused: admin." in complete.output
+    assert partial.exit_code == 1
+    assert "Missing scopes: im:history, reactions:read." in partial.output
+    assert revoked.exit_code == 1 and "token_revoked" in revoked.output
+    assert any(call.method == "auth.test" for call in slack.calls)
