@@ -224,3 +224,13 @@ async def test_revoking_consent_says_it_cancels_the_digest(make_digests, clock):
     # Nothing to cancel the second time: the reply does not claim it.
     again = await core.handle(command(alice, "consent", "revoke"))
     assert "digest" not in again[0].text
+
+
+async def test_more_less_with_an_impossible_id_is_a_clear_error(make_digests):
+    core, _ = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    for raw in ("99999999999999999999", "12abc"):
+        for word in ("more", "less"):
+            replies = await core.handle(command(alice, "digest", f"{word} {raw}"))
+            assert [r.purpose for r in replies] == ["error"], raw
+            assert "Which digest item?" in replies[0].text
