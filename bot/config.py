@@ -7,15 +7,17 @@ Every key is documented in README.md ("Configuration"); keep the two in step.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretBytes, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ConsentMode = Literal["opt_in", "opt_out"]
 LLMChoice = Literal["auto", "anthropic", "openai", "none"]
@@ -240,3 +242,49 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
 
         return _FileSettings(**overrides)  # type: ignore[arg-type]
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+MASK = "********"
+# A secret is a field typed SecretStr, or named like one by its last word: ``slack_bot_token``
+# is a secret, ``llm_max_tokens`` (a number) is not. Substring matching got both wrong.
+SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password", "_dsn")
+
+
+def is_secret_field(name: str, annotation: Any) -> bool:
+    if annotation in (SecretStr, SecretBytes) or annotation in (
+        SecretStr | None,
+        SecretBytes | None,
+    ):
+        return True
+    return name.endswith(SECRET_SUFFIXES)
+
+
+def _mask_url_password(value: str) -> str:
+    """``postgresql://bot:hunter2@db/x`` → ``postgresql://bot:***@db/x``; anything that is not
+    a URL with a password is returned unchanged."""
+    if "://" not in value or "@" not in value:
+        return value
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        return value
+    if not url.password:
+        return value
+    return url.render_as_string(hide_password=True)
+
+
+def display_settings(settings: Settings) -> dict[str, str]:
+    """The effective settings as an operator may see them (``tailorbot config``): secrets
+    masked by field, passwords inside URLs masked, every other value shown as is."""
+    shown: dict[str, str] = {}
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if value is None:
+            shown[name] = "None"
+        elif is_secret_field(name, field.annotation):
+            shown[name] = MASK if value else ""
+        elif isinstance(value, str):
+            shown[name] = _mask_url_password(value)
+        else:
+            shown[name] = str(value)
+    return shown

@@ -135,13 +135,12 @@ def chat(
 @app.command("config")
 def show_config(config: ConfigOption = None) -> None:
     """Print the effective settings (secrets masked)."""
+    from bot.config import display_settings
+
     settings = settings_from(config)
     table = Table("key", "value")
-    for key, value in settings.model_dump().items():
-        shown = value
-        if value and any(word in key for word in ("token", "secret", "key")):
-            shown = "********"
-        table.add_row(key, str(shown))
+    for key, shown in display_settings(settings).items():
+        table.add_row(key, shown)
     console.print(table)
 
 
