@@ -81,7 +81,7 @@ from profiles.privacy import forget_person
 from profiles.signals import MessageSignals, SignalExtractor, clean_text
 from profiles.upsert import insert_for
 from prompts.context import HistoryTurn
-from prompts.render import PromptBudget, PromptRenderer
+from prompts.render import PromptBudget, PromptRenderer, TemplateError
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,10 @@ MODEL_UNAVAILABLE = (
 DB_UNAVAILABLE = (
     "I can't reach my memory (database) right now. I've kept your message and will process it "
     "as soon as the database is back."
+)
+TEMPLATE_REFUSED = (
+    "I couldn't prepare an answer: my prompt template was refused. The operator can see why "
+    "in the log; please try again later."
 )
 EMPTY_MESSAGE = "I got an empty message. Type something, or /help to see what I can do."
 TRUNCATED_NOTE = "(Your message was very long; I read the first {n:,} characters.)"
@@ -178,6 +182,9 @@ class Core:
         event = fit_event(event)
         try:
             return await self._dispatch(event, on_partial)
+        except TemplateError as exc:  # an operator's template: say so, no traceback
+            log.error("event %s not answered: %s", event.event_id, exc)
+            return [Reply(text=TEMPLATE_REFUSED, kind=ReplyKind.EPHEMERAL, purpose="error")]
         except DatabaseUnavailable as exc:
             log.warning("database unavailable, event %s kept for later: %s", event.event_id, exc)
             self._keep_for_later(event)
