@@ -50,6 +50,16 @@ class Settings(BaseSettings):
         "default: the user data directory (platformdirs), never the working directory.",
     )
 
+    outage_journal: str | None = Field(
+        default=None,
+        description="File where events wait, durably, while the database is unreachable. "
+        "Default: beside a SQLite database (<file>.journal), else ./tailorbot-outage.journal. "
+        "':memory:' keeps them in memory only (lost on restart).",
+    )
+    outage_journal_limit: int = Field(
+        default=10_000, ge=1, description="Events the outage journal holds at most."
+    )
+
     # Privacy -------------------------------------------------------------------------------
     consent_mode: ConsentMode = Field(
         default="opt_in",
