@@ -168,6 +168,10 @@ class Core:
         # the event's platform: adapters register here (``deliver`` is a catch-all fallback).
         self.deliverers: dict[str, Deliver] = {}
         self.deliver: Deliver | None = None
+        # Awaited by aclose() before anything closes: features settle follow-up work they
+        # started in the background (e.g. removing a forgotten person's digest job), so a
+        # short-lived process such as `tailorbot users forget` cannot exit before it is done.
+        self.closers: list[Callable[[], Awaitable[None]]] = []
         # Called inside the observing transaction for consented authors' channel messages.
         self.observers: list[Observer] = []
         self._locks: weakref.WeakValueDictionary[PersonKey, asyncio.Lock] = (
@@ -312,6 +316,8 @@ class Core:
             await deliver(event, replies)
 
     async def aclose(self) -> None:
+        for close in self.closers:
+            await close()
         await self.drainer.aclose()
         await self.llm.aclose()
 

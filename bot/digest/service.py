@@ -98,6 +98,7 @@ class DigestService:
             self.core.deletion_hooks.append(self.on_person_deleted)
             self.core.preference_hooks.append(self.on_preference_changed)
             self.core.observers.append(self.observe)
+            self.core.closers.append(self.settle)
             self._installed = True
         return self
 
