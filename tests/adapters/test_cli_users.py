@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from adapters import cli
+from adapters.cli import main as cli
 from bot.config import Settings
 from bot.core import Core
 from bot.digest import digests_for
@@ -96,3 +96,15 @@ def test_users_forget_removes_the_scheduled_digest_job(fresh, tmp_path):
     holder.join()
     assert result.exit_code == 0, result.output
     assert jobs(fresh) == []
+
+
+def test_an_id_beyond_64_bits_is_no_one(fresh, tmp_path):
+    config = tmp_path / "tailorbot.toml"
+    config.write_text(
+        f'database_url = "{fresh}"\nllm = "none"\nauto_migrate = false\n'
+        f'outage_journal = "{tmp_path / "j"}"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli.app, ["users", "show", "9" * 25, "-c", str(config)])
+    assert result.exit_code == 1
+    assert "No person matches" in result.output
