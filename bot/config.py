@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretBytes, SecretStr, field_validator
 from pydantic_settings import (
@@ -16,8 +17,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 ConsentMode = Literal["opt_in", "opt_out"]
 LLMChoice = Literal["auto", "anthropic", "openai", "none"]
@@ -271,16 +270,20 @@ def is_secret_field(name: str, annotation: Any) -> bool:
 
 def _mask_url_password(value: str) -> str:
     """``postgresql://bot:hunter2@db/x`` → ``postgresql://bot:***@db/x``; anything that is not
-    a URL with a password is returned unchanged."""
+    a URL with a password is returned unchanged. (urllib, not SQLAlchemy: ``tailorbot config``
+    must not load the database layer.)"""
     if "://" not in value or "@" not in value:
         return value
     try:
-        url = make_url(value)
-    except (ArgumentError, ValueError):
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
         return value
-    if not url.password:
+    if not password:
         return value
-    return url.render_as_string(hide_password=True)
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostinfo}"))
 
 
 def display_settings(settings: Settings) -> dict[str, str]:
