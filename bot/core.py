@@ -172,6 +172,9 @@ class Core:
         # started in the background (e.g. removing a forgotten person's digest job), so a
         # short-lived process such as `tailorbot users forget` cannot exit before it is done.
         self.closers: list[Callable[[], Awaitable[None]]] = []
+        # Run inside the /forget transaction, before the person's rows go: features remove or
+        # redact what *other* people's rows quote of them (e.g. digest items, caches).
+        self.erasers: list[Callable[[AsyncSession, Person], Awaitable[None]]] = []
         # Called inside the observing transaction for consented authors' channel messages.
         self.observers: list[Observer] = []
         self._locks: weakref.WeakValueDictionary[PersonKey, asyncio.Lock] = (
@@ -246,6 +249,8 @@ class Core:
         """Delete every row about ``person``; once that commits, deletion hooks remove what
         lives outside the tables (scheduled jobs). ``session`` comes from transaction()."""
         assert person.id is not None
+        for erase in self.erasers:
+            await erase(session, person)
         removed = await forget_person(session, person.id)
         # Their words may also wait in the outage journal: removed now, not after commit, so
         # a crash in between cannot replay them into a fresh person.
@@ -254,6 +259,7 @@ class Core:
         )
         self.after_commit(session, lambda: self._run_deletion_hooks(person))
         self.after_commit(session, lambda: remove_exports_of(self.settings, person))
+        self.after_commit(session, self.db.scrub)  # no copy left in SQLite's WAL file
         return removed
 
     async def _run_deletion_hooks(self, person: Person) -> None:
