@@ -60,6 +60,25 @@ class Settings(BaseSettings):
     )
 
     # Privacy -------------------------------------------------------------------------------
+    retention_conversation_days: int = Field(
+        default=90, ge=0, description="Conversation turns older than this are deleted (0: keep)."
+    )
+    retention_signal_evidence_days: int = Field(
+        default=180, ge=0, description="Signal evidence (message excerpts behind interests)."
+    )
+    retention_channel_excerpt_days: int = Field(
+        default=14, ge=0, description="Channel message excerpts kept for digests."
+    )
+    retention_digest_item_days: int = Field(
+        default=180, ge=0, description="Digest items (what was sent, and reactions to it)."
+    )
+    retention_model_call_days: int = Field(
+        default=30, ge=0, description="Model-call records (usage, latency, errors)."
+    )
+    retention_purge_hours: float = Field(
+        default=24.0, gt=0, description="How often `tailorbot run` purges expired records."
+    )
+
     consent_mode: ConsentMode = Field(
         default="opt_in",
         description="opt_in: learn nothing until a person grants consent. opt_out: learn from "

@@ -54,6 +54,7 @@ def run(config: ConfigOption = None) -> None:
     from adapters import terminal
     from adapters.cli.runtime import core_for, run_async
     from bot.digest import digests_for
+    from bot.retention import RetentionScheduler
 
     settings = settings_from(config)
     runners = configured_runners(settings)
@@ -62,9 +63,12 @@ def run(config: ConfigOption = None) -> None:
         async with core_for(settings) as core:
             digests = digests_for(core)
             await digests.start()  # fires each person's digest at their local time
+            retention = RetentionScheduler(core)
+            await retention.start()  # deletes expired records (see README "Retention")
             try:
                 await serve_adapters(core)
             finally:
+                await retention.aclose()
                 await digests.aclose()
 
     async def serve_adapters(core: Core) -> None:
@@ -164,6 +168,18 @@ def db_downgrade(revision: str, config: ConfigOption = None) -> None:
     settings = settings_from(config)
     migrate.downgrade(settings.database_url, revision)
     console.print(f"Database at revision {migrate.current_revision(settings.database_url)}.")
+
+
+@db_app.command("purge")
+def db_purge(config: ConfigOption = None) -> None:
+    """Delete records older than their retention limits (what `tailorbot run` does daily)."""
+    from adapters.cli.runtime import with_core
+    from bot.retention import purge_now
+
+    removed = with_core(settings_from(config), purge_now)
+    total = sum(removed.values())
+    details = ", ".join(f"{table} {n}" for table, n in removed.items() if n) or "nothing expired"
+    console.print(f"Purged {total} record(s): {details}.")
 
 
 @db_app.command("current")

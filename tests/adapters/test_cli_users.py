@@ -108,3 +108,15 @@ def test_an_id_beyond_64_bits_is_no_one(fresh, tmp_path):
     result = CliRunner().invoke(cli.app, ["users", "show", "9" * 25, "-c", str(config)])
     assert result.exit_code == 1
     assert "No person matches" in result.output
+
+
+def test_db_purge_runs_the_retention_purge_once(fresh, tmp_path):
+    config = tmp_path / "tailorbot.toml"
+    config.write_text(
+        f'database_url = "{fresh}"\nllm = "none"\nauto_migrate = false\n'
+        f'outage_journal = "{tmp_path / "j"}"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli.app, ["db", "purge", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "Purged 0 record(s): nothing expired." in result.output
