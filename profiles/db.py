@@ -152,21 +152,22 @@ class Database:
         """After an erasure on SQLite: checkpoint the WAL into the database file and truncate
         it, so the erased rows' old page images (the person's words, their ids) do not stay in
         ``<db>-wal``; ``secure_delete`` has already zeroed them in the database file itself.
-        A checkpoint that readers keep from finishing is retried, then left to the next one
-        (logged). PostgreSQL keeps no such file under the operator's feet: nothing to do."""
+        A checkpoint that readers keep from finishing is retried after yielding to them (no
+        timed sleep: callers may run on a virtual clock), then left to the next one (logged).
+        PostgreSQL keeps no such file under the operator's feet: nothing to do."""
         if self._writer is None:
             return
         async with self._writer, self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
-            for _ in range(5):
+            for _ in range(20):
                 cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 busy, _log, _done = await cursor.fetchone()
                 await cursor.close()
                 if not busy:
                     return
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0)
             log.warning("WAL checkpoint after an erasure was kept busy; the next one will do")
 
     async def dispose(self) -> None:
