@@ -176,14 +176,14 @@ async def test_a_press_by_someone_else_leaves_the_prompt_for_its_owner(world: Wo
     await world.alice.send(world.channel, f"{world.bot_mention} hi")
     notice = next(m for m in world.bot_messages(world.channel) if m.components)
 
-    await world.bob.click(notice, label="Allow")
+    await world.bob.click(notice, label="Allow here only")
 
     refreshed = next(m for m in world.bot_messages(world.channel) if m.id == notice.id)
     assert refreshed.components, "Alice's question lost its buttons to Bob's press"
     assert await world.consent(world.bob.id, str(world.guild.id)) == "granted"
     assert await world.consent(world.alice.id, str(world.guild.id)) != "granted"
 
-    await world.alice.click(refreshed, label="Allow")
+    await world.alice.click(refreshed, label="Allow here only")
     done = next(m for m in world.bot_messages(world.channel) if m.id == notice.id)
     assert not done.components  # the owner's answer closes the question
     assert await world.consent(world.alice.id, str(world.guild.id)) == "granted"
