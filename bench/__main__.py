@@ -6,6 +6,9 @@
     python -m bench --profiles              profile quality on a real labelled chat corpus
     python -m bench --scales 1000,10000,100000 --backends sqlite,postgres   the full run
     python -m bench --startup               start-up cost of the command line only
+    python -m bench --faults                fault campaign (PostgreSQL cut 3×, 50-person SQLite
+                                            burst over Slack HTTP, model faults, 5,000 fuzzed
+                                            command lines); exit status 1 if a goal is missed
 
 The offline evaluation needs the MovieLens-100k copy shipped in the ``recbole`` wheel
 (``pip install --no-deps recbole==1.2.1``); without it that part is skipped with a message.
@@ -49,6 +52,16 @@ def main() -> None:
     only.add_argument(
         "--profiles", action="store_true", help="profile quality on real chat only"
     )
+    only.add_argument("--faults", action="store_true", help="fault campaign only (issue 10)")
+    parser.add_argument(
+        "--postgres-admin-url",
+        default=os.environ.get(
+            "TAILORBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="server on which --faults creates (and drops) a throw-away database; '' skips",
+    )
+    parser.add_argument("--fault-people", type=int, default=50)
+    parser.add_argument("--fuzz-examples", type=int, default=5_000)
     parser.add_argument("--scales", default="1000,10000", help="people per scale run")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--events", type=int, default=1_000, help="events through Core.handle")
@@ -65,6 +78,15 @@ def main() -> None:
         run_profiles()
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
         return
+    if args.faults:
+        from bench.faults import main_faults
+
+        print("\n== fault campaign ==", flush=True)
+        status = main_faults(
+            args.postgres_admin_url or None, args.fault_people, args.fuzz_examples
+        )
+        print(f"\nbench took {time.perf_counter() - started:.0f} s")
+        raise SystemExit(status)
     if args.startup:
         from bench.startup import run_startup
 

@@ -7,9 +7,10 @@ Every key is documented in README.md ("Configuration"); keep the two in step.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretBytes, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,7 +49,36 @@ class Settings(BaseSettings):
         "default: the user data directory (platformdirs), never the working directory.",
     )
 
+    outage_journal: str | None = Field(
+        default=None,
+        description="File where events wait, durably, while the database is unreachable. "
+        "Default: beside a SQLite database (<file>.journal), else ./tailorbot-outage.journal. "
+        "':memory:' keeps them in memory only (lost on restart).",
+    )
+    outage_journal_limit: int = Field(
+        default=10_000, ge=1, description="Events the outage journal holds at most."
+    )
+
     # Privacy -------------------------------------------------------------------------------
+    retention_conversation_days: int = Field(
+        default=90, ge=0, description="Conversation turns older than this are deleted (0: keep)."
+    )
+    retention_signal_evidence_days: int = Field(
+        default=180, ge=0, description="Signal evidence (message excerpts behind interests)."
+    )
+    retention_channel_excerpt_days: int = Field(
+        default=14, ge=0, description="Channel message excerpts kept for digests."
+    )
+    retention_digest_item_days: int = Field(
+        default=180, ge=0, description="Digest items (what was sent, and reactions to it)."
+    )
+    retention_model_call_days: int = Field(
+        default=30, ge=0, description="Model-call records (usage, latency, errors)."
+    )
+    retention_purge_hours: float = Field(
+        default=24.0, gt=0, description="How often `tailorbot run` purges expired records."
+    )
+
     consent_mode: ConsentMode = Field(
         default="opt_in",
         description="opt_in: learn nothing until a person grants consent. opt_out: learn from "
@@ -268,3 +298,53 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
 
         return _FileSettings(**overrides)  # type: ignore[arg-type]
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+MASK = "********"
+# A secret is a field typed SecretStr, or named like one by its last word: ``slack_bot_token``
+# is a secret, ``llm_max_tokens`` (a number) is not. Substring matching got both wrong.
+SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password", "_dsn")
+
+
+def is_secret_field(name: str, annotation: Any) -> bool:
+    if annotation in (SecretStr, SecretBytes) or annotation in (
+        SecretStr | None,
+        SecretBytes | None,
+    ):
+        return True
+    return name.endswith(SECRET_SUFFIXES)
+
+
+def _mask_url_password(value: str) -> str:
+    """``postgresql://bot:hunter2@db/x`` → ``postgresql://bot:***@db/x``; anything that is not
+    a URL with a password is returned unchanged. (urllib, not SQLAlchemy: ``tailorbot config``
+    must not load the database layer.)"""
+    if "://" not in value or "@" not in value:
+        return value
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if not password:
+        return value
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostinfo}"))
+
+
+def display_settings(settings: Settings) -> dict[str, str]:
+    """The effective settings as an operator may see them (``tailorbot config``): secrets
+    masked by field, passwords inside URLs masked, every other value shown as is."""
+    shown: dict[str, str] = {}
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if value is None:
+            shown[name] = "None"
+        elif is_secret_field(name, field.annotation):
+            shown[name] = MASK if value else ""
+        elif isinstance(value, str):
+            shown[name] = _mask_url_password(value)
+        else:
+            shown[name] = str(value)
+    return shown

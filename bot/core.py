@@ -9,7 +9,6 @@ any transaction so a slow model never holds database locks.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import datetime as dt
 import logging
@@ -52,6 +51,7 @@ from bot.events import (
 from bot.experiments import renderer_for, variant_for
 from bot.exports import remove_exports_of
 from bot.i18n import person_locale
+from bot.journal import Drainer, Journal, Kept, journal_path
 from bot.llm.base import (
     LLMBackend,
     LLMRequest,
@@ -83,7 +83,7 @@ from profiles.privacy import forget_person
 from profiles.signals import MessageSignals, SignalExtractor, clean_text
 from profiles.upsert import insert_for
 from prompts.context import HistoryTurn
-from prompts.render import PromptBudget, PromptRenderer
+from prompts.render import PromptBudget, PromptRenderer, TemplateError
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,14 @@ MODEL_UNAVAILABLE = (
 DB_UNAVAILABLE = (
     "I can't reach my memory (database) right now. I've kept your message and will process it "
     "as soon as the database is back."
+)
+JOURNAL_FULL = (
+    "I can't reach my memory (database) right now, and too many messages are already waiting "
+    "for it, so I could not keep this one. Please send it again later."
+)
+TEMPLATE_REFUSED = (
+    "I couldn't prepare an answer: my prompt template was refused. The operator can see why "
+    "in the log; please try again later."
 )
 EMPTY_MESSAGE = "I got an empty message. Type something, or /help to see what I can do."
 TRUNCATED_NOTE = "(Your message was very long; I read the first {n:,} characters.)"
@@ -139,6 +147,7 @@ class Core:
         extractor: SignalExtractor | None = None,
         renderer: PromptRenderer | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        journal: Journal | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -162,13 +171,29 @@ class Core:
         # the event's platform: adapters register here (``deliver`` is a catch-all fallback).
         self.deliverers: dict[str, Deliver] = {}
         self.deliver: Deliver | None = None
+        # Awaited by aclose() before anything closes: features settle follow-up work they
+        # started in the background (e.g. removing a forgotten person's digest job), so a
+        # short-lived process such as `tailorbot users forget` cannot exit before it is done.
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+        # Run inside the /forget transaction, before the person's rows go: features remove or
+        # redact what *other* people's rows quote of them (e.g. digest items, caches).
+        self.erasers: list[Callable[[AsyncSession, Person], Awaitable[None]]] = []
         # Called inside the observing transaction for consented authors' channel messages.
         self.observers: list[Observer] = []
         self._locks: weakref.WeakValueDictionary[PersonKey, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self._backlog: collections.deque[AnyEvent] = collections.deque(maxlen=10_000)
-        self._drain_task: asyncio.Task[None] | None = None
+        # Events that could not reach the database wait here, durably (bot/journal.py).
+        self.journal = journal or Journal(
+            journal_path(str(settings.database_url), settings.outage_journal),
+            limit=settings.outage_journal_limit,
+        )
+        self.drainer = Drainer(
+            self.journal,
+            lambda event: self._dispatch(event, None, replaying=True),
+            self._deliver_replayed,
+            unavailable=DatabaseUnavailable,
+        )
         # Exchanges held in memory while a person's consent is unanswered (bot/consent.py).
         self.awaiting_consent = AwaitingConsent(clock)
         self.deletion_hooks.append(self.awaiting_consent.drop_person)
@@ -184,12 +209,17 @@ class Core:
         event = fit_event(event)
         try:
             return await self._dispatch(event, on_partial)
+        except TemplateError as exc:  # an operator's template: say so, no traceback
+            log.error("event %s not answered: %s", event.event_id, exc)
+            return [Reply(text=TEMPLATE_REFUSED, kind=ReplyKind.EPHEMERAL, purpose="error")]
         except DatabaseUnavailable as exc:
-            log.warning("database unavailable, event %s kept for later: %s", event.event_id, exc)
-            self._keep_for_later(event)
+            kept = self.journal.keep(event)
+            self.drainer.wake()
+            log.warning("database unavailable, event %s %s: %s", event.event_id, kept.value, exc)
             if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
                 return []
-            return [Reply(text=DB_UNAVAILABLE, kind=ReplyKind.EPHEMERAL, purpose="error")]
+            text = JOURNAL_FULL if kept is Kept.FULL else DB_UNAVAILABLE
+            return [Reply(text=text, kind=ReplyKind.EPHEMERAL, purpose="error")]
 
     async def bind_reply(self, reply_id: str, platform_message_id: str) -> None:
         """Adapters report the platform id of a reply they sent, so reactions to it can be
@@ -225,10 +255,18 @@ class Core:
         """Delete every row about ``person``; once that commits, deletion hooks remove what
         lives outside the tables (scheduled jobs). ``session`` comes from transaction()."""
         assert person.id is not None
+        for erase in self.erasers:
+            await erase(session, person)
         removed = await forget_person(session, person.id)
         self.after_commit(session, _count_erasure)
+        # Their words may also wait in the outage journal: removed now, not after commit, so
+        # a crash in between cannot replay them into a fresh person.
+        removed["outage_journal"] = self.journal.forget(
+            person.platform, person.user_id, person.workspace
+        )
         self.after_commit(session, lambda: self._run_deletion_hooks(person))
         self.after_commit(session, lambda: remove_exports_of(self.settings, person))
+        self.after_commit(session, self.db.scrub)  # no copy left in SQLite's WAL file
         return removed
 
     async def _run_deletion_hooks(self, person: Person) -> None:
@@ -239,6 +277,7 @@ class Core:
         """Forget a person the platform told us about (left, deactivated, deletion request).
         Adapters call it only when ``settings.forget_on_leave`` allows; True if data existed."""
         key = PersonKey(ref.platform, ref.workspace, ref.user_id)
+        self.journal.forget(ref.platform, ref.user_id, ref.workspace)
         async with self.transaction() as session:
             person = await self.engine.find_person(session, key)
             if person is None:
@@ -249,6 +288,7 @@ class Core:
     async def forget_user(self, platform: str, user_id: str) -> int:
         """Forget one account in every workspace of a platform (a platform-wide deletion
         request, e.g. Discord's). Returns how many person records were removed."""
+        self.journal.forget(platform, user_id)
         async with self.transaction() as session:
             people = await session.exec(
                 select(Person).where(Person.platform == platform, Person.user_id == user_id)
@@ -276,36 +316,33 @@ class Core:
 
     @property
     def backlog_size(self) -> int:
-        return len(self._backlog)
+        """Events waiting in the outage journal."""
+        return len(self.journal)
 
     async def drain_backlog(self) -> int:
-        """Replay events kept while the database was away; stops at the first failure."""
-        done = 0
-        while self._backlog:
-            event = self._backlog[0]
-            try:
-                replies = await self._dispatch(event, None)
-            except DatabaseUnavailable:
-                break
-            self._backlog.popleft()
-            done += 1
-            deliver = self.deliverers.get(event.person.platform, self.deliver)
-            if deliver is not None and replies:
-                await deliver(event, replies)
-        return done
+        """Replay events kept while the database was away, in order, by the one drainer."""
+        return await self.drainer.drain()
+
+    async def _deliver_replayed(self, event: AnyEvent, replies: list[Reply]) -> None:
+        deliver = self.deliverers.get(event.person.platform, self.deliver)
+        if deliver is not None:
+            await deliver(event, replies)
 
     async def aclose(self) -> None:
-        if self._drain_task is not None:
-            self._drain_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._drain_task
+        for close in self.closers:
+            await close()
+        await self.drainer.aclose()
         await self.llm.aclose()
 
     # Dispatch ------------------------------------------------------------------------------
-    async def _dispatch(self, event: AnyEvent, on_partial: PartialCallback | None) -> list[Reply]:
-        if self._backlog and event is not self._backlog[0]:
-            with contextlib.suppress(DatabaseUnavailable):
-                await self.drain_backlog()
+    async def _dispatch(
+        self, event: AnyEvent, on_partial: PartialCallback | None, *, replaying: bool = False
+    ) -> list[Reply]:
+        if not replaying and len(self.journal):
+            # Older events first: a new one waits behind them while any are still waiting.
+            await self.drainer.drain()
+            if len(self.journal):
+                raise DatabaseUnavailable("earlier events are still waiting for the database")
         key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
         lock = self._locks.get(key)
         if lock is None:
@@ -839,23 +876,6 @@ class Core:
             )
         )
         return result.first()
-
-    # Backlog -------------------------------------------------------------------------------
-    def _keep_for_later(self, event: AnyEvent) -> None:
-        if event not in self._backlog:
-            self._backlog.append(event)
-        if self._drain_task is None or self._drain_task.done():
-            self._drain_task = asyncio.create_task(self._drain_until_empty())
-
-    async def _drain_until_empty(
-        self, *, first_delay: float = 1.0, max_delay: float = 60.0
-    ) -> None:
-        delay = first_delay
-        while self._backlog:
-            await asyncio.sleep(delay)
-            await self.drain_backlog()
-            delay = min(max_delay, delay * 2)
-
 
 def addressed_to_bot(event: AnyEvent) -> bool:
     """Direct messages, mentions and follow-ups the adapter marked as addressed are answered;

@@ -6,7 +6,9 @@ derived here so nobody has to know that the async path uses aiosqlite and psycop
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -49,15 +51,35 @@ def is_sqlite(url: str | URL) -> bool:
     return _normalise(url).get_backend_name() == "sqlite"
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_DEFERRED = "tailorbot_deferred_begin"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets the scheduler and the chat loop read while one writes; foreign keys on so
-    SQLite enforces what PostgreSQL enforces."""
+    SQLite enforces what PostgreSQL enforces; ``secure_delete`` overwrites erased rows so a
+    forgotten person's words do not linger in free pages. The driver's own implicit BEGIN is
+    switched off: :func:`_sqlite_begin` issues it (see there)."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL content of erased rows must not outlive a checkpoint (-1 kept the file forever).
+    cursor.execute("PRAGMA journal_size_limit=0")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Write transactions take SQLite's write lock up front (``BEGIN IMMEDIATE``). A deferred
+    transaction that read first and wrote later could not wait for the lock: SQLite answers
+    "database is locked" at once instead of using the busy timeout, which under a burst of
+    people was reported as the database being unavailable. Nested read sessions (inside a
+    writer of the same task) begin deferred, so they never wait for their own writer."""
+    deferred = conn.get_execution_options().get(_DEFERRED, False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -76,15 +98,48 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(async_url(self.url), **kwargs)
         if self.sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        self._nested_sessions = async_sessionmaker(
+            self.engine.execution_options(**{_DEFERRED: True}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
+        # SQLite has one writer at a time: within a process, transactions queue here (cheap,
+        # fair, no busy-waiting); across processes BEGIN IMMEDIATE waits the busy timeout.
+        self._writer = asyncio.Lock() if self.sqlite else None
+        self._owner: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar(
+            f"tailorbot_db_owner_{id(self)}", default=None
         )
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A transaction: committed on success, rolled back on error."""
+        if self._writer is None:
+            async with self._transaction(self._sessions) as session:
+                yield session
+            return
+        task = asyncio.current_task()
+        if task is not None and self._owner.get() is task:  # nested inside our own writer
+            async with self._transaction(self._nested_sessions) as session:
+                yield session
+            return
+        async with self._writer:
+            token = self._owner.set(task)
+            try:
+                async with self._transaction(self._sessions) as session:
+                    yield session
+            finally:
+                self._owner.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(
+        self, sessions: async_sessionmaker[AsyncSession]
+    ) -> AsyncIterator[AsyncSession]:
         try:
-            async with self._sessions() as session, session.begin():
+            async with sessions() as session, session.begin():
                 yield session
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_error(exc):
@@ -92,6 +147,28 @@ class Database:
             raise
         except OSError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
+
+    async def scrub(self) -> None:
+        """After an erasure on SQLite: checkpoint the WAL into the database file and truncate
+        it, so the erased rows' old page images (the person's words, their ids) do not stay in
+        ``<db>-wal``; ``secure_delete`` has already zeroed them in the database file itself.
+        A checkpoint that readers keep from finishing is retried after yielding to them (no
+        timed sleep: callers may run on a virtual clock), then left to the next one (logged).
+        PostgreSQL keeps no such file under the operator's feet: nothing to do."""
+        if self._writer is None:
+            return
+        async with self._writer, self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            for _ in range(20):
+                cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _log, _done = await cursor.fetchone()
+                await cursor.close()
+                if not busy:
+                    return
+                await asyncio.sleep(0)
+            log.warning("WAL checkpoint after an erasure was kept busy; the next one will do")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -8,12 +8,16 @@ name and line instead of in the middle of a conversation.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateError as JinjaTemplateError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from prompts.context import HistoryTurn, PromptContext
 from prompts.fence import fence, fence_list
@@ -29,8 +33,41 @@ VERBOSITY_RULES = {
 VERBOSITY_CHAR_LIMITS = {"brief": 400, "normal": 1200, "detailed": 4000}
 
 
+# A system prompt is a few thousand characters; a template producing more than this is broken
+# or hostile (``{{ 'a' * 100000000 }}`` ran for over a minute through the budget loop).
+MAX_OUTPUT_CHARS = 100_000
+_MAX_EXPONENT = 1000
+
+
 class TemplateError(Exception):
-    """A template failed to compile; the message names the template and the line."""
+    """A template failed to compile or was refused while rendering; the message names the
+    template and says why in one line (no traceback is useful to an operator here)."""
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, plus limits on what one operator can build: ``*`` and
+    ``+`` may not make a string or list beyond MAX_OUTPUT_CHARS, ``**`` no huge powers."""
+
+    intercepted_binops = frozenset(["*", "+", "**"])
+
+    def call_binop(self, context: Context, operator_name: str, left: Any, right: Any) -> Any:
+        if operator_name == "**":
+            if isinstance(right, int) and abs(right) > _MAX_EXPONENT:
+                raise SecurityError(f"exponent {right} is too large")
+            return operator.pow(left, right)
+        if operator_name == "*":
+            for seq, times in ((left, right), (right, left)):
+                sized = isinstance(seq, str | list | tuple) and isinstance(times, int)
+                if sized and len(seq) * times > MAX_OUTPUT_CHARS:
+                    raise SecurityError(
+                        f"that would build {len(seq) * times:,} items "
+                        f"(at most {MAX_OUTPUT_CHARS:,})"
+                    )
+            return operator.mul(left, right)
+        result = operator.add(left, right)
+        if isinstance(result, str | list | tuple) and len(result) > MAX_OUTPUT_CHARS:
+            raise SecurityError(f"that would build more than {MAX_OUTPUT_CHARS:,} items")
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +92,7 @@ class PromptRenderer:
         loaders = [FileSystemLoader(str(BUILTIN_TEMPLATES))]
         if override_dir is not None:
             loaders.insert(0, FileSystemLoader(str(override_dir)))
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = BoundedSandbox(
             loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,
             autoescape=False,
@@ -77,7 +114,26 @@ class PromptRenderer:
                 ) from exc
 
     def render(self, name: str, **values: object) -> str:
-        text = self.env.get_template(name).render(**values)
+        """Render with an output ceiling; anything the sandbox or the template refuses becomes
+        one TemplateError naming the template and the reason."""
+        parts: list[str] = []
+        size = 0
+        try:
+            for part in self.env.get_template(name).generate(**values):
+                size += len(part)
+                if size > MAX_OUTPUT_CHARS:
+                    raise TemplateError(
+                        f"template {name} was refused: its output passed "
+                        f"{MAX_OUTPUT_CHARS:,} characters"
+                    )
+                parts.append(part)
+        except TemplateError:
+            raise
+        except (JinjaTemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+            raise TemplateError(
+                f"template {name} was refused: {type(exc).__name__}: {exc}"
+            ) from None
+        text = "".join(parts)
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
     def chat(

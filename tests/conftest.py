@@ -37,8 +37,13 @@ def _warm_signal_lexicons() -> None:
 
 
 @pytest.fixture
-def settings_for() -> Callable[..., Settings]:
+def settings_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Settings]:
     def make(database_url: str, **overrides: Any) -> Settings:
+        # Each core's outage journal in its own temporary file: a journal left in the working
+        # directory would be replayed into another test's database.
+        overrides.setdefault(
+            "outage_journal", str(tmp_path_factory.mktemp("journal") / "outage.journal")
+        )
         # _env_file=None: a developer's .env must not leak into tests.
         return Settings(database_url=database_url, auto_migrate=False, _env_file=None, **overrides)  # type: ignore[call-arg]
 

@@ -89,13 +89,12 @@ def chat(
 @app.command("config")
 def show_config(config: ConfigOption = None) -> None:
     """Print the effective settings (secrets masked)."""
+    from bot.config import display_settings
+
     settings = settings_from(config)
     table = Table("key", "value")
-    for key, value in settings.model_dump().items():
-        shown = value
-        if value and any(word in key for word in ("token", "secret", "key")):
-            shown = "********"
-        table.add_row(key, str(shown))
+    for key, shown in display_settings(settings).items():
+        table.add_row(key, shown)
     console.print(table)
 
 
@@ -119,6 +118,18 @@ def db_downgrade(revision: str, config: ConfigOption = None) -> None:
     settings = settings_from(config)
     migrate.downgrade(settings.database_url, revision)
     console.print(f"Database at revision {migrate.current_revision(settings.database_url)}.")
+
+
+@db_app.command("purge")
+def db_purge(config: ConfigOption = None) -> None:
+    """Delete records older than their retention limits (what `tailorbot run` does daily)."""
+    from adapters.cli.runtime import with_core
+    from bot.retention import purge_now
+
+    removed = with_core(settings_from(config), purge_now)
+    total = sum(removed.values())
+    details = ", ".join(f"{table} {n}" for table, n in removed.items() if n) or "nothing expired"
+    console.print(f"Purged {total} record(s): {details}.")
 
 
 @db_app.command("current")

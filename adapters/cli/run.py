@@ -41,15 +41,19 @@ def default_user() -> str:
 async def serve(settings: Settings) -> None:
     from adapters.cli.runtime import core_for
     from bot.digest import digests_for
+    from bot.retention import RetentionScheduler
 
     runners = configured_runners(settings)
     async with core_for(settings) as core:
         host = await _start_host(core, settings)
         digests = digests_for(core)
         await digests.start()  # fires each person's digest at their local time
+        retention = RetentionScheduler(core)
+        await retention.start()  # deletes expired records (see README "Retention")
         try:
             await _serve_adapters(core, settings, runners, host)
         finally:
+            await retention.aclose()
             await digests.aclose()
             if host is not None:
                 await host.stop()

@@ -17,9 +17,11 @@ from sqlmodel import col, or_, select
 
 from adapters.cli.options import err
 from bot.app import build_core
+from bot.commands.base import parse_row_id
 from bot.config import Settings
 from bot.core import Core
 from profiles.models import Person
+from prompts.render import TemplateError
 
 T = TypeVar("T")
 
@@ -30,7 +32,11 @@ def run_async(coro: Awaitable[T]) -> T:
 
 @contextlib.asynccontextmanager
 async def core_for(settings: Settings) -> AsyncIterator[Core]:
-    core = await build_core(settings)
+    try:
+        core = await build_core(settings)
+    except TemplateError as exc:  # a broken or refused override: one line, no traceback
+        err.print(f"[red]Prompt template error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     try:
         yield core
     finally:
@@ -49,8 +55,9 @@ def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
 async def find_person(core: Core, who: str) -> Person:
     """A numeric id, or a user id / display name (must be unambiguous)."""
     async with core.db.session() as session:
-        if who.isdigit():
-            person = await session.get(Person, int(who))
+        row_id = parse_row_id(who)  # a 20-digit "id" would overflow the driver
+        if row_id is not None:
+            person = await session.get(Person, row_id)
             if person is not None:
                 return person
         result = await session.exec(

@@ -351,7 +351,7 @@ class DiscordAdapter:
         """A button press. Buttons that answer a question (consent, forget) are removed from
         the message as the press is acknowledged, so they cannot be pressed twice; feedback
         buttons stay."""
-        concluding = action_id in ACTION_COMMANDS
+        concluding = action_id in ACTION_COMMANDS and _presser_owns(interaction)
         ack = (
             interaction.response.edit_message(view=None)
             if concluding
@@ -374,6 +374,19 @@ class DiscordAdapter:
         await self.delivery.to_interaction(
             interaction, replies, scope=event.person.workspace, thinking=thinking
         )
+
+
+def _presser_owns(interaction: discord.Interaction) -> bool:
+    """Whether the presser is the person a question (consent, forget) was asked of, so their
+    answer may close it. Ephemeral messages and DMs only reach their owner; a question posted
+    in a channel (the fallback when DMs are closed) replies to its owner's message. Someone
+    else's press still counts for that someone, but the owner keeps their buttons."""
+    message = interaction.message
+    if message is None or interaction.guild_id is None or message.flags.ephemeral:
+        return True
+    reference = message.reference
+    resolved = reference.resolved if reference is not None else None
+    return isinstance(resolved, discord.Message) and resolved.author.id == interaction.user.id
 
 
 async def _acknowledge(response: Any) -> bool:

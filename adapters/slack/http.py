@@ -10,6 +10,9 @@ Nothing is kept per request, so several replicas can serve one app behind a load
 
 from __future__ import annotations
 
+import json
+import urllib.parse
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -22,6 +25,9 @@ def build_web_app(app: AsyncApp, path: str = EVENTS_PATH) -> web.Application:
     """The aiohttp application: Slack's endpoint plus a health check for load balancers."""
 
     async def events(request: web.Request) -> web.Response:
+        refused = await _refuse_malformed(request)
+        if refused is not None:
+            return refused
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
@@ -48,3 +54,36 @@ async def start_http(app: AsyncApp, *, host: str, port: int) -> tuple[web.AppRun
     addresses = runner.addresses
     bound = addresses[0][1] if addresses else port
     return runner, int(bound)
+
+
+def _timestamp_ok(value: str) -> bool:
+    """Slack sends seconds since the epoch; Bolt feeds it to int() and answered anything else
+    with a 500. Such a request can never verify, so it is unauthorised."""
+    return value.isascii() and value.isdigit() and len(value) <= 12
+
+
+def _payload_ok(body: str, content_type: str) -> bool:
+    """Slack's payloads are JSON objects (events) or forms whose ``payload`` field, when
+    present, is a JSON object (interactivity). Bolt assumed so and crashed on the rest."""
+    try:
+        if content_type == "application/json":
+            return isinstance(json.loads(body), dict)
+        form = urllib.parse.parse_qs(body, keep_blank_values=True)
+        payload = form.get("payload")
+        return payload is None or isinstance(json.loads(payload[0]), dict)
+    except ValueError:
+        return False
+
+
+async def _refuse_malformed(request: web.Request) -> web.Response | None:
+    """401 for a timestamp no signature can match, 400 for a body that is not a Slack payload
+    (signed or not: it cannot be dispatched either way); None lets Bolt verify and dispatch."""
+    if not _timestamp_ok(request.headers.get("X-Slack-Request-Timestamp", "")):
+        return web.Response(status=401, text="invalid request timestamp")
+    try:
+        body = await request.text()
+    except UnicodeDecodeError:
+        return web.Response(status=400, text="the body is not UTF-8")
+    if not _payload_ok(body, request.content_type):
+        return web.Response(status=400, text="the body is not a Slack payload")
+    return None

@@ -7,6 +7,7 @@ Commands are written once here and reached from every surface: a platform slash 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -107,6 +108,21 @@ def split_args(raw: str) -> list[str]:
         return shlex.split(raw)
     except ValueError as exc:
         raise CommandError(f"I couldn't read that command ({exc}). Check your quotes.") from exc
+
+
+MAX_ROW_ID = 2**63 - 1  # PostgreSQL BIGINT and SQLite INTEGER both stop here
+_ROW_ID = re.compile(r"[0-9]{1,19}")
+
+
+def parse_row_id(raw: str) -> int | None:
+    """A row id typed or carried by a button, or None when it cannot be one: ASCII digits
+    only (``str.isdigit`` also accepts '²') and within the database's 64-bit range, because
+    a larger number overflows the driver instead of simply matching nothing."""
+    text = raw.strip()
+    if not _ROW_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ROW_ID else None
 
 
 def parse_command_line(text: str) -> tuple[str, str] | None:

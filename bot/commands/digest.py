@@ -7,7 +7,14 @@ import re
 
 from babel.dates import format_datetime
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.commands.base import (
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    command,
+    parse_row_id,
+    usage_text,
+)
 from bot.consent import consent_buttons
 from bot.digest import store
 from bot.digest.feeds import FeedError, check_url
@@ -239,10 +246,9 @@ async def sources(ctx: CommandContext, service: DigestService, words: list[str])
 async def feedback(ctx: CommandContext, raw_id: str, value: int) -> list[Reply]:
     """ "More / less like this": the item's topics gain or lose weight in the profile, and
     the press counts as engagement with that item."""
-    try:
-        item_id = int(raw_id)
-    except ValueError:
-        raise CommandError("That button is no longer active.") from None
+    item_id = parse_row_id(raw_id)
+    if item_id is None:
+        raise CommandError("Which digest item? Give its number, e.g. /digest more 12")
     item = await store.item_of(ctx.session, ctx.person_id, item_id)
     if item is None:
         return [ctx.reply("That digest item is no longer available.", purpose="error")]

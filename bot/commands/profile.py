@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.context import style_summary
 from bot.events import Reply
+from bot.retention import policy_of
 from bot.summaries import describe_summary, remove_from_summary
 from profiles.engine import ProfileEngine, ProfileSnapshot
 from profiles.models import ConsentStatus, Person, ProfileSummary
@@ -22,7 +23,8 @@ from profiles.models import ConsentStatus, Person, ProfileSummary
 )
 async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not args:
-        return [ctx.reply(await describe(ctx.engine, ctx.session, ctx.person, ctx.now))]
+        text = await describe(ctx.engine, ctx.session, ctx.person, ctx.now)
+        return [ctx.reply(f"{text}\n{policy_of(ctx.core.settings).describe()}")]
     if args[0].lower() != "summary":
         raise CommandError(usage_text(REGISTRY["profile"]))
     row = await ctx.session.get(ProfileSummary, ctx.person_id)

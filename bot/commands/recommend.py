@@ -10,7 +10,14 @@ import re
 
 from sqlmodel import select
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.commands.base import (
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    command,
+    parse_row_id,
+    usage_text,
+)
 from bot.events import Button, Reply
 from bot.experiments import variant_for
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
@@ -165,9 +172,10 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
 
 async def _feedback(ctx: CommandContext, args: list[str]) -> list[Reply]:
     """A button (or ``/recommend like 12``) on one of this person's recommendations."""
-    if len(args) < 2 or not args[1].isdigit():
-        raise CommandError("Which recommendation? e.g. /recommend like 12")
-    row = await ctx.session.get(Recommendation, int(args[1]))
+    row_id = parse_row_id(args[1]) if len(args) >= 2 else None
+    if row_id is None:
+        raise CommandError("Which recommendation? Give its number, e.g. /recommend like 12")
+    row = await ctx.session.get(Recommendation, row_id)
     if row is None or row.person_id != ctx.person_id:
         raise CommandError("That recommendation is no longer available.")
     status = {"like": "liked", "dislike": "disliked", "done": "done"}[args[0]]

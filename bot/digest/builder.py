@@ -78,6 +78,13 @@ def _marks(key: str, url: str | None, title: str) -> tuple[str, ...]:
     return tuple(marks)
 
 
+def clear_caches() -> None:
+    """Drop the memoised titles and URLs (they hold people's words): part of /forget."""
+    canonical_url.cache_clear()
+    _title_key.cache_clear()
+    _marks.cache_clear()
+
+
 def dedupe(candidates: Iterable[Candidate], already_sent: Set[str]) -> list[Candidate]:
     """First occurrence wins (sources are listed in priority order); anything whose key or
     fingerprint was in an earlier digest is dropped."""

@@ -21,6 +21,7 @@ import hashlib
 import html
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,25 +64,52 @@ def _is_public(address: str) -> bool:
     return bool(ip.is_global)
 
 
+def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host *spells*, without asking DNS. Besides the dotted quad this includes
+    the legacy IPv4 forms the C resolver still accepts (``127.1``, ``0x7f000001``,
+    ``2130706433``, ``0177.0.0.1``): checking only ``ipaddress`` let them through as
+    "hostnames" that then reached loopback."""
+    bare = host.strip("[]").split("%", 1)[0].rstrip(".")
+    try:
+        return ipaddress.ip_address(bare)
+    except ValueError:
+        pass
+    if not _LEGACY_IPV4.fullmatch(bare):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(bare))
+    except OSError:
+        return None
+
+
+_LEGACY_IPV4 = re.compile(r"(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}", re.I)
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+
+
 def check_url(url: str, *, allow_private: bool = True) -> str:
     """Syntax (http/https with a host, at most 1000 characters) and, for untrusted feeds, no
-    literal private address (hostnames are checked when they are resolved)."""
+    literal private address in any spelling (hostnames are checked when they are resolved)."""
     url = url.strip()
     if len(url) > 1000:
         raise FeedError("that URL is too long (1000 characters at most)")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError for a port out of range)
+    except ValueError as exc:
+        raise FeedError(f"that is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise FeedError("a feed must be an http:// or https:// URL")
     if not allow_private:
-        host = parts.hostname
-        try:
-            ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
-            if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
-                raise UnsafeFeedURL("feeds on local addresses are not allowed") from None
-        else:
-            if not _is_public(host):
-                raise UnsafeFeedURL("feeds on private or local addresses are not allowed")
+        address = literal_address(host)
+        name = host.lower().rstrip(".")
+        if address is None:
+            if name in _LOCAL_NAMES or name.endswith(".localhost"):
+                raise UnsafeFeedURL("feeds on local addresses are not allowed")
+        elif not address.is_global:
+            raise UnsafeFeedURL(
+                f"feeds on private or local addresses are not allowed ({host} is {address})"
+            )
     return url
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digest import compose, store
-from bot.digest.builder import DigestBuilder
+from bot.digest.builder import DigestBuilder, clear_caches
 from bot.digest.cache import SharedCache
 from bot.digest.collaborative import WorkspaceSimilarity
 from bot.digest.runner import Delivery, DigestRunner, Progress, RunOutcome, RunSummary
@@ -99,6 +99,8 @@ class DigestService:
             self.core.deletion_hooks.append(self.on_person_deleted)
             self.core.preference_hooks.append(self.on_preference_changed)
             self.core.observers.append(self.observe)
+            self.core.closers.append(self.settle)
+            self.core.erasers.append(self.erase_copies)
             self._installed = True
         return self
 
@@ -160,6 +162,18 @@ class DigestService:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     # Hooks -----------------------------------------------------------------------------
+    async def erase_copies(self, session: AsyncSession, person: Person) -> None:
+        """/forget reaches copies: other readers' digest items quoting this person are
+        redacted in the same transaction, and in-memory caches that may hold their words
+        (conversation threads, title keys) are dropped."""
+        if person.id is None:
+            return
+        redacted = await store.redact_quotes_of(session, person.id)
+        if redacted:
+            log.info("redacted %d digest item(s) quoting person %s", redacted, person.id)
+        self._fire_caches.clear()
+        clear_caches()
+
     async def on_person_deleted(self, person: Person) -> None:
         """/forget and consent revocation: no job, no subscription, no digest preference."""
         person_id = person.id

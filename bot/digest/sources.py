@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -66,14 +65,6 @@ class DigestSource(Protocol):
 def _short(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _bounded_key(prefix: str, *parts: str) -> str:
-    """Item keys fit the 300-character column whatever the platform's ids look like."""
-    key = prefix + ":" + ":".join(parts)
-    if len(key) <= 300:
-        return key
-    return prefix + ":" + hashlib.sha1(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +153,7 @@ class ChannelActivitySource:
                 detail += " in a private channel"
             latest = max(m.created_at for m in messages)
             candidate = DigestCandidate(
-                key=_bounded_key("chat", platform, workspace, channel, root),
+                key=store.chat_item_key(platform, workspace, channel, root),
                 title=_short(first.excerpt, 140) or "A conversation",
                 topics=tuple(t for t, _ in counts.most_common(3)),
                 text=_short(" … ".join(m.excerpt for m in messages[:5]), 600),

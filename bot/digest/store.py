@@ -8,6 +8,7 @@ where PostgreSQL hands back aware ones.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -400,6 +401,57 @@ async def private_memberships(
     for person_id, channel_id in result.all():
         found.setdefault(person_id, set()).add(channel_id)
     return {pid: frozenset(channels) for pid, channels in found.items()}
+
+
+def bounded_key(prefix: str, *parts: str) -> str:
+    """Item keys fit the 300-character column whatever the platform's ids look like."""
+    key = prefix + ":" + ":".join(parts)
+    if len(key) <= 300:
+        return key
+    return prefix + ":" + hashlib.sha1(key.encode()).hexdigest()
+
+
+def chat_item_key(platform: str, workspace: str, channel_id: str, root: str) -> str:
+    """The digest item key of one channel conversation (thread, or a message on its own)."""
+    return bounded_key("chat", platform, workspace, channel_id, root)
+
+
+REDACTED_TITLE = "A conversation (removed: a participant asked to be forgotten)"
+
+
+async def redact_quotes_of(session: AsyncSession, author_id: int) -> int:
+    """Erasure reaches copies: other readers' digest items built from conversations this
+    author took part in quote them (the title is an excerpt, the topics their keyphrases).
+    Those items keep their id and key (so buttons and "never twice" still work) but lose
+    every word: title, topics, reason and link. Call before the author's rows are deleted."""
+    activity = table_of(ChannelActivity)
+    rows = await session.exec(  # type: ignore[call-overload]
+        sa_select(
+            activity.c.platform,
+            activity.c.workspace,
+            activity.c.channel_id,
+            activity.c.thread_id,
+            activity.c.message_id,
+        ).where(activity.c.person_id == author_id)
+    )
+    keys = {
+        chat_item_key(platform, workspace, channel, thread or message)
+        for platform, workspace, channel, thread, message in rows.all()
+    }
+    redacted = 0
+    for chunk in _chunks(sorted(keys), 500):
+        result = await session.exec(
+            update(DigestItem)
+            .where(col(DigestItem.item_key).in_(chunk), col(DigestItem.person_id) != author_id)
+            .values(title=REDACTED_TITLE, topics=[], reason="", url=None)
+        )
+        redacted += int(result.rowcount or 0)
+    return redacted
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 async def prune_activity(session: AsyncSession, before: dt.datetime) -> int:

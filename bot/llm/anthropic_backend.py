@@ -26,7 +26,7 @@ import httpx2
 from anthropic import AsyncAnthropic, omit
 from anthropic.types import MessageParam
 
-from bot.llm.base import Failure, LLMRequest, LLMResult, PartialCallback, stream_text
+from bot.llm.base import EmptyRequest, Failure, LLMRequest, LLMResult, PartialCallback, stream_text
 from bot.llm.sdk import Classified, SdkBackend, status_failure
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def _to_messages(request: LLMRequest) -> list[MessageParam]:
         else:
             messages.append({"role": "assistant", "content": turn.content})
     if not messages:
-        raise ValueError("LLMRequest has no non-empty turns; there is nothing to answer")
+        raise EmptyRequest("LLMRequest has no non-empty turns; there is nothing to answer")
     return messages
 
 

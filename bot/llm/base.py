@@ -99,6 +99,24 @@ class LLMUnavailable(Exception):
         self.retryable = retryable
 
 
+class EmptyRequest(ValueError):
+    """An :class:`LLMRequest` that cannot be sent (no non-empty turn): a programming error,
+    kept apart from the ValueErrors an unreadable response raises."""
+
+
+# What the SDKs raise when a body is not what the API promised (cut JSON, a proxy's HTML page,
+# fields of the wrong type): pydantic's ValidationError and JSONDecodeError are ValueErrors;
+# anthropic's stream helper asserts it saw a message_start before get_final_message().
+UNREADABLE: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    AssertionError,
+)
+
+
 PartialCallback = Callable[[str], Awaitable[None]]
 
 

@@ -22,7 +22,7 @@ import openai
 from openai import AsyncOpenAI, omit
 from openai.types.chat import ChatCompletionMessageParam
 
-from bot.llm.base import Failure, LLMRequest, LLMResult, PartialCallback
+from bot.llm.base import EmptyRequest, Failure, LLMRequest, LLMResult, PartialCallback
 from bot.llm.sdk import Classified, SdkBackend, status_failure
 
 if TYPE_CHECKING:
@@ -153,8 +153,10 @@ class OpenAICompatibleBackend(SdkBackend):
             stream=True,
             stream_options={"include_usage": True},
         )
+        chunks = 0
         async with stream:
             async for chunk in stream:
+                chunks += 1
                 model = chunk.model or model
                 if chunk.usage is not None:
                     usage = chunk.usage
@@ -167,6 +169,8 @@ class OpenAICompatibleBackend(SdkBackend):
                 if piece:
                     text += piece
                     await on_partial(text)
+        if not chunks:  # a JSON or HTML body where an event stream was promised
+            raise ValueError("the stream ended before its first event")
         return LLMResult(
             text=text,
             model=model or self.model,
@@ -226,7 +230,7 @@ def _to_messages(request: LLMRequest) -> list[ChatCompletionMessageParam]:
         else:
             messages.append({"role": "assistant", "content": turn.content})
     if not has_turn:
-        raise ValueError("LLMRequest has no non-empty turns; there is nothing to answer")
+        raise EmptyRequest("LLMRequest has no non-empty turns; there is nothing to answer")
     return messages
 
 

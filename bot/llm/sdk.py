@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.llm.base import (
+    UNREADABLE,
+    EmptyRequest,
     Failure,
     LLMRequest,
     LLMResult,
@@ -106,6 +108,10 @@ class SdkBackend(ABC):
                 result = await self._stream(request, max_tokens, on_partial)
         except self.sdk_errors as exc:
             raise self.unavailable(exc) from exc
+        except EmptyRequest:
+            raise
+        except UNREADABLE as exc:  # a body that is not what the API promised
+            raise self.malformed(exc) from exc
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -131,6 +137,28 @@ class SdkBackend(ABC):
         """Local estimate: counting through the network would be far too slow (and
         rate-limited) to call for every budget decision; budgets only need to be cautious."""
         return estimate_tokens(text)
+
+    def malformed(self, exc: Exception) -> LLMUnavailable:
+        """A cut JSON body, a proxy's HTML page or a stream without events used to escape as
+        JSONDecodeError (ending `tailorbot chat`); it is one more way the model is away."""
+        message = self.messages.get(Failure.MALFORMED) or self.messages[Failure.OTHER]
+        message = message.format(
+            retries="",
+            timeout=self.timeout_seconds,
+            base_url=self.base_url,
+            model=self.model,
+            status=None,
+            detail="",
+            error=type(exc).__name__,
+        )
+        log.warning(
+            "%s call to %s: unreadable response (%s: %s)",
+            self.name,
+            self.base_url,
+            type(exc).__name__,
+            exc,
+        )
+        return LLMUnavailable(message, failure=Failure.MALFORMED)
 
     def unavailable(self, exc: Exception) -> LLMUnavailable:
         """Translate an SDK or transport error into the one exception the core handles."""

@@ -228,3 +228,14 @@ def test_prompt_preview_prints_the_exact_prompt(tmp_path):
     assert "=== user ===\nany tips?" in shown.stdout
     summarize = run_cli(["profiles", "summarize"], "", tmp_path)
     assert summarize.returncode == 1 and "No model configured" in summarize.stderr
+
+
+def test_a_refused_template_stops_the_cli_with_one_line(tmp_path):
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "chat_system.j2").write_text("{% if %}", encoding="utf-8")
+    result = run_cli(
+        ["chat"], "hi\n", tmp_path, TAILORBOT_PROMPT_TEMPLATES_DIR=str(tmp_path / "tpl")
+    )
+    assert result.returncode == 2
+    assert "Prompt template error" in result.stderr and "chat_system.j2 line 1" in result.stderr
+    assert "Traceback" not in result.stderr

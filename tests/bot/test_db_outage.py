@@ -1,13 +1,16 @@
 """A real PostgreSQL connection that goes away and comes back (through a TCP proxy)."""
 
+import asyncio
+
 import pytest
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
-from bot.core import DB_UNAVAILABLE, Core
+from bot.core import DB_UNAVAILABLE, JOURNAL_FULL, Core
 from bot.llm import ScriptedBackend
-from profiles.db import Database
-from profiles.models import ConversationTurn, Interest
-from tests.support.helpers import count, grant, message, person, person_id
+from profiles.db import Database, DatabaseUnavailable
+from profiles.models import ConversationTurn, Interest, Preference
+from tests.support.helpers import command, count, grant, message, person, person_id
 from tests.support.tcp_proxy import TcpProxy
 
 TEXT = "Reading about PostgreSQL replication and logical decoding internals"
@@ -49,6 +52,119 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
         # and normal service resumes
         later = await core.handle(message(alice, "and what about vacuum tuning?"))
         assert later[0].purpose == "chat"
+    finally:
+        await core.aclose()
+        await core.db.dispose()
+        await proxy.stop()
+
+
+async def _proxied_core(postgres_database, settings_for, journal_file):
+    from tests.support.databases import truncate_all
+
+    truncate_all(postgres_database)
+    url = make_url(postgres_database)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    settings = settings_for(proxied, outage_journal=str(journal_file))
+    return proxy, settings
+
+
+@pytest.mark.postgres
+async def test_new_events_and_the_retry_loop_drain_together_without_loss(
+    postgres_database, settings_for, tmp_path
+):
+    """Regression: a new event's drain and the retry loop's drain both popped the same deque
+    (IndexError) and the next message was lost. Now one drainer replays, in order, once."""
+    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
+    core = Core(settings, Database(settings.database_url), ScriptedBackend())
+    delivered: list[str] = []
+
+    async def deliver(event, replies):
+        delivered.extend(r.purpose for r in replies)
+
+    core.deliverers["test"] = deliver
+    alice = person()
+    try:
+        await grant(core, alice)
+        await proxy.stop()
+        for n in range(5):
+            replies = await core.handle(message(alice, f"{TEXT} part {n}"))
+            assert [r.text for r in replies] == [DB_UNAVAILABLE]
+        assert core.backlog_size == 5
+        await proxy.start()
+        results = await asyncio.gather(
+            core.drain_backlog(),
+            core.drain_backlog(),
+            *(core.handle(message(alice, f"{TEXT} live {n}")) for n in range(3)),
+        )
+        assert sum(results[:2]) == 5
+        assert all(r[0].purpose == "chat" for r in results[2:])
+        assert core.backlog_size == 0 and delivered == ["chat"] * 5
+        pid = await person_id(core, alice)
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 8
+        async with core.db.session() as session:
+            rows = await session.exec(
+                select(ConversationTurn.text)
+                .where(ConversationTurn.person_id == pid, ConversationTurn.role == "user")
+                .order_by(ConversationTurn.id)
+            )
+            texts = list(rows)
+        assert [t.rsplit(" ", 1)[-1] for t in texts[:5]] == ["0", "1", "2", "3", "4"]
+    finally:
+        await core.aclose()
+        await core.db.dispose()
+        await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_events_kept_during_an_outage_survive_a_restart(
+    postgres_database, settings_for, tmp_path
+):
+    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
+    alice = person()
+    first = Core(settings, Database(settings.database_url), ScriptedBackend())
+    try:
+        await grant(first, alice)
+        await proxy.stop()
+        await first.handle(message(alice, TEXT))
+        await first.handle(command(alice, "prefs", "set tone casual"))
+    finally:
+        await first.aclose()  # the process stops during the outage
+        await first.db.dispose()
+    await proxy.start()
+    second = Core(settings, Database(settings.database_url), ScriptedBackend())
+    try:
+        assert second.backlog_size == 2
+        later = await second.handle(message(alice, "and vacuum tuning?"))  # replays first
+        assert later[0].purpose == "chat" and second.backlog_size == 0
+        pid = await person_id(second, alice)
+        assert await count(second, ConversationTurn, person_id=pid, role="user") == 2
+        assert await count(second, Preference, person_id=pid, key="tone") == 1
+    finally:
+        await second.aclose()
+        await second.db.dispose()
+        await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_a_full_journal_says_so_and_forget_empties_it(
+    postgres_database, settings_for, tmp_path
+):
+    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
+    settings = settings.model_copy(update={"outage_journal_limit": 2})
+    core = Core(settings, Database(settings.database_url), ScriptedBackend())
+    alice, bob = person("alice"), person("bob")
+    try:
+        await proxy.stop()
+        await core.handle(message(alice, "quixotic zephyr one"))
+        await core.handle(message(bob, "bob's words"))
+        full = await core.handle(message(alice, "quixotic zephyr two"))
+        assert [r.text for r in full] == [JOURNAL_FULL]
+        with pytest.raises(DatabaseUnavailable):  # a platform deletion request meanwhile
+            await core.forget_ref(alice)
+        assert core.backlog_size == 1
+        assert b"quixotic zephyr" not in (tmp_path / "j").read_bytes()
     finally:
         await core.aclose()
         await core.db.dispose()

@@ -113,3 +113,16 @@ async def test_button_on_someone_elses_recommendation_is_refused(make_core, fake
     refused = await core.handle(action(bob, "recommend.like", value))
     assert "no longer available" in refused[0].text
     assert await count(core, Interest) == 0
+
+
+async def test_ids_beyond_the_database_range_get_a_clear_answer(core):
+    """Found by fuzzing: a 20-digit id overflowed the driver (OverflowError → "something went
+    wrong")."""
+    alice = person()
+    await grant(core, alice)
+    for raw in ("99999999999999999999", "9223372036854775808", "-1", "0"):
+        replies = await core.handle(command(alice, "recommend", f"like {raw}"))
+        assert [r.purpose for r in replies] == ["error"], raw
+        assert "Which recommendation?" in replies[0].text
+    replies = await core.handle(action(alice, "recommend.like", "99999999999999999999"))
+    assert "Which recommendation?" in replies[0].text

@@ -49,6 +49,54 @@ async def rows_about(core, pid) -> dict[str, int]:
     return counts
 
 
+async def columns_containing(core, *needles: str) -> dict[str, list[str]]:
+    """Content, not keys: every column of every table in the live database (text, JSON and
+    binary alike, cast to text) searched case-insensitively for each needle. Returns
+    needle → ["table.column", …] wherever it still appears."""
+
+    def walk(sync_conn):
+        inspector = inspect(sync_conn)
+        return [
+            (table, column["name"])
+            for table in inspector.get_table_names()
+            for column in inspector.get_columns(table)
+        ]
+
+    found: dict[str, list[str]] = {}
+    async with core.db.engine.connect() as conn:
+        columns = await conn.run_sync(walk)
+        postgres = conn.dialect.name == "postgresql"
+        for table, column in columns:
+            cast = f'CAST("{column}" AS TEXT)'
+            if postgres:  # bytea cast to text is hex: decode it as the bytes it holds
+                cast = f"""(CASE WHEN pg_typeof("{column}") = 'bytea'::regtype
+                    THEN encode("{column}"::text::bytea, 'escape') ELSE "{column}"::text END)"""
+            for needle in needles:
+                result = await conn.execute(
+                    text(f'SELECT count(*) FROM "{table}" WHERE lower({cast}) LIKE :pattern'),
+                    {"pattern": f"%{needle.lower()}%"},
+                )
+                if result.scalar_one():
+                    found.setdefault(needle, []).append(f"{table}.{column}")
+    return found
+
+
+def sqlite_files_containing(database_url: str, *needles: str) -> dict[str, list[str]]:
+    """The SQLite database file and its WAL, read as bytes (what a disk image would show)."""
+    from pathlib import Path
+
+    path = Path(database_url.removeprefix("sqlite:///"))
+    found: dict[str, list[str]] = {}
+    for candidate in (path, path.with_name(path.name + "-wal")):
+        if not candidate.exists():
+            continue
+        data = candidate.read_bytes().lower()
+        for needle in needles:
+            if needle.lower().encode() in data:
+                found.setdefault(needle, []).append(candidate.name)
+    return found
+
+
 async def busy_life(core, who):
     """Touch every kind of data the bot keeps about a person."""
     await grant(core, who)
@@ -130,3 +178,25 @@ async def test_forget_asks_first_then_leaves_nothing_behind(make_core):
     # talking again starts from scratch, asking for consent again
     fresh = await core.handle(message(alice, "hello again"))
     assert fresh[-1].purpose == "consent_notice"
+
+
+WORDS = "My quokka zebrafish xylophonist keeps a marmalade heliograph"
+
+
+async def test_after_forget_their_words_are_in_no_column_and_not_on_disk(make_core, database_url):
+    """Content, not only rows: a forgotten person's distinctive words and id are in no column
+    of any table, and (SQLite) neither in the database file nor in its WAL."""
+    core = await make_core(ScriptedBackend())
+    alice = person("U-QX9ZEBRA")
+    bob = person("bob")
+    await busy_life(core, alice)
+    await core.handle(message(alice, WORDS))
+    await busy_life(core, bob)
+    needles = ("xylophonist", "heliograph", "U-QX9ZEBRA")
+    assert set(await columns_containing(core, *needles)) == set(needles)  # the scan sees them
+
+    await core.handle(command(alice, "forget", "confirm"))
+
+    assert await columns_containing(core, *needles) == {}
+    if database_url.startswith("sqlite"):
+        assert sqlite_files_containing(database_url, *needles) == {}

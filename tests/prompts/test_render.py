@@ -94,10 +94,27 @@ def test_broken_override_fails_at_start_with_name_and_line(tmp_path):
 
 
 def test_sandbox_blocks_attribute_escapes(tmp_path):
-    from jinja2.exceptions import SecurityError
-
     (tmp_path / "chat_system.j2").write_text(
         "{{ bot_name.__class__.__mro__[1].__subclasses__() }}", encoding="utf-8"
     )
-    with pytest.raises(SecurityError):
+    with pytest.raises(TemplateError, match=r"chat_system.j2 was refused: SecurityError"):
+        PromptRenderer(tmp_path).chat(context(), "hi", count_tokens=count)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ 'a' * 100000000 }}",
+        "{{ 100000000 * 'a' }}",
+        "{{ ['a'] * 100000000 }}",
+        "{% set s = 'a' * 60000 %}{{ s + s }}",
+        "{{ 10 ** 100000000 }}",
+        "{% for i in range(100000) %}{{ 'abcdefghij' }}{% endfor %}",
+    ],
+)
+def test_a_template_cannot_build_unbounded_output(tmp_path, body):
+    """``{{ 'a' * 100000000 }}`` ran for over a minute; now it is refused at once, with the
+    template's name, and no single render passes MAX_OUTPUT_CHARS."""
+    (tmp_path / "chat_system.j2").write_text(body, encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"chat_system.j2 was refused"):
         PromptRenderer(tmp_path).chat(context(), "hi", count_tokens=count)

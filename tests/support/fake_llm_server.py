@@ -120,7 +120,18 @@ class Delay:
     then: Reply | Error | None = None
 
 
-Scripted = Reply | Error | Delay
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A response body sent exactly as given (a malformed JSON or event stream, an HTML error
+    page from a proxy), to prove the backends turn what they cannot read into a clear
+    "model unavailable" instead of an exception escaping."""
+
+    body: str
+    status: int = 200
+    content_type: str = "application/json"
+
+
+Scripted = Reply | Error | Delay | Raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +148,12 @@ class RecordedRequest:
     @property
     def streaming(self) -> bool:
         return isinstance(self.body, dict) and bool(self.body.get("stream"))
+
+
+def _raw(item: Raw) -> web.Response:
+    return web.Response(
+        body=item.body.encode(), status=item.status, headers={"content-type": item.content_type}
+    )
 
 
 def last_user_text(body: Any, api: Api) -> str:
@@ -300,7 +317,7 @@ class FakeLLMServer:
         self.requests.append(recorded)
         return recorded
 
-    async def _next(self, api: Api) -> Reply | Error | None:
+    async def _next(self, api: Api) -> Reply | Error | Raw | None:
         """Pop the next scripted item, performing any delay; ``None`` means default reply."""
         if not self._queues[api]:
             return None
@@ -365,6 +382,8 @@ class FakeLLMServer:
         item = await self._next("anthropic")
         if isinstance(item, Error):
             return self._anthropic_error(item, request_id)
+        if isinstance(item, Raw):
+            return _raw(item)
         reply = item or Reply()
         text = reply.text if reply.text is not None else default_reply_text(body, "anthropic")
         input_tokens = reply.input_tokens if reply.input_tokens is not None else _body_tokens(body)
@@ -481,6 +500,8 @@ class FakeLLMServer:
         item = await self._next("openai")
         if isinstance(item, Error):
             return self._openai_error(item)
+        if isinstance(item, Raw):
+            return _raw(item)
         reply = item or Reply()
         text = reply.text if reply.text is not None else default_reply_text(body, "openai")
         prompt_tokens = reply.input_tokens if reply.input_tokens is not None else _body_tokens(body)

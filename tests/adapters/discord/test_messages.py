@@ -165,3 +165,25 @@ async def test_observed_messages_say_whether_the_channel_is_private(world: World
     assert [(e.text.split()[0], e.channel_private, e.mentioned) for e in seen] == [
         ("public", False, False), ("private", True, False),
     ]
+
+
+async def test_a_press_by_someone_else_leaves_the_prompt_for_its_owner(world: World) -> None:
+    """With DMs closed the consent notice goes into the channel; Bob pressing "Allow" on
+    Alice's notice decides for Bob only, and Alice's buttons stay."""
+    dm = world.dm(world.alice)
+    world.env.inject_error("POST", f"/channels/{dm.id}/messages", status=403, code=50007,
+                           message="Cannot send messages to this user", times=None)
+    await world.alice.send(world.channel, f"{world.bot_mention} hi")
+    notice = next(m for m in world.bot_messages(world.channel) if m.components)
+
+    await world.bob.click(notice, label="Allow here only")
+
+    refreshed = next(m for m in world.bot_messages(world.channel) if m.id == notice.id)
+    assert refreshed.components, "Alice's question lost its buttons to Bob's press"
+    assert await world.consent(world.bob.id, str(world.guild.id)) == "granted"
+    assert await world.consent(world.alice.id, str(world.guild.id)) != "granted"
+
+    await world.alice.click(refreshed, label="Allow here only")
+    done = next(m for m in world.bot_messages(world.channel) if m.id == notice.id)
+    assert not done.components  # the owner's answer closes the question
+    assert await world.consent(world.alice.id, str(world.guild.id)) == "granted"

@@ -224,3 +224,47 @@ async def test_revoking_consent_says_it_cancels_the_digest(make_digests, clock):
     # Nothing to cancel the second time: the reply does not claim it.
     again = await core.handle(command(alice, "consent", "revoke"))
     assert "digest" not in again[0].text
+
+
+async def test_more_less_with_an_impossible_id_is_a_clear_error(make_digests):
+    core, _ = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    for raw in ("99999999999999999999", "12abc"):
+        for word in ("more", "less"):
+            replies = await core.handle(command(alice, "digest", f"{word} {raw}"))
+            assert [r.purpose for r in replies] == ["error"], raw
+            assert "Which digest item?" in replies[0].text
+
+
+async def test_forget_reaches_the_quotes_in_other_readers_digests(make_digests, clock, recorder):
+    """Each reader's digest item copied the author's channel excerpt (title) and keyphrases
+    (topics): after the author's /forget, Bob's digest still quoted them word for word."""
+    from tests.profiles.test_privacy import columns_containing
+
+    core, digests = await make_digests()  # the real sources: channel conversations
+    writer, reader = person("U-QX9WRITER"), person("bob")
+    writer_id = await subscribed(core, writer, "telemetry")
+    bob_id = await subscribed(core, reader, "telemetry")
+    await activity(
+        core,
+        writer_id,
+        "Quokka xylophonist telemetry dashboards for the heliograph fleet",
+        ["xylophonist telemetry"],
+        message_id="m-quokka",
+    )
+    clock.advance(minutes=1)
+    await digests.fire(bob_id)
+    (sent,) = recorder.to("bob")
+    assert any("xylophonist" in r.text.lower() for r in sent)
+    needles = ("xylophonist", "heliograph")
+    assert "digest_item.title" in (await columns_containing(core, *needles))["heliograph"]
+
+    await core.handle(command(writer, "forget", "confirm"))
+    await digests.settle()
+
+    assert await columns_containing(core, *needles) == {}
+    async with core.db.session() as session:
+        (item,) = await session.exec(select(DigestItem).where(DigestItem.person_id == bob_id))
+    assert item.title.startswith("A conversation") and item.topics == []
+    more = await core.handle(action(reader, "digest.more", str(item.id)))  # buttons still work
+    assert more[0].purpose == "ack"

@@ -1,6 +1,7 @@
 """Sources on the real databases: channel activity (consent, private channels), RSS from a
 real local HTTP server, open recommendations, and deduplication across sources and digests."""
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -10,7 +11,7 @@ from aiohttp import web
 from bot.digest import store
 from bot.digest.builder import dedupe
 from bot.digest.cache import SharedCache
-from bot.digest.feeds import FeedError
+from bot.digest.feeds import FeedError, fetch_and_parse
 from bot.digest.fetch import PublicOnlyResolver
 from bot.digest.sources import (
     ChannelActivitySource,
@@ -249,3 +250,77 @@ def test_dedupe_across_sources_and_previous_digests():
     e = DigestCandidate(key="rss:3", title="Sent yesterday")
     kept = dedupe([a, b, c, d, e], already_sent={"rss:3"})
     assert [k.key for k in kept] == ["rss:1", "rec:1"]
+
+
+def _big_rss(items: int) -> bytes:
+    body = "".join(
+        f"<item><title>Entry number {i}</title><link>http://example.org/{i}</link>"
+        f"<guid>g-{i}</guid><description>{'padding ' * 20}</description></item>"
+        for i in range(items)
+    )
+    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>'
+    return f"{head}{body}</channel></rss>".encode()
+
+
+@pytest.fixture
+async def chunked_server():
+    """Serves a feed in 16 KB writes without a Content-Length, the way the faulty read met it."""
+
+    async def feed(request):
+        data = _big_rss(int(request.query["items"]))
+        response = web.StreamResponse(headers={"content-type": "application/rss+xml"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(data), 16 * 1024):
+            await response.write(data[start : start + 16 * 1024])
+            await asyncio.sleep(0.001)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.add_routes([web.get("/feed.xml", feed)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    await runner.cleanup()
+
+
+async def test_a_feed_is_read_to_its_end_across_network_chunks(chunked_server):
+    parsed = await fetch_and_parse(
+        f"{chunked_server}/feed.xml?items=300", time_limit=10, max_bytes=2_000_000, trusted=True
+    )
+    assert len(parsed.entries) == 300
+
+
+async def test_the_size_limit_holds_for_a_chunked_feed(chunked_server):
+    with pytest.raises(FeedError, match="larger than 100,000 bytes"):
+        await fetch_and_parse(
+            f"{chunked_server}/feed.xml?items=1000", time_limit=10, max_bytes=100_000, trusted=True
+        )
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "0x7f000001",
+        "127.1",
+        "2130706433",
+        "0177.0.0.1",
+        "[::ffff:127.0.0.1]",
+        "0",
+        "10.1",
+        "169.254.169.254",
+        "[::1]",
+        "localhost.",
+        "db.localhost",
+    ],
+)
+async def test_personal_feeds_in_any_local_spelling_are_refused(make_digests, host):
+    core, _ = await make_digests(sources=[])
+    alice = person("alice")
+    await consenting(core, alice)
+    replies = await core.handle(command(alice, "digest", f"sources add http://{host}/feed.xml"))
+    assert "I can't use that feed" in replies[0].text and "not allowed" in replies[0].text
+    assert replies[0].purpose == "error"

@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from bot.llm.anthropic_backend import DEFAULT_MODEL, AnthropicBackend
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn, estimate_tokens
-from tests.support.fake_llm_server import Delay, Error, FakeLLMServer, Reply
+from tests.support.fake_llm_server import Delay, Error, FakeLLMServer, Raw, Reply
 from tests.support.fixtures_llm import fake_llm_server  # noqa: F401  (fixture)
 
 KEY = "sk-ant-test-key"
@@ -355,3 +355,30 @@ async def test_defaults_and_token_estimate(monkeypatch: pytest.MonkeyPatch) -> N
         await backend.aclose()
     with pytest.raises(ValueError):
         AnthropicBackend(api_key="")
+
+
+MALFORMED = [
+    Raw('{"id": "msg_1", "type": "message", "content": [{"type": "text", "te'),
+    Raw('{"unexpected": true}'),
+    Raw("<html><body>502 Bad Gateway</body></html>", content_type="text/html"),
+    Raw("event: content_block_delta\ndata: {not json\n\n", content_type="text/event-stream"),
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED)
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_response_that_cannot_be_read_is_a_clear_unavailable(
+    fake_llm_server: FakeLLMServer,  # noqa: F811
+    make_backend: MakeBackend,
+    body: Raw,
+    stream: bool,
+) -> None:
+    """A proxy's HTML page or a cut JSON body used to escape as JSONDecodeError and end
+    ``tailorbot chat``; it is one more way the model is unavailable."""
+    fake_llm_server.enqueue("anthropic", body)
+    with pytest.raises(LLMUnavailable) as caught:
+        await make_backend(max_retries=0).generate(
+            REQUEST, on_partial=Partials() if stream else None
+        )
+    assert "couldn't read" in str(caught.value)
+    assert caught.value.retryable is True

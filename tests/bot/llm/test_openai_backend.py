@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn, estimate_tokens
 from bot.llm.openai_backend import DEFAULT_MODEL, PLACEHOLDER_API_KEY, OpenAICompatibleBackend
-from tests.support.fake_llm_server import Delay, Error, FakeLLMServer, Reply
+from tests.support.fake_llm_server import Delay, Error, FakeLLMServer, Raw, Reply
 from tests.support.fixtures_llm import fake_llm_server  # noqa: F401  (fixture)
 
 MODEL = "qwen-test:7b"
@@ -321,3 +321,30 @@ async def test_defaults_and_token_estimate() -> None:
         await backend.aclose()
     with pytest.raises(ValueError):
         OpenAICompatibleBackend(base_url="")
+
+
+MALFORMED = [
+    Raw('{"id": "chatcmpl-1", "choices": [{"message": {"content": "cut'),
+    Raw('{"choices": "not a list"}'),
+    Raw("<html><body>502 Bad Gateway</body></html>", content_type="text/html"),
+    Raw("data: {not json\n\n", content_type="text/event-stream"),
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED)
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_response_that_cannot_be_read_is_a_clear_unavailable(
+    fake_llm_server: FakeLLMServer,  # noqa: F811
+    make_backend: MakeBackend,
+    body: Raw,
+    stream: bool,
+) -> None:
+    fake_llm_server.enqueue("openai", body)
+
+    async def ignore(_: str) -> None:
+        return None
+
+    with pytest.raises(LLMUnavailable) as caught:
+        await make_backend(max_retries=0).generate(REQUEST, on_partial=ignore if stream else None)
+    assert "couldn't read" in str(caught.value)
+    assert caught.value.retryable is True

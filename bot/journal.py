@@ -1,0 +1,280 @@
+"""The outage journal: events that could not reach the database wait here, durably, in order.
+
+Guarantee (documented in README "Database outages"): an event the core could not store because
+the database was unreachable is written to a small SQLite file beside the process *before*
+the person is told "I've kept your message". It survives a crash or a restart. One drainer
+per process replays the journal in arrival order once the database answers again, removing
+each entry only after it was processed; an entry replayed twice (a crash between processing
+and removal) is dropped by the core's event-id deduplication, so every event takes effect
+once. Entries are unique by (platform, workspace, event id): a platform's retry of an event
+already waiting is not kept twice. The journal is bounded (``limit`` entries); when it is full
+the person is told plainly that this message could not be kept.
+
+The file holds people's words, so ``/forget`` removes that person's waiting events
+(:meth:`Journal.forget`) and the file runs with ``secure_delete`` so removed text is
+overwritten, not merely unlinked.
+
+API (small on purpose; the batched-learning path builds its crash guarantee on it):
+``Journal.keep(event) -> Kept``, ``len(journal)``, ``Journal.forget(...)``, and
+:class:`Drainer` (``drain()``, ``wake()``, ``aclose()``), the single replayer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import enum
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bot.events import (
+    ActionEvent,
+    AnyEvent,
+    CommandEvent,
+    MessageEvent,
+    PersonRef,
+    PlatformContext,
+    ReactionEvent,
+    Reply,
+    Surface,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 10_000
+_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (MessageEvent, ReactionEvent, CommandEvent, ActionEvent)
+}
+
+
+class Kept(enum.Enum):
+    KEPT = "kept"
+    ALREADY = "already"  # a retry of an event that is already waiting
+    FULL = "full"
+
+
+def encode(event: AnyEvent) -> str:
+    """An event as JSON (type tag, datetimes as ISO text); :func:`decode` is its inverse."""
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(event):
+        value = getattr(event, field.name)
+        if isinstance(value, dt.datetime):
+            value = {"$dt": value.isoformat()}
+        elif isinstance(value, PersonRef | PlatformContext):
+            value = dataclasses.asdict(value)
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        fields[field.name] = value
+    return json.dumps({"type": type(event).__name__, "fields": fields}, ensure_ascii=False)
+
+
+def decode(text: str) -> AnyEvent:
+    data = json.loads(text)
+    cls = _TYPES[data["type"]]
+    fields = dict(data["fields"])
+    for name, value in fields.items():
+        if isinstance(value, dict) and "$dt" in value:
+            fields[name] = dt.datetime.fromisoformat(value["$dt"])
+    fields["person"] = PersonRef(**fields["person"])
+    fields["context"] = PlatformContext(**fields["context"])
+    if "surface" in fields:
+        fields["surface"] = Surface(fields["surface"])
+    event: AnyEvent = cls(**fields)
+    return event
+
+
+class Journal:
+    """A durable FIFO of events in a SQLite file (``":memory:"`` for a process-local one).
+
+    The file is opened lazily: a deployment that never meets an outage never creates it, but
+    a journal left by a previous run is found (:meth:`exists`) and replayed at start-up."""
+
+    def __init__(self, path: Path | str = ":memory:", *, limit: int = DEFAULT_LIMIT) -> None:
+        self.path = str(path)
+        self.limit = limit
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def exists(self) -> bool:
+        return self.path != ":memory:" and Path(self.path).exists()
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if self.path != ":memory:":
+                Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # Durable before we tell anyone their message is kept; erased text overwritten.
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS outage_event ("
+                " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,"
+                " event_id TEXT NOT NULL, payload TEXT NOT NULL,"
+                " UNIQUE (platform, workspace, event_id))"
+            )
+            self._conn = conn
+        return self._conn
+
+    def __len__(self) -> int:
+        if self._conn is None and not self.exists():
+            return 0
+        with self._lock:
+            (count,) = self._db().execute("SELECT count(*) FROM outage_event").fetchone()
+        return int(count)
+
+    def keep(self, event: AnyEvent) -> Kept:
+        """Write ``event`` durably (committed and synced when this returns)."""
+        ref = event.person
+        with self._lock:
+            db = self._db()
+            (count,) = db.execute("SELECT count(*) FROM outage_event").fetchone()
+            if count >= self.limit:
+                return Kept.FULL
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO outage_event"
+                " (platform, workspace, user_id, event_id, payload) VALUES (?, ?, ?, ?, ?)",
+                (ref.platform, ref.workspace, ref.user_id, event.event_id, encode(event)),
+            )
+        return Kept.KEPT if cursor.rowcount else Kept.ALREADY
+
+    def first(self) -> tuple[int, AnyEvent] | None:
+        """The oldest waiting event and its sequence number."""
+        if self._conn is None and not self.exists():
+            return None
+        with self._lock:
+            row = (
+                self._db()
+                .execute("SELECT seq, payload FROM outage_event ORDER BY seq LIMIT 1")
+                .fetchone()
+            )
+        return None if row is None else (int(row[0]), decode(row[1]))
+
+    def remove(self, seq: int) -> None:
+        with self._lock:
+            self._db().execute("DELETE FROM outage_event WHERE seq = ?", (seq,))
+
+    def forget(self, platform: str, user_id: str, workspace: str | None = None) -> int:
+        """Remove a person's waiting events (``workspace=None``: in every workspace of the
+        platform). Part of ``/forget``: the journal holds their words."""
+        if self._conn is None and not self.exists():
+            return 0
+        where = "platform = ? AND user_id = ?"
+        params: tuple[str, ...] = (platform, user_id)
+        if workspace is not None:
+            where += " AND workspace = ?"
+            params += (workspace,)
+        with self._lock:
+            cursor = self._db().execute(f"DELETE FROM outage_event WHERE {where}", params)
+        return int(cursor.rowcount or 0)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def journal_path(database_url: str, configured: str | None) -> str:
+    """Where a process's journal lives unless configured: beside a SQLite database file (so
+    it moves with it), ``:memory:`` for an in-memory database, else the working directory."""
+    if configured:
+        return configured
+    if database_url.startswith("sqlite"):
+        name = database_url.split("///", 1)[1] if "///" in database_url else ""
+        name = name.split("?", 1)[0]
+        return f"{name}.journal" if name and name != ":memory:" else ":memory:"
+    return "tailorbot-outage.journal"
+
+
+Replay = Callable[[AnyEvent], Awaitable[list[Reply]]]
+Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
+
+
+class Drainer:
+    """The one replayer of a journal in this process. ``drain()`` may be called from anywhere
+    (a new event, the retry loop, a test): calls are serialised by one lock, so an entry is
+    never processed by two callers at once nor removed twice (the ``IndexError: pop from an
+    empty deque`` of the in-memory backlog it replaces).
+
+    ``replay`` processes an event and raises ``unavailable`` while the database is still away;
+    the drain then stops and the retry loop tries again later (1 s, doubling up to a minute).
+    Any other failure is logged and that entry is dropped, so one poisoned event cannot block
+    everyone behind it."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        replay: Replay,
+        deliver: Deliver,
+        *,
+        unavailable: type[Exception],
+        first_delay: float = 1.0,
+        max_delay: float = 60.0,
+    ) -> None:
+        self.journal = journal
+        self._replay = replay
+        self._deliver = deliver
+        self._unavailable = unavailable
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.replaying = False
+
+    @property
+    def draining(self) -> bool:
+        return self._lock.locked()
+
+    async def drain(self) -> int:
+        """Replay waiting events in order until the journal is empty or the database fails
+        again; returns how many were processed."""
+        done = 0
+        async with self._lock:
+            while (head := self.journal.first()) is not None:
+                seq, event = head
+                self.replaying = True
+                try:
+                    replies = await self._replay(event)
+                except self._unavailable:
+                    break
+                except Exception:
+                    log.exception("replayed event %s failed and was dropped", event.event_id)
+                    replies = []
+                finally:
+                    self.replaying = False
+                self.journal.remove(seq)
+                done += 1
+                if replies:
+                    try:
+                        await self._deliver(event, replies)
+                    except Exception:
+                        log.exception("replies to replayed event %s not delivered", event.event_id)
+        return done
+
+    def wake(self) -> None:
+        """Make sure a retry loop is running while events wait."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._retry_until_empty())
+
+    async def _retry_until_empty(self) -> None:
+        delay = self.first_delay
+        while len(self.journal):
+            await asyncio.sleep(delay)
+            await self.drain()
+            delay = min(self.max_delay, delay * 2)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.journal.close()

@@ -1,0 +1,75 @@
+"""The scheduled purge of expired records (see :mod:`profiles.retention` for what and why).
+
+``tailorbot run`` starts it next to the digest scheduler: an APScheduler interval job in this
+process (a purge is idempotent, so several workers may each run one; nothing needs a shared
+job store). ``tailorbot db purge`` runs the same purge once, for cron or an operator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+from profiles.retention import RetentionPolicy, purge
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+JOB_ID = "retention:purge"
+
+
+def policy_of(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        conversation_days=settings.retention_conversation_days,
+        signal_evidence_days=settings.retention_signal_evidence_days,
+        channel_excerpt_days=settings.retention_channel_excerpt_days,
+        digest_item_days=settings.retention_digest_item_days,
+        model_call_days=settings.retention_model_call_days,
+    )
+
+
+async def purge_now(core: Core) -> dict[str, int]:
+    """One purge at the core's clock; SQLite's WAL is scrubbed afterwards like an erasure."""
+    async with core.db.session() as session:
+        removed = await purge(session, core.clock(), policy_of(core.settings))
+    if any(removed.values()):
+        await core.db.scrub()
+        log.info("retention purge removed %s", removed)
+    return removed
+
+
+class RetentionScheduler:
+    def __init__(self, core: Core) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only where it runs
+
+        self.core = core
+        self.scheduler: AsyncIOScheduler = AsyncIOScheduler(timezone=dt.UTC)
+
+    async def start(self) -> None:
+        """First purge a minute after start (not in the way of start-up), then periodically."""
+        hours = self.core.settings.retention_purge_hours
+        self.scheduler.add_job(
+            self._run,
+            "interval",
+            hours=hours,
+            id=JOB_ID,
+            next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.start()
+
+    async def _run(self) -> None:
+        try:
+            await purge_now(self.core)
+        except Exception:  # a purge that failed is retried at the next interval
+            log.exception("retention purge failed")
+
+    async def aclose(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

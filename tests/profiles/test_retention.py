@@ -1,0 +1,108 @@
+"""Storage limitation on the real databases: expired records go, aggregates stay."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from bot.retention import purge_now
+from profiles.models import (
+    ChannelActivity,
+    ConversationTurn,
+    DigestItem,
+    DigestRun,
+    Interest,
+    LLMCall,
+    Signal,
+)
+from profiles.retention import RetentionPolicy
+from tests.support.helpers import command, count, grant, message, person, person_id
+
+NOW = dt.datetime(2031, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+async def aged(core, pid: int, days: int, tag: str) -> None:
+    at = NOW - dt.timedelta(days=days)
+    async with core.db.session() as session:
+        session.add(ConversationTurn(person_id=pid, role="user", text=tag, created_at=at))
+        session.add(Signal(person_id=pid, kind="topic", value=tag, excerpt=tag, created_at=at))
+        session.add(
+            ChannelActivity(
+                person_id=pid,
+                platform="test",
+                workspace="W1",
+                channel_id="C1",
+                message_id=tag,
+                excerpt=tag,
+                created_at=at,
+            )
+        )
+        session.add(LLMCall(person_id=pid, purpose="chat", backend="x", model="m", created_at=at))
+        run = DigestRun(person_id=pid, period_key=tag, scheduled_for=at, claimed_at=at)
+        session.add(run)
+        await session.flush()
+        assert run.id is not None
+        session.add(
+            DigestItem(
+                person_id=pid,
+                run_id=run.id,
+                item_key=tag,
+                fingerprint=tag,
+                title=tag,
+                source="rss",
+                created_at=at,
+            )
+        )
+
+
+async def test_each_kind_of_record_goes_after_its_own_age(make_core):
+    core = await make_core(
+        retention_conversation_days=30,
+        retention_signal_evidence_days=60,
+        retention_channel_excerpt_days=7,
+        retention_digest_item_days=90,
+        retention_model_call_days=0,  # 0: kept for ever
+    )
+    core.clock = lambda: NOW
+    alice = person()
+    await grant(core, alice)
+    await core.handle(message(alice, "I love sourdough baking and rye flour"))
+    pid = await person_id(core, alice)
+    assert pid is not None
+    for days in (3, 20, 45, 75, 400):
+        await aged(core, pid, days, f"d{days}")
+    interests_before = await count(core, Interest, person_id=pid)
+    calls_before = await count(core, LLMCall, person_id=pid)
+
+    removed = await purge_now(core)
+
+    async def tags(model, column):
+        async with core.db.session() as session:
+            rows = await session.exec(select(column).where(model.person_id == pid))
+            return sorted(t for t in rows if t and t.startswith("d"))
+
+    assert await tags(ConversationTurn, ConversationTurn.text) == ["d20", "d3"]
+    assert await tags(Signal, Signal.excerpt) == ["d20", "d3", "d45"]
+    assert await tags(ChannelActivity, ChannelActivity.excerpt) == ["d3"]
+    assert await tags(DigestItem, DigestItem.title) == ["d20", "d3", "d45", "d75"]
+    assert await count(core, LLMCall, person_id=pid) == calls_before >= 5
+    assert await count(core, Interest, person_id=pid) == interests_before > 0
+    assert removed["conversation_turn"] >= 3 and removed["channel_activity"] == 4
+    assert "llm_call" not in removed
+    assert await purge_now(core) == {k: 0 for k in removed}  # idempotent
+
+
+def test_the_promise_people_read_matches_the_policy():
+    text = RetentionPolicy(conversation_days=30, model_call_days=0).describe()
+    assert "conversation turns 30 days" in text
+    assert "model-call records for ever" in text
+    assert "interests" in text
+
+
+async def test_profile_says_what_is_kept_and_how_long(make_core):
+    core = await make_core(retention_conversation_days=45)
+    alice = person()
+    await grant(core, alice)
+    replies = await core.handle(command(alice, "profile"))
+    assert "What I keep and for how long: conversation turns 45 days" in replies[0].text
