@@ -52,6 +52,7 @@ from bot.events import (
 from bot.experiments import renderer_for, variant_for
 from bot.exports import remove_exports_of
 from bot.i18n import person_locale
+from bot.learning import ChannelLearning
 from bot.llm.base import (
     LLMBackend,
     LLMRequest,
@@ -165,6 +166,17 @@ class Core:
             weakref.WeakValueDictionary()
         )
         self._backlog: collections.deque[AnyEvent] = collections.deque(maxlen=10_000)
+        # Channel messages the bot only observes are learned from in batches (bot/learning.py).
+        self.learning = ChannelLearning(
+            db,
+            self.engine,
+            self.extractor,
+            clock=lambda: self.clock(),
+            default_timezone=settings.default_timezone,
+            observers=lambda: self.observers,
+        )
+        self.deletion_hooks.append(self.learning.person_changed)
+        self.preference_hooks.append(self.learning.person_changed)
         self._drain_task: asyncio.Task[None] | None = None
         # Exchanges held in memory while a person's consent is unanswered (bot/consent.py).
         self.awaiting_consent = AwaitingConsent(clock)
@@ -287,7 +299,12 @@ class Core:
                 await deliver(event, replies)
         return done
 
+    async def flush(self) -> None:
+        """Wait until every observation accepted so far is in the database."""
+        await self.learning.flush()
+
     async def aclose(self) -> None:
+        await self.learning.aclose()
         if self._drain_task is not None:
             self._drain_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -378,6 +395,8 @@ class Core:
         """A channel message not addressed to the bot: learn from it if its author allows
         learning, let observers (e.g. digest channel activity) see it, never reply. Nothing
         at all is stored about authors who have not consented, not even that they spoke."""
+        if await self.learning.message(event, key, text):
+            return
         async with self.db.session() as session:
             person = await self._learning_person(session, key)
             if person is None or person.id is None:
@@ -707,6 +726,7 @@ class Core:
                 )
             ]
         key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
+        self.learning.invalidate(key)  # a command may change consent, preferences or existence
         async with self.transaction() as session:
             person = await self._person(session, event, key)
             if not await self._claim(session, person, event):
