@@ -292,7 +292,8 @@ class Core:
                 replies = await self._dispatch(event, None)
             except DatabaseUnavailable:
                 break
-            self._backlog.popleft()
+            if self._backlog and self._backlog[0] is event:  # another drainer may have
+                self._backlog.popleft()  # taken it meanwhile (the claim made it harmless)
             done += 1
             deliver = self.deliverers.get(event.person.platform, self.deliver)
             if deliver is not None and replies:
@@ -304,11 +305,11 @@ class Core:
         await self.learning.flush()
 
     async def aclose(self) -> None:
-        await self.learning.aclose()
         if self._drain_task is not None:
             self._drain_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._drain_task
+        await self.learning.aclose()
         await self.llm.aclose()
 
     # Dispatch ------------------------------------------------------------------------------
