@@ -60,6 +60,8 @@ from bot.llm.base import (
     PartialCallback,
     Turn,
 )
+from bot.memory.intent import memory_intent
+from bot.memory.prompt import prompt_memories
 from bot.sanitize import fit_event, fit_id
 from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
@@ -308,6 +310,8 @@ class Core:
             if isinstance(event, MessageEvent):
                 # A "/forget confirm" quoted in a channel is chatter, not a command.
                 parsed = parse_command_line(event.text) if addressed_to_bot(event) else None
+                if parsed is None and addressed_to_bot(event):
+                    parsed = memory_intent(event.text)  # "remember that …" is /memory add
                 if parsed is not None:
                     return await self._command(event, parsed[0], parsed[1])
                 return await self._message(event, key, on_partial)
@@ -500,6 +504,7 @@ class Core:
             snapshot=snapshot,
             history=history,
             display_name=event.person.display_name,
+            memories=await prompt_memories(session, person.id),
         )
         rendered = renderer_for(variant, self.renderer).chat(
             context,

@@ -16,6 +16,7 @@ from bot.commands.base import (
     split_args,
     unknown_command_text,
 )
+from bot.memory import commands as _memory_commands  # noqa: F401  (registers /memory)
 
 # Buttons map to command lines, so a button and the typed command share one code path.
 ACTION_COMMANDS: dict[str, str] = {
