@@ -62,6 +62,7 @@ from bot.llm.base import (
 )
 from bot.memory.intent import memory_intent
 from bot.memory.prompt import prompt_memories
+from bot.memory.tools import attach_tools
 from bot.sanitize import fit_event, fit_id
 from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
@@ -453,6 +454,7 @@ class Core:
         request, prefs = await self._assemble(
             session, person, event, text, learn=learn, history=history, now=now
         )
+        request = attach_tools(self, request, person, event, learn=learn)
         return _Prepared(
             person=person,
             learn=learn,
@@ -626,6 +628,7 @@ class Core:
                         person_id=person_id,
                         error=error,
                         latency_ms=latency,
+                        tools=result.tools if result else None,
                     )
                 )
             if prepared.learn and error is None:
