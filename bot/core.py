@@ -61,6 +61,7 @@ from bot.llm.base import (
     Turn,
 )
 from bot.memory.intent import memory_intent
+from bot.memory.links import shared_preferences, with_linked_interests
 from bot.memory.prompt import prompt_memories
 from bot.memory.tools import attach_tools
 from bot.sanitize import fit_event, fit_id
@@ -68,6 +69,7 @@ from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey, ProfileEngine
 from profiles.feedback import reaction_value
+from profiles.memories import unlink
 from profiles.models import (
     Consent,
     ConsentStatus,
@@ -222,6 +224,7 @@ class Core:
         """Delete every row about ``person``; once that commits, deletion hooks remove what
         lives outside the tables (scheduled jobs). ``session`` comes from transaction()."""
         assert person.id is not None
+        await unlink(session, person.id)  # a linked identity left alone is unlinked too
         removed = await forget_person(session, person.id)
         self.after_commit(session, lambda: self._run_deletion_hooks(person))
         self.after_commit(session, lambda: remove_exports_of(self.settings, person))
@@ -495,6 +498,7 @@ class Core:
         variant = await variant_for(session, person, learn, "prompt")
         if variant is not None:
             prefs = variant.apply_preferences(prefs)
+        prefs = await shared_preferences(session, person.id, prefs)  # from linked identities
         context = build_prompt_context(
             bot_name=self.settings.bot_name,
             platform=event.person.platform,
@@ -508,6 +512,8 @@ class Core:
             display_name=event.person.display_name,
             memories=await prompt_memories(session, person.id),
         )
+        if snapshot is not None:
+            context = await with_linked_interests(self.engine, session, person, context, now)
         rendered = renderer_for(variant, self.renderer).chat(
             context,
             text,

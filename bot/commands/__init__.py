@@ -17,6 +17,7 @@ from bot.commands.base import (
     unknown_command_text,
 )
 from bot.memory import commands as _memory_commands  # noqa: F401  (registers /memory)
+from bot.memory import links as _links  # noqa: F401  (registers /link)
 
 # Buttons map to command lines, so a button and the typed command share one code path.
 ACTION_COMMANDS: dict[str, str] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.memory.commands import describe
+from bot.memory.links import describe_identity
 from profiles.memories import linked_people, visible_memories
 
 
@@ -17,5 +18,5 @@ async def memory_profile_lines(session: AsyncSession, person_id: int) -> list[st
     linked = await linked_people(session, person_id)
     if linked:
         lines.append("Identities you linked (/link remove to unlink this one):")
-        lines.extend(f"• {p.platform} {p.workspace} {p.display_name or p.user_id}" for p in linked)
+        lines.extend(f"• {describe_identity(p)}" for p in linked)
     return lines
