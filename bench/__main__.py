@@ -5,6 +5,7 @@
     python -m bench --scale                 scale benchmark only
     python -m bench --scales 1000,10000,100000 --backends sqlite,postgres   the full run
     python -m bench --startup               start-up cost of the command line only
+    python -m bench --memory                cross-platform memories and tool use only
 
 The offline evaluation needs the MovieLens-100k copy shipped in the ``recbole`` wheel
 (``pip install --no-deps recbole==1.2.1``); without it that part is skipped with a message.
@@ -45,6 +46,7 @@ def main() -> None:
     only.add_argument("--eval", action="store_true", help="offline evaluation only")
     only.add_argument("--scale", action="store_true", help="scale benchmark only")
     only.add_argument("--startup", action="store_true", help="CLI start-up cost only")
+    only.add_argument("--memory", action="store_true", help="memories, links and tools only")
     parser.add_argument("--scales", default="1000,10000", help="people per scale run")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--events", type=int, default=1_000, help="events through Core.handle")
@@ -54,6 +56,13 @@ def main() -> None:
     args = parser.parse_args()
     print(machine(), flush=True)
     started = time.perf_counter()
+    if args.memory:
+        from bench.memory import run_memory_bench
+
+        print("\n== memory: facts across linked identities, tool rounds ==", flush=True)
+        run_memory_bench()
+        print(f"\nbench took {time.perf_counter() - started:.0f} s")
+        return
     if args.startup:
         from bench.startup import run_startup
 
