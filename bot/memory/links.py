@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from uuid import uuid4
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -85,6 +85,14 @@ async def link(ctx: CommandContext, args: list[str]) -> list[Reply]:
 async def _issue(ctx: CommandContext) -> Reply:
     settings = ctx.core.settings
     since = ctx.now - dt.timedelta(hours=1)
+    # Codes older than the rate-limit window serve no purpose any more: keep nothing stale.
+    await ctx.session.exec(
+        delete(LinkCode).where(
+            col(LinkCode.person_id) == ctx.person_id,
+            col(LinkCode.created_at) < since,
+            col(LinkCode.expires_at) < ctx.now,
+        )
+    )
     issued = await _codes_since(ctx.session, ctx.person_id, since)
     if issued >= settings.link_codes_per_hour:
         raise CommandError(
@@ -120,6 +128,11 @@ async def _issue(ctx: CommandContext) -> Reply:
 async def _confirm(ctx: CommandContext, code: str) -> Reply:
     settings = ctx.core.settings
     since = ctx.now - dt.timedelta(hours=1)
+    await ctx.session.exec(
+        delete(LinkAttempt).where(
+            col(LinkAttempt.person_id) == ctx.person_id, col(LinkAttempt.at) < since
+        )
+    )
     tried = await _attempts_since(ctx.session, ctx.person_id, since)
     if tried >= settings.link_attempts_per_hour:
         raise CommandError("Too many link attempts in the last hour. Please try again later.")

@@ -9,7 +9,7 @@ import json
 import re
 
 from bot.llm import ScriptedBackend
-from profiles.memory_models import IdentityLink, LinkCode
+from profiles.memory_models import IdentityLink, LinkAttempt, LinkCode
 from tests.bot.memory.test_memories import _rows_mentioning
 from tests.support.helpers import command, count, grant, message, person, person_id
 
@@ -144,6 +144,13 @@ async def test_issuing_and_guessing_are_rate_limited(make_core):
     blocked = (await core.handle(command(DISCORD, "link", real)))[0]
     assert "Too many link attempts" in blocked.text
     assert await count(core, IdentityLink) == 0
+    assert await count(core, LinkCode) == 1  # the two from before the window were purged
+
+    clock.now += dt.timedelta(hours=2)  # old codes and attempts are purged as new ones come
+    await core.handle(command(SLACK, "link"))
+    assert await count(core, LinkCode) == 1
+    await core.handle(command(DISCORD, "link", "DDDD-DDDD"))
+    assert await count(core, LinkAttempt) == 1
 
 
 async def test_export_includes_and_forget_all_erases_every_linked_identity(make_core):
