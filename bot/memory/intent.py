@@ -14,11 +14,11 @@ _POLITE = (
     r"(?:(?:hey|ok|okay|so)[,\s]+)?(?:please[,\s]+|pls[,\s]+)?(?:(?:can|could|would) you[,\s]+)?"
 )
 _REMEMBER = re.compile(
-    rf"^\s*{_POLITE}(?:please\s+)?remember(?:\s+that\b|\s*:)?\s*(?P<fact>\S.*?)[\s.!]*$",
+    rf"^[\s,:;.-]*{_POLITE}(?:please\s+)?remember(?:\s+that\b|\s*:)?\s*(?P<fact>\S.*?)[\s.!]*$",
     re.IGNORECASE | re.DOTALL,
 )
 _FORGET = re.compile(
-    rf"^\s*{_POLITE}(?:please\s+)?forget\s+(?:that\b|about\b|what i said about\b)\s*:?\s*"
+    rf"^[\s,:;.-]*{_POLITE}(?:please\s+)?forget\s+(?:that\b|about\b|what i said about\b)\s*:?\s*"
     r"(?P<fact>\S.*?)[\s.!]*$",
     re.IGNORECASE | re.DOTALL,
 )
