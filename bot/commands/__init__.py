@@ -26,6 +26,7 @@ ACTION_COMMANDS: dict[str, str] = {
     "consent.decline": "consent decline",
     "consent.revoke": "consent revoke",
     "forget.confirm": "forget confirm",
+    "forget.all": "forget confirm all",
     "forget.cancel": "forget cancel",
     "recommend.like": "recommend like",
     "recommend.dislike": "recommend dislike",

@@ -176,26 +176,34 @@ async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
 @command(
     "forget",
     "delete everything I store about you",
-    ["/forget", "/forget confirm", "/forget all"],
-    subcommands=("confirm", "all"),
+    ["/forget", "/forget confirm [all]"],
+    subcommands=("confirm",),
 )
 async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "ask"
     if action == "ask":
+        question = await forget_question(ctx)
+        extra = (
+            [Button("forget.all", "Delete all linked identities", style=ButtonStyle.DANGER)]
+            if question
+            else []
+        )
         return [
             ctx.reply(
                 "This deletes everything I store about you — profile, preferences, history, "
                 "feedback and scheduled digests — and cannot be undone. Are you sure? "
-                "(Type /forget confirm, or choose below.)" + await forget_question(ctx),
+                "(Type /forget confirm, or choose below.)" + question,
                 buttons=[
                     Button("forget.confirm", "Delete everything", style=ButtonStyle.DANGER),
+                    *extra,
                     Button("forget.cancel", "Cancel"),
                 ],
                 purpose="forget_confirm",
             )
         ]
-    if action in ("confirm", "all"):
-        linked = await forget_linked(ctx) if action == "all" else 0
+    if action == "confirm":
+        every = len(args) > 1 and args[1].lower() == "all"
+        linked = await forget_linked(ctx) if every else 0
         removed = await ctx.core.forget_person(ctx.session, ctx.person)
         total = sum(removed.values()) + linked
         return [

@@ -30,7 +30,7 @@ async def forget_question(ctx: CommandContext) -> str:
         return ""
     return (
         f" This identity is linked to {len(others)} other(s): /forget confirm deletes only this "
-        "one; /forget all deletes every linked identity."
+        "one; /forget confirm all deletes every linked identity."
     )
 
 

@@ -126,7 +126,8 @@ async def test_forget_asks_first_then_leaves_nothing_behind(make_core):
     bob_before = await rows_about(core, bob_id)
 
     ask = await core.handle(command(alice, "forget"))
-    assert [b.action_id for b in ask[0].buttons] == ["forget.confirm", "forget.cancel"]
+    buttons = [b.action_id for b in ask[0].buttons]
+    assert buttons == ["forget.confirm", "forget.all", "forget.cancel"]  # alice linked one
     assert (await rows_about(core, pid))["signal"] > 0  # nothing deleted before confirmation
     cancelled = await core.handle(action(alice, "forget.cancel"))
     assert "nothing was deleted" in cancelled[0].text

@@ -11,7 +11,7 @@ import re
 from bot.llm import ScriptedBackend
 from profiles.memory_models import IdentityLink, LinkAttempt, LinkCode
 from tests.bot.memory.test_memories import _rows_mentioning
-from tests.support.helpers import command, count, grant, message, person, person_id
+from tests.support.helpers import action, command, count, grant, message, person, person_id
 
 SLACK = person("U1", workspace="T1", platform="slack")
 DISCORD = person("42", workspace="G1", platform="discord")
@@ -164,9 +164,10 @@ async def test_export_includes_and_forget_all_erases_every_linked_identity(make_
     assert other["person"]["platform"] == "slack"
     assert other["tables"]["memory"][0]["text"] == "my locker code hint is quokkazebra"
 
-    ask = (await core.handle(command(DISCORD, "forget")))[0].text
-    assert "/forget all" in ask
-    await core.handle(command(DISCORD, "forget", "all"))
+    [ask] = await core.handle(command(DISCORD, "forget"))
+    assert "/forget confirm all" in ask.text
+    assert [b.action_id for b in ask.buttons] == ["forget.confirm", "forget.all", "forget.cancel"]
+    await core.handle(action(DISCORD, "forget.all"))
     assert await person_id(core, SLACK) is None and await person_id(core, DISCORD) is None
     assert await _rows_mentioning(core, "quokkazebra") == []
 
