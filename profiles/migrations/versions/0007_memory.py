@@ -1,7 +1,7 @@
 """memory: explicit memories, linked identities, tools in llm_call
 
-Revision ID: 0006_memory
-Revises: 0005_slack_oauth
+Revision ID: 0007_memory
+Revises: 0006_i18n
 Create Date: 2026-12-02
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0006_memory'
-down_revision: str | None = '0005_slack_oauth'
+revision: str = '0007_memory'
+down_revision: str | None = '0006_i18n'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
