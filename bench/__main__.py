@@ -9,6 +9,7 @@
     python -m bench --faults                fault campaign (PostgreSQL cut 3×, 50-person SQLite
                                             burst over Slack HTTP, model faults, 5,000 fuzzed
                                             command lines); exit status 1 if a goal is missed
+    python -m bench --memory                cross-platform memories and tool use only
 
 The offline evaluation needs the MovieLens-100k copy shipped in the ``recbole`` wheel
 (``pip install --no-deps recbole==1.2.1``); without it that part is skipped with a message.
@@ -62,6 +63,7 @@ def main() -> None:
     )
     parser.add_argument("--fault-people", type=int, default=50)
     parser.add_argument("--fuzz-examples", type=int, default=5_000)
+    only.add_argument("--memory", action="store_true", help="memories, links and tools only")
     parser.add_argument("--scales", default="1000,10000", help="people per scale run")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--events", type=int, default=1_000, help="events through Core.handle")
@@ -87,6 +89,13 @@ def main() -> None:
         )
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
         raise SystemExit(status)
+    if args.memory:
+        from bench.memory import run_memory_bench
+
+        print("\n== memory: facts across linked identities, tool rounds ==", flush=True)
+        run_memory_bench()
+        print(f"\nbench took {time.perf_counter() - started:.0f} s")
+        return
     if args.startup:
         from bench.startup import run_startup
 

@@ -125,6 +125,18 @@ class Settings(BaseSettings):
     )
     openai_base_url: str | None = None
     openai_api_key: str | None = None
+    llm_tools: bool = Field(
+        default=True, description="Let the model look things up and remember through tools."
+    )
+    llm_tool_rounds: int = Field(default=3, ge=1, le=8, description="Tool rounds per answer.")
+    llm_tool_result_chars: int = Field(default=2000, ge=200, description="Per tool result.")
+
+    # Memories and linked identities ---------------------------------------------------------
+    memory_max_per_person: int = Field(default=50, ge=1, le=1000)
+    memory_max_chars: int = Field(default=300, ge=20, le=500)
+    link_code_ttl_seconds: int = Field(default=600, ge=60, le=86_400)
+    link_codes_per_hour: int = Field(default=5, ge=1)
+    link_attempts_per_hour: int = Field(default=10, ge=1)
 
     # Slack (Bolt's usual variable names) ---------------------------------------------------
     slack_bot_token: str | None = Field(

@@ -124,6 +124,7 @@ def build_prompt_context(
     snapshot: ProfileSnapshot | None,
     history: list[HistoryTurn],
     display_name: str | None,
+    memories: list[str] | None = None,
 ) -> PromptContext:
     """``snapshot`` is None for people who have not allowed learning: they get explicit
     preferences and the conversation, nothing inferred."""
@@ -159,4 +160,5 @@ def build_prompt_context(
         activity=platform_context.activity if snapshot else None,
         personalised=snapshot is not None,
         history=history,
+        memories=list(memories or []),
     )

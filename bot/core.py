@@ -61,6 +61,10 @@ from bot.llm.base import (
     PartialCallback,
     Turn,
 )
+from bot.memory.intent import memory_intent
+from bot.memory.links import shared_preferences, with_linked_interests
+from bot.memory.prompt import prompt_memories
+from bot.memory.tools import attach_tools
 from bot.observe import count_erasure as _count_erasure
 from bot.observe import observed
 from bot.sanitize import fit_event, fit_id
@@ -68,6 +72,7 @@ from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey, ProfileEngine
 from profiles.feedback import reaction_value, reply_topics
+from profiles.memories import unlink
 from profiles.models import (
     Consent,
     ConsentStatus,
@@ -269,6 +274,7 @@ class Core:
         assert person.id is not None
         for erase in self.erasers:
             await erase(session, person)
+        await unlink(session, person.id)  # a linked identity left alone is unlinked too
         removed = await forget_person(session, person.id)
         self.after_commit(session, _count_erasure)
         # Their words may also wait in the outage journal: removed now, not after commit, so
@@ -369,6 +375,8 @@ class Core:
             if isinstance(event, MessageEvent):
                 # A "/forget confirm" quoted in a channel is chatter, not a command.
                 parsed = parse_command_line(event.text) if addressed_to_bot(event) else None
+                if parsed is None and addressed_to_bot(event):
+                    parsed = memory_intent(event.text)  # "remember that …" is /memory add
                 if parsed is not None:
                     return await self._command(event, parsed[0], parsed[1])
                 return await self._message(event, key, on_partial)
@@ -512,6 +520,7 @@ class Core:
         request, prefs = await self._assemble(
             session, person, event, text, learn=learn, history=history, now=now
         )
+        request = attach_tools(self, request, person, event, learn=learn)
         return _Prepared(
             person=person,
             learn=learn,
@@ -552,6 +561,7 @@ class Core:
         variant = await variant_for(session, person, learn, "prompt")
         if variant is not None:
             prefs = variant.apply_preferences(prefs)
+        prefs = await shared_preferences(session, person.id, prefs)  # from linked identities
         context = build_prompt_context(
             bot_name=self.settings.bot_name,
             platform=event.person.platform,
@@ -563,7 +573,10 @@ class Core:
             snapshot=snapshot,
             history=history,
             display_name=event.person.display_name,
+            memories=await prompt_memories(session, person.id),
         )
+        if snapshot is not None:
+            context = await with_linked_interests(self.engine, session, person, context, now)
         rendered = renderer_for(variant, self.renderer).chat(
             context,
             text,
@@ -684,6 +697,7 @@ class Core:
                         person_id=person_id,
                         error=error,
                         latency_ms=latency,
+                        tools=result.tools if result else None,
                     )
                 )
             if prepared.learn and error is None:

@@ -263,6 +263,7 @@ class LLMCall(SQLModel, table=True):
     latency_ms: float | None = None
     ok: bool = True
     error: str | None = Field(default=None, max_length=500)
+    tools: str | None = Field(default=None, max_length=500)  # tools the model called, in order
     created_at: dt.datetime = _ts()
 
     @classmethod
@@ -275,6 +276,7 @@ class LLMCall(SQLModel, table=True):
         person_id: int | None = None,
         error: str | None = None,
         latency_ms: float | None = None,
+        tools: list[str] | None = None,
     ) -> LLMCall:
         """The record of one call: ``result`` is what the model returned (``None`` when it
         failed before answering), ``error`` marks the call failed (also when an answer came
@@ -290,6 +292,7 @@ class LLMCall(SQLModel, table=True):
             latency_ms=(result.latency_ms if result is not None else None) or latency_ms,
             ok=error is None,
             error=None if error is None else error[:500],
+            tools=",".join(tools)[:500] if tools else None,
         )
 
 
@@ -509,4 +512,14 @@ SCHEDULER_JOBS = Table(
     Column("id", Unicode(191), primary_key=True),
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
+)
+
+
+# Explicit memories and linked identities live in their own module; importing it here
+# registers the tables wherever the models are loaded (migrations, privacy walk).
+from profiles.memory_models import (  # noqa: E402,F401
+    IdentityLink,
+    LinkAttempt,
+    LinkCode,
+    Memory,
 )

@@ -45,3 +45,6 @@ class PromptContext:
     summary_notes: list[str] = field(default_factory=list)
     personalised: bool = True
     history: list[HistoryTurn] = field(default_factory=list)
+    # What the person explicitly asked to be remembered (newest last): data to respect, kept
+    # for people who do not allow learning too, because asking was consent for each item.
+    memories: list[str] = field(default_factory=list)

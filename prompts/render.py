@@ -153,16 +153,26 @@ class PromptRenderer:
         interests = list(context.interests)
         popular = list(context.workspace_popular)
         notes = list(context.summary_notes)
-        while count_tokens(system) > budget.system_tokens and (interests or popular or notes):
+        memories = list(context.memories)
+        while count_tokens(system) > budget.system_tokens and (
+            interests or popular or notes or memories
+        ):
+            # What was inferred gives way before what the person said explicitly.
             if popular:
                 popular.pop()
             elif notes:
                 notes.pop()
-            else:
+            elif interests:
                 interests.sort(key=lambda item: -item[1])
                 interests.pop()
+            else:
+                memories.pop(0)  # the oldest explicit memory last of all
             context = dataclasses.replace(
-                context, interests=interests, workspace_popular=popular, summary_notes=notes
+                context,
+                interests=interests,
+                workspace_popular=popular,
+                summary_notes=notes,
+                memories=memories,
             )
             system = self._chat_system(context)
         turns = trim_history(context.history, budget.history_tokens, count_tokens)
@@ -192,6 +202,7 @@ def cap_values(context: PromptContext, limit: int) -> PromptContext:
         workspace_popular=[_cap(t, 60) for t in context.workspace_popular[:10]],
         summary_notes=[_cap(t, 150) for t in context.summary_notes[:12]],
         language=_cap(context.language, 16),
+        memories=[_cap(t, 500) for t in context.memories[-100:]],
     )
 
 

@@ -16,6 +16,8 @@ from bot.commands.base import (
     split_args,
     unknown_command_text,
 )
+from bot.memory import commands as _memory_commands  # noqa: F401  (registers /memory)
+from bot.memory import links as _links  # noqa: F401  (registers /link)
 
 # Buttons map to command lines, so a button and the typed command share one code path.
 ACTION_COMMANDS: dict[str, str] = {
@@ -24,6 +26,7 @@ ACTION_COMMANDS: dict[str, str] = {
     "consent.decline": "consent decline",
     "consent.revoke": "consent revoke",
     "forget.confirm": "forget confirm",
+    "forget.all": "forget confirm all",
     "forget.cancel": "forget cancel",
     "recommend.like": "recommend like",
     "recommend.dislike": "recommend dislike",

@@ -9,6 +9,7 @@ from bot.consent import SPANS_WORKSPACES
 from bot.digest import store as digest_store
 from bot.events import Button, ButtonStyle, Reply, ReplyKind
 from bot.i18n import N_
+from bot.memory.privacy import export_linked, forget_linked, forget_question
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, ConversationTurn
 from profiles.privacy import export_json, export_person
@@ -158,6 +159,7 @@ async def revocation_cancels(ctx: CommandContext) -> list[str]:
 @command("export", "get a copy of everything I store about you", ["/export"])
 async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
     data = await export_person(ctx.session, ctx.person_id)
+    data["linked_identities"] = await export_linked(ctx.session, ctx.person_id)
     rows = sum(len(rows) for rows in data["tables"].values())
     filename = f"tailorbot-export-{ctx.person.platform}-{ctx.person.user_id}.json"
     return [
@@ -174,27 +176,36 @@ async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
 @command(
     "forget",
     "delete everything I store about you",
-    ["/forget", "/forget confirm"],
+    ["/forget", "/forget confirm [all]"],
     subcommands=("confirm",),
 )
 async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "ask"
     if action == "ask":
+        question = await forget_question(ctx)
+        extra = (
+            [Button("forget.all", "Delete all linked identities", style=ButtonStyle.DANGER)]
+            if question
+            else []
+        )
         return [
             ctx.reply(
                 "This deletes everything I store about you — profile, preferences, history, "
                 "feedback and scheduled digests — and cannot be undone. Are you sure? "
-                "(Type /forget confirm, or choose below.)",
+                "(Type /forget confirm, or choose below.)" + question,
                 buttons=[
                     Button("forget.confirm", "Delete everything", style=ButtonStyle.DANGER),
+                    *extra,
                     Button("forget.cancel", "Cancel"),
                 ],
                 purpose="forget_confirm",
             )
         ]
     if action == "confirm":
+        every = len(args) > 1 and args[1].lower() == "all"
+        linked = await forget_linked(ctx) if every else 0
         removed = await ctx.core.forget_person(ctx.session, ctx.person)
-        total = sum(removed.values())
+        total = sum(removed.values()) + linked
         return [
             ctx.reply(
                 f"Done. I deleted everything about you ({total} rows). If you talk to me again, "

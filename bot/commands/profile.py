@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.context import style_summary
 from bot.events import Reply
+from bot.memory.profile import memory_profile_lines
 from bot.retention import policy_of
 from bot.summaries import describe_summary, remove_from_summary
 from profiles.engine import ProfileEngine, ProfileSnapshot
@@ -82,6 +83,7 @@ async def describe(
             )
     if snapshot.summary is not None:
         lines.extend(describe_summary(snapshot.summary))
+    lines.extend(await memory_profile_lines(session, person_id))
     lines.append("How I'll answer you:")
     for key in ("tone", "verbosity", "language", "emoji", "timezone", "avoid_topics", "digest"):
         value = snapshot.preferences.values[key]

@@ -19,15 +19,16 @@ on. Things worth knowing about SDK 2.x / API version ``2026-10-21`` that shaped 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anthropic
 import httpx2
 from anthropic import AsyncAnthropic, omit
-from anthropic.types import MessageParam
+from anthropic.types import MessageParam, ToolParam
 
 from bot.llm.base import EmptyRequest, Failure, LLMRequest, LLMResult, PartialCallback, stream_text
-from bot.llm.sdk import Classified, SdkBackend, status_failure
+from bot.llm.sdk import Classified, Round, SdkBackend, status_failure
+from bot.llm.tools import Tool, ToolOutcome, ToolUse
 
 if TYPE_CHECKING:
     from anthropic.types import Message, Usage
@@ -162,6 +163,70 @@ class AnthropicBackend(SdkBackend):
             message = await stream.get_final_message()
             return _to_result(message, request_id=stream.request_id)
 
+    def _conversation(self, request: LLMRequest) -> list[Any]:
+        return list(_to_messages(request))
+
+    async def _round(
+        self,
+        request: LLMRequest,
+        conversation: list[Any],
+        max_tokens: int,
+        *,
+        allow_tools: bool,
+        on_partial: PartialCallback | None,
+    ) -> Round:
+        # Tools stay declared in the last round (the API refuses tool_use blocks in a request
+        # without tools); tool_choice "none" is what stops the model calling them.
+        options: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": max_tokens,
+            "system": _system(request),
+            "messages": conversation,
+            "tools": [_tool_param(tool) for tool in request.tools],
+            "tool_choice": {"type": "auto"} if allow_tools else {"type": "none"},
+        }
+        if on_partial is None:
+            message = await self._client.messages.create(**options)
+            request_id = message._request_id
+        else:
+            async with self._client.messages.stream(**options) as stream:
+                await stream_text(stream.text_stream, on_partial)
+                message = await stream.get_final_message()
+                request_id = stream.request_id
+        uses = [
+            ToolUse(block.id, block.name, dict(block.input))
+            for block in message.content
+            if block.type == "tool_use"
+        ]
+        return Round(_to_result(message, request_id=request_id), uses, message)
+
+    def _add_results(
+        self, conversation: list[Any], current: Round, outcomes: list[ToolOutcome]
+    ) -> None:
+        content: list[dict[str, Any]] = []
+        for block in current.message.content:
+            if block.type == "text" and block.text:
+                content.append({"type": "text", "text": block.text})
+            elif block.type == "tool_use":
+                content.append(
+                    {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+                )
+        conversation.append({"role": "assistant", "content": content})
+        conversation.append(
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": outcome.use.id,
+                        "content": outcome.content,
+                        "is_error": outcome.is_error,
+                    }
+                    for outcome in outcomes
+                ],
+            }
+        )
+
     async def aclose(self) -> None:
         await self._client.close()
 
@@ -192,6 +257,10 @@ class AnthropicBackend(SdkBackend):
             if exc.api_message:
                 parts.append(f"message={exc.api_message!r}")
         return " ".join(parts)
+
+
+def _tool_param(tool: Tool) -> ToolParam:
+    return {"name": tool.name, "description": tool.description, "input_schema": tool.schema()}
 
 
 def _system(request: LLMRequest) -> str | anthropic.Omit:

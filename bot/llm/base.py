@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from bot.llm.tools import Tool
 
 Role = Literal["user", "assistant"]
 
@@ -30,6 +33,13 @@ class LLMRequest:
     max_tokens: int = 1024
     purpose: str = "chat"
     temperature: float | None = None
+    # Tools the model may call (bound to the asking person), with their limits. Backends that
+    # cannot call tools ignore them and answer as before.
+    tools: tuple[Tool, ...] = ()
+    tool_rounds: int = 3
+    tool_result_chars: int = 2000
+    tool_budget_chars: int = 6000
+    tool_timeout_seconds: float = 10.0
 
 
 @dataclass(slots=True)
@@ -41,6 +51,8 @@ class LLMResult:
     latency_ms: float | None = None
     stop_reason: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    tools: list[str] = field(default_factory=list)  # tools called, in order
+    rounds: int = 1  # model round trips behind this answer
 
 
 class Failure(Enum):

@@ -15,15 +15,17 @@ parsing; this module translates requests and results and turns every failure int
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx2
 import openai
 from openai import AsyncOpenAI, omit
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from bot.llm.base import EmptyRequest, Failure, LLMRequest, LLMResult, PartialCallback
-from bot.llm.sdk import Classified, SdkBackend, status_failure
+from bot.llm.sdk import Classified, Round, SdkBackend, status_failure
+from bot.llm.tools import Tool, ToolOutcome, ToolUse
 
 if TYPE_CHECKING:
     from openai.types import CompletionUsage
@@ -141,17 +143,27 @@ class OpenAICompatibleBackend(SdkBackend):
     async def _stream(
         self, request: LLMRequest, max_tokens: int, on_partial: PartialCallback
     ) -> LLMResult:
-        text = ""
-        stop_reason = None
-        usage = None
-        model = self.model
-        stream = await self._client.chat.completions.create(
+        result, _ = await self._read_stream(
+            on_partial,
             model=self.model,
             messages=_to_messages(request),
             max_tokens=max_tokens,
             temperature=_temperature(request),
-            stream=True,
-            stream_options={"include_usage": True},
+        )
+        return result
+
+    async def _read_stream(
+        self, on_partial: PartialCallback, **options: Any
+    ) -> tuple[LLMResult, list[ToolUse]]:
+        """Stream one completion: text to ``on_partial`` as it grows, tool calls assembled
+        from their pieces (servers send a call's arguments in fragments)."""
+        text = ""
+        stop_reason = None
+        usage = None
+        model = self.model
+        calls: dict[int, dict[str, str]] = {}
+        stream = await self._client.chat.completions.create(
+            **options, stream=True, stream_options={"include_usage": True}
         )
         chunks = 0
         async with stream:
@@ -165,19 +177,96 @@ class OpenAICompatibleBackend(SdkBackend):
                 choice_delta = chunk.choices[0]
                 if choice_delta.finish_reason:
                     stop_reason = choice_delta.finish_reason
+                for call in choice_delta.delta.tool_calls or []:
+                    slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = call.id or slot["id"]
+                    if call.function is not None:
+                        slot["name"] += call.function.name or ""
+                        slot["arguments"] += call.function.arguments or ""
                 piece = choice_delta.delta.content
                 if piece:
                     text += piece
                     await on_partial(text)
         if not chunks:  # a JSON or HTML body where an event stream was promised
             raise ValueError("the stream ended before its first event")
-        return LLMResult(
+        result = LLMResult(
             text=text,
             model=model or self.model,
             input_tokens=usage.prompt_tokens if usage else None,
             output_tokens=usage.completion_tokens if usage else None,
             stop_reason=stop_reason,
             extra=_usage_extra(usage),
+        )
+        uses = [
+            ToolUse(slot["id"] or f"call_{index}", slot["name"], slot["arguments"])
+            for index, slot in sorted(calls.items())
+        ]
+        return result, uses
+
+    def _conversation(self, request: LLMRequest) -> list[Any]:
+        return list(_to_messages(request))
+
+    async def _round(
+        self,
+        request: LLMRequest,
+        conversation: list[Any],
+        max_tokens: int,
+        *,
+        allow_tools: bool,
+        on_partial: PartialCallback | None,
+    ) -> Round:
+        options: dict[str, Any] = {
+            "model": self.model,
+            "messages": conversation,
+            "max_tokens": max_tokens,
+            "temperature": _temperature(request),
+            "tools": [_tool_param(tool) for tool in request.tools],
+            "tool_choice": "auto" if allow_tools else "none",
+        }
+        if on_partial is not None:
+            result, uses = await self._read_stream(on_partial, **options)
+            return Round(result, uses)
+        completion = await self._client.chat.completions.create(**options)
+        choice = completion.choices[0] if completion.choices else None
+        calls = (choice.message.tool_calls or []) if choice else []
+        uses = [
+            ToolUse(call.id, call.function.name, call.function.arguments)
+            for call in calls
+            if call.type == "function"
+        ]
+        result = LLMResult(
+            text=(choice.message.content or "") if choice else "",
+            model=completion.model or self.model,
+            input_tokens=completion.usage.prompt_tokens if completion.usage else None,
+            output_tokens=completion.usage.completion_tokens if completion.usage else None,
+            stop_reason=choice.finish_reason if choice else None,
+            extra=_usage_extra(completion.usage),
+        )
+        return Round(result, uses)
+
+    def _add_results(
+        self, conversation: list[Any], current: Round, outcomes: list[ToolOutcome]
+    ) -> None:
+        conversation.append(
+            {
+                "role": "assistant",
+                "content": current.result.text or None,
+                "tool_calls": [
+                    {
+                        "id": outcome.use.id,
+                        "type": "function",
+                        "function": {
+                            "name": outcome.use.name,
+                            "arguments": _arguments_text(outcome.use),
+                        },
+                    }
+                    for outcome in outcomes
+                ],
+            }
+        )
+        conversation.extend(
+            {"role": "tool", "tool_call_id": outcome.use.id, "content": outcome.content}
+            for outcome in outcomes
         )
 
     async def aclose(self) -> None:
@@ -208,6 +297,23 @@ class OpenAICompatibleBackend(SdkBackend):
         if isinstance(exc, openai.APIError):
             parts.append(f"message={exc.message!r}")
         return " ".join(parts)
+
+
+def _tool_param(tool: Tool) -> ChatCompletionToolParam:
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.schema(),
+        },
+    }
+
+
+def _arguments_text(use: ToolUse) -> str:
+    if isinstance(use.arguments, str):
+        return use.arguments
+    return json.dumps(use.arguments or {})
 
 
 def _temperature(request: LLMRequest) -> float | openai.Omit:

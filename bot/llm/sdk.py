@@ -15,8 +15,8 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from bot.llm.base import (
     UNREADABLE,
@@ -28,6 +28,7 @@ from bot.llm.base import (
     PartialCallback,
     estimate_tokens,
 )
+from bot.llm.tools import MAX_CALLS_PER_ROUND, ToolOutcome, ToolUse, execute
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,16 @@ class Classified:
     retried: bool = False
     status: int | None = None
     detail: str = ""
+
+
+@dataclass(slots=True)
+class Round:
+    """One model round trip of a tool conversation: the answer so far (``result``), the
+    tool calls it asked for, and the vendor's own message to send back next round."""
+
+    result: LLMResult
+    uses: list[ToolUse] = field(default_factory=list)
+    message: Any = None
 
 
 def status_failure(status: int) -> Failure:
@@ -80,6 +91,7 @@ class SdkBackend(ABC):
 
     name: str
     configured: bool = True
+    supports_tools: bool = True
     messages: ClassVar[Mapping[Failure, str]]
     sdk_errors: ClassVar[tuple[type[Exception], ...]]
 
@@ -90,6 +102,9 @@ class SdkBackend(ABC):
         self.max_tokens = max_tokens
         self.timeout_seconds = timeout_seconds
         self.max_retries = max_retries
+        # Set when the server refused a request with tools: it cannot call them, so later
+        # requests go without (today's behaviour) instead of failing every time.
+        self.tools_refused = False
 
     @property
     @abstractmethod
@@ -102,10 +117,10 @@ class SdkBackend(ABC):
         max_tokens = min(request.max_tokens, self.max_tokens)
         started = time.perf_counter()
         try:
-            if on_partial is None:
-                result = await self._complete(request, max_tokens)
+            if request.tools and self.supports_tools and not self.tools_refused:
+                result = await self._with_tools(request, max_tokens, on_partial)
             else:
-                result = await self._stream(request, max_tokens, on_partial)
+                result = await self._plain(request, max_tokens, on_partial)
         except self.sdk_errors as exc:
             raise self.unavailable(exc) from exc
         except EmptyRequest:
@@ -114,6 +129,95 @@ class SdkBackend(ABC):
             raise self.malformed(exc) from exc
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
+
+    async def _plain(
+        self, request: LLMRequest, max_tokens: int, on_partial: PartialCallback | None
+    ) -> LLMResult:
+        if on_partial is None:
+            return await self._complete(request, max_tokens)
+        return await self._stream(request, max_tokens, on_partial)
+
+    async def _with_tools(
+        self, request: LLMRequest, max_tokens: int, on_partial: PartialCallback | None
+    ) -> LLMResult:
+        """Rounds of model ↔ tools, bounded by ``tool_rounds`` and by the characters of tool
+        results (``tool_budget_chars``); the last round offers no tools, so the model must
+        answer. Every round streams when ``on_partial`` is given; the answer is the text of
+        all rounds in order (a preamble such as "Let me check…" stays), so what was streamed
+        only ever grows."""
+        conversation = self._conversation(request)
+        used: list[str] = []
+        spent = 0
+        rounds: list[Round] = []
+        shown = ""  # text of earlier rounds (a preamble such as "Let me check…")
+        while True:
+            allow = len(rounds) < request.tool_rounds and spent < request.tool_budget_chars
+            partial = _after(shown, on_partial) if on_partial is not None else None
+            try:
+                current = await self._round(
+                    request, conversation, max_tokens, allow_tools=allow, on_partial=partial
+                )
+            except self.sdk_errors as exc:
+                if rounds or self._classify(exc).failure is not Failure.REFUSED:
+                    raise
+                log.warning(
+                    "%s at %s refused a request with tools (%s); answering without tools",
+                    self.name,
+                    self.base_url,
+                    self._describe(exc),
+                )
+                self.tools_refused = True
+                return await self._plain(request, max_tokens, on_partial)
+            rounds.append(current)
+            if current.result.text.strip():
+                shown = f"{shown}\n\n{current.result.text}" if shown else current.result.text
+            if not current.uses or not allow:
+                break
+            outcomes: list[ToolOutcome] = []
+            for index, use in enumerate(current.uses):
+                if index >= MAX_CALLS_PER_ROUND:
+                    outcomes.append(ToolOutcome(use, "Tool error: too many calls", True))
+                    continue
+                outcome = await execute(
+                    request.tools,
+                    use,
+                    seconds=request.tool_timeout_seconds,
+                    max_chars=request.tool_result_chars,
+                )
+                spent += len(outcome.content)
+                used.append(use.name[:60])
+                outcomes.append(outcome)
+            self._add_results(conversation, current, outcomes)
+        result = rounds[-1].result
+        result.text = shown
+        result.tools = used
+        result.rounds = len(rounds)
+        result.input_tokens = _total(r.result.input_tokens for r in rounds)
+        result.output_tokens = _total(r.result.output_tokens for r in rounds)
+        return result
+
+    def _conversation(self, request: LLMRequest) -> list[Any]:
+        """The vendor's message list a tool conversation grows."""
+        raise NotImplementedError
+
+    async def _round(
+        self,
+        request: LLMRequest,
+        conversation: list[Any],
+        max_tokens: int,
+        *,
+        allow_tools: bool,
+        on_partial: PartialCallback | None,
+    ) -> Round:
+        """One request offering ``request.tools`` (callable only when ``allow_tools``),
+        streamed to ``on_partial`` when given."""
+        raise NotImplementedError
+
+    def _add_results(
+        self, conversation: list[Any], current: Round, outcomes: list[ToolOutcome]
+    ) -> None:
+        """Append the model's tool-calling message and one result per call."""
+        raise NotImplementedError
 
     @abstractmethod
     async def _complete(self, request: LLMRequest, max_tokens: int) -> LLMResult:
@@ -184,3 +288,17 @@ class SdkBackend(ABC):
             seen.failure.value,
         )
         return LLMUnavailable(message, failure=seen.failure)
+
+
+def _total(values: Any) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _after(shown: str, on_partial: PartialCallback) -> PartialCallback:
+    """Report a round's growing text after what earlier rounds already showed."""
+
+    async def report(text: str) -> None:
+        await on_partial(f"{shown}\n\n{text}" if shown else text)
+
+    return report

@@ -2,9 +2,11 @@
 (not our own list of tables), on SQLite and PostgreSQL."""
 
 import json
+import re
 
 from sqlalchemy import inspect, text
 
+from bot.events import PersonRef
 from bot.llm import ScriptedBackend
 from profiles.models import SQLModel, person_tables
 from tests.support.helpers import (
@@ -106,6 +108,11 @@ async def busy_life(core, who):
     await core.bind_reply(reply.reply_id, f"msg-{who.user_id}")
     await core.handle(reaction(who, f"msg-{who.user_id}", "👍"))
     await core.handle(action(who, "feedback.up", reply.reply_id))
+    await core.handle(message(who, "remember that I take my tea without sugar"))
+    await core.handle(command(who, "link", "AAAA-AAAA"))  # a failed attempt is kept (rate limit)
+    code = re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}", (await core.handle(command(who, "link")))[0].text)
+    elsewhere = PersonRef("terminal", "local", f"{who.user_id}-cli", None)
+    await core.handle(command(elsewhere, "link", code.group(0)))
 
 
 def test_every_person_table_is_covered_by_the_contract():
@@ -143,6 +150,10 @@ async def test_export_contains_every_table_and_only_this_person(make_core):
         "consent",
         "processed_event",
         "llm_call",
+        "memory",
+        "identity_link",
+        "link_code",
+        "link_attempt",
     ):
         assert data["tables"][table], f"busy_life left {table} empty: the test would prove less"
     assert "bob" not in json.dumps(data["tables"]).lower()
@@ -163,7 +174,8 @@ async def test_forget_asks_first_then_leaves_nothing_behind(make_core):
     bob_before = await rows_about(core, bob_id)
 
     ask = await core.handle(command(alice, "forget"))
-    assert [b.action_id for b in ask[0].buttons] == ["forget.confirm", "forget.cancel"]
+    buttons = [b.action_id for b in ask[0].buttons]
+    assert buttons == ["forget.confirm", "forget.all", "forget.cancel"]  # alice linked one
     assert (await rows_about(core, pid))["signal"] > 0  # nothing deleted before confirmation
     cancelled = await core.handle(action(alice, "forget.cancel"))
     assert "nothing was deleted" in cancelled[0].text

@@ -76,6 +76,17 @@ DEFAULT_ERROR_MESSAGES: dict[int, str] = {
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool call the scripted model makes. ``arguments`` is sent as the API does: an object
+    for Anthropic (``input``), a JSON text for OpenAI (``function.arguments``); a ``str`` is
+    sent verbatim to OpenAI (so a test can send text that is not JSON)."""
+
+    name: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A successful answer. ``chunks`` controls how a streamed answer is split (default: word
     by word, so ``on_partial`` sees several growing snapshots). ``chunk_delay`` pauses between
@@ -92,6 +103,7 @@ class Reply:
     chunk_delay: float = 0.0
     send_usage: bool = True
     stream_error: Error | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,23 +398,38 @@ class FakeLLMServer:
             return _raw(item)
         reply = item or Reply()
         text = reply.text if reply.text is not None else default_reply_text(body, "anthropic")
+        if reply.tool_calls and reply.text is None:
+            text = ""
         input_tokens = reply.input_tokens if reply.input_tokens is not None else _body_tokens(body)
         output_tokens = (
             reply.output_tokens if reply.output_tokens is not None else _rough_tokens(text)
         )
-        stop_reason = reply.stop_reason or "end_turn"
+        stop_reason = reply.stop_reason or ("tool_use" if reply.tool_calls else "end_turn")
         model = str(body.get("model", "claude-fake"))
         message_id = f"msg_fake_{request_id[-4:]}"
         headers = {"request-id": request_id}
 
         if not body.get("stream"):
+            content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+            for number, call in enumerate(reply.tool_calls):
+                arguments = call.arguments
+                if isinstance(arguments, str):
+                    arguments = {"raw": arguments}
+                content.append(
+                    {
+                        "type": "tool_use",
+                        "id": call.id or f"toolu_fake_{request_id[-4:]}_{number}",
+                        "name": call.name,
+                        "input": arguments,
+                    }
+                )
             return web.json_response(
                 {
                     "id": message_id,
                     "type": "message",
                     "role": "assistant",
                     "model": model,
-                    "content": [{"type": "text", "text": text}],
+                    "content": content,
                     "stop_reason": stop_reason,
                     "stop_sequence": None,
                     "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
@@ -460,6 +487,32 @@ class FakeLLMServer:
             await response.write_eof()
             return response
         await send("content_block_stop", {"type": "content_block_stop", "index": 0})
+        for number, call in enumerate(reply.tool_calls, start=1):
+            arguments = call.arguments
+            if isinstance(arguments, str):
+                arguments = {"raw": arguments}
+            await send(
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": number,
+                    "content_block": {
+                        "type": "tool_use",
+                        "id": call.id or f"toolu_fake_{request_id[-4:]}_{number}",
+                        "name": call.name,
+                        "input": {},
+                    },
+                },
+            )
+            await send(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": number,
+                    "delta": {"type": "input_json_delta", "partial_json": json.dumps(arguments)},
+                },
+            )
+            await send("content_block_stop", {"type": "content_block_stop", "index": number})
         await send(
             "message_delta",
             {
@@ -504,6 +557,8 @@ class FakeLLMServer:
             return _raw(item)
         reply = item or Reply()
         text = reply.text if reply.text is not None else default_reply_text(body, "openai")
+        if reply.tool_calls and reply.text is None:
+            text = ""
         prompt_tokens = reply.input_tokens if reply.input_tokens is not None else _body_tokens(body)
         completion_tokens = (
             reply.output_tokens if reply.output_tokens is not None else _rough_tokens(text)
@@ -513,12 +568,28 @@ class FakeLLMServer:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
-        finish_reason = reply.stop_reason or "stop"
+        finish_reason = reply.stop_reason or ("tool_calls" if reply.tool_calls else "stop")
         model = str(body.get("model", "fake-model"))
         completion_id = f"chatcmpl-fake{next(self._ids):04d}"
         created = int(time.time())
 
         if not body.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if reply.tool_calls:
+                message["content"] = text if reply.text else None
+                message["tool_calls"] = [
+                    {
+                        "id": call.id or f"call_fake_{completion_id[-4:]}_{number}",
+                        "type": "function",
+                        "function": {
+                            "name": call.name,
+                            "arguments": call.arguments
+                            if isinstance(call.arguments, str)
+                            else json.dumps(call.arguments),
+                        },
+                    }
+                    for number, call in enumerate(reply.tool_calls)
+                ]
             payload: dict[str, Any] = {
                 "id": completion_id,
                 "object": "chat.completion",
@@ -527,7 +598,7 @@ class FakeLLMServer:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": text},
+                        "message": message,
                         "logprobs": None,
                         "finish_reason": finish_reason,
                     }
@@ -566,6 +637,29 @@ class FakeLLMServer:
             await send(self._openai_error_body(reply.stream_error))
             await response.write_eof()
             return response
+        for number, call in enumerate(reply.tool_calls):
+            arguments = (
+                call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
+            )
+            await send(
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": number,
+                                "id": call.id or f"call_fake_{completion_id[-4:]}_{number}",
+                                "type": "function",
+                                "function": {"name": call.name, "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
+            half = len(arguments) // 2  # arguments arrive in pieces, as real servers send them
+            for piece in (arguments[:half], arguments[half:]):
+                await send(
+                    chunk({"tool_calls": [{"index": number, "function": {"arguments": piece}}]})
+                )
         await send(chunk({}, finish_reason))
         options = body.get("stream_options")
         if reply.send_usage and isinstance(options, dict) and options.get("include_usage"):

@@ -1,0 +1,42 @@
+"""/export and /forget across linked identities: one human's data is theirs on every surface
+they linked, so an export includes each identity and /forget can erase them all."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profiles.memories import linked_people
+from profiles.privacy import export_person
+
+if TYPE_CHECKING:
+    from bot.commands.base import CommandContext
+
+
+async def export_linked(session: AsyncSession, person_id: int) -> list[dict[str, Any]]:
+    """The full export of every other identity linked to this one."""
+    return [
+        await export_person(session, other.id)
+        for other in await linked_people(session, person_id)
+        if other.id is not None
+    ]
+
+
+async def forget_question(ctx: CommandContext) -> str:
+    """What /forget adds to its question when this identity is linked to others."""
+    others = await linked_people(ctx.session, ctx.person_id)
+    if not others:
+        return ""
+    return (
+        f" This identity is linked to {len(others)} other(s): /forget confirm deletes only this "
+        "one; /forget confirm all deletes every linked identity."
+    )
+
+
+async def forget_linked(ctx: CommandContext) -> int:
+    """Forget every identity linked to this one (before this one); returns rows removed."""
+    removed = 0
+    for other in await linked_people(ctx.session, ctx.person_id):
+        removed += sum((await ctx.core.forget_person(ctx.session, other)).values())
+    return removed

@@ -1,0 +1,22 @@
+"""The /profile section about explicit memories and linked identities."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.memory.commands import describe
+from bot.memory.links import describe_identity
+from profiles.memories import linked_people, visible_memories
+
+
+async def memory_profile_lines(session: AsyncSession, person_id: int) -> list[str]:
+    lines: list[str] = []
+    memories = await visible_memories(session, person_id)
+    if memories:
+        lines.append("Things you asked me to remember (/memory to change them):")
+        lines.extend(describe(memories, person_id))
+    linked = await linked_people(session, person_id)
+    if linked:
+        lines.append("Identities you linked (/link remove to unlink this one):")
+        lines.extend(f"• {describe_identity(p)}" for p in linked)
+    return lines
