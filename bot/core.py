@@ -24,6 +24,7 @@ from sqlalchemy import desc
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.channel_policy import policy_for
 from bot.commands import (
     ACTION_COMMANDS,
     REGISTRY,
@@ -385,8 +386,12 @@ class Core:
             if not await self._claim(session, person, event):
                 return
             await self.engine.touch(session, person, self.clock())
-            signals = await self._learn(session, person.id, event, text)
-            for observer in self.observers:
+            policy = await policy_for(session, event)  # admins may exclude a channel
+            if policy.learn:
+                signals = await self._learn(session, person.id, event, text)
+            else:
+                signals = self.extractor.extract(text)
+            for observer in self.observers if policy.digest else []:
                 await observer(session, person, event, signals)
 
     async def _learn(
@@ -419,7 +424,7 @@ class Core:
         now = self.clock()
         engine = self.engine
         consent = await engine.consent(session, person.id)
-        learn = engine.may_learn(consent)
+        learn = engine.may_learn(consent) and (await policy_for(session, event)).learn
         notice = (
             consent.status == ConsentStatus.UNKNOWN.value
             and consent.notice_shown_at is None
@@ -806,7 +811,8 @@ class Core:
             if not await self._claim(session, person, event):
                 return
             target_text = getattr(event, "target_text", None)
-            if added and target_text and emoji is not None and value >= 0:
+            if (added and target_text and emoji is not None and value >= 0
+                    and (await policy_for(session, event)).learn):
                 signals = self.extractor.extract(target_text)
                 await self.engine.observe_reaction_elsewhere(
                     session,

@@ -515,7 +515,7 @@ def _bot(context: dict[str, Any]) -> BotIdentity:
 
 
 def _context(user: SlackUser) -> PlatformContext:
-    return PlatformContext(timezone=user.timezone, locale=user.locale)
+    return PlatformContext(timezone=user.timezone, locale=user.locale, admin=user.is_admin)
 
 
 async def _quietly(call: Awaitable[Any]) -> None:

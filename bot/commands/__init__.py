@@ -1,6 +1,7 @@
 """Platform-neutral command handlers. Importing the package registers them all."""
 
 from bot.commands import (  # noqa: F401  (registration side effects)
+    admin,
     digest,
     prefs,
     privacy,

@@ -140,11 +140,13 @@ class FakeSlackAPI:
     # Scripting ---------------------------------------------------------------------------------
     def add_user(
         self, user_id: str, name: str, *, tz: str | None = "UTC", locale: str | None = "en-US",
-        is_bot: bool = False, deleted: bool = False,
+        is_bot: bool = False, deleted: bool = False, is_admin: bool = False,
+        is_owner: bool = False,
     ) -> dict[str, Any]:
         user = {
             "id": user_id, "team_id": self.team_id, "name": name.lower(), "real_name": name,
             "deleted": deleted, "is_bot": is_bot, "tz": tz, "locale": locale,
+            "is_admin": is_admin, "is_owner": is_owner,
             "profile": {"display_name": name, "real_name": name},
         }
         self.users[user_id] = user
