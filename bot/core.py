@@ -156,6 +156,10 @@ class Core:
         self.renderer = renderer or PromptRenderer()
         self.deletion_hooks: list[DeletionHook] = []
         self.preference_hooks: list[Callable[[Person, str | None], Awaitable[None]]] = []
+        # Told after a command or button changed something a person can see about themselves
+        # (preferences, consent, digest, deletion), so adapters can refresh views of it (the
+        # Slack Home tab). Neutral: a PersonRef, nothing platform-specific.
+        self.person_changed_hooks: list[Callable[[PersonRef], Awaitable[None]]] = []
         # Replies to events replayed after a database outage go back through the adapter of
         # the event's platform: adapters register here (``deliver`` is a catch-all fallback).
         self.deliverers: dict[str, Deliver] = {}
@@ -737,6 +741,8 @@ class Core:
             replies.extend(await work())
         for reply in replies:
             reply.thread_id = reply.thread_id or thread
+        for changed in self.person_changed_hooks:
+            await changed(event.person)
         return replies
 
     async def _action(self, event: ActionEvent, key: PersonKey) -> list[Reply]:

@@ -24,6 +24,8 @@ ACTION_COMMANDS: dict[str, str] = {
     "consent.grant_everywhere": "consent grant everywhere",
     "consent.decline": "consent decline",
     "consent.revoke": "consent revoke",
+    "forget.ask": "forget",
+    "export.run": "export",
     "forget.confirm": "forget confirm",
     "forget.cancel": "forget cancel",
     "recommend.like": "recommend like",

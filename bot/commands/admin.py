@@ -18,6 +18,7 @@ import re
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands.base import CommandContext, CommandError, command
 from bot.events import Reply
@@ -61,7 +62,8 @@ async def admin(ctx: CommandContext, args: list[str]) -> list[Reply]:
         raise CommandError(NOT_ADMIN)
     action = args[0].lower() if args else "status"
     if action == "status":
-        return [ctx.reply(await _status(ctx))]
+        platform, workspace = _where(ctx)
+        return [ctx.reply(await workspace_status(ctx.session, platform, workspace))]
     if action in ("exclude", "include"):
         return [ctx.reply(await _set_policy(ctx, action, args[1:]))]
     if action == "audit":
@@ -80,19 +82,20 @@ def _where(ctx: CommandContext) -> tuple[str, str]:
     return ref.platform, ref.workspace
 
 
-async def _status(ctx: CommandContext) -> str:
-    platform, workspace = _where(ctx)
+async def workspace_status(session: AsyncSession, platform: str, workspace: str) -> str:
+    """Aggregate counts (never anyone's data) and the excluded channels of one workspace;
+    shared by /admin and the Slack Home tab."""
     people = select(Person.id).where(Person.platform == platform, Person.workspace == workspace)
-    total = (await ctx.session.exec(
+    total = (await session.exec(
         select(func.count()).select_from(people.subquery()))).one()
-    learning = (await ctx.session.exec(
+    learning = (await session.exec(
         select(func.count()).select_from(Consent).where(
             col(Consent.person_id).in_(people),
             Consent.status == ConsentStatus.GRANTED.value))).one()
-    subscribers = (await ctx.session.exec(
+    subscribers = (await session.exec(
         select(func.count()).select_from(DigestSubscription).where(
             col(DigestSubscription.person_id).in_(people)))).one()
-    rows = list(await ctx.session.exec(select(ChannelPolicy).where(
+    rows = list(await session.exec(select(ChannelPolicy).where(
         ChannelPolicy.platform == platform, ChannelPolicy.workspace == workspace,
     ).order_by(col(ChannelPolicy.channel_id))))
     lines = [EXCLUDED_LINE.format(channel=_mention(platform, r.channel_id),
