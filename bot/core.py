@@ -23,6 +23,7 @@ from sqlalchemy import desc
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.channel_policy import policy_for
 from bot.commands import (
     ACTION_COMMANDS,
     REGISTRY,
@@ -173,6 +174,10 @@ class Core:
         self.renderer = renderer or PromptRenderer()
         self.deletion_hooks: list[DeletionHook] = []
         self.preference_hooks: list[Callable[[Person, str | None], Awaitable[None]]] = []
+        # Told after a command or button changed something a person can see about themselves
+        # (preferences, consent, digest, deletion), so adapters can refresh views of it (the
+        # Slack Home tab). Neutral: a PersonRef, nothing platform-specific.
+        self.person_changed_hooks: list[Callable[[PersonRef], Awaitable[None]]] = []
         # Replies to events replayed after a database outage go back through the adapter of
         # the event's platform: adapters register here (``deliver`` is a catch-all fallback).
         self.deliverers: dict[str, Deliver] = {}
@@ -456,8 +461,12 @@ class Core:
             if not await self._claim(session, person, event):
                 return
             await self.engine.touch(session, person, self.clock())
-            signals = await self._learn(session, person.id, event, text)
-            for observer in self.observers:
+            policy = await policy_for(session, event)  # admins may exclude a channel
+            if policy.learn:
+                signals = await self._learn(session, person.id, event, text)
+            else:
+                signals = self.extractor.extract(text)
+            for observer in self.observers if policy.digest else []:
                 await observer(session, person, event, signals)
 
     async def _learn(
@@ -490,7 +499,7 @@ class Core:
         now = self.clock()
         engine = self.engine
         consent = await engine.consent(session, person.id)
-        learn = engine.may_learn(consent)
+        learn = engine.may_learn(consent) and (await policy_for(session, event)).learn
         notice = (
             consent.status == ConsentStatus.UNKNOWN.value
             and consent.notice_shown_at is None
@@ -808,6 +817,8 @@ class Core:
             replies.extend(await work())
         for reply in replies:
             reply.thread_id = reply.thread_id or thread
+        for changed in self.person_changed_hooks:
+            await changed(event.person)
         return replies
 
     async def _action(self, event: ActionEvent, key: PersonKey) -> list[Reply]:
@@ -882,7 +893,8 @@ class Core:
             if not await self._claim(session, person, event):
                 return
             target_text = getattr(event, "target_text", None)
-            if added and target_text and emoji is not None and value >= 0:
+            if (added and target_text and emoji is not None and value >= 0
+                    and (await policy_for(session, event)).learn):
                 signals = self.extractor.extract(target_text)
                 await self.engine.observe_reaction_elsewhere(
                     session,

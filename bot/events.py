@@ -43,6 +43,9 @@ class PlatformContext:
     locale: str | None = None
     device: str | None = None
     activity: str | None = None
+    # The platform's own role says this person administers the workspace/guild (Slack admin or
+    # owner, Discord "Manage Server"); only then may they use /admin.
+    admin: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

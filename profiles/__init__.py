@@ -5,4 +5,5 @@ Every table module is imported here so ``SQLModel.metadata`` always knows the wh
 first.
 """
 
+import profiles.admin_models
 import profiles.experiment_models  # noqa: F401  (registers the experiment tables)

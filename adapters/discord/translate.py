@@ -192,9 +192,12 @@ def reaction_event(
 
 
 def interaction_context(interaction: discord.Interaction) -> PlatformContext:
-    """Interactions carry the person's client language (``en-US``); messages do not."""
+    """Interactions carry the person's client language (``en-US``); messages do not. In a
+    server they also carry the member's resolved permissions: Manage Server makes an admin."""
     locale = interaction.locale
-    return PlatformContext(locale=str(locale.value) if locale else None)
+    admin = interaction.guild_id is not None and bool(
+        getattr(interaction.permissions, "manage_guild", False))
+    return PlatformContext(locale=str(locale.value) if locale else None, admin=admin)
 
 
 def interaction_person(

@@ -34,7 +34,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import markup, oauth, translate
+from adapters.slack import home, markup, oauth, translate
 from adapters.slack.delivery import Deliverer
 from adapters.slack.directory import SlackUser, UserDirectory
 from adapters.slack.manifest import SUGGESTED_PROMPTS, native_commands, umbrella_command
@@ -47,6 +47,7 @@ from bot.config import Settings
 from bot.core import Core, reply_thread
 from bot.digest import digests_for
 from bot.events import AnyEvent, PersonRef, PlatformContext, Reply, ReplyKind, Surface
+from bot.home import home_view
 from profiles.models import Person
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,9 @@ class SlackAdapter:
         self._channel_types: LRU[Any, Any] = LRU(self.options.thread_cache_size)
         # event id → origin, so replies to events replayed from the core's backlog can be sent.
         self._origins: LRU[Any, Any] = LRU(10_000)
+        # (team, user) of people who opened the Home tab: refreshed when something changes.
+        self._homes: LRU[tuple[str, str], bool] = LRU(self.options.thread_cache_size)
+        core.person_changed_hooks.append(self._person_changed)
         self.app = self._build_app()
         self._register_delivery()
 
@@ -171,6 +175,8 @@ class SlackAdapter:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         self.core.deliverers.pop(translate.PLATFORM, None)
+        if self._person_changed in self.core.person_changed_hooks:
+            self.core.person_changed_hooks.remove(self._person_changed)
         digests_for(self.core).deliveries.pop(translate.PLATFORM, None)
         await self.session.close()
 
@@ -197,6 +203,7 @@ class SlackAdapter:
         app.event("reaction_removed")(self._on_reaction)
         app.event("user_change")(self._on_user_change)
         app.event("app_uninstalled")(self._on_uninstalled)
+        app.event("app_home_opened")(self._on_home_opened)
         app.event("tokens_revoked")(self._on_tokens_revoked)
         app.command(umbrella_command(self.settings))(self._on_umbrella_command)
         for command in native_commands(self.settings):
@@ -257,6 +264,28 @@ class SlackAdapter:
             self.spawn(self._profile_changed(team, str(user["id"])))
         if user.get("deleted") and user.get("id") and self.settings.forget_on_leave:
             self.spawn(self._forget(translate.person(team, str(user["id"]))))
+
+    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab") == "home" and event.get("user"):
+            team = translate.team_of(body)
+            self._homes.put((team, str(event["user"])), True)
+            self.spawn(self._publish_home(team, str(event["user"])))
+
+    async def _person_changed(self, ref: PersonRef) -> None:
+        if ref.platform == translate.PLATFORM and (ref.workspace, ref.user_id) in self._homes:
+            self.spawn(self._publish_home(ref.workspace, ref.user_id))
+
+    async def _publish_home(self, team_id: str, user_id: str) -> None:
+        ws = await self.workspaces.get(team_id)
+        if ws is None:
+            return
+        user = await ws.users.get(user_id)
+        view = await home_view(self.core, translate.person(team_id, user_id),
+                               admin=user.is_admin)
+        try:
+            await ws.client.views_publish(user_id=user_id, view=home.home_view(view))
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("could not publish the Home tab of %s: %s", user_id, exc)
 
     async def _on_uninstalled(self, body: dict[str, Any]) -> None:
         self.spawn(self._uninstalled(translate.team_of(body)))
@@ -516,7 +545,7 @@ def _bot(context: dict[str, Any]) -> BotIdentity:
 
 
 def _context(user: SlackUser) -> PlatformContext:
-    return PlatformContext(timezone=user.timezone, locale=user.locale)
+    return PlatformContext(timezone=user.timezone, locale=user.locale, admin=user.is_admin)
 
 
 async def _quietly(call: Awaitable[Any]) -> None:

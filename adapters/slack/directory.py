@@ -32,6 +32,7 @@ class SlackUser:
     locale: str | None = None
     is_bot: bool = False
     deleted: bool = False
+    is_admin: bool = False  # workspace admin or owner: may use /admin
 
     @classmethod
     def from_api(cls, user: dict[str, Any]) -> SlackUser:
@@ -49,6 +50,8 @@ class SlackUser:
             locale=user.get("locale") or None,
             is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
             deleted=bool(user.get("deleted")),
+            is_admin=any(bool(user.get(k)) for k in ("is_admin", "is_owner",
+                                                       "is_primary_owner")),
         )
 
 

@@ -36,6 +36,7 @@ SCOPES: dict[str, str] = {
 
 # Bot events the adapter has listeners for.
 BOT_EVENTS: tuple[str, ...] = (
+    "app_home_opened",
     "app_mention",
     "app_uninstalled",
     "assistant_thread_started",
@@ -147,7 +148,7 @@ def build_manifest(settings: Settings, *, request_url: str | None = None) -> dic
         },
         "features": {
             "app_home": {
-                "home_tab_enabled": False,
+                "home_tab_enabled": True,
                 "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": False,
             },

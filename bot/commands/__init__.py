@@ -1,6 +1,7 @@
 """Platform-neutral command handlers. Importing the package registers them all."""
 
 from bot.commands import (  # noqa: F401  (registration side effects)
+    admin,
     digest,
     prefs,
     privacy,
@@ -25,6 +26,8 @@ ACTION_COMMANDS: dict[str, str] = {
     "consent.grant_everywhere": "consent grant everywhere",
     "consent.decline": "consent decline",
     "consent.revoke": "consent revoke",
+    "forget.ask": "forget",
+    "export.run": "export",
     "forget.confirm": "forget confirm",
     "forget.all": "forget confirm all",
     "forget.cancel": "forget cancel",

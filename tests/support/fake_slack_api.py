@@ -91,6 +91,7 @@ class FakeSlackAPI:
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.uploads: dict[str, bytes] = {}
         self.acks: dict[str, dict[str, Any]] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # user id → their published Home tab
         # token → workspace it was issued for; codes waiting for oauth.v2.access
         self.tokens: dict[str, str] = {}
         self.revoked: set[str] = set()
@@ -143,11 +144,13 @@ class FakeSlackAPI:
     # Scripting ---------------------------------------------------------------------------------
     def add_user(
         self, user_id: str, name: str, *, tz: str | None = "UTC", locale: str | None = "en-US",
-        is_bot: bool = False, deleted: bool = False,
+        is_bot: bool = False, deleted: bool = False, is_admin: bool = False,
+        is_owner: bool = False,
     ) -> dict[str, Any]:
         user = {
             "id": user_id, "team_id": self.team_id, "name": name.lower(), "real_name": name,
             "deleted": deleted, "is_bot": is_bot, "tz": tz, "locale": locale,
+            "is_admin": is_admin, "is_owner": is_owner,
             "profile": {"display_name": name, "real_name": name},
         }
         self.users[user_id] = user
@@ -488,6 +491,13 @@ class FakeSlackAPI:
     def _m_assistant_threads_setTitle(self, params: dict[str, Any], request: web.Request
                                       ) -> dict[str, Any]:
         return {}
+
+    def _m_views_publish(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        self.views[str(params.get("user_id"))] = view
+        return {"view": {"id": f"V{len(self.views)}", **(view or {})}}
 
     def _m_apps_connections_open(self, params: dict[str, Any], request: web.Request
                                  ) -> dict[str, Any]:

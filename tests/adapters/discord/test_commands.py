@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import discord
 import pytest
 from sqlalchemy import select
 
@@ -151,3 +152,30 @@ async def test_commands_added_to_the_core_later_appear_generically(
     assert said.response is not None and said.response.content == "args=['say', 'hello', 'world']"
     assert bare.response is not None and bare.response.content == "args=[]"
     assert shout.response is not None and shout.response.content == "args=['hey']"
+
+
+async def test_admin_is_recognised_from_manage_server(world: World) -> None:
+    """Discord's own permission decides: a member with Manage Server may use /admin, and the
+    exclusion stops learning in that channel; others are refused."""
+    from bot.commands.admin import NOT_ADMIN
+    from profiles.admin_models import ChannelPolicy
+
+    mods = world.guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+    carol = world.guild.add_member(world.env.create_user("carol", global_name="Carol"),
+                                   roles=[mods])
+    await world.env.settle()
+
+    refused = await world.alice.slash(world.channel, "admin", action="exclude",
+                                      args="learning here")
+    assert refused.response is not None and refused.response.content == NOT_ADMIN
+    assert await world.count(ChannelPolicy) == 0
+
+    done = await carol.slash(world.channel, "admin", action="exclude", args="learning here")
+    assert done.ephemeral and done.response is not None
+    assert "excluded from learning" in done.response.content
+    assert await world.count(ChannelPolicy, ChannelPolicy.channel_id == str(world.channel.id)) == 1
+
+    await world.grant(world.alice)
+    await world.alice.send(world.channel, "Kubernetes operators make cluster automation calm")
+    await world.env.settle()
+    assert await world.count(Signal) == 0

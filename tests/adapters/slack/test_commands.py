@@ -7,8 +7,11 @@ import json
 import time
 
 from adapters.slack.manifest import build_manifest
+from bot.commands.admin import NOT_ADMIN
+from profiles.admin_models import AdminAudit, ChannelPolicy
 from profiles.models import Consent, Person, Preference, Signal
-from tests.adapters.slack.conftest import CHANNEL, DM, USER, SlackWorld, rows
+from tests.adapters.slack.conftest import CHANNEL, DM, USER, SlackWorld, next_ts, rows
+from tests.support.fake_slack_api import TEAM_ID
 from tests.support.helpers import count
 
 
@@ -97,3 +100,31 @@ async def test_cancel_keeps_everything(world: SlackWorld) -> None:
     await world.press("forget.cancel", channel=CHANNEL, ephemeral=True)
     assert world.slack.calls_to("response_url")[-1].params["text"] == "Okay, nothing was deleted."
     assert await count(world.core, Person) == 1
+
+
+async def test_admin_is_recognised_from_slack_roles(world: SlackWorld) -> None:
+    """users.info says who administers the workspace; /admin works for them only, and the
+    exclusion it sets stops learning from that channel's messages."""
+    world.slack.add_user("U0BOSS", "Boss", is_admin=True)
+    world.slack.add_user("U0OWNER", "Owner", is_owner=True)
+    await world.command("/admin", "exclude learning here", user=USER, channel=CHANNEL)
+    refused = world.slack.calls_to("response_url")[-1]
+    assert refused.params["text"] == NOT_ADMIN
+    assert await rows(world.core, ChannelPolicy) == []
+
+    await world.command("/admin", "exclude learning here", user="U0BOSS", channel=CHANNEL)
+    done = world.slack.calls_to("response_url")[-1]
+    assert done.params["response_type"] == "ephemeral"
+    assert f"#{CHANNEL} is now excluded from learning" in done.params["text"]
+    [policy] = await rows(world.core, ChannelPolicy)
+    assert (policy.workspace, policy.channel_id, policy.learn) == (TEAM_ID, CHANNEL, False)
+    await world.command("/admin", "", user="U0OWNER", channel=CHANNEL)
+    assert "1 allow learning" not in world.slack.calls_to("response_url")[-1].params["text"]
+    assert f"#{CHANNEL}: no learning" in world.slack.calls_to("response_url")[-1].params["text"]
+
+    await world.grant()
+    await world.event({"type": "message", "channel": CHANNEL, "user": USER, "ts": next_ts(),
+                       "text": "Kubernetes operators make cluster automation pleasant",
+                       "channel_type": "channel"})
+    assert await count(world.core, Signal) == 0
+    assert [a.action for a in await rows(world.core, AdminAudit)] == ["channel.exclude"]
