@@ -38,7 +38,7 @@ from adapters.slack import markup, oauth, translate
 from adapters.slack.delivery import Deliverer
 from adapters.slack.directory import SlackUser, UserDirectory
 from adapters.slack.manifest import SUGGESTED_PROMPTS, native_commands, umbrella_command
-from adapters.slack.render import FEEDBACK_DOWN, FEEDBACK_UP, feedback_acknowledged
+from adapters.slack.render import feedback_acknowledged
 from adapters.slack.stream import ReplyStream
 from adapters.slack.threads import LRU, ThreadTracker
 from adapters.slack.translate import BotIdentity, Origin
@@ -47,6 +47,7 @@ from bot.config import Settings
 from bot.core import Core, reply_thread
 from bot.digest import digests_for
 from bot.events import AnyEvent, PersonRef, PlatformContext, Reply, ReplyKind, Surface
+from bot.outbox import FEEDBACK_DOWN, FEEDBACK_UP
 from profiles.models import Person
 
 log = logging.getLogger(__name__)
