@@ -637,9 +637,7 @@ class Core:
             result = await self.llm.generate(prepared.request, on_partial=on_partial)
             text = result.text
             if self.llm.configured:
-                text = shape_reply(
-                    text, verbosity=prepared.verbosity, emoji=prepared.emoji, avoid=prepared.avoid
-                )
+                text = shape_reply(text, emoji=prepared.emoji, avoid=prepared.avoid)
         except LLMUnavailable as exc:
             error = str(exc)
             result = None

@@ -1,13 +1,16 @@
-"""Post-generation shaping: what the prompt asked for is enforced on the output as well,
-because models do not always comply."""
+"""Post-generation shaping: avoided topics and emoji are enforced on the output as well,
+because models do not always comply.
+
+Length is not: verbosity shapes the prompt (``prompts/``), and an answer is never cut
+afterwards. A hard cut at the verbosity ceiling silently dropped most of long answers (a
+5,400-character answer reached Slack as 1,095 characters, steps 1–6 of 30); long answers now
+continue in follow-up messages (:func:`bot.outbox.split_text`)."""
 
 from __future__ import annotations
 
 import re
 
 import emoji as emoji_lib
-
-from prompts.render import VERBOSITY_CHAR_LIMITS
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
 AVOIDED_NOTICE = "I'd rather not go into that: it's on your list of topics to avoid."
@@ -31,25 +34,12 @@ def drop_avoided(text: str, avoid: list[str]) -> str:
     return result or AVOIDED_NOTICE
 
 
-def limit_length(text: str, verbosity: str) -> str:
-    """Cut at the last sentence end (or word) before the verbosity ceiling."""
-    limit = VERBOSITY_CHAR_LIMITS.get(verbosity, VERBOSITY_CHAR_LIMITS["normal"])
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    cut = max(head.rfind(". "), head.rfind("! "), head.rfind("? "), head.rfind("\n"))
-    if cut >= limit // 2:
-        return head[: cut + 1].rstrip()
-    space = head.rfind(" ")
-    return (head[:space] if space > limit // 2 else head).rstrip() + "…"
-
-
 def strip_emoji(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", emoji_lib.replace_emoji(text, replace=""))
 
 
-def shape_reply(text: str, *, verbosity: str, emoji: str, avoid: list[str]) -> str:
+def shape_reply(text: str, *, emoji: str, avoid: list[str]) -> str:
     text = drop_avoided(text.strip(), avoid)
     if emoji == "off":
         text = strip_emoji(text)
-    return limit_length(text, verbosity)
+    return text

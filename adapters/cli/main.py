@@ -146,6 +146,7 @@ def db_current(config: ConfigOption = None) -> None:
 def users_list(config: ConfigOption = None) -> None:
     """Everyone the bot has met, with consent state and how much it knows."""
     from sqlalchemy import func, select
+    from sqlmodel import col
 
     from adapters.cli.runtime import with_core
     from profiles.models import Consent, Interest, Person
@@ -153,8 +154,8 @@ def users_list(config: ConfigOption = None) -> None:
     async def work(core: Core) -> list[Any]:
         async with core.db.session() as session:
             interests = (
-                select(Interest.person_id, func.count().label("n"))
-                .group_by(Interest.person_id)
+                select(col(Interest.person_id), func.count().label("n"))
+                .group_by(col(Interest.person_id))
                 .subquery()
             )
             result = await session.exec(

@@ -38,7 +38,7 @@ from adapters.slack import home, markup, oauth, translate
 from adapters.slack.delivery import Deliverer
 from adapters.slack.directory import SlackUser, UserDirectory
 from adapters.slack.manifest import SUGGESTED_PROMPTS, native_commands, umbrella_command
-from adapters.slack.render import FEEDBACK_DOWN, FEEDBACK_UP, feedback_acknowledged
+from adapters.slack.render import feedback_acknowledged
 from adapters.slack.stream import ReplyStream
 from adapters.slack.threads import LRU, ThreadTracker
 from adapters.slack.translate import BotIdentity, Origin
@@ -48,6 +48,7 @@ from bot.core import Core, reply_thread
 from bot.digest import digests_for
 from bot.events import AnyEvent, PersonRef, PlatformContext, Reply, ReplyKind, Surface
 from bot.home import home_view
+from bot.outbox import FEEDBACK_DOWN, FEEDBACK_UP
 from profiles.models import Person
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 
 import emoji as emoji_lib
 
+from bot.outbox import split_text as split_pieces
+
 # <@U123>, <@W123|legacy-name>, <#C123|general>, <!here>, <!subteam^S1|@team>, <https://x|y>
 _TOKEN = re.compile(r"<([^<>\n]{1,2000})>")
 _USER_ID = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^<>]*)?>")
@@ -148,19 +150,7 @@ def to_mrkdwn(text: str) -> str:
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """Cut ``text`` into pieces of at most ``limit`` characters, preferring paragraph, then
-    line, then word boundaries (Block Kit sections hold 3,000 characters each)."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"))
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut < limit // 2:
-            cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n ")
-    if rest or not pieces:
-        pieces.append(rest)
-    return pieces
+    """Cut ``text`` into pieces of at most ``limit`` characters (Block Kit sections hold
+    3,000 each) by the core's one policy, :func:`bot.outbox.split_text`: paragraph, then line,
+    then word boundaries, code fences closed and reopened, nothing dropped."""
+    return split_pieces(text, limit)

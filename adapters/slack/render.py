@@ -14,12 +14,12 @@ from typing import Any
 
 from adapters.slack.markup import split_text, to_mrkdwn
 from bot.events import Button, ButtonStyle, Reply
+from bot.outbox import FEEDBACK_UP
+from bot.outbox import feedback_buttons as feedback_policy
 
 SECTION_LIMIT = 3000
 TEXT_LIMIT = 39_000
 MAX_BLOCKS = 50
-FEEDBACK_UP = "feedback.up"
-FEEDBACK_DOWN = "feedback.down"
 ACTIONS_BLOCK_ID = "tailorbot.actions"
 FEEDBACK_BLOCK_ID = "tailorbot.feedback"
 # What replaces the 👍/👎 row once one was pressed (user-facing: keep them easy to translate).
@@ -45,12 +45,6 @@ def actions_block(buttons: list[Button], block_id: str = ACTIONS_BLOCK_ID) -> di
     return {"type": "actions", "block_id": block_id, "elements": [button(b) for b in buttons[:25]]}
 
 
-def feedback_buttons(reply_id: str) -> list[Button]:
-    """👍/👎 under a chat answer; a press comes back as ``feedback.up``/``feedback.down`` with
-    ``value`` = the core's reply id, which the core turns into feedback on that reply."""
-    return [Button(FEEDBACK_UP, "👍", value=reply_id), Button(FEEDBACK_DOWN, "👎", value=reply_id)]
-
-
 def feedback_acknowledged(message: dict[str, Any], action_id: str) -> dict[str, Any] | None:
     """``chat.update`` payload for an answer whose 👍/👎 button was pressed: the same text and
     blocks, with the button row replaced by a note of the choice, so the click is visibly
@@ -69,8 +63,9 @@ def feedback_acknowledged(message: dict[str, Any], action_id: str) -> dict[str, 
 
 
 def wants_feedback(reply: Reply) -> bool:
-    """Chat answers the core stored (it gave them a reply id) get feedback buttons."""
-    return reply.purpose == "chat" and bool(reply.reply_id)
+    """Whether the core's policy (:func:`bot.outbox.feedback_buttons`) gives ``reply``
+    feedback buttons."""
+    return bool(feedback_policy(reply))
 
 
 def text_blocks(mrkdwn: str) -> list[dict[str, Any]]:
@@ -87,9 +82,9 @@ def extra_blocks(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if reply.buttons:
         blocks.append(actions_block(reply.buttons))
-    if wants_feedback(reply):
-        assert reply.reply_id is not None
-        blocks.append(actions_block(feedback_buttons(reply.reply_id), FEEDBACK_BLOCK_ID))
+    feedback = feedback_policy(reply)
+    if feedback:  # a block of their own, so a press can be acknowledged in place
+        blocks.append(actions_block(feedback, FEEDBACK_BLOCK_ID))
     return blocks
 
 

@@ -284,12 +284,18 @@ async def test_avoided_topics_filtered_from_reply(make_core):
     assert '"crypto"' in core.llm.requests[-1].system
 
 
-async def test_verbosity_limit_enforced_after_generation(make_core):
-    core = await make_core(ScriptedBackend(["Word " * 400]))
+async def test_verbosity_shapes_the_prompt_and_never_cuts_the_answer(make_core):
+    """A long answer once reached Slack as its first 1,095 of 5,400 characters, cut with no
+    mark at the verbosity ceiling. Verbosity is an instruction to the model; what it wrote
+    is delivered whole."""
+    steps = "\n".join(f"{n}. Step {n}: " + "do the thing carefully. " * 8 for n in range(1, 31))
+    core = await make_core(ScriptedBackend([steps]))
     alice = person()
     await core.handle(command(alice, "prefs", "set verbosity brief"))
     reply = (await core.handle(message(alice, "explain everything")))[0]
-    assert len(reply.text) <= 400
+    assert len(steps) > 5000
+    assert reply.text == steps.strip()
+    assert "brief" in core.llm.requests[-1].system
 
 
 async def test_model_failure_keeps_message_and_signals(make_core):

@@ -89,3 +89,11 @@ def test_split_text_prefers_boundaries() -> None:
     assert pieces[0].endswith("one")
     assert "".join(split_text("x" * 1000, 300)) == "x" * 1000
     assert split_text("", 10) == [""]
+
+
+def test_split_text_never_breaks_a_code_fence() -> None:
+    text = "Here:\n```\n" + "line of code\n" * 600 + "```"
+    pieces = split_text(text, 3000)
+    assert len(pieces) > 2
+    assert all(p.count("```") % 2 == 0 for p in pieces)  # each section renders on its own
+    assert sum(p.count("line of code") for p in pieces) == 600
