@@ -53,7 +53,6 @@ from bot.experiments import renderer_for, variant_for
 from bot.exports import remove_exports_of
 from bot.i18n import person_locale
 from bot.journal import Drainer, Journal, Kept, journal_path
-from bot.learning import ChannelLearning
 from bot.llm.base import (
     LLMBackend,
     LLMRequest,
@@ -205,17 +204,6 @@ class Core:
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
         )
-        # Channel messages the bot only observes are learned from in batches (bot/learning.py).
-        self.learning = ChannelLearning(
-            db,
-            self.engine,
-            self.extractor,
-            clock=lambda: self.clock(),
-            default_timezone=settings.default_timezone,
-            observers=lambda: self.observers,
-        )
-        self.deletion_hooks.append(self.learning.person_changed)
-        self.preference_hooks.append(self.learning.person_changed)
         # Exchanges held in memory while a person's consent is unanswered (bot/consent.py).
         self.awaiting_consent = AwaitingConsent(clock)
         self.deletion_hooks.append(self.awaiting_consent.drop_person)
@@ -351,15 +339,10 @@ class Core:
         if deliver is not None:
             await deliver(event, replies)
 
-    async def flush(self) -> None:
-        """Wait until every observation accepted so far is in the database."""
-        await self.learning.flush()
-
     async def aclose(self) -> None:
         for close in self.closers:
             await close()
         await self.drainer.aclose()
-        await self.learning.aclose()
         await self.llm.aclose()
 
     # Dispatch ------------------------------------------------------------------------------
@@ -452,8 +435,6 @@ class Core:
         """A channel message not addressed to the bot: learn from it if its author allows
         learning, let observers (e.g. digest channel activity) see it, never reply. Nothing
         at all is stored about authors who have not consented, not even that they spoke."""
-        if await self.learning.message(event, key, text):
-            return
         async with self.db.session() as session:
             person = await self._learning_person(session, key)
             if person is None or person.id is None:
@@ -789,7 +770,6 @@ class Core:
                 )
             ]
         key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
-        self.learning.invalidate(key)  # a command may change consent, preferences or existence
         async with self.transaction() as session:
             person = await self._person(session, event, key)
             if not await self._claim(session, person, event):

@@ -467,7 +467,7 @@ class ProfileEngine:
                 "negative_feedback": negative,
                 "first_seen_at": at,
             }
-            for topic, delta in sorted(dict(topics).items())  # key order: see ingest.py
+            for topic, delta in dict(topics).items()
         ]
         if not values:
             return
@@ -480,7 +480,7 @@ class ProfileEngine:
     ) -> None:
         rows = [
             {"person_id": person_id, "kind": kind, "key": key, "weight": 1.0, "updated_ts": at_ts}
-            for kind, key in sorted(traits)
+            for kind, key in traits
         ]
         await session.exec(trait_upsert(session, self.half_life), params=rows)
 

@@ -29,15 +29,14 @@ import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profiles.db import Database, DatabaseUnavailable
+from profiles.db import Database
 from profiles.decay import accumulate, to_ts
 from profiles.engine import ProfileEngine, interest_upsert, style_upsert, trait_upsert
 from profiles.models import ProcessedEvent, Signal, StyleProfile, table_of
@@ -156,12 +155,11 @@ class BatchIngestor:
             )
         return rows
 
-    async def claim(
+    async def claim_and_apply(
         self, session: AsyncSession, items: Sequence[tuple[Observation, Claim | None]]
-    ) -> list[int]:
-        """Claim every event (one ``executemany`` insert that skips ids already processed);
-        the positions of the items to learn from: new events, once each, and unclaimed
-        observations."""
+    ) -> IngestStats:
+        """Claim every event (one ``executemany`` insert that skips ids already processed),
+        then learn only from observations whose event was new (or that carry no claim)."""
         claims = [(ob, claim) for ob, claim in items if claim is not None]
         fresh: set[tuple[str, str, str]] = set()
         if claims:
@@ -185,24 +183,16 @@ class BatchIngestor:
             result = await session.exec(stmt, params=list(unique.values()))
             fresh = {(p, w, e) for p, w, e in result.all()}
         seen: set[tuple[str, str, str]] = set()
-        kept: list[int] = []
-        for position, (_, claim) in enumerate(items):
+        kept: list[Observation] = []
+        for ob, claim in items:
             if claim is None:
-                kept.append(position)
+                kept.append(ob)
                 continue
             key = (claim.platform, claim.workspace, claim.event_id)
             if key in fresh and key not in seen:  # a duplicate inside one batch counts once
                 seen.add(key)
-                kept.append(position)
-        return kept
-
-    async def claim_and_apply(
-        self, session: AsyncSession, items: Sequence[tuple[Observation, Claim | None]]
-    ) -> IngestStats:
-        """Claim every event, then learn only from observations whose event was new (or
-        that carry no claim)."""
-        kept = await self.claim(session, items)
-        return await self.apply(session, [items[i][0] for i in kept])
+                kept.append(ob)
+        return await self.apply(session, kept)
 
     async def apply(
         self, session: AsyncSession, observations: Sequence[Observation]
@@ -254,9 +244,7 @@ class BatchIngestor:
         if not combined:
             return 0
         stmt = interest_upsert(session, hl, lasting)
-        # Rows in key order, as ProfileEngine.add_interests writes them: two transactions
-        # upserting the same rows then lock them in the same order and cannot deadlock.
-        await session.exec(stmt, params=[combined[k] for k in sorted(combined)])
+        await session.exec(stmt, params=list(combined.values()))
         return len(combined)
 
     # Traits (language, active hour) --------------------------------------------------------
@@ -289,7 +277,7 @@ class BatchIngestor:
         if not combined:
             return 0
         stmt = trait_upsert(session, hl)
-        await session.exec(stmt, params=[combined[k] for k in sorted(combined)])  # key order
+        await session.exec(stmt, params=list(combined.values()))
         return len(combined)
 
     # Style ---------------------------------------------------------------------------------
@@ -320,7 +308,7 @@ class BatchIngestor:
         table = table_of(StyleProfile)
         stmt = style_upsert(session)
         for batch in rounds:
-            await session.exec(stmt, params=sorted(batch, key=lambda row: row["person_id"]))
+            await session.exec(stmt, params=batch)
         # Prune where a person's message count crossed a multiple of PRUNE_EVERY, as the
         # per-message path does; one read for the whole batch.
         totals: list[tuple[int, int]] = []
@@ -341,17 +329,6 @@ class BatchIngestor:
         return len(rounds), pruned
 
 
-Item = tuple[Observation, Claim | None, Any]
-Admit = Callable[[AsyncSession, list[Item]], Awaitable[list[Item]]]
-Applied = Callable[[AsyncSession, list[Item]], Awaitable[None]]
-
-
-def _transient(exc: OperationalError) -> bool:
-    """PostgreSQL's deadlock (40P01) and serialisation (40001) failures: retrying is right."""
-    code = getattr(exc.orig, "sqlstate", None)
-    return code in {"40P01", "40001"}
-
-
 class WriteBehind:
     """Write-behind ingestion: callers ``submit`` observations and return at once; one
     background task applies them in batches (up to ``max_batch`` observations, or whatever
@@ -359,16 +336,10 @@ class WriteBehind:
 
     This is what takes the per-event database cost off the hot path for events the bot only
     learns from (channel chatter, reactions elsewhere). The price is a window of at most
-    ``max_delay`` seconds (plus the time to write a batch) in which a crash loses accepted
-    observations; replies that need the fresh profile keep using the synchronous path.
-    ``max_pending`` bounds memory: when it is reached, ``submit`` waits (back-pressure)
-    instead of growing without limit. A batch that fails because the database is away is
-    retried, then kept, in order.
-
-    In each batch's transaction, before anything is claimed, ``admit`` may drop items (e.g.
-    people who revoked consent or were forgotten since they were queued); after learning,
-    ``applied`` receives the items that were learned from (new events only), with the
-    ``extra`` each was submitted with, to write what belongs with them in that transaction.
+    ``max_delay`` seconds in which a crash loses accepted observations; replies that need the
+    fresh profile should keep using the synchronous path. ``max_pending`` bounds memory: when
+    it is reached, ``submit`` waits (back-pressure) instead of growing without limit. A batch
+    that fails because the database is away is retried, then kept, in order.
     """
 
     def __init__(
@@ -379,34 +350,26 @@ class WriteBehind:
         max_batch: int = 1_000,
         max_delay: float = 0.05,
         max_pending: int = 50_000,
-        admit: Admit | None = None,
-        applied: Applied | None = None,
     ) -> None:
         self.db = db
         self.ingestor = ingestor
         self.max_batch = max_batch
         self.max_delay = max_delay
-        self.admit = admit
-        self.applied_hook = applied
-        self._queue: asyncio.Queue[Item] = asyncio.Queue(max_pending)
+        self._queue: asyncio.Queue[tuple[Observation, Claim | None]] = asyncio.Queue(max_pending)
         self._task: asyncio.Task[None] | None = None
         self.applied = 0
         self.signal_rows = 0
-        self.batches = 0
-        self.dropped = 0
 
     @property
     def pending(self) -> int:
         return self._queue.qsize()
 
-    async def submit(
-        self, observation: Observation, claim: Claim | None = None, extra: Any = None
-    ) -> None:
+    async def submit(self, observation: Observation, claim: Claim | None = None) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
-        await self._queue.put((observation, claim, extra))
+        await self._queue.put((observation, claim))
 
-    async def _next_batch(self) -> list[Item]:
+    async def _next_batch(self) -> list[tuple[Observation, Claim | None]]:
         batch = [await self._queue.get()]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_delay
@@ -425,43 +388,19 @@ class WriteBehind:
                 break
         return batch
 
-    async def _once(self, batch: list[Item]) -> IngestStats:
-        async with self.db.session() as session:
-            admitted = await self.admit(session, batch) if self.admit else batch
-            kept = await self.ingestor.claim(session, [(ob, c) for ob, c, _ in admitted])
-            learned = [admitted[i] for i in kept]
-            stats = await self.ingestor.apply(session, [ob for ob, _, _ in learned])
-            if self.applied_hook is not None and learned:
-                await self.applied_hook(session, learned)
-        return stats
-
-    async def _apply(self, batch: list[Item]) -> None:
+    async def _apply(self, batch: list[tuple[Observation, Claim | None]]) -> None:
         delay = 0.5
-        attempts = 0
         while True:
             try:
-                stats = await self._once(batch)
-            except DatabaseUnavailable:  # the database went away: retry, in order
-                log.warning("write-behind batch of %d waits for the database", len(batch))
+                async with self.db.session() as session:
+                    stats = await self.ingestor.claim_and_apply(session, batch)
+            except Exception:  # the database went away: retry the same batch, in order
+                log.exception("write-behind batch of %d failed; retrying", len(batch))
                 await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
                 continue
-            except OperationalError as exc:
-                if _transient(exc) and attempts < 5:  # deadlock victim, serialisation failure
-                    attempts += 1
-                    log.info("write-behind batch of %d retried: %s", len(batch), exc.orig)
-                    await asyncio.sleep(0.01 * attempts)
-                    continue
-                log.exception("write-behind batch of %d failed and was dropped", len(batch))
-                self.dropped += len(batch)
-                return
-            except Exception:  # a bad batch must not jam the queue behind it
-                log.exception("write-behind batch of %d failed and was dropped", len(batch))
-                self.dropped += len(batch)
-                return
             self.applied += stats.observations
             self.signal_rows += stats.signal_rows
-            self.batches += 1
             return
 
     async def _run(self) -> None:

@@ -376,7 +376,6 @@ async def test_channel_message_not_addressed_to_bot_is_observed_silently(core):
         text="Our team migrated the billing service to event sourcing",
     )
     assert await core.handle(event) == []
-    await core.flush()  # observed messages are learned (and observed) in batches
     assert seen and seen[0][0] == "alice" and "event sourcing" in " ".join(seen[0][1])
     pid = await person_id(core, alice)
     assert await count(core, Signal, person_id=pid) > 0

@@ -78,7 +78,6 @@ async def grant(core: Core, who: PersonRef) -> None:
 
 
 async def person_id(core: Core, who: PersonRef) -> int | None:
-    await core.flush()  # observed channel messages are learned in batches
     who = fit_person(who)  # the core stores identities as fitted at its door
     async with core.db.session() as session:
         result = await session.exec(
@@ -92,7 +91,6 @@ async def person_id(core: Core, who: PersonRef) -> int | None:
 
 
 async def count(core: Core, model: Any, **where: Any) -> int:
-    await core.flush()  # observed channel messages are learned in batches
     async with core.db.session() as session:
         stmt = select(func.count()).select_from(model)
         for key, value in where.items():
