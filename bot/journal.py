@@ -86,6 +86,9 @@ def decode(text: str) -> AnyEvent:
     fields["context"] = PlatformContext(**fields["context"])
     if "surface" in fields:
         fields["surface"] = Surface(fields["surface"])
+    tuples = {f.name for f in dataclasses.fields(cls) if "tuple" in str(f.type)}
+    for name in tuples & fields.keys():  # JSON has no tuples: give tuple fields theirs back
+        fields[name] = tuple(fields[name])
     event: AnyEvent = cls(**fields)
     return event
 

@@ -207,7 +207,9 @@ async def test_after_forget_their_words_are_in_no_column_and_not_on_disk(make_co
     needles = ("xylophonist", "heliograph", "U-QX9ZEBRA")
     assert set(await columns_containing(core, *needles)) == set(needles)  # the scan sees them
 
-    await core.handle(command(alice, "forget", "confirm"))
+    # busy_life linked a second identity ("U-QX9ZEBRA-cli"): forgetting all of them is what
+    # "no copy anywhere" means for a person, and what /forget offers a linked person.
+    await core.handle(command(alice, "forget", "confirm all"))
 
     assert await columns_containing(core, *needles) == {}
     if database_url.startswith("sqlite"):
