@@ -24,15 +24,18 @@ from profiles.models import (
 
 async def people_by_consent(session: AsyncSession) -> dict[str, int]:
     """People per consent status; people without a consent row count as ``unknown``."""
+    # Grouped by the bare column: a COALESCE with a bound default is two different
+    # expressions to PostgreSQL (one parameter each), which it refuses as a GROUP BY.
     result = await session.exec(
-        select(func.coalesce(Consent.status, ConsentStatus.UNKNOWN.value), func.count())  # type: ignore[call-overload]
+        select(col(Consent.status), func.count())  # type: ignore[call-overload]
         .select_from(Person)
         .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
-        .group_by(func.coalesce(Consent.status, ConsentStatus.UNKNOWN.value))
+        .group_by(col(Consent.status))
     )
     counts = {status.value: 0 for status in ConsentStatus}
     for status, count in result.all():
-        counts[str(status)] = int(count)
+        key = ConsentStatus.UNKNOWN.value if status is None else str(status)
+        counts[key] += int(count)
     return counts
 
 
