@@ -61,7 +61,10 @@ class MessageEvent(Event):
     """``mentioned`` means *addressed to the bot*: an @-mention, or a follow-up in a thread
     the bot takes part in. DMs are always addressed. Other channel messages are observed
     (with the author's consent) and never answered. ``channel_private`` marks private
-    channels and group DMs, whose content never reaches people outside them."""
+    channels and group DMs, whose content never reaches people outside them.
+    ``mentioned_names`` are the display names of people (and groups) the text mentions, as
+    the adapter rendered them: the core removes them before learning, so nothing is learned
+    about someone through another person's message."""
 
     text: str
     surface: Surface = Surface.DM
@@ -69,6 +72,7 @@ class MessageEvent(Event):
     thread_id: str | None = None
     mentioned: bool = False
     channel_private: bool = False
+    mentioned_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,51 +1,45 @@
 """Implicit-signal extraction from message text.
 
-Keyphrases come from YAKE (unsupervised, offline, per-language stopwords), language from
-lingua (models ship inside the wheel), emoji from the ``emoji`` package. Formality is a small
-feature score documented in :func:`formality_score`; there is no maintained offline library for
-it, and it only nudges an inferred default that an explicit preference always overrides.
+Topics come from :mod:`profiles.topics` (noun phrases checked against stopwords, word
+frequencies, an English lexicon and lemmas), language from lingua (models ship inside the
+wheel) with a word-frequency second opinion, emoji from the ``emoji`` package. Formality is a
+small feature score documented in :func:`formality_score`; there is no maintained offline
+library for it, and it only nudges an inferred default that an explicit preference always
+overrides.
+
+Before anything is extracted, the text loses what is not the writer's own subject matter:
+mentions and the names of mentioned people (a colleague's ``@mention`` must never teach the bot
+anything about a person who has not consented), channel names, links, code, emoji shortcodes
+and quoted lines.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import emoji
 
-# YAKE ships stopword lists for these codes; other languages fall back to a language-neutral
-# run (YAKE's "noLang" list) rather than to English stopwords.
-_YAKE_LANGS = frozenset(
-    ("ar", "bg", "br", "cz", "da", "de", "el", "en", "es", "et", "fa", "fi", "fr", "hi", "hr")
-    + ("hu", "hy", "id", "it", "ja", "lt", "lv", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sl")
-    + ("sv", "tr", "uk", "zh")
-)
+from profiles.topics import INTERJECTIONS, TOKEN, extract_topics
+
 MIN_LANGUAGE_CONFIDENCE = 0.75
-# Verbs of wanting and liking that YAKE's stopword lists keep ("love jazz"): the interest is
-# the object, and "jazz piano" is found anyway.
-_CHAT_VERBS = frozenset(("love", "like", "enjoy", "hate", "want", "need", "loving", "liking"))
-# Words that are never an interest on their own ("what should I do this weekend?").
-_GENERIC_ALONE = frozenset(
-    ("weekend", "today", "tomorrow", "tonight", "yesterday", "morning", "evening")
-    + ("afternoon", "week", "month", "year", "time", "thing", "things", "stuff", "question")
-    + ("questions", "help", "thanks", "idea", "ideas", "tips", "advice", "something")
-)
+# Below this, a language guess is noise ("haha, what kind of work?" reads as Tagalog).
+MIN_LANGUAGE_WORDS = 5
+MIN_LANGUAGE_LETTERS = 20
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _CODE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
+_QUOTED = re.compile(r"^\s*(?:>|&gt;).*$", re.MULTILINE)
+_MENTION = re.compile(r"<[@#!][^>\s]*>|(?<![\w.])[@#][\w.\-]+")
+_SHORTCODE = re.compile(r":[a-z0-9_+\-]{2,40}:", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 _CONTRACTION = re.compile(r"\b\w+'(?:s|re|ve|ll|d|t|m)\b", re.IGNORECASE)
-_CASUAL_TOKENS = frozenset(
-    ("lol", "lmao", "haha", "hahaha", "gonna", "wanna", "gotta", "yeah", "yep", "nope", "hey")
-    + ("hiya", "thx", "pls", "plz", "btw", "imo", "tbh", "omg", "cool", "awesome", "dude", "ok")
-    + ("okay", "kinda", "sorta", "ya", "u", "ur", "np", "idk")
-)
+_CASUAL_TOKENS = INTERJECTIONS
 _FORMAL_TOKENS = frozenset(
     ("please", "kindly", "regards", "sincerely", "furthermore", "however", "therefore")
     + ("moreover", "would", "could", "appreciate", "grateful", "dear", "thank", "regarding")
@@ -113,22 +107,40 @@ def formality_score(text: str, words: list[str], emoji_count: int) -> float:
     return max(-1.0, min(1.0, score))
 
 
+def strip_non_topical(text: str, names: Sequence[str] = ()) -> str:
+    """The writer's own prose: without links, code, quoted lines, emoji and shortcodes,
+    mentions, channel names and the given display names (of people mentioned or named by the
+    platform), which are never anyone's interest."""
+    prose = _CODE_BLOCK.sub(" ", text)
+    prose = _INLINE_CODE.sub(" ", _URL.sub(" ", prose))
+    prose = _QUOTED.sub(" ", prose)
+    for name in sorted({n.strip().lstrip("@") for n in names if n and n.strip()}, key=len)[::-1]:
+        prose = re.sub(
+            rf"@?(?<!\w){re.escape(name)}(?!\w)", " ", prose, flags=re.IGNORECASE
+        )
+    prose = _MENTION.sub(" ", prose)
+    prose = _SHORTCODE.sub(" ", prose)
+    return emoji.replace_emoji(prose, replace=" ")
+
+
 class SignalExtractor:
-    """Thread-safe and cheap to share; heavy models are built once, on first use."""
+    """Thread-safe and cheap to share; lexicons and models load once, on first use."""
 
     def __init__(self, *, max_keyphrases: int = 5, max_chars: int = 4000) -> None:
         self.max_keyphrases = max_keyphrases
         self.max_chars = max_chars
-        self._lock = threading.Lock()
 
-    def extract(self, text: str) -> MessageSignals:
+    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+        """``names``: display names that must never become topics (mentioned people)."""
         text = clean_text(text, max_chars=self.max_chars)
         emoji_count = emoji.emoji_count(text)
-        prose = _INLINE_CODE.sub(" ", _CODE_BLOCK.sub(" ", _URL.sub(" ", text)))
-        prose = emoji.replace_emoji(prose, replace=" ")
+        prose = strip_non_topical(text, names)
         words = _WORD.findall(prose)
-        language = detect_language(prose) if len(words) >= 3 else None
-        topics = self._keyphrases(prose, language) if len(words) >= 4 else ()
+        language, foreign = _detect(prose)
+        if foreign:
+            topics: tuple[tuple[str, float], ...] = ()  # too short to tell which language
+        else:
+            topics = extract_topics(prose, language or "en", self.max_keyphrases)
         return MessageSignals(
             topics=topics,
             language=language,
@@ -137,56 +149,6 @@ class SignalExtractor:
             formality=formality_score(text, words, emoji_count),
             emoji_count=emoji_count,
         )
-
-    def _keyphrases(self, prose: str, language: str | None) -> tuple[tuple[str, float], ...]:
-        lang = language if language in _YAKE_LANGS else ("noLang" if language else "en")
-        extractor = _yake(lang, self.max_keyphrases * 2)
-        with self._lock:  # YAKE keeps per-call state on the extractor
-            found: list[Any] = extractor.extract_keywords(prose)
-        topics: list[tuple[str, float]] = []
-        seen: set[str] = set()
-        for phrase, _score in found:
-            topic = normalise_topic(str(phrase))
-            if topic is None or topic in seen or _dangling(topic, lang):
-                continue
-            # Skip a single word already covered by a kept phrase ("rust" inside "rust async").
-            if any(topic in kept.split() for kept in seen):
-                continue
-            seen.add(topic)
-            topics.append((topic, round(1.0 - 0.15 * len(topics), 3)))
-            if len(topics) >= self.max_keyphrases:
-                break
-        return tuple(topics)
-
-
-@functools.lru_cache(maxsize=64)
-def _yake(lang: str, top: int) -> Any:
-    import yake  # imported on first use: it pulls networkx and numpy (~1 CPU-s at start-up)
-
-    return yake.KeywordExtractor(lan=lang, n=2, top=top, dedupLim=0.7)
-
-
-@functools.lru_cache(maxsize=64)
-def _stopwords(lang: str) -> frozenset[str]:
-    """YAKE's own stopword list for ``lang`` (shipped in the package)."""
-    import yake
-
-    folder = Path(yake.__file__).parent / "core" / "StopwordsList"
-    try:
-        text = (folder / f"stopwords_{lang}.txt").read_text(encoding="utf-8", errors="ignore")
-    except OSError:
-        return frozenset()
-    return frozenset(word.strip().lower() for word in text.splitlines() if word.strip())
-
-
-def _dangling(topic: str, lang: str) -> bool:
-    """A phrase that starts or ends with a stopword ("piano and") is a fragment, not a topic.
-    English stopwords always count: chat is full of English even in other languages."""
-    words = topic.split()
-    if len(words) == 1 and topic in _GENERIC_ALONE:
-        return True
-    stop = _stopwords(lang) | _stopwords("en") | _CHAT_VERBS
-    return words[0] in stop or words[-1] in stop
 
 
 @functools.lru_cache(maxsize=1)
@@ -197,10 +159,52 @@ def _language_detector() -> Any:
 
 
 def detect_language(text: str) -> str | None:
-    """ISO 639-1 code, or None when the text is too short or ambiguous to say."""
-    if len(text.strip()) < 12:
-        return None
+    """ISO 639-1 code, or None when the text is too short or ambiguous to say. lingua's
+    answer is kept only when it is confident and the words are at least as common in that
+    language as in English (wordfreq): short chat otherwise gets confident wrong guesses."""
+    return _detect(text)[0]
+
+
+def _detect(text: str) -> tuple[str | None, bool]:
+    """(language or None, whether the text is probably in a language other than English
+    even though it is too short to say which: its topics are then not read with English
+    rules — "jajaja sí, claro" is not about "amigo")."""
+    words = [w.lower() for w in TOKEN.findall(text) if not w.isdigit()]
+    if len(words) < 2:
+        return None, False
     ranked = _language_detector().compute_language_confidence_values(text)
-    if not ranked or ranked[0].value < MIN_LANGUAGE_CONFIDENCE:
-        return None  # short or mixed text: better no guess than a wrong language
-    return str(ranked[0].language.iso_code_639_1.name).lower()
+    if not ranked:
+        return None, False
+    code = str(ranked[0].language.iso_code_639_1.name).lower()
+    foreign = code != "en" and _familiarity(words, code) > _familiarity(words, "en")
+    if len(words) < MIN_LANGUAGE_WORDS or sum(len(w) for w in words) < MIN_LANGUAGE_LETTERS:
+        return None, foreign
+    if ranked[0].value < MIN_LANGUAGE_CONFIDENCE:
+        return None, foreign  # short or mixed text: better no guess than a wrong language
+    if code != "en" and not foreign:
+        return None, False
+    return code, False
+
+
+def _familiarity(words: list[str], lang: str) -> float:
+    """Mean Zipf frequency of ``words`` in ``lang`` (0 when wordfreq lacks the language)."""
+    if lang not in _wordfreq_languages():
+        return 0.0
+    try:
+        return sum(_zipf(w, lang) for w in words) / len(words)
+    except ImportError:  # Japanese and Korean need MeCab, which is optional
+        return 0.0
+
+
+@functools.lru_cache(maxsize=1)
+def _wordfreq_languages() -> frozenset[str]:
+    import wordfreq
+
+    return frozenset(wordfreq.available_languages(wordlist="best"))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _zipf(word: str, lang: str) -> float:
+    import wordfreq
+
+    return float(wordfreq.zipf_frequency(word, lang))

@@ -148,6 +148,12 @@ def message_event(
         thread_id=str(channel.id) if surface is Surface.THREAD else None,
         mentioned=mentioned,
         channel_private=is_private(channel),
+        mentioned_names=tuple(
+            name
+            for user in message.mentions
+            for name in {user.display_name, user.name}
+            if name
+        ),
     )
 
 

@@ -302,6 +302,7 @@ class SlackAdapter:
         message = translate.message_event(
             body, event, text=text, mentioned=mentioned, context=_context(user),
             display_name=user.name, private=self._is_private(event),
+            mentioned_names=tuple(names.values()),
         )
         origin = translate.message_origin(body, event)
         self._origins.put(message.event_id, origin)

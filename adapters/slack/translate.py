@@ -159,6 +159,7 @@ def message_event(
     context: PlatformContext,
     display_name: str | None = None,
     private: bool = False,
+    mentioned_names: tuple[str, ...] = (),
 ) -> MessageEvent:
     """Any message a person wrote where the bot can read it. ``mentioned`` means addressed to
     the bot (an @mention, or a follow-up in a thread the person started with it): the core
@@ -181,6 +182,7 @@ def message_event(
         thread_id=thread,
         mentioned=mentioned,
         channel_private=private or is_dm_channel(event),
+        mentioned_names=mentioned_names,
     )
 
 

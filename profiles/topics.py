@@ -1,0 +1,331 @@
+"""Topics, not tokens: which phrases of a message say what it is *about*.
+
+Chat is mostly filler ("yeah", "haha", "pretty good", "I guess"); an interest is a noun phrase
+that names something ("jazz piano", "superpowers", "distributed systems"). The rules below
+use maintained resources instead of hand lists wherever one exists:
+
+* **stopwords** per language: YAKE's lists (shipped in its wheel) plus ``stopwordsiso`` for
+  languages YAKE lacks; English ones always count too, because chat mixes English in.
+* **word frequency** (``wordfreq``, Zipf scale: 7 = "the", 3 = one in a million words): a
+  phrase needs at least one word that is not everyday vocabulary, and a single word on its own
+  must be rarer still. Specific words also weigh more (see :func:`specificity`).
+* **part of speech** for English (``lemminflect``'s lexicon): a phrase must end in a noun and
+  may not start with a common adjective, adverb or a verb used as one ("I *love* jazz").
+* **lemmas** (``lemminflect`` for English nouns, ``simplemma`` for 54 languages):
+  "superpowers"/"superpower" and "runtimes"/"runtime" are one topic.
+* **sentiment** (VADER's lexicon, shipped in ``vaderSentiment``): evaluative words ("good",
+  "favorite", "awesome", "haha", "love") say how someone feels, not what about; they never
+  open a topic nor stand alone as one.
+
+Chat interjections and laughter ("lol", "haha", "jajaja", "kkkk") are not in any stopword
+list; :data:`INTERJECTIONS` and :data:`_LAUGHTER` cover them. What everyone in a workspace says
+is removed later, at read time, against the workspace's background (profiles/background.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import lemminflect
+import simplemma
+import stopwordsiso
+import wordfreq
+import yake
+
+# Chat interjections, address terms and texting shorthand: the words stopword lists (written
+# for edited prose) do not contain. Shared with the formality score.
+INTERJECTIONS = frozenset(
+    ("lol", "lmao", "lmfao", "rofl", "haha", "hahaha", "hehe", "gonna", "wanna", "gotta")
+    + ("yeah", "yea", "yeh", "yep", "yup", "nope", "nah", "hey", "hiya", "thx", "pls", "plz")
+    + ("btw", "imo", "imho", "tbh", "omg", "cool", "awesome", "dude", "bro", "ok", "okay")
+    + ("kinda", "sorta", "ya", "u", "ur", "np", "idk", "ikr", "hmm", "hm", "um", "umm", "uh")
+    + ("oh", "ah", "aw", "wow", "whoa", "yay", "meh", "ugh", "oops", "huh", "hi", "hello")
+    + ("bye", "thanks", "thank", "ty", "welcome", "sure", "alright", "anyway", "anyways")
+    + ("dont", "cant", "wont", "didnt", "doesnt", "isnt", "im", "ive", "youre", "thats")
+    + ("guys", "guy", "folks", "mate", "buddy", "yes", "no", "please", "sorry", "haha")
+    # greetings and thanks in the other languages the bot detects most
+    + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
+    + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")
+)
+# Words that name no subject on their own ("what should I do this weekend?"); in a phrase
+# they are fine ("weekend hiking").
+GENERIC_ALONE = frozenset(
+    ("weekend", "today", "tomorrow", "tonight", "yesterday", "morning", "evening", "night")
+    + ("afternoon", "week", "month", "year", "day", "time", "thing", "stuff", "question")
+    + ("help", "idea", "tips", "tip", "advice", "something", "example", "sound", "way")
+    + ("lot", "bit", "kind", "sort", "guess", "point", "fact", "reason", "problem", "chance")
+)
+# Laughter and stretched words in several languages: haha, jajaja, hehe, kkkk, rsrs, xD, 555.
+_LAUGHTER = re.compile(
+    r"^(?:([hjk][aeiou])\1+h?|[hk]{3,}|(?:rs){2,}|x+d+|5{3,}|w{3,}|lo+l+|l+m+f*a+o+|"
+    r"a*h+a+h*|m+d+r+|o+h+|a+w+|u+g+h+|h+m+|u+m+|e+r+m+)$"
+)
+_STRETCHED = re.compile(r"(\w)\1\1")  # "soooo", "yesss"
+TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
+_BREAKS = re.compile(r"[.!?;:,()\[\]{}\"“”«»…/|\n\t*_~=+<>]+|\s[-–—]+\s")
+# Words a verb follows: "I love", "we talk", "to work" — the next word is a verb, not a topic.
+_SUBJECTS = frozenset(
+    ("i", "you", "we", "they", "he", "she", "to", "dont", "don't", "i'd", "i'll", "i'm")
+    + ("can", "could", "would", "should", "will", "might", "must", "lets", "let's", "just")
+    + ("am", "is", "are", "was", "were", "be", "been", "being", "i've", "we're", "you're")
+)
+# A determiner means a noun phrase follows: "are my comfort watch" → "comfort" is no verb.
+_DETERMINERS = frozenset(
+    ("my", "your", "his", "her", "our", "their", "the", "a", "an", "these", "those", "some")
+    + ("any", "every", "each", "no", "its")
+)
+# After these a word ending in -s that can be a verb is one ("that sounds", "it works").
+_THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
+# Zipf cut-offs (wordfreq): a multi-word topic needs one word rarer than PHRASE_MAX; a single
+# word stands alone only if rarer than SINGLE_MAX ("music" 5.5 stays, "people" 6.2 does not).
+PHRASE_MAX = 5.0
+SINGLE_MAX = 5.6
+# A common adjective or adverb ("big", "whole") is not a topic's first word; rarer ones
+# classify ("urban gardening", "classical music").
+MODIFIER_MAX = 5.5
+# An evaluative verb-noun stands alone only when uncommon ("joke" yes, "love", "hope" no).
+EVALUATIVE_VERB_MAX = 5.0
+# A verb this common inside a run of words ends one phrase and starts another.
+CLAUSE_VERB_MIN = 5.5
+# Words the English lexicon does not know ("yeah", "kubernetes") count only when rare.
+UNKNOWN_MAX = 4.0
+# A gerund is an interest ("climbing", "programming") unless it is everyday ("thinking").
+GERUND_MAX = 4.8
+# Without a part-of-speech lexicon (other languages) a single word must be rarer.
+OTHER_SINGLE_MAX = 4.6
+MAX_WORDS = 3
+_YAKE_DIR = Path(yake.__file__).parent / "core" / "StopwordsList"
+
+
+@functools.lru_cache(maxsize=64)
+def stopwords(lang: str) -> frozenset[str]:
+    """YAKE's list for ``lang`` (or stopwords-iso's when YAKE has none), plus English.
+    stopwords-iso's English list is not used: it holds topic words ("computer", "novel")."""
+    words: set[str] = set()
+    for code in {lang, "en"}:
+        path = _YAKE_DIR / f"stopwords_{code}.txt"
+        try:
+            words.update(
+                w.strip().lower()
+                for w in path.read_text(encoding="utf-8", errors="ignore").splitlines()
+            )
+        except OSError:
+            if code != "en" and stopwordsiso.has_lang(code):
+                words.update(stopwordsiso.stopwords(code))
+    words.discard("")
+    return frozenset(words)
+
+
+@functools.lru_cache(maxsize=200_000)
+def zipf(word: str, lang: str) -> float:
+    """Zipf frequency of ``word`` in ``lang`` (English when wordfreq lacks the language)."""
+    try:
+        return float(wordfreq.zipf_frequency(word, lang))
+    except (LookupError, ImportError):  # ja/ko/zh need optional tokenizers: use English
+        return float(wordfreq.zipf_frequency(word, "en"))
+
+
+@functools.lru_cache(maxsize=1)
+def _valences() -> dict[str, float]:
+    """VADER's sentiment lexicon (word → valence), read from the installed package."""
+    raw = (resources.files("vaderSentiment") / "vader_lexicon.txt").read_bytes()
+    text = raw.decode("utf-8", errors="ignore")
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            try:
+                found[parts[0].lower()] = float(parts[1])
+            except ValueError:
+                continue
+    return found
+
+
+def evaluative(word: str) -> bool:
+    """A word that carries sentiment and does not name a thing: "good", "favorite",
+    "haha"; "love"/"hope" when used that commonly. "war", "comedy", "joke" still name one."""
+    if word not in _valences():
+        return False
+    pos = _pos(word)
+    if not pos or pos & {"ADJ", "ADV"} or "NOUN" not in pos:
+        return True
+    return "VERB" in pos and zipf(word, "en") >= EVALUATIVE_VERB_MAX
+
+
+@functools.lru_cache(maxsize=100_000)
+def _pos(word: str) -> frozenset[str]:
+    """Parts of speech the English lexicon allows for ``word`` (empty when unknown)."""
+    return frozenset(lemminflect.getAllLemmas(word))
+
+
+@functools.lru_cache(maxsize=100_000)
+def lemma(word: str, lang: str) -> str:
+    """The dictionary form of a topic's head word. English uses the noun lemma (plural →
+    singular; a gerund such as "climbing" stays itself), other languages simplemma."""
+    if lang == "en":
+        if not word.endswith("s"):  # only plurals fold ("media" is not "medium" here)
+            return word
+        nouns = lemminflect.getLemma(word, upos="NOUN")
+        return str(nouns[0]).lower() if nouns and nouns[0] else word
+    try:
+        found = simplemma.lemmatize(word, lang=lang)
+    except ValueError:  # a language simplemma does not cover: keep the word
+        return word
+    found = str(found).lower()
+    # simplemma sometimes maps a noun to a related verb or a stem; keep it only when it is a
+    # plausible inflection of the same word (same start, not longer).
+    return found if found[:3] == word[:3] and len(found) <= len(word) and found else word
+
+
+def is_filler(word: str, lang: str = "en") -> bool:
+    """Never part of a topic: stopwords, interjections, laughter, contractions, numbers."""
+    if len(word) < 2 or word.isdigit() or "'" in word or "’" in word:
+        return True
+    if word in INTERJECTIONS or _LAUGHTER.match(word) or _STRETCHED.search(word):
+        return True
+    return word in stopwords(lang)
+
+
+def _english_noun(word: str) -> bool:
+    pos = _pos(word)
+    if not pos:
+        return zipf(word, "en") < UNKNOWN_MAX
+    if word.endswith("ing") and "VERB" in pos:  # a gerund names an activity: "climbing"
+        return zipf(word, "en") < GERUND_MAX
+    return "NOUN" in pos or "PROPN" in pos
+
+
+def _weak_modifier(word: str, lang: str) -> bool:
+    """A first word to drop: a common adjective/adverb, or (English) a word that is not a
+    noun or adjective at all (a verb: "reading books" → "books")."""
+    if lang != "en":
+        return zipf(word, lang) >= SINGLE_MAX
+    if evaluative(word):
+        return True
+    pos = _pos(word)
+    if not pos:
+        return zipf(word, "en") >= UNKNOWN_MAX
+    common = zipf(word, "en") >= MODIFIER_MAX
+    if pos & {"ADJ", "ADV"} and common:
+        return True
+    # a verb starting the run ("reading books"); a rare participle is a modifier
+    # ("distributed systems")
+    return not pos & {"NOUN", "PROPN", "ADJ"} and common
+
+
+def _weak_head(word: str, lang: str) -> bool:
+    if lang != "en":
+        return zipf(word, lang) >= SINGLE_MAX
+    if not _english_noun(word) or evaluative(word):
+        return True
+    pos = _pos(word)
+    return bool(pos & {"ADJ", "ADV"}) and zipf(word, "en") >= MODIFIER_MAX
+
+
+def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
+    """Maximal runs of content words inside one clause, with verbs used as verbs removed.
+    Each word comes with whether it was capitalised mid-sentence (a name: "Blade Runner")."""
+    for clause in _BREAKS.split(prose):
+        run: list[tuple[str, bool]] = []
+        previous = ""
+        subject = False  # a subject among the words since the last content word: "I really"
+        for index, raw in enumerate(TOKEN.findall(clause)):
+            word = raw.lower().replace("’", "'")
+            name = index > 0 and raw[:1].isupper()
+            verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
+                subject or (previous in _THIRD_PERSON and word.endswith("s"))
+            )
+            # a common verb inside a run separates two phrases: "kubernetes operators
+            # *make* cluster automation"
+            verb_use = verb_use or (
+                lang == "en" and bool(run) and not name and _clause_verb(word)
+            )
+            if is_filler(word, lang) or verb_use:
+                if run:
+                    yield run
+                    subject = False
+                run = []
+                # the verb takes the subject: "I love film noir" → "film" is not a verb
+                subject = not verb_use and (subject or word in _SUBJECTS)
+                subject = subject and word not in _DETERMINERS
+            else:
+                run.append((word, name))
+                subject = False
+            previous = word
+        if run:
+            yield run
+
+
+def _clause_verb(word: str) -> bool:
+    pos = _pos(word)
+    return "VERB" in pos and zipf(word, "en") >= CLAUSE_VERB_MIN and not pos & {"ADJ"}
+
+
+def specificity(words: Sequence[str], lang: str) -> float:
+    """How much a phrase says about its writer, in (0, 1]: the rarer its rarest word, the
+    more it names something particular ("superpowers" 1.0, "music" 0.4)."""
+    rarest = min(zipf(w, lang) for w in words)
+    return max(0.2, min(1.0, (6.3 - rarest) / 2.5))
+
+
+def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | None:
+    """A run of content words → (topic, strength), or None when it names nothing. Names
+    (capitalised mid-sentence) are kept whole and never lemmatised ("Star Wars")."""
+    items = list(run)
+    while items and not items[0][1] and _weak_modifier(items[0][0], lang):
+        items.pop(0)
+    while items and not items[-1][1] and _weak_head(items[-1][0], lang):
+        items.pop()
+    if not items:
+        return None
+    items = items[-MAX_WORDS:]
+    words = [w for w, _ in items]
+    head = words[-1] if items[-1][1] else lemma(words[-1], lang)
+    if len(words) == 1:
+        word = words[0]
+        if len(word) < 3 or word in GENERIC_ALONE or head in GENERIC_ALONE:
+            return None
+        if zipf(word, lang) >= (SINGLE_MAX if lang == "en" else OTHER_SINGLE_MAX):
+            return None
+        if lang != "en" and len(word) < 4:
+            return None
+        if lang == "en" and not items[0][1] and (_pos(word) & {"ADJ", "ADV"} or evaluative(word)):
+            return None
+        if lang == "en" and not _pos(word) and word.endswith("ed"):
+            return None  # an unknown past tense ("rewatched") is an action, not a subject
+    elif min(zipf(w, lang) for w in words) >= PHRASE_MAX:
+        return None
+    topic = " ".join([*words[:-1], head])
+    if len(topic) > 60:
+        return None
+    strength = specificity(words, lang) * (1.0 if len(words) > 1 else 0.85)
+    return topic, round(strength, 3)
+
+
+def extract_topics(prose: str, lang: str, limit: int) -> tuple[tuple[str, float], ...]:
+    """The ``limit`` strongest topics of ``prose`` (already cleaned of names, links, code)."""
+    best: dict[str, float] = {}
+    for run in _runs(prose, lang):
+        found = candidate(run, lang)
+        if found is not None:
+            topic, strength = found
+            best[topic] = max(strength, best.get(topic, 0.0))
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept: list[tuple[str, float]] = []
+    for topic, strength in ranked:
+        # A single word already inside a kept phrase adds nothing ("rust" in "rust async").
+        if " " not in topic and any(topic in k.split() for k, _ in kept):
+            continue
+        kept.append((topic, strength))
+        if len(kept) >= limit:
+            break
+    return tuple(kept)
+
+
+def topic_words(topic: str, lang: str = "en") -> frozenset[str]:
+    """The lemmas of a topic's words: what topic families are grouped by."""
+    return frozenset(lemma(w, lang) for w in topic.split())
