@@ -63,6 +63,7 @@ class Settings(BaseSettings):
 
     # Learning ------------------------------------------------------------------------------
     interest_half_life_days: float = Field(default=14.0, gt=0)
+    interest_lasting_half_life_days: float = Field(default=365.0, gt=0)
     max_interests_per_person: int = Field(default=200, ge=10)
     keyphrases_per_message: int = Field(default=5, ge=1, le=20)
     max_signal_chars: int = Field(
@@ -191,6 +192,12 @@ class Settings(BaseSettings):
         description="Digests built and delivered at once (platform rate limits, DB pool).",
     )
     digest_items: int = Field(default=6, ge=1, le=20, description="Items in one digest.")
+    digest_also_new_items: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Unrelated new items allowed in a labelled 'also new' tail (0: none).",
+    )
     digest_send_empty: bool = Field(
         default=False, description="Send a short note when a period has nothing to show."
     )

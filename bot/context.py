@@ -75,8 +75,9 @@ def local_hour(now: dt.datetime, timezone: str) -> int:
     return now.astimezone(ZoneInfo(timezone)).hour
 
 
-def style_summary(style: StyleView | None) -> str:
-    """One plain sentence; used both in prompts and in /profile."""
+def style_summary(style: StyleView | None, timezone: str | None = None) -> str:
+    """One plain sentence; used both in prompts and in /profile. Active hours are named only
+    with the ``timezone`` they were counted in (they mean nothing without it)."""
     if style is None or style.messages_seen == 0:
         return ""
     if style.formality >= 0.35:
@@ -94,10 +95,21 @@ def style_summary(style: StyleView | None) -> str:
         f"{length} messages (about {style.avg_length:.0f} chars)",
         emoji,
     ]
-    if style.active_hours:
+    if style.active_hours and timezone:
         hours = sorted(h for h, _ in style.active_hours[:3])
-        parts.append("most active around " + ", ".join(f"{h:02d}:00" for h in hours))
+        parts.append(
+            "most active around " + ", ".join(f"{h:02d}:00" for h in hours) + f" {timezone}"
+        )
     return "; ".join(parts)
+
+
+def relative_strengths(snapshot: ProfileSnapshot) -> list[tuple[str, float]]:
+    """Interests scaled to the person's strongest (1.0): the model sees which ones matter
+    more, whatever the absolute amount of evidence (a fixed cap would read 1.00 for all)."""
+    top = max((i.weight for i in snapshot.interests), default=0.0)
+    if top <= 0:
+        return []
+    return [(i.topic, round(i.weight / top, 2)) for i in snapshot.interests]
 
 
 def build_prompt_context(
@@ -133,11 +145,14 @@ def build_prompt_context(
         verbosity_source=prefs.source("verbosity"),
         emoji=prefs.get("emoji"),
         avoid_topics=prefs.avoid_topics,
-        interests=[(i.topic, min(1.0, i.weight / 5.0)) for i in snapshot.interests]
-        if snapshot
-        else [],
+        interests=relative_strengths(snapshot) if snapshot else [],
         workspace_popular=snapshot.workspace_popular if snapshot else [],
-        style_summary=style_summary(snapshot.style) if snapshot else "",
+        style_summary=style_summary(
+            snapshot.style,
+            timezone if tz_source != "default" else f"{timezone} (their timezone is unknown)",
+        )
+        if snapshot
+        else "",
         summary_notes=prompt_lines(snapshot.summary) if snapshot else [],
         display_name=display_name if snapshot else None,
         device=platform_context.device if snapshot else None,

@@ -66,7 +66,7 @@ from bot.sanitize import fit_event, fit_id
 from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey, ProfileEngine
-from profiles.feedback import reaction_value
+from profiles.feedback import reaction_value, reply_topics
 from profiles.models import (
     Consent,
     ConsentStatus,
@@ -146,6 +146,7 @@ class Core:
         self.clock = clock
         self.engine = ProfileEngine(
             half_life_days=settings.interest_half_life_days,
+            lasting_half_life_days=settings.interest_lasting_half_life_days,
             max_interests=settings.max_interests_per_person,
             consent_opt_out=settings.consent_mode == "opt_out",
             default_timezone=settings.default_timezone,
@@ -400,7 +401,7 @@ class Core:
     ) -> MessageSignals:
         """Implicit signals of one message from a person who allows learning."""
         timezone = await self._store_platform_context(session, person_id, event, self.clock())
-        signals = self.extractor.extract(text)
+        signals = self.extractor.extract(text, names=event.mentioned_names)
         await self.engine.observe_message(
             session,
             person_id,
@@ -630,11 +631,9 @@ class Core:
                     )
                 )
             if prepared.learn and error is None:
-                # Feedback on a reply is about what was asked; the reply's own keyphrases are
-                # a fallback for follow-ups like "tell me more" that carry no topic.
-                topics = prepared.topics
-                if not topics and self.llm.configured:
-                    topics = [t for t, _ in self.extractor.extract(text).topics][:3]
+                # Feedback on a reply is about the reply: its own topics (a canned notice
+                # from a missing model has none worth crediting).
+                topics = reply_topics(self.extractor, text) if self.llm.configured else []
                 assert prepared.person.id is not None
                 turn = ConversationTurn(
                     person_id=prepared.person.id,

@@ -11,13 +11,21 @@ import datetime as dt
 import functools
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import case, delete, desc, func, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from profiles.background import (
+    POPULAR_MAX_SHARE,
+    POPULAR_MIN_PEOPLE,
+    WorkspaceBackground,
+    families,
+    family_label,
+    is_junk,
+)
 from profiles.decay import DAY_SECONDS, decayed, to_ts
 from profiles.models import (
     Consent,
@@ -40,8 +48,16 @@ from profiles.signals import MessageSignals
 from profiles.upsert import dialect_of, insert_for, insert_of
 
 FEEDBACK_TOPIC_DELTA = 0.5
+# A 👎 is about the answer, not the subject: only what the reply brought in on its own loses,
+# and less than a 👍 gains.
+NEGATIVE_FEEDBACK_SHARE = 0.5
 REACTION_INTEREST_DELTA = 0.4
 MIN_MESSAGES_FOR_STYLE = 3
+LASTING_HALF_LIFE_DAYS = 365.0
+# "Lately" is what came up within this many (fading) half-lives: four weeks by default.
+LATELY_HALF_LIVES = 2
+# Topics considered when grouping a profile into families (the strongest ones).
+FAMILY_CANDIDATES = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +69,10 @@ class PersonKey:
 
 @dataclass(frozen=True, slots=True)
 class InterestView:
+    """``lately`` fades with the short half-life; ``lasting`` with a year's, scaled by the
+    ratio of half-lives so both read on the same scale for steady talk. ``weight`` (their
+    sum) ranks: a pause of weeks empties ``lately`` but leaves ``lasting``."""
+
     topic: str
     weight: float
     evidence_count: int
@@ -60,6 +80,9 @@ class InterestView:
     negative_feedback: int
     first_seen_at: dt.datetime
     last_seen_at: dt.datetime
+    lately: float = 0.0
+    lasting: float = 0.0
+    family: tuple[str, ...] = ()  # other variants of the same subject, merged into this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,36 +107,48 @@ class ProfileSnapshot:
     style: StyleView | None
     workspace_popular: list[str]
     summary: ProfileSummary | None = None
+    lately: list[InterestView] = field(default_factory=list)
+    lasting: list[InterestView] = field(default_factory=list)
 
 
-def interest_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
-    """INSERT … ON CONFLICT for interests: decay the stored weight to the new signal's time and
-    add it (see profiles.decay), atomically, so concurrent workers never lose an update. Rows
-    go in as executemany parameters (``session.exec(stmt, params=rows)``), never as a
-    multi-row ``.values([...])``, which SQLAlchemy cannot cache and recompiles every time.
-    Built once per dialect and half-life: statements are immutable, constructing one costs
-    more Python than executing the cached compiled form."""
-    return _interest_upsert(dialect_of(session), half_life_seconds)
+def _decayed_sum(old: Any, new: Any, column: str, hl: float) -> Any:
+    """SQL twin of :func:`profiles.decay.accumulate` for one weight column."""
+    return case(
+        (
+            new.updated_ts >= old.updated_ts,
+            old[column] * func.power(0.5, (new.updated_ts - old.updated_ts) / hl) + new[column],
+        ),
+        else_=old[column] + new[column] * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
+    )
+
+
+def interest_upsert(
+    session: AsyncSession,
+    half_life_seconds: float,
+    lasting_half_life_seconds: float = LASTING_HALF_LIFE_DAYS * DAY_SECONDS,
+) -> Any:
+    """INSERT … ON CONFLICT for interests: decay the stored weights (fading and lasting) to
+    the new signal's time and add it (see profiles.decay), atomically, so concurrent workers
+    never lose an update. Each row's ``lasting_weight`` equals its ``weight``. Rows go in as
+    executemany parameters (``session.exec(stmt, params=rows)``), never as a multi-row
+    ``.values([...])``, which SQLAlchemy cannot cache and recompiles every time. Built once
+    per dialect and half-lives: statements are immutable, constructing one costs more Python
+    than executing the cached compiled form."""
+    return _interest_upsert(dialect_of(session), half_life_seconds, lasting_half_life_seconds)
 
 
 @functools.lru_cache(maxsize=16)
-def _interest_upsert(dialect: str, half_life_seconds: float) -> Any:
+def _interest_upsert(
+    dialect: str, half_life_seconds: float, lasting_half_life_seconds: float
+) -> Any:
     table = table_of(Interest)
     stmt = insert_of(dialect, table)
     new, old = stmt.excluded, table.c
-    hl = half_life_seconds
     return stmt.on_conflict_do_update(
         index_elements=["person_id", "topic"],
         set_={
-            "weight": case(
-                (
-                    new.updated_ts >= old.updated_ts,
-                    old.weight * func.power(0.5, (new.updated_ts - old.updated_ts) / hl)
-                    + new.weight,
-                ),
-                else_=old.weight
-                + new.weight * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
-            ),
+            "weight": _decayed_sum(old, new, "weight", half_life_seconds),
+            "lasting_weight": _decayed_sum(old, new, "lasting_weight", lasting_half_life_seconds),
             "updated_ts": case(
                 (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
             ),
@@ -181,13 +216,24 @@ class ProfileEngine:
         default_timezone: str = "UTC",
         default_locale: str = "en",
         popular_cache_seconds: float = 300.0,
+        lasting_half_life_days: float = LASTING_HALF_LIFE_DAYS,
     ) -> None:
         self.half_life = half_life_days * DAY_SECONDS
+        self.lasting_half_life = max(lasting_half_life_days * DAY_SECONDS, self.half_life)
         self.max_interests = max_interests
         self.consent_opt_out = consent_opt_out
         self.defaults = {"timezone": default_timezone, "language": default_locale}
         self._popular_ttl = popular_cache_seconds
         self._popular_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
+        self.background = WorkspaceBackground(
+            allowed_statuses=self._learning_statuses(), ttl_seconds=popular_cache_seconds
+        )
+
+    def _learning_statuses(self) -> list[str]:
+        allowed = [ConsentStatus.GRANTED.value]
+        if self.consent_opt_out:
+            allowed.append(ConsentStatus.UNKNOWN.value)
+        return allowed
 
     # Identity and consent -----------------------------------------------------------------
     async def person(
@@ -414,6 +460,7 @@ class ProfileEngine:
                 "person_id": person_id,
                 "topic": topic,
                 "weight": delta,
+                "lasting_weight": delta,
                 "updated_ts": at_ts,
                 "evidence_count": evidence,
                 "positive_feedback": positive,
@@ -424,7 +471,9 @@ class ProfileEngine:
         ]
         if not values:
             return
-        await session.exec(interest_upsert(session, self.half_life), params=values)
+        await session.exec(
+            interest_upsert(session, self.half_life, self.lasting_half_life), params=values
+        )
 
     async def _bump_traits(
         self, session: AsyncSession, person_id: int, traits: list[tuple[str, str]], at_ts: float
@@ -528,7 +577,7 @@ class ProfileEngine:
         await self.add_interests(
             session,
             person_id,
-            [(topic, FEEDBACK_TOPIC_DELTA * value) for topic in turn.topics],
+            await self._feedback_topics(session, turn, value),
             at=at,
             evidence=0,
             positive=1 if value > 0 else 0,
@@ -549,6 +598,38 @@ class ProfileEngine:
         style.updated_at = at
         session.add(style)
         return feedback
+
+    async def _feedback_topics(
+        self, session: AsyncSession, turn: ConversationTurn, value: int
+    ) -> list[tuple[str, float]]:
+        """What a judgement on ``turn`` (a bot reply) moves: a 👍 credits the reply's own
+        topics; a 👎 means "not that answer", so it lowers only what the reply brought in
+        that the person had not asked about, never the subject of their question."""
+        if value > 0:
+            return [(topic, FEEDBACK_TOPIC_DELTA) for topic in turn.topics]
+        if value == 0:
+            return []
+        asked: set[str] = set()
+        if turn.id is not None:
+            question = await session.exec(
+                select(ConversationTurn)
+                .where(
+                    ConversationTurn.person_id == turn.person_id,
+                    ConversationTurn.role == "user",
+                    col(ConversationTurn.id) < turn.id,
+                )
+                .order_by(desc(col(ConversationTurn.id)))
+                .limit(1)
+            )
+            found = question.first()
+            if found is not None:
+                asked = {word for topic in found.topics for word in topic.split()}
+        delta = -FEEDBACK_TOPIC_DELTA * NEGATIVE_FEEDBACK_SHARE
+        return [
+            (topic, delta)
+            for topic in turn.topics
+            if not any(word in asked for word in topic.split())
+        ]
 
     async def _existing_feedback(
         self,
@@ -589,10 +670,11 @@ class ProfileEngine:
         feedback = result.first()
         if feedback is None:
             return False
+        given = await self._feedback_topics(session, turn, feedback.value)
         await self.add_interests(
             session,
             person_id,
-            [(topic, -FEEDBACK_TOPIC_DELTA * feedback.value) for topic in turn.topics],
+            [(topic, -delta) for topic, delta in given],
             at=at,
             evidence=0,
             positive=-1 if feedback.value > 0 else 0,
@@ -624,23 +706,29 @@ class ProfileEngine:
     def _interest_views(
         self, rows: list[Interest], now: dt.datetime, limit: int | None, positive_only: bool
     ) -> list[InterestView]:
-        now_ts = to_ts(now)
-        views = [
-            InterestView(
-                topic=row.topic,
-                weight=decayed(row.weight, row.updated_ts, now_ts, self.half_life),
-                evidence_count=row.evidence_count,
-                positive_feedback=row.positive_feedback,
-                negative_feedback=row.negative_feedback,
-                first_seen_at=row.first_seen_at,
-                last_seen_at=dt.datetime.fromtimestamp(row.updated_ts, dt.UTC),
-            )
-            for row in rows
-        ]
+        views = [self.interest_view(row, now) for row in rows]
         if positive_only:
             views = [v for v in views if v.weight > 0.01]
         views.sort(key=lambda v: (-v.weight, v.topic))
         return views if limit is None else views[:limit]
+
+    def interest_view(self, row: Interest, now: dt.datetime) -> InterestView:
+        now_ts = to_ts(now)
+        lately = decayed(row.weight, row.updated_ts, now_ts, self.half_life)
+        lasting = decayed(
+            row.lasting_weight, row.updated_ts, now_ts, self.lasting_half_life
+        ) * (self.half_life / self.lasting_half_life)
+        return InterestView(
+            topic=row.topic,
+            weight=lately + lasting,
+            evidence_count=row.evidence_count,
+            positive_feedback=row.positive_feedback,
+            negative_feedback=row.negative_feedback,
+            first_seen_at=row.first_seen_at,
+            last_seen_at=dt.datetime.fromtimestamp(row.updated_ts, dt.UTC),
+            lately=lately,
+            lasting=lasting,
+        )
 
     async def evidence(
         self, session: AsyncSession, person_id: int, topic: str, *, limit: int = 2
@@ -791,16 +879,15 @@ class ProfileEngine:
         *,
         limit: int = 5,
     ) -> list[str]:
-        """Cold start: topics most people in the same workspace share recently. Only people who
-        allow learning count; cached briefly because it is the same for everyone there."""
+        """Cold start: distinctive topics several people in the same workspace share
+        recently — not what everyone says (more than half of a workspace of five or more),
+        and never filler. Only people who allow learning count; cached briefly because it is
+        the same for everyone there."""
         cache_key = (platform, workspace)
         cached = self._popular_cache.get(cache_key)
         if cached and time.monotonic() - cached[0] < self._popular_ttl:
             return cached[1][:limit]
         horizon = to_ts(now) - 4 * self.half_life
-        allowed = [ConsentStatus.GRANTED.value]
-        if self.consent_opt_out:
-            allowed.append(ConsentStatus.UNKNOWN.value)
         people = func.count(func.distinct(Interest.person_id))
         stmt = (
             select(Interest.topic, people)
@@ -809,19 +896,60 @@ class ProfileEngine:
             .where(
                 Person.platform == platform,
                 Person.workspace == workspace,
-                Consent.status.in_(allowed),  # type: ignore[attr-defined]
+                Consent.status.in_(self._learning_statuses()),  # type: ignore[attr-defined]
                 Interest.updated_ts >= horizon,
                 Interest.weight > 0,
             )
             .group_by(Interest.topic)
-            .having(people >= 2)
+            .having(people >= POPULAR_MIN_PEOPLE)
             .order_by(desc(people), Interest.topic)
-            .limit(20)
+            .limit(200)
         )
         result = await session.exec(stmt)
-        topics = [row[0] for row in result.all()]
-        self._popular_cache[cache_key] = (time.monotonic(), topics)
-        return topics[:limit]
+        shared = [(str(row[0]), int(row[1])) for row in result.all() if not is_junk(row[0])]
+        await self.background.factors(session, platform, workspace, ())
+        total = self.background.people(platform, workspace)
+        if total >= 5:
+            shared = [(t, n) for t, n in shared if n <= POPULAR_MAX_SHARE * total]
+        heads = [members[0] for members in families([t for t, _ in shared])]
+        self._popular_cache[cache_key] = (time.monotonic(), heads[:20])
+        return heads[:limit]
+
+    async def profile_interests(
+        self,
+        session: AsyncSession,
+        person: Person,
+        rows: Sequence[Interest],
+        now: dt.datetime,
+        *,
+        limit: int | None,
+    ) -> list[InterestView]:
+        """What the person is interested in, as /profile and prompts show it: junk left by
+        older extraction dropped, each topic weighed against the workspace's background
+        (profiles/background.py), variants merged into one entry per subject family."""
+        views = [self.interest_view(row, now) for row in rows if not is_junk(row.topic)]
+        views = sorted((v for v in views if v.weight > 0.01), key=lambda v: (-v.weight, v.topic))
+        views = views[:FAMILY_CANDIDATES]
+        factors = await self.background.factors(
+            session, person.platform, person.workspace, [v.topic for v in views]
+        )
+        weighed = [
+            replace(
+                v,
+                weight=v.weight * factors[v.topic],
+                lately=v.lately * factors[v.topic],
+                lasting=v.lasting * factors[v.topic],
+            )
+            for v in views
+        ]
+        weighed.sort(key=lambda v: (-v.weight, v.topic))
+        by_topic = {v.topic: v for v in weighed}
+        merged = [
+            _merge([by_topic[t] for t in members])
+            for members in families([v.topic for v in weighed])
+        ]
+        merged.sort(key=lambda v: (-v.weight, v.topic))
+        return merged if limit is None else merged[:limit]
 
     async def snapshot(
         self, session: AsyncSession, person: Person, now: dt.datetime, *, interests: int = 10
@@ -831,7 +959,13 @@ class ProfileEngine:
         person_id = person.id
         consent = await self.consent(session, person_id)
         interest_rows = await session.exec(select(Interest).where(Interest.person_id == person_id))
-        top = self._interest_views(list(interest_rows), now, interests, True)
+        merged = await self.profile_interests(session, person, list(interest_rows), now, limit=None)
+        top = merged[:interests]
+        recent = now - dt.timedelta(seconds=LATELY_HALF_LIVES * self.half_life)
+        lately = sorted(
+            (v for v in merged if v.last_seen_at >= recent), key=lambda v: (-v.lately, v.topic)
+        )[:5]
+        lasting = sorted(merged, key=lambda v: (-v.lasting, v.topic))[:5]
         style_row = await session.get(StyleProfile, person_id)
         style = None
         if style_row is not None:
@@ -852,4 +986,26 @@ class ProfileEngine:
             style=style,
             workspace_popular=popular,
             summary=await session.get(ProfileSummary, person_id),
+            lately=lately,
+            lasting=lasting,
         )
+
+
+def _merge(members: list[InterestView]) -> InterestView:
+    """One entry for a family: named by its strongest member, with the evidence of all."""
+    head = members[0]
+    if len(members) == 1:
+        return head
+    return replace(
+        head,
+        topic=family_label([(m.topic, m.weight) for m in members]),
+        weight=sum(m.weight for m in members),
+        lately=sum(m.lately for m in members),
+        lasting=sum(m.lasting for m in members),
+        evidence_count=sum(m.evidence_count for m in members),
+        positive_feedback=sum(m.positive_feedback for m in members),
+        negative_feedback=sum(m.negative_feedback for m in members),
+        first_seen_at=min(m.first_seen_at for m in members),
+        last_seen_at=max(m.last_seen_at for m in members),
+        family=tuple(m.topic for m in members),
+    )

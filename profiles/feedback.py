@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import emoji as emoji_lib
 
+from profiles.signals import SignalExtractor
+
 _POSITIVE = (
     "thumbs_up",
     "+1",
@@ -89,3 +91,12 @@ def _matches(name: str, tokens: tuple[str, ...]) -> bool:
     """Short tokens ("x", "100") must match whole names; longer ones may be part of a name
     ("thumbs_up" in "thumbs_up_light_skin_tone")."""
     return any(name == token or (len(token) > 3 and token in name) for token in tokens)
+
+
+REPLY_TOPICS = 5
+
+
+def reply_topics(extractor: SignalExtractor, text: str) -> list[str]:
+    """The topics a 👍/👎 on a bot reply is about: the reply's own, not the question's (a 👍 on
+    the answer to "can you show me a code example?" says nothing about "show")."""
+    return [topic for topic, _ in extractor.extract(text).topics][:REPLY_TOPICS]

@@ -213,7 +213,7 @@ class BatchIngestor:
 
     # Interests -----------------------------------------------------------------------------
     async def _interests(self, session: AsyncSession, ordered: Sequence[Observation]) -> int:
-        hl = self.engine.half_life
+        hl, lasting = self.engine.half_life, self.engine.lasting_half_life
         combined: dict[tuple[int, str], dict[str, Any]] = {}
         for ob in ordered:
             at_ts = to_ts(ob.at)
@@ -226,6 +226,7 @@ class BatchIngestor:
                         "person_id": ob.person_id,
                         "topic": topic,
                         "weight": delta,
+                        "lasting_weight": delta,
                         "updated_ts": at_ts,
                         "evidence_count": 1,
                         "positive_feedback": 0,
@@ -233,13 +234,16 @@ class BatchIngestor:
                         "first_seen_at": ob.at,
                     }
                     continue
+                found["lasting_weight"], _ = accumulate(
+                    found["lasting_weight"], found["updated_ts"], delta, at_ts, lasting
+                )
                 found["weight"], found["updated_ts"] = accumulate(
                     found["weight"], found["updated_ts"], delta, at_ts, hl
                 )
                 found["evidence_count"] += 1
         if not combined:
             return 0
-        stmt = interest_upsert(session, hl)
+        stmt = interest_upsert(session, hl, lasting)
         await session.exec(stmt, params=list(combined.values()))
         return len(combined)
 

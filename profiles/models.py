@@ -130,7 +130,8 @@ class Signal(SQLModel, table=True):
 class Interest(SQLModel, table=True):
     """A learned interest. ``weight`` is the value as of ``updated_ts`` (epoch seconds); the
     current value is ``weight * 0.5 ** (age / half_life)`` (see :mod:`profiles.decay`), so a new
-    signal is one atomic upsert, never a rescan of history."""
+    signal is one atomic upsert, never a rescan of history. ``lasting_weight`` is the same
+    evidence with a half-life of a year: what a pause of weeks does not erase."""
 
     __tablename__ = "interest"
     __table_args__ = (UniqueConstraint("person_id", "topic", name="uq_interest"),)
@@ -141,6 +142,7 @@ class Interest(SQLModel, table=True):
     person_id: int = _person_fk()
     topic: str = Field(max_length=200, index=True)
     weight: float = 0.0
+    lasting_weight: float = 0.0
     updated_ts: float = 0.0
     evidence_count: int = 0
     positive_feedback: int = 0

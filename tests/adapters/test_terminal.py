@@ -60,8 +60,8 @@ def test_console_script_scripted_session_learns_and_exports(tmp_path, data_dir):
     assert f"Saved to {export}" in out[6]
     assert not list(tmp_path.glob("*.json"))  # never into the working directory (the checkout)
     data = json.loads(export.read_text())
-    assert any(row["topic"] == "distributed systems" for row in data["tables"]["interest"])
-    assert "distributed systems" in out[7]
+    assert any(row["topic"] == "distributed system" for row in data["tables"]["interest"])
+    assert "distributed system" in out[7]
     assert "learning is off until consent" in result.stderr
     assert (tmp_path / "tailorbot.db").exists()  # the default database, created on first run
 

@@ -70,7 +70,7 @@ async def test_prompt_carries_local_time_preferences_and_interests(make_core, fa
     assert '"Europe/Paris" (explicit)' in system
     assert "Length: brief (explicit)" in system
     assert '["crypto"]' in system
-    assert '"distributed systems"' in system
+    assert '"distributed system"' in system
     roles = [role for role, _ in turns_of(api, body)]
     assert roles == ["user", "assistant", "user"]
     pid = await person_id(core, alice)

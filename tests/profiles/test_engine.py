@@ -60,7 +60,11 @@ async def test_interest_weights_decay_with_half_life(make_core):
     await observe(core, person.id, signals("jazz"), T0 + dt.timedelta(days=10))
     found = await interests(core, person.id, T0 + dt.timedelta(days=20))
     # 1 decayed for 20 days (0.25) + 1 decayed for 10 days (0.5)
-    assert found["jazz"].weight == pytest.approx(0.75, rel=1e-6)
+    assert found["jazz"].lately == pytest.approx(0.75, rel=1e-6)
+    # the lasting part: the same with a year's half-life, on the fading part's scale
+    lasting = (0.5 ** (20 / 365) + 0.5 ** (10 / 365)) * 10 / 365
+    assert found["jazz"].lasting == pytest.approx(lasting, rel=1e-6)
+    assert found["jazz"].weight == pytest.approx(0.75 + lasting, rel=1e-6)
     assert found["jazz"].evidence_count == 2
 
 

@@ -49,7 +49,12 @@ async def people(core, names):
 async def state(core, ids):
     async with core.db.session() as session:
         interests = {
-            (r.person_id, r.topic): (round(r.weight, 6), r.updated_ts, r.evidence_count)
+            (r.person_id, r.topic): (
+                round(r.weight, 6),
+                round(r.lasting_weight, 6),
+                r.updated_ts,
+                r.evidence_count,
+            )
             for r in (await session.exec(select(Interest))).scalars()
             if r.person_id in ids
         }
