@@ -24,6 +24,7 @@ from bot.digest.cache import SharedCache
 from bot.digest.collaborative import WorkspaceSimilarity
 from bot.digest.sources import DigestSource, GatherContext
 from bot.experiments import current_registry, variant_for
+from profiles.background import is_junk
 from profiles.db import Database
 from profiles.engine import InterestView, ProfileEngine
 from profiles.models import Consent, Person
@@ -119,6 +120,22 @@ def shortlist(
     return relevant + rest[: limit * 4]
 
 
+ALSO_NEW = "also new — not matched to your interests"
+
+
+def matched(item: Ranked) -> bool:
+    """Picked for a reason about the person (an interest, similar people), not for being new."""
+    return any(reason != "new" for reason in item.reasons)
+
+
+def without_padding(ranked: Sequence[Ranked], items: int, also_new: int) -> list[Ranked]:
+    """Only items that match the person; unrelated new items at most in a labelled "also new"
+    tail of ``also_new`` items (off by default), never dressed up with a reason."""
+    kept = [item for item in ranked if matched(item)][:items]
+    extra = [item for item in ranked if not matched(item)][:also_new]
+    return kept + [Ranked(item.candidate, item.score, (ALSO_NEW,)) for item in extra]
+
+
 def penalties(candidates: Sequence[Candidate], disliked: dict[str, float]) -> dict[str, float]:
     """How strongly each candidate resembles topics the person asked for less of. The
     Ranker ignores non-positive interests, so the builder passes this as a negative
@@ -164,7 +181,9 @@ def reader_of(
     learning: bool,
 ) -> Reader:
     """A reader from what was read about them (one by one, or a page at a time by
-    :mod:`bot.digest.readers`): one construction, so both ways give the same reader."""
+    :mod:`bot.digest.readers`): one construction, so both ways give the same reader.
+    Topics older extraction stored from filler ("haha") are never a reason to pick."""
+    views = [v for v in views if not is_junk(v.topic)]
     positive = [v for v in views if v.weight > 0.01][:30]
     return Reader(
         person=person,
@@ -202,8 +221,10 @@ class DigestBuilder:
         items: int = 6,
         cold_start_interests: int = 3,
         source_timeout: float = 60.0,
+        also_new: int = 0,
     ) -> None:
         self.engine = engine
+        self.also_new = also_new
         self.sources = list(sources)
         self.ranker = ranker or Ranker()
         self.similarity = similarity
@@ -313,11 +334,11 @@ class DigestBuilder:
             exclude=sent,
             collaborative=collaborative,
             now=now,
-            limit=self.items,
+            limit=self.items + self.also_new,
         )
         return DigestDraft(
             reader=reader,
-            items=ranked,
+            items=without_padding(ranked, self.items, self.also_new),
             now=now,
             since=since,
             considered=len(pool),

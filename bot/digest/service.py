@@ -83,6 +83,7 @@ class DigestService:
             similarity=self.similarity,
             items=settings.digest_items,
             cold_start_interests=settings.digest_cold_start_interests,
+            also_new=settings.digest_also_new_items,
         )
         self.deliveries: dict[str, Delivery] = dict(deliveries or {})
         self.runner = DigestRunner(core, self.builder, self.deliveries)

@@ -80,6 +80,9 @@ async def make_digests(
         deliveries: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> tuple[Core, DigestService]:
+        # These tests exercise scheduling, delivery and writing with a handful of items:
+        # unrelated items come along in the labelled "also new" tail (off in production).
+        overrides.setdefault("digest_also_new_items", 6)
         core = await make_core(llm or NoModelBackend(), **overrides)
         core.clock = clock
         service = install(
