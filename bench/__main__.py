@@ -3,6 +3,7 @@
     python -m bench                         offline evaluation + scale at 1k and 10k people
     python -m bench --eval                  offline evaluation (MovieLens-100k) only
     python -m bench --scale                 scale benchmark only
+    python -m bench --profiles              profile quality on a real labelled chat corpus
     python -m bench --scales 1000,10000,100000 --backends sqlite,postgres   the full run
     python -m bench --startup               start-up cost of the command line only
 
@@ -45,6 +46,9 @@ def main() -> None:
     only.add_argument("--eval", action="store_true", help="offline evaluation only")
     only.add_argument("--scale", action="store_true", help="scale benchmark only")
     only.add_argument("--startup", action="store_true", help="CLI start-up cost only")
+    only.add_argument(
+        "--profiles", action="store_true", help="profile quality on real chat only"
+    )
     parser.add_argument("--scales", default="1000,10000", help="people per scale run")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--events", type=int, default=1_000, help="events through Core.handle")
@@ -54,6 +58,13 @@ def main() -> None:
     args = parser.parse_args()
     print(machine(), flush=True)
     started = time.perf_counter()
+    if args.profiles:
+        from bench.profiles import run_profiles
+
+        print("\n== profiles: real labelled chat through Core.handle ==", flush=True)
+        run_profiles()
+        print(f"\nbench took {time.perf_counter() - started:.0f} s")
+        return
     if args.startup:
         from bench.startup import run_startup
 
