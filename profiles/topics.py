@@ -25,16 +25,11 @@ is removed later, at read time, against the workspace's background (profiles/bac
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-
-import lemminflect
-import simplemma
-import stopwordsiso
-import wordfreq
-import yake
 
 # Chat interjections, address terms and texting shorthand: the words stopword lists (written
 # for edited prose) do not contain. Shared with the formality score.
@@ -98,16 +93,18 @@ GERUND_MAX = 4.8
 # Without a part-of-speech lexicon (other languages) a single word must be rarer.
 OTHER_SINGLE_MAX = 4.6
 MAX_WORDS = 3
-_YAKE_DIR = Path(yake.__file__).parent / "core" / "StopwordsList"
 
 
 @functools.lru_cache(maxsize=64)
 def stopwords(lang: str) -> frozenset[str]:
     """YAKE's list for ``lang`` (or stopwords-iso's when YAKE has none), plus English.
     stopwords-iso's English list is not used: it holds topic words ("computer", "novel")."""
+    import stopwordsiso
+
+    folder = _yake_stopword_dir()
     words: set[str] = set()
     for code in {lang, "en"}:
-        path = _YAKE_DIR / f"stopwords_{code}.txt"
+        path = folder / f"stopwords_{code}.txt"
         try:
             words.update(
                 w.strip().lower()
@@ -120,9 +117,19 @@ def stopwords(lang: str) -> frozenset[str]:
     return frozenset(words)
 
 
+@functools.lru_cache(maxsize=1)
+def _yake_stopword_dir() -> Path:
+    """YAKE's stopword lists, found without importing YAKE (it pulls networkx and numpy)."""
+    spec = importlib.util.find_spec("yake")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "core" / "StopwordsList"
+
+
 @functools.lru_cache(maxsize=200_000)
 def zipf(word: str, lang: str) -> float:
     """Zipf frequency of ``word`` in ``lang`` (English when wordfreq lacks the language)."""
+    import wordfreq
+
     try:
         return float(wordfreq.zipf_frequency(word, lang))
     except (LookupError, ImportError):  # ja/ko/zh need optional tokenizers: use English
@@ -159,6 +166,8 @@ def evaluative(word: str) -> bool:
 @functools.lru_cache(maxsize=100_000)
 def _pos(word: str) -> frozenset[str]:
     """Parts of speech the English lexicon allows for ``word`` (empty when unknown)."""
+    import lemminflect
+
     return frozenset(lemminflect.getAllLemmas(word))
 
 
@@ -166,6 +175,9 @@ def _pos(word: str) -> frozenset[str]:
 def lemma(word: str, lang: str) -> str:
     """The dictionary form of a topic's head word. English uses the noun lemma (plural →
     singular; a gerund such as "climbing" stays itself), other languages simplemma."""
+    import lemminflect
+    import simplemma
+
     if lang == "en":
         if not word.endswith("s"):  # only plurals fold ("media" is not "medium" here)
             return word
