@@ -3,9 +3,12 @@
 A topic's *document frequency* is the number of people in the workspace (who allow learning)
 with that topic in their profile. A topic most of them share ("meeting", "lunch", or filler
 that slipped through) says little about any one of them; one only they talk about says a lot.
-The weight is an IDF, squared so shared vocabulary drops decisively:
+A topic several people share is still theirs (five sports fans in fifty); only what a large
+share of the workspace says loses weight, with the log of that share:
 
-    factor(df, N) = (ln(1 + N/df) / ln(1 + N))²        1.0 for a topic only one person has
+    share = (df − 1) / N
+    factor = 1                                 while share ≤ 10 %
+    factor = max(0.05, ln(1/share) / ln 10)    above: 0.6 at 25 %, 0.3 at 50 %, 0.05 at all
 
 Until a workspace has :data:`MIN_PEOPLE` learning people there is no background to speak of
 and every factor is 1. Counts are cached per workspace for a few minutes: they move slowly and
@@ -28,9 +31,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.models import Consent, Interest, Person
-from profiles.topics import GENERIC_ALONE, SINGLE_MAX, is_filler, topic_words, zipf
+from profiles.topics import GENERIC_ALONE, SINGLE_MAX, candidate, is_filler, topic_words, zipf
 
 MIN_PEOPLE = 5
+# A topic shared by up to this share of the workspace is fully distinctive; beyond it the
+# weight falls with the log of the share, to MIN_FACTOR for what everyone says.
+FREE_SHARE = 0.1
+MIN_FACTOR = 0.05
 # "Popular here" (cold start): shared by at least this many people, and by at most this
 # share of the workspace once it has MIN_PEOPLE people (what everyone says is not a topic).
 POPULAR_MIN_PEOPLE = 2
@@ -41,8 +48,10 @@ FAMILY_WORD_MAX = 5.0
 def distinctiveness(df: int, people: int) -> float:
     if people < MIN_PEOPLE or df <= 1:
         return 1.0
-    df = min(df, people)
-    return (math.log1p(people / df) / math.log1p(people)) ** 2
+    share = (min(df, people) - 1) / people  # of the others, how many share it
+    if share <= FREE_SHARE:
+        return 1.0
+    return max(MIN_FACTOR, math.log(1 / share) / math.log(1 / FREE_SHARE))
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -166,6 +175,14 @@ def family_label(members: Sequence[tuple[str, float]]) -> str:
             scores[gram] = scores.get(gram, 0.0) + weight
     ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 9), -len(kv[0].split()), kv[0]))
     for gram, _ in ranked:
-        if not is_junk(gram) and _family_key(gram):
+        if gram in scores and _names_something(gram):
             return gram
     return members[0][0]
+
+
+def _names_something(gram: str) -> bool:
+    """A phrase extraction itself would keep as a topic ("large" would not)."""
+    if is_junk(gram) or not _family_key(gram):
+        return False
+    found = candidate([(w, False) for w in gram.split()], "en")
+    return found is not None and found[0] == gram

@@ -948,6 +948,7 @@ class ProfileEngine:
             _merge([by_topic[t] for t in members])
             for members in families([v.topic for v in weighed])
         ]
+        merged = _blend(merged)
         merged.sort(key=lambda v: (-v.weight, v.topic))
         return merged if limit is None else merged[:limit]
 
@@ -989,6 +990,19 @@ class ProfileEngine:
             lately=lately,
             lasting=lasting,
         )
+
+
+def _blend(views: list[InterestView]) -> list[InterestView]:
+    """Rank by recent and lasting interest alike: each part is scaled to the person's
+    strongest in it and the two are averaged (0-1). A subject talked about for months stays
+    near the top after a newer one takes over "lately"; summing raw weights would let a few
+    recent weeks bury it."""
+    top_lately = max((v.lately for v in views), default=0.0) or 1.0
+    top_lasting = max((v.lasting for v in views), default=0.0) or 1.0
+    return [
+        replace(v, weight=0.5 * v.lately / top_lately + 0.5 * v.lasting / top_lasting)
+        for v in views
+    ]
 
 
 def _merge(members: list[InterestView]) -> InterestView:

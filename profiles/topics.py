@@ -42,6 +42,7 @@ INTERJECTIONS = frozenset(
     + ("bye", "thanks", "thank", "ty", "welcome", "sure", "alright", "anyway", "anyways")
     + ("dont", "cant", "wont", "didnt", "doesnt", "isnt", "im", "ive", "youre", "thats")
     + ("guys", "guy", "folks", "mate", "buddy", "yes", "no", "please", "sorry", "haha")
+    + ("brb", "gtg", "ttyl", "afk", "gotcha", "lemme", "gimme", "dunno", "smh", "fyi", "asap")
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")
@@ -53,6 +54,7 @@ GENERIC_ALONE = frozenset(
     + ("afternoon", "week", "month", "year", "day", "time", "thing", "stuff", "question")
     + ("help", "idea", "tips", "tip", "advice", "something", "example", "sound", "way")
     + ("lot", "bit", "kind", "sort", "guess", "point", "fact", "reason", "problem", "chance")
+    + ("second", "minute", "hour", "moment", "place", "part", "side", "end", "start")
 )
 # Laughter and stretched words in several languages: haha, jajaja, hehe, kkkk, rsrs, xD, 555.
 _LAUGHTER = re.compile(
@@ -67,11 +69,17 @@ _SUBJECTS = frozenset(
     ("i", "you", "we", "they", "he", "she", "to", "dont", "don't", "i'd", "i'll", "i'm")
     + ("can", "could", "would", "should", "will", "might", "must", "lets", "let's", "just")
     + ("am", "is", "are", "was", "were", "be", "been", "being", "i've", "we're", "you're")
+    + ("please", "pls", "plz")
 )
 # A determiner means a noun phrase follows: "are my comfort watch" → "comfort" is no verb.
 _DETERMINERS = frozenset(
     ("my", "your", "his", "her", "our", "their", "the", "a", "an", "these", "those", "some")
     + ("any", "every", "each", "no", "its")
+)
+# A clause that opens with a verb-able word followed by one of these is an instruction:
+# "check the cable", "hold it", "plug in the router".
+_OBJECTS = _DETERMINERS | frozenset(
+    ("it", "that", "this", "them", "me", "us", "him", "out", "up", "in", "on", "off", "down")
 )
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
@@ -155,7 +163,8 @@ def _valences() -> dict[str, float]:
 def evaluative(word: str) -> bool:
     """A word that carries sentiment and does not name a thing: "good", "favorite",
     "haha"; "love"/"hope" when used that commonly. "war", "comedy", "joke" still name one."""
-    if word not in _valences():
+    lexicon = _valences()
+    if word not in lexicon and word.replace("our", "or") not in lexicon:  # "favourite"
         return False
     pos = _pos(word)
     if not pos or pos & {"ADJ", "ADV"} or "NOUN" not in pos:
@@ -179,7 +188,8 @@ def lemma(word: str, lang: str) -> str:
     import simplemma
 
     if lang == "en":
-        if not word.endswith("s"):  # only plurals fold ("media" is not "medium" here)
+        # only plurals of known nouns fold ("media" is not "medium", "solaris" not "solari")
+        if not word.endswith("s") or "NOUN" not in _pos(word):
             return word
         nouns = lemminflect.getLemma(word, upos="NOUN")
         return str(nouns[0]).lower() if nouns and nouns[0] else word
@@ -245,11 +255,14 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         run: list[tuple[str, bool]] = []
         previous = ""
         subject = False  # a subject among the words since the last content word: "I really"
-        for index, raw in enumerate(TOKEN.findall(clause)):
+        tokens = TOKEN.findall(clause)
+        for index, raw in enumerate(tokens):
             word = raw.lower().replace("’", "'")
             name = index > 0 and raw[:1].isupper()
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
-                subject or (previous in _THIRD_PERSON and word.endswith("s"))
+                subject
+                or (previous in _THIRD_PERSON and word.endswith("s"))
+                or (index == 0 and len(tokens) > 1 and tokens[1].lower() in _OBJECTS)
             )
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"
@@ -288,9 +301,13 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     """A run of content words → (topic, strength), or None when it names nothing. Names
     (capitalised mid-sentence) are kept whole and never lemmatised ("Star Wars")."""
     items = list(run)
-    while items and not items[0][1] and _weak_modifier(items[0][0], lang):
+    while items and not items[0][1] and (
+        _weak_modifier(items[0][0], lang) or items[0][0] in GENERIC_ALONE
+    ):
         items.pop(0)
-    while items and not items[-1][1] and _weak_head(items[-1][0], lang):
+    while items and not items[-1][1] and (
+        _weak_head(items[-1][0], lang) or items[-1][0] in GENERIC_ALONE
+    ):
         items.pop()
     if not items:
         return None

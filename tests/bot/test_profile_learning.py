@@ -93,18 +93,18 @@ async def test_a_paused_person_keeps_lasting_interests(core):
         end = await chat(
             core,
             ann,
-            ["practising jazz piano voicings tonight"],
+            ["practising jazz piano chords tonight"],
             T0 + dt.timedelta(days=7 * week),
             filler_per_topic=1,
         )
     pause = end + dt.timedelta(days=60)
     snapshot = await interests_of(core, ann, pause)
-    assert [v.topic for v in snapshot.interests][:1] == ["jazz piano voicing"]
-    assert [v.topic for v in snapshot.lasting][:1] == ["jazz piano voicing"]
+    assert [v.topic for v in snapshot.interests][:1] == ["jazz piano chord"]
+    assert [v.topic for v in snapshot.lasting][:1] == ["jazz piano chord"]
     assert snapshot.lately == []  # nothing recent after two months away
     core.clock = lambda: pause
     text = (await core.handle(command(ann, "profile")))[0].text
-    assert "jazz piano voicing" in text and "haven't picked up" not in text
+    assert "jazz piano chord" in text and "haven't picked up" not in text
     assert "Lasting" in text
 
 
@@ -112,7 +112,7 @@ async def test_feedback_on_a_reply_moves_the_replys_topics_not_the_question(make
     answers = iter(
         [
             "Here is a Python decorator that adds memoization with functools caching.",
-            "Here is a Haskell monad transformer example with lazy evaluation.",
+            "Here is a Haskell monad transformer example with garbage collection.",
         ]
     )
     core = await make_core(ScriptedBackend(lambda request: next(answers)))
@@ -138,7 +138,7 @@ async def test_feedback_on_a_reply_moves_the_replys_topics_not_the_question(make
     # "not that answer": what the reply brought in loses weight; the subject asked about,
     # "haskell monad", does not
     assert after["haskell monad"] == before["haskell monad"]
-    assert after["lazy evaluation"] < before.get("lazy evaluation", 0.0)
+    assert after["garbage collection"] < before.get("garbage collection", 0.0)
 
 
 async def test_mentioning_a_person_who_did_not_consent_teaches_nothing_about_them(core):
