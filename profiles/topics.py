@@ -80,6 +80,7 @@ _DETERMINERS = frozenset(
 # "check the cable", "hold it", "plug in the router".
 _OBJECTS = _DETERMINERS | frozenset(
     ("it", "that", "this", "them", "me", "us", "him", "out", "up", "in", "on", "off", "down")
+    + ("if", "whether", "for")
 )
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
@@ -92,6 +93,8 @@ SINGLE_MAX = 5.6
 MODIFIER_MAX = 5.5
 # An evaluative verb-noun stands alone only when uncommon ("joke" yes, "love", "hope" no).
 EVALUATIVE_VERB_MAX = 5.0
+# Below this, a word the lexicon also lists as an adjective is taken as the noun ("piano").
+RARE_NOUN_MAX = 4.7
 # A verb this common inside a run of words ends one phrase and starts another.
 CLAUSE_VERB_MIN = 5.5
 # Words the English lexicon does not know ("yeah", "kubernetes") count only when rare.
@@ -262,7 +265,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
                 subject
                 or (previous in _THIRD_PERSON and word.endswith("s"))
-                or (index == 0 and len(tokens) > 1 and tokens[1].lower() in _OBJECTS)
+                # an instruction: "check the cable", "press and hold it", "try plugging it"
+                or (index + 1 < len(tokens) and tokens[index + 1].lower() in _OBJECTS)
             )
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"
@@ -283,6 +287,15 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             previous = word
         if run:
             yield run
+
+
+def _adjective(word: str) -> bool:
+    """Used as an adjective or adverb when alone; a rare noun that can also be one
+    ("piano") still names a thing."""
+    pos = _pos(word)
+    if not pos & {"ADJ", "ADV"}:
+        return False
+    return "NOUN" not in pos or zipf(word, "en") >= RARE_NOUN_MAX
 
 
 def _clause_verb(word: str) -> bool:
@@ -322,7 +335,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None
         if lang != "en" and len(word) < 4:
             return None
-        if lang == "en" and not items[0][1] and (_pos(word) & {"ADJ", "ADV"} or evaluative(word)):
+        if lang == "en" and not items[0][1] and (_adjective(word) or evaluative(word)):
             return None
         if lang == "en" and not _pos(word) and word.endswith("ed"):
             return None  # an unknown past tense ("rewatched") is an action, not a subject
