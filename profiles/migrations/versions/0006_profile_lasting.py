@@ -1,7 +1,7 @@
 """interests: a lasting (long-term) component beside the fading one
 
-Revision ID: 0005_profile
-Revises: 0004
+Revision ID: 0006_profile
+Revises: 0005_slack_oauth
 Create Date: 2026-12-02
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0005_profile'
-down_revision: str | None = '0004'
+revision: str = '0006_profile'
+down_revision: str | None = '0005_slack_oauth'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
