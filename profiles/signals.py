@@ -208,3 +208,9 @@ def _zipf(word: str, lang: str) -> float:
     import wordfreq
 
     return float(wordfreq.zipf_frequency(word, lang))
+
+
+def warm_up() -> None:
+    """Load the lexicons and the language model now rather than on the first message (a few
+    CPU-seconds once per process): for servers before they take traffic, and test sessions."""
+    SignalExtractor().extract("Warming up the jazz piano lexicons before the first message")

@@ -27,6 +27,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _warm_signal_lexicons() -> None:
+    """Extraction loads its lexicons on first use (seconds on a busy machine); load them once
+    per session so that cost never lands inside a test's own timeouts."""
+    from profiles.signals import warm_up
+
+    warm_up()
+
+
 @pytest.fixture
 def settings_for() -> Callable[..., Settings]:
     def make(database_url: str, **overrides: Any) -> Settings:
