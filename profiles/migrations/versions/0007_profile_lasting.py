@@ -1,7 +1,7 @@
 """interests: a lasting (long-term) component beside the fading one
 
-Revision ID: 0006_profile
-Revises: 0005_slack_oauth
+Revision ID: 0007_profile
+Revises: 0006_i18n
 Create Date: 2026-12-02
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0006_profile'
-down_revision: str | None = '0005_slack_oauth'
+revision: str = '0007_profile'
+down_revision: str | None = '0006_i18n'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
