@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -45,7 +46,10 @@ def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: P
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
                     report = json.load(r)
             except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
+                assert bot.poll() is None, f"exited before it was ready: {bot.stderr.read()}"
+                # Not time.sleep: the suite's time-shifted pass runs under libfaketime 0.9.10
+                # with a real monotonic clock, where time.sleep fails with EINVAL.
+                threading.Event().wait(0.2)
         assert report is not None, "never ready"
         assert report["ready"] is True
         assert report["adapters"]["terminal"] == {"state": "ready"}
