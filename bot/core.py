@@ -72,7 +72,7 @@ from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey, ProfileEngine
 from profiles.feedback import reaction_value, reply_topics
-from profiles.memories import unlink
+from profiles.memories import link_group, unlink
 from profiles.models import (
     Consent,
     ConsentStatus,
@@ -551,7 +551,8 @@ class Core:
         variant = await variant_for(session, person, learn, "prompt")
         if variant is not None:
             prefs = variant.apply_preferences(prefs)
-        prefs = await shared_preferences(session, person.id, prefs)  # from linked identities
+        links = await link_group(session, person.id)  # read once, used three times below
+        prefs = await shared_preferences(session, person.id, prefs, links)
         context = build_prompt_context(
             bot_name=self.settings.bot_name,
             platform=event.person.platform,
@@ -563,10 +564,12 @@ class Core:
             snapshot=snapshot,
             history=history,
             display_name=event.person.display_name,
-            memories=await prompt_memories(session, person.id),
+            memories=await prompt_memories(session, person.id, links),
         )
         if snapshot is not None:
-            context = await with_linked_interests(self.engine, session, person, context, now)
+            context = await with_linked_interests(
+                self.engine, session, person, context, now, links
+            )
         rendered = renderer_for(variant, self.renderer).chat(
             context,
             text,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func
 from sqlmodel import col, select
@@ -97,10 +98,15 @@ async def own_memories(session: AsyncSession, person_id: int) -> list[Memory]:
     return list(result)
 
 
-async def visible_memories(session: AsyncSession, person_id: int) -> list[Memory]:
-    """Own memories, then linked identities' memories scoped to every linked identity."""
+async def visible_memories(
+    session: AsyncSession, person_id: int, others: Sequence[Person] | None = None
+) -> list[Memory]:
+    """Own memories, then linked identities' memories scoped to every linked identity.
+    ``others`` are the linked identities when the caller already read them (one turn reads
+    its :class:`LinkGroup` once)."""
     own = await own_memories(session, person_id)
-    others = await linked_people(session, person_id)
+    if others is None:
+        others = await linked_people(session, person_id)
     if not others:
         return own
     result = await session.exec(
@@ -164,6 +170,37 @@ async def clear_memories(session: AsyncSession, person_id: int) -> int:
 
 async def link_of(session: AsyncSession, person_id: int) -> IdentityLink | None:
     return await session.get(IdentityLink, person_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkGroup:
+    """This identity's link membership and every other identity in its group with theirs,
+    read in one query: a turn needs them three times (shared preferences, memories,
+    interests), and each lookup used to cost its own round trips."""
+
+    own: IdentityLink | None = None
+    members: tuple[tuple[Person, IdentityLink], ...] = field(default=())
+
+    @property
+    def others(self) -> list[Person]:
+        return [person for person, _ in self.members]
+
+
+async def link_group(session: AsyncSession, person_id: int) -> LinkGroup:
+    """The identity's :class:`LinkGroup` (empty when not linked): one statement; a second
+    one only when the identity is linked."""
+    if person_id < 0:
+        return LinkGroup()
+    own = await link_of(session, person_id)
+    if own is None:
+        return LinkGroup()
+    result = await session.exec(
+        select(Person, IdentityLink)
+        .join(IdentityLink, col(IdentityLink.person_id) == col(Person.id))
+        .where(IdentityLink.group_key == own.group_key, col(Person.id) != person_id)
+        .order_by(col(Person.id))
+    )
+    return LinkGroup(own, tuple((person, link) for person, link in result))
 
 
 async def linked_people(session: AsyncSession, person_id: int) -> list[Person]:

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.events import Reply
 from profiles.engine import ProfileEngine
-from profiles.memories import join_links, link_of, linked_people, unlink
+from profiles.memories import LinkGroup, join_links, link_group, link_of, linked_people, unlink
 from profiles.memory_models import LinkAttempt, LinkCode
 from profiles.models import Consent, Person, Preference, Source
 from profiles.preferences import ResolvedPreferences, ResolvedValue
@@ -202,17 +202,21 @@ async def _listing(session: AsyncSession, person_id: int) -> str:
 
 
 async def shared_preferences(
-    session: AsyncSession, person_id: int, prefs: ResolvedPreferences
+    session: AsyncSession,
+    person_id: int,
+    prefs: ResolvedPreferences,
+    group: LinkGroup | None = None,
 ) -> ResolvedPreferences:
     """Explicit preferences linked identities chose to share fill the keys this identity has
-    not set explicitly itself (its own explicit choice always wins)."""
-    if person_id < 0 or await link_of(session, person_id) is None:
-        return prefs
-    sharing: list[int] = []
-    for other in await linked_people(session, person_id):
-        membership = await link_of(session, other.id) if other.id is not None else None
-        if other.id is not None and membership is not None and membership.share_preferences:
-            sharing.append(other.id)
+    not set explicitly itself (its own explicit choice always wins). ``group``: the turn's
+    :class:`LinkGroup`, read once by the caller (read here when not given)."""
+    if group is None:
+        group = await link_group(session, person_id)
+    sharing = [
+        other.id
+        for other, membership in group.members
+        if other.id is not None and membership.share_preferences
+    ]
     if not sharing:
         return prefs
     rows = await session.exec(
@@ -237,13 +241,19 @@ async def with_linked_interests(
     person: Person,
     context: PromptContext,
     now: dt.datetime,
+    group: LinkGroup | None = None,
 ) -> PromptContext:
     """Interests of linked identities that also allow learning (the asking identity does,
-    or this is not called), merged by topic with the strongest weight."""
-    if person.id is None or await link_of(session, person.id) is None:
+    or this is not called), merged by topic with the strongest weight. ``group``: the turn's
+    :class:`LinkGroup`, read once by the caller (read here when not given)."""
+    if person.id is None:
+        return context
+    if group is None:
+        group = await link_group(session, person.id)
+    if group.own is None:
         return context
     merged = dict(context.interests)
-    for other in await linked_people(session, person.id):
+    for other in group.others:
         consent = await session.get(Consent, other.id)
         if consent is None or not engine.may_learn(consent):
             continue

@@ -180,3 +180,43 @@ async def test_forgetting_one_identity_leaves_the_other_unlinked(make_core):
     assert await person_id(core, DISCORD) is None
     assert await person_id(core, SLACK) is not None
     assert await count(core, IdentityLink) == 0
+
+
+async def _link_statements(core, event) -> list[str]:
+    """Statements that read ``identity_link`` while the core handles ``event``."""
+    from sqlalchemy import event as sa_event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, many) -> None:
+        if "identity_link" in statement:
+            seen.append(statement)
+
+    sync = core.db.engine.sync_engine
+    sa_event.listen(sync, "before_cursor_execute", record)
+    try:
+        await core.handle(event)
+    finally:
+        sa_event.remove(sync, "before_cursor_execute", record)
+    return seen
+
+
+async def test_a_turn_reads_the_link_group_once(make_core):
+    """Shared preferences, memories and interests all need the link group; one turn reads
+    it once (one statement when not linked, two when linked), however many uses follow."""
+    core, llm, _ = await make(make_core)
+    for who in (SLACK, DISCORD):
+        await grant(core, who)
+    await core.handle(message(SLACK, "remember that I'm vegetarian"))
+    await core.handle(message(SLACK, "I keep reading about Kubernetes operators"))
+
+    alone = await _link_statements(core, message(DISCORD, "Suggest a dinner"))
+    assert len(alone) == 1, alone
+
+    await link(core)
+    await core.handle(command(SLACK, "link", "share on"))
+    linked = await _link_statements(core, message(DISCORD, "Suggest a dinner"))
+    assert len(linked) == 2, linked
+    # ... and the single read still carries all three: memories, interests, shared prefs.
+    assert '"I\'m vegetarian"' in llm.requests[-1].system
+    assert "kubernetes" in llm.requests[-1].system.lower()
