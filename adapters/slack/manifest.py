@@ -2,12 +2,14 @@
 so the scopes, events and commands a new user pastes are exactly what the code uses.
 
 Commands: one Slack command per core command (``/prefs``, ``/profile``, ``/consent``,
-``/export``, ``/forget`` and whatever else is in ``bot.commands.REGISTRY``, e.g. ``/digest`` and
-``/recommend``), as the issue asks, plus one umbrella command named after the bot
-(``/tailorbot <command> [args]``). The umbrella exists because Slack command names are a
-workspace-wide namespace: a name Slack reserves (``/status``, ``/remind``...) or that another
-app already uses still has a way in, and so does ``/help``, which is deliberately not
-registered on its own (too generic: it would shadow or be shadowed by other apps).
+``/export``, ``/forget`` and every other registered one, e.g. ``/digest`` and ``/recommend``),
+as the issue asks, plus one umbrella command named after the bot (``/tailorbot <command>
+[args]``). Their names and texts come from ``bot.command_catalog``, plain data kept equal to
+the registry by a test, so printing the manifest loads neither the handlers nor the ORM.
+The umbrella exists because Slack command names are a workspace-wide namespace: a name Slack
+reserves (``/status``, ``/remind``...) or that another app already uses still has a way in,
+and so does ``/help``, which is deliberately not registered on its own (too generic: it would
+shadow or be shadowed by other apps).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from bot.commands import REGISTRY
+from bot.command_catalog import CATALOG
 from bot.config import Settings
 
 # Bot scopes, each with the code that needs it (kept in docs/slack.md too).
@@ -88,7 +90,7 @@ def native_commands(settings: Settings) -> list[str]:
     limit (one slot is the umbrella command)."""
     umbrella = umbrella_command(settings)
     names = []
-    for name in sorted(REGISTRY):
+    for name in sorted(CATALOG):
         clean = slug(name)
         if not clean or clean != name or name in RESERVED_COMMANDS or name in UMBRELLA_ONLY:
             continue
@@ -108,7 +110,7 @@ def slash_commands(settings: Settings) -> list[dict[str, Any]]:
         "should_escape": False,
     }]
     for command in native_commands(settings):
-        spec = REGISTRY[command[1:]]
+        spec = CATALOG[command[1:]]
         variants = [u.removeprefix(command).strip() for u in spec.usage]
         options = [v for v in variants if v]
         entry: dict[str, Any] = {"command": command, "description": spec.summary[:100]}

@@ -1,0 +1,129 @@
+"""What each core command is called, says about itself and accepts — as plain data.
+
+``tailorbot slack manifest`` (and anything else that only *describes* commands) reads this
+instead of ``bot.commands.REGISTRY``: the registry imports every handler and with them the
+ORM, which alone cost about a CPU-second, while describing commands needs none of it. The
+handlers stay registered with their own ``@command(...)`` texts; tests/bot/test_command_catalog.py
+fails, naming the command, whenever this catalog and the registry disagree.
+
+Standard library only: importing this module must stay free of SQLAlchemy and the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInfo:
+    """A command as people see it: ``/name``, one-line summary, usage lines, subcommands."""
+
+    name: str
+    summary: str
+    usage: tuple[str, ...]
+    subcommands: tuple[str, ...] = ()
+
+
+CATALOG: dict[str, CommandInfo] = {
+    info.name: info
+    for info in (
+        CommandInfo(
+            "admin",
+            "workspace admins: excluded channels, counts, audit",
+            (
+                "/admin",
+                "/admin exclude [learning|digest|all] [here|#channel]",
+                "/admin include [learning|digest|all] [here|#channel]",
+                "/admin audit",
+            ),
+            ("exclude", "include", "audit"),
+        ),
+        CommandInfo(
+            "consent",
+            "see or change whether I learn from your messages",
+            (
+                "/consent",
+                "/consent grant",
+                "/consent revoke",
+            ),
+            ("grant", "revoke", "grant everywhere", "revoke everywhere"),
+        ),
+        CommandInfo(
+            "digest",
+            "your scheduled personal digest",
+            (
+                "/digest",
+                "/digest subscribe [daily|weekdays|weekly] [HH:MM]",
+                "/digest unsubscribe",
+                "/digest preview",
+                "/digest sources [add|remove <feed url>]",
+            ),
+            ("subscribe", "unsubscribe", "preview", "sources", "more", "less"),
+        ),
+        CommandInfo(
+            "export",
+            "get a copy of everything I store about you",
+            ("/export",),
+        ),
+        CommandInfo(
+            "forget",
+            "delete everything I store about you",
+            (
+                "/forget",
+                "/forget confirm [all]",
+            ),
+            ("confirm",),
+        ),
+        CommandInfo(
+            "help",
+            "list what I can do",
+            ("/help",),
+        ),
+        CommandInfo(
+            "link",
+            "use one profile on Slack, Discord and the terminal",
+            (
+                "/link",
+                "/link <code>",
+                "/link list",
+                "/link share on|off",
+                "/link remove",
+            ),
+        ),
+        CommandInfo(
+            "memory",
+            "what you asked me to remember",
+            (
+                "/memory",
+                "/memory add [--here] <text>",
+                "/memory remove <number | words>",
+                "/memory clear",
+            ),
+            ("list", "add", "remove", "clear"),
+        ),
+        CommandInfo(
+            "prefs",
+            "show or change your preferences",
+            (
+                "/prefs",
+                "/prefs set <key> <value>",
+                "/prefs reset [key]",
+            ),
+            ("set", "reset"),
+        ),
+        CommandInfo(
+            "profile",
+            "what I believe about you and why",
+            (
+                "/profile",
+                "/profile summary [clear | remove <item>]",
+            ),
+            ("summary",),
+        ),
+        CommandInfo(
+            "recommend",
+            "personal recommendations, e.g. /recommend a sci-fi book",
+            ("/recommend <what you are looking for>",),
+        ),
+    )
+}
