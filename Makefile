@@ -41,6 +41,7 @@ test-shifted: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 # MovieLens-100k for the offline evaluation ships inside the recbole wheel; it is read from
 # site-packages at run time and never copied into this repository (its licence forbids it).

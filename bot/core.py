@@ -15,14 +15,14 @@ import logging
 import shlex
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import desc
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import lifecycle
 from bot.channel_policy import policy_for
 from bot.commands import (
     ACTION_COMMANDS,
@@ -50,9 +50,8 @@ from bot.events import (
     utcnow,
 )
 from bot.experiments import renderer_for, variant_for
-from bot.exports import remove_exports_of
 from bot.i18n import person_locale
-from bot.journal import Drainer, Journal, Kept, journal_path
+from bot.journal import Drainer, Journal, Kept
 from bot.llm.base import (
     LLMBackend,
     LLMRequest,
@@ -65,14 +64,14 @@ from bot.memory.intent import memory_intent
 from bot.memory.links import shared_preferences, with_linked_interests
 from bot.memory.prompt import prompt_memories
 from bot.memory.tools import attach_tools
-from bot.observe import count_erasure as _count_erasure
 from bot.observe import observed
 from bot.sanitize import fit_event, fit_id
+from bot.services import DeletionHook, Deliver, Observer, Services
 from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey, ProfileEngine
 from profiles.feedback import reaction_value, reply_topics
-from profiles.memories import link_group, unlink
+from profiles.memories import link_group
 from profiles.models import (
     Consent,
     ConsentStatus,
@@ -85,7 +84,6 @@ from profiles.models import (
     table_of,
 )
 from profiles.preferences import PreferenceError, ResolvedPreferences, validate
-from profiles.privacy import forget_person
 from profiles.signals import MessageSignals, SignalExtractor, clean_text
 from profiles.upsert import insert_for
 from prompts.context import HistoryTurn
@@ -113,18 +111,6 @@ EMPTY_MESSAGE = "I got an empty message. Type something, or /help to see what I 
 TRUNCATED_NOTE = "(Your message was very long; I read the first {n:,} characters.)"
 
 
-class DeletionHook(Protocol):
-    """Anything outside the person tables that holds data about a person (scheduled digest
-    jobs, caches) registers one of these; ``/forget`` and consent revocation call them."""
-
-    async def __call__(self, person: Person) -> None: ...
-
-
-Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
-_AFTER_COMMIT = "tailorbot.after_commit"
-Observer = Callable[[AsyncSession, Person, MessageEvent, MessageSignals], Awaitable[None]]
-
-
 @dataclass(slots=True)
 class _Prepared:
     """What the first transaction hands to the model step of a chat message."""
@@ -144,6 +130,8 @@ class _Prepared:
 
 
 class Core:
+    """Routes each event to its handler; the shared parts live in :attr:`services`."""
+
     def __init__(
         self,
         settings: Settings,
@@ -154,49 +142,14 @@ class Core:
         renderer: PromptRenderer | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         journal: Journal | None = None,
+        services: Services | None = None,
     ) -> None:
-        self.settings = settings
-        self.db = db
-        self.llm = llm
-        self.clock = clock
-        self.engine = ProfileEngine(
-            half_life_days=settings.interest_half_life_days,
-            lasting_half_life_days=settings.interest_lasting_half_life_days,
-            max_interests=settings.max_interests_per_person,
-            consent_opt_out=settings.consent_mode == "opt_out",
-            default_timezone=settings.default_timezone,
-            default_locale=settings.default_locale,
+        self.services = services or Services.build(
+            settings, db, llm, extractor=extractor, renderer=renderer, clock=clock,
+            journal=journal,
         )
-        self.extractor = extractor or SignalExtractor(
-            max_keyphrases=settings.keyphrases_per_message, max_chars=settings.max_signal_chars
-        )
-        self.renderer = renderer or PromptRenderer()
-        self.deletion_hooks: list[DeletionHook] = []
-        self.preference_hooks: list[Callable[[Person, str | None], Awaitable[None]]] = []
-        # Told after a command or button changed something a person can see about themselves
-        # (preferences, consent, digest, deletion), so adapters can refresh views of it (the
-        # Slack Home tab). Neutral: a PersonRef, nothing platform-specific.
-        self.person_changed_hooks: list[Callable[[PersonRef], Awaitable[None]]] = []
-        # Replies to events replayed after a database outage go back through the adapter of
-        # the event's platform: adapters register here (``deliver`` is a catch-all fallback).
-        self.deliverers: dict[str, Deliver] = {}
-        self.deliver: Deliver | None = None
-        # Awaited by aclose() before anything closes: features settle follow-up work they
-        # started in the background (e.g. removing a forgotten person's digest job), so a
-        # short-lived process such as `tailorbot users forget` cannot exit before it is done.
-        self.closers: list[Callable[[], Awaitable[None]]] = []
-        # Run inside the /forget transaction, before the person's rows go: features remove or
-        # redact what *other* people's rows quote of them (e.g. digest items, caches).
-        self.erasers: list[Callable[[AsyncSession, Person], Awaitable[None]]] = []
-        # Called inside the observing transaction for consented authors' channel messages.
-        self.observers: list[Observer] = []
         self._locks: weakref.WeakValueDictionary[PersonKey, asyncio.Lock] = (
             weakref.WeakValueDictionary()
-        )
-        # Events that could not reach the database wait here, durably (bot/journal.py).
-        self.journal = journal or Journal(
-            journal_path(str(settings.database_url), settings.outage_journal),
-            limit=settings.outage_journal_limit,
         )
         self.drainer = Drainer(
             self.journal,
@@ -204,9 +157,75 @@ class Core:
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
         )
-        # Exchanges held in memory while a person's consent is unanswered (bot/consent.py).
-        self.awaiting_consent = AwaitingConsent(clock)
-        self.deletion_hooks.append(self.awaiting_consent.drop_person)
+
+    # The shared parts, read through the core by adapters and tests written before Services.
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
+    def llm(self) -> LLMBackend:
+        return self.services.llm
+
+    @llm.setter
+    def llm(self, llm: LLMBackend) -> None:
+        self.services.llm = llm
+
+    @property
+    def engine(self) -> ProfileEngine:
+        return self.services.engine
+
+    @property
+    def extractor(self) -> SignalExtractor:
+        return self.services.extractor
+
+    @property
+    def renderer(self) -> PromptRenderer:
+        return self.services.renderer
+
+    @property
+    def clock(self) -> Callable[[], dt.datetime]:
+        return self.services.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], dt.datetime]) -> None:
+        self.services.clock = clock
+
+    @property
+    def journal(self) -> Journal:
+        return self.services.journal
+
+    @property
+    def awaiting_consent(self) -> AwaitingConsent:
+        return self.services.awaiting_consent
+
+    @property
+    def deliverers(self) -> dict[str, Deliver]:
+        return self.services.deliverers
+
+    @property
+    def deliver(self) -> Deliver | None:
+        return self.services.deliver
+
+    @deliver.setter
+    def deliver(self, deliver: Deliver | None) -> None:
+        self.services.deliver = deliver
+
+    @property
+    def deletion_hooks(self) -> list[DeletionHook]:
+        return self.services.hooks.deletion
+
+    @property
+    def observers(self) -> list[Observer]:
+        return self.services.hooks.observers
+
+    @property
+    def person_changed_hooks(self) -> list[Callable[[PersonRef], Awaitable[None]]]:
+        return self.services.hooks.person_changed
 
     # Public surface ------------------------------------------------------------------------
     async def handle(
@@ -242,88 +261,13 @@ class Core:
                 turn.platform_message_id = fit_id(platform_message_id, 200)
                 session.add(turn)
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A database transaction whose follow-up work (deletion and preference hooks) runs
-        once it has committed, so hooks see committed data and never wait on its locks."""
-        pending: list[Callable[[], Awaitable[None]]] = []
-        async with self.db.session() as session:
-            session.info[_AFTER_COMMIT] = pending
-            yield session
-        for work in pending:
-            await work()
-
-    def after_commit(self, session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work`` after ``session`` commits; ``session`` must come from
-        :meth:`transaction` (a plain ``db.session()`` has no after-commit step)."""
-        pending = session.info.get(_AFTER_COMMIT)
-        if pending is None:
-            raise RuntimeError("after_commit needs a session from Core.transaction()")
-        pending.append(work)
-
-    async def forget_person(self, session: AsyncSession, person: Person) -> dict[str, int]:
-        """Delete every row about ``person``; once that commits, deletion hooks remove what
-        lives outside the tables (scheduled jobs). ``session`` comes from transaction()."""
-        assert person.id is not None
-        for erase in self.erasers:
-            await erase(session, person)
-        await unlink(session, person.id)  # a linked identity left alone is unlinked too
-        removed = await forget_person(session, person.id)
-        self.after_commit(session, _count_erasure)
-        # Their words may also wait in the outage journal: removed now, not after commit, so
-        # a crash in between cannot replay them into a fresh person.
-        removed["outage_journal"] = self.journal.forget(
-            person.platform, person.user_id, person.workspace
-        )
-        self.after_commit(session, lambda: self._run_deletion_hooks(person))
-        self.after_commit(session, lambda: remove_exports_of(self.settings, person))
-        self.after_commit(session, self.db.scrub)  # no copy left in SQLite's WAL file
-        return removed
-
-    async def _run_deletion_hooks(self, person: Person) -> None:
-        for hook in self.deletion_hooks:
-            await hook(person)
-
     async def forget_ref(self, ref: PersonRef) -> bool:
-        """Forget a person the platform told us about (left, deactivated, deletion request).
-        Adapters call it only when ``settings.forget_on_leave`` allows; True if data existed."""
-        key = PersonKey(ref.platform, ref.workspace, ref.user_id)
-        self.journal.forget(ref.platform, ref.user_id, ref.workspace)
-        async with self.transaction() as session:
-            person = await self.engine.find_person(session, key)
-            if person is None:
-                return False
-            await self.forget_person(session, person)
-        return True
+        """See :func:`bot.lifecycle.forget_ref`."""
+        return await lifecycle.forget_ref(self.services, ref)
 
     async def forget_user(self, platform: str, user_id: str) -> int:
-        """Forget one account in every workspace of a platform (a platform-wide deletion
-        request, e.g. Discord's). Returns how many person records were removed."""
-        self.journal.forget(platform, user_id)
-        async with self.transaction() as session:
-            people = await session.exec(
-                select(Person).where(Person.platform == platform, Person.user_id == user_id)
-            )
-            found = list(people)
-            for person in found:
-                await self.forget_person(session, person)
-        return len(found)
-
-    async def on_consent_revoked(self, ctx: CommandContext) -> None:
-        """Revocation stops collection at once; scheduled personal work stops too (after the
-        revocation commits)."""
-        self.after_commit(ctx.session, lambda: self._run_deletion_hooks(ctx.person))
-
-    async def on_preference_changed(
-        self, ctx: CommandContext, key: str | None, value: str | None
-    ) -> None:
-        """Preference hooks (e.g. rescheduling a digest) run once the change has committed."""
-
-        async def run() -> None:
-            for hook in self.preference_hooks:
-                await hook(ctx.person, key)
-
-        self.after_commit(ctx.session, run)
+        """See :func:`bot.lifecycle.forget_user`."""
+        return await lifecycle.forget_user(self.services, platform, user_id)
 
     @property
     def backlog_size(self) -> int:
@@ -335,12 +279,10 @@ class Core:
         return await self.drainer.drain()
 
     async def _deliver_replayed(self, event: AnyEvent, replies: list[Reply]) -> None:
-        deliver = self.deliverers.get(event.person.platform, self.deliver)
-        if deliver is not None:
-            await deliver(event, replies)
+        await self.services.deliver_to(event, replies)
 
     async def aclose(self) -> None:
-        for close in self.closers:
+        for close in self.services.hooks.closers:
             await close()
         await self.drainer.aclose()
         await self.llm.aclose()
@@ -447,7 +389,7 @@ class Core:
                 signals = await self._learn(session, person.id, event, text)
             else:
                 signals = self.extractor.extract(text)
-            for observer in self.observers if policy.digest else []:
+            for observer in self.services.hooks.observers if policy.digest else []:
                 await observer(session, person, event, signals)
 
     async def _learn(
@@ -510,7 +452,7 @@ class Core:
         request, prefs = await self._assemble(
             session, person, event, text, learn=learn, history=history, now=now
         )
-        request = attach_tools(self, request, person, event, learn=learn)
+        request = attach_tools(self.services, request, person, event, learn=learn)
         return _Prepared(
             person=person,
             learn=learn,
@@ -773,12 +715,13 @@ class Core:
                 )
             ]
         key = PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
-        async with self.transaction() as session:
+        async with self.services.transaction() as session:
             person = await self._person(session, event, key)
             if not await self._claim(session, person, event):
                 return []
             ctx = CommandContext(
-                core=self, session=session, person=person, event=event, now=self.clock(),
+                services=self.services, session=session, person=person, event=event,
+                now=self.clock(),
                 locale=await self.locale_of(session, person, event),
             )
             try:

@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from bot.commands.admin import workspace_status
-from bot.core import Core
 from bot.events import PersonRef
+from bot.services import HasServices, Services, services_of
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus
 
@@ -31,10 +31,11 @@ class HomeView:
     admin_status: str | None = None
 
 
-async def home_view(core: Core, ref: PersonRef, *, admin: bool = False,
+async def home_view(owner: Services | HasServices, ref: PersonRef, *, admin: bool = False,
                     now: dt.datetime | None = None) -> HomeView:
     """What ``ref`` sees on their home; ``admin`` (the platform's word) adds the workspace's
     aggregate counts and excluded channels."""
+    core = services_of(owner)
     now = now or core.clock()
     key = PersonKey(ref.platform, ref.workspace, ref.user_id)
     async with core.db.session() as session:

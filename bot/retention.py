@@ -12,12 +12,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
+from bot.services import HasServices, Services, services_of
 from profiles.retention import RetentionPolicy, purge
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from bot.core import Core
 
 log = logging.getLogger(__name__)
 JOB_ID = "retention:purge"
@@ -33,8 +32,10 @@ def policy_of(settings: Settings) -> RetentionPolicy:
     )
 
 
-async def purge_now(core: Core) -> dict[str, int]:
-    """One purge at the core's clock; SQLite's WAL is scrubbed afterwards like an erasure."""
+async def purge_now(owner: Services | HasServices) -> dict[str, int]:
+    """One purge at the services' clock; SQLite's WAL is scrubbed afterwards like an
+    erasure."""
+    core = services_of(owner)
     async with core.db.session() as session:
         removed = await purge(session, core.clock(), policy_of(core.settings))
     if any(removed.values()):
@@ -44,10 +45,10 @@ async def purge_now(core: Core) -> dict[str, int]:
 
 
 class RetentionScheduler:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Services | HasServices) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only where it runs
 
-        self.core = core
+        self.core = services_of(core)
         self.scheduler: AsyncIOScheduler = AsyncIOScheduler(timezone=dt.UTC)
 
     async def start(self) -> None:

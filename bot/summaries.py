@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
+from bot.services import HasServices, Services, services_of
 from bot.structured import InvalidOutput, ProfileSummaryOutput, parse_model_json
 from profiles.models import (
     Consent,
@@ -28,9 +28,6 @@ from profiles.models import (
     ProfileSummary,
 )
 from prompts.fence import fence
-
-if TYPE_CHECKING:
-    from bot.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +40,11 @@ class SummaryRun:
     failed: int
 
 
-async def summarize_person(core: Core, person_id: int, *, turns: int = 40) -> bool:
+async def summarize_person(
+    owner: Services | HasServices, person_id: int, *, turns: int = 40
+) -> bool:
     """Summarise one person; True when a valid summary was stored."""
+    core = services_of(owner)
     async with core.db.session() as session:
         result = await session.exec(
             select(ConversationTurn)
@@ -96,9 +96,12 @@ async def summarize_person(core: Core, person_id: int, *, turns: int = 40) -> bo
     return ok
 
 
-async def due_people(core: Core, *, min_new_turns: int, limit: int) -> list[int]:
+async def due_people(
+    owner: Services | HasServices, *, min_new_turns: int, limit: int
+) -> list[int]:
     """People who allow learning and wrote at least ``min_new_turns`` messages since their
     last summary (or ever, if they have none)."""
+    core = services_of(owner)
     allowed = [ConsentStatus.GRANTED.value]
     if core.engine.consent_opt_out:
         allowed.append(ConsentStatus.UNKNOWN.value)
@@ -122,7 +125,10 @@ async def due_people(core: Core, *, min_new_turns: int, limit: int) -> list[int]
         return [int(pid) for pid, _ in rows if pid is not None]
 
 
-async def summarize_due(core: Core, *, min_new_turns: int = 10, limit: int = 100) -> SummaryRun:
+async def summarize_due(
+    owner: Services | HasServices, *, min_new_turns: int = 10, limit: int = 100
+) -> SummaryRun:
+    core = services_of(owner)
     if not core.llm.configured:
         return SummaryRun(0, 0, 0, 0)
     people = await due_people(core, min_new_turns=min_new_turns, limit=limit)

@@ -236,6 +236,7 @@ def users_forget(
 ) -> None:
     """Delete every row about a person in every table, and their scheduled jobs."""
     from adapters.cli.runtime import find_person, with_core
+    from bot import lifecycle
     from profiles.models import Person
 
     settings = settings_from(config)
@@ -245,10 +246,10 @@ def users_forget(
         label = f"{person.id} ({person.platform}/{person.workspace}/{person.user_id})"
         if not yes and not typer.confirm(f"Delete everything about {label}?"):
             return None
-        async with core.transaction() as session:
+        async with core.services.transaction() as session:
             fresh = await session.get(Person, person.id)
             assert fresh is not None
-            removed = await core.forget_person(session, fresh)
+            removed = await lifecycle.forget_person(core.services, session, fresh)
         return removed
 
     removed = with_core(settings, work)

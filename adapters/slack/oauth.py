@@ -26,6 +26,7 @@ from sqlmodel import select
 
 from adapters.slack.installations import InstallationStore, StateStore, TokenCipher
 from adapters.slack.manifest import SCOPES
+from bot import lifecycle
 from bot.config import Settings
 from bot.core import Core
 from profiles.models import Person
@@ -88,10 +89,11 @@ def add_routes(web_app: web.Application, flow: AsyncOAuthFlow) -> None:
 async def forget_workspace(core: Core, team_id: str) -> int:
     """Delete every person of one Slack workspace (all their rows, through the same path as
     ``/forget``). Returns how many people were removed."""
-    async with core.transaction() as session:
+    services = core.services
+    async with services.transaction() as session:
         people = list(await session.exec(
             select(Person).where(Person.platform == PLATFORM, Person.workspace == team_id)
         ))
         for person in people:
-            await core.forget_person(session, person)
+            await lifecycle.forget_person(services, session, person)
     return len(people)

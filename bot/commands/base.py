@@ -11,17 +11,14 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import AnyEvent, Reply, ReplyKind
 from bot.i18n import nt, t
+from bot.services import Services
 from profiles.engine import ProfileEngine
 from profiles.models import Person
-
-if TYPE_CHECKING:
-    from bot.core import Core
 
 
 class CommandError(Exception):
@@ -40,7 +37,7 @@ class CommandError(Exception):
 
 @dataclass(slots=True)
 class CommandContext:
-    core: Core
+    services: Services
     session: AsyncSession
     person: Person
     event: AnyEvent
@@ -57,7 +54,12 @@ class CommandContext:
 
     @property
     def engine(self) -> ProfileEngine:
-        return self.core.engine
+        return self.services.engine
+
+    @property
+    def core(self) -> Services:
+        """The old name of :attr:`services`, kept while branches written against it land."""
+        return self.services
 
     @property
     def person_id(self) -> int:

@@ -7,6 +7,7 @@ import re
 
 from babel.dates import format_datetime
 
+from bot import lifecycle
 from bot.commands.base import (
     REGISTRY,
     CommandContext,
@@ -40,7 +41,7 @@ _TIME = re.compile(r"^\d{1,2}:\d{2}$")
     subcommands=("subscribe", "unsubscribe", "preview", "sources", "more", "less"),
 )
 async def digest(ctx: CommandContext, args: list[str]) -> list[Reply]:
-    service = digests_for(ctx.core)
+    service = digests_for(ctx.services)
     action = args[0].lower() if args else "status"
     if action == "status":
         return [ctx.reply(await status(ctx, service))]
@@ -152,7 +153,7 @@ async def subscribe(ctx: CommandContext, words: list[str]) -> list[Reply]:
         now=ctx.now,
     )
     # The preference hook moves the job once this command has committed.
-    await ctx.core.on_preference_changed(ctx, "digest", clean)
+    lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, "digest")
     return [
         ctx.reply(
             f"Subscribed: {schedule.describe()}. Your next digest: {_when(schedule, ctx)}. "
@@ -165,7 +166,7 @@ async def subscribe(ctx: CommandContext, words: list[str]) -> list[Reply]:
 async def unsubscribe(ctx: CommandContext) -> list[Reply]:
     existed = await store.drop_subscription(ctx.session, ctx.person_id)
     await ctx.engine.set_preference(ctx.session, ctx.person_id, "digest", "off", at=ctx.now)
-    await ctx.core.on_preference_changed(ctx, "digest", "off")
+    lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, "digest")
     if not existed:
         return [ctx.reply("You weren't subscribed; your digest preference is now off.")]
     return [ctx.reply("Unsubscribed: no more digests. /digest subscribe brings them back.")]
@@ -177,14 +178,14 @@ async def preview(ctx: CommandContext, service: DigestService) -> list[Reply]:
     database locks) and the preview is delivered when ready."""
     if not await _allowed(ctx):
         return _consent_needed(ctx)
-    core, person, event = ctx.core, ctx.person, ctx.event
-    later = core.deliver is not None or person.platform in service.deliveries
-    if core.llm.configured and later:
+    services, person, event = ctx.services, ctx.person, ctx.event
+    later = services.deliver is not None or person.platform in service.deliveries
+    if services.llm.configured and later:
 
         async def work() -> None:
             replies = await service.preview(person)
-            if core.deliver is not None:
-                await core.deliver(event, replies)
+            if services.deliver is not None:
+                await services.deliver(event, replies)
             else:
                 await service.deliveries[person.platform](person, replies)
 
@@ -198,7 +199,7 @@ async def preview(ctx: CommandContext, service: DigestService) -> list[Reply]:
 
 async def sources(ctx: CommandContext, service: DigestService, words: list[str]) -> list[Reply]:
     action = words[0].lower() if words else "list"
-    settings = ctx.core.settings
+    settings = ctx.services.settings
     if action in ("add", "remove"):
         if len(words) != 2:
             raise CommandError(
@@ -263,7 +264,7 @@ async def feedback(ctx: CommandContext, raw_id: str, value: int) -> list[Reply]:
     delta = value - item.feedback
     if delta == 0:
         return [ctx.reply(f"Already noted: {word} like “{item.title}”.", purpose="ack")]
-    topics = list(item.topics) or [t for t, _ in ctx.core.extractor.extract(item.title).topics]
+    topics = list(item.topics) or [t for t, _ in ctx.services.extractor.extract(item.title).topics]
     await ctx.engine.add_interests(
         ctx.session,
         ctx.person_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import lifecycle
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.events import Reply
 from profiles.preferences import SPECS, PreferenceError
@@ -41,7 +42,7 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
             )
         except PreferenceError as exc:
             raise CommandError(f"{exc}.\nValid keys:\n{_valid_keys()}") from exc
-        await ctx.core.on_preference_changed(ctx, key.strip().lower(), clean)
+        lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, key.strip().lower())
         return [
             ctx.reply(
                 f"Saved: {key.strip().lower()} = {clean}. This now overrides anything I infer."
@@ -52,7 +53,7 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
         if reset_key is not None and reset_key not in SPECS:
             raise CommandError(f"unknown preference {reset_key!r}.\nValid keys:\n{_valid_keys()}")
         removed = await ctx.engine.reset_preferences(ctx.session, ctx.person_id, reset_key)
-        await ctx.core.on_preference_changed(ctx, reset_key, None)
+        lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, reset_key)
         what = f"your {reset_key} preference" if reset_key else "all your explicit preferences"
         if not removed:
             return [ctx.reply(f"Nothing to reset: {what} was not set.")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from babel.dates import format_date
 
+from bot import lifecycle
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.consent import SPANS_WORKSPACES
 from bot.digest import store as digest_store
@@ -76,7 +77,7 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
         if engine.consent_opt_out:
             await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now)
         row.notice_shown_at = row.notice_shown_at or ctx.now
-        ctx.core.awaiting_consent.drop(person_key(ctx))
+        ctx.services.awaiting_consent.drop(person_key(ctx))
         return [
             ctx.reply(
                 ctx.t(
@@ -99,7 +100,7 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
                 done += " " + ctx.t(
                     "(Only here: /consent revoke everywhere stops it in every server.)"
                 )
-        await ctx.core.on_consent_revoked(ctx)
+        lifecycle.consent_revoked(ctx.services, ctx.session, ctx.person)
         parts = [done, *cancelled]
         parts.append(
             ctx.t("What I learned so far is still stored; do you want me to delete it?")
@@ -125,7 +126,7 @@ def person_key(ctx: CommandContext) -> PersonKey:
 def keep_held_conversation(ctx: CommandContext) -> None:
     """The exchanges held while consent was open join the stored conversation, so the model
     still sees how it began (bot/consent.py)."""
-    for turn in ctx.core.awaiting_consent.take(person_key(ctx)):
+    for turn in ctx.services.awaiting_consent.take(person_key(ctx)):
         ctx.session.add(
             ConversationTurn(
                 person_id=ctx.person_id,
@@ -204,7 +205,7 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if action == "confirm":
         every = len(args) > 1 and args[1].lower() == "all"
         linked = await forget_linked(ctx) if every else 0
-        removed = await ctx.core.forget_person(ctx.session, ctx.person)
+        removed = await lifecycle.forget_person(ctx.services, ctx.session, ctx.person)
         total = sum(removed.values()) + linked
         return [
             ctx.reply(

@@ -25,7 +25,7 @@ from profiles.models import ConsentStatus, Person, ProfileSummary
 async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not args:
         text = await describe(ctx.engine, ctx.session, ctx.person, ctx.now)
-        return [ctx.reply(f"{text}\n{policy_of(ctx.core.settings).describe()}")]
+        return [ctx.reply(f"{text}\n{policy_of(ctx.services.settings).describe()}")]
     if args[0].lower() != "summary":
         raise CommandError(usage_text(REGISTRY["profile"]))
     row = await ctx.session.get(ProfileSummary, ctx.person_id)

@@ -46,8 +46,8 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
     request = " ".join(args).strip()
     if not request:
         raise CommandError(usage_text(REGISTRY["recommend"]))
-    core = ctx.core
-    if not core.llm.configured:
+    services = ctx.services
+    if not services.llm.configured:
         return [
             ctx.reply(
                 "Recommendations need a language model. Set ANTHROPIC_API_KEY or "
@@ -69,9 +69,9 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
     prefs = snapshot.preferences
     variant = await variant_for(ctx.session, ctx.person, learning, "ranking")
     ranking = variant.ranking_settings() if variant is not None else None
-    system = core.renderer.render(
+    system = services.renderer.render(
         "recommend_system.j2",
-        bot_name=core.settings.bot_name,
+        bot_name=services.settings.bot_name,
         count=ASKED,
         avoid_topics=prefs.avoid_topics,
         already=already,
@@ -83,14 +83,14 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
     llm_request = LLMRequest(
         system=system,
         turns=[Turn("user", f"Request: {fence(request)}")],
-        max_tokens=min(1200, core.settings.llm_max_tokens),
+        max_tokens=min(1200, services.settings.llm_max_tokens),
         purpose="recommend",
     )
     person_id, person = ctx.person_id, ctx.person
 
     async def propose() -> list[Reply]:
         try:
-            result = await core.llm.generate(llm_request)
+            result = await services.llm.generate(llm_request)
         except LLMUnavailable as exc:
             return [
                 ctx.reply(
@@ -133,12 +133,12 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
                     "preferences. Try asking differently?"
                 )
             ]
-        async with core.db.session() as session:
+        async with services.db.session() as session:
             session.add(
                 LLMCall.of(
                     result,
                     purpose="recommend",
-                    backend=core.llm.name,
+                    backend=services.llm.name,
                     person_id=person_id if learning else None,
                 )
             )

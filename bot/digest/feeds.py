@@ -14,7 +14,6 @@ trusted.
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import datetime as dt
 import hashlib
@@ -163,17 +162,3 @@ def parse(data: bytes, url: str) -> ParsedFeed:
     title = _text(parsed.feed.get("title"), 300) or (urlsplit(url).hostname or url)
     return ParsedFeed(url=url, title=title, entries=tuple(entries))
 
-
-async def fetch_and_parse(
-    url: str, *, time_limit: float, max_bytes: int, trusted: bool, allow_private: bool = False
-) -> ParsedFeed:
-    from bot.digest.fetch import fetch
-
-    data = await fetch(
-        url,
-        time_limit=time_limit,
-        max_bytes=max_bytes,
-        trusted=trusted,
-        allow_private=allow_private,
-    )
-    return await asyncio.to_thread(parse, data, url)

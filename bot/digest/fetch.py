@@ -7,6 +7,7 @@ command registry is imported (``tailorbot slack manifest`` needs the registry, n
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from urllib.parse import urljoin
 
@@ -14,7 +15,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from bot.digest.feeds import MAX_REDIRECTS, FeedError, _is_public, check_url
+from bot.digest.feeds import MAX_REDIRECTS, FeedError, ParsedFeed, _is_public, check_url, parse
 
 
 class PublicOnlyResolver(AbstractResolver):
@@ -89,3 +90,17 @@ async def read_limited(response: aiohttp.ClientResponse, max_bytes: int) -> byte
         if len(body) > max_bytes:
             raise FeedError(f"the feed is larger than {max_bytes:,} bytes")
     return bytes(body)
+
+
+async def fetch_and_parse(
+    url: str, *, time_limit: float, max_bytes: int, trusted: bool, allow_private: bool = False
+) -> ParsedFeed:
+    """Fetch a feed and parse it in a worker thread (feedparser is synchronous)."""
+    data = await fetch(
+        url,
+        time_limit=time_limit,
+        max_bytes=max_bytes,
+        trusted=trusted,
+        allow_private=allow_private,
+    )
+    return await asyncio.to_thread(parse, data, url)

@@ -43,7 +43,7 @@ from profiles.models import Consent, DigestSubscription, LLMCall, Person
 from profiles.ranking import Ranked
 
 if TYPE_CHECKING:
-    from bot.core import Core
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -89,31 +89,31 @@ Progress = Callable[[int], None]
 class DigestRunner:
     def __init__(
         self,
-        core: Core,
+        services: Services,
         builder: DigestBuilder,
         deliveries: dict[str, Delivery],
     ) -> None:
-        self.core = core
+        self.services = services
         self.builder = builder
         self.deliveries = deliveries
-        self._slots = asyncio.Semaphore(core.settings.digest_max_concurrency)
+        self._slots = asyncio.Semaphore(services.settings.digest_max_concurrency)
         # SQLite has one writer at a time and makes waiting connections sleep in growing
         # steps; queueing this process's digest writes in asyncio instead keeps a run fast.
-        self._write_lock = asyncio.Lock() if core.db.sqlite else None
+        self._write_lock = asyncio.Lock() if services.db.sqlite else None
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
         """A write transaction (serialised in-process on SQLite)."""
         if self._write_lock is None:
-            async with self.core.db.session() as session:
+            async with self.services.db.session() as session:
                 yield session
             return
-        async with self._write_lock, self.core.db.session() as session:
+        async with self._write_lock, self.services.db.session() as session:
             yield session
 
     @property
     def grace(self) -> float:
-        return float(self.core.settings.digest_misfire_grace_seconds)
+        return float(self.services.settings.digest_misfire_grace_seconds)
 
     # One person ------------------------------------------------------------------------
     async def run_person(
@@ -146,10 +146,10 @@ class DigestRunner:
         cache: SharedCache,
         prefetched: tuple[Prefetched | None, DigestSubscription | None] | None = None,
     ) -> RunOutcome:
-        core, settings = self.core, self.core.settings
+        services, settings = self.services, self.services.settings
         period = schedule.period_key(scheduled_for)
         outcome = functools.partial(RunOutcome, person_id, period_key=period)
-        now = core.clock()
+        now = services.clock()
         subscription = last_sent = reader = None
         if prefetched is not None:
             found, subscription = prefetched
@@ -159,7 +159,7 @@ class DigestRunner:
             elif subscription is not None and found.person.platform in self.deliveries:
                 last_sent, reader = found.last_sent, found.reader
         else:
-            async with core.db.session() as session:
+            async with services.db.session() as session:
                 person = await session.get(Person, person_id)
                 if person is not None and await self._allowed(session, person_id):
                     subscription = await store.subscription(session, person_id)
@@ -185,11 +185,11 @@ class DigestRunner:
         since = schedule.window_start(scheduled_for, last_sent)
         try:
             draft = await self.builder.draft(
-                core.db,
+                services.db,
                 person,
                 now=now,
                 since=since,
-                consent_opt_out=core.engine.consent_opt_out,
+                consent_opt_out=services.engine.consent_opt_out,
                 cache=cache,
                 reader=reader,
             )
@@ -234,7 +234,7 @@ class DigestRunner:
                 await store.finish_run(session, run_id, "failed", error=repr(exc), item_count=0)
             return outcome("failed", detail=repr(exc))
         async with self._write() as session:
-            await store.finish_run(session, run_id, "sent", sent_at=core.clock())
+            await store.finish_run(session, run_id, "sent", sent_at=services.clock())
         return outcome("sent", items=len(draft.items))
 
     async def _prefetch_sources(self, people: list[Prefetched], cache: SharedCache) -> None:
@@ -243,29 +243,29 @@ class DigestRunner:
         for source in self.builder.sources:
             prefetch = getattr(source, "prefetch", None)
             if prefetch is not None and ids:
-                await prefetch(self.core.db, ids, self.core.clock(), cache)
+                await prefetch(self.services.db, ids, self.services.clock(), cache)
 
     async def _allowed(
         self, session: AsyncSession, person_id: int, *, subscribed: bool = False
     ) -> bool:
         consent = await session.get(Consent, person_id)
-        if consent is None or not self.core.engine.may_learn(consent):
+        if consent is None or not self.services.engine.may_learn(consent):
             return False
         return not subscribed or await store.subscription(session, person_id) is not None
 
     async def write(self, draft: DigestDraft) -> tuple[compose.Written, LLMCall | None]:
         """Model-written when a model is configured, plain otherwise or when it fails."""
-        core = self.core
-        if not core.llm.configured or not draft.items:
+        services = self.services
+        if not services.llm.configured or not draft.items:
             return compose.plain(draft), None
         started = time.perf_counter()
         try:
             written = await compose.with_model(
-                core.llm,
-                core.renderer,
+                services.llm,
+                services.renderer,
                 draft,
-                bot_name=core.settings.bot_name,
-                max_tokens=core.settings.llm_max_tokens,
+                bot_name=services.settings.bot_name,
+                max_tokens=services.settings.llm_max_tokens,
             )
         except Exception as exc:
             log.warning(
@@ -276,7 +276,7 @@ class DigestRunner:
             call = LLMCall.of(
                 None,
                 purpose="digest",
-                backend=core.llm.name,
+                backend=services.llm.name,
                 person_id=draft.reader.person.id,
                 error=repr(exc),
                 latency_ms=(time.perf_counter() - started) * 1000,
@@ -287,7 +287,7 @@ class DigestRunner:
         call = LLMCall.of(
             result,
             purpose="digest",
-            backend=core.llm.name,
+            backend=services.llm.name,
             person_id=draft.reader.person.id,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
@@ -300,15 +300,15 @@ class DigestRunner:
         """Every subscription whose latest fire time is within the grace period and has no
         run yet. Safe to run from several workers or from cron next to the scheduler."""
         started = time.perf_counter()
-        now = now or self.core.clock()
+        now = now or self.services.clock()
         cache = SharedCache()
-        settings = self.core.settings
+        settings = self.services.settings
         summary = RunSummary()
-        async with self.core.db.session() as session:
+        async with self.services.db.session() as session:
             summary.subscriptions = await store.count_subscriptions(session)
         after = 0
         while True:
-            async with self.core.db.session() as session:
+            async with self.services.db.session() as session:
                 page = await store.subscriptions_after(session, after, settings.digest_batch_size)
             if not page:
                 break
@@ -323,7 +323,7 @@ class DigestRunner:
                 fire = schedule.last_fire(now)
                 if fire is not None and within_grace(fire, now, self.grace):
                     due.append((subscription.person_id, schedule, fire))
-            async with self.core.db.session() as session:
+            async with self.services.db.session() as session:
                 done = await store.existing_periods(
                     session, [(pid, s.period_key(f)) for pid, s, f in due]
                 )
@@ -331,8 +331,8 @@ class DigestRunner:
             summary.due += len(todo)
             # The page's readers in a handful of queries rather than ~10 per person.
             ids = [pid for pid, _, _ in todo]
-            async with self.core.db.session() as session:
-                found = await load_page(session, self.core.engine, ids, self.core.clock())
+            async with self.services.db.session() as session:
+                found = await load_page(session, self.services.engine, ids, self.services.clock())
             await self._prefetch_sources([p for p in found.values() if p.allowed], cache)
             subscriptions = {s.person_id: s for s in page}
             results = await asyncio.gather(

@@ -1,6 +1,7 @@
-"""The digest feature wired to a :class:`~bot.core.Core`: hooks, scheduling, firing, preview.
+"""The digest feature wired to the shared :class:`~bot.services.Services`: hooks, scheduling,
+firing, preview.
 
-``digests_for(core)`` returns the one service of a core (created and installed on first use).
+``digests_for(services)`` returns the one digest service (created and installed on first use).
 Installing registers:
 
 * an **observer** that records channel messages of consented authors (``channel_activity``);
@@ -10,8 +11,8 @@ Installing registers:
 * a **preference hook**: a change of ``digest`` or ``timezone`` re-derives the subscription and
   reschedules the job.
 
-The core calls deletion and preference hooks once the change that triggered them has
-committed (``Core.after_commit``); the follow-up work still runs as a tracked background task
+bot/lifecycle.py runs deletion and preference hooks once the change that triggered them has
+committed (``Services.after_commit``); the follow-up work still runs as a tracked background task
 (:meth:`DigestService.after_event`) so a slow job store never delays a reply.
 """
 
@@ -22,7 +23,6 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,16 +35,14 @@ from bot.digest.schedule import Schedule, parse_preference, within_grace
 from bot.digest.scheduler import DigestScheduler, person_of
 from bot.digest.sources import DigestSource, default_sources
 from bot.events import MessageEvent, Reply, ReplyKind, Surface
+from bot.services import HasServices, Services, services_of
 from profiles.models import Consent, Person
 from profiles.ranking import Ranker
 from profiles.signals import MessageSignals, clean_text
 
-if TYPE_CHECKING:
-    from bot.core import Core
-
 log = logging.getLogger(__name__)
 
-_ATTRIBUTE = "_digest_service"
+FEATURE = "digest"
 FIRE_CACHE_SECONDS = 300.0
 
 
@@ -55,29 +53,29 @@ class NotAllowed(Exception):
 class DigestService:
     def __init__(
         self,
-        core: Core,
+        services: Services,
         *,
         sources: Sequence[DigestSource] | None = None,
         deliveries: dict[str, Delivery] | None = None,
         similarity: WorkspaceSimilarity | None = None,
         ranker: Ranker | None = None,
     ) -> None:
-        settings = core.settings
-        self.core = core
+        settings = services.settings
+        self.services = services
         self.sources: list[DigestSource] = (
             list(sources)
             if sources is not None
             else default_sources(
-                extractor=core.extractor,
+                extractor=services.extractor,
                 feed_timeout=settings.digest_feed_timeout_seconds,
                 feed_max_bytes=settings.digest_feed_max_bytes,
                 feed_cache_seconds=settings.digest_feed_cache_seconds,
                 allow_private_feeds=settings.digest_feeds_allow_private_hosts,
             )
         )
-        self.similarity = similarity or WorkspaceSimilarity(core.engine)
+        self.similarity = similarity or WorkspaceSimilarity(services.engine)
         self.builder = DigestBuilder(
-            engine=core.engine,
+            engine=services.engine,
             sources=self.sources,
             ranker=ranker,
             similarity=self.similarity,
@@ -86,7 +84,7 @@ class DigestService:
             also_new=settings.digest_also_new_items,
         )
         self.deliveries: dict[str, Delivery] = dict(deliveries or {})
-        self.runner = DigestRunner(core, self.builder, self.deliveries)
+        self.runner = DigestRunner(services, self.builder, self.deliveries)
         self._scheduler: DigestScheduler | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._fire_caches: dict[dt.datetime, tuple[float, SharedCache]] = {}
@@ -96,11 +94,12 @@ class DigestService:
     # Wiring ----------------------------------------------------------------------------
     def install(self) -> DigestService:
         if not self._installed:
-            self.core.deletion_hooks.append(self.on_person_deleted)
-            self.core.preference_hooks.append(self.on_preference_changed)
-            self.core.observers.append(self.observe)
-            self.core.closers.append(self.settle)
-            self.core.erasers.append(self.erase_copies)
+            hooks = self.services.hooks
+            hooks.deletion.append(self.on_person_deleted)
+            hooks.preference.append(self.on_preference_changed)
+            hooks.observers.append(self.observe)
+            hooks.closers.append(self.settle)
+            hooks.erasers.append(self.erase_copies)
             self._installed = True
         return self
 
@@ -112,7 +111,7 @@ class DigestService:
         """Start firing jobs in this process (``digest_scheduler_enabled`` by default) and
         make the job store match the subscriptions table."""
         if process_jobs is None:
-            process_jobs = self.core.settings.digest_scheduler_enabled
+            process_jobs = self.services.settings.digest_scheduler_enabled
         scheduler = await self.jobs()
         await scheduler.start(self.fire, process_jobs=process_jobs)
         if sync_jobs:
@@ -136,8 +135,8 @@ class DigestService:
         """The job store, started paused on first use so any process can change jobs."""
         if self._scheduler is None:
             self._scheduler = DigestScheduler(
-                self.core.settings.database_url,
-                misfire_grace_seconds=self.core.settings.digest_misfire_grace_seconds,
+                self.services.settings.database_url,
+                misfire_grace_seconds=self.services.settings.digest_misfire_grace_seconds,
             )
             await self._scheduler.start(None, process_jobs=False)
         return self._scheduler
@@ -183,9 +182,9 @@ class DigestService:
         async def work() -> None:
             scheduler = await self.jobs()
             await scheduler.unschedule(person_id)
-            async with self.core.db.session() as session:
+            async with self.services.db.session() as session:
                 await store.drop_subscription(session, person_id)
-                await self.core.engine.reset_preferences(session, person_id, "digest")
+                await self.services.engine.reset_preferences(session, person_id, "digest")
 
         self.after_event(person, work)
 
@@ -228,14 +227,14 @@ class DigestService:
     async def reconcile(self, person_id: int) -> Schedule | None:
         """Make the subscription and the job follow the person's committed preferences and
         consent; returns the schedule in force (None: no digest)."""
-        engine = self.core.engine
-        async with self.core.db.session() as session:
+        engine = self.services.engine
+        async with self.services.db.session() as session:
             person = await session.get(Person, person_id)
             schedule: Schedule | None = None
             if person is not None:
                 consent = await session.get(Consent, person_id)
                 allowed = consent is not None and engine.may_learn(consent)
-                prefs = await engine.preferences(session, person_id, self.core.clock())
+                prefs = await engine.preferences(session, person_id, self.services.clock())
                 if allowed:
                     schedule = parse_preference(prefs.get("digest"), prefs.get("timezone"))
                 current = await store.subscription(session, person_id)
@@ -249,7 +248,7 @@ class DigestService:
                         schedule,
                         platform=person.platform,
                         channel_id=current.channel_id if current else "",
-                        now=self.core.clock(),
+                        now=self.services.clock(),
                     )
         scheduler = await self.jobs()
         if schedule is None:
@@ -261,7 +260,7 @@ class DigestService:
     async def adopt_preferences(self) -> int:
         """People whose ``digest`` preference asks for a digest but who have no subscription
         (set while no digest service was installed in that process) get one now."""
-        async with self.core.db.session() as session:
+        async with self.services.db.session() as session:
             wanting = await store.digest_preferences_without_subscription(session)
         for person_id in wanting:
             await self.reconcile(person_id)
@@ -273,8 +272,9 @@ class DigestService:
         if now < self._next_prune:
             return 0
         self._next_prune = now + 3600
-        horizon = self.core.clock() - dt.timedelta(days=self.core.settings.digest_activity_days)
-        async with self.core.db.session() as session:
+        days = self.services.settings.digest_activity_days
+        horizon = self.services.clock() - dt.timedelta(days=days)
+        async with self.services.db.session() as session:
             removed = await store.prune_activity(session, horizon)
         if removed:
             log.info("digest: pruned %d channel activity rows older than %s", removed, horizon)
@@ -283,7 +283,7 @@ class DigestService:
     async def sync_jobs(self) -> tuple[int, int]:
         """Jobs for every subscription with the right trigger, none for anyone else."""
         scheduler = await self.jobs()
-        async with self.core.db.session() as session:
+        async with self.services.db.session() as session:
             wanted: dict[int, Schedule] = {}
             after = 0
             while page := await store.subscriptions_after(session, after, 5000):
@@ -322,9 +322,9 @@ class DigestService:
             return None
 
     async def _fire(self, person_id: int) -> RunOutcome | None:
-        now = self.core.clock()
-        engine = self.core.engine
-        async with self.core.db.session() as session:
+        now = self.services.clock()
+        engine = self.services.engine
+        async with self.services.db.session() as session:
             person = await session.get(Person, person_id)
             subscription = await store.subscription(session, person_id)
             consent = await session.get(Consent, person_id)
@@ -345,7 +345,7 @@ class DigestService:
             # new one): move the job to the new local time before deciding anything.
             schedule = await self.reconcile(person_id) or schedule
         fire_time = schedule.last_fire(now)
-        grace = self.core.settings.digest_misfire_grace_seconds
+        grace = self.services.settings.digest_misfire_grace_seconds
         if fire_time is None or not within_grace(fire_time, now, grace):
             return RunOutcome(person_id, "not_due")
         return await self.runner.run_person(
@@ -374,12 +374,12 @@ class DigestService:
     ) -> list[Reply]:
         """Build a digest now, privately, marking nothing as sent. Raises NotAllowed."""
         assert person.id is not None
-        core = self.core
-        now = core.clock()
-        reader = await self.builder.reader(core.db, person, now)
+        services = self.services
+        now = services.clock()
+        reader = await self.builder.reader(services.db, person, now)
         if not reader.learning:
             raise NotAllowed(NOT_ALLOWED)
-        async with core.db.session() as session:
+        async with services.db.session() as session:
             subscription = await store.subscription(session, person.id)
             last_sent = await store.last_sent_at(session, person.id)
         schedule = (
@@ -389,18 +389,18 @@ class DigestService:
         )
         since = schedule.window_start(now, last_sent)
         draft = await self.builder.draft(
-            core.db,
+            services.db,
             person,
             now=now,
             since=since,
-            consent_opt_out=core.engine.consent_opt_out,
+            consent_opt_out=services.engine.consent_opt_out,
             reader=reader,
         )
         if use_model:
             written, call = await self.runner.write(draft)
             if call is not None:
                 call.purpose = "digest_preview"
-                async with core.db.session() as session:
+                async with services.db.session() as session:
                     session.add(call)
         else:
             written = compose.plain(draft)
@@ -413,30 +413,31 @@ NOT_ALLOWED = (
 )
 
 
-def digests_for(core: Core) -> DigestService:
-    """The core's digest service, created and installed on first use."""
-    service = getattr(core, _ATTRIBUTE, None)
+def digests_for(owner: Services | HasServices) -> DigestService:
+    """The digest service of these services, created and installed on first use."""
+    services = services_of(owner)
+    service = services.features.get(FEATURE)
     if isinstance(service, DigestService):
         return service
-    service = DigestService(core).install()
-    setattr(core, _ATTRIBUTE, service)
+    service = DigestService(services).install()
+    services.features[FEATURE] = service
     return service
 
 
 def install(
-    core: Core,
+    owner: Services | HasServices,
     *,
     sources: Sequence[DigestSource] | None = None,
     deliveries: dict[str, Delivery] | None = None,
     similarity: WorkspaceSimilarity | None = None,
 ) -> DigestService:
-    """Create the core's digest service with custom parts (tests, embedders, benchmarks).
-    Must be called before anything used ``digests_for(core)``."""
-    existing = getattr(core, _ATTRIBUTE, None)
-    if isinstance(existing, DigestService):
-        raise RuntimeError("this core already has a digest service")
+    """Create the digest service with custom parts (tests, embedders, benchmarks).
+    Must be called before anything used ``digests_for(services)``."""
+    services = services_of(owner)
+    if isinstance(services.features.get(FEATURE), DigestService):
+        raise RuntimeError("these services already have a digest service")
     service = DigestService(
-        core, sources=sources, deliveries=deliveries, similarity=similarity
+        services, sources=sources, deliveries=deliveries, similarity=similarity
     ).install()
-    setattr(core, _ATTRIBUTE, service)
+    services.features[FEATURE] = service
     return service

@@ -296,7 +296,10 @@ class RssSource:
 
     async def load(self, ref: store.FeedRef) -> _LoadedFeed:
         async def fetch() -> _LoadedFeed:
-            parsed = await feeds.fetch_and_parse(
+            # Imported here: aiohttp loads on the first fetch, not with the command registry.
+            from bot.digest.fetch import fetch_and_parse
+
+            parsed = await fetch_and_parse(
                 ref.url,
                 time_limit=self.timeout,
                 max_bytes=self.max_bytes,

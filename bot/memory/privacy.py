@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.lifecycle import forget_person
 from profiles.memories import linked_people
 from profiles.privacy import export_person
 
@@ -38,5 +39,5 @@ async def forget_linked(ctx: CommandContext) -> int:
     """Forget every identity linked to this one (before this one); returns rows removed."""
     removed = 0
     for other in await linked_people(ctx.session, ctx.person_id):
-        removed += sum((await ctx.core.forget_person(ctx.session, other)).values())
+        removed += sum((await forget_person(ctx.services, ctx.session, other)).values())
     return removed

@@ -33,7 +33,7 @@ from profiles.memories import (
 from profiles.models import ConversationTurn, DigestItem, Person
 
 if TYPE_CHECKING:
-    from bot.core import Core
+    from bot.services import Services
 
 _WORD = re.compile(r"\w{3,}")
 SEARCH_HITS = 6
@@ -66,16 +66,16 @@ class ForgetArgs(ToolArgs):
 
 
 def attach_tools(
-    core: Core, request: LLMRequest, person: Person, event: MessageEvent, *, learn: bool
+    services: Services, request: LLMRequest, person: Person, event: MessageEvent, *, learn: bool
 ) -> LLMRequest:
     """``request`` with this person's tools when the deployment and the backend allow them;
     otherwise unchanged (today's behaviour)."""
-    settings = core.settings
-    if not settings.llm_tools or not getattr(core.llm, "supports_tools", False):
+    settings = services.settings
+    if not settings.llm_tools or not getattr(services.llm, "supports_tools", False):
         return request
     return dataclasses.replace(
         request,
-        tools=person_tools(core, person, event, learn=learn),
+        tools=person_tools(services, person, event, learn=learn),
         tool_rounds=settings.llm_tool_rounds,
         tool_result_chars=settings.llm_tool_result_chars,
         tool_budget_chars=settings.llm_tool_result_chars * settings.llm_tool_rounds,
@@ -84,24 +84,24 @@ def attach_tools(
 
 
 def person_tools(
-    core: Core, person: Person, event: MessageEvent, *, learn: bool
+    services: Services, person: Person, event: MessageEvent, *, learn: bool
 ) -> tuple[Tool, ...]:
     assert person.id is not None
     person_id = person.id
 
     async def read_profile(args: NoArgs) -> str:
-        async with core.db.session() as session:
+        async with services.db.session() as session:
             fresh = await session.get(Person, person_id)
             if fresh is None:
                 return "Nothing is stored about this person."
-            return await describe(core.engine, session, fresh, core.clock())
+            return await describe(services.engine, session, fresh, services.clock())
 
     async def search_history(args: SearchArgs) -> str:
         words = sorted(set(_WORD.findall(args.query.casefold())))[:8]
         if not words:
             return "Give at least one word of three letters or more."
         lines: list[str] = []
-        async with core.db.session() as session:
+        async with services.db.session() as session:
             for memory in await visible_memories(session, person_id):
                 if any(word in memory.key for word in words):
                     lines.append(f"memory ({memory.created_at:%Y-%m-%d}): {memory.text}")
@@ -125,11 +125,11 @@ def person_tools(
 
     async def recommend(args: RecommendArgs) -> str:
         """The /recommend path itself: the model proposes, the profile ranker decides."""
-        async with core.transaction() as session:
+        async with services.transaction() as session:
             fresh = await session.get(Person, person_id)
             assert fresh is not None
             ctx = CommandContext(
-                core=core, session=session, person=fresh, event=event, now=core.clock()
+                services=services, session=session, person=fresh, event=event, now=services.clock()
             )
             try:
                 words = args.what.split()
@@ -143,7 +143,7 @@ def person_tools(
         return "\n".join(reply.text for reply in replies) or "No recommendation came back."
 
     async def digest_items(args: NoArgs) -> str:
-        async with core.db.session() as session:
+        async with services.db.session() as session:
             rows = await session.exec(
                 select(DigestItem)
                 .where(DigestItem.person_id == person_id)
@@ -159,15 +159,15 @@ def person_tools(
         return "\n".join(items) if items else "No digest items yet (/digest subscribe)."
 
     async def remember(args: RememberArgs) -> str:
-        limit = core.settings.memory_max_per_person
-        async with core.db.session() as session:
+        limit = services.settings.memory_max_per_person
+        async with services.db.session() as session:
             try:
                 added = await add_memory(
                     session,
                     person_id,
                     args.fact,
                     source="tool",
-                    at=core.clock(),
+                    at=services.clock(),
                     limit=limit,
                     event_id=event.event_id,
                 )
@@ -181,7 +181,7 @@ def person_tools(
         return f"Remembered: {added.memory.text} (they can see it with /memory)"
 
     async def forget(args: ForgetArgs) -> str:
-        async with core.db.session() as session:
+        async with services.db.session() as session:
             mine = await own_memories(session, person_id)
             chosen, certain = matching(mine, args.description)
             if not chosen:

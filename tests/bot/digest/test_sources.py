@@ -11,8 +11,8 @@ from aiohttp import web
 from bot.digest import store
 from bot.digest.builder import dedupe
 from bot.digest.cache import SharedCache
-from bot.digest.feeds import FeedError, fetch_and_parse
-from bot.digest.fetch import PublicOnlyResolver
+from bot.digest.feeds import FeedError
+from bot.digest.fetch import PublicOnlyResolver, fetch_and_parse
 from bot.digest.sources import (
     ChannelActivitySource,
     DigestCandidate,

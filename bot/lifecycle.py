@@ -1,0 +1,95 @@
+"""What happens around a person's data when it changes: forgetting, consent revocation and
+preference changes, with the follow-up work features registered (bot/services.Hooks).
+
+Why not on the core: ``/forget``, ``/consent revoke``, ``/prefs`` and the CLI's
+``users forget`` all need it, and none of them routes events. The schema-driven deletion of
+the person's rows stays in profiles/privacy.py; this module adds what lives elsewhere (the
+outage journal, exports, feature state) and runs it in the right order around the commit.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.events import PersonRef
+from bot.exports import remove_exports_of
+from bot.observe import count_erasure
+from bot.services import Services
+from profiles.engine import PersonKey
+from profiles.memories import unlink
+from profiles.models import Person
+from profiles.privacy import forget_person as forget_person_rows
+
+
+async def forget_person(
+    services: Services, session: AsyncSession, person: Person
+) -> dict[str, int]:
+    """Delete every row about ``person``; once that commits, deletion hooks remove what
+    lives outside the tables (scheduled jobs). ``session`` comes from
+    ``services.transaction()``."""
+    assert person.id is not None
+    for erase in services.hooks.erasers:
+        await erase(session, person)
+    await unlink(session, person.id)  # a linked identity left alone is unlinked too
+    removed = await forget_person_rows(session, person.id)
+    services.after_commit(session, count_erasure)
+    # Their words may also wait in the outage journal: removed now, not after commit, so
+    # a crash in between cannot replay them into a fresh person.
+    removed["outage_journal"] = services.journal.forget(
+        person.platform, person.user_id, person.workspace
+    )
+    services.after_commit(session, lambda: run_deletion_hooks(services, person))
+    services.after_commit(session, lambda: remove_exports_of(services.settings, person))
+    services.after_commit(session, services.db.scrub)  # no copy left in SQLite's WAL file
+    return removed
+
+
+async def run_deletion_hooks(services: Services, person: Person) -> None:
+    for hook in services.hooks.deletion:
+        await hook(person)
+
+
+async def forget_ref(services: Services, ref: PersonRef) -> bool:
+    """Forget a person the platform told us about (left, deactivated, deletion request).
+    Adapters call it only when ``settings.forget_on_leave`` allows; True if data existed."""
+    key = PersonKey(ref.platform, ref.workspace, ref.user_id)
+    services.journal.forget(ref.platform, ref.user_id, ref.workspace)
+    async with services.transaction() as session:
+        person = await services.engine.find_person(session, key)
+        if person is None:
+            return False
+        await forget_person(services, session, person)
+    return True
+
+
+async def forget_user(services: Services, platform: str, user_id: str) -> int:
+    """Forget one account in every workspace of a platform (a platform-wide deletion
+    request, e.g. Discord's). Returns how many person records were removed."""
+    services.journal.forget(platform, user_id)
+    async with services.transaction() as session:
+        people = await session.exec(
+            select(Person).where(Person.platform == platform, Person.user_id == user_id)
+        )
+        found = list(people)
+        for person in found:
+            await forget_person(services, session, person)
+    return len(found)
+
+
+def consent_revoked(services: Services, session: AsyncSession, person: Person) -> None:
+    """Revocation stops collection at once; scheduled personal work stops too (after the
+    revocation commits)."""
+    services.after_commit(session, lambda: run_deletion_hooks(services, person))
+
+
+def preference_changed(
+    services: Services, session: AsyncSession, person: Person, key: str | None
+) -> None:
+    """Preference hooks (e.g. rescheduling a digest) run once the change has committed."""
+
+    async def run() -> None:
+        for hook in services.hooks.preference:
+            await hook(person, key)
+
+    services.after_commit(session, run)

@@ -1,0 +1,184 @@
+"""The parts every room of the bot shares: settings, database, model, profile engine, signal
+extractor, prompt renderer, clock, outage journal, held exchanges, and the outbox registry.
+
+Why a separate leaf object: commands, features (digests, memory), summaries and the CLI need
+these parts, not the router that dispatches events. When they took the whole ``Core`` they
+closed an import cycle through it (commands ↔ core ↔ digest service ↔ summaries ↔ context)
+and reached into its internals. ``Services`` imports nothing of ``bot.core`` or of any
+feature, so anything may depend on it (tests/test_import_contract.py keeps it that way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.consent import AwaitingConsent
+from bot.events import AnyEvent, MessageEvent, PersonRef, Reply, utcnow
+from bot.journal import Journal, journal_path
+from bot.llm.base import LLMBackend
+from profiles.db import Database
+from profiles.engine import ProfileEngine
+from profiles.models import Person
+from profiles.signals import MessageSignals, SignalExtractor
+from prompts.render import PromptRenderer
+
+_AFTER_COMMIT = "tailorbot.after_commit"
+
+Clock = Callable[[], dt.datetime]
+# Sends replies for an event through the adapter of its platform (replays after an outage,
+# digests and other work that finishes after the event's own answer went out).
+Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
+
+
+class DeletionHook(Protocol):
+    """Anything outside the person tables that holds data about a person (scheduled digest
+    jobs, caches) registers one of these; ``/forget`` and consent revocation call them."""
+
+    async def __call__(self, person: Person) -> None: ...
+
+
+Observer = Callable[[AsyncSession, Person, MessageEvent, MessageSignals], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Hooks:
+    """Where features hear about a person's data changing (see bot/lifecycle.py)."""
+
+    # Run once a /forget or a consent revocation has committed.
+    deletion: list[DeletionHook] = field(default_factory=list)
+    # Run once a preference change has committed (key, or None for "all reset").
+    preference: list[Callable[[Person, str | None], Awaitable[None]]] = field(
+        default_factory=list
+    )
+    # Told after a command or button changed something a person can see about themselves
+    # (preferences, consent, digest, deletion), so adapters can refresh views of it (the
+    # Slack Home tab). Neutral: a PersonRef, nothing platform-specific.
+    person_changed: list[Callable[[PersonRef], Awaitable[None]]] = field(default_factory=list)
+    # Awaited before anything closes: features settle follow-up work they started in the
+    # background, so a short-lived process cannot exit before it is done.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Run inside the /forget transaction, before the person's rows go: features remove or
+    # redact what *other* people's rows quote of them (e.g. digest items, caches).
+    erasers: list[Callable[[AsyncSession, Person], Awaitable[None]]] = field(
+        default_factory=list
+    )
+    # Called inside the observing transaction for consented authors' channel messages.
+    observers: list[Observer] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Services:
+    settings: Settings
+    db: Database
+    llm: LLMBackend
+    engine: ProfileEngine
+    extractor: SignalExtractor
+    renderer: PromptRenderer
+    clock: Clock
+    journal: Journal
+    awaiting_consent: AwaitingConsent
+    hooks: Hooks = field(default_factory=Hooks)
+    # Replies to events handled outside an adapter's own call (outage replays, digests) go
+    # back through the adapter of the event's platform; ``deliver`` is a catch-all fallback.
+    deliverers: dict[str, Deliver] = field(default_factory=dict)
+    deliver: Deliver | None = None
+    # Feature objects by name (the digest service, ...), owned by the composition root.
+    features: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        db: Database,
+        llm: LLMBackend,
+        *,
+        extractor: SignalExtractor | None = None,
+        renderer: PromptRenderer | None = None,
+        clock: Clock = utcnow,
+        journal: Journal | None = None,
+    ) -> Services:
+        """The default parts for ``settings``; tests and embedders pass their own."""
+        engine = ProfileEngine(
+            half_life_days=settings.interest_half_life_days,
+            lasting_half_life_days=settings.interest_lasting_half_life_days,
+            max_interests=settings.max_interests_per_person,
+            consent_opt_out=settings.consent_mode == "opt_out",
+            default_timezone=settings.default_timezone,
+            default_locale=settings.default_locale,
+        )
+        services = cls(
+            settings=settings,
+            db=db,
+            llm=llm,
+            engine=engine,
+            extractor=extractor
+            or SignalExtractor(
+                max_keyphrases=settings.keyphrases_per_message,
+                max_chars=settings.max_signal_chars,
+            ),
+            renderer=renderer or PromptRenderer(),
+            clock=clock,
+            # Events that could not reach the database wait here, durably (bot/journal.py).
+            journal=journal
+            or Journal(
+                journal_path(str(settings.database_url), settings.outage_journal),
+                limit=settings.outage_journal_limit,
+            ),
+            awaiting_consent=AwaitingConsent(clock),
+        )
+        services.hooks.deletion.append(services.awaiting_consent.drop_person)
+        return services
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A database transaction whose follow-up work (deletion and preference hooks) runs
+        once it has committed, so hooks see committed data and never wait on its locks."""
+        pending: list[Callable[[], Awaitable[None]]] = []
+        async with self.db.session() as session:
+            session.info[_AFTER_COMMIT] = pending
+            yield session
+        for work in pending:
+            await work()
+
+    @staticmethod
+    def after_commit(session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after ``session`` commits; ``session`` must come from
+        :meth:`transaction` (a plain ``db.session()`` has no after-commit step)."""
+        pending = session.info.get(_AFTER_COMMIT)
+        if pending is None:
+            raise RuntimeError("after_commit needs a session from Services.transaction()")
+        pending.append(work)
+
+    async def deliver_to(self, event: AnyEvent, replies: list[Reply]) -> bool:
+        """Send ``replies`` through the adapter of the event's platform; False if none."""
+        deliver = self.deliverers.get(event.person.platform, self.deliver)
+        if deliver is None:
+            return False
+        await deliver(event, replies)
+        return True
+
+    def can_deliver(self, platform: str) -> bool:
+        return self.deliver is not None or platform in self.deliverers
+
+
+class HasServices(Protocol):
+    """Anything built over a :class:`Services` (the core, a test harness)."""
+
+    @property
+    def services(self) -> Services: ...
+
+
+def services_of(owner: Services | HasServices) -> Services:
+    """Accept the services or anything that carries them (``digests_for(core)`` reads well
+    at a call site and needs no import of the core)."""
+    return owner if isinstance(owner, Services) else owner.services

@@ -1,0 +1,92 @@
+"""The shape of the code, checked like behaviour: the import-linter contracts in
+pyproject.toml (adapters -> bot -> profiles | prompts; Services is a leaf) and no import cycle
+between modules of bot/, counting imports made only for type checking.
+
+Why a test and not only `make lint`: CI runs the suite, and a cycle that creeps back in is a
+design regression as real as a failing behaviour (issue 15: a 13-module cycle through the
+core was once held open only by TYPE_CHECKING imports).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grimp
+from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("adapters", "bot", "profiles", "prompts")
+
+
+def _cycles(graph: grimp.ImportGraph, prefix: str) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    modules = sorted(m for m in graph.modules if m == prefix or m.startswith(prefix + "."))
+    edges = {
+        m: sorted(
+            i for i in graph.find_modules_directly_imported_by(m)
+            if i == prefix or i.startswith(prefix + ".")
+        )
+        for m in modules
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in modules:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child = work.pop()
+            if child == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            targets = edges[node]
+            if child < len(targets):
+                work.append((node, child + 1))
+                target = targets[child]
+                if target not in index:
+                    work.append((target, 0))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            for target in targets:
+                if target in on_stack:
+                    low[node] = min(low[node], low[target])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycle_inside_bot() -> None:
+    graph = grimp.build_graph(*PACKAGES, exclude_type_checking_imports=False, cache_dir=None)
+    assert _cycles(graph, "bot") == []
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    """The check above can fail: a two-module cycle added to a real graph is reported."""
+    graph = grimp.build_graph("bot", cache_dir=None)
+    graph.add_import(importer="bot.services", imported="bot.core")
+    cycles = _cycles(graph, "bot")
+    assert any("bot.services" in c and "bot.core" in c for c in cycles)
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    """The same check as `lint-imports` in `make lint`; its report is in the captured output."""
+    status = lint_imports(
+        config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True,
+        is_debug_mode=True,
+    )
+    assert status == EXIT_STATUS_SUCCESS
