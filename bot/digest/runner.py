@@ -1,20 +1,24 @@
 """Running digests: one person (``run_person``) or everyone due (``run_due``), exactly once.
 
-For each digest:
+Both go through :meth:`DigestRunner.run_batch`, which handles a page of due people with a
+handful of statements whatever the page's size:
 
-1. check the person still exists, is subscribed and allows learning, and that an adapter in
-   this process can deliver to their platform (if not, nothing is claimed, so a worker that
-   can will send it);
-2. **claim** the (person, period) row in ``digest_run`` — committed before anything else, so
-   a second worker, a restart or a repeated fire finds it and stops;
-3. build (sources → dedupe → rank) and write it (model or plain), outside any transaction;
-4. record the items and mark the run ``delivering`` (re-checking consent: a revocation during
-   the build wins);
-5. deliver through the platform's :class:`Delivery`, then mark it ``sent`` — or ``failed``,
-   dropping its items so they can come back next time.
+1. the page's people, consent, subscriptions and readers are read with one ``IN`` query per
+   table (:func:`bot.digest.readers.load_page`); a person who is gone, unsubscribed or has no
+   consent is skipped, one whose platform no adapter here can deliver to is left unclaimed (a
+   worker that can will send it);
+2. every remaining (person, period) is **claimed** in ``digest_run`` in one statement,
+   committed before anything else, so a second worker, a restart or a repeated fire finds it
+   and stops;
+3. each digest is built (sources → dedupe → rank) and written (model or plain) outside any
+   transaction, at most ``digest_max_concurrency`` at once;
+4. one transaction re-checks consent for the page (a revocation during the build wins),
+   records every item and marks the runs ``delivering`` (or ``empty``/``skipped``/``failed``);
+5. each digest goes out through its platform's :class:`Delivery`, again bounded;
+6. one transaction marks them ``sent`` — or ``failed``, dropping their items so they can come
+   back next time.
 
-``run_due`` walks subscriptions in pages of ``digest_batch_size`` and runs at most
-``digest_max_concurrency`` digests at once: no unbounded fan-out against platform rate limits.
+``run_due`` walks subscriptions in pages of ``digest_batch_size``.
 """
 
 from __future__ import annotations
@@ -23,10 +27,9 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
-import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,12 +37,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import metrics
 from bot.digest import compose, store
-from bot.digest.builder import DigestBuilder, DigestDraft, fingerprint
+from bot.digest.builder import DigestBuilder, DigestDraft, Reader, fingerprint
 from bot.digest.cache import SharedCache
-from bot.digest.readers import Prefetched, load_page
+from bot.digest.readers import load_page
 from bot.digest.schedule import Schedule, within_grace
 from bot.events import Reply, ReplyKind
-from profiles.models import Consent, DigestSubscription, LLMCall, Person
+from profiles.models import DigestSubscription, LLMCall, Person
 from profiles.ranking import Ranked
 
 if TYPE_CHECKING:
@@ -86,6 +89,92 @@ class RunSummary:
 Progress = Callable[[int], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A digest that should go out: whose, on which schedule, for which fire time."""
+
+    person_id: int
+    schedule: Schedule
+    fire: dt.datetime
+
+    @property
+    def period(self) -> str:
+        return self.schedule.period_key(self.fire)
+
+    def outcome(self, status: str, *, items: int = 0, detail: str = "") -> RunOutcome:
+        return RunOutcome(self.person_id, status, self.period, items, detail)
+
+
+@dataclass(slots=True)
+class _Job:
+    """One claimed digest of a batch, as it moves through the steps."""
+
+    due: Due
+    person: Person
+    subscription: DigestSubscription
+    delivery: Delivery
+    reader: Reader
+    last_sent: dt.datetime | None
+    run_id: int = 0
+    draft: DigestDraft | None = None
+    written: compose.Written | None = None
+    call: LLMCall | None = None
+    item_ids: dict[str, int] = field(default_factory=dict)
+    replies: list[Reply] = field(default_factory=list)
+    recorded: bool = False  # its run reached ``delivering``: a failure now drops its items
+    outcome: RunOutcome | None = None
+    error: str | None = None
+
+    @property
+    def items(self) -> list[Ranked]:
+        return self.draft.items if self.draft is not None else []
+
+    @property
+    def delivering_failed(self) -> bool:
+        return self.recorded and self.outcome is not None and self.outcome.status == "failed"
+
+    def fail(self, exc: BaseException) -> None:
+        self.outcome = self.due.outcome("failed", detail=repr(exc))
+        self.error = repr(exc)
+
+    def keep(self, recorded: dict[tuple[int, str], int]) -> None:
+        """Only items actually recorded go out (another run may have sent one meanwhile)."""
+        assert self.draft is not None and self.written is not None
+        pid = self.due.person_id
+        kept = [
+            (item, blurb)
+            for item, blurb in zip(self.draft.items, self.written.blurbs, strict=True)
+            if (pid, item.candidate.key[:300]) in recorded
+        ]
+        self.item_ids = {
+            item.candidate.key[:300]: recorded[(pid, item.candidate.key[:300])] for item, _ in kept
+        }
+        self.draft.items = [item for item, _ in kept]
+        self.written = compose.Written(
+            self.written.intro, [blurb for _, blurb in kept], self.written.result
+        )
+
+    def end(self) -> store.RunEnd:
+        """How the recording transaction leaves this run."""
+        if self.outcome is None:
+            self.recorded = True
+            return store.RunEnd(self.run_id, "delivering", item_count=len(self.item_ids))
+        status = self.outcome.status
+        return store.RunEnd(
+            self.run_id, status, error=self.error, item_count=0 if status != "skipped" else None
+        )
+
+    def compose(self) -> None:
+        assert self.draft is not None and self.written is not None
+        self.replies = compose.replies(
+            self.draft,
+            self.written,
+            item_ids=self.item_ids,
+            kind=ReplyKind.DM,
+            channel_id=self.subscription.channel_id or None,
+        )
+
+
 class DigestRunner:
     def __init__(
         self,
@@ -123,135 +212,185 @@ class DigestRunner:
         scheduled_for: dt.datetime,
         *,
         cache: SharedCache | None = None,
-        prefetched: tuple[Prefetched | None, DigestSubscription | None] | None = None,
     ) -> RunOutcome:
-        """``prefetched`` (from :meth:`run_due`, which reads a page of people at once) is the
-        person's row set and subscription as of the page; without it they are read here."""
-        async with self._slots:
-            try:
-                result = await self._run(
-                    person_id, schedule, scheduled_for, cache or SharedCache(), prefetched
-                )
-            except Exception:
-                metrics.digest_sent("error")
-                raise
-        metrics.digest_sent(result.status)
-        return result
+        """One digest: a batch of one (the same steps, the same statements)."""
+        due = Due(person_id, schedule, scheduled_for)
+        (outcome,) = await self.run_batch([due], cache=cache or SharedCache())
+        return outcome
 
-    async def _run(
-        self,
-        person_id: int,
-        schedule: Schedule,
-        scheduled_for: dt.datetime,
-        cache: SharedCache,
-        prefetched: tuple[Prefetched | None, DigestSubscription | None] | None = None,
-    ) -> RunOutcome:
-        services, settings = self.services, self.services.settings
-        period = schedule.period_key(scheduled_for)
-        outcome = functools.partial(RunOutcome, person_id, period_key=period)
-        now = services.clock()
-        subscription = last_sent = reader = None
-        if prefetched is not None:
-            found, subscription = prefetched
-            person = found.person if found is not None else None
-            if found is None or not found.allowed:
-                subscription = None
-            elif subscription is not None and found.person.platform in self.deliveries:
-                last_sent, reader = found.last_sent, found.reader
-        else:
-            async with services.db.session() as session:
-                person = await session.get(Person, person_id)
-                if person is not None and await self._allowed(session, person_id):
-                    subscription = await store.subscription(session, person_id)
-                    if subscription is not None and person.platform in self.deliveries:
-                        last_sent = await store.last_sent_at(session, person_id)
-                        reader = await self.builder.load_reader(session, person, now)
-        if person is None or subscription is None:
-            return outcome("skipped", detail="not subscribed, no consent or forgotten")
-        delivery = self.deliveries.get(person.platform)
-        if delivery is None or reader is None:
-            return outcome("no_delivery", detail=f"no delivery for {person.platform} here")
+    # A page of people ------------------------------------------------------------------
+    async def run_batch(self, dues: Sequence[Due], *, cache: SharedCache) -> list[RunOutcome]:
+        """The digests of ``dues`` (distinct people), in the steps the module describes;
+        outcomes in the order of ``dues``."""
+        services = self.services
+        ids = [d.person_id for d in dues]
+        async with services.db.session() as session:
+            found = await load_page(session, services.engine, ids, services.clock())
+            subscriptions = await store.subscriptions_of(session, ids)
+        outcomes: dict[int, RunOutcome] = {}
+        jobs: list[_Job] = []
+        for due in dues:
+            row, subscription = found.get(due.person_id), subscriptions.get(due.person_id)
+            if row is None or not row.allowed or subscription is None:
+                outcomes[due.person_id] = due.outcome(
+                    "skipped", detail="not subscribed, no consent or forgotten"
+                )
+                continue
+            delivery = self.deliveries.get(row.person.platform)
+            if delivery is None or row.reader is None:
+                outcomes[due.person_id] = due.outcome(
+                    "no_delivery", detail=f"no delivery for {row.person.platform} here"
+                )
+                continue
+            jobs.append(_Job(due, row.person, subscription, delivery, row.reader, row.last_sent))
+        jobs = await self._claim(jobs, outcomes)
+        await self._prefetch_sources([j.person for j in jobs], cache)
+        await asyncio.gather(*(self._build(job, cache) for job in jobs))
+        await self._record(jobs)
+        await asyncio.gather(*(self._deliver(job) for job in jobs if job.outcome is None))
+        await self._finish(jobs)
+        for job in jobs:
+            assert job.outcome is not None
+            outcomes[job.due.person_id] = job.outcome
+        results = [outcomes[d.person_id] for d in dues]
+        for result in results:
+            metrics.digest_sent(result.status)
+        return results
+
+    async def _claim(self, jobs: list[_Job], outcomes: dict[int, RunOutcome]) -> list[_Job]:
+        if not jobs:
+            return []
+        settings = self.services.settings
         async with self._write() as session:
-            run_id = await store.claim_run(
+            owned = await store.claim_runs(
                 session,
-                person_id,
-                period,
-                scheduled_for,
-                now=now,
+                [store.RunClaim(j.due.person_id, j.due.period, j.due.fire) for j in jobs],
+                now=self.services.clock(),
                 stale_after=dt.timedelta(seconds=settings.digest_stale_claim_seconds),
             )
-        if run_id is None:
-            return outcome("duplicate", detail="already claimed for this period")
-        since = schedule.window_start(scheduled_for, last_sent)
+        claimed = []
+        for job in jobs:
+            run_id = owned.get(job.due.person_id)
+            if run_id is None:
+                outcomes[job.due.person_id] = job.due.outcome(
+                    "duplicate", detail="already claimed for this period"
+                )
+            else:
+                job.run_id = run_id
+                claimed.append(job)
+        return claimed
+
+    async def _build(self, job: _Job, cache: SharedCache) -> None:
+        """Draft and write one digest, outside any transaction; a failure fails only it."""
+        services = self.services
+        since = job.due.schedule.window_start(job.due.fire, job.last_sent)
+        async with self._slots:
+            try:
+                job.draft = await self.builder.draft(
+                    services.db,
+                    job.person,
+                    now=services.clock(),
+                    since=since,
+                    consent_opt_out=services.engine.consent_opt_out,
+                    cache=cache,
+                    reader=job.reader,
+                )
+                if not job.draft.items and not services.settings.digest_send_empty:
+                    job.outcome = job.due.outcome("empty")
+                    return
+                job.written, job.call = await self.write(job.draft)
+            except Exception as exc:
+                log.exception(
+                    "digest for person %s (%s) could not be built",
+                    job.due.person_id,
+                    job.due.period,
+                )
+                job.fail(exc)
+
+    async def _record(self, jobs: list[_Job]) -> None:
+        """One transaction: consent re-checked, items recorded, runs marked."""
+        if not jobs:
+            return
+        engine = self.services.engine
+        building = [j for j in jobs if j.outcome is None]
         try:
-            draft = await self.builder.draft(
-                services.db,
-                person,
-                now=now,
-                since=since,
-                consent_opt_out=services.engine.consent_opt_out,
-                cache=cache,
-                reader=reader,
-            )
-            if not draft.items and not settings.digest_send_empty:
-                async with self._write() as session:
-                    await store.finish_run(session, run_id, "empty", item_count=0)
-                return outcome("empty")
-            written, call = await self.write(draft)
             async with self._write() as session:
-                if call is not None:
-                    session.add(call)
-                if not await self._allowed(session, person_id, subscribed=True):
-                    await store.finish_run(session, run_id, "skipped", error="consent revoked")
-                    return outcome("skipped", detail="consent revoked during the build")
-                ids = await store.record_items(session, item_rows(draft.items, run_id, person_id))
-                await store.finish_run(session, run_id, "delivering", item_count=len(ids))
-            kept = [
-                (item, blurb)
-                for item, blurb in zip(draft.items, written.blurbs, strict=True)
-                if item.candidate.key[:300] in ids
-            ]
-            draft.items = [i for i, _ in kept]
-            written = compose.Written(written.intro, [b for _, b in kept], written.result)
-            replies = compose.replies(
-                draft,
-                written,
-                item_ids=ids,
-                kind=ReplyKind.DM,
-                channel_id=subscription.channel_id or None,
-            )
+                for job in jobs:
+                    if job.call is not None:
+                        session.add(job.call)
+                ids = [j.due.person_id for j in building]
+                consents = await store.consents_of(session, ids)
+                subscribed = await store.subscriptions_of(session, ids)
+                for job in building:
+                    consent = consents.get(job.due.person_id)
+                    if consent is None or not engine.may_learn(consent) or (
+                        job.due.person_id not in subscribed
+                    ):
+                        job.outcome = job.due.outcome(
+                            "skipped", detail="consent revoked during the build"
+                        )
+                        job.error = "consent revoked"
+                going = [j for j in building if j.outcome is None]
+                rows = [
+                    row
+                    for j in going
+                    for row in item_rows(j.items, j.run_id, j.due.person_id, self.services.clock())
+                ]
+                recorded = await store.record_items(session, rows)
+                for job in going:
+                    job.keep(recorded)
+                await store.finish_runs(session, [job.end() for job in jobs])
         except Exception as exc:
-            log.exception("digest for person %s (%s) could not be built", person_id, period)
-            async with self._write() as session:
-                await store.finish_run(session, run_id, "failed", error=repr(exc))
-            return outcome("failed", detail=repr(exc))
-        try:
-            await delivery(person, replies)
-        except Exception as exc:
-            log.exception("digest for person %s (%s) could not be delivered", person_id, period)
-            async with self._write() as session:
-                await store.drop_run_items(session, run_id)
-                await store.finish_run(session, run_id, "failed", error=repr(exc), item_count=0)
-            return outcome("failed", detail=repr(exc))
+            log.exception("digests of %d people could not be recorded", len(building))
+            for job in building:
+                job.recorded = False
+                job.fail(exc)
+            await self._mark_failed(building)
+            return
+        for job in jobs:
+            if job.outcome is None:
+                try:
+                    job.compose()
+                except Exception as exc:
+                    log.exception("digest for person %s could not be composed", job.person.id)
+                    job.fail(exc)
+
+    async def _deliver(self, job: _Job) -> None:
+        async with self._slots:
+            try:
+                await job.delivery(job.person, job.replies)
+            except Exception as exc:
+                log.exception(
+                    "digest for person %s (%s) could not be delivered",
+                    job.due.person_id,
+                    job.due.period,
+                )
+                job.fail(exc)
+                return
+        job.outcome = job.due.outcome("sent", items=len(job.items))
+
+    async def _finish(self, jobs: list[_Job]) -> None:
+        """One transaction: sent runs marked sent, failed ones lose their items."""
+        sent = [j for j in jobs if j.outcome is not None and j.outcome.status == "sent"]
+        failed = [j for j in jobs if j.delivering_failed]
+        await self._mark_failed(failed, sent_now=sent)
+
+    async def _mark_failed(
+        self, failed: Sequence[_Job], *, sent_now: Sequence[_Job] = ()
+    ) -> None:
+        if not failed and not sent_now:
+            return
+        at = self.services.clock()
         async with self._write() as session:
-            await store.finish_run(session, run_id, "sent", sent_at=services.clock())
-        return outcome("sent", items=len(draft.items))
-
-    async def _prefetch_sources(self, people: list[Prefetched], cache: SharedCache) -> None:
-        """Sources that read per person (e.g. open recommendations) load a page at once."""
-        ids = [p.person.id for p in people if p.person.id is not None]
-        for source in self.builder.sources:
-            prefetch = getattr(source, "prefetch", None)
-            if prefetch is not None and ids:
-                await prefetch(self.services.db, ids, self.services.clock(), cache)
-
-    async def _allowed(
-        self, session: AsyncSession, person_id: int, *, subscribed: bool = False
-    ) -> bool:
-        consent = await session.get(Consent, person_id)
-        if consent is None or not self.services.engine.may_learn(consent):
-            return False
-        return not subscribed or await store.subscription(session, person_id) is not None
+            await store.drop_run_items(session, [j.run_id for j in failed])
+            await store.finish_runs(
+                session,
+                [store.RunEnd(j.run_id, "sent", sent_at=at) for j in sent_now]
+                + [
+                    store.RunEnd(j.run_id, "failed", error=j.error or "", item_count=0)
+                    for j in failed
+                ],
+            )
 
     async def write(self, draft: DigestDraft) -> tuple[compose.Written, LLMCall | None]:
         """Model-written when a model is configured, plain otherwise or when it fails."""
@@ -293,6 +432,14 @@ class DigestRunner:
         )
         return written, call
 
+    async def _prefetch_sources(self, people: list[Person], cache: SharedCache) -> None:
+        """Sources that read per person (e.g. open recommendations) load a page at once."""
+        ids = [p.id for p in people if p.id is not None]
+        for source in self.builder.sources:
+            prefetch = getattr(source, "prefetch", None)
+            if prefetch is not None and ids:
+                await prefetch(self.services.db, ids, self.services.clock(), cache)
+
     # Everyone due ----------------------------------------------------------------------
     async def run_due(
         self, *, now: dt.datetime | None = None, progress: Progress | None = None
@@ -313,7 +460,7 @@ class DigestRunner:
             if not page:
                 break
             after = page[-1].person_id
-            due: list[tuple[int, Schedule, dt.datetime]] = []
+            due: list[Due] = []
             for subscription in page:
                 try:
                     schedule = store.schedule_of(subscription)
@@ -322,42 +469,27 @@ class DigestRunner:
                     continue
                 fire = schedule.last_fire(now)
                 if fire is not None and within_grace(fire, now, self.grace):
-                    due.append((subscription.person_id, schedule, fire))
+                    due.append(Due(subscription.person_id, schedule, fire))
             async with self.services.db.session() as session:
-                done = await store.existing_periods(
-                    session, [(pid, s.period_key(f)) for pid, s, f in due]
-                )
-            todo = [(pid, s, f) for pid, s, f in due if (pid, s.period_key(f)) not in done]
+                done = await store.existing_periods(session, [(d.person_id, d.period) for d in due])
+            todo = [d for d in due if (d.person_id, d.period) not in done]
             summary.due += len(todo)
-            # The page's readers in a handful of queries rather than ~10 per person.
-            ids = [pid for pid, _, _ in todo]
-            async with self.services.db.session() as session:
-                found = await load_page(session, self.services.engine, ids, self.services.clock())
-            await self._prefetch_sources([p for p in found.values() if p.allowed], cache)
-            subscriptions = {s.person_id: s for s in page}
-            results = await asyncio.gather(
-                *(
-                    self.run_person(
-                        pid, s, f, cache=cache, prefetched=(found.get(pid), subscriptions[pid])
-                    )
-                    for pid, s, f in todo
-                ),
-                return_exceptions=True,
-            )
-            for (pid, _, _), result in zip(todo, results, strict=True):
-                if isinstance(result, BaseException):
-                    log.error("digest run for person %s failed: %r", pid, result)
-                    summary.counts["error"] += 1
-                else:
-                    summary.counts[result.status] += 1
+            try:
+                outcomes = await self.run_batch(todo, cache=cache)
+            except Exception as exc:
+                log.error("digest runs of %d people failed: %r", len(todo), exc, exc_info=exc)
+                summary.counts["error"] += len(todo)
+            else:
+                summary.counts.update(o.status for o in outcomes)
             if progress is not None:
                 progress(len(page))
         summary.elapsed = time.perf_counter() - started
         return summary
 
 
-def item_rows(items: list[Ranked], run_id: int, person_id: int) -> list[dict[str, object]]:
-    now = dt.datetime.now(dt.UTC)
+def item_rows(
+    items: list[Ranked], run_id: int, person_id: int, now: dt.datetime
+) -> list[dict[str, object]]:
     return [
         {
             "person_id": person_id,

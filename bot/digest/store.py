@@ -11,9 +11,9 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +34,8 @@ from profiles.models import (
     table_of,
 )
 from profiles.upsert import insert_for
+
+T = TypeVar("T")
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -102,6 +104,28 @@ async def drop_subscription(session: AsyncSession, person_id: int) -> bool:
     return bool(result.rowcount)
 
 
+async def subscriptions_of(
+    session: AsyncSession, person_ids: Sequence[int]
+) -> dict[int, DigestSubscription]:
+    """The subscriptions of a page of people, one query per 900 ids."""
+    found: dict[int, DigestSubscription] = {}
+    for chunk in _chunks(person_ids, 900):
+        result = await session.exec(
+            select(DigestSubscription).where(col(DigestSubscription.person_id).in_(chunk))
+        )
+        found.update({s.person_id: s for s in result})
+    return found
+
+
+async def consents_of(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, Consent]:
+    """The consent rows of a page of people, one query per 900 ids."""
+    found: dict[int, Consent] = {}
+    for chunk in _chunks(person_ids, 900):
+        result = await session.exec(select(Consent).where(col(Consent.person_id).in_(chunk)))
+        found.update({c.person_id: c for c in result})
+    return found
+
+
 async def subscriptions_after(
     session: AsyncSession, after_person_id: int, limit: int
 ) -> list[DigestSubscription]:
@@ -139,6 +163,71 @@ async def digest_preferences_without_subscription(session: AsyncSession) -> list
 
 
 # Runs -------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RunClaim:
+    """A digest a worker wants to own: one person, one period."""
+
+    person_id: int
+    period_key: str
+    scheduled_for: dt.datetime
+
+
+async def claim_runs(
+    session: AsyncSession,
+    claims: Sequence[RunClaim],
+    *,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+) -> dict[int, int]:
+    """Own the digests of ``claims``: person id → run id for those this caller may send.
+
+    The insert is unique per (person, period), so exactly one of several racing workers gets
+    each row. A run left in ``building`` by a crashed worker (nothing was delivered yet) can be
+    taken over once it is older than ``stale_after``; the conditional update lets only one
+    worker do that too. A run that reached ``delivering`` is never retried: it may have been
+    sent, and a second copy is worse than a missing one. Two statements for a whole page,
+    whatever its size (both cacheable: rows travel as executemany parameters)."""
+    if not claims:
+        return {}
+    now = as_utc(now)
+    table = table_of(DigestRun)
+    insert = (
+        insert_for(session, table)
+        .on_conflict_do_nothing(index_elements=["person_id", "period_key"])
+        .returning(table.c.id, table.c.person_id)
+    )
+    rows = [
+        {
+            "person_id": c.person_id,
+            "period_key": c.period_key,
+            "scheduled_for": as_utc(c.scheduled_for),
+            "status": "building",
+            "claimed_at": now,
+            "item_count": 0,
+        }
+        for c in claims
+    ]
+    result = await session.exec(insert, params=rows)
+    owned = {int(pid): int(run_id) for run_id, pid in result.all()}
+    rest = [c for c in claims if c.person_id not in owned]
+    for chunk in _chunks(rest, 400):
+        takeover = (
+            update(table)
+            .where(
+                tuple_(table.c.person_id, table.c.period_key).in_(
+                    [(c.person_id, c.period_key) for c in chunk]
+                ),
+                table.c.status == "building",
+                table.c.claimed_at < now - stale_after,
+            )
+            .values(claimed_at=now)
+            .returning(table.c.id, table.c.person_id)
+        )
+        taken = await session.exec(takeover)
+        owned.update({int(pid): int(run_id) for run_id, pid in taken.all()})
+    return owned
+
+
 async def claim_run(
     session: AsyncSession,
     person_id: int,
@@ -148,44 +237,48 @@ async def claim_run(
     now: dt.datetime,
     stale_after: dt.timedelta,
 ) -> int | None:
-    """Own the digest of ``period_key``: the run id if this caller may send it, else None.
+    """One digest's claim (see :func:`claim_runs`): its run id, or None if it is not ours."""
+    owned = await claim_runs(
+        session, [RunClaim(person_id, period_key, scheduled_for)], now=now, stale_after=stale_after
+    )
+    return owned.get(person_id)
 
-    The insert is unique per (person, period), so exactly one of several racing workers gets
-    the row. A run left in ``building`` by a crashed worker (nothing was delivered yet) can be
-    taken over once it is older than ``stale_after``; the conditional update lets only one
-    worker do that too. A run that reached ``delivering`` is never retried: it may have been
-    sent, and a second copy is worse than a missing one."""
-    now = as_utc(now)
+
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    """How one run of a page ends (``None`` leaves a column as it is)."""
+
+    run_id: int
+    status: str
+    sent_at: dt.datetime | None = None
+    error: str | None = None
+    item_count: int | None = None
+
+
+async def finish_runs(session: AsyncSession, ends: Sequence[RunEnd]) -> None:
+    """Set the status of many runs in one executemany UPDATE per shape of change."""
+    shapes: dict[tuple[bool, bool, bool], list[dict[str, Any]]] = {}
+    for end in ends:
+        shape = (end.sent_at is not None, end.error is not None, end.item_count is not None)
+        row: dict[str, Any] = {"run_id": end.run_id, "new_status": end.status}
+        if end.sent_at is not None:
+            row["new_sent_at"] = as_utc(end.sent_at)
+        if end.error is not None:
+            row["new_error"] = end.error[:500]
+        if end.item_count is not None:
+            row["new_item_count"] = end.item_count
+        shapes.setdefault(shape, []).append(row)
     table = table_of(DigestRun)
-    stmt = (
-        insert_for(session, table)
-        .values(
-            person_id=person_id,
-            period_key=period_key,
-            scheduled_for=as_utc(scheduled_for),
-            status="building",
-            claimed_at=now,
-            item_count=0,
-        )
-        .on_conflict_do_nothing(index_elements=["person_id", "period_key"])
-        .returning(table.c.id)
-    )
-    claimed = (await session.exec(stmt)).first()
-    if claimed is not None:
-        return int(claimed[0])
-    takeover = (
-        update(table)
-        .where(
-            table.c.person_id == person_id,
-            table.c.period_key == period_key,
-            table.c.status == "building",
-            table.c.claimed_at < now - stale_after,
-        )
-        .values(claimed_at=now)
-        .returning(table.c.id)
-    )
-    taken = (await session.exec(takeover)).first()
-    return int(taken[0]) if taken is not None else None
+    for (sent, error, count), rows in shapes.items():
+        values: dict[str, Any] = {"status": bindparam("new_status")}
+        if sent:
+            values["sent_at"] = bindparam("new_sent_at")
+        if error:
+            values["error"] = bindparam("new_error")
+        if count:
+            values["item_count"] = bindparam("new_item_count")
+        stmt = update(table).where(table.c.id == bindparam("run_id")).values(**values)
+        await session.exec(stmt, params=rows)
 
 
 async def finish_run(
@@ -197,14 +290,7 @@ async def finish_run(
     error: str | None = None,
     item_count: int | None = None,
 ) -> None:
-    values: dict[str, Any] = {"status": status}
-    if sent_at is not None:
-        values["sent_at"] = as_utc(sent_at)
-    if error is not None:
-        values["error"] = error[:500]
-    if item_count is not None:
-        values["item_count"] = item_count
-    await session.exec(update(DigestRun).where(col(DigestRun.id) == run_id).values(**values))
+    await finish_runs(session, [RunEnd(run_id, status, sent_at, error, item_count)])
 
 
 async def run_exists(session: AsyncSession, run_id: int) -> bool:
@@ -259,25 +345,28 @@ async def sent_keys(session: AsyncSession, person_id: int) -> set[str]:
     return keys
 
 
-async def record_items(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert the items of a run; returns item_key → id for the rows actually inserted (an
-    item another run of the same person sent meanwhile is skipped, not sent twice)."""
+async def record_items(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[int, str], int]:
+    """Insert the items of one or many runs; returns (person id, item key) → id for the rows
+    actually inserted (an item another run of the same person sent meanwhile is skipped, not
+    sent twice)."""
     if not rows:
         return {}
     table = table_of(DigestItem)
     stmt = (
         insert_for(session, table)
-        .values(list(rows))
         .on_conflict_do_nothing(index_elements=["person_id", "item_key"])
-        .returning(table.c.id, table.c.item_key)
+        .returning(table.c.id, table.c.person_id, table.c.item_key)
     )
-    result = await session.exec(stmt)
-    return {key: int(item_id) for item_id, key in result.all()}
+    result = await session.exec(stmt, params=list(rows))
+    return {(int(pid), key): int(item_id) for item_id, pid, key in result.all()}
 
 
-async def drop_run_items(session: AsyncSession, run_id: int) -> None:
-    """Items of a run that failed to deliver may come back in the next digest."""
-    await session.exec(delete(DigestItem).where(col(DigestItem.run_id) == run_id))
+async def drop_run_items(session: AsyncSession, run_ids: Sequence[int]) -> None:
+    """Items of runs that failed to deliver may come back in the next digest."""
+    for chunk in _chunks(list(run_ids), 900):
+        await session.exec(delete(DigestItem).where(col(DigestItem.run_id).in_(chunk)))
 
 
 async def item_of(session: AsyncSession, person_id: int, item_id: int) -> DigestItem | None:
@@ -449,7 +538,7 @@ async def redact_quotes_of(session: AsyncSession, author_id: int) -> int:
     return redacted
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
