@@ -226,7 +226,17 @@ class Settings(BaseSettings):
         "back within this many seconds of its time; later, that period is skipped.",
     )
     digest_batch_size: int = Field(
-        default=200, ge=1, description="People loaded and run together by `digest run-due`."
+        default=200,
+        ge=1,
+        description="People loaded and run together by `digest run-due`, and at most in one "
+        "page of digests that fire at the same instant.",
+    )
+    digest_fire_window_ms: int = Field(
+        default=50,
+        ge=0,
+        le=5000,
+        description="How long a scheduled digest waits for others firing at the same instant, "
+        "so they run as one page (a handful of statements instead of a few per person).",
     )
     digest_max_concurrency: int = Field(
         default=8,

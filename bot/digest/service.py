@@ -27,10 +27,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digest import compose, store
+from bot.digest.batcher import FireBatcher
 from bot.digest.builder import DigestBuilder, clear_caches
 from bot.digest.cache import SharedCache
 from bot.digest.collaborative import WorkspaceSimilarity
-from bot.digest.runner import Delivery, DigestRunner, Progress, RunOutcome, RunSummary
+from bot.digest.runner import Delivery, DigestRunner, Due, Progress, RunOutcome, RunSummary
 from bot.digest.schedule import Schedule, parse_preference, within_grace
 from bot.digest.scheduler import DigestScheduler, person_of
 from bot.digest.sources import DigestSource, default_sources
@@ -85,6 +86,11 @@ class DigestService:
         )
         self.deliveries: dict[str, Delivery] = dict(deliveries or {})
         self.runner = DigestRunner(services, self.builder, self.deliveries)
+        self.batcher = FireBatcher(
+            self._run_page,
+            window=settings.digest_fire_window_ms / 1000,
+            size=settings.digest_batch_size,
+        )
         self._scheduler: DigestScheduler | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._fire_caches: dict[dt.datetime, tuple[float, SharedCache]] = {}
@@ -126,6 +132,7 @@ class DigestService:
                 )
 
     async def aclose(self) -> None:
+        await self.batcher.aclose()
         await self.settle()
         if self._scheduler is not None:
             await self._scheduler.shutdown()
@@ -348,9 +355,10 @@ class DigestService:
         grace = self.services.settings.digest_misfire_grace_seconds
         if fire_time is None or not within_grace(fire_time, now, grace):
             return RunOutcome(person_id, "not_due")
-        return await self.runner.run_person(
-            person_id, schedule, fire_time, cache=self._fire_cache(fire_time)
-        )
+        return await self.batcher.submit(Due(person_id, schedule, fire_time))
+
+    async def _run_page(self, dues: Sequence[Due], fire_time: dt.datetime) -> list[RunOutcome]:
+        return await self.runner.run_batch(dues, cache=self._fire_cache(fire_time))
 
     def _fire_cache(self, fire_time: dt.datetime) -> SharedCache:
         """Digests scheduled for the same instant share workspace data."""

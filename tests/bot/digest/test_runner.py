@@ -10,7 +10,9 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.core import Core
-from bot.digest import install
+from bot.digest import install, store
+from bot.digest.cache import SharedCache
+from bot.digest.runner import Due
 from bot.digest.sources import DigestCandidate
 from bot.events import ReplyKind
 from bot.llm import NoModelBackend, ScriptedBackend
@@ -302,3 +304,69 @@ async def test_two_workers_on_one_postgres_database_send_exactly_once(
             await svc.aclose()
         for core in cores:
             await core.db.dispose()
+
+
+async def subscription_of(core, pid):
+    async with core.db.session() as session:
+        return await store.subscription(session, pid)
+
+
+def statements_of(core):
+    """A list that fills with every SQL statement the core's engine executes."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, many):
+        seen.append(statement)
+
+    event.listen(core.db.engine.sync_engine, "before_cursor_execute", record)
+    return seen, lambda: event.remove(core.db.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_page_costs_the_same_statements_for_two_people_or_twelve(
+    make_digests, clock, recorder
+):
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    people = [await subscribed(core, person(f"u{i}"), "rust async") for i in range(15)]
+    await digests.settle()
+    runner = digests.runner
+    schedule = store.schedule_of(await subscription_of(core, people[0]))
+    fire = schedule.last_fire(clock())
+
+    async def page(ids):
+        seen, stop = statements_of(core)
+        try:
+            outcomes = await runner.run_batch(
+                [Due(pid, schedule, fire) for pid in ids], cache=SharedCache()
+            )
+        finally:
+            stop()
+        assert [o.status for o in outcomes] == ["sent"] * len(ids)
+        return len(seen)
+
+    await page(people[:1])  # loads what a process loads once (experiments, similarity)
+    small, large = await page(people[1:3]), await page(people[3:])
+    assert small == large, (small, large)
+    assert len(recorder.sent) == 15
+
+
+async def test_digests_firing_together_run_as_one_page(make_digests, clock, recorder):
+    # A full page goes at once; the long window only makes a slow machine wait for all six.
+    core, digests = await make_digests(
+        sources=[StaticSource(*ITEMS)], digest_batch_size=6, digest_fire_window_ms=5000
+    )
+    people = [await subscribed(core, person(f"u{i}"), "rust async") for i in range(6)]
+    pages: list[int] = []
+    run_batch = digests.runner.run_batch
+
+    async def counting(dues, *, cache):
+        pages.append(len(dues))
+        return await run_batch(dues, cache=cache)
+
+    digests.runner.run_batch = counting
+    outcomes = await asyncio.gather(*(digests.fire(pid) for pid in people))
+    assert [o.status for o in outcomes] == ["sent"] * 6
+    assert [o.person_id for o in outcomes] == people
+    assert pages == [6]
+    assert {who.user_id for who, _ in recorder.sent} == {f"u{i}" for i in range(6)}
