@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     retention_model_call_days: int = Field(
         default=30, ge=0, description="Model-call records (usage, latency, errors)."
     )
+    retention_memory_days: int = Field(
+        default=0,
+        ge=0,
+        description="Explicit memories (/memory, 'remember that ...'). 0: kept until the person "
+        "removes them, since each one was asked for and is listed in /profile.",
+    )
     retention_purge_hours: float = Field(
         default=24.0, gt=0, description="How often `tailorbot run` purges expired records."
     )

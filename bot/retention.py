@@ -29,6 +29,7 @@ def policy_of(settings: Settings) -> RetentionPolicy:
         channel_excerpt_days=settings.retention_channel_excerpt_days,
         digest_item_days=settings.retention_digest_item_days,
         model_call_days=settings.retention_model_call_days,
+        memory_days=settings.retention_memory_days,
     )
 
 

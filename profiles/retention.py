@@ -3,8 +3,16 @@
 Aggregates (interests, style, traits, preferences, consent) are what the bot *learned*; they
 carry no one's words and stay. What quotes a person or records what they did — message
 excerpts, conversation turns, signal evidence, digest items, model-call records — is deleted
-once older than its configured age. A purge is idempotent and safe to run from any worker
-at any time; it deletes in bounded batches so it never holds the database for long.
+once older than its configured age.
+
+Explicit memories are different: a person asked for each one, sees them all in ``/profile``
+and removes them with ``/memory``, so by default they stay until removed
+(``memory_days = 0``); an operator who must bound every record can set an age. One-time link
+codes and link attempts only serve a short-lived code and an hourly rate limit: a day after a
+code expired, or after an attempt, they are purged whatever the settings.
+
+A purge is idempotent and safe to run from any worker at any time; it deletes in bounded
+batches so it never holds the database for long.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Column, Table, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from profiles.memory_models import LinkAttempt, LinkCode, Memory
 from profiles.models import (
     ChannelActivity,
     ConversationTurn,
@@ -25,6 +34,22 @@ from profiles.models import (
 )
 
 BATCH = 5_000
+LINK_RECORD_DAYS = 1  # past expiry (codes) or the attempt (rate limits count one hour)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One kind of record with a maximum age (``days``; 0 keeps it) measured on ``column``;
+    ``kept`` is how people read "no limit" for it."""
+
+    label: str
+    table: Table
+    days: int
+    column: str = "created_at"
+    kept: str = "for ever"
+
+    def age(self) -> Column[dt.datetime]:
+        return self.table.c[self.column]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,22 +61,35 @@ class RetentionPolicy:
     channel_excerpt_days: int = 14
     digest_item_days: int = 180
     model_call_days: int = 30
+    memory_days: int = 0
 
-    def rules(self) -> list[tuple[str, Table, int]]:
-        """(what people read it as, table, days) for every kind of record with a limit."""
+    def rules(self) -> list[Rule]:
+        """Every kind of record that may have a limit, as people read it."""
         return [
-            ("conversation turns", table_of(ConversationTurn), self.conversation_days),
-            ("signal evidence", table_of(Signal), self.signal_evidence_days),
-            ("channel message excerpts", table_of(ChannelActivity), self.channel_excerpt_days),
-            ("digest items", table_of(DigestItem), self.digest_item_days),
-            ("model-call records", table_of(LLMCall), self.model_call_days),
+            Rule("conversation turns", table_of(ConversationTurn), self.conversation_days),
+            Rule("signal evidence", table_of(Signal), self.signal_evidence_days),
+            Rule("channel message excerpts", table_of(ChannelActivity), self.channel_excerpt_days),
+            Rule("digest items", table_of(DigestItem), self.digest_item_days),
+            Rule("model-call records", table_of(LLMCall), self.model_call_days),
+            Rule(
+                "what you asked me to remember",
+                table_of(Memory),
+                self.memory_days,
+                kept="until you remove it",
+            ),
+            Rule(
+                "one-time link codes", table_of(LinkCode), LINK_RECORD_DAYS, column="expires_at"
+            ),
+            Rule("link attempts", table_of(LinkAttempt), LINK_RECORD_DAYS, column="at"),
         ]
 
     def describe(self) -> str:
         """One sentence for /profile and the README's promise."""
         kept = [
-            f"{label} {days} days" if days else f"{label} for ever"
-            for label, _table, days in self.rules()
+            f"{rule.label} {rule.days} day{'s' if rule.days != 1 else ''}"
+            if rule.days
+            else f"{rule.label} {rule.kept}"
+            for rule in self.rules()
         ]
         return (
             "What I keep and for how long: "
@@ -63,13 +101,14 @@ class RetentionPolicy:
 async def purge(session: AsyncSession, now: dt.datetime, policy: RetentionPolicy) -> dict[str, int]:
     """Delete every record older than its limit; returns rows removed per table."""
     removed: dict[str, int] = {}
-    for _label, table, days in policy.rules():
-        if days <= 0:
+    for rule in policy.rules():
+        if rule.days <= 0:
             continue
-        cutoff = now - dt.timedelta(days=days)
+        table = rule.table
+        cutoff = now - dt.timedelta(days=rule.days)
         total = 0
         while True:
-            ids = select(table.c.id).where(table.c.created_at < cutoff).limit(BATCH)
+            ids = select(table.c.id).where(rule.age() < cutoff).limit(BATCH)
             result = await session.exec(
                 delete(table).where(table.c.id.in_(ids.scalar_subquery()))
             )

@@ -106,3 +106,67 @@ async def test_profile_says_what_is_kept_and_how_long(make_core):
     await grant(core, alice)
     replies = await core.handle(command(alice, "profile"))
     assert "What I keep and for how long: conversation turns 45 days" in replies[0].text
+
+
+async def _memory_and_link_rows(core, pid: int, days: int, tag: str) -> None:
+    from profiles.memory_models import LinkAttempt, LinkCode, Memory
+
+    at = NOW - dt.timedelta(days=days)
+    async with core.db.session() as session:
+        session.add(
+            Memory(person_id=pid, text=tag, key=tag, source="command", created_at=at)
+        )
+        session.add(
+            LinkCode(
+                person_id=pid,
+                code_hash=tag,
+                created_at=at,
+                expires_at=at + dt.timedelta(minutes=10),
+            )
+        )
+        session.add(LinkAttempt(person_id=pid, at=at))
+
+
+async def _memory_texts(core, pid: int) -> list[str]:
+    from profiles.memory_models import Memory
+
+    async with core.db.session() as session:
+        rows = await session.exec(select(Memory.text).where(Memory.person_id == pid))
+        return sorted(rows)
+
+
+async def test_memories_stay_until_removed_unless_an_age_is_set(make_core):
+    """Explicit memories are the person's own list: no age by default; with
+    retention_memory_days they go like any other record. Link codes and attempts go a day
+    after they stop mattering, whatever the settings."""
+    from profiles.memory_models import LinkAttempt, LinkCode
+
+    core = await make_core()
+    core.clock = lambda: NOW
+    alice = person()
+    await core.handle(command(alice, "memory", "add I am vegetarian"))
+    pid = await person_id(core, alice)
+    assert pid is not None
+    for days in (0, 2, 400):
+        await _memory_and_link_rows(core, pid, days, f"m{days}")
+
+    removed = await purge_now(core)
+    assert await _memory_texts(core, pid) == ["I am vegetarian", "m0", "m2", "m400"]
+    assert "memory" not in removed
+    assert removed["link_code"] == 2 and removed["link_attempt"] == 2
+    assert await count(core, LinkCode, person_id=pid) == await count(
+        core, LinkAttempt, person_id=pid
+    ) == 1
+
+    core.settings = core.settings.model_copy(update={"retention_memory_days": 30})
+    assert (await purge_now(core))["memory"] == 1
+    assert await _memory_texts(core, pid) == ["I am vegetarian", "m0", "m2"]
+
+
+async def test_profile_says_how_long_memories_are_kept(make_core):
+    alice = person()
+    for days, promise in ((0, "what you asked me to remember until you remove it"),
+                          (365, "what you asked me to remember 365 days")):
+        core = await make_core(retention_memory_days=days)
+        replies = await core.handle(command(alice, "profile"))
+        assert promise in replies[0].text
