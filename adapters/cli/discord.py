@@ -1,4 +1,4 @@
-"""`tailorbot discord ...` subcommands: run, sync, invite-url, forget-user."""
+"""`tailorbot discord ...` subcommands: run, check, sync, invite-url, forget-user."""
 
 from __future__ import annotations
 
@@ -43,6 +43,37 @@ def invite_url_command(
                        err=True)
             raise typer.Exit(2) from exc
     typer.echo(invite_url(client_id))
+
+
+@app.command("check")
+def check_command(config: ConfigOption = None) -> None:
+    """Check the bot token, the privileged intents enabled in the Developer Portal, the slash
+    commands and the bot's permissions in every server; say what is missing and how to fix
+    it (exit code 1 when anything is)."""
+    from adapters.discord.check import check_bot, report
+    from adapters.discord.client import default_privileged
+    from bot.command_catalog import CATALOG
+
+    settings = settings_from(config)
+    token = _token(settings)
+    found = asyncio.run(
+        check_bot(
+            token,
+            # what `tailorbot run` requests: the setting, else the default set
+            settings.discord_intents
+            if settings.discord_intents is not None
+            else default_privileged(settings),
+            CATALOG,
+            api_url=settings.discord_api_url,
+        )
+    )
+    out, problems = report(found)
+    for line in out:
+        typer.echo(line)
+    for line in problems:
+        typer.echo(line, err=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command("sync")

@@ -1,15 +1,20 @@
 """`tailorbot discord …` commands that need no gateway (sync is in
-tests/adapters/discord/test_endpoints.py, against simcord)."""
+tests/adapters/discord/test_endpoints.py); `check` runs against a local Discord-compatible
+server (tests/support/fake_discord_api.py) through discord.py's own HTTP client."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
+import discord
 import pytest
 from typer.testing import CliRunner
 
 from adapters.cli.discord import app
 from adapters.discord.invite import required_permissions
+from bot.command_catalog import CATALOG
+from tests.support.fake_discord_api import BOT, TOKEN, FakeDiscord, overwrite
 
 
 def test_invite_url_command_reads_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,3 +26,97 @@ def test_invite_url_command_reads_the_token(monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 0, result.output
     assert "client_id=42424242424242" in result.output
     assert f"permissions={required_permissions().value}" in result.output
+
+
+# `tailorbot discord check` against a local Discord-compatible server --------------------
+
+APP = discord.ApplicationFlags
+
+
+async def run_check(api: FakeDiscord, token: str = TOKEN, **env: str):
+    environment = {"DISCORD_BOT_TOKEN": token, "TAILORBOT_DISCORD_API_URL": api.api_url, **env}
+    return await asyncio.to_thread(CliRunner().invoke, app, ["check"], env=environment)
+
+
+def all_commands_synced(api: FakeDiscord, *, but: tuple[str, ...] = ()) -> None:
+    api.synced = [{"name": name, "description": "x"} for name in CATALOG if name not in but]
+
+
+async def test_check_passes_when_everything_is_in_place(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray tailorbot.toml
+    flags = APP(gateway_message_content=True).value
+    async with FakeDiscord(flags=flags) as api:
+        all_commands_synced(api)
+        makers = api.add_guild("Makers", everyone=discord.Permissions(view_channel=True))
+        makers.add_role("tailorbot", required_permissions())
+        makers.add_channel("general")
+        makers.add_channel("voice", kind=2)
+        makers.add_channel(
+            "staff",
+            overwrites=[overwrite(makers.id, deny=discord.Permissions(view_channel=True))],
+        )
+        admin = api.add_guild("Admins")
+        role = admin.add_role("boss", discord.Permissions(administrator=True))
+        admin.add_channel(  # an administrator ignores channel overrides
+            "locked", overwrites=[overwrite(role, deny=discord.Permissions.all())]
+        )
+        result = await run_check(api)
+
+    assert result.exit_code == 0, result.output
+    assert "Token OK: bot @tailorbot" in result.output
+    assert "Privileged intents enabled: message_content." in result.output
+    assert f"Server Makers ({makers.id}): every permission the bot needs." in result.output
+    assert "cannot see #staff" in result.output and "#voice" not in result.output
+    assert f"Server Admins ({admin.id}): every permission the bot needs." in result.output
+    assert "Everything the Discord adapter needs is in place." in result.output
+    assert "GET /api/v10/applications/@me" in api.requests
+
+
+async def test_check_names_each_missing_intent_permission_and_command(
+    monkeypatch, tmp_path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    flags = APP(gateway_message_content_limited=True).value  # members not enabled
+    async with FakeDiscord(flags=flags) as api:
+        all_commands_synced(api, but=("link",))
+        guild = api.add_guild("Makers", everyone=discord.Permissions(view_channel=True))
+        role = guild.add_role(
+            "tailorbot",
+            discord.Permissions(required_permissions().value)
+            & ~discord.Permissions(embed_links=True, attach_files=True),
+        )
+        guild.add_channel("general")
+        guild.add_channel(
+            "news",
+            kind=5,
+            overwrites=[overwrite(role, deny=discord.Permissions(send_messages=True))],
+        )
+        guild.add_channel(  # the bot's own member override wins over its role's allow
+            "quiet",
+            overwrites=[
+                overwrite(role, allow=discord.Permissions(read_message_history=True)),
+                overwrite(BOT["id"], member=True,
+                          deny=discord.Permissions(read_message_history=True)),
+            ],
+        )
+        result = await run_check(api, TAILORBOT_FORGET_ON_LEAVE="true")
+
+    assert result.exit_code == 1, result.output
+    out = result.output
+    assert "Privileged intent 'members' is requested but not enabled" in out
+    assert "SERVER MEMBERS INTENT" in out and "'message_content'" not in out
+    assert "Slash commands not registered: /link. Fix: tailorbot discord sync" in out
+    assert f"Server Makers ({guild.id}): missing Embed Links, Attach Files." in out
+    assert "#news: the bot sees the channel but lacks Send Messages. Fix: Edit Channel" in out
+    assert "#quiet: the bot sees the channel but lacks Read Message History. Fix" in out
+    assert "#general" not in out  # server-wide gaps are said once, for the server
+    assert "Everything the Discord adapter needs" not in out
+
+
+async def test_check_says_when_the_token_is_refused(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with FakeDiscord() as api:
+        result = await run_check(api, token="MTIz.not.valid")
+    assert result.exit_code == 1
+    assert "Discord refused the bot token (401 Unauthorized)" in result.output
+    assert "Reset Token" in result.output

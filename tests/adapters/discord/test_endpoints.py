@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import discord
 import pytest
-from aiohttp import WSMsgType, web
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
@@ -24,114 +21,17 @@ from bot.config import Settings
 from bot.core import Core
 from bot.llm import ScriptedBackend
 from profiles.db import Database
-
-TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.fake.token"
-BOT = {"id": "123456789012345678", "username": "tailorbot", "discriminator": "0",
-       "global_name": None, "avatar": None, "bot": True}
-
-
-@dataclass
-class FakeDiscord:
-    """Just enough of Discord: login, application info, GET /gateway/bot, and a gateway that
-    says HELLO and records each IDENTIFY. With ``approved`` set, an IDENTIFY asking for
-    privileged intents outside it is closed with 4014, as Discord does."""
-
-    approved: int | None = None
-    requests: list[str] = field(default_factory=list)
-    identifies: list[dict[str, Any]] = field(default_factory=list)
-    dialed: list[str] = field(default_factory=list)
-    identified: asyncio.Event = field(default_factory=asyncio.Event)
-    synced: list[dict[str, Any]] = field(default_factory=list)
-    base: str = ""
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/api/v10/users/@me", self.me)
-        app.router.add_get("/api/v10/oauth2/applications/@me", self.application)
-        app.router.add_get("/api/v10/gateway/bot", self.gateway_bot)
-        app.router.add_put("/api/v10/applications/{app}/commands", self.put_commands)
-        app.router.add_put("/api/v10/applications/{app}/guilds/{guild}/commands",
-                           self.put_commands)
-        app.router.add_get("/gw", self.gateway)
-        return app
-
-    async def put_commands(self, request: web.Request) -> web.Response:
-        self.requests.append(f"PUT {request.path}")
-        commands = await request.json()
-        self.synced = commands
-        return _json([
-            {**command, "id": str(1000 + i), "application_id": BOT["id"], "version": "1"}
-            for i, command in enumerate(commands)
-        ])
-
-    async def me(self, request: web.Request) -> web.Response:
-        self.requests.append(f"GET {request.path} {request.headers.get('Authorization')}")
-        return _json(BOT)
-
-    async def application(self, request: web.Request) -> web.Response:
-        self.requests.append(f"GET {request.path}")
-        return _json({
-            "id": BOT["id"], "name": "tailorbot", "description": "", "icon": None,
-            "bot_public": True, "bot_require_code_grant": False, "owner": BOT,
-            "verify_key": "x", "flags": 0, "summary": "",
-        })
-
-    async def gateway_bot(self, request: web.Request) -> web.Response:
-        self.requests.append(f"GET {request.path}")
-        return _json({
-            "url": f"{self.base.replace('http', 'ws')}/gw", "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0,
-                                    "max_concurrency": 1},
-        })
-
-    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
-        self.dialed.append(str(request.rel_url))
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45000}}))
-        async for message in ws:
-            if message.type is not WSMsgType.TEXT:
-                continue
-            payload = json.loads(message.data)
-            if payload["op"] != 2:  # heartbeats
-                continue
-            self.identifies.append(payload["d"])
-            privileged = payload["d"]["intents"] & PRIVILEGED_BITS
-            if self.approved is not None and privileged & ~self.approved:
-                await ws.close(code=4014, message=b"Disallowed intent(s)")
-                break
-            self.identified.set()
-        return ws
-
-
-def _json(data: Any) -> web.Response:
-    # Exactly "application/json", no charset: discord.py only parses that content type.
-    return web.Response(
-        body=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
-    )
-
-
-PRIVILEGED_BITS = discord.Intents(message_content=True, members=True, presences=True).value
+from tests.support.fake_discord_api import BOT, PRIVILEGED_BITS, TOKEN, FakeDiscord
 
 
 @pytest.fixture
 async def fake_discord() -> AsyncIterator[Callable[..., Any]]:
-    runners: list[web.AppRunner] = []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def start(**options: Any) -> FakeDiscord:
-        fake = FakeDiscord(**options)
-        runner = web.AppRunner(fake.app())
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        fake.base = f"http://127.0.0.1:{port}"
-        return fake
+        async def start(**options: Any) -> FakeDiscord:
+            return await stack.enter_async_context(FakeDiscord(**options))
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 @contextlib.asynccontextmanager
