@@ -203,8 +203,12 @@ async def test_after_forget_their_words_are_in_no_column_and_not_on_disk(make_co
     bob = person("bob")
     await busy_life(core, alice)
     await core.handle(message(alice, WORDS))
+    # Explicit memories, on this identity and on the one it linked, are the person's words too.
+    await core.handle(message(alice, "remember that my cat is called Ottolinequagga"))
+    linked = PersonRef("terminal", "local", "U-QX9ZEBRA-cli", None)
+    await core.handle(command(linked, "memory", "add my locker is Brindlewhistle"))
     await busy_life(core, bob)
-    needles = ("xylophonist", "heliograph", "U-QX9ZEBRA")
+    needles = ("xylophonist", "heliograph", "U-QX9ZEBRA", "Ottolinequagga", "Brindlewhistle")
     assert set(await columns_containing(core, *needles)) == set(needles)  # the scan sees them
 
     # busy_life linked a second identity ("U-QX9ZEBRA-cli"): forgetting all of them is what
