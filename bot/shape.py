@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-import emoji as emoji_lib
-
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
 AVOIDED_NOTICE = "I'd rather not go into that: it's on your list of topics to avoid."
 
@@ -35,6 +33,8 @@ def drop_avoided(text: str, avoid: list[str]) -> str:
 
 
 def strip_emoji(text: str) -> str:
+    import emoji as emoji_lib  # its tables cost ~0.1 CPU-s: loaded on first use, not at start
+
     return re.sub(r"[ \t]{2,}", " ", emoji_lib.replace_emoji(text, replace=""))
 
 

@@ -3,8 +3,6 @@ package (platform short codes like ``thumbsup``/``+1`` are accepted too), then c
 
 from __future__ import annotations
 
-import emoji as emoji_lib
-
 from profiles.signals import SignalExtractor
 
 _POSITIVE = (
@@ -70,6 +68,8 @@ def emoji_name(raw: str) -> str:
     raw = raw.strip()
     if raw.startswith(":") and raw.endswith(":") and len(raw) > 2:
         return raw[1:-1].lower()
+    import emoji as emoji_lib  # loaded on first use, not at start
+
     named = emoji_lib.demojize(raw, delimiters=("", ""))
     return named.lower().split("::")[0]
 

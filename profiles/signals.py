@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import emoji
-
 from profiles.topics import INTERJECTIONS, TOKEN, extract_topics
 
 MIN_LANGUAGE_CONFIDENCE = 0.75
@@ -120,6 +118,8 @@ def strip_non_topical(text: str, names: Sequence[str] = ()) -> str:
         )
     prose = _MENTION.sub(" ", prose)
     prose = _SHORTCODE.sub(" ", prose)
+    import emoji  # its tables cost ~0.1 CPU-s: loaded on first use, not at start
+
     return emoji.replace_emoji(prose, replace=" ")
 
 
@@ -132,6 +132,8 @@ class SignalExtractor:
 
     def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
         """``names``: display names that must never become topics (mentioned people)."""
+        import emoji
+
         text = clean_text(text, max_chars=self.max_chars)
         emoji_count = emoji.emoji_count(text)
         prose = strip_non_topical(text, names)

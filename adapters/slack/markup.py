@@ -18,8 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-import emoji as emoji_lib
-
 from bot.outbox import split_text as split_pieces
 
 # <@U123>, <@W123|legacy-name>, <#C123|general>, <!here>, <!subteam^S1|@team>, <https://x|y>
@@ -57,6 +55,8 @@ def emojize(text: str) -> str:
 
     def replace(match: re.Match[str]) -> str:
         code = f":{match.group(1)}:"
+        import emoji as emoji_lib  # loaded on first use, not at start
+
         converted = emoji_lib.emojize(code, language="alias")
         if converted == code:
             return match.group(0)

@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 NUMERIC = {"numpy", "scipy", "matplotlib", "implicit"}
-TEXT = {"yake", "lingua", "networkx", "wordfreq", "lemminflect", "simplemma", "vaderSentiment"}
+TEXT = {"yake", "lingua", "networkx", "wordfreq", "lemminflect", "simplemma", "vaderSentiment",
+        "emoji"}
 SDKS = {"anthropic", "openai", "discord", "slack_bolt"}
 
 # Runs the real Typer app with the given arguments, then reports which top-level packages
