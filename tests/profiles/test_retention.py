@@ -158,8 +158,9 @@ async def test_memories_stay_until_removed_unless_an_age_is_set(make_core):
         core, LinkAttempt, person_id=pid
     ) == 1
 
-    core.settings = core.settings.model_copy(update={"retention_memory_days": 30})
-    assert (await purge_now(core))["memory"] == 1
+    bounded = await make_core(retention_memory_days=30)  # same database, an age set
+    bounded.clock = lambda: NOW
+    assert (await purge_now(bounded))["memory"] == 1
     assert await _memory_texts(core, pid) == ["I am vegetarian", "m0", "m2"]
 
 
