@@ -1,4 +1,5 @@
-"""Property: whatever a person who has not consented does, no implicit row is written."""
+"""Property: whatever a person who has not consented does, no implicit row is written; an
+explicit memory exists only when they asked for one (asking is consent for that item)."""
 
 import asyncio
 
@@ -9,12 +10,17 @@ from bot.config import Settings
 from bot.core import Core
 from bot.llm import ScriptedBackend
 from profiles.db import Database
+from profiles.memory_models import Memory
 from profiles.models import ConversationTurn, Feedback, Interest, Signal, StyleProfile, Trait
 from tests.support.helpers import action, command, count, message, person, reaction
 
 IMPLICIT = (Signal, Interest, Trait, StyleProfile, ConversationTurn, Feedback)
 
-texts = st.text(min_size=0, max_size=300)
+REQUESTS = ("remember that I'm vegetarian", "remember that my team ships on Thursdays")
+texts = st.one_of(
+    st.text(min_size=0, max_size=300),
+    st.sampled_from([*REQUESTS, "forget that I'm vegetarian", "I'm vegetarian, remember?"]),
+)
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("message"), texts),
@@ -32,6 +38,12 @@ steps = st.lists(
                     "export",
                     "help",
                     "prefs reset",
+                    "memory",
+                    "memory add I like green tea",
+                    "memory remove 1",
+                    "memory clear",
+                    "link",
+                    "link list",
                     "bogus",
                 ]
             ),
@@ -60,6 +72,7 @@ def test_nothing_implicit_is_stored_without_consent(sqlite_url, plan):
             ScriptedBackend(),
         )
         who = person("carol", workspace="prop")
+        remembered = await count(core, Memory)  # examples share the database
         try:
             for kind, value in plan:
                 if kind == "message":
@@ -83,6 +96,10 @@ def test_nothing_implicit_is_stored_without_consent(sqlite_url, plan):
                     await core.handle(action(who, value, "turn:1"))
             for model in IMPLICIT:
                 assert await count(core, model) == 0, model.__tablename__
+            asked = any(
+                value in REQUESTS or value == "memory add I like green tea" for _, value in plan
+            )
+            assert asked or await count(core, Memory) <= remembered  # none added unasked
         finally:
             await core.aclose()
             await core.db.dispose()
