@@ -1,5 +1,6 @@
-"""Composition root of the core: settings → database → model backend → :class:`Core`.
-Adapters and the CLI call :func:`build_core`; tests build a Core directly with their own parts.
+"""Composition root of the core: settings → database → model backend → :class:`Core`, and the
+features registered on it (bot/features.py). Adapters and the CLI call :func:`build_core`;
+tests build a Core directly with their own parts.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from bot import logs, metrics
 from bot.config import Settings
 from bot.core import Core
-from bot.digest import digests_for
+from bot.digest import DigestService
 from bot.llm import LLMBackend, select_backend
 from bot.llm.metered import metered
 from profiles.db import Database
@@ -25,5 +26,7 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
     renderer = PromptRenderer(settings.prompt_templates_dir)
     core = Core(settings, db, metered(llm or select_backend(settings)), renderer=renderer)
     metrics.watch_backlog(lambda: core.backlog_size)
-    digests_for(core)  # digest hooks: channel activity, forget/revoke, rescheduling
+    # Features: the held exchanges come with the services; the digest feature observes channel
+    # activity, follows preference changes and deletes its data on /forget and revocation.
+    core.services.features.register(DigestService(core.services))
     return core

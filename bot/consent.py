@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.events import Button, ButtonStyle
+from bot.features import FeatureBase
 from bot.i18n import N_, t
 from profiles.engine import PersonKey
 from profiles.models import Person
@@ -88,8 +89,11 @@ class HeldTurn:
     at: dt.datetime
 
 
-class AwaitingConsent:
-    """Exchanges of people whose consent is still unanswered, in memory only."""
+class AwaitingConsent(FeatureBase):
+    """Exchanges of people whose consent is still unanswered, in memory only. A feature so
+    that /forget and revocation drop what is held like any other feature's data."""
+
+    name = "held_exchanges"
 
     def __init__(
         self,
@@ -124,8 +128,8 @@ class AwaitingConsent:
     def drop(self, key: PersonKey) -> None:
         self._held.pop(key, None)
 
-    async def drop_person(self, person: Person) -> None:
-        """Deletion hook: /forget and revocation leave nothing held."""
+    async def delete_person_data(self, person: Person) -> None:
+        """/forget and revocation leave nothing held."""
         self.drop(PersonKey(person.platform, person.workspace, person.user_id))
 
     def __len__(self) -> int:

@@ -15,7 +15,7 @@ import logging
 import shlex
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import desc
@@ -66,7 +66,7 @@ from bot.memory.prompt import prompt_memories
 from bot.memory.tools import attach_tools
 from bot.observe import observed
 from bot.sanitize import fit_event, fit_id
-from bot.services import DeletionHook, Deliver, Observer, Services
+from bot.services import Deliver, Services
 from bot.shape import shape_reply
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey, ProfileEngine
@@ -215,18 +215,6 @@ class Core:
     def deliver(self, deliver: Deliver | None) -> None:
         self.services.deliver = deliver
 
-    @property
-    def deletion_hooks(self) -> list[DeletionHook]:
-        return self.services.hooks.deletion
-
-    @property
-    def observers(self) -> list[Observer]:
-        return self.services.hooks.observers
-
-    @property
-    def person_changed_hooks(self) -> list[Callable[[PersonRef], Awaitable[None]]]:
-        return self.services.hooks.person_changed
-
     # Public surface ------------------------------------------------------------------------
     async def handle(
         self, event: AnyEvent, *, on_partial: PartialCallback | None = None
@@ -282,8 +270,7 @@ class Core:
         await self.services.deliver_to(event, replies)
 
     async def aclose(self) -> None:
-        for close in self.services.hooks.closers:
-            await close()
+        await self.services.features.close()
         await self.drainer.aclose()
         await self.llm.aclose()
 
@@ -389,8 +376,8 @@ class Core:
                 signals = await self._learn(session, person.id, event, text)
             else:
                 signals = self.extractor.extract(text)
-            for observer in self.services.hooks.observers if policy.digest else []:
-                await observer(session, person, event, signals)
+            if policy.digest:  # admins may keep a channel out of digests
+                await self.services.features.observe(session, person, event, signals)
 
     async def _learn(
         self, session: AsyncSession, person_id: int, event: MessageEvent, text: str
@@ -741,8 +728,7 @@ class Core:
             replies.extend(await work())
         for reply in replies:
             reply.thread_id = reply.thread_id or thread
-        for changed in self.person_changed_hooks:
-            await changed(event.person)
+        await self.services.features.person_changed(event.person)
         return replies
 
     async def _action(self, event: ActionEvent, key: PersonKey) -> list[Reply]:

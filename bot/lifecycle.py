@@ -1,5 +1,5 @@
 """What happens around a person's data when it changes: forgetting, consent revocation and
-preference changes, with the follow-up work features registered (bot/services.Hooks).
+preference changes, fanned out to every registered feature (bot/features.py).
 
 Why not on the core: ``/forget``, ``/consent revoke``, ``/prefs`` and the CLI's
 ``users forget`` all need it, and none of them routes events. The schema-driven deletion of
@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import PersonRef
 from bot.exports import remove_exports_of
+from bot.features import DeletionReport
 from bot.observe import count_erasure
 from bot.services import Services
 from profiles.engine import PersonKey
@@ -23,14 +24,18 @@ from profiles.privacy import forget_person as forget_person_rows
 
 
 async def forget_person(
-    services: Services, session: AsyncSession, person: Person
+    services: Services,
+    session: AsyncSession,
+    person: Person,
+    *,
+    report: DeletionReport | None = None,
 ) -> dict[str, int]:
-    """Delete every row about ``person``; once that commits, deletion hooks remove what
-    lives outside the tables (scheduled jobs). ``session`` comes from
-    ``services.transaction()``."""
+    """Delete every row about ``person``; once that commits, every feature removes what it
+    keeps outside the tables (scheduled jobs, held exchanges). ``session`` comes from
+    ``services.transaction()``; ``report``, if given, says afterwards which features could
+    not delete their part (so /forget can tell the person)."""
     assert person.id is not None
-    for erase in services.hooks.erasers:
-        await erase(session, person)
+    await services.features.erase(session, person)
     await unlink(session, person.id)  # a linked identity left alone is unlinked too
     removed = await forget_person_rows(session, person.id)
     services.after_commit(session, count_erasure)
@@ -39,15 +44,18 @@ async def forget_person(
     removed["outage_journal"] = services.journal.forget(
         person.platform, person.user_id, person.workspace
     )
-    services.after_commit(session, lambda: run_deletion_hooks(services, person))
+    services.after_commit(session, lambda: delete_feature_data(services, person, report))
     services.after_commit(session, lambda: remove_exports_of(services.settings, person))
     services.after_commit(session, services.db.scrub)  # no copy left in SQLite's WAL file
     return removed
 
 
-async def run_deletion_hooks(services: Services, person: Person) -> None:
-    for hook in services.hooks.deletion:
-        await hook(person)
+async def delete_feature_data(
+    services: Services, person: Person, report: DeletionReport | None = None
+) -> None:
+    outcome = await services.features.delete_person_data(person)
+    if report is not None:
+        report.failed.extend(outcome.failed)
 
 
 async def forget_ref(services: Services, ref: PersonRef) -> bool:
@@ -80,16 +88,11 @@ async def forget_user(services: Services, platform: str, user_id: str) -> int:
 def consent_revoked(services: Services, session: AsyncSession, person: Person) -> None:
     """Revocation stops collection at once; scheduled personal work stops too (after the
     revocation commits)."""
-    services.after_commit(session, lambda: run_deletion_hooks(services, person))
+    services.after_commit(session, lambda: delete_feature_data(services, person))
 
 
 def preference_changed(
     services: Services, session: AsyncSession, person: Person, key: str | None
 ) -> None:
-    """Preference hooks (e.g. rescheduling a digest) run once the change has committed."""
-
-    async def run() -> None:
-        for hook in services.hooks.preference:
-            await hook(person, key)
-
-    services.after_commit(session, run)
+    """Features (e.g. rescheduling a digest) hear of it once the change has committed."""
+    services.after_commit(session, lambda: services.features.preference_changed(person, key))

@@ -1,5 +1,6 @@
 """The parts every room of the bot shares: settings, database, model, profile engine, signal
-extractor, prompt renderer, clock, outage journal, held exchanges, and the outbox registry.
+extractor, prompt renderer, clock, outage journal, held exchanges, the registered features
+and the outbox registry.
 
 Why a separate leaf object: commands, features (digests, memory), summaries and the CLI need
 these parts, not the router that dispatches events. When they took the whole ``Core`` they
@@ -20,13 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.consent import AwaitingConsent
-from bot.events import AnyEvent, MessageEvent, PersonRef, Reply, utcnow
+from bot.events import AnyEvent, Reply, utcnow
+from bot.features import Features
 from bot.journal import Journal, journal_path
 from bot.llm.base import LLMBackend
 from profiles.db import Database
 from profiles.engine import ProfileEngine
-from profiles.models import Person
-from profiles.signals import MessageSignals, SignalExtractor
+from profiles.signals import SignalExtractor
 from prompts.render import PromptRenderer
 
 _AFTER_COMMIT = "tailorbot.after_commit"
@@ -35,42 +36,6 @@ Clock = Callable[[], dt.datetime]
 # Sends replies for an event through the adapter of its platform (replays after an outage,
 # digests and other work that finishes after the event's own answer went out).
 Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
-
-
-class DeletionHook(Protocol):
-    """Anything outside the person tables that holds data about a person (scheduled digest
-    jobs, caches) registers one of these; ``/forget`` and consent revocation call them."""
-
-    async def __call__(self, person: Person) -> None: ...
-
-
-Observer = Callable[[AsyncSession, Person, MessageEvent, MessageSignals], Awaitable[None]]
-
-
-@dataclass(eq=False)
-class Hooks:
-    """Where features hear about a person's data changing (see bot/lifecycle.py)."""
-
-    # Run once a /forget or a consent revocation has committed.
-    deletion: list[DeletionHook] = field(default_factory=list)
-    # Run once a preference change has committed (key, or None for "all reset").
-    preference: list[Callable[[Person, str | None], Awaitable[None]]] = field(
-        default_factory=list
-    )
-    # Told after a command or button changed something a person can see about themselves
-    # (preferences, consent, digest, deletion), so adapters can refresh views of it (the
-    # Slack Home tab). Neutral: a PersonRef, nothing platform-specific.
-    person_changed: list[Callable[[PersonRef], Awaitable[None]]] = field(default_factory=list)
-    # Awaited before anything closes: features settle follow-up work they started in the
-    # background, so a short-lived process cannot exit before it is done.
-    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # Run inside the /forget transaction, before the person's rows go: features remove or
-    # redact what *other* people's rows quote of them (e.g. digest items, caches).
-    erasers: list[Callable[[AsyncSession, Person], Awaitable[None]]] = field(
-        default_factory=list
-    )
-    # Called inside the observing transaction for consented authors' channel messages.
-    observers: list[Observer] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -84,13 +49,12 @@ class Services:
     clock: Clock
     journal: Journal
     awaiting_consent: AwaitingConsent
-    hooks: Hooks = field(default_factory=Hooks)
+    # Digests, held exchanges, an adapter's home view …: see bot/features.py.
+    features: Features = field(default_factory=Features)
     # Replies to events handled outside an adapter's own call (outage replays, digests) go
     # back through the adapter of the event's platform; ``deliver`` is a catch-all fallback.
     deliverers: dict[str, Deliver] = field(default_factory=dict)
     deliver: Deliver | None = None
-    # Feature objects by name (the digest service, ...), owned by the composition root.
-    features: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -133,7 +97,7 @@ class Services:
             ),
             awaiting_consent=AwaitingConsent(clock),
         )
-        services.hooks.deletion.append(services.awaiting_consent.drop_person)
+        services.features.register(services.awaiting_consent)
         return services
 
     def now(self) -> dt.datetime:

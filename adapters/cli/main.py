@@ -237,9 +237,12 @@ def users_forget(
     """Delete every row about a person in every table, and their scheduled jobs."""
     from adapters.cli.runtime import find_person, with_core
     from bot import lifecycle
+    from bot.features import DeletionReport
     from profiles.models import Person
 
     settings = settings_from(config)
+
+    report = DeletionReport()
 
     async def work(core: Core) -> dict[str, int] | None:
         person = await find_person(core, who)
@@ -249,7 +252,7 @@ def users_forget(
         async with core.services.transaction() as session:
             fresh = await session.get(Person, person.id)
             assert fresh is not None
-            removed = await lifecycle.forget_person(core.services, session, fresh)
+            removed = await lifecycle.forget_person(core.services, session, fresh, report=report)
         return removed
 
     removed = with_core(settings, work)
@@ -257,6 +260,9 @@ def users_forget(
         err.print("Nothing deleted.")
         raise typer.Exit(1)
     console.print(json.dumps({"deleted_rows": removed, "total": sum(removed.values())}))
+    if not report.complete:
+        err.print(f"Not deleted (see the log): {', '.join(report.failed)}")
+        raise typer.Exit(1)
 
 
 # profiles / prompt ---------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from bot.config import Settings
 from bot.core import Core, reply_thread
 from bot.digest import digests_for
 from bot.events import AnyEvent, PersonRef, PlatformContext, Reply, ReplyKind, Surface
+from bot.features import FeatureBase
 from bot.home import home_view
 from bot.outbox import FEEDBACK_DOWN, FEEDBACK_UP
 from profiles.models import Person
@@ -56,6 +57,17 @@ log = logging.getLogger(__name__)
 THINKING = "is thinking…"
 FAILED = "Sorry, something went wrong while handling that. Please try again."
 SHUTDOWN_GRACE = 30.0  # seconds in-flight work may take to finish when the adapter stops
+
+
+class HomeRefresh(FeatureBase):
+    """Republishes the Home tab of people who opened it when something about them changed."""
+
+    def __init__(self, name: str, refresh: Callable[[PersonRef], Awaitable[None]]) -> None:
+        self.name = name
+        self._refresh = refresh
+
+    async def on_person_changed(self, ref: PersonRef) -> None:
+        await self._refresh(ref)
 
 
 @dataclass(slots=True)
@@ -127,7 +139,8 @@ class SlackAdapter:
         self._origins: LRU[Any, Any] = LRU(10_000)
         # (team, user) of people who opened the Home tab: refreshed when something changes.
         self._homes: LRU[tuple[str, str], bool] = LRU(self.options.thread_cache_size)
-        core.person_changed_hooks.append(self._person_changed)
+        self._home_feature = HomeRefresh(f"slack_home:{id(self)}", self._person_changed)
+        core.services.features.register(self._home_feature)
         self.app = self._build_app()
         self._register_delivery()
 
@@ -176,8 +189,7 @@ class SlackAdapter:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         self.core.deliverers.pop(translate.PLATFORM, None)
-        if self._person_changed in self.core.person_changed_hooks:
-            self.core.person_changed_hooks.remove(self._person_changed)
+        self.core.services.features.unregister(self._home_feature.name)
         digests_for(self.core).deliveries.pop(translate.PLATFORM, None)
         await self.session.close()
 

@@ -2,7 +2,7 @@
 digest settings and export/forget buttons, published with ``views.publish``.
 
 Published when the person opens the tab (``app_home_opened``) and again whenever a command or
-button changed something shown there (the core's ``person_changed_hooks``), for people who
+button changed something shown there (a feature's ``on_person_changed``), for people who
 opened it since this process started. Buttons are the core's own action ids, so a press runs
 the same command as typing it; answers arrive in the person's DM with the bot.
 """

@@ -2,7 +2,6 @@
 
 from bot.commands import (  # noqa: F401  (registration side effects)
     admin,
-    digest,
     prefs,
     privacy,
     profile,
@@ -17,6 +16,7 @@ from bot.commands.base import (
     split_args,
     unknown_command_text,
 )
+from bot.digest import commands as _digest_commands  # noqa: F401  (registers /digest)
 from bot.memory import commands as _memory_commands  # noqa: F401  (registers /memory)
 from bot.memory import links as _links  # noqa: F401  (registers /link)
 

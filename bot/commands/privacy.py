@@ -9,6 +9,7 @@ from bot.commands.base import REGISTRY, CommandContext, CommandError, command, u
 from bot.consent import SPANS_WORKSPACES
 from bot.digest import store as digest_store
 from bot.events import Button, ButtonStyle, Reply, ReplyKind
+from bot.features import DeletionReport
 from bot.i18n import N_
 from bot.memory.privacy import export_linked, forget_linked, forget_question
 from profiles.engine import PersonKey
@@ -205,8 +206,12 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if action == "confirm":
         every = len(args) > 1 and args[1].lower() == "all"
         linked = await forget_linked(ctx) if every else 0
-        removed = await lifecycle.forget_person(ctx.services, ctx.session, ctx.person)
+        report = DeletionReport()
+        removed = await lifecycle.forget_person(
+            ctx.services, ctx.session, ctx.person, report=report
+        )
         total = sum(removed.values()) + linked
+        ctx.defer(lambda: _unfinished(ctx, report))  # features delete after the commit
         return [
             ctx.reply(
                 f"Done. I deleted everything about you ({total} rows). If you talk to me again, "
@@ -216,6 +221,20 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if action == "cancel":
         return [ctx.reply("Okay, nothing was deleted.")]
     raise CommandError(usage_text(REGISTRY["forget"]))
+
+
+async def _unfinished(ctx: CommandContext, report: DeletionReport) -> list[Reply]:
+    """Never claim a deletion that did not happen: say which part failed."""
+    if report.complete:
+        return []
+    text = ctx.t(
+        N_(
+            "But not everything could be deleted: {parts} failed. The operator can see why "
+            "in the log; please ask them to finish the deletion."
+        ),
+        parts=", ".join(report.failed),
+    )
+    return [ctx.reply(text, purpose="error")]
 
 
 @command("help", "list what I can do", ["/help"])

@@ -1,18 +1,19 @@
 """The digest feature wired to the shared :class:`~bot.services.Services`: hooks, scheduling,
 firing, preview.
 
-``digests_for(services)`` returns the one digest service (created and installed on first use).
-Installing registers:
+A feature (bot/features.py), registered by the composition root (bot/app.py);
+``digests_for(services)`` returns it (registering the default one if nothing did). It acts on:
 
-* an **observer** that records channel messages of consented authors (``channel_activity``);
-* a **deletion hook** (``/forget``, consent revocation): the job goes, the subscription goes
-  and the explicit ``digest`` preference is reset, so a revoked or forgotten person gets
-  nothing and has no job left;
-* a **preference hook**: a change of ``digest`` or ``timezone`` re-derives the subscription and
-  reschedules the job.
+* **observe**: records channel messages of consented authors (``channel_activity``);
+* **delete_person_data** (``/forget``, consent revocation): the job goes, the subscription
+  goes and the explicit ``digest`` preference is reset, so a revoked or forgotten person gets
+  nothing and has no job left; a failure is reported to the person's /forget;
+* **erase**: other readers' digest items quoting a forgotten person are redacted;
+* **on_preference_changed**: a change of ``digest`` or ``timezone`` re-derives the
+  subscription and reschedules the job.
 
-bot/lifecycle.py runs deletion and preference hooks once the change that triggered them has
-committed (``Services.after_commit``); the follow-up work still runs as a tracked background task
+bot/lifecycle.py calls these once the change that triggered them has committed
+(``Services.after_commit``); rescheduling still runs as a tracked background task
 (:meth:`DigestService.after_event`) so a slow job store never delays a reply.
 """
 
@@ -36,6 +37,7 @@ from bot.digest.schedule import Schedule, parse_preference, within_grace
 from bot.digest.scheduler import DigestScheduler, person_of
 from bot.digest.sources import DigestSource, default_sources
 from bot.events import MessageEvent, Reply, ReplyKind, Surface
+from bot.features import FeatureBase
 from bot.services import HasServices, Services, services_of
 from profiles.models import Consent, Person
 from profiles.ranking import Ranker
@@ -51,7 +53,11 @@ class NotAllowed(Exception):
     """The person has not allowed personalisation; the message says so plainly."""
 
 
-class DigestService:
+class DigestService(FeatureBase):
+    """The digest feature (bot/features.py): observes channel activity, follows preference
+    changes, erases quotes of a forgotten person and drops their job."""
+
+    name = FEATURE
     def __init__(
         self,
         services: Services,
@@ -94,21 +100,9 @@ class DigestService:
         self._scheduler: DigestScheduler | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._fire_caches: dict[dt.datetime, tuple[float, SharedCache]] = {}
-        self._installed = False
         self._next_prune = 0.0
 
     # Wiring ----------------------------------------------------------------------------
-    def install(self) -> DigestService:
-        if not self._installed:
-            hooks = self.services.hooks
-            hooks.deletion.append(self.on_person_deleted)
-            hooks.preference.append(self.on_preference_changed)
-            hooks.observers.append(self.observe)
-            hooks.closers.append(self.settle)
-            hooks.erasers.append(self.erase_copies)
-            self._installed = True
-        return self
-
     def register_delivery(self, platform: str, delivery: Delivery) -> None:
         """Adapters call this at start-up: ``digests_for(core).register_delivery("slack", f)``."""
         self.deliveries[platform] = delivery
@@ -168,7 +162,12 @@ class DigestService:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     # Hooks -----------------------------------------------------------------------------
-    async def erase_copies(self, session: AsyncSession, person: Person) -> None:
+    async def close(self) -> None:
+        """Closing the core settles follow-up work; the scheduler stops in :meth:`aclose`,
+        which ``tailorbot run`` calls."""
+        await self.settle()
+
+    async def erase(self, session: AsyncSession, person: Person) -> None:
         """/forget reaches copies: other readers' digest items quoting this person are
         redacted in the same transaction, and in-memory caches that may hold their words
         (conversation threads, title keys) are dropped."""
@@ -180,20 +179,17 @@ class DigestService:
         self._fire_caches.clear()
         clear_caches()
 
-    async def on_person_deleted(self, person: Person) -> None:
-        """/forget and consent revocation: no job, no subscription, no digest preference."""
+    async def delete_person_data(self, person: Person) -> None:
+        """/forget and consent revocation: no job, no subscription, no digest preference.
+        Awaited, not in the background, so a failure reaches the person's /forget reply."""
         person_id = person.id
         if person_id is None:
             return
-
-        async def work() -> None:
-            scheduler = await self.jobs()
-            await scheduler.unschedule(person_id)
-            async with self.services.db.session() as session:
-                await store.drop_subscription(session, person_id)
-                await self.services.engine.reset_preferences(session, person_id, "digest")
-
-        self.after_event(person, work)
+        scheduler = await self.jobs()
+        await scheduler.unschedule(person_id)
+        async with self.services.db.session() as session:
+            await store.drop_subscription(session, person_id)
+            await self.services.engine.reset_preferences(session, person_id, "digest")
 
     async def on_preference_changed(self, person: Person, key: str | None) -> None:
         if key is not None and key not in ("digest", "timezone"):
@@ -427,8 +423,8 @@ def digests_for(owner: Services | HasServices) -> DigestService:
     service = services.features.get(FEATURE)
     if isinstance(service, DigestService):
         return service
-    service = DigestService(services).install()
-    services.features[FEATURE] = service
+    service = DigestService(services)
+    services.features.register(service)
     return service
 
 
@@ -446,6 +442,6 @@ def install(
         raise RuntimeError("these services already have a digest service")
     service = DigestService(
         services, sources=sources, deliveries=deliveries, similarity=similarity
-    ).install()
-    services.features[FEATURE] = service
+    )
+    services.features.register(service)
     return service

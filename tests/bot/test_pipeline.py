@@ -4,6 +4,7 @@ import datetime as dt
 
 from bot.core import EMPTY_MESSAGE
 from bot.events import ButtonStyle, MessageEvent, PlatformContext, ReplyKind, Surface
+from bot.features import FeatureBase
 from bot.llm import LLMUnavailable, ScriptedBackend
 from profiles.models import (
     Consent,
@@ -362,10 +363,13 @@ async def test_channel_message_not_addressed_to_bot_is_observed_silently(core):
     await grant(core, alice)
     seen = []
 
-    async def observer(session, who, event, signals):
-        seen.append((who.user_id, [t for t, _ in signals.topics]))
+    class Observer(FeatureBase):
+        name = "observer"
 
-    core.observers.append(observer)
+        async def observe(self, session, who, event, signals):
+            seen.append((who.user_id, [t for t, _ in signals.topics]))
+
+    core.services.features.register(Observer())
     event = MessageEvent(
         event_id=next_id(),
         person=alice,

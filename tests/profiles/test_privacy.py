@@ -7,6 +7,7 @@ import re
 from sqlalchemy import inspect, text
 
 from bot.events import PersonRef
+from bot.features import FeatureBase
 from bot.llm import ScriptedBackend
 from profiles.models import SQLModel, person_tables
 from tests.support.helpers import (
@@ -167,10 +168,13 @@ async def test_forget_asks_first_then_leaves_nothing_behind(make_core):
     pid, bob_id = await person_id(core, alice), await person_id(core, bob)
     hooked = []
 
-    async def hook(who):
-        hooked.append(who.user_id)
+    class Hooked(FeatureBase):
+        name = "hooked"
 
-    core.deletion_hooks.append(hook)
+        async def delete_person_data(self, who):
+            hooked.append(who.user_id)
+
+    core.services.features.register(Hooked())
     bob_before = await rows_about(core, bob_id)
 
     ask = await core.handle(command(alice, "forget"))

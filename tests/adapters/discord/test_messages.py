@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 from simcord.enums import MessageType
 
 from adapters.discord.invite import required_permissions
 from bot.events import MessageEvent
+from bot.features import FeatureBase
 from profiles.models import Person, Signal
 from tests.adapters.discord.conftest import World
 
@@ -147,12 +150,15 @@ async def test_a_command_typed_to_nobody_is_not_run(world: World) -> None:
 async def test_observed_messages_say_whether_the_channel_is_private(world: World) -> None:
     seen: list[MessageEvent] = []
 
-    async def observer(
-        session: object, person: object, event: MessageEvent, signals: object
-    ) -> None:
-        seen.append(event)
+    class Observer(FeatureBase):
+        name = "observer"
 
-    world.core.observers.append(observer)
+        async def observe(
+            self, session: Any, person: Any, event: MessageEvent, signals: Any
+        ) -> None:
+            seen.append(event)
+
+    world.core.services.features.register(Observer())
     hidden = world.guild.create_text_channel("staff", overwrites={
         world.guild.default_role: discord.PermissionOverwrite(view_channel=False),
         world.alice: discord.PermissionOverwrite(view_channel=True),
