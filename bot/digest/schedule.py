@@ -14,6 +14,7 @@ back) maps to the same period and the database lets only one of them send.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -87,14 +88,10 @@ class Schedule:
         return fire
 
     def last_fire(self, now: dt.datetime) -> dt.datetime | None:
-        """The latest fire time at or before ``now``: the digest that is (or was) due."""
-        trigger = self.trigger()
-        fire: dt.datetime | None = trigger.get_next_fire_time(None, now - dt.timedelta(days=8))
-        last = None
-        while fire is not None and fire <= now:
-            last = fire
-            fire = trigger.get_next_fire_time(fire, fire)
-        return last
+        """The latest fire time at or before ``now``: the digest that is (or was) due.
+        Memoised: ``run-due`` asks it of every subscription at one ``now``, and most people
+        share a handful of schedules."""
+        return _last_fire(self, now)
 
     def period_key(self, fire_time: dt.datetime) -> str:
         local = fire_time.astimezone(self.zone)
@@ -127,3 +124,14 @@ def within_grace(fire_time: dt.datetime, now: dt.datetime, grace_seconds: float)
     """A fire time counts as due from itself until ``grace_seconds`` later."""
     late = (now - fire_time).total_seconds()
     return 0 <= late <= grace_seconds
+
+
+@functools.lru_cache(maxsize=4096)
+def _last_fire(schedule: Schedule, now: dt.datetime) -> dt.datetime | None:
+    trigger = schedule.trigger()
+    fire: dt.datetime | None = trigger.get_next_fire_time(None, now - dt.timedelta(days=8))
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire)
+    return last
