@@ -67,6 +67,7 @@ class DigestFigures:
     items: int
     sent: int
     elapsed_s: float
+    cpu_s: float  # this process's CPU time during the run (all threads): load-independent
     people_per_s: float
     peak_rss_mb: float
 
@@ -222,9 +223,9 @@ async def run(backend: str, url: str, n_people: int, n_items: int) -> DigestFigu
     service = install(core, deliveries={"bench": deliver})
     try:
         await seed(db, n_people, n_items - n_rss, feed_url)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         summary = await service.run_due(now=NOW)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         await service.aclose()
         await core.aclose()
@@ -238,6 +239,7 @@ async def run(backend: str, url: str, n_people: int, n_items: int) -> DigestFigu
         items=n_items,
         sent=sent,
         elapsed_s=elapsed,
+        cpu_s=cpu,
         people_per_s=n_people / elapsed,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
@@ -264,15 +266,16 @@ async def run_postgres(n_people: int, n_items: int) -> DigestFigures:
 
 def report(backends: list[str], *, people: int = 10_000, items: int = 1_000) -> None:
     print(
-        f"{'backend':9} {'people':>7} {'items':>6} {'sent':>7} {'seconds':>8} "
-        f"{'people/s':>9} {'peak RSS MB':>12}"
+        f"{'backend':9} {'people':>7} {'items':>6} {'sent':>7} {'seconds':>8} {'CPU s':>6} "
+        f"{'people/s':>9} {'peak RSS MB':>12}   load {os.getloadavg()[0]:.1f}"
     )
     for backend in backends:
         runner = run_sqlite if backend == "sqlite" else run_postgres
         f = asyncio.run(runner(people, items))
         print(
             f"{f.backend:9} {f.people:>7} {f.items:>6} {f.sent:>7} {f.elapsed_s:>8.1f} "
-            f"{f.people_per_s:>9.0f} {f.peak_rss_mb:>12.0f}",
+            f"{f.cpu_s:>6.1f} {f.people_per_s:>9.0f} {f.peak_rss_mb:>12.0f}   "
+            f"load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
 
