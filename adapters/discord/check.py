@@ -75,10 +75,11 @@ class GuildCheck:
     missing: tuple[str, ...] = ()  # at server level (roles)
     channels: tuple[ChannelGap, ...] = ()  # visible channels where something is missing
     hidden: tuple[str, ...] = ()  # channels the bot cannot see
+    error: str = ""  # Discord refused to show this server's roles, member or channels
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.channels
+        return not self.missing and not self.channels and not self.error
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,16 @@ async def check_guild(
     )
 
 
+async def _checked(
+    http: discord.http.HTTPClient, guild: dict[str, Any], bot_id: str
+) -> GuildCheck:
+    """One server's check; a server that refuses to be read is reported, not fatal."""
+    try:
+        return await check_guild(http, guild, bot_id)
+    except discord.HTTPException as exc:
+        return GuildCheck(str(guild["id"]), str(guild.get("name", guild["id"])), error=str(exc))
+
+
 async def check_bot(
     token: str,
     wanted_intents: Iterable[str],
@@ -212,7 +223,7 @@ async def check_bot(
             app_id = str(application["id"])
             enabled = enabled_intents(int(application.get("flags") or 0))
             synced = {c["name"] for c in await http.get_global_commands(app_id)}
-            guilds = [await check_guild(http, g, bot_id) for g in await _guild_ids(http)]
+            guilds = [await _checked(http, g, bot_id) for g in await _guild_ids(http)]
         except (discord.HTTPException, OSError) as exc:
             return DiscordCheck(error=f"could not read from Discord: {exc}")
         finally:
@@ -258,6 +269,12 @@ def report(found: DiscordCheck) -> tuple[list[str], list[str]]:
         where = f"Server {guild.name} ({guild.id})"
         if guild.ok:
             out.append(f"{where}: every permission the bot needs.")
+        if guild.error:
+            problems.append(
+                f"{where}: Discord refused to show the bot's roles or channels ({guild.error})."
+                " Fix: check the bot is still a member and its role is not restricted; "
+                "re-invite it with `tailorbot discord invite-url` if needed."
+            )
         if guild.missing:
             problems.append(
                 f"{where}: missing {', '.join(guild.missing)}. Fix: Server Settings → Roles → "

@@ -45,6 +45,7 @@ class FakeGuild:
     roles: list[dict[str, Any]] = field(default_factory=list)
     bot_roles: list[str] = field(default_factory=list)
     channels: list[dict[str, Any]] = field(default_factory=list)
+    refuse: bool = False  # answer 403 Missing Access for this server's details
 
     def add_role(self, name: str, permissions: discord.Permissions, *, bot: bool = True) -> str:
         role_id = str(next(_IDS))
@@ -142,6 +143,11 @@ class FakeDiscord:
     def _guild(self, request: web.Request) -> FakeGuild:
         for guild in self.guilds:
             if guild.id == request.match_info["guild"]:
+                if guild.refuse:
+                    raise web.HTTPForbidden(
+                        text=json.dumps({"message": "Missing Access", "code": 50001}),
+                        content_type="application/json",
+                    )
                 return guild
         raise web.HTTPNotFound()
 

@@ -99,6 +99,8 @@ async def test_check_names_each_missing_intent_permission_and_command(
                           deny=discord.Permissions(read_message_history=True)),
             ],
         )
+        locked = api.add_guild("Locked")
+        locked.refuse = True  # one unreadable server does not stop the others' checks
         result = await run_check(api, TAILORBOT_FORGET_ON_LEAVE="true")
 
     assert result.exit_code == 1, result.output
@@ -110,6 +112,8 @@ async def test_check_names_each_missing_intent_permission_and_command(
     assert "#news: the bot sees the channel but lacks Send Messages. Fix: Edit Channel" in out
     assert "#quiet: the bot sees the channel but lacks Read Message History. Fix" in out
     assert "#general" not in out  # server-wide gaps are said once, for the server
+    assert f"Server Locked ({locked.id}): Discord refused to show" in out
+    assert "Missing Access" in out
     assert "Everything the Discord adapter needs" not in out
 
 
