@@ -124,7 +124,7 @@ async def test_every_log_line_about_an_event_carries_its_id(core: Core) -> None:
 
     spy = Spy(level=logging.INFO)
     spy.addFilter(logs.EventIdFilter())
-    probe = logging.getLogger("bot.core")
+    probe = logging.getLogger("bot")  # the chat stages log under bot.pipeline.*
     level = probe.level
     probe.addHandler(spy)
     probe.setLevel(logging.INFO)

@@ -2,10 +2,10 @@
 
 import datetime as dt
 
-from bot.core import EMPTY_MESSAGE
 from bot.events import ButtonStyle, MessageEvent, PlatformContext, ReplyKind, Surface
 from bot.features import FeatureBase
 from bot.llm import LLMUnavailable, ScriptedBackend
+from bot.pipeline.chat import EMPTY_MESSAGE
 from profiles.models import (
     Consent,
     ConversationTurn,
@@ -483,3 +483,31 @@ async def test_reactions_from_people_who_did_not_consent_leave_no_trace(core):
     await core.handle(reaction(stranger, "some-message", "🎉", target_text="Rust async"))
     assert await person_id(core, stranger) is None
     assert await count(core, ProcessedEvent) == 0
+
+
+class PoolWatchingBackend(ScriptedBackend):
+    """Records how many database connections are checked out while the model is asked."""
+
+    def __init__(self, core_ref: list) -> None:
+        super().__init__(["an answer"])
+        self.core_ref = core_ref
+        self.checked_out: list[int] = []
+
+    async def generate(self, request, *, on_partial=None):
+        pool = self.core_ref[0].db.engine.sync_engine.pool
+        self.checked_out.append(pool.checkedout())
+        return await super().generate(request, on_partial=on_partial)
+
+
+async def test_the_model_is_asked_with_no_transaction_open(make_core):
+    """The two-transaction rule: identify → … → assemble commit before the model call, and
+    the answer is recorded in a second transaction after it."""
+    core_ref: list = []
+    backend = PoolWatchingBackend(core_ref)
+    core = await make_core(backend)
+    core_ref.append(core)
+    alice = person()
+    await grant(core, alice)
+    replies = await core.handle(message(alice, "what should I cook tonight?"))
+    assert backend.checked_out == [0]
+    assert replies[0].reply_id is not None and replies[0].reply_id.startswith("turn:")

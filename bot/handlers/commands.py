@@ -1,0 +1,87 @@
+"""Commands (typed, slash, or a button mapped to a command line) and buttons: one
+transaction per command, deferred work (model calls) after it commits."""
+
+from __future__ import annotations
+
+import shlex
+
+from bot.commands import (
+    ACTION_COMMANDS,
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    split_args,
+    unknown_command_text,
+)
+from bot.events import ActionEvent, AnyEvent, Reply, ReplyKind
+from bot.handlers.feedback import Feedback
+from bot.pipeline.assemble import Assemble
+from bot.pipeline.identify import Identify
+from bot.services import Services
+from profiles.signals import clean_text
+
+
+class Commands:
+    def __init__(self, services: Services, feedback: Feedback) -> None:
+        self.services = services
+        self.identify = Identify(services)
+        self.assemble = Assemble(services)
+        self.feedback = feedback
+
+    async def command(self, event: AnyEvent, name: str, raw_args: str) -> list[Reply]:
+        spec = REGISTRY.get(name)
+        thread = getattr(event, "thread_id", None)
+        if spec is None:
+            return [
+                Reply(
+                    text=unknown_command_text(name),
+                    kind=ReplyKind.EPHEMERAL,
+                    purpose="error",
+                    thread_id=thread,
+                )
+            ]
+        services = self.services
+        async with services.transaction() as session:
+            person = await self.identify.person(session, event)
+            if not await self.identify.claim(session, person, event):
+                return []
+            ctx = CommandContext(
+                services=services, session=session, person=person, event=event,
+                now=services.clock(),
+                locale=await self.assemble.locale_of(session, person, event),
+            )
+            try:
+                args = split_args(clean_text(raw_args, max_chars=2000))
+                replies = await spec.handler(ctx, args)
+            except CommandError as exc:
+                return [
+                    Reply(
+                        text=exc.text(ctx.locale),
+                        kind=ReplyKind.EPHEMERAL,
+                        purpose="error",
+                        thread_id=thread,
+                        locale=ctx.locale,
+                    )
+                ]
+        for work in ctx.after_commit:  # after the commit: model calls hold no locks
+            replies.extend(await work())
+        for reply in replies:
+            reply.thread_id = reply.thread_id or thread
+        await services.features.person_changed(event.person)
+        return replies
+
+    async def action(self, event: ActionEvent) -> list[Reply]:
+        line = ACTION_COMMANDS.get(event.action_id)
+        if line is not None:
+            name, _, args = line.partition(" ")
+            if event.value:  # e.g. the id of the recommendation or digest item a button is on
+                args = f"{args} {shlex.quote(event.value)}".strip()
+            return await self.command(event, name, args)
+        if event.action_id in ("feedback.up", "feedback.down"):
+            await self.feedback.button(event)
+            return [Reply(text="Thanks for the feedback!", kind=ReplyKind.EPHEMERAL, purpose="ack")]
+        return [
+            Reply(
+                text="That button is no longer active.", kind=ReplyKind.EPHEMERAL, purpose="error"
+            )
+        ]

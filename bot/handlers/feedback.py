@@ -1,0 +1,107 @@
+"""Reactions and feedback buttons. On the bot's own reply: feedback on that reply. On anything
+else: an interest signal in what was reacted to. Nothing from people who do not allow
+learning."""
+
+from __future__ import annotations
+
+import contextlib
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.channel_policy import policy_for
+from bot.events import ActionEvent, Event, ReactionEvent
+from bot.pipeline.identify import Identify
+from bot.services import Services
+from profiles.feedback import reaction_value
+from profiles.models import ConversationTurn
+
+
+class Feedback:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.identify = Identify(services)
+
+    async def reaction(self, event: ReactionEvent) -> None:
+        await self.record(
+            event,
+            event.target_message_id,
+            reaction_value(event.emoji),
+            source="reaction",
+            emoji=event.emoji,
+            added=event.added,
+        )
+
+    async def button(self, event: ActionEvent) -> None:
+        """The 👍/👎 buttons under a reply (``feedback.up`` / ``feedback.down``)."""
+        await self.record(
+            event,
+            event.value or event.target_message_id or "",
+            1 if event.action_id == "feedback.up" else -1,
+            source="button",
+            emoji=None,
+            added=True,
+        )
+
+    async def record(
+        self,
+        event: Event,
+        target: str,
+        value: int,
+        *,
+        source: str,
+        emoji: str | None,
+        added: bool,
+    ) -> None:
+        """On the bot's reply to this person: feedback, idempotent by state (a replayed add
+        or remove changes nothing twice, and adding the same reaction again after removing it
+        counts again). On anything else: an interest signal in what they reacted to (when the
+        adapter could tell us its text), deduplicated by event id. Reactions from people who
+        do not allow learning leave no trace at all."""
+        engine = self.services.engine
+        async with self.services.db.session() as session:
+            person = await self.identify.learning_person(session, event)
+            if person is None or person.id is None:
+                return
+            turn = await self._bot_turn(session, person.id, target)
+            now = event.occurred_at
+            if turn is not None:
+                if not added:
+                    await engine.withdraw_feedback(session, person.id, turn, emoji=emoji, at=now)
+                elif value != 0:
+                    await engine.record_feedback(
+                        session, person.id, turn, value, at=now, source=source, emoji=emoji
+                    )
+                return
+            if not await self.identify.claim(session, person, event):
+                return
+            target_text = getattr(event, "target_text", None)
+            if (added and target_text and emoji is not None and value >= 0
+                    and (await policy_for(session, event)).learn):
+                signals = self.services.extractor.extract(target_text)
+                await engine.observe_reaction_elsewhere(
+                    session,
+                    person.id,
+                    signals.topics,
+                    at=now,
+                    emoji=emoji,
+                    event_id=event.event_id,
+                )
+
+    async def _bot_turn(
+        self, session: AsyncSession, person_id: int, target: str
+    ) -> ConversationTurn | None:
+        if target.startswith("turn:"):
+            with contextlib.suppress(ValueError):
+                turn = await session.get(ConversationTurn, int(target.removeprefix("turn:")))
+                if turn is not None and turn.person_id == person_id and turn.role == "assistant":
+                    return turn
+            return None
+        result = await session.exec(
+            select(ConversationTurn).where(
+                ConversationTurn.platform_message_id == target,
+                ConversationTurn.person_id == person_id,
+                ConversationTurn.role == "assistant",
+            )
+        )
+        return result.first()

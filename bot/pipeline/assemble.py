@@ -1,0 +1,92 @@
+"""Stage 4: context → prompt → model request. Reads only; people who have not allowed
+learning get their explicit preferences and nothing inferred."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.context import build_prompt_context
+from bot.events import Event, MessageEvent
+from bot.experiments import renderer_for, variant_for
+from bot.i18n import person_locale
+from bot.llm.base import LLMRequest, Turn
+from bot.memory.links import shared_preferences, with_linked_interests
+from bot.memory.prompt import prompt_memories
+from bot.services import Services
+from profiles.memories import link_group
+from profiles.models import Person
+from profiles.preferences import ResolvedPreferences
+from prompts.context import HistoryTurn
+from prompts.render import PromptBudget
+
+
+class Assemble:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def request(
+        self,
+        session: AsyncSession,
+        person: Person,
+        event: MessageEvent,
+        text: str,
+        *,
+        learn: bool,
+        history: list[HistoryTurn],
+        now: dt.datetime,
+    ) -> tuple[LLMRequest, ResolvedPreferences]:
+        assert person.id is not None
+        services = self.services
+        engine, settings = services.engine, services.settings
+        snapshot = await engine.snapshot(session, person, now) if learn else None
+        prefs = (
+            snapshot.preferences
+            if snapshot
+            else await engine.preferences(session, person.id, now)
+        )
+        # An online experiment may vary the template or preference defaults, never against an
+        # explicit preference, and only for people who allow learning.
+        variant = await variant_for(session, person, learn, "prompt")
+        if variant is not None:
+            prefs = variant.apply_preferences(prefs)
+        links = await link_group(session, person.id)  # read once, used three times below
+        prefs = await shared_preferences(session, person.id, prefs, links)
+        context = build_prompt_context(
+            bot_name=settings.bot_name,
+            platform=event.person.platform,
+            surface=event.surface.value,
+            now=now,
+            prefs=prefs,
+            platform_context=event.context,
+            default_timezone=settings.default_timezone,
+            snapshot=snapshot,
+            history=history,
+            display_name=event.person.display_name,
+            memories=await prompt_memories(session, person.id, links),
+        )
+        if snapshot is not None:
+            context = await with_linked_interests(engine, session, person, context, now, links)
+        rendered = renderer_for(variant, services.renderer).chat(
+            context,
+            text,
+            count_tokens=services.llm.count_tokens,
+            budget=PromptBudget(
+                system_tokens=settings.prompt_system_tokens,
+                history_tokens=settings.prompt_history_tokens,
+            ),
+        )
+        request = LLMRequest(
+            system=rendered.system,
+            turns=[Turn(t.role, t.text) for t in rendered.turns],  # type: ignore[arg-type]
+            max_tokens=settings.llm_max_tokens,
+        )
+        return request, prefs
+
+    async def locale_of(self, session: AsyncSession, person: Person, event: Event) -> str:
+        """The language of the bot's own texts for this person (bot/i18n.py)."""
+        assert person.id is not None
+        services = self.services
+        prefs = await services.engine.preferences(session, person.id, services.clock())
+        return person_locale(prefs, event.context.locale, services.settings.default_locale)

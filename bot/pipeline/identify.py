@@ -1,0 +1,51 @@
+"""Stage 1: who sent this event, and is it the first time we see it (dedupe)."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.events import Event
+from bot.services import Services
+from profiles.engine import PersonKey
+from profiles.models import Person, ProcessedEvent, table_of
+from profiles.upsert import insert_for
+
+
+def key_of(event: Event) -> PersonKey:
+    return PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
+
+
+class Identify:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def person(self, session: AsyncSession, event: Event) -> Person:
+        """The sender, created on first contact, marked as seen now."""
+        engine = self.services.engine
+        person = await engine.person(
+            session, key_of(event), display_name=event.person.display_name
+        )
+        await engine.touch(session, person, self.services.clock())
+        return person
+
+    async def learning_person(self, session: AsyncSession, event: Event) -> Person | None:
+        """The sender only if they allow learning (see ProfileEngine.learning_person): for
+        events that must leave no trace of people who have not consented."""
+        return await self.services.engine.learning_person(session, key_of(event))
+
+    async def claim(self, session: AsyncSession, person: Person, event: Event) -> bool:
+        """True the first time this platform event id is seen; False for retries."""
+        stmt = (
+            insert_for(session, table_of(ProcessedEvent))
+            .values(
+                person_id=person.id,
+                platform=event.person.platform,
+                workspace=event.person.workspace,
+                event_id=event.event_id,
+                processed_at=self.services.clock(),
+            )
+            .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
+            .returning(table_of(ProcessedEvent).c.id)
+        )
+        result = await session.exec(stmt)
+        return result.first() is not None
