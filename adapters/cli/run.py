@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli.options import err
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
     from adapters.ops.web import WebHost
     from bot.config import Settings
     from bot.core import Core
+
+log = logging.getLogger(__name__)
 
 
 def configured_runners(settings: Settings) -> list[tuple[str, Any]]:
@@ -44,6 +48,9 @@ async def serve(settings: Settings) -> None:
     from bot.retention import RetentionScheduler
 
     runners = configured_runners(settings)
+    # The extraction lexicons load in a thread while the schema is checked, and every adapter
+    # waits for them: the first message must not pay seconds of loading on the event loop.
+    lexicons = asyncio.ensure_future(asyncio.to_thread(_warm_up))
     async with core_for(settings) as core:
         host = await _start_host(core, settings)
         digests = digests_for(core)
@@ -51,12 +58,21 @@ async def serve(settings: Settings) -> None:
         retention = RetentionScheduler(core)
         await retention.start()  # deletes expired records (see README "Retention")
         try:
+            await lexicons
             await _serve_adapters(core, settings, runners, host)
         finally:
             await retention.aclose()
             await digests.aclose()
             if host is not None:
                 await host.stop()
+
+
+def _warm_up() -> None:
+    from profiles.signals import warm_up
+
+    started = time.perf_counter()
+    warm_up()
+    log.info("extraction lexicons loaded in %.1f s", time.perf_counter() - started)
 
 
 async def _start_host(core: Core, settings: Settings) -> WebHost | None:

@@ -1,5 +1,6 @@
 """`tailorbot run` end to end in a subprocess: ready on /readyz with the terminal adapter,
-metrics on the same port, a clean exit at end of input; and which platforms it starts."""
+metrics on the same port, the extraction lexicons loaded at start, a clean exit at end of
+input; and which platforms it starts."""
 
 from __future__ import annotations
 
@@ -65,6 +66,8 @@ def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: P
     assert "without a language model" in out
     logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any("operator endpoints" in line["message"] for line in logged)
+    # the extraction lexicons load once at start (serve awaits them before any adapter)
+    assert sum("extraction lexicons loaded" in line["message"] for line in logged) == 1
     assert not any("voice" in line["message"] for line in logged)
 
 
