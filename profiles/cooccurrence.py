@@ -13,15 +13,24 @@ other signal. Two ways to turn co-occurrence counts into item-to-item weights:
   Autoencoders", WWW 2019). It learns that co-occurring with a blockbuster says little and
   that two niche items seen together say a lot, which cosine only approximates. It costs an
   items × items inverse, so it is for catalogues up to a few thousand items
-  (``MAX_RIDGE_ITEMS``); larger ones should use ``cosine``.
+  (``MAX_RIDGE_ITEMS``); larger ones should use ``cosine``;
+* ``rp3beta``: a two-step random walk item → person → item with transition probabilities
+  raised to ``alpha``, each target divided by its popularity to the power ``beta``, keeping
+  each item's ``neighbours`` strongest links (Paudel et al., "Updatable, accurate, diverse,
+  and scalable recommendations for interactive applications", TiiS 2017). Popular items stop
+  drowning everything else, which ridge does by regression and cosine only by its shrink.
 
-Scores are normalised to [0, 1] per person (negative ridge weights count as 0), the scale the
+:class:`Blend` adds several of them with fixed shares. ``scores(..., half_life=N)`` counts a
+person's engagements less the older they are, in the person's own activity (the N-th most
+recent distinct item counts half), so what someone engaged with lately points the way.
+
+Scores are normalised to [0, 1] per person (negative weights count as 0), the scale the
 ranker's ``collaborative_weight`` expects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -33,7 +42,7 @@ from profiles.models import Consent, ConsentStatus, Signal
 
 ITEM_KIND = "item"
 MAX_RIDGE_ITEMS = 10_000
-Method = Literal["cosine", "ridge"]
+Method = Literal["cosine", "ridge", "rp3beta"]
 
 
 class ItemCooccurrence:
@@ -44,11 +53,15 @@ class ItemCooccurrence:
         neighbours: int = 100,
         shrink: float = 10.0,
         l2: float = 200.0,
+        alpha: float = 1.0,
+        beta: float = 0.5,
     ) -> None:
         self.method = method
         self.neighbours = neighbours
         self.shrink = shrink
         self.l2 = l2
+        self.alpha = alpha
+        self.beta = beta
         self._weights: Any = None
         self.items: list[str] = []
         self._index: dict[str, int] = {}
@@ -72,9 +85,12 @@ class ItemCooccurrence:
         )
         counts = np.asarray(people_items.sum(axis=0)).ravel()
         self._popularity = counts
+        if self.method in ("ridge", "rp3beta") and n > MAX_RIDGE_ITEMS:
+            raise ValueError(f"{n} items: too many for {self.method}, use method='cosine'")
+        if self.method == "rp3beta":
+            self._weights = self._rp3beta(people_items, counts)
+            return self
         if self.method == "ridge":
-            if n > MAX_RIDGE_ITEMS:
-                raise ValueError(f"{n} items: too many for ridge, use method='cosine'")
             gram = (people_items.T @ people_items).toarray().astype(np.float64)
             gram[np.diag_indices(n)] += self.l2
             inverse = np.linalg.inv(gram)
@@ -91,6 +107,25 @@ class ItemCooccurrence:
         similar = csr_matrix((values, (coo.row, coo.col)), shape=(n, n))
         self._similar = self._keep_top(similar)
         return self
+
+    def _rp3beta(self, people_items: csr_matrix, counts: Any) -> Any:
+        """Dense item × item weights: P(item→person) @ P(person→item), each probability raised
+        to ``alpha``, column j divided by popularity_j ** beta, no self-links, each row keeping
+        its ``neighbours`` largest weights."""
+        per_person = np.asarray(people_items.sum(axis=1)).ravel()
+        person_to_item = csr_matrix(people_items.multiply(1.0 / np.maximum(per_person, 1)[:, None]))
+        item_to_person = csr_matrix(people_items.T.multiply(1.0 / np.maximum(counts, 1)[:, None]))
+        if self.alpha != 1.0:
+            person_to_item = person_to_item.power(self.alpha)
+            item_to_person = item_to_person.power(self.alpha)
+        weights = (item_to_person @ person_to_item).toarray().astype(np.float64)
+        weights /= np.power(np.maximum(counts, 1), self.beta)[None, :]
+        np.fill_diagonal(weights, 0.0)
+        n = weights.shape[0]
+        if self.neighbours < n:
+            dropped = np.argpartition(-weights, self.neighbours, axis=1)[:, self.neighbours :]
+            np.put_along_axis(weights, dropped, 0.0, axis=1)
+        return weights.astype(np.float32)
 
     def _keep_top(self, matrix: csr_matrix) -> csr_matrix:
         """Each item keeps only its ``neighbours`` most similar items (the usual item-kNN
@@ -117,15 +152,33 @@ class ItemCooccurrence:
             shape=matrix.shape,
         )
 
-    def scores(self, history: Iterable[str], *, exclude: Collection[str] = ()) -> dict[str, float]:
-        """Per item key, how strongly the person's history points at it, in [0, 1]."""
-        rows = [self._index[item] for item in set(history) if item in self._index]
-        if not rows:
+    def scores(
+        self,
+        history: Iterable[str],
+        *,
+        exclude: Collection[str] = (),
+        half_life: float | None = None,
+    ) -> dict[str, float]:
+        """Per item key, how strongly the person's history points at it, in [0, 1].
+
+        ``history`` is oldest first when ``half_life`` is given: the k-th most recent distinct
+        item (k = 0 for the latest) counts ``0.5 ** (k / half_life)``; otherwise all count 1."""
+        recent_first = list(dict.fromkeys(reversed(list(history))))
+        index = self._index
+        known = [(index[item], k) for k, item in enumerate(recent_first) if item in index]
+        if not known:
             return {}
-        if self._weights is not None:
-            summed = self._weights[rows].sum(axis=0)
+        rows = [row for row, _ in known]
+        if half_life is not None:
+            if half_life <= 0:
+                raise ValueError("half_life must be positive")
+            shares = np.power(0.5, np.asarray([k for _, k in known], dtype=np.float64) / half_life)
         else:
-            summed = np.asarray(self._similar[rows].sum(axis=0)).ravel()
+            shares = np.ones(len(rows), dtype=np.float64)
+        if self._weights is not None:
+            summed = shares @ self._weights[rows].astype(np.float64)
+        else:
+            summed = np.asarray(self._similar[rows].T @ shares).ravel()
         top = float(summed.max()) if summed.size else 0.0
         if top <= 0:
             return {}
@@ -142,6 +195,38 @@ class ItemCooccurrence:
         if top <= 0:
             return {}
         return {item: float(self._popularity[i]) / top for i, item in enumerate(self.items)}
+
+
+class Blend:
+    """Several co-occurrence models added with fixed shares (e.g. ridge and RP3beta, which err
+    differently). Each model's scores are already in [0, 1]; the shares are divided by their
+    sum, so the blend is in [0, 1] too."""
+
+    def __init__(self, parts: Sequence[tuple[ItemCooccurrence, float]]) -> None:
+        if not parts or any(share < 0 for _, share in parts) or sum(s for _, s in parts) <= 0:
+            raise ValueError("a blend needs non-negative shares with a positive sum")
+        total = sum(share for _, share in parts)
+        self.parts = [(model, share / total) for model, share in parts if share > 0]
+
+    def fit(self, histories: Mapping[Any, Iterable[str]]) -> Blend:
+        materialised = {key: list(items) for key, items in histories.items()}
+        for model, _ in self.parts:
+            model.fit(materialised)
+        return self
+
+    def scores(
+        self,
+        history: Iterable[str],
+        *,
+        exclude: Collection[str] = (),
+        half_life: float | None = None,
+    ) -> dict[str, float]:
+        items = list(history)
+        found: dict[str, float] = {}
+        for model, share in self.parts:
+            for item, score in model.scores(items, exclude=exclude, half_life=half_life).items():
+                found[item] = found.get(item, 0.0) + share * score
+        return found
 
 
 async def engagement(

@@ -67,3 +67,15 @@ def evaluate(rankings: Iterable[tuple[Sequence[str], Collection[str]]], k: int =
     if people == 0:
         return Scores(0.0, 0.0, 0.0, 0)
     return Scores(p / people, r / people, n / people, people)
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """Mean of a − b over the same people and the half-width of its 95 % interval (normal
+    approximation, sample standard deviation): whether a gap between two recommenders is
+    larger than what person-to-person variation alone would produce."""
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError("need two equally long samples of at least two people")
+    differences = [x - y for x, y in zip(a, b, strict=True)]
+    mean = sum(differences) / len(differences)
+    variance = sum((d - mean) ** 2 for d in differences) / (len(differences) - 1)
+    return mean, 1.96 * math.sqrt(variance / len(differences))

@@ -6,7 +6,7 @@ import asyncio
 
 from bench.eval.baselines import Interactions, most_popular
 from bench.eval.data import DatasetMissing, Movie, Rating, dataset_dir
-from bench.eval.project import Variant, rank_with_project
+from bench.eval.project import Variant, blend, rank_with_project, stored_profiles
 from bench.eval.splits import held_out_count, split
 from profiles.cooccurrence import ItemCooccurrence
 from profiles.ranking import RankingSettings
@@ -57,9 +57,18 @@ def test_project_ranks_unseen_items_from_the_stored_profile(tmp_path):
     variants = [
         Variant("topics", RankingSettings(), None),
         Variant("ridge", RankingSettings(diversity=1.0), ItemCooccurrence(method="ridge", l2=1.0)),
+        Variant(
+            "blend",
+            RankingSettings(diversity=1.0),
+            blend(1.0, {"alpha": 1.0, "beta": 0.5, "k": 10.0}, 0.5),
+            half_life=2.0,
+        ),
     ]
-    found = asyncio.run(rank_with_project(s, MOVIES, variants, folder=tmp_path))
-    for label in ("topics", "ridge"):
+    stored = asyncio.run(stored_profiles(s, MOVIES, folder=tmp_path))
+    # engagement comes back oldest first, as the recency weighting needs
+    assert stored.engaged["1"] == [r.item for r in s.train["1"]]
+    found = rank_with_project(stored, MOVIES, variants)
+    for label in ("topics", "ridge", "blend"):
         assert set(found[label]) == set(s.train)
         for user, items in found[label].items():
             assert not {r.item for r in s.train[user]} & set(items)

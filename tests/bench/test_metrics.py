@@ -8,6 +8,7 @@ from bench.eval.metrics import (
     dcg_at_k,
     evaluate,
     ndcg_at_k,
+    paired_difference,
     precision_at_k,
     recall_at_k,
 )
@@ -62,3 +63,13 @@ def test_evaluate_averages_people_and_skips_empty_test_sets():
     assert scores.recall == pytest.approx(0.75)
     second = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
     assert scores.ndcg == pytest.approx((1 + second) / 2)
+
+
+def test_paired_difference_by_hand():
+    # differences 0.1, 0.3: mean 0.2, sample sd sqrt(0.02), half-width 1.96 * sd / sqrt(2)
+    mean, half = paired_difference([0.5, 0.6], [0.4, 0.3])
+    assert mean == pytest.approx(0.2)
+    assert half == pytest.approx(1.96 * math.sqrt(0.02) / math.sqrt(2))
+    assert paired_difference([0.3, 0.3], [0.3, 0.3]) == (0.0, 0.0)
+    with pytest.raises(ValueError):
+        paired_difference([0.1], [0.2])
