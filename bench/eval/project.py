@@ -48,7 +48,7 @@ PLATFORM, WORKSPACE = "movielens", "ml-100k"
 # the person's own distinct engagements; None = every engagement counts the same.
 RIDGE_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 TOPIC_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
-HALF_LIVES: tuple[float | None, ...] = (None, 5.0, 10.0, 20.0, 50.0)
+HALF_LIVES: tuple[float | None, ...] = (None, 2.0, 5.0, 10.0, 20.0)
 
 
 class Collaborative(Protocol):
