@@ -48,30 +48,35 @@ async def serve(settings: Settings) -> None:
     from bot.retention import RetentionScheduler
 
     runners = configured_runners(settings)
-    # The extraction lexicons load in a thread while the schema is checked, and every adapter
-    # waits for them: the first message must not pay seconds of loading on the event loop.
-    lexicons = asyncio.ensure_future(asyncio.to_thread(_warm_up))
     async with core_for(settings) as core:
         host = await _start_host(core, settings)
         digests = digests_for(core)
         await digests.start()  # fires each person's digest at their local time
         retention = RetentionScheduler(core)
         await retention.start()  # deletes expired records (see README "Retention")
+        # The extraction lexicons (~1.5 CPU-s) load in a thread while the adapters connect,
+        # so the first message does not pay for them on the event loop and readiness does
+        # not wait for them either (a message that comes sooner may still pay part of it).
+        lexicons = asyncio.ensure_future(asyncio.to_thread(_warm_up))
         try:
-            await lexicons
             await _serve_adapters(core, settings, runners, host)
         finally:
             await retention.aclose()
             await digests.aclose()
             if host is not None:
                 await host.stop()
+            await lexicons  # a thread cannot be cancelled: a clean exit lets it finish
 
 
 def _warm_up() -> None:
     from profiles.signals import warm_up
 
     started = time.perf_counter()
-    warm_up()
+    try:
+        warm_up()
+    except Exception:  # the first message will load them again and report its own failure
+        log.exception("extraction lexicons failed to load at start")
+        return
     log.info("extraction lexicons loaded in %.1f s", time.perf_counter() - started)
 
 

@@ -66,7 +66,7 @@ def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: P
     assert "without a language model" in out
     logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any("operator endpoints" in line["message"] for line in logged)
-    # the extraction lexicons load once at start (serve awaits them before any adapter)
+    # the extraction lexicons load once at start (in a thread beside the adapters)
     assert sum("extraction lexicons loaded" in line["message"] for line in logged) == 1
     assert not any("voice" in line["message"] for line in logged)
 
