@@ -42,6 +42,17 @@ from adapters.slack.render import feedback_acknowledged
 from adapters.slack.stream import ReplyStream
 from adapters.slack.threads import LRU, ThreadTracker
 from adapters.slack.translate import BotIdentity, Origin
+from adapters.slack.types import (
+    BlockAction,
+    BlockActionsPayload,
+    EventEnvelope,
+    HomeOpenedEventPayload,
+    MessageEventPayload,
+    ReactionEventPayload,
+    SlashCommandPayload,
+    TokensRevokedEventPayload,
+    UserChangeEventPayload,
+)
 from adapters.slack.workspaces import Workspace, Workspaces
 from bot.config import Settings
 from bot.core import Core, reply_thread
@@ -225,7 +236,7 @@ class SlackAdapter:
         return app
 
     # Listeners (parse, ack, spawn) ---------------------------------------------------------------
-    async def _on_message(self, body: dict[str, Any], event: dict[str, Any],
+    async def _on_message(self, body: EventEnvelope, event: MessageEventPayload,
                           context: dict[str, Any]) -> None:
         bot = _bot(context)
         self._remember_text(event, bot)
@@ -240,7 +251,7 @@ class SlackAdapter:
             # Mentions arrive as app_mention too and are answered there, once.
             self.spawn(self._channel_message(body, event, bot))
 
-    async def _on_app_mention(self, body: dict[str, Any], event: dict[str, Any],
+    async def _on_app_mention(self, body: EventEnvelope, event: MessageEventPayload,
                               context: dict[str, Any]) -> None:
         bot = _bot(context)
         if translate.skip_reason(event, bot) is not None or translate.is_dm_channel(event):
@@ -252,7 +263,7 @@ class SlackAdapter:
                                            ) -> None:
         self.spawn(self._suggest(set_suggested_prompts))
 
-    async def _on_assistant_message(self, body: dict[str, Any], event: dict[str, Any],
+    async def _on_assistant_message(self, body: EventEnvelope, event: MessageEventPayload,
                                     context: dict[str, Any],
                                     set_status: Callable[..., Awaitable[Any]]) -> None:
         """Bolt routes every user message in a DM thread here (its notion of an assistant
@@ -263,14 +274,14 @@ class SlackAdapter:
             return
         self.spawn(self._converse(body, event, bot, mentioned=False, set_status=set_status))
 
-    async def _on_reaction(self, body: dict[str, Any], event: dict[str, Any],
+    async def _on_reaction(self, body: EventEnvelope, event: ReactionEventPayload,
                            context: dict[str, Any]) -> None:
         bot = _bot(context)
         if event.get("user") in (None, bot.user_id):
             return
         self.spawn(self._react(body, event))
 
-    async def _on_user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_user_change(self, body: EventEnvelope, event: UserChangeEventPayload) -> None:
         user = event.get("user") or {}
         team = str(user.get("team_id") or translate.team_of(body))
         if user.get("id"):
@@ -278,7 +289,7 @@ class SlackAdapter:
         if user.get("deleted") and user.get("id") and self.settings.forget_on_leave:
             self.spawn(self._forget(translate.person(team, str(user["id"]))))
 
-    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_home_opened(self, body: EventEnvelope, event: HomeOpenedEventPayload) -> None:
         if event.get("tab") == "home" and event.get("user"):
             team = translate.team_of(body)
             self._homes.put((team, str(event["user"])), True)
@@ -300,32 +311,36 @@ class SlackAdapter:
         except (SlackApiError, SlackClientError) as exc:
             log.warning("could not publish the Home tab of %s: %s", user_id, exc)
 
-    async def _on_uninstalled(self, body: dict[str, Any]) -> None:
+    async def _on_uninstalled(self, body: EventEnvelope) -> None:
         self.spawn(self._uninstalled(translate.team_of(body)))
 
-    async def _on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_tokens_revoked(
+        self, body: EventEnvelope, event: TokensRevokedEventPayload
+    ) -> None:
         self.spawn(self._tokens_revoked(translate.team_of(body), event))
 
-    async def _on_command(self, ack: Callable[..., Awaitable[Any]], command: dict[str, Any]
-                          ) -> None:
+    async def _on_command(self, ack: Callable[..., Awaitable[Any]],
+                          command: SlashCommandPayload) -> None:
         await ack()
         name = str(command.get("command", "")).lstrip("/").lower()
         self.spawn(self._command(command, name, str(command.get("text") or "")))
 
     async def _on_umbrella_command(self, ack: Callable[..., Awaitable[Any]],
-                                   command: dict[str, Any]) -> None:
+                                   command: SlashCommandPayload) -> None:
         await ack()
         name, args = translate.split_umbrella(str(command.get("text") or ""))
         self.spawn(self._command(command, name, args))
 
-    async def _on_action(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+    async def _on_action(
+        self, ack: Callable[..., Awaitable[Any]], body: BlockActionsPayload
+    ) -> None:
         await ack()
         for action in body.get("actions") or []:
             self.spawn(self._act(body, action))
 
     # Work (runs in tracked tasks) -----------------------------------------------------------------
     async def _converse(
-        self, body: dict[str, Any], event: dict[str, Any], bot: BotIdentity, *,
+        self, body: EventEnvelope, event: MessageEventPayload, bot: BotIdentity, *,
         mentioned: bool, set_status: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
         ws = await self.workspaces.get(translate.team_of(body))
@@ -380,7 +395,7 @@ class SlackAdapter:
             if set_status is not None and not posted and not stream.started:
                 await _quietly(set_status(""))
 
-    async def _channel_message(self, body: dict[str, Any], event: dict[str, Any],
+    async def _channel_message(self, body: EventEnvelope, event: MessageEventPayload,
                                bot: BotIdentity) -> None:
         """A channel message without a mention. In a thread the person started with the bot
         (or one the bot started) it is a follow-up, addressed to the bot, and answered; anything
@@ -393,7 +408,7 @@ class SlackAdapter:
         )
         await self._converse(body, event, bot, mentioned=addressed)
 
-    async def _react(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _react(self, body: EventEnvelope, event: ReactionEventPayload) -> None:
         item = event.get("item") or {}
         added = event.get("type") == "reaction_added"
         ws = await self.workspaces.get(translate.team_of(body))
@@ -409,7 +424,7 @@ class SlackAdapter:
         if reaction is not None:
             await self.core.handle(reaction)
 
-    async def _command(self, payload: dict[str, Any], name: str, args: str) -> None:
+    async def _command(self, payload: SlashCommandPayload, name: str, args: str) -> None:
         origin = translate.command_origin(payload)
         ws = await self.workspaces.get(origin.team_id)
         if ws is None:
@@ -428,7 +443,7 @@ class SlackAdapter:
             replies = [Reply(text=FAILED, purpose="error", kind=ReplyKind.EPHEMERAL)]
         await ws.deliverer.deliver(origin, replies)
 
-    async def _act(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _act(self, body: BlockActionsPayload, action: BlockAction) -> None:
         origin = translate.action_origin(body)
         ws = await self.workspaces.get(origin.team_id)
         if ws is None:
@@ -448,7 +463,7 @@ class SlackAdapter:
             replies = [r for r in replies if r.purpose != "ack"]
         await ws.deliverer.deliver(origin, replies)
 
-    async def _feedback_noted(self, ws: Workspace, body: dict[str, Any], origin: Origin,
+    async def _feedback_noted(self, ws: Workspace, body: BlockActionsPayload, origin: Origin,
                               action_id: str) -> bool:
         """Replace the pressed 👍/👎 row of an answer with a note of the choice (chat.update).
         False when that is not possible (ephemeral message, no row, Slack refused): the core's
@@ -486,7 +501,7 @@ class SlackAdapter:
             removed = await oauth.forget_workspace(self.core, team_id)
             log.warning("forgot %d people of Slack workspace %s", removed, team_id)
 
-    async def _tokens_revoked(self, team_id: str, event: dict[str, Any]) -> None:
+    async def _tokens_revoked(self, team_id: str, event: TokensRevokedEventPayload) -> None:
         self.workspaces.evict(team_id)
         if self.installations is None:
             log.warning("Slack tokens revoked for %s (single-token mode: set a new "
@@ -505,18 +520,18 @@ class SlackAdapter:
             log.info("forgot Slack user %s/%s after account removal", ref.workspace, ref.user_id)
 
     # Small memories -----------------------------------------------------------------------------
-    def _remember_text(self, event: dict[str, Any], bot: BotIdentity) -> None:
+    def _remember_text(self, event: MessageEventPayload, bot: BotIdentity) -> None:
         if event.get("subtype") in translate.ACCEPTED_SUBTYPES and event.get("ts"):
             text = markup.normalise(str(event.get("text") or ""), bot_user_id=bot.user_id)
             if text:
                 self._texts.put((event.get("channel"), event.get("ts")), text[:4000])
 
-    def _remember_channel(self, event: dict[str, Any]) -> None:
+    def _remember_channel(self, event: MessageEventPayload) -> None:
         channel_type = event.get("channel_type")
         if channel_type and event.get("channel"):
             self._channel_types.put(event["channel"], channel_type)
 
-    def _is_private(self, event: dict[str, Any]) -> bool:
+    def _is_private(self, event: MessageEventPayload) -> bool:
         """Whether the conversation is not public. ``app_mention`` payloads do not say, so
         the type seen on the channel's message events is used; unknown counts as private,
         so nothing from a private channel can leak into workspace-wide aggregates."""

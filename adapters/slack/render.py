@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.slack.markup import split_text, to_mrkdwn
+from adapters.slack.types import ActionMessage
 from bot.events import Button, ButtonStyle, Reply
 from bot.outbox import FEEDBACK_UP
 from bot.outbox import feedback_buttons as feedback_policy
@@ -45,7 +46,7 @@ def actions_block(buttons: list[Button], block_id: str = ACTIONS_BLOCK_ID) -> di
     return {"type": "actions", "block_id": block_id, "elements": [button(b) for b in buttons[:25]]}
 
 
-def feedback_acknowledged(message: dict[str, Any], action_id: str) -> dict[str, Any] | None:
+def feedback_acknowledged(message: ActionMessage, action_id: str) -> dict[str, Any] | None:
     """``chat.update`` payload for an answer whose 👍/👎 button was pressed: the same text and
     blocks, with the button row replaced by a note of the choice, so the click is visibly
     taken in place. None when the message carries no feedback row (nothing to replace)."""

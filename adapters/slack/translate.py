@@ -18,10 +18,19 @@ buttons use the press's ``action_ts`` plus the presser.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.markup import emojize
+from adapters.slack.types import (
+    BlockAction,
+    BlockActionsPayload,
+    EventEnvelope,
+    MessageEventPayload,
+    ReactionEventPayload,
+    SlashCommandPayload,
+)
 from bot.events import (
     ActionEvent,
     CommandEvent,
@@ -92,7 +101,7 @@ def slack_time(ts: str | None) -> dt.datetime:
         return utcnow()
 
 
-def team_of(body: dict[str, Any]) -> str:
+def team_of(body: Mapping[str, Any]) -> str:
     """Workspace id from any payload shape (events, commands, block actions)."""
     team = body.get("team_id") or body.get("team")
     if isinstance(team, dict):
@@ -108,7 +117,7 @@ def person(team_id: str, user_id: str, name: str | None = None) -> PersonRef:
     return PersonRef(platform=PLATFORM, workspace=team_id, user_id=user_id, display_name=name)
 
 
-def is_dm_channel(event: dict[str, Any]) -> bool:
+def is_dm_channel(event: MessageEventPayload) -> bool:
     """``channel_type`` when present (message events); else Slack's id prefix (D = DM), which
     is what ``app_mention`` and ``reaction_*`` payloads offer."""
     channel_type = event.get("channel_type")
@@ -123,14 +132,14 @@ def is_private(channel_type: str | None) -> bool:
     return channel_type != "channel"
 
 
-def thread_of(event: dict[str, Any]) -> str | None:
+def thread_of(event: MessageEventPayload) -> str | None:
     """The thread a message is in; a thread's parent carries ``thread_ts == ts`` and is itself
     top level."""
     thread_ts = event.get("thread_ts")
     return thread_ts if thread_ts and thread_ts != event.get("ts") else None
 
 
-def skip_reason(event: dict[str, Any], bot: BotIdentity) -> str | None:
+def skip_reason(event: MessageEventPayload, bot: BotIdentity) -> str | None:
     """Why a ``message``/``app_mention`` event must not reach the core, or None to process.
 
     Bolt already drops the bot's own events; this repeats the check because a missed one
@@ -151,8 +160,8 @@ def skip_reason(event: dict[str, Any], bot: BotIdentity) -> str | None:
 
 
 def message_event(
-    body: dict[str, Any],
-    event: dict[str, Any],
+    body: EventEnvelope,
+    event: MessageEventPayload,
     *,
     text: str,
     mentioned: bool,
@@ -186,7 +195,7 @@ def message_event(
     )
 
 
-def message_origin(body: dict[str, Any], event: dict[str, Any]) -> Origin:
+def message_origin(body: EventEnvelope, event: MessageEventPayload) -> Origin:
     return Origin(
         team_id=team_of(body),
         user_id=str(event.get("user", "")),
@@ -205,8 +214,8 @@ def reaction_emoji(name: str) -> str:
 
 
 def reaction_event(
-    body: dict[str, Any],
-    event: dict[str, Any],
+    body: EventEnvelope,
+    event: ReactionEventPayload,
     *,
     added: bool,
     target_text: str | None,
@@ -230,7 +239,7 @@ def reaction_event(
     )
 
 
-def command_surface(payload: dict[str, Any]) -> Surface:
+def command_surface(payload: SlashCommandPayload) -> Surface:
     channel_name = payload.get("channel_name")
     if channel_name == "directmessage" or str(payload.get("channel_id", "")).startswith("D"):
         return Surface.DM
@@ -238,7 +247,7 @@ def command_surface(payload: dict[str, Any]) -> Surface:
 
 
 def command_event(
-    payload: dict[str, Any],
+    payload: SlashCommandPayload,
     *,
     name: str,
     args: str,
@@ -259,7 +268,7 @@ def command_event(
     )
 
 
-def command_origin(payload: dict[str, Any]) -> Origin:
+def command_origin(payload: SlashCommandPayload) -> Origin:
     return Origin(
         team_id=team_of(payload),
         user_id=str(payload.get("user_id", "")),
@@ -271,7 +280,7 @@ def command_origin(payload: dict[str, Any]) -> Origin:
 
 
 def action_event(
-    body: dict[str, Any], action: dict[str, Any], *, context: PlatformContext
+    body: BlockActionsPayload, action: BlockAction, *, context: PlatformContext
 ) -> ActionEvent:
     """A Block Kit button press; ``action_id``/``value`` are the core's own button ids."""
     user = body.get("user") or {}
@@ -290,7 +299,7 @@ def action_event(
     )
 
 
-def action_origin(body: dict[str, Any]) -> Origin:
+def action_origin(body: BlockActionsPayload) -> Origin:
     user = body.get("user") or {}
     container = body.get("container") or {}
     message = body.get("message") or {}
