@@ -1,5 +1,9 @@
-"""The core's policies for what leaves the bot, which adapters only render.
+"""The core's policies for what leaves the bot, which adapters only render, and the one
+:class:`Outbox` protocol every adapter that can send on its own implements.
 
+* :class:`Outbox` — reply to an event (replays after a database outage, work that finishes
+  after the event's own answer) and send to a person (scheduled digests). An adapter opens
+  its outbox on the services (``Services.open_outbox``); the core and features find it there.
 * :func:`feedback_buttons` — which replies carry 👍/👎 (adapters only draw them).
 * :func:`split_text` — the one splitting policy every adapter uses for text longer than its
   platform allows in one message or block: paragraph, then line, then word boundaries; a cut
@@ -10,7 +14,24 @@
 
 from __future__ import annotations
 
-from bot.events import Button, Reply
+from typing import Protocol
+
+from bot.events import AnyEvent, Button, Reply
+from profiles.models import Person
+
+
+class Outbox(Protocol):
+    """How replies leave through one platform's adapter, outside its own request path."""
+
+    @property
+    def platform(self) -> str: ...
+
+    async def reply(self, event: AnyEvent, replies: list[Reply]) -> None:
+        """Answer ``event`` where the person would expect it (its channel or thread)."""
+
+    async def send(self, person: Person, replies: list[Reply]) -> None:
+        """Write to ``person`` directly (their DM with the bot, or the running terminal)."""
+
 
 FEEDBACK_UP = "feedback.up"
 FEEDBACK_DOWN = "feedback.down"

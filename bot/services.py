@@ -25,6 +25,7 @@ from bot.events import AnyEvent, Reply, utcnow
 from bot.features import Features
 from bot.journal import Journal, journal_path
 from bot.llm.base import LLMBackend
+from bot.outbox import Outbox
 from profiles.db import Database
 from profiles.engine import ProfileEngine
 from profiles.signals import SignalExtractor
@@ -55,6 +56,8 @@ class Services:
     # back through the adapter of the event's platform; ``deliver`` is a catch-all fallback.
     deliverers: dict[str, Deliver] = field(default_factory=dict)
     deliver: Deliver | None = None
+    # The adapters' outboxes by platform (bot/outbox.py): replies to events and to people.
+    outboxes: dict[str, Outbox] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -122,6 +125,17 @@ class Services:
         if pending is None:
             raise RuntimeError("after_commit needs a session from Services.transaction()")
         pending.append(work)
+
+    def open_outbox(self, outbox: Outbox) -> None:
+        """An adapter that can send on its own registers here at start-up."""
+        self.outboxes[outbox.platform] = outbox
+        self.deliverers[outbox.platform] = outbox.reply
+
+    def close_outbox(self, outbox: Outbox) -> None:
+        if self.outboxes.get(outbox.platform) is outbox:
+            del self.outboxes[outbox.platform]
+        if self.deliverers.get(outbox.platform) == outbox.reply:
+            del self.deliverers[outbox.platform]
 
     async def deliver_to(self, event: AnyEvent, replies: list[Reply]) -> bool:
         """Send ``replies`` through the adapter of the event's platform; False if none."""

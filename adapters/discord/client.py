@@ -43,7 +43,6 @@ from adapters.discord.delivery import Delivery, Origin
 from adapters.discord.markup import Names, normalise
 from adapters.discord.stream import DEFAULT_INTERVAL, StreamingReply
 from adapters.discord.translate import (
-    PLATFORM,
     action_event,
     command_event,
     message_event,
@@ -55,7 +54,6 @@ from adapters.discord.views import ActionButton
 from bot.commands import ACTION_COMMANDS
 from bot.config import Settings
 from bot.core import Core
-from bot.digest import digests_for
 from bot.events import AnyEvent, PlatformContext
 
 # A text bot never joins voice: without this, every client logs at start that PyNaCl and
@@ -192,13 +190,10 @@ class DiscordAdapter:
     # Replies to events replayed after a database outage ----------------------------------
     def install_delivery(self) -> None:
         """Replayed events and scheduled digests for Discord people go out through here."""
-        self.core.deliverers[PLATFORM] = self.delivery.from_core
-        digests_for(self.core).register_delivery(PLATFORM, self.delivery.to_person)
+        self.core.services.open_outbox(self.delivery)
 
     def uninstall_delivery(self) -> None:
-        if self.core.deliverers.get(PLATFORM) == self.delivery.from_core:
-            del self.core.deliverers[PLATFORM]
-        digests_for(self.core).deliveries.pop(PLATFORM, None)
+        self.core.services.close_outbox(self.delivery)
 
     # Messages ------------------------------------------------------------------------------
     def addressed(self, message: discord.Message) -> bool | None:

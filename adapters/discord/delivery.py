@@ -31,7 +31,7 @@ import discord
 
 from adapters.discord.render import Rendered, render
 from adapters.discord.stream import StreamingReply
-from adapters.discord.translate import DM_WORKSPACE
+from adapters.discord.translate import DM_WORKSPACE, PLATFORM
 from bot.core import Core
 from bot.events import AnyEvent, MessageEvent, Reply, ReplyKind
 from profiles.models import Person
@@ -62,6 +62,11 @@ class Origin:
 
 
 class Delivery:
+    """Sends to Discord; also the adapter's :class:`bot.outbox.Outbox` (``reply`` = a
+    replayed or deferred answer to an event, ``send`` = a scheduled message to a person)."""
+
+    platform = PLATFORM
+
     def __init__(
         self, client: discord.Client, core: Core, *, feedback_buttons: bool = True
     ) -> None:
@@ -277,3 +282,11 @@ class Delivery:
     async def _bind(self, reply: Reply, sent: list[discord.Message]) -> None:
         if reply.reply_id and sent:
             await self.core.bind_reply(reply.reply_id, str(sent[-1].id))
+
+
+    # Outbox (bot/outbox.py) --------------------------------------------------------------
+    async def reply(self, event: AnyEvent, replies: list[Reply]) -> None:
+        await self.from_core(event, replies)
+
+    async def send(self, person: Person, replies: list[Reply]) -> None:
+        await self.to_person(person, replies)

@@ -56,7 +56,6 @@ from adapters.slack.types import (
 from adapters.slack.workspaces import Workspace, Workspaces
 from bot.config import Settings
 from bot.core import Core, reply_thread
-from bot.digest import digests_for
 from bot.events import AnyEvent, PersonRef, PlatformContext, Reply, ReplyKind, Surface
 from bot.features import FeatureBase
 from bot.home import home_view
@@ -68,6 +67,21 @@ log = logging.getLogger(__name__)
 THINKING = "is thinking…"
 FAILED = "Sorry, something went wrong while handling that. Please try again."
 SHUTDOWN_GRACE = 30.0  # seconds in-flight work may take to finish when the adapter stops
+
+
+class SlackOutbox:
+    """The Slack adapter's :class:`bot.outbox.Outbox`."""
+
+    platform = translate.PLATFORM
+
+    def __init__(self, adapter: SlackAdapter) -> None:
+        self._adapter = adapter
+
+    async def reply(self, event: AnyEvent, replies: list[Reply]) -> None:
+        await self._adapter.reply_to_event(event, replies)
+
+    async def send(self, person: Person, replies: list[Reply]) -> None:
+        await self._adapter.send_to_person(person, replies)
 
 
 class HomeRefresh(FeatureBase):
@@ -153,6 +167,7 @@ class SlackAdapter:
         self._home_feature = HomeRefresh(f"slack_home:{id(self)}", self._person_changed)
         core.services.features.register(self._home_feature)
         self.app = self._build_app()
+        self.outbox = SlackOutbox(self)
         self._register_delivery()
 
     def _client(self, token: str | None) -> AsyncWebClient:
@@ -199,9 +214,8 @@ class SlackAdapter:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-        self.core.deliverers.pop(translate.PLATFORM, None)
+        self.core.services.close_outbox(self.outbox)
         self.core.services.features.unregister(self._home_feature.name)
-        digests_for(self.core).deliveries.pop(translate.PLATFORM, None)
         await self.session.close()
 
     # App ----------------------------------------------------------------------------------------
@@ -541,31 +555,29 @@ class SlackAdapter:
     def _streaming_refused(self) -> None:
         self.streaming_refused = True
 
-    # Backlog replay -----------------------------------------------------------------------------
+    # Outbox (bot/outbox.py) ----------------------------------------------------------------------
     def _register_delivery(self) -> None:
+        """Replies to replayed events and scheduled digests leave through this outbox."""
+        self.core.services.open_outbox(self.outbox)
+
+    async def reply_to_event(self, event: AnyEvent, replies: list[Reply]) -> None:
         """Replies to Slack events replayed after a database outage come back through here."""
-
-        async def deliver(event: AnyEvent, replies: list[Reply]) -> None:
-            origin = self._origins.get(event.event_id) or Origin(
-                team_id=event.person.workspace, user_id=event.person.user_id,
-                channel_id=event.channel_id or None,
-            )
-            ws = await self.workspaces.get(origin.team_id)
-            if ws is not None:
-                await ws.deliverer.deliver(origin, replies)
-
-        self.core.deliverers[translate.PLATFORM] = deliver
-
-        async def deliver_to_person(person: Person, replies: list[Reply]) -> None:
-            """Scheduled messages (digests): into the person's DM with the bot."""
-            origin = Origin(team_id=person.workspace, user_id=person.user_id, channel_id=None)
-            ws = await self.workspaces.get(origin.team_id)
-            if ws is None:
-                log.info("not delivering to %s: workspace not installed", person.workspace)
-                return
+        origin = self._origins.get(event.event_id) or Origin(
+            team_id=event.person.workspace, user_id=event.person.user_id,
+            channel_id=event.channel_id or None,
+        )
+        ws = await self.workspaces.get(origin.team_id)
+        if ws is not None:
             await ws.deliverer.deliver(origin, replies)
 
-        digests_for(self.core).register_delivery(translate.PLATFORM, deliver_to_person)
+    async def send_to_person(self, person: Person, replies: list[Reply]) -> None:
+        """Scheduled messages (digests): into the person's DM with the bot."""
+        origin = Origin(team_id=person.workspace, user_id=person.user_id, channel_id=None)
+        ws = await self.workspaces.get(origin.team_id)
+        if ws is None:
+            log.info("not delivering to %s: workspace not installed", person.workspace)
+            return
+        await ws.deliverer.deliver(origin, replies)
 
 
 def _bot(context: dict[str, Any]) -> BotIdentity:

@@ -179,15 +179,16 @@ async def preview(ctx: CommandContext, service: DigestService) -> list[Reply]:
     if not await _allowed(ctx):
         return _consent_needed(ctx)
     services, person, event = ctx.services, ctx.person, ctx.event
-    later = services.deliver is not None or person.platform in service.deliveries
+    delivery = service.delivery_for(person.platform)
+    later = services.deliver is not None or delivery is not None
     if services.llm.configured and later:
 
         async def work() -> None:
             replies = await service.preview(person)
             if services.deliver is not None:
                 await services.deliver(event, replies)
-            else:
-                await service.deliveries[person.platform](person, replies)
+            elif delivery is not None:
+                await delivery(person, replies)
 
         service.after_event(person, work)
         return [ctx.reply("Putting a preview of your digest together; it'll be here in a moment.")]

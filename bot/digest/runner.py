@@ -190,6 +190,13 @@ class DigestRunner:
         # steps; queueing this process's digest writes in asyncio instead keeps a run fast.
         self._write_lock = asyncio.Lock() if services.db.sqlite else None
 
+    def delivery_for(self, platform: str) -> Delivery | None:
+        """A delivery registered for ``platform``, else the adapter's outbox (bot/outbox.py)."""
+        delivery = self.deliveries.get(platform)
+        if delivery is None and (outbox := self.services.outboxes.get(platform)) is not None:
+            delivery = outbox.send
+        return delivery
+
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
         """A write transaction (serialised in-process on SQLite)."""
@@ -236,7 +243,7 @@ class DigestRunner:
                     "skipped", detail="not subscribed, no consent or forgotten"
                 )
                 continue
-            delivery = self.deliveries.get(row.person.platform)
+            delivery = self.delivery_for(row.person.platform)
             if delivery is None or row.reader is None:
                 outcomes[due.person_id] = due.outcome(
                     "no_delivery", detail=f"no delivery for {row.person.platform} here"

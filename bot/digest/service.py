@@ -103,6 +103,11 @@ class DigestService(FeatureBase):
         self._next_prune = 0.0
 
     # Wiring ----------------------------------------------------------------------------
+    def delivery_for(self, platform: str) -> Delivery | None:
+        """How a digest reaches a person of ``platform``: a delivery registered here (tests,
+        the CLI), else the adapter's outbox (bot/outbox.py)."""
+        return self.runner.delivery_for(platform)
+
     def register_delivery(self, platform: str, delivery: Delivery) -> None:
         """Adapters call this at start-up: ``digests_for(core).register_delivery("slack", f)``."""
         self.deliveries[platform] = delivery
