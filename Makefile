@@ -54,8 +54,8 @@ bench: $(STAMP)
 LOCALES := bot/locales
 i18n: $(STAMP)
 	$(BIN)/pybabel extract --no-default-keywords -k N_ -k t -k nt:1,2 -F babel.cfg \
-		--sort-by-file --omit-header -o $(LOCALES)/tailorbot.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -i $(LOCALES)/tailorbot.pot -d $(LOCALES) -D tailorbot
+		--sort-by-file --omit-header --add-location=file --no-wrap -o $(LOCALES)/tailorbot.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --no-wrap --ignore-pot-creation-date -i $(LOCALES)/tailorbot.pot -d $(LOCALES) -D tailorbot
 	$(BIN)/pybabel compile --statistics -d $(LOCALES) -D tailorbot
 
 clean:

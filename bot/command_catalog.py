@@ -29,14 +29,17 @@ CATALOG: dict[str, CommandInfo] = {
     for info in (
         CommandInfo(
             "admin",
-            "workspace admins: excluded channels, counts, audit",
+            "workspace admins: excluded channels, defaults, counts, audit",
             (
                 "/admin",
                 "/admin exclude [learning|digest|all] [here|#channel]",
                 "/admin include [learning|digest|all] [here|#channel]",
+                "/admin defaults",
+                "/admin set consent|digest-sources|retention <value>",
+                "/admin reset consent|digest-sources|retention",
                 "/admin audit",
             ),
-            ("exclude", "include", "audit"),
+            ("exclude", "include", "defaults", "set", "reset", "audit"),
         ),
         CommandInfo(
             "consent",

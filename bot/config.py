@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         "everyone who has not revoked (only for private deployments where people agreed).",
     )
 
+    workspace_opt_out_allowed: bool = Field(
+        default=False,
+        description="Let workspace admins choose opt_out for their own workspace (/admin set "
+        "consent opt_out) while consent_mode is opt_in. Off: admins may only ask first.",
+    )
+
     forget_on_leave: bool = Field(
         default=False,
         description="Delete a person's data when the platform says they left or were deleted "

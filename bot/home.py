@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 
 from bot.commands.admin import workspace_status
 from bot.events import PersonRef
+from bot.i18n import person_locale
 from bot.services import HasServices, Services, services_of
+from bot.workspace_settings import WorkspaceSettings, describe, effective
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus
+from profiles.workspace_defaults import stored_defaults
 
 PREFERENCE_KEYS = ("tone", "verbosity", "language", "emoji", "timezone", "avoid_topics")
 
@@ -25,35 +28,63 @@ class HomeView:
     consent: str = ConsentStatus.UNKNOWN.value
     learning: bool = False
     interests: list[tuple[str, float]] = field(default_factory=list)
+    # The profile's two components (see profiles.engine.InterestView): what the person talks
+    # about lately (short half-life) and what they come back to over time (lasting).
+    lately: list[str] = field(default_factory=list)
+    lasting: list[str] = field(default_factory=list)
     # (key, value, source) — source is explicit / platform / inferred / default
     preferences: list[tuple[str, str, str]] = field(default_factory=list)
     digest: tuple[str, str] = ("off", "default")
     admin_status: str | None = None
+    # Admins only: the workspace's defaults, as text and as values for the controls.
+    admin_defaults: str | None = None
+    workspace: WorkspaceSettings | None = None
+    locale: str = "en"
 
 
 async def home_view(owner: Services | HasServices, ref: PersonRef, *, admin: bool = False,
-                    now: dt.datetime | None = None) -> HomeView:
+                    now: dt.datetime | None = None,
+                    platform_locale: str | None = None) -> HomeView:
     """What ``ref`` sees on their home; ``admin`` (the platform's word) adds the workspace's
-    aggregate counts and excluded channels."""
+    aggregate counts, excluded channels and defaults. Texts are in the person's language
+    (their preference, else ``platform_locale``, else the deployment's)."""
     core = services_of(owner)
     now = now or core.clock()
     key = PersonKey(ref.platform, ref.workspace, ref.user_id)
+    default_locale = core.settings.default_locale
     async with core.db.session() as session:
-        status = (await workspace_status(session, ref.platform, ref.workspace)
-                  if admin else None)
         person = await core.engine.find_person(session, key)
+        prefs = (await core.engine.preferences(session, person.id, now)
+                 if person is not None and person.id is not None else None)
+        locale = person_locale(prefs, platform_locale, default_locale)
+        status = defaults = workspace = None
+        if admin:
+            stored = await stored_defaults(session, ref.platform, ref.workspace)
+            workspace = effective(core.settings, stored)
+            status = await workspace_status(session, ref.platform, ref.workspace, locale=locale)
+            defaults = describe(workspace, locale)
         if person is None or person.id is None:
-            return HomeView(known=False, admin_status=status)
+            return HomeView(known=False, locale=locale, admin_status=status,
+                            admin_defaults=defaults, workspace=workspace)
         snapshot = await core.engine.snapshot(session, person, now)
-        learning = core.engine.may_learn(await core.engine.consent(session, person.id))
+        learning = await core.engine.may_learn_in(
+            session, person, await core.engine.consent(session, person.id)
+        )
         prefs = snapshot.preferences
+        lately = [v.topic for v in snapshot.lately] if learning else []
         return HomeView(
             known=True,
             consent=snapshot.consent,
             learning=learning,
             interests=[(i.topic, i.weight) for i in snapshot.interests] if learning else [],
+            lately=lately,
+            lasting=([v.topic for v in snapshot.lasting if v.topic not in lately[:3]]
+                     if learning else []),
             preferences=[(k, prefs.get(k), prefs.source(k)) for k in PREFERENCE_KEYS
                          if k != "avoid_topics" or prefs.get(k)],
             digest=(prefs.get("digest"), prefs.source("digest")),
+            locale=locale,
             admin_status=status,
+            admin_defaults=defaults,
+            workspace=workspace,
         )

@@ -7,19 +7,24 @@ job store). ``tailorbot db purge`` runs the same purge once, for cron or an oper
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.services import HasServices, Services, services_of
 from profiles.retention import RetentionPolicy, purge
+from profiles.workspace_defaults import defaults_by_workspace
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 JOB_ID = "retention:purge"
+# Stored keys of a workspace's own limits: RETENTION_PREFIX + a RetentionPolicy field.
+RETENTION_PREFIX = "retention."
 
 
 def policy_of(settings: Settings) -> RetentionPolicy:
@@ -33,12 +38,46 @@ def policy_of(settings: Settings) -> RetentionPolicy:
     )
 
 
+def retention_policy_for(settings: Settings, stored: Mapping[str, str]) -> RetentionPolicy:
+    """The deployment's retention with the workspace's shorter limits applied. A stored limit
+    longer than the deployment's (the operator lowered theirs later) is ignored."""
+    policy = policy_of(settings)
+    changes: dict[str, int] = {}
+    for field in (f.name for f in dataclasses.fields(RetentionPolicy)):
+        raw = stored.get(RETENTION_PREFIX + field)
+        if raw is None or not raw.isdigit():
+            continue
+        days, limit = int(raw), getattr(policy, field)
+        if days > 0 and (limit == 0 or days < limit):
+            changes[field] = days
+    return dataclasses.replace(policy, **changes)
+
+
+def stricter_only(settings: Settings, stored: Mapping[str, str]) -> RetentionPolicy:
+    """Only the limits where the workspace is shorter than the deployment (0 elsewhere: the
+    deployment's own purge already covers those), for the purge's per-workspace pass."""
+    base, mine = policy_of(settings), retention_policy_for(settings, stored)
+    return RetentionPolicy(**{
+        field: (getattr(mine, field) if getattr(mine, field) != getattr(base, field) else 0)
+        for field in (f.name for f in dataclasses.fields(RetentionPolicy))
+    })
+
+
 async def purge_now(owner: Services | HasServices) -> dict[str, int]:
     """One purge at the services' clock; SQLite's WAL is scrubbed afterwards like an
-    erasure."""
+    erasure. Workspaces whose admins chose shorter limits (``/admin set retention``) get an
+    extra pass over their own people's records."""
     core = services_of(owner)
+    now = core.clock()
     async with core.db.session() as session:
-        removed = await purge(session, core.clock(), policy_of(core.settings))
+        removed = await purge(session, now, policy_of(core.settings))
+        chosen = await defaults_by_workspace(session, RETENTION_PREFIX)
+        for where, stored in chosen.items():
+            extra = await purge(
+                session, now, stricter_only(core.settings, stored), workspace=where
+            )
+            for table, count in extra.items():
+                removed[table] = removed.get(table, 0) + count
     if any(removed.values()):
         await core.db.scrub()
         log.info("retention purge removed %s", removed)

@@ -77,6 +77,7 @@ class Services:
             lasting_half_life_days=settings.interest_lasting_half_life_days,
             max_interests=settings.max_interests_per_person,
             consent_opt_out=settings.consent_mode == "opt_out",
+            workspace_opt_out_allowed=settings.workspace_opt_out_allowed,
             default_timezone=settings.default_timezone,
             default_locale=settings.default_locale,
         )

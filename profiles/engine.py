@@ -46,6 +46,7 @@ from profiles.models import (
 from profiles.preferences import ResolvedPreferences, resolve, validate
 from profiles.signals import MessageSignals
 from profiles.upsert import dialect_of, insert_for, insert_of
+from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, OPT_OUT, stored_default
 
 FEEDBACK_TOPIC_DELTA = 0.5
 # A 👎 is about the answer, not the subject: only what the reply brought in on its own loses,
@@ -217,11 +218,15 @@ class ProfileEngine:
         default_locale: str = "en",
         popular_cache_seconds: float = 300.0,
         lasting_half_life_days: float = LASTING_HALF_LIFE_DAYS,
+        workspace_opt_out_allowed: bool = False,
     ) -> None:
         self.half_life = half_life_days * DAY_SECONDS
         self.lasting_half_life = max(lasting_half_life_days * DAY_SECONDS, self.half_life)
         self.max_interests = max_interests
         self.consent_opt_out = consent_opt_out
+        # Whether a workspace admin may choose opt-out for their workspace when the
+        # deployment asks first (the operator's call: it means learning without asking).
+        self.workspace_opt_out_allowed = workspace_opt_out_allowed
         self.defaults = {"timezone": default_timezone, "language": default_locale}
         self._popular_ttl = popular_cache_seconds
         self._popular_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
@@ -325,7 +330,7 @@ class ProfileEngine:
         row = await session.get(Consent, person.id)
         if row is None or row.status == ConsentStatus.UNKNOWN.value:
             row = await self.consent(session, person.id)
-        return person if self.may_learn(row) else None
+        return person if await self.may_learn_in(session, person, row) else None
 
     async def set_consent_everywhere(
         self, session: AsyncSession, person: Person, status: ConsentStatus, at: dt.datetime
@@ -350,10 +355,32 @@ class ProfileEngine:
         return len(others) + 1
 
     def may_learn(self, consent: Consent) -> bool:
-        """Opt-in (default): only after an explicit grant. Opt-out: unless revoked."""
+        """Opt-in (default): only after an explicit grant. Opt-out: unless revoked. The
+        deployment's mode; :meth:`may_learn_in` also honours the workspace's own default."""
         if consent.status == ConsentStatus.GRANTED.value:
             return True
         return self.consent_opt_out and consent.status != ConsentStatus.REVOKED.value
+
+    async def opt_out_in(self, session: AsyncSession, platform: str, workspace: str) -> bool:
+        """The consent mode of one workspace: an admin's default (``/admin set consent``)
+        over the deployment's. Opt-out chosen by an admin counts only where the operator
+        allows it, so switching that off later takes effect at once."""
+        return self.opt_out_of(await stored_default(session, platform, workspace, CONSENT_KEY))
+
+    def opt_out_of(self, stored: str | None) -> bool:
+        """:meth:`opt_out_in` for an already read workspace default (None: not set)."""
+        if stored == OPT_IN:
+            return False
+        if stored == OPT_OUT:
+            return self.consent_opt_out or self.workspace_opt_out_allowed
+        return self.consent_opt_out
+
+    async def may_learn_in(self, session: AsyncSession, person: Person, consent: Consent) -> bool:
+        """:meth:`may_learn` in the person's workspace: an answered consent decides alone; an
+        unanswered one follows the workspace's consent mode (one query, only then)."""
+        if consent.status != ConsentStatus.UNKNOWN.value:
+            return consent.status == ConsentStatus.GRANTED.value
+        return await self.opt_out_in(session, person.platform, person.workspace)
 
     async def set_consent(
         self, session: AsyncSession, person_id: int, status: ConsentStatus, at: dt.datetime

@@ -29,6 +29,7 @@ from profiles.models import (
     ConversationTurn,
     DigestItem,
     LLMCall,
+    Person,
     Signal,
     table_of,
 )
@@ -98,17 +99,32 @@ class RetentionPolicy:
         )
 
 
-async def purge(session: AsyncSession, now: dt.datetime, policy: RetentionPolicy) -> dict[str, int]:
-    """Delete every record older than its limit; returns rows removed per table."""
+async def purge(
+    session: AsyncSession,
+    now: dt.datetime,
+    policy: RetentionPolicy,
+    *,
+    workspace: tuple[str, str] | None = None,
+) -> dict[str, int]:
+    """Delete every record older than its limit; returns rows removed per table.
+    ``workspace`` (platform, workspace) limits the purge to records about its people: a
+    workspace whose admins chose shorter limits gets this extra pass."""
     removed: dict[str, int] = {}
+    people = (
+        select(table_of(Person).c.id).where(table_of(Person).c.platform == workspace[0],
+                                            table_of(Person).c.workspace == workspace[1])
+        if workspace is not None else None
+    )
     for rule in policy.rules():
-        if rule.days <= 0:
+        if rule.days <= 0 or (people is not None and "person_id" not in rule.table.c):
             continue
         table = rule.table
         cutoff = now - dt.timedelta(days=rule.days)
         total = 0
         while True:
             ids = select(table.c.id).where(rule.age() < cutoff).limit(BATCH)
+            if people is not None:
+                ids = ids.where(table.c.person_id.in_(people.scalar_subquery()))
             result = await session.exec(
                 delete(table).where(table.c.id.in_(ids.scalar_subquery()))
             )

@@ -319,7 +319,7 @@ class SlackAdapter:
             return
         user = await ws.users.get(user_id)
         view = await home_view(self.core, translate.person(team_id, user_id),
-                               admin=user.is_admin)
+                               admin=user.is_admin, platform_locale=user.locale)
         try:
             await ws.client.views_publish(user_id=user_id, view=home.home_view(view))
         except (SlackApiError, SlackClientError) as exc:
@@ -447,7 +447,8 @@ class SlackAdapter:
             user = await ws.users.get(str(payload["user_id"]))
             names = await ws.users.names(markup.mentioned_user_ids(args))
             event = translate.command_event(
-                payload, name=name, args=markup.normalise(args, names=names),
+                payload, name=name,
+                args=markup.normalise(args, names=names, channel_ids=name == "admin"),
                 context=_context(user), display_name=user.name,
             )
             self._origins.put(event.event_id, origin)

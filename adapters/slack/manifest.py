@@ -116,7 +116,9 @@ def slash_commands(settings: Settings) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"command": command, "description": spec.summary[:100]}
         if options:  # Slack's schema refuses an empty usage_hint: leave it out instead
             entry["usage_hint"] = f"[{' | '.join(options)}]"[:1000]
-        entry["should_escape"] = False
+        # /admin names channels: escaped, a picked #channel arrives as <#C123|name> (an id),
+        # not as a bare name. Other commands take free text that must stay as typed.
+        entry["should_escape"] = command == "/admin"
         entries.append(entry)
     return entries
 

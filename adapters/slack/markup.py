@@ -66,8 +66,11 @@ def emojize(text: str) -> str:
     return _SHORTCODE.sub(replace, text)
 
 
-def _token(inner: str, bot_user_id: str | None, names: Mapping[str, str]) -> str:
+def _token(inner: str, bot_user_id: str | None, names: Mapping[str, str],
+           channel_ids: bool = False) -> str:
     target, _, label = inner.partition("|")
+    if channel_ids and target.startswith("#"):
+        return f"<{inner}>"  # kept as Slack sent it: the id is what the command needs
     if target.startswith("@"):
         user_id = target[1:]
         if bot_user_id and user_id == bot_user_id:
@@ -94,17 +97,20 @@ def _token(inner: str, bot_user_id: str | None, names: Mapping[str, str]) -> str
 
 
 def normalise(
-    text: str, *, bot_user_id: str | None = None, names: Mapping[str, str] | None = None
+    text: str, *, bot_user_id: str | None = None, names: Mapping[str, str] | None = None,
+    channel_ids: bool = False,
 ) -> str:
     """Slack wire text → what the person sees: mentions become ``@name`` (the bot's own
     mention disappears: "@tailorbot what's up" is just "what's up" to the core), channel links
-    ``#name``, links ``label (url)``, emoji codes unicode, entities unescaped."""
+    ``#name``, links ``label (url)``, emoji codes unicode, entities unescaped.
+    ``channel_ids`` keeps channel links as ``<#C123|name>`` for commands that act on a
+    channel (/admin): a name is not an id."""
     names = names or {}
     parts: list[str] = []
     last = 0
     for match in _TOKEN.finditer(text):
         parts.append(emojize(unescape(text[last:match.start()])))
-        parts.append(unescape(_token(match.group(1), bot_user_id, names)))
+        parts.append(unescape(_token(match.group(1), bot_user_id, names, channel_ids)))
         last = match.end()
     parts.append(emojize(unescape(text[last:])))
     joined = "".join(parts)

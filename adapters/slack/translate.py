@@ -294,9 +294,22 @@ def action_event(
         occurred_at=slack_time(action.get("action_ts")),
         context=context,
         action_id=str(action.get("action_id", "")),
-        value=str(action.get("value") or ""),
+        value=action_value(action),
         target_message_id=container.get("message_ts"),
     )
+
+
+def action_value(action: BlockAction) -> str:
+    """A button's ``value``; a menu's chosen option; checkboxes' chosen options joined with
+    commas (``none`` when all were cleared, so "nothing" is still a choice)."""
+    if action.get("value"):
+        return str(action["value"])
+    if "selected_option" in action:
+        return str(action["selected_option"].get("value") or "")
+    if "selected_options" in action:
+        chosen = [str(o.get("value")) for o in action["selected_options"] if o.get("value")]
+        return ",".join(chosen) or "none"
+    return ""
 
 
 def action_origin(body: BlockActionsPayload) -> Origin:

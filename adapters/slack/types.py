@@ -135,14 +135,23 @@ class ActionMessage(TypedDict, total=False):
     blocks: list[dict[str, Any]]
 
 
+class SelectedOption(TypedDict, total=False):
+    """A chosen option of a menu or checkboxes (only its ``value`` is read)."""
+
+    value: str
+
+
 class BlockAction(TypedDict, total=False):
-    """One pressed element of a ``block_actions`` interaction."""
+    """One pressed element of a ``block_actions`` interaction: a button (``value``), a menu
+    (``selected_option``) or checkboxes (``selected_options``)."""
 
     action_id: str
     block_id: str
     value: str
     action_ts: str
     type: str
+    selected_option: SelectedOption
+    selected_options: list[SelectedOption]
 
 
 class BlockActionsPayload(TypedDict, total=False):

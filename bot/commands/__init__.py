@@ -19,6 +19,7 @@ from bot.commands.base import (
 from bot.digest import commands as _digest_commands  # noqa: F401  (registers /digest)
 from bot.memory import commands as _memory_commands  # noqa: F401  (registers /memory)
 from bot.memory import links as _links  # noqa: F401  (registers /link)
+from bot.workspace_settings import RETENTION_KINDS
 
 # Buttons map to command lines, so a button and the typed command share one code path.
 ACTION_COMMANDS: dict[str, str] = {
@@ -35,6 +36,10 @@ ACTION_COMMANDS: dict[str, str] = {
     "recommend.dislike": "recommend dislike",
     "digest.more": "digest more",
     "digest.less": "digest less",
+    # Admin controls on the Slack Home tab (menus: the chosen option is the value).
+    "admin.consent": "admin set consent",
+    "admin.digest_sources": "admin set digest-sources",
+    **{f"admin.retention.{kind}": f"admin set retention {kind}" for kind in RETENTION_KINDS},
 }
 
 __all__ = [

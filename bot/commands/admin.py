@@ -9,7 +9,15 @@ recorded in ``admin_audit`` with who made it.
 * ``/admin exclude [learning|digest|all] [here|<channel>]`` — stop learning from a channel's
   messages and/or collecting them for digests (the core checks it, see bot/channel_policy.py)
 * ``/admin include [learning|digest|all] [here|<channel>]`` — undo that
+* ``/admin defaults`` — the workspace's defaults and where each comes from
+* ``/admin set consent|digest-sources|retention …`` — choose a workspace default (stricter
+  than the deployment's only; see bot/workspace_settings.py); ``… default`` or
+  ``/admin reset …`` goes back to the deployment's
 * ``/admin audit`` — the latest changes
+
+A channel is ``here`` or a platform channel mention: on Slack ``/admin`` is registered with
+``should_escape`` so a picked ``#channel`` arrives as ``<#C123|name>``; a bare ``#name`` names
+no channel we can trust and is refused.
 """
 
 from __future__ import annotations
@@ -21,41 +29,60 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands.base import CommandContext, CommandError, command
+from bot.config import Settings
 from bot.events import Reply
+from bot.i18n import N_, t
+from bot.workspace_settings import (
+    InvalidDefault,
+    describe,
+    effective,
+    parse_default,
+    reset_keys,
+)
 from profiles.admin_models import AdminAudit, ChannelPolicy
 from profiles.models import Consent, ConsentStatus, DigestSubscription, Person
+from profiles.workspace_defaults import set_default, stored_defaults
 
-# User-facing texts (module constants so they are easy to translate).
-NOT_ADMIN = "Only workspace admins can use /admin (your platform role decides who that is)."
-NO_CHANNEL = "Run this in the channel you mean, or name it: /admin {action} {what} #channel."
-STATUS = (
+# User-facing texts (catalog texts, translated with the person's language).
+NOT_ADMIN = N_("Only workspace admins can use /admin (your platform role decides who that is).")
+NO_CHANNEL = N_("Run this in the channel you mean, or name it: /admin {action} {what} #channel.")
+BAD_CHANNEL = N_(
+    "I can't tell which channel {word} is: pick it from the channel list so it becomes a "
+    "link, or run the command in that channel with 'here'."
+)
+STATUS = N_(
     "Workspace {workspace}: {people} people known, {learning} allow learning, "
     "{subscribers} get a digest.\n{channels}"
 )
-NO_EXCLUSIONS = "No channel is excluded: I may learn from and collect digests in any channel."
+NO_EXCLUSIONS = N_("No channel is excluded: I may learn from and collect digests in any channel.")
 EXCLUDED_LINE = "• {channel}: {what}"
-CHANGED = "Done: {channel} is now {state}."
-AUDIT_EMPTY = "No admin changes yet."
+CHANGED = N_("Done: {channel} is now {state}.")
+DEFAULT_SET = N_("Done: this workspace's default changed.")
+AUDIT_EMPTY = N_("No admin changes yet.")
 AUDIT_LINE = "• {at:%Y-%m-%d %H:%M} {who}: {action} {detail}"
 STATE_WORDS = {
-    (True, True): "open for learning and digests",
-    (False, True): "excluded from learning (digests still collect it)",
-    (True, False): "excluded from digests (I still learn from it)",
-    (False, False): "excluded from learning and digests",
+    (True, True): N_("open for learning and digests"),
+    (False, True): N_("excluded from learning (digests still collect it)"),
+    (True, False): N_("excluded from digests (I still learn from it)"),
+    (False, False): N_("excluded from learning and digests"),
 }
-WHAT_WORDS = {(False, True): "no learning", (True, False): "no digests",
-              (False, False): "no learning, no digests"}
+WHAT_WORDS = {(False, True): N_("no learning"), (True, False): N_("no digests"),
+              (False, False): N_("no learning, no digests")}
 SCOPES = {"learning": (True, False), "digest": (False, True), "digests": (False, True),
           "all": (True, True)}
-_CHANNEL = re.compile(r"^<?#?([A-Za-z0-9]+)(?:\|[^>]*)?>?$")
+# A platform's channel mention (Slack ``<#C123|name>``, Discord ``<#123>``) or a bare id.
+_MENTION = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+_BARE_ID = re.compile(r"^#?([A-Z0-9]{8,}|[0-9]{6,})$")
 
 
 @command(
     "admin",
-    "workspace admins: excluded channels, counts, audit",
+    N_("workspace admins: excluded channels, defaults, counts, audit"),
     ["/admin", "/admin exclude [learning|digest|all] [here|#channel]",
-     "/admin include [learning|digest|all] [here|#channel]", "/admin audit"],
-    subcommands=("exclude", "include", "audit"),
+     "/admin include [learning|digest|all] [here|#channel]", "/admin defaults",
+     "/admin set consent|digest-sources|retention <value>",
+     "/admin reset consent|digest-sources|retention", "/admin audit"],
+    subcommands=("exclude", "include", "defaults", "set", "reset", "audit"),
 )
 async def admin(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not ctx.event.context.admin:
@@ -63,12 +90,52 @@ async def admin(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "status"
     if action == "status":
         platform, workspace = _where(ctx)
-        return [ctx.reply(await workspace_status(ctx.session, platform, workspace))]
+        return [ctx.reply(await workspace_status(ctx.session, platform, workspace,
+                                                 locale=ctx.locale))]
     if action in ("exclude", "include"):
         return [ctx.reply(await _set_policy(ctx, action, args[1:]))]
+    if action == "defaults":
+        return [ctx.reply(await defaults_text(ctx.session, ctx.services.settings, *_where(ctx),
+                                              locale=ctx.locale))]
+    if action in ("set", "reset"):
+        return [ctx.reply(await _set_default(ctx, action, args[1:]))]
     if action == "audit":
         return [ctx.reply(await _audit(ctx))]
     raise CommandError("Usage: " + " · ".join(admin_usage()))
+
+
+async def defaults_text(session: AsyncSession, settings: Settings, platform: str,
+                        workspace: str, *, locale: str | None) -> str:
+    """The workspace's effective defaults; shared by /admin defaults and the Home tab."""
+    stored = await stored_defaults(session, platform, workspace)
+    return describe(effective(settings, stored), locale)
+
+
+async def _set_default(ctx: CommandContext, action: str, args: list[str]) -> str:
+    """``set`` checks the value against the deployment's settings; ``set … default`` (what
+    the Home tab's "deployment default" option sends) and ``reset`` remove the choice."""
+    changes: list[tuple[str, str | None]]
+    try:
+        if action == "reset" or (args and args[-1].lower() == "default"):
+            changes = [(key, None) for key in reset_keys(args[:-1] if action == "set" else args)]
+        else:
+            changes = [parse_default(ctx.services.settings, args)]
+    except InvalidDefault as exc:
+        raise CommandError(exc.message, **exc.values) from None
+    platform, workspace = _where(ctx)
+    for key, wanted in changes:
+        previous = await set_default(ctx.session, platform, workspace, key, wanted, ctx.now)
+        if previous == wanted:
+            continue
+        ctx.session.add(AdminAudit(
+            person_id=ctx.person_id, platform=platform, workspace=workspace,
+            action=f"default.{'set' if wanted is not None else 'reset'}",
+            detail={"key": key, "value": wanted, "previous": previous},
+            created_at=ctx.now,
+        ))
+    summary = await defaults_text(ctx.session, ctx.services.settings, platform, workspace,
+                                  locale=ctx.locale)
+    return ctx.t(DEFAULT_SET) + "\n" + summary
 
 
 def admin_usage() -> list[str]:
@@ -82,7 +149,8 @@ def _where(ctx: CommandContext) -> tuple[str, str]:
     return ref.platform, ref.workspace
 
 
-async def workspace_status(session: AsyncSession, platform: str, workspace: str) -> str:
+async def workspace_status(session: AsyncSession, platform: str, workspace: str, *,
+                           locale: str | None = None) -> str:
     """Aggregate counts (never anyone's data) and the excluded channels of one workspace;
     shared by /admin and the Slack Home tab."""
     people = select(Person.id).where(Person.platform == platform, Person.workspace == workspace)
@@ -99,20 +167,23 @@ async def workspace_status(session: AsyncSession, platform: str, workspace: str)
         ChannelPolicy.platform == platform, ChannelPolicy.workspace == workspace,
     ).order_by(col(ChannelPolicy.channel_id))))
     lines = [EXCLUDED_LINE.format(channel=_mention(platform, r.channel_id),
-                                  what=WHAT_WORDS[(r.learn, r.digest)])
+                                  what=t(WHAT_WORDS[(r.learn, r.digest)], locale))
              for r in rows if (r.learn, r.digest) != (True, True)]
-    return STATUS.format(workspace=workspace, people=total, learning=learning,
-                         subscribers=subscribers,
-                         channels="\n".join(lines) if lines else NO_EXCLUSIONS)
+    return t(STATUS, locale, workspace=workspace, people=total, learning=learning,
+             subscribers=subscribers,
+             channels="\n".join(lines) if lines else t(NO_EXCLUSIONS, locale))
 
 
 async def _set_policy(ctx: CommandContext, action: str, args: list[str]) -> str:
     what = "all"
     if args and args[0].lower() in SCOPES:
         what, args = args[0].lower(), args[1:]
-    channel = _channel(ctx, args[0] if args else "here")
+    word = args[0] if args else "here"
+    channel = _channel(ctx, word)
+    if channel is None and word.lower() == "here":
+        raise CommandError(NO_CHANNEL, action=action, what=what)
     if channel is None:
-        raise CommandError(NO_CHANNEL.format(action=action, what=what))
+        raise CommandError(BAD_CHANNEL, word=word)
     platform, workspace = _where(ctx)
     row = (await ctx.session.exec(select(ChannelPolicy).where(
         ChannelPolicy.platform == platform, ChannelPolicy.workspace == workspace,
@@ -136,8 +207,8 @@ async def _set_policy(ctx: CommandContext, action: str, args: list[str]) -> str:
         detail={"channel": channel, "scope": what, "learn": row.learn, "digest": row.digest},
         created_at=ctx.now,
     ))
-    return CHANGED.format(channel=_mention(platform, channel),
-                          state=STATE_WORDS[(row.learn, row.digest)])
+    return ctx.t(CHANGED, channel=_mention(platform, channel),
+                 state=ctx.t(STATE_WORDS[(row.learn, row.digest)]))
 
 
 async def _audit(ctx: CommandContext, limit: int = 10) -> str:
@@ -148,7 +219,7 @@ async def _audit(ctx: CommandContext, limit: int = 10) -> str:
         .order_by(col(AdminAudit.id).desc()).limit(limit)
     ))
     if not entries:
-        return AUDIT_EMPTY
+        return ctx.t(AUDIT_EMPTY)
     return "\n".join(
         AUDIT_LINE.format(at=entry.created_at, who=person.display_name or person.user_id,
                           action=entry.action,
@@ -158,13 +229,14 @@ async def _audit(ctx: CommandContext, limit: int = 10) -> str:
 
 
 def _channel(ctx: CommandContext, word: str) -> str | None:
-    """``here`` (the channel the command was run in; not a DM), or a channel id, with or
-    without the platform's mention markup (``<#C123|name>``, ``<#123>``, ``#C123``)."""
+    """``here`` (the channel the command was run in; not a DM), a platform channel mention
+    (``<#C123|name>``, ``<#123>``) or a bare channel id (``C0123ABCD``, ``#C0123ABCD``,
+    Discord's digits). A bare name (``#general``) is None: names are not ids."""
     if word.lower() == "here":
         surface = getattr(ctx.event, "surface", None)
         channel = ctx.event.channel_id
         return channel if channel and getattr(surface, "value", "dm") != "dm" else None
-    match = _CHANNEL.match(word.strip())
+    match = _MENTION.match(word.strip()) or _BARE_ID.match(word.strip())
     return match.group(1) if match else None
 
 

@@ -30,7 +30,7 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
     engine = ctx.engine
     if action == "status":
         row = await engine.consent(ctx.session, ctx.person_id)
-        learning = engine.may_learn(row)
+        learning = await engine.may_learn_in(ctx.session, ctx.person, row)
         state = {
             ConsentStatus.GRANTED.value: ctx.t("granted"),
             ConsentStatus.REVOKED.value: ctx.t("revoked"),
@@ -75,7 +75,7 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return [ctx.reply(text)]
     if action == "decline":
         row = await engine.consent(ctx.session, ctx.person_id)
-        if engine.consent_opt_out:
+        if await engine.opt_out_in(ctx.session, ctx.person.platform, ctx.person.workspace):
             await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now)
         row.notice_shown_at = row.notice_shown_at or ctx.now
         ctx.services.awaiting_consent.drop(person_key(ctx))

@@ -55,7 +55,7 @@ async def describe(
     person_id = person.id
     snapshot = await engine.snapshot(session, person, now)
     lines: list[str] = []
-    learning = engine.may_learn(await engine.consent(session, person_id))
+    learning = await engine.may_learn_in(session, person, await engine.consent(session, person_id))
     if not learning:
         if snapshot.consent == ConsentStatus.REVOKED.value:
             lines.append("You revoked consent: I am not learning anything from your messages.")

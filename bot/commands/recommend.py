@@ -55,7 +55,8 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
             )
         ]
     engine = ctx.engine
-    learning = engine.may_learn(await engine.consent(ctx.session, ctx.person_id))
+    consent = await engine.consent(ctx.session, ctx.person_id)
+    learning = await engine.may_learn_in(ctx.session, ctx.person, consent)
     snapshot = await engine.snapshot(ctx.session, ctx.person, ctx.now, interests=15)
     interests = {i.topic: i.weight for i in snapshot.interests} if learning else {}
     previous = await ctx.session.exec(
@@ -182,7 +183,8 @@ async def _feedback(ctx: CommandContext, args: list[str]) -> list[Reply]:
     delta = {"liked": 0.6, "disliked": -0.6, "done": 0.2}[status]
     row.status, row.feedback_at = status, ctx.now
     ctx.session.add(row)
-    if ctx.engine.may_learn(await ctx.engine.consent(ctx.session, ctx.person_id)):
+    consent = await ctx.engine.consent(ctx.session, ctx.person_id)
+    if await ctx.engine.may_learn_in(ctx.session, ctx.person, consent):
         await ctx.engine.add_interests(
             ctx.session,
             ctx.person_id,

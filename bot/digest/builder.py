@@ -24,12 +24,14 @@ from bot.digest.cache import SharedCache
 from bot.digest.collaborative import WorkspaceSimilarity
 from bot.digest.sources import DigestSource, GatherContext
 from bot.experiments import current_registry, variant_for
+from bot.workspace_settings import DIGEST_SOURCES_KEY, digest_sources_of
 from profiles.background import is_junk
 from profiles.db import Database
 from profiles.engine import InterestView, ProfileEngine
 from profiles.models import Consent, Person
 from profiles.preferences import ResolvedPreferences
 from profiles.ranking import Candidate, Ranked, Ranker, similarity, tokens
+from profiles.workspace_defaults import CONSENT_KEY, stored_defaults
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +250,7 @@ class DigestBuilder:
         open (a preview), so it must not insert the consent row that transaction may hold."""
         assert person.id is not None
         consent = await session.get(Consent, person.id) or Consent(person_id=person.id)
-        learning = self.engine.may_learn(consent)
+        learning = await self.engine.may_learn_in(session, person, consent)
         prefs = await self.engine.preferences(session, person.id, now)
         views = (
             await self.engine.interests(session, person.id, now, limit=None, positive_only=False)
@@ -259,19 +261,21 @@ class DigestBuilder:
         return reader_of(person, prefs, views, sent, learning=learning)
 
     async def gather(
-        self, person: Person, context: GatherContext
+        self, person: Person, context: GatherContext, *, only: Set[str] | None = None
     ) -> tuple[list[Candidate], list[str]]:
-        """All sources at once; one that raises or hangs is logged and left out."""
+        """All sources at once (``only``: those the workspace's admins chose, by name); one
+        that raises or hangs is logged and left out."""
 
         async def one(source: DigestSource) -> list[Candidate]:
             return await asyncio.wait_for(
                 source.candidates(person, context), timeout=self.source_timeout
             )
 
-        results = await asyncio.gather(*(one(s) for s in self.sources), return_exceptions=True)
+        sources = [s for s in self.sources if only is None or s.name in only]
+        results = await asyncio.gather(*(one(s) for s in sources), return_exceptions=True)
         found: list[Candidate] = []
         failed: list[str] = []
-        for source, result in zip(self.sources, results, strict=True):
+        for source, result in zip(sources, results, strict=True):
             if isinstance(result, BaseException):
                 if isinstance(result, asyncio.CancelledError):
                     raise result
@@ -297,6 +301,18 @@ class DigestBuilder:
             return self.ranker
         return Ranker(variant.ranking_settings(self.ranker.settings))
 
+    async def prefetch_defaults(
+        self, db: Database, people: Sequence[Person], cache: SharedCache
+    ) -> None:
+        """The workspace defaults of a page's workspaces, one read each, before its digests
+        are drafted concurrently (each draft would otherwise miss the cache and read them)."""
+        for platform, workspace in sorted({(p.platform, p.workspace) for p in people}):
+            where = ("workspace_defaults", platform, workspace)
+            if cache.peek(where) is None:
+                async with db.session() as session:
+                    stored = await stored_defaults(session, platform, workspace)
+                cache.put(where, 60.0, stored)
+
     async def draft(
         self,
         db: Database,
@@ -304,20 +320,34 @@ class DigestBuilder:
         *,
         now: dt.datetime,
         since: dt.datetime,
-        consent_opt_out: bool,
+        consent_opt_out: bool | None = None,
         cache: SharedCache | None = None,
         reader: Reader | None = None,
     ) -> DigestDraft:
         assert person.id is not None
         reader = reader or await self.reader(db, person, now)
+        cache = cache or SharedCache()
+        # The workspace's own choices (/admin set), read once per run and workspace, in this
+        # task (a load in another task would wait on SQLite's writer lock held by a preview's
+        # command transaction).
+        where = ("workspace_defaults", person.platform, person.workspace)
+        defaults: dict[str, str] | None = cache.peek(where)
+        if defaults is None:
+            async with db.session() as session:
+                defaults = await stored_defaults(session, person.platform, person.workspace)
+            cache.put(where, 60.0, defaults)
+        if consent_opt_out is None:
+            consent_opt_out = self.engine.opt_out_of(defaults.get(CONSENT_KEY))
         context = GatherContext(
             db=db,
             now=now,
             since=since,
             consent_opt_out=consent_opt_out,
-            cache=cache or SharedCache(),
+            cache=cache,
         )
-        gathered, failed = await self.gather(person, context)
+        gathered, failed = await self.gather(
+            person, context, only=digest_sources_of(defaults.get(DIGEST_SOURCES_KEY))
+        )
         sent = reader.sent
         pool = dedupe(gathered, sent)
         collaborative: dict[str, float] = {}

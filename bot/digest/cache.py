@@ -43,6 +43,12 @@ class SharedCache:
                 self._values = {k: v for k, v in self._values.items() if v[0] > now}
             self._values[key] = (now + ttl, task.result())
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The cached value if still fresh, else None; never starts a load (for callers that
+        must read in their own task, e.g. inside a SQLite transaction's task)."""
+        hit = self._values.get(key)
+        return hit[1] if hit is not None and hit[0] > self._clock() else None
+
     def put(self, key: Hashable, ttl: float, value: Any) -> None:
         """Store a value loaded elsewhere (e.g. a page of people's rows read at once)."""
         self._values[key] = (self._clock() + ttl, value)

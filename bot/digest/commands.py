@@ -62,7 +62,8 @@ async def digest(ctx: CommandContext, args: list[str]) -> list[Reply]:
 
 
 async def _allowed(ctx: CommandContext) -> bool:
-    return ctx.engine.may_learn(await ctx.engine.consent(ctx.session, ctx.person_id))
+    consent = await ctx.engine.consent(ctx.session, ctx.person_id)
+    return await ctx.engine.may_learn_in(ctx.session, ctx.person, consent)
 
 
 def _consent_needed(ctx: CommandContext) -> list[Reply]:

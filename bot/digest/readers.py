@@ -25,6 +25,7 @@ from bot.digest.builder import Reader, reader_of
 from profiles.engine import ProfileEngine
 from profiles.models import (
     Consent,
+    ConsentStatus,
     DigestItem,
     DigestRun,
     Interest,
@@ -63,6 +64,22 @@ async def _grouped(session: AsyncSession, model: type[T], ids: Sequence[int]) ->
     return found
 
 
+async def _may_learn(
+    session: AsyncSession,
+    engine: ProfileEngine,
+    person: Person,
+    consent: Consent,
+    modes: dict[tuple[str, str], bool],
+) -> bool:
+    """``ProfileEngine.may_learn_in`` with each workspace's consent mode read once a page."""
+    if consent.status != ConsentStatus.UNKNOWN.value:
+        return consent.status == ConsentStatus.GRANTED.value
+    where = (person.platform, person.workspace)
+    if where not in modes:
+        modes[where] = await engine.opt_out_in(session, *where)
+    return modes[where]
+
+
 async def load_page(
     session: AsyncSession, engine: ProfileEngine, ids: Sequence[int], now: dt.datetime
 ) -> dict[int, Prefetched]:
@@ -74,7 +91,11 @@ async def load_page(
             people[person.id] = person
     present = sorted(people)
     consents = {pid: rows[0] for pid, rows in (await _grouped(session, Consent, present)).items()}
-    allowed = [pid for pid in present if pid in consents and engine.may_learn(consents[pid])]
+    modes: dict[tuple[str, str], bool] = {}
+    allowed = [
+        pid for pid in present
+        if pid in consents and await _may_learn(session, engine, people[pid], consents[pid], modes)
+    ]
     last_sent: dict[int, dt.datetime] = {}
     for chunk in _chunks(allowed):
         result = await session.exec(

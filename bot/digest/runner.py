@@ -298,7 +298,6 @@ class DigestRunner:
                     job.person,
                     now=services.clock(),
                     since=since,
-                    consent_opt_out=services.engine.consent_opt_out,
                     cache=cache,
                     reader=job.reader,
                 )
@@ -330,9 +329,9 @@ class DigestRunner:
                 subscribed = await store.subscriptions_of(session, ids)
                 for job in building:
                     consent = consents.get(job.due.person_id)
-                    if consent is None or not engine.may_learn(consent) or (
-                        job.due.person_id not in subscribed
-                    ):
+                    if consent is None or not await engine.may_learn_in(
+                        session, job.person, consent
+                    ) or job.due.person_id not in subscribed:
                         job.outcome = job.due.outcome(
                             "skipped", detail="consent revoked during the build"
                         )
@@ -442,6 +441,7 @@ class DigestRunner:
     async def _prefetch_sources(self, people: list[Person], cache: SharedCache) -> None:
         """Sources that read per person (e.g. open recommendations) load a page at once."""
         ids = [p.id for p in people if p.id is not None]
+        await self.builder.prefetch_defaults(self.services.db, people, cache)
         for source in self.builder.sources:
             prefetch = getattr(source, "prefetch", None)
             if prefetch is not None and ids:

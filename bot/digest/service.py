@@ -241,7 +241,9 @@ class DigestService(FeatureBase):
             schedule: Schedule | None = None
             if person is not None:
                 consent = await session.get(Consent, person_id)
-                allowed = consent is not None and engine.may_learn(consent)
+                allowed = consent is not None and await engine.may_learn_in(
+                    session, person, consent
+                )
                 prefs = await engine.preferences(session, person_id, self.services.clock())
                 if allowed:
                     schedule = parse_preference(prefs.get("digest"), prefs.get("timezone"))
@@ -336,7 +338,11 @@ class DigestService(FeatureBase):
             person = await session.get(Person, person_id)
             subscription = await store.subscription(session, person_id)
             consent = await session.get(Consent, person_id)
-            allowed = consent is not None and engine.may_learn(consent)
+            allowed = (
+                consent is not None
+                and person is not None
+                and await engine.may_learn_in(session, person, consent)
+            )
             timezone = None
             if person is not None and subscription is not None and allowed:
                 timezone = (await engine.preferences(session, person_id, now)).get("timezone")
@@ -402,7 +408,6 @@ class DigestService(FeatureBase):
             person,
             now=now,
             since=since,
-            consent_opt_out=services.engine.consent_opt_out,
             reader=reader,
         )
         if use_model:

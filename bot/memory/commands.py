@@ -90,7 +90,8 @@ async def _add(ctx: CommandContext, rest: list[str]) -> Reply:
         return ctx.reply(f"I already remember that: “{added.memory.text}”.")
     where = "here only" if scope == MemoryScope.WORKSPACE else "everywhere you linked"
     note = ""
-    if not ctx.engine.may_learn(await ctx.engine.consent(ctx.session, ctx.person_id)):
+    consent = await ctx.engine.consent(ctx.session, ctx.person_id)
+    if not await ctx.engine.may_learn_in(ctx.session, ctx.person, consent):
         note = (
             " You haven't allowed me to learn from your messages, so this is the one thing "
             "I keep from them, because you asked."

@@ -206,7 +206,9 @@ class Chat:
                 learn = False
             else:
                 consent = await session.get(Consent, person.id)
-                learn = consent is not None and services.engine.may_learn(consent)
+                learn = consent is not None and await services.engine.may_learn_in(
+                    session, person, consent
+                )
             history = (
                 await self.observe.history(session, person.id) if learn and person.id else []
             )

@@ -32,11 +32,12 @@ class ConsentGate:
         assert person.id is not None
         engine = self.services.engine
         consent = await engine.consent(session, person.id)
-        learn = engine.may_learn(consent) and (await policy_for(session, event)).learn
+        allowed = await engine.may_learn_in(session, person, consent)  # workspace's mode too
+        learn = allowed and (await policy_for(session, event)).learn
         notice = (
             consent.status == ConsentStatus.UNKNOWN.value
             and consent.notice_shown_at is None
-            and not engine.consent_opt_out
+            and not allowed  # an unanswered consent allows learning only in opt-out mode
         )
         if notice:
             consent.notice_shown_at = now

@@ -71,9 +71,14 @@ def test_committed_mo_files_match_their_po(locale):
     mo_path = LOCALE_DIR / locale / "LC_MESSAGES" / "tailorbot.mo"
     with mo_path.open("rb") as handle:
         mo = read_mo(handle)
-    want = {m.id: m.string for m in po if m.id and m.string and any(m.string)}
-    got = {m.id: m.string for m in mo if m.id}
+    want = {_key(m.id): _key(m.string) for m in po if m.id and m.string and any(m.string)}
+    got = {_key(m.id): _key(m.string) for m in mo if m.id}
     assert got == want, f"{mo_path} is stale: run `make i18n`"
+
+
+def _key(value):
+    """Plural entries are lists in a read .mo and tuples in a read .po."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
 def test_negotiation_falls_back_by_language_then_to_english():

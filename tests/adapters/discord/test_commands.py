@@ -179,3 +179,31 @@ async def test_admin_is_recognised_from_manage_server(world: World) -> None:
     await world.alice.send(world.channel, "Kubernetes operators make cluster automation calm")
     await world.env.settle()
     assert await world.count(Signal) == 0
+
+
+async def test_admin_sets_workspace_defaults_from_discord(world: World) -> None:
+    """The same /admin (one registry) sets a server's defaults on Discord, for Manage Server
+    holders only, and names a channel by Discord's mention markup."""
+    from profiles.admin_models import AdminAudit, ChannelPolicy, WorkspaceDefault
+
+    mods = world.guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+    carol = world.guild.add_member(world.env.create_user("carol", global_name="Carol"),
+                                   roles=[mods])
+    await world.env.settle()
+
+    refused = await world.alice.slash(world.channel, "admin", action="set",
+                                      args="retention conversations 30")
+    assert refused.response is not None and "Only workspace admins" in refused.response.content
+    done = await carol.slash(world.channel, "admin", action="set",
+                             args="retention conversations 30")
+    assert done.response is not None
+    assert "retention of conversations: 30 days (set for this workspace)" in (
+        done.response.content)
+    assert await world.count(WorkspaceDefault) == 1
+    assert await world.count(AdminAudit, AdminAudit.action == "default.set") == 1
+
+    mention = f"<#{world.channel.id}>"
+    excluded = await carol.slash(world.channel, "admin", action="exclude",
+                                 args=f"digest {mention}")
+    assert excluded.response is not None and "excluded from digests" in excluded.response.content
+    assert await world.count(ChannelPolicy, ChannelPolicy.channel_id == str(world.channel.id)) == 1

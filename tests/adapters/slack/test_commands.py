@@ -7,7 +7,8 @@ import json
 import time
 
 from adapters.slack.manifest import build_manifest
-from bot.commands.admin import NOT_ADMIN
+from bot.commands.admin import BAD_CHANNEL, NOT_ADMIN
+from bot.i18n import t
 from profiles.admin_models import AdminAudit, ChannelPolicy
 from profiles.models import Consent, Person, Preference, Signal
 from tests.adapters.slack.conftest import CHANNEL, DM, USER, SlackWorld, next_ts, rows
@@ -109,7 +110,7 @@ async def test_admin_is_recognised_from_slack_roles(world: SlackWorld) -> None:
     world.slack.add_user("U0OWNER", "Owner", is_owner=True)
     await world.command("/admin", "exclude learning here", user=USER, channel=CHANNEL)
     refused = world.slack.calls_to("response_url")[-1]
-    assert refused.params["text"] == NOT_ADMIN
+    assert refused.params["text"] == t(NOT_ADMIN, "fr")  # Ada's Slack locale is fr-FR
     assert await rows(world.core, ChannelPolicy) == []
 
     await world.command("/admin", "exclude learning here", user="U0BOSS", channel=CHANNEL)
@@ -128,3 +129,24 @@ async def test_admin_is_recognised_from_slack_roles(world: SlackWorld) -> None:
                        "channel_type": "channel"})
     assert await count(world.core, Signal) == 0
     assert [a.action for a in await rows(world.core, AdminAudit)] == ["channel.exclude"]
+
+
+async def test_admin_names_a_channel_by_slack_mention(world: SlackWorld) -> None:
+    """/admin is registered with should_escape, so Slack sends a picked #channel as
+    <#C…|name>: an admin can exclude a channel without running the command in it. A bare
+    name (the umbrella command is not escaped) is refused rather than guessed."""
+    manifest = build_manifest(world.core.settings)["features"]["slash_commands"]
+    escaped = {c["command"]: c["should_escape"] for c in manifest}
+    assert escaped["/admin"] is True and escaped["/memory"] is False
+    world.slack.add_user("U0BOSS", "Boss", is_admin=True)
+    await world.command("/admin", "exclude digest <#C0RANDOM1|random>", user="U0BOSS",
+                        channel=DM)
+    assert "#C0RANDOM1 is now excluded from digests" in world.slack.calls_to(
+        "response_url")[-1].params["text"]
+    [policy] = await rows(world.core, ChannelPolicy)
+    assert (policy.channel_id, policy.learn, policy.digest) == ("C0RANDOM1", True, False)
+
+    await world.command("/admin", "exclude all #random", user="U0BOSS", channel=DM)
+    assert world.slack.calls_to("response_url")[-1].params["text"] == t(
+        BAD_CHANNEL, "en", word="#random")
+    assert len(await rows(world.core, ChannelPolicy)) == 1
