@@ -39,6 +39,7 @@ from bot.events import (
 )
 from bot.handlers.commands import Commands
 from bot.handlers.feedback import Feedback
+from bot.i18n import N_, negotiate, t
 from bot.journal import Drainer, Journal, Kept
 from bot.llm.base import LLMBackend, LLMRequest, PartialCallback
 from bot.memory.intent import memory_intent
@@ -67,15 +68,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DB_UNAVAILABLE = (
+# Catalog texts (bot/i18n.py). With the database away the person's stored language cannot be
+# read: these follow the platform's locale for the event, else the deployment's default.
+DB_UNAVAILABLE = N_(
     "I can't reach my memory (database) right now. I've kept your message and will process it "
     "as soon as the database is back."
 )
-JOURNAL_FULL = (
+JOURNAL_FULL = N_(
     "I can't reach my memory (database) right now, and too many messages are already waiting "
     "for it, so I could not keep this one. Please send it again later."
 )
-TEMPLATE_REFUSED = (
+TEMPLATE_REFUSED = N_(
     "I couldn't prepare an answer: my prompt template was refused. The operator can see why "
     "in the log; please try again later."
 )
@@ -183,7 +186,8 @@ class Core:
             return await self._dispatch(event, on_partial)
         except TemplateError as exc:  # an operator's template: say so, no traceback
             log.error("event %s not answered: %s", event.event_id, exc)
-            return [Reply(text=TEMPLATE_REFUSED, kind=ReplyKind.EPHEMERAL, purpose="error")]
+            return [Reply(text=t(TEMPLATE_REFUSED, self._locale(event)),
+                          kind=ReplyKind.EPHEMERAL, purpose="error")]
         except DatabaseUnavailable as exc:
             kept = self.journal.keep(event)
             self.drainer.wake()
@@ -191,7 +195,12 @@ class Core:
             if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
                 return []
             text = JOURNAL_FULL if kept is Kept.FULL else DB_UNAVAILABLE
-            return [Reply(text=text, kind=ReplyKind.EPHEMERAL, purpose="error")]
+            return [Reply(text=t(text, self._locale(event)), kind=ReplyKind.EPHEMERAL,
+                          purpose="error")]
+
+    def _locale(self, event: AnyEvent) -> str:
+        """The language of an error reply when the person's preferences cannot be read."""
+        return negotiate(event.context.locale, self.services.settings.default_locale)
 
     async def bind_reply(self, reply_id: str, platform_message_id: str) -> None:
         """Adapters report the platform id of a reply they sent, so reactions to it can be

@@ -55,6 +55,7 @@ from bot.commands import ACTION_COMMANDS
 from bot.config import Settings
 from bot.core import Core
 from bot.events import AnyEvent, PlatformContext
+from bot.i18n import N_, t
 
 # A text bot never joins voice: without this, every client logs at start that PyNaCl and
 # davey (voice libraries) are missing — a warning an operator can do nothing about.
@@ -64,7 +65,9 @@ discord.VoiceClient.warn_dave = False
 log = logging.getLogger(__name__)
 
 PRIVILEGED_INTENTS = frozenset({"message_content", "members", "presences"})
-SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+SOMETHING_WENT_WRONG = N_(  # catalog text, in the person's Discord locale
+    "Sorry, something went wrong on my side. Please try again in a moment."
+)
 SAFE_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=False, replied_user=True)
 """Replies echo people's words and model output: they must never ping @everyone, roles or
 users; only the person being answered is notified (the reply ping)."""
@@ -364,7 +367,9 @@ class DiscordAdapter:
             replies = await self.core.handle(event)
         except Exception:
             with contextlib.suppress(discord.HTTPException):
-                await interaction.followup.send(SOMETHING_WENT_WRONG, ephemeral=True)
+                await interaction.followup.send(
+                    t(SOMETHING_WENT_WRONG, str(interaction.locale)), ephemeral=True
+                )
             raise
         await self.delivery.to_interaction(
             interaction, replies, scope=event.person.workspace, thinking=thinking

@@ -34,16 +34,18 @@ from adapters.discord.stream import StreamingReply
 from adapters.discord.translate import DM_WORKSPACE, PLATFORM
 from bot.core import Core
 from bot.events import AnyEvent, MessageEvent, Reply, ReplyKind
+from bot.i18n import N_, t
 from profiles.models import Person
 
 log = logging.getLogger(__name__)
 
 PUBLIC_FALLBACK_PURPOSES = frozenset({"consent_notice", "error"})
-DMS_CLOSED = (
+# Catalog texts (bot/i18n.py), in the language of the reply they stand for.
+DMS_CLOSED = N_(
     "I wanted to answer you privately, but I can't send you direct messages. Allow DMs from "
     "server members, or use the slash command (e.g. /profile), which answers only to you."
 )
-SENT_BY_DM = "I sent it to you in a direct message."
+SENT_BY_DM = N_("I sent it to you in a direct message.")
 _EDIT_KEYS = ("embed", "embeds", "view", "allowed_mentions")
 
 Reference = discord.Message | discord.PartialMessage
@@ -106,7 +108,8 @@ class Delivery:
             return sent
         if reply.kind is ReplyKind.EPHEMERAL and reply.purpose in PUBLIC_FALLBACK_PURPOSES:
             return await self._send(origin.channel, rendered, reference=origin.reference)
-        notice = self.render(Reply(text=DMS_CLOSED, purpose="error"), origin.scope)
+        notice = self.render(Reply(text=t(DMS_CLOSED, reply.locale), purpose="error"),
+                             origin.scope)
         await self._send(origin.channel, notice, reference=origin.reference)
         return []
 
@@ -129,8 +132,8 @@ class Delivery:
                 if sent is None:  # DMs closed: the file still reaches only this person
                     sent = await self._followup(interaction, rendered, ephemeral=True)
                 else:
-                    await self._followup(interaction, self.render(Reply(text=SENT_BY_DM), scope),
-                                         ephemeral=True)
+                    note = Reply(text=t(SENT_BY_DM, reply.locale))
+                    await self._followup(interaction, self.render(note, scope), ephemeral=True)
             else:
                 ephemeral = reply.kind is not ReplyKind.MESSAGE
                 sent = await self._followup(interaction, rendered, ephemeral=ephemeral)

@@ -59,13 +59,15 @@ from bot.core import Core, reply_thread
 from bot.events import AnyEvent, PersonRef, PlatformContext, Reply, ReplyKind, Surface
 from bot.features import FeatureBase
 from bot.home import home_view
+from bot.i18n import N_, t
 from bot.outbox import FEEDBACK_DOWN, FEEDBACK_UP
 from profiles.models import Person
 
 log = logging.getLogger(__name__)
 
-THINKING = "is thinking…"
-FAILED = "Sorry, something went wrong while handling that. Please try again."
+# Catalog texts (bot/i18n.py), in the person's Slack locale.
+THINKING = N_("is thinking…")
+FAILED = N_("Sorry, something went wrong while handling that. Please try again.")
 SHUTDOWN_GRACE = 30.0  # seconds in-flight work may take to finish when the adapter stops
 
 
@@ -388,15 +390,15 @@ class SlackAdapter:
             on_refused=self._streaming_refused,
         )
         if set_status is not None:
-            await _quietly(set_status(THINKING))
+            await _quietly(set_status(t(THINKING, user.locale)))
         posted = False
         addressed = message.surface == Surface.DM or message.mentioned
         try:
             replies = await self.core.handle(message, on_partial=stream.on_partial)
         except Exception:
             log.exception("message %s failed", message.event_id)
-            replies = [Reply(text=FAILED, kind=ReplyKind.EPHEMERAL, purpose="error",
-                             thread_id=message.thread_id)]
+            replies = [Reply(text=t(FAILED, user.locale), kind=ReplyKind.EPHEMERAL,
+                             purpose="error", thread_id=message.thread_id)]
         if not addressed and replies:
             # Channel chatter is only observed; whatever comes back (e.g. the core's
             # "database unavailable" notice) must not pop up for people not talking to us.
@@ -443,8 +445,10 @@ class SlackAdapter:
         ws = await self.workspaces.get(origin.team_id)
         if ws is None:
             return
+        locale: str | None = None
         try:
             user = await ws.users.get(str(payload["user_id"]))
+            locale = user.locale
             names = await ws.users.names(markup.mentioned_user_ids(args))
             event = translate.command_event(
                 payload, name=name,
@@ -455,7 +459,7 @@ class SlackAdapter:
             replies = await self.core.handle(event)
         except Exception:
             log.exception("slash command /%s failed", name)
-            replies = [Reply(text=FAILED, purpose="error", kind=ReplyKind.EPHEMERAL)]
+            replies = [Reply(text=t(FAILED, locale), purpose="error", kind=ReplyKind.EPHEMERAL)]
         await ws.deliverer.deliver(origin, replies)
 
     async def _act(self, body: BlockActionsPayload, action: BlockAction) -> None:
@@ -463,14 +467,16 @@ class SlackAdapter:
         ws = await self.workspaces.get(origin.team_id)
         if ws is None:
             return
+        locale: str | None = None
         try:
             user = await ws.users.get(origin.user_id)
+            locale = user.locale
             event = translate.action_event(body, action, context=_context(user))
             self._origins.put(event.event_id, origin)
             replies = await self.core.handle(event)
         except Exception:
             log.exception("button %s failed", action.get("action_id"))
-            replies = [Reply(text=FAILED, purpose="error", kind=ReplyKind.EPHEMERAL)]
+            replies = [Reply(text=t(FAILED, locale), purpose="error", kind=ReplyKind.EPHEMERAL)]
         action_id = str(action.get("action_id") or "")
         if action_id in (FEEDBACK_UP, FEEDBACK_DOWN) and any(
             r.purpose == "ack" for r in replies

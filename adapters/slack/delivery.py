@@ -33,11 +33,12 @@ from adapters.slack.stream import ReplyStream
 from adapters.slack.translate import Origin
 from bot.core import Core
 from bot.events import Reply, ReplyKind
+from bot.i18n import N_, t
 from profiles.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
-SENT_TO_DM = "I've sent it to you in a direct message with me."
+SENT_TO_DM = N_("I've sent it to you in a direct message with me.")  # catalog text
 EXPORT_CHUNK = 3500
 EXPORT_MAX_MESSAGES = 20
 
@@ -134,7 +135,7 @@ class Deliverer:
             )
             await self._bind(reply, str(response["ts"]))
         if origin.from_command and not origin.is_dm and origin.response_url:
-            await self._respond(origin.response_url, Reply(text=SENT_TO_DM),
+            await self._respond(origin.response_url, Reply(text=t(SENT_TO_DM, reply.locale)),
                                 response_type="ephemeral")
 
     async def _upload(self, channel: str, reply: Reply) -> None:

@@ -166,8 +166,11 @@ async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
     filename = f"tailorbot-export-{ctx.person.platform}-{ctx.person.user_id}.json"
     return [
         Reply(
-            text=f"Here is everything I store about you: {rows} rows in "
-            f"{len(data['tables'])} tables.",
+            text=ctx.t(
+                "Here is everything I store about you: {rows} rows in {tables} tables.",
+                rows=rows, tables=len(data["tables"]),
+            ),
+            locale=ctx.locale,
             kind=ReplyKind.DM,
             attachment=(filename, export_json(data)),
             purpose="export",
@@ -186,19 +189,23 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if action == "ask":
         question = await forget_question(ctx)
         extra = (
-            [Button("forget.all", "Delete all linked identities", style=ButtonStyle.DANGER)]
+            [Button("forget.all", ctx.t("Delete all linked identities"),
+                    style=ButtonStyle.DANGER)]
             if question
             else []
         )
         return [
             ctx.reply(
-                "This deletes everything I store about you — profile, preferences, history, "
-                "feedback and scheduled digests — and cannot be undone. Are you sure? "
-                "(Type /forget confirm, or choose below.)" + question,
+                ctx.t(
+                    "This deletes everything I store about you — profile, preferences, "
+                    "history, feedback and scheduled digests — and cannot be undone. Are you "
+                    "sure? (Type /forget confirm, or choose below.)"
+                ) + question,
                 buttons=[
-                    Button("forget.confirm", "Delete everything", style=ButtonStyle.DANGER),
+                    Button("forget.confirm", ctx.t("Delete everything"),
+                           style=ButtonStyle.DANGER),
                     *extra,
-                    Button("forget.cancel", "Cancel"),
+                    Button("forget.cancel", ctx.t("Cancel")),
                 ],
                 purpose="forget_confirm",
             )
@@ -214,12 +221,15 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
         ctx.defer(lambda: _unfinished(ctx, report))  # features delete after the commit
         return [
             ctx.reply(
-                f"Done. I deleted everything about you ({total} rows). If you talk to me again, "
-                "I'll start from scratch and ask before learning anything."
+                ctx.t(
+                    "Done. I deleted everything about you ({total} rows). If you talk to me "
+                    "again, I'll start from scratch and ask before learning anything.",
+                    total=total,
+                )
             )
         ]
     if action == "cancel":
-        return [ctx.reply("Okay, nothing was deleted.")]
+        return [ctx.reply(ctx.t("Okay, nothing was deleted."))]
     raise CommandError(usage_text(REGISTRY["forget"]))
 
 

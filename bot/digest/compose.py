@@ -24,6 +24,7 @@ from bot.context import day_part
 from bot.digest.builder import DigestDraft
 from bot.digest.sources import DigestCandidate
 from bot.events import Button, ButtonStyle, Reply, ReplyKind
+from bot.i18n import t
 from bot.llm.base import LLMBackend, LLMRequest, LLMResult, Turn
 from bot.shape import drop_avoided, strip_emoji
 from profiles.ranking import Ranked
@@ -198,8 +199,9 @@ def replies(
         buttons = []
         if item_id is not None:
             buttons = [
-                Button(MORE, "More like this", value=str(item_id), style=ButtonStyle.PRIMARY),
-                Button(LESS, "Less like this", value=str(item_id)),
+                Button(MORE, t("More like this", draft.reader.language), value=str(item_id),
+                       style=ButtonStyle.PRIMARY),
+                Button(LESS, t("Less like this", draft.reader.language), value=str(item_id)),
             ]
         out.append(
             Reply(

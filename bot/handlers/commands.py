@@ -15,10 +15,14 @@ from bot.commands import (
 )
 from bot.events import ActionEvent, AnyEvent, Reply, ReplyKind
 from bot.handlers.feedback import Feedback
+from bot.i18n import N_, negotiate, t
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.identify import Identify
 from bot.services import Services
 from profiles.signals import clean_text
+
+THANKS = N_("Thanks for the feedback!")
+INACTIVE = N_("That button is no longer active.")
 
 
 class Commands:
@@ -79,9 +83,11 @@ class Commands:
             return await self.command(event, name, args)
         if event.action_id in ("feedback.up", "feedback.down"):
             await self.feedback.button(event)
-            return [Reply(text="Thanks for the feedback!", kind=ReplyKind.EPHEMERAL, purpose="ack")]
-        return [
-            Reply(
-                text="That button is no longer active.", kind=ReplyKind.EPHEMERAL, purpose="error"
-            )
-        ]
+            return [Reply(text=t(THANKS, self._locale(event)), kind=ReplyKind.EPHEMERAL,
+                          purpose="ack")]
+        return [Reply(text=t(INACTIVE, self._locale(event)), kind=ReplyKind.EPHEMERAL,
+                      purpose="error")]
+
+    def _locale(self, event: ActionEvent) -> str:
+        """A button press carries the platform's locale; no person lookup for an ack."""
+        return negotiate(event.context.locale, self.services.settings.default_locale)

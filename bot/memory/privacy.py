@@ -29,9 +29,12 @@ async def forget_question(ctx: CommandContext) -> str:
     others = await linked_people(ctx.session, ctx.person_id)
     if not others:
         return ""
-    return (
-        f" This identity is linked to {len(others)} other(s): /forget confirm deletes only this "
-        "one; /forget confirm all deletes every linked identity."
+    return " " + ctx.nt(
+        "This identity is linked to {n} other: /forget confirm deletes only this one; "
+        "/forget confirm all deletes every linked identity.",
+        "This identity is linked to {n} others: /forget confirm deletes only this one; "
+        "/forget confirm all deletes every linked identity.",
+        len(others),
     )
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from bot.i18n import N_, t
 from bot.llm.base import LLMRequest, LLMResult, LLMUnavailable, PartialCallback
 from bot.services import Services
 from bot.shape import shape_reply
 
-MODEL_UNAVAILABLE = (
+MODEL_UNAVAILABLE = N_(
     "I couldn't reach my language model just now ({reason}). Your message is saved and I "
     "learned from it as usual; please try again in a moment."
 )
@@ -35,6 +36,7 @@ class Answer:
         emoji: str,
         avoid: list[str],
         on_partial: PartialCallback | None,
+        locale: str | None = None,
     ) -> Answered:
         llm = self.services.llm
         started = time.perf_counter()
@@ -48,6 +50,6 @@ class Answer:
         except LLMUnavailable as exc:
             error = str(exc)
             result = None
-            text = MODEL_UNAVAILABLE.format(reason=exc)
+            text = t(MODEL_UNAVAILABLE, locale, reason=exc)
         latency = (time.perf_counter() - started) * 1000
         return Answered(text=text, result=result, error=error, latency_ms=latency)

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.consent import consent_buttons, consent_notice
 from bot.events import AnyEvent, MessageEvent, Reply, ReplyKind, Surface
-from bot.i18n import person_locale
+from bot.i18n import N_, negotiate, person_locale, t
 from bot.llm.base import LLMRequest, PartialCallback
 from bot.memory.tools import attach_tools
 from bot.pipeline.answer import Answer
@@ -29,8 +29,8 @@ from profiles.signals import clean_text
 
 log = logging.getLogger(__name__)
 
-EMPTY_MESSAGE = "I got an empty message. Type something, or /help to see what I can do."
-TRUNCATED_NOTE = "(Your message was very long; I read the first {n:,} characters.)"
+EMPTY_MESSAGE = N_("I got an empty message. Type something, or /help to see what I can do.")
+TRUNCATED_NOTE = N_("(Your message was very long; I read the first {n:,} characters.)")
 
 
 def addressed_to_bot(event: AnyEvent) -> bool:
@@ -90,7 +90,8 @@ class Chat:
         if not text:
             return [
                 Reply(
-                    text=EMPTY_MESSAGE,
+                    text=t(EMPTY_MESSAGE, negotiate(
+                        event.context.locale, self.services.settings.default_locale)),
                     kind=ReplyKind.EPHEMERAL,
                     purpose="error",
                     thread_id=event.thread_id,
@@ -106,11 +107,12 @@ class Chat:
             prepared = await self.prepare(session, event, person, text, truncated)
         # No transaction open: the model may take seconds and must hold no database lock.
         answered = await self.answer.generate(
-            prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial
+            prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial,
+            locale=prepared.locale,
         )
         text = answered.text
         if prepared.truncated:
-            text = f"{text}\n{TRUNCATED_NOTE.format(n=limit)}"
+            text = f"{text}\n{t(TRUNCATED_NOTE, prepared.locale, n=limit)}"
         thread = reply_thread(event)
         error = answered.error
         reply = Reply(text=text, thread_id=thread, purpose="chat" if error is None else "error")

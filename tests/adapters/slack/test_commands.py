@@ -4,8 +4,10 @@ command's response_url, /export as a file in the person's DM, /forget with confi
 from __future__ import annotations
 
 import json
+import re
 import time
 
+from adapters.slack.delivery import SENT_TO_DM
 from adapters.slack.manifest import build_manifest
 from bot.commands.admin import BAD_CHANNEL, NOT_ADMIN
 from bot.i18n import t
@@ -14,6 +16,14 @@ from profiles.models import Consent, Person, Preference, Signal
 from tests.adapters.slack.conftest import CHANNEL, DM, USER, SlackWorld, next_ts, rows
 from tests.support.fake_slack_api import TEAM_ID
 from tests.support.helpers import count
+
+
+def in_catalog(text: str, msgid: str, locale: str = "fr") -> bool:
+    """``text`` is ``msgid`` as the catalog words it in ``locale``, placeholders filled."""
+    pattern = re.escape(t(msgid, locale))
+    pattern = re.sub(r"\\\{\w+\\\}", ".+", pattern)
+    assert t(msgid, locale) != msgid  # really translated
+    return re.fullmatch(pattern, text, re.DOTALL) is not None
 
 
 async def test_every_manifest_command_is_answered(world: SlackWorld) -> None:
@@ -61,12 +71,14 @@ async def test_export_arrives_as_a_file_in_the_dm(world: SlackWorld) -> None:
     [url] = world.slack.calls_to("files.getUploadURLExternal")
     [done] = world.slack.calls_to("files.completeUploadExternal")
     assert done.params["channel_id"] == DM
-    assert done.params["initial_comment"].startswith("Here is everything I store about you")
+    assert in_catalog(done.params["initial_comment"],  # Ada's Slack locale is fr-FR
+                      "Here is everything I store about you: {rows} rows in {tables} tables.")
     data = json.loads(world.slack.uploads[done.params["files"][0]["id"]])
     assert data["person"]["user_id"] == USER and data["tables"]["signal"]
     assert int(url.params["length"]) == len(world.slack.uploads[done.params["files"][0]["id"]])
     note = world.slack.calls_to("response_url")[-1]
-    assert note.params["response_type"] == "ephemeral" and "direct message" in note.params["text"]
+    assert note.params["response_type"] == "ephemeral"
+    assert note.params["text"] == t(SENT_TO_DM, "fr")
 
 
 async def test_export_falls_back_to_dm_messages_when_upload_fails(world: SlackWorld) -> None:
@@ -91,7 +103,10 @@ async def test_forget_asks_with_buttons_and_confirm_deletes(world: SlackWorld) -
         ("forget.confirm", "danger"), ("forget.cancel", None)]
     await world.press("forget.confirm", channel=CHANNEL, ephemeral=True)
     done = world.slack.calls_to("response_url")[-1]
-    assert done.params["replace_original"] is True and done.params["text"].startswith("Done.")
+    assert done.params["replace_original"] is True
+    assert in_catalog(done.params["text"], "Done. I deleted everything about you ({total} rows). "
+                      "If you talk to me again, I'll start from scratch and ask before learning "
+                      "anything.")
     assert await count(world.core, Person) == 0
     assert await count(world.core, Signal) == 0
 
@@ -99,7 +114,8 @@ async def test_forget_asks_with_buttons_and_confirm_deletes(world: SlackWorld) -
 async def test_cancel_keeps_everything(world: SlackWorld) -> None:
     await world.grant()
     await world.press("forget.cancel", channel=CHANNEL, ephemeral=True)
-    assert world.slack.calls_to("response_url")[-1].params["text"] == "Okay, nothing was deleted."
+    assert world.slack.calls_to("response_url")[-1].params["text"] == t(  # Ada: fr-FR
+        "Okay, nothing was deleted.", "fr")
     assert await count(world.core, Person) == 1
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.slack.app import SlackAdapter
+from adapters.slack.app import THINKING, SlackAdapter
 from adapters.slack.render import FEEDBACK_NOTED_DOWN
 from bot.events import MessageEvent, PersonRef, Reply
+from bot.i18n import t
 from bot.llm import ScriptedBackend
 from profiles.models import (
     Consent,
@@ -157,7 +158,7 @@ async def test_feedback_button_without_its_message_still_thanks(world: SlackWorl
     thanks = world.slack.calls_to("response_url")[-1]
     assert thanks.params["response_type"] == "ephemeral"
     assert thanks.params["replace_original"] is False  # the public answer stays
-    assert "feedback" in thanks.params["text"]
+    assert thanks.params["text"] == t("Thanks for the feedback!", "fr")  # Ada: fr-FR
     assert len(world.slack.calls_to("chat.update")) == updates_before
 
 
@@ -350,7 +351,9 @@ async def test_assistant_thread(world: SlackWorld) -> None:
                        "text": "what should I read next?", "ts": next_ts(),
                        "thread_ts": thread})
     [status] = world.slack.calls_to("assistant.threads.setStatus")
-    assert (status.params["thread_ts"], status.params["status"]) == (thread, "is thinking…")
+    # Ada's Slack locale is fr-FR: the status is in French, through the catalog.
+    assert (status.params["thread_ts"], status.params["status"]) == (thread, t(THINKING, "fr"))
+    assert t(THINKING, "fr") != THINKING
     methods = world.slack.methods()
     assert methods.index("assistant.threads.setStatus") < methods.index("chat.startStream")
     assert world.slack.calls_to("chat.startStream")[0].params["thread_ts"] == thread
