@@ -9,6 +9,7 @@ core was once held open only by TYPE_CHECKING imports).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import grimp
@@ -84,9 +85,31 @@ def test_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_import_linter_contracts_are_kept() -> None:
-    """The same check as `lint-imports` in `make lint`; its report is in the captured output."""
-    status = lint_imports(
-        config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True,
-        is_debug_mode=True,
-    )
+    """The same check as `lint-imports` in `make lint`; its report is in the captured output.
+    import-linter configures logging with ``dictConfig``, which disables every logger that
+    exists already (``bot.core`` …): their state is restored, or later tests that read the
+    log (caplog) would see nothing."""
+    loggers = [
+        logger for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    disabled = {logger.name: logger.disabled for logger in loggers}
+    try:
+        status = lint_imports(
+            config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True,
+            is_debug_mode=True,
+        )
+    finally:
+        for logger in loggers:
+            logger.disabled = disabled[logger.name]
     assert status == EXIT_STATUS_SUCCESS
+    assert not logging.getLogger("bot.core").disabled
+
+
+def test_running_the_contracts_leaves_the_bot_s_log_readable(caplog) -> None:
+    """A test that reads the log still sees the core's lines after the contract check."""
+    logging.getLogger("bot.core")  # exists before the check, as in a full run
+    test_import_linter_contracts_are_kept()
+    with caplog.at_level(logging.ERROR):
+        logging.getLogger("bot.core").error("still heard")
+    assert "still heard" in caplog.text
