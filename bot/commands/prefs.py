@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import lifecycle
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.events import Reply
+from bot.i18n import N_
 from profiles.preferences import SPECS, PreferenceError
 
 _SOURCE_WORDS = {
@@ -32,8 +33,9 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if action == "set":
         if len(args) < 3:
             raise CommandError(
-                "Say which preference and what value, e.g. /prefs set tone casual.\n"
-                f"Valid keys:\n{_valid_keys()}"
+                N_("Say which preference and what value, e.g. /prefs set tone casual.\n"
+                   "Valid keys:\n{keys}"),
+                keys=_valid_keys(),
             )
         key, value = args[1], " ".join(args[2:])
         try:
@@ -41,23 +43,31 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
                 ctx.session, ctx.person_id, key, value, at=ctx.now
             )
         except PreferenceError as exc:
-            raise CommandError(f"{exc}.\nValid keys:\n{_valid_keys()}") from exc
+            raise CommandError(N_("{error}.\nValid keys:\n{keys}"), error=str(exc),
+                               keys=_valid_keys()) from exc
         lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, key.strip().lower())
         return [
-            ctx.reply(
-                f"Saved: {key.strip().lower()} = {clean}. This now overrides anything I infer."
-            )
+            ctx.reply(ctx.t("Saved: {key} = {value}. This now overrides anything I infer.",
+                            key=key.strip().lower(), value=clean))
         ]
     if action == "reset":
         reset_key = args[1].strip().lower() if len(args) > 1 else None
         if reset_key is not None and reset_key not in SPECS:
-            raise CommandError(f"unknown preference {reset_key!r}.\nValid keys:\n{_valid_keys()}")
+            raise CommandError(N_("unknown preference '{key}'.\nValid keys:\n{keys}"),
+                               key=reset_key, keys=_valid_keys())
         removed = await ctx.engine.reset_preferences(ctx.session, ctx.person_id, reset_key)
         lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, reset_key)
-        what = f"your {reset_key} preference" if reset_key else "all your explicit preferences"
         if not removed:
-            return [ctx.reply(f"Nothing to reset: {what} was not set.")]
-        return [ctx.reply(f"Reset {what}. I'll go back to what I infer (or the defaults).")]
+            return [ctx.reply(
+                ctx.t("Nothing to reset: your {key} preference was not set.", key=reset_key)
+                if reset_key else ctx.t("Nothing to reset: you had no explicit preferences.")
+            )]
+        return [ctx.reply(
+            ctx.t("Reset your {key} preference. I'll go back to what I infer (or the "
+                  "defaults).", key=reset_key)
+            if reset_key else ctx.t("Reset all your explicit preferences. I'll go back to what "
+                                    "I infer (or the defaults).")
+        )]
     raise CommandError(usage_text(REGISTRY["prefs"]))
 
 

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
 from bot.context import style_summary
 from bot.events import Reply
+from bot.i18n import N_
 from bot.memory.profile import memory_profile_lines
 from bot.retention import policy_of
 from bot.summaries import describe_summary, remove_from_summary
@@ -30,20 +31,20 @@ async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
         raise CommandError(usage_text(REGISTRY["profile"]))
     row = await ctx.session.get(ProfileSummary, ctx.person_id)
     if row is None:
-        return [ctx.reply("There is no model summary of you.")]
+        return [ctx.reply(ctx.t("There is no model summary of you."))]
     action = args[1].lower() if len(args) > 1 else "show"
     if action == "show":
         return [ctx.reply("\n".join(describe_summary(row)))]
     if action == "clear":
         await ctx.session.delete(row)
-        return [ctx.reply("Deleted the model's summary of you.")]
+        return [ctx.reply(ctx.t("Deleted the model's summary of you."))]
     if action == "remove" and len(args) > 2:
         item = " ".join(args[2:])
         if not remove_from_summary(row, item):
-            raise CommandError(f"Nothing in the summary mentions {item!r}.")
+            raise CommandError(N_("Nothing in the summary mentions '{item}'."), item=item)
         row.corrected_at = ctx.now
         ctx.session.add(row)
-        return [ctx.reply("Corrected. " + "\n".join(describe_summary(row)))]
+        return [ctx.reply(ctx.t("Corrected.") + " " + "\n".join(describe_summary(row)))]
     raise CommandError(usage_text(REGISTRY["profile"]))
 
 

@@ -34,8 +34,6 @@ NOT_YET_SWEPT = frozenset({
     "adapters/terminal.py",
     "bot/commands/admin.py",  # the usage line is built from the registry's usage strings
     "bot/commands/base.py",
-    "bot/commands/prefs.py",
-    "bot/commands/profile.py",
     "bot/commands/recommend.py",
     "bot/digest/commands.py",
     "bot/memory/commands.py",

@@ -17,6 +17,8 @@ from tests.adapters.slack.conftest import CHANNEL, DM, USER, SlackWorld, next_ts
 from tests.support.fake_slack_api import TEAM_ID
 from tests.support.helpers import count
 
+SAVED = "Saved: {key} = {value}. This now overrides anything I infer."
+
 
 def in_catalog(text: str, msgid: str, locale: str = "fr") -> bool:
     """``text`` is ``msgid`` as the catalog words it in ``locale``, placeholders filled."""
@@ -46,7 +48,7 @@ async def test_consent_and_prefs_are_private_replies(world: SlackWorld) -> None:
     await world.command("/prefs", "set tone casual")
     grant, prefs = world.slack.calls_to("response_url")
     assert grant.params["response_type"] == prefs.params["response_type"] == "ephemeral"
-    assert prefs.params["text"].startswith("Saved: tone = casual")
+    assert prefs.params["text"] == t(SAVED, "fr", key="tone", value="casual")  # Ada: fr-FR
     [consent] = await rows(world.core, Consent)
     assert consent.status == "granted"
     [tone] = await rows(world.core, Preference, Preference.key == "tone")
@@ -58,7 +60,7 @@ async def test_umbrella_command_reaches_any_core_command(world: SlackWorld) -> N
     await world.command("/tailorbot", "prefs set verbosity brief")
     await world.command("/tailorbot")
     saved, help_ = world.slack.calls_to("response_url")
-    assert saved.params["text"].startswith("Saved: verbosity = brief")
+    assert saved.params["text"] == t(SAVED, "fr", key="verbosity", value="brief")
     assert "/forget" in help_.params["text"] and "Commands:" in help_.params["text"]
 
 
