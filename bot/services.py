@@ -11,9 +11,10 @@ feature, so anything may depend on it (tests/test_import_contract.py keeps it th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,7 +29,7 @@ from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
 from profiles.db import Database
 from profiles.engine import ProfileEngine
-from profiles.signals import SignalExtractor
+from profiles.signals import MessageSignals, SignalExtractor
 from prompts.render import PromptRenderer
 
 _AFTER_COMMIT = "tailorbot.after_commit"
@@ -103,6 +104,13 @@ class Services:
         )
         services.features.register(services.awaiting_consent)
         return services
+
+    async def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+        """The signals of ``text``, computed in a worker thread. Keyphrase extraction and
+        language detection are CPU work (milliseconds a message, more for long ones); on the
+        event loop they would stall every other person's reply and, on Discord, the gateway
+        heartbeat."""
+        return await asyncio.to_thread(self.extractor.extract, text, names=names)
 
     def now(self) -> dt.datetime:
         return self.clock()

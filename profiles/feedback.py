@@ -3,7 +3,7 @@ package (platform short codes like ``thumbsup``/``+1`` are accepted too), then c
 
 from __future__ import annotations
 
-from profiles.signals import SignalExtractor
+from profiles.signals import MessageSignals
 
 _POSITIVE = (
     "thumbs_up",
@@ -96,7 +96,8 @@ def _matches(name: str, tokens: tuple[str, ...]) -> bool:
 REPLY_TOPICS = 5
 
 
-def reply_topics(extractor: SignalExtractor, text: str) -> list[str]:
-    """The topics a 👍/👎 on a bot reply is about: the reply's own, not the question's (a 👍 on
-    the answer to "can you show me a code example?" says nothing about "show")."""
-    return [topic for topic, _ in extractor.extract(text).topics][:REPLY_TOPICS]
+def reply_topics(signals: MessageSignals) -> list[str]:
+    """The topics a 👍/👎 on a bot reply is about: the reply's own (``signals`` of the reply's
+    text), not the question's (a 👍 on the answer to "can you show me a code example?" says
+    nothing about "show")."""
+    return [topic for topic, _ in signals.topics][:REPLY_TOPICS]

@@ -78,7 +78,7 @@ class Feedback:
             target_text = getattr(event, "target_text", None)
             if (added and target_text and emoji is not None and value >= 0
                     and (await policy_for(session, event)).learn):
-                signals = self.services.extractor.extract(target_text)
+                signals = await self.services.extract(target_text)
                 await engine.observe_reaction_elsewhere(
                     session,
                     person.id,

@@ -71,7 +71,7 @@ class Observe:
         if policy.learn:
             signals = await self.learn(session, person.id, event, text)
         else:
-            signals = self.services.extractor.extract(text)
+            signals = await self.services.extract(text)
         if policy.digest:  # admins may keep a channel out of digests
             await self.services.features.observe(session, person, event, signals)
 
@@ -81,7 +81,7 @@ class Observe:
         """Implicit signals of one message from a person who allows learning."""
         services = self.services
         timezone = await self.store_platform_context(session, person_id, event, services.clock())
-        signals = services.extractor.extract(text, names=event.mentioned_names)
+        signals = await services.extract(text, names=event.mentioned_names)
         await services.engine.observe_message(
             session,
             person_id,

@@ -48,7 +48,7 @@ class Record:
             if learn and error is None:
                 # Feedback on a reply is about the reply: its own topics (a canned notice
                 # from a missing model has none worth crediting).
-                topics = reply_topics(services.extractor, text) if llm.configured else []
+                topics = reply_topics(await services.extract(text)) if llm.configured else []
                 assert person.id is not None
                 turn = ConversationTurn(
                     person_id=person.id,
