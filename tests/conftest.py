@@ -12,6 +12,9 @@ from bot.config import Settings
 from bot.core import Core
 from bot.llm import LLMBackend, ScriptedBackend
 from profiles.db import Database
+from tests.support.faketime import mend_sleep
+
+mend_sleep()  # see tests/support/faketime.py: the time-shifted pass must not depend on luck
 
 pytest_plugins = ["tests.support.databases", "tests.support.fixtures_llm"]
 
