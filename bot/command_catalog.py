@@ -2,9 +2,10 @@
 
 ``tailorbot slack manifest`` (and anything else that only *describes* commands) reads this
 instead of ``bot.commands.REGISTRY``: the registry imports every handler and with them the
-ORM, which alone cost about a CPU-second, while describing commands needs none of it. The
-handlers stay registered with their own ``@command(...)`` texts; tests/bot/test_command_catalog.py
-fails, naming the command, whenever this catalog and the registry disagree.
+ORM, which alone cost about a CPU-second, while describing commands needs none of it. It is
+the one place these texts are written: ``@command("name")`` (bot/commands/base.py) takes them
+from here when it registers the handler; tests/bot/test_command_catalog.py fails, naming the
+command, when an entry has no handler or a handler no entry.
 
 Standard library only: importing this module must stay free of SQLAlchemy and the core.
 """

@@ -75,15 +75,7 @@ _MENTION = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 _BARE_ID = re.compile(r"^#?([A-Z0-9]{8,}|[0-9]{6,})$")
 
 
-@command(
-    "admin",
-    N_("workspace admins: excluded channels, defaults, counts, audit"),
-    ["/admin", "/admin exclude [learning|digest|all] [here|#channel]",
-     "/admin include [learning|digest|all] [here|#channel]", "/admin defaults",
-     "/admin set consent|digest-sources|retention <value>",
-     "/admin reset consent|digest-sources|retention", "/admin audit"],
-    subcommands=("exclude", "include", "defaults", "set", "reset", "audit"),
-)
+@command("admin")
 async def admin(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not ctx.event.context.admin:
         raise CommandError(NOT_ADMIN)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.command_catalog import CATALOG
 from bot.events import AnyEvent, Reply, ReplyKind
 from bot.i18n import nt, t
 from bot.services import Services
@@ -94,11 +95,16 @@ class CommandSpec:
 REGISTRY: dict[str, CommandSpec] = {}
 
 
-def command(
-    name: str, summary: str, usage: list[str], subcommands: tuple[str, ...] = ()
-) -> Callable[[Handler], Handler]:
+def command(name: str) -> Callable[[Handler], Handler]:
+    """Register the handler of ``/name``. What the command says about itself (summary, usage,
+    subcommands) is written once, in :mod:`bot.command_catalog`, which the Slack manifest
+    reads without importing any handler."""
+    info = CATALOG[name]
+
     def register(handler: Handler) -> Handler:
-        REGISTRY[name] = CommandSpec(name, summary, usage, handler, subcommands)
+        REGISTRY[name] = CommandSpec(
+            name, info.summary, list(info.usage), handler, info.subcommands
+        )
         return handler
 
     return register

@@ -20,12 +20,7 @@ def _valid_keys() -> str:
     return "\n".join(f"  {s.key}: {s.valid} — {s.description}" for s in SPECS.values())
 
 
-@command(
-    "prefs",
-    "show or change your preferences",
-    ["/prefs", "/prefs set <key> <value>", "/prefs reset [key]"],
-    subcommands=("set", "reset"),
-)
+@command("prefs")
 async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not args or args[0].lower() in ("show", "list"):
         return [ctx.reply(await show(ctx))]

@@ -17,12 +17,7 @@ from profiles.models import ConsentStatus, ConversationTurn
 from profiles.privacy import export_json, export_person
 
 
-@command(
-    "consent",
-    N_("see or change whether I learn from your messages"),
-    ["/consent", "/consent grant", "/consent revoke"],
-    subcommands=("grant", "revoke", "grant everywhere", "revoke everywhere"),
-)
+@command("consent")
 async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "status"
     everywhere = len(args) > 1 and args[1].lower() in ("everywhere", "all")
@@ -158,7 +153,7 @@ async def revocation_cancels(ctx: CommandContext) -> list[str]:
     return notes
 
 
-@command("export", "get a copy of everything I store about you", ["/export"])
+@command("export")
 async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
     data = await export_person(ctx.session, ctx.person_id)
     data["linked_identities"] = await export_linked(ctx.session, ctx.person_id)
@@ -178,12 +173,7 @@ async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
     ]
 
 
-@command(
-    "forget",
-    "delete everything I store about you",
-    ["/forget", "/forget confirm [all]"],
-    subcommands=("confirm",),
-)
+@command("forget")
 async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "ask"
     if action == "ask":
@@ -247,7 +237,7 @@ async def _unfinished(ctx: CommandContext, report: DeletionReport) -> list[Reply
     return [ctx.reply(text, purpose="error")]
 
 
-@command("help", "list what I can do", ["/help"])
+@command("help")
 async def help_(ctx: CommandContext, args: list[str]) -> list[Reply]:
     lines = ["Commands:"]
     for spec in sorted(REGISTRY.values(), key=lambda s: s.name):

@@ -17,12 +17,7 @@ from profiles.engine import ProfileEngine, ProfileSnapshot
 from profiles.models import ConsentStatus, Person, ProfileSummary
 
 
-@command(
-    "profile",
-    "what I believe about you and why",
-    ["/profile", "/profile summary [clear | remove <item>]"],
-    subcommands=("summary",),
-)
+@command("profile")
 async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not args:
         text = await describe(ctx.engine, ctx.session, ctx.person, ctx.now)

@@ -35,11 +35,7 @@ def normalise_title(title: str) -> str:
     return re.sub(r"[^\w]+", " ", title.lower()).strip()
 
 
-@command(
-    "recommend",
-    "personal recommendations, e.g. /recommend a sci-fi book",
-    ["/recommend <what you are looking for>"],
-)
+@command("recommend")
 async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if args and args[0] in ("like", "dislike", "done"):
         return await _feedback(ctx, args)

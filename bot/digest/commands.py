@@ -28,18 +28,7 @@ from profiles.preferences import PreferenceError
 _TIME = re.compile(r"^\d{1,2}:\d{2}$")
 
 
-@command(
-    "digest",
-    "your scheduled personal digest",
-    [
-        "/digest",
-        "/digest subscribe [daily|weekdays|weekly] [HH:MM]",
-        "/digest unsubscribe",
-        "/digest preview",
-        "/digest sources [add|remove <feed url>]",
-    ],
-    subcommands=("subscribe", "unsubscribe", "preview", "sources", "more", "less"),
-)
+@command("digest")
 async def digest(ctx: CommandContext, args: list[str]) -> list[Reply]:
     service = digests_for(ctx.services)
     action = args[0].lower() if args else "status"

@@ -25,20 +25,8 @@ from profiles.memories import (
 from profiles.memory_models import Memory, MemoryScope
 
 _ORIGINS = {"message": "your message", "command": "/memory add", "tool": "our conversation"}
-USAGE = [
-    "/memory",
-    "/memory add [--here] <text>",
-    "/memory remove <number | words>",
-    "/memory clear",
-]
 
-
-@command(
-    "memory",
-    "what you asked me to remember",
-    USAGE,
-    subcommands=("list", "add", "remove", "clear"),
-)
+@command("memory")
 async def memory(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "list"
     rest = args[1:]

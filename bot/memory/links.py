@@ -34,7 +34,6 @@ CODE_LENGTH = 8
 # Preferences that describe how to talk to the person travel with a link; the timezone and
 # the digest schedule belong to one surface.
 SHARED_KEYS = ("tone", "verbosity", "emoji", "language", "avoid_topics")
-USAGE = ["/link", "/link <code>", "/link list", "/link share on|off", "/link remove"]
 
 
 def hash_code(code: str) -> str:
@@ -52,7 +51,7 @@ def describe_identity(person: Person) -> str:
     return f"{person.display_name or person.user_id} on {person.platform} ({person.workspace})"
 
 
-@command("link", "use one profile on Slack, Discord and the terminal", USAGE)
+@command("link")
 async def link(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "issue"
     if action == "issue":
