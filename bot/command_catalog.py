@@ -15,6 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def N_(message: str) -> str:
+    """Mark a summary for the catalog (``make i18n`` extracts it; ``/help`` translates it);
+    bot.i18n's own N_ is not imported, to keep this module free of the bot's imports."""
+    return message
+
+
 @dataclass(frozen=True, slots=True)
 class CommandInfo:
     """A command as people see it: ``/name``, one-line summary, usage lines, subcommands."""
@@ -30,7 +36,7 @@ CATALOG: dict[str, CommandInfo] = {
     for info in (
         CommandInfo(
             "admin",
-            "workspace admins: excluded channels, defaults, counts, audit",
+            N_("workspace admins: excluded channels, defaults, counts, audit"),
             (
                 "/admin",
                 "/admin exclude [learning|digest|all] [here|#channel]",
@@ -44,7 +50,7 @@ CATALOG: dict[str, CommandInfo] = {
         ),
         CommandInfo(
             "consent",
-            "see or change whether I learn from your messages",
+            N_("see or change whether I learn from your messages"),
             (
                 "/consent",
                 "/consent grant",
@@ -54,7 +60,7 @@ CATALOG: dict[str, CommandInfo] = {
         ),
         CommandInfo(
             "digest",
-            "your scheduled personal digest",
+            N_("your scheduled personal digest"),
             (
                 "/digest",
                 "/digest subscribe [daily|weekdays|weekly] [HH:MM]",
@@ -66,12 +72,12 @@ CATALOG: dict[str, CommandInfo] = {
         ),
         CommandInfo(
             "export",
-            "get a copy of everything I store about you",
+            N_("get a copy of everything I store about you"),
             ("/export",),
         ),
         CommandInfo(
             "forget",
-            "delete everything I store about you",
+            N_("delete everything I store about you"),
             (
                 "/forget",
                 "/forget confirm [all]",
@@ -80,12 +86,12 @@ CATALOG: dict[str, CommandInfo] = {
         ),
         CommandInfo(
             "help",
-            "list what I can do",
+            N_("list what I can do"),
             ("/help",),
         ),
         CommandInfo(
             "link",
-            "use one profile on Slack, Discord and the terminal",
+            N_("use one profile on Slack, Discord and the terminal"),
             (
                 "/link",
                 "/link <code>",
@@ -96,7 +102,7 @@ CATALOG: dict[str, CommandInfo] = {
         ),
         CommandInfo(
             "memory",
-            "what you asked me to remember",
+            N_("what you asked me to remember"),
             (
                 "/memory",
                 "/memory add [--here] <text>",
@@ -107,7 +113,7 @@ CATALOG: dict[str, CommandInfo] = {
         ),
         CommandInfo(
             "prefs",
-            "show or change your preferences",
+            N_("show or change your preferences"),
             (
                 "/prefs",
                 "/prefs set <key> <value>",
@@ -117,7 +123,7 @@ CATALOG: dict[str, CommandInfo] = {
         ),
         CommandInfo(
             "profile",
-            "what I believe about you and why",
+            N_("what I believe about you and why"),
             (
                 "/profile",
                 "/profile summary [clear | remove <item>]",
@@ -126,7 +132,7 @@ CATALOG: dict[str, CommandInfo] = {
         ),
         CommandInfo(
             "recommend",
-            "personal recommendations, e.g. /recommend a sci-fi book",
+            N_("personal recommendations, e.g. /recommend a sci-fi book"),
             ("/recommend <what you are looking for>",),
         ),
     )

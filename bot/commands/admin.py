@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import CommandContext, CommandError, command
+from bot.commands.base import USAGE, CommandContext, CommandError, command
 from bot.config import Settings
 from bot.events import Reply
 from bot.i18n import N_, t
@@ -93,7 +93,7 @@ async def admin(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return [ctx.reply(await _set_default(ctx, action, args[1:]))]
     if action == "audit":
         return [ctx.reply(await _audit(ctx))]
-    raise CommandError("Usage: " + " · ".join(admin_usage()))
+    raise CommandError(USAGE, usage=" · ".join(admin_usage()))
 
 
 async def defaults_text(session: AsyncSession, settings: Settings, platform: str,

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.command_catalog import CATALOG
 from bot.events import AnyEvent, Reply, ReplyKind
-from bot.i18n import nt, t
+from bot.i18n import N_, nt, t
 from bot.services import Services
 from profiles.engine import ProfileEngine
 from profiles.models import Person
@@ -115,7 +115,9 @@ def split_args(raw: str) -> list[str]:
     try:
         return shlex.split(raw)
     except ValueError as exc:
-        raise CommandError(f"I couldn't read that command ({exc}). Check your quotes.") from exc
+        raise CommandError(
+            N_("I couldn't read that command ({error}). Check your quotes."), error=str(exc)
+        ) from exc
 
 
 MAX_ROW_ID = 2**63 - 1  # PostgreSQL BIGINT and SQLite INTEGER both stop here
@@ -145,10 +147,20 @@ def parse_command_line(text: str) -> tuple[str, str] | None:
     return name, rest.strip()
 
 
-def usage_text(spec: CommandSpec) -> str:
-    return "Usage: " + " · ".join(spec.usage)
+USAGE = N_("Usage: {usage}")
+UNKNOWN_COMMAND = N_("I don't know /{name}. Commands: {names}. Try /help.")
 
 
-def unknown_command_text(name: str) -> str:
+def usage_text(spec: CommandSpec, locale: str | None = None) -> str:
+    return t(USAGE, locale, usage=" · ".join(spec.usage))
+
+
+def usage_error(spec: CommandSpec) -> CommandError:
+    """The usage of ``spec`` as an error, translated when it is shown (the locale is known
+    only then)."""
+    return CommandError(USAGE, usage=" · ".join(spec.usage))
+
+
+def unknown_command_text(name: str, locale: str | None = None) -> str:
     names = ", ".join(f"/{n}" for n in sorted(REGISTRY))
-    return f"I don't know /{name}. Commands: {names}. Try /help."
+    return t(UNKNOWN_COMMAND, locale, name=name, names=names)

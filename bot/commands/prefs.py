@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import lifecycle
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.events import Reply
 from bot.i18n import N_
 from profiles.preferences import SPECS, PreferenceError
@@ -63,7 +63,7 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
             if reset_key else ctx.t("Reset all your explicit preferences. I'll go back to what "
                                     "I infer (or the defaults).")
         )]
-    raise CommandError(usage_text(REGISTRY["prefs"]))
+    raise usage_error(REGISTRY["prefs"])
 
 
 async def show(ctx: CommandContext) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from babel.dates import format_date
 
 from bot import lifecycle
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.commands.base import REGISTRY, CommandContext, command, usage_error
 from bot.consent import SPANS_WORKSPACES
 from bot.digest import store as digest_store
 from bot.events import Button, ButtonStyle, Reply, ReplyKind
@@ -112,7 +112,7 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
                 ],
             )
         ]
-    raise CommandError(usage_text(REGISTRY["consent"]))
+    raise usage_error(REGISTRY["consent"])
 
 
 def person_key(ctx: CommandContext) -> PersonKey:
@@ -220,7 +220,7 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
         ]
     if action == "cancel":
         return [ctx.reply(ctx.t("Okay, nothing was deleted."))]
-    raise CommandError(usage_text(REGISTRY["forget"]))
+    raise usage_error(REGISTRY["forget"])
 
 
 async def _unfinished(ctx: CommandContext, report: DeletionReport) -> list[Reply]:
@@ -239,8 +239,8 @@ async def _unfinished(ctx: CommandContext, report: DeletionReport) -> list[Reply
 
 @command("help")
 async def help_(ctx: CommandContext, args: list[str]) -> list[Reply]:
-    lines = ["Commands:"]
+    lines = [ctx.t("Commands:")]
     for spec in sorted(REGISTRY.values(), key=lambda s: s.name):
-        lines.append(f"• /{spec.name} — {spec.summary} ({' · '.join(spec.usage)})")
-    lines.append("Anything else you type is a message to me.")
+        lines.append(f"• /{spec.name} — {ctx.t(spec.summary)} ({' · '.join(spec.usage)})")
+    lines.append(ctx.t("Anything else you type is a message to me."))
     return [ctx.reply("\n".join(lines))]

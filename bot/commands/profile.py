@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.context import style_summary
 from bot.events import Reply
 from bot.i18n import N_
@@ -23,7 +23,7 @@ async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
         text = await describe(ctx.engine, ctx.session, ctx.person, ctx.now)
         return [ctx.reply(f"{text}\n{policy_of(ctx.services.settings).describe()}")]
     if args[0].lower() != "summary":
-        raise CommandError(usage_text(REGISTRY["profile"]))
+        raise usage_error(REGISTRY["profile"])
     row = await ctx.session.get(ProfileSummary, ctx.person_id)
     if row is None:
         return [ctx.reply(ctx.t("There is no model summary of you."))]
@@ -40,7 +40,7 @@ async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
         row.corrected_at = ctx.now
         ctx.session.add(row)
         return [ctx.reply(ctx.t("Corrected.") + " " + "\n".join(describe_summary(row)))]
-    raise CommandError(usage_text(REGISTRY["profile"]))
+    raise usage_error(REGISTRY["profile"])
 
 
 async def describe(

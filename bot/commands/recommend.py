@@ -16,10 +16,11 @@ from bot.commands.base import (
     CommandError,
     command,
     parse_row_id,
-    usage_text,
+    usage_error,
 )
 from bot.events import Button, Reply
 from bot.experiments import variant_for
+from bot.i18n import N_
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
 from bot.structured import InvalidOutput, Proposal, parse_model_json
 from profiles.models import LLMCall, Recommendation
@@ -29,6 +30,13 @@ from prompts.fence import fence
 log = logging.getLogger(__name__)
 SHOWN = 3
 ASKED = 8
+
+
+_ACKS = {
+    "liked": N_("Noted, more like that."),
+    "disliked": N_("Noted, less like that."),
+    "done": N_("Marked as done."),
+}
 
 
 def normalise_title(title: str) -> str:
@@ -41,14 +49,14 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return await _feedback(ctx, args)
     request = " ".join(args).strip()
     if not request:
-        raise CommandError(usage_text(REGISTRY["recommend"]))
+        raise usage_error(REGISTRY["recommend"])
     services = ctx.services
     if not services.llm.configured:
         return [
-            ctx.reply(
+            ctx.reply(ctx.t(
                 "Recommendations need a language model. Set ANTHROPIC_API_KEY or "
                 "TAILORBOT_OPENAI_BASE_URL and restart (see README, Models)."
-            )
+            ))
         ]
     engine = ctx.engine
     consent = await engine.consent(ctx.session, ctx.person_id)
@@ -91,8 +99,8 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
         except LLMUnavailable as exc:
             return [
                 ctx.reply(
-                    f"I couldn't reach my language model just now ({exc}). "
-                    "Please try again in a moment.",
+                    ctx.t("I couldn't reach my language model just now ({error}). "
+                          "Please try again in a moment.", error=str(exc)),
                     purpose="error",
                 )
             ]
@@ -102,7 +110,7 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
             log.warning("rejected recommendation output for person %s: %s", person_id, exc)
             return [
                 ctx.reply(
-                    "The model's suggestions came back malformed; please ask again.",
+                    ctx.t("The model's suggestions came back malformed; please ask again."),
                     purpose="error",
                 )
             ]
@@ -125,10 +133,10 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
         )
         if not ranked:
             return [
-                ctx.reply(
+                ctx.reply(ctx.t(
                     "I couldn't find anything new for that which fits your "
                     "preferences. Try asking differently?"
-                )
+                ))
             ]
         async with services.db.session() as session:
             session.add(
@@ -154,7 +162,11 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
             ]
             session.add_all(rows)
             await session.flush()
-            lines = [f"For {person.display_name or 'you'}:"]
+            lines = [
+                ctx.t("For {name}:", name=person.display_name)
+                if person.display_name
+                else ctx.t("For you:")
+            ]
             buttons: list[Button] = []
             for number, (row, r) in enumerate(zip(rows, ranked, strict=True), start=1):
                 why = f" ({r.why})" if r.reasons else ""
@@ -171,10 +183,10 @@ async def _feedback(ctx: CommandContext, args: list[str]) -> list[Reply]:
     """A button (or ``/recommend like 12``) on one of this person's recommendations."""
     row_id = parse_row_id(args[1]) if len(args) >= 2 else None
     if row_id is None:
-        raise CommandError("Which recommendation? Give its number, e.g. /recommend like 12")
+        raise CommandError(N_("Which recommendation? Give its number, e.g. /recommend like 12"))
     row = await ctx.session.get(Recommendation, row_id)
     if row is None or row.person_id != ctx.person_id:
-        raise CommandError("That recommendation is no longer available.")
+        raise CommandError(N_("That recommendation is no longer available."))
     status = {"like": "liked", "dislike": "disliked", "done": "done"}[args[0]]
     delta = {"liked": 0.6, "disliked": -0.6, "done": 0.2}[status]
     row.status, row.feedback_at = status, ctx.now
@@ -190,9 +202,5 @@ async def _feedback(ctx: CommandContext, args: list[str]) -> list[Reply]:
             positive=int(delta > 0),
             negative=int(delta < 0),
         )
-    word = {
-        "liked": "Noted, more like that.",
-        "disliked": "Noted, less like that.",
-        "done": "Marked as done.",
-    }[status]
+    word = ctx.t(_ACKS[status])
     return [ctx.reply(f"{word} ({row.title})", purpose="ack")]

@@ -35,13 +35,15 @@ class Commands:
     async def command(self, event: AnyEvent, name: str, raw_args: str) -> list[Reply]:
         spec = REGISTRY.get(name)
         thread = getattr(event, "thread_id", None)
-        if spec is None:
+        if spec is None:  # no person lookup: the platform's locale, else the default
+            locale = negotiate(event.context.locale, self.services.settings.default_locale)
             return [
                 Reply(
-                    text=unknown_command_text(name),
+                    text=unknown_command_text(name, locale),
                     kind=ReplyKind.EPHEMERAL,
                     purpose="error",
                     thread_id=thread,
+                    locale=locale,
                 )
             ]
         services = self.services

@@ -11,8 +11,9 @@ import datetime as dt
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.events import MessageEvent, Reply
+from bot.i18n import N_, t
 from profiles.memories import (
     MemoryFull,
     add_memory,
@@ -24,22 +25,31 @@ from profiles.memories import (
 )
 from profiles.memory_models import Memory, MemoryScope
 
-_ORIGINS = {"message": "your message", "command": "/memory add", "tool": "our conversation"}
+_ORIGINS = {
+    "message": N_("your message"),
+    "command": "/memory add",
+    "tool": N_("our conversation"),
+}
+HERE_ONLY = N_("here only")
 
 @command("memory")
 async def memory(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "list"
     rest = args[1:]
     if action == "list":
-        return [ctx.reply(await listing(ctx.session, ctx.person_id))]
+        return [ctx.reply(await listing(ctx.session, ctx.person_id, ctx.locale))]
     if action == "add":
         return [await _add(ctx, rest)]
     if action in ("remove", "forget", "delete"):
         return [await _remove(ctx, rest)]
     if action == "clear":
         removed = await clear_memories(ctx.session, ctx.person_id)
-        return [ctx.reply(f"Done: I forgot all {removed} things you had asked me to remember.")]
-    raise CommandError(usage_text(REGISTRY["memory"]))
+        return [ctx.reply(ctx.nt(
+            "Done: I forgot the {n} thing you had asked me to remember.",
+            "Done: I forgot all {n} things you had asked me to remember.",
+            removed,
+        ))]
+    raise usage_error(REGISTRY["memory"])
 
 
 async def _add(ctx: CommandContext, rest: list[str]) -> Reply:
@@ -48,12 +58,13 @@ async def _add(ctx: CommandContext, rest: list[str]) -> Reply:
         scope, rest = MemoryScope.WORKSPACE, rest[1:]
     text = " ".join(rest).strip()
     if not text:
-        raise CommandError("What should I remember? For example: /memory add I'm vegetarian")
+        raise CommandError(N_("What should I remember? For example: /memory add I'm vegetarian"))
     limit = ctx.core.settings.memory_max_chars
     if len(text) > limit:
         raise CommandError(
-            f"That is too long to remember ({len(text)} characters; the most is {limit}). "
-            "Could you say it in fewer words?"
+            N_("That is too long to remember ({length} characters; the most is {limit}). "
+               "Could you say it in fewer words?"),
+            length=len(text), limit=limit,
         )
     source = "message" if isinstance(ctx.event, MessageEvent) else "command"
     cap = ctx.core.settings.memory_max_per_person
@@ -70,23 +81,25 @@ async def _add(ctx: CommandContext, rest: list[str]) -> Reply:
         )
     except MemoryFull:
         raise CommandError(
-            f"I already remember {cap} things for you, the most I keep, so I did not add "
-            f"“{text}”. See them with /memory and remove one with /memory remove <number>, "
-            "then ask me again."
+            N_("I already remember {cap} things for you, the most I keep, so I did not add "
+               "“{text}”. See them with /memory and remove one with /memory remove <number>, "
+               "then ask me again."),
+            cap=cap, text=text,
         ) from None
     if not added.created:
-        return ctx.reply(f"I already remember that: “{added.memory.text}”.")
-    where = "here only" if scope == MemoryScope.WORKSPACE else "everywhere you linked"
+        return ctx.reply(ctx.t("I already remember that: “{text}”.", text=added.memory.text))
+    where = ctx.t(HERE_ONLY) if scope == MemoryScope.WORKSPACE else ctx.t("everywhere you linked")
     note = ""
     consent = await ctx.engine.consent(ctx.session, ctx.person_id)
     if not await ctx.engine.may_learn_in(ctx.session, ctx.person, consent):
-        note = (
-            " You haven't allowed me to learn from your messages, so this is the one thing "
+        note = " " + ctx.t(
+            "You haven't allowed me to learn from your messages, so this is the one thing "
             "I keep from them, because you asked."
         )
     return ctx.reply(
-        f"Got it, I'll remember: “{added.memory.text}” ({where}).{note} "
-        "/memory shows everything I remember; “forget that …” removes it."
+        ctx.t("Got it, I'll remember: “{text}” ({where}).", text=added.memory.text, where=where)
+        + note + " "
+        + ctx.t("/memory shows everything I remember; “forget that …” removes it.")
     )
 
 
@@ -94,56 +107,68 @@ async def _remove(ctx: CommandContext, rest: list[str]) -> Reply:
     words = " ".join(rest).strip()
     mine = await own_memories(ctx.session, ctx.person_id)
     if not words:
-        raise CommandError("Which one? /memory remove <number> (see /memory for the numbers).")
+        raise CommandError(N_("Which one? /memory remove <number> (see /memory for the numbers)."))
     if words.isdigit():
         index = int(words) if len(words) < 6 else 0
         if not 1 <= index <= len(mine):
             raise CommandError(
-                f"There is no memory number {words[:6]}: /memory lists the {len(mine)} I have."
+                N_("There is no memory number {number}: /memory lists the {count} I have."),
+                number=words[:6], count=len(mine),
             )
         chosen = [mine[index - 1]]
     else:
         chosen, certain = matching(mine, words)
         if not chosen:
-            return ctx.reply(
-                f"I don't remember anything about “{words}”. /memory lists what I remember."
-            )
+            return ctx.reply(ctx.t(
+                "I don't remember anything about “{words}”. /memory lists what I remember.",
+                words=words,
+            ))
         if not certain or len(chosen) > 1:
             options = "\n".join(f"{mine.index(m) + 1}. {m.text}" for m in chosen if m in mine)
-            return ctx.reply(
-                f"Which one should I forget?\n{options}\nSay /memory remove <number> to confirm."
-            )
+            return ctx.reply(ctx.t(
+                "Which one should I forget?\n{options}\nSay /memory remove <number> to confirm.",
+                options=options,
+            ))
     await remove_memories(ctx.session, chosen)
-    return ctx.reply(f"Forgotten: “{chosen[0].text}”.")
+    return ctx.reply(ctx.t("Forgotten: “{text}”.", text=chosen[0].text))
 
 
-async def listing(session: AsyncSession, person_id: int) -> str:
+async def listing(session: AsyncSession, person_id: int, locale: str | None = None) -> str:
     memories = await visible_memories(session, person_id)
     if not memories:
-        return (
+        return t(
             "You haven't asked me to remember anything. Say “remember that …” or use "
-            "/memory add <text>."
+            "/memory add <text>.",
+            locale,
         )
-    lines = ["What you asked me to remember:"]
-    lines.extend(describe(memories, person_id))
-    lines.append("/memory remove <number> forgets one; /memory clear forgets all.")
+    lines = [t("What you asked me to remember:", locale)]
+    lines.extend(describe(memories, person_id, locale))
+    lines.append(t("/memory remove <number> forgets one; /memory clear forgets all.", locale))
     return "\n".join(lines)
 
 
-def describe(memories: list[Memory], person_id: int) -> list[str]:
-    """One line per memory with its provenance; shared with /profile."""
+def describe(memories: list[Memory], person_id: int, locale: str | None = None) -> list[str]:
+    """One line per memory with its provenance; shared with /profile (English until
+    /profile passes the person's locale)."""
     lines = []
     own = 0
     for memory in memories:
         if memory.person_id == person_id:
             own += 1
             label = f"{own}."
-            origin = _ORIGINS.get(memory.source, memory.source)
+            origin = t(_ORIGINS.get(memory.source, memory.source), locale)
         else:
             label = "•"
-            origin = "a linked identity"
-        scope = "here only" if memory.scope == MemoryScope.WORKSPACE else "shared with links"
-        lines.append(f"{label} {memory.text} (from {origin}, {_day(memory.created_at)}; {scope})")
+            origin = t("a linked identity", locale)
+        scope = (
+            t(HERE_ONLY, locale)
+            if memory.scope == MemoryScope.WORKSPACE
+            else t("shared with links", locale)
+        )
+        lines.append(label + " " + t(
+            "{text} (from {origin}, {day}; {scope})", locale,
+            text=memory.text, origin=origin, day=_day(memory.created_at), scope=scope,
+        ))
     return lines
 
 

@@ -20,8 +20,9 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_text
+from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.events import Reply
+from bot.i18n import N_, t
 from profiles.engine import ProfileEngine
 from profiles.memories import LinkGroup, join_links, link_group, link_of, linked_people, unlink
 from profiles.memory_models import LinkAttempt, LinkCode
@@ -47,8 +48,10 @@ def new_code() -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def describe_identity(person: Person) -> str:
-    return f"{person.display_name or person.user_id} on {person.platform} ({person.workspace})"
+def describe_identity(person: Person, locale: str | None = None) -> str:
+    return t("{name} on {platform} ({workspace})", locale,
+             name=person.display_name or person.user_id, platform=person.platform,
+             workspace=person.workspace)
 
 
 @command("link")
@@ -57,28 +60,32 @@ async def link(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if action == "issue":
         return [await _issue(ctx)]
     if action == "list":
-        return [ctx.reply(await _listing(ctx.session, ctx.person_id))]
+        return [ctx.reply(await _listing(ctx.session, ctx.person_id, ctx.locale))]
     if action in ("remove", "unlink"):
         count = await unlink(ctx.session, ctx.person_id)
         if not count:
-            return [ctx.reply("This identity is not linked to any other.")]
+            return [ctx.reply(ctx.t("This identity is not linked to any other."))]
         return [
-            ctx.reply(
+            ctx.reply(ctx.t(
                 "Unlinked: this identity no longer shares memories, preferences or interests "
                 "with the others. Nothing was deleted."
-            )
+            ))
         ]
     if action == "share" and len(args) == 2 and args[1].lower() in ("on", "off"):
         row = await link_of(ctx.session, ctx.person_id)
         if row is None:
-            raise CommandError("Link an identity first: /link prints a code.")
+            raise CommandError(N_("Link an identity first: /link prints a code."))
         row.share_preferences = args[1].lower() == "on"
         ctx.session.add(row)
-        state = "now shared with" if row.share_preferences else "no longer shared with"
-        return [ctx.reply(f"Your explicit preferences here are {state} your linked identities.")]
+        return [ctx.reply(
+            ctx.t("Your explicit preferences here are now shared with your linked identities.")
+            if row.share_preferences
+            else ctx.t("Your explicit preferences here are no longer shared with your linked "
+                       "identities.")
+        )]
     if len(args) == 1 and len("".join(ch for ch in args[0] if ch.isalnum())) == CODE_LENGTH:
         return [await _confirm(ctx, args[0])]
-    raise CommandError(usage_text(REGISTRY["link"]))
+    raise usage_error(REGISTRY["link"])
 
 
 async def _issue(ctx: CommandContext) -> Reply:
@@ -95,8 +102,9 @@ async def _issue(ctx: CommandContext) -> Reply:
     issued = await _codes_since(ctx.session, ctx.person_id, since)
     if issued >= settings.link_codes_per_hour:
         raise CommandError(
-            f"You asked for {issued} link codes in the last hour, the most I give. "
-            "Please try again later."
+            N_("You asked for {issued} link codes in the last hour, the most I give. "
+               "Please try again later."),
+            issued=issued,
         )
     # A new code replaces any unused one: at most one code of this identity works.
     old = await ctx.session.exec(
@@ -115,13 +123,14 @@ async def _issue(ctx: CommandContext) -> Reply:
             expires_at=ctx.now + dt.timedelta(seconds=ttl),
         )
     )
-    return ctx.reply(
-        f"Your one-time link code is {code} (valid {ttl // 60} minutes, once). On your other "
-        f"account — Slack, Discord or the terminal — send: /link {code}\n"
+    return ctx.reply(ctx.t(
+        "Your one-time link code is {code} (valid {minutes} minutes, once). On your other "
+        "account — Slack, Discord or the terminal — send: /link {code}\n"
         "Linked identities share what you ask me to remember, your preferences if you choose "
         "(/link share on) and, if you allow learning on both, your interests. Conversations "
-        "and channel content stay where they are."
-    )
+        "and channel content stay where they are.",
+        code=code, minutes=ttl // 60,
+    ))
 
 
 async def _confirm(ctx: CommandContext, code: str) -> Reply:
@@ -134,7 +143,7 @@ async def _confirm(ctx: CommandContext, code: str) -> Reply:
     )
     tried = await _attempts_since(ctx.session, ctx.person_id, since)
     if tried >= settings.link_attempts_per_hour:
-        raise CommandError("Too many link attempts in the last hour. Please try again later.")
+        raise CommandError(N_("Too many link attempts in the last hour. Please try again later."))
     attempt = LinkAttempt(person_id=ctx.person_id, at=ctx.now)
     ctx.session.add(attempt)
     row = (
@@ -149,22 +158,24 @@ async def _confirm(ctx: CommandContext, code: str) -> Reply:
     if row is None:
         # A normal reply, not an error raised: the attempt row commits and counts.
         return ctx.reply(
-            "That code doesn't work: it is wrong, expired or already used. Send /link on "
-            "your other account for a new one.",
+            ctx.t("That code doesn't work: it is wrong, expired or already used. Send /link on "
+                  "your other account for a new one."),
             purpose="error",
         )
     if row.person_id == ctx.person_id:
-        return ctx.reply("That code is from this same identity: use it on your other account.")
+        return ctx.reply(
+            ctx.t("That code is from this same identity: use it on your other account."))
     row.used_at = ctx.now
     ctx.session.add(row)
     attempt.ok = True
     await join_links(ctx.session, row.person_id, ctx.person_id, group_key=uuid4().hex, at=ctx.now)
     others = await linked_people(ctx.session, ctx.person_id)
-    names = "; ".join(describe_identity(p) for p in others)
-    return ctx.reply(
-        f"Linked with {names}. What you ask me to remember now follows you there. "
-        "/link share on shares your explicit preferences from here; /link remove undoes it."
-    )
+    names = "; ".join(describe_identity(p, ctx.locale) for p in others)
+    return ctx.reply(ctx.t(
+        "Linked with {names}. What you ask me to remember now follows you there. "
+        "/link share on shares your explicit preferences from here; /link remove undoes it.",
+        names=names,
+    ))
 
 
 async def _codes_since(session: AsyncSession, person_id: int, since: dt.datetime) -> int:
@@ -185,15 +196,19 @@ async def _attempts_since(session: AsyncSession, person_id: int, since: dt.datet
     return int(result.one())
 
 
-async def _listing(session: AsyncSession, person_id: int) -> str:
+async def _listing(session: AsyncSession, person_id: int, locale: str) -> str:
     others = await linked_people(session, person_id)
     if not others:
-        return "This identity is not linked. /link prints a code to link another account."
+        return t("This identity is not linked. /link prints a code to link another account.",
+                 locale)
     row = await link_of(session, person_id)
-    sharing = "shared" if row and row.share_preferences else "not shared (/link share on)"
-    lines = ["Linked identities:"]
-    lines.extend(f"• {describe_identity(p)}" for p in others)
-    lines.append(f"Your explicit preferences from here are {sharing}.")
+    lines = [t("Linked identities:", locale)]
+    lines.extend(f"• {describe_identity(p, locale)}" for p in others)
+    lines.append(
+        t("Your explicit preferences from here are shared.", locale)
+        if row and row.share_preferences
+        else t("Your explicit preferences from here are not shared (/link share on).", locale)
+    )
     return "\n".join(lines)
 
 

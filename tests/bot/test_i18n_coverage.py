@@ -32,12 +32,7 @@ WRAPPERS = {"t", "nt", "N_"}
 # see the final report of issue 13). Remove a module from here once its texts are wrapped.
 NOT_YET_SWEPT = frozenset({
     "adapters/terminal.py",
-    "bot/commands/admin.py",  # the usage line is built from the registry's usage strings
-    "bot/commands/base.py",
-    "bot/commands/recommend.py",
     "bot/digest/commands.py",
-    "bot/memory/commands.py",
-    "bot/memory/links.py",
 })
 WORDS = re.compile(r"[A-Za-z]{2,}")
 
@@ -184,6 +179,29 @@ async def test_a_french_speaker_sees_no_english_catalog_text(
         _command(amelie, "admin", "defaults", admin=True),
         _command(amelie, "admin", "set retention conversations 9999", admin=True),
         _command(amelie, "admin", "exclude all #general", admin=True),
+        _command(amelie, "help"),
+        _command(amelie, "frobnicate"),  # unknown command
+        _command(amelie, "prefs", "nonsense"),  # usage
+        _command(amelie, "memory", "add"),
+        _command(amelie, "memory", "add Je bois du thé vert"),
+        _command(amelie, "memory", "add Je bois du thé vert"),  # already remembered
+        _command(amelie, "memory"),
+        _command(amelie, "memory", "remove 99"),
+        _command(amelie, "memory", "remove café"),
+        _command(amelie, "memory", "remove 1"),
+        _command(amelie, "memory", "add --here Je code en Rust"),
+        _command(amelie, "memory", "clear"),
+        _command(amelie, "memory", "clear"),
+        _command(amelie, "memory", "remove"),
+        _command(amelie, "link", "list"),
+        _command(amelie, "link", "remove"),
+        _command(amelie, "link", "share on"),
+        _command(amelie, "link"),
+        _command(amelie, "link", "ABCD-EFGH"),  # wrong code
+        _command(amelie, "recommend"),  # usage
+        _command(amelie, "recommend", "un roman"),  # no model configured
+        _command(amelie, "recommend", "like"),
+        _command(amelie, "recommend", "like 999999"),
         _command(amelie, "forget"),
         _command(amelie, "forget", "cancel"),
         _command(amelie, "export"),

@@ -61,7 +61,7 @@ async def test_umbrella_command_reaches_any_core_command(world: SlackWorld) -> N
     await world.command("/tailorbot")
     saved, help_ = world.slack.calls_to("response_url")
     assert saved.params["text"] == t(SAVED, "fr", key="verbosity", value="brief")
-    assert "/forget" in help_.params["text"] and "Commands:" in help_.params["text"]
+    assert "/forget" in help_.params["text"] and t("Commands:", "fr") in help_.params["text"]
 
 
 async def test_export_arrives_as_a_file_in_the_dm(world: SlackWorld) -> None:

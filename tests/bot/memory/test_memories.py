@@ -97,7 +97,7 @@ async def test_forget_that_exact_ambiguous_and_confirmed(make_core):
     bad = (await core.handle(command(ann, "memory", "remove 99999999999999999999")))[0]
     assert bad.purpose == "error"
     cleared = (await core.handle(command(ann, "memory", "clear")))[0].text
-    assert "all 1 things" in cleared
+    assert "forgot the 1 thing" in cleared
 
 
 async def test_channel_chatter_and_questions_are_not_requests(make_core):
