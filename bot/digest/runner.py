@@ -337,10 +337,9 @@ class DigestRunner:
                         )
                         job.error = "consent revoked"
                 going = [j for j in building if j.outcome is None]
+                now = self.services.clock()
                 rows = [
-                    row
-                    for j in going
-                    for row in item_rows(j.items, j.run_id, j.due.person_id, self.services.clock())
+                    row for j in going for row in item_rows(j.items, j.run_id, j.due.person_id, now)
                 ]
                 recorded = await store.record_items(session, rows)
                 for job in going:
@@ -351,7 +350,7 @@ class DigestRunner:
             for job in building:
                 job.recorded = False
                 job.fail(exc)
-            await self._mark_failed(building)
+            await self._close(sent=[], failed=building)
             return
         for job in jobs:
             if job.outcome is None:
@@ -379,19 +378,18 @@ class DigestRunner:
         """One transaction: sent runs marked sent, failed ones lose their items."""
         sent = [j for j in jobs if j.outcome is not None and j.outcome.status == "sent"]
         failed = [j for j in jobs if j.delivering_failed]
-        await self._mark_failed(failed, sent_now=sent)
+        await self._close(sent=sent, failed=failed)
 
-    async def _mark_failed(
-        self, failed: Sequence[_Job], *, sent_now: Sequence[_Job] = ()
-    ) -> None:
-        if not failed and not sent_now:
+    async def _close(self, *, sent: Sequence[_Job], failed: Sequence[_Job]) -> None:
+        """Mark runs sent, or failed with their items dropped (they may come back next time)."""
+        if not failed and not sent:
             return
         at = self.services.clock()
         async with self._write() as session:
             await store.drop_run_items(session, [j.run_id for j in failed])
             await store.finish_runs(
                 session,
-                [store.RunEnd(j.run_id, "sent", sent_at=at) for j in sent_now]
+                [store.RunEnd(j.run_id, "sent", sent_at=at) for j in sent]
                 + [
                     store.RunEnd(j.run_id, "failed", error=j.error or "", item_count=0)
                     for j in failed

@@ -228,22 +228,6 @@ async def claim_runs(
     return owned
 
 
-async def claim_run(
-    session: AsyncSession,
-    person_id: int,
-    period_key: str,
-    scheduled_for: dt.datetime,
-    *,
-    now: dt.datetime,
-    stale_after: dt.timedelta,
-) -> int | None:
-    """One digest's claim (see :func:`claim_runs`): its run id, or None if it is not ours."""
-    owned = await claim_runs(
-        session, [RunClaim(person_id, period_key, scheduled_for)], now=now, stale_after=stale_after
-    )
-    return owned.get(person_id)
-
-
 @dataclass(frozen=True, slots=True)
 class RunEnd:
     """How one run of a page ends (``None`` leaves a column as it is)."""
@@ -279,18 +263,6 @@ async def finish_runs(session: AsyncSession, ends: Sequence[RunEnd]) -> None:
             values["item_count"] = bindparam("new_item_count")
         stmt = update(table).where(table.c.id == bindparam("run_id")).values(**values)
         await session.exec(stmt, params=rows)
-
-
-async def finish_run(
-    session: AsyncSession,
-    run_id: int,
-    status: str,
-    *,
-    sent_at: dt.datetime | None = None,
-    error: str | None = None,
-    item_count: int | None = None,
-) -> None:
-    await finish_runs(session, [RunEnd(run_id, status, sent_at, error, item_count)])
 
 
 async def run_exists(session: AsyncSession, run_id: int) -> bool:
