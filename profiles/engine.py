@@ -8,13 +8,11 @@ commits a message's dedupe row, signals and history together, so a crash never h
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from sqlalchemy import case, delete, desc, func, insert
+from sqlalchemy import delete, desc, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +25,8 @@ from profiles.background import (
     is_junk,
 )
 from profiles.decay import DAY_SECONDS, decayed, to_ts
+from profiles.ingest import BatchIngestor, Observation
+from profiles.learning_sql import LASTING_HALF_LIFE_DAYS, interest_row, interest_upsert
 from profiles.models import (
     Consent,
     ConsentStatus,
@@ -45,16 +45,14 @@ from profiles.models import (
 )
 from profiles.preferences import ResolvedPreferences, resolve, validate
 from profiles.signals import MessageSignals
-from profiles.upsert import dialect_of, insert_for, insert_of
+from profiles.upsert import insert_for
 from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, OPT_OUT, stored_default
 
 FEEDBACK_TOPIC_DELTA = 0.5
 # A 👎 is about the answer, not the subject: only what the reply brought in on its own loses,
 # and less than a 👍 gains.
 NEGATIVE_FEEDBACK_SHARE = 0.5
-REACTION_INTEREST_DELTA = 0.4
 MIN_MESSAGES_FOR_STYLE = 3
-LASTING_HALF_LIFE_DAYS = 365.0
 # "Lately" is what came up within this many (fading) half-lives: four weeks by default.
 LATELY_HALF_LIVES = 2
 # Topics considered when grouping a profile into families (the strongest ones).
@@ -112,101 +110,6 @@ class ProfileSnapshot:
     lasting: list[InterestView] = field(default_factory=list)
 
 
-def _decayed_sum(old: Any, new: Any, column: str, hl: float) -> Any:
-    """SQL twin of :func:`profiles.decay.accumulate` for one weight column."""
-    return case(
-        (
-            new.updated_ts >= old.updated_ts,
-            old[column] * func.power(0.5, (new.updated_ts - old.updated_ts) / hl) + new[column],
-        ),
-        else_=old[column] + new[column] * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
-    )
-
-
-def interest_upsert(
-    session: AsyncSession,
-    half_life_seconds: float,
-    lasting_half_life_seconds: float = LASTING_HALF_LIFE_DAYS * DAY_SECONDS,
-) -> Any:
-    """INSERT … ON CONFLICT for interests: decay the stored weights (fading and lasting) to
-    the new signal's time and add it (see profiles.decay), atomically, so concurrent workers
-    never lose an update. Each row's ``lasting_weight`` equals its ``weight``. Rows go in as
-    executemany parameters (``session.exec(stmt, params=rows)``), never as a multi-row
-    ``.values([...])``, which SQLAlchemy cannot cache and recompiles every time. Built once
-    per dialect and half-lives: statements are immutable, constructing one costs more Python
-    than executing the cached compiled form."""
-    return _interest_upsert(dialect_of(session), half_life_seconds, lasting_half_life_seconds)
-
-
-@functools.lru_cache(maxsize=16)
-def _interest_upsert(
-    dialect: str, half_life_seconds: float, lasting_half_life_seconds: float
-) -> Any:
-    table = table_of(Interest)
-    stmt = insert_of(dialect, table)
-    new, old = stmt.excluded, table.c
-    return stmt.on_conflict_do_update(
-        index_elements=["person_id", "topic"],
-        set_={
-            "weight": _decayed_sum(old, new, "weight", half_life_seconds),
-            "lasting_weight": _decayed_sum(old, new, "lasting_weight", lasting_half_life_seconds),
-            "updated_ts": case(
-                (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
-            ),
-            "evidence_count": old.evidence_count + new.evidence_count,
-            "positive_feedback": old.positive_feedback + new.positive_feedback,
-            "negative_feedback": old.negative_feedback + new.negative_feedback,
-        },
-    )
-
-
-def trait_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
-    """INSERT … ON CONFLICT for decayed habit counters (language, active hour)."""
-    return _trait_upsert(dialect_of(session), half_life_seconds)
-
-
-@functools.lru_cache(maxsize=16)
-def _trait_upsert(dialect: str, half_life_seconds: float) -> Any:
-    table = table_of(Trait)
-    stmt = insert_of(dialect, table)
-    new, old = stmt.excluded, table.c
-    return stmt.on_conflict_do_update(
-        index_elements=["person_id", "kind", "key"],
-        set_={
-            "weight": old.weight
-            * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / half_life_seconds)
-            + new.weight,
-            "updated_ts": case(
-                (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
-            ),
-        },
-    )
-
-
-def style_upsert(session: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT for the style profile: a running mean for the first messages, then
-    an exponentially weighted average (alpha 0.1) so style follows the person as they change."""
-    return _style_upsert(dialect_of(session))
-
-
-@functools.lru_cache(maxsize=4)
-def _style_upsert(dialect: str) -> Any:
-    table = table_of(StyleProfile)
-    stmt = insert_of(dialect, table)
-    new, old = stmt.excluded, table.c
-    alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
-    return stmt.on_conflict_do_update(
-        index_elements=["person_id"],
-        set_={
-            "messages_seen": old.messages_seen + 1,
-            "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
-            "formality": old.formality + (new.formality - old.formality) * alpha,
-            "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
-            "updated_at": new.updated_at,
-        },
-    )
-
-
 class ProfileEngine:
     def __init__(
         self,
@@ -230,6 +133,7 @@ class ProfileEngine:
         self.defaults = {"timezone": default_timezone, "language": default_locale}
         self._popular_ttl = popular_cache_seconds
         self._popular_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
+        self.ingestor = BatchIngestor(self)
         self.background = WorkspaceBackground(
             allowed_statuses=self._learning_statuses(), ttl_seconds=popular_cache_seconds
         )
@@ -394,6 +298,9 @@ class ProfileEngine:
         return row
 
     # Learning ------------------------------------------------------------------------------
+    # One implementation of the learning rule: the per-event methods below apply a batch of
+    # one through :class:`profiles.ingest.BatchIngestor`, the same code the product's
+    # write-behind learner (bot/learning.py) runs for many events at once.
     async def observe_message(
         self,
         session: AsyncSession,
@@ -406,68 +313,10 @@ class ProfileEngine:
         excerpt: str,
     ) -> None:
         """Record one message's signals: evidence rows, interests, habits, style."""
-        at_ts = to_ts(at)
-        excerpt = excerpt[:120]
-        rows: list[dict[str, Any]] = [
-            {
-                "person_id": person_id,
-                "kind": "topic",
-                "value": topic,
-                "weight": strength,
-                "excerpt": excerpt,
-                "event_id": event_id,
-                "created_at": at,
-            }
-            for topic, strength in signals.topics
-        ]
-        style = (
-            f"chars={signals.length} words={signals.word_count} "
-            f"formality={signals.formality:+.2f} emoji={signals.emoji_count}"
+        observation = Observation.of_message(
+            person_id, signals, at=at, local_hour=local_hour, event_id=event_id, excerpt=excerpt
         )
-        rows.append(
-            {
-                "person_id": person_id,
-                "kind": "style",
-                "value": style,
-                "weight": 1.0,
-                "excerpt": None,
-                "event_id": event_id,
-                "created_at": at,
-            }
-        )
-        if signals.language:
-            rows.append(
-                {
-                    "person_id": person_id,
-                    "kind": "language",
-                    "value": signals.language,
-                    "weight": 1.0,
-                    "excerpt": None,
-                    "event_id": event_id,
-                    "created_at": at,
-                }
-            )
-        rows.append(
-            {
-                "person_id": person_id,
-                "kind": "active_hour",
-                "value": f"{local_hour:02d}",
-                "weight": 1.0,
-                "excerpt": None,
-                "event_id": event_id,
-                "created_at": at,
-            }
-        )
-        # executemany with bound rows, not ``.values([...])``: a multi-row VALUES clause has
-        # no cache key, so SQLAlchemy would compile it afresh for every message.
-        await session.exec(insert(table_of(Signal)), params=rows)
-
-        await self.add_interests(session, person_id, signals.topics, at=at)
-        traits = [("hour", f"{local_hour:02d}")]
-        if signals.language:
-            traits.append(("language", signals.language))
-        await self._bump_traits(session, person_id, traits, at_ts)
-        await self._update_style(session, person_id, signals, at)
+        await self.ingestor.apply(session, [observation])
 
     async def add_interests(
         self,
@@ -480,20 +329,14 @@ class ProfileEngine:
         positive: int = 0,
         negative: int = 0,
     ) -> None:
-        """One atomic upsert per call: decay the stored weight to ``at`` and add ``delta``."""
-        at_ts = to_ts(at)
+        """One atomic upsert per call: decay the stored weight to ``at`` and add ``delta``.
+        Explicit signals (feedback, /recommend, digest ratings) come through here; implicit
+        ones through :meth:`observe_message`, whose batch rule builds the same rows."""
         values = [
-            {
-                "person_id": person_id,
-                "topic": topic,
-                "weight": delta,
-                "lasting_weight": delta,
-                "updated_ts": at_ts,
-                "evidence_count": evidence,
-                "positive_feedback": positive,
-                "negative_feedback": negative,
-                "first_seen_at": at,
-            }
+            interest_row(
+                person_id, topic, delta, at, evidence=evidence, positive=positive,
+                negative=negative,
+            )
             for topic, delta in dict(topics).items()
         ]
         if not values:
@@ -501,33 +344,6 @@ class ProfileEngine:
         await session.exec(
             interest_upsert(session, self.half_life, self.lasting_half_life), params=values
         )
-
-    async def _bump_traits(
-        self, session: AsyncSession, person_id: int, traits: list[tuple[str, str]], at_ts: float
-    ) -> None:
-        rows = [
-            {"person_id": person_id, "kind": kind, "key": key, "weight": 1.0, "updated_ts": at_ts}
-            for kind, key in traits
-        ]
-        await session.exec(trait_upsert(session, self.half_life), params=rows)
-
-    async def _update_style(
-        self, session: AsyncSession, person_id: int, signals: MessageSignals, at: dt.datetime
-    ) -> None:
-        """Running mean for the first messages, then an exponentially weighted average
-        (alpha 0.1) so style follows the person as they change."""
-        table = table_of(StyleProfile)
-        stmt = style_upsert(session).values(
-            person_id=person_id,
-            messages_seen=1,
-            avg_length=float(signals.length),
-            formality=signals.formality,
-            emoji_rate=float(min(signals.emoji_count, 5)),
-            updated_at=at,
-        )
-        result = await session.exec(stmt.returning(table.c.messages_seen))
-        if result.scalar_one() % 50 == 0:
-            await self.prune_interests(session, person_id, at)
 
     async def prune_interests(self, session: AsyncSession, person_id: int, at: dt.datetime) -> int:
         """Keep the ``max_interests`` strongest; amortised over 50 messages so it stays O(1)."""
@@ -554,24 +370,10 @@ class ProfileEngine:
         """A reaction on someone else's message is a (weaker) interest signal in its topics."""
         if not topics:
             return
-        await session.exec(
-            insert(table_of(Signal)),
-            params=[
-                {
-                    "person_id": person_id,
-                    "kind": "reaction",
-                    "value": topic,
-                    "weight": REACTION_INTEREST_DELTA * strength,
-                    "excerpt": emoji[:120],
-                    "event_id": event_id,
-                    "created_at": at,
-                }
-                for topic, strength in topics
-            ],
+        observation = Observation.of_reaction(
+            person_id, topics, at=at, emoji=emoji, event_id=event_id
         )
-        await self.add_interests(
-            session, person_id, [(t, REACTION_INTEREST_DELTA * s) for t, s in topics], at=at
-        )
+        await self.ingestor.apply(session, [observation])
 
     async def record_feedback(
         self,

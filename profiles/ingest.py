@@ -13,13 +13,15 @@ the batch size:
   one ``executemany`` upsert each — still an atomic read-modify-write in the database, so
   concurrent workers never lose an update;
 * style: its running average is not linear, so messages are applied in *rounds* (round r holds
-  each person's r-th message of the batch), one ``executemany`` upsert per round with exactly
-  the formula of :meth:`ProfileEngine._update_style`. A batch of messages from many people is
-  one or two rounds.
+  each person's r-th message of the batch), one ``executemany`` upsert per round (the running
+  mean, then alpha 0.1, of :func:`profiles.learning_sql.style_upsert`). A batch of messages
+  from many people is one or two rounds.
 
-The result is identical to calling ``observe_message``/``add_interests`` once per
-observation in time order (tests/profiles/test_ingest.py proves it on both databases). The
-caller has already checked consent and deduplicated events, as the core does today.
+This is the only implementation of implicit learning: ``ProfileEngine.observe_message`` and
+``observe_reaction_elsewhere`` apply a batch of one through it, the product's write-behind
+learner (bot/learning.py) many. Batches applied in time order learn what one-by-one
+application learns (tests/profiles/test_ingest.py checks it, and checks both against the
+decay rule computed by hand, on both databases). The caller has already checked consent.
 """
 
 from __future__ import annotations
@@ -31,19 +33,24 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.db import Database
 from profiles.decay import accumulate, to_ts
-from profiles.engine import ProfileEngine, interest_upsert, style_upsert, trait_upsert
-from profiles.models import ProcessedEvent, Signal, StyleProfile, table_of
+from profiles.learning_sql import interest_row, interest_upsert, style_upsert, trait_upsert
+from profiles.models import ProcessedEvent, Signal, table_of
 from profiles.signals import MessageSignals
 from profiles.upsert import insert_for
 
-PRUNE_EVERY = 50  # messages; the same amortisation as ProfileEngine._update_style
+if TYPE_CHECKING:  # the engine's per-event methods run this module's rule: no import cycle
+    from profiles.engine import ProfileEngine
+
+PRUNE_EVERY = 50  # messages: pruning a person's interests is amortised over this many
+# A reaction on someone else's message is a weaker interest signal than writing about it.
+REACTION_INTEREST_DELTA = 0.4
 log = logging.getLogger(__name__)
 
 
@@ -89,6 +96,27 @@ class Observation:
             event_id=event_id,
             message=signals,
             local_hour=local_hour,
+        )
+
+    @classmethod
+    def of_reaction(
+        cls,
+        person_id: int,
+        topics: Sequence[tuple[str, float]],
+        *,
+        at: dt.datetime,
+        emoji: str,
+        event_id: str | None,
+    ) -> Observation:
+        """The batched twin of :meth:`ProfileEngine.observe_reaction_elsewhere`: a reaction
+        on someone else's message, a weaker interest in what that message was about."""
+        return cls(
+            person_id=person_id,
+            at=at,
+            topics=tuple((t, REACTION_INTEREST_DELTA * s) for t, s in topics),
+            kind="reaction",
+            excerpt=emoji[:120],
+            event_id=event_id,
         )
 
 
@@ -222,17 +250,7 @@ class BatchIngestor:
                 key = (ob.person_id, topic)
                 found = combined.get(key)
                 if found is None:
-                    combined[key] = {
-                        "person_id": ob.person_id,
-                        "topic": topic,
-                        "weight": delta,
-                        "lasting_weight": delta,
-                        "updated_ts": at_ts,
-                        "evidence_count": 1,
-                        "positive_feedback": 0,
-                        "negative_feedback": 0,
-                        "first_seen_at": ob.at,
-                    }
+                    combined[key] = interest_row(ob.person_id, topic, delta, ob.at)
                     continue
                 found["lasting_weight"], _ = accumulate(
                     found["lasting_weight"], found["updated_ts"], delta, at_ts, lasting
@@ -305,26 +323,19 @@ class BatchIngestor:
             )
         if not rounds:
             return 0, 0
-        table = table_of(StyleProfile)
         stmt = style_upsert(session)
-        for batch in rounds:
-            await session.exec(stmt, params=batch)
-        # Prune where a person's message count crossed a multiple of PRUNE_EVERY, as the
-        # per-message path does; one read for the whole batch.
-        totals: list[tuple[int, int]] = []
-        people = list(per_person)
-        for start in range(0, len(people), 1000):  # stay under SQLite's bound-variable limit
-            seen = await session.exec(  # type: ignore[call-overload]
-                select(table.c.person_id, table.c.messages_seen).where(
-                    table.c.person_id.in_(people[start : start + 1000])
-                )
-            )
-            totals.extend((int(pid), int(n)) for pid, n in seen.all())
+        totals: dict[int, int] = {}
+        for batch in rounds:  # each round holds a person at most once
+            result = await session.exec(stmt, params=batch)
+            for person_id, seen in result.all():
+                totals[int(person_id)] = max(totals.get(int(person_id), 0), int(seen))
+        # Prune where a person's message count crossed a multiple of PRUNE_EVERY (for a
+        # batch of one: where the count is a multiple of it), at the batch's latest time.
         pruned = 0
-        last = max((ob.at for ob in ordered), default=None)
-        for person_id, total in totals:
+        last = max(ob.at for ob in ordered)
+        for person_id, total in totals.items():
             before = total - per_person[person_id]
-            if last is not None and total // PRUNE_EVERY > before // PRUNE_EVERY:
+            if total // PRUNE_EVERY > before // PRUNE_EVERY:
                 pruned += await self.engine.prune_interests(session, person_id, last)
         return len(rounds), pruned
 

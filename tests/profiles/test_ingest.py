@@ -196,3 +196,47 @@ async def test_write_behind_batches_and_flushes(make_core):
     async with core.db.session() as session:
         rows = (await session.exec(select(Signal))).all()
     assert len(rows) == queue.signal_rows
+
+
+async def test_both_paths_learn_the_decay_rule_computed_by_hand(make_core):
+    """The per-event methods and batches share one implementation, so comparing them with
+    each other could not catch a wrong rule: this checks both against the rule itself."""
+    core = await make_core()
+    one, batch = await people(core, ["hand-1", "hand-2"])
+    hl, lasting = core.engine.half_life, core.engine.lasting_half_life
+    later = T0 + dt.timedelta(seconds=hl)  # exactly one (fading) half-life apart
+
+    def signals(length):
+        return MessageSignals(
+            topics=(("jazz", 1.0),), language="fr", length=length, word_count=3,
+            formality=0.5, emoji_count=0,
+        )
+
+    for at, length in ((T0, 10), (later, 30)):
+        async with core.db.session() as session:
+            await core.engine.observe_message(
+                session, one, signals(length), at=at, local_hour=9, event_id=None, excerpt="x"
+            )
+    async with core.db.session() as session:
+        await core.engine.observe_reaction_elsewhere(
+            session, one, [("jazz", 0.5)], at=later, emoji="👍", event_id=None
+        )
+    async with core.db.session() as session:
+        await BatchIngestor(core.engine).apply(session, [
+            Observation.of_message(batch, signals(10), at=T0, local_hour=9, event_id=None,
+                                   excerpt="x"),
+            Observation.of_message(batch, signals(30), at=later, local_hour=9, event_id=None,
+                                   excerpt="x"),
+            Observation.of_reaction(batch, [("jazz", 0.5)], at=later, emoji="👍", event_id=None),
+        ])
+    got = await state(core, {one, batch})
+    for pid in (one, batch):
+        weight, lasting_weight, updated_ts, evidence = got[0][(pid, "jazz")]
+        # 1.0 decays by half over one half-life, then 1.0 (message) and 0.2 (reaction) add
+        assert weight == round(1.0 * 0.5 + 1.0 + 0.4 * 0.5, 6)
+        assert lasting_weight == round(0.5 ** (hl / lasting) + 1.0 + 0.2, 6)
+        assert (updated_ts, evidence) == (later.timestamp(), 3)
+        assert got[1][(pid, "language", "fr")] == (round(0.5 + 1.0, 6), later.timestamp())
+        assert got[2][pid] == (2, 20.0, 0.5, 0.0)  # running mean of two lengths
+    kinds = sorted((s[1], s[2], s[3]) for s in got[3] if s[0] == batch)
+    assert ("reaction", "jazz", 0.2) in kinds and ("active_hour", "09", 1.0) in kinds

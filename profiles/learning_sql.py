@@ -1,0 +1,146 @@
+"""The SQL side of the learning rule: the three upserts every learning path executes.
+
+Why a module of its own: the per-event methods of :class:`profiles.engine.ProfileEngine` and
+the batched :class:`profiles.ingest.BatchIngestor` are one implementation (the engine's
+methods apply a batch of one), so both need these statements and neither may import the
+other's module at load time. Python's side of the same rule (combining deltas inside a batch)
+is :func:`profiles.decay.accumulate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profiles.decay import DAY_SECONDS, to_ts
+from profiles.models import Interest, StyleProfile, Trait, table_of
+from profiles.upsert import dialect_of, insert_of
+
+LASTING_HALF_LIFE_DAYS = 365.0
+
+
+def _decayed_sum(old: Any, new: Any, column: str, hl: float) -> Any:
+    """SQL twin of :func:`profiles.decay.accumulate` for one weight column."""
+    return case(
+        (
+            new.updated_ts >= old.updated_ts,
+            old[column] * func.power(0.5, (new.updated_ts - old.updated_ts) / hl) + new[column],
+        ),
+        else_=old[column] + new[column] * func.power(0.5, (old.updated_ts - new.updated_ts) / hl),
+    )
+
+
+def interest_upsert(
+    session: AsyncSession,
+    half_life_seconds: float,
+    lasting_half_life_seconds: float = LASTING_HALF_LIFE_DAYS * DAY_SECONDS,
+) -> Any:
+    """INSERT … ON CONFLICT for interests: decay the stored weights (fading and lasting) to
+    the new signal's time and add it (see profiles.decay), atomically, so concurrent workers
+    never lose an update. Each row's ``lasting_weight`` equals its ``weight``. Rows go in as
+    executemany parameters (``session.exec(stmt, params=rows)``), never as a multi-row
+    ``.values([...])``, which SQLAlchemy cannot cache and recompiles every time. Built once
+    per dialect and half-lives: statements are immutable, constructing one costs more Python
+    than executing the cached compiled form."""
+    return _interest_upsert(dialect_of(session), half_life_seconds, lasting_half_life_seconds)
+
+
+@functools.lru_cache(maxsize=16)
+def _interest_upsert(
+    dialect: str, half_life_seconds: float, lasting_half_life_seconds: float
+) -> Any:
+    table = table_of(Interest)
+    stmt = insert_of(dialect, table)
+    new, old = stmt.excluded, table.c
+    return stmt.on_conflict_do_update(
+        index_elements=["person_id", "topic"],
+        set_={
+            "weight": _decayed_sum(old, new, "weight", half_life_seconds),
+            "lasting_weight": _decayed_sum(old, new, "lasting_weight", lasting_half_life_seconds),
+            "updated_ts": case(
+                (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+            ),
+            "evidence_count": old.evidence_count + new.evidence_count,
+            "positive_feedback": old.positive_feedback + new.positive_feedback,
+            "negative_feedback": old.negative_feedback + new.negative_feedback,
+        },
+    )
+
+
+def trait_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
+    """INSERT … ON CONFLICT for decayed habit counters (language, active hour)."""
+    return _trait_upsert(dialect_of(session), half_life_seconds)
+
+
+@functools.lru_cache(maxsize=16)
+def _trait_upsert(dialect: str, half_life_seconds: float) -> Any:
+    table = table_of(Trait)
+    stmt = insert_of(dialect, table)
+    new, old = stmt.excluded, table.c
+    return stmt.on_conflict_do_update(
+        index_elements=["person_id", "kind", "key"],
+        set_={
+            "weight": old.weight
+            * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / half_life_seconds)
+            + new.weight,
+            "updated_ts": case(
+                (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+            ),
+        },
+    )
+
+
+def style_upsert(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT for the style profile: a running mean for the first messages, then
+    an exponentially weighted average (alpha 0.1) so style follows the person as they change.
+    Returns ``(person_id, messages_seen)`` for every row."""
+    return _style_upsert(dialect_of(session))
+
+
+@functools.lru_cache(maxsize=4)
+def _style_upsert(dialect: str) -> Any:
+    table = table_of(StyleProfile)
+    stmt = insert_of(dialect, table)
+    new, old = stmt.excluded, table.c
+    alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["person_id"],
+        set_={
+            "messages_seen": old.messages_seen + 1,
+            "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
+            "formality": old.formality + (new.formality - old.formality) * alpha,
+            "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
+            "updated_at": new.updated_at,
+        },
+    )
+    # The new count comes back with each row (executemany with RETURNING): it tells the
+    # caller where pruning is due without a second read.
+    return upsert.returning(table.c.person_id, table.c.messages_seen)
+
+
+def interest_row(
+    person_id: int,
+    topic: str,
+    delta: float,
+    at: dt.datetime,
+    *,
+    evidence: int = 1,
+    positive: int = 0,
+    negative: int = 0,
+) -> dict[str, Any]:
+    """The parameters :func:`interest_upsert` takes for one (person, topic) delta at ``at``."""
+    return {
+        "person_id": person_id,
+        "topic": topic,
+        "weight": delta,
+        "lasting_weight": delta,
+        "updated_ts": to_ts(at),
+        "evidence_count": evidence,
+        "positive_feedback": positive,
+        "negative_feedback": negative,
+        "first_seen_at": at,
+    }
