@@ -144,7 +144,7 @@ class TerminalSession:
         if reply.attachment is None:
             return None
         _, payload = reply.attachment
-        return save_export(self.core.settings, PLATFORM, WORKSPACE, self.user, payload)
+        return save_export(self.core.services.settings, PLATFORM, WORKSPACE, self.user, payload)
 
 
 T = TypeVar("T")
@@ -239,7 +239,7 @@ async def run_interactive(
     (so typing a command such as ``/forget confirm`` is never refused)."""
     console = console or Console()
     ask = ask or (lambda prompt: Prompt.ask(prompt, console=console))
-    name = session.core.settings.bot_name
+    name = session.core.services.settings.bot_name
     console.print(
         f"[bold]{escape(name)}[/bold] — talking as [cyan]{escape(session.user)}[/cyan]. "
         "/help for commands, /react 👍 to rate my last reply, /quit to leave."
@@ -338,7 +338,7 @@ async def chat(
             stdout.write(flatten(reply.text) + "\n")
         stdout.flush()
 
-    digests_for(core).register_delivery(PLATFORM, print_digest)
+    digests_for(core.services).register_delivery(PLATFORM, print_digest)
     if grant_consent:
         await session.send(session.action("consent.grant"))
     if interactive is None:

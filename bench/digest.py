@@ -220,7 +220,7 @@ async def run(backend: str, url: str, n_people: int, n_items: int) -> DigestFigu
         nonlocal sent
         sent += 1
 
-    service = install(core, deliveries={"bench": deliver})
+    service = install(core.services, deliveries={"bench": deliver})
     try:
         await seed(db, n_people, n_items - n_rss, feed_url)
         started, cpu_started = time.perf_counter(), time.process_time()

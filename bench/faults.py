@@ -96,7 +96,7 @@ def dm(who: PersonRef, text: str, event_id: str) -> MessageEvent:
 async def user_turn_texts(core: Core) -> set[str]:
     from sqlmodel import select
 
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         rows = await session.exec(
             select(ConversationTurn.text).where(ConversationTurn.role == "user")
         )
@@ -135,7 +135,7 @@ async def run_postgres(
                     if reply.purpose == "chat":
                         tally.answers[event.event_id] = tally.answers.get(event.event_id, 0) + 1
 
-            core.deliverers["bench"] = deliver
+            core.services.deliverers["bench"] = deliver
             people = [PersonRef("bench", "W1", f"u{n}") for n in range(5)]
             try:
                 for who in people:
@@ -179,7 +179,7 @@ async def run_postgres(
                         tally.lost += 1
             finally:
                 await core.aclose()
-                await core.db.dispose()
+                await core.services.db.dispose()
                 await proxy.stop()
     finally:
         await asyncio.to_thread(drop_pg_database, admin_url, url)
@@ -223,7 +223,9 @@ async def run_burst(*, people: int = 50, per_person: int = 2) -> Tally:
                 Database(url),
                 ScriptedBackend(),
             )
-            adapter = SlackAdapter(core, core.settings, options=SlackOptions(stream_interval=0.0))
+            adapter = SlackAdapter(
+                core, core.services.settings, options=SlackOptions(stream_interval=0.0)
+            )
             runner, port = await start_http(adapter.app, host="127.0.0.1", port=0)
             endpoint = f"http://127.0.0.1:{port}/slack/events"
             try:
@@ -301,7 +303,7 @@ async def run_burst(*, people: int = 50, per_person: int = 2) -> Tally:
                 await adapter.aclose()
                 await runner.cleanup()
                 await core.aclose()
-                await core.db.dispose()
+                await core.services.db.dispose()
     tally.seconds = time.perf_counter() - started
     return tally
 
@@ -373,7 +375,7 @@ async def run_model() -> Tally:
                     )
                 finally:
                     await core.aclose()
-                    await core.db.dispose()
+                    await core.services.db.dispose()
     tally.seconds = time.perf_counter() - started
     return tally
 
@@ -467,7 +469,7 @@ def run_fuzz(*, examples: int = 5_000) -> Tally:
         one()
     finally:
         loop.run_until_complete(core.aclose())
-        loop.run_until_complete(core.db.dispose())
+        loop.run_until_complete(core.services.db.dispose())
         loop.close()
         tmp.cleanup()
     # A command whose answer is deferred (e.g. /recommend) may legitimately reply later; no

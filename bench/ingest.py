@@ -121,7 +121,7 @@ async def _context_sampler(
     core: Core, users: list[str], out: list[float], stop: asyncio.Event
 ) -> None:
     rng = random.Random(3)
-    chat = core.renderer.chat
+    chat = core.services.renderer.chat
     render_ms: list[float] = []
 
     def timed_chat(*args: Any, **kwargs: Any) -> Any:
@@ -131,7 +131,7 @@ async def _context_sampler(
         finally:
             render_ms.append((time.perf_counter() - t0) * 1000)
 
-    core.renderer.chat = timed_chat  # type: ignore[method-assign]
+    core.services.renderer.chat = timed_chat  # type: ignore[method-assign]
     try:
         while not stop.is_set():
             event = MessageEvent(
@@ -146,12 +146,12 @@ async def _context_sampler(
             out.append(total - (render_ms[-1] if render_ms else 0.0))
             await asyncio.sleep(0.01)
     finally:
-        core.renderer.chat = chat  # type: ignore[method-assign]
+        core.services.renderer.chat = chat  # type: ignore[method-assign]
 
 
 async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigures:
     workload = list(adapter_events(users, n_events, seed=13, prefix="ing"))
-    before = await signal_count(core.db)
+    before = await signal_count(core.services.db)
     queue: asyncio.Queue[Any] = asyncio.Queue()
     for event in workload:
         queue.put_nowait(event)
@@ -188,7 +188,7 @@ async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigur
     stop.set()
     await sampler
     await lag.stop()
-    written = await signal_count(core.db) - before
+    written = await signal_count(core.services.db) - before
     return IngestFigures(
         events=len(workload),
         events_per_s=len(workload) / elapsed,

@@ -144,7 +144,7 @@ async def run_memory(directory: Path) -> MemoryFigures:
                 calls.append(await _last_tool_count(core))
         finally:
             await core.aclose()
-            await core.db.dispose()
+            await core.services.db.dispose()
     return MemoryFigures(
         conversations=len(FACTS),
         reached_linked=reached,
@@ -159,7 +159,7 @@ async def run_memory(directory: Path) -> MemoryFigures:
 
 
 async def _last_call(core: Core) -> LLMCall:
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         row = (
             await session.exec(
                 select(LLMCall).where(LLMCall.purpose == "chat").order_by(col(LLMCall.id).desc())

@@ -213,15 +213,18 @@ async def replay(url: str, people: list[SimPerson], start: dt.datetime) -> dict[
     tops: dict[str, list[str]] = {}
     paused: dict[str, list[str]] = {}
     nothing_said: list[str] = []
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         for p in people:
-            person = await core.engine.find_person(session, PersonKey("bench", "W1", p.name))
+            key = PersonKey("bench", "W1", p.name)
+            person = await core.services.engine.find_person(session, key)
             assert person is not None
-            snap = await core.engine.snapshot(session, person, end)
+            snap = await core.services.engine.snapshot(session, person, end)
             tops[p.name] = [v.topic for v in snap.interests]
-            later = await core.engine.snapshot(session, person, end + dt.timedelta(days=PAUSE_DAYS))
+            later = await core.services.engine.snapshot(
+                session, person, end + dt.timedelta(days=PAUSE_DAYS)
+            )
             paused[p.name] = [v.topic for v in later.interests]
-    core.clock = lambda: end + dt.timedelta(days=PAUSE_DAYS)
+    core.services.clock = lambda: end + dt.timedelta(days=PAUSE_DAYS)
     for p in people:
         text = (await core.handle(CommandEvent(event_id=f"profile-{p.name}",
                                                person=refs[p.name], name="profile")))[0].text
@@ -229,7 +232,7 @@ async def replay(url: str, people: list[SimPerson], start: dt.datetime) -> dict[
             nothing_said.append(p.name)
     result.update(tops=tops, paused=paused, nothing_said=nothing_said)
     await core.aclose()
-    await core.db.dispose()
+    await core.services.db.dispose()
     return result
 
 

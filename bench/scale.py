@@ -175,7 +175,7 @@ async def seed_profiles(db: Database, core: Core, n_people: int) -> tuple[int, f
     async with db.session() as session:
         result = await session.exec(select(Person.id).order_by(Person.id))  # type: ignore[call-overload]
         ids = [row[0] for row in result.all()]
-    ingestor = BatchIngestor(core.engine)
+    ingestor = BatchIngestor(core.services.engine)
     weights = [1 / (rank + 1) for rank in range(len(TOPICS))]
     written = 0
     spent = 0.0
@@ -221,11 +221,11 @@ async def seed_profiles(db: Database, core: Core, n_people: int) -> tuple[int, f
 
 def extraction_rate(core: Core, texts: list[str]) -> tuple[float, float]:
     """(messages/s, signal rows/s) of extraction alone on one core."""
-    core.extractor.extract("warm up the keyphrase and language models please")
+    core.services.extractor.extract("warm up the keyphrase and language models please")
     started = time.perf_counter()
     rows = 0
     for message in texts:
-        signals = core.extractor.extract(message)
+        signals = core.services.extractor.extract(message)
         rows += len(signals.topics) + 2 + (1 if signals.language else 0)
     elapsed = time.perf_counter() - started
     return len(texts) / elapsed, rows / elapsed
@@ -242,17 +242,17 @@ async def write_behind_path(core: Core, users: list[str], n_messages: int) -> tu
     extract signals, look the person up in an in-process cache, submit to
     :class:`WriteBehind` (claimed with the event id, so retries stay harmless); the clock
     stops when everything is in the database. Extraction runs on this one core."""
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         result = await session.exec(  # type: ignore[call-overload]
             select(Person.user_id, Person.id).where(Person.workspace == WORKSPACE)
         )
         person_ids = {user: pid for user, pid in result.all()}
     texts = [e for e in events(users, n_messages * 2, seed=19) if e.kind == "channel"]
-    queue = WriteBehind(core.db, BatchIngestor(core.engine))
+    queue = WriteBehind(core.services.db, BatchIngestor(core.services.engine))
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     for i, ev in enumerate(texts[:n_messages]):
-        signals = core.extractor.extract(ev.text)
+        signals = core.services.extractor.extract(ev.text)
         await queue.submit(
             Observation.of_message(
                 person_ids[ev.user],
@@ -288,7 +288,7 @@ async def write_behind_parallel(
 ) -> float:
     """Signal rows/s of the same write-behind path with extraction in ``workers`` processes
     (one per core) while the event loop only batches and writes: what 2 cores can do."""
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         result = await session.exec(  # type: ignore[call-overload]
             select(Person.user_id, Person.id).where(Person.workspace == WORKSPACE)
         )
@@ -303,7 +303,7 @@ async def write_behind_parallel(
         warm = [pool.submit(_extract_many, ["warm up please, models"]) for _ in range(workers)]
         for future in warm:
             future.result()
-        queue = WriteBehind(core.db, BatchIngestor(core.engine))
+        queue = WriteBehind(core.services.db, BatchIngestor(core.services.engine))
         now = dt.datetime.now(dt.UTC)
         started = time.perf_counter()
         chunks = [messages[i : i + 50] for i in range(0, len(messages), 50)]
@@ -332,7 +332,7 @@ async def context_latency(core: Core, users: list[str], n: int) -> tuple[list[fl
     rng = random.Random(3)
     totals: list[float] = []
     renders: list[float] = []
-    chat = core.renderer.chat
+    chat = core.services.renderer.chat
 
     def timed_chat(*args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
@@ -341,7 +341,7 @@ async def context_latency(core: Core, users: list[str], n: int) -> tuple[list[fl
         finally:
             renders.append((time.perf_counter() - t0) * 1000)
 
-    core.renderer.chat = timed_chat  # type: ignore[method-assign]
+    core.services.renderer.chat = timed_chat  # type: ignore[method-assign]
     try:
         for _ in range(n):
             event = MessageEvent(
@@ -354,7 +354,7 @@ async def context_latency(core: Core, users: list[str], n: int) -> tuple[list[fl
             await core.preview_request(event)
             totals.append((time.perf_counter() - t0) * 1000)
     finally:
-        core.renderer.chat = chat  # type: ignore[method-assign]
+        core.services.renderer.chat = chat  # type: ignore[method-assign]
     assembly = [total - render for total, render in zip(totals, renders, strict=True)]
     return assembly, renders
 

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from bot import lifecycle
 from bot.commands import REGISTRY, parse_command_line
 from bot.config import Settings
-from bot.consent import AwaitingConsent
 from bot.events import (
     ActionEvent,
     AnyEvent,
@@ -47,9 +46,9 @@ from bot.observe import observed
 from bot.pipeline.chat import EMPTY_MESSAGE, Chat, addressed_to_bot, reply_thread
 from bot.pipeline.identify import key_of
 from bot.sanitize import fit_event, fit_id
-from bot.services import Deliver, Services
+from bot.services import Services
 from profiles.db import Database, DatabaseUnavailable
-from profiles.engine import PersonKey, ProfileEngine
+from profiles.engine import PersonKey
 from profiles.models import ConversationTurn
 from profiles.signals import SignalExtractor
 from prompts.render import PromptRenderer, TemplateError
@@ -110,68 +109,11 @@ class Core:
         self.feedback = Feedback(self.services)
         self.commands = Commands(self.services, self.feedback)
         self.drainer = Drainer(
-            self.journal,
+            self.services.journal,
             lambda event: self._dispatch(event, None, replaying=True),
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
         )
-
-    # The shared parts, read through the core by adapters and tests written before Services.
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-    @property
-    def db(self) -> Database:
-        return self.services.db
-
-    @property
-    def llm(self) -> LLMBackend:
-        return self.services.llm
-
-    @llm.setter
-    def llm(self, llm: LLMBackend) -> None:
-        self.services.llm = llm
-
-    @property
-    def engine(self) -> ProfileEngine:
-        return self.services.engine
-
-    @property
-    def extractor(self) -> SignalExtractor:
-        return self.services.extractor
-
-    @property
-    def renderer(self) -> PromptRenderer:
-        return self.services.renderer
-
-    @property
-    def clock(self) -> Callable[[], dt.datetime]:
-        return self.services.clock
-
-    @clock.setter
-    def clock(self, clock: Callable[[], dt.datetime]) -> None:
-        self.services.clock = clock
-
-    @property
-    def journal(self) -> Journal:
-        return self.services.journal
-
-    @property
-    def awaiting_consent(self) -> AwaitingConsent:
-        return self.services.awaiting_consent
-
-    @property
-    def deliverers(self) -> dict[str, Deliver]:
-        return self.services.deliverers
-
-    @property
-    def deliver(self) -> Deliver | None:
-        return self.services.deliver
-
-    @deliver.setter
-    def deliver(self, deliver: Deliver | None) -> None:
-        self.services.deliver = deliver
 
     # Public surface ------------------------------------------------------------------------
     async def handle(
@@ -189,7 +131,7 @@ class Core:
             return [Reply(text=t(TEMPLATE_REFUSED, self._locale(event)),
                           kind=ReplyKind.EPHEMERAL, purpose="error")]
         except DatabaseUnavailable as exc:
-            kept = self.journal.keep(event)
+            kept = self.services.journal.keep(event)
             self.drainer.wake()
             log.warning("database unavailable, event %s %s: %s", event.event_id, kept.value, exc)
             if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
@@ -224,7 +166,7 @@ class Core:
     @property
     def backlog_size(self) -> int:
         """Events waiting in the outage journal."""
-        return len(self.journal)
+        return len(self.services.journal)
 
     async def drain_backlog(self) -> int:
         """Replay events kept while the database was away, in order, by the one drainer."""
@@ -236,7 +178,7 @@ class Core:
     async def aclose(self) -> None:
         await self.services.features.close()
         await self.drainer.aclose()
-        await self.llm.aclose()
+        await self.services.llm.aclose()
 
     async def preview_request(self, event: MessageEvent) -> LLMRequest:
         """See :meth:`bot.pipeline.chat.Chat.preview`."""
@@ -246,10 +188,10 @@ class Core:
     async def _dispatch(
         self, event: AnyEvent, on_partial: PartialCallback | None, *, replaying: bool = False
     ) -> list[Reply]:
-        if not replaying and len(self.journal):
+        if not replaying and len(self.services.journal):
             # Older events first: a new one waits behind them while any are still waiting.
             await self.drainer.drain()
-            if len(self.journal):
+            if len(self.services.journal):
                 raise DatabaseUnavailable("earlier events are still waiting for the database")
         key = key_of(event)
         lock = self._locks.get(key)

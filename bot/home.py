@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.commands.admin import workspace_status
 from bot.events import PersonRef
 from bot.i18n import person_locale
-from bot.services import HasServices, Services, services_of
+from bot.services import Services
 from bot.workspace_settings import WorkspaceSettings, describe, effective
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus
@@ -42,33 +42,32 @@ class HomeView:
     locale: str = "en"
 
 
-async def home_view(owner: Services | HasServices, ref: PersonRef, *, admin: bool = False,
+async def home_view(services: Services, ref: PersonRef, *, admin: bool = False,
                     now: dt.datetime | None = None,
                     platform_locale: str | None = None) -> HomeView:
     """What ``ref`` sees on their home; ``admin`` (the platform's word) adds the workspace's
     aggregate counts, excluded channels and defaults. Texts are in the person's language
     (their preference, else ``platform_locale``, else the deployment's)."""
-    core = services_of(owner)
-    now = now or core.clock()
+    now = now or services.clock()
     key = PersonKey(ref.platform, ref.workspace, ref.user_id)
-    default_locale = core.settings.default_locale
-    async with core.db.session() as session:
-        person = await core.engine.find_person(session, key)
-        prefs = (await core.engine.preferences(session, person.id, now)
+    default_locale = services.settings.default_locale
+    async with services.db.session() as session:
+        person = await services.engine.find_person(session, key)
+        prefs = (await services.engine.preferences(session, person.id, now)
                  if person is not None and person.id is not None else None)
         locale = person_locale(prefs, platform_locale, default_locale)
         status = defaults = workspace = None
         if admin:
             stored = await stored_defaults(session, ref.platform, ref.workspace)
-            workspace = effective(core.settings, stored)
+            workspace = effective(services.settings, stored)
             status = await workspace_status(session, ref.platform, ref.workspace, locale=locale)
             defaults = describe(workspace, locale)
         if person is None or person.id is None:
             return HomeView(known=False, locale=locale, admin_status=status,
                             admin_defaults=defaults, workspace=workspace)
-        snapshot = await core.engine.snapshot(session, person, now)
-        learning = await core.engine.may_learn_in(
-            session, person, await core.engine.consent(session, person.id)
+        snapshot = await services.engine.snapshot(session, person, now)
+        learning = await services.engine.may_learn_in(
+            session, person, await services.engine.consent(session, person.id)
         )
         prefs = snapshot.preferences
         lately = [v.topic for v in snapshot.lately] if learning else []

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
-from bot.services import HasServices, Services, services_of
+from bot.services import Services
 from profiles.retention import RetentionPolicy, purge
 from profiles.workspace_defaults import defaults_by_workspace
 
@@ -63,37 +63,36 @@ def stricter_only(settings: Settings, stored: Mapping[str, str]) -> RetentionPol
     })
 
 
-async def purge_now(owner: Services | HasServices) -> dict[str, int]:
+async def purge_now(services: Services) -> dict[str, int]:
     """One purge at the services' clock; SQLite's WAL is scrubbed afterwards like an
     erasure. Workspaces whose admins chose shorter limits (``/admin set retention``) get an
     extra pass over their own people's records."""
-    core = services_of(owner)
-    now = core.clock()
-    async with core.db.session() as session:
-        removed = await purge(session, now, policy_of(core.settings))
+    now = services.clock()
+    async with services.db.session() as session:
+        removed = await purge(session, now, policy_of(services.settings))
         chosen = await defaults_by_workspace(session, RETENTION_PREFIX)
         for where, stored in chosen.items():
             extra = await purge(
-                session, now, stricter_only(core.settings, stored), workspace=where
+                session, now, stricter_only(services.settings, stored), workspace=where
             )
             for table, count in extra.items():
                 removed[table] = removed.get(table, 0) + count
     if any(removed.values()):
-        await core.db.scrub()
+        await services.db.scrub()
         log.info("retention purge removed %s", removed)
     return removed
 
 
 class RetentionScheduler:
-    def __init__(self, core: Services | HasServices) -> None:
+    def __init__(self, services: Services) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only where it runs
 
-        self.core = services_of(core)
+        self.services = services
         self.scheduler: AsyncIOScheduler = AsyncIOScheduler(timezone=dt.UTC)
 
     async def start(self) -> None:
         """First purge a minute after start (not in the way of start-up), then periodically."""
-        hours = self.core.settings.retention_purge_hours
+        hours = self.services.settings.retention_purge_hours
         self.scheduler.add_job(
             self._run,
             "interval",
@@ -107,7 +106,7 @@ class RetentionScheduler:
 
     async def _run(self) -> None:
         try:
-            await purge_now(self.core)
+            await purge_now(self.services)
         except Exception:  # a purge that failed is retried at the next interval
             log.exception("retention purge failed")
 

@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -156,16 +155,3 @@ class Services:
 
     def can_deliver(self, platform: str) -> bool:
         return self.deliver is not None or platform in self.deliverers
-
-
-class HasServices(Protocol):
-    """Anything built over a :class:`Services` (the core, a test harness)."""
-
-    @property
-    def services(self) -> Services: ...
-
-
-def services_of(owner: Services | HasServices) -> Services:
-    """Accept the services or anything that carries them (``digests_for(core)`` reads well
-    at a call site and needs no import of the core)."""
-    return owner if isinstance(owner, Services) else owner.services

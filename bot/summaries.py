@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
-from bot.services import HasServices, Services, services_of
+from bot.services import Services
 from bot.structured import InvalidOutput, ProfileSummaryOutput, parse_model_json
 from profiles.models import (
     Consent,
@@ -41,11 +41,10 @@ class SummaryRun:
 
 
 async def summarize_person(
-    owner: Services | HasServices, person_id: int, *, turns: int = 40
+    services: Services, person_id: int, *, turns: int = 40
 ) -> bool:
     """Summarise one person; True when a valid summary was stored."""
-    core = services_of(owner)
-    async with core.db.session() as session:
+    async with services.db.session() as session:
         result = await session.exec(
             select(ConversationTurn)
             .where(ConversationTurn.person_id == person_id, ConversationTurn.role == "user")
@@ -56,13 +55,13 @@ async def summarize_person(
     if not messages:
         return False
     request = LLMRequest(
-        system=core.renderer.render("profile_summary_system.j2"),
+        system=services.renderer.render("profile_summary_system.j2"),
         turns=[Turn("user", "Messages:\n" + "\n".join(f"- {fence(m)}" for m in messages))],
         max_tokens=600,
         purpose="profile_summary",
     )
     try:
-        answer = await core.llm.generate(request)
+        answer = await services.llm.generate(request)
     except LLMUnavailable as exc:
         log.warning("profile summary for person %s failed: %s", person_id, exc)
         raise
@@ -73,12 +72,12 @@ async def summarize_person(
         ok = False
     else:
         ok = True
-    async with core.db.session() as session:
+    async with services.db.session() as session:
         session.add(
             LLMCall.of(
                 answer,
                 purpose="profile_summary",
-                backend=core.llm.name,
+                backend=services.llm.name,
                 person_id=person_id,
                 error=None if ok else "invalid output",
             )
@@ -90,20 +89,19 @@ async def summarize_person(
             row.summary = parsed.model_dump()
             row.model = answer.model
             row.based_on_turns = len(messages)
-            row.created_at = core.clock()
+            row.created_at = services.clock()
             row.corrected_at = None
             session.add(row)
     return ok
 
 
 async def due_people(
-    owner: Services | HasServices, *, min_new_turns: int, limit: int
+    services: Services, *, min_new_turns: int, limit: int
 ) -> list[int]:
     """People who allow learning and wrote at least ``min_new_turns`` messages since their
     last summary (or ever, if they have none)."""
-    core = services_of(owner)
     allowed = [ConsentStatus.GRANTED.value]
-    if core.engine.consent_opt_out:
+    if services.engine.consent_opt_out:
         allowed.append(ConsentStatus.UNKNOWN.value)
     since = func.coalesce(ProfileSummary.created_at, dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
     stmt = (
@@ -120,22 +118,21 @@ async def due_people(
         .having(func.count(col(ConversationTurn.id)) >= min_new_turns)
         .limit(limit)
     )
-    async with core.db.session() as session:
+    async with services.db.session() as session:
         rows = await session.exec(stmt)
         return [int(pid) for pid, _ in rows if pid is not None]
 
 
 async def summarize_due(
-    owner: Services | HasServices, *, min_new_turns: int = 10, limit: int = 100
+    services: Services, *, min_new_turns: int = 10, limit: int = 100
 ) -> SummaryRun:
-    core = services_of(owner)
-    if not core.llm.configured:
+    if not services.llm.configured:
         return SummaryRun(0, 0, 0, 0)
-    people = await due_people(core, min_new_turns=min_new_turns, limit=limit)
+    people = await due_people(services, min_new_turns=min_new_turns, limit=limit)
     stored = rejected = failed = 0
     for person_id in people:
         try:
-            if await summarize_person(core, person_id):
+            if await summarize_person(services, person_id):
                 stored += 1
             else:
                 rejected += 1

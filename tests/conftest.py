@@ -69,7 +69,7 @@ async def make_core(
     yield make
     for core in made:
         await core.aclose()
-        await core.db.dispose()
+        await core.services.db.dispose()
 
 
 @pytest.fixture

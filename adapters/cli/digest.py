@@ -66,10 +66,10 @@ def preview(
     async def main() -> None:
         async with core_for(settings_from(config)) as core:
             if at is not None:
-                core.clock = lambda: at
+                core.services.clock = lambda: at
             person = await find_person(core, user)
             try:
-                replies = await digests_for(core).preview(person, use_model=not plain)
+                replies = await digests_for(core.services).preview(person, use_model=not plain)
             except NotAllowed as exc:
                 err.print(f"[red]{escape(str(exc))}[/red]")
                 raise typer.Exit(1) from exc
@@ -111,10 +111,10 @@ def run_due(
     async def main() -> str:
         async with core_for(settings_from(config)) as core:
             if at is not None:
-                core.clock = lambda: at
-            service = digests_for(core)
+                core.services.clock = lambda: at
+            service = digests_for(core.services)
             service.register_delivery("terminal", _print_delivery)
-            async with core.db.session() as session:
+            async with core.services.db.session() as session:
                 total = await digest_store.count_subscriptions(session)
             with Progress(
                 TextColumn("digests"),
@@ -148,7 +148,7 @@ def feeds_list(
     from bot.digest import store as digest_store
 
     async def main() -> list[tuple[str, str, str]]:
-        async with core_for(settings_from(config)) as core, core.db.session() as session:
+        async with core_for(settings_from(config)) as core, core.services.db.session() as session:
             rows = await digest_store.workspace_feeds(session, platform, workspace)
             return [(r.platform, r.workspace, r.url) for r in rows]
 
@@ -172,7 +172,7 @@ def feeds_add(platform: str, workspace: str, url: str, config: ConfigOption = No
         raise typer.Exit(2) from exc
 
     async def main() -> bool:
-        async with core_for(settings_from(config)) as core, core.db.session() as session:
+        async with core_for(settings_from(config)) as core, core.services.db.session() as session:
             return await digest_store.add_workspace_feed(session, platform, workspace, clean)
 
     added = asyncio.run(main())
@@ -185,7 +185,7 @@ def feeds_remove(platform: str, workspace: str, url: str, config: ConfigOption =
     from bot.digest import store as digest_store
 
     async def main() -> bool:
-        async with core_for(settings_from(config)) as core, core.db.session() as session:
+        async with core_for(settings_from(config)) as core, core.services.db.session() as session:
             return await digest_store.remove_workspace_feed(session, platform, workspace, url)
 
     if not asyncio.run(main()):

@@ -146,7 +146,7 @@ def run_command(
                         shard_count=shard_count, shard_ids=ids)
         finally:
             await core.aclose()
-            await core.db.dispose()
+            await core.services.db.dispose()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
@@ -173,7 +173,7 @@ def forget_user_command(
             return await core.forget_user(PLATFORM, str(user_id))
         finally:
             await core.aclose()
-            await core.db.dispose()
+            await core.services.db.dispose()
 
     scopes = asyncio.run(main())
     typer.echo(f"Forgot Discord user {user_id} in {scopes} scope(s) (servers and DMs).")

@@ -126,7 +126,7 @@ def db_purge(config: ConfigOption = None) -> None:
     from adapters.cli.runtime import with_core
     from bot.retention import purge_now
 
-    removed = with_core(settings_from(config), purge_now)
+    removed = with_core(settings_from(config), lambda core: purge_now(core.services))
     total = sum(removed.values())
     details = ", ".join(f"{table} {n}" for table, n in removed.items() if n) or "nothing expired"
     console.print(f"Purged {total} record(s): {details}.")
@@ -152,7 +152,7 @@ def users_list(config: ConfigOption = None) -> None:
     from profiles.models import Consent, Interest, Person
 
     async def work(core: Core) -> list[Any]:
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             interests = (
                 select(col(Interest.person_id), func.count().label("n"))
                 .group_by(col(Interest.person_id))
@@ -193,10 +193,10 @@ def users_show(who: str, config: ConfigOption = None) -> None:
 
     async def work(core: Core) -> str:
         person = await find_person(core, who)
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             fresh = await session.get(Person, person.id)
             assert fresh is not None
-            return await describe(core.engine, session, fresh, core.clock())
+            return await describe(core.services.engine, session, fresh, core.services.clock())
 
     console.print(with_core(settings_from(config), work), markup=False)
 
@@ -216,7 +216,7 @@ def users_export(
     async def work(core: Core) -> bytes:
         person = await find_person(core, who)
         assert person.id is not None
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             return export_json(await export_person(session, person.id))
 
     payload = with_core(settings_from(config), work)
@@ -278,10 +278,10 @@ def profiles_summarize(
     from bot.summaries import summarize_due
 
     async def work(core: Core) -> str:
-        if not core.llm.configured:
+        if not core.services.llm.configured:
             err.print("No model configured: nothing to do (see README, Models).")
             raise typer.Exit(1)
-        run = await summarize_due(core, min_new_turns=min_new, limit=limit)
+        run = await summarize_due(core.services, min_new_turns=min_new, limit=limit)
         return (
             f"considered {run.considered}, stored {run.stored}, rejected {run.rejected}, "
             f"failed {run.failed}"
@@ -314,8 +314,8 @@ def prompt_preview(
         )
         request = await core.preview_request(event)
         parts = [
-            f"=== system ({core.llm.count_tokens(request.system)} tokens, "
-            f"backend {core.llm.name}) ===",
+            f"=== system ({core.services.llm.count_tokens(request.system)} tokens, "
+            f"backend {core.services.llm.name}) ===",
             request.system,
         ]
         for turn in request.turns:

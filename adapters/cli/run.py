@@ -50,9 +50,9 @@ async def serve(settings: Settings) -> None:
     runners = configured_runners(settings)
     async with core_for(settings) as core:
         host = await _start_host(core, settings)
-        digests = digests_for(core)
+        digests = digests_for(core.services)
         await digests.start()  # fires each person's digest at their local time
-        retention = RetentionScheduler(core)
+        retention = RetentionScheduler(core.services)
         await retention.start()  # deletes expired records (see README "Retention")
         # The extraction lexicons (~1.5 CPU-s) load in a thread while the adapters connect,
         # so the first message does not pay for them on the event loop and readiness does

@@ -41,7 +41,7 @@ async def core_for(settings: Settings) -> AsyncIterator[Core]:
         yield core
     finally:
         await core.aclose()
-        await core.db.dispose()
+        await core.services.db.dispose()
 
 
 def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
@@ -54,7 +54,7 @@ def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
 
 async def find_person(core: Core, who: str) -> Person:
     """A numeric id, or a user id / display name (must be unambiguous)."""
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         row_id = parse_row_id(who)  # a 20-digit "id" would overflow the driver
         if row_id is not None:
             person = await session.get(Person, row_id)

@@ -69,8 +69,8 @@ async def gather(core: Core, settings: Settings) -> PageData:
     from bot.experiments.report import build_report, low_sample_warnings
     from profiles import stats
 
-    now = core.clock()
-    async with core.db.session() as session:
+    now = core.services.clock()
+    async with core.services.db.session() as session:
         people = await stats.people_by_consent(session)
         model_days = await stats.model_usage_by_day(session, now - dt.timedelta(days=MODEL_DAYS))
         ingest = await stats.events_by_hour(session, now - dt.timedelta(hours=INGEST_HOURS))

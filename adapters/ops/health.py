@@ -46,7 +46,7 @@ class AdapterStates:
 async def database_check(core: Core) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(DB_TIMEOUT_S), core.db.session() as session:
+        async with asyncio.timeout(DB_TIMEOUT_S), core.services.db.session() as session:
             await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     except Exception as exc:  # unreachable, timed out, refused: all "not ready"
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
@@ -56,7 +56,8 @@ async def database_check(core: Core) -> dict[str, Any]:
 def model_check(core: Core) -> dict[str, Any]:
     """The backend is built at start-up (a bad key or URL stops the process before this);
     it is not called per probe, which would cost tokens."""
-    return {"ok": True, "backend": core.llm.name, "configured": core.llm.configured}
+    llm = core.services.llm
+    return {"ok": True, "backend": llm.name, "configured": llm.configured}
 
 
 async def readiness(core: Core, adapters: AdapterStates) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def add_routes(app: web.Application, core: Core) -> None:
         nonlocal refreshed_at
         if time.monotonic() - refreshed_at >= PEOPLE_TTL_S:
             try:
-                async with core.db.session() as session:
+                async with core.services.db.session() as session:
                     metrics.set_people(await people_by_consent(session))
                 refreshed_at = time.monotonic()
             except Exception as exc:  # the database is away: serve the in-memory series

@@ -320,7 +320,7 @@ class SlackAdapter:
         if ws is None:
             return
         user = await ws.users.get(user_id)
-        view = await home_view(self.core, translate.person(team_id, user_id),
+        view = await home_view(self.core.services, translate.person(team_id, user_id),
                                admin=user.is_admin, platform_locale=user.locale)
         try:
             await ws.client.views_publish(user_id=user_id, view=home.home_view(view))

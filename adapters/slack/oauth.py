@@ -46,7 +46,7 @@ def installation_store(settings: Settings, core: Core) -> InstallationStore:
     :class:`~adapters.slack.installations.TokenKeyError` with a clear message when the key is
     missing or malformed, so a misconfiguration stops the start instead of a first install)."""
     assert settings.slack_client_id is not None
-    return InstallationStore(settings.slack_client_id, core.db.engine,
+    return InstallationStore(settings.slack_client_id, core.services.db.engine,
                              TokenCipher(settings.slack_token_key))
 
 
@@ -63,7 +63,7 @@ def app_options(settings: Settings, store: InstallationStore | None, core: Core
             client_secret=settings.slack_client_secret,
             scopes=sorted(SCOPES),
             installation_store=store,
-            state_store=StateStore(core.db.engine),
+            state_store=StateStore(core.services.db.engine),
             redirect_uri=settings.slack_redirect_uri,
             install_path=INSTALL_PATH,
             redirect_uri_path=REDIRECT_PATH,

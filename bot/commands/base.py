@@ -58,11 +58,6 @@ class CommandContext:
         return self.services.engine
 
     @property
-    def core(self) -> Services:
-        """The old name of :attr:`services`, kept while branches written against it land."""
-        return self.services
-
-    @property
     def person_id(self) -> int:
         assert self.person.id is not None
         return self.person.id

@@ -1,6 +1,6 @@
 """Scheduled personalised digests (issue 5). See docs/digests.md.
 
-``digests_for(core)`` is the entry point: adapters register a delivery for their platform,
+``digests_for(services)`` is the entry point: adapters register a delivery for their platform,
 ``tailorbot run`` starts the scheduler, commands and the CLI build, preview and run digests.
 """
 

@@ -1,7 +1,7 @@
 """Turning a ranked draft into what people read.
 
 Without a model the digest is a clean, ranked list with a one-line intro. With a model
-(``core.llm.configured``) an intro and one blurb per item are written in the person's
+(``services.llm.configured``) an intro and one blurb per item are written in the person's
 language and tone from ``prompts/templates/digest_intro.j2`` (sandboxed; every user- or
 feed-derived value goes through the ``data`` filter). The model's answer is shaped like a
 chat reply (avoided topics dropped, emoji stripped when off); if the model fails or answers

@@ -38,7 +38,7 @@ from bot.digest.scheduler import DigestScheduler, person_of
 from bot.digest.sources import DigestSource, default_sources
 from bot.events import MessageEvent, Reply, ReplyKind, Surface
 from bot.features import FeatureBase
-from bot.services import HasServices, Services, services_of
+from bot.services import Services
 from profiles.models import Consent, Person
 from profiles.ranking import Ranker
 from profiles.signals import MessageSignals, clean_text
@@ -109,7 +109,8 @@ class DigestService(FeatureBase):
         return self.runner.delivery_for(platform)
 
     def register_delivery(self, platform: str, delivery: Delivery) -> None:
-        """Adapters call this at start-up: ``digests_for(core).register_delivery("slack", f)``."""
+        """Adapters call this at start-up:
+        ``digests_for(services).register_delivery("slack", f)``."""
         self.deliveries[platform] = delivery
 
     async def start(self, *, process_jobs: bool | None = None, sync_jobs: bool = True) -> None:
@@ -427,9 +428,8 @@ NOT_ALLOWED = (
 )
 
 
-def digests_for(owner: Services | HasServices) -> DigestService:
+def digests_for(services: Services) -> DigestService:
     """The digest service of these services, created and installed on first use."""
-    services = services_of(owner)
     service = services.features.get(FEATURE)
     if isinstance(service, DigestService):
         return service
@@ -439,7 +439,7 @@ def digests_for(owner: Services | HasServices) -> DigestService:
 
 
 def install(
-    owner: Services | HasServices,
+    services: Services,
     *,
     sources: Sequence[DigestSource] | None = None,
     deliveries: dict[str, Delivery] | None = None,
@@ -447,7 +447,6 @@ def install(
 ) -> DigestService:
     """Create the digest service with custom parts (tests, embedders, benchmarks).
     Must be called before anything used ``digests_for(services)``."""
-    services = services_of(owner)
     if isinstance(services.features.get(FEATURE), DigestService):
         raise RuntimeError("these services already have a digest service")
     service = DigestService(

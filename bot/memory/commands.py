@@ -59,7 +59,7 @@ async def _add(ctx: CommandContext, rest: list[str]) -> Reply:
     text = " ".join(rest).strip()
     if not text:
         raise CommandError(N_("What should I remember? For example: /memory add I'm vegetarian"))
-    limit = ctx.core.settings.memory_max_chars
+    limit = ctx.services.settings.memory_max_chars
     if len(text) > limit:
         raise CommandError(
             N_("That is too long to remember ({length} characters; the most is {limit}). "
@@ -67,7 +67,7 @@ async def _add(ctx: CommandContext, rest: list[str]) -> Reply:
             length=len(text), limit=limit,
         )
     source = "message" if isinstance(ctx.event, MessageEvent) else "command"
-    cap = ctx.core.settings.memory_max_per_person
+    cap = ctx.services.settings.memory_max_per_person
     try:
         added = await add_memory(
             ctx.session,

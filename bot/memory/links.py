@@ -89,7 +89,7 @@ async def link(ctx: CommandContext, args: list[str]) -> list[Reply]:
 
 
 async def _issue(ctx: CommandContext) -> Reply:
-    settings = ctx.core.settings
+    settings = ctx.services.settings
     since = ctx.now - dt.timedelta(hours=1)
     # Codes older than the rate-limit window serve no purpose any more: keep nothing stale.
     await ctx.session.exec(
@@ -134,7 +134,7 @@ async def _issue(ctx: CommandContext) -> Reply:
 
 
 async def _confirm(ctx: CommandContext, code: str) -> Reply:
-    settings = ctx.core.settings
+    settings = ctx.services.settings
     since = ctx.now - dt.timedelta(hours=1)
     await ctx.session.exec(
         delete(LinkAttempt).where(

@@ -33,7 +33,7 @@ def subscribe(url: str, journal: str) -> int:
             database_url=url, auto_migrate=False, outage_journal=journal, _env_file=None
         )
         core = Core(settings, Database(url), NoModelBackend())
-        digests = digests_for(core)
+        digests = digests_for(core.services)
         alice = person("alice")
         try:
             await grant(core, alice)
@@ -46,7 +46,7 @@ def subscribe(url: str, journal: str) -> int:
         finally:
             await digests.aclose()
             await core.aclose()
-            await core.db.dispose()
+            await core.services.db.dispose()
 
     return asyncio.run(main())
 

@@ -177,7 +177,7 @@ async def test_interactive_thumbs_down_records_a_dislike(make_core, fake_llm_ser
     output = console.file.getvalue()
     assert "[1] 👍 1  [2] 👎 1  [3] 👍 2" in output
     assert "Noted, less like that." in output
-    async with core.db.session() as db:
+    async with core.services.db.session() as db:
         rows = {r.title: r.status for r in (await db.exec(select(Recommendation))).all()}
     first = output.split(" 1 ", 1)[1].split(" —", 1)[0]  # the first item, as rendered
     assert f"Noted, less like that. ({first})" in output
@@ -188,7 +188,7 @@ async def test_interactive_thumbs_down_records_a_dislike(make_core, fake_llm_ser
 async def test_interactive_renders_the_models_markdown(core):
     from rich.console import Console
 
-    core.llm = ScriptedBackend(["# Plan\n\n**Bold** move and `code`"])
+    core.services.llm = ScriptedBackend(["# Plan\n\n**Bold** move and `code`"])
     session = TerminalSession(core, "quinn")
     await session.send(session.action("consent.grant"))
     answers = iter(["hi", "/prefs", "/quit"])

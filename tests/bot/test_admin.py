@@ -49,7 +49,7 @@ async def test_excluded_channel_is_neither_learned_from_nor_collected(
     make_core: MakeCore,
 ) -> None:
     core = await make_core()
-    digests_for(core)  # its observer collects channel activity for digests
+    digests_for(core.services)  # its observer collects channel activity for digests
     await grant(core, ALICE)
     [done] = await core.handle(admin_command(BOSS, "exclude all here", channel="CSECRET"))
     assert "#CSECRET" in done.text and "excluded from learning and digests" in done.text
@@ -66,7 +66,7 @@ async def test_excluded_channel_is_neither_learned_from_nor_collected(
 
 async def test_learning_and_digests_can_be_excluded_separately(make_core: MakeCore) -> None:
     core = await make_core()
-    digests_for(core)
+    digests_for(core.services)
     await grant(core, ALICE)
     await core.handle(admin_command(BOSS, "exclude learning here", channel="CNOLEARN"))
     await core.handle(chatter(ALICE, KUBERNETES, "CNOLEARN"))
@@ -123,5 +123,5 @@ async def test_here_in_a_dm_asks_for_a_channel(make_core: MakeCore) -> None:
 async def _audit_rows(core: Core) -> list[AdminAudit]:
     from sqlmodel import select
 
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         return list(await session.exec(select(AdminAudit)))

@@ -40,7 +40,7 @@ async def test_not_now_and_forget_drop_the_held_exchange(make_core):
 
     await core.handle(message(cleo, "my other secret"))
     await core.handle(command(cleo, "forget", "confirm"))
-    assert len(core.awaiting_consent) == 0
+    assert len(core.services.awaiting_consent) == 0
     await core.handle(command(cleo, "consent", "grant"))
     assert await count(core, ConversationTurn) == 0
 

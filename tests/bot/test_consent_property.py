@@ -102,6 +102,6 @@ def test_nothing_implicit_is_stored_without_consent(sqlite_url, plan):
             assert asked or await count(core, Memory) <= remembered  # none added unasked
         finally:
             await core.aclose()
-            await core.db.dispose()
+            await core.services.db.dispose()
 
     asyncio.run(scenario())

@@ -24,4 +24,4 @@ async def test_a_refused_template_is_a_clear_reply_not_a_crash(
         assert "Traceback" not in caplog.text
     finally:
         await core.aclose()
-        await core.db.dispose()
+        await core.services.db.dispose()

@@ -34,7 +34,7 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
     async def deliver(event, replies):
         delivered.append(replies)
 
-    core.deliverers["test"] = deliver
+    core.services.deliverers["test"] = deliver
     alice = person()
     try:
         await grant(core, alice)
@@ -54,7 +54,7 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
         assert later[0].purpose == "chat"
     finally:
         await core.aclose()
-        await core.db.dispose()
+        await core.services.db.dispose()
         await proxy.stop()
 
 
@@ -83,7 +83,7 @@ async def test_new_events_and_the_retry_loop_drain_together_without_loss(
     async def deliver(event, replies):
         delivered.extend(r.purpose for r in replies)
 
-    core.deliverers["test"] = deliver
+    core.services.deliverers["test"] = deliver
     alice = person()
     try:
         await grant(core, alice)
@@ -103,7 +103,7 @@ async def test_new_events_and_the_retry_loop_drain_together_without_loss(
         assert core.backlog_size == 0 and delivered == ["chat"] * 5
         pid = await person_id(core, alice)
         assert await count(core, ConversationTurn, person_id=pid, role="user") == 8
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             rows = await session.exec(
                 select(ConversationTurn.text)
                 .where(ConversationTurn.person_id == pid, ConversationTurn.role == "user")
@@ -113,7 +113,7 @@ async def test_new_events_and_the_retry_loop_drain_together_without_loss(
         assert [t.rsplit(" ", 1)[-1] for t in texts[:5]] == ["0", "1", "2", "3", "4"]
     finally:
         await core.aclose()
-        await core.db.dispose()
+        await core.services.db.dispose()
         await proxy.stop()
 
 
@@ -131,7 +131,7 @@ async def test_events_kept_during_an_outage_survive_a_restart(
         await first.handle(command(alice, "prefs", "set tone casual"))
     finally:
         await first.aclose()  # the process stops during the outage
-        await first.db.dispose()
+        await first.services.db.dispose()
     await proxy.start()
     second = Core(settings, Database(settings.database_url), ScriptedBackend())
     try:
@@ -143,7 +143,7 @@ async def test_events_kept_during_an_outage_survive_a_restart(
         assert await count(second, Preference, person_id=pid, key="tone") == 1
     finally:
         await second.aclose()
-        await second.db.dispose()
+        await second.services.db.dispose()
         await proxy.stop()
 
 
@@ -167,5 +167,5 @@ async def test_a_full_journal_says_so_and_forget_empties_it(
         assert b"quixotic zephyr" not in (tmp_path / "j").read_bytes()
     finally:
         await core.aclose()
-        await core.db.dispose()
+        await core.services.db.dispose()
         await proxy.stop()

@@ -52,7 +52,7 @@ def api(request):
 
 async def test_prompt_carries_local_time_preferences_and_interests(make_core, fake_llm_server, api):
     core = await make_core(backend_for(api, fake_llm_server))
-    core.clock = lambda: NOW
+    core.services.clock = lambda: NOW
     alice = person("alice")
     await grant(core, alice)
     await core.handle(command(alice, "prefs", "set timezone Europe/Paris"))
@@ -148,9 +148,9 @@ async def test_budgets_hold_at_extreme_sizes(make_core, fake_llm_server, api):
     body = fake_llm_server.requests_for(api)[-1].body
     system = system_of(api, body)
     turns = turns_of(api, body)
-    assert core.llm.count_tokens(system) <= 600
+    assert core.services.llm.count_tokens(system) <= 600
     history = turns[:-1]
-    assert sum(core.llm.count_tokens(text) + 4 for _, text in history) <= 1500
+    assert sum(core.services.llm.count_tokens(text) + 4 for _, text in history) <= 1500
     assert turns[0][0] == "user"
     assert "N" * 81 not in system
     pid = await person_id(core, giant)

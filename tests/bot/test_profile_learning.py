@@ -33,11 +33,11 @@ def channel(who, text, at, **kw):
 
 async def interests_of(core, who, now):
     pid = await person_id(core, who)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         from profiles.models import Person
 
         found = await session.get(Person, pid)
-        snapshot = await core.engine.snapshot(session, found, now)
+        snapshot = await core.services.engine.snapshot(session, found, now)
     return snapshot
 
 
@@ -102,7 +102,7 @@ async def test_a_paused_person_keeps_lasting_interests(core):
     assert [v.topic for v in snapshot.interests][:1] == ["jazz piano chord"]
     assert [v.topic for v in snapshot.lasting][:1] == ["jazz piano chord"]
     assert snapshot.lately == []  # nothing recent after two months away
-    core.clock = lambda: pause
+    core.services.clock = lambda: pause
     text = (await core.handle(command(ann, "profile")))[0].text
     assert "jazz piano chord" in text and "haven't picked up" not in text
     assert "Lasting" in text
@@ -121,7 +121,7 @@ async def test_feedback_on_a_reply_moves_the_replys_topics_not_the_question(make
     pid = await person_id(core, alice)
 
     async def weights():
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             rows = (await session.exec(select(Interest).where(Interest.person_id == pid))).all()
         return {r.topic: r.weight for r in rows}
 
@@ -153,7 +153,7 @@ async def test_mentioning_a_person_who_did_not_consent_teaches_nothing_about_the
             mentioned_names=("Zebulon Quartermaine",),
         )
     )
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         values = [s.value for s in (await session.exec(select(Signal))).all()]
         values += [i.topic for i in (await session.exec(select(Interest))).all()]
     learned = " ".join(values).lower()
@@ -172,7 +172,7 @@ async def test_profile_hides_language_noise_and_says_which_timezone_hours_are_in
     await core.handle(
         channel(bob, "Je voudrais un café et un croissant, merci beaucoup", at)
     )
-    core.clock = lambda: at
+    core.services.clock = lambda: at
     text = (await core.handle(command(bob, "profile")))[0].text
     assert "en 96%" in text and "fr" not in text.split("Languages you write in:")[1]
     assert "UTC — a guess" in text

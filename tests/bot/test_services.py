@@ -30,12 +30,12 @@ async def test_an_open_outbox_carries_replays_and_digests_until_closed(core: Any
     services.open_outbox(outbox)
     event = message(person("alice"), "hi")
     assert await services.deliver_to(event, [Reply(text="late answer")])
-    delivery = digests_for(core).delivery_for("test")
+    delivery = digests_for(core.services).delivery_for("test")
     assert delivery is not None
     await delivery(Person(platform="test", workspace="W1", user_id="alice"), [Reply(text="d")])
     assert outbox.replied == ["late answer"] and outbox.sent == ["alice:d"]
 
     services.close_outbox(outbox)
     assert not await services.deliver_to(event, [Reply(text="nobody")])
-    assert digests_for(core).delivery_for("test") is None
+    assert digests_for(core.services).delivery_for("test") is None
     assert outbox.replied == ["late answer"]

@@ -34,7 +34,7 @@ def uncached_statements(core: Core) -> Iterator[list[str]]:
         if compiled and context.cache_hit is CacheStats.NO_CACHE_KEY:
             found.append(statement)
 
-    sync = core.db.engine.sync_engine
+    sync = core.services.db.engine.sync_engine
     event.listen(sync, "before_cursor_execute", check)
     try:
         yield found
@@ -64,7 +64,7 @@ async def test_the_check_sees_an_uncacheable_statement(core: Core) -> None:
     from profiles.models import Person, table_of
 
     with uncached_statements(core) as found:
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             await session.exec(
                 insert(table_of(Person)).values(  # type: ignore[call-overload]
                     [

@@ -41,7 +41,7 @@ async def test_summaries_are_batched_validated_and_shown(make_core, fake_llm_ser
     await chatty_person(core, fake_llm_server, alice, 3)
     await chatty_person(core, fake_llm_server, bob, 3)
     await chatty_person(core, fake_llm_server, quiet, 1)
-    assert set(await due_people(core, min_new_turns=3, limit=10)) == {
+    assert set(await due_people(core.services, min_new_turns=3, limit=10)) == {
         await person_id(core, alice),
         await person_id(core, bob),
     }
@@ -52,7 +52,7 @@ async def test_summaries_are_batched_validated_and_shown(make_core, fake_llm_ser
         Reply(text=f"```json\n{GOOD}\n```"),
         Reply(text='{"interests": [{"topic": "x", "strength": "extreme"}]}'),
     )
-    run = await summarize_due(core, min_new_turns=3)
+    run = await summarize_due(core.services, min_new_turns=3)
     assert (run.considered, run.stored, run.rejected) == (2, 1, 1)
     assert len(fake_llm_server.requests_for("anthropic")) - before == 2  # one call per person
     assert "rejected profile summary" in caplog.text
@@ -67,7 +67,7 @@ async def test_summaries_are_batched_validated_and_shown(make_core, fake_llm_ser
     summarised = stored_for[0]
     # nothing new since: not due again
     assert await person_id(core, summarised) not in await due_people(
-        core, min_new_turns=3, limit=10
+        core.services, min_new_turns=3, limit=10
     )
 
     shown = (await core.handle(command(summarised, "profile")))[0].text
@@ -95,5 +95,5 @@ async def test_no_model_means_no_summaries(make_core):
 
     core = await make_core(NoModelBackend())
     await grant(core, person())
-    run = await summarize_due(core)
+    run = await summarize_due(core.services)
     assert run.considered == 0

@@ -36,7 +36,7 @@ async def say(core: Core, who: PersonRef, args: str, **kw: object) -> str:
 
 
 async def audit(core: Core) -> list[AdminAudit]:
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         return list(await session.exec(select(AdminAudit).order_by(AdminAudit.id)))
 
 
@@ -147,7 +147,7 @@ async def test_opt_in_workspace_asks_in_an_opt_out_deployment(make_core: MakeCor
 
 async def test_shorter_retention_purges_that_workspace_only(make_core: MakeCore) -> None:
     core = await make_core(retention_conversation_days=90)
-    core.clock = lambda: NOW
+    core.services.clock = lambda: NOW
     mine, theirs = person("alice"), person("alice", workspace="W2")
     for who in (mine, theirs):
         await grant(core, who)
@@ -157,11 +157,11 @@ async def test_shorter_retention_purges_that_workspace_only(make_core: MakeCore)
             await aged(core, pid, days, f"d{days}")
     await say(core, BOSS, "set retention conversations 14")
 
-    await purge_now(core)
+    await purge_now(core.services)
 
     async def turns(who: PersonRef) -> list[str]:
         pid = await person_id(core, who)
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             rows = await session.exec(select(ConversationTurn.text).where(
                 ConversationTurn.person_id == pid))
             return sorted(text for text in rows if text.startswith("d"))
@@ -180,6 +180,6 @@ async def test_channel_arguments_are_mentions_or_ids_never_bare_names(
     assert "#C0RANDOM1" in done
     done = await say(core, BOSS, "exclude digest <#123456789012>")  # Discord's mention
     assert "#123456789012" in done
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         rows = list(await session.exec(select(ChannelPolicy.channel_id)))
     assert sorted(rows) == ["123456789012", "C0RANDOM1"]

@@ -42,7 +42,7 @@ async def test_fifty_people_at_once_on_one_sqlite_file(sqlite_url, settings_for)
         assert core.backlog_size == 0
     finally:
         await core.aclose()
-        await core.db.dispose()
+        await core.services.db.dispose()
 
 
 async def test_a_nested_read_inside_a_write_does_not_wait_for_itself(sqlite_url):

@@ -32,24 +32,25 @@ def signals(
 
 
 async def new_person(core, user="alice", workspace="W1", consent=True):
-    async with core.db.session() as session:
-        person = await core.engine.person(session, PersonKey("test", workspace, user))
+    async with core.services.db.session() as session:
+        person = await core.services.engine.person(session, PersonKey("test", workspace, user))
         if consent:
-            await core.engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
+            await core.services.engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
         return person
 
 
 async def observe(core, person_id, sig, at):
-    async with core.db.session() as session:
-        await core.engine.observe_message(
+    async with core.services.db.session() as session:
+        await core.services.engine.observe_message(
             session, person_id, sig, at=at, local_hour=at.hour, event_id=None, excerpt="x"
         )
 
 
 async def interests(core, person_id, now):
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         return {
-            i.topic: i for i in await core.engine.interests(session, person_id, now, limit=None)
+            i.topic: i
+            for i in await core.services.engine.interests(session, person_id, now, limit=None)
         }
 
 
@@ -75,8 +76,8 @@ async def test_recent_interest_overtakes_stale_one(make_core):
         await observe(core, person.id, signals("chess"), T0 + dt.timedelta(days=day))
     await observe(core, person.id, signals("climbing"), T0 + dt.timedelta(days=60))
     await observe(core, person.id, signals("climbing"), T0 + dt.timedelta(days=61))
-    async with core.db.session() as session:
-        top = await core.engine.interests(session, person.id, T0 + dt.timedelta(days=62))
+    async with core.services.db.session() as session:
+        top = await core.services.engine.interests(session, person.id, T0 + dt.timedelta(days=62))
     assert [i.topic for i in top] == ["climbing", "chess"]
 
 
@@ -90,7 +91,7 @@ async def test_one_row_per_topic_and_constant_statements_per_signal(make_core, d
     def count_statement(conn, cursor, statement, *args):
         statements.append(statement)
 
-    sync_engine = core.db.engine.sync_engine
+    sync_engine = core.services.db.engine.sync_engine
 
     async def measure(at):
         statements.clear()
@@ -128,26 +129,28 @@ async def test_explicit_preference_beats_inferred_and_platform(make_core):
         await observe(
             core, person.id, signals("x", formality=-0.9, emoji=2), T0 + dt.timedelta(minutes=i)
         )
-    async with core.db.session() as session:
-        prefs = await core.engine.preferences(session, person.id, T0)
+    async with core.services.db.session() as session:
+        prefs = await core.services.engine.preferences(session, person.id, T0)
         assert (prefs.get("tone"), prefs.source("tone")) == ("casual", "inferred")
         assert prefs.get("emoji") == "on"
-        await core.engine.set_preference(
+        await core.services.engine.set_preference(
             session, person.id, "timezone", "Asia/Tokyo", source=Source.PLATFORM, at=T0
         )
-        await core.engine.set_preference(session, person.id, "tone", "formal", at=T0)
-    async with core.db.session() as session:
-        prefs = await core.engine.preferences(session, person.id, T0)
+        await core.services.engine.set_preference(session, person.id, "tone", "formal", at=T0)
+    async with core.services.db.session() as session:
+        prefs = await core.services.engine.preferences(session, person.id, T0)
         assert (prefs.get("tone"), prefs.source("tone")) == ("formal", "explicit")
         assert prefs.values["tone"].set_at is not None
         assert (prefs.get("timezone"), prefs.source("timezone")) == ("Asia/Tokyo", "platform")
-        await core.engine.set_preference(session, person.id, "timezone", "Europe/Paris", at=T0)
-    async with core.db.session() as session:
-        prefs = await core.engine.preferences(session, person.id, T0)
+        await core.services.engine.set_preference(
+            session, person.id, "timezone", "Europe/Paris", at=T0
+        )
+    async with core.services.db.session() as session:
+        prefs = await core.services.engine.preferences(session, person.id, T0)
         assert (prefs.get("timezone"), prefs.source("timezone")) == ("Europe/Paris", "explicit")
-        assert await core.engine.reset_preferences(session, person.id, "tone") == 1
-    async with core.db.session() as session:
-        prefs = await core.engine.preferences(session, person.id, T0)
+        assert await core.services.engine.reset_preferences(session, person.id, "tone") == 1
+    async with core.services.db.session() as session:
+        prefs = await core.services.engine.preferences(session, person.id, T0)
         assert prefs.source("tone") == "inferred"
 
 
@@ -163,8 +166,8 @@ async def test_cold_start_uses_popular_interests_of_the_same_workspace_only(make
     for member in unconsented:  # rows of people who did not consent must not count
         await observe(core, member.id, signals("gossip"), T0)
     newcomer = await new_person(core, "new", "W1")
-    async with core.db.session() as session:
-        snap = await core.engine.snapshot(session, newcomer, T0 + dt.timedelta(days=1))
+    async with core.services.db.session() as session:
+        snap = await core.services.engine.snapshot(session, newcomer, T0 + dt.timedelta(days=1))
     assert snap.interests == []
     assert snap.workspace_popular == ["kubernetes"]
 
@@ -175,8 +178,8 @@ async def test_style_running_average_and_languages(make_core):
     await observe(core, person.id, signals("a", length=100, language="en"), T0)
     await observe(core, person.id, signals("b", length=300, language="fr"), T0)
     await observe(core, person.id, signals("c", length=200, language="fr"), T0)
-    async with core.db.session() as session:
-        style = await core.engine.style(session, person.id, T0)
+    async with core.services.db.session() as session:
+        style = await core.services.engine.style(session, person.id, T0)
     assert style.messages_seen == 3
     assert style.avg_length == pytest.approx(200.0)
     assert style.languages[0][0] == "fr"

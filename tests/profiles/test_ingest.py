@@ -38,16 +38,16 @@ def workload(people: list[int], n: int, seed: int = 5) -> list[Observation]:
 
 async def people(core, names):
     ids = []
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         for name in names:
-            person = await core.engine.person(session, PersonKey("test", "W1", name))
-            await core.engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
+            person = await core.services.engine.person(session, PersonKey("test", "W1", name))
+            await core.services.engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
             ids.append(person.id)
     return ids
 
 
 async def state(core, ids):
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         interests = {
             (r.person_id, r.topic): (
                 round(r.weight, 6),
@@ -97,9 +97,9 @@ async def test_batch_equals_sequential_observe_message(make_core):
     batched = await people(core, ["b1", "b2", "b3"])
     obs = workload(sequential, 40)  # < 50 messages a person: no pruning in either path
     for ob in obs:
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             assert ob.message is not None and ob.local_hour is not None
-            await core.engine.observe_message(
+            await core.services.engine.observe_message(
                 session,
                 ob.person_id,
                 ob.message,
@@ -120,10 +120,10 @@ async def test_batch_equals_sequential_observe_message(make_core):
     first, second = moved[:25], moved[25:]
     random.Random(1).shuffle(first)
     random.Random(2).shuffle(second)
-    ingestor = BatchIngestor(core.engine)
-    async with core.db.session() as session:
+    ingestor = BatchIngestor(core.services.engine)
+    async with core.services.db.session() as session:
         stats = await ingestor.apply(session, first)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         await ingestor.apply(session, second)
     assert stats.observations == 25 and stats.style_rounds >= 1
     expected = relabel(await state(core, set(sequential)), to_b)
@@ -142,10 +142,10 @@ async def test_statement_count_is_fixed_per_batch(make_core):
     def count(*_args):
         statements.append(1)
 
-    event.listen(core.db.engine.sync_engine, "before_cursor_execute", count)
-    async with core.db.session() as session:
-        stats = await BatchIngestor(core.engine).apply(session, workload(ids, 300))
-    event.remove(core.db.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(core.services.db.engine.sync_engine, "before_cursor_execute", count)
+    async with core.services.db.session() as session:
+        stats = await BatchIngestor(core.services.engine).apply(session, workload(ids, 300))
+    event.remove(core.services.db.engine.sync_engine, "before_cursor_execute", count)
     # signal + interest + trait inserts, style rounds and the prune check: not 5 per message
     assert stats.signal_rows > 300
     assert len(statements) < 300 // 3
@@ -155,11 +155,11 @@ async def test_item_engagement_is_evidence_and_interest(make_core):
     core = await make_core()
     (pid,) = await people(core, ["m"])
     ob = Observation(pid, T0, topics=(("drama", 1.0), ("war", 1.0)), item="ml:42", excerpt="Ran")
-    async with core.db.session() as session:
-        await BatchIngestor(core.engine).apply(session, [ob])
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
+        await BatchIngestor(core.services.engine).apply(session, [ob])
+    async with core.services.db.session() as session:
         kinds = sorted((r.kind, r.value) for r in (await session.exec(select(Signal))).scalars())
-        found = await core.engine.interests(session, pid, T0, limit=None)
+        found = await core.services.engine.interests(session, pid, T0, limit=None)
     assert kinds == [("item", "ml:42"), ("topic", "drama"), ("topic", "war")]
     assert {i.topic for i in found} == {"drama", "war"}
 
@@ -169,22 +169,24 @@ async def test_claims_make_retried_events_harmless(make_core):
     (pid,) = await people(core, ["r"])
     ob = Observation(pid, T0, topics=(("jazz", 1.0),), event_id="ev-1")
     claim = Claim("test", "W1", "ev-1")
-    ingestor = BatchIngestor(core.engine)
-    async with core.db.session() as session:
+    ingestor = BatchIngestor(core.services.engine)
+    async with core.services.db.session() as session:
         # a duplicate inside one batch and a retry in the next batch both count once
         first = await ingestor.claim_and_apply(session, [(ob, claim), (ob, claim)])
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         again = await ingestor.claim_and_apply(session, [(ob, claim)])
     assert (first.observations, again.observations) == (1, 0)
-    async with core.db.session() as session:
-        (jazz,) = await core.engine.interests(session, pid, T0, limit=None)
+    async with core.services.db.session() as session:
+        (jazz,) = await core.services.engine.interests(session, pid, T0, limit=None)
     assert jazz.evidence_count == 1
 
 
 async def test_write_behind_batches_and_flushes(make_core):
     core = await make_core()
     ids = await people(core, [f"w{i}" for i in range(5)])
-    queue = WriteBehind(core.db, BatchIngestor(core.engine), max_batch=64, max_delay=0.01)
+    queue = WriteBehind(
+        core.services.db, BatchIngestor(core.services.engine), max_batch=64, max_delay=0.01
+    )
     obs = workload(ids, 200)
     for i, ob in enumerate(obs):
         await queue.submit(ob, Claim("test", "W1", f"wb-{i}"))
@@ -193,7 +195,7 @@ async def test_write_behind_batches_and_flushes(make_core):
     await queue.submit(obs[0], Claim("test", "W1", "wb-0"))  # a retry: claimed already
     await queue.aclose()
     assert queue.applied == 200
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         rows = (await session.exec(select(Signal))).all()
     assert len(rows) == queue.signal_rows
 
@@ -203,7 +205,7 @@ async def test_both_paths_learn_the_decay_rule_computed_by_hand(make_core):
     each other could not catch a wrong rule: this checks both against the rule itself."""
     core = await make_core()
     one, batch = await people(core, ["hand-1", "hand-2"])
-    hl, lasting = core.engine.half_life, core.engine.lasting_half_life
+    hl, lasting = core.services.engine.half_life, core.services.engine.lasting_half_life
     later = T0 + dt.timedelta(seconds=hl)  # exactly one (fading) half-life apart
 
     def signals(length):
@@ -213,16 +215,16 @@ async def test_both_paths_learn_the_decay_rule_computed_by_hand(make_core):
         )
 
     for at, length in ((T0, 10), (later, 30)):
-        async with core.db.session() as session:
-            await core.engine.observe_message(
+        async with core.services.db.session() as session:
+            await core.services.engine.observe_message(
                 session, one, signals(length), at=at, local_hour=9, event_id=None, excerpt="x"
             )
-    async with core.db.session() as session:
-        await core.engine.observe_reaction_elsewhere(
+    async with core.services.db.session() as session:
+        await core.services.engine.observe_reaction_elsewhere(
             session, one, [("jazz", 0.5)], at=later, emoji="👍", event_id=None
         )
-    async with core.db.session() as session:
-        await BatchIngestor(core.engine).apply(session, [
+    async with core.services.db.session() as session:
+        await BatchIngestor(core.services.engine).apply(session, [
             Observation.of_message(batch, signals(10), at=T0, local_hour=9, event_id=None,
                                    excerpt="x"),
             Observation.of_message(batch, signals(30), at=later, local_hour=9, event_id=None,

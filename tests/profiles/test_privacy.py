@@ -33,13 +33,13 @@ async def person_referencing_tables(core) -> list[tuple[str, str]]:
                     found.extend((table, column) for column in fk["constrained_columns"])
         return found
 
-    async with core.db.engine.connect() as conn:
+    async with core.services.db.engine.connect() as conn:
         return await conn.run_sync(walk)
 
 
 async def rows_about(core, pid) -> dict[str, int]:
     counts = {}
-    async with core.db.engine.connect() as conn:
+    async with core.services.db.engine.connect() as conn:
         for table, column in await person_referencing_tables(core):
             result = await conn.execute(
                 text(f'SELECT count(*) FROM "{table}" WHERE "{column}" = :pid'), {"pid": pid}
@@ -66,7 +66,7 @@ async def columns_containing(core, *needles: str) -> dict[str, list[str]]:
         ]
 
     found: dict[str, list[str]] = {}
-    async with core.db.engine.connect() as conn:
+    async with core.services.db.engine.connect() as conn:
         columns = await conn.run_sync(walk)
         postgres = conn.dialect.name == "postgresql"
         for table, column in columns:

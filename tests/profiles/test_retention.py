@@ -24,7 +24,7 @@ NOW = dt.datetime(2031, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 async def aged(core, pid: int, days: int, tag: str) -> None:
     at = NOW - dt.timedelta(days=days)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         session.add(ConversationTurn(person_id=pid, role="user", text=tag, created_at=at))
         session.add(Signal(person_id=pid, kind="topic", value=tag, excerpt=tag, created_at=at))
         session.add(
@@ -64,7 +64,7 @@ async def test_each_kind_of_record_goes_after_its_own_age(make_core):
         retention_digest_item_days=90,
         retention_model_call_days=0,  # 0: kept for ever
     )
-    core.clock = lambda: NOW
+    core.services.clock = lambda: NOW
     alice = person()
     await grant(core, alice)
     await core.handle(message(alice, "I love sourdough baking and rye flour"))
@@ -75,10 +75,10 @@ async def test_each_kind_of_record_goes_after_its_own_age(make_core):
     interests_before = await count(core, Interest, person_id=pid)
     calls_before = await count(core, LLMCall, person_id=pid)
 
-    removed = await purge_now(core)
+    removed = await purge_now(core.services)
 
     async def tags(model, column):
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             rows = await session.exec(select(column).where(model.person_id == pid))
             return sorted(t for t in rows if t and t.startswith("d"))
 
@@ -90,7 +90,7 @@ async def test_each_kind_of_record_goes_after_its_own_age(make_core):
     assert await count(core, Interest, person_id=pid) == interests_before > 0
     assert removed["conversation_turn"] >= 3 and removed["channel_activity"] == 4
     assert "llm_call" not in removed
-    assert await purge_now(core) == {k: 0 for k in removed}  # idempotent
+    assert await purge_now(core.services) == {k: 0 for k in removed}  # idempotent
 
 
 def test_the_promise_people_read_matches_the_policy():
@@ -112,7 +112,7 @@ async def _memory_and_link_rows(core, pid: int, days: int, tag: str) -> None:
     from profiles.memory_models import LinkAttempt, LinkCode, Memory
 
     at = NOW - dt.timedelta(days=days)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         session.add(
             Memory(person_id=pid, text=tag, key=tag, source="command", created_at=at)
         )
@@ -130,7 +130,7 @@ async def _memory_and_link_rows(core, pid: int, days: int, tag: str) -> None:
 async def _memory_texts(core, pid: int) -> list[str]:
     from profiles.memory_models import Memory
 
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         rows = await session.exec(select(Memory.text).where(Memory.person_id == pid))
         return sorted(rows)
 
@@ -142,7 +142,7 @@ async def test_memories_stay_until_removed_unless_an_age_is_set(make_core):
     from profiles.memory_models import LinkAttempt, LinkCode
 
     core = await make_core()
-    core.clock = lambda: NOW
+    core.services.clock = lambda: NOW
     alice = person()
     await core.handle(command(alice, "memory", "add I am vegetarian"))
     pid = await person_id(core, alice)
@@ -150,7 +150,7 @@ async def test_memories_stay_until_removed_unless_an_age_is_set(make_core):
     for days in (0, 2, 400):
         await _memory_and_link_rows(core, pid, days, f"m{days}")
 
-    removed = await purge_now(core)
+    removed = await purge_now(core.services)
     assert await _memory_texts(core, pid) == ["I am vegetarian", "m0", "m2", "m400"]
     assert "memory" not in removed
     assert removed["link_code"] == 2 and removed["link_attempt"] == 2
@@ -159,8 +159,8 @@ async def test_memories_stay_until_removed_unless_an_age_is_set(make_core):
     ) == 1
 
     bounded = await make_core(retention_memory_days=30)  # same database, an age set
-    bounded.clock = lambda: NOW
-    assert (await purge_now(bounded))["memory"] == 1
+    bounded.services.clock = lambda: NOW
+    assert (await purge_now(bounded.services))["memory"] == 1
     assert await _memory_texts(core, pid) == ["I am vegetarian", "m0", "m2"]
 
 

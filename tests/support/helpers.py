@@ -79,7 +79,7 @@ async def grant(core: Core, who: PersonRef) -> None:
 
 async def person_id(core: Core, who: PersonRef) -> int | None:
     who = fit_person(who)  # the core stores identities as fitted at its door
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         result = await session.exec(
             select(Person.id).where(  # type: ignore[call-overload]
                 Person.platform == who.platform,
@@ -91,7 +91,7 @@ async def person_id(core: Core, who: PersonRef) -> int | None:
 
 
 async def count(core: Core, model: Any, **where: Any) -> int:
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         stmt = select(func.count()).select_from(model)
         for key, value in where.items():
             stmt = stmt.where(getattr(model, key) == value)

@@ -34,9 +34,9 @@ def seed(url: str) -> int:
         pid = await consenting(core, alice)
         writer = await consenting(core, person("writer", workspace="local", platform="terminal"))
         await interests(core, pid, "event sourcing")
-        async with core.db.session() as session:  # someone the bot met who never consented
-            await core.engine.person(session, PersonKey("terminal", "local", "bystander"))
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:  # someone the bot met who never consented
+            await core.services.engine.person(session, PersonKey("terminal", "local", "bystander"))
+        async with core.services.db.session() as session:
             await store.save_subscription(
                 session,
                 pid,
@@ -45,7 +45,7 @@ def seed(url: str) -> int:
                 channel_id="",
                 now=NOW,
             )
-        async with core.db.session() as session:  # a conversation alice missed
+        async with core.services.db.session() as session:  # a conversation alice missed
             await store.record_activity(
                 session,
                 person_id=writer,
@@ -59,7 +59,7 @@ def seed(url: str) -> int:
                 topics=["event sourcing"],
                 at=NOW - dt.timedelta(hours=3),
             )
-        await core.db.dispose()
+        await core.services.db.dispose()
         return pid
 
     return asyncio.run(main())
@@ -86,7 +86,7 @@ def test_preview_prints_a_digest_and_marks_nothing(config):
             NoModelBackend(),
         )
         n = await count(core, DigestRun)
-        await core.db.dispose()
+        await core.services.db.dispose()
         return n
 
     assert asyncio.run(runs()) == 0

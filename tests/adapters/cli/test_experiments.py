@@ -49,7 +49,7 @@ def test_report_fits_80_columns_with_p_values_and_a_low_sample_warning(
         settings = Settings(database_url=sqlite_url, auto_migrate=False, _env_file=None)
         core = Core(settings, Database(sqlite_url), ScriptedBackend())
         await seed(core, None)
-        await core.db.dispose()
+        await core.services.db.dispose()
 
     asyncio.run(seeded())
     config = tmp_path / "tailorbot.toml"

@@ -53,12 +53,12 @@ class World:
         return user.dm_channel
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.core.db.session() as session:
+        async with self.core.services.db.session() as session:
             result = await session.exec(select(func.count()).select_from(model).where(*where))
             return int(result.scalar_one())
 
     async def person(self, user_id: int, workspace: str) -> Person | None:
-        async with self.core.db.session() as session:
+        async with self.core.services.db.session() as session:
             result = await session.exec(select(Person).where(
                 Person.platform == "discord", Person.workspace == workspace,
                 Person.user_id == str(user_id),
@@ -69,7 +69,7 @@ class World:
         person = await self.person(user_id, workspace)
         if person is None:
             return None
-        async with self.core.db.session() as session:
+        async with self.core.services.db.session() as session:
             row = await session.get(Consent, person.id)
             return row.status if row is not None else ConsentStatus.UNKNOWN.value
 
@@ -100,7 +100,7 @@ async def _start(
     guild_shard: int | None = None,
     **client_options: Any,
 ) -> World:
-    client = build_client(core, core.settings, privileged=privileged,
+    client = build_client(core, core.services.settings, privileged=privileged,
                           stream_interval=stream_interval, **client_options)
     env = simcord.Env(client, approved_intents=approved, settle_timeout=settle_timeout)
     await env.start()

@@ -62,7 +62,7 @@ async def test_prefs_set_saves_an_explicit_preference(world: World) -> None:
     assert result.response.content.startswith("Saved: tone = casual")
     person = await world.person(world.alice.id, str(world.guild.id))
     assert person is not None
-    async with world.core.db.session() as session:
+    async with world.core.services.db.session() as session:
         rows = (await session.exec(select(Preference).where(
             Preference.person_id == person.id))).scalars().all()
     assert [(r.key, r.value, r.source) for r in rows] == [("tone", "casual", "explicit")]

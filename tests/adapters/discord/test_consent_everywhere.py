@@ -27,7 +27,7 @@ async def test_allow_in_every_server_from_the_dm_covers_the_servers(world: World
 
     # The first DM message was answered before consent; the conversation keeps it.
     await world.alice.user.send_dm("and what about rust async runtimes?")
-    sent = world.core.llm.requests[-1]  # type: ignore[attr-defined]
+    sent = world.core.services.llm.requests[-1]  # type: ignore[attr-defined]
     assert [t.content for t in sent.turns][:2] == ["hi", "(scripted) you said: hi"]
 
 
@@ -93,6 +93,6 @@ async def test_allow_here_only_leaves_other_servers_asking(world: World) -> None
 async def _topics(world: World, person: Person) -> list[str]:
     from sqlmodel import select
 
-    async with world.core.db.session() as session:
+    async with world.core.services.db.session() as session:
         rows = await session.exec(select(Interest.topic).where(Interest.person_id == person.id))
         return [str(r) for r in rows.all()]

@@ -44,7 +44,7 @@ async def serving(settings: Settings, **options: Any) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await core.db.dispose()
+        await core.services.db.dispose()
 
 
 async def test_client_asks_the_api_for_its_gateway_and_dials_it(

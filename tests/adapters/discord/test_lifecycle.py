@@ -80,7 +80,7 @@ async def test_messages_in_a_thread_the_bot_owns_need_no_mention(world: World) -
 
     (answer,) = world.bot_messages(thread)
     assert answer.content == "(scripted) you said: no mention needed in here"
-    async with world.core.db.session() as session:
+    async with world.core.services.db.session() as session:
         turn = await session.get(ConversationTurn, 1)
     assert turn is not None and turn.thread_id == str(thread.id)
     assert turn.channel_id == str(thread.id)
@@ -90,7 +90,7 @@ async def test_buttons_keep_working_after_a_restart(world: World) -> None:
     await world.alice.user.send_dm("hello")
     notice = world.bot_messages(world.dm(world.alice))[-1]
 
-    fresh = build_client(world.core, world.core.settings)
+    fresh = build_client(world.core, world.core.services.settings)
     await world.env.restart_bot(fresh)
     pressed = await world.alice.user.click(notice, label="Allow here only")
 
@@ -118,7 +118,7 @@ async def test_replies_replayed_after_a_database_outage_reach_discord(world: Wor
     DMs."""
     sent = await world.alice.send(world.channel, "kept while the database was away")
     world.client.adapter.install_delivery()
-    deliver = world.core.deliverers["discord"]
+    deliver = world.core.services.deliverers["discord"]
     event = MessageEvent(
         event_id=str(sent.id),
         person=PersonRef("discord", str(world.guild.id), str(world.alice.id)),
@@ -135,4 +135,4 @@ async def test_replies_replayed_after_a_database_outage_reach_discord(world: Wor
     assert answer.reference is not None and answer.reference.message_id == sent.id
     assert world.bot_messages(world.dm(world.alice))[-1].content == "just for you"
     world.client.adapter.uninstall_delivery()
-    assert "discord" not in world.core.deliverers
+    assert "discord" not in world.core.services.deliverers

@@ -58,7 +58,7 @@ async def test_reaction_on_the_bots_reply_is_feedback(world: World) -> None:
 
     await world.alice.user.set_reaction(answer, "👍", reacted=True)
 
-    async with world.core.db.session() as session:
+    async with world.core.services.db.session() as session:
         rows = (await session.exec(select(Feedback))).scalars().all()
     assert [(r.value, r.emoji, r.source) for r in rows] == [(1, "👍", "reaction")]
 
@@ -78,7 +78,7 @@ async def test_feedback_buttons_on_replies(world: World) -> None:
     assert pressed.response.content == "Thanks for the feedback!"
     # Feedback buttons stay (people may change their mind).
     assert world.bot_messages(world.channel)[-1].components
-    async with world.core.db.session() as session:
+    async with world.core.services.db.session() as session:
         rows = (await session.exec(select(Feedback))).scalars().all()
     assert [(r.value, r.source) for r in rows] == [(-1, "button")]
 
@@ -142,6 +142,6 @@ def _custom_id(message: object, emoji: str) -> str:
 
 
 async def _evidence(world: World) -> int:
-    async with world.core.db.session() as session:
+    async with world.core.services.db.session() as session:
         rows = (await session.exec(select(Interest.evidence_count))).scalars().all()
     return sum(rows)

@@ -40,18 +40,18 @@ SECRET_NAMES = ("Zelda Quartermain", "Yusuf Oakenshield")
 
 
 async def seed(core: Core) -> None:
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         people = []
         for i, status in enumerate(
             [ConsentStatus.GRANTED] * 5 + [ConsentStatus.REVOKED] + [ConsentStatus.UNKNOWN]
         ):
             name = SECRET_NAMES[i] if i < len(SECRET_NAMES) else None
-            person = await core.engine.person(
+            person = await core.services.engine.person(
                 session, PersonKey("slack", "T1", f"U{i}"), display_name=name
             )
             if status is not ConsentStatus.UNKNOWN:
                 since = NOW - dt.timedelta(days=9)
-                await core.engine.set_consent(session, person.id, status, since)
+                await core.services.engine.set_consent(session, person.id, status, since)
             people.append(person)
         for days_ago, calls, errors in ((2, 3, 0), (1, 2, 1)):
             for n in range(calls):
@@ -117,7 +117,7 @@ async def page_url(sqlite_url: str) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{host.port}"
     finally:
         await host.stop()
-        await core.db.dispose()
+        await core.services.db.dispose()
 
 
 async def test_the_page_needs_the_admin_token(page_url: str) -> None:
@@ -147,7 +147,7 @@ async def test_the_page_is_off_without_a_token(sqlite_url: str) -> None:
             assert "TAILORBOT_ADMIN_TOKEN" in await response.text()
     finally:
         await host.stop()
-        await core.db.dispose()
+        await core.services.db.dispose()
 
 
 async def test_a_browser_sees_aggregates_charts_and_p_values_but_no_person(

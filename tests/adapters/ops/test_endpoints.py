@@ -31,7 +31,7 @@ from tests.support.helpers import command, grant, message, person
 
 @pytest.fixture
 async def served(core: Core) -> AsyncIterator[tuple[WebHost, str]]:
-    host = await start_ops(core, core.settings, port=0)
+    host = await start_ops(core, core.services.settings, port=0)
     try:
         yield host, f"http://127.0.0.1:{host.port}"
     finally:
@@ -69,7 +69,7 @@ async def test_readiness_is_503_when_the_database_is_unreachable(sqlite_url: str
         status, body = await get(f"http://127.0.0.1:{host.port}/readyz")
     finally:
         await host.stop()
-        await dead.db.dispose()
+        await dead.services.db.dispose()
     report = json.loads(body)
     assert status == 503
     assert report["database"]["ok"] is False and report["database"]["error"]
@@ -79,7 +79,7 @@ async def test_metrics_count_events_replies_model_calls_people_and_erasures(
     make_core: MakeCore,
 ) -> None:
     core = await make_core(llm=metered(ScriptedBackend()))
-    host = await start_ops(core, core.settings, port=0)
+    host = await start_ops(core, core.services.settings, port=0)
     base = f"http://127.0.0.1:{host.port}"
     who = person("metrics-ann", platform="metricsplat")
     def events(kind: str) -> float:
@@ -160,10 +160,10 @@ async def test_slack_http_mode_is_served_on_the_same_port(make_core: MakeCore) -
         slack.add_user(USER, "Ada")
         core = await make_core(slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
                                slack_api_url=slack.base_url)
-        host = await start_ops(core, core.settings, port=0)
+        host = await start_ops(core, core.services.settings, port=0)
         base = f"http://127.0.0.1:{host.port}"
         task = asyncio.create_task(
-            slack_runner.serve(core, core.settings, options=fast_options(), web=host)
+            slack_runner.serve(core, core.services.settings, options=fast_options(), web=host)
         )
         try:
             for _ in range(200):

@@ -121,7 +121,7 @@ class SlackWorld:
 
 async def rows(core: Core, model: Any, *where: Any) -> list[Any]:
     """Rows of ``model`` (optionally filtered), read back through the core's database."""
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         result = await session.exec(select(model).where(*where))
         return list(result.scalars())
 
@@ -208,7 +208,7 @@ async def make_world(make_core: MakeCore) -> AsyncIterator[MakeWorld]:
         settings.setdefault("slack_bot_token", "xoxb-test-token")
         settings.setdefault("slack_signing_secret", SECRET)
         core = await make_core(llm, slack_api_url=slack.base_url, **settings)
-        adapter = SlackAdapter(core, core.settings, options=options or fast_options())
+        adapter = SlackAdapter(core, core.services.settings, options=options or fast_options())
         cleanups.append(adapter.aclose)
         runner, port = await start_http(adapter.app, host="127.0.0.1", port=0)
         cleanups.append(runner.cleanup)

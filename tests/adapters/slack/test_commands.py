@@ -29,7 +29,7 @@ def in_catalog(text: str, msgid: str, locale: str = "fr") -> bool:
 
 
 async def test_every_manifest_command_is_answered(world: SlackWorld) -> None:
-    commands = [c["command"] for c in build_manifest(world.core.settings)["features"][
+    commands = [c["command"] for c in build_manifest(world.core.services.settings)["features"][
         "slash_commands"]]
     for command in commands:
         if command == "/forget":
@@ -153,7 +153,7 @@ async def test_admin_names_a_channel_by_slack_mention(world: SlackWorld) -> None
     """/admin is registered with should_escape, so Slack sends a picked #channel as
     <#C…|name>: an admin can exclude a channel without running the command in it. A bare
     name (the umbrella command is not escaped) is refused rather than guessed."""
-    manifest = build_manifest(world.core.settings)["features"]["slash_commands"]
+    manifest = build_manifest(world.core.services.settings)["features"]["slash_commands"]
     escaped = {c["command"]: c["should_escape"] for c in manifest}
     assert escaped["/admin"] is True and escaped["/memory"] is False
     world.slack.add_user("U0BOSS", "Boss", is_admin=True)

@@ -362,15 +362,15 @@ async def test_assistant_thread(world: SlackWorld) -> None:
 async def test_backlog_replies_reach_slack(world: SlackWorld) -> None:
     """Replies to Slack events replayed after a database outage go through the Slack
     deliverer the adapter registered for its platform, and only while it runs."""
-    deliver = world.core.deliverers["slack"]
+    deliver = world.core.services.deliverers["slack"]
     slack_event = MessageEvent(event_id="Ev0LATE", person=PersonRef("slack", TEAM_ID, USER),
                                channel_id=DM, text="hello")
     await deliver(slack_event, [Reply(text="sorry for the wait")])
     [late] = world.slack.calls_to("chat.postMessage")
     assert (late.params["channel"], late.params["text"]) == (DM, "sorry for the wait")
-    second = SlackAdapter(world.core, world.core.settings, options=fast_options())
+    second = SlackAdapter(world.core, world.core.services.settings, options=fast_options())
     await second.aclose()
-    assert "slack" not in world.core.deliverers
+    assert "slack" not in world.core.services.deliverers
 
 
 async def test_partial_updates_are_throttled(make_world: MakeWorld) -> None:

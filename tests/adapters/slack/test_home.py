@@ -126,7 +126,7 @@ async def test_home_shows_lately_and_lasting_interests(world: SlackWorld) -> Non
     lately = next(line for line in text.splitlines() if line.startswith("*Lately:*"))
     assert "rust" in lately.lower()
     # What was said long ago is lasting, not lately: age the interests by a year.
-    async with world.core.db.session() as session:
+    async with world.core.services.db.session() as session:
         from sqlalchemy import update
 
         from profiles.models import Interest

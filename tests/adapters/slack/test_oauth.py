@@ -103,7 +103,7 @@ async def distributed(make_core: MakeCore) -> AsyncIterator[Callable[..., Awaita
                 "id": f"U{team}", "team_id": team, "name": "ada", "real_name": "Ada",
                 "tz": "UTC", "locale": "en-US", "profile": {"display_name": "Ada"}}
         core = await make_core(None, slack_api_url=slack.base_url, **oauth_settings(**settings))
-        adapter = SlackAdapter(core, core.settings, options=fast_options())
+        adapter = SlackAdapter(core, core.services.settings, options=fast_options())
         cleanups.append(adapter.aclose)
         runner, port = await start_http(adapter.app, host="127.0.0.1", port=0)
         cleanups.append(runner.cleanup)
@@ -117,7 +117,7 @@ async def distributed(make_core: MakeCore) -> AsyncIterator[Callable[..., Awaita
 
 
 async def raw_rows(adapter: SlackAdapter, table: str) -> list[dict[str, Any]]:
-    async with adapter.core.db.engine.connect() as conn:
+    async with adapter.core.services.db.engine.connect() as conn:
         result = await conn.execute(text(f'SELECT * FROM "{table}"'))
         return [dict(row) for row in result.mappings()]
 

@@ -46,7 +46,7 @@ async def test_socket_mode_envelopes(make_core: MakeCore) -> None:
         slack.add_user(USER, "Ada", tz="Asia/Tokyo", locale="ja-JP")
         core = await make_core(slack_bot_token="xoxb-test", slack_app_token=APP_TOKEN,
                                slack_api_url=slack.base_url)
-        adapter = SlackAdapter(core, core.settings, options=fast_options())
+        adapter = SlackAdapter(core, core.services.settings, options=fast_options())
         handler = AsyncSocketModeHandler(adapter.app, APP_TOKEN)
         await handler.connect_async()
         try:
@@ -88,7 +88,9 @@ async def test_serve_in_socket_mode_until_cancelled(make_core: MakeCore) -> None
         slack.add_user(USER, "Ada")
         core = await make_core(slack_bot_token="xoxb-test", slack_app_token=APP_TOKEN,
                                slack_api_url=slack.base_url)
-        task = asyncio.create_task(runner.serve(core, core.settings, options=fast_options()))
+        task = asyncio.create_task(
+            runner.serve(core, core.services.settings, options=fast_options())
+        )
         try:
             await slack.send_envelope("events_api", event_body(dm_event("hello socket")))
             await slack.wait_until(lambda: any("hello socket" in m.get("text", "")
@@ -113,8 +115,8 @@ async def test_serve_in_http_mode_until_cancelled(make_core: MakeCore) -> None:
         port = free_port()
         core = await make_core(slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
                                slack_api_url=slack.base_url, http_port=port)
-        task = asyncio.create_task(runner.serve(core, core.settings, options=fast_options(),
-                                                host="127.0.0.1"))
+        task = asyncio.create_task(runner.serve(core, core.services.settings,
+                                                options=fast_options(), host="127.0.0.1"))
         base = f"http://127.0.0.1:{port}"
         try:
             async with aiohttp.ClientSession() as http:

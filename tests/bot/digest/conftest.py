@@ -84,9 +84,9 @@ async def make_digests(
         # unrelated items come along in the labelled "also new" tail (off in production).
         overrides.setdefault("digest_also_new_items", 6)
         core = await make_core(llm or NoModelBackend(), **overrides)
-        core.clock = clock
+        core.services.clock = clock
         service = install(
-            core,
+            core.services,
             sources=sources,
             deliveries=deliveries if deliveries is not None else {"test": recorder},
         )
@@ -106,9 +106,9 @@ async def consenting(core: Core, who: PersonRef) -> int:
 
 
 async def interests(core: Core, pid: int, *topics: str, weight: float = 3.0) -> None:
-    async with core.db.session() as session:
-        await core.engine.add_interests(
-            session, pid, [(t, weight) for t in topics], at=core.clock()
+    async with core.services.db.session() as session:
+        await core.services.engine.add_interests(
+            session, pid, [(t, weight) for t in topics], at=core.services.clock()
         )
 
 
@@ -125,7 +125,7 @@ async def activity(
     at: dt.datetime | None = None,
     workspace: str = "W1",
 ) -> None:
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         await digest_store.record_activity(
             session,
             person_id=author,
@@ -137,5 +137,5 @@ async def activity(
             thread_id=thread_id,
             excerpt=text,
             topics=list(topics),
-            at=at or core.clock() - dt.timedelta(hours=2),
+            at=at or core.services.clock() - dt.timedelta(hours=2),
         )

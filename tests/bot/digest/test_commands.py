@@ -16,7 +16,7 @@ from tests.support.helpers import action, command, count, person
 
 
 async def weights(core, pid):
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         rows = await session.exec(select(Interest).where(Interest.person_id == pid))
         return {r.topic: round(r.weight, 3) for r in rows}
 
@@ -60,7 +60,7 @@ async def test_preview_with_a_model_is_written_after_the_command(make_digests, c
     async def deliver(event, replies):
         later.append((event.person.user_id, replies))
 
-    core.deliver = deliver
+    core.services.deliver = deliver
     alice = person("alice")
     await subscribed(core, alice, "rust async")
     first = await core.handle(command(alice, "digest", "preview"))
@@ -98,7 +98,7 @@ async def test_more_and_less_like_this_feed_the_profile(make_digests, clock, rec
     after = await weights(core, pid)
     assert after["rust async"] == before["rust async"] + 0.5
     assert after["sourdough bread"] == before["sourdough bread"] - 0.5
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         rows = {r.title: r for r in await session.exec(select(DigestItem))}
     assert rows["Rust async runtimes compared"].feedback == 1
     assert rows["Sourdough starter troubleshooting"].feedback == -1
@@ -207,7 +207,7 @@ async def test_forget_leaves_no_digest_rows_and_no_job(make_digests, clock, reco
     jobs = await digests.jobs()
     assert await jobs.job(pid) is None and await jobs.job(bob_id) is not None
     assert await digests.fire(pid) is None
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         assert [s.person_id for s in await session.exec(select(DigestSubscription))] == [bob_id]
 
 
@@ -219,7 +219,7 @@ async def test_revoking_consent_says_it_cancels_the_digest(make_digests, clock):
     replies = await core.handle(command(alice, "consent", "revoke"))
     assert "cancelled your digest (daily at 08:00 (UTC))" in replies[0].text
     await digests.settle()
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         assert await digest_store.subscription(session, pid) is None
     # Nothing to cancel the second time: the reply does not claim it.
     again = await core.handle(command(alice, "consent", "revoke"))
@@ -263,7 +263,7 @@ async def test_forget_reaches_the_quotes_in_other_readers_digests(make_digests, 
     await digests.settle()
 
     assert await columns_containing(core, *needles) == {}
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         (item,) = await session.exec(select(DigestItem).where(DigestItem.person_id == bob_id))
     assert item.title.startswith("A conversation") and item.topics == []
     more = await core.handle(action(reader, "digest.more", str(item.id)))  # buttons still work

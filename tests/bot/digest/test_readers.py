@@ -29,9 +29,9 @@ async def _people(core: Any, n: int) -> list[int]:
         if i % 2:
             await interests(core, pid, "crypto", weight=-2.0)
             await core.handle(command(who, "prefs", "set tone formal"))
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             for m in range(i % 4):
-                await core.engine.observe_message(
+                await core.services.engine.observe_message(
                     session,
                     pid,
                     MessageSignals(
@@ -42,7 +42,7 @@ async def _people(core: Any, n: int) -> list[int]:
                         formality=0.5,
                         emoji_count=0,
                     ),
-                    at=core.clock(),
+                    at=core.services.clock(),
                     local_hour=9,
                     event_id=None,
                     excerpt="x",
@@ -57,7 +57,7 @@ async def _people(core: Any, n: int) -> list[int]:
                         topics=["chess"],
                         reason="because",
                         status="shown",
-                        created_at=core.clock() - dt.timedelta(days=r),
+                        created_at=core.services.clock() - dt.timedelta(days=r),
                     )
                 )
     revoked = person("revoked")
@@ -74,12 +74,12 @@ async def test_a_page_of_readers_equals_readers_read_one_by_one(make_digests, cl
     core, service = await make_digests()
     ids = await _people(core, 7)
     now = clock()
-    async with core.db.session() as session:
-        page = await load_page(session, core.engine, [*ids, 999_999], now)
+    async with core.services.db.session() as session:
+        page = await load_page(session, core.services.engine, [*ids, 999_999], now)
     assert 999_999 not in page  # a forgotten person is simply absent
     builder = service.builder
     for pid in ids:
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             one = await builder.load_reader(session, page[pid].person, now)
         found = page[pid]
         assert found.allowed == one.learning
@@ -103,12 +103,12 @@ async def test_page_queries_do_not_grow_with_people(make_digests, clock):
         def count(*args: Any) -> None:
             found.append(args[2])
 
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             conn = (await session.connection()).sync_connection
             assert conn is not None
             event.listen(conn, "before_cursor_execute", count)
             try:
-                await load_page(session, core.engine, page, clock())
+                await load_page(session, core.services.engine, page, clock())
             finally:
                 event.remove(conn, "before_cursor_execute", count)
         return len(found)
@@ -124,12 +124,12 @@ async def test_prefetched_recommendations_equal_the_per_person_query(make_digest
     source = RecommendationSource(limit=1)
     now = clock()
     cache = SharedCache()
-    await source.prefetch(core.db, ids, now, cache)
-    async with core.db.session() as session:
+    await source.prefetch(core.services.db, ids, now, cache)
+    async with core.services.db.session() as session:
         people = [await session.get(Person, pid) for pid in ids]
     for who in people:
         assert who is not None
-        context = GatherContext(db=core.db, now=now, since=now, consent_opt_out=False)
+        context = GatherContext(db=core.services.db, now=now, since=now, consent_opt_out=False)
         fresh = await source.candidates(who, context)  # its own query: an empty cache
         context.cache = cache
         assert await source.candidates(who, context) == fresh

@@ -93,7 +93,7 @@ async def test_a_due_digest_is_sent_once_with_reasons_and_buttons(make_digests, 
     assert all(r.kind is ReplyKind.DM for r in replies)
     ids = [r.buttons[0].value for r in replies[1:]]
     assert [b.action_id for b in replies[1].buttons] == ["digest.more", "digest.less"]
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         rows = list(await session.exec(select(DigestItem).order_by(DigestItem.position)))
         (run,) = list(await session.exec(select(DigestRun)))
     assert [str(r.id) for r in rows] == ids
@@ -283,7 +283,9 @@ async def test_two_workers_on_one_postgres_database_send_exactly_once(
         settings: Settings = settings_for(postgres_database)
         core = Core(settings, Database(postgres_database), NoModelBackend(), clock=clock)
         cores.append(core)
-        services.append(install(core, sources=[StaticSource(*ITEMS)], deliveries={"test": rec}))
+        services.append(
+            install(core.services, sources=[StaticSource(*ITEMS)], deliveries={"test": rec})
+        )
     try:
         pids = [await subscribed(cores[0], person(f"p{i}"), "rust async") for i in range(12)]
         await services[0].settle()
@@ -296,18 +298,18 @@ async def test_two_workers_on_one_postgres_database_send_exactly_once(
         delivered = [who.id for rec in recorders for who, _ in rec.sent]
         assert sorted(delivered) == sorted(pids)
         assert all(recorders)  # both workers took part
-        async with cores[0].db.session() as session:
+        async with cores[0].services.db.session() as session:
             runs = list(await session.exec(select(DigestRun)))
         assert len(runs) == 12 and {r.status for r in runs} == {"sent"}
     finally:
         for svc in services:
             await svc.aclose()
         for core in cores:
-            await core.db.dispose()
+            await core.services.db.dispose()
 
 
 async def subscription_of(core, pid):
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         return await store.subscription(session, pid)
 
 
@@ -320,8 +322,9 @@ def statements_of(core):
     def record(conn, cursor, statement, params, context, many):
         seen.append(statement)
 
-    event.listen(core.db.engine.sync_engine, "before_cursor_execute", record)
-    return seen, lambda: event.remove(core.db.engine.sync_engine, "before_cursor_execute", record)
+    event.listen(core.services.db.engine.sync_engine, "before_cursor_execute", record)
+    sync_engine = core.services.db.engine.sync_engine
+    return seen, lambda: event.remove(sync_engine, "before_cursor_execute", record)
 
 
 async def test_a_page_costs_the_same_statements_for_two_people_or_twelve(

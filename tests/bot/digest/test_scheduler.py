@@ -55,7 +55,7 @@ async def test_timezone_change_reschedules(make_digests):
     await digests.settle()
 
     assert await next_fire(digests, pid) == dt.datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         row = await session.get(DigestSubscription, pid)
     assert row.timezone == "America/New_York"
 
@@ -71,8 +71,8 @@ async def test_a_platform_timezone_change_is_caught_when_the_job_fires(
     await interests(core, pid, "rust async")
     await core.handle(command(alice, "digest", "subscribe daily 08:00"))
     await digests.settle()
-    async with core.db.session() as session:
-        await core.engine.set_preference(
+    async with core.services.db.session() as session:
+        await core.services.engine.set_preference(
             session, pid, "timezone", "Asia/Tokyo", source=Source.PLATFORM
         )
     clock.set(NOW + dt.timedelta(minutes=1))  # 08:01 UTC, the old job's time
@@ -95,7 +95,9 @@ async def test_restart_between_scheduling_and_firing_keeps_the_job(
     restarted = Core(
         settings_for(database_url), Database(database_url), NoModelBackend(), clock=clock
     )
-    again = install(restarted, sources=[StaticSource(*ITEMS)], deliveries={"test": recorder})
+    again = install(
+        restarted.services, sources=[StaticSource(*ITEMS)], deliveries={"test": recorder}
+    )
     try:
         await again.start(process_jobs=False)  # a new scheduler on the same job store
         before = NOW - dt.timedelta(minutes=5)
@@ -106,7 +108,7 @@ async def test_restart_between_scheduling_and_firing_keeps_the_job(
         assert len(recorder.sent) == 1
     finally:
         await again.aclose()
-        await restarted.db.dispose()
+        await restarted.services.db.dispose()
 
 
 async def test_a_real_scheduler_fires_the_job(make_digests, clock, recorder):
@@ -141,7 +143,7 @@ async def test_unsubscribe_removes_the_job_and_subscription(make_digests):
     await digests.settle()
     assert "Unsubscribed" in replies[0].text
     assert await (await digests.jobs()).job(pid) is None
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         assert await session.get(DigestSubscription, pid) is None
         prefs = list(await session.exec(select(Preference).where(Preference.key == "digest")))
     assert [(p.value, p.source) for p in prefs] == [("off", "explicit")]
@@ -157,7 +159,7 @@ async def test_jobs_are_rebuilt_from_subscriptions_at_start(make_digests):
     await digests.settle()
     jobs = await digests.jobs()
     await jobs.unschedule(alice_id)  # lost (e.g. a crash before the job was written)
-    async with core.db.session() as session:  # and bob unsubscribed while no worker ran
+    async with core.services.db.session() as session:  # and bob unsubscribed while no worker ran
         await session.delete(await session.get(DigestSubscription, bob_id))
     assert await digests.sync_jobs() == (1, 1)
     assert await jobs.job(alice_id) is not None and await jobs.job(bob_id) is None
@@ -170,7 +172,7 @@ async def test_subscribing_needs_consent(make_digests):
     await digests.settle()
     assert "I need your consent" in replies[0].text
     assert [b.action_id for b in replies[0].buttons] == ["consent.grant", "consent.decline"]
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         assert list(await session.exec(select(DigestSubscription))) == []
     assert await (await digests.jobs()).scheduled_people() == set()
 
@@ -181,10 +183,10 @@ async def test_start_adopts_digest_preferences_set_without_a_service(make_digest
     core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
     alice = person("alice")
     pid = await consenting(core, alice)
-    async with core.db.session() as session:  # what /prefs did, without the hook
-        await core.engine.set_preference(session, pid, "digest", "weekly 09:30")
+    async with core.services.db.session() as session:  # what /prefs did, without the hook
+        await core.services.engine.set_preference(session, pid, "digest", "weekly 09:30")
     await digests.start(process_jobs=False)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         row = await session.get(DigestSubscription, pid)
     assert (row.cadence, row.time) == ("weekly", "09:30")
     assert await next_fire(digests, pid) == dt.datetime(2026, 11, 30, 9, 30, tzinfo=UTC)

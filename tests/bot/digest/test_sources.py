@@ -30,12 +30,12 @@ UTC = dt.UTC
 
 def context(core, since=NOW - dt.timedelta(days=1)):
     return GatherContext(
-        db=core.db, now=NOW, since=since, consent_opt_out=False, cache=SharedCache()
+        db=core.services.db, now=NOW, since=since, consent_opt_out=False, cache=SharedCache()
     )
 
 
 async def load(core, pid):
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         return await session.get(Person, pid)
 
 
@@ -125,7 +125,7 @@ async def test_channel_messages_are_recorded_by_the_core_observer(make_digests):
         )
         assert await core.handle(event) == []
     assert await count(core, ChannelActivity) == 1
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         (row,) = await store.workspace_activity(
             session, "test", "W1", NOW - dt.timedelta(hours=1), consent_opt_out=False
         )
@@ -178,7 +178,7 @@ async def test_rss_from_a_real_local_server(make_digests, feed_server):
     base, hits = feed_server
     core, _ = await make_digests(sources=[])
     reader = await consenting(core, person("reader"))
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         await store.add_workspace_feed(session, "test", "W1", f"{base}/moved")
         await store.add_workspace_feed(session, "test", "W1", f"{base}/broken.xml")
     source = RssSource(timeout=5)
@@ -203,7 +203,7 @@ async def test_a_personal_feed_may_not_point_at_local_addresses(make_digests, fe
     reader = await consenting(core, alice)
     refused = await core.handle(command(alice, "digest", f"sources add {base}/feed.xml"))
     assert "not allowed" in refused[0].text
-    async with core.db.session() as session:  # even if one got in, it is never fetched
+    async with core.services.db.session() as session:  # even if one got in, it is never fetched
         await store.add_person_feed(session, reader, f"{base}/feed.xml")
     with caplog.at_level(logging.WARNING), pytest.raises(FeedError, match="all 1 feed"):
         await RssSource(timeout=5).candidates(await load(core, reader), context(core))
@@ -218,7 +218,7 @@ async def test_a_personal_feed_may_not_point_at_local_addresses(make_digests, fe
 async def test_open_recommendations_become_candidates(make_digests):
     core, _ = await make_digests(sources=[])
     reader = await consenting(core, person("reader"))
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         for title, status in (
             ("Designing Data-Intensive Applications", "shown"),
             ("Liked already", "liked"),

@@ -30,11 +30,11 @@ async def test_digests_draw_only_from_the_sources_a_workspace_chose(
     await say(core, BOSS, "set digest-sources rss")
 
     async def drafted(who: PersonRef) -> list[str]:
-        async with core.db.session() as session:
+        async with core.services.db.session() as session:
             found = await session.get(Person, await person_id(core, who))
         assert found is not None
-        now = core.clock()
-        draft = await digests.builder.draft(core.db, found, now=now,
+        now = core.services.clock()
+        draft = await digests.builder.draft(core.services.db, found, now=now,
                                             since=now - dt.timedelta(days=1))
         return sorted(ranked.candidate.key for ranked in draft.items)
 

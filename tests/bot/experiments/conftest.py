@@ -35,8 +35,8 @@ def registry(tmp_path) -> ExperimentRegistry:
 
 
 async def make_person(core, user: str, *, consent: bool = True):
-    async with core.db.session() as session:
-        person = await core.engine.person(session, PersonKey("test", "W1", user))
+    async with core.services.db.session() as session:
+        person = await core.services.engine.person(session, PersonKey("test", "W1", user))
         if consent:
-            await core.engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
+            await core.services.engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
         return person

@@ -44,14 +44,14 @@ def test_choose_follows_weights_and_traffic(registry, tmp_path):
 
 
 async def assignments(core) -> int:
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         result = await session.exec(select(func.count()).select_from(ExperimentAssignment))
         return int(result.one()[0])
 
 
 async def test_no_consent_no_assignment_nothing_stored(core, registry):
     person = await make_person(core, "nina", consent=False)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         assert await variant_for(session, person, False, "prompt", registry=registry) is None
         assert await variant_for(session, person, False, "ranking", registry=registry) is None
     assert await assignments(core) == 0
@@ -60,7 +60,7 @@ async def test_no_consent_no_assignment_nothing_stored(core, registry):
 async def test_assignment_is_deterministic_and_sticky(core, registry, tmp_path):
     people = [await make_person(core, f"user{i}") for i in range(12)]
     first = {}
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         for person in people:
             variant = await variant_for(session, person, True, "prompt", registry=registry, now=T0)
             assert variant is not None
@@ -77,7 +77,7 @@ async def test_assignment_is_deterministic_and_sticky(core, registry, tmp_path):
         "variants": {"control": {}, "brief": {"preferences": {"verbosity": "brief"}, "weight": 0}},
     }
     reweighted = parse_experiments(changed, base=tmp_path, source="reweighted")
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         for person in people:
             again = await variant_for(session, person, True, "prompt", registry=reweighted)
             assert again is not None and again.name == first[person.id]
@@ -86,13 +86,13 @@ async def test_assignment_is_deterministic_and_sticky(core, registry, tmp_path):
 
 async def test_removed_variant_falls_back_to_control(core, registry, tmp_path):
     person = await make_person(core, "carl")
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         session.add(
             ExperimentAssignment(
                 person_id=person.id, experiment="short_replies", variant="gone", assigned_at=T0
             )
         )
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         variant = await variant_for(session, person, True, "prompt", registry=registry)
     assert variant is not None and variant.control
 
@@ -100,16 +100,16 @@ async def test_removed_variant_falls_back_to_control(core, registry, tmp_path):
 async def test_stop_and_promote(core, registry):
     person = await make_person(core, "dora")
     outsider = await make_person(core, "eve", consent=False)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         await set_state(session, "focused_ranking", PROMOTED, promoted_variant="focused")
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         promoted = await variant_for(session, person, True, "ranking", registry=registry)
         assert promoted is not None and promoted.name == "focused"
         assert promoted.ranking_settings().diversity == 1.0
         # promotion never reaches people who have not consented
         assert await variant_for(session, outsider, False, "ranking", registry=registry) is None
         await set_state(session, "focused_ranking", STOPPED)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         assert await variant_for(session, person, True, "ranking", registry=registry) is None
 
 
@@ -117,13 +117,13 @@ async def test_explicit_preference_wins_over_a_variant(core, registry):
     brief = registry.get("short_replies").variant("brief")
     explicit = await make_person(core, "fay")
     inferred = await make_person(core, "gus")
-    async with core.db.session() as session:
-        await core.engine.set_preference(
+    async with core.services.db.session() as session:
+        await core.services.engine.set_preference(
             session, explicit.id, "verbosity", "detailed", source=Source.EXPLICIT
         )
-    async with core.db.session() as session:
-        mine = await core.engine.preferences(session, explicit.id, T0)
-        theirs = await core.engine.preferences(session, inferred.id, T0)
+    async with core.services.db.session() as session:
+        mine = await core.services.engine.preferences(session, explicit.id, T0)
+        theirs = await core.services.engine.preferences(session, inferred.id, T0)
     assert brief.apply_preferences(mine).get("verbosity") == "detailed"
     applied = brief.apply_preferences(theirs)
     assert applied.get("verbosity") == "brief"

@@ -24,26 +24,27 @@ def running_experiment(tmp_path):
 
 
 async def test_prompt_variant_reaches_consented_people_only(core, running_experiment):
-    async with core.db.session() as session:  # promoted: every enrolled person gets "brief"
+    # promoted: every enrolled person gets "brief"
+    async with core.services.db.session() as session:
         await set_state(session, "short_replies", PROMOTED, promoted_variant="brief")
     alice, bob, carol = person("alice"), person("bob"), person("carol")
     await grant(core, alice)
     await core.handle(message(alice, "hello there"))
-    assert "Length: brief (experiment:short_replies)" in core.llm.requests[-1].system
+    assert "Length: brief (experiment:short_replies)" in core.services.llm.requests[-1].system
 
     await core.handle(message(bob, "hello there"))  # no consent: untouched, not enrolled
-    assert "Length: normal (default)" in core.llm.requests[-1].system
+    assert "Length: normal (default)" in core.services.llm.requests[-1].system
 
     await grant(core, carol)
     await core.handle(command(carol, "prefs", "set verbosity detailed"))
     await core.handle(message(carol, "hello there"))  # explicit preference wins
-    assert "Length: detailed (explicit)" in core.llm.requests[-1].system
+    assert "Length: detailed (explicit)" in core.services.llm.requests[-1].system
 
 
 async def test_stopped_experiment_changes_nothing(core, running_experiment):
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         await set_state(session, "short_replies", STOPPED)
     alice = person("alice")
     await grant(core, alice)
     await core.handle(message(alice, "hello there"))
-    assert "Length: normal (default)" in core.llm.requests[-1].system
+    assert "Length: normal (default)" in core.services.llm.requests[-1].system

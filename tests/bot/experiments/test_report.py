@@ -28,7 +28,7 @@ async def seed(core, registry):
         "brief": [await make_person(core, "b1")],
     }
     revoked = await make_person(core, "r1", consent=False)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         for variant, members in people.items():
             for person in [*members, *([revoked] if variant == "brief" else [])]:
                 session.add(
@@ -77,7 +77,7 @@ async def seed(core, registry):
 
 async def test_report_counts_only_consented_people_after_assignment(core, registry):
     await seed(core, registry)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         report = await build_report(session, registry.get("short_replies"))
     by = {m.variant: m for m in report.variants}
     control, brief = by["control"], by["brief"]
@@ -95,7 +95,7 @@ async def test_report_counts_only_consented_people_after_assignment(core, regist
 
 async def test_stopped_experiment_counts_until_the_stop(core, registry):
     people = await seed(core, registry)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         session.add(
             ExperimentState(
                 name="short_replies", status="stopped", changed_at=T0 + dt.timedelta(hours=3)
@@ -109,7 +109,7 @@ async def test_stopped_experiment_counts_until_the_stop(core, registry):
                 created_at=T0 + dt.timedelta(hours=5),
             )
         )
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         report = await build_report(session, "short_replies")  # by name: config not needed
     assert report.status == "stopped"
     assert {m.variant: m.replies for m in report.variants} == {"brief": 2, "control": 4}
@@ -117,7 +117,7 @@ async def test_stopped_experiment_counts_until_the_stop(core, registry):
 
 async def test_nothing_measured_means_no_chart_and_a_warning(core, registry, tmp_path):
     await make_person(core, "lonely")
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         report = await build_report(session, registry.get("short_replies"))
     with pytest.raises(NoChartData):
         write_chart(report, tmp_path / "chart.png")
@@ -134,7 +134,7 @@ async def test_nothing_measured_means_no_chart_and_a_warning(core, registry, tmp
 
 async def test_chart_is_written(core, registry, tmp_path):
     await seed(core, registry)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         report = await build_report(session, registry.get("short_replies"))
     path = write_chart(report, tmp_path / "chart.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -33,7 +33,7 @@ async def make(make_core, **overrides):
     llm = ScriptedBackend()
     core = await make_core(llm, **overrides)
     clock = Clock()
-    core.clock = clock
+    core.services.clock = clock
     return core, llm, clock
 
 
@@ -192,7 +192,7 @@ async def _link_statements(core, event) -> list[str]:
         if "identity_link" in statement:
             seen.append(statement)
 
-    sync = core.db.engine.sync_engine
+    sync = core.services.db.engine.sync_engine
     sa_event.listen(sync, "before_cursor_execute", record)
     try:
         await core.handle(event)

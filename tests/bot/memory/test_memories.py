@@ -135,7 +135,7 @@ async def _rows_mentioning(core, word: str) -> list[str]:
         return inspect(sync_conn).get_table_names()
 
     found = []
-    async with core.db.engine.connect() as conn:
+    async with core.services.db.engine.connect() as conn:
         for table in await conn.run_sync(tables):
             result = await conn.execute(text(f'SELECT * FROM "{table}"'))
             for row in result:

@@ -63,7 +63,7 @@ async def test_search_reads_only_the_asking_persons_history(make_core, fake_llm_
     assert "oolong" in found and "Kenya" not in json.dumps(body)
     assert "Extra inputs are not permitted" in hostile
     pid = await person_id(core, ann)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         from sqlmodel import select
 
         calls = list(await session.exec(select(LLMCall).where(LLMCall.person_id == pid)))

@@ -49,7 +49,7 @@ async def test_first_contact_answers_generically_and_asks_once(core):
     pid = await person_id(core, alice)
     assert set((await implicit_rows(core, pid)).values()) == {0}
     # The generic prompt carries no profile.
-    assert "has not allowed personalisation" in core.llm.requests[-1].system
+    assert "has not allowed personalisation" in core.services.llm.requests[-1].system
 
 
 async def test_consent_button_then_learning(core):
@@ -62,7 +62,7 @@ async def test_consent_button_then_learning(core):
     rows = await implicit_rows(core, pid)
     # 4 turns: "hello" and its answer (held until Allow, then kept) and this exchange.
     assert rows["signal"] > 0 and rows["interest"] > 0 and rows["conversation_turn"] == 4
-    system = core.llm.requests[-1].system
+    system = core.services.llm.requests[-1].system
     assert '"distributed system"' in system
 
 
@@ -87,7 +87,7 @@ async def test_revoke_stops_collection_at_once_and_offers_deletion(core):
         message(alice, "Now about Kubernetes operators and Helm charts in production")
     )
     assert await implicit_rows(core, pid) == before
-    assert "has not allowed personalisation" in core.llm.requests[-1].system
+    assert "has not allowed personalisation" in core.services.llm.requests[-1].system
 
 
 async def test_duplicate_platform_event_is_processed_once(core):
@@ -100,7 +100,7 @@ async def test_duplicate_platform_event_is_processed_once(core):
     assert first and retry == []
     assert await count(core, Signal, person_id=pid) == signals
     assert await count(core, ConversationTurn, person_id=pid) == 2
-    assert len(core.llm.requests) == 1
+    assert len(core.services.llm.requests) == 1
     # the same id in another workspace is another event
     bob = person("bob", workspace="W2")
     assert await core.handle(message(bob, "hi", event_id="slack-Ev1"))
@@ -114,8 +114,10 @@ async def test_reaction_on_bot_reply_is_feedback_and_removal_takes_it_back(core)
     pid = await person_id(core, alice)
 
     async def weight():
-        async with core.db.session() as session:
-            found = await core.engine.interests(session, pid, dt.datetime.now(dt.UTC), limit=None)
+        async with core.services.db.session() as session:
+            found = await core.services.engine.interests(
+                session, pid, dt.datetime.now(dt.UTC), limit=None
+            )
         return {i.topic: i for i in found}["distributed system"]
 
     base = await weight()
@@ -165,12 +167,12 @@ async def test_reaction_elsewhere_is_an_interest_signal(core):
 async def test_context_local_time_in_persons_timezone(make_core):
     now = dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)
     core = await make_core()
-    core.clock = lambda: now
+    core.services.clock = lambda: now
     alice = person()
     await grant(core, alice)
     await core.handle(command(alice, "prefs", "set timezone Asia/Tokyo"))
     await core.handle(message(alice, "what should I do this morning?"))
-    system = core.llm.requests[-1].system
+    system = core.services.llm.requests[-1].system
     assert "Thursday 2026-07-02, 08:30 (morning)" in system
     assert '"Asia/Tokyo" (explicit)' in system
 
@@ -185,7 +187,7 @@ async def test_platform_timezone_used_when_no_explicit_one(core):
             context=PlatformContext(timezone="America/New_York", locale="en-US"),
         )
     )
-    assert '"America/New_York" (platform)' in core.llm.requests[-1].system
+    assert '"America/New_York" (platform)' in core.services.llm.requests[-1].system
 
 
 async def test_history_reaches_the_model_in_order(core):
@@ -193,7 +195,7 @@ async def test_history_reaches_the_model_in_order(core):
     await grant(core, alice)
     await core.handle(message(alice, "first question about compilers"))
     await core.handle(message(alice, "second question about linkers"))
-    turns = core.llm.requests[-1].turns
+    turns = core.services.llm.requests[-1].turns
     assert [t.role for t in turns] == ["user", "assistant", "user"]
     assert turns[0].content == "first question about compilers"
     assert turns[-1].content == "second question about linkers"
@@ -205,7 +207,7 @@ async def test_other_persons_data_never_in_prompt(core):
     await grant(core, bob)
     await core.handle(message(alice, "My secret project is about quantum cryptography protocols"))
     await core.handle(message(bob, "Tell me about gardening tomatoes in small balconies"))
-    request = core.llm.requests[-1]
+    request = core.services.llm.requests[-1]
     everything = request.system + " ".join(t.content for t in request.turns)
     assert "quantum" not in everything and "tomatoes" in everything
 
@@ -224,7 +226,7 @@ async def test_huge_message_is_read_truncated_and_said_so(make_core):
     replies = await core.handle(message(alice, "distributed systems " * 2000))  # 40k chars
     assert "first 10,000 characters" in replies[0].text
     pid = await person_id(core, alice)
-    async with core.db.session() as session:
+    async with core.services.db.session() as session:
         turns = (
             await session.exec(
                 ConversationTurn.__table__.select().where(ConversationTurn.person_id == pid)
@@ -282,7 +284,7 @@ async def test_avoided_topics_filtered_from_reply(make_core):
     await core.handle(command(alice, "prefs", "set avoid_topics crypto"))
     reply = (await core.handle(message(alice, "any money advice?")))[0]
     assert reply.text == "Here is a budgeting tip."
-    assert '"crypto"' in core.llm.requests[-1].system
+    assert '"crypto"' in core.services.llm.requests[-1].system
 
 
 async def test_verbosity_shapes_the_prompt_and_never_cuts_the_answer(make_core):
@@ -296,7 +298,7 @@ async def test_verbosity_shapes_the_prompt_and_never_cuts_the_answer(make_core):
     reply = (await core.handle(message(alice, "explain everything")))[0]
     assert len(steps) > 5000
     assert reply.text == steps.strip()
-    assert "brief" in core.llm.requests[-1].system
+    assert "brief" in core.services.llm.requests[-1].system
 
 
 async def test_model_failure_keeps_message_and_signals(make_core):
@@ -384,7 +386,7 @@ async def test_channel_message_not_addressed_to_bot_is_observed_silently(core):
     pid = await person_id(core, alice)
     assert await count(core, Signal, person_id=pid) > 0
     assert await count(core, ConversationTurn, person_id=pid) == 0
-    assert core.llm.requests == []
+    assert core.services.llm.requests == []
     bob = person("bob")  # no consent: nothing observed, nothing stored
     await core.handle(
         MessageEvent(
@@ -494,7 +496,7 @@ class PoolWatchingBackend(ScriptedBackend):
         self.checked_out: list[int] = []
 
     async def generate(self, request, *, on_partial=None):
-        pool = self.core_ref[0].db.engine.sync_engine.pool
+        pool = self.core_ref[0].services.db.engine.sync_engine.pool
         self.checked_out.append(pool.checkedout())
         return await super().generate(request, on_partial=on_partial)
 
