@@ -27,6 +27,7 @@ from profiles.db import Database
 from profiles.decay import DAY_SECONDS
 
 HALF_LIFE = 14 * DAY_SECONDS
+LASTING_HALF_LIFE = 365 * DAY_SECONDS
 BATCH = 1_000
 
 SIGNAL = (
@@ -34,11 +35,14 @@ SIGNAL = (
     "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 INTEREST = (
-    "INSERT INTO interest (person_id, topic, weight, updated_ts, evidence_count, "
-    "positive_feedback, negative_feedback, first_seen_at) VALUES (%s, %s, %s, %s, 1, 0, 0, %s) "
-    "ON CONFLICT (person_id, topic) DO UPDATE SET "
+    "INSERT INTO interest (person_id, topic, weight, lasting_weight, updated_ts, evidence_count, "
+    "positive_feedback, negative_feedback, first_seen_at) "
+    "VALUES (%s, %s, %s, %s, %s, 1, 0, 0, %s) ON CONFLICT (person_id, topic) DO UPDATE SET "
     f"weight = interest.weight * power(0.5, (excluded.updated_ts - interest.updated_ts) / "
-    f"{HALF_LIFE}) + excluded.weight, updated_ts = excluded.updated_ts, "
+    f"{HALF_LIFE}) + excluded.weight, "
+    "lasting_weight = interest.lasting_weight * power(0.5, (excluded.updated_ts - "
+    f"interest.updated_ts) / {LASTING_HALF_LIFE}) + excluded.lasting_weight, "
+    "updated_ts = excluded.updated_ts, "
     "evidence_count = interest.evidence_count + 1"
 )
 TRAIT = (
@@ -108,7 +112,7 @@ def _rows(
         event = f"{tag}-{i}"
         for t in m.topics:
             signals.append((m.person_id, "topic", t, 1.0, "raw", event, when))
-            interests.append((m.person_id, t, 1.0, ts, when))
+            interests.append((m.person_id, t, 1.0, 1.0, ts, when))
         signals.append((m.person_id, "style", f"chars={m.length}", 1.0, None, event, when))
         signals.append((m.person_id, "language", "en", 1.0, None, event, when))
         signals.append((m.person_id, "active_hour", m.hour, 1.0, None, event, when))

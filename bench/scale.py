@@ -379,8 +379,7 @@ async def digest_seconds(backend: str, n_people: int) -> float | None:
 
 async def database_mb(db: Database, url: str) -> float:
     if db.sqlite:
-        async with db.engine.connect() as conn:
-            await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        await db.scrub()  # the WAL checkpointed into the file, outside any transaction
         path = Path(url.removeprefix("sqlite:///"))
         size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
         return size / 1e6
