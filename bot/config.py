@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     max_signal_chars: int = Field(
         default=4000, ge=100, description="Only this much of a message feeds signal extraction."
     )
+    extract_workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Processes that extract signals (keyphrases, language) beside the event "
+        "loop, started on first use. Unset: one per core; 0: a thread of this process.",
+    )
     history_turns: int = Field(default=20, ge=0, description="Turns of history kept in context.")
     prompt_system_tokens: int = Field(
         default=900, ge=200, description="Budget of the system prompt (profile and context)."

@@ -11,7 +11,6 @@ feature, so anything may depend on it (tests/test_import_contract.py keeps it th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -22,12 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Settings
 from bot.consent import AwaitingConsent
 from bot.events import AnyEvent, Reply, utcnow
-from bot.features import Features
+from bot.features import FeatureBase, Features
 from bot.journal import Journal, journal_path
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
 from profiles.db import Database
 from profiles.engine import ProfileEngine
+from profiles.extraction import ExtractionPool, default_workers
 from profiles.signals import MessageSignals, SignalExtractor
 from prompts.render import PromptRenderer
 
@@ -50,6 +50,8 @@ class Services:
     clock: Clock
     journal: Journal
     awaiting_consent: AwaitingConsent
+    # Where ``extract`` runs: worker processes, started on first use (profiles/extraction.py).
+    extraction: ExtractionPool = field(default_factory=lambda: ExtractionPool(0))
     # Digests, held exchanges, an adapter's home view …: see bot/features.py.
     features: Features = field(default_factory=Features)
     # Replies to events handled outside an adapter's own call (outage replays, digests) go
@@ -100,16 +102,24 @@ class Services:
                 limit=settings.outage_journal_limit,
             ),
             awaiting_consent=AwaitingConsent(clock),
+            extraction=ExtractionPool(
+                default_workers()
+                if settings.extract_workers is None
+                else settings.extract_workers
+            ),
         )
         services.features.register(services.awaiting_consent)
+        # Closing the core (Features.close) stops the workers.
+        services.features.register(_ExtractionWorkers(services.extraction))
         return services
 
     async def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
-        """The signals of ``text``, computed in a worker thread. Keyphrase extraction and
-        language detection are CPU work (milliseconds a message, more for long ones); on the
-        event loop they would stall every other person's reply and, on Discord, the gateway
-        heartbeat."""
-        return await asyncio.to_thread(self.extractor.extract, text, names=names)
+        """The signals of ``text``, computed in a worker process (a thread with
+        ``extract_workers = 0``). Keyphrase extraction and language detection are CPU work
+        (milliseconds a message, more for long ones); on the event loop, or in a thread that
+        holds the GIL, they would stall every other person's reply and, on Discord, the
+        gateway heartbeat."""
+        return await self.extraction.extract(self.extractor, text, names=names)
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -155,3 +165,16 @@ class Services:
 
     def can_deliver(self, platform: str) -> bool:
         return self.deliver is not None or platform in self.deliverers
+
+
+class _ExtractionWorkers(FeatureBase):
+    """The extraction pool's place in the core's life: closed with the core."""
+
+    name = "extraction"
+
+    def __init__(self, pool: ExtractionPool) -> None:
+        self.pool = pool
+
+    async def close(self) -> None:
+        await self.pool.aclose()
+

@@ -3,6 +3,7 @@ scripted backend unless a test starts the local fake model server."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,12 @@ from profiles.db import Database
 from tests.support.faketime import mend_sleep
 
 mend_sleep()  # see tests/support/faketime.py: the time-shifted pass must not depend on luck
+# Signal extraction in a thread, not in worker processes: spawning interpreters that load
+# the lexicons costs seconds per core built. Set in the environment, so it holds for every
+# Settings a test makes and for the bots that tests start as subprocesses; the tests of the
+# pool itself (tests/profiles/test_extraction.py, tests/bot/test_extraction_workers.py) ask
+# for workers explicitly.
+os.environ["TAILORBOT_EXTRACT_WORKERS"] = "0"
 
 pytest_plugins = ["tests.support.databases", "tests.support.fixtures_llm"]
 

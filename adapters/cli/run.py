@@ -54,10 +54,10 @@ async def serve(settings: Settings) -> None:
         await digests.start()  # fires each person's digest at their local time
         retention = RetentionScheduler(core.services)
         await retention.start()  # deletes expired records (see README "Retention")
-        # The extraction lexicons (~1.5 CPU-s) load in a thread while the adapters connect,
-        # so the first message does not pay for them on the event loop and readiness does
+        # The extraction workers start, and load their lexicons (~1.5 CPU-s each), while the
+        # adapters connect, so the first message does not pay for them and readiness does
         # not wait for them either (a message that comes sooner may still pay part of it).
-        lexicons = asyncio.ensure_future(asyncio.to_thread(_warm_up))
+        lexicons = asyncio.ensure_future(_warm_up(core))
         try:
             await _serve_adapters(core, settings, runners, host)
         finally:
@@ -65,19 +65,21 @@ async def serve(settings: Settings) -> None:
             await digests.aclose()
             if host is not None:
                 await host.stop()
-            await lexicons  # a thread cannot be cancelled: a clean exit lets it finish
+            await lexicons  # loading cannot be cancelled: a clean exit lets it finish
 
 
-def _warm_up() -> None:
-    from profiles.signals import warm_up
-
+async def _warm_up(core: Core) -> None:
+    services = core.services
     started = time.perf_counter()
     try:
-        warm_up()
+        await services.extraction.warm_up(services.extractor)
     except Exception:  # the first message will load them again and report its own failure
         log.exception("extraction lexicons failed to load at start")
         return
-    log.info("extraction lexicons loaded in %.1f s", time.perf_counter() - started)
+    pool = services.extraction
+    plural = "es" if pool.workers > 1 else ""
+    where = f"{pool.workers} worker process{plural}" if pool.running else "this process"
+    log.info("extraction lexicons loaded in %.1f s, in %s", time.perf_counter() - started, where)
 
 
 async def _start_host(core: Core, settings: Settings) -> WebHost | None:

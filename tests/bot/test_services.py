@@ -1,12 +1,21 @@
-"""Services: an adapter's outbox is where replays and digests leave, until it is closed."""
+"""Services: an adapter's outbox is where replays and digests leave, until it is closed;
+signal extraction runs in worker processes that live as long as the core."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from typing import Any
 
+from bot.core import Core
 from bot.digest import digests_for
 from bot.events import AnyEvent, Reply
+from bot.llm import ScriptedBackend
+from bot.services import Services
+from profiles.db import Database
+from profiles.extraction import default_workers
 from profiles.models import Person
+from profiles.signals import SignalExtractor
 from tests.support.helpers import message, person
 
 
@@ -39,3 +48,27 @@ async def test_an_open_outbox_carries_replays_and_digests_until_closed(core: Any
     assert not await services.deliver_to(event, [Reply(text="nobody")])
     assert digests_for(core.services).delivery_for("test") is None
     assert outbox.replied == ["late answer"]
+
+
+async def test_extraction_workers_follow_the_setting_and_stop_with_the_core(
+    tmp_path: Any, settings_for: Any, monkeypatch: Any
+) -> None:
+    """Unset means one worker per core; the pool starts on the first extraction, in real
+    processes, and closing the core stops them."""
+    monkeypatch.delenv("TAILORBOT_EXTRACT_WORKERS")
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    unset = Services.build(settings_for(url), Database(url), ScriptedBackend())
+    assert unset.extraction.workers == default_workers()
+    core = Core(settings_for(url, extract_workers=1), Database(url), ScriptedBackend())
+    try:
+        assert not core.services.extraction.running  # nothing started by building the core
+        text = "I'm learning Rust async programming and reading about distributed systems"
+        signals = await core.services.extract(text)
+        assert signals == SignalExtractor().extract(text)
+        assert core.services.extraction.running
+        assert [p for p in multiprocessing.active_children() if p.pid != os.getpid()]
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+    assert not core.services.extraction.running
+    assert multiprocessing.active_children() == []

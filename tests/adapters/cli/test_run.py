@@ -1,5 +1,5 @@
 """`tailorbot run` end to end in a subprocess: ready on /readyz with the terminal adapter,
-metrics on the same port, the extraction lexicons loaded at start, a clean exit at end of
+metrics on the same port, the extraction worker started at start, a clean exit at end of
 input; and which platforms it starts."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: P
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TAILORBOT_HTTP_PORT": str(port),
            "TAILORBOT_HTTP_HOST": "127.0.0.1", "TAILORBOT_LOG_FORMAT": "json",
-           "TAILORBOT_LOG_LEVEL": "INFO"}
+           "TAILORBOT_LOG_LEVEL": "INFO", "TAILORBOT_EXTRACT_WORKERS": "1"}
     for key in ("ANTHROPIC_API_KEY", "TAILORBOT_OPENAI_BASE_URL", "SLACK_BOT_TOKEN",
                 "SLACK_CLIENT_ID", "DISCORD_BOT_TOKEN"):
         env.pop(key, None)
@@ -66,8 +66,9 @@ def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: P
     assert "without a language model" in out
     logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any("operator endpoints" in line["message"] for line in logged)
-    # the extraction lexicons load once at start (in a thread beside the adapters)
-    assert sum("extraction lexicons loaded" in line["message"] for line in logged) == 1
+    # the extraction worker starts, and loads the lexicons once, beside the adapters
+    loaded = [line["message"] for line in logged if "extraction lexicons loaded" in line["message"]]
+    assert len(loaded) == 1 and loaded[0].endswith("in 1 worker process")
     assert not any("voice" in line["message"] for line in logged)
 
 

@@ -1,0 +1,187 @@
+"""Signal extraction off the event loop: in worker processes, else in a thread.
+
+Why processes: keyphrases (YAKE) and language detection (lingua) are pure-Python CPU work,
+milliseconds a message. A thread keeps them off the event loop's stack but not off its
+interpreter: the thread holds the GIL while it works, so under heavy ingest every reply,
+timer and Discord heartbeat on the loop waits its turn (issue 16). Worker processes have
+interpreters of their own, one per core by default.
+
+Why lazily: most command-line calls never extract anything, and each worker is a fresh
+interpreter that loads the lexicons (seconds of CPU, tens of MB). The pool starts on the
+first extraction, or when ``tailorbot run`` asks for it in the background (:meth:`warm_up`);
+building the bot starts nothing.
+
+Why ``spawn``: the parent runs threads (database drivers, the outage journal, asyncio's
+default executor); ``fork`` would copy their locks in whatever state they are, ``spawn``
+starts clean interpreters that import only what a worker needs.
+
+When the pool cannot start or breaks (a worker killed, out of memory, an extractor that
+cannot be sent to a worker), extraction goes on in a thread, as before the pool existed,
+and the log says so once: a message is never lost to the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from profiles.signals import MessageSignals, SignalExtractor
+
+log = logging.getLogger(__name__)
+
+
+def default_workers() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class ExtractionPool:
+    """Runs :meth:`SignalExtractor.extract` in ``workers`` processes (0: in a thread).
+
+    The pool belongs to the first extractor it is used with: its workers hold a copy of
+    that extractor, made once when they start. Any other extractor (a test's, or one
+    swapped in later) runs in a thread, so what is extracted is always what the given
+    extractor says."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 0:
+            raise ValueError("workers must be 0 (a thread) or more")
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+        self._extractor: SignalExtractor | None = None
+        self._fallback: str | None = None  # why extraction runs in a thread, once it must
+        self._closed = False
+        self._starting = threading.Lock()
+        self._ready: list[Future[None]] = []  # done once every worker has loaded its lexicons
+
+    @property
+    def running(self) -> bool:
+        """Whether extraction currently goes to worker processes."""
+        return self._executor is not None
+
+    @property
+    def fallback(self) -> str | None:
+        """Why the pool is not used (it could not start, broke, or was closed), if so."""
+        return self._fallback
+
+    async def extract(
+        self, extractor: SignalExtractor, text: str, *, names: Sequence[str] = ()
+    ) -> MessageSignals:
+        executor = await self._executor_for(extractor)
+        if executor is not None:
+            try:
+                return await asyncio.wrap_future(
+                    executor.submit(_extract_in_worker, text, tuple(names))
+                )
+            except BrokenProcessPool as exc:
+                self._give_up(executor, f"the pool broke ({exc})")
+            except RuntimeError as exc:  # submitted while another task closed the pool
+                if self._executor is executor:
+                    raise
+                log.debug("extraction pool closed under a submission: %s", exc)
+        return await asyncio.to_thread(extractor.extract, text, names=names)
+
+    async def warm_up(self, extractor: SignalExtractor) -> None:
+        """Start the workers and wait until each has loaded its lexicons (without workers,
+        load them in this process): the first message then pays nothing."""
+        executor = await self._executor_for(extractor)
+        if executor is not None:
+            try:
+                await asyncio.gather(*(asyncio.wrap_future(f) for f in self._ready))
+                return
+            except BrokenProcessPool as exc:
+                self._give_up(executor, f"a worker could not start ({exc})")
+        await asyncio.to_thread(_warm, extractor)
+
+    async def aclose(self) -> None:
+        """Stop the workers (each finishes the message in hand); later extractions run in a
+        thread, so nothing started after close outlives it."""
+        self._closed = True
+        self._fallback = self._fallback or "the pool was closed"
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+
+    async def _executor_for(self, extractor: SignalExtractor) -> ProcessPoolExecutor | None:
+        if self.workers == 0 or self._fallback is not None:
+            return None
+        if self._extractor is not None and extractor is not self._extractor:
+            return None  # not the extractor the workers hold: see the class docstring
+        if self._executor is None:
+            # Spawning interpreters blocks for a moment each: never on the event loop.
+            await asyncio.to_thread(self._start, extractor)
+        if extractor is not self._extractor:
+            return None
+        return self._executor
+
+    def _start(self, extractor: SignalExtractor) -> None:
+        with self._starting:  # the first caller starts the pool; the others wait for it
+            if self._executor is not None or self._fallback is not None:
+                return
+            self._extractor = extractor
+            executor: ProcessPoolExecutor | None = None
+            try:
+                executor = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(extractor,),
+                )
+                # One task per worker starts them all now, not one per later message.
+                self._ready = [executor.submit(_worker_ready) for _ in range(self.workers)]
+            except Exception as exc:  # cannot spawn, or the extractor cannot be sent
+                if executor is not None:
+                    executor.shutdown(wait=False, cancel_futures=True)
+                self._fallback = f"the pool could not start ({type(exc).__name__}: {exc})"
+                log.error("signal extraction runs in a thread: %s", self._fallback)
+                return
+            # A worker that fails to start breaks the pool: the first message sent to it
+            # sees BrokenProcessPool and is extracted in a thread (see extract).
+            self._executor = executor
+            log.info("signal extraction runs in %d worker processes", self.workers)
+
+    def _give_up(self, executor: ProcessPoolExecutor, why: str) -> None:
+        """Once per pool: stop using it and say why; extraction goes on in a thread."""
+        if self._executor is not executor:
+            return  # already given up (many messages see the same break)
+        self._executor = None
+        self._fallback = why
+        log.error("signal extraction runs in a thread from now on: %s", why)
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+# In the worker processes -------------------------------------------------------------------
+_worker_extractor: SignalExtractor | None = None
+
+
+def _init_worker(extractor: SignalExtractor) -> None:
+    """Once per worker: keep the extractor and load its lexicons before the first message.
+    Ctrl-C is the parent's to handle: a worker that died of it would break the pool while
+    the bot shuts down in order."""
+    global _worker_extractor
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_extractor = extractor
+    _warm(extractor)
+
+
+def _warm(extractor: SignalExtractor) -> None:
+    extractor.extract("Warming up the jazz piano lexicons before the first message")
+
+
+def _worker_ready() -> None:
+    return None
+
+
+def _extract_in_worker(text: str, names: tuple[str, ...]) -> MessageSignals:
+    assert _worker_extractor is not None, "the pool's initializer sets the extractor"
+    return _worker_extractor.extract(text, names=names)

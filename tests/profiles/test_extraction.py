@@ -1,0 +1,109 @@
+"""The extraction pool: real worker processes extract what the extractor extracts in this
+process; when a worker dies or the pool cannot start, extraction goes on in a thread."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from profiles.extraction import ExtractionPool, default_workers
+from profiles.signals import MessageSignals, SignalExtractor
+
+TEXTS = [
+    "I'm learning Rust async programming and reading about distributed systems",
+    "Bonjour, je cherche un bon livre de science-fiction pour ce soir, des idées ?",
+    "@maria loves sourdough bread baking, I prefer espresso and climbing 😂",
+]
+DIE = "a message that kills the worker process reading it"
+
+
+class DiesInAWorker(SignalExtractor):
+    """The real extractor, except that a worker process reading ``DIE`` dies on the spot
+    (as one killed by the out-of-memory killer would). In this process it reads it."""
+
+    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+        if text == DIE and multiprocessing.parent_process() is not None:
+            os._exit(1)
+        return super().extract(text, names=names)
+
+
+class CannotBeSent(SignalExtractor):
+    """An extractor that cannot be pickled to a worker (it holds a lock)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_keyphrases=3)
+        self.lock = threading.Lock()
+
+
+def workers_alive() -> list[multiprocessing.Process]:
+    return [p for p in multiprocessing.active_children() if p.pid != os.getpid()]
+
+
+async def test_workers_extract_what_this_process_does_until_one_dies(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    extractor = DiesInAWorker(max_keyphrases=3, max_chars=500)
+    pool = ExtractionPool(1)
+    try:
+        for text in TEXTS:
+            names = ("maria",) if text.startswith("@maria") else ()
+            assert await pool.extract(extractor, text, names=names) == extractor.extract(
+                text, names=names
+            )
+        assert pool.running and pool.fallback is None
+        assert len(workers_alive()) == 1
+
+        with caplog.at_level(logging.ERROR, logger="profiles.extraction"):
+            # The worker dies on this one; the message is still read, in a thread.
+            assert await pool.extract(extractor, DIE) == extractor.extract(DIE)
+        assert not pool.running
+        assert pool.fallback is not None and "broke" in pool.fallback
+        assert any("runs in a thread" in r.getMessage() for r in caplog.records)
+        assert await pool.extract(extractor, TEXTS[0]) == extractor.extract(TEXTS[0])
+    finally:
+        await pool.aclose()
+    assert workers_alive() == []
+
+
+async def test_an_extractor_that_cannot_reach_a_worker_is_read_in_a_thread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    extractor = CannotBeSent()
+    pool = ExtractionPool(2)
+    with caplog.at_level(logging.ERROR, logger="profiles.extraction"):
+        assert await pool.extract(extractor, TEXTS[0]) == extractor.extract(TEXTS[0])
+    assert not pool.running
+    assert pool.fallback is not None and "could not start" in pool.fallback
+    assert any("could not start" in r.getMessage() for r in caplog.records)
+    assert workers_alive() == []
+    await pool.aclose()
+
+
+async def test_no_workers_means_a_thread_and_no_process() -> None:
+    extractor = SignalExtractor()
+    pool = ExtractionPool(0)
+    await pool.warm_up(extractor)
+    assert await pool.extract(extractor, TEXTS[0]) == extractor.extract(TEXTS[0])
+    assert not pool.running and pool.fallback is None
+    assert workers_alive() == []
+    await pool.aclose()
+
+
+async def test_a_closed_pool_reads_in_a_thread_and_starts_nothing() -> None:
+    extractor = SignalExtractor()
+    pool = ExtractionPool(2)
+    await pool.aclose()
+    assert await pool.extract(extractor, TEXTS[0]) == extractor.extract(TEXTS[0])
+    assert pool.fallback == "the pool was closed"
+    assert workers_alive() == []
+
+
+def test_default_workers_is_the_cores_this_process_may_use() -> None:
+    assert default_workers() == len(os.sched_getaffinity(0))
+    with pytest.raises(ValueError):
+        ExtractionPool(-1)
