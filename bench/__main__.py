@@ -123,10 +123,7 @@ def main() -> None:
         if rows:
             print()
             print(format_rows(rows))
-            digest = [r for r in rows if r.people == args.digest_people]
-            if not digest or all(r.digest_s is None for r in digest):
-                print(f"digest run time for {args.digest_people:,} people: n/a (digests not built)")
-            print(targets(rows))
+            print(targets(rows, args.digest_people))
     print(f"\nbench took {time.perf_counter() - started:.0f} s")
 
 

@@ -1,0 +1,53 @@
+"""`python -m bench --scale` prints each goal of issue 16 per backend with met / NOT met,
+judged on the worst row, and says when a goal was not measured rather than guessing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bench.scale import ScaleFigures, targets
+
+ROW = ScaleFigures(
+    backend="sqlite", people=1_000, batched_signals=1, batched_signals_per_s=1.0,
+    extract_msgs_per_s=1.0, extract_signals_per_s=1.0, write_behind_msgs_per_s=1.0,
+    write_behind_signals_per_s=1.0, parallel_signals_per_s=1.0, core_events=1_000,
+    core_events_per_s=1_500.0, core_signals_per_s=6_000.0, raw_batched_signals_per_s=20_000.0,
+    raw_event_signals_per_s=2_000.0, raw_event_tx_per_s=300.0, loop_lag_p99_ms=12.0,
+    loop_lag_max_ms=30.0, dm_p50_ms=10.0, dm_p99_ms=40.0, ingest_context_p99_ms=8.0,
+    deferred_events=0, context_p50_ms=3.0, context_p99_ms=6.0, prompt_p50_ms=0.2,
+    prompt_p99_ms=0.3, digest_s=None, db_mb=10.0, signal_rows=1_000, db_mb_per_m_signals=1.0,
+    peak_rss_mb=200.0, load_before=1.5, load_after=2.0,
+)
+
+
+def line(report: str, start: str) -> str:
+    found = [ln.strip() for ln in report.splitlines() if ln.strip().startswith(start)]
+    assert len(found) == 1, report
+    return found[0]
+
+
+def test_every_goal_is_judged_on_the_worst_row() -> None:
+    big = replace(ROW, people=100_000, core_signals_per_s=4_000.0, dm_p99_ms=60.0,
+                  peak_rss_mb=220.0, load_before=3.0, load_after=3.5)
+    ten = replace(ROW, people=10_000, digest_s=55.0)
+    report = targets([big, ROW, ten])
+    assert line(report, "signal rows/s").endswith("NOT met")  # 4,000/s at 100k
+    assert "4,000 at 100,000" in line(report, "signal rows/s")
+    assert line(report, ">= 25% of raw").endswith("NOT met")  # 4,000 of 20,000/s at 100k
+    assert line(report, "event-loop lag").endswith(": met")
+    assert line(report, "DM reply overhead").endswith("NOT met")
+    assert line(report, "context assembly").endswith("8.00 ms (idle 6.00 ms): met")
+    assert line(report, "digest run").endswith("55.0 s: met")
+    assert line(report, "peak memory").endswith("(x1.10 for x100 people): met")
+    assert "3.0→3.5 at 100,000" in line(report, "machine load")
+
+
+def test_goals_not_measured_say_so() -> None:
+    report = targets([ROW, replace(ROW, backend="postgres", loop_lag_p99_ms=25.0)])
+    assert line(report, "postgres:") == "postgres:"
+    context = [ln for ln in report.splitlines() if "context assembly" in ln]
+    assert len(context) == 2 and all("not measured" in ln for ln in context)
+    assert all("not measured" in ln for ln in report.splitlines() if "digest run" in ln)
+    assert all("not judged (one scale)" in ln for ln in report.splitlines() if "peak" in ln)
+    lag = [ln for ln in report.splitlines() if "event-loop lag" in ln]
+    assert lag[0].endswith("NOT met") and lag[1].endswith(": met")  # postgres sorts first
