@@ -32,4 +32,14 @@ async def policy_for(session: AsyncSession, event: Event) -> Policy:
         ChannelPolicy.workspace == event.person.workspace,
         ChannelPolicy.channel_id == event.channel_id,
     ))).first()
-    return OPEN if row is None else Policy(learn=row.learn, digest=row.digest)
+    return policy_of(event, row)
+
+
+def policy_of(event: Event, row: ChannelPolicy | None) -> Policy:
+    """:func:`policy_for` with the channel's row already read (None: no row), as the reply
+    path reads it together with the sender (profiles/preload.py)."""
+    if row is None or not event.channel_id:
+        return OPEN
+    if isinstance(event, MessageEvent) and event.surface == Surface.DM:
+        return OPEN
+    return Policy(learn=row.learn, digest=row.digest)

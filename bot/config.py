@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         "loop, started on first use. Unset: one per core; 0: a thread of this process.",
     )
     history_turns: int = Field(default=20, ge=0, description="Turns of history kept in context.")
+    last_seen_resolution_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="A person's last-seen time is written at most this often (0: every "
+        "message): only the people listing shows it, and one UPDATE a message was waste.",
+    )
     prompt_system_tokens: int = Field(
         default=900, ge=200, description="Budget of the system prompt (profile and context)."
     )

@@ -80,6 +80,7 @@ class Services:
             max_interests=settings.max_interests_per_person,
             consent_opt_out=settings.consent_mode == "opt_out",
             workspace_opt_out_allowed=settings.workspace_opt_out_allowed,
+            last_seen_resolution_seconds=settings.last_seen_resolution_seconds,
             default_timezone=settings.default_timezone,
             default_locale=settings.default_locale,
         )

@@ -44,6 +44,7 @@ from profiles.models import (
     utcnow,
 )
 from profiles.preferences import ResolvedPreferences, resolve, validate
+from profiles.preload import PREFERENCES, drop, preference_rows
 from profiles.signals import MessageSignals
 from profiles.upsert import insert_for
 from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, OPT_OUT, stored_default
@@ -122,6 +123,7 @@ class ProfileEngine:
         popular_cache_seconds: float = 300.0,
         lasting_half_life_days: float = LASTING_HALF_LIFE_DAYS,
         workspace_opt_out_allowed: bool = False,
+        last_seen_resolution_seconds: float = 300.0,
     ) -> None:
         self.half_life = half_life_days * DAY_SECONDS
         self.lasting_half_life = max(lasting_half_life_days * DAY_SECONDS, self.half_life)
@@ -131,6 +133,7 @@ class ProfileEngine:
         # deployment asks first (the operator's call: it means learning without asking).
         self.workspace_opt_out_allowed = workspace_opt_out_allowed
         self.defaults = {"timezone": default_timezone, "language": default_locale}
+        self.last_seen_resolution = dt.timedelta(seconds=last_seen_resolution_seconds)
         self._popular_ttl = popular_cache_seconds
         self._popular_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
         self.ingestor = BatchIngestor(self)
@@ -179,8 +182,16 @@ class ProfileEngine:
         return result.first()
 
     async def touch(self, session: AsyncSession, person: Person, at: dt.datetime) -> None:
-        person.last_seen_at = at
-        session.add(person)
+        """Mark the person as seen at ``at``, written at most once per
+        ``last_seen_resolution`` (default five minutes): every message used to pay an UPDATE
+        for a value only retention (days) and the people listing (minutes) read. The stored
+        value is therefore up to that much older than the last message."""
+        seen = person.last_seen_at
+        if seen is not None and seen.tzinfo is None:  # SQLite hands back naive UTC
+            seen = seen.replace(tzinfo=dt.UTC)
+        if seen is None or at - seen >= self.last_seen_resolution or at < seen:
+            person.last_seen_at = at
+            session.add(person)
 
     async def consent(self, session: AsyncSession, person_id: int) -> Consent:
         """The person's consent row (created unanswered). An unanswered one takes a grant the
@@ -600,6 +611,29 @@ class ProfileEngine:
         result = await session.exec(select(Trait).where(Trait.person_id == person_id))
         return self._style_view(row, list(result), now)
 
+    async def _style_rows(
+        self, session: AsyncSession, person_id: int
+    ) -> tuple[StyleProfile | None, list[Trait], ProfileSummary | None]:
+        """The style row, the traits and the summary in one statement: the two 1:1 rows are
+        joined to the person, so there is one row per trait (a few dozen at most)."""
+        rows = list(
+            await session.exec(
+                select(StyleProfile, Trait, ProfileSummary)
+                .select_from(Person)
+                .outerjoin(StyleProfile, col(StyleProfile.person_id) == col(Person.id))
+                .outerjoin(Trait, col(Trait.person_id) == col(Person.id))
+                .outerjoin(ProfileSummary, col(ProfileSummary.person_id) == col(Person.id))
+                .where(col(Person.id) == person_id)
+                # Learning upserts these rows with Core statements earlier in the same
+                # transaction: never serve a stale copy from the identity map.
+                .execution_options(populate_existing=True)
+            )
+        )
+        if not rows:
+            return None, [], None
+        traits = [trait for _, trait, _ in rows if trait is not None]
+        return rows[0][0], traits, rows[0][2]
+
     def _style_view(self, row: StyleProfile, traits: list[Trait], now: dt.datetime) -> StyleView:
         hours = self._shares([t for t in traits if t.kind == "hour"], now)
         return StyleView(
@@ -651,9 +685,9 @@ class ProfileEngine:
     async def preferences(
         self, session: AsyncSession, person_id: int, now: dt.datetime
     ) -> ResolvedPreferences:
-        rows = await session.exec(select(Preference).where(Preference.person_id == person_id))
-        style_row = await session.get(StyleProfile, person_id)
-        style = await self.style(session, person_id, now) if style_row else None
+        rows = await preference_rows(session, person_id)
+        style_row, traits, _ = await self._style_rows(session, person_id)
+        style = self._style_view(style_row, traits, now) if style_row else None
         return self._resolve(list(rows), style, style_row)
 
     def _resolve(
@@ -684,6 +718,7 @@ class ProfileEngine:
             set_={"value": stmt.excluded.value, "set_at": stmt.excluded.set_at},
         )
         await session.exec(stmt)
+        drop(session, PREFERENCES, person_id)
         return clean
 
     async def reset_preferences(
@@ -697,6 +732,7 @@ class ProfileEngine:
         if key is not None:
             stmt = stmt.where(Preference.key == key.strip().lower())  # type: ignore[arg-type]
         result = await session.exec(stmt)
+        drop(session, PREFERENCES, person_id)
         return int(result.rowcount or 0)
 
     async def popular_interests(
@@ -784,7 +820,9 @@ class ProfileEngine:
     async def snapshot(
         self, session: AsyncSession, person: Person, now: dt.datetime, *, interests: int = 10
     ) -> ProfileSnapshot:
-        """Everything known about a person in five queries, whatever the history size."""
+        """Everything known about a person in three queries, whatever the history size
+        (consent, interests, style with traits and summary; preference rows and consent come
+        from what the transaction read ahead when it did, see profiles/preload.py)."""
         assert person.id is not None
         person_id = person.id
         consent = await self.consent(session, person_id)
@@ -796,12 +834,9 @@ class ProfileEngine:
             (v for v in merged if v.last_seen_at >= recent), key=lambda v: (-v.lately, v.topic)
         )[:5]
         lasting = sorted(merged, key=lambda v: (-v.lasting, v.topic))[:5]
-        style_row = await session.get(StyleProfile, person_id)
-        style = None
-        if style_row is not None:
-            trait_rows = await session.exec(select(Trait).where(Trait.person_id == person_id))
-            style = self._style_view(style_row, list(trait_rows), now)
-        pref_rows = await session.exec(select(Preference).where(Preference.person_id == person_id))
+        style_row, traits, summary = await self._style_rows(session, person_id)
+        style = self._style_view(style_row, traits, now) if style_row is not None else None
+        pref_rows = await preference_rows(session, person_id)
         preferences = self._resolve(list(pref_rows), style, style_row)
         popular: list[str] = []
         if len(top) < 3:
@@ -815,7 +850,7 @@ class ProfileEngine:
             interests=top,
             style=style,
             workspace_popular=popular,
-            summary=await session.get(ProfileSummary, person_id),
+            summary=summary,
             lately=lately,
             lasting=lasting,
         )

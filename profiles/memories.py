@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.memory_models import IdentityLink, Memory, MemoryScope
 from profiles.models import Person
+from profiles.preload import LINK, drop, known_link
 
 _SPACE = re.compile(r"\s+")
 
@@ -169,7 +170,10 @@ async def clear_memories(session: AsyncSession, person_id: int) -> int:
 
 
 async def link_of(session: AsyncSession, person_id: int) -> IdentityLink | None:
-    return await session.get(IdentityLink, person_id)
+    """The identity's link membership (None: not linked); free when the transaction read it
+    ahead (profiles/preload.py)."""
+    found, link = known_link(session, person_id)
+    return link if found else await session.get(IdentityLink, person_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +244,7 @@ async def join_links(
         elif link.group_key != group_key:
             link.group_key = group_key
             session.add(link)
+        drop(session, LINK, member)  # read ahead before it changed
     await session.flush()
 
 
@@ -251,9 +256,11 @@ async def unlink(session: AsyncSession, person_id: int) -> int:
         return 0
     others = await linked_people(session, person_id)
     await session.delete(link)
+    drop(session, LINK, person_id)  # read ahead before it changed
     if len(others) == 1 and others[0].id is not None:
         last = await link_of(session, others[0].id)
         if last is not None:
             await session.delete(last)
+            drop(session, LINK, others[0].id)
     await session.flush()
     return len(others)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.channel_policy import Policy, policy_of
 from bot.consent import consent_buttons, consent_notice
 from bot.events import AnyEvent, MessageEvent, Reply, ReplyKind, Surface
 from bot.i18n import N_, negotiate, person_locale, t
@@ -24,7 +25,7 @@ from bot.pipeline.observe import Observe, Observed
 from bot.pipeline.record import Record
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
-from profiles.models import Consent, Person
+from profiles.models import Consent, ConversationTurn, Person
 from profiles.signals import clean_text
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Prepared:
     text: str = ""
     awaiting_consent: bool = False
     locale: str = "en"
+    # The person's message as a history turn, stored with the answer (Record.store).
+    turn: ConversationTurn | None = None
 
 
 class Chat:
@@ -100,11 +103,14 @@ class Chat:
         # Transaction 1: identify + dedupe → consent gate → observe → assemble. A retried or
         # crashed delivery is either fully processed once or not at all.
         async with self.services.db.session() as session:
-            person = await self.identify.person(session, event)
-            if not await self.identify.claim(session, person, event):
+            sender = await self.identify.sender(session, event)
+            if not await self.identify.claim(session, sender.person, event):
                 log.info("duplicate event %s ignored", event.event_id)
                 return []
-            prepared = await self.prepare(session, event, person, text, truncated)
+            policy = policy_of(event, sender.channel_policy) if sender.read_ahead else None
+            prepared = await self.prepare(
+                session, event, sender.person, text, truncated, policy=policy
+            )
         # No transaction open: the model may take seconds and must hold no database lock.
         answered = await self.answer.generate(
             prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial,
@@ -120,7 +126,7 @@ class Chat:
         try:
             await self.record.store(
                 event, prepared.person, learn=prepared.learn, reply=reply, answered=answered,
-                text=text, thread=thread,
+                text=text, thread=thread, asked=prepared.turn,
             )
         except DatabaseUnavailable as exc:
             log.warning("could not record reply to %s: %s", event.event_id, exc)
@@ -149,10 +155,13 @@ class Chat:
         person: Person,
         text: str,
         truncated: bool,
+        *,
+        policy: Policy | None = None,
     ) -> Prepared:
-        """Consent gate and observation (writes), then assembly (reads), in one transaction."""
+        """Consent gate and observation (writes), then assembly (reads), in one transaction.
+        ``policy``: the channel's, when the caller read it with the sender."""
         now = self.services.clock()
-        gate = await self.consent_gate.check(session, event, person, now)
+        gate = await self.consent_gate.check(session, event, person, now, policy=policy)
         observed = (
             await self.observe.message(session, person, event, text) if gate.learn
             else Observed()
@@ -176,6 +185,7 @@ class Chat:
             locale=person_locale(
                 prefs, event.context.locale, self.services.settings.default_locale
             ),
+            turn=observed.turn,
         )
 
     async def observe_only(self, event: MessageEvent, text: str) -> None:

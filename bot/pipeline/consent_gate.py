@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.channel_policy import policy_for
+from bot.channel_policy import Policy, policy_for
 from bot.events import MessageEvent
 from bot.services import Services
 from profiles.models import ConsentStatus, Person
@@ -25,15 +25,24 @@ class ConsentGate:
         self.services = services
 
     async def check(
-        self, session: AsyncSession, event: MessageEvent, person: Person, now: dt.datetime
+        self,
+        session: AsyncSession,
+        event: MessageEvent,
+        person: Person,
+        now: dt.datetime,
+        *,
+        policy: Policy | None = None,
     ) -> Gate:
-        """Reads consent and channel policy; marks the notice as shown (a write) when it is
-        due, so it is shown once."""
+        """Reads consent and channel policy (``policy``: already read by the caller); marks
+        the notice as shown (a write) when it is due, so it is shown once. Consent comes from
+        the session's identity map when the transaction read it ahead (profiles/preload.py)."""
         assert person.id is not None
         engine = self.services.engine
         consent = await engine.consent(session, person.id)
         allowed = await engine.may_learn_in(session, person, consent)  # workspace's mode too
-        learn = allowed and (await policy_for(session, event)).learn
+        if allowed and policy is None:
+            policy = await policy_for(session, event)
+        learn = allowed and policy is not None and policy.learn
         notice = (
             consent.status == ConsentStatus.UNKNOWN.value
             and consent.notice_shown_at is None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.events import Event
+from bot.events import Event, MessageEvent, Surface
 from bot.services import Services
 from profiles.engine import PersonKey
 from profiles.models import Person, ProcessedEvent, table_of
+from profiles.preload import Sender, read_sender
 from profiles.upsert import insert_for
 
 
@@ -27,6 +28,24 @@ class Identify:
         )
         await engine.touch(session, person, self.services.clock())
         return person
+
+    async def sender(self, session: AsyncSession, event: MessageEvent) -> Sender:
+        """:meth:`person` for a message to answer, with consent, identity link, preference
+        rows and the channel's policy read in the same statement (profiles/preload.py): the
+        reply path's later stages find them without another round trip."""
+        services = self.services
+        key = key_of(event)
+        channel = event.channel_id if event.surface != Surface.DM else ""
+        found = await read_sender(session, key.platform, key.workspace, key.user_id, channel)
+        if found is None:  # first contact: created here, the rest read where needed
+            person = await services.engine.person(
+                session, key, display_name=event.person.display_name
+            )
+            found = Sender(person, None, None, None, read_ahead=False)
+        elif event.person.display_name and found.person.display_name != event.person.display_name:
+            found.person.display_name = event.person.display_name
+        await services.engine.touch(session, found.person, services.clock())
+        return found
 
     async def learning_person(self, session: AsyncSession, event: Event) -> Person | None:
         """The sender only if they allow learning (see ProfileEngine.learning_person): for

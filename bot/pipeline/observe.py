@@ -18,8 +18,9 @@ from bot.channel_policy import policy_for
 from bot.context import local_hour
 from bot.events import Event, MessageEvent
 from bot.services import Services
-from profiles.models import ConversationTurn, Person, Preference, Source
+from profiles.models import ConversationTurn, Person, Source
 from profiles.preferences import PreferenceError, validate
+from profiles.preload import preference_rows
 from profiles.signals import MessageSignals
 from prompts.context import HistoryTurn
 
@@ -30,6 +31,7 @@ class Observed:
 
     topics: list[str] = field(default_factory=list)
     history: list[HistoryTurn] = field(default_factory=list)
+    turn: ConversationTurn | None = None  # the message itself, for Record.store
 
 
 class Observe:
@@ -40,24 +42,24 @@ class Observe:
         self, session: AsyncSession, person: Person, event: MessageEvent, text: str
     ) -> Observed:
         """A message addressed to the bot: its signals, the history the prompt will show
-        (read before this message is added), and the message as a turn of that history."""
+        (read before this message is added), and the message as a turn of that history —
+        not added here: Record.store writes it with the answer, both rows in one statement
+        (issue 16), so a reply whose record fails keeps neither half of the exchange."""
         assert person.id is not None
         signals = await self.learn(session, person.id, event, text)
         topics = [t for t, _ in signals.topics]
         history = await self.history(session, person.id)
-        session.add(
-            ConversationTurn(
-                person_id=person.id,
-                role="user",
-                text=text,
-                channel_id=event.channel_id,
-                thread_id=event.thread_id,
-                platform_message_id=event.message_id,
-                topics=topics,
-                created_at=event.occurred_at,
-            )
+        turn = ConversationTurn(
+            person_id=person.id,
+            role="user",
+            text=text,
+            channel_id=event.channel_id,
+            thread_id=event.thread_id,
+            platform_message_id=event.message_id,
+            topics=topics,
+            created_at=event.occurred_at,
         )
-        return Observed(topics=topics, history=history)
+        return Observed(topics=topics, history=history, turn=turn)
 
     async def channel(
         self, session: AsyncSession, person: Person, event: MessageEvent, text: str
@@ -113,13 +115,10 @@ class Observe:
         """Store timezone and locale the platform reports (source "platform", so an explicit
         preference still wins and /profile can say where a value came from) when they
         changed; return the timezone to use for this event."""
-        rows = await session.exec(
-            select(Preference).where(
-                Preference.person_id == person_id,
-                Preference.key.in_(("timezone", "language")),  # type: ignore[attr-defined]
-            )
-        )
-        stored = {(p.key, p.source): p.value for p in rows}
+        rows = await preference_rows(session, person_id)  # usually read ahead with the sender
+        stored = {
+            (p.key, p.source): p.value for p in rows if p.key in ("timezone", "language")
+        }
         context = event.context
         for key, value in (("timezone", context.timezone), ("language", context.locale)):
             if not value:

@@ -4,13 +4,33 @@ the person's consent is unanswered."""
 
 from __future__ import annotations
 
+from sqlalchemy import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.consent import HeldTurn
 from bot.events import MessageEvent, Reply
 from bot.pipeline.answer import Answered
 from bot.pipeline.identify import key_of
 from bot.services import Services
 from profiles.feedback import reply_topics
-from profiles.models import ConversationTurn, LLMCall, Person
+from profiles.models import ConversationTurn, LLMCall, Person, table_of
+
+
+async def insert_turns(session: AsyncSession, turns: list[ConversationTurn]) -> list[int]:
+    """Insert history turns in one statement (an executemany, which SQLAlchemy sends as a
+    single multi-row INSERT and still caches); their ids in the order given. The ids come
+    back matched by role (at most one turn of each), not by position: asking SQLAlchemy to
+    keep the parameters' order makes it send SQLite one INSERT per row."""
+    if not turns:
+        return []
+    assert len({turn.role for turn in turns}) == len(turns), "one turn per role"
+    table = table_of(ConversationTurn)
+    rows = [turn.model_dump(exclude={"id"}) for turn in turns]
+    result = await session.exec(
+        insert(table).returning(table.c.id, table.c.role), params=rows
+    )
+    ids = {role: int(row_id) for row_id, role in result}
+    return [ids[turn.role] for turn in turns]
 
 
 class Record:
@@ -27,8 +47,11 @@ class Record:
         answered: Answered,
         text: str,
         thread: str | None,
+        asked: ConversationTurn | None = None,
     ) -> None:
-        """Sets ``reply.reply_id`` to the stored turn, when one is stored."""
+        """Sets ``reply.reply_id`` to the stored turn, when one is stored. ``asked``: the
+        person's message as a turn (Observe.message), stored here with the answer in one
+        statement."""
         services = self.services
         llm, result, error = services.llm, answered.result, answered.error
         async with services.db.session() as session:
@@ -45,23 +68,26 @@ class Record:
                         tools=result.tools if result else None,
                     )
                 )
+            turns = [asked] if learn and asked is not None else []
             if learn and error is None:
                 # Feedback on a reply is about the reply: its own topics (a canned notice
                 # from a missing model has none worth crediting).
                 topics = reply_topics(await services.extract(text)) if llm.configured else []
                 assert person.id is not None
-                turn = ConversationTurn(
-                    person_id=person.id,
-                    role="assistant",
-                    text=text,
-                    channel_id=event.channel_id,
-                    thread_id=thread,
-                    topics=topics,
-                    model=result.model if result else None,
+                turns.append(
+                    ConversationTurn(
+                        person_id=person.id,
+                        role="assistant",
+                        text=text,
+                        channel_id=event.channel_id,
+                        thread_id=thread,
+                        topics=topics,
+                        model=result.model if result else None,
+                    )
                 )
-                session.add(turn)
-                await session.flush()
-                reply.reply_id = f"turn:{turn.id}"
+            ids = await insert_turns(session, turns)
+            if learn and error is None:
+                reply.reply_id = f"turn:{ids[-1]}"
 
     def hold_until_consent(
         self, event: MessageEvent, text: str, answer: str | None, thread: str | None

@@ -1,0 +1,132 @@
+"""The sender's small rows, read ahead in one statement and kept for the rest of one
+transaction.
+
+Why: a reply needs the sender's person, consent, identity link, preference rows and the
+channel's policy several times over (identify, consent gate, platform context, prompt
+assembly), and each lookup used to be its own round trip (issue 16: ~17 statements a DM).
+:func:`read_sender` fetches them together; person and consent then sit in the session's
+identity map (``session.get`` finds them without SQL), and link and preference rows — which
+``session.get`` cannot answer for "none" or "many" — are kept in ``session.info`` for
+:func:`preference_rows` and :func:`known_link`.
+
+Why only for one transaction, not across messages: nothing read here outlives its
+transaction, so there is nothing to invalidate when this or another worker, the CLI or a
+retention purge changes consent, preferences or links, or forgets the person — the next
+message reads them afresh in the same single statement. A cross-message cache would save one
+statement at most and could not see other workers' changes. Writes inside the transaction
+that read ahead drop what they change (:func:`drop`): ``ProfileEngine.set_preference`` and
+``reset_preferences``, and linking identities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy import select as select_rows
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profiles.admin_models import ChannelPolicy
+from profiles.memory_models import IdentityLink
+from profiles.models import Consent, Person, Preference
+
+_INFO_KEY = "tailorbot.preloaded"
+PREFERENCES = "preferences"
+LINK = "link"
+
+
+@dataclass(slots=True)
+class Sender:
+    """One person's small rows as :func:`read_sender` found them (None: no such row)."""
+
+    person: Person
+    consent: Consent | None
+    link: IdentityLink | None
+    channel_policy: ChannelPolicy | None
+    preferences: list[Preference] = field(default_factory=list)
+    # False when the person was just created: nothing else was read ahead then.
+    read_ahead: bool = True
+
+
+async def read_sender(
+    session: AsyncSession, platform: str, workspace: str, user_id: str, channel_id: str = ""
+) -> Sender | None:
+    """The person behind the key with consent, link, preference rows and the policy of
+    ``channel_id`` ("" for none), in one statement (one row per preference, at least one);
+    None when the person does not exist yet. Link and preferences are kept for this
+    transaction (see the module docstring)."""
+    stmt = (
+        # SQLAlchemy's select: SQLModel's is typed for at most four entities.
+        select_rows(Person, Consent, IdentityLink, ChannelPolicy, Preference)
+        .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
+        .outerjoin(IdentityLink, col(IdentityLink.person_id) == col(Person.id))
+        .outerjoin(
+            ChannelPolicy,
+            and_(
+                col(ChannelPolicy.platform) == col(Person.platform),
+                col(ChannelPolicy.workspace) == col(Person.workspace),
+                col(ChannelPolicy.channel_id) == channel_id,
+            ),
+        )
+        .outerjoin(Preference, col(Preference.person_id) == col(Person.id))
+        .where(
+            col(Person.platform) == platform,
+            col(Person.workspace) == workspace,
+            col(Person.user_id) == user_id,
+        )
+        .order_by(col(Preference.id))
+        # Rows of this transaction's earlier reads are refreshed, never served stale.
+        .execution_options(populate_existing=True)
+    )
+    rows = list(await session.exec(stmt))  # type: ignore[call-overload]
+    if not rows:
+        return None
+    person, consent, link, policy, _ = rows[0]
+    preferences = [row[4] for row in rows if row[4] is not None]
+    assert person.id is not None
+    keep(session, PREFERENCES, person.id, preferences)
+    keep(session, LINK, person.id, link)
+    return Sender(person, consent, link, policy, preferences)
+
+
+async def preference_rows(session: AsyncSession, person_id: int) -> Sequence[Preference]:
+    """The person's stored preference rows: those read ahead in this transaction, else read
+    now (and kept)."""
+    found, rows = _recall(session, PREFERENCES, person_id)
+    if found:
+        return rows
+    result = await session.exec(
+        select(Preference)
+        .where(Preference.person_id == person_id)
+        .order_by(col(Preference.id))
+        .execution_options(populate_existing=True)
+    )
+    read = list(result)
+    keep(session, PREFERENCES, person_id, read)
+    return read
+
+
+def known_link(session: AsyncSession, person_id: int) -> tuple[bool, IdentityLink | None]:
+    """(True, link or None) when this transaction read the person's link ahead; (False, None)
+    when the caller must read it."""
+    found, link = _recall(session, LINK, person_id)
+    return found, link
+
+
+def keep(session: AsyncSession, kind: str, person_id: int, value: Any) -> None:
+    session.info.setdefault(_INFO_KEY, {})[(kind, person_id)] = value
+
+
+def drop(session: AsyncSession, kind: str, person_id: int) -> None:
+    """Forget what this transaction read ahead of ``kind`` for the person (it just changed)."""
+    session.info.get(_INFO_KEY, {}).pop((kind, person_id), None)
+
+
+def _recall(session: AsyncSession, kind: str, person_id: int) -> tuple[bool, Any]:
+    memo = session.info.get(_INFO_KEY)
+    if memo is None or (kind, person_id) not in memo:
+        return False, None
+    return True, memo[(kind, person_id)]
