@@ -11,6 +11,7 @@ from bot.core import Core
 from bot.digest import DigestService
 from bot.llm import LLMBackend, select_backend
 from bot.llm.metered import metered
+from bot.memory.feature import MemoryFeature
 from profiles.db import Database
 from profiles.migrate import upgrade
 from prompts.render import PromptRenderer
@@ -27,6 +28,8 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
     core = Core(settings, db, metered(llm or select_backend(settings)), renderer=renderer)
     metrics.watch_backlog(lambda: core.backlog_size)
     # Features: the held exchanges come with the services; the digest feature observes channel
-    # activity, follows preference changes and deletes its data on /forget and revocation.
+    # activity, follows preference changes and deletes its data on /forget and revocation;
+    # the memory feature unlinks a forgotten identity from the others.
     core.services.features.register(DigestService(core.services))
+    core.services.features.register(MemoryFeature(core.services))
     return core

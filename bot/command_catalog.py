@@ -3,7 +3,7 @@
 ``tailorbot slack manifest`` (and anything else that only *describes* commands) reads this
 instead of ``bot.commands.REGISTRY``: the registry imports every handler and with them the
 ORM, which alone cost about a CPU-second, while describing commands needs none of it. It is
-the one place these texts are written: ``@command("name")`` (bot/commands/base.py) takes them
+the one place these texts are written: ``@command("name")`` (bot/command_base.py) takes them
 from here when it registers the handler; tests/bot/test_command_catalog.py fails, naming the
 command, when an entry has no handler or a handler no entry.
 

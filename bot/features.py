@@ -88,6 +88,15 @@ class FeatureBase:
         return None
 
 
+class FeatureFailed(Exception):
+    """A feature failed inside a transaction (``erase``): the transaction must roll back as a
+    whole, and whoever asked is told which feature failed."""
+
+    def __init__(self, feature: str) -> None:
+        super().__init__(f"feature {feature!r} failed")
+        self.feature = feature
+
+
 @dataclass
 class DeletionReport:
     """What a fan-out of ``delete_person_data`` could not do, by feature name."""
@@ -145,9 +154,13 @@ class Features:
 
     async def erase(self, session: AsyncSession, person: Person) -> None:
         # Inside the /forget transaction: a failure aborts the erasure as a whole, so
-        # nothing is half-deleted and the person is told it failed.
+        # nothing is half-deleted, and the person is told which feature failed.
         for feature in self:
-            await feature.erase(session, person)
+            try:
+                await feature.erase(session, person)
+            except Exception as exc:
+                log.exception("feature %s could not erase person %s", feature.name, person.id)
+                raise FeatureFailed(feature.name) from exc
 
     async def preference_changed(self, person: Person, key: str | None) -> None:
         for feature in self:

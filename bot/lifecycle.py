@@ -18,7 +18,6 @@ from bot.features import DeletionReport
 from bot.observe import count_erasure
 from bot.services import Services
 from profiles.engine import PersonKey
-from profiles.memories import unlink
 from profiles.models import Person
 from profiles.privacy import forget_person as forget_person_rows
 
@@ -30,13 +29,15 @@ async def forget_person(
     *,
     report: DeletionReport | None = None,
 ) -> dict[str, int]:
-    """Delete every row about ``person``; once that commits, every feature removes what it
+    """Delete every row about ``person`` (features first remove what other people's rows
+    quote of them, e.g. an identity link: raises
+    :class:`bot.features.FeatureFailed` naming the feature,
+    and the caller's transaction rolls back); once that commits, every feature removes what it
     keeps outside the tables (scheduled jobs, held exchanges). ``session`` comes from
     ``services.transaction()``; ``report``, if given, says afterwards which features could
     not delete their part (so /forget can tell the person)."""
     assert person.id is not None
     await services.features.erase(session, person)
-    await unlink(session, person.id)  # a linked identity left alone is unlinked too
     removed = await forget_person_rows(session, person.id)
     services.after_commit(session, count_erasure)
     # Their words may also wait in the outage journal: removed now, not after commit, so

@@ -12,6 +12,7 @@ import pytest
 from bot.config import Settings
 from bot.core import Core
 from bot.llm import LLMBackend, ScriptedBackend
+from bot.memory.feature import MemoryFeature
 from profiles.db import Database
 from tests.support.faketime import mend_sleep
 
@@ -70,6 +71,9 @@ async def make_core(
     async def make(llm: LLMBackend | None = None, **overrides: Any) -> Core:
         settings = settings_for(database_url, **overrides)
         core = Core(settings, Database(settings.database_url), llm or ScriptedBackend())
+        # As the composition root (bot/app.py) does; the digest feature is installed by the
+        # digest tests themselves (bot.digest.install), with their own parts.
+        core.services.features.register(MemoryFeature(core.services))
         made.append(core)
         return core
 

@@ -1,6 +1,8 @@
 """The shape of the code, checked like behaviour: the import-linter contracts in
-pyproject.toml (adapters -> bot -> profiles | prompts; Services is a leaf) and no import cycle
-between modules of bot/, counting imports made only for type checking.
+pyproject.toml (adapters -> bot -> profiles | prompts; Services is a leaf; features never
+import the core's commands) and no import cycle inside bot/, counting imports made only for
+type checking: neither between modules nor between packages (bot.commands, bot.digest,
+bot.memory … each a node, a top-level module like bot.core its own node).
 
 Why a test and not only `make lint`: CI runs the suite, and a cycle that creeps back in is a
 design regression as real as a failing behaviour (issue 15: a 13-module cycle through the
@@ -74,6 +76,43 @@ def _cycles(graph: grimp.ImportGraph, prefix: str) -> list[list[str]]:
 def test_no_import_cycle_inside_bot() -> None:
     graph = grimp.build_graph(*PACKAGES, exclude_type_checking_imports=False, cache_dir=None)
     assert _cycles(graph, "bot") == []
+
+
+def _packages(graph: grimp.ImportGraph, prefix: str) -> grimp.ImportGraph:
+    """``graph`` with every module inside ``prefix`` folded into the first level below it:
+    ``bot.memory.links`` becomes ``bot.memory``; ``bot.core`` stays ``bot.core``."""
+    depth = prefix.count(".") + 2
+
+    def node(module: str) -> str:
+        return ".".join(module.split(".")[:depth])
+
+    folded = grimp.ImportGraph()
+    inside = [m for m in graph.modules if m == prefix or m.startswith(prefix + ".")]
+    for module in inside:
+        folded.add_module(node(module))
+    for module in inside:
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported.startswith(prefix + ".") and node(imported) != node(module):
+                folded.add_import(importer=node(module), imported=node(imported))
+    return folded
+
+
+def test_no_import_cycle_between_packages_of_bot() -> None:
+    """Module cycles can be absent while packages still cycle (``bot.commands`` importing
+    ``bot.memory`` for /profile while ``bot.memory`` imported the command registry from
+    ``bot.commands``): a reader can no longer take one package as the ground of the other."""
+    graph = grimp.build_graph(*PACKAGES, exclude_type_checking_imports=False, cache_dir=None)
+    assert _cycles(_packages(graph, "bot"), "bot") == []
+
+
+def test_package_cycle_finder_finds_a_cycle() -> None:
+    """Two packages importing each other through different modules are reported."""
+    graph = grimp.build_graph("bot", cache_dir=None)
+    graph.add_import(importer="bot.memory.intent", imported="bot.commands.prefs")
+    graph.add_import(importer="bot.commands.admin", imported="bot.memory.prompt")
+    assert _cycles(graph, "bot") == []  # no module cycle: bot.commands.prefs has no path back
+    cycles = _cycles(_packages(graph, "bot"), "bot")
+    assert any("bot.memory" in c and "bot.commands" in c for c in cycles)
 
 
 def test_cycle_finder_finds_a_cycle() -> None:

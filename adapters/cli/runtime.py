@@ -17,7 +17,7 @@ from sqlmodel import col, or_, select
 
 from adapters.cli.options import err
 from bot.app import build_core
-from bot.commands.base import parse_row_id
+from bot.command_base import parse_row_id
 from bot.config import Settings
 from bot.core import Core
 from profiles.models import Person

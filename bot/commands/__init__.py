@@ -1,13 +1,10 @@
-"""Platform-neutral command handlers. Importing the package registers them all."""
+"""The core's platform-neutral commands (/consent, /prefs, /profile, /forget, /help …).
+Importing the package registers them. The plumbing they share (registry, context, parsing)
+is the leaf bot/command_base.py, which features import for their own commands (/digest in
+bot/digest/, /memory and /link in bot/memory/): features never import this package, so
+no package cycle runs through it (tests/test_import_contract.py)."""
 
-from bot.commands import (  # noqa: F401  (registration side effects)
-    admin,
-    prefs,
-    privacy,
-    profile,
-    recommend,
-)
-from bot.commands.base import (
+from bot.command_base import (
     REGISTRY,
     CommandContext,
     CommandError,
@@ -16,9 +13,13 @@ from bot.commands.base import (
     split_args,
     unknown_command_text,
 )
-from bot.digest import commands as _digest_commands  # noqa: F401  (registers /digest)
-from bot.memory import commands as _memory_commands  # noqa: F401  (registers /memory)
-from bot.memory import links as _links  # noqa: F401  (registers /link)
+from bot.commands import (  # noqa: F401  (registration side effects)
+    admin,
+    prefs,
+    privacy,
+    profile,
+    recommend,
+)
 from bot.workspace_settings import RETENTION_KINDS
 
 # Buttons map to command lines, so a button and the typed command share one code path.

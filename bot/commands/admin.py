@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import USAGE, CommandContext, CommandError, command
+from bot.command_base import USAGE, CommandContext, CommandError, command
 from bot.config import Settings
 from bot.events import Reply
 from bot.i18n import N_, t
@@ -131,7 +131,7 @@ async def _set_default(ctx: CommandContext, action: str, args: list[str]) -> str
 
 
 def admin_usage() -> list[str]:
-    from bot.commands.base import REGISTRY
+    from bot.command_base import REGISTRY
 
     return REGISTRY["admin"].usage
 

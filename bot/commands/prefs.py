@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import lifecycle
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.events import Reply
 from bot.i18n import N_
 from profiles.preferences import SPECS, PreferenceError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from babel.dates import format_date
 
 from bot import lifecycle
-from bot.commands.base import REGISTRY, CommandContext, command, usage_error
+from bot.command_base import REGISTRY, CommandContext, command, usage_error
 from bot.consent import SPANS_WORKSPACES
 from bot.digest import store as digest_store
 from bot.events import Button, ButtonStyle, Reply, ReplyKind

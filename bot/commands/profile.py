@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.context import style_summary
 from bot.events import Reply
 from bot.i18n import N_

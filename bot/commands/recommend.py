@@ -10,7 +10,7 @@ import re
 
 from sqlmodel import select
 
-from bot.commands.base import (
+from bot.command_base import (
     REGISTRY,
     CommandContext,
     CommandError,

@@ -2,8 +2,10 @@
 
 ``digests_for(services)`` is the entry point: adapters register a delivery for their platform,
 ``tailorbot run`` starts the scheduler, commands and the CLI build, preview and run digests.
+The feature owns its command: importing the package registers ``/digest``.
 """
 
+from bot.digest import commands as _commands  # noqa: F401  (registers /digest)
 from bot.digest.runner import Delivery, RunOutcome, RunSummary
 from bot.digest.schedule import Schedule
 from bot.digest.service import DigestService, NotAllowed, digests_for, install

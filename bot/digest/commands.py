@@ -8,7 +8,7 @@ import re
 from babel.dates import format_datetime
 
 from bot import lifecycle
-from bot.commands.base import (
+from bot.command_base import (
     REGISTRY,
     CommandContext,
     CommandError,

@@ -1,10 +1,16 @@
 """Commands (typed, slash, or a button mapped to a command line) and buttons: one
-transaction per command, deferred work (model calls) after it commits."""
+transaction per command, deferred work (model calls) after it commits.
+
+The command table is the core's commands (bot/commands/) and each feature's, which its
+package registers on import (bot/digest/, bot/memory/); the two features are imported here so
+every core knows their commands, however it was built."""
 
 from __future__ import annotations
 
 import shlex
 
+import bot.digest
+import bot.memory  # noqa: F401  (/memory, /link)
 from bot.commands import (
     ACTION_COMMANDS,
     REGISTRY,
@@ -14,6 +20,7 @@ from bot.commands import (
     unknown_command_text,
 )
 from bot.events import ActionEvent, AnyEvent, Reply, ReplyKind
+from bot.features import FeatureFailed
 from bot.handlers.feedback import Feedback
 from bot.i18n import N_, negotiate, t
 from bot.pipeline.assemble import Assemble
@@ -23,6 +30,10 @@ from profiles.signals import clean_text
 
 THANKS = N_("Thanks for the feedback!")
 INACTIVE = N_("That button is no longer active.")
+FEATURE_FAILED = N_(
+    "Nothing was changed: the {feature} part failed. The operator can see why in the log; "
+    "please try again later."
+)
 
 
 class Commands:
@@ -47,28 +58,41 @@ class Commands:
                 )
             ]
         services = self.services
-        async with services.transaction() as session:
-            person = await self.identify.person(session, event)
-            if not await self.identify.claim(session, person, event):
-                return []
-            ctx = CommandContext(
-                services=services, session=session, person=person, event=event,
-                now=services.clock(),
-                locale=await self.assemble.locale_of(session, person, event),
-            )
-            try:
-                args = split_args(clean_text(raw_args, max_chars=2000))
-                replies = await spec.handler(ctx, args)
-            except CommandError as exc:
-                return [
-                    Reply(
-                        text=exc.text(ctx.locale),
-                        kind=ReplyKind.EPHEMERAL,
-                        purpose="error",
-                        thread_id=thread,
-                        locale=ctx.locale,
-                    )
-                ]
+        locale = negotiate(event.context.locale, services.settings.default_locale)
+        try:
+            async with services.transaction() as session:
+                person = await self.identify.person(session, event)
+                if not await self.identify.claim(session, person, event):
+                    return []
+                ctx = CommandContext(
+                    services=services, session=session, person=person, event=event,
+                    now=services.clock(),
+                    locale=await self.assemble.locale_of(session, person, event),
+                )
+                locale = ctx.locale
+                try:
+                    args = split_args(clean_text(raw_args, max_chars=2000))
+                    replies = await spec.handler(ctx, args)
+                except CommandError as exc:
+                    return [
+                        Reply(
+                            text=exc.text(ctx.locale),
+                            kind=ReplyKind.EPHEMERAL,
+                            purpose="error",
+                            thread_id=thread,
+                            locale=ctx.locale,
+                        )
+                    ]
+        except FeatureFailed as failed:  # rolled back as a whole: nothing is half-done
+            return [
+                Reply(
+                    text=t(FEATURE_FAILED, locale, feature=failed.feature),
+                    kind=ReplyKind.EPHEMERAL,
+                    purpose="error",
+                    thread_id=thread,
+                    locale=locale,
+                )
+            ]
         for work in ctx.after_commit:  # after the commit: model calls hold no locks
             replies.extend(await work())
         for reply in replies:

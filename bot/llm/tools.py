@@ -1,7 +1,7 @@
 """Tools a model may call, and their safe execution.
 
 A :class:`Tool` is bound to one person by closure when it is built (see
-:mod:`bot.memory.tools`): its schema has no person id, so nothing the model writes can point it
+:mod:`bot.pipeline.tools`): its schema has no person id, so nothing the model writes can point it
 at someone else. Arguments are validated by a pydantic model that forbids unknown fields and
 bounds every string; a tool that fails, times out or gets bad arguments answers the model with
 an error result instead of failing the person's request. Results enter the conversation as

@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.events import MessageEvent, Reply
 from bot.i18n import N_, t
 from profiles.memories import (

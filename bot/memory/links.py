@@ -20,7 +20,7 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands.base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.events import Reply
 from bot.i18n import N_, t
 from profiles.engine import ProfileEngine

@@ -12,7 +12,7 @@ from profiles.memories import linked_people
 from profiles.privacy import export_person
 
 if TYPE_CHECKING:
-    from bot.commands.base import CommandContext
+    from bot.command_base import CommandContext
 
 
 async def export_linked(session: AsyncSession, person_id: int) -> list[dict[str, Any]]:

@@ -16,13 +16,13 @@ from bot.consent import consent_buttons, consent_notice
 from bot.events import AnyEvent, MessageEvent, Reply, ReplyKind, Surface
 from bot.i18n import N_, negotiate, person_locale, t
 from bot.llm.base import LLMRequest, PartialCallback
-from bot.memory.tools import attach_tools
 from bot.pipeline.answer import Answer
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.consent_gate import ConsentGate
 from bot.pipeline.identify import Identify, key_of
 from bot.pipeline.observe import Observe, Observed
 from bot.pipeline.record import Record
+from bot.pipeline.tools import attach_tools
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
 from profiles.models import Consent, ConversationTurn, Person

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.command_base import command
 from bot.command_catalog import CATALOG
 from bot.commands import REGISTRY
-from bot.commands.base import command
 
 
 def test_every_catalogued_command_has_a_handler_and_no_handler_is_uncatalogued() -> None:

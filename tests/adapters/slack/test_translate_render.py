@@ -14,8 +14,8 @@ from adapters.slack.translate import (
     skip_reason,
     split_umbrella,
 )
+from bot.command_base import CommandSpec
 from bot.commands import REGISTRY
-from bot.commands.base import CommandSpec
 from bot.config import Settings
 from bot.events import Button, ButtonStyle, PlatformContext, Reply, ReplyKind, Surface
 

@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy import or_
 from sqlmodel import col, desc, select
 
-from bot.commands import REGISTRY, CommandContext, CommandError
+from bot.command_base import REGISTRY, CommandContext, CommandError
 from bot.commands.profile import describe
 from bot.events import MessageEvent
 from bot.llm.base import LLMRequest

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.commands.base import MAX_ROW_ID, parse_row_id
+from bot.command_base import MAX_ROW_ID, parse_row_id
 
 
 @pytest.mark.parametrize(
