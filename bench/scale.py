@@ -104,6 +104,8 @@ class ScaleFigures:
     peak_rss_mb: float
     load_before: float = 0.0
     load_after: float = 0.0
+    extract_workers: int = 0  # processes extraction ran in during the ingest; 0: a thread
+    workers_rss_mb: float = 0.0  # their summed peak RSS
 
     @property
     def share_of_raw(self) -> float:
@@ -111,16 +113,25 @@ class ScaleFigures:
         return self.core_signals_per_s / self.raw_batched_signals_per_s
 
 
-def peak_rss_mb() -> float:
-    """This process's own high-water mark. ``VmHWM`` belongs to the address space, which
-    ``exec`` replaces; ``ru_maxrss`` is kept across ``exec`` on Linux, so in a child started by
-    a big parent it would report the parent's peak."""
-    status = Path("/proc/self/status")
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's own high-water mark (this one's by default). ``VmHWM`` belongs to the
+    address space, which ``exec`` replaces; ``ru_maxrss`` is kept across ``exec`` on Linux, so
+    in a child started by a big parent it would report the parent's peak."""
+    status = Path(f"/proc/{pid}/status")
     if status.is_file():
         for line in status.read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if pid == "self" else 0.0
+
+
+def extraction_workers(core: Core) -> tuple[int, float]:
+    """(worker processes extraction ran in — 0: a thread of this process —, their summed peak
+    RSS in MB): the bot's memory is the process's plus its workers'."""
+    pool = core.services.extraction
+    if not pool.running:
+        return 0, 0.0
+    return pool.workers, sum(peak_rss_mb(p.pid) for p in multiprocessing.active_children() if p.pid)
 
 
 def postgres_admin_url() -> str:
@@ -409,6 +420,7 @@ async def measure(
                 person_ids = [row[0] for row in result.all()]
             raw = await raw_limits(db, person_ids, events=n_events)
             ingest = await max_ingest(core, users, n_events)
+            workers, workers_rss = extraction_workers(core)
             assembly, renders = await context_latency(core, users, n_contexts)
             rows = await signal_count(db)
             size = await database_mb(db, url)
@@ -448,6 +460,8 @@ async def measure(
         signal_rows=rows,
         db_mb_per_m_signals=size / rows * 1e6 if rows else 0.0,
         peak_rss_mb=peak,
+        extract_workers=workers,
+        workers_rss_mb=workers_rss,
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )
@@ -482,9 +496,15 @@ def progress_line(f: ScaleFigures) -> str:
         f"{f.backend} {f.people:,} people: core {f.core_signals_per_s:,.0f} sig/s = "
         f"{f.share_of_raw:.1%} of raw batched {f.raw_batched_signals_per_s:,.0f}/s; "
         f"loop lag p99 {f.loop_lag_p99_ms:.1f} ms; DM p99 {f.dm_p99_ms:.1f} ms; "
-        f"ctx p99 under ingest {f.ingest_context_p99_ms:.1f} ms; load {f.load_before:.1f}"
-        f"→{f.load_after:.1f}"
+        f"ctx p99 under ingest {f.ingest_context_p99_ms:.1f} ms; extraction in "
+        f"{_extraction(f)}; load {f.load_before:.1f}→{f.load_after:.1f}"
     )
+
+
+def _extraction(f: ScaleFigures) -> str:
+    if not f.extract_workers:
+        return "a thread"
+    return f"{f.extract_workers} processes ({f.workers_rss_mb:.0f} MB peak RSS together)"
 
 
 def format_rows(rows: list[ScaleFigures]) -> str:
@@ -596,6 +616,10 @@ def targets(rows: list[ScaleFigures], digest_people: int = 10_000) -> str:
             + ", ".join(f"{f.load_before:.1f}→{f.load_after:.1f} at {f.people:,}" for f in mine)
         )
     out.append(
+        "  memory is the bench process's peak RSS (VmHWM); extraction workers, whose lexicons "
+        "do not grow with people, are listed beside it"
+    )
+    out.append(
         "  database size per 1M signals is extrapolated: measured size / signal rows x 1M "
         "(the size includes every other table)"
     )
@@ -641,7 +665,11 @@ def _digest_goal(mine: list[ScaleFigures], digest_people: int) -> str:
 
 
 def _memory_goal(mine: list[ScaleFigures]) -> str:
-    rss = ", ".join(f"{f.peak_rss_mb:.0f} MB at {f.people:,}" for f in mine)
+    rss = ", ".join(
+        f"{f.peak_rss_mb:.0f} MB at {f.people:,}"
+        + (f" (+{f.workers_rss_mb:.0f} MB in extraction workers)" if f.extract_workers else "")
+        for f in mine
+    )
     goal = "    peak memory flat in people: "
     if len(mine) < 2:
         return goal + f"{rss}: not judged (one scale)"
