@@ -54,9 +54,9 @@ async def serve(settings: Settings) -> None:
         await digests.start()  # fires each person's digest at their local time
         retention = RetentionScheduler(core.services)
         await retention.start()  # deletes expired records (see README "Retention")
-        # The extraction workers start, and load their lexicons (~1.5 CPU-s each), while the
-        # adapters connect, so the first message does not pay for them and readiness does
-        # not wait for them either (a message that comes sooner may still pay part of it).
+        # The first extraction worker starts, and loads its lexicons (~1.6 CPU-s), while the
+        # adapters connect, so the first message does not pay for it and readiness does not
+        # wait for it either (a message that comes sooner may still pay part of it).
         lexicons = asyncio.ensure_future(_warm_up(core))
         try:
             await _serve_adapters(core, settings, runners, host)
@@ -77,8 +77,7 @@ async def _warm_up(core: Core) -> None:
         log.exception("extraction lexicons failed to load at start")
         return
     pool = services.extraction
-    plural = "es" if pool.workers > 1 else ""
-    where = f"{pool.workers} worker process{plural}" if pool.running else "this process"
+    where = f"a worker process (up to {pool.workers})" if pool.running else "this process"
     log.info("extraction lexicons loaded in %.1f s, in %s", time.perf_counter() - started, where)
 
 

@@ -68,7 +68,7 @@ def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: P
     assert any("operator endpoints" in line["message"] for line in logged)
     # the extraction worker starts, and loads the lexicons once, beside the adapters
     loaded = [line["message"] for line in logged if "extraction lexicons loaded" in line["message"]]
-    assert len(loaded) == 1 and loaded[0].endswith("in 1 worker process")
+    assert len(loaded) == 1 and loaded[0].endswith("in a worker process (up to 1)")
     assert not any("voice" in line["message"] for line in logged)
 
 
