@@ -419,6 +419,9 @@ async def measure(
                 result = await session.exec(select(Person.id))  # type: ignore[call-overload]
                 person_ids = [row[0] for row in result.all()]
             raw = await raw_limits(db, person_ids, events=n_events)
+            # Every extraction worker up, as in a bot that has been busy for a while: the
+            # figures are the steady state, not the seconds of the workers' start.
+            await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
             ingest = await max_ingest(core, users, n_events)
             workers, workers_rss = extraction_workers(core)
             assembly, renders = await context_latency(core, users, n_contexts)

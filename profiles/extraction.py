@@ -38,6 +38,8 @@ from concurrent.futures.process import BrokenProcessPool
 from profiles.signals import MessageSignals, SignalExtractor
 
 log = logging.getLogger(__name__)
+WARM_HOLD_S = 0.05  # how long a warm-up task keeps a worker busy
+WARM_ROUNDS = 1200  # … at most a minute of rounds for every worker to answer
 
 
 def default_workers() -> int:
@@ -63,9 +65,9 @@ class ExtractionPool:
         self._executor: ProcessPoolExecutor | None = None
         self._extractor: SignalExtractor | None = None
         self._fallback: str | None = None  # why extraction runs in a thread, once it must
-        self._closed = False
+        self._retired: list[ProcessPoolExecutor] = []  # given up on, joined at close
         self._starting = threading.Lock()
-        self._ready: list[Future[None]] = []  # done once the first worker has its lexicons
+        self._ready: list[Future[int]] = []  # done once the first worker has its lexicons
 
     @property
     def running(self) -> bool:
@@ -94,13 +96,24 @@ class ExtractionPool:
                 log.debug("extraction pool closed under a submission: %s", exc)
         return await asyncio.to_thread(extractor.extract, text, names=names)
 
-    async def warm_up(self, extractor: SignalExtractor) -> None:
-        """Start the first worker and wait until it has loaded its lexicons (without workers,
-        load them in this process): the first message then pays nothing."""
+    async def warm_up(self, extractor: SignalExtractor, *, every_worker: bool = False) -> None:
+        """Start the first worker (``every_worker``: all of them, as a busy bot would have,
+        for benchmarks that measure a steady state) and wait until it has loaded its
+        lexicons; without workers, load them in this process. The first message then pays
+        nothing."""
         executor = await self._executor_for(extractor)
         if executor is not None:
             try:
-                await asyncio.gather(*(asyncio.wrap_future(f) for f in self._ready))
+                answered = set(await asyncio.gather(*map(asyncio.wrap_future, self._ready)))
+                # A worker answers only once its initializer has run. The executor adds one
+                # only when every worker is busy: keep them busy until each has answered.
+                for _ in range(WARM_ROUNDS if every_worker else 0):
+                    if len(answered) >= self.workers:
+                        break
+                    busy = [
+                        executor.submit(_worker_ready, WARM_HOLD_S) for _ in range(self.workers)
+                    ]
+                    answered |= set(await asyncio.gather(*map(asyncio.wrap_future, busy)))
                 return
             except BrokenProcessPool as exc:
                 self._give_up(executor, f"a worker could not start ({exc})")
@@ -109,11 +122,12 @@ class ExtractionPool:
     async def aclose(self) -> None:
         """Stop the workers (each finishes the message in hand); later extractions run in a
         thread, so nothing started after close outlives it."""
-        self._closed = True
         self._fallback = self._fallback or "the pool was closed"
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+        executors, self._retired = [*self._retired, self._executor], []
+        self._executor = None
+        for executor in executors:
+            if executor is not None:
+                await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
 
     async def _executor_for(self, extractor: SignalExtractor) -> ProcessPoolExecutor | None:
         if self.workers == 0 or self._fallback is not None:
@@ -151,6 +165,10 @@ class ExtractionPool:
             # A worker that fails to start breaks the pool: the first message sent to it
             # sees BrokenProcessPool and is extracted in a thread (see extract).
             self._executor = executor
+            if self._fallback is not None:  # closed while this was starting (in a thread)
+                self._executor = None
+                executor.shutdown(wait=True, cancel_futures=True)
+                return
             log.info("signal extraction runs in %d worker processes", self.workers)
 
     def _give_up(self, executor: ProcessPoolExecutor, why: str) -> None:
@@ -160,7 +178,8 @@ class ExtractionPool:
         self._executor = None
         self._fallback = why
         log.error("signal extraction runs in a thread from now on: %s", why)
-        executor.shutdown(wait=False, cancel_futures=True)
+        # A broken executor stops its surviving workers itself; close waits for that.
+        self._retired.append(executor)
 
 
 # In the worker processes -------------------------------------------------------------------
@@ -181,8 +200,11 @@ def _warm(extractor: SignalExtractor) -> None:
     extractor.extract("Warming up the jazz piano lexicons before the first message")
 
 
-def _worker_ready() -> None:
-    return None
+def _worker_ready(hold_s: float = 0.0) -> int:
+    """The worker's pid, after ``hold_s`` seconds busy (see ``warm_up``)."""
+    if hold_s:
+        threading.Event().wait(hold_s)
+    return os.getpid()
 
 
 def _extract_in_worker(text: str, names: tuple[str, ...]) -> MessageSignals:

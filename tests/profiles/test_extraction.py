@@ -48,15 +48,17 @@ async def test_workers_extract_what_this_process_does_until_one_dies(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     extractor = DiesInAWorker(max_keyphrases=3, max_chars=500)
-    pool = ExtractionPool(1)
+    pool = ExtractionPool(2)
     try:
+        await pool.warm_up(extractor, every_worker=True)
+        assert len(workers_alive()) == 2
         for text in TEXTS:
             names = ("maria",) if text.startswith("@maria") else ()
             assert await pool.extract(extractor, text, names=names) == extractor.extract(
                 text, names=names
             )
         assert pool.running and pool.fallback is None
-        assert len(workers_alive()) == 1
+        assert len(workers_alive()) == 2
 
         with caplog.at_level(logging.ERROR, logger="profiles.extraction"):
             # The worker dies on this one; the message is still read, in a thread.
