@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import Event, MessageEvent, Surface
 from profiles.admin_models import ChannelPolicy
+from profiles.preload import known_channel_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,11 @@ async def policy_for(session: AsyncSession, event: Event) -> Policy:
     """The channel's policy for this event (everything allowed when no admin said otherwise)."""
     if not event.channel_id or (isinstance(event, MessageEvent) and event.surface == Surface.DM):
         return OPEN
+    found, row = known_channel_policy(
+        session, event.person.platform, event.person.workspace, event.channel_id
+    )
+    if found:  # read with the sender (profiles/preload.py)
+        return policy_of(event, row)
     row = (await session.exec(select(ChannelPolicy).where(
         ChannelPolicy.platform == event.person.platform,
         ChannelPolicy.workspace == event.person.workspace,

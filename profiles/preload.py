@@ -15,7 +15,7 @@ retention purge changes consent, preferences or links, or forgets the person —
 message reads them afresh in the same single statement. A cross-message cache would save one
 statement at most and could not see other workers' changes. Writes inside the transaction
 that read ahead drop what they change (:func:`drop`): ``ProfileEngine.set_preference`` and
-``reset_preferences``, and linking identities.
+``reset_preferences``, linking identities, and an admin's channel exclusion.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from profiles.models import Consent, Person, Preference
 _INFO_KEY = "tailorbot.preloaded"
 PREFERENCES = "preferences"
 LINK = "link"
+CHANNEL = "channel"  # keyed by (platform, workspace, channel id), not by person
 
 
 @dataclass(slots=True)
@@ -89,6 +90,8 @@ async def read_sender(
     assert person.id is not None
     keep(session, PREFERENCES, person.id, preferences)
     keep(session, LINK, person.id, link)
+    if channel_id:
+        keep(session, CHANNEL, (platform, workspace, channel_id), policy)
     return Sender(person, consent, link, policy, preferences)
 
 
@@ -116,17 +119,27 @@ def known_link(session: AsyncSession, person_id: int) -> tuple[bool, IdentityLin
     return found, link
 
 
-def keep(session: AsyncSession, kind: str, person_id: int, value: Any) -> None:
-    session.info.setdefault(_INFO_KEY, {})[(kind, person_id)] = value
+def known_channel_policy(
+    session: AsyncSession, platform: str, workspace: str, channel_id: str
+) -> tuple[bool, ChannelPolicy | None]:
+    """(True, row or None) when this transaction read the channel's policy ahead."""
+    found, row = _recall(session, CHANNEL, (platform, workspace, channel_id))
+    return found, row
 
 
-def drop(session: AsyncSession, kind: str, person_id: int) -> None:
-    """Forget what this transaction read ahead of ``kind`` for the person (it just changed)."""
-    session.info.get(_INFO_KEY, {}).pop((kind, person_id), None)
+def keep(session: AsyncSession, kind: str, key: object, value: Any) -> None:
+    """Keep ``value`` for the rest of this transaction (``key``: the person's id, or what
+    :data:`CHANNEL` says)."""
+    session.info.setdefault(_INFO_KEY, {})[(kind, key)] = value
 
 
-def _recall(session: AsyncSession, kind: str, person_id: int) -> tuple[bool, Any]:
+def drop(session: AsyncSession, kind: str, key: object) -> None:
+    """Forget what this transaction read ahead of ``kind`` for ``key`` (it just changed)."""
+    session.info.get(_INFO_KEY, {}).pop((kind, key), None)
+
+
+def _recall(session: AsyncSession, kind: str, key: object) -> tuple[bool, Any]:
     memo = session.info.get(_INFO_KEY)
-    if memo is None or (kind, person_id) not in memo:
+    if memo is None or (kind, key) not in memo:
         return False, None
-    return True, memo[(kind, person_id)]
+    return True, memo[(kind, key)]

@@ -41,6 +41,7 @@ from bot.workspace_settings import (
 )
 from profiles.admin_models import AdminAudit, ChannelPolicy
 from profiles.models import Consent, ConsentStatus, DigestSubscription, Person
+from profiles.preload import CHANNEL, drop
 from profiles.workspace_defaults import set_default, stored_defaults
 
 # User-facing texts (catalog texts, translated with the person's language).
@@ -188,6 +189,7 @@ async def _set_policy(ctx: CommandContext, action: str, args: list[str]) -> str:
     if touch_digest:
         row.digest = allow
     row.changed_at = ctx.now
+    drop(ctx.session, CHANNEL, (platform, workspace, channel))  # if read ahead, it changed
     if row.learn and row.digest:
         if row.id is not None:
             await ctx.session.delete(row)

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.events import Event, MessageEvent, Surface
 from bot.services import Services
 from profiles.engine import PersonKey
-from profiles.models import Person, ProcessedEvent, table_of
+from profiles.models import ConsentStatus, Person, ProcessedEvent, table_of
 from profiles.preload import Sender, read_sender
 from profiles.upsert import insert_for
 
@@ -49,8 +49,21 @@ class Identify:
 
     async def learning_person(self, session: AsyncSession, event: Event) -> Person | None:
         """The sender only if they allow learning (see ProfileEngine.learning_person): for
-        events that must leave no trace of people who have not consented."""
-        return await self.services.engine.learning_person(session, key_of(event))
+        events that must leave no trace of people who have not consented. Person, consent,
+        preference rows and the channel's policy come in one statement (profiles/preload.py),
+        so observing a channel message reads no more of them."""
+        engine = self.services.engine
+        key = key_of(event)
+        found = await read_sender(
+            session, key.platform, key.workspace, key.user_id, event.channel_id
+        )
+        if found is None:  # unknown here: only an "everywhere" grant lets the bot start
+            return await engine.learning_person(session, key)
+        person, consent = found.person, found.consent
+        assert person.id is not None
+        if consent is None or consent.status == ConsentStatus.UNKNOWN.value:
+            consent = await engine.consent(session, person.id)  # may take such a grant
+        return person if await engine.may_learn_in(session, person, consent) else None
 
     async def claim(self, session: AsyncSession, person: Person, event: Event) -> bool:
         """True the first time this platform event id is seen; False for retries."""

@@ -81,6 +81,39 @@ async def test_an_answer_costs_at_most_eight_statements(core: Core, database_url
         assert any(s.startswith("INSERT INTO processed_event") for s in counted)  # deduped
 
 
+async def test_an_observed_channel_message_reads_the_sender_once(
+    core: Core, database_url: str
+) -> None:
+    """Not answered, only learned from: the sender, consent, preference rows and the
+    channel's policy in one read, then the event claim (learning writes aside)."""
+    alice = person("alice")
+    await grant(core, alice)
+    await core.handle(message(alice, TEXT, surface=Surface.CHANNEL))
+    observed = message(alice, "sourdough bread baking in a dutch oven", surface=Surface.CHANNEL)
+    with statements(core) as seen:
+        assert await core.handle(observed) == []
+    print(f"\n{database_url.split(':')[0]} channel: " + "\n  ".join(seen))
+    assert len(reply_path(seen)) <= 2, "\n".join(reply_path(seen))
+    assert await count(core, Signal, event_id=observed.event_id) > 0  # it did learn
+
+
+async def test_a_channel_excluded_elsewhere_is_obeyed_by_the_next_message(
+    make_core: MakeCore,
+) -> None:
+    here, there = await make_core(), await make_core()
+    alice = person("alice")
+    await grant(here, alice)
+    await here.handle(message(alice, TEXT, surface=Surface.CHANNEL, mentioned=True))
+    exclude = CommandEvent(event_id=next_id("cmd"), person=person("boss"), name="admin",
+                           args="exclude learning here", channel_id="C1",
+                           surface=Surface.CHANNEL, context=PlatformContext(admin=True))
+    await there.handle(exclude)
+    for mentioned in (True, False):
+        quiet = message(alice, TEXT, surface=Surface.CHANNEL, mentioned=mentioned)
+        await here.handle(quiet)
+        assert await count(here, Signal, event_id=quiet.event_id) == 0
+
+
 async def test_a_change_of_consent_elsewhere_is_obeyed_by_the_next_message(
     make_core: MakeCore,
 ) -> None:
