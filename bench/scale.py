@@ -259,12 +259,14 @@ async def write_behind_path(core: Core, users: list[str], n_messages: int) -> tu
         )
         person_ids = {user: pid for user, pid in result.all()}
     texts = [e for e in events(users, n_messages * 2, seed=19) if e.kind == "channel"]
-    queue = WriteBehind(core.services.db, BatchIngestor(core.services.engine))
+    queue: WriteBehind[tuple[Observation, Claim | None]] = WriteBehind(
+        core.services.db, BatchIngestor(core.services.engine).claim_and_apply
+    )
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     for i, ev in enumerate(texts[:n_messages]):
         signals = core.services.extractor.extract(ev.text)
-        await queue.submit(
+        await queue.submit((
             Observation.of_message(
                 person_ids[ev.user],
                 signals,
@@ -274,7 +276,7 @@ async def write_behind_path(core: Core, users: list[str], n_messages: int) -> tu
                 excerpt=ev.text,
             ),
             Claim("bench", WORKSPACE, f"wb-{i}"),
-        )
+        ))
     await queue.aclose()
     elapsed = time.perf_counter() - started
     return queue.applied / elapsed, queue.signal_rows / elapsed
@@ -314,7 +316,9 @@ async def write_behind_parallel(
         warm = [pool.submit(_extract_many, ["warm up please, models"]) for _ in range(workers)]
         for future in warm:
             future.result()
-        queue = WriteBehind(core.services.db, BatchIngestor(core.services.engine))
+        queue: WriteBehind[tuple[Observation, Claim | None]] = WriteBehind(
+            core.services.db, BatchIngestor(core.services.engine).claim_and_apply
+        )
         now = dt.datetime.now(dt.UTC)
         started = time.perf_counter()
         chunks = [messages[i : i + 50] for i in range(0, len(messages), 50)]
@@ -322,7 +326,7 @@ async def write_behind_parallel(
         index = 0
         for chunk, future in zip(chunks, futures, strict=True):
             for ev, signals in zip(chunk, await asyncio.wrap_future(future), strict=True):
-                await queue.submit(
+                await queue.submit((
                     Observation.of_message(
                         person_ids[ev.user],
                         signals,
@@ -332,7 +336,7 @@ async def write_behind_parallel(
                         excerpt=ev.text,
                     ),
                     Claim("bench", WORKSPACE, f"wp-{index}"),
-                )
+                ))
                 index += 1
         await queue.aclose()
         elapsed = time.perf_counter() - started

@@ -114,6 +114,8 @@ class Core:
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
         )
+        # Batches of implicit learning the database refused wait in the journal too.
+        self.services.learner.on_journaled = self.drainer.wake
 
     # Public surface ------------------------------------------------------------------------
     async def handle(
@@ -176,6 +178,9 @@ class Core:
         await self.services.deliver_to(event, replies)
 
     async def aclose(self) -> None:
+        # Learning accepted but not yet applied goes in first (or to the journal, which the
+        # drainer closes below): a graceful stop loses none of it.
+        await self.services.learner.aclose()
         await self.services.features.close()
         await self.drainer.aclose()
         await self.services.llm.aclose()

@@ -14,8 +14,9 @@ The file holds people's words, so ``/forget`` removes that person's waiting even
 (:meth:`Journal.forget`) and the file runs with ``secure_delete`` so removed text is
 overwritten, not merely unlinked.
 
-API (small on purpose; the batched-learning path builds its crash guarantee on it):
-``Journal.keep(event) -> Kept``, ``len(journal)``, ``Journal.forget(...)``, and
+API (small on purpose; the batched learner, bot/learning.py, builds its guarantee on it):
+``Journal.keep(event) -> Kept`` (``keep_many`` for a batch), ``len(journal)``,
+``Journal.forget(...)``, and
 :class:`Drainer` (``drain()``, ``wake()``, ``aclose()``), the single replayer.
 """
 
@@ -148,6 +149,34 @@ class Journal:
                 (ref.platform, ref.workspace, ref.user_id, event.event_id, encode(event)),
             )
         return Kept.KEPT if cursor.rowcount else Kept.ALREADY
+
+    def keep_many(self, events: list[AnyEvent]) -> list[Kept]:
+        """:meth:`keep` for several events in one synced transaction (a batch of learning
+        the database refused): in order, each ``KEPT``, ``ALREADY`` or ``FULL``."""
+        outcome: list[Kept] = []
+        with self._lock:
+            db = self._db()
+            (count,) = db.execute("SELECT count(*) FROM outage_event").fetchone()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for event in events:
+                    if count >= self.limit:
+                        outcome.append(Kept.FULL)
+                        continue
+                    ref = event.person
+                    cursor = db.execute(
+                        "INSERT OR IGNORE INTO outage_event"
+                        " (platform, workspace, user_id, event_id, payload)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (ref.platform, ref.workspace, ref.user_id, event.event_id, encode(event)),
+                    )
+                    count += cursor.rowcount
+                    outcome.append(Kept.KEPT if cursor.rowcount else Kept.ALREADY)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return outcome
 
     def first(self) -> tuple[int, AnyEvent] | None:
         """The oldest waiting event and its sequence number."""

@@ -37,6 +37,9 @@ async def forget_person(
     ``services.transaction()``; ``report``, if given, says afterwards which features could
     not delete their part (so /forget can tell the person)."""
     assert person.id is not None
+    # Their observations may still wait for the learner's next batch: never applied now
+    # (a batch already writing commits before this transaction or finds them gone).
+    services.learner.forget({person.id})
     await services.features.erase(session, person)
     removed = await forget_person_rows(session, person.id)
     services.after_commit(session, count_erasure)

@@ -1,6 +1,6 @@
 """The parts every room of the bot shares: settings, database, model, profile engine, signal
-extractor, prompt renderer, clock, outage journal, held exchanges, the registered features
-and the outbox registry.
+extractor, prompt renderer, clock, outage journal, held exchanges, the registered features,
+the outbox registry and the write-behind learner.
 
 Why a separate leaf object: commands, features (digests, memory), summaries and the CLI need
 these parts, not the router that dispatches events. When they took the whole ``Core`` they
@@ -23,6 +23,7 @@ from bot.consent import AwaitingConsent
 from bot.events import AnyEvent, Reply, utcnow
 from bot.features import FeatureBase, Features
 from bot.journal import Journal, journal_path
+from bot.learning import Learner
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
 from profiles.db import Database
@@ -60,6 +61,11 @@ class Services:
     deliver: Deliver | None = None
     # The adapters' outboxes by platform (bot/outbox.py): replies to events and to people.
     outboxes: dict[str, Outbox] = field(default_factory=dict)
+    # Implicit learning no reply waits for, applied in batches (bot/learning.py).
+    learner: Learner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.learner = Learner(self)
 
     @classmethod
     def build(

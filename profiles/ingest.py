@@ -31,14 +31,14 @@ import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profiles.db import Database
+from profiles.db import Database, DatabaseUnavailable
 from profiles.decay import accumulate, to_ts
 from profiles.learning_sql import interest_row, interest_upsert, style_upsert, trait_upsert
 from profiles.models import ProcessedEvent, Signal, table_of
@@ -183,24 +183,28 @@ class BatchIngestor:
             )
         return rows
 
-    async def claim_and_apply(
-        self, session: AsyncSession, items: Sequence[tuple[Observation, Claim | None]]
-    ) -> IngestStats:
-        """Claim every event (one ``executemany`` insert that skips ids already processed),
-        then learn only from observations whose event was new (or that carry no claim)."""
-        claims = [(ob, claim) for ob, claim in items if claim is not None]
+    async def claim(
+        self,
+        session: AsyncSession,
+        claims: Sequence[tuple[int, Claim | None]],
+        *,
+        at: dt.datetime,
+    ) -> list[bool]:
+        """Claim every event of ``(person id, claim)`` (one ``executemany`` insert that skips
+        ids already processed): True where the event is new here, False for a retry or a
+        duplicate earlier in the same list; an item without a claim is always new."""
+        wanted = [(pid, c) for pid, c in claims if c is not None]
         fresh: set[tuple[str, str, str]] = set()
-        if claims:
-            now = max(ob.at for ob, _ in claims)
+        if wanted:
             unique = {
                 (c.platform, c.workspace, c.event_id): {
-                    "person_id": ob.person_id,
+                    "person_id": pid,
                     "platform": c.platform,
                     "workspace": c.workspace,
                     "event_id": c.event_id,
-                    "processed_at": now,
+                    "processed_at": at,
                 }
-                for ob, c in claims
+                for pid, c in wanted
             }
             table = table_of(ProcessedEvent)
             stmt = (
@@ -211,16 +215,31 @@ class BatchIngestor:
             result = await session.exec(stmt, params=list(unique.values()))
             fresh = {(p, w, e) for p, w, e in result.all()}
         seen: set[tuple[str, str, str]] = set()
-        kept: list[Observation] = []
-        for ob, claim in items:
+        first: list[bool] = []
+        for _, claim in claims:
             if claim is None:
-                kept.append(ob)
+                first.append(True)
                 continue
             key = (claim.platform, claim.workspace, claim.event_id)
-            if key in fresh and key not in seen:  # a duplicate inside one batch counts once
-                seen.add(key)
-                kept.append(ob)
-        return await self.apply(session, kept)
+            first.append(key in fresh and key not in seen)  # a duplicate in a batch counts once
+            seen.add(key)
+        return first
+
+    async def claim_and_apply(
+        self, session: AsyncSession, items: Sequence[tuple[Observation, Claim | None]]
+    ) -> IngestStats:
+        """Claim every event, then learn only from observations whose event was new (or that
+        carry no claim)."""
+        if not items:
+            return IngestStats(0, 0, 0, 0, 0, 0)
+        first = await self.claim(
+            session,
+            [(ob.person_id, claim) for ob, claim in items],
+            at=max(ob.at for ob, _ in items),
+        )
+        return await self.apply(
+            session, [ob for (ob, _), new in zip(items, first, strict=True) if new]
+        )
 
     async def apply(
         self, session: AsyncSession, observations: Sequence[Observation]
@@ -340,48 +359,100 @@ class BatchIngestor:
         return len(rounds), pruned
 
 
-class WriteBehind:
-    """Write-behind ingestion: callers ``submit`` observations and return at once; one
-    background task applies them in batches (up to ``max_batch`` observations, or whatever
-    arrived within ``max_delay`` seconds) in one transaction each.
+Item = TypeVar("Item")
+ApplyBatch = Callable[[AsyncSession, list[Item]], Awaitable[IngestStats]]
+
+
+class WriteBehind(Generic[Item]):
+    """Write-behind ingestion: callers ``submit`` items and return at once; one background
+    task applies them in batches (up to ``max_batch`` items, or whatever arrived within
+    ``max_delay`` seconds) with ``apply``, in one transaction each.
 
     This is what takes the per-event database cost off the hot path for events the bot only
     learns from (channel chatter, reactions elsewhere). The price is a window of at most
-    ``max_delay`` seconds in which a crash loses accepted observations; replies that need the
-    fresh profile should keep using the synchronous path. ``max_pending`` bounds memory: when
-    it is reached, ``submit`` waits (back-pressure) instead of growing without limit. A batch
-    that fails because the database is away is retried, then kept, in order.
+    ``max_delay`` seconds (plus the batch's own commit) in which a crash loses accepted
+    items; replies that need the fresh profile should keep using the synchronous path.
+    ``max_pending`` bounds memory: when it is reached, ``submit`` waits (back-pressure)
+    instead of growing without limit.
+
+    Failures: a batch that fails because the database is away goes to ``on_unavailable``
+    when given (the bot hands its events to the durable outage journal), else it is retried,
+    in order, until the database answers. Any other failure is a defect of one item, not of
+    the batch: the items are retried one transaction each, and only a failing one is dropped
+    (logged), so one poisoned event cannot take a batch of other people's learning with it.
+
+    The background task starts when an item is submitted, ends when the queue is empty, and
+    :meth:`aclose` flushes and stops it.
     """
 
     def __init__(
         self,
         db: Database,
-        ingestor: BatchIngestor,
+        apply: ApplyBatch[Item],
         *,
         max_batch: int = 1_000,
         max_delay: float = 0.05,
         max_pending: int = 50_000,
+        on_unavailable: Callable[[list[Item]], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
-        self.ingestor = ingestor
+        self._apply_batch = apply
         self.max_batch = max_batch
         self.max_delay = max_delay
-        self._queue: asyncio.Queue[tuple[Observation, Claim | None]] = asyncio.Queue(max_pending)
+        self.on_unavailable = on_unavailable
+        self._queue: asyncio.Queue[tuple[int, Item]] = asyncio.Queue(max_pending)
         self._task: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()  # set while someone flushes: stop gathering, apply
+        self._flushing = 0
+        self._submitted = 0
+        # (last sequence number it covers, predicate): items discarded after they were
+        # queued, checked when their batch is applied (see :meth:`discard`).
+        self._discarded: list[tuple[int, Callable[[Item], bool]]] = []
         self.applied = 0
         self.signal_rows = 0
+        self.batches = 0
 
     @property
     def pending(self) -> int:
         return self._queue.qsize()
 
-    async def submit(self, observation: Observation, claim: Claim | None = None) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
-        await self._queue.put((observation, claim))
+    async def submit(self, item: Item) -> None:
+        self._submitted += 1
+        if self._queue.full():
+            self._ensure_task()
+            await self._queue.put((self._submitted, item))  # back-pressure: wait for room
+        else:
+            self._queue.put_nowait((self._submitted, item))
+        self._ensure_task()
 
-    async def _next_batch(self) -> list[tuple[Observation, Claim | None]]:
-        batch = [await self._queue.get()]
+    def _ensure_task(self) -> None:
+        """The background task runs while items wait and ends when the queue is empty, so
+        an idle process (or a test) has no task parked forever on an empty queue."""
+        if (self._task is None or self._task.done()) and not self._queue.empty():
+            self._task = asyncio.create_task(self._run(), name="write-behind")
+
+    def discard(self, predicate: Callable[[Item], bool]) -> None:
+        """Never apply the items submitted so far for which ``predicate`` is true (``/forget``
+        of a person whose observations still wait), wherever they are: still queued or
+        already gathered into the next batch. A batch already in its transaction is not
+        affected; the caller's own transaction orders itself after it."""
+        self._discarded.append((self._submitted, predicate))
+
+    def _keep(self, batch: list[tuple[int, Item]]) -> list[Item]:
+        if not self._discarded:
+            return [item for _, item in batch]
+        kept = [
+            item
+            for seq, item in batch
+            if not any(seq <= upto and drop(item) for upto, drop in self._discarded)
+        ]
+        newest = max(seq for seq, _ in batch)
+        # batches leave in submission order: tombstones that cover nothing newer are done
+        self._discarded = [(upto, drop) for upto, drop in self._discarded if upto > newest]
+        return kept
+
+    async def _next_batch(self) -> list[tuple[int, Item]]:
+        batch = [self._queue.get_nowait()]  # the task runs only while items wait
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_delay
         while len(batch) < self.max_batch:
@@ -391,42 +462,85 @@ class WriteBehind:
             except asyncio.QueueEmpty:
                 pass
             remaining = deadline - loop.time()
-            if remaining <= 0:
+            if remaining <= 0 or self._hurry.is_set():
                 break
-            try:
-                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-            except TimeoutError:
+            item = await self._get_within(remaining)
+            if item is None:
                 break
+            batch.append(item)
         return batch
 
-    async def _apply(self, batch: list[tuple[Observation, Claim | None]]) -> None:
+    async def _get_within(self, seconds: float) -> tuple[int, Item] | None:
+        """The next item, or None after ``seconds`` or as soon as someone flushes."""
+        getter = asyncio.ensure_future(self._queue.get())
+        hurry = asyncio.ensure_future(self._hurry.wait())
+        try:
+            await asyncio.wait({getter, hurry}, timeout=seconds, return_when="FIRST_COMPLETED")
+        finally:
+            hurry.cancel()
+            if not getter.done():
+                getter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await getter
+        if getter.done() and not getter.cancelled():
+            return getter.result()
+        return None
+
+    async def _apply(self, items: list[Item]) -> None:
         delay = 0.5
         while True:
             try:
-                async with self.db.session() as session:
-                    stats = await self.ingestor.claim_and_apply(session, batch)
-            except Exception:  # the database went away: retry the same batch, in order
-                log.exception("write-behind batch of %d failed; retrying", len(batch))
+                await self._commit(items)
+                return
+            except DatabaseUnavailable:
+                if self.on_unavailable is not None:
+                    log.warning("database away: %d learned events handed on", len(items))
+                    await self.on_unavailable(items)
+                    return
+                log.exception("write-behind batch of %d failed; retrying", len(items))
                 await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
-                continue
-            self.applied += stats.observations
-            self.signal_rows += stats.signal_rows
-            return
+            except Exception:
+                if len(items) == 1:
+                    log.exception("write-behind item dropped: it fails on its own")
+                    return
+                log.exception("write-behind batch of %d failed; one by one", len(items))
+                for item in items:
+                    await self._apply([item])
+                return
+
+    async def _commit(self, items: list[Item]) -> None:
+        async with self.db.session() as session:
+            stats = await self._apply_batch(session, items)
+        self.applied += stats.observations
+        self.signal_rows += stats.signal_rows
+        self.batches += 1
 
     async def _run(self) -> None:
-        while True:
+        while not self._queue.empty():
             batch = await self._next_batch()
             try:
-                await self._apply(batch)
+                items = self._keep(batch)
+                if items:
+                    await self._apply(items)
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
     async def flush(self) -> None:
-        """Wait until everything submitted so far is in the database."""
-        if self._task is not None and not self._task.done():
+        """Wait until everything submitted so far is in the database (or handed on); the
+        batch being gathered goes at once instead of waiting out ``max_delay``."""
+        self._ensure_task()
+        if self._task is None or self._task.done():
+            return
+        self._flushing += 1
+        self._hurry.set()
+        try:
             await self._queue.join()
+        finally:
+            self._flushing -= 1
+            if not self._flushing:
+                self._hurry.clear()
 
     async def aclose(self) -> None:
         """Flush, then stop the background task."""

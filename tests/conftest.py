@@ -61,6 +61,26 @@ def settings_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Sett
     return make
 
 
+def settle_learning(core: Core) -> Core:
+    """Make ``core.handle`` return only once the learning it queued is applied.
+
+    Observed channel messages and reactions elsewhere are learned by a background batch
+    (bot/learning.py), ~50 ms after ``handle`` returns. Tests that read the profile right
+    after an event would otherwise race that batch; with this they see what a reader a
+    moment later sees. Tests of the batching itself build their core with ``settle=False``.
+    """
+    handle = core.handle
+
+    async def settled(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await handle(*args, **kwargs)
+        finally:
+            await core.services.learner.flush()
+
+    core.handle = settled  # type: ignore[method-assign]
+    return core
+
+
 @pytest.fixture
 async def make_core(
     database_url: str, settings_for: Callable[..., Settings]
@@ -68,12 +88,16 @@ async def make_core(
     """Build cores on this test's database (SQLite and PostgreSQL)."""
     made: list[Core] = []
 
-    async def make(llm: LLMBackend | None = None, **overrides: Any) -> Core:
+    async def make(
+        llm: LLMBackend | None = None, *, settle: bool = True, **overrides: Any
+    ) -> Core:
         settings = settings_for(database_url, **overrides)
         core = Core(settings, Database(settings.database_url), llm or ScriptedBackend())
         # As the composition root (bot/app.py) does; the digest feature is installed by the
         # digest tests themselves (bot.digest.install), with their own parts.
         core.services.features.register(MemoryFeature(core.services))
+        if settle:
+            settle_learning(core)
         made.append(core)
         return core
 

@@ -1,6 +1,6 @@
 """Reactions and feedback buttons. On the bot's own reply: feedback on that reply. On anything
-else: an interest signal in what was reacted to. Nothing from people who do not allow
-learning."""
+else: an interest signal in what was reacted to, learned in the learner's next batch
+(bot/learning.py). Nothing from people who do not allow learning."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel_policy import policy_for
 from bot.events import ActionEvent, Event, ReactionEvent
+from bot.learning import Pending
 from bot.pipeline.identify import Identify
 from bot.services import Services
 from profiles.feedback import reaction_value
+from profiles.ingest import Claim, Observation
 from profiles.models import ConversationTurn
 
 
@@ -55,9 +57,10 @@ class Feedback:
     ) -> None:
         """On the bot's reply to this person: feedback, idempotent by state (a replayed add
         or remove changes nothing twice, and adding the same reaction again after removing it
-        counts again). On anything else: an interest signal in what they reacted to (when the
-        adapter could tell us its text), deduplicated by event id. Reactions from people who
-        do not allow learning leave no trace at all."""
+        counts again), applied at once. On anything else: an interest signal in what they
+        reacted to (when the adapter could tell us its text), queued for the learner's next
+        batch (bot/learning.py), which claims the event id so a retry counts once. Reactions
+        from people who do not allow learning leave no trace at all."""
         engine = self.services.engine
         async with self.services.db.session() as session:
             person = await self.identify.learning_person(session, event)
@@ -73,20 +76,26 @@ class Feedback:
                         session, person.id, turn, value, at=now, source=source, emoji=emoji
                     )
                 return
-            if not await self.identify.claim(session, person, event):
+            target_text = event.target_text if isinstance(event, ReactionEvent) else None
+            if not (isinstance(event, ReactionEvent) and added and target_text
+                    and emoji is not None and value >= 0):
                 return
-            target_text = getattr(event, "target_text", None)
-            if (added and target_text and emoji is not None and value >= 0
-                    and (await policy_for(session, event)).learn):
-                signals = await self.services.extract(target_text)
-                await engine.observe_reaction_elsewhere(
-                    session,
-                    person.id,
-                    signals.topics,
-                    at=now,
-                    emoji=emoji,
-                    event_id=event.event_id,
-                )
+            if not (await policy_for(session, event)).learn:
+                return
+        signals = await self.services.extract(target_text)
+        if not signals.topics:
+            return
+        ref = event.person
+        await self.services.learner.submit(
+            Pending(
+                event=event,
+                person=person,
+                claim=Claim(ref.platform, ref.workspace, event.event_id),
+                observation=Observation.of_reaction(
+                    person.id, signals.topics, at=now, emoji=emoji, event_id=event.event_id
+                ),
+            )
+        )
 
     async def _bot_turn(
         self, session: AsyncSession, person_id: int, target: str

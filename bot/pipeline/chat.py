@@ -190,14 +190,15 @@ class Chat:
 
     async def observe_only(self, event: MessageEvent, text: str) -> None:
         """A channel message not addressed to the bot: observed if its author allows
-        learning, never answered. Nothing is stored about others, not even that they spoke."""
+        learning, never answered. Nothing is stored about others, not even that they spoke.
+        Only reads happen here; the writes (event claim, last_seen_at, learning, digest
+        activity) are queued for the learner's next batch (bot/learning.py)."""
         async with self.services.db.session() as session:
             person = await self.identify.learning_person(session, event)
             if person is None or person.id is None:
                 return
-            if not await self.identify.claim(session, person, event):
-                return
-            await self.observe.channel(session, person, event, text)
+            context = await self.observe.channel_context(session, person, event)
+        await self.observe.channel(person, event, text, context)
 
     async def preview(self, event: MessageEvent) -> LLMRequest:
         """The exact model input this message would produce now, with nothing stored

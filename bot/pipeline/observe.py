@@ -1,8 +1,10 @@
 """Stage 3: learn from a message of a person who allows it.
 
-The single seam where messages teach the profile: the chat path (``message``) and channel
-messages not addressed to the bot (``channel``) both go through :meth:`Observe.learn`, so a
-batched learning path can later replace this one class.
+The seam where messages teach the profile, through one learning rule
+(:class:`profiles.ingest.BatchIngestor`): a message addressed to the bot (``message``) learns
+synchronously in its reply's transaction, since the reply reads what it taught; a channel
+message the bot only observes (``channel``) is extracted and queued for the write-behind
+learner (bot/learning.py), which no reply waits for.
 """
 
 from __future__ import annotations
@@ -14,15 +16,25 @@ from sqlalchemy import desc
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.channel_policy import policy_for
+from bot.channel_policy import Policy, policy_for
 from bot.context import local_hour
 from bot.events import Event, MessageEvent
+from bot.learning import Pending
 from bot.services import Services
+from profiles.ingest import Claim, Observation
 from profiles.models import ConversationTurn, Person, Source
 from profiles.preferences import PreferenceError, validate
 from profiles.preload import preference_rows
 from profiles.signals import MessageSignals
 from prompts.context import HistoryTurn
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """What :meth:`Observe.channel_context` read for a channel message."""
+
+    policy: Policy
+    timezone: str = "UTC"  # the person's, when the channel learns
 
 
 @dataclass(slots=True)
@@ -61,21 +73,57 @@ class Observe:
         )
         return Observed(topics=topics, history=history, turn=turn)
 
+    async def channel_context(
+        self, session: AsyncSession, person: Person, event: MessageEvent
+    ) -> ChannelContext:
+        """What observing a channel message needs to read first: the channel's policy (admins
+        may exclude a channel from learning or from digests) and, when it learns, the
+        person's timezone (storing what the platform reports, as for any message)."""
+        assert person.id is not None
+        policy = await policy_for(session, event)
+        if not policy.learn:
+            return ChannelContext(policy)
+        timezone = await self.store_platform_context(
+            session, person.id, event, self.services.clock()
+        )
+        return ChannelContext(policy, timezone)
+
     async def channel(
-        self, session: AsyncSession, person: Person, event: MessageEvent, text: str
+        self, person: Person, event: MessageEvent, text: str, context: ChannelContext
     ) -> None:
         """A channel message not addressed to the bot, from a person who allows learning:
-        learn from it unless admins excluded the channel, and let features (digest channel
-        activity) see it unless the channel is kept out of digests."""
+        extracted here, then queued for the learner's next batch (bot/learning.py), which
+        claims the event, marks the person seen, learns from it unless the channel is
+        excluded and lets features (digest channel activity) see it unless the channel is
+        kept out of digests."""
         assert person.id is not None
-        await self.services.engine.touch(session, person, self.services.clock())
-        policy = await policy_for(session, event)  # admins may exclude a channel
+        services = self.services
+        policy = context.policy
+        observation: Observation | None = None
+        signals: MessageSignals | None = None
         if policy.learn:
-            signals = await self.learn(session, person.id, event, text)
-        else:
-            signals = await self.services.extract(text)
-        if policy.digest:  # admins may keep a channel out of digests
-            await self.services.features.observe(session, person, event, signals)
+            signals = await services.extract(text, names=event.mentioned_names)
+            observation = Observation.of_message(
+                person.id,
+                signals,
+                at=event.occurred_at,
+                local_hour=local_hour(event.occurred_at, context.timezone),
+                event_id=event.event_id,
+                excerpt=text,
+            )
+        elif policy.digest:
+            signals = await services.extract(text)
+        ref = event.person
+        await services.learner.submit(
+            Pending(
+                event=event,
+                person=person,
+                claim=Claim(ref.platform, ref.workspace, event.event_id),
+                observation=observation,
+                seen_at=services.clock(),
+                signals=signals if policy.digest else None,
+            )
+        )
 
     async def learn(
         self, session: AsyncSession, person_id: int, event: MessageEvent, text: str

@@ -185,14 +185,15 @@ async def test_write_behind_batches_and_flushes(make_core):
     core = await make_core()
     ids = await people(core, [f"w{i}" for i in range(5)])
     queue = WriteBehind(
-        core.services.db, BatchIngestor(core.services.engine), max_batch=64, max_delay=0.01
+        core.services.db, BatchIngestor(core.services.engine).claim_and_apply, max_batch=64,
+        max_delay=0.01,
     )
     obs = workload(ids, 200)
     for i, ob in enumerate(obs):
-        await queue.submit(ob, Claim("test", "W1", f"wb-{i}"))
+        await queue.submit((ob, Claim("test", "W1", f"wb-{i}")))
     await queue.flush()
     assert queue.applied == 200 and queue.pending == 0
-    await queue.submit(obs[0], Claim("test", "W1", "wb-0"))  # a retry: claimed already
+    await queue.submit((obs[0], Claim("test", "W1", "wb-0")))  # a retry: claimed already
     await queue.aclose()
     assert queue.applied == 200
     async with core.services.db.session() as session:

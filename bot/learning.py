@@ -1,0 +1,213 @@
+"""Implicit learning that no reply waits for, applied in small batches: observed channel
+messages (and their ``last_seen_at`` and digest channel activity) and reactions to other
+people's messages.
+
+Why: three events in four are channel messages the bot only observes; one transaction and
+~9 statements each capped the pipeline at a few per cent of what the database accepts
+(issue 16). Here the handler does its reads (who, consent, channel policy, platform context)
+and the extraction, then :meth:`Learner.submit` queues a :class:`Pending` and returns. One
+background task applies what arrived within ``max_delay`` (50 ms; at most ``max_batch``
+items) in one transaction: a set-based consent re-check, the event-id claims, ``last_seen_at``,
+the learning rule of :class:`profiles.ingest.BatchIngestor` and the features' observation
+(digest channel activity), so a retried delivery still teaches nothing twice. When
+``max_pending`` items wait, ``submit`` waits too (back-pressure) instead of growing memory.
+
+Messages addressed to the bot (DMs, mentions) keep learning synchronously, in their reply's
+first transaction, through the same rule (``ProfileEngine.observe_message`` applies a batch of
+one): the reply reads the profile that message just taught, and its claim, history turn and
+learning commit together. A batch would only make the reply wait for it.
+
+Consent: nothing is learned about people who have not consented. The batch re-reads the
+consent of everyone in it (one query, rows share-locked on PostgreSQL until the batch commits)
+and drops the items of anyone revoked or forgotten since they were queued; ``/forget`` also
+discards the person's waiting items (:meth:`Learner.forget`).
+
+Durability, precisely:
+
+* database away when a batch runs (:class:`DatabaseUnavailable`): the batch's *events* go to
+  the outage journal (bot/journal.py, synced to disk) and the core's drainer replays them once
+  the database answers; the event-id claims make a replay of something that did commit
+  harmless. If the journal is full, those events are lost (logged as an error).
+* graceful shutdown (``Core.aclose``, which the adapters and the CLI call when they stop):
+  the queue is flushed before anything else closes.
+* hard crash (kill -9, power loss): the items accepted but not yet committed are lost — at
+  most ``max_delay`` seconds of arrivals plus the batch being written (with back-pressure,
+  never more than ``max_pending`` items). The platform was told the event was handled
+  (Slack's ack, the end of a Discord handler) when it was queued, so it will not re-send
+  them. This is the price of the batching and applies only to implicit signals: nothing
+  addressed to the bot, no command and no feedback on a reply goes through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import bindparam, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.events import AnyEvent, MessageEvent
+from bot.features import Features
+from bot.journal import Journal, Kept
+from profiles.db import Database
+from profiles.engine import ProfileEngine
+from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
+from profiles.models import Consent, ConsentStatus, Person, table_of
+from profiles.signals import MessageSignals
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+MAX_DELAY_SECONDS = 0.05
+MAX_PENDING = 10_000
+# Consent statuses under which a queued item may still be applied. UNKNOWN only ever passed
+# the handler's check where the workspace learns unless told otherwise (opt-out).
+_LEARNING = (ConsentStatus.GRANTED.value, ConsentStatus.UNKNOWN.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """One accepted event waiting for its batch. ``event`` is the platform event itself, kept
+    so it can go to the outage journal whole if the database is away."""
+
+    event: AnyEvent
+    person: Person  # detached: its id, and what features read of it
+    claim: Claim
+    observation: Observation | None = None  # None: the channel is excluded from learning
+    seen_at: dt.datetime | None = None  # the person's last_seen_at, for observed messages
+    signals: MessageSignals | None = None  # for the features' observe (digest activity)
+
+    @property
+    def person_id(self) -> int:
+        assert self.person.id is not None
+        return self.person.id
+
+
+class _Parts(Protocol):
+    """What the learner reads from :class:`bot.services.Services` (by structure: importing
+    it would close an import cycle)."""
+
+    db: Database
+    engine: ProfileEngine
+    journal: Journal
+    features: Features
+
+
+class Learner:
+    """The write-behind learner of one process (``services.learner``)."""
+
+    def __init__(
+        self,
+        parts: _Parts,
+        *,
+        max_batch: int = MAX_BATCH,
+        max_delay: float = MAX_DELAY_SECONDS,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
+        self.parts = parts
+        # Called after events were handed to the journal: the core wakes its drainer.
+        self.on_journaled: Callable[[], None] | None = None
+        self.lost = 0  # events neither applied nor journaled (journal full)
+        self.queue: WriteBehind[Pending] = WriteBehind(
+            parts.db,
+            self._apply,
+            max_batch=max_batch,
+            max_delay=max_delay,
+            max_pending=max_pending,
+            on_unavailable=self._journal,
+        )
+
+    @property
+    def pending(self) -> int:
+        return self.queue.pending
+
+    async def submit(self, item: Pending) -> None:
+        """Queue ``item``; returns at once unless ``max_pending`` items already wait."""
+        await self.queue.submit(item)
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is applied (or journaled)."""
+        await self.queue.flush()
+
+    async def aclose(self) -> None:
+        """Flush, then stop the background task (graceful shutdown)."""
+        await self.queue.aclose()
+
+    def forget(self, person_ids: set[int]) -> None:
+        """Discard the waiting items of these people (``/forget``): none of them is applied,
+        whether still queued or gathered into the next batch."""
+        if person_ids:
+            self.queue.discard(lambda item: item.person_id in person_ids)
+
+    # The batch, in one transaction -------------------------------------------------------
+    async def _apply(self, session: AsyncSession, batch: list[Pending]) -> IngestStats:
+        allowed = await self._still_learning(session, {item.person_id for item in batch})
+        items = [item for item in batch if item.person_id in allowed]
+        if not items:
+            return IngestStats(0, 0, 0, 0, 0, 0)
+        engine = self.parts.engine
+        first = await engine.ingestor.claim(
+            session,
+            [(item.person_id, item.claim) for item in items],
+            at=max(item.seen_at or item.event.occurred_at for item in items),
+        )
+        fresh = [item for item, new in zip(items, first, strict=True) if new]
+        await self._touch(session, fresh)
+        stats = await engine.ingestor.apply(
+            session, [item.observation for item in fresh if item.observation is not None]
+        )
+        for item in fresh:
+            if item.signals is not None and isinstance(item.event, MessageEvent):
+                await self.parts.features.observe(session, item.person, item.event, item.signals)
+        return stats
+
+    async def _still_learning(self, session: AsyncSession, person_ids: set[int]) -> set[int]:
+        """The people of the batch who still exist and have not revoked consent. Their rows
+        stay share-locked (PostgreSQL) until the batch commits, so a concurrent revocation
+        or /forget orders itself after it; SQLite's single writer does the same."""
+        person, consent = table_of(Person), table_of(Consent)
+        result = await session.exec(  # type: ignore[call-overload]
+            select(person.c.id)
+            .join(consent, consent.c.person_id == person.c.id)
+            .where(person.c.id.in_(sorted(person_ids)), consent.c.status.in_(_LEARNING))
+            .with_for_update(read=True)
+        )
+        return {int(pid) for (pid,) in result.all()}
+
+    async def _touch(self, session: AsyncSession, items: list[Pending]) -> None:
+        """``last_seen_at`` of observed authors: one executemany for the batch, never moved
+        back in time (a reply may have touched the person since)."""
+        latest: dict[int, dt.datetime] = defaultdict(lambda: dt.datetime.min.replace(tzinfo=dt.UTC))
+        for item in items:
+            if item.seen_at is not None:
+                latest[item.person_id] = max(latest[item.person_id], item.seen_at)
+        if not latest:
+            return
+        table = table_of(Person)
+        stmt = (
+            update(table)
+            .where(
+                table.c.id == bindparam("pid"),
+                table.c.last_seen_at < bindparam("seen"),
+            )
+            .values(last_seen_at=bindparam("seen"))
+        )
+        await session.exec(
+            stmt, params=[{"pid": pid, "seen": seen} for pid, seen in latest.items()]
+        )
+
+    # The database is away ----------------------------------------------------------------
+    async def _journal(self, batch: list[Pending]) -> None:
+        """Hand the batch's events to the outage journal: the drainer replays them through
+        the core once the database is back, and they are learned then, once."""
+        kept = self.parts.journal.keep_many([item.event for item in batch])
+        full = sum(1 for outcome in kept if outcome is Kept.FULL)
+        if full:
+            self.lost += full
+            log.error("outage journal full: %d observed events could not be kept", full)
+        if self.on_journaled is not None:
+            self.on_journaled()

@@ -1,0 +1,221 @@
+"""The write-behind learner (bot/learning.py): observed channel messages and reactions
+elsewhere are learned in batches, exactly as the per-event rule learns, once per event id,
+never about someone who revoked or was forgotten meanwhile, and never lost to a database
+outage or a graceful stop. Real SQLite and PostgreSQL; cores built with ``settle=False`` so
+``handle`` returns before the batch, as in production."""
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from bot.core import Core
+from bot.digest import digests_for
+from bot.events import Surface
+from bot.learning import Pending
+from bot.llm import ScriptedBackend
+from profiles.db import Database
+from profiles.engine import PersonKey
+from profiles.ingest import Claim, Observation
+from profiles.models import (
+    ChannelActivity,
+    ConsentStatus,
+    Interest,
+    Person,
+    ProcessedEvent,
+    Signal,
+    StyleProfile,
+)
+from tests.profiles.test_ingest import relabel, state
+from tests.support.helpers import command, count, grant, message, person, person_id, reaction
+from tests.support.tcp_proxy import TcpProxy
+
+TEXTS = [
+    "Comparing event sourcing and CQRS for our billing service",
+    "The kubernetes operator for postgres replication finally works",
+    "Anyone tried sourdough baking with rye flour this weekend?",
+    "Event sourcing snapshots make replaying the billing stream fast",
+]
+
+
+def channel(who, text, **kw):
+    return message(who, text, surface=Surface.CHANNEL, mentioned=False, **kw)
+
+
+async def test_batched_channel_learning_equals_the_per_event_rule(make_core):
+    core = await make_core(settle=False)
+    digests_for(core)  # the digest feature observes channel activity in the same batch
+    batched, single = person("bat"), person("one")
+    for who in (batched, single):
+        await grant(core, who)
+    pid_b, pid_s = await person_id(core, batched), await person_id(core, single)
+    async with core.services.db.session() as session:
+        seen_before = (await session.get(Person, pid_b)).last_seen_at
+    events = [channel(batched, text) for text in TEXTS]
+    for event in events:
+        assert await core.handle(event) == []
+    await core.services.learner.flush()
+    for event in events:  # the per-event path, one transaction per message
+        signals = await core.services.extract(event.text, names=event.mentioned_names)
+        async with core.services.db.session() as session:
+            await core.services.engine.observe_message(
+                session, pid_s, signals, at=event.occurred_at, local_hour=event.occurred_at.hour,
+                event_id=event.event_id, excerpt=event.text,
+            )
+    got = await state(core, {pid_b})
+    expected = relabel(await state(core, {pid_s}), {pid_s: pid_b})
+    assert got[0] and got[0] == expected[0]  # interests
+    assert got[1] == expected[1]  # habits
+    assert got[2] == expected[2]  # style
+    assert got[3] == expected[3]  # evidence rows
+    for event in events:
+        assert await count(core, ProcessedEvent, event_id=event.event_id) == 1
+    assert await count(core, ChannelActivity, person_id=pid_b) > 0  # digest activity
+    async with core.services.db.session() as session:
+        seen = (await session.get(Person, pid_b)).last_seen_at
+    assert seen > seen_before  # last_seen_at, batched too
+
+
+async def test_a_retried_event_is_learned_once_within_and_across_batches(make_core):
+    core = await make_core(settle=False)
+    alice = person()
+    await grant(core, alice)
+    first = channel(alice, TEXTS[0], event_id="ev-retried")
+    await core.handle(first)
+    await core.handle(channel(alice, TEXTS[0], event_id="ev-retried"))  # same batch
+    await core.services.learner.flush()
+    await core.handle(channel(alice, TEXTS[0], event_id="ev-retried"))  # a later batch
+    await core.services.learner.flush()
+    pid = await person_id(core, alice)
+    async with core.services.db.session() as session:
+        style = await session.get(StyleProfile, pid)
+        interests = (await session.exec(select(Interest).where(Interest.person_id == pid))).all()
+    assert style is not None and style.messages_seen == 1
+    assert interests and all(i.evidence_count == 1 for i in interests)
+    assert await count(core, ProcessedEvent, event_id="ev-retried") == 1
+    assert await count(core, Signal, person_id=pid, kind="style") == 1
+
+
+async def test_reactions_elsewhere_are_batched_and_counted_once(make_core):
+    core = await make_core(settle=False)
+    alice = person()
+    await grant(core, alice)
+    text = "Kubernetes operators for postgres replication"
+    for _ in range(2):
+        await core.handle(reaction(alice, "m-9", event_id="re-1", target_text=text))
+    await core.services.learner.flush()
+    pid = await person_id(core, alice)
+    kinds = await count(core, Signal, person_id=pid, kind="reaction")
+    assert kinds > 0
+    await core.handle(reaction(alice, "m-9", event_id="re-1", target_text=text))
+    await core.services.learner.flush()
+    assert await count(core, Signal, person_id=pid, kind="reaction") == kinds
+
+
+async def _queued(core: Core, event) -> None:
+    """Handle ``event`` with the learner gathering for a long time: it stays queued until a
+    flush (no timing luck involved)."""
+    core.services.learner.queue.max_delay = 3600.0
+    assert await core.handle(event) == []
+
+
+async def test_forget_while_queued_leaves_no_row(make_core):
+    core = await make_core(settle=False)
+    alice, bob = person("alice"), person("bob")
+    for who in (alice, bob):
+        await grant(core, who)
+    pid = await person_id(core, alice)
+    await _queued(core, channel(alice, TEXTS[0], event_id="ev-forgotten"))
+    await _queued(core, channel(bob, TEXTS[1], event_id="ev-kept"))
+    replies = await core.handle(command(alice, "forget", "confirm"))
+    assert replies
+    await core.services.learner.flush()
+    for model in (Signal, Interest, StyleProfile, ChannelActivity, ProcessedEvent):
+        assert await count(core, model, person_id=pid) == 0
+    assert await count(core, ProcessedEvent, event_id="ev-forgotten") == 0
+    assert await person_id(core, alice) is None
+    assert await count(core, ProcessedEvent, event_id="ev-kept") == 1  # others still learn
+
+
+async def test_revocation_while_queued_stops_the_learning(make_core):
+    core = await make_core(settle=False)
+    alice = person()
+    await grant(core, alice)
+    pid = await person_id(core, alice)
+    await _queued(core, channel(alice, TEXTS[1], event_id="ev-revoked"))
+    async with core.services.db.session() as session:  # revoked by another process
+        await core.services.engine.set_consent(
+            session, pid, ConsentStatus.REVOKED, core.services.clock()
+        )
+    await core.services.learner.flush()
+    assert await count(core, Signal, person_id=pid) == 0
+    assert await count(core, Interest, person_id=pid) == 0
+    assert await count(core, ProcessedEvent, event_id="ev-revoked") == 0
+
+
+async def test_graceful_close_flushes_the_queue_and_stops_the_task(make_core):
+    core = await make_core(settle=False)
+    alice = person()
+    await grant(core, alice)
+    learner = core.services.learner
+    assert learner.queue._task is None  # nothing started until there is something to learn
+    await _queued(core, channel(alice, TEXTS[2], event_id="ev-closing"))
+    assert learner.pending + (learner.queue._task is not None) >= 1
+    await core.aclose()
+    assert learner.queue._task is None
+    assert await count(core, ProcessedEvent, event_id="ev-closing") == 1
+    assert await count(core, Signal, person_id=await person_id(core, alice)) > 0
+
+
+@pytest.mark.postgres
+async def test_database_away_mid_batch_journals_the_events_and_they_are_learned_once(
+    postgres_database, settings_for
+):
+    from tests.support.databases import truncate_all
+
+    truncate_all(postgres_database)
+    url = make_url(postgres_database)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
+    learner = core.services.learner
+    alice = person()
+    try:
+        await grant(core, alice)
+        pid = await person_id(core, alice)
+        async with core.services.db.session() as session:
+            who = await core.services.engine.find_person(session, PersonKey("test", "W1", "alice"))
+        events = [channel(alice, text) for text in TEXTS[:2]]
+        await proxy.stop()  # the database goes away with two observations accepted
+        for event in events:
+            signals = await core.services.extract(event.text)
+            await learner.submit(
+                Pending(
+                    event=event,
+                    person=who,
+                    claim=Claim("test", "W1", event.event_id),
+                    observation=Observation.of_message(
+                        pid, signals, at=event.occurred_at, local_hour=event.occurred_at.hour,
+                        event_id=event.event_id, excerpt=event.text,
+                    ),
+                    seen_at=event.occurred_at,
+                    signals=signals,
+                )
+            )
+        await learner.flush()
+        assert core.backlog_size == 2  # handed to the durable journal, not lost, not spinning
+        await proxy.start()  # ... and comes back
+        assert await core.drain_backlog() == 2
+        await learner.flush()
+        assert core.backlog_size == 0
+        assert await core.drain_backlog() == 0  # nothing replays twice
+        for event in events:
+            assert await count(core, ProcessedEvent, event_id=event.event_id) == 1
+        assert await count(core, Signal, person_id=pid, kind="style") == 2
+        async with core.services.db.session() as session:
+            style = await session.get(StyleProfile, pid)
+        assert style is not None and style.messages_seen == 2
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+        await proxy.stop()
