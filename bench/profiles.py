@@ -207,6 +207,7 @@ async def replay(url: str, people: list[SimPerson], start: dt.datetime) -> dict[
                 occurred_at=at, surface=Surface.CHANNEL,
             )
         )
+    await core.services.learner.flush()  # observed messages are learned in batches
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     end = max(e[0] for e in events)
     result: dict[str, Any] = {"messages": len(events), "cpu": cpu, "wall": wall, "end": end}
