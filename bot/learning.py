@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -179,21 +178,27 @@ class Learner:
         return {int(pid) for (pid,) in result.all()}
 
     async def _touch(self, session: AsyncSession, items: list[Pending]) -> None:
-        """``last_seen_at`` of observed authors: one executemany for the batch, never moved
-        back in time (a reply may have touched the person since)."""
-        latest: dict[int, dt.datetime] = defaultdict(lambda: dt.datetime.min.replace(tzinfo=dt.UTC))
+        """``last_seen_at`` of observed authors, by the engine's rule (written at most once
+        per ``last_seen_resolution``, judged against the value the handler read): one
+        executemany for the batch, never moving the value back in time."""
+        resolution = self.parts.engine.last_seen_resolution
+        latest: dict[int, dt.datetime] = {}
         for item in items:
-            if item.seen_at is not None:
-                latest[item.person_id] = max(latest[item.person_id], item.seen_at)
+            if item.seen_at is None:
+                continue
+            stored = item.person.last_seen_at
+            if stored is not None and stored.tzinfo is None:  # SQLite hands back naive UTC
+                stored = stored.replace(tzinfo=dt.UTC)
+            if stored is not None and dt.timedelta(0) <= item.seen_at - stored < resolution:
+                continue
+            found = latest.get(item.person_id)
+            latest[item.person_id] = item.seen_at if found is None else max(found, item.seen_at)
         if not latest:
             return
         table = table_of(Person)
         stmt = (
             update(table)
-            .where(
-                table.c.id == bindparam("pid"),
-                table.c.last_seen_at < bindparam("seen"),
-            )
+            .where(table.c.id == bindparam("pid"), table.c.last_seen_at < bindparam("seen"))
             .values(last_seen_at=bindparam("seen"))
         )
         await session.exec(

@@ -42,8 +42,8 @@ def channel(who, text, **kw):
 
 
 async def test_batched_channel_learning_equals_the_per_event_rule(make_core):
-    core = await make_core(settle=False)
-    digests_for(core)  # the digest feature observes channel activity in the same batch
+    core = await make_core(settle=False, last_seen_resolution_seconds=0)
+    digests_for(core.services)  # the digest feature observes channel activity in the same batch
     batched, single = person("bat"), person("one")
     for who in (batched, single):
         await grant(core, who)
