@@ -34,7 +34,6 @@ from rich.prompt import Prompt
 from rich.text import Text
 
 from bot.core import Core
-from bot.digest import digests_for
 from bot.events import (
     ActionEvent,
     AnyEvent,
@@ -311,6 +310,28 @@ def pick(choices: list[Button], line: str) -> Button | None:
     return None
 
 
+class TerminalOutbox:
+    """The terminal's :class:`bot.outbox.Outbox`: what leaves outside a typed line's own answer
+    (a scheduled digest for the person at the console, a reply to an event replayed after a
+    database outage) is written into the running chat, one line per reply."""
+
+    platform = PLATFORM
+
+    def __init__(self, stdout: TextIO) -> None:
+        self._stdout = stdout
+
+    async def reply(self, event: AnyEvent, replies: list[Reply]) -> None:
+        self._write(replies)
+
+    async def send(self, person: Person, replies: list[Reply]) -> None:
+        self._write(replies)
+
+    def _write(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            self._stdout.write(flatten(reply.text) + "\n")
+        self._stdout.flush()
+
+
 def _acknowledge(event: AnyEvent) -> list[Reply]:
     """Reactions produce no reply on chat platforms; a console should still say it heard."""
     if isinstance(event, ReactionEvent):
@@ -331,19 +352,16 @@ async def chat(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     session = TerminalSession(core, user)
-
-    async def print_digest(person: Person, replies: list[Reply]) -> None:
-        """Scheduled digests for terminal people appear in the running chat."""
-        for reply in replies:
-            stdout.write(flatten(reply.text) + "\n")
-        stdout.flush()
-
-    digests_for(core.services).register_delivery(PLATFORM, print_digest)
-    if grant_consent:
-        await session.send(session.action("consent.grant"))
-    if interactive is None:
-        interactive = stdin.isatty()
-    if interactive:
-        await run_interactive(session)
-    else:
-        await run_scripted(session, stdin, stdout, jsonl=jsonl)
+    outbox = TerminalOutbox(stdout)
+    core.services.open_outbox(outbox)  # scheduled digests appear in the running chat
+    try:
+        if grant_consent:
+            await session.send(session.action("consent.grant"))
+        if interactive is None:
+            interactive = stdin.isatty()
+        if interactive:
+            await run_interactive(session)
+        else:
+            await run_scripted(session, stdin, stdout, jsonl=jsonl)
+    finally:
+        core.services.close_outbox(outbox)

@@ -21,7 +21,7 @@ from rich.table import Table
 from adapters.cli.options import ConfigOption, console, err, settings_from
 
 if TYPE_CHECKING:
-    from bot.events import Reply
+    from bot.events import AnyEvent, Reply
     from profiles.models import Person
 
 app = typer.Typer(help="Scheduled personal digests.", no_args_is_help=True)
@@ -43,9 +43,18 @@ def print_digest(person: Person, replies: list[Reply]) -> None:
             console.print(labels, style="dim", markup=False, highlight=False)
 
 
-async def _print_delivery(person: Person, replies: list[Reply]) -> None:
-    """The terminal's digest delivery: print it."""
-    print_digest(person, replies)
+class ConsoleOutbox:
+    """The terminal's :class:`bot.outbox.Outbox` while ``digest run`` works: digests for
+    terminal people are printed on the operator's console."""
+
+    platform = "terminal"
+
+    async def reply(self, event: AnyEvent, replies: list[Reply]) -> None:
+        for reply in replies:
+            console.print(reply.text, markup=False, highlight=False)
+
+    async def send(self, person: Person, replies: list[Reply]) -> None:
+        print_digest(person, replies)
 
 
 @app.command("preview")
@@ -113,7 +122,7 @@ def run_due(
             if at is not None:
                 core.services.clock = lambda: at
             service = digests_for(core.services)
-            service.register_delivery("terminal", _print_delivery)
+            core.services.open_outbox(ConsoleOutbox())
             async with core.services.db.session() as session:
                 total = await digest_store.count_subscriptions(session)
             with Progress(

@@ -170,7 +170,7 @@ class SlackAdapter:
         core.services.features.register(self._home_feature)
         self.app = self._build_app()
         self.outbox = SlackOutbox(self)
-        self._register_delivery()
+        self._open_outbox()
 
     def _client(self, token: str | None) -> AsyncWebClient:
         return AsyncWebClient(token=token, base_url=self.settings.slack_api_url,
@@ -563,7 +563,7 @@ class SlackAdapter:
         self.streaming_refused = True
 
     # Outbox (bot/outbox.py) ----------------------------------------------------------------------
-    def _register_delivery(self) -> None:
+    def _open_outbox(self) -> None:
         """Replies to replayed events and scheduled digests leave through this outbox."""
         self.core.services.open_outbox(self.outbox)
 

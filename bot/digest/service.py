@@ -104,14 +104,10 @@ class DigestService(FeatureBase):
 
     # Wiring ----------------------------------------------------------------------------
     def delivery_for(self, platform: str) -> Delivery | None:
-        """How a digest reaches a person of ``platform``: a delivery registered here (tests,
-        the CLI), else the adapter's outbox (bot/outbox.py)."""
+        """How a digest reaches a person of ``platform``: a delivery given to :func:`install`
+        (tests, benchmarks), else the adapter's outbox (bot/outbox.py), which every adapter
+        opens with ``services.open_outbox``."""
         return self.runner.delivery_for(platform)
-
-    def register_delivery(self, platform: str, delivery: Delivery) -> None:
-        """Adapters call this at start-up:
-        ``digests_for(services).register_delivery("slack", f)``."""
-        self.deliveries[platform] = delivery
 
     async def start(self, *, process_jobs: bool | None = None, sync_jobs: bool = True) -> None:
         """Start firing jobs in this process (``digest_scheduler_enabled`` by default) and

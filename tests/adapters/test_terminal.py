@@ -10,7 +10,16 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from adapters.terminal import TerminalSession, chat, flatten, run_interactive, run_scripted
+from adapters.terminal import (
+    TerminalOutbox,
+    TerminalSession,
+    chat,
+    flatten,
+    run_interactive,
+    run_scripted,
+)
+from bot.digest import digests_for
+from bot.events import Reply as BotReply
 from bot.llm import ScriptedBackend
 from bot.llm.anthropic_backend import AnthropicBackend
 from profiles.models import ConversationTurn, Interest, Person, Recommendation, Signal
@@ -210,6 +219,32 @@ async def test_chat_grant_flag_non_tty(core):
         interactive=False,
     )
     assert stdout.getvalue().count("\n") == 1
+
+
+async def test_digests_reach_the_running_chat_through_its_outbox(core):
+    """While a chat runs, the digest runner finds the terminal's outbox (no delivery of its
+    own); a digest sent through it is written into the chat, line for line; it closes with
+    the chat."""
+    digests = digests_for(core.services)
+    found = []
+
+    class Stdin(io.StringIO):
+        def readline(self, *args):
+            found.append(digests.delivery_for("terminal"))  # while the chat is running
+            return super().readline(*args)
+
+    stdout = io.StringIO()
+    await chat(core, user="ivy", stdin=Stdin("hello\n"), stdout=stdout, interactive=False)
+
+    deliver = found[0]
+    assert deliver is not None and isinstance(deliver.__self__, TerminalOutbox)
+    assert "terminal" not in core.services.outboxes  # closed with the chat
+    assert digests.delivery_for("terminal") is None
+    before = stdout.getvalue()
+    ivy = Person(platform="terminal", workspace="local", user_id="ivy")
+    await deliver(ivy, [BotReply(text="Your digest\nfor today", purpose="digest"),
+                        BotReply(text="• an item", purpose="digest")])
+    assert stdout.getvalue().removeprefix(before) == "Your digest\\nfor today\n• an item\n"
 
 
 def test_flatten_is_reversible_for_newlines():

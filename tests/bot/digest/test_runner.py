@@ -138,8 +138,20 @@ async def test_the_repeated_autumn_hour_sends_once(make_digests, clock, recorder
 
 
 async def test_run_due_is_batched_bounded_and_reports_progress(make_digests, clock, recorder):
+    running = 0
+    peak = 0
+
+    async def slow_delivery(who, replies):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        await recorder(who, replies)
+
     core, digests = await make_digests(
-        sources=[StaticSource(*ITEMS)], digest_batch_size=3, digest_max_concurrency=2
+        sources=[StaticSource(*ITEMS)], deliveries={"test": slow_delivery},
+        digest_batch_size=3, digest_max_concurrency=2,
     )
     people = [person(f"u{i}") for i in range(7)]
     for who in people:
@@ -148,19 +160,6 @@ async def test_run_due_is_batched_bounded_and_reports_progress(make_digests, clo
     await subscribed(core, bob, "rust async", at="daily 18:00")  # not due at 08:10
     clock.set(NOW + dt.timedelta(minutes=10))
 
-    running = 0
-    peak = 0
-    inner = recorder.__call__
-
-    async def slow_delivery(who, replies):
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        await asyncio.sleep(0.01)
-        running -= 1
-        await inner(who, replies)
-
-    digests.register_delivery("test", slow_delivery)
     pages = []
     summary = await digests.run_due(progress=pages.append)
     assert summary.sent == 7 and summary.due == 7 and summary.subscriptions == 8
