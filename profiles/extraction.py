@@ -26,6 +26,8 @@ and the log says so once: a message is never lost to the pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import multiprocessing
 import os
@@ -38,6 +40,8 @@ from concurrent.futures.process import BrokenProcessPool
 from profiles.signals import MessageSignals, SignalExtractor
 
 log = logging.getLogger(__name__)
+_Waiting = tuple[str, tuple[str, ...], "asyncio.Future[MessageSignals]"]
+_Outcome = MessageSignals | Exception  # one message's, from a worker
 WARM_HOLD_S = 0.05  # how long a warm-up task keeps a worker busy
 WARM_ROUNDS = 1200  # … at most a minute of rounds for every worker to answer
 
@@ -68,6 +72,7 @@ class ExtractionPool:
         self._retired: list[ProcessPoolExecutor] = []  # given up on, joined at close
         self._starting = threading.Lock()
         self._ready: list[Future[int]] = []  # done once the first worker has its lexicons
+        self._waiting: list[_Waiting] = []  # asked for in this turn of the loop (_batched)
 
     @property
     def running(self) -> bool:
@@ -85,9 +90,7 @@ class ExtractionPool:
         executor = await self._executor_for(extractor)
         if executor is not None:
             try:
-                return await asyncio.wrap_future(
-                    executor.submit(_extract_in_worker, text, tuple(names))
-                )
+                return await self._batched(executor, text, tuple(names))
             except BrokenProcessPool as exc:
                 self._give_up(executor, f"the pool broke ({exc})")
             except RuntimeError as exc:  # submitted while another task closed the pool
@@ -95,6 +98,34 @@ class ExtractionPool:
                     raise
                 log.debug("extraction pool closed under a submission: %s", exc)
         return await asyncio.to_thread(extractor.extract, text, names=names)
+
+    def _batched(
+        self, executor: ProcessPoolExecutor, text: str, names: tuple[str, ...]
+    ) -> asyncio.Future[MessageSignals]:
+        """Messages asked for in the same turn of the event loop travel to the workers
+        together, in at most one chunk per worker: a round trip to a process wakes three
+        threads and a process (on a busy machine each wake-up waits for a core), so under
+        ingest it is paid per chunk, not per message."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[MessageSignals] = loop.create_future()
+        self._waiting.append((text, names, future))
+        if len(self._waiting) == 1:
+            loop.call_soon(self._send, executor)
+        return future
+
+    def _send(self, executor: ProcessPoolExecutor) -> None:
+        waiting, self._waiting = self._waiting, []
+        size = -(-len(waiting) // self.workers)  # ceil: one chunk per worker at most
+        for start in range(0, len(waiting), size):
+            chunk = waiting[start : start + size]
+            try:
+                sent = executor.submit(_extract_many, [(text, names) for text, names, _ in chunk])
+            except (BrokenProcessPool, RuntimeError) as exc:
+                _settle(chunk, None, exc)
+                continue
+            sent.add_done_callback(
+                functools.partial(_settle_from_thread, asyncio.get_running_loop(), chunk)
+            )
 
     async def warm_up(self, extractor: SignalExtractor, *, every_worker: bool = False) -> None:
         """Start the first worker (``every_worker``: all of them, as a busy bot would have,
@@ -182,6 +213,37 @@ class ExtractionPool:
         self._retired.append(executor)
 
 
+def _settle_from_thread(
+    loop: asyncio.AbstractEventLoop, chunk: list[_Waiting], sent: Future[list[_Outcome]]
+) -> None:
+    """Runs in the executor's thread: hand the chunk's outcome to the event loop."""
+    if sent.cancelled():
+        outcome: tuple[list[_Outcome] | None, BaseException | None] = (
+            None,
+            RuntimeError("extraction cancelled: the pool was closed"),
+        )
+    elif (exc := sent.exception()) is not None:
+        outcome = (None, exc)
+    else:
+        outcome = (sent.result(), None)
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+        loop.call_soon_threadsafe(_settle, chunk, *outcome)
+
+
+def _settle(
+    chunk: list[_Waiting], results: list[_Outcome] | None, exc: BaseException | None
+) -> None:
+    """Each waiting message gets its own result or error; ``exc``: the whole chunk failed."""
+    for i, (_, _, future) in enumerate(chunk):
+        if future.done():  # its caller was cancelled
+            continue
+        outcome = exc if exc is not None else (results or [])[i]
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
 # In the worker processes -------------------------------------------------------------------
 _worker_extractor: SignalExtractor | None = None
 
@@ -207,6 +269,14 @@ def _worker_ready(hold_s: float = 0.0) -> int:
     return os.getpid()
 
 
-def _extract_in_worker(text: str, names: tuple[str, ...]) -> MessageSignals:
-    assert _worker_extractor is not None, "the pool's initializer sets the extractor"
-    return _worker_extractor.extract(text, names=names)
+def _extract_many(messages: list[tuple[str, tuple[str, ...]]]) -> list[_Outcome]:
+    """Each message's signals, or the error it raised (it fails alone, not its chunk)."""
+    extractor = _worker_extractor
+    assert extractor is not None, "the pool's initializer sets the extractor"
+    outcomes: list[_Outcome] = []
+    for text, names in messages:
+        try:
+            outcomes.append(extractor.extract(text, names=names))
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes

@@ -3,6 +3,7 @@ process; when a worker dies or the pool cannot start, extraction goes on in a th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ TEXTS = [
     "@maria loves sourdough bread baking, I prefer espresso and climbing 😂",
 ]
 DIE = "a message that kills the worker process reading it"
+FAIL = "a message the extractor cannot read"
 
 
 class DiesInAWorker(SignalExtractor):
@@ -29,6 +31,8 @@ class DiesInAWorker(SignalExtractor):
     def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
         if text == DIE and multiprocessing.parent_process() is not None:
             os._exit(1)
+        if text == FAIL:
+            raise ValueError("unreadable")
         return super().extract(text, names=names)
 
 
@@ -59,6 +63,18 @@ async def test_workers_extract_what_this_process_does_until_one_dies(
             )
         assert pool.running and pool.fallback is None
         assert len(workers_alive()) == 2
+
+        # Many at once travel in chunks; each gets its own answer, a failure stays its own.
+        many = [*TEXTS * 4, FAIL, *TEXTS]
+        answers = await asyncio.gather(
+            *(pool.extract(extractor, text) for text in many), return_exceptions=True
+        )
+        for text, answer in zip(many, answers, strict=True):
+            if text == FAIL:
+                assert isinstance(answer, ValueError)
+            else:
+                assert answer == extractor.extract(text)
+        assert pool.running and pool.fallback is None
 
         with caplog.at_level(logging.ERROR, logger="profiles.extraction"):
             # The worker dies on this one; the message is still read, in a thread.
