@@ -27,7 +27,9 @@ Durability, precisely:
 * database away when a batch runs (:class:`DatabaseUnavailable`): the batch's *events* go to
   the outage journal (bot/journal.py, synced to disk) and the core's drainer replays them once
   the database answers; the event-id claims make a replay of something that did commit
-  harmless. If the journal is full, those events are lost (logged as an error).
+  harmless. If the journal is full, those events are lost (logged as an error). A replayed
+  event leaves the journal once it is queued again; should the database fail before its
+  batch commits, it goes back to the journal.
 * graceful shutdown (``Core.aclose``, which the adapters and the CLI call when they stop):
   the queue is flushed before anything else closes.
 * hard crash (kill -9, power loss): the items accepted but not yet committed are lost — at

@@ -243,3 +243,25 @@ async def test_both_paths_learn_the_decay_rule_computed_by_hand(make_core):
         assert got[2][pid] == (2, 20.0, 0.5, 0.0)  # running mean of two lengths
     kinds = sorted((s[1], s[2], s[3]) for s in got[3] if s[0] == batch)
     assert ("reaction", "jazz", 0.2) in kinds and ("active_hour", "09", 1.0) in kinds
+
+
+async def test_discarded_items_are_never_applied_queued_or_gathered(make_core):
+    """``discard`` (what /forget uses) reaches items still queued and items already gathered
+    into the batch being formed, and nothing submitted after it."""
+    core = await make_core()
+    keep, drop = await people(core, ["stays", "forgotten"])
+    queue = WriteBehind(
+        core.services.db, BatchIngestor(core.services.engine).claim_and_apply,
+        max_batch=64, max_delay=3600.0,  # nothing is applied before the flush below
+    )
+    for i, pid in enumerate([drop, keep, drop]):
+        ob = Observation(pid, T0, topics=(("jazz", 1.0),))
+        await queue.submit((ob, Claim("t", "W", f"d{i}")))
+    queue.discard(lambda item: item[0].person_id == drop)
+    await queue.submit((Observation(drop, T0, topics=(("chess", 1.0),)), Claim("t", "W", "d3")))
+    await queue.flush()
+    await queue.aclose()
+    async with core.services.db.session() as session:
+        found = (await session.exec(select(Interest))).scalars()
+        rows = sorted((r.person_id, r.topic) for r in found)
+    assert rows == sorted([(keep, "jazz"), (drop, "chess")])
