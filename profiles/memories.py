@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.memory_models import IdentityLink, Memory, MemoryScope
 from profiles.models import Person
-from profiles.preload import LINK, drop, known_link
+from profiles.preload import HAS_MEMORIES, LINK, drop, known_link, known_without_memories
 
 _SPACE = re.compile(r"\s+")
 
@@ -79,6 +79,7 @@ async def add_memory(
     )
     session.add(memory)
     await session.flush()
+    drop(session, HAS_MEMORIES, person_id)  # read ahead as "none", perhaps
     return Added(memory, True)
 
 
@@ -90,7 +91,10 @@ async def count_memories(session: AsyncSession, person_id: int) -> int:
 
 
 async def own_memories(session: AsyncSession, person_id: int) -> list[Memory]:
-    """Oldest first: the numbering ``/memory`` shows is stable while nothing is removed."""
+    """Oldest first: the numbering ``/memory`` shows is stable while nothing is removed.
+    No statement when the transaction read ahead that there are none (profiles/preload.py)."""
+    if known_without_memories(session, person_id):
+        return []
     result = await session.exec(
         select(Memory)
         .where(Memory.person_id == person_id)

@@ -1,5 +1,5 @@
-"""The sender's small rows, read ahead in one statement and kept for the rest of one
-transaction.
+"""The sender's small rows (and whether they keep memories), read ahead in one statement
+and kept for the rest of one transaction.
 
 Why: a reply needs the sender's person, consent, identity link, preference rows and the
 channel's policy several times over (identify, consent gate, platform context, prompt
@@ -15,7 +15,7 @@ retention purge changes consent, preferences or links, or forgets the person —
 message reads them afresh in the same single statement. A cross-message cache would save one
 statement at most and could not see other workers' changes. Writes inside the transaction
 that read ahead drop what they change (:func:`drop`): ``ProfileEngine.set_preference`` and
-``reset_preferences``, linking identities, and an admin's channel exclusion.
+``reset_preferences``, linking identities, remembering, and an admin's channel exclusion.
 """
 
 from __future__ import annotations
@@ -24,19 +24,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, exists
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.admin_models import ChannelPolicy
-from profiles.memory_models import IdentityLink
+from profiles.memory_models import IdentityLink, Memory
 from profiles.models import Consent, Person, Preference
 
 _INFO_KEY = "tailorbot.preloaded"
 PREFERENCES = "preferences"
 LINK = "link"
 CHANNEL = "channel"  # keyed by (platform, workspace, channel id), not by person
+HAS_MEMORIES = "has_memories"
 
 
 @dataclass(slots=True)
@@ -61,7 +62,15 @@ async def read_sender(
     transaction (see the module docstring)."""
     stmt = (
         # SQLAlchemy's select: SQLModel's is typed for at most four entities.
-        select_rows(Person, Consent, IdentityLink, ChannelPolicy, Preference)
+        select_rows(
+            Person,
+            Consent,
+            IdentityLink,
+            ChannelPolicy,
+            Preference,
+            # Most people keep no memories: then the prompt need not ask for them.
+            exists().where(col(Memory.person_id) == col(Person.id)).label("has_memories"),
+        )
         .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
         .outerjoin(IdentityLink, col(IdentityLink.person_id) == col(Person.id))
         .outerjoin(
@@ -85,11 +94,12 @@ async def read_sender(
     rows = list(await session.exec(stmt))  # type: ignore[call-overload]
     if not rows:
         return None
-    person, consent, link, policy, _ = rows[0]
+    person, consent, link, policy, _, has_memories = rows[0]
     preferences = [row[4] for row in rows if row[4] is not None]
     assert person.id is not None
     keep(session, PREFERENCES, person.id, preferences)
     keep(session, LINK, person.id, link)
+    keep(session, HAS_MEMORIES, person.id, bool(has_memories))
     if channel_id:
         keep(session, CHANNEL, (platform, workspace, channel_id), policy)
     return Sender(person, consent, link, policy, preferences)
@@ -117,6 +127,12 @@ def known_link(session: AsyncSession, person_id: int) -> tuple[bool, IdentityLin
     when the caller must read it."""
     found, link = _recall(session, LINK, person_id)
     return found, link
+
+
+def known_without_memories(session: AsyncSession, person_id: int) -> bool:
+    """True when this transaction read ahead that the person keeps no memories."""
+    found, has = _recall(session, HAS_MEMORIES, person_id)
+    return found and not has
 
 
 def known_channel_policy(

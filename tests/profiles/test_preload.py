@@ -11,7 +11,7 @@ from sqlalchemy import event
 from bot.core import Core
 from profiles.admin_models import ChannelPolicy
 from profiles.engine import PersonKey
-from profiles.memories import join_links, link_of, unlink
+from profiles.memories import add_memory, join_links, link_of, own_memories, unlink
 from profiles.models import Consent, ConsentStatus, Person
 from profiles.preload import preference_rows, read_sender
 from tests.conftest import MakeCore
@@ -91,3 +91,6 @@ async def test_changes_in_the_same_transaction_are_read_again(make_core: MakeCor
         assert linked is not None and linked.group_key == "g1"
         await unlink(session, alice)
         assert await link_of(session, alice) is None
+        assert await own_memories(session, alice) == []  # read ahead: none
+        await add_memory(session, alice, "tea, not coffee", source="explicit", at=T0, limit=10)
+        assert [m.text for m in await own_memories(session, alice)] == ["tea, not coffee"]

@@ -189,6 +189,17 @@ async def test_preferences_changed_elsewhere_reach_the_next_prompt(make_core: Ma
     assert "formal" in here.services.llm.requests[-1].system  # type: ignore[attr-defined]
 
 
+async def test_a_memory_added_elsewhere_reaches_the_next_prompt(make_core: MakeCore) -> None:
+    """People without memories skip the memory read: the read-ahead says there are none."""
+    here, there = await make_core(), await make_core()
+    alice = person("alice")
+    await grant(here, alice)
+    await here.handle(message(alice, TEXT))
+    await there.handle(command(alice, "memory", "add my team ships on Thursdays"))
+    await here.handle(message(alice, "when do we ship?"))
+    assert "ships on Thursdays" in here.services.llm.requests[-1].system  # type: ignore[attr-defined]
+
+
 async def test_a_timezone_the_platform_reports_reaches_the_same_prompt(
     make_core: MakeCore,
 ) -> None:
