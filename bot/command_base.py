@@ -25,7 +25,8 @@ from profiles.models import Person
 class CommandError(Exception):
     """A malformed command; the message is shown to the person, translated when it is a
     catalog text (``CommandError(N_("Unknown {x}"), x=...)``; an already translated message
-    passes through unchanged)."""
+    passes through unchanged). A value may be a function of the locale (a usage line, a
+    profiles/ error) when it has words of its own: the locale is known only when shown."""
 
     def __init__(self, message: str, **values: object) -> None:
         super().__init__(message)
@@ -33,7 +34,8 @@ class CommandError(Exception):
         self.values = values
 
     def text(self, locale: str | None) -> str:
-        return t(self.message, locale, **self.values)
+        values = {k: v(locale) if callable(v) else v for k, v in self.values.items()}
+        return t(self.message, locale, **values)
 
 
 @dataclass(slots=True)
@@ -146,14 +148,20 @@ USAGE = N_("Usage: {usage}")
 UNKNOWN_COMMAND = N_("I don't know /{name}. Commands: {names}. Try /help.")
 
 
+def usage_lines(spec: CommandSpec, locale: str | None = None) -> str:
+    """``/memory add [--here] <text> · …`` with the placeholders in ``locale`` (the usage
+    lines that have words to translate are catalog texts, see bot.command_catalog)."""
+    return " · ".join(t(line, locale) for line in spec.usage)
+
+
 def usage_text(spec: CommandSpec, locale: str | None = None) -> str:
-    return t(USAGE, locale, usage=" · ".join(spec.usage))
+    return t(USAGE, locale, usage=usage_lines(spec, locale))
 
 
 def usage_error(spec: CommandSpec) -> CommandError:
     """The usage of ``spec`` as an error, translated when it is shown (the locale is known
     only then)."""
-    return CommandError(USAGE, usage=" · ".join(spec.usage))
+    return CommandError(USAGE, usage=lambda locale: usage_lines(spec, locale))
 
 
 def unknown_command_text(name: str, locale: str | None = None) -> str:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 
 def N_(message: str) -> str:
-    """Mark a summary for the catalog (``make i18n`` extracts it; ``/help`` translates it);
+    """Mark a summary, or a usage line with placeholders such as ``<text>``, for the catalog
+    (``make i18n`` extracts it; ``/help`` and usage errors translate it; the Slack manifest and
+    Discord's option hints keep the English);
     bot.i18n's own N_ is not imported, to keep this module free of the bot's imports."""
     return message
 
@@ -42,7 +44,7 @@ CATALOG: dict[str, CommandInfo] = {
                 "/admin exclude [learning|digest|all] [here|#channel]",
                 "/admin include [learning|digest|all] [here|#channel]",
                 "/admin defaults",
-                "/admin set consent|digest-sources|retention <value>",
+                N_("/admin set consent|digest-sources|retention <value>"),
                 "/admin reset consent|digest-sources|retention",
                 "/admin audit",
             ),
@@ -66,7 +68,7 @@ CATALOG: dict[str, CommandInfo] = {
                 "/digest subscribe [daily|weekdays|weekly] [HH:MM]",
                 "/digest unsubscribe",
                 "/digest preview",
-                "/digest sources [add|remove <feed url>]",
+                N_("/digest sources [add|remove <feed url>]"),
             ),
             ("subscribe", "unsubscribe", "preview", "sources", "more", "less"),
         ),
@@ -94,7 +96,7 @@ CATALOG: dict[str, CommandInfo] = {
             N_("use one profile on Slack, Discord and the terminal"),
             (
                 "/link",
-                "/link <code>",
+                N_("/link <code>"),
                 "/link list",
                 "/link share on|off",
                 "/link remove",
@@ -105,8 +107,8 @@ CATALOG: dict[str, CommandInfo] = {
             N_("what you asked me to remember"),
             (
                 "/memory",
-                "/memory add [--here] <text>",
-                "/memory remove <number | words>",
+                N_("/memory add [--here] <text>"),
+                N_("/memory remove <number | words>"),
                 "/memory clear",
             ),
             ("list", "add", "remove", "clear"),
@@ -116,8 +118,8 @@ CATALOG: dict[str, CommandInfo] = {
             N_("show or change your preferences"),
             (
                 "/prefs",
-                "/prefs set <key> <value>",
-                "/prefs reset [key]",
+                N_("/prefs set <key> <value>"),
+                N_("/prefs reset [key]"),
             ),
             ("set", "reset"),
         ),
@@ -126,14 +128,14 @@ CATALOG: dict[str, CommandInfo] = {
             N_("what I believe about you and why"),
             (
                 "/profile",
-                "/profile summary [clear | remove <item>]",
+                N_("/profile summary [clear | remove <item>]"),
             ),
             ("summary",),
         ),
         CommandInfo(
             "recommend",
             N_("personal recommendations, e.g. /recommend a sci-fi book"),
-            ("/recommend <what you are looking for>",),
+            (N_("/recommend <what you are looking for>"),),
         ),
     )
 }

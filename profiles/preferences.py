@@ -20,15 +20,42 @@ from profiles.models import Source
 SOURCE_RANK = {Source.EXPLICIT.value: 0, Source.PLATFORM.value: 1, Source.INFERRED.value: 2}
 
 
+# What each PreferenceError code says, in English (logs, configuration files, the CLI). The
+# bot words the same codes in the person's language (bot/profile_texts.py): profiles/ never
+# imports bot/, so it reports a code and its values, not a sentence.
+ERROR_TEXTS = {
+    "choice": "{key} must be one of: {options}",
+    "language": "{key} must be a language code such as en, fr, pt_BR or ja",
+    "timezone": "{key} must be an IANA timezone such as Europe/Paris, America/New_York or UTC",
+    "topics_empty": "{key}: give one or more topics separated by commas, e.g. politics, crypto",
+    "topics_limit": "{key}: at most 50 topics of at most 60 characters each",
+    "digest": "{key} must be off, or daily|weekdays|weekly with an optional HH:MM time",
+    "unknown_key": "unknown preference '{given}'; valid keys: {keys}",
+    "needs_value": "{key} needs a value: {valid}",
+}
+
+
 class PreferenceError(ValueError):
-    """A bad key or value; the message is shown to the person as is."""
+    """A bad key or value: ``code`` (a key of :data:`ERROR_TEXTS`) and the ``values`` its
+    text needs; ``str()`` is the English text. A value error is raised without ``key`` by the
+    parser and re-raised with it by :func:`validate`."""
+
+    def __init__(self, code: str, **values: str) -> None:
+        self.code = code
+        self.values = values
+        super().__init__(ERROR_TEXTS[code].format_map(_Filled(values)))
+
+
+class _Filled(dict[str, str]):
+    def __missing__(self, name: str) -> str:
+        return "value"
 
 
 def _choice(*options: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         lowered = value.strip().lower()
         if lowered not in options:
-            raise PreferenceError(f"must be one of: {', '.join(options)}")
+            raise PreferenceError("choice", options=", ".join(options))
         return lowered
 
     return check
@@ -39,7 +66,7 @@ def _language(value: str) -> str:
     try:
         locale = Locale.parse(code)
     except (ValueError, UnknownLocaleError) as exc:
-        raise PreferenceError("must be a language code such as en, fr, pt_BR or ja") from exc
+        raise PreferenceError("language") from exc
     return str(locale)
 
 
@@ -51,9 +78,7 @@ def _timezone(value: str) -> str:
         lowered = {tz.lower(): tz for tz in available_timezones()}
         if name.lower() in lowered:
             return lowered[name.lower()]
-        raise PreferenceError(
-            "must be an IANA timezone such as Europe/Paris, America/New_York or UTC"
-        ) from exc
+        raise PreferenceError("timezone") from exc
     return name
 
 
@@ -61,9 +86,9 @@ def _topics(value: str) -> str:
     items = [t.strip().lower() for t in value.split(",")]
     items = [t for t in items if t]
     if not items:
-        raise PreferenceError("give one or more topics separated by commas, e.g. politics, crypto")
+        raise PreferenceError("topics_empty")
     if any(len(t) > 60 for t in items) or len(items) > 50:
-        raise PreferenceError("at most 50 topics of at most 60 characters each")
+        raise PreferenceError("topics_limit")
     return ", ".join(dict.fromkeys(items))
 
 
@@ -74,7 +99,7 @@ def _digest(value: str) -> str:
     lowered = " ".join(value.strip().lower().split())
     match = _DIGEST.match(lowered)
     if not match:
-        raise PreferenceError("must be off, or daily|weekdays|weekly with an optional HH:MM time")
+        raise PreferenceError("digest")
     if match.group(2) and not match.group(3):
         return f"{match.group(2)} 08:00"
     if match.group(3):
@@ -132,13 +157,13 @@ SPECS: dict[str, PreferenceSpec] = {
 def validate(key: str, value: str) -> str:
     spec = SPECS.get(key.strip().lower())
     if spec is None:
-        raise PreferenceError(f"unknown preference {key!r}; valid keys: {', '.join(SPECS)}")
+        raise PreferenceError("unknown_key", given=key, keys=", ".join(SPECS))
     if not value.strip():
-        raise PreferenceError(f"{spec.key} needs a value: {spec.valid}")
+        raise PreferenceError("needs_value", key=spec.key, valid=spec.valid)
     try:
         return spec.parse(value)
     except PreferenceError as exc:
-        raise PreferenceError(f"{spec.key} {exc}") from exc
+        raise PreferenceError(exc.code, **{**exc.values, "key": spec.key}) from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,14 +71,40 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an item was picked, as a code and the topic it names (if any): the bot words it in
+    the reader's language (bot/profile_texts.py), since profiles/ never imports bot/."""
+
+    code: str  # a key of REASON_TEXTS
+    topic: str = ""
+
+    @property
+    def english(self) -> str:
+        return REASON_TEXTS[self.code].format(topic=self.topic)
+
+
+# The English wording of each reason: stored with a sent digest item, shown by the CLI.
+REASON_TEXTS = {
+    "interest": "matches your interest in {topic}",
+    "similar_people": "liked by people with similar interests",
+    "new": "new",
+    "nothing": "something new for you",
+    "also_new": "also new — not matched to your interests",  # digest padding
+}
+SIMILAR_PEOPLE, NEW = Reason("similar_people"), Reason("new")
+NOTHING_SPECIAL = Reason("nothing")
+
+
+@dataclass(frozen=True, slots=True)
 class Ranked:
     candidate: Candidate
     score: float
-    reasons: tuple[str, ...] = field(default=())
+    reasons: tuple[Reason, ...] = field(default=())
 
     @property
     def why(self) -> str:
-        return "; ".join(self.reasons) if self.reasons else "something new for you"
+        """The reasons in English (what a sent item records)."""
+        return "; ".join(r.english for r in self.reasons or (NOTHING_SPECIAL,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +216,14 @@ class Ranker:
         return score, best[1], fresh
 
     @staticmethod
-    def _reasons(interest: str, collaborative: float, fresh: float) -> tuple[str, ...]:
-        reasons: list[str] = []
+    def _reasons(interest: str, collaborative: float, fresh: float) -> tuple[Reason, ...]:
+        reasons: list[Reason] = []
         if interest:
-            reasons.append(f"matches your interest in {interest}")
+            reasons.append(Reason("interest", interest))
         if collaborative >= 0.2:
-            reasons.append("liked by people with similar interests")
+            reasons.append(SIMILAR_PEOPLE)
         if fresh > 0.7:
-            reasons.append("new")
+            reasons.append(NEW)
         return tuple(reasons)
 
     def rank(

@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.command_base import USAGE, CommandContext, CommandError, command
+from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.config import Settings
 from bot.events import Reply
 from bot.i18n import N_, t
@@ -94,7 +94,7 @@ async def admin(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return [ctx.reply(await _set_default(ctx, action, args[1:]))]
     if action == "audit":
         return [ctx.reply(await _audit(ctx))]
-    raise CommandError(USAGE, usage=" · ".join(admin_usage()))
+    raise usage_error(REGISTRY["admin"])
 
 
 async def defaults_text(session: AsyncSession, settings: Settings, platform: str,
@@ -129,12 +129,6 @@ async def _set_default(ctx: CommandContext, action: str, args: list[str]) -> str
     summary = await defaults_text(ctx.session, ctx.services.settings, platform, workspace,
                                   locale=ctx.locale)
     return ctx.t(DEFAULT_SET) + "\n" + summary
-
-
-def admin_usage() -> list[str]:
-    from bot.command_base import REGISTRY
-
-    return REGISTRY["admin"].usage
 
 
 def _where(ctx: CommandContext) -> tuple[str, str]:

@@ -5,19 +5,22 @@ from __future__ import annotations
 from bot import lifecycle
 from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.events import Reply
-from bot.i18n import N_
+from bot.i18n import N_, t
+from bot.profile_texts import describe_key, preference_error, valid_values
 from profiles.preferences import SPECS, PreferenceError
 
-_SOURCE_WORDS = {
-    "explicit": "set by you",
-    "platform": "from your platform profile",
-    "inferred": "inferred from how you write",
-    "default": "default",
+SOURCE_WORDS = {
+    "explicit": N_("set by you"),
+    "platform": N_("from your platform profile"),
+    "inferred": N_("inferred from how you write"),
+    "default": N_("default"),
 }
 
 
-def _valid_keys() -> str:
-    return "\n".join(f"  {s.key}: {s.valid} — {s.description}" for s in SPECS.values())
+def _valid_keys(locale: str | None) -> str:
+    return "\n".join(
+        f"  {s.key}: {valid_values(s, locale)} — {describe_key(s, locale)}" for s in SPECS.values()
+    )
 
 
 @command("prefs")
@@ -30,7 +33,7 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
             raise CommandError(
                 N_("Say which preference and what value, e.g. /prefs set tone casual.\n"
                    "Valid keys:\n{keys}"),
-                keys=_valid_keys(),
+                keys=_valid_keys,
             )
         key, value = args[1], " ".join(args[2:])
         try:
@@ -38,8 +41,8 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
                 ctx.session, ctx.person_id, key, value, at=ctx.now
             )
         except PreferenceError as exc:
-            raise CommandError(N_("{error}.\nValid keys:\n{keys}"), error=str(exc),
-                               keys=_valid_keys()) from exc
+            raise CommandError(N_("{error}.\nValid keys:\n{keys}"), error=preference_error(exc),
+                               keys=_valid_keys) from exc
         lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, key.strip().lower())
         return [
             ctx.reply(ctx.t("Saved: {key} = {value}. This now overrides anything I infer.",
@@ -49,7 +52,7 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
         reset_key = args[1].strip().lower() if len(args) > 1 else None
         if reset_key is not None and reset_key not in SPECS:
             raise CommandError(N_("unknown preference '{key}'.\nValid keys:\n{keys}"),
-                               key=reset_key, keys=_valid_keys())
+                               key=reset_key, keys=_valid_keys)
         removed = await ctx.engine.reset_preferences(ctx.session, ctx.person_id, reset_key)
         lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, reset_key)
         if not removed:
@@ -68,11 +71,12 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
 
 async def show(ctx: CommandContext) -> str:
     resolved = await ctx.engine.preferences(ctx.session, ctx.person_id, ctx.now)
-    lines = ["Your preferences (explicit values always win):"]
+    lines = [ctx.t("Your preferences (explicit values always win):")]
     for key in SPECS:
         value = resolved.values[key]
-        shown = value.value or "(none)"
+        shown = value.value or ctx.t("(none)")
         when = f", {value.set_at:%Y-%m-%d}" if value.set_at else ""
-        lines.append(f"• {key}: {shown} — {_SOURCE_WORDS[value.source]}{when}")
-    lines.append("Change one with /prefs set <key> <value>; undo with /prefs reset <key>.")
+        lines.append(f"• {key}: {shown} — {t(SOURCE_WORDS[value.source], ctx.locale)}{when}")
+    lines.append(ctx.t("Change one with /prefs set <key> <value>; undo with /prefs reset "
+                       "<key>."))
     return "\n".join(lines)

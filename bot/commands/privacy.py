@@ -5,7 +5,7 @@ from __future__ import annotations
 from babel.dates import format_date
 
 from bot import lifecycle
-from bot.command_base import REGISTRY, CommandContext, command, usage_error
+from bot.command_base import REGISTRY, CommandContext, command, usage_error, usage_lines
 from bot.consent import SPANS_WORKSPACES
 from bot.digest import store as digest_store
 from bot.events import Button, ButtonStyle, Reply, ReplyKind
@@ -241,6 +241,6 @@ async def _unfinished(ctx: CommandContext, report: DeletionReport) -> list[Reply
 async def help_(ctx: CommandContext, args: list[str]) -> list[Reply]:
     lines = [ctx.t("Commands:")]
     for spec in sorted(REGISTRY.values(), key=lambda s: s.name):
-        lines.append(f"• /{spec.name} — {ctx.t(spec.summary)} ({' · '.join(spec.usage)})")
+        lines.append(f"• /{spec.name} — {ctx.t(spec.summary)} ({usage_lines(spec, ctx.locale)})")
     lines.append(ctx.t("Anything else you type is a message to me."))
     return [ctx.reply("\n".join(lines))]

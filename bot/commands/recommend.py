@@ -22,6 +22,7 @@ from bot.events import Button, Reply
 from bot.experiments import variant_for
 from bot.i18n import N_
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
+from bot.profile_texts import why as reasons_of
 from bot.structured import InvalidOutput, Proposal, parse_model_json
 from profiles.models import LLMCall, Recommendation
 from profiles.ranking import Candidate, Ranker
@@ -169,7 +170,7 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
             ]
             buttons: list[Button] = []
             for number, (row, r) in enumerate(zip(rows, ranked, strict=True), start=1):
-                why = f" ({r.why})" if r.reasons else ""
+                why = f" ({reasons_of(r, ctx.locale)})" if r.reasons else ""
                 lines.append(f"{number}. {row.title} — {row.reason}{why}")
                 buttons.append(Button("recommend.like", f"👍 {number}", value=str(row.id)))
                 buttons.append(Button("recommend.dislike", f"👎 {number}", value=str(row.id)))

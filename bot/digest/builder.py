@@ -30,7 +30,7 @@ from profiles.db import Database
 from profiles.engine import InterestView, ProfileEngine
 from profiles.models import Consent, Person
 from profiles.preferences import ResolvedPreferences
-from profiles.ranking import Candidate, Ranked, Ranker, similarity, tokens
+from profiles.ranking import Candidate, Ranked, Ranker, Reason, similarity, tokens
 from profiles.workspace_defaults import CONSENT_KEY, stored_defaults
 
 log = logging.getLogger(__name__)
@@ -129,12 +129,12 @@ def shortlist(
     return relevant + rest[: limit * 4]
 
 
-ALSO_NEW = "also new — not matched to your interests"
+ALSO_NEW = Reason("also_new")
 
 
 def matched(item: Ranked) -> bool:
     """Picked for a reason about the person (an interest, similar people), not for being new."""
-    return any(reason != "new" for reason in item.reasons)
+    return any(reason.code != "new" for reason in item.reasons)
 
 
 def without_padding(ranked: Sequence[Ranked], items: int, also_new: int) -> list[Ranked]:
@@ -179,6 +179,9 @@ class Reader:
     timezone: str
     learning: bool
     sent: frozenset[str] = frozenset()  # keys and fingerprints of items already sent
+    # The locale of the bot's own texts when known better than from ``language`` (a preview
+    # asked for in a platform whose locale says French, by someone with no language set).
+    locale: str = ""
 
 
 def reader_of(

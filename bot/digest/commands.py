@@ -14,7 +14,8 @@ from bot.command_base import (
     CommandError,
     command,
     parse_row_id,
-    usage_text,
+    usage_error,
+    usage_lines,
 )
 from bot.consent import consent_buttons
 from bot.digest import store
@@ -22,6 +23,8 @@ from bot.digest.feeds import FeedError, check_url
 from bot.digest.schedule import CADENCES, DEFAULT_TIME, Schedule, parse_preference
 from bot.digest.service import NOT_ALLOWED, DigestService, NotAllowed, digests_for
 from bot.events import ActionEvent, Reply
+from bot.i18n import N_, join
+from bot.profile_texts import preference_error
 from profiles.engine import FEEDBACK_TOPIC_DELTA
 from profiles.preferences import PreferenceError
 
@@ -47,7 +50,7 @@ async def digest(ctx: CommandContext, args: list[str]) -> list[Reply]:
         if not value and isinstance(ctx.event, ActionEvent):
             value = ctx.event.value  # the button carries the item id
         return await feedback(ctx, value, 1 if action == "more" else -1)
-    raise CommandError(usage_text(REGISTRY["digest"]))
+    raise usage_error(REGISTRY["digest"])
 
 
 async def _allowed(ctx: CommandContext) -> bool:
@@ -58,53 +61,63 @@ async def _allowed(ctx: CommandContext) -> bool:
 def _consent_needed(ctx: CommandContext) -> list[Reply]:
     return [
         ctx.reply(
-            NOT_ALLOWED,
+            ctx.t(NOT_ALLOWED),
             buttons=consent_buttons(ctx.person.platform, ctx.locale),
             purpose="consent_needed",
         )
     ]
 
 
+_LAST_STATUS = {
+    "sent": N_("sent"),
+    "empty": N_("nothing new, not sent"),
+    "failed": N_("failed"),
+}
+
+
 def _when(schedule: Schedule, ctx: CommandContext) -> str:
     moment = schedule.next_fire(ctx.now)
     if moment is None:
-        return "not scheduled"
-    return format_datetime(moment.astimezone(schedule.zone), "EEEE d MMMM, HH:mm", locale="en")
+        return ctx.t("not scheduled")
+    return format_datetime(
+        moment.astimezone(schedule.zone), "EEEE d MMMM, HH:mm", locale=ctx.locale
+    )
 
 
 async def status(ctx: CommandContext, service: DigestService) -> str:
     subscription = await store.subscription(ctx.session, ctx.person_id)
     prefs = await ctx.engine.preferences(ctx.session, ctx.person_id, ctx.now)
     if subscription is None:
-        lines = ["You're not subscribed to a digest."]
+        lines = [ctx.t("You're not subscribed to a digest.")]
         wanted = parse_preference(prefs.get("digest"), prefs.get("timezone"))
         if wanted is not None and not await _allowed(ctx):
-            lines.append(
-                f"Your preference says {wanted.preference}, but I need your consent to "
-                "personalise anything (/consent grant)."
-            )
-        lines.append(
+            lines.append(ctx.t(
+                "Your preference says {schedule}, but I need your consent to personalise "
+                "anything (/consent grant).", schedule=wanted.describe(ctx.locale)))
+        lines.append(ctx.t(
             "/digest subscribe [daily|weekdays|weekly] [HH:MM] — e.g. /digest subscribe "
-            f"weekdays 07:30. Times are in your timezone ({prefs.get('timezone')}; change it "
-            "with /prefs set timezone …)."
-        )
+            "weekdays 07:30. Times are in your timezone ({timezone}; change it with /prefs "
+            "set timezone …).", timezone=prefs.get("timezone")))
         return "\n".join(lines)
     schedule = store.schedule_of(subscription)
     lines = [
-        f"Your digest: {schedule.describe()}. Next one: {_when(schedule, ctx)}.",
+        ctx.t("Your digest: {schedule}. Next one: {when}.",
+              schedule=schedule.describe(ctx.locale), when=_when(schedule, ctx)),
     ]
     last = await store.last_run(ctx.session, ctx.person_id)
     if last is None:
-        lines.append("No digest sent yet.")
+        lines.append(ctx.t("No digest sent yet."))
     else:
         when = store.as_utc(last.sent_at or last.scheduled_for).astimezone(schedule.zone)
-        words = {"sent": "sent", "empty": "nothing new, not sent", "failed": "failed"}
-        lines.append(
-            f"Last one ({last.period_key}): {words.get(last.status, last.status)}, "
-            f"{last.item_count} item(s), {when:%Y-%m-%d %H:%M}."
-        )
-    lines.append(f"Sources: {', '.join(s.label for s in service.sources)} (/digest sources).")
-    lines.append("/digest preview shows one now; /digest unsubscribe stops it.")
+        status = _LAST_STATUS.get(last.status)
+        lines.append(ctx.nt(
+            "Last one ({period}): {status}, {n} item, {when}.",
+            "Last one ({period}): {status}, {n} items, {when}.",
+            last.item_count, period=last.period_key,
+            status=ctx.t(status) if status else last.status, when=f"{when:%Y-%m-%d %H:%M}"))
+    labels = join((ctx.t(s.label) for s in service.sources), ctx.locale)
+    lines.append(ctx.t("Sources: {sources} (/digest sources).", sources=labels))
+    lines.append(ctx.t("/digest preview shows one now; /digest unsubscribe stops it."))
     return "\n".join(lines)
 
 
@@ -119,7 +132,8 @@ async def subscribe(ctx: CommandContext, words: list[str]) -> list[Reply]:
         elif _TIME.match(word):
             time = word
         else:
-            raise CommandError(f"I didn't understand {word!r}. {usage_text(REGISTRY['digest'])}")
+            raise CommandError(N_("I didn't understand “{word}”. Usage: {usage}"), word=word,
+                               usage=lambda locale: usage_lines(REGISTRY["digest"], locale))
     current = await store.subscription(ctx.session, ctx.person_id)
     value = (
         f"{cadence or (current.cadence if current else 'daily')} "
@@ -130,7 +144,8 @@ async def subscribe(ctx: CommandContext, words: list[str]) -> list[Reply]:
             ctx.session, ctx.person_id, "digest", value, at=ctx.now
         )
     except PreferenceError as exc:
-        raise CommandError(f"{exc}. e.g. /digest subscribe weekdays 07:30") from exc
+        raise CommandError(N_("{error}. e.g. /digest subscribe weekdays 07:30"),
+                           error=preference_error(exc)) from exc
     prefs = await ctx.engine.preferences(ctx.session, ctx.person_id, ctx.now)
     schedule = parse_preference(clean, prefs.get("timezone"))
     assert schedule is not None
@@ -145,11 +160,11 @@ async def subscribe(ctx: CommandContext, words: list[str]) -> list[Reply]:
     # The preference hook moves the job once this command has committed.
     lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, "digest")
     return [
-        ctx.reply(
-            f"Subscribed: {schedule.describe()}. Your next digest: {_when(schedule, ctx)}. "
-            "Each item says why I picked it, with buttons to get more or less like it. "
-            "/digest preview shows one now; /digest unsubscribe stops it."
-        )
+        ctx.reply(ctx.t(
+            "Subscribed: {schedule}. Your next digest: {when}. Each item says why I picked "
+            "it, with buttons to get more or less like it. /digest preview shows one now; "
+            "/digest unsubscribe stops it.",
+            schedule=schedule.describe(ctx.locale), when=_when(schedule, ctx)))
     ]
 
 
@@ -158,8 +173,9 @@ async def unsubscribe(ctx: CommandContext) -> list[Reply]:
     await ctx.engine.set_preference(ctx.session, ctx.person_id, "digest", "off", at=ctx.now)
     lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, "digest")
     if not existed:
-        return [ctx.reply("You weren't subscribed; your digest preference is now off.")]
-    return [ctx.reply("Unsubscribed: no more digests. /digest subscribe brings them back.")]
+        return [ctx.reply(ctx.t("You weren't subscribed; your digest preference is now off."))]
+    return [ctx.reply(ctx.t("Unsubscribed: no more digests. /digest subscribe brings them "
+                            "back."))]
 
 
 async def preview(ctx: CommandContext, service: DigestService) -> list[Reply]:
@@ -168,22 +184,23 @@ async def preview(ctx: CommandContext, service: DigestService) -> list[Reply]:
     database locks) and the preview is delivered when ready."""
     if not await _allowed(ctx):
         return _consent_needed(ctx)
-    services, person, event = ctx.services, ctx.person, ctx.event
+    services, person, event, locale = ctx.services, ctx.person, ctx.event, ctx.locale
     delivery = service.delivery_for(person.platform)
     later = services.deliver is not None or delivery is not None
     if services.llm.configured and later:
 
         async def work() -> None:
-            replies = await service.preview(person)
+            replies = await service.preview(person, locale=locale)
             if services.deliver is not None:
                 await services.deliver(event, replies)
             elif delivery is not None:
                 await delivery(person, replies)
 
         service.after_event(person, work)
-        return [ctx.reply("Putting a preview of your digest together; it'll be here in a moment.")]
+        return [ctx.reply(ctx.t("Putting a preview of your digest together; it'll be here in "
+                                "a moment."))]
     try:
-        return await service.preview(person, use_model=False)
+        return await service.preview(person, use_model=False, locale=ctx.locale)
     except NotAllowed:
         return _consent_needed(ctx)
 
@@ -194,44 +211,49 @@ async def sources(ctx: CommandContext, service: DigestService, words: list[str])
     if action in ("add", "remove"):
         if len(words) != 2:
             raise CommandError(
-                f"Say which feed, e.g. /digest sources {action} https://example.org/feed.xml"
+                N_("Say which feed, e.g. /digest sources {action} https://example.org/feed.xml"),
+                action=action,
             )
         try:
             url = check_url(words[1], allow_private=settings.digest_feeds_allow_private_hosts)
         except FeedError as exc:
-            raise CommandError(f"I can't use that feed: {exc}.") from exc
+            raise CommandError(N_("I can't use that feed: {error}."), error=str(exc)) from exc
         if action == "remove":
             removed = await store.remove_person_feed(ctx.session, ctx.person_id, url)
-            return [ctx.reply("Removed." if removed else "That feed wasn't in your list.")]
+            return [ctx.reply(ctx.t("Removed.") if removed
+                              else ctx.t("That feed wasn't in your list."))]
         mine = await store.person_feeds(ctx.session, ctx.person_id)
         if len(mine) >= settings.digest_max_personal_feeds:
-            raise CommandError(f"You already have {len(mine)} feeds (the limit). Remove one first.")
+            raise CommandError(N_("You already have {n} feeds (the limit). Remove one first."),
+                               n=len(mine))
         added = await store.add_person_feed(ctx.session, ctx.person_id, url)
         return [
             ctx.reply(
-                f"Added {url} to your digest sources."
+                ctx.t("Added {url} to your digest sources.", url=url)
                 if added
-                else "That feed is already in your list."
+                else ctx.t("That feed is already in your list.")
             )
         ]
     if action != "list":
-        raise CommandError(usage_text(REGISTRY["digest"]))
+        raise usage_error(REGISTRY["digest"])
     shared = await store.workspace_feeds(ctx.session, ctx.person.platform, ctx.person.workspace)
     mine = await store.person_feeds(ctx.session, ctx.person_id)
-    lines = ["Where your digest items come from:"]
+    none = ctx.t("none")
+    lines = [ctx.t("Where your digest items come from:")]
     for source in service.sources:
-        lines.append(f"• {source.label}")
+        lines.append(f"• {ctx.t(source.label)}")
         if source.name == "channels":
-            lines.append(
-                "  (only from people who allow it; private channels only if you posted there)"
-            )
+            lines.append("  " + ctx.t(
+                "(only from people who allow it; private channels only if you posted there)"))
         if source.name == "rss":
-            lines.append("  workspace feeds: " + (", ".join(f.url for f in shared) or "none"))
-            lines.append("  your feeds: " + (", ".join(f.url for f in mine) or "none"))
-    lines.append(
+            lines.append("  " + ctx.t("workspace feeds: {feeds}",
+                                      feeds=", ".join(f.url for f in shared) or none))
+            lines.append("  " + ctx.t("your feeds: {feeds}",
+                                      feeds=", ".join(f.url for f in mine) or none))
+    lines.append(ctx.t(
         "Add or remove your own feed with /digest sources add <url> or /digest sources "
         "remove <url>."
-    )
+    ))
     return [ctx.reply("\n".join(lines))]
 
 
@@ -240,21 +262,22 @@ async def feedback(ctx: CommandContext, raw_id: str, value: int) -> list[Reply]:
     the press counts as engagement with that item."""
     item_id = parse_row_id(raw_id)
     if item_id is None:
-        raise CommandError("Which digest item? Give its number, e.g. /digest more 12")
+        raise CommandError(N_("Which digest item? Give its number, e.g. /digest more 12"))
     item = await store.item_of(ctx.session, ctx.person_id, item_id)
     if item is None:
-        return [ctx.reply("That digest item is no longer available.", purpose="error")]
+        return [ctx.reply(ctx.t("That digest item is no longer available."), purpose="error")]
     if not await _allowed(ctx):
         return [
-            ctx.reply(
+            ctx.reply(ctx.t(
                 "I'm not learning from you right now, so I can't adjust your digest. "
                 "/consent grant turns it back on."
-            )
+            ))
         ]
-    word = "more" if value > 0 else "less"
     delta = value - item.feedback
     if delta == 0:
-        return [ctx.reply(f"Already noted: {word} like “{item.title}”.", purpose="ack")]
+        noted = (N_("Already noted: more like “{title}”.") if value > 0
+                 else N_("Already noted: less like “{title}”."))
+        return [ctx.reply(ctx.t(noted, title=item.title), purpose="ack")]
     topics = list(item.topics) or [t for t, _ in ctx.services.extractor.extract(item.title).topics]
     await ctx.engine.add_interests(
         ctx.session,
@@ -268,5 +291,10 @@ async def feedback(ctx: CommandContext, raw_id: str, value: int) -> list[Reply]:
     item.feedback = value
     item.engaged_at = item.engaged_at or ctx.now
     ctx.session.add(item)
-    about = f" ({', '.join(topics[:3])})" if topics else ""
-    return [ctx.reply(f"Got it: {word} like “{item.title}”{about}.", purpose="ack")]
+    if topics:
+        got = (N_("Got it: more like “{title}” ({topics}).") if value > 0
+               else N_("Got it: less like “{title}” ({topics})."))
+    else:
+        got = (N_("Got it: more like “{title}”.") if value > 0
+               else N_("Got it: less like “{title}”."))
+    return [ctx.reply(ctx.t(got, title=item.title, topics=", ".join(topics[:3])), purpose="ack")]

@@ -24,8 +24,9 @@ from bot.context import day_part
 from bot.digest.builder import DigestDraft
 from bot.digest.sources import DigestCandidate
 from bot.events import Button, ButtonStyle, Reply, ReplyKind
-from bot.i18n import t
+from bot.i18n import N_, negotiate, nt, t
 from bot.llm.base import LLMBackend, LLMRequest, LLMResult, Turn
+from bot.profile_texts import why
 from bot.shape import drop_avoided, strip_emoji
 from profiles.ranking import Ranked
 from prompts.render import PromptRenderer
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 MORE, LESS = "digest.more", "digest.less"
 BLURB_CHARS = 300
 INTRO_CHARS = 500
-SOURCE_NAMES = {"channels": "channels", "rss": "feed", "recommendations": "recommended"}
+SOURCE_NAMES = {"channels": N_("channels"), "rss": N_("feed"),
+                "recommendations": N_("recommended")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,28 +55,39 @@ def _locale(language: str) -> str:
     return language
 
 
+def texts_locale(draft: DigestDraft) -> str:
+    """The locale of the digest's own texts: the reader's language setting, as far as the
+    catalogs go (a model writes the intro and blurbs in the language itself)."""
+    return draft.reader.locale or negotiate(draft.reader.language)
+
+
 def local_moment(draft: DigestDraft) -> dt.datetime:
     return draft.now.astimezone(ZoneInfo(draft.reader.timezone))
 
 
 def heading(draft: DigestDraft, *, preview: bool = False, localized: bool = False) -> str:
-    """The date is in the person's language when the model wrote the digest in it; the plain
-    digest is English throughout."""
-    locale = _locale(draft.reader.language) if localized else "en"
+    """The date in the person's language: the model's (``localized``, any language Babel
+    knows) or else that of the catalogs."""
+    locale = _locale(draft.reader.language) if localized else texts_locale(draft)
     day = format_date(local_moment(draft).date(), "EEEE d MMMM", locale=locale)
-    return f"{'Preview of your digest' if preview else 'Your digest'} · {day}"
+    title = N_("Preview of your digest · {day}") if preview else N_("Your digest · {day}")
+    return t(title, texts_locale(draft), day=day)
 
 
 def plain(draft: DigestDraft) -> Written:
     """The model-free digest: a one-line intro; items speak through their reasons."""
     count = len(draft.items)
+    locale = texts_locale(draft)
     since = format_datetime(
-        draft.since.astimezone(ZoneInfo(draft.reader.timezone)), "EEE d MMM HH:mm", locale="en"
+        draft.since.astimezone(ZoneInfo(draft.reader.timezone)), "EEE d MMM HH:mm", locale=locale
     )
     if count == 0:
-        return Written(f"Nothing new for you since {since}. I'll look again next time.", [])
-    noun = "thing" if count == 1 else "things"
-    return Written(f"{count} {noun} picked for you since {since}.", [""] * count)
+        return Written(
+            t("Nothing new for you since {since}. I'll look again next time.", locale,
+              since=since), [])
+    return Written(
+        nt("{n} thing picked for you since {since}.", "{n} things picked for you since {since}.",
+           count, locale, since=since), [""] * count)
 
 
 def _item_values(item: Ranked) -> dict[str, object]:
@@ -162,15 +175,18 @@ async def with_model(
     )
 
 
-def item_text(position: int, item: Ranked, blurb: str) -> str:
+def item_text(position: int, item: Ranked, blurb: str, locale: str | None = None) -> str:
     candidate = item.candidate
     detail = candidate.detail if isinstance(candidate, DigestCandidate) else ""
-    source = SOURCE_NAMES.get(candidate.source, candidate.source)
+    name = SOURCE_NAMES.get(candidate.source)
+    source = t(name, locale) if name else candidate.source
     lines = [f"**{position}. {candidate.title}**"]
     if blurb:
         lines.append(blurb)
     meta = " · ".join(part for part in (source, detail) if part)
-    lines.append(f"_{meta} — why: {item.why}_" if meta else f"_Why: {item.why}_")
+    reasons = why(item, locale)
+    lines.append("_" + (t("{source} — why: {reasons}", locale, source=meta, reasons=reasons)
+                        if meta else t("Why: {reasons}", locale, reasons=reasons)) + "_")
     if candidate.url:
         lines.append(candidate.url)
     return "\n".join(lines)
@@ -188,9 +204,10 @@ def replies(
     """One message for the intro, then one per item with its "more / less like this"
     buttons (their value is the stored item id, so only sent items get buttons)."""
     localized = written.result is not None
+    locale = texts_locale(draft)
     head = f"**{heading(draft, preview=preview, localized=localized)}**\n{written.intro}"
     if preview:
-        head += "\n(Preview: nothing was marked as sent.)"
+        head += "\n" + t("(Preview: nothing was marked as sent.)", locale)
     out = [Reply(text=head, kind=kind, purpose="digest", channel_id=channel_id)]
     for position, (item, blurb) in enumerate(
         zip(draft.items, written.blurbs, strict=True), start=1
@@ -199,13 +216,13 @@ def replies(
         buttons = []
         if item_id is not None:
             buttons = [
-                Button(MORE, t("More like this", draft.reader.language), value=str(item_id),
+                Button(MORE, t("More like this", locale), value=str(item_id),
                        style=ButtonStyle.PRIMARY),
-                Button(LESS, t("Less like this", draft.reader.language), value=str(item_id)),
+                Button(LESS, t("Less like this", locale), value=str(item_id)),
             ]
         out.append(
             Reply(
-                text=item_text(position, item, blurb),
+                text=item_text(position, item, blurb, locale),
                 kind=kind,
                 buttons=buttons,
                 purpose="digest",

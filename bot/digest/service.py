@@ -20,6 +20,7 @@ bot/lifecycle.py calls these once the change that triggered them has committed
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -382,13 +383,21 @@ class DigestService(FeatureBase):
 
     # Preview ---------------------------------------------------------------------------
     async def preview(
-        self, person: Person, *, use_model: bool = True, kind: ReplyKind = ReplyKind.EPHEMERAL
+        self,
+        person: Person,
+        *,
+        use_model: bool = True,
+        kind: ReplyKind = ReplyKind.EPHEMERAL,
+        locale: str = "",
     ) -> list[Reply]:
-        """Build a digest now, privately, marking nothing as sent. Raises NotAllowed."""
+        """Build a digest now, privately, marking nothing as sent. Raises NotAllowed.
+        ``locale``: that of the command asking for it (the bot's texts follow it)."""
         assert person.id is not None
         services = self.services
         now = services.clock()
         reader = await self.builder.reader(services.db, person, now)
+        if locale:
+            reader = dataclasses.replace(reader, locale=locale)
         if not reader.learning:
             raise NotAllowed(NOT_ALLOWED)
         async with services.db.session() as session:

@@ -24,6 +24,7 @@ from sqlmodel import col, select
 
 from bot.digest import feeds, store
 from bot.digest.cache import SharedCache
+from bot.i18n import N_
 from profiles.db import Database
 from profiles.models import Person, Recommendation
 from profiles.ranking import Candidate
@@ -77,7 +78,7 @@ class _Thread:
 
 class ChannelActivitySource:
     name = "channels"
-    label = "conversations in channels I can see"
+    label = N_("conversations in channels I can see")
 
     def __init__(
         self,
@@ -169,7 +170,7 @@ class ChannelActivitySource:
 
 class RecommendationSource:
     name = "recommendations"
-    label = "things I recommended to you that you haven't rated yet"
+    label = N_("things I recommended to you that you haven't rated yet")
 
     def __init__(self, *, max_age: dt.timedelta = dt.timedelta(days=30), limit: int = 50):
         self.max_age = max_age
@@ -240,7 +241,7 @@ class _LoadedFeed:
 
 class RssSource:
     name = "rss"
-    label = "RSS/Atom feeds for your workspace and your own"
+    label = N_("RSS/Atom feeds for your workspace and your own")
 
     def __init__(
         self,

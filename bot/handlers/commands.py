@@ -24,8 +24,9 @@ from bot.features import FeatureFailed
 from bot.handlers.feedback import Feedback
 from bot.i18n import N_, negotiate, t
 from bot.pipeline.assemble import Assemble
-from bot.pipeline.identify import Identify
+from bot.pipeline.identify import Identify, key_of
 from bot.services import Services
+from profiles.db import DatabaseUnavailable
 from profiles.signals import clean_text
 
 THANKS = N_("Thanks for the feedback!")
@@ -46,8 +47,8 @@ class Commands:
     async def command(self, event: AnyEvent, name: str, raw_args: str) -> list[Reply]:
         spec = REGISTRY.get(name)
         thread = getattr(event, "thread_id", None)
-        if spec is None:  # no person lookup: the platform's locale, else the default
-            locale = negotiate(event.context.locale, self.services.settings.default_locale)
+        if spec is None:
+            locale = await self._locale(event)
             return [
                 Reply(
                     text=unknown_command_text(name, locale),
@@ -109,11 +110,21 @@ class Commands:
             return await self.command(event, name, args)
         if event.action_id in ("feedback.up", "feedback.down"):
             await self.feedback.button(event)
-            return [Reply(text=t(THANKS, self._locale(event)), kind=ReplyKind.EPHEMERAL,
+            return [Reply(text=t(THANKS, await self._locale(event)), kind=ReplyKind.EPHEMERAL,
                           purpose="ack")]
-        return [Reply(text=t(INACTIVE, self._locale(event)), kind=ReplyKind.EPHEMERAL,
+        return [Reply(text=t(INACTIVE, await self._locale(event)), kind=ReplyKind.EPHEMERAL,
                       purpose="error")]
 
-    def _locale(self, event: ActionEvent) -> str:
-        """A button press carries the platform's locale; no person lookup for an ack."""
-        return negotiate(event.context.locale, self.services.settings.default_locale)
+    async def _locale(self, event: AnyEvent) -> str:
+        """The person's language setting for an answer that records nothing (an unknown
+        command, a stale button): looked up, never created; the platform's locale for someone
+        unknown, or when the database cannot be read (the answer must still go out)."""
+        services = self.services
+        try:
+            async with services.db.session() as session:
+                known = await services.engine.find_person(session, key_of(event))
+                if known is not None:
+                    return await self.assemble.locale_of(session, known, event)
+        except DatabaseUnavailable:
+            pass
+        return negotiate(event.context.locale, services.settings.default_locale)

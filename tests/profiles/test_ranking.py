@@ -8,6 +8,7 @@ from profiles.ranking import (
     Ranked,
     Ranker,
     RankingSettings,
+    Reason,
     _InterestIndex,
     mentions_any,
     similarity,
@@ -68,10 +69,11 @@ def test_freshness_and_collaborative_signal():
     old = Candidate("old", "Old news", ("news",), published_at=NOW - dt.timedelta(days=30))
     new = Candidate("new", "New news", ("news",), published_at=NOW - dt.timedelta(hours=1))
     ranked = Ranker().rank([old, new], {}, now=NOW)
-    assert ranked[0].candidate.key == "new" and "new" in ranked[0].reasons
+    assert ranked[0].candidate.key == "new" and Reason("new") in ranked[0].reasons
     liked = Ranker().rank([old, new], {}, collaborative={"old": 1.0}, now=NOW)
     assert liked[0].candidate.key == "old"
-    assert "liked by people with similar interests" in liked[0].reasons
+    assert Reason("similar_people") in liked[0].reasons
+    assert liked[0].why == "liked by people with similar interests"
 
 
 # The lazy (heap) diversity re-rank must choose exactly what the reference scan chooses.

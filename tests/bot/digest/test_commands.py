@@ -31,7 +31,7 @@ async def test_status_before_and_after_a_digest(make_digests, clock):
     status = await core.handle(command(alice, "digest"))
     text = status[0].text
     assert "Your digest: daily at 08:00 (UTC). Next one: Friday 27 November, 08:00." in text
-    assert "Last one (2026-11-26): sent, 3 item(s)" in text
+    assert "Last one (2026-11-26): sent, 3 items" in text
     assert status[0].kind is ReplyKind.EPHEMERAL
 
 
