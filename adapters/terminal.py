@@ -46,6 +46,9 @@ from bot.events import (
     Surface,
 )
 from bot.exports import save_export
+from bot.i18n import N_, t
+from bot.locale_lookup import stored_locale
+from profiles.engine import PersonKey
 from profiles.models import Person
 
 PLATFORM = "terminal"
@@ -54,6 +57,7 @@ QUIT_WORDS = {"/quit", "/exit", ":q"}
 # Replies whose text is the model's (CommonMark) are rendered as Markdown; the bot's own texts
 # are plain, and may hold values such as ``<key>`` or ``c_sharp`` that Markdown would eat.
 MARKDOWN_PURPOSES = frozenset({"chat", "recommendation", "digest", "profile_summary"})
+NOTHING_TO_REACT = N_("Nothing to react to yet.")
 
 
 def system_timezone() -> str | None:
@@ -80,6 +84,9 @@ class TerminalSession:
     core: Core
     user: str
     last_reply_id: str | None = None
+    # The language of the console's own notes: the person's setting, then that of the
+    # latest reply (the core words each reply in it).
+    locale: str | None = None
     context: PlatformContext = field(
         default_factory=lambda: PlatformContext(
             timezone=system_timezone(), device="terminal", locale=None
@@ -137,7 +144,14 @@ class TerminalSession:
                 # The terminal has no message ids of its own: the core's id is the platform id.
                 await self.core.bind_reply(reply.reply_id, reply.reply_id)
                 self.last_reply_id = reply.reply_id
+            self.locale = reply.locale or self.locale
         return replies
+
+    async def find_locale(self) -> str:
+        """The person's language setting, looked up (never creating them)."""
+        key = PersonKey(PLATFORM, WORKSPACE, self.user)
+        self.locale = await stored_locale(self.core.services, key, self.context.locale)
+        return self.locale
 
     def save_attachment(self, reply: Reply) -> Path | None:
         if reply.attachment is None:
@@ -192,23 +206,23 @@ async def run_scripted(
             break
         event = session.event_for_line(line)
         if event is None:
-            replies = [Reply(text="Nothing to react to yet.", purpose="error")]
+            replies = [Reply(text=t(NOTHING_TO_REACT, session.locale), purpose="error")]
         else:
-            replies = await session.send(event) or _acknowledge(event)
+            replies = await session.send(event) or _acknowledge(event, session.locale)
         texts: list[str] = []
         records: list[dict[str, object]] = []
         for reply in replies:
             if reply.purpose == "consent_notice":
                 print(
-                    "note: learning is off until consent is given "
-                    "(send '/consent grant' or start with --consent)",
+                    t("note: learning is off until consent is given (send '/consent grant' "
+                      "or start with --consent)", reply.locale or session.locale),
                     file=stderr,
                 )
                 continue
             text = reply.text
             path = session.save_attachment(reply)
             if path is not None:
-                text += f" Saved to {path}."
+                text += " " + t("Saved to {path}.", reply.locale, path=str(path))
             texts.append(text)
             records.append(
                 {
@@ -239,10 +253,10 @@ async def run_interactive(
     console = console or Console()
     ask = ask or (lambda prompt: Prompt.ask(prompt, console=console))
     name = session.core.services.settings.bot_name
-    console.print(
-        f"[bold]{escape(name)}[/bold] — talking as [cyan]{escape(session.user)}[/cyan]. "
-        "/help for commands, /react 👍 to rate my last reply, /quit to leave."
-    )
+    console.print(t(
+        "[bold]{name}[/bold] — talking as [cyan]{user}[/cyan]. /help for commands, /react 👍 "
+        "to rate my last reply, /quit to leave.", await session.find_locale(),
+        name=escape(name), user=escape(session.user)))
     choices: list[Button] = []
     while True:
         try:
@@ -260,7 +274,7 @@ async def run_interactive(
         else:
             event = session.event_for_line(line)
         if event is None:
-            console.print("[dim]Nothing to react to yet.[/dim]")
+            console.print(Text(t(NOTHING_TO_REACT, session.locale), style="dim"))
             continue
         with Live(console=console, transient=True, refresh_per_second=8) as live:
 
@@ -268,7 +282,7 @@ async def run_interactive(
                 """Streamed model output appears as it arrives, then the final reply."""
                 live.update(Text(f"{name} {text}", style="dim"))
 
-            replies = await session.send(event, show_partial) or _acknowledge(event)
+            replies = await session.send(event, show_partial) or _acknowledge(event, session.locale)
         for reply in replies:
             body = renderable(reply)
             if isinstance(body, Markdown):
@@ -278,11 +292,12 @@ async def run_interactive(
                 console.print(Text.assemble((name, "bold green"), " ", body))
             path = session.save_attachment(reply)
             if path is not None:
-                console.print(f"[dim]Saved to {escape(str(path))} (only you can read it).[/dim]")
+                console.print(Text(t("Saved to {path} (only you can read it).", reply.locale,
+                                     path=str(path)), style="dim"))
             if reply.buttons:
                 first = len(choices) + 1
                 choices.extend(reply.buttons)
-                console.print(choice_line(reply.buttons, first))
+                console.print(choice_line(reply.buttons, first, reply.locale))
 
 
 def renderable(reply: Reply) -> Markdown | Text:
@@ -291,14 +306,14 @@ def renderable(reply: Reply) -> Markdown | Text:
     return Text(reply.text)
 
 
-def choice_line(buttons: list[Button], first: int = 1) -> Text:
+def choice_line(buttons: list[Button], first: int = 1, locale: str | None = None) -> Text:
     """``[1] Allow  [2] Not now  — type a number`` under the reply the buttons belong to."""
     line = Text()
     for number, button in enumerate(buttons, start=first):
         line.append(f"[{number}] ", style="bold cyan")
         line.append(button.label)
         line.append("  ")
-    line.append("— type a number to choose", style="dim")
+    line.append(t("— type a number to choose", locale), style="dim")
     return line
 
 
@@ -332,10 +347,11 @@ class TerminalOutbox:
         self._stdout.flush()
 
 
-def _acknowledge(event: AnyEvent) -> list[Reply]:
+def _acknowledge(event: AnyEvent, locale: str | None = None) -> list[Reply]:
     """Reactions produce no reply on chat platforms; a console should still say it heard."""
     if isinstance(event, ReactionEvent):
-        return [Reply(text=f"(noted your {event.emoji} on my last reply)", purpose="ack")]
+        return [Reply(text=t("(noted your {emoji} on my last reply)", locale, emoji=event.emoji),
+                      purpose="ack", locale=locale)]
     return []
 
 
@@ -359,6 +375,7 @@ async def chat(
             await session.send(session.action("consent.grant"))
         if interactive is None:
             interactive = stdin.isatty()
+        await session.find_locale()
         if interactive:
             await run_interactive(session)
         else:

@@ -23,10 +23,10 @@ from bot.events import ActionEvent, AnyEvent, Reply, ReplyKind
 from bot.features import FeatureFailed
 from bot.handlers.feedback import Feedback
 from bot.i18n import N_, negotiate, t
+from bot.locale_lookup import stored_locale
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.identify import Identify, key_of
 from bot.services import Services
-from profiles.db import DatabaseUnavailable
 from profiles.signals import clean_text
 
 THANKS = N_("Thanks for the feedback!")
@@ -119,12 +119,4 @@ class Commands:
         """The person's language setting for an answer that records nothing (an unknown
         command, a stale button): looked up, never created; the platform's locale for someone
         unknown, or when the database cannot be read (the answer must still go out)."""
-        services = self.services
-        try:
-            async with services.db.session() as session:
-                known = await services.engine.find_person(session, key_of(event))
-                if known is not None:
-                    return await self.assemble.locale_of(session, known, event)
-        except DatabaseUnavailable:
-            pass
-        return negotiate(event.context.locale, services.settings.default_locale)
+        return await stored_locale(self.services, key_of(event), event.context.locale)

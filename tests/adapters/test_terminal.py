@@ -274,3 +274,21 @@ def test_a_refused_template_stops_the_cli_with_one_line(tmp_path):
     assert result.returncode == 2
     assert "Prompt template error" in result.stderr and "chat_system.j2 line 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_the_consoles_own_notes_follow_the_persons_language(core):
+    """With language=fr, the terminal's own texts (welcome line, choice hint, 'noted your 👍')
+    are French, like the core's replies."""
+    from rich.console import Console
+
+    session = TerminalSession(core, "hana")
+    scripted = io.StringIO()
+    stdin = io.StringIO("/consent grant\n/prefs set language fr\n/react 👍\n")
+    await run_scripted(session, stdin, scripted, stderr=io.StringIO())
+    answers = iter(["Parle-moi des claviers mécaniques", "/react 👍", "/forget", "/quit"])
+    console = Console(file=io.StringIO(), width=200)
+    await run_interactive(session, console=console, ask=lambda _: next(answers))
+    output = console.file.getvalue()
+    assert "vous parlez en tant que" in output and "talking as" not in output
+    assert "tapez un numéro pour choisir" in output and "type a number" not in output
+    assert "j'ai noté votre 👍" in output and "noted your" not in output
