@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.i18n import N_, t
+from bot.i18n import N_, nt, t
 from profiles.preferences import SPECS, PreferenceError, PreferenceSpec
 from profiles.ranking import NOTHING_SPECIAL, Ranked, Reason
+from profiles.retention import RetentionPolicy
 
 PREFERENCE_ERRORS = {
     "choice": N_("{key} must be one of: {options}"),
@@ -86,3 +87,33 @@ def why(item: Ranked, locale: str | None, separator: str = "; ") -> str:
     """Why ``item`` was picked, in ``locale``."""
     reasons: Sequence[Reason] = item.reasons or (NOTHING_SPECIAL,)
     return separator.join(reason_text(r, locale) for r in reasons)
+
+
+# Each retention rule by its English label (profiles/retention.py), and what "no limit" means.
+RETENTION_LABELS = {
+    "conversation turns": N_("conversation turns"),
+    "signal evidence": N_("signal evidence"),
+    "channel message excerpts": N_("channel message excerpts"),
+    "digest items": N_("digest items"),
+    "model-call records": N_("model-call records"),
+    "what you asked me to remember": N_("what you asked me to remember"),
+    "one-time link codes": N_("one-time link codes"),
+    "link attempts": N_("link attempts"),
+}
+KEPT = {
+    "for ever": N_("{label} for ever"),
+    "until you remove it": N_("{label} until you remove it"),
+}
+
+
+def retention_sentence(policy: RetentionPolicy, locale: str | None) -> str:
+    """What is kept and for how long (/profile's last line), in ``locale``."""
+    parts = []
+    for rule in policy.rules():
+        label = t(RETENTION_LABELS.get(rule.label, rule.label), locale)
+        if rule.days:
+            parts.append(nt("{label} {n} day", "{label} {n} days", rule.days, locale, label=label))
+        else:
+            parts.append(t(KEPT.get(rule.kept, "{label} " + rule.kept), locale, label=label))
+    return t("What I keep and for how long: {rules}; learned interests, style and preferences "
+             "stay until you change or erase them.", locale, rules=", ".join(parts))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from bot.i18n import N_, t
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
 from bot.services import Services
 from bot.structured import InvalidOutput, ProfileSummaryOutput, parse_model_json
@@ -141,28 +142,28 @@ async def summarize_due(
     return SummaryRun(len(people), stored, rejected, failed)
 
 
-def describe_summary(row: ProfileSummary) -> list[str]:
-    """Plain lines for /profile, with provenance."""
+def describe_summary(row: ProfileSummary, locale: str | None = None) -> list[str]:
+    """Plain lines for /profile, with provenance, in ``locale``."""
     data = row.summary
-    lines = [
-        f"The model's summary of your recent messages ({row.model}, from {row.based_on_turns} "
-        f"messages, {row.created_at:%Y-%m-%d}"
-        + (", corrected by you" if row.corrected_at else "")
-        + "):"
-    ]
+    heading = (
+        N_("The model's summary of your recent messages ({model}, from {n} messages, {date}, "
+           "corrected by you):") if row.corrected_at
+        else N_("The model's summary of your recent messages ({model}, from {n} messages, "
+                "{date}):")
+    )
+    lines = [t(heading, locale, model=row.model, n=row.based_on_turns,
+               date=f"{row.created_at:%Y-%m-%d}")]
     interests = data.get("interests") or []
     if interests:
-        lines.append(
-            "• interests: " + ", ".join(f"{i['topic']} ({i['strength']})" for i in interests)
-        )
+        lines.append("• " + t("interests: {items}", locale, items=", ".join(
+            f"{i['topic']} ({i['strength']})" for i in interests)))
     if data.get("style"):
-        lines.append(f"• style: {data['style']}")
+        lines.append("• " + t("style: {style}", locale, style=data["style"]))
     for note in data.get("notes") or []:
-        lines.append(f"• note: {note}")
-    lines.append(
+        lines.append("• " + t("note: {note}", locale, note=note))
+    lines.append(t(
         "Correct it with /profile summary remove <topic or note>, or delete it with "
-        "/profile summary clear."
-    )
+        "/profile summary clear.", locale))
     return lines
 
 

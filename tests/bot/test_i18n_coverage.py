@@ -198,6 +198,8 @@ async def test_a_french_speaker_sees_no_english_catalog_text(
         _command(amelie, "memory", "remove café"),
         _command(amelie, "memory", "remove 1"),
         _command(amelie, "memory", "add --here Je code en Rust"),
+        _command(amelie, "link"),
+        _command(amelie, "profile"),
         _command(amelie, "memory", "clear"),
         _command(amelie, "memory", "clear"),
         _command(amelie, "memory", "remove"),

@@ -108,7 +108,7 @@ async def test_profile_and_digest_tools(make_core, fake_llm_server, api):
     )
     await core.handle(message(ann, "What do you know about me?"))
     profile, digest = results_in(api, fake_llm_server.requests_for(api)[-1].body)
-    assert "tone: formal (explicit)" in profile
+    assert "tone: formal (set by you)" in profile
     assert "No digest items yet" in digest
 
 
