@@ -22,12 +22,12 @@ from bot.services import Services
 from bot.structured import InvalidOutput, ProfileSummaryOutput, parse_model_json
 from profiles.models import (
     Consent,
-    ConsentStatus,
     ConversationTurn,
     LLMCall,
     Person,
     ProfileSummary,
 )
+from profiles.workspace_defaults import learning_allowed
 from prompts.fence import fence
 
 log = logging.getLogger(__name__)
@@ -101,9 +101,9 @@ async def due_people(
 ) -> list[int]:
     """People who allow learning and wrote at least ``min_new_turns`` messages since their
     last summary (or ever, if they have none)."""
-    allowed = [ConsentStatus.GRANTED.value]
-    if services.engine.consent_opt_out:
-        allowed.append(ConsentStatus.UNKNOWN.value)
+    engine = services.engine
+    allowed = learning_allowed(consent_opt_out=engine.consent_opt_out,
+                               workspace_opt_out_allowed=engine.workspace_opt_out_allowed)
     since = func.coalesce(ProfileSummary.created_at, dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
     stmt = (
         select(Person.id, func.count(col(ConversationTurn.id)))
@@ -111,7 +111,7 @@ async def due_people(
         .join(ConversationTurn, col(ConversationTurn.person_id) == col(Person.id))
         .outerjoin(ProfileSummary, col(ProfileSummary.person_id) == col(Person.id))
         .where(
-            col(Consent.status).in_(allowed),
+            allowed,
             ConversationTurn.role == "user",
             col(ConversationTurn.created_at) > since,
         )

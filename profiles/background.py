@@ -23,14 +23,14 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profiles.models import Consent, Interest, Person
+from profiles.models import Consent, ConsentStatus, Interest, Person
 from profiles.topics import GENERIC_ALONE, SINGLE_MAX, candidate, is_filler, topic_words, zipf
 
 MIN_PEOPLE = 5
@@ -69,13 +69,28 @@ class _Entry:
     loaded_at: float
     people: int
     df: dict[str, int] = field(default_factory=dict)
+    allowed: list[str] = field(default_factory=list)  # consent states counted there
+
+
+OptOutIn = Callable[[AsyncSession, str, str], Awaitable[bool]]
+
+
+def learning_statuses(opt_out: bool) -> list[str]:
+    """Consent states that allow learning in a workspace of this mode (the SQL twin of the
+    consent gate for an unanswered consent)."""
+    if opt_out:
+        return [ConsentStatus.GRANTED.value, ConsentStatus.UNKNOWN.value]
+    return [ConsentStatus.GRANTED.value]
 
 
 class WorkspaceBackground:
     """Per-workspace document frequencies, fetched for the topics asked about and cached."""
 
-    def __init__(self, *, allowed_statuses: Sequence[str], ttl_seconds: float = 300.0) -> None:
-        self.allowed = list(allowed_statuses)
+    def __init__(self, *, opt_out_in: OptOutIn, ttl_seconds: float = 300.0) -> None:
+        """``opt_out_in``: the workspace's consent mode (``ProfileEngine.opt_out_in``), read
+        when a workspace's entry is (re)loaded: who counts is whoever the consent gate lets
+        the bot learn from there, so an admin's default applies within ``ttl_seconds``."""
+        self.opt_out_in = opt_out_in
         self.ttl = ttl_seconds
         self._cache: dict[tuple[str, str], _Entry] = {}
 
@@ -86,19 +101,23 @@ class WorkspaceBackground:
         key = (platform, workspace)
         entry = self._cache.get(key)
         if entry is None or time.monotonic() - entry.loaded_at > self.ttl:
-            entry = _Entry(time.monotonic(), await self._people(session, platform, workspace))
+            allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
+            entry = _Entry(time.monotonic(), 0, allowed=allowed)
+            entry.people = await self._people(session, platform, workspace, allowed)
             self._cache[key] = entry
         if entry.people < MIN_PEOPLE:
             return {t: 1.0 for t in wanted}
         missing = sorted(wanted - entry.df.keys())
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
-            found = await self._df(session, platform, workspace, chunk)
+            found = await self._df(session, platform, workspace, chunk, entry.allowed)
             for topic in chunk:
                 entry.df[topic] = found.get(topic, 0)
         return {t: distinctiveness(entry.df.get(t, 0), entry.people) for t in wanted}
 
-    async def _people(self, session: AsyncSession, platform: str, workspace: str) -> int:
+    async def _people(
+        self, session: AsyncSession, platform: str, workspace: str, allowed: list[str]
+    ) -> int:
         stmt = (
             select(func.count(func.distinct(Interest.person_id)))
             .join(Person, Person.id == Interest.person_id)  # type: ignore[arg-type]
@@ -106,14 +125,15 @@ class WorkspaceBackground:
             .where(
                 Person.platform == platform,
                 Person.workspace == workspace,
-                Consent.status.in_(self.allowed),  # type: ignore[attr-defined]
+                Consent.status.in_(allowed),  # type: ignore[attr-defined]
             )
         )
         result = await session.exec(stmt)
         return int(result.one() or 0)
 
     async def _df(
-        self, session: AsyncSession, platform: str, workspace: str, topics: list[str]
+        self, session: AsyncSession, platform: str, workspace: str, topics: list[str],
+        allowed: list[str],
     ) -> dict[str, int]:
         people = func.count(func.distinct(Interest.person_id))
         stmt = (
@@ -124,7 +144,7 @@ class WorkspaceBackground:
                 Interest.topic.in_(topics),  # type: ignore[attr-defined]
                 Person.platform == platform,
                 Person.workspace == workspace,
-                Consent.status.in_(self.allowed),  # type: ignore[attr-defined]
+                Consent.status.in_(allowed),  # type: ignore[attr-defined]
             )
             .group_by(Interest.topic)
         )

@@ -23,6 +23,7 @@ from profiles.background import (
     families,
     family_label,
     is_junk,
+    learning_statuses,
 )
 from profiles.decay import DAY_SECONDS, decayed, to_ts
 from profiles.ingest import BatchIngestor, Observation
@@ -138,14 +139,8 @@ class ProfileEngine:
         self._popular_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
         self.ingestor = BatchIngestor(self)
         self.background = WorkspaceBackground(
-            allowed_statuses=self._learning_statuses(), ttl_seconds=popular_cache_seconds
+            opt_out_in=self.opt_out_in, ttl_seconds=popular_cache_seconds
         )
-
-    def _learning_statuses(self) -> list[str]:
-        allowed = [ConsentStatus.GRANTED.value]
-        if self.consent_opt_out:
-            allowed.append(ConsentStatus.UNKNOWN.value)
-        return allowed
 
     # Identity and consent -----------------------------------------------------------------
     async def person(
@@ -753,6 +748,8 @@ class ProfileEngine:
         if cached and time.monotonic() - cached[0] < self._popular_ttl:
             return cached[1][:limit]
         horizon = to_ts(now) - 4 * self.half_life
+        # Whoever the consent gate lets the bot learn from in this workspace (its mode).
+        allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
         people = func.count(func.distinct(Interest.person_id))
         stmt = (
             select(Interest.topic, people)
@@ -761,7 +758,7 @@ class ProfileEngine:
             .where(
                 Person.platform == platform,
                 Person.workspace == workspace,
-                Consent.status.in_(self._learning_statuses()),  # type: ignore[attr-defined]
+                Consent.status.in_(allowed),  # type: ignore[attr-defined]
                 Interest.updated_ts >= horizon,
                 Interest.weight > 0,
             )

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import and_, func, or_
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.admin_models import WorkspaceDefault
+from profiles.models import Consent, ConsentStatus, Person
 
 CONSENT_KEY = "consent"
 OPT_OUT = "opt_out"
@@ -81,3 +84,30 @@ async def defaults_by_workspace(
     for row in rows:
         found.setdefault((row.platform, row.workspace), {})[row.key] = row.value
     return found
+
+
+def learning_allowed(
+    *, consent_opt_out: bool, workspace_opt_out_allowed: bool
+) -> ColumnElement[bool]:
+    """The SQL twin of ``ProfileEngine.may_learn_in`` for a query over many workspaces that
+    joins ``person`` and ``consent``: an answered consent decides alone, an unanswered one
+    follows the person's workspace's mode (an admin's default over the deployment's, opt-out
+    by an admin only where the operator allows it), as ``ProfileEngine.opt_out_of`` says."""
+    granted = col(Consent.status) == ConsentStatus.GRANTED.value
+    stored = func.coalesce(
+        select(WorkspaceDefault.value)
+        .where(
+            col(WorkspaceDefault.platform) == col(Person.platform),
+            col(WorkspaceDefault.workspace) == col(Person.workspace),
+            col(WorkspaceDefault.key) == CONSENT_KEY,
+        )
+        .scalar_subquery(),
+        "",
+    )
+    if consent_opt_out:
+        opt_out = stored != OPT_IN
+    elif workspace_opt_out_allowed:
+        opt_out = stored == OPT_OUT
+    else:
+        return granted
+    return or_(granted, and_(col(Consent.status) == ConsentStatus.UNKNOWN.value, opt_out))

@@ -153,8 +153,9 @@ class WorkspaceSimilarity:
     async def _build(self, db: Database, key: tuple[str, str], now: dt.datetime) -> _Model | None:
         started = time.perf_counter()
         platform, workspace = key
-        allowed = consent_statuses(self.engine.consent_opt_out)
         async with db.session() as session:
+            # Only people the consent gate lets the bot learn from in this workspace.
+            allowed = consent_statuses(await self.engine.opt_out_in(session, platform, workspace))
             interests = await session.exec(
                 select(Interest.person_id, Interest.topic, Interest.weight, Interest.updated_ts)
                 .join(Person, col(Person.id) == col(Interest.person_id))

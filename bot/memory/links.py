@@ -269,7 +269,7 @@ async def with_linked_interests(
     merged = dict(context.interests)
     for other in group.others:
         consent = await session.get(Consent, other.id)
-        if consent is None or not engine.may_learn(consent):
+        if consent is None or not await engine.may_learn_in(session, other, consent):
             continue
         snapshot = await engine.snapshot(session, other, now)
         for interest in snapshot.interests:
