@@ -50,6 +50,12 @@ class Feature(Protocol):
     async def on_person_changed(self, ref: PersonRef) -> None:
         """After a command or button changed what a person can see about themselves."""
 
+    async def on_workspace_changed(
+        self, platform: str, workspace: str, by: PersonRef | None
+    ) -> None:
+        """After an admin's change to a workspace (defaults, excluded channels) committed:
+        what the workspace's other admins see changed too. ``by``: who made it."""
+
     async def erase(self, session: AsyncSession, person: Person) -> None:
         """Inside the /forget transaction, before the person's rows go: remove or redact
         what *other* people's rows quote of them."""
@@ -79,6 +85,11 @@ class FeatureBase:
         return None
 
     async def on_person_changed(self, ref: PersonRef) -> None:
+        return None
+
+    async def on_workspace_changed(
+        self, platform: str, workspace: str, by: PersonRef | None
+    ) -> None:
         return None
 
     async def erase(self, session: AsyncSession, person: Person) -> None:
@@ -175,6 +186,15 @@ class Features:
                 await feature.on_person_changed(ref)
             except Exception:
                 log.exception("feature %s failed on a person change", feature.name)
+
+    async def workspace_changed(
+        self, platform: str, workspace: str, by: PersonRef | None = None
+    ) -> None:
+        for feature in self:
+            try:
+                await feature.on_workspace_changed(platform, workspace, by)
+            except Exception:
+                log.exception("feature %s failed on a workspace change", feature.name)
 
     async def delete_person_data(self, person: Person) -> DeletionReport:
         """Ask every feature, even after one failed; say which ones failed."""

@@ -87,14 +87,26 @@ class SlackOutbox:
 
 
 class HomeRefresh(FeatureBase):
-    """Republishes the Home tab of people who opened it when something about them changed."""
+    """Republishes the Home tab of people who opened it when something about them changed,
+    and those of a workspace's admins when an admin changed the workspace."""
 
-    def __init__(self, name: str, refresh: Callable[[PersonRef], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        refresh: Callable[[PersonRef], Awaitable[None]],
+        refresh_admins: Callable[[str, str, PersonRef | None], Awaitable[None]],
+    ) -> None:
         self.name = name
         self._refresh = refresh
+        self._refresh_admins = refresh_admins
 
     async def on_person_changed(self, ref: PersonRef) -> None:
         await self._refresh(ref)
+
+    async def on_workspace_changed(
+        self, platform: str, workspace: str, by: PersonRef | None
+    ) -> None:
+        await self._refresh_admins(platform, workspace, by)
 
 
 @dataclass(slots=True)
@@ -108,6 +120,9 @@ class SlackOptions:
     rate_limit_retries: int = 2
     connection_retries: int = 2
     thread_cache_size: int = 5000
+    # Home tabs republished when an admin changes the workspace: the admins who opened theirs
+    # most recently, at most this many (each costs a users.info, cached, and a views.publish).
+    home_admin_refresh_limit: int = 20
     thread_negative_ttl: float = 300.0
     text_cache_size: int = 2000
     suggested_prompts: tuple[dict[str, str], ...] = field(default=SUGGESTED_PROMPTS)
@@ -166,7 +181,9 @@ class SlackAdapter:
         self._origins: LRU[Any, Any] = LRU(10_000)
         # (team, user) of people who opened the Home tab: refreshed when something changes.
         self._homes: LRU[tuple[str, str], bool] = LRU(self.options.thread_cache_size)
-        self._home_feature = HomeRefresh(f"slack_home:{id(self)}", self._person_changed)
+        self._home_feature = HomeRefresh(
+            f"slack_home:{id(self)}", self._person_changed, self._workspace_changed
+        )
         core.services.features.register(self._home_feature)
         self.app = self._build_app()
         self.outbox = SlackOutbox(self)
@@ -314,6 +331,30 @@ class SlackAdapter:
     async def _person_changed(self, ref: PersonRef) -> None:
         if ref.platform == translate.PLATFORM and (ref.workspace, ref.user_id) in self._homes:
             self.spawn(self._publish_home(ref.workspace, ref.user_id))
+
+    async def _workspace_changed(
+        self, platform: str, workspace: str, by: PersonRef | None
+    ) -> None:
+        """An admin changed the workspace: republish the Home tabs of its other admins who
+        opened theirs (the one who made the change is refreshed as any person is), the most
+        recently opened first: at most ``home_admin_refresh_limit`` tabs, looking at no more
+        than five times as many people (whether one is an admin is a users.info, cached)."""
+        if platform != translate.PLATFORM:
+            return
+        ws = await self.workspaces.get(workspace)
+        if ws is None:
+            return
+        actor = by.user_id if by is not None and by.workspace == workspace else None
+        opened = [user for team, user in reversed(self._homes.keys())
+                  if team == workspace and user != actor]
+        limit = self.options.home_admin_refresh_limit
+        published = 0
+        for user_id in opened[: 5 * limit]:
+            if published >= limit:
+                break
+            if (await ws.users.get(user_id)).is_admin:
+                published += 1
+                self.spawn(self._publish_home(workspace, user_id))
 
     async def _publish_home(self, team_id: str, user_id: str) -> None:
         ws = await self.workspaces.get(team_id)

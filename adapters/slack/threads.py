@@ -57,6 +57,10 @@ class LRU(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def keys(self) -> list[K]:
+        """Oldest written first."""
+        return list(self._data)
+
 
 class ThreadTracker:
     def __init__(

@@ -23,6 +23,7 @@ no channel we can trust and is refused.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -86,12 +87,16 @@ async def admin(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return [ctx.reply(await workspace_status(ctx.session, platform, workspace,
                                                  locale=ctx.locale))]
     if action in ("exclude", "include"):
-        return [ctx.reply(await _set_policy(ctx, action, args[1:]))]
+        answer = await _set_policy(ctx, action, args[1:])
+        ctx.defer(_workspace_changed(ctx))
+        return [ctx.reply(answer)]
     if action == "defaults":
         return [ctx.reply(await defaults_text(ctx.session, ctx.services.settings, *_where(ctx),
                                               locale=ctx.locale))]
     if action in ("set", "reset"):
-        return [ctx.reply(await _set_default(ctx, action, args[1:]))]
+        answer = await _set_default(ctx, action, args[1:])
+        ctx.defer(_workspace_changed(ctx))
+        return [ctx.reply(answer)]
     if action == "audit":
         return [ctx.reply(await _audit(ctx))]
     raise usage_error(REGISTRY["admin"])
@@ -129,6 +134,18 @@ async def _set_default(ctx: CommandContext, action: str, args: list[str]) -> str
     summary = await defaults_text(ctx.session, ctx.services.settings, platform, workspace,
                                   locale=ctx.locale)
     return ctx.t(DEFAULT_SET) + "\n" + summary
+
+
+def _workspace_changed(ctx: CommandContext) -> Callable[[], Awaitable[list[Reply]]]:
+    """After the change committed, tell the features (the Slack Home tabs of the workspace's
+    other admins show the defaults and excluded channels too)."""
+    services, ref = ctx.services, ctx.event.person
+
+    async def notify() -> list[Reply]:
+        await services.features.workspace_changed(ref.platform, ref.workspace, ref)
+        return []
+
+    return notify
 
 
 def _where(ctx: CommandContext) -> tuple[str, str]:

@@ -16,8 +16,10 @@ from tests.adapters.slack.conftest import (
     DM,
     OTHER,
     USER,
+    MakeWorld,
     SlackWorld,
     action_body,
+    fast_options,
     next_ts,
     rows,
 )
@@ -211,3 +213,32 @@ async def test_admins_change_workspace_defaults_on_their_home(world: SlackWorld)
     stored = {row.key: row.value for row in await rows(world.core, WorkspaceDefault)}
     assert stored == {"retention.conversation_days": "30", "digest_sources": ""}
     assert [a.action for a in await rows(world.core, AdminAudit)] == ["default.set"] * 3
+
+
+def publishes(world: SlackWorld, user: str) -> int:
+    return sum(1 for c in world.slack.calls_to("views.publish") if c.params.get("user_id") == user)
+
+
+async def test_an_admins_change_refreshes_the_other_admins_homes(make_world: MakeWorld) -> None:
+    """Boss changes a default (slash command) and excludes a channel (Home menu): Chief, an
+    admin whose Home tab is open, sees both; Ada's (no admin) is not republished; with a limit
+    of one, only the most recently opened admin Home is."""
+    world = await make_world(options=fast_options(home_admin_refresh_limit=1))
+    world.slack.add_user("U0BOSS", "Boss", is_admin=True)
+    world.slack.add_user("U0CHIEF", "Chief", is_owner=True)
+    world.slack.add_user("U0DEPUTY", "Deputy", is_admin=True)
+    for user in ("U0DEPUTY", "U0CHIEF", USER, "U0BOSS"):
+        await open_home(world, user)
+    before = {user: publishes(world, user) for user in ("U0DEPUTY", "U0CHIEF", USER)}
+
+    sent = await world.command("/admin", "set retention conversations 30", user="U0BOSS")
+    assert sent.status == 200
+    assert "retention of conversations: 30 days (set for this workspace)" in home_text(
+        world, "U0CHIEF")
+    assert publishes(world, "U0CHIEF") == before["U0CHIEF"] + 1
+    assert publishes(world, USER) == before[USER]  # not an admin: nothing of this shown
+    assert publishes(world, "U0DEPUTY") == before["U0DEPUTY"]  # over the limit of one
+
+    await choose_on_home(world, "admin.consent", "U0BOSS", selected_option={"value": "opt_in"})
+    assert "consent: ask first (opt-in) (set for this workspace)" in home_text(world, "U0CHIEF")
+    assert publishes(world, "U0CHIEF") == before["U0CHIEF"] + 2
