@@ -217,7 +217,7 @@ async def sources(ctx: CommandContext, service: DigestService, words: list[str])
         try:
             url = check_url(words[1], allow_private=settings.digest_feeds_allow_private_hosts)
         except FeedError as exc:
-            raise CommandError(N_("I can't use that feed: {error}."), error=str(exc)) from exc
+            raise CommandError(N_("I can't use that feed: {error}."), error=exc.text) from exc
         if action == "remove":
             removed = await store.remove_person_feed(ctx.session, ctx.person_id, url)
             return [ctx.reply(ctx.t("Removed.") if removed

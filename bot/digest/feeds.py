@@ -25,13 +25,24 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.i18n import N_, t
+
 MAX_REDIRECTS = 3
 _TAG = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
 
 
 class FeedError(Exception):
-    """A feed could not be fetched or parsed; the message is safe to show."""
+    """A feed could not be fetched or parsed; the message is safe to show. When it is a
+    catalog text (``N_``) with ``values``, :meth:`text` words it in a person's language."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message = message
+        self.values = values
+
+    def text(self, locale: str | None) -> str:
+        return t(self.message, locale, **self.values)
 
 
 class UnsafeFeedURL(FeedError):
@@ -90,24 +101,25 @@ def check_url(url: str, *, allow_private: bool = True) -> str:
     literal private address in any spelling (hostnames are checked when they are resolved)."""
     url = url.strip()
     if len(url) > 1000:
-        raise FeedError("that URL is too long (1000 characters at most)")
+        raise FeedError(N_("that URL is too long (1000 characters at most)"))
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018  (raises ValueError for a port out of range)
     except ValueError as exc:
-        raise FeedError(f"that is not a valid URL ({exc})") from None
+        raise FeedError(N_("that is not a valid URL ({error})"), error=str(exc)) from None
     if parts.scheme not in ("http", "https") or not host:
-        raise FeedError("a feed must be an http:// or https:// URL")
+        raise FeedError(N_("a feed must be an http:// or https:// URL"))
     if not allow_private:
         address = literal_address(host)
         name = host.lower().rstrip(".")
         if address is None:
             if name in _LOCAL_NAMES or name.endswith(".localhost"):
-                raise UnsafeFeedURL("feeds on local addresses are not allowed")
+                raise UnsafeFeedURL(N_("feeds on local addresses are not allowed"))
         elif not address.is_global:
             raise UnsafeFeedURL(
-                f"feeds on private or local addresses are not allowed ({host} is {address})"
+                N_("feeds on private or local addresses are not allowed ({host} is {address})"),
+                host=host, address=str(address),
             )
     return url
 

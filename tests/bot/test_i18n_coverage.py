@@ -182,6 +182,7 @@ async def test_a_french_speaker_sees_no_english_catalog_text(
         _command(amelie, "prefs", "set timezone Mars/Olympus"),
         _command(amelie, "digest"),
         _command(amelie, "digest", "sources"),
+        _command(amelie, "digest", "sources add ftp://example.org/feed.xml"),
         _command(amelie, "digest", "subscribe sometimes"),
         _command(amelie, "digest", "subscribe weekdays 07:30"),
         _command(amelie, "digest"),
