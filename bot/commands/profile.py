@@ -12,17 +12,20 @@ from bot.events import Reply
 from bot.i18n import N_, nt, t
 from bot.memory.profile import memory_profile_lines
 from bot.profile_texts import retention_sentence
-from bot.retention import policy_of
+from bot.retention import retention_policy_for
 from bot.summaries import describe_summary, remove_from_summary
 from profiles.engine import ProfileEngine, ProfileSnapshot, StyleView
 from profiles.models import ConsentStatus, Person, ProfileSummary
+from profiles.workspace_defaults import stored_defaults
 
 
 @command("profile")
 async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not args:
         text = await describe(ctx.engine, ctx.session, ctx.person, ctx.now, ctx.locale)
-        policy = policy_of(ctx.services.settings)
+        # The workspace's own limits where an admin made them shorter than the deployment's.
+        stored = await stored_defaults(ctx.session, ctx.person.platform, ctx.person.workspace)
+        policy = retention_policy_for(ctx.services.settings, stored)
         return [ctx.reply(f"{text}\n{retention_sentence(policy, ctx.locale)}")]
     if args[0].lower() != "summary":
         raise usage_error(REGISTRY["profile"])

@@ -17,7 +17,7 @@ from profiles.admin_models import AdminAudit, ChannelPolicy, WorkspaceDefault
 from profiles.models import ConversationTurn, Interest, Signal
 from tests.conftest import MakeCore
 from tests.profiles.test_retention import NOW, aged
-from tests.support.helpers import count, grant, message, next_id, person, person_id
+from tests.support.helpers import command, count, grant, message, next_id, person, person_id
 
 BOSS = person("boss")
 KUBERNETES = "Kubernetes operators make cluster automation pleasant and reliable"
@@ -183,3 +183,13 @@ async def test_channel_arguments_are_mentions_or_ids_never_bare_names(
     async with core.services.db.session() as session:
         rows = list(await session.exec(select(ChannelPolicy.channel_id)))
     assert sorted(rows) == ["123456789012", "C0RANDOM1"]
+
+
+async def test_profile_states_the_workspaces_own_retention(make_core: MakeCore) -> None:
+    core = await make_core(retention_conversation_days=90)
+    alice, elsewhere = person("alice"), person("alice", workspace="W2")
+    await say(core, BOSS, "set retention conversations 30")
+    [here_reply] = await core.handle(command(alice, "profile"))
+    [there_reply] = await core.handle(command(elsewhere, "profile"))
+    assert "conversation turns 30 days" in here_reply.text
+    assert "conversation turns 90 days" in there_reply.text
