@@ -123,3 +123,30 @@ def _context(**kw):
     from bot.events import PlatformContext
 
     return PlatformContext(**kw)
+
+
+async def test_unknown_commands_and_stale_buttons_follow_the_language_setting(core):
+    """Answered without creating anyone: the person's setting when they are known, the
+    platform's locale for someone the bot has never met."""
+    from bot.events import ActionEvent, CommandEvent
+
+    def unknown(who, locale):
+        return CommandEvent(event_id=f"cmd-{who.user_id}-{locale}", person=who,
+                            name="frobnicate", args="", context=_context(locale=locale))
+
+    carla = person("carla")
+    await core.handle(command(carla, "prefs", "set language de"))
+    [answer] = await core.handle(unknown(carla, "en-US"))
+    assert answer.locale == "de" and answer.text.startswith("/frobnicate kenne ich nicht")
+    english_platform = _context(locale="en-US")
+    stale = ActionEvent(event_id="act-stale", person=carla, action_id="no.such.button",
+                        context=english_platform)
+    [ack] = await core.handle(stale)
+    assert ack.text == t("That button is no longer active.", "de") != (
+        "That button is no longer active.")
+
+    stranger = person("stranger")
+    [answer] = await core.handle(unknown(stranger, "ja"))
+    assert answer.locale == "ja" and answer.text != t(
+        "I don't know /{name}. Commands: {names}. Try /help.", "en", name="frobnicate",
+        names="")
