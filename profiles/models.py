@@ -191,6 +191,9 @@ class ConversationTurn(SQLModel, table=True):
     __tablename__ = "conversation_turn"
     __table_args__ = (
         Index("ix_turn_person_created", "person_id", "created_at"),
+        # History is "this person's last N turns by id": without it PostgreSQL, once it has
+        # statistics, walks the primary key backwards filtering by person.
+        Index("ix_turn_person_id", "person_id", "id"),
         Index("ix_turn_platform_message", "platform_message_id"),
     )
 
