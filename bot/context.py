@@ -75,24 +75,36 @@ def local_hour(now: dt.datetime, timezone: str) -> int:
     return now.astimezone(ZoneInfo(timezone)).hour
 
 
+def style_register(style: StyleView) -> str:
+    """"formal", "casual" or "neutral": one set of thresholds for the prompt and /profile, so
+    what the person reads about themselves is what the model was told."""
+    if style.formality >= 0.35:
+        return "formal"
+    if style.formality <= -0.25:
+        return "casual"
+    return "neutral"
+
+
+def message_length(style: StyleView) -> str:
+    """"short", "medium-length" or "long" (the same thresholds everywhere, as above)."""
+    if style.avg_length < 60:
+        return "short"
+    return "medium-length" if style.avg_length < 300 else "long"
+
+
+def uses_emoji_often(style: StyleView) -> bool:
+    return style.emoji_rate >= 0.3
+
+
 def style_summary(style: StyleView | None, timezone: str | None = None) -> str:
     """One plain sentence; used both in prompts and in /profile. Active hours are named only
     with the ``timezone`` they were counted in (they mean nothing without it)."""
     if style is None or style.messages_seen == 0:
         return ""
-    if style.formality >= 0.35:
-        register = "formal"
-    elif style.formality <= -0.25:
-        register = "casual"
-    else:
-        register = "neutral"
-    length = (
-        "short" if style.avg_length < 60 else "medium-length" if style.avg_length < 300 else "long"
-    )
-    emoji = "often uses emoji" if style.emoji_rate >= 0.3 else "rarely uses emoji"
+    emoji = "often uses emoji" if uses_emoji_often(style) else "rarely uses emoji"
     parts = [
-        f"{register} register",
-        f"{length} messages (about {style.avg_length:.0f} chars)",
+        f"{style_register(style)} register",
+        f"{message_length(style)} messages (about {style.avg_length:.0f} chars)",
         emoji,
     ]
     if style.active_hours and timezone:

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.commands.prefs import SOURCE_WORDS
+from bot.context import message_length, style_register, uses_emoji_often
 from bot.events import Reply
 from bot.i18n import N_, nt, t
 from bot.memory.profile import memory_profile_lines
@@ -108,22 +109,18 @@ _REGISTERS = {"formal": N_("formal register"), "casual": N_("casual register"),
 def style_line(style: StyleView, locale: str | None) -> str:
     """The person's writing style in words (the model's prompt has its own English sentence,
     bot.context.style_summary, with the same thresholds)."""
-    if style.formality >= 0.35:
-        register = "formal"
-    elif style.formality <= -0.25:
-        register = "casual"
-    else:
-        register = "neutral"
     chars = round(style.avg_length)
-    length = (
-        t("short messages (about {chars} chars)", locale, chars=chars) if style.avg_length < 60
-        else t("medium-length messages (about {chars} chars)", locale, chars=chars)
-        if style.avg_length < 300
-        else t("long messages (about {chars} chars)", locale, chars=chars)
-    )
-    emoji = (t("often uses emoji", locale) if style.emoji_rate >= 0.3
-             else t("rarely uses emoji", locale))
-    return "; ".join((t(_REGISTERS[register], locale), length, emoji))
+    length = {
+        "short": N_("short messages (about {chars} chars)"),
+        "medium-length": N_("medium-length messages (about {chars} chars)"),
+        "long": N_("long messages (about {chars} chars)"),
+    }[message_length(style)]
+    emoji = N_("often uses emoji") if uses_emoji_often(style) else N_("rarely uses emoji")
+    return "; ".join((
+        t(_REGISTERS[style_register(style)], locale),
+        t(length, locale, chars=chars),
+        t(emoji, locale),
+    ))
 
 
 # Languages under this share are detection noise, not languages the person writes in.

@@ -1,0 +1,47 @@
+"""The style sentence the model reads and the one /profile shows share their thresholds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.commands.profile import style_line
+from bot.context import style_summary
+from profiles.engine import StyleView
+
+AT = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+
+def style(formality: float, avg_length: float, emoji_rate: float) -> StyleView:
+    return StyleView(
+        messages_seen=10, avg_length=avg_length, formality=formality, emoji_rate=emoji_rate,
+        liked_replies=0, disliked_replies=0, languages=[], active_hours=[], updated_at=AT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("formality", "avg_length", "emoji_rate", "words"),
+    [
+        (0.35, 59, 0.3, ("formal", "short", "often")),
+        (0.34, 60, 0.29, ("neutral", "medium-length", "rarely")),
+        (-0.25, 299, 0.0, ("casual", "medium-length", "rarely")),
+        (-0.24, 300, 1.0, ("neutral", "long", "often")),
+    ],
+)
+def test_prompt_and_profile_describe_a_style_alike(formality, avg_length, emoji_rate, words):
+    view = style(formality, avg_length, emoji_rate)
+    register, length, emoji = words
+    prompt = style_summary(view)
+    shown = style_line(view, "en")
+    for text in (prompt, shown):
+        assert f"{register} register" in text
+        assert f"{length} messages (about {round(avg_length)} chars)" in text
+        assert f"{emoji} uses emoji" in text
+
+
+def test_profile_style_line_is_in_the_persons_language():
+    line = style_line(style(0.5, 20, 0.0), "fr")
+    assert line == (
+        "registre soutenu; messages courts (environ 20 caractères); utilise rarement des emoji"
+    )
