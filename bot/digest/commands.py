@@ -199,10 +199,17 @@ async def preview(ctx: CommandContext, service: DigestService) -> list[Reply]:
         service.after_event(person, work)
         return [ctx.reply(ctx.t("Putting a preview of your digest together; it'll be here in "
                                 "a moment."))]
-    try:
-        return await service.preview(person, use_model=False, locale=ctx.locale)
-    except NotAllowed:
-        return _consent_needed(ctx)
+
+    async def build() -> list[Reply]:
+        try:
+            return await service.preview(person, use_model=False, locale=locale)
+        except NotAllowed:
+            return _consent_needed(ctx)
+
+    # After the commit, like a model call: the sources read in tasks of their own, which on
+    # SQLite would queue behind this command's write transaction until they time out.
+    ctx.defer(build)
+    return []
 
 
 async def sources(ctx: CommandContext, service: DigestService, words: list[str]) -> list[Reply]:

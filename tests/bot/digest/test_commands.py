@@ -268,3 +268,21 @@ async def test_forget_reaches_the_quotes_in_other_readers_digests(make_digests, 
     assert item.title.startswith("A conversation") and item.topics == []
     more = await core.handle(action(reader, "digest.more", str(item.id)))  # buttons still work
     assert more[0].purpose == "ack"
+
+
+async def test_preview_without_a_model_reads_its_sources_after_the_command(make_core, caplog):
+    """The built-in sources read the database in tasks of their own: built inside the
+    command's write transaction, on SQLite they queued behind it until they timed out and
+    the preview came back empty (60 s later, by default)."""
+    from bot.digest.service import digests_for
+    from bot.llm import NoModelBackend
+
+    core = await make_core(NoModelBackend())
+    digests_for(core.services).builder.source_timeout = 5.0  # a deadlock fails, not hangs
+    alice = person("alice")
+    await core.handle(command(alice, "consent", "grant"))
+
+    replies = await core.handle(command(alice, "digest", "preview"))
+
+    assert replies and replies[0].kind is ReplyKind.EPHEMERAL
+    assert not [r for r in caplog.records if "digest source" in r.getMessage()]
