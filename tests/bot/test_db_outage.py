@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.core import DB_UNAVAILABLE, JOURNAL_FULL, Core
@@ -11,7 +10,7 @@ from bot.llm import ScriptedBackend
 from profiles.db import Database, DatabaseUnavailable
 from profiles.models import ConversationTurn, Interest, Preference
 from tests.support.helpers import command, count, grant, message, person, person_id
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import proxied_database
 
 TEXT = "Reading about PostgreSQL replication and logical decoding internals"
 
@@ -20,13 +19,7 @@ TEXT = "Reading about PostgreSQL replication and logical decoding internals"
 async def test_message_kept_while_database_is_away_and_replayed_when_back(
     postgres_database, settings_for
 ):
-    from tests.support.databases import truncate_all
-
-    truncate_all(postgres_database)
-    url = make_url(postgres_database)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy, proxied = await proxied_database(postgres_database)
     settings = settings_for(proxied)
     core = Core(settings, Database(proxied), ScriptedBackend())
     delivered = []
@@ -59,13 +52,7 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
 
 
 async def _proxied_core(postgres_database, settings_for, journal_file):
-    from tests.support.databases import truncate_all
-
-    truncate_all(postgres_database)
-    url = make_url(postgres_database)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy, proxied = await proxied_database(postgres_database)
     settings = settings_for(proxied, outage_journal=str(journal_file))
     return proxy, settings
 

@@ -5,7 +5,6 @@ outage or a graceful stop. Real SQLite and PostgreSQL; cores built with ``settle
 ``handle`` returns before the batch, as in production."""
 
 import pytest
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.core import Core
@@ -27,7 +26,7 @@ from profiles.models import (
 )
 from tests.profiles.test_ingest import relabel, state
 from tests.support.helpers import command, count, grant, message, person, person_id, reaction
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import proxied_database
 
 TEXTS = [
     "Comparing event sourcing and CQRS for our billing service",
@@ -170,13 +169,7 @@ async def test_graceful_close_flushes_the_queue_and_stops_the_task(make_core):
 async def test_database_away_mid_batch_journals_the_events_and_they_are_learned_once(
     postgres_database, settings_for
 ):
-    from tests.support.databases import truncate_all
-
-    truncate_all(postgres_database)
-    url = make_url(postgres_database)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy, proxied = await proxied_database(postgres_database)
     core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
     learner = core.services.learner
     alice = person()

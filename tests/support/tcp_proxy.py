@@ -44,3 +44,17 @@ class TcpProxy:
                 await writer.drain()
         writer.close()
         self._pipes.discard(writer)
+
+
+async def proxied_database(postgres_url: str) -> tuple[TcpProxy, str]:
+    """An emptied test database reached through a started proxy: (the proxy, the URL that goes
+    through it). Stop the proxy to make the database "go away"; start it to bring it back."""
+    from sqlalchemy.engine import make_url
+
+    from tests.support.databases import truncate_all
+
+    truncate_all(postgres_url)
+    url = make_url(postgres_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    return proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
