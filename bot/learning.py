@@ -18,8 +18,10 @@ one): the reply reads the profile that message just taught, and its claim, histo
 learning commit together. A batch would only make the reply wait for it.
 
 Consent: nothing is learned about people who have not consented. The batch re-reads the
-consent of everyone in it (one query, rows share-locked on PostgreSQL until the batch commits)
-and drops the items of anyone revoked or forgotten since they were queued; ``/forget`` also
+consent of everyone in it by the consent gate's own rule (``learning_allowed``: an unanswered
+consent counts only while the workspace is opt-out; one query, rows share-locked on
+PostgreSQL until the batch commits) and drops the items of anyone revoked, forgotten or no
+longer covered by the workspace's mode since they were queued; ``/forget`` also
 discards the person's waiting items (:meth:`Learner.forget`).
 
 Durability, precisely:
@@ -57,17 +59,15 @@ from bot.journal import Journal, Kept
 from profiles.db import Database
 from profiles.engine import ProfileEngine
 from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
-from profiles.models import Consent, ConsentStatus, Person, table_of
+from profiles.models import Consent, Person, table_of
 from profiles.signals import MessageSignals
+from profiles.workspace_defaults import learning_allowed
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 MAX_DELAY_SECONDS = 0.05
 MAX_PENDING = 10_000
-# Consent statuses under which a queued item may still be applied. UNKNOWN only ever passed
-# the handler's check where the workspace learns unless told otherwise (opt-out).
-_LEARNING = (ConsentStatus.GRANTED.value, ConsentStatus.UNKNOWN.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +171,15 @@ class Learner:
         stay share-locked (PostgreSQL) until the batch commits, so a concurrent revocation
         or /forget orders itself after it; SQLite's single writer does the same."""
         person, consent = table_of(Person), table_of(Consent)
+        engine = self.parts.engine
+        allowed = learning_allowed(  # the consent gate's rule, the workspace's mode included
+            consent_opt_out=engine.consent_opt_out,
+            workspace_opt_out_allowed=engine.workspace_opt_out_allowed,
+        )
         result = await session.exec(  # type: ignore[call-overload]
             select(person.c.id)
             .join(consent, consent.c.person_id == person.c.id)
-            .where(person.c.id.in_(sorted(person_ids)), consent.c.status.in_(_LEARNING))
+            .where(person.c.id.in_(sorted(person_ids)), allowed)
             .with_for_update(read=True)
         )
         return {int(pid) for (pid,) in result.all()}

@@ -135,6 +135,23 @@ async def test_forget_while_queued_leaves_no_row(make_core):
     assert await count(core, ProcessedEvent, event_id="ev-kept") == 1  # others still learn
 
 
+async def test_a_workspace_switched_to_opt_in_while_queued_stops_unanswered_learning(make_core):
+    """An unanswered consent allows learning only while the workspace learns unless told
+    otherwise: the batch re-checks by the consent gate's own rule, the workspace's mode too."""
+    from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, set_default
+
+    core = await make_core(settle=False, consent_mode="opt_out")
+    alice = person()
+    await core.handle(message(alice, TEXTS[0]))  # never answers the consent notice
+    await core.services.learner.flush()
+    await _queued(core, channel(alice, TEXTS[1], event_id="ev-opt-in"))
+    async with core.services.db.session() as session:  # an admin, in another process
+        await set_default(session, "test", "W1", CONSENT_KEY, OPT_IN, core.services.clock())
+    await core.services.learner.flush()
+    assert await count(core, ProcessedEvent, event_id="ev-opt-in") == 0
+    assert await count(core, Signal, event_id="ev-opt-in") == 0
+
+
 async def test_revocation_while_queued_stops_the_learning(make_core):
     core = await make_core(settle=False)
     alice = person()
