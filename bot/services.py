@@ -26,6 +26,7 @@ from bot.journal import Journal, journal_path
 from bot.learning import Learner
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
+from profiles.background import WorkspaceBackground
 from profiles.db import Database
 from profiles.engine import ProfileEngine
 from profiles.extraction import ExtractionPool, default_workers
@@ -118,6 +119,10 @@ class Services:
         services.features.register(services.awaiting_consent)
         # Closing the core (Features.close) stops the workers.
         services.features.register(_ExtractionWorkers(services.extraction))
+        # The workspace background is counted in sessions of its own, off the reply path;
+        # closing the core cancels a refresh still running.
+        engine.background.refresh_with(db.session)
+        services.features.register(_BackgroundCounts(engine.background))
         return services
 
     async def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
@@ -185,3 +190,15 @@ class _ExtractionWorkers(FeatureBase):
     async def close(self) -> None:
         await self.pool.aclose()
 
+
+class _BackgroundCounts(FeatureBase):
+    """The workspace background's refresh tasks (profiles/background.py) in the core's
+    life: cancelled and awaited when it closes, so none outlives the database."""
+
+    name = "workspace background"
+
+    def __init__(self, background: WorkspaceBackground) -> None:
+        self.background = background
+
+    async def close(self) -> None:
+        await self.background.aclose()

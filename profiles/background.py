@@ -12,7 +12,8 @@ share of the workspace says loses weight, with the log of that share:
 
 Until a workspace has :data:`MIN_PEOPLE` learning people there is no background to speak of
 and every factor is 1. Counts are cached per workspace for a few minutes: they move slowly and
-are the same for everyone there.
+are the same for everyone there. In the bot they are counted off the reply path, by one
+refresh task per workspace; a topic not counted yet weighs 1 until it is.
 
 This module also groups a person's topics into *families* ("rust async", "async rust" and
 "async runtime" share words) so that one subject is one entry, shown with its variants.
@@ -20,7 +21,10 @@ This module also groups a person's topics into *families* ("rust async", "async 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -33,6 +37,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from profiles.models import Consent, ConsentStatus, Interest, Person
 from profiles.topics import GENERIC_ALONE, SINGLE_MAX, candidate, is_filler, topic_words, zipf
 
+log = logging.getLogger(__name__)
+
 MIN_PEOPLE = 5
 # A topic shared by up to this share of the workspace is fully distinctive; beyond it the
 # weight falls with the log of the share, to MIN_FACTOR for what everyone says.
@@ -43,6 +49,9 @@ MIN_FACTOR = 0.05
 POPULAR_MIN_PEOPLE = 2
 POPULAR_MAX_SHARE = 0.5
 FAMILY_WORD_MAX = 5.0
+# Topics counted per statement: about one person's worth (profiles show their 60 strongest),
+# so a refresh of many topics never holds SQLite's one connection for long at a time.
+COUNT_BATCH = 100
 
 
 def distinctiveness(df: int, people: int) -> float:
@@ -64,15 +73,25 @@ def is_junk(topic: str) -> bool:
     return len(words) == 1 and zipf(words[0], "en") >= SINGLE_MAX
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
+    """One workspace's counts, all from one refresh: replaced whole, never edited in place,
+    so a reader sees either the old counts or the new ones."""
+
     loaded_at: float
     people: int
+    allowed: list[str]  # consent states counted there
     df: dict[str, int] = field(default_factory=dict)
-    allowed: list[str] = field(default_factory=list)  # consent states counted there
 
 
 OptOutIn = Callable[[AsyncSession, str, str], Awaitable[bool]]
+Sessions = Callable[[], contextlib.AbstractAsyncContextManager[AsyncSession]]
+Key = tuple[str, str]
+
+
+def _within(session: AsyncSession) -> Sessions:
+    """The caller's own session, as a source of sessions (counting in place)."""
+    return lambda: contextlib.nullcontext(session)
 
 
 def learning_statuses(opt_out: bool) -> list[str]:
@@ -84,36 +103,178 @@ def learning_statuses(opt_out: bool) -> list[str]:
 
 
 class WorkspaceBackground:
-    """Per-workspace document frequencies, fetched for the topics asked about and cached."""
+    """Per-workspace document frequencies of the topics asked about, cached.
 
-    def __init__(self, *, opt_out_in: OptOutIn, ttl_seconds: float = 300.0) -> None:
+    Counting is the expensive part (66 ms a topic batch at 20k people on PostgreSQL, more
+    with the workspace: it joins every holder of a popular topic to ``person`` and
+    ``consent``), and the reply path asks on every message. Once :meth:`refresh_with` gave
+    it a way to open its own sessions, :meth:`factors` never counts in the caller's
+    session: it answers from the counts already known (a topic not counted yet weighs 1, as
+    in a workspace too small to have a background) and hands what is missing or older than
+    ``ttl_seconds`` to one refresh task per workspace, which takes in whatever is asked
+    while it runs. Without one (an engine used on its own), it counts in the caller's
+    session before answering, as it always did.
+    """
+
+    def __init__(
+        self,
+        *,
+        opt_out_in: OptOutIn,
+        ttl_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """``opt_out_in``: the workspace's consent mode (``ProfileEngine.opt_out_in``), read
         when a workspace's entry is (re)loaded: who counts is whoever the consent gate lets
-        the bot learn from there, so an admin's default applies within ``ttl_seconds``."""
+        the bot learn from there, so an admin's default applies within ``ttl_seconds``.
+        ``clock``: seconds, monotonic (injected so tests age the cache without waiting)."""
         self.opt_out_in = opt_out_in
         self.ttl = ttl_seconds
-        self._cache: dict[tuple[str, str], _Entry] = {}
+        self.clock = clock
+        self._cache: dict[Key, _Entry] = {}
+        # Topics asked about since the workspace's entry was loaded: counted by the next
+        # refresh, and the only ones a reload counts again (a topic nobody asked about for a
+        # whole period leaves the cache).
+        self._asked: dict[Key, set[str]] = {}
+        self._sessions: Sessions | None = None
+        self._tasks: dict[Key, asyncio.Task[None]] = {}
+        self._closed = False
+
+    def refresh_with(self, sessions: Sessions) -> None:
+        """Count in sessions of its own, in the background, from now on (see the class)."""
+        self._sessions = sessions
 
     async def factors(
         self, session: AsyncSession, platform: str, workspace: str, topics: Iterable[str]
     ) -> dict[str, float]:
+        """Each topic's weight in this workspace: 1 for what few people here share (or what
+        is not counted yet), down to :data:`MIN_FACTOR` for what everyone says."""
         wanted = set(topics)
         key = (platform, workspace)
+        if self._sessions is None:  # counting in place: only what this caller waits for
+            entry = self._cache.get(key)
+            self._asked[key] = wanted
+            if entry is None or self._stale(entry):
+                await self._update(_within(session), key, reload=True)
+            elif not self._holds(entry, wanted):
+                await self._update(_within(session), key, reload=False)
+        else:
+            self._asked.setdefault(key, set()).update(wanted)
+            self._schedule(key, wanted)
         entry = self._cache.get(key)
-        if entry is None or time.monotonic() - entry.loaded_at > self.ttl:
-            allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
-            entry = _Entry(time.monotonic(), 0, allowed=allowed)
-            entry.people = await self._people(session, platform, workspace, allowed)
-            self._cache[key] = entry
-        if entry.people < MIN_PEOPLE:
+        if entry is None or entry.people < MIN_PEOPLE:
             return {t: 1.0 for t in wanted}
-        missing = sorted(wanted - entry.df.keys())
-        for start in range(0, len(missing), 500):
-            chunk = missing[start : start + 500]
-            found = await self._df(session, platform, workspace, chunk, entry.allowed)
-            for topic in chunk:
-                entry.df[topic] = found.get(topic, 0)
-        return {t: distinctiveness(entry.df.get(t, 0), entry.people) for t in wanted}
+        return {
+            t: distinctiveness(entry.df[t], entry.people) if t in entry.df else 1.0
+            for t in wanted
+        }
+
+    def people(self, platform: str, workspace: str) -> int:
+        """People the counts are out of, as last counted (0 when never counted)."""
+        entry = self._cache.get((platform, workspace))
+        return entry.people if entry else 0
+
+    async def people_in(self, session: AsyncSession, platform: str, workspace: str) -> int:
+        """People who allow learning in the workspace: as last counted (a refresh is
+        scheduled when that is old); never counted yet, counted now in ``session`` (one
+        count, no topics: the cold-start list must not show what everyone says)."""
+        key = (platform, workspace)
+        entry = self._cache.get(key)
+        if self._sessions is None:
+            if entry is None or self._stale(entry):
+                self._asked[key] = set()
+                await self._update(_within(session), key, reload=True)
+            return self.people(platform, workspace)
+        self._schedule(key, set())
+        if entry is not None:
+            return entry.people
+        allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
+        return await self._people(session, platform, workspace, allowed)
+
+    async def settle(self) -> None:
+        """Wait until every refresh scheduled so far (and any it chained) has finished."""
+        while running := [task for task in self._tasks.values() if not task.done()]:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop: running refreshes are cancelled and awaited (they only fill a cache), none
+        starts afterwards."""
+        self._closed = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _stale(self, entry: _Entry) -> bool:
+        return self.clock() - entry.loaded_at > self.ttl
+
+    def _holds(self, entry: _Entry, topics: set[str]) -> bool:
+        """Whether ``entry`` answers for ``topics`` (a small workspace: for every topic)."""
+        return entry.people < MIN_PEOPLE or topics <= entry.df.keys()
+
+    def _missing(self, key: Key, entry: _Entry) -> bool:
+        return not self._holds(entry, self._asked.get(key, set()))
+
+    def _schedule(self, key: Key, wanted: set[str]) -> None:
+        """Start the workspace's refresh unless its counts are fresh and hold ``wanted``
+        (``wanted`` only: this runs on every reply), or one is running already."""
+        entry = self._cache.get(key)
+        if entry is not None and not self._stale(entry) and self._holds(entry, wanted):
+            return
+        running = self._tasks.get(key)
+        if self._closed or (running is not None and not running.done()):
+            return  # the running one takes the new topics in
+        task = asyncio.create_task(self._refresh(key), name=f"workspace background {key}")
+        self._tasks[key] = task
+        task.add_done_callback(lambda done: self._forget_task(key, done))
+
+    def _forget_task(self, key: Key, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+
+    async def _refresh(self, key: Key) -> None:
+        """The workspace's refresh task: reload when old or absent, then count whatever was
+        asked meanwhile until nothing is missing. A failure (database away) is logged and
+        ends it; the next question schedules another."""
+        assert self._sessions is not None
+        entry = self._cache.get(key)
+        reload = entry is None or self._stale(entry)
+        try:
+            while True:
+                await self._update(self._sessions, key, reload=reload)
+                reload = False
+                entry = self._cache.get(key)
+                if entry is None or not self._missing(key, entry):
+                    return
+        except Exception as exc:  # a cache fill: the reply path never waits for it
+            log.warning("workspace background of %s/%s not refreshed: %s", *key, exc)
+
+    async def _update(self, sessions: Sessions, key: Key, *, reload: bool) -> None:
+        """Count what is asked and not counted (everything asked, on a reload) and replace
+        the workspace's entry with the result. Each batch of topics in a session of its own:
+        on SQLite a session holds the process's one connection, which replies wait for."""
+        platform, workspace = key
+        entry = self._cache.get(key)
+        if reload or entry is None:
+            asked = self._asked.pop(key, set())
+            loaded_at = self.clock()
+            async with sessions() as session:
+                allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
+                people = await self._people(session, platform, workspace, allowed)
+            df: dict[str, int] = {}
+        else:
+            asked = set(self._asked.get(key, ()))
+            loaded_at, people, allowed = entry.loaded_at, entry.people, entry.allowed
+            df = dict(entry.df)
+        if people >= MIN_PEOPLE:
+            missing = sorted(asked - df.keys())
+            for start in range(0, len(missing), COUNT_BATCH):
+                chunk = missing[start : start + COUNT_BATCH]
+                async with sessions() as session:
+                    found = await self._df(session, platform, workspace, chunk, allowed)
+                for topic in chunk:
+                    df[topic] = found.get(topic, 0)
+        self._cache[key] = _Entry(loaded_at, people, allowed, df)
 
     async def _people(
         self, session: AsyncSession, platform: str, workspace: str, allowed: list[str]
@@ -150,10 +311,6 @@ class WorkspaceBackground:
         )
         result = await session.exec(stmt)
         return {str(topic): int(n) for topic, n in result.all()}
-
-    def people(self, platform: str, workspace: str) -> int:
-        entry = self._cache.get((platform, workspace))
-        return entry.people if entry else 0
 
 
 def families(topics: Sequence[str]) -> list[list[str]]:

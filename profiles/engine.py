@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import delete, desc, func
@@ -125,7 +125,10 @@ class ProfileEngine:
         lasting_half_life_days: float = LASTING_HALF_LIFE_DAYS,
         workspace_opt_out_allowed: bool = False,
         last_seen_resolution_seconds: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``monotonic``: the clock of the workspace caches (popular topics, background),
+        in seconds; injected so tests age them without waiting."""
         self.half_life = half_life_days * DAY_SECONDS
         self.lasting_half_life = max(lasting_half_life_days * DAY_SECONDS, self.half_life)
         self.max_interests = max_interests
@@ -138,8 +141,9 @@ class ProfileEngine:
         self._popular_ttl = popular_cache_seconds
         self._popular_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
         self.ingestor = BatchIngestor(self)
+        self.monotonic = monotonic
         self.background = WorkspaceBackground(
-            opt_out_in=self.opt_out_in, ttl_seconds=popular_cache_seconds
+            opt_out_in=self.opt_out_in, ttl_seconds=popular_cache_seconds, clock=monotonic
         )
 
     # Identity and consent -----------------------------------------------------------------
@@ -745,7 +749,7 @@ class ProfileEngine:
         the same for everyone there."""
         cache_key = (platform, workspace)
         cached = self._popular_cache.get(cache_key)
-        if cached and time.monotonic() - cached[0] < self._popular_ttl:
+        if cached and self.monotonic() - cached[0] < self._popular_ttl:
             return cached[1][:limit]
         horizon = to_ts(now) - 4 * self.half_life
         # Whoever the consent gate lets the bot learn from in this workspace (its mode).
@@ -769,12 +773,11 @@ class ProfileEngine:
         )
         result = await session.exec(stmt)
         shared = [(str(row[0]), int(row[1])) for row in result.all() if not is_junk(row[0])]
-        await self.background.factors(session, platform, workspace, ())
-        total = self.background.people(platform, workspace)
+        total = await self.background.people_in(session, platform, workspace)
         if total >= 5:
             shared = [(t, n) for t, n in shared if n <= POPULAR_MAX_SHARE * total]
         heads = [members[0] for members in families([t for t, _ in shared])]
-        self._popular_cache[cache_key] = (time.monotonic(), heads[:20])
+        self._popular_cache[cache_key] = (self.monotonic(), heads[:20])
         return heads[:limit]
 
     async def profile_interests(

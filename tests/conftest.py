@@ -67,7 +67,9 @@ def settle_learning(core: Core) -> Core:
     Observed channel messages and reactions elsewhere are learned by a background batch
     (bot/learning.py), ~50 ms after ``handle`` returns. Tests that read the profile right
     after an event would otherwise race that batch; with this they see what a reader a
-    moment later sees. Tests of the batching itself build their core with ``settle=False``.
+    moment later sees. The workspace background's counts, refreshed off the reply path
+    (profiles/background.py), are settled the same way. Tests of the batching itself build
+    their core with ``settle=False``.
     """
     handle = core.handle
 
@@ -76,6 +78,7 @@ def settle_learning(core: Core) -> Core:
             return await handle(*args, **kwargs)
         finally:
             await core.services.learner.flush()
+            await core.services.engine.background.settle()
 
     core.handle = settled  # type: ignore[method-assign]
     return core

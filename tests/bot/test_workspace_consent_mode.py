@@ -79,6 +79,7 @@ async def test_workspace_background_counts_whom_the_gate_lets_in(make_core: Make
     async with core.services.db.session() as session:
         await background.factors(session, "test", "OUT", TOPICS)
         await background.factors(session, "test", "IN", TOPICS)
+    await background.settle()  # counted off the caller's path
     assert background.people("test", "OUT") == 3
     assert background.people("test", "IN") == 0
 

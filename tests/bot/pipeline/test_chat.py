@@ -496,6 +496,9 @@ class PoolWatchingBackend(ScriptedBackend):
         self.checked_out: list[int] = []
 
     async def generate(self, request, *, on_partial=None):
+        # The workspace background's refresh, which assembly may have started, holds a
+        # connection of its own for a moment: not the reply's, so it is let finish first.
+        await self.core_ref[0].services.engine.background.settle()
         pool = self.core_ref[0].services.db.engine.sync_engine.pool
         self.checked_out.append(pool.checkedout())
         return await super().generate(request, on_partial=on_partial)
