@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -25,6 +26,14 @@ log = logging.getLogger(__name__)
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached; callers keep the work and retry later."""
+
+
+class WriteNeeded(Exception):
+    """Work begun in a read-only transaction (:meth:`Database.read`) found it must write:
+    :meth:`Database.read_first` runs it again in a write transaction."""
+
+
+T = TypeVar("T")
 
 
 def _normalise(url: str | URL) -> URL:
@@ -53,6 +62,9 @@ def is_sqlite(url: str | URL) -> bool:
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _DEFERRED = "tailorbot_deferred_begin"
+_READ_ONLY = "tailorbot_read_only"
+# What a read-only transaction may send: reads, and the transaction control around them.
+_READS = re.compile(r"\s*(SELECT|WITH|PRAGMA|BEGIN|SAVEPOINT|RELEASE|ROLLBACK)\b", re.I)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -82,6 +94,16 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
+def _refuse_writes(
+    conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+) -> None:
+    """In a read-only transaction, any statement that could write stops the work before the
+    database sees it (see :meth:`Database.read`). ``WITH`` is allowed because the project
+    writes no data-modifying CTEs."""
+    if conn.get_execution_options().get(_READ_ONLY) and not _READS.match(statement):
+        raise WriteNeeded(statement.split(None, 1)[0] if statement.strip() else statement)
+
+
 class Database:
     """Owns the engine and hands out sessions. ``session()`` maps connection failures to
     :class:`DatabaseUnavailable` so the core can tell people instead of crashing."""
@@ -99,11 +121,17 @@ class Database:
         if self.sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(self.engine.sync_engine, "before_cursor_execute", _refuse_writes)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
         self._nested_sessions = async_sessionmaker(
             self.engine.execution_options(**{_DEFERRED: True}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
+        self._readers = async_sessionmaker(
+            self.engine.execution_options(**{_DEFERRED: True, _READ_ONLY: True}),
             class_=AsyncSession,
             expire_on_commit=False,
         )
@@ -135,12 +163,44 @@ class Database:
                 self._owner.reset(token)
 
     @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction, always rolled back. Why: on SQLite it begins deferred and
+        never queues for the writer (WAL lets it read while another transaction writes), so
+        the many events that only read — most observed channel messages — no longer wait in
+        line behind every write. A statement that would write raises :class:`WriteNeeded`
+        before it reaches the database (use :meth:`read_first` for work that usually only
+        reads)."""
+        async with self._transaction(self._readers, commit=False) as session:
+            yield session
+            if session.new or session.dirty or session.deleted:
+                # changes the ORM would flush on a commit (e.g. a row set in place): the work
+                # meant to write, so it must not end here as if it had
+                raise WriteNeeded("unflushed changes at the end of a read-only transaction")
+
+    async def read_first(self, work: Callable[[AsyncSession, bool], Awaitable[T]]) -> T:
+        """Run ``work(session, writable)`` in a read-only transaction; if it needs to write
+        (:class:`WriteNeeded`, raised by the work itself or by a statement), run it again
+        from the start in a write transaction. ``work`` must therefore do nothing outside
+        the database before its last write could happen."""
+        try:
+            async with self.read() as session:
+                return await work(session, False)
+        except WriteNeeded:
+            pass
+        async with self.session() as session:
+            return await work(session, True)
+
+    @contextlib.asynccontextmanager
     async def _transaction(
-        self, sessions: async_sessionmaker[AsyncSession]
+        self, sessions: async_sessionmaker[AsyncSession], *, commit: bool = True
     ) -> AsyncIterator[AsyncSession]:
         try:
-            async with sessions() as session, session.begin():
-                yield session
+            if commit:
+                async with sessions() as session, session.begin():
+                    yield session
+            else:  # closing ends the transaction (rolled back) and keeps loaded rows usable
+                async with sessions() as session:
+                    yield session
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_error(exc):
                 raise DatabaseUnavailable(str(exc.orig or exc)) from exc
