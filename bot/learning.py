@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -88,6 +88,17 @@ class Pending:
         return self.person.id
 
 
+class Stage(Protocol):
+    """A batched stage in front of the learner (bot/pipeline/intake.py): it hands items on
+    to :meth:`Learner.submit`, so it is flushed, closed and told of ``/forget`` first."""
+
+    async def flush(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    def forget(self, keys: set[tuple[str, str, str]]) -> None: ...
+
+
 class _Parts(Protocol):
     """What the learner reads from :class:`bot.services.Services` (by structure: importing
     it would close an import cycle)."""
@@ -113,6 +124,7 @@ class Learner:
         # Called after events were handed to the journal: the core wakes its drainer.
         self.on_journaled: Callable[[], None] | None = None
         self.lost = 0  # events neither applied nor journaled (journal full)
+        self.intakes: list[Stage] = []  # stages that feed this learner (they register)
         self.queue: WriteBehind[Pending] = WriteBehind(
             parts.db,
             self._apply,
@@ -131,16 +143,27 @@ class Learner:
         await self.queue.submit(item)
 
     async def flush(self) -> None:
-        """Wait until everything submitted so far is applied (or journaled)."""
+        """Wait until everything submitted so far — here or to a stage in front — is applied
+        (or journaled)."""
+        for intake in self.intakes:
+            await intake.flush()
         await self.queue.flush()
 
     async def aclose(self) -> None:
-        """Flush, then stop the background task (graceful shutdown)."""
+        """Flush, then stop the background tasks (graceful shutdown); the stages in front
+        first, since they feed this queue."""
+        for intake in self.intakes:
+            await intake.aclose()
         await self.queue.aclose()
 
-    def forget(self, person_ids: set[int]) -> None:
+    def forget(
+        self, person_ids: set[int], keys: Collection[tuple[str, str, str]] = ()
+    ) -> None:
         """Discard the waiting items of these people (``/forget``): none of them is applied,
-        whether still queued or gathered into the next batch."""
+        whether still queued or gathered into the next batch. ``keys`` (platform,
+        workspace, user id): the same people as the stages in front know them."""
+        for intake in self.intakes:
+            intake.forget(set(keys))
         if person_ids:
             self.queue.discard(lambda item: item.person_id in person_ids)
 
@@ -216,7 +239,11 @@ class Learner:
     async def _journal(self, batch: list[Pending]) -> None:
         """Hand the batch's events to the outage journal: the drainer replays them through
         the core once the database is back, and they are learned then, once."""
-        kept = self.parts.journal.keep_many([item.event for item in batch])
+        self.journal_events([item.event for item in batch])
+
+    def journal_events(self, events: list[AnyEvent]) -> None:
+        """Keep events the database refused in the outage journal and wake the drainer."""
+        kept = self.parts.journal.keep_many(events)
         full = sum(1 for outcome in kept if outcome is Kept.FULL)
         if full:
             self.lost += full

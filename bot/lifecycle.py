@@ -39,7 +39,9 @@ async def forget_person(
     assert person.id is not None
     # Their observations may still wait for the learner's next batch: never applied now
     # (a batch already writing commits before this transaction or finds them gone).
-    services.learner.forget({person.id})
+    services.learner.forget(
+        {person.id}, keys={(person.platform, person.workspace, person.user_id)}
+    )
     await services.features.erase(session, person)
     removed = await forget_person_rows(session, person.id)
     services.after_commit(session, count_erasure)

@@ -394,8 +394,14 @@ class WriteBehind(Generic[Item]):
         max_delay: float = 0.05,
         max_pending: int = 50_000,
         on_unavailable: Callable[[list[Item]], Awaitable[None]] | None = None,
+        read_only: bool = False,
+        after: Callable[[list[Item]], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
+        # read_only: ``apply`` only reads (Database.read: on SQLite it never queues for the
+        # writer) and ``after`` acts on what it found once the transaction is over.
+        self.read_only = read_only
+        self.after = after
         self._apply_batch = apply
         self.max_batch = max_batch
         self.max_delay = max_delay
@@ -510,8 +516,11 @@ class WriteBehind(Generic[Item]):
                 return
 
     async def _commit(self, items: list[Item]) -> None:
-        async with self.db.session() as session:
+        transaction = self.db.read() if self.read_only else self.db.session()
+        async with transaction as session:
             stats = await self._apply_batch(session, items)
+        if self.after is not None:
+            await self.after(items)
         self.applied += stats.observations
         self.signal_rows += stats.signal_rows
         self.batches += 1

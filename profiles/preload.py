@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists
+from sqlalchemy import and_, exists, tuple_
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -103,6 +103,55 @@ async def read_sender(
     if channel_id:
         keep(session, CHANNEL, (platform, workspace, channel_id), policy)
     return Sender(person, consent, link, policy, preferences)
+
+
+async def read_senders(
+    session: AsyncSession, keys: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Sender]:
+    """:func:`read_sender` for many (platform, workspace, user id) keys in one statement —
+    person, consent and preference rows, not link or channel (:func:`channel_policies`): the
+    observed channel messages of one batch (bot/pipeline/intake.py). People not found are
+    absent from the result. Nothing is kept in the session: the caller hands each sender on."""
+    if not keys:
+        return {}
+    stmt = (
+        select_rows(Person, Consent, Preference)
+        .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
+        .outerjoin(Preference, col(Preference.person_id) == col(Person.id))
+        .where(
+            tuple_(col(Person.platform), col(Person.workspace), col(Person.user_id)).in_(
+                sorted(keys)
+            )
+        )
+        .order_by(col(Person.id), col(Preference.id))
+    )
+    found: dict[tuple[str, str, str], Sender] = {}
+    for person, consent, preference in await session.exec(stmt):  # type: ignore[call-overload]
+        key = (person.platform, person.workspace, person.user_id)
+        sender = found.get(key)
+        if sender is None:
+            sender = found[key] = Sender(person, consent, None, None)
+        if preference is not None:
+            sender.preferences.append(preference)
+    return found
+
+
+async def channel_policies(
+    session: AsyncSession, channels: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], ChannelPolicy]:
+    """The policy rows of these (platform, workspace, channel id) in one statement; channels
+    without a row (no admin said anything) are absent."""
+    if not channels:
+        return {}
+    result = await session.exec(
+        select(ChannelPolicy).where(
+            tuple_(
+                col(ChannelPolicy.platform), col(ChannelPolicy.workspace),
+                col(ChannelPolicy.channel_id),
+            ).in_(sorted(channels))
+        )
+    )
+    return {(row.platform, row.workspace, row.channel_id): row for row in result}
 
 
 async def preference_rows(session: AsyncSession, person_id: int) -> Sequence[Preference]:

@@ -20,13 +20,14 @@ from bot.pipeline.answer import Answer
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.consent_gate import ConsentGate
 from bot.pipeline.identify import Identify, key_of
-from bot.pipeline.observe import Observe, Observed
+from bot.pipeline.intake import Intake
+from bot.pipeline.observe import ChannelContext, Observe, Observed
 from bot.pipeline.record import Record
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
 from profiles.models import Consent, ConversationTurn, Person
-from profiles.signals import clean_text
+from profiles.signals import MessageSignals, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class Chat:
         self.assemble = Assemble(services)
         self.answer = Answer(services)
         self.record = Record(services)
+        self.intake = Intake(services, self.observe, self.observe_one)
 
     async def handle(
         self, event: MessageEvent, on_partial: PartialCallback | None
@@ -100,6 +102,10 @@ class Chat:
                     thread_id=event.thread_id,
                 )
             ]
+        # Extraction first, outside the transaction: on SQLite the transaction holds the one
+        # writer, which no other reply or learning batch should wait for while this message
+        # is in an extraction worker. (Unused, and discarded, if its author does not consent.)
+        signals = await self.services.extract(text, names=event.mentioned_names)
         # Transaction 1: identify + dedupe → consent gate → observe → assemble. A retried or
         # crashed delivery is either fully processed once or not at all.
         async with self.services.db.session() as session:
@@ -109,7 +115,7 @@ class Chat:
                 return []
             policy = policy_of(event, sender.channel_policy) if sender.read_ahead else None
             prepared = await self.prepare(
-                session, event, sender.person, text, truncated, policy=policy
+                session, event, sender.person, text, truncated, policy=policy, signals=signals
             )
         # No transaction open: the model may take seconds and must hold no database lock.
         answered = await self.answer.generate(
@@ -157,13 +163,16 @@ class Chat:
         truncated: bool,
         *,
         policy: Policy | None = None,
+        signals: MessageSignals | None = None,
     ) -> Prepared:
         """Consent gate and observation (writes), then assembly (reads), in one transaction.
-        ``policy``: the channel's, when the caller read it with the sender."""
+        ``policy``: the channel's, when the caller read it with the sender; ``signals``: the
+        message's, when the caller extracted them already."""
         now = self.services.clock()
         gate = await self.consent_gate.check(session, event, person, now, policy=policy)
         observed = (
-            await self.observe.message(session, person, event, text) if gate.learn
+            await self.observe.message(session, person, event, text, signals=signals)
+            if gate.learn
             else Observed()
         )
         request, prefs = await self.assemble.request(
@@ -191,22 +200,38 @@ class Chat:
     async def observe_only(self, event: MessageEvent, text: str) -> None:
         """A channel message not addressed to the bot: observed if its author allows
         learning, never answered. Nothing is stored about others, not even that they spoke.
-        Only reads happen here; the writes (event claim, last_seen_at, learning, digest
-        activity) are queued for the learner's next batch (bot/learning.py)."""
-        async with self.services.db.session() as session:
+        Queued for the intake (bot/pipeline/intake.py), which resolves many such messages
+        in one read and hands them to the learner's next batch (bot/learning.py)."""
+        await self.intake.submit(event, text)
+
+    async def observe_one(self, event: MessageEvent, text: str) -> None:
+        """:meth:`observe_only` for one message, on its own: what the intake's batch could
+        not decide from its rows (first contact, an unanswered consent, a timezone to
+        store). It reads in a read-only transaction and writes only when the rule must (a
+        person created on an "everywhere" grant, a consent taking it, the platform's new
+        timezone); the claim, ``last_seen_at`` and learning are the learner's batch."""
+
+        async def resolve(
+            session: AsyncSession, _writable: bool
+        ) -> tuple[Person, ChannelContext] | None:
             person = await self.identify.learning_person(session, event)
             if person is None or person.id is None:
-                return
-            context = await self.observe.channel_context(session, person, event)
-        await self.observe.channel(person, event, text, context)
+                return None
+            return person, await self.observe.channel_context(session, person, event)
+
+        found = await self.services.db.read_first(resolve)
+        if found is not None:
+            await self.observe.channel(found[0], event, text, found[1])
 
     async def preview(self, event: MessageEvent) -> LLMRequest:
         """The exact model input this message would produce now, with nothing stored
-        (``tailorbot prompt preview``, benchmarks). Unknown people get the generic prompt."""
+        (``tailorbot prompt preview``, benchmarks). Unknown people get the generic prompt.
+        A read-only transaction: on SQLite it never waits for the writer."""
         services = self.services
         key = key_of(event)
         text = clean_text(event.text, max_chars=services.settings.max_message_chars)
-        async with services.db.session() as session:
+
+        async def build(session: AsyncSession, writable: bool) -> LLMRequest:
             person = await services.engine.find_person(session, key)
             if person is None or person.id is None:
                 person = Person(
@@ -228,5 +253,8 @@ class Chat:
             request, _ = await self.assemble.request(
                 session, person, event, text, learn=learn, history=history, now=services.clock()
             )
-            await session.rollback()
-        return request
+            if writable:
+                await session.rollback()  # nothing stored, whatever assembly wrote
+            return request
+
+        return await services.db.read_first(build)

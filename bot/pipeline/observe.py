@@ -10,6 +10,7 @@ learner (bot/learning.py), which no reply waits for.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import desc
@@ -22,7 +23,7 @@ from bot.events import Event, MessageEvent
 from bot.learning import Pending
 from bot.services import Services
 from profiles.ingest import Claim, Observation
-from profiles.models import ConversationTurn, Person, Source
+from profiles.models import ConversationTurn, Person, Preference, Source
 from profiles.preferences import PreferenceError, validate
 from profiles.preload import preference_rows
 from profiles.signals import MessageSignals
@@ -51,14 +52,21 @@ class Observe:
         self.services = services
 
     async def message(
-        self, session: AsyncSession, person: Person, event: MessageEvent, text: str
+        self,
+        session: AsyncSession,
+        person: Person,
+        event: MessageEvent,
+        text: str,
+        *,
+        signals: MessageSignals | None = None,
     ) -> Observed:
         """A message addressed to the bot: its signals, the history the prompt will show
         (read before this message is added), and the message as a turn of that history —
         not added here: Record.store writes it with the answer, both rows in one statement
-        (issue 16), so a reply whose record fails keeps neither half of the exchange."""
+        (issue 16), so a reply whose record fails keeps neither half of the exchange.
+        ``signals``: extracted by the caller before its transaction (see Chat.handle)."""
         assert person.id is not None
-        signals = await self.learn(session, person.id, event, text)
+        signals = await self.learn(session, person.id, event, text, signals=signals)
         topics = [t for t, _ in signals.topics]
         history = await self.history(session, person.id)
         turn = ConversationTurn(
@@ -126,12 +134,20 @@ class Observe:
         )
 
     async def learn(
-        self, session: AsyncSession, person_id: int, event: MessageEvent, text: str
+        self,
+        session: AsyncSession,
+        person_id: int,
+        event: MessageEvent,
+        text: str,
+        *,
+        signals: MessageSignals | None = None,
     ) -> MessageSignals:
-        """Implicit signals of one message from a person who allows learning."""
+        """Implicit signals of one message from a person who allows learning (extracted now
+        unless the caller already did)."""
         services = self.services
         timezone = await self.store_platform_context(session, person_id, event, services.clock())
-        signals = await services.extract(text, names=event.mentioned_names)
+        if signals is None:
+            signals = await services.extract(text, names=event.mentioned_names)
         await services.engine.observe_message(
             session,
             person_id,
@@ -164,23 +180,42 @@ class Observe:
         preference still wins and /profile can say where a value came from) when they
         changed; return the timezone to use for this event."""
         rows = await preference_rows(session, person_id)  # usually read ahead with the sender
-        stored = {
-            (p.key, p.source): p.value for p in rows if p.key in ("timezone", "language")
-        }
-        context = event.context
-        for key, value in (("timezone", context.timezone), ("language", context.locale)):
-            if not value:
-                continue
-            try:
-                clean = validate(key, value)
-            except PreferenceError:  # a platform value we cannot use is simply ignored
-                continue
-            if stored.get((key, Source.PLATFORM.value)) != clean:
-                stored[(key, Source.PLATFORM.value)] = await self.services.engine.set_preference(
-                    session, person_id, key, clean, source=Source.PLATFORM, at=now
-                )
+        stored = stored_context(rows)
+        for key, clean in reported_changes(stored, event):
+            stored[(key, Source.PLATFORM.value)] = await self.services.engine.set_preference(
+                session, person_id, key, clean, source=Source.PLATFORM, at=now
+            )
+        return self.timezone_of(stored)
+
+    def timezone_of(self, stored: dict[tuple[str, str], str]) -> str:
+        """The timezone an event is read in: the person's explicit one, else the platform's,
+        else the deployment's default."""
         return (
             stored.get(("timezone", Source.EXPLICIT.value))
             or stored.get(("timezone", Source.PLATFORM.value))
             or self.services.settings.default_timezone
         )
+
+
+def stored_context(rows: Iterable[Preference]) -> dict[tuple[str, str], str]:
+    """The person's stored timezone and language rows, by (key, source)."""
+    return {(p.key, p.source): p.value for p in rows if p.key in ("timezone", "language")}
+
+
+def reported_changes(
+    stored: dict[tuple[str, str], str], event: Event
+) -> list[tuple[str, str]]:
+    """The (key, value) pairs of timezone and locale the platform reports with ``event``
+    that differ from what is stored as the platform's; values we cannot use are ignored."""
+    changes: list[tuple[str, str]] = []
+    context = event.context
+    for key, value in (("timezone", context.timezone), ("language", context.locale)):
+        if not value:
+            continue
+        try:
+            clean = validate(key, value)
+        except PreferenceError:  # a platform value we cannot use is simply ignored
+            continue
+        if stored.get((key, Source.PLATFORM.value)) != clean:
+            changes.append((key, clean))
+    return changes

@@ -110,21 +110,30 @@ async def test_reactions_elsewhere_are_batched_and_counted_once(make_core):
     assert await count(core, Signal, person_id=pid, kind="reaction") == kinds
 
 
-async def _queued(core: Core, event) -> None:
+STAGES = pytest.mark.parametrize("stage", ["intake", "learner"])
+
+
+async def _queued(core: Core, event, stage: str = "intake") -> None:
     """Handle ``event`` with the learner gathering for a long time: it stays queued until a
-    flush (no timing luck involved)."""
+    flush (no timing luck involved): in the intake, which resolves it, then in the learner."""
     core.services.learner.queue.max_delay = 3600.0
+    core.chat.intake.queue.max_delay = 3600.0
     assert await core.handle(event) == []
+    if stage == "learner":  # resolved by the intake, waiting in the learner's queue
+        await core.chat.intake.flush()
+        learner = core.services.learner.queue
+        assert learner.pending >= 1 or (learner._task is not None and not learner._task.done())
 
 
-async def test_forget_while_queued_leaves_no_row(make_core):
+@STAGES
+async def test_forget_while_queued_leaves_no_row(make_core, stage):
     core = await make_core(settle=False)
     alice, bob = person("alice"), person("bob")
     for who in (alice, bob):
         await grant(core, who)
     pid = await person_id(core, alice)
-    await _queued(core, channel(alice, TEXTS[0], event_id="ev-forgotten"))
-    await _queued(core, channel(bob, TEXTS[1], event_id="ev-kept"))
+    await _queued(core, channel(alice, TEXTS[0], event_id="ev-forgotten"), stage)
+    await _queued(core, channel(bob, TEXTS[1], event_id="ev-kept"), stage)
     replies = await core.handle(command(alice, "forget", "confirm"))
     assert replies
     await core.services.learner.flush()
@@ -135,7 +144,10 @@ async def test_forget_while_queued_leaves_no_row(make_core):
     assert await count(core, ProcessedEvent, event_id="ev-kept") == 1  # others still learn
 
 
-async def test_a_workspace_switched_to_opt_in_while_queued_stops_unanswered_learning(make_core):
+@STAGES
+async def test_a_workspace_switched_to_opt_in_while_queued_stops_unanswered_learning(
+    make_core, stage
+):
     """An unanswered consent allows learning only while the workspace learns unless told
     otherwise: the batch re-checks by the consent gate's own rule, the workspace's mode too."""
     from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, set_default
@@ -144,7 +156,7 @@ async def test_a_workspace_switched_to_opt_in_while_queued_stops_unanswered_lear
     alice = person()
     await core.handle(message(alice, TEXTS[0]))  # never answers the consent notice
     await core.services.learner.flush()
-    await _queued(core, channel(alice, TEXTS[1], event_id="ev-opt-in"))
+    await _queued(core, channel(alice, TEXTS[1], event_id="ev-opt-in"), stage)
     async with core.services.db.session() as session:  # an admin, in another process
         await set_default(session, "test", "W1", CONSENT_KEY, OPT_IN, core.services.clock())
     await core.services.learner.flush()
@@ -152,12 +164,13 @@ async def test_a_workspace_switched_to_opt_in_while_queued_stops_unanswered_lear
     assert await count(core, Signal, event_id="ev-opt-in") == 0
 
 
-async def test_revocation_while_queued_stops_the_learning(make_core):
+@STAGES
+async def test_revocation_while_queued_stops_the_learning(make_core, stage):
     core = await make_core(settle=False)
     alice = person()
     await grant(core, alice)
     pid = await person_id(core, alice)
-    await _queued(core, channel(alice, TEXTS[1], event_id="ev-revoked"))
+    await _queued(core, channel(alice, TEXTS[1], event_id="ev-revoked"), stage)
     async with core.services.db.session() as session:  # revoked by another process
         await core.services.engine.set_consent(
             session, pid, ConsentStatus.REVOKED, core.services.clock()
@@ -172,12 +185,14 @@ async def test_graceful_close_flushes_the_queue_and_stops_the_task(make_core):
     core = await make_core(settle=False)
     alice = person()
     await grant(core, alice)
-    learner = core.services.learner
+    learner, intake = core.services.learner, core.chat.intake
     assert learner.queue._task is None  # nothing started until there is something to learn
+    assert intake.queue._task is None
     await _queued(core, channel(alice, TEXTS[2], event_id="ev-closing"))
-    assert learner.pending + (learner.queue._task is not None) >= 1
+    waiting = [learner.queue, intake.queue]
+    assert sum(q.pending + (q._task is not None) for q in waiting) >= 1
     await core.aclose()
-    assert learner.queue._task is None
+    assert learner.queue._task is None and intake.queue._task is None
     assert await count(core, ProcessedEvent, event_id="ev-closing") == 1
     assert await count(core, Signal, person_id=await person_id(core, alice)) > 0
 
@@ -229,3 +244,33 @@ async def test_database_away_mid_batch_journals_the_events_and_they_are_learned_
         await core.aclose()
         await core.services.db.dispose()
         await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_database_away_when_the_intake_reads_journals_the_messages(
+    postgres_database, settings_for
+):
+    """The intake's read (who sent these, do they allow learning) finds the database away:
+    the observed messages wait in the outage journal and are learned once it is back."""
+    proxy, proxied = await proxied_database(postgres_database)
+    core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
+    alice = person()
+    try:
+        await grant(core, alice)
+        pid = await person_id(core, alice)
+        events = [channel(alice, text) for text in TEXTS[:2]]
+        await proxy.stop()
+        for event in events:
+            assert await core.handle(event) == []
+        await core.services.learner.flush()
+        assert core.backlog_size == 2
+        await proxy.start()
+        assert await core.drain_backlog() == 2
+        await core.services.learner.flush()
+        assert core.backlog_size == 0
+        for event in events:
+            assert await count(core, ProcessedEvent, event_id=event.event_id) == 1
+        assert await count(core, Signal, person_id=pid, kind="style") == 2
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()

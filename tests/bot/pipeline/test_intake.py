@@ -1,0 +1,136 @@
+"""The intake (bot/pipeline/intake.py): observed channel messages resolved a batch at a time
+decide exactly as the per-message path (``Chat.observe_one``) decides, case by case — consent
+granted, revoked, unanswered in an opt-out and an opt-in workspace, first contact with and
+without a grant given "everywhere", a new platform timezone to store, a channel excluded from
+learning — and the batch hands to the per-message path only what its rows cannot decide.
+Real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from bot.core import Core
+from bot.events import CommandEvent, MessageEvent, PersonRef, PlatformContext, Surface
+from profiles.models import ConsentStatus, Person, Preference, ProcessedEvent
+from profiles.signals import clean_text
+from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, set_default
+from tests.conftest import MakeCore
+from tests.profiles.test_ingest import relabel, state
+from tests.support.helpers import action, grant, message, next_id, person, person_id
+
+AT = dt.datetime(2026, 3, 4, 22, 30, tzinfo=dt.UTC)
+TEXTS = [
+    "Comparing event sourcing and CQRS for our billing service",
+    "The kubernetes operator for postgres replication finally works",
+]
+# user → (workspace suffix, timezone the platform reports); the cases of the module doc
+CASES = {
+    "granted": ("W", ""),
+    "revoked": ("W", ""),
+    "unanswered": ("W", ""),
+    "unanswered_opt_in": ("X", ""),
+    "stranger": ("W", ""),
+    "everywhere": ("Z", ""),  # granted everywhere in W, first seen in Z
+    "moved": ("W", "Asia/Tokyo"),
+    "excluded": ("W", ""),  # speaks in a channel excluded from learning
+}
+PER_MESSAGE = {"unanswered", "unanswered_opt_in", "stranger", "everywhere", "moved"}
+
+
+def who(user: str, workspace: str) -> PersonRef:
+    return person(user, workspace, "discord" if user == "everywhere" else "test")
+
+
+async def scenario(core: Core, prefix: str) -> list[MessageEvent]:
+    """People and channels of every case in workspaces named ``prefix`` + suffix; returns
+    their observed messages (not yet delivered)."""
+    services = core.services
+    ws = {suffix: f"{prefix}{suffix}" for suffix in "WXZ"}
+    for user in ("granted", "revoked", "moved", "excluded"):
+        await grant(core, person(user, ws["W"]))
+    pid = await person_id(core, person("revoked", ws["W"]))
+    assert pid is not None
+    async with services.db.session() as session:
+        await services.engine.set_consent(session, pid, ConsentStatus.REVOKED, AT)
+        await set_default(session, "test", ws["X"], CONSENT_KEY, OPT_IN, AT)
+    for user in ("unanswered", "unanswered_opt_in"):  # never answer the consent notice
+        hello = message(person(user, ws[CASES[user][0]]), "hello", occurred_at=AT,
+                        event_id=f"hello-{user}")
+        await core.handle(hello)
+    # a grant "everywhere" spans the servers of a platform that has them
+    assert await core.handle(action(who("everywhere", ws["W"]), "consent.grant_everywhere"))
+    await core.handle(CommandEvent(
+        event_id=next_id("cmd"), person=person("boss", ws["W"]), name="admin",
+        args="exclude learning here", channel_id="CX", surface=Surface.CHANNEL,
+        context=PlatformContext(admin=True),
+    ))
+    await services.learner.flush()
+    return [
+        message(
+            who(user, ws[suffix]), text, event_id=f"{user}-{n}", surface=Surface.CHANNEL,
+            mentioned=False, channel_id="CX" if user == "excluded" else "C1",
+            context=PlatformContext(timezone=timezone), occurred_at=AT,
+        )
+        for user, (suffix, timezone) in CASES.items()
+        for n, text in enumerate(TEXTS)
+    ]
+
+
+async def outcome(core: Core, prefix: str) -> tuple:
+    """Everything observation can leave, per (workspace suffix, user): people, claims,
+    preferences and the learned rows."""
+    async with core.services.db.session() as session:
+        people = [
+            p for p in (await session.exec(select(Person))).all()
+            if p.workspace.startswith(prefix)
+        ]
+        names = {p.id: (p.workspace.removeprefix(prefix), p.user_id) for p in people}
+        claims = sorted(
+            (names[c.person_id], c.event_id)
+            for c in (await session.exec(select(ProcessedEvent))).all()
+            if c.person_id in names and not c.event_id.startswith(("msg", "cmd", "act"))
+        )
+        preferences = sorted(
+            (names[p.person_id], p.key, p.value, p.source)
+            for p in (await session.exec(select(Preference))).all()
+            if p.person_id in names
+        )
+    learned = relabel(await state(core, set(names)), names)
+    return sorted(names.values()), claims, preferences, learned
+
+
+async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> None:
+    core = await make_core(settle=False, consent_mode="opt_out")
+    services, intake = core.services, core.chat.intake
+    one_by_one = await scenario(core, "A")
+    for event in one_by_one:
+        await core.chat.observe_one(event, clean_text(event.text, max_chars=4000).strip())
+    await services.learner.flush()
+
+    batched = await scenario(core, "B")
+    intake.queue.max_delay = 3600.0  # one batch, resolved at the flush
+    handed_on = intake.per_message
+    for event in batched:
+        assert await core.handle(event) == []
+    await services.learner.flush()
+    assert intake.queue.batches == 1
+    assert intake.per_message - handed_on == len(PER_MESSAGE) * len(TEXTS)
+
+    expected, got = await outcome(core, "A"), await outcome(core, "B")
+    for part, (want, have) in enumerate(zip(expected, got, strict=True)):
+        if isinstance(want, tuple):
+            for sub, (w, h) in enumerate(zip(want, have, strict=True)):
+                assert h == w, f"learned part {sub}"
+        assert have == want, f"part {part}"
+    people, claims, preferences, (interests, *_rest) = got
+    learned_from = {who for who, _topic in interests}
+    assert learned_from == {
+        ("W", "granted"), ("W", "unanswered"), ("Z", "everywhere"), ("W", "moved")
+    }
+    assert ("W", "stranger") not in people and ("Z", "everywhere") in people
+    assert (("W", "excluded"), "excluded-0") in claims  # seen, not learned from
+    # nothing at all is kept about people who do not allow learning, not even a claim
+    assert not any(event.startswith(("revoked-", "unanswered_opt_in-")) for _, event in claims)
+    assert (("W", "moved"), "timezone", "Asia/Tokyo", "platform") in preferences
