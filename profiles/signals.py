@@ -37,6 +37,10 @@ _SHORTCODE = re.compile(r":[a-z0-9_+\-]{2,40}:", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 _CONTRACTION = re.compile(r"\b\w+'(?:s|re|ve|ll|d|t|m)\b", re.IGNORECASE)
+# ASCII's control characters (category Cc) except newline and tab, for str.translate.
+_ASCII_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
+# Where an emoji can be: a run of non-ASCII characters, with the keycap base before it.
+_EMOJI_SPAN = re.compile(r"[#*0-9]?[^\x00-\x7f]+")
 _CASUAL_TOKENS = INTERJECTIONS
 _FORMAL_TOKENS = frozenset(
     ("please", "kindly", "regards", "sincerely", "furthermore", "however", "therefore")
@@ -48,7 +52,10 @@ _FORMAL_TOKENS = frozenset(
 def clean_text(text: str, *, max_chars: int) -> str:
     """NFKC-normalise, drop control and format characters (zero-widths, bidi overrides), keep
     newlines and tabs as spaces, and cut to ``max_chars``; the result is safe to store."""
-    text = unicodedata.normalize("NFKC", text[: max_chars * 2])
+    text = text[: max_chars * 2]
+    if text.isascii():  # most chat: NFKC changes nothing and the only ones to drop are Cc
+        return text.translate(_ASCII_CONTROLS)[:max_chars]
+    text = unicodedata.normalize("NFKC", text)
     kept = []
     for ch in text:
         category = unicodedata.category(ch)
@@ -117,10 +124,32 @@ def strip_non_topical(text: str, names: Sequence[str] = ()) -> str:
             rf"@?(?<!\w){re.escape(name)}(?!\w)", " ", prose, flags=re.IGNORECASE
         )
     prose = _MENTION.sub(" ", prose)
-    prose = _SHORTCODE.sub(" ", prose)
+    return replace_emoji(_SHORTCODE.sub(" ", prose))
+
+
+# The emoji package walks every character in Python; on ordinary chat that walk was a third of
+# extraction's time. Every emoji it knows is non-ASCII after its first character, and its first
+# is non-ASCII or one of ``#*0-9`` (keycaps; a test checks both against the package's table):
+# it only ever finds them in an _EMOJI_SPAN, and none in ASCII text. The two functions below
+# give exactly what the package gives for the whole text.
+
+
+def count_emoji(text: str) -> int:
+    """``emoji.emoji_count(text)``, without scanning what cannot hold one."""
+    if text.isascii():
+        return 0
     import emoji  # its tables cost ~0.1 CPU-s: loaded on first use, not at start
 
-    return emoji.replace_emoji(prose, replace=" ")
+    return sum(int(emoji.emoji_count(span)) for span in _EMOJI_SPAN.findall(text))
+
+
+def replace_emoji(text: str) -> str:
+    """``emoji.replace_emoji(text, replace=" ")``, without scanning what cannot hold one."""
+    if text.isascii():
+        return text
+    import emoji
+
+    return _EMOJI_SPAN.sub(lambda span: emoji.replace_emoji(span.group(), replace=" "), text)
 
 
 class SignalExtractor:
@@ -132,17 +161,23 @@ class SignalExtractor:
 
     def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
         """``names``: display names that must never become topics (mentioned people)."""
-        import emoji
-
         text = clean_text(text, max_chars=self.max_chars)
-        emoji_count = emoji.emoji_count(text)
+        emoji_count = count_emoji(text)
         prose = strip_non_topical(text, names)
         words = _WORD.findall(prose)
-        language, foreign = _detect(prose)
-        if foreign:
-            topics: tuple[tuple[str, float], ...] = ()  # too short to tell which language
+        topics: tuple[tuple[str, float], ...]
+        if _too_short_to_name(_language_words(prose)):
+            # No language is named either way; lingua would only say whether the English
+            # topic rules apply, which matters only when they find a topic. Most chat lines
+            # find none ("haha yeah", "sounds good to me") and skip the detector.
+            language = None
+            topics = extract_topics(prose, "en", self.max_keyphrases)
+            if topics and _detect(prose)[1]:
+                topics = ()  # too short to tell which language, but not English
         else:
-            topics = extract_topics(prose, language or "en", self.max_keyphrases)
+            language, foreign = _detect(prose)
+            lang = language or "en"
+            topics = () if foreign else extract_topics(prose, lang, self.max_keyphrases)
         return MessageSignals(
             topics=topics,
             language=language,
@@ -171,7 +206,7 @@ def _detect(text: str) -> tuple[str | None, bool]:
     """(language or None, whether the text is probably in a language other than English
     even though it is too short to say which: its topics are then not read with English
     rules — "jajaja sí, claro" is not about "amigo")."""
-    words = [w.lower() for w in TOKEN.findall(text) if not w.isdigit()]
+    words = _language_words(text)
     if len(words) < 2:
         return None, False
     ranked = _language_detector().compute_language_confidence_values(text)
@@ -179,13 +214,22 @@ def _detect(text: str) -> tuple[str | None, bool]:
         return None, False
     code = str(ranked[0].language.iso_code_639_1.name).lower()
     foreign = code != "en" and _familiarity(words, code) > _familiarity(words, "en")
-    if len(words) < MIN_LANGUAGE_WORDS or sum(len(w) for w in words) < MIN_LANGUAGE_LETTERS:
+    if _too_short_to_name(words):
         return None, foreign
     if ranked[0].value < MIN_LANGUAGE_CONFIDENCE:
         return None, foreign  # short or mixed text: better no guess than a wrong language
     if code != "en" and not foreign:
         return None, False
     return code, False
+
+
+def _language_words(text: str) -> list[str]:
+    return [w.lower() for w in TOKEN.findall(text) if not w.isdigit()]
+
+
+def _too_short_to_name(words: list[str]) -> bool:
+    """Too few words or letters for any language guess to be kept (see :func:`_detect`)."""
+    return len(words) < MIN_LANGUAGE_WORDS or sum(map(len, words)) < MIN_LANGUAGE_LETTERS
 
 
 def _familiarity(words: list[str], lang: str) -> float:

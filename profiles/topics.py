@@ -206,6 +206,7 @@ def lemma(word: str, lang: str) -> str:
     return found if found[:3] == word[:3] and len(found) <= len(word) and found else word
 
 
+@functools.lru_cache(maxsize=100_000)
 def is_filler(word: str, lang: str = "en") -> bool:
     """Never part of a topic: stopwords, interjections, laughter, contractions, numbers."""
     if len(word) < 2 or word.isdigit() or "'" in word or "’" in word:

@@ -1,4 +1,20 @@
-from profiles.signals import SignalExtractor, clean_text, detect_language, normalise_topic
+import unicodedata
+
+import emoji
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from profiles import signals, topics
+from profiles.signals import (
+    SignalExtractor,
+    clean_text,
+    count_emoji,
+    detect_language,
+    normalise_topic,
+    replace_emoji,
+    strip_non_topical,
+)
 
 extractor = SignalExtractor(max_keyphrases=5, max_chars=4000)
 
@@ -127,3 +143,80 @@ def test_short_chat_gets_no_wrong_language():
     assert detect_language("So what movie genre is your favorite?") is None
     assert detect_language("haha, what kind of work?") is None
     assert detect_language("Je voudrais un café et un croissant, merci beaucoup") == "fr"
+
+
+# The cheap paths: each must give exactly what the general one gives. -----------------------
+
+
+def _clean_by_category(text: str, max_chars: int) -> str:
+    """clean_text's general rule, written out: NFKC, then drop Cc/Cf/Cs/Co/Cn but \n and \t."""
+    text = unicodedata.normalize("NFKC", text[: max_chars * 2])
+    dropped = ("Cc", "Cf", "Cs", "Co", "Cn")
+    kept = (ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in dropped)
+    return "".join(kept)[:max_chars]
+
+
+def test_clean_text_of_ascii_drops_exactly_the_general_rules_characters():
+    every_ascii = "".join(map(chr, range(128))) * 3
+    for limit in (5, 100, 4000):
+        assert clean_text(every_ascii, max_chars=limit) == _clean_by_category(every_ascii, limit)
+
+
+def test_no_emoji_can_hide_in_ascii_outside_its_spans():
+    """count_emoji and replace_emoji look for emoji only in non-ASCII runs (with a keycap
+    base before them); that holds while no emoji of the package's table has an ASCII
+    character after its first, nor an ASCII first character other than a keycap base."""
+    for key in emoji.EMOJI_DATA:
+        assert not any(ch.isascii() for ch in key[1:]), key
+        assert not key[0].isascii() or key[0] in "#*0123456789", key
+
+
+_EMOJI_PIECES = st.one_of(
+    st.sampled_from(list("ab #*059.,’é\u200d\ufe0f\ufe0e\u20e3🏽👨💻😀🇫🇷©‼\U000e0067")),
+    st.sampled_from(sorted(emoji.EMOJI_DATA)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_EMOJI_PIECES, max_size=12).map("".join))
+def test_emoji_are_counted_and_removed_as_the_emoji_package_does(text: str):
+    assert count_emoji(text) == emoji.emoji_count(text)
+    assert replace_emoji(text) == emoji.replace_emoji(text, replace=" ")
+
+
+def test_a_short_message_keeps_the_topic_a_long_one_finds():
+    short = extractor.extract("jazz piano, honestly")
+    long = extractor.extract("I have been listening to a lot of jazz piano lately, mostly at home")
+    assert "jazz piano" in [t for t, _ in short.topics]
+    assert "jazz piano" in [t for t, _ in long.topics]
+    assert short.language is None and long.language == "en"
+
+
+def test_short_foreign_chat_is_still_not_read_with_english_rules():
+    """Too short to name its language, but lingua and wordfreq still say it is not English:
+    what the English rules would find in it ("claro amigo", "paella") is dropped."""
+    for text in ("jajaja claro amigo", "que bueno, la paella", "kkkkkk verdade, muito bom"):
+        prose = strip_non_topical(text)
+        assert topics.extract_topics(prose, "en", 5), text  # the English rules find some
+        assert extractor.extract(text).topics == (), text
+
+
+class _NoDetector:
+    def compute_language_confidence_values(self, text: str) -> list[object]:
+        raise AssertionError(f"the language detector was asked about {text!r}")
+
+
+def test_short_chatter_without_topics_does_not_ask_the_language_detector(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Its answer could change nothing: no language is named from so few words, and there is
+    no topic for it to veto."""
+    monkeypatch.setattr(signals, "_language_detector", _NoDetector)
+    for text in ("yeah haha", "sounds good to me", "lol I guess so", "ok cool, thanks!!"):
+        found = extractor.extract(text)
+        assert found.topics == () and found.language is None, text
+
+
+def test_per_word_caches_are_bounded():
+    for cached in (topics.is_filler, topics.zipf, topics.lemma, signals._zipf):
+        assert cached.cache_info().maxsize is not None, cached
