@@ -21,8 +21,12 @@ Printed, per the issue:
   seen at least twice) — so "blade runner" or "film" count for ``movies``.
 * **emptied after a 60-day pause**: people whose profile is empty 60 days after their last
   message (and whether /profile then says it knows nothing).
-* **throughput**: messages per CPU-second of this process (extraction, learning, SQLite),
-  with the machine's load average for context.
+* **throughput**: messages per CPU-second of this process (learning, SQLite; extraction runs
+  in the worker processes of ``profiles/extraction.py``, so it is not in this figure), with the
+  machine's load average for context.
+* **extraction alone**: ``SignalExtractor.extract`` over the same messages in this one process,
+  messages per CPU-second: once with the per-word caches empty (every lexicon is loaded before
+  timing), then again with them filled, as in a worker that has been busy a while.
 """
 
 from __future__ import annotations
@@ -237,6 +241,21 @@ async def replay(url: str, people: list[SimPerson], start: dt.datetime) -> dict[
     return result
 
 
+def extraction_rate(texts: list[str]) -> tuple[float, float]:
+    """(cold, warm) messages per CPU-second of signal extraction alone in this process."""
+    from profiles.signals import SignalExtractor, warm_up
+
+    warm_up()
+    extractor = SignalExtractor()
+    rates = []
+    for _ in range(2):
+        cpu0 = time.process_time()
+        for text in texts:
+            extractor.extract(text)
+        rates.append(len(texts) / max(time.process_time() - cpu0, 1e-9))
+    return rates[0], rates[1]
+
+
 def run_profiles() -> None:
     from profiles.migrate import upgrade
     from profiles.topics import lemma
@@ -273,6 +292,10 @@ def run_profiles() -> None:
     print(f"throughput: {result['messages'] / result['cpu']:.0f} messages per CPU-second "
           f"({result['messages'] / result['wall']:.0f}/s wall) through Core.handle on SQLite; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+    cold, warm = extraction_rate([text for p in people for text, _ in p.lines])
+    load = os.getloadavg()
+    print(f"extraction alone: {warm:,.0f} messages per CPU-second on one core "
+          f"({cold:,.0f} with the per-word caches empty); load average {load[0]:.2f}")
     print("examples:")
     for p in people[:6]:
         print(f"  {p.name} [{', '.join(p.subjects)}]: {', '.join(result['tops'][p.name])}")
