@@ -14,9 +14,10 @@ from bot.events import ActionEvent, Event, ReactionEvent
 from bot.learning import Pending
 from bot.pipeline.identify import Identify
 from bot.services import Services
+from profiles.db import WriteNeeded
 from profiles.feedback import reaction_value
 from profiles.ingest import Claim, Observation
-from profiles.models import ConversationTurn
+from profiles.models import ConversationTurn, Person
 
 
 class Feedback:
@@ -62,26 +63,41 @@ class Feedback:
         batch (bot/learning.py), which claims the event id so a retry counts once. Reactions
         from people who do not allow learning leave no trace at all."""
         engine = self.services.engine
-        async with self.services.db.session() as session:
+        now = event.occurred_at
+
+        async def decide(session: AsyncSession, writable: bool) -> tuple[Person, str] | None:
+            """Feedback on a reply is written here (in a write transaction: the read-only
+            first pass hands it on); a reaction elsewhere returns what to learn from."""
             person = await self.identify.learning_person(session, event)
             if person is None or person.id is None:
-                return
+                return None
             turn = await self._bot_turn(session, person.id, target)
-            now = event.occurred_at
             if turn is not None:
+                if not writable:
+                    raise WriteNeeded("feedback on the bot's reply")
                 if not added:
                     await engine.withdraw_feedback(session, person.id, turn, emoji=emoji, at=now)
                 elif value != 0:
                     await engine.record_feedback(
                         session, person.id, turn, value, at=now, source=source, emoji=emoji
                     )
-                return
+                return None
             target_text = event.target_text if isinstance(event, ReactionEvent) else None
             if not (isinstance(event, ReactionEvent) and added and target_text
                     and emoji is not None and value >= 0):
-                return
+                return None
             if not (await policy_for(session, event)).learn:
-                return
+                return None
+            return person, target_text
+
+        # Most reactions are to other people's messages and only read here: on SQLite a
+        # read-only transaction does not queue for the writer.
+        found = await self.services.db.read_first(decide)
+        if found is None:
+            return
+        person, target_text = found
+        # decide returned them only for a reaction with an emoji, from a known person
+        assert person.id is not None and emoji is not None and isinstance(event, ReactionEvent)
         signals = await self.services.extract(target_text)
         if not signals.topics:
             return

@@ -27,7 +27,16 @@ from bot.core import Core
 from bot.events import CommandEvent, MessageEvent, PlatformContext, Surface
 from profiles.models import ConversationTurn, Interest, Person, Signal
 from tests.conftest import MakeCore
-from tests.support.helpers import command, count, grant, message, next_id, person, person_id
+from tests.support.helpers import (
+    command,
+    count,
+    grant,
+    message,
+    next_id,
+    person,
+    person_id,
+    reaction,
+)
 
 TEXT = "I'm learning Rust async programming and reading about distributed systems"
 GOAL = 8
@@ -141,6 +150,26 @@ async def test_many_observed_messages_cost_the_statements_of_one(
     assert len(reply_path(batch)) <= len(reply_path(one)), "\n".join(reply_path(batch))
     for observed in many:
         assert await count(core, Signal, event_id=observed.event_id) > 0
+
+
+async def test_a_reaction_elsewhere_only_reads_and_never_takes_the_writer(
+    make_core: MakeCore,
+) -> None:
+    """A reaction to someone else's message is learned in the learner's batch: its handler
+    reads who reacted in a read-only transaction (on SQLite a plain BEGIN, not the writer's
+    BEGIN IMMEDIATE, so it queues behind no reply). Feedback on the bot's own reply is
+    written at once (tests/bot/test_profile_learning.py)."""
+    core = await make_core(settle=False)
+    alice = person("alice")
+    await grant(core, alice)
+    core.services.learner.queue.max_delay = 3600.0
+    liked = reaction(alice, "m-elsewhere", "🔥", target_text="rust async runtimes compared")
+    with statements(core) as seen:
+        assert await core.handle(liked) == []
+    assert seen and all(s.startswith(("BEGIN", "SELECT")) for s in seen), seen
+    assert "BEGIN IMMEDIATE" not in seen
+    await core.services.learner.flush()
+    assert await count(core, Signal, event_id=liked.event_id) > 0  # learned in the batch
 
 
 async def test_a_channel_excluded_elsewhere_is_obeyed_by_the_next_message(
