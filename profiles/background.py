@@ -121,14 +121,19 @@ class WorkspaceBackground:
         *,
         opt_out_in: OptOutIn,
         ttl_seconds: float = 300.0,
+        retry_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``opt_out_in``: the workspace's consent mode (``ProfileEngine.opt_out_in``), read
         when a workspace's entry is (re)loaded: who counts is whoever the consent gate lets
         the bot learn from there, so an admin's default applies within ``ttl_seconds``.
+        ``retry_seconds``: after a refresh failed (the database away), how long replies
+        schedule none for that workspace — one warning per outage, not one per reply.
         ``clock``: seconds, monotonic (injected so tests age the cache without waiting)."""
         self.opt_out_in = opt_out_in
         self.ttl = ttl_seconds
+        self.retry = retry_seconds
+        self._failed: dict[Key, float] = {}  # workspace → when its last refresh failed
         self.clock = clock
         self._cache: dict[Key, _Entry] = {}
         # Topics asked about since the workspace's entry was loaded: counted by the next
@@ -221,6 +226,9 @@ class WorkspaceBackground:
         entry = self._cache.get(key)
         if entry is not None and not self._stale(entry) and self._holds(entry, wanted):
             return
+        failed = self._failed.get(key)
+        if failed is not None and self.clock() - failed < self.retry:
+            return  # the last refresh failed moments ago: old counts serve until the retry
         running = self._tasks.get(key)
         if self._closed or (running is not None and not running.done()):
             return  # the running one takes the new topics in
@@ -247,7 +255,15 @@ class WorkspaceBackground:
                 if entry is None or not self._missing(key, entry):
                     return
         except Exception as exc:  # a cache fill: the reply path never waits for it
-            log.warning("workspace background of %s/%s not refreshed: %s", *key, exc)
+            if key not in self._failed:  # once per outage: replies keep coming meanwhile
+                log.warning(
+                    "workspace background of %s/%s not refreshed (next try in %.0f s): %s",
+                    *key, self.retry, exc,
+                )
+            self._failed[key] = self.clock()
+            return
+        if self._failed.pop(key, None) is not None:
+            log.info("workspace background of %s/%s refreshed again", *key)
 
     async def _update(self, sessions: Sessions, key: Key, *, reload: bool) -> None:
         """Count what is asked and not counted (everything asked, on a reload) and replace

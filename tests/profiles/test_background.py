@@ -219,3 +219,36 @@ async def test_an_engine_on_its_own_counts_in_the_callers_session(make_core: Mak
         assert await background.people_in(session, "test", "W1") == 6
     assert factors == {SHARED: distinctiveness(6, 6), OWN[0]: 1.0}
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("workspace background")]
+
+
+async def test_a_failed_refresh_is_retried_after_a_pause_and_warned_about_once(
+    make_core: MakeCore, caplog: Any
+) -> None:
+    """The database away: replies keep coming and each would start a refresh that fails and
+    warns. One failure pauses refreshes of that workspace for ``retry_seconds`` (on the
+    injected clock), so an outage costs one warning and one attempt per pause; once the
+    database answers the counts come back."""
+    core = await make_core(settle=False)
+    await _workspace(core)
+    background = core.services.engine.background
+    now = [1_000.0]
+    background.clock = lambda: now[0]
+    attempts: list[int] = []
+    counted = background._df
+
+    async def away(*args: Any) -> dict[str, int]:
+        attempts.append(1)
+        raise ConnectionError("database away")
+
+    background._df = away  # type: ignore[method-assign]
+    with caplog.at_level("WARNING", logger="profiles.background"):
+        for who in ("u0", "u1", "u2", "u3"):
+            await core.preview_request(_ask(who))
+            await background.settle()
+    assert len(attempts) == 1
+    assert len([r for r in caplog.records if "not refreshed" in r.message]) == 1
+    now[0] += background.retry + 1  # the pause is over and the database is back
+    background._df = counted  # type: ignore[method-assign]
+    await core.preview_request(_ask())
+    await background.settle()
+    assert background.people("test", "W1") == 6
