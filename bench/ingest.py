@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 
 from bench.pipeline import WORKSPACE, percentile
 from bench.workload import events
+from bot.app import freeze_startup_objects
 from bot.core import Core
 from bot.events import CommandEvent, MessageEvent, PersonRef, ReactionEvent, Surface
 from profiles.db import Database
@@ -161,6 +162,7 @@ async def warm_up(core: Core, users: list[str]) -> None:
             text="what should I read next?", surface=Surface.DM,
         ))
     await core.services.learner.flush()
+    freeze_startup_objects()  # as `tailorbot run` does once started (bot/app.py)
 
 
 async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigures:

