@@ -54,6 +54,14 @@ class Record:
         statement."""
         services = self.services
         llm, result, error = services.llm, answered.result, answered.error
+        # Feedback on a reply is about the reply: its own topics (a canned notice from a
+        # missing model has none worth crediting). Extracted before the transaction: on
+        # SQLite it holds the one writer, which nobody should wait for while a worker extracts.
+        topics = (
+            reply_topics(await services.extract(text))
+            if learn and error is None and llm.configured
+            else []
+        )
         async with services.db.session() as session:
             person_id = person.id if learn else None
             if llm.configured:
@@ -70,9 +78,6 @@ class Record:
                 )
             turns = [asked] if learn and asked is not None else []
             if learn and error is None:
-                # Feedback on a reply is about the reply: its own topics (a canned notice
-                # from a missing model has none worth crediting).
-                topics = reply_topics(await services.extract(text)) if llm.configured else []
                 assert person.id is not None
                 turns.append(
                     ConversationTurn(

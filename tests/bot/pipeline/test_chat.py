@@ -516,3 +516,37 @@ async def test_the_model_is_asked_with_no_transaction_open(make_core):
     replies = await core.handle(message(alice, "what should I cook tonight?"))
     assert backend.checked_out == [0]
     assert replies[0].reply_id is not None and replies[0].reply_id.startswith("turn:")
+
+
+async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for):
+    """An answered message is extracted twice — the person's words (what they teach) and the
+    reply (what feedback on it is about) — each in a worker, which takes milliseconds. On
+    SQLite a write transaction holds the process's one writer, which every other reply and
+    learning batch waits for: both extractions run with it free. The reply's topics are
+    still stored with its turn."""
+    from bot.core import Core
+    from profiles.db import Database
+
+    core = Core(settings_for(sqlite_url), Database(sqlite_url),
+                ScriptedBackend(["Tokio and async Rust runtimes compared, with benchmarks"]))
+    writer = core.services.db._writer
+    assert writer is not None
+    extract, held = core.services.extract, []
+
+    async def watched(text, **kw):
+        held.append(writer.locked())
+        return await extract(text, **kw)
+
+    core.services.extract = watched
+    alice = person()
+    try:
+        await grant(core, alice)
+        replies = await core.handle(message(alice, TOPIC_TEXT))
+        assert replies[0].purpose == "chat" and replies[0].reply_id
+        assert len(held) == 2 and not any(held), held
+        async with core.services.db.session() as session:
+            turn = await session.get(ConversationTurn, int(replies[0].reply_id.split(":")[1]))
+        assert turn is not None and turn.role == "assistant" and turn.topics
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
