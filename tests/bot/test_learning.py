@@ -145,6 +145,26 @@ async def test_forget_while_queued_leaves_no_row(make_core, stage):
 
 
 @STAGES
+async def test_forgotten_by_another_worker_while_queued_leaves_no_row(make_core, stage):
+    """Two workers on one database: the person's observation waits in one worker's queue
+    while another worker runs their /forget (it cannot reach the first worker's memory).
+    The waiting batch finds them gone — the intake's read, or the learner's re-check — and
+    writes nothing about them."""
+    here, there = await make_core(settle=False), await make_core(settle=False)
+    alice, bob = person("alice"), person("bob")
+    for who in (alice, bob):
+        await grant(here, who)
+    await _queued(here, channel(alice, TEXTS[0], event_id="ev-gone"), stage)
+    await _queued(here, channel(bob, TEXTS[1], event_id="ev-stays"), stage)
+    assert await there.handle(command(alice, "forget", "confirm"))
+    await here.services.learner.flush()
+    assert await person_id(here, alice) is None
+    assert await count(here, ProcessedEvent, event_id="ev-gone") == 0
+    assert await count(here, Signal, event_id="ev-gone") == 0
+    assert await count(here, ProcessedEvent, event_id="ev-stays") == 1  # others still learn
+
+
+@STAGES
 async def test_a_workspace_switched_to_opt_in_while_queued_stops_unanswered_learning(
     make_core, stage
 ):
