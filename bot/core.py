@@ -106,7 +106,7 @@ class Core:
         )
         # One handler per event kind (the chat path is the pipeline of named stages).
         self.chat = Chat(self.services)
-        self.feedback = Feedback(self.services)
+        self.feedback = Feedback(self.services, self.chat.intake)
         self.commands = Commands(self.services, self.feedback)
         self.drainer = Drainer(
             self.services.journal,

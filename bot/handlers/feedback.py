@@ -13,6 +13,7 @@ from bot.channel_policy import policy_for
 from bot.events import ActionEvent, Event, ReactionEvent
 from bot.learning import Pending
 from bot.pipeline.identify import Identify
+from bot.pipeline.intake import Intake
 from bot.services import Services
 from profiles.db import WriteNeeded
 from profiles.feedback import reaction_value
@@ -21,11 +22,24 @@ from profiles.models import ConversationTurn, Person
 
 
 class Feedback:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, intake: Intake | None = None) -> None:
+        """``intake``: where reactions wait to be resolved a batch at a time
+        (bot/pipeline/intake.py); without one each is handled on its own."""
         self.services = services
         self.identify = Identify(services)
+        self.intake = intake
+        if intake is not None:
+            intake.reactions = self
 
     async def reaction(self, event: ReactionEvent) -> None:
+        """Queued for the intake's next batch, which hands back what only this event's own
+        rule can decide (:meth:`reaction_one`): feedback on the bot's reply among it."""
+        if self.intake is None:
+            await self.reaction_one(event)
+        else:
+            await self.intake.submit(event, event.target_text or "")
+
+    async def reaction_one(self, event: ReactionEvent) -> None:
         await self.record(
             event,
             event.target_message_id,
@@ -96,9 +110,15 @@ class Feedback:
         if found is None:
             return
         person, target_text = found
-        # decide returned them only for a reaction with an emoji, from a known person
-        assert person.id is not None and emoji is not None and isinstance(event, ReactionEvent)
-        signals = await self.services.extract(target_text)
+        # decide returned them only for a reaction (with its emoji) from a known person
+        assert isinstance(event, ReactionEvent)
+        await self.learn_elsewhere(person, event, target_text)
+
+    async def learn_elsewhere(self, person: Person, event: ReactionEvent, text: str) -> None:
+        """A reaction to someone else's message: interest in what it says, queued for the
+        learner's next batch, which claims the event id so a retry counts once."""
+        assert person.id is not None
+        signals = await self.services.extract(text)
         if not signals.topics:
             return
         ref = event.person
@@ -108,7 +128,8 @@ class Feedback:
                 person=person,
                 claim=Claim(ref.platform, ref.workspace, event.event_id),
                 observation=Observation.of_reaction(
-                    person.id, signals.topics, at=now, emoji=emoji, event_id=event.event_id
+                    person.id, signals.topics, at=event.occurred_at, emoji=event.emoji,
+                    event_id=event.event_id,
                 ),
             )
         )

@@ -18,6 +18,11 @@ stored one. Everything else — first contact, an unanswered consent (which may 
 given "everywhere", or follow the workspace's mode), a changed timezone that must be stored —
 goes through the per-message path, which writes when it must. A test holds the two equal.
 
+Reactions to other people's messages (ten in a hundred events) come the same way: the batch
+also asks which targets are the bot's own replies (one statement); a reaction to a reply is
+feedback, written at once by the per-event path (``Feedback.reaction_one``), as is any
+reaction the rows cannot decide; the rest is learned as interest in what was reacted to.
+
 Durability is the learner's: a batch whose read finds the database away goes to the outage
 journal whole; ``/forget`` discards the person's waiting messages here too; a graceful stop
 (``Learner.aclose``) resolves what waits here before the learner's own queue is flushed.
@@ -29,16 +34,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel_policy import policy_of
-from bot.events import MessageEvent, Surface
+from bot.events import MessageEvent, ReactionEvent, Surface
 from bot.pipeline.observe import ChannelContext, Observe, reported_changes, stored_context
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
+from profiles.feedback import reaction_value
 from profiles.ingest import IngestStats, WriteBehind
-from profiles.models import ConsentStatus, Person
+from profiles.models import ConsentStatus, ConversationTurn, Person
 from profiles.preload import channel_policies, read_senders
 
 log = logging.getLogger(__name__)
@@ -50,12 +58,23 @@ MAX_PENDING = 10_000
 Key = tuple[str, str, str]  # platform, workspace, user id
 
 
+class ReactionPath(Protocol):
+    """What the intake needs of bot/handlers/feedback.py (by structure: importing the
+    handler from the pipeline would point a dependency outward)."""
+
+    async def reaction_one(self, event: ReactionEvent) -> None:
+        """The whole per-event rule: feedback on the bot's reply, or learning."""
+
+    async def learn_elsewhere(self, person: Person, event: ReactionEvent, text: str) -> None:
+        """Learn interest in ``text``, which ``person`` reacted to (queued for the learner)."""
+
+
 @dataclass(slots=True)
 class Arrival:
-    """One observed message and what its batch decided about it."""
+    """One observed message or reaction and what its batch decided about it."""
 
-    event: MessageEvent
-    text: str
+    event: MessageEvent | ReactionEvent
+    text: str  # the message, or the text reacted to ("" when the adapter could not tell)
     person: Person | None = None  # set when the batch decided it is observed
     context: ChannelContext | None = None
     per_message: bool = False  # the batch's rows could not decide: Chat.observe_one does
@@ -68,7 +87,8 @@ class Arrival:
     @property
     def channel(self) -> Key | None:
         event = self.event
-        if not event.channel_id or event.surface == Surface.DM:
+        if not event.channel_id or (isinstance(event, MessageEvent)
+                                    and event.surface == Surface.DM):
             return None
         return (event.person.platform, event.person.workspace, event.channel_id)
 
@@ -88,7 +108,8 @@ class Intake:
         self.services = services
         self.observe = observe
         self.observe_one = observe_one
-        self.per_message = 0  # messages the batch handed to the per-message path
+        self.per_message = 0  # events the batch handed to their per-event path
+        self.reactions: ReactionPath | None = None  # set by the feedback handler
         self.queue: WriteBehind[Arrival] = WriteBehind(
             services.db,
             self._resolve,
@@ -101,9 +122,9 @@ class Intake:
         )
         services.learner.intakes.append(self)
 
-    async def submit(self, event: MessageEvent, text: str) -> None:
-        """Queue a channel message not addressed to the bot; returns at once unless
-        ``MAX_PENDING`` messages already wait."""
+    async def submit(self, event: MessageEvent | ReactionEvent, text: str) -> None:
+        """Queue a channel message not addressed to the bot (or a reaction, with the text
+        reacted to); returns at once unless ``MAX_PENDING`` events already wait."""
         await self.queue.submit(Arrival(event, text))
 
     async def flush(self) -> None:
@@ -122,6 +143,7 @@ class Intake:
         senders = await read_senders(session, {arrival.key for arrival in batch})
         channels = {arrival.channel for arrival in batch} - {None}
         policies = await channel_policies(session, {c for c in channels if c is not None})
+        replies = await self._bot_replies(session, batch)
         for arrival in batch:
             sender = senders.get(arrival.key)
             consent = sender.consent if sender is not None else None
@@ -132,39 +154,83 @@ class Intake:
                 continue  # nothing at all is kept about people who have not consented
             channel = arrival.channel
             policy = policy_of(arrival.event, policies.get(channel) if channel else None)
+            event = arrival.event
+            if isinstance(event, ReactionEvent):
+                target = event.target_message_id
+                if target.startswith("turn:") or (sender.person.id, target) in replies:
+                    arrival.per_message = True  # feedback on the bot's reply: written now
+                elif (event.added and arrival.text and reaction_value(event.emoji) >= 0
+                      and policy.learn):
+                    arrival.person = sender.person
+                continue
             if not policy.learn:
                 arrival.person, arrival.context = sender.person, ChannelContext(policy)
                 continue
             stored = stored_context(sender.preferences)
-            if reported_changes(stored, arrival.event):
+            if reported_changes(stored, event):
                 arrival.per_message = True  # the platform's new timezone must be stored
                 continue
             arrival.person = sender.person
             arrival.context = ChannelContext(policy, self.observe.timezone_of(stored))
         return IngestStats(0, 0, 0, 0, 0, 0)
 
+    async def _bot_replies(
+        self, session: AsyncSession, batch: list[Arrival]
+    ) -> set[tuple[int | None, str]]:
+        """(person id, platform message id) of the bot's replies among the batch's reaction
+        targets, in one statement (none when the batch holds no reaction)."""
+        targets = {
+            arrival.event.target_message_id for arrival in batch
+            if isinstance(arrival.event, ReactionEvent)
+        }
+        if not targets:
+            return set()
+        result = await session.exec(
+            select(ConversationTurn.person_id, ConversationTurn.platform_message_id).where(
+                col(ConversationTurn.platform_message_id).in_(sorted(targets)),
+                ConversationTurn.role == "assistant",
+            )
+        )
+        return {(person_id, target) for person_id, target in result if target is not None}
+
     async def _hand_on(self, batch: list[Arrival]) -> None:
         """Extract and queue for the learner what the batch decided; the rest through the
-        per-message path. One message's failure is logged and costs no other message."""
-        outcomes = await asyncio.gather(
-            *(self._hand_on_one(arrival) for arrival in batch), return_exceptions=True
-        )
-        for arrival, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                log.error(
-                    "observed message %s dropped", arrival.event.event_id, exc_info=outcome
-                )
+        per-event path. People are handled side by side, each person's events in the order
+        they came (as the core handles them: adding then removing a reaction to the bot's
+        reply must not become removing then adding). One event's failure is logged and
+        costs no other event."""
+        by_person: dict[Key, list[Arrival]] = {}
+        for arrival in batch:
+            by_person.setdefault(arrival.key, []).append(arrival)
+        await asyncio.gather(*(self._hand_on_in_order(mine) for mine in by_person.values()))
+
+    async def _hand_on_in_order(self, arrivals: list[Arrival]) -> None:
+        for arrival in arrivals:
+            try:
+                await self._hand_on_one(arrival)
+            except Exception:
+                log.exception("observed event %s dropped", arrival.event.event_id)
 
     async def _hand_on_one(self, arrival: Arrival) -> None:
+        event = arrival.event
         if arrival.per_message:
             self.per_message += 1
             try:
-                await self.observe_one(arrival.event, arrival.text)
+                if isinstance(event, ReactionEvent):
+                    assert self.reactions is not None
+                    await self.reactions.reaction_one(event)
+                else:
+                    await self.observe_one(event, arrival.text)
             except DatabaseUnavailable:
                 await self._journal([arrival])
             return
-        if arrival.person is not None and arrival.context is not None:
-            await self.observe.channel(arrival.person, arrival.event, arrival.text, arrival.context)
+        if arrival.person is None:
+            return
+        if isinstance(event, ReactionEvent):
+            assert self.reactions is not None
+            await self.reactions.learn_elsewhere(arrival.person, event, arrival.text)
+        elif arrival.context is not None:
+            await self.observe.channel(arrival.person, event, arrival.text, arrival.context)
 
     async def _journal(self, batch: list[Arrival]) -> None:
         """The database is away: the messages wait in the outage journal, replayed once it

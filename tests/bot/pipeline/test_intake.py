@@ -1,24 +1,34 @@
-"""The intake (bot/pipeline/intake.py): observed channel messages resolved a batch at a time
-decide exactly as the per-message path (``Chat.observe_one``) decides, case by case — consent
-granted, revoked, unanswered in an opt-out and an opt-in workspace, first contact with and
-without a grant given "everywhere", a new platform timezone to store, a channel excluded from
-learning — and the batch hands to the per-message path only what its rows cannot decide.
+"""The intake (bot/pipeline/intake.py): observed channel messages and reactions resolved a
+batch at a time decide exactly as their per-event paths (``Chat.observe_one``,
+``Feedback.reaction_one``) decide, case by case — consent granted, revoked, unanswered in an
+opt-out and an opt-in workspace, first contact with and without a grant given "everywhere", a
+new platform timezone to store, a channel excluded from learning; reactions to the bot's
+reply (feedback, added and removed), to other people's messages, negative, without the text
+reacted to — and the batch hands to the per-event path only what its rows cannot decide.
 Real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlmodel import select
 
 from bot.core import Core
-from bot.events import CommandEvent, MessageEvent, PersonRef, PlatformContext, Surface
-from profiles.models import ConsentStatus, Person, Preference, ProcessedEvent
+from bot.events import (
+    CommandEvent,
+    MessageEvent,
+    PersonRef,
+    PlatformContext,
+    ReactionEvent,
+    Surface,
+)
+from profiles.models import ConsentStatus, Feedback, Person, Preference, ProcessedEvent
 from profiles.signals import clean_text
 from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, set_default
 from tests.conftest import MakeCore
 from tests.profiles.test_ingest import relabel, state
-from tests.support.helpers import action, grant, message, next_id, person, person_id
+from tests.support.helpers import action, grant, message, next_id, person, person_id, reaction
 
 AT = dt.datetime(2026, 3, 4, 22, 30, tzinfo=dt.UTC)
 TEXTS = [
@@ -37,13 +47,26 @@ CASES = {
     "excluded": ("W", ""),  # speaks in a channel excluded from learning
 }
 PER_MESSAGE = {"unanswered", "unanswered_opt_in", "stranger", "everywhere", "moved"}
+# reactions: (user, emoji, target, text reacted to, added); "reply" is the bot's answer to them
+REACTIONS = [
+    ("granted", "🔥", "elsewhere", "Comparing tokio and async-std runtimes", True),
+    ("granted", "👍", "reply", None, True),  # feedback on the bot's reply
+    ("granted", "👍", "reply", None, False),  # ... taken back
+    ("granted", "🎉", "reply", None, True),  # ... and a celebration that stays
+    ("granted", "👎", "elsewhere", "Sourdough starters with rye flour", True),  # negative
+    ("granted", "🔥", "elsewhere", None, True),  # the adapter could not tell the text
+    ("revoked", "🔥", "elsewhere", "Film noir detectives of the forties", True),
+    ("unanswered", "🔥", "elsewhere", "Jazz piano voicings for beginners", True),
+    ("excluded", "🔥", "elsewhere", "Kubernetes operators for postgres", True),
+]
+REACTIONS_PER_EVENT = 4  # the three on the bot's reply and the unanswered one
 
 
 def who(user: str, workspace: str) -> PersonRef:
     return person(user, workspace, "discord" if user == "everywhere" else "test")
 
 
-async def scenario(core: Core, prefix: str) -> list[MessageEvent]:
+async def scenario(core: Core, prefix: str) -> list[MessageEvent | ReactionEvent]:
     """People and channels of every case in workspaces named ``prefix`` + suffix; returns
     their observed messages (not yet delivered)."""
     services = core.services
@@ -66,8 +89,20 @@ async def scenario(core: Core, prefix: str) -> list[MessageEvent]:
         args="exclude learning here", channel_id="CX", surface=Surface.CHANNEL,
         context=PlatformContext(admin=True),
     ))
+    answered = await core.handle(message(who("granted", ws["W"]), "tell me about tokio",
+                                         occurred_at=AT, event_id="ask-granted"))
+    assert answered[0].reply_id
+    await core.bind_reply(answered[0].reply_id, f"{prefix}-reply")
     await services.learner.flush()
-    return [
+    reactions: list[ReactionEvent] = []
+    for n, (user, emoji, target, text, added) in enumerate(REACTIONS):
+        reacted = reaction(
+            who(user, ws["W"]), f"{prefix}-reply" if target == "reply" else f"m-{n}", emoji,
+            added=added, event_id=f"react-{n}", target_text=text,
+        )
+        reactions.append(replace(reacted, occurred_at=AT,
+                                 channel_id="CX" if user == "excluded" else "C1"))
+    return reactions + [
         message(
             who(user, ws[suffix]), text, event_id=f"{user}-{n}", surface=Surface.CHANNEL,
             mentioned=False, channel_id="CX" if user == "excluded" else "C1",
@@ -97,8 +132,13 @@ async def outcome(core: Core, prefix: str) -> tuple:
             for p in (await session.exec(select(Preference))).all()
             if p.person_id in names
         )
+        feedback = sorted(
+            (names[f.person_id], f.value, f.emoji, f.source)
+            for f in (await session.exec(select(Feedback))).all()
+            if f.person_id in names
+        )
     learned = relabel(await state(core, set(names)), names)
-    return sorted(names.values()), claims, preferences, learned
+    return sorted(names.values()), claims, preferences, feedback, learned
 
 
 async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> None:
@@ -106,7 +146,10 @@ async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> N
     services, intake = core.services, core.chat.intake
     one_by_one = await scenario(core, "A")
     for event in one_by_one:
-        await core.chat.observe_one(event, clean_text(event.text, max_chars=4000).strip())
+        if isinstance(event, ReactionEvent):
+            await core.feedback.reaction_one(event)
+        else:
+            await core.chat.observe_one(event, clean_text(event.text, max_chars=4000).strip())
     await services.learner.flush()
 
     batched = await scenario(core, "B")
@@ -116,7 +159,7 @@ async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> N
         assert await core.handle(event) == []
     await services.learner.flush()
     assert intake.queue.batches == 1
-    assert intake.per_message - handed_on == len(PER_MESSAGE) * len(TEXTS)
+    assert intake.per_message - handed_on == len(PER_MESSAGE) * len(TEXTS) + REACTIONS_PER_EVENT
 
     expected, got = await outcome(core, "A"), await outcome(core, "B")
     for part, (want, have) in enumerate(zip(expected, got, strict=True)):
@@ -124,7 +167,7 @@ async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> N
             for sub, (w, h) in enumerate(zip(want, have, strict=True)):
                 assert h == w, f"learned part {sub}"
         assert have == want, f"part {part}"
-    people, claims, preferences, (interests, *_rest) = got
+    people, claims, preferences, feedback, (interests, *_rest) = got
     learned_from = {who for who, _topic in interests}
     assert learned_from == {
         ("W", "granted"), ("W", "unanswered"), ("Z", "everywhere"), ("W", "moved")
@@ -134,3 +177,7 @@ async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> N
     # nothing at all is kept about people who do not allow learning, not even a claim
     assert not any(event.startswith(("revoked-", "unanswered_opt_in-")) for _, event in claims)
     assert (("W", "moved"), "timezone", "Asia/Tokyo", "platform") in preferences
+    # reactions: feedback on the reply (added, then taken back), learning elsewhere
+    assert feedback == [(("W", "granted"), 1, "🎉", "reaction")]  # 👍 was taken back
+    learned_claims = {event for _, event in claims if event.startswith("react-")}
+    assert learned_claims == {"react-0", "react-7"}  # granted elsewhere, unanswered (opt-out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from bot.core import Core
-from bot.events import CommandEvent, MessageEvent, PlatformContext, Surface
+from bot.events import CommandEvent, MessageEvent, PlatformContext, ReactionEvent, Surface
 from profiles.models import ConversationTurn, Interest, Person, Signal
 from tests.conftest import MakeCore
 from tests.support.helpers import (
@@ -90,9 +90,12 @@ async def test_an_answer_costs_at_most_eight_statements(core: Core, database_url
         assert any(s.startswith("INSERT INTO processed_event") for s in counted)  # deduped
 
 
-async def observed_batch(core: Core, messages: list[MessageEvent]) -> tuple[list[str], list[str]]:
+async def observed_batch(
+    core: Core, messages: Sequence[MessageEvent | ReactionEvent]
+) -> tuple[list[str], list[str]]:
     """(statements the handlers sent, statements their batches sent) for channel messages
-    not addressed to the bot, all gathered into one intake batch and one learner batch."""
+    not addressed to the bot (or reactions elsewhere), all gathered into one intake batch
+    and one learner batch."""
     core.services.learner.queue.max_delay = 3600.0  # the batches wait for the flush below
     core.chat.intake.queue.max_delay = 3600.0
     with statements(core) as seen:
@@ -152,24 +155,34 @@ async def test_many_observed_messages_cost_the_statements_of_one(
         assert await count(core, Signal, event_id=observed.event_id) > 0
 
 
-async def test_a_reaction_elsewhere_only_reads_and_never_takes_the_writer(
+async def test_reactions_elsewhere_cost_their_handlers_nothing_and_batch_like_one(
     make_core: MakeCore,
 ) -> None:
-    """A reaction to someone else's message is learned in the learner's batch: its handler
-    reads who reacted in a read-only transaction (on SQLite a plain BEGIN, not the writer's
-    BEGIN IMMEDIATE, so it queues behind no reply). Feedback on the bot's own reply is
-    written at once (tests/bot/test_profile_learning.py)."""
+    """A reaction to someone else's message waits in the intake like an observed message:
+    its handler sends nothing; the batch reads senders, channel policies and which targets
+    are the bot's replies (three statements for any number of reactions) in a read-only
+    transaction — on SQLite a plain BEGIN, never the writer's BEGIN IMMEDIATE — and the
+    learner's batch writes. Feedback on the bot's own reply is written at once
+    (tests/bot/test_profile_learning.py)."""
     core = await make_core(settle=False)
-    alice = person("alice")
-    await grant(core, alice)
-    core.services.learner.queue.max_delay = 3600.0
-    liked = reaction(alice, "m-elsewhere", "🔥", target_text="rust async runtimes compared")
-    with statements(core) as seen:
-        assert await core.handle(liked) == []
-    assert seen and all(s.startswith(("BEGIN", "SELECT")) for s in seen), seen
-    assert "BEGIN IMMEDIATE" not in seen
-    await core.services.learner.flush()
-    assert await count(core, Signal, event_id=liked.event_id) > 0  # learned in the batch
+    people = [person(name) for name in ("alice", "bob", "carol")]
+    for who in people:
+        await grant(core, who)
+    text = "rust async runtimes compared"
+    one = [reaction(people[0], "m-0", "🔥", target_text=text)]
+    many = [
+        reaction(who, f"m-{n}", "🔥", target_text=f"{text}, part {n}")
+        for n in range(3) for who in people
+    ]
+    seen_one, batch_one = await observed_batch(core, one)
+    seen, batch = await observed_batch(core, many)
+    assert seen_one == [] and seen == []
+    read = batch[: next(n for n, s in enumerate(batch) if s.startswith("BEGIN IMMEDIATE"))] \
+        if core.services.db.sqlite else []
+    assert all(s.startswith(("BEGIN", "SELECT")) for s in read), read
+    assert len(reply_path(batch)) <= len(reply_path(batch_one)), "\n".join(reply_path(batch))
+    for liked in one + many:
+        assert await count(core, Signal, event_id=liked.event_id) > 0  # learned in the batch
 
 
 async def test_a_channel_excluded_elsewhere_is_obeyed_by_the_next_message(
