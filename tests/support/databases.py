@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, pool, text
+from psycopg import sql
 from sqlmodel import SQLModel
 
 import profiles.models  # noqa: F401
@@ -57,25 +57,43 @@ def drop_pg_database(admin_url: str, url: str) -> None:
 
 
 def truncate_all(url: str) -> None:
-    engine = create_engine(
-        url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=pool.NullPool
-    )
-    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        # Tables owned by other components (e.g. APScheduler's job store) are emptied too.
-        rows = conn.execute(
-            text(
+    """Empty every table of the session's PostgreSQL database and restart its sequences, so
+    the next test sees it as freshly migrated.
+
+    Only the tables that hold rows are emptied, with DELETE, children before parents. A
+    TRUNCATE of all 32 tables cost 0.2-0.5 s per test on the shared CI machine (each table
+    gets new files), over a third of the suite's time; DELETE of the handful a test wrote
+    costs milliseconds, and ends in the same state: no rows, every sequence back at its
+    start (what RESTART IDENTITY did)."""
+    ordered = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        names = [
+            row[0]
+            for row in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename NOT IN ('alembic_version')"
+                "AND tablename <> 'alembic_version'"
             )
-        ).all()
-        others = [
-            r[0] for r in rows if r[0] not in {t.name for t in SQLModel.metadata.sorted_tables}
         ]
-        if others:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in others) + " CASCADE"))
-    engine.dispose()
+        held = {
+            row[0]
+            for row in conn.execute(
+                sql.SQL(" UNION ALL ").join(
+                    sql.SQL("SELECT {} WHERE EXISTS (SELECT FROM {})").format(
+                        sql.Literal(name), sql.Identifier(name)
+                    )
+                    for name in names
+                )
+            )
+        }
+        # Tables owned by other components (APScheduler's job store, Slack's installation
+        # store) reference none of ours; ours go children first (sorted_tables reversed).
+        others = sorted(held - set(ordered))
+        for name in others + [n for n in ordered if n in held]:
+            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(name)))
+        conn.execute(
+            "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, "
+            "false) FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"
+        )
 
 
 @pytest.fixture(scope="session")
