@@ -87,6 +87,23 @@ def test_override_folder_replaces_a_template(tmp_path):
     assert prompt.system == "Custom for tailorbot"
 
 
+def test_a_renderer_built_after_an_override_changed_uses_the_new_text(tmp_path):
+    """Renderers share compiled templates (prompts.render.CompiledTemplates); a file edited at
+    the same path is compiled again, and a broken edit is refused at start as ever."""
+    template = tmp_path / "chat_system.j2"
+    template.write_text("Before for {{ bot_name }}", encoding="utf-8")
+    assert PromptRenderer(tmp_path).chat(context(), "hi", count_tokens=count).system == (
+        "Before for tailorbot"
+    )
+    template.write_text("After for {{ bot_name }}", encoding="utf-8")
+    assert PromptRenderer(tmp_path).chat(context(), "hi", count_tokens=count).system == (
+        "After for tailorbot"
+    )
+    template.write_text("line one\n{% if %}\n", encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"chat_system.j2 line 2"):
+        PromptRenderer(tmp_path)
+
+
 def test_broken_override_fails_at_start_with_name_and_line(tmp_path):
     (tmp_path / "chat_system.j2").write_text("line one\n{% if %}\n", encoding="utf-8")
     with pytest.raises(TemplateError, match=r"chat_system.j2 line 2"):
