@@ -70,7 +70,7 @@ def swapped_test(s: Split) -> Split:
 def test_swapping_the_test_split_changes_no_choice(
     protocol: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # two points of each grid keep it fast (ALS fits cost ~0.4 s each even this small)
+    # two points of each grid keep it fast: tuning still has a choice to make
     small = tuple(dataclasses.replace(b, grid=b.grid[:1] + b.grid[-1:]) for b in BASELINES)
     monkeypatch.setattr(run, "BASELINES", small)
     s = split(ratings(), protocol)  # type: ignore[arg-type]
