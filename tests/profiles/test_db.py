@@ -4,6 +4,7 @@ unavailable" means the database really is."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from sqlalchemy import text
@@ -60,9 +61,16 @@ async def test_a_nested_read_inside_a_write_does_not_wait_for_itself(sqlite_url)
 async def test_a_missing_sqlite_directory_is_unavailable_not_locked(tmp_path):
     db = Database(f"sqlite:///{tmp_path}/gone/x.db")
     (tmp_path / "gone").rmdir()
+    before = set(threading.enumerate())
     try:
         with pytest.raises(DatabaseUnavailable):
             async with db.session() as session:
                 await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     finally:
         await db.dispose()
+        # aiosqlite 0.22 stops the worker thread of a connection that failed to open without
+        # waiting for it: the thread then reports to this test's event loop, which must
+        # still be open (otherwise "Event loop is closed" in that thread, a warning later).
+        for thread in set(threading.enumerate()) - before:
+            if "_connection_worker_thread" in thread.name:
+                await asyncio.to_thread(thread.join, 10)
