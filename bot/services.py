@@ -121,7 +121,9 @@ class Services:
         services.features.register(_ExtractionWorkers(services.extraction))
         # The workspace background is counted in sessions of its own, off the reply path;
         # closing the core cancels a refresh still running.
-        engine.background.refresh_with(db.session)
+        # Counting only reads: in read-only transactions, which on SQLite never queue for
+        # the writer (nor make replies queue behind a count).
+        engine.background.refresh_with(db.read)
         services.features.register(_BackgroundCounts(engine.background))
         return services
 

@@ -142,6 +142,8 @@ class WorkspaceBackground:
         self._asked: dict[Key, set[str]] = {}
         self._sessions: Sessions | None = None
         self._tasks: dict[Key, asyncio.Task[None]] = {}
+        self._beside: dict[str, asyncio.Task[None]] = {}  # see run_beside
+        self._beside_failed: set[str] = set()
         self._closed = False
 
     def refresh_with(self, sessions: Sessions) -> None:
@@ -195,20 +197,52 @@ class WorkspaceBackground:
         allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
         return await self._people(session, platform, workspace, allowed)
 
+    def run_beside(
+        self, name: str, work: Callable[[AsyncSession], Awaitable[None]]
+    ) -> bool:
+        """Run ``work`` in a session of its own, off the reply path, unless one named
+        ``name`` is running already (another workspace cache that refreshes like this one:
+        ``ProfileEngine.popular_interests``). False when there are no sessions of its own
+        (an engine used on its own): the caller then works in place. Failures are logged
+        once per name until it succeeds again; :meth:`settle` and :meth:`aclose` cover it."""
+        if self._sessions is None:
+            return False
+        running = self._beside.get(name)
+        if self._closed or (running is not None and not running.done()):
+            return True
+        sessions = self._sessions
+
+        async def run() -> None:
+            try:
+                async with sessions() as session:
+                    await work(session)
+            except Exception as exc:  # a cache fill: the reply path never waits for it
+                if name not in self._beside_failed:
+                    log.warning("%s not refreshed: %s", name, exc)
+                self._beside_failed.add(name)
+                return
+            self._beside_failed.discard(name)
+
+        self._beside[name] = asyncio.create_task(run(), name=f"workspace background {name}")
+        return True
+
     async def settle(self) -> None:
         """Wait until every refresh scheduled so far (and any it chained) has finished."""
-        while running := [task for task in self._tasks.values() if not task.done()]:
+        while running := [
+            task for task in [*self._tasks.values(), *self._beside.values()] if not task.done()
+        ]:
             await asyncio.gather(*running, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Stop: running refreshes are cancelled and awaited (they only fill a cache), none
         starts afterwards."""
         self._closed = True
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._beside.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._beside.clear()
 
     def _stale(self, entry: _Entry) -> bool:
         return self.clock() - entry.loaded_at > self.ttl
@@ -267,8 +301,8 @@ class WorkspaceBackground:
 
     async def _update(self, sessions: Sessions, key: Key, *, reload: bool) -> None:
         """Count what is asked and not counted (everything asked, on a reload) and replace
-        the workspace's entry with the result. Each batch of topics in a session of its own:
-        on SQLite a session holds the process's one connection, which replies wait for."""
+        the workspace's entry with the result. Each batch of topics in a session of its own
+        (read-only ones in the bot: on SQLite they neither wait for nor hold up the writer)."""
         platform, workspace = key
         entry = self._cache.get(key)
         if reload or entry is None:

@@ -745,12 +745,27 @@ class ProfileEngine:
     ) -> list[str]:
         """Cold start: distinctive topics several people in the same workspace share
         recently — not what everyone says (more than half of a workspace of five or more),
-        and never filler. Only people who allow learning count; cached briefly because it is
-        the same for everyone there."""
+        and never filler. Only people who allow learning count; cached because it is the
+        same for everyone there. Counting grows with the workspace, so once the list is
+        known a reply serves it and an older one is recounted beside the replies
+        (``WorkspaceBackground.run_beside``); only a workspace's first ask counts in place."""
         cache_key = (platform, workspace)
         cached = self._popular_cache.get(cache_key)
-        if cached and self.monotonic() - cached[0] < self._popular_ttl:
+        if cached is not None:
+            if self.monotonic() - cached[0] >= self._popular_ttl:
+
+                async def recount(own: AsyncSession) -> None:
+                    await self._count_popular(own, platform, workspace, now)
+
+                if not self.background.run_beside(f"popular {platform}/{workspace}", recount):
+                    return (await self._count_popular(session, platform, workspace, now))[:limit]
             return cached[1][:limit]
+        return (await self._count_popular(session, platform, workspace, now))[:limit]
+
+    async def _count_popular(
+        self, session: AsyncSession, platform: str, workspace: str, now: dt.datetime
+    ) -> list[str]:
+        """:meth:`popular_interests` counted now (and cached, 20 at most)."""
         horizon = to_ts(now) - 4 * self.half_life
         # Whoever the consent gate lets the bot learn from in this workspace (its mode).
         allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
@@ -776,9 +791,9 @@ class ProfileEngine:
         total = await self.background.people_in(session, platform, workspace)
         if total >= 5:
             shared = [(t, n) for t, n in shared if n <= POPULAR_MAX_SHARE * total]
-        heads = [members[0] for members in families([t for t, _ in shared])]
-        self._popular_cache[cache_key] = (self.monotonic(), heads[:20])
-        return heads[:limit]
+        heads = [members[0] for members in families([t for t, _ in shared])][:20]
+        self._popular_cache[(platform, workspace)] = (self.monotonic(), heads)
+        return heads
 
     async def profile_interests(
         self,

@@ -252,3 +252,28 @@ async def test_a_failed_refresh_is_retried_after_a_pause_and_warned_about_once(
     await core.preview_request(_ask())
     await background.settle()
     assert background.people("test", "W1") == 6
+
+
+async def test_the_cold_start_list_is_recounted_beside_the_replies(make_core: MakeCore) -> None:
+    """The workspace's shared topics, shown to people with fewer than three topics of their
+    own, are counted over the whole workspace: a workspace's first ask counts in place, but
+    once the list is known a reply serves it, and an older one is recounted off the reply
+    path (on the injected clock, so no waiting)."""
+    core = await make_core(settle=False)
+    await _workspace(core)
+    await _seed(core, "W1", "newcomer", ["tide pools"])  # one topic: the list is shown
+    engine, background = core.services.engine, core.services.engine.background
+    now = [1_000.0]
+    engine.monotonic = background.clock = lambda: now[0]
+    with counts_by_task(core) as first:
+        await core.preview_request(_ask("newcomer"))
+    assert first["here"]  # nothing known yet: counted for this reply
+    assert engine._popular_cache[("test", "W1")][0] == 1_000.0
+    await background.settle()
+    now[0] += 3_600.0  # an hour later: the list is old
+    with counts_by_task(core) as later:
+        await core.preview_request(_ask("newcomer"))
+        await background.settle()
+    assert later["here"] == []  # the reply served the old list
+    assert later["elsewhere"]  # ... and the recount ran beside it
+    assert engine._popular_cache[("test", "W1")][0] == now[0]
