@@ -40,9 +40,10 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
 def freeze_startup_objects() -> int:
     """Exempt what the process holds once it has started (modules, lexicons, compiled
     templates and statements) from the cyclic garbage collector's full passes, which
-    otherwise walk all of it again and again while the bot runs: measured under maximum
-    ingest on PostgreSQL, the longest full collection (an event-loop stall every person
-    waits out) went from 107 ms to 24 ms and their total from 398 to 83 ms (load ~4).
+    otherwise walk all of it again and again while the bot runs, each walk an event-loop
+    stall every person waits out: in `python -m bench --scale` rows of 10k people on SQLite
+    (without / with it), the longest loop lag under maximum ingest was 156.7 / 6.9 ms and
+    DM p99 483 / 271 ms (docs/measurement.md).
     Called once, after start-up's warm-up; returns how many objects were frozen."""
     gc.collect()  # garbage of the start-up itself is freed, not frozen
     gc.freeze()
