@@ -749,18 +749,17 @@ class ProfileEngine:
         same for everyone there. Counting grows with the workspace, so once the list is
         known a reply serves it and an older one is recounted beside the replies
         (``WorkspaceBackground.run_beside``); only a workspace's first ask counts in place."""
-        cache_key = (platform, workspace)
-        cached = self._popular_cache.get(cache_key)
-        if cached is not None:
-            if self.monotonic() - cached[0] >= self._popular_ttl:
+        cached = self._popular_cache.get((platform, workspace))
 
-                async def recount(own: AsyncSession) -> None:
-                    await self._count_popular(own, platform, workspace, now)
+        async def recount(own: AsyncSession) -> None:
+            await self._count_popular(own, platform, workspace, now)
 
-                if not self.background.run_beside(f"popular {platform}/{workspace}", recount):
-                    return (await self._count_popular(session, platform, workspace, now))[:limit]
-            return cached[1][:limit]
-        return (await self._count_popular(session, platform, workspace, now))[:limit]
+        if cached is None or (
+            self.monotonic() - cached[0] >= self._popular_ttl
+            and not self.background.run_beside(f"popular {platform}/{workspace}", recount)
+        ):
+            return (await self._count_popular(session, platform, workspace, now))[:limit]
+        return cached[1][:limit]
 
     async def _count_popular(
         self, session: AsyncSession, platform: str, workspace: str, now: dt.datetime

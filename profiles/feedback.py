@@ -74,6 +74,13 @@ def emoji_name(raw: str) -> str:
     return named.lower().split("::")[0]
 
 
+def teaches_interest(added: bool, text: str, value: int) -> bool:
+    """Whether a reaction to someone else's message is learned as interest in its text:
+    one added (not removed), to a text the adapter could tell ("" when it could not), and
+    not a negative one."""
+    return added and bool(text) and value >= 0
+
+
 def reaction_value(raw: str) -> int:
     """+1 positive, -1 negative, 0 neutral (still engagement, but no judgement)."""
     name = emoji_name(raw)

@@ -110,8 +110,9 @@ async def read_senders(
 ) -> dict[tuple[str, str, str], Sender]:
     """:func:`read_sender` for many (platform, workspace, user id) keys in one statement —
     person, consent and preference rows, not link or channel (:func:`channel_policies`): the
-    observed channel messages of one batch (bot/pipeline/intake.py). People not found are
-    absent from the result. Nothing is kept in the session: the caller hands each sender on."""
+    observed channel messages and reactions of one batch (bot/pipeline/intake.py). People not
+    found are absent from the result. Nothing is kept in the session: the caller hands each
+    sender on."""
     if not keys:
         return {}
     stmt = (

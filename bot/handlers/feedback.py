@@ -16,28 +16,24 @@ from bot.pipeline.identify import Identify
 from bot.pipeline.intake import Intake
 from bot.services import Services
 from profiles.db import WriteNeeded
-from profiles.feedback import reaction_value
+from profiles.feedback import reaction_value, teaches_interest
 from profiles.ingest import Claim, Observation
 from profiles.models import ConversationTurn, Person
 
 
 class Feedback:
-    def __init__(self, services: Services, intake: Intake | None = None) -> None:
+    def __init__(self, services: Services, intake: Intake) -> None:
         """``intake``: where reactions wait to be resolved a batch at a time
-        (bot/pipeline/intake.py); without one each is handled on its own."""
+        (bot/pipeline/intake.py), which hands some back (:meth:`reaction_one`)."""
         self.services = services
         self.identify = Identify(services)
         self.intake = intake
-        if intake is not None:
-            intake.reactions = self
+        intake.reactions = self
 
     async def reaction(self, event: ReactionEvent) -> None:
         """Queued for the intake's next batch, which hands back what only this event's own
         rule can decide (:meth:`reaction_one`): feedback on the bot's reply among it."""
-        if self.intake is None:
-            await self.reaction_one(event)
-        else:
-            await self.intake.submit(event, event.target_text or "")
+        await self.intake.submit(event, event.target_text or "")
 
     async def reaction_one(self, event: ReactionEvent) -> None:
         await self.record(
@@ -97,8 +93,8 @@ class Feedback:
                     )
                 return None
             target_text = event.target_text if isinstance(event, ReactionEvent) else None
-            if not (isinstance(event, ReactionEvent) and added and target_text
-                    and emoji is not None and value >= 0):
+            if not (target_text is not None and emoji is not None
+                    and teaches_interest(added, target_text, value)):
                 return None
             if not (await policy_for(session, event)).learn:
                 return None

@@ -6,10 +6,11 @@ Why: three events in four are channel messages the bot only observes (issue 16).
 to open its own transaction for these reads — on SQLite one that queued for the single writer
 behind every reply and every learning batch. Here :meth:`Intake.submit` queues the message and
 returns; what arrived within ``max_delay`` (20 ms; at most ``max_batch``) is resolved with two
-statements (senders with consent and preferences, channel policies) in a read-only
-transaction (``Database.read``: on SQLite it never waits for the writer), then each message
-the batch can decide is extracted and handed to the write-behind learner (bot/learning.py)
-exactly as the per-message path (``Chat.observe_one``) would hand it.
+statements (senders with consent and preferences, channel policies; a third for reactions,
+below) in a read-only transaction (``Database.read``: on SQLite it never waits for the
+writer), then each message the batch can decide is extracted and handed to the
+write-behind learner (bot/learning.py) exactly as the per-message path
+(``Chat.observe_one``) would hand it.
 
 The batch decides by the per-message rule and only where that rule needs nothing but these
 rows: the sender exists, their consent is answered (granted: observed; anything else:
@@ -44,7 +45,7 @@ from bot.events import MessageEvent, ReactionEvent, Surface
 from bot.pipeline.observe import ChannelContext, Observe, reported_changes, stored_context
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
-from profiles.feedback import reaction_value
+from profiles.feedback import reaction_value, teaches_interest
 from profiles.ingest import IngestStats, WriteBehind
 from profiles.models import ConsentStatus, ConversationTurn, Person
 from profiles.preload import channel_policies, read_senders
@@ -77,7 +78,7 @@ class Arrival:
     text: str  # the message, or the text reacted to ("" when the adapter could not tell)
     person: Person | None = None  # set when the batch decided it is observed
     context: ChannelContext | None = None
-    per_message: bool = False  # the batch's rows could not decide: Chat.observe_one does
+    per_event: bool = False  # the batch's rows could not decide: the per-event path does
 
     @property
     def key(self) -> Key:
@@ -108,7 +109,7 @@ class Intake:
         self.services = services
         self.observe = observe
         self.observe_one = observe_one
-        self.per_message = 0  # events the batch handed to their per-event path
+        self.per_event = 0  # events the batch handed to their per-event path
         self.reactions: ReactionPath | None = None  # set by the feedback handler
         self.queue: WriteBehind[Arrival] = WriteBehind(
             services.db,
@@ -141,14 +142,14 @@ class Intake:
 
     async def _resolve(self, session: AsyncSession, batch: list[Arrival]) -> IngestStats:
         senders = await read_senders(session, {arrival.key for arrival in batch})
-        channels = {arrival.channel for arrival in batch} - {None}
-        policies = await channel_policies(session, {c for c in channels if c is not None})
+        channels = {c for arrival in batch if (c := arrival.channel) is not None}
+        policies = await channel_policies(session, channels)
         replies = await self._bot_replies(session, batch)
         for arrival in batch:
             sender = senders.get(arrival.key)
             consent = sender.consent if sender is not None else None
             if sender is None or consent is None or consent.status == ConsentStatus.UNKNOWN:
-                arrival.per_message = True  # first contact or unanswered: see module doc
+                arrival.per_event = True  # first contact or unanswered: see module doc
                 continue
             if consent.status != ConsentStatus.GRANTED:
                 continue  # nothing at all is kept about people who have not consented
@@ -158,9 +159,10 @@ class Intake:
             if isinstance(event, ReactionEvent):
                 target = event.target_message_id
                 if target.startswith("turn:") or (sender.person.id, target) in replies:
-                    arrival.per_message = True  # feedback on the bot's reply: written now
-                elif (event.added and arrival.text and reaction_value(event.emoji) >= 0
-                      and policy.learn):
+                    arrival.per_event = True  # feedback on the bot's reply: written now
+                elif policy.learn and teaches_interest(
+                    event.added, arrival.text, reaction_value(event.emoji)
+                ):
                     arrival.person = sender.person
                 continue
             if not policy.learn:
@@ -168,7 +170,7 @@ class Intake:
                 continue
             stored = stored_context(sender.preferences)
             if reported_changes(stored, event):
-                arrival.per_message = True  # the platform's new timezone must be stored
+                arrival.per_event = True  # the platform's new timezone must be stored
                 continue
             arrival.person = sender.person
             arrival.context = ChannelContext(policy, self.observe.timezone_of(stored))
@@ -213,8 +215,8 @@ class Intake:
 
     async def _hand_on_one(self, arrival: Arrival) -> None:
         event = arrival.event
-        if arrival.per_message:
-            self.per_message += 1
+        if arrival.per_event:
+            self.per_event += 1
             try:
                 if isinstance(event, ReactionEvent):
                     assert self.reactions is not None

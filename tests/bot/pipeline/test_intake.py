@@ -154,12 +154,12 @@ async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> N
 
     batched = await scenario(core, "B")
     intake.queue.max_delay = 3600.0  # one batch, resolved at the flush
-    handed_on = intake.per_message
+    handed_on = intake.per_event
     for event in batched:
         assert await core.handle(event) == []
     await services.learner.flush()
     assert intake.queue.batches == 1
-    assert intake.per_message - handed_on == len(PER_MESSAGE) * len(TEXTS) + REACTIONS_PER_EVENT
+    assert intake.per_event - handed_on == len(PER_MESSAGE) * len(TEXTS) + REACTIONS_PER_EVENT
 
     expected, got = await outcome(core, "A"), await outcome(core, "B")
     for part, (want, have) in enumerate(zip(expected, got, strict=True)):
