@@ -133,7 +133,8 @@ class WorkspaceBackground:
         self.opt_out_in = opt_out_in
         self.ttl = ttl_seconds
         self.retry = retry_seconds
-        self._failed: dict[Key, float] = {}  # workspace → when its last refresh failed
+        # workspace (or run_beside's name) → when its last refresh failed
+        self._failed: dict[Key | str, float] = {}
         self.clock = clock
         self._cache: dict[Key, _Entry] = {}
         # Topics asked about since the workspace's entry was loaded: counted by the next
@@ -143,7 +144,6 @@ class WorkspaceBackground:
         self._sessions: Sessions | None = None
         self._tasks: dict[Key, asyncio.Task[None]] = {}
         self._beside: dict[str, asyncio.Task[None]] = {}  # see run_beside
-        self._beside_failed: set[str] = set()
         self._closed = False
 
     def refresh_with(self, sessions: Sessions) -> None:
@@ -203,12 +203,13 @@ class WorkspaceBackground:
         """Run ``work`` in a session of its own, off the reply path, unless one named
         ``name`` is running already (another workspace cache that refreshes like this one:
         ``ProfileEngine.popular_interests``). False when there are no sessions of its own
-        (an engine used on its own): the caller then works in place. Failures are logged
-        once per name until it succeeds again; :meth:`settle` and :meth:`aclose` cover it."""
+        (an engine used on its own): the caller then works in place. A failure pauses
+        ``name`` for ``retry_seconds`` and is logged once, as the workspace counts' own
+        refreshes are; :meth:`settle` and :meth:`aclose` cover it."""
         if self._sessions is None:
             return False
         running = self._beside.get(name)
-        if self._closed or (running is not None and not running.done()):
+        if self._closed or self._paused(name) or (running is not None and not running.done()):
             return True
         sessions = self._sessions
 
@@ -217,11 +218,9 @@ class WorkspaceBackground:
                 async with sessions() as session:
                     await work(session)
             except Exception as exc:  # a cache fill: the reply path never waits for it
-                if name not in self._beside_failed:
-                    log.warning("%s not refreshed: %s", name, exc)
-                self._beside_failed.add(name)
+                self._failure(name, name, exc)
                 return
-            self._beside_failed.discard(name)
+            self._recovery(name, name)
 
         self._beside[name] = asyncio.create_task(run(), name=f"workspace background {name}")
         return True
@@ -260,8 +259,7 @@ class WorkspaceBackground:
         entry = self._cache.get(key)
         if entry is not None and not self._stale(entry) and self._holds(entry, wanted):
             return
-        failed = self._failed.get(key)
-        if failed is not None and self.clock() - failed < self.retry:
+        if self._paused(key):
             return  # the last refresh failed moments ago: old counts serve until the retry
         running = self._tasks.get(key)
         if self._closed or (running is not None and not running.done()):
@@ -289,15 +287,25 @@ class WorkspaceBackground:
                 if entry is None or not self._missing(key, entry):
                     return
         except Exception as exc:  # a cache fill: the reply path never waits for it
-            if key not in self._failed:  # once per outage: replies keep coming meanwhile
-                log.warning(
-                    "workspace background of %s/%s not refreshed (next try in %.0f s): %s",
-                    *key, self.retry, exc,
-                )
-            self._failed[key] = self.clock()
+            self._failure(key, "workspace background of {}/{}".format(*key), exc)
             return
-        if self._failed.pop(key, None) is not None:
-            log.info("workspace background of %s/%s refreshed again", *key)
+        self._recovery(key, "workspace background of {}/{}".format(*key))
+
+    def _paused(self, name: Key | str) -> bool:
+        """Whether ``name``'s last refresh failed less than ``retry_seconds`` ago."""
+        failed = self._failed.get(name)
+        return failed is not None and self.clock() - failed < self.retry
+
+    def _failure(self, name: Key | str, what: str, exc: Exception) -> None:
+        """A refresh failed: pause ``name``; warn once per outage, since replies keep coming
+        meanwhile."""
+        if name not in self._failed:
+            log.warning("%s not refreshed (next try in %.0f s): %s", what, self.retry, exc)
+        self._failed[name] = self.clock()
+
+    def _recovery(self, name: Key | str, what: str) -> None:
+        if self._failed.pop(name, None) is not None:
+            log.info("%s refreshed again", what)
 
     async def _update(self, sessions: Sessions, key: Key, *, reload: bool) -> None:
         """Count what is asked and not counted (everything asked, on a reload) and replace

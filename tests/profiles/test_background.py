@@ -277,3 +277,26 @@ async def test_the_cold_start_list_is_recounted_beside_the_replies(make_core: Ma
     assert later["here"] == []  # the reply served the old list
     assert later["elsewhere"]  # ... and the recount ran beside it
     assert engine._popular_cache[("test", "W1")][0] == now[0]
+
+
+async def test_a_failed_recount_beside_the_replies_pauses_too(make_core: MakeCore) -> None:
+    """The cold-start list's recount (run_beside) obeys the same pause after a failure as
+    the workspace counts: one attempt per ``retry_seconds``, not one per reply."""
+    core = await make_core(settle=False)
+    background = core.services.engine.background
+    now = [1_000.0]
+    background.clock = lambda: now[0]
+    attempts: list[int] = []
+
+    async def away(session: Any) -> None:
+        attempts.append(1)
+        raise ConnectionError("database away")
+
+    for _ in range(3):
+        assert background.run_beside("popular test/W1", away)
+        await background.settle()
+    assert len(attempts) == 1
+    now[0] += background.retry + 1
+    assert background.run_beside("popular test/W1", away)
+    await background.settle()
+    assert len(attempts) == 2
