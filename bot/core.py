@@ -43,7 +43,13 @@ from bot.journal import Drainer, Journal, Kept
 from bot.llm.base import LLMBackend, LLMRequest, PartialCallback
 from bot.memory.intent import memory_intent
 from bot.observe import observed
-from bot.pipeline.chat import EMPTY_MESSAGE, Chat, addressed_to_bot, reply_thread
+from bot.pipeline.chat import (
+    EMPTY_MESSAGE,
+    AnswerOwed,
+    Chat,
+    addressed_to_bot,
+    reply_thread,
+)
 from bot.pipeline.identify import key_of
 from bot.sanitize import fit_event, fit_id
 from bot.services import Services
@@ -110,7 +116,7 @@ class Core:
         self.commands = Commands(self.services, self.feedback)
         self.drainer = Drainer(
             self.services.journal,
-            lambda event: self._dispatch(event, None, replaying=True),
+            lambda event, owed: self._dispatch(event, None, replaying=True, answer_owed=owed),
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
         )
@@ -133,7 +139,7 @@ class Core:
             return [Reply(text=t(TEMPLATE_REFUSED, self._locale(event)),
                           kind=ReplyKind.EPHEMERAL, purpose="error")]
         except DatabaseUnavailable as exc:
-            kept = self.services.journal.keep(event)
+            kept = self.services.journal.keep(event, answer_owed=isinstance(exc, AnswerOwed))
             self.drainer.wake()
             log.warning("database unavailable, event %s %s: %s", event.event_id, kept.value, exc)
             if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
@@ -191,7 +197,12 @@ class Core:
 
     # Dispatch ------------------------------------------------------------------------------
     async def _dispatch(
-        self, event: AnyEvent, on_partial: PartialCallback | None, *, replaying: bool = False
+        self,
+        event: AnyEvent,
+        on_partial: PartialCallback | None,
+        *,
+        replaying: bool = False,
+        answer_owed: bool = False,
     ) -> list[Reply]:
         if not replaying and len(self.services.journal):
             # Older events first: a new one waits behind them while any are still waiting.
@@ -211,7 +222,7 @@ class Core:
                     parsed = memory_intent(event.text)  # "remember that …" is /memory add
                 if parsed is not None:
                     return await self.commands.command(event, parsed[0], parsed[1])
-                return await self.chat.handle(event, on_partial)
+                return await self.chat.handle(event, on_partial, answer_owed=answer_owed)
             if isinstance(event, CommandEvent):
                 name = event.name.lstrip("/").lower()
                 return await self.commands.command(event, name, event.args)

@@ -14,8 +14,15 @@ The file holds people's words, so ``/forget`` removes that person's waiting even
 (:meth:`Journal.forget`) and the file runs with ``secure_delete`` so removed text is
 overwritten, not merely unlinked.
 
+An event may be kept with ``answer_owed``: a message addressed to the bot whose first
+transaction (claim and learning) committed but whose reply could not be assembled because the
+database went away in between (bot/pipeline/chat.py). Its replay must not claim it again —
+the claim would call it a duplicate and the person would never get the answer — only
+assemble, answer and record.
+
 API (small on purpose; the batched learner, bot/learning.py, builds its guarantee on it):
-``Journal.keep(event) -> Kept`` (``keep_many`` for a batch), ``len(journal)``,
+``Journal.keep(event, answer_owed=False) -> Kept`` (``keep_many`` for a batch),
+``first() -> Entry``, ``len(journal)``,
 ``Journal.forget(...)``, and
 :class:`Drainer` (``drain()``, ``wake()``, ``aclose()``), the single replayer.
 """
@@ -33,7 +40,7 @@ import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.events import (
     ActionEvent,
@@ -61,7 +68,16 @@ class Kept(enum.Enum):
     FULL = "full"
 
 
-def encode(event: AnyEvent) -> str:
+class Entry(NamedTuple):
+    """The oldest waiting event: its place in the file, the event, and whether it was
+    claimed already and only its answer is owed (see the module docstring)."""
+
+    seq: int
+    event: AnyEvent
+    answer_owed: bool = False
+
+
+def encode(event: AnyEvent, *, answer_owed: bool = False) -> str:
     """An event as JSON (type tag, datetimes as ISO text); :func:`decode` is its inverse."""
     fields: dict[str, Any] = {}
     for field in dataclasses.fields(event):
@@ -73,7 +89,15 @@ def encode(event: AnyEvent) -> str:
         elif isinstance(value, enum.Enum):
             value = value.value
         fields[field.name] = value
-    return json.dumps({"type": type(event).__name__, "fields": fields}, ensure_ascii=False)
+    payload: dict[str, Any] = {"type": type(event).__name__, "fields": fields}
+    if answer_owed:
+        payload["answer_owed"] = True
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def _owed(text: str) -> bool:
+    """Whether a stored payload is an event whose answer alone is owed."""
+    return bool(json.loads(text).get("answer_owed", False))
 
 
 def decode(text: str) -> AnyEvent:
@@ -135,8 +159,9 @@ class Journal:
             (count,) = self._db().execute("SELECT count(*) FROM outage_event").fetchone()
         return int(count)
 
-    def keep(self, event: AnyEvent) -> Kept:
-        """Write ``event`` durably (committed and synced when this returns)."""
+    def keep(self, event: AnyEvent, *, answer_owed: bool = False) -> Kept:
+        """Write ``event`` durably (committed and synced when this returns); ``answer_owed``:
+        it was claimed and learned from, only its answer is missing."""
         ref = event.person
         with self._lock:
             db = self._db()
@@ -146,7 +171,8 @@ class Journal:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO outage_event"
                 " (platform, workspace, user_id, event_id, payload) VALUES (?, ?, ?, ?, ?)",
-                (ref.platform, ref.workspace, ref.user_id, event.event_id, encode(event)),
+                (ref.platform, ref.workspace, ref.user_id, event.event_id,
+                 encode(event, answer_owed=answer_owed)),
             )
         return Kept.KEPT if cursor.rowcount else Kept.ALREADY
 
@@ -178,8 +204,8 @@ class Journal:
             db.execute("COMMIT")
         return outcome
 
-    def first(self) -> tuple[int, AnyEvent] | None:
-        """The oldest waiting event and its sequence number."""
+    def first(self) -> Entry | None:
+        """The oldest waiting event."""
         if self._conn is None and not self.exists():
             return None
         with self._lock:
@@ -188,7 +214,9 @@ class Journal:
                 .execute("SELECT seq, payload FROM outage_event ORDER BY seq LIMIT 1")
                 .fetchone()
             )
-        return None if row is None else (int(row[0]), decode(row[1]))
+        if row is None:
+            return None
+        return Entry(int(row[0]), decode(row[1]), _owed(row[1]))
 
     def remove(self, seq: int) -> None:
         with self._lock:
@@ -227,7 +255,7 @@ def journal_path(database_url: str, configured: str | None) -> str:
     return "tailorbot-outage.journal"
 
 
-Replay = Callable[[AnyEvent], Awaitable[list[Reply]]]
+Replay = Callable[[AnyEvent, bool], Awaitable[list[Reply]]]  # (event, answer owed)
 Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
 
 
@@ -237,8 +265,9 @@ class Drainer:
     never processed by two callers at once nor removed twice (the ``IndexError: pop from an
     empty deque`` of the in-memory backlog it replaces).
 
-    ``replay`` processes an event and raises ``unavailable`` while the database is still away;
-    the drain then stops and the retry loop tries again later (1 s, doubling up to a minute).
+    ``replay(event, answer_owed)`` processes an event and raises ``unavailable`` while the
+    database is still away; the drain then stops and the retry loop tries again later (1 s,
+    doubling up to a minute).
     Any other failure is logged and that entry is dropped, so one poisoned event cannot block
     everyone behind it."""
 
@@ -272,10 +301,10 @@ class Drainer:
         done = 0
         async with self._lock:
             while (head := self.journal.first()) is not None:
-                seq, event = head
+                seq, event, owed = head
                 self.replaying = True
                 try:
-                    replies = await self._replay(event)
+                    replies = await self._replay(event, owed)
                 except self._unavailable:
                     break
                 except Exception:

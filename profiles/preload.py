@@ -9,13 +9,15 @@ identity map (``session.get`` finds them without SQL), and link and preference r
 ``session.get`` cannot answer for "none" or "many" — are kept in ``session.info`` for
 :func:`preference_rows` and :func:`known_link`.
 
-Why only for one transaction, not across messages: nothing read here outlives its
-transaction, so there is nothing to invalidate when this or another worker, the CLI or a
-retention purge changes consent, preferences or links, or forgets the person — the next
-message reads them afresh in the same single statement. A cross-message cache would save one
-statement at most and could not see other workers' changes. Writes inside the transaction
-that read ahead drop what they change (:func:`drop`): ``ProfileEngine.set_preference`` and
-``reset_preferences``, linking identities, remembering, and an admin's channel exclusion.
+Why only for one transaction (or the read-only assembly of the same reply, which begins the
+moment that transaction commits: :func:`hand_over`, :func:`take_over`), not across messages:
+nothing read here outlives its reply, so there is nothing to invalidate when this or another
+worker, the CLI or a retention purge changes consent, preferences or links, or forgets the
+person — the next message reads them afresh in the same single statement. A cross-message
+cache would save one statement at most and could not see other workers' changes. Writes
+inside the transaction that read ahead drop what they change (:func:`drop`):
+``ProfileEngine.set_preference`` and ``reset_preferences``, linking identities, remembering,
+and an admin's channel exclusion.
 """
 
 from __future__ import annotations
@@ -191,6 +193,33 @@ def known_channel_policy(
     """(True, row or None) when this transaction read the channel's policy ahead."""
     found, row = _recall(session, CHANNEL, (platform, workspace, channel_id))
     return found, row
+
+
+@dataclass(frozen=True, slots=True)
+class ReadAhead:
+    """What one transaction read ahead, handed to the next transaction of the same reply."""
+
+    memo: dict[tuple[str, object], Any]
+    rows: tuple[Any, ...]  # ORM rows for the next session's identity map (``session.get``)
+
+
+def hand_over(session: AsyncSession, *rows: Any) -> ReadAhead:
+    """What ``session`` read ahead (what its own writes did not drop), and ``rows`` it holds
+    (the sender's consent), for :func:`take_over` once it has committed. Why: a reply's
+    assembly reads in a transaction of its own after the writes commit (on SQLite it must not
+    hold the one writer), and reading the same small rows again would cost statements."""
+    return ReadAhead(
+        dict(session.info.get(_INFO_KEY, {})), tuple(row for row in rows if row is not None)
+    )
+
+
+def take_over(session: AsyncSession, read_ahead: ReadAhead) -> None:
+    """Give ``session`` what an earlier, committed transaction of the same reply read ahead.
+    The rows join its identity map unchanged (not new, not dirty: a read-only transaction
+    stays read-only)."""
+    session.info[_INFO_KEY] = dict(read_ahead.memo)
+    for row in read_ahead.rows:
+        session.add(row)
 
 
 def keep(session: AsyncSession, kind: str, key: object, value: Any) -> None:

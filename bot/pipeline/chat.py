@@ -18,7 +18,7 @@ from bot.i18n import N_, negotiate, person_locale, t
 from bot.llm.base import LLMRequest, PartialCallback
 from bot.pipeline.answer import Answer
 from bot.pipeline.assemble import Assemble
-from bot.pipeline.consent_gate import ConsentGate
+from bot.pipeline.consent_gate import ConsentGate, Gate
 from bot.pipeline.identify import Identify, key_of
 from bot.pipeline.intake import Intake
 from bot.pipeline.observe import ChannelContext, Observe, Observed
@@ -27,6 +27,8 @@ from bot.pipeline.tools import attach_tools
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
 from profiles.models import Consent, ConversationTurn, Person
+from profiles.preferences import ResolvedPreferences
+from profiles.preload import ReadAhead, hand_over, take_over
 from profiles.signals import MessageSignals, clean_text
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,23 @@ def reply_thread(event: MessageEvent) -> str | None:
     if event.thread_id:
         return event.thread_id
     return event.message_id if event.surface != Surface.DM and event.mentioned else None
+
+
+class AnswerOwed(DatabaseUnavailable):
+    """The database went away after a message's claim and learning committed and before its
+    reply was assembled. The core keeps the event in the outage journal as owed an answer:
+    its replay answers and records it without claiming it again — a second claim would call
+    it a duplicate, and the person would never be answered."""
+
+
+@dataclass(slots=True)
+class Decided:
+    """What a chat message's first transaction decided and wrote, for its assembly."""
+
+    person: Person
+    gate: Gate
+    observed: Observed
+    read_ahead: ReadAhead  # the sender's small rows, read once for the whole reply
 
 
 @dataclass(slots=True)
@@ -83,8 +102,11 @@ class Chat:
         self.intake = Intake(services, self.observe, self.observe_one)
 
     async def handle(
-        self, event: MessageEvent, on_partial: PartialCallback | None
+        self, event: MessageEvent, on_partial: PartialCallback | None, *,
+        answer_owed: bool = False,
     ) -> list[Reply]:
+        """Answer (or only observe) a message. ``answer_owed``: a replay from the outage
+        journal of a message already claimed and learned from (see :class:`AnswerOwed`)."""
         limit = self.services.settings.max_message_chars
         truncated = len(event.text) > limit
         text = clean_text(event.text, max_chars=limit).strip()
@@ -106,17 +128,26 @@ class Chat:
         # writer, which no other reply or learning batch should wait for while this message
         # is in an extraction worker. (Unused, and discarded, if its author does not consent.)
         signals = await self.services.extract(text, names=event.mentioned_names)
-        # Transaction 1: identify + dedupe → consent gate → observe → assemble. A retried or
-        # crashed delivery is either fully processed once or not at all.
+        # Transaction 1: identify + dedupe → consent gate → learn. A retried or crashed
+        # delivery is either claimed and learned from once or not at all.
         async with self.services.db.session() as session:
             sender = await self.identify.sender(session, event)
-            if not await self.identify.claim(session, sender.person, event):
+            if not answer_owed and not await self.identify.claim(session, sender.person, event):
                 log.info("duplicate event %s ignored", event.event_id)
                 return []
             policy = policy_of(event, sender.channel_policy) if sender.read_ahead else None
-            prepared = await self.prepare(
-                session, event, sender.person, text, truncated, policy=policy, signals=signals
+            decided = await self.decide(
+                session, event, sender.person, text, policy=policy, signals=signals,
+                learn=not answer_owed,
             )
+        # Assembly reads what that transaction taught, in a read-only one of its own: on
+        # SQLite it does not hold the one writer (a DM held it twice as long). The claim has
+        # committed, so if the database goes away now the event is kept as owed its answer,
+        # and its replay answers without claiming (bot/journal.py).
+        try:
+            prepared = await self.prepare(event, decided, text, truncated)
+        except DatabaseUnavailable as exc:
+            raise AnswerOwed(str(exc)) from exc
         # No transaction open: the model may take seconds and must hold no database lock.
         answered = await self.answer.generate(
             prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial,
@@ -154,30 +185,54 @@ class Chat:
             )
         return replies
 
-    async def prepare(
+    async def decide(
         self,
         session: AsyncSession,
         event: MessageEvent,
         person: Person,
         text: str,
-        truncated: bool,
         *,
         policy: Policy | None = None,
         signals: MessageSignals | None = None,
-    ) -> Prepared:
-        """Consent gate and observation (writes), then assembly (reads), in one transaction.
-        ``policy``: the channel's, when the caller read it with the sender; ``signals``: the
-        message's, when the caller extracted them already."""
+        learn: bool = True,
+    ) -> Decided:
+        """Consent gate and observation (the writes of a chat message), in its first
+        transaction. ``policy``: the channel's, when the caller read it with the sender;
+        ``signals``: the message's, when the caller extracted them already; ``learn``: False
+        for a replay whose learning committed before (then nothing is learned again)."""
+        assert person.id is not None
         now = self.services.clock()
         gate = await self.consent_gate.check(session, event, person, now, policy=policy)
         observed = (
-            await self.observe.message(session, person, event, text, signals=signals)
+            await self.observe.message(
+                session, person, event, text, signals=signals, learn=learn
+            )
             if gate.learn
             else Observed()
         )
-        request, prefs = await self.assemble.request(
-            session, person, event, text, learn=gate.learn, history=observed.history, now=now
-        )
+        consent = await session.get(Consent, person.id)  # in the identity map: no statement
+        return Decided(person, gate, observed, hand_over(session, consent))
+
+    async def prepare(
+        self, event: MessageEvent, decided: Decided, text: str, truncated: bool
+    ) -> Prepared:
+        """History and context → prompt (reads), in a read-only transaction after the first
+        one committed, starting from what that one read ahead."""
+        person, gate, observed = decided.person, decided.gate, decided.observed
+        person_id = person.id
+        assert person_id is not None
+        now = self.services.clock()
+
+        async def assemble(
+            session: AsyncSession, _writable: bool
+        ) -> tuple[LLMRequest, ResolvedPreferences]:
+            take_over(session, decided.read_ahead)
+            history = await self.observe.history(session, person_id) if gate.learn else []
+            return await self.assemble.request(
+                session, person, event, text, learn=gate.learn, history=history, now=now
+            )
+
+        request, prefs = await self.services.db.read_first(assemble)
         request = attach_tools(self.services, request, person, event, learn=gate.learn)
         return Prepared(
             person=person,

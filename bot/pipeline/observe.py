@@ -43,7 +43,6 @@ class Observed:
     """What observing a chat message hands on to prompt assembly."""
 
     topics: list[str] = field(default_factory=list)
-    history: list[HistoryTurn] = field(default_factory=list)
     turn: ConversationTurn | None = None  # the message itself, for Record.store
 
 
@@ -59,16 +58,21 @@ class Observe:
         text: str,
         *,
         signals: MessageSignals | None = None,
+        learn: bool = True,
     ) -> Observed:
-        """A message addressed to the bot: its signals, the history the prompt will show
-        (read before this message is added), and the message as a turn of that history —
-        not added here: Record.store writes it with the answer, both rows in one statement
-        (issue 16), so a reply whose record fails keeps neither half of the exchange.
+        """A message addressed to the bot: what it teaches (unless ``learn`` is False: a
+        replay whose learning committed already) and the message as a history turn — not
+        added here: Record.store writes it with the answer, both rows in one statement
+        (issue 16), so a reply whose record fails keeps neither half of the exchange. The
+        history the prompt shows is read with the rest of the reply's context, after this
+        transaction commits (Chat.prepare), and before the turn is stored.
         ``signals``: extracted by the caller before its transaction (see Chat.handle)."""
         assert person.id is not None
-        signals = await self.learn(session, person.id, event, text, signals=signals)
+        if learn:
+            signals = await self.learn(session, person.id, event, text, signals=signals)
+        elif signals is None:
+            signals = await self.services.extract(text, names=event.mentioned_names)
         topics = [t for t, _ in signals.topics]
-        history = await self.history(session, person.id)
         turn = ConversationTurn(
             person_id=person.id,
             role="user",
@@ -79,7 +83,7 @@ class Observe:
             topics=topics,
             created_at=event.occurred_at,
         )
-        return Observed(topics=topics, history=history, turn=turn)
+        return Observed(topics=topics, turn=turn)
 
     async def channel_context(
         self, session: AsyncSession, person: Person, event: MessageEvent

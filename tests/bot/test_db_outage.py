@@ -1,14 +1,17 @@
 """A real PostgreSQL connection that goes away and comes back (through a TCP proxy)."""
 
 import asyncio
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from bot.core import DB_UNAVAILABLE, JOURNAL_FULL, Core
 from bot.llm import ScriptedBackend
 from profiles.db import Database, DatabaseUnavailable
-from profiles.models import ConversationTurn, Interest, Preference
+from profiles.models import ConversationTurn, Interest, Preference, ProcessedEvent, Signal
 from tests.support.helpers import command, count, grant, message, person, person_id
 from tests.support.tcp_proxy import proxied_database
 
@@ -46,6 +49,58 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
         later = await core.handle(message(alice, "and what about vacuum tuning?"))
         assert later[0].purpose == "chat"
     finally:
+        await core.aclose()
+        await core.services.db.dispose()
+        await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_once(
+    postgres_database, settings_for, tmp_path
+):
+    """A reply's context is read after its first transaction (claim and learning) commits, so
+    the database can go away in between. The event is then kept as owed its answer: the
+    replay answers and records it without claiming it again (a second claim would call it a
+    duplicate: no answer, ever — checked: without the mark nothing is delivered here) and
+    without learning it twice."""
+    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
+    core = Core(settings, Database(settings.database_url), ScriptedBackend())
+    delivered: list[list[Any]] = []
+
+    async def deliver(event, replies):
+        delivered.append(replies)
+
+    core.services.deliverers["test"] = deliver
+    alice = person()
+    armed: list[bool] = []
+
+    def cut_after_first_commit(session: Session) -> None:
+        if armed and not armed.pop():
+            proxy.cut()  # the claim and the learning are in; the reply's reads are not
+
+    event.listen(Session, "after_commit", cut_after_first_commit)
+    try:
+        await grant(core, alice)
+        asked = message(alice, TEXT)
+        armed.append(False)
+        replies = await core.handle(asked)
+        assert [r.text for r in replies] == [DB_UNAVAILABLE]
+        assert core.backlog_size == 1 and not armed
+        await proxy.start()
+        learned = await count(core, Signal, event_id=asked.event_id)
+        assert learned > 0  # the first transaction had committed
+        assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
+        assert await core.drain_backlog() == 1
+        assert [r.purpose for r in delivered[0]] == ["chat"]
+        assert TEXT in core.services.llm.requests[-1].turns[-1].content  # type: ignore[attr-defined]
+        pid = await person_id(core, alice)
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+        assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 1
+        assert await count(core, Signal, event_id=asked.event_id) == learned  # not twice
+        # a platform retry of the same event afterwards is still a duplicate
+        assert await core.handle(asked) == []
+    finally:
+        event.remove(Session, "after_commit", cut_after_first_commit)
         await core.aclose()
         await core.services.db.dispose()
         await proxy.stop()

@@ -66,10 +66,27 @@ def test_order_dedupe_bound_and_restart(tmp_path):
     assert again.exists() and len(again) == 3
     seen = []
     while (head := again.first()) is not None:
-        seq, event = head
+        seq, event, _ = head
         seen.append(event.event_id)
         again.remove(seq)
     assert seen == ["ev1", "ev2", "ev3"]
+
+
+def test_an_owed_answer_is_remembered_across_a_restart(tmp_path):
+    """An event kept as owed its answer (claimed and learned from before the database went
+    away) must be replayed as such after a restart, or its replay would be skipped as a
+    duplicate claim."""
+    path = tmp_path / "outage.journal"
+    journal = Journal(path)
+    journal.keep(msg(1), answer_owed=True)
+    journal.keep(msg(2))
+    journal.close()
+    again = Journal(path)
+    entries = []
+    while (head := again.first()) is not None:
+        entries.append((head.event.event_id, head.answer_owed))
+        again.remove(head.seq)
+    assert entries == [("ev1", True), ("ev2", False)]
 
 
 def test_forget_removes_only_that_persons_words_from_the_file(tmp_path):
@@ -100,7 +117,7 @@ async def test_concurrent_drains_process_each_event_once_in_order():
     processed: list[str] = []
     delivered: list[str] = []
 
-    async def replay(event):
+    async def replay(event, answer_owed):
         await asyncio.sleep(0)  # let the other drainers run in between
         processed.append(event.event_id)
         return [Reply(text="ok")]
@@ -121,7 +138,7 @@ async def test_drain_stops_while_unavailable_and_skips_a_poisoned_event(caplog):
         journal.keep(msg(n))
     state = {"down": True}
 
-    async def replay(event):
+    async def replay(event, answer_owed):
         if state["down"]:
             raise Gone()
         if event.event_id == "ev1":

@@ -28,6 +28,16 @@ class TcpProxy:
             writer.close()
         self._pipes.clear()
 
+    def cut(self) -> None:
+        """:meth:`stop` from synchronous code (a SQLAlchemy event hook): the listening socket
+        closes at once, open connections as the event loop next runs."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._pipes):
+            writer.close()
+        self._pipes.clear()
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)

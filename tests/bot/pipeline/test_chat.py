@@ -550,3 +550,34 @@ async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for
     finally:
         await core.aclose()
         await core.services.db.dispose()
+
+
+async def test_assembly_never_holds_the_sqlite_writer(sqlite_url, settings_for):
+    """A reply's context (history, profile, preferences, prompt) is read after its claim and
+    learning commit, in a read-only transaction: on SQLite the one writer is free while the
+    profile is read and the prompt rendered (a DM used to hold it twice as long), and the
+    prompt still shows what that very message taught."""
+    from bot.core import Core
+    from profiles.db import Database
+
+    core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
+    writer = core.services.db._writer
+    assert writer is not None
+    renderer, held = core.services.renderer, []
+    chat = renderer.chat
+
+    def watched(*args, **kwargs):
+        held.append(writer.locked())
+        return chat(*args, **kwargs)
+
+    renderer.chat = watched  # type: ignore[method-assign]
+    alice = person()
+    try:
+        await grant(core, alice)
+        replies = await core.handle(message(alice, TOPIC_TEXT))
+        assert replies[0].purpose == "chat"
+        assert held == [False]
+        assert "rust" in core.services.llm.requests[-1].system.lower()  # type: ignore[attr-defined]
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
