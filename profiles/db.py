@@ -142,6 +142,14 @@ class Database:
             f"tailorbot_db_owner_{id(self)}", default=None
         )
 
+    @property
+    def single_writer(self) -> bool:
+        """Whether write transactions queue for one writer (SQLite). Then work that only
+        reads belongs in a read-only transaction of its own, which never queues; on
+        PostgreSQL an extra transaction costs a pool checkout and its ping, so reads that
+        follow writes are cheaper in the writing transaction."""
+        return self._writer is not None
+
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A transaction: committed on success, rolled back on error."""

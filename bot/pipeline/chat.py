@@ -140,14 +140,21 @@ class Chat:
                 session, event, sender.person, text, policy=policy, signals=signals,
                 learn=not answer_owed,
             )
-        # Assembly reads what that transaction taught, in a read-only one of its own: on
-        # SQLite it does not hold the one writer (a DM held it twice as long). The claim has
-        # committed, so if the database goes away now the event is kept as owed its answer,
-        # and its replay answers without claiming (bot/journal.py).
-        try:
-            prepared = await self.prepare(event, decided, text, truncated)
-        except DatabaseUnavailable as exc:
-            raise AnswerOwed(str(exc)) from exc
+            # On PostgreSQL the reply's reads follow in this transaction (cheaper than a
+            # second one); on SQLite see below.
+            prepared = (
+                None if self.services.db.single_writer
+                else await self.prepare(event, decided, text, truncated, session=session)
+            )
+        if prepared is None:
+            # SQLite: assembly reads what that transaction taught in a read-only one of its
+            # own, so it does not hold the one writer (a DM held it twice as long). The claim
+            # has committed, so if the database goes away now the event is kept as owed its
+            # answer, and its replay answers without claiming (bot/journal.py).
+            try:
+                prepared = await self.prepare(event, decided, text, truncated)
+            except DatabaseUnavailable as exc:
+                raise AnswerOwed(str(exc)) from exc
         # No transaction open: the model may take seconds and must hold no database lock.
         answered = await self.answer.generate(
             prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial,
@@ -214,10 +221,17 @@ class Chat:
         return Decided(person, gate, observed, hand_over(session, consent))
 
     async def prepare(
-        self, event: MessageEvent, decided: Decided, text: str, truncated: bool
+        self,
+        event: MessageEvent,
+        decided: Decided,
+        text: str,
+        truncated: bool,
+        *,
+        session: AsyncSession | None = None,
     ) -> Prepared:
-        """History and context → prompt (reads), in a read-only transaction after the first
-        one committed, starting from what that one read ahead."""
+        """History and context → prompt (reads): in ``session`` (the first transaction, on
+        PostgreSQL), else in a read-only transaction after the first one committed, starting
+        from what that one read ahead."""
         person, gate, observed = decided.person, decided.gate, decided.observed
         person_id = person.id
         assert person_id is not None
@@ -232,7 +246,10 @@ class Chat:
                 session, person, event, text, learn=gate.learn, history=history, now=now
             )
 
-        request, prefs = await self.services.db.read_first(assemble)
+        request, prefs = (
+            await assemble(session, True) if session is not None
+            else await self.services.db.read_first(assemble)
+        )
         request = attach_tools(self.services, request, person, event, learn=gate.learn)
         return Prepared(
             person=person,

@@ -54,17 +54,26 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
         await proxy.stop()
 
 
+class OneWriterPath(Database):
+    """PostgreSQL taking the path SQLite takes (``single_writer``: a reply's reads in a
+    transaction of their own). A SQLite file cannot be made to go away between two
+    transactions; a proxied PostgreSQL connection can."""
+
+    single_writer = True  # type: ignore[assignment]
+
+
 @pytest.mark.postgres
 async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_once(
     postgres_database, settings_for, tmp_path
 ):
-    """A reply's context is read after its first transaction (claim and learning) commits, so
-    the database can go away in between. The event is then kept as owed its answer: the
-    replay answers and records it without claiming it again (a second claim would call it a
-    duplicate: no answer, ever — checked: without the mark nothing is delivered here) and
-    without learning it twice."""
+    """On SQLite a reply's context is read after its first transaction (claim and learning)
+    commits, so the database can go away in between (staged here on PostgreSQL, whose
+    connection a proxy can cut, taking SQLite's path: :class:`OneWriterPath`). The event is
+    then kept as owed its answer: the replay answers and records it without claiming it
+    again (a second claim would call it a duplicate: no answer, ever — checked: without the
+    mark nothing is delivered here) and without learning it twice."""
     proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
-    core = Core(settings, Database(settings.database_url), ScriptedBackend())
+    core = Core(settings, OneWriterPath(settings.database_url), ScriptedBackend())
     delivered: list[list[Any]] = []
 
     async def deliver(event, replies):
