@@ -28,7 +28,7 @@ from bot.services import Services
 from profiles.db import DatabaseUnavailable
 from profiles.models import Consent, ConversationTurn, Person
 from profiles.preferences import ResolvedPreferences
-from profiles.preload import ReadAhead, hand_over, take_over
+from profiles.preload import ReadAhead, hand_over, read_sender, take_over
 from profiles.signals import MessageSignals, clean_text
 
 log = logging.getLogger(__name__)
@@ -298,13 +298,19 @@ class Chat:
     async def preview(self, event: MessageEvent) -> LLMRequest:
         """The exact model input this message would produce now, with nothing stored
         (``tailorbot prompt preview``, benchmarks). Unknown people get the generic prompt.
-        A read-only transaction: on SQLite it never waits for the writer."""
+        A read-only transaction: on SQLite it never waits for the writer. The sender's small
+        rows are read ahead in one statement, as for a reply (profiles/preload.py), so what
+        is timed here is what a reply's assembly costs."""
         services = self.services
         key = key_of(event)
         text = clean_text(event.text, max_chars=services.settings.max_message_chars)
+        channel = event.channel_id if event.surface != Surface.DM else ""
 
         async def build(session: AsyncSession, writable: bool) -> LLMRequest:
-            person = await services.engine.find_person(session, key)
+            sender = await read_sender(
+                session, key.platform, key.workspace, key.user_id, channel
+            )
+            person = sender.person if sender is not None else None
             if person is None or person.id is None:
                 person = Person(
                     id=-1,
@@ -315,7 +321,7 @@ class Chat:
                 )
                 learn = False
             else:
-                consent = await session.get(Consent, person.id)
+                consent = sender.consent if sender is not None else None
                 learn = consent is not None and await services.engine.may_learn_in(
                     session, person, consent
                 )

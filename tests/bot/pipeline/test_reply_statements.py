@@ -315,3 +315,24 @@ async def test_last_seen_is_written_at_most_once_per_resolution(make_core: MakeC
     now[0] = first + dt.timedelta(seconds=300)
     await core.handle(message(alice, TEXT))
     assert await last_seen() == now[0]
+
+
+async def test_a_preview_reads_what_a_reply_reads(core: Core, database_url: str) -> None:
+    """``Core.preview_request`` (``tailorbot prompt preview`` and the benchmarks' context
+    assembly figure) reads the sender's small rows ahead in one statement, as a reply does,
+    so it times what a reply's assembly costs: the same reads, nothing written."""
+    alice = person("alice")
+    await grant(core, alice)
+    await core.handle(message(alice, TEXT))
+    await core.handle(command(alice, "prefs", "set tone formal"))
+    ev = message(alice, "tell me more about tokio please")
+    with statements(core) as previewed:
+        request = await core.preview_request(ev)
+    assert "formal" in request.system and "rust" in request.system.lower()
+    reads = reply_path(previewed)
+    print(f"\n{database_url.split(':')[0]} preview: " + "\n  ".join(reads))
+    assert all(s.startswith("SELECT") for s in reads), reads
+    with statements(core) as seen:
+        await core.handle(ev)
+    reply_reads = [s for s in reply_path(seen) if s.startswith("SELECT")]
+    assert len(reads) <= len(reply_reads), (reads, reply_reads)
