@@ -11,6 +11,9 @@ dispatches them. While that runs, in the same event loop:
 * a sampler times **context assembly** (``Core.preview_request`` minus the prompt render)
   for random people with profiles.
 
+:func:`cpu_by_kind` then says where the bot's CPU goes: each kind of event of the workload
+on its own, with the same 8 in flight, and the bot process's CPU per event of that kind.
+
 The clock stops when every event has been handled and everything accepted is in the
 database (``Core.flush`` when the core has one).
 """
@@ -163,6 +166,59 @@ async def warm_up(core: Core, users: list[str]) -> None:
         ))
     await core.services.learner.flush()
     freeze_startup_objects()  # as `tailorbot run` does once started (bot/app.py)
+
+
+KINDS = ("channel", "reaction", "dm", "mention", "prefs")
+
+
+def kind_of(event: Any) -> str:
+    """The workload's kind of an adapter event (see :func:`adapter_events`)."""
+    if isinstance(event, ReactionEvent):
+        return "reaction"
+    if isinstance(event, CommandEvent):
+        return "prefs"
+    if event.surface is Surface.DM:
+        return "dm"
+    return "mention" if event.mentioned else "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class KindCost:
+    events: int  # of this kind in the workload sample
+    cpu_ms: float  # the bot process's CPU per event (every thread; not extraction workers)
+
+    def share(self, costs: dict[str, KindCost]) -> float:
+        """This kind's part of the CPU the whole workload costs."""
+        total = sum(c.events * c.cpu_ms for c in costs.values())
+        return self.events * self.cpu_ms / total if total else 0.0
+
+
+async def _drain(core: Core, queue: asyncio.Queue[Any]) -> None:
+    while not queue.empty():
+        await core.handle(queue.get_nowait())
+
+
+async def cpu_by_kind(core: Core, users: list[str], n_events: int) -> dict[str, KindCost]:
+    """Each kind of a workload sample handled on its own (``CONCURRENCY`` in flight, then the
+    learner flushed): the bot process's CPU per event of that kind — which events the
+    throughput and latency figures pay for. Extraction workers are other processes: their
+    CPU is not counted, the hand-off to them is."""
+    workload = list(adapter_events(users, n_events, seed=29, prefix="kind"))
+    costs: dict[str, KindCost] = {}
+    for kind in KINDS:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        for event in workload:
+            if kind_of(event) == kind:
+                queue.put_nowait(event)
+        if queue.empty():
+            continue
+        count = queue.qsize()
+
+        started = time.process_time()
+        await asyncio.gather(*(_drain(core, queue) for _ in range(CONCURRENCY)))
+        await core.services.learner.flush()
+        costs[kind] = KindCost(count, (time.process_time() - started) / count * 1000)
+    return costs
 
 
 async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigures:

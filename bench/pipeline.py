@@ -41,7 +41,7 @@ async def seed_people(db: Database, users: list[str]) -> None:
                     ]
                 )
             )
-        ids = [row[0] for row in (await session.execute(select(Person.id))).all()]
+        ids = list((await session.exec(select(Person.id))).scalars().all())  # type: ignore[call-overload]
         for start in range(0, len(ids), 5000):
             await session.exec(
                 insert(Consent).values(

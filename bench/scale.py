@@ -43,14 +43,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from sqlalchemy import func, insert, select, text
 
-from bench.ingest import max_ingest
+from bench.ingest import KindCost, cpu_by_kind, max_ingest
 from bench.limits import raw_limits
 from bench.pipeline import WORKSPACE, percentile, seed_people
 from bench.workload import TOPICS, events, message_length, people
@@ -106,6 +106,8 @@ class ScaleFigures:
     load_after: float = 0.0
     extract_workers: int = 0  # processes extraction ran in during the ingest; 0: a thread
     workers_rss_mb: float = 0.0  # their summed peak RSS
+    # kind of event -> (events in the sample, bot-process CPU ms per event): bench.ingest
+    cpu_by_kind: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def share_of_raw(self) -> float:
@@ -427,6 +429,7 @@ async def measure(
             # figures are the steady state, not the seconds of the workers' start.
             await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
             ingest = await max_ingest(core, users, n_events)
+            by_kind = await cpu_by_kind(core, users, n_events * 2)
             workers, workers_rss = extraction_workers(core)
             assembly, renders = await context_latency(core, users, n_contexts)
             rows = await signal_count(db)
@@ -469,6 +472,7 @@ async def measure(
         peak_rss_mb=peak,
         extract_workers=workers,
         workers_rss_mb=workers_rss,
+        cpu_by_kind={k: (c.events, c.cpu_ms) for k, c in by_kind.items()},
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )
@@ -552,6 +556,7 @@ def format_rows(rows: list[ScaleFigures]) -> str:
         "  latencies in ms; core = Core.handle, 8 events in flight; ctx p99* = context "
         "assembly while that ingest runs; load = 1-min load average before→after the row"
     )
+    lines += [cpu_line(f) for f in rows if f.cpu_by_kind]
     for f in rows:
         if f.deferred_events:
             lines.append(
@@ -559,6 +564,16 @@ def format_rows(rows: list[ScaleFigures]) -> str:
                 "(database busy) and are not in the figures"
             )
     return "\n".join(lines)
+
+
+def cpu_line(f: ScaleFigures) -> str:
+    """Where the bot's CPU goes in that row: CPU per event of each kind, and each kind's
+    share of what the whole workload costs."""
+    costs = {kind: KindCost(n, ms) for kind, (n, ms) in f.cpu_by_kind.items()}
+    parts = ", ".join(
+        f"{kind} {cost.cpu_ms:.2f} ms ({cost.share(costs):.0%})" for kind, cost in costs.items()
+    )
+    return f"  {f.backend} {f.people:,}: bot CPU per event by kind (share of the workload): {parts}"
 
 
 def _met(ok: bool) -> str:

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.scale import ScaleFigures, targets
+from bench.ingest import KINDS, cpu_by_kind
+from bench.pipeline import seed_people
+from bench.scale import ScaleFigures, format_rows, targets
+from bench.workload import people
+from bot.llm import NoModelBackend
+from profiles.models import Signal
+from tests.conftest import MakeCore
+from tests.support.helpers import count
 
 ROW = ScaleFigures(
     backend="sqlite", people=1_000, batched_signals=1, batched_signals_per_s=1.0,
@@ -54,3 +61,28 @@ def test_goals_not_measured_say_so() -> None:
     assert len(memory) == 2 and all("not judged (one scale)" in ln for ln in memory)
     lag = [ln for ln in report.splitlines() if "event-loop lag" in ln]
     assert lag[0].endswith("NOT met") and lag[1].endswith(": met")  # postgres sorts first
+
+
+def test_where_the_cpu_goes_is_printed_per_row() -> None:
+    row = replace(ROW, cpu_by_kind={"channel": (75, 0.5), "dm": (8, 15.0), "prefs": (2, 0.0)})
+    printed = format_rows([row])
+    assert (
+        "sqlite 1,000: bot CPU per event by kind (share of the workload): channel 0.50 ms "
+        "(24%), dm 15.00 ms (76%), prefs 0.00 ms (0%)"
+    ) in printed
+
+
+async def test_cpu_by_kind_runs_every_kind_of_the_workload_through_the_core(
+    make_core: MakeCore,
+) -> None:
+    """A real run, small: every kind of the mixed workload is handled (each event stored or
+    learned from as the core does) and costs the process some CPU."""
+    core = await make_core(NoModelBackend())
+    users = people(30)
+    await seed_people(core.services.db, users)
+    costs = await cpu_by_kind(core, users, 400)
+    assert set(costs) == set(KINDS)
+    assert sum(c.events for c in costs.values()) == 400
+    assert all(c.cpu_ms > 0 for c in costs.values())
+    assert abs(sum(c.share(costs) for c in costs.values()) - 1.0) < 1e-9
+    assert await count(core, Signal) > 0
