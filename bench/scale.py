@@ -587,6 +587,7 @@ GOAL_DM_MS = 50.0
 GOAL_CONTEXT_MS = 10.0
 GOAL_CONTEXT_PEOPLE = 100_000
 GOAL_DIGEST_S = 60.0
+GOAL_DIGEST_PEOPLE = 10_000
 FLAT_MEMORY = 1.25  # peak RSS may grow this much over the scales and still count as flat
 
 
@@ -670,11 +671,14 @@ def _context_goal(mine: list[ScaleFigures]) -> str:
 
 
 def _digest_goal(mine: list[ScaleFigures], digest_people: int) -> str:
+    people = digest_people or GOAL_DIGEST_PEOPLE
     goal = (
-        f"    digest run for {digest_people:,} people x {DIGEST_ITEMS:,} items <= "
-        f"{GOAL_DIGEST_S:.0f} s (bench/digest.py, own database, in the {digest_people:,}-people "
+        f"    digest run for {people:,} people x {DIGEST_ITEMS:,} items <= "
+        f"{GOAL_DIGEST_S:.0f} s (bench/digest.py, own database, in the {people:,}-people "
         "row): "
     )
+    if not digest_people:
+        return goal + "not measured (--digest-people 0)"
     measured = [f for f in mine if f.people == digest_people and f.digest_s is not None]
     if not measured:
         return goal + (

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import Event, MessageEvent, Surface
@@ -9,7 +12,7 @@ from bot.services import Services
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, Person, ProcessedEvent, table_of
 from profiles.preload import Sender, read_sender
-from profiles.upsert import insert_for
+from profiles.upsert import dialect_of, insert_of
 
 
 def key_of(event: Event) -> PersonKey:
@@ -67,17 +70,26 @@ class Identify:
 
     async def claim(self, session: AsyncSession, person: Person, event: Event) -> bool:
         """True the first time this platform event id is seen; False for retries."""
-        stmt = (
-            insert_for(session, table_of(ProcessedEvent))
-            .values(
-                person_id=person.id,
-                platform=event.person.platform,
-                workspace=event.person.workspace,
-                event_id=event.event_id,
-                processed_at=self.services.clock(),
-            )
-            .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
-            .returning(table_of(ProcessedEvent).c.id)
+        result = await session.exec(
+            _claim(dialect_of(session)),
+            params={
+                "person_id": person.id,
+                "platform": event.person.platform,
+                "workspace": event.person.workspace,
+                "event_id": event.event_id,
+                "processed_at": self.services.clock(),
+            },
         )
-        result = await session.exec(stmt)
         return result.first() is not None
+
+
+@functools.lru_cache(maxsize=2)
+def _claim(dialect: str) -> Any:
+    """The claim of every reply, built once per dialect (building it and its cache key cost
+    ~0.1 ms a time); its values are bound at execution."""
+    table = table_of(ProcessedEvent)
+    return (
+        insert_of(dialect, table)
+        .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
+        .returning(table.c.id)
+    )

@@ -10,10 +10,12 @@ learner (bot/learning.py), which no reply waits for.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import desc
+from sqlalchemy import bindparam, desc
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -167,12 +169,7 @@ class Observe:
         limit = self.services.settings.history_turns
         if limit == 0:
             return []
-        result = await session.exec(
-            select(ConversationTurn)
-            .where(ConversationTurn.person_id == person_id)
-            .order_by(desc(col(ConversationTurn.id)))
-            .limit(limit)
-        )
+        result = await session.exec(_latest_turns(limit), params={"person_id": person_id})
         turns = list(result)
         turns.reverse()
         return [HistoryTurn(t.role, t.text) for t in turns]
@@ -199,6 +196,18 @@ class Observe:
             or stored.get(("timezone", Source.PLATFORM.value))
             or self.services.settings.default_timezone
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _latest_turns(limit: int) -> Any:
+    """The history read of every reply, built once per limit with a bound person id
+    (building it and its cache key cost ~0.07 ms a time)."""
+    return (
+        select(ConversationTurn)
+        .where(ConversationTurn.person_id == bindparam("person_id"))
+        .order_by(desc(col(ConversationTurn.id)))
+        .limit(limit)
+    )
 
 
 def stored_context(rows: Iterable[Preference]) -> dict[tuple[str, str], str]:

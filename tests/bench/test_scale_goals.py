@@ -63,6 +63,12 @@ def test_goals_not_measured_say_so() -> None:
     assert lag[0].endswith("NOT met") and lag[1].endswith(": met")  # postgres sorts first
 
 
+def test_a_digest_left_out_on_purpose_says_so() -> None:
+    report = targets([ROW], digest_people=0)
+    assert line(report, "digest run").startswith("digest run for 10,000 people x 1,000 items")
+    assert line(report, "digest run").endswith("not measured (--digest-people 0)")
+
+
 def test_where_the_cpu_goes_is_printed_per_row() -> None:
     row = replace(ROW, cpu_by_kind={"channel": (75, 0.5), "dm": (8, 15.0), "prefs": (2, 0.0)})
     printed = format_rows([row])
