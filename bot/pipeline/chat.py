@@ -1,4 +1,5 @@
-"""The chat path: the stages of bot/pipeline/ called in order, the two transactions visible.
+"""The chat path: the stages of bot/pipeline/ called in order, the transactions visible
+(claim and learning; on SQLite the reply's reads in a read-only one of their own; the record).
 
 A message addressed to the bot is answered; any other channel message is only observed
 (and only when its author allows learning: nothing at all is stored about others).
@@ -72,7 +73,7 @@ class Decided:
 
 @dataclass(slots=True)
 class Prepared:
-    """What the first transaction hands to the model step of a chat message."""
+    """What assembly hands to the model step of a chat message."""
 
     person: Person
     learn: bool
