@@ -11,6 +11,10 @@ dispatches them. While that runs, in the same event loop:
 * a sampler times **context assembly** (``Core.preview_request`` minus the prompt render)
   for random people with profiles.
 
+:func:`offered_load` then dispatches the same mix at a fixed rate (half the maximum), each
+event its own task as an adapter dispatches them: DM latency and loop lag when the bot is not
+saturated (at maximum ingest, a closed loop of 8, a DM also waits for the events ahead of it).
+
 :func:`cpu_by_kind` then says where the bot's CPU goes: each kind of event of the workload
 on its own, with the same 8 in flight, and the bot process's CPU per event of that kind.
 
@@ -166,6 +170,61 @@ async def warm_up(core: Core, users: list[str]) -> None:
         ))
     await core.services.learner.flush()
     freeze_startup_objects()  # as `tailorbot run` does once started (bot/app.py)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedFigures:
+    rate: float  # events dispatched per second
+    events: int
+    dm_p50_ms: float
+    dm_p99_ms: float
+    loop_lag_p99_ms: float
+    late_ms: float  # how far behind the schedule the last dispatch was (0: the rate was met)
+
+
+async def offered_load(
+    core: Core, users: list[str], n_events: int, rate: float
+) -> OfferedFigures:
+    """The workload at ``rate`` events per second (open loop: an event is dispatched when
+    its time comes, whether or not earlier ones are done), each in its own task; a DM is timed
+    from its dispatch to its reply, everything accepted flushed before the figures."""
+    workload = list(adapter_events(users, n_events, seed=31, prefix="open"))
+    loop = asyncio.get_running_loop()
+    dm_ms: list[float] = []
+
+    async def one(event: Any) -> None:
+        t0 = time.perf_counter()
+        try:
+            await core.handle(event)
+        except Exception:  # counted by its absence from the DM figures, logged
+            log.exception("event %s failed", event.event_id)
+            return
+        if isinstance(event, MessageEvent) and event.surface is Surface.DM:
+            dm_ms.append((time.perf_counter() - t0) * 1000)
+
+    lag = LoopLag()
+    lag.start()
+    tasks: list[asyncio.Task[None]] = []
+    start = loop.time()
+    late = 0.0
+    for i, event in enumerate(workload):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            late = -delay
+        tasks.append(asyncio.create_task(one(event)))
+    await asyncio.gather(*tasks)
+    await core.services.learner.flush()
+    await lag.stop()
+    return OfferedFigures(
+        rate=rate,
+        events=len(workload),
+        dm_p50_ms=percentile(dm_ms, 0.5) if dm_ms else 0.0,
+        dm_p99_ms=percentile(dm_ms, 0.99) if dm_ms else 0.0,
+        loop_lag_p99_ms=percentile(lag.samples, 0.99) if lag.samples else 0.0,
+        late_ms=late * 1000,
+    )
 
 
 KINDS = ("channel", "reaction", "dm", "mention", "prefs")

@@ -15,6 +15,10 @@ process high-water mark), and prints one JSON line the parent collects. One run 
   workload (channel messages, DMs, mentions, reactions, preference changes; see
   :func:`bench.workload.events`) dispatched 8 at a time: events/s and signal rows/s, with
   event-loop lag, DM reply overhead and context assembly measured while it runs;
+* **the same mix offered at half that rate** (open loop, each event its own task, as an
+  adapter dispatches): DM latency and loop lag when the bot is not saturated;
+* **CPU per event by kind**: each kind of the mix on its own, the bot process's CPU per
+  event and that kind's share of the mix's CPU;
 * **context assembly** and **prompt render** — p50/p99 of ``Core.preview_request`` with the
   render timed apart, for random people with profiles and history;
 * **digest run** for the scale's people, by ``bench/digest.py`` when the digest engineer's
@@ -50,7 +54,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import func, insert, select, text
 
-from bench.ingest import KindCost, cpu_by_kind, max_ingest
+from bench.ingest import KindCost, cpu_by_kind, max_ingest, offered_load
 from bench.limits import raw_limits
 from bench.pipeline import WORKSPACE, percentile, seed_people
 from bench.workload import TOPICS, events, message_length, people
@@ -108,6 +112,12 @@ class ScaleFigures:
     workers_rss_mb: float = 0.0  # their summed peak RSS
     # kind of event -> (events in the sample, bot-process CPU ms per event): bench.ingest
     cpu_by_kind: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # the same mix offered at half the maximum rate, open loop (bench.ingest.offered_load)
+    offered_rate: float = 0.0
+    offered_dm_p50_ms: float = 0.0
+    offered_dm_p99_ms: float = 0.0
+    offered_lag_p99_ms: float = 0.0
+    offered_late_ms: float = 0.0
 
     @property
     def share_of_raw(self) -> float:
@@ -429,6 +439,7 @@ async def measure(
             # figures are the steady state, not the seconds of the workers' start.
             await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
             ingest = await max_ingest(core, users, n_events)
+            offered = await offered_load(core, users, n_events, ingest.events_per_s / 2)
             by_kind = await cpu_by_kind(core, users, n_events * 2)
             workers, workers_rss = extraction_workers(core)
             assembly, renders = await context_latency(core, users, n_contexts)
@@ -473,6 +484,11 @@ async def measure(
         extract_workers=workers,
         workers_rss_mb=workers_rss,
         cpu_by_kind={k: (c.events, c.cpu_ms) for k, c in by_kind.items()},
+        offered_rate=offered.rate,
+        offered_dm_p50_ms=offered.dm_p50_ms,
+        offered_dm_p99_ms=offered.dm_p99_ms,
+        offered_lag_p99_ms=offered.loop_lag_p99_ms,
+        offered_late_ms=offered.late_ms,
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )
@@ -556,6 +572,7 @@ def format_rows(rows: list[ScaleFigures]) -> str:
         "  latencies in ms; core = Core.handle, 8 events in flight; ctx p99* = context "
         "assembly while that ingest runs; load = 1-min load average before→after the row"
     )
+    lines += [offered_line(f) for f in rows if f.offered_rate]
     lines += [cpu_line(f) for f in rows if f.cpu_by_kind]
     for f in rows:
         if f.deferred_events:
@@ -564,6 +581,16 @@ def format_rows(rows: list[ScaleFigures]) -> str:
                 "(database busy) and are not in the figures"
             )
     return "\n".join(lines)
+
+
+def offered_line(f: ScaleFigures) -> str:
+    """DM latency and loop lag when the same mix is offered at half the maximum rate."""
+    behind = f", dispatch fell {f.offered_late_ms:.0f} ms behind" if f.offered_late_ms > 50 else ""
+    return (
+        f"  {f.backend} {f.people:,}: offered at half that rate ({f.offered_rate:,.0f} events/s, "
+        f"each its own task): DM p50 {f.offered_dm_p50_ms:.1f} / p99 "
+        f"{f.offered_dm_p99_ms:.1f} ms, loop lag p99 {f.offered_lag_p99_ms:.1f} ms{behind}"
+    )
 
 
 def cpu_line(f: ScaleFigures) -> str:

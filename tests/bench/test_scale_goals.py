@@ -3,9 +3,10 @@ judged on the worst row, and says when a goal was not measured rather than guess
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
-from bench.ingest import KINDS, cpu_by_kind
+from bench.ingest import KINDS, cpu_by_kind, offered_load
 from bench.pipeline import seed_people
 from bench.scale import ScaleFigures, format_rows, targets
 from bench.workload import people
@@ -91,4 +92,29 @@ async def test_cpu_by_kind_runs_every_kind_of_the_workload_through_the_core(
     assert sum(c.events for c in costs.values()) == 400
     assert all(c.cpu_ms > 0 for c in costs.values())
     assert abs(sum(c.share(costs) for c in costs.values()) - 1.0) < 1e-9
+    assert await count(core, Signal) > 0
+
+
+def test_the_offered_load_is_printed_per_row() -> None:
+    row = replace(ROW, offered_rate=96.4, offered_dm_p50_ms=31.25, offered_dm_p99_ms=140.0,
+                  offered_lag_p99_ms=6.5)
+    assert (
+        "sqlite 1,000: offered at half that rate (96 events/s, each its own task): DM p50 "
+        "31.2 / p99 140.0 ms, loop lag p99 6.5 ms"
+    ) in format_rows([row])
+    late = replace(row, offered_late_ms=400.0)
+    assert "dispatch fell 400 ms behind" in format_rows([late])
+
+
+async def test_offered_load_dispatches_the_mix_on_schedule(make_core: MakeCore) -> None:
+    """A real run, small: the mix at a fixed rate, each event its own task; the DMs are timed
+    and everything is learned before the figures."""
+    core = await make_core(NoModelBackend())
+    users = people(30)
+    await seed_people(core.services.db, users)
+    started = asyncio.get_running_loop().time()
+    figures = await offered_load(core, users, 120, rate=400.0)
+    assert asyncio.get_running_loop().time() - started >= 119 / 400.0  # on schedule, not at once
+    assert figures.events == 120 and figures.dm_p50_ms > 0
+    assert figures.dm_p99_ms >= figures.dm_p50_ms
     assert await count(core, Signal) > 0
