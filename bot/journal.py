@@ -95,13 +95,11 @@ def encode(event: AnyEvent, *, answer_owed: bool = False) -> str:
     return json.dumps(payload, ensure_ascii=False)
 
 
-def _owed(text: str) -> bool:
-    """Whether a stored payload is an event whose answer alone is owed."""
-    return bool(json.loads(text).get("answer_owed", False))
-
-
 def decode(text: str) -> AnyEvent:
-    data = json.loads(text)
+    return _event_of(json.loads(text))
+
+
+def _event_of(data: dict[str, Any]) -> AnyEvent:
     cls = _TYPES[data["type"]]
     fields = dict(data["fields"])
     for name, value in fields.items():
@@ -216,7 +214,8 @@ class Journal:
             )
         if row is None:
             return None
-        return Entry(int(row[0]), decode(row[1]), _owed(row[1]))
+        data = json.loads(row[1])
+        return Entry(int(row[0]), _event_of(data), bool(data.get("answer_owed", False)))
 
     def remove(self, seq: int) -> None:
         with self._lock:

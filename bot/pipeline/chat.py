@@ -68,7 +68,9 @@ class Decided:
     person: Person
     gate: Gate
     observed: Observed
-    read_ahead: ReadAhead  # the sender's small rows, read once for the whole reply
+    # On SQLite, the sender's small rows the first transaction read, for the assembly's own
+    # transaction (PostgreSQL assembles in the first one: nothing to hand over)
+    read_ahead: ReadAhead | None = None
 
 
 @dataclass(slots=True)
@@ -143,10 +145,12 @@ class Chat:
             )
             # On PostgreSQL the reply's reads follow in this transaction (cheaper than a
             # second one); on SQLite see below.
-            prepared = (
-                None if self.services.db.single_writer
-                else await self.prepare(event, decided, text, truncated, session=session)
-            )
+            prepared: Prepared | None = None
+            if self.services.db.single_writer:
+                consent = await session.get(Consent, sender.person.id)  # identity map: no SQL
+                decided.read_ahead = hand_over(session, consent)
+            else:
+                prepared = await self.prepare(event, decided, text, truncated, session=session)
         if prepared is None:
             # SQLite: assembly reads what that transaction taught in a read-only one of its
             # own, so it does not hold the one writer (a DM held it twice as long). The claim
@@ -218,8 +222,7 @@ class Chat:
             if gate.learn
             else Observed()
         )
-        consent = await session.get(Consent, person.id)  # in the identity map: no statement
-        return Decided(person, gate, observed, hand_over(session, consent))
+        return Decided(person, gate, observed)
 
     async def prepare(
         self,
@@ -239,17 +242,23 @@ class Chat:
         now = self.services.clock()
 
         async def assemble(
-            session: AsyncSession, _writable: bool
+            session: AsyncSession, _writable: bool = True
         ) -> tuple[LLMRequest, ResolvedPreferences]:
-            take_over(session, decided.read_ahead)
             history = await self.observe.history(session, person_id) if gate.learn else []
             return await self.assemble.request(
                 session, person, event, text, learn=gate.learn, history=history, now=now
             )
 
+        async def assemble_after(
+            session: AsyncSession, writable: bool
+        ) -> tuple[LLMRequest, ResolvedPreferences]:
+            if decided.read_ahead is not None:
+                take_over(session, decided.read_ahead)
+            return await assemble(session, writable)
+
         request, prefs = (
-            await assemble(session, True) if session is not None
-            else await self.services.db.read_first(assemble)
+            await assemble(session) if session is not None
+            else await self.services.db.read_first(assemble_after)
         )
         request = attach_tools(self.services, request, person, event, learn=gate.learn)
         return Prepared(
@@ -311,8 +320,7 @@ class Chat:
             sender = await read_sender(
                 session, key.platform, key.workspace, key.user_id, channel
             )
-            person = sender.person if sender is not None else None
-            if person is None or person.id is None:
+            if sender is None or sender.person.id is None:
                 person = Person(
                     id=-1,
                     platform=key.platform,
@@ -322,7 +330,7 @@ class Chat:
                 )
                 learn = False
             else:
-                consent = sender.consent if sender is not None else None
+                person, consent = sender.person, sender.consent
                 learn = consent is not None and await services.engine.may_learn_in(
                     session, person, consent
                 )
