@@ -54,9 +54,12 @@ def available_locales() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+@functools.lru_cache(maxsize=4096)
 def negotiate(*preferences: str | None) -> str:
     """The first preference we have texts for: exact locale, else same language (``pt`` and
-    ``pt_PT`` → ``pt_BR``); English when none matches."""
+    ``pt_PT`` → ``pt_BR``); English when none matches. Memoised: every text of every
+    reply (a digest's reasons, one per item) is looked up through it, with few distinct
+    spellings, and the catalogues it chooses from are fixed for the process."""
     available = available_locales()
     by_lower = {loc.lower(): loc for loc in available}
     for raw in preferences:

@@ -117,7 +117,7 @@ class RankingSettings:
     min_relevance: float = 0.0
 
 
-class _InterestIndex:
+class InterestIndex:
     """A person's interests prepared once per ranking: tokenised, normalised by the top
     weight, an inverted index from word to the interests that contain it, and a memo of each
     distinct candidate topic's match. Candidates share topics (every item of a feed or
@@ -179,22 +179,22 @@ class Ranker:
         collaborative: float = 0.0,
         now: dt.datetime | None = None,
     ) -> Ranked:
-        return self._score(candidate, _InterestIndex(interests), collaborative, now)
+        return self._score(candidate, InterestIndex(interests), collaborative, now)
 
     def _score(
         self,
         candidate: Candidate,
-        index: _InterestIndex,
+        index: InterestIndex,
         collaborative: float,
         now: dt.datetime | None,
     ) -> Ranked:
         score, interest, fresh = self._parts(candidate, index, collaborative, now)
-        return Ranked(candidate, score, self._reasons(interest, collaborative, fresh))
+        return Ranked(candidate, score, self.reasons(interest, collaborative, fresh))
 
     def _parts(
         self,
         candidate: Candidate,
-        index: _InterestIndex,
+        index: InterestIndex,
         collaborative: float,
         now: dt.datetime | None,
     ) -> tuple[float, str, float]:
@@ -216,7 +216,9 @@ class Ranker:
         return score, best[1], fresh
 
     @staticmethod
-    def _reasons(interest: str, collaborative: float, fresh: float) -> tuple[Reason, ...]:
+    def reasons(interest: str, collaborative: float, fresh: float) -> tuple[Reason, ...]:
+        """Why an item was picked, from the numbers that picked it (shared with the digest's
+        array ranking, so both explain a choice in the same words)."""
         reasons: list[Reason] = []
         if interest:
             reasons.append(Reason("interest", interest))
@@ -239,7 +241,7 @@ class Ranker:
     ) -> list[Ranked]:
         excluded = set(exclude)
         collaborative = collaborative or {}
-        index = _InterestIndex(interests)
+        index = InterestIndex(interests)
         scored: list[tuple[Ranked, str, float, float]] = []
         seen: set[str] = set()
         minimum = self.settings.min_relevance
@@ -259,7 +261,7 @@ class Ranker:
         explain = {id(r.candidate): (i, c, f) for r, i, c, f in scored}
         chosen = self.diversify([r for r, _, _, _ in scored], limit)
         return [
-            Ranked(r.candidate, r.score, self._reasons(*explain[id(r.candidate)]))
+            Ranked(r.candidate, r.score, self.reasons(*explain[id(r.candidate)]))
             for r in chosen
         ]
 

@@ -2,7 +2,9 @@
 
 Ranking is :class:`profiles.ranking.Ranker` (decayed interests, avoided topics, already-sent
 exclusion, freshness, diversity) fed with the collaborative signal of similar people for
-people with little history. Composition (plain or written by the model) is in
+people with little history. ``dedupe``, ``shortlist`` and ``penalties`` below are the rules,
+one reader at a time; a draft applies them through the run's
+:class:`bot.digest.selection.CandidateTable`, which gives the same choice with arrays. Composition (plain or written by the model) is in
 :mod:`bot.digest.compose`; delivery and bookkeeping in :mod:`bot.digest.runner`.
 """
 
@@ -10,18 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import logging
-import re
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digest import store
 from bot.digest.cache import SharedCache
 from bot.digest.collaborative import WorkspaceSimilarity
+from bot.digest.identity import marks
 from bot.digest.sources import DigestSource, GatherContext
 from bot.experiments import current_registry, variant_for
 from bot.workspace_settings import DIGEST_SOURCES_KEY, digest_sources_of
@@ -35,56 +35,7 @@ from profiles.workspace_defaults import CONSENT_KEY, stored_defaults
 
 log = logging.getLogger(__name__)
 
-_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src)$", re.IGNORECASE)
-_TITLE_NOISE = re.compile(r"[\W_]+", re.UNICODE)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-@functools.lru_cache(maxsize=65536)
-def canonical_url(url: str) -> str:
-    """The same article shared with tracking parameters, ``www.``, a fragment or a trailing
-    slash is one item."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    query = urlencode(
-        sorted(
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _TRACKING.match(k)
-        )
-    )
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit((parts.scheme.lower(), host, path, query, ""))
-
-
-def fingerprint(candidate: Candidate) -> str:
-    """What "the same item" means across sources and across digests."""
-    if candidate.url:
-        return ("url:" + canonical_url(candidate.url))[:300]
-    return candidate.key[:300]
-
-
-@functools.lru_cache(maxsize=65536)
-def _title_key(title: str) -> str | None:
-    """Long titles identify an item across sources; short ones ("thanks!") do not."""
-    folded = _TITLE_NOISE.sub(" ", title.casefold()).strip()
-    return folded if len(folded) >= 24 else None
-
-
-@functools.lru_cache(maxsize=65536)
-def _marks(key: str, url: str | None, title: str) -> tuple[str, ...]:
-    marks = [key, ("url:" + canonical_url(url))[:300] if url else key[:300]]
-    folded = _title_key(title)
-    if folded is not None:
-        marks.append("title:" + folded)
-    return tuple(marks)
-
-
-def clear_caches() -> None:
-    """Drop the memoised titles and URLs (they hold people's words): part of /forget."""
-    canonical_url.cache_clear()
-    _title_key.cache_clear()
-    _marks.cache_clear()
 
 
 def dedupe(candidates: Iterable[Candidate], already_sent: Set[str]) -> list[Candidate]:
@@ -93,10 +44,10 @@ def dedupe(candidates: Iterable[Candidate], already_sent: Set[str]) -> list[Cand
     seen: set[str] = set()
     kept: list[Candidate] = []
     for candidate in candidates:
-        marks = _marks(candidate.key, candidate.url, candidate.title)
-        if not seen.isdisjoint(marks) or not already_sent.isdisjoint(marks):
+        known_as = marks(candidate.key, candidate.url, candidate.title)
+        if not seen.isdisjoint(known_as) or not already_sent.isdisjoint(known_as):
             continue
-        seen.update(marks)
+        seen.update(known_as)
         kept.append(candidate)
     return kept
 
@@ -351,9 +302,12 @@ class DigestBuilder:
         gathered, failed = await self.gather(
             person, context, only=digest_sources_of(defaults.get(DIGEST_SOURCES_KEY))
         )
-        sent = reader.sent
-        pool = dedupe(gathered, sent)
-        collaborative: dict[str, float] = {}
+        # Imported here: numpy loads with the first digest drafted, not with the CLI.
+        from bot.digest.selection import CandidateTable
+
+        table = CandidateTable.of_run(cache)
+        pool = table.dedupe(table.rows(gathered), reader.sent)
+        collaborative = None
         if (
             self.similarity is not None
             and reader.learning
@@ -361,19 +315,18 @@ class DigestBuilder:
         ):
             try:
                 neighbourhood = await self.similarity.neighbourhood(db, person, now)
-                collaborative = neighbourhood.for_candidates(pool)
+                collaborative = table.collaborative(neighbourhood, pool)
             except Exception:  # a cold-start hint is never worth losing the digest over
                 log.exception("digest collaborative signal failed for person %s", person.id)
-        short = shortlist(pool, reader.interests, collaborative, limit=self.items)
-        for key, penalty in penalties(short, reader.disliked).items():
-            collaborative[key] = collaborative.get(key, 0.0) - penalty
-        ranked = (await self._ranker_for(db, person, reader.learning)).rank(
-            short,
-            reader.interests,
+        ranked = table.choose(
+            pool,
+            collaborative,
+            interests=reader.interests,
+            disliked=reader.disliked,
             avoid=reader.avoid,
-            exclude=sent,
-            collaborative=collaborative,
+            ranker=await self._ranker_for(db, person, reader.learning),
             now=now,
+            items=self.items,
             limit=self.items + self.also_new,
         )
         return DigestDraft(

@@ -37,8 +37,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import metrics
 from bot.digest import compose, store
-from bot.digest.builder import DigestBuilder, DigestDraft, Reader, fingerprint
+from bot.digest.builder import DigestBuilder, DigestDraft, Reader
 from bot.digest.cache import SharedCache
+from bot.digest.identity import fingerprint
 from bot.digest.readers import load_page
 from bot.digest.schedule import Schedule, within_grace
 from bot.events import Reply, ReplyKind

@@ -30,9 +30,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.digest import compose, store
 from bot.digest.batcher import FireBatcher
-from bot.digest.builder import DigestBuilder, clear_caches
+from bot.digest.builder import DigestBuilder
 from bot.digest.cache import SharedCache
 from bot.digest.collaborative import WorkspaceSimilarity
+from bot.digest.identity import clear_caches
 from bot.digest.runner import Delivery, DigestRunner, Due, Progress, RunOutcome, RunSummary
 from bot.digest.schedule import Schedule, parse_preference, within_grace
 from bot.digest.scheduler import DigestScheduler, person_of

@@ -98,11 +98,12 @@ class ChannelActivitySource:
             return []
         memberships = await self._private_memberships(person, context)
         mine = memberships.get(person.id, frozenset())
+        alone = frozenset((person.id,))  # built once: this runs for every reader of a run
         found: list[Candidate] = [
             thread.candidate
             for thread in threads
             if (not thread.private or thread.channel_id in mine)
-            and thread.authors != {person.id}  # only the reader spoke: nothing they missed
+            and thread.authors != alone  # only the reader spoke: nothing they missed
         ]
         return found[: self.max_threads]
 

@@ -5,11 +5,11 @@ from hypothesis import strategies as st
 
 from profiles.ranking import (
     Candidate,
+    InterestIndex,
     Ranked,
     Ranker,
     RankingSettings,
     Reason,
-    _InterestIndex,
     mentions_any,
     similarity,
     tokens,
@@ -135,7 +135,7 @@ def test_rank_equals_scoring_every_item_then_the_reference_scan(items, avoid, li
         for i, (t, h, _) in enumerate(items)
     ]
     collaborative = {f"c{i}": c for i, (_, _, c) in enumerate(items) if c}
-    index = _InterestIndex(interests)
+    index = InterestIndex(interests)
     pool = [
         ranker._score(c, index, collaborative.get(c.key, 0.0), NOW)
         for c in candidates
