@@ -4,8 +4,9 @@ Ranking is :class:`profiles.ranking.Ranker` (decayed interests, avoided topics, 
 exclusion, freshness, diversity) fed with the collaborative signal of similar people for
 people with little history. ``dedupe``, ``shortlist`` and ``penalties`` below are the rules,
 one reader at a time; a draft applies them through the run's
-:class:`bot.digest.selection.CandidateTable`, which gives the same choice with arrays. Composition (plain or written by the model) is in
-:mod:`bot.digest.compose`; delivery and bookkeeping in :mod:`bot.digest.runner`.
+:class:`bot.digest.selection.CandidateTable`, which gives the same choice with arrays.
+Composition (plain or written by the model) is in :mod:`bot.digest.compose`; delivery and
+bookkeeping in :mod:`bot.digest.runner`.
 """
 
 from __future__ import annotations

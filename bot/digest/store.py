@@ -8,6 +8,7 @@ where PostgreSQL hands back aware ones.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from profiles.models import (
     WorkspaceFeed,
     table_of,
 )
-from profiles.upsert import insert_for
+from profiles.upsert import arrays_of, dialect_of, insert_for, insert_from_arrays, insert_of
 
 T = TypeVar("T")
 
@@ -325,14 +326,35 @@ async def record_items(
     sent twice)."""
     if not rows:
         return {}
+    if dialect_of(session) == "postgresql":
+        names = tuple(rows[0])
+        result = await session.exec(
+            _record_from_arrays(names), params=arrays_of(table_of(DigestItem), rows, names)
+        )
+    else:
+        result = await session.exec(_record_statement(), params=list(rows))
+    return {(int(pid), key): int(item_id) for item_id, pid, key in result.all()}
+
+
+@functools.cache
+def _record_statement() -> Any:
     table = table_of(DigestItem)
-    stmt = (
-        insert_for(session, table)
+    return (
+        insert_of("sqlite", table)
         .on_conflict_do_nothing(index_elements=["person_id", "item_key"])
         .returning(table.c.id, table.c.person_id, table.c.item_key)
     )
-    result = await session.exec(stmt, params=list(rows))
-    return {(int(pid), key): int(item_id) for item_id, pid, key in result.all()}
+
+
+@functools.lru_cache(maxsize=4)
+def _record_from_arrays(names: tuple[str, ...]) -> Any:
+    """PostgreSQL: the items as one array per column (see ``profiles.upsert``)."""
+    table = table_of(DigestItem)
+    return (
+        insert_from_arrays(table, names)
+        .on_conflict_do_nothing(index_elements=["person_id", "item_key"])
+        .returning(table.c.id, table.c.person_id, table.c.item_key)
+    )
 
 
 async def drop_run_items(session: AsyncSession, run_ids: Sequence[int]) -> None:
