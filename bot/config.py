@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         description="Processes that extract signals (keyphrases, language) beside the event "
         "loop, started on first use. Unset: one per core; 0: a thread of this process.",
     )
+    reply_work_at_once: int = Field(
+        default=2,
+        ge=0,
+        description="Replies whose database and CPU stages (claim, learning, assembly, record) "
+        "run at once in this process; the rest wait their turn in arrival order. Never held "
+        "while the model answers. 0: no limit.",
+    )
     history_turns: int = Field(default=20, ge=0, description="Turns of history kept in context.")
     last_seen_resolution_seconds: float = Field(
         default=300.0,

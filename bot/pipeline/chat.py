@@ -7,6 +7,8 @@ A message addressed to the bot is answered; any other channel message is only ob
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -103,6 +105,16 @@ class Chat:
         self.answer = Answer(services)
         self.record = Record(services)
         self.intake = Intake(services, self.observe, self.observe_one)
+        at_once = services.settings.reply_work_at_once
+        # The bot's process is CPU-bound under load, and with every reply's stages
+        # interleaved one turn of the event loop runs a step of each reply in flight: loop
+        # lag grows with them. Admitting a few at a time, in arrival order, keeps the loop
+        # responsive (PostgreSQL: lag and context assembly p99 halved, same throughput); the
+        # model's answer is awaited outside it (docs/measurement.md, "Replies admitted a few
+        # at a time").
+        self._work: contextlib.AbstractAsyncContextManager[object] = (
+            asyncio.Semaphore(at_once) if at_once else contextlib.nullcontext()
+        )
 
     async def handle(
         self, event: MessageEvent, on_partial: PartialCallback | None, *,
@@ -131,13 +143,67 @@ class Chat:
         # writer, which no other reply or learning batch should wait for while this message
         # is in an extraction worker. (Unused, and discarded, if its author does not consent.)
         signals = await self.services.extract(text, names=event.mentioned_names)
+        async with self._work:
+            prepared = await self._claim_learn_prepare(
+                event, text, truncated, signals, answer_owed=answer_owed
+            )
+        if prepared is None:
+            return []
+        # No transaction open: the model may take seconds and must hold no database lock.
+        answered = await self.answer.generate(
+            prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial,
+            locale=prepared.locale,
+        )
+        text = answered.text
+        if prepared.truncated:
+            text = f"{text}\n{t(TRUNCATED_NOTE, prepared.locale, n=limit)}"
+        thread = reply_thread(event)
+        error = answered.error
+        reply = Reply(text=text, thread_id=thread, purpose="chat" if error is None else "error")
+        # Transaction 2: record. Its failure loses only the record, never the answer.
+        try:
+            async with self._work:
+                await self.record.store(
+                    event, prepared.person, learn=prepared.learn, reply=reply,
+                    answered=answered, text=text, thread=thread, asked=prepared.turn,
+                )
+        except DatabaseUnavailable as exc:
+            log.warning("could not record reply to %s: %s", event.event_id, exc)
+        if prepared.awaiting_consent:
+            self.record.hold_until_consent(
+                event, prepared.text, text if error is None else None, thread
+            )
+        replies = [reply]
+        if prepared.notice:
+            platform = event.person.platform
+            replies.append(
+                Reply(
+                    text=consent_notice(platform, prepared.locale),
+                    kind=ReplyKind.EPHEMERAL,
+                    buttons=consent_buttons(platform, prepared.locale),
+                    thread_id=thread,
+                    purpose="consent_notice",
+                )
+            )
+        return replies
+
+    async def _claim_learn_prepare(
+        self,
+        event: MessageEvent,
+        text: str,
+        truncated: bool,
+        signals: MessageSignals,
+        *,
+        answer_owed: bool,
+    ) -> Prepared | None:
+        """Everything before the model: None for a duplicate delivery."""
         # Transaction 1: identify + dedupe → consent gate → learn. A retried or crashed
         # delivery is either claimed and learned from once or not at all.
         async with self.services.db.session() as session:
             sender = await self.identify.sender(session, event)
             if not answer_owed and not await self.identify.claim(session, sender.person, event):
                 log.info("duplicate event %s ignored", event.event_id)
-                return []
+                return None
             policy = policy_of(event, sender.channel_policy) if sender.read_ahead else None
             decided = await self.decide(
                 session, event, sender.person, text, policy=policy, signals=signals,
@@ -160,42 +226,7 @@ class Chat:
                 prepared = await self.prepare(event, decided, text, truncated)
             except DatabaseUnavailable as exc:
                 raise AnswerOwed(str(exc)) from exc
-        # No transaction open: the model may take seconds and must hold no database lock.
-        answered = await self.answer.generate(
-            prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial,
-            locale=prepared.locale,
-        )
-        text = answered.text
-        if prepared.truncated:
-            text = f"{text}\n{t(TRUNCATED_NOTE, prepared.locale, n=limit)}"
-        thread = reply_thread(event)
-        error = answered.error
-        reply = Reply(text=text, thread_id=thread, purpose="chat" if error is None else "error")
-        # Transaction 2: record. Its failure loses only the record, never the answer.
-        try:
-            await self.record.store(
-                event, prepared.person, learn=prepared.learn, reply=reply, answered=answered,
-                text=text, thread=thread, asked=prepared.turn,
-            )
-        except DatabaseUnavailable as exc:
-            log.warning("could not record reply to %s: %s", event.event_id, exc)
-        if prepared.awaiting_consent:
-            self.record.hold_until_consent(
-                event, prepared.text, text if error is None else None, thread
-            )
-        replies = [reply]
-        if prepared.notice:
-            platform = event.person.platform
-            replies.append(
-                Reply(
-                    text=consent_notice(platform, prepared.locale),
-                    kind=ReplyKind.EPHEMERAL,
-                    buttons=consent_buttons(platform, prepared.locale),
-                    thread_id=thread,
-                    purpose="consent_notice",
-                )
-            )
-        return replies
+        return prepared
 
     async def decide(
         self,

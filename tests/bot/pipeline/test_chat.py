@@ -1,6 +1,8 @@
 """The core pipeline end to end on real SQLite and PostgreSQL with the scripted model."""
 
+import asyncio
 import datetime as dt
+import functools
 
 from bot.events import ButtonStyle, MessageEvent, PlatformContext, ReplyKind, Surface
 from bot.features import FeatureBase
@@ -581,3 +583,61 @@ async def test_assembly_never_holds_the_sqlite_writer(sqlite_url, settings_for):
     finally:
         await core.aclose()
         await core.services.db.dispose()
+
+
+class TogetherBackend(ScriptedBackend):
+    """Answers only once ``n`` requests wait for it at the same time."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.waiting, self.all_in = n, 0, asyncio.Event()
+
+    async def generate(self, request, *, on_partial=None):
+        self.waiting += 1
+        if self.waiting >= self.n:
+            self.all_in.set()
+        await self.all_in.wait()
+        return await super().generate(request, on_partial=on_partial)
+
+
+async def test_replies_take_turns_for_the_database_not_for_the_model(make_core):
+    """With one reply's database work at a time, three people's models still answer
+    together: a turn is never held while the model writes (here the model answers only
+    when all three ask at once, so holding the turn would hang the test)."""
+    core = await make_core(TogetherBackend(3), reply_work_at_once=1)
+    people = [person(name) for name in ("ann", "bob", "cat")]
+    for who in people:
+        await grant(core, who)
+    answered = await asyncio.wait_for(
+        asyncio.gather(*(core.handle(message(who, TOPIC_TEXT)) for who in people)), 30
+    )
+    assert [[r.purpose for r in replies] for replies in answered] == [["chat"]] * 3
+    for who in people:
+        assert await count(core, ConversationTurn, person_id=await person_id(core, who)) == 2
+
+
+async def test_no_more_replies_than_allowed_do_their_database_work_at_once(make_core):
+    core = await make_core(reply_work_at_once=2)
+    inside, most = 0, 0
+
+    def counted(stage):
+        @functools.wraps(stage)
+        async def run(*args, **kwargs):
+            nonlocal inside, most
+            inside += 1
+            most = max(most, inside)
+            try:
+                return await stage(*args, **kwargs)
+            finally:
+                inside -= 1
+
+        return run
+
+    core.chat._claim_learn_prepare = counted(core.chat._claim_learn_prepare)
+    core.chat.record.store = counted(core.chat.record.store)
+    people = [person(f"p{n}") for n in range(6)]
+    for who in people:
+        await grant(core, who)
+    answered = await asyncio.gather(*(core.handle(message(who, TOPIC_TEXT)) for who in people))
+    assert all(replies[0].purpose == "chat" for replies in answered)
+    assert most == 2
