@@ -47,6 +47,7 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 _PAD = 0  # the topic id of an empty cell in the topic matrices: never a real topic
 _TABLE = ("digest candidate table",)
 _NEIGHBOUR_TOPICS = 30  # as Neighbourhood.for_candidates
+MAX_ROWS = 20_000  # a workspace's shared pool is ~1,000-2,000 candidates
 
 
 class CandidateTable:
@@ -78,9 +79,13 @@ class CandidateTable:
 
     @classmethod
     def of_run(cls, cache: SharedCache) -> CandidateTable:
-        """The table of the run that ``cache`` belongs to (one cache per run)."""
+        """The table of the run that ``cache`` belongs to (one cache per run). A table that
+        has grown past :data:`MAX_ROWS` is replaced by an empty one (drafts in progress keep
+        theirs): candidates only one reader is offered (their open recommendations) would
+        otherwise all stay in memory until the run ends; shared ones are numbered again by
+        the next reader, once."""
         table: CandidateTable | None = cache.peek(_TABLE)
-        if table is None:
+        if table is None or len(table.candidates) > MAX_ROWS:
             table = cls()
             cache.put(_TABLE, 24 * 3600.0, table)
         return table

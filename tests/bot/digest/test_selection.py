@@ -8,9 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.digest.builder import dedupe, penalties, shortlist
+from bot.digest.cache import SharedCache
 from bot.digest.collaborative import Neighbourhood
 from bot.digest.identity import marks
-from bot.digest.selection import CandidateTable
+from bot.digest.selection import MAX_ROWS, CandidateTable
 from profiles.ranking import Candidate, Ranked, Ranker, RankingSettings
 
 NOW = dt.datetime(2026, 5, 4, 12, 0, tzinfo=dt.UTC)
@@ -239,3 +240,15 @@ def test_many_equal_items_break_ties_by_key_as_the_reference_does():
     )
     assert [r.candidate.key for r in expected] == ["item-00", "item-01", "item-02"]
     assert got == expected
+
+
+def test_a_run_starts_a_new_table_once_readers_own_candidates_fill_it():
+    """Each reader's own recommendations are new objects: a run of many readers would keep
+    them all. Past the limit the run's next draft gets an empty table."""
+    cache = SharedCache()
+    table = CandidateTable.of_run(cache)
+    assert CandidateTable.of_run(cache) is table
+    table.rows([Candidate(f"own{n}", "t") for n in range(MAX_ROWS + 1)])
+    fresh = CandidateTable.of_run(cache)
+    assert fresh is not table and fresh.candidates == []
+    assert CandidateTable.of_run(cache) is fresh
