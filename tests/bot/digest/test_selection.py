@@ -85,6 +85,36 @@ def reference(
     return pool, ranked
 
 
+def with_table(
+    table: CandidateTable,
+    gathered: list[Candidate],
+    sent: frozenset[str],
+    neighbourhood: Neighbourhood | None,
+    interests: dict[str, float],
+    disliked: dict[str, float],
+    avoid: list[str],
+    ranker: Ranker,
+    now: dt.datetime | None,
+    items: int,
+    limit: int,
+) -> tuple[list[Candidate], list[Ranked]]:
+    """The same choice as :func:`reference`, as ``DigestBuilder.draft`` makes it now."""
+    rows = table.dedupe(table.rows(gathered), sent)
+    collaborative = table.collaborative(neighbourhood, rows) if neighbourhood is not None else None
+    ranked = table.choose(
+        rows,
+        collaborative,
+        interests=interests,
+        disliked=disliked,
+        avoid=avoid,
+        ranker=ranker,
+        now=now,
+        items=items,
+        limit=limit,
+    )
+    return [table.candidates[r] for r in rows.tolist()], ranked
+
+
 @given(
     offered=st.lists(candidates, max_size=20),
     picks=st.lists(st.integers(min_value=0, max_value=19), max_size=30),
@@ -130,37 +160,13 @@ def test_the_table_chooses_what_the_per_reader_rules_choose(
     sent = frozenset(
         (known + ["k99", "url:https://other"])[i] for i in sent_marks if i < len(known) + 2
     )
-    pool, expected = reference(
-        gathered,
-        sent,
-        neighbourhood,
-        interests,
-        disliked,
-        avoid,
-        ranker,
-        now,
-        items,
-        items + also_new,
-    )
-
+    arguments = (gathered, sent, neighbourhood, interests, disliked, avoid, ranker, now, items)
+    pool, expected = reference(*arguments, items + also_new)
     table = CandidateTable()
     table.rows([offered[i] for i in earlier if i < len(offered)])  # another reader came first
-    rows = table.dedupe(table.rows(gathered), sent)
-    collaborative = table.collaborative(neighbourhood, rows) if neighbourhood is not None else None
-    got = table.choose(
-        rows,
-        collaborative,
-        interests=interests,
-        disliked=disliked,
-        avoid=avoid,
-        ranker=ranker,
-        now=now,
-        items=items,
-        limit=items + also_new,
-    )
+    kept, got = with_table(table, *arguments, items + also_new)
 
-    assert [table.candidates[r] for r in rows.tolist()] == pool
-    assert all(table.candidates[r] is c for r, c in zip(rows.tolist(), pool, strict=True))
+    assert kept == pool and all(k is p for k, p in zip(kept, pool, strict=True))
     assert got == expected
     assert all(g.candidate is e.candidate for g, e in zip(got, expected, strict=True))
 
@@ -175,16 +181,9 @@ def test_a_table_grows_as_new_candidates_arrive_without_renumbering_old_ones():
     second = table.rows([shared[3], wide, shared[99]])
     assert first.tolist() == list(range(100))
     assert second.tolist() == [3, 100, 99]
-    chosen = table.choose(
-        table.dedupe(second, frozenset()),
-        None,
-        interests={"jazz": 1.0},
-        disliked={},
-        avoid=[],
-        ranker=Ranker(),
-        now=NOW,
-        items=1,
-        limit=1,
+    _, chosen = with_table(
+        table, [shared[3], wide, shared[99]], frozenset(), None, {"jazz": 1.0}, {}, [], Ranker(),
+        NOW, 1, 1,
     )
     assert [r.candidate.key for r in chosen] == ["own"]
     assert chosen[0].why == "matches your interest in jazz; new"
@@ -200,20 +199,9 @@ def test_a_cold_reader_gets_an_old_item_similar_people_like_over_many_newer_ones
     old = Candidate("old", "old", ("rust async",), published_at=NOW - dt.timedelta(days=9))
     gathered = [*newer, old]
     neighbourhood = Neighbourhood(topics={"rust": 1.0})
-    _, expected = reference(gathered, frozenset(), neighbourhood, {}, {}, [], Ranker(), NOW, 1, 1)
-    table = CandidateTable()
-    rows = table.dedupe(table.rows(gathered), frozenset())
-    got = table.choose(
-        rows,
-        table.collaborative(neighbourhood, rows),
-        interests={},
-        disliked={},
-        avoid=[],
-        ranker=Ranker(),
-        now=NOW,
-        items=1,
-        limit=1,
-    )
+    arguments = (gathered, frozenset(), neighbourhood, {}, {}, [], Ranker(), NOW, 1, 1)
+    _, expected = reference(*arguments)
+    _, got = with_table(CandidateTable(), *arguments)
     assert [r.candidate.key for r in expected] == ["old"]
     assert got == expected
 
@@ -224,20 +212,9 @@ def test_many_equal_items_break_ties_by_key_as_the_reference_does():
     keys = [f"item-{n:02d}" for n in range(40)]
     keys = keys[17:] + keys[:17]
     gathered = [Candidate(k, k, ("rust async",), published_at=NOW) for k in keys]
-    _, expected = reference(gathered, frozenset(), None, {"rust": 1.0}, {}, [], Ranker(), NOW, 3, 3)
-    table = CandidateTable()
-    rows = table.dedupe(table.rows(gathered), frozenset())
-    got = table.choose(
-        rows,
-        None,
-        interests={"rust": 1.0},
-        disliked={},
-        avoid=[],
-        ranker=Ranker(),
-        now=NOW,
-        items=3,
-        limit=3,
-    )
+    arguments = (gathered, frozenset(), None, {"rust": 1.0}, {}, [], Ranker(), NOW, 3, 3)
+    _, expected = reference(*arguments)
+    _, got = with_table(CandidateTable(), *arguments)
     assert [r.candidate.key for r in expected] == ["item-00", "item-01", "item-02"]
     assert got == expected
 
