@@ -19,7 +19,7 @@ the first digest a process drafts, not with the CLI.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,7 @@ _PAD = 0  # the topic id of an empty cell in the topic matrices: never a real to
 _TABLE = ("digest candidate table",)
 _NEIGHBOUR_TOPICS = 30  # as Neighbourhood.for_candidates
 MAX_ROWS = 20_000  # a workspace's shared pool is ~1,000-2,000 candidates
+_PHRASES_KEPT = 256
 
 
 class CandidateTable:
@@ -73,8 +74,9 @@ class CandidateTable:
         self._published_us = np.zeros(0, dtype=np.int64)  # no date: the epoch, as shortlist
         self._has_published = np.zeros(0, dtype=np.bool_)
         self._conflicted = np.zeros(0, dtype=np.bool_)  # shares a mark with another row
-        self._fresh: dict[tuple[dt.datetime, float], Floats] = {}
-        self._avoided: dict[str, Bools] = {}
+        self._fresh_at: tuple[dt.datetime, float] | None = None  # what ``_fresh`` is for
+        self._fresh = np.zeros(0)  # per row; NaN: not computed yet
+        self._avoided: dict[str, Floats] = {}  # per phrase and row: 1 mentions, NaN unknown
         self._ranks = np.zeros(0, dtype=np.int64)  # of keys, when ties need them
 
     @classmethod
@@ -163,32 +165,47 @@ class CandidateTable:
         self._size = total
 
     # Per run and candidate ---------------------------------------------------------------
-    def _freshness(self, now: dt.datetime, half_life: float) -> Floats:
-        """Each row's freshness at ``now``, by :func:`profiles.ranking.freshness` itself."""
-        known = self._fresh.get((now, half_life), np.zeros(0))
-        if len(known) < self._size:
-            extra = [
-                freshness(c.published_at, now, half_life) if c.published_at is not None else 0.0
-                for c in self.candidates[len(known) : self._size]
-            ]
-            known = self._fresh[(now, half_life)] = np.concatenate((known, extra))
-        return known
+    def _freshness(self, rows: Ints, now: dt.datetime, half_life: float) -> Floats:
+        """Freshness of ``rows`` at ``now``, by :func:`profiles.ranking.freshness` itself.
+        Kept for one ``now`` only: a scheduled run drafts each reader at the clock's time,
+        so each reader may bring a new one (then only its own rows are computed)."""
+        if self._fresh_at != (now, half_life):
+            self._fresh_at, self._fresh = (now, half_life), np.zeros(0)
 
-    def _mentioning(self, phrases: Iterable[str]) -> Bools:
-        """Rows whose title, text or topics mention any of ``phrases`` (avoided topics)."""
-        found = np.zeros(self._size, dtype=np.bool_)
+        def fresh(row: int) -> float:
+            published = self.candidates[row].published_at
+            return 0.0 if published is None else freshness(published, now, half_life)
+
+        self._fresh = self._fill_in(self._fresh, rows, fresh)
+        return self._fresh[rows]
+
+    def _mentioning(self, rows: Ints, phrases: Iterable[str]) -> Bools:
+        """Which of ``rows`` mention any of ``phrases`` in their title, text or topics
+        (avoided topics). Per phrase, each row is searched once, when first asked about; at
+        most :data:`_PHRASES_KEPT` phrases are kept (avoided topics are the readers' own)."""
+        found = np.zeros(len(rows), dtype=np.bool_)
         for phrase in phrases:
             if not phrase.strip():
                 continue
-            known = self._avoided.get(phrase, np.zeros(0, dtype=np.bool_))
-            if len(known) < self._size:
-                extra = [
-                    mentions_any(self._text(row), (phrase,)) is not None
-                    for row in range(len(known), self._size)
-                ]
-                known = self._avoided[phrase] = np.concatenate((known, extra)).astype(np.bool_)
-            found |= known[: self._size]
+            if phrase not in self._avoided and len(self._avoided) >= _PHRASES_KEPT:
+                self._avoided.clear()
+            # The function is called before the loop moves on: ``phrase`` is this one's.
+            self._avoided[phrase] = known = self._fill_in(
+                self._avoided.get(phrase, np.zeros(0)),
+                rows,
+                lambda row: float(mentions_any(self._text(row), (phrase,)) is not None),  # noqa: B023
+            )
+            found |= known[rows] > 0
         return found
+
+    def _fill_in(self, known: Floats, rows: Ints, value: Callable[[int], float]) -> Floats:
+        """``known`` (NaN: not computed yet) grown to the table, with ``value`` computed for
+        those of ``rows`` that lack it."""
+        if len(known) < self._size:
+            known = np.concatenate((known, np.full(self._size - len(known), np.nan)))
+        for row in np.unique(rows[np.isnan(known[rows])]).tolist():
+            known[row] = value(row)
+        return known
 
     def _text(self, row: int) -> str:
         text = self._texts[row]
@@ -297,11 +314,11 @@ class CandidateTable:
         if now is not None:
             half_life = settings.freshness_half_life.total_seconds()
             dated = self._has_published[short_rows]
-            fresh = np.where(dated, self._freshness(now, half_life)[short_rows], -1.0)
+            fresh = np.where(dated, self._freshness(short_rows, now, half_life), -1.0)
             scores = np.where(dated, scores + settings.freshness_weight * fresh, scores)
         alive = scores >= settings.min_relevance
         if avoid:
-            alive &= ~self._mentioning(avoid)[short_rows]
+            alive &= ~self._mentioning(short_rows, avoid)
         pool = np.flatnonzero(alive)
         picked = self._diversify(short_rows[pool], scores[pool], ranker, limit)
         chosen: list[Ranked] = []

@@ -229,3 +229,31 @@ def test_a_run_starts_a_new_table_once_readers_own_candidates_fill_it():
     fresh = CandidateTable.of_run(cache)
     assert fresh is not table and fresh.candidates == []
     assert CandidateTable.of_run(cache) is fresh
+
+
+def test_readers_drafted_at_different_times_with_different_avoidances_share_one_table():
+    """A scheduled run drafts each reader at the clock's time: freshness and avoided phrases
+    remembered for one reader must not leak into the next one's choice."""
+    pool = [
+        Candidate(
+            f"c{i}",
+            f"title {i}",
+            (TOPICS[i % len(TOPICS)],),
+            text="tea time" if i % 3 == 0 else "about chess" if i % 3 == 1 else "",
+            published_at=NOW - dt.timedelta(hours=i * 7),
+        )
+        for i in range(24)
+    ]
+    table = CandidateTable()
+    readers = [
+        (pool, NOW, ["tea"]),
+        (pool[5:], NOW + dt.timedelta(hours=30), ["chess"]),
+        (pool[::-1], NOW, []),
+        (pool, NOW + dt.timedelta(days=3), ["tea", "chess"]),
+    ]
+    for gathered, now, avoid in readers:
+        arguments = (gathered, frozenset(), None, {"rust": 1.0, "jazz": 0.5}, {}, avoid,
+                     Ranker(), now, 4)
+        _, expected = reference(*arguments, 4)
+        _, got = with_table(table, *arguments, 4)
+        assert got == expected
