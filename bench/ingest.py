@@ -50,6 +50,9 @@ from profiles.models import Signal
 log = logging.getLogger(__name__)
 CONCURRENCY = int(os.environ.get("TAILORBOT_BENCH_CONCURRENCY", "8"))
 TICK = 0.005
+# Context assemblies timed while the ingest runs: one every 50 ms (about what the ingest's
+# own replies assemble per second).
+SAMPLE_EVERY = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,8 @@ async def _context_sampler(
             render_ms.append((time.perf_counter() - t0) * 1000)
 
     core.services.renderer.chat = timed_chat  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    next_at = loop.time()
     try:
         while not stop.is_set():
             event = MessageEvent(
@@ -152,7 +157,11 @@ async def _context_sampler(
             await core.preview_request(event)
             total = (time.perf_counter() - t0) * 1000
             out.append(total - (render_ms[-1] if render_ms else 0.0))
-            await asyncio.sleep(0.01)
+            # On a schedule, not after each: a sampler that waits a fixed pause after every
+            # assembly adds more load the faster assembly gets, and takes it from the ingest
+            # being measured.
+            next_at += SAMPLE_EVERY
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
     finally:
         core.services.renderer.chat = chat  # type: ignore[method-assign]
 
