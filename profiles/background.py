@@ -34,6 +34,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from profiles.db import scans
 from profiles.models import Consent, ConsentStatus, Interest, Person
 from profiles.topics import GENERIC_ALONE, SINGLE_MAX, candidate, is_filler, topic_words, zipf
 
@@ -337,7 +338,7 @@ class WorkspaceBackground:
     async def _people(
         self, session: AsyncSession, platform: str, workspace: str, allowed: list[str]
     ) -> int:
-        stmt = (
+        stmt = scans(
             select(func.count(func.distinct(Interest.person_id)))
             .join(Person, Person.id == Interest.person_id)  # type: ignore[arg-type]
             .join(Consent, Consent.person_id == Interest.person_id)  # type: ignore[arg-type]
@@ -355,7 +356,7 @@ class WorkspaceBackground:
         allowed: list[str],
     ) -> dict[str, int]:
         people = func.count(func.distinct(Interest.person_id))
-        stmt = (
+        stmt = scans(
             select(Interest.topic, people)
             .join(Person, Person.id == Interest.person_id)  # type: ignore[arg-type]
             .join(Consent, Consent.person_id == Interest.person_id)  # type: ignore[arg-type]

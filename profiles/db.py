@@ -19,7 +19,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import Executable
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profiles import sqlite_loop
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,10 @@ def is_sqlite(url: str | URL) -> bool:
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _DEFERRED = "tailorbot_deferred_begin"
 _READ_ONLY = "tailorbot_read_only"
+_QUICK = "tailorbot_quick"  # a transaction's option
+# A statement's: never on the loop. (A connection's options override a statement's when
+# SQLAlchemy merges them, so a statement cannot just set _QUICK to False.)
+_OFF_LOOP = "tailorbot_off_loop"
 # What a read-only transaction may send: reads, and the transaction control around them.
 _READS = re.compile(r"\s*(SELECT|WITH|PRAGMA|BEGIN|SAVEPOINT|RELEASE|ROLLBACK)\b", re.I)
 
@@ -91,7 +98,40 @@ def _sqlite_begin(conn: Any) -> None:
     people was reported as the database being unavailable. Nested read sessions (inside a
     writer of the same task) begin deferred, so they never wait for their own writer."""
     deferred = conn.get_execution_options().get(_DEFERRED, False)
-    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    if deferred:
+        conn.exec_driver_sql("BEGIN")  # takes no lock: it never waits
+    else:  # may wait for another process's writer: in the worker thread, off the loop
+        conn.exec_driver_sql("BEGIN IMMEDIATE", execution_options={_OFF_LOOP: True})
+
+
+def _place_statement(
+    conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    """On SQLite, where the statement about to run executes: on the event loop's thread in a
+    quick transaction, unless marked :func:`scans`; else in aiosqlite's worker thread
+    (profiles/sqlite_loop.py)."""
+    driver = conn.connection.driver_connection
+    if isinstance(driver, sqlite_loop.LoopConnection):
+        options = context.execution_options if context is not None else {}
+        driver.on_loop = options.get(_QUICK, False) and not options.get(_OFF_LOOP, False)
+
+
+def _back_to_thread(_dbapi_connection: Any, record: Any) -> None:
+    """A pooled connection's next user starts in the worker thread (direct driver calls, such
+    as :meth:`Database.scrub`, never pass through :func:`_place_statement`)."""
+    driver = record.driver_connection
+    if isinstance(driver, sqlite_loop.LoopConnection):
+        driver.on_loop = False
+
+
+S = TypeVar("S", bound=Executable)
+
+
+def scans(statement: S) -> S:
+    """Mark a statement whose work grows with the database (counts over a workspace, ...):
+    it runs in the worker thread even inside a quick transaction, so it cannot stall the
+    event loop."""
+    return statement.execution_options(**{_OFF_LOOP: True})
 
 
 def _refuse_writes(
@@ -114,26 +154,32 @@ class Database:
         if self.sqlite and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"echo": echo}
-        if not self.sqlite:
+        if self.sqlite:
+            kwargs["async_creator"] = _sqlite_connector(self.url)
+        else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10, pool_recycle=1800)
             kwargs["connect_args"] = {"connect_timeout": 5}
         self.engine: AsyncEngine = create_async_engine(async_url(self.url), **kwargs)
         if self.sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            event.listen(self.engine.sync_engine, "before_cursor_execute", _place_statement)
+            event.listen(self.engine.sync_engine, "checkin", _back_to_thread)
         event.listen(self.engine.sync_engine, "before_cursor_execute", _refuse_writes)
-        self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
-        )
-        self._nested_sessions = async_sessionmaker(
-            self.engine.execution_options(**{_DEFERRED: True}),
-            class_=AsyncSession,
-            expire_on_commit=False,
-        )
-        self._readers = async_sessionmaker(
-            self.engine.execution_options(**{_DEFERRED: True, _READ_ONLY: True}),
-            class_=AsyncSession,
-            expire_on_commit=False,
+
+        def sessions(**options: bool) -> async_sessionmaker[AsyncSession]:
+            bind = self.engine.execution_options(**options) if options else self.engine
+            return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
+
+        self._sessions = sessions()
+        self._nested_sessions = sessions(**{_DEFERRED: True})
+        self._readers = sessions(**{_DEFERRED: True, _READ_ONLY: True})
+        # Quick transactions (see session()): only SQLite runs anything differently.
+        self._quick_sessions = sessions(**{_QUICK: True}) if self.sqlite else self._sessions
+        self._quick_readers = (
+            sessions(**{_DEFERRED: True, _READ_ONLY: True, _QUICK: True})
+            if self.sqlite
+            else self._readers
         )
         # SQLite has one writer at a time: within a process, transactions queue here (cheap,
         # fair, no busy-waiting); across processes BEGIN IMMEDIATE waits the busy timeout.
@@ -151,10 +197,14 @@ class Database:
         return self._writer is not None
 
     @contextlib.asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A transaction: committed on success, rolled back on error."""
+    async def session(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
+        """A transaction: committed on success, rolled back on error. ``quick``: a few
+        indexed statements about one person (a reply's): on SQLite they run on the event
+        loop's thread, without a round trip each to aiosqlite's worker thread
+        (profiles/sqlite_loop.py); never for work whose statements may take long."""
+        sessions = self._quick_sessions if quick else self._sessions
         if self._writer is None:
-            async with self._transaction(self._sessions) as session:
+            async with self._transaction(sessions) as session:
                 yield session
             return
         task = asyncio.current_task()
@@ -165,37 +215,40 @@ class Database:
         async with self._writer:
             token = self._owner.set(task)
             try:
-                async with self._transaction(self._sessions) as session:
+                async with self._transaction(sessions) as session:
                     yield session
             finally:
                 self._owner.reset(token)
 
     @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    async def read(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
         """A read-only transaction, always rolled back. Why: on SQLite it begins deferred and
         never queues for the writer (WAL lets it read while another transaction writes), so
         the many events that only read — most observed channel messages — no longer wait in
         line behind every write. A statement that would write raises :class:`WriteNeeded`
         before it reaches the database (use :meth:`read_first` for work that usually only
-        reads)."""
-        async with self._transaction(self._readers, commit=False) as session:
+        reads). ``quick``: as for :meth:`session`."""
+        readers = self._quick_readers if quick else self._readers
+        async with self._transaction(readers, commit=False) as session:
             yield session
             if session.new or session.dirty or session.deleted:
                 # changes the ORM would flush on a commit (e.g. a row set in place): the work
                 # meant to write, so it must not end here as if it had
                 raise WriteNeeded("unflushed changes at the end of a read-only transaction")
 
-    async def read_first(self, work: Callable[[AsyncSession, bool], Awaitable[T]]) -> T:
+    async def read_first(
+        self, work: Callable[[AsyncSession, bool], Awaitable[T]], *, quick: bool = False
+    ) -> T:
         """Run ``work(session, writable)`` in a read-only transaction; if it needs to write
         (:class:`WriteNeeded`, raised by the work itself or by a statement), run it again
         from the start in a write transaction. ``work`` must therefore do nothing outside
-        the database before its last write could happen."""
+        the database before its last write could happen. ``quick``: as for :meth:`session`."""
         try:
-            async with self.read() as session:
+            async with self.read(quick=quick) as session:
                 return await work(session, False)
         except WriteNeeded:
             pass
-        async with self.session() as session:
+        async with self.session(quick=quick) as session:
             return await work(session, True)
 
     @contextlib.asynccontextmanager
@@ -240,6 +293,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _sqlite_connector(url: URL) -> Callable[[], Awaitable[sqlite_loop.LoopConnection]]:
+    """The engine's connections, opened with the arguments SQLAlchemy would derive from the
+    URL (file name, ``uri``), as :class:`profiles.sqlite_loop.LoopConnection`."""
+    async_form = async_url(url)
+    args, options = async_form.get_dialect()().create_connect_args(async_form)
+
+    async def connect() -> sqlite_loop.LoopConnection:
+        connection = sqlite_loop.connect(*args, **options)
+        await connection  # starts its worker thread and opens the file there
+        return connection
+
+    return connect
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:

@@ -27,6 +27,7 @@ from profiles.background import (
     is_junk,
     learning_statuses,
 )
+from profiles.db import scans
 from profiles.decay import DAY_SECONDS, decayed, to_ts
 from profiles.ingest import BatchIngestor, Observation
 from profiles.learning_sql import LASTING_HALF_LIFE_DAYS, interest_row, interest_upsert
@@ -759,7 +760,7 @@ class ProfileEngine:
         # Whoever the consent gate lets the bot learn from in this workspace (its mode).
         allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
         people = func.count(func.distinct(Interest.person_id))
-        stmt = (
+        stmt = scans(  # counts over the workspace: never on the event loop (profiles/db.py)
             select(Interest.topic, people)
             .join(Person, Person.id == Interest.person_id)  # type: ignore[arg-type]
             .join(Consent, Consent.person_id == Interest.person_id)  # type: ignore[arg-type]

@@ -101,8 +101,9 @@ class Feedback:
             return person, target_text
 
         # Most reactions are to other people's messages and only read here: on SQLite a
-        # read-only transaction does not queue for the writer.
-        found = await self.services.db.read_first(decide)
+        # read-only transaction does not queue for the writer. Quick: a few statements on
+        # indexes about one person (profiles/db.py).
+        found = await self.services.db.read_first(decide, quick=True)
         if found is None:
             return
         person, target_text = found

@@ -198,8 +198,9 @@ class Chat:
     ) -> Prepared | None:
         """Everything before the model: None for a duplicate delivery."""
         # Transaction 1: identify + dedupe → consent gate → learn. A retried or crashed
-        # delivery is either claimed and learned from once or not at all.
-        async with self.services.db.session() as session:
+        # delivery is either claimed and learned from once or not at all. Quick: a few
+        # statements on indexes about this person (profiles/db.py).
+        async with self.services.db.session(quick=True) as session:
             sender = await self.identify.sender(session, event)
             if not answer_owed and not await self.identify.claim(session, sender.person, event):
                 log.info("duplicate event %s ignored", event.event_id)
@@ -289,7 +290,7 @@ class Chat:
 
         request, prefs = (
             await assemble(session) if session is not None
-            else await self.services.db.read_first(assemble_after)
+            else await self.services.db.read_first(assemble_after, quick=True)
         )
         request = attach_tools(self.services, request, person, event, learn=gate.learn)
         return Prepared(
@@ -375,4 +376,4 @@ class Chat:
                 await session.rollback()  # nothing stored, whatever assembly wrote
             return request
 
-        return await services.db.read_first(build)
+        return await services.db.read_first(build, quick=True)

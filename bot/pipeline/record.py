@@ -62,7 +62,7 @@ class Record:
             if learn and error is None and llm.configured
             else []
         )
-        async with services.db.session() as session:
+        async with services.db.session(quick=True) as session:  # see profiles/db.py
             person_id = person.id if learn else None
             if llm.configured:
                 session.add(

@@ -585,6 +585,40 @@ async def test_assembly_never_holds_the_sqlite_writer(sqlite_url, settings_for):
         await core.services.db.dispose()
 
 
+async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(sqlite_url, settings_for):
+    """A reply's transactions are quick (profiles/sqlite_loop.py): its claim, learning,
+    reads and record run on the event loop's thread, without a round trip each to
+    aiosqlite's worker thread; only taking the write lock and committing go there."""
+    from bot.core import Core
+    from profiles.db import Database
+    from tests.support.sqlite_trace import LOOP, WORKER, Traced
+
+    core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
+    traced = Traced(core.services.db, words=3)
+    alice = person()
+    try:
+        await grant(core, alice)
+        traced.take()
+        replies = await core.handle(message(alice, TOPIC_TEXT))
+        assert replies[0].purpose == "chat"
+        seen = traced.take()
+        # (a workspace count may run beside it, in the worker thread: not the reply's)
+        reply = {
+            statement: {w for s, w in seen if s == statement}
+            for statement in (
+                "INSERT INTO processed_event",  # the claim
+                "INSERT INTO signal",  # learning
+                "SELECT conversation_turn.id, conversation_turn.person_id,",  # history
+                "INSERT INTO conversation_turn",  # the record
+            )
+        }
+        assert reply == {statement: {LOOP} for statement in reply}, seen
+        assert {w for s, w in seen if s in ("BEGIN IMMEDIATE", "COMMIT")} == {WORKER}
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+
+
 class TogetherBackend(ScriptedBackend):
     """Answers only once ``n`` requests wait for it at the same time."""
 
