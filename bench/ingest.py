@@ -53,6 +53,7 @@ TICK = 0.005
 # Context assemblies timed while the ingest runs: one every 50 ms (about what the ingest's
 # own replies assemble per second).
 SAMPLE_EVERY = 0.05
+MIN_PAUSE = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +160,10 @@ async def _context_sampler(
             out.append(total - (render_ms[-1] if render_ms else 0.0))
             # On a schedule, not after each: a sampler that waits a fixed pause after every
             # assembly adds more load the faster assembly gets, and takes it from the ingest
-            # being measured.
-            next_at += SAMPLE_EVERY
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            # being measured. A late one skips the slots it missed (no catching up) and still
+            # pauses as the sampler always did, so it never samples more often than before.
+            next_at = max(next_at + SAMPLE_EVERY, loop.time() + MIN_PAUSE)
+            await asyncio.sleep(next_at - loop.time())
     finally:
         core.services.renderer.chat = chat  # type: ignore[method-assign]
 
