@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles import sqlite_loop
@@ -96,12 +97,25 @@ def _sqlite_begin(conn: Any) -> None:
     transaction that read first and wrote later could not wait for the lock: SQLite answers
     "database is locked" at once instead of using the busy timeout, which under a burst of
     people was reported as the database being unavailable. Nested read sessions (inside a
-    writer of the same task) begin deferred, so they never wait for their own writer."""
-    deferred = conn.get_execution_options().get(_DEFERRED, False)
-    if deferred:
-        conn.exec_driver_sql("BEGIN")  # takes no lock: it never waits
-    else:  # may wait for another process's writer: in the worker thread, off the loop
-        conn.exec_driver_sql("BEGIN IMMEDIATE", execution_options={_OFF_LOOP: True})
+    writer of the same task) begin deferred, so they never wait for their own writer.
+
+    The BEGIN goes straight to the driver (:meth:`sqlite_loop.LoopConnection.begin`), not
+    through ``exec_driver_sql``: SQLAlchemy's statement machinery (an execution context,
+    events, a cursor, a result) cost as much as the transaction's first statement, on every
+    transaction (issue 16). A failure is reported as ``exec_driver_sql`` reported it."""
+    options = conn.get_execution_options()
+    deferred = options.get(_DEFERRED, False)
+    quick = options.get(_QUICK, False)
+    statement = "BEGIN" if deferred else "BEGIN IMMEDIATE"
+    driver = conn.connection.driver_connection
+    try:
+        # A deferred BEGIN takes no lock and never waits: on the loop in a quick transaction.
+        # BEGIN IMMEDIATE may wait for another process's writer: always in the worker thread.
+        await_(driver.begin(statement, on_loop=quick and deferred))
+    except Exception as exc:  # wrapped, and a lost connection invalidated, as SQLAlchemy does
+        conn._handle_dbapi_exception(exc, statement, None, None, None)
+    # The first statement's cursor is opened where the transaction's statements run.
+    driver.on_loop = quick
 
 
 def _place_statement(

@@ -40,9 +40,27 @@ class LoopConnection(aiosqlite.Connection):
             return fn(*args, **kwargs)
         return await super()._execute(fn, *args, **kwargs)
 
+    async def begin(self, statement: str, *, on_loop: bool) -> None:
+        """``BEGIN`` or ``BEGIN IMMEDIATE`` in one call on the sqlite3 connection, on the
+        loop or in the worker thread as ``on_loop`` says (:func:`profiles.db._sqlite_begin`
+        decides: a BEGIN that may wait for a lock never runs on the loop)."""
+        self.on_loop = on_loop
+        await self._execute(self._begin_now, statement)
+
+    def _begin_now(self, statement: str) -> None:
+        self._conn.execute(statement).close()
+
     async def commit(self) -> None:
         self.on_loop = False  # a commit may checkpoint the WAL (fsync): never on the loop
         await super().commit()
+
+    async def rollback(self) -> None:
+        """SQLAlchemy's pool rolls back every connection it takes back, after a commit too:
+        outside a transaction sqlite3 does nothing, not worth a round trip to the worker
+        thread. (No call is in flight on this connection while the pool resets it.)"""
+        if self._connection is not None and not self._connection.in_transaction:
+            return
+        await super().rollback()
 
 
 def connect(database: str, **kwargs: Any) -> LoopConnection:

@@ -4,6 +4,7 @@ unavailable" means the database really is."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 
 import pytest
@@ -74,3 +75,33 @@ async def test_a_missing_sqlite_directory_is_unavailable_not_locked(tmp_path):
         for thread in set(threading.enumerate()) - before:
             if "_connection_worker_thread" in thread.name:
                 await asyncio.to_thread(thread.join, 10)
+
+
+@pytest.mark.parametrize("quick", [False, True])
+async def test_a_writer_that_waits_past_the_busy_timeout_is_unavailable_then_recovers(
+    tmp_path, monkeypatch, quick
+):
+    """Another process holds SQLite's write lock longer than the busy timeout: the waiting
+    BEGIN IMMEDIATE (sent to the driver directly, profiles/db.py) is reported as the database
+    being unavailable, as any statement's failure is, and the connection works once the lock
+    is gone."""
+    monkeypatch.setattr("profiles.db.SQLITE_BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "locked.db"
+    db = Database(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        async with db.session(quick=quick) as session:
+            await session.exec(text("CREATE TABLE t (x INTEGER)"))  # type: ignore[call-overload]
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DatabaseUnavailable, match="locked"):
+            async with db.session(quick=quick) as session:
+                await session.exec(text("INSERT INTO t VALUES (1)"))  # type: ignore[call-overload]
+        other.execute("ROLLBACK")
+        async with db.session(quick=quick) as session:
+            await session.exec(text("INSERT INTO t VALUES (2)"))  # type: ignore[call-overload]
+        async with db.read(quick=quick) as session:
+            rows = (await session.exec(text("SELECT x FROM t"))).all()  # type: ignore[call-overload]
+        assert [tuple(r) for r in rows] == [(2,)]
+    finally:
+        other.close()
+        await db.dispose()

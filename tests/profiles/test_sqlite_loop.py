@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -84,3 +86,31 @@ async def test_waiting_for_another_process_s_writer_never_stalls_the_event_loop(
     other.execute("COMMIT")
     other.close()
     assert await waiting == [7, 8]  # it went on as soon as the lock was free, losing nothing
+
+
+async def test_a_quick_transaction_hands_the_worker_thread_only_what_may_wait(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each call handed to aiosqlite's worker thread is a round trip that costs the event
+    loop more than the indexed statements of a reply: a quick write transaction hands it its
+    BEGIN IMMEDIATE and its COMMIT, nothing else (not the cursor around the BEGIN, nor the
+    pool's rollback of a connection whose transaction committed); a quick read, nothing."""
+    handed: list[str] = []
+    to_thread = aiosqlite.Connection._execute
+
+    async def spy(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(getattr(fn, "__name__", repr(fn)))
+        return await to_thread(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", spy)
+    for _ in range(2):  # the second time on a pooled connection
+        async with db.session(quick=True) as session:
+            await session.exec(text("INSERT INTO t_loop VALUES (1)"))  # type: ignore[call-overload]
+        assert handed == ["_begin_now", "commit"]
+        handed.clear()
+        async with db.read(quick=True) as session:
+            rows = (await session.exec(text("SELECT x FROM t_loop"))).all()  # type: ignore[call-overload]
+        assert rows and handed == []
+    async with db.session() as session:  # an ordinary transaction: all of it in the thread
+        await session.exec(text("INSERT INTO t_loop VALUES (2)"))  # type: ignore[call-overload]
+    assert handed[0] == "_begin_now" and handed[-1] == "commit" and "execute" in handed

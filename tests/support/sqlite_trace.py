@@ -15,17 +15,19 @@ WORKER = "worker"
 
 
 class Traced:
-    """Every statement SQLite runs on the database's connections opened from now on, by its
-    first ``words`` words, with the thread it ran in (``loop``: the thread of the event loop
-    of the test that made it)."""
+    """Every statement SQLite runs on the database's connections checked out from now on
+    (those already open included), by its first ``words`` words, with the thread it ran in
+    (``loop``: the thread of the event loop of the test that made it). Unlike SQLAlchemy's
+    statement events it also sees what goes to the driver directly (``BEGIN``, ``COMMIT``,
+    ``ROLLBACK``)."""
 
     def __init__(self, db: Database, *, words: int = 2) -> None:
         self.words = words
         self.loop_thread = threading.get_ident()
         self.seen: list[tuple[str, str]] = []
-        event.listen(db.engine.sync_engine, "connect", self._trace)
+        event.listen(db.engine.sync_engine, "checkout", self._trace)
 
-    def _trace(self, dbapi_connection: object, record: object) -> None:
+    def _trace(self, dbapi_connection: object, record: object, _proxy: object) -> None:
         raw: sqlite3.Connection = record.driver_connection._conn  # type: ignore[attr-defined]
         raw.set_trace_callback(self._saw)
 
