@@ -608,7 +608,7 @@ async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(sqlite_url, 
             for statement in (
                 "INSERT INTO processed_event",  # the claim
                 "INSERT INTO signal",  # learning
-                "SELECT conversation_turn.id, conversation_turn.person_id,",  # history
+                "SELECT conversation_turn.role, conversation_turn.text",  # history
                 "INSERT INTO conversation_turn",  # the record
             )
         }
