@@ -66,47 +66,31 @@ FAMILY_CANDIDATES = 60
 
 
 class InterestFields(Protocol):
-    """What an interest view is computed from: an :class:`Interest` or a plain row of
-    :data:`INTEREST_COLUMNS` (the reply path reads rows, not ORM objects)."""
+    """What an interest view is computed from: an :class:`Interest` or a plain row of these
+    columns (the reply path reads rows, not ORM objects; :data:`INTEREST_COLUMNS`)."""
 
-    @property
-    def topic(self) -> str: ...
-    @property
-    def weight(self) -> float: ...
-    @property
-    def lasting_weight(self) -> float: ...
-    @property
-    def updated_ts(self) -> float: ...
-    @property
-    def evidence_count(self) -> int: ...
-    @property
-    def positive_feedback(self) -> int: ...
-    @property
-    def negative_feedback(self) -> int: ...
-    @property
-    def first_seen_at(self) -> dt.datetime: ...
-
-
-INTEREST_COLUMNS = (
-    "topic", "weight", "lasting_weight", "updated_ts", "evidence_count", "positive_feedback",
-    "negative_feedback", "first_seen_at",
-)
+    topic: str
+    weight: float
+    lasting_weight: float
+    updated_ts: float
+    evidence_count: int
+    positive_feedback: int
+    negative_feedback: int
+    first_seen_at: dt.datetime
 
 
 class TraitFields(Protocol):
-    """A :class:`Trait` or a plain row of :data:`TRAIT_COLUMNS`."""
+    """A :class:`Trait` or a plain row of these columns (:data:`TRAIT_COLUMNS`)."""
 
-    @property
-    def kind(self) -> str: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def weight(self) -> float: ...
-    @property
-    def updated_ts(self) -> float: ...
+    kind: str
+    key: str
+    weight: float
+    updated_ts: float
 
 
-TRAIT_COLUMNS = ("kind", "key", "weight", "updated_ts")
+# The columns the reply path selects: exactly the protocols' fields, named once.
+INTEREST_COLUMNS = tuple(InterestFields.__annotations__)
+TRAIT_COLUMNS = tuple(TraitFields.__annotations__)
 
 
 @dataclass(frozen=True, slots=True)
