@@ -10,6 +10,8 @@
                                             burst over Slack HTTP, model faults, 5,000 fuzzed
                                             command lines); exit status 1 if a goal is missed
     python -m bench --memory                cross-platform memories and tool use only
+    python -m bench --stages                one DM at a time: main-thread CPU per stage of
+                                            the reply path, statements per DM (both backends)
 
 The offline evaluation needs the MovieLens-100k copy shipped in the ``recbole`` wheel
 (``pip install --no-deps recbole==1.2.1``); without it that part is skipped with a message.
@@ -64,6 +66,11 @@ def main() -> None:
     parser.add_argument("--fault-people", type=int, default=50)
     parser.add_argument("--fuzz-examples", type=int, default=5_000)
     only.add_argument("--memory", action="store_true", help="memories, links and tools only")
+    only.add_argument(
+        "--stages", action="store_true", help="CPU per stage of one DM at a time only"
+    )
+    parser.add_argument("--stage-people", type=int, default=1_000)
+    parser.add_argument("--stage-dms", type=int, default=400)
     parser.add_argument("--scales", default="1000,10000", help="people per scale run")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--events", type=int, default=1_000, help="events through Core.handle")
@@ -94,6 +101,13 @@ def main() -> None:
 
         print("\n== memory: facts across linked identities, tool rounds ==", flush=True)
         run_memory_bench()
+        print(f"\nbench took {time.perf_counter() - started:.0f} s")
+        return
+    if args.stages:
+        from bench.stages import run_stages
+
+        print("\n== stages: one DM at a time through Core.handle, no model ==", flush=True)
+        run_stages(args.backends.split(","), args.stage_people, args.stage_dms)
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
         return
     if args.startup:
