@@ -39,7 +39,7 @@ from bot.events import (
 from bot.handlers.commands import Commands
 from bot.handlers.feedback import Feedback
 from bot.i18n import N_, negotiate, t
-from bot.journal import Drainer, Journal, Kept
+from bot.journal import ANSWER_AND_LEARNING, Drainer, Journal, Kept, Owed
 from bot.llm.base import LLMBackend, LLMRequest, PartialCallback
 from bot.memory.intent import memory_intent
 from bot.observe import observed
@@ -116,7 +116,7 @@ class Core:
         self.commands = Commands(self.services, self.feedback)
         self.drainer = Drainer(
             self.services.journal,
-            lambda event, owed: self._dispatch(event, None, replaying=True, answer_owed=owed),
+            lambda event, owed: self._dispatch(event, None, replaying=True, owed=owed),
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
         )
@@ -139,7 +139,9 @@ class Core:
             return [Reply(text=t(TEMPLATE_REFUSED, self._locale(event)),
                           kind=ReplyKind.EPHEMERAL, purpose="error")]
         except DatabaseUnavailable as exc:
-            kept = self.services.journal.keep(event, answer_owed=isinstance(exc, AnswerOwed))
+            kept = self.services.journal.keep(
+                event, owed=ANSWER_AND_LEARNING if isinstance(exc, AnswerOwed) else None
+            )
             self.drainer.wake()
             log.warning("database unavailable, event %s %s: %s", event.event_id, kept.value, exc)
             if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
@@ -202,7 +204,7 @@ class Core:
         on_partial: PartialCallback | None,
         *,
         replaying: bool = False,
-        answer_owed: bool = False,
+        owed: Owed | None = None,
     ) -> list[Reply]:
         if not replaying and len(self.services.journal):
             # Older events first: a new one waits behind them while any are still waiting.
@@ -222,7 +224,7 @@ class Core:
                     parsed = memory_intent(event.text)  # "remember that …" is /memory add
                 if parsed is not None:
                     return await self.commands.command(event, parsed[0], parsed[1])
-                return await self.chat.handle(event, on_partial, answer_owed=answer_owed)
+                return await self.chat.handle(event, on_partial, owed=owed)
             if isinstance(event, CommandEvent):
                 name = event.name.lstrip("/").lower()
                 return await self.commands.command(event, name, event.args)

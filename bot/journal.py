@@ -14,14 +14,16 @@ The file holds people's words, so ``/forget`` removes that person's waiting even
 (:meth:`Journal.forget`) and the file runs with ``secure_delete`` so removed text is
 overwritten, not merely unlinked.
 
-An event may be kept with ``answer_owed``: a message addressed to the bot whose first
-transaction (claim and learning) committed but whose reply could not be assembled because the
-database went away in between (bot/pipeline/chat.py). Its replay must not claim it again —
-the claim would call it a duplicate and the person would never get the answer — only
-assemble, answer and record.
+An event may be kept as claimed already, with what it still owes (:class:`Owed`): a message
+addressed to the bot whose first transaction (the claim) committed but whose reply could not
+be assembled because the database went away in between owes its answer and its learning
+(bot/pipeline/chat.py); one that was answered but whose learning batch met the outage owes its
+learning only (bot/learning.py). Its replay must not claim it again — the claim would call it
+a duplicate, and the person would never get the answer, nor the profile the lesson — only do
+what is owed.
 
 API (small on purpose; the batched learner, bot/learning.py, builds its guarantee on it):
-``Journal.keep(event, answer_owed=False) -> Kept`` (``keep_many`` for a batch),
+``Journal.keep(event, owed=None) -> Kept`` (``keep_many`` for a batch),
 ``first() -> Entry``, ``len(journal)``,
 ``Journal.forget(...)``, and
 :class:`Drainer` (``drain()``, ``wake()``, ``aclose()``), the single replayer.
@@ -38,7 +40,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -68,16 +70,28 @@ class Kept(enum.Enum):
     FULL = "full"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Owed:
+    """What an event that was claimed already still owes (see the module docstring)."""
+
+    answer: bool = False
+    learning: bool = False
+
+
+ANSWER_AND_LEARNING = Owed(answer=True, learning=True)
+LEARNING_ONLY = Owed(learning=True)
+
+
 class Entry(NamedTuple):
-    """The oldest waiting event: its place in the file, the event, and whether it was
-    claimed already and only its answer is owed (see the module docstring)."""
+    """The oldest waiting event: its place in the file, the event, and what it still owes
+    if it was claimed already (None: it was not, and is replayed whole)."""
 
     seq: int
     event: AnyEvent
-    answer_owed: bool = False
+    owed: Owed | None = None
 
 
-def encode(event: AnyEvent, *, answer_owed: bool = False) -> str:
+def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
     """An event as JSON (type tag, datetimes as ISO text); :func:`decode` is its inverse."""
     fields: dict[str, Any] = {}
     for field in dataclasses.fields(event):
@@ -90,13 +104,25 @@ def encode(event: AnyEvent, *, answer_owed: bool = False) -> str:
             value = value.value
         fields[field.name] = value
     payload: dict[str, Any] = {"type": type(event).__name__, "fields": fields}
-    if answer_owed:
-        payload["answer_owed"] = True
+    if owed is not None:
+        # "answer_owed" alone is what journals written before learning was batched hold: the
+        # answer owed, the learning done (it committed with the claim then).
+        payload["answer_owed"] = owed.answer
+        payload["learning_owed"] = owed.learning
     return json.dumps(payload, ensure_ascii=False)
 
 
 def decode(text: str) -> AnyEvent:
     return _event_of(json.loads(text))
+
+
+def _owed_of(data: dict[str, Any]) -> Owed | None:
+    if "answer_owed" not in data and "learning_owed" not in data:
+        return None
+    return Owed(
+        answer=bool(data.get("answer_owed", False)),
+        learning=bool(data.get("learning_owed", False)),
+    )
 
 
 def _event_of(data: dict[str, Any]) -> AnyEvent:
@@ -157,9 +183,9 @@ class Journal:
             (count,) = self._db().execute("SELECT count(*) FROM outage_event").fetchone()
         return int(count)
 
-    def keep(self, event: AnyEvent, *, answer_owed: bool = False) -> Kept:
-        """Write ``event`` durably (committed and synced when this returns); ``answer_owed``:
-        it was claimed and learned from, only its answer is missing."""
+    def keep(self, event: AnyEvent, *, owed: Owed | None = None) -> Kept:
+        """Write ``event`` durably (committed and synced when this returns); ``owed``: it was
+        claimed already, and this is what its replay must still do."""
         ref = event.person
         with self._lock:
             db = self._db()
@@ -170,20 +196,24 @@ class Journal:
                 "INSERT OR IGNORE INTO outage_event"
                 " (platform, workspace, user_id, event_id, payload) VALUES (?, ?, ?, ?, ?)",
                 (ref.platform, ref.workspace, ref.user_id, event.event_id,
-                 encode(event, answer_owed=answer_owed)),
+                 encode(event, owed=owed)),
             )
         return Kept.KEPT if cursor.rowcount else Kept.ALREADY
 
-    def keep_many(self, events: list[AnyEvent]) -> list[Kept]:
+    def keep_many(
+        self, events: list[AnyEvent], owed: Sequence[Owed | None] | None = None
+    ) -> list[Kept]:
         """:meth:`keep` for several events in one synced transaction (a batch of learning
-        the database refused): in order, each ``KEPT``, ``ALREADY`` or ``FULL``."""
+        the database refused), ``owed[i]`` for ``events[i]``: in order, each ``KEPT``,
+        ``ALREADY`` or ``FULL``."""
+        owing = list(owed) if owed is not None else [None] * len(events)
         outcome: list[Kept] = []
         with self._lock:
             db = self._db()
             (count,) = db.execute("SELECT count(*) FROM outage_event").fetchone()
             db.execute("BEGIN IMMEDIATE")
             try:
-                for event in events:
+                for event, event_owed in zip(events, owing, strict=True):
                     if count >= self.limit:
                         outcome.append(Kept.FULL)
                         continue
@@ -192,7 +222,8 @@ class Journal:
                         "INSERT OR IGNORE INTO outage_event"
                         " (platform, workspace, user_id, event_id, payload)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        (ref.platform, ref.workspace, ref.user_id, event.event_id, encode(event)),
+                        (ref.platform, ref.workspace, ref.user_id, event.event_id,
+                         encode(event, owed=event_owed)),
                     )
                     count += cursor.rowcount
                     outcome.append(Kept.KEPT if cursor.rowcount else Kept.ALREADY)
@@ -215,7 +246,7 @@ class Journal:
         if row is None:
             return None
         data = json.loads(row[1])
-        return Entry(int(row[0]), _event_of(data), bool(data.get("answer_owed", False)))
+        return Entry(int(row[0]), _event_of(data), _owed_of(data))
 
     def remove(self, seq: int) -> None:
         with self._lock:
@@ -254,7 +285,7 @@ def journal_path(database_url: str, configured: str | None) -> str:
     return "tailorbot-outage.journal"
 
 
-Replay = Callable[[AnyEvent, bool], Awaitable[list[Reply]]]  # (event, answer owed)
+Replay = Callable[[AnyEvent, Owed | None], Awaitable[list[Reply]]]  # (event, what it owes)
 Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
 
 
@@ -264,7 +295,7 @@ class Drainer:
     never processed by two callers at once nor removed twice (the ``IndexError: pop from an
     empty deque`` of the in-memory backlog it replaces).
 
-    ``replay(event, answer_owed)`` processes an event and raises ``unavailable`` while the
+    ``replay(event, owed)`` processes an event and raises ``unavailable`` while the
     database is still away; the drain then stops and the retry loop tries again later (1 s,
     doubling up to a minute).
     Any other failure is logged and that entry is dropped, so one poisoned event cannot block

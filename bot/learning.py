@@ -1,6 +1,6 @@
 """Implicit learning that no reply waits for, applied in small batches: observed channel
-messages (and their ``last_seen_at`` and digest channel activity) and reactions to other
-people's messages.
+messages (and their ``last_seen_at`` and digest channel activity), reactions to other
+people's messages, and what messages addressed to the bot teach.
 
 Why: three events in four are channel messages the bot only observes; one transaction and
 ~9 statements each capped the pipeline at a few per cent of what the database accepts
@@ -12,10 +12,11 @@ the learning rule of :class:`profiles.ingest.BatchIngestor` and the features' ob
 (digest channel activity), so a retried delivery still teaches nothing twice. When
 ``max_pending`` items wait, ``submit`` waits too (back-pressure) instead of growing memory.
 
-Messages addressed to the bot (DMs, mentions) keep learning synchronously, in their reply's
-first transaction, through the same rule (``ProfileEngine.observe_message`` applies a batch of
-one): the reply reads the profile that message just taught, and its claim, history turn and
-learning commit together. A batch would only make the reply wait for it.
+Messages addressed to the bot (DMs, mentions) are claimed in their reply's first transaction
+(a retried delivery must not be answered twice) and their learning queued here, unclaimed
+(:attr:`Pending.claim` None), once the reply's context is read: the reply never waits for a
+batch, and its own transaction writes four fewer statements (issue 16). What the reply reads
+of the profile is what earlier messages taught; this one is in the prompt as itself.
 
 Consent: nothing is learned about people who have not consented. The batch re-reads the
 consent of everyone in it by the consent gate's own rule (``learning_allowed``: an unanswered
@@ -29,7 +30,9 @@ Durability, precisely:
 * database away when a batch runs (:class:`DatabaseUnavailable`): the batch's *events* go to
   the outage journal (bot/journal.py, synced to disk) and the core's drainer replays them once
   the database answers; the event-id claims make a replay of something that did commit
-  harmless. If the journal is full, those events are lost (logged as an error). A replayed
+  harmless. A message addressed to the bot was claimed and answered already: it is kept as
+  owing its learning only, and its replay learns from it without claiming or answering.
+  If the journal is full, those events are lost (logged as an error). A replayed
   event leaves the journal once it is queued again; should the database fail before its
   batch commits, it goes back to the journal.
 * graceful shutdown (``Core.aclose``, which the adapters and the CLI call when they stop):
@@ -38,14 +41,16 @@ Durability, precisely:
   most ``max_delay`` seconds of arrivals plus the batch being written (with back-pressure,
   never more than ``max_pending`` items). The platform was told the event was handled
   (Slack's ack, the end of a Discord handler) when it was queued, so it will not re-send
-  them. This is the price of the batching and applies only to implicit signals: nothing
-  addressed to the bot, no command and no feedback on a reply goes through here.
+  them (a message addressed to the bot was answered by then). This is the price of the
+  batching and applies only to implicit signals: no answer, no command and no feedback on a
+  reply goes through here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
@@ -55,7 +60,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import AnyEvent, MessageEvent
 from bot.features import Features
-from bot.journal import Journal, Kept
+from bot.journal import LEARNING_ONLY, Journal, Kept, Owed
 from profiles.db import Database
 from profiles.engine import ProfileEngine
 from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
@@ -77,7 +82,8 @@ class Pending:
 
     event: AnyEvent
     person: Person  # detached: its id, and what features read of it
-    claim: Claim
+    # None: claimed already, by the reply to a message addressed to the bot
+    claim: Claim | None
     observation: Observation | None = None  # None: the channel is excluded from learning
     seen_at: dt.datetime | None = None  # the person's last_seen_at, for observed messages
     signals: MessageSignals | None = None  # for the features' observe (digest activity)
@@ -86,6 +92,11 @@ class Pending:
     def person_id(self) -> int:
         assert self.person.id is not None
         return self.person.id
+
+
+def _key_of(item: Pending) -> tuple[str, str, str]:
+    ref = item.event.person
+    return (ref.platform, ref.workspace, ref.user_id)
 
 
 class Stage(Protocol):
@@ -132,7 +143,10 @@ class Learner:
             max_delay=max_delay,
             max_pending=max_pending,
             on_unavailable=self._journal,
+            left=self._left,
         )
+        # Items waiting or being applied, by (platform, workspace, user id): see settle().
+        self._waiting: Counter[tuple[str, str, str]] = Counter()
 
     @property
     def pending(self) -> int:
@@ -140,7 +154,29 @@ class Learner:
 
     async def submit(self, item: Pending) -> None:
         """Queue ``item``; returns at once unless ``max_pending`` items already wait."""
-        await self.queue.submit(item)
+        key = _key_of(item)
+        self._waiting[key] += 1
+        try:
+            await self.queue.submit(item)
+        except BaseException:
+            self._left([item])
+            raise
+
+    def _left(self, items: list[Pending]) -> None:
+        for item in items:
+            key = _key_of(item)
+            self._waiting[key] -= 1
+            if self._waiting[key] <= 0:
+                del self._waiting[key]
+
+    async def settle(self, key: tuple[str, str, str]) -> None:
+        """Return once what this person's earlier events teach is applied (or handed to the
+        journal): a command that shows or exports what the bot knows (``/profile``,
+        ``/export``) right after a message must include what that message taught. Returns
+        at once when none of theirs waits, so other people's commands never hurry a
+        batch."""
+        if self._waiting.get(key):
+            await self.queue.flush()
 
     async def flush(self) -> None:
         """Wait until everything submitted so far — here or to a stage in front — is applied
@@ -238,12 +274,18 @@ class Learner:
     # The database is away ----------------------------------------------------------------
     async def _journal(self, batch: list[Pending]) -> None:
         """Hand the batch's events to the outage journal: the drainer replays them through
-        the core once the database is back, and they are learned then, once."""
-        self.journal_events([item.event for item in batch])
+        the core once the database is back, and they are learned then, once. Those a reply
+        claimed owe only their learning."""
+        self.journal_events(
+            [item.event for item in batch],
+            [LEARNING_ONLY if item.claim is None else None for item in batch],
+        )
 
-    def journal_events(self, events: list[AnyEvent]) -> None:
+    def journal_events(
+        self, events: list[AnyEvent], owed: list[Owed | None] | None = None
+    ) -> None:
         """Keep events the database refused in the outage journal and wake the drainer."""
-        kept = self.parts.journal.keep_many(events)
+        kept = self.parts.journal.keep_many(events, owed)
         full = sum(1 for outcome in kept if outcome is Kept.FULL)
         if full:
             self.lost += full

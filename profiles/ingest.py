@@ -396,12 +396,16 @@ class WriteBehind(Generic[Item]):
         on_unavailable: Callable[[list[Item]], Awaitable[None]] | None = None,
         read_only: bool = False,
         after: Callable[[list[Item]], Awaitable[None]] | None = None,
+        left: Callable[[list[Item]], None] | None = None,
     ) -> None:
         self.db = db
         # read_only: ``apply`` only reads (Database.read: on SQLite it never queues for the
         # writer) and ``after`` acts on what it found once the transaction is over.
         self.read_only = read_only
         self.after = after
+        # Told of every batch's items once they left the queue, whatever became of them
+        # (applied, handed on, discarded, dropped): what the caller counts as waiting.
+        self.left = left
         self._apply_batch = apply
         self.max_batch = max_batch
         self.max_delay = max_delay
@@ -533,6 +537,8 @@ class WriteBehind(Generic[Item]):
                 if items:
                     await self._apply(items)
             finally:
+                if self.left is not None:
+                    self.left([item for _, item in batch])
                 for _ in batch:
                     self._queue.task_done()
 

@@ -60,6 +60,10 @@ class Commands:
             ]
         services = self.services
         locale = negotiate(event.context.locale, services.settings.default_locale)
+        if name != "forget":  # /forget discards what waits instead (bot/learning.py)
+            # What the person's last messages taught first: /profile and /export show it.
+            ref = event.person
+            await services.learner.settle((ref.platform, ref.workspace, ref.user_id))
         try:
             async with services.transaction() as session:
                 person = await self.identify.person(session, event)

@@ -1,5 +1,6 @@
 """The chat path: the stages of bot/pipeline/ called in order, the transactions visible
-(claim and learning; on SQLite the reply's reads in a read-only one of their own; the record).
+(the claim; on SQLite the reply's reads in a read-only one of their own; the record), and what
+the message teaches handed to the batched learner in between.
 
 A message addressed to the bot is answered; any other channel message is only observed
 (and only when its author allows learning: nothing at all is stored about others).
@@ -18,6 +19,8 @@ from bot.channel_policy import Policy, policy_of
 from bot.consent import consent_buttons, consent_notice
 from bot.events import AnyEvent, MessageEvent, Reply, ReplyKind, Surface
 from bot.i18n import N_, negotiate, person_locale, t
+from bot.journal import Owed
+from bot.learning import Pending
 from bot.llm.base import LLMRequest, PartialCallback
 from bot.pipeline.answer import Answer
 from bot.pipeline.assemble import Assemble
@@ -57,10 +60,11 @@ def reply_thread(event: MessageEvent) -> str | None:
 
 
 class AnswerOwed(DatabaseUnavailable):
-    """The database went away after a message's claim and learning committed and before its
-    reply was assembled. The core keeps the event in the outage journal as owed an answer:
-    its replay answers and records it without claiming it again — a second claim would call
-    it a duplicate, and the person would never be answered."""
+    """The database went away after a message's claim committed and before its reply was
+    assembled. The core keeps the event in the outage journal as owing its answer and its
+    learning (bot/journal.py): its replay learns, answers and records without claiming it
+    again — a second claim would call it a duplicate, and the person would never be
+    answered."""
 
 
 @dataclass(slots=True)
@@ -93,6 +97,8 @@ class Prepared:
     locale: str = "en"
     # The person's message as a history turn, stored with the answer (Record.store).
     turn: ConversationTurn | None = None
+    # What the message teaches, for the learner (bot/learning.py); None: nothing.
+    learning: Pending | None = None
 
 
 class Chat:
@@ -118,16 +124,20 @@ class Chat:
 
     async def handle(
         self, event: MessageEvent, on_partial: PartialCallback | None, *,
-        answer_owed: bool = False,
+        owed: Owed | None = None,
     ) -> list[Reply]:
-        """Answer (or only observe) a message. ``answer_owed``: a replay from the outage
-        journal of a message already claimed and learned from (see :class:`AnswerOwed`)."""
+        """Answer (or only observe) a message. ``owed``: a replay from the outage journal of
+        a message claimed already, and what it still owes (see :class:`AnswerOwed`)."""
         limit = self.services.settings.max_message_chars
         truncated = len(event.text) > limit
         text = clean_text(event.text, max_chars=limit).strip()
         if not addressed_to_bot(event):
             if text:
                 await self.observe_only(event, text)
+            return []
+        if owed is not None and not owed.answer:
+            if text and owed.learning:
+                await self.learn_owed(event, text)
             return []
         if not text:
             return [
@@ -145,10 +155,15 @@ class Chat:
         signals = await self.services.extract(text, names=event.mentioned_names)
         async with self._work:
             prepared = await self._claim_learn_prepare(
-                event, text, truncated, signals, answer_owed=answer_owed
+                event, text, truncated, signals, claimed=owed is not None,
+                learn=owed is None or owed.learning,
             )
         if prepared is None:
             return []
+        if prepared.learning is not None:
+            # Claimed and its context read: what it teaches goes to the next batch, which
+            # this reply does not wait for (bot/learning.py).
+            await self.services.learner.submit(prepared.learning)
         # No transaction open: the model may take seconds and must hold no database lock.
         answered = await self.answer.generate(
             prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial,
@@ -194,21 +209,24 @@ class Chat:
         truncated: bool,
         signals: MessageSignals,
         *,
-        answer_owed: bool,
+        claimed: bool,
+        learn: bool,
     ) -> Prepared | None:
-        """Everything before the model: None for a duplicate delivery."""
-        # Transaction 1: identify + dedupe → consent gate → learn. A retried or crashed
-        # delivery is either claimed and learned from once or not at all. Quick: a few
-        # statements on indexes about this person (profiles/db.py).
+        """Everything before the model: None for a duplicate delivery. ``claimed``: a replay
+        of a message claimed already; ``learn``: False if its learning was done."""
+        # Transaction 1: identify + dedupe → consent gate. A retried or crashed delivery is
+        # claimed once or not at all; its learning is queued once the reply's context is
+        # read (an outage before then keeps it owed: AnswerOwed). Quick: a few statements on
+        # indexes about this person (profiles/db.py).
         async with self.services.db.session(quick=True) as session:
             sender = await self.identify.sender(session, event)
-            if not answer_owed and not await self.identify.claim(session, sender.person, event):
+            if not claimed and not await self.identify.claim(session, sender.person, event):
                 log.info("duplicate event %s ignored", event.event_id)
                 return None
             policy = policy_of(event, sender.channel_policy) if sender.read_ahead else None
             decided = await self.decide(
                 session, event, sender.person, text, policy=policy, signals=signals,
-                learn=not answer_owed,
+                learn=learn,
             )
             # On PostgreSQL the reply's reads follow in this transaction (cheaper than a
             # second one); on SQLite see below.
@@ -240,10 +258,11 @@ class Chat:
         signals: MessageSignals | None = None,
         learn: bool = True,
     ) -> Decided:
-        """Consent gate and observation (the writes of a chat message), in its first
-        transaction. ``policy``: the channel's, when the caller read it with the sender;
-        ``signals``: the message's, when the caller extracted them already; ``learn``: False
-        for a replay whose learning committed before (then nothing is learned again)."""
+        """Consent gate and observation (what a chat message writes and will teach), in its
+        first transaction. ``policy``: the channel's, when the caller read it with the
+        sender; ``signals``: the message's, when the caller extracted them already;
+        ``learn``: False for a replay whose learning was done (then nothing is learned
+        again)."""
         assert person.id is not None
         now = self.services.clock()
         gate = await self.consent_gate.check(session, event, person, now, policy=policy)
@@ -309,6 +328,7 @@ class Chat:
                 prefs, event.context.locale, self.services.settings.default_locale
             ),
             turn=observed.turn,
+            learning=observed.learning,
         )
 
     async def observe_only(self, event: MessageEvent, text: str) -> None:
@@ -325,6 +345,29 @@ class Chat:
         person created on an "everywhere" grant, a consent taking it, the platform's new
         timezone); the claim, ``last_seen_at`` and learning are the learner's batch."""
 
+        found = await self._learning_author(event)
+        if found is not None:
+            await self.observe.channel(found[0], event, text, found[1])
+
+    async def learn_owed(self, event: MessageEvent, text: str) -> None:
+        """The replay of a message addressed to the bot that was claimed and answered but
+        whose learning batch met a database outage (bot/journal.py): learned now, if its
+        author still allows it, without claiming or answering it again."""
+        found = await self._learning_author(event)
+        if found is None or not found[1].policy.learn:
+            return
+        person, context = found
+        signals = await self.services.extract(text, names=event.mentioned_names)
+        await self.services.learner.submit(
+            self.observe.claimed_learning(person, event, text, signals, context.timezone)
+        )
+
+    async def _learning_author(
+        self, event: MessageEvent
+    ) -> tuple[Person, ChannelContext] | None:
+        """The author of ``event`` if they allow learning, with what observing it needs: in a
+        read-only transaction that writes only when the rule must (see :meth:`observe_one`)."""
+
         async def resolve(
             session: AsyncSession, _writable: bool
         ) -> tuple[Person, ChannelContext] | None:
@@ -333,9 +376,7 @@ class Chat:
                 return None
             return person, await self.observe.channel_context(session, person, event)
 
-        found = await self.services.db.read_first(resolve)
-        if found is not None:
-            await self.observe.channel(found[0], event, text, found[1])
+        return await self.services.db.read_first(resolve)
 
     async def preview(self, event: MessageEvent) -> LLMRequest:
         """The exact model input this message would produce now, with nothing stored

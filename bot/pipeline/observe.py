@@ -1,10 +1,11 @@
 """Stage 3: learn from a message of a person who allows it.
 
 The seam where messages teach the profile, through one learning rule
-(:class:`profiles.ingest.BatchIngestor`): a message addressed to the bot (``message``) learns
-synchronously in its reply's transaction, since the reply reads what it taught; a channel
-message the bot only observes (``channel``) is extracted and queued for the write-behind
-learner (bot/learning.py), which no reply waits for.
+(:class:`profiles.ingest.BatchIngestor`), applied by the write-behind learner
+(bot/learning.py), which no reply waits for: a message addressed to the bot (``message``) is
+claimed by its reply, which queues what it teaches once its context is read; a channel
+message the bot only observes (``channel``) is extracted and queued, to be claimed with its
+batch.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Observed:
 
     topics: list[str] = field(default_factory=list)
     turn: ConversationTurn | None = None  # the message itself, for Record.store
+    # What it teaches, for the learner once the reply's context is read (None: nothing)
+    learning: Pending | None = None
 
 
 class Observe:
@@ -62,18 +65,24 @@ class Observe:
         signals: MessageSignals | None = None,
         learn: bool = True,
     ) -> Observed:
-        """A message addressed to the bot: what it teaches (unless ``learn`` is False: a
-        replay whose learning committed already) and the message as a history turn — not
-        added here: Record.store writes it with the answer, both rows in one statement
-        (issue 16), so a reply whose record fails keeps neither half of the exchange. The
-        history the prompt shows is read with the rest of the reply's context, after this
-        transaction commits (Chat.prepare), and before the turn is stored.
-        ``signals``: extracted by the caller before its transaction (see Chat.handle)."""
+        """A message addressed to the bot, claimed in ``session``: what it teaches, for the
+        learner (unless ``learn`` is False: a replay whose learning was done), and the
+        message as a history turn — not added here: Record.store writes it with the
+        answer, both rows in one statement (issue 16), so a reply whose record fails keeps
+        neither half of the exchange. The history the prompt shows is read with the rest of
+        the reply's context, after this transaction commits (Chat.prepare), and before the
+        turn is stored. ``signals``: extracted by the caller before its transaction (see
+        Chat.handle)."""
         assert person.id is not None
+        services = self.services
+        if signals is None:
+            signals = await services.extract(text, names=event.mentioned_names)
+        learning: Pending | None = None
         if learn:
-            signals = await self.learn(session, person.id, event, text, signals=signals)
-        elif signals is None:
-            signals = await self.services.extract(text, names=event.mentioned_names)
+            timezone = await self.store_platform_context(
+                session, person.id, event, services.clock()
+            )
+            learning = self.claimed_learning(person, event, text, signals, timezone)
         topics = [t for t, _ in signals.topics]
         turn = ConversationTurn(
             person_id=person.id,
@@ -85,7 +94,44 @@ class Observe:
             topics=topics,
             created_at=event.occurred_at,
         )
-        return Observed(topics=topics, turn=turn)
+        return Observed(topics=topics, turn=turn, learning=learning)
+
+    def claimed_learning(
+        self,
+        person: Person,
+        event: MessageEvent,
+        text: str,
+        signals: MessageSignals,
+        timezone: str,
+    ) -> Pending:
+        """The learner's item for a message its reply claimed: no claim of its own (the
+        batch would find the event processed and learn nothing), no ``last_seen_at`` (the
+        reply marked it) and no channel activity (nobody observed it in a channel)."""
+        return Pending(
+            event=event,
+            person=person,
+            claim=None,
+            observation=self.observation(person, event, text, signals, timezone),
+        )
+
+    def observation(
+        self,
+        person: Person,
+        event: MessageEvent,
+        text: str,
+        signals: MessageSignals,
+        timezone: str,
+    ) -> Observation:
+        """What a message teaches, read in its author's timezone (for the active hour)."""
+        assert person.id is not None
+        return Observation.of_message(
+            person.id,
+            signals,
+            at=event.occurred_at,
+            local_hour=local_hour(event.occurred_at, timezone),
+            event_id=event.event_id,
+            excerpt=text,
+        )
 
     async def channel_context(
         self, session: AsyncSession, person: Person, event: MessageEvent
@@ -117,14 +163,7 @@ class Observe:
         signals: MessageSignals | None = None
         if policy.learn:
             signals = await services.extract(text, names=event.mentioned_names)
-            observation = Observation.of_message(
-                person.id,
-                signals,
-                at=event.occurred_at,
-                local_hour=local_hour(event.occurred_at, context.timezone),
-                event_id=event.event_id,
-                excerpt=text,
-            )
+            observation = self.observation(person, event, text, signals, context.timezone)
         elif policy.digest:
             signals = await services.extract(text)
         ref = event.person
@@ -138,32 +177,6 @@ class Observe:
                 signals=signals if policy.digest else None,
             )
         )
-
-    async def learn(
-        self,
-        session: AsyncSession,
-        person_id: int,
-        event: MessageEvent,
-        text: str,
-        *,
-        signals: MessageSignals | None = None,
-    ) -> MessageSignals:
-        """Implicit signals of one message from a person who allows learning (extracted now
-        unless the caller already did)."""
-        services = self.services
-        timezone = await self.store_platform_context(session, person_id, event, services.clock())
-        if signals is None:
-            signals = await services.extract(text, names=event.mentioned_names)
-        await services.engine.observe_message(
-            session,
-            person_id,
-            signals,
-            at=event.occurred_at,
-            local_hour=local_hour(event.occurred_at, timezone),
-            event_id=event.event_id,
-            excerpt=text,
-        )
-        return signals
 
     async def history(self, session: AsyncSession, person_id: int) -> list[HistoryTurn]:
         limit = self.services.settings.history_turns

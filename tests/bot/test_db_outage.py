@@ -42,6 +42,7 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
         assert await core.drain_backlog() == 1
         assert core.backlog_size == 0
         assert delivered and delivered[0][0].purpose == "chat"
+        await core.services.learner.flush()  # what it teaches: the batch after its reply
         pid = await person_id(core, alice)
         assert await count(core, Interest, person_id=pid) > 0
         assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
@@ -66,12 +67,12 @@ class OneWriterPath(Database):
 async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_once(
     postgres_database, settings_for, tmp_path
 ):
-    """On SQLite a reply's context is read after its first transaction (claim and learning)
-    commits, so the database can go away in between (staged here on PostgreSQL, whose
-    connection a proxy can cut, taking SQLite's path: :class:`OneWriterPath`). The event is
-    then kept as owed its answer: the replay answers and records it without claiming it
-    again (a second claim would call it a duplicate: no answer, ever — checked: without the
-    mark nothing is delivered here) and without learning it twice."""
+    """On SQLite a reply's context is read after its first transaction (the claim) commits,
+    so the database can go away in between (staged here on PostgreSQL, whose connection a
+    proxy can cut, taking SQLite's path: :class:`OneWriterPath`). The event is then kept as
+    owing its answer and its learning: the replay learns, answers and records it without
+    claiming it again (a second claim would call it a duplicate: no answer, ever — checked:
+    without the mark nothing is delivered here), and learns it once."""
     proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
     core = Core(settings, OneWriterPath(settings.database_url), ScriptedBackend())
     delivered: list[list[Any]] = []
@@ -85,7 +86,7 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
 
     def cut_after_first_commit(session: Session) -> None:
         if armed and not armed.pop():
-            proxy.cut()  # the claim and the learning are in; the reply's reads are not
+            proxy.cut()  # the claim is in; the reply's reads are not
 
     event.listen(Session, "after_commit", cut_after_first_commit)
     try:
@@ -96,20 +97,68 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
         assert [r.text for r in replies] == [DB_UNAVAILABLE]
         assert core.backlog_size == 1 and not armed
         await proxy.start()
-        learned = await count(core, Signal, event_id=asked.event_id)
-        assert learned > 0  # the first transaction had committed
+        assert await count(core, Signal, event_id=asked.event_id) == 0  # queued after reads
         assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
         assert await core.drain_backlog() == 1
         assert [r.purpose for r in delivered[0]] == ["chat"]
+        await core.services.learner.flush()
+        learned = await count(core, Signal, event_id=asked.event_id)
+        assert learned > 0
         assert TEXT in core.services.llm.requests[-1].turns[-1].content  # type: ignore[attr-defined]
         pid = await person_id(core, alice)
         assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
         assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 1
-        assert await count(core, Signal, event_id=asked.event_id) == learned  # not twice
         # a platform retry of the same event afterwards is still a duplicate
         assert await core.handle(asked) == []
+        await core.services.learner.flush()
+        assert await count(core, Signal, event_id=asked.event_id) == learned  # not twice
     finally:
         event.remove(Session, "after_commit", cut_after_first_commit)
+        await core.aclose()
+        await core.services.db.dispose()
+        await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_an_answered_message_whose_learning_met_an_outage_is_learned_once_later(
+    postgres_database, settings_for, tmp_path
+):
+    """A message addressed to the bot is claimed and answered before its learning batch runs
+    (bot/learning.py). If the database goes away in between, the batch's event is kept as
+    owing its learning only: the replay learns from it without claiming it (the claim would
+    find it processed and learn nothing — checked: kept as a plain event, nothing is
+    learned) and without answering it a second time."""
+    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
+    core = Core(settings, Database(settings.database_url), ScriptedBackend())
+    delivered: list[list[Any]] = []
+
+    async def deliver(event, replies):
+        delivered.append(replies)
+
+    core.services.deliverers["test"] = deliver
+    alice = person()
+    try:
+        await grant(core, alice)
+        core.services.learner.queue.max_delay = 60.0  # the batch waits for the flush below
+        asked = message(alice, TEXT)
+        replies = await core.handle(asked)
+        assert [r.purpose for r in replies] == ["chat"]
+        answers = len(core.services.llm.requests)  # type: ignore[attr-defined]
+        await proxy.stop()  # the database goes away before the batch
+        await core.services.learner.flush()
+        assert core.backlog_size == 1
+        await proxy.start()
+        assert await count(core, Signal, event_id=asked.event_id) == 0
+        assert await core.drain_backlog() == 1
+        await core.services.learner.flush()
+        assert await count(core, Signal, event_id=asked.event_id) > 0
+        pid = await person_id(core, alice)
+        assert await count(core, Interest, person_id=pid) > 0
+        assert delivered == []  # answered once, before the outage
+        assert len(core.services.llm.requests) == answers  # type: ignore[attr-defined]
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+        assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
+    finally:
         await core.aclose()
         await core.services.db.dispose()
         await proxy.stop()

@@ -17,7 +17,17 @@ from bot.events import (
     Reply,
     Surface,
 )
-from bot.journal import Drainer, Journal, Kept, decode, encode, journal_path
+from bot.journal import (
+    ANSWER_AND_LEARNING,
+    LEARNING_ONLY,
+    Drainer,
+    Journal,
+    Kept,
+    Owed,
+    decode,
+    encode,
+    journal_path,
+)
 
 ALICE = PersonRef("slack", "T1", "U1", "Alice")
 BOB = PersonRef("slack", "T1", "U2")
@@ -72,21 +82,35 @@ def test_order_dedupe_bound_and_restart(tmp_path):
     assert seen == ["ev1", "ev2", "ev3"]
 
 
-def test_an_owed_answer_is_remembered_across_a_restart(tmp_path):
-    """An event kept as owed its answer (claimed and learned from before the database went
-    away) must be replayed as such after a restart, or its replay would be skipped as a
-    duplicate claim."""
+def test_what_a_claimed_event_owes_is_remembered_across_a_restart(tmp_path):
+    """An event kept as claimed already must be replayed as such after a restart, owing what
+    it owed, or its replay would be skipped as a duplicate claim. An entry written before
+    learning was batched ("answer_owed" alone) owes its answer only: its learning committed
+    with its claim."""
     path = tmp_path / "outage.journal"
     journal = Journal(path)
-    journal.keep(msg(1), answer_owed=True)
+    journal.keep(msg(1), owed=ANSWER_AND_LEARNING)
     journal.keep(msg(2))
+    journal.keep_many([msg(3), msg(4)], [LEARNING_ONLY, None])
+    with journal._lock:
+        journal._db().execute(
+            "INSERT INTO outage_event (platform, workspace, user_id, event_id, payload)"
+            " VALUES ('slack', 'T1', 'U1', 'ev5', ?)",
+            (encode(msg(5)).replace('{"type"', '{"answer_owed": true, "type"', 1),),
+        )
     journal.close()
     again = Journal(path)
     entries = []
     while (head := again.first()) is not None:
-        entries.append((head.event.event_id, head.answer_owed))
+        entries.append((head.event.event_id, head.owed))
         again.remove(head.seq)
-    assert entries == [("ev1", True), ("ev2", False)]
+    assert entries == [
+        ("ev1", Owed(answer=True, learning=True)),
+        ("ev2", None),
+        ("ev3", Owed(learning=True)),
+        ("ev4", None),
+        ("ev5", Owed(answer=True)),
+    ]
 
 
 def test_forget_removes_only_that_persons_words_from_the_file(tmp_path):
@@ -117,7 +141,7 @@ async def test_concurrent_drains_process_each_event_once_in_order():
     processed: list[str] = []
     delivered: list[str] = []
 
-    async def replay(event, answer_owed):
+    async def replay(event, owed):
         await asyncio.sleep(0)  # let the other drainers run in between
         processed.append(event.event_id)
         return [Reply(text="ok")]
@@ -138,7 +162,7 @@ async def test_drain_stops_while_unavailable_and_skips_a_poisoned_event(caplog):
         journal.keep(msg(n))
     state = {"down": True}
 
-    async def replay(event, answer_owed):
+    async def replay(event, owed):
         if state["down"]:
             raise Gone()
         if event.event_id == "ev1":

@@ -74,6 +74,25 @@ async def test_batched_channel_learning_equals_the_per_event_rule(make_core):
     assert seen > seen_before  # last_seen_at, batched too
 
 
+async def test_a_command_right_after_a_message_shows_what_it_taught(make_core):
+    """A message addressed to the bot is learned in the batch after its reply; /profile and
+    /export sent before that batch ran still show it (the command settles that person's
+    waiting learning first), while another person's command does not hurry the batch."""
+    core = await make_core(settle=False)
+    alice, bob = person("alice"), person("bob")
+    for who in (alice, bob):
+        await grant(core, who)
+    core.services.learner.queue.max_delay = 3600.0  # the batch waits unless hurried
+    replies = await core.handle(message(alice, "Rust async programming and distributed systems"))
+    assert replies[0].purpose == "chat"
+    await core.handle(command(bob, "help"))
+    pid = await person_id(core, alice)
+    assert await count(core, Interest, person_id=pid) == 0  # bob's command did not hurry it
+    shown = await core.handle(command(alice, "profile"))
+    assert "distributed system" in shown[0].text
+    assert await count(core, Interest, person_id=pid) > 0
+
+
 async def test_a_retried_event_is_learned_once_within_and_across_batches(make_core):
     core = await make_core(settle=False)
     alice = person()

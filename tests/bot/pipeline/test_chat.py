@@ -64,8 +64,11 @@ async def test_consent_button_then_learning(core):
     rows = await implicit_rows(core, pid)
     # 4 turns: "hello" and its answer (held until Allow, then kept) and this exchange.
     assert rows["signal"] > 0 and rows["interest"] > 0 and rows["conversation_turn"] == 4
-    system = core.services.llm.requests[-1].system
-    assert '"distributed system"' in system
+    # What a message teaches is learned in the batch after its reply: the next reply's
+    # profile shows it.
+    assert '"distributed system"' not in core.services.llm.requests[-1].system
+    await core.handle(message(alice, "what should I read next?"))
+    assert '"distributed system"' in core.services.llm.requests[-1].system
 
 
 async def test_not_now_records_no_learning_and_no_more_nagging(core):
@@ -555,10 +558,10 @@ async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for
 
 
 async def test_assembly_never_holds_the_sqlite_writer(sqlite_url, settings_for):
-    """A reply's context (history, profile, preferences, prompt) is read after its claim and
-    learning commit, in a read-only transaction: on SQLite the one writer is free while the
-    profile is read and the prompt rendered (a DM used to hold it twice as long), and the
-    prompt still shows what that very message taught."""
+    """A reply's context (history, profile, preferences, prompt) is read after its claim
+    commits, in a read-only transaction: on SQLite the one writer is free while the profile
+    is read and the prompt rendered (a DM used to hold it twice as long); what the message
+    taught, learned in the next batch, is in the next reply's prompt."""
     from bot.core import Core
     from profiles.db import Database
 
@@ -578,7 +581,9 @@ async def test_assembly_never_holds_the_sqlite_writer(sqlite_url, settings_for):
         await grant(core, alice)
         replies = await core.handle(message(alice, TOPIC_TEXT))
         assert replies[0].purpose == "chat"
-        assert held == [False]
+        await core.services.learner.flush()
+        await core.handle(message(alice, "what next?"))
+        assert held == [False, False]
         assert "rust" in core.services.llm.requests[-1].system.lower()  # type: ignore[attr-defined]
     finally:
         await core.aclose()
@@ -586,9 +591,10 @@ async def test_assembly_never_holds_the_sqlite_writer(sqlite_url, settings_for):
 
 
 async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(sqlite_url, settings_for):
-    """A reply's transactions are quick (profiles/sqlite_loop.py): its claim, learning,
-    reads and record run on the event loop's thread, without a round trip each to
-    aiosqlite's worker thread; only taking the write lock and committing go there."""
+    """A reply's transactions are quick (profiles/sqlite_loop.py): its claim, reads and
+    record run on the event loop's thread, without a round trip each to aiosqlite's worker
+    thread; only taking the write lock and committing go there. Its learning is not among
+    them: the learner's batch writes it, after the reply."""
     from bot.core import Core
     from profiles.db import Database
     from tests.support.sqlite_trace import LOOP, WORKER, Traced
@@ -599,6 +605,7 @@ async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(sqlite_url, 
     try:
         await grant(core, alice)
         traced.take()
+        core.services.learner.queue.max_delay = 60.0  # the batch waits for the flush below
         replies = await core.handle(message(alice, TOPIC_TEXT))
         assert replies[0].purpose == "chat"
         seen = traced.take()
@@ -607,13 +614,15 @@ async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(sqlite_url, 
             statement: {w for s, w in seen if s == statement}
             for statement in (
                 "INSERT INTO processed_event",  # the claim
-                "INSERT INTO signal",  # learning
                 "SELECT conversation_turn.role, conversation_turn.text",  # history
                 "INSERT INTO conversation_turn",  # the record
             )
         }
         assert reply == {statement: {LOOP} for statement in reply}, seen
         assert {w for s, w in seen if s in ("BEGIN IMMEDIATE", "COMMIT")} == {WORKER}
+        assert not [s for s, _ in seen if s == "INSERT INTO signal"]
+        await core.services.learner.flush()
+        assert "INSERT INTO signal" in [s for s, _ in traced.take()]
     finally:
         await core.aclose()
         await core.services.db.dispose()
