@@ -415,10 +415,22 @@ async def database_mb(db: Database, url: str) -> float:
         return int(result.scalar_one()) / 1e6
 
 
-async def measure(
-    backend: str, n_people: int, n_events: int, n_contexts: int, digest: bool
-) -> ScaleFigures:
-    load_before = os.getloadavg()[0]
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    """What :func:`seeded_core` hands over."""
+
+    core: Core
+    users: list[str]
+    url: str
+    batched: int  # signal rows the seeding wrote through batched ingestion
+    spent: float  # seconds it spent in that ingestion
+
+
+@contextlib.asynccontextmanager
+async def seeded_core(backend: str, n_people: int) -> AsyncIterator[Seeded]:
+    """A fresh, migrated database of ``backend`` with ``n_people`` consenting people, their
+    profiles and history (:func:`seed_profiles`), and a core on it without a model; the core
+    closed and the database removed afterwards."""
     async with database(backend) as url:
         settings = Settings(database_url=url, auto_migrate=False, _env_file=None)  # type: ignore[call-arg]
         db = Database(url)
@@ -427,27 +439,37 @@ async def measure(
             users = people(n_people)
             await seed_people(db, users)
             batched, spent = await seed_profiles(db, core, n_people)
-            sample = [e.text for e in events(users, EXTRACT_SAMPLE * 2, seed=17) if e.text]
-            extract_msgs, extract_signals = extraction_rate(core, sample[:EXTRACT_SAMPLE])
-            wb_msgs, wb_signals = await write_behind_path(core, users, n_events)
-            parallel = await write_behind_parallel(core, users, n_events * 2)
-            async with db.session() as session:
-                result = await session.exec(select(Person.id))  # type: ignore[call-overload]
-                person_ids = [row[0] for row in result.all()]
-            raw = await raw_limits(db, person_ids, events=n_events)
-            # Every extraction worker up, as in a bot that has been busy for a while: the
-            # figures are the steady state, not the seconds of the workers' start.
-            await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
-            ingest = await max_ingest(core, users, n_events)
-            offered = await offered_load(core, users, n_events, ingest.events_per_s / 2)
-            by_kind = await cpu_by_kind(core, users, n_events * 2)
-            workers, workers_rss = extraction_workers(core)
-            assembly, renders = await context_latency(core, users, n_contexts)
-            rows = await signal_count(db)
-            size = await database_mb(db, url)
+            yield Seeded(core, users, url, batched, spent)
         finally:
             await core.aclose()
             await db.dispose()
+
+
+async def measure(
+    backend: str, n_people: int, n_events: int, n_contexts: int, digest: bool
+) -> ScaleFigures:
+    load_before = os.getloadavg()[0]
+    async with seeded_core(backend, n_people) as seeded:
+        core, users, db, url = seeded.core, seeded.users, seeded.core.services.db, seeded.url
+        batched, spent = seeded.batched, seeded.spent
+        sample = [e.text for e in events(users, EXTRACT_SAMPLE * 2, seed=17) if e.text]
+        extract_msgs, extract_signals = extraction_rate(core, sample[:EXTRACT_SAMPLE])
+        wb_msgs, wb_signals = await write_behind_path(core, users, n_events)
+        parallel = await write_behind_parallel(core, users, n_events * 2)
+        async with db.session() as session:
+            result = await session.exec(select(Person.id))  # type: ignore[call-overload]
+            person_ids = [row[0] for row in result.all()]
+        raw = await raw_limits(db, person_ids, events=n_events)
+        # Every extraction worker up, as in a bot that has been busy for a while: the
+        # figures are the steady state, not the seconds of the workers' start.
+        await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
+        ingest = await max_ingest(core, users, n_events)
+        offered = await offered_load(core, users, n_events, ingest.events_per_s / 2)
+        by_kind = await cpu_by_kind(core, users, n_events * 2)
+        workers, workers_rss = extraction_workers(core)
+        assembly, renders = await context_latency(core, users, n_contexts)
+        rows = await signal_count(db)
+        size = await database_mb(db, url)
     peak = peak_rss_mb()  # before the digest run, which is a separate benchmark
     digest_s = await digest_seconds(backend, n_people) if digest else None
     return ScaleFigures(

@@ -35,13 +35,9 @@ from typing import Any
 from sqlalchemy import event as sa_event
 
 from bench.ingest import CONCURRENCY, _drain, adapter_events, warm_up
-from bench.pipeline import seed_people
-from bench.scale import database, seed_profiles
-from bench.workload import people
-from bot.config import Settings
+from bench.scale import seeded_core
 from bot.core import Core
 from bot.events import MessageEvent, Surface
-from bot.llm import NoModelBackend
 from profiles.db import Database
 
 # (stage name, object path from the core, attribute): the reply path in the order it runs.
@@ -157,51 +153,44 @@ def direct_messages(users: list[str], n: int) -> list[MessageEvent]:
     return found
 
 
-async def measure_stages(backend: str, n_people: int, n_dms: int) -> StageFigures:
+async def measure_stages(
+    backend: str, n_people: int, n_dms: int, preload: int = PRELOAD_EVENTS
+) -> StageFigures:
     figures = StageFigures(backend, n_people, n_dms, load_before=os.getloadavg()[0])
-    async with database(backend) as url:
-        settings = Settings(database_url=url, auto_migrate=False, _env_file=None)  # type: ignore[call-arg]
-        db = Database(url)
-        core = Core(settings, db, NoModelBackend())
-        try:
-            users = people(n_people)
-            await seed_people(db, users)
-            await seed_profiles(db, core, n_people)
-            await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
-            await warm_up(core, users)
-            queue: asyncio.Queue[Any] = asyncio.Queue()
-            for event in adapter_events(users, PRELOAD_EVENTS, seed=13, prefix="pre"):
-                queue.put_nowait(event)
-            await asyncio.gather(*(_drain(core, queue) for _ in range(CONCURRENCY)))
+    async with seeded_core(backend, n_people) as seeded:
+        core, users, db = seeded.core, seeded.users, seeded.core.services.db
+        await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
+        await warm_up(core, users)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        for event in adapter_events(users, preload, seed=13, prefix="pre"):
+            queue.put_nowait(event)
+        await asyncio.gather(*(_drain(core, queue) for _ in range(CONCURRENCY)))
+        await core.services.learner.flush()
+        clock = StageClock()
+        clock.instrument(core)
+        counter = StatementCounter(db)
+        per_dm: dict[str, list[float]] = defaultdict(list)
+        learning_statements = 0
+        for event in direct_messages(users, n_dms):
+            clock.spent.clear()
+            thread0, process0 = time.thread_time(), time.process_time()
+            await core.handle(event)
+            total = time.thread_time() - thread0
+            in_reply = counter.statements
+            learn0 = time.thread_time()
             await core.services.learner.flush()
-            clock = StageClock()
-            clock.instrument(core)
-            counter = StatementCounter(db)
-            per_dm: dict[str, list[float]] = defaultdict(list)
-            learning_statements = 0
-            for event in direct_messages(users, n_dms):
-                clock.spent.clear()
-                thread0, process0 = time.thread_time(), time.process_time()
-                await core.handle(event)
-                total = time.thread_time() - thread0
-                in_reply = counter.statements
-                learn0 = time.thread_time()
-                await core.services.learner.flush()
-                per_dm[LEARNING].append((time.thread_time() - learn0) * 1e6)
-                learning_statements += counter.statements - in_reply
-                counter.statements = in_reply
-                figures.process_us.append((time.process_time() - process0) * 1e6)
-                for name, _, _ in STAGES:
-                    per_dm[name].append(clock.spent.get(name, 0.0) * 1e6)
-                per_dm[BETWEEN].append((total - sum(clock.spent.values())) * 1e6)
-                per_dm[TOTAL].append(total * 1e6)
-            figures.statements_per_dm = counter.statements / n_dms
-            figures.learning_statements_per_dm = learning_statements / n_dms
-            figures.transactions_per_dm = counter.transactions / n_dms
-            figures.per_dm_us = dict(per_dm)
-        finally:
-            await core.aclose()
-            await db.dispose()
+            per_dm[LEARNING].append((time.thread_time() - learn0) * 1e6)
+            learning_statements += counter.statements - in_reply
+            counter.statements = in_reply
+            figures.process_us.append((time.process_time() - process0) * 1e6)
+            for name, _, _ in STAGES:
+                per_dm[name].append(clock.spent.get(name, 0.0) * 1e6)
+            per_dm[BETWEEN].append((total - sum(clock.spent.values())) * 1e6)
+            per_dm[TOTAL].append(total * 1e6)
+        figures.statements_per_dm = counter.statements / n_dms
+        figures.learning_statements_per_dm = learning_statements / n_dms
+        figures.transactions_per_dm = counter.transactions / n_dms
+        figures.per_dm_us = dict(per_dm)
     figures.load_after = os.getloadavg()[0]
     return figures
 

@@ -18,6 +18,17 @@ from tests.support.tcp_proxy import proxied_database
 TEXT = "Reading about PostgreSQL replication and logical decoding internals"
 
 
+def delivering(core: Core) -> list[list[Any]]:
+    """The replies the core delivers on its own (replays of journaled events), as they go."""
+    delivered: list[list[Any]] = []
+
+    async def deliver(event: Any, replies: list[Any]) -> None:
+        delivered.append(replies)
+
+    core.services.deliverers["test"] = deliver
+    return delivered
+
+
 @pytest.mark.postgres
 async def test_message_kept_while_database_is_away_and_replayed_when_back(
     postgres_database, settings_for
@@ -25,12 +36,7 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
     proxy, proxied = await proxied_database(postgres_database)
     settings = settings_for(proxied)
     core = Core(settings, Database(proxied), ScriptedBackend())
-    delivered = []
-
-    async def deliver(event, replies):
-        delivered.append(replies)
-
-    core.services.deliverers["test"] = deliver
+    delivered = delivering(core)
     alice = person()
     try:
         await grant(core, alice)
@@ -75,12 +81,7 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
     without the mark nothing is delivered here), and learns it once."""
     proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
     core = Core(settings, OneWriterPath(settings.database_url), ScriptedBackend())
-    delivered: list[list[Any]] = []
-
-    async def deliver(event, replies):
-        delivered.append(replies)
-
-    core.services.deliverers["test"] = deliver
+    delivered = delivering(core)
     alice = person()
     armed: list[bool] = []
 
@@ -130,12 +131,7 @@ async def test_an_answered_message_whose_learning_met_an_outage_is_learned_once_
     learned) and without answering it a second time."""
     proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
     core = Core(settings, Database(settings.database_url), ScriptedBackend())
-    delivered: list[list[Any]] = []
-
-    async def deliver(event, replies):
-        delivered.append(replies)
-
-    core.services.deliverers["test"] = deliver
+    delivered = delivering(core)
     alice = person()
     try:
         await grant(core, alice)
