@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,7 +44,7 @@ from profiles.decay import accumulate, to_ts
 from profiles.learning_sql import interest_row, interest_upsert, style_upsert, trait_upsert
 from profiles.models import ProcessedEvent, Signal, table_of
 from profiles.signals import MessageSignals
-from profiles.upsert import insert_for
+from profiles.upsert import dialect_of, insert_of
 
 if TYPE_CHECKING:  # the engine's per-event methods run this module's rule: no import cycle
     from profiles.engine import ProfileEngine
@@ -206,13 +207,9 @@ class BatchIngestor:
                 }
                 for pid, c in wanted
             }
-            table = table_of(ProcessedEvent)
-            stmt = (
-                insert_for(session, table)
-                .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
-                .returning(table.c.platform, table.c.workspace, table.c.event_id)
+            result = await session.exec(
+                _claims_statement(dialect_of(session)), params=list(unique.values())
             )
-            result = await session.exec(stmt, params=list(unique.values()))
             fresh = {(p, w, e) for p, w, e in result.all()}
         seen: set[tuple[str, str, str]] = set()
         first: list[bool] = []
@@ -357,6 +354,18 @@ class BatchIngestor:
             if total // PRUNE_EVERY > before // PRUNE_EVERY:
                 pruned += await self.engine.prune_interests(session, person_id, last)
         return len(rounds), pruned
+
+
+@functools.lru_cache(maxsize=2)
+def _claims_statement(dialect: str) -> Any:
+    """The batch's claims, built once per dialect (see profiles/learning_sql.py: building a
+    statement costs more than executing its cached form); rows bound at execution."""
+    table = table_of(ProcessedEvent)
+    return (
+        insert_of(dialect, table)
+        .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
+        .returning(table.c.platform, table.c.workspace, table.c.event_id)
+    )
 
 
 Item = TypeVar("Item")
