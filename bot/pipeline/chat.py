@@ -28,11 +28,11 @@ from bot.pipeline.consent_gate import ConsentGate, Gate
 from bot.pipeline.identify import Identify, key_of
 from bot.pipeline.intake import Intake
 from bot.pipeline.observe import ChannelContext, Observe, Observed
-from bot.pipeline.record import Record
+from bot.pipeline.record import Record, TurnRow
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
-from profiles.models import Consent, ConversationTurn, Person
+from profiles.models import Consent, Person
 from profiles.preferences import ResolvedPreferences
 from profiles.preload import ReadAhead, hand_over, read_sender, take_over
 from profiles.signals import MessageSignals, clean_text
@@ -96,7 +96,7 @@ class Prepared:
     awaiting_consent: bool = False
     locale: str = "en"
     # The person's message as a history turn, stored with the answer (Record.store).
-    turn: ConversationTurn | None = None
+    turn: TurnRow | None = None
     # What the message teaches, for the learner (bot/learning.py); None: nothing.
     learning: Pending | None = None
 

@@ -24,6 +24,7 @@ from bot.channel_policy import Policy, policy_for
 from bot.context import local_hour
 from bot.events import Event, MessageEvent
 from bot.learning import Pending
+from bot.pipeline.record import TurnRow, turn_row
 from bot.services import Services
 from profiles.ingest import Claim, Observation
 from profiles.models import ConversationTurn, Person, Preference, Source
@@ -46,7 +47,7 @@ class Observed:
     """What observing a chat message hands on to prompt assembly."""
 
     topics: list[str] = field(default_factory=list)
-    turn: ConversationTurn | None = None  # the message itself, for Record.store
+    turn: TurnRow | None = None  # the message itself, for Record.store
     # What it teaches, for the learner once the reply's context is read (None: nothing)
     learning: Pending | None = None
 
@@ -84,10 +85,10 @@ class Observe:
             )
             learning = self.claimed_learning(person, event, text, signals, timezone)
         topics = [t for t, _ in signals.topics]
-        turn = ConversationTurn(
-            person_id=person.id,
-            role="user",
-            text=text,
+        turn = turn_row(
+            person.id,
+            "user",
+            text,
             channel_id=event.channel_id,
             thread_id=event.thread_id,
             platform_message_id=event.message_id,

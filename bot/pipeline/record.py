@@ -4,6 +4,10 @@ the person's consent is unanswered."""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from typing import Any
+
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,22 +19,56 @@ from bot.services import Services
 from profiles.feedback import reply_topics
 from profiles.models import ConversationTurn, LLMCall, Person, table_of
 
+TurnRow = dict[str, Any]
 
-async def insert_turns(session: AsyncSession, turns: list[ConversationTurn]) -> list[int]:
+
+def turn_row(
+    person_id: int,
+    role: str,
+    text: str,
+    *,
+    channel_id: str,
+    thread_id: str | None,
+    topics: list[str],
+    created_at: dt.datetime,
+    platform_message_id: str | None = None,
+    model: str | None = None,
+) -> TurnRow:
+    """A history turn as :func:`insert_turns` takes it: every column of ``conversation_turn``
+    but its id, as plain values. A reply's two turns are only inserted, never read back, so
+    they are not built as ORM objects (constructing and dumping one cost more than its
+    share of the insert)."""
+    return {
+        "person_id": person_id,
+        "role": role,
+        "text": text,
+        "channel_id": channel_id,
+        "thread_id": thread_id,
+        "platform_message_id": platform_message_id,
+        "topics": topics,
+        "model": model,
+        "created_at": created_at,
+    }
+
+
+async def insert_turns(session: AsyncSession, turns: list[TurnRow]) -> list[int]:
     """Insert history turns in one statement (an executemany, which SQLAlchemy sends as a
     single multi-row INSERT and still caches); their ids in the order given. The ids come
     back matched by role (at most one turn of each), not by position: asking SQLAlchemy to
     keep the parameters' order makes it send SQLite one INSERT per row."""
     if not turns:
         return []
-    assert len({turn.role for turn in turns}) == len(turns), "one turn per role"
-    table = table_of(ConversationTurn)
-    rows = [turn.model_dump(exclude={"id"}) for turn in turns]
-    result = await session.exec(
-        insert(table).returning(table.c.id, table.c.role), params=rows
-    )
+    assert len({turn["role"] for turn in turns}) == len(turns), "one turn per role"
+    result = await session.exec(_insert_turns(), params=turns)
     ids = {role: int(row_id) for row_id, role in result}
-    return [ids[turn.role] for turn in turns]
+    return [ids[turn["role"]] for turn in turns]
+
+
+@functools.cache
+def _insert_turns() -> Any:
+    """Built once: the statement of every reply's record."""
+    table = table_of(ConversationTurn)
+    return insert(table).returning(table.c.id, table.c.role)
 
 
 class Record:
@@ -47,7 +85,7 @@ class Record:
         answered: Answered,
         text: str,
         thread: str | None,
-        asked: ConversationTurn | None = None,
+        asked: TurnRow | None = None,
     ) -> None:
         """Sets ``reply.reply_id`` to the stored turn, when one is stored. ``asked``: the
         person's message as a turn (Observe.message), stored here with the answer in one
@@ -80,14 +118,15 @@ class Record:
             if learn and error is None:
                 assert person.id is not None
                 turns.append(
-                    ConversationTurn(
-                        person_id=person.id,
-                        role="assistant",
-                        text=text,
+                    turn_row(
+                        person.id,
+                        "assistant",
+                        text,
                         channel_id=event.channel_id,
                         thread_id=thread,
                         topics=topics,
                         model=result.model if result else None,
+                        created_at=services.clock(),
                     )
                 )
             ids = await insert_turns(session, turns)
