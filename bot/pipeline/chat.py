@@ -358,8 +358,9 @@ class Chat:
             return
         person, context = found
         signals = await self.services.extract(text, names=event.mentioned_names)
+        observation = self.observe.observation(person, event, text, signals, context.timezone)
         await self.services.learner.submit(
-            self.observe.claimed_learning(person, event, text, signals, context.timezone)
+            self.observe.claimed_learning(person, event, observation)
         )
 
     async def _learning_author(

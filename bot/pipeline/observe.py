@@ -83,7 +83,9 @@ class Observe:
             timezone = await self.store_platform_context(
                 session, person.id, event, services.clock()
             )
-            learning = self.claimed_learning(person, event, text, signals, timezone)
+            learning = self.claimed_learning(
+                person, event, self.observation(person, event, text, signals, timezone)
+            )
         topics = [t for t, _ in signals.topics]
         turn = turn_row(
             person.id,
@@ -97,23 +99,12 @@ class Observe:
         )
         return Observed(topics=topics, turn=turn, learning=learning)
 
-    def claimed_learning(
-        self,
-        person: Person,
-        event: MessageEvent,
-        text: str,
-        signals: MessageSignals,
-        timezone: str,
-    ) -> Pending:
+    @staticmethod
+    def claimed_learning(person: Person, event: MessageEvent, observation: Observation) -> Pending:
         """The learner's item for a message its reply claimed: no claim of its own (the
         batch would find the event processed and learn nothing), no ``last_seen_at`` (the
         reply marked it) and no channel activity (nobody observed it in a channel)."""
-        return Pending(
-            event=event,
-            person=person,
-            claim=None,
-            observation=self.observation(person, event, text, signals, timezone),
-        )
+        return Pending(event=event, person=person, claim=None, observation=observation)
 
     def observation(
         self,
