@@ -105,3 +105,39 @@ async def test_a_writer_that_waits_past_the_busy_timeout_is_unavailable_then_rec
     finally:
         other.close()
         await db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("ping_after", [0.0, 3600.0], ids=["idle", "just-used"])
+async def test_an_idle_postgres_connection_is_pinged_and_a_recent_one_trusted(
+    postgres_database, monkeypatch, ping_after
+):
+    """A pooled connection idle past ``PING_AFTER_IDLE_SECONDS`` is pinged before it is
+    handed out: one the server dropped meanwhile is replaced and nobody notices. One handed
+    back a moment ago is trusted without that round trip: if the server dropped it, the first
+    statement finds out (unavailable: the core keeps the event in its journal), and the pool
+    is renewed for the next one."""
+    import profiles.db as db_module
+    from tests.support.tcp_proxy import proxied_database
+
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", ping_after)
+    proxy, url = await proxied_database(postgres_database)
+    db = Database(url)
+
+    async def select_one() -> int:
+        async with db.session() as session:
+            return int((await session.exec(text("SELECT 1"))).scalar_one())
+
+    try:
+        assert await select_one() == 1
+        await proxy.stop()  # the server drops every connection ...
+        await proxy.start()  # ... and is back at once
+        if ping_after == 0.0:
+            assert await select_one() == 1
+        else:
+            with pytest.raises(DatabaseUnavailable):
+                await select_one()
+            assert await select_one() == 1
+    finally:
+        await db.dispose()
+        await proxy.stop()
