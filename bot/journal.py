@@ -24,7 +24,8 @@ what is owed.
 
 API (small on purpose; the batched learner, bot/learning.py, builds its guarantee on it):
 ``Journal.keep(event, owed=None) -> Kept`` (``keep_many`` for a batch),
-``first() -> Entry``, ``len(journal)``,
+``first() -> Entry``, ``done(entry)`` (removed after its replay unless that replay kept it
+again with what it could not finish), ``len(journal)``,
 ``Journal.forget(...)``, and
 :class:`Drainer` (``drain()``, ``wake()``, ``aclose()``), the single replayer.
 """
@@ -84,11 +85,13 @@ LEARNING_ONLY = Owed(learning=True)
 
 class Entry(NamedTuple):
     """The oldest waiting event: its place in the file, the event, and what it still owes
-    if it was claimed already (None: it was not, and is replayed whole)."""
+    if it was claimed already (None: it was not, and is replayed whole); ``payload`` is the
+    stored text, so :meth:`Journal.done` can tell whether the entry changed meanwhile."""
 
     seq: int
     event: AnyEvent
     owed: Owed | None = None
+    payload: str = ""
 
 
 def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
@@ -186,19 +189,7 @@ class Journal:
     def keep(self, event: AnyEvent, *, owed: Owed | None = None) -> Kept:
         """Write ``event`` durably (committed and synced when this returns); ``owed``: it was
         claimed already, and this is what its replay must still do."""
-        ref = event.person
-        with self._lock:
-            db = self._db()
-            (count,) = db.execute("SELECT count(*) FROM outage_event").fetchone()
-            if count >= self.limit:
-                return Kept.FULL
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO outage_event"
-                " (platform, workspace, user_id, event_id, payload) VALUES (?, ?, ?, ?, ?)",
-                (ref.platform, ref.workspace, ref.user_id, event.event_id,
-                 encode(event, owed=owed)),
-            )
-        return Kept.KEPT if cursor.rowcount else Kept.ALREADY
+        return self.keep_many([event], [owed])[0]
 
     def keep_many(
         self, events: list[AnyEvent], owed: Sequence[Owed | None] | None = None
@@ -214,19 +205,40 @@ class Journal:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for event, event_owed in zip(events, owing, strict=True):
+                    ref = event.person
+                    key = (ref.platform, ref.workspace, event.event_id)
+                    payload = encode(event, owed=event_owed)
+                    waiting = db.execute(
+                        "SELECT 1 FROM outage_event"
+                        " WHERE platform = ? AND workspace = ? AND event_id = ?",
+                        key,
+                    ).fetchone()
+                    if waiting is not None:
+                        if event_owed is None:  # a platform's retry of a waiting event
+                            outcome.append(Kept.ALREADY)
+                            continue
+                        # Claimed, yet waiting here already: the entry is being replayed
+                        # (only its replay can claim it), and this is what that replay
+                        # could not finish — its learning batch met the database gone.
+                        # The entry now says so, and :meth:`done` will not remove it.
+                        db.execute(
+                            "UPDATE outage_event SET payload = ?"
+                            " WHERE platform = ? AND workspace = ? AND event_id = ?",
+                            (payload, *key),
+                        )
+                        outcome.append(Kept.KEPT)
+                        continue
                     if count >= self.limit:
                         outcome.append(Kept.FULL)
                         continue
-                    ref = event.person
-                    cursor = db.execute(
-                        "INSERT OR IGNORE INTO outage_event"
+                    db.execute(
+                        "INSERT INTO outage_event"
                         " (platform, workspace, user_id, event_id, payload)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        (ref.platform, ref.workspace, ref.user_id, event.event_id,
-                         encode(event, owed=event_owed)),
+                        (ref.platform, ref.workspace, ref.user_id, event.event_id, payload),
                     )
-                    count += cursor.rowcount
-                    outcome.append(Kept.KEPT if cursor.rowcount else Kept.ALREADY)
+                    count += 1
+                    outcome.append(Kept.KEPT)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -246,11 +258,20 @@ class Journal:
         if row is None:
             return None
         data = json.loads(row[1])
-        return Entry(int(row[0]), _event_of(data), _owed_of(data))
+        return Entry(int(row[0]), _event_of(data), _owed_of(data), row[1])
 
     def remove(self, seq: int) -> None:
         with self._lock:
             self._db().execute("DELETE FROM outage_event WHERE seq = ?", (seq,))
+
+    def done(self, entry: Entry) -> None:
+        """Remove ``entry`` after its replay — unless the replay kept it again meanwhile
+        with what it still owes (:meth:`keep_many`): then it stays, to be replayed as that."""
+        with self._lock:
+            self._db().execute(
+                "DELETE FROM outage_event WHERE seq = ? AND payload = ?",
+                (entry.seq, entry.payload),
+            )
 
     def forget(self, platform: str, user_id: str, workspace: str | None = None) -> int:
         """Remove a person's waiting events (``workspace=None``: in every workspace of the
@@ -331,7 +352,7 @@ class Drainer:
         done = 0
         async with self._lock:
             while (head := self.journal.first()) is not None:
-                seq, event, owed = head
+                event, owed = head.event, head.owed
                 self.replaying = True
                 try:
                     replies = await self._replay(event, owed)
@@ -342,7 +363,7 @@ class Drainer:
                     replies = []
                 finally:
                     self.replaying = False
-                self.journal.remove(seq)
+                self.journal.done(head)
                 done += 1
                 if replies:
                     try:

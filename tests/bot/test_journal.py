@@ -76,7 +76,7 @@ def test_order_dedupe_bound_and_restart(tmp_path):
     assert again.exists() and len(again) == 3
     seen = []
     while (head := again.first()) is not None:
-        seq, event, _ = head
+        seq, event = head.seq, head.event
         seen.append(event.event_id)
         again.remove(seq)
     assert seen == ["ev1", "ev2", "ev3"]
@@ -191,3 +191,31 @@ async def test_drain_stops_while_unavailable_and_skips_a_poisoned_event(caplog):
 )
 def test_where_the_journal_lives(url, configured, expected):
     assert journal_path(url, configured) == expected
+
+
+async def test_what_a_replay_could_not_finish_stays_and_is_replayed_as_owed():
+    """A replayed message is claimed and answered; if its learning batch then meets the
+    database gone again, the batch keeps the event as owing its learning — while the entry
+    being replayed is still waiting. The entry takes that meaning and survives its replay's
+    removal, so the learning is replayed next instead of being dropped with it."""
+    journal = Journal()
+    journal.keep(msg(1))
+    journal.keep(msg(2))
+    replayed: list[tuple[str, Owed | None]] = []
+
+    async def replay(event, owed):
+        replayed.append((event.event_id, owed))
+        if event.event_id == "ev1" and owed is None:
+            # the learner's batch, meeting an outage during this replay (bot/learning.py)
+            assert journal.keep_many([event], [LEARNING_ONLY]) == [Kept.KEPT]
+        return []
+
+    async def deliver(event, replies):
+        raise AssertionError("nothing to deliver")
+
+    drainer = Drainer(journal, replay, deliver, unavailable=Gone)
+    assert await drainer.drain() == 3
+    assert replayed == [("ev1", None), ("ev1", LEARNING_ONLY), ("ev2", None)]
+    assert len(journal) == 0
+    journal.keep(msg(3))
+    assert journal.keep(msg(3)) is Kept.ALREADY  # a platform's retry is still kept once
