@@ -141,3 +141,22 @@ async def test_an_idle_postgres_connection_is_pinged_and_a_recent_one_trusted(
     finally:
         await db.dispose()
         await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_postgres_reads_run_without_a_transaction_writes_within_one(postgres_database):
+    """A read-only session on PostgreSQL runs each statement on its own (autocommit: no
+    BEGIN, no ROLLBACK round trip); a write session keeps one transaction around all of its
+    statements. ``now()`` is the start of the transaction, ``statement_timestamp()`` that of
+    the statement: they differ for the second statement of a transaction only."""
+    db = Database(postgres_database)
+    second = text("SELECT now() = statement_timestamp()")
+    try:
+        async with db.read() as session:
+            await session.exec(text("SELECT pg_sleep(0.02)"))
+            assert (await session.exec(second)).scalar_one() is True
+        async with db.session() as session:
+            await session.exec(text("SELECT pg_sleep(0.02)"))
+            assert (await session.exec(second)).scalar_one() is False
+    finally:
+        await db.dispose()
