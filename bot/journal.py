@@ -260,10 +260,6 @@ class Journal:
         data = json.loads(row[1])
         return Entry(int(row[0]), _event_of(data), _owed_of(data), row[1])
 
-    def remove(self, seq: int) -> None:
-        with self._lock:
-            self._db().execute("DELETE FROM outage_event WHERE seq = ?", (seq,))
-
     def done(self, entry: Entry) -> None:
         """Remove ``entry`` after its replay — unless the replay kept it again meanwhile
         with what it still owes (:meth:`keep_many`): then it stays, to be replayed as that."""

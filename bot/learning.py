@@ -63,7 +63,7 @@ from bot.events import AnyEvent, MessageEvent
 from bot.features import Features
 from bot.journal import LEARNING_ONLY, Journal, Kept, Owed
 from profiles.db import Database
-from profiles.engine import ProfileEngine
+from profiles.engine import PersonKey, ProfileEngine
 from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
 from profiles.models import Consent, Person, table_of
 from profiles.signals import MessageSignals
@@ -94,10 +94,10 @@ class Pending:
         assert self.person.id is not None
         return self.person.id
 
-
-def _key_of(item: Pending) -> tuple[str, str, str]:
-    ref = item.event.person
-    return (ref.platform, ref.workspace, ref.user_id)
+    @property
+    def key(self) -> PersonKey:
+        ref = self.event.person
+        return PersonKey(ref.platform, ref.workspace, ref.user_id)
 
 
 class Stage(Protocol):
@@ -146,8 +146,8 @@ class Learner:
             on_unavailable=self._journal,
             left=self._left,
         )
-        # Items waiting or being applied, by (platform, workspace, user id): see settle().
-        self._waiting: Counter[tuple[str, str, str]] = Counter()
+        # Items waiting or being applied, by person: see settle().
+        self._waiting: Counter[PersonKey] = Counter()
 
     @property
     def pending(self) -> int:
@@ -155,7 +155,7 @@ class Learner:
 
     async def submit(self, item: Pending) -> None:
         """Queue ``item``; returns at once unless ``max_pending`` items already wait."""
-        key = _key_of(item)
+        key = item.key
         self._waiting[key] += 1
         try:
             await self.queue.submit(item)
@@ -165,12 +165,12 @@ class Learner:
 
     def _left(self, items: list[Pending]) -> None:
         for item in items:
-            key = _key_of(item)
+            key = item.key
             self._waiting[key] -= 1
             if self._waiting[key] <= 0:
                 del self._waiting[key]
 
-    async def settle(self, key: tuple[str, str, str]) -> None:
+    async def settle(self, key: PersonKey) -> None:
         """Return once what this person's earlier events teach is applied (or handed to the
         journal): a command that shows or exports what the bot knows (``/profile``,
         ``/export``) right after a message must include what that message taught. Returns

@@ -62,8 +62,7 @@ class Commands:
         locale = negotiate(event.context.locale, services.settings.default_locale)
         if name != "forget":  # /forget discards what waits instead (bot/learning.py)
             # What the person's last messages taught first: /profile and /export show it.
-            ref = event.person
-            await services.learner.settle((ref.platform, ref.workspace, ref.user_id))
+            await services.learner.settle(key_of(event))
         try:
             async with services.transaction() as session:
                 person = await self.identify.person(session, event)

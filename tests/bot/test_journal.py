@@ -76,9 +76,8 @@ def test_order_dedupe_bound_and_restart(tmp_path):
     assert again.exists() and len(again) == 3
     seen = []
     while (head := again.first()) is not None:
-        seq, event = head.seq, head.event
-        seen.append(event.event_id)
-        again.remove(seq)
+        seen.append(head.event.event_id)
+        again.done(head)
     assert seen == ["ev1", "ev2", "ev3"]
 
 
@@ -103,7 +102,7 @@ def test_what_a_claimed_event_owes_is_remembered_across_a_restart(tmp_path):
     entries = []
     while (head := again.first()) is not None:
         entries.append((head.event.event_id, head.owed))
-        again.remove(head.seq)
+        again.done(head)
     assert entries == [
         ("ev1", Owed(answer=True, learning=True)),
         ("ev2", None),
