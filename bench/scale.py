@@ -462,7 +462,7 @@ async def measure(
         raw = await raw_limits(db, person_ids, events=n_events)
         # Every extraction worker up, as in a bot that has been busy for a while: the
         # figures are the steady state, not the seconds of the workers' start.
-        await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
+        await core.services.warm_up(every_worker=True)
         ingest = await max_ingest(core, users, n_events)
         offered = await offered_load(core, users, n_events, ingest.events_per_s / 2)
         by_kind = await cpu_by_kind(core, users, n_events * 2)

@@ -159,7 +159,7 @@ async def measure_stages(
     figures = StageFigures(backend, n_people, n_dms, load_before=os.getloadavg()[0])
     async with seeded_core(backend, n_people) as seeded:
         core, users, db = seeded.core, seeded.users, seeded.core.services.db
-        await core.services.extraction.warm_up(core.services.extractor, every_worker=True)
+        await core.services.warm_up(every_worker=True)
         await warm_up(core, users)
         queue: asyncio.Queue[Any] = asyncio.Queue()
         for event in adapter_events(users, preload, seed=13, prefix="pre"):

@@ -11,6 +11,7 @@ feature, so anything may depend on it (tests/test_import_contract.py keeps it th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -26,6 +27,7 @@ from bot.journal import Journal, journal_path
 from bot.learning import Learner
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
+from profiles import topics
 from profiles.background import WorkspaceBackground
 from profiles.db import Database
 from profiles.engine import ProfileEngine
@@ -126,6 +128,16 @@ class Services:
         engine.background.refresh_with(db.read)
         services.features.register(_BackgroundCounts(engine.background))
         return services
+
+    async def warm_up(self, *, every_worker: bool = False) -> None:
+        """Load, before the first message, the lexicons extraction needs (in its workers,
+        ``every_worker``: all of them, see ExtractionPool.warm_up) and the ones this
+        process reads itself to rank and name profile topics (profiles/topics.py): in a
+        thread, so loading them never blocks the event loop."""
+        await asyncio.gather(
+            self.extraction.warm_up(self.extractor, every_worker=every_worker),
+            asyncio.to_thread(topics.warm_up),
+        )
 
     async def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
         """The signals of ``text``, computed in a worker process (a thread with

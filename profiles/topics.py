@@ -136,6 +136,18 @@ def _yake_stopword_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "core" / "StopwordsList"
 
 
+def warm_up() -> None:
+    """Load the English lexicons this process reads when it weighs, merges and names a
+    profile's topics (wordfreq's list, lemminflect, VADER, the stopword lists): about 0.7
+    CPU-s, once. Extraction loads its own in its worker processes, not here, so without this
+    the first reply after start loads them on the event loop and every other reply and the
+    Discord heartbeat wait for it (issue 16). Call it in a thread, at start."""
+    evaluative("pianos")  # VADER, lemminflect's parts of speech
+    lemma("pianos", "en")  # lemminflect's lemmas
+    zipf("jazz", "en")  # wordfreq's English list
+    is_filler("the")  # the stopword lists
+
+
 @functools.lru_cache(maxsize=200_000)
 def zipf(word: str, lang: str) -> float:
     """Zipf frequency of ``word`` in ``lang`` (English when wordfreq lacks the language)."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from bot.core import Core
@@ -72,3 +75,58 @@ async def test_extraction_workers_follow_the_setting_and_stop_with_the_core(
         await core.services.db.dispose()
     assert not core.services.extraction.running
     assert multiprocessing.active_children() == []
+
+
+# A fresh interpreter: what the test process loaded already cannot hide a load. It builds the
+# bot's services with one extraction worker (so extraction's lexicons load elsewhere), warms
+# them up or not, then ranks and names profile topics as a reply's context does, counting the
+# files this process opens meanwhile: each is a lexicon loaded on the event loop.
+_RANK_AFTER_START = """
+import asyncio, sys, tempfile
+from bot.config import Settings
+from bot.llm import NoModelBackend
+from bot.services import Services
+from profiles.background import families, family_label, is_junk
+from profiles.db import Database
+
+async def start(url, warm):
+    services = Services.build(
+        Settings(database_url=url, extract_workers=1, _env_file=None), Database(url),
+        NoModelBackend(),
+    )
+    try:
+        if warm:
+            await services.warm_up()
+    finally:
+        await services.extraction.aclose()
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(start(f"sqlite:///{folder}/bot.db", sys.argv[1] == "warm"))
+    opened = []
+    sys.addaudithook(lambda event, args: opened.append(args[0]) if event == "open" else None)
+    topics = ["jazz pianos", "jazz piano", "good", "kubernetes clusters", "climbing"]
+    [is_junk(t) for t in topics]
+    for members in families(topics):
+        family_label([(t, 1.0) for t in members])
+    print(len(opened), opened[:5])
+"""
+
+
+def _files_opened_ranking_topics(tmp_path: Path, how: str) -> int:
+    script = tmp_path / "rank_after_start.py"
+    script.write_text(_RANK_AFTER_START)
+    done = subprocess.run(
+        [sys.executable, str(script), how], capture_output=True, text=True, timeout=180,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[0])
+
+
+def test_start_up_loads_the_lexicons_replies_rank_profiles_with(tmp_path: Path) -> None:
+    # Without the warm-up the first reply's ranking reads wordfreq's, lemminflect's and
+    # VADER's files on the event loop (~0.7 s that no other reply or heartbeat gets).
+    assert _files_opened_ranking_topics(tmp_path, "cold") > 0
+    assert _files_opened_ranking_topics(tmp_path, "warm") == 0

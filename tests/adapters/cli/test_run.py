@@ -66,9 +66,9 @@ def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: P
     assert "without a language model" in out
     logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any("operator endpoints" in line["message"] for line in logged)
-    # the extraction worker starts, and loads the lexicons once, beside the adapters
-    loaded = [line["message"] for line in logged if "extraction lexicons loaded" in line["message"]]
-    assert len(loaded) == 1 and loaded[0].endswith("in a worker process (up to 1)")
+    # the extraction worker starts, and the lexicons load once, beside the adapters
+    loaded = [line["message"] for line in logged if "lexicons loaded" in line["message"]]
+    assert len(loaded) == 1 and loaded[0].endswith("extraction's in a worker process (up to 1)")
     assert not any("voice" in line["message"] for line in logged)
 
 
