@@ -139,13 +139,16 @@ class Services:
             asyncio.to_thread(topics.warm_up),
         )
 
-    async def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+    async def extract(
+        self, text: str, *, names: Sequence[str] = (), reply: bool = False
+    ) -> MessageSignals:
         """The signals of ``text``, computed in a worker process (a thread with
         ``extract_workers = 0``). Keyphrase extraction and language detection are CPU work
         (milliseconds a message, more for long ones); on the event loop, or in a thread that
         holds the GIL, they would stall every other person's reply and, on Discord, the
-        gateway heartbeat."""
-        return await self.extraction.extract(self.extractor, text, names=names)
+        gateway heartbeat. ``reply``: a reply waits for it, so it goes ahead of observed
+        messages still waiting for a worker."""
+        return await self.extraction.extract(self.extractor, text, names=names, reply=reply)
 
     def now(self) -> dt.datetime:
         return self.clock()

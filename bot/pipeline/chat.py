@@ -152,7 +152,7 @@ class Chat:
         # Extraction first, outside the transaction: on SQLite the transaction holds the one
         # writer, which no other reply or learning batch should wait for while this message
         # is in an extraction worker. (Unused, and discarded, if its author does not consent.)
-        signals = await self.services.extract(text, names=event.mentioned_names)
+        signals = await self.services.extract(text, names=event.mentioned_names, reply=True)
         async with self._work:
             prepared = await self._claim_learn_prepare(
                 event, text, truncated, signals, claimed=owed is not None,

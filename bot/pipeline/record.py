@@ -96,7 +96,7 @@ class Record:
         # missing model has none worth crediting). Extracted before the transaction: on
         # SQLite it holds the one writer, which nobody should wait for while a worker extracts.
         topics = (
-            reply_topics(await services.extract(text))
+            reply_topics(await services.extract(text, reply=True))
             if learn and error is None and llm.configured
             else []
         )

@@ -1,5 +1,6 @@
 """The extraction pool: real worker processes extract what the extractor extracts in this
-process; when a worker dies or the pool cannot start, extraction goes on in a thread."""
+process; when a worker dies or the pool cannot start, extraction goes on in a thread; a
+reply's message overtakes observed ones still waiting for a worker."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from profiles.extraction import ExtractionPool, default_workers
+from profiles.extraction import AHEAD, OBSERVED_CHUNK, ExtractionPool, default_workers
 from profiles.signals import MessageSignals, SignalExtractor
 
 TEXTS = [
@@ -125,3 +126,36 @@ def test_default_workers_is_the_cores_this_process_may_use() -> None:
     assert default_workers() == len(os.sched_getaffinity(0))
     with pytest.raises(ValueError):
         ExtractionPool(-1)
+
+
+async def test_a_reply_is_extracted_before_observed_messages_still_waiting() -> None:
+    # One worker, sixty observed messages asked for before a reply's: once the first chunk
+    # is back, the reply waits only for what the executor holds (one chunk for the worker,
+    # AHEAD more), not for all sixty (the executor serves in submission order: before the
+    # reply lane, all sixty went at once and the reply came sixty-first).
+    extractor = SignalExtractor(max_keyphrases=3, max_chars=500)
+    pool = ExtractionPool(1)
+    finished: list[str] = []
+    first_back = asyncio.Event()
+
+    async def extract(label: str, text: str, *, reply: bool = False) -> MessageSignals:
+        found = await pool.extract(extractor, text, reply=reply)
+        finished.append(label)
+        first_back.set()
+        return found
+
+    try:
+        await pool.warm_up(extractor)
+        observed = [
+            asyncio.create_task(extract(f"observed {i}", TEXTS[i % len(TEXTS)]))
+            for i in range(60)
+        ]
+        await first_back.wait()  # the first chunk is back: the rest wait their turn
+        question = "Which rust borrow checker book should I read next?"
+        answer = await extract("reply", question, reply=True)
+        await asyncio.gather(*observed)
+    finally:
+        await pool.aclose()
+    assert answer == extractor.extract(question)
+    assert len(finished) == 61
+    assert finished.index("reply") <= (2 + AHEAD) * OBSERVED_CHUNK
