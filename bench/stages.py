@@ -47,7 +47,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("claim", "chat.identify", "claim"),
     ("consent gate", "chat.consent_gate", "check"),
     ("learn", "chat.observe", "message"),
-    ("history read", "chat.observe", "history"),
+    ("profile + history read", "services.engine", "read_profile"),
     ("profile snapshot", "services.engine", "snapshot"),
     ("assembly (rest)", "chat.assemble", "request"),
     ("prompt render", "services.renderer", "chat"),

@@ -12,7 +12,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import bindparam, delete, desc, func
 from sqlalchemy import select as select_rows
@@ -50,6 +50,14 @@ from profiles.models import (
 )
 from profiles.preferences import ResolvedPreferences, resolve, validate
 from profiles.preload import PREFERENCES, drop, preference_rows
+from profiles.profile_rows import (
+    INTEREST_COLUMNS,
+    TRAIT_COLUMNS,
+    InterestFields,
+    ProfileRows,
+    TraitFields,
+    read_profile,
+)
 from profiles.signals import MessageSignals
 from profiles.upsert import insert_for
 from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, OPT_OUT, stored_default
@@ -63,34 +71,6 @@ MIN_MESSAGES_FOR_STYLE = 3
 LATELY_HALF_LIVES = 2
 # Topics considered when grouping a profile into families (the strongest ones).
 FAMILY_CANDIDATES = 60
-
-
-class InterestFields(Protocol):
-    """What an interest view is computed from: an :class:`Interest` or a plain row of these
-    columns (the reply path reads rows, not ORM objects; :data:`INTEREST_COLUMNS`)."""
-
-    topic: str
-    weight: float
-    lasting_weight: float
-    updated_ts: float
-    evidence_count: int
-    positive_feedback: int
-    negative_feedback: int
-    first_seen_at: dt.datetime
-
-
-class TraitFields(Protocol):
-    """A :class:`Trait` or a plain row of these columns (:data:`TRAIT_COLUMNS`)."""
-
-    kind: str
-    key: str
-    weight: float
-    updated_ts: float
-
-
-# The columns the reply path selects: exactly the protocols' fields, named once.
-INTEREST_COLUMNS = tuple(InterestFields.__annotations__)
-TRAIT_COLUMNS = tuple(TraitFields.__annotations__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -859,25 +839,40 @@ class ProfileEngine:
         merged.sort(key=lambda v: (-v.weight, v.topic))
         return merged if limit is None else merged[:limit]
 
+    async def read_profile(
+        self, session: AsyncSession, person_id: int, *, turns: int = 0
+    ) -> ProfileRows:
+        """The person's profile rows and latest ``turns`` turns in one statement, for
+        :meth:`snapshot` (profiles/profile_rows.py)."""
+        return await read_profile(session, person_id, turns=turns)
+
     async def snapshot(
-        self, session: AsyncSession, person: Person, now: dt.datetime, *, interests: int = 10
+        self,
+        session: AsyncSession,
+        person: Person,
+        now: dt.datetime,
+        *,
+        interests: int = 10,
+        rows: ProfileRows | None = None,
     ) -> ProfileSnapshot:
-        """Everything known about a person in three queries, whatever the history size
-        (consent, interests, style with traits and summary; preference rows and consent come
-        from what the transaction read ahead when it did, see profiles/preload.py)."""
+        """Everything known about a person in one query, whatever the history size
+        (profiles/profile_rows.py: ``rows``, when the caller read them with the history it
+        needs; preference rows and consent come from what the transaction read ahead when it
+        did, see profiles/preload.py)."""
         assert person.id is not None
         person_id = person.id
         consent = await self.consent(session, person_id)
-        interest_rows = await session.exec(_interests_of(), params={"person_id": person_id})
-        merged = await self.profile_interests(session, person, list(interest_rows), now, limit=None)
+        if rows is None:
+            rows = await read_profile(session, person_id)
+        merged = await self.profile_interests(session, person, rows.interests, now, limit=None)
         top = merged[:interests]
         recent = now - dt.timedelta(seconds=LATELY_HALF_LIVES * self.half_life)
         lately = sorted(
             (v for v in merged if v.last_seen_at >= recent), key=lambda v: (-v.lately, v.topic)
         )[:5]
         lasting = sorted(merged, key=lambda v: (-v.lasting, v.topic))[:5]
-        style_row, traits, summary = await self._style_rows(session, person_id)
-        style = self._style_view(style_row, traits, now) if style_row is not None else None
+        style_row, summary = rows.style, rows.summary
+        style = self._style_view(style_row, rows.traits, now) if style_row is not None else None
         pref_rows = await preference_rows(session, person_id)
         preferences = self._resolve(list(pref_rows), style, style_row)
         popular: list[str] = []

@@ -34,13 +34,19 @@ class Assemble:
         text: str,
         *,
         learn: bool,
-        history: list[HistoryTurn],
         now: dt.datetime,
     ) -> tuple[LLMRequest, ResolvedPreferences]:
+        """The model request for ``text``. Only for people who allow learning: their profile
+        and conversation history, read together in one statement (profiles/profile_rows.py)."""
         assert person.id is not None
         services = self.services
         engine, settings = services.engine, services.settings
-        snapshot = await engine.snapshot(session, person, now) if learn else None
+        snapshot = None
+        history: list[HistoryTurn] = []
+        if learn:
+            rows = await engine.read_profile(session, person.id, turns=settings.history_turns)
+            history = [HistoryTurn(role, text) for role, text in rows.history]
+            snapshot = await engine.snapshot(session, person, now, rows=rows)
         prefs = (
             snapshot.preferences
             if snapshot

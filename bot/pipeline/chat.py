@@ -295,9 +295,8 @@ class Chat:
         async def assemble(
             session: AsyncSession, _writable: bool = True
         ) -> tuple[LLMRequest, ResolvedPreferences]:
-            history = await self.observe.history(session, person_id) if gate.learn else []
             return await self.assemble.request(
-                session, person, event, text, learn=gate.learn, history=history, now=now
+                session, person, event, text, learn=gate.learn, now=now
             )
 
         async def assemble_after(
@@ -408,11 +407,8 @@ class Chat:
                 learn = consent is not None and await services.engine.may_learn_in(
                     session, person, consent
                 )
-            history = (
-                await self.observe.history(session, person.id) if learn and person.id else []
-            )
             request, _ = await self.assemble.request(
-                session, person, event, text, learn=learn, history=history, now=services.clock()
+                session, person, event, text, learn=learn, now=services.clock()
             )
             if writable:
                 await session.rollback()  # nothing stored, whatever assembly wrote

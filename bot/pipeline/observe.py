@@ -11,13 +11,9 @@ batch.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import bindparam, desc
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel_policy import Policy, policy_for
@@ -27,11 +23,10 @@ from bot.learning import Pending
 from bot.pipeline.record import TurnRow, turn_row
 from bot.services import Services
 from profiles.ingest import Claim, Observation
-from profiles.models import ConversationTurn, Person, Preference, Source
+from profiles.models import Person, Preference, Source
 from profiles.preferences import PreferenceError, validate
 from profiles.preload import preference_rows
 from profiles.signals import MessageSignals
-from prompts.context import HistoryTurn
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,15 +165,6 @@ class Observe:
             )
         )
 
-    async def history(self, session: AsyncSession, person_id: int) -> list[HistoryTurn]:
-        limit = self.services.settings.history_turns
-        if limit == 0:
-            return []
-        result = await session.exec(_latest_turns(limit), params={"person_id": person_id})
-        turns = list(result)
-        turns.reverse()
-        return [HistoryTurn(role, text) for role, text in turns]
-
     async def store_platform_context(
         self, session: AsyncSession, person_id: int, event: Event, now: dt.datetime
     ) -> str:
@@ -201,20 +187,6 @@ class Observe:
             or stored.get(("timezone", Source.PLATFORM.value))
             or self.services.settings.default_timezone
         )
-
-
-@functools.lru_cache(maxsize=8)
-def _latest_turns(limit: int) -> Any:
-    """The history read of every reply, built once per limit with a bound person id
-    (building it and its cache key cost ~0.07 ms a time). Two columns, not the turn rows: up
-    to ``history_turns`` ORM objects with their JSON topics and timestamps were most of the
-    read's cost, and a reply's history needs only who said what (issue 16)."""
-    return (
-        select(col(ConversationTurn.role), col(ConversationTurn.text))
-        .where(ConversationTurn.person_id == bindparam("person_id"))
-        .order_by(desc(col(ConversationTurn.id)))
-        .limit(limit)
-    )
 
 
 def stored_context(rows: Iterable[Preference]) -> dict[tuple[str, str], str]:

@@ -11,7 +11,7 @@ from bench.stages import BETWEEN, LEARNING, STAGES, TOTAL, format_stages, measur
 # Stages every answered DM of a person with a profile goes through (the model is the
 # "none" backend, which answers at once; extraction runs in a worker or a thread).
 ALWAYS = {
-    "sender read + touch", "claim", "consent gate", "learn", "history read",
+    "sender read + touch", "claim", "consent gate", "learn", "profile + history read",
     "profile snapshot", "assembly (rest)", "prompt render", "record",
 }
 

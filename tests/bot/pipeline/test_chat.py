@@ -614,7 +614,8 @@ async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(sqlite_url, 
             statement: {w for s, w in seen if s == statement}
             for statement in (
                 "INSERT INTO processed_event",  # the claim
-                "SELECT conversation_turn.role, conversation_turn.text",  # history
+                # profile and history, one statement (profiles/profile_rows.py)
+                "SELECT style_profile.person_id, style_profile.messages_seen,",
                 "INSERT INTO conversation_turn",  # the record
             )
         }
