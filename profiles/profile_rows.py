@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, DateTime, Float, bindparam, desc, func
@@ -71,28 +71,9 @@ INTEREST_COLUMNS = tuple(InterestFields.__annotations__)
 TRAIT_COLUMNS = tuple(TraitFields.__annotations__)
 
 
-@dataclass(slots=True)
-class InterestRow:
-    """One interest as :data:`INTEREST_COLUMNS` (an :class:`InterestFields`)."""
-
-    topic: str
-    weight: float
-    lasting_weight: float
-    updated_ts: float
-    evidence_count: int
-    positive_feedback: int
-    negative_feedback: int
-    first_seen_at: dt.datetime
-
-
-@dataclass(slots=True)
-class TraitRow:
-    """One trait as :data:`TRAIT_COLUMNS` (a :class:`TraitFields`)."""
-
-    kind: str
-    key: str
-    weight: float
-    updated_ts: float
+# Plain rows of those columns, as read from JSON: the protocols' fields, not spelled twice.
+InterestRow = make_dataclass("InterestRow", InterestFields.__annotations__.items(), slots=True)
+TraitRow = make_dataclass("TraitRow", TraitFields.__annotations__.items(), slots=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +82,8 @@ class ProfileRows:
 
     style: StyleProfile | None
     summary: ProfileSummary | None
-    traits: list[TraitRow]
-    interests: list[InterestRow]
+    traits: list[TraitFields]
+    interests: list[InterestFields]
     # (role, text) of the latest turns, oldest first; empty unless asked for
     history: list[tuple[str, str]]
 

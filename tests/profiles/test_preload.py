@@ -8,25 +8,14 @@ import datetime as dt
 
 from sqlalchemy import event
 
-from bot.core import Core
 from profiles.admin_models import ChannelPolicy
-from profiles.engine import PersonKey
 from profiles.memories import add_memory, join_links, link_of, own_memories, unlink
 from profiles.models import Consent, ConsentStatus, Person
 from profiles.preload import preference_rows, read_sender
 from tests.conftest import MakeCore
+from tests.support.helpers import people
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-async def people(core: Core, *users: str) -> list[int]:
-    ids = []
-    async with core.services.db.session() as session:
-        for user in users:
-            found = await core.services.engine.person(session, PersonKey("test", "W1", user))
-            assert found.id is not None
-            ids.append(found.id)
-    return ids
 
 
 async def test_one_statement_reads_person_consent_link_preferences_and_policy(

@@ -10,23 +10,12 @@ import random
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from bot.core import Core
-from profiles.engine import PersonKey
 from profiles.models import ConversationTurn, Interest, ProfileSummary, StyleProfile, Trait
 from profiles.profile_rows import INTEREST_COLUMNS, TRAIT_COLUMNS, read_profile
 from tests.conftest import MakeCore
+from tests.support.helpers import people
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
-
-
-async def person_ids(core: Core, *users: str) -> list[int]:
-    ids = []
-    async with core.services.db.session() as session:
-        for user in users:
-            found = await core.services.engine.person(session, PersonKey("test", "W1", user))
-            assert found.id is not None
-            ids.append(found.id)
-    return ids
 
 
 def awkward_floats(rng: random.Random, n: int) -> list[float]:
@@ -38,7 +27,7 @@ def awkward_floats(rng: random.Random, n: int) -> list[float]:
 
 async def test_one_statement_reads_exactly_what_the_rows_hold(make_core: MakeCore) -> None:
     core = await make_core()
-    alice, bob = await person_ids(core, "alice", "bob")
+    alice, bob = await people(core, "alice", "bob")
     rng = random.Random(16)
     floats = iter(awkward_floats(rng, 60))
     async with core.services.db.session() as session:

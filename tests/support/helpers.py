@@ -18,6 +18,7 @@ from bot.events import (
     Surface,
 )
 from bot.sanitize import fit_person
+from profiles.engine import PersonKey
 from profiles.models import Person
 
 _ids = itertools.count(1)
@@ -88,6 +89,19 @@ async def person_id(core: Core, who: PersonRef) -> int | None:
             )
         )
         return result.scalar_one_or_none()
+
+
+async def people(core: Core, *users: str, workspace: str = "W1") -> list[int]:
+    """The ids of ``users`` on the test platform, created as the engine creates people."""
+    ids = []
+    async with core.services.db.session() as session:
+        for user in users:
+            found = await core.services.engine.person(
+                session, PersonKey("test", workspace, user)
+            )
+            assert found.id is not None
+            ids.append(found.id)
+    return ids
 
 
 async def count(core: Core, model: Any, **where: Any) -> int:
