@@ -87,20 +87,25 @@ class CommandSpec:
     usage: list[str]
     handler: Handler
     subcommands: tuple[str, ...] = field(default=())
+    # Its transaction is a few indexed statements about the person (Database.session's
+    # ``quick``): on SQLite it then holds the one writer only for its own work. /prefs held
+    # it ~13 ms under load, a fifth of the writer's time in the bench's mix, while replies
+    # queued behind it (docs/measurement.md).
+    quick: bool = False
 
 
 REGISTRY: dict[str, CommandSpec] = {}
 
 
-def command(name: str) -> Callable[[Handler], Handler]:
+def command(name: str, *, quick: bool = False) -> Callable[[Handler], Handler]:
     """Register the handler of ``/name``. What the command says about itself (summary, usage,
     subcommands) is written once, in :mod:`bot.command_catalog`, which the Slack manifest
-    reads without importing any handler."""
+    reads without importing any handler. ``quick``: see :attr:`CommandSpec.quick`."""
     info = CATALOG[name]
 
     def register(handler: Handler) -> Handler:
         REGISTRY[name] = CommandSpec(
-            name, info.summary, list(info.usage), handler, info.subcommands
+            name, info.summary, list(info.usage), handler, info.subcommands, quick=quick
         )
         return handler
 

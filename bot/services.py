@@ -27,7 +27,7 @@ from bot.journal import Journal, journal_path
 from bot.learning import Learner
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
-from profiles import topics
+from profiles import feedback, topics
 from profiles.background import WorkspaceBackground
 from profiles.db import Database
 from profiles.engine import ProfileEngine
@@ -132,11 +132,12 @@ class Services:
     async def warm_up(self, *, every_worker: bool = False) -> None:
         """Load, before the first message, the lexicons extraction needs (in its workers,
         ``every_worker``: all of them, see ExtractionPool.warm_up) and the ones this
-        process reads itself to rank and name profile topics (profiles/topics.py): in a
-        thread, so loading them never blocks the event loop."""
+        process reads itself to rank and name profile topics (profiles/topics.py) and to
+        name reactions (profiles/feedback.py): in a thread, so loading them never blocks the
+        event loop."""
         await asyncio.gather(
             self.extraction.warm_up(self.extractor, every_worker=every_worker),
-            asyncio.to_thread(topics.warm_up),
+            asyncio.to_thread(_load_own_lexicons),
         )
 
     async def extract(
@@ -154,11 +155,12 @@ class Services:
         return self.clock()
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
         """A database transaction whose follow-up work (deletion and preference hooks) runs
-        once it has committed, so hooks see committed data and never wait on its locks."""
+        once it has committed, so hooks see committed data and never wait on its locks.
+        ``quick``: as for :meth:`profiles.db.Database.session`."""
         pending: list[Callable[[], Awaitable[None]]] = []
-        async with self.db.session() as session:
+        async with self.db.session(quick=quick) as session:
             session.info[_AFTER_COMMIT] = pending
             yield session
         for work in pending:
@@ -194,6 +196,11 @@ class Services:
 
     def can_deliver(self, platform: str) -> bool:
         return self.deliver is not None or platform in self.deliverers
+
+
+def _load_own_lexicons() -> None:
+    topics.warm_up()
+    feedback.warm_up()
 
 
 class _ExtractionWorkers(FeatureBase):

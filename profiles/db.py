@@ -84,6 +84,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    (journal_mode,) = cursor.fetchone()
+    driver = _record.driver_connection
+    if isinstance(driver, sqlite_loop.LoopConnection) and journal_mode == "wal":
+        # Commits checkpoint the log themselves, in the worker thread, when it has grown
+        # (profiles/sqlite_loop.py): SQLite's automatic checkpoint would run inside a commit
+        # that may now be on the event loop.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.execute("PRAGMA database_list")
+        files = {name: file for _seq, name, file in cursor.fetchall()}
+        driver.wal_path = f"{files['main']}-wal" if files.get("main") else ""
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
@@ -111,8 +121,9 @@ def _sqlite_begin(conn: Any) -> None:
     driver = conn.connection.driver_connection
     try:
         # A deferred BEGIN takes no lock and never waits: on the loop in a quick transaction.
-        # BEGIN IMMEDIATE may wait for another process's writer: always in the worker thread.
-        await_(driver.begin(statement, on_loop=quick and deferred))
+        # BEGIN IMMEDIATE may wait for another process's writer: tried on the loop without
+        # waiting, and only if that process holds the lock sent from the worker thread.
+        await_(driver.begin(statement, on_loop=quick, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS))
     except Exception as exc:  # wrapped, and a lost connection invalidated, as SQLAlchemy does
         conn._handle_dbapi_exception(exc, statement, None, None, None)
     # The first statement's cursor is opened where the transaction's statements run.
@@ -136,7 +147,7 @@ def _back_to_thread(_dbapi_connection: Any, record: Any) -> None:
     as :meth:`Database.scrub`, never pass through :func:`_place_statement`)."""
     driver = record.driver_connection
     if isinstance(driver, sqlite_loop.LoopConnection):
-        driver.on_loop = False
+        driver.on_loop = driver.quick = False
 
 
 # A pooled PostgreSQL connection idle this long is pinged before it is handed out.

@@ -64,6 +64,13 @@ _NEGATIVE = (
 )
 
 
+def warm_up() -> None:
+    """Load the emoji package's names (about 35 ms: its module and data) before the first
+    reaction: the intake and the feedback handler name reactions on the event loop, where
+    that load stalled every other reply once. Call it in a thread, at start."""
+    emoji_name("\N{PARTY POPPER}")
+
+
 def emoji_name(raw: str) -> str:
     raw = raw.strip()
     if raw.startswith(":") and raw.endswith(":") and len(raw) > 2:

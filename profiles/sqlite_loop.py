@@ -11,19 +11,39 @@ inline, on the loop's thread; the connection is used by one call at a time eithe
 two threads never touch it at once.
 
 What may wait stays in the worker thread, where it cannot stall every other person's reply:
-``BEGIN IMMEDIATE`` (it waits up to the busy timeout for another process's writer),
-``COMMIT`` (it may checkpoint the write-ahead log, which syncs the file), and every statement
-of an ordinary transaction or marked :func:`profiles.db.scans` (batches, counts over a
-workspace, digests, exports).
+every statement of an ordinary transaction or marked :func:`profiles.db.scans` (batches,
+counts over a workspace, digests, exports). A quick transaction's ``BEGIN IMMEDIATE`` and
+``COMMIT`` run on the loop too when they cannot wait, and in the thread when they might:
+
+* ``BEGIN IMMEDIATE`` is tried once on the loop with no busy timeout. Within the process the
+  writer lock (:class:`profiles.db.Database`) has already made this transaction the only
+  writer, so it takes SQLite's write lock at once unless another process holds it; then it
+  is sent again from the worker thread, where it waits the busy timeout as before.
+* ``COMMIT`` in WAL mode with ``synchronous=NORMAL`` writes the transaction's pages to the
+  log and syncs nothing — unless it checkpoints. SQLite's automatic checkpoint is therefore
+  off on these connections (``wal_autocheckpoint=0``) and done here instead: a commit that
+  finds the log past :data:`WAL_CHECKPOINT_BYTES` (SQLite's own threshold, 1,000 pages of
+  4 KiB) commits and checkpoints (``PASSIVE``: never waits for readers) in the worker thread.
+
+Why: each of those round trips yielded the event loop while the transaction held the one
+writer, and a loop busy with other replies came back to it a whole turn later — under
+maximum ingest a reply's short transaction held the writer ~3 ms for ~1 ms of work, and the
+learner's batch ~23 ms, while every other reply queued for it (docs/measurement.md, "A
+write transaction that does not yield").
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
+
+# The write-ahead log's size past which a commit checkpoints it (SQLite's default
+# ``wal_autocheckpoint`` of 1,000 pages, at the default page size).
+WAL_CHECKPOINT_BYTES = 1_000 * 4_096
 
 
 class LoopConnection(aiosqlite.Connection):
@@ -34,30 +54,79 @@ class LoopConnection(aiosqlite.Connection):
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
         super().__init__(connector, iter_chunk_size)
         self.on_loop = False
+        # The transaction began quick (profiles/db.py): its COMMIT may run on the loop, even
+        # when its last statement (marked ``scans``) ran in the thread.
+        self.quick = False
+        # The write-ahead log of the main database ("" for one in memory): set on connect by
+        # profiles/db.py, which turns SQLite's own checkpoints off (module doc).
+        self.wal_path = ""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.on_loop and self._connection is not None:
             return fn(*args, **kwargs)
         return await super()._execute(fn, *args, **kwargs)
 
-    async def begin(self, statement: str, *, on_loop: bool) -> None:
+    async def begin(self, statement: str, *, on_loop: bool, busy_timeout_ms: int = 0) -> None:
         """``BEGIN`` or ``BEGIN IMMEDIATE`` in one call on the sqlite3 connection, on the
         loop or in the worker thread as ``on_loop`` says (:func:`profiles.db._sqlite_begin`
-        decides: a BEGIN that may wait for a lock never runs on the loop)."""
+        decides). A ``BEGIN IMMEDIATE`` asked on the loop is tried there without waiting and,
+        if another process holds the write lock, sent again from the worker thread with
+        ``busy_timeout_ms`` (module doc)."""
+        self.quick = on_loop
+        if on_loop and statement != "BEGIN" and self._connection is not None:
+            if self._begin_without_waiting(statement, busy_timeout_ms):
+                self.on_loop = True
+                return
+            on_loop = False
         self.on_loop = on_loop
         await self._execute(self._begin_now, statement)
 
     def _begin_now(self, statement: str) -> None:
         self._conn.execute(statement).close()
 
+    def _begin_without_waiting(self, statement: str, busy_timeout_ms: int) -> bool:
+        conn = self._conn
+        conn.execute("PRAGMA busy_timeout=0").close()
+        try:
+            conn.execute(statement).close()
+            return True
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return False
+            raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}").close()
+
     async def commit(self) -> None:
-        self.on_loop = False  # a commit may checkpoint the WAL (fsync): never on the loop
-        await super().commit()
+        """On the loop after a quick transaction, unless the log is due a checkpoint; in the
+        worker thread otherwise, checkpointing when due (module doc)."""
+        quick, self.quick, self.on_loop = self.quick, False, False
+        if quick and self._connection is not None and not self._checkpoint_due():
+            self._connection.commit()
+            return
+        await self._execute(self._commit_and_checkpoint)
+
+    def _commit_and_checkpoint(self) -> None:
+        self._conn.commit()
+        if self._checkpoint_due():
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+
+    def _checkpoint_due(self) -> bool:
+        """A stat of the log file: a few microseconds, no lock. With ``journal_size_limit=0``
+        SQLite truncates the log when it starts it again after a complete checkpoint, so its
+        size is what the next checkpoint has to copy."""
+        if not self.wal_path:
+            return False
+        try:
+            return os.stat(self.wal_path).st_size >= WAL_CHECKPOINT_BYTES
+        except FileNotFoundError:
+            return False
 
     async def rollback(self) -> None:
         """SQLAlchemy's pool rolls back every connection it takes back, after a commit too:
         outside a transaction sqlite3 does nothing, not worth a round trip to the worker
         thread. (No call is in flight on this connection while the pool resets it.)"""
+        self.quick = False
         if self._connection is not None and not self._connection.in_transaction:
             return
         await super().rollback()

@@ -23,7 +23,7 @@ def _valid_keys(locale: str | None) -> str:
     )
 
 
-@command("prefs")
+@command("prefs", quick=True)
 async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not args or args[0].lower() in ("show", "list"):
         return [ctx.reply(await show(ctx))]

@@ -64,7 +64,7 @@ class Commands:
             # What the person's last messages taught first: /profile and /export show it.
             await services.learner.settle(key_of(event))
         try:
-            async with services.transaction() as session:
+            async with services.transaction(quick=spec.quick) as session:
                 person = await self.identify.person(session, event)
                 if not await self.identify.claim(session, person, event):
                     return []

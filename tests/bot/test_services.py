@@ -79,8 +79,9 @@ async def test_extraction_workers_follow_the_setting_and_stop_with_the_core(
 
 # A fresh interpreter: what the test process loaded already cannot hide a load. It builds the
 # bot's services with one extraction worker (so extraction's lexicons load elsewhere), warms
-# them up or not, then ranks and names profile topics as a reply's context does, counting the
-# files this process opens meanwhile: each is a lexicon loaded on the event loop.
+# them up or not, then ranks and names profile topics as a reply's context does and names a
+# reaction as the intake does, counting the files this process opens meanwhile: each is a
+# lexicon (or the emoji package's module and data) loaded on the event loop.
 _RANK_AFTER_START = """
 import asyncio, sys, tempfile
 from bot.config import Settings
@@ -88,6 +89,7 @@ from bot.llm import NoModelBackend
 from bot.services import Services
 from profiles.background import families, family_label, is_junk
 from profiles.db import Database
+from profiles.feedback import reaction_value
 
 async def start(url, warm):
     services = Services.build(
@@ -109,6 +111,7 @@ if __name__ == "__main__":
     [is_junk(t) for t in topics]
     for members in families(topics):
         family_label([(t, 1.0) for t in members])
+    reaction_value("\\N{PARTY POPPER}")  # as the intake names a reaction
     print(len(opened), opened[:5])
 """
 

@@ -1,11 +1,13 @@
-"""Quick transactions on SQLite (profiles/sqlite_loop.py): their statements run on the event
-loop's thread, what may wait (BEGIN IMMEDIATE, COMMIT, statements marked ``scans``, every
+"""Quick transactions on SQLite (profiles/sqlite_loop.py): their statements, BEGIN IMMEDIATE
+and COMMIT run on the event loop's thread; what may wait (a BEGIN IMMEDIATE while another
+process writes, a commit that checkpoints the log, statements marked ``scans``, every
 ordinary transaction) in aiosqlite's worker thread. Each statement's thread is read from
 SQLite's own trace callback, which runs in the thread that executes it."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from profiles.db import Database, scans
+from profiles.sqlite_loop import WAL_CHECKPOINT_BYTES
 from tests.support.sqlite_trace import LOOP, WORKER, Traced
 
 
@@ -32,28 +35,30 @@ async def test_a_quick_transaction_runs_its_statements_on_the_loop_and_waits_in_
     db: Database,
 ) -> None:
     await db.dispose()  # connections opened from here on are traced
-    traced = Traced(db)
+    traced = Traced(db, words=3)
     async with db.session(quick=True) as session:
         await session.exec(text("INSERT INTO t_loop VALUES (1)"))  # type: ignore[call-overload]
         await session.exec(text("SELECT x FROM t_loop"))  # type: ignore[call-overload]
         # a count over a whole table, marked: in the thread even here
         await session.exec(scans(select(text("count(*)")).select_from(text("t_loop"))))
     assert traced.take() == [
-        ("BEGIN IMMEDIATE", WORKER),  # may wait for another process's writer
-        ("INSERT INTO", LOOP),
-        ("SELECT x", LOOP),
-        ("SELECT count(*)", WORKER),
-        ("COMMIT", WORKER),  # may checkpoint the WAL
+        ("PRAGMA busy_timeout=0", LOOP),  # tried without waiting: nobody else writes
+        ("BEGIN IMMEDIATE", LOOP),
+        ("PRAGMA busy_timeout=30000", LOOP),
+        ("INSERT INTO t_loop", LOOP),
+        ("SELECT x FROM", LOOP),
+        ("SELECT count(*) FROM", WORKER),
+        ("COMMIT", LOOP),  # the log is far from due a checkpoint
     ]
 
     async with db.read(quick=True) as session:
         await session.exec(text("SELECT x FROM t_loop"))  # type: ignore[call-overload]
-    assert traced.take() == [("BEGIN", LOOP), ("SELECT x", LOOP), ("ROLLBACK", LOOP)]
+    assert traced.take() == [("BEGIN", LOOP), ("SELECT x FROM", LOOP), ("ROLLBACK", LOOP)]
 
     async with db.session() as session:  # an ordinary transaction: all in the thread
         await session.exec(text("INSERT INTO t_loop VALUES (2)"))  # type: ignore[call-overload]
     assert traced.take() == [
-        ("BEGIN IMMEDIATE", WORKER), ("INSERT INTO", WORKER), ("COMMIT", WORKER),
+        ("BEGIN IMMEDIATE", WORKER), ("INSERT INTO t_loop", WORKER), ("COMMIT", WORKER),
     ]
 
     async with db.read(quick=True) as session:
@@ -67,9 +72,11 @@ async def test_waiting_for_another_process_s_writer_never_stalls_the_event_loop(
     db: Database, sqlite_url: str
 ) -> None:
     """Another process (a CLI command, a second bot) holds SQLite's write lock: a quick
-    transaction waits for it in the worker thread, and the event loop keeps serving
-    everyone else meanwhile. Were BEGIN IMMEDIATE run on the loop, this test's own
-    coroutine could not run until the busy timeout (30 s) ran out."""
+    transaction's BEGIN IMMEDIATE, refused at once on the loop, waits for it in the worker
+    thread, and the event loop keeps serving everyone else meanwhile. Were it to wait on the
+    loop, this test's own coroutine could not run until the busy timeout (30 s) ran out."""
+    await db.dispose()  # connections opened from here on are traced
+    traced = Traced(db)
     other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO t_loop VALUES (7)")
@@ -86,15 +93,21 @@ async def test_waiting_for_another_process_s_writer_never_stalls_the_event_loop(
     other.execute("COMMIT")
     other.close()
     assert await waiting == [7, 8]  # it went on as soon as the lock was free, losing nothing
+    begins = [where for statement, where in traced.take() if statement == "BEGIN IMMEDIATE"]
+    assert begins == [LOOP, WORKER]  # refused on the loop, waited for in the thread
+    async with db.session(quick=True) as session:  # and the busy timeout is back in force
+        timeout = (await session.exec(text("PRAGMA busy_timeout"))).one()[0]  # type: ignore[call-overload]
+    assert timeout == 30_000
 
 
 async def test_a_quick_transaction_hands_the_worker_thread_only_what_may_wait(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each call handed to aiosqlite's worker thread is a round trip that costs the event
-    loop more than the indexed statements of a reply: a quick write transaction hands it its
-    BEGIN IMMEDIATE and its COMMIT, nothing else (not the cursor around the BEGIN, nor the
-    pool's rollback of a connection whose transaction committed); a quick read, nothing."""
+    loop more than the indexed statements of a reply, and yields the loop while the
+    transaction holds the one writer: a quick transaction, writing or reading, hands it
+    nothing (not the cursor around the BEGIN, nor the pool's rollback of a connection whose
+    transaction committed)."""
     handed: list[str] = []
     to_thread = aiosqlite.Connection._execute
 
@@ -106,11 +119,53 @@ async def test_a_quick_transaction_hands_the_worker_thread_only_what_may_wait(
     for _ in range(2):  # the second time on a pooled connection
         async with db.session(quick=True) as session:
             await session.exec(text("INSERT INTO t_loop VALUES (1)"))  # type: ignore[call-overload]
-        assert handed == ["_begin_now", "commit"]
-        handed.clear()
+        assert handed == []
         async with db.read(quick=True) as session:
             rows = (await session.exec(text("SELECT x FROM t_loop"))).all()  # type: ignore[call-overload]
         assert rows and handed == []
     async with db.session() as session:  # an ordinary transaction: all of it in the thread
         await session.exec(text("INSERT INTO t_loop VALUES (2)"))  # type: ignore[call-overload]
-    assert handed[0] == "_begin_now" and handed[-1] == "commit" and "execute" in handed
+    assert handed[0] == "_begin_now" and handed[-1] == "_commit_and_checkpoint"
+    assert "execute" in handed
+
+
+async def test_commits_checkpoint_the_log_in_the_worker_thread_once_it_is_due(
+    db: Database, sqlite_url: str
+) -> None:
+    """SQLite's own checkpoint is off on these connections (it would run inside a commit on
+    the loop): quick commits stay on the loop until the log passes the threshold, then one
+    commits and checkpoints in the worker thread, and the log starts again from nothing at
+    the next write (the commit after a checkpoint still finds the old size and goes to the
+    thread once more). Were nobody to checkpoint, the log would grow with every write (ten
+    times the threshold here)."""
+    await db.dispose()
+    traced = Traced(db, words=3)
+    wal = f"{make_url(sqlite_url).database}-wal"
+    row = "x" * 4_000
+    writes = 10 * WAL_CHECKPOINT_BYTES // len(row)
+    async with db.session() as session:
+        await session.exec(text("CREATE TABLE t_big (v TEXT)"))  # type: ignore[call-overload]
+    largest = 0
+    commits: list[str] = []  # where each commit ran: "loop", "worker", "checkpoint"
+    for _ in range(writes):
+        traced.take()
+        async with db.session(quick=True) as session:
+            await session.exec(text("INSERT INTO t_big VALUES (:v)"), params={"v": row})  # type: ignore[call-overload]
+        largest = max(largest, os.stat(wal).st_size)
+        seen = traced.take()
+        assert ("BEGIN IMMEDIATE", LOOP) in seen
+        if seen[-1] == ("PRAGMA wal_checkpoint(PASSIVE)", WORKER):
+            assert seen[-2] == ("COMMIT", WORKER)
+            commits.append("checkpoint")
+        else:
+            commits.append(seen[-1][1])
+            assert seen[-1][0] == "COMMIT"
+    assert commits.count("checkpoint") >= 5
+    # in the thread only to checkpoint, and once right after each checkpoint
+    assert commits.count("worker") <= commits.count("checkpoint")
+    assert all(commits[i - 1] == "checkpoint"
+               for i, where in enumerate(commits) if where == "worker")
+    assert largest < 2 * WAL_CHECKPOINT_BYTES
+    async with db.read() as session:
+        count = (await session.exec(text("SELECT count(*) FROM t_big"))).one()[0]  # type: ignore[call-overload]
+    assert count == writes
