@@ -247,6 +247,9 @@ class Database:
             # transaction, whose snapshot costs nothing there.
             reading["isolation_level"] = "AUTOCOMMIT"
         self._readers = sessions(**reading)
+        # Work whose statements may each commit on its own (see each_statement()): on
+        # PostgreSQL in autocommit; SQLite uses its quick transactions instead.
+        self._each_statement = sessions(isolation_level="AUTOCOMMIT") if not self.sqlite else None
         # Quick transactions (see session()): only SQLite runs anything differently.
         self._quick_sessions = sessions(**{_QUICK: True}) if self.sqlite else self._sessions
         self._quick_readers = (
@@ -292,6 +295,22 @@ class Database:
                     yield session
             finally:
                 self._owner.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def each_statement(self) -> AsyncIterator[AsyncSession]:
+        """A session for a few indexed writes of which each may commit on its own, because
+        none needs another to have happened (a reply's record: the model call's log row,
+        the exchange's turns). On PostgreSQL its statements run in autocommit: no ``BEGIN``
+        and no ``COMMIT`` round trip, each of which the reply waited a turn of the busy
+        event loop for. On SQLite it is a quick transaction (:meth:`session`), whose
+        ``BEGIN`` and ``COMMIT`` already cost no round trip."""
+        if self._writer is not None:
+            async with self.session(quick=True) as session:
+                yield session
+            return
+        assert self._each_statement is not None
+        async with self._transaction(self._each_statement) as session:
+            yield session
 
     @contextlib.asynccontextmanager
     async def read(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:

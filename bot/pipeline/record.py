@@ -100,7 +100,9 @@ class Record:
             if learn and error is None and llm.configured
             else []
         )
-        async with services.db.session(quick=True) as session:  # see profiles/db.py
+        # The model call's row and the turns need not commit together (the call happened
+        # either way): each statement commits on its own (Database.each_statement).
+        async with services.db.each_statement() as session:
             person_id = person.id if learn else None
             if llm.configured:
                 session.add(

@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import threading
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -146,7 +147,8 @@ async def test_an_idle_postgres_connection_is_pinged_and_a_recent_one_trusted(
 @pytest.mark.postgres
 async def test_postgres_reads_run_without_a_transaction_writes_within_one(postgres_database):
     """A read-only session on PostgreSQL runs each statement on its own (autocommit: no
-    BEGIN, no ROLLBACK round trip); a write session keeps one transaction around all of its
+    BEGIN, no ROLLBACK round trip), and so does ``each_statement`` (a reply's record), whose
+    writes commit as they run; a write session keeps one transaction around all of its
     statements. ``now()`` is the start of the transaction, ``statement_timestamp()`` that of
     the statement: they differ for the second statement of a transaction only."""
     db = Database(postgres_database)
@@ -158,5 +160,15 @@ async def test_postgres_reads_run_without_a_transaction_writes_within_one(postgr
         async with db.session() as session:
             await session.exec(text("SELECT pg_sleep(0.02)"))
             assert (await session.exec(second)).scalar_one() is False
+        # a reply's record: its statements each commit on their own (no BEGIN, no COMMIT)
+        async with db.each_statement() as session:
+            await session.exec(text("SELECT pg_sleep(0.02)"))
+            assert (await session.exec(second)).scalar_one() is True
+            await session.exec(text("CREATE TEMP TABLE t_each (x int)"))
+            await session.exec(text("INSERT INTO t_each VALUES (1)"))
+            raw = await (await session.connection()).get_raw_connection()
+            assert raw.driver_connection.info.transaction_status == (
+                psycopg.pq.TransactionStatus.IDLE  # nothing open: the insert has committed
+            )
     finally:
         await db.dispose()
