@@ -4,6 +4,8 @@ import asyncio
 import datetime as dt
 import functools
 
+import pytest
+
 from bot.events import ButtonStyle, MessageEvent, PlatformContext, ReplyKind, Surface
 from bot.features import FeatureBase
 from bot.llm import LLMUnavailable, ScriptedBackend
@@ -29,6 +31,7 @@ from tests.support.helpers import (
     person_id,
     reaction,
 )
+from tests.support.sqlite_trace import LOOP, WORKER, Traced
 
 TOPIC_TEXT = "I'm learning Rust async programming and reading about distributed systems"
 IMPLICIT = (Signal, Interest, Trait, StyleProfile, ConversationTurn, Feedback)
@@ -590,75 +593,71 @@ async def test_assembly_never_holds_the_sqlite_writer(sqlite_url, settings_for):
         await core.services.db.dispose()
 
 
-async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(sqlite_url, settings_for):
-    """A reply's transactions are quick (profiles/sqlite_loop.py): its claim, reads and
-    record run on the event loop's thread, without a round trip each to aiosqlite's worker
-    thread, and so do taking the write lock and committing (nobody else writes, the log is
-    not due a checkpoint). Its learning is not among them: the learner's batch writes it,
-    after the reply."""
+@pytest.fixture
+async def traced_sqlite_core(sqlite_url, settings_for):
+    """A core on SQLite whose statements are traced with the thread each ran in
+    (tests/support/sqlite_trace.py), with alice's consent granted and its trace taken."""
     from bot.core import Core
     from profiles.db import Database
-    from tests.support.sqlite_trace import LOOP, Traced
 
     core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
     traced = Traced(core.services.db, words=3)
-    alice = person()
     try:
-        await grant(core, alice)
+        await grant(core, person())
         traced.take()
-        core.services.learner.queue.max_delay = 60.0  # the batch waits for the flush below
-        replies = await core.handle(message(alice, TOPIC_TEXT))
-        assert replies[0].purpose == "chat"
-        seen = traced.take()
-        # (a workspace count may run beside it, in the worker thread: not the reply's)
-        reply = {
-            statement: {w for s, w in seen if s == statement}
-            for statement in (
-                "INSERT INTO processed_event",  # the claim
-                # profile and history, one statement (profiles/profile_rows.py)
-                "SELECT style_profile.person_id, style_profile.messages_seen,",
-                "INSERT INTO conversation_turn",  # the record
-            )
-        }
-        assert reply == {statement: {LOOP} for statement in reply}, seen
-        assert {w for s, w in seen if s in ("BEGIN IMMEDIATE", "COMMIT")} == {LOOP}
-        assert not [s for s, _ in seen if s == "INSERT INTO signal"]
-        await core.services.learner.flush()
-        assert "INSERT INTO signal" in [s for s, _ in traced.take()]
+        yield core, traced
     finally:
         await core.aclose()
         await core.services.db.dispose()
 
 
+async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(traced_sqlite_core):
+    """A reply's transactions are quick (profiles/sqlite_loop.py): its claim, reads and
+    record run on the event loop's thread, without a round trip each to aiosqlite's worker
+    thread, and so do taking the write lock and committing (nobody else writes, the log is
+    not due a checkpoint). Its learning is not among them: the learner's batch writes it,
+    after the reply."""
+    core, traced = traced_sqlite_core
+    alice = person()
+    core.services.learner.queue.max_delay = 60.0  # the batch waits for the flush below
+    replies = await core.handle(message(alice, TOPIC_TEXT))
+    assert replies[0].purpose == "chat"
+    seen = traced.take()
+    # (a workspace count may run beside it, in the worker thread: not the reply's)
+    reply = {
+        statement: {w for s, w in seen if s == statement}
+        for statement in (
+            "INSERT INTO processed_event",  # the claim
+            # profile and history, one statement (profiles/profile_rows.py)
+            "SELECT style_profile.person_id, style_profile.messages_seen,",
+            "INSERT INTO conversation_turn",  # the record
+        )
+    }
+    assert reply == {statement: {LOOP} for statement in reply}, seen
+    assert {w for s, w in seen if s in ("BEGIN IMMEDIATE", "COMMIT")} == {LOOP}
+    assert not [s for s, _ in seen if s == "INSERT INTO signal"]
+    await core.services.learner.flush()
+    assert "INSERT INTO signal" in [s for s, _ in traced.take()]
+
+
 async def test_a_preference_change_writes_on_the_event_loop_and_an_export_does_not(
-    sqlite_url, settings_for
+    traced_sqlite_core,
 ):
     """``/prefs`` is a quick command (a few indexed statements about the person): on SQLite
     its transaction runs on the event loop's thread and holds the one writer only for its
     own work (under load it held it ~13 ms, mostly waiting for loop turns between round
     trips, while replies queued). ``/export``, which reads everything the person has, stays
     in the worker thread."""
-    from bot.core import Core
-    from profiles.db import Database
-    from tests.support.sqlite_trace import LOOP, WORKER, Traced
-
-    core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
-    traced = Traced(core.services.db, words=3)
+    core, traced = traced_sqlite_core
     alice = person()
-    try:
-        await grant(core, alice)
-        traced.take()
-        replies = await core.handle(command(alice, "prefs", "set tone casual"))
-        assert "Saved" in replies[0].text
-        seen = traced.take()
-        writes = [w for s, w in seen if s.startswith(("BEGIN IMMEDIATE", "INSERT INTO", "COMMIT"))]
-        assert writes and set(writes) == {LOOP}, seen
-        await core.handle(command(alice, "export"))
-        seen = traced.take()
-        assert {w for s, w in seen if s.startswith("BEGIN IMMEDIATE")} == {WORKER}, seen
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
+    replies = await core.handle(command(alice, "prefs", "set tone casual"))
+    assert "Saved" in replies[0].text
+    seen = traced.take()
+    writes = [w for s, w in seen if s.startswith(("BEGIN IMMEDIATE", "INSERT INTO", "COMMIT"))]
+    assert writes and set(writes) == {LOOP}, seen
+    await core.handle(command(alice, "export"))
+    seen = traced.take()
+    assert {w for s, w in seen if s.startswith("BEGIN IMMEDIATE")} == {WORKER}, seen
 
 
 class TogetherBackend(ScriptedBackend):
