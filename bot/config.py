@@ -120,9 +120,9 @@ class Settings(BaseSettings):
     reply_work_at_once: int = Field(
         default=2,
         ge=0,
-        description="Replies whose database and CPU stages (claim, learning, assembly, record) "
-        "run at once in this process; the rest wait their turn in arrival order. Never held "
-        "while the model answers. 0: no limit.",
+        description="Replies whose database and CPU stages (claim, learning, assembly; on "
+        "PostgreSQL the record too) run at once in this process; the rest wait their turn in "
+        "arrival order. Never held while the model answers. 0: no limit.",
     )
     history_turns: int = Field(default=20, ge=0, description="Turns of history kept in context.")
     last_seen_resolution_seconds: float = Field(

@@ -121,6 +121,14 @@ class Chat:
         self._work: contextlib.AbstractAsyncContextManager[object] = (
             asyncio.Semaphore(at_once) if at_once else contextlib.nullcontext()
         )
+        # The record takes a turn too, but on SQLite: there it is a quick transaction, one
+        # step of the loop with no round trip, which cannot interleave with other replies'
+        # stages, and waiting a second turn behind their claims was ~20 ms of a DM's ~110
+        # under maximum ingest. On PostgreSQL its round trip lets other replies in; without
+        # the turn loop lag p99 went 15-18 -> 25-28 ms (docs/measurement.md).
+        self._record_turn: contextlib.AbstractAsyncContextManager[object] = (
+            contextlib.nullcontext() if services.db.single_writer else self._work
+        )
 
     async def handle(
         self, event: MessageEvent, on_partial: PartialCallback | None, *,
@@ -177,7 +185,7 @@ class Chat:
         reply = Reply(text=text, thread_id=thread, purpose="chat" if error is None else "error")
         # Transaction 2: record. Its failure loses only the record, never the answer.
         try:
-            async with self._work:
+            async with self._record_turn:
                 await self.record.store(
                     event, prepared.person, learn=prepared.learn, reply=reply,
                     answered=answered, text=text, thread=thread, asked=prepared.turn,
