@@ -76,7 +76,7 @@ _OFF_LOOP = "tailorbot_off_loop"
 _READS = re.compile(r"\s*(SELECT|WITH|PRAGMA|BEGIN|SAVEPOINT|RELEASE|ROLLBACK)\b", re.I)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     """WAL lets the scheduler and the chat loop read while one writes; foreign keys on so
     SQLite enforces what PostgreSQL enforces; ``secure_delete`` overwrites erased rows so a
     forgotten person's words do not linger in free pages. The driver's own implicit BEGIN is
@@ -85,7 +85,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     (journal_mode,) = cursor.fetchone()
-    driver = _record.driver_connection
+    driver = record.driver_connection
     if isinstance(driver, sqlite_loop.LoopConnection) and journal_mode == "wal":
         # Commits checkpoint the log themselves, in the worker thread, when it has grown
         # (profiles/sqlite_loop.py): SQLite's automatic checkpoint would run inside a commit
