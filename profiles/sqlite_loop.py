@@ -48,8 +48,9 @@ WAL_CHECKPOINT_BYTES = 1_000 * 4_096
 
 class LoopConnection(aiosqlite.Connection):
     """``on_loop`` says where the next calls run; :mod:`profiles.db` sets it per statement
-    from the transaction's options, and it falls back to the thread at every commit and
-    when the pool takes the connection back."""
+    from the transaction's options, and it falls back to the thread after every commit
+    (which itself runs on the loop only for a quick transaction whose log is not due a
+    checkpoint) and when the pool takes the connection back."""
 
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
         super().__init__(connector, iter_chunk_size)
@@ -66,12 +67,13 @@ class LoopConnection(aiosqlite.Connection):
             return fn(*args, **kwargs)
         return await super()._execute(fn, *args, **kwargs)
 
-    async def begin(self, statement: str, *, on_loop: bool, busy_timeout_ms: int = 0) -> None:
+    async def begin(self, statement: str, *, on_loop: bool, busy_timeout_ms: int) -> None:
         """``BEGIN`` or ``BEGIN IMMEDIATE`` in one call on the sqlite3 connection, on the
         loop or in the worker thread as ``on_loop`` says (:func:`profiles.db._sqlite_begin`
         decides). A ``BEGIN IMMEDIATE`` asked on the loop is tried there without waiting and,
         if another process holds the write lock, sent again from the worker thread with
-        ``busy_timeout_ms`` (module doc)."""
+        ``busy_timeout_ms``, the connection's busy timeout, which the try on the loop sets
+        back when it is done (module doc)."""
         self.quick = on_loop
         if on_loop and statement != "BEGIN" and self._connection is not None:
             if self._begin_without_waiting(statement, busy_timeout_ms):
