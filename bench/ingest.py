@@ -68,6 +68,10 @@ class IngestFigures:
     context_p99_ms: float
     contexts: int
     deferred: int
+    # the workload's commands (/prefs), end to end: a command first settles the person's
+    # waiting learning (bot/learning.py), so this shows a learner that makes it wait
+    command_p50_ms: float = 0.0
+    command_p99_ms: float = 0.0
 
 
 def adapter_events(users: list[str], n_events: int, seed: int, prefix: str) -> Iterator[Any]:
@@ -299,6 +303,7 @@ async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigur
     for event in workload:
         queue.put_nowait(event)
     dm_ms: list[float] = []
+    command_ms: list[float] = []
     failures: list[str] = []
     contexts: list[float] = []
     stop = asyncio.Event()
@@ -318,6 +323,8 @@ async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigur
                 continue
             if isinstance(event, MessageEvent) and event.surface is Surface.DM:
                 dm_ms.append((time.perf_counter() - t0) * 1000)
+            elif isinstance(event, CommandEvent):
+                command_ms.append((time.perf_counter() - t0) * 1000)
 
     lag = LoopLag()
     lag.start()
@@ -343,4 +350,6 @@ async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigur
         context_p99_ms=percentile(contexts, 0.99) if contexts else 0.0,
         contexts=len(contexts),
         deferred=core.backlog_size + len(failures),
+        command_p50_ms=percentile(command_ms, 0.5) if command_ms else 0.0,
+        command_p99_ms=percentile(command_ms, 0.99) if command_ms else 0.0,
     )

@@ -118,6 +118,9 @@ class ScaleFigures:
     offered_dm_p99_ms: float = 0.0
     offered_lag_p99_ms: float = 0.0
     offered_late_ms: float = 0.0
+    # the workload's commands (/prefs) during the maximum ingest (bench.ingest.max_ingest)
+    command_p50_ms: float = 0.0
+    command_p99_ms: float = 0.0
 
     @property
     def share_of_raw(self) -> float:
@@ -511,6 +514,8 @@ async def measure(
         offered_dm_p99_ms=offered.dm_p99_ms,
         offered_lag_p99_ms=offered.loop_lag_p99_ms,
         offered_late_ms=offered.late_ms,
+        command_p50_ms=ingest.command_p50_ms,
+        command_p99_ms=ingest.command_p99_ms,
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )
@@ -595,6 +600,12 @@ def format_rows(rows: list[ScaleFigures]) -> str:
         "assembly while that ingest runs; load = 1-min load average before→after the row"
     )
     lines += [offered_line(f) for f in rows if f.offered_rate]
+    lines += [
+        f"  {f.backend} {f.people:,}: commands (/prefs) during that ingest: p50 "
+        f"{f.command_p50_ms:.1f} / p99 {f.command_p99_ms:.1f} ms"
+        for f in rows
+        if f.command_p99_ms
+    ]
     lines += [cpu_line(f) for f in rows if f.cpu_by_kind]
     for f in rows:
         if f.deferred_events:

@@ -1,6 +1,7 @@
 """Batched ingestion learns exactly what the per-message path learns (real SQLite and
 PostgreSQL), with a fixed number of statements per batch."""
 
+import asyncio
 import datetime as dt
 import random
 
@@ -265,3 +266,47 @@ async def test_discarded_items_are_never_applied_queued_or_gathered(make_core):
         found = (await session.exec(select(Interest))).scalars()
         rows = sorted((r.person_id, r.topic) for r in found)
     assert rows == sorted([(keep, "jazz"), (drop, "chess")])
+
+
+async def test_a_flush_waits_only_for_what_was_submitted_before_it(make_core):
+    """Under steady load the queue is never empty: a flush (a command settling a person's
+    waiting learning, bot/learning.py) returns once what was submitted before it is applied,
+    and what arrives meanwhile is neither waited for nor hurried — it is gathered for
+    ``max_delay`` as usual. (Waiting for the queue to empty made commands wait seconds at
+    maximum ingest, and every batch of that time went at once, small.)"""
+    core = await make_core()
+    (pid,) = await people(core, ["flusher"])
+    entered: list[asyncio.Event] = [asyncio.Event()]
+    release: list[asyncio.Event] = []
+
+    async def after(items):  # runs once a batch committed: holds it until released
+        gate = asyncio.Event()
+        release.append(gate)
+        entered[-1].set()
+        await gate.wait()
+
+    queue = WriteBehind(
+        core.services.db, BatchIngestor(core.services.engine).claim_and_apply,
+        max_batch=64, max_delay=3600.0, after=after,
+    )
+
+    def item(i):
+        return (Observation(pid, T0, topics=(("jazz", 1.0),)), Claim("t", "W", f"f{i}"))
+
+    await queue.submit(item(0))
+    flush = asyncio.create_task(queue.flush())
+    await asyncio.wait_for(entered[0].wait(), 10)  # the flush sent the gathered batch at once
+    await queue.submit(item(1))  # after the flush began
+    release[0].set()
+    await asyncio.wait_for(flush, 10)
+    await asyncio.sleep(0.05)  # were it hurried, its batch would be in `after` by now
+    assert len(release) == 1 and queue.applied == 1
+
+    entered.append(asyncio.Event())
+    await queue.submit(item(2))
+    second = asyncio.create_task(queue.flush())  # covers 1 and 2: hurries them
+    await asyncio.wait_for(entered[1].wait(), 10)
+    release[1].set()
+    await asyncio.wait_for(second, 10)
+    assert queue.applied == 3
+    await queue.aclose()
