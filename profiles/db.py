@@ -72,6 +72,9 @@ _QUICK = "tailorbot_quick"  # a transaction's option
 # A statement's: never on the loop. (A connection's options override a statement's when
 # SQLAlchemy merges them, so a statement cannot just set _QUICK to False.)
 _OFF_LOOP = "tailorbot_off_loop"
+# A transaction's: its BEGIN goes with its work, in one call to the worker thread
+# (Database.in_one_call).
+_IN_ONE_CALL = "tailorbot_in_one_call"
 # What a read-only transaction may send: reads, and the transaction control around them.
 _READS = re.compile(r"\s*(SELECT|WITH|PRAGMA|BEGIN|SAVEPOINT|RELEASE|ROLLBACK)\b", re.I)
 
@@ -119,6 +122,9 @@ def _sqlite_begin(conn: Any) -> None:
     quick = options.get(_QUICK, False)
     statement = "BEGIN" if deferred else "BEGIN IMMEDIATE"
     driver = conn.connection.driver_connection
+    if options.get(_IN_ONE_CALL, False):
+        driver.begin_with_work(statement)  # sent first thing in the worker thread
+        return
     try:
         # A deferred BEGIN takes no lock and never waits: on the loop in a quick transaction.
         # BEGIN IMMEDIATE may wait for another process's writer: tried on the loop without
@@ -148,6 +154,7 @@ def _back_to_thread(_dbapi_connection: Any, record: Any) -> None:
     driver = record.driver_connection
     if isinstance(driver, sqlite_loop.LoopConnection):
         driver.on_loop = driver.quick = False
+        driver.pending_begin = None
 
 
 # A pooled PostgreSQL connection idle this long is pinged before it is handed out.
@@ -252,6 +259,9 @@ class Database:
         self._each_statement = sessions(isolation_level="AUTOCOMMIT") if not self.sqlite else None
         # Quick transactions (see session()): only SQLite runs anything differently.
         self._quick_sessions = sessions(**{_QUICK: True}) if self.sqlite else self._sessions
+        self._one_call_sessions = (
+            sessions(**{_IN_ONE_CALL: True}) if self.sqlite else self._sessions
+        )
         self._quick_readers = (
             sessions(**{_DEFERRED: True, _READ_ONLY: True, _QUICK: True})
             if self.sqlite
@@ -278,7 +288,14 @@ class Database:
         indexed statements about one person (a reply's): on SQLite they run on the event
         loop's thread, without a round trip each to aiosqlite's worker thread
         (profiles/sqlite_loop.py); never for work whose statements may take long."""
-        sessions = self._quick_sessions if quick else self._sessions
+        async with self._write(self._quick_sessions if quick else self._sessions) as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def _write(
+        self, sessions: async_sessionmaker[AsyncSession]
+    ) -> AsyncIterator[AsyncSession]:
+        """A write transaction of ``sessions``, in the writer's queue on SQLite."""
         if self._writer is None:
             async with self._transaction(sessions) as session:
                 yield session
@@ -295,6 +312,34 @@ class Database:
                     yield session
             finally:
                 self._owner.reset(token)
+
+    async def in_one_call(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``work(session)`` in a write transaction, committed on success (a learning
+        batch). On SQLite its BEGIN, its statements, the Python between them and its COMMIT
+        run as one call in aiosqlite's worker thread
+        (:meth:`sqlite_loop.LoopConnection.run_in_thread`): the event loop is free meanwhile,
+        and none of the batch's ~20 calls on the connection waits for a turn of a busy loop
+        while the transaction holds SQLite's one writer. ``work`` must await only its
+        session's statements (no lock, sleep or other I/O: :class:`sqlite_loop.WaitedInThread`).
+        On PostgreSQL, whose statements are network round trips, an ordinary transaction."""
+        if self._writer is None:
+            async with self.session() as session:
+                return await work(session)
+        async with self._write(self._one_call_sessions) as session:
+            # The connection checked out here, on the loop (opening one may need the loop);
+            # its BEGIN IMMEDIATE waits to go first in the call (see _sqlite_begin), where
+            # waiting the busy timeout for another process's writer stalls nobody else.
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert isinstance(driver, sqlite_loop.LoopConnection)
+
+            async def work_and_commit() -> T:
+                result = await work(session)
+                await session.commit()  # the ORM's pending rows are flushed here too
+                return result
+
+            return await driver.run_in_thread(work_and_commit())
 
     @contextlib.asynccontextmanager
     async def each_statement(self) -> AsyncIterator[AsyncSession]:

@@ -390,6 +390,10 @@ class WriteBehind(Generic[Item]):
     the batch: the items are retried one transaction each, and only a failing one is dropped
     (logged), so one poisoned event cannot take a batch of other people's learning with it.
 
+    A batch's transaction is :meth:`profiles.db.Database.in_one_call`: on SQLite ``apply``
+    runs to its commit in the database's worker thread, so it may await only its session's
+    statements (``read_only`` batches run on the loop, and ``after`` always does).
+
     The background task starts when an item is submitted, ends when the queue is empty, and
     :meth:`aclose` flushes and stops it.
     """
@@ -539,9 +543,13 @@ class WriteBehind(Generic[Item]):
                 return
 
     async def _commit(self, items: list[Item]) -> None:
-        transaction = self.db.read() if self.read_only else self.db.session()
-        async with transaction as session:
-            stats = await self._apply_batch(session, items)
+        if self.read_only:
+            async with self.db.read() as session:
+                stats = await self._apply_batch(session, items)
+        else:
+            # One call to the database's side (Database.in_one_call): the batch's statements
+            # do not wait on the event loop, one by one, while it holds SQLite's writer.
+            stats = await self.db.in_one_call(lambda session: self._apply_batch(session, items))
         if self.after is not None:
             await self.after(items)
         self.applied += stats.observations

@@ -12,8 +12,10 @@ two threads never touch it at once.
 
 What may wait stays in the worker thread, where it cannot stall every other person's reply:
 every statement of an ordinary transaction or marked :func:`profiles.db.scans` (batches,
-counts over a workspace, digests, exports). A quick transaction's ``BEGIN IMMEDIATE`` and
-``COMMIT`` run on the loop too when they cannot wait, and in the thread when they might:
+counts over a workspace, digests, exports). A learning batch goes there whole, from its
+BEGIN to its COMMIT in one hand-off (:meth:`LoopConnection.run_in_thread`). A quick
+transaction's ``BEGIN IMMEDIATE`` and ``COMMIT`` run on the loop too when they cannot wait,
+and in the thread when they might:
 
 * ``BEGIN IMMEDIATE`` is tried once on the loop with no busy timeout. Within the process the
   writer lock (:class:`profiles.db.Database`) has already made this transaction the only
@@ -34,16 +36,25 @@ write transaction that does not yield").
 
 from __future__ import annotations
 
+import contextvars
 import os
 import sqlite3
-from collections.abc import Callable
-from typing import Any
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import aiosqlite
 
 # The write-ahead log's size past which a commit checkpoints it (SQLite's default
 # ``wal_autocheckpoint`` of 1,000 pages, at the default page size).
 WAL_CHECKPOINT_BYTES = 1_000 * 4_096
+
+T = TypeVar("T")
+
+
+class WaitedInThread(RuntimeError):
+    """Work sent whole to the worker thread (:meth:`LoopConnection.run_in_thread`) tried to
+    wait for something of the event loop's: it may only wait for this connection."""
 
 
 class LoopConnection(aiosqlite.Connection):
@@ -61,11 +72,53 @@ class LoopConnection(aiosqlite.Connection):
         # The write-ahead log of the main database ("" for one in memory): set on connect by
         # profiles/db.py, which turns SQLite's own checkpoints off (module doc).
         self.wal_path = ""
+        # A BEGIN to send first thing in the next run_in_thread (begin_with_work); cleared
+        # when the pool takes the connection back.
+        self.pending_begin: str | None = None
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self.on_loop and self._connection is not None:
+        if self._connection is not None and (
+            self.on_loop or threading.get_ident() == self._thread.ident
+        ):
+            # on the loop for a quick transaction; inline too when the call is made in the
+            # worker thread itself, by work sent there whole (run_in_thread)
             return fn(*args, **kwargs)
         return await super()._execute(fn, *args, **kwargs)
+
+    def begin_with_work(self, statement: str) -> None:
+        """Send ``statement`` (a ``BEGIN``) at the start of the next :meth:`run_in_thread`
+        instead of now: one hand-off to the worker thread fewer, and one turn of the busy
+        event loop fewer while SQLite's writer is held (issue 16)."""
+        self.pending_begin = statement
+
+    async def run_in_thread(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` — statements on this connection and the Python between them — to
+        its end in the worker thread, in one hand-off: every call it makes on the
+        connection runs inline there, so none of them waits for a turn of the event loop,
+        which meanwhile serves everyone else. ``work`` may await only this connection's
+        calls; awaiting anything else (a lock, a sleep, another connection) raises
+        :class:`WaitedInThread` and ends it. Run with the caller's context variables.
+
+        Why: a learning batch is about twenty calls on the connection; sent one by one, each
+        completion woke the event loop and waited for a turn of it, under load, while the
+        batch held SQLite's one writer. In one call the loop is spared those wake-ups and
+        the batch holds the writer for its own work (docs/measurement.md, "A learning batch
+        in one call (fourteenth session)")."""
+        self.on_loop = False
+        begin, self.pending_begin = self.pending_begin, None
+        context = contextvars.copy_context()
+        return await aiosqlite.Connection._execute(
+            self, context.run, self._begin_and_run, begin, work
+        )
+
+    def _begin_and_run(self, begin: str | None, work: Coroutine[Any, Any, T]) -> T:
+        if begin is not None:
+            try:
+                self._begin_now(begin)  # may wait the busy timeout: only this thread waits
+            except BaseException:
+                work.close()  # never started: nothing to unwind
+                raise
+        return _run_to_end(work)
 
     async def begin(self, statement: str, *, on_loop: bool, busy_timeout_ms: int) -> None:
         """``BEGIN`` or ``BEGIN IMMEDIATE`` in one call on the sqlite3 connection, on the
@@ -132,6 +185,17 @@ class LoopConnection(aiosqlite.Connection):
         if self._connection is not None and not self._connection.in_transaction:
             return
         await super().rollback()
+
+
+def _run_to_end(work: Coroutine[Any, Any, T]) -> T:
+    """Drive ``work`` in the calling thread, which has no event loop: it must finish
+    without suspending (every call it awaits on the connection completes inline)."""
+    try:
+        waited = work.send(None)
+    except StopIteration as done:
+        return done.value
+    work.close()
+    raise WaitedInThread(f"work in SQLite's worker thread waited for {waited!r}")
 
 
 def connect(database: str, **kwargs: Any) -> LoopConnection:

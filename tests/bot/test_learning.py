@@ -313,3 +313,26 @@ async def test_database_away_when_the_intake_reads_journals_the_messages(
     finally:
         await core.aclose()
         await core.services.db.dispose()
+
+
+async def test_a_batch_that_prunes_interests_learns_everything(make_core, monkeypatch):
+    """A batch that crosses a person's pruning point reads and deletes their weakest
+    interests in its own transaction (on SQLite, all of it in one call to the worker thread,
+    where it may await nothing but its statements): the messages are all learned, the
+    profile is cut to its cap, nothing is dropped."""
+    import profiles.ingest
+
+    monkeypatch.setattr(profiles.ingest, "PRUNE_EVERY", 2)
+    core = await make_core(settle=False)
+    core.services.engine.max_interests = 3
+    who = person("pruned")
+    await grant(core, who)
+    events = [channel(who, text) for text in TEXTS]
+    for event in events:
+        assert await core.handle(event) == []
+    await core.services.learner.flush()
+    pid = await person_id(core, who)
+    assert await count(core, Interest, person_id=pid) == 3  # cut to the cap
+    for event in events:  # every message was learned (claimed in the batch that learned it)
+        assert await count(core, ProcessedEvent, event_id=event.event_id) == 1
+    assert core.services.learner.lost == 0

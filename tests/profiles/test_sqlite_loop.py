@@ -7,19 +7,21 @@ SQLite's own trace callback, which runs in the thread that executes it."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiosqlite
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.db import Database, scans
-from profiles.sqlite_loop import WAL_CHECKPOINT_BYTES
-from tests.support.sqlite_trace import LOOP, WORKER, Traced
+from profiles.sqlite_loop import WAL_CHECKPOINT_BYTES, WaitedInThread
+from tests.support.sqlite_trace import LOOP, WORKER, Traced, count_hand_offs
 
 
 @pytest.fixture
@@ -108,14 +110,7 @@ async def test_a_quick_transaction_hands_the_worker_thread_only_what_may_wait(
     transaction holds the one writer: a quick transaction, writing or reading, hands it
     nothing (not the cursor around the BEGIN, nor the pool's rollback of a connection whose
     transaction committed)."""
-    handed: list[str] = []
-    to_thread = aiosqlite.Connection._execute
-
-    async def spy(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        handed.append(getattr(fn, "__name__", repr(fn)))
-        return await to_thread(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", spy)
+    handed = count_hand_offs(monkeypatch)
     for _ in range(2):  # the second time on a pooled connection
         async with db.session(quick=True) as session:
             await session.exec(text("INSERT INTO t_loop VALUES (1)"))  # type: ignore[call-overload]
@@ -125,8 +120,9 @@ async def test_a_quick_transaction_hands_the_worker_thread_only_what_may_wait(
         assert rows and handed == []
     async with db.session() as session:  # an ordinary transaction: all of it in the thread
         await session.exec(text("INSERT INTO t_loop VALUES (2)"))  # type: ignore[call-overload]
-    assert handed[0] == "_begin_now" and handed[-1] == "_commit_and_checkpoint"
-    assert "execute" in handed
+    names = [name for _, name in handed]
+    assert names[0] == "_begin_now" and names[-1] == "_commit_and_checkpoint"
+    assert "execute" in names
 
 
 async def test_commits_checkpoint_the_log_in_the_worker_thread_once_it_is_due(
@@ -169,3 +165,108 @@ async def test_commits_checkpoint_the_log_in_the_worker_thread_once_it_is_due(
     async with db.read() as session:
         count = (await session.exec(text("SELECT count(*) FROM t_big"))).one()[0]  # type: ignore[call-overload]
     assert count == writes
+
+
+WHO = contextvars.ContextVar[str]("who")
+
+
+async def test_work_in_one_call_runs_in_the_worker_thread_in_one_hand_off(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Database.in_one_call`` (a learning batch): from BEGIN IMMEDIATE to COMMIT, the
+    work's statements and the Python between them run in the worker thread as one hand-off,
+    however many statements — an ordinary transaction hands it every call — with the
+    caller's context variables."""
+    await db.dispose()
+    traced = Traced(db, words=3)
+    async with db.read() as session:  # a connection opened (its set-up is handed over too)
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    traced.take()
+    handed = count_hand_offs(monkeypatch)
+    WHO.set("the learner")
+
+    async def work(session: AsyncSession) -> tuple[int, str]:
+        for x in range(5):
+            await session.exec(text("INSERT INTO t_loop VALUES (:x)"), params={"x": x})  # type: ignore[call-overload]
+        counted = (await session.exec(text("SELECT count(*) FROM t_loop"))).one()[0]  # type: ignore[call-overload]
+        return counted, WHO.get()
+
+    assert await db.in_one_call(work) == (5, "the learner")
+    assert traced.take() == [
+        ("BEGIN IMMEDIATE", WORKER),
+        *[("INSERT INTO t_loop", WORKER)] * 5,
+        ("SELECT count(*) FROM", WORKER),
+        ("COMMIT", WORKER),
+    ]
+    assert [name for _, name in handed] == ["run"], handed
+    handed.clear()
+    async with db.session() as session:  # the same statements, ordinary: a hand-off each call
+        for x in range(5):
+            await session.exec(text("INSERT INTO t_loop VALUES (:x)"), params={"x": x})  # type: ignore[call-overload]
+    assert len(handed) >= 5 * 2 + 2, handed
+
+
+async def test_the_event_loop_serves_others_while_work_in_one_call_runs(db: Database) -> None:
+    """The work's statements run in the worker thread while the event loop goes on: here a
+    statement waits for a callback that only the loop can run. Were the work run on the
+    loop's thread, the callback could not run before the wait timed out (0 returned)."""
+    await db.dispose()
+    loop = asyncio.get_running_loop()
+    served = threading.Event()
+
+    def wait_for_the_loop() -> int:
+        loop.call_soon_threadsafe(served.set)
+        return int(served.wait(timeout=10))
+
+    def install(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        record.driver_connection._conn.create_function("wait_for_the_loop", 0, wait_for_the_loop)
+
+    event.listen(db.engine.sync_engine, "checkout", install)
+
+    async def work(session: AsyncSession) -> int:
+        return int((await session.exec(text("SELECT wait_for_the_loop()"))).one()[0])  # type: ignore[call-overload]
+
+    assert await db.in_one_call(work) == 1
+
+
+async def test_work_in_one_call_that_waits_for_the_loop_is_stopped_and_rolled_back(
+    db: Database,
+) -> None:
+    """Work in the worker thread may await only its connection: awaiting anything of the
+    event loop's (a sleep here; a lock, another connection) stops it with a clear error,
+    its statements are rolled back and the connection serves the next transaction."""
+
+    async def waits(session: AsyncSession) -> None:
+        await session.exec(text("INSERT INTO t_loop VALUES (7)"))  # type: ignore[call-overload]
+        await asyncio.sleep(0)
+
+    with pytest.raises(WaitedInThread):
+        await db.in_one_call(waits)
+
+    async def count(session: AsyncSession) -> int:
+        return int((await session.exec(text("SELECT count(*) FROM t_loop"))).one()[0])  # type: ignore[call-overload]
+
+    assert await db.in_one_call(count) == 0
+
+
+async def test_work_in_one_call_waits_for_another_process_s_writer_in_the_worker_thread(
+    db: Database, sqlite_url: str
+) -> None:
+    """Its BEGIN IMMEDIATE goes first in the call, so while another process holds the write
+    lock the worker thread waits (the busy timeout) and the event loop serves everyone else;
+    the work goes on, losing nothing, once the lock is free."""
+    other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t_loop VALUES (7)")
+
+    async def write(session: AsyncSession) -> list[int]:
+        await session.exec(text("INSERT INTO t_loop VALUES (8)"))  # type: ignore[call-overload]
+        rows = await session.exec(text("SELECT x FROM t_loop ORDER BY x"))  # type: ignore[call-overload]
+        return [row[0] for row in rows]
+
+    waiting = asyncio.create_task(db.in_one_call(write))
+    await asyncio.sleep(0.2)  # the loop runs this coroutine while the call waits
+    assert not waiting.done()
+    other.execute("COMMIT")
+    other.close()
+    assert await asyncio.wait_for(waiting, 10) == [7, 8]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from typing import Any
 
+import aiosqlite
+import pytest
 from sqlalchemy import event
 
 from profiles.db import Database
@@ -38,3 +41,25 @@ class Traced:
     def take(self) -> list[tuple[str, str]]:
         seen, self.seen = self.seen, []
         return seen
+
+
+def count_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """Every call handed to aiosqlite's worker thread from now on, as (the connection's id,
+    the call's name): each a round trip (a queue hand-off, a thread wake-up and a wake-up of
+    the event loop). Calls run inline — on the loop, or inside work already in the thread —
+    are not handed over."""
+    handed: list[tuple[int, str]] = []
+    to_thread = aiosqlite.Connection._execute
+
+    async def spy(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append((id(self), getattr(fn, "__name__", repr(fn))))
+        return await to_thread(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", spy)
+    return handed
+
+
+def calls_of(handed: list[tuple[int, str]], call: str) -> list[str]:
+    """The calls handed over on the connection that was handed ``call`` (the first such)."""
+    connection = next(conn for conn, name in handed if name == call)
+    return [name for conn, name in handed if conn == connection]

@@ -31,7 +31,7 @@ from tests.support.helpers import (
     person_id,
     reaction,
 )
-from tests.support.sqlite_trace import LOOP, WORKER, Traced
+from tests.support.sqlite_trace import LOOP, WORKER, Traced, calls_of, count_hand_offs
 
 TOPIC_TEXT = "I'm learning Rust async programming and reading about distributed systems"
 IMPLICIT = (Signal, Interest, Trait, StyleProfile, ConversationTurn, Feedback)
@@ -611,12 +611,14 @@ async def traced_sqlite_core(sqlite_url, settings_for):
         await core.services.db.dispose()
 
 
-async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(traced_sqlite_core):
+async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(
+    traced_sqlite_core, monkeypatch
+):
     """A reply's transactions are quick (profiles/sqlite_loop.py): its claim, reads and
     record run on the event loop's thread, without a round trip each to aiosqlite's worker
     thread, and so do taking the write lock and committing (nobody else writes, the log is
     not due a checkpoint). Its learning is not among them: the learner's batch writes it,
-    after the reply."""
+    after the reply, from BEGIN to COMMIT in the worker thread (``Database.in_one_call``)."""
     core, traced = traced_sqlite_core
     alice = person()
     core.services.learner.queue.max_delay = 60.0  # the batch waits for the flush below
@@ -636,8 +638,16 @@ async def test_a_reply_s_statements_run_on_the_event_loop_on_sqlite(traced_sqlit
     assert reply == {statement: {LOOP} for statement in reply}, seen
     assert {w for s, w in seen if s in ("BEGIN IMMEDIATE", "COMMIT")} == {LOOP}
     assert not [s for s, _ in seen if s == "INSERT INTO signal"]
+    handed = count_hand_offs(monkeypatch)
     await core.services.learner.flush()
-    assert "INSERT INTO signal" in [s for s, _ in traced.take()]
+    batch = traced.take()
+    assert "INSERT INTO signal" in [s for s, _ in batch]
+    assert {w for _, w in batch} == {WORKER}, batch
+    # on the batch's connection: from BEGIN IMMEDIATE to COMMIT as one call (other
+    # connections meanwhile: the workspace's background counts)
+    calls = calls_of(handed, "run")
+    at = calls.index("run")
+    assert calls[at + 1:] == [] and (at == 0 or calls[at - 1] != "_begin_now"), handed
 
 
 async def test_a_preference_change_writes_on_the_event_loop_and_an_export_does_not(
