@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -339,7 +340,13 @@ class Database:
                 await session.commit()  # the ORM's pending rows are flushed here too
                 return result
 
-            return await driver.run_in_thread(work_and_commit())
+            try:
+                return await driver.run_in_thread(work_and_commit())
+            except sqlite3.Error as exc:
+                # From the BEGIN, which the driver sends itself: reported as SQLAlchemy
+                # reports a statement's failure, so that a lock another process held past
+                # the busy timeout is the database being unavailable, as anywhere else.
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
     @contextlib.asynccontextmanager
     async def each_statement(self) -> AsyncIterator[AsyncSession]:

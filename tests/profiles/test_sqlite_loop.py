@@ -19,7 +19,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profiles.db import Database, scans
+import profiles.db
+from profiles.db import Database, DatabaseUnavailable, scans
 from profiles.sqlite_loop import WAL_CHECKPOINT_BYTES, WaitedInThread
 from tests.support.sqlite_trace import LOOP, WORKER, Traced, count_hand_offs
 
@@ -270,3 +271,32 @@ async def test_work_in_one_call_waits_for_another_process_s_writer_in_the_worker
     other.execute("COMMIT")
     other.close()
     assert await asyncio.wait_for(waiting, 10) == [7, 8]
+
+
+async def test_work_in_one_call_whose_writer_never_frees_finds_the_database_unavailable(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the write lock past the busy timeout: the BEGIN, which the
+    driver sends itself in the worker thread, is reported as any statement's failure would
+    be — the database is unavailable (a learning batch then goes to the outage journal) —
+    and the connection serves the next transaction once the lock is free."""
+    monkeypatch.setattr(profiles.db, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    db = Database(sqlite_url)
+    try:
+        async with db.session() as session:
+            await session.exec(text("CREATE TABLE t_busy (x INTEGER)"))  # type: ignore[call-overload]
+        other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+
+        async def write(session: AsyncSession) -> None:
+            await session.exec(text("INSERT INTO t_busy VALUES (1)"))  # type: ignore[call-overload]
+
+        with pytest.raises(DatabaseUnavailable, match="locked"):
+            await db.in_one_call(write)
+        other.execute("COMMIT")
+        other.close()
+        await db.in_one_call(write)
+        async with db.read() as session:
+            assert (await session.exec(text("SELECT count(*) FROM t_busy"))).one()[0] == 1  # type: ignore[call-overload]
+    finally:
+        await db.dispose()
