@@ -42,7 +42,11 @@ class Feature(Protocol):
     async def observe(
         self, session: AsyncSession, person: Person, event: MessageEvent, signals: MessageSignals
     ) -> None:
-        """A consented author's channel message, inside the observing transaction."""
+        """A consented author's channel message, inside the observing transaction: the
+        learner's batch, which on SQLite runs whole in the database's worker thread
+        (``Database.in_one_call``), so this may only add rows or await statements on
+        ``session`` — no task, lock, sleep or other session (anything else fails the batch's
+        items)."""
 
     async def on_preference_changed(self, person: Person, key: str | None) -> None:
         """After a preference change committed (``key`` None: all were reset)."""

@@ -335,18 +335,20 @@ class Database:
             driver = raw.driver_connection
             assert isinstance(driver, sqlite_loop.LoopConnection)
 
-            async def work_and_commit() -> T:
+            async def work_and_flush() -> T:
                 result = await work(session)
-                await session.commit()  # the ORM's pending rows are flushed here too
+                await session.flush()  # the ORM's pending rows, in the thread too
                 return result
 
             try:
-                return await driver.run_in_thread(work_and_commit())
+                # Committed in the thread; the session's own commit below then costs nothing
+                # and the connection goes back to the pool from the loop.
+                return await driver.run_in_thread(work_and_flush())
             except sqlite3.Error as exc:
-                # From the BEGIN, which the driver sends itself: reported as SQLAlchemy
-                # reports a statement's failure, so that a lock another process held past
-                # the busy timeout is the database being unavailable, as anywhere else.
-                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+                # From the BEGIN or the COMMIT, which the driver sends itself: reported as
+                # SQLAlchemy reports a statement's failure, so that a lock another process
+                # held past the busy timeout is the database being unavailable, as anywhere.
+                raise OperationalError("BEGIN IMMEDIATE / COMMIT", None, exc) from exc
 
     @contextlib.asynccontextmanager
     async def each_statement(self) -> AsyncIterator[AsyncSession]:

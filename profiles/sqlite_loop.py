@@ -36,6 +36,7 @@ write transaction that does not yield").
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import os
 import sqlite3
@@ -93,11 +94,16 @@ class LoopConnection(aiosqlite.Connection):
 
     async def run_in_thread(self, work: Coroutine[Any, Any, T]) -> T:
         """Run ``work`` — statements on this connection and the Python between them — to
-        its end in the worker thread, in one hand-off: every call it makes on the
-        connection runs inline there, so none of them waits for a turn of the event loop,
-        which meanwhile serves everyone else. ``work`` may await only this connection's
-        calls; awaiting anything else (a lock, a sleep, another connection) raises
-        :class:`WaitedInThread` and ends it. Run with the caller's context variables.
+        its end in the worker thread, in one hand-off, and commit: every call it makes on
+        the connection runs inline there, so none of them waits for a turn of the event
+        loop, which meanwhile serves everyone else. ``work`` may await only this
+        connection's calls; awaiting anything else (a lock, a sleep, another connection)
+        raises :class:`WaitedInThread` and ends it, uncommitted. Run with the caller's
+        context variables. The caller's own commit afterwards finds nothing to commit and
+        costs no hand-off (:meth:`commit`); the connection goes back to the pool from the
+        loop, never from the worker thread (the pool's queue belongs to the loop). If the
+        caller is cancelled meanwhile, it still waits for the call to finish, so that
+        nothing on the loop touches the connection while the thread does.
 
         Why: a learning batch is about twenty calls on the connection; sent one by one, each
         completion woke the event loop and waited for a turn of it, under load, while the
@@ -107,18 +113,24 @@ class LoopConnection(aiosqlite.Connection):
         self.on_loop = False
         begin, self.pending_begin = self.pending_begin, None
         context = contextvars.copy_context()
-        return await aiosqlite.Connection._execute(
-            self, context.run, self._begin_and_run, begin, work
+        call = asyncio.ensure_future(
+            aiosqlite.Connection._execute(self, context.run, self._run_and_commit, begin, work)
         )
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            await asyncio.wait({call})
+            raise
+        finally:
+            if call.done():
+                work.close()  # a no-op once it ran; closes it if the call never started
 
-    def _begin_and_run(self, begin: str | None, work: Coroutine[Any, Any, T]) -> T:
+    def _run_and_commit(self, begin: str | None, work: Coroutine[Any, Any, T]) -> T:
         if begin is not None:
-            try:
-                self._begin_now(begin)  # may wait the busy timeout: only this thread waits
-            except BaseException:
-                work.close()  # never started: nothing to unwind
-                raise
-        return _run_to_end(work)
+            self._begin_now(begin)  # may wait the busy timeout: only this thread waits
+        result = _run_to_end(work)
+        self._commit_and_checkpoint()
+        return result
 
     async def begin(self, statement: str, *, on_loop: bool, busy_timeout_ms: int) -> None:
         """``BEGIN`` or ``BEGIN IMMEDIATE`` in one call on the sqlite3 connection, on the
@@ -154,8 +166,11 @@ class LoopConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         """On the loop after a quick transaction, unless the log is due a checkpoint; in the
-        worker thread otherwise, checkpointing when due (module doc)."""
+        worker thread otherwise, checkpointing when due (module doc). Outside a transaction
+        (committed already, by :meth:`run_in_thread`) sqlite3 commits nothing: no hand-off."""
         quick, self.quick, self.on_loop = self.quick, False, False
+        if self._connection is not None and not self._connection.in_transaction:
+            return
         if quick and self._connection is not None and not self._checkpoint_due():
             self._connection.commit()
             return

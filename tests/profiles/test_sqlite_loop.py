@@ -184,6 +184,11 @@ async def test_work_in_one_call_runs_in_the_worker_thread_in_one_hand_off(
         await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     traced.take()
     handed = count_hand_offs(monkeypatch)
+    checked_in: list[int] = []
+    event.listen(
+        db.engine.sync_engine.pool, "checkin",
+        lambda *_: checked_in.append(threading.get_ident()),
+    )
     WHO.set("the learner")
 
     async def work(session: AsyncSession) -> tuple[int, str]:
@@ -200,6 +205,8 @@ async def test_work_in_one_call_runs_in_the_worker_thread_in_one_hand_off(
         ("COMMIT", WORKER),
     ]
     assert [name for _, name in handed] == ["run"], handed
+    # back to the pool from the loop: the pool's queue is the loop's, not the thread's
+    assert checked_in == [threading.get_ident()]
     handed.clear()
     async with db.session() as session:  # the same statements, ordinary: a hand-off each call
         for x in range(5):
@@ -300,3 +307,38 @@ async def test_work_in_one_call_whose_writer_never_frees_finds_the_database_unav
             assert (await session.exec(text("SELECT count(*) FROM t_busy"))).one()[0] == 1  # type: ignore[call-overload]
     finally:
         await db.dispose()
+
+
+async def test_cancelled_work_in_one_call_waits_for_the_worker_thread(db: Database) -> None:
+    """Cancelled while the worker thread runs its work (a graceful stop that cannot wait),
+    the caller still waits for the call to end before the loop rolls back and returns the
+    connection: the two threads never use it at once. What the call committed stays."""
+    await db.dispose()
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> int:
+        started.set()
+        return int(release.wait(timeout=10))
+
+    def install(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        record.driver_connection._conn.create_function("hold", 0, hold)
+
+    event.listen(db.engine.sync_engine, "checkout", install)
+
+    async def work(session: AsyncSession) -> None:
+        await session.exec(text("INSERT INTO t_loop VALUES (1)"))  # type: ignore[call-overload]
+        await session.exec(text("SELECT hold()"))  # type: ignore[call-overload]
+
+    task = asyncio.create_task(db.in_one_call(work))
+    assert await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    assert not task.done()  # still waiting for the worker thread
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    async def count(session: AsyncSession) -> int:
+        return int((await session.exec(text("SELECT count(*) FROM t_loop"))).one()[0])  # type: ignore[call-overload]
+
+    assert await db.in_one_call(count) == 1
