@@ -566,8 +566,6 @@ class WriteBehind(Generic[Item]):
             finally:
                 if self.left is not None:
                     self.left([item for _, item in batch])
-                for _ in batch:
-                    self._queue.task_done()
                 self._finished([seq for seq, _ in batch])
 
     def _finished(self, seqs: list[int]) -> None:

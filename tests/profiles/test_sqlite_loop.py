@@ -12,7 +12,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
@@ -22,7 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import profiles.db
 from profiles.db import Database, DatabaseUnavailable, scans
 from profiles.sqlite_loop import WAL_CHECKPOINT_BYTES, WaitedInThread
-from tests.support.sqlite_trace import LOOP, WORKER, Traced, count_hand_offs
+from tests.support.sqlite_trace import (
+    LOOP,
+    WORKER,
+    Traced,
+    count_hand_offs,
+    install_function,
+)
 
 
 @pytest.fixture
@@ -171,6 +176,10 @@ async def test_commits_checkpoint_the_log_in_the_worker_thread_once_it_is_due(
 WHO = contextvars.ContextVar[str]("who")
 
 
+async def rows_in_t_loop(session: AsyncSession) -> int:
+    return int((await session.exec(text("SELECT count(*) FROM t_loop"))).one()[0])  # type: ignore[call-overload]
+
+
 async def test_work_in_one_call_runs_in_the_worker_thread_in_one_hand_off(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,10 +235,7 @@ async def test_the_event_loop_serves_others_while_work_in_one_call_runs(db: Data
         loop.call_soon_threadsafe(served.set)
         return int(served.wait(timeout=10))
 
-    def install(_dbapi: Any, record: Any, _proxy: Any) -> None:
-        record.driver_connection._conn.create_function("wait_for_the_loop", 0, wait_for_the_loop)
-
-    event.listen(db.engine.sync_engine, "checkout", install)
+    install_function(db, "wait_for_the_loop", wait_for_the_loop)
 
     async def work(session: AsyncSession) -> int:
         return int((await session.exec(text("SELECT wait_for_the_loop()"))).one()[0])  # type: ignore[call-overload]
@@ -251,10 +257,7 @@ async def test_work_in_one_call_that_waits_for_the_loop_is_stopped_and_rolled_ba
     with pytest.raises(WaitedInThread):
         await db.in_one_call(waits)
 
-    async def count(session: AsyncSession) -> int:
-        return int((await session.exec(text("SELECT count(*) FROM t_loop"))).one()[0])  # type: ignore[call-overload]
-
-    assert await db.in_one_call(count) == 0
+    assert await db.in_one_call(rows_in_t_loop) == 0
 
 
 async def test_work_in_one_call_waits_for_another_process_s_writer_in_the_worker_thread(
@@ -320,10 +323,7 @@ async def test_cancelled_work_in_one_call_waits_for_the_worker_thread(db: Databa
         started.set()
         return int(release.wait(timeout=10))
 
-    def install(_dbapi: Any, record: Any, _proxy: Any) -> None:
-        record.driver_connection._conn.create_function("hold", 0, hold)
-
-    event.listen(db.engine.sync_engine, "checkout", install)
+    install_function(db, "hold", hold)
 
     async def work(session: AsyncSession) -> None:
         await session.exec(text("INSERT INTO t_loop VALUES (1)"))  # type: ignore[call-overload]
@@ -338,7 +338,4 @@ async def test_cancelled_work_in_one_call_waits_for_the_worker_thread(db: Databa
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    async def count(session: AsyncSession) -> int:
-        return int((await session.exec(text("SELECT count(*) FROM t_loop"))).one()[0])  # type: ignore[call-overload]
-
-    assert await db.in_one_call(count) == 1
+    assert await db.in_one_call(rows_in_t_loop) == 1

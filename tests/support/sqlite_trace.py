@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
@@ -63,3 +64,14 @@ def calls_of(handed: list[tuple[int, str]], call: str) -> list[str]:
     """The calls handed over on the connection that was handed ``call`` (the first such)."""
     connection = next(conn for conn, name in handed if name == call)
     return [name for conn, name in handed if conn == connection]
+
+
+def install_function(db: Database, name: str, fn: Callable[[], int]) -> None:
+    """``name()`` in SQL on every connection of ``db`` checked out from now on: ``fn``,
+    called in whichever thread runs the statement (dispose the pool first so every
+    connection gets it)."""
+
+    def install(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        record.driver_connection._conn.create_function(name, 0, fn)
+
+    event.listen(db.engine.sync_engine, "checkout", install)
