@@ -386,7 +386,8 @@ class WriteBehind(Generic[Item]):
 
     Failures: a batch that fails because the database is away goes to ``on_unavailable``
     when given (the bot hands its events to the durable outage journal), else it is retried,
-    in order, until the database answers. Any other failure is a defect of one item, not of
+    in order, until the database answers (also when ``on_unavailable`` itself fails: the
+    journal's disk is full). Any other failure is a defect of one item, not of
     the batch: the items are retried one transaction each, and only a failing one is dropped
     (logged), so one poisoned event cannot take a batch of other people's learning with it.
 
@@ -528,8 +529,11 @@ class WriteBehind(Generic[Item]):
             except DatabaseUnavailable:
                 if self.on_unavailable is not None:
                     log.warning("database away: %d learned events handed on", len(items))
-                    await self.on_unavailable(items)
-                    return
+                    try:
+                        await self.on_unavailable(items)
+                        return
+                    except Exception:  # the journal failed too (a full disk): keep them
+                        log.exception("could not hand on %d learned events", len(items))
                 log.exception("write-behind batch of %d failed; retrying", len(items))
                 await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
@@ -563,10 +567,21 @@ class WriteBehind(Generic[Item]):
                 items = self._keep(batch)
                 if items:
                     await self._apply(items)
+            except Exception:  # a defect outside apply's own handling (a discard predicate)
+                # The task must outlive it: the next batches and the flushes waiting for
+                # them depend on it, and nothing else would restart it.
+                log.exception("write-behind batch of %d dropped", len(batch))
             finally:
-                if self.left is not None:
-                    self.left([item for _, item in batch])
+                self._left(batch)
                 self._finished([seq for seq, _ in batch])
+
+    def _left(self, batch: list[tuple[int, Item]]) -> None:
+        if self.left is None:
+            return
+        try:
+            self.left([item for _, item in batch])
+        except Exception:  # a counter's defect must not stall the queue
+            log.exception("write-behind: the left callback failed")
 
     def _finished(self, seqs: list[int]) -> None:
         """These items are done with: release the flushes that waited for nothing newer,

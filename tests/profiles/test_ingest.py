@@ -7,6 +7,7 @@ import random
 
 from sqlalchemy import event, select
 
+from profiles.db import DatabaseUnavailable
 from profiles.engine import PersonKey
 from profiles.ingest import BatchIngestor, Claim, Observation, WriteBehind
 from profiles.models import ConsentStatus, Interest, Signal, StyleProfile, Trait
@@ -310,3 +311,70 @@ async def test_a_flush_waits_only_for_what_was_submitted_before_it(make_core):
     await asyncio.wait_for(second, 10)
     assert queue.applied == 3
     await queue.aclose()
+
+
+async def test_a_failing_journal_keeps_the_batch_until_the_database_answers(make_core):
+    """The database is away and handing the batch on fails too (the journal's disk is full):
+    the batch is kept and retried until the database answers, not lost."""
+    core = await make_core()
+    (pid,) = await people(core, ["journal-full"])
+    ingest = BatchIngestor(core.services.engine).claim_and_apply
+    away = [1]  # the first attempt finds the database away
+    handed_on: list[int] = []
+
+    async def apply(session, items):
+        if away[0]:
+            away[0] -= 1
+            raise DatabaseUnavailable("database away")
+        return await ingest(session, items)
+
+    async def journal(items):
+        handed_on.append(len(items))
+        raise OSError(28, "No space left on device")
+
+    queue = WriteBehind(core.services.db, apply, max_delay=0.01, on_unavailable=journal)
+    for i in range(3):
+        ob = Observation(pid, T0, topics=(("jazz", 1.0),))
+        await queue.submit((ob, Claim("t", "W", f"j{i}")))
+    await asyncio.wait_for(queue.flush(), 10)
+    await queue.aclose()
+    assert handed_on == [3] and queue.applied == 3
+    async with core.services.db.session() as session:
+        (jazz,) = await core.services.engine.interests(session, pid, T0, limit=None)
+    assert jazz.evidence_count == 3
+
+
+async def test_a_failing_callback_or_predicate_does_not_stall_the_queue(make_core):
+    """A defect in the caller's ``left`` callback or in a ``discard`` predicate costs at most
+    its batch: the background task goes on, so the next batches are applied and a flush
+    waiting for them returns."""
+    core = await make_core()
+    keep, odd = await people(core, ["kept", "odd"])
+    calls: list[int] = []
+
+    def left(items):
+        calls.append(len(items))
+        if len(calls) == 1:
+            raise RuntimeError("a counter's defect")
+
+    queue = WriteBehind(
+        core.services.db, BatchIngestor(core.services.engine).claim_and_apply,
+        max_batch=1, max_delay=3600.0, left=left,
+    )
+
+    def item(pid, i):
+        return (Observation(pid, T0, topics=(("jazz", 1.0),)), Claim("t", "W", f"c{i}"))
+
+    def broken(item):
+        if item[0].person_id == odd:
+            raise KeyError("a predicate's defect")
+        return False
+
+    for i, pid in enumerate([keep, keep, odd, odd]):
+        await queue.submit(item(pid, i))
+    queue.discard(broken)
+    await queue.submit(item(keep, 4))
+    await asyncio.wait_for(queue.flush(), 10)
+    await queue.aclose()
+    assert calls == [1] * 5
+    assert queue.applied == 3  # the odd person's two batches were dropped, nothing else
