@@ -172,6 +172,15 @@ async def _context_sampler(
         core.services.renderer.chat = chat  # type: ignore[method-assign]
 
 
+async def bind_sent(core: Core, event: Any, replies: list[Any]) -> None:
+    """What an adapter does once it has sent the replies: bind each stored one to its platform
+    id (Core.bind_reply), so reactions to it count as feedback. A write per reply the bench
+    would otherwise leave out of the load it measures."""
+    for index, reply in enumerate(replies):
+        if reply.reply_id:
+            await core.bind_reply(reply.reply_id, f"sent-{event.event_id}-{index}")
+
+
 async def warm_up(core: Core, users: list[str]) -> None:
     """A few events and previews before the clock: the first ones pay one-off costs (lazy
     imports, lexicons, the extraction workers' start, prepared statements) that measured as
@@ -210,12 +219,13 @@ async def offered_load(
     async def one(event: Any) -> None:
         t0 = time.perf_counter()
         try:
-            await core.handle(event)
+            replies = await core.handle(event)
         except Exception:  # counted by its absence from the DM figures, logged
             log.exception("event %s failed", event.event_id)
             return
         if isinstance(event, MessageEvent) and event.surface is Surface.DM:
             dm_ms.append((time.perf_counter() - t0) * 1000)
+        await bind_sent(core, event, replies)
 
     lag = LoopLag()
     lag.start()
@@ -269,7 +279,8 @@ class KindCost:
 
 async def _drain(core: Core, queue: asyncio.Queue[Any]) -> None:
     while not queue.empty():
-        await core.handle(queue.get_nowait())
+        event = queue.get_nowait()
+        await bind_sent(core, event, await core.handle(event))
 
 
 async def cpu_by_kind(core: Core, users: list[str], n_events: int) -> dict[str, KindCost]:
@@ -316,7 +327,7 @@ async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigur
                 return
             t0 = time.perf_counter()
             try:
-                await core.handle(event)
+                replies = await core.handle(event)
             except Exception:  # counted, not hidden: the figures say how many failed
                 log.exception("event %s failed", event.event_id)
                 failures.append(event.event_id)
@@ -325,6 +336,7 @@ async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigur
                 dm_ms.append((time.perf_counter() - t0) * 1000)
             elif isinstance(event, CommandEvent):
                 command_ms.append((time.perf_counter() - t0) * 1000)
+            await bind_sent(core, event, replies)
 
     lag = LoopLag()
     lag.start()

@@ -51,11 +51,11 @@ from bot.pipeline.chat import (
     reply_thread,
 )
 from bot.pipeline.identify import key_of
+from bot.pipeline.record import bind_platform_id
 from bot.sanitize import fit_event, fit_id
 from bot.services import Services
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey
-from profiles.models import ConversationTurn
 from profiles.signals import SignalExtractor
 from prompts.render import PromptRenderer, TemplateError
 
@@ -157,13 +157,15 @@ class Core:
     async def bind_reply(self, reply_id: str, platform_message_id: str) -> None:
         """Adapters report the platform id of a reply they sent, so reactions to it can be
         read as feedback."""
-        if not reply_id.startswith("turn:"):
+        turn_id = reply_id.removeprefix("turn:")
+        if turn_id == reply_id or not (turn_id.isascii() and turn_id.isdigit()):
             return
-        async with self.services.db.session() as session:
-            turn = await session.get(ConversationTurn, int(reply_id.removeprefix("turn:")))
-            if turn is not None:
-                turn.platform_message_id = fit_id(platform_message_id, 200)
-                session.add(turn)
+        if len(turn_id) > 18:  # no such row: nothing to bind (and no integer overflow)
+            return
+        # Each statement commits on its own (here the only one): on PostgreSQL no BEGIN and
+        # COMMIT round trips, on SQLite a quick transaction (Database.each_statement).
+        async with self.services.db.each_statement() as session:
+            await bind_platform_id(session, int(turn_id), fit_id(platform_message_id, 200))
 
     async def forget_ref(self, ref: PersonRef) -> bool:
         """See :func:`bot.lifecycle.forget_ref`."""

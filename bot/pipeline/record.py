@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.consent import HeldTurn
@@ -62,6 +62,24 @@ async def insert_turns(session: AsyncSession, turns: list[TurnRow]) -> list[int]
     result = await session.exec(_insert_turns(), params=turns)
     ids = {role: int(row_id) for row_id, role in result}
     return [ids[turn["role"]] for turn in turns]
+
+
+async def bind_platform_id(session: AsyncSession, turn_id: int, platform_message_id: str) -> None:
+    """Give a stored reply the platform's id of the message that carried it, so reactions to
+    that message can be read as feedback. One indexed UPDATE: it runs for every reply an
+    adapter sends, and reading the turn first cost a second statement in a transaction that,
+    on SQLite, holds the one writer."""
+    await session.exec(_bind_turn(), params={"turn_id": turn_id, "mid": platform_message_id})
+
+
+@functools.cache
+def _bind_turn() -> Any:
+    table = table_of(ConversationTurn)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("turn_id"))
+        .values(platform_message_id=bindparam("mid"))
+    )
 
 
 @functools.cache

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from sqlmodel import select
+
 from bench.ingest import KINDS, cpu_by_kind, offered_load
 from bench.pipeline import seed_people
 from bench.scale import ScaleFigures, format_rows, targets
 from bench.workload import people
 from bot.llm import NoModelBackend
-from profiles.models import Signal
+from profiles.models import ConversationTurn, Signal
 from tests.conftest import MakeCore
 from tests.support.helpers import count
 
@@ -93,6 +95,12 @@ async def test_cpu_by_kind_runs_every_kind_of_the_workload_through_the_core(
     assert all(c.cpu_ms > 0 for c in costs.values())
     assert abs(sum(c.share(costs) for c in costs.values()) - 1.0) < 1e-9
     assert await count(core, Signal) > 0
+    # as an adapter does after sending: every stored reply bound to its platform id
+    async with core.services.db.read() as session:
+        bound = (await session.exec(
+            select(ConversationTurn.platform_message_id).where(ConversationTurn.role == "assistant")
+        )).all()
+    assert bound and all(mid and mid.startswith("sent-kind-") for mid in bound)
 
 
 def test_the_offered_load_is_printed_per_row() -> None:
