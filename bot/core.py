@@ -51,8 +51,8 @@ from bot.pipeline.chat import (
     reply_thread,
 )
 from bot.pipeline.identify import key_of
-from bot.pipeline.record import bind_platform_id
-from bot.sanitize import fit_event, fit_id
+from bot.pipeline.record import ReplyBindings
+from bot.sanitize import fit_event
 from bot.services import Services
 from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import PersonKey
@@ -120,6 +120,7 @@ class Core:
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
         )
+        self.bindings = ReplyBindings(self.services.db)
         # Batches of implicit learning the database refused wait in the journal too.
         self.services.learner.on_journaled = self.drainer.wake
 
@@ -156,16 +157,9 @@ class Core:
 
     async def bind_reply(self, reply_id: str, platform_message_id: str) -> None:
         """Adapters report the platform id of a reply they sent, so reactions to it can be
-        read as feedback."""
-        turn_id = reply_id.removeprefix("turn:")
-        if turn_id == reply_id or not (turn_id.isascii() and turn_id.isdigit()):
-            return
-        if len(turn_id) > 18:  # no such row: nothing to bind (and no integer overflow)
-            return
-        # Each statement commits on its own (here the only one): on PostgreSQL no BEGIN and
-        # COMMIT round trips, on SQLite a quick transaction (Database.each_statement).
-        async with self.services.db.each_statement() as session:
-            await bind_platform_id(session, int(turn_id), fit_id(platform_message_id, 200))
+        read as feedback (:class:`bot.pipeline.record.ReplyBindings`: with the database
+        away it is kept and written once it is back, never raised to the adapter)."""
+        await self.bindings.bind(reply_id, platform_message_id)
 
     async def forget_ref(self, ref: PersonRef) -> bool:
         """See :func:`bot.lifecycle.forget_ref`."""

@@ -34,7 +34,6 @@ from adapters.slack.translate import Origin
 from bot.core import Core
 from bot.events import Reply, ReplyKind
 from bot.i18n import N_, t
-from profiles.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +193,4 @@ class Deliverer:
     async def _bind(self, reply: Reply, ts: str | None) -> None:
         if not reply.reply_id or not ts:
             return
-        try:
-            await self.core.bind_reply(reply.reply_id, ts)
-        except DatabaseUnavailable as exc:
-            log.warning("could not bind reply %s to %s: %s", reply.reply_id, ts, exc)
+        await self.core.bind_reply(reply.reply_id, ts)  # kept by the core if the database is away

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
@@ -15,11 +16,14 @@ from bot.consent import HeldTurn
 from bot.events import MessageEvent, Reply
 from bot.pipeline.answer import Answered
 from bot.pipeline.identify import key_of
+from bot.sanitize import fit_id
 from bot.services import Services
+from profiles.db import Database, DatabaseUnavailable
 from profiles.feedback import reply_topics
 from profiles.models import ConversationTurn, LLMCall, Person, table_of
 
 TurnRow = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 def turn_row(
@@ -64,12 +68,52 @@ async def insert_turns(session: AsyncSession, turns: list[TurnRow]) -> list[int]
     return [ids[turn["role"]] for turn in turns]
 
 
-async def bind_platform_id(session: AsyncSession, turn_id: int, platform_message_id: str) -> None:
-    """Give a stored reply the platform's id of the message that carried it, so reactions to
-    that message can be read as feedback. One indexed UPDATE: it runs for every reply an
-    adapter sends, and reading the turn first cost a second statement in a transaction that,
-    on SQLite, holds the one writer."""
-    await session.exec(_bind_turn(), params={"turn_id": turn_id, "mid": platform_message_id})
+class ReplyBindings:
+    """Gives each stored reply the platform's id of the message that carried it (adapters
+    report it once sent: ``Core.bind_reply``), so reactions to that message are read as
+    feedback on the reply.
+
+    One indexed UPDATE per call: it runs for every reply an adapter sends, and reading the
+    turn first cost a second statement in a transaction that, on SQLite, holds the one
+    writer. A binding the database cannot take (it is away) is kept in memory, up to
+    ``limit`` (the oldest go first), and written with the next one once it answers: a
+    reaction to such a reply still counts as feedback then. A crash loses what is kept."""
+
+    def __init__(self, db: Database, *, limit: int = 10_000) -> None:
+        self.db = db
+        self.limit = limit
+        self._kept: dict[int, str] = {}  # turn id -> platform message id, oldest first
+
+    @property
+    def kept(self) -> int:
+        return len(self._kept)
+
+    async def bind(self, reply_id: str, platform_message_id: str) -> None:
+        turn_id = _turn_id(reply_id)
+        if turn_id is None:
+            return
+        bindings, self._kept = self._kept, {}
+        bindings[turn_id] = fit_id(platform_message_id, 200)
+        params = [{"turn_id": turn, "mid": mid} for turn, mid in bindings.items()]
+        try:
+            # Each statement commits on its own (here one executemany): on PostgreSQL no
+            # BEGIN and COMMIT round trips, on SQLite a quick transaction.
+            async with self.db.each_statement() as session:
+                await session.exec(_bind_turn(), params=params)
+        except DatabaseUnavailable as exc:
+            bindings.update(self._kept)  # kept meanwhile by others: newer
+            self._kept = dict(list(bindings.items())[-self.limit :])
+            log.warning("%d reply bindings kept until the database is back: %s",
+                        len(self._kept), exc)
+
+
+def _turn_id(reply_id: str) -> int | None:
+    """The turn of a reply id the core made (``turn:<id>``); None for any other id: not a
+    turn, not ASCII digits, or too large for any row (which would overflow the column)."""
+    digits = reply_id.removeprefix("turn:")
+    if digits == reply_id or not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        return None
+    return int(digits)
 
 
 @functools.cache

@@ -11,8 +11,15 @@ from sqlmodel import select
 from bot.core import DB_UNAVAILABLE, JOURNAL_FULL, Core
 from bot.llm import ScriptedBackend
 from profiles.db import Database, DatabaseUnavailable
-from profiles.models import ConversationTurn, Interest, Preference, ProcessedEvent, Signal
-from tests.support.helpers import command, count, grant, message, person, person_id
+from profiles.models import (
+    ConversationTurn,
+    Feedback,
+    Interest,
+    Preference,
+    ProcessedEvent,
+    Signal,
+)
+from tests.support.helpers import command, count, grant, message, person, person_id, reaction
 from tests.support.tcp_proxy import proxied_database
 
 TEXT = "Reading about PostgreSQL replication and logical decoding internals"
@@ -67,6 +74,48 @@ class OneWriterPath(Database):
     transactions; a proxied PostgreSQL connection can."""
 
     single_writer = True  # type: ignore[assignment]
+
+
+@pytest.mark.postgres
+async def test_a_reply_bound_while_the_database_is_away_is_bound_once_it_is_back(
+    postgres_database, settings_for
+):
+    """An adapter binds a reply it sent just as the database goes away: the core keeps the
+    binding (the adapter sees no error) and writes it with the next one once the database
+    answers, so a reaction to that reply still counts as feedback on it."""
+    proxy, proxied = await proxied_database(postgres_database)
+    core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
+    alice = person()
+    try:
+        await grant(core, alice)
+        first = (await core.handle(message(alice, TEXT)))[0]
+        await proxy.stop()
+        await core.bind_reply(first.reply_id, "ts-away")  # raises nothing
+        assert core.bindings.kept == 1
+        await proxy.start()
+        second = (await core.handle(message(alice, "and what about vacuum tuning?")))[0]
+        await core.bind_reply(second.reply_id, "ts-back")
+        assert core.bindings.kept == 0
+        async with core.services.db.session() as session:
+            bound = (await session.exec(
+                select(ConversationTurn.id, ConversationTurn.platform_message_id)
+                .where(ConversationTurn.role == "assistant")
+                .order_by(ConversationTurn.id)  # type: ignore[arg-type]
+            )).all()
+        assert [(f"turn:{i}", mid) for i, mid in bound] == [
+            (first.reply_id, "ts-away"), (second.reply_id, "ts-back")]
+        await core.handle(reaction(alice, "ts-away", "👍"))
+        await core.services.learner.flush()  # reactions pass the batched intake first
+        assert await count(core, Feedback, person_id=await person_id(core, alice)) == 1
+        core.bindings.limit = 2  # memory is bounded: past the limit the oldest go
+        await proxy.stop()
+        for turn in (990_001, 990_002, 990_003):
+            await core.bind_reply(f"turn:{turn}", f"ts-{turn}")
+        assert core.bindings.kept == 2
+        await proxy.start()
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
 
 
 @pytest.mark.postgres
