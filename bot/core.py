@@ -185,6 +185,7 @@ class Core:
         # Learning accepted but not yet applied goes in first (or to the journal, which the
         # drainer closes below): a graceful stop loses none of it.
         await self.services.learner.aclose()
+        await self.bindings.flush()
         await self.services.features.close()
         await self.drainer.aclose()
         await self.services.llm.aclose()

@@ -387,9 +387,10 @@ class WriteBehind(Generic[Item]):
     Failures: a batch that fails because the database is away goes to ``on_unavailable``
     when given (the bot hands its events to the durable outage journal), else it is retried,
     in order, until the database answers (also when ``on_unavailable`` itself fails: the
-    journal's disk is full). Any other failure is a defect of one item, not of
-    the batch: the items are retried one transaction each, and only a failing one is dropped
-    (logged), so one poisoned event cannot take a batch of other people's learning with it.
+    journal's disk is full; but not past :meth:`aclose`). Any other failure is a defect of
+    one item, not of the batch: the items are retried one transaction each, and only a
+    failing one is dropped (logged), so one poisoned event cannot take a batch of other
+    people's learning with it.
 
     A batch's transaction is :meth:`profiles.db.Database.in_one_call`: on SQLite ``apply``
     runs to its commit in the database's worker thread, so it may await only its session's
@@ -427,6 +428,7 @@ class WriteBehind(Generic[Item]):
         self._queue: asyncio.Queue[tuple[int, Item]] = asyncio.Queue(max_pending)
         self._task: asyncio.Task[None] | None = None
         self._hurry = asyncio.Event()  # set while a flush waits: stop gathering, apply
+        self._closing = asyncio.Event()  # set while aclose runs
         self._submitted = 0
         # Sequence numbers of the items submitted and not yet done with (applied, handed
         # on, discarded or dropped), and the flushes waiting: (last number each covers, its
@@ -532,10 +534,18 @@ class WriteBehind(Generic[Item]):
                     try:
                         await self.on_unavailable(items)
                         return
-                    except Exception:  # the journal failed too (a full disk): keep them
+                    except Exception:  # the journal failed too (a full disk): keep them...
+                        if self._closing.is_set():  # ... unless the process is stopping
+                            log.exception("stopping: %d learned events lost, the database "
+                                          "away and handing them on failed", len(items))
+                            return
                         log.exception("could not hand on %d learned events", len(items))
-                log.exception("write-behind batch of %d failed; retrying", len(items))
-                await asyncio.sleep(delay)
+                    # a stop cuts the wait short: the next failure ends the batch (above)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), delay)
+                else:
+                    log.exception("write-behind batch of %d failed; retrying", len(items))
+                    await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
             except Exception:
                 if len(items) == 1:
@@ -628,12 +638,17 @@ class WriteBehind(Generic[Item]):
                     self._hurry.clear()
 
     async def aclose(self) -> None:
-        """Flush, then stop the background task."""
-        await self.flush()
-        while self._unfinished:  # submitted while it flushed (handlers finishing)
+        """Flush, then stop the background task. A batch that neither the database nor
+        ``on_unavailable`` takes is dropped (logged) rather than holding the stop forever."""
+        self._closing.set()
+        try:
             await self.flush()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            while self._unfinished:  # submitted while it flushed (handlers finishing)
+                await self.flush()
+            if self._task is not None:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+                self._task = None
+        finally:
+            self._closing.clear()

@@ -76,8 +76,9 @@ class ReplyBindings:
     One indexed UPDATE per call: it runs for every reply an adapter sends, and reading the
     turn first cost a second statement in a transaction that, on SQLite, holds the one
     writer. A binding the database cannot take (it is away) is kept in memory, up to
-    ``limit`` (the oldest go first), and written with the next one once it answers: a
-    reaction to such a reply still counts as feedback then. A crash loses what is kept."""
+    ``limit`` (the oldest go first), and written with the next one once it answers, or when
+    the core stops: a reaction to such a reply still counts as feedback then. A crash, or a
+    stop with the database still away, loses what is kept."""
 
     def __init__(self, db: Database, *, limit: int = 10_000) -> None:
         self.db = db
@@ -85,15 +86,24 @@ class ReplyBindings:
         self._kept: dict[int, str] = {}  # turn id -> platform message id, oldest first
 
     @property
-    def kept(self) -> int:
-        return len(self._kept)
+    def kept(self) -> tuple[int, ...]:
+        """The turns whose binding waits for the database, oldest first."""
+        return tuple(self._kept)
 
     async def bind(self, reply_id: str, platform_message_id: str) -> None:
         turn_id = _turn_id(reply_id)
         if turn_id is None:
             return
+        self._kept.pop(turn_id, None)  # bound again: the newer id, in the newest place
+        self._kept[turn_id] = fit_id(platform_message_id, 200)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write every kept binding in one statement (an executemany); with the database
+        still away they stay kept. Also tried when the core stops (``Core.aclose``)."""
+        if not self._kept:
+            return
         bindings, self._kept = self._kept, {}
-        bindings[turn_id] = fit_id(platform_message_id, 200)
         params = [{"turn_id": turn, "mid": mid} for turn, mid in bindings.items()]
         try:
             # Each statement commits on its own (here one executemany): on PostgreSQL no
@@ -101,10 +111,16 @@ class ReplyBindings:
             async with self.db.each_statement() as session:
                 await session.exec(_bind_turn(), params=params)
         except DatabaseUnavailable as exc:
-            bindings.update(self._kept)  # kept meanwhile by others: newer
-            self._kept = dict(list(bindings.items())[-self.limit :])
+            self._keep_again(bindings)
             log.warning("%d reply bindings kept until the database is back: %s",
                         len(self._kept), exc)
+        except BaseException:  # cancelled, or one binding the database refuses: keep them
+            self._keep_again(bindings)
+            raise
+
+    def _keep_again(self, bindings: dict[int, str]) -> None:
+        bindings.update(self._kept)  # kept meanwhile by other calls: newer
+        self._kept = dict(list(bindings.items())[-self.limit :])
 
 
 def _turn_id(reply_id: str) -> int | None:

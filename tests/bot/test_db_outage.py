@@ -91,11 +91,11 @@ async def test_a_reply_bound_while_the_database_is_away_is_bound_once_it_is_back
         first = (await core.handle(message(alice, TEXT)))[0]
         await proxy.stop()
         await core.bind_reply(first.reply_id, "ts-away")  # raises nothing
-        assert core.bindings.kept == 1
+        assert core.bindings.kept == (int(first.reply_id.removeprefix("turn:")),)
         await proxy.start()
         second = (await core.handle(message(alice, "and what about vacuum tuning?")))[0]
         await core.bind_reply(second.reply_id, "ts-back")
-        assert core.bindings.kept == 0
+        assert core.bindings.kept == ()
         async with core.services.db.session() as session:
             bound = (await session.exec(
                 select(ConversationTurn.id, ConversationTurn.platform_message_id)
@@ -111,10 +111,32 @@ async def test_a_reply_bound_while_the_database_is_away_is_bound_once_it_is_back
         await proxy.stop()
         for turn in (990_001, 990_002, 990_003):
             await core.bind_reply(f"turn:{turn}", f"ts-{turn}")
-        assert core.bindings.kept == 2
+        assert core.bindings.kept == (990_002, 990_003)
         await proxy.start()
     finally:
         await core.aclose()
+        await core.services.db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_binding_kept_is_written_when_the_core_stops(postgres_database, settings_for):
+    """No reply follows the outage before the bot stops: the kept binding is written by the
+    graceful stop (Core.aclose), not lost with the process."""
+    proxy, proxied = await proxied_database(postgres_database)
+    core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
+    alice = person()
+    try:
+        await grant(core, alice)
+        reply = (await core.handle(message(alice, TEXT)))[0]
+        await proxy.stop()
+        await core.bind_reply(reply.reply_id, "ts-last")
+        await proxy.start()
+        await core.aclose()
+        assert core.bindings.kept == ()
+        async with core.services.db.session() as session:
+            turn = await session.get(ConversationTurn, int(reply.reply_id.removeprefix("turn:")))
+        assert turn is not None and turn.platform_message_id == "ts-last"
+    finally:
         await core.services.db.dispose()
 
 

@@ -378,3 +378,28 @@ async def test_a_failing_callback_or_predicate_does_not_stall_the_queue(make_cor
     await queue.aclose()
     assert calls == [1] * 5
     assert queue.applied == 3  # the odd person's two batches were dropped, nothing else
+
+
+async def test_a_stop_is_not_held_forever_by_a_batch_nobody_takes(make_core):
+    """The database is away and the journal fails on every try: the batch is kept and
+    retried while the process runs, but a graceful stop drops it (logged) instead of waiting
+    for the database forever."""
+    core = await make_core()
+    (pid,) = await people(core, ["nobody-takes"])
+    tries: list[str] = []
+    failed_once = asyncio.Event()
+
+    async def apply(session, items):
+        tries.append("database")
+        raise DatabaseUnavailable("database away")
+
+    async def journal(items):
+        tries.append("journal")
+        failed_once.set()
+        raise OSError(28, "No space left on device")
+
+    queue = WriteBehind(core.services.db, apply, max_delay=0.01, on_unavailable=journal)
+    await queue.submit((Observation(pid, T0, topics=(("jazz", 1.0),)), Claim("t", "W", "s0")))
+    await asyncio.wait_for(failed_once.wait(), 10)  # the first attempt failed both ways
+    await asyncio.wait_for(queue.aclose(), 10)
+    assert queue.applied == 0 and tries.count("journal") == 2
