@@ -12,6 +12,8 @@
     python -m bench --memory                cross-platform memories and tool use only
     python -m bench --stages                one DM at a time: main-thread CPU per stage of
                                             the reply path, statements per DM (both backends)
+    python -m bench --loop-steps            maximum ingest with every event-loop step timed:
+                                            where the long steps (the loop lag) come from
 
 The offline evaluation needs the MovieLens-100k copy shipped in the ``recbole`` wheel
 (``pip install --no-deps recbole==1.2.1``); without it that part is skipped with a message.
@@ -69,6 +71,11 @@ def main() -> None:
     only.add_argument(
         "--stages", action="store_true", help="CPU per stage of one DM at a time only"
     )
+    only.add_argument(
+        "--loop-steps", action="store_true",
+        help="where the event loop's long steps come from at maximum ingest",
+    )
+    parser.add_argument("--loop-events", type=int, default=4_000)
     parser.add_argument("--stage-people", type=int, default=1_000)
     parser.add_argument("--stage-dms", type=int, default=400)
     parser.add_argument("--scales", default="1000,10000", help="people per scale run")
@@ -108,6 +115,15 @@ def main() -> None:
 
         print("\n== stages: one DM at a time through Core.handle, no model ==", flush=True)
         run_stages(args.backends.split(","), args.stage_people, args.stage_dms)
+        print(f"\nbench took {time.perf_counter() - started:.0f} s")
+        return
+    if args.loop_steps:
+        from bench.loopsteps import run_loop_steps
+
+        people = int(args.scales.split(",")[0])
+        print(f"\n== loop steps: maximum ingest at {people:,} people, every step timed ==",
+              flush=True)
+        run_loop_steps(args.backends.split(","), people, args.loop_events)
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
         return
     if args.startup:

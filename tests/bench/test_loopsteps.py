@@ -1,0 +1,55 @@
+"""`python -m bench --loop-steps` names the place in this project's code where each long
+step of the event loop ended, and leaves the loop as it found it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from bench.loopsteps import LongSteps, timed_steps
+
+ORIGINAL = asyncio.Handle._run
+
+
+def _busy(seconds: float) -> None:
+    """Hold the loop without a clock-bound assertion: the step's length is only the
+    threshold's business, and the threshold here is zero."""
+    threading.Event().wait(seconds)
+
+
+async def _holds_the_loop() -> None:
+    _busy(0.002)
+    await asyncio.sleep(0)  # the step that held the loop ends here
+
+
+async def test_long_steps_are_named_by_the_project_frame_they_ended_in() -> None:
+    steps = LongSteps(threshold_ms=0.0)
+    with timed_steps(steps):
+        await asyncio.create_task(_holds_the_loop())
+        asyncio.get_running_loop().call_soon(_busy, 0.001)
+        await asyncio.sleep(0)
+    assert asyncio.Handle._run is ORIGINAL  # put back
+    names = list(steps.places)
+    assert any(name.endswith(f"_holds_the_loop:{_line_of_sleep()}") for name in names), names
+    assert "_busy" in names  # a plain callback: its function
+    assert steps.steps >= 2 and steps.total_ms > 0
+    report = steps.report()
+    assert "_holds_the_loop" in report and "loop steps" in report
+
+
+def _line_of_sleep() -> int:
+    import inspect
+
+    source, start = inspect.getsourcelines(_holds_the_loop)
+    return start + next(i for i, line in enumerate(source) if "asyncio.sleep(0)" in line)
+
+
+def test_a_step_under_the_threshold_is_counted_not_placed() -> None:
+    steps = LongSteps(threshold_ms=1e9)
+    loop = asyncio.new_event_loop()
+    try:
+        with timed_steps(steps):
+            loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+    assert steps.steps > 0 and not steps.places
