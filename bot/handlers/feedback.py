@@ -4,8 +4,6 @@ else: an interest signal in what was reacted to, learned in the learner's next b
 
 from __future__ import annotations
 
-import contextlib
-
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +12,7 @@ from bot.events import ActionEvent, Event, ReactionEvent
 from bot.learning import Pending
 from bot.pipeline.identify import Identify
 from bot.pipeline.intake import Intake
+from bot.pipeline.record import turn_id_of
 from bot.services import Services
 from profiles.db import WriteNeeded
 from profiles.feedback import reaction_value, teaches_interest
@@ -135,10 +134,10 @@ class Feedback:
         self, session: AsyncSession, person_id: int, target: str
     ) -> ConversationTurn | None:
         if target.startswith("turn:"):
-            with contextlib.suppress(ValueError):
-                turn = await session.get(ConversationTurn, int(target.removeprefix("turn:")))
-                if turn is not None and turn.person_id == person_id and turn.role == "assistant":
-                    return turn
+            turn_id = turn_id_of(target)
+            turn = None if turn_id is None else await session.get(ConversationTurn, turn_id)
+            if turn is not None and turn.person_id == person_id and turn.role == "assistant":
+                return turn
             return None
         result = await session.exec(
             select(ConversationTurn).where(

@@ -91,7 +91,7 @@ class ReplyBindings:
         return tuple(self._kept)
 
     async def bind(self, reply_id: str, platform_message_id: str) -> None:
-        turn_id = _turn_id(reply_id)
+        turn_id = turn_id_of(reply_id)
         if turn_id is None:
             return
         self._kept.pop(turn_id, None)  # bound again: the newer id, in the newest place
@@ -123,7 +123,7 @@ class ReplyBindings:
         self._kept = dict(list(bindings.items())[-self.limit :])
 
 
-def _turn_id(reply_id: str) -> int | None:
+def turn_id_of(reply_id: str) -> int | None:
     """The turn of a reply id the core made (``turn:<id>``); None for any other id: not a
     turn, not ASCII digits, or too large for any row (which would overflow the column)."""
     digits = reply_id.removeprefix("turn:")
