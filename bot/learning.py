@@ -67,6 +67,7 @@ from profiles.engine import PersonKey, ProfileEngine
 from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
 from profiles.models import Consent, Person, table_of
 from profiles.signals import MessageSignals
+from profiles.upsert import AnyOf, any_of, dialect_of
 from profiles.workspace_defaults import learning_allowed
 
 log = logging.getLogger(__name__)
@@ -231,8 +232,10 @@ class Learner:
         stay share-locked (PostgreSQL) until the batch commits, so a concurrent revocation
         or /forget orders itself after it; SQLite's single writer does the same."""
         engine = self.parts.engine
-        stmt = _still_learning_statement(engine.consent_opt_out, engine.workspace_opt_out_allowed)
-        result = await session.exec(stmt, params={"ids": sorted(person_ids)})
+        stmt, ids = _still_learning_statement(
+            dialect_of(session), engine.consent_opt_out, engine.workspace_opt_out_allowed
+        )
+        result = await session.exec(stmt, params=ids.params(person_ids))
         return {int(pid) for (pid,) in result.all()}
 
     async def _touch(self, session: AsyncSession, items: list[Pending]) -> None:
@@ -285,17 +288,20 @@ class Learner:
 # Python than executing its cached compiled form (a batch of one spent ~40 % of its time in
 # the consent re-check's construction).
 @functools.cache
-def _still_learning_statement(consent_opt_out: bool, workspace_opt_out_allowed: bool) -> Any:
+def _still_learning_statement(
+    dialect: str, consent_opt_out: bool, workspace_opt_out_allowed: bool
+) -> tuple[Any, AnyOf]:
     person, consent = table_of(Person), table_of(Consent)
     allowed = learning_allowed(  # the consent gate's rule, the workspace's mode included
         consent_opt_out=consent_opt_out, workspace_opt_out_allowed=workspace_opt_out_allowed
     )
+    ids = any_of(dialect, "ids", person.c.id)
     return (
         select(person.c.id)
         .join(consent, consent.c.person_id == person.c.id)
-        .where(person.c.id.in_(bindparam("ids", expanding=True)), allowed)
+        .where(ids.clause, allowed)
         .with_for_update(read=True)
-    )
+    ), ids
 
 
 @functools.cache

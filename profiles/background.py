@@ -29,14 +29,16 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy import bindparam, func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.db import scans
 from profiles.models import Consent, ConsentStatus, Interest, Person
 from profiles.topics import GENERIC_ALONE, SINGLE_MAX, candidate, is_filler, topic_words, zipf
+from profiles.upsert import AnyOf, any_of, dialect_of
 
 log = logging.getLogger(__name__)
 
@@ -355,21 +357,35 @@ class WorkspaceBackground:
         self, session: AsyncSession, platform: str, workspace: str, topics: list[str],
         allowed: list[str],
     ) -> dict[str, int]:
-        people = func.count(func.distinct(Interest.person_id))
-        stmt = scans(
-            select(Interest.topic, people)
-            .join(Person, Person.id == Interest.person_id)  # type: ignore[arg-type]
-            .join(Consent, Consent.person_id == Interest.person_id)  # type: ignore[arg-type]
-            .where(
-                Interest.topic.in_(topics),  # type: ignore[attr-defined]
-                Person.platform == platform,
-                Person.workspace == workspace,
-                Consent.status.in_(allowed),  # type: ignore[attr-defined]
-            )
-            .group_by(Interest.topic)
+        stmt, topic_ids = _df_statement(dialect_of(session))
+        result = await session.exec(
+            stmt,
+            params={
+                "platform": platform, "workspace": workspace, "allowed": allowed,
+                **topic_ids.params(topics),
+            },
         )
-        result = await session.exec(stmt)
         return {str(topic): int(n) for topic, n in result.all()}
+
+
+@functools.lru_cache(maxsize=2)
+def _df_statement(dialect: str) -> tuple[Any, AnyOf]:
+    """How many people hold each of a list of topics: built once per dialect, everything
+    bound at execution (a workspace's background counts up to COUNT_BATCH topics a time)."""
+    topics = any_of(dialect, "topics", col(Interest.topic))
+    people = func.count(func.distinct(Interest.person_id))
+    return scans(
+        select(Interest.topic, people)
+        .join(Person, col(Person.id) == col(Interest.person_id))
+        .join(Consent, col(Consent.person_id) == col(Interest.person_id))
+        .where(
+            topics.clause,
+            col(Person.platform) == bindparam("platform"),
+            col(Person.workspace) == bindparam("workspace"),
+            col(Consent.status).in_(bindparam("allowed", expanding=True)),
+        )
+        .group_by(col(Interest.topic))
+    ), topics
 
 
 def families(topics: Sequence[str]) -> list[list[str]]:

@@ -363,8 +363,8 @@ class ProfileEngine:
         ]
         if not values:
             return
-        await session.exec(
-            interest_upsert(session, self.half_life, self.lasting_half_life), params=values
+        await interest_upsert(session, self.half_life, self.lasting_half_life).execute(
+            session, values
         )
 
     async def prune_interests(self, session: AsyncSession, person_id: int, at: dt.datetime) -> int:

@@ -36,7 +36,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.db import Database, DatabaseUnavailable
@@ -44,7 +43,7 @@ from profiles.decay import accumulate, to_ts
 from profiles.learning_sql import interest_row, interest_upsert, style_upsert, trait_upsert
 from profiles.models import ProcessedEvent, Signal, table_of
 from profiles.signals import MessageSignals
-from profiles.upsert import dialect_of, insert_of
+from profiles.upsert import ManyRows, dialect_of, many_rows, rows_insert
 
 if TYPE_CHECKING:  # the engine's per-event methods run this module's rule: no import cycle
     from profiles.engine import ProfileEngine
@@ -207,8 +206,8 @@ class BatchIngestor:
                 }
                 for pid, c in wanted
             }
-            result = await session.exec(
-                _claims_statement(dialect_of(session)), params=list(unique.values())
+            result = await _claims_statement(dialect_of(session)).execute(
+                session, list(unique.values())
             )
             fresh = {(p, w, e) for p, w, e in result.all()}
         seen: set[tuple[str, str, str]] = set()
@@ -247,7 +246,7 @@ class BatchIngestor:
         ordered = sorted(observations, key=lambda ob: to_ts(ob.at))
         signal_rows = self.evidence_rows(ordered)
         if signal_rows:
-            await session.exec(insert(table_of(Signal)), params=signal_rows)
+            await _signals_statement(dialect_of(session)).execute(session, signal_rows)
         interest_rows = await self._interests(session, ordered)
         trait_rows = await self._traits(session, ordered)
         rounds, pruned = await self._styles(session, ordered)
@@ -277,8 +276,7 @@ class BatchIngestor:
                 found["evidence_count"] += 1
         if not combined:
             return 0
-        stmt = interest_upsert(session, hl, lasting)
-        await session.exec(stmt, params=list(combined.values()))
+        await interest_upsert(session, hl, lasting).execute(session, list(combined.values()))
         return len(combined)
 
     # Traits (language, active hour) --------------------------------------------------------
@@ -310,8 +308,7 @@ class BatchIngestor:
                     )
         if not combined:
             return 0
-        stmt = trait_upsert(session, hl)
-        await session.exec(stmt, params=list(combined.values()))
+        await trait_upsert(session, hl).execute(session, list(combined.values()))
         return len(combined)
 
     # Style ---------------------------------------------------------------------------------
@@ -342,7 +339,7 @@ class BatchIngestor:
         stmt = style_upsert(session)
         totals: dict[int, int] = {}
         for batch in rounds:  # each round holds a person at most once
-            result = await session.exec(stmt, params=batch)
+            result = await stmt.execute(session, batch)
             for person_id, seen in result.all():
                 totals[int(person_id)] = max(totals.get(int(person_id), 0), int(seen))
         # Prune where a person's message count crossed a multiple of PRUNE_EVERY (for a
@@ -356,15 +353,30 @@ class BatchIngestor:
         return len(rounds), pruned
 
 
+SIGNAL_COLUMNS = ("person_id", "kind", "value", "weight", "excerpt", "event_id", "created_at")
+CLAIM_COLUMNS = ("person_id", "platform", "workspace", "event_id", "processed_at")
+
+
 @functools.lru_cache(maxsize=2)
-def _claims_statement(dialect: str) -> Any:
-    """The batch's claims, built once per dialect (see profiles/learning_sql.py: building a
-    statement costs more than executing its cached form); rows bound at execution."""
+def _signals_statement(dialect: str) -> ManyRows:
+    """The batch's evidence rows (:meth:`BatchIngestor.evidence_rows`), built once per
+    dialect (see profiles/learning_sql.py: building a statement costs more than executing
+    its cached form)."""
+    table = table_of(Signal)
+    return many_rows(dialect, table, SIGNAL_COLUMNS, rows_insert(dialect, table, SIGNAL_COLUMNS))
+
+
+@functools.lru_cache(maxsize=2)
+def _claims_statement(dialect: str) -> ManyRows:
+    """The batch's claims, built once per dialect; one row per event."""
     table = table_of(ProcessedEvent)
-    return (
-        insert_of(dialect, table)
+    return many_rows(
+        dialect,
+        table,
+        CLAIM_COLUMNS,
+        rows_insert(dialect, table, CLAIM_COLUMNS)
         .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
-        .returning(table.c.platform, table.c.workspace, table.c.event_id)
+        .returning(table.c.platform, table.c.workspace, table.c.event_id),
     )
 
 

@@ -18,9 +18,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.decay import DAY_SECONDS, to_ts
 from profiles.models import Interest, StyleProfile, Trait, table_of
-from profiles.upsert import dialect_of, insert_of
+from profiles.upsert import ManyRows, dialect_of, many_rows, rows_insert
 
 LASTING_HALF_LIFE_DAYS = 365.0
+# The columns each statement takes, in the order PostgreSQL's arrays carry them.
+INTEREST_COLUMNS = (
+    "person_id", "topic", "weight", "lasting_weight", "updated_ts", "evidence_count",
+    "positive_feedback", "negative_feedback", "first_seen_at",
+)
+TRAIT_COLUMNS = ("person_id", "kind", "key", "weight", "updated_ts")
+STYLE_COLUMNS = (
+    "person_id", "messages_seen", "avg_length", "formality", "emoji_rate", "updated_at",
+)
 
 
 def _decayed_sum(old: Any, new: Any, column: str, hl: float) -> Any:
@@ -38,25 +47,25 @@ def interest_upsert(
     session: AsyncSession,
     half_life_seconds: float,
     lasting_half_life_seconds: float = LASTING_HALF_LIFE_DAYS * DAY_SECONDS,
-) -> Any:
+) -> ManyRows:
     """INSERT … ON CONFLICT for interests: decay the stored weights (fading and lasting) to
     the new signal's time and add it (see profiles.decay), atomically, so concurrent workers
-    never lose an update. Each row's ``lasting_weight`` equals its ``weight``. Rows go in as
-    executemany parameters (``session.exec(stmt, params=rows)``), never as a multi-row
-    ``.values([...])``, which SQLAlchemy cannot cache and recompiles every time. Built once
-    per dialect and half-lives: statements are immutable, constructing one costs more Python
-    than executing the cached compiled form."""
+    never lose an update. Each row's ``lasting_weight`` equals its ``weight``; one row per
+    (person, topic). Rows go in as :class:`profiles.upsert.ManyRows` parameters, never as a
+    multi-row ``.values([...])``, which SQLAlchemy cannot cache and recompiles every time.
+    Built once per dialect and half-lives: statements are immutable, constructing one costs
+    more Python than executing the cached compiled form."""
     return _interest_upsert(dialect_of(session), half_life_seconds, lasting_half_life_seconds)
 
 
 @functools.lru_cache(maxsize=16)
 def _interest_upsert(
     dialect: str, half_life_seconds: float, lasting_half_life_seconds: float
-) -> Any:
+) -> ManyRows:
     table = table_of(Interest)
-    stmt = insert_of(dialect, table)
+    stmt = rows_insert(dialect, table, INTEREST_COLUMNS)
     new, old = stmt.excluded, table.c
-    return stmt.on_conflict_do_update(
+    return many_rows(dialect, table, INTEREST_COLUMNS, stmt.on_conflict_do_update(
         index_elements=["person_id", "topic"],
         set_={
             "weight": _decayed_sum(old, new, "weight", half_life_seconds),
@@ -68,20 +77,21 @@ def _interest_upsert(
             "positive_feedback": old.positive_feedback + new.positive_feedback,
             "negative_feedback": old.negative_feedback + new.negative_feedback,
         },
-    )
+    ))
 
 
-def trait_upsert(session: AsyncSession, half_life_seconds: float) -> Any:
-    """INSERT … ON CONFLICT for decayed habit counters (language, active hour)."""
+def trait_upsert(session: AsyncSession, half_life_seconds: float) -> ManyRows:
+    """INSERT … ON CONFLICT for decayed habit counters (language, active hour); one row per
+    (person, kind, key)."""
     return _trait_upsert(dialect_of(session), half_life_seconds)
 
 
 @functools.lru_cache(maxsize=16)
-def _trait_upsert(dialect: str, half_life_seconds: float) -> Any:
+def _trait_upsert(dialect: str, half_life_seconds: float) -> ManyRows:
     table = table_of(Trait)
-    stmt = insert_of(dialect, table)
+    stmt = rows_insert(dialect, table, TRAIT_COLUMNS)
     new, old = stmt.excluded, table.c
-    return stmt.on_conflict_do_update(
+    return many_rows(dialect, table, TRAIT_COLUMNS, stmt.on_conflict_do_update(
         index_elements=["person_id", "kind", "key"],
         set_={
             "weight": old.weight
@@ -91,20 +101,21 @@ def _trait_upsert(dialect: str, half_life_seconds: float) -> Any:
                 (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
             ),
         },
-    )
+    ))
 
 
-def style_upsert(session: AsyncSession) -> Any:
+def style_upsert(session: AsyncSession) -> ManyRows:
     """INSERT … ON CONFLICT for the style profile: a running mean for the first messages, then
     an exponentially weighted average (alpha 0.1) so style follows the person as they change.
-    Returns ``(person_id, messages_seen)`` for every row."""
+    One row per person (a person's next message goes in the next statement). Returns
+    ``(person_id, messages_seen)`` for every row."""
     return _style_upsert(dialect_of(session))
 
 
 @functools.lru_cache(maxsize=4)
-def _style_upsert(dialect: str) -> Any:
+def _style_upsert(dialect: str) -> ManyRows:
     table = table_of(StyleProfile)
-    stmt = insert_of(dialect, table)
+    stmt = rows_insert(dialect, table, STYLE_COLUMNS)
     new, old = stmt.excluded, table.c
     alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
     upsert = stmt.on_conflict_do_update(
@@ -117,9 +128,11 @@ def _style_upsert(dialect: str) -> Any:
             "updated_at": new.updated_at,
         },
     )
-    # The new count comes back with each row (executemany with RETURNING): it tells the
-    # caller where pruning is due without a second read.
-    return upsert.returning(table.c.person_id, table.c.messages_seen)
+    # The new count comes back with each row (RETURNING): it tells the caller where pruning
+    # is due without a second read.
+    return many_rows(
+        dialect, table, STYLE_COLUMNS, upsert.returning(table.c.person_id, table.c.messages_seen)
+    )
 
 
 def interest_row(

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, tuple_
+from sqlalchemy import and_, bindparam, exists
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,6 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from profiles.admin_models import ChannelPolicy
 from profiles.memory_models import IdentityLink, Memory
 from profiles.models import Consent, Person, Preference
+from profiles.upsert import AnyOf, any_of, dialect_of
 
 _INFO_KEY = "tailorbot.preloaded"
 PREFERENCES = "preferences"
@@ -133,19 +134,11 @@ async def read_senders(
     sender on."""
     if not keys:
         return {}
-    stmt = (
-        select_rows(Person, Consent, Preference)
-        .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
-        .outerjoin(Preference, col(Preference.person_id) == col(Person.id))
-        .where(
-            tuple_(col(Person.platform), col(Person.workspace), col(Person.user_id)).in_(
-                sorted(keys)
-            )
-        )
-        .order_by(col(Person.id), col(Preference.id))
-    )
+    senders = _senders_statement(dialect_of(session))
+    stmt, params = senders.statement, senders.keys.params(keys)
     found: dict[tuple[str, str, str], Sender] = {}
-    for person, consent, preference in await session.exec(stmt):  # type: ignore[call-overload]
+    rows = await session.exec(stmt, params=params)
+    for person, consent, preference in rows:
         key = (person.platform, person.workspace, person.user_id)
         sender = found.get(key)
         if sender is None:
@@ -162,14 +155,8 @@ async def channel_policies(
     without a row (no admin said anything) are absent."""
     if not channels:
         return {}
-    result = await session.exec(
-        select(ChannelPolicy).where(
-            tuple_(
-                col(ChannelPolicy.platform), col(ChannelPolicy.workspace),
-                col(ChannelPolicy.channel_id),
-            ).in_(sorted(channels))
-        )
-    )
+    policies = _policies_statement(dialect_of(session))
+    result = await session.exec(policies.statement, params=policies.keys.params(channels))
     return {(row.platform, row.workspace, row.channel_id): row for row in result}
 
 
@@ -254,3 +241,35 @@ def _recall(session: AsyncSession, kind: str, key: object) -> tuple[bool, Any]:
     if memo is None or (kind, key) not in memo:
         return False, None
     return True, memo[(kind, key)]
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyedRead:
+    statement: Any
+    keys: AnyOf
+
+
+@functools.lru_cache(maxsize=2)
+def _senders_statement(dialect: str) -> _KeyedRead:
+    """Built once per dialect (the keys bound at execution): building it and its cache key
+    for every batch cost more than running it."""
+    keys = any_of(
+        dialect, "keys", col(Person.platform), col(Person.workspace), col(Person.user_id)
+    )
+    stmt = (
+        select_rows(Person, Consent, Preference)
+        .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
+        .outerjoin(Preference, col(Preference.person_id) == col(Person.id))
+        .where(keys.clause)
+        .order_by(col(Person.id), col(Preference.id))
+    )
+    return _KeyedRead(stmt, keys)
+
+
+@functools.lru_cache(maxsize=2)
+def _policies_statement(dialect: str) -> _KeyedRead:
+    keys = any_of(
+        dialect, "channels", col(ChannelPolicy.platform), col(ChannelPolicy.workspace),
+        col(ChannelPolicy.channel_id),
+    )
+    return _KeyedRead(select(ChannelPolicy).where(keys.clause), keys)

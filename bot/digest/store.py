@@ -34,7 +34,7 @@ from profiles.models import (
     WorkspaceFeed,
     table_of,
 )
-from profiles.upsert import arrays_of, dialect_of, insert_for, insert_from_arrays, insert_of
+from profiles.upsert import ManyRows, dialect_of, insert_for, many_rows, rows_insert
 
 T = TypeVar("T")
 
@@ -326,34 +326,22 @@ async def record_items(
     sent twice)."""
     if not rows:
         return {}
-    if dialect_of(session) == "postgresql":
-        names = tuple(rows[0])
-        result = await session.exec(
-            _record_from_arrays(names), params=arrays_of(table_of(DigestItem), rows, names)
-        )
-    else:
-        result = await session.exec(_record_statement(), params=list(rows))
+    result = await _record_statement(dialect_of(session), tuple(rows[0])).execute(session, rows)
     return {(int(pid), key): int(item_id) for item_id, pid, key in result.all()}
 
 
-@functools.cache
-def _record_statement() -> Any:
+@functools.lru_cache(maxsize=8)
+def _record_statement(dialect: str, names: tuple[str, ...]) -> ManyRows:
+    """The items, one array per column on PostgreSQL (see ``profiles.upsert``: a page's
+    ~1,200 items as a ``VALUES`` text were two thirds of recording it there)."""
     table = table_of(DigestItem)
-    return (
-        insert_of("sqlite", table)
+    return many_rows(
+        dialect,
+        table,
+        names,
+        rows_insert(dialect, table, names)
         .on_conflict_do_nothing(index_elements=["person_id", "item_key"])
-        .returning(table.c.id, table.c.person_id, table.c.item_key)
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def _record_from_arrays(names: tuple[str, ...]) -> Any:
-    """PostgreSQL: the items as one array per column (see ``profiles.upsert``)."""
-    table = table_of(DigestItem)
-    return (
-        insert_from_arrays(table, names)
-        .on_conflict_do_nothing(index_elements=["person_id", "item_key"])
-        .returning(table.c.id, table.c.person_id, table.c.item_key)
+        .returning(table.c.id, table.c.person_id, table.c.item_key),
     )
 
 

@@ -32,10 +32,11 @@ journal whole; ``/forget`` discards the person's waiting messages here too; a gr
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,6 +50,7 @@ from profiles.feedback import reaction_value, teaches_interest
 from profiles.ingest import IngestStats, WriteBehind
 from profiles.models import ConsentStatus, ConversationTurn, Person
 from profiles.preload import channel_policies, read_senders
+from profiles.upsert import AnyOf, any_of, dialect_of
 
 log = logging.getLogger(__name__)
 
@@ -187,12 +189,8 @@ class Intake:
         }
         if not targets:
             return set()
-        result = await session.exec(
-            select(ConversationTurn.person_id, ConversationTurn.platform_message_id).where(
-                col(ConversationTurn.platform_message_id).in_(sorted(targets)),
-                ConversationTurn.role == "assistant",
-            )
-        )
+        stmt, ids = _bot_replies_statement(dialect_of(session))
+        result = await session.exec(stmt, params=ids.params(targets))
         return {(person_id, target) for person_id, target in result if target is not None}
 
     async def _hand_on(self, batch: list[Arrival]) -> None:
@@ -238,3 +236,12 @@ class Intake:
         """The database is away: the messages wait in the outage journal, replayed once it
         answers (through Core.handle, so through here again)."""
         self.services.learner.journal_events([arrival.event for arrival in batch])
+
+
+@functools.lru_cache(maxsize=2)
+def _bot_replies_statement(dialect: str) -> tuple[Any, AnyOf]:
+    """Built once per dialect, the targets bound at execution."""
+    ids = any_of(dialect, "targets", col(ConversationTurn.platform_message_id))
+    return select(ConversationTurn.person_id, ConversationTurn.platform_message_id).where(
+        ids.clause, ConversationTurn.role == "assistant"
+    ), ids

@@ -141,8 +141,8 @@ async def test_statement_count_is_fixed_per_batch(make_core):
     ids = await people(core, [f"p{i}" for i in range(30)])
     statements = []
 
-    def count(*_args):
-        statements.append(1)
+    def count(_conn, _cursor, statement, _params, _context, executemany):
+        statements.append((statement.split(" (")[0], executemany))
 
     event.listen(core.services.db.engine.sync_engine, "before_cursor_execute", count)
     async with core.services.db.session() as session:
@@ -151,6 +151,40 @@ async def test_statement_count_is_fixed_per_batch(make_core):
     # signal + interest + trait inserts, style rounds and the prune check: not 5 per message
     assert stats.signal_rows > 300
     assert len(statements) < 300 // 3
+    if not core.services.db.sqlite:
+        # one execution per statement whatever the rows (one array per column), not
+        # psycopg's executemany, which is one prepared execution, and its Python, per row
+        assert ("INSERT INTO signal", False) in statements
+        assert [s for s, many in statements if many] == []
+
+
+async def test_text_survives_the_batch_as_it_was_written(make_core):
+    """On PostgreSQL a batch's text goes as array literals, where quotes, backslashes,
+    braces, commas, 'NULL' and empty strings all have meanings; they must arrive as written."""
+    core = await make_core()
+    (pid,) = await people(core, ["quoting"])
+    texts = [
+        'say "hi"', "back\\slash", "{braces}", "a, b", "NULL", "null", "", " padded ",
+        "new\nline", "émoji 🎷 עברית", "e\u0301 combined", "'single'", "tab\there",
+    ]
+    observations = [
+        Observation(pid, T0 + dt.timedelta(seconds=i), topics=((text or "empty", 1.0),),
+                    excerpt=text, event_id=text)
+        for i, text in enumerate(texts)
+    ] + [Observation(pid, T0 + dt.timedelta(minutes=1), topics=(("no excerpt", 1.0),))]
+    async with core.services.db.session() as session:
+        await BatchIngestor(core.services.engine).claim_and_apply(
+            session, [(ob, Claim("test", "W1", f"claim {ob.event_id}")) for ob in observations]
+        )
+    async with core.services.db.session() as session:
+        rows = (await session.exec(select(Signal).where(Signal.person_id == pid))).scalars()
+        stored = sorted((r.value, r.excerpt, r.event_id) for r in rows)
+        learned = await core.services.engine.interests(session, pid, T0, limit=None)
+    topics = {interest.topic for interest in learned}
+    assert stored == sorted(
+        [(text or "empty", text, text) for text in texts] + [("no excerpt", None, None)]
+    )
+    assert topics == {text or "empty" for text in texts} | {"no excerpt"}
 
 
 async def test_item_engagement_is_evidence_and_interest(make_core):

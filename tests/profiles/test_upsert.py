@@ -1,0 +1,100 @@
+"""profiles.upsert's statements over many rows or values, on real SQLite and PostgreSQL: the
+same rows found and written on both, whatever the text inside, and on PostgreSQL the same
+short statement for any number of values (the reason the arrays exist)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, insert, select
+
+from profiles.db import Database
+from profiles.models import Person, table_of
+from profiles.upsert import any_of, many_rows, rows_insert
+
+ODD = ['say "hi"', "back\\slash", "{braces}", "a, b", "NULL", "", " padded ", "émoji 🎷 עברית"]
+
+
+async def _people(db: Database, user_ids: list[str]) -> None:
+    async with db.session() as session:
+        await session.exec(
+            insert(table_of(Person)),  # type: ignore[call-overload]
+            params=[{"platform": "t", "workspace": "W", "user_id": u} for u in user_ids],
+        )
+
+
+def _sent(db: Database) -> tuple[list[str], Any]:
+    texts: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        texts.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    return texts, record
+
+
+async def test_any_of_finds_exactly_the_listed_values_and_keys(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        await _people(db, [*ODD, "other"])
+        dialect = db.engine.dialect.name
+        person = table_of(Person)
+        one = any_of(dialect, "ids", person.c.user_id)
+        keys = any_of(dialect, "keys", person.c.platform, person.c.workspace, person.c.user_id)
+        texts, record = _sent(db)
+        async with db.read() as session:
+            found = []
+            for wanted in ([*ODD, "absent"], ["other"], ["absent"]):
+                rows = await session.exec(
+                    select(person.c.user_id).where(one.clause),  # type: ignore[call-overload]
+                    params=one.params(wanted),
+                )
+                found.append(sorted(user for (user,) in rows))
+            rows = await session.exec(
+                select(person.c.user_id).where(keys.clause),  # type: ignore[call-overload]
+                params=keys.params({("t", "W", "NULL"), ("t", "W", ""), ("t", "X", "other")}),
+            )
+            by_key = sorted(user for (user,) in rows)
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        assert found == [sorted(ODD), ["other"], []]
+        assert by_key == ["", "NULL"]
+        if dialect == "postgresql":  # one text for any number of values
+            assert len(set(texts[:3])) == 1 and "ANY" in texts[0]
+    finally:
+        await db.dispose()
+
+
+async def test_many_rows_writes_every_row_as_given(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        dialect = db.engine.dialect.name
+        table = table_of(Person)
+        names = ("platform", "workspace", "user_id", "display_name")
+        stmt = many_rows(
+            dialect, table, names,
+            rows_insert(dialect, table, names)
+            .on_conflict_do_nothing(index_elements=["platform", "workspace", "user_id"])
+            .returning(table.c.user_id),
+        )
+        rows = [
+            {"platform": "t", "workspace": "W", "user_id": u, "display_name": u or None}
+            for u in ODD
+        ]
+        texts, record = _sent(db)
+        async with db.session() as session:
+            first = await stmt.execute(session, rows)
+            inserted = sorted(user for (user,) in first)
+            again = await stmt.execute(session, [*rows[:2], {**rows[0], "user_id": "new"}])
+            second = sorted(user for (user,) in again)
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        async with db.read() as session:
+            stored = (await session.exec(select(table.c.user_id, table.c.display_name))).all()  # type: ignore[call-overload]
+        assert inserted == sorted(ODD)
+        assert second == ["new"]  # the conflicting rows skipped, as their clause says
+        assert sorted((u, n) for u, n in stored) == sorted(
+            [(u, u or None) for u in ODD] + [("new", ODD[0])]
+        )
+        if dialect == "postgresql":
+            assert texts[0] == texts[1] and "unnest" in texts[0]
+    finally:
+        await db.dispose()
