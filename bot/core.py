@@ -51,7 +51,6 @@ from bot.pipeline.chat import (
     reply_thread,
 )
 from bot.pipeline.identify import key_of
-from bot.pipeline.record import ReplyBindings
 from bot.sanitize import fit_event
 from bot.services import Services
 from profiles.db import Database, DatabaseUnavailable
@@ -120,7 +119,7 @@ class Core:
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
         )
-        self.bindings = ReplyBindings(self.services.db)
+        self.bindings = self.services.bindings
         # Batches of implicit learning the database refused wait in the journal too.
         self.services.learner.on_journaled = self.drainer.wake
 
@@ -157,7 +156,7 @@ class Core:
 
     async def bind_reply(self, reply_id: str, platform_message_id: str) -> None:
         """Adapters report the platform id of a reply they sent, so reactions to it can be
-        read as feedback (:class:`bot.pipeline.record.ReplyBindings`: with the database
+        read as feedback (:class:`bot.reply_bindings.ReplyBindings`: with the database
         away it is kept and written once it is back, never raised to the adapter)."""
         await self.bindings.bind(reply_id, platform_message_id)
 

@@ -43,7 +43,11 @@ async def forget_person(
         {person.id}, keys={(person.platform, person.workspace, person.user_id)}
     )
     await services.features.erase(session, person)
+    # Bindings of their replies kept while the database was away: their turns go now.
+    kept = await services.bindings.kept_of(session, person.id)
     removed = await forget_person_rows(session, person.id)
+    if kept:
+        services.after_commit(session, lambda: services.bindings.drop(kept))
     services.after_commit(session, count_erasure)
     # Their words may also wait in the outage journal: removed now, not after commit, so
     # a crash in between cannot replay them into a fresh person.

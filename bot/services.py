@@ -27,6 +27,7 @@ from bot.journal import Journal, journal_path
 from bot.learning import Learner
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
+from bot.reply_bindings import ReplyBindings
 from profiles import feedback, topics
 from profiles.background import WorkspaceBackground
 from profiles.db import Database
@@ -66,9 +67,12 @@ class Services:
     outboxes: dict[str, Outbox] = field(default_factory=dict)
     # Implicit learning no reply waits for, applied in batches (bot/learning.py).
     learner: Learner = field(init=False)
+    # Sent replies' platform ids, written to their turns (bot/reply_bindings.py).
+    bindings: ReplyBindings = field(init=False)
 
     def __post_init__(self) -> None:
         self.learner = Learner(self)
+        self.bindings = ReplyBindings(self.db)
 
     @classmethod
     def build(

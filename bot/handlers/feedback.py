@@ -12,7 +12,7 @@ from bot.events import ActionEvent, Event, ReactionEvent
 from bot.learning import Pending
 from bot.pipeline.identify import Identify
 from bot.pipeline.intake import Intake
-from bot.pipeline.record import turn_id_of
+from bot.reply_bindings import turn_id_of
 from bot.services import Services
 from profiles.db import WriteNeeded
 from profiles.feedback import reaction_value, teaches_interest

@@ -119,6 +119,37 @@ async def test_a_reply_bound_while_the_database_is_away_is_bound_once_it_is_back
 
 
 @pytest.mark.postgres
+async def test_forget_drops_the_forgotten_persons_kept_bindings_only(
+    postgres_database, settings_for
+):
+    """Bindings kept through an outage name turn ids; /forget deletes the person's turns,
+    and SQLite may hand a deleted id to the next turn stored — someone else's, which the
+    kept binding would then mark as the forgotten reply's message. So /forget drops its
+    person's kept bindings (once it commits); other people's are still written."""
+    proxy, proxied = await proxied_database(postgres_database)
+    core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
+    alice, bob = person("alice"), person("bob")
+    try:
+        await grant(core, alice)
+        await grant(core, bob)
+        hers = (await core.handle(message(alice, TEXT)))[0]
+        his = (await core.handle(message(bob, TEXT)))[0]
+        await proxy.stop()
+        await core.bind_reply(hers.reply_id, "ts-hers")
+        await core.bind_reply(his.reply_id, "ts-his")
+        await proxy.start()
+        await core.handle(command(alice, "forget", "confirm"))
+        assert core.bindings.kept == (int(his.reply_id.removeprefix("turn:")),)
+        await core.bindings.flush()
+        async with core.services.db.session() as session:
+            turn = await session.get(ConversationTurn, int(his.reply_id.removeprefix("turn:")))
+        assert turn is not None and turn.platform_message_id == "ts-his"
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+
+
+@pytest.mark.postgres
 async def test_a_binding_kept_is_written_when_the_core_stops(postgres_database, settings_for):
     """No reply follows the outage before the bot stops: the kept binding is written by the
     graceful stop (Core.aclose), not lost with the process."""
