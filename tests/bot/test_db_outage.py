@@ -1,6 +1,8 @@
 """A real PostgreSQL connection that goes away and comes back (through a TCP proxy)."""
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,9 +22,26 @@ from profiles.models import (
     Signal,
 )
 from tests.support.helpers import command, count, grant, message, person, person_id, reaction
-from tests.support.tcp_proxy import proxied_database
+from tests.support.tcp_proxy import TcpProxy, proxied_database
 
 TEXT = "Reading about PostgreSQL replication and logical decoding internals"
+
+
+@contextlib.asynccontextmanager
+async def core_behind_proxy(
+    postgres_database: str, settings_for: Any, **overrides: Any
+) -> AsyncIterator[tuple[TcpProxy, Core]]:
+    """A core whose PostgreSQL connection goes through a proxy the test cuts
+    (``proxy.stop()``: the database goes away) and restores (``proxy.start()``); closed, and
+    the proxy stopped, afterwards. ``overrides``: settings."""
+    proxy, proxied = await proxied_database(postgres_database)
+    core = Core(settings_for(proxied, **overrides), Database(proxied), ScriptedBackend())
+    try:
+        yield proxy, core
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+        await proxy.stop()
 
 
 def delivering(core: Core) -> list[list[Any]]:
@@ -40,12 +59,9 @@ def delivering(core: Core) -> list[list[Any]]:
 async def test_message_kept_while_database_is_away_and_replayed_when_back(
     postgres_database, settings_for
 ):
-    proxy, proxied = await proxied_database(postgres_database)
-    settings = settings_for(proxied)
-    core = Core(settings, Database(proxied), ScriptedBackend())
-    delivered = delivering(core)
-    alice = person()
-    try:
+    async with core_behind_proxy(postgres_database, settings_for) as (proxy, core):
+        delivered = delivering(core)
+        alice = person()
         await grant(core, alice)
         await proxy.stop()  # the database goes away
         replies = await core.handle(message(alice, TEXT))
@@ -62,10 +78,6 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
         # and normal service resumes
         later = await core.handle(message(alice, "and what about vacuum tuning?"))
         assert later[0].purpose == "chat"
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
-        await proxy.stop()
 
 
 class OneWriterPath(Database):
@@ -83,10 +95,8 @@ async def test_a_reply_bound_while_the_database_is_away_is_bound_once_it_is_back
     """An adapter binds a reply it sent just as the database goes away: the core keeps the
     binding (the adapter sees no error) and writes it with the next one once the database
     answers, so a reaction to that reply still counts as feedback on it."""
-    proxy, proxied = await proxied_database(postgres_database)
-    core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
-    alice = person()
-    try:
+    async with core_behind_proxy(postgres_database, settings_for) as (proxy, core):
+        alice = person()
         await grant(core, alice)
         first = (await core.handle(message(alice, TEXT)))[0]
         await proxy.stop()
@@ -113,9 +123,6 @@ async def test_a_reply_bound_while_the_database_is_away_is_bound_once_it_is_back
             await core.bind_reply(f"turn:{turn}", f"ts-{turn}")
         assert core.bindings.kept == (990_002, 990_003)
         await proxy.start()
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
 
 
 @pytest.mark.postgres
@@ -126,10 +133,8 @@ async def test_forget_drops_the_forgotten_persons_kept_bindings_only(
     and SQLite may hand a deleted id to the next turn stored — someone else's, which the
     kept binding would then mark as the forgotten reply's message. So /forget drops its
     person's kept bindings (once it commits); other people's are still written."""
-    proxy, proxied = await proxied_database(postgres_database)
-    core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
-    alice, bob = person("alice"), person("bob")
-    try:
+    async with core_behind_proxy(postgres_database, settings_for) as (proxy, core):
+        alice, bob = person("alice"), person("bob")
         await grant(core, alice)
         await grant(core, bob)
         hers = (await core.handle(message(alice, TEXT)))[0]
@@ -144,9 +149,6 @@ async def test_forget_drops_the_forgotten_persons_kept_bindings_only(
         async with core.services.db.session() as session:
             turn = await session.get(ConversationTurn, int(his.reply_id.removeprefix("turn:")))
         assert turn is not None and turn.platform_message_id == "ts-his"
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
 
 
 @pytest.mark.postgres
@@ -181,7 +183,8 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
     owing its answer and its learning: the replay learns, answers and records it without
     claiming it again (a second claim would call it a duplicate: no answer, ever — checked:
     without the mark nothing is delivered here), and learns it once."""
-    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
+    proxy, proxied = await proxied_database(postgres_database)
+    settings = settings_for(proxied, outage_journal=str(tmp_path / "j"))
     core = Core(settings, OneWriterPath(settings.database_url), ScriptedBackend())
     delivered = delivering(core)
     alice = person()
@@ -231,11 +234,11 @@ async def test_an_answered_message_whose_learning_met_an_outage_is_learned_once_
     owing its learning only: the replay learns from it without claiming it (the claim would
     find it processed and learn nothing — checked: kept as a plain event, nothing is
     learned) and without answering it a second time."""
-    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
-    core = Core(settings, Database(settings.database_url), ScriptedBackend())
-    delivered = delivering(core)
-    alice = person()
-    try:
+    async with core_behind_proxy(
+        postgres_database, settings_for, outage_journal=str(tmp_path / "j")
+    ) as (proxy, core):
+        delivered = delivering(core)
+        alice = person()
         await grant(core, alice)
         core.services.learner.queue.max_delay = 60.0  # the batch waits for the flush below
         asked = message(alice, TEXT)
@@ -256,16 +259,6 @@ async def test_an_answered_message_whose_learning_met_an_outage_is_learned_once_
         assert len(core.services.llm.requests) == answers  # type: ignore[attr-defined]
         assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
         assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
-        await proxy.stop()
-
-
-async def _proxied_core(postgres_database, settings_for, journal_file):
-    proxy, proxied = await proxied_database(postgres_database)
-    settings = settings_for(proxied, outage_journal=str(journal_file))
-    return proxy, settings
 
 
 @pytest.mark.postgres
@@ -274,16 +267,16 @@ async def test_new_events_and_the_retry_loop_drain_together_without_loss(
 ):
     """Regression: a new event's drain and the retry loop's drain both popped the same deque
     (IndexError) and the next message was lost. Now one drainer replays, in order, once."""
-    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
-    core = Core(settings, Database(settings.database_url), ScriptedBackend())
-    delivered: list[str] = []
+    async with core_behind_proxy(
+        postgres_database, settings_for, outage_journal=str(tmp_path / "j")
+    ) as (proxy, core):
+        delivered: list[str] = []
 
-    async def deliver(event, replies):
-        delivered.extend(r.purpose for r in replies)
+        async def deliver(event, replies):
+            delivered.extend(r.purpose for r in replies)
 
-    core.services.deliverers["test"] = deliver
-    alice = person()
-    try:
+        core.services.deliverers["test"] = deliver
+        alice = person()
         await grant(core, alice)
         await proxy.stop()
         for n in range(5):
@@ -309,17 +302,14 @@ async def test_new_events_and_the_retry_loop_drain_together_without_loss(
             )
             texts = list(rows)
         assert [t.rsplit(" ", 1)[-1] for t in texts[:5]] == ["0", "1", "2", "3", "4"]
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
-        await proxy.stop()
 
 
 @pytest.mark.postgres
 async def test_events_kept_during_an_outage_survive_a_restart(
     postgres_database, settings_for, tmp_path
 ):
-    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
+    proxy, proxied = await proxied_database(postgres_database)
+    settings = settings_for(proxied, outage_journal=str(tmp_path / "j"))
     alice = person()
     first = Core(settings, Database(settings.database_url), ScriptedBackend())
     try:
@@ -349,11 +339,10 @@ async def test_events_kept_during_an_outage_survive_a_restart(
 async def test_a_full_journal_says_so_and_forget_empties_it(
     postgres_database, settings_for, tmp_path
 ):
-    proxy, settings = await _proxied_core(postgres_database, settings_for, tmp_path / "j")
-    settings = settings.model_copy(update={"outage_journal_limit": 2})
-    core = Core(settings, Database(settings.database_url), ScriptedBackend())
-    alice, bob = person("alice"), person("bob")
-    try:
+    async with core_behind_proxy(
+        postgres_database, settings_for, outage_journal=str(tmp_path / "j"), outage_journal_limit=2
+    ) as (proxy, core):
+        alice, bob = person("alice"), person("bob")
         await proxy.stop()
         await core.handle(message(alice, "quixotic zephyr one"))
         await core.handle(message(bob, "bob's words"))
@@ -363,7 +352,3 @@ async def test_a_full_journal_says_so_and_forget_empties_it(
             await core.forget_ref(alice)
         assert core.backlog_size == 1
         assert b"quixotic zephyr" not in (tmp_path / "j").read_bytes()
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
-        await proxy.stop()
