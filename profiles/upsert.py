@@ -8,8 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Text, any_, bindparam, cast, func, select, tuple_
+from psycopg import adapters as psycopg_adapters
+from psycopg.types.array import ListBinaryDumper
+from sqlalchemy import JSON, Float, Text, any_, bindparam, cast, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import UserDefinedType
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -29,6 +33,48 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     return insert_of(dialect_of(session), table)
 
 
+class _BinaryList(list[Any]):
+    """A list psycopg sends as a binary array (registered below): each element as its bytes,
+    where the text form escapes every string with a regular expression — for a learning
+    batch's ~1,700 evidence values 7.5 ms against 1.1 ms a statement."""
+
+
+psycopg_adapters.register_dumper(_BinaryList, ListBinaryDumper)
+
+
+class BinaryArray(UserDefinedType[Any]):
+    """A PostgreSQL array parameter of ``item_type``, sent in binary (:class:`_BinaryList`)
+    and cast to ``item_type[]`` in the statement. Not a subclass of ``ARRAY``, whose
+    psycopg form copies every value into a plain list (a text array again). One element
+    type per array: a float column's whole numbers (a weight of 1 beside 0.5) go as
+    floats."""
+
+    cache_ok = True
+    render_bind_cast = True
+
+    def __init__(self, item_type: Any) -> None:
+        self.item_type = item_type
+        self._spec = postgresql.dialect().type_compiler_instance.process(item_type) + "[]"
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return self._spec
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        item = self.item_type.dialect_impl(dialect).bind_processor(dialect)
+        as_float = isinstance(self.item_type, Float)
+
+        def process(value: Sequence[Any] | None) -> _BinaryList | None:
+            if value is None:
+                return None
+            if item is not None:
+                value = [item(x) for x in value]
+            if as_float:
+                return _BinaryList(None if x is None else float(x) for x in value)
+            return _BinaryList(value)
+
+        return process
+
+
 def insert_from_arrays(table: Any, names: Sequence[str]) -> Any:
     """PostgreSQL's ``INSERT … SELECT … FROM unnest(one array parameter per column)``: one
     short statement for any number of rows, to take :func:`arrays_of` as its parameters.
@@ -41,7 +87,7 @@ def insert_from_arrays(table: Any, names: Sequence[str]) -> Any:
     kinds = [_ARRAY_TEXT if _is_json(table.c[n]) else table.c[n].type for n in names]
     arrays = (
         func.unnest(
-            *[bindparam(n, type_=postgresql.ARRAY(k)) for n, k in zip(names, kinds, strict=True)]
+            *[bindparam(n, type_=BinaryArray(k)) for n, k in zip(names, kinds, strict=True)]
         )
         .table_valued(*names)
         .render_derived()
@@ -131,7 +177,7 @@ def any_of(dialect: str, name: str, *columns: Any) -> AnyOf:
         target = columns[0] if len(columns) == 1 else tuple_(*columns)
         return AnyOf(target.in_(bindparam(name, expanding=True)), name, len(columns), False)
     arrays = [
-        bindparam(f"{name}_{i}", type_=postgresql.ARRAY(column.type))
+        bindparam(f"{name}_{i}", type_=BinaryArray(column.type))
         for i, column in enumerate(columns)
     ]
     if len(columns) == 1:

@@ -98,3 +98,24 @@ async def test_many_rows_writes_every_row_as_given(database_url: str) -> None:
             assert texts[0] == texts[1] and "unnest" in texts[0]
     finally:
         await db.dispose()
+
+
+async def test_whole_numbers_among_fractions_are_written_as_numbers(database_url: str) -> None:
+    """A weight may come as 1 beside 0.5 (a feedback delta, a rating): PostgreSQL's arrays
+    take one element type, so a float column's values go as floats."""
+    from profiles.learning_sql import interest_row, interest_upsert
+    from profiles.models import Interest
+    from tests.profiles.test_ingest import T0
+
+    db = Database(database_url)
+    try:
+        await _people(db, ["weights"])
+        async with db.session() as session:
+            pid = (await session.exec(select(Person.id))).scalar_one()  # type: ignore[call-overload]
+            rows = [interest_row(pid, "jazz", 1, T0), interest_row(pid, "chess", 0.5, T0)]
+            await interest_upsert(session, 86_400.0).execute(session, rows)
+        async with db.read() as session:
+            stored = (await session.exec(select(Interest.topic, Interest.weight))).all()  # type: ignore[call-overload]
+        assert sorted(stored) == [("chess", 0.5), ("jazz", 1.0)]
+    finally:
+        await db.dispose()
