@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,14 +16,9 @@ from pathlib import Path
 
 from adapters.cli.run import configured_runners
 from bot.config import Settings
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: Path) -> None:

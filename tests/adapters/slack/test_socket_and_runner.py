@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import time
 
 import aiohttp
@@ -32,6 +31,7 @@ from tests.adapters.slack.conftest import (
 from tests.conftest import MakeCore
 from tests.support.fake_slack_api import BOT_USER_ID, FakeSlackAPI
 from tests.support.helpers import count
+from tests.support.ports import free_port
 
 APP_TOKEN = "xapp-1-A0APP-1-test"
 
@@ -101,12 +101,6 @@ async def test_serve_in_socket_mode_until_cancelled(make_core: MakeCore) -> None
             with pytest.raises(asyncio.CancelledError):
                 await task
         await slack.wait_until(lambda: slack.connections == 0)  # the WebSocket was closed
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_serve_in_http_mode_until_cancelled(make_core: MakeCore) -> None:
