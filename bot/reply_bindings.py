@@ -3,7 +3,7 @@ message count as feedback on the reply (bot/handlers/feedback.py reads it back).
 
 Why a module of its own, owned by :class:`bot.services.Services`: adapters report the id after
 sending (``Core.bind_reply``), long after the reply's record committed, and ``/forget`` must
-reach the bindings still waiting for the database (see :meth:`ReplyBindings.forget`)."""
+reach the bindings still waiting for the database (:meth:`ReplyBindings.kept_of`)."""
 
 from __future__ import annotations
 

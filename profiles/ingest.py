@@ -4,16 +4,17 @@ Why: the per-message path (:meth:`ProfileEngine.observe_message`) issues five st
 message, each compiled by SQLAlchemy and, on SQLite, handed to aiosqlite's thread. That is
 what caps the pipeline at a few hundred signal rows per second (see docs/measurement.md).
 This module applies the *same* learning to a batch with a fixed number of statements, whatever
-the batch size:
+the batch size (each takes all its rows at once: an executemany on SQLite, one binary array
+per column on PostgreSQL — :class:`profiles.upsert.ManyRows`):
 
-* evidence rows: one ``executemany`` insert into ``signal``;
+* evidence rows: one insert into ``signal``;
 * interests and habit traits: deltas are combined in Python per (person, topic) with the same
   decay rule the SQL upsert uses (:func:`profiles.decay.accumulate`: decay is linear, so the
   sum of signals decayed to the batch's latest time *is* what sequential upserts store), then
-  one ``executemany`` upsert each — still an atomic read-modify-write in the database, so
+  one upsert each — still an atomic read-modify-write in the database, so
   concurrent workers never lose an update;
 * style: its running average is not linear, so messages are applied in *rounds* (round r holds
-  each person's r-th message of the batch), one ``executemany`` upsert per round (the running
+  each person's r-th message of the batch), one upsert per round (the running
   mean, then alpha 0.1, of :func:`profiles.learning_sql.style_upsert`). A batch of messages
   from many people is one or two rounds.
 
