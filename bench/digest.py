@@ -24,7 +24,6 @@ import random
 import resource
 import tempfile
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -32,11 +31,11 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import psycopg
 from aiohttp import web
 from sqlalchemy import insert
 from sqlmodel import select
 
+from bench.pgdatabase import throwaway_database
 from bench.workload import TOPICS
 from bot.config import Settings
 from bot.core import Core
@@ -251,17 +250,8 @@ async def run_sqlite(n_people: int, n_items: int) -> DigestFigures:
 
 
 async def run_postgres(n_people: int, n_items: int) -> DigestFigures:
-    admin = os.environ.get(
-        "TAILORBOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    name = f"tailorbot_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return await run("postgres", admin.rpartition("/")[0] + "/" + name, n_people, n_items)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database() as url:
+        return await run("postgres", url, n_people, n_items)
 
 
 def report(backends: list[str], *, people: int = 10_000, items: int = 1_000) -> None:

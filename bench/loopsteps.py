@@ -6,7 +6,9 @@ that ran long while a sleeper's time came. This runs the scale bench's maximum i
 (:func:`bench.ingest.max_ingest`, adapter-shaped events, 8 in flight) with every step timed,
 and prints the steps longer than a threshold grouped by where the task stood when the step
 ended (its innermost frames in this project's code, library frames left out): the profile
-that says what the lag is made of, which a sampling profiler blurs across steps.
+that says what the lag is made of, which a sampling profiler blurs across steps. A step
+that ends inside an ``asynccontextmanager`` (a transaction's ``BEGIN`` or ``COMMIT``) is
+named by the generator's own frames.
 
 Timing each step costs two clock reads per step (~40,000 steps a run), so the run's own
 figures are printed only as the context of the profile, never as the scale bench's figures.
@@ -84,12 +86,34 @@ def where(handle: asyncio.Handle) -> str:
 
 
 def _frames(coro: Any) -> Iterator[FrameType]:
+    """The frames a suspended coroutine stands in, outermost first. Inside an
+    ``asynccontextmanager`` (every database transaction here) the awaited object is the
+    generator's ``asend``, which exposes no frame: the walk goes on in the generator itself,
+    found on the context manager whose ``__aenter__`` / ``__aexit__`` awaits it."""
     while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        frame = (
+            getattr(coro, "cr_frame", None)
+            or getattr(coro, "gi_frame", None)
+            or getattr(coro, "ag_frame", None)
+        )
         if frame is None:
             return
         yield frame
-        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        awaited = (
+            getattr(coro, "cr_await", None)
+            or getattr(coro, "gi_yieldfrom", None)
+            or getattr(coro, "ag_await", None)
+        )
+        coro = _generator_behind(frame) or awaited
+
+
+def _generator_behind(frame: FrameType) -> Any:
+    """The async generator an ``asynccontextmanager``'s ``__aenter__`` / ``__aexit__`` frame
+    is driving, if it is one."""
+    if frame.f_code.co_name not in ("__aenter__", "__aexit__"):
+        return None
+    generator = getattr(frame.f_locals.get("self"), "gen", None)
+    return generator if getattr(generator, "ag_frame", None) is not None else None
 
 
 def _name(frame: FrameType) -> str:

@@ -45,17 +45,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import func, insert, select, text
 
 from bench.ingest import KindCost, cpu_by_kind, max_ingest, offered_load
 from bench.limits import raw_limits
+from bench.pgdatabase import throwaway_database
 from bench.pipeline import WORKSPACE, percentile, seed_people
 from bench.workload import TOPICS, events, message_length, people
 from bot.config import Settings
@@ -149,12 +148,6 @@ def extraction_workers(core: Core) -> tuple[int, float]:
     return pool.workers, sum(peak_rss_mb(p.pid) for p in multiprocessing.active_children() if p.pid)
 
 
-def postgres_admin_url() -> str:
-    return os.environ.get(
-        "TAILORBOT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-
-
 @contextlib.asynccontextmanager
 async def database(backend: str) -> AsyncIterator[str]:
     """A fresh, migrated database of the backend, removed afterwards."""
@@ -164,17 +157,9 @@ async def database(backend: str) -> AsyncIterator[str]:
             upgrade(url)
             yield url
         return
-    admin = postgres_admin_url()
-    name = f"tailorbot_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = admin.rpartition("/")[0] + "/" + name
+    with throwaway_database() as url:
         upgrade(url)
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def synthetic_signals(rng: random.Random, favourites: list[str]) -> MessageSignals:

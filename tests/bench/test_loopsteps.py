@@ -4,9 +4,11 @@ step of the event loop ended, and leaves the loop as it found it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 
-from bench.loopsteps import LongSteps, timed_steps
+from bench.loopsteps import LongSteps, _frames, timed_steps
 
 ORIGINAL = asyncio.Handle._run
 
@@ -53,3 +55,28 @@ def test_a_step_under_the_threshold_is_counted_not_placed() -> None:
     finally:
         loop.close()
     assert steps.steps > 0 and not steps.places
+
+
+@contextlib.asynccontextmanager
+async def _entering(gate: asyncio.Event) -> AsyncIterator[None]:
+    await gate.wait()  # a task entering this context stands here, inside the generator
+    yield
+
+
+async def _inside(gate: asyncio.Event) -> None:
+    async with _entering(gate):
+        pass
+
+
+async def test_a_step_inside_an_async_context_manager_is_named_by_its_generator() -> None:
+    """A transaction is an ``asynccontextmanager``: a step ending at its ``BEGIN`` or
+    ``COMMIT`` must be placed in the generator, not stop at ``__aenter__`` (whose awaited
+    ``asend`` has no frame)."""
+    gate = asyncio.Event()
+    task = asyncio.create_task(_inside(gate))
+    await asyncio.sleep(0)  # the task runs until it waits on the gate
+    names = [frame.f_code.co_name for frame in _frames(task.get_coro())]
+    gate.set()
+    await task
+    assert names[0] == "_inside" and names.index("_entering") > names.index("__aenter__")
+    assert names[-1] == "wait"  # down to the Event it waits on
