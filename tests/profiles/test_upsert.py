@@ -44,7 +44,7 @@ async def test_any_of_finds_exactly_the_listed_values_and_keys(database_url: str
         texts, record = _sent(db)
         async with db.read() as session:
             found = []
-            for wanted in ([*ODD, "absent"], ["other"], ["absent"]):
+            for wanted in ([*ODD, "absent"], ["other"], ["absent"], []):
                 rows = await session.exec(
                     select(person.c.user_id).where(one.clause),  # type: ignore[call-overload]
                     params=one.params(wanted),
@@ -55,11 +55,16 @@ async def test_any_of_finds_exactly_the_listed_values_and_keys(database_url: str
                 params=keys.params({("t", "W", "NULL"), ("t", "W", ""), ("t", "X", "other")}),
             )
             by_key = sorted(user for (user,) in rows)
+            none = await session.exec(
+                select(person.c.user_id).where(keys.clause),  # type: ignore[call-overload]
+                params=keys.params(set()),
+            )
+            assert none.all() == []
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-        assert found == [sorted(ODD), ["other"], []]
+        assert found == [sorted(ODD), ["other"], [], []]
         assert by_key == ["", "NULL"]
         if dialect == "postgresql":  # one text for any number of values
-            assert len(set(texts[:3])) == 1 and "ANY" in texts[0]
+            assert len(set(texts[:4])) == 1 and "ANY" in texts[0]
     finally:
         await db.dispose()
 
