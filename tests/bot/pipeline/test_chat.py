@@ -5,8 +5,6 @@ import datetime as dt
 import functools
 
 import pytest
-from sqlalchemy import event
-from sqlmodel import select
 
 from bot.events import ButtonStyle, MessageEvent, PlatformContext, ReplyKind, Surface
 from bot.features import FeatureBase
@@ -114,36 +112,6 @@ async def test_duplicate_platform_event_is_processed_once(core):
     # the same id in another workspace is another event
     bob = person("bob", workspace="W2")
     assert await core.handle(message(bob, "hi", event_id="slack-Ev1"))
-
-
-async def test_binding_a_reply_is_one_statement_and_ignores_ids_it_never_made(core):
-    """Adapters bind every reply they send to its platform id: one UPDATE (on SQLite a
-    transaction holding the one writer, so no read first), and an id the core never made —
-    not a turn, not a number, too large for any row — binds nothing and raises nothing."""
-    alice = person()
-    await grant(core, alice)
-    reply = (await core.handle(message(alice, TOPIC_TEXT)))[0]
-    sent: list[str] = []
-    sync = core.services.db.engine.sync_engine
-
-    def record(conn, cursor, statement, *args):
-        sent.append(statement.split()[0].upper())
-
-    event.listen(sync, "before_cursor_execute", record)
-    try:
-        await core.bind_reply(reply.reply_id, "ts-77")
-    finally:
-        event.remove(sync, "before_cursor_execute", record)
-    assert [s for s in sent if s not in ("BEGIN", "COMMIT")] == ["UPDATE"]
-    for made_elsewhere in ("turn:", "turn:abc", "turn:\u0663", "turn:" + "9" * 40, "msg:1",
-                           "turn:-1"):
-        await core.bind_reply(made_elsewhere, "ts-other")
-    async with core.services.db.session() as session:
-        bound = (await session.exec(
-            select(ConversationTurn.id, ConversationTurn.platform_message_id)
-            .where(ConversationTurn.platform_message_id.is_not(None))  # type: ignore[union-attr]
-        )).all()
-    assert [(f"turn:{i}", m) for i, m in bound] == [(reply.reply_id, "ts-77")]
 
 
 async def test_reaction_on_bot_reply_is_feedback_and_removal_takes_it_back(core):
