@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.sanitize import fit_id
 from profiles.db import Database, DatabaseUnavailable
 from profiles.models import ConversationTurn, table_of
+from profiles.upsert import AnyOf, any_of, dialect_of
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,9 @@ class ReplyBindings:
         message — a reaction to it would count as feedback on a reply it never was."""
         if not self._kept:
             return []
-        table = table_of(ConversationTurn)
+        stmt, turns = _turns_of_person(dialect_of(session))
         result = await session.exec(
-            select(table.c.id).where(  # type: ignore[call-overload]
-                table.c.person_id == person_id, table.c.id.in_(list(self._kept))
-            )
+            stmt, params={"person_id": person_id, **turns.params(self._kept)}
         )
         return [int(turn_id) for (turn_id,) in result]
 
@@ -115,3 +114,13 @@ def _bind_turn() -> Any:
         .where(table.c.id == bindparam("turn_id"))
         .values(platform_message_id=bindparam("mid"))
     )
+
+
+@functools.lru_cache(maxsize=2)
+def _turns_of_person(dialect: str) -> tuple[Any, AnyOf]:
+    """Which of a list of turns are one person's: built once per dialect, the list bound at
+    execution (up to ``limit`` ids: an array on PostgreSQL, see profiles.upsert.AnyOf)."""
+    table = table_of(ConversationTurn)
+    turns = any_of(dialect, "turns", table.c.id)
+    stmt = select(table.c.id).where(table.c.person_id == bindparam("person_id"), turns.clause)
+    return stmt, turns

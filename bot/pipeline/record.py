@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 from typing import Any
 
 from sqlalchemy import insert
@@ -21,7 +20,6 @@ from profiles.feedback import reply_topics
 from profiles.models import ConversationTurn, LLMCall, Person, table_of
 
 TurnRow = dict[str, Any]
-log = logging.getLogger(__name__)
 
 
 def turn_row(
