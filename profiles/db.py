@@ -26,6 +26,7 @@ from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles import sqlite_loop
+from profiles.cleanup import to_completion
 
 log = logging.getLogger(__name__)
 
@@ -403,12 +404,26 @@ class Database:
         self, sessions: async_sessionmaker[AsyncSession], *, commit: bool = True
     ) -> AsyncIterator[AsyncSession]:
         try:
+            # Closed by to_completion, not ``async with session`` (whose close runs in a task
+            # of its own): the same guarantee, without a turn of the event loop when the
+            # close does not suspend (profiles/cleanup.py).
+            session = sessions()
+            try:
+                if commit:
+                    async with session.begin():
+                        yield session
+                else:  # closing ends the transaction (rolled back), loaded rows stay usable
+                    yield session
+            finally:
+                await to_completion(session.close())
             if commit:
-                async with sessions() as session, session.begin():
-                    yield session
-            else:  # closing ends the transaction (rolled back) and keeps loaded rows usable
-                async with sessions() as session:
-                    yield session
+                # A write transaction still ends with the one turn that close task gave: a
+                # reply's transactions follow each other with little else between them, and
+                # without these turns its steps grew long enough to double the loop's lag
+                # p99 under maximum ingest on SQLite (docs/measurement.md, seventeenth
+                # session). A read-only one (a context assembly) no longer waits behind
+                # every ready task to finish.
+                await asyncio.sleep(0)
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_error(exc):
                 raise DatabaseUnavailable(str(exc.orig or exc)) from exc

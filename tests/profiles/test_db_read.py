@@ -86,3 +86,60 @@ async def test_on_sqlite_a_read_does_not_wait_for_the_writer(sqlite_url: str) ->
         done.set()
         await writer
         await db.dispose()
+
+
+async def test_a_quick_read_on_sqlite_ends_without_a_turn_of_the_event_loop(
+    sqlite_url: str,
+) -> None:
+    """Its statements run on the loop; so does the session's close (profiles/cleanup.py):
+    under load every turn given away is a wait behind every other ready task."""
+    db = Database(sqlite_url)
+    turns = 0
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        await people(db)  # the pool's connection opened (in aiosqlite's thread)
+        before = turns
+        async with db.read(quick=True) as session:
+            assert (await session.exec(select(func.count()).select_from(Person))).one() == 0
+        assert turns == before
+        # A write transaction keeps its one turn at the end (profiles/db.py says why).
+        async with db.session(quick=True) as session:
+            session.add(newcomer("ann"))
+        assert turns == before + 1
+    finally:
+        ticking.cancel()
+        await db.dispose()
+
+
+async def test_cancelled_while_its_session_closes_the_connection_still_goes_back(
+    sqlite_url: str,
+) -> None:
+    """An ordinary read on SQLite ends with a rollback in aiosqlite's thread: a caller
+    cancelled meanwhile waits for it and is then cancelled, and the pool gets its
+    connection back (what ``async with session`` guaranteed before)."""
+    db = Database(sqlite_url)
+    closing = asyncio.Event()
+
+    async def read_then_close() -> None:
+        async with db.read() as session:
+            await session.exec(select(func.count()).select_from(Person))
+            closing.set()
+            # cancelled at the loop's next turn: while the close waits for the thread
+            asyncio.get_running_loop().call_soon(reader.cancel)
+
+    try:
+        reader = asyncio.create_task(read_then_close())
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        assert closing.is_set()
+        assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert await people(db) == 0  # and it is usable
+    finally:
+        await db.dispose()
