@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,11 +31,13 @@ from bot.outbox import Outbox
 from bot.reply_bindings import ReplyBindings
 from profiles import feedback, topics
 from profiles.background import WorkspaceBackground
-from profiles.db import Database
+from profiles.db import Database, DatabaseUnavailable
 from profiles.engine import ProfileEngine
 from profiles.extraction import ExtractionPool, default_workers
 from profiles.signals import MessageSignals, SignalExtractor
 from prompts.render import PromptRenderer
+
+log = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "tailorbot.after_commit"
 
@@ -142,7 +145,20 @@ class Services:
         await asyncio.gather(
             self.extraction.warm_up(self.extractor, every_worker=every_worker),
             asyncio.to_thread(_load_own_lexicons),
+            self._open_connections(),
         )
+
+    async def _open_connections(self) -> None:
+        """The database pool's connections, opened before the first burst of people
+        (profiles/db.py ``open_connections``). A database away at start is no failure of
+        the start: connections then open on first use, as before, and events meet the
+        outage journal as always."""
+        try:
+            opened = await self.db.open_connections()
+        except DatabaseUnavailable as exc:
+            log.warning("database not reachable at start (%s): connections open on first use", exc)
+            return
+        log.info("database connections opened at start: %d", opened)
 
     async def extract(
         self, text: str, *, names: Sequence[str] = (), reply: bool = False

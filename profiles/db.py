@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -430,6 +431,27 @@ class Database:
             raise
         except OSError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
+
+    async def open_connections(self) -> int:
+        """Open the pool's connections now (all it keeps when idle), not during the first
+        burst of people; returns how many it holds. Why: under maximum ingest the pool grew
+        while events were handled, and each connection opened then made whatever needed it
+        wait — on SQLite twenty hand-offs to a new worker thread (its pragmas and
+        functions), which put the slowest context assemblies of a run at 30-100 ms against
+        ~15 (issue 16); on PostgreSQL a TCP connection and its authentication. For the bot
+        that runs (``tailorbot run``), not for one-off commands. Raises
+        :class:`DatabaseUnavailable` when the database cannot be reached."""
+        pool = self.engine.sync_engine.pool
+        size = pool.size() if isinstance(pool, QueuePool) else 1
+        try:
+            async with contextlib.AsyncExitStack() as held:
+                for _ in range(size):  # held together, so each is a connection of its own
+                    await held.enter_async_context(self.engine.connect())
+        except (OperationalError, DBAPIError) as exc:
+            raise DatabaseUnavailable(str(exc.orig or exc)) from exc
+        except OSError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+        return pool.checkedin() if isinstance(pool, QueuePool) else size
 
     async def scrub(self) -> None:
         """After an erasure on SQLite: checkpoint the WAL into the database file and truncate

@@ -20,6 +20,7 @@ from profiles.extraction import default_workers
 from profiles.models import Person
 from profiles.signals import SignalExtractor
 from tests.support.helpers import message, person
+from tests.support.ports import free_port
 
 
 class RecordingOutbox:
@@ -133,3 +134,28 @@ def test_start_up_loads_the_lexicons_replies_rank_profiles_with(tmp_path: Path) 
     # VADER's files on the event loop (~0.7 s that no other reply or heartbeat gets).
     assert _files_opened_ranking_topics(tmp_path, "cold") > 0
     assert _files_opened_ranking_topics(tmp_path, "warm") == 0
+
+
+async def test_warming_up_opens_the_database_connections_and_survives_a_database_away(
+    tmp_path: Path, settings_for: Any, caplog: Any
+) -> None:
+    """What ``tailorbot run`` warms at start includes the pool's connections; a database
+    that cannot be reached then is logged, not raised (events meet the outage journal)."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    services = Services.build(
+        settings_for(url, extract_workers=0), Database(url), ScriptedBackend()
+    )
+    away = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    unreachable = Services.build(
+        settings_for(away, extract_workers=0), Database(away), ScriptedBackend()
+    )
+    try:
+        await services.warm_up()
+        pool = services.db.engine.sync_engine.pool
+        assert pool.checkedin() == pool.size() >= 5  # type: ignore[attr-defined]
+        await unreachable.warm_up()
+        assert "database not reachable at start" in caplog.text
+    finally:
+        for each in (services, unreachable):
+            await each.extraction.aclose()
+            await each.db.dispose()

@@ -9,6 +9,7 @@ import threading
 
 import psycopg
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
 from bot.core import DB_UNAVAILABLE, Core
@@ -16,6 +17,7 @@ from bot.llm import ScriptedBackend
 from profiles.db import Database, DatabaseUnavailable
 from profiles.models import ConversationTurn
 from tests.support.helpers import command, count, message, person
+from tests.support.ports import free_port
 
 PEOPLE = 50
 
@@ -170,5 +172,38 @@ async def test_postgres_reads_run_without_a_transaction_writes_within_one(postgr
             assert raw.driver_connection.info.transaction_status == (
                 psycopg.pq.TransactionStatus.IDLE  # nothing open: the insert has committed
             )
+    finally:
+        await db.dispose()
+
+
+async def test_connections_opened_at_start_serve_a_burst_without_connecting(database_url):
+    """What ``tailorbot run`` does at start (Services.warm_up): the first burst of people
+    finds the pool's connections open instead of opening them while they wait."""
+    db = Database(database_url)
+    try:
+        opened = await db.open_connections()
+        pool = db.engine.sync_engine.pool
+        assert opened == pool.size() >= 5  # type: ignore[attr-defined]
+        connects: list[object] = []
+        sa_event.listen(pool, "connect", lambda *_: connects.append(_))
+
+        async def read() -> None:
+            async with db.read() as session:
+                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+                await asyncio.sleep(0.01)  # all of them in flight at once
+
+        await asyncio.gather(*(read() for _ in range(opened)))
+        assert connects == []
+        await asyncio.gather(*(read() for _ in range(opened + 1)))
+        assert len(connects) == 1  # one more than the pool keeps: the events are counted
+    finally:
+        await db.dispose()
+
+
+async def test_a_database_away_at_start_is_unavailable_when_opening_connections():
+    db = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            await db.open_connections()
     finally:
         await db.dispose()
