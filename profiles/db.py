@@ -13,7 +13,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -404,7 +404,7 @@ class Database:
     async def _transaction(
         self, sessions: async_sessionmaker[AsyncSession], *, commit: bool = True
     ) -> AsyncIterator[AsyncSession]:
-        try:
+        with _reported_as_unavailable():
             # Closed by to_completion, not ``async with session`` (whose close runs in a task
             # of its own): the same guarantee, without a turn of the event loop when the
             # close does not suspend (profiles/cleanup.py).
@@ -425,12 +425,6 @@ class Database:
                 # session). A read-only one (a context assembly) no longer waits behind
                 # every ready task to finish.
                 await asyncio.sleep(0)
-        except (OperationalError, DBAPIError) as exc:
-            if _is_connection_error(exc):
-                raise DatabaseUnavailable(str(exc.orig or exc)) from exc
-            raise
-        except OSError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def open_connections(self) -> int:
         """Open the pool's connections now (all it keeps when idle), not during the first
@@ -443,14 +437,10 @@ class Database:
         :class:`DatabaseUnavailable` when the database cannot be reached."""
         pool = self.engine.sync_engine.pool
         size = pool.size() if isinstance(pool, QueuePool) else 1
-        try:
+        with _reported_as_unavailable():
             async with contextlib.AsyncExitStack() as held:
                 for _ in range(size):  # held together, so each is a connection of its own
                     await held.enter_async_context(self.engine.connect())
-        except (OperationalError, DBAPIError) as exc:
-            raise DatabaseUnavailable(str(exc.orig or exc)) from exc
-        except OSError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
         return pool.checkedin() if isinstance(pool, QueuePool) else size
 
     async def scrub(self) -> None:
@@ -491,6 +481,20 @@ def _sqlite_connector(url: URL) -> Callable[[], Awaitable[sqlite_loop.LoopConnec
         return connection
 
     return connect
+
+
+@contextlib.contextmanager
+def _reported_as_unavailable() -> Iterator[None]:
+    """A database that cannot be reached, or was lost, raised as :class:`DatabaseUnavailable`
+    (what the core journals events for); any other error as it is."""
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        if _is_connection_error(exc):
+            raise DatabaseUnavailable(str(exc.orig or exc)) from exc
+        raise
+    except OSError as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from profiles.cleanup import to_completion
+from tests.support.loop_turns import loop_turns
 
 
 async def test_a_cleanup_that_does_not_suspend_runs_in_the_callers_task() -> None:
@@ -22,30 +23,18 @@ async def test_a_cleanup_that_does_not_suspend_runs_in_the_callers_task() -> Non
 
 
 async def test_a_cleanup_gives_the_event_loop_no_turn_unless_it_waits() -> None:
-    turns = 0
-
-    async def ticker() -> None:
-        nonlocal turns
-        while True:
-            await asyncio.sleep(0)
-            turns += 1
-
     async def quick() -> None:
         return None
 
     async def waits() -> None:
         await asyncio.sleep(0)
 
-    ticking = asyncio.create_task(ticker())
-    await asyncio.sleep(0)  # the ticker is running
-    try:
-        before = turns
+    async with loop_turns() as turns:
+        before = turns()
         await to_completion(quick())
-        assert turns == before
+        assert turns() == before
         await to_completion(waits())
-        assert turns > before
-    finally:
-        ticking.cancel()
+        assert turns() > before
 
 
 async def test_a_cancelled_caller_waits_for_the_cleanup_then_sees_its_cancellation() -> None:

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.db import Database, WriteNeeded
 from profiles.models import Person
+from tests.support.loop_turns import loop_turns
 
 
 def newcomer(user: str) -> Person:
@@ -94,27 +95,18 @@ async def test_a_quick_read_on_sqlite_ends_without_a_turn_of_the_event_loop(
     """Its statements run on the loop; so does the session's close (profiles/cleanup.py):
     under load every turn given away is a wait behind every other ready task."""
     db = Database(sqlite_url)
-    turns = 0
-
-    async def ticker() -> None:
-        nonlocal turns
-        while True:
-            await asyncio.sleep(0)
-            turns += 1
-
-    ticking = asyncio.create_task(ticker())
     try:
         await people(db)  # the pool's connection opened (in aiosqlite's thread)
-        before = turns
-        async with db.read(quick=True) as session:
-            assert (await session.exec(select(func.count()).select_from(Person))).one() == 0
-        assert turns == before
-        # A write transaction keeps its one turn at the end (profiles/db.py says why).
-        async with db.session(quick=True) as session:
-            session.add(newcomer("ann"))
-        assert turns == before + 1
+        async with loop_turns() as turns:
+            before = turns()
+            async with db.read(quick=True) as session:
+                assert (await session.exec(select(func.count()).select_from(Person))).one() == 0
+            assert turns() == before
+            # A write transaction keeps its one turn at the end (profiles/db.py says why).
+            async with db.session(quick=True) as session:
+                session.add(newcomer("ann"))
+            assert turns() == before + 1
     finally:
-        ticking.cancel()
         await db.dispose()
 
 
