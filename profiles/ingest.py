@@ -44,7 +44,7 @@ from profiles.decay import accumulate, to_ts
 from profiles.learning_sql import interest_row, interest_upsert, style_upsert, trait_upsert
 from profiles.models import ProcessedEvent, Signal, table_of
 from profiles.signals import MessageSignals
-from profiles.upsert import ManyRows, dialect_of, many_rows, rows_insert
+from profiles.upsert import ManyRows, dialect_of, many_rows
 
 if TYPE_CHECKING:  # the engine's per-event methods run this module's rule: no import cycle
     from profiles.engine import ProfileEngine
@@ -363,8 +363,7 @@ def _signals_statement(dialect: str) -> ManyRows:
     """The batch's evidence rows (:meth:`BatchIngestor.evidence_rows`), built once per
     dialect (see profiles/learning_sql.py: building a statement costs more than executing
     its cached form)."""
-    table = table_of(Signal)
-    return many_rows(dialect, table, SIGNAL_COLUMNS, rows_insert(dialect, table, SIGNAL_COLUMNS))
+    return many_rows(dialect, table_of(Signal), SIGNAL_COLUMNS)
 
 
 @functools.lru_cache(maxsize=2)
@@ -375,9 +374,9 @@ def _claims_statement(dialect: str) -> ManyRows:
         dialect,
         table,
         CLAIM_COLUMNS,
-        rows_insert(dialect, table, CLAIM_COLUMNS)
-        .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
-        .returning(table.c.platform, table.c.workspace, table.c.event_id),
+        lambda insert: insert.on_conflict_do_nothing(
+            index_elements=["platform", "workspace", "event_id"]
+        ).returning(table.c.platform, table.c.workspace, table.c.event_id),
     )
 
 

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.decay import DAY_SECONDS, to_ts
 from profiles.models import Interest, StyleProfile, Trait, table_of
-from profiles.upsert import ManyRows, dialect_of, many_rows, rows_insert
+from profiles.upsert import ManyRows, dialect_of, many_rows
 
 LASTING_HALF_LIFE_DAYS = 365.0
 # The columns each statement takes, in the order PostgreSQL's arrays carry them.
@@ -63,21 +63,26 @@ def _interest_upsert(
     dialect: str, half_life_seconds: float, lasting_half_life_seconds: float
 ) -> ManyRows:
     table = table_of(Interest)
-    stmt = rows_insert(dialect, table, INTEREST_COLUMNS)
-    new, old = stmt.excluded, table.c
-    return many_rows(dialect, table, INTEREST_COLUMNS, stmt.on_conflict_do_update(
-        index_elements=["person_id", "topic"],
-        set_={
-            "weight": _decayed_sum(old, new, "weight", half_life_seconds),
-            "lasting_weight": _decayed_sum(old, new, "lasting_weight", lasting_half_life_seconds),
-            "updated_ts": case(
-                (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
-            ),
-            "evidence_count": old.evidence_count + new.evidence_count,
-            "positive_feedback": old.positive_feedback + new.positive_feedback,
-            "negative_feedback": old.negative_feedback + new.negative_feedback,
-        },
-    ))
+
+    def upsert(insert: Any) -> Any:
+        new, old = insert.excluded, table.c
+        return insert.on_conflict_do_update(
+            index_elements=["person_id", "topic"],
+            set_={
+                "weight": _decayed_sum(old, new, "weight", half_life_seconds),
+                "lasting_weight": _decayed_sum(
+                    old, new, "lasting_weight", lasting_half_life_seconds
+                ),
+                "updated_ts": case(
+                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+                ),
+                "evidence_count": old.evidence_count + new.evidence_count,
+                "positive_feedback": old.positive_feedback + new.positive_feedback,
+                "negative_feedback": old.negative_feedback + new.negative_feedback,
+            },
+        )
+
+    return many_rows(dialect, table, INTEREST_COLUMNS, upsert)
 
 
 def trait_upsert(session: AsyncSession, half_life_seconds: float) -> ManyRows:
@@ -89,19 +94,22 @@ def trait_upsert(session: AsyncSession, half_life_seconds: float) -> ManyRows:
 @functools.lru_cache(maxsize=16)
 def _trait_upsert(dialect: str, half_life_seconds: float) -> ManyRows:
     table = table_of(Trait)
-    stmt = rows_insert(dialect, table, TRAIT_COLUMNS)
-    new, old = stmt.excluded, table.c
-    return many_rows(dialect, table, TRAIT_COLUMNS, stmt.on_conflict_do_update(
-        index_elements=["person_id", "kind", "key"],
-        set_={
-            "weight": old.weight
-            * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / half_life_seconds)
-            + new.weight,
-            "updated_ts": case(
-                (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
-            ),
-        },
-    ))
+
+    def upsert(insert: Any) -> Any:
+        new, old = insert.excluded, table.c
+        return insert.on_conflict_do_update(
+            index_elements=["person_id", "kind", "key"],
+            set_={
+                "weight": old.weight
+                * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / half_life_seconds)
+                + new.weight,
+                "updated_ts": case(
+                    (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
+                ),
+            },
+        )
+
+    return many_rows(dialect, table, TRAIT_COLUMNS, upsert)
 
 
 def style_upsert(session: AsyncSession) -> ManyRows:
@@ -115,24 +123,24 @@ def style_upsert(session: AsyncSession) -> ManyRows:
 @functools.lru_cache(maxsize=4)
 def _style_upsert(dialect: str) -> ManyRows:
     table = table_of(StyleProfile)
-    stmt = rows_insert(dialect, table, STYLE_COLUMNS)
-    new, old = stmt.excluded, table.c
-    alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["person_id"],
-        set_={
-            "messages_seen": old.messages_seen + 1,
-            "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
-            "formality": old.formality + (new.formality - old.formality) * alpha,
-            "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
-            "updated_at": new.updated_at,
-        },
-    )
-    # The new count comes back with each row (RETURNING): it tells the caller where pruning
-    # is due without a second read.
-    return many_rows(
-        dialect, table, STYLE_COLUMNS, upsert.returning(table.c.person_id, table.c.messages_seen)
-    )
+
+    def upsert(insert: Any) -> Any:
+        new, old = insert.excluded, table.c
+        alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
+        return insert.on_conflict_do_update(
+            index_elements=["person_id"],
+            set_={
+                "messages_seen": old.messages_seen + 1,
+                "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
+                "formality": old.formality + (new.formality - old.formality) * alpha,
+                "emoji_rate": old.emoji_rate + (new.emoji_rate - old.emoji_rate) * alpha,
+                "updated_at": new.updated_at,
+            },
+            # The new count comes back with each row: it tells the caller where pruning is
+            # due without a second read.
+        ).returning(table.c.person_id, table.c.messages_seen)
+
+    return many_rows(dialect, table, STYLE_COLUMNS, upsert)
 
 
 def interest_row(

@@ -134,10 +134,9 @@ async def read_senders(
     sender on."""
     if not keys:
         return {}
-    senders = _senders_statement(dialect_of(session))
-    stmt, params = senders.statement, senders.keys.params(keys)
+    stmt, by_key = _senders_statement(dialect_of(session))
     found: dict[tuple[str, str, str], Sender] = {}
-    rows = await session.exec(stmt, params=params)
+    rows = await session.exec(stmt, params=by_key.params(keys))
     for person, consent, preference in rows:
         key = (person.platform, person.workspace, person.user_id)
         sender = found.get(key)
@@ -155,8 +154,8 @@ async def channel_policies(
     without a row (no admin said anything) are absent."""
     if not channels:
         return {}
-    policies = _policies_statement(dialect_of(session))
-    result = await session.exec(policies.statement, params=policies.keys.params(channels))
+    stmt, by_channel = _policies_statement(dialect_of(session))
+    result = await session.exec(stmt, params=by_channel.params(channels))
     return {(row.platform, row.workspace, row.channel_id): row for row in result}
 
 
@@ -243,14 +242,8 @@ def _recall(session: AsyncSession, kind: str, key: object) -> tuple[bool, Any]:
     return True, memo[(kind, key)]
 
 
-@dataclass(frozen=True, slots=True)
-class _KeyedRead:
-    statement: Any
-    keys: AnyOf
-
-
 @functools.lru_cache(maxsize=2)
-def _senders_statement(dialect: str) -> _KeyedRead:
+def _senders_statement(dialect: str) -> tuple[Any, AnyOf]:
     """Built once per dialect (the keys bound at execution): building it and its cache key
     for every batch cost more than running it."""
     keys = any_of(
@@ -263,13 +256,13 @@ def _senders_statement(dialect: str) -> _KeyedRead:
         .where(keys.clause)
         .order_by(col(Person.id), col(Preference.id))
     )
-    return _KeyedRead(stmt, keys)
+    return stmt, keys
 
 
 @functools.lru_cache(maxsize=2)
-def _policies_statement(dialect: str) -> _KeyedRead:
+def _policies_statement(dialect: str) -> tuple[Any, AnyOf]:
     keys = any_of(
         dialect, "channels", col(ChannelPolicy.platform), col(ChannelPolicy.workspace),
         col(ChannelPolicy.channel_id),
     )
-    return _KeyedRead(select(ChannelPolicy).where(keys.clause), keys)
+    return select(ChannelPolicy).where(keys.clause), keys

@@ -4,7 +4,7 @@ ON CONFLICT, many-row inserts (:class:`ManyRows`), ``IN`` over a list (:class:`A
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,20 +131,22 @@ class ManyRows:
         return await session.exec(self.statement, params=arrays_of(self.table, rows, self.names))
 
 
-def rows_insert(dialect: str, table: Any, names: Sequence[str]) -> Any:
-    """The INSERT of a :class:`ManyRows` on ``dialect``, to which ``on_conflict_…`` and
-    ``returning`` apply as to any: ``INSERT … SELECT FROM unnest(…)`` on PostgreSQL (a
-    conflict clause there must not meet the same key twice: callers send distinct keys),
-    a plain INSERT for executemany on SQLite."""
-    if dialect == "postgresql":
-        return insert_from_arrays(table, names)
-    return insert_of(dialect, table)
-
-
-def many_rows(dialect: str, table: Any, names: Sequence[str], statement: Any) -> ManyRows:
-    """``statement`` (built on :func:`rows_insert` of the same arguments) as a
-    :class:`ManyRows`."""
-    return ManyRows(statement, table, tuple(names) if dialect == "postgresql" else None)
+def many_rows(
+    dialect: str,
+    table: Any,
+    names: Sequence[str],
+    finish: Callable[[Any], Any] | None = None,
+) -> ManyRows:
+    """The :class:`ManyRows` inserting ``names`` into ``table`` on ``dialect``; ``finish``
+    takes the INSERT and adds what applies to any (``on_conflict_…`` with its ``excluded``,
+    ``returning``). The INSERT is ``INSERT … SELECT FROM unnest(…)`` on PostgreSQL (a
+    conflict clause there must not meet the same key twice: callers send distinct keys), a
+    plain INSERT for executemany on SQLite. Built here from the one ``names``, so the
+    statement and the arrays sent to it cannot disagree on the columns."""
+    arrays = dialect == "postgresql"
+    insert = insert_from_arrays(table, names) if arrays else insert_of(dialect, table)
+    statement = finish(insert) if finish is not None else insert
+    return ManyRows(statement, table, tuple(names) if arrays else None)
 
 
 @dataclass(frozen=True, slots=True)

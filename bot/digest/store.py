@@ -34,7 +34,7 @@ from profiles.models import (
     WorkspaceFeed,
     table_of,
 )
-from profiles.upsert import ManyRows, dialect_of, insert_for, many_rows, rows_insert
+from profiles.upsert import ManyRows, dialect_of, insert_for, many_rows
 
 T = TypeVar("T")
 
@@ -339,9 +339,9 @@ def _record_statement(dialect: str, names: tuple[str, ...]) -> ManyRows:
         dialect,
         table,
         names,
-        rows_insert(dialect, table, names)
-        .on_conflict_do_nothing(index_elements=["person_id", "item_key"])
-        .returning(table.c.id, table.c.person_id, table.c.item_key),
+        lambda insert: insert.on_conflict_do_nothing(
+            index_elements=["person_id", "item_key"]
+        ).returning(table.c.id, table.c.person_id, table.c.item_key),
     )
 
 

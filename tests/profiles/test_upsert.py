@@ -10,7 +10,7 @@ from sqlalchemy import event, insert, select
 
 from profiles.db import Database
 from profiles.models import Person, table_of
-from profiles.upsert import any_of, many_rows, rows_insert
+from profiles.upsert import any_of, many_rows
 
 ODD = ['say "hi"', "back\\slash", "{braces}", "a, b", "NULL", "", " padded ", "émoji 🎷 עברית"]
 
@@ -77,9 +77,9 @@ async def test_many_rows_writes_every_row_as_given(database_url: str) -> None:
         names = ("platform", "workspace", "user_id", "display_name")
         stmt = many_rows(
             dialect, table, names,
-            rows_insert(dialect, table, names)
-            .on_conflict_do_nothing(index_elements=["platform", "workspace", "user_id"])
-            .returning(table.c.user_id),
+            lambda insert: insert.on_conflict_do_nothing(
+                index_elements=["platform", "workspace", "user_id"]
+            ).returning(table.c.user_id),
         )
         rows = [
             {"platform": "t", "workspace": "W", "user_id": u, "display_name": u or None}
