@@ -28,6 +28,16 @@ MIN_LANGUAGE_CONFIDENCE = 0.75
 # Below this, a language guess is noise ("haha, what kind of work?" reads as Tagalog).
 MIN_LANGUAGE_WORDS = 5
 MIN_LANGUAGE_LETTERS = 20
+# wordfreq's lists that familiarity (:func:`_familiarity`) reads: "small", the words of
+# frequency 1e-6 and more. Why not "best" (down to 1e-8): a worker loads a language's list the
+# first time lingua names that language, even wrongly ("thanks! kuberne" → German), and a
+# "best" list took 95–260 ms of that worker and ~28 MB for good — at start a busy bot met
+# tens of languages, and every reply waiting for that worker waited out the load; all 40
+# languages lingua can name held 1.1 GB a worker. The "small" ones take ~10 ms and 206 MB for
+# all 40. On the 20,939 lines of chatterbot-corpus (English and 26 other languages) 120
+# answers change: 4 more English lines read as foreign (names: "Moby Dick"), 20 more
+# foreign ones recognised (docs/measurement.md, "Language lists that load in milliseconds").
+FAMILIARITY_WORDLIST = "small"
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _CODE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -233,7 +243,8 @@ def _too_short_to_name(words: list[str]) -> bool:
 
 
 def _familiarity(words: list[str], lang: str) -> float:
-    """Mean Zipf frequency of ``words`` in ``lang`` (0 when wordfreq lacks the language)."""
+    """Mean Zipf frequency of ``words`` in ``lang`` (0 when wordfreq lacks the language),
+    from wordfreq's :data:`FAMILIARITY_WORDLIST` lists."""
     if lang not in _wordfreq_languages():
         return 0.0
     try:
@@ -246,14 +257,14 @@ def _familiarity(words: list[str], lang: str) -> float:
 def _wordfreq_languages() -> frozenset[str]:
     import wordfreq
 
-    return frozenset(wordfreq.available_languages(wordlist="best"))
+    return frozenset(wordfreq.available_languages(wordlist=FAMILIARITY_WORDLIST))
 
 
 @functools.lru_cache(maxsize=100_000)
 def _zipf(word: str, lang: str) -> float:
     import wordfreq
 
-    return float(wordfreq.zipf_frequency(word, lang))
+    return float(wordfreq.zipf_frequency(word, lang, wordlist=FAMILIARITY_WORDLIST))
 
 
 def warm_up() -> None:

@@ -220,3 +220,37 @@ def test_short_chatter_without_topics_does_not_ask_the_language_detector(
 def test_per_word_caches_are_bounded():
     for cached in (topics.is_filler, topics.zipf, topics.lemma, signals._zipf):
         assert cached.cache_info().maxsize is not None, cached
+
+
+def test_telling_short_chat_from_english_loads_only_small_word_lists(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """lingua guesses a language for any chat, often wrongly ("thanks! kuberne" → German),
+    and the guessed language's word list is loaded for good the first time: wordfreq's
+    "best" list took 95–260 ms of a worker (every reply waiting for it waited too) and ~28
+    MB, the "small" one ~10 ms and ~5 MB. (A language the text is then *named* in reads its
+    topics with that language's "best" list: a language people write in, not a guess.)"""
+    import wordfreq
+
+    loaded: list[tuple[str, str]] = []
+    real = wordfreq.get_frequency_list
+
+    def recorded(lang: str, wordlist: str = "best", match_cutoff: None = None) -> object:
+        loaded.append((lang, wordlist))
+        return real(lang, wordlist)
+
+    def forget_lists() -> None:
+        wordfreq.get_frequency_dict.cache_clear()
+        wordfreq._wf_cache.clear()  # word_frequency's own cache of answers
+        signals._zipf.cache_clear()
+
+    monkeypatch.setattr(wordfreq, "get_frequency_list", recorded)
+    forget_lists()
+    try:
+        for text in ("thanks! kuberne", "jajaja claro amigo", "oui, merci beaucoup"):
+            assert extractor.extract(text).language is None, text  # too short to name
+    finally:
+        forget_lists()  # nothing read through the recorder stays cached
+    foreign = {(lang, wordlist) for lang, wordlist in loaded if lang != "en"}
+    assert {lang for lang, _ in foreign} >= {"de", "es", "fr"}  # the languages were read
+    assert {wordlist for _, wordlist in foreign} == {"small"}
