@@ -38,11 +38,11 @@ from sqlalchemy import func, select
 
 from bench.pipeline import WORKSPACE, percentile
 from bench.workload import events
-from bot.app import freeze_startup_objects
 from bot.core import Core
 from bot.events import CommandEvent, MessageEvent, PersonRef, ReactionEvent, Surface
 from profiles.db import Database
 from profiles.models import Signal
+from profiles.startup_heap import freeze_startup_objects
 
 # Events in flight at once. A busy adapter dispatches more, but on SQLite more than a few
 # concurrent per-event write transactions make SQLite's busy handler give up ("database is

@@ -5,8 +5,6 @@ tests build a Core directly with their own parts.
 
 from __future__ import annotations
 
-import gc
-
 from bot import logs, metrics
 from bot.config import Settings
 from bot.core import Core
@@ -37,14 +35,3 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
     return core
 
 
-def freeze_startup_objects() -> int:
-    """Exempt what the process holds once it has started (modules, lexicons, compiled
-    templates and statements) from the cyclic garbage collector's full passes, which
-    otherwise walk all of it again and again while the bot runs, each walk an event-loop
-    stall every person waits out: in `python -m bench --scale` rows of 10k people on SQLite
-    (without / with it), the longest loop lag under maximum ingest was 156.7 / 6.9 ms and
-    DM p99 483 / 271 ms (docs/measurement.md).
-    Called once, after start-up's warm-up; returns how many objects were frozen."""
-    gc.collect()  # garbage of the start-up itself is freed, not frozen
-    gc.freeze()
-    return gc.get_freeze_count()

@@ -80,7 +80,7 @@ async def _warm_up(core: Core) -> None:
     pool = services.extraction
     where = f"a worker process (up to {pool.workers})" if pool.running else "this process"
     log.info("lexicons loaded in %.1f s; extraction's in %s", time.perf_counter() - started, where)
-    from bot.app import freeze_startup_objects  # loaded already: the core was built with it
+    from profiles.startup_heap import freeze_startup_objects  # loaded with the core already
 
     frozen = freeze_startup_objects()
     log.info("start-up objects kept out of garbage collection: %d", frozen)

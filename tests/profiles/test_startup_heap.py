@@ -1,10 +1,11 @@
-"""The composition root's process-level parts (bot/app.py)."""
+"""A process keeps what it loaded at start out of the collector's full passes
+(profiles/startup_heap.py): the bot's process and each extraction worker."""
 
 from __future__ import annotations
 
 import gc
 
-from bot.app import freeze_startup_objects
+from profiles.startup_heap import freeze_startup_objects
 
 
 def test_start_up_objects_leave_the_collectors_full_passes() -> None:
