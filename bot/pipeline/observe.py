@@ -51,33 +51,34 @@ class Observe:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def message(
+    async def message_context(
+        self, session: AsyncSession, person: Person, event: MessageEvent
+    ) -> str:
+        """In the claim's transaction of a message addressed to the bot that teaches: the
+        timezone and locale the platform reports stored (:meth:`store_platform_context`);
+        the timezone to read the message in, for :meth:`message`."""
+        assert person.id is not None
+        return await self.store_platform_context(
+            session, person.id, event, self.services.clock()
+        )
+
+    def message(
         self,
-        session: AsyncSession,
         person: Person,
         event: MessageEvent,
         text: str,
-        *,
-        signals: MessageSignals | None = None,
-        learn: bool = True,
+        signals: MessageSignals,
+        timezone: str | None,
     ) -> Observed:
-        """A message addressed to the bot, claimed in ``session``: what it teaches, for the
-        learner (unless ``learn`` is False: a replay whose learning was done), and the
-        message as a history turn — not added here: Record.store writes it with the
+        """A message addressed to the bot, claimed by its reply: what it teaches, for the
+        learner (``timezone`` None: nothing, as for a replay whose learning was done), and
+        the message as a history turn — not added here: Record.store writes it with the
         answer, both rows in one statement (issue 16), so a reply whose record fails keeps
-        neither half of the exchange. The history the prompt shows is read with the rest of
-        the reply's context, after this transaction commits (Chat.prepare), and before the
-        turn is stored. ``signals``: extracted by the caller before its transaction (see
-        Chat.handle)."""
+        neither half of the exchange. No database work: ``signals`` arrive from an extraction
+        worker while the claim's transaction runs, and are read after it (Chat.handle)."""
         assert person.id is not None
-        services = self.services
-        if signals is None:
-            signals = await services.extract(text, names=event.mentioned_names)
         learning: Pending | None = None
-        if learn:
-            timezone = await self.store_platform_context(
-                session, person.id, event, services.clock()
-            )
+        if timezone is not None:
             learning = self.claimed_learning(
                 person, event, self.observation(person, event, text, signals, timezone)
             )

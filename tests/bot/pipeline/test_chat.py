@@ -530,8 +530,10 @@ async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for
     """An answered message is extracted twice — the person's words (what they teach) and the
     reply (what feedback on it is about) — each in a worker, which takes milliseconds. On
     SQLite a write transaction holds the process's one writer, which every other reply and
-    learning batch waits for: both extractions run with it free. The reply's topics are
-    still stored with its turn."""
+    learning batch waits for: no transaction waits for an extraction. The person's words are
+    extracted while the claim is written and the context read (here held in the worker until
+    the context is assembled: the claim committed meanwhile, and the writer is free); the
+    reply's before its record. The reply's topics are still stored with its turn."""
     from bot.core import Core
     from profiles.db import Database
 
@@ -539,22 +541,36 @@ async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for
                 ScriptedBackend(["Tokio and async Rust runtimes compared, with benchmarks"]))
     writer = core.services.db._writer
     assert writer is not None
-    extract, held = core.services.extract, []
+    extract, held, assembled = core.services.extract, [], asyncio.Event()
+    assemble = core.chat.assemble.request
 
     async def watched(text, **kw):
+        if text == TOPIC_TEXT:
+            await asyncio.wait_for(assembled.wait(), timeout=10)  # the context, first
         held.append(writer.locked())
         return await extract(text, **kw)
 
+    async def assembling(*args, **kwargs):
+        try:
+            return await assemble(*args, **kwargs)
+        finally:
+            assembled.set()
+
     core.services.extract = watched
+    core.chat.assemble.request = assembling  # type: ignore[method-assign]
     alice = person()
     try:
         await grant(core, alice)
         replies = await core.handle(message(alice, TOPIC_TEXT))
         assert replies[0].purpose == "chat" and replies[0].reply_id
-        assert len(held) == 2 and not any(held), held
+        assert held == [False, False], held
         async with core.services.db.session() as session:
             turn = await session.get(ConversationTurn, int(replies[0].reply_id.split(":")[1]))
+            asked = await session.get(ConversationTurn, turn.id - 1) if turn else None
         assert turn is not None and turn.role == "assistant" and turn.topics
+        assert asked is not None and asked.role == "user" and asked.topics  # its signals
+        await core.services.learner.flush()
+        assert await count(core, Interest, person_id=await person_id(core, alice)) > 0
     finally:
         await core.aclose()
         await core.services.db.dispose()
@@ -778,3 +794,30 @@ async def test_no_more_replies_than_allowed_do_their_database_work_at_once(make_
     answered = await asyncio.gather(*(core.handle(message(who, TOPIC_TEXT)) for who in people))
     assert all(replies[0].purpose == "chat" for replies in answered)
     assert most == 2
+
+
+async def test_a_message_whose_extraction_fails_is_answered_and_teaches_nothing(
+    core, caplog: pytest.LogCaptureFixture
+):
+    """The extraction runs while the message's claim commits: if it then fails, the message
+    is claimed already and a retry would be a duplicate, so the person is answered anyway,
+    the exchange recorded without topics, nothing learned from it, and the log says why."""
+    extract = core.services.extract
+
+    async def failing(text, **kw):
+        if text == TOPIC_TEXT:
+            raise ValueError("unreadable")
+        return await extract(text, **kw)
+
+    core.services.extract = failing
+    alice = person()
+    await grant(core, alice)
+    pid = await person_id(core, alice)
+    before = [await count(core, table, person_id=pid) for table in (Signal, Interest)]
+    with caplog.at_level("ERROR", logger="bot.pipeline.chat"):
+        replies = await core.handle(message(alice, TOPIC_TEXT))
+    assert replies[0].purpose == "chat" and replies[0].reply_id
+    assert any("could not be extracted" in r.getMessage() for r in caplog.records)
+    await core.services.learner.flush()
+    assert [await count(core, table, person_id=pid) for table in (Signal, Interest)] == before
+    assert await count(core, ConversationTurn, person_id=pid) == 2  # the exchange, kept
