@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles import sqlite_loop
 from profiles.cleanup import to_completion
+from profiles.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -270,9 +271,10 @@ class Database:
             if self.sqlite
             else self._readers
         )
-        # SQLite has one writer at a time: within a process, transactions queue here (cheap,
-        # fair, no busy-waiting); across processes BEGIN IMMEDIATE waits the busy timeout.
-        self._writer = asyncio.Lock() if self.sqlite else None
+        # SQLite has one writer at a time: within a process, transactions queue here (no
+        # busy-waiting; learning batches let waiting replies by: profiles/writer_lock.py);
+        # across processes BEGIN IMMEDIATE waits the busy timeout.
+        self._writer = WriterLock() if self.sqlite else None
         self._owner: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar(
             f"tailorbot_db_owner_{id(self)}", default=None
         )
@@ -296,25 +298,31 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def _write(
-        self, sessions: async_sessionmaker[AsyncSession]
+        self, sessions: async_sessionmaker[AsyncSession], *, background: bool = False
     ) -> AsyncIterator[AsyncSession]:
-        """A write transaction of ``sessions``, in the writer's queue on SQLite."""
+        """A write transaction of ``sessions``, in the writer's queue on SQLite
+        (``background``: behind every transaction waiting there, see WriterLock)."""
         if self._writer is None:
             async with self._transaction(sessions) as session:
                 yield session
             return
         task = asyncio.current_task()
         if task is not None and self._owner.get() is task:  # nested inside our own writer
-            async with self._transaction(self._nested_sessions) as session:
+            async with self._transaction(self._nested_sessions, end_turn=False) as session:
                 yield session
             return
-        async with self._writer:
+        async with self._writer.background() if background else self._writer:
             token = self._owner.set(task)
             try:
-                async with self._transaction(sessions) as session:
+                async with self._transaction(sessions, end_turn=False) as session:
                     yield session
             finally:
                 self._owner.reset(token)
+        # The transaction's turn of the event loop (see _transaction), given once the writer
+        # is free: in it the next transaction waiting for the writer can run. Given while it
+        # was held, every reply's write held the writer a whole turn of the busy loop longer
+        # (at maximum ingest its holds took ~1.2 ms, its work a fraction of that).
+        await asyncio.sleep(0)
 
     async def in_one_call(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """``work(session)`` in a write transaction, committed on success (a learning
@@ -324,11 +332,13 @@ class Database:
         and none of the batch's ~20 calls on the connection waits for a turn of a busy loop
         while the transaction holds SQLite's one writer. ``work`` must await only its
         session's statements (no lock, sleep or other I/O: :class:`sqlite_loop.WaitedInThread`).
-        On PostgreSQL, whose statements are network round trips, an ordinary transaction."""
+        It takes SQLite's writer as background work: after every transaction waiting for it
+        then (replies' claims and records), unless it has waited long (WriterLock). On
+        PostgreSQL, whose statements are network round trips, an ordinary transaction."""
         if self._writer is None:
             async with self.session() as session:
                 return await work(session)
-        async with self._write(self._one_call_sessions) as session:
+        async with self._write(self._one_call_sessions, background=True) as session:
             # The connection checked out here, on the loop (opening one may need the loop);
             # its BEGIN IMMEDIATE waits to go first in the call (see _sqlite_begin), where
             # waiting the busy timeout for another process's writer stalls nobody else.
@@ -402,8 +412,14 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def _transaction(
-        self, sessions: async_sessionmaker[AsyncSession], *, commit: bool = True
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        commit: bool = True,
+        end_turn: bool = True,
     ) -> AsyncIterator[AsyncSession]:
+        """``end_turn``: a write transaction ends with a turn of the event loop (below)
+        unless its caller gives that turn itself (SQLite's writer: _write)."""
         with _reported_as_unavailable():
             # Closed by to_completion, not ``async with session`` (whose close runs in a task
             # of its own): the same guarantee, without a turn of the event loop when the
@@ -417,7 +433,7 @@ class Database:
                     yield session
             finally:
                 await to_completion(session.close())
-            if commit:
+            if commit and end_turn:
                 # A write transaction still ends with the one turn that close task gave: a
                 # reply's transactions follow each other with little else between them, and
                 # without these turns its steps grew long enough to double the loop's lag

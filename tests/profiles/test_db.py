@@ -62,6 +62,41 @@ async def test_a_nested_read_inside_a_write_does_not_wait_for_itself(sqlite_url)
         await db.dispose()
 
 
+async def test_a_learning_batch_lets_a_reply_that_came_after_it_write_first(sqlite_url):
+    """On SQLite write transactions queue for the one writer: a batch (``in_one_call``,
+    which nobody waits for) waiting there lets a reply's transaction that arrived after it
+    go first, and the writer is free during the turn of the event loop a write transaction
+    ends with — the next one in the queue runs in it."""
+    db = Database(sqlite_url)
+    order: list[str] = []
+
+    async def write(name: str) -> None:
+        async with db.session(quick=True) as session:
+            await session.exec(text(f"INSERT INTO t_order VALUES ('{name}')"))  # type: ignore[call-overload]
+        order.append(name)
+
+    async def batch(session) -> None:
+        await session.exec(text("INSERT INTO t_order VALUES ('batch')"))
+        order.append("batch")
+
+    try:
+        async with db.session() as session:
+            await session.exec(text("CREATE TABLE t_order (name TEXT)"))  # type: ignore[call-overload]
+        async with db.session(quick=True):  # the writer, held
+            batched = asyncio.create_task(db.in_one_call(batch))
+            await asyncio.sleep(0.01)  # queued
+            reply = asyncio.create_task(write("reply"))
+            await asyncio.sleep(0.01)  # queued behind it
+        # The holder's turn came after it freed the writer: the reply wrote in it.
+        async with db.read() as session:
+            rows = (await session.exec(text("SELECT name FROM t_order"))).all()  # type: ignore[call-overload]
+        assert [name for (name,) in rows] == ["reply"]
+        await asyncio.gather(batched, reply)
+        assert order == ["reply", "batch"]
+    finally:
+        await db.dispose()
+
+
 async def test_a_missing_sqlite_directory_is_unavailable_not_locked(tmp_path):
     db = Database(f"sqlite:///{tmp_path}/gone/x.db")
     (tmp_path / "gone").rmdir()
