@@ -184,7 +184,8 @@ class Chat:
                 )
             if prepared is None:
                 return []
-            self.observed(prepared, event, text, await self._signals(extraction, event))
+            if prepared.learn:  # else nothing of the message is kept: not waited for
+                self.observed(prepared, event, text, await self._signals(extraction, event))
         finally:
             _discard(extraction)
         if prepared.learning is not None:
@@ -303,10 +304,8 @@ class Chat:
         signals: MessageSignals | None,
     ) -> None:
         """What the message teaches and its history turn, from its signals, into
-        ``prepared``: nothing at all for a person who does not allow learning; only the
-        turn, without topics, when the signals could not be extracted (None)."""
-        if not prepared.learn:
-            return
+        ``prepared`` (of a person who allows learning); only the turn, without topics, when
+        the signals could not be extracted (None)."""
         observed = self.observe.message(
             prepared.person,
             event,

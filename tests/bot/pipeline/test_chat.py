@@ -821,3 +821,20 @@ async def test_a_message_whose_extraction_fails_is_answered_and_teaches_nothing(
     await core.services.learner.flush()
     assert [await count(core, table, person_id=pid) for table in (Signal, Interest)] == before
     assert await count(core, ConversationTurn, person_id=pid) == 2  # the exchange, kept
+
+
+async def test_a_person_who_has_not_consented_is_answered_without_waiting_for_extraction(
+    core,
+):
+    """Nothing of their message is kept, so its signals are not waited for: here they never
+    come back from the worker, and the answer does not wait for them."""
+    never = asyncio.Event()
+
+    async def stuck(text, **kw):
+        await never.wait()
+
+    core.services.extract = stuck
+    bob = person()
+    replies = await asyncio.wait_for(core.handle(message(bob, TOPIC_TEXT)), timeout=10)
+    assert replies and replies[0].purpose == "chat"
+    assert await count(core, ConversationTurn) == 0  # and nothing of it is stored
