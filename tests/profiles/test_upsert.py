@@ -124,3 +124,56 @@ async def test_whole_numbers_among_fractions_are_written_as_numbers(database_url
         assert sorted(stored) == [("chess", 0.5), ("jazz", 1.0)]
     finally:
         await db.dispose()
+
+
+async def test_on_sqlite_rows_go_to_the_driver_as_sqlalchemy_would_send_them(
+    sqlite_url: str,
+) -> None:
+    """SQLite's executemany of a many-row statement goes as driver SQL, its parameters built
+    here once per column (profiles/upsert.py says why): the rows stored — datetimes, floats
+    and the statement's own constants in its ON CONFLICT clause included — are exactly what
+    SQLAlchemy's own execution of the same statement stores, and still one statement."""
+    import datetime as dt
+
+    from profiles.learning_sql import interest_row, interest_upsert
+    from profiles.models import Interest
+
+    db = Database(sqlite_url)
+    at = dt.datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
+    try:
+        await _people(db, ["driver", "orm"])
+        async with db.session() as session:
+            ids = dict((await session.exec(select(Person.user_id, Person.id))).all())  # type: ignore[call-overload]
+        many: list[bool] = []
+
+        def kind(_c: Any, _cur: Any, _s: str, _p: Any, context: Any, executemany: bool) -> None:
+            many.append(executemany and context.compiled is None)
+
+        for day in (0, 3):  # the second round meets every row: ON CONFLICT … DO UPDATE
+            rows = {
+                user: [interest_row(ids[user], t, w, at + dt.timedelta(days=day))
+                       for t, w in (("jazz", 1), ("chess", 0.25))]
+                for user in ids
+            }
+            many.clear()
+            event.listen(db.engine.sync_engine, "before_cursor_execute", kind)
+            async with db.session() as session:
+                upsert = interest_upsert(session, 86_400.0, 864_000.0)
+                await upsert.execute(session, rows["driver"])
+            event.remove(db.engine.sync_engine, "before_cursor_execute", kind)
+            assert many == [True]  # one statement, as driver SQL
+            async with db.session() as session:
+                await session.exec(upsert.statement, params=rows["orm"])  # type: ignore[call-overload]
+        columns = [c for c in table_of(Interest).c if c.name not in ("id", "person_id")]
+        async with db.read() as session:
+            stored = {
+                user: sorted(
+                    (await session.exec(select(*columns).where(  # type: ignore[call-overload]
+                        table_of(Interest).c.person_id == pid
+                    ))).all()
+                )
+                for user, pid in ids.items()
+            }
+        assert stored["driver"] == stored["orm"] and len(stored["driver"]) == 2
+    finally:
+        await db.dispose()
