@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 # How long a background waiter lets foreground ones go first: twice the learner's batching
 # delay (bot/learning.py), so that a batch is at most that much later than it would be.
@@ -51,7 +50,7 @@ class WriterLock:
     async def __aexit__(self, *_exc: object) -> None:
         self.release()
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         await self.acquire(background=True)
         try:
