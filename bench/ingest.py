@@ -40,6 +40,7 @@ from bench.pipeline import WORKSPACE, percentile
 from bench.workload import events
 from bot.core import Core
 from bot.events import CommandEvent, MessageEvent, PersonRef, ReactionEvent, Surface
+from bot.llm import ScriptedBackend
 from profiles.db import Database
 from profiles.models import Signal
 from profiles.startup_heap import freeze_startup_objects
@@ -304,6 +305,39 @@ async def cpu_by_kind(core: Core, users: list[str], n_events: int) -> dict[str, 
         await core.services.learner.flush()
         costs[kind] = KindCost(count, (time.process_time() - started) / count * 1000)
     return costs
+
+
+# What the instant model answers (bench.ingest.cpu_per_dm_with_model): a reply of ordinary
+# length with a few things in it to extract.
+INSTANT_ANSWER = (
+    "Here are a few ideas to go further. Start with one well-reviewed introduction and work "
+    "through it slowly, then pick a small project you can finish in a weekend. Keep notes of "
+    "what surprised you and compare them with a friend who knows the subject; come back to the "
+    "harder parts after a break, they read differently the second time."
+)
+
+
+async def cpu_per_dm_with_model(core: Core, users: list[str], n_events: int) -> KindCost:
+    """The DMs of a fresh workload sample answered by a configured model that answers at
+    once (``ScriptedBackend``): the bot process's CPU per DM, as :func:`cpu_by_kind`. Why:
+    the scale rows run with no model (``NoModelBackend``, not configured), and a reply with
+    one costs more than the model's own time — its text extracted for the topics feedback
+    on it credits (a second round trip to a worker) and the model call's row."""
+    dms: asyncio.Queue[Any] = asyncio.Queue()
+    for event in adapter_events(users, n_events, seed=31, prefix="kindm"):
+        if kind_of(event) == "dm":
+            dms.put_nowait(event)
+    count = dms.qsize()
+    llm = core.services.llm
+    core.services.llm = ScriptedBackend(lambda request: INSTANT_ANSWER)
+    try:
+        started = time.process_time()
+        await asyncio.gather(*(_drain(core, dms) for _ in range(CONCURRENCY)))
+        await core.services.learner.flush()
+        spent = time.process_time() - started
+    finally:
+        core.services.llm = llm
+    return KindCost(count, spent / count * 1000 if count else 0.0)
 
 
 async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigures:

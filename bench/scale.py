@@ -52,7 +52,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
-from bench.ingest import KindCost, cpu_by_kind, max_ingest, offered_load
+from bench.ingest import KindCost, cpu_by_kind, cpu_per_dm_with_model, max_ingest, offered_load
 from bench.limits import raw_limits
 from bench.pgdatabase import throwaway_database
 from bench.pipeline import WORKSPACE, percentile, seed_people
@@ -111,6 +111,7 @@ class ScaleFigures:
     workers_rss_mb: float = 0.0  # their summed peak RSS
     # kind of event -> (events in the sample, bot-process CPU ms per event): bench.ingest
     cpu_by_kind: dict[str, tuple[int, float]] = field(default_factory=dict)
+    dm_with_model_cpu_ms: float = 0.0  # a DM answered by an instant configured model
     # the same mix offered at half the maximum rate, open loop (bench.ingest.offered_load)
     offered_rate: float = 0.0
     offered_dm_p50_ms: float = 0.0
@@ -454,6 +455,7 @@ async def measure(
         ingest = await max_ingest(core, users, n_events)
         offered = await offered_load(core, users, n_events, ingest.events_per_s / 2)
         by_kind = await cpu_by_kind(core, users, n_events * 2)
+        with_model = await cpu_per_dm_with_model(core, users, n_events * 2)
         workers, workers_rss = extraction_workers(core)
         assembly, renders = await context_latency(core, users, n_contexts)
         rows = await signal_count(db)
@@ -494,6 +496,7 @@ async def measure(
         extract_workers=workers,
         workers_rss_mb=workers_rss,
         cpu_by_kind={k: (c.events, c.cpu_ms) for k, c in by_kind.items()},
+        dm_with_model_cpu_ms=with_model.cpu_ms,
         offered_rate=offered.rate,
         offered_dm_p50_ms=offered.dm_p50_ms,
         offered_dm_p99_ms=offered.dm_p99_ms,
@@ -618,7 +621,16 @@ def cpu_line(f: ScaleFigures) -> str:
     parts = ", ".join(
         f"{kind} {cost.cpu_ms:.2f} ms ({cost.share(costs):.0%})" for kind, cost in costs.items()
     )
-    return f"  {f.backend} {f.people:,}: bot CPU per event by kind (share of the workload): {parts}"
+    model = (
+        f"; a dm answered by an instant configured model {f.dm_with_model_cpu_ms:.2f} ms "
+        "(its reply's text extracted too, the model call logged)"
+        if f.dm_with_model_cpu_ms
+        else ""
+    )
+    return (
+        f"  {f.backend} {f.people:,}: bot CPU per event by kind (share of the workload): "
+        f"{parts}{model}"
+    )
 
 
 def _met(ok: bool) -> str:

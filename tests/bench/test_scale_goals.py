@@ -8,12 +8,12 @@ from dataclasses import replace
 
 from sqlmodel import select
 
-from bench.ingest import KINDS, cpu_by_kind, offered_load
+from bench.ingest import INSTANT_ANSWER, KINDS, cpu_by_kind, cpu_per_dm_with_model, offered_load
 from bench.pipeline import seed_people
 from bench.scale import ScaleFigures, format_rows, targets
 from bench.workload import people
 from bot.llm import NoModelBackend
-from profiles.models import ConversationTurn, Signal
+from profiles.models import ConversationTurn, LLMCall, Signal
 from tests.conftest import MakeCore
 from tests.support.helpers import count
 
@@ -101,6 +101,33 @@ async def test_cpu_by_kind_runs_every_kind_of_the_workload_through_the_core(
             select(ConversationTurn.platform_message_id).where(ConversationTurn.role == "assistant")
         )).all()
     assert bound and all(mid and mid.startswith("sent-kind-") for mid in bound)
+
+
+async def test_a_dm_answered_by_an_instant_configured_model_costs_what_a_real_one_adds(
+    make_core: MakeCore,
+) -> None:
+    """The rows run with no model; a configured one answering at once shows what a reply
+    with a model adds to the bot's CPU: its text extracted for its topics, its call logged.
+    The core's own backend is back afterwards."""
+    no_model = NoModelBackend()
+    core = await make_core(no_model)
+    users = people(30)
+    await seed_people(core.services.db, users)
+    cost = await cpu_per_dm_with_model(core, users, 400)
+    assert cost.events > 0 and cost.cpu_ms > 0
+    assert core.services.llm is no_model
+    async with core.services.db.read() as session:
+        answers = (await session.exec(
+            select(ConversationTurn.text, ConversationTurn.topics)
+            .where(ConversationTurn.role == "assistant")
+        )).all()
+    assert len(answers) == cost.events
+    assert all(text == INSTANT_ANSWER and topics for text, topics in answers)
+    assert await count(core, LLMCall) == cost.events
+    row = replace(ROW, cpu_by_kind={"dm": (8, 5.0)}, dm_with_model_cpu_ms=6.25)
+    assert "dm 5.00 ms (100%); a dm answered by an instant configured model 6.25 ms" in (
+        format_rows([row])
+    )
 
 
 def test_the_offered_load_is_printed_per_row() -> None:
