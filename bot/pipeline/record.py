@@ -65,6 +65,12 @@ async def insert_turns(session: AsyncSession, turns: list[TurnRow]) -> list[int]
 
 
 @functools.cache
+def _insert_call() -> Any:
+    """Built once: the model call's row of a reply's record."""
+    return insert(table_of(LLMCall))
+
+
+@functools.cache
 def _insert_turns() -> Any:
     """Built once: the statement of every reply's record."""
     table = table_of(ConversationTurn)
@@ -105,17 +111,19 @@ class Record:
         async with services.db.each_statement() as session:
             person_id = person.id if learn else None
             if llm.configured:
-                session.add(
-                    LLMCall.of(
-                        result,
-                        purpose="chat",
-                        backend=llm.name,
-                        person_id=person_id,
-                        error=error,
-                        latency_ms=answered.latency_ms,
-                        tools=result.tools if result else None,
-                    )
+                call = LLMCall.of(
+                    result,
+                    purpose="chat",
+                    backend=llm.name,
+                    person_id=person_id,
+                    error=error,
+                    latency_ms=answered.latency_ms,
+                    tools=result.tools if result else None,
                 )
+                # A plain INSERT: the ORM's flush of one object cost more CPU than the
+                # statement, on every reply a configured model answers (docs/measurement.md,
+                # "What a configured model adds to a DM").
+                await session.exec(_insert_call(), params=call.model_dump(exclude={"id"}))
             turns = [asked] if learn and asked is not None else []
             if learn and error is None:
                 assert person.id is not None
