@@ -114,7 +114,7 @@ def arrays_of(
 @dataclass(frozen=True, slots=True)
 class ManyRows:
     """A statement that takes any number of rows, and how they are sent: as executemany
-    parameters on SQLite, as one array per column of ``names`` on PostgreSQL
+    parameters on SQLite, as one array per column of ``columns`` on PostgreSQL
     (:func:`insert_from_arrays`). Why the arrays there: psycopg sends an executemany as one
     prepared execution per row, ~35 us of Python each (a learning batch of 40 messages sends
     ~520 rows: 18.5 ms of CPU, each statement one long step of the event loop; 6.8 ms as
@@ -123,14 +123,14 @@ class ManyRows:
 
     statement: Any
     table: Any
-    names: tuple[str, ...] | None = None  # None: executemany
-    columns: tuple[str, ...] = ()  # the rows' keys (executemany)
+    columns: tuple[str, ...]  # the rows' keys
+    arrays: bool  # one array per column (PostgreSQL), else executemany
 
     async def execute(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> Any:
         """Run the statement for ``rows`` (each with exactly the statement's columns)."""
-        if self.names is not None:
+        if self.arrays:
             return await session.exec(
-                self.statement, params=arrays_of(self.table, rows, self.names)
+                self.statement, params=arrays_of(self.table, rows, self.columns)
             )
         bind = session.bind
         driver_sql = _driver_sql(self.statement, self.columns, bind.dialect) if bind else None
@@ -204,7 +204,7 @@ def many_rows(
     arrays = dialect == "postgresql"
     insert = insert_from_arrays(table, names) if arrays else insert_of(dialect, table)
     statement = finish(insert) if finish is not None else insert
-    return ManyRows(statement, table, tuple(names) if arrays else None, tuple(names))
+    return ManyRows(statement, table, tuple(names), arrays)
 
 
 @dataclass(frozen=True, slots=True)
