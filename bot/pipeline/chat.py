@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,10 +102,9 @@ class Prepared:
     awaiting_consent: bool = False
     locale: str = "en"
     timezone: str | None = None  # Decided.timezone
-    # Set from the message's signals once they are back (Chat.observed): its topics, the
-    # message as a history turn stored with the answer (Record.store), and what it teaches
-    # for the learner (bot/learning.py; None: nothing).
-    topics: list[str] = field(default_factory=list)
+    # Set from the message's signals once they are back (Chat.observed): the message as a
+    # history turn stored with the answer (Record.store), and what it teaches for the
+    # learner (bot/learning.py; None: nothing).
     turn: TurnRow | None = None
     learning: Pending | None = None
 
@@ -313,8 +312,7 @@ class Chat:
             signals or NO_SIGNALS,
             prepared.timezone if signals is not None else None,
         )
-        prepared.topics, prepared.turn = observed.topics, observed.turn
-        prepared.learning = observed.learning
+        prepared.turn, prepared.learning = observed.turn, observed.learning
 
     async def _signals(
         self, extraction: asyncio.Future[MessageSignals], event: MessageEvent

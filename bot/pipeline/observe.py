@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,10 +39,9 @@ class ChannelContext:
 
 @dataclass(slots=True)
 class Observed:
-    """What observing a chat message hands on to prompt assembly."""
+    """What a chat message addressed to the bot makes, from its signals (Observe.message)."""
 
-    topics: list[str] = field(default_factory=list)
-    turn: TurnRow | None = None  # the message itself, for Record.store
+    turn: TurnRow  # the message itself, with its topics, for Record.store
     # What it teaches, for the learner once the reply's context is read (None: nothing)
     learning: Pending | None = None
 
@@ -82,7 +81,6 @@ class Observe:
             learning = self.claimed_learning(
                 person, event, self.observation(person, event, text, signals, timezone)
             )
-        topics = [t for t, _ in signals.topics]
         turn = turn_row(
             person.id,
             "user",
@@ -90,10 +88,10 @@ class Observe:
             channel_id=event.channel_id,
             thread_id=event.thread_id,
             platform_message_id=event.message_id,
-            topics=topics,
+            topics=[t for t, _ in signals.topics],
             created_at=event.occurred_at,
         )
-        return Observed(topics=topics, turn=turn, learning=learning)
+        return Observed(turn=turn, learning=learning)
 
     @staticmethod
     def claimed_learning(person: Person, event: MessageEvent, observation: Observation) -> Pending:
