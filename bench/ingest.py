@@ -292,19 +292,22 @@ async def cpu_by_kind(core: Core, users: list[str], n_events: int) -> dict[str, 
     workload = list(adapter_events(users, n_events, seed=29, prefix="kind"))
     costs: dict[str, KindCost] = {}
     for kind in KINDS:
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        for event in workload:
-            if kind_of(event) == kind:
-                queue.put_nowait(event)
-        if queue.empty():
-            continue
-        count = queue.qsize()
-
-        started = time.process_time()
-        await asyncio.gather(*(_drain(core, queue) for _ in range(CONCURRENCY)))
-        await core.services.learner.flush()
-        costs[kind] = KindCost(count, (time.process_time() - started) / count * 1000)
+        of_kind = [event for event in workload if kind_of(event) == kind]
+        if of_kind:
+            costs[kind] = await _cpu_per_event(core, of_kind)
     return costs
+
+
+async def _cpu_per_event(core: Core, workload: list[Any]) -> KindCost:
+    """``workload`` handled ``CONCURRENCY`` in flight, then the learner flushed: the bot
+    process's CPU per event."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for event in workload:
+        queue.put_nowait(event)
+    started = time.process_time()
+    await asyncio.gather(*(_drain(core, queue) for _ in range(CONCURRENCY)))
+    await core.services.learner.flush()
+    return KindCost(len(workload), (time.process_time() - started) / len(workload) * 1000)
 
 
 # What the instant model answers (bench.ingest.cpu_per_dm_with_model): a reply of ordinary
@@ -323,21 +326,19 @@ async def cpu_per_dm_with_model(core: Core, users: list[str], n_events: int) -> 
     the scale rows run with no model (``NoModelBackend``, not configured), and a reply with
     one costs more than the model's own time — its text extracted for the topics feedback
     on it credits (a second round trip to a worker) and the model call's row."""
-    dms: asyncio.Queue[Any] = asyncio.Queue()
-    for event in adapter_events(users, n_events, seed=31, prefix="kindm"):
-        if kind_of(event) == "dm":
-            dms.put_nowait(event)
-    count = dms.qsize()
+    dms = [
+        event
+        for event in adapter_events(users, n_events, seed=31, prefix="kindm")
+        if kind_of(event) == "dm"
+    ]
+    if not dms:
+        return KindCost(0, 0.0)
     llm = core.services.llm
     core.services.llm = ScriptedBackend(lambda request: INSTANT_ANSWER)
     try:
-        started = time.process_time()
-        await asyncio.gather(*(_drain(core, dms) for _ in range(CONCURRENCY)))
-        await core.services.learner.flush()
-        spent = time.process_time() - started
+        return await _cpu_per_event(core, dms)
     finally:
         core.services.llm = llm
-    return KindCost(count, spent / count * 1000 if count else 0.0)
 
 
 async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigures:
