@@ -35,7 +35,7 @@ class Memory(SQLModel, table=True):
     id: int | None = Field(
         default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
     )
-    person_id: int = _person_fk()
+    person_id: int = _person_fk(index=False)  # uq_memory_key leads with it
     text: str = Field(max_length=500)
     key: str = Field(max_length=500)  # normalised text: one memory per fact
     scope: str = Field(default=MemoryScope.LINKED, max_length=16)

@@ -39,6 +39,9 @@ def _ts(**kwargs: Any) -> Any:
 
 
 def _person_fk(*, index: bool = True, primary_key: bool = False, nullable: bool = False) -> Any:
+    """The owner column of a person's rows. ``index=False`` where a unique constraint already
+    leads with it: that index finds a person's rows as well, and a second one would only be
+    written on every insert (tests/profiles/test_models.py checks no index is redundant)."""
     return Field(
         default=None if nullable else ...,
         sa_column=Column(
@@ -102,7 +105,7 @@ class Preference(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("person_id", "key", "source", name="uq_preference"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = _person_fk()
+    person_id: int = _person_fk(index=False)  # uq_preference leads with it
     key: str = Field(max_length=64)
     value: str = Field(max_length=2000)
     source: str = Field(max_length=16)
@@ -139,7 +142,7 @@ class Interest(SQLModel, table=True):
     id: int | None = Field(
         default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
     )
-    person_id: int = _person_fk()
+    person_id: int = _person_fk(index=False)  # uq_interest leads with it
     topic: str = Field(max_length=200, index=True)
     weight: float = 0.0
     lasting_weight: float = 0.0
@@ -160,7 +163,7 @@ class Trait(SQLModel, table=True):
     id: int | None = Field(
         default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
     )
-    person_id: int = _person_fk()
+    person_id: int = _person_fk(index=False)  # uq_trait leads with it
     kind: str = Field(max_length=16)
     key: str = Field(max_length=32)
     weight: float = 0.0
