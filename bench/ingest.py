@@ -324,8 +324,8 @@ async def cpu_per_dm_with_model(core: Core, users: list[str], n_events: int) -> 
     """The DMs of a fresh workload sample answered by a configured model that answers at
     once (``ScriptedBackend``): the bot process's CPU per DM, as :func:`cpu_by_kind`. Why:
     the scale rows run with no model (``NoModelBackend``, not configured), and a reply with
-    one costs more than the model's own time — its text extracted for the topics feedback
-    on it credits (a second round trip to a worker) and the model call's row."""
+    one costs more than the model's own time: the model call's row, the answer's shaping,
+    and the reply's turn with its text (its topics are read only when it is judged)."""
     dms = [
         event
         for event in adapter_events(users, n_events, seed=31, prefix="kindm")

@@ -623,7 +623,7 @@ def cpu_line(f: ScaleFigures) -> str:
     )
     model = (
         f"; a dm answered by an instant configured model {f.dm_with_model_cpu_ms:.2f} ms "
-        "(its reply's text extracted too, the model call logged)"
+        "(its call logged, its answer shaped and stored)"
         if f.dm_with_model_cpu_ms
         else ""
     )

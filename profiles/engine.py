@@ -456,8 +456,9 @@ class ProfileEngine:
         """What a judgement on ``turn`` (a bot reply) moves: a 👍 credits the reply's own
         topics; a 👎 means "not that answer", so it lowers only what the reply brought in
         that the person had not asked about, never the subject of their question."""
+        topics = turn.topics or []  # None: not read (the caller reads them first)
         if value > 0:
-            return [(topic, FEEDBACK_TOPIC_DELTA) for topic in turn.topics]
+            return [(topic, FEEDBACK_TOPIC_DELTA) for topic in topics]
         if value == 0:
             return []
         asked: set[str] = set()
@@ -474,11 +475,11 @@ class ProfileEngine:
             )
             found = question.first()
             if found is not None:
-                asked = {word for topic in found.topics for word in topic.split()}
+                asked = {word for topic in found.topics or [] for word in topic.split()}
         delta = -FEEDBACK_TOPIC_DELTA * NEGATIVE_FEEDBACK_SHARE
         return [
             (topic, delta)
-            for topic in turn.topics
+            for topic in topics
             if not any(word in asked for word in topic.split())
         ]
 

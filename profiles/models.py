@@ -189,7 +189,11 @@ class StyleProfile(SQLModel, table=True):
 
 
 class ConversationTurn(SQLModel, table=True):
-    """History, both sides. Assistant turns keep their topics so reactions become feedback."""
+    """History, both sides. Assistant turns keep their topics so reactions become feedback.
+    ``topics`` is None for a model's reply whose topics are not read yet: they are read from
+    its text the first time it is judged (bot/handlers/feedback.py), not for every reply —
+    most replies are never reacted to, and reading one cost an extraction of a text longer
+    than the question's on every answer."""
 
     __tablename__ = "conversation_turn"
     __table_args__ = (
@@ -209,7 +213,9 @@ class ConversationTurn(SQLModel, table=True):
     channel_id: str = Field(default="", max_length=128)
     thread_id: str | None = Field(default=None, max_length=128)
     platform_message_id: str | None = Field(default=None, max_length=200)
-    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    topics: list[str] | None = Field(
+        default_factory=list, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     model: str | None = Field(default=None, max_length=128)
     created_at: dt.datetime = _ts()
 

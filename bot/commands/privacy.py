@@ -121,7 +121,9 @@ def person_key(ctx: CommandContext) -> PersonKey:
 
 def keep_held_conversation(ctx: CommandContext) -> None:
     """The exchanges held while consent was open join the stored conversation, so the model
-    still sees how it began (bot/consent.py)."""
+    still sees how it began (bot/consent.py). A model's reply among them has its topics
+    read if it is judged, as any reply's (None: not read yet)."""
+    configured = ctx.services.llm.configured
     for turn in ctx.services.awaiting_consent.take(person_key(ctx)):
         ctx.session.add(
             ConversationTurn(
@@ -131,7 +133,7 @@ def keep_held_conversation(ctx: CommandContext) -> None:
                 channel_id=turn.channel_id,
                 thread_id=turn.thread_id,
                 platform_message_id=turn.platform_message_id,
-                topics=[],
+                topics=None if turn.role == "assistant" and configured else [],
                 created_at=turn.at,
             )
         )

@@ -4,6 +4,9 @@ else: an interest signal in what was reacted to, learned in the learner's next b
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,9 +18,19 @@ from bot.pipeline.intake import Intake
 from bot.reply_bindings import turn_id_of
 from bot.services import Services
 from profiles.db import WriteNeeded
-from profiles.feedback import reaction_value, teaches_interest
+from profiles.feedback import reaction_value, reply_topics, teaches_interest
 from profiles.ingest import Claim, Observation
 from profiles.models import ConversationTurn, Person
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadReply:
+    """The judged reply's topics are not read yet (``ConversationTurn.topics`` is None): its
+    text, to read them from before its feedback is written."""
+
+    text: str
 
 
 class Feedback:
@@ -73,15 +86,23 @@ class Feedback:
         from people who do not allow learning leave no trace at all."""
         engine = self.services.engine
         now = event.occurred_at
+        read: list[str] | None = None  # the judged reply's topics, once read from its text
 
-        async def decide(session: AsyncSession, writable: bool) -> tuple[Person, str] | None:
+        async def decide(
+            session: AsyncSession, writable: bool
+        ) -> tuple[Person, str] | UnreadReply | None:
             """Feedback on a reply is written here (in a write transaction: the read-only
-            first pass hands it on); a reaction elsewhere returns what to learn from."""
+            first pass hands it on; a reply whose topics are not read yet is handed back to
+            have them read first); a reaction elsewhere returns what to learn from."""
             person = await self.identify.learning_person(session, event)
             if person is None or person.id is None:
                 return None
             turn = await self._bot_turn(session, person.id, target)
             if turn is not None:
+                if turn.topics is None:
+                    if read is None:
+                        return UnreadReply(turn.text)
+                    turn.topics = read  # kept: taking the judgement back moves the same
                 if not writable:
                     raise WriteNeeded("feedback on the bot's reply")
                 if not added:
@@ -103,7 +124,13 @@ class Feedback:
         # read-only transaction does not queue for the writer. Quick: a few statements on
         # indexes about one person (profiles/db.py).
         found = await self.services.db.read_first(decide, quick=True)
-        if found is None:
+        if isinstance(found, UnreadReply):
+            # Read outside any transaction: on SQLite the write one holds the one writer,
+            # which nobody should wait for while a worker extracts.
+            read = await self._reply_topics(found.text)
+            async with self.services.db.session(quick=True) as session:
+                found = await decide(session, True)
+        if found is None or isinstance(found, UnreadReply):
             return
         person, target_text = found
         # decide returned them only for a reaction (with its emoji) from a known person
@@ -129,6 +156,16 @@ class Feedback:
                 ),
             )
         )
+
+    async def _reply_topics(self, text: str) -> list[str]:
+        """A judged reply's topics, read from its text. If they cannot be read the judgement
+        still counts (the reply-length preference learns from it) and credits no topic —
+        stored as none, so taking it back takes back exactly that."""
+        try:
+            return reply_topics(await self.services.extract(text))
+        except Exception:
+            log.exception("topics of a judged reply could not be read: it credits none")
+            return []
 
     async def _bot_turn(
         self, session: AsyncSession, person_id: int, target: str

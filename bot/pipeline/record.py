@@ -16,7 +16,6 @@ from bot.events import MessageEvent, Reply
 from bot.pipeline.answer import Answered
 from bot.pipeline.identify import key_of
 from bot.services import Services
-from profiles.feedback import reply_topics
 from profiles.models import ConversationTurn, LLMCall, Person, table_of
 
 TurnRow = dict[str, Any]
@@ -29,7 +28,7 @@ def turn_row(
     *,
     channel_id: str,
     thread_id: str | None,
-    topics: list[str],
+    topics: list[str] | None,
     created_at: dt.datetime,
     platform_message_id: str | None = None,
     model: str | None = None,
@@ -98,14 +97,12 @@ class Record:
         statement."""
         services = self.services
         llm, result, error = services.llm, answered.result, answered.error
-        # Feedback on a reply is about the reply: its own topics (a canned notice from a
-        # missing model has none worth crediting). Extracted before the transaction: on
-        # SQLite it holds the one writer, which nobody should wait for while a worker extracts.
-        topics = (
-            reply_topics(await services.extract(text, reply=True))
-            if learn and error is None and llm.configured
-            else []
-        )
+        # Feedback on a reply is about the reply: its own topics, read from its text when it
+        # is first judged (None: not read yet; bot/handlers/feedback.py) — most replies never
+        # are, and reading each one here was an extraction of the longest text of the
+        # exchange on every answer. A canned notice from a missing model has none worth
+        # crediting.
+        topics: list[str] | None = None if llm.configured else []
         # The model call's row and the turns need not commit together (the call happened
         # either way): each statement commits on its own (Database.each_statement).
         async with services.db.each_statement() as session:

@@ -107,8 +107,8 @@ async def test_a_dm_answered_by_an_instant_configured_model_costs_what_a_real_on
     make_core: MakeCore,
 ) -> None:
     """The rows run with no model; a configured one answering at once shows what a reply
-    with a model adds to the bot's CPU: its text extracted for its topics, its call logged.
-    The core's own backend is back afterwards."""
+    with a model adds to the bot's CPU: its call logged, its answer stored (its topics unread
+    until it is judged). The core's own backend is back afterwards."""
     no_model = NoModelBackend()
     core = await make_core(no_model)
     users = people(30)
@@ -122,7 +122,7 @@ async def test_a_dm_answered_by_an_instant_configured_model_costs_what_a_real_on
             .where(ConversationTurn.role == "assistant")
         )).all()
     assert len(answers) == cost.events
-    assert all(text == INSTANT_ANSWER and topics for text, topics in answers)
+    assert all(text == INSTANT_ANSWER and topics is None for text, topics in answers)
     assert await count(core, LLMCall) == cost.events
     row = replace(ROW, cpu_by_kind={"dm": (8, 5.0)}, dm_with_model_cpu_ms=6.25)
     assert "dm 5.00 ms (100%); a dm answered by an instant configured model 6.25 ms" in (

@@ -3,6 +3,8 @@ for the model once they allow learning (and never stored before), and dropped ot
 
 import datetime as dt
 
+from sqlmodel import select
+
 from bot.consent import AwaitingConsent, HeldTurn
 from bot.llm import ScriptedBackend
 from profiles.engine import PersonKey
@@ -27,6 +29,10 @@ async def test_first_exchange_reaches_the_model_after_allow(make_core):
         ("assistant", "(scripted) you said: Can you help me plan a trip to Lisbon?"),
         ("user", "Three days, in May"),
     ]
+    async with core.services.db.read() as session:
+        held = (await session.exec(select(ConversationTurn).order_by(ConversationTurn.id))).all()
+    # the held reply's topics are read if it is ever judged, as any reply's
+    assert [(t.role, t.topics) for t in held[:2]] == [("user", []), ("assistant", None)]
 
 
 async def test_not_now_and_forget_drop_the_held_exchange(make_core):

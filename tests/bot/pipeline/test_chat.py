@@ -527,13 +527,13 @@ async def test_the_model_is_asked_with_no_transaction_open(make_core):
 
 
 async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for):
-    """An answered message is extracted twice — the person's words (what they teach) and the
-    reply (what feedback on it is about) — each in a worker, which takes milliseconds. On
-    SQLite a write transaction holds the process's one writer, which every other reply and
-    learning batch waits for: no transaction waits for an extraction. The person's words are
-    extracted while the claim is written and the context read (here held in the worker until
-    the context is assembled: the claim committed meanwhile, and the writer is free); the
-    reply's before its record. The reply's topics are still stored with its turn."""
+    """Extraction runs in a worker and takes milliseconds. On SQLite a write transaction
+    holds the process's one writer, which every other reply and learning batch waits for: no
+    transaction waits for an extraction. The person's words are extracted while the claim is
+    written and the context read (here held in the worker until the context is assembled: the
+    claim committed meanwhile, and the writer is free). The reply is not extracted when it is
+    answered (its topics stay unread); when it is judged, its text is extracted before the
+    feedback's transaction, and its topics stored then."""
     from bot.core import Core
     from profiles.db import Database
 
@@ -563,14 +563,21 @@ async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for
         await grant(core, alice)
         replies = await core.handle(message(alice, TOPIC_TEXT))
         assert replies[0].purpose == "chat" and replies[0].reply_id
-        assert held == [False, False], held
+        assert held == [False], held  # the message's; the reply is not extracted
+        turn_id = int(replies[0].reply_id.split(":")[1])
         async with core.services.db.session() as session:
-            turn = await session.get(ConversationTurn, int(replies[0].reply_id.split(":")[1]))
-            asked = await session.get(ConversationTurn, turn.id - 1) if turn else None
-        assert turn is not None and turn.role == "assistant" and turn.topics
+            turn = await session.get(ConversationTurn, turn_id)
+            asked = await session.get(ConversationTurn, turn_id - 1)
+        assert turn is not None and turn.role == "assistant" and turn.topics is None
         assert asked is not None and asked.role == "user" and asked.topics  # its signals
         await core.services.learner.flush()
         assert await count(core, Interest, person_id=await person_id(core, alice)) > 0
+        await core.handle(reaction(alice, replies[0].reply_id, "👍"))
+        await core.services.learner.flush()  # reactions are resolved in batches
+        assert held == [False, False], held  # the reply's, when judged
+        async with core.services.db.session() as session:
+            turn = await session.get(ConversationTurn, turn_id)
+        assert turn is not None and turn.topics
     finally:
         await core.aclose()
         await core.services.db.dispose()

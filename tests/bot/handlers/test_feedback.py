@@ -1,0 +1,114 @@
+"""Feedback on the bot's replies: a reply's topics are read when it is first judged, not when
+it is answered."""
+
+from sqlmodel import select
+
+from bot.llm import ScriptedBackend
+from profiles.models import ConversationTurn, Feedback, Interest
+from tests.support.helpers import action, count, grant, message, person, person_id, reaction
+
+ANSWER = "Raft elections and log replication keep a distributed database consistent."
+
+
+def _counting_extractions(core):
+    """The texts the core's extraction reads, in order (the real extraction still runs)."""
+    texts: list[str] = []
+    extract = core.services.extract
+
+    async def counted(text, **kwargs):
+        texts.append(text)
+        return await extract(text, **kwargs)
+
+    core.services.extract = counted
+    return texts
+
+
+async def _reply_turn(core, reply_id):
+    async with core.services.db.read() as session:
+        return await session.get(ConversationTurn, int(reply_id.split(":")[1]))
+
+
+async def _weights(core, pid):
+    async with core.services.db.read() as session:
+        rows = (await session.exec(select(Interest).where(Interest.person_id == pid))).all()
+    return {row.topic: row.weight for row in rows}
+
+
+async def test_a_reply_is_read_once_when_first_judged_and_taken_back_exactly(make_core):
+    core = await make_core(ScriptedBackend([ANSWER]))
+    alice = person()
+    await grant(core, alice)
+    pid = await person_id(core, alice)
+    texts = _counting_extractions(core)
+    reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
+    assert ANSWER not in texts  # answering did not read the reply
+    assert (await _reply_turn(core, reply.reply_id)).topics is None
+    await core.services.learner.flush()
+    before = await _weights(core, pid)
+
+    await core.handle(reaction(alice, reply.reply_id, "👍"))
+    topics = (await _reply_turn(core, reply.reply_id)).topics
+    assert texts.count(ANSWER) == 1 and topics and "log replication" in " ".join(topics)
+    liked = await _weights(core, pid)
+    assert all(liked[topic] > before.get(topic, 0.0) for topic in topics)
+    assert await count(core, Feedback, person_id=pid, value=1) == 1
+
+    await core.handle(reaction(alice, reply.reply_id, "👍", added=False))
+    assert texts.count(ANSWER) == 1  # the stored topics, not a second reading
+    back = await _weights(core, pid)
+    assert all(abs(back[topic] - before.get(topic, 0.0)) < 1e-3 for topic in topics)
+    assert await count(core, Feedback, person_id=pid) == 0
+
+
+async def test_a_button_on_an_unread_reply_reads_it_too(make_core):
+    core = await make_core(ScriptedBackend([ANSWER]))
+    alice = person()
+    await grant(core, alice)
+    pid = await person_id(core, alice)
+    reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
+    acks = await core.handle(action(alice, "feedback.down", reply.reply_id))
+    assert acks[0].purpose == "ack"
+    assert (await _reply_turn(core, reply.reply_id)).topics
+    assert await count(core, Feedback, person_id=pid, value=-1) == 1
+
+
+async def test_a_reply_whose_topics_were_stored_is_judged_without_reading_it(make_core):
+    """Replies recorded before topics were read lazily carry them already."""
+    core = await make_core(ScriptedBackend([ANSWER]))
+    alice = person()
+    await grant(core, alice)
+    pid = await person_id(core, alice)
+    reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
+    async with core.services.db.session() as session:
+        turn = await session.get(ConversationTurn, int(reply.reply_id.split(":")[1]))
+        turn.topics = ["stored topic"]
+        session.add(turn)
+    texts = _counting_extractions(core)
+    await core.handle(reaction(alice, reply.reply_id, "👍"))
+    assert ANSWER not in texts
+    assert (await _weights(core, pid)).get("stored topic", 0.0) > 0
+
+
+async def test_a_reply_whose_topics_cannot_be_read_is_still_judged(make_core, caplog):
+    """The judgement counts (the reply-length preference learns from it) and credits no
+    topic; taking it back takes back exactly that."""
+    core = await make_core(ScriptedBackend([ANSWER]))
+    alice = person()
+    await grant(core, alice)
+    pid = await person_id(core, alice)
+    reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
+    await core.services.learner.flush()
+    before = await _weights(core, pid)
+
+    async def broken(text, **kwargs):
+        raise RuntimeError("extraction worker died")
+
+    core.services.extract = broken
+    await core.handle(reaction(alice, reply.reply_id, "👍"))
+    assert "could not be read" in caplog.text
+    assert (await _reply_turn(core, reply.reply_id)).topics == []
+    assert await count(core, Feedback, person_id=pid, value=1) == 1
+    assert await _weights(core, pid) == before
+    await core.handle(reaction(alice, reply.reply_id, "👍", added=False))
+    assert await count(core, Feedback, person_id=pid) == 0
+    assert await _weights(core, pid) == before
