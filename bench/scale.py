@@ -110,8 +110,10 @@ class ScaleFigures:
     extract_workers: int = 0  # processes extraction ran in during the ingest; 0: a thread
     workers_rss_mb: float = 0.0  # their summed peak RSS
     # kind of event -> (events in the sample, bot-process CPU ms per event): bench.ingest
-    cpu_by_kind: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # kind -> (events, the bot process's CPU ms per event, its extraction workers' ms)
+    cpu_by_kind: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     dm_with_model_cpu_ms: float = 0.0  # a DM answered by an instant configured model
+    dm_with_model_workers_ms: float = 0.0  # and what it cost the extraction workers
     # the same mix offered at half the maximum rate, open loop (bench.ingest.offered_load)
     offered_rate: float = 0.0
     offered_dm_p50_ms: float = 0.0
@@ -495,8 +497,9 @@ async def measure(
         peak_rss_mb=peak,
         extract_workers=workers,
         workers_rss_mb=workers_rss,
-        cpu_by_kind={k: (c.events, c.cpu_ms) for k, c in by_kind.items()},
+        cpu_by_kind={k: (c.events, c.cpu_ms, c.workers_ms) for k, c in by_kind.items()},
         dm_with_model_cpu_ms=with_model.cpu_ms,
+        dm_with_model_workers_ms=with_model.workers_ms,
         offered_rate=offered.rate,
         offered_dm_p50_ms=offered.dm_p50_ms,
         offered_dm_p99_ms=offered.dm_p99_ms,
@@ -616,14 +619,17 @@ def offered_line(f: ScaleFigures) -> str:
 
 def cpu_line(f: ScaleFigures) -> str:
     """Where the bot's CPU goes in that row: CPU per event of each kind, and each kind's
-    share of what the whole workload costs."""
-    costs = {kind: KindCost(n, ms) for kind, (n, ms) in f.cpu_by_kind.items()}
+    share of what the whole workload costs in the bot's process; beside it ("+ x in
+    workers"), what the kind costs the extraction workers."""
+    costs = {kind: KindCost(*cost) for kind, cost in f.cpu_by_kind.items()}
     parts = ", ".join(
-        f"{kind} {cost.cpu_ms:.2f} ms ({cost.share(costs):.0%})" for kind, cost in costs.items()
+        f"{kind} {cost.cpu_ms:.2f} ms{_in_workers(cost.workers_ms)} ({cost.share(costs):.0%})"
+        for kind, cost in costs.items()
     )
     model = (
-        f"; a dm answered by an instant configured model {f.dm_with_model_cpu_ms:.2f} ms "
-        "(its call logged, its answer shaped and stored)"
+        f"; a dm answered by an instant configured model {f.dm_with_model_cpu_ms:.2f} ms"
+        f"{_in_workers(f.dm_with_model_workers_ms)} (its call logged, its answer shaped and "
+        "stored)"
         if f.dm_with_model_cpu_ms
         else ""
     )
@@ -631,6 +637,10 @@ def cpu_line(f: ScaleFigures) -> str:
         f"  {f.backend} {f.people:,}: bot CPU per event by kind (share of the workload): "
         f"{parts}{model}"
     )
+
+
+def _in_workers(ms: float) -> str:
+    return f" + {ms:.2f} in workers" if ms else ""
 
 
 def _met(ok: bool) -> str:

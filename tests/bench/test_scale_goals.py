@@ -4,11 +4,21 @@ judged on the worst row, and says when a goal was not measured rather than guess
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import time
 from dataclasses import replace
+from typing import Any
 
 from sqlmodel import select
 
-from bench.ingest import INSTANT_ANSWER, KINDS, cpu_by_kind, cpu_per_dm_with_model, offered_load
+from bench.ingest import (
+    INSTANT_ANSWER,
+    KINDS,
+    cpu_by_kind,
+    cpu_per_dm_with_model,
+    offered_load,
+    workers_cpu_s,
+)
 from bench.pipeline import seed_people
 from bench.scale import ScaleFigures, format_rows, targets
 from bench.workload import people
@@ -73,12 +83,38 @@ def test_a_digest_left_out_on_purpose_says_so() -> None:
 
 
 def test_where_the_cpu_goes_is_printed_per_row() -> None:
-    row = replace(ROW, cpu_by_kind={"channel": (75, 0.5), "dm": (8, 15.0), "prefs": (2, 0.0)})
+    row = replace(ROW, cpu_by_kind={
+        "channel": (75, 0.5, 1.25), "dm": (8, 15.0, 2.5), "prefs": (2, 0.0, 0.0)
+    })
     printed = format_rows([row])
     assert (
         "sqlite 1,000: bot CPU per event by kind (share of the workload): channel 0.50 ms "
-        "(24%), dm 15.00 ms (76%), prefs 0.00 ms (0%)"
+        "+ 1.25 in workers (24%), dm 15.00 ms + 2.50 in workers (76%), prefs 0.00 ms (0%)"
     ) in printed
+
+
+def _spin(seconds: float, spun: Any, done: Any) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    spun.set()
+    done.wait(30)
+
+
+def test_the_workers_cpu_is_what_child_processes_spend() -> None:
+    """The extraction workers' CPU is read from the children's /proc entries: a child that
+    burns 0.3 s of CPU shows up as at least most of that."""
+    context = multiprocessing.get_context("fork")
+    spun, done = context.Event(), context.Event()
+    before = workers_cpu_s()
+    child = context.Process(target=_spin, args=(0.3, spun, done))
+    child.start()
+    try:
+        assert spun.wait(30)
+        assert 0.25 <= workers_cpu_s() - before < 5
+    finally:
+        done.set()
+        child.join(30)
 
 
 async def test_cpu_by_kind_runs_every_kind_of_the_workload_through_the_core(
@@ -124,10 +160,12 @@ async def test_a_dm_answered_by_an_instant_configured_model_costs_what_a_real_on
     assert len(answers) == cost.events
     assert all(text == INSTANT_ANSWER and topics is None for text, topics in answers)
     assert await count(core, LLMCall) == cost.events
-    row = replace(ROW, cpu_by_kind={"dm": (8, 5.0)}, dm_with_model_cpu_ms=6.25)
-    assert "dm 5.00 ms (100%); a dm answered by an instant configured model 6.25 ms" in (
-        format_rows([row])
-    )
+    row = replace(ROW, cpu_by_kind={"dm": (8, 5.0, 0.0)}, dm_with_model_cpu_ms=6.25,
+                  dm_with_model_workers_ms=1.5)
+    assert (
+        "dm 5.00 ms (100%); a dm answered by an instant configured model 6.25 ms + 1.50 in "
+        "workers (its call logged"
+    ) in format_rows([row])
 
 
 def test_the_offered_load_is_printed_per_row() -> None:
