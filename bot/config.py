@@ -117,6 +117,14 @@ class Settings(BaseSettings):
         description="Processes that extract signals (keyphrases, language) beside the event "
         "loop, started on first use. Unset: one per core; 0: a thread of this process.",
     )
+    extract_worker_nice: int = Field(
+        default=5,
+        ge=0,
+        le=19,
+        description="How much lower the extraction workers' CPU priority is than the bot's "
+        "(a Unix nice increment): on a busy machine the event loop (replies, heartbeats) "
+        "goes first and extraction takes what is left. 0: the same priority.",
+    )
     reply_work_at_once: int = Field(
         default=2,
         ge=0,

@@ -122,7 +122,8 @@ class Services:
             extraction=ExtractionPool(
                 default_workers()
                 if settings.extract_workers is None
-                else settings.extract_workers
+                else settings.extract_workers,
+                nice=settings.extract_worker_nice,
             ),
         )
         services.features.register(services.awaiting_consent)

@@ -69,10 +69,13 @@ class ExtractionPool:
     swapped in later) runs in a thread, so what is extracted is always what the given
     extractor says."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, nice: int = 0) -> None:
+        """``nice``: how much lower the workers' CPU priority is than this process's (see
+        :func:`_init_worker`)."""
         if workers < 0:
             raise ValueError("workers must be 0 (a thread) or more")
         self.workers = workers
+        self.nice = nice
         self._executor: ProcessPoolExecutor | None = None
         self._extractor: SignalExtractor | None = None
         self._fallback: str | None = None  # why extraction runs in a thread, once it must
@@ -237,7 +240,7 @@ class ExtractionPool:
                     self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_init_worker,
-                    initargs=(extractor,),
+                    initargs=(extractor, self.nice),
                 )
                 # The first worker now; the others when messages find it busy.
                 self._ready = [executor.submit(_worker_ready)]
@@ -309,13 +312,20 @@ def _settle(
 _worker_extractor: SignalExtractor | None = None
 
 
-def _init_worker(extractor: SignalExtractor) -> None:
+def _init_worker(extractor: SignalExtractor, nice: int = 0) -> None:
     """Once per worker: keep the extractor, load its lexicons before the first message and
     freeze them out of the collector's full passes (a pass walked their ~93k objects in ~40
     ms, a stall of every message in the worker's hands). Ctrl-C is the parent's to handle:
-    a worker that died of it would break the pool while the bot shuts down in order."""
+    a worker that died of it would break the pool while the bot shuts down in order.
+
+    ``nice`` lowers the worker's CPU priority: with the workers on the bot's cores, the
+    event loop — every reply's steps, the Discord heartbeat — competed with them on equal
+    terms; extraction is throughput work that keeps up in batches, so under contention it
+    now takes what the loop leaves (docs/measurement.md, nineteenth session)."""
     global _worker_extractor
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     _worker_extractor = extractor
     _warm(extractor)
     freeze_startup_objects()

@@ -123,6 +123,24 @@ async def test_workers_extract_what_this_process_does_until_one_dies(
     assert workers_alive() == []
 
 
+async def test_workers_run_at_the_lower_priority_they_are_given() -> None:
+    """On a busy machine the event loop goes first: each worker lowers its own CPU priority
+    by ``nice`` (bot/config.py: extract_worker_nice) before its first message."""
+    extractor = SignalExtractor(max_keyphrases=3)
+    pool = ExtractionPool(2, nice=3)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        await pool.warm_up(extractor, every_worker=True)
+        workers = workers_alive()
+        assert len(workers) == 2
+        assert [os.getpriority(os.PRIO_PROCESS, w.pid) for w in workers] == [
+            min(mine + 3, 19)
+        ] * 2
+        assert await pool.extract(extractor, TEXTS[0]) == extractor.extract(TEXTS[0])
+    finally:
+        await pool.aclose()
+
+
 async def test_a_worker_keeps_its_lexicons_out_of_the_collectors_full_passes() -> None:
     """A full collection walks every tracked object: in a worker holding the lexicons (~93k
     of them) a pass took ~40 ms, a stall of the messages in its hands and of the replies
