@@ -348,7 +348,8 @@ INSTANT_ANSWER = (
 
 async def cpu_per_dm_with_model(core: Core, users: list[str], n_events: int) -> KindCost:
     """The DMs of a fresh workload sample answered by a configured model that answers at
-    once (``ScriptedBackend``): the bot process's CPU per DM, as :func:`cpu_by_kind`. Why:
+    once (``ScriptedBackend``): the bot process's CPU per DM and its workers', as
+    :func:`cpu_by_kind`. Why:
     the scale rows run with no model (``NoModelBackend``, not configured), and a reply with
     one costs more than the model's own time: the model call's row, the answer's shaping,
     and the reply's turn with its text (its topics are read only when it is judged)."""
