@@ -4,6 +4,7 @@ scripted backend unless a test starts the local fake model server."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -11,18 +12,24 @@ import pytest
 
 from bot.config import Settings
 from bot.core import Core
+from bot.environment_writers import load_environment_writers
 from bot.llm import LLMBackend, ScriptedBackend
 from bot.memory.feature import MemoryFeature
 from profiles.db import Database
-from tests.support.faketime import mend_sleep
+from tests.support.faketime import environment_writes_on_the_main_thread_only, mend_sleep
 
 mend_sleep()  # see tests/support/faketime.py: the time-shifted pass must not depend on luck
+environment_writes_on_the_main_thread_only()  # and why, in the same file
+load_environment_writers()  # as every command does before its event loop starts
 # Signal extraction in a thread, not in worker processes: spawning interpreters that load
 # the lexicons costs seconds per core built. Set in the environment, so it holds for every
 # Settings a test makes and for the bots that tests start as subprocesses; the tests of the
 # pool itself (tests/profiles/test_extraction.py, tests/bot/test_extraction_workers.py) ask
 # for workers explicitly.
 os.environ["TAILORBOT_EXTRACT_WORKERS"] = "0"
+# Replaced by a per-test directory in `data_dir` below; set here, before any test, so that
+# the per-test value replaces an entry rather than adding one (tests/support/faketime.py).
+os.environ["TAILORBOT_DATA_DIR"] = os.path.join(tempfile.gettempdir(), "tailorbot-tests-no-data")
 
 pytest_plugins = ["tests.support.databases", "tests.support.fixtures_llm"]
 

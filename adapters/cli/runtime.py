@@ -20,6 +20,7 @@ from bot.app import build_core
 from bot.command_base import parse_row_id
 from bot.config import Settings
 from bot.core import Core
+from bot.environment_writers import load_environment_writers
 from profiles.models import Person
 from prompts.render import TemplateError
 
@@ -27,6 +28,9 @@ T = TypeVar("T")
 
 
 def run_async(coro: Awaitable[T]) -> T:
+    """Every command that builds the core starts its event loop here, in a process that has
+    one thread yet: the moment to load what writes the environment (bot/environment_writers.py)."""
+    load_environment_writers()
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 

@@ -1,10 +1,10 @@
 """`tailorbot discord …` commands that need no gateway (sync is in
 tests/adapters/discord/test_endpoints.py); `check` runs against a local Discord-compatible
-server (tests/support/fake_discord_api.py) through discord.py's own HTTP client."""
+server (tests/support/fake_discord_api.py) through discord.py's own HTTP client, as a
+separate `tailorbot` process (tests/support/cli_process.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import discord
@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from adapters.cli.discord import app
 from adapters.discord.invite import required_permissions
 from bot.command_catalog import CATALOG
+from tests.support.cli_process import CliRun, run_tailorbot
 from tests.support.fake_discord_api import BOT, TOKEN, FakeDiscord, overwrite
 
 
@@ -33,9 +34,9 @@ def test_invite_url_command_reads_the_token(monkeypatch: pytest.MonkeyPatch) -> 
 APP = discord.ApplicationFlags
 
 
-async def run_check(api: FakeDiscord, token: str = TOKEN, **env: str):
+async def run_check(api: FakeDiscord, token: str = TOKEN, **env: str) -> CliRun:
     environment = {"DISCORD_BOT_TOKEN": token, "TAILORBOT_DISCORD_API_URL": api.api_url, **env}
-    return await asyncio.to_thread(CliRunner().invoke, app, ["check"], env=environment)
+    return await run_tailorbot("discord", "check", env=environment)
 
 
 def all_commands_synced(api: FakeDiscord, *, but: tuple[str, ...] = ()) -> None:

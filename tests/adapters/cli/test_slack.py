@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 
 from adapters.cli.slack import app as cli_app
 from adapters.slack import manifest as slack_manifest
+from tests.support.cli_process import CliRun, run_tailorbot
+from tests.support.fake_slack_api import FakeSlackAPI
 
 
 def test_cli_prints_manifest_for_both_modes(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -53,17 +55,13 @@ def test_token_key_prints_a_usable_key() -> None:
     assert cipher.decrypt(cipher.encrypt("xoxb-1")) == "xoxb-1"
 
 
-async def run_check(slack, **env: str):
-    import asyncio
-
+async def run_check(slack: FakeSlackAPI, **env: str) -> CliRun:
     environment = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-test",
                    "TAILORBOT_SLACK_API_URL": slack.base_url, **env}
-    return await asyncio.to_thread(CliRunner().invoke, cli_app, ["check"], env=environment)
+    return await run_tailorbot("slack", "check", env=environment)
 
 
 async def test_check_says_which_scopes_are_missing(tmp_path, monkeypatch) -> None:
-    from tests.support.fake_slack_api import FakeSlackAPI
-
     monkeypatch.chdir(tmp_path)
     wanted = sorted(slack_manifest.SCOPES)
     async with FakeSlackAPI() as slack:
