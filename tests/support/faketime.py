@@ -9,10 +9,11 @@ which waits the same time without ``clock_nanosleep``.
 
 The environment is the other thing libfaketime makes fragile: it calls ``getenv`` on every
 timed wait on a condition variable, which is how every Python thread waits for the GIL, and
-it does so without the GIL. glibc before 2.40 frees the old ``environ`` array when ``setenv``
+it does so without the GIL. glibc 2.36 (Debian 12) frees the old ``environ`` array when ``setenv``
 adds a variable, so a test thread that adds one while another thread waits for the GIL can
-crash the interpreter (CI saw it once: an xdist worker died in a test that ran a CLI command
-through ``CliRunner(env=…)`` in a thread while the event loop served the fake Discord API).
+crash the interpreter (the likely cause of an xdist worker that died once in CI, in a test
+that ran a CLI command through ``CliRunner(env=…)`` in a thread while the event loop served
+the fake Discord API; it did not reproduce in about 20 runs of those tests alone).
 The environment is therefore only written from the main thread, and the per-test variables
 already exist when a test starts, so setting them replaces an entry instead of growing the
 array."""
