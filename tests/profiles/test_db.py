@@ -11,7 +11,7 @@ import threading
 import psycopg
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from bot.core import DB_UNAVAILABLE, Core
 from bot.llm import ScriptedBackend
@@ -245,3 +245,26 @@ async def test_a_database_away_at_start_is_unavailable_when_opening_connections(
             await db.open_connections()
     finally:
         await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_connections_compile_no_plans_and_keep_the_url_s_options(
+    postgres_database,
+):
+    """JIT is off on the bot's connections (profiles/db.py ``_without_jit``), and server
+    options the URL gives still apply."""
+    url = make_url(postgres_database).update_query_dict(
+        {"options": "-c statement_timeout=12345"}
+    )
+    setting = text("SELECT current_setting(:name)")
+    for db in (Database(postgres_database), Database(url)):
+        try:
+            async with db.read() as session:
+                jit = (await session.exec(setting, params={"name": "jit"})).scalar_one()  # type: ignore[call-overload]
+                timeout = (
+                    await session.exec(setting, params={"name": "statement_timeout"})  # type: ignore[call-overload]
+                ).scalar_one()
+            assert jit == "off"
+            assert timeout == ("12345ms" if db.url.query else "0")
+        finally:
+            await db.dispose()
