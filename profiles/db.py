@@ -218,9 +218,10 @@ def _without_jit(url: URL) -> str:
     """The server options of the bot's PostgreSQL connections: the URL's own ``options``, and
     JIT compilation off. Why: PostgreSQL compiles a plan to machine code when its estimated
     cost passes ``jit_above_cost``, and the estimate of a statement with correlated
-    subqueries can pass it however few rows it reads — a reply's sender statement, with the
-    profile in it, read ~60 rows and spent ~465 ms of its ~495 compiling (EXPLAIN ANALYZE at
-    1k people). Every statement the bot sends is an indexed lookup or a bounded batch, where
+    subqueries can pass it however few rows it reads — a version of the reply's sender
+    statement with the profile in it (tried in the twentieth session, not kept) read ~60 rows
+    and spent ~465 ms of its ~495 compiling, on every execution (EXPLAIN ANALYZE at 1k
+    people). Every statement the bot sends is an indexed lookup or a bounded batch, where
     compiling cannot pay for itself."""
     own = url.query.get("options", "")
     given = own if isinstance(own, str) else " ".join(own)

@@ -49,7 +49,7 @@ from profiles.models import (
     utcnow,
 )
 from profiles.preferences import ResolvedPreferences, resolve, validate
-from profiles.preload import PREFERENCES, drop, preference_rows, take_profile
+from profiles.preload import PREFERENCES, drop, preference_rows
 from profiles.profile_rows import (
     INTEREST_COLUMNS,
     TRAIT_COLUMNS,
@@ -844,11 +844,7 @@ class ProfileEngine:
         self, session: AsyncSession, person_id: int, *, turns: int = 0
     ) -> ProfileRows:
         """The person's profile rows and latest ``turns`` turns in one statement, for
-        :meth:`snapshot` (profiles/profile_rows.py) — none when the transaction read them
-        with the sender already (``read_sender``'s ``profile_turns``)."""
-        kept = take_profile(session, person_id, turns)
-        if kept is not None:
-            return kept
+        :meth:`snapshot` (profiles/profile_rows.py)."""
         return await read_profile(session, person_id, turns=turns)
 
     async def snapshot(

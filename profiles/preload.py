@@ -27,16 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_
+from sqlalchemy import and_, bindparam, exists
 from sqlalchemy import select as select_rows
-from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.admin_models import ChannelPolicy
 from profiles.memory_models import IdentityLink, Memory
 from profiles.models import Consent, Person, Preference
-from profiles.profile_rows import ProfileRows, join_profile, profile_columns, profile_from_row
 from profiles.upsert import AnyOf, any_of, dialect_of
 
 _INFO_KEY = "tailorbot.preloaded"
@@ -44,7 +42,6 @@ PREFERENCES = "preferences"
 LINK = "link"
 CHANNEL = "channel"  # keyed by (platform, workspace, channel id), not by person
 HAS_MEMORIES = "has_memories"
-PROFILE = "profile"  # (turns, ProfileRows), taken once
 
 
 @dataclass(slots=True)
@@ -61,24 +58,15 @@ class Sender:
 
 
 async def read_sender(
-    session: AsyncSession,
-    platform: str,
-    workspace: str,
-    user_id: str,
-    channel_id: str = "",
-    *,
-    profile_turns: int | None = None,
+    session: AsyncSession, platform: str, workspace: str, user_id: str, channel_id: str = ""
 ) -> Sender | None:
     """The person behind the key with consent, link, preference rows and the policy of
     ``channel_id`` ("" for none), in one statement (one row per preference, at least one);
     None when the person does not exist yet. Link and preferences are kept for this
-    transaction (see the module docstring). ``profile_turns``: the person's profile and
-    that many latest turns come in the same statement, kept for one :func:`take_profile`
-    (a reply's assembly on PostgreSQL, where the statement it saves is a round trip)."""
-    dialect = dialect_of(session) if profile_turns is not None else None
+    transaction (see the module docstring)."""
     rows = list(
         await session.exec(
-            _sender_statement(dialect, profile_turns or 0),
+            _sender_statement(),
             params={
                 "platform": platform, "workspace": workspace, "user_id": user_id,
                 "channel_id": channel_id,
@@ -87,11 +75,9 @@ async def read_sender(
     )
     if not rows:
         return None
-    person, consent, link, policy, _, has_memories, *profile = rows[0]
+    person, consent, link, policy, _, has_memories = rows[0]
     preferences = [row[4] for row in rows if row[4] is not None]
     assert person.id is not None
-    if dialect is not None:
-        keep(session, PROFILE, person.id, (profile_turns, profile_from_row(dialect, profile)))
     keep(session, PREFERENCES, person.id, preferences)
     keep(session, LINK, person.id, link)
     keep(session, HAS_MEMORIES, person.id, bool(has_memories))
@@ -100,27 +86,12 @@ async def read_sender(
     return Sender(person, consent, link, policy, preferences)
 
 
-@functools.lru_cache(maxsize=8)
-def _sender_statement(profile_dialect: str | None, profile_turns: int) -> Any:
+@functools.cache
+def _sender_statement() -> Any:
     """:func:`read_sender`'s statement, built once with bound parameters: it is sent for every
     answered message and preview, and building it (six entities, four joins) and computing
-    its cache key cost ~0.25 ms of Python a time. With ``profile_dialect``, the profile's
-    columns follow (profiles/profile_rows.py), built on the first row only: the rows come
-    one per preference, in the order of their ids."""
-    profile: list[Any] = []
-    if profile_dialect is not None:
-        other = aliased(Preference)
-        first_preference = (
-            select_rows(func.min(col(other.id))).where(col(other.person_id) == col(Person.id))
-            .scalar_subquery()
-        )
-        profile = profile_columns(
-            profile_dialect, profile_turns, col(Person.id),
-            only_if=or_(
-                col(Preference.id).is_(None), col(Preference.id) == first_preference
-            ),
-        )
-    statement = (
+    its cache key cost ~0.25 ms of Python a time."""
+    return (
         # SQLAlchemy's select: SQLModel's is typed for at most four entities.
         select_rows(
             Person,
@@ -130,7 +101,6 @@ def _sender_statement(profile_dialect: str | None, profile_turns: int) -> Any:
             Preference,
             # Most people keep no memories: then the prompt need not ask for them.
             exists().where(col(Memory.person_id) == col(Person.id)).label("has_memories"),
-            *profile,
         )
         .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
         .outerjoin(IdentityLink, col(IdentityLink.person_id) == col(Person.id))
@@ -143,11 +113,7 @@ def _sender_statement(profile_dialect: str | None, profile_turns: int) -> Any:
             ),
         )
         .outerjoin(Preference, col(Preference.person_id) == col(Person.id))
-    )
-    if profile:
-        statement = join_profile(statement, col(Person.id))
-    return (
-        statement.where(
+        .where(
             col(Person.platform) == bindparam("platform"),
             col(Person.workspace) == bindparam("workspace"),
             col(Person.user_id) == bindparam("user_id"),
@@ -208,17 +174,6 @@ async def preference_rows(session: AsyncSession, person_id: int) -> Sequence[Pre
     read = list(result)
     keep(session, PREFERENCES, person_id, read)
     return read
-
-
-def take_profile(session: AsyncSession, person_id: int, turns: int) -> ProfileRows | None:
-    """The profile :func:`read_sender` read with ``turns`` turns in this transaction, once
-    (a second read in the same transaction goes to the database); None when there is none."""
-    memo = session.info.get(_INFO_KEY, {})
-    kept = memo.pop((PROFILE, person_id), None)
-    if kept is None or kept[0] != turns:
-        return None
-    rows: ProfileRows = kept[1]
-    return rows
 
 
 def known_link(session: AsyncSession, person_id: int) -> tuple[bool, IdentityLink | None]:

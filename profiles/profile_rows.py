@@ -26,10 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, make_dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, DateTime, Float, bindparam, case, desc, func
+from sqlalchemy import JSON, DateTime, Float, bindparam, desc, func
 from sqlalchemy import select as select_rows
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,11 +98,6 @@ async def read_profile(session: AsyncSession, person_id: int, *, turns: int = 0)
     row = result.first()
     if row is None:
         return ProfileRows(None, None, [], [], [])
-    return profile_from_row(dialect, row)
-
-
-def profile_from_row(dialect: str, row: Sequence[Any]) -> ProfileRows:
-    """A :class:`ProfileRows` from the values :func:`profile_columns` selected, in order."""
     style, summary, traits, interests, *latest = row
     readers = _readers(dialect)
     history = sorted(latest[0] or []) if latest else []  # [id, role, text]: by id
@@ -173,15 +167,10 @@ def _json_rows(dialect: str, columns: Sequence[Any]) -> Any:
     return func.json_group_array(func.json_array(*values), type_=JSON)
 
 
-def profile_columns(
-    dialect: str, turns: int, person_id: Any, *, only_if: Any = None
-) -> list[Any]:
-    """What :func:`profile_from_row` reads, for the person whose id is ``person_id`` (a bound
-    parameter, or a column of an enclosing statement): the style and summary rows — the
-    statement must outer-join them (:func:`join_profile`) — then traits, interests and, with
-    ``turns``, the latest turns as JSON arrays. ``only_if``: a condition of the enclosing
-    row under which the arrays are built (else NULL), so that a statement returning several
-    rows per person builds them once."""
+@functools.lru_cache(maxsize=16)
+def _profile_statement(dialect: str, turns: int) -> Any:
+    """Built once per dialect and number of turns, with a bound person id."""
+    person_id: Any = bindparam("person_id")
     interests = (
         select_rows(_json_rows(dialect, [getattr(Interest, n) for n in INTEREST_COLUMNS]))
         .where(col(Interest.person_id) == person_id)
@@ -192,55 +181,34 @@ def profile_columns(
         .where(col(Trait.person_id) == person_id)
         .scalar_subquery()
     )
-    arrays: list[Any] = [traits, interests]
-    if turns:
-        # The latest turns are those from the turns-th latest id on: a condition, not a
-        # derived table, which could not refer to an enclosing statement's person.
-        earlier = aliased(ConversationTurn)
-        oldest_kept = (
-            select_rows(col(earlier.id))
-            .where(col(earlier.person_id) == person_id)
-            .order_by(desc(col(earlier.id)))
-            .limit(1)
-            .offset(turns - 1)
-            .correlate_except(earlier)  # to the person two statements out, when it is one
-            .scalar_subquery()
-        )
-        turn = [col(ConversationTurn.id), col(ConversationTurn.role), col(ConversationTurn.text)]
-        arrays.append(
-            select_rows(_json_rows(dialect, turn))
-            .where(
-                col(ConversationTurn.person_id) == person_id,
-                col(ConversationTurn.id) >= func.coalesce(oldest_kept, 0),
-            )
-            .scalar_subquery()
-        )
-    if only_if is not None:
-        arrays = [case((only_if, array), else_=None) for array in arrays]
-    names = ("traits", "interests", "history")
-    return [StyleProfile, ProfileSummary] + [
-        array.label(name) for array, name in zip(arrays, names, strict=False)
+    columns: list[Any] = [
+        StyleProfile,
+        ProfileSummary,
+        traits.label("traits"),
+        interests.label("interests"),
     ]
-
-
-def join_profile(statement: Any, person_id: Any) -> Any:
-    """``statement`` with the person's style and summary rows outer-joined."""
-    return statement.outerjoin(
-        StyleProfile, col(StyleProfile.person_id) == person_id
-    ).outerjoin(ProfileSummary, col(ProfileSummary.person_id) == person_id)
-
-
-@functools.lru_cache(maxsize=16)
-def _profile_statement(dialect: str, turns: int) -> Any:
-    """Built once per dialect and number of turns, with a bound person id."""
-    person_id: Any = bindparam("person_id")
-    statement = join_profile(
-        select_rows(*profile_columns(dialect, turns, person_id)).select_from(Person),
-        col(Person.id),
-    )
+    if turns:
+        latest = (
+            select_rows(
+                col(ConversationTurn.id), col(ConversationTurn.role), col(ConversationTurn.text)
+            )
+            .where(col(ConversationTurn.person_id) == person_id)
+            .order_by(desc(col(ConversationTurn.id)))
+            .limit(turns)
+            .subquery()
+        )
+        history = select_rows(
+            _json_rows(dialect, [latest.c.id, latest.c.role, latest.c.text])
+        ).scalar_subquery()
+        columns.append(history.label("history"))
     return (
-        statement.where(col(Person.id) == person_id)
+        select_rows(*columns)
+        .select_from(Person)
+        .outerjoin(StyleProfile, col(StyleProfile.person_id) == col(Person.id))
+        .outerjoin(ProfileSummary, col(ProfileSummary.person_id) == col(Person.id))
+        .where(col(Person.id) == person_id)
         # Learning upserts these rows with Core statements: never serve a stale copy from
         # the identity map.
         .execution_options(populate_existing=True)
     )
+

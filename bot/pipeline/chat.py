@@ -26,7 +26,7 @@ from bot.llm.base import LLMRequest, PartialCallback
 from bot.pipeline.answer import Answer
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.consent_gate import ConsentGate, Gate
-from bot.pipeline.identify import Identify, assembly_profile_turns, key_of
+from bot.pipeline.identify import Identify, key_of
 from bot.pipeline.intake import Intake
 from bot.pipeline.observe import ChannelContext, Observe
 from bot.pipeline.record import Record, TurnRow
@@ -441,8 +441,7 @@ class Chat:
 
         async def build(session: AsyncSession, writable: bool) -> LLMRequest:
             sender = await read_sender(
-                session, key.platform, key.workspace, key.user_id, channel,
-                profile_turns=assembly_profile_turns(services),
+                session, key.platform, key.workspace, key.user_id, channel
             )
             if sender is None or sender.person.id is None:
                 person = Person(

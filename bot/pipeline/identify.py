@@ -35,15 +35,11 @@ class Identify:
     async def sender(self, session: AsyncSession, event: MessageEvent) -> Sender:
         """:meth:`person` for a message to answer, with consent, identity link, preference
         rows and the channel's policy read in the same statement (profiles/preload.py): the
-        reply path's later stages find them without another round trip — on PostgreSQL the
-        profile its assembly reads too (:func:`assembly_profile_turns`)."""
+        reply path's later stages find them without another round trip."""
         services = self.services
         key = key_of(event)
         channel = event.channel_id if event.surface != Surface.DM else ""
-        found = await read_sender(
-            session, key.platform, key.workspace, key.user_id, channel,
-            profile_turns=assembly_profile_turns(services),
-        )
+        found = await read_sender(session, key.platform, key.workspace, key.user_id, channel)
         if found is None:  # first contact: created here, the rest read where needed
             person = await services.engine.person(
                 session, key, display_name=event.person.display_name
@@ -97,15 +93,3 @@ def _claim(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
         .returning(table.c.id)
     )
-
-
-def assembly_profile_turns(services: Services) -> int | None:
-    """How many turns of history to read with the sender, for the reply's assembly; None: the
-    profile is read by the assembly itself. On PostgreSQL the assembly reads in the sender's
-    transaction, and the profile's own statement was a round trip whose answer waited a turn
-    of the busy event loop (docs/measurement.md, "Where PostgreSQL's context assembly goes").
-    On SQLite nothing is saved — statements cost no round trip — and the sender is read
-    while its transaction holds the one writer, which the profile's read would lengthen."""
-    if services.db.single_writer:
-        return None
-    return services.settings.history_turns

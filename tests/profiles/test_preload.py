@@ -10,17 +10,8 @@ from sqlalchemy import event
 
 from profiles.admin_models import ChannelPolicy
 from profiles.memories import add_memory, join_links, link_of, own_memories, unlink
-from profiles.models import (
-    Consent,
-    ConsentStatus,
-    ConversationTurn,
-    Interest,
-    Person,
-    StyleProfile,
-    Trait,
-)
-from profiles.preload import preference_rows, read_sender, take_profile
-from profiles.profile_rows import read_profile
+from profiles.models import Consent, ConsentStatus, Person
+from profiles.preload import preference_rows, read_sender
 from tests.conftest import MakeCore
 from tests.support.helpers import people
 
@@ -92,54 +83,3 @@ async def test_changes_in_the_same_transaction_are_read_again(make_core: MakeCor
         assert await own_memories(session, alice) == []  # read ahead: none
         await add_memory(session, alice, "tea, not coffee", source="explicit", at=T0, limit=10)
         assert [m.text for m in await own_memories(session, alice)] == ["tea, not coffee"]
-
-
-async def test_the_profile_read_with_the_sender_is_the_profile_read_alone(
-    make_core: MakeCore,
-) -> None:
-    """``read_sender(profile_turns=…)`` (a reply's assembly on PostgreSQL, in the sender's
-    statement): exactly what ``read_profile`` reads, whatever the number of preference rows
-    the statement returns one row each for; taken once, and only for the same turns."""
-    core = await make_core()
-    engine = core.services.engine
-    preferences = [("tone", "formal"), ("verbosity", "brief"), ("emoji", "on")]
-    counts = {"none": 0, "one": 1, "three": 3}
-    ids = dict(zip(counts, await people(core, *counts), strict=True))
-    async with core.services.db.session() as session:
-        for name, person_id in ids.items():
-            for key, value in preferences[: counts[name]]:
-                await engine.set_preference(session, person_id, key, value, at=T0)
-            for i in range(3):
-                session.add(Interest(
-                    person_id=person_id, topic=f"{name} topic {i}", weight=1.0 + i,
-                    lasting_weight=0.5, updated_ts=1.7e9 + i, evidence_count=i + 1,
-                    first_seen_at=T0,
-                ))
-            session.add(Trait(person_id=person_id, kind="language", key="en", weight=2.5,
-                              updated_ts=1.7e9))
-            session.add(StyleProfile(person_id=person_id, messages_seen=3, avg_length=12.5,
-                                     formality=0.1, updated_at=T0))
-            for i in range(5):
-                session.add(ConversationTurn(
-                    person_id=person_id, role="user" if i % 2 == 0 else "assistant",
-                    text=f"{name} turn {i}", channel_id="D1", created_at=T0,
-                ))
-
-    for name, person_id in ids.items():
-        async with core.services.db.read() as session:
-            alone = await read_profile(session, person_id, turns=4)
-        async with core.services.db.read() as session:
-            sender = await read_sender(session, "test", "W1", name, profile_turns=4)
-            assert sender is not None
-            assert len(sender.preferences) == counts[name]
-            assert take_profile(session, person_id, turns=3) is None  # not the turns read
-        async with core.services.db.read() as session:
-            await read_sender(session, "test", "W1", name, profile_turns=4)
-            kept = take_profile(session, person_id, turns=4)
-            assert take_profile(session, person_id, turns=4) is None  # once
-        assert kept is not None and alone.interests and len(alone.history) == 4
-        assert (kept.traits, kept.interests, kept.history) == (
-            alone.traits, alone.interests, alone.history), name
-        assert kept.style is not None and alone.style is not None
-        assert kept.style.model_dump() == alone.style.model_dump()
-        assert kept.summary is None and alone.summary is None

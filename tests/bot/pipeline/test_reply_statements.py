@@ -95,10 +95,6 @@ async def test_an_answer_costs_at_most_eight_statements(
               f"{len(seen)} sent\n  " + "\n  ".join(seen))
         assert len(counted) <= GOAL, "\n".join(counted)
         assert any(s.startswith("INSERT INTO processed_event") for s in counted)  # deduped
-        # On PostgreSQL the profile comes with the sender (a round trip fewer); on SQLite it
-        # is read apart, outside the transaction that holds the writer (bot/pipeline/identify.py).
-        profile_reads = [s for s in counted if s.startswith("SELECT style_profile.")]
-        assert len(profile_reads) == (0 if core.services.db.single_writer is False else 1)
         assert not [s for s in seen if LEARNING_WRITE.match(s)]
     with statements(core) as batch:
         await core.services.learner.flush()
