@@ -83,7 +83,10 @@ def test_quick_commands_do_not_touch_the_database_layer(
 def test_the_core_and_runners_load_without_numeric_or_text_libraries(tmp_path: Path) -> None:
     """What `tailorbot run` imports before it is ready: the core, the digest scheduler and
     both platform runners; numpy & co. wait for the first model fit, yake for the first
-    message, scipy for the first experiment report."""
+    message, scipy for the first experiment report. (numpy and threadpoolctl themselves are
+    loaded by ``adapters/cli/runtime.run_async`` just before a command's event loop starts —
+    they write the environment as they load, see bot/environment_writers.py — never by
+    importing these.)"""
     probe = (
         "import sys, json\n"
         "import bot.app, bot.digest, adapters.terminal\n"

@@ -10,6 +10,14 @@ from tests.support.helpers import action, count, grant, message, person, person_
 ANSWER = "Raft elections and log replication keep a distributed database consistent."
 
 
+async def _consenting_alice(make_core):
+    """A core whose model answers ANSWER, and Alice, who allows learning, with her row id."""
+    core = await make_core(ScriptedBackend([ANSWER]))
+    alice = person()
+    await grant(core, alice)
+    return core, alice, await person_id(core, alice)
+
+
 def _counting_extractions(core):
     """The texts the core's extraction reads, in order (the real extraction still runs)."""
     texts: list[str] = []
@@ -35,10 +43,7 @@ async def _weights(core, pid):
 
 
 async def test_a_reply_is_read_once_when_first_judged_and_taken_back_exactly(make_core):
-    core = await make_core(ScriptedBackend([ANSWER]))
-    alice = person()
-    await grant(core, alice)
-    pid = await person_id(core, alice)
+    core, alice, pid = await _consenting_alice(make_core)
     texts = _counting_extractions(core)
     reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
     assert ANSWER not in texts  # answering did not read the reply
@@ -61,10 +66,7 @@ async def test_a_reply_is_read_once_when_first_judged_and_taken_back_exactly(mak
 
 
 async def test_a_button_on_an_unread_reply_reads_it_too(make_core):
-    core = await make_core(ScriptedBackend([ANSWER]))
-    alice = person()
-    await grant(core, alice)
-    pid = await person_id(core, alice)
+    core, alice, pid = await _consenting_alice(make_core)
     reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
     acks = await core.handle(action(alice, "feedback.down", reply.reply_id))
     assert acks[0].purpose == "ack"
@@ -74,10 +76,7 @@ async def test_a_button_on_an_unread_reply_reads_it_too(make_core):
 
 async def test_a_reply_whose_topics_were_stored_is_judged_without_reading_it(make_core):
     """Replies recorded before topics were read lazily carry them already."""
-    core = await make_core(ScriptedBackend([ANSWER]))
-    alice = person()
-    await grant(core, alice)
-    pid = await person_id(core, alice)
+    core, alice, pid = await _consenting_alice(make_core)
     reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
     async with core.services.db.session() as session:
         turn = await session.get(ConversationTurn, int(reply.reply_id.split(":")[1]))
@@ -92,10 +91,7 @@ async def test_a_reply_whose_topics_were_stored_is_judged_without_reading_it(mak
 async def test_a_reply_whose_topics_cannot_be_read_is_still_judged(make_core, caplog):
     """The judgement counts (the reply-length preference learns from it) and credits no
     topic; taking it back takes back exactly that."""
-    core = await make_core(ScriptedBackend([ANSWER]))
-    alice = person()
-    await grant(core, alice)
-    pid = await person_id(core, alice)
+    core, alice, pid = await _consenting_alice(make_core)
     reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
     await core.services.learner.flush()
     before = await _weights(core, pid)
