@@ -311,6 +311,7 @@ async def _cpu_per_event(core: Core, workload: list[Any]) -> KindCost:
     started, workers = time.process_time(), workers_cpu_s()
     await asyncio.gather(*(_drain(core, queue) for _ in range(CONCURRENCY)))
     await core.services.learner.flush()
+    await core.bindings.flush()  # the replies' bindings still waiting for their timer
     per_event = 1000 / len(workload)
     return KindCost(
         len(workload),
@@ -405,9 +406,11 @@ async def max_ingest(core: Core, users: list[str], n_events: int) -> IngestFigur
     sampler = asyncio.create_task(_context_sampler(core, users, contexts, stop))
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    # Observed messages and reactions are learned in batches after handle returns: the
-    # clock stops only when the last of them is in the database.
+    # Observed messages and reactions are learned in batches after handle returns, and the
+    # replies' bindings are written together (bot/reply_bindings.py): the clock stops only
+    # when the last of them is in the database.
     await core.services.learner.flush()
+    await core.bindings.flush()
     elapsed = time.perf_counter() - started
     stop.set()
     await sampler

@@ -156,8 +156,9 @@ class Core:
 
     async def bind_reply(self, reply_id: str, platform_message_id: str) -> None:
         """Adapters report the platform id of a reply they sent, so reactions to it can be
-        read as feedback (:class:`bot.reply_bindings.ReplyBindings`: with the database
-        away it is kept and written once it is back, never raised to the adapter)."""
+        read as feedback (:class:`bot.reply_bindings.ReplyBindings`: kept in memory and
+        written with the others of the next 50 ms, longer with the database away; never
+        raised to the adapter)."""
         await self.bindings.bind(reply_id, platform_message_id)
 
     async def forget_ref(self, ref: PersonRef) -> bool:
@@ -184,7 +185,7 @@ class Core:
         # Learning accepted but not yet applied goes in first (or to the journal, which the
         # drainer closes below): a graceful stop loses none of it.
         await self.services.learner.aclose()
-        await self.bindings.flush()
+        await self.bindings.aclose()
         await self.services.features.close()
         await self.drainer.aclose()
         await self.services.llm.aclose()

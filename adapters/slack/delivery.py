@@ -193,4 +193,4 @@ class Deliverer:
     async def _bind(self, reply: Reply, ts: str | None) -> None:
         if not reply.reply_id or not ts:
             return
-        await self.core.bind_reply(reply.reply_id, ts)  # kept by the core if the database is away
+        await self.core.bind_reply(reply.reply_id, ts)  # kept by the core until it is written

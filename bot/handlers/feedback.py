@@ -170,6 +170,9 @@ class Feedback:
     async def _bot_turn(
         self, session: AsyncSession, person_id: int, target: str
     ) -> ConversationTurn | None:
+        waiting = self.services.bindings.turn_for(target)
+        if waiting is not None:  # a reply sent moments ago: its binding is not written yet
+            target = f"turn:{waiting}"
         if target.startswith("turn:"):
             turn_id = turn_id_of(target)
             turn = None if turn_id is None else await session.get(ConversationTurn, turn_id)

@@ -20,7 +20,8 @@ given "everywhere", or follow the workspace's mode), a changed timezone that mus
 goes through the per-message path, which writes when it must. A test holds the two equal.
 
 Reactions to other people's messages (ten in a hundred events) come the same way: the batch
-also asks which targets are the bot's own replies (one statement); a reaction to a reply is
+also asks which targets are the bot's own replies (one statement; replies whose binding is not
+written yet are known in memory, bot/reply_bindings.py); a reaction to a reply is
 feedback, written at once by the per-event path (``Feedback.reaction_one``), as is any
 reaction the rows cannot decide; the rest is learned as interest in what was reacted to.
 
@@ -160,7 +161,11 @@ class Intake:
             event = arrival.event
             if isinstance(event, ReactionEvent):
                 target = event.target_message_id
-                if target.startswith("turn:") or (sender.person.id, target) in replies:
+                if (
+                    target.startswith("turn:")
+                    or (sender.person.id, target) in replies
+                    or self.services.bindings.turn_for(target) is not None  # not written yet
+                ):
                     arrival.per_event = True  # feedback on the bot's reply: written now
                 elif policy.learn and teaches_interest(
                     event.added, arrival.text, reaction_value(event.emoji)

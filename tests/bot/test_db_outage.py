@@ -93,18 +93,22 @@ async def test_a_reply_bound_while_the_database_is_away_is_bound_once_it_is_back
     postgres_database, settings_for
 ):
     """An adapter binds a reply it sent just as the database goes away: the core keeps the
-    binding (the adapter sees no error) and writes it with the next one once the database
-    answers, so a reaction to that reply still counts as feedback on it."""
+    binding (the adapter sees no error; the write its timer tries fails) and writes it with
+    the next one once the database answers, so a reaction to that reply still counts as
+    feedback on it. (Writes here are the timer's, called by hand: bot/reply_bindings.py.)"""
     async with core_behind_proxy(postgres_database, settings_for) as (proxy, core):
+        core.bindings.delay = 3600.0  # only the test's own flushes write
         alice = person()
         await grant(core, alice)
         first = (await core.handle(message(alice, TEXT)))[0]
         await proxy.stop()
         await core.bind_reply(first.reply_id, "ts-away")  # raises nothing
+        await core.bindings.flush()  # raises nothing either: kept
         assert core.bindings.kept == (int(first.reply_id.removeprefix("turn:")),)
         await proxy.start()
         second = (await core.handle(message(alice, "and what about vacuum tuning?")))[0]
         await core.bind_reply(second.reply_id, "ts-back")
+        await core.bindings.flush()
         assert core.bindings.kept == ()
         async with core.services.db.session() as session:
             bound = (await session.exec(
@@ -134,6 +138,7 @@ async def test_forget_drops_the_forgotten_persons_kept_bindings_only(
     kept binding would then mark as the forgotten reply's message. So /forget drops its
     person's kept bindings (once it commits); other people's are still written."""
     async with core_behind_proxy(postgres_database, settings_for) as (proxy, core):
+        core.bindings.delay = 3600.0  # only the test's own flushes write
         alice, bob = person("alice"), person("bob")
         await grant(core, alice)
         await grant(core, bob)
@@ -142,6 +147,7 @@ async def test_forget_drops_the_forgotten_persons_kept_bindings_only(
         await proxy.stop()
         await core.bind_reply(hers.reply_id, "ts-hers")
         await core.bind_reply(his.reply_id, "ts-his")
+        await core.bindings.flush()  # the timer's write, refused: both kept
         await proxy.start()
         await core.handle(command(alice, "forget", "confirm"))
         assert core.bindings.kept == (int(his.reply_id.removeprefix("turn:")),)
@@ -161,8 +167,11 @@ async def test_a_binding_kept_is_written_when_the_core_stops(postgres_database, 
     try:
         await grant(core, alice)
         reply = (await core.handle(message(alice, TEXT)))[0]
+        core.bindings.delay = 3600.0  # only the test's own flush and the stop write
         await proxy.stop()
         await core.bind_reply(reply.reply_id, "ts-last")
+        await core.bindings.flush()  # the timer's write, refused: kept
+        assert core.bindings.kept
         await proxy.start()
         await core.aclose()
         assert core.bindings.kept == ()

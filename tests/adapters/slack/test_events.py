@@ -76,6 +76,7 @@ async def test_allow_button_grants_consent_then_messages_are_learned(world: Slac
     answer = world.slack.messages[DM][-1]
     feedback = answer["blocks"][-1]
     # Two answers: "hello"'s (held until Allow, then kept) and this one.
+    await world.core.bindings.flush()  # what its timer does (bot/reply_bindings.py)
     held, turn = sorted(await rows(world, ConversationTurn, ConversationTurn.role == "assistant"),
                         key=lambda t: t.id)
     assert held.text.endswith("you said: hello") and held.platform_message_id is None
@@ -196,6 +197,7 @@ async def test_mention_streams_an_answer_in_thread(make_world: MakeWorld) -> Non
     [stop] = world.slack.calls_to("chat.stopStream")
     assert stop.params["blocks"][-1]["elements"][0]["action_id"] == "feedback.up"
     answer = world.slack.message(CHANNEL, stop.params["ts"])
+    await world.core.bindings.flush()  # what its timer does (bot/reply_bindings.py)
     [turn] = await rows(world, ConversationTurn, ConversationTurn.role == "assistant")
     assert answer is not None and answer["thread_ts"] == ts
     assert answer["text"] == turn.text == "(scripted) you said: ask @Grace about #rust and Tokio"
