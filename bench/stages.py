@@ -41,8 +41,11 @@ from bot.events import MessageEvent, Surface
 from profiles.db import Database
 
 # (stage name, object path from the core, attribute): the reply path in the order it runs.
+# Each is awaited by the reply's own task, one after the other. The message's extraction is
+# not among them: it runs in a task of its own beside the claim and the context read (since
+# the eighteenth session), so a span around it would hold the CPU of those stages too; its
+# hand-off (~170 us of this thread a round trip) counts to "between stages".
 STAGES: tuple[tuple[str, str, str], ...] = (
-    ("extraction hand-off", "services", "extract"),
     ("sender read + touch", "chat.identify", "sender"),
     ("claim", "chat.identify", "claim"),
     ("consent gate", "chat.consent_gate", "check"),
@@ -67,13 +70,18 @@ class StageClock:
 
     def __init__(self) -> None:
         self.spent: dict[str, float] = defaultdict(float)
-        self._stack: list[list[float]] = []  # [started, spent in callees]
+        self._stack: list[list[Any]] = []  # [started, spent in callees, task]
 
     def _enter(self) -> None:
-        self._stack.append([time.thread_time(), 0.0])
+        task = asyncio.current_task()
+        # Nested spans of one task only: a stage run beside another (in a task of its own)
+        # would take the other's CPU as its own.
+        assert not self._stack or self._stack[-1][2] is task, "a stage beside another"
+        self._stack.append([time.thread_time(), 0.0, task])
 
     def _leave(self, name: str) -> None:
-        started, callees = self._stack.pop()
+        started, callees, task = self._stack.pop()
+        assert task is asyncio.current_task(), f"stage {name} left from another task"
         elapsed = time.thread_time() - started
         self.spent[name] += elapsed - callees
         if self._stack:

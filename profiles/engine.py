@@ -97,6 +97,23 @@ class InterestView:
     lasting: float = 0.0
     family: tuple[str, ...] = ()  # other variants of the same subject, merged into this one
 
+    def reweighed(self, weight: float, lately: float, lasting: float) -> InterestView:
+        """This view with other weights. Ranking reweighs every interest of a person twice
+        on every reply; ``dataclasses.replace`` took ~40 % of that ranking's CPU (it walks
+        the fields by name), a plain construction a third of it."""
+        return InterestView(
+            self.topic,
+            weight,
+            self.evidence_count,
+            self.positive_feedback,
+            self.negative_feedback,
+            self.first_seen_at,
+            self.last_seen_at,
+            lately,
+            lasting,
+            self.family,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class StyleView:
@@ -822,13 +839,9 @@ class ProfileEngine:
             session, person.platform, person.workspace, [v.topic for v in views]
         )
         weighed = [
-            replace(
-                v,
-                weight=v.weight * factors[v.topic],
-                lately=v.lately * factors[v.topic],
-                lasting=v.lasting * factors[v.topic],
-            )
+            v.reweighed(v.weight * f, v.lately * f, v.lasting * f)
             for v in views
+            for f in (factors[v.topic],)
         ]
         weighed.sort(key=lambda v: (-v.weight, v.topic))
         by_topic = {v.topic: v for v in weighed}
@@ -934,7 +947,8 @@ def _blend(views: list[InterestView]) -> list[InterestView]:
     top_lately = max((v.lately for v in views), default=0.0) or 1.0
     top_lasting = max((v.lasting for v in views), default=0.0) or 1.0
     return [
-        replace(v, weight=0.5 * v.lately / top_lately + 0.5 * v.lasting / top_lasting)
+        v.reweighed(0.5 * v.lately / top_lately + 0.5 * v.lasting / top_lasting, v.lately,
+                    v.lasting)
         for v in views
     ]
 

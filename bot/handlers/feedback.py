@@ -87,6 +87,9 @@ class Feedback:
         engine = self.services.engine
         now = event.occurred_at
         read: list[str] | None = None  # the judged reply's topics, once read from its text
+        # A reply whose binding is not committed yet, asked before any transaction below
+        # reads: one committed in between has left memory, but is in what they read.
+        unwritten = self.services.bindings.turn_for(target)
 
         async def decide(
             session: AsyncSession, writable: bool
@@ -97,7 +100,7 @@ class Feedback:
             person = await self.identify.learning_person(session, event)
             if person is None or person.id is None:
                 return None
-            turn = await self._bot_turn(session, person.id, target)
+            turn = await self._bot_turn(session, person.id, target, unwritten)
             if turn is not None:
                 if turn.topics is None:
                     if read is None:
@@ -168,11 +171,12 @@ class Feedback:
             return []
 
     async def _bot_turn(
-        self, session: AsyncSession, person_id: int, target: str
+        self, session: AsyncSession, person_id: int, target: str, unwritten: int | None
     ) -> ConversationTurn | None:
-        waiting = self.services.bindings.turn_for(target)
-        if waiting is not None:  # a reply sent moments ago: its binding is not written yet
-            target = f"turn:{waiting}"
+        """``unwritten``: the turn whose binding to ``target`` is not written yet (a reply
+        sent moments ago, bot/reply_bindings.py)."""
+        if unwritten is not None:
+            target = f"turn:{unwritten}"
         if target.startswith("turn:"):
             turn_id = turn_id_of(target)
             turn = None if turn_id is None else await session.get(ConversationTurn, turn_id)

@@ -144,6 +144,13 @@ class Intake:
             self.queue.discard(lambda arrival: arrival.key in keys)
 
     async def _resolve(self, session: AsyncSession, batch: list[Arrival]) -> IngestStats:
+        # Replies whose binding is not committed yet, asked before this transaction reads
+        # anything: one committed in between has left memory, but is in what the reads see.
+        unwritten = {
+            target for arrival in batch if isinstance(arrival.event, ReactionEvent)
+            if self.services.bindings.turn_for(target := arrival.event.target_message_id)
+            is not None
+        }
         senders = await read_senders(session, {arrival.key for arrival in batch})
         channels = {c for arrival in batch if (c := arrival.channel) is not None}
         policies = await channel_policies(session, channels)
@@ -164,7 +171,7 @@ class Intake:
                 if (
                     target.startswith("turn:")
                     or (sender.person.id, target) in replies
-                    or self.services.bindings.turn_for(target) is not None  # not written yet
+                    or target in unwritten
                 ):
                     arrival.per_event = True  # feedback on the bot's reply: written now
                 elif policy.learn and teaches_interest(

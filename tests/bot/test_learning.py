@@ -242,6 +242,7 @@ async def test_database_away_mid_batch_journals_the_events_and_they_are_learned_
 ):
     proxy, proxied = await proxied_database(postgres_database)
     core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
+    core.drainer.first_delay = 3600.0  # replays are the test's: the retry loop's would race it
     learner = core.services.learner
     alice = person()
     try:
@@ -293,6 +294,7 @@ async def test_database_away_when_the_intake_reads_journals_the_messages(
     the observed messages wait in the outage journal and are learned once it is back."""
     proxy, proxied = await proxied_database(postgres_database)
     core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
+    core.drainer.first_delay = 3600.0  # replays are the test's: the retry loop's would race it
     alice = person()
     try:
         await grant(core, alice)

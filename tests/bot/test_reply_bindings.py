@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import select
 
+import bot.pipeline.intake as intake_module
 from bot.core import Core
 from bot.reply_bindings import turn_id_of
 from profiles.models import ConversationTurn, Feedback
@@ -119,6 +120,31 @@ async def test_a_reaction_to_a_reply_whose_binding_waits_is_feedback_on_it(core)
     await core.handle(reaction(alice, "ts-quick", "👍", added=False))
     await core.services.learner.flush()
     assert await count(core, Feedback, person_id=await person_id(core, alice)) == 0
+
+
+async def test_a_binding_written_while_a_reaction_is_resolved_is_still_found(core, monkeypatch):
+    """The binding's write commits after the intake's batch began reading (on SQLite its
+    reads then see the database as it was before) and before the batch looks in memory
+    (which the write has left): the batch asks memory before it reads, so the reaction is
+    feedback all the same. (On PostgreSQL each read sees what was committed when it ran.)"""
+    core.bindings.delay = 3600.0
+    alice = person()
+    await grant(core, alice)
+    reply = (await core.handle(message(alice, TOPIC_TEXT)))[0]
+    await core.bind_reply(reply.reply_id, "ts-race")
+    await core.services.learner.flush()
+    read_senders = intake_module.read_senders
+
+    async def senders_then_the_binding_written(session: Any, keys: Any) -> Any:
+        found = await read_senders(session, keys)
+        await core.bindings.flush()
+        return found
+
+    monkeypatch.setattr(intake_module, "read_senders", senders_then_the_binding_written)
+    await core.handle(reaction(alice, "ts-race", "👍"))
+    await core.services.learner.flush()
+    assert await bound(core) == [(reply.reply_id, "ts-race")]
+    assert await count(core, Feedback, person_id=await person_id(core, alice)) == 1
 
 
 def test_only_ids_the_core_made_name_a_turn() -> None:
