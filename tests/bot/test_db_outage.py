@@ -21,7 +21,16 @@ from profiles.models import (
     ProcessedEvent,
     Signal,
 )
-from tests.support.helpers import command, count, grant, message, person, person_id, reaction
+from tests.support.helpers import (
+    command,
+    count,
+    grant,
+    message,
+    person,
+    person_id,
+    reaction,
+    replays_by_hand,
+)
 from tests.support.tcp_proxy import TcpProxy, proxied_database
 
 TEXT = "Reading about PostgreSQL replication and logical decoding internals"
@@ -61,7 +70,7 @@ async def test_message_kept_while_database_is_away_and_replayed_when_back(
 ):
     async with core_behind_proxy(postgres_database, settings_for) as (proxy, core):
         delivered = delivering(core)
-        core.drainer.first_delay = 3600.0  # replays are the test's: the retry loop's would race it
+        replays_by_hand(core)
         alice = person()
         await grant(core, alice)
         await proxy.stop()  # the database goes away
@@ -196,7 +205,7 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
     proxy, proxied = await proxied_database(postgres_database)
     settings = settings_for(proxied, outage_journal=str(tmp_path / "j"))
     core = Core(settings, OneWriterPath(settings.database_url), ScriptedBackend())
-    core.drainer.first_delay = 3600.0  # replays are the test's: the retry loop's would race it
+    replays_by_hand(core)
     delivered = delivering(core)
     alice = person()
     armed: list[bool] = []
@@ -248,7 +257,7 @@ async def test_an_answered_message_whose_learning_met_an_outage_is_learned_once_
     async with core_behind_proxy(
         postgres_database, settings_for, outage_journal=str(tmp_path / "j")
     ) as (proxy, core):
-        core.drainer.first_delay = 3600.0  # replays are the test's: the retry loop's would race it
+        replays_by_hand(core)
         delivered = delivering(core)
         alice = person()
         await grant(core, alice)

@@ -25,7 +25,16 @@ from profiles.models import (
     StyleProfile,
 )
 from tests.profiles.test_ingest import relabel, state
-from tests.support.helpers import command, count, grant, message, person, person_id, reaction
+from tests.support.helpers import (
+    command,
+    count,
+    grant,
+    message,
+    person,
+    person_id,
+    reaction,
+    replays_by_hand,
+)
 from tests.support.tcp_proxy import proxied_database
 
 TEXTS = [
@@ -242,7 +251,7 @@ async def test_database_away_mid_batch_journals_the_events_and_they_are_learned_
 ):
     proxy, proxied = await proxied_database(postgres_database)
     core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
-    core.drainer.first_delay = 3600.0  # replays are the test's: the retry loop's would race it
+    replays_by_hand(core)
     learner = core.services.learner
     alice = person()
     try:
@@ -294,7 +303,7 @@ async def test_database_away_when_the_intake_reads_journals_the_messages(
     the observed messages wait in the outage journal and are learned once it is back."""
     proxy, proxied = await proxied_database(postgres_database)
     core = Core(settings_for(proxied), Database(proxied), ScriptedBackend())
-    core.drainer.first_delay = 3600.0  # replays are the test's: the retry loop's would race it
+    replays_by_hand(core)
     alice = person()
     try:
         await grant(core, alice)
