@@ -257,6 +257,19 @@ class ProcessedEvent(SQLModel, table=True):
     processed_at: dt.datetime = _ts()
 
 
+# The largest token count ``llm_call`` stores: its columns are INTEGER (PostgreSQL's 32 bits).
+TOKEN_COUNT_MAX = 2**31 - 1
+
+
+def token_count(reported: int | None) -> int | None:
+    """A model server's token count as stored: past the column's range it is kept at its
+    limit, and a negative one is unknown. Why: the count comes from the server's body, and
+    a malformed one (10^13 tokens) made PostgreSQL refuse the record — and the reply with it."""
+    if reported is None or reported < 0:
+        return None
+    return min(reported, TOKEN_COUNT_MAX)
+
+
 class LLMCall(SQLModel, table=True):
     """Usage and latency of every model call, for cost reporting. ``person_id`` is set only
     for people who allow learning; anonymous calls keep just the numbers."""
@@ -299,8 +312,8 @@ class LLMCall(SQLModel, table=True):
             purpose=purpose,
             backend=backend,
             model=result.model if result is not None else "",
-            input_tokens=result.input_tokens if result is not None else None,
-            output_tokens=result.output_tokens if result is not None else None,
+            input_tokens=token_count(result.input_tokens) if result is not None else None,
+            output_tokens=token_count(result.output_tokens) if result is not None else None,
             latency_ms=(result.latency_ms if result is not None else None) or latency_ms,
             ok=error is None,
             error=None if error is None else error[:500],

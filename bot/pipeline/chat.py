@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel_policy import Policy, policy_of
@@ -202,7 +203,7 @@ class Chat:
         thread = reply_thread(event)
         error = answered.error
         reply = Reply(text=text, thread_id=thread, purpose="chat" if error is None else "error")
-        # Transaction 2: record. Its failure loses only the record, never the answer.
+        # The record. Its failure loses only the record, never the answer.
         try:
             async with self._record_turn:
                 await self.record.store(
@@ -211,6 +212,12 @@ class Chat:
                 )
         except DatabaseUnavailable as exc:
             log.warning("could not record reply to %s: %s", event.event_id, exc)
+        except DBAPIError as exc:
+            # The database refused the record: the person was forgotten, through another
+            # worker, while the model answered (the rows it refers to are gone; within one
+            # process a person's events are handled in order). The answer is still theirs;
+            # nothing of the exchange is stored.
+            log.warning("reply to %s not recorded, refused: %s", event.event_id, exc.orig)
         if prepared.awaiting_consent:
             self.record.hold_until_consent(
                 event, prepared.text, text if error is None else None, thread
