@@ -13,21 +13,22 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_, greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles import sqlite_loop
 from profiles.cleanup import to_completion
+from profiles.driver_statements import DriverStatement, RowsInsert, compiled_insert
 from profiles.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
@@ -147,8 +148,10 @@ def _place_statement(
     quick transaction, unless marked :func:`scans`; else in aiosqlite's worker thread
     (profiles/sqlite_loop.py)."""
     driver = conn.connection.driver_connection
-    if isinstance(driver, sqlite_loop.LoopConnection):
-        options = context.execution_options if context is not None else {}
+    if isinstance(driver, sqlite_loop.LoopConnection) and context is not None:
+        # (None: a statement sent straight to the driver, Database.write_each, which stays
+        # where its quick transaction began)
+        options = context.execution_options
         driver.on_loop = options.get(_QUICK, False) and not options.get(_OFF_LOOP, False)
 
 
@@ -275,6 +278,11 @@ class Database:
         # Work whose statements may each commit on its own (see each_statement()): on
         # PostgreSQL in autocommit; SQLite uses its quick transactions instead.
         self._each_statement = sessions(isolation_level="AUTOCOMMIT") if not self.sqlite else None
+        # A reply's record straight to the driver (write_each): SQLite's quick transaction,
+        # PostgreSQL's autocommit (each statement commits on its own, as each_statement's).
+        self._direct_engine = self.engine.execution_options(
+            **({_QUICK: True} if self.sqlite else {"isolation_level": "AUTOCOMMIT"})
+        )
         # Quick transactions (see session()): only SQLite runs anything differently.
         self._quick_sessions = sessions(**{_QUICK: True}) if self.sqlite else self._sessions
         self._one_call_sessions = (
@@ -392,6 +400,39 @@ class Database:
         async with self._transaction(self._each_statement) as session:
             yield session
 
+    async def write_each(
+        self, inserts: Sequence[tuple[RowsInsert, Mapping[str, Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Run ``inserts`` (each a shape and its named values) straight on the driver, as
+        :meth:`each_statement` would run them through a session: on SQLite in one quick
+        transaction in the writer's queue, on PostgreSQL each committing on its own
+        (autocommit). Returns each statement's rows (its ``RETURNING``). Failures are
+        reported as a session's are (:class:`DatabaseUnavailable` for a database away, a
+        lost connection invalidated); the engine's ``begin`` and ``before_cursor_execute``
+        listeners hear of the transaction and every statement. Why: the session around a
+        reply's one-statement record cost it twice the statement (profiles/driver_statements.py).
+        Never inside a transaction of the same task (SQLite: its writer is held)."""
+        dialect = self.engine.dialect
+        prepared = [
+            (statement := compiled_insert(shape, dialect), statement.parameters(values))
+            for shape, values in inserts
+        ]
+        if self._writer is None:
+            return await self._write_each(prepared)
+        assert self._owner.get() is not asyncio.current_task(), "write_each inside a writer"
+        async with self._writer:
+            rows = await self._write_each(prepared)
+        await asyncio.sleep(0)  # the transaction's turn, once the writer is free (_write)
+        return rows
+
+    async def _write_each(
+        self, prepared: list[tuple[DriverStatement, Any]]
+    ) -> list[list[tuple[Any, ...]]]:
+        with _reported_as_unavailable():
+            # One hop into SQLAlchemy's greenlet for the checkout, the work and the
+            # connection's return (an AsyncConnection made three).
+            return await greenlet_spawn(_on_driver, self._direct_engine.sync_engine, prepared)
+
     @contextlib.asynccontextmanager
     async def read(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
         """A read-only transaction, always rolled back (on PostgreSQL: autocommit reads, see
@@ -497,6 +538,33 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _on_driver(
+    engine: Engine, prepared: list[tuple[DriverStatement, Any]]
+) -> list[list[tuple[Any, ...]]]:
+    """:meth:`Database.write_each` in SQLAlchemy's greenlet, on a pooled connection: the
+    transaction is the connection's (its ``BEGIN IMMEDIATE`` from :func:`_sqlite_begin`, none
+    in autocommit), each statement the driver's own call. A driver error is handled as
+    SQLAlchemy handles a statement's (wrapped; a lost connection invalidated), and rolls the
+    transaction back."""
+    results: list[list[tuple[Any, ...]]] = []
+    with engine.connect() as conn, conn.begin():
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        for statement, parameters in prepared:
+            conn.dispatch.before_cursor_execute(
+                conn, None, statement.sql, parameters, None, False
+            )
+            try:
+                cursor = await_(driver.execute(statement.sql, parameters))
+                rows = await_(cursor.fetchall()) if cursor.description else []
+                await_(cursor.close())
+            except Exception as exc:
+                conn._handle_dbapi_exception(exc, statement.sql, parameters, None, None)
+                raise  # not reached: the call above raises
+            results.append([tuple(row) for row in rows])
+    return results
 
 
 def _sqlite_connector(url: URL) -> Callable[[], Awaitable[sqlite_loop.LoopConnection]]:

@@ -8,14 +8,12 @@ import datetime as dt
 import functools
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.consent import HeldTurn
 from bot.events import MessageEvent, Reply
 from bot.pipeline.answer import Answered
 from bot.pipeline.identify import key_of
 from bot.services import Services
+from profiles.driver_statements import RowsInsert
 from profiles.models import ConversationTurn, LLMCall, Person, table_of
 
 TurnRow = dict[str, Any]
@@ -33,7 +31,7 @@ def turn_row(
     platform_message_id: str | None = None,
     model: str | None = None,
 ) -> TurnRow:
-    """A history turn as :func:`insert_turns` takes it: every column of ``conversation_turn``
+    """A history turn as :func:`turns_insert` takes it: every column of ``conversation_turn``
     but its id, as plain values. A reply's two turns are only inserted, never read back, so
     they are not built as ORM objects (constructing and dumping one cost more than its
     share of the insert)."""
@@ -50,30 +48,29 @@ def turn_row(
     }
 
 
-async def insert_turns(session: AsyncSession, turns: list[TurnRow]) -> list[int]:
-    """Insert history turns in one statement (an executemany, which SQLAlchemy sends as a
-    single multi-row INSERT and still caches); their ids in the order given. The ids come
-    back matched by role (at most one turn of each), not by position: asking SQLAlchemy to
-    keep the parameters' order makes it send SQLite one INSERT per row."""
-    if not turns:
-        return []
-    assert len({turn["role"] for turn in turns}) == len(turns), "one turn per role"
-    result = await session.exec(_insert_turns(), params=turns)
-    ids = {role: int(row_id) for row_id, role in result}
-    return [ids[turn["role"]] for turn in turns]
+TURN_COLUMNS = (
+    "person_id", "role", "text", "channel_id", "thread_id", "platform_message_id", "topics",
+    "model", "created_at",
+)
 
 
 @functools.cache
-def _insert_call() -> Any:
-    """Built once: the model call's row of a reply's record."""
-    return insert(table_of(LLMCall))
+def turns_insert(rows: int) -> RowsInsert:
+    """A reply's record: its one or two turns in one INSERT, their ids and roles returned."""
+    return RowsInsert(table_of(ConversationTurn), TURN_COLUMNS, rows, ("id", "role"))
 
 
 @functools.cache
-def _insert_turns() -> Any:
-    """Built once: the statement of every reply's record."""
-    table = table_of(ConversationTurn)
-    return insert(table).returning(table.c.id, table.c.role)
+def call_insert() -> RowsInsert:
+    """The model call's row of a reply's record."""
+    columns = tuple(name for name in LLMCall.model_fields if name != "id")
+    return RowsInsert(table_of(LLMCall), columns, 1)
+
+
+def _id_of(rows: list[tuple[Any, ...]], role: str) -> int:
+    """The id of the turn of ``role`` among an insert's returned (id, role) rows (their
+    order is the database's, not necessarily the values')."""
+    return next(int(row_id) for row_id, row_role in rows if row_role == role)
 
 
 class Record:
@@ -104,41 +101,45 @@ class Record:
         # crediting.
         topics: list[str] | None = None if llm.configured else []
         # The model call's row and the turns need not commit together (the call happened
-        # either way): each statement commits on its own (Database.each_statement).
-        async with services.db.each_statement() as session:
-            person_id = person.id if learn else None
-            if llm.configured:
-                call = LLMCall.of(
-                    result,
-                    purpose="chat",
-                    backend=llm.name,
-                    person_id=person_id,
-                    error=error,
-                    latency_ms=answered.latency_ms,
-                    tools=result.tools if result else None,
+        # either way): each commits on its own on PostgreSQL, and both go straight to the
+        # driver (Database.write_each): through a session the record cost twice its
+        # statement, on every reply (docs/measurement.md, "A reply's record straight to
+        # the driver").
+        inserts: list[tuple[RowsInsert, dict[str, Any]]] = []
+        if llm.configured:
+            call = LLMCall.of(
+                result,
+                purpose="chat",
+                backend=llm.name,
+                person_id=person.id if learn else None,
+                error=error,
+                latency_ms=answered.latency_ms,
+                tools=result.tools if result else None,
+            )
+            inserts.append((call_insert(), call_insert().values([call.model_dump()])))
+        turns = [asked] if learn and asked is not None else []
+        if learn and error is None:
+            assert person.id is not None
+            turns.append(
+                turn_row(
+                    person.id,
+                    "assistant",
+                    text,
+                    channel_id=event.channel_id,
+                    thread_id=thread,
+                    topics=topics,
+                    model=result.model if result else None,
+                    created_at=services.clock(),
                 )
-                # A plain INSERT: the ORM's flush of one object cost more CPU than the
-                # statement, on every reply a configured model answers (docs/measurement.md,
-                # "What a configured model adds to a DM").
-                await session.exec(_insert_call(), params=call.model_dump(exclude={"id"}))
-            turns = [asked] if learn and asked is not None else []
-            if learn and error is None:
-                assert person.id is not None
-                turns.append(
-                    turn_row(
-                        person.id,
-                        "assistant",
-                        text,
-                        channel_id=event.channel_id,
-                        thread_id=thread,
-                        topics=topics,
-                        model=result.model if result else None,
-                        created_at=services.clock(),
-                    )
-                )
-            ids = await insert_turns(session, turns)
-            if learn and error is None:
-                reply.reply_id = f"turn:{ids[-1]}"
+            )
+        if turns:
+            shape = turns_insert(len(turns))
+            inserts.append((shape, shape.values(turns)))
+        if not inserts:
+            return
+        written = await services.db.write_each(inserts)
+        if learn and error is None:
+            reply.reply_id = f"turn:{_id_of(written[-1], 'assistant')}"
 
     def hold_until_consent(
         self, event: MessageEvent, text: str, answer: str | None, thread: str | None

@@ -1,0 +1,106 @@
+"""Statements SQLAlchemy writes once and the database driver runs: for the few writes every
+reply makes, whose cost through SQLAlchemy's execution machinery was several times the
+database's own work.
+
+Why (issue 16): a reply's record is one ``INSERT`` of its two history turns (two statements
+when a model is configured: its call's row first). Through a session that cost 438–499 µs of
+the event loop's CPU on SQLite and ~545 µs on PostgreSQL, one reply at a time; the same
+``INSERT``, its transaction included, sent straight to the driver 167 µs on SQLite — SQLite's
+own work is ~50 µs (docs/measurement.md, "A reply's record straight to the driver"). The cost
+is the session and the connection around the statement (a transaction object, greenlet
+switches for every call, execution context, result objects), not the statement: sending
+only the statement directly, inside a session, saved ~100 µs of it.
+
+What SQLAlchemy still does: it compiles the statement for the engine's dialect (the SQL, its
+parameters' order) and converts each value with the bind processor of its column's type
+(JSON, timestamps, PostgreSQL's casts), so the rows are exactly what the ORM would store
+(tests/profiles/test_driver_statements.py). :meth:`profiles.db.Database.write_each` runs
+them; the engine's ``before_cursor_execute`` listeners still hear of every statement.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled for one dialect: its SQL in the driver's parameter style, and
+    how to turn named values into the driver's parameters."""
+
+    sql: str
+    # The parameters' names in their order for a positional style (SQLite's ``?``); None
+    # for a named one (psycopg's ``%(name)s``)
+    positions: tuple[str, ...] | None
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    @classmethod
+    def compile(cls, statement: ClauseElement, dialect: Dialect) -> DriverStatement:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        positions = compiled.positiontup
+        return cls(
+            compiled.string,
+            tuple(positions) if compiled.positional and positions is not None else None,
+            processors,
+        )
+
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        """The driver's parameters for ``values`` (by bind name), each converted as
+        SQLAlchemy would convert it."""
+        processors = self.processors
+        converted = {
+            name: processor(value) if (processor := processors.get(name)) else value
+            for name, value in values.items()
+        }
+        if self.positions is None:
+            return converted
+        return [converted[name] for name in self.positions]
+
+
+@dataclass(frozen=True, slots=True)
+class RowsInsert:
+    """``INSERT`` of ``rows`` rows of ``columns`` into ``table`` in one statement (returning
+    ``returning``), built with a typed parameter per value: ``{column}_{row}``."""
+
+    table: Table
+    columns: tuple[str, ...]
+    rows: int
+    returning: tuple[str, ...] = ()
+
+    def statement(self) -> ClauseElement:
+        table = self.table
+        values = [
+            {c: bindparam(f"{c}_{i}", type_=table.c[c].type) for c in self.columns}
+            for i in range(self.rows)
+        ]
+        built = insert(table).values(values if self.rows > 1 else values[0])
+        if self.returning:
+            built = built.returning(*(table.c[c] for c in self.returning))
+        return built
+
+    def values(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """``rows`` (each a mapping of every column) as the statement's named values."""
+        assert len(rows) == self.rows, f"{len(rows)} rows for an insert of {self.rows}"
+        return {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in self.columns}
+
+
+@functools.cache
+def compiled_insert(insert_of: RowsInsert, dialect: Dialect) -> DriverStatement:
+    """Compiled once per shape and dialect (an engine keeps one dialect object)."""
+    return DriverStatement.compile(insert_of.statement(), dialect)
+
+
+__all__ = ["DriverStatement", "RowsInsert", "compiled_insert"]
