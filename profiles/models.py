@@ -29,6 +29,10 @@ from sqlmodel import Field, SQLModel
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# The longest model name the tables that record one store (a model server's own word, cut
+# to this by bot.llm.base.LLMResult).
+MODEL_NAME_MAX = 128
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -216,7 +220,7 @@ class ConversationTurn(SQLModel, table=True):
     topics: list[str] | None = Field(
         default_factory=list, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
-    model: str | None = Field(default=None, max_length=128)
+    model: str | None = Field(default=None, max_length=MODEL_NAME_MAX)
     created_at: dt.datetime = _ts()
 
 
@@ -282,7 +286,7 @@ class LLMCall(SQLModel, table=True):
     person_id: int | None = _person_fk(nullable=True)
     purpose: str = Field(max_length=32)
     backend: str = Field(max_length=32)
-    model: str = Field(max_length=128)
+    model: str = Field(max_length=MODEL_NAME_MAX)
     input_tokens: int | None = None
     output_tokens: int | None = None
     latency_ms: float | None = None
@@ -366,7 +370,7 @@ class ProfileSummary(SQLModel, table=True):
 
     person_id: int = _person_fk(primary_key=True)
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    model: str = Field(max_length=128)
+    model: str = Field(max_length=MODEL_NAME_MAX)
     based_on_turns: int = 0
     created_at: dt.datetime = _ts()
     corrected_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

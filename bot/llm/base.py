@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from profiles.models import MODEL_NAME_MAX
+
 if TYPE_CHECKING:
     from bot.llm.tools import Tool
 
@@ -54,6 +56,12 @@ class LLMResult:
     extra: dict[str, str] = field(default_factory=dict)
     tools: list[str] = field(default_factory=list)  # tools called, in order
     rounds: int = 1  # model round trips behind this answer
+
+    def __post_init__(self) -> None:
+        # The name comes from the server's body and is stored with the call, the answer's
+        # turn and a summary: one longer than their columns made PostgreSQL refuse the
+        # record, and the reply had no feedback id.
+        self.model = self.model[:MODEL_NAME_MAX]
 
 
 class Failure(Enum):

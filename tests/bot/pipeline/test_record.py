@@ -3,6 +3,8 @@ written straight to the driver, and a reply that survives whatever the record me
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlmodel import select
 
 from bot.core import Core
@@ -97,3 +99,27 @@ async def test_a_forget_during_the_answer_still_delivers_it_and_keeps_nothing(
     await core.services.learner.flush()
     assert await person_id(core, alice) is None
     assert await count(core, ConversationTurn) == 0
+
+
+class LongNamed(ScriptedBackend):
+    """A model server that names its model with 300 characters."""
+
+    async def generate(
+        self, request: LLMRequest, *, on_partial: Partial | None = None
+    ) -> LLMResult:
+        result = await super().generate(request, on_partial=on_partial)
+        return dataclasses.replace(result, model="m" * 300)
+
+
+async def test_a_model_name_longer_than_its_columns_is_cut_not_fatal(make_core: MakeCore) -> None:
+    """The name comes from the server's body: recorded (cut to the columns' 128 characters)
+    with its call and the answer's turn, and the answer delivered with a feedback id."""
+    core = await make_core(LongNamed())
+    alice = person()
+    await grant(core, alice)
+    [reply] = await core.handle(message(alice, "hello there"))
+    assert reply.purpose == "chat" and reply.reply_id is not None
+    async with core.services.db.read() as session:
+        [call] = (await session.exec(select(LLMCall))).all()
+        models = (await session.exec(select(ConversationTurn.model))).all()
+    assert call.model == "m" * 128 and "m" * 128 in models
