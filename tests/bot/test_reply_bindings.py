@@ -4,11 +4,8 @@ feedback on it; ids the core never made bind nothing. (Outages — bindings kept
 the database is back or at stop, dropped by /forget — are in tests/bot/test_db_outage.py.)"""
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import select
 
 import bot.pipeline.intake as intake_module
@@ -16,6 +13,7 @@ from bot.core import Core
 from bot.reply_bindings import turn_id_of
 from profiles.models import ConversationTurn, Feedback
 from tests.support.helpers import count, grant, message, person, person_id, reaction
+from tests.support.statements import statements_sent
 
 TOPIC_TEXT = "I'm learning Rust async programming and reading about distributed systems"
 OTHER_TEXT = "Any tips on tuning PostgreSQL autovacuum for a busy queue table?"
@@ -32,22 +30,6 @@ async def bound(core: Core) -> list[tuple[str, str]]:
     return [(f"turn:{turn_id}", mid) for turn_id, mid in rows]
 
 
-@contextlib.contextmanager
-def statements_sent(core: Core) -> Iterator[list[str]]:
-    """The first word of each statement the core's engine sends meanwhile."""
-    sent: list[str] = []
-    sync = core.services.db.engine.sync_engine
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement.split()[0].upper())
-
-    event.listen(sync, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(sync, "before_cursor_execute", record)
-
-
 async def test_bindings_of_the_delay_are_written_together_in_one_statement(core):
     """Adapters bind every reply they send: the bindings that arrive within the delay wait
     in memory and go in one UPDATE (an executemany; on SQLite one transaction holding the
@@ -60,7 +42,7 @@ async def test_bindings_of_the_delay_are_written_together_in_one_statement(core)
     hers = (await core.handle(message(alice, TOPIC_TEXT)))[0]
     his = (await core.handle(message(bob, OTHER_TEXT)))[0]
     await core.services.learner.flush()  # what the two messages teach: not counted below
-    with statements_sent(core) as sent:
+    with statements_sent(core.services.db) as sent:
         await core.bind_reply(hers.reply_id, "ts-77")
         await core.bind_reply(his.reply_id, "ts-78")
         for made_elsewhere in ("turn:", "turn:abc", "turn:\u0663", "turn:" + "9" * 40,
@@ -68,9 +50,9 @@ async def test_bindings_of_the_delay_are_written_together_in_one_statement(core)
             await core.bind_reply(made_elsewhere, "ts-other")
     assert sent == []  # waiting for the delay
     assert await bound(core) == []
-    with statements_sent(core) as sent:
+    with statements_sent(core.services.db) as sent:
         await core.bindings.flush()  # what the timer does
-    assert [s for s in sent if s not in ("BEGIN", "COMMIT")] == ["UPDATE"]
+    assert [s.split()[0] for s in sent if s not in ("BEGIN", "COMMIT")] == ["UPDATE"]
     assert core.bindings.kept == ()
     assert await bound(core) == [(hers.reply_id, "ts-77"), (his.reply_id, "ts-78")]
 

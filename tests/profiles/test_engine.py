@@ -3,13 +3,13 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import event
 
 from profiles.decay import DAY_SECONDS
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, Interest, Source
 from profiles.signals import MessageSignals
 from tests.support.helpers import count
+from tests.support.statements import statements_sent
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -86,21 +86,10 @@ async def test_one_row_per_topic_and_constant_statements_per_signal(make_core, d
     person's history (no rescans)."""
     core = await make_core()
     person = await new_person(core)
-    statements: list[str] = []
-
-    def count_statement(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sync_engine = core.services.db.engine.sync_engine
-
     async def measure(at):
-        statements.clear()
-        event.listen(sync_engine, "before_cursor_execute", count_statement)
-        try:
+        with statements_sent(core.services.db) as sent:
             await observe(core, person.id, signals("go", "rust", "zig"), at)
-        finally:
-            event.remove(sync_engine, "before_cursor_execute", count_statement)
-        return len(statements)
+        return len(sent)
 
     first = await measure(T0)
     for i in range(1, 120):

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import event
-
 from profiles.admin_models import ChannelPolicy
 from profiles.memories import add_memory, join_links, link_of, own_memories, unlink
 from profiles.models import Consent, ConsentStatus, Person
 from profiles.preload import preference_rows, read_sender
 from tests.conftest import MakeCore
 from tests.support.helpers import people
+from tests.support.statements import statements_sent
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -31,15 +30,8 @@ async def test_one_statement_reads_person_consent_link_preferences_and_policy(
         await join_links(session, alice, bob, group_key="g1", at=T0)
         session.add(ChannelPolicy(platform="test", workspace="W1", channel_id="C9", learn=False))
 
-    sent: list[str] = []
-    sync = core.services.db.engine.sync_engine
-
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        sent.append(statement)
-
     async with core.services.db.session() as session:
-        event.listen(sync, "before_cursor_execute", record)
-        try:
+        with statements_sent(core.services.db) as sent:
             found = await read_sender(session, "test", "W1", "alice", "C9")
             assert found is not None
             # Later readers of the same transaction find everything without SQL.
@@ -47,8 +39,6 @@ async def test_one_statement_reads_person_consent_link_preferences_and_policy(
             assert await session.get(Person, alice) is found.person
             assert (await link_of(session, alice)) is found.link
             assert list(await preference_rows(session, alice)) == found.preferences
-        finally:
-            event.remove(sync, "before_cursor_execute", record)
         assert len([s for s in sent if not s.startswith("BEGIN")]) == 1
         assert found.consent is not None and found.consent.status == ConsentStatus.GRANTED.value
         assert found.link is not None and found.link.group_key == "g1"

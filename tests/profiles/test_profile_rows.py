@@ -7,13 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from sqlalchemy import event
 from sqlmodel import col, select
 
 from profiles.models import ConversationTurn, Interest, ProfileSummary, StyleProfile, Trait
 from profiles.profile_rows import INTEREST_COLUMNS, TRAIT_COLUMNS, read_profile
 from tests.conftest import MakeCore
 from tests.support.helpers import people
+from tests.support.statements import statements_sent
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 
@@ -60,18 +60,9 @@ async def test_one_statement_reads_exactly_what_the_rows_hold(make_core: MakeCor
             person_id=bob, role="user", text="not alice's", channel_id="D1", created_at=T0
         ))
 
-    sent: list[str] = []
-
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        sent.append(statement)
-
-    sync = core.services.db.engine.sync_engine
     async with core.services.db.read() as session:
-        event.listen(sync, "before_cursor_execute", record)
-        try:
+        with statements_sent(core.services.db) as sent:
             rows = await read_profile(session, alice, turns=4)
-        finally:
-            event.remove(sync, "before_cursor_execute", record)
         stored = list(await session.exec(select(Interest).where(Interest.person_id == alice)))
         traits = list(await session.exec(select(Trait).where(Trait.person_id == alice)))
         turns = list(await session.exec(

@@ -11,6 +11,7 @@ from sqlalchemy import event, insert, select
 from profiles.db import Database
 from profiles.models import Person, table_of
 from profiles.upsert import any_of, many_rows
+from tests.support.statements import statements_sent
 
 ODD = ['say "hi"', "back\\slash", "{braces}", "a, b", "NULL", "", " padded ", "émoji 🎷 עברית"]
 
@@ -23,16 +24,6 @@ async def _people(db: Database, user_ids: list[str]) -> None:
         )
 
 
-def _sent(db: Database) -> tuple[list[str], Any]:
-    texts: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        texts.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    return texts, record
-
-
 async def test_any_of_finds_exactly_the_listed_values_and_keys(database_url: str) -> None:
     db = Database(database_url)
     try:
@@ -41,26 +32,25 @@ async def test_any_of_finds_exactly_the_listed_values_and_keys(database_url: str
         person = table_of(Person)
         one = any_of(dialect, "ids", person.c.user_id)
         keys = any_of(dialect, "keys", person.c.platform, person.c.workspace, person.c.user_id)
-        texts, record = _sent(db)
         async with db.read() as session:
-            found = []
-            for wanted in ([*ODD, "absent"], ["other"], ["absent"], []):
+            with statements_sent(db) as texts:
+                found = []
+                for wanted in ([*ODD, "absent"], ["other"], ["absent"], []):
+                    rows = await session.exec(
+                        select(person.c.user_id).where(one.clause),  # type: ignore[call-overload]
+                        params=one.params(wanted),
+                    )
+                    found.append(sorted(user for (user,) in rows))
                 rows = await session.exec(
-                    select(person.c.user_id).where(one.clause),  # type: ignore[call-overload]
-                    params=one.params(wanted),
+                    select(person.c.user_id).where(keys.clause),  # type: ignore[call-overload]
+                    params=keys.params({("t", "W", "NULL"), ("t", "W", ""), ("t", "X", "other")}),
                 )
-                found.append(sorted(user for (user,) in rows))
-            rows = await session.exec(
-                select(person.c.user_id).where(keys.clause),  # type: ignore[call-overload]
-                params=keys.params({("t", "W", "NULL"), ("t", "W", ""), ("t", "X", "other")}),
-            )
-            by_key = sorted(user for (user,) in rows)
-            none = await session.exec(
-                select(person.c.user_id).where(keys.clause),  # type: ignore[call-overload]
-                params=keys.params(set()),
-            )
-            assert none.all() == []
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+                by_key = sorted(user for (user,) in rows)
+                none = await session.exec(
+                    select(person.c.user_id).where(keys.clause),  # type: ignore[call-overload]
+                    params=keys.params(set()),
+                )
+                assert none.all() == []
         assert found == [sorted(ODD), ["other"], [], []]
         assert by_key == ["", "NULL"]
         if dialect == "postgresql":  # one text for any number of values
@@ -85,13 +75,12 @@ async def test_many_rows_writes_every_row_as_given(database_url: str) -> None:
             {"platform": "t", "workspace": "W", "user_id": u, "display_name": u or None}
             for u in ODD
         ]
-        texts, record = _sent(db)
         async with db.session() as session:
-            first = await stmt.execute(session, rows)
-            inserted = sorted(user for (user,) in first)
-            again = await stmt.execute(session, [*rows[:2], {**rows[0], "user_id": "new"}])
-            second = sorted(user for (user,) in again)
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+            with statements_sent(db) as texts:
+                first = await stmt.execute(session, rows)
+                inserted = sorted(user for (user,) in first)
+                again = await stmt.execute(session, [*rows[:2], {**rows[0], "user_id": "new"}])
+                second = sorted(user for (user,) in again)
         async with db.read() as session:
             stored = (await session.exec(select(table.c.user_id, table.c.display_name))).all()  # type: ignore[call-overload]
         assert inserted == sorted(ODD)

@@ -21,6 +21,7 @@ from profiles.models import DigestItem, DigestRun, LLMCall
 from tests.bot.digest.conftest import NOW, Clock, Recorder, consenting, interests
 from tests.support.databases import truncate_all
 from tests.support.helpers import command, count, person
+from tests.support.statements import statements_sent
 
 UTC = dt.UTC
 
@@ -312,20 +313,6 @@ async def subscription_of(core, pid):
         return await store.subscription(session, pid)
 
 
-def statements_of(core):
-    """A list that fills with every SQL statement the core's engine executes."""
-    from sqlalchemy import event
-
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, params, context, many):
-        seen.append(statement)
-
-    event.listen(core.services.db.engine.sync_engine, "before_cursor_execute", record)
-    sync_engine = core.services.db.engine.sync_engine
-    return seen, lambda: event.remove(sync_engine, "before_cursor_execute", record)
-
-
 async def test_a_page_costs_the_same_statements_for_two_people_or_twelve(
     make_digests, clock, recorder
 ):
@@ -340,13 +327,10 @@ async def test_a_page_costs_the_same_statements_for_two_people_or_twelve(
         # Workspace counts the first page started run beside it: none may spill into the
         # next page's figure (on a slow machine one did).
         await core.services.engine.background.settle()
-        seen, stop = statements_of(core)
-        try:
+        with statements_sent(core.services.db) as seen:
             outcomes = await runner.run_batch(
                 [Due(pid, schedule, fire) for pid in ids], cache=SharedCache()
             )
-        finally:
-            stop()
         assert [o.status for o in outcomes] == ["sent"] * len(ids)
         return len(seen)
 

@@ -12,6 +12,7 @@ from bot.llm import ScriptedBackend
 from profiles.memory_models import IdentityLink, LinkAttempt, LinkCode
 from tests.bot.memory.test_memories import _rows_mentioning
 from tests.support.helpers import action, command, count, grant, message, person, person_id
+from tests.support.statements import statements_sent
 
 SLACK = person("U1", workspace="T1", platform="slack")
 DISCORD = person("42", workspace="G1", platform="discord")
@@ -184,21 +185,9 @@ async def test_forgetting_one_identity_leaves_the_other_unlinked(make_core):
 
 async def _link_statements(core, event) -> list[str]:
     """Statements that read ``identity_link`` while the core handles ``event``."""
-    from sqlalchemy import event as sa_event
-
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, params, context, many) -> None:
-        if "identity_link" in statement:
-            seen.append(statement)
-
-    sync = core.services.db.engine.sync_engine
-    sa_event.listen(sync, "before_cursor_execute", record)
-    try:
+    with statements_sent(core.services.db) as sent:
         await core.handle(event)
-    finally:
-        sa_event.remove(sync, "before_cursor_execute", record)
-    return seen
+    return [statement for statement in sent if "identity_link" in statement]
 
 
 async def test_a_turn_reads_the_link_group_once(make_core):

@@ -19,9 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import select
 
 from bot.core import Core
@@ -39,6 +37,7 @@ from tests.support.helpers import (
     reaction,
 )
 from tests.support.sqlite_trace import Traced
+from tests.support.statements import statements_sent
 
 TEXT = "I'm learning Rust async programming and reading about distributed systems"
 GOAL = 8
@@ -48,20 +47,14 @@ TRANSACTION = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b")
 
 @contextmanager
 def statements(core: Core) -> Iterator[list[str]]:
-    """The start of every statement sent to the database while the block runs."""
-    seen: list[str] = []
-
-    def record(
-        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
-    ) -> None:
-        seen.append(" ".join(statement.split())[:110])
-
-    sync = core.services.db.engine.sync_engine
-    event.listen(sync, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(sync, "before_cursor_execute", record)
+    """The start of every statement sent to the database while the block runs (whitespace
+    folded, 110 characters), filled in when the block ends."""
+    folded: list[str] = []
+    with statements_sent(core.services.db) as sent:
+        try:
+            yield folded
+        finally:
+            folded.extend(" ".join(statement.split())[:110] for statement in sent)
 
 
 def reply_path(seen: list[str]) -> list[str]:
