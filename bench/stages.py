@@ -50,7 +50,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("claim", "chat.identify", "claim"),
     ("consent gate", "chat.consent_gate", "check"),
     ("learn", "chat.observe", "message"),
-    ("profile + history read", "services.engine", "read_profile"),
+    ("profile + history read", "chat.assemble", "profile_rows"),
     ("profile snapshot", "services.engine", "snapshot"),
     ("assembly (rest)", "chat.assemble", "request"),
     ("prompt render", "services.renderer", "chat"),

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy import Select, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import QueuePool
@@ -28,7 +28,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles import sqlite_loop
 from profiles.cleanup import to_completion
-from profiles.driver_statements import DriverStatement, RowsInsert, compiled_insert
+from profiles.driver_statements import (
+    DriverStatement,
+    RowsInsert,
+    compiled_insert,
+    compiled_select,
+)
 from profiles.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
@@ -431,7 +436,31 @@ class Database:
         with _reported_as_unavailable():
             # One hop into SQLAlchemy's greenlet for the checkout, the work and the
             # connection's return (an AsyncConnection made three).
-            return await greenlet_spawn(_on_driver, self._direct_engine.sync_engine, prepared)
+            done = await greenlet_spawn(
+                _on_driver, self._direct_engine.sync_engine, prepared, True
+            )
+        return [rows for rows, _ in done]
+
+    async def read_one(
+        self, statement: Select[Any], values: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """The first row of one indexed ``SELECT``, straight on the driver and outside any
+        transaction (a single statement is consistent by itself on both databases): on
+        SQLite on the event loop's thread, as a quick transaction's statements run; on
+        PostgreSQL in autocommit. Each value as its column's type reads it. It does not see
+        what a transaction still open in the caller wrote, so it is for reads of rows that
+        transaction does not write (a reply's profile). Failures and listeners as for
+        :meth:`write_each`. Why: through a session the reply's profile read cost three
+        times its statement (profiles/driver_statements.py)."""
+        compiled = compiled_select(statement, self.engine.dialect)
+        with _reported_as_unavailable():
+            [(rows, type_codes)] = await greenlet_spawn(
+                _on_driver,
+                self._direct_engine.sync_engine,
+                [(compiled, compiled.parameters(values))],
+                False,
+            )
+        return compiled.row(rows[0], type_codes) if rows else None
 
     @contextlib.asynccontextmanager
     async def read(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
@@ -540,30 +569,43 @@ class Database:
         await self.engine.dispose()
 
 
+Ran = tuple[list[tuple[Any, ...]], tuple[Any, ...]]  # a statement's rows, its type codes
+
+
 def _on_driver(
-    engine: Engine, prepared: list[tuple[DriverStatement, Any]]
-) -> list[list[tuple[Any, ...]]]:
-    """:meth:`Database.write_each` in SQLAlchemy's greenlet, on a pooled connection: the
-    transaction is the connection's (its ``BEGIN IMMEDIATE`` from :func:`_sqlite_begin`, none
-    in autocommit), each statement the driver's own call. A driver error is handled as
-    SQLAlchemy handles a statement's (wrapped; a lost connection invalidated), and rolls the
-    transaction back."""
-    results: list[list[tuple[Any, ...]]] = []
-    with engine.connect() as conn, conn.begin():
+    engine: Engine, prepared: list[tuple[DriverStatement, Any]], write: bool
+) -> list[Ran]:
+    """:meth:`Database.write_each` (``write``) and :meth:`Database.read_one` in SQLAlchemy's
+    greenlet, on a pooled connection: a write's transaction is the connection's (its
+    ``BEGIN IMMEDIATE`` from :func:`_sqlite_begin`, none in autocommit), a read has none; each
+    statement is the driver's own call. A driver error is handled as SQLAlchemy handles a
+    statement's (wrapped; a lost connection invalidated), and rolls the transaction back."""
+    with engine.connect() as conn:
+        if write:
+            with conn.begin():
+                return _run_on_driver(conn, prepared)
         driver = conn.connection.driver_connection
-        assert driver is not None
-        for statement, parameters in prepared:
-            conn.dispatch.before_cursor_execute(
-                conn, None, statement.sql, parameters, None, False
-            )
-            try:
-                cursor = await_(driver.execute(statement.sql, parameters))
-                rows = await_(cursor.fetchall()) if cursor.description else []
-                await_(cursor.close())
-            except Exception as exc:
-                conn._handle_dbapi_exception(exc, statement.sql, parameters, None, None)
-                raise  # not reached: the call above raises
-            results.append([tuple(row) for row in rows])
+        if isinstance(driver, sqlite_loop.LoopConnection):
+            driver.on_loop = True  # an indexed read, as a quick transaction's (module doc)
+        return _run_on_driver(conn, prepared)
+
+
+def _run_on_driver(conn: Connection, prepared: list[tuple[DriverStatement, Any]]) -> list[Ran]:
+    results: list[Ran] = []
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    for statement, parameters in prepared:
+        conn.dispatch.before_cursor_execute(conn, None, statement.sql, parameters, None, False)
+        try:
+            cursor = await_(driver.execute(statement.sql, parameters))
+            description = cursor.description
+            rows = await_(cursor.fetchall()) if description else []
+            await_(cursor.close())
+        except Exception as exc:
+            conn._handle_dbapi_exception(exc, statement.sql, parameters, None, None)
+            raise  # not reached: the call above raises
+        codes = tuple(column[1] for column in description) if description else ()
+        results.append(([tuple(row) for row in rows], codes))
     return results
 
 

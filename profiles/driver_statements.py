@@ -14,18 +14,21 @@ only the statement directly, inside a session, saved ~100 µs of it.
 What SQLAlchemy still does: it compiles the statement for the engine's dialect (the SQL, its
 parameters' order) and converts each value with the bind processor of its column's type
 (JSON, timestamps, PostgreSQL's casts), so the rows are exactly what the ORM would store
-(tests/profiles/test_driver_statements.py). :meth:`profiles.db.Database.write_each` runs
-them; the engine's ``before_cursor_execute`` listeners still hear of every statement.
+(tests/profiles/test_driver_statements.py); a ``SELECT``'s values are read back by each
+column type's result processor. :meth:`profiles.db.Database.write_each` and
+:meth:`~profiles.db.Database.read_one` (a reply's profile on SQLite:
+profiles/profile_rows.py) run them; the engine's ``before_cursor_execute`` listeners still
+hear of every statement.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Select, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -41,20 +44,56 @@ class DriverStatement:
     # for a named one (psycopg's ``%(name)s``)
     positions: tuple[str, ...] | None
     processors: Mapping[str, Callable[[Any], Any]]
+    # For a SELECT, the types of its columns, which say how each value the driver gives
+    # becomes what the type returns (by the driver's own type code for the column)
+    result_types: tuple[Any, ...] = ()
+    # The values the statement carries itself (literals SQLAlchemy sends as parameters)
+    own: Mapping[str, Any] = field(default_factory=dict)
+    dialect: Dialect | None = None
+    # Result processors by the driver's type codes of the columns (computed once each)
+    _readers: dict[tuple[Any, ...], tuple[Callable[[Any], Any] | None, ...]] = field(
+        default_factory=dict, compare=False
+    )
 
     @classmethod
     def compile(cls, statement: ClauseElement, dialect: Dialect) -> DriverStatement:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        # Parameters rendered when executed (an expanding IN, a literal LIMIT on some
+        # dialects) are SQLAlchemy's execution-time work: not for the driver alone.
+        assert "POSTCOMPILE" not in compiled.string, "a parameter rendered at execution"
         processors: dict[str, Callable[[Any], Any]] = {}
+        own: dict[str, Any] = {}
         for name, bind in compiled.binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
+            if not bind.required:
+                own[name] = bind.effective_value
         positions = compiled.positiontup
+        selected = statement.selected_columns if isinstance(statement, Select) else ()
         return cls(
             compiled.string,
             tuple(positions) if compiled.positional and positions is not None else None,
             processors,
+            tuple(c.type.dialect_impl(dialect) for c in selected),
+            own,
+            dialect,
+        )
+
+    def row(self, values: Sequence[Any], type_codes: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A row the driver returned for this SELECT, each value as its column's type reads
+        it, as SQLAlchemy's result would give it (``type_codes``: the cursor description's,
+        which some types' processors depend on: PostgreSQL's numbers)."""
+        readers = self._readers.get(type_codes)
+        if readers is None:
+            readers = tuple(
+                kind.result_processor(self.dialect, code)
+                for kind, code in zip(self.result_types, type_codes, strict=True)
+            )
+            self._readers[type_codes] = readers
+        return tuple(
+            value if read is None or value is None else read(value)
+            for value, read in zip(values, readers, strict=True)
         )
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
@@ -63,7 +102,7 @@ class DriverStatement:
         processors = self.processors
         converted = {
             name: processor(value) if (processor := processors.get(name)) else value
-            for name, value in values.items()
+            for name, value in ({**self.own, **values} if self.own else values).items()
         }
         if self.positions is None:
             return converted
@@ -103,4 +142,10 @@ def compiled_insert(insert_of: RowsInsert, dialect: Dialect) -> DriverStatement:
     return DriverStatement.compile(insert_of.statement(), dialect)
 
 
-__all__ = ["DriverStatement", "RowsInsert", "compiled_insert"]
+@functools.lru_cache(maxsize=64)
+def compiled_select(statement: Select[Any], dialect: Dialect) -> DriverStatement:
+    """Compiled once per statement object (built once by its module) and dialect."""
+    return DriverStatement.compile(statement, dialect)
+
+
+__all__ = ["DriverStatement", "RowsInsert", "compiled_insert", "compiled_select"]

@@ -24,7 +24,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, make_dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import JSON, DateTime, Float, bindparam, desc, func
 from sqlalchemy import select as select_rows
@@ -32,6 +32,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from profiles.db import Database
 from profiles.models import (
     ConversationTurn,
     Interest,
@@ -39,8 +40,13 @@ from profiles.models import (
     ProfileSummary,
     StyleProfile,
     Trait,
+    table_of,
 )
 from profiles.upsert import dialect_of
+
+_STYLE = table_of(StyleProfile)
+_SUMMARY = table_of(ProfileSummary)
+M = TypeVar("M", StyleProfile, ProfileSummary)
 
 
 class InterestFields(Protocol):
@@ -99,6 +105,37 @@ async def read_profile(session: AsyncSession, person_id: int, *, turns: int = 0)
     if row is None:
         return ProfileRows(None, None, [], [], [])
     style, summary, traits, interests, *latest = row
+    return _profile_rows(dialect, style, summary, traits, interests, latest)
+
+
+async def read_profile_now(db: Database, person_id: int, *, turns: int = 0) -> ProfileRows:
+    """:func:`read_profile` straight on the driver, outside any transaction
+    (:meth:`Database.read_one`): the same rows, with the style and summary as objects of no
+    session. For work that holds no connection and wrote nothing (a reply's reads on
+    SQLite): it would not see a transaction's own writes. Why: on SQLite this statement was
+    a reply's read transaction on its own, held open while the assembly worked
+    (docs/measurement.md, "A reply's profile straight to the driver on SQLite")."""
+    dialect = db.engine.dialect.name
+    row = await db.read_one(_profile_statement(dialect, turns, False), {"person_id": person_id})
+    if row is None:
+        return ProfileRows(None, None, [], [], [])
+    styles, summaries = len(_STYLE.c), len(_SUMMARY.c)
+    style = _detached(StyleProfile, _STYLE, row[:styles])
+    summary = _detached(ProfileSummary, _SUMMARY, row[styles : styles + summaries])
+    traits, interests, *latest = row[styles + summaries :]
+    return _profile_rows(dialect, style, summary, traits, interests, latest)
+
+
+def _detached(model: type[M], table: Any, values: Sequence[Any]) -> M | None:
+    """A row of ``table`` read by an outer join as a ``model`` object (None: no row)."""
+    named = dict(zip(table.c.keys(), values, strict=True))
+    return None if named["person_id"] is None else model(**named)
+
+
+def _profile_rows(
+    dialect: str, style: StyleProfile | None, summary: ProfileSummary | None, traits: Any,
+    interests: Any, latest: list[Any],
+) -> ProfileRows:
     readers = _readers(dialect)
     history = sorted(latest[0] or []) if latest else []  # [id, role, text]: by id
     return ProfileRows(
@@ -168,8 +205,9 @@ def _json_rows(dialect: str, columns: Sequence[Any]) -> Any:
 
 
 @functools.lru_cache(maxsize=16)
-def _profile_statement(dialect: str, turns: int) -> Any:
-    """Built once per dialect and number of turns, with a bound person id."""
+def _profile_statement(dialect: str, turns: int, entities: bool = True) -> Any:
+    """Built once per dialect and number of turns, with a bound person id; the style and
+    summary as ORM entities, or (``entities`` False, for the driver) as their columns."""
     person_id: Any = bindparam("person_id")
     interests = (
         select_rows(_json_rows(dialect, [getattr(Interest, n) for n in INTEREST_COLUMNS]))
@@ -182,8 +220,7 @@ def _profile_statement(dialect: str, turns: int) -> Any:
         .scalar_subquery()
     )
     columns: list[Any] = [
-        StyleProfile,
-        ProfileSummary,
+        *([StyleProfile, ProfileSummary] if entities else [*_STYLE.c, *_SUMMARY.c]),
         traits.label("traits"),
         interests.label("interests"),
     ]

@@ -18,6 +18,7 @@ from bot.services import Services
 from profiles.memories import link_group
 from profiles.models import Person
 from profiles.preferences import ResolvedPreferences
+from profiles.profile_rows import ProfileRows, read_profile_now
 from prompts.context import HistoryTurn
 from prompts.render import PromptBudget
 
@@ -35,16 +36,17 @@ class Assemble:
         *,
         learn: bool,
         now: dt.datetime,
+        profile_on_driver: bool = False,
     ) -> tuple[LLMRequest, ResolvedPreferences]:
         """The model request for ``text``. Only for people who allow learning: their profile
-        and conversation history, read together in one statement (profiles/profile_rows.py)."""
+        and conversation history, read together in one statement (:meth:`profile_rows`)."""
         assert person.id is not None
         services = self.services
         engine, settings = services.engine, services.settings
         snapshot = None
         history: list[HistoryTurn] = []
         if learn:
-            rows = await engine.read_profile(session, person.id, turns=settings.history_turns)
+            rows = await self.profile_rows(session, person.id, on_driver=profile_on_driver)
             history = [HistoryTurn(role, text) for role, text in rows.history]
             snapshot = await engine.snapshot(session, person, now, rows=rows)
         prefs = (
@@ -89,6 +91,18 @@ class Assemble:
             max_tokens=settings.llm_max_tokens,
         )
         return request, prefs
+
+    async def profile_rows(
+        self, session: AsyncSession, person_id: int, *, on_driver: bool
+    ) -> ProfileRows:
+        """The person's profile and latest turns: in ``session``, or (``on_driver``, for
+        work that holds no connection and wrote nothing yet: a reply's reads on SQLite)
+        straight on the driver, in no transaction (profiles/profile_rows.py)."""
+        services = self.services
+        turns = services.settings.history_turns
+        if on_driver:
+            return await read_profile_now(services.db, person_id, turns=turns)
+        return await services.engine.read_profile(session, person_id, turns=turns)
 
     async def locale_of(self, session: AsyncSession, person: Person, event: Event) -> str:
         """The language of the bot's own texts for this person (bot/i18n.py)."""

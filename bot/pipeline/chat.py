@@ -352,10 +352,11 @@ class Chat:
         now = self.services.clock()
 
         async def assemble(
-            session: AsyncSession, _writable: bool = True
+            session: AsyncSession, on_driver: bool = False
         ) -> tuple[LLMRequest, ResolvedPreferences]:
             return await self.assemble.request(
-                session, person, event, text, learn=gate.learn, now=now
+                session, person, event, text, learn=gate.learn, now=now,
+                profile_on_driver=on_driver,
             )
 
         async def assemble_after(
@@ -363,7 +364,11 @@ class Chat:
         ) -> tuple[LLMRequest, ResolvedPreferences]:
             if decided.read_ahead is not None:
                 take_over(session, decided.read_ahead)
-            return await assemble(session, writable)
+            # The read-only attempt holds no connection yet: its profile is read straight on
+            # the driver, so it begins no transaction at all, whose snapshot the assembly
+            # held while it worked (at maximum ingest SQLite answered ~a fifth more without
+            # it: docs/measurement.md). A retry that writes reads it in its transaction.
+            return await assemble(session, not writable)
 
         request, prefs = (
             await assemble(session) if session is not None

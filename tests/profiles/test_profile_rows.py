@@ -10,7 +10,12 @@ import random
 from sqlmodel import col, select
 
 from profiles.models import ConversationTurn, Interest, ProfileSummary, StyleProfile, Trait
-from profiles.profile_rows import INTEREST_COLUMNS, TRAIT_COLUMNS, read_profile
+from profiles.profile_rows import (
+    INTEREST_COLUMNS,
+    TRAIT_COLUMNS,
+    read_profile,
+    read_profile_now,
+)
 from tests.conftest import MakeCore
 from tests.support.helpers import people
 from tests.support.statements import statements_sent
@@ -96,3 +101,47 @@ async def test_one_statement_reads_exactly_what_the_rows_hold(make_core: MakeCor
         assert (await read_profile(session, bob, turns=3)).history == [("user", "not alice's")]
         missing = await read_profile(session, 10**9, turns=3)
         assert (missing.style, missing.interests, missing.history) == (None, [], [])
+
+
+async def test_read_on_the_driver_gives_what_the_session_reads(make_core: MakeCore) -> None:
+    """A reply reads its profile straight on the driver (``read_profile_now``): the same
+    values and types as through the session — style and summary as objects of the same
+    columns, an interest's every float digit, the timestamps' form — for someone with every
+    kind of row, someone with only turns, and no one."""
+    core = await make_core()
+    alice, bob = await people(core, "alice", "bob")
+    rng = random.Random(7)
+    floats = iter(awkward_floats(rng, 20))
+    async with core.services.db.session() as session:
+        for i in range(4):
+            session.add(Interest(
+                person_id=alice, topic=f"sujet {i} é", weight=next(floats),
+                lasting_weight=next(floats), updated_ts=next(floats), evidence_count=i,
+                first_seen_at=T0 + dt.timedelta(days=i, microseconds=i),
+            ))
+        session.add(Trait(person_id=alice, kind="language", key="fr", weight=next(floats),
+                          updated_ts=next(floats)))
+        session.add(StyleProfile(person_id=alice, messages_seen=3, avg_length=next(floats),
+                                 formality=0.5, emoji_rate=next(floats), updated_at=T0))
+        session.add(ProfileSummary(person_id=alice, summary={"likes": ["jazz", "é"]},
+                                   model="m", based_on_turns=5, created_at=T0))
+        for who in (alice, bob):
+            session.add(ConversationTurn(person_id=who, role="user", text="hi 🎷",
+                                         channel_id="D1", created_at=T0))
+    db = core.services.db
+    for who, turns in ((alice, 4), (alice, 0), (bob, 3), (10**9, 3)):
+        async with db.read() as session:
+            through_session = await read_profile(session, who, turns=turns)
+        with statements_sent(db) as sent:
+            on_driver = await read_profile_now(db, who, turns=turns)
+        assert len(sent) == 1
+        for part in ("style", "summary"):
+            mine, theirs = getattr(on_driver, part), getattr(through_session, part)
+            assert (mine is None) == (theirs is None), (who, part)
+            if mine is not None:
+                assert mine.model_dump() == theirs.model_dump(), (who, part)
+                assert {k: type(v) for k, v in mine.model_dump().items()} == {
+                    k: type(v) for k, v in theirs.model_dump().items()}
+        assert on_driver.interests == through_session.interests, who
+        assert on_driver.traits == through_session.traits, who
+        assert on_driver.history == through_session.history, who

@@ -19,11 +19,14 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from sqlmodel import select
 
 from bot.core import Core
 from bot.events import CommandEvent, MessageEvent, PlatformContext, ReactionEvent, Surface
+from bot.llm import ScriptedBackend
+from profiles.db import Database
 from profiles.models import ConversationTurn, Interest, Person, Signal
 from tests.conftest import MakeCore
 from tests.support.helpers import (
@@ -36,7 +39,7 @@ from tests.support.helpers import (
     person_id,
     reaction,
 )
-from tests.support.sqlite_trace import Traced
+from tests.support.sqlite_trace import LOOP, Traced
 from tests.support.statements import statements_sent
 
 TEXT = "I'm learning Rust async programming and reading about distributed systems"
@@ -93,6 +96,40 @@ async def test_an_answer_costs_at_most_eight_statements(
         await core.services.learner.flush()
     learned = {m.group(1) for s in batch if (m := LEARNING_WRITE.match(s))}
     assert learned == {"signal", "interest", "trait", "style_profile"}, batch
+
+
+async def test_on_sqlite_a_reply_s_reads_begin_no_transaction(
+    sqlite_url: str, settings_for: Any
+) -> None:
+    """SQLite: the claim commits, then the profile is read in one statement straight on the
+    driver, on the event loop's thread, in no transaction — no read transaction of its own,
+    whose snapshot the assembly held while it worked (at maximum ingest SQLite answered ~a
+    fifth more without it: docs/measurement.md) — then the record. Fails if the
+    profile is read through the session again. (PostgreSQL reads it in the claim's
+    transaction.)"""
+    core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
+    try:
+        alice = person("alice")
+        await grant(core, alice)
+        await core.handle(message(alice, TEXT))  # first contact done: the profile exists
+        await core.services.learner.flush()
+        core.services.learner.queue.max_delay = 3600.0  # the batch waits: not traced below
+        traced = Traced(core.services.db, words=3)
+        await core.services.db.dispose()  # connections opened from here on are traced
+        await core.handle(message(alice, "tell me more about tokio please"))
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+    # (the workspace's background figures, refreshed in the worker thread meanwhile, are
+    # not the reply's)
+    on_loop = [statement for statement, where in traced.take()
+               if where == LOOP and not statement.startswith("PRAGMA")]
+    assert on_loop == [
+        "BEGIN IMMEDIATE", "SELECT person.id, person.platform,", "INSERT INTO processed_event",
+        "COMMIT",
+        "SELECT style_profile.person_id, style_profile.messages_seen,",  # no BEGIN around it
+        "BEGIN IMMEDIATE", "INSERT INTO llm_call", "INSERT INTO conversation_turn", "COMMIT",
+    ], "\n".join(on_loop)
 
 
 async def observed_batch(
