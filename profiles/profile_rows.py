@@ -27,6 +27,7 @@ from dataclasses import dataclass, make_dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import JSON, DateTime, Float, bindparam, desc, func
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as select_rows
 from sqlalchemy.dialects import sqlite
 from sqlmodel import col
@@ -127,9 +128,15 @@ async def read_profile_now(db: Database, person_id: int, *, turns: int = 0) -> P
 
 
 def _detached(model: type[M], table: Any, values: Sequence[Any]) -> M | None:
-    """A row of ``table`` read by an outer join as a ``model`` object (None: no row)."""
+    """A row of ``table`` read by an outer join as a ``model`` object (None: no row), made as
+    SQLAlchemy's loader makes one: an instance of the mapped class with its column values
+    set, without the model's validating ``__init__`` (~32 µs a row against ~2)."""
     named = dict(zip(table.c.keys(), values, strict=True))
-    return None if named["person_id"] is None else model(**named)
+    if named["person_id"] is None:
+        return None
+    made: M = sa_inspect(model).class_manager.new_instance()
+    made.__dict__.update(named)
+    return made
 
 
 def _profile_rows(
