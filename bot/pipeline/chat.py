@@ -33,7 +33,7 @@ from bot.pipeline.observe import ChannelContext, Observe
 from bot.pipeline.record import Record, TurnRow
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
-from profiles.db import DatabaseUnavailable
+from profiles.db import DatabaseUnavailable, WriteNeeded
 from profiles.models import Consent, Person
 from profiles.preferences import ResolvedPreferences
 from profiles.preload import ReadAhead, hand_over, read_sender, take_over
@@ -443,40 +443,65 @@ class Chat:
     async def preview(self, event: MessageEvent) -> LLMRequest:
         """The exact model input this message would produce now, with nothing stored
         (``tailorbot prompt preview``, benchmarks). Unknown people get the generic prompt.
-        A read-only transaction: on SQLite it never waits for the writer. The sender's small
-        rows are read ahead in one statement, as for a reply (profiles/preload.py), so what
-        is timed here is what a reply's assembly costs."""
+        Read-only transactions: on SQLite they never wait for the writer. The reads are a
+        reply's: the sender's small rows in one statement (profiles/preload.py), then the
+        assembly — on SQLite after that transaction, its profile straight on the driver
+        (:meth:`prepare`) — so what is timed here is what a reply's assembly costs."""
         services = self.services
         key = key_of(event)
         text = clean_text(event.text, max_chars=services.settings.max_message_chars)
         channel = event.channel_id if event.surface != Surface.DM else ""
+        now = services.clock()
 
-        async def build(session: AsyncSession, writable: bool) -> LLMRequest:
+        async def sender_of(session: AsyncSession) -> tuple[Person, bool, ReadAhead | None]:
             sender = await read_sender(
                 session, key.platform, key.workspace, key.user_id, channel
             )
             if sender is None or sender.person.id is None:
-                person = Person(
+                generic = Person(
                     id=-1,
                     platform=key.platform,
                     workspace=key.workspace,
                     user_id=key.user_id,
                     display_name=event.person.display_name,
                 )
-                learn = False
-            else:
-                person, consent = sender.person, sender.consent
-                learn = consent is not None and await services.engine.may_learn_in(
-                    session, person, consent
-                )
+                return generic, False, None
+            person, consent = sender.person, sender.consent
+            learn = consent is not None and await services.engine.may_learn_in(
+                session, person, consent
+            )
+            return person, learn, hand_over(session, consent)
+
+        async def assemble(
+            session: AsyncSession, writable: bool, person: Person, learn: bool, on_driver: bool
+        ) -> LLMRequest:
             request, _ = await self.assemble.request(
-                session, person, event, text, learn=learn, now=services.clock()
+                session, person, event, text, learn=learn, now=now,
+                profile_on_driver=on_driver,
             )
             if writable:
                 await session.rollback()  # nothing stored, whatever assembly wrote
             return request
 
-        return await services.db.read_first(build, quick=True)
+        async def build(session: AsyncSession, writable: bool) -> LLMRequest:
+            person, learn, _ = await sender_of(session)
+            return await assemble(session, writable, person, learn, False)
+
+        if not services.db.single_writer:
+            return await services.db.read_first(build, quick=True)
+
+        try:
+            async with services.db.read(quick=True) as session:
+                person, learn, ahead = await sender_of(session)
+        except WriteNeeded:  # the sender's reads would write: all in one rolled-back write
+            return await services.db.read_first(build, quick=True)
+
+        async def assemble_after(session: AsyncSession, writable: bool) -> LLMRequest:
+            if ahead is not None:
+                take_over(session, ahead)
+            return await assemble(session, writable, person, learn, not writable)
+
+        return await services.db.read_first(assemble_after, quick=True)
 
 
 def _discard(extraction: asyncio.Future[Any]) -> None:

@@ -105,8 +105,8 @@ async def test_on_sqlite_a_reply_s_reads_begin_no_transaction(
     driver, on the event loop's thread, in no transaction — no read transaction of its own,
     whose snapshot the assembly held while it worked (at maximum ingest SQLite answered ~a
     fifth more without it: docs/measurement.md) — then the record. Fails if the
-    profile is read through the session again. (PostgreSQL reads it in the claim's
-    transaction.)"""
+    profile is read through the session again. A preview reads as the reply does.
+    (PostgreSQL reads it in the claim's transaction.)"""
     core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
     try:
         alice = person("alice")
@@ -117,12 +117,20 @@ async def test_on_sqlite_a_reply_s_reads_begin_no_transaction(
         traced = Traced(core.services.db, words=3)
         await core.services.db.dispose()  # connections opened from here on are traced
         await core.handle(message(alice, "tell me more about tokio please"))
+        replied = traced.take()
+        await core.preview_request(message(alice, "and about zig?"))  # reads as a reply does
+        previewed = [statement for statement, where in traced.take()
+                     if where == LOOP and not statement.startswith("PRAGMA")]
     finally:
         await core.aclose()
         await core.services.db.dispose()
+    assert previewed == [
+        "BEGIN", "SELECT person.id, person.platform,", "ROLLBACK",
+        "SELECT style_profile.person_id, style_profile.messages_seen,",
+    ], "\n".join(previewed)
     # (the workspace's background figures, refreshed in the worker thread meanwhile, are
     # not the reply's)
-    on_loop = [statement for statement, where in traced.take()
+    on_loop = [statement for statement, where in replied
                if where == LOOP and not statement.startswith("PRAGMA")]
     assert on_loop == [
         "BEGIN IMMEDIATE", "SELECT person.id, person.platform,", "INSERT INTO processed_event",
@@ -381,4 +389,5 @@ async def test_a_preview_reads_what_a_reply_reads(core: Core, database_url: str)
     with statements(core) as seen:
         await core.handle(ev)
     reply_reads = [s for s in reply_path(seen) if s.startswith("SELECT")]
-    assert len(reads) <= len(reply_reads), (reads, reply_reads)
+    # the reply's reads, in order (its learning batch, if it ran meanwhile, reads after)
+    assert reads == reply_reads[: len(reads)], (reads, reply_reads)
