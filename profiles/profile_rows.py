@@ -27,9 +27,9 @@ from dataclasses import dataclass, make_dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import JSON, DateTime, Float, bindparam, desc, func
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as select_rows
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import class_mapper
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -134,7 +134,7 @@ def _detached(model: type[M], table: Any, values: Sequence[Any]) -> M | None:
     named = dict(zip(table.c.keys(), values, strict=True))
     if named["person_id"] is None:
         return None
-    made: M = sa_inspect(model).class_manager.new_instance()
+    made: M = class_mapper(model).class_manager.new_instance()  # (mappers configured)
     made.__dict__.update(named)
     return made
 
