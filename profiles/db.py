@@ -154,8 +154,8 @@ def _place_statement(
     (profiles/sqlite_loop.py)."""
     driver = conn.connection.driver_connection
     if isinstance(driver, sqlite_loop.LoopConnection) and context is not None:
-        # (None: a statement sent straight to the driver, Database.write_each, which stays
-        # where its quick transaction began)
+        # (None: a statement sent straight to the driver, Database.write_each or read_one,
+        # which placed it itself)
         options = context.execution_options
         driver.on_loop = options.get(_QUICK, False) and not options.get(_OFF_LOOP, False)
 
@@ -283,8 +283,8 @@ class Database:
         # Work whose statements may each commit on its own (see each_statement()): on
         # PostgreSQL in autocommit; SQLite uses its quick transactions instead.
         self._each_statement = sessions(isolation_level="AUTOCOMMIT") if not self.sqlite else None
-        # A reply's record straight to the driver (write_each): SQLite's quick transaction,
-        # PostgreSQL's autocommit (each statement commits on its own, as each_statement's).
+        # Statements straight to the driver (write_each, read_one): SQLite's quick
+        # transaction, PostgreSQL's autocommit (each statement commits on its own).
         self._direct_engine = self.engine.execution_options(
             **({_QUICK: True} if self.sqlite else {"isolation_level": "AUTOCOMMIT"})
         )
@@ -450,8 +450,9 @@ class Database:
         PostgreSQL in autocommit. Each value as its column's type reads it. It does not see
         what a transaction still open in the caller wrote, so it is for reads of rows that
         transaction does not write (a reply's profile). Failures and listeners as for
-        :meth:`write_each`. Why: through a session the reply's profile read cost three
-        times its statement (profiles/driver_statements.py)."""
+        :meth:`write_each`. Why: on SQLite a reply's profile read was a read transaction of
+        its own around one statement, held open while the assembly worked
+        (profiles/profile_rows.py)."""
         compiled = compiled_select(statement, self.engine.dialect)
         with _reported_as_unavailable():
             [(rows, type_codes)] = await greenlet_spawn(

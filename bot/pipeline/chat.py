@@ -365,9 +365,10 @@ class Chat:
             if decided.read_ahead is not None:
                 take_over(session, decided.read_ahead)
             # The read-only attempt holds no connection yet: its profile is read straight on
-            # the driver, so it begins no transaction at all, whose snapshot the assembly
-            # held while it worked (at maximum ingest SQLite answered ~a fifth more without
-            # it: docs/measurement.md). A retry that writes reads it in its transaction.
+            # the driver, so it begins no transaction at all (before, one around that single
+            # statement, held open while the assembly worked; at maximum ingest SQLite
+            # answered ~a fifth more without it: docs/measurement.md). A retry that writes
+            # reads it in its transaction.
             return await assemble(session, not writable)
 
         request, prefs = (

@@ -102,9 +102,9 @@ async def test_on_sqlite_a_reply_s_reads_begin_no_transaction(
     sqlite_url: str, settings_for: Any
 ) -> None:
     """SQLite: the claim commits, then the profile is read in one statement straight on the
-    driver, on the event loop's thread, in no transaction — no read transaction of its own,
-    whose snapshot the assembly held while it worked (at maximum ingest SQLite answered ~a
-    fifth more without it: docs/measurement.md) — then the record. Fails if the
+    driver, on the event loop's thread, in no transaction — not a read transaction of its own
+    held open while the assembly worked (at maximum ingest SQLite answered ~a fifth more
+    without it: docs/measurement.md) — then the record. Fails if the
     profile is read through the session again. A preview reads as the reply does.
     (PostgreSQL reads it in the claim's transaction.)"""
     core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
