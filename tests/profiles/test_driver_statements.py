@@ -20,7 +20,7 @@ from sqlmodel import select
 from bot.pipeline.record import TURN_COLUMNS, call_insert, turn_row, turns_insert
 from profiles.db import Database, DatabaseUnavailable
 from profiles.models import TOKEN_COUNT_MAX, ConversationTurn, LLMCall, Person
-from tests.support.sqlite_trace import LOOP, Traced, count_hand_offs
+from tests.support.sqlite_trace import LOOP, WORKER, Traced, count_hand_offs
 from tests.support.tcp_proxy import proxied_database
 
 WHEN = dt.datetime(2031, 2, 3, 4, 5, 6, 789_000, tzinfo=dt.UTC)
@@ -181,12 +181,15 @@ async def test_on_sqlite_it_is_one_quick_transaction_on_the_loop(
 
 async def test_on_sqlite_it_waits_its_turn_for_the_writer(sqlite_url: str) -> None:
     """Another transaction of the process holds the one writer: the write waits for it in
-    the writer's queue (never "database is locked"), then goes through."""
+    the writer's queue — it does not even try SQLite's lock meanwhile (which would send its
+    ``BEGIN IMMEDIATE`` to wait in the worker thread) — then goes through on the loop."""
     db = Database(sqlite_url)
     try:
         pid = await a_person(db)
         shape = turns_insert(1)
         release = asyncio.Event()
+        await db.dispose()
+        traced = Traced(db)
 
         async def hold() -> None:
             async with db.session() as session:
@@ -203,6 +206,10 @@ async def test_on_sqlite_it_waits_its_turn_for_the_writer(sqlite_url: str) -> No
         release.set()
         await holder
         assert len((await asyncio.wait_for(writing, timeout=10))[0]) == 1
+        begins = [where for statement, where in traced.take() if statement == "BEGIN IMMEDIATE"]
+        # the holder's (an ordinary transaction: in the thread), then the write's, once: on
+        # the loop, never refused (it would have been tried there, then waited in the thread)
+        assert begins == [WORKER, LOOP]
     finally:
         await db.dispose()
 
