@@ -1,6 +1,6 @@
-"""Statements SQLAlchemy writes once and the database driver runs: for the few writes every
-reply makes, whose cost through SQLAlchemy's execution machinery was several times the
-database's own work.
+"""Statements SQLAlchemy writes once and the database driver runs: for the few statements
+every reply makes, whose cost through SQLAlchemy's session and execution machinery was
+several times the database's own work.
 
 Why (issue 16): a reply's record is one ``INSERT`` of its two history turns (two statements
 when a model is configured: its call's row first). Through a session that cost 438–499 µs of
