@@ -33,6 +33,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 # to this by bot.llm.base.LLMResult).
 MODEL_NAME_MAX = 128
 
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
