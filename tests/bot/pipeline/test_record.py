@@ -17,20 +17,30 @@ from tests.conftest import MakeCore
 from tests.support.helpers import command, count, grant, message, person, person_id
 
 
-class Boasting(ScriptedBackend):
-    """A model server that reports token counts no column holds (a malformed body that is
-    still valid JSON), or negative ones."""
+class Misreporting(ScriptedBackend):
+    """A model server whose body reports ``changes`` (still valid JSON, but token counts or
+    a model name no column holds): its answer made as a backend makes one, with them."""
 
-    def __init__(self, tokens: int) -> None:
+    def __init__(self, **changes: object) -> None:
         super().__init__()
-        self.tokens = tokens
+        self.changes = changes
 
     async def generate(
         self, request: LLMRequest, *, on_partial: Partial | None = None
     ) -> LLMResult:
         result = await super().generate(request, on_partial=on_partial)
-        result.input_tokens, result.output_tokens = self.tokens, -self.tokens
-        return result
+        return dataclasses.replace(result, **self.changes)  # type: ignore[arg-type]
+
+
+async def answered_by(make_core: MakeCore, llm: ScriptedBackend) -> Core:
+    """A core whose model is ``llm``, after one consenting person's message: its answer
+    delivered, with a feedback id (so recorded)."""
+    core = await make_core(llm)
+    alice = person()
+    await grant(core, alice)
+    [reply] = await core.handle(message(alice, "hello there"))
+    assert reply.purpose == "chat" and reply.reply_id is not None
+    return core
 
 
 async def test_a_reply_is_recorded_with_its_call_and_both_turns(make_core: MakeCore) -> None:
@@ -57,11 +67,9 @@ async def test_token_counts_no_column_holds_are_bounded_not_fatal(make_core: Mak
     """A model that reports 10^13 input tokens (and a negative output count) still has its
     answer delivered and recorded: the count is stored at the column's limit (PostgreSQL's
     INTEGER refused it, and the reply with it), the negative one as unknown."""
-    core = await make_core(Boasting(10**13))
-    alice = person()
-    await grant(core, alice)
-    [reply] = await core.handle(message(alice, "hello there"))
-    assert reply.purpose == "chat" and reply.reply_id is not None
+    core = await answered_by(
+        make_core, Misreporting(input_tokens=10**13, output_tokens=-(10**13))
+    )
     async with core.services.db.read() as session:
         [call] = (await session.exec(select(LLMCall))).all()
     assert (call.input_tokens, call.output_tokens) == (TOKEN_COUNT_MAX, None)
@@ -101,24 +109,10 @@ async def test_a_forget_during_the_answer_still_delivers_it_and_keeps_nothing(
     assert await count(core, ConversationTurn) == 0
 
 
-class LongNamed(ScriptedBackend):
-    """A model server that names its model with 300 characters."""
-
-    async def generate(
-        self, request: LLMRequest, *, on_partial: Partial | None = None
-    ) -> LLMResult:
-        result = await super().generate(request, on_partial=on_partial)
-        return dataclasses.replace(result, model="m" * 300)
-
-
 async def test_a_model_name_longer_than_its_columns_is_cut_not_fatal(make_core: MakeCore) -> None:
     """The name comes from the server's body: recorded (cut to the columns' 128 characters)
     with its call and the answer's turn, and the answer delivered with a feedback id."""
-    core = await make_core(LongNamed())
-    alice = person()
-    await grant(core, alice)
-    [reply] = await core.handle(message(alice, "hello there"))
-    assert reply.purpose == "chat" and reply.reply_id is not None
+    core = await answered_by(make_core, Misreporting(model="m" * 300))
     async with core.services.db.read() as session:
         [call] = (await session.exec(select(LLMCall))).all()
         models = (await session.exec(select(ConversationTurn.model))).all()
