@@ -116,7 +116,8 @@ class Record:
                 latency_ms=answered.latency_ms,
                 tools=result.tools if result else None,
             )
-            inserts.append((call_insert(), call_insert().values([call.model_dump()])))
+            shape = call_insert()
+            inserts.append((shape, shape.values([call.model_dump()])))
         turns = [asked] if learn and asked is not None else []
         if learn and error is None:
             assert person.id is not None
