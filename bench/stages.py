@@ -45,10 +45,15 @@ from profiles.db import Database
 # not among them: it runs in a task of its own beside the claim and the context read (since
 # the eighteenth session), so a span around it would hold the CPU of those stages too; its
 # hand-off (~170 us of this thread a round trip) counts to "between stages".
+# A stage named twice is either of two ways: a steady sender's rows and claim go straight to
+# the driver (bot/pipeline/chat.py), anyone else's through the claim's session.
 STAGES: tuple[tuple[str, str, str], ...] = (
     ("sender read + touch", "chat.identify", "sender"),
+    ("sender read + touch", "chat.identify", "steady_sender"),
     ("claim", "chat.identify", "claim"),
+    ("claim", "chat.identify", "claim_now"),
     ("consent gate", "chat.consent_gate", "check"),
+    ("consent gate", "chat.consent_gate", "answered"),
     ("learn", "chat.observe", "message"),
     ("profile + history read", "chat.assemble", "profile_rows"),
     ("profile snapshot", "services.engine", "snapshot"),
@@ -57,6 +62,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("model (none)", "chat.answer", "generate"),
     ("record", "chat.record", "store"),
 )
+STAGE_NAMES = tuple(dict.fromkeys(name for name, _, _ in STAGES))
 BETWEEN = "between stages"
 TOTAL = "total (Core.handle)"
 # What the DM teaches is applied by the learner after its reply (bot/learning.py): flushed
@@ -191,7 +197,7 @@ async def measure_stages(
             learning_statements += counter.statements - in_reply
             counter.statements = in_reply
             figures.process_us.append((time.process_time() - process0) * 1e6)
-            for name, _, _ in STAGES:
+            for name in STAGE_NAMES:
                 per_dm[name].append(clock.spent.get(name, 0.0) * 1e6)
             per_dm[BETWEEN].append((total - sum(clock.spent.values())) * 1e6)
             per_dm[TOTAL].append(total * 1e6)
@@ -210,7 +216,7 @@ def format_stages(f: StageFigures) -> str:
         f"load {f.load_before:.1f}→{f.load_after:.1f}",
         f"{'stage':24} {'median µs':>10} {'mean µs':>9} {'share':>6}",
     ]
-    for name in [s[0] for s in STAGES] + [BETWEEN, TOTAL, LEARNING]:
+    for name in [*STAGE_NAMES, BETWEEN, TOTAL, LEARNING]:
         values = f.per_dm_us[name]
         mean = statistics.fmean(values)
         lines.append(

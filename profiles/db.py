@@ -453,6 +453,14 @@ class Database:
         :meth:`write_each`. Why: on SQLite a reply's profile read was a read transaction of
         its own around one statement, held open while the assembly worked
         (profiles/profile_rows.py)."""
+        rows = await self.read_all(statement, values)
+        return rows[0] if rows else None
+
+    async def read_all(
+        self, statement: Select[Any], values: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """Every row of one indexed ``SELECT``, as :meth:`read_one` reads its first (a
+        reply's sender: one row per preference, profiles/preload.py)."""
         compiled = compiled_select(statement, self.engine.dialect)
         with _reported_as_unavailable():
             [(rows, type_codes)] = await greenlet_spawn(
@@ -461,7 +469,7 @@ class Database:
                 [(compiled, compiled.parameters(values))],
                 False,
             )
-        return compiled.row(rows[0], type_codes) if rows else None
+        return [compiled.row(row, type_codes) for row in rows]
 
     @contextlib.asynccontextmanager
     async def read(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:

@@ -28,10 +28,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, insert
+from sqlalchemy import Select, Table, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from profiles.upsert import insert_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,20 +114,25 @@ class DriverStatement:
 @dataclass(frozen=True, slots=True)
 class RowsInsert:
     """``INSERT`` of ``rows`` rows of ``columns`` into ``table`` in one statement (returning
-    ``returning``), built with a typed parameter per value: ``{column}_{row}``."""
+    ``returning``), built with a typed parameter per value: ``{column}_{row}``. With
+    ``unless_exists`` (the columns of a unique key), a row whose key is taken is skipped (``ON
+    CONFLICT … DO NOTHING``), and returns nothing: a reply's claim of its event id."""
 
     table: Table
     columns: tuple[str, ...]
     rows: int
     returning: tuple[str, ...] = ()
+    unless_exists: tuple[str, ...] = ()
 
-    def statement(self) -> ClauseElement:
+    def statement(self, dialect: str) -> ClauseElement:
         table = self.table
         values = [
             {c: bindparam(f"{c}_{i}", type_=table.c[c].type) for c in self.columns}
             for i in range(self.rows)
         ]
-        built = insert(table).values(values if self.rows > 1 else values[0])
+        built = insert_of(dialect, table).values(values if self.rows > 1 else values[0])
+        if self.unless_exists:
+            built = built.on_conflict_do_nothing(index_elements=list(self.unless_exists))
         if self.returning:
             built = built.returning(*(table.c[c] for c in self.returning))
         return built
@@ -137,9 +144,9 @@ class RowsInsert:
 
 
 @functools.cache
-def compiled_insert(insert_of: RowsInsert, dialect: Dialect) -> DriverStatement:
+def compiled_insert(shape: RowsInsert, dialect: Dialect) -> DriverStatement:
     """Compiled once per shape and dialect (an engine keeps one dialect object)."""
-    return DriverStatement.compile(insert_of.statement(), dialect)
+    return DriverStatement.compile(shape.statement(dialect.name), dialect)
 
 
 @functools.lru_cache(maxsize=64)

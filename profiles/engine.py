@@ -214,12 +214,16 @@ class ProfileEngine:
         ``last_seen_resolution`` (default five minutes): every message used to pay an UPDATE
         for a value only retention (days) and the people listing (minutes) read. The stored
         value is therefore up to that much older than the last message."""
+        if self.touch_due(person, at):
+            person.last_seen_at = at
+            session.add(person)
+
+    def touch_due(self, person: Person, at: dt.datetime) -> bool:
+        """Whether :meth:`touch` at ``at`` would write."""
         seen = person.last_seen_at
         if seen is not None and seen.tzinfo is None:  # SQLite hands back naive UTC
             seen = seen.replace(tzinfo=dt.UTC)
-        if seen is None or at - seen >= self.last_seen_resolution or at < seen:
-            person.last_seen_at = at
-            session.add(person)
+        return seen is None or at - seen >= self.last_seen_resolution or at < seen
 
     async def consent(self, session: AsyncSession, person_id: int) -> Consent:
         """The person's consent row (created unanswered). An unanswered one takes a grant the
@@ -321,8 +325,9 @@ class ProfileEngine:
     async def may_learn_in(self, session: AsyncSession, person: Person, consent: Consent) -> bool:
         """:meth:`may_learn` in the person's workspace: an answered consent decides alone; an
         unanswered one follows the workspace's consent mode (one query, only then)."""
-        if consent.status != ConsentStatus.UNKNOWN.value:
-            return consent.status == ConsentStatus.GRANTED.value
+        answered = answered_allows(consent)
+        if answered is not None:
+            return answered
         return await self.opt_out_in(session, person.platform, person.workspace)
 
     async def set_consent(
@@ -905,6 +910,14 @@ class ProfileEngine:
             lately=lately,
             lasting=lasting,
         )
+
+
+def answered_allows(consent: Consent) -> bool | None:
+    """Whether an answered consent allows learning; None for an unanswered one (the
+    workspace's consent mode decides: :meth:`ProfileEngine.may_learn_in`)."""
+    if consent.status == ConsentStatus.UNKNOWN.value:
+        return None
+    return consent.status == ConsentStatus.GRANTED.value
 
 
 # Statements of every reply, built once with bound parameters: building a statement and its

@@ -7,7 +7,9 @@ assembly), and each lookup used to be its own round trip (issue 16: ~17 statemen
 :func:`read_sender` fetches them together; person and consent then sit in the session's
 identity map (``session.get`` finds them without SQL), and link and preference rows — which
 ``session.get`` cannot answer for "none" or "many" — are kept in ``session.info`` for
-:func:`preference_rows` and :func:`known_link`.
+:func:`preference_rows` and :func:`known_link`. :func:`read_sender_now` reads the same rows
+straight on the driver, outside any transaction, and hands them on in the same form (a
+steady sender's reply on SQLite: bot/pipeline/chat.py).
 
 Why only for one transaction (or the read-only assembly of the same reply, which begins the
 moment that transaction commits: :func:`hand_over`, :func:`take_over`), not across messages:
@@ -25,7 +27,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, exists
 from sqlalchemy import select as select_rows
@@ -33,8 +35,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.admin_models import ChannelPolicy
+from profiles.db import Database
+from profiles.detached import detached
 from profiles.memory_models import IdentityLink, Memory
-from profiles.models import Consent, Person, Preference
+from profiles.models import Consent, Person, Preference, table_of
 from profiles.upsert import AnyOf, any_of, dialect_of
 
 _INFO_KEY = "tailorbot.preloaded"
@@ -42,6 +46,7 @@ PREFERENCES = "preferences"
 LINK = "link"
 CHANNEL = "channel"  # keyed by (platform, workspace, channel id), not by person
 HAS_MEMORIES = "has_memories"
+M = TypeVar("M")
 
 
 @dataclass(slots=True)
@@ -87,18 +92,20 @@ async def read_sender(
 
 
 @functools.cache
-def _sender_statement() -> Any:
+def _sender_statement(entities: bool = True) -> Any:
     """:func:`read_sender`'s statement, built once with bound parameters: it is sent for every
     answered message and preview, and building it (six entities, four joins) and computing
-    its cache key cost ~0.25 ms of Python a time."""
-    return (
+    its cache key cost ~0.25 ms of Python a time. ``entities`` False: the same rows as plain
+    columns, table after table (:data:`_SENDER_TABLES`), for :func:`read_sender_now`."""
+    selected: tuple[Any, ...] = (
+        (Person, Consent, IdentityLink, ChannelPolicy, Preference)
+        if entities
+        else tuple(column for table in _SENDER_TABLES for column in table.c)
+    )
+    stmt = (
         # SQLAlchemy's select: SQLModel's is typed for at most four entities.
         select_rows(
-            Person,
-            Consent,
-            IdentityLink,
-            ChannelPolicy,
-            Preference,
+            *selected,
             # Most people keep no memories: then the prompt need not ask for them.
             exists().where(col(Memory.person_id) == col(Person.id)).label("has_memories"),
         )
@@ -119,9 +126,70 @@ def _sender_statement() -> Any:
             col(Person.user_id) == bindparam("user_id"),
         )
         .order_by(col(Preference.id))
-        # Rows of this transaction's earlier reads are refreshed, never served stale.
-        .execution_options(populate_existing=True)
     )
+    # Rows of this transaction's earlier reads are refreshed, never served stale.
+    return stmt.execution_options(populate_existing=True) if entities else stmt
+
+
+_SENDER_TABLES = tuple(
+    table_of(model) for model in (Person, Consent, IdentityLink, ChannelPolicy, Preference)
+)
+
+
+def _spans() -> tuple[slice, ...]:
+    """Where each of :data:`_SENDER_TABLES` sits in a row of the statement without entities."""
+    spans: list[slice] = []
+    start = 0
+    for table in _SENDER_TABLES:
+        spans.append(slice(start, start + len(table.c)))
+        start += len(table.c)
+    return tuple(spans)
+
+
+_SENDER_SPANS = _spans()
+
+
+async def read_sender_now(
+    db: Database, platform: str, workspace: str, user_id: str, channel_id: str = ""
+) -> tuple[Sender, ReadAhead] | None:
+    """:func:`read_sender` straight on the driver, outside any transaction
+    (:meth:`Database.read_all`): the same statement and rows, as objects of no session, and
+    what a transaction would have kept of them, as a :class:`ReadAhead` for the reply's
+    assembly (the consent row in it, detached: the assembly's session takes it in as a
+    clean row). None when the person does not exist yet. Why: on SQLite the sender's read
+    opened the claim's write transaction, and through the session it cost a steady DM more
+    than any other statement (docs/measurement.md, "A steady sender's claim straight to the
+    driver")."""
+    rows = await db.read_all(
+        _sender_statement(False),
+        {"platform": platform, "workspace": workspace, "user_id": user_id,
+         "channel_id": channel_id},
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    person = _sender_part(Person, 0, first)
+    assert person is not None and person.id is not None  # the inner side of the joins
+    consent = _sender_part(Consent, 1, first)
+    link = _sender_part(IdentityLink, 2, first)
+    policy = _sender_part(ChannelPolicy, 3, first)
+    preferences = [
+        preference for row in rows
+        if (preference := _sender_part(Preference, 4, row)) is not None
+    ]
+    sender = Sender(person, consent, link, policy, preferences)
+    memo: dict[tuple[str, object], Any] = {
+        (PREFERENCES, person.id): preferences,
+        (LINK, person.id): link,
+        (HAS_MEMORIES, person.id): bool(first[-1]),
+    }
+    if channel_id:
+        memo[(CHANNEL, (platform, workspace, channel_id))] = policy
+    return sender, ReadAhead(memo, (consent,) if consent is not None else ())
+
+
+def _sender_part(model: type[M], index: int, row: Sequence[Any]) -> M | None:
+    return detached(model, _SENDER_TABLES[index], row[_SENDER_SPANS[index]], identity=True)
 
 
 async def read_senders(

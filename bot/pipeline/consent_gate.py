@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channel_policy import Policy, policy_for
 from bot.events import MessageEvent
 from bot.services import Services
-from profiles.models import ConsentStatus, Person
+from profiles.engine import answered_allows
+from profiles.models import Consent, ConsentStatus, Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +43,32 @@ class ConsentGate:
         allowed = await engine.may_learn_in(session, person, consent)  # workspace's mode too
         if allowed and policy is None:
             policy = await policy_for(session, event)
-        learn = allowed and policy is not None and policy.learn
-        notice = (
-            consent.status == ConsentStatus.UNKNOWN.value
-            and consent.notice_shown_at is None
-            and not allowed  # an unanswered consent allows learning only in opt-out mode
-        )
-        if notice:
+        gate = gate_of(consent, allowed, policy)
+        if gate.notice:
             consent.notice_shown_at = now
             session.add(consent)
-        return Gate(
-            learn=learn,
-            notice=notice,
-            awaiting_consent=consent.status == ConsentStatus.UNKNOWN.value and not learn,
-        )
+        return gate
+
+    @staticmethod
+    def answered(consent: Consent | None, policy: Policy) -> Gate | None:
+        """:meth:`check` for a consent the person has answered, which reads and writes
+        nothing more (None: no row, or unanswered — then :meth:`check` decides). For a
+        steady sender's claim straight to the driver (bot/pipeline/chat.py)."""
+        allowed = None if consent is None else answered_allows(consent)
+        if consent is None or allowed is None:
+            return None
+        return gate_of(consent, allowed, policy)
+
+
+def gate_of(consent: Consent, allowed: bool, policy: Policy | None) -> Gate:
+    """The gate for ``consent``, whether it ``allowed`` learning here (the workspace's mode
+    included), and the channel's policy (None: not read, as it need not be when learning is
+    not allowed)."""
+    learn = allowed and policy is not None and policy.learn
+    unanswered = consent.status == ConsentStatus.UNKNOWN.value
+    return Gate(
+        learn=learn,
+        # shown once; an unanswered consent allows learning only in opt-out mode
+        notice=unanswered and consent.notice_shown_at is None and not allowed,
+        awaiting_consent=unanswered and not learn,
+    )

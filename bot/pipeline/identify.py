@@ -9,9 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import Event, MessageEvent, Surface
 from bot.services import Services
+from profiles.driver_statements import RowsInsert
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, Person, ProcessedEvent, table_of
-from profiles.preload import Sender, read_sender
+from profiles.preload import ReadAhead, Sender, read_sender, read_sender_now
 from profiles.upsert import dialect_of, insert_of
 
 
@@ -50,6 +51,42 @@ class Identify:
         await services.engine.touch(session, found.person, services.clock())
         return found
 
+    async def steady_sender(self, event: MessageEvent) -> tuple[Sender, ReadAhead] | None:
+        """:meth:`sender` read straight on the driver, in no transaction
+        (profiles.preload.read_sender_now), when identifying the sender writes nothing: they
+        are known, under the same display name, and were marked as seen recently enough.
+        None otherwise (or unknown): then :meth:`sender` identifies them in the claim's
+        transaction."""
+        services = self.services
+        key = key_of(event)
+        channel = event.channel_id if event.surface != Surface.DM else ""
+        found = await read_sender_now(
+            services.db, key.platform, key.workspace, key.user_id, channel
+        )
+        if found is None:
+            return None
+        person, name = found[0].person, event.person.display_name
+        if (name and person.display_name != name) or services.engine.touch_due(
+            person, services.clock()
+        ):
+            return None
+        return found
+
+    async def claim_now(self, person: Person, event: Event) -> bool:
+        """:meth:`claim` straight on the driver, a transaction of its own (SQLite: a quick
+        one in the writer's queue; PostgreSQL: autocommit), for a claim that is the only
+        write of its transaction (bot/pipeline/chat.py)."""
+        [claimed] = await self.services.db.write_each(
+            [(_CLAIM_NOW, _CLAIM_NOW.values([{
+                "person_id": person.id,
+                "platform": event.person.platform,
+                "workspace": event.person.workspace,
+                "event_id": event.event_id,
+                "processed_at": self.services.clock(),
+            }]))]
+        )
+        return bool(claimed)
+
     async def learning_person(self, session: AsyncSession, event: Event) -> Person | None:
         """The sender only if they allow learning (see ProfileEngine.learning_person): for
         events that must leave no trace of people who have not consented. Person, consent,
@@ -81,6 +118,15 @@ class Identify:
             },
         )
         return result.first() is not None
+
+
+_CLAIM_NOW = RowsInsert(
+    table_of(ProcessedEvent),
+    ("person_id", "platform", "workspace", "event_id", "processed_at"),
+    rows=1,
+    returning=("id",),
+    unless_exists=("platform", "workspace", "event_id"),
+)
 
 
 @functools.lru_cache(maxsize=2)

@@ -178,6 +178,13 @@ class Observe:
             )
         return self.timezone_of(stored)
 
+    def unchanged_timezone(self, rows: Iterable[Preference], event: Event) -> str | None:
+        """:meth:`store_platform_context` for a person whose stored ``rows`` already hold what
+        the platform reports: the timezone, with nothing to write (None: something to store,
+        then that method does)."""
+        stored = stored_context(rows)
+        return None if reported_changes(stored, event) else self.timezone_of(stored)
+
     def timezone_of(self, stored: dict[tuple[str, str], str]) -> str:
         """The timezone an event is read in: the person's explicit one, else the platform's,
         else the deployment's default."""

@@ -2,8 +2,9 @@
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import event
@@ -193,15 +194,17 @@ async def test_a_binding_kept_is_written_when_the_core_stops(postgres_database, 
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("steady", [True, False], ids=["claim-on-driver", "claim-in-session"])
 async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_once(
-    postgres_database, settings_for, tmp_path
+    postgres_database, settings_for, tmp_path, steady
 ):
-    """On SQLite a reply's context is read after its first transaction (the claim) commits,
-    so the database can go away in between (staged here on PostgreSQL, whose connection a
-    proxy can cut, taking SQLite's path: :class:`OneWriterPath`). The event is then kept as
-    owing its answer and its learning: the replay learns, answers and records it without
-    claiming it again (a second claim would call it a duplicate: no answer, ever — checked:
-    without the mark nothing is delivered here), and learns it once."""
+    """On SQLite a reply's context is read after its claim commits, so the database can go
+    away in between (staged here on PostgreSQL, whose connection a proxy can cut, taking
+    SQLite's path: :class:`OneWriterPath`). The event is then kept as owing its answer and its
+    learning: the replay learns, answers and records it without claiming it again (a second
+    claim would call it a duplicate: no answer, ever — checked: without the mark nothing is
+    delivered here), and learns it once. ``steady``: the sender's claim alone, straight to
+    the driver; else under a new display name, which the claim's session writes with it."""
     proxy, proxied = await proxied_database(postgres_database)
     settings = settings_for(proxied, outage_journal=str(tmp_path / "j"))
     core = Core(settings, OneWriterPath(settings.database_url), ScriptedBackend())
@@ -214,14 +217,29 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
         if armed and not armed.pop():
             proxy.cut()  # the claim is in; the reply's reads are not
 
+    identify = core.chat.identify
+    claim_now = identify.claim_now
+
+    on_driver: list[bool] = []
+
+    async def claim_now_then_cut(*args: Any) -> bool:
+        claimed = await claim_now(*args)
+        on_driver.append(claimed)
+        cut_after_first_commit(cast(Session, None))
+        return claimed
+
+    identify.claim_now = claim_now_then_cut  # type: ignore[method-assign]
     event.listen(Session, "after_commit", cut_after_first_commit)
     try:
         await grant(core, alice)
+        if not steady:
+            alice = dataclasses.replace(alice, display_name="Alice B.")
         asked = message(alice, TEXT)
         armed.append(False)
         replies = await core.handle(asked)
         assert [r.text for r in replies] == [DB_UNAVAILABLE]
         assert core.backlog_size == 1 and not armed
+        assert on_driver == ([True] if steady else [])  # the path the case is about
         await proxy.start()
         assert await count(core, Signal, event_id=asked.event_id) == 0  # queued after reads
         assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
