@@ -11,6 +11,7 @@ one in (``session.add``) as a clean row it holds, without an ``INSERT`` or any o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -24,15 +25,28 @@ def detached(
 ) -> M | None:
     """``values`` (``table``'s columns, in order) as a ``model`` object; None when the row is
     absent — every primary key column None, as an outer join reads a missing row. Mappers
-    must be configured (any query has done it)."""
-    named = dict(zip(table.c.keys(), values, strict=True))
-    if all(named[column.key] is None for column in table.primary_key.columns):
+    must be configured (any query has done it). ``identity`` only for an object a session
+    will take in: it costs more than making the object."""
+    keys, key_positions = _layout(table)
+    if all(values[i] is None for i in key_positions):
         return None
-    made: M = class_mapper(model).class_manager.new_instance()
-    made.__dict__.update(named)
+    made: M = _manager(model).new_instance()
+    made.__dict__.update(zip(keys, values, strict=True))
     if identity:
         make_transient_to_detached(made)
     return made
+
+
+@functools.cache
+def _layout(table: Any) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """``table``'s column keys, and where its primary key's columns are among them."""
+    keys = tuple(table.c.keys())
+    return keys, tuple(keys.index(column.key) for column in table.primary_key.columns)
+
+
+@functools.cache
+def _manager(model: type[Any]) -> Any:
+    return class_mapper(model).class_manager
 
 
 __all__ = ["detached"]

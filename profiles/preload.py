@@ -170,7 +170,9 @@ async def read_sender_now(
     first = rows[0]
     person = _sender_part(Person, 0, first)
     assert person is not None and person.id is not None  # the inner side of the joins
-    consent = _sender_part(Consent, 1, first)
+    # Only the consent row joins the next session (take_over): the others are read, never
+    # written through a session (preference writes are statements: ProfileEngine).
+    consent = _sender_part(Consent, 1, first, identity=True)
     link = _sender_part(IdentityLink, 2, first)
     policy = _sender_part(ChannelPolicy, 3, first)
     preferences = [
@@ -188,8 +190,10 @@ async def read_sender_now(
     return sender, ReadAhead(memo, (consent,) if consent is not None else ())
 
 
-def _sender_part(model: type[M], index: int, row: Sequence[Any]) -> M | None:
-    return detached(model, _SENDER_TABLES[index], row[_SENDER_SPANS[index]], identity=True)
+def _sender_part(
+    model: type[M], index: int, row: Sequence[Any], *, identity: bool = False
+) -> M | None:
+    return detached(model, _SENDER_TABLES[index], row[_SENDER_SPANS[index]], identity=identity)
 
 
 async def read_senders(
