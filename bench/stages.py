@@ -45,13 +45,13 @@ from profiles.db import Database
 # not among them: it runs in a task of its own beside the claim and the context read (since
 # the eighteenth session), so a span around it would hold the CPU of those stages too; its
 # hand-off (~170 us of this thread a round trip) counts to "between stages".
-# A stage named twice is either of two ways: a steady sender's rows and claim go straight to
-# the driver (bot/pipeline/chat.py), anyone else's through the claim's session.
+# A steady sender's rows are read and their message claimed in one call straight to the
+# driver (Identify.claim_if_steady, SQLite); anyone else's in the claim's session (sender,
+# then claim). The consent gate, named twice, is either way's.
 STAGES: tuple[tuple[str, str, str], ...] = (
     ("sender read + touch", "chat.identify", "sender"),
-    ("sender read + touch", "chat.identify", "steady_sender"),
     ("claim", "chat.identify", "claim"),
-    ("claim", "chat.identify", "claim_now"),
+    ("steady: read + claim", "chat.identify", "claim_if_steady"),
     ("consent gate", "chat.consent_gate", "check"),
     ("consent gate", "chat.consent_gate", "answered"),
     ("learn", "chat.observe", "message"),

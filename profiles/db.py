@@ -30,9 +30,9 @@ from profiles import sqlite_loop
 from profiles.cleanup import to_completion
 from profiles.driver_statements import (
     DriverStatement,
-    RowsInsert,
-    compiled_insert,
+    Write,
     compiled_select,
+    compiled_write,
 )
 from profiles.writer_lock import WriterLock
 
@@ -288,6 +288,10 @@ class Database:
         self._direct_engine = self.engine.execution_options(
             **({_QUICK: True} if self.sqlite else {"isolation_level": "AUTOCOMMIT"})
         )
+        # ... and in one transaction (read_then_write): SQLite's quick one, PostgreSQL's own
+        self._one_transaction_engine = (
+            self._direct_engine if self.sqlite else self.engine
+        )
         # Quick transactions (see session()): only SQLite runs anything differently.
         self._quick_sessions = sessions(**{_QUICK: True}) if self.sqlite else self._sessions
         self._one_call_sessions = (
@@ -405,9 +409,7 @@ class Database:
         async with self._transaction(self._each_statement) as session:
             yield session
 
-    async def write_each(
-        self, inserts: Sequence[tuple[RowsInsert, Mapping[str, Any]]]
-    ) -> list[list[tuple[Any, ...]]]:
+    async def write_each(self, inserts: Sequence[Write]) -> list[list[tuple[Any, ...]]]:
         """Run ``inserts`` (each a shape and its named values) straight on the driver, as
         :meth:`each_statement` would run them through a session: on SQLite in one quick
         transaction in the writer's queue, on PostgreSQL each committing on its own
@@ -419,7 +421,7 @@ class Database:
         Never inside a transaction of the same task (SQLite: its writer is held)."""
         dialect = self.engine.dialect
         prepared = [
-            (statement := compiled_insert(shape, dialect), statement.parameters(values))
+            (statement := compiled_write(shape, dialect), statement.parameters(values))
             for shape, values in inserts
         ]
         if self._writer is None:
@@ -429,6 +431,40 @@ class Database:
             rows = await self._write_each(prepared)
         await asyncio.sleep(0)  # the transaction's turn, once the writer is free (_write)
         return rows
+
+    async def read_then_write(
+        self,
+        statement: Select[Any],
+        values: Mapping[str, Any],
+        then: Callable[[list[tuple[Any, ...]]], Sequence[Write]],
+    ) -> list[list[tuple[Any, ...]]]:
+        """One transaction straight on the driver, as :meth:`write_each` sends statements:
+        ``statement``'s rows (as :meth:`read_all` reads them), then the writes ``then``
+        decides on from them (none: the transaction ends having written nothing); returns
+        each write's rows. On SQLite a quick transaction in the writer's queue; on
+        PostgreSQL a transaction of its own (not autocommit: the read and the writes commit
+        together). ``then`` runs inside SQLAlchemy's greenlet, while the transaction is open
+        (SQLite's writer held): plain Python that must not await. Why: a steady sender's
+        read and claim in one hop and under one lock (bot/pipeline/identify.py)."""
+        assert self._owner.get() is not asyncio.current_task(), "read_then_write in a writer"
+        read = compiled_select(statement, self.engine.dialect)
+        prepared = (read, read.parameters(values))
+        if self._writer is None:
+            return await self._read_then_write(prepared, then)
+        async with self._writer:
+            written = await self._read_then_write(prepared, then)
+        await asyncio.sleep(0)  # the transaction's turn, once the writer is free (_write)
+        return written
+
+    async def _read_then_write(
+        self,
+        read: tuple[DriverStatement, Any],
+        then: Callable[[list[tuple[Any, ...]]], Sequence[Write]],
+    ) -> list[list[tuple[Any, ...]]]:
+        with _reported_as_unavailable():
+            return await greenlet_spawn(
+                _read_then_write_on_driver, self._one_transaction_engine.sync_engine, read, then
+            )
 
     async def _write_each(
         self, prepared: list[tuple[DriverStatement, Any]]
@@ -597,6 +633,23 @@ def _on_driver(
         if isinstance(driver, sqlite_loop.LoopConnection):
             driver.on_loop = True  # an indexed read, as a quick transaction's (module doc)
         return _run_on_driver(conn, prepared)
+
+
+def _read_then_write_on_driver(
+    engine: Engine,
+    read: tuple[DriverStatement, Any],
+    then: Callable[[list[tuple[Any, ...]]], Sequence[Write]],
+) -> list[list[tuple[Any, ...]]]:
+    """:meth:`Database.read_then_write` in SQLAlchemy's greenlet, one transaction as
+    :func:`_on_driver` writes."""
+    with engine.connect() as conn, conn.begin():
+        [(rows, type_codes)] = _run_on_driver(conn, [read])
+        writes = then([read[0].row(row, type_codes) for row in rows])
+        prepared = [
+            (statement := compiled_write(shape, engine.dialect), statement.parameters(values))
+            for shape, values in writes
+        ]
+        return [rows for rows, _ in _run_on_driver(conn, prepared)]
 
 
 def _run_on_driver(conn: Connection, prepared: list[tuple[DriverStatement, Any]]) -> list[Ran]:

@@ -44,9 +44,15 @@ def _layout(table: Any) -> tuple[tuple[str, ...], tuple[int, ...]]:
     return keys, tuple(keys.index(column.key) for column in table.primary_key.columns)
 
 
-@functools.cache
+_MANAGERS: dict[type[Any], Any] = {}
+
+
 def _manager(model: type[Any]) -> Any:
-    return class_mapper(model).class_manager
+    """The model's class manager, which makes its instances (looked up once per model)."""
+    manager = _MANAGERS.get(model)
+    if manager is None:
+        manager = _MANAGERS[model] = class_mapper(model).class_manager
+    return manager
 
 
 __all__ = ["detached"]

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam
+from sqlalchemy import Select, Table, bindparam, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -143,8 +143,35 @@ class RowsInsert:
         return {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in self.columns}
 
 
+@dataclass(frozen=True, slots=True)
+class RowUpdate:
+    """``UPDATE`` of ``columns`` of the one row of ``table`` whose ``key`` column holds the
+    value bound as ``key``; each column's value bound as ``{column}_0``."""
+
+    table: Table
+    columns: tuple[str, ...]
+    key: str = "id"
+
+    def statement(self, dialect: str) -> ClauseElement:
+        table = self.table
+        return (
+            update(table)
+            .where(table.c[self.key] == bindparam("key", type_=table.c[self.key].type))
+            .values({c: bindparam(f"{c}_0", type_=table.c[c].type) for c in self.columns})
+        )
+
+    def values(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """``row`` (the key's column and every updated one) as the statement's named values."""
+        return {"key": row[self.key], **{f"{c}_0": row[c] for c in self.columns}}
+
+
+WriteShape = RowsInsert | RowUpdate
+# A write and its named values, as Database.write_each and read_then_write take them
+Write = tuple[WriteShape, Mapping[str, Any]]
+
+
 @functools.cache
-def compiled_insert(shape: RowsInsert, dialect: Dialect) -> DriverStatement:
+def compiled_write(shape: WriteShape, dialect: Dialect) -> DriverStatement:
     """Compiled once per shape and dialect (an engine keeps one dialect object)."""
     return DriverStatement.compile(shape.statement(dialect.name), dialect)
 
@@ -155,4 +182,7 @@ def compiled_select(statement: Select[Any], dialect: Dialect) -> DriverStatement
     return DriverStatement.compile(statement, dialect)
 
 
-__all__ = ["DriverStatement", "RowsInsert", "compiled_insert", "compiled_select"]
+__all__ = [
+    "DriverStatement", "RowUpdate", "RowsInsert", "Write", "WriteShape", "compiled_select",
+    "compiled_write",
+]

@@ -153,18 +153,35 @@ async def read_sender_now(
     db: Database, platform: str, workspace: str, user_id: str, channel_id: str = ""
 ) -> tuple[Sender, ReadAhead] | None:
     """:func:`read_sender` straight on the driver, outside any transaction
-    (:meth:`Database.read_all`): the same statement and rows, as objects of no session, and
-    what a transaction would have kept of them, as a :class:`ReadAhead` for the reply's
-    assembly (the consent row in it, detached: the assembly's session takes it in as a
-    clean row). None when the person does not exist yet. Why: on SQLite the sender's read
-    opened the claim's write transaction, and through the session it cost a steady DM more
-    than any other statement (docs/measurement.md, "A steady sender's claim straight to the
-    driver")."""
+    (:meth:`Database.read_all`): the same statement and rows (:func:`sender_from_rows`).
+    None when the person does not exist yet."""
     rows = await db.read_all(
-        _sender_statement(False),
-        {"platform": platform, "workspace": workspace, "user_id": user_id,
-         "channel_id": channel_id},
+        sender_statement_now(), sender_values(platform, workspace, user_id, channel_id)
     )
+    return sender_from_rows(rows, platform, workspace, channel_id)
+
+
+def sender_statement_now() -> Any:
+    """:func:`read_sender`'s statement as plain columns, for the driver
+    (:func:`read_sender_now`, a steady sender's claim: bot/pipeline/identify.py)."""
+    return _sender_statement(False)
+
+
+def sender_values(platform: str, workspace: str, user_id: str, channel_id: str) -> dict[str, str]:
+    return {"platform": platform, "workspace": workspace, "user_id": user_id,
+            "channel_id": channel_id}
+
+
+def sender_from_rows(
+    rows: Sequence[Sequence[Any]], platform: str, workspace: str, channel_id: str
+) -> tuple[Sender, ReadAhead] | None:
+    """The rows of :func:`sender_statement_now` as :func:`read_sender` returns them, objects
+    of no session, and what a transaction would have kept of them, as a :class:`ReadAhead`
+    for the reply's assembly (the consent row in it, detached: the assembly's session takes
+    it in as a clean row). None for no rows: the person does not exist yet. Why: the
+    sender's read through the session opened every reply's claim transaction and cost a DM
+    more than any other statement (docs/measurement.md, "A steady sender's claim straight
+    to the driver")."""
     if not rows:
         return None
     first = rows[0]

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel_policy import Policy, policy_of
@@ -37,7 +37,14 @@ from profiles.db import DatabaseUnavailable, WriteNeeded
 from profiles.engine import answered_allows
 from profiles.models import Consent, Person
 from profiles.preferences import ResolvedPreferences
-from profiles.preload import ReadAhead, hand_over, read_sender, read_sender_now, take_over
+from profiles.preload import (
+    ReadAhead,
+    Sender,
+    hand_over,
+    read_sender,
+    read_sender_now,
+    take_over,
+)
 from profiles.signals import MessageSignals, clean_text
 
 log = logging.getLogger(__name__)
@@ -275,40 +282,37 @@ class Chat:
     async def _claim_steady(
         self, event: MessageEvent, learn: bool
     ) -> Decided | Literal[False] | None:
-        """The claim of a steady sender's message straight to the driver: their rows read in
-        no transaction, then the claim alone in a quick one. Only when nothing else would be
-        written — the sender known under the same name and seen recently
-        (:meth:`Identify.steady_sender`), their consent answered, nothing new in what the
-        platform reports — which is most messages of anyone who talks to the bot. None when
-        something would be: then :meth:`_claim_in_transaction`; False for a duplicate.
+        """The claim of a steady sender's message straight to the driver, in one quick
+        transaction with the read of their rows (:meth:`Identify.claim_if_steady`): when
+        nothing needs writing but the claim, their new display name or last-seen mark — their
+        consent answered, nothing new in the timezone or locale the platform reports — which
+        is most messages of anyone who talks to the bot. None when more would be (or they are
+        new): then :meth:`_claim_in_transaction`; False for a duplicate.
 
         Why (SQLite; PostgreSQL reads the reply's context in the claim's transaction, and
         measured no gain from it): the claim's transaction through the session cost a DM
-        ~0.8 ms of the event loop, ~0.4 ms this way; the whole DM ~12 % less
-        (docs/measurement.md, "A steady sender's claim straight to the driver"). What the two
-        steps see apart: the person's rows are read a moment before the claim, not under the
-        same lock. Within this process a person's events are handled one at a time, and the
-        learner's batch re-checks consent when it applies what the message teaches
-        (bot/learning.py); if the person is forgotten through another worker in between, the
-        claim fails on its foreign key, and the transaction then finds them new."""
-        found = await self.identify.steady_sender(event)
-        if found is None:
-            return None
-        sender, ahead = found
-        gate = self.consent_gate.answered(sender.consent, policy_of(event, sender.channel_policy))
-        if gate is None:
-            return None
-        timezone: str | None = None
-        if gate.learn and learn:
-            timezone = self.observe.unchanged_timezone(sender.preferences, event)
-            if timezone is None:
-                return None
-        try:
-            if not await self.identify.claim_now(sender.person, event):
+        ~0.8 ms of the event loop; the whole DM ~12 % less this way (docs/measurement.md, "A
+        steady sender's claim straight to the driver")."""
+        decided: list[Decided] = []
+
+        def steady(sender: Sender, ahead: ReadAhead) -> bool:
+            gate = self.consent_gate.answered(
+                sender.consent, policy_of(event, sender.channel_policy)
+            )
+            if gate is None:
                 return False
-        except IntegrityError:
+            timezone: str | None = None
+            if gate.learn and learn:
+                timezone = self.observe.unchanged_timezone(sender.preferences, event)
+                if timezone is None:
+                    return False
+            decided.append(Decided(sender.person, gate, timezone, read_ahead=ahead))
+            return True
+
+        claimed = await self.identify.claim_if_steady(event, steady)
+        if claimed is None:
             return None
-        return Decided(sender.person, gate, timezone, read_ahead=ahead)
+        return decided[0] if claimed else False
 
     async def _claim_in_transaction(
         self,

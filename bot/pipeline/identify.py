@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import Event, MessageEvent, Surface
 from bot.services import Services
-from profiles.driver_statements import RowsInsert
+from profiles.driver_statements import RowsInsert, RowUpdate, Write
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, Person, ProcessedEvent, table_of
-from profiles.preload import ReadAhead, Sender, read_sender, read_sender_now
+from profiles.preload import (
+    ReadAhead,
+    Sender,
+    read_sender,
+    sender_from_rows,
+    sender_statement_now,
+    sender_values,
+)
 from profiles.upsert import dialect_of, insert_of
 
 
@@ -51,41 +59,51 @@ class Identify:
         await services.engine.touch(session, found.person, services.clock())
         return found
 
-    async def steady_sender(self, event: MessageEvent) -> tuple[Sender, ReadAhead] | None:
-        """:meth:`sender` read straight on the driver, in no transaction
-        (profiles.preload.read_sender_now), when identifying the sender writes nothing: they
-        are known, under the same display name, and were marked as seen recently enough.
-        None otherwise (or unknown): then :meth:`sender` identifies them in the claim's
-        transaction."""
+    async def claim_if_steady(
+        self, event: MessageEvent, steady: Callable[[Sender, ReadAhead], bool]
+    ) -> bool | None:
+        """:meth:`sender` and :meth:`claim` in one quick transaction straight on the driver
+        (:meth:`Database.read_then_write`, SQLite), for a known sender whom ``steady`` —
+        given their rows, called while the transaction holds the writer, so plain Python —
+        finds needing no other write. As :meth:`sender` does, it writes their new display
+        name and the last-seen mark when due, then the claim. True: claimed; False: a
+        duplicate; None: unknown or not steady, nothing written: then :meth:`sender` and
+        :meth:`claim` in the claim's session."""
         services = self.services
         key = key_of(event)
         channel = event.channel_id if event.surface != Surface.DM else ""
-        found = await read_sender_now(
-            services.db, key.platform, key.workspace, key.user_id, channel
-        )
-        if found is None:
-            return None
-        person, name = found[0].person, event.person.display_name
-        if (name and person.display_name != name) or services.engine.touch_due(
-            person, services.clock()
-        ):
-            return None
-        return found
+        now = services.clock()
+        taken: list[bool] = []
 
-    async def claim_now(self, person: Person, event: Event) -> bool:
-        """:meth:`claim` straight on the driver, a transaction of its own (SQLite: a quick
-        one in the writer's queue; PostgreSQL: autocommit), for a claim that is the only
-        write of its transaction (bot/pipeline/chat.py)."""
-        [claimed] = await self.services.db.write_each(
-            [(_CLAIM_NOW, _CLAIM_NOW.values([{
+        def writes(rows: list[tuple[Any, ...]]) -> list[Write]:
+            found = sender_from_rows(rows, key.platform, key.workspace, channel)
+            if found is None or not steady(*found):
+                return []
+            taken.append(True)
+            person = found[0].person
+            planned: list[Write] = []
+            name = event.person.display_name
+            renamed = bool(name) and person.display_name != name
+            seen = services.engine.touch_due(person, now)
+            if renamed or seen:
+                person.display_name = name if renamed else person.display_name
+                person.last_seen_at = now if seen else person.last_seen_at
+                planned.append((_SEEN, _SEEN.values(person.__dict__)))
+            planned.append((_CLAIM_NOW, _CLAIM_NOW.values([{
                 "person_id": person.id,
                 "platform": event.person.platform,
                 "workspace": event.person.workspace,
                 "event_id": event.event_id,
-                "processed_at": self.services.clock(),
-            }]))]
+                "processed_at": now,
+            }])))
+            return planned
+
+        written = await services.db.read_then_write(
+            sender_statement_now(),
+            sender_values(key.platform, key.workspace, key.user_id, channel),
+            writes,
         )
-        return bool(claimed)
+        return bool(written[-1]) if taken else None
 
     async def learning_person(self, session: AsyncSession, event: Event) -> Person | None:
         """The sender only if they allow learning (see ProfileEngine.learning_person): for
@@ -120,6 +138,8 @@ class Identify:
         return result.first() is not None
 
 
+# What identifying a steady sender may write besides the claim (see claim_if_steady)
+_SEEN = RowUpdate(table_of(Person), ("display_name", "last_seen_at"))
 _CLAIM_NOW = RowsInsert(
     table_of(ProcessedEvent),
     ("person_id", "platform", "workspace", "event_id", "processed_at"),

@@ -16,9 +16,11 @@ from bench.stages import (
 )
 
 # Stages every answered DM of a person with a profile goes through (the model is the
-# "none" backend, which answers at once; extraction runs in a worker or a thread).
+# "none" backend, which answers at once; extraction runs in a worker or a thread). The
+# bench's people are steady senders on SQLite: read and claimed in one call, not through
+# the claim's session ("sender read + touch", "claim").
 ALWAYS = {
-    "sender read + touch", "claim", "consent gate", "learn", "profile + history read",
+    "steady: read + claim", "consent gate", "learn", "profile + history read",
     "profile snapshot", "assembly (rest)", "prompt render", "record",
 }
 

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from bot.core import DB_UNAVAILABLE, JOURNAL_FULL, Core
+from bot.events import PlatformContext
 from bot.llm import ScriptedBackend
 from profiles.db import Database, DatabaseUnavailable
 from profiles.models import (
@@ -203,8 +203,9 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
     SQLite's path: :class:`OneWriterPath`). The event is then kept as owing its answer and its
     learning: the replay learns, answers and records it without claiming it again (a second
     claim would call it a duplicate: no answer, ever — checked: without the mark nothing is
-    delivered here), and learns it once. ``steady``: the sender's claim alone, straight to
-    the driver; else under a new display name, which the claim's session writes with it."""
+    delivered here), and learns it once. ``steady``: the sender's read and claim straight to the
+    driver; else with a timezone the platform reports anew, which the claim's session writes
+    with it."""
     proxy, proxied = await proxied_database(postgres_database)
     settings = settings_for(proxied, outage_journal=str(tmp_path / "j"))
     core = Core(settings, OneWriterPath(settings.database_url), ScriptedBackend())
@@ -218,28 +219,28 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
             proxy.cut()  # the claim is in; the reply's reads are not
 
     identify = core.chat.identify
-    claim_now = identify.claim_now
+    claim_if_steady = identify.claim_if_steady
+    on_driver: list[bool | None] = []
 
-    on_driver: list[bool] = []
-
-    async def claim_now_then_cut(*args: Any) -> bool:
-        claimed = await claim_now(*args)
+    async def claim_then_cut(*args: Any) -> bool | None:
+        claimed = await claim_if_steady(*args)
         on_driver.append(claimed)
-        cut_after_first_commit(cast(Session, None))
+        if claimed is not None:  # claimed on the driver (None: left to the session)
+            cut_after_first_commit(cast(Session, None))
         return claimed
 
-    identify.claim_now = claim_now_then_cut  # type: ignore[method-assign]
+    identify.claim_if_steady = claim_then_cut  # type: ignore[method-assign]
     event.listen(Session, "after_commit", cut_after_first_commit)
     try:
         await grant(core, alice)
-        if not steady:
-            alice = dataclasses.replace(alice, display_name="Alice B.")
-        asked = message(alice, TEXT)
+        asked = message(
+            alice, TEXT, context=PlatformContext(timezone=None if steady else "Asia/Tokyo")
+        )
         armed.append(False)
         replies = await core.handle(asked)
         assert [r.text for r in replies] == [DB_UNAVAILABLE]
         assert core.backlog_size == 1 and not armed
-        assert on_driver == ([True] if steady else [])  # the path the case is about
+        assert on_driver == [True if steady else None]  # the path the case is about
         await proxy.start()
         assert await count(core, Signal, event_id=asked.event_id) == 0  # queued after reads
         assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
