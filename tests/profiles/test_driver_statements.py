@@ -12,14 +12,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot.pipeline.record import TURN_COLUMNS, call_insert, turn_row, turns_insert
 from profiles.db import Database, DatabaseUnavailable
-from profiles.models import TOKEN_COUNT_MAX, ConversationTurn, LLMCall, Person
+from profiles.driver_statements import RowUpdate, Write
+from profiles.models import TOKEN_COUNT_MAX, ConversationTurn, LLMCall, Person, table_of
 from tests.support.sqlite_trace import LOOP, WORKER, Traced, count_hand_offs
 from tests.support.tcp_proxy import proxied_database
 
@@ -263,3 +264,47 @@ def test_the_record_s_columns_are_every_column_of_a_turn_but_its_id() -> None:
     """A column added to ``conversation_turn`` must be added to the record's insert (or
     defaulted on purpose), not silently left out."""
     assert set(TURN_COLUMNS) == set(ConversationTurn.model_fields) - {"id"}
+
+
+async def test_read_then_write_decides_from_the_rows_in_one_transaction(db: Database) -> None:
+    """``Database.read_then_write``: ``then`` gets the rows as read_all reads them and its
+    writes run in the same transaction (the update's new value is what a session reads
+    next); no writes: nothing written; ``then`` failing: nothing written, its error raised."""
+    alice = await a_person(db)
+    people = select(Person.id, Person.display_name, Person.last_seen_at).where(  # type: ignore[call-overload]
+        Person.id == bindparam("id")
+    )
+    seen_update = RowUpdate(table_of(Person), ("display_name", "last_seen_at"))
+    given: list[list[tuple[Any, ...]]] = []
+
+    def rename(rows: list[tuple[Any, ...]]) -> list[Write]:
+        given.append(rows)
+        [(person_id, _, _)] = rows
+        row = {"id": person_id, "display_name": "Alice B.", "last_seen_at": WHEN}
+        return [(seen_update, seen_update.values(row))]
+
+    before = await db.read_all(people, {"id": alice})
+    assert await db.read_then_write(people, {"id": alice}, rename) == [[]]
+    assert given == [before]
+    [(_, name, seen)] = await db.read_all(people, {"id": alice})
+    assert name == "Alice B." and seen.replace(tzinfo=dt.UTC) == WHEN  # (SQLite: naive UTC)
+
+    assert await db.read_then_write(people, {"id": alice}, lambda rows: []) == []
+
+    def fails(rows: list[tuple[Any, ...]]) -> list[Write]:
+        raise ValueError("refused")
+
+    no_platform = RowUpdate(table_of(Person), ("platform",))
+
+    def writes_then_fails(rows: list[tuple[Any, ...]]) -> list[Write]:
+        """A write the database refuses (NOT NULL) after one it took: both rolled back."""
+        renamed = {"id": alice, "display_name": "Nobody", "last_seen_at": WHEN}
+        return [(seen_update, seen_update.values(renamed)),
+                (no_platform, no_platform.values({"id": alice, "platform": None}))]
+
+    with pytest.raises(ValueError, match="refused"):
+        await db.read_then_write(people, {"id": alice}, fails)
+    with pytest.raises(IntegrityError):
+        await db.read_then_write(people, {"id": alice}, writes_then_fails)
+    [(_, name, _)] = await db.read_all(people, {"id": alice})
+    assert name == "Alice B."  # the refused transaction's update did not stay
