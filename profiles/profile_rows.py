@@ -111,8 +111,8 @@ async def read_profile(session: AsyncSession, person_id: int, *, turns: int = 0)
 async def read_profile_now(db: Database, person_id: int, *, turns: int = 0) -> ProfileRows:
     """:func:`read_profile` straight on the driver, outside any transaction
     (:meth:`Database.read_one`): the same rows, with the style and summary as objects of no
-    session. For work that holds no connection and wrote nothing (a reply's reads on
-    SQLite): it would not see a transaction's own writes. Why: on SQLite this statement was
+    session. For work that holds no connection and wrote nothing (a reply's reads after its
+    claim): it would not see a transaction's own writes. Why: on SQLite this statement was
     a reply's read transaction on its own, held open while the assembly worked
     (docs/measurement.md, "A reply's profile straight to the driver on SQLite")."""
     dialect = db.engine.dialect.name

@@ -96,7 +96,7 @@ class Assemble:
         self, session: AsyncSession, person_id: int, *, on_driver: bool
     ) -> ProfileRows:
         """The person's profile and latest turns: in ``session``, or (``on_driver``, for
-        work that holds no connection and wrote nothing yet: a reply's reads on SQLite)
+        work that holds no connection and wrote nothing yet: a reply's reads after its claim)
         straight on the driver, in no transaction (profiles/profile_rows.py)."""
         services = self.services
         turns = services.settings.history_turns

@@ -1,5 +1,6 @@
 """The chat path: the stages of bot/pipeline/ called in order, the transactions visible
-(the claim; on SQLite the reply's reads in a read-only one of their own; the record), and what
+(the claim; the reply's reads in a read-only one of their own, but on PostgreSQL when the claim
+needed its session; the record), and what
 the message teaches handed to the batched learner in between.
 
 A message addressed to the bot is answered; any other channel message is only observed
@@ -90,8 +91,8 @@ class Decided:
     # The timezone the message is read in, when it teaches (None: nothing is learned —
     # no consent, or a replay whose learning was done)
     timezone: str | None
-    # On SQLite, the sender's small rows the first transaction read, for the assembly's own
-    # transaction (PostgreSQL assembles in the first one: nothing to hand over)
+    # The sender's small rows the first transaction read, for the assembly's own transaction
+    # (None when it assembles in the first one: PostgreSQL's claim through a session)
     read_ahead: ReadAhead | None = None
 
 
@@ -255,11 +256,7 @@ class Chat:
     ) -> Prepared | None:
         """Everything before the model: None for a duplicate delivery. ``claimed``: a replay
         of a message claimed already; ``learn``: False if its learning was done."""
-        decided = (
-            await self._claim_steady(event, learn)
-            if self.services.db.single_writer and not claimed
-            else None
-        )
+        decided = None if claimed else await self._claim_steady(event, learn)
         if decided is False:
             log.info("duplicate event %s ignored", event.event_id)
             return None
@@ -270,8 +267,8 @@ class Chat:
             if not isinstance(in_transaction, Decided):
                 return in_transaction  # a duplicate (None), or PostgreSQL's reply prepared
             decided = in_transaction
-        # SQLite: assembly reads what the claim taught in a read-only transaction of its own,
-        # so it does not hold the one writer (a DM held it twice as long). The claim has
+        # Assembly reads what the claim taught in a read-only transaction of its own (on
+        # SQLite it must not hold the one writer: a DM held it twice as long). The claim has
         # committed, so if the database goes away now the event is kept as owed its answer,
         # and its replay answers without claiming (bot/journal.py).
         try:
@@ -282,17 +279,16 @@ class Chat:
     async def _claim_steady(
         self, event: MessageEvent, learn: bool
     ) -> Decided | Literal[False] | None:
-        """The claim of a steady sender's message straight to the driver, in one quick
-        transaction with the read of their rows (:meth:`Identify.claim_if_steady`): when
-        nothing needs writing but the claim, their new display name or last-seen mark — their
-        consent answered, nothing new in the timezone or locale the platform reports — which
-        is most messages of anyone who talks to the bot. None when more would be (or they are
-        new): then :meth:`_claim_in_transaction`; False for a duplicate.
+        """The claim of a steady sender's message straight to the driver, in one transaction
+        with the read of their rows (:meth:`Identify.claim_if_steady`): when nothing needs
+        writing but the claim, their new display name or last-seen mark — their consent
+        answered, nothing new in the timezone or locale the platform reports — which is most
+        messages of anyone who talks to the bot. None when more would be (or they are new):
+        then :meth:`_claim_in_transaction`; False for a duplicate.
 
-        Why (SQLite; PostgreSQL reads the reply's context in the claim's transaction, and
-        measured no gain from it): the claim's transaction through the session cost a DM
-        ~0.8 ms of the event loop; the whole DM ~12 % less this way (docs/measurement.md, "A
-        steady sender's claim straight to the driver")."""
+        Why: through the session, the claim's transaction cost a DM on SQLite ~0.75 ms of the
+        event loop, ~0.32 ms this way: the whole DM 16 % less; on PostgreSQL 3–8 % less
+        (docs/measurement.md, "A steady sender's claim straight to the driver")."""
         decided: list[Decided] = []
 
         def steady(sender: Sender, ahead: ReadAhead) -> bool:
@@ -323,7 +319,8 @@ class Chat:
         claimed: bool,
         learn: bool,
     ) -> Decided | Prepared | None:
-        """The claim in a transaction of its ORM session, whatever it must write: the
+        """The claim in a transaction of its ORM session, whatever it must write (a new
+        person, an unanswered consent, what the platform reports anew; a replay): the
         decision for SQLite's assembly after it, or on PostgreSQL the reply's context read in
         it. None for a duplicate."""
         # Transaction 1: identify + dedupe → consent gate. A retried or crashed delivery is
@@ -411,9 +408,9 @@ class Chat:
         *,
         session: AsyncSession | None = None,
     ) -> Prepared:
-        """History and context → prompt (reads): in ``session`` (the first transaction, on
-        PostgreSQL), else in a read-only transaction after the first one committed, starting
-        from what that one read ahead."""
+        """History and context → prompt (reads): in ``session`` (PostgreSQL's claim through
+        a session), else in a read-only transaction after the claim committed, starting from
+        what it read ahead."""
         person, gate = decided.person, decided.gate
         person_id = person.id
         assert person_id is not None

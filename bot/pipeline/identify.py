@@ -62,8 +62,8 @@ class Identify:
     async def claim_if_steady(
         self, event: MessageEvent, steady: Callable[[Sender, ReadAhead], bool]
     ) -> bool | None:
-        """:meth:`sender` and :meth:`claim` in one quick transaction straight on the driver
-        (:meth:`Database.read_then_write`, SQLite), for a known sender whom ``steady`` —
+        """:meth:`sender` and :meth:`claim` in one transaction straight on the driver
+        (:meth:`Database.read_then_write`), for a known sender whom ``steady`` —
         given their rows, called while the transaction holds the writer, so plain Python —
         finds needing no other write. As :meth:`sender` does, it writes their new display
         name and the last-seen mark when due, then the claim. True: claimed; False: a

@@ -108,7 +108,7 @@ async def test_on_sqlite_a_reply_s_reads_begin_no_transaction(
     assembly worked (at maximum ingest SQLite answered ~a fifth more without it:
     docs/measurement.md) — then the record. All on the event loop's thread. Fails if the
     profile is read through a session again. A preview reads as the reply does, the sender
-    in no transaction either. (PostgreSQL reads both in the claim's transaction.)"""
+    in no transaction either."""
     core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
     try:
         alice = person("alice")
