@@ -509,9 +509,9 @@ class Chat:
     async def preview(self, event: MessageEvent) -> LLMRequest:
         """The exact model input this message would produce now, with nothing stored
         (``tailorbot prompt preview``, benchmarks). Unknown people get the generic prompt.
-        Read-only transactions: on SQLite they never wait for the writer. The reads are a
-        reply's: the sender's small rows in one statement (profiles/preload.py), then the
-        assembly — on SQLite after that transaction, its profile straight on the driver
+        Read-only: on SQLite nothing waits for the writer. The reads are a steady sender's
+        reply's: their small rows in one statement straight on the driver
+        (profiles/preload.py), then the assembly, its profile straight on the driver too
         (:meth:`prepare`) — so what is timed here is what a reply's assembly costs."""
         services = self.services
         key = key_of(event)
@@ -553,11 +553,8 @@ class Chat:
             person, learn, _ = await sender_of(session)
             return await assemble(session, writable, person, learn, False)
 
-        if not services.db.single_writer:
-            return await services.db.read_first(build, quick=True)
-
         # The sender's rows straight on the driver, as a steady sender's reply reads them
-        # (Identify.steady_sender); an unanswered consent asks the workspace's mode, in a
+        # (Identify.claim_if_steady); an unanswered consent asks the workspace's mode, in a
         # read-only transaction as before.
         found = await read_sender_now(
             services.db, key.platform, key.workspace, key.user_id, channel
