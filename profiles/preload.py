@@ -7,9 +7,10 @@ assembly), and each lookup used to be its own round trip (issue 16: ~17 statemen
 :func:`read_sender` fetches them together; person and consent then sit in the session's
 identity map (``session.get`` finds them without SQL), and link and preference rows — which
 ``session.get`` cannot answer for "none" or "many" — are kept in ``session.info`` for
-:func:`preference_rows` and :func:`known_link`. :func:`read_sender_now` reads the same rows
-straight on the driver, outside any transaction, and hands them on in the same form (a
-steady sender's reply on SQLite: bot/pipeline/chat.py).
+:func:`preference_rows` and :func:`known_link`. :func:`sender_from_rows` makes the same of
+the statement's rows read straight on the driver — outside any transaction
+(:func:`read_sender_now`: a preview), or in a steady sender's claim
+(bot/pipeline/identify.py) — and hands them on in the same form.
 
 Why only for one transaction (or the read-only assembly of the same reply, which begins the
 moment that transaction commits: :func:`hand_over`, :func:`take_over`), not across messages:

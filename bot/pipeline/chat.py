@@ -1,7 +1,7 @@
 """The chat path: the stages of bot/pipeline/ called in order, the transactions visible
-(the claim; the reply's reads in a read-only one of their own, but on PostgreSQL when the claim
-needed its session; the record), and what
-the message teaches handed to the batched learner in between.
+(the claim; the reply's reads in a read-only one of their own — inside the claim's on
+PostgreSQL when the claim needed its session; the record), and what the message teaches
+handed to the batched learner in between.
 
 A message addressed to the bot is answered; any other channel message is only observed
 (and only when its author allows learning: nothing at all is stored about others).

@@ -88,7 +88,11 @@ class Identify:
             if renamed or seen:
                 person.display_name = name if renamed else person.display_name
                 person.last_seen_at = now if seen else person.last_seen_at
-                planned.append((_SEEN, _SEEN.values(person.__dict__)))
+                planned.append((_SEEN, _SEEN.values({
+                    "id": person.id,
+                    "display_name": person.display_name,
+                    "last_seen_at": person.last_seen_at,
+                })))
             planned.append((_CLAIM_NOW, _CLAIM_NOW.values([{
                 "person_id": person.id,
                 "platform": event.person.platform,
