@@ -15,10 +15,11 @@ What SQLAlchemy still does: it compiles the statement for the engine's dialect (
 parameters' order) and converts each value with the bind processor of its column's type
 (JSON, timestamps, PostgreSQL's casts), so the rows are exactly what the ORM would store
 (tests/profiles/test_driver_statements.py); a ``SELECT``'s values are read back by each
-column type's result processor. :meth:`profiles.db.Database.write_each` and
-:meth:`~profiles.db.Database.read_one` (a reply's profile on SQLite:
-profiles/profile_rows.py) run them; the engine's ``before_cursor_execute`` listeners still
-hear of every statement.
+column type's result processor. :meth:`profiles.db.Database.write_each` (a reply's record),
+:meth:`~profiles.db.Database.read_one` / ``read_all`` (a reply's profile:
+profiles/profile_rows.py; a preview's sender) and ``read_then_write`` (a steady sender's read
+and claim: bot/pipeline/identify.py) run them; the engine's ``before_cursor_execute``
+listeners still hear of every statement.
 """
 
 from __future__ import annotations
