@@ -34,7 +34,7 @@ from bot.pipeline.observe import ChannelContext, Observe
 from bot.pipeline.record import Record, TurnRow
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
-from profiles.db import DatabaseUnavailable, WriteNeeded
+from profiles.db import DatabaseUnavailable
 from profiles.engine import answered_allows
 from profiles.models import Consent, Person
 from profiles.preferences import ResolvedPreferences
@@ -42,7 +42,6 @@ from profiles.preload import (
     ReadAhead,
     Sender,
     hand_over,
-    read_sender,
     read_sender_now,
     take_over,
 )
@@ -519,25 +518,6 @@ class Chat:
         channel = event.channel_id if event.surface != Surface.DM else ""
         now = services.clock()
 
-        async def sender_of(session: AsyncSession) -> tuple[Person, bool, ReadAhead | None]:
-            sender = await read_sender(
-                session, key.platform, key.workspace, key.user_id, channel
-            )
-            if sender is None or sender.person.id is None:
-                generic = Person(
-                    id=-1,
-                    platform=key.platform,
-                    workspace=key.workspace,
-                    user_id=key.user_id,
-                    display_name=event.person.display_name,
-                )
-                return generic, False, None
-            person, consent = sender.person, sender.consent
-            learn = consent is not None and await services.engine.may_learn_in(
-                session, person, consent
-            )
-            return person, learn, hand_over(session, consent)
-
         async def assemble(
             session: AsyncSession, writable: bool, person: Person, learn: bool, on_driver: bool
         ) -> LLMRequest:
@@ -549,27 +529,33 @@ class Chat:
                 await session.rollback()  # nothing stored, whatever assembly wrote
             return request
 
-        async def build(session: AsyncSession, writable: bool) -> LLMRequest:
-            person, learn, _ = await sender_of(session)
-            return await assemble(session, writable, person, learn, False)
-
         # The sender's rows straight on the driver, as a steady sender's reply reads them
-        # (Identify.claim_if_steady); an unanswered consent asks the workspace's mode, in a
-        # read-only transaction as before.
+        # (Identify.claim_if_steady); only an unanswered consent reads more: the workspace's
+        # consent mode.
         found = await read_sender_now(
             services.db, key.platform, key.workspace, key.user_id, channel
         )
-        consent = None if found is None else found[0].consent
-        answered = None if consent is None else answered_allows(consent)
-        ahead: ReadAhead | None
-        if found is not None and answered is not None:
-            person, learn, ahead = found[0].person, answered, found[1]
+        ahead: ReadAhead | None = None
+        if found is None:
+            learn = False
+            person = Person(
+                id=-1,
+                platform=key.platform,
+                workspace=key.workspace,
+                user_id=key.user_id,
+                display_name=event.person.display_name,
+            )
         else:
-            try:
-                async with services.db.read(quick=True) as session:
-                    person, learn, ahead = await sender_of(session)
-            except WriteNeeded:  # the sender's reads would write: all in one rolled-back write
-                return await services.db.read_first(build, quick=True)
+            sender, ahead = found
+            person, consent = sender.person, sender.consent
+            answered = None if consent is None else answered_allows(consent)
+            if consent is None or answered is not None:
+                learn = bool(answered)
+            else:
+                learn = await services.db.read_first(
+                    lambda session, _: services.engine.may_learn_in(session, person, consent),
+                    quick=True,
+                )
 
         async def assemble_after(session: AsyncSession, writable: bool) -> LLMRequest:
             if ahead is not None:

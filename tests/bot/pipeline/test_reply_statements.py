@@ -469,3 +469,23 @@ async def test_a_preview_reads_what_a_reply_reads(core: Core, database_url: str)
     reply_reads = [s for s in reply_path(seen) if s.startswith("SELECT")]
     # the reply's reads, in order (its learning batch, if it ran meanwhile, reads after)
     assert reads == reply_reads[: len(reads)], (reads, reply_reads)
+
+
+async def test_a_preview_follows_the_workspace_s_mode_for_an_unanswered_consent(
+    make_core: MakeCore,
+) -> None:
+    """Someone who never answered the consent question: the preview is the generic prompt
+    while the workspace is opt-in, and personalised once it is opt-out (their consent read
+    on the driver, the workspace's mode in a read-only transaction)."""
+    core = await make_core(workspace_opt_out_allowed=True)
+    bob = person("bob")
+    await core.handle(message(bob, TEXT))
+    generic = "has not allowed personalisation"
+    assert generic in (await core.preview_request(message(bob, "what next?"))).system
+    admin = CommandEvent(event_id=next_id("cmd"), person=person("boss"), name="admin",
+                         args="set consent opt_out", channel_id="C1",
+                         surface=Surface.CHANNEL, context=PlatformContext(admin=True))
+    await core.handle(admin)
+    await core.handle(message(bob, TEXT))
+    await core.services.learner.flush()
+    assert generic not in (await core.preview_request(message(bob, "what next?"))).system
