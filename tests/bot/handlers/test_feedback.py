@@ -1,11 +1,23 @@
 """Feedback on the bot's replies: a reply's topics are read when it is first judged, not when
 it is answered."""
 
+import logging
+
+import pytest
 from sqlmodel import select
 
 from bot.llm import ScriptedBackend
 from profiles.models import ConversationTurn, Feedback, Interest
-from tests.support.helpers import action, count, grant, message, person, person_id, reaction
+from tests.support.helpers import (
+    action,
+    command,
+    count,
+    grant,
+    message,
+    person,
+    person_id,
+    reaction,
+)
 
 ANSWER = "Raft elections and log replication keep a distributed database consistent."
 
@@ -108,3 +120,50 @@ async def test_a_reply_whose_topics_cannot_be_read_is_still_judged(make_core, ca
     await core.handle(reaction(alice, reply.reply_id, "👍", added=False))
     assert await count(core, Feedback, person_id=pid) == 0
     assert await _weights(core, pid) == before
+
+
+def _forgotten_mid_judgement(core, elsewhere, who):
+    """``who`` confirms /forget through another worker (``elsewhere``: another core on the
+    same database) just as this core writes their judgement: after its write transaction
+    read them and the reply, before it writes. (Within one core a person's events are
+    handled in order.)"""
+    engine = core.services.engine
+    record_feedback = engine.record_feedback
+
+    async def forgotten_first(*args, **kwargs):
+        await elsewhere.handle(command(who, "forget", "confirm"))
+        return await record_feedback(*args, **kwargs)
+
+    engine.record_feedback = forgotten_first
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize("judged_before", [False, True], ids=["unread reply", "read reply"])
+async def test_a_judgement_racing_a_forget_elsewhere_keeps_nothing_and_fails_nothing(
+    make_core, database_url, judged_before, caplog
+):
+    """PostgreSQL only: on SQLite the writer serialises the two (the forget waits, or the
+    judgement's write transaction finds nobody). The judgement's writes then meet rows that
+    are gone — the unread reply whose topics it stores, or the person its feedback and
+    interests refer to — and the database refuses them: the button is still acknowledged,
+    nothing is raised or logged as an error, and nothing of the person is left."""
+    caplog.set_level(logging.INFO, logger="bot.handlers.feedback")
+    core, alice, pid = await _consenting_alice(make_core)
+    elsewhere = await make_core()
+    reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
+    await core.services.learner.flush()
+    if judged_before:  # its topics stored by a first judgement
+        await core.handle(reaction(alice, reply.reply_id, "👍"))
+        assert await count(core, Feedback, person_id=pid) == 1
+    _forgotten_mid_judgement(core, elsewhere, alice)
+
+    acks = await core.handle(action(alice, "feedback.down", reply.reply_id))
+
+    assert [ack.purpose for ack in acks] == ["ack"]
+    assert "forgotten meanwhile" in caplog.text
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert await person_id(core, alice) is None
+    for table in (Feedback, Interest, ConversationTurn):
+        assert await count(core, table) == 0
