@@ -13,7 +13,8 @@
     python -m bench --stages                one DM at a time: main-thread CPU per stage of
                                             the reply path, statements per DM (both backends)
     python -m bench --loop-steps            maximum ingest with every event-loop step timed:
-                                            where the long steps (the loop lag) come from
+                                            where the long steps (the loop lag) come from,
+                                            and where the DMs waited
 
 The offline evaluation needs the MovieLens-100k copy shipped in the ``recbole`` wheel
 (``pip install --no-deps recbole==1.2.1``); without it that part is skipped with a message.
@@ -73,7 +74,8 @@ def main() -> None:
     )
     only.add_argument(
         "--loop-steps", action="store_true",
-        help="where the event loop's long steps come from at maximum ingest",
+        help="where the event loop's long steps come from at maximum ingest, and where "
+        "the DMs waited",
     )
     parser.add_argument("--loop-events", type=int, default=4_000)
     parser.add_argument("--stage-people", type=int, default=1_000)

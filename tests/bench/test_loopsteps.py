@@ -8,7 +8,7 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator
 
-from bench.loopsteps import LongSteps, _frames, timed_steps
+from bench.loopsteps import LongSteps, TaskWaits, _frames, timed_steps
 
 ORIGINAL = asyncio.Handle._run
 
@@ -80,3 +80,50 @@ async def test_a_step_inside_an_async_context_manager_is_named_by_its_generator(
     await task
     assert names[0] == "_inside" and names.index("_entering") > names.index("__aenter__")
     assert names[-1] == "wait"  # down to the Event it waits on
+
+
+async def _watched_waits(waits: TaskWaits, gate: asyncio.Event) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    waits.watch(task)
+    try:
+        await asyncio.sleep(0)  # a turn of the loop
+        await gate.wait()  # until another task lets it go
+    finally:
+        waits.unwatch(task)
+
+
+async def _unwatched(gate: asyncio.Event) -> None:
+    await gate.wait()
+
+
+def _line_of(text: str) -> int:
+    import inspect
+
+    source, start = inspect.getsourcelines(_watched_waits)
+    return start + next(i for i, line in enumerate(source) if text in line)
+
+
+async def test_a_watched_task_s_waits_are_charged_where_it_stood() -> None:
+    """Each gap between a watched task's steps goes to the place it was suspended in, once
+    per wait; a task nobody watches is charged nowhere; the loop is left as it was."""
+    waits = TaskWaits()
+    gate = asyncio.Event()
+    with timed_steps(LongSteps(threshold_ms=1e9), waits):
+        watched = asyncio.create_task(_watched_waits(waits, gate))
+        other = asyncio.create_task(_unwatched(gate))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        _busy(0.002)  # the watched task waits through this step of another task
+        gate.set()
+        await asyncio.gather(watched, other)
+    assert asyncio.Handle._run is ORIGINAL
+    module = "tests.bench.test_loopsteps._watched_waits"
+    turn, gated = f"{module}:{_line_of('sleep(0)')}", f"{module}:{_line_of('gate.wait()')}"
+    assert set(waits.places) == {turn, gated}
+    assert waits.places[turn].steps == waits.places[gated].steps == 1
+    assert waits.places[gated].total_ms >= 2.0  # it stood there through the busy step
+    assert len(waits.total_ms) == 1 and not waits.watched
+    assert waits.total_ms[0] >= waits.places[gated].total_ms + waits.own_ms[0]
+    report = waits.report()
+    assert report.startswith("1 DMs") and "gate.wait" not in report and gated in report
