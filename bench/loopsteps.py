@@ -78,6 +78,14 @@ class LongSteps:
         return "\n".join(lines)
 
 
+@dataclass(slots=True)
+class _Watched:
+    started: float  # when it was watched
+    last_end: float  # when its last step ended
+    place: str = ""  # where that step left it ("": the step it was first watched in)
+    own_s: float = 0.0  # its steps since it was watched
+
+
 @dataclass
 class TaskWaits:
     """Where watched tasks (the DMs of the run) spent their time between their own steps:
@@ -86,7 +94,7 @@ class TaskWaits:
     trip, the event loop's other work. Why: at maximum ingest a DM's latency is mostly
     waiting, and a sampling profiler shows only CPU."""
 
-    watched: dict[asyncio.Task[Any], list[Any]] = field(default_factory=dict)
+    watched: dict[asyncio.Task[Any], _Watched] = field(default_factory=dict)
     places: dict[str, Place] = field(default_factory=lambda: collections.defaultdict(Place))
     own_ms: list[float] = field(default_factory=list)  # each finished task's steps in all
     total_ms: list[float] = field(default_factory=list)  # each finished task, end to end
@@ -94,20 +102,20 @@ class TaskWaits:
     def watch(self, task: asyncio.Task[Any]) -> None:
         """From now on (the caller is in one of ``task``'s steps)."""
         now = time.perf_counter()
-        self.watched[task] = [now, "", 0.0, now]  # started, where it waits, own s, last end
+        self.watched[task] = _Watched(started=now, last_end=now)
 
     def unwatch(self, task: asyncio.Task[Any]) -> None:
-        started, _place, own, _end = self.watched.pop(task)
-        self.own_ms.append(own * 1000)
-        self.total_ms.append((time.perf_counter() - started) * 1000)
+        record = self.watched.pop(task)
+        self.own_ms.append(record.own_s * 1000)
+        self.total_ms.append((time.perf_counter() - record.started) * 1000)
 
     def resumed(self, task: asyncio.Task[Any], started: float) -> None:
         """A step of watched ``task`` starts: the wait since its last one is charged to where
-        that left it (none for the step it was first watched in)."""
+        that left it."""
         record = self.watched[task]
-        if record[1]:
-            gap = (started - record[3]) * 1000
-            charged = self.places[record[1]]
+        if record.place:
+            gap = (started - record.last_end) * 1000
+            charged = self.places[record.place]
             charged.steps += 1
             charged.total_ms += gap
             charged.max_ms = max(charged.max_ms, gap)
@@ -116,8 +124,8 @@ class TaskWaits:
         """A step of watched ``task`` ran from ``started`` to ``ended`` and left it at
         ``place``."""
         record = self.watched[task]
-        record[2] += ended - max(started, record[3])
-        record[1], record[3] = place, ended
+        record.own_s += ended - max(started, record.last_end)
+        record.place, record.last_end = place, ended
 
     def report(self, what: str = "DM", top: int = 12) -> str:
         if not self.total_ms:
