@@ -3,6 +3,7 @@ trace callback, which runs in the thread that executes the statement."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -29,19 +30,41 @@ class Traced:
         self.words = words
         self.loop_thread = threading.get_ident()
         self.seen: list[tuple[str, str]] = []
+        self._connections: list[int] = []  # the connection of each statement seen
         event.listen(db.engine.sync_engine, "checkout", self._trace)
 
     def _trace(self, dbapi_connection: object, record: object, _proxy: object) -> None:
         raw: sqlite3.Connection = record.driver_connection._conn  # type: ignore[attr-defined]
-        raw.set_trace_callback(self._saw)
+        raw.set_trace_callback(functools.partial(self._saw, id(raw)))
 
-    def _saw(self, statement: str) -> None:
+    def _saw(self, connection: int, statement: str) -> None:
         where = LOOP if threading.get_ident() == self.loop_thread else WORKER
         self.seen.append((" ".join(statement.split()[: self.words]), where))
+        self._connections.append(connection)
 
     def take(self) -> list[tuple[str, str]]:
-        seen, self.seen = self.seen, []
+        seen, self.seen, self._connections = self.seen, [], []
         return seen
+
+    def take_transactions(self) -> list[list[str]]:
+        """The statements of each committed transaction seen, between its ``BEGIN`` and its
+        ``COMMIT`` (``PRAGMA`` left out), in the order they began. Grouped by connection:
+        another connection's transaction — a learning batch or a background count in
+        aiosqlite's thread — may run at the same time, its statements among these in time."""
+        committed: list[tuple[int, list[str]]] = []
+        open_on: dict[int, tuple[int, list[str]]] = {}
+        for at, ((statement, _), connection) in enumerate(
+            zip(self.seen, self._connections, strict=True)
+        ):
+            if statement.startswith("BEGIN"):
+                open_on[connection] = (at, [])
+            elif statement == "COMMIT":
+                if connection in open_on:
+                    committed.append(open_on.pop(connection))
+            elif connection in open_on and not statement.startswith("PRAGMA"):
+                open_on[connection][1].append(statement)
+        self.take()
+        return [sent for _, sent in sorted(committed, key=lambda begun: begun[0])]
 
 
 def count_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
