@@ -26,7 +26,7 @@ and an admin's channel exclusion.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -224,16 +224,17 @@ async def read_senders(
     sender on."""
     if not keys:
         return {}
-    stmt, by_key = _senders_statement(dialect_of(session))
+    stmt, executions = _senders_statement(dialect_of(session))
     found: dict[tuple[str, str, str], Sender] = {}
-    rows = await session.exec(stmt, params=by_key.params(keys))
-    for person, consent, preference in rows:
-        key = (person.platform, person.workspace, person.user_id)
-        sender = found.get(key)
-        if sender is None:
-            sender = found[key] = Sender(person, consent, None, None)
-        if preference is not None:
-            sender.preferences.append(preference)
+    for params in executions(keys):
+        rows = await session.exec(stmt, params=params)
+        for person, consent, preference in rows:
+            key = (person.platform, person.workspace, person.user_id)
+            sender = found.get(key)
+            if sender is None:
+                sender = found[key] = Sender(person, consent, None, None)
+            if preference is not None:
+                sender.preferences.append(preference)
     return found
 
 
@@ -332,21 +333,50 @@ def _recall(session: AsyncSession, kind: str, key: object) -> tuple[bool, Any]:
     return True, memo[(kind, key)]
 
 
+Keys = set[tuple[str, str, str]]
+
+
 @functools.lru_cache(maxsize=2)
-def _senders_statement(dialect: str) -> tuple[Any, AnyOf]:
-    """Built once per dialect (the keys bound at execution): building it and its cache key
-    for every batch cost more than running it."""
-    keys = any_of(
-        dialect, "keys", col(Person.platform), col(Person.workspace), col(Person.user_id)
-    )
-    stmt = (
+def _senders_statement(dialect: str) -> tuple[Any, Callable[[Keys], list[dict[str, Any]]]]:
+    """The statement, built once per dialect (building it and its cache key for every batch
+    cost more than running it), and the parameters of its executions for a set of keys.
+
+    SQLite: one execution per workspace (one, most of the time), its user ids as a list —
+    with the three key columns as one list (``(platform, workspace, user_id) IN …``) SQLite
+    scanned every person instead of using the key's index: at 100k people a batch's read
+    cost 171 µs of the event loop a person, against 61 this way (docs/measurement.md,
+    twenty-fourth session). PostgreSQL: the three columns as arrays, one execution; it finds
+    each key by the index whether or not the table has statistics yet, where the list of
+    user ids within a workspace, on a table just filled and not analysed, was a scan of the
+    workspace's index entries (10.7 ms against 0.33 at 100k people)."""
+    people = (
         select_rows(Person, Consent, Preference)
         .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
         .outerjoin(Preference, col(Preference.person_id) == col(Person.id))
-        .where(keys.clause)
         .order_by(col(Person.id), col(Preference.id))
     )
-    return stmt, keys
+    if dialect == "postgresql":
+        keys = any_of(
+            dialect, "keys", col(Person.platform), col(Person.workspace), col(Person.user_id)
+        )
+        return people.where(keys.clause), lambda wanted: [keys.params(wanted)]
+    user_ids = any_of(dialect, "user_ids", col(Person.user_id))
+    in_workspace = people.where(
+        col(Person.platform) == bindparam("platform"),
+        col(Person.workspace) == bindparam("workspace"),
+        user_ids.clause,
+    )
+
+    def executions(wanted: Keys) -> list[dict[str, Any]]:
+        by_workspace: dict[tuple[str, str], set[str]] = {}
+        for platform, workspace, user_id in wanted:
+            by_workspace.setdefault((platform, workspace), set()).add(user_id)
+        return [
+            {"platform": platform, "workspace": workspace, **user_ids.params(ids)}
+            for (platform, workspace), ids in by_workspace.items()
+        ]
+
+    return in_workspace, executions
 
 
 @functools.lru_cache(maxsize=2)

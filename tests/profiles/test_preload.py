@@ -4,13 +4,20 @@ answered from what was read before it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
 from profiles.admin_models import ChannelPolicy
 from profiles.memories import add_memory, join_links, link_of, own_memories, unlink
 from profiles.models import Consent, ConsentStatus, Person
-from profiles.preload import preference_rows, read_sender, read_sender_now, take_over
+from profiles.preload import (
+    preference_rows,
+    read_sender,
+    read_sender_now,
+    read_senders,
+    take_over,
+)
 from tests.conftest import MakeCore
 from tests.support.helpers import people
 from tests.support.statements import statements_sent
@@ -122,3 +129,67 @@ async def test_changes_in_the_same_transaction_are_read_again(make_core: MakeCor
         assert await own_memories(session, alice) == []  # read ahead: none
         await add_memory(session, alice, "tea, not coffee", source="explicit", at=T0, limit=10)
         assert [m.text for m in await own_memories(session, alice)] == ["tea, not coffee"]
+
+
+async def test_a_batch_s_senders_are_read_whatever_their_workspaces(make_core: MakeCore) -> None:
+    """:func:`read_senders` (observed messages, a batch at a time): each key's person, consent
+    and preference rows, people of several workspaces in one call, and no one for a key
+    nobody has — the same user id in another workspace is another person."""
+    core = await make_core()
+    engine = core.services.engine
+    alice, bob = await people(core, "alice", "bob")
+    [alice_w2] = await people(core, "alice", workspace="W2")
+    async with core.services.db.session() as session:
+        await engine.set_consent(session, alice, ConsentStatus.GRANTED, T0)
+        await engine.set_preference(session, alice, "tone", "formal", at=T0)
+        await engine.set_preference(session, alice_w2, "verbosity", "brief", at=T0)
+    keys = {("test", "W1", "alice"), ("test", "W1", "bob"), ("test", "W2", "alice"),
+            ("test", "W2", "bob"), ("test", "W3", "carol")}
+    async with core.services.db.read() as session:
+        found = await read_senders(session, keys)
+    assert set(found) == {("test", "W1", "alice"), ("test", "W1", "bob"), ("test", "W2", "alice")}
+    by_id = {key: sender.person.id for key, sender in found.items()}
+    assert by_id == {("test", "W1", "alice"): alice, ("test", "W1", "bob"): bob,
+                     ("test", "W2", "alice"): alice_w2}
+    first = found[("test", "W1", "alice")]
+    assert first.consent is not None and first.consent.status == ConsentStatus.GRANTED.value
+    assert [(p.key, p.value) for p in first.preferences] == [("tone", "formal")]
+    assert [(p.key, p.value) for p in found[("test", "W2", "alice")].preferences] == [
+        ("verbosity", "brief")]
+    assert found[("test", "W1", "bob")].preferences == []
+
+
+async def test_on_sqlite_a_batch_s_senders_are_found_by_the_key_s_index(
+    sqlite_url: str, settings_for: Any
+) -> None:
+    """SQLite scanned every person for ``(platform, workspace, user_id) IN (…)``: the read
+    grew with the people stored (profiles/preload.py). The statement as sent, asked for its
+    plan, searches the key's index."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from bot.core import Core
+    from bot.llm import ScriptedBackend
+    from profiles.db import Database
+
+    core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
+    sent: list[tuple[str, Any]] = []
+
+    def record(_c: Any, _cur: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        sent.append((statement, parameters))
+
+    try:
+        await people(core, *[f"u{i}" for i in range(30)])
+        async with core.services.db.read() as session:
+            event.listen(core.services.db.engine.sync_engine, "before_cursor_execute", record)
+            await read_senders(session, {("test", "W1", f"u{i}") for i in range(0, 30, 3)})
+            event.remove(core.services.db.engine.sync_engine, "before_cursor_execute", record)
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+    [(statement, parameters)] = sent
+    with contextlib.closing(sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))) as raw:
+        plan = [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    on_person = [step for step in plan if "person " in step or step.endswith(" person")]
+    assert on_person and all(step.startswith("SEARCH person USING") for step in on_person), plan
