@@ -40,7 +40,7 @@ from profiles.db import Database
 from profiles.detached import detached
 from profiles.memory_models import IdentityLink, Memory
 from profiles.models import Consent, Person, Preference, table_of
-from profiles.upsert import AnyOf, any_of, dialect_of
+from profiles.upsert import any_of, dialect_of
 
 _INFO_KEY = "tailorbot.preloaded"
 PREFERENCES = "preferences"
@@ -217,7 +217,8 @@ def _sender_part(
 async def read_senders(
     session: AsyncSession, keys: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], Sender]:
-    """:func:`read_sender` for many (platform, workspace, user id) keys in one statement —
+    """:func:`read_sender` for many (platform, workspace, user id) keys in one statement (on
+    SQLite one per workspace: :func:`_keys_where`) —
     person, consent and preference rows, not link or channel (:func:`channel_policies`): the
     observed channel messages and reactions of one batch (bot/pipeline/intake.py). People not
     found are absent from the result. Nothing is kept in the session: the caller hands each
@@ -241,13 +242,17 @@ async def read_senders(
 async def channel_policies(
     session: AsyncSession, channels: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], ChannelPolicy]:
-    """The policy rows of these (platform, workspace, channel id) in one statement; channels
-    without a row (no admin said anything) are absent."""
+    """The policy rows of these (platform, workspace, channel id) in one statement (on SQLite
+    one per workspace: :func:`_keys_where`); channels without a row (no admin said anything)
+    are absent."""
     if not channels:
         return {}
-    stmt, by_channel = _policies_statement(dialect_of(session))
-    result = await session.exec(stmt, params=by_channel.params(channels))
-    return {(row.platform, row.workspace, row.channel_id): row for row in result}
+    stmt, executions = _policies_statement(dialect_of(session))
+    found: dict[tuple[str, str, str], ChannelPolicy] = {}
+    for params in executions(channels):
+        for row in await session.exec(stmt, params=params):
+            found[(row.platform, row.workspace, row.channel_id)] = row
+    return found
 
 
 async def preference_rows(session: AsyncSession, person_id: int) -> Sequence[Preference]:
@@ -333,56 +338,65 @@ def _recall(session: AsyncSession, kind: str, key: object) -> tuple[bool, Any]:
     return True, memo[(kind, key)]
 
 
-Keys = set[tuple[str, str, str]]
+Keys = set[tuple[str, str, str]]  # (platform, workspace, an id within the workspace)
+Executions = Callable[[Keys], list[dict[str, Any]]]
 
 
 @functools.lru_cache(maxsize=2)
-def _senders_statement(dialect: str) -> tuple[Any, Callable[[Keys], list[dict[str, Any]]]]:
-    """The statement, built once per dialect (building it and its cache key for every batch
-    cost more than running it), and the parameters of its executions for a set of keys.
-
-    SQLite: one execution per workspace (one, most of the time), its user ids as a list —
-    with the three key columns as one list (``(platform, workspace, user_id) IN …``) SQLite
-    scanned every person instead of using the key's index: at 100k people a batch's read
-    cost 171 µs of the event loop a person, against 61 this way (docs/measurement.md,
-    twenty-fourth session). PostgreSQL: the three columns as arrays, one execution; it finds
-    each key by the index whether or not the table has statistics yet, where the list of
-    user ids within a workspace, on a table just filled and not analysed, was a scan of the
-    workspace's index entries (10.7 ms against 0.33 at 100k people)."""
-    people = (
+def _senders_statement(dialect: str) -> tuple[Any, Executions]:
+    """Built once per dialect (building it and its cache key for every batch cost more than
+    running it), with the parameters of its executions for a set of keys
+    (:func:`_keys_where`)."""
+    where, executions = _keys_where(
+        dialect, col(Person.platform), col(Person.workspace), col(Person.user_id)
+    )
+    stmt = (
         select_rows(Person, Consent, Preference)
         .outerjoin(Consent, col(Consent.person_id) == col(Person.id))
         .outerjoin(Preference, col(Preference.person_id) == col(Person.id))
+        .where(where)
         .order_by(col(Person.id), col(Preference.id))
     )
-    if dialect == "postgresql":
-        keys = any_of(
-            dialect, "keys", col(Person.platform), col(Person.workspace), col(Person.user_id)
-        )
-        return people.where(keys.clause), lambda wanted: [keys.params(wanted)]
-    user_ids = any_of(dialect, "user_ids", col(Person.user_id))
-    in_workspace = people.where(
-        col(Person.platform) == bindparam("platform"),
-        col(Person.workspace) == bindparam("workspace"),
-        user_ids.clause,
-    )
-
-    def executions(wanted: Keys) -> list[dict[str, Any]]:
-        by_workspace: dict[tuple[str, str], set[str]] = {}
-        for platform, workspace, user_id in wanted:
-            by_workspace.setdefault((platform, workspace), set()).add(user_id)
-        return [
-            {"platform": platform, "workspace": workspace, **user_ids.params(ids)}
-            for (platform, workspace), ids in by_workspace.items()
-        ]
-
-    return in_workspace, executions
+    return stmt, executions
 
 
 @functools.lru_cache(maxsize=2)
-def _policies_statement(dialect: str) -> tuple[Any, AnyOf]:
-    keys = any_of(
-        dialect, "channels", col(ChannelPolicy.platform), col(ChannelPolicy.workspace),
+def _policies_statement(dialect: str) -> tuple[Any, Executions]:
+    where, executions = _keys_where(
+        dialect, col(ChannelPolicy.platform), col(ChannelPolicy.workspace),
         col(ChannelPolicy.channel_id),
     )
-    return select(ChannelPolicy).where(keys.clause), keys
+    return select(ChannelPolicy).where(where), executions
+
+
+def _keys_where(
+    dialect: str, platform: Any, workspace: Any, key: Any
+) -> tuple[Any, Executions]:
+    """A condition matching rows of a set of (platform, workspace, key) keys, and the
+    parameters of its executions for such a set.
+
+    SQLite: one execution per workspace (one, most of the time), its keys as a list — with
+    the three columns as one list (``(platform, workspace, key) IN …``) SQLite scanned the
+    whole table instead of using its index on the three: at 100k people a batch's read of
+    its senders cost 171 µs of the event loop a person, against 61 this way
+    (docs/measurement.md, twenty-fourth session). PostgreSQL: the three columns as arrays,
+    one execution; it finds each key by the index whether or not the table has statistics
+    yet, where a list of keys within a workspace, on a table just filled and not analysed,
+    was a scan of the workspace's index entries (10.7 ms against 0.33 at 100k people)."""
+    if dialect == "postgresql":
+        keys = any_of(dialect, "keys", platform, workspace, key)
+        return keys.clause, lambda wanted: [keys.params(wanted)]
+    listed = any_of(dialect, "keys", key)
+    where = and_(platform == bindparam("platform"), workspace == bindparam("workspace"),
+                 listed.clause)
+
+    def executions(wanted: Keys) -> list[dict[str, Any]]:
+        by_workspace: dict[tuple[str, str], set[str]] = {}
+        for platform_of, workspace_of, key_of in wanted:
+            by_workspace.setdefault((platform_of, workspace_of), set()).add(key_of)
+        return [
+            {"platform": platform_of, "workspace": workspace_of, **listed.params(keys)}
+            for (platform_of, workspace_of), keys in by_workspace.items()
+        ]
+
+    return where, executions

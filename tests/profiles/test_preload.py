@@ -12,6 +12,7 @@ from profiles.admin_models import ChannelPolicy
 from profiles.memories import add_memory, join_links, link_of, own_memories, unlink
 from profiles.models import Consent, ConsentStatus, Person
 from profiles.preload import (
+    channel_policies,
     preference_rows,
     read_sender,
     read_sender_now,
@@ -159,12 +160,12 @@ async def test_a_batch_s_senders_are_read_whatever_their_workspaces(make_core: M
     assert found[("test", "W1", "bob")].preferences == []
 
 
-async def test_on_sqlite_a_batch_s_senders_are_found_by_the_key_s_index(
+async def test_on_sqlite_a_batch_s_senders_and_channels_are_found_by_their_key_s_index(
     sqlite_url: str, settings_for: Any
 ) -> None:
-    """SQLite scanned every person for ``(platform, workspace, user_id) IN (…)``: the read
-    grew with the people stored (profiles/preload.py). The statement as sent, asked for its
-    plan, searches the key's index."""
+    """SQLite scanned the whole table for ``(platform, workspace, user_id) IN (…)``: a batch's
+    read grew with the people stored (profiles/preload.py). The statements as sent, asked for
+    their plans, search the keys' indexes (the people's; the channel policies')."""
     import sqlite3
 
     from sqlalchemy import event
@@ -184,12 +185,15 @@ async def test_on_sqlite_a_batch_s_senders_are_found_by_the_key_s_index(
         async with core.services.db.read() as session:
             event.listen(core.services.db.engine.sync_engine, "before_cursor_execute", record)
             await read_senders(session, {("test", "W1", f"u{i}") for i in range(0, 30, 3)})
+            await channel_policies(session, {("test", "W1", f"C{i}") for i in range(5)})
             event.remove(core.services.db.engine.sync_engine, "before_cursor_execute", record)
     finally:
         await core.aclose()
         await core.services.db.dispose()
-    [(statement, parameters)] = sent
+    assert len(sent) == 2
     with contextlib.closing(sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))) as raw:
-        plan = [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
-    on_person = [step for step in plan if "person " in step or step.endswith(" person")]
-    assert on_person and all(step.startswith("SEARCH person USING") for step in on_person), plan
+        for (statement, parameters), table in zip(sent, ("person", "channel_policy"), strict=True):
+            plan = [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            on_table = [step for step in plan if step.split()[1:2] == [table]]
+            searched = [step.startswith(f"SEARCH {table} USING") for step in on_table]
+            assert searched and all(searched), plan
