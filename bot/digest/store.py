@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, tuple_, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -210,22 +210,28 @@ async def claim_runs(
     ]
     result = await session.exec(insert, params=rows)
     owned = {int(pid): int(run_id) for run_id, pid in result.all()}
-    rest = [c for c in claims if c.person_id not in owned]
-    for chunk in _chunks(rest, 400):
-        takeover = (
-            update(table)
-            .where(
-                tuple_(table.c.person_id, table.c.period_key).in_(
-                    [(c.person_id, c.period_key) for c in chunk]
-                ),
-                table.c.status == "building",
-                table.c.claimed_at < now - stale_after,
+    # The rest: runs that exist already. One period a statement (a page holds one, most of
+    # the time), its people as a list: with (person, period) pairs as one list SQLite scanned
+    # every run ever recorded instead of searching the (person, period) index.
+    by_period: dict[str, list[int]] = {}
+    for claim in claims:
+        if claim.person_id not in owned:
+            by_period.setdefault(claim.period_key, []).append(claim.person_id)
+    for period_key, person_ids in by_period.items():
+        for chunk in _chunks(person_ids, 900):
+            takeover = (
+                update(table)
+                .where(
+                    table.c.period_key == period_key,
+                    table.c.person_id.in_(chunk),
+                    table.c.status == "building",
+                    table.c.claimed_at < now - stale_after,
+                )
+                .values(claimed_at=now)
+                .returning(table.c.id, table.c.person_id)
             )
-            .values(claimed_at=now)
-            .returning(table.c.id, table.c.person_id)
-        )
-        taken = await session.exec(takeover)
-        owned.update({int(pid): int(run_id) for run_id, pid in taken.all()})
+            taken = await session.exec(takeover)
+            owned.update({int(pid): int(run_id) for run_id, pid in taken.all()})
     return owned
 
 
