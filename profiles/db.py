@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, event
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import QueuePool
@@ -419,11 +419,7 @@ class Database:
         listeners hear of the transaction and every statement. Why: the session around a
         reply's one-statement record cost it twice the statement (profiles/driver_statements.py).
         Never inside a transaction of the same task (SQLite: its writer is held)."""
-        dialect = self.engine.dialect
-        prepared = [
-            (statement := compiled_write(shape, dialect), statement.parameters(values))
-            for shape, values in inserts
-        ]
+        prepared = _prepared(inserts, self.engine.dialect)
         if self._writer is None:
             return await self._write_each(prepared)
         assert self._owner.get() is not asyncio.current_task(), "write_each inside a writer"
@@ -645,11 +641,16 @@ def _read_then_write_on_driver(
     with engine.connect() as conn, conn.begin():
         [(rows, type_codes)] = _run_on_driver(conn, [read])
         writes = then([read[0].row(row, type_codes) for row in rows])
-        prepared = [
-            (statement := compiled_write(shape, engine.dialect), statement.parameters(values))
-            for shape, values in writes
-        ]
-        return [rows for rows, _ in _run_on_driver(conn, prepared)]
+        return [rows for rows, _ in _run_on_driver(conn, _prepared(writes, engine.dialect))]
+
+
+def _prepared(writes: Sequence[Write], dialect: Dialect) -> list[tuple[DriverStatement, Any]]:
+    """Each write compiled for ``dialect`` (once per shape), with its values as the driver
+    takes them."""
+    return [
+        (statement := compiled_write(shape, dialect), statement.parameters(values))
+        for shape, values in writes
+    ]
 
 
 def _run_on_driver(conn: Connection, prepared: list[tuple[DriverStatement, Any]]) -> list[Ran]:

@@ -72,11 +72,7 @@ async def read_sender(
     transaction (see the module docstring)."""
     rows = list(
         await session.exec(
-            _sender_statement(),
-            params={
-                "platform": platform, "workspace": workspace, "user_id": user_id,
-                "channel_id": channel_id,
-            },
+            _sender_statement(), params=sender_values(platform, workspace, user_id, channel_id)
         )
     )
     if not rows:
@@ -169,6 +165,7 @@ def sender_statement_now() -> Any:
 
 
 def sender_values(platform: str, workspace: str, user_id: str, channel_id: str) -> dict[str, str]:
+    """The named values of :func:`read_sender`'s statement, in either form."""
     return {"platform": platform, "workspace": workspace, "user_id": user_id,
             "channel_id": channel_id}
 

@@ -214,7 +214,10 @@ class AnyOf:
     (``= ANY(:values)``, or ``IN (SELECT … FROM unnest(…))`` for several columns). Why the
     arrays there: an expanding ``IN`` renders a new text for every length of the list, one
     placeholder per value, which psycopg parses again in Python each time (texts that long
-    are never in its cache); the array form is the same short text for any length."""
+    are never in its cache); the array form is the same short text for any length. Several
+    columns on SQLite are a row-value ``IN``, which SQLite answers by scanning the table,
+    never by an index on those columns: for keys within a workspace see
+    ``profiles.preload._keys_where``."""
 
     clause: Any
     name: str

@@ -85,9 +85,11 @@ class Identify:
             name = event.person.display_name
             renamed = bool(name) and person.display_name != name
             seen = services.engine.touch_due(person, now)
+            if renamed:
+                person.display_name = name
+            if seen:
+                person.last_seen_at = now
             if renamed or seen:
-                person.display_name = name if renamed else person.display_name
-                person.last_seen_at = now if seen else person.last_seen_at
                 planned.append((_SEEN, _SEEN.values({
                     "id": person.id,
                     "display_name": person.display_name,
