@@ -20,6 +20,7 @@ from bot.services import Services
 from profiles.engine import PersonKey
 from profiles.models import Person
 from profiles.privacy import forget_person as forget_person_rows
+from profiles.privacy import hold_for_erasure
 
 
 async def forget_person(
@@ -37,6 +38,7 @@ async def forget_person(
     ``services.transaction()``; ``report``, if given, says afterwards which features could
     not delete their part (so /forget can tell the person)."""
     assert person.id is not None
+    await hold_for_erasure(session, person.id)  # before anything is deleted: see there
     # Their observations may still wait for the learner's next batch: never applied now
     # (a batch already writing commits before this transaction or finds them gone).
     services.learner.forget(

@@ -16,6 +16,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.models import Person, person_tables, table_of
+from profiles.upsert import dialect_of
 
 EXPORT_FORMAT = "tailorbot-export/1"
 
@@ -57,6 +58,39 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
 
 def export_json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
+async def hold_for_erasure(session: AsyncSession, person_id: int) -> None:
+    """Lock the person's row before anything of theirs is deleted (PostgreSQL; SQLite's one
+    writer orders every write transaction already).
+
+    Why: deletion goes children first, row by row, while other transactions write the same
+    person's rows in their own order — a learning batch (which share-locks its people first,
+    bot/learning.py) or a judgement of a reply. A forget that had deleted their interests and
+    then waited for the batch's lock on their consent, while the batch waited to upsert one
+    of those interests, was a deadlock, and PostgreSQL aborted the forget. With this lock
+    first, a forget waits for such a transaction before it holds anything, and one that
+    starts later waits for the forget and then finds the person gone
+    (:func:`hold_against_erasure`)."""
+    if dialect_of(session) == "sqlite":
+        return
+    await session.exec(_person_row(person_id).with_for_update())
+
+
+async def hold_against_erasure(session: AsyncSession, person_id: int) -> bool:
+    """Before a transaction's first write about a person: keep a forget from starting
+    until it commits (``FOR KEY SHARE`` on PostgreSQL, which other writers of the row do not
+    wait for); False if the person was forgotten meanwhile, and then nothing of theirs may
+    be written. See :func:`hold_for_erasure` for why the order matters."""
+    if dialect_of(session) == "sqlite":
+        return True
+    result = await session.exec(_person_row(person_id).with_for_update(key_share=True))
+    return result.first() is not None
+
+
+def _person_row(person_id: int) -> Any:
+    person = table_of(Person)
+    return select(person.c.id).where(person.c.id == person_id)
 
 
 async def forget_person(session: AsyncSession, person_id: int) -> dict[str, int]:

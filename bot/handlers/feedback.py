@@ -23,6 +23,7 @@ from profiles.db import WriteNeeded
 from profiles.feedback import reaction_value, reply_topics, teaches_interest
 from profiles.ingest import Claim, Observation
 from profiles.models import ConversationTurn, Person
+from profiles.privacy import hold_against_erasure
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,18 @@ class Feedback:
                 return None
             turn = await self._bot_turn(session, person.id, target, unwritten)
             if turn is not None:
-                if turn.topics is None:
-                    if read is None:
-                        return UnreadReply(turn.text)
-                    turn.topics = read  # kept: taking the judgement back moves the same
+                if turn.topics is None and read is None:
+                    return UnreadReply(turn.text)
                 if not writable:
                     raise WriteNeeded("feedback on the bot's reply")
+                # Before the first write: a /forget running meanwhile (another worker's)
+                # either waits for this judgement or has gone first (profiles/privacy.py).
+                if not await hold_against_erasure(session, person.id):
+                    log.info("feedback %s not kept: its sender was forgotten meanwhile",
+                             event.event_id)
+                    return None
+                if turn.topics is None:
+                    turn.topics = read  # kept: taking the judgement back moves the same
                 if not added:
                     await engine.withdraw_feedback(session, person.id, turn, emoji=emoji, at=now)
                 elif value != 0:

@@ -4,6 +4,9 @@ never about someone who revoked or was forgotten meanwhile, and never lost to a 
 outage or a graceful stop. Real SQLite and PostgreSQL; cores built with ``settle=False`` so
 ``handle`` returns before the batch, as in production."""
 
+import asyncio
+import logging
+
 import pytest
 from sqlmodel import select
 
@@ -34,6 +37,7 @@ from tests.support.helpers import (
     person_id,
     reaction,
     replays_by_hand,
+    until_one_waits_for_a_lock,
 )
 from tests.support.tcp_proxy import proxied_database
 
@@ -190,6 +194,57 @@ async def test_forgotten_by_another_worker_while_queued_leaves_no_row(make_core,
     assert await count(here, ProcessedEvent, event_id="ev-gone") == 0
     assert await count(here, Signal, event_id="ev-gone") == 0
     assert await count(here, ProcessedEvent, event_id="ev-stays") == 1  # others still learn
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_forget_while_a_batch_of_theirs_is_written_waits_for_it(
+    make_core, database_url, caplog
+):
+    """PostgreSQL only (SQLite's one writer serialises the two). A batch with the person's
+    message has share-locked them and not yet written when their /forget starts. The
+    forget used to delete their interests, wait for the batch's lock on their consent, and
+    the batch then waited to upsert one of those interests: a deadlock, and PostgreSQL
+    aborted the forget. Now the forget waits for the batch before deleting anything, then
+    deletes what the batch wrote too; nothing fails or is logged as an error."""
+    caplog.set_level(logging.WARNING)
+    core = await make_core(settle=False)
+    alice, bob = person("alice"), person("bob")
+    for who in (alice, bob):
+        await grant(core, who)
+    await _queued(core, channel(alice, TEXTS[2], event_id="ev-earlier"))
+    await core.services.learner.flush()
+    pid = await person_id(core, alice)
+    assert await count(core, Interest, person_id=pid) > 0  # rows the forget must delete
+    learner = core.services.learner
+    still_learning = learner._still_learning
+    locked, written = asyncio.Event(), asyncio.Event()
+
+    async def paused(session, person_ids):  # the batch's people share-locked, then a pause
+        allowed = await still_learning(session, person_ids)
+        locked.set()
+        await written.wait()
+        return allowed
+
+    learner._still_learning = paused  # type: ignore[method-assign]
+    await _queued(core, channel(alice, TEXTS[0], event_id="ev-in-flight"))
+    await _queued(core, channel(bob, TEXTS[1], event_id="ev-bob"))
+    batch = asyncio.ensure_future(learner.flush())
+    await locked.wait()
+    forget = asyncio.ensure_future(core.handle(command(alice, "forget", "confirm")))
+    await until_one_waits_for_a_lock(core)
+    written.set()
+
+    replies = await forget
+    await batch
+    assert [reply.purpose for reply in replies] == ["command"]
+    assert "Done." in replies[0].text
+    assert await person_id(core, alice) is None
+    for model in (Signal, Interest, StyleProfile, ProcessedEvent):
+        assert await count(core, model, person_id=pid) == 0
+    assert await count(core, ProcessedEvent, event_id="ev-bob") == 1  # the batch committed
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @STAGES

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.core import Core
 from bot.events import (
@@ -118,3 +119,22 @@ def replays_by_hand(core: Core) -> None:
     loop (first retry 1 s after an outage) would otherwise race it on a slow machine, and a
     drain that finds the journal emptied already replays 0 events."""
     core.drainer.first_delay = 3600.0
+
+
+async def until_one_waits_for_a_lock(core: Core) -> None:
+    """Return once a session of this PostgreSQL database waits for a row lock (another
+    transaction's): how a test knows the transaction it started concurrently has reached
+    the lock it must wait for, without sleeping for luck. Fails after 10 s."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                async with core.services.db.read() as session:
+                    if (await session.exec(query)).one()[0]:  # type: ignore[call-overload]
+                        return
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError("no transaction waited for a lock") from None

@@ -1,11 +1,13 @@
 """Feedback on the bot's replies: a reply's topics are read when it is first judged, not when
 it is answered."""
 
+import asyncio
 import logging
 
 import pytest
 from sqlmodel import select
 
+import bot.handlers.feedback as feedback_handler
 from bot.llm import ScriptedBackend
 from profiles.models import ConversationTurn, Feedback, Interest
 from tests.support.helpers import (
@@ -17,6 +19,7 @@ from tests.support.helpers import (
     person,
     person_id,
     reaction,
+    until_one_waits_for_a_lock,
 )
 
 ANSWER = "Raft elections and log replication keep a distributed database consistent."
@@ -122,19 +125,18 @@ async def test_a_reply_whose_topics_cannot_be_read_is_still_judged(make_core, ca
     assert await _weights(core, pid) == before
 
 
-def _forgotten_mid_judgement(core, elsewhere, who):
+def _forgotten_before_the_hold(core, elsewhere, who, monkeypatch):
     """``who`` confirms /forget through another worker (``elsewhere``: another core on the
-    same database) just as this core writes their judgement: after its write transaction
-    read them and the reply, before it writes. (Within one core a person's events are
-    handled in order.)"""
-    engine = core.services.engine
-    record_feedback = engine.record_feedback
+    same database) just as this core's write transaction is about to write their judgement:
+    after it read them and the reply, before it holds them against erasure. (Within one
+    core a person's events are handled in order.)"""
+    hold = feedback_handler.hold_against_erasure
 
-    async def forgotten_first(*args, **kwargs):
+    async def forgotten_first(session, person_id):
         await elsewhere.handle(command(who, "forget", "confirm"))
-        return await record_feedback(*args, **kwargs)
+        return await hold(session, person_id)
 
-    engine.record_feedback = forgotten_first
+    monkeypatch.setattr(feedback_handler, "hold_against_erasure", forgotten_first)
 
 
 @pytest.mark.parametrize(
@@ -142,13 +144,13 @@ def _forgotten_mid_judgement(core, elsewhere, who):
 )
 @pytest.mark.parametrize("judged_before", [False, True], ids=["unread reply", "read reply"])
 async def test_a_judgement_racing_a_forget_elsewhere_keeps_nothing_and_fails_nothing(
-    make_core, database_url, judged_before, caplog
+    make_core, database_url, judged_before, caplog, monkeypatch
 ):
     """PostgreSQL only: on SQLite the writer serialises the two (the forget waits, or the
-    judgement's write transaction finds nobody). The judgement's writes then meet rows that
-    are gone — the unread reply whose topics it stores, or the person its feedback and
-    interests refer to — and the database refuses them: the button is still acknowledged,
-    nothing is raised or logged as an error, and nothing of the person is left."""
+    judgement's write transaction finds nobody). The judgement's transaction read the person
+    and the reply, and finds the person gone when it holds them: it writes nothing, the
+    button is still acknowledged, nothing is raised or logged as an error, and nothing of
+    the person is left."""
     caplog.set_level(logging.INFO, logger="bot.handlers.feedback")
     core, alice, pid = await _consenting_alice(make_core)
     elsewhere = await make_core()
@@ -157,7 +159,7 @@ async def test_a_judgement_racing_a_forget_elsewhere_keeps_nothing_and_fails_not
     if judged_before:  # its topics stored by a first judgement
         await core.handle(reaction(alice, reply.reply_id, "👍"))
         assert await count(core, Feedback, person_id=pid) == 1
-    _forgotten_mid_judgement(core, elsewhere, alice)
+    _forgotten_before_the_hold(core, elsewhere, alice, monkeypatch)
 
     acks = await core.handle(action(alice, "feedback.down", reply.reply_id))
 
@@ -167,3 +169,48 @@ async def test_a_judgement_racing_a_forget_elsewhere_keeps_nothing_and_fails_not
     assert await person_id(core, alice) is None
     for table in (Feedback, Interest, ConversationTurn):
         assert await count(core, table) == 0
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_forget_while_a_judgement_is_written_waits_for_it(
+    make_core, database_url, caplog
+):
+    """PostgreSQL only. The judgement's transaction has stored the reply's topics (a lock
+    on the turn) when the person's /forget starts through another worker (within one core
+    a person's events are handled in order). The forget used to delete their
+    interests and wait for that turn, while the judgement then waited to upsert one of
+    those interests: a deadlock, and PostgreSQL aborted the forget. Now the judgement holds
+    the person before its first write, so the forget waits for it and then deletes what it
+    wrote too."""
+    caplog.set_level(logging.WARNING)
+    core, alice, pid = await _consenting_alice(make_core)
+    reply = (await core.handle(message(alice, "how do databases stay consistent?")))[0]
+    await core.services.learner.flush()
+    assert await count(core, Interest, person_id=pid) > 0  # rows the forget must delete
+    engine = core.services.engine
+    record_feedback = engine.record_feedback
+    locked, judged = asyncio.Event(), asyncio.Event()
+
+    async def paused(session, *args, **kwargs):  # the reply's topics written, then a pause
+        await session.flush()
+        locked.set()
+        await judged.wait()
+        return await record_feedback(session, *args, **kwargs)
+
+    engine.record_feedback = paused
+    elsewhere = await make_core()
+    judging = asyncio.ensure_future(core.handle(action(alice, "feedback.up", reply.reply_id)))
+    await locked.wait()
+    forget = asyncio.ensure_future(elsewhere.handle(command(alice, "forget", "confirm")))
+    await until_one_waits_for_a_lock(core)
+    judged.set()
+
+    assert [ack.purpose for ack in await judging] == ["ack"]
+    replies = await forget
+    assert "Done." in replies[0].text
+    assert await person_id(core, alice) is None
+    for table in (Feedback, Interest, ConversationTurn):
+        assert await count(core, table) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
