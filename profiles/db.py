@@ -43,6 +43,21 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached; callers keep the work and retry later."""
 
 
+# PostgreSQL's answers to transactions that conflicted, which the same work run again in a
+# new transaction can pass: deadlock_detected, serialization_failure.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def conflicted(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database aborting a transaction over a conflict with another
+    (a deadlock it broke, a serialization failure): nothing of it was kept, and it may be
+    run again."""
+    return (
+        isinstance(exc, DBAPIError)
+        and getattr(exc.orig, "sqlstate", None) in CONFLICT_SQLSTATES
+    )
+
+
 class WriteNeeded(Exception):
     """Work begun in a read-only transaction (:meth:`Database.read`) found it must write:
     :meth:`Database.read_first` runs it again in a write transaction."""
