@@ -75,26 +75,32 @@ async def forget_ref(services: Services, ref: PersonRef) -> bool:
     Adapters call it only when ``settings.forget_on_leave`` allows; True if data existed."""
     key = PersonKey(ref.platform, ref.workspace, ref.user_id)
     services.journal.forget(ref.platform, ref.user_id, ref.workspace)
-    async with services.transaction() as session:
+
+    async def forget(session: AsyncSession) -> bool:
         person = await services.engine.find_person(session, key)
         if person is None:
             return False
         await forget_person(services, session, person)
-    return True
+        return True
+
+    return await services.in_transaction(forget)
 
 
 async def forget_user(services: Services, platform: str, user_id: str) -> int:
     """Forget one account in every workspace of a platform (a platform-wide deletion
     request, e.g. Discord's). Returns how many person records were removed."""
     services.journal.forget(platform, user_id)
-    async with services.transaction() as session:
+
+    async def forget(session: AsyncSession) -> int:
         people = await session.exec(
             select(Person).where(Person.platform == platform, Person.user_id == user_id)
         )
         found = list(people)
         for person in found:
             await forget_person(services, session, person)
-    return len(found)
+        return len(found)
+
+    return await services.in_transaction(forget)
 
 
 def consent_revoked(services: Services, session: AsyncSession, person: Person) -> None:

@@ -17,7 +17,9 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
@@ -31,13 +33,18 @@ from bot.outbox import Outbox
 from bot.reply_bindings import ReplyBindings
 from profiles import feedback, topics
 from profiles.background import WorkspaceBackground
-from profiles.db import Database, DatabaseUnavailable
+from profiles.db import Database, DatabaseUnavailable, conflicted
 from profiles.engine import ProfileEngine
 from profiles.extraction import ExtractionPool, default_workers
 from profiles.signals import MessageSignals, SignalExtractor
 from prompts.render import PromptRenderer
 
 log = logging.getLogger(__name__)
+
+# Runs of a transaction that PostgreSQL aborts over a conflict (Services.in_transaction).
+CONFLICT_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 _AFTER_COMMIT = "tailorbot.after_commit"
 
@@ -186,6 +193,29 @@ class Services:
             yield session
         for work in pending:
             await work()
+
+    async def in_transaction(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, quick: bool = False
+    ) -> T:
+        """``work`` in :meth:`transaction`, run again in a new one (up to
+        :data:`CONFLICT_ATTEMPTS` times) when PostgreSQL aborts it over a conflict with
+        another transaction (:func:`profiles.db.conflicted`), as PostgreSQL's documentation
+        advises: nothing of the aborted run was kept. ``work`` must do nothing outside the
+        database that a second run would do twice (after-commit work is fine: it runs once).
+
+        Why: an erasure deletes many tables' rows about a person while other transactions
+        write some of them; the known lock-order cycles are removed (profiles/privacy.py),
+        and this keeps one not yet found from failing a /forget."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                async with self.transaction(quick=quick) as session:
+                    return await work(session)
+            except DBAPIError as exc:
+                if attempt == CONFLICT_ATTEMPTS or not conflicted(exc):
+                    raise
+                log.info("transaction conflicted with another (%s); running it again",
+                         exc.orig)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @staticmethod
     def after_commit(session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:

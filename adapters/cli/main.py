@@ -235,6 +235,8 @@ def users_forget(
     config: ConfigOption = None,
 ) -> None:
     """Delete every row about a person in every table, and their scheduled jobs."""
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from adapters.cli.runtime import find_person, with_core
     from bot import lifecycle
     from bot.features import DeletionReport
@@ -249,11 +251,12 @@ def users_forget(
         label = f"{person.id} ({person.platform}/{person.workspace}/{person.user_id})"
         if not yes and not typer.confirm(f"Delete everything about {label}?"):
             return None
-        async with core.services.transaction() as session:
+        async def forget(session: AsyncSession) -> dict[str, int]:
             fresh = await session.get(Person, person.id)
             assert fresh is not None
-            removed = await lifecycle.forget_person(core.services, session, fresh, report=report)
-        return removed
+            return await lifecycle.forget_person(core.services, session, fresh, report=report)
+
+        return await core.services.in_transaction(forget)
 
     removed = with_core(settings, work)
     if removed is None:

@@ -7,10 +7,9 @@ every core knows their commands, however it was built."""
 
 from __future__ import annotations
 
-import logging
 import shlex
 
-from sqlalchemy.exc import DBAPIError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 import bot.digest
 import bot.memory  # noqa: F401  (/memory, /link)
@@ -30,17 +29,10 @@ from bot.locale_lookup import stored_locale
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.identify import Identify, key_of
 from bot.services import Services
-from profiles.db import conflicted
 from profiles.signals import clean_text
 
 THANKS = N_("Thanks for the feedback!")
 INACTIVE = N_("That button is no longer active.")
-# Runs of a command's transaction when the database aborts it over a conflict with
-# another transaction (profiles.db.conflicted).
-CONFLICT_ATTEMPTS = 3
-
-log = logging.getLogger(__name__)
-
 FEATURE_FAILED = N_(
     "Nothing was changed: the {feature} part failed. The operator can see why in the log; "
     "please try again later."
@@ -73,52 +65,47 @@ class Commands:
         if name != "forget":  # /forget discards what waits instead (bot/learning.py)
             # What the person's last messages taught first: /profile and /export show it.
             await services.learner.settle(key_of(event))
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        async def run(session: AsyncSession) -> tuple[list[Reply], CommandContext | None]:
+            """The replies, and the context whose after-commit work is owed (None: none)."""
+            nonlocal locale
+            person = await self.identify.person(session, event)
+            if not await self.identify.claim(session, person, event):
+                return [], None
+            ctx = CommandContext(
+                services=services, session=session, person=person, event=event,
+                now=services.clock(),
+                locale=await self.assemble.locale_of(session, person, event),
+            )
+            locale = ctx.locale
             try:
-                async with services.transaction(quick=spec.quick) as session:
-                    person = await self.identify.person(session, event)
-                    if not await self.identify.claim(session, person, event):
-                        return []
-                    ctx = CommandContext(
-                        services=services, session=session, person=person, event=event,
-                        now=services.clock(),
-                        locale=await self.assemble.locale_of(session, person, event),
-                    )
-                    locale = ctx.locale
-                    try:
-                        args = split_args(clean_text(raw_args, max_chars=2000))
-                        replies = await spec.handler(ctx, args)
-                    except CommandError as exc:
-                        return [
-                            Reply(
-                                text=exc.text(ctx.locale),
-                                kind=ReplyKind.EPHEMERAL,
-                                purpose="error",
-                                thread_id=thread,
-                                locale=ctx.locale,
-                            )
-                        ]
-            except DBAPIError as exc:
-                # PostgreSQL broke a deadlock with another worker's transaction (or a
-                # serialization failure) by aborting this one: nothing of it was kept, so it
-                # runs again, as PostgreSQL's documentation advises — a /forget must not fail
-                # because a batch touched the same person at that moment.
-                if attempt == CONFLICT_ATTEMPTS or not conflicted(exc):
-                    raise
-                log.info("command %s conflicted with another transaction (%s); again",
-                         event.event_id, exc.orig)
-                continue
-            except FeatureFailed as failed:  # rolled back as a whole: nothing is half-done
-                return [
-                    Reply(
-                        text=t(FEATURE_FAILED, locale, feature=failed.feature),
-                        kind=ReplyKind.EPHEMERAL,
-                        purpose="error",
-                        thread_id=thread,
-                        locale=locale,
-                    )
-                ]
-            break
+                args = split_args(clean_text(raw_args, max_chars=2000))
+                return await spec.handler(ctx, args), ctx
+            except CommandError as exc:
+                error = Reply(
+                    text=exc.text(ctx.locale),
+                    kind=ReplyKind.EPHEMERAL,
+                    purpose="error",
+                    thread_id=thread,
+                    locale=ctx.locale,
+                )
+                return [error], None
+
+        try:
+            # Run again if PostgreSQL aborts it over a conflict with another transaction: a
+            # /forget must not fail because a batch touched the same person at that moment.
+            replies, ctx = await services.in_transaction(run, quick=spec.quick)
+        except FeatureFailed as failed:  # rolled back as a whole: nothing is half-done
+            return [
+                Reply(
+                    text=t(FEATURE_FAILED, locale, feature=failed.feature),
+                    kind=ReplyKind.EPHEMERAL,
+                    purpose="error",
+                    thread_id=thread,
+                    locale=locale,
+                )
+            ]
+        if ctx is None:
+            return replies
         for work in ctx.after_commit:  # after the commit: model calls hold no locks
             replies.extend(await work())
         for reply in replies:

@@ -10,6 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
+from sqlalchemy.exc import DBAPIError
+
 from bot.core import Core
 from bot.digest import digests_for
 from bot.events import AnyEvent, Reply
@@ -159,3 +163,43 @@ async def test_warming_up_opens_the_database_connections_and_survives_a_database
         for each in (services, unreachable):
             await each.extraction.aclose()
             await each.db.dispose()
+
+
+def _aborted(error: Exception) -> DBAPIError:
+    """How SQLAlchemy raises the driver's refusal (``orig``: psycopg's typed error)."""
+    return DBAPIError("statement", {}, error)
+
+
+async def test_a_transaction_aborted_over_a_conflict_runs_again_and_nothing_else_does(
+    core: Any,
+) -> None:
+    """Deadlocks and serialization failures (PostgreSQL aborted the transaction; nothing of
+    it was kept) run again, three runs at most; any other refusal is raised at once. A real
+    deadlock is staged in tests/bot/handlers/test_commands.py; here, the rule."""
+    services: Services = core.services
+    runs: list[str] = []
+
+    def work_failing(*errors: Exception) -> Any:
+        queue = list(errors)
+
+        async def work(session: Any) -> str:
+            runs.append("run")
+            if queue:
+                raise _aborted(queue.pop(0))
+            return "done"
+
+        return work
+
+    conflicts = (psycopg.errors.DeadlockDetected("d"), psycopg.errors.SerializationFailure("s"))
+    assert await services.in_transaction(work_failing(*conflicts)) == "done"
+    assert len(runs) == 3
+
+    runs.clear()
+    with pytest.raises(DBAPIError):
+        await services.in_transaction(work_failing(*conflicts, conflicts[0]))
+    assert len(runs) == 3
+
+    runs.clear()
+    with pytest.raises(DBAPIError):
+        await services.in_transaction(work_failing(psycopg.errors.UniqueViolation("u")))
+    assert len(runs) == 1

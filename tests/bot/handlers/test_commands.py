@@ -1,5 +1,6 @@
 """The command handler (bot/handlers/commands.py): one transaction per command, run again
-when PostgreSQL aborts it over a conflict with another transaction."""
+when PostgreSQL aborts it over a conflict with another transaction
+(bot.services.Services.in_transaction)."""
 
 import asyncio
 import logging
@@ -21,7 +22,7 @@ async def test_a_forget_the_database_aborts_to_break_a_deadlock_runs_again(
     row and waits for it; then the other asks for her person row: a deadlock. PostgreSQL
     aborts the forget (its deadlock check runs first: the other's is set later), the other
     commits, and the forget, run again, deletes everything and says so."""
-    caplog.set_level(logging.INFO, logger="bot.handlers.commands")
+    caplog.set_level(logging.INFO, logger="bot.services")
     core = await make_core()
     alice = person()
     await grant(core, alice)
@@ -39,5 +40,5 @@ async def test_a_forget_the_database_aborts_to_break_a_deadlock_runs_again(
 
     replies = await forget
     assert "Done." in replies[0].text
-    assert "conflicted with another transaction" in caplog.text
+    assert "conflicted with another" in caplog.text
     assert await person_id(core, alice) is None
