@@ -303,7 +303,8 @@ class Database:
         self._direct_engine = self.engine.execution_options(
             **({_QUICK: True} if self.sqlite else {"isolation_level": "AUTOCOMMIT"})
         )
-        # ... and in one transaction (read_then_write): SQLite's quick one, PostgreSQL's own
+        # ... and in one transaction (read_then_write's writes): SQLite's quick one,
+        # PostgreSQL's own
         self._one_transaction_engine = (
             self._direct_engine if self.sqlite else self.engine
         )
@@ -449,14 +450,18 @@ class Database:
         values: Mapping[str, Any],
         then: Callable[[list[tuple[Any, ...]]], Sequence[Write]],
     ) -> list[list[tuple[Any, ...]]]:
-        """One transaction straight on the driver, as :meth:`write_each` sends statements:
-        ``statement``'s rows (as :meth:`read_all` reads them), then the writes ``then``
-        decides on from them (none: the transaction ends having written nothing); returns
-        each write's rows. On SQLite a quick transaction in the writer's queue; on
-        PostgreSQL a transaction of its own (not autocommit: the read and the writes commit
-        together). ``then`` runs inside SQLAlchemy's greenlet, while the transaction is open
-        (SQLite's writer held): plain Python that must not await. Why: a steady sender's
-        read and claim in one hop and under one lock (bot/pipeline/identify.py)."""
+        """Straight on the driver, as :meth:`write_each` sends statements: ``statement``'s
+        rows (as :meth:`read_all` reads them), then the writes ``then`` decides on from them
+        (none: nothing written), which commit together; returns each write's rows. ``then``
+        runs inside SQLAlchemy's greenlet, between the two: plain Python that must not
+        await. Why: a steady sender's read and claim in one hop (bot/pipeline/identify.py).
+
+        On SQLite the read and the writes are one quick transaction in the writer's queue:
+        nothing is written between them. On PostgreSQL the read is a statement of its own in
+        autocommit, and so is a single write; several writes go in a transaction of their
+        own. A transaction around the read would lock nothing either (READ COMMITTED: each
+        statement sees what was committed when it ran), and it cost two round trips (BEGIN,
+        COMMIT) of a reply's four (docs/measurement.md, twenty-fifth session)."""
         assert self._owner.get() is not asyncio.current_task(), "read_then_write in a writer"
         read = compiled_select(statement, self.engine.dialect)
         prepared = (read, read.parameters(values))
@@ -474,7 +479,11 @@ class Database:
     ) -> list[list[tuple[Any, ...]]]:
         with _reported_as_unavailable():
             return await greenlet_spawn(
-                _read_then_write_on_driver, self._one_transaction_engine.sync_engine, read, then
+                _read_then_write_on_driver,
+                self._direct_engine.sync_engine,
+                self._one_transaction_engine.sync_engine,
+                read,
+                then,
             )
 
     async def _write_each(
@@ -647,16 +656,21 @@ def _on_driver(
 
 
 def _read_then_write_on_driver(
-    engine: Engine,
+    direct: Engine,
+    together: Engine,
     read: tuple[DriverStatement, Any],
     then: Callable[[list[tuple[Any, ...]]], Sequence[Write]],
 ) -> list[list[tuple[Any, ...]]]:
-    """:meth:`Database.read_then_write` in SQLAlchemy's greenlet, one transaction as
-    :func:`_on_driver` writes."""
-    with engine.connect() as conn, conn.begin():
+    """:meth:`Database.read_then_write` in SQLAlchemy's greenlet: on ``direct``'s
+    connection (SQLite's quick transaction; PostgreSQL's autocommit) the read and one write;
+    several writes on PostgreSQL in a transaction of ``together``'s."""
+    with direct.connect() as conn, conn.begin():
         [(rows, type_codes)] = _run_on_driver(conn, [read])
-        writes = then([read[0].row(row, type_codes) for row in rows])
-        return [rows for rows, _ in _run_on_driver(conn, _prepared(writes, engine.dialect))]
+        writes = _prepared(then([read[0].row(row, type_codes) for row in rows]), direct.dialect)
+        if len(writes) <= 1 or together is direct:
+            return [rows for rows, _ in _run_on_driver(conn, writes)]
+    with together.connect() as conn, conn.begin():
+        return [rows for rows, _ in _run_on_driver(conn, writes)]
 
 
 def _prepared(writes: Sequence[Write], dialect: Dialect) -> list[tuple[DriverStatement, Any]]:

@@ -266,10 +266,13 @@ def test_the_record_s_columns_are_every_column_of_a_turn_but_its_id() -> None:
     assert set(TURN_COLUMNS) == set(ConversationTurn.model_fields) - {"id"}
 
 
-async def test_read_then_write_decides_from_the_rows_in_one_transaction(db: Database) -> None:
+async def test_read_then_write_decides_from_the_rows_and_commits_the_writes_together(
+    db: Database,
+) -> None:
     """``Database.read_then_write``: ``then`` gets the rows as read_all reads them and its
-    writes run in the same transaction (the update's new value is what a session reads
-    next); no writes: nothing written; ``then`` failing: nothing written, its error raised."""
+    writes commit together (the update's new value is what a session reads next; a refused
+    second write takes the first back); no writes: nothing written; ``then`` failing:
+    nothing written, its error raised."""
     alice = await a_person(db)
     people = select(Person.id, Person.display_name, Person.last_seen_at).where(  # type: ignore[call-overload]
         Person.id == bindparam("id")
@@ -308,3 +311,46 @@ async def test_read_then_write_decides_from_the_rows_in_one_transaction(db: Data
         await db.read_then_write(people, {"id": alice}, writes_then_fails)
     [(_, name, _)] = await db.read_all(people, {"id": alice})
     assert name == "Alice B."  # the refused transaction's update did not stay
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_read_then_write_on_postgresql_opens_a_transaction_only_for_several_writes(
+    db: Database,
+) -> None:
+    """The read, and a single write (a steady reply's claim), each run in autocommit: no
+    BEGIN and COMMIT round trips around them; several writes share a transaction. Read from
+    the driver's own state as each statement is sent."""
+    alice = await a_person(db)
+    people = select(Person.id).where(Person.id == bindparam("id"))  # type: ignore[call-overload]
+    seen_update = RowUpdate(table_of(Person), ("display_name", "last_seen_at"))
+    sent: list[tuple[str, bool]] = []  # (first word, the driver in autocommit)
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append((statement.split()[0], conn.connection.driver_connection.autocommit))
+
+    def renames(n: int) -> Any:
+        def writes(rows: list[tuple[Any, ...]]) -> list[Write]:
+            return [
+                (seen_update, seen_update.values(
+                    {"id": alice, "display_name": f"Alice {i}", "last_seen_at": WHEN}
+                ))
+                for i in range(n)
+            ]
+        return writes
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await db.read_then_write(people, {"id": alice}, renames(1))
+        assert sent == [("SELECT", True), ("UPDATE", True)]
+        sent.clear()
+        await db.read_then_write(people, {"id": alice}, renames(2))
+        assert sent == [("SELECT", True), ("UPDATE", False), ("UPDATE", False)]
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    [(name,)] = await db.read_all(
+        select(Person.display_name).where(Person.id == bindparam("id")),  # type: ignore[call-overload]
+        {"id": alice},
+    )
+    assert name == "Alice 1"
