@@ -207,14 +207,21 @@ class Services:
         write some of them; the known lock-order cycles are removed (profiles/privacy.py),
         and this keeps one not yet found from failing a /forget."""
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            pending: list[Callable[[], Awaitable[None]]] = []
             try:
-                async with self.transaction(quick=quick) as session:
-                    return await work(session)
+                async with self.db.session(quick=quick) as session:
+                    session.info[_AFTER_COMMIT] = pending
+                    done = await work(session)
             except DBAPIError as exc:
                 if attempt == CONFLICT_ATTEMPTS or not conflicted(exc):
                     raise
                 log.info("transaction conflicted with another (%s); running it again",
                          exc.orig)
+                continue
+            # Outside the retry: once committed, nothing runs the work again.
+            for after in pending:
+                await after()
+            return done
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     @staticmethod

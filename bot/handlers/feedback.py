@@ -7,15 +7,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel_policy import policy_for
 from bot.events import ActionEvent, Event, ReactionEvent
 from bot.learning import Pending
-from bot.pipeline.identify import Identify, key_of
+from bot.pipeline.identify import Identify
 from bot.pipeline.intake import Intake
 from bot.reply_bindings import turn_id_of
 from bot.services import Services
@@ -135,36 +133,19 @@ class Feedback:
         # Most reactions are to other people's messages and only read here: on SQLite a
         # read-only transaction does not queue for the writer. Quick: a few statements on
         # indexes about one person (profiles/db.py).
-        try:
-            found = await self.services.db.read_first(decide, quick=True)
-            if isinstance(found, UnreadReply):
-                # Read outside any transaction: on SQLite the write one holds the one
-                # writer, which nobody should wait for while a worker extracts.
-                read = await self._reply_topics(found.text)
-                async with self.services.db.session(quick=True) as session:
-                    found = await decide(session, True)
-        except (IntegrityError, StaleDataError):
-            # On PostgreSQL a /forget through another worker can commit between this
-            # transaction's read of the person and its writes, which then refer to rows that
-            # are gone (the judged reply's topics: no row to update; the feedback, its
-            # interests: no person). The judgement goes with everything else about them.
-            if await self._known(event):
-                raise
-            log.info("feedback %s not kept: its sender was forgotten meanwhile",
-                     event.event_id)
-            return
+        found = await self.services.db.read_first(decide, quick=True)
+        if isinstance(found, UnreadReply):
+            # Read outside any transaction: on SQLite the write one holds the one writer,
+            # which nobody should wait for while a worker extracts.
+            read = await self._reply_topics(found.text)
+            async with self.services.db.session(quick=True) as session:
+                found = await decide(session, True)
         if found is None or isinstance(found, UnreadReply):
             return
         person, target_text = found
         # decide returned them only for a reaction (with its emoji) from a known person
         assert isinstance(event, ReactionEvent)
         await self.learn_elsewhere(person, event, target_text)
-
-    async def _known(self, event: Event) -> bool:
-        """Whether the sender of ``event`` is still stored."""
-        async with self.services.db.read() as session:
-            found = await self.services.engine.find_person(session, key_of(event))
-        return found is not None
 
     async def learn_elsewhere(self, person: Person, event: ReactionEvent, text: str) -> None:
         """A reaction to someone else's message: interest in what it says, queued for the

@@ -203,3 +203,16 @@ async def test_a_transaction_aborted_over_a_conflict_runs_again_and_nothing_else
     with pytest.raises(DBAPIError):
         await services.in_transaction(work_failing(psycopg.errors.UniqueViolation("u")))
     assert len(runs) == 1
+
+    async def fails_after_commit() -> None:
+        raise _aborted(conflicts[0])
+
+    async def committed(session: Any) -> str:
+        runs.append("run")
+        services.after_commit(session, fails_after_commit)
+        return "done"
+
+    runs.clear()  # committed: what fails after it never runs the work again
+    with pytest.raises(DBAPIError):
+        await services.in_transaction(committed)
+    assert len(runs) == 1
