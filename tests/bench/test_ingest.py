@@ -1,0 +1,34 @@
+"""`bench.ingest.max_ingest`: what it measures is the ingest alone."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from bench.ingest import max_ingest
+from bench.loopsteps import LongSteps, timed_steps
+from bench.scale import seeded_core
+
+
+async def test_only_the_ingest_is_timed_not_the_warm_up_or_the_row_counts() -> None:
+    """``--loop-steps`` times every step of the loop inside ``timed``: the warm-up's
+    ``gc.collect`` (one step of ~100 ms) and the bench's own ``count(*)`` of signal rows
+    (~170 ms at 1k people) were reported as the run's longest steps. ``timed`` is entered
+    once the warm-up is over and left before the last count."""
+    steps = LongSteps(threshold_ms=0.0)
+    entered: list[str] = []
+
+    @contextlib.contextmanager
+    def marked() -> Iterator[None]:
+        entered.append("in")
+        with timed_steps(steps):
+            yield
+        entered.append("out")
+
+    async with seeded_core("sqlite", 20) as seeded:
+        figures = await max_ingest(seeded.core, seeded.users, 40, timed=marked())
+
+    assert entered == ["in", "out"] and figures.events == 40
+    places = " ".join(steps.places)
+    assert [p for p in steps.places if "warm_up" in p or "signal_count" in p] == []
+    assert "bot." in places  # the events' own steps are there
