@@ -188,11 +188,20 @@ class Services:
         once it has committed, so hooks see committed data and never wait on its locks.
         ``quick``: as for :meth:`profiles.db.Database.session`."""
         pending: list[Callable[[], Awaitable[None]]] = []
-        async with self.db.session(quick=quick) as session:
-            session.info[_AFTER_COMMIT] = pending
+        async with self._session_keeping(pending, quick=quick) as session:
             yield session
         for work in pending:
             await work()
+
+    @contextlib.asynccontextmanager
+    async def _session_keeping(
+        self, pending: list[Callable[[], Awaitable[None]]], *, quick: bool
+    ) -> AsyncIterator[AsyncSession]:
+        """A session whose :meth:`after_commit` work is kept in ``pending``, for the caller
+        to run once it has committed."""
+        async with self.db.session(quick=quick) as session:
+            session.info[_AFTER_COMMIT] = pending
+            yield session
 
     async def in_transaction(
         self, work: Callable[[AsyncSession], Awaitable[T]], *, quick: bool = False
@@ -209,8 +218,7 @@ class Services:
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             pending: list[Callable[[], Awaitable[None]]] = []
             try:
-                async with self.db.session(quick=quick) as session:
-                    session.info[_AFTER_COMMIT] = pending
+                async with self._session_keeping(pending, quick=quick) as session:
                     done = await work(session)
             except DBAPIError as exc:
                 if attempt == CONFLICT_ATTEMPTS or not conflicted(exc):
@@ -227,7 +235,8 @@ class Services:
     @staticmethod
     def after_commit(session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` after ``session`` commits; ``session`` must come from
-        :meth:`transaction` (a plain ``db.session()`` has no after-commit step)."""
+        :meth:`transaction` or :meth:`in_transaction` (a plain ``db.session()`` has no
+        after-commit step)."""
         pending = session.info.get(_AFTER_COMMIT)
         if pending is None:
             raise RuntimeError("after_commit needs a session from Services.transaction()")
