@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -64,19 +65,21 @@ def stricter_only(settings: Settings, stored: Mapping[str, str]) -> RetentionPol
 
 
 async def purge_now(services: Services) -> dict[str, int]:
-    """One purge at the services' clock; SQLite's WAL is scrubbed afterwards like an
+    """One purge at the services' clock, batch by batch, each behind the replies waiting
+    for SQLite's writer (background work); SQLite's WAL is scrubbed afterwards like an
     erasure. Workspaces whose admins chose shorter limits (``/admin set retention``) get an
     extra pass over their own people's records."""
     now = services.clock()
-    async with services.db.session() as session:
-        removed = await purge(session, now, policy_of(services.settings))
+    batches = functools.partial(services.db.session, background=True)
+    removed = await purge(batches, now, policy_of(services.settings))
+    async with services.db.read() as session:
         chosen = await defaults_by_workspace(session, RETENTION_PREFIX)
-        for where, stored in chosen.items():
-            extra = await purge(
-                session, now, stricter_only(services.settings, stored), workspace=where
-            )
-            for table, count in extra.items():
-                removed[table] = removed.get(table, 0) + count
+    for where, stored in chosen.items():
+        extra = await purge(
+            batches, now, stricter_only(services.settings, stored), workspace=where
+        )
+        for table, count in extra.items():
+            removed[table] = removed.get(table, 0) + count
     if any(removed.values()):
         await services.db.scrub()
         log.info("retention purge removed %s", removed)

@@ -335,12 +335,17 @@ class Database:
         return self._writer is not None
 
     @contextlib.asynccontextmanager
-    async def session(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
+    async def session(
+        self, *, quick: bool = False, background: bool = False
+    ) -> AsyncIterator[AsyncSession]:
         """A transaction: committed on success, rolled back on error. ``quick``: a few
         indexed statements about one person (a reply's): on SQLite they run on the event
         loop's thread, without a round trip each to aiosqlite's worker thread
-        (profiles/sqlite_loop.py); never for work whose statements may take long."""
-        async with self._write(self._quick_sessions if quick else self._sessions) as session:
+        (profiles/sqlite_loop.py); never for work whose statements may take long.
+        ``background``: housekeeping nobody waits for (a retention purge's batches): on
+        SQLite it lets the replies waiting for the writer go first (WriterLock)."""
+        sessions = self._quick_sessions if quick else self._sessions
+        async with self._write(sessions, background=background) as session:
             yield session
 
     @contextlib.asynccontextmanager

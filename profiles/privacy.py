@@ -8,7 +8,9 @@ data-deletion contract: a new table cannot silently escape ``/export`` or ``/for
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -16,7 +18,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.models import Person, person_tables, table_of
-from profiles.upsert import dialect_of
+from profiles.upsert import AnyOf, any_of, dialect_of
 
 EXPORT_FORMAT = "tailorbot-export/1"
 
@@ -86,6 +88,33 @@ async def hold_against_erasure(session: AsyncSession, person_id: int) -> bool:
         return True
     result = await session.exec(_person_row(person_id).with_for_update(key_share=True))
     return result.first() is not None
+
+
+async def hold_people_against_erasure(
+    session: AsyncSession, person_ids: Iterable[int]
+) -> set[int]:
+    """:func:`hold_against_erasure` for a page of people in one statement: those still there
+    (on both backends: a caller about to write for a page must skip whoever was forgotten,
+    or the foreign key refuses the page's whole transaction)."""
+    wanted = set(person_ids)
+    if not wanted:
+        return set()
+    stmt, ids = _people_rows(dialect_of(session))
+    result = await session.exec(stmt, params=ids.params(wanted))
+    return {int(pid) for (pid,) in result.all()}
+
+
+@functools.lru_cache(maxsize=2)
+def _people_rows(dialect: str) -> tuple[Any, AnyOf]:
+    """Built once per dialect (a list bound at execution); held ``FOR KEY SHARE`` on
+    PostgreSQL. In no particular order: such holds never wait for one another, only for a
+    forget, which holds one person."""
+    person = table_of(Person)
+    ids = any_of(dialect, "person_ids", person.c.id)
+    stmt = select(person.c.id).where(ids.clause)
+    if dialect != "sqlite":
+        stmt = stmt.with_for_update(key_share=True)
+    return stmt, ids
 
 
 def _person_row(person_id: int) -> Any:

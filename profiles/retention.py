@@ -11,13 +11,19 @@ and removes them with ``/memory``, so by default they stay until removed
 codes and link attempts only serve a short-lived code and an hourly rate limit: a day after a
 code expired, or after an attempt, they are purged whatever the settings.
 
-A purge is idempotent and safe to run from any worker at any time; it deletes in bounded
-batches so it never holds the database for long.
+A purge is idempotent and safe to run from any worker at any time. It deletes in bounded
+batches, each a transaction of its own, so it never holds the database for long: on SQLite
+a reply waits for one batch at most, not for the whole purge (which ran as one transaction
+until the twenty-sixth session). On PostgreSQL a batch skips rows another transaction has
+locked (``SKIP LOCKED``: a ``/forget`` deleting them, or a digest recording them): it never
+waits for a lock, so it cannot be half of a deadlock, and what it skipped goes next time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Column, Table, delete, select
@@ -99,16 +105,20 @@ class RetentionPolicy:
         )
 
 
+Sessions = Callable[[], contextlib.AbstractAsyncContextManager[AsyncSession]]
+
+
 async def purge(
-    session: AsyncSession,
+    sessions: Sessions,
     now: dt.datetime,
     policy: RetentionPolicy,
     *,
     workspace: tuple[str, str] | None = None,
 ) -> dict[str, int]:
-    """Delete every record older than its limit; returns rows removed per table.
-    ``workspace`` (platform, workspace) limits the purge to records about its people: a
-    workspace whose admins chose shorter limits gets this extra pass."""
+    """Delete every record older than its limit; returns rows removed per table. Each batch
+    of at most :data:`BATCH` rows in a transaction of its own from ``sessions`` (see the
+    module doc). ``workspace`` (platform, workspace) limits the purge to records about its
+    people: a workspace whose admins chose shorter limits gets this extra pass."""
     removed: dict[str, int] = {}
     people = (
         select(table_of(Person).c.id).where(table_of(Person).c.platform == workspace[0],
@@ -122,15 +132,22 @@ async def purge(
         cutoff = now - dt.timedelta(days=rule.days)
         total = 0
         while True:
-            ids = select(table.c.id).where(rule.age() < cutoff).limit(BATCH)
+            ids = (
+                select(table.c.id)
+                .where(rule.age() < cutoff)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer
+            )
             if people is not None:
                 ids = ids.where(table.c.person_id.in_(people.scalar_subquery()))
-            result = await session.exec(
-                delete(table).where(table.c.id.in_(ids.scalar_subquery()))
-            )
+            async with sessions() as session:
+                result = await session.exec(
+                    delete(table).where(table.c.id.in_(ids.scalar_subquery()))
+                )
             count = int(result.rowcount or 0)
             total += count
             if count < BATCH:
                 break
         removed[table.name] = total
     return removed
+

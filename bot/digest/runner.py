@@ -12,8 +12,10 @@ handful of statements whatever the page's size:
    and stops;
 3. each digest is built (sources → dedupe → rank) and written (model or plain) outside any
    transaction, at most ``digest_max_concurrency`` at once;
-4. one transaction re-checks consent for the page (a revocation during the build wins),
-   records every item and marks the runs ``delivering`` (or ``empty``/``skipped``/``failed``);
+4. one transaction holds the page's people against a ``/forget`` before it writes (one
+   forgotten during the build is skipped, the model call's numbers kept without them),
+   re-checks consent (a revocation during the build wins), records every item and marks
+   the runs ``delivering`` (or ``empty``/``skipped``/``failed``);
 5. each digest goes out through its platform's :class:`Delivery`, again bounded;
 6. one transaction marks them ``sent`` — or ``failed``, dropping their items so they can come
    back next time.
@@ -44,6 +46,7 @@ from bot.digest.readers import load_page
 from bot.digest.schedule import Schedule, within_grace
 from bot.events import Reply, ReplyKind
 from profiles.models import DigestSubscription, LLMCall, Person
+from profiles.privacy import hold_people_against_erasure
 from profiles.ranking import Ranked
 
 if TYPE_CHECKING:
@@ -322,12 +325,16 @@ class DigestRunner:
         building = [j for j in jobs if j.outcome is None]
         try:
             async with self._write() as session:
-                for job in jobs:
-                    if job.call is not None:
-                        session.add(job.call)
-                ids = [j.due.person_id for j in building]
+                # Before any write: the page's people held against a /forget (PostgreSQL),
+                # and whoever was forgotten during the build skipped — a row of theirs would
+                # fail the whole page's transaction on the foreign key.
+                present = await hold_people_against_erasure(
+                    session, [j.due.person_id for j in jobs]
+                )
+                ids = [j.due.person_id for j in building if j.due.person_id in present]
                 consents = await store.consents_of(session, ids)
                 subscribed = await store.subscriptions_of(session, ids)
+                anonymous: set[int] = set()
                 for job in building:
                     consent = consents.get(job.due.person_id)
                     if consent is None or not await engine.may_learn_in(
@@ -337,6 +344,14 @@ class DigestRunner:
                             "skipped", detail="consent revoked during the build"
                         )
                         job.error = "consent revoked"
+                        anonymous.add(job.due.person_id)
+                for job in jobs:
+                    if job.call is not None:
+                        # A call's numbers are kept; whose it was only while they are there
+                        # and allow it (LLMCall's rule).
+                        if job.due.person_id in anonymous or job.due.person_id not in present:
+                            job.call.person_id = None
+                        session.add(job.call)
                 going = [j for j in building if j.outcome is None]
                 now = self.services.clock()
                 rows = [

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import pytest
 from sqlmodel import select
 
 from bot.retention import purge_now
+from profiles import retention
+from profiles.db import DatabaseUnavailable
 from profiles.models import (
     ChannelActivity,
     ConversationTurn,
@@ -171,3 +175,70 @@ async def test_profile_says_how_long_memories_are_kept(make_core):
         core = await make_core(retention_memory_days=days)
         replies = await core.handle(command(alice, "profile"))
         assert promise in replies[0].text
+
+
+async def _aged_turns(core, days: int, n: int) -> int:
+    alice = person()
+    await grant(core, alice)
+    pid = await person_id(core, alice)
+    assert pid is not None
+    at = NOW - dt.timedelta(days=days)
+    async with core.services.db.session() as session:
+        for i in range(n):
+            session.add(ConversationTurn(person_id=pid, role="user", text=f"t{i}", created_at=at))
+    return pid
+
+
+async def test_each_batch_is_a_transaction_of_its_own(make_core, monkeypatch):
+    """A purge is many small transactions, not one (on SQLite every reply waited for the
+    whole purge): a purge cut off by the database going away keeps the batches it
+    committed, and the next one finishes the job."""
+    core = await make_core(retention_conversation_days=30)
+    core.services.clock = lambda: NOW
+    pid = await _aged_turns(core, 40, 5)
+    monkeypatch.setattr(retention, "BATCH", 2)
+    session = core.services.db.session
+    batches = 0
+
+    def third_batch_fails(**kwargs):
+        nonlocal batches
+        if kwargs.get("background"):
+            batches += 1
+            if batches == 3:
+                raise DatabaseUnavailable("the database went away")
+        return session(**kwargs)
+
+    monkeypatch.setattr(core.services.db, "session", third_batch_fails)
+    with pytest.raises(DatabaseUnavailable):
+        await purge_now(core.services)
+    assert await count(core, ConversationTurn, person_id=pid) == 1  # two batches of two
+
+    monkeypatch.setattr(core.services.db, "session", session)
+    assert (await purge_now(core.services))["conversation_turn"] == 1
+    assert await count(core, ConversationTurn, person_id=pid) == 0
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_purge_skips_rows_another_transaction_holds(make_core):
+    """PostgreSQL: a row another transaction has locked (a /forget deleting it, a digest
+    recording it) is left for the next purge instead of waited for — a purge that waits for
+    nobody cannot be half of a deadlock."""
+    core = await make_core(retention_conversation_days=30)
+    core.services.clock = lambda: NOW
+    pid = await _aged_turns(core, 40, 3)
+    async with core.services.db.session() as holder:
+        held = (
+            await holder.exec(
+                select(ConversationTurn.id)
+                .where(ConversationTurn.person_id == pid)
+                .limit(1)
+                .with_for_update()
+            )
+        ).one()
+        async with asyncio.timeout(10):  # waiting for the lock would hang here
+            removed = await purge_now(core.services)
+        assert removed["conversation_turn"] == 2
+    assert (await purge_now(core.services))["conversation_turn"] == 1
+    assert held is not None and await count(core, ConversationTurn, person_id=pid) == 0

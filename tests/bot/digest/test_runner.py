@@ -20,7 +20,7 @@ from profiles.db import Database
 from profiles.models import DigestItem, DigestRun, LLMCall
 from tests.bot.digest.conftest import NOW, Clock, Recorder, consenting, interests
 from tests.support.databases import truncate_all
-from tests.support.helpers import command, count, person
+from tests.support.helpers import command, count, person, until_one_waits_for_a_lock
 from tests.support.statements import statements_sent
 
 UTC = dt.UTC
@@ -359,3 +359,95 @@ async def test_digests_firing_together_run_as_one_page(make_digests, clock, reco
     assert [o.person_id for o in outcomes] == people
     assert pages == [6]
     assert {who.user_id for who, _ in recorder.sent} == {f"u{i}" for i in range(6)}
+
+
+class ForgettingSource(StaticSource):
+    """Its call for ``user_id`` is when that person says ``/forget confirm``: the build
+    runs outside any transaction, so the forget commits between the claim and the record."""
+
+    def __init__(self, user_id: str, *items: DigestCandidate) -> None:
+        super().__init__(*items)
+        self.user_id = user_id
+        self.core: Core | None = None
+
+    async def candidates(self, person, context):
+        if person.user_id == self.user_id and self.core is not None:
+            core, self.core = self.core, None
+            (reply,) = await core.handle(command(person_ref(person), "forget", "confirm"))
+            assert "deleted" in reply.text.lower(), reply.text
+        return await super().candidates(person, context)
+
+
+def person_ref(row):
+    return person(row.user_id, workspace=row.workspace, platform=row.platform)
+
+
+BLURBS = '{"intro": "Here you go.", "blurbs": ["One.", "Two.", "Three."]}'
+
+
+async def test_a_person_forgotten_during_the_build_costs_the_others_nothing(
+    make_digests, clock, recorder
+):
+    # Before: the model call of the forgotten person's digest was recorded under their id in
+    # the page's one recording transaction; the person was gone, the foreign key refused it,
+    # and every digest of the page failed (on PostgreSQL the forget could also deadlock
+    # with that transaction). Now the page holds its people first; whoever is gone is
+    # skipped, their call kept without them, the others go out.
+    source = ForgettingSource("alice", *ITEMS)
+    llm = ScriptedBackend(lambda request: BLURBS)
+    core, digests = await make_digests(sources=[source], llm=llm, digest_batch_size=10)
+    alice, bob = person("alice"), person("bob")
+    alice_id = await subscribed(core, alice, "rust async")
+    await subscribed(core, bob, "rust async")
+    source.core = core
+    clock.set(NOW + dt.timedelta(minutes=10))
+
+    summary = await digests.run_due()
+
+    assert summary.due == 2 and summary.sent == 1
+    assert [who.user_id for who, _ in recorder.sent] == ["bob"]
+    assert await count(core, DigestRun, person_id=alice_id) == 0
+    assert await count(core, DigestItem, person_id=alice_id) == 0
+    assert await count(core, LLMCall, person_id=alice_id) == 0
+    assert await count(core, LLMCall, purpose="digest") == 2  # alice's kept, without her
+    assert await count(core, DigestRun, status="sent") == 1
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_forget_while_a_page_is_recorded_waits_for_it(
+    make_digests, make_core, clock, recorder, monkeypatch
+):
+    """PostgreSQL only: the page's recording transaction has held its people when alice's
+    /forget starts through another worker. The forget waits for the page instead of
+    deleting her run under it (which then failed the page on the foreign key), and deletes
+    what the page wrote for her once it commits."""
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)], digest_batch_size=10)
+    alice, bob = person("alice"), person("bob")
+    alice_id = await subscribed(core, alice, "rust async")
+    await subscribed(core, bob, "rust async")
+    clock.set(NOW + dt.timedelta(minutes=10))
+    held, go_on = asyncio.Event(), asyncio.Event()
+    consents_of = store.consents_of
+
+    async def paused(session, ids):  # runs right after the page holds its people
+        held.set()
+        await go_on.wait()
+        return await consents_of(session, ids)
+
+    monkeypatch.setattr(store, "consents_of", paused)
+    elsewhere = await make_core()
+    running = asyncio.ensure_future(digests.run_due())
+    await held.wait()
+    forget = asyncio.ensure_future(elsewhere.handle(command(alice, "forget", "confirm")))
+    await until_one_waits_for_a_lock(core)
+    go_on.set()
+
+    summary = await running
+    assert "Done." in (await forget)[0].text
+    assert summary.due == 2 and summary.sent == 2 and not summary.counts["failed"]
+    assert sorted(who.user_id for who, _ in recorder.sent) == ["alice", "bob"]  # in flight
+    for table in (DigestRun, DigestItem):
+        assert await count(core, table, person_id=alice_id) == 0
+    assert await count(core, DigestRun, status="sent") == 1
