@@ -39,6 +39,7 @@ import datetime as dt
 import enum
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -158,7 +159,11 @@ class Journal:
         self._lock = threading.Lock()
 
     def exists(self) -> bool:
-        return self.path != ":memory:" and Path(self.path).exists()
+        """Whether the file is there. Asked on every event while it is not (the core's "older
+        events first" check): ``os.path.exists`` is one stat, a fifth of what building a
+        ``Path`` for it costs (3 against 16 µs here, ~1.5 % of an event's CPU at maximum
+        ingest)."""
+        return self.path != ":memory:" and os.path.exists(self.path)
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:

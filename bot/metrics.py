@@ -12,7 +12,9 @@ registers metrics of its own cannot collide with ours, and a test can read value
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -87,10 +89,19 @@ def event_handled(
     platform: str, kind: str, seconds: float, purposes: list[str], outcome: str = "ok"
 ) -> None:
     """One event went through the core; ``purposes`` has one entry per reply returned."""
-    EVENTS.labels(platform, kind, outcome).inc()
-    EVENT_SECONDS.labels(kind).observe(seconds)
+    _child(EVENTS, platform, kind, outcome).inc()
+    _child(EVENT_SECONDS, kind).observe(seconds)
     for purpose in purposes:
-        REPLIES.labels(platform, purpose or "other").inc()
+        _child(REPLIES, platform, purpose or "other").inc()
+
+
+@functools.cache
+def _child(metric: Counter | Histogram, *labels: str) -> Any:
+    """``metric.labels(*labels)``, kept. Why: every event records here, and prometheus-client
+    checks the label values and looks the child up under a lock on each call (10.7 µs an
+    event against 3.7 with the children kept). The label values are few by design (see the
+    module doc), so the cache stays as small as the metrics themselves."""
+    return metric.labels(*labels)
 
 
 def model_call(

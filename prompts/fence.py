@@ -22,3 +22,9 @@ def fence(value: object) -> str:
 
 def fence_list(values: list[str]) -> str:
     return "[" + ", ".join(fence(v) for v in values) + "]"
+
+
+def fence_weighted(items: list[tuple[str, float]]) -> str:
+    """``"topic" 0.85, "other" 0.40``: each value fenced, its weight to two decimals. One
+    filter instead of a template loop, which cost a prompt a third of its render time."""
+    return ", ".join(f"{fence(value)} {weight:.2f}" for value, weight in items)

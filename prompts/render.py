@@ -2,7 +2,8 @@
 
 Templates are files (``prompts/templates``); a folder named in settings can override any of
 them by name. All templates are compiled at start-up so a broken override fails early with its
-name and line instead of in the middle of a conversation.
+name and line instead of in the middle of a conversation; they are read then, once (an edited
+override takes effect at the next start).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from jinja2 import (
 )
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.bccache import Bucket
-from jinja2.runtime import Context
+from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from prompts.context import HistoryTurn, PromptContext
-from prompts.fence import fence, fence_list
+from prompts.context import HistoryTurn, LocalTime, PromptContext
+from prompts.fence import fence, fence_list, fence_weighted
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -51,11 +52,34 @@ class TemplateError(Exception):
     template and says why in one line (no traceback is useful to an operator here)."""
 
 
+# Values whose attributes are plain data fixed by their class (and Jinja's own loop object):
+# the sandbox's verdict on one of their attributes depends on the class and the name alone.
+_PLAIN_TYPES = frozenset({LocalTime, HistoryTurn, LoopContext})
+
+
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """Jinja2's immutable sandbox, plus limits on what one operator can build: ``*`` and
     ``+`` may not make a string or list beyond MAX_OUTPUT_CHARS, ``**`` no huge powers."""
 
     intercepted_binops = frozenset(["*", "+", "**"])
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._verdicts: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """The sandbox's own verdict, worked out once per class and name for
+        :data:`_PLAIN_TYPES`. Why: a chat prompt reads ~14 such attributes (``local.*``,
+        ``loop.last``), and each verdict is a chain of abstract-class checks — a quarter of
+        the prompt's render time (272 → 202 µs a render measured)."""
+        kind = type(obj)
+        if kind not in _PLAIN_TYPES:
+            return super().is_safe_attribute(obj, attr, value)
+        key = (kind, attr)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = super().is_safe_attribute(obj, attr, value)
+        return verdict
 
     def call_binop(self, context: Context, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "**":
@@ -130,9 +154,13 @@ class PromptRenderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             bytecode_cache=_COMPILED,
+            # Read once, at start, where check_all vets every one: an edited override takes
+            # effect (or fails) at the next start, and no render stats its file.
+            auto_reload=False,
         )
         self.env.filters["data"] = fence
         self.env.filters["data_list"] = fence_list
+        self.env.filters["data_weighted"] = fence_weighted
         self.check_all()
 
     def check_all(self) -> None:

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from prompts.context import HistoryTurn, LocalTime, PromptContext
-from prompts.fence import fence
+from prompts.fence import fence, fence_weighted
 from prompts.render import PromptRenderer, TemplateError, trim_history
 
 LOCAL = LocalTime("2026-01-05", "08:15", "Monday", "morning", "Europe/Paris", "explicit")
@@ -116,6 +116,30 @@ def test_sandbox_blocks_attribute_escapes(tmp_path):
     )
     with pytest.raises(TemplateError, match=r"chat_system.j2 was refused: SecurityError"):
         PromptRenderer(tmp_path).chat(context(), "hi", count_tokens=count)
+
+
+@pytest.mark.parametrize(
+    "escape",
+    ["local.__init__.__globals__", "local.__class__.__mro__", "loop.__class__.__init__"],
+)
+def test_attributes_of_prompt_values_are_vetted_however_often_read(tmp_path, escape):
+    """The sandbox's verdicts on the prompt's own value types are kept per class and name
+    (BoundedSandbox.is_safe_attribute): reading safe ones first must not open a way out."""
+    (tmp_path / "chat_system.j2").write_text(
+        "{{ local.date }} {{ local.weekday }}"
+        "{% for topic, weight in interests %}{{ loop.last }} {{ " + escape + " }}{% endfor %}",
+        encoding="utf-8",
+    )
+    renderer = PromptRenderer(tmp_path)
+    for _ in range(2):  # the second time from the kept verdicts
+        with pytest.raises(TemplateError, match=r"chat_system.j2 was refused: SecurityError"):
+            renderer.chat(context(), "hi", count_tokens=count)
+
+
+def test_weighted_values_are_fenced_with_two_decimals():
+    assert fence_weighted([("jazz <live>", 0.856), ('say "hi"\n', 1.0)]) == (
+        '"jazz \\u003clive\\u003e" 0.86, "say \\"hi\\"\\n" 1.00'
+    )
 
 
 @pytest.mark.parametrize(
