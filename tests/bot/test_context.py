@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.commands.profile import style_line
-from bot.context import style_summary
+from bot.context import local_time, style_summary
 from profiles.engine import StyleView
 
 AT = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -45,3 +45,25 @@ def test_profile_style_line_is_in_the_persons_language():
     assert line == (
         "registre soutenu; messages courts (environ 20 caractères); utilise rarement des emoji"
     )
+
+
+@pytest.mark.parametrize(
+    ("utc", "zone", "expected"),
+    [
+        # Paris springs forward at 01:00 UTC on 29 March 2026: 01:59 is followed by 03:00.
+        (dt.datetime(2026, 3, 29, 0, 59, tzinfo=dt.UTC), "Europe/Paris",
+         ("2026-03-29", "01:59", "Sunday", "night")),
+        (dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC), "Europe/Paris",
+         ("2026-03-29", "03:00", "Sunday", "night")),
+        # Kiritimati is a day ahead of UTC; St John's is half an hour off the hour.
+        (dt.datetime(2026, 12, 31, 22, 5, tzinfo=dt.UTC), "Pacific/Kiritimati",
+         ("2027-01-01", "12:05", "Friday", "afternoon")),
+        (dt.datetime(2026, 7, 6, 2, 30, tzinfo=dt.UTC), "America/St_Johns",
+         ("2026-07-06", "00:00", "Monday", "night")),
+    ],
+)
+def test_local_time_is_24_hour_with_an_english_weekday(utc, zone, expected):
+    """What the prompt states, whatever the person's language: the same text Babel's
+    ``HH:mm`` and English ``EEEE`` gave before local_time stopped calling it."""
+    local = local_time(utc, zone, "explicit")
+    assert (local.date, local.time, local.weekday, local.day_part) == expected
