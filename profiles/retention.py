@@ -150,4 +150,3 @@ async def purge(
                 break
         removed[table.name] = total
     return removed
-

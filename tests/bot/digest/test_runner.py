@@ -390,9 +390,8 @@ async def test_a_person_forgotten_during_the_build_costs_the_others_nothing(
 ):
     # Before: the model call of the forgotten person's digest was recorded under their id in
     # the page's one recording transaction; the person was gone, the foreign key refused it,
-    # and every digest of the page failed (on PostgreSQL the forget could also deadlock
-    # with that transaction). Now the page holds its people first; whoever is gone is
-    # skipped, their call kept without them, the others go out.
+    # and every digest of the page failed. Now the page holds its people first; whoever is
+    # gone is skipped, their call kept without them, the others go out.
     source = ForgettingSource("alice", *ITEMS)
     llm = ScriptedBackend(lambda request: BLURBS)
     core, digests = await make_digests(sources=[source], llm=llm, digest_batch_size=10)
