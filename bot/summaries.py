@@ -79,6 +79,7 @@ async def summarize_person(
                 answer,
                 purpose="profile_summary",
                 backend=services.llm.name,
+                at=services.clock(),
                 person_id=person_id,
                 error=None if ok else "invalid output",
             )

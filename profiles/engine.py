@@ -177,18 +177,26 @@ class ProfileEngine:
 
     # Identity and consent -----------------------------------------------------------------
     async def person(
-        self, session: AsyncSession, key: PersonKey, *, display_name: str | None = None
+        self,
+        session: AsyncSession,
+        key: PersonKey,
+        *,
+        display_name: str | None = None,
+        at: dt.datetime | None = None,
     ) -> Person:
-        """Get or create, race-free across workers (insert-if-absent, then read)."""
+        """Get or create, race-free across workers (insert-if-absent, then read). ``at``:
+        when, by the caller's clock (the bot's services' clock; the process's by default),
+        for the new row's creation and last-seen times."""
         found = await self.find_person(session, key)
         if found is None:
+            now = at or utcnow()
             stmt = insert_for(session, table_of(Person)).values(
                 platform=key.platform,
                 workspace=key.workspace,
                 user_id=key.user_id,
                 display_name=display_name,
-                created_at=utcnow(),
-                last_seen_at=utcnow(),
+                created_at=now,
+                last_seen_at=now,
             )
             await session.exec(
                 stmt.on_conflict_do_nothing(index_elements=["platform", "workspace", "user_id"])
@@ -264,15 +272,18 @@ class ProfileEngine:
         )
         return result.first()
 
-    async def learning_person(self, session: AsyncSession, key: PersonKey) -> Person | None:
+    async def learning_person(
+        self, session: AsyncSession, key: PersonKey, *, at: dt.datetime | None = None
+    ) -> Person | None:
         """The person behind ``key`` if they allow learning, else None. Creates nobody,
         except where the account allowed learning everywhere: then the bot meeting them in a
-        new workspace is enough to start (with that workspace's own, empty profile)."""
+        new workspace is enough to start (with that workspace's own, empty profile), created
+        ``at`` (see :meth:`person`)."""
         person = await self.find_person(session, key)
         if person is None:
             if await self.granted_everywhere(session, key.platform, key.user_id) is None:
                 return None
-            person = await self.person(session, key)
+            person = await self.person(session, key, at=at)
         assert person.id is not None
         row = await session.get(Consent, person.id)
         if row is None or row.status == ConsentStatus.UNKNOWN.value:

@@ -303,6 +303,7 @@ class LLMCall(SQLModel, table=True):
         *,
         purpose: str,
         backend: str,
+        at: dt.datetime,
         person_id: int | None = None,
         error: str | None = None,
         latency_ms: float | None = None,
@@ -311,9 +312,11 @@ class LLMCall(SQLModel, table=True):
         """The record of one call: ``result`` is what the model returned (``None`` when it
         failed before answering), ``error`` marks the call failed (also when an answer came
         back unusable), ``latency_ms`` is the caller's own timing, used when the backend
-        reported none."""
+        reported none. ``at``: when, by the caller's clock (the services' clock: retention
+        ages these records by it, so the process's own clock would not do)."""
         return cls(
             person_id=person_id,
+            created_at=at,
             purpose=purpose,
             backend=backend,
             model=result.model if result is not None else "",

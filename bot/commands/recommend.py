@@ -145,6 +145,7 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
                     result,
                     purpose="recommend",
                     backend=services.llm.name,
+                    at=services.clock(),
                     person_id=person_id if learning else None,
                 )
             )

@@ -436,6 +436,7 @@ class DigestRunner:
                 None,
                 purpose="digest",
                 backend=services.llm.name,
+                at=services.clock(),
                 person_id=draft.reader.person.id,
                 error=repr(exc),
                 latency_ms=(time.perf_counter() - started) * 1000,
@@ -447,6 +448,7 @@ class DigestRunner:
             result,
             purpose="digest",
             backend=services.llm.name,
+            at=services.clock(),
             person_id=draft.reader.person.id,
             latency_ms=(time.perf_counter() - started) * 1000,
         )

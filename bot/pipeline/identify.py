@@ -35,10 +35,11 @@ class Identify:
     async def person(self, session: AsyncSession, event: Event) -> Person:
         """The sender, created on first contact, marked as seen now."""
         engine = self.services.engine
+        now = self.services.clock()
         person = await engine.person(
-            session, key_of(event), display_name=event.person.display_name
+            session, key_of(event), display_name=event.person.display_name, at=now
         )
-        await engine.touch(session, person, self.services.clock())
+        await engine.touch(session, person, now)
         return person
 
     async def sender(self, session: AsyncSession, event: MessageEvent) -> Sender:
@@ -51,7 +52,7 @@ class Identify:
         found = await read_sender(session, key.platform, key.workspace, key.user_id, channel)
         if found is None:  # first contact: created here, the rest read where needed
             person = await services.engine.person(
-                session, key, display_name=event.person.display_name
+                session, key, display_name=event.person.display_name, at=services.clock()
             )
             found = Sender(person, None, None, None, read_ahead=False)
         elif event.person.display_name and found.person.display_name != event.person.display_name:
@@ -122,7 +123,7 @@ class Identify:
             session, key.platform, key.workspace, key.user_id, event.channel_id
         )
         if found is None:  # unknown here: only an "everywhere" grant lets the bot start
-            return await engine.learning_person(session, key)
+            return await engine.learning_person(session, key, at=self.services.clock())
         person, consent = found.person, found.consent
         assert person.id is not None
         if consent is None or consent.status == ConsentStatus.UNKNOWN.value:

@@ -111,6 +111,7 @@ class Record:
                 result,
                 purpose="chat",
                 backend=llm.name,
+                at=services.clock(),
                 person_id=person.id if learn else None,
                 error=error,
                 latency_ms=answered.latency_ms,

@@ -4,15 +4,17 @@ written straight to the driver, and a reply that survives whatever the record me
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from sqlmodel import select
 
 from bot.core import Core
+from bot.digest.store import as_utc
 from bot.events import PersonRef
 from bot.llm import ScriptedBackend
 from bot.llm.base import LLMRequest, LLMResult
 from bot.llm.base import PartialCallback as Partial
-from profiles.models import TOKEN_COUNT_MAX, ConversationTurn, LLMCall
+from profiles.models import TOKEN_COUNT_MAX, ConversationTurn, LLMCall, Person
 from tests.conftest import MakeCore
 from tests.support.helpers import command, count, grant, message, person, person_id
 
@@ -61,6 +63,28 @@ async def test_a_reply_is_recorded_with_its_call_and_both_turns(make_core: MakeC
     assert reply.reply_id == f"turn:{turns[1].id}"
     assert turns[1].topics is None  # read when first judged
     assert [(c.person_id, c.model, c.ok) for c in calls] == [(pid, "scripted-1", True)]
+
+
+async def test_every_row_of_an_exchange_carries_the_bots_clock(make_core: MakeCore) -> None:
+    """The person, the model call's record and the bot's turn are stamped by the services'
+    clock, which retention ages them by (the person's own turn by when the platform says
+    they wrote it): the model call's row and a new person used to take the process's own
+    clock, so in a bot whose clock is not the machine's a model call outlived its 30 days."""
+    at = dt.datetime(2031, 3, 1, 12, 0, tzinfo=dt.UTC)
+    core = await make_core(ScriptedBackend(["Rye wants a longer ferment."]))
+    core.services.clock = lambda: at
+    alice = person()
+    await grant(core, alice)
+    await core.handle(message(alice, "How long for a rye sourdough?", occurred_at=at))
+    async with core.services.db.read() as session:
+        stamps = [
+            *(await session.exec(select(Person.created_at))).all(),
+            *(await session.exec(select(Person.last_seen_at))).all(),
+            *(await session.exec(select(LLMCall.created_at))).all(),
+            *(await session.exec(select(ConversationTurn.created_at))).all(),
+        ]
+    assert len(stamps) == 5
+    assert {as_utc(stamp) for stamp in stamps} == {at}
 
 
 async def test_token_counts_no_column_holds_are_bounded_not_fatal(make_core: MakeCore) -> None:
