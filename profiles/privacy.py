@@ -33,8 +33,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]:
-    """Every row about the person, table by table, as plain JSON-able data."""
+async def export_person(
+    session: AsyncSession, person_id: int, *, at: dt.datetime
+) -> dict[str, Any]:
+    """Every row about the person, table by table, as plain JSON-able data; ``at``: when,
+    by the caller's clock (the bot's services' clock)."""
     person = await session.get(Person, person_id)
     if person is None:
         raise LookupError(f"no person with id {person_id}")
@@ -49,7 +52,7 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
         ]
     return {
         "format": EXPORT_FORMAT,
-        "exported_at": dt.datetime.now(dt.UTC).isoformat(),
+        "exported_at": at.isoformat(),
         "person": {
             column.name: _jsonable(getattr(person, column.name))
             for column in table_of(Person).columns

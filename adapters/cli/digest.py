@@ -182,7 +182,9 @@ def feeds_add(platform: str, workspace: str, url: str, config: ConfigOption = No
 
     async def main() -> bool:
         async with core_for(settings_from(config)) as core, core.services.db.session() as session:
-            return await digest_store.add_workspace_feed(session, platform, workspace, clean)
+            return await digest_store.add_workspace_feed(
+                session, platform, workspace, clean, at=core.services.clock()
+            )
 
     added = asyncio.run(main())
     console.print("Added." if added else "Already there.")

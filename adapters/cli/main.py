@@ -217,7 +217,9 @@ def users_export(
         person = await find_person(core, who)
         assert person.id is not None
         async with core.services.db.session() as session:
-            return export_json(await export_person(session, person.id))
+            return export_json(
+                await export_person(session, person.id, at=core.services.clock())
+            )
 
     payload = with_core(settings_from(config), work)
     if output is None:

@@ -157,8 +157,8 @@ async def revocation_cancels(ctx: CommandContext) -> list[str]:
 
 @command("export")
 async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
-    data = await export_person(ctx.session, ctx.person_id)
-    data["linked_identities"] = await export_linked(ctx.session, ctx.person_id)
+    data = await export_person(ctx.session, ctx.person_id, at=ctx.now)
+    data["linked_identities"] = await export_linked(ctx.session, ctx.person_id, at=ctx.now)
     rows = sum(len(rows) for rows in data["tables"].values())
     filename = f"tailorbot-export-{ctx.person.platform}-{ctx.person.user_id}.json"
     return [

@@ -233,7 +233,7 @@ async def sources(ctx: CommandContext, service: DigestService, words: list[str])
         if len(mine) >= settings.digest_max_personal_feeds:
             raise CommandError(N_("You already have {n} feeds (the limit). Remove one first."),
                                n=len(mine))
-        added = await store.add_person_feed(ctx.session, ctx.person_id, url)
+        added = await store.add_person_feed(ctx.session, ctx.person_id, url, at=ctx.now)
         return [
             ctx.reply(
                 ctx.t("Added {url} to your digest sources.", url=url)

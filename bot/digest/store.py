@@ -593,10 +593,12 @@ async def person_feeds(session: AsyncSession, person_id: int) -> list[PersonFeed
     return list(result)
 
 
-async def add_person_feed(session: AsyncSession, person_id: int, url: str) -> bool:
+async def add_person_feed(
+    session: AsyncSession, person_id: int, url: str, *, at: dt.datetime
+) -> bool:
     stmt = (
         insert_for(session, table_of(PersonFeed))
-        .values(person_id=person_id, url=url, created_at=as_utc(dt.datetime.now(dt.UTC)))
+        .values(person_id=person_id, url=url, created_at=as_utc(at))
         .on_conflict_do_nothing(index_elements=["person_id", "url"])
         .returning(table_of(PersonFeed).c.id)
     )
@@ -622,7 +624,13 @@ async def workspace_feeds(
 
 
 async def add_workspace_feed(
-    session: AsyncSession, platform: str, workspace: str, url: str, title: str | None = None
+    session: AsyncSession,
+    platform: str,
+    workspace: str,
+    url: str,
+    title: str | None = None,
+    *,
+    at: dt.datetime,
 ) -> bool:
     stmt = (
         insert_for(session, table_of(WorkspaceFeed))
@@ -631,7 +639,7 @@ async def add_workspace_feed(
             workspace=workspace,
             url=url,
             title=title,
-            created_at=as_utc(dt.datetime.now(dt.UTC)),
+            created_at=as_utc(at),
         )
         .on_conflict_do_nothing(index_elements=["platform", "workspace", "url"])
         .returning(table_of(WorkspaceFeed).c.id)

@@ -3,6 +3,7 @@ they linked, so an export includes each identity and /forget can erase them all.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,10 +16,12 @@ if TYPE_CHECKING:
     from bot.command_base import CommandContext
 
 
-async def export_linked(session: AsyncSession, person_id: int) -> list[dict[str, Any]]:
+async def export_linked(
+    session: AsyncSession, person_id: int, *, at: dt.datetime
+) -> list[dict[str, Any]]:
     """The full export of every other identity linked to this one."""
     return [
-        await export_person(session, other.id)
+        await export_person(session, other.id, at=at)
         for other in await linked_people(session, person_id)
         if other.id is not None
     ]

@@ -1,6 +1,7 @@
 """Export and deletion completeness, proved by walking the live schema of the real database
 (not our own list of tables), on SQLite and PostgreSQL."""
 
+import datetime as dt
 import json
 import re
 
@@ -158,6 +159,18 @@ async def test_export_contains_every_table_and_only_this_person(make_core):
     ):
         assert data["tables"][table], f"busy_life left {table} empty: the test would prove less"
     assert "bob" not in json.dumps(data["tables"]).lower()
+
+
+async def test_an_export_is_dated_by_the_bots_clock(make_core):
+    """Like every row the bot writes (the process's own clock is not the bot's: tests,
+    replays and a host with a wrong clock all differ)."""
+    at = dt.datetime(2031, 3, 1, 12, 0, tzinfo=dt.UTC)
+    core = await make_core(ScriptedBackend())
+    core.services.clock = lambda: at
+    alice = person("alice")
+    await busy_life(core, alice)
+    replies = await core.handle(command(alice, "export"))
+    assert json.loads(replies[0].attachment[1])["exported_at"] == at.isoformat()
 
 
 async def test_forget_asks_first_then_leaves_nothing_behind(make_core):

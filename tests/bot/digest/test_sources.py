@@ -179,8 +179,8 @@ async def test_rss_from_a_real_local_server(make_digests, feed_server):
     core, _ = await make_digests(sources=[])
     reader = await consenting(core, person("reader"))
     async with core.services.db.session() as session:
-        await store.add_workspace_feed(session, "test", "W1", f"{base}/moved")
-        await store.add_workspace_feed(session, "test", "W1", f"{base}/broken.xml")
+        await store.add_workspace_feed(session, "test", "W1", f"{base}/moved", at=NOW)
+        await store.add_workspace_feed(session, "test", "W1", f"{base}/broken.xml", at=NOW)
     source = RssSource(timeout=5)
     who = await load(core, reader)
 
@@ -204,7 +204,7 @@ async def test_a_personal_feed_may_not_point_at_local_addresses(make_digests, fe
     refused = await core.handle(command(alice, "digest", f"sources add {base}/feed.xml"))
     assert "not allowed" in refused[0].text
     async with core.services.db.session() as session:  # even if one got in, it is never fetched
-        await store.add_person_feed(session, reader, f"{base}/feed.xml")
+        await store.add_person_feed(session, reader, f"{base}/feed.xml", at=NOW)
     with caplog.at_level(logging.WARNING), pytest.raises(FeedError, match="all 1 feed"):
         await RssSource(timeout=5).candidates(await load(core, reader), context(core))
     assert "private or local addresses are not allowed" in caplog.text
