@@ -31,13 +31,13 @@ from tests.profiles.test_ingest import relabel, state
 from tests.support.helpers import (
     command,
     count,
+    forget_once_held,
     grant,
     message,
     person,
     person_id,
     reaction,
     replays_by_hand,
-    until_one_waits_for_a_lock,
 )
 from tests.support.tcp_proxy import proxied_database
 
@@ -231,10 +231,7 @@ async def test_forget_while_a_batch_of_theirs_is_written_waits_for_it(
     await _queued(core, channel(alice, TEXTS[0], event_id="ev-in-flight"))
     await _queued(core, channel(bob, TEXTS[1], event_id="ev-bob"))
     batch = asyncio.ensure_future(learner.flush())
-    await locked.wait()
-    forget = asyncio.ensure_future(core.handle(command(alice, "forget", "confirm")))
-    await until_one_waits_for_a_lock(core)
-    written.set()
+    forget = await forget_once_held(core, core, alice, locked, written)
 
     replies = await forget
     await batch

@@ -16,6 +16,7 @@ from bot.events import (
     PersonRef,
     PlatformContext,
     ReactionEvent,
+    Reply,
     Surface,
 )
 from bot.sanitize import fit_person
@@ -138,3 +139,17 @@ async def until_one_waits_for_a_lock(core: Core) -> None:
                 await asyncio.sleep(0.01)
     except TimeoutError:
         raise AssertionError("no transaction waited for a lock") from None
+
+
+async def forget_once_held(
+    core: Core, forgetter: Core, who: PersonRef, held: asyncio.Event, release: asyncio.Event
+) -> asyncio.Future[list[Reply]]:
+    """How a test stages "a /forget while another transaction holds the person"
+    (PostgreSQL): once ``held`` is set, ``who``'s ``/forget confirm`` starts through
+    ``forgetter`` (``core`` itself, or another worker on the same database), and once it
+    waits for a lock, ``release`` lets the holder go on. Returns the forget, still running."""
+    await held.wait()
+    forget = asyncio.ensure_future(forgetter.handle(command(who, "forget", "confirm")))
+    await until_one_waits_for_a_lock(core)
+    release.set()
+    return forget

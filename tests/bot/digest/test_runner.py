@@ -20,7 +20,7 @@ from profiles.db import Database
 from profiles.models import DigestItem, DigestRun, LLMCall
 from tests.bot.digest.conftest import NOW, Clock, Recorder, consenting, interests
 from tests.support.databases import truncate_all
-from tests.support.helpers import command, count, person, until_one_waits_for_a_lock
+from tests.support.helpers import command, count, forget_once_held, person
 from tests.support.statements import statements_sent
 
 UTC = dt.UTC
@@ -438,10 +438,7 @@ async def test_a_forget_while_a_page_is_recorded_waits_for_it(
     monkeypatch.setattr(store, "consents_of", paused)
     elsewhere = await make_core()
     running = asyncio.ensure_future(digests.run_due())
-    await held.wait()
-    forget = asyncio.ensure_future(elsewhere.handle(command(alice, "forget", "confirm")))
-    await until_one_waits_for_a_lock(core)
-    go_on.set()
+    forget = await forget_once_held(core, elsewhere, alice, held, go_on)
 
     summary = await running
     assert "Done." in (await forget)[0].text

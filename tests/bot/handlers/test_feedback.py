@@ -14,12 +14,12 @@ from tests.support.helpers import (
     action,
     command,
     count,
+    forget_once_held,
     grant,
     message,
     person,
     person_id,
     reaction,
-    until_one_waits_for_a_lock,
 )
 
 ANSWER = "Raft elections and log replication keep a distributed database consistent."
@@ -202,10 +202,7 @@ async def test_a_forget_while_a_judgement_is_written_waits_for_it(
     engine.record_feedback = paused
     elsewhere = await make_core()
     judging = asyncio.ensure_future(core.handle(action(alice, "feedback.up", reply.reply_id)))
-    await locked.wait()
-    forget = asyncio.ensure_future(elsewhere.handle(command(alice, "forget", "confirm")))
-    await until_one_waits_for_a_lock(core)
-    judged.set()
+    forget = await forget_once_held(core, elsewhere, alice, locked, judged)
 
     assert [ack.purpose for ack in await judging] == ["ack"]
     replies = await forget
