@@ -23,10 +23,13 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
 # 64-bit ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY auto-increments (rowid alias).
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Declared, not inferred: the model modules imported at the end of this one use it, and an
+# incremental mypy run from a cache left by other code could not infer it across that cycle.
+BigId: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
 
 
 # The longest model name the tables that record one store (a model server's own word, cut

@@ -31,7 +31,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -45,12 +45,13 @@ from bot.digest.identity import fingerprint
 from bot.digest.readers import load_page
 from bot.digest.schedule import Schedule, within_grace
 from bot.events import Reply, ReplyKind
-from profiles.models import DigestSubscription, LLMCall, Person
+from profiles.models import Consent, DigestSubscription, LLMCall, Person
 from profiles.privacy import hold_people_against_erasure
 from profiles.ranking import Ranked
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from profiles.engine import ProfileEngine
 
 log = logging.getLogger(__name__)
 
@@ -336,14 +337,12 @@ class DigestRunner:
                 subscribed = await store.subscriptions_of(session, ids)
                 anonymous: set[int] = set()
                 for job in building:
-                    consent = consents.get(job.due.person_id)
-                    if consent is None or not await engine.may_learn_in(
-                        session, job.person, consent
-                    ) or job.due.person_id not in subscribed:
-                        job.outcome = job.due.outcome(
-                            "skipped", detail="consent revoked during the build"
-                        )
-                        job.error = "consent revoked"
+                    gone = await _gone_during_the_build(
+                        engine, session, job, present, consents, subscribed
+                    )
+                    if gone:
+                        job.outcome = job.due.outcome("skipped", detail=f"{gone} during the build")
+                        job.error = gone
                         anonymous.add(job.due.person_id)
                 for job in jobs:
                     if job.call is not None:
@@ -531,3 +530,24 @@ def item_rows(
         }
         for position, item in enumerate(items, start=1)
     ]
+
+
+async def _gone_during_the_build(
+    engine: ProfileEngine,
+    session: AsyncSession,
+    job: _Job,
+    present: Collection[int],
+    consents: Mapping[int, Consent],
+    subscribed: Mapping[int, DigestSubscription],
+) -> str:
+    """Why a built digest may no longer be recorded, or ``""``: each cause named, since the
+    run's outcome and its stored error are what an operator reads."""
+    pid = job.due.person_id
+    if pid not in present:
+        return "forgotten"
+    consent = consents.get(pid)
+    if consent is None or not await engine.may_learn_in(session, job.person, consent):
+        return "consent revoked"
+    if pid not in subscribed:
+        return "unsubscribed"
+    return ""

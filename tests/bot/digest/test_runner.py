@@ -361,20 +361,24 @@ async def test_digests_firing_together_run_as_one_page(make_digests, clock, reco
     assert {who.user_id for who, _ in recorder.sent} == {f"u{i}" for i in range(6)}
 
 
-class ForgettingSource(StaticSource):
-    """Its call for ``user_id`` is when that person says ``/forget confirm``: the build
-    runs outside any transaction, so the forget commits between the claim and the record."""
+class CommandDuringBuild(StaticSource):
+    """Its call for ``user_id`` is when that person says a command (``/forget confirm`` by
+    default): the build runs outside any transaction, so the command commits between the
+    claim and the record."""
 
-    def __init__(self, user_id: str, *items: DigestCandidate) -> None:
+    def __init__(
+        self, user_id: str, *items: DigestCandidate, says: tuple[str, str] = ("forget", "confirm")
+    ) -> None:
         super().__init__(*items)
         self.user_id = user_id
+        self.says = says
         self.core: Core | None = None
 
     async def candidates(self, person, context):
         if person.user_id == self.user_id and self.core is not None:
             core, self.core = self.core, None
-            (reply,) = await core.handle(command(person_ref(person), "forget", "confirm"))
-            assert "deleted" in reply.text.lower(), reply.text
+            (reply,) = await core.handle(command(person_ref(person), *self.says))
+            assert reply.text, reply
         return await super().candidates(person, context)
 
 
@@ -392,7 +396,7 @@ async def test_a_person_forgotten_during_the_build_costs_the_others_nothing(
     # the page's one recording transaction; the person was gone, the foreign key refused it,
     # and every digest of the page failed. Now the page holds its people first; whoever is
     # gone is skipped, their call kept without them, the others go out.
-    source = ForgettingSource("alice", *ITEMS)
+    source = CommandDuringBuild("alice", *ITEMS)
     llm = ScriptedBackend(lambda request: BLURBS)
     core, digests = await make_digests(sources=[source], llm=llm, digest_batch_size=10)
     alice, bob = person("alice"), person("bob")
@@ -410,6 +414,32 @@ async def test_a_person_forgotten_during_the_build_costs_the_others_nothing(
     assert await count(core, LLMCall, person_id=alice_id) == 0
     assert await count(core, LLMCall, purpose="digest") == 2  # alice's kept, without her
     assert await count(core, DigestRun, status="sent") == 1
+
+
+@pytest.mark.parametrize(
+    ("says", "why"),
+    [
+        (("forget", "confirm"), "forgotten"),
+        (("consent", "revoke"), "consent revoked"),
+        (("digest", "off"), "unsubscribed"),
+    ],
+)
+async def test_a_digest_skipped_during_its_build_says_why(make_digests, clock, recorder, says, why):
+    # Before: all three were reported (and stored on the run) as "consent revoked".
+    source = CommandDuringBuild("alice", *ITEMS, says=says)
+    core, digests = await make_digests(sources=[source])
+    alice_id = await subscribed(core, person("alice"), "rust async")
+    source.core = core
+
+    outcome = await digests.fire(alice_id)
+
+    assert source.core is None  # the command ran during the build
+    assert (outcome.status, outcome.detail) == ("skipped", f"{why} during the build")
+    assert recorder.sent == []
+    if why != "forgotten":
+        async with core.services.db.session() as session:
+            (run,) = list(await session.exec(select(DigestRun)))
+        assert (run.status, run.error) == ("skipped", why)
 
 
 @pytest.mark.parametrize(
