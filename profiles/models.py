@@ -482,6 +482,26 @@ class DigestItem(SQLModel, table=True):
     created_at: dt.datetime = _ts()
 
 
+class DigestQuote(SQLModel, table=True):
+    """Someone whose words a digest item carries: a channel conversation's authors (its
+    title is an excerpt of theirs, its topics their keyphrases), on an item that is mostly
+    another reader's. /forget of an author redacts every item they are quoted in
+    (``bot.digest.store.redact_quotes_of``); kept with the item, not found through the
+    excerpts it was built from, since those expire long before it (14 days against 180)."""
+
+    __tablename__ = "digest_quote"
+
+    person_id: int = _person_fk(primary_key=True)
+    item_id: int = Field(
+        sa_column=Column(
+            BigId,
+            ForeignKey("digest_item.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,  # the item's deletion (retention, a failed run) finds its quotes
+        )
+    )
+
+
 class ChannelActivity(SQLModel, table=True):
     """A channel message by a consented author, kept (as a short excerpt and its topics) so
     digests can say what a reader missed. ``person_id`` is the author: /forget of the author

@@ -44,6 +44,7 @@ from bot.digest.cache import SharedCache
 from bot.digest.identity import fingerprint
 from bot.digest.readers import load_page
 from bot.digest.schedule import Schedule, within_grace
+from bot.digest.sources import DigestCandidate
 from bot.events import Reply, ReplyKind
 from profiles.models import Consent, DigestSubscription, LLMCall, Person
 from profiles.privacy import hold_people_against_erasure
@@ -158,6 +159,16 @@ class _Job:
         self.written = compose.Written(
             self.written.intro, [blurb for _, blurb in kept], self.written.result
         )
+
+    def quotes(self) -> list[dict[str, int]]:
+        """Who each recorded item quotes, besides this reader (whose items go with them)."""
+        pid = self.due.person_id
+        return [
+            {"item_id": self.item_ids[item.candidate.key[:300]], "person_id": author}
+            for item in self.items
+            for author in quoted_in(item)
+            if author != pid
+        ]
 
     def end(self) -> store.RunEnd:
         """How the recording transaction leaves this run."""
@@ -329,8 +340,12 @@ class DigestRunner:
                 # Before any write: the page's people held against a /forget (PostgreSQL),
                 # and whoever was forgotten during the build skipped — a row of theirs would
                 # fail the whole page's transaction on the foreign key.
+                # The people the page's items quote are held too: an item quoting someone
+                # forgotten since it was gathered is dropped (their /forget could not find
+                # it: it was not written yet), and one whose author forgets now waits.
+                quoted = {a for j in building for item in j.items for a in quoted_in(item)}
                 present = await hold_people_against_erasure(
-                    session, [j.due.person_id for j in jobs]
+                    session, quoted.union(j.due.person_id for j in jobs)
                 )
                 ids = [j.due.person_id for j in building if j.due.person_id in present]
                 consents = await store.consents_of(session, ids)
@@ -354,11 +369,14 @@ class DigestRunner:
                 going = [j for j in building if j.outcome is None]
                 now = self.services.clock()
                 rows = [
-                    row for j in going for row in item_rows(j.items, j.run_id, j.due.person_id, now)
+                    row
+                    for j in going
+                    for row in item_rows(j.items, j.run_id, j.due.person_id, now, present)
                 ]
                 recorded = await store.record_items(session, rows)
                 for job in going:
                     job.keep(recorded)
+                await store.record_quotes(session, [q for j in going for q in j.quotes()])
                 await store.finish_runs(session, [job.end() for job in jobs])
         except Exception as exc:
             log.exception("digests of %d people could not be recorded", len(building))
@@ -509,9 +527,22 @@ class DigestRunner:
         return summary
 
 
+def quoted_in(item: Ranked) -> frozenset[int]:
+    """The people whose words ``item`` carries (see :class:`DigestCandidate`)."""
+    candidate = item.candidate
+    return candidate.quoted if isinstance(candidate, DigestCandidate) else frozenset()
+
+
 def item_rows(
-    items: list[Ranked], run_id: int, person_id: int, now: dt.datetime
+    items: list[Ranked],
+    run_id: int,
+    person_id: int,
+    now: dt.datetime,
+    present: Collection[int],
 ) -> list[dict[str, object]]:
+    """The rows of a run's items, without those quoting anyone not ``present`` (forgotten
+    since they were gathered: such an item is not recorded, so not sent)."""
+    items = [i for i in items if all(a in present for a in quoted_in(i))]
     return [
         {
             "person_id": person_id,

@@ -36,9 +36,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class DigestCandidate(Candidate):
     """A candidate with a short, source-specific line for the reader ("5 messages from 3
-    people", the feed's name); ranking ignores it."""
+    people", the feed's name); ranking ignores it. ``quoted``: the people whose words it
+    carries (a conversation's authors), recorded with the item so that their /forget finds
+    it, and checked when it is recorded (whoever was forgotten meanwhile drops it)."""
 
     detail: str = ""
+    quoted: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)
@@ -162,6 +165,7 @@ class ChannelActivitySource:
                 published_at=latest,
                 source=self.name,
                 detail=detail,
+                quoted=authors,
             )
             thread = _Thread(channel, first.private, authors, candidate)
             threads.append((len(messages), latest.timestamp(), thread))

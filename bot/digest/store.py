@@ -25,6 +25,7 @@ from profiles.models import (
     Consent,
     ConsentStatus,
     DigestItem,
+    DigestQuote,
     DigestRun,
     DigestSubscription,
     Person,
@@ -351,6 +352,17 @@ def _record_statement(dialect: str, names: tuple[str, ...]) -> ManyRows:
     )
 
 
+async def record_quotes(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Who each recorded item quotes (``DigestQuote``: ``item_id``, ``person_id``)."""
+    if rows:
+        await _quote_statement(dialect_of(session)).execute(session, rows)
+
+
+@functools.lru_cache(maxsize=2)
+def _quote_statement(dialect: str) -> ManyRows:
+    return many_rows(dialect, table_of(DigestQuote), ("item_id", "person_id"))
+
+
 async def drop_run_items(session: AsyncSession, run_ids: Sequence[int]) -> None:
     """Items of runs that failed to deliver may come back in the next digest."""
     for chunk in _chunks(list(run_ids), 900):
@@ -500,7 +512,19 @@ async def redact_quotes_of(session: AsyncSession, author_id: int) -> int:
     """Erasure reaches copies: other readers' digest items built from conversations this
     author took part in quote them (the title is an excerpt, the topics their keyphrases).
     Those items keep their id and key (so buttons and "never twice" still work) but lose
-    every word: title, topics, reason and link. Call before the author's rows are deleted."""
+    every word: title, topics, reason and link. Call before the author's rows are deleted.
+
+    Found by the quotes recorded with each item; items recorded before those existed
+    (migration 0014) are found through the author's excerpts while they last."""
+    quoted = sa_select(table_of(DigestQuote).c.item_id).where(
+        table_of(DigestQuote).c.person_id == author_id
+    )
+    result = await session.exec(
+        update(DigestItem)
+        .where(col(DigestItem.id).in_(quoted), col(DigestItem.person_id) != author_id)
+        .values(**_REDACTED)
+    )
+    redacted = int(result.rowcount or 0)
     activity = table_of(ChannelActivity)
     rows = await session.exec(  # type: ignore[call-overload]
         sa_select(
@@ -515,15 +539,21 @@ async def redact_quotes_of(session: AsyncSession, author_id: int) -> int:
         chat_item_key(platform, workspace, channel, thread or message)
         for platform, workspace, channel, thread, message in rows.all()
     }
-    redacted = 0
     for chunk in _chunks(sorted(keys), 500):
         result = await session.exec(
             update(DigestItem)
-            .where(col(DigestItem.item_key).in_(chunk), col(DigestItem.person_id) != author_id)
-            .values(title=REDACTED_TITLE, topics=[], reason="", url=None)
+            .where(
+                col(DigestItem.item_key).in_(chunk),
+                col(DigestItem.person_id) != author_id,
+                col(DigestItem.title) != REDACTED_TITLE,
+            )
+            .values(**_REDACTED)
         )
         redacted += int(result.rowcount or 0)
     return redacted
+
+
+_REDACTED: dict[str, Any] = {"title": REDACTED_TITLE, "topics": [], "reason": "", "url": None}
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:

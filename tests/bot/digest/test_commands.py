@@ -1,18 +1,20 @@
 """/digest through the core: status, preview (private, nothing marked sent), the "more / less
 like this" buttons feeding the profile, collaborative cold start, and /forget."""
 
+import asyncio
 import datetime as dt
 
+import pytest
 from sqlmodel import select
 
 from bot.digest import store as digest_store
 from bot.events import ReplyKind
 from bot.llm import ScriptedBackend
-from profiles.models import DigestItem, DigestRun, DigestSubscription, Interest
+from profiles.models import DigestItem, DigestQuote, DigestRun, DigestSubscription, Interest
 from tests.bot.digest.conftest import NOW, activity, consenting, interests
 from tests.bot.digest.test_runner import ITEMS, StaticSource, item, subscribed
 from tests.profiles.test_privacy import rows_about
-from tests.support.helpers import action, command, count, person
+from tests.support.helpers import action, command, count, forget_once_held, person
 
 
 async def weights(core, pid):
@@ -268,6 +270,161 @@ async def test_forget_reaches_the_quotes_in_other_readers_digests(make_digests, 
     assert item.title.startswith("A conversation") and item.topics == []
     more = await core.handle(action(reader, "digest.more", str(item.id)))  # buttons still work
     assert more[0].purpose == "ack"
+
+
+async def test_forget_reaches_the_quotes_after_the_excerpts_expired(make_digests, clock, recorder):
+    """Erasure found the items quoting an author through the author's channel excerpts,
+    which are kept 14 days while items are kept 180: past 14 days Bob's item kept the
+    forgotten author's words (this test failed before digest_quote)."""
+    from bot.retention import purge_now
+    from tests.profiles.test_privacy import columns_containing
+
+    core, digests = await make_digests()  # the real sources: channel conversations
+    writer, reader = person("U-QX9WRITER"), person("bob")
+    writer_id = await subscribed(core, writer, "telemetry")
+    bob_id = await subscribed(core, reader, "telemetry")
+    await activity(
+        core,
+        writer_id,
+        "Quokka xylophonist telemetry dashboards for the heliograph fleet",
+        ["xylophonist telemetry"],
+        message_id="m-quokka",
+    )
+    clock.advance(minutes=1)
+    await digests.fire(bob_id)
+    clock.advance(days=15)
+    removed = await purge_now(core.services)
+    assert removed["channel_activity"] == 1
+    assert "digest_item.title" in (await columns_containing(core, "heliograph"))["heliograph"]
+    assert await count(core, DigestQuote, person_id=writer_id) == 1  # /export lists it
+
+    await core.handle(command(writer, "forget", "confirm"))
+    await digests.settle()
+
+    assert await columns_containing(core, "xylophonist", "heliograph") == {}
+    assert await count(core, DigestQuote) == 0
+    async with core.services.db.session() as session:
+        (item,) = await session.exec(select(DigestItem).where(DigestItem.person_id == bob_id))
+    assert item.title.startswith("A conversation") and item.topics == []
+
+
+class ForgetAfterGathering:
+    """The channels source, whose author says ``/forget confirm`` right after the reader's
+    conversations are gathered (the build runs outside any transaction)."""
+
+    name = "channels"
+    label = "channels"
+
+    def __init__(self, author) -> None:
+        from bot.digest.sources import ChannelActivitySource
+
+        self.inner = ChannelActivitySource()
+        self.author = author
+        self.core = None
+
+    async def candidates(self, person, context):
+        found = await self.inner.candidates(person, context)
+        if self.core is not None:
+            core, self.core = self.core, None
+            assert found  # the author's words are in the build
+            (reply,) = await core.handle(command(self.author, "forget", "confirm"))
+            assert "deleted" in reply.text.lower(), reply.text
+        return found
+
+
+async def test_an_item_quoting_someone_forgotten_during_the_build_is_not_recorded(
+    make_digests, clock, recorder
+):
+    """The author's /forget commits while Bob's digest is built from their conversation:
+    their erasure could not find an item not written yet, and Bob's item was then recorded
+    and sent with their words (this test failed before the page held the quoted authors)."""
+    from tests.profiles.test_privacy import columns_containing
+
+    writer, reader = person("U-QX9WRITER"), person("bob")
+    source = ForgetAfterGathering(writer)
+    core, digests = await make_digests(sources=[source, StaticSource(*ITEMS)])
+    writer_id = await subscribed(core, writer, "telemetry")
+    bob_id = await subscribed(core, reader, "telemetry")
+    await activity(
+        core,
+        writer_id,
+        "Quokka xylophonist telemetry dashboards for the heliograph fleet",
+        ["xylophonist telemetry"],
+        message_id="m-quokka",
+    )
+    clock.advance(minutes=1)
+    source.core = core
+
+    outcome = await digests.fire(bob_id)
+
+    assert source.core is None and outcome.status == "sent"
+    sent = " ".join(r.text for r in recorder.to("bob")[0]).lower()
+    assert "xylophonist" not in sent and "heliograph" not in sent
+    assert "rust" in sent  # the rest of the digest went out
+    assert await columns_containing(core, "xylophonist", "heliograph") == {}
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_an_author_s_forget_while_a_page_is_recorded_waits_and_redacts(
+    make_digests, clock, recorder, monkeypatch
+):
+    """PostgreSQL only: Bob's page has held the people it quotes when the author's /forget
+    starts through another worker; the forget waits for the page, then finds Bob's new item
+    by its quote and redacts it."""
+    from tests.profiles.test_privacy import columns_containing
+
+    core, digests = await make_digests()
+    writer, reader = person("U-QX9WRITER"), person("bob")
+    writer_id = await subscribed(core, writer, "telemetry")
+    bob_id = await subscribed(core, reader, "telemetry")
+    await activity(
+        core,
+        writer_id,
+        "Quokka xylophonist telemetry dashboards for the heliograph fleet",
+        ["xylophonist telemetry"],
+        message_id="m-quokka",
+    )
+    clock.advance(minutes=1)
+    held, go_on = asyncio.Event(), asyncio.Event()
+    consents_of = digest_store.consents_of
+
+    async def paused(session, ids):  # runs right after the page holds its people
+        held.set()
+        await go_on.wait()
+        return await consents_of(session, ids)
+
+    monkeypatch.setattr(digest_store, "consents_of", paused)
+    elsewhere, _ = await make_digests()  # another worker, with the digest feature's erasure
+    running = asyncio.ensure_future(digests.fire(bob_id))
+    forget = await forget_once_held(core, elsewhere, writer, held, go_on)
+
+    assert (await running).status == "sent"
+    assert "Done." in (await forget)[0].text
+    assert await columns_containing(core, "xylophonist", "heliograph") == {}
+    async with core.services.db.session() as session:
+        (item,) = await session.exec(select(DigestItem).where(DigestItem.person_id == bob_id))
+    assert item.title.startswith("A conversation")
+
+
+async def test_an_item_s_quotes_go_with_it(make_digests, clock, recorder):
+    """Retention deletes old items; their quotes go with them (no row left pointing at
+    the author once nothing of theirs is quoted)."""
+    from bot.retention import purge_now
+
+    core, digests = await make_digests()
+    writer, reader = person("writer"), person("bob")
+    writer_id = await subscribed(core, writer, "telemetry")
+    bob_id = await subscribed(core, reader, "telemetry")
+    await activity(core, writer_id, "Telemetry dashboards", ["telemetry"], message_id="m1")
+    clock.advance(minutes=1)
+    await digests.fire(bob_id)
+    assert await count(core, DigestQuote, person_id=writer_id) == 1
+    clock.advance(days=181)
+    await purge_now(core.services)
+    assert await count(core, DigestItem) == 0
+    assert await count(core, DigestQuote) == 0
 
 
 async def test_preview_without_a_model_reads_its_sources_after_the_command(make_core, caplog):
