@@ -275,16 +275,36 @@ class Journal:
 
     def forget(self, platform: str, user_id: str, workspace: str | None = None) -> int:
         """Remove a person's waiting events (``workspace=None``: in every workspace of the
-        platform). Part of ``/forget``: the journal holds their words."""
+        platform), and their words from others' waiting reactions to their messages (the
+        reacted-to text, which a replay would learn from): the rest of such a reaction is
+        the reactor's and stays. Part of ``/forget``: the journal holds their words."""
         if self._conn is None and not self.exists():
             return 0
-        where = "platform = ? AND user_id = ?"
+        where = "platform = ? AND {who} = ?"
         params: tuple[str, ...] = (platform, user_id)
         if workspace is not None:
             where += " AND workspace = ?"
             params += (workspace,)
+        quoting = (
+            where.format(who="json_extract(payload, '$.fields.target_author_id')")
+            + " AND json_extract(payload, '$.fields.target_text') IS NOT NULL"
+        )
         with self._lock:
-            cursor = self._db().execute(f"DELETE FROM outage_event WHERE {where}", params)
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = db.execute(
+                    f"DELETE FROM outage_event WHERE {where.format(who='user_id')}", params
+                )
+                db.execute(
+                    "UPDATE outage_event SET payload = json_set(payload,"
+                    f" '$.fields.target_text', NULL) WHERE {quoting}",
+                    params,
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         return int(cursor.rowcount or 0)
 
     def close(self) -> None:

@@ -125,6 +125,38 @@ def test_forget_removes_only_that_persons_words_from_the_file(tmp_path):
     assert b"quixotic zephyr" not in path.read_bytes()  # secure_delete overwrote it
 
 
+def test_forget_removes_their_words_from_others_waiting_reactions(tmp_path):
+    """Bob's reaction to Alice's message carries her text (a replay learns Bob's interests
+    from it): the journal kept it after her /forget, which removed only her own events."""
+    path = tmp_path / "outage.journal"
+    journal = Journal(path)
+
+    def reaction(n: int, author: str, workspace: str = "T1") -> ReactionEvent:
+        return ReactionEvent(
+            event_id=f"r{n}",
+            person=PersonRef("slack", workspace, "U2"),
+            occurred_at=AT,
+            target_message_id=f"m{n}",
+            emoji="thumbsup",
+            target_author_id=author,
+            target_text=f"quixotic zephyr marmalade {n}",
+        )
+
+    journal.keep(reaction(1, "U1"))
+    journal.keep(reaction(2, "U3"))  # someone else's message
+    journal.keep(reaction(3, "U1", workspace="T2"))  # another workspace's U1
+
+    assert journal.forget("slack", "U1", "T1") == 0  # no event of hers
+
+    kept = {e.event_id: e for e in _all(journal)}
+    assert set(kept) == {"r1", "r2", "r3"}  # Bob's reactions stay, as his feedback
+    assert kept["r1"].target_text is None and kept["r1"].emoji == "thumbsup"
+    assert kept["r2"].target_text == "quixotic zephyr marmalade 2"
+    assert kept["r3"].target_text == "quixotic zephyr marmalade 3"
+    journal.close()
+    assert b"marmalade 1" not in path.read_bytes()  # secure_delete overwrote it
+
+
 def _all(journal: Journal) -> list:
     with journal._lock:
         rows = journal._db().execute("SELECT payload FROM outage_event ORDER BY seq").fetchall()
