@@ -26,8 +26,20 @@ def parse_model_json(text: str, schema: type[T]) -> T:
         raise InvalidOutput("no JSON object in the model's answer")
     try:
         return schema.model_validate(json.loads(text[start : end + 1]))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        raise InvalidOutput(str(exc)[:500]) from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidOutput(f"not JSON: {exc.msg} at {exc.pos}") from exc
+    except ValidationError as exc:
+        # Where and why, never the values: the answer may quote the person, and this text
+        # is logged and kept with the model call.
+        raise InvalidOutput(_where_and_why(exc)) from exc
+
+
+def _where_and_why(exc: ValidationError) -> str:
+    problems = exc.errors(include_input=False, include_url=False, include_context=False)
+    return "; ".join(
+        f"{'.'.join(map(str, problem['loc'])) or 'answer'}: {problem['msg']}"
+        for problem in problems
+    )[:500]
 
 
 def _clean(value: str) -> str:

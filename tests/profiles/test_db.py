@@ -268,3 +268,23 @@ async def test_postgres_connections_compile_no_plans_and_keep_the_url_s_options(
             assert timeout == ("12345ms" if db.url.query else "0")
         finally:
             await db.dispose()
+
+
+async def test_a_failed_statement_s_error_names_it_without_its_values(database_url, caplog):
+    """Statement errors are logged (a failed learning batch, a reply's record); their text
+    carried the statement's values — people's words — as ``[parameters: …]``."""
+    db = Database(database_url)
+    try:
+        with pytest.raises(Exception) as raised:
+            async with db.session() as session:
+                await session.exec(  # type: ignore[call-overload]
+                    text("INSERT INTO no_such_table (words) VALUES (:words)"),
+                    params={"words": "my landlord Quokka Xylander"},
+                )
+        described = str(raised.value) + "".join(
+            str(e) for e in (raised.value.__cause__, raised.value.__context__) if e
+        )
+        assert "no_such_table" in described
+        assert "Xylander" not in described
+    finally:
+        await db.dispose()
