@@ -209,16 +209,18 @@ def users_export(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """All data about a person as JSON (every table)."""
+    """All data about a person as JSON (every table, and every identity linked to theirs):
+    what their /export returns."""
     from adapters.cli.runtime import find_person, with_core
-    from profiles.privacy import export_json, export_person
+    from bot.memory.privacy import export_everything
+    from profiles.privacy import export_json
 
     async def work(core: Core) -> bytes:
         person = await find_person(core, who)
         assert person.id is not None
         async with core.services.db.session() as session:
             return export_json(
-                await export_person(session, person.id, at=core.services.clock())
+                await export_everything(session, person.id, at=core.services.clock())
             )
 
     payload = with_core(settings_from(config), work)

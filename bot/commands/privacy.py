@@ -11,10 +11,10 @@ from bot.digest import store as digest_store
 from bot.events import Button, ButtonStyle, Reply, ReplyKind
 from bot.features import DeletionReport
 from bot.i18n import N_
-from bot.memory.privacy import export_linked, forget_linked, forget_question
+from bot.memory.privacy import export_everything, forget_linked, forget_question
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, ConversationTurn
-from profiles.privacy import export_json, export_person
+from profiles.privacy import export_json
 
 
 @command("consent")
@@ -157,8 +157,7 @@ async def revocation_cancels(ctx: CommandContext) -> list[str]:
 
 @command("export")
 async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
-    data = await export_person(ctx.session, ctx.person_id, at=ctx.now)
-    data["linked_identities"] = await export_linked(ctx.session, ctx.person_id, at=ctx.now)
+    data = await export_everything(ctx.session, ctx.person_id, at=ctx.now)
     rows = sum(len(rows) for rows in data["tables"].values())
     filename = f"tailorbot-export-{ctx.person.platform}-{ctx.person.user_id}.json"
     return [

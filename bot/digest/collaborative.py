@@ -91,6 +91,11 @@ class WorkspaceSimilarity:
         self._models: dict[tuple[str, str], _Model] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
+    def forget(self, person: Person) -> None:
+        """Part of /forget: the workspace's model holds the person's topics until it is
+        rebuilt (up to ``ttl_seconds``); dropped now, it is rebuilt without them."""
+        self._models.pop((person.platform, person.workspace), None)
+
     async def neighbourhood(self, db: Database, person: Person, now: dt.datetime) -> Neighbourhood:
         assert person.id is not None
         key = (person.platform, person.workspace)

@@ -9,7 +9,7 @@ import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from profiles.ranking import Candidate
+from profiles.ranking import Candidate, tokens
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src)$", re.IGNORECASE)
 _TITLE_NOISE = re.compile(r"[\W_]+", re.UNICODE)
@@ -62,3 +62,4 @@ def clear_caches() -> None:
     canonical_url.cache_clear()
     _title_key.cache_clear()
     marks.cache_clear()
+    tokens.cache_clear()  # keyed by topics and, for a conversation without any, its title

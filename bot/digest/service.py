@@ -174,13 +174,15 @@ class DigestService(FeatureBase):
     async def erase(self, session: AsyncSession, person: Person) -> None:
         """/forget reaches copies: other readers' digest items quoting this person are
         redacted in the same transaction, and in-memory caches that may hold their words
-        (conversation threads, title keys) are dropped."""
+        (conversation threads, title keys and tokens, the workspace's model of who is
+        interested in what) are dropped."""
         if person.id is None:
             return
         redacted = await store.redact_quotes_of(session, person.id)
         if redacted:
             log.info("redacted %d digest item(s) quoting person %s", redacted, person.id)
         self._fire_caches.clear()
+        self.similarity.forget(person)
         clear_caches()
 
     async def delete_person_data(self, person: Person) -> None:

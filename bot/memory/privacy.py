@@ -16,6 +16,17 @@ if TYPE_CHECKING:
     from bot.command_base import CommandContext
 
 
+async def export_everything(
+    session: AsyncSession, person_id: int, *, at: dt.datetime
+) -> dict[str, Any]:
+    """What ``/export`` returns and ``tailorbot users export`` writes: every row about the
+    person and, under ``linked_identities``, the full export of each identity linked to
+    theirs (one function, so that the operator's export of a data request is the person's)."""
+    data = await export_person(session, person_id, at=at)
+    data["linked_identities"] = await export_linked(session, person_id, at=at)
+    return data
+
+
 async def export_linked(
     session: AsyncSession, person_id: int, *, at: dt.datetime
 ) -> list[dict[str, Any]]:

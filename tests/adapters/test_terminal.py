@@ -292,3 +292,31 @@ async def test_the_consoles_own_notes_follow_the_persons_language(core):
     assert "vous parlez en tant que" in output and "talking as" not in output
     assert "tapez un numéro pour choisir" in output and "type a number" not in output
     assert "j'ai noté votre 👍" in output and "noted your" not in output
+
+
+async def test_users_export_includes_linked_identities_as_export_does(
+    sqlite_url, settings_for, tmp_path
+):
+    """An operator answering a data request got the identity's tables only; the person's own
+    /export also carries every identity they linked (here their memory, kept on Slack)."""
+    from bot.core import Core
+    from bot.llm import ScriptedBackend
+    from profiles.db import Database
+    from tests.bot.memory.test_links import DISCORD, SLACK, link
+    from tests.support.helpers import message
+
+    core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
+    await core.handle(message(SLACK, "remember that my locker code hint is quokkazebra"))
+    await link(core)
+    await core.aclose()
+
+    exported = run_cli(
+        ["users", "export", DISCORD.user_id], "", tmp_path, TAILORBOT_DATABASE_URL=sqlite_url
+    )
+
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    assert data["person"]["platform"] == "discord"
+    [other] = data["linked_identities"]
+    assert other["person"]["platform"] == "slack"
+    assert other["tables"]["memory"][0]["text"] == "my locker code hint is quokkazebra"

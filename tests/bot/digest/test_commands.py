@@ -10,7 +10,14 @@ from sqlmodel import select
 from bot.digest import store as digest_store
 from bot.events import ReplyKind
 from bot.llm import ScriptedBackend
-from profiles.models import DigestItem, DigestQuote, DigestRun, DigestSubscription, Interest
+from profiles.models import (
+    DigestItem,
+    DigestQuote,
+    DigestRun,
+    DigestSubscription,
+    Interest,
+    Person,
+)
 from tests.bot.digest.conftest import NOW, activity, consenting, interests
 from tests.bot.digest.test_runner import ITEMS, StaticSource, item, subscribed
 from tests.profiles.test_privacy import rows_about
@@ -425,6 +432,26 @@ async def test_an_item_s_quotes_go_with_it(make_digests, clock, recorder):
     await purge_now(core.services)
     assert await count(core, DigestItem) == 0
     assert await count(core, DigestQuote) == 0
+
+
+async def test_forget_drops_the_workspace_s_model_of_who_likes_what(make_digests, clock):
+    """The collaborative model kept a forgotten person's topics for its ten minutes and went
+    on suggesting them to similar readers."""
+    core, digests = await make_digests()
+    writer, reader = person("writer"), person("bob")
+    writer_id = await consenting(core, writer)
+    bob_id = await consenting(core, reader)
+    await interests(core, writer_id, "rust", "tokio", "quokka telemetry")
+    await interests(core, bob_id, "rust", "tokio")
+    async with core.services.db.session() as session:
+        bob = await session.get(Person, bob_id)
+    before = await digests.similarity.neighbourhood(core.services.db, bob, clock())
+    assert "quokka telemetry" in before.topics
+
+    await core.handle(command(writer, "forget", "confirm"))
+
+    after = await digests.similarity.neighbourhood(core.services.db, bob, clock())
+    assert "quokka telemetry" not in after.topics
 
 
 async def test_preview_without_a_model_reads_its_sources_after_the_command(make_core, caplog):
