@@ -24,6 +24,7 @@ from profiles.models import (
     ChannelActivity,
     Consent,
     ConsentStatus,
+    ConversationTurn,
     DigestItem,
     DigestQuote,
     DigestRun,
@@ -512,19 +513,33 @@ async def redact_quotes_of(session: AsyncSession, author_id: int) -> int:
     """Erasure reaches copies: other readers' digest items built from conversations this
     author took part in quote them (the title is an excerpt, the topics their keyphrases).
     Those items keep their id and key (so buttons and "never twice" still work) but lose
-    every word: title, topics, reason and link. Call before the author's rows are deleted.
+    every word: title, topics, reason and link; and where the bot's replies to those readers
+    repeated an item's title word for word (their digest items are a tool the model can
+    read), the title is replaced there too. Call before the author's rows are deleted."""
+    found = await _items_quoting(session, author_id)
+    for chunk in _chunks(sorted(found), 500):
+        await session.exec(
+            update(DigestItem).where(col(DigestItem.id).in_(chunk)).values(**_REDACTED)
+        )
+    for reader, title in {(reader, title) for reader, title in found.values()}:
+        await _redact_replies(session, reader, title)
+    return len(found)
 
+
+async def _items_quoting(session: AsyncSession, author_id: int) -> dict[int, tuple[int, str]]:
+    """Other readers' items quoting the author, not redacted yet: id → (reader, title).
     Found by the quotes recorded with each item; items recorded before those existed
-    (migration 0014) are found through the author's excerpts while they last."""
+    (migration 0014) through the author's excerpts while they last."""
+    items = table_of(DigestItem)
+    columns = (items.c.id, items.c.person_id, items.c.title)
+    others = (items.c.person_id != author_id, items.c.title != REDACTED_TITLE)
     quoted = sa_select(table_of(DigestQuote).c.item_id).where(
         table_of(DigestQuote).c.person_id == author_id
     )
-    result = await session.exec(
-        update(DigestItem)
-        .where(col(DigestItem.id).in_(quoted), col(DigestItem.person_id) != author_id)
-        .values(**_REDACTED)
+    result = await session.exec(  # type: ignore[call-overload]
+        sa_select(*columns).where(items.c.id.in_(quoted), *others)
     )
-    redacted = int(result.rowcount or 0)
+    found = {int(i): (int(reader), str(title)) for i, reader, title in result.all()}
     activity = table_of(ChannelActivity)
     rows = await session.exec(  # type: ignore[call-overload]
         sa_select(
@@ -540,17 +555,33 @@ async def redact_quotes_of(session: AsyncSession, author_id: int) -> int:
         for platform, workspace, channel, thread, message in rows.all()
     }
     for chunk in _chunks(sorted(keys), 500):
-        result = await session.exec(
-            update(DigestItem)
-            .where(
-                col(DigestItem.item_key).in_(chunk),
-                col(DigestItem.person_id) != author_id,
-                col(DigestItem.title) != REDACTED_TITLE,
-            )
-            .values(**_REDACTED)
+        result = await session.exec(  # type: ignore[call-overload]
+            sa_select(*columns).where(items.c.item_key.in_(chunk), *others)
         )
-        redacted += int(result.rowcount or 0)
-    return redacted
+        found.update({int(i): (int(reader), str(title)) for i, reader, title in result.all()})
+    return found
+
+
+# Shorter titles are too likely to be a reply's own words to be replaced in it.
+MIN_QUOTED_TITLE = 12
+
+
+async def _redact_replies(session: AsyncSession, reader: int, title: str) -> None:
+    """The title in the reader's assistant turns replaced; their topics, read from the old
+    text, are read again from the new one when the reply is next judged."""
+    quoted = title.removesuffix("…").strip()
+    if len(quoted) < MIN_QUOTED_TITLE:
+        return
+    turns = table_of(ConversationTurn)
+    await session.exec(
+        update(turns)
+        .where(
+            turns.c.person_id == reader,
+            turns.c.role == "assistant",
+            turns.c.text.contains(quoted, autoescape=True),
+        )
+        .values(text=func.replace(turns.c.text, quoted, REDACTED_TITLE), topics=None)
+    )
 
 
 _REDACTED: dict[str, Any] = {"title": REDACTED_TITLE, "topics": [], "reason": "", "url": None}

@@ -11,6 +11,7 @@ from bot.digest import store as digest_store
 from bot.events import ReplyKind
 from bot.llm import ScriptedBackend
 from profiles.models import (
+    ConversationTurn,
     DigestItem,
     DigestQuote,
     DigestRun,
@@ -21,7 +22,7 @@ from profiles.models import (
 from tests.bot.digest.conftest import NOW, activity, consenting, interests
 from tests.bot.digest.test_runner import ITEMS, StaticSource, item, subscribed
 from tests.profiles.test_privacy import rows_about
-from tests.support.helpers import action, command, count, forget_once_held, person
+from tests.support.helpers import action, command, count, forget_once_held, message, person
 
 
 async def weights(core, pid):
@@ -432,6 +433,42 @@ async def test_an_item_s_quotes_go_with_it(make_digests, clock, recorder):
     await purge_now(core.services)
     assert await count(core, DigestItem) == 0
     assert await count(core, DigestQuote) == 0
+
+
+async def test_forget_reaches_a_reply_that_repeated_a_quoting_title(make_digests, clock):
+    """The model can read a reader's digest items (a tool) and its answer is kept in their
+    history: a reply repeating the title of an item quoting the author kept their words
+    after the item itself was redacted."""
+    from tests.profiles.test_privacy import columns_containing
+
+    title = "Quokka xylophonist telemetry dashboards for the heliograph fleet"
+
+    def answer(request):
+        if request.purpose == "digest":
+            return "not the digest's JSON: written plainly"
+        return f'Your last digest had "{title}" — a busy thread.'
+
+    core, digests = await make_digests(llm=ScriptedBackend(answer))
+    writer, reader = person("U-QX9WRITER"), person("bob")
+    writer_id = await subscribed(core, writer, "telemetry")
+    bob_id = await subscribed(core, reader, "telemetry")
+    await activity(core, writer_id, title, ["xylophonist telemetry"], message_id="m-quokka")
+    clock.advance(minutes=1)
+    await digests.fire(bob_id)
+    await core.handle(message(reader, "what was in my last digest?"))
+    found = await columns_containing(core, "heliograph")
+    assert "conversation_turn.text" in found["heliograph"], found
+
+    await core.handle(command(writer, "forget", "confirm"))
+
+    assert await columns_containing(core, "xylophonist", "heliograph") == {}
+    async with core.services.db.session() as session:
+        (turn,) = await session.exec(
+            select(ConversationTurn).where(
+                ConversationTurn.person_id == bob_id, ConversationTurn.role == "assistant"
+            )
+        )
+    assert turn.text.startswith("Your last digest had") and "removed" in turn.text
 
 
 async def test_forget_drops_the_workspace_s_model_of_who_likes_what(make_digests, clock):
