@@ -69,16 +69,29 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
         keep_held_conversation(ctx)
         return [ctx.reply(text)]
     if action == "decline":
+        # A "no" is recorded as one whatever came before: left unanswered, it became a yes
+        # when the workspace later chose opt-out, and after a grant (a typed /consent
+        # decline, an old notice's button) the reply promised what the status did not do.
         row = await engine.consent(ctx.session, ctx.person_id)
-        if await engine.opt_out_in(ctx.session, ctx.person.platform, ctx.person.workspace):
-            await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now)
+        was_learning = await engine.may_learn_in(ctx.session, ctx.person, row)
+        cancelled = await revocation_cancels(ctx) if was_learning else []
+        row = await engine.set_consent(
+            ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now
+        )
         row.notice_shown_at = row.notice_shown_at or ctx.now
         ctx.services.awaiting_consent.drop(person_key(ctx))
+        if was_learning:
+            lifecycle.consent_revoked(ctx.services, ctx.session, ctx.person)
         return [
             ctx.reply(
-                ctx.t(
-                    "No problem: I won't learn from your messages. "
-                    "/consent grant if you change your mind."
+                " ".join(
+                    [
+                        ctx.t(
+                            "No problem: I won't learn from your messages. "
+                            "/consent grant if you change your mind."
+                        ),
+                        *cancelled,
+                    ]
                 )
             )
         ]

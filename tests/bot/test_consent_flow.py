@@ -8,7 +8,7 @@ from sqlmodel import select
 from bot.consent import AwaitingConsent, HeldTurn
 from bot.llm import ScriptedBackend
 from profiles.engine import PersonKey
-from profiles.models import ConversationTurn, Signal
+from profiles.models import ConversationTurn, Interest, Signal
 from tests.support.helpers import action, command, count, message, person
 
 
@@ -48,6 +48,42 @@ async def test_not_now_and_forget_drop_the_held_exchange(make_core):
     await core.handle(command(cleo, "forget", "confirm"))
     assert len(core.services.awaiting_consent) == 0
     await core.handle(command(cleo, "consent", "grant"))
+    assert await count(core, ConversationTurn) == 0
+
+
+async def test_not_now_after_allow_stops_learning_as_it_says(make_core):
+    """"Not now" answered after an allow (a typed /consent decline, an older notice's
+    button) replied "I won't learn from your messages" and left the consent granted."""
+    core = await make_core(ScriptedBackend())
+    alice = person("alice")
+    await core.handle(command(alice, "consent", "grant"))
+    [reply] = await core.handle(action(alice, "consent.decline"))
+    assert "won't learn" in reply.text
+
+    await core.handle(message(alice, "Kubernetes operators and Helm charts in production"))
+    await core.services.learner.flush()
+
+    assert await count(core, Signal) == 0 and await count(core, Interest) == 0
+    [status] = await core.handle(command(alice, "consent"))
+    assert "I am not learning anything." in status.text
+
+
+async def test_not_now_stays_a_no_when_the_workspace_turns_to_opt_out(make_core):
+    """An opt-out workspace learns from whoever has not answered: someone who said "Not now"
+    while it was opt-in was left unanswered, and learned from once it changed."""
+    from profiles.workspace_defaults import CONSENT_KEY, OPT_OUT, set_default
+
+    core = await make_core(ScriptedBackend(), workspace_opt_out_allowed=True)
+    bob = person("bob")
+    await core.handle(message(bob, "hello"))
+    await core.handle(action(bob, "consent.decline"))
+    async with core.services.db.session() as session:
+        await set_default(session, "test", "W1", CONSENT_KEY, OPT_OUT, core.services.clock())
+
+    await core.handle(message(bob, "Kubernetes operators and Helm charts in production"))
+    await core.services.learner.flush()
+
+    assert await count(core, Signal) == 0 and await count(core, Interest) == 0
     assert await count(core, ConversationTurn) == 0
 
 

@@ -29,7 +29,8 @@ async def test_not_now_button_declines(world: World) -> None:
     pressed = await world.alice.user.click(notice, label="Not now")
 
     assert pressed.followups[0].content.startswith("No problem")
-    assert await world.consent(world.alice.id, "dm") == "unknown"
+    # a "no", recorded as one (left unanswered, an opt-out workspace would learn from her)
+    assert await world.consent(world.alice.id, "dm") == "revoked"
 
 
 async def test_consent_asked_in_a_server_is_answered_privately_for_that_server(
