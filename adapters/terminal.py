@@ -320,7 +320,7 @@ def choice_line(buttons: list[Button], first: int = 1, locale: str | None = None
 def pick(choices: list[Button], line: str) -> Button | None:
     """The button a line chooses: its number (1-based) among the offered choices."""
     text = line.strip()
-    if text.isdigit() and 1 <= int(text) <= len(choices):
+    if text.isdecimal() and 1 <= int(text) <= len(choices):  # not isdigit(): "²" is one
         return choices[int(text) - 1]
     return None
 

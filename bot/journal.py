@@ -113,7 +113,9 @@ def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
         # answer owed, the learning done (it committed with the claim then).
         payload["answer_owed"] = owed.answer
         payload["learning_owed"] = owed.learning
-    return json.dumps(payload, ensure_ascii=False)
+    # ASCII escapes: a lone surrogate ("\ud83d", which a platform can send) has no UTF-8,
+    # and the event it was in could not be kept at all; json.loads restores it as it was.
+    return json.dumps(payload)
 
 
 def decode(text: str) -> AnyEvent:

@@ -46,7 +46,7 @@ def retention_policy_for(settings: Settings, stored: Mapping[str, str]) -> Reten
     changes: dict[str, int] = {}
     for field in (f.name for f in dataclasses.fields(RetentionPolicy)):
         raw = stored.get(RETENTION_PREFIX + field)
-        if raw is None or not raw.isdigit():
+        if raw is None or not raw.isdecimal():
             continue
         days, limit = int(raw), getattr(policy, field)
         if days > 0 and (limit == 0 or days < limit):

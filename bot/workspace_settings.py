@@ -46,6 +46,7 @@ OPT_OUT_REFUSED = N_(
     "choose opt-out (setting workspace_opt_out_allowed)."
 )
 UNKNOWN_SOURCE = N_("I don't know the digest source {name}. Sources: {sources}, all or none.")
+MAX_RETENTION_DAYS = 36_500  # a hundred years: what "for ever" allows a workspace to choose
 BAD_DAYS = N_("Retention is a whole number of days, at least 1: {value} is not.")
 LONGER_REFUSED = N_(
     "The deployment keeps {kind} for {limit} days at most; a workspace may choose fewer "
@@ -98,13 +99,25 @@ def parse_default(settings: Settings, args: Sequence[str]) -> tuple[str, str]:
         return DIGEST_SOURCES_KEY, ",".join(n for n in DIGEST_SOURCES if n in names)
     if what == "retention" and len(rest) == 2 and rest[0] in RETENTION_KINDS:
         kind, raw = rest
-        if not raw.isdigit() or int(raw) < 1:
-            raise InvalidDefault(BAD_DAYS, value=raw)
-        limit = getattr(policy_of(settings), RETENTION_KINDS[kind])
-        if limit and int(raw) > limit:
+        days = _days(raw)
+        if days < 1:
+            raise InvalidDefault(BAD_DAYS, value=raw[:12])
+        # A deployment keeping a kind for ever (0) still bounds a workspace's number: a
+        # million days is before year 1, and every purge failed on it.
+        limit = getattr(policy_of(settings), RETENTION_KINDS[kind]) or MAX_RETENTION_DAYS
+        if days > limit:
             raise InvalidDefault(LONGER_REFUSED, kind=kind, limit=limit)
-        return retention_key(kind), str(int(raw))
+        return retention_key(kind), str(days)
     raise usage
+
+
+def _days(raw: str) -> int:
+    """A number of days as typed, or 0 when it is not a whole number. ``isdecimal`` and not
+    ``isdigit``: "²" is a digit that ``int()`` refuses. Past nine digits, more than any limit
+    (and ``int()`` refuses more than 4,300)."""
+    if not raw.isdecimal():
+        return 0
+    return int(raw) if len(raw) <= 9 else 10**9
 
 
 def reset_keys(args: Sequence[str]) -> list[str]:

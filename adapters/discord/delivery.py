@@ -226,12 +226,13 @@ class Delivery:
         thread we know (the core also uses the id of the message that started a conversation
         as a thread id, which on Discord is simply a reply to that message)."""
         default_id = getattr(default, "id", None)
-        if reply.thread_id and reply.thread_id.isdigit() and int(reply.thread_id) != default_id:
+        if reply.thread_id and reply.thread_id.isdecimal() and int(reply.thread_id) != default_id:
             thread = self.client.get_channel(int(reply.thread_id))
             if isinstance(thread, discord.Thread):
                 return thread
-        if reply.channel_id and reply.channel_id.isdigit() and int(reply.channel_id) != default_id:
-            return await self._channel(int(reply.channel_id)) or default
+        channel_id = reply.channel_id
+        if channel_id and channel_id.isdecimal() and int(channel_id) != default_id:
+            return await self._channel(int(channel_id)) or default
         return default
 
     async def _send(
@@ -272,7 +273,7 @@ class Delivery:
             return None
 
     async def _edit(self, channel: Channel, reply: Reply, rendered: Rendered) -> None:
-        if not reply.edit_of or not reply.edit_of.isdigit() or not hasattr(
+        if not reply.edit_of or not reply.edit_of.isdecimal() or not hasattr(
             channel, "get_partial_message"
         ):
             log.warning("cannot edit message %r", reply.edit_of)

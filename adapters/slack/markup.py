@@ -131,6 +131,8 @@ _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
 
 
 def _inline(segment: str) -> str:
+    # NUL marks the links set aside below: one in the text itself made the restore fail
+    segment = segment.replace("\x00", "")
     links: list[str] = []
 
     def keep_link(match: re.Match[str]) -> str:

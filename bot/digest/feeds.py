@@ -125,7 +125,9 @@ def check_url(url: str, *, allow_private: bool = True) -> str:
 
 
 def _text(value: Any, limit: int) -> str:
-    plain = html.unescape(_TAG.sub(" ", str(value or "")))
+    # NUL too ("&#0;" unescapes to it): PostgreSQL refuses it in text, and one such title
+    # failed the recording of a whole page of digests.
+    plain = html.unescape(_TAG.sub(" ", str(value or ""))).replace("\x00", "")
     return _SPACES.sub(" ", plain).strip()[:limit]
 
 
@@ -133,7 +135,10 @@ def _when(entry: Any) -> dt.datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
-    return dt.datetime.fromtimestamp(calendar.timegm(parsed), dt.UTC)
+    try:
+        return dt.datetime.fromtimestamp(calendar.timegm(parsed), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return None  # a date past year 9999 (or before 1): the entry stays, undated
 
 
 def parse(data: bytes, url: str) -> ParsedFeed:
@@ -141,13 +146,16 @@ def parse(data: bytes, url: str) -> ParsedFeed:
     read as a feed at all is an error; a feed with some broken entries keeps the good ones."""
     import feedparser  # here, not at start-up: it costs ~0.3 CPU-s and parsing is rare
 
-    parsed = feedparser.parse(data)
+    try:
+        parsed = feedparser.parse(data)
+    except (UnicodeError, ValueError) as exc:  # "&#xD800;": a lone surrogate in the document
+        raise FeedError(f"not a readable RSS/Atom feed ({exc.__class__.__name__})") from exc
     if parsed.get("bozo") and not parsed.entries:
         raise FeedError(f"not a readable RSS/Atom feed ({parsed.get('bozo_exception')})")
     entries: list[FeedEntry] = []
     for entry in parsed.entries:
         title = _text(entry.get("title"), 300)
-        link = str(entry.get("link") or "").strip() or None
+        link = str(entry.get("link") or "").replace("\x00", "").strip() or None
         if link is not None and urlsplit(link).scheme not in ("http", "https"):
             link = None  # javascript:, data: … never reach a person as a link
         if not title and not link:

@@ -61,7 +61,10 @@ class LLMResult:
         # The name comes from the server's body and is stored with the call, the answer's
         # turn and a summary: one longer than their columns made PostgreSQL refuse the
         # record, and the reply had no feedback id.
-        self.model = self.model[:MODEL_NAME_MAX]
+        self.model = self.model[:MODEL_NAME_MAX].replace("\x00", "")
+        # PostgreSQL refuses NUL in text: an answer holding one lost its record, turns and
+        # feedback id (the person's message with it).
+        self.text = self.text.replace("\x00", "")
 
 
 class Failure(Enum):
@@ -113,7 +116,7 @@ class LLMUnavailable(Exception):
         retryable: bool | None = None,
         failure: Failure | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message.replace("\x00", ""))  # kept with the call: no NUL (above)
         self.failure = failure or Failure.OTHER
         if retryable is None:
             retryable = failure.retryable if failure is not None else True

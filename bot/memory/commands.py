@@ -108,7 +108,7 @@ async def _remove(ctx: CommandContext, rest: list[str]) -> Reply:
     mine = await own_memories(ctx.session, ctx.person_id)
     if not words:
         raise CommandError(N_("Which one? /memory remove <number> (see /memory for the numbers)."))
-    if words.isdigit():
+    if words.isdecimal():  # isdigit() holds for "፩" and "²", which int() refuses
         index = int(words) if len(words) < 6 else 0
         if not 1 <= index <= len(mine):
             raise CommandError(

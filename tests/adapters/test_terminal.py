@@ -320,3 +320,12 @@ async def test_users_export_includes_linked_identities_as_export_does(
     [other] = data["linked_identities"]
     assert other["person"]["platform"] == "slack"
     assert other["tables"]["memory"][0]["text"] == "my locker code hint is quokkazebra"
+
+
+def test_a_choice_typed_in_another_script_s_digit_is_no_choice():
+    """"፩" is a digit to isdigit() that int() refuses: the chat ended with a traceback."""
+    from adapters.terminal import pick
+    from bot.events import Button
+
+    choices = [Button("consent.grant", "Allow")]
+    assert pick(choices, "፩") is None and pick(choices, "1") is choices[0]

@@ -250,3 +250,12 @@ async def test_what_a_replay_could_not_finish_stays_and_is_replayed_as_owed():
     assert len(journal) == 0
     journal.keep(msg(3))
     assert journal.keep(msg(3)) is Kept.ALREADY  # a platform's retry is still kept once
+
+
+def test_an_event_with_a_lone_surrogate_is_kept_as_it_came(tmp_path):
+    """A platform can send half an emoji; its event could not be written (no UTF-8 for it)
+    and was lost, its batch with it, while the person was told it was kept."""
+    journal = Journal(tmp_path / "outage.journal")
+    odd = msg(1, text="hi \ud83d there")
+    assert journal.keep_many([msg(0), odd]) == [Kept.KEPT, Kept.KEPT]
+    assert [e.text for e in _all(journal)] == ["hello 0", "hi \ud83d there 1"]

@@ -193,3 +193,16 @@ async def test_profile_states_the_workspaces_own_retention(make_core: MakeCore) 
     [there_reply] = await core.handle(command(elsewhere, "profile"))
     assert "conversation turns 30 days" in here_reply.text
     assert "conversation turns 90 days" in there_reply.text
+
+
+async def test_retention_days_beyond_any_date_are_refused(make_core: MakeCore) -> None:
+    """A deployment keeping conversations for ever accepted a million days, and every purge
+    then failed (a date before year 1); a digit int() refuses raised instead of answering."""
+    core = await make_core(retention_conversation_days=0)
+    assert await say(core, BOSS, "set retention conversations 1000000") == t(
+        LONGER_REFUSED, kind="conversations", limit=36_500)
+    assert await say(core, BOSS, "set retention conversations " + "9" * 5000) == t(
+        LONGER_REFUSED, kind="conversations", limit=36_500)
+    assert "whole number" in await say(core, BOSS, "set retention conversations ፩")
+    assert await count(core, WorkspaceDefault) == 0
+    await purge_now(core.services)

@@ -97,3 +97,10 @@ def test_split_text_never_breaks_a_code_fence() -> None:
     assert len(pieces) > 2
     assert all(p.count("```") % 2 == 0 for p in pieces)  # each section renders on its own
     assert sum(p.count("line of code") for p in pieces) == 600
+
+
+def test_a_nul_in_the_text_neither_fails_nor_moves_a_link() -> None:
+    """NUL marks the links set aside while the rest is escaped: one in the text made the
+    restore fail (IndexError) or put a link where the text was."""
+    assert to_mrkdwn("a\x000\x00b") == "a0b"
+    assert to_mrkdwn("[x](https://a.example) and \x000\x00") == "<https://a.example|x> and 0"

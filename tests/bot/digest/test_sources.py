@@ -2,6 +2,7 @@
 real local HTTP server, open recommendations, and deduplication across sources and digests."""
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 
@@ -324,3 +325,24 @@ async def test_personal_feeds_in_any_local_spelling_are_refused(make_digests, ho
     replies = await core.handle(command(alice, "digest", f"sources add http://{host}/feed.xml"))
     assert "I can't use that feed" in replies[0].text and "not allowed" in replies[0].text
     assert replies[0].purpose == "error"
+
+
+def test_a_feed_s_odd_entries_cost_only_themselves():
+    """A NUL in a title ("&#0;") failed the recording of a whole page of digests on
+    PostgreSQL; a date past year 9999 raised out of the parse and lost every entry of the
+    feed; a lone surrogate ("&#xD800;") escaped as a UnicodeEncodeError, not a FeedError."""
+    from bot.digest.feeds import parse
+
+    feed = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Odd</title>'
+        b"<item><title>tea&#0; or coffee</title><link>https://example.org/a</link></item>"
+        b"<item><title>From the far future</title><link>https://example.org/b</link>"
+        b"<pubDate>9999-12-31T23:59:59-14:00</pubDate></item>"
+        b"</channel></rss>"
+    )
+    parsed = parse(feed, "https://example.org/feed")
+    assert [e.title for e in parsed.entries] == ["tea or coffee", "From the far future"]
+    assert parsed.entries[1].published_at is None
+    surrogate = feed.replace(b"&#0;", b"&#xD800;")
+    with contextlib.suppress(FeedError):  # read, or refused as a feed: never another error
+        parse(surrogate, "https://example.org/feed")

@@ -348,3 +348,13 @@ async def test_a_response_that_cannot_be_read_is_a_clear_unavailable(
         await make_backend(max_retries=0).generate(REQUEST, on_partial=ignore if stream else None)
     assert "couldn't read" in str(caught.value)
     assert caught.value.retryable is True
+
+
+async def test_a_nul_in_an_answer_or_an_error_is_dropped(
+    fake_llm_server: FakeLLMServer,  # noqa: F811
+    make_backend: MakeBackend,
+) -> None:
+    """Both are stored (the answer as a turn, the error with the call), where PostgreSQL
+    refuses NUL."""
+    fake_llm_server.enqueue("openai", Reply(text="tea\u0000 or coffee?"))
+    assert (await make_backend().generate(REQUEST)).text == "tea or coffee?"

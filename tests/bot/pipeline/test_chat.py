@@ -845,3 +845,16 @@ async def test_a_person_who_has_not_consented_is_answered_without_waiting_for_ex
     replies = await asyncio.wait_for(core.handle(message(bob, TOPIC_TEXT)), timeout=10)
     assert replies and replies[0].purpose == "chat"
     assert await count(core, ConversationTurn) == 0  # and nothing of it is stored
+
+
+async def test_an_answer_with_a_nul_is_stored_without_it(make_core):
+    """PostgreSQL refuses NUL in text: an answer holding one lost the exchange's record (the
+    person's message too) and the reply had no feedback id."""
+    core = await make_core(ScriptedBackend(lambda request: "tea\x00 or coffee?"))
+    alice = person("alice")
+    await grant(core, alice)
+
+    [reply] = await core.handle(message(alice, "What should I drink?"))
+
+    assert reply.text == "tea or coffee?" and reply.reply_id is not None
+    assert await count(core, ConversationTurn) == 2
