@@ -46,6 +46,7 @@ from bot.digest.readers import load_page
 from bot.digest.schedule import Schedule, within_grace
 from bot.digest.sources import DigestCandidate
 from bot.events import Reply, ReplyKind
+from profiles.engine import answered_allows
 from profiles.models import Consent, DigestSubscription, LLMCall, Person
 from profiles.privacy import hold_people_against_erasure
 from profiles.ranking import Ranked
@@ -368,10 +369,11 @@ class DigestRunner:
                         session.add(job.call)
                 going = [j for j in building if j.outcome is None]
                 now = self.services.clock()
+                quotable = await self._quotable(session, going, present)
                 rows = [
                     row
                     for j in going
-                    for row in item_rows(j.items, j.run_id, j.due.person_id, now, present)
+                    for row in item_rows(j.items, j.run_id, j.due.person_id, now, quotable)
                 ]
                 recorded = await store.record_items(session, rows)
                 for job in going:
@@ -392,6 +394,33 @@ class DigestRunner:
                 except Exception as exc:
                     log.exception("digest for person %s could not be composed", job.person.id)
                     job.fail(exc)
+
+    async def _quotable(
+        self, session: AsyncSession, jobs: Sequence[_Job], present: Collection[int]
+    ) -> set[int]:
+        """The people the page's items quote who are still there and still allow learning
+        (a conversation's authors, in the workspace of the reader it was gathered for): an
+        author who revoked during the build disappears from every digest, as one who
+        revoked before it (the gathering reads only those who allow it)."""
+        where: dict[int, tuple[str, str]] = {}
+        for job in jobs:
+            for item in job.items:
+                for author in quoted_in(item):
+                    if author in present:
+                        where.setdefault(author, (job.person.platform, job.person.workspace))
+        consents = await store.consents_of(session, list(where))
+        modes: dict[tuple[str, str], bool] = {}
+        quotable: set[int] = set()
+        for author, space in where.items():
+            consent = consents.get(author)
+            allowed = None if consent is None else answered_allows(consent)
+            if allowed is None and consent is not None:
+                if space not in modes:
+                    modes[space] = await self.services.engine.opt_out_in(session, *space)
+                allowed = modes[space]
+            if allowed:
+                quotable.add(author)
+        return quotable
 
     async def _deliver(self, job: _Job) -> None:
         async with self._slots:
@@ -538,11 +567,11 @@ def item_rows(
     run_id: int,
     person_id: int,
     now: dt.datetime,
-    present: Collection[int],
+    quotable: Collection[int],
 ) -> list[dict[str, object]]:
-    """The rows of a run's items, without those quoting anyone not ``present`` (forgotten
-    since they were gathered: such an item is not recorded, so not sent)."""
-    items = [i for i in items if all(a in present for a in quoted_in(i))]
+    """The rows of a run's items, without those quoting anyone not ``quotable`` (forgotten
+    or revoked since they were gathered: such an item is not recorded, so not sent)."""
+    items = [i for i in items if all(a in quotable for a in quoted_in(i))]
     return [
         {
             "person_id": person_id,

@@ -316,18 +316,20 @@ async def test_forget_reaches_the_quotes_after_the_excerpts_expired(make_digests
     assert item.title.startswith("A conversation") and item.topics == []
 
 
-class ForgetAfterGathering:
-    """The channels source, whose author says ``/forget confirm`` right after the reader's
-    conversations are gathered (the build runs outside any transaction)."""
+class AuthorSaysDuringGathering:
+    """The channels source, whose author says a command (``/forget confirm`` by default)
+    right after the reader's conversations are gathered (the build runs outside any
+    transaction)."""
 
     name = "channels"
     label = "channels"
 
-    def __init__(self, author) -> None:
+    def __init__(self, author, says=("forget", "confirm")) -> None:
         from bot.digest.sources import ChannelActivitySource
 
         self.inner = ChannelActivitySource()
         self.author = author
+        self.says = says
         self.core = None
 
     async def candidates(self, person, context):
@@ -335,21 +337,23 @@ class ForgetAfterGathering:
         if self.core is not None:
             core, self.core = self.core, None
             assert found  # the author's words are in the build
-            (reply,) = await core.handle(command(self.author, "forget", "confirm"))
-            assert "deleted" in reply.text.lower(), reply.text
+            (reply,) = await core.handle(command(self.author, *self.says))
+            assert reply.purpose != "error", reply.text
         return found
 
 
-async def test_an_item_quoting_someone_forgotten_during_the_build_is_not_recorded(
-    make_digests, clock, recorder
+@pytest.mark.parametrize("says", [("forget", "confirm"), ("consent", "revoke")])
+async def test_an_item_quoting_someone_gone_during_the_build_is_not_recorded(
+    make_digests, clock, recorder, says
 ):
-    """The author's /forget commits while Bob's digest is built from their conversation:
-    their erasure could not find an item not written yet, and Bob's item was then recorded
-    and sent with their words (this test failed before the page held the quoted authors)."""
+    """The author's /forget (or revocation) commits while Bob's digest is built from their
+    conversation: their erasure could not find an item not written yet, and Bob's item was
+    then recorded and sent with their words (this test failed before the page held the
+    quoted authors, and for a revocation before it read their consent)."""
     from tests.profiles.test_privacy import columns_containing
 
     writer, reader = person("U-QX9WRITER"), person("bob")
-    source = ForgetAfterGathering(writer)
+    source = AuthorSaysDuringGathering(writer, says)
     core, digests = await make_digests(sources=[source, StaticSource(*ITEMS)])
     writer_id = await subscribed(core, writer, "telemetry")
     bob_id = await subscribed(core, reader, "telemetry")
@@ -369,7 +373,11 @@ async def test_an_item_quoting_someone_forgotten_during_the_build_is_not_recorde
     sent = " ".join(r.text for r in recorder.to("bob")[0]).lower()
     assert "xylophonist" not in sent and "heliograph" not in sent
     assert "rust" in sent  # the rest of the digest went out
-    assert await columns_containing(core, "xylophonist", "heliograph") == {}
+    stored = await columns_containing(core, "xylophonist", "heliograph")
+    if says[0] == "forget":
+        assert stored == {}
+    else:  # what a revocation keeps is the author's own, never in Bob's items
+        assert "digest_item.title" not in stored.get("heliograph", [])
 
 
 @pytest.mark.parametrize(
