@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_, t
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
@@ -27,6 +28,7 @@ from profiles.models import (
     Person,
     ProfileSummary,
 )
+from profiles.privacy import hold_people_against_erasure
 from profiles.workspace_defaults import learning_allowed
 from prompts.fence import fence
 
@@ -74,16 +76,23 @@ async def summarize_person(
     else:
         ok = True
     async with services.db.session() as session:
+        # The model took seconds and a run goes through people one after another: the
+        # person may have been forgotten (the call's row then failed on the foreign key and
+        # ended the run) or have revoked consent (and the summary was stored all the same).
+        allowed = await _still_learning(services, session, person_id)
         session.add(
             LLMCall.of(
                 answer,
                 purpose="profile_summary",
                 backend=services.llm.name,
                 at=services.clock(),
-                person_id=person_id,
+                person_id=person_id if allowed else None,  # LLMCall's rule
                 error=None if ok else "invalid output",
             )
         )
+        if not allowed:
+            log.info("profile summary for person %s not kept: no longer allowed", person_id)
+            return False
         if ok:
             row = await session.get(ProfileSummary, person_id) or ProfileSummary(
                 person_id=person_id, model=answer.model
@@ -95,6 +104,20 @@ async def summarize_person(
             row.corrected_at = None
             session.add(row)
     return ok
+
+
+async def _still_learning(services: Services, session: AsyncSession, person_id: int) -> bool:
+    """Whether the person is still there (held against a /forget until this commits) and
+    still allows learning in their workspace."""
+    if person_id not in await hold_people_against_erasure(session, [person_id]):
+        return False
+    person = await session.get(Person, person_id)
+    consent = await session.get(Consent, person_id)
+    return (
+        person is not None
+        and consent is not None
+        and await services.engine.may_learn_in(session, person, consent)
+    )
 
 
 async def due_people(

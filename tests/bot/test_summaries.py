@@ -3,6 +3,9 @@ correctable, deletable, and below explicit preferences in the prompt."""
 
 import json
 
+import pytest
+
+from bot.llm import ScriptedBackend
 from bot.llm.anthropic_backend import AnthropicBackend
 from bot.summaries import due_people, summarize_due
 from profiles.models import LLMCall, ProfileSummary
@@ -97,3 +100,44 @@ async def test_no_model_means_no_summaries(make_core):
     await grant(core, person())
     run = await summarize_due(core.services)
     assert run.considered == 0
+
+
+class SaysDuringTheSummary(ScriptedBackend):
+    """Answers chat as scripted; while it writes a profile summary, the person says a
+    command (through the core, in its own transaction): the model takes seconds."""
+
+    def __init__(self, who, *says: str) -> None:
+        super().__init__(lambda request: GOOD if request.purpose == "profile_summary" else "ok")
+        self.who, self.says, self.core = who, says, None
+
+    async def generate(self, request, *, on_partial=None):
+        if request.purpose == "profile_summary" and self.core is not None:
+            core, self.core = self.core, None
+            [reply] = await core.handle(command(self.who, *self.says))
+            assert reply.purpose != "error", reply.text
+        return await super().generate(request, on_partial=on_partial)
+
+
+@pytest.mark.parametrize("says", [("consent", "revoke"), ("forget", "confirm")])
+async def test_a_summary_is_not_kept_for_someone_who_left_while_it_was_written(
+    make_core, says
+):
+    """Stored after a revocation; after a /forget the call's row failed on the foreign key
+    and ended the whole run."""
+    alice, bob = person("alice"), person("bob")
+    llm = SaysDuringTheSummary(alice, *says)
+    core = await make_core(llm)
+    for who in (alice, bob):
+        await grant(core, who)
+        for i in range(3):
+            await core.handle(message(who, f"Baking sourdough again, loaf {i} came out great"))
+    alice_id = await person_id(core, alice)
+    llm.core = core
+
+    run = await summarize_due(core.services, min_new_turns=3)
+
+    assert llm.core is None and run.considered == 2
+    assert await count(core, ProfileSummary, person_id=alice_id) == 0
+    assert await count(core, ProfileSummary) == 1  # bob's: the run went on
+    assert await count(core, LLMCall, purpose="profile_summary", person_id=alice_id) == 0
+    assert await count(core, LLMCall, purpose="profile_summary") == 2
