@@ -292,9 +292,10 @@ class ProfileEngine:
 
     async def set_consent_everywhere(
         self, session: AsyncSession, person: Person, status: ConsentStatus, at: dt.datetime
-    ) -> int:
+    ) -> list[Person]:
         """Grant (or revoke) for every identity of this account on its platform, and, for a
-        grant, for workspaces where the bot meets it later. Returns identities changed."""
+        grant, for workspaces where the bot meets it later. Returns the other identities
+        changed (a revocation's caller stops their scheduled work too)."""
         assert person.id is not None
         row = await self.set_consent(session, person.id, status, at)
         row.everywhere = status == ConsentStatus.GRANTED
@@ -310,7 +311,7 @@ class ProfileEngine:
             assert other.id is not None
             sibling = await self.set_consent(session, other.id, status, at)
             sibling.everywhere = False
-        return len(others) + 1
+        return others
 
     def may_learn(self, consent: Consent) -> bool:
         """Opt-in (default): only after an explicit grant. Opt-out: unless revoked. The

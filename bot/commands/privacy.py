@@ -98,9 +98,11 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if action == "revoke":
         cancelled = await revocation_cancels(ctx)
         if everywhere and spans:
-            await engine.set_consent_everywhere(
+            others = await engine.set_consent_everywhere(
                 ctx.session, ctx.person, ConsentStatus.REVOKED, ctx.now
             )
+            for other in others:  # their digests, held exchanges: as for this identity
+                lifecycle.consent_revoked(ctx.services, ctx.session, other)
             done = ctx.t("Done: I stopped learning from your messages in every server.")
         else:
             await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now)

@@ -116,3 +116,18 @@ async def test_notice_fits_the_surface(make_core):
         "consent.grant",
         "consent.decline",
     ]
+
+
+async def test_revoke_everywhere_drops_what_every_server_held(make_core):
+    """The other servers' identities were revoked but their held exchanges (and digests)
+    kept: a grant there within the hour then stored words said before the revocation."""
+    core = await make_core(ScriptedBackend())
+    here, there = person("fay", "G1", "discord"), person("fay", "G2", "discord")
+    await core.handle(message(here, "hello"))
+    await core.handle(message(there, "my secret plans for the G2 launch"))
+
+    await core.handle(command(here, "consent", "revoke everywhere"))
+    await core.handle(command(there, "consent", "grant"))
+
+    assert await count(core, ConversationTurn) == 0
+    assert len(core.services.awaiting_consent) == 0
