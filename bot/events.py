@@ -87,6 +87,9 @@ class ReactionEvent(Event):
     added: bool = True
     target_author_id: str | None = None
     target_text: str | None = None
+    # Display names the reacted-to text mentions, which must never become the reactor's
+    # topics (as ``MessageEvent.mentioned_names``; "@Ada Lovelace" taught "lovelace")
+    target_mentioned_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

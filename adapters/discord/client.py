@@ -45,6 +45,7 @@ from adapters.discord.stream import DEFAULT_INTERVAL, StreamingReply
 from adapters.discord.translate import (
     action_event,
     command_event,
+    mentioned_names,
     message_event,
     person_ref,
     presence_context,
@@ -301,15 +302,18 @@ class DiscordAdapter:
         if message is None and added and author_id != me.id and self._can_read_content(payload):
             message = await self._fetch_message(payload)
         text = None
+        names: tuple[str, ...] = ()
         if message is not None:
             author_id = message.author.id
             if author_id != me.id and message.content:
                 text = normalise(message.content, self.names_for(message))
+                names = mentioned_names(message)
         event = reaction_event(
             payload,
             display_name=user.display_name if user is not None else None,
             target_author_id=author_id,
             target_text=text,
+            target_mentioned_names=names,
         )
         await self.core.handle(event)
 

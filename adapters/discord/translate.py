@@ -148,12 +148,14 @@ def message_event(
         thread_id=str(channel.id) if surface is Surface.THREAD else None,
         mentioned=mentioned,
         channel_private=is_private(channel),
-        mentioned_names=tuple(
-            name
-            for user in message.mentions
-            for name in {user.display_name, user.name}
-            if name
-        ),
+        mentioned_names=mentioned_names(message),
+    )
+
+
+def mentioned_names(message: discord.Message) -> tuple[str, ...]:
+    """The names a message's mentions appear under, never to be read as its topics."""
+    return tuple(
+        name for user in message.mentions for name in {user.display_name, user.name} if name
     )
 
 
@@ -178,6 +180,7 @@ def reaction_event(
     display_name: str | None,
     target_author_id: int | None,
     target_text: str | None,
+    target_mentioned_names: tuple[str, ...] = (),
 ) -> ReactionEvent:
     return ReactionEvent(
         event_id=reaction_event_id(payload),
@@ -188,6 +191,7 @@ def reaction_event(
         added=payload.event_type == "REACTION_ADD",
         target_author_id=str(target_author_id) if target_author_id is not None else None,
         target_text=target_text,
+        target_mentioned_names=target_mentioned_names,
     )
 
 

@@ -151,7 +151,7 @@ class Feedback:
         """A reaction to someone else's message: interest in what it says, queued for the
         learner's next batch, which claims the event id so a retry counts once."""
         assert person.id is not None
-        signals = await self.services.extract(text)
+        signals = await self.services.extract(text, names=event.target_mentioned_names)
         if not signals.topics:
             return
         ref = event.person

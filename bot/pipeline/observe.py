@@ -147,11 +147,11 @@ class Observe:
         policy = context.policy
         observation: Observation | None = None
         signals: MessageSignals | None = None
-        if policy.learn:
+        if policy.learn or policy.digest:  # a digest's topics never name people either
             signals = await services.extract(text, names=event.mentioned_names)
+        if policy.learn:
+            assert signals is not None
             observation = self.observation(person, event, text, signals, context.timezone)
-        elif policy.digest:
-            signals = await services.extract(text)
         ref = event.person
         await services.learner.submit(
             Pending(

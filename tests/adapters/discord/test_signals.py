@@ -97,6 +97,26 @@ async def test_reaction_elsewhere_is_an_interest_signal(world: World) -> None:
     assert await world.count(Signal, Signal.person_id == person.id) > 0
 
 
+async def test_a_reaction_never_teaches_a_mentioned_colleague_s_name(world: World) -> None:
+    """The reacted-to text reads "@Ada Lovelace shipped …": the reactor learned "lovelace"
+    (a message's own mentions were never topics; a reaction's target's were)."""
+    ada = world.guild.add_member(world.env.create_user("ada", global_name="Ada Lovelace"))
+    await world.env.settle()
+    await world.grant(world.alice)
+    post = await world.bob.send(
+        world.channel, f"<@{ada.id}> shipped the new kubernetes operator for Grafana dashboards"
+    )
+
+    await world.alice.react(post, "🔥")
+
+    person = await world.person(world.alice.id, str(world.guild.id))
+    assert person is not None
+    async with world.core.services.db.session() as session:
+        found = await session.exec(select(Interest.topic).where(Interest.person_id == person.id))
+        topics = {topic for (topic,) in found.all()}
+    assert topics and not any("lovelace" in t or "ada" in t.split() for t in topics), topics
+
+
 async def test_a_replayed_message_event_is_not_counted_twice(world: World) -> None:
     await world.grant(world.alice)
     sent = await world.alice.send(
