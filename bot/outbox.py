@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import regex
+
 from bot.events import AnyEvent, Button, Reply
 from profiles.models import Person
 
@@ -37,6 +39,10 @@ FEEDBACK_UP = "feedback.up"
 FEEDBACK_DOWN = "feedback.down"
 
 _FENCE = "```"
+# What a reopened code block repeats of its opening line: the fence and its language, never
+# the rest (a long opening line, repeated on every piece, made pieces longer than the limit)
+_FENCE_OPENER = regex.compile(r"`{3,}[\w+.#-]{0,20}")
+_GRAPHEME = regex.compile(r"\X")
 
 
 def feedback_buttons(reply: Reply) -> list[Button]:
@@ -84,7 +90,18 @@ def _cut_point(text: str, budget: int) -> int:
         at = window.rfind(separator)
         if at >= budget // 3:
             return at + len(separator)
-    return budget
+    return _grapheme_start(text, budget)
+
+
+def _grapheme_start(text: str, at: int) -> int:
+    """``at``, moved back to the start of the character as displayed (grapheme cluster) it
+    falls in: a cut without whitespace near must not leave an accent, half a family emoji
+    or a Thai vowel sign at the start of the next piece. Clusters are looked for from a
+    little before ``at``; one longer than that (or starting the text) is cut where it is."""
+    for match in _GRAPHEME.finditer(text, max(0, at - 32), at + 1):
+        if match.end() > at:
+            return match.start() if match.start() > 0 else at
+    return at
 
 
 def _open_fence(text: str) -> str | None:
@@ -97,5 +114,7 @@ def _open_fence(text: str) -> str | None:
         if opener is not None:
             opener = None
         elif not (stripped.count(_FENCE) >= 2 and len(stripped) > len(_FENCE)):
-            opener = stripped  # a one-line ```code``` opens and closes: ignore it
+            # a one-line ```code``` opens and closes: ignore it
+            found = _FENCE_OPENER.match(stripped)
+            opener = found.group(0) if found is not None else _FENCE
     return opener

@@ -38,3 +38,29 @@ def test_nothing_is_dropped_from_plain_text(text: str, limit: int) -> None:
 def test_a_limit_too_small_for_a_fence_is_refused() -> None:
     with pytest.raises(ValueError):
         split_text("x" * 100, 8)
+
+
+def test_a_long_fence_line_is_not_repeated_past_the_limit():
+    """The reopened fence repeated the whole opening line: with one of ~2,000 characters
+    every piece was longer than the platform's limit (Discord refused them: the answer was
+    lost)."""
+    text = "```" + "p" * 1990 + "\n" + "code\n" * 1000
+    pieces = split_text(text, 2000)
+    assert max(map(len, pieces)) <= 2000
+    assert all(p.startswith("```") for p in pieces)
+    assert "".join(pieces).count("code") == 1000
+
+
+@pytest.mark.parametrize(
+    "cluster",
+    ["e\u0301", "👨\u200d👩\u200d👧", "ที่", "👍🏽"],
+    ids=["combining accent", "zwj family", "thai", "skin tone"],
+)
+def test_a_cut_without_spaces_keeps_characters_whole(cluster):
+    """Without whitespace near the limit the cut fell inside a character as displayed: the
+    next piece began with a lone accent or half an emoji."""
+    text = "x" + cluster * 3000
+    pieces = split_text(text, 2000)
+    assert "".join(pieces) == text
+    for piece in pieces[1:]:
+        assert piece.startswith(cluster), piece[:8]
