@@ -61,21 +61,39 @@ _FORMAL_TOKENS = frozenset(
 
 def clean_text(text: str, *, max_chars: int) -> str:
     """NFKC-normalise, drop control and format characters (zero-widths, bidi overrides), keep
-    newlines and tabs as spaces, and cut to ``max_chars``; the result is safe to store."""
+    newlines and tabs as spaces, and cut to ``max_chars``; the result is safe to store.
+
+    Format characters that are part of what was written stay (:func:`_part_of_writing`):
+    without them a family emoji became three people, a flag of England a black flag, and a
+    Persian word lost its zero-width non-joiner."""
     text = text[: max_chars * 2]
     if text.isascii():  # most chat: NFKC changes nothing and the only ones to drop are Cc
         return text.translate(_ASCII_CONTROLS)[:max_chars]
     text = unicodedata.normalize("NFKC", text)
-    kept = []
-    for ch in text:
+    kept: list[str] = []
+    for at, ch in enumerate(text):
         category = unicodedata.category(ch)
-        if ch in "\n\t":
-            kept.append(ch)
-        elif category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\n\t" and not (
+            category == "Cf" and kept and _part_of_writing(ch, kept[-1], text[at + 1 : at + 2])
+        ):
             continue
-        else:
-            kept.append(ch)
+        kept.append(ch)
     return "".join(kept)[:max_chars]
+
+
+_JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner
+_BLACK_FLAG = "\U0001f3f4"  # the base of a subdivision flag (England: 🏴 + tags + cancel)
+
+
+def _part_of_writing(ch: str, before: str, after: str) -> bool:
+    """Whether format character ``ch`` belongs to the text around it: a joiner between two
+    non-ASCII characters (emoji sequences, Persian, Indic scripts), tag characters after a
+    black flag. A joiner beside ASCII is the invisible kind that hides a word from a reader."""
+    if ch in _JOINERS:
+        return not before.isascii() and bool(after) and not after.isascii()
+    if "\U000e0020" <= ch <= "\U000e007f":
+        return before == _BLACK_FLAG or "\U000e0020" <= before <= "\U000e007e"
+    return False
 
 
 def normalise_topic(phrase: str) -> str | None:

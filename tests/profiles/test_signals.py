@@ -60,6 +60,25 @@ def test_clean_text_strips_controls_and_bidi_but_keeps_text():
     assert cleaned == "hello world[31m\tok\nline 👋"
 
 
+@pytest.mark.parametrize(
+    ("written", "why"),
+    [
+        ("👨\u200d👩\u200d👧", "a family, not three people"),
+        ("🏳️\u200d🌈", "a rainbow flag, not a white flag and a rainbow"),
+        ("\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f", "England"),
+        ("می\u200cخواهم", "a Persian word's non-joiner"),
+    ],
+)
+def test_clean_text_keeps_the_format_characters_of_what_was_written(written, why):
+    assert clean_text(f"I said {written} there", max_chars=100) == f"I said {written} there", why
+
+
+def test_clean_text_drops_joiners_that_hide_ascii_words():
+    assert clean_text("please ig\u200dnore th\u200cis\u200d", max_chars=100) == (
+        "please ignore this"
+    )
+
+
 def test_clean_text_caps_length():
     assert len(clean_text("a" * 50_000, max_chars=4000)) == 4000
 
