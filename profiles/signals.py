@@ -70,30 +70,59 @@ def clean_text(text: str, *, max_chars: int) -> str:
     if text.isascii():  # most chat: NFKC changes nothing and the only ones to drop are Cc
         return text.translate(_ASCII_CONTROLS)[:max_chars]
     text = unicodedata.normalize("NFKC", text)
+    if "\u200d" not in text and "\u200c" not in text and _CANCEL_TAG not in text:
+        # no format character to keep: one pass with no context (most non-ASCII text)
+        category_of = unicodedata.category
+        return "".join(
+            ch for ch in text if ch in "\n\t" or category_of(ch) not in _DROPPED_CATEGORIES
+        )[:max_chars]
+    flags = _flag_tags(text) if _CANCEL_TAG in text else frozenset()
     kept: list[str] = []
     for at, ch in enumerate(text):
         category = unicodedata.category(ch)
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\n\t" and not (
-            category == "Cf" and kept and _part_of_writing(ch, kept[-1], text[at + 1 : at + 2])
+        if category in _DROPPED_CATEGORIES and ch not in "\n\t" and not (
+            category == "Cf"
+            and kept
+            and (at in flags or _joins(ch, kept[-1], text[at + 1 : at + 2]))
         ):
             continue
         kept.append(ch)
     return "".join(kept)[:max_chars]
 
 
+_DROPPED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn"))
 _JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner
-_BLACK_FLAG = "\U0001f3f4"  # the base of a subdivision flag (England: 🏴 + tags + cancel)
+_CANCEL_TAG = "\U000e007f"
+# A subdivision flag (England: 🏴 + "gbeng" in tag letters + cancel tag). Tags anywhere else
+# are invisible text a model reads and a person does not: never kept.
+_SUBDIVISION_FLAG = re.compile(
+    "\U0001f3f4([\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,6})\U000e007f"
+)
+# Scripts whose words are written with joiners (Arabic, Persian; Devanagari to Sinhala).
+_JOINING_SCRIPTS = (("\u0600", "\u06ff"), ("\u0750", "\u077f"), ("\u0900", "\u0dff"))
 
 
-def _part_of_writing(ch: str, before: str, after: str) -> bool:
-    """Whether format character ``ch`` belongs to the text around it: a joiner between two
-    non-ASCII characters (emoji sequences, Persian, Indic scripts), tag characters after a
-    black flag. A joiner beside ASCII is the invisible kind that hides a word from a reader."""
-    if ch in _JOINERS:
-        return not before.isascii() and bool(after) and not after.isascii()
-    if "\U000e0020" <= ch <= "\U000e007f":
-        return before == _BLACK_FLAG or "\U000e0020" <= before <= "\U000e007e"
-    return False
+def _flag_tags(text: str) -> frozenset[int]:
+    """Positions of the tag characters of whole subdivision flags in ``text``."""
+    return frozenset(
+        at for flag in _SUBDIVISION_FLAG.finditer(text) for at in range(flag.start(1), flag.end())
+    )
+
+
+def _joins(ch: str, before: str, after: str) -> bool:
+    """Whether joiner ``ch`` is part of what was written: inside an emoji sequence (after an
+    emoji, its variation selector or skin tone, before an emoji) or between two letters of a
+    script written with joiners. Elsewhere (beside ASCII, inside a Cyrillic word) it is the
+    invisible kind that hides a word from a reader."""
+    if ch not in _JOINERS or not after or before in _JOINERS:
+        return False
+    if ch == "\u200d" and unicodedata.category(after) == "So":
+        return before == "\ufe0f" or unicodedata.category(before) in ("So", "Sk")
+    return _joining_script(before) and _joining_script(after)
+
+
+def _joining_script(ch: str) -> bool:
+    return any(low <= ch <= high for low, high in _JOINING_SCRIPTS)
 
 
 def normalise_topic(phrase: str) -> str | None:

@@ -156,10 +156,14 @@ class _Job:
         self.item_ids = {
             item.candidate.key[:300]: recorded[(pid, item.candidate.key[:300])] for item, _ in kept
         }
-        self.draft.items = [item for item, _ in kept]
-        self.written = compose.Written(
-            self.written.intro, [blurb for _, blurb in kept], self.written.result
-        )
+        intro = self.written.intro
+        if len(kept) < len(self.draft.items):
+            # The intro was written for every item (a model's from their titles and
+            # excerpts): one left out may quote someone forgotten since — the plain intro,
+            # counting what goes out, says nothing of them.
+            self.draft.items = [item for item, _ in kept]
+            intro = compose.plain(self.draft).intro
+        self.written = compose.Written(intro, [blurb for _, blurb in kept], self.written.result)
 
     def quotes(self) -> list[dict[str, int]]:
         """Who each recorded item quotes, besides this reader (whose items go with them)."""

@@ -380,6 +380,38 @@ async def test_an_item_quoting_someone_gone_during_the_build_is_not_recorded(
         assert "digest_item.title" not in stored.get("heliograph", [])
 
 
+async def test_a_model_s_intro_never_speaks_of_an_item_left_out(make_digests, clock, recorder):
+    """The model writes the intro from every item's title and excerpt: with the item quoting
+    the forgotten author left out, its intro still went to Bob ("Today: heliograph …")."""
+    import json as json_
+    import re
+
+    def answer(request):
+        n = int(re.search(r"with exactly (\d+) blurbs", request.system).group(1))
+        intro = "Today: heliograph fleet telemetry, and more."
+        return json_.dumps({"intro": intro, "blurbs": [f"Blurb {i}." for i in range(n)]})
+
+    writer, reader = person("U-QX9WRITER"), person("bob")
+    source = AuthorSaysDuringGathering(writer)
+    core, digests = await make_digests(
+        sources=[source, StaticSource(*ITEMS)], llm=ScriptedBackend(answer)
+    )
+    writer_id = await subscribed(core, writer, "telemetry")
+    bob_id = await subscribed(core, reader, "telemetry")
+    await activity(
+        core, writer_id, "Quokka heliograph fleet telemetry", ["telemetry"], message_id="m-q"
+    )
+    clock.advance(minutes=1)
+    source.core = core
+
+    outcome = await digests.fire(bob_id)
+
+    assert outcome.status == "sent"
+    sent = " ".join(r.text for r in recorder.to("bob")[0]).lower()
+    assert "heliograph" not in sent
+    assert "blurb" in sent  # the model's blurbs of the items that went out stay
+
+
 @pytest.mark.parametrize(
     "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
