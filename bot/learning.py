@@ -300,6 +300,7 @@ def _still_learning_statement(
         select(person.c.id)
         .join(consent, consent.c.person_id == person.c.id)
         .where(ids.clause, allowed)
+        .order_by(person.c.id)  # locks taken in id order, as every holder of several people
         .with_for_update(read=True)
     ), ids
 

@@ -20,7 +20,7 @@ from bot.services import Services
 from profiles.engine import PersonKey
 from profiles.models import Person
 from profiles.privacy import forget_person as forget_person_rows
-from profiles.privacy import hold_for_erasure
+from profiles.privacy import hold_all_for_erasure, hold_for_erasure
 
 
 async def forget_person(
@@ -96,6 +96,7 @@ async def forget_user(services: Services, platform: str, user_id: str) -> int:
             select(Person).where(Person.platform == platform, Person.user_id == user_id)
         )
         found = list(people)
+        await hold_all_for_erasure(session, [p.id for p in found if p.id is not None])
         for person in found:
             await forget_person(services, session, person)
         return len(found)

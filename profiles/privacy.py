@@ -97,8 +97,10 @@ async def hold_people_against_erasure(
     session: AsyncSession, person_ids: Iterable[int]
 ) -> set[int]:
     """:func:`hold_against_erasure` for a page of people in one statement: those still there
-    (on both backends: a caller about to write for a page must skip whoever was forgotten,
-    or the foreign key refuses the page's whole transaction)."""
+    and not being forgotten (on both backends: a caller about to write for a page must skip
+    whoever was forgotten, or the foreign key refuses the page's whole transaction; on
+    PostgreSQL one a forget holds already is skipped, never waited for: see
+    :func:`_people_rows`)."""
     wanted = set(person_ids)
     if not wanted:
         return set()
@@ -107,17 +109,34 @@ async def hold_people_against_erasure(
     return {int(pid) for (pid,) in result.all()}
 
 
-@functools.lru_cache(maxsize=2)
-def _people_rows(dialect: str) -> tuple[Any, AnyOf]:
-    """Built once per dialect (a list bound at execution); held ``FOR KEY SHARE`` on
-    PostgreSQL. In no particular order: such holds never wait for one another, only for a
-    forget, which holds one person."""
+@functools.lru_cache(maxsize=4)
+def _people_rows(dialect: str, *, erasing: bool = False) -> tuple[Any, AnyOf]:
+    """Built once per dialect (a list bound at execution); on PostgreSQL held ``FOR KEY
+    SHARE``, skipping whoever a forget holds already, or ``FOR UPDATE`` to erase them, in id
+    order. Why skip: a forget of several people (linked identities, a platform-wide deletion)
+    holds them one after another, the first perhaps before this statement and the next
+    after it — a page waiting for the first while holding the next was a deadlock (aborting
+    a page of digests or the forget). Someone being forgotten is as good as gone."""
     person = table_of(Person)
     ids = any_of(dialect, "person_ids", person.c.id)
-    stmt = select(person.c.id).where(ids.clause)
+    stmt = select(person.c.id).where(ids.clause).order_by(person.c.id)
     if dialect != "sqlite":
-        stmt = stmt.with_for_update(key_share=True)
+        stmt = (
+            stmt.with_for_update()
+            if erasing
+            else stmt.with_for_update(key_share=True, skip_locked=True)
+        )
     return stmt, ids
+
+
+async def hold_all_for_erasure(session: AsyncSession, person_ids: Iterable[int]) -> None:
+    """:func:`hold_for_erasure` for several people at once, in id order, before any of them
+    is erased: held one by one as each was erased, they were taken out of order."""
+    wanted = set(person_ids)
+    if not wanted or dialect_of(session) == "sqlite":
+        return
+    stmt, ids = _people_rows(dialect_of(session), erasing=True)
+    await session.exec(stmt, params=ids.params(wanted))
 
 
 def _person_row(person_id: int) -> Any:

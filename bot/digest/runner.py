@@ -290,16 +290,28 @@ class DigestRunner:
             return []
         settings = self.services.settings
         async with self._write() as session:
+            # Held first, as the recording holds them: the claims' foreign keys would
+            # otherwise lock the people one by one, waiting for one a forget holds while
+            # holding the next (see profiles.privacy._people_rows); whoever is gone is skipped.
+            present = await hold_people_against_erasure(session, [j.due.person_id for j in jobs])
             owned = await store.claim_runs(
                 session,
-                [store.RunClaim(j.due.person_id, j.due.period, j.due.fire) for j in jobs],
+                [
+                    store.RunClaim(j.due.person_id, j.due.period, j.due.fire)
+                    for j in jobs
+                    if j.due.person_id in present
+                ],
                 now=self.services.clock(),
                 stale_after=dt.timedelta(seconds=settings.digest_stale_claim_seconds),
             )
         claimed = []
         for job in jobs:
             run_id = owned.get(job.due.person_id)
-            if run_id is None:
+            if job.due.person_id not in present:
+                outcomes[job.due.person_id] = job.due.outcome(
+                    "skipped", detail="forgotten before the build"
+                )
+            elif run_id is None:
                 outcomes[job.due.person_id] = job.due.outcome(
                     "duplicate", detail="already claimed for this period"
                 )

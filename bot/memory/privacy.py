@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.lifecycle import forget_person
 from profiles.memories import linked_people
-from profiles.privacy import export_person
+from profiles.privacy import export_person, hold_all_for_erasure
 
 if TYPE_CHECKING:
     from bot.command_base import CommandContext
@@ -55,6 +55,9 @@ async def forget_question(ctx: CommandContext) -> str:
 async def forget_linked(ctx: CommandContext) -> int:
     """Forget every identity linked to this one (before this one); returns rows removed."""
     removed = 0
-    for other in await linked_people(ctx.session, ctx.person_id):
+    others = await linked_people(ctx.session, ctx.person_id)
+    # every identity about to go, this one included, held at once in id order
+    await hold_all_for_erasure(ctx.session, [ctx.person_id, *(o.id for o in others if o.id)])
+    for other in others:
         removed += sum((await forget_person(ctx.services, ctx.session, other)).values())
     return removed
