@@ -39,6 +39,10 @@ def policy_of(settings: Settings) -> RetentionPolicy:
     )
 
 
+# A hundred years: the most a workspace may choose where the deployment keeps for ever.
+MAX_RETENTION_DAYS = 36_500
+
+
 def retention_policy_for(settings: Settings, stored: Mapping[str, str]) -> RetentionPolicy:
     """The deployment's retention with the workspace's shorter limits applied. A stored limit
     longer than the deployment's (the operator lowered theirs later) is ignored."""
@@ -48,7 +52,10 @@ def retention_policy_for(settings: Settings, stored: Mapping[str, str]) -> Reten
         raw = stored.get(RETENTION_PREFIX + field)
         if raw is None or not raw.isdecimal():
             continue
-        days, limit = int(raw), getattr(policy, field)
+        # bounded as /admin set bounds it now: one stored before (a million days under a
+        # deployment keeping for ever) is a date before year 1 and failed every purge
+        days = min(int(raw), MAX_RETENTION_DAYS) if len(raw) <= 9 else MAX_RETENTION_DAYS
+        limit = getattr(policy, field)
         if days > 0 and (limit == 0 or days < limit):
             changes[field] = days
     return dataclasses.replace(policy, **changes)

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.i18n import N_, nt, t
-from bot.retention import RETENTION_PREFIX, policy_of, retention_policy_for
+from bot.retention import (
+    MAX_RETENTION_DAYS,
+    RETENTION_PREFIX,
+    policy_of,
+    retention_policy_for,
+)
 from profiles.workspace_defaults import CONSENT_KEY, OPT_IN, OPT_OUT
 
 DIGEST_SOURCES_KEY = "digest_sources"
@@ -46,7 +51,6 @@ OPT_OUT_REFUSED = N_(
     "choose opt-out (setting workspace_opt_out_allowed)."
 )
 UNKNOWN_SOURCE = N_("I don't know the digest source {name}. Sources: {sources}, all or none.")
-MAX_RETENTION_DAYS = 36_500  # a hundred years: what "for ever" allows a workspace to choose
 BAD_DAYS = N_("Retention is a whole number of days, at least 1: {value} is not.")
 LONGER_REFUSED = N_(
     "The deployment keeps {kind} for {limit} days at most; a workspace may choose fewer "

@@ -260,8 +260,10 @@ class Database:
         self.sqlite = self.url.get_backend_name() == "sqlite"
         if self.sqlite and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        # Statement errors name the statement but never its values: those are people's
-        # words (turns, excerpts), and an error's text goes to the logs.
+        # Statement errors name the statement but not the values sent with it: those are
+        # people's words (turns, excerpts), and an error's text goes to the logs. (The
+        # server's own message may still quote a value: PostgreSQL's DETAIL line of a
+        # unique violation does.)
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.sqlite:
             kwargs["async_creator"] = _sqlite_connector(self.url)

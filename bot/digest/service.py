@@ -181,6 +181,11 @@ class DigestService(FeatureBase):
         redacted = await store.redact_quotes_of(session, person.id)
         if redacted:
             log.info("redacted %d digest item(s) quoting person %s", redacted, person.id)
+        self.services.after_commit(session, lambda: self._drop_caches(person))
+
+    async def _drop_caches(self, person: Person) -> None:
+        """After the forget commits: dropped before, a digest built meanwhile could fill
+        them again from rows that were still there."""
         self._fire_caches.clear()
         self.similarity.forget(person)
         clear_caches()

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -521,8 +521,13 @@ async def redact_quotes_of(session: AsyncSession, author_id: int) -> int:
         await session.exec(
             update(DigestItem).where(col(DigestItem.id).in_(chunk)).values(**_REDACTED)
         )
-    for reader, title in {(reader, title) for reader, title in found.values()}:
-        await _redact_replies(session, reader, title)
+    titles: dict[int, set[str]] = {}
+    for reader, title in found.values():
+        quoted = title.removesuffix("…").strip()
+        if len(quoted) >= MIN_QUOTED_TITLE:
+            titles.setdefault(reader, set()).add(quoted)
+    for reader, quoted_titles in titles.items():
+        await _redact_replies(session, reader, quoted_titles)
     return len(found)
 
 
@@ -566,22 +571,31 @@ async def _items_quoting(session: AsyncSession, author_id: int) -> dict[int, tup
 MIN_QUOTED_TITLE = 12
 
 
-async def _redact_replies(session: AsyncSession, reader: int, title: str) -> None:
-    """The title in the reader's assistant turns replaced; their topics, read from the old
-    text, are read again from the new one when the reply is next judged."""
-    quoted = title.removesuffix("…").strip()
-    if len(quoted) < MIN_QUOTED_TITLE:
-        return
+async def _redact_replies(session: AsyncSession, reader: int, titles: set[str]) -> None:
+    """The titles replaced in the reader's assistant turns: the turns holding any of them
+    read in one statement per 50 titles, each changed one written back with its topics
+    unread (read again from the new text when the reply is next judged)."""
     turns = table_of(ConversationTurn)
-    await session.exec(
-        update(turns)
-        .where(
-            turns.c.person_id == reader,
-            turns.c.role == "assistant",
-            turns.c.text.contains(quoted, autoescape=True),
+    ordered = sorted(titles, key=len, reverse=True)  # a title inside a longer one after it
+    changed: dict[int, str] = {}
+    for chunk in _chunks(ordered, 50):
+        result = await session.exec(  # type: ignore[call-overload]
+            sa_select(turns.c.id, turns.c.text).where(
+                turns.c.person_id == reader,
+                turns.c.role == "assistant",
+                or_(*(turns.c.text.contains(title, autoescape=True) for title in chunk)),
+            )
         )
-        .values(text=func.replace(turns.c.text, quoted, REDACTED_TITLE), topics=None)
-    )
+        for turn_id, text in result.all():
+            changed.setdefault(int(turn_id), str(text))
+    for turn_id, text in changed.items():
+        new = text
+        for title in ordered:
+            new = new.replace(title, REDACTED_TITLE)
+        if new != text:
+            await session.exec(
+                update(turns).where(turns.c.id == turn_id).values(text=new, topics=None)
+            )
 
 
 _REDACTED: dict[str, Any] = {"title": REDACTED_TITLE, "topics": [], "reason": "", "url": None}

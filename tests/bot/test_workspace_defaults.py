@@ -12,9 +12,10 @@ from bot.core import Core
 from bot.events import CommandEvent, PersonRef, PlatformContext, Surface
 from bot.i18n import t
 from bot.retention import purge_now
-from bot.workspace_settings import LONGER_REFUSED, OPT_OUT_REFUSED
+from bot.workspace_settings import LONGER_REFUSED, OPT_OUT_REFUSED, retention_key
 from profiles.admin_models import AdminAudit, ChannelPolicy, WorkspaceDefault
 from profiles.models import ConversationTurn, Interest, Signal
+from profiles.workspace_defaults import set_default
 from tests.conftest import MakeCore
 from tests.profiles.test_retention import NOW, aged
 from tests.support.helpers import command, count, grant, message, next_id, person, person_id
@@ -205,4 +206,7 @@ async def test_retention_days_beyond_any_date_are_refused(make_core: MakeCore) -
         LONGER_REFUSED, kind="conversations", limit=36_500)
     assert "whole number" in await say(core, BOSS, "set retention conversations ፩")
     assert await count(core, WorkspaceDefault) == 0
-    await purge_now(core.services)
+    # one stored before the bound (as /admin set then allowed): bounded when read
+    async with core.services.db.session() as session:
+        await set_default(session, "test", "W1", retention_key("conversations"), "1000000", NOW)
+    await purge_now(core.services)  # raised OverflowError before
