@@ -98,9 +98,11 @@ def _grapheme_start(text: str, at: int) -> int:
     falls in: a cut without whitespace near must not leave an accent, half a family emoji
     or a Thai vowel sign at the start of the next piece. Clusters are looked for from a
     little before ``at``; one longer than that (or starting the text) is cut where it is."""
-    for match in _GRAPHEME.finditer(text, max(0, at - 32), at + 1):
+    window = max(0, at - 32)
+    for match in _GRAPHEME.finditer(text, window, at + 1):
         if match.end() > at:
-            return match.start() if match.start() > 0 else at
+            # a cluster found at the window's edge may have begun before it: cut where it is
+            return match.start() if match.start() > window else at
     return at
 
 
