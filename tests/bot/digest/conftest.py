@@ -3,6 +3,7 @@ and quick ways to give people interests and channel activity on the real databas
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -139,3 +140,20 @@ async def activity(
             topics=list(topics),
             at=at or core.services.clock() - dt.timedelta(hours=2),
         )
+
+
+def pause_the_page_once_held(monkeypatch: Any) -> tuple[asyncio.Event, asyncio.Event]:
+    """A digest page's recording paused right after it holds its people (reading their
+    consent is its next statement): ``(held, go_on)`` — set when it holds them, and what
+    lets it go on."""
+    held, go_on = asyncio.Event(), asyncio.Event()
+    consents_of = digest_store.consents_of
+
+    async def paused(session: Any, ids: Any) -> Any:
+        held.set()
+        await go_on.wait()
+        return await consents_of(session, ids)
+
+    monkeypatch.setattr(digest_store, "consents_of", paused)
+    return held, go_on
+

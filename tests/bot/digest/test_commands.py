@@ -19,7 +19,7 @@ from profiles.models import (
     Interest,
     Person,
 )
-from tests.bot.digest.conftest import NOW, activity, consenting, interests
+from tests.bot.digest.conftest import NOW, activity, consenting, interests, pause_the_page_once_held
 from tests.bot.digest.test_runner import ITEMS, StaticSource, item, subscribed
 from tests.profiles.test_privacy import rows_about
 from tests.support.helpers import action, command, count, forget_once_held, message, person
@@ -246,23 +246,32 @@ async def test_more_less_with_an_impossible_id_is_a_clear_error(make_digests):
             assert "Which digest item?" in replies[0].text
 
 
+WRITER, READER = person("U-QX9WRITER"), person("bob")
+
+
+async def a_quoted_conversation(
+    core,
+    clock,
+    text="Quokka xylophonist telemetry dashboards for the heliograph fleet",
+    topics=("xylophonist telemetry",),
+) -> tuple[int, int]:
+    """The writer's channel conversation, which the reader's digest will quote (both
+    subscribed to "telemetry"); returns (writer's id, reader's id)."""
+    writer_id = await subscribed(core, WRITER, "telemetry")
+    bob_id = await subscribed(core, READER, "telemetry")
+    await activity(core, writer_id, text, list(topics), message_id="m-quokka")
+    clock.advance(minutes=1)
+    return writer_id, bob_id
+
+
 async def test_forget_reaches_the_quotes_in_other_readers_digests(make_digests, clock, recorder):
     """Each reader's digest item copied the author's channel excerpt (title) and keyphrases
     (topics): after the author's /forget, Bob's digest still quoted them word for word."""
     from tests.profiles.test_privacy import columns_containing
 
     core, digests = await make_digests()  # the real sources: channel conversations
-    writer, reader = person("U-QX9WRITER"), person("bob")
-    writer_id = await subscribed(core, writer, "telemetry")
-    bob_id = await subscribed(core, reader, "telemetry")
-    await activity(
-        core,
-        writer_id,
-        "Quokka xylophonist telemetry dashboards for the heliograph fleet",
-        ["xylophonist telemetry"],
-        message_id="m-quokka",
-    )
-    clock.advance(minutes=1)
+    writer, reader = WRITER, READER
+    _, bob_id = await a_quoted_conversation(core, clock)
     await digests.fire(bob_id)
     (sent,) = recorder.to("bob")
     assert any("xylophonist" in r.text.lower() for r in sent)
@@ -288,17 +297,8 @@ async def test_forget_reaches_the_quotes_after_the_excerpts_expired(make_digests
     from tests.profiles.test_privacy import columns_containing
 
     core, digests = await make_digests()  # the real sources: channel conversations
-    writer, reader = person("U-QX9WRITER"), person("bob")
-    writer_id = await subscribed(core, writer, "telemetry")
-    bob_id = await subscribed(core, reader, "telemetry")
-    await activity(
-        core,
-        writer_id,
-        "Quokka xylophonist telemetry dashboards for the heliograph fleet",
-        ["xylophonist telemetry"],
-        message_id="m-quokka",
-    )
-    clock.advance(minutes=1)
+    writer = WRITER
+    writer_id, bob_id = await a_quoted_conversation(core, clock)
     await digests.fire(bob_id)
     clock.advance(days=15)
     removed = await purge_now(core.services)
@@ -352,19 +352,10 @@ async def test_an_item_quoting_someone_gone_during_the_build_is_not_recorded(
     quoted authors, and for a revocation before it read their consent)."""
     from tests.profiles.test_privacy import columns_containing
 
-    writer, reader = person("U-QX9WRITER"), person("bob")
+    writer = WRITER
     source = AuthorSaysDuringGathering(writer, says)
     core, digests = await make_digests(sources=[source, StaticSource(*ITEMS)])
-    writer_id = await subscribed(core, writer, "telemetry")
-    bob_id = await subscribed(core, reader, "telemetry")
-    await activity(
-        core,
-        writer_id,
-        "Quokka xylophonist telemetry dashboards for the heliograph fleet",
-        ["xylophonist telemetry"],
-        message_id="m-quokka",
-    )
-    clock.advance(minutes=1)
+    _, bob_id = await a_quoted_conversation(core, clock)
     source.core = core
 
     outcome = await digests.fire(bob_id)
@@ -391,17 +382,14 @@ async def test_a_model_s_intro_never_speaks_of_an_item_left_out(make_digests, cl
         intro = "Today: heliograph fleet telemetry, and more."
         return json_.dumps({"intro": intro, "blurbs": [f"Blurb {i}." for i in range(n)]})
 
-    writer, reader = person("U-QX9WRITER"), person("bob")
+    writer = WRITER
     source = AuthorSaysDuringGathering(writer)
     core, digests = await make_digests(
         sources=[source, StaticSource(*ITEMS)], llm=ScriptedBackend(answer)
     )
-    writer_id = await subscribed(core, writer, "telemetry")
-    bob_id = await subscribed(core, reader, "telemetry")
-    await activity(
-        core, writer_id, "Quokka heliograph fleet telemetry", ["telemetry"], message_id="m-q"
+    _, bob_id = await a_quoted_conversation(
+        core, clock, "Quokka heliograph fleet telemetry", ["telemetry"]
     )
-    clock.advance(minutes=1)
     source.core = core
 
     outcome = await digests.fire(bob_id)
@@ -424,26 +412,9 @@ async def test_an_author_s_forget_while_a_page_is_recorded_waits_and_redacts(
     from tests.profiles.test_privacy import columns_containing
 
     core, digests = await make_digests()
-    writer, reader = person("U-QX9WRITER"), person("bob")
-    writer_id = await subscribed(core, writer, "telemetry")
-    bob_id = await subscribed(core, reader, "telemetry")
-    await activity(
-        core,
-        writer_id,
-        "Quokka xylophonist telemetry dashboards for the heliograph fleet",
-        ["xylophonist telemetry"],
-        message_id="m-quokka",
-    )
-    clock.advance(minutes=1)
-    held, go_on = asyncio.Event(), asyncio.Event()
-    consents_of = digest_store.consents_of
-
-    async def paused(session, ids):  # runs right after the page holds its people
-        held.set()
-        await go_on.wait()
-        return await consents_of(session, ids)
-
-    monkeypatch.setattr(digest_store, "consents_of", paused)
+    writer = WRITER
+    _, bob_id = await a_quoted_conversation(core, clock)
+    held, go_on = pause_the_page_once_held(monkeypatch)
     elsewhere, _ = await make_digests()  # another worker, with the digest feature's erasure
     running = asyncio.ensure_future(digests.fire(bob_id))
     forget = await forget_once_held(core, elsewhere, writer, held, go_on)
@@ -489,11 +460,8 @@ async def test_forget_reaches_a_reply_that_repeated_a_quoting_title(make_digests
         return f'Your last digest had "{title}" — a busy thread.'
 
     core, digests = await make_digests(llm=ScriptedBackend(answer))
-    writer, reader = person("U-QX9WRITER"), person("bob")
-    writer_id = await subscribed(core, writer, "telemetry")
-    bob_id = await subscribed(core, reader, "telemetry")
-    await activity(core, writer_id, title, ["xylophonist telemetry"], message_id="m-quokka")
-    clock.advance(minutes=1)
+    writer, reader = WRITER, READER
+    _, bob_id = await a_quoted_conversation(core, clock, title)
     await digests.fire(bob_id)
     await core.handle(message(reader, "what was in my last digest?"))
     found = await columns_containing(core, "heliograph")

@@ -18,7 +18,14 @@ from bot.events import ReplyKind
 from bot.llm import NoModelBackend, ScriptedBackend
 from profiles.db import Database
 from profiles.models import DigestItem, DigestRun, LLMCall
-from tests.bot.digest.conftest import NOW, Clock, Recorder, consenting, interests
+from tests.bot.digest.conftest import (
+    NOW,
+    Clock,
+    Recorder,
+    consenting,
+    interests,
+    pause_the_page_once_held,
+)
 from tests.support.databases import truncate_all
 from tests.support.helpers import command, count, forget_once_held, person
 from tests.support.statements import statements_sent
@@ -457,15 +464,7 @@ async def test_a_forget_while_a_page_is_recorded_waits_for_it(
     alice_id = await subscribed(core, alice, "rust async")
     await subscribed(core, bob, "rust async")
     clock.set(NOW + dt.timedelta(minutes=10))
-    held, go_on = asyncio.Event(), asyncio.Event()
-    consents_of = store.consents_of
-
-    async def paused(session, ids):  # runs right after the page holds its people
-        held.set()
-        await go_on.wait()
-        return await consents_of(session, ids)
-
-    monkeypatch.setattr(store, "consents_of", paused)
+    held, go_on = pause_the_page_once_held(monkeypatch)
     elsewhere = await make_core()
     running = asyncio.ensure_future(digests.run_due())
     forget = await forget_once_held(core, elsewhere, alice, held, go_on)
