@@ -429,6 +429,7 @@ class SlackAdapter:
             interval=self.options.stream_interval,
             use_streaming_api=self.options.use_streaming_api and not self.streaming_refused,
             on_refused=self._streaming_refused,
+            abandoned=t(FAILED, user.locale),
         )
         if set_status is not None:
             await _quietly(set_status(t(THINKING, user.locale)))
@@ -519,19 +520,20 @@ class SlackAdapter:
             log.exception("button %s failed", action.get("action_id"))
             replies = [Reply(text=t(FAILED, locale), purpose="error", kind=ReplyKind.EPHEMERAL)]
         action_id = str(action.get("action_id") or "")
-        if action_id in (FEEDBACK_UP, FEEDBACK_DOWN) and any(
-            r.purpose == "ack" for r in replies
-        ) and await self._feedback_noted(ws, body, origin, action_id):
+        thanks = next((r.text for r in replies if r.purpose == "ack"), None)
+        if action_id in (FEEDBACK_UP, FEEDBACK_DOWN) and thanks is not None and (
+            await self._feedback_noted(ws, body, origin, action_id, thanks)
+        ):
             replies = [r for r in replies if r.purpose != "ack"]
         await ws.deliverer.deliver(origin, replies)
 
     async def _feedback_noted(self, ws: Workspace, body: BlockActionsPayload, origin: Origin,
-                              action_id: str) -> bool:
+                              action_id: str, thanks: str) -> bool:
         """Replace the pressed 👍/👎 row of an answer with a note of the choice (chat.update).
         False when that is not possible (ephemeral message, no row, Slack refused): the core's
         own "thanks" then goes out as an ephemeral reply instead."""
         message = body.get("message") or {}
-        payload = feedback_acknowledged(message, action_id)
+        payload = feedback_acknowledged(message, action_id, thanks)
         if payload is None or origin.ephemeral_container or not origin.channel_id:
             return False
         try:

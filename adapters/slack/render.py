@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.slack.markup import split_text, to_mrkdwn
+from adapters.slack.markup import escape, split_text, to_mrkdwn
 from adapters.slack.types import ActionMessage
 from bot.events import Button, ButtonStyle, Reply
 from bot.outbox import FEEDBACK_UP
@@ -23,9 +23,6 @@ TEXT_LIMIT = 39_000
 MAX_BLOCKS = 50
 ACTIONS_BLOCK_ID = "tailorbot.actions"
 FEEDBACK_BLOCK_ID = "tailorbot.feedback"
-# What replaces the 👍/👎 row once one was pressed (user-facing: keep them easy to translate).
-FEEDBACK_NOTED_UP = "👍 Thanks, noted: more answers like this one."
-FEEDBACK_NOTED_DOWN = "👎 Thanks, noted: I'll adjust answers like this one."
 
 
 def button(item: Button) -> dict[str, Any]:
@@ -46,14 +43,17 @@ def actions_block(buttons: list[Button], block_id: str = ACTIONS_BLOCK_ID) -> di
     return {"type": "actions", "block_id": block_id, "elements": [button(b) for b in buttons[:25]]}
 
 
-def feedback_acknowledged(message: ActionMessage, action_id: str) -> dict[str, Any] | None:
+def feedback_acknowledged(
+    message: ActionMessage, action_id: str, thanks: str
+) -> dict[str, Any] | None:
     """``chat.update`` payload for an answer whose 👍/👎 button was pressed: the same text and
-    blocks, with the button row replaced by a note of the choice, so the click is visibly
-    taken in place. None when the message carries no feedback row (nothing to replace)."""
+    blocks, with the button row replaced by the choice and the core's ``thanks`` (in the
+    person's language: the adapter words nothing of its own), so the click is visibly taken
+    in place. None when the message carries no feedback row (nothing to replace)."""
     blocks = message.get("blocks") or []
     if not any(block.get("block_id") == FEEDBACK_BLOCK_ID for block in blocks):
         return None
-    noted = FEEDBACK_NOTED_UP if action_id == FEEDBACK_UP else FEEDBACK_NOTED_DOWN
+    noted = f"{'👍' if action_id == FEEDBACK_UP else '👎'} {escape(thanks)}"
     note = {"type": "context", "block_id": FEEDBACK_BLOCK_ID,
             "elements": [{"type": "mrkdwn", "text": noted}]}
     return {

@@ -32,13 +32,13 @@ STREAMING_SUPPORTED = all(
     hasattr(AsyncWebClient, name) for name in ("chat_startStream", "chat_appendStream",
                                                "chat_stopStream")
 )
-ABANDONED = "(I couldn't finish this answer. Please try again.)"
 
 
 class ReplyStream:
     """One answer in progress. ``on_partial`` is handed to ``Core.handle``; afterwards
     ``finish`` turns the in-progress message into the final reply (or reports that nothing
-    was shown, so the caller posts the reply normally)."""
+    was shown, so the caller posts the reply normally). ``abandoned``: what an answer left
+    unfinished says, in the person's language (the adapter words nothing of its own)."""
 
     def __init__(
         self,
@@ -52,6 +52,7 @@ class ReplyStream:
         use_streaming_api: bool = True,
         on_refused: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        abandoned: str,
     ) -> None:
         self.client = client
         self.channel = channel
@@ -62,6 +63,7 @@ class ReplyStream:
         self.streaming = use_streaming_api and STREAMING_SUPPORTED and thread_ts is not None
         self.on_refused = on_refused
         self.clock = clock
+        self.abandoned = abandoned
         self.ts: str | None = None
         self._sent = ""  # text the streaming API has already received
         self._last = 0.0
@@ -153,9 +155,11 @@ class ReplyStream:
         try:
             if self.streaming:
                 await self.client.chat_stopStream(
-                    channel=self.channel, ts=self.ts, markdown_text=f"\n\n{ABANDONED}"
+                    channel=self.channel, ts=self.ts, markdown_text=f"\n\n{self.abandoned}"
                 )
             else:
-                await self.client.chat_update(channel=self.channel, ts=self.ts, text=ABANDONED)
+                await self.client.chat_update(
+                    channel=self.channel, ts=self.ts, text=self.abandoned
+                )
         except (SlackApiError, SlackClientError) as exc:
             log.warning("could not close abandoned answer in %s: %s", self.channel, exc)

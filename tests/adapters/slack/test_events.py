@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.slack.app import THINKING, SlackAdapter
-from adapters.slack.render import FEEDBACK_NOTED_DOWN
 from bot.events import MessageEvent, PersonRef, Reply
+from bot.handlers.commands import THANKS
 from bot.i18n import t
 from bot.llm import ScriptedBackend
 from profiles.models import (
@@ -140,7 +140,9 @@ async def test_feedback_button_on_answer(world: SlackWorld) -> None:
     updated = world.slack.message(DM, answer["ts"])
     assert updated is not None and updated["text"] == text
     assert updated["blocks"][-1]["type"] == "context"
-    assert updated["blocks"][-1]["elements"][0]["text"] == FEEDBACK_NOTED_DOWN
+    # in Ada's language (fr-FR): the note was the adapter's own English
+    assert updated["blocks"][-1]["elements"][0]["text"] == "👎 " + t(THANKS, "fr")
+    assert t(THANKS, "fr") != t(THANKS, "en")
     assert all(b["type"] != "actions" for b in updated["blocks"])
     # ... and no separate "thanks" message
     assert len(world.slack.calls_to("response_url")) == responses_before
