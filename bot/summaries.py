@@ -9,9 +9,11 @@ sits below explicit preferences in every prompt.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -39,14 +41,19 @@ log = logging.getLogger(__name__)
 class SummaryRun:
     considered: int
     stored: int
-    rejected: int
-    failed: int
+    rejected: int  # the model's answer did not hold a summary
+    failed: int  # the model could not be reached
+    skipped: int = 0  # nothing to summarise, or the person left or revoked meanwhile
+
+
+Outcome = Literal["stored", "rejected", "skipped"]
 
 
 async def summarize_person(
     services: Services, person_id: int, *, turns: int = 40
-) -> bool:
-    """Summarise one person; True when a valid summary was stored."""
+) -> Outcome:
+    """Summarise one person: ``stored``, ``rejected`` (an answer without a valid summary) or
+    ``skipped`` (no messages; forgotten or revoked while the model wrote)."""
     async with services.db.session() as session:
         result = await session.exec(
             select(ConversationTurn)
@@ -56,7 +63,7 @@ async def summarize_person(
         )
         messages = [t.text[:500] for t in reversed(list(result))]
     if not messages:
-        return False
+        return "skipped"
     request = LLMRequest(
         system=services.renderer.render("profile_summary_system.j2"),
         turns=[Turn("user", "Messages:\n" + "\n".join(f"- {fence(m)}" for m in messages))],
@@ -92,7 +99,7 @@ async def summarize_person(
         )
         if not allowed:
             log.info("profile summary for person %s not kept: no longer allowed", person_id)
-            return False
+            return "skipped"
         if ok:
             row = await session.get(ProfileSummary, person_id) or ProfileSummary(
                 person_id=person_id, model=answer.model
@@ -103,7 +110,7 @@ async def summarize_person(
             row.created_at = services.clock()
             row.corrected_at = None
             session.add(row)
-    return ok
+    return "stored" if ok else "rejected"
 
 
 async def _still_learning(services: Services, session: AsyncSession, person_id: int) -> bool:
@@ -154,16 +161,19 @@ async def summarize_due(
     if not services.llm.configured:
         return SummaryRun(0, 0, 0, 0)
     people = await due_people(services, min_new_turns=min_new_turns, limit=limit)
-    stored = rejected = failed = 0
+    outcomes: collections.Counter[str] = collections.Counter()
     for person_id in people:
         try:
-            if await summarize_person(services, person_id):
-                stored += 1
-            else:
-                rejected += 1
+            outcomes[await summarize_person(services, person_id)] += 1
         except LLMUnavailable:
-            failed += 1
-    return SummaryRun(len(people), stored, rejected, failed)
+            outcomes["failed"] += 1
+    return SummaryRun(
+        len(people),
+        outcomes["stored"],
+        outcomes["rejected"],
+        outcomes["failed"],
+        outcomes["skipped"],
+    )
 
 
 def describe_summary(row: ProfileSummary, locale: str | None = None) -> list[str]:

@@ -291,7 +291,7 @@ def profiles_summarize(
         run = await summarize_due(core.services, min_new_turns=min_new, limit=limit)
         return (
             f"considered {run.considered}, stored {run.stored}, rejected {run.rejected}, "
-            f"failed {run.failed}"
+            f"failed {run.failed}, skipped {run.skipped}"
         )
 
     console.print(with_core(settings_from(config), work))
