@@ -103,6 +103,17 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
             )
             for other in others:  # their digests, held exchanges: as for this identity
                 lifecycle.consent_revoked(ctx.services, ctx.session, other)
+            elsewhere = await digest_store.subscriptions_of(
+                ctx.session, [o.id for o in others if o.id is not None]
+            )
+            if elsewhere:  # said, as this identity's is (README: revoking says what it cancels)
+                cancelled.append(
+                    ctx.nt(
+                        "I also cancelled your digest in {n} other server.",
+                        "I also cancelled your digests in {n} other servers.",
+                        len(elsewhere),
+                    )
+                )
             done = ctx.t("Done: I stopped learning from your messages in every server.")
         else:
             await engine.set_consent(ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now)

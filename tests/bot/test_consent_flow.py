@@ -131,3 +131,16 @@ async def test_revoke_everywhere_drops_what_every_server_held(make_core):
 
     assert await count(core, ConversationTurn) == 0
     assert len(core.services.awaiting_consent) == 0
+
+
+async def test_revoke_everywhere_says_it_cancels_the_other_servers_digests(make_core):
+    core = await make_core(ScriptedBackend())
+    here, there = person("fay", "G1", "discord"), person("fay", "G2", "discord")
+    await core.handle(command(here, "consent", "grant"))
+    await core.handle(command(there, "consent", "grant"))
+    subscribed = await core.handle(command(there, "digest", "subscribe daily 08:00"))
+    assert subscribed[0].purpose != "error", subscribed[0].text
+
+    [reply] = await core.handle(command(here, "consent", "revoke everywhere"))
+
+    assert "I also cancelled your digest in 1 other server." in reply.text
