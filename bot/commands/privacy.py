@@ -28,7 +28,7 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
         learning = await engine.may_learn_in(ctx.session, ctx.person, row)
         state = {
             ConsentStatus.GRANTED.value: ctx.t("granted"),
-            ConsentStatus.REVOKED.value: ctx.t("revoked"),
+            ConsentStatus.REVOKED.value: ctx.t("no (declined or revoked)"),
             ConsentStatus.UNKNOWN.value: ctx.t("not given yet"),
         }[row.status]
         if row.everywhere:

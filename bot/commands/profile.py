@@ -65,7 +65,9 @@ async def describe(
     learning = await engine.may_learn_in(session, person, await engine.consent(session, person_id))
     if not learning:
         if snapshot.consent == ConsentStatus.REVOKED.value:
-            lines.append(t("You revoked consent: I am not learning anything from your messages.",
+            # a "Not now" is kept as a no too (bot/commands/privacy.py), so not "you revoked"
+            lines.append(t("You said no to learning from your messages: I am not learning "
+                           "anything from them. /consent grant if you change your mind.",
                            locale))
         else:
             lines.append(t(

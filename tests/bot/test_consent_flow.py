@@ -66,6 +66,9 @@ async def test_not_now_after_allow_stops_learning_as_it_says(make_core):
     assert await count(core, Signal) == 0 and await count(core, Interest) == 0
     [status] = await core.handle(command(alice, "consent"))
     assert "I am not learning anything." in status.text
+    assert "no (declined or revoked)" in status.text  # not "revoked": she said Not now
+    profile = " ".join(r.text for r in await core.handle(command(alice, "profile")))
+    assert "You said no to learning from your messages" in profile
 
 
 async def test_not_now_stays_a_no_when_the_workspace_turns_to_opt_out(make_core):
