@@ -113,7 +113,9 @@ async def _remove(ctx: CommandContext, rest: list[str]) -> Reply:
         if not 1 <= index <= len(mine):
             raise CommandError(
                 N_("There is no memory number {number}: /memory lists the {count} I have."),
-                number=words[:6], count=len(mine),
+                # as typed (cut with "…" only past 24 digits): cut at six, a longer
+                # number read as a different one ("999999")
+                number=words if len(words) <= 24 else words[:24] + "…", count=len(mine),
             )
         chosen = [mine[index - 1]]
     else:

@@ -96,6 +96,7 @@ async def test_forget_that_exact_ambiguous_and_confirmed(make_core):
     assert "don't remember anything" in nothing
     bad = (await core.handle(command(ann, "memory", "remove 99999999999999999999")))[0]
     assert bad.purpose == "error"
+    assert "number 99999999999999999999:" in bad.text  # the number typed, not its first six
     # "፩" is a digit to isdigit() that int() refuses: it raised instead of answering
     odd = (await core.handle(command(ann, "memory", "remove ፩")))[0]
     assert odd.text and await count(core, Memory, person_id=pid) == 1
