@@ -30,6 +30,7 @@ from bot import lifecycle
 from bot.config import Settings
 from bot.core import Core
 from profiles.models import Person
+from profiles.privacy import hold_all_for_erasure
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -94,6 +95,8 @@ async def forget_workspace(core: Core, team_id: str) -> int:
         people = list(await session.exec(
             select(Person).where(Person.platform == PLATFORM, Person.workspace == team_id)
         ))
+        # all at once, in id order, as every forget of several people (profiles/privacy.py)
+        await hold_all_for_erasure(session, [p.id for p in people if p.id is not None])
         for person in people:
             await lifecycle.forget_person(services, session, person)
     return len(people)
