@@ -64,7 +64,7 @@ def test_console_script_scripted_session_learns_and_exports(tmp_path, data_dir):
     assert "noted your 👍" in out[3]
     assert "tone must be one of" in out[4] and "\\n" in out[4]
     assert "empty message" in out[5]
-    export = data_dir / "exports" / "tailorbot-export-terminal-local-dana.json"
+    [export] = (data_dir / "exports").glob("*/tailorbot-export-terminal-local-dana.json")
     assert export.exists() and oct(export.stat().st_mode & 0o777) == "0o600"
     assert f"Saved to {export}" in out[6]
     assert not list(tmp_path.glob("*.json"))  # never into the working directory (the checkout)
