@@ -56,7 +56,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import AnyEvent, MessageEvent
@@ -65,10 +65,8 @@ from bot.journal import LEARNING_ONLY, Journal, Kept, Owed
 from profiles.db import Database
 from profiles.engine import PersonKey, ProfileEngine
 from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
-from profiles.models import Consent, Person, table_of
+from profiles.models import Person, table_of
 from profiles.signals import MessageSignals
-from profiles.upsert import AnyOf, any_of, dialect_of
-from profiles.workspace_defaults import learning_allowed
 
 log = logging.getLogger(__name__)
 
@@ -231,12 +229,7 @@ class Learner:
         """The people of the batch who still exist and have not revoked consent. Their rows
         stay share-locked (PostgreSQL) until the batch commits, so a concurrent revocation
         or /forget orders itself after it; SQLite's single writer does the same."""
-        engine = self.parts.engine
-        stmt, ids = _still_learning_statement(
-            dialect_of(session), engine.consent_opt_out, engine.workspace_opt_out_allowed
-        )
-        result = await session.exec(stmt, params=ids.params(person_ids))
-        return {int(pid) for (pid,) in result.all()}
+        return await self.parts.engine.still_learning(session, person_ids)
 
     async def _touch(self, session: AsyncSession, items: list[Pending]) -> None:
         """``last_seen_at`` of observed authors, by the engine's rule (written at most once
@@ -284,27 +277,7 @@ class Learner:
             self.on_journaled()
 
 
-# Statements every batch sends, built once: building one and its cache key cost more
-# Python than executing its cached compiled form (a batch of one spent ~40 % of its time in
-# the consent re-check's construction).
-@functools.cache
-def _still_learning_statement(
-    dialect: str, consent_opt_out: bool, workspace_opt_out_allowed: bool
-) -> tuple[Any, AnyOf]:
-    person, consent = table_of(Person), table_of(Consent)
-    allowed = learning_allowed(  # the consent gate's rule, the workspace's mode included
-        consent_opt_out=consent_opt_out, workspace_opt_out_allowed=workspace_opt_out_allowed
-    )
-    ids = any_of(dialect, "ids", person.c.id)
-    return (
-        select(person.c.id)
-        .join(consent, consent.c.person_id == person.c.id)
-        .where(ids.clause, allowed)
-        .order_by(person.c.id)  # locks taken in id order, as every holder of several people
-        .with_for_update(read=True)
-    ), ids
-
-
+# Statements every batch sends, built once (see ProfileEngine.still_learning).
 @functools.cache
 def _touch_statement() -> Any:
     table = table_of(Person)

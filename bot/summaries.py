@@ -17,7 +17,6 @@ from typing import Literal
 
 from sqlalchemy import func
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_, t
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
@@ -30,7 +29,6 @@ from profiles.models import (
     Person,
     ProfileSummary,
 )
-from profiles.privacy import hold_people_against_erasure
 from profiles.workspace_defaults import learning_allowed
 from prompts.fence import fence
 
@@ -86,7 +84,7 @@ async def summarize_person(
         # The model took seconds and a run goes through people one after another: the
         # person may have been forgotten (the call's row then failed on the foreign key and
         # ended the run) or have revoked consent (and the summary was stored all the same).
-        allowed = await _still_learning(services, session, person_id)
+        allowed = person_id in await services.engine.still_learning(session, [person_id])
         session.add(
             LLMCall.of(
                 answer,
@@ -111,20 +109,6 @@ async def summarize_person(
             row.corrected_at = None
             session.add(row)
     return "stored" if ok else "rejected"
-
-
-async def _still_learning(services: Services, session: AsyncSession, person_id: int) -> bool:
-    """Whether the person is still there (held against a /forget until this commits) and
-    still allows learning in their workspace."""
-    if person_id not in await hold_people_against_erasure(session, [person_id]):
-        return False
-    person = await session.get(Person, person_id)
-    consent = await session.get(Consent, person_id)
-    return (
-        person is not None
-        and consent is not None
-        and await services.engine.may_learn_in(session, person, consent)
-    )
 
 
 async def due_people(

@@ -46,7 +46,6 @@ from bot.digest.readers import load_page
 from bot.digest.schedule import Schedule, within_grace
 from bot.digest.sources import DigestCandidate
 from bot.events import Reply, ReplyKind
-from profiles.engine import answered_allows
 from profiles.models import Consent, DigestSubscription, LLMCall, Person
 from profiles.privacy import hold_people_against_erasure
 from profiles.ranking import Ranked
@@ -385,7 +384,10 @@ class DigestRunner:
                         session.add(job.call)
                 going = [j for j in building if j.outcome is None]
                 now = self.services.clock()
-                quotable = await self._quotable(session, going, present)
+                # the people quoted who still allow learning (the gathering read only those)
+                quotable = await self.services.engine.still_learning(
+                    session, {a for j in going for i in j.items for a in quoted_in(i)} & present
+                )
                 rows = [
                     row
                     for j in going
@@ -410,33 +412,6 @@ class DigestRunner:
                 except Exception as exc:
                     log.exception("digest for person %s could not be composed", job.person.id)
                     job.fail(exc)
-
-    async def _quotable(
-        self, session: AsyncSession, jobs: Sequence[_Job], present: Collection[int]
-    ) -> set[int]:
-        """The people the page's items quote who are still there and still allow learning
-        (a conversation's authors, in the workspace of the reader it was gathered for): an
-        author who revoked during the build disappears from every digest, as one who
-        revoked before it (the gathering reads only those who allow it)."""
-        where: dict[int, tuple[str, str]] = {}
-        for job in jobs:
-            for item in job.items:
-                for author in quoted_in(item):
-                    if author in present:
-                        where.setdefault(author, (job.person.platform, job.person.workspace))
-        consents = await store.consents_of(session, list(where))
-        modes: dict[tuple[str, str], bool] = {}
-        quotable: set[int] = set()
-        for author, space in where.items():
-            consent = consents.get(author)
-            allowed = None if consent is None else answered_allows(consent)
-            if allowed is None and consent is not None:
-                if space not in modes:
-                    modes[space] = await self.services.engine.opt_out_in(session, *space)
-                allowed = modes[space]
-            if allowed:
-                quotable.add(author)
-        return quotable
 
     async def _deliver(self, job: _Job) -> None:
         async with self._slots:
