@@ -43,6 +43,15 @@ def policy_of(settings: Settings) -> RetentionPolicy:
 MAX_RETENTION_DAYS = 36_500
 
 
+def days_in(raw: str) -> int:
+    """A number of days as typed or stored, or 0 when it is not a whole number.
+    ``isdecimal`` and not ``isdigit``: "²" is a digit that ``int()`` refuses. Past nine
+    digits, more than any limit (and ``int()`` refuses more than 4,300)."""
+    if not raw.isdecimal():
+        return 0
+    return int(raw) if len(raw) <= 9 else 10**9
+
+
 def retention_policy_for(settings: Settings, stored: Mapping[str, str]) -> RetentionPolicy:
     """The deployment's retention with the workspace's shorter limits applied. A stored limit
     longer than the deployment's (the operator lowered theirs later) is ignored."""
@@ -50,11 +59,11 @@ def retention_policy_for(settings: Settings, stored: Mapping[str, str]) -> Reten
     changes: dict[str, int] = {}
     for field in (f.name for f in dataclasses.fields(RetentionPolicy)):
         raw = stored.get(RETENTION_PREFIX + field)
-        if raw is None or not raw.isdecimal():
+        if raw is None:
             continue
         # bounded as /admin set bounds it now: one stored before (a million days under a
         # deployment keeping for ever) is a date before year 1 and failed every purge
-        days = min(int(raw), MAX_RETENTION_DAYS) if len(raw) <= 9 else MAX_RETENTION_DAYS
+        days = min(days_in(raw), MAX_RETENTION_DAYS)
         limit = getattr(policy, field)
         if days > 0 and (limit == 0 or days < limit):
             changes[field] = days

@@ -20,6 +20,7 @@ from bot.i18n import N_, nt, t
 from bot.retention import (
     MAX_RETENTION_DAYS,
     RETENTION_PREFIX,
+    days_in,
     policy_of,
     retention_policy_for,
 )
@@ -103,7 +104,7 @@ def parse_default(settings: Settings, args: Sequence[str]) -> tuple[str, str]:
         return DIGEST_SOURCES_KEY, ",".join(n for n in DIGEST_SOURCES if n in names)
     if what == "retention" and len(rest) == 2 and rest[0] in RETENTION_KINDS:
         kind, raw = rest
-        days = _days(raw)
+        days = days_in(raw)
         if days < 1:
             raise InvalidDefault(BAD_DAYS, value=raw[:12])
         # A deployment keeping a kind for ever (0) still bounds a workspace's number: a
@@ -113,15 +114,6 @@ def parse_default(settings: Settings, args: Sequence[str]) -> tuple[str, str]:
             raise InvalidDefault(LONGER_REFUSED, kind=kind, limit=limit)
         return retention_key(kind), str(days)
     raise usage
-
-
-def _days(raw: str) -> int:
-    """A number of days as typed, or 0 when it is not a whole number. ``isdecimal`` and not
-    ``isdigit``: "²" is a digit that ``int()`` refuses. Past nine digits, more than any limit
-    (and ``int()`` refuses more than 4,300)."""
-    if not raw.isdecimal():
-        return 0
-    return int(raw) if len(raw) <= 9 else 10**9
 
 
 def reset_keys(args: Sequence[str]) -> list[str]:

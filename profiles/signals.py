@@ -63,9 +63,10 @@ def clean_text(text: str, *, max_chars: int) -> str:
     """NFKC-normalise, drop control and format characters (zero-widths, bidi overrides), keep
     newlines and tabs as spaces, and cut to ``max_chars``; the result is safe to store.
 
-    Format characters that are part of what was written stay (:func:`_part_of_writing`):
-    without them a family emoji became three people, a flag of England a black flag, and a
-    Persian word lost its zero-width non-joiner."""
+    Format characters that are part of what was written stay (joiners: :func:`_joins`;
+    tags of whole subdivision flags: :func:`_flag_tags`): without them a family emoji became
+    three people, a flag of England a black flag, and a Persian word lost its zero-width
+    non-joiner."""
     text = text[: max_chars * 2]
     if text.isascii():  # most chat: NFKC changes nothing and the only ones to drop are Cc
         return text.translate(_ASCII_CONTROLS)[:max_chars]
