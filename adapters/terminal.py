@@ -48,6 +48,7 @@ from bot.events import (
 from bot.exports import save_export
 from bot.i18n import N_, t
 from bot.locale_lookup import stored_locale
+from bot.reaction_notes import NOT_AN_EMOJI, REACT_USAGE, reaction_note, typed_reaction
 from profiles.engine import PersonKey
 from profiles.models import Person
 
@@ -100,13 +101,21 @@ class TerminalSession:
     def _id(self) -> str:
         return uuid.uuid4().hex
 
-    def event_for_line(self, line: str) -> AnyEvent | None:
-        """``/react <emoji>`` is terminal-only syntax for a reaction on the last reply."""
-        stripped = line.strip()
-        if stripped.startswith("/react"):
-            emoji = stripped.removeprefix("/react").strip() or "👍"
+    def event_for_line(self, line: str) -> AnyEvent | str:
+        """An event for the core, or the console's own answer (translated) to a ``/react``
+        that cannot become a reaction: ``/react <emoji>`` is terminal-only syntax for a
+        reaction on the last reply."""
+        words = line.split(maxsplit=1)
+        if words and words[0] == "/react":
+            typed = words[1].strip() if len(words) > 1 else ""
+            if not typed:
+                return t(REACT_USAGE, self.locale)
+            emoji = typed_reaction(typed)
+            if emoji is None:
+                shown = typed if len(typed) <= 40 else typed[:39] + "…"
+                return t(NOT_AN_EMOJI, self.locale, text=shown)
             if self.last_reply_id is None:
-                return None
+                return t(NOTHING_TO_REACT, self.locale)
             return ReactionEvent(
                 event_id=self._id(),
                 person=self.person,
@@ -205,8 +214,8 @@ async def run_scripted(
         if line.strip() in QUIT_WORDS:
             break
         event = session.event_for_line(line)
-        if event is None:
-            replies = [Reply(text=t(NOTHING_TO_REACT, session.locale), purpose="error")]
+        if isinstance(event, str):
+            replies = [Reply(text=event, purpose="error")]
         else:
             replies = await session.send(event) or _acknowledge(event, session.locale)
         texts: list[str] = []
@@ -268,13 +277,13 @@ async def run_interactive(
             return
         chosen = pick(choices, line)
         choices = []
-        event: AnyEvent | None
+        event: AnyEvent | str
         if chosen is not None:
             event = session.action(chosen.action_id, chosen.value)
         else:
             event = session.event_for_line(line)
-        if event is None:
-            console.print(Text(t(NOTHING_TO_REACT, session.locale), style="dim"))
+        if isinstance(event, str):
+            console.print(Text(event, style="dim"))
             continue
         with Live(console=console, transient=True, refresh_per_second=8) as live:
 
@@ -302,8 +311,25 @@ async def run_interactive(
 
 def renderable(reply: Reply) -> Markdown | Text:
     if reply.purpose in MARKDOWN_PURPOSES:
-        return Markdown(reply.text)
+        return Markdown(hard_breaks(reply.text))
     return Text(reply.text)
+
+
+def hard_breaks(text: str) -> str:
+    """Every line break kept, as Slack and Discord show them: in CommonMark a single newline
+    only continues the paragraph, so a digest's bold heading and its first line (or a model's
+    short lines) ran together on the console. Two trailing spaces make a hard break; lines in
+    a fenced code block are left as they are."""
+    lines = text.split("\n")
+    fence: str | None = None
+    for index, line in enumerate(lines[:-1]):
+        marker = line.lstrip()[:3]
+        if marker in ("```", "~~~"):
+            fence = None if fence == marker else (fence or marker)
+            continue
+        if fence is None and line.strip() and lines[index + 1].strip():
+            lines[index] = line.rstrip() + "  "
+    return "\n".join(lines)
 
 
 def choice_line(buttons: list[Button], first: int = 1, locale: str | None = None) -> Text:
@@ -350,7 +376,7 @@ class TerminalOutbox:
 def _acknowledge(event: AnyEvent, locale: str | None = None) -> list[Reply]:
     """Reactions produce no reply on chat platforms; a console should still say it heard."""
     if isinstance(event, ReactionEvent):
-        return [Reply(text=t("(noted your {emoji} on my last reply)", locale, emoji=event.emoji),
+        return [Reply(text=t(reaction_note(event.emoji), locale, emoji=event.emoji),
                       purpose="ack", locale=locale)]
     return []
 

@@ -92,6 +92,7 @@ class CommandSpec:
     # it ~13 ms under load, a fifth of the writer's time in the bench's mix, while replies
     # queued behind it (docs/measurement.md).
     quick: bool = False
+    admin_only: bool = False  # see CommandInfo.admin_only
 
 
 REGISTRY: dict[str, CommandSpec] = {}
@@ -105,7 +106,8 @@ def command(name: str, *, quick: bool = False) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         REGISTRY[name] = CommandSpec(
-            name, info.summary, list(info.usage), handler, info.subcommands, quick=quick
+            name, info.summary, list(info.usage), handler, info.subcommands, quick=quick,
+            admin_only=info.admin_only,
         )
         return handler
 

@@ -31,6 +31,9 @@ class CommandInfo:
     summary: str
     usage: tuple[str, ...]
     subcommands: tuple[str, ...] = ()
+    # Only for those the platform calls admins (``PlatformContext.admin``): /help offers it to
+    # no one else, who would only be refused.
+    admin_only: bool = False
 
 
 CATALOG: dict[str, CommandInfo] = {
@@ -49,6 +52,7 @@ CATALOG: dict[str, CommandInfo] = {
                 "/admin audit",
             ),
             ("exclude", "include", "defaults", "set", "reset", "audit"),
+            admin_only=True,
         ),
         CommandInfo(
             "consent",

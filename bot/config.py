@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretBytes, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -394,13 +395,42 @@ def _mask_url_password(value: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{hostinfo}"))
 
 
+APP_NAME = "tailorbot"
+
+
+def data_dir(settings: Settings) -> Path:
+    """Where files the bot writes for people live (bot/exports.py)."""
+    return settings.data_dir or Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def journal_path(database_url: str, configured: str | None) -> str:
+    """Where a process's journal lives unless configured: beside a SQLite database file (so
+    it moves with it), ``:memory:`` for an in-memory database, else the working directory."""
+    if configured:
+        return configured
+    if database_url.startswith("sqlite"):
+        name = database_url.split("///", 1)[1] if "///" in database_url else ""
+        name = name.split("?", 1)[0]
+        return f"{name}.journal" if name and name != ":memory:" else ":memory:"
+    return "tailorbot-outage.journal"
+
+
 def display_settings(settings: Settings) -> dict[str, str]:
     """The effective settings as an operator may see them (``tailorbot config``): secrets
-    masked by field, passwords inside URLs masked, every other value shown as is."""
+    masked by field, passwords inside URLs masked, every other value shown as is. An unset
+    setting whose value is worked out at start (the data directory, the outage journal's
+    file) is shown as what it comes to, ``<value> (default)``: "None" told a newcomer
+    looking for their exports nothing."""
+    worked_out = {
+        "data_dir": str(data_dir(settings)),
+        "outage_journal": journal_path(str(settings.database_url), None),
+    }
     shown: dict[str, str] = {}
     for name, field in type(settings).model_fields.items():
         value = getattr(settings, name)
-        if value is None:
+        if value is None and name in worked_out:
+            shown[name] = f"{_mask_url_password(worked_out[name])} (default)"
+        elif value is None:
             shown[name] = "None"
         elif is_secret_field(name, field.annotation):
             shown[name] = MASK if value else ""

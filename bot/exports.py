@@ -15,19 +15,13 @@ import os
 import re
 from pathlib import Path
 
-from platformdirs import user_data_dir
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.config import Settings
+from bot.config import Settings, data_dir
 from profiles.models import Person
 
-APP_NAME = "tailorbot"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def data_dir(settings: Settings) -> Path:
-    return settings.data_dir or Path(user_data_dir(APP_NAME, appauthor=False))
 
 
 def exports_dir(settings: Settings) -> Path:

@@ -316,18 +316,6 @@ class Journal:
                 self._conn = None
 
 
-def journal_path(database_url: str, configured: str | None) -> str:
-    """Where a process's journal lives unless configured: beside a SQLite database file (so
-    it moves with it), ``:memory:`` for an in-memory database, else the working directory."""
-    if configured:
-        return configured
-    if database_url.startswith("sqlite"):
-        name = database_url.split("///", 1)[1] if "///" in database_url else ""
-        name = name.split("?", 1)[0]
-        return f"{name}.journal" if name and name != ":memory:" else ":memory:"
-    return "tailorbot-outage.journal"
-
-
 Replay = Callable[[AnyEvent, Owed | None], Awaitable[list[Reply]]]  # (event, what it owes)
 Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
 

@@ -25,6 +25,7 @@ PREFERENCE_ERRORS = {
                        "crypto"),
     "topics_limit": N_("{key}: at most 50 topics of at most 60 characters each"),
     "digest": N_("{key} must be off, or daily|weekdays|weekly with an optional HH:MM time"),
+    "digest_time": N_("{time} is not a time of day: HH:MM from 00:00 to 23:59"),
     "unknown_key": N_("unknown preference '{given}'; valid keys: {keys}"),
     "needs_value": N_("{key} needs a value: {valid}"),
 }

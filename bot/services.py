@@ -22,11 +22,11 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import Settings
+from bot.config import Settings, journal_path
 from bot.consent import AwaitingConsent
 from bot.events import AnyEvent, Reply, utcnow
 from bot.features import FeatureBase, Features
-from bot.journal import Journal, journal_path
+from bot.journal import Journal
 from bot.learning import Learner
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox

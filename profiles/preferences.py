@@ -30,6 +30,7 @@ ERROR_TEXTS = {
     "topics_empty": "{key}: give one or more topics separated by commas, e.g. politics, crypto",
     "topics_limit": "{key}: at most 50 topics of at most 60 characters each",
     "digest": "{key} must be off, or daily|weekdays|weekly with an optional HH:MM time",
+    "digest_time": "{time} is not a time of day: HH:MM from 00:00 to 23:59",
     "unknown_key": "unknown preference '{given}'; valid keys: {keys}",
     "needs_value": "{key} needs a value: {valid}",
 }
@@ -93,12 +94,17 @@ def _topics(value: str) -> str:
 
 
 _DIGEST = re.compile(r"^(off|(daily|weekdays|weekly)(?: ([01]?\d|2[0-3]):([0-5]\d))?)$")
+# A schedule whose only fault is its clock ("daily 24:00"): said as such, not as the syntax.
+_BAD_CLOCK = re.compile(r"^(?:daily|weekdays|weekly) (\d{1,2}:\d{2})$")
 
 
 def _digest(value: str) -> str:
     lowered = " ".join(value.strip().lower().split())
     match = _DIGEST.match(lowered)
     if not match:
+        clock = _BAD_CLOCK.match(lowered)
+        if clock:
+            raise PreferenceError("digest_time", time=clock.group(1))
         raise PreferenceError("digest")
     if match.group(2) and not match.group(3):
         return f"{match.group(2)} 08:00"

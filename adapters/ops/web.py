@@ -10,6 +10,7 @@ applications are reached through one catch-all route that resolves the path in e
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from aiohttp import web
@@ -17,6 +18,34 @@ from aiohttp import web
 from adapters.ops.health import AdapterStates
 
 log = logging.getLogger(__name__)
+
+
+class PortInUse(OSError):
+    """Another process (often a second ``tailorbot run``) listens on the port: said with the
+    settings that change it, where asyncio's "[Errno 98] error while attempting to bind on
+    address" named neither."""
+
+    def __init__(self, host: str, port: int, *, can_disable: bool) -> None:
+        advice = "choose another port with TAILORBOT_HTTP_PORT"
+        if can_disable:
+            advice += (", or serve no HTTP endpoints (health, metrics, the operator page) with "
+                       "TAILORBOT_HTTP_ENABLED=false")
+        super().__init__(f"port {port} on {host} is already in use (another tailorbot "
+                         f"running?): {advice}")
+        self.errno = errno.EADDRINUSE
+
+
+async def start_site(runner: web.AppRunner, host: str, port: int, *, can_disable: bool) -> int:
+    """Listen on ``host``:``port`` with ``runner`` (set up); the bound port (0 picks one)."""
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port, can_disable=can_disable) from exc
+        raise
+    addresses = runner.addresses
+    return int(addresses[0][1]) if addresses else port
 
 
 class WebHost:
@@ -49,10 +78,7 @@ class WebHost:
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        addresses = self._runner.addresses
-        self.port = int(addresses[0][1]) if addresses else port
+        self.port = await start_site(self._runner, host, port, can_disable=True)
         return self.port
 
     async def stop(self) -> None:

@@ -17,6 +17,8 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from adapters.ops.web import start_site
+
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
@@ -49,11 +51,11 @@ async def start_http(app: AsyncApp, *, host: str, port: int) -> tuple[web.AppRun
     port 0 picks a free one, as the tests do)."""
     runner = web.AppRunner(build_web_app(app), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    addresses = runner.addresses
-    bound = addresses[0][1] if addresses else port
-    return runner, int(bound)
+    try:  # Slack's HTTP mode needs the port: only another one will do
+        return runner, await start_site(runner, host, port, can_disable=False)
+    except OSError:
+        await runner.cleanup()
+        raise
 
 
 def _timestamp_ok(value: str) -> bool:

@@ -268,6 +268,8 @@ async def _unfinished(ctx: CommandContext, report: DeletionReport) -> list[Reply
 async def help_(ctx: CommandContext, args: list[str]) -> list[Reply]:
     lines = [ctx.t("Commands:")]
     for spec in sorted(REGISTRY.values(), key=lambda s: s.name):
+        if spec.admin_only and not ctx.event.context.admin:
+            continue  # refused to anyone else (the platform's role decides): not offered
         lines.append(f"• /{spec.name} — {ctx.t(spec.summary)} ({usage_lines(spec, ctx.locale)})")
     lines.append(ctx.t("Anything else you type is a message to me."))
     return [ctx.reply("\n".join(lines))]

@@ -116,7 +116,9 @@ def check_url(url: str, *, allow_private: bool = True) -> str:
         if address is None:
             if name in _LOCAL_NAMES or name.endswith(".localhost"):
                 raise UnsafeFeedURL(N_("feeds on local addresses are not allowed"))
-        elif not address.is_global:
+        elif not address.is_global and host == str(address):
+            raise UnsafeFeedURL(N_("feeds on private or local addresses are not allowed"))
+        elif not address.is_global:  # another spelling ("0x7f.1"): say which address it is
             raise UnsafeFeedURL(
                 N_("feeds on private or local addresses are not allowed ({host} is {address})"),
                 host=host, address=str(address),

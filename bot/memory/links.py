@@ -20,7 +20,14 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.command_base import (
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    command,
+    usage_error,
+    usage_lines,
+)
 from bot.events import Reply
 from bot.i18n import N_, t
 from profiles.engine import ProfileEngine
@@ -35,6 +42,8 @@ CODE_LENGTH = 8
 # Preferences that describe how to talk to the person travel with a link; the timezone and
 # the digest schedule belong to one surface.
 SHARED_KEYS = ("tone", "verbosity", "emoji", "language", "avoid_topics")
+NOT_A_CODE = N_("“{text}” is not a link code: a code is 8 letters and digits, like K7MP-Q2XR, "
+               "and /link on your other account prints one. Usage: {usage}")
 
 
 def hash_code(code: str) -> str:
@@ -85,6 +94,10 @@ async def link(ctx: CommandContext, args: list[str]) -> list[Reply]:
         )]
     if len(args) == 1 and len("".join(ch for ch in args[0] if ch.isalnum())) == CODE_LENGTH:
         return [await _confirm(ctx, args[0])]
+    if len(args) == 1:  # a mistyped code more likely than a subcommand: say what one is
+        shown = args[0] if len(args[0]) <= 40 else args[0][:39] + "…"
+        raise CommandError(NOT_A_CODE, text=shown,
+                           usage=lambda locale: usage_lines(REGISTRY["link"], locale))
     raise usage_error(REGISTRY["link"])
 
 

@@ -22,7 +22,14 @@ from bot.digest import digests_for
 from bot.events import Reply as BotReply
 from bot.llm import ScriptedBackend
 from bot.llm.anthropic_backend import AnthropicBackend
-from profiles.models import ConversationTurn, Interest, Person, Recommendation, Signal
+from profiles.models import (
+    ConversationTurn,
+    Feedback,
+    Interest,
+    Person,
+    Recommendation,
+    Signal,
+)
 from tests.support.fake_llm_server import Reply as FakeReply
 from tests.support.helpers import count
 
@@ -112,6 +119,8 @@ def test_toml_and_env_settings(tmp_path):
     )
     result = run_cli(["config"], "", tmp_path, TAILORBOT_BOT_NAME="envbuddy")
     assert "envbuddy" in result.stdout and "sqlite:///x.db" in result.stdout
+    # unset, but decided at start: shown as what they come to, not "None"
+    assert "x.db.journal (default)" in result.stdout
 
 
 async def test_scripted_jsonl_and_reactions(core):
@@ -123,6 +132,43 @@ async def test_scripted_jsonl_and_reactions(core):
     assert records[1][0]["purpose"] == "chat" and records[1][0]["reply_id"].startswith("turn:")
     assert "noted your 👎" in records[2][0]["text"]
     assert await count(core, Interest) > 0 and await count(core, Signal) > 0
+
+
+async def test_react_says_what_a_typed_reaction_did(core):
+    """"/react banana" said "(noted your banana …)" though nothing was recorded, and "/react"
+    alone counted as 👍 without saying so. A reaction that rates nothing says so; a Slack-style
+    alias is the emoji it names."""
+    session = TerminalSession(core, "hana")
+    lines = ["/react", "/react banana", "/react 👍", "/consent grant",
+             "Tell me about sourdough bread baking at home",
+             "/react 🍌", "/react :thumbsup:", "/react"]
+    stdout = io.StringIO()
+    await run_scripted(session, io.StringIO("\n".join(lines) + "\n"), stdout, jsonl=True,
+                       stderr=io.StringIO())
+    [usage, banana, early, _, _, fruit, alias, bare] = [
+        json.loads(line)[0]["text"] for line in stdout.getvalue().splitlines()]
+    assert usage == bare == "React to my last reply with one emoji, e.g. /react 👍 or /react 👎."
+    assert banana.startswith("“banana” is not an emoji.")
+    assert early == "Nothing to react to yet."
+    assert fruit.startswith("(🍌 rates nothing: reactions such as 👍 or 👎")
+    assert alias == "(noted your 👍 on my last reply)"
+    async with core.services.db.session() as db:
+        judged = list(await db.exec(select(Feedback)))
+    assert [(row.value, row.emoji) for row in judged] == [(1, "👍")]
+
+
+def test_a_model_s_line_breaks_stay_line_breaks_on_the_console():
+    """A digest's bold heading and its first line ran together (a single newline only
+    continues a CommonMark paragraph); Slack and Discord keep every break. Code is kept."""
+    from rich.console import Console
+
+    from adapters.terminal import renderable
+
+    text = "**Your digest · Saturday**\nNothing new.\nSee you.\n```\nx = 1  # a\ny = 2\n```"
+    console = Console(file=io.StringIO(), width=80)
+    console.print(renderable(BotReply(text=text, purpose="digest")))
+    shown = [line.strip() for line in console.file.getvalue().splitlines() if line.strip()]
+    assert shown == ["Your digest · Saturday", "Nothing new.", "See you.", "x = 1  # a", "y = 2"]
 
 
 async def test_interactive_consent_is_a_numbered_choice_and_quit(core):

@@ -45,6 +45,23 @@ async def test_only_platform_admins_may_use_admin(make_core: MakeCore) -> None:
     assert await count(core, AdminAudit) == 0
 
 
+async def test_help_offers_admin_only_to_admins(make_core: MakeCore) -> None:
+    """/help listed /admin to everyone, who could only be refused (the terminal, where no one
+    is an admin, too)."""
+    core = await make_core()
+
+    async def help_for(admin: bool) -> str:
+        event = CommandEvent(event_id=next_id("cmd"), person=ALICE, name="help", args="",
+                             channel_id="C1", surface=Surface.CHANNEL,
+                             context=PlatformContext(admin=admin))
+        [reply] = await core.handle(event)
+        return reply.text
+
+    member, admin = await help_for(False), await help_for(True)
+    assert "/admin" not in member and "/forget" in member
+    assert "• /admin — " in admin and "/forget" in admin
+
+
 async def test_excluded_channel_is_neither_learned_from_nor_collected(
     make_core: MakeCore,
 ) -> None:

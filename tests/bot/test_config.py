@@ -35,3 +35,16 @@ def test_plain_values_and_unset_secrets_are_shown_as_they_are():
     shown = display_settings(settings(database_url="sqlite:///x.db"))
     assert shown["database_url"] == "sqlite:///x.db"
     assert shown["discord_bot_token"] == "None"
+
+
+def test_unset_settings_worked_out_at_start_show_what_they_come_to():
+    """`tailorbot config` said ``data_dir None`` to a newcomer looking for their exports."""
+    unset = display_settings(settings(database_url="sqlite:///x.db", data_dir=None,
+                                      outage_journal=None))
+    assert unset["data_dir"].endswith("tailorbot (default)")  # the user's data directory
+    assert unset["outage_journal"] == "x.db.journal (default)"
+    assert unset["discord_shard_count"] == "None"  # nothing worked out for it: as it is
+    on_postgres = display_settings(settings(database_url="postgresql://bot:hunter2@db/x"))
+    assert on_postgres["outage_journal"] == "tailorbot-outage.journal (default)"
+    chosen = display_settings(settings(data_dir="/srv/bot", outage_journal="/var/j"))
+    assert (chosen["data_dir"], chosen["outage_journal"]) == ("/srv/bot", "/var/j")

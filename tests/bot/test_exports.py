@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.config import Settings
-from bot.exports import data_dir, export_path, remove_exports, save_export
+from bot.config import Settings, data_dir
+from bot.exports import export_path, remove_exports, save_export
 
 
 def settings(database_url: str, where: Path) -> Settings:

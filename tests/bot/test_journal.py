@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from bot.config import journal_path
 from bot.events import (
     ActionEvent,
     CommandEvent,
@@ -26,7 +27,6 @@ from bot.journal import (
     Owed,
     decode,
     encode,
-    journal_path,
 )
 
 ALICE = PersonRef("slack", "T1", "U1", "Alice")

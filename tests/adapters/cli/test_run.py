@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -64,6 +65,28 @@ def test_run_serves_readiness_and_metrics_then_exits_at_end_of_input(tmp_path: P
     loaded = [line["message"] for line in logged if "lexicons loaded" in line["message"]]
     assert len(loaded) == 1 and loaded[0].endswith("extraction's in a worker process (up to 1)")
     assert not any("voice" in line["message"] for line in logged)
+
+
+def test_a_port_in_use_is_named_with_the_settings_that_change_it(tmp_path: Path) -> None:
+    """A second `tailorbot run` stopped on "[Errno 98] error while attempting to bind on
+    address ('0.0.0.0', 3000)", naming neither the port's setting nor how to do without."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TAILORBOT_HTTP_PORT": str(port),
+               "TAILORBOT_HTTP_HOST": "127.0.0.1", "TAILORBOT_EXTRACT_WORKERS": "0",
+               "COLUMNS": "300"}
+        for key in ("ANTHROPIC_API_KEY", "TAILORBOT_OPENAI_BASE_URL", "SLACK_BOT_TOKEN",
+                    "SLACK_CLIENT_ID", "DISCORD_BOT_TOKEN"):
+            env.pop(key, None)
+        bot = subprocess.run([sys.executable, "-m", "adapters.cli", "run"], cwd=tmp_path,
+                             env=env, input="", capture_output=True, text=True, timeout=90)
+    assert bot.returncode == 1, bot.stderr
+    said = " ".join(bot.stderr.split())
+    assert f"port {port} on 127.0.0.1 is already in use" in said
+    assert "TAILORBOT_HTTP_PORT" in said and "TAILORBOT_HTTP_ENABLED=false" in said
+    assert "Errno" not in said
 
 
 def test_platforms_start_only_with_their_credentials() -> None:

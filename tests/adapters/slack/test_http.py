@@ -50,3 +50,17 @@ async def test_a_signed_body_that_is_not_a_slack_payload_is_a_bad_request(
     }
     assert await raw_post(world, body, headers) == 400
     assert await rows(world.core, Person) == []
+
+
+async def test_http_mode_on_a_port_in_use_says_which_setting_moves_it(world: SlackWorld) -> None:
+    """Slack's HTTP mode needs its port, so the only advice is another port (turning the
+    endpoints off, the operator page's advice, would turn Slack off too)."""
+    from adapters.ops.web import PortInUse
+    from adapters.slack.http import start_http
+
+    port = int(world.url.split(":")[2].split("/")[0])  # the world's own server holds it
+    with pytest.raises(PortInUse) as refused:
+        await start_http(world.adapter.app, host="127.0.0.1", port=port)
+    assert f"port {port} on 127.0.0.1 is already in use" in str(refused.value)
+    assert "TAILORBOT_HTTP_PORT" in str(refused.value)
+    assert "HTTP_ENABLED" not in str(refused.value)

@@ -45,6 +45,21 @@ async def test_status_before_and_after_a_digest(make_digests, clock):
     assert status[0].kind is ReplyKind.EPHEMERAL
 
 
+async def test_a_clock_out_of_range_is_named_as_such(make_digests):
+    """"daily 24:00" was answered "digest must be off, or …" — "off" is no answer to a
+    subscription, and the time was the only fault. Nothing is subscribed."""
+    core, _ = await make_digests(sources=[StaticSource(*ITEMS)])
+    await consenting(core, person("alice"))
+    for words, clock in (("daily 24:00", "24:00"), ("7:60", "7:60")):
+        [reply] = await core.handle(command(person("alice"), "digest", f"subscribe {words}"))
+        assert reply.purpose == "error"
+        assert reply.text.startswith(f"{clock} is not a time of day: HH:MM from 00:00 to 23:59")
+        assert "must be off" not in reply.text
+    [reply] = await core.handle(command(person("alice"), "prefs", "set digest weekly 25:00"))
+    assert "25:00 is not a time of day" in reply.text
+    assert await count(core, DigestSubscription) == 0
+
+
 async def test_preview_is_private_and_marks_nothing_sent(make_digests, clock, recorder):
     core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
     alice = person("alice")

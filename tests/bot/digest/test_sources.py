@@ -327,6 +327,20 @@ async def test_personal_feeds_in_any_local_spelling_are_refused(make_digests, ho
     assert replies[0].purpose == "error"
 
 
+def test_a_refused_address_is_named_only_when_spelled_otherwise():
+    """"(127.0.0.1 is 127.0.0.1)" told a newcomer nothing; "0x7f.1" is worth translating."""
+    from bot.digest.feeds import UnsafeFeedURL, check_url
+
+    def refusal(host: str) -> str:
+        with pytest.raises(UnsafeFeedURL) as caught:
+            check_url(f"http://{host}/feed.xml", allow_private=False)
+        return str(caught.value)
+
+    assert refusal("127.0.0.1") == "feeds on private or local addresses are not allowed"
+    assert refusal("[::1]") == "feeds on private or local addresses are not allowed"
+    assert refusal("0x7f.1").endswith("(0x7f.1 is 127.0.0.1)")
+
+
 def test_a_feed_s_odd_entries_cost_only_themselves():
     """A NUL in a title ("&#0;") failed the recording of a whole page of digests on
     PostgreSQL; a date past year 9999 raised out of the parse and lost every entry of the

@@ -131,6 +131,18 @@ async def test_codes_are_single_use_expire_and_are_stored_hashed(make_core):
     assert "same identity" in same.text
 
 
+async def test_something_that_is_not_a_code_is_told_so(make_core):
+    """"/link 123456" answered only the usage lines: a newcomer could not tell what a code
+    looks like. Not counted as an attempt (nothing was tried)."""
+    core, _, _ = await make(make_core)
+    [reply] = await core.handle(command(SLACK, "link", "123456"))
+    assert reply.text.startswith("“123456” is not a link code: a code is 8 letters and digits")
+    assert "/link <code>" in reply.text and reply.purpose == "error"
+    assert await count(core, LinkAttempt) == 0
+    [usage] = await core.handle(command(SLACK, "link", "share maybe"))
+    assert usage.text.startswith("Usage: /link")
+
+
 async def test_issuing_and_guessing_are_rate_limited(make_core):
     core, _, clock = await make(make_core, link_codes_per_hour=2, link_attempts_per_hour=3)
     for _ in range(2):
