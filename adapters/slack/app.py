@@ -86,6 +86,30 @@ class SlackOutbox:
         await self._adapter.send_to_person(person, replies)
 
 
+@dataclass(frozen=True, slots=True)
+class RecentText:
+    """A message's normalised text, and who wrote it where."""
+
+    team: str
+    user: str
+    text: str
+
+
+class RecentTextEraser(FeatureBase):
+    """The adapter's part of /forget (and of a consent revocation): the words of the person
+    in its cache of recent messages go, so no copy of them stays in memory and no one's
+    reaction to one of their messages learns from it any more."""
+
+    def __init__(self, name: str, texts: LRU[tuple[str, str], RecentText]) -> None:
+        self.name = name
+        self._texts = texts
+
+    async def delete_person_data(self, person: Person) -> None:
+        if person.platform == "slack":
+            self._texts.drop_where(
+                lambda kept: (kept.team, kept.user) == (person.workspace, person.user_id))
+
+
 class HomeRefresh(FeatureBase):
     """Republishes the Home tab of people who opened it when something about them changed,
     and those of a workspace's admins when an admin changed the workspace."""
@@ -174,7 +198,7 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         # (channel, ts) → normalised text of recent messages, so a reaction to one can say
         # what it was about without an API call; memory only, bounded.
-        self._texts: LRU[Any, Any] = LRU(self.options.text_cache_size)
+        self._texts: LRU[tuple[str, str], RecentText] = LRU(self.options.text_cache_size)
         # channel id → channel_type seen on its message events (public, private, mpim, im).
         self._channel_types: LRU[Any, Any] = LRU(self.options.thread_cache_size)
         # event id → origin, so replies to events replayed from the core's backlog can be sent.
@@ -185,6 +209,7 @@ class SlackAdapter:
             f"slack_home:{id(self)}", self._person_changed, self._workspace_changed
         )
         core.services.features.register(self._home_feature)
+        core.services.features.register(RecentTextEraser(f"slack_texts:{id(self)}", self._texts))
         self.app = self._build_app()
         self.outbox = SlackOutbox(self)
         self._open_outbox()
@@ -272,7 +297,7 @@ class SlackAdapter:
     async def _on_message(self, body: EventEnvelope, event: MessageEventPayload,
                           context: dict[str, Any]) -> None:
         bot = _bot(context)
-        self._remember_text(event, bot)
+        self._remember_text(body, event, bot)
         self._remember_channel(event)
         reason = translate.skip_reason(event, bot)
         if reason is not None:
@@ -302,7 +327,7 @@ class SlackAdapter:
         """Bolt routes every user message in a DM thread here (its notion of an assistant
         thread); it is the same conversation path as a DM, plus a thinking status."""
         bot = _bot(context)
-        self._remember_text(event, bot)
+        self._remember_text(body, event, bot)
         if translate.skip_reason(event, bot) is not None:
             return
         self.spawn(self._converse(body, event, bot, mentioned=False, set_status=set_status))
@@ -475,9 +500,10 @@ class SlackAdapter:
         user = await ws.users.get(str(event["user"]))
         if user.is_bot:
             return
+        target = self._texts.get((str(item.get("channel")), str(item.get("ts"))))
         reaction = translate.reaction_event(
             body, event, added=added, context=_context(user),
-            target_text=self._texts.get((item.get("channel"), item.get("ts"))),
+            target_text=target.text if target is not None else None,
         )
         if reaction is not None:
             await self.core.handle(reaction)
@@ -584,11 +610,15 @@ class SlackAdapter:
             log.info("forgot Slack user %s/%s after account removal", ref.workspace, ref.user_id)
 
     # Small memories -----------------------------------------------------------------------------
-    def _remember_text(self, event: MessageEventPayload, bot: BotIdentity) -> None:
+    def _remember_text(self, body: EventEnvelope, event: MessageEventPayload,
+                       bot: BotIdentity) -> None:
         if event.get("subtype") in translate.ACCEPTED_SUBTYPES and event.get("ts"):
             text = markup.normalise(str(event.get("text") or ""), bot_user_id=bot.user_id)
             if text:
-                self._texts.put((event.get("channel"), event.get("ts")), text[:4000])
+                self._texts.put(
+                    (str(event.get("channel")), str(event.get("ts"))),
+                    RecentText(translate.team_of(body), str(event.get("user")), text[:4000]),
+                )
 
     def _remember_channel(self, event: MessageEventPayload) -> None:
         channel_type = event.get("channel_type")

@@ -61,6 +61,13 @@ class LRU(Generic[K, V]):
         """Oldest written first."""
         return list(self._data)
 
+    def drop_where(self, unwanted: Callable[[V], bool]) -> int:
+        """Remove every entry whose value is ``unwanted``; how many went."""
+        keys = [key for key, value in self._data.items() if unwanted(value)]
+        for key in keys:
+            del self._data[key]
+        return len(keys)
+
 
 class ThreadTracker:
     def __init__(

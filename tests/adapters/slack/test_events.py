@@ -180,6 +180,31 @@ async def test_reaction_elsewhere_is_an_interest_signal(world: SlackWorld) -> No
     assert signals and any("kubernetes" in s.value for s in signals)
 
 
+async def test_a_forgotten_author_s_words_leave_the_recent_message_cache(
+    world: SlackWorld,
+) -> None:
+    """The adapter kept the text of recent messages (for reactions to them) after their
+    author's /forget: a copy of their words in memory, which a colleague's reaction then
+    still learned from. Other authors' messages stay."""
+    await world.grant()
+    await world.grant(user=OTHER)
+    forgotten_ts, kept_ts = next_ts(), next_ts()
+    for ts, user, text in ((forgotten_ts, OTHER, "Kubernetes operators make automation easy"),
+                           (kept_ts, USER, "Sourdough baking needs a lively starter")):
+        await world.event({"type": "message", "channel": CHANNEL, "user": user, "ts": ts,
+                           "text": text, "channel_type": "channel"})
+    await world.command("/forget", user=OTHER)
+    await world.press("forget.confirm", user=OTHER, channel=CHANNEL, ephemeral=True)
+    assert await count(world.core, Person, user_id=OTHER) == 0
+    for ts, user in ((forgotten_ts, USER), (kept_ts, USER)):
+        await world.event({"type": "reaction_added", "user": user, "reaction": "fire",
+                           "item": {"type": "message", "channel": CHANNEL, "ts": ts},
+                           "event_ts": next_ts()})
+    learned = " ".join(s.value for s in await rows(world, Signal, Signal.kind == "reaction"))
+    assert "sourdough" in learned or "starter" in learned
+    assert "kubernetes" not in learned and "operator" not in learned
+
+
 async def test_mention_streams_an_answer_in_thread(make_world: MakeWorld) -> None:
     llm = ScriptedBackend()
     world = await make_world(llm=llm)
