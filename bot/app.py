@@ -9,6 +9,8 @@ from bot import logs, metrics
 from bot.config import Settings
 from bot.core import Core
 from bot.digest import DigestService
+from bot.experiments import current_registry
+from bot.experiments.render import check_variants
 from bot.llm import LLMBackend, select_backend
 from bot.llm.metered import metered
 from bot.memory.feature import MemoryFeature
@@ -25,6 +27,7 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
         await asyncio.to_thread(upgrade, settings.database_url)
     db = Database(settings.database_url)
     renderer = PromptRenderer(settings.prompt_templates_dir)
+    check_variants(current_registry(), renderer)  # a variant's missing template: fail now
     core = Core(settings, db, metered(llm or select_backend(settings)), renderer=renderer)
     metrics.watch_backlog(lambda: core.backlog_size)
     # Features: the held exchanges come with the services; the digest feature observes channel

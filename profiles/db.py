@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import errno
 import logging
 import re
+import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -735,7 +737,25 @@ def _reported_as_unavailable() -> Iterator[None]:
             raise DatabaseUnavailable(str(exc.orig or exc)) from exc
         raise
     except OSError as exc:
-        raise DatabaseUnavailable(str(exc)) from exc
+        if _is_network_error(exc):
+            raise DatabaseUnavailable(str(exc)) from exc
+        raise
+
+
+# What a lost or unreachable server looks like below the driver (asyncio's sockets).
+_NETWORK_ERRNOS = frozenset(
+    (errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT,
+     errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN)
+)
+
+
+def _is_network_error(exc: OSError) -> bool:
+    """Only a network failure is an outage: the work inside a transaction raises OSErrors of
+    its own, and one of them — jinja2's TemplateNotFound, for a prompt variant's missing
+    template — was journaled as an outage, with every later event queued behind it."""
+    return isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)) or (
+        exc.errno in _NETWORK_ERRNOS
+    )
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:

@@ -21,6 +21,7 @@ from bot.command_base import parse_row_id
 from bot.config import Settings
 from bot.core import Core
 from bot.environment_writers import load_environment_writers
+from bot.experiments import ExperimentConfigError
 from profiles.models import Person
 from prompts.render import TemplateError
 
@@ -40,6 +41,9 @@ async def core_for(settings: Settings) -> AsyncIterator[Core]:
         core = await build_core(settings)
     except TemplateError as exc:  # a broken or refused override: one line, no traceback
         err.print(f"[red]Prompt template error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except ExperimentConfigError as exc:  # e.g. a prompt variant's template that is missing
+        err.print(f"[red]Configuration error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     try:
         yield core

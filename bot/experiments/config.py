@@ -14,7 +14,7 @@ Both use the same shape::
     traffic = 1.0                         # share of consented people enrolled
     [experiments.concise_prompt.variants]
     control = {}                          # the first variant is the control unless one is
-    concise = { template = "chat_system_concise.j2" }   # named "control"
+    concise = { template = "chat_concise.j2" }   # named "control"
     # other prompt variants: { templates_dir = "experiments/warm" } (an override folder)
     #                        { preferences = { verbosity = "brief" } } (never over explicit)
 
@@ -25,7 +25,8 @@ Both use the same shape::
     focused = { ranking = { diversity = 0.9, collaborative_weight = 1.0 } }
 
 Every variant may carry ``weight`` (default 1). Everything is validated at load time (unknown
-keys, template names, RankingSettings fields, preference values), so a typo fails at start-up
+keys, RankingSettings fields, preference values) and a prompt variant's templates when the core
+is built (bot.experiments.render.check_variants), so a typo fails at start-up
 with its experiment's name rather than in someone's conversation. Only one experiment per
 kind may run at a time, so no reply is shaped by two experiments and each control group is
 clean.
@@ -127,16 +128,6 @@ class ExperimentRegistry:
 
     def of_kind(self, kind: str) -> list[Experiment]:
         return [e for e in self.experiments if e.kind == kind]
-
-    def check_templates(self, template_names: set[str]) -> None:
-        """Fail early if a prompt variant names a template the renderer does not have."""
-        for experiment in self.experiments:
-            for variant in experiment.variants:
-                if variant.template and variant.template not in template_names:
-                    raise ExperimentConfigError(
-                        f"experiment {experiment.name}, variant {variant.name}: no template "
-                        f"{variant.template!r} (have: {', '.join(sorted(template_names))})"
-                    )
 
 
 def _variant(experiment: str, kind: Kind, name: str, raw: Any, base: Path) -> Variant:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import ChoiceLoader, FileSystemLoader, TemplateNotFound, TemplateSyntaxError
 
-from bot.experiments.config import Variant
+from bot.experiments.config import ExperimentConfigError, ExperimentRegistry, Variant
 from prompts.context import PromptContext
-from prompts.render import VERBOSITY_RULES, PromptRenderer
+from prompts.render import VERBOSITY_RULES, PromptRenderer, TemplateError
 
 
 class _TemplateRenderer(PromptRenderer):
@@ -31,7 +31,15 @@ class _TemplateRenderer(PromptRenderer):
         # Share the base's compiled environment; only the system template differs.
         self.env = base.env
         self.template = template
-        self.env.get_template(template)  # fail now if it does not compile
+        try:  # fail now if it is missing or does not compile, as the core's TemplateError
+            self.env.get_template(template)
+        except TemplateNotFound:
+            have = ", ".join(sorted(self.env.list_templates(extensions=["j2"])))
+            raise TemplateError(f"no template {template!r} (have: {have})") from None
+        except TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"template {exc.name or template} line {exc.lineno}: {exc.message}"
+            ) from None
 
     def _chat_system(self, context: PromptContext) -> str:
         values = {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
@@ -70,3 +78,17 @@ def _folder_renderer(base: PromptRenderer, folder: Path) -> PromptRenderer:
     renderer.env.loader = ChoiceLoader(loaders)
     renderer.check_all()
     return renderer
+
+
+def check_variants(registry: ExperimentRegistry, base: PromptRenderer) -> None:
+    """Build every prompt variant's renderer now, at start: a variant naming a template that
+    does not exist was accepted, and then every message of a person in it failed (as a
+    database outage at first: jinja2's TemplateNotFound is an OSError)."""
+    for experiment in registry.of_kind("prompt"):
+        for variant in experiment.variants:
+            try:
+                renderer_for(variant, base)
+            except TemplateError as exc:
+                raise ExperimentConfigError(
+                    f"experiment {experiment.name}, variant {variant.name}: {exc}"
+                ) from None

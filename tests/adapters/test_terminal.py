@@ -113,6 +113,22 @@ def test_db_upgrade_command_and_bad_config(tmp_path):
     assert bad.returncode == 2 and "consent_mode" in bad.stderr
 
 
+def test_a_prompt_variant_s_missing_template_stops_the_bot_at_start(tmp_path):
+    """docs/measurement.md's example named a template that did not exist: it was accepted,
+    then every message of an enrolled person was journaled as a database outage."""
+    (tmp_path / "tailorbot.toml").write_text(
+        '[experiments.concise_prompt]\nkind = "prompt"\n'
+        '[experiments.concise_prompt.variants]\ncontrol = {}\n'
+        'concise = { template = "chat_system_concise.j2" }\n'
+    )
+    refused = run_cli(["chat"], "hi\n", tmp_path, COLUMNS="300")
+    assert refused.returncode == 2, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert ("Configuration error: experiment concise_prompt, variant concise: no template "
+            "'chat_system_concise.j2' (have: chat_system.j2,") in said
+    assert "Traceback" not in said
+
+
 def test_toml_and_env_settings(tmp_path):
     (tmp_path / "tailorbot.toml").write_text(
         'bot_name = "buddy"\ndatabase_url = "sqlite:///x.db"\n'

@@ -288,3 +288,26 @@ async def test_a_failed_statement_s_error_names_it_without_its_values(database_u
         assert "Xylander" not in described
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [FileNotFoundError(2, "No such file or directory"), PermissionError(13, "Permission denied"),
+     OSError("a template the renderer cannot find")],
+)
+async def test_an_os_error_of_the_work_itself_is_not_an_outage(sqlite_url, error):
+    """Any OSError raised inside a transaction was reported as the database being away, so
+    the core journaled the event for a replay that could only fail again, and queued every
+    later event behind it (jinja2's TemplateNotFound, an OSError, did exactly that). Only a
+    network failure is an outage."""
+    db = Database(sqlite_url)
+    try:
+        with pytest.raises(type(error)):
+            async with db.session() as session:
+                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+                raise error
+        with pytest.raises(DatabaseUnavailable):
+            async with db.session() as session:
+                raise ConnectionResetError(104, "Connection reset by peer")
+    finally:
+        await db.dispose()

@@ -1,6 +1,8 @@
 """The core applies a running prompt experiment: only to people who allow learning, never
 against an explicit preference, and sticky per person."""
 
+import re
+
 import pytest
 
 from bot.experiments import PROMOTED, STOPPED, assign, parse_experiments, set_state
@@ -48,3 +50,48 @@ async def test_stopped_experiment_changes_nothing(core, running_experiment):
     await grant(core, alice)
     await core.handle(message(alice, "hello there"))
     assert "Length: normal (default)" in core.services.llm.requests[-1].system
+
+
+def template_variant(tmp_path, **variant):
+    """A registry whose prompt experiment has one variant ``warm`` made of ``variant``."""
+    return parse_experiments(
+        {"tone": {"kind": "prompt", "traffic": 1.0,
+                  "variants": {"control": {}, "warm": variant}}},
+        base=tmp_path, source="test",
+    )
+
+
+def test_a_variant_s_missing_template_fails_at_start(tmp_path):
+    """Accepted before, then every message of a person in the variant failed."""
+    from bot.experiments import ExperimentConfigError
+    from bot.experiments.render import check_variants
+    from prompts.render import PromptRenderer
+
+    base = PromptRenderer()
+    missing = re.escape("variant warm: no template 'nope.j2'")
+    with pytest.raises(ExperimentConfigError, match=missing):
+        check_variants(template_variant(tmp_path, template="nope.j2"), base)
+    check_variants(template_variant(tmp_path, template="chat_system.j2"), base)  # exists
+
+
+async def test_a_template_missing_in_flight_is_refused_not_an_outage(core, tmp_path):
+    """jinja2's TemplateNotFound is an OSError: raised inside the reply's transaction it was
+    taken for a database outage — "I can't reach my memory", the message journaled, and
+    every later event queued behind it, whoever sent it. (``tailorbot run`` now refuses such
+    a variant at start; a core built without that check meets it in flight.)"""
+    from bot.core import TEMPLATE_REFUSED
+
+    registry = template_variant(tmp_path, template="nope.j2")
+    assign._override.append(registry)
+    try:
+        async with core.services.db.session() as session:
+            await set_state(session, "tone", PROMOTED, promoted_variant="warm")
+        alice, bob = person("alice"), person("bob")
+        await grant(core, alice)
+        [refused] = await core.handle(message(alice, "hello there"))
+        assert refused.text == TEMPLATE_REFUSED and refused.purpose == "error"
+        assert len(core.services.journal) == 0  # nothing kept "for later"
+        answers = await core.handle(message(bob, "hi"))  # not queued behind it (nor in it)
+        assert "chat" in [reply.purpose for reply in answers]
+    finally:
+        assign._override.remove(registry)

@@ -7,6 +7,7 @@ import pytest
 from bot.context import build_prompt_context
 from bot.events import PlatformContext
 from bot.experiments import parse_experiments, renderer_for
+from bot.experiments.render import check_variants
 from bot.experiments.report import (
     NoChartData,
     build_report,
@@ -156,7 +157,7 @@ def test_prompt_template_variant_renders_its_template(tmp_path):
         base=tmp_path,
         source="t",
     )
-    registry.check_templates(set(base.env.list_templates()))
+    check_variants(registry, base)  # what the core does at start
     experiment = registry.get("concise")
     context = build_prompt_context(
         bot_name="tb",
