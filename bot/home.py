@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from bot.commands.admin import workspace_status
+from bot.effective_prefs import effective_preferences
 from bot.events import PersonRef
 from bot.i18n import person_locale
 from bot.services import Services
@@ -69,7 +70,8 @@ async def home_view(services: Services, ref: PersonRef, *, admin: bool = False,
         learning = await services.engine.may_learn_in(
             session, person, await services.engine.consent(session, person.id)
         )
-        prefs = snapshot.preferences
+        prefs, _ = await effective_preferences(session, person, snapshot.preferences,
+                                               learning=learning)
         lately = [v.topic for v in snapshot.lately] if learning else []
         return HomeView(
             known=True,

@@ -42,7 +42,9 @@ ADMIN = N_("*Workspace (admins only)* — `/admin exclude` in a channel stops le
 ALLOW, REVOKE = N_("Allow learning"), N_("Stop learning")
 EXPORT, FORGET = N_("Export my data"), N_("Forget me")
 SOURCE_WORDS = {"explicit": N_("you set it"), "platform": N_("from Slack"),
-                "inferred": N_("learned"), "default": N_("default")}
+                "inferred": N_("learned"), "default": N_("default"),
+                "linked": N_("shared by your linked identity"),
+                "experiment": N_("an experiment's default")}
 CONSENT_MENU = N_("Consent mode")
 ASK_FIRST, OPT_OUT = N_("Ask first (opt-in)"), N_("Learn unless refused (opt-out)")
 DEPLOYMENT_DEFAULT = N_("Deployment default")
@@ -108,11 +110,11 @@ def home_view(view: HomeView) -> dict[str, Any]:
         blocks.append({"type": "divider"})
         blocks.append(_section(tr(PREFERENCES)))
         blocks.append(_section("\n".join(
-            f"• {key}: {escape(value)} _({tr(SOURCE_WORDS.get(source, source))})_"
+            f"• {key}: {escape(value)} _({tr(_source_words(source))})_"
             for key, value, source in view.preferences)))
         value, source = view.digest
         blocks.append(_section(tr(DIGEST, value=escape(value),
-                                  source=tr(SOURCE_WORDS.get(source, source)))))
+                                  source=tr(_source_words(source)))))
     blocks.append({"type": "divider"})
     blocks.append(_section(tr(CONSENT.get(view.consent, CONSENT["unknown"]))))
     consent = (_button("consent.revoke", tr(REVOKE)) if view.learning
@@ -166,3 +168,8 @@ def admin_controls(
         _section(tr(SOURCES_LABEL)),
         {"type": "actions", "block_id": "tailorbot.admin.sources", "elements": [checkboxes]},
     ]
+
+
+def _source_words(source: str) -> str:
+    """``experiment:<name>`` is one kind of source."""
+    return SOURCE_WORDS.get(source.split(":", 1)[0], source)

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from bot import lifecycle
 from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.effective_prefs import effective_preferences
 from bot.events import Reply
 from bot.i18n import N_, t
 from bot.profile_texts import describe_key, preference_error, valid_values
-from profiles.preferences import SPECS, PreferenceError
+from profiles.preferences import SPECS, PreferenceError, ResolvedPreferences
 
 SOURCE_WORDS = {
     "explicit": N_("set by you"),
     "platform": N_("from your platform profile"),
     "inferred": N_("inferred from how you write"),
     "default": N_("default"),
+    "linked": N_("shared by your linked identity"),
+    "experiment": N_("an experiment's default"),
 }
+
+
+def source_words(source: str, locale: str | None) -> str:
+    """Where a preference's value comes from, in words (``experiment:<name>`` is one kind)."""
+    return t(SOURCE_WORDS.get(source.split(":", 1)[0], source), locale)
+
+
+async def shown_preferences(ctx: CommandContext) -> ResolvedPreferences:
+    """What the model is told (bot/effective_prefs.py): the person sees the same."""
+    own = await ctx.engine.preferences(ctx.session, ctx.person_id, ctx.now)
+    learning = await ctx.engine.may_learn_in(
+        ctx.session, ctx.person, await ctx.engine.consent(ctx.session, ctx.person_id))
+    return (await effective_preferences(ctx.session, ctx.person, own, learning=learning))[0]
 
 
 def _valid_keys(locale: str | None) -> str:
@@ -70,13 +86,13 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
 
 
 async def show(ctx: CommandContext) -> str:
-    resolved = await ctx.engine.preferences(ctx.session, ctx.person_id, ctx.now)
+    resolved = await shown_preferences(ctx)
     lines = [ctx.t("Your preferences (explicit values always win):")]
     for key in SPECS:
         value = resolved.values[key]
         shown = value.value or ctx.t("(none)")
         when = f", {value.set_at:%Y-%m-%d}" if value.set_at else ""
-        lines.append(f"• {key}: {shown} — {t(SOURCE_WORDS[value.source], ctx.locale)}{when}")
+        lines.append(f"• {key}: {shown} — {source_words(value.source, ctx.locale)}{when}")
     lines.append(ctx.t("Change one with /prefs set <key> <value>; undo with /prefs reset "
                        "<key>."))
     return "\n".join(lines)

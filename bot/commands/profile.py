@@ -7,8 +7,9 @@ import datetime as dt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
-from bot.commands.prefs import SOURCE_WORDS
+from bot.commands.prefs import source_words
 from bot.context import message_length, style_register, uses_emoji_often
+from bot.effective_prefs import effective_preferences
 from bot.events import Reply
 from bot.i18n import N_, nt, t
 from bot.memory.profile import memory_profile_lines
@@ -93,11 +94,13 @@ async def describe(
         lines.extend(describe_summary(snapshot.summary, locale))
     lines.extend(await memory_profile_lines(session, person_id, locale))
     lines.append(t("How I'll answer you:", locale))
+    prefs, _ = await effective_preferences(session, person, snapshot.preferences,
+                                           learning=learning)
     for key in ("tone", "verbosity", "language", "emoji", "timezone", "avoid_topics", "digest"):
-        value = snapshot.preferences.values[key]
+        value = prefs.values[key]
         if key == "avoid_topics" and not value.value:
             continue
-        lines.append(f"• {key}: {value.value} ({t(SOURCE_WORDS[value.source], locale)})")
+        lines.append(f"• {key}: {value.value} ({source_words(value.source, locale)})")
     lines.append(t(
         "Change anything with /prefs, see the raw data with /export, erase it with /forget.",
         locale))

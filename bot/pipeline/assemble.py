@@ -8,11 +8,12 @@ import datetime as dt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import build_prompt_context
+from bot.effective_prefs import effective_preferences
 from bot.events import Event, MessageEvent
-from bot.experiments import renderer_for, variant_for
+from bot.experiments import renderer_for
 from bot.i18n import person_locale
 from bot.llm.base import LLMRequest, Turn
-from bot.memory.links import shared_preferences, with_linked_interests
+from bot.memory.links import with_linked_interests
 from bot.memory.prompt import prompt_memories
 from bot.services import Services
 from profiles.memories import link_group
@@ -55,12 +56,11 @@ class Assemble:
             else await engine.preferences(session, person.id, now)
         )
         # An online experiment may vary the template or preference defaults, never against an
-        # explicit preference, and only for people who allow learning.
-        variant = await variant_for(session, person, learn, "prompt")
-        if variant is not None:
-            prefs = variant.apply_preferences(prefs)
+        # explicit preference, and only for people who allow learning; linked identities may
+        # share theirs.
         links = await link_group(session, person.id)  # read once, used three times below
-        prefs = await shared_preferences(session, person.id, prefs, links)
+        prefs, variant = await effective_preferences(session, person, prefs, learning=learn,
+                                                     links=links)
         context = build_prompt_context(
             bot_name=settings.bot_name,
             platform=event.person.platform,

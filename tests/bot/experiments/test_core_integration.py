@@ -33,6 +33,8 @@ async def test_prompt_variant_reaches_consented_people_only(core, running_experi
     await grant(core, alice)
     await core.handle(message(alice, "hello there"))
     assert "Length: brief (experiment:short_replies)" in core.services.llm.requests[-1].system
+    [shown] = await core.handle(command(alice, "prefs"))  # shown as the model is told it
+    assert "• verbosity: brief — an experiment's default" in shown.text
 
     await core.handle(message(bob, "hello there"))  # no consent: untouched, not enrolled
     assert "Length: normal (default)" in core.services.llm.requests[-1].system

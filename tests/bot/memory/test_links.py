@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import re
 
+from bot.home import home_view
 from bot.llm import ScriptedBackend
 from profiles.memory_models import IdentityLink, LinkAttempt, LinkCode
 from tests.bot.memory.test_memories import _rows_mentioning
@@ -107,6 +108,13 @@ async def test_interests_need_consent_on_both_sides_and_prefs_need_sharing(make_
     await core.handle(command(SLACK, "link", "share on"))
     await core.handle(message(DISCORD, "hello"))
     assert "Tone: formal (linked)" in llm.requests[-1].system
+    # what the person is shown is what the model is told (they said "neutral — default")
+    [shown] = await core.handle(command(DISCORD, "prefs"))
+    assert "• tone: formal — shared by your linked identity" in shown.text
+    [profile] = await core.handle(command(DISCORD, "profile"))
+    assert "• tone: formal (shared by your linked identity)" in profile.text
+    home = await home_view(core.services, DISCORD)
+    assert ("tone", "formal", "linked") in home.preferences
     await core.handle(command(DISCORD, "prefs", "set tone casual"))
     await core.handle(message(DISCORD, "hello"))
     assert "Tone: casual (explicit)" in llm.requests[-1].system  # own choice wins
