@@ -5,17 +5,22 @@ that names something ("jazz piano", "superpowers", "distributed systems"). The r
 use maintained resources instead of hand lists wherever one exists:
 
 * **stopwords** per language: YAKE's lists (shipped in its wheel) plus ``stopwordsiso`` for
-  languages YAKE lacks; English ones always count too, because chat mixes English in.
+  languages YAKE lacks; English ones always count too, because chat mixes English in. In
+  English, stopwords-iso also names the function words YAKE's list lacks ("versus"), and a
+  countable noun YAKE's list holds ("value") is part of a compound ("key value store").
 * **word frequency** (``wordfreq``, Zipf scale: 7 = "the", 3 = one in a million words): a
   phrase needs at least one word that is not everyday vocabulary, and a single word on its own
   must be rarer still. Specific words also weigh more (see :func:`specificity`).
 * **part of speech** for English (``lemminflect``'s lexicon): a phrase must end in a noun and
-  may not start with a common adjective, adverb or a verb used as one ("I *love* jazz").
+  may not start with a common adjective, adverb or a verb used as one ("I *love* jazz"); a
+  verb after a modal or auxiliary ("we should *switch*", "CI is *failing*") or before its
+  object ("the api *returns* a 500") is no topic.
 * **lemmas** (``lemminflect`` for English nouns, ``simplemma`` for 54 languages):
   "superpowers"/"superpower" and "runtimes"/"runtime" are one topic.
 * **sentiment** (VADER's lexicon, shipped in ``vaderSentiment``): evaluative words ("good",
-  "favorite", "awesome", "haha", "love") say how someone feels, not what about; they never
-  open a topic nor stand alone as one.
+  "favorite", "awesome", "haha", "love", and gerunds of such verbs: "failing", "crashing")
+  say how someone feels or something goes, not what about; they never open or close a topic
+  nor stand alone as one.
 
 Chat interjections and laughter ("lol", "haha", "jajaja", "kkkk") are not in any stopword
 list; :data:`INTERJECTIONS` and :data:`_LAUGHTER` cover them. What everyone in a workspace says
@@ -71,6 +76,8 @@ _SUBJECTS = frozenset(
     + ("am", "is", "are", "was", "were", "be", "been", "being", "i've", "we're", "you're")
     + ("please", "pls", "plz")
 )
+# Forms of "be": after them a verb is a participle ("is failing"), else a noun follows.
+_BE = frozenset(("am", "is", "are", "was", "were", "be", "been", "being"))
 # A determiner means a noun phrase follows: "are my comfort watch" → "comfort" is no verb.
 _DETERMINERS = frozenset(
     ("my", "your", "his", "her", "our", "their", "the", "a", "an", "these", "those", "some")
@@ -104,6 +111,8 @@ GERUND_MAX = 4.8
 # Without a part-of-speech lexicon (other languages) a single word must be rarer.
 OTHER_SINGLE_MAX = 4.6
 MAX_WORDS = 3
+# A noun whose plural is this common is a countable noun ("values" 4.7; "viae", "nobodies" no).
+COUNT_NOUN_MIN = 3.0
 
 
 @functools.lru_cache(maxsize=64)
@@ -175,16 +184,29 @@ def _valences() -> dict[str, float]:
     return found
 
 
+@functools.lru_cache(maxsize=100_000)
 def evaluative(word: str) -> bool:
     """A word that carries sentiment and does not name a thing: "good", "favorite",
-    "haha"; "love"/"hope" when used that commonly. "war", "comedy", "joke" still name one."""
+    "haha"; "love"/"hope" when used that commonly. "war", "comedy", "joke" still name one.
+    A gerund whose verb carries sentiment says how something goes, not what someone does
+    ("failing", "crashing", "struggling"; "climbing", "hiking" carry none)."""
     lexicon = _valences()
+    pos = _pos(word)
+    if word.endswith("ing") and "VERB" in pos and _gerund_valence(word, lexicon):
+        return True
     if word not in lexicon and word.replace("our", "or") not in lexicon:  # "favourite"
         return False
-    pos = _pos(word)
     if not pos or pos & {"ADJ", "ADV"} or "NOUN" not in pos:
         return True
     return "VERB" in pos and zipf(word, "en") >= EVALUATIVE_VERB_MAX
+
+
+def _gerund_valence(word: str, lexicon: dict[str, float]) -> bool:
+    import lemminflect
+
+    return word in lexicon or any(
+        verb in lexicon for verb in lemminflect.getLemma(word, upos="VERB") or ()
+    )
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -271,35 +293,103 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         run: list[tuple[str, bool]] = []
         previous = ""
         subject = False  # a subject among the words since the last content word: "I really"
+        participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         tokens = TOKEN.findall(clause)
+        lowered = [raw.lower().replace("’", "'") for raw in tokens] + [""]
         for index, raw in enumerate(tokens):
-            word = raw.lower().replace("’", "'")
+            word, following = lowered[index], lowered[index + 1]
             name = index > 0 and raw[:1].isupper()
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
-                subject
+                (subject and (not participle or _progressive(word, following, lang)))
                 or (previous in _THIRD_PERSON and word.endswith("s"))
                 # an instruction: "check the cable", "press and hold it", "try plugging it"
-                or (index + 1 < len(tokens) and tokens[index + 1].lower() in _OBJECTS)
+                or following in _OBJECTS
             )
             # a common verb inside a run separates two phrases: "kubernetes operators
-            # *make* cluster automation"
+            # *make* cluster automation"; so does any verb with an object after it: "the api
+            # *returns* a 500" (a noun phrase is never followed by a determiner)
             verb_use = verb_use or (
-                lang == "en" and bool(run) and not name and _clause_verb(word)
+                lang == "en"
+                and bool(run)
+                and not name
+                and (_clause_verb(word) or (following in _DETERMINERS and "VERB" in _pos(word)))
             )
-            if is_filler(word, lang) or verb_use:
+            filler = is_filler(word, lang)
+            if filler and lang == "en" and run and not name and following:
+                # a countable noun a stopword list happens to hold, between two content
+                # words, is part of the compound: "key *value* store"
+                filler = not (_compound_noun(word) and not is_filler(following, lang))
+            elif not filler and lang == "en" and not name and len(word) > 3:
+                filler = _connective(word)  # "tokio *versus* async std"
+            if filler or verb_use:
                 if run:
                     yield run
-                    subject = False
+                    subject = participle = False
                 run = []
-                # the verb takes the subject: "I love film noir" → "film" is not a verb
-                subject = not verb_use and (subject or word in _SUBJECTS)
-                subject = subject and word not in _DETERMINERS
+                # the verb takes the subject: "I love film noir" → "film" is not a verb;
+                # an auxiliary or a modal hands it on: "CI *is* failing", "we *should* switch"
+                # — after a form of "be" only a participle is a verb ("is ultrasound")
+                be = word in _BE or ("'" in word and _be(word))
+                carried = subject and not verb_use
+                participle = be or (carried and participle)
+                subject = (be or word in _SUBJECTS or carried) and word not in _DETERMINERS
             else:
                 run.append((word, name))
-                subject = False
+                subject = participle = False
             previous = word
         if run:
             yield run
+
+
+def _be(word: str) -> bool:
+    """A form of "be", or a pronoun contracted with one ("it's", "they're"; not a
+    possessive, "the team's", nor "let's")."""
+    pronoun, _, rest = word.partition("'")
+    return rest in ("s", "re", "m") and is_filler(pronoun) and "VERB" not in _pos(pronoun)
+
+
+def _progressive(word: str, following: str, lang: str) -> bool:
+    """After a form of "be", a past participle is the verb ("was painted red"), and so is
+    a present one that ends its phrase ("the build is failing", "my screen is flickering");
+    one before a noun may open a compound ("are operating systems"), and any other word is
+    the complement ("what is ultrasound")."""
+    if word.endswith("ed"):
+        return True
+    return word.endswith("ing") and (not following or is_filler(following, lang))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _connective(word: str) -> bool:
+    """A function word no stopword list in use holds ("versus", "whilst"): common, unknown
+    to the lexicon of nouns, verbs and adjectives, and in stopwords-iso's English list (whose
+    open-class words, "computer" or "novel", the lexicon knows; its short ones are
+    abbreviations: "tv", "pr"). Such a word can neither open nor close a topic (see
+    :func:`_weak_modifier`), nor sit inside one."""
+    if len(word) < 4 or _pos(word) or zipf(word, "en") < UNKNOWN_MAX:
+        return False
+    return word in _iso_english()
+
+
+@functools.lru_cache(maxsize=1)
+def _iso_english() -> frozenset[str]:
+    import stopwordsiso
+
+    return frozenset(stopwordsiso.stopwords("en"))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _compound_noun(word: str) -> bool:
+    """A countable noun, not a common verb: the lexicon lists it as a singular noun whose
+    regular plural is in use ("value"/"values"); pronouns ("anyone") and verbs ("keep") are
+    not. (Regular plurals only: lemminflect's table of inflections would cost a worker 0.3
+    CPU-s to load, for the few words this is asked about.)"""
+    pos = _pos(word)
+    if "NOUN" not in pos or pos & {"ADJ", "ADV", "AUX"} or _clause_verb(word):
+        return False
+    if lemma(word, "en") != word:
+        return False
+    plurals = (word + "s", word + "es", word[:-1] + "ies")
+    return any(lemma(p, "en") == word and zipf(p, "en") >= COUNT_NOUN_MIN for p in plurals)
 
 
 def _adjective(word: str) -> bool:
@@ -323,21 +413,34 @@ def specificity(words: Sequence[str], lang: str) -> float:
     return max(0.2, min(1.0, (6.3 - rarest) / 2.5))
 
 
-def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | None:
-    """A run of content words → (topic, strength), or None when it names nothing. Names
-    (capitalised mid-sentence) are kept whole and never lemmatised ("Star Wars")."""
-    items = list(run)
+def _trim_first(items: list[tuple[str, bool]], lang: str) -> None:
+    """Drop the leading words that cannot open a topic (names stay)."""
     while items and not items[0][1] and (
         _weak_modifier(items[0][0], lang) or items[0][0] in GENERIC_ALONE
     ):
         items.pop(0)
+
+
+def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | None:
+    """A run of content words → (topic, strength), or None when it names nothing. Names
+    (capitalised mid-sentence) are kept whole and never lemmatised ("Star Wars")."""
+    items = list(run)
+    _trim_first(items, lang)
     while items and not items[-1][1] and (
         _weak_head(items[-1][0], lang) or items[-1][0] in GENERIC_ALONE
     ):
         items.pop()
     if not items:
         return None
-    items = items[-MAX_WORDS:]
+    # A phrase needs a word that is not everyday vocabulary: anywhere in the run it is cut
+    # from ("distributed key value store" → "key value store", each word of it everyday).
+    rarest = min(zipf(w, lang) for w, _ in items)
+    if len(items) > MAX_WORDS:
+        # the last words name the thing; what now comes first must open a topic too
+        items = items[-MAX_WORDS:]
+        _trim_first(items, lang)
+        if not items:
+            return None
     words = [w for w, _ in items]
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
     if len(words) == 1:
@@ -352,7 +455,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None
         if lang == "en" and not _pos(word) and word.endswith("ed"):
             return None  # an unknown past tense ("rewatched") is an action, not a subject
-    elif min(zipf(w, lang) for w in words) >= PHRASE_MAX:
+    elif rarest >= PHRASE_MAX:
         return None
     topic = " ".join([*words[:-1], head])
     if len(topic) > 60:
