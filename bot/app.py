@@ -5,18 +5,22 @@ tests build a Core directly with their own parts.
 
 from __future__ import annotations
 
+import logging
+
 from bot import logs, metrics
 from bot.config import Settings
 from bot.core import Core
 from bot.digest import DigestService
 from bot.experiments import current_registry
-from bot.experiments.render import check_variants
+from bot.experiments.render import check_variants, unused_overrides
 from bot.llm import LLMBackend, select_backend
 from bot.llm.metered import metered
 from bot.memory.feature import MemoryFeature
 from profiles.db import Database
 from profiles.migrate import upgrade
 from prompts.render import PromptRenderer
+
+log = logging.getLogger(__name__)
 
 
 async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Core:
@@ -28,6 +32,9 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
     db = Database(settings.database_url)
     renderer = PromptRenderer(settings.prompt_templates_dir)
     check_variants(current_registry(), renderer)  # a variant's missing template: fail now
+    for name in unused_overrides(current_registry(), renderer, settings.prompt_templates_dir):
+        log.warning("prompt_templates_dir: %s overrides no built-in template and nothing "
+                    "names or includes it, so it is never used (a misspelt name?)", name)
     core = Core(settings, db, metered(llm or select_backend(settings)), renderer=renderer)
     metrics.watch_backlog(lambda: core.backlog_size)
     # Features: the held exchanges come with the services; the digest feature observes channel

@@ -352,8 +352,12 @@ class Settings(BaseSettings):
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
-    """Load settings; ``config_file`` replaces ``tailorbot.toml`` when given."""
+    """Load settings; ``config_file`` replaces ``tailorbot.toml`` when given (and must exist:
+    pydantic-settings skips a TOML file it cannot find, so a mistyped ``--config`` ran on
+    the defaults without a word)."""
     if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"no configuration file at {config_file}")
 
         class _FileSettings(Settings):
             model_config = SettingsConfigDict(toml_file=str(config_file))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -129,27 +131,23 @@ def run_command(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run only the Discord adapter, with intent and sharding options ('tailorbot run' starts
-    every configured adapter)."""
-    from adapters.discord.runner import serve
-    from bot.app import build_core
+    """Run only the Discord adapter, with intent and sharding options; like 'tailorbot run'
+    (which starts every configured adapter), it also serves the operator endpoints, fires
+    digests and purges expired records."""
+    from adapters.cli.run import serve
+    from adapters.cli.runtime import run_async, use_experiments_of
+    from adapters.discord import runner
 
     settings = settings_from(config)
     _token(settings)
+    use_experiments_of(config)
     privileged = None if intents is None else [i.strip() for i in intents.split(",") if i.strip()]
     ids = [int(i) for i in shard_ids.split(",")] if shard_ids else None
-
-    async def main() -> None:
-        core = await build_core(settings)
-        try:
-            await serve(core, settings, privileged=privileged, sharded=sharded,
-                        shard_count=shard_count, shard_ids=ids)
-        finally:
-            await core.aclose()
-            await core.services.db.dispose()
-
+    discord = SimpleNamespace(serve=functools.partial(
+        runner.serve, privileged=privileged, sharded=sharded, shard_count=shard_count,
+        shard_ids=ids))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        run_async(serve(settings, [("discord", discord)]))
 
 
 @app.command("forget-user")

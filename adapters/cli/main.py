@@ -51,12 +51,15 @@ def run(config: ConfigOption = None) -> None:
     """Start every configured adapter (Slack, Discord); with none configured, the terminal.
     Health, readiness, metrics and the operator page are served on TAILORBOT_HTTP_PORT."""
     from adapters.cli.run import serve
-    from adapters.cli.runtime import run_async
+    from adapters.cli.runtime import run_async, use_experiments_of
 
     settings = settings_from(config)
+    use_experiments_of(config)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             run_async(serve(settings))
+    except typer.Exit:
+        raise  # already said (a configuration error at start)
     except Exception as exc:  # a bad token or an unreachable platform: say so, exit non-zero
         err.print(f"[red]tailorbot stopped:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from exc
@@ -72,9 +75,10 @@ def chat(
     """Talk to the bot in the terminal (scriptable when stdin is not a TTY)."""
     from adapters import terminal
     from adapters.cli.run import default_user
-    from adapters.cli.runtime import core_for, run_async
+    from adapters.cli.runtime import core_for, run_async, use_experiments_of
 
     settings = settings_from(config)
+    use_experiments_of(config)
 
     async def main() -> None:
         async with core_for(settings) as core:
@@ -329,7 +333,9 @@ def prompt_preview(
             parts += [f"=== {turn.role} ===", turn.content]
         return "\n".join(parts)
 
-    console.print(with_core(settings_from(config), work), markup=False, highlight=False)
+    # As is: rich would wrap long lines at the terminal's width (80 columns when piped),
+    # breaking lines the model never sees broken.
+    typer.echo(with_core(settings_from(config), work))
 
 
 def main() -> None:

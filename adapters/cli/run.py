@@ -42,12 +42,15 @@ def default_user() -> str:
         return "you"
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, runners: list[tuple[str, Any]] | None = None) -> None:
+    """``runners``: the adapters to start (default: every configured one). Whatever they
+    are, the process also serves the operator endpoints, fires digests and purges expired
+    records — `tailorbot discord run` once did none of that."""
     from adapters.cli.runtime import core_for
     from bot.digest import digests_for
     from bot.retention import RetentionScheduler
 
-    runners = configured_runners(settings)
+    runners = configured_runners(settings) if runners is None else runners
     async with core_for(settings) as core:
         host = await _start_host(core, settings)
         digests = digests_for(core.services)

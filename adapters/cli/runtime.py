@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -21,7 +22,7 @@ from bot.command_base import parse_row_id
 from bot.config import Settings
 from bot.core import Core
 from bot.environment_writers import load_environment_writers
-from bot.experiments import ExperimentConfigError
+from bot.experiments import ExperimentConfigError, use_registry_file
 from profiles.models import Person
 from prompts.render import TemplateError
 
@@ -33,6 +34,19 @@ def run_async(coro: Awaitable[T]) -> T:
     one thread yet: the moment to load what writes the environment (bot/environment_writers.py)."""
     load_environment_writers()
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def use_experiments_of(config: Path | None) -> None:
+    """The experiments of ``--config`` when one is given (``TAILORBOT_EXPERIMENTS_FILE``
+    still wins): `tailorbot experiments -c FILE` read that file's while `run -c FILE` ran
+    ./tailorbot.toml's."""
+    if config is None:
+        return
+    try:
+        use_registry_file(config)
+    except (ExperimentConfigError, ValueError) as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @contextlib.asynccontextmanager

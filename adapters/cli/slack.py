@@ -37,6 +37,13 @@ def check(config: ConfigOption = None) -> None:
     from adapters.slack.oauth import configured as distributed
 
     if distributed(settings):
+        from adapters.slack.installations import TokenCipher, TokenKeyError
+
+        try:  # `tailorbot run` needs it before anything else: say so here, not there
+            TokenCipher(settings.slack_token_key)
+        except TokenKeyError as exc:
+            typer.echo(f"Slack OAuth cannot start: {exc}", err=True)
+            raise typer.Exit(1) from None
         typer.echo(f"HTTP mode on port {settings.http_port}, installable in any workspace: "
                    "/slack/events, /slack/install, /slack/oauth_redirect.")
     elif mode(settings) == "socket":

@@ -17,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader, TemplateNotFound, TemplateSyntaxError
+from jinja2 import ChoiceLoader, FileSystemLoader, TemplateNotFound, TemplateSyntaxError, meta
 
 from bot.experiments.config import ExperimentConfigError, ExperimentRegistry, Variant
 from prompts.context import PromptContext
-from prompts.render import VERBOSITY_RULES, PromptRenderer, TemplateError
+from prompts.render import BUILTIN_TEMPLATES, VERBOSITY_RULES, PromptRenderer, TemplateError
 
 
 class _TemplateRenderer(PromptRenderer):
@@ -92,3 +92,32 @@ def check_variants(registry: ExperimentRegistry, base: PromptRenderer) -> None:
                 raise ExperimentConfigError(
                     f"experiment {experiment.name}, variant {variant.name}: {exc}"
                 ) from None
+
+
+def unused_overrides(
+    registry: ExperimentRegistry, renderer: PromptRenderer, folder: Path | None
+) -> list[str]:
+    """Templates of the override folder (``prompt_templates_dir``) that nothing renders: no
+    built-in template of that name, no prompt variant naming it, no used template including
+    or extending it — most likely a misspelt name ("chat_sytem.j2"), which was ignored in
+    silence."""
+    if folder is None or not folder.is_dir():
+        return []
+    wanted = {path.name for path in BUILTIN_TEMPLATES.glob("*.j2")}
+    wanted |= {
+        variant.template
+        for experiment in registry.of_kind("prompt")
+        for variant in experiment.variants
+        if variant.template
+    }
+    env, used = renderer.env, set[str]()
+    assert env.loader is not None
+    while wanted - used:
+        name = (wanted - used).pop()
+        used.add(name)
+        try:
+            source = env.loader.get_source(env, name)[0]
+        except TemplateNotFound:
+            continue
+        wanted |= {found for found in meta.find_referenced_templates(env.parse(source)) if found}
+    return sorted(path.name for path in folder.glob("*.j2") if path.name not in used)

@@ -129,6 +129,26 @@ def test_a_prompt_variant_s_missing_template_stops_the_bot_at_start(tmp_path):
     assert "Traceback" not in said
 
 
+def test_a_config_file_that_does_not_exist_is_an_error(tmp_path):
+    """A mistyped --config ran on the defaults without a word."""
+    missing = run_cli(["config", "-c", str(tmp_path / "nope.toml")], "", tmp_path, COLUMNS="300")
+    assert missing.returncode == 2
+    assert f"no configuration file at {tmp_path / 'nope.toml'}" in " ".join(
+        missing.stderr.split())
+
+
+def test_run_and_chat_read_the_experiments_of_their_config_file(tmp_path):
+    """`experiments report -c FILE` read FILE's experiments, `chat -c FILE` ./tailorbot.toml's."""
+    (tmp_path / "prod.toml").write_text(
+        '[experiments.concise_prompt]\nkind = "prompt"\n'
+        '[experiments.concise_prompt.variants]\ncontrol = {}\n'
+        'concise = { template = "missing.j2" }\n'
+    )
+    refused = run_cli(["chat", "-c", "prod.toml"], "hi\n", tmp_path, COLUMNS="300")
+    assert refused.returncode == 2, refused.stdout
+    assert "variant concise: no template 'missing.j2'" in " ".join(refused.stderr.split())
+
+
 def test_toml_and_env_settings(tmp_path):
     (tmp_path / "tailorbot.toml").write_text(
         'bot_name = "buddy"\ndatabase_url = "sqlite:///x.db"\n'
@@ -323,6 +343,11 @@ def test_prompt_preview_prints_the_exact_prompt(tmp_path):
     assert shown.returncode == 0, shown.stderr
     assert "=== system (" in shown.stdout and '"urban gardening"' in shown.stdout
     assert "=== user ===\nany tips?" in shown.stdout
+    # printed as the model gets it: no line broken at the 80 columns of a pipe
+    system = shown.stdout.split("=== user ===")[0]
+    longest = max(len(line) for line in system.splitlines())
+    assert longest > 80, "the prompt's long lines came out wrapped"
+    assert "are\nDATA" not in system  # the line the audit found broken
     summarize = run_cli(["profiles", "summarize"], "", tmp_path)
     assert summarize.returncode == 1 and "No model configured" in summarize.stderr
 
@@ -336,6 +361,17 @@ def test_a_refused_template_stops_the_cli_with_one_line(tmp_path):
     assert result.returncode == 2
     assert "Prompt template error" in result.stderr and "chat_system.j2 line 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_misspelt_override_is_named_at_start(tmp_path):
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "chat_sytem.j2").write_text("Be brief.", encoding="utf-8")
+    result = run_cli(
+        ["chat"], "hi\n", tmp_path, TAILORBOT_PROMPT_TEMPLATES_DIR=str(tmp_path / "tpl")
+    )
+    assert result.returncode == 0, result.stderr  # a warning, not a refusal
+    assert ("prompt_templates_dir: chat_sytem.j2 overrides no built-in template"
+            in " ".join(result.stderr.split()))
 
 
 async def test_the_consoles_own_notes_follow_the_persons_language(core):

@@ -5,7 +5,15 @@ separate `tailorbot` process (tests/support/cli_process.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
 
 import discord
 import pytest
@@ -14,8 +22,9 @@ from typer.testing import CliRunner
 from adapters.cli.discord import app
 from adapters.discord.invite import required_permissions
 from bot.command_catalog import CATALOG
-from tests.support.cli_process import CliRun, run_tailorbot
-from tests.support.fake_discord_api import BOT, TOKEN, FakeDiscord, overwrite
+from tests.support.cli_process import ROOT, CliRun, run_tailorbot
+from tests.support.fake_discord_api import BOT, PRIVILEGED_BITS, TOKEN, FakeDiscord, overwrite
+from tests.support.ports import free_port
 
 
 def test_invite_url_command_reads_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,3 +134,45 @@ async def test_check_says_when_the_token_is_refused(monkeypatch, tmp_path) -> No
     assert result.exit_code == 1
     assert "Discord refused the bot token (401 Unauthorized)" in result.output
     assert "Reset Token" in result.output
+
+
+async def test_discord_run_serves_what_tailorbot_run_serves(tmp_path) -> None:
+    """`tailorbot discord run` (the docs' way to choose intents and shards) built the core and
+    connected, and nothing else: no /healthz, /readyz, /metrics, no digests, no purge. It
+    now runs `tailorbot run`'s process (adapters/cli/run.py serve) with Discord alone."""
+    port = free_port()
+    async with FakeDiscord() as api:
+        environment = {
+            **os.environ, "PYTHONPATH": str(ROOT), "DISCORD_BOT_TOKEN": TOKEN,
+            "TAILORBOT_DISCORD_API_URL": api.api_url, "TAILORBOT_HTTP_PORT": str(port),
+            "TAILORBOT_HTTP_HOST": "127.0.0.1", "TAILORBOT_EXTRACT_WORKERS": "0",
+        }
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "adapters.cli", "discord", "run", "--intents", "",
+            cwd=tmp_path, env=environment, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        report: dict[str, Any] = {}
+        try:
+            await asyncio.wait_for(api.identified.wait(), timeout=60)
+            for _ in range(300):
+                with contextlib.suppress(OSError):
+                    report = await asyncio.to_thread(read_json, port, "/readyz")
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            bot.terminate()
+            _, err = await bot.communicate()
+    # The fake gateway never says READY: the adapter is still starting, and /readyz says so.
+    assert report.get("adapters", {}).get("discord") == {"state": "starting"}, err.decode()
+    assert report["ready"] is False
+    assert api.identifies[0]["intents"] & PRIVILEGED_BITS == 0  # its own option still applies
+
+
+def read_json(port: int, path: str) -> dict[str, Any]:
+    """The JSON body, whatever the status (/readyz answers 503 until ready)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return dict(json.load(response))
+    except urllib.error.HTTPError as refused:
+        return dict(json.load(refused))

@@ -79,3 +79,19 @@ async def test_check_says_which_scopes_are_missing(tmp_path, monkeypatch) -> Non
     assert "Missing scopes: im:history, reactions:read." in partial.output
     assert revoked.exit_code == 1 and "token_revoked" in revoked.output
     assert any(call.method == "auth.test" for call in slack.calls)
+
+
+def test_check_says_when_oauth_has_no_token_key(tmp_path, monkeypatch) -> None:
+    """It printed "HTTP mode …, installable in any workspace" and exit 0; `tailorbot run`
+    then stopped on the missing key."""
+    monkeypatch.chdir(tmp_path)
+    for name, value in (("SLACK_CLIENT_ID", "1.2"), ("SLACK_CLIENT_SECRET", "s"),
+                        ("SLACK_SIGNING_SECRET", "x")):
+        monkeypatch.setenv(name, value)
+    for name in ("TAILORBOT_SLACK_TOKEN_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli_app, ["check"])
+    assert result.exit_code == 1
+    assert "Slack OAuth cannot start:" in result.output
+    assert "TAILORBOT_SLACK_TOKEN_KEY" in result.output
+    assert "installable in any workspace" not in result.output

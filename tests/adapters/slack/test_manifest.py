@@ -59,3 +59,11 @@ def test_schema_catches_an_empty_usage_hint(validator: jsonschema.protocols.Vali
     assert all(c.get("usage_hint", "x") for c in commands)
     commands[1]["usage_hint"] = ""
     assert any("usage_hint" in e for e in errors(validator, manifest))
+
+
+def test_the_manifest_in_the_docs_is_what_the_command_prints() -> None:
+    """docs/slack.md's copy had gone stale (no /link, no /memory, an old /forget hint)."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "slack.md").read_text("utf-8")
+    block = doc.split("## The manifest", 1)[1].split("```json\n", 1)[1].split("\n```", 1)[0]
+    settings = Settings(_env_file=None, bot_name="tailorbot")  # type: ignore[call-arg]
+    assert json.loads(block) == build_manifest(settings)

@@ -97,3 +97,21 @@ async def test_a_template_missing_in_flight_is_refused_not_an_outage(core, tmp_p
         assert "chat" in [reply.purpose for reply in answers]
     finally:
         assign._override.remove(registry)
+
+
+def test_override_files_nothing_uses_are_named(tmp_path):
+    """A misspelt override ("chat_sytem.j2") was ignored in silence; overrides, the templates
+    they include and those a variant names are used."""
+    from bot.experiments.render import unused_overrides
+    from prompts.render import PromptRenderer
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "chat_system.j2").write_text('{% include "_greeting.j2" %} {{ bot_name }}')
+    (folder / "_greeting.j2").write_text("Hello.")
+    (folder / "warm_system.j2").write_text("Be warm.")
+    (folder / "chat_sytem.j2").write_text("misspelt")
+    renderer = PromptRenderer(folder)
+    registry = template_variant(tmp_path, template="warm_system.j2")
+    assert unused_overrides(registry, renderer, folder) == ["chat_sytem.j2"]
+    assert unused_overrides(registry, renderer, None) == []
