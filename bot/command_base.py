@@ -171,6 +171,9 @@ def usage_error(spec: CommandSpec) -> CommandError:
     return CommandError(USAGE, usage=lambda locale: usage_lines(spec, locale))
 
 
-def unknown_command_text(name: str, locale: str | None = None) -> str:
-    names = ", ".join(f"/{n}" for n in sorted(REGISTRY))
+def unknown_command_text(name: str, locale: str | None = None, *, admin: bool = False) -> str:
+    """Names the commands ``/help`` offers the person (admin-only ones to admins only)."""
+    names = ", ".join(
+        f"/{n}" for n, spec in sorted(REGISTRY.items()) if admin or not spec.admin_only
+    )
     return t(UNKNOWN_COMMAND, locale, name=name, names=names)

@@ -53,7 +53,7 @@ class Commands:
             locale = await self._locale(event)
             return [
                 Reply(
-                    text=unknown_command_text(name, locale),
+                    text=unknown_command_text(name, locale, admin=event.context.admin),
                     kind=ReplyKind.EPHEMERAL,
                     purpose="error",
                     thread_id=thread,

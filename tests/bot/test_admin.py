@@ -60,6 +60,12 @@ async def test_help_offers_admin_only_to_admins(make_core: MakeCore) -> None:
     member, admin = await help_for(False), await help_for(True)
     assert "/admin" not in member and "/forget" in member
     assert "• /admin — " in admin and "/forget" in admin
+    # nor does the answer to a mistyped command offer it
+    typo = CommandEvent(event_id=next_id("cmd"), person=ALICE, name="hepl", args="",
+                        channel_id="C1", surface=Surface.CHANNEL, context=PlatformContext())
+    [unknown] = await core.handle(typo)
+    assert "/hepl" in unknown.text and "/forget" in unknown.text
+    assert "/admin" not in unknown.text
 
 
 async def test_excluded_channel_is_neither_learned_from_nor_collected(
