@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import os
 import sys
 import threading
@@ -59,6 +60,8 @@ QUIT_WORDS = {"/quit", "/exit", ":q"}
 # are plain, and may hold values such as ``<key>`` or ``c_sharp`` that Markdown would eat.
 MARKDOWN_PURPOSES = frozenset({"chat", "recommendation", "digest", "profile_summary"})
 NOTHING_TO_REACT = N_("Nothing to react to yet.")
+
+log = logging.getLogger(__name__)
 
 
 def system_timezone() -> str | None:
@@ -354,18 +357,33 @@ def pick(choices: list[Button], line: str) -> Button | None:
 class TerminalOutbox:
     """The terminal's :class:`bot.outbox.Outbox`: what leaves outside a typed line's own answer
     (a scheduled digest for the person at the console, a reply to an event replayed after a
-    database outage) is written into the running chat, one line per reply."""
+    database outage) is written into the running chat, one line per reply.
+
+    Only the person at the console's: the outage journal lives beside the database file, which
+    every terminal user of that file shares, so the session that drained it printed other
+    people's replayed answers (and a digest due to another terminal user would have been
+    printed here too). Theirs are not shown; what they taught is kept all the same."""
 
     platform = PLATFORM
 
-    def __init__(self, stdout: TextIO) -> None:
+    def __init__(self, stdout: TextIO, user: str | None = None) -> None:
         self._stdout = stdout
+        self._user = user
 
     async def reply(self, event: AnyEvent, replies: list[Reply]) -> None:
-        self._write(replies)
+        if self._mine(event.person.workspace, event.person.user_id):
+            self._write(replies)
 
     async def send(self, person: Person, replies: list[Reply]) -> None:
-        self._write(replies)
+        if self._mine(person.workspace, person.user_id):
+            self._write(replies)
+
+    def _mine(self, workspace: str, user_id: str) -> bool:
+        mine = self._user is None or (workspace, user_id) == (WORKSPACE, self._user)
+        if not mine:
+            log.info("not shown at %s's console: a reply for terminal user %s", self._user,
+                     user_id)
+        return mine
 
     def _write(self, replies: list[Reply]) -> None:
         for reply in replies:
@@ -394,7 +412,7 @@ async def chat(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     session = TerminalSession(core, user)
-    outbox = TerminalOutbox(stdout)
+    outbox = TerminalOutbox(stdout, user)
     core.services.open_outbox(outbox)  # scheduled digests appear in the running chat
     try:
         if grant_consent:

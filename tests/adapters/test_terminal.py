@@ -328,6 +328,15 @@ async def test_digests_reach_the_running_chat_through_its_outbox(core):
                         BotReply(text="• an item", purpose="digest")])
     assert stdout.getvalue().removeprefix(before) == "Your digest\\nfor today\n• an item\n"
 
+    # another terminal user's (the journal beside the database file is everyone's): not here
+    zed = Person(platform="terminal", workspace="local", user_id="zed")
+    await deliver(zed, [BotReply(text="Zed's digest", purpose="digest")])
+    outbox = deliver.__self__
+    replayed = TerminalSession(core, "zed").event_for_line("hello from zed")
+    assert not isinstance(replayed, str)
+    await outbox.reply(replayed, [BotReply(text="Zed's answer", purpose="chat")])
+    assert "Zed" not in stdout.getvalue()
+
 
 def test_flatten_is_reversible_for_newlines():
     assert flatten("a\nb\\n") == "a\\nb\\\\n"
