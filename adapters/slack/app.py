@@ -209,7 +209,8 @@ class SlackAdapter:
             f"slack_home:{id(self)}", self._person_changed, self._workspace_changed
         )
         core.services.features.register(self._home_feature)
-        core.services.features.register(RecentTextEraser(f"slack_texts:{id(self)}", self._texts))
+        self._text_eraser = RecentTextEraser(f"slack_texts:{id(self)}", self._texts)
+        core.services.features.register(self._text_eraser)
         self.app = self._build_app()
         self.outbox = SlackOutbox(self)
         self._open_outbox()
@@ -260,6 +261,7 @@ class SlackAdapter:
                 await asyncio.gather(*pending, return_exceptions=True)
         self.core.services.close_outbox(self.outbox)
         self.core.services.features.unregister(self._home_feature.name)
+        self.core.services.features.unregister(self._text_eraser.name)
         await self.session.close()
 
     # App ----------------------------------------------------------------------------------------

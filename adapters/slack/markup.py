@@ -125,7 +125,10 @@ def escape(text: str) -> str:
 _FENCE = re.compile(r"(```.*?```|`[^`\n]+`)", re.DOTALL)
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
 _STRIKE = re.compile(r"~~(.+?)~~")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+# A URL holds none of Slack's control characters (``<``, ``>``, ``|``): one that did closed the
+# link early, and "[d](https://a/><!channel><https://b)" pinged the whole channel. Such a
+# "link" stays text, escaped like the rest.
+_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s<>|]+)\)")
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
 _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
 
@@ -136,7 +139,8 @@ def _inline(segment: str) -> str:
     links: list[str] = []
 
     def keep_link(match: re.Match[str]) -> str:
-        links.append(f"<{match.group(2)}|{escape(match.group(1)).replace('|', '¦')}>")
+        url = match.group(2).replace("&", "&amp;")
+        links.append(f"<{url}|{escape(match.group(1)).replace('|', '¦')}>")
         return f"\x00{len(links) - 1}\x00"
 
     segment = _LINK.sub(keep_link, segment)

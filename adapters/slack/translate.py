@@ -156,6 +156,10 @@ def skip_reason(event: MessageEventPayload, bot: BotIdentity) -> str | None:
         return "the bot's own message"
     if event.get("hidden"):
         return "a hidden system message"
+    if event.get("edited"):
+        # Slack sends app_mention again, under a new event id, when a message mentioning the
+        # bot is edited: it was answered and learned from when it was first written.
+        return "an edit of a message already handled"
     return None
 
 

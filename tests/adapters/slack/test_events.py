@@ -205,6 +205,22 @@ async def test_a_forgotten_author_s_words_leave_the_recent_message_cache(
     assert "kubernetes" not in learned and "operator" not in learned
 
 
+async def test_an_edited_mention_is_not_answered_again(make_world: MakeWorld) -> None:
+    """Slack sends app_mention again, with "edited" and a new event id, when the message is
+    edited: it was answered (and learned from) twice."""
+    llm = ScriptedBackend()
+    world = await make_world(llm=llm)
+    await world.grant()
+    ts = next_ts()
+    mention = {"type": "app_mention", "channel": CHANNEL, "user": USER, "ts": ts,
+               "text": f"<@{BOT_USER_ID}> what about Tokio"}
+    await world.event(mention)
+    await world.event(dict(mention, text=f"<@{BOT_USER_ID}> what about Tokio and Rust",
+                           edited={"user": USER, "ts": next_ts()}))
+    assert len(llm.requests) == 1
+    assert len(world.slack.calls_to("chat.startStream")) == 1
+
+
 async def test_mention_streams_an_answer_in_thread(make_world: MakeWorld) -> None:
     llm = ScriptedBackend()
     world = await make_world(llm=llm)

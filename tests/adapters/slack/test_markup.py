@@ -104,3 +104,19 @@ def test_a_nul_in_the_text_neither_fails_nor_moves_a_link() -> None:
     restore fail (IndexError) or put a link where the text was."""
     assert to_mrkdwn("a\x000\x00b") == "a0b"
     assert to_mrkdwn("[x](https://a.example) and \x000\x00") == "<https://a.example|x> and 0"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["see [d](https://a/><!channel><https://b)", "[x](https://a/|<!here>)",
+     "[y](https://a/<@U0BOSS>)"],
+)
+def test_a_link_cannot_smuggle_a_mention(text: str) -> None:
+    """Slack's control characters inside a Markdown link's URL closed the link early: the
+    model (or a person it echoed) could ping the channel through the bot."""
+    shown = to_mrkdwn(text)
+    assert "<!" not in shown and "<@" not in shown, shown
+
+
+def test_a_link_s_ampersand_is_escaped() -> None:
+    assert to_mrkdwn("[docs](https://x.org/a?b=1&c=2)") == "<https://x.org/a?b=1&amp;c=2|docs>"
