@@ -169,6 +169,10 @@ class Core:
         """See :func:`bot.lifecycle.forget_user`."""
         return await lifecycle.forget_user(self.services, platform, user_id)
 
+    async def forget_workspace(self, platform: str, workspace: str) -> int:
+        """See :func:`bot.lifecycle.forget_workspace`."""
+        return await lifecycle.forget_workspace(self.services, platform, workspace)
+
     @property
     def backlog_size(self) -> int:
         """Events waiting in the outage journal."""

@@ -104,6 +104,25 @@ async def forget_user(services: Services, platform: str, user_id: str) -> int:
     return await services.in_transaction(forget)
 
 
+async def forget_workspace(services: Services, platform: str, workspace: str) -> int:
+    """Forget everyone of one workspace: the bot was removed from it (Slack's
+    ``app_uninstalled``, Discord's guild removal, after which no member-leave event comes).
+    Adapters call it only when ``settings.forget_on_leave`` allows; returns how many person
+    records were removed."""
+
+    async def forget(session: AsyncSession) -> int:
+        people = list(await session.exec(
+            select(Person).where(Person.platform == platform, Person.workspace == workspace)
+        ))
+        # all at once, in id order, as every forget of several people (profiles/privacy.py)
+        await hold_all_for_erasure(session, [p.id for p in people if p.id is not None])
+        for person in people:
+            await forget_person(services, session, person)
+        return len(people)
+
+    return await services.in_transaction(forget)
+
+
 def consent_revoked(services: Services, session: AsyncSession, person: Person) -> None:
     """Revocation stops collection at once; scheduled personal work stops too (after the
     revocation commits)."""

@@ -22,6 +22,7 @@ is a problem, since people there can mention it and get no answer.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,8 @@ INTENT_EFFECT: dict[str, str] = {
 TEXT_CHANNELS = frozenset({0, 5})  # text and announcement channels
 ADMINISTRATOR = discord.Permissions(administrator=True).value
 PAGE = 200  # GET /users/@me/guilds returns at most 200 servers per call
+
+log = logging.getLogger(__name__)
 
 
 def permission_names(value: int) -> list[str]:
@@ -110,6 +113,21 @@ def enabled_intents(flags: int) -> set[str]:
         for intent, (flag, limited, _) in INTENT_FLAGS.items()
         if getattr(app, flag) or getattr(app, limited)
     }
+
+
+async def portal_intents(token: str) -> set[str] | None:
+    """The privileged intents the developer portal enables for this bot (its application's
+    flags, over REST); None when they cannot be read."""
+    http = discord.http.HTTPClient(asyncio.get_running_loop())
+    try:
+        await http.static_login(token)
+        application = await http.request(Route("GET", "/applications/@me"))
+        return enabled_intents(int(application.get("flags") or 0))
+    except (discord.HTTPException, OSError) as exc:
+        log.warning("the application's intents could not be read: %s", exc)
+        return None
+    finally:
+        await http.close()
 
 
 def base_permissions(roles: list[dict[str, Any]], member_roles: Iterable[str], guild_id: str,

@@ -43,6 +43,7 @@ from adapters.discord.delivery import Delivery, Origin
 from adapters.discord.markup import Names, normalise
 from adapters.discord.stream import DEFAULT_INTERVAL, StreamingReply
 from adapters.discord.translate import (
+    PLATFORM,
     action_event,
     command_event,
     mentioned_names,
@@ -55,7 +56,7 @@ from adapters.discord.views import ActionButton
 from bot.commands import ACTION_COMMANDS
 from bot.config import Settings
 from bot.core import Core
-from bot.events import AnyEvent, PlatformContext
+from bot.events import AnyEvent, PlatformContext, Reply
 from bot.i18n import N_, t
 
 # A text bot never joins voice: without this, every client logs at start that PyNaCl and
@@ -188,6 +189,7 @@ class DiscordAdapter:
             self.on_raw_reaction_add,
             self.on_raw_reaction_remove,
             self.on_raw_member_remove,
+            self.on_guild_remove,
         ):
             client.event(handler)
 
@@ -219,10 +221,15 @@ class DiscordAdapter:
             return True
         reference = message.reference
         resolved = reference.resolved if reference is not None else None
-        if isinstance(resolved, discord.Message) and resolved.author.id == me.id:
-            return True
         channel = message.channel
-        return isinstance(channel, discord.Thread) and channel.owner_id == me.id
+        if (isinstance(resolved, discord.Message) and resolved.author.id == me.id) or (
+            isinstance(channel, discord.Thread) and channel.owner_id == me.id
+        ):
+            # Without the message_content intent Discord blanks what does not mention the
+            # bot (a reply with its ping turned off, a thread message): such a message was
+            # "addressed" with no text, and its author got "I got an empty message" in DMs.
+            return True if message.content or self.client.intents.message_content else None
+        return False
 
     def names_for(self, message: discord.Message) -> Names:
         mentioned = {user.id: user.display_name for user in message.mentions}
@@ -275,8 +282,15 @@ class DiscordAdapter:
             return await message.channel.send(preview, reference=reference)
 
         stream = StreamingReply(post_preview, interval=self.stream_interval)
-        async with typing(message.channel):
-            replies = await self.core.handle(event, on_partial=stream.update)
+        try:
+            async with typing(message.channel):
+                replies = await self.core.handle(event, on_partial=stream.update)
+        except Exception:
+            # A half-streamed answer stayed as it was, and nobody was told: the failure's
+            # words replace the preview, as on Slack and for slash commands.
+            log.exception("message %s failed", event.event_id)
+            locale = str(message.guild.preferred_locale) if message.guild else None
+            replies = [Reply(text=t(SOMETHING_WENT_WRONG, locale), purpose="error")]
         await self.delivery.to_origin(origin, replies, stream=stream)
 
     # Reactions -----------------------------------------------------------------------------
@@ -338,6 +352,15 @@ class DiscordAdapter:
             return
         if await self.core.forget_ref(person_ref(payload.user.id, payload.guild_id)):
             log.info("forgot user %s who left guild %s", payload.user.id, payload.guild_id)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot was kicked or the server deleted (discord.py fires this for a real removal,
+        not an outage): no member-leave event will ever come for its people, so with
+        ``forget_on_leave`` they are all forgotten now, as a Slack uninstall does."""
+        if not self.settings.forget_on_leave:
+            return
+        removed = await self.core.forget_workspace(PLATFORM, str(guild.id))
+        log.warning("removed from Discord server %s: forgot %d people", guild.id, removed)
 
     # Interactions --------------------------------------------------------------------------
     async def run_command(self, interaction: discord.Interaction, name: str, args: str) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from adapters.discord.check import portal_intents
 from adapters.discord.client import AnyClient, build_client
 from adapters.discord.endpoints import needs_gateway_lookup, point_gateway_from_api, pointed_at
 from bot.config import Settings
@@ -61,15 +62,23 @@ async def serve(
                 await _run(client, token, settings, web)
                 return
             except discord.PrivilegedIntentsRequired:
-                asked = _privileged_names(client.intents)
+                asked = frozenset(_privileged_names(client.intents))
                 if not asked:
                     raise
+                # Keep those the portal does enable: refused "members" (forget_on_leave's
+                # default) cost the bot message_content too, and with it every channel message
+                # and reply-to-the-bot it could read.
+                enabled = await portal_intents(token)
+                kept = asked & enabled if enabled is not None else frozenset()
+                if kept == asked:  # the flags say yes, Discord said no: ask for none
+                    kept = frozenset()
                 log.warning(
                     "Discord refused the privileged intents %s: enable them for this bot in the "
-                    "developer portal (Bot → Privileged Gateway Intents). Continuing without "
-                    "them (DMs, mentions and slash commands still work).", ", ".join(asked),
+                    "developer portal (Bot → Privileged Gateway Intents). Continuing with %s "
+                    "(DMs, mentions and slash commands still work).",
+                    ", ".join(sorted(asked - kept)), ", ".join(sorted(kept)) or "none",
                 )
-                wanted = frozenset()
+                wanted = kept
 
 
 async def _run(client: AnyClient, token: str, settings: Settings, web: WebHost | None) -> None:

@@ -590,7 +590,7 @@ class SlackAdapter:
             await self.installations.async_delete_all(enterprise_id=None, team_id=team_id)
         log.warning("Slack workspace %s uninstalled the app", team_id)
         if self.settings.forget_on_leave:
-            removed = await oauth.forget_workspace(self.core, team_id)
+            removed = await self.core.forget_workspace(translate.PLATFORM, team_id)
             log.warning("forgot %d people of Slack workspace %s", removed, team_id)
 
     async def _tokens_revoked(self, team_id: str, event: TokensRevokedEventPayload) -> None:

@@ -22,15 +22,11 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from sqlmodel import select
 
 from adapters.slack.installations import InstallationStore, StateStore, TokenCipher
 from adapters.slack.manifest import SCOPES
-from bot import lifecycle
 from bot.config import Settings
 from bot.core import Core
-from profiles.models import Person
-from profiles.privacy import hold_all_for_erasure
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -85,18 +81,3 @@ def add_routes(web_app: web.Application, flow: AsyncOAuthFlow) -> None:
 
     web_app.router.add_get(flow.install_path, install)
     web_app.router.add_get(flow.redirect_uri_path, redirect)
-
-
-async def forget_workspace(core: Core, team_id: str) -> int:
-    """Delete every person of one Slack workspace (all their rows, through the same path as
-    ``/forget``). Returns how many people were removed."""
-    services = core.services
-    async with services.transaction() as session:
-        people = list(await session.exec(
-            select(Person).where(Person.platform == PLATFORM, Person.workspace == team_id)
-        ))
-        # all at once, in id order, as every forget of several people (profiles/privacy.py)
-        await hold_all_for_erasure(session, [p.id for p in people if p.id is not None])
-        for person in people:
-            await lifecycle.forget_person(services, session, person)
-    return len(people)

@@ -96,6 +96,29 @@ async def test_refused_privileged_intents_fall_back_to_none(
     assert second["intents"] & discord.Intents(dm_messages=True).value  # still hears DMs
 
 
+async def test_a_refused_intent_costs_only_itself(
+    fake_discord: Callable[..., Any], settings_for: Callable[..., Settings], sqlite_url: str
+) -> None:
+    """forget_on_leave asks for "members" too; when only Message Content was enabled in the
+    portal, the fallback dropped every privileged intent — message_content with it, so no
+    channel message could be read. The portal's flags now say which to keep."""
+    content = discord.Intents(message_content=True).value
+    fake = await fake_discord(approved=content,
+                              flags=discord.ApplicationFlags(gateway_message_content=True).value)
+    settings = settings_for(sqlite_url, discord_bot_token=TOKEN,
+                            discord_api_url=f"{fake.base}/api/v10")
+
+    async with serving(settings, privileged=("message_content", "members")):
+        for _ in range(100):
+            if len(fake.identifies) >= 2:
+                break
+            await asyncio.sleep(0.05)
+
+    first, second = fake.identifies[:2]
+    assert first["intents"] & discord.Intents(members=True).value
+    assert second["intents"] & PRIVILEGED_BITS == content  # message_content kept, members not
+
+
 async def test_sync_registers_the_tree_over_rest_only(
     fake_discord: Callable[..., Any], settings_for: Callable[..., Settings], sqlite_url: str
 ) -> None:

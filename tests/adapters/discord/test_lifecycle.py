@@ -25,6 +25,27 @@ async def test_member_leaving_forgets_them_when_configured(make_world: MakeWorld
     assert await world.person(world.alice.id, "dm") is not None  # other scopes untouched
 
 
+async def test_the_bot_removed_from_a_server_forgets_its_people_when_configured(
+    make_world: MakeWorld,
+) -> None:
+    """Kicked from a server, the bot never hears of its members leaving: with forget_on_leave
+    they were kept for good (a Slack uninstall forgot them). A server outage ("unavailable")
+    forgets nothing."""
+    world = await make_world(core_options={"forget_on_leave": True})
+    await world.grant(world.alice)
+    await world.alice.user.send_dm("my DM identity is separate")
+    guild = str(world.guild.id)
+
+    world.env.backend.emit("GUILD_DELETE", {"id": guild, "unavailable": True})
+    await world.env.settle()
+    assert await world.person(world.alice.id, guild) is not None
+
+    world.env.backend.emit("GUILD_DELETE", {"id": guild})
+    await world.env.settle()
+    assert await world.person(world.alice.id, guild) is None
+    assert await world.person(world.alice.id, "dm") is not None  # other scopes untouched
+
+
 async def test_member_leaving_keeps_data_by_default(world: World) -> None:
     await world.grant(world.alice)
 
@@ -48,6 +69,29 @@ async def test_without_privileged_intents_dms_and_mentions_still_work(
     assert world.bot_messages(world.channel)[0].content.endswith("hello from the server")
     result = await world.alice.slash(world.channel, "profile")
     assert result.response is not None and result.ephemeral
+
+
+async def test_without_message_content_a_blank_reply_to_the_bot_is_left_alone(
+    make_world: MakeWorld,
+) -> None:
+    """A reply to the bot with its ping turned off arrives blank without the message_content
+    intent: it was "addressed", and its author got "I got an empty message" in their DMs."""
+    from simcord.backend.models.message import AllowedMentions
+
+    world = await make_world(privileged=(), approved=discord.Intents.default())
+    await world.alice.send(world.channel, f"{world.bot_mention} first")
+    [answer] = world.bot_messages(world.channel)
+    backend = world.env.backend
+    reference = backend.normalize_message_reference(
+        world.channel.id, {"channel_id": str(world.channel.id), "message_id": str(answer.id)})
+    quiet = AllowedMentions(replied_user=False)  # the reply's ping turned off
+    backend.create_message(world.channel.id, world.alice.id, "and a follow-up",
+                           reference=reference, allowed_mentions=quiet)
+    await world.env.settle()
+
+    assert len(world.bot_messages(world.channel)) == 1
+    # (the DMs hold the consent question of the first mention, and nothing more)
+    assert not any("empty" in m.content for m in world.bot_messages(world.dm(world.alice)))
 
 
 async def test_presence_gives_device_and_activity_to_the_model(make_world: MakeWorld) -> None:

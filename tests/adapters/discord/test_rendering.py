@@ -86,6 +86,30 @@ async def test_streaming_edits_one_message_about_once_per_second(make_world: Mak
     assert 2 <= len(edits) <= 5
 
 
+class BreaksMidStream(SlowStreamingModel):
+    """Streams one chunk, then fails with an error nothing in the core expects."""
+
+    async def generate(
+        self, request: LLMRequest, *, on_partial: PartialCallback | None = None
+    ) -> LLMResult:
+        if on_partial is not None:
+            await on_partial("The answer is")
+        raise RuntimeError("a bug, not an outage")
+
+
+async def test_a_failure_mid_stream_replaces_the_preview_with_an_apology(
+    make_world: MakeWorld,
+) -> None:
+    """The half-streamed preview stayed as it was and the person was told nothing (Slack and
+    slash commands said something went wrong)."""
+    from adapters.discord.client import SOMETHING_WENT_WRONG
+
+    world = await make_world(BreaksMidStream([]))
+    await world.alice.send(world.channel, f"{world.bot_mention} explain please")
+    (message,) = world.bot_messages(world.channel)
+    assert message.content == SOMETHING_WENT_WRONG
+
+
 def test_split_prefers_paragraphs_then_lines() -> None:
     text = ("a" * 1500) + "\n\n" + ("b" * 1500) + "\n" + ("c" * 1500)
     assert split_message(text) == ["a" * 1500, "b" * 1500, "c" * 1500]
