@@ -505,8 +505,12 @@ class PoolWatchingBackend(ScriptedBackend):
 
     async def generate(self, request, *, on_partial=None):
         # The workspace background's refresh, which assembly may have started, holds a
-        # connection of its own for a moment: not the reply's, so it is let finish first.
-        await self.core_ref[0].services.engine.background.settle()
+        # connection of its own for a moment: not the reply's, so it is let finish first;
+        # so is the learner's batch with this message's learning, which runs beside the
+        # reply by design (a flake of the shifted, shuffled pass counted its connection).
+        services = self.core_ref[0].services
+        await services.engine.background.settle()
+        await services.learner.flush()
         pool = self.core_ref[0].services.db.engine.sync_engine.pool
         self.checked_out.append(pool.checkedout())
         return await super().generate(request, on_partial=on_partial)
