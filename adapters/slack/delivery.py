@@ -30,6 +30,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack.markup import split_text
 from adapters.slack.render import message_payload
 from adapters.slack.stream import ReplyStream
+from adapters.slack.threads import LRU
 from adapters.slack.translate import Origin
 from bot.core import Core
 from bot.events import Reply, ReplyKind
@@ -38,6 +39,7 @@ from bot.i18n import N_, t
 log = logging.getLogger(__name__)
 
 SENT_TO_DM = N_("I've sent it to you in a direct message with me.")  # catalog text
+RESPONSE_URL_USES = 5  # what Slack allows one response_url
 EXPORT_CHUNK = 3500
 EXPORT_MAX_MESSAGES = 20
 
@@ -57,6 +59,8 @@ class Deliverer:
         self.core = core
         self.retry_handlers = retry_handlers
         self.session = session
+        # posts made to each recent response_url (Slack takes five per URL)
+        self._url_uses: LRU[str, int] = LRU(1000)
 
     async def deliver(
         self, origin: Origin, replies: list[Reply], stream: ReplyStream | None = None
@@ -91,9 +95,10 @@ class Deliverer:
         channel = reply.channel_id or origin.channel_id
         ts = await stream.finish(reply) if stream is not None else None
         if ts is None:
-            if origin.from_command and origin.response_url and not reply.channel_id:
+            if origin.from_command and origin.response_url and not reply.channel_id and (
                 await self._respond(origin.response_url, reply, response_type="in_channel")
-                return
+            ):
+                return  # else (refused, or its five uses spent) posted as any message
             if not channel:
                 await self._dm(origin, reply)
                 return
@@ -104,7 +109,10 @@ class Deliverer:
         await self._bind(reply, ts)
 
     async def _ephemeral(self, origin: Origin, reply: Reply, *, replace: bool) -> bool:
-        """Returns True when it replaced the pressed button's ephemeral message."""
+        """Returns True when it replaced the pressed button's ephemeral message. Slack takes
+        five posts to a ``response_url``: the rest (a digest preview is seven replies) go by
+        ``chat.postEphemeral``, and where that is refused (a channel the bot is not in) to
+        the person's DM — they were lost."""
         replace_original = replace and origin.ephemeral_container
         if origin.response_url and await self._respond(
             origin.response_url, reply, response_type="ephemeral",
@@ -115,12 +123,17 @@ class Deliverer:
         if not channel:
             await self._dm(origin, reply)
             return False
-        await self.client.chat_postEphemeral(
-            channel=channel,
-            user=origin.user_id,
-            thread_ts=reply.thread_id or origin.thread_ts,
-            **message_payload(reply),
-        )
+        try:
+            await self.client.chat_postEphemeral(
+                channel=channel,
+                user=origin.user_id,
+                thread_ts=reply.thread_id or origin.thread_ts,
+                **message_payload(reply),
+            )
+        except SlackApiError as exc:
+            log.info("ephemeral refused in %s (%s): sent by DM", channel,
+                     exc.response.get("error"))
+            await self._dm(origin, reply)
         return False
 
     async def _dm(self, origin: Origin, reply: Reply) -> None:
@@ -172,8 +185,12 @@ class Deliverer:
     async def _respond(
         self, url: str, reply: Reply, *, response_type: str, replace_original: bool = False
     ) -> bool:
-        """POST to a ``response_url`` (valid 30 minutes, 5 uses). False if Slack refused, so
-        the caller can fall back to the Web API."""
+        """POST to a ``response_url`` (valid 30 minutes, 5 uses). False if Slack refused or
+        would refuse (its five uses spent), so the caller can fall back to the Web API."""
+        uses = self._url_uses.get(url) or 0
+        if uses >= RESPONSE_URL_USES:
+            return False
+        self._url_uses.put(url, uses + 1)
         body: dict[str, Any] = {
             "response_type": response_type,
             "replace_original": replace_original,

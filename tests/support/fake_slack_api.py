@@ -101,6 +101,7 @@ class FakeSlackAPI:
         self._codes: dict[str, dict[str, Any]] = {}
         self._tokens_issued = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = defaultdict(list)
+        self._url_uses: dict[str, int] = defaultdict(int)
         self._ts = itertools.count(1)
         self._files = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -343,8 +344,13 @@ class FakeSlackAPI:
         return web.Response(text=f"OK - {len(body)}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
+        """As Slack: five posts per URL; the sixth is refused (404 ``used_url``)."""
         params, body = await self._params(request)
-        params["response_url"] = request.match_info["name"]
+        name = request.match_info["name"]
+        self._url_uses[name] += 1
+        if self._url_uses[name] > 5:
+            return web.Response(status=404, text="used_url")
+        params["response_url"] = name
         self.calls.append(Call("response_url", params, None, body=body))
         await self._notify()
         return web.Response(text="ok")

@@ -168,3 +168,28 @@ async def test_admin_names_a_channel_by_slack_mention(world: SlackWorld) -> None
     assert world.slack.calls_to("response_url")[-1].params["text"] == t(
         BAD_CHANNEL, "en", word="#random")
     assert len(await rows(world.core, ChannelPolicy)) == 1
+
+
+async def test_more_private_replies_than_a_response_url_takes_reach_the_person(
+    world: SlackWorld,
+) -> None:
+    """Slack takes five posts to a response_url: a /digest preview is seven private replies.
+    The sixth and seventh went to chat.postEphemeral, which a channel the bot is not in
+    refuses (not_in_channel): they were lost. Now they go by DM."""
+    from adapters.slack.translate import Origin
+    from bot.events import Reply, ReplyKind
+
+    ws = await world.adapter.workspaces.get(TEAM_ID)
+    assert ws is not None
+    origin = Origin(TEAM_ID, USER, "C0NOTJOINED", response_url=world.slack.response_url("r7"),
+                    from_command=True)
+    world.slack.fail_next("chat.postEphemeral", status=200, error="not_in_channel")
+    world.slack.fail_next("chat.postEphemeral", status=200, error="not_in_channel")
+    replies = [Reply(text=f"part {n}", kind=ReplyKind.EPHEMERAL) for n in range(1, 8)]
+    await ws.deliverer.deliver(origin, replies)
+
+    private = [c.params["text"] for c in world.slack.calls_to("response_url")]
+    assert private == [f"part {n}" for n in range(1, 6)]
+    in_dm = [c.params["text"] for c in world.slack.calls_to("chat.postMessage")
+             if c.params["channel"] == DM]
+    assert in_dm == ["part 6", "part 7"]
