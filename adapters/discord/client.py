@@ -51,8 +51,11 @@ from adapters.discord.translate import (
     person_ref,
     presence_context,
     reaction_event,
+    workspace_for,
 )
 from adapters.discord.views import ActionButton
+from adapters.lru import LRU
+from adapters.recent_texts import RecentText, RecentTextEraser
 from bot.commands import ACTION_COMMANDS
 from bot.config import Settings
 from bot.core import Core
@@ -67,6 +70,7 @@ discord.VoiceClient.warn_dave = False
 log = logging.getLogger(__name__)
 
 PRIVILEGED_INTENTS = frozenset({"message_content", "members", "presences"})
+FETCHED_TEXTS = 2000  # texts of reacted-to messages fetched over REST, kept in memory
 SOMETHING_WENT_WRONG = N_(  # catalog text, in the person's Discord locale
     "Sorry, something went wrong on my side. Please try again in a moment."
 )
@@ -181,6 +185,13 @@ class DiscordAdapter:
         self.client = client
         self.stream_interval = stream_interval
         self.delivery = Delivery(client, core, feedback_buttons=feedback_buttons)
+        # Texts of reacted-to messages that had to be fetched (discord.py does not cache a
+        # fetched message): a popular old post cost a REST call per reaction, each one
+        # counted against Discord's rate limits. Their authors' /forget drops them.
+        self._fetched: LRU[int, RecentText] = LRU(FETCHED_TEXTS)
+        self._fetched_eraser = RecentTextEraser(f"discord_texts:{id(self)}", PLATFORM,
+                                                self._fetched)
+        core.services.features.register(self._fetched_eraser)
         client.adapter = self
         client.tree = build_tree(client, self.run_command)
         client.add_dynamic_items(ActionButton)
@@ -199,7 +210,10 @@ class DiscordAdapter:
         self.core.services.open_outbox(self.delivery)
 
     def uninstall_delivery(self) -> None:
+        """The client is done (the runner builds a new one to reconnect): its outbox closes
+        and its fetched texts leave the core's deletion contract with it."""
         self.core.services.close_outbox(self.delivery)
+        self.core.services.features.unregister(self._fetched_eraser.name)
 
     # Messages ------------------------------------------------------------------------------
     def addressed(self, message: discord.Message) -> bool | None:
@@ -313,11 +327,22 @@ class DiscordAdapter:
         added = payload.event_type == "REACTION_ADD"
         author_id = payload.message_author_id
         message = discord.utils.get(self.client.cached_messages, id=payload.message_id)
-        if message is None and added and author_id != me.id and self._can_read_content(payload):
+        kept = self._fetched.get(payload.message_id) if message is None else None
+        if (message is None and kept is None and added and author_id != me.id
+                and self._can_read_content(payload)):
             message = await self._fetch_message(payload)
+            if message is not None and message.author.id != me.id and message.content:
+                kept = RecentText(
+                    workspace_for(payload.guild_id), str(message.author.id),
+                    normalise(message.content, self.names_for(message)),
+                    mentioned_names(message),
+                )
+                self._fetched.put(payload.message_id, kept)
         text = None
         names: tuple[str, ...] = ()
-        if message is not None:
+        if kept is not None:
+            author_id, text, names = int(kept.user), kept.text, kept.mentioned_names
+        elif message is not None:
             author_id = message.author.id
             if author_id != me.id and message.content:
                 text = normalise(message.content, self.names_for(message))

@@ -34,13 +34,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.lru import LRU
+from adapters.recent_texts import RecentText, RecentTextEraser
 from adapters.slack import home, markup, oauth, translate
 from adapters.slack.delivery import Deliverer
 from adapters.slack.directory import SlackUser, UserDirectory
 from adapters.slack.manifest import SUGGESTED_PROMPTS, native_commands, umbrella_command
 from adapters.slack.render import feedback_acknowledged
 from adapters.slack.stream import ReplyStream
-from adapters.slack.threads import LRU, ThreadTracker
+from adapters.slack.threads import ThreadTracker
 from adapters.slack.translate import BotIdentity, Origin
 from adapters.slack.types import (
     BlockAction,
@@ -84,30 +86,6 @@ class SlackOutbox:
 
     async def send(self, person: Person, replies: list[Reply]) -> None:
         await self._adapter.send_to_person(person, replies)
-
-
-@dataclass(frozen=True, slots=True)
-class RecentText:
-    """A message's normalised text, and who wrote it where."""
-
-    team: str
-    user: str
-    text: str
-
-
-class RecentTextEraser(FeatureBase):
-    """The adapter's part of /forget (and of a consent revocation): the words of the person
-    in its cache of recent messages go, so no copy of them stays in memory and no one's
-    reaction to one of their messages learns from it any more."""
-
-    def __init__(self, name: str, texts: LRU[tuple[str, str], RecentText]) -> None:
-        self.name = name
-        self._texts = texts
-
-    async def delete_person_data(self, person: Person) -> None:
-        if person.platform == "slack":
-            self._texts.drop_where(
-                lambda kept: (kept.team, kept.user) == (person.workspace, person.user_id))
 
 
 class HomeRefresh(FeatureBase):
@@ -209,7 +187,8 @@ class SlackAdapter:
             f"slack_home:{id(self)}", self._person_changed, self._workspace_changed
         )
         core.services.features.register(self._home_feature)
-        self._text_eraser = RecentTextEraser(f"slack_texts:{id(self)}", self._texts)
+        self._text_eraser = RecentTextEraser(f"slack_texts:{id(self)}", translate.PLATFORM,
+                                             self._texts)
         core.services.features.register(self._text_eraser)
         self.app = self._build_app()
         self.outbox = SlackOutbox(self)

@@ -27,10 +27,10 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.lru import LRU
 from adapters.slack.markup import split_text
 from adapters.slack.render import message_payload
 from adapters.slack.stream import ReplyStream
-from adapters.slack.threads import LRU
 from adapters.slack.translate import Origin
 from bot.core import Core
 from bot.events import Reply, ReplyKind

@@ -13,60 +13,21 @@ later mention handled elsewhere is picked up.
 
 from __future__ import annotations
 
-import collections
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.lru import LRU
 from adapters.slack import markup
 from adapters.slack.translate import BotIdentity
 
 log = logging.getLogger(__name__)
 
 ANYONE = "*"  # member marker: the bot started the thread, every reply is for it
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class LRU(Generic[K, V]):
-    """A bounded mapping that forgets the least recently written entries first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: collections.OrderedDict[K, V] = collections.OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        return self._data.get(key)
-
-    def put(self, key: K, value: V) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
-
-    def pop(self, key: K) -> V | None:
-        return self._data.pop(key, None)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def keys(self) -> list[K]:
-        """Oldest written first."""
-        return list(self._data)
-
-    def drop_where(self, unwanted: Callable[[V], bool]) -> int:
-        """Remove every entry whose value is ``unwanted``; how many went."""
-        keys = [key for key, value in self._data.items() if unwanted(value)]
-        for key in keys:
-            del self._data[key]
-        return len(keys)
 
 
 class ThreadTracker:

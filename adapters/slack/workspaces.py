@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.lru import LRU
 from adapters.slack.delivery import Deliverer
 from adapters.slack.directory import UserDirectory
-from adapters.slack.threads import LRU, ThreadTracker
+from adapters.slack.threads import ThreadTracker
 
 log = logging.getLogger(__name__)
 
