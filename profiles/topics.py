@@ -14,7 +14,9 @@ use maintained resources instead of hand lists wherever one exists:
 * **part of speech** for English (``lemminflect``'s lexicon): a phrase must end in a noun and
   may not start with a common adjective, adverb or a verb used as one ("I *love* jazz"); a
   verb after a modal or auxiliary ("we should *switch*", "CI is *failing*") or before its
-  object ("the api *returns* a 500") is no topic.
+  object ("the api *returns* a 500") is no topic. An everyday gerund is no topic alone
+  ("learning") but heads a compound when the lexicon lists it as a noun too ("machine
+  learning", "deep learning").
 * **lemmas** (``lemminflect`` for English nouns, ``simplemma`` for 54 languages):
   "superpowers"/"superpower" and "runtimes"/"runtime" are one topic.
 * **sentiment** (VADER's lexicon, shipped in ``vaderSentiment``): evaluative words ("good",
@@ -277,6 +279,29 @@ def _weak_modifier(word: str, lang: str) -> bool:
     return not pos & {"NOUN", "PROPN", "ADJ"} and common
 
 
+def _compound_gerund(items: Sequence[tuple[str, bool]]) -> bool:
+    """A common gerund that heads a compound: "machine learning", "deep learning", "data
+    engineering". Alone it is everyday ("learning", see :data:`GERUND_MAX`); after a modifier
+    it names a field, when the lexicon lists the gerund as a noun in its own right (a
+    nominalised gerund: "learning", "engineering", "training"; not "talking", "going") and
+    the word before it is a singular noun or an adjective (not a subject doing it: "kids
+    playing", nor a verb: "started learning"). Everyday pairs still fall to
+    :data:`PHRASE_MAX` ("wife working")."""
+    if len(items) < 2:
+        return False
+    word, name = items[-1]
+    pos = _pos(word)
+    if name or not word.endswith("ing") or not {"NOUN", "VERB"} <= pos or evaluative(word):
+        return False
+    before, before_name = items[-2]
+    if before_name:
+        return True
+    modifier = _pos(before)
+    if evaluative(before) or not (_english_noun(before) or "ADJ" in modifier):
+        return False
+    return "NOUN" not in modifier or lemma(before, "en") == before
+
+
 def _weak_head(word: str, lang: str) -> bool:
     if lang != "en":
         return zipf(word, lang) >= SINGLE_MAX
@@ -429,6 +454,8 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     while items and not items[-1][1] and (
         _weak_head(items[-1][0], lang) or items[-1][0] in GENERIC_ALONE
     ):
+        if lang == "en" and _compound_gerund(items):
+            break
         items.pop()
     if not items:
         return None

@@ -139,3 +139,22 @@ async def test_a_developer_session_learns_no_verbs_or_fragments(make_core):
     for bad in ("failing", "store", "switch", "api return"):
         assert bad not in learned, learned
     assert not [t for t in learned if "versus" in t or t == "distributed key"], learned
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("I'm into machine learning", "machine learning"),
+        ("deep learning is fun", "deep learning"),
+        ("we are hiring for data engineering", "data engineering"),
+    ],
+)
+def test_a_common_gerund_heads_a_compound(text, topic):
+    """Alone "learning" is everyday; after a noun or adjective it names a field, not
+    "machine"."""
+    assert topic in found(text), (text, found(text))
+
+
+def test_a_common_gerund_after_a_subject_or_alone_is_no_compound():
+    assert found("I enjoy learning") == []
+    assert not [t for t in found("the kids playing outside") if "playing" in t]
