@@ -87,9 +87,11 @@ _DETERMINERS = frozenset(
 )
 # A clause that opens with a verb-able word followed by one of these is an instruction:
 # "check the cable", "hold it", "plug in the router".
-_OBJECTS = _DETERMINERS | frozenset(
-    ("it", "that", "this", "them", "me", "us", "him", "out", "up", "in", "on", "off", "down")
-    + ("if", "whether", "for")
+# The first two are an object: after a verb ("I love *exploring* my hardware") a gerund
+# before one is still a verb, before a preposition it is not ("enjoy *programming* in").
+_OBJECT_NOUNS = _DETERMINERS | frozenset(("it", "that", "this", "them", "me", "us", "him"))
+_OBJECTS = _OBJECT_NOUNS | frozenset(
+    ("out", "up", "in", "on", "off", "down", "if", "whether", "for")
 )
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
@@ -317,6 +319,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
     for clause in _BREAKS.split(prose):
         run: list[tuple[str, bool]] = []
         previous = ""
+        object_position = False  # after a determiner or a verb a noun follows
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         tokens = TOKEN.findall(clause)
@@ -327,8 +330,16 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
                 (subject and (not participle or _progressive(word, following, lang)))
                 or (previous in _THIRD_PERSON and word.endswith("s"))
-                # an instruction: "check the cable", "press and hold it", "try plugging it"
-                or following in _OBJECTS
+                # an instruction: "check the cable", "press and hold it", "try plugging it";
+                # not a verb's or a determiner's noun: "tried *rust* for embedded", "a
+                # *guide* for beginners" (a gerund there may have its own object)
+                or (
+                    following in _OBJECTS
+                    and (
+                        not object_position
+                        or (word.endswith("ing") and following in _OBJECT_NOUNS)
+                    )
+                )
             )
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"; so does any verb with an object after it: "the api
@@ -362,8 +373,16 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 run.append((word, name))
                 subject = participle = False
             previous = word
+            object_position = word in _DETERMINERS or verb_use or (filler and _verb_only(word))
         if run:
             yield run
+
+
+def _verb_only(word: str) -> bool:
+    """A verb form the lexicon lists as no noun or auxiliary ("tried", "used"): what
+    follows it is its object."""
+    pos = _pos(word)
+    return "VERB" in pos and not pos & {"NOUN", "AUX", "PROPN"}
 
 
 def _be(word: str) -> bool:

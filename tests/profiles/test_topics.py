@@ -158,3 +158,31 @@ def test_a_common_gerund_heads_a_compound(text, topic):
 def test_a_common_gerund_after_a_subject_or_alone_is_no_compound():
     assert found("I enjoy learning") == []
     assert not [t for t in found("the kids playing outside") if "playing" in t]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("has anyone tried rust for embedded stuff?", "rust"),
+        ("I use rust for embedded work", "rust"),
+        ("need a guide for beginners", "guide"),
+        ("can you write a closure in Python?", "closure"),
+    ],
+)
+def test_a_noun_after_a_verb_or_determiner_is_no_instruction(text, topic):
+    """The "rust for" of a question read as an instruction ("look for"): a verb-able word
+    before "for", "in" or an object is a verb only where an instruction's verb stands, not
+    after a verb or a determiner."""
+    assert topic in found(text), (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "verb"),
+    [
+        ("check the cable", "check"),
+        ("I tried turning it off", "turning"),
+        ("I love exploring my hardware", "exploring"),
+    ],
+)
+def test_instructions_and_gerunds_with_an_object_stay_verbs(text, verb):
+    assert verb not in found(text), (text, found(text))
