@@ -186,3 +186,31 @@ def test_a_noun_after_a_verb_or_determiner_is_no_instruction(text, topic):
 )
 def test_instructions_and_gerunds_with_an_object_stay_verbs(text, verb):
     assert verb not in found(text), (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("grabbing lunch, back in 20", "grabbing"),
+        ("switching from webpack to vite cut our build time in half", "switching"),
+        ("Try adjusting brightness", "adjusting"),
+    ],
+)
+def test_an_action_gerund_is_no_interest(text, action):
+    """Its verb is reported done more than named ("grabbed" is commoner than "grabbing"):
+    an errand, not an activity."""
+    assert not [t for t in found(text) if action in t.split()], (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("I love baking", "baking"),
+        ("went hiking with the kids", "hiking"),
+        ("I think the migration broke the staging database", "staging database"),
+        ("I've been reading about event sourcing", "event sourcing"),
+        ("the terraform plan wants to recreate the load balancer", "load balancer"),
+    ],
+)
+def test_activities_and_gerund_compounds_stay(text, topic):
+    assert topic in found(text), (text, found(text))
