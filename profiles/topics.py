@@ -19,7 +19,8 @@ use maintained resources instead of hand lists wherever one exists:
   learning", "deep learning"). A gerund whose regular past tense is commoner than itself
   names an errand, not an activity ("grabbing lunch", "switching"; "hiking" stays).
 * **lemmas** (``lemminflect`` for English nouns, ``simplemma`` for 54 languages):
-  "superpowers"/"superpower" and "runtimes"/"runtime" are one topic.
+  "superpowers"/"superpower" and "runtimes"/"runtime" are one topic; a plural the lexicon
+  does not know folds when wordfreq finds its singular clearly commoner ("monads").
 * **sentiment** (VADER's lexicon, shipped in ``vaderSentiment``): evaluative words ("good",
   "favorite", "awesome", "haha", "love", and gerunds of such verbs: "failing", "crashing")
   say how someone feels or something goes, not what about; they never open or close a topic
@@ -118,6 +119,9 @@ OTHER_SINGLE_MAX = 4.6
 MAX_WORDS = 3
 # A noun whose plural is this common is a countable noun ("values" 4.7; "viae", "nobodies" no).
 COUNT_NOUN_MIN = 3.0
+# A word the lexicon does not know folds to its singular (minus "-s") when that is this much
+# commoner ("monad" 2.35 vs "monads" 2.03; not "redi" 2.0 vs "redis" 1.98).
+SINGULAR_MARGIN = 0.2
 
 
 @functools.lru_cache(maxsize=64)
@@ -231,7 +235,11 @@ def lemma(word: str, lang: str) -> str:
 
     if lang == "en":
         # only plurals of known nouns fold ("media" is not "medium", "solaris" not "solari")
-        if not word.endswith("s") or "NOUN" not in _pos(word):
+        if not word.endswith("s"):
+            return word
+        if not _pos(word):
+            return _unknown_singular(word)
+        if "NOUN" not in _pos(word):
             return word
         nouns = lemminflect.getLemma(word, upos="NOUN")
         return str(nouns[0]).lower() if nouns and nouns[0] else word
@@ -243,6 +251,20 @@ def lemma(word: str, lang: str) -> str:
     # simplemma sometimes maps a noun to a related verb or a stem; keep it only when it is a
     # plausible inflection of the same word (same start, not longer).
     return found if found[:3] == word[:3] and len(found) <= len(word) and found else word
+
+
+def _unknown_singular(word: str) -> str:
+    """A plural the lexicon does not know ("monads", "repos", "gpus") folds to its singular
+    when that is the commoner word by :data:`SINGULAR_MARGIN` and itself a possible noun;
+    "redis" (as common as "redi"), "kubernetes", "ios" ("io": too short), "aws" (filler)
+    and "-ss" words stay."""
+    singular = word[:-1]
+    if len(singular) < 3 or word.endswith("ss") or is_filler(singular):
+        return word
+    pos = _pos(singular)
+    if pos and "NOUN" not in pos:
+        return word
+    return singular if zipf(singular, "en") >= zipf(word, "en") + SINGULAR_MARGIN else word
 
 
 @functools.lru_cache(maxsize=100_000)

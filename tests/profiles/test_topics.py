@@ -214,3 +214,20 @@ def test_an_action_gerund_is_no_interest(text, action):
 )
 def test_activities_and_gerund_compounds_stay(text, topic):
     assert topic in found(text), (text, found(text))
+
+
+def test_a_plural_the_lexicon_does_not_know_folds_to_its_singular():
+    """Once "monads" and "monad" were two topics: lemminflect folds only nouns it knows."""
+    assert "monad" in found("learning some haskell on the weekends, monads still confuse me")
+    assert [topics.lemma(w, "en") for w in ("repos", "gpus", "namespaces")] == [
+        "repo",
+        "gpu",
+        "namespace",
+    ]
+    # the singular must be clearly commoner and a possible noun
+    assert [topics.lemma(w, "en") for w in ("redis", "kubernetes", "ios", "aws")] == [
+        "redis",
+        "kubernetes",
+        "ios",
+        "aws",
+    ]
