@@ -18,6 +18,9 @@ use maintained resources instead of hand lists wherever one exists:
   ("learning") but heads a compound when the lexicon lists it as a noun too ("machine
   learning", "deep learning"). A gerund whose regular past tense is commoner than itself
   names an errand, not an activity ("grabbing lunch", "switching"; "hiking" stays).
+* **everyday nouns** bound by their neighbours are no topic alone: one that frames what
+  follows ("any *opinions* on sqlite", "a *book* about robots") or is cut from an everyday
+  compound ("a small side *project*").
 * **lemmas** (``lemminflect`` for English nouns, ``simplemma`` for 54 languages):
   "superpowers"/"superpower" and "runtimes"/"runtime" are one topic; a plural the lexicon
   does not know folds when wordfreq finds its singular clearly commoner ("monads").
@@ -122,6 +125,9 @@ COUNT_NOUN_MIN = 3.0
 # A word the lexicon does not know folds to its singular (minus "-s") when that is this much
 # commoner ("monad" 2.35 vs "monads" 2.03; not "redi" 2.0 vs "redis" 1.98).
 SINGULAR_MARGIN = 0.2
+# An everyday noun (Zipf): alone it is no topic where the words around bind it ("opinions
+# on sqlite", "a small side project"); "coffee?" or "the laptop" still are.
+EVERYDAY_MIN = 4.7
 
 
 @functools.lru_cache(maxsize=64)
@@ -376,7 +382,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and not name
                 and (_clause_verb(word) or (following in _DETERMINERS and "VERB" in _pos(word)))
             )
-            filler = is_filler(word, lang)
+            filler = is_filler(word, lang) or (
+                lang == "en" and not run and not name and _frame_noun(word, following)
+            )
             if filler and lang == "en" and run and not name and following:
                 # a countable noun a stopword list happens to hold, between two content
                 # words, is part of the compound: "key *value* store"
@@ -422,6 +430,19 @@ def _action_gerund(word: str) -> bool:
     if not verbs or not set(verbs) & set(lemminflect.getLemma(word, upos="VERB") or ()):
         return False
     return zipf(past, "en") > zipf(word, "en")
+
+
+def _frame_noun(word: str, following: str) -> bool:
+    """An everyday noun that frames the topic after it: "a *book* about robots", "any
+    *opinions* on sqlite"; what follows is what the message is about. "on" also places
+    things ("my *tests* fail on main", "*work* on weekends"): before it only a noun with no
+    verb reading frames."""
+    pos = _pos(word)
+    if following not in ("on", "about") or "NOUN" not in pos:
+        return False
+    if following == "on" and "VERB" in pos:
+        return False
+    return zipf(lemma(word, "en"), "en") >= EVERYDAY_MIN
 
 
 def _verb_only(word: str) -> bool:
@@ -503,19 +524,23 @@ def specificity(words: Sequence[str], lang: str) -> float:
     return max(0.2, min(1.0, (6.3 - rarest) / 2.5))
 
 
-def _trim_first(items: list[tuple[str, bool]], lang: str) -> None:
-    """Drop the leading words that cannot open a topic (names stay)."""
+def _trim_first(items: list[tuple[str, bool]], lang: str) -> bool:
+    """Drop the leading words that cannot open a topic (names stay); whether one was a
+    generic noun ("side project")."""
+    generic = False
     while items and not items[0][1] and (
         _weak_modifier(items[0][0], lang) or items[0][0] in GENERIC_ALONE
     ):
+        generic = generic or items[0][0] in GENERIC_ALONE
         items.pop(0)
+    return generic
 
 
 def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | None:
     """A run of content words → (topic, strength), or None when it names nothing. Names
     (capitalised mid-sentence) are kept whole and never lemmatised ("Star Wars")."""
     items = list(run)
-    _trim_first(items, lang)
+    generic_cut = _trim_first(items, lang)
     while items and not items[-1][1] and (
         _weak_head(items[-1][0], lang) or items[-1][0] in GENERIC_ALONE
     ):
@@ -539,6 +564,8 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
         word = words[0]
         if len(word) < 3 or word in GENERIC_ALONE or head in GENERIC_ALONE:
             return None
+        if generic_cut and zipf(word, lang) >= EVERYDAY_MIN:
+            return None  # cut from an everyday compound: "a small side project"
         if zipf(word, lang) >= (SINGLE_MAX if lang == "en" else OTHER_SINGLE_MAX):
             return None
         if lang != "en" and len(word) < 4:

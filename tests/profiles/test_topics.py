@@ -231,3 +231,15 @@ def test_a_plural_the_lexicon_does_not_know_folds_to_its_singular():
         "ios",
         "aws",
     ]
+
+
+def test_an_everyday_noun_bound_by_its_neighbours_is_not_a_topic_alone():
+    """Here "opinions" frames the topic after "on"; "project" is cut from "side project", an
+    everyday compound. Neither is an interest."""
+    got = found("any opinions on sqlite versus postgres for a small side project?")
+    assert {"sqlite", "postgres"} <= set(got), got
+    assert "opinion" not in got and "project" not in got, got
+    assert "book" not in found("It is a book about robots")
+    # rarer nouns stay, and so does an everyday one that is not bound
+    assert "tutorial" in found("a tutorial on rust")
+    assert "project" in found("the project is late again")
