@@ -16,8 +16,10 @@ use maintained resources instead of hand lists wherever one exists:
   verb after a modal or auxiliary ("we should *switch*", "CI is *failing*") or before its
   object ("the api *returns* a 500") is no topic. An everyday gerund is no topic alone
   ("learning") but heads a compound when the lexicon lists it as a noun too ("machine
-  learning", "deep learning"). A gerund whose regular past tense is commoner than itself
-  names an errand, not an activity ("grabbing lunch", "switching"; "hiking" stays).
+  learning", "deep learning"). In a clause "if" or "when" opens, a word that agrees with the
+  noun before it is the clause's verb ("if the weather *holds*"). A gerund whose regular
+  past tense is commoner than itself names an errand, not an activity ("grabbing lunch",
+  "switching"; "hiking" stays).
 * **everyday nouns** bound by their neighbours are no topic alone: one that frames what
   follows ("any *opinions* on sqlite", "a *book* about robots") or is cut from an everyday
   compound ("a small side *project*").
@@ -98,6 +100,9 @@ _OBJECT_NOUNS = _DETERMINERS | frozenset(("it", "that", "this", "them", "me", "u
 _OBJECTS = _OBJECT_NOUNS | frozenset(
     ("out", "up", "in", "on", "off", "down", "if", "whether", "for")
 )
+# Conjunctions that open a clause with its own finite verb (not "since", "after": also
+# prepositions).
+_SUBORDINATORS = frozenset(("if", "when", "whenever", "unless", "until", "because", "whether"))
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
 # Zipf cut-offs (wordfreq): a multi-word topic needs one word rarer than PHRASE_MAX; a single
@@ -349,6 +354,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         run: list[tuple[str, bool]] = []
         previous = ""
         object_position = False  # after a determiner or a verb a noun follows
+        finite = False  # in a subordinate clause whose verb has not come yet
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         tokens = TOKEN.findall(clause)
@@ -393,7 +399,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 filler = _connective(word)  # "tokio *versus* async std"
             if filler or verb_use:
                 if run:
-                    yield run
+                    yield _finite(run) if finite else run
                     subject = participle = False
                 run = []
                 # the verb takes the subject: "I love film noir" → "film" is not a verb;
@@ -407,9 +413,29 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 run.append((word, name))
                 subject = participle = False
             previous = word
+            # a subordinate clause needs a finite verb: "if the weather *holds*"
+            if word in _SUBORDINATORS:
+                finite = True
+            elif verb_use or (filler and "VERB" in _pos(word)):
+                finite = False
             object_position = word in _DETERMINERS or verb_use or (filler and _verb_only(word))
         if run:
-            yield run
+            yield _finite(run) if finite else run
+
+
+def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """A subordinate clause with no verb yet, whose run ends in a verb-able word that agrees
+    with the noun before it, -s after a singular one ("if the weather *holds*", "when the
+    build *finishes*"), none after a plural ("if the unit tests *pass*"): that word is the
+    clause's verb. Outside one a noun phrase may stand alone ("merge conflicts
+    everywhere")."""
+    if len(run) < 2 or run[-1][1] or run[-2][1]:
+        return run
+    word, before = run[-1][0], run[-2][0]
+    if "VERB" not in _pos(word) or "NOUN" not in _pos(before):
+        return run
+    singular = lemma(before, "en") == before and not before.endswith("s")
+    return run[:-1] if singular == (word.endswith("s") and lemma(word, "en") != word) else run
 
 
 @functools.lru_cache(maxsize=100_000)

@@ -243,3 +243,24 @@ def test_an_everyday_noun_bound_by_its_neighbours_is_not_a_topic_alone():
     # rarer nouns stay, and so does an everyday one that is not bound
     assert "tutorial" in found("a tutorial on rust")
     assert "project" in found("the project is late again")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("going hiking this weekend if the weather holds", "weather"),
+        ("if the unit tests pass we ship", "unit test"),
+        ("when the build finishes we deploy", "build"),
+    ],
+)
+def test_a_subordinate_clause_s_verb_is_not_a_topic_s_head(text, expected):
+    """Words like "if", "when" open a clause with its own verb: the word that agrees with
+    the noun before it is that verb, not the head of "weather hold"."""
+    got = found(text)
+    assert expected in got, (text, got)
+    assert not [t for t in got if t.startswith(expected + " ")], (text, got)
+
+
+def test_a_plural_compound_outside_a_subordinate_clause_stays():
+    assert "merge conflict" in found("rebasing onto main again, merge conflicts everywhere")
+    assert "integration test" in found("if you see the integration tests")
