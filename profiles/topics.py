@@ -23,6 +23,9 @@ use maintained resources instead of hand lists wherever one exists:
 * **everyday nouns** bound by their neighbours are no topic alone: one that frames what
   follows ("any *opinions* on sqlite", "a *book* about robots") or is cut from an everyday
   compound ("a small side *project*").
+* **light verbs**: an everyday singular noun with no determiner, alone after a common verb
+  that carries no sentiment, is part of the verb ("that makes *sense*", "take *care*"; "I
+  love *music*" keeps its object).
 * **lemmas** (``lemminflect`` for English nouns, ``simplemma`` for 54 languages):
   "superpowers"/"superpower" and "runtimes"/"runtime" are one topic; a plural the lexicon
   does not know folds when wordfreq finds its singular clearly commoner ("monads").
@@ -355,6 +358,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         previous = ""
         object_position = False  # after a determiner or a verb a noun follows
         finite = False  # in a subordinate clause whose verb has not come yet
+        light_verb = False  # the word before is a common verb used as one ("make")
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         tokens = TOKEN.findall(clause)
@@ -389,7 +393,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and (_clause_verb(word) or (following in _DETERMINERS and "VERB" in _pos(word)))
             )
             filler = is_filler(word, lang) or (
-                lang == "en" and not run and not name and _frame_noun(word, following)
+                lang == "en"
+                and not run
+                and not name
+                and (_frame_noun(word, following) or (light_verb and _bare_object(word, following)))
             )
             if filler and lang == "en" and run and not name and following:
                 # a countable noun a stopword list happens to hold, between two content
@@ -413,6 +420,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 run.append((word, name))
                 subject = participle = False
             previous = word
+            light_verb = verb_use and _light_verb(word)
             # a subordinate clause needs a finite verb: "if the weather *holds*"
             if word in _SUBORDINATORS:
                 finite = True
@@ -469,6 +477,27 @@ def _frame_noun(word: str, following: str) -> bool:
     if following == "on" and "VERB" in pos:
         return False
     return zipf(lemma(word, "en"), "en") >= EVERYDAY_MIN
+
+
+@functools.lru_cache(maxsize=100_000)
+def _light_verb(word: str) -> bool:
+    """A form of a verb common enough to split runs ("make", "makes", "take"), neither an
+    auxiliary ("is", "need") nor one that says how its object is felt about ("I love
+    music": the object is what the message is about)."""
+    import lemminflect
+
+    if _pos(word) & {"AUX"}:
+        return False
+    verbs = lemminflect.getLemma(word, upos="VERB") or ()
+    return any(_clause_verb(v) and not evaluative(v) for v in verbs)
+
+
+def _bare_object(word: str, following: str) -> bool:
+    """An everyday singular noun with no determiner, alone after a common verb, is part of
+    the verb: "does graphql make *sense*", "take *care*", "have *fun*"."""
+    if "NOUN" not in _pos(word) or zipf(word, "en") < PHRASE_MAX:
+        return False
+    return lemma(word, "en") == word and (not following or is_filler(following))
 
 
 def _verb_only(word: str) -> bool:

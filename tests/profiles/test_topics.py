@@ -264,3 +264,17 @@ def test_a_subordinate_clause_s_verb_is_not_a_topic_s_head(text, expected):
 def test_a_plural_compound_outside_a_subordinate_clause_stays():
     assert "merge conflict" in found("rebasing onto main again, merge conflicts everywhere")
     assert "integration test" in found("if you see the integration tests")
+
+
+@pytest.mark.parametrize(
+    "text", ["yeah that makes sense", "does graphql make sense for the mobile app?"]
+)
+def test_an_everyday_noun_bare_after_a_light_verb_is_part_of_it(text):
+    """In "make sense", "take care" the noun is part of a common verb's idiom."""
+    assert "sense" not in found(text), found(text)
+
+
+def test_an_object_after_an_evaluative_or_rarer_verb_stays():
+    assert "music" in found("I love music")
+    assert "music" in found("we play music")
+    assert "graphql" in found("does graphql make sense for the mobile app?")
