@@ -362,7 +362,9 @@ class TerminalOutbox:
     Only the person at the console's: the outage journal lives beside the database file, which
     every terminal user of that file shares, so the session that drained it printed other
     people's replayed answers (and a digest due to another terminal user would have been
-    printed here too). Theirs are not shown; what they taught is kept all the same."""
+    printed here too). Their replayed answers are not shown (what they taught is kept all the
+    same); their digest is refused, so the runner counts it failed and it comes back, rather
+    than marked sent and lost."""
 
     platform = PLATFORM
 
@@ -375,8 +377,9 @@ class TerminalOutbox:
             self._write(replies)
 
     async def send(self, person: Person, replies: list[Reply]) -> None:
-        if self._mine(person.workspace, person.user_id):
-            self._write(replies)
+        if not self._mine(person.workspace, person.user_id):
+            raise LookupError(f"terminal user {person.user_id} is not at this console")
+        self._write(replies)
 
     def _mine(self, workspace: str, user_id: str) -> bool:
         mine = self._user is None or (workspace, user_id) == (WORKSPACE, self._user)

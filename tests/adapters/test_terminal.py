@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from adapters.terminal import (
@@ -330,7 +331,8 @@ async def test_digests_reach_the_running_chat_through_its_outbox(core):
 
     # another terminal user's (the journal beside the database file is everyone's): not here
     zed = Person(platform="terminal", workspace="local", user_id="zed")
-    await deliver(zed, [BotReply(text="Zed's digest", purpose="digest")])
+    with pytest.raises(LookupError):  # refused, so the runner keeps it due (not "sent")
+        await deliver(zed, [BotReply(text="Zed's digest", purpose="digest")])
     outbox = deliver.__self__
     replayed = TerminalSession(core, "zed").event_for_line("hello from zed")
     assert not isinstance(replayed, str)
