@@ -70,7 +70,7 @@ discord.VoiceClient.warn_dave = False
 log = logging.getLogger(__name__)
 
 PRIVILEGED_INTENTS = frozenset({"message_content", "members", "presences"})
-FETCHED_TEXTS = 2000  # texts of reacted-to messages fetched over REST, kept in memory
+RECENT_TEXTS = 2000  # texts of recent messages kept for reactions to them
 SOMETHING_WENT_WRONG = N_(  # catalog text, in the person's Discord locale
     "Sorry, something went wrong on my side. Please try again in a moment."
 )
@@ -138,6 +138,10 @@ def build_client(
         "intents": intents,
         "allowed_mentions": SAFE_MENTIONS,
         "chunk_guilds_at_startup": False,  # member lists are never needed
+        # discord.py's own cache of the last 1,000 messages kept a forgotten author's words
+        # (and fed them to a colleague's reaction): the adapter keeps the texts it needs
+        # itself, where the core's deletion contract reaches them (DiscordAdapter._texts).
+        "max_messages": None,
     }
     client: AnyClient
     if sharded or shard_count is not None or shard_ids:
@@ -185,13 +189,13 @@ class DiscordAdapter:
         self.client = client
         self.stream_interval = stream_interval
         self.delivery = Delivery(client, core, feedback_buttons=feedback_buttons)
-        # Texts of reacted-to messages that had to be fetched (discord.py does not cache a
-        # fetched message): a popular old post cost a REST call per reaction, each one
-        # counted against Discord's rate limits. Their authors' /forget drops them.
-        self._fetched: LRU[int, RecentText] = LRU(FETCHED_TEXTS)
-        self._fetched_eraser = RecentTextEraser(f"discord_texts:{id(self)}", PLATFORM,
-                                                self._fetched)
-        core.services.features.register(self._fetched_eraser)
+        # Texts of recent messages, seen or fetched, for reactions to them: a popular old post
+        # cost a REST call per reaction (discord.py caches no fetched message), each one
+        # counted against Discord's rate limits. Their author's /forget drops them.
+        self._texts: LRU[int, RecentText] = LRU(RECENT_TEXTS)
+        self._text_eraser = RecentTextEraser(f"discord_texts:{id(self)}", PLATFORM,
+                                             self._texts)
+        core.services.features.register(self._text_eraser)
         client.adapter = self
         client.tree = build_tree(client, self.run_command)
         client.add_dynamic_items(ActionButton)
@@ -213,7 +217,7 @@ class DiscordAdapter:
         """The client is done (the runner builds a new one to reconnect): its outbox closes
         and its fetched texts leave the core's deletion contract with it."""
         self.core.services.close_outbox(self.delivery)
-        self.core.services.features.unregister(self._fetched_eraser.name)
+        self.core.services.features.unregister(self._text_eraser.name)
 
     # Messages ------------------------------------------------------------------------------
     def addressed(self, message: discord.Message) -> bool | None:
@@ -283,6 +287,7 @@ class DiscordAdapter:
             return
         answered = addressed or message.guild is None
         text = normalise(message.content, self.names_for(message))
+        self._remember(message, text)
         event = message_event(message, text, mentioned=addressed,
                               context=self.message_context(message))
         if not answered:
@@ -326,27 +331,16 @@ class DiscordAdapter:
             return
         added = payload.event_type == "REACTION_ADD"
         author_id = payload.message_author_id
-        message = discord.utils.get(self.client.cached_messages, id=payload.message_id)
-        kept = self._fetched.get(payload.message_id) if message is None else None
-        if (message is None and kept is None and added and author_id != me.id
-                and self._can_read_content(payload)):
+        kept = self._texts.get(payload.message_id)
+        if kept is None and added and author_id != me.id and self._can_read_content(payload):
             message = await self._fetch_message(payload)
             if message is not None and message.author.id != me.id and message.content:
-                kept = RecentText(
-                    workspace_for(payload.guild_id), str(message.author.id),
-                    normalise(message.content, self.names_for(message)),
-                    mentioned_names(message),
-                )
-                self._fetched.put(payload.message_id, kept)
+                kept = self._remember(message,
+                                      normalise(message.content, self.names_for(message)))
         text = None
         names: tuple[str, ...] = ()
         if kept is not None:
             author_id, text, names = int(kept.user), kept.text, kept.mentioned_names
-        elif message is not None:
-            author_id = message.author.id
-            if author_id != me.id and message.content:
-                text = normalise(message.content, self.names_for(message))
-                names = mentioned_names(message)
         event = reaction_event(
             payload,
             display_name=user.display_name if user is not None else None,
@@ -355,6 +349,15 @@ class DiscordAdapter:
             target_mentioned_names=names,
         )
         await self.core.handle(event)
+
+    def _remember(self, message: discord.Message, text: str) -> RecentText | None:
+        """Keep a person's message's text for reactions to it (none of the bot's own)."""
+        if not text or message.author.bot:
+            return None
+        kept = RecentText(workspace_for(message.guild.id if message.guild else None),
+                          str(message.author.id), text, mentioned_names(message))
+        self._texts.put(message.id, kept)
+        return kept
 
     def _can_read_content(self, payload: discord.RawReactionActionEvent) -> bool:
         return payload.guild_id is None or self.client.intents.message_content
