@@ -103,6 +103,15 @@ _OBJECT_NOUNS = _DETERMINERS | frozenset(("it", "that", "this", "them", "me", "u
 _OBJECTS = _OBJECT_NOUNS | frozenset(
     ("out", "up", "in", "on", "off", "down", "if", "whether", "for")
 )
+# What opens a verb's object ("returns *a* 500", "updates *the* index") …
+_OBJECT_ARTICLES = frozenset(
+    ("a", "an", "the", "my", "your", "his", "her", "our", "their", "its")
+)
+# … unless it opens a measure of time or amount: "letters *a* day", "notes *the* same way".
+_MEASURES = frozenset(
+    ("day", "week", "month", "year", "weekend", "night", "morning", "evening", "hour", "minute")
+    + ("time", "lot", "bit", "few", "couple", "same", "while", "moment")
+)
 # Conjunctions that open a clause with its own finite verb (not "since", "after": also
 # prepositions).
 _SUBORDINATORS = frozenset(("if", "when", "whenever", "unless", "until", "because", "whether"))
@@ -361,13 +370,16 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         light_verb = False  # the word before is a common verb used as one ("make")
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
+        complement = False  # … after a noun: "my hobby is *painting*" names, not does
         tokens = TOKEN.findall(clause)
         lowered = [raw.lower().replace("’", "'") for raw in tokens] + [""]
         for index, raw in enumerate(tokens):
             word, following = lowered[index], lowered[index + 1]
+            after = lowered[index + 2] if index + 2 < len(lowered) else ""
             name = index > 0 and raw[:1].isupper()
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
-                (subject and (not participle or _progressive(word, following, lang)))
+                (subject and (not participle
+                              or _progressive(word, following, lang, after_noun=complement)))
                 or (previous in _THIRD_PERSON and word.endswith("s"))
                 # an instruction: "check the cable", "press and hold it", "try plugging it";
                 # not a verb's or a determiner's noun: "tried *rust* for embedded", "a
@@ -385,12 +397,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             )
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"; so does any verb with an object after it: "the api
-            # *returns* a 500" (a noun phrase is never followed by a determiner)
+            # *returns* a 500" (see _before_its_object)
             verb_use = verb_use or (
                 lang == "en"
                 and bool(run)
                 and not name
-                and (_clause_verb(word) or (following in _DETERMINERS and "VERB" in _pos(word)))
+                and (_clause_verb(word) or _before_its_object(word, following, after))
             )
             filler = is_filler(word, lang) or (
                 lang == "en"
@@ -405,6 +417,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             elif not filler and lang == "en" and not name and len(word) > 3:
                 filler = _connective(word)  # "tokio *versus* async std"
             if filler or verb_use:
+                noun_before = bool(run)
                 if run:
                     yield _finite(run) if finite else run
                     subject = participle = False
@@ -415,10 +428,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 be = word in _BE or ("'" in word and _be(word))
                 carried = subject and not verb_use
                 participle = be or (carried and participle)
+                complement = (be and noun_before) or (carried and complement)
                 subject = (be or word in _SUBJECTS or carried) and word not in _DETERMINERS
             else:
                 run.append((word, name))
-                subject = participle = False
+                subject = participle = complement = False
             previous = word
             light_verb = verb_use and _light_verb(word)
             # a subordinate clause needs a finite verb: "if the weather *holds*"
@@ -429,6 +443,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             object_position = word in _DETERMINERS or verb_use or (filler and _verb_only(word))
         if run:
             yield _finite(run) if finite else run
+
+
+def _before_its_object(word: str, following: str, after: str) -> bool:
+    """A verb-able word inside a run, before an article or a possessive, is a verb before its
+    object ("the api *returns* a 500"), unless that is a measure of time or amount ("three
+    cover letters a day", "board games every friday": "every" is no object's determiner)."""
+    return following in _OBJECT_ARTICLES and after not in _MEASURES and "VERB" in _pos(word)
 
 
 def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
@@ -481,15 +502,17 @@ def _frame_noun(word: str, following: str) -> bool:
 
 @functools.lru_cache(maxsize=100_000)
 def _light_verb(word: str) -> bool:
-    """A form of a verb common enough to split runs ("make", "makes", "take"), neither an
-    auxiliary ("is", "need") nor one that says how its object is felt about ("I love
-    music": the object is what the message is about)."""
+    """A form of a light verb, one whose bare everyday object makes an idiom with it ("make
+    sense", "take care", "have fun", "give way", "do business"). Only these: any common verb
+    ("think", "read", "use") took "music" from "I think music is…", "history" from "I read
+    history for fun"."""
     import lemminflect
 
-    if _pos(word) & {"AUX"}:
-        return False
     verbs = lemminflect.getLemma(word, upos="VERB") or ()
-    return any(_clause_verb(v) and not evaluative(v) for v in verbs)
+    return any(verb in _LIGHT_VERBS for verb in verbs)
+
+
+_LIGHT_VERBS = frozenset(("make", "take", "have", "give", "do"))
 
 
 def _bare_object(word: str, following: str) -> bool:
@@ -497,7 +520,9 @@ def _bare_object(word: str, following: str) -> bool:
     the verb: "does graphql make *sense*", "take *care*", "have *fun*"."""
     if "NOUN" not in _pos(word) or zipf(word, "en") < PHRASE_MAX:
         return False
-    return lemma(word, "en") == word and (not following or is_filler(following))
+    # … and not the subject of a clause of its own ("I'd say *music* is …")
+    ends = not following or (is_filler(following) and not _pos(following) & {"VERB", "AUX"})
+    return lemma(word, "en") == word and ends
 
 
 def _verb_only(word: str) -> bool:
@@ -514,14 +539,17 @@ def _be(word: str) -> bool:
     return rest in ("s", "re", "m") and is_filler(pronoun) and "VERB" not in _pos(pronoun)
 
 
-def _progressive(word: str, following: str, lang: str) -> bool:
-    """After a form of "be", a past participle is the verb ("was painted red"), and so is
-    a present one that ends its phrase ("the build is failing", "my screen is flickering");
-    one before a noun may open a compound ("are operating systems"), and any other word is
-    the complement ("what is ultrasound")."""
+def _progressive(word: str, following: str, lang: str, *, after_noun: bool = False) -> bool:
+    """After a form of "be", a past participle is the verb ("was painted red"), and so is a
+    present one that ends its phrase after a pronoun ("we are hiring", "it's failing"); after
+    a noun it names what the noun is ("my hobby is *painting*", "my job is *programming*";
+    "the build is failing" still teaches nothing: "failing" is evaluative). One before a noun
+    may open a compound ("are operating systems"), and any other word is the complement
+    ("what is ultrasound")."""
     if word.endswith("ed"):
         return True
-    return word.endswith("ing") and (not following or is_filler(following, lang))
+    ends = not following or is_filler(following, lang)
+    return word.endswith("ing") and ends and not after_noun
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -533,7 +561,12 @@ def _connective(word: str) -> bool:
     :func:`_weak_modifier`), nor sit inside one."""
     if len(word) < 4 or _pos(word) or zipf(word, "en") < UNKNOWN_MAX:
         return False
-    return word in _iso_english()
+    return word in _iso_english() and word not in _ISO_WEB_WORDS
+
+
+# Words of stopwords-iso's English list (compiled from web pages) that the rule above would
+# take for function words, and which name things: "my portfolio *website* redesign".
+_ISO_WEB_WORDS = frozenset(("website", "microsoft", "http"))
 
 
 @functools.lru_cache(maxsize=1)

@@ -94,7 +94,7 @@ async def link(ctx: CommandContext, args: list[str]) -> list[Reply]:
         )]
     if len(args) == 1 and len("".join(ch for ch in args[0] if ch.isalnum())) == CODE_LENGTH:
         return [await _confirm(ctx, args[0])]
-    if len(args) == 1:  # a mistyped code more likely than a subcommand: say what one is
+    if len(args) == 1 and action not in ("share", "help"):  # a mistyped code: say what one is
         shown = args[0] if len(args[0]) <= 40 else args[0][:39] + "…"
         raise CommandError(NOT_A_CODE, text=shown,
                            usage=lambda locale: usage_lines(REGISTRY["link"], locale))

@@ -26,7 +26,9 @@ def found(text: str) -> list[str]:
         "CI is failing again",
         "it's still failing",
         "the deploy is crashing",
-        "my screen is flickering",
+        "it's flickering again",  # ("my screen is flickering" reads as "my hobby is
+        # painting": nothing in the lexicons tells a device's state from a hobby, and the
+        # hobby is the one a profile must not lose)
         "my tests keep failing",
     ],
 )
@@ -49,9 +51,38 @@ def test_an_evaluative_participle_does_not_open_or_close_a_phrase():
         ("Android and iOS are operating systems for mobile devices", "operating system"),
         ("what is ultrasound", "ultrasound"),
         ("you are brain damage", "brain damage"),
+        # after a noun and "be", a gerund names what the noun is (it read as progressive)
+        ("my hobby is painting", "painting"),
+        ("my favourite sport is climbing", "climbing"),
+        ("my job is programming", "programming"),
+        ("my hobbies are knitting and baking", "knitting"),
+        ("my favorite thing is gardening", "gardening"),
     ],
 )
 def test_activities_and_complements_of_be_stay_topics(text, topic):
+    assert topic in found(text), (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # a measure of time or amount is no verb's object ("every", "a day", "the same way")
+        ("I do my code reviews every afternoon", "code review"),
+        ("I visit the farmers market every sunday", "farmers market"),
+        ("I write three cover letters a day", "cover letter"),
+        ("we write our release notes the same way", "release note"),
+        ("I volunteer at the animal shelter every saturday", "animal shelter"),
+        # only a light verb's bare object is an idiom; "think", "read", "use" keep theirs
+        ("I think music is the best thing", "music"),
+        ("I think science is cool", "science"),
+        ("I read history for fun", "history"),
+        ("I used music to relax", "music"),
+        # a web word of stopwords-iso's list is no connective
+        ("working on my portfolio website redesign", "portfolio website redesign"),
+    ],
+)
+def test_ordinary_sentences_keep_their_topic(text, topic):
+    """Cases the review of the second round found cut or lost."""
     assert topic in found(text), (text, found(text))
 
 

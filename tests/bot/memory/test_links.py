@@ -147,8 +147,9 @@ async def test_something_that_is_not_a_code_is_told_so(make_core):
     assert reply.text.startswith("“123456” is not a link code: a code is 8 letters and digits")
     assert "/link <code>" in reply.text and reply.purpose == "error"
     assert await count(core, LinkAttempt) == 0
-    [usage] = await core.handle(command(SLACK, "link", "share maybe"))
-    assert usage.text.startswith("Usage: /link")
+    for words in ("share maybe", "share", "help"):  # a subcommand's words get the usage
+        [usage] = await core.handle(command(SLACK, "link", words))
+        assert usage.text.startswith("Usage: /link"), words
 
 
 async def test_issuing_and_guessing_are_rate_limited(make_core):
