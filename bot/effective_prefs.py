@@ -34,3 +34,10 @@ async def effective_preferences(
     variant = await variant_for(session, person, learning, "prompt")
     prefs = variant.apply_preferences(own) if variant is not None else own
     return await shared_preferences(session, person.id, prefs, links), variant
+
+
+def source_kind(source: str) -> str:
+    """What kind of source a resolved value has: ``experiment:<name>`` is one kind,
+    ``experiment``; the others are their own (explicit, platform, inferred, default,
+    linked). The views word each kind."""
+    return source.split(":", 1)[0]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adapters.cli.options import ConfigOption, settings_from
+from adapters.cli.options import ConfigOption, settings_from, stopped_in_one_line
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -146,7 +146,7 @@ def run_command(
     discord = SimpleNamespace(serve=functools.partial(
         runner.serve, privileged=privileged, sharded=sharded, shard_count=shard_count,
         shard_ids=ids))
-    with contextlib.suppress(KeyboardInterrupt):
+    with stopped_in_one_line(), contextlib.suppress(KeyboardInterrupt):
         run_async(serve(settings, [("discord", discord)]))
 
 

@@ -20,7 +20,7 @@ from adapters.cli import digest as digest_cli
 from adapters.cli import discord as discord_cli
 from adapters.cli import experiments as experiments_cli
 from adapters.cli import slack as slack_cli
-from adapters.cli.options import ConfigOption, console, err, settings_from
+from adapters.cli.options import ConfigOption, console, err, settings_from, stopped_in_one_line
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -55,14 +55,8 @@ def run(config: ConfigOption = None) -> None:
 
     settings = settings_from(config)
     use_experiments_of(config)
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            run_async(serve(settings))
-    except typer.Exit:
-        raise  # already said (a configuration error at start)
-    except Exception as exc:  # a bad token or an unreachable platform: say so, exit non-zero
-        err.print(f"[red]tailorbot stopped:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from exc
+    with stopped_in_one_line(), contextlib.suppress(KeyboardInterrupt):
+        run_async(serve(settings))
 
 
 @app.command()

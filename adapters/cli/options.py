@@ -7,6 +7,8 @@ It imports only typer and rich: ``tailorbot --help`` must stay cheap, so anythin
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,3 +37,16 @@ def settings_from(config: Path | None) -> Settings:
     except Exception as exc:  # pydantic's ValidationError names the bad key; show it plainly
         err.print(f"[red]Configuration error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from exc
+
+
+@contextlib.contextmanager
+def stopped_in_one_line() -> Iterator[None]:
+    """A long-running command that fails (a bad token, an unreachable platform) says so in
+    one line and exits 1; a configuration error at start was said already (exit 2)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        err.print(f"[red]tailorbot stopped:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from exc

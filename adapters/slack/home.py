@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.slack.markup import escape
+from bot.effective_prefs import source_kind
 from bot.home import HomeView
 from bot.i18n import N_, nt, t
 from bot.workspace_settings import DIGEST_SOURCES, RETENTION_KINDS, WorkspaceSettings
@@ -171,5 +172,4 @@ def admin_controls(
 
 
 def _source_words(source: str) -> str:
-    """``experiment:<name>`` is one kind of source."""
-    return SOURCE_WORDS.get(source.split(":", 1)[0], source)
+    return SOURCE_WORDS.get(source_kind(source), source)

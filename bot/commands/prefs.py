@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import lifecycle
 from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
-from bot.effective_prefs import effective_preferences
+from bot.effective_prefs import effective_preferences, source_kind
 from bot.events import Reply
 from bot.i18n import N_, t
 from bot.profile_texts import describe_key, preference_error, valid_values
@@ -22,7 +22,7 @@ SOURCE_WORDS = {
 
 def source_words(source: str, locale: str | None) -> str:
     """Where a preference's value comes from, in words (``experiment:<name>`` is one kind)."""
-    return t(SOURCE_WORDS.get(source.split(":", 1)[0], source), locale)
+    return t(SOURCE_WORDS.get(source_kind(source), source), locale)
 
 
 async def shown_preferences(ctx: CommandContext) -> ResolvedPreferences:
