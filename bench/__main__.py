@@ -3,7 +3,8 @@
     python -m bench                         offline evaluation + scale at 1k and 10k people
     python -m bench --eval                  offline evaluation (MovieLens-100k) only
     python -m bench --scale                 scale benchmark only
-    python -m bench --profiles              profile quality on a real labelled chat corpus
+    python -m bench --profiles              profile quality on a real labelled chat corpus,
+                                            and topics of hand-labelled developer chat
     python -m bench --scales 1000,10000,100000 --backends sqlite,postgres   the full run
     python -m bench --startup               start-up cost of the command line only
     python -m bench --faults                fault campaign (PostgreSQL cut 3×, 50-person SQLite
@@ -94,6 +95,11 @@ def main() -> None:
 
         print("\n== profiles: real labelled chat through Core.handle ==", flush=True)
         run_profiles()
+        from bench.devchat import run_devchat
+
+        print("\n== topics of developer chat (hand-labelled lines, bench/devchat.py) ==",
+              flush=True)
+        run_devchat()
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
         return
     if args.faults:
