@@ -386,6 +386,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # *guide* for beginners" (a gerund there may have its own object)
                 or (
                     following in _OBJECTS
+                    and after not in _MEASURES  # "going *hiking* this weekend": no object
                     and (
                         not object_position
                         or (word.endswith("ing") and following in _OBJECT_NOUNS)
