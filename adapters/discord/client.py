@@ -205,6 +205,9 @@ class DiscordAdapter:
             self.on_raw_reaction_remove,
             self.on_raw_member_remove,
             self.on_guild_remove,
+            self.on_raw_message_edit,
+            self.on_raw_message_delete,
+            self.on_raw_bulk_message_delete,
         ):
             client.event(handler)
 
@@ -358,6 +361,20 @@ class DiscordAdapter:
                           str(message.author.id), text, mentioned_names(message))
         self._texts.put(message.id, kept)
         return kept
+
+    # An edit or a deletion takes the kept text back: the next reaction reads the message
+    # again (fetched, as edited) or finds nothing — never words their author took back.
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        self._texts.pop(payload.message_id)
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        self._texts.pop(payload.message_id)
+
+    async def on_raw_bulk_message_delete(
+        self, payload: discord.RawBulkMessageDeleteEvent
+    ) -> None:
+        for message_id in payload.message_ids:
+            self._texts.pop(message_id)
 
     def _can_read_content(self, payload: discord.RawReactionActionEvent) -> bool:
         return payload.guild_id is None or self.client.intents.message_content

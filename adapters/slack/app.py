@@ -593,13 +593,32 @@ class SlackAdapter:
     # Small memories -----------------------------------------------------------------------------
     def _remember_text(self, body: EventEnvelope, event: MessageEventPayload,
                        bot: BotIdentity) -> None:
-        if event.get("subtype") in translate.ACCEPTED_SUBTYPES and event.get("ts"):
-            text = markup.normalise(str(event.get("text") or ""), bot_user_id=bot.user_id)
-            if text:
-                self._texts.put(
-                    (str(event.get("channel")), str(event.get("ts"))),
-                    RecentText(translate.team_of(body), str(event.get("user")), text[:4000]),
-                )
+        """Keep a recent message's text for reactions to it; an edit replaces it and a
+        deletion drops it, so a reaction never learns from words their author took back."""
+        subtype = event.get("subtype")
+        channel = str(event.get("channel"))
+        if subtype == "message_deleted":
+            self._texts.pop((channel, str(event.get("deleted_ts"))))
+            return
+        if subtype == "message_changed":
+            edited = event.get("message")
+            if isinstance(edited, dict) and self._texts.get(
+                (channel, str(edited.get("ts")))
+            ) is not None:
+                self._keep_text(body, channel, edited, bot)
+            return
+        if subtype in translate.ACCEPTED_SUBTYPES and event.get("ts"):
+            self._keep_text(body, channel, event, bot)
+
+    def _keep_text(self, body: EventEnvelope, channel: str, message: Any,
+                   bot: BotIdentity) -> None:
+        text = markup.normalise(str(message.get("text") or ""), bot_user_id=bot.user_id)
+        key = (channel, str(message.get("ts")))
+        if not text:
+            self._texts.pop(key)
+            return
+        self._texts.put(
+            key, RecentText(translate.team_of(body), str(message.get("user")), text[:4000]))
 
     def _remember_channel(self, event: MessageEventPayload) -> None:
         channel_type = event.get("channel_type")

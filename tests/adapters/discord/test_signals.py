@@ -3,6 +3,8 @@ event never counts twice."""
 
 from __future__ import annotations
 
+import contextlib
+
 from simcord.backend import serializers
 from sqlalchemy import select
 
@@ -123,6 +125,27 @@ async def test_a_message_s_text_is_read_once_and_forgotten_with_its_author(
     await world.alice.react(post, "🎉")
     await world.alice.react(post, "🚀")
     assert fetches() == 1  # their words were not kept past their /forget; read once again
+
+
+async def test_an_edit_or_a_deletion_takes_the_kept_text_back(world: World) -> None:
+    """The kept text of a message was the first one: a reaction after an edit learned from
+    words its author took back, after a deletion from words they removed."""
+    await world.grant(world.alice)
+    edited = await world.bob.send(world.channel, "Kubernetes operators are painless")
+    deleted = await world.bob.send(world.channel, "Terraform modules everywhere")
+    await world.bob.edit(edited, "Sourdough starters are painless")
+    await world.bob.delete(deleted)
+    await world.env.settle()
+    for post in (edited, deleted):
+        with contextlib.suppress(Exception):  # reacting to a deleted message may be refused
+            await world.alice.react(post, "🔥")
+    person = await world.person(world.alice.id, str(world.guild.id))
+    assert person is not None
+    async with world.core.services.db.session() as session:
+        found = await session.exec(select(Signal.value).where(Signal.person_id == person.id))
+        learned = " ".join(value for (value,) in found.all())
+    assert "sourdough" in learned
+    assert "kubernetes" not in learned and "terraform" not in learned
 
 
 async def test_a_reaction_never_teaches_a_mentioned_colleague_s_name(world: World) -> None:

@@ -205,6 +205,32 @@ async def test_a_forgotten_author_s_words_leave_the_recent_message_cache(
     assert "kubernetes" not in learned and "operator" not in learned
 
 
+async def test_a_reaction_learns_from_the_text_as_edited_and_never_from_a_deleted_one(
+    world: SlackWorld,
+) -> None:
+    """The recent-text cache kept a message as first written: a reaction after an edit
+    learned from words the author took back, and after a deletion from words they removed."""
+    await world.grant()
+    edited_ts, deleted_ts = next_ts(), next_ts()
+    for ts, text in ((edited_ts, "Kubernetes operators are painless"),
+                     (deleted_ts, "Terraform modules everywhere")):
+        await world.event({"type": "message", "channel": CHANNEL, "user": OTHER, "ts": ts,
+                           "text": text, "channel_type": "channel"})
+    await world.event({"type": "message", "subtype": "message_changed", "channel": CHANNEL,
+                       "ts": next_ts(), "channel_type": "channel",
+                       "message": {"type": "message", "user": OTHER, "ts": edited_ts,
+                                   "text": "Sourdough starters are painless"}})
+    await world.event({"type": "message", "subtype": "message_deleted", "channel": CHANNEL,
+                       "ts": next_ts(), "deleted_ts": deleted_ts, "channel_type": "channel"})
+    for ts in (edited_ts, deleted_ts):
+        await world.event({"type": "reaction_added", "user": USER, "reaction": "fire",
+                           "item": {"type": "message", "channel": CHANNEL, "ts": ts},
+                           "event_ts": next_ts()})
+    learned = " ".join(s.value for s in await rows(world, Signal, Signal.kind == "reaction"))
+    assert "sourdough" in learned
+    assert "kubernetes" not in learned and "terraform" not in learned
+
+
 async def test_an_edited_mention_is_not_answered_again(make_world: MakeWorld) -> None:
     """Slack sends app_mention again, with "edited" and a new event id, when the message is
     edited: it was answered (and learned from) twice."""
