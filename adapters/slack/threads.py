@@ -28,6 +28,7 @@ from adapters.slack.translate import BotIdentity
 log = logging.getLogger(__name__)
 
 ANYONE = "*"  # member marker: the bot started the thread, every reply is for it
+THREAD_READ_LIMIT = 2000  # replies read to learn who talks to the bot in a thread
 
 
 class ThreadTracker:
@@ -63,13 +64,20 @@ class ThreadTracker:
 
     async def _read(self, channel: str, thread: str, bot: BotIdentity) -> frozenset[str]:
         members: set[str] = set()
+        messages: list[dict[str, Any]] = []
         try:
-            response = await self._client.conversations_replies(channel=channel, ts=thread,
-                                                                limit=100)
+            first = await self._client.conversations_replies(channel=channel, ts=thread,
+                                                             limit=200)
+            # every page (a mention after the first hundred replies was not seen) up to a
+            # bound: a thread is read once per process and person
+            async for page in first:
+                messages.extend(page.get("messages") or [])
+                if len(messages) >= THREAD_READ_LIMIT:
+                    break
         except (SlackApiError, SlackClientError) as exc:
             log.info("could not read thread %s/%s: %s", channel, thread, exc)
-            return frozenset()
-        messages: list[dict[str, Any]] = response.get("messages") or []
+            if not messages:
+                return frozenset()
         for index, message in enumerate(messages):
             by_bot = message.get("user") == bot.user_id or (
                 bot.bot_id is not None and message.get("bot_id") == bot.bot_id

@@ -463,7 +463,12 @@ class FakeSlackAPI:
         thread = [m for m in self.messages[channel]
                   if m["ts"] == ts or m.get("thread_ts") == ts]
         thread.sort(key=lambda m: m["ts"])
-        return {"messages": thread, "has_more": False}
+        # pages of ``limit`` as Slack gives them, the cursor being the next offset
+        limit = int(params.get("limit") or 1000)
+        start = int(params.get("cursor") or 0)
+        page, rest = thread[start:start + limit], thread[start + limit:]
+        more = {"next_cursor": str(start + limit)} if rest else {"next_cursor": ""}
+        return {"messages": page, "has_more": bool(rest), "response_metadata": more}
 
     def _m_users_info(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
         user = self.users.get(str(params.get("user")))

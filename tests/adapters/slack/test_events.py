@@ -341,6 +341,21 @@ async def test_follow_up_in_a_thread_this_replica_never_saw(world: SlackWorld) -
     assert world.slack.calls_to("chat.startStream")[0].params["thread_ts"] == parent
 
 
+async def test_a_mention_deep_in_a_long_thread_is_found(world: SlackWorld) -> None:
+    """Only the first 100 replies of a thread were read: someone who mentioned the bot after
+    them, in a thread this process had not seen, was not answered on their follow-up."""
+    parent = world.slack.seed_message(CHANNEL, user=OTHER, text="release planning thread")
+    for n in range(250):
+        world.slack.seed_message(CHANNEL, user=OTHER, text=f"note {n}", thread_ts=parent)
+    world.slack.seed_message(CHANNEL, user=USER, text=f"<@{BOT_USER_ID}> can you summarise",
+                             thread_ts=parent)
+    await world.event({"type": "message", "channel": CHANNEL, "channel_type": "channel",
+                       "user": USER, "text": "and the risks?", "ts": next_ts(),
+                       "thread_ts": parent})
+    assert len(world.slack.calls_to("conversations.replies")) == 2  # two pages of 200
+    assert world.slack.calls_to("chat.startStream")[0].params["thread_ts"] == parent
+
+
 async def test_streaming_refused_falls_back_to_updates(make_world: MakeWorld) -> None:
     world = await make_world(streaming=False)
     await world.grant()
