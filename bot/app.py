@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 
 
 async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Core:
-    logs.configure(settings.log_level, json=settings.log_format == "json")
+    logs.configure(
+        settings.log_level,
+        json=settings.log_format == "json",
+        library_level=settings.log_library_level,
+    )
     if settings.auto_migrate:
         import asyncio
 

@@ -231,6 +231,13 @@ class Settings(BaseSettings):
     )
     bot_name: str = "tailorbot"
     log_level: str = "WARNING"
+    log_library_level: str = Field(
+        default="INFO",
+        description=(
+            "The least level libraries log at, whatever log_level says: below INFO the "
+            "database driver and the model and Slack SDKs log what people wrote."
+        ),
+    )
 
     # Operations ----------------------------------------------------------------------------
     log_format: Literal["text", "json"] = Field(
@@ -322,6 +329,14 @@ class Settings(BaseSettings):
         description="Let people add feeds on private/loopback addresses (off: a person could "
         "otherwise make the bot read internal services). Workspace feeds are trusted.",
     )
+
+    @field_validator("log_level", "log_library_level")
+    @classmethod
+    def _logging_level(cls, value: str) -> str:
+        names = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        if value.upper() not in names:
+            raise ValueError(f"{value!r} is not a logging level; one of {', '.join(names)}")
+        return value.upper()
 
     @field_validator("default_timezone")
     @classmethod

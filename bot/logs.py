@@ -18,6 +18,8 @@ current_event: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "tailorbot_event_id", default=None
 )
 
+# Loggers of these packages are the bot's own: they log ids, never what people wrote.
+FIRST_PARTY = ("bot", "profiles", "adapters", "prompts")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(event_tag)s: %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -33,6 +35,23 @@ class EventIdFilter(logging.Filter):
         return True
 
 
+class LibraryLevelFilter(logging.Filter):
+    """Drops library records below ``level`` whatever the root level. Why: below INFO several
+    libraries log what people wrote — aiosqlite every statement with its values, the openai
+    and anthropic SDKs each request's body, slack_sdk each payload — into a stream that
+    ``/forget`` cannot reach. ``log_level = "DEBUG"`` is for the bot's own lines;
+    ``log_library_level`` lets an operator who accepts that copy see the libraries' too."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= self.level:
+            return True
+        return record.name.split(".", 1)[0] in FIRST_PARTY
+
+
 @contextlib.contextmanager
 def event_context(event_id: str) -> Iterator[None]:
     token = current_event.set(event_id)
@@ -42,11 +61,13 @@ def event_context(event_id: str) -> Iterator[None]:
         current_event.reset(token)
 
 
-def configure(level: str, *, json: bool = False) -> None:
+def configure(level: str, *, json: bool = False, library_level: str = "INFO") -> None:
     """Configure the root logger once (a second call replaces our handler, so tests and
-    repeated ``build_core`` calls do not duplicate lines)."""
+    repeated ``build_core`` calls do not duplicate lines). ``library_level``: see
+    :class:`LibraryLevelFilter`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name("tailorbot")
+    handler.addFilter(LibraryLevelFilter(logging.getLevelName(library_level.upper())))
     handler.addFilter(EventIdFilter())
     if json:
         from pythonjsonlogger.core import RESERVED_ATTRS

@@ -1,5 +1,8 @@
 """What `tailorbot config` may show an operator."""
 
+import pytest
+from pydantic import ValidationError
+
 from bot.config import MASK, Settings, display_settings
 
 
@@ -48,3 +51,11 @@ def test_unset_settings_worked_out_at_start_show_what_they_come_to():
     assert on_postgres["outage_journal"] == "tailorbot-outage.journal (default)"
     chosen = display_settings(settings(data_dir="/srv/bot", outage_journal="/var/j"))
     assert (chosen["data_dir"], chosen["outage_journal"]) == ("/srv/bot", "/var/j")
+
+
+def test_a_logging_level_is_checked_when_read() -> None:
+    """A misspelt level stopped the bot with logging's traceback at start."""
+    with pytest.raises(ValidationError, match="'loud' is not a logging level"):
+        settings(log_level="loud")
+    checked = settings(log_level="debug", log_library_level="warning")
+    assert (checked.log_level, checked.log_library_level) == ("DEBUG", "WARNING")
