@@ -16,6 +16,7 @@ never stored, by design).
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime as dt
 from collections.abc import Callable
@@ -102,28 +103,80 @@ class AwaitingConsent(FeatureBase):
         max_people: int = 10_000,
         max_turns: int = 6,
         keep_for: dt.timedelta = dt.timedelta(hours=1),
+        sweep_every: dt.timedelta = dt.timedelta(minutes=1),
     ) -> None:
         self.clock = clock
         self.max_people = max_people
         self.max_turns = max_turns
         self.keep_for = keep_for
+        self.sweep_every = sweep_every
+        # In the order of each person's latest turn: the longest silent first.
         self._held: collections.OrderedDict[PersonKey, list[tuple[dt.datetime, HeldTurn]]] = (
             collections.OrderedDict()
         )
+        self._sweeper: asyncio.TimerHandle | None = None
 
     def hold(self, key: PersonKey, *turns: HeldTurn) -> None:
         now = self.clock()
-        held = self._held.pop(key, [])
+        self._drop_silent(now)
+        oldest = now - self.keep_for
+        held = [entry for entry in self._held.pop(key, []) if entry[0] >= oldest]
         held.extend((now, turn) for turn in turns)
         self._held[key] = held[-self.max_turns :]
         while len(self._held) > self.max_people:
             self._held.popitem(last=False)
+        self._arm()
 
     def take(self, key: PersonKey) -> list[HeldTurn]:
         """The person's held turns (and forget them here), oldest first, expired ones
         dropped."""
         oldest = self.clock() - self.keep_for
         return [turn for held_at, turn in self._held.pop(key, []) if held_at >= oldest]
+
+    def sweep(self) -> None:
+        """Drops every turn held longer than ``keep_for``. Why a timer calls it: ``take``
+        filters what it returns, but the words of someone who never answers stayed in
+        memory until 10,000 other people pushed them out (privacy audit) — now at most
+        ``keep_for`` + ``sweep_every`` (an hour and a minute)."""
+        oldest = self.clock() - self.keep_for
+        for key in list(self._held):
+            kept = [entry for entry in self._held[key] if entry[0] >= oldest]
+            if kept:
+                self._held[key] = kept
+            else:
+                del self._held[key]
+
+    def _drop_silent(self, now: dt.datetime) -> None:
+        """The people whose latest turn expired, from the front: cheap enough for every
+        hold, so a busy bot holds no one past ``keep_for`` between sweeps."""
+        oldest = now - self.keep_for
+        while self._held:
+            key, held = next(iter(self._held.items()))
+            if held[-1][0] >= oldest:
+                return
+            del self._held[key]
+
+    def _arm(self) -> None:
+        """A sweep every ``sweep_every`` while anything is held (none when nothing is: a
+        quiet bot wakes for nothing). Outside an event loop (a script) nothing is armed."""
+        if self._sweeper is not None or not self._held:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._sweeper = loop.call_later(self.sweep_every.total_seconds(), self._timer)
+
+    def _timer(self) -> None:
+        self._sweeper = None
+        self.sweep()
+        self._arm()
+
+    async def close(self) -> None:
+        """What is held is dropped with the process anyway; the timer goes with it."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
 
     def drop(self, key: PersonKey) -> None:
         self._held.pop(key, None)

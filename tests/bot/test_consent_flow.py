@@ -1,6 +1,7 @@
 """The consent question as a person meets it: worded for the surface, the first exchange kept
 for the model once they allow learning (and never stored before), and dropped otherwise."""
 
+import asyncio
 import datetime as dt
 
 from sqlmodel import select
@@ -103,6 +104,32 @@ def test_held_turns_expire_and_are_bounded():
     for user in "bcd":
         held.hold(PersonKey("test", "W1", user), turn)
     assert len(held) == 2  # the oldest person's turns went first
+
+
+async def test_held_words_leave_memory_when_they_expire_even_if_never_taken():
+    """The words of someone who never answers the notice are not kept past the hour: a
+    later hold by anyone drops them (the longest silent first), and so does the timer on a
+    bot that meets no one new. Before, only ``take`` filtered them: they stayed in memory
+    until 10,000 other people pushed them out (privacy audit)."""
+    now = [dt.datetime(2030, 1, 1, tzinfo=dt.UTC)]
+    held = AwaitingConsent(lambda: now[0], sweep_every=dt.timedelta(milliseconds=20))
+    dana, eve = PersonKey("test", "W1", "dana"), PersonKey("test", "W1", "eve")
+    secret = HeldTurn("user", "my secret is vorpalquixote", "C1", None, None, now[0])
+    held.hold(dana, secret)
+    now[0] += dt.timedelta(minutes=61)
+    held.hold(eve, HeldTurn("user", "hello", "C1", None, None, now[0]))
+    assert dana not in held._held and len(held) == 1
+
+    now[0] += dt.timedelta(minutes=30)
+    held.hold(dana, secret)  # then eve's turn expires, and no one new comes
+    now[0] += dt.timedelta(minutes=31)
+    await asyncio.sleep(0.1)  # a sweep or more
+    assert eve not in held._held and dana in held._held  # dana's newer turn is kept
+    now[0] += dt.timedelta(hours=2)
+    await asyncio.sleep(0.1)
+    assert len(held) == 0
+    await asyncio.sleep(0.1)
+    assert held._sweeper is None  # nothing held: no timer
 
 
 async def test_notice_fits_the_surface(make_core):
