@@ -93,6 +93,8 @@ def why(item: Ranked, locale: str | None, separator: str = "; ") -> str:
 # Each retention rule by its English label (profiles/retention.py), and what "no limit" means.
 RETENTION_LABELS = {
     "conversation turns": N_("conversation turns"),
+    "what you asked me to recommend": N_("what you asked me to recommend"),
+    "my summary of our conversations": N_("my summary of our conversations"),
     "signal evidence": N_("signal evidence"),
     "channel message excerpts": N_("channel message excerpts"),
     "digest items": N_("digest items"),

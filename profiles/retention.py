@@ -3,7 +3,9 @@
 Aggregates (interests, style, traits, preferences, consent) are what the bot *learned*; they
 carry no one's words and stay. What quotes a person or records what they did — message
 excerpts, conversation turns, signal evidence, digest items, model-call records — is deleted
-once older than its configured age.
+once older than its configured age. A ``/recommend`` request is the person's words and the
+model's profile summary is read from their turns: both go with the conversation's age (they
+were kept for ever until a privacy audit found them).
 
 Explicit memories are different: a person asked for each one, sees them all in ``/profile``
 and removes them with ``/memory``, so by default they stay until removed
@@ -36,6 +38,8 @@ from profiles.models import (
     DigestItem,
     LLMCall,
     Person,
+    ProfileSummary,
+    Recommendation,
     Signal,
     table_of,
 )
@@ -58,6 +62,11 @@ class Rule:
     def age(self) -> Column[dt.datetime]:
         return self.table.c[self.column]
 
+    def key(self) -> Column[int]:
+        """The row's key (``profile_summary``'s is its person)."""
+        [column] = self.table.primary_key.columns
+        return column
+
 
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
@@ -74,6 +83,10 @@ class RetentionPolicy:
         """Every kind of record that may have a limit, as people read it."""
         return [
             Rule("conversation turns", table_of(ConversationTurn), self.conversation_days),
+            Rule("what you asked me to recommend", table_of(Recommendation),
+                 self.conversation_days),
+            Rule("my summary of our conversations", table_of(ProfileSummary),
+                 self.conversation_days),
             Rule("signal evidence", table_of(Signal), self.signal_evidence_days),
             Rule("channel message excerpts", table_of(ChannelActivity), self.channel_excerpt_days),
             Rule("digest items", table_of(DigestItem), self.digest_item_days),
@@ -133,7 +146,7 @@ async def purge(
         total = 0
         while True:
             ids = (
-                select(table.c.id)
+                select(rule.key())
                 .where(rule.age() < cutoff)
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer
@@ -142,7 +155,7 @@ async def purge(
                 ids = ids.where(table.c.person_id.in_(people.scalar_subquery()))
             async with sessions() as session:
                 result = await session.exec(
-                    delete(table).where(table.c.id.in_(ids.scalar_subquery()))
+                    delete(table).where(rule.key().in_(ids.scalar_subquery()))
                 )
             count = int(result.rowcount or 0)
             total += count

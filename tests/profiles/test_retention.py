@@ -18,6 +18,8 @@ from profiles.models import (
     DigestRun,
     Interest,
     LLMCall,
+    ProfileSummary,
+    Recommendation,
     Signal,
 )
 from profiles.retention import RetentionPolicy
@@ -97,9 +99,41 @@ async def test_each_kind_of_record_goes_after_its_own_age(make_core):
     assert await purge_now(core.services) == {k: 0 for k in removed}  # idempotent
 
 
+async def test_recommendation_requests_and_summaries_go_with_the_conversation(make_core):
+    """A /recommend request is the person's words and the model's summary is read from their
+    turns: both were kept for ever (privacy audit); now at the conversation's age."""
+    core = await make_core(retention_conversation_days=30)
+    core.services.clock = lambda: NOW
+    ids = {}
+    for who in ("alice", "bob"):
+        await grant(core, person(who))
+        ids[who] = await person_id(core, person(who))
+    async with core.services.db.session() as session:
+        for days in (3, 45):
+            session.add(Recommendation(
+                person_id=ids["alice"], request=f"a book about my d{days} divorce",
+                title=f"d{days}", normalised_title=f"d{days}",
+                created_at=NOW - dt.timedelta(days=days),
+            ))
+        for who, days in (("alice", 45), ("bob", 3)):
+            session.add(ProfileSummary(
+                person_id=ids[who], summary={"notes": [f"mentions d{days} lawyer"]}, model="m",
+                created_at=NOW - dt.timedelta(days=days),
+            ))
+
+    removed = await purge_now(core.services)
+
+    async with core.services.db.session() as session:
+        requests = (await session.exec(select(Recommendation.request))).all()
+        summarised = (await session.exec(select(ProfileSummary.person_id))).all()
+    assert requests == ["a book about my d3 divorce"] and summarised == [ids["bob"]]
+    assert removed["recommendation"] == 1 and removed["profile_summary"] == 1
+
+
 def test_the_promise_people_read_matches_the_policy():
     text = RetentionPolicy(conversation_days=30, model_call_days=0).describe()
     assert "conversation turns 30 days" in text
+    assert "what you asked me to recommend 30 days" in text
     assert "model-call records for ever" in text
     assert "interests" in text
 
