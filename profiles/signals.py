@@ -28,6 +28,18 @@ MIN_LANGUAGE_CONFIDENCE = 0.75
 # Below this, a language guess is noise ("haha, what kind of work?" reads as Tagalog).
 MIN_LANGUAGE_WORDS = 5
 MIN_LANGUAGE_LETTERS = 20
+# A text long enough to name whose words are plainly English — at least this share of them
+# common in English (Zipf >= PLAIN_ENGLISH_ZIPF) and their mean Zipf at least
+# PLAIN_ENGLISH_MEAN — is named English without asking lingua. Why: lingua was ~60 % of
+# extraction's CPU, and extraction is the machine's third consumer at maximum ingest (issue
+# 16). On chatterbot-corpus (English and 26 other languages) and the bench's workload this
+# skips lingua for 89 % of English texts long enough to name, and changes no topic: no
+# text lingua read as another language passes, and where lingua was unsure of such a text
+# (766 lines, every one English: "My printer is not printing.") it is now named English
+# (docs/measurement.md, "Plainly English text without the language detector").
+PLAIN_ENGLISH_SHARE = 0.8
+PLAIN_ENGLISH_ZIPF = 3.0
+PLAIN_ENGLISH_MEAN = 4.5
 # wordfreq's lists that familiarity (:func:`_familiarity`) reads: "small", the words of
 # frequency 1e-6 and more. Why not "best" (down to 1e-8): a worker loads a language's list the
 # first time lingua names that language, even wrongly ("thanks! kuberne" → German), and a
@@ -267,6 +279,8 @@ def _detect(text: str) -> tuple[str | None, bool]:
     words = _language_words(text)
     if len(words) < 2:
         return None, False
+    if not _too_short_to_name(words) and _plainly_english(words):
+        return "en", False
     ranked = _language_detector().compute_language_confidence_values(text)
     if not ranked:
         return None, False
@@ -288,6 +302,19 @@ def _language_words(text: str) -> list[str]:
 def _too_short_to_name(words: list[str]) -> bool:
     """Too few words or letters for any language guess to be kept (see :func:`_detect`)."""
     return len(words) < MIN_LANGUAGE_WORDS or sum(map(len, words)) < MIN_LANGUAGE_LETTERS
+
+
+def _plainly_english(words: list[str]) -> bool:
+    """Whether ``words`` read as English to wordfreq alone (see PLAIN_ENGLISH_SHARE): on every
+    corpus measured, lingua's verdict on such a text was English or unsure, never another
+    language. Short texts are not asked: there lingua decides whether a found topic is
+    foreign, and a short Spanish line can be plain English to wordfreq ("Bien y a ti")."""
+    zipfs = [_zipf(word, "en") for word in words]
+    common = sum(1 for zipf in zipfs if zipf >= PLAIN_ENGLISH_ZIPF)
+    return (
+        common >= PLAIN_ENGLISH_SHARE * len(zipfs)
+        and sum(zipfs) >= PLAIN_ENGLISH_MEAN * len(zipfs)
+    )
 
 
 def _familiarity(words: list[str], lang: str) -> float:
