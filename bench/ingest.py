@@ -88,6 +88,7 @@ def adapter_events(users: list[str], n_events: int, seed: int, prefix: str) -> I
                 channel_id=ev.channel,
                 target_message_id=f"m-{i}",
                 emoji=ev.emoji,
+                target_author_id=ev.target_user,
                 target_text=ev.target_text,
             )
         elif ev.kind == "prefs":

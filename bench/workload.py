@@ -115,6 +115,7 @@ class WorkloadEvent:
     text: str = ""
     topics: tuple[str, ...] = ()
     target_text: str = ""
+    target_user: str = ""  # who wrote the reacted-to text (its consent counts too)
     emoji: str = ""
 
 
@@ -144,7 +145,7 @@ def events(
     n_channels = channels or max(5, len(users) // 50)
     favourites: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
-    recent: list[str] = []
+    recent: list[tuple[str, str]] = []  # (author, text) of the latest messages
     for _ in range(count):
         user = rng.choice(users)
         fav = favourites.setdefault(user, rng.choices(TOPICS, weights=weights, k=3))
@@ -155,8 +156,10 @@ def events(
         roll = rng.random()
         topics = [rng.choice(fav) if rng.random() < 0.8 else rng.choice(TOPICS) for _ in range(2)]
         if roll < 0.10 and recent:
+            author, target = rng.choice(recent)
             yield WorkloadEvent(
-                "reaction", user, channel, target_text=rng.choice(recent), emoji=rng.choice(EMOJI)
+                "reaction", user, channel, target_text=target, target_user=author,
+                emoji=rng.choice(EMOJI),
             )
             continue
         if roll < 0.12:
@@ -164,7 +167,7 @@ def events(
             continue
         text = _text(rng, topics, message_length(rng))
         kind = "dm" if roll < 0.20 else "mention" if roll < 0.25 else "channel"
-        recent.append(text)
+        recent.append((user, text))
         if len(recent) > 50:
             recent.pop(0)
         yield WorkloadEvent(kind, user, channel, text=text, topics=tuple(topics))

@@ -485,6 +485,7 @@ class SlackAdapter:
         reaction = translate.reaction_event(
             body, event, added=added, context=_context(user),
             target_text=target.text if target is not None else None,
+            target_author=target.user if target is not None else None,
         )
         if reaction is not None:
             await self.core.handle(reaction)

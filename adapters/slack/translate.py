@@ -224,8 +224,11 @@ def reaction_event(
     added: bool,
     target_text: str | None,
     context: PlatformContext,
+    target_author: str | None = None,
 ) -> ReactionEvent | None:
-    """``reaction_added``/``reaction_removed`` on a message; None for files and other items."""
+    """``reaction_added``/``reaction_removed`` on a message; None for files and other items.
+    ``target_author``: who wrote ``target_text``, as the adapter kept it (Slack's
+    ``item_user`` otherwise) — the core learns from a text only if its author allows it."""
     item = event.get("item") or {}
     if item.get("type") != "message" or not item.get("ts") or not event.get("user"):
         return None
@@ -238,7 +241,7 @@ def reaction_event(
         target_message_id=str(item["ts"]),
         emoji=reaction_emoji(str(event.get("reaction", ""))),
         added=added,
-        target_author_id=event.get("item_user"),
+        target_author_id=target_author or event.get("item_user"),
         target_text=target_text,
     )
 

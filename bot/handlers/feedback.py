@@ -1,6 +1,9 @@
 """Reactions and feedback buttons. On the bot's own reply: feedback on that reply. On anything
 else: an interest signal in what was reacted to, learned in the learner's next batch
-(bot/learning.py). Nothing from people who do not allow learning."""
+(bot/learning.py). Nothing from people who do not allow learning — neither the one who
+reacts nor the one whose message it is: the reacted-to text is its author's words, and its
+topics became the reactor's interests even when its author had never consented (privacy
+audit; :func:`author_allows`)."""
 
 from __future__ import annotations
 
@@ -18,9 +21,10 @@ from bot.pipeline.intake import Intake
 from bot.reply_bindings import turn_id_of
 from bot.services import Services
 from profiles.db import WriteNeeded
+from profiles.engine import PersonKey
 from profiles.feedback import reaction_value, reply_topics, teaches_interest
 from profiles.ingest import Claim, Observation
-from profiles.models import ConversationTurn, Person
+from profiles.models import Consent, ConversationTurn, Person
 from profiles.privacy import hold_against_erasure
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,24 @@ class UnreadReply:
     text, to read them from before its feedback is written."""
 
     text: str
+
+
+async def author_allows(services: Services, session: AsyncSession, event: ReactionEvent) -> bool:
+    """Whether the author of the message ``event`` reacts to allows learning from it, by
+    the rule their own messages are observed by (``ProfileEngine.may_learn_in``): someone
+    the bot has no row for, or an author the adapter could not name, does not."""
+    if event.target_author_id is None:
+        return False
+    ref = event.person
+    author = await services.engine.find_person(
+        session, PersonKey(ref.platform, ref.workspace, event.target_author_id)
+    )
+    if author is None or author.id is None:
+        return False
+    consent = await session.get(Consent, author.id)
+    if consent is None:
+        return await services.engine.opt_out_in(session, author.platform, author.workspace)
+    return await services.engine.may_learn_in(session, author, consent)
 
 
 class Feedback:
@@ -127,6 +149,9 @@ class Feedback:
                     and teaches_interest(added, target_text, value)):
                 return None
             if not (await policy_for(session, event)).learn:
+                return None
+            assert isinstance(event, ReactionEvent)  # only a reaction has a target text
+            if not await author_allows(self.services, session, event):
                 return None
             return person, target_text
 

@@ -23,7 +23,9 @@ Reactions to other people's messages (ten in a hundred events) come the same way
 also asks which targets are the bot's own replies (one statement; replies whose binding is not
 written yet are known in memory, bot/reply_bindings.py); a reaction to a reply is
 feedback, written at once by the per-event path (``Feedback.reaction_one``), as is any
-reaction the rows cannot decide; the rest is learned as interest in what was reacted to.
+reaction the rows cannot decide; the rest is learned as interest in what was reacted to —
+only when its author allows learning too (their rows come with the senders'; an unanswered
+consent goes the per-event way, where the workspace's mode decides).
 
 Durability is the learner's: a batch whose read finds the database away goes to the outage
 journal whole; ``/forget`` discards the person's waiting messages here too; a graceful stop
@@ -47,6 +49,7 @@ from bot.events import MessageEvent, ReactionEvent, Surface
 from bot.pipeline.observe import ChannelContext, Observe, reported_changes, stored_context
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
+from profiles.engine import answered_allows
 from profiles.feedback import reaction_value, teaches_interest
 from profiles.ingest import IngestStats, WriteBehind
 from profiles.models import ConsentStatus, ConversationTurn, Person
@@ -87,6 +90,14 @@ class Arrival:
     def key(self) -> Key:
         ref = self.event.person
         return (ref.platform, ref.workspace, ref.user_id)
+
+    @property
+    def author(self) -> Key | None:
+        """Whose message a reaction is to, when the adapter could tell."""
+        event = self.event
+        if not isinstance(event, ReactionEvent) or event.target_author_id is None:
+            return None
+        return (event.person.platform, event.person.workspace, event.target_author_id)
 
     @property
     def channel(self) -> Key | None:
@@ -151,7 +162,10 @@ class Intake:
             if self.services.bindings.turn_for(target := arrival.event.target_message_id)
             is not None
         }
-        senders = await read_senders(session, {arrival.key for arrival in batch})
+        authors = {
+            key for arrival in batch if (key := arrival.author) is not None
+        }
+        senders = await read_senders(session, {arrival.key for arrival in batch} | authors)
         channels = {c for arrival in batch if (c := arrival.channel) is not None}
         policies = await channel_policies(session, channels)
         replies = await self._bot_replies(session, batch)
@@ -177,7 +191,14 @@ class Intake:
                 elif policy.learn and teaches_interest(
                     event.added, arrival.text, reaction_value(event.emoji)
                 ):
-                    arrival.person = sender.person
+                    author = senders.get(arrival.author) if arrival.author else None
+                    allows = None if author is None or author.consent is None else (
+                        answered_allows(author.consent)
+                    )
+                    if allows is None and author is not None:
+                        arrival.per_event = True  # unanswered: the workspace's mode decides
+                    elif allows:
+                        arrival.person = sender.person
                 continue
             if not policy.learn:
                 arrival.person, arrival.context = sender.person, ChannelContext(policy)

@@ -131,13 +131,14 @@ async def test_reactions_elsewhere_are_batched_and_counted_once(make_core):
     alice = person()
     await grant(core, alice)
     text = "Kubernetes operators for postgres replication"
+    again = reaction(alice, "m-9", event_id="re-1", target_text=text, target_author="alice")
     for _ in range(2):
-        await core.handle(reaction(alice, "m-9", event_id="re-1", target_text=text))
+        await core.handle(again)
     await core.services.learner.flush()
     pid = await person_id(core, alice)
     kinds = await count(core, Signal, person_id=pid, kind="reaction")
     assert kinds > 0
-    await core.handle(reaction(alice, "m-9", event_id="re-1", target_text=text))
+    await core.handle(again)
     await core.services.learner.flush()
     assert await count(core, Signal, person_id=pid, kind="reaction") == kinds
 

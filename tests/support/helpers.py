@@ -64,13 +64,17 @@ def reaction(
     added: bool = True,
     event_id: str | None = None,
     target_text: str | None = None,
+    target_author: str | None = None,
 ) -> ReactionEvent:
+    """``target_author``: the user id (in ``who``'s workspace) of the message's author, whose
+    consent a reaction's learning needs too (bot/handlers/feedback.py)."""
     return ReactionEvent(
         event_id=event_id or next_id("react"),
         person=who,
         target_message_id=target,
         emoji=emoji,
         added=added,
+        target_author_id=target_author,
         target_text=target_text,
     )
 

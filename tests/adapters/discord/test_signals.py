@@ -88,6 +88,7 @@ async def test_feedback_buttons_on_replies(world: World) -> None:
 
 async def test_reaction_elsewhere_is_an_interest_signal(world: World) -> None:
     await world.grant(world.alice)
+    await world.grant(world.bob)  # the author's consent counts too
     post = await world.bob.send(
         world.channel, "Kubernetes operators make cluster upgrades painless"
     )
@@ -131,6 +132,7 @@ async def test_an_edit_or_a_deletion_takes_the_kept_text_back(world: World) -> N
     """The kept text of a message was the first one: a reaction after an edit learned from
     words its author took back, after a deletion from words they removed."""
     await world.grant(world.alice)
+    await world.grant(world.bob)
     edited = await world.bob.send(world.channel, "Kubernetes operators are painless")
     deleted = await world.bob.send(world.channel, "Terraform modules everywhere")
     await world.bob.edit(edited, "Sourdough starters are painless")
@@ -154,6 +156,7 @@ async def test_a_reaction_never_teaches_a_mentioned_colleague_s_name(world: Worl
     ada = world.guild.add_member(world.env.create_user("ada", global_name="Ada Lovelace"))
     await world.env.settle()
     await world.grant(world.alice)
+    await world.grant(world.bob)
     post = await world.bob.send(
         world.channel, f"<@{ada.id}> shipped the new kubernetes operator for Grafana dashboards"
     )

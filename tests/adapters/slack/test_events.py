@@ -167,6 +167,7 @@ async def test_feedback_button_without_its_message_still_thanks(world: SlackWorl
 
 async def test_reaction_elsewhere_is_an_interest_signal(world: SlackWorld) -> None:
     await world.grant()
+    await world.grant(user=OTHER)  # the author's consent counts too
     ts = next_ts()
     chatter = {"type": "message", "channel": CHANNEL, "user": OTHER, "ts": ts,
                "text": "Kubernetes operators make cluster automation pleasant",
@@ -211,6 +212,7 @@ async def test_a_reaction_learns_from_the_text_as_edited_and_never_from_a_delete
     """The recent-text cache kept a message as first written: a reaction after an edit
     learned from words the author took back, and after a deletion from words they removed."""
     await world.grant()
+    await world.grant(user=OTHER)
     edited_ts, deleted_ts = next_ts(), next_ts()
     for ts, text in ((edited_ts, "Kubernetes operators are painless"),
                      (deleted_ts, "Terraform modules everywhere")):

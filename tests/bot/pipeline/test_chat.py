@@ -157,19 +157,41 @@ async def test_feedback_buttons_and_disliked_long_replies_make_it_brief(make_cor
 
 
 async def test_reaction_elsewhere_is_an_interest_signal(core):
-    alice = person()
+    alice, bob = person(), person("bob")
     await grant(core, alice)
+    await grant(core, bob)
     await core.handle(
         reaction(
             alice,
             "someone-elses-msg",
             "🎉",
             target_text="Our team shipped the new GraphQL federation gateway",
+            target_author="bob",
         )
     )
     pid = await person_id(core, alice)
     assert await count(core, Signal, person_id=pid, kind="reaction") > 0
     assert await count(core, Feedback, person_id=pid) == 0
+
+
+async def test_a_reaction_learns_nothing_from_an_author_who_does_not_allow_it(core):
+    """The reacted-to text is its author's words: a reaction to someone who never
+    consented (no row at all), declined, or whom the adapter could not name taught the
+    reactor its topics (privacy audit: "hyperdrive maintenance" became Bob's interest from
+    Carol's message, and stayed after her /forget)."""
+    alice, dora = person(), person("dora")
+    await grant(core, alice)
+    await core.handle(message(dora, "hello"))
+    await core.handle(action(dora, "consent.decline"))
+    for n, author in enumerate(("carol", "dora", None)):
+        await core.handle(reaction(
+            alice, f"m-{n}", "🔥", target_text="Glorbnitzel hyperdrive maintenance matters",
+            target_author=author,
+        ))
+    await core.services.learner.flush()
+    pid = await person_id(core, alice)
+    assert await count(core, Signal, person_id=pid, kind="reaction") == 0
+    assert await person_id(core, person("carol")) is None
 
 
 async def test_context_local_time_in_persons_timezone(make_core):

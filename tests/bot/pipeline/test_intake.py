@@ -47,19 +47,25 @@ CASES = {
     "excluded": ("W", ""),  # speaks in a channel excluded from learning
 }
 PER_MESSAGE = {"unanswered", "unanswered_opt_in", "stranger", "everywhere", "moved"}
-# reactions: (user, emoji, target, text reacted to, added); "reply" is the bot's answer to them
+# reactions: (user, emoji, target, text reacted to, added, its author); "reply" is the bot's
+# answer to them
 REACTIONS = [
-    ("granted", "🔥", "elsewhere", "Comparing tokio and async-std runtimes", True),
-    ("granted", "👍", "reply", None, True),  # feedback on the bot's reply
-    ("granted", "👍", "reply", None, False),  # ... taken back
-    ("granted", "🎉", "reply", None, True),  # ... and a celebration that stays
-    ("granted", "👎", "elsewhere", "Sourdough starters with rye flour", True),  # negative
-    ("granted", "🔥", "elsewhere", None, True),  # the adapter could not tell the text
-    ("revoked", "🔥", "elsewhere", "Film noir detectives of the forties", True),
-    ("unanswered", "🔥", "elsewhere", "Jazz piano voicings for beginners", True),
-    ("excluded", "🔥", "elsewhere", "Kubernetes operators for postgres", True),
+    ("granted", "🔥", "elsewhere", "Comparing tokio and async-std runtimes", True, "moved"),
+    ("granted", "👍", "reply", None, True, None),  # feedback on the bot's reply
+    ("granted", "👍", "reply", None, False, None),  # ... taken back
+    ("granted", "🎉", "reply", None, True, None),  # ... and a celebration that stays
+    ("granted", "👎", "elsewhere", "Sourdough starters with rye flour", True, "moved"),
+    ("granted", "🔥", "elsewhere", None, True, "moved"),  # the adapter could not tell the text
+    ("revoked", "🔥", "elsewhere", "Film noir detectives of the forties", True, "moved"),
+    ("unanswered", "🔥", "elsewhere", "Jazz piano voicings for beginners", True, "moved"),
+    ("excluded", "🔥", "elsewhere", "Kubernetes operators for postgres", True, "moved"),
+    # the author's consent counts too: no row, revoked, unanswered (opt-out: learned), unknown
+    ("granted", "🔥", "elsewhere", "Haskell type classes explained", True, "stranger"),
+    ("granted", "🔥", "elsewhere", "Rust borrow checker tricks", True, "revoked"),
+    ("granted", "🔥", "elsewhere", "Elm architecture for frontends", True, "unanswered"),
+    ("granted", "🔥", "elsewhere", "Zig comptime generics", True, None),
 ]
-REACTIONS_PER_EVENT = 4  # the three on the bot's reply and the unanswered one
+REACTIONS_PER_EVENT = 5  # the three on the bot's reply and the two unanswered ones
 
 
 def who(user: str, workspace: str) -> PersonRef:
@@ -95,10 +101,10 @@ async def scenario(core: Core, prefix: str) -> list[MessageEvent | ReactionEvent
     await core.bind_reply(answered[0].reply_id, f"{prefix}-reply")
     await services.learner.flush()
     reactions: list[ReactionEvent] = []
-    for n, (user, emoji, target, text, added) in enumerate(REACTIONS):
+    for n, (user, emoji, target, text, added, author) in enumerate(REACTIONS):
         reacted = reaction(
             who(user, ws["W"]), f"{prefix}-reply" if target == "reply" else f"m-{n}", emoji,
-            added=added, event_id=f"react-{n}", target_text=text,
+            added=added, event_id=f"react-{n}", target_text=text, target_author=author,
         )
         reactions.append(replace(reacted, occurred_at=AT,
                                  channel_id="CX" if user == "excluded" else "C1"))
@@ -180,4 +186,5 @@ async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> N
     # reactions: feedback on the reply (added, then taken back), learning elsewhere
     assert feedback == [(("W", "granted"), 1, "🎉", "reaction")]  # 👍 was taken back
     learned_claims = {event for _, event in claims if event.startswith("react-")}
-    assert learned_claims == {"react-0", "react-7"}  # granted elsewhere, unanswered (opt-out)
+    # granted elsewhere, an unanswered reactor and an unanswered author (opt-out)
+    assert learned_claims == {"react-0", "react-7", "react-11"}

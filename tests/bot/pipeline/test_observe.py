@@ -51,7 +51,8 @@ async def test_extraction_runs_off_the_event_loop(make_core) -> None:
     events = [
         message(alice, TEXT),  # a DM: learns and answers
         message(alice, TEXT, surface=Surface.CHANNEL),  # observed only
-        reaction(alice, "someone-else", "🔥", target_text="sourdough bread baking"),
+        reaction(alice, "someone-else", "🔥", target_text="sourdough bread baking",
+                 target_author="alice"),
     ]
     answering = asyncio.ensure_future(keep_answering(extractor))
     try:

@@ -284,9 +284,9 @@ async def test_reactions_elsewhere_cost_their_handlers_nothing_and_batch_like_on
     for who in people:
         await grant(core, who)
     text = "rust async runtimes compared"
-    one = [reaction(people[0], "m-0", "🔥", target_text=text)]
+    one = [reaction(people[0], "m-0", "🔥", target_text=text, target_author="bob")]
     many = [
-        reaction(who, f"m-{n}", "🔥", target_text=f"{text}, part {n}")
+        reaction(who, f"m-{n}", "🔥", target_text=f"{text}, part {n}", target_author="bob")
         for n in range(3) for who in people
     ]
     seen_one, batch_one = await observed_batch(core, one)
