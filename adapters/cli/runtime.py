@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +25,7 @@ from bot.config import Settings
 from bot.core import Core
 from bot.environment_writers import load_environment_writers
 from bot.experiments import ExperimentConfigError, use_registry_file
+from profiles.migrate import SchemaNotCurrent
 from profiles.models import Person
 from prompts.render import TemplateError
 
@@ -31,9 +34,26 @@ T = TypeVar("T")
 
 def run_async(coro: Awaitable[T]) -> T:
     """Every command that builds the core starts its event loop here, in a process that has
-    one thread yet: the moment to load what writes the environment (bot/environment_writers.py)."""
+    one thread yet: the moment to load what writes the environment (bot/environment_writers.py).
+    SIGTERM stops it as Ctrl-C does (:func:`_stop_as_interrupt`)."""
     load_environment_writers()
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    if threading.current_thread() is not threading.main_thread():
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    previous = signal.signal(signal.SIGTERM, _stop_as_interrupt)
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_as_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM — what systemd, ``docker stop`` and Kubernetes send on every deploy — becomes
+    the SIGINT asyncio already turns into a graceful stop: the main task is cancelled, so
+    events acknowledged to the platform finish and the learner's queues are flushed (README,
+    "Graceful stop"). Before, SIGTERM ended the process at once: a DM Slack had been told
+    was received was claimed and never answered (operations audit). A second signal during
+    the stop ends it at once, as a second Ctrl-C does."""
+    signal.raise_signal(signal.SIGINT)
 
 
 def use_experiments_of(config: Path | None) -> None:
@@ -58,6 +78,9 @@ async def core_for(settings: Settings) -> AsyncIterator[Core]:
         raise typer.Exit(2) from None
     except ExperimentConfigError as exc:  # e.g. a prompt variant's template that is missing
         err.print(f"[red]Configuration error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except SchemaNotCurrent as exc:
+        err.print(f"[red]Database not ready:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     try:
         yield core

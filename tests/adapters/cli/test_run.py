@@ -4,8 +4,10 @@ input; and which platforms it starts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,8 +17,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
 from adapters.cli.run import configured_runners
 from bot.config import Settings
+from tests.adapters.slack.conftest import DM, SECRET, USER, event_body
+from tests.support.fake_llm_server import Delay, FakeLLMServer, Reply
+from tests.support.fake_slack_api import FakeSlackAPI
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -100,3 +108,66 @@ def test_platforms_start_only_with_their_credentials() -> None:
                  slack_token_key="k" * 44) == ["slack"]
     assert names(discord_bot_token="a.b.c") == ["discord"]
     assert names(slack_bot_token="xoxb") == []  # a token but no way to receive events
+
+
+async def test_sigterm_stops_like_ctrl_c_and_answers_what_was_acknowledged(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM (systemd, ``docker stop``, Kubernetes) ended ``tailorbot run`` at once: a DM
+    Slack had been told was received — claimed, so a resend is dropped — was never answered
+    (operations audit). It now stops as Ctrl-C does: the answer the model is writing is
+    posted, then the process exits 0."""
+    port = free_port()
+    async with FakeSlackAPI() as slack, FakeLLMServer() as llm:
+        slack.add_user(USER, "Ada")
+        llm.enqueue("openai", Delay(2.0, Reply("Cellos love rosin.")))
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TAILORBOT_HTTP_PORT": str(port),
+               "TAILORBOT_HTTP_HOST": "127.0.0.1", "TAILORBOT_EXTRACT_WORKERS": "0",
+               "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+               "TAILORBOT_SLACK_API_URL": slack.base_url, "TAILORBOT_LLM": "openai",
+               "TAILORBOT_OPENAI_BASE_URL": llm.openai_base_url,
+               "TAILORBOT_OPENAI_API_KEY": "k", "TAILORBOT_CONSENT_OPT_OUT": "true"}
+        for key in ("ANTHROPIC_API_KEY", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID",
+                    "DISCORD_BOT_TOKEN"):
+            env.pop(key, None)
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "adapters.cli", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(450):
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/readyz") as ready:
+                            if ready.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.2)
+                body = json.dumps(event_body({
+                    "type": "message", "channel": DM, "user": USER, "ts": "1700000001.000100",
+                    "text": "I have been learning the cello", "channel_type": "im",
+                }))
+                stamp = str(int(time.time()))
+                headers = {
+                    "Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+                    "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
+                        timestamp=stamp, body=body) or "",
+                }
+                async with http.post(f"http://127.0.0.1:{port}/slack/events", data=body,
+                                     headers=headers) as acked:
+                    assert acked.status == 200
+            for _ in range(300):  # the model is writing its answer
+                if llm.requests_for("openai"):
+                    break
+                await asyncio.sleep(0.05)
+            assert llm.requests_for("openai"), "the model was never asked"
+            bot.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(bot.communicate(), timeout=60)
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+                await bot.wait()
+        sent = [json.dumps(call.params) for call in slack.calls if call.status == 200]
+    assert bot.returncode == 0, err.decode()[-2000:]
+    assert any("Cellos love rosin." in params for params in sent), slack.methods()
