@@ -17,7 +17,7 @@ from bot.llm import LLMBackend, select_backend
 from bot.llm.metered import metered
 from bot.memory.feature import MemoryFeature
 from profiles.db import Database
-from profiles.migrate import upgrade
+from profiles.migrate import require_head, upgrade
 from prompts.render import PromptRenderer
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,12 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
         json=settings.log_format == "json",
         library_level=settings.log_library_level,
     )
-    if settings.auto_migrate:
-        import asyncio
+    import asyncio
 
+    if settings.auto_migrate:
         await asyncio.to_thread(upgrade, settings.database_url)
+    else:
+        await asyncio.to_thread(require_head, settings.database_url)
     db = Database(settings.database_url)
     renderer = PromptRenderer(settings.prompt_templates_dir)
     check_variants(current_registry(), renderer)  # a variant's missing template: fail now

@@ -79,3 +79,35 @@ def current_revision(url: str | URL) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+class SchemaNotCurrent(Exception):
+    """The database is not at this code's schema (``auto_migrate`` off): said before the bot
+    starts rather than as failures of whatever command first reads a missing table."""
+
+
+def require_head(url: str | URL) -> None:
+    """Raise :class:`SchemaNotCurrent` unless the database is at :func:`head_revision`. Why:
+    with ``auto_migrate = false`` a worker on a database one migration behind answered
+    ``/readyz`` as ready, then failed every ``/export`` and ``/forget`` on a missing table
+    (operations audit); on an empty database it stopped with a driver's error."""
+    current, head = current_revision(url), head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise SchemaNotCurrent(
+            "the database has no tailorbot schema yet: run `tailorbot db upgrade` "
+            "(or set auto_migrate = true)"
+        )
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    try:
+        script.get_revision(current)
+    except Exception:  # alembic: a revision this code has never heard of
+        raise SchemaNotCurrent(
+            f"the database schema is at {current}, newer than this code ({head}): run the "
+            "code that migrated it"
+        ) from None
+    raise SchemaNotCurrent(
+        f"the database schema is at {current}, this code needs {head}: run "
+        "`tailorbot db upgrade` (or set auto_migrate = true)"
+    )

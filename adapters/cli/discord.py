@@ -163,15 +163,11 @@ def forget_user_command(
         raise typer.Exit(1)
 
     async def main() -> int:
+        from adapters.cli.runtime import core_for
         from adapters.discord.translate import PLATFORM
-        from bot.app import build_core
 
-        core = await build_core(settings)
-        try:
+        async with core_for(settings) as core:
             return await core.forget_user(PLATFORM, str(user_id))
-        finally:
-            await core.aclose()
-            await core.services.db.dispose()
 
     scopes = asyncio.run(main())
     typer.echo(f"Forgot Discord user {user_id} in {scopes} scope(s) (servers and DMs).")
