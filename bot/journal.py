@@ -17,10 +17,11 @@ overwritten, not merely unlinked.
 An event may be kept as claimed already, with what it still owes (:class:`Owed`): a message
 addressed to the bot whose first transaction (the claim) committed but whose reply could not
 be assembled because the database went away in between owes its answer and its learning
-(bot/pipeline/chat.py); one that was answered but whose learning batch met the outage owes its
-learning only (bot/learning.py). Its replay must not claim it again — the claim would call it
-a duplicate, and the person would never get the answer, nor the profile the lesson — only do
-what is owed.
+(bot/pipeline/chat.py); one that was answered but whose learning batch met the outage owes
+its learning only (bot/learning.py); one that was answered but whose record (its two turns)
+met the outage owes that record, with the answer as sent (:class:`RecordOwed`). Its replay
+must not claim it again — the claim would call it a duplicate, and the person would never
+get the answer, nor the profile the lesson — only do what is owed.
 
 API (small on purpose; the batched learner, bot/learning.py, builds its guarantee on it):
 ``Journal.keep(event, owed=None) -> Kept`` (``keep_many`` for a batch),
@@ -73,11 +74,24 @@ class Kept(enum.Enum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RecordOwed:
+    """An exchange that was answered but whose record met the database gone: the answer as
+    the person saw it, when, and the topics of their message (the record's user turn)."""
+
+    answer: str
+    answered_at: dt.datetime
+    topics: tuple[str, ...] = ()
+    model: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Owed:
-    """What an event that was claimed already still owes (see the module docstring)."""
+    """What an event that was claimed already still owes (see the module docstring).
+    ``record``: the exchange's record only — it was answered (bot/pipeline/chat.py)."""
 
     answer: bool = False
     learning: bool = False
+    record: RecordOwed | None = None
 
 
 ANSWER_AND_LEARNING = Owed(answer=True, learning=True)
@@ -113,6 +127,12 @@ def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
         # answer owed, the learning done (it committed with the claim then).
         payload["answer_owed"] = owed.answer
         payload["learning_owed"] = owed.learning
+        if owed.record is not None:
+            record = owed.record
+            payload["record_owed"] = {
+                "answer": record.answer, "at": record.answered_at.isoformat(),
+                "topics": list(record.topics), "model": record.model,
+            }
     # ASCII escapes: a lone surrogate ("\ud83d", which a platform can send) has no UTF-8,
     # and the event it was in could not be kept at all; json.loads restores it as it was.
     return json.dumps(payload)
@@ -125,10 +145,26 @@ def decode(text: str) -> AnyEvent:
 def _owed_of(data: dict[str, Any]) -> Owed | None:
     if "answer_owed" not in data and "learning_owed" not in data:
         return None
+    record = data.get("record_owed")
     return Owed(
         answer=bool(data.get("answer_owed", False)),
         learning=bool(data.get("learning_owed", False)),
+        record=RecordOwed(
+            record["answer"], dt.datetime.fromisoformat(record["at"]),
+            tuple(record["topics"]), record["model"],
+        ) if record is not None else None,
     )
+
+
+def _merged(waiting: Owed | None, kept: Owed) -> Owed:
+    """What an entry owes once ``kept`` is added to what it owed (``waiting``): a record owed
+    means the answer was given (never owed again); a record owed already stays owed."""
+    if kept.record is not None:
+        learning = kept.learning or (waiting is not None and waiting.learning)
+        return Owed(answer=False, learning=learning, record=kept.record)
+    if waiting is not None and waiting.record is not None:
+        return dataclasses.replace(kept, answer=False, record=waiting.record)
+    return kept
 
 
 def _event_of(data: dict[str, Any]) -> AnyEvent:
@@ -215,7 +251,7 @@ class Journal:
                     key = (ref.platform, ref.workspace, event.event_id)
                     payload = encode(event, owed=event_owed)
                     waiting = db.execute(
-                        "SELECT 1 FROM outage_event"
+                        "SELECT payload FROM outage_event"
                         " WHERE platform = ? AND workspace = ? AND event_id = ?",
                         key,
                     ).fetchone()
@@ -226,7 +262,11 @@ class Journal:
                         # Claimed, yet waiting here already: the entry is being replayed
                         # (only its replay can claim it), and this is what that replay
                         # could not finish — its learning batch met the database gone.
-                        # The entry now says so, and :meth:`done` will not remove it.
+                        # Or an answered message's learning and its record both met the
+                        # outage: the entry owes both. The entry now says so, and
+                        # :meth:`done` will not remove it.
+                        payload = encode(event, owed=_merged(_owed_of(json.loads(waiting[0])),
+                                                             event_owed))
                         db.execute(
                             "UPDATE outage_event SET payload = ?"
                             " WHERE platform = ? AND workspace = ? AND event_id = ?",

@@ -22,7 +22,7 @@ from bot.channel_policy import Policy, policy_of
 from bot.consent import consent_buttons, consent_notice
 from bot.events import AnyEvent, MessageEvent, Reply, ReplyKind, Surface
 from bot.i18n import N_, negotiate, person_locale, t
-from bot.journal import Owed
+from bot.journal import Owed, RecordOwed
 from bot.learning import Pending
 from bot.llm.base import LLMRequest, PartialCallback
 from bot.pipeline.answer import Answer
@@ -31,7 +31,7 @@ from bot.pipeline.consent_gate import ConsentGate, Gate
 from bot.pipeline.identify import Identify, key_of
 from bot.pipeline.intake import Intake
 from bot.pipeline.observe import ChannelContext, Observe
-from bot.pipeline.record import Record, TurnRow
+from bot.pipeline.record import Record, TurnRow, turn_row, turns_insert
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
@@ -156,6 +156,11 @@ class Chat:
         limit = self.services.settings.max_message_chars
         truncated = len(event.text) > limit
         text = clean_text(event.text, max_chars=limit).strip()
+        if owed is not None and owed.record is not None:
+            await self.record_owed(event, text, owed.record)
+            if text and owed.learning:
+                await self.learn_owed(event, text)
+            return []
         if not addressed_to_bot(event):
             if text:
                 await self.observe_only(event, text)
@@ -219,7 +224,16 @@ class Chat:
                     answered=answered, text=text, thread=thread, asked=prepared.turn,
                 )
         except DatabaseUnavailable as exc:
-            log.warning("could not record reply to %s: %s", event.event_id, exc)
+            # The person has the answer; the exchange waits in the outage journal to join
+            # their history once the database answers (it was logged and lost before: the
+            # model never saw it again and /export missed it — input audit).
+            if prepared.learn and error is None:
+                self.services.learner.journal_events([event], [Owed(record=RecordOwed(
+                    text, self.services.clock(), tuple((prepared.turn or {}).get("topics") or ()),
+                    answered.result.model if answered.result else None,
+                ))])
+            log.warning("could not record reply to %s, kept to record later: %s",
+                        event.event_id, exc)
         except DBAPIError as exc:
             # The database refused the record: the person was forgotten, through another
             # worker, while the model answered (the rows it refers to are gone; within one
@@ -456,6 +470,26 @@ class Chat:
             ),
             timezone=decided.timezone,
         )
+
+    async def record_owed(self, event: MessageEvent, text: str, owed: RecordOwed) -> None:
+        """The replay of an answered exchange whose record met the database gone: its two
+        turns, stored as they were, if the person still allows learning (a /forget
+        meanwhile removed the entry itself; a revocation is read here)."""
+        async with self.services.db.session() as session:
+            person = await self.identify.learning_person(session, event)
+        if person is None or person.id is None:
+            return
+        configured = self.services.llm.configured
+        turns = [
+            turn_row(person.id, "user", text, channel_id=event.channel_id,
+                     thread_id=event.thread_id, platform_message_id=event.message_id,
+                     topics=list(owed.topics), created_at=event.occurred_at),
+            turn_row(person.id, "assistant", owed.answer, channel_id=event.channel_id,
+                     thread_id=reply_thread(event), topics=None if configured else [],
+                     model=owed.model, created_at=owed.answered_at),
+        ]
+        shape = turns_insert(len(turns))
+        await self.services.db.write_each([(shape, shape.values(turns))])
 
     async def observe_only(self, event: MessageEvent, text: str) -> None:
         """A channel message not addressed to the bot: observed if its author allows

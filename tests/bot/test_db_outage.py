@@ -392,3 +392,61 @@ async def test_a_full_journal_says_so_and_forget_empties_it(
             await core.forget_ref(alice)
         assert core.backlog_size == 1
         assert b"quixotic zephyr" not in (tmp_path / "j").read_bytes()
+
+
+class CutsTheDatabaseWhileAnswering(ScriptedBackend):
+    """The database goes away while the model writes: after the claim and the reads, before
+    the record."""
+
+    def __init__(self, proxy: list[TcpProxy]) -> None:
+        super().__init__(["Logical decoding streams the WAL as changes."])
+        self.proxy = proxy
+
+    async def generate(self, request: Any, **kwargs: Any) -> Any:
+        await self.proxy[0].stop()
+        return await super().generate(request, **kwargs)
+
+
+@pytest.mark.postgres
+async def test_an_answered_exchange_whose_record_met_an_outage_is_recorded_once_later(
+    postgres_database, settings_for, tmp_path
+):
+    """The person got the answer, and the exchange was only logged: both turns were missing
+    from their history (the model never saw them again, /export missed them; input audit).
+    It now waits in the outage journal with the answer as sent — and with the message's
+    learning, which met the same outage — and both are written once the database is back,
+    without asking the model again or answering twice."""
+    proxy, proxied = await proxied_database(postgres_database)
+    holder = [proxy]
+    core = Core(settings_for(proxied, outage_journal=str(tmp_path / "j")), Database(proxied),
+                CutsTheDatabaseWhileAnswering(holder))
+    try:
+        replays_by_hand(core)
+        delivered = delivering(core)
+        alice = person()
+        await grant(core, alice)
+        core.services.learner.queue.max_delay = 60.0  # the batch waits for the flush below
+        asked = message(alice, TEXT)
+        [reply] = await core.handle(asked)
+        assert reply.text == "Logical decoding streams the WAL as changes."
+        await core.services.learner.flush()  # the learning meets the outage too
+        assert core.backlog_size == 1  # one entry owes both
+        await proxy.start()
+        assert await core.drain_backlog() == 1
+        await core.services.learner.flush()
+        pid = await person_id(core, alice)
+        async with core.services.db.session() as session:
+            turns = (await session.exec(
+                select(ConversationTurn.role, ConversationTurn.text)
+                .where(ConversationTurn.person_id == pid)
+                .order_by(ConversationTurn.created_at)
+            )).all()
+        assert turns == [("user", TEXT), ("assistant", reply.text)]
+        assert await count(core, Interest, person_id=pid) > 0  # learned, once claimed
+        assert delivered == []  # answered once
+        assert len(core.services.llm.requests) == 1  # type: ignore[attr-defined]
+        assert await core.drain_backlog() == 0
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+        await proxy.stop()

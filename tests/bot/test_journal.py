@@ -25,6 +25,7 @@ from bot.journal import (
     Journal,
     Kept,
     Owed,
+    RecordOwed,
     decode,
     encode,
 )
@@ -259,3 +260,18 @@ def test_an_event_with_a_lone_surrogate_is_kept_as_it_came(tmp_path):
     odd = msg(1, text="hi \ud83d there")
     assert journal.keep_many([msg(0), odd]) == [Kept.KEPT, Kept.KEPT]
     assert [e.text for e in _all(journal)] == ["hello 0", "hi \ud83d there 1"]
+
+
+def test_an_owed_record_is_kept_with_what_else_the_entry_owes(tmp_path) -> None:
+    """An answered message can owe its learning and its record, journaled in either order
+    by the learner and the reply: the entry owes both, and never the answer again."""
+    record = Owed(record=RecordOwed("the answer", AT, ("tokio",), "m-1"))
+    for first, second in ((LEARNING_ONLY, record), (record, LEARNING_ONLY)):
+        journal = Journal(tmp_path / f"j-{first is record}")
+        event = msg(7, text="tokio runtimes")
+        assert journal.keep(event, owed=first) is Kept.KEPT
+        assert journal.keep(event, owed=second) is Kept.KEPT
+        entry = journal.first()
+        assert entry is not None and len(journal) == 1
+        assert entry.owed == Owed(answer=False, learning=True, record=record.record)
+        journal.close()
