@@ -208,7 +208,7 @@ class Chat:
         # No transaction open: the model may take seconds and must hold no database lock.
         answered = await self.answer.generate(
             prepared.request, emoji=prepared.emoji, avoid=prepared.avoid, on_partial=on_partial,
-            locale=prepared.locale,
+            locale=prepared.locale, learn=prepared.learn,
         )
         text = answered.text
         if prepared.truncated:

@@ -9,6 +9,7 @@ import pytest
 from bot.events import ButtonStyle, MessageEvent, PlatformContext, ReplyKind, Surface
 from bot.features import FeatureBase
 from bot.llm import LLMUnavailable, ScriptedBackend
+from bot.llm.base import Failure
 from bot.pipeline.chat import EMPTY_MESSAGE
 from profiles.models import (
     Consent,
@@ -337,10 +338,50 @@ async def test_model_failure_keeps_message_and_signals(make_core):
     await grant(core, alice)
     replies = await core.handle(message(alice, TOPIC_TEXT))
     assert "couldn't reach my language model" in replies[0].text
-    assert "rate limited" in replies[0].text
+    assert "try again" in replies[0].text and "learned from it as usual" in replies[0].text
+    assert "rate limited" not in replies[0].text  # the operator's detail is logged
     pid = await person_id(core, alice)
     assert await count(core, Interest, person_id=pid) > 0
     assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+
+
+async def test_a_model_failure_says_only_what_is_true_for_that_person(make_core, caplog):
+    """"Your message is saved and I learned from it as usual" was said to people who never
+    consented or had revoked (nothing was kept), "try again in a moment" to a bad key, and
+    the backend's reason — an internal URL and a setting's name, in English — to everyone
+    (input audit)."""
+    bad_key = LLMUnavailable(
+        "The model server at http://10.0.0.4:8000/v1/ rejected the API key (401). The "
+        "operator needs to check TAILORBOT_OPENAI_API_KEY.", failure=Failure.BAD_KEY,
+    )
+    core = await make_core(ScriptedBackend([LLMUnavailable("timed out"), bad_key, bad_key]))
+    stranger, alice = person("stranger"), person()
+    [first, *_] = await core.handle(message(stranger, TOPIC_TEXT))
+    assert "try again" in first.text and "learned" not in first.text
+    await grant(core, alice)
+    [keyless] = await core.handle(message(alice, TOPIC_TEXT))
+    assert "trying again will not help" in keyless.text and "operator" in keyless.text
+    assert "learned from it as usual" in keyless.text
+    assert "10.0.0.4" not in keyless.text and "TAILORBOT_OPENAI_API_KEY" not in keyless.text
+    assert any("TAILORBOT_OPENAI_API_KEY" in r.getMessage() for r in caplog.records)
+    await core.handle(command(alice, "prefs", "set language fr"))
+    [french] = await core.handle(message(alice, TOPIC_TEXT))
+    assert "opérateur" in french.text and "rejected" not in french.text
+
+
+@pytest.mark.parametrize("answer", ["", "   \n  ", "🎉🎉"])
+async def test_an_empty_answer_is_not_sent_as_a_reply(make_core, answer):
+    """An empty body (or one without choices), blanks, or only emoji for someone who turned
+    emoji off were sent and stored as an empty reply (on Discord, a message of two buttons;
+    input audit): the person is told the model gave no answer, and no empty turn is kept."""
+    core = await make_core(ScriptedBackend([answer]))
+    alice = person()
+    await grant(core, alice)
+    await core.handle(command(alice, "prefs", "set emoji off"))
+    [reply] = await core.handle(message(alice, TOPIC_TEXT))
+    assert reply.purpose == "error" and "couldn't reach my language model" in reply.text
+    pid = await person_id(core, alice)
+    assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 0
 
 
 async def test_no_model_backend_still_learns_and_explains(make_core):
