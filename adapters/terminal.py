@@ -368,9 +368,18 @@ class TerminalOutbox:
 
     platform = PLATFORM
 
-    def __init__(self, stdout: TextIO, user: str | None = None) -> None:
+    def __init__(
+        self,
+        stdout: TextIO,
+        user: str | None = None,
+        save: Callable[[Reply], Path | None] | None = None,
+    ) -> None:
+        """``save``: writes a reply's attachment (:meth:`TerminalSession.save_attachment`):
+        an /export replayed after an outage said "here is everything" and saved nothing
+        (input audit)."""
         self._stdout = stdout
         self._user = user
+        self._save = save
 
     async def reply(self, event: AnyEvent, replies: list[Reply]) -> None:
         if self._mine(event.person.workspace, event.person.user_id):
@@ -390,7 +399,11 @@ class TerminalOutbox:
 
     def _write(self, replies: list[Reply]) -> None:
         for reply in replies:
-            self._stdout.write(flatten(reply.text) + "\n")
+            text = flatten(reply.text)
+            path = self._save(reply) if self._save is not None else None
+            if path is not None:
+                text += " " + t("Saved to {path}.", reply.locale, path=str(path))
+            self._stdout.write(text + "\n")
         self._stdout.flush()
 
 
@@ -415,7 +428,7 @@ async def chat(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     session = TerminalSession(core, user)
-    outbox = TerminalOutbox(stdout, user)
+    outbox = TerminalOutbox(stdout, user, save=session.save_attachment)
     core.services.open_outbox(outbox)  # scheduled digests appear in the running chat
     try:
         if grant_consent:

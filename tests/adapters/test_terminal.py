@@ -1,6 +1,7 @@
 """The terminal adapter end to end: the real console script in a subprocess, scripted mode
 through the real core and a real SQLite file, and the interactive loop's consent question."""
 
+import asyncio
 import io
 import json
 import os
@@ -438,3 +439,29 @@ def test_a_choice_typed_in_another_script_s_digit_is_no_choice():
 
     choices = [Button("consent.grant", "Allow")]
     assert pick(choices, "፩") is None and pick(choices, "1") is choices[0]
+
+
+async def test_an_export_replayed_after_an_outage_is_saved(core, tmp_path):
+    """/export sent while the database was away is answered when it is back, through the
+    chat's outbox: it said "here is everything I store about you" and saved no file (input
+    audit). The file is written where /export writes it, and the line says where."""
+    found = []
+
+    class Stdin(io.StringIO):
+        def readline(self, *args):
+            found.append(digests_for(core.services).delivery_for("terminal"))
+            return super().readline(*args)
+
+    stdout = io.StringIO()
+    await chat(core, user="ivy", stdin=Stdin("hello\n"), stdout=stdout, interactive=False)
+    outbox = found[0].__self__
+    event = TerminalSession(core, "ivy").event_for_line("/export")
+    assert not isinstance(event, str)
+    before = stdout.getvalue()
+    await outbox.reply(event, [BotReply(text="Here is everything I store about you.",
+                                        attachment=("export.json", b'{"ivy": 1}'))])
+    line = stdout.getvalue().removeprefix(before)
+    assert line.startswith("Here is everything I store about you. Saved to ")
+    path = Path(line.removeprefix("Here is everything I store about you. Saved to ")
+                .strip().removesuffix("."))
+    assert await asyncio.to_thread(path.read_bytes) == b'{"ivy": 1}'
