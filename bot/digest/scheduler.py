@@ -18,6 +18,7 @@ and waiting there must not block the loop that will release it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -66,6 +67,15 @@ def person_of(job: Job) -> int | None:
         return int(job.id.removeprefix(JOB_PREFIX))
     except ValueError:
         return None
+
+
+def _outside_any_event(work: Callable[[], Any]) -> Any:
+    """Run a change to the jobs in a context of its own. Why: APScheduler wakes its loop with
+    ``call_soon_threadsafe``, which keeps the caller's context — a ``/digest subscribe``'s,
+    event id included (bot/logs.py) — and every later wake-up and job run inherited it: the
+    log named that command as the event of every digest sent afterwards (operations
+    audit)."""
+    return contextvars.Context().run(work)
 
 
 class DigestScheduler:
@@ -131,7 +141,7 @@ class DigestScheduler:
             )
             return self._next_run(job)
 
-        return await asyncio.to_thread(add)
+        return await asyncio.to_thread(_outside_any_event, add)
 
     async def unschedule(self, person_id: int) -> bool:
         def remove() -> bool:
@@ -141,7 +151,7 @@ class DigestScheduler:
                 return False
             return True
 
-        return await asyncio.to_thread(remove)
+        return await asyncio.to_thread(_outside_any_event, remove)
 
     async def job(self, person_id: int) -> Job | None:
         return await asyncio.to_thread(self.scheduler.get_job, job_id(person_id))

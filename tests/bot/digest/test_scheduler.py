@@ -205,3 +205,39 @@ async def test_old_channel_activity_is_pruned(make_digests, clock):
     await activity(core, pid, "recent", ["news"], message_id="new", at=NOW - dt.timedelta(days=2))
     await digests.run_due()
     assert await count(core, ChannelActivity) == 1
+
+
+async def test_the_schedulers_own_work_is_not_logged_as_the_command_that_added_a_job(tmp_path):
+    """Every wake-up and digest run after a /digest subscribe was logged with that
+    command's event id (operations audit)."""
+    import logging
+
+    from bot import logs
+    from bot.digest.schedule import Schedule
+    from bot.digest.scheduler import DigestScheduler
+
+    jobs = DigestScheduler(f"sqlite:///{tmp_path / 'jobs.db'}", misfire_grace_seconds=60)
+    seen: list[tuple[str, str | None]] = []
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((record.getMessage(), logs.current_event.get()))
+
+    scheduler_log = logging.getLogger("apscheduler")
+    handler, level = Seen(logging.DEBUG), scheduler_log.level
+    scheduler_log.addHandler(handler)
+    scheduler_log.setLevel(logging.DEBUG)
+    try:
+        await jobs.start(None, process_jobs=True)
+        with logs.event_context("command:subscribe-7"):
+            await jobs.schedule(7, Schedule("daily", "09:00", "UTC"))
+        for _ in range(100):  # the scheduler wakes up for the new job
+            if any("wakeup" in message for message, _ in seen):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        scheduler_log.removeHandler(handler)
+        scheduler_log.setLevel(level)
+        await jobs.shutdown()
+    woken = [event for message, event in seen if "wakeup" in message]
+    assert woken and all(event is None for event in woken), seen
