@@ -75,8 +75,17 @@ _LAST_STATUS = {
 }
 
 
-def _when(schedule: Schedule, ctx: CommandContext) -> str:
+async def _when(schedule: Schedule, ctx: CommandContext) -> str:
+    """The next digest that will really be sent: a period whose digest was already built
+    (sent, or found empty) gets no second one, so a time still ahead today is not it — it
+    said "today 23:24" after today's run, and nothing came (operations audit)."""
     moment = schedule.next_fire(ctx.now)
+    for _ in range(3):
+        if moment is None or not await store.existing_periods(
+            ctx.session, [(ctx.person_id, schedule.period_key(moment))]
+        ):
+            break
+        moment = schedule.next_fire(moment)
     if moment is None:
         return ctx.t("not scheduled")
     return format_datetime(
@@ -102,7 +111,7 @@ async def status(ctx: CommandContext, service: DigestService) -> str:
     schedule = store.schedule_of(subscription)
     lines = [
         ctx.t("Your digest: {schedule}. Next one: {when}.",
-              schedule=schedule.describe(ctx.locale), when=_when(schedule, ctx)),
+              schedule=schedule.describe(ctx.locale), when=await _when(schedule, ctx)),
     ]
     last = await store.last_run(ctx.session, ctx.person_id)
     if last is None:
@@ -164,7 +173,7 @@ async def subscribe(ctx: CommandContext, words: list[str]) -> list[Reply]:
             "Subscribed: {schedule}. Your next digest: {when}. Each item says why I picked "
             "it, with buttons to get more or less like it. /digest preview shows one now; "
             "/digest unsubscribe stops it.",
-            schedule=schedule.describe(ctx.locale), when=_when(schedule, ctx)))
+            schedule=schedule.describe(ctx.locale), when=await _when(schedule, ctx)))
     ]
 
 

@@ -241,3 +241,18 @@ async def test_the_schedulers_own_work_is_not_logged_as_the_command_that_added_a
         await jobs.shutdown()
     woken = [event for message, event in seen if "wakeup" in message]
     assert woken and all(event is None for event in woken), seen
+
+
+async def test_the_next_digest_named_at_subscribe_is_one_that_will_be_sent(make_digests):
+    """Today's digest was built (empty) at 07:00; subscribing at 08:00 for 09:00 said "next
+    digest: today 09:00", and nothing came: a period gets one digest (operations audit)."""
+    from profiles.models import DigestRun
+
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    async with core.services.db.session() as session:
+        session.add(DigestRun(person_id=pid, period_key="2026-11-26", status="empty",
+                              scheduled_for=NOW - dt.timedelta(hours=1)))
+    [reply] = await core.handle(command(alice, "digest", "subscribe daily 09:00"))
+    assert "next digest: Friday 27 November, 09:00" in reply.text
