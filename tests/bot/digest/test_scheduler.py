@@ -248,7 +248,7 @@ async def test_the_next_digest_named_at_subscribe_is_one_that_will_be_sent(make_
     digest: today 09:00", and nothing came: a period gets one digest (operations audit)."""
     from profiles.models import DigestRun
 
-    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    core, _digests = await make_digests(sources=[StaticSource(*ITEMS)])
     alice = person("alice")
     pid = await consenting(core, alice)
     async with core.services.db.session() as session:
