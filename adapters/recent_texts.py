@@ -40,3 +40,7 @@ class RecentTextEraser(FeatureBase):
         if person.platform == self._platform:
             self._texts.drop_where(
                 lambda kept: (kept.workspace, kept.user) == (person.workspace, person.user_id))
+
+    async def delete_workspace_data(self, platform: str, workspace: str) -> None:
+        if platform == self._platform:
+            self._texts.drop_where(lambda kept: kept.workspace == workspace)

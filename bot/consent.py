@@ -185,5 +185,10 @@ class AwaitingConsent(FeatureBase):
         """/forget and revocation leave nothing held."""
         self.drop(PersonKey(person.platform, person.workspace, person.user_id))
 
+    async def delete_workspace_data(self, platform: str, workspace: str) -> None:
+        """The bot left the workspace: what its people said before answering goes too."""
+        for key in [k for k in self._held if (k.platform, k.workspace) == (platform, workspace)]:
+            del self._held[key]
+
     def __len__(self) -> int:
         return len(self._held)

@@ -68,6 +68,11 @@ class Feature(Protocol):
         """After /forget or a consent revocation committed: remove what the feature keeps
         about the person outside the tables. Raise if something could not be deleted."""
 
+    async def delete_workspace_data(self, platform: str, workspace: str) -> None:
+        """After the bot was removed from a workspace and its people were forgotten: remove
+        what the feature keeps about anyone of it outside the tables — people without a row
+        included (their words in a cache), whom no per-person deletion reaches."""
+
 
 class FeatureBase:
     """Does nothing at every moment: a feature overrides the ones it cares about."""
@@ -100,6 +105,9 @@ class FeatureBase:
         return None
 
     async def delete_person_data(self, person: Person) -> None:
+        return None
+
+    async def delete_workspace_data(self, platform: str, workspace: str) -> None:
         return None
 
 
@@ -199,6 +207,18 @@ class Features:
                 await feature.on_workspace_changed(platform, workspace, by)
             except Exception:
                 log.exception("feature %s failed on a workspace change", feature.name)
+
+    async def delete_workspace_data(self, platform: str, workspace: str) -> DeletionReport:
+        """:meth:`delete_person_data` for a whole workspace."""
+        report = DeletionReport()
+        for feature in self:
+            try:
+                await feature.delete_workspace_data(platform, workspace)
+            except Exception:
+                log.exception("feature %s could not delete workspace %s", feature.name,
+                              workspace)
+                report.failed.append(feature.name)
+        return report
 
     async def delete_person_data(self, person: Person) -> DeletionReport:
         """Ask every feature, even after one failed; say which ones failed."""

@@ -315,6 +315,18 @@ class Journal:
                 (entry.seq, entry.payload),
             )
 
+    def forget_workspace(self, platform: str, workspace: str) -> int:
+        """Remove every waiting event of a workspace the bot was removed from (everyone's,
+        people without a row included: their words are here too)."""
+        if self._conn is None and not self.exists():
+            return 0
+        with self._lock:
+            cursor = self._db().execute(
+                "DELETE FROM outage_event WHERE platform = ? AND workspace = ?",
+                (platform, workspace),
+            )
+            return int(cursor.rowcount)
+
     def forget(self, platform: str, user_id: str, workspace: str | None = None) -> int:
         """Remove a person's waiting events (``workspace=None``: in every workspace of the
         platform), and their words from others' waiting reactions to their messages (the

@@ -110,6 +110,8 @@ async def forget_workspace(services: Services, platform: str, workspace: str) ->
     Adapters call it only when ``settings.forget_on_leave`` allows; returns how many person
     records were removed."""
 
+    services.journal.forget_workspace(platform, workspace)
+
     async def forget(session: AsyncSession) -> int:
         people = list(await session.exec(
             select(Person).where(Person.platform == platform, Person.workspace == workspace)
@@ -120,7 +122,11 @@ async def forget_workspace(services: Services, platform: str, workspace: str) ->
             await forget_person(services, session, person)
         return len(people)
 
-    return await services.in_transaction(forget)
+    forgotten = await services.in_transaction(forget)
+    # Those without a row too: their waiting events (above) and what caches hold of their
+    # words (a recent message's text kept for reactions; privacy audit).
+    await services.features.delete_workspace_data(platform, workspace)
+    return forgotten
 
 
 def consent_revoked(services: Services, session: AsyncSession, person: Person) -> None:

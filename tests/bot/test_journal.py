@@ -275,3 +275,15 @@ def test_an_owed_record_is_kept_with_what_else_the_entry_owes(tmp_path) -> None:
         assert entry is not None and len(journal) == 1
         assert entry.owed == Owed(answer=False, learning=True, record=record.record)
         journal.close()
+
+
+def test_a_workspace_the_bot_left_leaves_no_waiting_event(tmp_path) -> None:
+    """Everyone's, people without a row included: a per-person forget never reaches them."""
+    journal = Journal(tmp_path / "j")
+    there = PersonRef("slack", "T9", "U5")
+    for n, who in enumerate((ALICE, BOB, there)):
+        journal.keep(msg(n, who))
+    assert journal.forget_workspace("slack", "T1") == 2
+    entry = journal.first()
+    assert len(journal) == 1 and entry is not None and entry.event.person == there
+    journal.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import discord
 
 from adapters.discord.client import build_client
+from adapters.recent_texts import RecentText, RecentTextEraser
 from bot.events import MessageEvent, PersonRef, Reply, ReplyKind, Surface
 from bot.llm import ScriptedBackend
 from profiles.models import ConversationTurn, Person
@@ -40,10 +41,23 @@ async def test_the_bot_removed_from_a_server_forgets_its_people_when_configured(
     await world.env.settle()
     assert await world.person(world.alice.id, guild) is not None
 
+    await world.bob.send(world.channel, "Bob never consented: zanzibarquux telemetry")
+    await world.env.settle()
+    [eraser] = [f for f in world.core.services.features if isinstance(f, RecentTextEraser)]
+    texts = eraser._texts
+
+    def kept() -> list[RecentText]:
+        keys = texts.keys()  # an LRU, not a dict: no iteration of its own
+        return [text for key in keys if (text := texts.get(key)) is not None]
+
+    assert any("zanzibarquux" in text.text for text in kept())
+
     world.env.backend.emit("GUILD_DELETE", {"id": guild})
     await world.env.settle()
     assert await world.person(world.alice.id, guild) is None
     assert await world.person(world.alice.id, "dm") is not None  # other scopes untouched
+    # the words of people without a row, kept for reactions to them, go with the server
+    assert not any(text.workspace == guild for text in kept())
 
 
 async def test_member_leaving_keeps_data_by_default(world: World) -> None:
