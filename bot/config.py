@@ -6,6 +6,10 @@ Every key is documented in README.md ("Configuration"); keep the two in step.
 
 from __future__ import annotations
 
+import difflib
+import os
+import tomllib
+from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +24,83 @@ from pydantic_settings import (
 )
 
 ConsentMode = Literal["opt_in", "opt_out"]
+ENV_PREFIX = "TAILORBOT_"
+# Top-level tables of tailorbot.toml read by something other than Settings.
+OTHER_TABLES = frozenset({"experiments"})  # bot/experiments/config.py
+# How close a TAILORBOT_* variable must be to a setting's name to count as its misspelling:
+# other TAILORBOT_* variables (TAILORBOT_TEST_POSTGRES_URL, TAILORBOT_EXPERIMENTS_FILE, ...)
+# are far below it.
+ENV_TYPO_CUTOFF = 0.85
+
+
+class ConfigurationError(ValueError):
+    """A configuration the bot cannot run as its operator meant (a misspelt key, a file that
+    is not TOML): said at load, where pydantic-settings' ``extra="ignore"`` dropped it."""
+
+
+def _known_keys(settings_cls: type[BaseSettings]) -> dict[str, str]:
+    """Every key a setting is read under, lower-cased (TOML and environment keys are matched
+    case-insensitively), to the name to show: field names and their aliases."""
+    known: dict[str, str] = {}
+    for name, field in settings_cls.model_fields.items():
+        known[name.lower()] = name
+        alias = field.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        for choice in choices:
+            if isinstance(choice, str):
+                known[choice.lower()] = choice
+    return known
+
+
+def _check_environment(settings_cls: type[BaseSettings]) -> None:
+    """A ``TAILORBOT_*`` variable that is nearly a setting's name is a misspelling of it.
+
+    Found in the operations audit: ``TAILORBOT_DATABSE_URL`` was ignored (``extra="ignore"``)
+    and the bot ran on the default database. Variables far from every setting are left alone:
+    tests and tools read their own (``TAILORBOT_TEST_POSTGRES_URL``,
+    ``TAILORBOT_EXPERIMENTS_FILE``)."""
+    known = _known_keys(settings_cls)
+    names = list(settings_cls.model_fields)
+    for variable in os.environ:
+        if not variable.upper().startswith(ENV_PREFIX) or variable.lower() in known:
+            continue
+        key = variable[len(ENV_PREFIX):].lower()
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, names, n=1, cutoff=ENV_TYPO_CUTOFF)
+        if close:
+            raise ConfigurationError(
+                f"environment variable {variable} is not a setting; did you mean "
+                f"{ENV_PREFIX}{close[0].upper()}?"
+            )
+
+
+class CheckedTomlSource(TomlConfigSettingsSource):
+    """``tailorbot.toml`` with every top-level key checked.
+
+    Found in the operations audit: ``databse_url = ...`` was silently ignored and the bot ran
+    on the defaults, and a syntax error did not say which file it was in. An unknown key is a
+    :class:`ConfigurationError` naming the closest setting; ``[experiments]`` is read by
+    bot/experiments and allowed."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        known = _known_keys(settings_cls)
+        for key in self.toml_data:
+            if key.lower() in known or key in OTHER_TABLES:
+                continue
+            close = difflib.get_close_matches(
+                key.lower(), [*settings_cls.model_fields, *OTHER_TABLES], n=1
+            )
+            hint = f"; did you mean {close[0]!r}?" if close else " (see README, Configuration)"
+            raise ConfigurationError(f"{self.toml_file_path}: unknown setting {key!r}{hint}")
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{file_path}: not valid TOML: {exc}") from exc
+
 LLMChoice = Literal["auto", "anthropic", "openai", "none"]
 
 
@@ -358,11 +439,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        _check_environment(settings_cls)
         return (
             init_settings,
             env_settings,
             dotenv_settings,
-            TomlConfigSettingsSource(settings_cls),
+            CheckedTomlSource(settings_cls),
         )
 
 

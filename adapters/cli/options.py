@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -35,7 +36,10 @@ def settings_from(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except Exception as exc:  # pydantic's ValidationError names the bad key; show it plainly
-        err.print(f"[red]Configuration error:[/red] {exc}", markup=True, highlight=False)
+        # escaped: a message naming "[experiments]" lost it to rich's markup
+        err.print(
+            f"[red]Configuration error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from exc
 
 

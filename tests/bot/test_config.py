@@ -3,7 +3,13 @@
 import pytest
 from pydantic import ValidationError
 
-from bot.config import MASK, Settings, display_settings
+from bot.config import (
+    MASK,
+    ConfigurationError,
+    Settings,
+    display_settings,
+    load_settings,
+)
 
 
 def settings(**values: object) -> Settings:
@@ -59,3 +65,53 @@ def test_a_logging_level_is_checked_when_read() -> None:
         settings(log_level="loud")
     checked = settings(log_level="debug", log_library_level="warning")
     assert (checked.log_level, checked.log_library_level) == ("DEBUG", "WARNING")
+
+
+def test_an_unknown_key_in_the_file_is_named_with_the_closest_setting(tmp_path, monkeypatch):
+    """``databse_url = ...`` was ignored and the bot ran on the default database (operations
+    audit)."""
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "bot.toml"
+    config.write_text('databse_url = "postgresql://bot@db/x"\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"bot\.toml: unknown setting 'databse_url'; "
+                       r"did you mean 'database_url'\?"):
+        load_settings(config)
+    (tmp_path / "tailorbot.toml").write_text("zzz_qqq = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"tailorbot\.toml: unknown setting 'zzz_qqq'"):
+        load_settings()
+
+
+def test_the_experiments_table_and_aliases_are_known_keys(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("TAILORBOT_ANTHROPIC_API_KEY", raising=False)
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        'ANTHROPIC_API_KEY = "sk-ant-1"\nDatabase_URL = "sqlite:///a.db"\n'
+        '[experiments.short]\nkind = "prompt"\n', encoding="utf-8")
+    loaded = load_settings(config)
+    assert (loaded.anthropic_api_key, loaded.database_url) == ("sk-ant-1", "sqlite:///a.db")
+
+
+def test_a_toml_syntax_error_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "broken.toml"
+    config.write_text('database_url = "sqlite:///a.db\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"broken\.toml: not valid TOML"):
+        load_settings(config)
+
+
+def test_a_misspelt_environment_variable_is_named_with_the_setting(tmp_path, monkeypatch):
+    """``TAILORBOT_DATABSE_URL`` was ignored (operations audit); other ``TAILORBOT_*``
+    variables, read by the tests and tools, are not settings and keep working."""
+    monkeypatch.chdir(tmp_path)
+    for other in ("TAILORBOT_TEST_POSTGRES_URL", "TAILORBOT_BENCH_POSTGRES_URL",
+                  "TAILORBOT_EXPERIMENTS_FILE", "TAILORBOT_BENCH_CONCURRENCY",
+                  "TAILORBOT_HARNESS_PROBE", "TAILORBOT_CONSENT_OPT_OUT"):
+        monkeypatch.setenv(other, "x")
+    monkeypatch.setenv("TAILORBOT_ANTHROPIC_API_KEY", "k")  # an alias: a setting
+    assert load_settings().anthropic_api_key == "k"
+    monkeypatch.setenv("TAILORBOT_DATABSE_URL", "sqlite:///a.db")
+    with pytest.raises(ConfigurationError, match="TAILORBOT_DATABSE_URL is not a setting; "
+                       "did you mean TAILORBOT_DATABASE_URL"):
+        load_settings()

@@ -1,0 +1,40 @@
+"""How every command loads settings (adapters/cli/options.py): a configuration error is one
+plain line and exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.cli.main import app
+
+
+def test_a_misspelt_key_stops_the_command_naming_it(tmp_path, monkeypatch) -> None:
+    """Found in the operations audit: the misspelt key was ignored and `tailorbot config`
+    showed the defaults."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tailorbot.toml").write_text('databse_url = "sqlite:///a.db"\n',
+                                             encoding="utf-8")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert ("Configuration error: tailorbot.toml: unknown setting 'databse_url'; did you mean "
+            "'database_url'?") in result.output
+
+
+def test_a_misspelt_environment_variable_stops_the_command(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TAILORBOT_HTTP_PROT", "8080")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert "TAILORBOT_HTTP_PROT is not a setting; did you mean TAILORBOT_HTTP_PORT?" in (
+        result.output)
+
+
+def test_the_error_text_is_not_taken_for_markup(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich read pydantic's "[type=literal_error, input_value=...]" as markup and dropped it."""
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "bad.toml"
+    config.write_text('consent_mode = "sometimes"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["config", "-c", str(config)])
+    assert result.exit_code == 2
+    assert "input_value='sometimes'" in result.output
