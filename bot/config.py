@@ -25,6 +25,8 @@ from pydantic_settings import (
 
 ConsentMode = Literal["opt_in", "opt_out"]
 ENV_PREFIX = "TAILORBOT_"
+DATABASE_BACKENDS = frozenset({"sqlite", "postgresql"})  # profiles/db.py's _normalise
+DATABASE_URL_HINT = "use sqlite:///file.db or postgresql://user@host:5432/db"
 # Top-level tables of tailorbot.toml read by something other than Settings.
 OTHER_TABLES = frozenset({"experiments"})  # bot/experiments/config.py
 # How close a TAILORBOT_* variable must be to a setting's name to count as its misspelling:
@@ -112,6 +114,9 @@ class Settings(BaseSettings):
         extra="ignore",
         toml_file="tailorbot.toml",
         populate_by_name=True,
+        # A bad value is not echoed in the error: a database URL holds its password, and
+        # the error is printed and logged (operations audit).
+        hide_input_in_errors=True,
     )
 
     # Storage -------------------------------------------------------------------------------
@@ -410,6 +415,22 @@ class Settings(BaseSettings):
         description="Let people add feeds on private/loopback addresses (off: a person could "
         "otherwise make the bot read internal services). Workspace feeds are trusted.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """Only the backends profiles/db.py accepts (any driver suffix: it picks its own).
+
+        Found in the operations audit: ``postgresl://...`` passed ``tailorbot config`` and
+        every database command ended in a 47-line traceback; checked here it is a
+        configuration error (exit 2). Only the scheme is quoted: the rest may hold a password.
+        """
+        scheme, sep, _ = value.partition("://")
+        if not sep:
+            raise ValueError("not a database URL (scheme://...): " + DATABASE_URL_HINT)
+        if scheme.partition("+")[0] not in DATABASE_BACKENDS:
+            raise ValueError(f"unsupported database {scheme!r}: {DATABASE_URL_HINT}")
+        return value
 
     @field_validator("log_level", "log_library_level")
     @classmethod

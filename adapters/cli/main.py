@@ -105,8 +105,10 @@ def db_upgrade(
     from profiles import migrate
 
     settings = settings_from(config)
-    migrate.upgrade(settings.database_url, revision)
-    console.print(f"Database at revision {migrate.current_revision(settings.database_url)}.")
+    with stopped_in_one_line():  # an unknown revision, an unreachable server
+        migrate.upgrade(settings.database_url, revision)
+        now = migrate.current_revision(settings.database_url)
+    console.print(f"Database at revision {now}.")
 
 
 @db_app.command("downgrade")
@@ -114,8 +116,10 @@ def db_downgrade(revision: str, config: ConfigOption = None) -> None:
     from profiles import migrate
 
     settings = settings_from(config)
-    migrate.downgrade(settings.database_url, revision)
-    console.print(f"Database at revision {migrate.current_revision(settings.database_url)}.")
+    with stopped_in_one_line():  # an unknown revision, an unreachable server
+        migrate.downgrade(settings.database_url, revision)
+        now = migrate.current_revision(settings.database_url)
+    console.print(f"Database at revision {now}.")
 
 
 @db_app.command("purge")
@@ -135,7 +139,8 @@ def db_current(config: ConfigOption = None) -> None:
     from profiles import migrate
 
     settings = settings_from(config)
-    current = migrate.current_revision(settings.database_url)
+    with stopped_in_one_line():  # an unreachable server, a missing database
+        current = migrate.current_revision(settings.database_url)
     console.print(f"current: {current or '(empty database)'}; head: {migrate.head_revision()}")
 
 

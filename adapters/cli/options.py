@@ -52,5 +52,14 @@ def stopped_in_one_line() -> Iterator[None]:
     except typer.Exit:
         raise
     except Exception as exc:
-        err.print(f"[red]tailorbot stopped:[/red] {type(exc).__name__}: {exc}")
+        err.print(f"[red]tailorbot stopped:[/red] {escape(one_line(exc))}", soft_wrap=True)
         raise typer.Exit(1) from exc
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line. A database driver's error wrapped by SQLAlchemy is
+    shown as the driver said it (its ``orig``), without SQLAlchemy's "Background on this
+    error" link, and its several lines joined: `tailorbot db current` against a closed port
+    printed a traceback, then a five-line message (operations audit)."""
+    shown = getattr(exc, "orig", None) or exc
+    return f"{type(shown).__name__}: {' '.join(str(shown).split())}"

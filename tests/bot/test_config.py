@@ -115,3 +115,17 @@ def test_a_misspelt_environment_variable_is_named_with_the_setting(tmp_path, mon
     with pytest.raises(ConfigurationError, match="TAILORBOT_DATABSE_URL is not a setting; "
                        "did you mean TAILORBOT_DATABASE_URL"):
         load_settings()
+
+
+def test_a_database_url_is_checked_when_read() -> None:
+    """``postgresl://`` passed ``tailorbot config`` and failed in every database command with
+    a traceback (operations audit). Any driver suffix is accepted: profiles/db.py picks its
+    own. The password never appears in the error."""
+    for accepted in ("sqlite:///a.db", "sqlite://", "sqlite+aiosqlite:///a.db",
+                     "postgresql://bot@db/x", "postgresql+psycopg2://bot@db/x"):
+        assert settings(database_url=accepted).database_url == accepted
+    with pytest.raises(ValidationError, match="unsupported database 'postgresl'") as refused:
+        settings(database_url="postgresl://bot:hunter2@db/x")
+    assert "hunter2" not in str(refused.value)
+    with pytest.raises(ValidationError, match="not a database URL"):
+        settings(database_url="tailorbot.db")

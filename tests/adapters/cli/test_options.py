@@ -31,10 +31,10 @@ def test_a_misspelt_environment_variable_stops_the_command(tmp_path, monkeypatch
 
 
 def test_the_error_text_is_not_taken_for_markup(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """rich read pydantic's "[type=literal_error, input_value=...]" as markup and dropped it."""
+    """rich read pydantic's "[type=literal_error]" as markup and dropped it."""
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "bad.toml"
     config.write_text('consent_mode = "sometimes"\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["config", "-c", str(config)])
     assert result.exit_code == 2
-    assert "input_value='sometimes'" in result.output
+    assert "[type=literal_error]" in result.output

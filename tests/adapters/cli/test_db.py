@@ -1,0 +1,54 @@
+"""`tailorbot db …` (adapters/cli/main.py) when the database URL or the revision is wrong, or
+the server is away: one line and an exit code, never a traceback (operations audit)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.cli_process import run_tailorbot
+from tests.support.databases import pg_admin_url, postgres_or_skip
+from tests.support.ports import free_port
+
+
+def one_line(output: str) -> bool:
+    return "Traceback" not in output and len(output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("db", "current"), ("db", "upgrade"), ("db", "purge"), ("users", "list"),
+     ("digest", "run-due")],
+)
+async def test_a_misspelt_database_scheme_is_a_configuration_error(tmp_path, command) -> None:
+    """``postgresl://`` passed `tailorbot config` and ended each of these in a 47-line
+    traceback; it is now refused when the settings load, without echoing the password."""
+    found = await run_tailorbot(*command, env={
+        "TAILORBOT_DATABASE_URL": "postgresl://bot:hunter2@db.internal/tailor"})
+    assert found.exit_code == 2, found.output
+    assert "Configuration error" in found.output
+    assert "unsupported database 'postgresl'" in found.output
+    assert "hunter2" not in found.output and "Traceback" not in found.output
+
+
+@pytest.mark.parametrize("command", ["upgrade", "downgrade"])
+async def test_an_unknown_revision_is_one_line(tmp_path, command) -> None:
+    found = await run_tailorbot("db", command, "garbage", env={
+        "TAILORBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"})
+    assert found.exit_code == 1, found.output
+    assert one_line(found.output), found.output
+    assert "Can't locate revision identified by 'garbage'" in found.output
+
+
+async def test_db_current_says_in_one_line_when_the_server_is_away(tmp_path) -> None:
+    closed = await run_tailorbot("db", "current", env={
+        "TAILORBOT_DATABASE_URL": f"postgresql://bot@127.0.0.1:{free_port()}/tailor"})
+    assert closed.exit_code == 1, closed.output
+    assert one_line(closed.output), closed.output
+    assert "Connection refused" in closed.output
+    postgres_or_skip()
+    base = pg_admin_url().rpartition("/")[0]
+    missing = await run_tailorbot("db", "current", env={
+        "TAILORBOT_DATABASE_URL": f"{base}/tailorbot_no_such_database"})
+    assert missing.exit_code == 1, missing.output
+    assert one_line(missing.output), missing.output
+    assert 'database "tailorbot_no_such_database" does not exist' in missing.output
