@@ -24,6 +24,11 @@ from pydantic_settings import (
 )
 
 ConsentMode = Literal["opt_in", "opt_out"]
+# A hundred years: the longest retention limit, the deployment's as a workspace's (/admin set
+# retention, bot/retention.py). Found in the operations audit: 800000 days went back before
+# year 1, and `db purge` (and the scheduled purge, every time) ended in an OverflowError.
+MAX_RETENTION_DAYS = 36_500
+MAX_PORT = 65_535
 ENV_PREFIX = "TAILORBOT_"
 DATABASE_BACKENDS = frozenset({"sqlite", "postgresql"})  # profiles/db.py's _normalise
 DATABASE_URL_HINT = "use sqlite:///file.db or postgresql://user@host:5432/db"
@@ -148,23 +153,39 @@ class Settings(BaseSettings):
 
     # Privacy -------------------------------------------------------------------------------
     retention_conversation_days: int = Field(
-        default=90, ge=0, description="Conversation turns older than this are deleted (0: keep)."
+        default=90,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        description="Conversation turns older than this are deleted (0: keep).",
     )
     retention_signal_evidence_days: int = Field(
-        default=180, ge=0, description="Signal evidence (message excerpts behind interests)."
+        default=180,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        description="Signal evidence (message excerpts behind interests).",
     )
     retention_channel_excerpt_days: int = Field(
-        default=14, ge=0, description="Channel message excerpts kept for digests."
+        default=14,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        description="Channel message excerpts kept for digests.",
     )
     retention_digest_item_days: int = Field(
-        default=180, ge=0, description="Digest items (what was sent, and reactions to it)."
+        default=180,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        description="Digest items (what was sent, and reactions to it).",
     )
     retention_model_call_days: int = Field(
-        default=30, ge=0, description="Model-call records (usage, latency, errors)."
+        default=30,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        description="Model-call records (usage, latency, errors).",
     )
     retention_memory_days: int = Field(
         default=0,
         ge=0,
+        le=MAX_RETENTION_DAYS,
         description="Explicit memories (/memory, 'remember that ...'). 0: kept until the person "
         "removes them, since each one was asked for and is listed in /profile.",
     )
@@ -294,7 +315,12 @@ class Settings(BaseSettings):
         default=None,
         description="Public https://…/slack/oauth_redirect URL, when Slack must be told it.",
     )
-    http_port: int = 3000
+    http_port: int = Field(
+        default=3000,
+        ge=0,
+        le=MAX_PORT,
+        description="0 picks a free port (tests). 99999 was accepted (operations audit).",
+    )
 
     # Discord -------------------------------------------------------------------------------
     discord_bot_token: str | None = Field(

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from bot.config import MAX_RETENTION_DAYS as MAX_RETENTION_DAYS  # where /admin set reads it
 from bot.config import Settings
 from bot.services import Services
 from profiles.retention import RetentionPolicy, purge
@@ -37,10 +38,6 @@ def policy_of(settings: Settings) -> RetentionPolicy:
         model_call_days=settings.retention_model_call_days,
         memory_days=settings.retention_memory_days,
     )
-
-
-# A hundred years: the most a workspace may choose where the deployment keeps for ever.
-MAX_RETENTION_DAYS = 36_500
 
 
 def days_in(raw: str) -> int:

@@ -3,8 +3,10 @@
 import pytest
 from pydantic import ValidationError
 
+from bot import retention
 from bot.config import (
     MASK,
+    MAX_RETENTION_DAYS,
     ConfigurationError,
     Settings,
     display_settings,
@@ -129,3 +131,21 @@ def test_a_database_url_is_checked_when_read() -> None:
     assert "hunter2" not in str(refused.value)
     with pytest.raises(ValidationError, match="not a database URL"):
         settings(database_url="tailorbot.db")
+
+
+def test_retention_limits_and_the_port_are_bounded() -> None:
+    """800000 days of retention went back before year 1: `db purge` and every scheduled purge
+    ended in an OverflowError. Port 99999 was accepted (operations audit). 0 stays allowed:
+    "keep" for retention, "pick a free port" for the HTTP port."""
+    for kind in ("conversation", "signal_evidence", "channel_excerpt", "digest_item",
+                 "model_call", "memory"):
+        key = f"retention_{kind}_days"
+        assert getattr(settings(**{key: MAX_RETENTION_DAYS}), key) == MAX_RETENTION_DAYS
+        assert getattr(settings(**{key: 0}), key) == 0
+        with pytest.raises(ValidationError, match=key):
+            settings(**{key: MAX_RETENTION_DAYS + 1})
+    assert MAX_RETENTION_DAYS == retention.MAX_RETENTION_DAYS  # what /admin set bounds
+    assert (settings(http_port=0).http_port, settings(http_port=65535).http_port) == (0, 65535)
+    for port in (-1, 65536, 99999):
+        with pytest.raises(ValidationError, match="http_port"):
+            settings(http_port=port)

@@ -52,3 +52,18 @@ async def test_db_current_says_in_one_line_when_the_server_is_away(tmp_path) -> 
     assert missing.exit_code == 1, missing.output
     assert one_line(missing.output), missing.output
     assert 'database "tailorbot_no_such_database" does not exist' in missing.output
+
+
+async def test_db_purge_refuses_a_retention_limit_past_a_hundred_years(tmp_path) -> None:
+    """800000 days ended `db purge` in an OverflowError traceback (operations audit); the
+    longest limit allowed purges."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    too_long = await run_tailorbot("db", "purge", env={
+        "TAILORBOT_DATABASE_URL": url, "TAILORBOT_RETENTION_CONVERSATION_DAYS": "800000"})
+    assert too_long.exit_code == 2, too_long.output
+    assert "retention_conversation_days" in too_long.output
+    assert "less than or equal to 36500" in too_long.output
+    longest = await run_tailorbot("db", "purge", env={
+        "TAILORBOT_DATABASE_URL": url, "TAILORBOT_RETENTION_CONVERSATION_DAYS": "36500"})
+    assert longest.exit_code == 0, longest.output
+    assert "Purged 0 record(s)" in longest.output
