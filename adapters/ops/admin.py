@@ -205,17 +205,39 @@ def add_routes(app: web.Application, core: Core, settings: Settings) -> None:
                 "/admin?token=<token> once.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        data = await gather(core, settings)
-        html = _templates.get_template("admin.html.j2").render(data=data, settings=settings)
-        return web.Response(
-            text=html,
-            content_type="text/html",
-            headers={
-                "Cache-Control": "no-store",
-                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                "img-src 'self' data:",
-                "X-Frame-Options": "DENY",
-            },
-        )
+        from profiles.db import DatabaseUnavailable
+
+        try:
+            data = await gather(core, settings)
+        except DatabaseUnavailable as exc:
+            log.warning("operator page: the database cannot be reached: %s", exc)
+            return _page(DATABASE_AWAY, status=503)
+        return _page(_templates.get_template("admin.html.j2").render(data=data, settings=settings))
 
     app.router.add_get("/admin", page)
+
+
+# Found in the operations audit: a database away made the page a 500 with a traceback in the
+# log, where /readyz says 503. The page is aggregates read from the database: without it there
+# is nothing to show but that, and that the process still serves.
+DATABASE_AWAY = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tailorbot: database away</title></head>
+<body><h1>The database cannot be reached</h1>
+<p>The operator page is read from the database, which does not answer now. The bot keeps
+events in its outage journal meanwhile; <a href="/readyz">/readyz</a> says what is ready.
+Reload this page when the database is back.</p></body></html>
+"""
+
+
+def _page(html: str, *, status: int = 200) -> web.Response:
+    return web.Response(
+        text=html,
+        status=status,
+        content_type="text/html",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src 'self' data:",
+            "X-Frame-Options": "DENY",
+        },
+    )

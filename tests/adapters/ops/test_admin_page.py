@@ -30,6 +30,7 @@ from profiles.models import (
     LLMCall,
     ProcessedEvent,
 )
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTEFACTS = ROOT / "test-artefacts"
@@ -203,3 +204,25 @@ async def test_a_browser_sees_aggregates_charts_and_p_values_but_no_person(
         finally:
             await browser.close()
     assert (ARTEFACTS / "operator-page.png").stat().st_size > 10_000
+
+
+async def test_the_page_says_the_database_is_away_with_503(sqlite_url: str) -> None:
+    """A database that cannot be reached made the page a 500 (operations audit); /readyz
+    already said 503. A port nobody listens on: the connection is refused at once."""
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=sqlite_url, auto_migrate=False, admin_token=TOKEN, _env_file=None
+    )
+    core = Core(settings, Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none"),
+                ScriptedBackend())
+    host = await start_ops(core, settings, port=0)
+    try:
+        async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{host.port}/admin", headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as response:
+            status, body = response.status, await response.text()
+            assert response.headers["Cache-Control"] == "no-store"
+    finally:
+        await host.stop()
+        await core.services.db.dispose()
+    assert status == 503, body
+    assert "database cannot be reached" in body
