@@ -40,7 +40,7 @@ def _load(config: Path | None) -> tuple[Settings, ExperimentRegistry]:
     try:
         registry = load_experiments(config)
     except (ExperimentConfigError, ValueError) as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}")
+        err.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     return settings, registry
 
@@ -68,10 +68,12 @@ def list_experiments(config: ConfigOption = None) -> None:
 
     settings, registry = _load(config)
     if not registry.experiments:
-        console.print(
+        # escaped, as every text below that is not markup: rich took "[experiments]" for a
+        # tag and printed "add an  table" (operations audit)
+        console.print(escape(
             "No experiments configured (add an [experiments] table to tailorbot.toml or set "
             "TAILORBOT_EXPERIMENTS_FILE; see docs/measurement.md)."
-        )
+        ))
         return
 
     async def states(db: Database) -> dict[str, str]:
@@ -85,14 +87,17 @@ def list_experiments(config: ConfigOption = None) -> None:
             return found
 
     status = _with_db(settings, states)
-    table = Table(title=f"experiments ({registry.source})")
+    table = Table(title=escape(f"experiments ({registry.source})"))
     for column in ("name", "kind", "state", "traffic", "variants", "description"):
         table.add_column(column)
     for e in registry.experiments:
         variants = ", ".join(
             f"{v.name}{' (control)' if v.control else ''} ×{v.weight:g}" for v in e.variants
         )
-        table.add_row(e.name, e.kind, status[e.name], f"{e.traffic:.0%}", variants, e.description)
+        table.add_row(
+            *map(escape, (e.name, e.kind, status[e.name], f"{e.traffic:.0%}", variants,
+                          e.description))
+        )
     console.print(table)
 
 
@@ -115,7 +120,7 @@ def _table(report: ExperimentReport) -> Table:
 
     status = report.status + (f" → {report.promoted_variant}" if report.promoted_variant else "")
     table = Table(
-        title=f"{report.name} ({report.kind}, {status})",
+        title=escape(f"{report.name} ({report.kind}, {status})"),
         caption="* control. Each figure over its 95% interval. recs: recommendations kept. "
         "p: liked rate vs control (two-proportion z test).",
         box=box.SIMPLE_HEAD,
@@ -136,7 +141,7 @@ def _table(report: ExperimentReport) -> Table:
         )
     for m in report.variants:
         row = [
-            m.variant + (" *" if m.control else ""),
+            escape(m.variant) + (" *" if m.control else ""),
             str(m.people),
             str(m.replies),
             _rate(m.positive),
@@ -173,19 +178,25 @@ def report(
     )
 
     settings, registry = _load(config)
+    unknown = ""
     if name is not None:
         try:
             targets: list[Experiment | str] = [registry.get(name)]
-        except KeyError:
+        except KeyError as exc:
             targets = [name]  # no longer configured: report from stored assignments
+            unknown = str(exc.args[0])
     else:
         targets = list(registry.experiments)
     if not targets:
         console.print("No experiments configured.")
         return
 
-    async def build(db: Database) -> list[ExperimentReport]:
+    async def build(db: Database) -> list[ExperimentReport] | None:
+        from profiles import stats
+
         async with db.session() as session:
+            if unknown and name not in await stats.experiment_names(session):
+                return None
             return [
                 await build_report(
                     session,
@@ -195,9 +206,15 @@ def report(
                 for target in targets
             ]
 
-    for found in _with_db(settings, build):
+    reports = _with_db(settings, build)
+    if reports is None:
+        # Found in the operations audit: an unknown name printed an empty table titled
+        # "unknown (not in configuration), running" and exited 0, where `stop` said so.
+        err.print(f"[red]{escape(unknown)}[/red], and none stored under that name.")
+        raise typer.Exit(1)
+    for found in reports:
         if found.description:
-            console.print(f"[dim]{found.description}[/dim]")
+            console.print(f"[dim]{escape(found.description)}[/dim]")
         console.print(_table(found))
         for warning in low_sample_warnings(found):
             console.print(f"[yellow]⚠ {escape(warning)}[/yellow]")
@@ -205,9 +222,9 @@ def report(
             try:
                 path = write_chart(found, output / chart_name(found.name))
             except NoChartData as exc:
-                console.print(f"no chart: {exc}")
+                console.print(f"no chart: {escape(str(exc))}")
             else:
-                console.print(f"chart: {path}")
+                console.print(f"chart: {escape(str(path))}")
 
 
 def _change(config: Path | None, name: str, status: str, variant: str | None = None) -> None:
@@ -219,7 +236,7 @@ def _change(config: Path | None, name: str, status: str, variant: str | None = N
         if variant is not None:
             experiment.variant(variant)
     except KeyError as exc:
-        err.print(f"[red]{exc.args[0]}[/red]")
+        err.print(f"[red]{escape(str(exc.args[0]))}[/red]")
         raise typer.Exit(1) from exc
 
     async def apply(db: Database) -> None:
@@ -236,7 +253,7 @@ def stop(name: str, config: ConfigOption = None) -> None:
     from bot.experiments import STOPPED
 
     _change(config, name, STOPPED)
-    console.print(f"{name}: stopped — everyone gets the control.")
+    console.print(f"{escape(name)}: stopped — everyone gets the control.")
 
 
 @app.command()
@@ -246,7 +263,7 @@ def promote(name: str, variant: str, config: ConfigOption = None) -> None:
     from bot.experiments import PROMOTED
 
     _change(config, name, PROMOTED, variant)
-    console.print(f"{name}: {variant} promoted — every consented person gets it.")
+    console.print(f"{escape(name)}: {escape(variant)} promoted — every consented person gets it.")
 
 
 @app.command()
@@ -255,4 +272,4 @@ def resume(name: str, config: ConfigOption = None) -> None:
     from bot.experiments import RUNNING
 
     _change(config, name, RUNNING)
-    console.print(f"{name}: running again.")
+    console.print(f"{escape(name)}: running again.")

@@ -80,3 +80,46 @@ def test_report_fits_80_columns_with_p_values_and_a_low_sample_warning(
     assert "brief has 1 person (fewer than 30)" in " ".join(result.output.split())
     assert (out / chart_name("short_replies")).is_file()
 
+
+
+def test_report_of_an_unknown_name_says_so_and_exits_1(sqlite_url, tmp_path, monkeypatch):
+    """It printed an empty table titled "unknown (not in configuration), running" and exited
+    0, where `stop` of the same name says so and exits 1 (operations audit). A name no longer
+    configured but with stored assignments is still reported."""
+    import asyncio
+
+    from bot.config import Settings
+    from bot.core import Core
+    from bot.llm import ScriptedBackend
+    from profiles.db import Database
+    from tests.bot.experiments.test_report import seed
+
+    async def seeded() -> None:
+        settings = Settings(database_url=sqlite_url, auto_migrate=False, _env_file=None)
+        core = Core(settings, Database(sqlite_url), ScriptedBackend())
+        await seed(core, None)
+        await core.services.db.dispose()
+
+    asyncio.run(seeded())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TAILORBOT_EXPERIMENTS_FILE", raising=False)
+    config = tmp_path / "tailorbot.toml"
+    config.write_text(f'database_url = "{sqlite_url}"\n')
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["report", "nosuch", "--no-chart", "-c", str(config)])
+    assert unknown.exit_code == 1, unknown.output
+    assert "no experiment named 'nosuch'" in unknown.output
+    assert "none stored under that name" in unknown.output
+    assert "variant" not in unknown.output  # no empty table
+    stored = runner.invoke(app, ["report", "short_replies", "--no-chart", "-c", str(config)])
+    assert stored.exit_code == 0, stored.output
+    assert "not in configuration" in stored.output and "brief" in stored.output
+
+
+def test_list_without_experiments_names_the_table_to_add(tmp_path, monkeypatch):
+    """rich took "[experiments]" for markup: "add an  table to tailorbot.toml"."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TAILORBOT_EXPERIMENTS_FILE", raising=False)
+    result = CliRunner().invoke(app, ["list"])
+    assert result.exit_code == 0, result.output
+    assert "add an [experiments] table to tailorbot.toml" in result.output
