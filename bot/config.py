@@ -458,6 +458,18 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported database {scheme!r}: {DATABASE_URL_HINT}")
         return value
 
+    @field_validator("slack_api_url", "discord_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """Found in the operations audit: ``TAILORBOT_SLACK_API_URL=htp://x`` ended `slack
+        check` (and the bot's first call) in aiohttp's traceback; said at load instead."""
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"not an http:// or https:// URL (scheme {parts.scheme!r})")
+        return value
+
     @field_validator("log_level", "log_library_level")
     @classmethod
     def _logging_level(cls, value: str) -> str:

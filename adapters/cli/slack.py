@@ -57,6 +57,13 @@ def check(config: ConfigOption = None) -> None:
     from adapters.slack.check import check_token
 
     found = asyncio.run(check_token(settings))
+    if found.unreachable:
+        where = settings.slack_api_url
+        if where != type(settings).model_fields["slack_api_url"].default:
+            where += " (TAILORBOT_SLACK_API_URL)"
+        typer.echo(f"Could not reach the Slack API at {where}: {found.error}. The token was not "
+                   "checked.", err=True)
+        raise typer.Exit(1)
     if found.error:
         typer.echo(f"Slack refused the bot token: {found.error}", err=True)
         raise typer.Exit(1)

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 from discord.http import Route
 
@@ -88,6 +89,9 @@ class GuildCheck:
 @dataclass(frozen=True)
 class DiscordCheck:
     error: str = ""
+    # Discord did not answer (network, DNS, TLS): the token was not checked. Found in the
+    # operations audit: this was answered with "Copy the token again".
+    unreachable: bool = False
     bot_user: str = ""
     application_id: str = ""
     wanted_intents: tuple[str, ...] = ()
@@ -242,8 +246,15 @@ async def check_bot(
             enabled = enabled_intents(int(application.get("flags") or 0))
             synced = {c["name"] for c in await http.get_global_commands(app_id)}
             guilds = [await _checked(http, g, bot_id) for g in await _guild_ids(http)]
-        except (discord.HTTPException, OSError) as exc:
+        except discord.HTTPException as exc:
             return DiscordCheck(error=f"could not read from Discord: {exc}")
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            where = Route.BASE + (" (TAILORBOT_DISCORD_API_URL)" if api_url else "")
+            return DiscordCheck(
+                error=f"Could not reach the Discord API at {where}: "
+                f"{str(exc) or type(exc).__name__}",
+                unreachable=True,
+            )
         finally:
             await http.close()
     return DiscordCheck(
@@ -260,6 +271,8 @@ def report(found: DiscordCheck) -> tuple[list[str], list[str]]:
     """(lines for stdout, lines for stderr): what is fine, what is missing and how to fix it."""
     out: list[str] = []
     problems: list[str] = []
+    if found.unreachable:
+        return out, [f"{found.error}. The token was not checked."]
     if found.error:
         return out, [f"{found.error}. Copy the token again: Developer Portal → your "
                      "application → Bot → Reset Token, then set DISCORD_BOT_TOKEN."]

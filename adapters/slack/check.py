@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -22,6 +23,9 @@ class TokenCheck:
     extra: tuple[str, ...] = ()
     scopes_known: bool = True
     error: str = ""
+    # Slack did not answer (network, DNS, TLS): the token was not checked. Found in the
+    # operations audit: this was reported as "Slack refused the bot token".
+    unreachable: bool = False
 
 
 def wanted_scopes(settings: Settings) -> set[str]:
@@ -34,8 +38,8 @@ async def check_token(settings: Settings) -> TokenCheck:
         response = await client.auth_test()
     except SlackApiError as exc:
         return TokenCheck(False, error=str(exc.response.get("error", exc)))
-    except (SlackClientError, OSError) as exc:
-        return TokenCheck(False, error=f"could not reach Slack: {exc}")
+    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return TokenCheck(False, error=str(exc) or type(exc).__name__, unreachable=True)
     header = next(
         (value for key, value in response.headers.items() if key.lower() == "x-oauth-scopes"),
         None,

@@ -176,3 +176,23 @@ def read_json(port: int, path: str) -> dict[str, Any]:
             return dict(json.load(response))
     except urllib.error.HTTPError as refused:
         return dict(json.load(refused))
+
+
+async def test_check_says_discord_could_not_be_reached_not_to_reset_the_token(
+    monkeypatch, tmp_path
+) -> None:
+    """A network error was answered "Copy the token again: … Reset Token", and a typo'd
+    scheme ended in aiohttp's traceback (operations audit)."""
+    monkeypatch.chdir(tmp_path)
+    url = f"http://127.0.0.1:{free_port()}/api/v10"
+    away = await run_tailorbot("discord", "check", env={
+        "DISCORD_BOT_TOKEN": TOKEN, "TAILORBOT_DISCORD_API_URL": url})
+    assert away.exit_code == 1, away.output
+    assert f"Could not reach the Discord API at {url} (TAILORBOT_DISCORD_API_URL)" in (
+        away.output)
+    assert "The token was not checked." in away.output and "Reset Token" not in away.output
+    typo = await run_tailorbot("discord", "check", env={
+        "DISCORD_BOT_TOKEN": TOKEN, "TAILORBOT_DISCORD_API_URL": "htp://x"})
+    assert typo.exit_code == 2, typo.output
+    assert "discord_api_url" in typo.output and "not an http:// or https:// URL" in typo.output
+    assert "Traceback" not in typo.output

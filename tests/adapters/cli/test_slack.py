@@ -9,6 +9,7 @@ from adapters.cli.slack import app as cli_app
 from adapters.slack import manifest as slack_manifest
 from tests.support.cli_process import CliRun, run_tailorbot
 from tests.support.fake_slack_api import FakeSlackAPI
+from tests.support.ports import free_port
 
 
 def test_cli_prints_manifest_for_both_modes(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -95,3 +96,23 @@ def test_check_says_when_oauth_has_no_token_key(tmp_path, monkeypatch) -> None:
     assert "Slack OAuth cannot start:" in result.output
     assert "TAILORBOT_SLACK_TOKEN_KEY" in result.output
     assert "installable in any workspace" not in result.output
+
+
+async def test_check_says_slack_could_not_be_reached_not_that_it_refused(
+    tmp_path, monkeypatch
+) -> None:
+    """A closed port was reported as "Slack refused the bot token: could not reach Slack",
+    and a typo'd scheme ended in aiohttp's traceback (operations audit)."""
+    monkeypatch.chdir(tmp_path)
+    url = f"http://127.0.0.1:{free_port()}/api/"
+    tokens = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-test"}
+    away = await run_tailorbot("slack", "check",
+                               env={**tokens, "TAILORBOT_SLACK_API_URL": url})
+    assert away.exit_code == 1, away.output
+    assert f"Could not reach the Slack API at {url} (TAILORBOT_SLACK_API_URL)" in away.output
+    assert "The token was not checked." in away.output and "refused" not in away.output
+    typo = await run_tailorbot("slack", "check",
+                               env={**tokens, "TAILORBOT_SLACK_API_URL": "htp://x"})
+    assert typo.exit_code == 2, typo.output
+    assert "slack_api_url" in typo.output and "not an http:// or https:// URL" in typo.output
+    assert "Traceback" not in typo.output
