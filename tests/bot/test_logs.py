@@ -43,12 +43,11 @@ async def test_debug_logs_hold_no_words_people_wrote(
     assert "zanzibarquux" not in err and "flumptastic" not in err
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # psycopg logs no values
 async def test_libraries_log_below_info_only_when_asked(
-    make_core: MakeCore, capsys: pytest.CaptureFixture[str], database_url: str
+    make_core: MakeCore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The operator's opt-in (``log_library_level``) shows the libraries' debug lines, and
     on SQLite those hold the words: what the default keeps out."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("psycopg logs no statement values")
     err = await debug_log_of_a_conversation(make_core, capsys, "DEBUG")
     assert "aiosqlite" in err and "zanzibarquux" in err
