@@ -16,15 +16,18 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
+from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, or_, select
 
-from adapters.cli.options import err
+from adapters.cli.options import err, one_line
 from bot.app import build_core
 from bot.command_base import parse_row_id
 from bot.config import Settings
 from bot.core import Core
 from bot.environment_writers import load_environment_writers
 from bot.experiments import ExperimentConfigError, use_registry_file
+from profiles.db import DatabaseUnavailable
 from profiles.migrate import SchemaNotCurrent
 from profiles.models import Person
 from prompts.render import TemplateError
@@ -65,7 +68,7 @@ def use_experiments_of(config: Path | None) -> None:
     try:
         use_registry_file(config)
     except (ExperimentConfigError, ValueError) as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}", highlight=False)
+        err.print(f"[red]Configuration error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -74,14 +77,20 @@ async def core_for(settings: Settings) -> AsyncIterator[Core]:
     try:
         core = await build_core(settings)
     except TemplateError as exc:  # a broken or refused override: one line, no traceback
-        err.print(f"[red]Prompt template error:[/red] {exc}", highlight=False)
+        err.print(f"[red]Prompt template error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except ExperimentConfigError as exc:  # e.g. a prompt variant's template that is missing
-        err.print(f"[red]Configuration error:[/red] {exc}", highlight=False)
+        err.print(f"[red]Configuration error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except SchemaNotCurrent as exc:
-        err.print(f"[red]Database not ready:[/red] {exc}", highlight=False)
+        err.print(f"[red]Database not ready:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
+    except (DatabaseUnavailable, DBAPIError) as exc:
+        # `users list`, `db purge`, `digest run-due`… against a server that is down: one
+        # line, not a traceback (operations audit).
+        err.print(f"[red]Database not reachable:[/red] {escape(one_line(exc))}",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     try:
         yield core
     finally:

@@ -67,3 +67,15 @@ async def test_db_purge_refuses_a_retention_limit_past_a_hundred_years(tmp_path)
         "TAILORBOT_DATABASE_URL": url, "TAILORBOT_RETENTION_CONVERSATION_DAYS": "36500"})
     assert longest.exit_code == 0, longest.output
     assert "Purged 0 record(s)" in longest.output
+
+
+@pytest.mark.parametrize("command", [("users", "list"), ("db", "purge")])
+async def test_commands_that_build_the_bot_say_in_one_line_when_the_server_is_away(
+    tmp_path, command
+) -> None:
+    """They printed a traceback (operations audit): now one line, exit 1."""
+    closed = await run_tailorbot(*command, env={
+        "TAILORBOT_DATABASE_URL": f"postgresql://bot@127.0.0.1:{free_port()}/tailor"})
+    assert closed.exit_code == 1, closed.output
+    assert one_line(closed.output), closed.output
+    assert "Database not reachable" in closed.output and "Connection refused" in closed.output
