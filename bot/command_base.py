@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -114,14 +113,42 @@ def command(name: str, *, quick: bool = False) -> Callable[[Handler], Handler]:
     return register
 
 
-def split_args(raw: str) -> list[str]:
-    """Shell-like splitting so values can be quoted; a stray quote is a clear error."""
-    try:
-        return shlex.split(raw)
-    except ValueError as exc:
-        raise CommandError(
-            N_("I couldn't read that command ({error}). Check your quotes."), error=str(exc)
-        ) from exc
+class Arguments(list[str]):
+    """A command's arguments as words, split on whitespace only, together with the text as
+    typed (:func:`free_text` reads what follows the leading words).
+
+    Quotes mean nothing in any command: a value with spaces is always a command's trailing
+    free text. The input audit found shell-like splitting (shlex) refusing ``/memory add
+    I'm vegetarian`` (the usage's own example) and every French elision with Python's English
+    error, and silently eating the quotes in ``rock'n'roll`` or ``"centro"``."""
+
+    def __init__(self, raw: str) -> None:
+        super().__init__(raw.split())
+        self.raw = raw
+
+
+def split_args(raw: str) -> Arguments:
+    """``raw`` as :class:`Arguments`: whitespace-separated words, no quote processing."""
+    return Arguments(raw)
+
+
+_WORD = re.compile(r"\s*\S+")
+
+
+def free_text(args: list[str], after: int) -> str:
+    """What follows the first ``after`` words, exactly as typed (apostrophes, quotes,
+    inner spacing and line breaks kept; the input audit found them lost or refused).
+    ``args`` built from words alone (a tool calling a handler) gives those words joined."""
+    raw = args.raw if isinstance(args, Arguments) else None
+    if raw is None:
+        return " ".join(args[after:]).strip()
+    at = 0
+    for _ in range(after):
+        word = _WORD.match(raw, at)
+        if word is None:
+            return ""
+        at = word.end()
+    return raw[at:].strip()
 
 
 MAX_ROW_ID = 2**63 - 1  # PostgreSQL BIGINT and SQLite INTEGER both stop here

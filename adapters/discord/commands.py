@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import shlex
 from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import available_timezones
@@ -150,15 +149,22 @@ def prefs_group(run: RunCommand) -> app_commands.Group:
     @app_commands.describe(key="Which preference", value="Its new value")
     @app_commands.autocomplete(key=key_autocomplete, value=value_autocomplete)
     async def set_(interaction: discord.Interaction, key: str, value: str) -> None:
-        await run(interaction, "prefs", shlex.join(["set", key, value]))
+        await run(interaction, "prefs", f"set {_word(key)} {value}")
 
     @group.command(name="reset", description="Forget an explicit preference (or all of them)")
     @app_commands.describe(key="Which preference (leave empty for all)")
     @app_commands.autocomplete(key=key_autocomplete)
     async def reset(interaction: discord.Interaction, key: str | None = None) -> None:
-        await run(interaction, "prefs", shlex.join(["reset", key]) if key else "reset")
+        await run(interaction, "prefs", f"reset {_word(key)}" if key else "reset")
 
     return group
+
+
+def _word(key: str) -> str:
+    """A key as one word of the command line: the core splits arguments on whitespace and
+    keeps the value after the key as typed (quotes mean nothing; shlex quoting them put
+    quotes into the command the input audit found), so a key never spills into the value."""
+    return "_".join(key.split()) or "?"
 
 
 async def key_autocomplete(

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from bot import lifecycle
-from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.command_base import (
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    command,
+    free_text,
+    usage_error,
+)
 from bot.effective_prefs import effective_preferences, source_kind
 from bot.events import Reply
 from bot.i18n import N_, t
@@ -51,7 +58,7 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
                    "Valid keys:\n{keys}"),
                 keys=_valid_keys,
             )
-        key, value = args[1], " ".join(args[2:])
+        key, value = args[1], free_text(args, 2)  # "rock'n'roll" kept (input audit)
         try:
             clean = await ctx.engine.set_preference(
                 ctx.session, ctx.person_id, key, value, at=ctx.now

@@ -6,7 +6,14 @@ import datetime as dt
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.command_base import (
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    command,
+    free_text,
+    usage_error,
+)
 from bot.commands.prefs import source_words
 from bot.context import message_length, style_register, uses_emoji_often
 from bot.effective_prefs import effective_preferences
@@ -41,7 +48,7 @@ async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
         await ctx.session.delete(row)
         return [ctx.reply(ctx.t("Deleted the model's summary of you."))]
     if action == "remove" and len(args) > 2:
-        item = " ".join(args[2:])
+        item = free_text(args, 2)
         if not remove_from_summary(row, item):
             raise CommandError(N_("Nothing in the summary mentions '{item}'."), item=item)
         row.corrected_at = ctx.now

@@ -15,6 +15,7 @@ from bot.command_base import (
     CommandContext,
     CommandError,
     command,
+    free_text,
     parse_row_id,
     usage_error,
 )
@@ -48,7 +49,7 @@ def normalise_title(title: str) -> str:
 async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if args and args[0] in ("like", "dislike", "done"):
         return await _feedback(ctx, args)
-    request = " ".join(args).strip()
+    request = free_text(args, 0)  # as typed: "un livre d'aventure" (input audit)
     if not request:
         raise usage_error(REGISTRY["recommend"])
     services = ctx.services

@@ -7,8 +7,6 @@ every core knows their commands, however it was built."""
 
 from __future__ import annotations
 
-import shlex
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import bot.digest
@@ -118,7 +116,7 @@ class Commands:
         if line is not None:
             name, _, args = line.partition(" ")
             if event.value:  # e.g. the id of the recommendation or digest item a button is on
-                args = f"{args} {shlex.quote(event.value)}".strip()
+                args = f"{args} {event.value}".strip()  # words, as typed: quotes mean nothing
             return await self.command(event, name, args)
         if event.action_id in ("feedback.up", "feedback.down"):
             await self.feedback.button(event)

@@ -11,7 +11,14 @@ import datetime as dt
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
+from bot.command_base import (
+    REGISTRY,
+    CommandContext,
+    CommandError,
+    command,
+    free_text,
+    usage_error,
+)
 from bot.events import MessageEvent, Reply
 from bot.i18n import N_, t
 from profiles.memories import (
@@ -35,13 +42,12 @@ HERE_ONLY = N_("here only")
 @command("memory")
 async def memory(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "list"
-    rest = args[1:]
     if action == "list":
         return [ctx.reply(await listing(ctx.session, ctx.person_id, ctx.locale))]
     if action == "add":
-        return [await _add(ctx, rest)]
+        return [await _add(ctx, args)]
     if action in ("remove", "forget", "delete"):
-        return [await _remove(ctx, rest)]
+        return [await _remove(ctx, args)]
     if action == "clear":
         removed = await clear_memories(ctx.session, ctx.person_id)
         return [ctx.reply(ctx.nt(
@@ -52,11 +58,12 @@ async def memory(ctx: CommandContext, args: list[str]) -> list[Reply]:
     raise usage_error(REGISTRY["memory"])
 
 
-async def _add(ctx: CommandContext, rest: list[str]) -> Reply:
-    scope = MemoryScope.LINKED
-    if rest and rest[0] in ("--here", "--this-workspace"):
-        scope, rest = MemoryScope.WORKSPACE, rest[1:]
-    text = " ".join(rest).strip()
+async def _add(ctx: CommandContext, args: list[str]) -> Reply:
+    """``args``: ``add [--here] <text>``; the text is kept exactly as typed (free_text)."""
+    scope, words = MemoryScope.LINKED, 1
+    if len(args) > 1 and args[1] in ("--here", "--this-workspace"):
+        scope, words = MemoryScope.WORKSPACE, 2
+    text = free_text(args, words)
     if not text:
         raise CommandError(N_("What should I remember? For example: /memory add I'm vegetarian"))
     limit = ctx.services.settings.memory_max_chars
@@ -103,8 +110,8 @@ async def _add(ctx: CommandContext, rest: list[str]) -> Reply:
     )
 
 
-async def _remove(ctx: CommandContext, rest: list[str]) -> Reply:
-    words = " ".join(rest).strip()
+async def _remove(ctx: CommandContext, args: list[str]) -> Reply:
+    words = free_text(args, 1)
     mine = await own_memories(ctx.session, ctx.person_id)
     if not words:
         raise CommandError(N_("Which one? /memory remove <number> (see /memory for the numbers)."))

@@ -8,7 +8,6 @@ accident. Anything subtler is left to the model, which has a remember tool.
 from __future__ import annotations
 
 import re
-import shlex
 
 _POLITE = (
     r"(?:(?:hey|ok|okay|so)[,\s]+)?(?:please[,\s]+|pls[,\s]+)?(?:(?:can|could|would) you[,\s]+)?"
@@ -34,5 +33,6 @@ def memory_intent(text: str) -> tuple[str, str] | None:
     for pattern, action in ((_FORGET, "forget"), (_REMEMBER, "add")):
         found = pattern.match(text)
         if found and found["fact"].strip().casefold() not in _NOT_A_FACT:
-            return "memory", f"{action} {shlex.quote(found['fact'])}"
+            # The fact as said: /memory's text is free text, kept as typed (input audit).
+            return "memory", f"{action} {found['fact']}"
     return None

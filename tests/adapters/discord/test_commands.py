@@ -207,3 +207,16 @@ async def test_admin_sets_workspace_defaults_from_discord(world: World) -> None:
                                  args=f"digest {mention}")
     assert excluded.response is not None and "excluded from digests" in excluded.response.content
     assert await world.count(ChannelPolicy, ChannelPolicy.channel_id == str(world.channel.id)) == 1
+
+
+async def test_memory_and_prefs_keep_apostrophes_and_quotes(world: World) -> None:
+    """The core keeps free text as typed (input audit): /memory's args with an apostrophe
+    were refused as an unclosed quote, and /prefs set sent a shell-quoted value."""
+    result = await world.alice.slash(world.channel, "memory", action="add",
+                                     args="I'm vegetarian, see \"centro\"")
+    assert result.response is not None
+    assert "“I'm vegetarian, see \"centro\"”" in result.response.content
+    result = await world.alice.slash(world.channel, "prefs set", key="avoid_topics",
+                                     value="rock'n'roll, politique")
+    assert result.response is not None
+    assert result.response.content.startswith("Saved: avoid_topics = rock'n'roll, politique.")

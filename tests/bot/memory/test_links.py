@@ -81,7 +81,7 @@ async def test_here_only_memories_and_conversations_stay_in_their_workspace(make
     for who in (SLACK, DISCORD):
         await grant(core, who)
     await link(core)
-    await core.handle(command(SLACK, "memory", "add --here 'our deploy window is Friday'"))
+    await core.handle(command(SLACK, "memory", "add --here our deploy window is Friday"))
     await core.handle(message(SLACK, "My secret project zanzibar uses Rust and Kubernetes"))
 
     await core.handle(message(DISCORD, "What should I learn next?"))

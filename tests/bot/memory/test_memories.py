@@ -78,7 +78,7 @@ async def test_forget_that_exact_ambiguous_and_confirmed(make_core):
     core = await make_core()
     ann = person("ann")
     for fact in ("I am vegetarian", "my cat is called Miso", "my dog is called Rex"):
-        await core.handle(command(ann, "memory", f"add '{fact}'"))
+        await core.handle(command(ann, "memory", f"add {fact}"))
     pid = await person_id(core, ann)
 
     done = (await core.handle(message(ann, "forget that I am vegetarian")))[0].text

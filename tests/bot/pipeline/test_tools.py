@@ -73,8 +73,8 @@ async def test_search_reads_only_the_asking_persons_history(make_core, fake_llm_
 async def test_remember_and_ambiguous_forget_tools(make_core, fake_llm_server, api):
     core = await make_core(backend_for(api, fake_llm_server))
     ann = person("ann")  # no consent: asking to remember is consent for that item
-    await core.handle(command(ann, "memory", "add 'my cat is called Miso'"))
-    await core.handle(command(ann, "memory", "add 'my dog is called Rex'"))
+    await core.handle(command(ann, "memory", "add my cat is called Miso"))
+    await core.handle(command(ann, "memory", "add my dog is called Rex"))
     fake_llm_server.enqueue(
         api,
         Reply(
