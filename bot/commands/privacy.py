@@ -16,11 +16,19 @@ from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, ConversationTurn
 from profiles.privacy import export_json
 
+EVERYWHERE = ("everywhere", "all")
+
 
 @command("consent")
 async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "status"
-    everywhere = len(args) > 1 and args[1].lower() in ("everywhere", "all")
+    # Only grant and revoke take a word more, and only "everywhere": the input audit found
+    # "/consent revoke nowhere" and "/consent grant everywhre" quietly acting here only.
+    extra = [word.lower() for word in args[1:]]
+    if extra and not (action in ("grant", "revoke") and len(extra) == 1
+                      and extra[0] in EVERYWHERE):
+        raise usage_error(REGISTRY["consent"])
+    everywhere = bool(extra)
     spans = ctx.person.platform in SPANS_WORKSPACES
     engine = ctx.engine
     if action == "status":
@@ -203,6 +211,12 @@ async def export(ctx: CommandContext, args: list[str]) -> list[Reply]:
 @command("forget")
 async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     action = args[0].lower() if args else "ask"
+    # A deletion does exactly what was typed or nothing: the input audit found "/forget
+    # confirm nothing" erasing everything and "/forget confirm al" (for "all") erasing only
+    # this identity. The one word allowed after an action is "all" after "confirm".
+    more = [word.lower() for word in args[1:]]
+    if more and not (action == "confirm" and more == ["all"]):
+        raise usage_error(REGISTRY["forget"])
     if action == "ask":
         question = await forget_question(ctx)
         extra = (
@@ -228,7 +242,7 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
             )
         ]
     if action == "confirm":
-        every = len(args) > 1 and args[1].lower() == "all"
+        every = more == ["all"]
         linked = await forget_linked(ctx) if every else 0
         report = DeletionReport()
         removed = await lifecycle.forget_person(
