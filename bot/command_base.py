@@ -46,6 +46,10 @@ class CommandContext:
     now: dt.datetime
     after_commit: list[Callable[[], Awaitable[list[Reply]]]] = field(default_factory=list)
     locale: str = "en"
+    # Characters cut off the end of the arguments (handlers see at most MAX_ARGS_CHARS): a
+    # command that refuses long text says how long it really was, where the input audit
+    # found "/memory add" of 2,500 characters answered "(1996 characters; …)".
+    args_cut: int = 0
 
     def t(self, message: str, /, **values: object) -> str:
         """``message`` in the person's language (see bot.i18n)."""
@@ -111,6 +115,9 @@ def command(name: str, *, quick: bool = False) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+MAX_ARGS_CHARS = 2000  # what a handler sees of a command's arguments
 
 
 class Arguments(list[str]):

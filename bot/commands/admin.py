@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.command_base import REGISTRY, CommandContext, CommandError, command, usage_error
 from bot.config import Settings
 from bot.events import Reply
-from bot.i18n import N_, t
+from bot.i18n import N_, nt, t
 from bot.workspace_settings import (
     InvalidDefault,
     describe,
@@ -52,14 +52,12 @@ BAD_CHANNEL = N_(
     "I can't tell which channel {word} is: pick it from the channel list so it becomes a "
     "link, or run the command in that channel with 'here'."
 )
-STATUS = N_(
-    "Workspace {workspace}: {people} people known, {learning} allow learning, "
-    "{subscribers} get a digest.\n{channels}"
-)
+STATUS = N_("Workspace {workspace}: {people}, {learning}, {subscribers}.\n{channels}")
 NO_EXCLUSIONS = N_("No channel is excluded: I may learn from and collect digests in any channel.")
 EXCLUDED_LINE = "• {channel}: {what}"
 CHANGED = N_("Done: {channel} is now {state}.")
 DEFAULT_SET = N_("Done: this workspace's default changed.")
+DEFAULT_SAME = N_("Nothing changed: that is already this workspace's default.")
 AUDIT_EMPTY = N_("No admin changes yet.")
 AUDIT_LINE = "• {at:%Y-%m-%d %H:%M} {who}: {action} {detail}"
 STATE_WORDS = {
@@ -121,10 +119,12 @@ async def _set_default(ctx: CommandContext, action: str, args: list[str]) -> str
     except InvalidDefault as exc:
         raise CommandError(exc.message, **exc.values) from None
     platform, workspace = _where(ctx)
+    changed = False
     for key, wanted in changes:
         previous = await set_default(ctx.session, platform, workspace, key, wanted, ctx.now)
         if previous == wanted:
             continue
+        changed = True
         ctx.session.add(AdminAudit(
             person_id=ctx.person_id, platform=platform, workspace=workspace,
             action=f"default.{'set' if wanted is not None else 'reset'}",
@@ -133,7 +133,8 @@ async def _set_default(ctx: CommandContext, action: str, args: list[str]) -> str
         ))
     summary = await defaults_text(ctx.session, ctx.services.settings, platform, workspace,
                                   locale=ctx.locale)
-    return ctx.t(DEFAULT_SET) + "\n" + summary
+    # A repeat said "changed" though nothing did (input audit): say it already was.
+    return ctx.t(DEFAULT_SET if changed else DEFAULT_SAME) + "\n" + summary
 
 
 def _workspace_changed(ctx: CommandContext) -> Callable[[], Awaitable[list[Reply]]]:
@@ -173,8 +174,11 @@ async def workspace_status(session: AsyncSession, platform: str, workspace: str,
     lines = [EXCLUDED_LINE.format(channel=_mention(platform, r.channel_id),
                                   what=t(WHAT_WORDS[(r.learn, r.digest)], locale))
              for r in rows if (r.learn, r.digest) != (True, True)]
-    return t(STATUS, locale, workspace=workspace, people=total, learning=learning,
-             subscribers=subscribers,
+    # Each count with its own plural: "1 people known" (input audit).
+    return t(STATUS, locale, workspace=workspace,
+             people=nt("{n} person known", "{n} people known", total, locale),
+             learning=nt("{n} allows learning", "{n} allow learning", learning, locale),
+             subscribers=nt("{n} gets a digest", "{n} get a digest", subscribers, locale),
              channels="\n".join(lines) if lines else t(NO_EXCLUSIONS, locale))
 
 

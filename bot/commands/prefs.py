@@ -64,6 +64,9 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
                 ctx.session, ctx.person_id, key, value, at=ctx.now
             )
         except PreferenceError as exc:
+            if exc.code == "unknown_key":  # its text lists the keys too (input audit: twice)
+                raise CommandError(N_("unknown preference '{key}'.\nValid keys:\n{keys}"),
+                                   key=key, keys=_valid_keys) from exc
             raise CommandError(N_("{error}.\nValid keys:\n{keys}"), error=preference_error(exc),
                                keys=_valid_keys) from exc
         lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, key.strip().lower())

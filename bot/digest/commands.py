@@ -49,7 +49,7 @@ async def digest(ctx: CommandContext, args: list[str]) -> list[Reply]:
         value = args[1] if len(args) > 1 else ""
         if not value and isinstance(ctx.event, ActionEvent):
             value = ctx.event.value  # the button carries the item id
-        return await feedback(ctx, value, 1 if action == "more" else -1)
+        return await feedback(ctx, value, 1 if action == "more" else -1, action)
     raise usage_error(REGISTRY["digest"])
 
 
@@ -273,12 +273,15 @@ async def sources(ctx: CommandContext, service: DigestService, words: list[str])
     return [ctx.reply("\n".join(lines))]
 
 
-async def feedback(ctx: CommandContext, raw_id: str, value: int) -> list[Reply]:
+async def feedback(ctx: CommandContext, raw_id: str, value: int, action: str = "more"
+                   ) -> list[Reply]:
     """ "More / less like this": the item's topics gain or lose weight in the profile, and
     the press counts as engagement with that item."""
     item_id = parse_row_id(raw_id)
     if item_id is None:
-        raise CommandError(N_("Which digest item? Give its number, e.g. /digest more 12"))
+        # the example is the command typed: "/digest less" suggested "/digest more" (input audit)
+        raise CommandError(N_("Which digest item? Give its number, e.g. /digest {action} 12"),
+                           action=action)
     item = await store.item_of(ctx.session, ctx.person_id, item_id)
     if item is None:
         return [ctx.reply(ctx.t("That digest item is no longer available."), purpose="error")]

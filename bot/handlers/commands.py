@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import bot.digest
 import bot.memory  # noqa: F401  (/memory, /link)
+from bot.command_base import MAX_ARGS_CHARS
 from bot.commands import (
     ACTION_COMMANDS,
     REGISTRY,
@@ -76,7 +77,11 @@ class Commands:
             )
             locale = ctx.locale
             try:
-                args = split_args(clean_text(raw_args, max_chars=2000))
+                # Cleaned whole, then cut: what was cut is counted (CommandContext.args_cut).
+                # (NFKC makes at most 18 characters of one: nothing is cut here)
+                cleaned = clean_text(raw_args, max_chars=18 * len(raw_args) + 1)
+                ctx.args_cut = max(0, len(cleaned) - MAX_ARGS_CHARS)
+                args = split_args(cleaned[:MAX_ARGS_CHARS])
                 return await spec.handler(ctx, args), ctx
             except CommandError as exc:
                 error = Reply(

@@ -50,6 +50,9 @@ async def memory(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return [await _remove(ctx, args)]
     if action == "clear":
         removed = await clear_memories(ctx.session, ctx.person_id)
+        if not removed:  # "I forgot all 0 things" (input audit)
+            return [ctx.reply(ctx.t("Nothing to forget: you haven't asked me to remember "
+                                    "anything."))]
         return [ctx.reply(ctx.nt(
             "Done: I forgot the {n} thing you had asked me to remember.",
             "Done: I forgot all {n} things you had asked me to remember.",
@@ -67,11 +70,12 @@ async def _add(ctx: CommandContext, args: list[str]) -> Reply:
     if not text:
         raise CommandError(N_("What should I remember? For example: /memory add I'm vegetarian"))
     limit = ctx.services.settings.memory_max_chars
-    if len(text) > limit:
+    length = len(text) + ctx.args_cut  # as typed, not as cut (input audit)
+    if length > limit:
         raise CommandError(
             N_("That is too long to remember ({length} characters; the most is {limit}). "
                "Could you say it in fewer words?"),
-            length=len(text), limit=limit,
+            length=length, limit=limit,
         )
     source = "message" if isinstance(ctx.event, MessageEvent) else "command"
     cap = ctx.services.settings.memory_max_per_person
@@ -118,12 +122,17 @@ async def _remove(ctx: CommandContext, args: list[str]) -> Reply:
     if words.isdecimal():  # isdigit() holds for "፩" and "²", which int() refuses
         index = int(words) if len(words) < 6 else 0
         if not 1 <= index <= len(mine):
-            raise CommandError(
-                N_("There is no memory number {number}: /memory lists the {count} I have."),
-                # as typed (cut with "…" only past 24 digits): cut at six, a longer
-                # number read as a different one ("999999")
-                number=words if len(words) <= 24 else words[:24] + "…", count=len(mine),
-            )
+            # as typed (cut with "…" only past 24 digits): cut at six, a longer number read
+            # as a different one ("999999")
+            number = words if len(words) <= 24 else words[:24] + "…"
+            if not mine:  # "/memory lists the 0 I have" (input audit)
+                raise CommandError(N_("There is no memory number {number}: you haven't asked "
+                                      "me to remember anything."), number=number)
+            raise CommandError(ctx.nt(
+                "There is no memory number {number}: I remember only {n} thing (see /memory).",
+                "There is no memory number {number}: I remember {n} things (see /memory).",
+                len(mine), number=number,
+            ))
         chosen = [mine[index - 1]]
     else:
         chosen, certain = matching(mine, words)

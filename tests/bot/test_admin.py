@@ -124,7 +124,7 @@ async def test_status_counts_and_audit(make_core: MakeCore) -> None:
     await core.handle(admin_command(BOSS, "exclude digest here", channel="CRANDOM"))
     [status] = await core.handle(admin_command(BOSS, ""))
     # boss, alice and bob are known in W1; only alice allows learning
-    assert "3 people known, 1 allow learning, 0 get a digest" in status.text
+    assert "3 people known, 1 allows learning, 0 get a digest" in status.text
     assert "#CRANDOM: no digests" in status.text
     [audit] = await core.handle(admin_command(BOSS, "audit"))
     assert "Boss: channel.exclude" in audit.text and "channel=CRANDOM" in audit.text
@@ -133,6 +133,17 @@ async def test_status_counts_and_audit(make_core: MakeCore) -> None:
     assert entry.person_id == await person_id(core, BOSS)
     assert entry.detail == {"channel": "CRANDOM", "scope": "digest", "learn": True,
                             "digest": False}
+
+
+async def test_status_counts_have_their_plurals(make_core: MakeCore) -> None:
+    """Input audit: "/admin" alone in a workspace said "1 people known"."""
+    core = await make_core()
+    [status] = await core.handle(admin_command(BOSS, ""))
+    assert "1 person known, 0 allow learning, 0 get a digest." in status.text
+    french = dataclasses.replace(admin_command(BOSS, ""),
+                                 context=PlatformContext(admin=True, locale="fr"))
+    [status] = await core.handle(french)
+    assert "1 personne connue, 0 autorise l'apprentissage, 0 reçoit un résumé." in status.text
 
 
 async def test_here_in_a_dm_asks_for_a_channel(make_core: MakeCore) -> None:

@@ -41,6 +41,20 @@ async def audit(core: Core) -> list[AdminAudit]:
         return list(await session.exec(select(AdminAudit).order_by(AdminAudit.id)))
 
 
+async def test_setting_the_same_value_again_says_nothing_changed(make_core: MakeCore) -> None:
+    """Input audit: repeating "/admin set retention conversations ３０" said "Done: this
+    workspace's default changed" though it already was that."""
+    core = await make_core(retention_conversation_days=90)
+    first = await say(core, BOSS, "set retention conversations ３０")
+    assert first.startswith("Done: this workspace's default changed.")
+    again = await say(core, BOSS, "set retention conversations 30")
+    assert again.startswith("Nothing changed: that is already this workspace's default.")
+    assert "retention of conversations: 30 days (set for this workspace)" in again
+    await say(core, BOSS, "reset retention")
+    assert (await say(core, BOSS, "reset retention")).startswith("Nothing changed")
+    assert len(await audit(core)) == 2
+
+
 async def test_only_admins_may_see_or_change_defaults(make_core: MakeCore) -> None:
     core = await make_core()
     alice = person("alice")

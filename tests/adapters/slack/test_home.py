@@ -161,7 +161,7 @@ async def test_admins_see_the_workspace_on_their_home(world: SlackWorld) -> None
     await world.grant()
     await open_home(world, "U0BOSS")
     text = home_text(world, "U0BOSS")
-    assert "Workspace (admins only)" in text and "1 allow learning" in text
+    assert "Workspace (admins only)" in text and "1 allows learning" in text
     assert "consent: ask first (opt-in) (deployment default)" in text
 
 

@@ -259,6 +259,7 @@ async def test_more_less_with_an_impossible_id_is_a_clear_error(make_digests):
             replies = await core.handle(command(alice, "digest", f"{word} {raw}"))
             assert [r.purpose for r in replies] == ["error"], raw
             assert "Which digest item?" in replies[0].text
+            assert f"e.g. /digest {word} " in replies[0].text  # input audit: "less" said "more"
 
 
 WRITER, READER = person("U-QX9WRITER"), person("bob")

@@ -146,3 +146,29 @@ async def _rows_mentioning(core, word: str) -> list[str]:
                 if word in json.dumps([str(v) for v in row]):
                     found.append(table)
     return found
+
+
+async def test_lengths_and_counts_are_the_real_ones(make_core):
+    """Input audit: 2,500 characters were reported as "(1996 characters; …)" (cut before
+    counting); "/memory clear" with nothing stored said "I forgot all 0 things"; "/memory
+    remove 3" with none said "/memory lists the 0 I have"."""
+    core = await make_core(memory_max_chars=300)
+    ann = person("ann")
+    [long] = await core.handle(command(ann, "memory", "add " + "x" * 2500))
+    assert "(2500 characters; the most is 300)" in long.text
+    [clear] = await core.handle(command(ann, "memory", "clear"))
+    assert clear.text == "Nothing to forget: you haven't asked me to remember anything."
+    [none] = await core.handle(command(ann, "memory", "remove 3"))
+    assert none.text == ("There is no memory number 3: you haven't asked me to remember "
+                         "anything.")
+    await core.handle(command(ann, "memory", "add I like tea"))
+    [one] = await core.handle(command(ann, "memory", "remove 3"))
+    assert one.text == "There is no memory number 3: I remember only 1 thing (see /memory)."
+    await core.handle(command(ann, "memory", "add I run on Sundays"))
+    [two] = await core.handle(command(ann, "memory", "remove 3"))
+    assert two.text == "There is no memory number 3: I remember 2 things (see /memory)."
+    [cleared] = await core.handle(command(ann, "memory", "clear"))
+    assert "all 2 things" in cleared.text
+    await core.handle(command(ann, "prefs", "set language de"))
+    [leer] = await core.handle(command(ann, "memory", "clear"))
+    assert leer.text.startswith("Nichts zu vergessen")
