@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.command_base import (
     REGISTRY,
@@ -19,7 +19,7 @@ from bot.command_base import (
     parse_row_id,
     usage_error,
 )
-from bot.events import Button, Reply
+from bot.events import ActionEvent, Button, Reply
 from bot.experiments import variant_for
 from bot.i18n import N_
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
@@ -38,6 +38,11 @@ _ACKS = {
     "liked": N_("Noted, more like that."),
     "disliked": N_("Noted, less like that."),
     "done": N_("Marked as done."),
+}
+# Pressed or typed again: nothing more is learned (the digest's buttons say the same).
+_ALREADY = {
+    "liked": N_("Already noted: more like “{title}”."),
+    "disliked": N_("Already noted: less like “{title}”."),
 }
 
 
@@ -182,15 +187,41 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
     return []
 
 
+async def _shown(ctx: CommandContext, number: int) -> Recommendation | None:
+    """The recommendation at ``number`` (1, 2, …) in this person's latest list, as shown."""
+    latest = (await ctx.session.exec(
+        select(Recommendation.created_at).where(Recommendation.person_id == ctx.person_id)
+        .order_by(col(Recommendation.created_at).desc()).limit(1)
+    )).first()
+    if latest is None:
+        return None
+    rows = list(await ctx.session.exec(
+        select(Recommendation).where(Recommendation.person_id == ctx.person_id,
+                                     Recommendation.created_at == latest)
+        .order_by(col(Recommendation.id))
+    ))
+    return rows[number - 1] if number <= len(rows) else None
+
+
 async def _feedback(ctx: CommandContext, args: list[str]) -> list[Reply]:
-    """A button (or ``/recommend like 12``) on one of this person's recommendations."""
-    row_id = parse_row_id(args[1]) if len(args) >= 2 else None
-    if row_id is None:
+    """A button (its value: the row id) or ``/recommend like 2``: the number typed is the
+    position in the person's latest list, as shown. The input audit found a typed number
+    read as the row id (``/recommend like 1`` rated Dune, not the Neuromancer shown as 1.),
+    and a repeated like adding the topics' interest again each time."""
+    number = parse_row_id(args[1]) if len(args) >= 2 else None
+    if number is None:
         raise CommandError(N_("Which recommendation? Give its number, e.g. /recommend like 12"))
-    row = await ctx.session.get(Recommendation, row_id)
+    if isinstance(ctx.event, ActionEvent):
+        row = await ctx.session.get(Recommendation, number)
+    else:
+        row = await _shown(ctx, number)
     if row is None or row.person_id != ctx.person_id:
         raise CommandError(N_("That recommendation is no longer available."))
     status = {"like": "liked", "dislike": "disliked", "done": "done"}[args[0]]
+    if row.status == status:
+        again = (ctx.t(_ALREADY[status], title=row.title) if status in _ALREADY
+                 else f"{ctx.t(_ACKS[status])} ({row.title})")
+        return [ctx.reply(again, purpose="ack")]
     delta = {"liked": 0.6, "disliked": -0.6, "done": 0.2}[status]
     row.status, row.feedback_at = status, ctx.now
     ctx.session.add(row)

@@ -126,3 +126,45 @@ async def test_ids_beyond_the_database_range_get_a_clear_answer(core):
         assert "Which recommendation?" in replies[0].text
     replies = await core.handle(action(alice, "recommend.like", "99999999999999999999"))
     assert "Which recommendation?" in replies[0].text
+
+
+async def test_a_typed_number_is_the_position_shown_and_a_repeat_learns_nothing(
+    make_core, fake_llm_server
+):
+    """Input audit: "/recommend like 1" rated the row with id 1 (an item of an older list),
+    not the one shown as "1."; liking it five times added its topics' interest five times."""
+    core = await core_with_model(make_core, fake_llm_server)
+    alice = person()
+    await grant(core, alice)
+    fake_llm_server.enqueue("anthropic", Reply(text=proposal(("Dune", ["desert planets"]))))
+    await core.handle(command(alice, "recommend", "a book"))
+    fake_llm_server.enqueue("anthropic", Reply(text=proposal(("Neuromancer", ["cyberpunk"]))))
+    [shown] = await core.handle(command(alice, "recommend", "another book"))
+    assert shown.text.splitlines()[1].startswith("1. Neuromancer")
+
+    [liked] = await core.handle(command(alice, "recommend", "like 1"))
+    assert liked.text == "Noted, more like that. (Neuromancer)"
+    pid = await person_id(core, alice)
+    assert await count(core, Recommendation, person_id=pid, status="liked") == 1
+    weight = await interest_weight(core, pid, "cyberpunk")
+    assert weight is not None
+    assert await interest_weight(core, pid, "desert planets") is None
+    for _ in range(4):
+        [again] = await core.handle(command(alice, "recommend", "like 1"))
+        assert again.text == "Already noted: more like “Neuromancer”."
+    like = next(b for b in shown.buttons if b.action_id == "recommend.like")
+    [pressed] = await core.handle(action(alice, like.action_id, like.value))  # buttons: ids
+    assert pressed.text == "Already noted: more like “Neuromancer”."
+    assert await interest_weight(core, pid, "cyberpunk") == weight
+
+    [missing] = await core.handle(command(alice, "recommend", "dislike 2"))
+    assert "no longer available" in missing.text  # the latest list has one item
+
+
+async def interest_weight(core, pid, topic):
+    from sqlmodel import select
+
+    async with core.services.db.session() as session:
+        row = (await session.exec(select(Interest).where(
+            Interest.person_id == pid, Interest.topic == topic))).first()
+        return None if row is None else row.weight
