@@ -7,7 +7,7 @@ from bot.events import ReplyKind
 from bot.llm import NoModelBackend
 from bot.llm.anthropic_backend import AnthropicBackend
 from profiles.models import Interest, LLMCall, Recommendation
-from tests.support.fake_llm_server import Reply
+from tests.support.fake_llm_server import Error, Reply
 from tests.support.helpers import action, command, count, grant, message, person, person_id
 
 
@@ -94,6 +94,20 @@ async def test_invalid_model_output_is_rejected_not_stored(make_core, fake_llm_s
     assert "malformed" in replies[0].text
     assert await count(core, Recommendation) == 0
     assert "rejected recommendation output" in caplog.text
+
+
+async def test_a_model_that_refuses_the_key_is_said_without_the_operators_details(
+    make_core, fake_llm_server, caplog
+):
+    """The backend's reason — the model server's address and the key's setting, in English —
+    was put in the person's reply, with "try again in a moment" for a key that will not work
+    again (input audit): it goes to the log; the person reads that the operator must act."""
+    core = await core_with_model(make_core, fake_llm_server)
+    fake_llm_server.enqueue("anthropic", Error(401))
+    [reply] = await core.handle(command(person(), "recommend", "a film"))
+    assert "trying again will not help" in reply.text
+    assert "127.0.0.1" not in reply.text and "401" not in reply.text
+    assert "401" in caplog.text
 
 
 async def test_without_a_model_it_says_how_to_get_one(make_core):
