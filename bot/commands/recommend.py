@@ -213,7 +213,7 @@ async def _feedback(ctx: CommandContext, args: list[str]) -> list[Reply]:
     and a repeated like adding the topics' interest again each time."""
     number = parse_row_id(args[1]) if len(args) >= 2 else None
     if number is None:
-        raise CommandError(N_("Which recommendation? Give its number, e.g. /recommend like 12"))
+        raise CommandError(N_("Which recommendation? Give its number, e.g. /recommend like 2"))
     if isinstance(ctx.event, ActionEvent):
         row = await ctx.session.get(Recommendation, number)
     else:

@@ -276,13 +276,19 @@ async def sources(ctx: CommandContext, service: DigestService, words: list[str])
 async def feedback(ctx: CommandContext, raw_id: str, value: int, action: str = "more"
                    ) -> list[Reply]:
     """ "More / less like this": the item's topics gain or lose weight in the profile, and
-    the press counts as engagement with that item."""
+    the press counts as engagement with that item. A button sends the item's row id; a typed
+    number is the position shown in the latest digest ("**2. …**"): it was read as a row id,
+    so ``/digest more 2`` judged another digest's item, or none (input audit)."""
     item_id = parse_row_id(raw_id)
     if item_id is None:
         # the example is the command typed: "/digest less" suggested "/digest more" (input audit)
-        raise CommandError(N_("Which digest item? Give its number, e.g. /digest {action} 12"),
+        raise CommandError(N_("Which digest item? Give its number, e.g. /digest {action} 2"),
                            action=action)
-    item = await store.item_of(ctx.session, ctx.person_id, item_id)
+    item = (
+        await store.item_of(ctx.session, ctx.person_id, item_id)
+        if isinstance(ctx.event, ActionEvent)
+        else await store.item_at(ctx.session, ctx.person_id, item_id)
+    )
     if item is None:
         return [ctx.reply(ctx.t("That digest item is no longer available."), purpose="error")]
     if not await _allowed(ctx):

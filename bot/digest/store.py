@@ -370,6 +370,21 @@ async def drop_run_items(session: AsyncSession, run_ids: Sequence[int]) -> None:
         await session.exec(delete(DigestItem).where(col(DigestItem.run_id).in_(chunk)))
 
 
+async def item_at(session: AsyncSession, person_id: int, position: int) -> DigestItem | None:
+    """The item shown at ``position`` (1, 2, …) in the person's latest digest: what a typed
+    ``/digest more 2`` means (the digest numbers its items; the buttons send the row id)."""
+    run_id = (await session.exec(
+        select(DigestItem.run_id).where(DigestItem.person_id == person_id)
+        .order_by(col(DigestItem.created_at).desc(), col(DigestItem.run_id).desc()).limit(1)
+    )).first()
+    if run_id is None:
+        return None
+    return (await session.exec(select(DigestItem).where(
+        DigestItem.person_id == person_id, DigestItem.run_id == run_id,
+        DigestItem.position == position,
+    ))).first()
+
+
 async def item_of(session: AsyncSession, person_id: int, item_id: int) -> DigestItem | None:
     """An item by id, only if it belongs to ``person_id`` (button values come from outside)."""
     item = await session.get(DigestItem, item_id)

@@ -135,6 +135,26 @@ async def test_more_and_less_like_this_feed_the_profile(make_digests, clock, rec
     assert (await weights(core, pid))["sourdough bread"] == before["sourdough bread"] + 0.5
 
 
+async def test_a_typed_number_is_the_position_shown_in_the_latest_digest(
+    make_digests, clock, recorder
+):
+    """The digest numbers its items ("**2. …**") but a typed /digest more 2 was read as a row
+    id: it judged another digest's item, or none (input audit)."""
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await subscribed(core, alice, "rust async", "distributed systems", "sourdough bread")
+    await digests.fire(pid)
+    (replies,) = recorder.to("alice")
+    second = next(r for r in replies if r.text.startswith("**2. "))
+    title = second.text.split("\n")[0].removeprefix("**2. ").removesuffix("**")
+    [typed] = await core.handle(command(alice, "digest", "more 2"))
+    assert f"more like “{title}”" in typed.text
+    [again] = await core.handle(action(alice, "digest.more", second.buttons[0].value))
+    assert "Already noted" in again.text  # the same item, by its button
+    [beyond] = await core.handle(command(alice, "digest", "more 99"))
+    assert "no longer available" in beyond.text
+
+
 async def test_less_like_this_pushes_similar_items_down_next_time(make_digests, clock, recorder):
     first = StaticSource(item("k1", "Kubernetes operators deep dive", "kubernetes operators"))
     core, digests = await make_digests(sources=[first], digest_items=1)
