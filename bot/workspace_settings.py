@@ -72,6 +72,24 @@ def retention_key(kind: str) -> str:
     return RETENTION_PREFIX + RETENTION_KINDS[kind]
 
 
+def typed_setting(key: str) -> str:
+    """A stored key as an admin types it (``retention.signal_evidence_days`` → ``retention
+    signals``), for the audit log: it showed the stored names (input audit)."""
+    if key == CONSENT_KEY:
+        return "consent"
+    if key == DIGEST_SOURCES_KEY:
+        return "digest-sources"
+    for kind, field_name in RETENTION_KINDS.items():
+        if key == RETENTION_PREFIX + field_name:
+            return f"retention {kind}"
+    return key
+
+
+def typed_value(key: str, value: str) -> str:
+    """A stored value as an admin types it (an empty digest-sources list is ``none``)."""
+    return "none" if key == DIGEST_SOURCES_KEY and not value else value
+
+
 def digest_sources_of(stored: str | None) -> frozenset[str] | None:
     """The source names a workspace chose; None: every source the deployment runs."""
     if stored is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -39,6 +40,8 @@ from bot.workspace_settings import (
     effective,
     parse_default,
     reset_keys,
+    typed_setting,
+    typed_value,
 )
 from profiles.admin_models import AdminAudit, ChannelPolicy
 from profiles.models import Consent, ConsentStatus, DigestSubscription, Person
@@ -59,7 +62,10 @@ CHANGED = N_("Done: {channel} is now {state}.")
 DEFAULT_SET = N_("Done: this workspace's default changed.")
 DEFAULT_SAME = N_("Nothing changed: that is already this workspace's default.")
 AUDIT_EMPTY = N_("No admin changes yet.")
-AUDIT_LINE = "• {at:%Y-%m-%d %H:%M} {who}: {action} {detail}"
+AUDIT_LINE = "• {at:%Y-%m-%d %H:%M} {who}: {change}"
+AUDIT_BEFORE = N_("before: {value}")
+AUDIT_NOW = N_("now {state}")
+AUDIT_DEFAULT = N_("the deployment's default")
 STATE_WORDS = {
     (True, True): N_("open for learning and digests"),
     (False, True): N_("excluded from learning (digests still collect it)"),
@@ -231,10 +237,31 @@ async def _audit(ctx: CommandContext, limit: int = 10) -> str:
         return ctx.t(AUDIT_EMPTY)
     return "\n".join(
         AUDIT_LINE.format(at=entry.created_at, who=person.display_name or person.user_id,
-                          action=entry.action,
-                          detail=", ".join(f"{k}={v}" for k, v in entry.detail.items()))
+                          change=_change(ctx, entry.action, entry.detail))
         for entry, person in entries
     )
+
+
+def _change(ctx: CommandContext, action: str, detail: dict[str, Any]) -> str:
+    """One audited change as the command that made it, and its effect, in the reader's
+    language. It was ``default.reset key=digest_sources, value=None, previous=`` — stored
+    names and Python's None, untranslated (input audit)."""
+    if action.startswith("default.") and "key" in detail:
+        key = str(detail["key"])
+
+        def shown(value: Any) -> str:
+            return ctx.t(AUDIT_DEFAULT) if value is None else typed_value(key, str(value))
+
+        setting = typed_setting(key)
+        typed = (f"/admin set {setting} {shown(detail.get('value'))}"
+                 if detail.get("value") is not None else f"/admin reset {setting}")
+        return f"{typed} ({ctx.t(AUDIT_BEFORE, value=shown(detail.get('previous')))})"
+    if action.startswith("channel.") and "channel" in detail:
+        verb = action.removeprefix("channel.")
+        state = STATE_WORDS.get((bool(detail.get("learn")), bool(detail.get("digest"))))
+        typed = f"/admin {verb} {detail.get('scope', '')} {_mention('', str(detail['channel']))}"
+        return typed + (f" ({ctx.t(AUDIT_NOW, state=ctx.t(state))})" if state else "")
+    return action  # an entry of a kind this version does not know: its name, never values
 
 
 def _channel(ctx: CommandContext, word: str) -> str | None:

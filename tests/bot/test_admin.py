@@ -13,7 +13,15 @@ from bot.events import CommandEvent, PersonRef, PlatformContext, Surface
 from profiles.admin_models import AdminAudit, ChannelPolicy
 from profiles.models import ChannelActivity, Interest, Signal
 from tests.conftest import MakeCore
-from tests.support.helpers import count, grant, message, next_id, person, person_id
+from tests.support.helpers import (
+    command,
+    count,
+    grant,
+    message,
+    next_id,
+    person,
+    person_id,
+)
 
 BOSS = person("boss")
 ALICE = person("alice")
@@ -127,7 +135,8 @@ async def test_status_counts_and_audit(make_core: MakeCore) -> None:
     assert "3 people known, 1 allows learning, 0 get a digest" in status.text
     assert "#CRANDOM: no digests" in status.text
     [audit] = await core.handle(admin_command(BOSS, "audit"))
-    assert "Boss: channel.exclude" in audit.text and "channel=CRANDOM" in audit.text
+    assert ("Boss: /admin exclude digest #CRANDOM (now excluded from digests (I still "
+            "learn from it))") in audit.text
 
     [entry] = await _audit_rows(core)
     assert entry.person_id == await person_id(core, BOSS)
@@ -159,3 +168,25 @@ async def _audit_rows(core: Core) -> list[AdminAudit]:
 
     async with core.services.db.session() as session:
         return list(await session.exec(select(AdminAudit)))
+
+
+async def test_the_audit_says_each_change_as_the_command_that_made_it(make_core: MakeCore) -> None:
+    """It showed stored names and Python's None, untranslated: "default.reset
+    key=digest_sources, value=None, previous=", "key=retention.signal_evidence_days,
+    value=20, previous=None" (input audit)."""
+    core = await make_core()
+    for args in ("set retention signals 20", "set digest-sources none",
+                 "reset digest-sources"):
+        await core.handle(admin_command(BOSS, args))
+    [audit] = await core.handle(admin_command(BOSS, "audit"))
+    lines = audit.text.splitlines()
+    assert lines[0].endswith("Boss: /admin reset digest-sources (before: none)")
+    assert lines[1].endswith(
+        "Boss: /admin set digest-sources none (before: the deployment's default)")
+    assert lines[2].endswith(
+        "Boss: /admin set retention signals 20 (before: the deployment's default)")
+    assert "None" not in audit.text and "key=" not in audit.text
+    await core.handle(command(BOSS, "prefs", "set language fr"))
+    [french] = await core.handle(admin_command(BOSS, "audit"))
+    assert "/admin reset digest-sources (avant : none)" in french.text
+    assert "(avant : la valeur par défaut du déploiement)" in french.text
