@@ -23,7 +23,7 @@ from bot.events import ActionEvent, Button, Reply
 from bot.experiments import variant_for
 from bot.i18n import N_
 from bot.llm.base import LLMRequest, LLMUnavailable, Turn
-from bot.pipeline.answer import MODEL_NOT_SET_UP, MODEL_UNAVAILABLE
+from bot.model_failure import failure_text
 from bot.profile_texts import why as reasons_of
 from bot.structured import InvalidOutput, Proposal, parse_model_json
 from profiles.models import LLMCall, Recommendation
@@ -105,15 +105,7 @@ async def recommend(ctx: CommandContext, args: list[str]) -> list[Reply]:
         try:
             result = await services.llm.generate(llm_request)
         except LLMUnavailable as exc:
-            # The backend's reason is the operator's (internal URLs, setting names, in
-            # English): logged, as a chat answer's is (bot/pipeline/answer.py).
-            log.warning("no recommendation from the model (%s): %s", exc.failure.value, exc)
-            return [
-                ctx.reply(
-                    ctx.t(MODEL_UNAVAILABLE if exc.retryable else MODEL_NOT_SET_UP),
-                    purpose="error",
-                )
-            ]
+            return [ctx.reply(failure_text(exc, ctx.locale), purpose="error")]
         try:
             proposal = parse_model_json(result.text, Proposal)
         except InvalidOutput as exc:

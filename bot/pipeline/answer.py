@@ -3,32 +3,14 @@ locks), shaped to the person's style; an unreachable model becomes a plain expla
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 
-from bot.i18n import N_, t
 from bot.llm.base import Failure, LLMRequest, LLMResult, LLMUnavailable, PartialCallback
+from bot.model_failure import failure_text
 from bot.services import Services
 from bot.shape import shape_reply
 
-log = logging.getLogger(__name__)
-
-# What the person reads when the model gives no answer. Why no reason in it: it was the
-# backend's own text ("The model server at http://10.0.0.4:8000/v1/ rejected the API key
-# (401). The operator needs to check TAILORBOT_OPENAI_API_KEY."), in English inside any
-# language — the operator's, so it goes to the log; and "try again" only where trying
-# again can help (input audit).
-MODEL_UNAVAILABLE = N_(
-    "I couldn't reach my language model just now; please try again in a moment."
-)
-MODEL_NOT_SET_UP = N_(
-    "My language model refused to answer, and trying again will not help until the bot's "
-    "operator fixes it (the log says why)."
-)
-# Said only when it is true: the message's turn is stored and its learning queued — not for
-# someone who has not allowed learning (it said so to everyone).
-KEPT_AND_LEARNED = N_("I kept your message and learned from it as usual.")
 EMPTY_ANSWER = "the model's answer was empty"
 
 
@@ -70,11 +52,8 @@ class Answer:
                 # (on Discord, a message of two buttons; input audit).
                 raise LLMUnavailable(EMPTY_ANSWER, failure=Failure.MALFORMED, retryable=True)
         except LLMUnavailable as exc:
-            log.warning("no answer from the model (%s): %s", exc.failure.value, exc)
             error = str(exc)
             result = None
-            text = t(MODEL_UNAVAILABLE if exc.retryable else MODEL_NOT_SET_UP, locale)
-            if learn:
-                text = f"{text} {t(KEPT_AND_LEARNED, locale)}"
+            text = failure_text(exc, locale, kept=learn)
         latency = (time.perf_counter() - started) * 1000
         return Answered(text=text, result=result, error=error, latency_ms=latency)
