@@ -87,7 +87,9 @@ async def test_defaults_show_their_source_and_changes_are_audited(make_core: Mak
     ]
     boss_id = await person_id(core, BOSS)
     assert all(e.person_id == boss_id for e in entries)
-    assert "default.set" in await say(core, BOSS, "audit")
+    shown = await say(core, BOSS, "audit")
+    assert "/admin set digest-sources channels,rss (before: the deployment's default)" in shown
+    assert "/admin reset retention conversations (before: 30)" in shown
 
 
 async def test_a_workspace_may_be_stricter_never_looser(make_core: MakeCore) -> None:
