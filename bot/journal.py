@@ -158,9 +158,14 @@ def _owed_of(data: dict[str, Any]) -> Owed | None:
 
 def _merged(waiting: Owed | None, kept: Owed) -> Owed:
     """What an entry owes once ``kept`` is added to what it owed (``waiting``): a record owed
-    means the answer was given (never owed again); a record owed already stays owed."""
+    means the answer was given (never owed again); a record owed already stays owed. The
+    learning ``waiting`` owed is kept unless it is the replay in progress of an unanswered
+    message (``answer`` owed): that replay's own learning batch has run, or keeps its
+    learning itself if it meets the outage — owing it again here would learn it twice."""
     if kept.record is not None:
-        learning = kept.learning or (waiting is not None and waiting.learning)
+        learning = kept.learning or (
+            waiting is not None and waiting.learning and not waiting.answer
+        )
         return Owed(answer=False, learning=learning, record=kept.record)
     if waiting is not None and waiting.record is not None:
         return dataclasses.replace(kept, answer=False, record=waiting.record)

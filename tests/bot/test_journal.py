@@ -275,6 +275,15 @@ def test_an_owed_record_is_kept_with_what_else_the_entry_owes(tmp_path) -> None:
         assert entry is not None and len(journal) == 1
         assert entry.owed == Owed(answer=False, learning=True, record=record.record)
         journal.close()
+    # the replay of an unanswered message whose record met the outage again: its learning
+    # batch ran (or keeps its learning itself), so the entry owes the record only
+    journal = Journal(tmp_path / "replayed")
+    event = msg(8, text="tokio runtimes")
+    journal.keep(event, owed=ANSWER_AND_LEARNING)
+    journal.keep(event, owed=record)
+    entry = journal.first()
+    assert entry is not None and entry.owed == record
+    journal.close()
 
 
 def test_a_workspace_the_bot_left_leaves_no_waiting_event(tmp_path) -> None:
