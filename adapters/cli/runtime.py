@@ -38,25 +38,46 @@ T = TypeVar("T")
 def run_async(coro: Awaitable[T]) -> T:
     """Every command that builds the core starts its event loop here, in a process that has
     one thread yet: the moment to load what writes the environment (bot/environment_writers.py).
-    SIGTERM stops it as Ctrl-C does (:func:`_stop_as_interrupt`)."""
+    SIGTERM stops it as Ctrl-C does (:func:`_stopping_on_sigterm`)."""
     load_environment_writers()
     if threading.current_thread() is not threading.main_thread():
         return asyncio.run(coro)  # type: ignore[arg-type]
-    previous = signal.signal(signal.SIGTERM, _stop_as_interrupt)
+    return asyncio.run(_stopping_on_sigterm(coro))
+
+
+async def _stopping_on_sigterm(coro: Awaitable[T]) -> T:
+    """Run ``coro`` as the main task; SIGTERM — what systemd, ``docker stop`` and Kubernetes
+    send on every deploy — cancels it as Ctrl-C does, so events acknowledged to the platform
+    finish and the learner's queues are flushed (README, "Graceful stop"), then the command
+    ends as an interrupted one (KeyboardInterrupt: `run` and `chat` exit 0). Before, SIGTERM
+    ended the process at once: a DM Slack had been told was received was claimed and never
+    answered (operations audit). Handled in the loop itself, not by re-raising SIGINT: a
+    process started with SIGINT ignored (``tailorbot run &`` in a script) has no asyncio
+    SIGINT handler, and SIGTERM then did nothing at all (review). A second SIGTERM while
+    stopping ends it at once."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    signals = 0
+
+    def on_sigterm() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            main.cancel()
+        else:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
+        return await coro
+    except asyncio.CancelledError:
+        if signals:
+            raise KeyboardInterrupt from None
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _stop_as_interrupt(signum: int, frame: object) -> None:
-    """SIGTERM — what systemd, ``docker stop`` and Kubernetes send on every deploy — becomes
-    the SIGINT asyncio already turns into a graceful stop: the main task is cancelled, so
-    events acknowledged to the platform finish and the learner's queues are flushed (README,
-    "Graceful stop"). Before, SIGTERM ended the process at once: a DM Slack had been told
-    was received was claimed and never answered (operations audit). A second signal during
-    the stop ends it at once, as a second Ctrl-C does."""
-    signal.raise_signal(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def use_experiments_of(config: Path | None) -> None:

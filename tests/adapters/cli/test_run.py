@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import aiohttp
+import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.cli.run import configured_runners
@@ -110,13 +111,19 @@ def test_platforms_start_only_with_their_credentials() -> None:
     assert names(slack_bot_token="xoxb") == []  # a token but no way to receive events
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
 async def test_sigterm_stops_like_ctrl_c_and_answers_what_was_acknowledged(
-    tmp_path: Path,
+    tmp_path: Path, sigint: str
 ) -> None:
     """SIGTERM (systemd, ``docker stop``, Kubernetes) ended ``tailorbot run`` at once: a DM
     Slack had been told was received — claimed, so a resend is dropped — was never answered
     (operations audit). It now stops as Ctrl-C does: the answer the model is writing is
-    posted, then the process exits 0."""
+    posted, then the process exits 0 — also when it was started with SIGINT ignored
+    (``tailorbot run &`` in a script), where a SIGTERM turned into a SIGINT did nothing."""
     port = free_port()
     async with FakeSlackAPI() as slack, FakeLLMServer() as llm:
         slack.add_user(USER, "Ada")
@@ -133,6 +140,7 @@ async def test_sigterm_stops_like_ctrl_c_and_answers_what_was_acknowledged(
         bot = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "adapters.cli", "run", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            preexec_fn=_ignore_sigint if sigint == "ignored" else None,
         )
         try:
             async with aiohttp.ClientSession() as http:
