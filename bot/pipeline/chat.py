@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel_policy import Policy, policy_of
@@ -36,7 +37,7 @@ from bot.pipeline.tools import attach_tools
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
 from profiles.engine import answered_allows
-from profiles.models import Consent, Person
+from profiles.models import Consent, ConversationTurn, Person
 from profiles.preferences import ResolvedPreferences
 from profiles.preload import (
     ReadAhead,
@@ -227,9 +228,12 @@ class Chat:
             # The person has the answer; the exchange waits in the outage journal to join
             # their history once the database answers (it was logged and lost before: the
             # model never saw it again and /export missed it — input audit).
-            if prepared.learn and error is None:
+            # A failed answer's record is the person's message alone (answer ""): they were
+            # told it is kept.
+            if prepared.learn:
                 self.services.learner.journal_events([event], [Owed(record=RecordOwed(
-                    text, self.services.clock(), tuple((prepared.turn or {}).get("topics") or ()),
+                    text if error is None else "", self.services.clock(),
+                    tuple((prepared.turn or {}).get("topics") or ()),
                     answered.result.model if answered.result else None,
                 ))])
             log.warning("could not record reply to %s, kept to record later: %s",
@@ -477,6 +481,16 @@ class Chat:
         meanwhile removed the entry itself; a revocation is read here)."""
         async with self.services.db.session() as session:
             person = await self.identify.learning_person(session, event)
+            # Replayed before (its removal from the journal lost to a crash or a second
+            # outage): recorded once.
+            if person is not None and person.id is not None and (await session.exec(
+                select(ConversationTurn.id).where(
+                    ConversationTurn.person_id == person.id, ConversationTurn.role == "user",
+                    ConversationTurn.created_at == event.occurred_at,
+                    ConversationTurn.text == text,
+                ).limit(1)
+            )).first() is not None:
+                return
         if person is None or person.id is None:
             return
         configured = self.services.llm.configured
@@ -484,10 +498,12 @@ class Chat:
             turn_row(person.id, "user", text, channel_id=event.channel_id,
                      thread_id=event.thread_id, platform_message_id=event.message_id,
                      topics=list(owed.topics), created_at=event.occurred_at),
-            turn_row(person.id, "assistant", owed.answer, channel_id=event.channel_id,
-                     thread_id=reply_thread(event), topics=None if configured else [],
-                     model=owed.model, created_at=owed.answered_at),
         ]
+        if owed.answer:  # "": the model gave none; the message alone is recorded
+            turns.append(
+                turn_row(person.id, "assistant", owed.answer, channel_id=event.channel_id,
+                         thread_id=reply_thread(event), topics=None if configured else [],
+                         model=owed.model, created_at=owed.answered_at))
         shape = turns_insert(len(turns))
         await self.services.db.write_each([(shape, shape.values(turns))])
 

@@ -12,7 +12,8 @@ from sqlmodel import select
 
 from bot.core import DB_UNAVAILABLE, JOURNAL_FULL, Core
 from bot.events import PlatformContext
-from bot.llm import ScriptedBackend
+from bot.journal import RecordOwed
+from bot.llm import LLMUnavailable, ScriptedBackend
 from profiles.db import Database, DatabaseUnavailable
 from profiles.models import (
     ConversationTurn,
@@ -446,6 +447,49 @@ async def test_an_answered_exchange_whose_record_met_an_outage_is_recorded_once_
         assert delivered == []  # answered once
         assert len(core.services.llm.requests) == 1  # type: ignore[attr-defined]
         assert await core.drain_backlog() == 0
+        # replayed again (its removal from the journal lost to a crash): recorded once
+        await core.chat.record_owed(asked, TEXT, RecordOwed(reply.text, asked.occurred_at))
+        assert await count(core, ConversationTurn, person_id=pid) == 2
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+        await proxy.stop()
+
+
+
+class FailsWhileTheDatabaseGoes(ScriptedBackend):
+    """The model fails while the database goes away."""
+
+    def __init__(self, proxy: list[TcpProxy]) -> None:
+        super().__init__([LLMUnavailable("timed out")])
+        self.proxy = proxy
+
+    async def generate(self, request: Any, **kwargs: Any) -> Any:
+        await self.proxy[0].stop()
+        return await super().generate(request, **kwargs)
+
+
+@pytest.mark.postgres
+async def test_a_failed_answer_whose_record_met_an_outage_keeps_the_message(
+    postgres_database, settings_for, tmp_path
+):
+    """The person is told "I kept your message": with the model and the database failing
+    together, the message alone waits in the journal and is stored once the database is
+    back (review)."""
+    proxy, proxied = await proxied_database(postgres_database)
+    core = Core(settings_for(proxied, outage_journal=str(tmp_path / "j")), Database(proxied),
+                FailsWhileTheDatabaseGoes([proxy]))
+    try:
+        replays_by_hand(core)
+        alice = person()
+        await grant(core, alice)
+        [reply] = await core.handle(message(alice, TEXT))
+        assert "kept your message" in reply.text
+        await proxy.start()
+        await core.drain_backlog()
+        pid = await person_id(core, alice)
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+        assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 0
     finally:
         await core.aclose()
         await core.services.db.dispose()
