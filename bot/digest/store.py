@@ -377,12 +377,13 @@ async def item_at(session: AsyncSession, person_id: int, position: int) -> Diges
         select(DigestItem.run_id).where(DigestItem.person_id == person_id)
         .order_by(col(DigestItem.created_at).desc(), col(DigestItem.run_id).desc()).limit(1)
     )).first()
-    if run_id is None:
+    if run_id is None or position < 1:
         return None
+    # The N-th stored item, not the one stored as N: an item the page could not record (one
+    # already sent) is not shown, and the digest numbers the rest 1, 2, … (review).
     return (await session.exec(select(DigestItem).where(
         DigestItem.person_id == person_id, DigestItem.run_id == run_id,
-        DigestItem.position == position,
-    ))).first()
+    ).order_by(col(DigestItem.position)).offset(position - 1).limit(1))).first()
 
 
 async def item_of(session: AsyncSession, person_id: int, item_id: int) -> DigestItem | None:
