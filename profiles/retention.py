@@ -5,7 +5,8 @@ carry no one's words and stay. What quotes a person or records what they did —
 excerpts, conversation turns, signal evidence, digest items, model-call records — is deleted
 once older than its configured age. A ``/recommend`` request is the person's words and the
 model's profile summary is read from their turns: both go with the conversation's age (they
-were kept for ever until a privacy audit found them).
+were kept for ever until a privacy audit found them) — the request blanked, its recommended
+title and verdict kept, so nothing is suggested twice and a dislike holds.
 
 Explicit memories are different: a person asked for each one, sees them all in ``/profile``
 and removes them with ``/memory``, so by default they stay until removed
@@ -28,7 +29,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Table, delete, select
+from sqlalchemy import Column, Table, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.memory_models import LinkAttempt, LinkCode, Memory
@@ -58,6 +59,10 @@ class Rule:
     days: int
     column: str = "created_at"
     kept: str = "for ever"
+    # A text column blanked at that age instead of deleting the row: what the row is kept
+    # for needs no one's words (a recommendation's title and verdict: never suggested twice,
+    # never a disliked one again; the request that asked for it is the person's words).
+    redact: str | None = None
 
     def age(self) -> Column[dt.datetime]:
         return self.table.c[self.column]
@@ -84,7 +89,7 @@ class RetentionPolicy:
         return [
             Rule("conversation turns", table_of(ConversationTurn), self.conversation_days),
             Rule("what you asked me to recommend", table_of(Recommendation),
-                 self.conversation_days),
+                 self.conversation_days, redact="request"),
             Rule("my summary of our conversations", table_of(ProfileSummary),
                  self.conversation_days),
             Rule("signal evidence", table_of(Signal), self.signal_evidence_days),
@@ -151,11 +156,17 @@ async def purge(
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer
             )
+            if rule.redact is not None:
+                ids = ids.where(table.c[rule.redact] != "")
             if people is not None:
                 ids = ids.where(table.c.person_id.in_(people.scalar_subquery()))
+            change = (
+                update(table).values({rule.redact: ""}) if rule.redact is not None
+                else delete(table)
+            )
             async with sessions() as session:
                 result = await session.exec(
-                    delete(table).where(rule.key().in_(ids.scalar_subquery()))
+                    change.where(rule.key().in_(ids.scalar_subquery()))
                 )
             count = int(result.rowcount or 0)
             total += count

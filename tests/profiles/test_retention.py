@@ -124,10 +124,14 @@ async def test_recommendation_requests_and_summaries_go_with_the_conversation(ma
     removed = await purge_now(core.services)
 
     async with core.services.db.session() as session:
-        requests = (await session.exec(select(Recommendation.request))).all()
+        kept = sorted((await session.exec(
+            select(Recommendation.title, Recommendation.request))).all())
         summarised = (await session.exec(select(ProfileSummary.person_id))).all()
-    assert requests == ["a book about my d3 divorce"] and summarised == [ids["bob"]]
+    # the old request is blanked, its title kept: never suggested twice (review)
+    assert kept == [("d3", "a book about my d3 divorce"), ("d45", "")]
+    assert summarised == [ids["bob"]]
     assert removed["recommendation"] == 1 and removed["profile_summary"] == 1
+    assert (await purge_now(core.services))["recommendation"] == 0  # blanked once
 
 
 def test_the_promise_people_read_matches_the_policy():
