@@ -400,7 +400,13 @@ class TerminalOutbox:
     def _write(self, replies: list[Reply]) -> None:
         for reply in replies:
             text = flatten(reply.text)
-            path = self._save(reply) if self._save is not None else None
+            try:
+                path = self._save(reply) if self._save is not None else None
+            except OSError:  # a full disk or a data directory it cannot write: said, not fatal
+                log.exception("an attachment could not be saved")
+                path = None
+                text += " " + t("(The file could not be saved; send the command again.)",
+                                reply.locale)
             if path is not None:
                 text += " " + t("Saved to {path}.", reply.locale, path=str(path))
             self._stdout.write(text + "\n")

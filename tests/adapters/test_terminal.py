@@ -465,3 +465,21 @@ async def test_an_export_replayed_after_an_outage_is_saved(core, tmp_path):
     path = Path(line.removeprefix("Here is everything I store about you. Saved to ")
                 .strip().removesuffix("."))
     assert await asyncio.to_thread(path.read_bytes) == b'{"ivy": 1}'
+
+
+async def test_an_export_that_cannot_be_saved_says_so_and_the_chat_goes_on(
+    make_core, tmp_path
+):
+    """A data directory it cannot write (here a file stands where it should be): the line
+    says the file was not saved, instead of the delivery failing."""
+    blocked = tmp_path / "not-a-directory"
+    await asyncio.to_thread(blocked.write_text, "")
+    core = await make_core(data_dir=blocked)
+    outbox = TerminalOutbox(io.StringIO(), "ivy",
+                            save=TerminalSession(core, "ivy").save_attachment)
+    event = TerminalSession(core, "ivy").event_for_line("/export")
+    assert not isinstance(event, str)
+    await outbox.reply(event, [BotReply(text="Here is everything I store about you.",
+                                        attachment=("export.json", b"{}"))])
+    written = outbox._stdout.getvalue()
+    assert "could not be saved" in written and "Saved to" not in written
