@@ -430,21 +430,27 @@ async def chat(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     interactive: bool | None = None,
+    stderr: TextIO | None = None,
 ) -> None:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    if interactive is None:
+        interactive = stdin.isatty()
     session = TerminalSession(core, user)
-    outbox = TerminalOutbox(stdout, user, save=session.save_attachment)
+    # Scripted, stdout is one line per input line (README): a reply that arrives on its own
+    # (a digest, an answer replayed after a database outage) goes to stderr — on stdout it
+    # shifted every later answer by a line (input audit).
+    outbox = TerminalOutbox(stdout if interactive else stderr, user,
+                            save=session.save_attachment)
     core.services.open_outbox(outbox)  # scheduled digests appear in the running chat
     try:
         if grant_consent:
             await session.send(session.action("consent.grant"))
-        if interactive is None:
-            interactive = stdin.isatty()
         await session.find_locale()
         if interactive:
             await run_interactive(session)
         else:
-            await run_scripted(session, stdin, stdout, jsonl=jsonl)
+            await run_scripted(session, stdin, stdout, jsonl=jsonl, stderr=stderr)
     finally:
         core.services.close_outbox(outbox)

@@ -317,18 +317,22 @@ async def test_digests_reach_the_running_chat_through_its_outbox(core):
             found.append(digests.delivery_for("terminal"))  # while the chat is running
             return super().readline(*args)
 
-    stdout = io.StringIO()
-    await chat(core, user="ivy", stdin=Stdin("hello\n"), stdout=stdout, interactive=False)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    await chat(core, user="ivy", stdin=Stdin("hello\n"), stdout=stdout, interactive=False,
+               stderr=stderr)
 
     deliver = found[0]
     assert deliver is not None and isinstance(deliver.__self__, TerminalOutbox)
     assert "terminal" not in core.services.outboxes  # closed with the chat
     assert digests.delivery_for("terminal") is None
-    before = stdout.getvalue()
+    answers = stdout.getvalue()
+    before = stderr.getvalue()
     ivy = Person(platform="terminal", workspace="local", user_id="ivy")
     await deliver(ivy, [BotReply(text="Your digest\nfor today", purpose="digest"),
                         BotReply(text="• an item", purpose="digest")])
-    assert stdout.getvalue().removeprefix(before) == "Your digest\\nfor today\n• an item\n"
+    # scripted: on stderr, so stdout stays one line per input line (input audit)
+    assert stderr.getvalue().removeprefix(before) == "Your digest\\nfor today\n• an item\n"
+    assert stdout.getvalue() == answers and answers.count("\n") == 1
 
     # another terminal user's (the journal beside the database file is everyone's): not here
     zed = Person(platform="terminal", workspace="local", user_id="zed")
@@ -338,7 +342,7 @@ async def test_digests_reach_the_running_chat_through_its_outbox(core):
     replayed = TerminalSession(core, "zed").event_for_line("hello from zed")
     assert not isinstance(replayed, str)
     await outbox.reply(replayed, [BotReply(text="Zed's answer", purpose="chat")])
-    assert "Zed" not in stdout.getvalue()
+    assert "Zed" not in stderr.getvalue() + stdout.getvalue()
 
 
 def test_flatten_is_reversible_for_newlines():
@@ -452,15 +456,16 @@ async def test_an_export_replayed_after_an_outage_is_saved(core, tmp_path):
             found.append(digests_for(core.services).delivery_for("terminal"))
             return super().readline(*args)
 
-    stdout = io.StringIO()
-    await chat(core, user="ivy", stdin=Stdin("hello\n"), stdout=stdout, interactive=False)
+    stderr = io.StringIO()
+    await chat(core, user="ivy", stdin=Stdin("hello\n"), stdout=io.StringIO(),
+               interactive=False, stderr=stderr)
     outbox = found[0].__self__
     event = TerminalSession(core, "ivy").event_for_line("/export")
     assert not isinstance(event, str)
-    before = stdout.getvalue()
+    before = stderr.getvalue()
     await outbox.reply(event, [BotReply(text="Here is everything I store about you.",
                                         attachment=("export.json", b'{"ivy": 1}'))])
-    line = stdout.getvalue().removeprefix(before)
+    line = stderr.getvalue().removeprefix(before)
     assert line.startswith("Here is everything I store about you. Saved to ")
     path = Path(line.removeprefix("Here is everything I store about you. Saved to ")
                 .strip().removesuffix("."))
