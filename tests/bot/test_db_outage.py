@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import pytest
@@ -40,13 +40,18 @@ TEXT = "Reading about PostgreSQL replication and logical decoding internals"
 
 @contextlib.asynccontextmanager
 async def core_behind_proxy(
-    postgres_database: str, settings_for: Any, **overrides: Any
+    postgres_database: str,
+    settings_for: Any,
+    llm: Callable[[TcpProxy], ScriptedBackend] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[TcpProxy, Core]]:
     """A core whose PostgreSQL connection goes through a proxy the test cuts
     (``proxy.stop()``: the database goes away) and restores (``proxy.start()``); closed, and
-    the proxy stopped, afterwards. ``overrides``: settings."""
+    the proxy stopped, afterwards. ``llm``: its model, given the proxy; ``overrides``:
+    settings."""
     proxy, proxied = await proxied_database(postgres_database)
-    core = Core(settings_for(proxied, **overrides), Database(proxied), ScriptedBackend())
+    model = llm(proxy) if llm is not None else ScriptedBackend()
+    core = Core(settings_for(proxied, **overrides), Database(proxied), model)
     try:
         yield proxy, core
     finally:
@@ -396,15 +401,15 @@ async def test_a_full_journal_says_so_and_forget_empties_it(
 
 
 class CutsTheDatabaseWhileAnswering(ScriptedBackend):
-    """The database goes away while the model writes: after the claim and the reads, before
-    the record."""
+    """The database goes away while the model writes (its ``script``: an answer or a
+    failure): after the claim and the reads, before the record."""
 
-    def __init__(self, proxy: list[TcpProxy]) -> None:
-        super().__init__(["Logical decoding streams the WAL as changes."])
+    def __init__(self, proxy: TcpProxy, script: list[Any]) -> None:
+        super().__init__(script)
         self.proxy = proxy
 
     async def generate(self, request: Any, **kwargs: Any) -> Any:
-        await self.proxy[0].stop()
+        await self.proxy.stop()
         return await super().generate(request, **kwargs)
 
 
@@ -417,11 +422,12 @@ async def test_an_answered_exchange_whose_record_met_an_outage_is_recorded_once_
     It now waits in the outage journal with the answer as sent — and with the message's
     learning, which met the same outage — and both are written once the database is back,
     without asking the model again or answering twice."""
-    proxy, proxied = await proxied_database(postgres_database)
-    holder = [proxy]
-    core = Core(settings_for(proxied, outage_journal=str(tmp_path / "j")), Database(proxied),
-                CutsTheDatabaseWhileAnswering(holder))
-    try:
+    answer = "Logical decoding streams the WAL as changes."
+    async with core_behind_proxy(
+        postgres_database, settings_for,
+        lambda proxy: CutsTheDatabaseWhileAnswering(proxy, [answer]),
+        outage_journal=str(tmp_path / "j"),
+    ) as (proxy, core):
         replays_by_hand(core)
         delivered = delivering(core)
         alice = person()
@@ -429,7 +435,7 @@ async def test_an_answered_exchange_whose_record_met_an_outage_is_recorded_once_
         core.services.learner.queue.max_delay = 60.0  # the batch waits for the flush below
         asked = message(alice, TEXT)
         [reply] = await core.handle(asked)
-        assert reply.text == "Logical decoding streams the WAL as changes."
+        assert reply.text == answer
         await core.services.learner.flush()  # the learning meets the outage too
         assert core.backlog_size == 1  # one entry owes both
         await proxy.start()
@@ -450,23 +456,7 @@ async def test_an_answered_exchange_whose_record_met_an_outage_is_recorded_once_
         # replayed again (its removal from the journal lost to a crash): recorded once
         await core.chat.record_owed(asked, TEXT, RecordOwed(reply.text, asked.occurred_at))
         assert await count(core, ConversationTurn, person_id=pid) == 2
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
-        await proxy.stop()
 
-
-
-class FailsWhileTheDatabaseGoes(ScriptedBackend):
-    """The model fails while the database goes away."""
-
-    def __init__(self, proxy: list[TcpProxy]) -> None:
-        super().__init__([LLMUnavailable("timed out")])
-        self.proxy = proxy
-
-    async def generate(self, request: Any, **kwargs: Any) -> Any:
-        await self.proxy[0].stop()
-        return await super().generate(request, **kwargs)
 
 
 @pytest.mark.postgres
@@ -476,10 +466,11 @@ async def test_a_failed_answer_whose_record_met_an_outage_keeps_the_message(
     """The person is told "I kept your message": with the model and the database failing
     together, the message alone waits in the journal and is stored once the database is
     back (review)."""
-    proxy, proxied = await proxied_database(postgres_database)
-    core = Core(settings_for(proxied, outage_journal=str(tmp_path / "j")), Database(proxied),
-                FailsWhileTheDatabaseGoes([proxy]))
-    try:
+    async with core_behind_proxy(
+        postgres_database, settings_for,
+        lambda proxy: CutsTheDatabaseWhileAnswering(proxy, [LLMUnavailable("timed out")]),
+        outage_journal=str(tmp_path / "j"),
+    ) as (proxy, core):
         replays_by_hand(core)
         alice = person()
         await grant(core, alice)
@@ -490,7 +481,3 @@ async def test_a_failed_answer_whose_record_met_an_outage_keeps_the_message(
         pid = await person_id(core, alice)
         assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
         assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 0
-    finally:
-        await core.aclose()
-        await core.services.db.dispose()
-        await proxy.stop()
