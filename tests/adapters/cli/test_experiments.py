@@ -5,6 +5,26 @@ from typer.testing import CliRunner
 from adapters.cli.experiments import app, chart_name
 
 
+def seed_assignments(sqlite_url: str) -> None:
+    """The report test's people, assignments and outcomes (tests/bot/experiments), stored
+    through a core on the database the command will read."""
+    import asyncio
+
+    from bot.config import Settings
+    from bot.core import Core
+    from bot.llm import ScriptedBackend
+    from profiles.db import Database
+    from tests.bot.experiments.test_report import seed
+
+    async def seeded() -> None:
+        settings = Settings(database_url=sqlite_url, auto_migrate=False, _env_file=None)
+        core = Core(settings, Database(sqlite_url), ScriptedBackend())
+        await seed(core, None)
+        await core.services.db.dispose()
+
+    asyncio.run(seeded())
+
+
 def test_cli_report_stop_promote(sqlite_url, tmp_path, monkeypatch):
     config = tmp_path / "tailorbot.toml"
     config.write_text(
@@ -37,21 +57,7 @@ def test_cli_report_stop_promote(sqlite_url, tmp_path, monkeypatch):
 def test_report_fits_80_columns_with_p_values_and_a_low_sample_warning(
     sqlite_url, tmp_path, monkeypatch
 ):
-    import asyncio
-
-    from bot.config import Settings
-    from bot.core import Core
-    from bot.llm import ScriptedBackend
-    from profiles.db import Database
-    from tests.bot.experiments.test_report import seed
-
-    async def seeded() -> None:
-        settings = Settings(database_url=sqlite_url, auto_migrate=False, _env_file=None)
-        core = Core(settings, Database(sqlite_url), ScriptedBackend())
-        await seed(core, None)
-        await core.services.db.dispose()
-
-    asyncio.run(seeded())
+    seed_assignments(sqlite_url)
     config = tmp_path / "tailorbot.toml"
     config.write_text(
         f'database_url = "{sqlite_url}"\n'
@@ -86,21 +92,7 @@ def test_report_of_an_unknown_name_says_so_and_exits_1(sqlite_url, tmp_path, mon
     """It printed an empty table titled "unknown (not in configuration), running" and exited
     0, where `stop` of the same name says so and exits 1 (operations audit). A name no longer
     configured but with stored assignments is still reported."""
-    import asyncio
-
-    from bot.config import Settings
-    from bot.core import Core
-    from bot.llm import ScriptedBackend
-    from profiles.db import Database
-    from tests.bot.experiments.test_report import seed
-
-    async def seeded() -> None:
-        settings = Settings(database_url=sqlite_url, auto_migrate=False, _env_file=None)
-        core = Core(settings, Database(sqlite_url), ScriptedBackend())
-        await seed(core, None)
-        await core.services.db.dispose()
-
-    asyncio.run(seeded())
+    seed_assignments(sqlite_url)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TAILORBOT_EXPERIMENTS_FILE", raising=False)
     config = tmp_path / "tailorbot.toml"
