@@ -11,7 +11,7 @@ import os
 import tomllib
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_data_dir
@@ -28,6 +28,8 @@ ConsentMode = Literal["opt_in", "opt_out"]
 # retention, bot/retention.py). Found in the operations audit: 800000 days went back before
 # year 1, and `db purge` (and the scheduled purge, every time) ended in an OverflowError.
 MAX_RETENTION_DAYS = 36_500
+# A retention limit in days (0: keep), bounded as above.
+RetentionDays = Annotated[int, Field(ge=0, le=MAX_RETENTION_DAYS)]
 MAX_PORT = 65_535
 ENV_PREFIX = "TAILORBOT_"
 DATABASE_BACKENDS = frozenset({"sqlite", "postgresql"})  # profiles/db.py's _normalise
@@ -152,40 +154,28 @@ class Settings(BaseSettings):
     )
 
     # Privacy -------------------------------------------------------------------------------
-    retention_conversation_days: int = Field(
+    retention_conversation_days: RetentionDays = Field(
         default=90,
-        ge=0,
-        le=MAX_RETENTION_DAYS,
         description="Conversation turns older than this are deleted (0: keep).",
     )
-    retention_signal_evidence_days: int = Field(
+    retention_signal_evidence_days: RetentionDays = Field(
         default=180,
-        ge=0,
-        le=MAX_RETENTION_DAYS,
         description="Signal evidence (message excerpts behind interests).",
     )
-    retention_channel_excerpt_days: int = Field(
+    retention_channel_excerpt_days: RetentionDays = Field(
         default=14,
-        ge=0,
-        le=MAX_RETENTION_DAYS,
         description="Channel message excerpts kept for digests.",
     )
-    retention_digest_item_days: int = Field(
+    retention_digest_item_days: RetentionDays = Field(
         default=180,
-        ge=0,
-        le=MAX_RETENTION_DAYS,
         description="Digest items (what was sent, and reactions to it).",
     )
-    retention_model_call_days: int = Field(
+    retention_model_call_days: RetentionDays = Field(
         default=30,
-        ge=0,
-        le=MAX_RETENTION_DAYS,
         description="Model-call records (usage, latency, errors).",
     )
-    retention_memory_days: int = Field(
+    retention_memory_days: RetentionDays = Field(
         default=0,
-        ge=0,
-        le=MAX_RETENTION_DAYS,
         description="Explicit memories (/memory, 'remember that ...'). 0: kept until the person "
         "removes them, since each one was asked for and is listed in /profile.",
     )
