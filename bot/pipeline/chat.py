@@ -32,7 +32,7 @@ from bot.pipeline.consent_gate import ConsentGate, Gate
 from bot.pipeline.identify import Identify, key_of
 from bot.pipeline.intake import Intake
 from bot.pipeline.observe import ChannelContext, Observe
-from bot.pipeline.record import Record, TurnRow, turn_row, turns_insert
+from bot.pipeline.record import Record, TurnRow
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
@@ -476,14 +476,13 @@ class Chat:
         )
 
     async def record_owed(self, event: MessageEvent, text: str, owed: RecordOwed) -> None:
-        """The replay of an answered exchange whose record met the database gone: its two
-        turns, stored as they were, if the person still allows learning (a /forget
-        meanwhile removed the entry itself; a revocation is read here)."""
+        """The replay of an answered exchange whose record met the database gone: its turns,
+        stored as they were, if the person still allows learning (a /forget meanwhile
+        removed the entry itself; a revocation is read here), and once — a replay whose
+        removal from the journal was lost to a crash or a second outage finds it stored."""
         async with self.services.db.session() as session:
             person = await self.identify.learning_person(session, event)
-            # Replayed before (its removal from the journal lost to a crash or a second
-            # outage): recorded once.
-            if person is not None and person.id is not None and (await session.exec(
+            if person is None or person.id is None or (await session.exec(
                 select(ConversationTurn.id).where(
                     ConversationTurn.person_id == person.id, ConversationTurn.role == "user",
                     ConversationTurn.created_at == event.occurred_at,
@@ -491,21 +490,7 @@ class Chat:
                 ).limit(1)
             )).first() is not None:
                 return
-        if person is None or person.id is None:
-            return
-        configured = self.services.llm.configured
-        turns = [
-            turn_row(person.id, "user", text, channel_id=event.channel_id,
-                     thread_id=event.thread_id, platform_message_id=event.message_id,
-                     topics=list(owed.topics), created_at=event.occurred_at),
-        ]
-        if owed.answer:  # "": the model gave none; the message alone is recorded
-            turns.append(
-                turn_row(person.id, "assistant", owed.answer, channel_id=event.channel_id,
-                         thread_id=reply_thread(event), topics=None if configured else [],
-                         model=owed.model, created_at=owed.answered_at))
-        shape = turns_insert(len(turns))
-        await self.services.db.write_each([(shape, shape.values(turns))])
+        await self.record.store_owed(event, person.id, text, reply_thread(event), owed)
 
     async def observe_only(self, event: MessageEvent, text: str) -> None:
         """A channel message not addressed to the bot: observed if its author allows

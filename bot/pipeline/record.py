@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.consent import HeldTurn
 from bot.events import MessageEvent, Reply
+from bot.journal import RecordOwed
 from bot.pipeline.answer import Answered
 from bot.pipeline.identify import key_of
 from bot.services import Services
@@ -142,6 +143,27 @@ class Record:
         written = await services.db.write_each(inserts)
         if learn and error is None:
             reply.reply_id = f"turn:{_id_of(written[-1], 'assistant')}"
+
+    async def store_owed(
+        self, event: MessageEvent, person_id: int, text: str, thread: str | None,
+        owed: RecordOwed,
+    ) -> None:
+        """An exchange's record replayed from the outage journal (bot/pipeline/chat.py
+        ``record_owed``): the person's turn and, when the model gave one, the answer as it
+        was sent ("" : none)."""
+        turns = [
+            turn_row(person_id, "user", text, channel_id=event.channel_id,
+                     thread_id=event.thread_id, platform_message_id=event.message_id,
+                     topics=list(owed.topics), created_at=event.occurred_at),
+        ]
+        if owed.answer:
+            turns.append(turn_row(
+                person_id, "assistant", owed.answer, channel_id=event.channel_id,
+                thread_id=thread, topics=None if self.services.llm.configured else [],
+                model=owed.model, created_at=owed.answered_at,
+            ))
+        shape = turns_insert(len(turns))
+        await self.services.db.write_each([(shape, shape.values(turns))])
 
     def hold_until_consent(
         self, event: MessageEvent, text: str, answer: str | None, thread: str | None
