@@ -119,8 +119,7 @@ class AwaitingConsent(FeatureBase):
     def hold(self, key: PersonKey, *turns: HeldTurn) -> None:
         now = self.clock()
         self._drop_silent(now)
-        oldest = now - self.keep_for
-        held = [entry for entry in self._held.pop(key, []) if entry[0] >= oldest]
+        held = self._fresh(self._held.pop(key, []), now)
         held.extend((now, turn) for turn in turns)
         self._held[key] = held[-self.max_turns :]
         while len(self._held) > self.max_people:
@@ -130,21 +129,27 @@ class AwaitingConsent(FeatureBase):
     def take(self, key: PersonKey) -> list[HeldTurn]:
         """The person's held turns (and forget them here), oldest first, expired ones
         dropped."""
-        oldest = self.clock() - self.keep_for
-        return [turn for held_at, turn in self._held.pop(key, []) if held_at >= oldest]
+        return [turn for _, turn in self._fresh(self._held.pop(key, []), self.clock())]
 
     def sweep(self) -> None:
         """Drops every turn held longer than ``keep_for``. Why a timer calls it: ``take``
         filters what it returns, but the words of someone who never answers stayed in
         memory until 10,000 other people pushed them out (privacy audit) — now at most
         ``keep_for`` + ``sweep_every`` (an hour and a minute)."""
-        oldest = self.clock() - self.keep_for
+        now = self.clock()
         for key in list(self._held):
-            kept = [entry for entry in self._held[key] if entry[0] >= oldest]
+            kept = self._fresh(self._held[key], now)
             if kept:
                 self._held[key] = kept
             else:
                 del self._held[key]
+
+    def _fresh(
+        self, held: list[tuple[dt.datetime, HeldTurn]], now: dt.datetime
+    ) -> list[tuple[dt.datetime, HeldTurn]]:
+        """The turns of ``held`` not older than ``keep_for``."""
+        oldest = now - self.keep_for
+        return [entry for entry in held if entry[0] >= oldest]
 
     def _drop_silent(self, now: dt.datetime) -> None:
         """The people whose latest turn expired, from the front: cheap enough for every
