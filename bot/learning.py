@@ -205,8 +205,13 @@ class Learner:
 
     # The batch, in one transaction -------------------------------------------------------
     async def _apply(self, session: AsyncSession, batch: list[Pending]) -> IngestStats:
-        allowed = await self._still_learning(session, {item.person_id for item in batch})
-        items = [item for item in batch if item.person_id in allowed]
+        # A reaction teaches another person's words: their author must still allow it too,
+        # checked here under the same lock (a /forget or revocation since the reaction was
+        # decided orders itself before or after this batch, never between).
+        allowed = await self._still_learning(
+            session, {item.person_id for item in batch} | _sources(batch)
+        )
+        items = [item for item in batch if _all_allow(item, allowed)]
         if not items:
             return IngestStats(0, 0, 0, 0, 0, 0)
         engine = self.parts.engine
@@ -275,6 +280,20 @@ class Learner:
             log.error("outage journal full: %d observed events could not be kept", full)
         if self.on_journaled is not None:
             self.on_journaled()
+
+
+def _source(item: Pending) -> int | None:
+    """Whose words the item teaches when they are not its person's own."""
+    return None if item.observation is None else item.observation.source_person_id
+
+
+def _all_allow(item: Pending, allowed: set[int]) -> bool:
+    source = _source(item)
+    return item.person_id in allowed and (source is None or source in allowed)
+
+
+def _sources(batch: list[Pending]) -> set[int]:
+    return {source for item in batch if (source := _source(item)) is not None}
 
 
 # Statements every batch sends, built once (see ProfileEngine.still_learning).

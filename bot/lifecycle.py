@@ -47,7 +47,11 @@ async def forget_person(
     await services.features.erase(session, person)
     # Bindings of their replies kept while the database was away: their turns go now.
     kept = await services.bindings.kept_of(session, person.id)
+    # What others learned from their words (reactions to their messages) goes first: it is
+    # found by their id, which the cascade below would otherwise clear without the interests.
+    lent = await services.engine.withdraw_words_of(session, person.id)
     removed = await forget_person_rows(session, person.id)
+    removed["signal_read_from_their_words"] = lent
     if kept:
         services.after_commit(session, lambda: services.bindings.drop(kept))
     services.after_commit(session, count_erasure)

@@ -84,12 +84,15 @@ async def purge_now(services: Services) -> dict[str, int]:
     extra pass over their own people's records."""
     now = services.clock()
     batches = functools.partial(services.db.session, background=True)
-    removed = await purge(batches, now, policy_of(services.settings))
+    engine = services.engine
+    half_lives = (engine.half_life, engine.lasting_half_life)
+    removed = await purge(batches, now, policy_of(services.settings), half_lives=half_lives)
     async with services.db.read() as session:
         chosen = await defaults_by_workspace(session, RETENTION_PREFIX)
     for where, stored in chosen.items():
         extra = await purge(
-            batches, now, stricter_only(services.settings, stored), workspace=where
+            batches, now, stricter_only(services.settings, stored), workspace=where,
+            half_lives=half_lives,
         )
         for table, count in extra.items():
             removed[table] = removed.get(table, 0) + count

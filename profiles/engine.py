@@ -28,6 +28,7 @@ from profiles.background import (
     is_junk,
     learning_statuses,
 )
+from profiles.borrowed import withdraw_words_of
 from profiles.db import scans
 from profiles.decay import DAY_SECONDS, decayed, to_ts
 from profiles.ingest import BatchIngestor, Observation
@@ -444,14 +445,26 @@ class ProfileEngine:
         at: dt.datetime,
         emoji: str,
         event_id: str | None,
+        author_id: int,
     ) -> None:
-        """A reaction on someone else's message is a (weaker) interest signal in its topics."""
+        """A reaction on someone else's message (``author_id``'s) is a (weaker) interest
+        signal in its topics."""
         if not topics:
             return
         observation = Observation.of_reaction(
-            person_id, topics, at=at, emoji=emoji, event_id=event_id
+            person_id, topics, at=at, emoji=emoji, event_id=event_id, author_id=author_id
         )
         await self.ingestor.apply(session, [observation])
+
+    async def withdraw_words_of(self, session: AsyncSession, author_id: int) -> int:
+        """What other people learned from ``author_id``'s messages, taken back at their
+        erasure (:mod:`profiles.borrowed`); the number of signal rows removed."""
+        return await withdraw_words_of(
+            session,
+            author_id,
+            half_life=self.half_life,
+            lasting_half_life=self.lasting_half_life,
+        )
 
     async def record_feedback(
         self,

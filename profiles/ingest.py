@@ -76,6 +76,8 @@ class Observation:
     message: MessageSignals | None = None
     local_hour: int | None = None
     item: str | None = None
+    # Whose words the topics were read from, when not the person's own (a reaction).
+    source_person_id: int | None = None
 
     @classmethod
     def of_message(
@@ -108,9 +110,11 @@ class Observation:
         at: dt.datetime,
         emoji: str,
         event_id: str | None,
+        author_id: int,
     ) -> Observation:
         """The batched twin of :meth:`ProfileEngine.observe_reaction_elsewhere`: a reaction
-        on someone else's message, a weaker interest in what that message was about."""
+        on someone else's message (``author_id``'s), a weaker interest in what that message
+        was about."""
         return cls(
             person_id=person_id,
             at=at,
@@ -118,6 +122,7 @@ class Observation:
             kind="reaction",
             excerpt=emoji[:120],
             event_id=event_id,
+            source_person_id=author_id,
         )
 
 
@@ -179,6 +184,7 @@ class BatchIngestor:
                     "excerpt": excerpt,
                     "event_id": ob.event_id,
                     "created_at": ob.at,
+                    "source_person_id": ob.source_person_id if kind == ob.kind else None,
                 }
                 for kind, value, weight, excerpt in found
             )
@@ -354,7 +360,10 @@ class BatchIngestor:
         return len(rounds), pruned
 
 
-SIGNAL_COLUMNS = ("person_id", "kind", "value", "weight", "excerpt", "event_id", "created_at")
+SIGNAL_COLUMNS = (
+    "person_id", "kind", "value", "weight", "excerpt", "event_id", "created_at",
+    "source_person_id",
+)
 CLAIM_COLUMNS = ("person_id", "platform", "workspace", "event_id", "processed_at")
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
@@ -121,10 +122,24 @@ class Preference(SQLModel, table=True):
 
 
 class Signal(SQLModel, table=True):
-    """The evidence log: every implicit observation, kept so ``/profile`` can say *why*."""
+    """The evidence log: every implicit observation, kept so ``/profile`` can say *why*.
+
+    ``source_person_id``: whose words the evidence was read from when they are someone else's
+    (a reaction to another person's message teaches the reactor its topics). Their
+    ``/forget`` takes that evidence, and what it added to the reactor's interests, with them
+    (:mod:`profiles.borrowed`); the foreign key is the safety net that no row outlives them.
+    Indexed only where set: one row in ten, and the rest are never looked up by it."""
 
     __tablename__ = "signal"
-    __table_args__ = (Index("ix_signal_person_kind_value", "person_id", "kind", "value"),)
+    __table_args__ = (
+        Index("ix_signal_person_kind_value", "person_id", "kind", "value"),
+        Index(
+            "ix_signal_source_person_id",
+            "source_person_id",
+            sqlite_where=text("source_person_id IS NOT NULL"),
+            postgresql_where=text("source_person_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(
         default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
@@ -136,6 +151,10 @@ class Signal(SQLModel, table=True):
     excerpt: str | None = Field(default=None, max_length=200)
     event_id: str | None = Field(default=None, max_length=200)
     created_at: dt.datetime = _ts()
+    source_person_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigId, ForeignKey("person.id", ondelete="CASCADE"), nullable=True),
+    )
 
 
 class Interest(SQLModel, table=True):

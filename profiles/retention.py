@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Table, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from profiles.borrowed import take_back_expiring
 from profiles.memory_models import LinkAttempt, LinkCode, Memory
 from profiles.models import (
     ChannelActivity,
@@ -63,6 +64,9 @@ class Rule:
     # for needs no one's words (a recommendation's title and verdict: never suggested twice,
     # never a disliked one again; the request that asked for it is the person's words).
     redact: str | None = None
+    # Rows that may be read from someone else's words: their share of the readers'
+    # interests goes with them (profiles/borrowed.py).
+    lent: bool = False
 
     def age(self) -> Column[dt.datetime]:
         return self.table.c[self.column]
@@ -92,7 +96,7 @@ class RetentionPolicy:
                  self.conversation_days, redact="request"),
             Rule("my summary of our conversations", table_of(ProfileSummary),
                  self.conversation_days),
-            Rule("signal evidence", table_of(Signal), self.signal_evidence_days),
+            Rule("signal evidence", table_of(Signal), self.signal_evidence_days, lent=True),
             Rule("channel message excerpts", table_of(ChannelActivity), self.channel_excerpt_days),
             Rule("digest items", table_of(DigestItem), self.digest_item_days),
             Rule("model-call records", table_of(LLMCall), self.model_call_days),
@@ -132,11 +136,14 @@ async def purge(
     policy: RetentionPolicy,
     *,
     workspace: tuple[str, str] | None = None,
+    half_lives: tuple[float, float] | None = None,
 ) -> dict[str, int]:
     """Delete every record older than its limit; returns rows removed per table. Each batch
     of at most :data:`BATCH` rows in a transaction of its own from ``sessions`` (see the
     module doc). ``workspace`` (platform, workspace) limits the purge to records about its
-    people: a workspace whose admins chose shorter limits gets this extra pass."""
+    people: a workspace whose admins chose shorter limits gets this extra pass.
+    ``half_lives`` (fading, lasting; the engine's): evidence read from someone else's words
+    takes its share of the readers' interests with it (:func:`take_back_expiring`)."""
     removed: dict[str, int] = {}
     people = (
         select(table_of(Person).c.id).where(table_of(Person).c.platform == workspace[0],
@@ -165,9 +172,17 @@ async def purge(
                 else delete(table)
             )
             async with sessions() as session:
-                result = await session.exec(
-                    change.where(rule.key().in_(ids.scalar_subquery()))
-                )
+                if rule.lent and half_lives is not None:
+                    # this batch's rows, named: their shares first, then the rows
+                    named = await session.exec(ids)  # type: ignore[call-overload]
+                    batch = [key for (key,) in named.all()]
+                    await take_back_expiring(
+                        session, batch, half_life=half_lives[0], lasting_half_life=half_lives[1]
+                    )
+                    chosen = rule.key().in_(batch)
+                else:
+                    chosen = rule.key().in_(ids.scalar_subquery())
+                result = await session.exec(change.where(chosen))
             count = int(result.rowcount or 0)
             total += count
             if count < BATCH:

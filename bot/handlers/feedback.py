@@ -3,7 +3,7 @@ else: an interest signal in what was reacted to, learned in the learner's next b
 (bot/learning.py). Nothing from people who do not allow learning — neither the one who
 reacts nor the one whose message it is: the reacted-to text is its author's words, and its
 topics became the reactor's interests even when its author had never consented (privacy
-audit; :func:`author_allows`)."""
+audit; :func:`allowing_author`)."""
 
 from __future__ import annotations
 
@@ -38,22 +38,27 @@ class UnreadReply:
     text: str
 
 
-async def author_allows(services: Services, session: AsyncSession, event: ReactionEvent) -> bool:
-    """Whether the author of the message ``event`` reacts to allows learning from it, by
-    the rule their own messages are observed by (``ProfileEngine.may_learn_in``): someone
-    the bot has no row for, or an author the adapter could not name, does not."""
+async def allowing_author(
+    services: Services, session: AsyncSession, event: ReactionEvent
+) -> int | None:
+    """The id of the author of the message ``event`` reacts to, if they allow learning from
+    it by the rule their own messages are observed by (``ProfileEngine.may_learn_in``); None
+    for someone the bot has no row for, or an author the adapter could not name. The id goes
+    with what is learned, so that their ``/forget`` takes it back (profiles/borrowed.py)."""
     if event.target_author_id is None:
-        return False
+        return None
     ref = event.person
     author = await services.engine.find_person(
         session, PersonKey(ref.platform, ref.workspace, event.target_author_id)
     )
     if author is None or author.id is None:
-        return False
+        return None
     consent = await session.get(Consent, author.id)
     if consent is None:
-        return await services.engine.opt_out_in(session, author.platform, author.workspace)
-    return await services.engine.may_learn_in(session, author, consent)
+        allows = await services.engine.opt_out_in(session, author.platform, author.workspace)
+    else:
+        allows = await services.engine.may_learn_in(session, author, consent)
+    return author.id if allows else None
 
 
 class Feedback:
@@ -116,7 +121,7 @@ class Feedback:
 
         async def decide(
             session: AsyncSession, writable: bool
-        ) -> tuple[Person, str] | UnreadReply | None:
+        ) -> tuple[Person, str, int] | UnreadReply | None:
             """Feedback on a reply is written here (in a write transaction: the read-only
             first pass hands it on; a reply whose topics are not read yet is handed back to
             have them read first); a reaction elsewhere returns what to learn from."""
@@ -151,9 +156,10 @@ class Feedback:
             if not (await policy_for(session, event)).learn:
                 return None
             assert isinstance(event, ReactionEvent)  # only a reaction has a target text
-            if not await author_allows(self.services, session, event):
+            author_id = await allowing_author(self.services, session, event)
+            if author_id is None:
                 return None
-            return person, target_text
+            return person, target_text, author_id
 
         # Most reactions are to other people's messages and only read here: on SQLite a
         # read-only transaction does not queue for the writer. Quick: a few statements on
@@ -167,14 +173,17 @@ class Feedback:
                 found = await decide(session, True)
         if found is None or isinstance(found, UnreadReply):
             return
-        person, target_text = found
+        person, target_text, author_id = found
         # decide returned them only for a reaction (with its emoji) from a known person
         assert isinstance(event, ReactionEvent)
-        await self.learn_elsewhere(person, event, target_text)
+        await self.learn_elsewhere(person, event, target_text, author_id)
 
-    async def learn_elsewhere(self, person: Person, event: ReactionEvent, text: str) -> None:
-        """A reaction to someone else's message: interest in what it says, queued for the
-        learner's next batch, which claims the event id so a retry counts once."""
+    async def learn_elsewhere(
+        self, person: Person, event: ReactionEvent, text: str, author_id: int
+    ) -> None:
+        """A reaction to someone else's message (``author_id``'s): interest in what it says,
+        queued for the learner's next batch, which claims the event id so a retry counts
+        once, and learns nothing if the author was forgotten or revoked meanwhile."""
         assert person.id is not None
         signals = await self.services.extract(text, names=event.target_mentioned_names)
         if not signals.topics:
@@ -187,7 +196,7 @@ class Feedback:
                 claim=Claim(ref.platform, ref.workspace, event.event_id),
                 observation=Observation.of_reaction(
                     person.id, signals.topics, at=event.occurred_at, emoji=event.emoji,
-                    event_id=event.event_id,
+                    event_id=event.event_id, author_id=author_id,
                 ),
             )
         )

@@ -72,8 +72,11 @@ class ReactionPath(Protocol):
     async def reaction_one(self, event: ReactionEvent) -> None:
         """The whole per-event rule: feedback on the bot's reply, or learning."""
 
-    async def learn_elsewhere(self, person: Person, event: ReactionEvent, text: str) -> None:
-        """Learn interest in ``text``, which ``person`` reacted to (queued for the learner)."""
+    async def learn_elsewhere(
+        self, person: Person, event: ReactionEvent, text: str, author_id: int
+    ) -> None:
+        """Learn interest in ``text`` (``author_id``'s words), which ``person`` reacted to
+        (queued for the learner)."""
 
 
 @dataclass(slots=True)
@@ -83,6 +86,7 @@ class Arrival:
     event: MessageEvent | ReactionEvent
     text: str  # the message, or the text reacted to ("" when the adapter could not tell)
     person: Person | None = None  # set when the batch decided it is observed
+    author_id: int | None = None  # a reaction's: whose words it teaches, once decided
     context: ChannelContext | None = None
     per_event: bool = False  # the batch's rows could not decide: the per-event path does
 
@@ -198,7 +202,8 @@ class Intake:
                     if allows is None and author is not None:
                         arrival.per_event = True  # unanswered: the workspace's mode decides
                     elif allows:
-                        arrival.person = sender.person
+                        assert author is not None  # allows is None without one
+                        arrival.person, arrival.author_id = sender.person, author.person.id
                 continue
             if not policy.learn:
                 arrival.person, arrival.context = sender.person, ChannelContext(policy)
@@ -260,8 +265,10 @@ class Intake:
         if arrival.person is None:
             return
         if isinstance(event, ReactionEvent):
-            assert self.reactions is not None
-            await self.reactions.learn_elsewhere(arrival.person, event, arrival.text)
+            assert self.reactions is not None and arrival.author_id is not None
+            await self.reactions.learn_elsewhere(
+                arrival.person, event, arrival.text, arrival.author_id
+            )
         elif arrival.context is not None:
             await self.observe.channel(arrival.person, event, arrival.text, arrival.context)
 

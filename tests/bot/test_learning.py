@@ -197,6 +197,37 @@ async def test_forgotten_by_another_worker_while_queued_leaves_no_row(make_core,
     assert await count(here, ProcessedEvent, event_id="ev-stays") == 1  # others still learn
 
 
+@STAGES
+@pytest.mark.parametrize("change", ["forget", "revoke"])
+async def test_a_reaction_to_an_author_who_left_while_queued_teaches_nothing(
+    make_core, stage, change
+):
+    """The reacted-to text is its author's words: decided while Carol allowed learning, the
+    reaction waits in a queue while another worker runs her /forget (or she revokes). The
+    learner's batch rechecks her with its own people, under the same lock: nothing of her
+    message reaches Alice's profile, and the batch's other events are still learned (a
+    signal naming a forgotten author would have failed the whole batch on its foreign key)."""
+    here, there = await make_core(settle=False), await make_core(settle=False)
+    alice, bob, carol = person("alice"), person("bob"), person("carol")
+    for who in (alice, bob, carol):
+        await grant(here, who)
+    await _queued(here, reaction(
+        alice, "m-carol", "🔥", event_id="re-carol", target_author="carol",
+        target_text="Glorbnitzel hyperdrive maintenance matters",
+    ), stage)
+    await _queued(here, channel(bob, TEXTS[1], event_id="ev-stays"), stage)
+    if change == "forget":
+        assert await there.handle(command(carol, "forget", "confirm"))
+    else:
+        assert await there.handle(command(carol, "consent", "revoke"))
+    await here.services.learner.flush()
+    alice_id = await person_id(here, alice)
+    assert await count(here, Signal, person_id=alice_id) == 0
+    assert await count(here, Interest, person_id=alice_id) == 0
+    assert await count(here, ProcessedEvent, event_id="re-carol") == 0
+    assert await count(here, ProcessedEvent, event_id="ev-stays") == 1  # others still learn
+
+
 @pytest.mark.parametrize(
     "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )

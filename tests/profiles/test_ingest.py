@@ -241,7 +241,7 @@ async def test_both_paths_learn_the_decay_rule_computed_by_hand(make_core):
     """The per-event methods and batches share one implementation, so comparing them with
     each other could not catch a wrong rule: this checks both against the rule itself."""
     core = await make_core()
-    one, batch = await people(core, ["hand-1", "hand-2"])
+    one, batch, author = await people(core, ["hand-1", "hand-2", "hand-author"])
     hl, lasting = core.services.engine.half_life, core.services.engine.lasting_half_life
     later = T0 + dt.timedelta(seconds=hl)  # exactly one (fading) half-life apart
 
@@ -258,7 +258,8 @@ async def test_both_paths_learn_the_decay_rule_computed_by_hand(make_core):
             )
     async with core.services.db.session() as session:
         await core.services.engine.observe_reaction_elsewhere(
-            session, one, [("jazz", 0.5)], at=later, emoji="👍", event_id=None
+            session, one, [("jazz", 0.5)], at=later, emoji="👍", event_id=None,
+            author_id=author,
         )
     async with core.services.db.session() as session:
         await BatchIngestor(core.services.engine).apply(session, [
@@ -266,7 +267,8 @@ async def test_both_paths_learn_the_decay_rule_computed_by_hand(make_core):
                                    excerpt="x"),
             Observation.of_message(batch, signals(30), at=later, local_hour=9, event_id=None,
                                    excerpt="x"),
-            Observation.of_reaction(batch, [("jazz", 0.5)], at=later, emoji="👍", event_id=None),
+            Observation.of_reaction(batch, [("jazz", 0.5)], at=later, emoji="👍", event_id=None,
+                                    author_id=author),
         ])
     got = await state(core, {one, batch})
     for pid in (one, batch):

@@ -195,6 +195,41 @@ async def test_a_reaction_learns_nothing_from_an_author_who_does_not_allow_it(co
     assert await person_id(core, person("carol")) is None
 
 
+async def test_an_authors_forget_takes_back_what_reactions_to_them_taught(core):
+    """Alice reacted to Carol's message and learned its topics; Carol's /forget must leave
+    no copy of her words, in Alice's profile either (privacy audit: "hyperdrive
+    maintenance" stayed Alice's interest). What Alice learned from her own words stays."""
+    alice, carol = person(), person("carol")
+    for who in (alice, carol):
+        await grant(core, who)
+    await core.handle(message(alice, "Kubernetes operators keep our clusters healthy"))
+    await core.handle(reaction(
+        alice, "m-carol", "🔥", target_author="carol",
+        target_text="Glorbnitzel hyperdrive maintenance and kubernetes operators",
+    ))
+    await core.services.learner.flush()
+    pid = await person_id(core, alice)
+
+    async def topics() -> set[str]:
+        async with core.services.db.session() as session:
+            found = await core.services.engine.interests(
+                session, pid, dt.datetime.now(dt.UTC), limit=None
+            )
+        return {i.topic for i in found}
+
+    learned = await topics()
+    assert any("hyperdrive" in topic for topic in learned)
+    assert await count(core, Signal, person_id=pid, kind="reaction") > 0
+    assert await core.handle(command(carol, "forget", "confirm"))
+    left = await topics()
+    assert not any("hyperdrive" in topic or "glorbnitzel" in topic for topic in left)
+    assert any("kubernetes" in topic for topic in left)  # Alice's own words
+    assert await count(core, Signal, person_id=pid, kind="reaction") == 0
+    export = await core.handle(command(alice, "export"))
+    payload = export[0].attachment[1].decode("utf-8").lower()
+    assert "kubernetes" in payload and "hyperdrive" not in payload
+
+
 async def test_context_local_time_in_persons_timezone(make_core):
     now = dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)
     core = await make_core()

@@ -1,0 +1,160 @@
+"""Evidence in other people's profiles read from someone's words, withdrawn at their erasure.
+
+A reaction to Carol's message teaches the reactor what it was about (bot/handlers/feedback.py):
+the reactor's signal rows and the interests they added to hold Carol's words as topics. Her
+``/forget`` must take them back from profiles that are not hers, or "no copy of the person's
+words anywhere" is not true (privacy audit: "hyperdrive maintenance" stayed in Bob's profile).
+Each such signal names her (``Signal.source_person_id``). An interest's weight is a sum of
+deltas decayed to its ``updated_ts`` (profiles/decay.py), so her share is subtracted exactly;
+an interest left with no evidence and no feedback goes. What the reactor also learned from
+their own words, or judged in the bot's replies, stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, select, tuple_, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from profiles.decay import decay_factor, to_ts
+from profiles.models import Interest, Signal, table_of
+from profiles.privacy import hold_people_against_erasure
+
+
+@dataclass(frozen=True, slots=True)
+class Lent:
+    """One delta an author's words added to a reader's interest."""
+
+    weight: float
+    at_ts: float
+
+
+async def withdraw_words_of(
+    session: AsyncSession,
+    author_id: int,
+    *,
+    half_life: float,
+    lasting_half_life: float,
+) -> int:
+    """Remove every signal read from ``author_id``'s words in other people's profiles and
+    its share of their interests, in the caller's transaction (the author's erasure);
+    returns the number of signal rows removed.
+
+    Readers being forgotten at the same moment are skipped on PostgreSQL, never waited for
+    (:func:`profiles.privacy.hold_people_against_erasure`): their rows go with them."""
+    signal = table_of(Signal)
+    mine = signal.c.source_person_id == author_id
+    if not await _take_back_lent(session, mine, half_life, lasting_half_life):
+        return 0
+    result = await session.exec(delete(signal).where(mine))
+    return int(result.rowcount or 0)
+
+
+async def take_back_expiring(
+    session: AsyncSession,
+    signal_ids: Sequence[int],
+    *,
+    half_life: float,
+    lasting_half_life: float,
+) -> None:
+    """Before the retention purge deletes these signal rows: the share of those read from
+    someone else's words goes from the reader's interests with them. Past that, nothing
+    would tell the author's words from the reader's, and the author's ``/forget`` could not
+    find them (what a reaction to another person's message teaches lasts as long as its
+    evidence)."""
+    if not signal_ids:
+        return
+    signal = table_of(Signal)
+    await _take_back_lent(
+        session,
+        and_(signal.c.id.in_(list(signal_ids)), signal.c.source_person_id.is_not(None)),
+        half_life,
+        lasting_half_life,
+    )
+
+
+async def _take_back_lent(
+    session: AsyncSession, which: Any, half_life: float, lasting_half_life: float
+) -> bool:
+    """Subtract the shares of the signals ``which`` selects from their readers' interests;
+    False when it selects none."""
+    signal = table_of(Signal)
+    found = (
+        await session.exec(  # type: ignore[call-overload]
+            select(signal.c.person_id, signal.c.value, signal.c.weight, signal.c.created_at)
+            .where(which)
+        )
+    ).all()
+    if not found:
+        return False
+    readers = await hold_people_against_erasure(session, {int(row[0]) for row in found})
+    lent: dict[tuple[int, str], list[Lent]] = {}
+    for person_id, topic, weight, created_at in found:
+        if int(person_id) in readers:
+            lent.setdefault((int(person_id), topic), []).append(
+                Lent(float(weight), to_ts(created_at))
+            )
+    if lent:
+        await _take_back(session, lent, half_life, lasting_half_life)
+    return True
+
+
+async def _take_back(
+    session: AsyncSession,
+    lent: dict[tuple[int, str], list[Lent]],
+    half_life: float,
+    lasting_half_life: float,
+) -> None:
+    interest = table_of(Interest)
+    rows = (
+        await session.exec(  # type: ignore[call-overload]
+            select(
+                interest.c.id, interest.c.person_id, interest.c.topic, interest.c.weight,
+                interest.c.lasting_weight, interest.c.updated_ts, interest.c.evidence_count,
+                interest.c.positive_feedback, interest.c.negative_feedback,
+                interest.c.first_seen_at,
+            )
+            .where(tuple_(interest.c.person_id, interest.c.topic).in_(list(lent)))
+            .order_by(interest.c.id)
+            .with_for_update()  # PostgreSQL; SQLite's one writer orders this already
+        )
+    ).all()
+    doomed: list[int] = []
+    for row in rows:
+        # A row pruned and learned again since holds none of what came before it.
+        counted = _counted(lent[(int(row.person_id), row.topic)], row.first_seen_at)
+        if not counted:
+            continue
+        evidence = int(row.evidence_count) - len(counted)
+        if evidence <= 0 and not (row.positive_feedback or row.negative_feedback):
+            doomed.append(int(row.id))
+            continue
+        await session.exec(
+            update(interest)
+            .where(interest.c.id == row.id)
+            .values(
+                weight=row.weight - _share(counted, row.updated_ts, half_life),
+                lasting_weight=row.lasting_weight
+                - _share(counted, row.updated_ts, lasting_half_life),
+                evidence_count=max(evidence, 0),
+            )
+        )
+    if doomed:
+        await session.exec(
+            delete(interest).where(interest.c.id.in_(doomed))
+        )
+
+
+def _counted(lent: Iterable[Lent], first_seen_at: Any) -> list[Lent]:
+    since = to_ts(first_seen_at) if isinstance(first_seen_at, dt.datetime) else None
+    return [one for one in lent if since is None or one.at_ts >= since]
+
+
+def _share(counted: Iterable[Lent], updated_ts: float, half_life: float) -> float:
+    """What these deltas are worth in a weight stored at ``updated_ts``: each was decayed to
+    the row's time when a later delta was added (or added decayed, if it came late)."""
+    return sum(one.weight * decay_factor(updated_ts - one.at_ts, half_life) for one in counted)

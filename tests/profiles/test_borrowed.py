@@ -1,0 +1,138 @@
+"""An author's erasure takes back, exactly, what reactions to their messages taught others
+(real SQLite and PostgreSQL)."""
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+
+from profiles.decay import decayed, to_ts
+from profiles.engine import PersonKey
+from profiles.ingest import BatchIngestor, Observation
+from profiles.models import ConsentStatus, Interest, Signal
+from profiles.retention import RetentionPolicy, purge
+from profiles.signals import MessageSignals
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+
+
+def said(person_id: int, topics: dict[str, float], at: dt.datetime) -> Observation:
+    signals = MessageSignals(
+        topics=tuple(topics.items()), language="en", length=40, word_count=8,
+        formality=0.0, emoji_count=0,
+    )
+    return Observation.of_message(
+        person_id, signals, at=at, local_hour=at.hour, event_id=None, excerpt="x"
+    )
+
+
+def reacted(person_id: int, author: int, topics: dict[str, float], at: dt.datetime):
+    return Observation.of_reaction(
+        person_id, list(topics.items()), at=at, emoji="🔥", event_id=None, author_id=author
+    )
+
+
+async def learn(core, observations):
+    async with core.services.db.session() as session:
+        await BatchIngestor(core.services.engine).apply(session, observations)
+
+
+async def interests(core, person_id):
+    async with core.services.db.session() as session:
+        rows = (await session.exec(select(Interest).where(Interest.person_id == person_id)))
+        return {
+            r.topic: (r.weight, r.lasting_weight, r.updated_ts, r.evidence_count)
+            for r in rows.scalars()
+        }
+
+
+async def test_an_authors_share_is_subtracted_and_what_else_was_learned_stays(make_core):
+    core = await make_core()
+    engine = core.services.engine
+    async with core.services.db.session() as session:
+        ids = []
+        for name in ("reader", "control", "carol", "dave"):
+            person = await engine.person(session, PersonKey("test", "W1", name))
+            await engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
+            ids.append(person.id)
+    reader, control, carol, dave = ids
+    # Both read the same, except the reader also reacted to Carol's message.
+    for who in (reader, control):
+        await learn(core, [said(who, {"jazz": 1.0}, T0)])
+    await learn(core, [reacted(reader, carol, {"jazz": 1.0, "hyperdrive": 1.0,
+                                               "chess": 1.0, "film": 1.0}, T0 + HOUR)])
+    for who in (reader, control):
+        await learn(core, [reacted(who, dave, {"jazz": 1.0}, T0 + 2 * HOUR)])
+    async with core.services.db.session() as session:
+        # "chess" was judged in a reply too: the judgement stays with the reader
+        await session.exec(update(Interest).where(
+            Interest.person_id == reader, Interest.topic == "chess"
+        ).values(positive_feedback=1))
+        # "film" was pruned, then learned again from the reader's own words: the new row
+        # holds nothing of what came before it
+        await session.exec(delete(Interest).where(
+            Interest.person_id == reader, Interest.topic == "film"
+        ))
+    await learn(core, [said(reader, {"film": 1.0}, T0 + 3 * HOUR),
+                       said(control, {"film": 1.0}, T0 + 3 * HOUR)])
+
+    async with core.services.db.session() as session:
+        removed = await engine.withdraw_words_of(session, carol)
+    assert removed == 4
+
+    mine, theirs = await interests(core, reader), await interests(core, control)
+    assert "hyperdrive" not in mine
+    for topic in ("jazz", "film"):
+        weight, lasting, updated_ts, evidence = mine[topic]
+        c_weight, c_lasting, c_updated_ts, c_evidence = theirs[topic]
+        assert abs(weight - c_weight) < 1e-9 and abs(lasting - c_lasting) < 1e-9
+        assert (updated_ts, evidence) == (c_updated_ts, c_evidence)
+    weight, lasting, _, evidence = mine["chess"]
+    assert evidence == 0 and abs(weight) < 1e-9 and abs(lasting) < 1e-9
+    async with core.services.db.session() as session:
+        left = (await session.exec(select(Signal.source_person_id).where(
+            Signal.person_id == reader, Signal.kind == "reaction"
+        ))).all()
+    assert [source for (source,) in left] == [dave]  # Dave's message still taught the reader "jazz"
+
+
+async def test_nothing_lent_removes_nothing(make_core):
+    core = await make_core()
+    async with core.services.db.session() as session:
+        person = await core.services.engine.person(session, PersonKey("test", "W1", "solo"))
+    await learn(core, [said(person.id, {"jazz": 1.0}, T0)])
+    async with core.services.db.session() as session:
+        assert await core.services.engine.withdraw_words_of(session, person.id) == 0
+    assert set(await interests(core, person.id)) == {"jazz"}
+
+
+async def test_expired_evidence_from_someone_elses_words_takes_its_share_with_it(make_core):
+    """Past the evidence's retention nothing would tell the author's words from the
+    reader's, and the author's /forget could not find them: they go when it expires."""
+    core = await make_core()
+    engine = core.services.engine
+    async with core.services.db.session() as session:
+        ids = []
+        for name in ("reader", "control", "carol"):
+            person = await engine.person(session, PersonKey("test", "W1", name))
+            await engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
+            ids.append(person.id)
+    reader, control, carol = ids
+    for who in (reader, control):
+        await learn(core, [said(who, {"jazz": 1.0}, T0)])
+    await learn(core, [reacted(reader, carol, {"jazz": 1.0, "hyperdrive": 1.0}, T0 + HOUR)])
+    removed = await purge(
+        core.services.db.session, T0 + dt.timedelta(days=181),
+        RetentionPolicy(signal_evidence_days=180),
+        half_lives=(engine.half_life, engine.lasting_half_life),
+    )
+    assert removed["signal"] == 10  # two messages: topic, style, language, hour; two lent
+    mine, theirs = await interests(core, reader), await interests(core, control)
+    assert set(mine) == {"jazz"}
+    now = to_ts(T0 + 2 * HOUR)  # the rows were stored at different times: compare now
+    for half_life, column in ((engine.half_life, 0), (engine.lasting_half_life, 1)):
+        assert abs(
+            decayed(mine["jazz"][column], mine["jazz"][2], now, half_life)
+            - decayed(theirs["jazz"][column], theirs["jazz"][2], now, half_life)
+        ) < 1e-9
+    assert mine["jazz"][3] == theirs["jazz"][3] == 1
