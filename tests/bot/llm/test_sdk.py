@@ -19,24 +19,44 @@ from tests.support.fixtures_llm import fake_llm_server  # noqa: F401  (fixture)
 REQUEST = LLMRequest(system="s", turns=[Turn("user", "hello")], max_tokens=64)
 
 
+# Long enough for a loaded machine to connect and answer (0.3 s for every test made a
+# status test fail as a connect timeout when the suite ran beside other work); only the
+# timeout test is impatient, against a server that waits far longer.
+PATIENT_SECONDS = 30.0
+IMPATIENT_SECONDS = 0.3
+
+
+def _made(api: Api, server: FakeLLMServer, timeout: float) -> SdkBackend:
+    if api == "anthropic":
+        return AnthropicBackend(
+            api_key="k",
+            base_url=server.anthropic_base_url,
+            timeout_seconds=timeout,
+            max_retries=0,
+        )
+    return OpenAICompatibleBackend(
+        base_url=server.openai_base_url, timeout_seconds=timeout, max_retries=0
+    )
+
+
 @pytest_asyncio.fixture(params=["anthropic", "openai"])
 async def backend(
     request: pytest.FixtureRequest,
     fake_llm_server: FakeLLMServer,  # noqa: F811
 ) -> AsyncIterator[tuple[Api, SdkBackend]]:
     api: Api = request.param
-    made: SdkBackend
-    if api == "anthropic":
-        made = AnthropicBackend(
-            api_key="k",
-            base_url=fake_llm_server.anthropic_base_url,
-            timeout_seconds=0.3,
-            max_retries=0,
-        )
-    else:
-        made = OpenAICompatibleBackend(
-            base_url=fake_llm_server.openai_base_url, timeout_seconds=0.3, max_retries=0
-        )
+    made = _made(api, fake_llm_server, PATIENT_SECONDS)
+    yield api, made
+    await made.aclose()
+
+
+@pytest_asyncio.fixture(params=["anthropic", "openai"])
+async def impatient_backend(
+    request: pytest.FixtureRequest,
+    fake_llm_server: FakeLLMServer,  # noqa: F811
+) -> AsyncIterator[tuple[Api, SdkBackend]]:
+    api: Api = request.param
+    made = _made(api, fake_llm_server, IMPATIENT_SECONDS)
     yield api, made
     await made.aclose()
 
@@ -69,9 +89,9 @@ async def test_same_status_same_failure_for_every_backend(
 
 async def test_timeout_is_one_failure_kind(
     fake_llm_server: FakeLLMServer,  # noqa: F811
-    backend: tuple[Api, SdkBackend],
+    impatient_backend: tuple[Api, SdkBackend],
 ) -> None:
-    api, sdk_backend = backend
+    api, sdk_backend = impatient_backend
     fake_llm_server.enqueue(api, Delay(5))
     with pytest.raises(LLMUnavailable) as caught:
         await sdk_backend.generate(REQUEST)
