@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import Iterable, Iterator
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +19,7 @@ from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretBytes, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -40,6 +42,12 @@ OTHER_TABLES = frozenset({"experiments"})  # bot/experiments/config.py
 # other TAILORBOT_* variables (TAILORBOT_TEST_POSTGRES_URL, TAILORBOT_EXPERIMENTS_FILE, ...)
 # are far below it.
 ENV_TYPO_CUTOFF = 0.85
+# In a file only Settings reads (.env, tailorbot.toml) every unknown name is an error; the
+# closest setting is suggested at difflib's default closeness.
+FILE_TYPO_CUTOFF = 0.6
+# TAILORBOT_* variables read from the process environment by something other than Settings,
+# which a .env file cannot set (Settings alone reads it).
+ENVIRONMENT_ONLY = frozenset({"TAILORBOT_EXPERIMENTS_FILE"})  # bot/experiments/config.py
 
 
 class ConfigurationError(ValueError):
@@ -61,6 +69,24 @@ def _known_keys(settings_cls: type[BaseSettings]) -> dict[str, str]:
     return known
 
 
+def _unknown_prefixed(
+    variables: Iterable[str], settings_cls: type[BaseSettings], cutoff: float
+) -> Iterator[tuple[str, str | None]]:
+    """Each ``TAILORBOT_*`` name among ``variables`` that is no setting, with the variable of
+    the closest setting (within ``cutoff``), if any. Names without the prefix are not ours
+    to judge (``SLACK_BOT_TOKEN`` is an alias, ``PATH`` is not a setting at all)."""
+    known = _known_keys(settings_cls)
+    names = list(settings_cls.model_fields)
+    for variable in variables:
+        if not variable.upper().startswith(ENV_PREFIX) or variable.lower() in known:
+            continue
+        key = variable[len(ENV_PREFIX):].lower()
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, names, n=1, cutoff=cutoff)
+        yield variable, f"{ENV_PREFIX}{close[0].upper()}" if close else None
+
+
 def _check_environment(settings_cls: type[BaseSettings]) -> None:
     """A ``TAILORBOT_*`` variable that is nearly a setting's name is a misspelling of it.
 
@@ -68,20 +94,36 @@ def _check_environment(settings_cls: type[BaseSettings]) -> None:
     and the bot ran on the default database. Variables far from every setting are left alone:
     tests and tools read their own (``TAILORBOT_TEST_POSTGRES_URL``,
     ``TAILORBOT_EXPERIMENTS_FILE``)."""
-    known = _known_keys(settings_cls)
-    names = list(settings_cls.model_fields)
-    for variable in os.environ:
-        if not variable.upper().startswith(ENV_PREFIX) or variable.lower() in known:
-            continue
-        key = variable[len(ENV_PREFIX):].lower()
-        if key in known:
-            continue
-        close = difflib.get_close_matches(key, names, n=1, cutoff=ENV_TYPO_CUTOFF)
+    for variable, close in _unknown_prefixed(os.environ, settings_cls, ENV_TYPO_CUTOFF):
         if close:
             raise ConfigurationError(
-                f"environment variable {variable} is not a setting; did you mean "
-                f"{ENV_PREFIX}{close[0].upper()}?"
+                f"environment variable {variable} is not a setting; did you mean {close}?"
             )
+
+
+def _check_dotenv(source: PydanticBaseSettingsSource) -> None:
+    """Every ``TAILORBOT_*`` name in the ``.env`` file is a setting.
+
+    Found in the operations audit: ``TAILORBOT_DATABSE_URL=...`` in ``.env`` was ignored like
+    the environment's (``extra="ignore"``) and the bot ran on the default database. Stricter
+    than the environment: only Settings reads ``.env``, so a ``TAILORBOT_*`` name there that
+    is no setting is read by nothing, near miss or not. Names without the prefix are left
+    alone (the platforms' ``SLACK_BOT_TOKEN``, a compose file's own variables)."""
+    if not isinstance(source, DotEnvSettingsSource) or source.env_file is None:
+        return
+    files = source.env_file
+    where = str(files) if isinstance(files, str | os.PathLike) else ", ".join(map(str, files))
+    # env_vars: every name the file(s) hold, lower-cased (matching is case-insensitive)
+    for variable, close in _unknown_prefixed(
+        source.env_vars, source.settings_cls, FILE_TYPO_CUTOFF
+    ):
+        shown = variable.upper()
+        if shown in ENVIRONMENT_ONLY:
+            raise ConfigurationError(
+                f"{where}: {shown} is read from the environment only; export it instead"
+            )
+        hint = f"; did you mean {close}?" if close else " (see README, Configuration)"
+        raise ConfigurationError(f"{where}: {shown} is not a setting{hint}")
 
 
 class CheckedTomlSource(TomlConfigSettingsSource):
@@ -99,7 +141,8 @@ class CheckedTomlSource(TomlConfigSettingsSource):
             if key.lower() in known or key in OTHER_TABLES:
                 continue
             close = difflib.get_close_matches(
-                key.lower(), [*settings_cls.model_fields, *OTHER_TABLES], n=1
+                key.lower(), [*settings_cls.model_fields, *OTHER_TABLES], n=1,
+                cutoff=FILE_TYPO_CUTOFF,
             )
             hint = f"; did you mean {close[0]!r}?" if close else " (see README, Configuration)"
             raise ConfigurationError(f"{self.toml_file_path}: unknown setting {key!r}{hint}")
@@ -489,6 +532,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         _check_environment(settings_cls)
+        _check_dotenv(dotenv_settings)
         return (
             init_settings,
             env_settings,

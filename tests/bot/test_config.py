@@ -119,6 +119,39 @@ def test_a_misspelt_environment_variable_is_named_with_the_setting(tmp_path, mon
         load_settings()
 
 
+def test_a_dotenv_name_that_is_no_setting_is_named_with_its_file(tmp_path, monkeypatch):
+    """``TAILORBOT_DATABSE_URL`` in ``.env`` was ignored and the bot ran on the default
+    database (operations audit). Only Settings reads ``.env``, so any ``TAILORBOT_*`` name
+    there that is no setting is an error; names without the prefix (the platforms' own, a
+    compose file's) are not."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "TAILORBOT_SLACK_BOT_TOKEN", "ANTHROPIC_API_KEY",
+                 "TAILORBOT_ANTHROPIC_API_KEY", "TAILORBOT_BOT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    fine = ("SLACK_BOT_TOKEN=xoxb-1\nCOMPOSE_PROJECT_NAME=bot\nPGPASSWORD=x\n"
+            "TAILORBOT_ANTHROPIC_API_KEY=k\ntailorbot_bot_name=zed\n")
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(fine, encoding="utf-8")
+    loaded = load_settings()
+    assert (loaded.slack_bot_token, loaded.anthropic_api_key, loaded.bot_name) == (
+        "xoxb-1", "k", "zed")
+    refused = {
+        "TAILORBOT_DATABSE_URL=sqlite:///a.db": r"^\.env: TAILORBOT_DATABSE_URL is not a "
+        r"setting; did you mean TAILORBOT_DATABASE_URL\?$",
+        "tailorbot_zzz_qqq=1": r"^\.env: TAILORBOT_ZZZ_QQQ is not a setting \(see README",
+        "TAILORBOT_EXPERIMENTS_FILE=x.toml": r"^\.env: TAILORBOT_EXPERIMENTS_FILE is read from "
+        "the environment only; export it instead$",
+    }
+    other = tmp_path / "other.toml"
+    other.write_text("", encoding="utf-8")
+    for line, said in refused.items():
+        dotenv.write_text(fine + line + "\n", encoding="utf-8")
+        with pytest.raises(ConfigurationError, match=said):
+            load_settings()
+        with pytest.raises(ConfigurationError, match=said):  # also with --config
+            load_settings(other)
+
+
 def test_a_database_url_is_checked_when_read() -> None:
     """``postgresl://`` passed ``tailorbot config`` and failed in every database command with
     a traceback (operations audit). Any driver suffix is accepted: profiles/db.py picks its

@@ -30,6 +30,17 @@ def test_a_misspelt_environment_variable_stops_the_command(tmp_path, monkeypatch
         result.output)
 
 
+def test_a_misspelt_dotenv_name_stops_the_command_naming_its_file(tmp_path, monkeypatch) -> None:
+    """Found in the operations audit: ``.env``'s misspelt name was ignored and `tailorbot
+    config` showed the defaults."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("TAILORBOT_HTTP_PROT=8080\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert result.output == ("Configuration error: .env: TAILORBOT_HTTP_PROT is not a setting; "
+                             "did you mean TAILORBOT_HTTP_PORT?\n")
+
+
 def test_the_error_text_is_not_taken_for_markup(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """rich read pydantic's "[type=literal_error]" as markup and dropped it."""
     monkeypatch.chdir(tmp_path)
