@@ -32,6 +32,13 @@ ConsentMode = Literal["opt_in", "opt_out"]
 MAX_RETENTION_DAYS = 36_500
 # A retention limit in days (0: keep), bounded as above.
 RetentionDays = Annotated[int, Field(ge=0, le=MAX_RETENTION_DAYS)]
+# A year: the longest interval between two scheduled purges. Found in the operations audit:
+# 1e300 and inf were accepted and `tailorbot run` ended in APScheduler's OverflowError; a
+# purge rarer than that would keep records long past any limit anyway. Finite, so that "nan"
+# is refused as not a number rather than as "greater than 0" or "at most 8760".
+MAX_PURGE_HOURS = 8_760
+# How often the scheduled purge runs, in hours, bounded as above.
+PurgeHours = Annotated[float, Field(gt=0, le=MAX_PURGE_HOURS, allow_inf_nan=False)]
 MAX_PORT = 65_535
 ENV_PREFIX = "TAILORBOT_"
 DATABASE_BACKENDS = frozenset({"sqlite", "postgresql"})  # profiles/db.py's _normalise
@@ -222,8 +229,8 @@ class Settings(BaseSettings):
         description="Explicit memories (/memory, 'remember that ...'). 0: kept until the person "
         "removes them, since each one was asked for and is listed in /profile.",
     )
-    retention_purge_hours: float = Field(
-        default=24.0, gt=0, description="How often `tailorbot run` purges expired records."
+    retention_purge_hours: PurgeHours = Field(
+        default=24.0, description="How often `tailorbot run` purges expired records."
     )
 
     consent_mode: ConsentMode = Field(

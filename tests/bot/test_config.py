@@ -1,11 +1,15 @@
 """What `tailorbot config` may show an operator."""
 
+import datetime as dt
+
 import pytest
+from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import ValidationError
 
 from bot import retention
 from bot.config import (
     MASK,
+    MAX_PURGE_HOURS,
     MAX_RETENTION_DAYS,
     ConfigurationError,
     Settings,
@@ -182,3 +186,21 @@ def test_retention_limits_and_the_port_are_bounded() -> None:
     for port in (-1, 65536, 99999):
         with pytest.raises(ValidationError, match="http_port"):
             settings(http_port=port)
+
+
+def test_the_purge_interval_is_bounded_and_finite() -> None:
+    """``retention_purge_hours = 1e300`` (or inf) was accepted and `tailorbot run` ended in
+    APScheduler's OverflowError (operations audit); "nan" is said to be no number, not to be
+    out of bounds. The longest interval is one the scheduler takes (bot/retention.py)."""
+    key = "retention_purge_hours"
+    assert settings(**{key: MAX_PURGE_HOURS}).retention_purge_hours == MAX_PURGE_HOURS
+    assert settings(**{key: 0.25}).retention_purge_hours == 0.25
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    longest = IntervalTrigger(hours=MAX_PURGE_HOURS, timezone=dt.UTC, start_date=start)
+    assert longest.get_next_fire_time(start, start) == start + dt.timedelta(days=365)
+    for refused, said in ((0, "greater than 0"), (-1, "greater than 0"),
+                          (MAX_PURGE_HOURS + 1, f"less than or equal to {MAX_PURGE_HOURS}"),
+                          (1e300, f"less than or equal to {MAX_PURGE_HOURS}"),
+                          ("inf", "a finite number"), ("nan", "a finite number")):
+        with pytest.raises(ValidationError, match=rf"{key}\n  Input should be {said}"):
+            settings(**{key: refused})

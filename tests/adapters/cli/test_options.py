@@ -49,3 +49,15 @@ def test_the_error_text_is_not_taken_for_markup(tmp_path, monkeypatch: pytest.Mo
     result = CliRunner().invoke(app, ["config", "-c", str(config)])
     assert result.exit_code == 2
     assert "[type=literal_error]" in result.output
+
+
+def test_an_unbounded_purge_interval_stops_the_command(tmp_path, monkeypatch) -> None:
+    """1e300 passed `tailorbot config` and `tailorbot run` ended in an OverflowError
+    (operations audit); refused like every bounded setting, naming it (exit code 2)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TAILORBOT_RETENTION_PURGE_HOURS", "1e300")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert result.output.startswith("Configuration error: 1 validation error for Settings\n"
+                                    "retention_purge_hours\n  Input should be less than or "
+                                    "equal to 8760 [type=less_than_equal]\n")
