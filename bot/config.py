@@ -160,6 +160,18 @@ class CheckedTomlSource(TomlConfigSettingsSource):
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"{file_path}: not valid TOML: {exc}") from exc
 
+
+def _url_of(value: str | None, schemes: tuple[str, ...], named: str) -> str | None:
+    """``value`` if unset or a URL with a host and one of ``schemes``; else a ValueError that
+    quotes only the scheme (the rest of a URL may hold credentials)."""
+    if value is None:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ValueError(f"not {named} URL (scheme {parts.scheme!r})")
+    return value
+
+
 LLMChoice = Literal["auto", "anthropic", "openai", "none"]
 
 
@@ -503,12 +515,16 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         """Found in the operations audit: ``TAILORBOT_SLACK_API_URL=htp://x`` ended `slack
         check` (and the bot's first call) in aiohttp's traceback; said at load instead."""
-        if value is None:
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"not an http:// or https:// URL (scheme {parts.scheme!r})")
-        return value
+        return _url_of(value, ("http", "https"), "an http:// or https://")
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        """Found in the operations audit: the gateway URL was not checked, and a mistyped one
+        (``https://…``, no scheme at all) was only found when the Discord adapter dialled it
+        (adapters/discord/endpoints.py). Discord's gateways are ``wss://``; ``ws://`` for a
+        local one."""
+        return _url_of(value, ("ws", "wss"), "a ws:// or wss://")
 
     @field_validator("log_level", "log_library_level")
     @classmethod

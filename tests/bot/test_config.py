@@ -170,6 +170,19 @@ def test_a_database_url_is_checked_when_read() -> None:
         settings(database_url="tailorbot.db")
 
 
+def test_the_discord_gateway_url_is_a_websocket_url() -> None:
+    """The gateway URL was not checked: ``https://…`` or a bare host name was found only when
+    the adapter dialled it (operations audit). Only the scheme is quoted in the error."""
+    for accepted in (None, "wss://gateway.discord.gg", "ws://127.0.0.1:8765/gw"):
+        assert settings(discord_gateway_url=accepted).discord_gateway_url == accepted
+    for refused, scheme in (("https://bot:hunter2@gateway.discord.gg", "https"),
+                            ("gateway.discord.gg", ""), ("wss://", "wss"), ("", "")):
+        with pytest.raises(ValidationError, match=rf"discord_gateway_url\n  Value error, not "
+                           rf"a ws:// or wss:// URL \(scheme '{scheme}'\)") as error:
+            settings(discord_gateway_url=refused)
+        assert "hunter2" not in str(error.value)
+
+
 def test_retention_limits_and_the_port_are_bounded() -> None:
     """800000 days of retention went back before year 1: `db purge` and every scheduled purge
     ended in an OverflowError. Port 99999 was accepted (operations audit). 0 stays allowed:

@@ -61,3 +61,14 @@ def test_an_unbounded_purge_interval_stops_the_command(tmp_path, monkeypatch) ->
     assert result.output.startswith("Configuration error: 1 validation error for Settings\n"
                                     "retention_purge_hours\n  Input should be less than or "
                                     "equal to 8760 [type=less_than_equal]\n")
+
+
+def test_a_gateway_url_that_is_no_websocket_url_stops_the_command(tmp_path, monkeypatch) -> None:
+    """It was not checked at all (operations audit)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TAILORBOT_DISCORD_GATEWAY_URL", "https://gateway.discord.gg")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert result.output.startswith("Configuration error: 1 validation error for Settings\n"
+                                    "discord_gateway_url\n  Value error, not a ws:// or wss:// "
+                                    "URL (scheme 'https') [type=value_error]\n")
