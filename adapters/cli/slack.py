@@ -54,18 +54,14 @@ def check(config: ConfigOption = None) -> None:
         return  # distribution: each workspace's token is checked when it installs
     import asyncio
 
-    from adapters.slack.check import check_token
+    from adapters.slack.check import check_token, failure_line
 
     found = asyncio.run(check_token(settings))
-    if found.unreachable:
+    if found.failure:
         where = settings.slack_api_url
         if where != type(settings).model_fields["slack_api_url"].default:
             where += " (TAILORBOT_SLACK_API_URL)"
-        typer.echo(f"Could not reach the Slack API at {where}: {found.error}. The token was not "
-                   "checked.", err=True)
-        raise typer.Exit(1)
-    if found.error:
-        typer.echo(f"Slack refused the bot token: {found.error}", err=True)
+        typer.echo(failure_line(found, where), err=True)
         raise typer.Exit(1)
     typer.echo(f"Token OK: bot @{found.bot_user} in workspace {found.team}.")
     if not found.scopes_known:

@@ -73,6 +73,8 @@ class _Failure:
     status: int
     retry_after: int | None
     error: str | None
+    page: str | None = None
+    page_type: str = "text/html"
 
 
 class FakeSlackAPI:
@@ -159,11 +161,13 @@ class FakeSlackAPI:
 
     def fail_next(
         self, method: str, *, status: int = 429, retry_after: int | None = 0,
-        error: str | None = None,
+        error: str | None = None, page: str | None = None, page_type: str = "text/html",
     ) -> None:
         """The next call to ``method`` fails once: an HTTP ``status`` (429 carries
-        ``Retry-After``), or with ``status=200`` an ``{"ok": false, "error": error}`` body."""
-        self._failures[method].append(_Failure(status, retry_after, error))
+        ``Retry-After``), or with ``status=200`` an ``{"ok": false, "error": error}`` body.
+        With ``page``, the answer is that text as ``page_type`` instead, as from something
+        in front of Slack that does not speak its Web API (a proxy's error page)."""
+        self._failures[method].append(_Failure(status, retry_after, error, page, page_type))
 
     def seed_message(
         self, channel: str, *, user: str | None, text: str, thread_ts: str | None = None,
@@ -316,6 +320,9 @@ class FakeSlackAPI:
         if failures:
             failure = failures.pop(0)
             call.status = failure.status
+            if failure.page is not None:
+                return web.Response(status=failure.status, text=failure.page,
+                                    content_type=failure.page_type)
             headers = {}
             if failure.status == 429 and failure.retry_after is not None:
                 headers["Retry-After"] = str(failure.retry_after)

@@ -116,3 +116,37 @@ async def test_check_says_slack_could_not_be_reached_not_that_it_refused(
     assert typo.exit_code == 2, typo.output
     assert "slack_api_url" in typo.output and "not an http:// or https:// URL" in typo.output
     assert "Traceback" not in typo.output
+
+
+async def test_check_blames_the_token_only_when_slack_refused_it(tmp_path, monkeypatch) -> None:
+    """A rate limit and a proxy's error page were reported as "Slack refused the bot token"
+    (operations audit). A refused token is said with how to fix it; another error with its
+    code; a page that is not the Web API's as such; none of them as unreachable."""
+    monkeypatch.chdir(tmp_path)
+    async with FakeSlackAPI() as slack:
+        slack.fail_next("auth.test", status=200, error="invalid_auth")
+        invalid = await run_check(slack)
+        slack.fail_next("auth.test", status=429, error="ratelimited")
+        limited = await run_check(slack)
+        slack.fail_next("auth.test", status=502, page="<html>502 Bad Gateway</html>")
+        page = await run_check(slack)
+        # said to be JSON: this one ended in an AttributeError's traceback
+        slack.fail_next("auth.test", status=502, page="<html>502</html>",
+                        page_type="application/json")
+        mislabelled = await run_check(slack)
+    where = f"{slack.base_url} (TAILORBOT_SLACK_API_URL)"
+    for run in (invalid, limited, page, mislabelled):
+        assert run.exit_code == 1, run.output
+        assert "Could not reach" not in run.output and "Traceback" not in run.output
+    said = {name: " ".join(run.output.split())
+            for name, run in (("invalid", invalid), ("limited", limited), ("page", page),
+                              ("mislabelled", mislabelled))}
+    assert ("Slack refused the bot token (invalid_auth). Copy the Bot User OAuth Token "
+            "(xoxb-...) again") in said["invalid"]
+    assert "set SLACK_BOT_TOKEN" in said["invalid"]
+    assert (f"The Slack API at {where} answered auth.test with the error 'ratelimited' "
+            "(HTTP 429). The token was not checked.") in said["limited"]
+    for not_slack in ("page", "mislabelled"):
+        assert (f"The server at {where} did not answer as the Slack Web API does (HTTP 502, "
+                "no Slack error code). The token was not checked.") in said[not_slack]
+    assert "refused" not in said["limited"] + said["page"] + said["mislabelled"]
