@@ -17,7 +17,9 @@ EMPTY_ANSWER = "the model's answer was empty"
 @dataclass(frozen=True, slots=True)
 class Answered:
     text: str
-    result: LLMResult | None  # None when the model could not be reached
+    # None when the model could not be reached; kept with ``error`` for an answer that came
+    # back unusable (empty): the call was made and its tokens spent, and its record says so.
+    result: LLMResult | None
     error: str | None
     latency_ms: float
 
@@ -40,7 +42,7 @@ class Answer:
         llm = self.services.llm
         started = time.perf_counter()
         error: str | None = None
-        result: LLMResult | None
+        result: LLMResult | None = None
         try:
             result = await llm.generate(request, on_partial=on_partial)
             text = result.text
@@ -53,7 +55,6 @@ class Answer:
                 raise LLMUnavailable(EMPTY_ANSWER, failure=Failure.MALFORMED, retryable=True)
         except LLMUnavailable as exc:
             error = str(exc)
-            result = None
             text = failure_text(exc, locale, kept=learn)
         latency = (time.perf_counter() - started) * 1000
         return Answered(text=text, result=result, error=error, latency_ms=latency)

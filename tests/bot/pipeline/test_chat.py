@@ -5,17 +5,20 @@ import datetime as dt
 import functools
 
 import pytest
+from sqlmodel import select
 
 from bot.events import ButtonStyle, MessageEvent, PlatformContext, ReplyKind, Surface
 from bot.features import FeatureBase
 from bot.llm import LLMUnavailable, ScriptedBackend
 from bot.llm.base import Failure
+from bot.pipeline.answer import EMPTY_ANSWER
 from bot.pipeline.chat import EMPTY_MESSAGE
 from profiles.models import (
     Consent,
     ConversationTurn,
     Feedback,
     Interest,
+    LLMCall,
     ProcessedEvent,
     Signal,
     StyleProfile,
@@ -417,6 +420,12 @@ async def test_an_empty_answer_is_not_sent_as_a_reply(make_core, answer):
     assert reply.purpose == "error" and "couldn't reach my language model" in reply.text
     pid = await person_id(core, alice)
     assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 0
+    # The call was made and its tokens spent: its record says so, as failed (the review
+    # found an empty answer's record with no tokens and no model, as if never sent).
+    async with core.services.db.session() as session:
+        [call] = (await session.exec(select(LLMCall).where(LLMCall.purpose == "chat"))).all()
+    assert not call.ok and call.error == EMPTY_ANSWER
+    assert call.model == "scripted-1" and call.input_tokens and call.input_tokens > 0
 
 
 async def test_no_model_backend_still_learns_and_explains(make_core):
