@@ -37,7 +37,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.db import scans
 from profiles.models import Consent, ConsentStatus, Interest, Person
-from profiles.topics import GENERIC_ALONE, SINGLE_MAX, candidate, is_filler, topic_words, zipf
+from profiles.topics import (
+    GENERIC_ALONE,
+    SINGLE_MAX,
+    candidate,
+    generic_alone,
+    is_filler,
+    topic_words,
+    zipf,
+)
 from profiles.upsert import AnyOf, any_of, dialect_of
 
 log = logging.getLogger(__name__)
@@ -71,7 +79,7 @@ def is_junk(topic: str) -> bool:
     """A stored topic that today's extraction would never produce (profiles learned before
     it, or by an older version): made only of filler, or one everyday word."""
     words = topic.split()
-    if all(is_filler(w) or w in GENERIC_ALONE for w in words):
+    if all(is_filler(w) or generic_alone(w) for w in words):
         return True
     return len(words) == 1 and zipf(words[0], "en") >= SINGLE_MAX
 

@@ -34,6 +34,9 @@ use maintained resources instead of hand lists wherever one exists:
   say how someone feels or something goes, not what about; they never open or close a topic
   nor stand alone as one.
 
+* **the calendar** (CLDR's English names, shipped in ``babel``): a weekday, a month or a unit
+  of time says when, not what about ("see you on Friday", "just a sec").
+
 Chat interjections and laughter ("lol", "haha", "jajaja", "kkkk") are not in any stopword
 list; :data:`INTERJECTIONS` and :data:`_LAUGHTER` cover them. What everyone in a workspace says
 is removed later, at read time, against the workspace's background (profiles/background.py).
@@ -47,6 +50,8 @@ import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
+
+from profiles.time_words import time_word
 
 # Chat interjections, address terms and texting shorthand: the words stopword lists (written
 # for edited prose) do not contain. Shared with the formality score.
@@ -73,6 +78,14 @@ GENERIC_ALONE = frozenset(
     + ("lot", "bit", "kind", "sort", "guess", "point", "fact", "reason", "problem", "chance")
     + ("second", "minute", "hour", "moment", "place", "part", "side", "end", "start")
 )
+
+
+@functools.lru_cache(maxsize=100_000)
+def generic_alone(word: str) -> bool:
+    """Names no subject on its own: one of :data:`GENERIC_ALONE`, or a word of the calendar
+    or the clock ("friday", "june", "min": :mod:`profiles.time_words`)."""
+    return word in GENERIC_ALONE or time_word(word)
+
 # Laughter and stretched words in several languages: haha, jajaja, hehe, kkkk, rsrs, xD, 555.
 _LAUGHTER = re.compile(
     r"^(?:([hjk][aeiou])\1+h?|[hk]{3,}|(?:rs){2,}|x+d+|5{3,}|w{3,}|lo+l+|l+m+f*a+o+|"
@@ -179,14 +192,16 @@ def _yake_stopword_dir() -> Path:
 
 def warm_up() -> None:
     """Load the English lexicons this process reads when it weighs, merges and names a
-    profile's topics (wordfreq's list, lemminflect, VADER, the stopword lists): about 0.7
-    CPU-s, once. Extraction loads its own in its worker processes, not here, so without this
-    the first reply after start loads them on the event loop and every other reply and the
-    Discord heartbeat wait for it (issue 16). Call it in a thread, at start."""
+    profile's topics (wordfreq's list, lemminflect, VADER, the stopword lists, Babel's
+    calendar): about 0.7 CPU-s, once. Extraction loads its own in its worker processes, not
+    here, so without this the first reply after start loads them on the event loop and every
+    other reply and the Discord heartbeat wait for it (issue 16). Call it in a thread, at
+    start."""
     evaluative("pianos")  # VADER, lemminflect's parts of speech
     lemma("pianos", "en")  # lemminflect's lemmas
     zipf("jazz", "en")  # wordfreq's English list
     is_filler("the")  # the stopword lists
+    time_word("friday")  # Babel's calendar data
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -618,9 +633,9 @@ def _trim_first(items: list[tuple[str, bool]], lang: str) -> bool:
     generic noun ("side project")."""
     generic = False
     while items and not items[0][1] and (
-        _weak_modifier(items[0][0], lang) or items[0][0] in GENERIC_ALONE
+        _weak_modifier(items[0][0], lang) or generic_alone(items[0][0])
     ):
-        generic = generic or items[0][0] in GENERIC_ALONE
+        generic = generic or generic_alone(items[0][0])
         items.pop(0)
     return generic
 
@@ -631,7 +646,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     items = list(run)
     generic_cut = _trim_first(items, lang)
     while items and not items[-1][1] and (
-        _weak_head(items[-1][0], lang) or items[-1][0] in GENERIC_ALONE
+        _weak_head(items[-1][0], lang) or generic_alone(items[-1][0])
     ):
         if lang == "en" and _compound_gerund(items):
             break
@@ -651,7 +666,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
     if len(words) == 1:
         word = words[0]
-        if len(word) < 3 or word in GENERIC_ALONE or head in GENERIC_ALONE:
+        if len(word) < 3 or generic_alone(word) or generic_alone(head):
             return None
         if generic_cut and zipf(word, lang) >= EVERYDAY_MIN:
             return None  # cut from an everyday compound: "a small side project"

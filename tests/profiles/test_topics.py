@@ -295,3 +295,25 @@ def test_an_object_after_an_evaluative_or_rarer_verb_stays():
     assert "music" in found("I love music")
     assert "music" in found("we play music")
     assert "graphql" in found("does graphql make sense for the mobile app?")
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("see you on Friday", "friday"),
+        ("I play rugby on sundays", "sunday"),
+        ("I am off until Monday", "monday"),
+        ("let's meet at noon", "noon"),
+    ],
+)
+def test_a_day_a_month_or_a_time_of_day_is_no_topic(text, when):
+    """They say when, not what about (Babel's CLDR names: profiles/time_words.py)."""
+    assert when not in found(text), (text, found(text))
+
+
+def test_a_stored_day_is_junk_and_the_sun_is_still_a_topic():
+    """A profile learned before keeps no "friday"; "sun" is a word, not CLDR's "Sun"."""
+    from profiles.background import is_junk
+
+    assert is_junk("friday") and is_junk("sundays")
+    assert "sun" in found("the sun is a star")

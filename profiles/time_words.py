@@ -1,0 +1,59 @@
+"""Words of the calendar and the clock: they say when, not what a message is about.
+
+"see you on Friday", "I play rugby on sundays", "give me a min": a weekday, a month, a part of
+the day or a unit of time names no subject alone (in a phrase it may: "the june release").
+Before this, "sunday" was learned from "I play rugby on sundays" and "friday" from "see you on
+Friday". The words come from the Unicode CLDR data that Babel ships (the bot's translation
+library already), not from a hand list: the English names of the weekdays and months, their
+abbreviations where the English lexicon does not read them as another word ("Sun", "Sat",
+"Wed", "Mar" and "May" are words of their own), the named day periods ("noon", "midnight")
+and the units of time from a second to a year in their long, short and narrow forms ("mins",
+"sec", "yr").
+"""
+
+from __future__ import annotations
+
+import functools
+
+# CLDR's units of time that chat measures things in ("century" names a subject: "19th century
+# novels").
+_UNITS = ("second", "minute", "hour", "day", "week", "month", "year")
+
+
+def time_word(word: str) -> bool:
+    """Whether ``word`` (lower case) is a name of a weekday, a month, a day period or a unit
+    of time, in English."""
+    return word in _time_words()
+
+
+@functools.lru_cache(maxsize=1)
+def _time_words() -> frozenset[str]:
+    """Read once: ~25 ms, Babel's English locale data."""
+    import lemminflect
+    from babel.dates import get_day_names, get_month_names, get_period_names
+    from babel.units import get_unit_name
+
+    words: set[str] = set()
+    weekdays = get_day_names("wide", locale="en").values()
+    words.update(day.lower() for day in weekdays)
+    words.update(day.lower() + "s" for day in weekdays)  # "on sundays"
+    words.update(month.lower() for month in get_month_names("wide", locale="en").values())
+    abbreviations = [
+        *get_day_names("abbreviated", locale="en").values(),
+        *get_month_names("abbreviated", locale="en").values(),
+    ]
+    words.update(
+        short.lower() for short in abbreviations if not lemminflect.getAllLemmas(short.lower())
+    )
+    words.update(
+        period.lower()
+        for period in get_period_names("wide", locale="en").values()
+        if len(period) > 2  # not "AM", "PM": too short to be a topic anyway
+    )
+    for unit in _UNITS:
+        words.add(unit)  # CLDR names the plural: "seconds", "secs", "sec"
+        for length in ("long", "short", "narrow"):
+            name = get_unit_name(f"duration-{unit}", length=length, locale="en")
+            if name:
+                words.add(name.lower())
+    return frozenset(words)
