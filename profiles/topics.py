@@ -34,6 +34,8 @@ use maintained resources instead of hand lists wherever one exists:
   say how someone feels or something goes, not what about; they never open or close a topic
   nor stand alone as one.
 
+* **address**: a name after a greeting, thanks or an honorific is the person spoken to or of
+  ("thanks Sarah!", "Hello Mr. Davis"), up to the first word the lexicon knows.
 * **the calendar** (CLDR's English names, shipped in ``babel``): a weekday, a month or a unit
   of time says when, not what about ("see you on Friday", "just a sec").
 
@@ -124,6 +126,14 @@ _OBJECT_ARTICLES = frozenset(
 _MEASURES = frozenset(
     ("day", "week", "month", "year", "weekend", "night", "morning", "evening", "hour", "minute")
     + ("time", "lot", "bit", "few", "couple", "same", "while", "moment")
+)
+# Greetings, thanks and honorifics: the names right after one are a person spoken to or of,
+# not what a message is about ("thanks Sarah!", "hey mike, how was the concert?", "ask
+# Dr. Smith"); see _addressee.
+_HONORIFICS = frozenset(("mr", "mrs", "ms", "mx", "dr", "prof"))
+_GREETINGS = _HONORIFICS | frozenset(
+    ("hi", "hey", "hello", "hiya", "yo", "thanks", "thank", "thx", "ty", "bye", "welcome")
+    + ("congrats", "cheers")
 )
 # Conjunctions that open a clause with its own finite verb (not "since", "after": also
 # prepositions).
@@ -377,9 +387,12 @@ def _weak_head(word: str, lang: str) -> bool:
 def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
     """Maximal runs of content words inside one clause, with verbs used as verbs removed.
     Each word comes with whether it was capitalised mid-sentence (a name: "Blade Runner")."""
+    # the clause before ended in an honorific, whose period is no sentence's end: "Mr. *Davis*"
+    titled = False
     for clause in _BREAKS.split(prose):
         run: list[tuple[str, bool]] = []
         previous = ""
+        address = titled  # after a greeting: "thanks *Sarah*" (see _addressee)
         object_position = False  # after a determiner or a verb a noun follows
         finite = False  # in a subordinate clause whose verb has not come yet
         light_verb = False  # the word before is a common verb used as one ("make")
@@ -391,7 +404,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         for index, raw in enumerate(tokens):
             word, following = lowered[index], lowered[index + 1]
             after = lowered[index + 2] if index + 2 < len(lowered) else ""
-            name = index > 0 and raw[:1].isupper()
+            name = (index > 0 or titled) and raw[:1].isupper()
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
                 (subject and (not participle
                               or _progressive(word, following, lang, after_noun=complement)))
@@ -425,7 +438,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and not run
                 and not name
                 and (_frame_noun(word, following) or (light_verb and _bare_object(word, following)))
-            )
+            ) or (lang == "en" and word in _HONORIFICS)
+            if address and not filler:
+                # who is greeted, up to the first word of the lexicon's: "thanks *Sarah*";
+                # "thanks for the *pizza* recipe" goes on
+                address = filler = _addressee(word, name)
             if filler and lang == "en" and run and not name and following:
                 # a countable noun a stopword list happens to hold, between two content
                 # words, is part of the compound: "key *value* store"
@@ -449,6 +466,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             else:
                 run.append((word, name))
                 subject = participle = complement = False
+            address = address or (
+                lang == "en" and (word in _GREETINGS or (previous == "good" and time_word(word)))
+            )
             previous = word
             light_verb = verb_use and _light_verb(word)
             # a subordinate clause needs a finite verb: "if the weather *holds*"
@@ -459,6 +479,15 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             object_position = word in _DETERMINERS or verb_use or (filler and _verb_only(word))
         if run:
             yield _finite(run) if finite else run
+        titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS
+
+
+def _addressee(word: str, name: bool) -> bool:
+    """After a greeting, thanks or an honorific, a name or a word the lexicon does not know
+    ("thanks *Sarah*", "hi *john*", "hello Mr. *Davis*") is the person spoken to or of: a
+    colleague's name is nobody's interest. A word the lexicon knows ends the address ("thanks
+    for the *pizza*")."""
+    return name or not _pos(word)
 
 
 def _before_its_object(word: str, following: str, after: str) -> bool:

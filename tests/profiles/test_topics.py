@@ -317,3 +317,26 @@ def test_a_stored_day_is_junk_and_the_sun_is_still_a_topic():
 
     assert is_junk("friday") and is_junk("sundays")
     assert "sun" in found("the sun is a star")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("thanks Sarah!", []),
+        ("thank you so much Anna", []),
+        ("good morning Dave", []),
+        ("Hello Mr. Davis, how are you feeling?", []),
+        ("my dentist Dr. Okafor is great", ["dentist"]),
+        ("I saw Dr. Patel yesterday", []),
+        ("hey Mike, how was the concert?", ["concert"]),
+    ],
+)
+def test_a_person_greeted_thanked_or_titled_is_no_topic(text, expected):
+    """A colleague's name after "hi", "thanks" or "Mr." is who is spoken to or of; it taught
+    "sarah", "john", "mike" and "smith"."""
+    assert found(text) == expected, (text, found(text))
+
+
+def test_an_address_ends_at_a_word_the_lexicon_knows():
+    assert found("thanks for the pizza recipe") == ["pizza recipe"]
+    assert found("hi, I love jazz") == ["jazz"]
