@@ -67,6 +67,9 @@ INTERJECTIONS = frozenset(
     + ("dont", "cant", "wont", "didnt", "doesnt", "isnt", "im", "ive", "youre", "thats")
     + ("guys", "guy", "folks", "mate", "buddy", "yes", "no", "please", "sorry", "haha")
     + ("brb", "gtg", "ttyl", "afk", "gotcha", "lemme", "gimme", "dunno", "smh", "fyi", "asap")
+    + ("tho", "til", "outta", "legit", "ngl", "tbf", "lmk", "idc", "ofc", "irl", "nvm", "omw")
+    + ("wyd", "hbu", "hbd", "tysm", "yall", "bruh", "fam", "lowkey", "sus", "welp", "yikes")
+    + ("oof", "rip", "ggs")
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")
@@ -153,8 +156,13 @@ EVALUATIVE_VERB_MAX = 5.0
 RARE_NOUN_MAX = 4.7
 # A verb this common inside a run of words ends one phrase and starts another.
 CLAUSE_VERB_MIN = 5.5
-# Words the English lexicon does not know ("yeah", "kubernetes") count only when rare.
-UNKNOWN_MAX = 4.0
+# Words the English lexicon does not know (lemminflect's holds no proper nouns nor newer
+# words: "anime", "app", "podcast", "japanese", "kubernetes") are nouns unless everyday
+# vocabulary ("english" 5.2, "john" 5.4); chat's own words are INTERJECTIONS.
+UNKNOWN_MAX = 5.0
+# A word of stopwords-iso's English list unknown to the lexicon is a function word only when
+# this common ("versus" 4.3, "twenty" 4.7; see _connective).
+CONNECTIVE_MIN = 4.0
 # A gerund is an interest ("climbing", "programming") unless it is everyday ("thinking").
 GERUND_MAX = 4.8
 # Without a part-of-speech lexicon (other languages) a single word must be rarer.
@@ -604,7 +612,7 @@ def _connective(word: str) -> bool:
     open-class words, "computer" or "novel", the lexicon knows; its short ones are
     abbreviations: "tv", "pr"). Such a word can neither open nor close a topic (see
     :func:`_weak_modifier`), nor sit inside one."""
-    if len(word) < 4 or _pos(word) or zipf(word, "en") < UNKNOWN_MAX:
+    if len(word) < 4 or _pos(word) or zipf(word, "en") < CONNECTIVE_MIN:
         return False
     return word in _iso_english() and word not in _ISO_WEB_WORDS
 
