@@ -144,7 +144,9 @@ _SUBORDINATORS = frozenset(("if", "when", "whenever", "unless", "until", "becaus
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
 # Zipf cut-offs (wordfreq): a multi-word topic needs one word rarer than PHRASE_MAX; a single
-# word stands alone only if rarer than SINGLE_MAX ("music" 5.5 stays, "people" 6.2 does not).
+# word stands alone only if rarer than SINGLE_MAX ("music" 5.5 stays, "people" 6.2 does not),
+# and an English compound whose modifiers are in their plain form needs only a word that
+# could ("board games": "board" 5.2, "world cup"; not "makes sense").
 PHRASE_MAX = 5.0
 SINGLE_MAX = 5.6
 # A common adjective or adverb ("big", "whole") is not a topic's first word; rarer ones
@@ -691,7 +693,8 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     if not items:
         return None
     # A phrase needs a word that is not everyday vocabulary: anywhere in the run it is cut
-    # from ("distributed key value store" → "key value store", each word of it everyday).
+    # from ("distributed key value store" → "key value store", each word of it everyday); a
+    # plain compound, one that could stand alone ("board games": see _plain_compound).
     rarest = min(zipf(w, lang) for w, _ in items)
     if len(items) > MAX_WORDS:
         # the last words name the thing; what now comes first must open a topic too
@@ -715,13 +718,28 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None
         if lang == "en" and not _pos(word) and word.endswith("ed"):
             return None  # an unknown past tense ("rewatched") is an action, not a subject
-    elif rarest >= PHRASE_MAX:
+    elif rarest >= PHRASE_MAX and not (
+        lang == "en" and rarest < SINGLE_MAX and _plain_compound(words)
+    ):
         return None
     topic = " ".join([*words[:-1], head])
     if len(topic) > 60:
         return None
     strength = specificity(words, lang) * (1.0 if len(words) > 1 else 0.85)
     return topic, round(strength, 3)
+
+
+def _plain_compound(words: Sequence[str]) -> bool:
+    """Every word before the head in its plain form, as an English compound's modifiers are
+    ("board games", "video games", "world cup", "team lead"; not "*makes* sense", "*problems*
+    run"), headed by a noun, not a gerund (a subject and its verb: "wife working"). Such a
+    phrase is at least the topic its rarest word would be alone: "board games" taught nothing
+    where "board" alone was a topic. (Everyday compounds come with it, "team meeting" as
+    "meeting" alone did; the workspace's background weighs those down.)"""
+    head = words[-1]
+    if head.endswith("ing") and "VERB" in _pos(head):
+        return False
+    return all(lemma(word, "en") == word for word in words[:-1])
 
 
 def extract_topics(prose: str, lang: str, limit: int) -> tuple[tuple[str, float], ...]:

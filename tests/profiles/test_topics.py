@@ -387,3 +387,28 @@ def test_texting_shorthand_is_no_topic(text):
     """Chat's own words, in no stopword list: rarer ones ("ngl", "lmk") were learned, and
     commoner ones ("tho", "legit") would be now that such words count."""
     assert found(text) == [], (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("we play board games every friday", "board game"),
+        ("we play card games at lunch", "card game"),
+        ("playing video games with my brother", "video game"),
+        ("we watched the world cup final", "world cup"),
+        ("have you read the source code?", "source code"),
+    ],
+)
+def test_a_plain_compound_of_everyday_words_is_a_topic(text, topic):
+    """Each of its words could be a topic alone ("board", Zipf 5.2), so the compound is one;
+    a phrase needed a word rarer than Zipf 5.0 and these taught nothing."""
+    assert has(found(text), topic), (text, found(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["makes sense", "my wife working late again", "sometimes i think my problems run me"]
+)
+def test_an_inflected_modifier_or_a_gerund_head_makes_no_plain_compound(text):
+    """"makes", "problems" are no compound's modifiers, and "wife working" is a subject and
+    its verb."""
+    assert found(text) == [], (text, found(text))
