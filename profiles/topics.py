@@ -53,6 +53,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
+from profiles.language_names import language_name
 from profiles.time_words import time_word
 
 # Chat interjections, address terms and texting shorthand: the words stopword lists (written
@@ -160,7 +161,8 @@ RARE_NOUN_MAX = 4.7
 CLAUSE_VERB_MIN = 5.5
 # Words the English lexicon does not know (lemminflect's holds no proper nouns nor newer
 # words: "anime", "app", "podcast", "japanese", "kubernetes") are nouns unless everyday
-# vocabulary ("english" 5.2, "john" 5.4); chat's own words are INTERJECTIONS.
+# vocabulary ("john" 5.4), or the name of a language ("french" 5.1: language_names); chat's
+# own words are INTERJECTIONS.
 UNKNOWN_MAX = 5.0
 # A word of stopwords-iso's English list unknown to the lexicon is a function word only when
 # this common ("versus" 4.3, "twenty" 4.7; see _connective).
@@ -213,15 +215,16 @@ def _yake_stopword_dir() -> Path:
 def warm_up() -> None:
     """Load the English lexicons this process reads when it weighs, merges and names a
     profile's topics (wordfreq's list, lemminflect, VADER, the stopword lists, Babel's
-    calendar): about 0.7 CPU-s, once. Extraction loads its own in its worker processes, not
-    here, so without this the first reply after start loads them on the event loop and every
-    other reply and the Discord heartbeat wait for it (issue 16). Call it in a thread, at
-    start."""
+    calendar and languages): about 0.7 CPU-s, once. Extraction loads its own in its worker
+    processes, not here, so without this the first reply after start loads them on the event
+    loop and every other reply and the Discord heartbeat wait for it (issue 16). Call it in a
+    thread, at start."""
     evaluative("pianos")  # VADER, lemminflect's parts of speech
     lemma("pianos", "en")  # lemminflect's lemmas
     zipf("jazz", "en")  # wordfreq's English list
     is_filler("the")  # the stopword lists
     time_word("friday")  # Babel's calendar data
+    language_name("french")  # … and its names of languages
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -338,7 +341,7 @@ def is_filler(word: str, lang: str = "en") -> bool:
 def _english_noun(word: str) -> bool:
     pos = _pos(word)
     if not pos:
-        return zipf(word, "en") < UNKNOWN_MAX
+        return zipf(word, "en") < UNKNOWN_MAX or language_name(word)
     if word.endswith("ing") and "VERB" in pos:  # a gerund names an activity: "climbing"
         return zipf(word, "en") < GERUND_MAX
     return "NOUN" in pos or "PROPN" in pos
@@ -353,7 +356,7 @@ def _weak_modifier(word: str, lang: str) -> bool:
         return True
     pos = _pos(word)
     if not pos:
-        return zipf(word, "en") >= UNKNOWN_MAX
+        return zipf(word, "en") >= UNKNOWN_MAX and not language_name(word)
     common = zipf(word, "en") >= MODIFIER_MAX
     if pos & {"ADJ", "ADV"} and common:
         return True
