@@ -70,7 +70,7 @@ INTERJECTIONS = frozenset(
     + ("brb", "gtg", "ttyl", "afk", "gotcha", "lemme", "gimme", "dunno", "smh", "fyi", "asap")
     + ("tho", "til", "outta", "legit", "ngl", "tbf", "lmk", "idc", "ofc", "irl", "nvm", "omw")
     + ("wyd", "hbu", "hbd", "tysm", "yall", "bruh", "fam", "lowkey", "sus", "welp", "yikes")
-    + ("oof", "rip", "ggs")
+    + ("oof", "rip", "ggs", "cheers")
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")
@@ -100,12 +100,13 @@ _LAUGHTER = re.compile(
 _STRETCHED = re.compile(r"(\w)\1\1")  # "soooo", "yesss"
 TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
 _BREAKS = re.compile(r"[.!?;:,()\[\]{}\"“”«»…/|\n\t*_~=+<>]+|\s[-–—]+\s")
-# Words a verb follows: "I love", "we talk", "to work" — the next word is a verb, not a topic.
+# Words a verb follows: "I love", "we talk", "to work", "let me check" — the next word is a
+# verb, not a topic.
 _SUBJECTS = frozenset(
     ("i", "you", "we", "they", "he", "she", "to", "dont", "don't", "i'd", "i'll", "i'm")
     + ("can", "could", "would", "should", "will", "might", "must", "lets", "let's", "just")
     + ("am", "is", "are", "was", "were", "be", "been", "being", "i've", "we're", "you're")
-    + ("please", "pls", "plz")
+    + ("please", "pls", "plz", "let")
 )
 # Forms of "be": after them a verb is a participle ("is failing"), else a noun follows.
 _BE = frozenset(("am", "is", "are", "was", "were", "be", "been", "being"))
@@ -115,10 +116,10 @@ _DETERMINERS = frozenset(
     + ("any", "every", "each", "no", "its")
 )
 # A clause that opens with a verb-able word followed by one of these is an instruction:
-# "check the cable", "hold it", "plug in the router".
+# "check the cable", "hold it", "plug in the router", "catch you later".
 # The first two are an object: after a verb ("I love *exploring* my hardware") a gerund
 # before one is still a verb, before a preposition it is not ("enjoy *programming* in").
-_OBJECT_NOUNS = _DETERMINERS | frozenset(("it", "that", "this", "them", "me", "us", "him"))
+_OBJECT_NOUNS = _DETERMINERS | frozenset(("it", "that", "this", "them", "me", "us", "him", "you"))
 _OBJECTS = _OBJECT_NOUNS | frozenset(
     ("out", "up", "in", "on", "off", "down", "if", "whether", "for")
 )

@@ -328,6 +328,8 @@ def test_a_stored_day_is_junk_and_the_sun_is_still_a_topic():
         ("Hello Mr. Davis, how are you feeling?", []),
         ("my dentist Dr. Okafor is great", ["dentist"]),
         ("I saw Dr. Patel yesterday", []),
+        ("cheers Tom", []),
+        ("cheers!", []),
         ("hey Mike, how was the concert?", ["concert"]),
     ],
 )
@@ -426,3 +428,12 @@ def test_a_language_is_a_topic_written_in_lower_case(text, topic):
     """"French" with its capital was a name and a topic; "french" (Zipf 5.1, unknown to the
     lexicon) was everyday and taught nothing, nor "chinese" before "food"."""
     assert has(found(text), topic), (text, found(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["catch you later", "call you tomorrow", "meet you there", "let me check"]
+)
+def test_a_verb_before_you_or_after_let_is_no_topic(text):
+    """"you" is an object like "it" or "me" ("catch you later"), and "let" hands its verb on
+    as "let's" does ("let me check"); they taught "catch" and "check"."""
+    assert found(text) == [], (text, found(text))
