@@ -35,7 +35,7 @@ async def build_core(settings: Settings, *, llm: LLMBackend | None = None) -> Co
         await asyncio.to_thread(upgrade, settings.database_url)
     else:
         await asyncio.to_thread(require_head, settings.database_url)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
     renderer = PromptRenderer(settings.prompt_templates_dir)
     check_variants(current_registry(), renderer)  # a variant's missing template: fail now
     for name in unused_overrides(current_registry(), renderer, settings.prompt_templates_dir):

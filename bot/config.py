@@ -40,6 +40,8 @@ MAX_PURGE_HOURS = 8_760
 # How often the scheduled purge runs, in hours, bounded as above.
 PurgeHours = Annotated[float, Field(gt=0, le=MAX_PURGE_HOURS, allow_inf_nan=False)]
 MAX_PORT = 65_535
+# Five minutes: past that a person has long given up on the answer the bound is there for.
+MAX_DATABASE_TIMEOUT_SECONDS = 300.0
 ENV_PREFIX = "TAILORBOT_"
 DATABASE_BACKENDS = frozenset({"sqlite", "postgresql"})  # profiles/db.py's _normalise
 DATABASE_URL_HINT = "use sqlite:///file.db or postgresql://user@host:5432/db"
@@ -213,6 +215,16 @@ class Settings(BaseSettings):
     )
     outage_journal_limit: int = Field(
         default=10_000, ge=1, description="Events the outage journal holds at most."
+    )
+    database_timeout_seconds: float = Field(
+        default=5.0,  # profiles/db_timeout.py DEFAULT_TIMEOUT_SECONDS
+        ge=1.0,
+        le=MAX_DATABASE_TIMEOUT_SECONDS,
+        description="PostgreSQL: how long one round trip (a statement, a commit, opening a "
+        "connection) may wait for the server before the database counts as unavailable, so "
+        "a database that hangs is met as one that refuses (the outage journal). Per round "
+        "trip, never around the model's answer; scans nobody waits for are not bounded. "
+        "SQLite: not used.",
     )
 
     # Privacy -------------------------------------------------------------------------------

@@ -112,7 +112,8 @@ async def forget_workspace(services: Services, platform: str, workspace: str) ->
     """Forget everyone of one workspace: the bot was removed from it (Slack's
     ``app_uninstalled``, Discord's guild removal, after which no member-leave event comes).
     Adapters call it only when ``settings.forget_on_leave`` allows; returns how many person
-    records were removed."""
+    records were removed. Patient (profiles/db_timeout.py): one transaction erases everyone
+    of the workspace, however many, and no person waits for it."""
 
     services.journal.forget_workspace(platform, workspace)
 
@@ -126,10 +127,11 @@ async def forget_workspace(services: Services, platform: str, workspace: str) ->
             await forget_person(services, session, person)
         return len(people)
 
-    forgotten = await services.in_transaction(forget)
-    # Those without a row too: their waiting events (above) and what caches hold of their
-    # words (a recent message's text kept for reactions; privacy audit).
-    await services.features.delete_workspace_data(platform, workspace)
+    with services.db.patient():
+        forgotten = await services.in_transaction(forget)
+        # Those without a row too: their waiting events (above) and what caches hold of
+        # their words (a recent message's text kept for reactions; privacy audit).
+        await services.features.delete_workspace_data(platform, workspace)
     return forgotten
 
 

@@ -81,24 +81,28 @@ async def purge_now(services: Services) -> dict[str, int]:
     """One purge at the services' clock, batch by batch, each behind the replies waiting
     for SQLite's writer (background work); SQLite's WAL is scrubbed afterwards like an
     erasure. Workspaces whose admins chose shorter limits (``/admin set retention``) get an
-    extra pass over their own people's records."""
+    extra pass over their own people's records. Patient (profiles/db_timeout.py): its
+    batches delete across the whole database, and nobody waits for them."""
     now = services.clock()
     batches = functools.partial(services.db.session, background=True)
     engine = services.engine
     half_lives = (engine.half_life, engine.lasting_half_life)
-    removed = await purge(batches, now, policy_of(services.settings), half_lives=half_lives)
-    async with services.db.read() as session:
-        chosen = await defaults_by_workspace(session, RETENTION_PREFIX)
-    for where, stored in chosen.items():
-        extra = await purge(
-            batches, now, stricter_only(services.settings, stored), workspace=where,
-            half_lives=half_lives,
+    with services.db.patient():
+        removed = await purge(
+            batches, now, policy_of(services.settings), half_lives=half_lives
         )
-        for table, count in extra.items():
-            removed[table] = removed.get(table, 0) + count
-    if any(removed.values()):
-        await services.db.scrub()
-        log.info("retention purge removed %s", removed)
+        async with services.db.read() as session:
+            chosen = await defaults_by_workspace(session, RETENTION_PREFIX)
+        for where, stored in chosen.items():
+            extra = await purge(
+                batches, now, stricter_only(services.settings, stored), workspace=where,
+                half_lives=half_lives,
+            )
+            for table, count in extra.items():
+                removed[table] = removed.get(table, 0) + count
+        if any(removed.values()):
+            await services.db.scrub()
+            log.info("retention purge removed %s", removed)
     return removed
 
 

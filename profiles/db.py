@@ -28,7 +28,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.util import await_, greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profiles import sqlite_loop
+from profiles import db_timeout, sqlite_loop
 from profiles.cleanup import to_completion
 from profiles.driver_statements import (
     DriverStatement,
@@ -255,11 +255,22 @@ def _without_jit(url: URL) -> str:
 
 class Database:
     """Owns the engine and hands out sessions. ``session()`` maps connection failures to
-    :class:`DatabaseUnavailable` so the core can tell people instead of crashing."""
+    :class:`DatabaseUnavailable` so the core can tell people instead of crashing.
 
-    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+    ``timeout``: on PostgreSQL, the seconds a round trip may wait for the server before the
+    database counts as unavailable (profiles/db_timeout.py; :meth:`patient` lifts it for
+    work that scans); SQLite is not bounded."""
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        echo: bool = False,
+        timeout: float = db_timeout.DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = _normalise(url)
         self.sqlite = self.url.get_backend_name() == "sqlite"
+        self.timeout = timeout
         if self.sqlite and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # Statement errors name the statement but not the values sent with it: those are
@@ -271,7 +282,10 @@ class Database:
             kwargs["async_creator"] = _sqlite_connector(self.url)
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_recycle=1800)
-            kwargs["connect_args"] = {"connect_timeout": 5, "options": _without_jit(self.url)}
+            kwargs["connect_args"] = {
+                **db_timeout.connect_args(self.url.query, timeout),
+                "options": _without_jit(self.url),
+            }
         self.engine: AsyncEngine = create_async_engine(async_url(self.url), **kwargs)
         if self.sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -331,6 +345,12 @@ class Database:
         self._owner: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar(
             f"tailorbot_db_owner_{id(self)}", default=None
         )
+
+    @staticmethod
+    def patient() -> contextlib.AbstractContextManager[None]:
+        """Round trips inside have no client-side bound (:func:`db_timeout.patient`): for
+        work whose statements grow with a workspace and that no person waits for."""
+        return db_timeout.patient()
 
     @property
     def single_writer(self) -> bool:

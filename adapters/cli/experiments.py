@@ -52,7 +52,7 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     async def main() -> T:
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, settings.database_url)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
         try:
             return await work(db)
         finally:

@@ -329,10 +329,13 @@ class DigestService(FeatureBase):
     # Firing ----------------------------------------------------------------------------
     async def fire(self, person_id: int) -> RunOutcome | None:
         """What a person's job runs. Re-checks everything from the database: a job left
-        behind for someone who unsubscribed, revoked or was forgotten removes itself."""
+        behind for someone who unsubscribed, revoked or was forgotten removes itself.
+        Scheduled digests are patient (profiles/db_timeout.py): their sources read over a
+        workspace, and nobody waits for them (``/digest preview`` is a reply: bounded)."""
         try:
-            await self.prune()
-            return await self._fire(person_id)
+            with self.services.db.patient():
+                await self.prune()
+                return await self._fire(person_id)
         except Exception:
             log.exception("digest job for person %s failed", person_id)
             return None
@@ -371,7 +374,8 @@ class DigestService(FeatureBase):
         return await self.batcher.submit(Due(person_id, schedule, fire_time))
 
     async def _run_page(self, dues: Sequence[Due], fire_time: dt.datetime) -> list[RunOutcome]:
-        return await self.runner.run_batch(dues, cache=self._fire_cache(fire_time))
+        with self.services.db.patient():  # as fire(), in the batcher's task
+            return await self.runner.run_batch(dues, cache=self._fire_cache(fire_time))
 
     def _fire_cache(self, fire_time: dt.datetime) -> SharedCache:
         """Digests scheduled for the same instant share workspace data."""
@@ -386,8 +390,9 @@ class DigestService(FeatureBase):
     async def run_due(
         self, *, now: dt.datetime | None = None, progress: Progress | None = None
     ) -> RunSummary:
-        await self.prune()
-        return await self.runner.run_due(now=now, progress=progress)
+        with self.services.db.patient():  # as fire()
+            await self.prune()
+            return await self.runner.run_due(now=now, progress=progress)
 
     # Preview ---------------------------------------------------------------------------
     async def preview(

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from bot import retention
 from bot.config import (
     MASK,
+    MAX_DATABASE_TIMEOUT_SECONDS,
     MAX_PURGE_HOURS,
     MAX_RETENTION_DAYS,
     ConfigurationError,
@@ -16,6 +17,7 @@ from bot.config import (
     display_settings,
     load_settings,
 )
+from profiles.db_timeout import DEFAULT_TIMEOUT_SECONDS
 
 
 def settings(**values: object) -> Settings:
@@ -217,3 +219,14 @@ def test_the_purge_interval_is_bounded_and_finite() -> None:
                           ("inf", "a finite number"), ("nan", "a finite number")):
         with pytest.raises(ValidationError, match=rf"{key}\n  Input should be {said}"):
             settings(**{key: refused})
+
+
+def test_the_database_timeout_is_bounded() -> None:
+    """Below a second a busy PostgreSQL would be called unavailable; past five minutes the
+    bound no longer spares anyone a wait. The default is the database layer's own."""
+    assert settings().database_timeout_seconds == DEFAULT_TIMEOUT_SECONDS
+    for accepted in (1.0, 2.5, MAX_DATABASE_TIMEOUT_SECONDS):
+        assert settings(database_timeout_seconds=accepted).database_timeout_seconds == accepted
+    for refused in (0, 0.5, MAX_DATABASE_TIMEOUT_SECONDS + 1):
+        with pytest.raises(ValidationError, match="database_timeout_seconds"):
+            settings(database_timeout_seconds=refused)

@@ -46,12 +46,15 @@ async def core_behind_proxy(
     **overrides: Any,
 ) -> AsyncIterator[tuple[TcpProxy, Core]]:
     """A core whose PostgreSQL connection goes through a proxy the test cuts
-    (``proxy.stop()``: the database goes away) and restores (``proxy.start()``); closed, and
-    the proxy stopped, afterwards. ``llm``: its model, given the proxy; ``overrides``:
-    settings."""
+    (``proxy.stop()``: the database goes away; ``proxy.hang()``: it hangs) and restores
+    (``proxy.start()``, ``proxy.thaw()``); closed, and the proxy stopped, afterwards.
+    ``llm``: its model, given the proxy; ``overrides``: settings (its database is built
+    with their ``database_timeout_seconds``)."""
     proxy, proxied = await proxied_database(postgres_database)
     model = llm(proxy) if llm is not None else ScriptedBackend()
-    core = Core(settings_for(proxied, **overrides), Database(proxied), model)
+    settings = settings_for(proxied, **overrides)
+    db = Database(settings.database_url, timeout=settings.database_timeout_seconds)
+    core = Core(settings, db, model)
     try:
         yield proxy, core
     finally:

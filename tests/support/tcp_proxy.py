@@ -1,5 +1,5 @@
 """A TCP proxy that can be cut and restored, to make a real database "go away and come back"
-without touching the server other tests use."""
+without touching the server other tests use; or frozen and thawed, to make it *hang*."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ class TcpProxy:
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -24,9 +26,7 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        for writer in list(self._pipes):
-            writer.close()
-        self._pipes.clear()
+        self.cut()
 
     def cut(self) -> None:
         """:meth:`stop` from synchronous code (a SQLAlchemy event hook): the listening socket
@@ -37,28 +37,51 @@ class TcpProxy:
         for writer in list(self._pipes):
             writer.close()
         self._pipes.clear()
+        self._flowing.set()  # pipes held by hang() see their sockets closed, and end
+
+    def hang(self) -> None:
+        """Freeze the database without closing anything, like a server stopped with SIGSTOP
+        or a network that drops packets: connections stay open and new ones are accepted,
+        but no byte crosses in either direction. Bytes sent meanwhile wait here, in order,
+        as they would in a stopped server's socket buffers, and go on when :meth:`thaw` is
+        called (a statement sent into the hang, a COMMIT among them, then takes effect).
+        Synchronous, so a SQLAlchemy event hook can freeze the database before a statement
+        it sees is sent."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        """The database answers again: what waited in :meth:`hang` goes on, in order."""
+        self._flowing.set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._pipes.add(writer)
+        await self._flowing.wait()  # a frozen server accepts, then answers nothing
+        if self._server is None:  # stopped meanwhile: cut() closed the connection
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.close()
+            self._pipes.discard(writer)
             return
-        self._pipes.update((writer, up_writer))
+        self._pipes.add(up_writer)
         await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer))
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
+            await self._flowing.wait()  # the end of the stream is held back like its bytes
         writer.close()
         self._pipes.discard(writer)
 
 
 async def proxied_database(postgres_url: str) -> tuple[TcpProxy, str]:
     """An emptied test database reached through a started proxy: (the proxy, the URL that goes
-    through it). Stop the proxy to make the database "go away"; start it to bring it back."""
+    through it). Stop the proxy to make the database "go away"; start it to bring it back;
+    :meth:`TcpProxy.hang` it to make it hang."""
     from sqlalchemy.engine import make_url
 
     from tests.support.databases import truncate_all

@@ -1,0 +1,133 @@
+"""A real PostgreSQL that *hangs* (a proxy that stops forwarding bytes in both directions and
+keeps every socket open: a server stopped with SIGSTOP, a network dropping packets) is met
+as one that refuses: the person is told promptly, the event waits in the outage journal,
+and once the database thaws it is replayed and recorded, once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import select
+
+from bot.core import DB_UNAVAILABLE, Core
+from profiles.models import ConversationTurn, LLMCall, ProcessedEvent
+from tests.bot.test_db_outage import TEXT, core_behind_proxy, delivering
+from tests.support.helpers import count, grant, message, person, person_id, replays_by_hand
+from tests.support.tcp_proxy import TcpProxy
+
+BOUND = 1.0  # database_timeout_seconds here
+# The reply's bound on a busy machine: one round trip's BOUND, the pool's ping of an idle
+# connection and opening a new one (libpq's connect_timeout, at least 2 s), with room to spare.
+WITHIN = 3 * BOUND + 2.0
+# Without the bound the reply waits for the thaw, which these tests never give first.
+NEVER = 30.0
+
+
+class HangAt:
+    """Freezes the database (``proxy.hang()``) just before the first statement of the core's
+    engine that starts with ``prefix`` is sent: the event is in flight."""
+
+    def __init__(self, core: Core, proxy: TcpProxy, prefix: str) -> None:
+        self.engine = core.services.db.engine.sync_engine
+        self.proxy, self.prefix = proxy, prefix
+        self.armed = False
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.armed and statement.lstrip().startswith(self.prefix):
+            self.armed = False
+            self.proxy.hang()
+
+    def __enter__(self) -> HangAt:
+        event.listen(self.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self)
+
+
+@pytest.fixture
+def hung_core(postgres_database: str, settings_for: Any, tmp_path: Any) -> Iterator[Any]:
+    """``core_behind_proxy`` with ``database_timeout_seconds=BOUND``, replays by hand."""
+
+    def make(**overrides: Any) -> Any:
+        overrides.setdefault("outage_journal", str(tmp_path / "j"))
+        return core_behind_proxy(
+            postgres_database, settings_for, database_timeout_seconds=BOUND, **overrides
+        )
+
+    yield make
+
+
+@pytest.mark.postgres
+async def test_a_dm_sent_into_a_hung_database_is_answered_at_once_and_replayed_at_the_thaw(
+    hung_core,
+):
+    """Before, the reply waited until the database thawed (here: for ever)."""
+    async with hung_core() as (proxy, core):
+        replays_by_hand(core)
+        delivered = delivering(core)
+        alice = person()
+        await grant(core, alice)
+        asked = message(alice, TEXT)
+        with HangAt(core, proxy, "SELECT") as hang:  # the DM's first read
+            hang.armed = True
+            started = time.monotonic()
+            async with asyncio.timeout(NEVER):
+                replies = await core.handle(asked)
+            waited = time.monotonic() - started
+        assert not hang.armed  # it hung in flight
+        assert [r.text for r in replies] == [DB_UNAVAILABLE]
+        assert waited < WITHIN
+        assert core.backlog_size == 1
+        proxy.thaw()
+        assert await core.drain_backlog() == 1
+        assert [r.purpose for r in delivered[0]] == ["chat"]
+        await core.services.learner.flush()
+        pid = await person_id(core, alice)
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+        assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 1
+        assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
+        later = await core.handle(message(alice, "and what about vacuum tuning?"))
+        assert [r.purpose for r in later] == ["chat"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", ["INSERT INTO llm_call", "INSERT INTO conversation_turn"])
+async def test_a_record_sent_into_a_hung_database_is_stored_once_after_the_thaw(
+    hung_core, statement
+):
+    """The answer is given; its record's statement goes into the hang, and takes effect when
+    the server thaws (the bytes were sent: a stopped server reads them when it resumes). The
+    replay of the owed record finds what committed and stores the rest, once: two turns,
+    one model call."""
+    async with hung_core() as (proxy, core):
+        replays_by_hand(core)
+        alice = person()
+        await grant(core, alice)
+        core.services.learner.queue.max_delay = 60.0  # its batch waits for the flush below
+        asked = message(alice, TEXT)
+        with HangAt(core, proxy, statement) as hang:
+            hang.armed = True
+            started = time.monotonic()
+            async with asyncio.timeout(NEVER):
+                [reply] = await core.handle(asked)
+            waited = time.monotonic() - started
+        assert not hang.armed
+        assert reply.purpose == "chat" and waited < WITHIN
+        assert core.backlog_size == 1  # the record, owed
+        proxy.thaw()
+        assert await core.drain_backlog() == 1
+        await core.services.learner.flush()
+        pid = await person_id(core, alice)
+        async with core.services.db.session() as session:
+            turns = (await session.exec(
+                select(ConversationTurn.role).where(ConversationTurn.person_id == pid)
+            )).all()
+        assert sorted(turns) == ["assistant", "user"]
+        assert await count(core, LLMCall, person_id=pid) == 1
+

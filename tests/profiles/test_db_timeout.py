@@ -1,0 +1,129 @@
+"""A PostgreSQL that hangs (a proxy that stops forwarding bytes, sockets open: a server
+stopped with SIGSTOP, a network dropping packets) is unavailable within the bound, as one
+that refuses; the connection that hung is discarded; patient work is not bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from profiles.db import Database, DatabaseUnavailable
+from profiles.db_timeout import connect_args
+from tests.support.tcp_proxy import proxied_database
+
+BOUND = 1.0
+# What the bound must come to on a busy machine: the statement's BOUND, or opening a
+# connection (libpq's connect_timeout: at least 2 s), with room for a slow loop.
+WITHIN = 3 * BOUND + 1.0
+
+
+async def select(db: Database, value: int) -> int:
+    async with db.session() as session:
+        return int((await session.exec(text(f"SELECT {value}"))).scalar_one())  # type: ignore[call-overload]
+
+
+@pytest.mark.postgres
+async def test_a_round_trip_the_database_never_answers_is_unavailable_within_the_bound(
+    postgres_database,
+):
+    """The statement sent into the hang fails after the bound, not when the server thaws;
+    its connection is closed and never handed out again (its late answer would be read as
+    the next statement's), and once the database answers the pool serves again."""
+    proxy, url = await proxied_database(postgres_database)
+    db = Database(url, timeout=BOUND)
+    handed_out: list[Any] = []
+    invalidated: list[Any] = []
+    pool = db.engine.sync_engine.pool
+    event.listen(pool, "checkout", lambda dbapi, record, proxied: handed_out.append(dbapi))
+    event.listen(pool, "invalidate", lambda dbapi, record, exc: invalidated.append(dbapi))
+    try:
+        assert await select(db, 1) == 1
+        proxy.hang()
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable, match="no answer from the database"):
+            async with asyncio.timeout(30):  # without the bound: until the thaw
+                await select(db, 2)
+        assert time.monotonic() - started < WITHIN
+        hung = handed_out[-1]
+        assert invalidated == [hung] and hung.closed
+        proxy.thaw()
+        assert await select(db, 3) == 3
+        assert handed_out[-1] is not hung
+    finally:
+        await db.dispose()
+        await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_opening_a_connection_to_a_hung_database_is_bounded_too(postgres_database):
+    """A frozen server still completes the TCP handshake (its kernel does) and then answers
+    nothing: opening a connection gives up after ``connect_timeout``."""
+    proxy, url = await proxied_database(postgres_database)
+    db = Database(url, timeout=BOUND)
+    try:
+        proxy.hang()
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable):
+            async with asyncio.timeout(30):
+                await select(db, 1)
+        assert time.monotonic() - started < WITHIN
+        proxy.thaw()
+        assert await select(db, 2) == 2
+    finally:
+        await db.dispose()
+        await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_patient_work_is_not_cut_by_the_bound(postgres_database):
+    """A statement longer than the bound is an outage where a person waits, and runs to its
+    end in patient work (a scheduled digest, the purge): the bound is lifted for the task
+    and what it starts, and restored after."""
+    db = Database(postgres_database, timeout=BOUND)
+    slow = text(f"SELECT pg_sleep({BOUND * 1.5}), 7")
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            async with db.session() as session:
+                await session.exec(slow)  # type: ignore[call-overload]
+
+        async def patient_work() -> int:
+            with db.patient():
+                async with db.session() as session:
+                    return int((await session.exec(slow)).one()[1])  # type: ignore[call-overload]
+
+        assert await asyncio.create_task(patient_work()) == 7
+        with pytest.raises(DatabaseUnavailable):  # bounded again outside
+            async with db.session() as session:
+                await session.exec(slow)  # type: ignore[call-overload]
+    finally:
+        await db.dispose()
+
+
+async def test_sqlite_is_not_bounded(sqlite_url):
+    """A file cannot hang as a server does, and a long write (a migration, a big batch)
+    must not be cut: SQLite's statements run as long as they take, whatever the bound."""
+    db = Database(sqlite_url, timeout=0.2)
+    try:
+        async with db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
+            await raw.driver_connection.create_function("test_sleep", 1, time.sleep)
+            row = (await conn.exec_driver_sql("SELECT test_sleep(0.5), 7")).one()
+        assert row[1] == 7
+    finally:
+        await db.dispose()
+
+
+def test_a_database_urls_own_connection_parameters_are_kept() -> None:
+    """The bound sets libpq's connect_timeout, keepalives and tcp_user_timeout unless the
+    operator's URL names them."""
+    mine = connect_args({}, 5.0)
+    assert (mine["connect_timeout"], mine["keepalives"], mine["tcp_user_timeout"]) == (5, 1, 30_000)
+    assert connect_args({}, 1.0)["connect_timeout"] == 2  # libpq's least
+    theirs = connect_args({"connect_timeout": "20", "keepalives_idle": "60"}, 5.0)
+    assert "connect_timeout" not in theirs and "keepalives_idle" not in theirs
+    assert theirs["keepalives_count"] == 3
