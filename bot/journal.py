@@ -385,7 +385,10 @@ class Drainer:
 
     ``replay(event, owed)`` processes an event and raises ``unavailable`` while the
     database is still away; the drain then stops and the retry loop tries again later (1 s,
-    doubling up to a minute).
+    doubling up to a minute). Callers that waited for that failed attempt return without
+    one of their own: against a database that hangs each attempt takes the whole database
+    timeout (profiles/db_timeout.py), and people writing together waited one attempt per
+    person ahead of them (five at once: ten seconds for the last).
     Any other failure is logged and that entry is dropped, so one poisoned event cannot block
     everyone behind it."""
 
@@ -408,6 +411,7 @@ class Drainer:
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.replaying = False
+        self._failed_attempts = 0
 
     @property
     def draining(self) -> bool:
@@ -415,15 +419,20 @@ class Drainer:
 
     async def drain(self) -> int:
         """Replay waiting events in order until the journal is empty or the database fails
-        again; returns how many were processed."""
+        again; returns how many were processed (0 as well when the attempt this call waited
+        for failed: the database is still away, see the class docstring)."""
         done = 0
+        failed_before = self._failed_attempts
         async with self._lock:
+            if self._failed_attempts != failed_before:
+                return 0
             while (head := self.journal.first()) is not None:
                 event, owed = head.event, head.owed
                 self.replaying = True
                 try:
                     replies = await self._replay(event, owed)
                 except self._unavailable:
+                    self._failed_attempts += 1
                     break
                 except Exception:
                     log.exception("replayed event %s failed and was dropped", event.event_id)

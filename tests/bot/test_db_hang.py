@@ -131,3 +131,33 @@ async def test_a_record_sent_into_a_hung_database_is_stored_once_after_the_thaw(
         assert sorted(turns) == ["assistant", "user"]
         assert await count(core, LLMCall, person_id=pid) == 1
 
+
+@pytest.mark.postgres
+async def test_messages_behind_a_backlog_are_answered_at_once_while_the_database_hangs(
+    hung_core,
+):
+    """A new event first replays the older ones waiting in the journal, one drain at a
+    time. Against a refused database each attempt fails at once; against a hung one each
+    takes the bound, and the people writing together waited one attempt per person ahead
+    of them. An attempt that failed now answers everyone who waited for it."""
+    async with hung_core() as (proxy, core):
+        replays_by_hand(core)
+        people = [person(f"user{n}") for n in range(5)]
+        for who in people:
+            await grant(core, who)
+        proxy.hang()
+        async with asyncio.timeout(NEVER):
+            first = await core.handle(message(people[0], TEXT))
+        assert [r.text for r in first] == [DB_UNAVAILABLE] and core.backlog_size == 1
+        started = time.monotonic()
+        async with asyncio.timeout(NEVER):
+            answers = await asyncio.gather(*(
+                core.handle(message(who, f"{TEXT}, part {n}")) for n, who in enumerate(people)
+            ))
+        waited = time.monotonic() - started
+        assert [[r.text for r in replies] for replies in answers] == [[DB_UNAVAILABLE]] * 5
+        assert waited < WITHIN
+        assert core.backlog_size == 6
+        proxy.thaw()
+        assert await core.drain_backlog() == 6
+        assert await count(core, ConversationTurn, role="user") == 6
