@@ -47,6 +47,7 @@ from bot.pipeline.chat import (
     EMPTY_MESSAGE,
     AnswerOwed,
     Chat,
+    ClaimUnsure,
     addressed_to_bot,
     reply_thread,
 )
@@ -139,9 +140,12 @@ class Core:
             return [Reply(text=t(TEMPLATE_REFUSED, self._locale(event)),
                           kind=ReplyKind.EPHEMERAL, purpose="error")]
         except DatabaseUnavailable as exc:
-            kept = self.services.journal.keep(
-                event, owed=ANSWER_AND_LEARNING if isinstance(exc, AnswerOwed) else None
+            owed = (
+                ANSWER_AND_LEARNING if isinstance(exc, AnswerOwed)
+                else exc.owed if isinstance(exc, ClaimUnsure)
+                else None
             )
+            kept = self.services.journal.keep(event, owed=owed)
             self.drainer.wake()
             log.warning("database unavailable, event %s %s: %s", event.event_id, kept.value, exc)
             if isinstance(event, ReactionEvent) or not addressed_to_bot(event):

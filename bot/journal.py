@@ -21,7 +21,9 @@ be assembled because the database went away in between owes its answer and its l
 its learning only (bot/learning.py); one that was answered but whose record (its two turns)
 met the outage owes that record, with the answer as sent (:class:`RecordOwed`). Its replay
 must not claim it again — the claim would call it a duplicate, and the person would never
-get the answer, nor the profile the lesson — only do what is owed.
+get the answer, nor the profile the lesson — only do what is owed. A message whose claim
+was sent but never answered (the database hung or was lost meanwhile) may be claimed or
+not: it is kept with that claim's time (:attr:`Owed.claims`), and its replay tells which.
 
 API (small on purpose; the batched learner, bot/learning.py, builds its guarantee on it):
 ``Journal.keep(event, owed=None) -> Kept`` (``keep_many`` for a batch),
@@ -87,11 +89,19 @@ class RecordOwed:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Owed:
     """What an event that was claimed already still owes (see the module docstring).
-    ``record``: the exchange's record only — it was answered (bot/pipeline/chat.py)."""
+    ``record``: the exchange's record only — it was answered (bot/pipeline/chat.py).
+
+    ``claims``: not known to be claimed. These claims of it (their ``processed_at``) were
+    sent to a database that then failed without answering — a hang past the database
+    timeout, a reset — so each may have committed, at the failure or when the server
+    thawed. Its replay claims it as a new event's, and only if it finds it claimed by one of
+    these, owes what the rest says (its answer and its learning): without them a claim of
+    its own that committed unseen made the replay a duplicate, never answered."""
 
     answer: bool = False
     learning: bool = False
     record: RecordOwed | None = None
+    claims: tuple[dt.datetime, ...] = ()
 
 
 ANSWER_AND_LEARNING = Owed(answer=True, learning=True)
@@ -133,6 +143,8 @@ def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
                 "answer": record.answer, "at": record.answered_at.isoformat(),
                 "topics": list(record.topics), "model": record.model,
             }
+        if owed.claims:
+            payload["claims_sent"] = [claim.isoformat() for claim in owed.claims]
     # ASCII escapes: a lone surrogate ("\ud83d", which a platform can send) has no UTF-8,
     # and the event it was in could not be kept at all; json.loads restores it as it was.
     return json.dumps(payload)
@@ -153,6 +165,7 @@ def _owed_of(data: dict[str, Any]) -> Owed | None:
             record["answer"], dt.datetime.fromisoformat(record["at"]),
             tuple(record["topics"]), record["model"],
         ) if record is not None else None,
+        claims=tuple(dt.datetime.fromisoformat(at) for at in data.get("claims_sent", ())),
     )
 
 

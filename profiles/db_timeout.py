@@ -48,7 +48,9 @@ learning batch, a WAL checkpoint after an erasure) must not be cut.
 (or a statement in autocommit) sent into the hang takes effect when the server thaws, as
 one whose answer a reset lost. Work that goes to the outage journal must therefore be safe
 to replay when it did commit: the event-id claims make a replayed event that was claimed a
-duplicate, and an owed record's replay first looks for the turns it would store.
+duplicate, an owed record's replay first looks for the turns it would store, and a message
+whose claim was sent is kept with that claim's time, so that its replay can tell its own
+claim from a duplicate's (bot/pipeline/chat.py ``ClaimUnsure``).
 """
 
 from __future__ import annotations

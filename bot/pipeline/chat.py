@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from bot.llm.base import LLMRequest, PartialCallback
 from bot.pipeline.answer import Answer
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.consent_gate import ConsentGate, Gate
-from bot.pipeline.identify import Identify, key_of
+from bot.pipeline.identify import ClaimAttempt, Identify, key_of
 from bot.pipeline.intake import Intake
 from bot.pipeline.observe import ChannelContext, Observe
 from bot.pipeline.record import Record, TurnRow
@@ -80,6 +81,24 @@ class AnswerOwed(DatabaseUnavailable):
     learning (bot/journal.py): its replay learns, answers and records without claiming it
     again — a second claim would call it a duplicate, and the person would never be
     answered."""
+
+
+class ClaimUnsure(DatabaseUnavailable):
+    """The database failed after a message's claim was sent and before it answered (a hang
+    past the database timeout, a lost connection): the claim may have committed, at the
+    failure or when a frozen server thawed. The core keeps the event with the times of
+    the claims sent for it (``claims``, bot/journal.py ``Owed.claims``): its replay claims
+    it, and answers it as owed if the claim it finds is one of these — not as a duplicate."""
+
+    def __init__(self, message: str, claims: tuple[dt.datetime, ...]) -> None:
+        super().__init__(message)
+        self.claims = claims
+
+    @property
+    def owed(self) -> Owed:
+        """How the event is kept: owing its answer and its learning if one of ``claims``
+        committed."""
+        return Owed(answer=True, learning=True, claims=self.claims)
 
 
 @dataclass(slots=True)
@@ -157,6 +176,9 @@ class Chat:
         limit = self.services.settings.max_message_chars
         truncated = len(event.text) > limit
         text = clean_text(event.text, max_chars=limit).strip()
+        tried: tuple[dt.datetime, ...] = ()
+        if owed is not None and owed.claims:  # not known to be claimed: replayed as new
+            tried, owed = owed.claims, None
         if owed is not None and owed.record is not None:
             await self.record_owed(event, text, owed.record)
             if text and owed.learning:
@@ -194,7 +216,7 @@ class Chat:
             async with self._work:
                 prepared = await self._claim_learn_prepare(
                     event, text, truncated, claimed=owed is not None,
-                    learn=owed is None or owed.learning,
+                    learn=owed is None or owed.learning, tried=tried,
                 )
             if prepared is None:
                 return []
@@ -270,16 +292,51 @@ class Chat:
         *,
         claimed: bool,
         learn: bool,
+        tried: tuple[dt.datetime, ...] = (),
     ) -> Prepared | None:
         """Everything before the model: None for a duplicate delivery. ``claimed``: a replay
-        of a message claimed already; ``learn``: False if its learning was done."""
-        decided = None if claimed else await self._claim_steady(event, learn)
+        of a message claimed already; ``learn``: False if its learning was done; ``tried``:
+        a replay of a message whose claims sent at these times may have committed
+        (:class:`ClaimUnsure`): found claimed by one of them, it is no duplicate but owes
+        its answer and its learning."""
+        attempt = ClaimAttempt(self.services.clock())
+        try:
+            prepared = await self._claim_then_prepare(
+                event, text, truncated, claimed=claimed, learn=learn, attempt=attempt
+            )
+        except AnswerOwed:
+            raise
+        except DatabaseUnavailable as exc:
+            if not attempt.sent:
+                raise
+            raise ClaimUnsure(str(exc), (*tried, attempt.at)) from exc
+        if prepared is None and tried and await self.identify.claimed_by(event, tried):
+            log.info("event %s was claimed before an outage it met: answered now",
+                     event.event_id)
+            return await self._claim_then_prepare(
+                event, text, truncated, claimed=True, learn=True, attempt=attempt
+            )
+        return prepared
+
+    async def _claim_then_prepare(
+        self,
+        event: MessageEvent,
+        text: str,
+        truncated: bool,
+        *,
+        claimed: bool,
+        learn: bool,
+        attempt: ClaimAttempt,
+    ) -> Prepared | None:
+        """:meth:`_claim_learn_prepare`'s claim (unless ``claimed``), then the reply's
+        reads: None for a duplicate."""
+        decided = None if claimed else await self._claim_steady(event, learn, attempt)
         if decided is False:
             log.info("duplicate event %s ignored", event.event_id)
             return None
         if decided is None:
             in_transaction = await self._claim_in_transaction(
-                event, text, truncated, claimed=claimed, learn=learn
+                event, text, truncated, claimed=claimed, learn=learn, attempt=attempt
             )
             if not isinstance(in_transaction, Decided):
                 return in_transaction  # a duplicate (None), or PostgreSQL's reply prepared
@@ -294,7 +351,7 @@ class Chat:
             raise AnswerOwed(str(exc)) from exc
 
     async def _claim_steady(
-        self, event: MessageEvent, learn: bool
+        self, event: MessageEvent, learn: bool, attempt: ClaimAttempt
     ) -> Decided | Literal[False] | None:
         """The claim of a steady sender's message straight to the driver, in one transaction
         with the read of their rows (:meth:`Identify.claim_if_steady`): when nothing needs
@@ -322,7 +379,7 @@ class Chat:
             decided.append(Decided(sender.person, gate, timezone, read_ahead=ahead))
             return True
 
-        claimed = await self.identify.claim_if_steady(event, steady)
+        claimed = await self.identify.claim_if_steady(event, steady, attempt)
         if claimed is None:
             return None
         return decided[0] if claimed else False
@@ -335,6 +392,7 @@ class Chat:
         *,
         claimed: bool,
         learn: bool,
+        attempt: ClaimAttempt,
     ) -> Decided | Prepared | None:
         """The claim in a transaction of its ORM session, whatever it must write (a new
         person, an unanswered consent, what the platform reports anew; a replay): the
@@ -346,7 +404,9 @@ class Chat:
         # indexes about this person (profiles/db.py).
         async with self.services.db.session(quick=True) as session:
             sender = await self.identify.sender(session, event)
-            if not claimed and not await self.identify.claim(session, sender.person, event):
+            if not claimed and not await self.identify.claim(
+                session, sender.person, event, attempt
+            ):
                 log.info("duplicate event %s ignored", event.event_id)
                 return None
             policy = policy_of(event, sender.channel_policy) if sender.read_ahead else None

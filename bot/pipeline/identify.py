@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import Event, MessageEvent, Surface
@@ -26,6 +29,18 @@ from profiles.upsert import dialect_of, insert_of
 
 def key_of(event: Event) -> PersonKey:
     return PersonKey(event.person.platform, event.person.workspace, event.person.user_id)
+
+
+@dataclass(slots=True)
+class ClaimAttempt:
+    """One attempt to claim an event: the time its claim is stamped with (``processed_at``)
+    and whether the claim was sent. A claim sent to a database that then failed may have
+    committed (a COMMIT, or a statement in autocommit, sent into a hang takes effect when
+    the server thaws: profiles/db_timeout.py), and that time tells the replay whether the
+    claim it finds is this attempt's (bot/journal.py ``Owed.claims``)."""
+
+    at: dt.datetime
+    sent: bool = False
 
 
 class Identify:
@@ -61,7 +76,10 @@ class Identify:
         return found
 
     async def claim_if_steady(
-        self, event: MessageEvent, steady: Callable[[Sender, ReadAhead], bool]
+        self,
+        event: MessageEvent,
+        steady: Callable[[Sender, ReadAhead], bool],
+        attempt: ClaimAttempt | None = None,
     ) -> bool | None:
         """:meth:`sender` and :meth:`claim` in one transaction straight on the driver
         (:meth:`Database.read_then_write`), for a known sender whom ``steady`` —
@@ -69,11 +87,12 @@ class Identify:
         finds needing no other write. As :meth:`sender` does, it writes their new display
         name and the last-seen mark when due, then the claim. True: claimed; False: a
         duplicate; None: unknown or not steady, nothing written: then :meth:`sender` and
-        :meth:`claim` in the claim's session."""
+        :meth:`claim` in the claim's session. ``attempt``: its time stamps the claim, and it
+        is marked sent as the claim goes."""
         services = self.services
         key = key_of(event)
         channel = event.channel_id if event.surface != Surface.DM else ""
-        now = services.clock()
+        now = attempt.at if attempt is not None else services.clock()
         taken: list[bool] = []
 
         def writes(rows: list[tuple[Any, ...]]) -> list[Write]:
@@ -103,6 +122,8 @@ class Identify:
                 "event_id": event.event_id,
                 "processed_at": now,
             }])))
+            if attempt is not None:
+                attempt.sent = True  # sent when this returns
             return planned
 
         written = await services.db.read_then_write(
@@ -130,8 +151,17 @@ class Identify:
             consent = await engine.consent(session, person.id)  # may take such a grant
         return person if await engine.may_learn_in(session, person, consent) else None
 
-    async def claim(self, session: AsyncSession, person: Person, event: Event) -> bool:
-        """True the first time this platform event id is seen; False for retries."""
+    async def claim(
+        self,
+        session: AsyncSession,
+        person: Person,
+        event: Event,
+        attempt: ClaimAttempt | None = None,
+    ) -> bool:
+        """True the first time this platform event id is seen; False for retries.
+        ``attempt``: as for :meth:`claim_if_steady` (sent with the session's COMMIT)."""
+        if attempt is not None:
+            attempt.sent = True
         result = await session.exec(
             _claim(dialect_of(session)),
             params={
@@ -139,10 +169,29 @@ class Identify:
                 "platform": event.person.platform,
                 "workspace": event.person.workspace,
                 "event_id": event.event_id,
-                "processed_at": self.services.clock(),
+                "processed_at": attempt.at if attempt is not None else self.services.clock(),
             },
         )
         return result.first() is not None
+
+    async def claimed_by(self, event: Event, claims: tuple[dt.datetime, ...]) -> bool:
+        """Whether ``event`` is claimed by one of ``claims`` (their times): attempts whose
+        claims were sent to a database that failed before answering (:class:`ClaimAttempt`).
+        Asked only by the replay of such an event that found it claimed."""
+        async with self.services.db.read() as session:
+            found = (await session.exec(
+                select(ProcessedEvent.processed_at).where(
+                    ProcessedEvent.platform == event.person.platform,
+                    ProcessedEvent.workspace == event.person.workspace,
+                    ProcessedEvent.event_id == event.event_id,
+                )
+            )).first()
+        return found is not None and _utc(found) in {_utc(claim) for claim in claims}
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` as an aware UTC time (SQLite hands timestamps back naive, in UTC)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 # What identifying a steady sender may write besides the claim (see claim_if_steady)

@@ -296,3 +296,24 @@ def test_a_workspace_the_bot_left_leaves_no_waiting_event(tmp_path) -> None:
     entry = journal.first()
     assert len(journal) == 1 and entry is not None and entry.event.person == there
     journal.close()
+
+
+def test_the_claims_sent_for_an_event_survive_a_restart_and_a_second_outage(tmp_path) -> None:
+    """A message whose claim was sent into a hang is kept with that claim's time, which its
+    replay compares with the claim it finds: lost on a restart, the replay would call the
+    message a duplicate if the claim committed. A replay whose own claim meets the outage
+    again keeps both times (either may be the one that committed)."""
+    path = tmp_path / "outage.journal"
+    journal = Journal(path)
+    later = AT + dt.timedelta(minutes=3)
+    event = msg(1)
+    journal.keep(event, owed=Owed(answer=True, learning=True, claims=(AT,)))
+    journal.close()
+    again = Journal(path)
+    entry = again.first()
+    assert entry is not None and entry.owed == Owed(answer=True, learning=True, claims=(AT,))
+    again.keep(event, owed=Owed(answer=True, learning=True, claims=(AT, later)))
+    entry = again.first()
+    assert entry is not None and entry.owed is not None and entry.owed.claims == (AT, later)
+    assert len(again) == 1
+    again.close()

@@ -5,6 +5,7 @@ that refuses; the connection that hung is discarded; patient work is not bounded
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
@@ -15,10 +16,12 @@ from profiles.db import Database, DatabaseUnavailable
 from profiles.db_timeout import connect_args
 from tests.support.tcp_proxy import proxied_database
 
-BOUND = 1.0
+# Not less: on the shared test server a statement took over a second now and then.
+BOUND = 2.0
 # What the bound must come to on a busy machine: the statement's BOUND, or opening a
-# connection (libpq's connect_timeout: at least 2 s), with room for a slow loop.
+# connection (libpq's connect_timeout: whole seconds, at least 2), with room for a slow loop.
 WITHIN = 3 * BOUND + 1.0
+CONNECT_WITHIN = max(2, math.ceil(BOUND)) + 1.5  # (it was 5 s whatever the bound)
 
 
 async def select(db: Database, value: int) -> int:
@@ -70,7 +73,7 @@ async def test_opening_a_connection_to_a_hung_database_is_bounded_too(postgres_d
         with pytest.raises(DatabaseUnavailable):
             async with asyncio.timeout(30):
                 await select(db, 1)
-        assert time.monotonic() - started < WITHIN
+        assert time.monotonic() - started < CONNECT_WITHIN
         proxy.thaw()
         assert await select(db, 2) == 2
     finally:

@@ -13,6 +13,7 @@ class TcpProxy:
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self._serving: set[asyncio.Task[None]] = set()
         self._flowing = asyncio.Event()
         self._flowing.set()
 
@@ -27,6 +28,9 @@ class TcpProxy:
             await self._server.wait_closed()
             self._server = None
         self.cut()
+        # Each connection's pumps see their sockets closed and end: none is left for the
+        # event loop's teardown to cancel (Python 3.11 logs that as an error).
+        await asyncio.gather(*self._serving, return_exceptions=True)
 
     def cut(self) -> None:
         """:meth:`stop` from synchronous code (a SQLAlchemy event hook): the listening socket
@@ -54,6 +58,10 @@ class TcpProxy:
         self._flowing.set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._serving.add(task)
+        task.add_done_callback(self._serving.discard)
         self._pipes.add(writer)
         await self._flowing.wait()  # a frozen server accepts, then answers nothing
         if self._server is None:  # stopped meanwhile: cut() closed the connection
