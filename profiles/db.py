@@ -271,6 +271,10 @@ class Database:
         self.url = _normalise(url)
         self.sqlite = self.url.get_backend_name() == "sqlite"
         self.timeout = timeout
+        # How many times the database was found unavailable so far: work that waited for
+        # its turn compares it to give up at once when the database failed meanwhile
+        # (bot/pipeline/chat.py).
+        self.failures = 0
         if self.sqlite and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # Statement errors name the statement but not the values sent with it: those are
@@ -508,7 +512,7 @@ class Database:
         read: tuple[DriverStatement, Any],
         then: Callable[[list[tuple[Any, ...]]], Sequence[Write]],
     ) -> list[list[tuple[Any, ...]]]:
-        with _reported_as_unavailable():
+        with _reported_as_unavailable(self):
             return await greenlet_spawn(
                 _read_then_write_on_driver,
                 self._direct_engine.sync_engine,
@@ -520,7 +524,7 @@ class Database:
     async def _write_each(
         self, prepared: list[tuple[DriverStatement, Any]]
     ) -> list[list[tuple[Any, ...]]]:
-        with _reported_as_unavailable():
+        with _reported_as_unavailable(self):
             # One hop into SQLAlchemy's greenlet for the checkout, the work and the
             # connection's return (an AsyncConnection made three).
             done = await greenlet_spawn(
@@ -549,7 +553,7 @@ class Database:
         """Every row of one indexed ``SELECT``, as :meth:`read_one` reads its first (a
         reply's sender: one row per preference, profiles/preload.py)."""
         compiled = compiled_select(statement, self.engine.dialect)
-        with _reported_as_unavailable():
+        with _reported_as_unavailable(self):
             [(rows, type_codes)] = await greenlet_spawn(
                 _on_driver,
                 self._direct_engine.sync_engine,
@@ -600,7 +604,7 @@ class Database:
     ) -> AsyncIterator[AsyncSession]:
         """``end_turn``: a write transaction ends with a turn of the event loop (below)
         unless its caller gives that turn itself (SQLite's writer: _write)."""
-        with _reported_as_unavailable():
+        with _reported_as_unavailable(self):
             # Closed by to_completion, not ``async with session`` (whose close runs in a task
             # of its own): the same guarantee, without a turn of the event loop when the
             # close does not suspend (profiles/cleanup.py).
@@ -633,7 +637,7 @@ class Database:
         :class:`DatabaseUnavailable` when the database cannot be reached."""
         pool = self.engine.sync_engine.pool
         size = pool.size() if isinstance(pool, QueuePool) else 1
-        with _reported_as_unavailable():
+        with _reported_as_unavailable(self):
             async with contextlib.AsyncExitStack() as held:
                 for _ in range(size):  # held together, so each is a connection of its own
                     await held.enter_async_context(self.engine.connect())
@@ -747,17 +751,20 @@ def _sqlite_connector(url: URL) -> Callable[[], Awaitable[sqlite_loop.LoopConnec
 
 
 @contextlib.contextmanager
-def _reported_as_unavailable() -> Iterator[None]:
+def _reported_as_unavailable(db: Database) -> Iterator[None]:
     """A database that cannot be reached, or was lost, raised as :class:`DatabaseUnavailable`
-    (what the core journals events for); any other error as it is."""
+    (what the core journals events for), and counted in ``db.failures``; any other error as
+    it is."""
     try:
         yield
     except (OperationalError, DBAPIError) as exc:
         if _is_connection_error(exc):
+            db.failures += 1
             raise DatabaseUnavailable(str(exc.orig or exc)) from exc
         raise
     except OSError as exc:
         if _is_network_error(exc):
+            db.failures += 1
             raise DatabaseUnavailable(str(exc)) from exc
         raise
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -213,7 +214,7 @@ class Chat:
             self.services.extract(text, names=event.mentioned_names, reply=True)
         )
         try:
-            async with self._work:
+            async with self._turn(self._work):
                 prepared = await self._claim_learn_prepare(
                     event, text, truncated, claimed=owed is not None,
                     learn=owed is None or owed.learning, tried=tried,
@@ -241,7 +242,7 @@ class Chat:
         reply = Reply(text=text, thread_id=thread, purpose="chat" if error is None else "error")
         # The record. Its failure loses only the record, never the answer.
         try:
-            async with self._record_turn:
+            async with self._turn(self._record_turn):
                 await self.record.store(
                     event, prepared.person, learn=prepared.learn, reply=reply,
                     answered=answered, text=text, thread=thread, asked=prepared.turn,
@@ -283,6 +284,23 @@ class Chat:
                 )
             )
         return replies
+
+    @contextlib.asynccontextmanager
+    async def _turn(
+        self, turn: contextlib.AbstractAsyncContextManager[object]
+    ) -> AsyncIterator[None]:
+        """``turn`` (a few replies' database stages at a time), given up with
+        :class:`DatabaseUnavailable` once it comes if the database was found unavailable
+        while this reply waited for it. Why: against a database that hangs each turn ahead
+        took the whole database timeout to find that out (profiles/db_timeout.py), and the
+        people writing together waited one timeout for every ``reply_work_at_once`` of them
+        ahead (eight at once, two at a time, a 2 s timeout: 8.2 s for the last)."""
+        db = self.services.db
+        failures = db.failures
+        async with turn:
+            if db.failures != failures:
+                raise DatabaseUnavailable("the database failed while this reply waited its turn")
+            yield
 
     async def _claim_learn_prepare(
         self,

@@ -29,7 +29,7 @@ BOUND = 2.0
 WITHIN = 3 * BOUND + 2.0
 # Without the bound the reply waits for the thaw, which these tests never give first.
 NEVER = 30.0
-PEOPLE = 8  # writing together behind a backlog: one attempt each, before, took 8 x ~2 s
+PEOPLE = 10  # writing together; before, they waited 2 s (a bound) per turn or attempt ahead
 
 
 class HangAt:
@@ -238,3 +238,30 @@ async def test_a_claim_sent_into_a_hung_database_that_commits_at_the_thaw_is_sti
         assert await count(core, Signal, event_id=asked.event_id) == learned
         assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
 
+
+
+@pytest.mark.postgres
+async def test_people_writing_together_into_a_hung_database_are_all_answered_at_once(
+    hung_core,
+):
+    """Replies take their database stages a few at a time (``reply_work_at_once``): against
+    a hung database each turn took the bound, and the people waiting for one waited a bound
+    per turn ahead of them."""
+    async with hung_core() as (proxy, core):
+        replays_by_hand(core)
+        people = [person(f"user{n}") for n in range(PEOPLE)]
+        for who in people:
+            await grant(core, who)
+        proxy.hang()
+        started = time.monotonic()
+        async with asyncio.timeout(NEVER):
+            answers = await asyncio.gather(*(
+                core.handle(message(who, f"{TEXT}, part {n}")) for n, who in enumerate(people)
+            ))
+        waited = time.monotonic() - started
+        assert [[r.text for r in replies] for replies in answers] == [[DB_UNAVAILABLE]] * PEOPLE
+        assert waited < WITHIN
+        assert core.backlog_size == PEOPLE
+        proxy.thaw()
+        assert await core.drain_backlog() == PEOPLE
+        assert await count(core, ConversationTurn, role="user") == PEOPLE
