@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.ops.health import READY, STARTING
+from adapters.ops.health import DB_TIMEOUT_S, READY, STARTING, late_checks
 from adapters.ops.server import start_ops
 from adapters.ops.web import WebHost
 from adapters.slack import runner as slack_runner
@@ -27,6 +27,7 @@ from tests.adapters.slack.conftest import SECRET, USER, fast_options
 from tests.conftest import MakeCore
 from tests.support.fake_slack_api import FakeSlackAPI
 from tests.support.helpers import command, grant, message, person
+from tests.support.tcp_proxy import proxied_database
 
 
 @pytest.fixture
@@ -73,6 +74,37 @@ async def test_readiness_is_503_when_the_database_is_unreachable(sqlite_url: str
     report = json.loads(body)
     assert status == 503
     assert report["database"]["ok"] is False and report["database"]["error"]
+
+
+@pytest.mark.postgres
+async def test_readiness_answers_in_its_time_when_the_database_hangs(
+    postgres_database: str, settings_for
+) -> None:
+    """A PostgreSQL that hangs (the test proxy frozen): /readyz says 503 after its 3 s. It
+    took 13 s: the check's timeout cancelled the query, and psycopg then asked the frozen
+    server to cancel it, and waited for that, 5 s and 5 s more."""
+    proxy, url = await proxied_database(postgres_database)
+    settings = settings_for(url)
+    core = Core(settings, Database(url, timeout=DB_TIMEOUT_S + 1.0), ScriptedBackend())
+    host = await start_ops(core, settings, port=0)
+    host.adapters.set("terminal", READY)
+    base = f"http://127.0.0.1:{host.port}"
+    try:
+        assert (await get(f"{base}/readyz"))[0] == 200
+        proxy.hang()
+        started = time.monotonic()
+        status, body = await get(f"{base}/readyz")
+        assert time.monotonic() - started < DB_TIMEOUT_S + 1.5
+        assert status == 503 and "no answer within" in json.loads(body)["database"]["error"]
+        assert len(late_checks) == 1  # left to end by itself, not cancelled
+        proxy.thaw()
+        await asyncio.gather(*late_checks)  # answered at the thaw
+        assert (await get(f"{base}/readyz"))[0] == 200
+    finally:
+        await host.stop()
+        await core.aclose()
+        await core.services.db.dispose()
+        await proxy.stop()
 
 
 async def test_metrics_count_events_replies_model_calls_people_and_erasures(
