@@ -23,14 +23,14 @@ sees :class:`DatabaseTimedOut`, a lost connection, which profiles/db.py reports 
 **Per round trip, not per reply.** A reply's statements are indexed lookups about one person
 (milliseconds); the model's answer, which may take a minute, is no round trip, so it is
 never cut. Per-person commands (``/export``, ``/forget``) send one statement per table,
-each bounded by that person's rows (retention keeps them to months): far inside a few
-seconds each. Work whose statements grow with a workspace and nobody waits for — the
-scheduled digests, the retention purge, erasing a whole workspace — runs in
-:func:`patient`, without a client-side bound: a slow statement there is no outage, and
-cutting it would make the same work fail again every time it is retried. (The workspace
-counts refreshed beside replies stay bounded: small batches, and a failed refresh only
-waits for the next.) Alembic's migrations at start use their own synchronous engine and
-are not bounded at all.
+each over one person's rows by an index (retention keeps months of them by default): far
+inside a few seconds each (docs/measurement.md, "A database that hangs": 0.5 s for the
+heaviest). Work whose statements grow with a workspace and nobody waits for — the scheduled
+digests, the retention purge, erasing a whole workspace — runs in :func:`patient`, without
+a client-side bound: a slow statement there is no outage, and cutting it would make the
+same work fail again every time it is retried. (The workspace counts refreshed beside
+replies stay bounded: small batches, and a failed refresh only waits for the next.)
+Alembic's migrations at start use their own synchronous engine and are not bounded at all.
 
 **The network case.** Patient work, and any connection between round trips, still needs
 the kernel to notice a network that vanished: TCP keepalives (:data:`KEEPALIVES`) close an
