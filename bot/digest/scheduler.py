@@ -12,7 +12,8 @@
 
 The job store is synchronous (SQLAlchemy + pysqlite/psycopg), so job changes run in a worker
 thread: on SQLite they may wait for a write lock held by the event loop's own transaction,
-and waiting there must not block the loop that will release it.
+and waiting there must not block the loop that will release it. So does APScheduler's own
+processing of due jobs (:class:`OffLoopScheduler`), which it runs on the event loop.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL
 
@@ -78,6 +80,55 @@ def _outside_any_event(work: Callable[[], Any]) -> Any:
     return contextvars.Context().run(work)
 
 
+class LoopExecutor(AsyncIOExecutor):
+    """APScheduler's executor of coroutine jobs, handed jobs from :class:`OffLoopScheduler`'s
+    worker thread: each job's task is created on the event loop, where asyncio wants it."""
+
+    def _do_submit_job(self, job: Job, run_times: list[dt.datetime]) -> None:
+        submit = super()._do_submit_job
+        self._eventloop.call_soon_threadsafe(submit, job, run_times)
+
+
+class OffLoopScheduler(AsyncIOScheduler):
+    """APScheduler's asyncio scheduler with its processing of due jobs — queries of the
+    synchronous job store — in a worker thread, one at a time, rather than on the event loop.
+
+    Why: with PostgreSQL hanging (a stopped server, a network dropping packets), the job
+    store's query waited on the event loop's thread and froze the whole process — every
+    reply, heartbeat and probe — until the database thawed (an 8 s hang stalled the loop
+    8.15 s), whatever bound the bot's own connections have (profiles/db_timeout.py)."""
+
+    _processing: asyncio.Future[float | None] | None = None
+    _again = False
+
+    @run_in_event_loop
+    def wakeup(self) -> None:
+        self._stop_timer()
+        if self._processing is not None:  # the running one is followed by another
+            self._again = True
+            return
+        self._processing = self._eventloop.run_in_executor(None, self._process_jobs)
+        self._processing.add_done_callback(self._processed)
+
+    def _processed(self, processing: asyncio.Future[float | None]) -> None:
+        self._processing = None
+        if processing.cancelled() or not self.running:
+            return
+        if (failure := processing.exception()) is not None:
+            log.error("digest jobs not processed: %s", failure)
+            wait_seconds: float | None = self.jobstore_retry_interval
+        else:
+            wait_seconds = processing.result()
+        if self._again:
+            self._again = False
+            self.wakeup()
+        else:
+            self._start_timer(wait_seconds)
+
+    def _create_default_executor(self) -> LoopExecutor:
+        return LoopExecutor()
+
+
 class DigestScheduler:
     def __init__(self, database_url: str | URL, *, misfire_grace_seconds: int) -> None:
         connect_args: dict[str, Any] = {}
@@ -88,7 +139,7 @@ class DigestScheduler:
             sync_url(database_url), poolclass=pool.NullPool, connect_args=connect_args
         )
         self.jobstore = SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)
-        self.scheduler = AsyncIOScheduler(
+        self.scheduler = OffLoopScheduler(
             jobstores={"default": self.jobstore},
             job_defaults={
                 "coalesce": True,

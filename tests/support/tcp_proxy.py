@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class TcpProxy:
@@ -99,3 +104,30 @@ async def proxied_database(postgres_url: str) -> tuple[TcpProxy, str]:
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
     return proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+
+
+class ProxyInAThread:
+    """:func:`proxied_database` served by an event loop of its own, in a thread: for tests of
+    code that may block the test's own event loop (which then could neither forward a byte
+    nor thaw the proxy). :meth:`hang` and :meth:`thaw` may be called from any thread."""
+
+    def __init__(self, postgres_url: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.proxy, self.url = self._run(proxied_database(postgres_url))
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    def hang(self) -> None:
+        self._loop.call_soon_threadsafe(self.proxy.hang)
+
+    def thaw(self) -> None:
+        self._loop.call_soon_threadsafe(self.proxy.thaw)
+
+    def close(self) -> None:
+        self._run(self.proxy.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

@@ -4,20 +4,26 @@ forgotten — and a real scheduler firing a job end to end."""
 
 import asyncio
 import datetime as dt
+import threading
+import time
 
+import pytest
 from sqlmodel import select
 
 from bot.core import Core
 from bot.digest import install
-from bot.digest.scheduler import job_id
+from bot.digest.schedule import Schedule
+from bot.digest.scheduler import DigestScheduler, job_id
 from bot.llm import NoModelBackend
 from profiles.db import Database
 from profiles.models import DigestSubscription, Preference, Source
 from tests.bot.digest.conftest import NOW, consenting, interests
 from tests.bot.digest.test_runner import ITEMS, StaticSource
 from tests.support.helpers import command, person
+from tests.support.tcp_proxy import ProxyInAThread
 
 UTC = dt.UTC
+HANG_SECONDS = 1.5
 
 
 async def next_fire(digests, pid, after=NOW + dt.timedelta(minutes=1)):
@@ -256,3 +262,49 @@ async def test_the_next_digest_named_at_subscribe_is_one_that_will_be_sent(make_
                               scheduled_for=NOW - dt.timedelta(hours=1)))
     [reply] = await core.handle(command(alice, "digest", "subscribe daily 09:00"))
     assert "next digest: Friday 27 November, 09:00" in reply.text
+
+
+@pytest.mark.postgres
+async def test_a_hung_database_does_not_stall_the_event_loop_through_the_job_store(
+    postgres_database,
+):
+    """APScheduler looked for due jobs on the event loop, with the synchronous job store: a
+    PostgreSQL that hung then froze the whole process — every reply — until it thawed (the
+    loop stood still as long as the hang). Now the loop goes on meanwhile, and the due job
+    fires once the database answers."""
+    proxied = ProxyInAThread(postgres_database)
+    jobs = DigestScheduler(proxied.url, misfire_grace_seconds=60)
+    fired = asyncio.Event()
+
+    async def fire(person_id: int) -> None:
+        fired.set()
+
+    lags: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.05)
+            lags.append(time.monotonic() - started - 0.05)
+
+    ticking = asyncio.create_task(tick())
+    thaw = threading.Timer(HANG_SECONDS, proxied.thaw)  # from a thread: the loop may be stuck
+    try:
+        await jobs.start(None, process_jobs=False)  # paused: nothing is processed yet
+        await jobs.schedule(7, Schedule("daily", "09:00", "UTC"))
+        await asyncio.to_thread(
+            jobs.scheduler.modify_job, job_id(7), next_run_time=dt.datetime.now(UTC)
+        )
+        proxied.hang()
+        thaw.start()
+        await jobs.start(fire, process_jobs=True)  # resumed: due jobs are looked for now
+        await asyncio.sleep(HANG_SECONDS + 0.2)
+        assert max(lags) < HANG_SECONDS / 3
+        async with asyncio.timeout(30):
+            await fired.wait()
+    finally:
+        thaw.cancel()
+        proxied.thaw()
+        ticking.cancel()
+        await jobs.shutdown()
+        proxied.close()
