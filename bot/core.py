@@ -20,7 +20,7 @@ import asyncio
 import datetime as dt
 import logging
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 
 from bot import lifecycle
 from bot.commands import REGISTRY, parse_command_line
@@ -176,6 +176,21 @@ class Core:
     async def forget_workspace(self, platform: str, workspace: str) -> int:
         """See :func:`bot.lifecycle.forget_workspace`."""
         return await lifecycle.forget_workspace(self.services, platform, workspace)
+
+    async def forget_absent(
+        self, platform: str, workspace: str, present_user_ids: Container[str]
+    ) -> int:
+        """See :func:`bot.lifecycle.forget_absent`."""
+        return await lifecycle.forget_absent(self.services, platform, workspace,
+                                             present_user_ids)
+
+    async def forget_absent_workspaces(
+        self, platform: str, present_workspaces: Container[str], *,
+        covered: Callable[[str], bool],
+    ) -> dict[str, int]:
+        """See :func:`bot.lifecycle.forget_absent_workspaces`."""
+        return await lifecycle.forget_absent_workspaces(
+            self.services, platform, present_workspaces, covered=covered)
 
     @property
     def backlog_size(self) -> int:

@@ -345,6 +345,29 @@ class Journal:
             )
             return int(cursor.rowcount)
 
+    def workspaces(self, platform: str) -> set[str]:
+        """The workspaces of ``platform`` with waiting events: a workspace the bot was removed
+        from while disconnected may be known only here (nobody there has a row yet)."""
+        if self._conn is None and not self.exists():
+            return set()
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT DISTINCT workspace FROM outage_event WHERE platform = ?", (platform,)
+            ).fetchall()
+        return {str(row[0]) for row in rows}
+
+    def users(self, platform: str, workspace: str) -> set[str]:
+        """The people of a workspace with waiting events: someone who left while the bot was
+        disconnected may be known only here, and their replay would make them a row."""
+        if self._conn is None and not self.exists():
+            return set()
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT DISTINCT user_id FROM outage_event WHERE platform = ? AND workspace = ?",
+                (platform, workspace),
+            ).fetchall()
+        return {str(row[0]) for row in rows}
+
     def forget(self, platform: str, user_id: str, workspace: str | None = None) -> int:
         """Remove a person's waiting events (``workspace=None``: in every workspace of the
         platform), and their words from others' waiting reactions to their messages (the

@@ -9,6 +9,9 @@ outage journal, exports, feature state) and runs it in the right order around th
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Container
+
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +24,8 @@ from profiles.engine import PersonKey
 from profiles.models import Person
 from profiles.privacy import forget_person as forget_person_rows
 from profiles.privacy import hold_all_for_erasure, hold_for_erasure
+
+log = logging.getLogger(__name__)
 
 
 async def forget_person(
@@ -133,6 +138,72 @@ async def forget_workspace(services: Services, platform: str, workspace: str) ->
         # their words (a recent message's text kept for reactions; privacy audit).
         await services.features.delete_workspace_data(platform, workspace)
     return forgotten
+
+
+async def forget_absent(
+    services: Services, platform: str, workspace: str, present_user_ids: Container[str]
+) -> int:
+    """Forget the people of one workspace who are no longer in it, found when the bot
+    reconnects: they left while it was disconnected, and the platform never delivers the
+    missed leave events. ``present_user_ids`` is the platform's COMPLETE member list of that
+    workspace (or a live view of it, asked while deciding): everyone it lacks is erased, so an
+    adapter calls this only with a list it knows complete, never a partial one. Only this
+    workspace is touched: the same account's other workspaces (a DM scope included) stay.
+    Adapters call it only when ``settings.forget_on_leave`` allows; returns how many person
+    records were removed."""
+    # Someone known only by their waiting events would get a row at the replay.
+    for user_id in services.journal.users(platform, workspace):
+        if user_id not in present_user_ids:
+            services.journal.forget(platform, user_id, workspace)
+
+    async def forget(session: AsyncSession) -> int:
+        people = await session.exec(
+            select(Person).where(Person.platform == platform, Person.workspace == workspace)
+        )
+        # Membership asked here, not before the query: whoever joined meanwhile is present.
+        gone = [p for p in people if p.user_id not in present_user_ids]
+        await hold_all_for_erasure(session, [p.id for p in gone if p.id is not None])
+        for person in gone:
+            await forget_person(services, session, person)
+        return len(gone)
+
+    return await services.in_transaction(forget)
+
+
+async def forget_absent_workspaces(
+    services: Services,
+    platform: str,
+    present_workspaces: Container[str],
+    *,
+    covered: Callable[[str], bool],
+) -> dict[str, int]:
+    """Forget every workspace tailorbot knows people of (rows, or events waiting in the
+    outage journal) that the platform no longer lists for the bot: it was removed while
+    disconnected, and the removal event was never delivered. ``covered`` says which
+    workspaces ``present_workspaces`` speaks for (e.g. one shard's servers, never a DM
+    scope): one it does not cover is kept whatever the list says, so a process that sees a
+    part of the platform never forgets the rest. A list that lacks every one of two or more
+    covered workspaces forgets nothing: that is far likelier another bot's token, or a new
+    application not yet invited, than a bot removed everywhere at once (the log says so).
+    Adapters call it only when ``settings.forget_on_leave`` allows; returns the people
+    forgotten per workspace."""
+    async with services.db.read() as session:
+        rows = await session.exec(
+            select(Person.workspace).where(Person.platform == platform).distinct()
+        )
+        known = {str(workspace) for workspace in rows}
+    known |= services.journal.workspaces(platform)
+    ours = {w for w in known if covered(w)}
+    gone = sorted(w for w in ours if w not in present_workspaces)
+    if len(gone) >= 2 and len(gone) == len(ours):
+        log.error(
+            "%s lists the bot in none of the %d workspaces tailorbot knows people of: none "
+            "forgotten (is this the bot that met them? check its token). If it really was "
+            "removed from all of them, their people can be forgotten with `tailorbot users "
+            "forget`.", platform, len(gone))
+        return {}
+    return {workspace: await forget_workspace(services, platform, workspace)
+            for workspace in gone}
 
 
 def consent_revoked(services: Services, session: AsyncSession, person: Person) -> None:

@@ -286,6 +286,22 @@ def test_an_owed_record_is_kept_with_what_else_the_entry_owes(tmp_path) -> None:
     journal.close()
 
 
+def test_it_says_whose_events_wait_in_which_workspace(tmp_path) -> None:
+    """What a reconcile after a reconnect asks (bot/lifecycle.py): people and workspaces
+    known only here, per platform, without opening a journal that does not exist."""
+    missing = Journal(tmp_path / "never")
+    assert missing.users("slack", "T1") == set() and missing.workspaces("slack") == set()
+    assert not (tmp_path / "never").exists()
+    journal = Journal(tmp_path / "j")
+    for n, who in enumerate((ALICE, BOB, ALICE, PersonRef("slack", "T9", "U5"),
+                             PersonRef("discord", "T1", "U7"))):
+        journal.keep(msg(n, who))
+    assert journal.users("slack", "T1") == {"U1", "U2"}
+    assert journal.workspaces("slack") == {"T1", "T9"}
+    assert journal.workspaces("discord") == {"T1"}
+    journal.close()
+
+
 def test_a_workspace_the_bot_left_leaves_no_waiting_event(tmp_path) -> None:
     """Everyone's, people without a row included: a per-person forget never reaches them."""
     journal = Journal(tmp_path / "j")
