@@ -23,7 +23,8 @@ Always: ``guilds``, ``guild_messages``, ``dm_messages``, ``guild_reactions``,
   in the bot's threads that don't mention it, and the text of a reacted-to message
   (interest signals). Without it DMs, mentions and replies to the bot still work: Discord
   always shows a bot those.
-* ``members`` — ``forget_on_leave`` (member removal events).
+* ``members`` — ``forget_on_leave`` (member removal events, and the member lists that find
+  who left while the bot was disconnected: adapters/discord/reconcile.py).
 * ``presences`` — device (desktop/mobile/web) and activity as context for the model (used
   by the core only for people who consented).
 """
@@ -41,6 +42,7 @@ from discord import app_commands
 from adapters.discord.commands import build_tree
 from adapters.discord.delivery import Delivery, Origin
 from adapters.discord.markup import Names, normalise
+from adapters.discord.reconcile import Reconciler
 from adapters.discord.stream import DEFAULT_INTERVAL, StreamingReply
 from adapters.discord.translate import (
     PLATFORM,
@@ -137,7 +139,9 @@ def build_client(
     options: dict[str, Any] = {
         "intents": intents,
         "allowed_mentions": SAFE_MENTIONS,
-        "chunk_guilds_at_startup": False,  # member lists are never needed
+        # Member lists are read only to find who left while the bot was away, with
+        # forget_on_leave, and after READY rather than before it (adapters/discord/reconcile.py).
+        "chunk_guilds_at_startup": False,
         # discord.py's own cache of the last 1,000 messages kept a forgotten author's words
         # (and fed them to a colleague's reaction): the adapter keeps the texts it needs
         # itself, where the core's deletion contract reaches them (DiscordAdapter._texts).
@@ -196,10 +200,17 @@ class DiscordAdapter:
         self._text_eraser = RecentTextEraser(f"discord_texts:{id(self)}", PLATFORM,
                                              self._texts)
         core.services.features.register(self._text_eraser)
+        self.reconciler = Reconciler(core, settings, client)
         client.adapter = self
         client.tree = build_tree(client, self.run_command)
         client.add_dynamic_items(ActionButton)
+        # A sharded client's shard that starts a new session alone fires no on_ready.
+        sharded = isinstance(client, discord.AutoShardedClient)
         for handler in (
+            self.on_shard_ready if sharded else self.on_ready,
+            self.on_guild_available,
+            self.on_guild_unavailable,
+            self.on_member_join,
             self.on_message,
             self.on_raw_reaction_add,
             self.on_raw_reaction_remove,
@@ -221,6 +232,7 @@ class DiscordAdapter:
         and its fetched texts leave the core's deletion contract with it."""
         self.core.services.close_outbox(self.delivery)
         self.core.services.features.unregister(self._text_eraser.name)
+        self.reconciler.close()
 
     # Messages ------------------------------------------------------------------------------
     def addressed(self, message: discord.Message) -> bool | None:
@@ -406,6 +418,22 @@ class DiscordAdapter:
             return
         removed = await self.core.forget_workspace(PLATFORM, str(guild.id))
         log.warning("removed from Discord server %s: forgot %d people", guild.id, removed)
+
+    # What was missed while disconnected (adapters/discord/reconcile.py) ---------------------
+    async def on_ready(self) -> None:
+        await self.reconciler.session_ready(None)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        await self.reconciler.session_ready(shard_id)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.reconciler.guild_available(guild)
+
+    async def on_guild_unavailable(self, guild: discord.Guild) -> None:
+        self.reconciler.guild_unavailable(guild)
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        self.reconciler.member_joined(member)
 
     # Interactions --------------------------------------------------------------------------
     async def run_command(self, interaction: discord.Interaction, name: str, args: str) -> None:
