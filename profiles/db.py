@@ -275,6 +275,9 @@ class Database:
         # its turn compares it to give up at once when the database failed meanwhile
         # (bot/pipeline/chat.py).
         self.failures = 0
+        # Of those, how many were a server that did not answer in time (a hang,
+        # profiles/db_timeout.py): only these mean the next round trips will wait too.
+        self.timeouts = 0
         if self.sqlite and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # Statement errors name the statement but not the values sent with it: those are
@@ -760,6 +763,8 @@ def _reported_as_unavailable(db: Database) -> Iterator[None]:
     except (OperationalError, DBAPIError) as exc:
         if _is_connection_error(exc):
             db.failures += 1
+            if isinstance(exc.orig, db_timeout.DatabaseTimedOut):
+                db.timeouts += 1
             raise DatabaseUnavailable(str(exc.orig or exc)) from exc
         raise
     except OSError as exc:

@@ -290,15 +290,17 @@ class Chat:
         self, turn: contextlib.AbstractAsyncContextManager[object]
     ) -> AsyncIterator[None]:
         """``turn`` (a few replies' database stages at a time), given up with
-        :class:`DatabaseUnavailable` once it comes if the database was found unavailable
+        :class:`DatabaseUnavailable` once it comes if the database was found hanging
         while this reply waited for it. Why: against a database that hangs each turn ahead
         took the whole database timeout to find that out (profiles/db_timeout.py), and the
         people writing together waited one timeout for every ``reply_work_at_once`` of them
-        ahead (eight at once, two at a time, a 2 s timeout: 8.2 s for the last)."""
+        ahead (eight at once, two at a time, a 2 s timeout: 8.2 s for the last). Only a
+        round trip that timed out counts: any other lost connection (one reset, a digest's
+        failure) says nothing of the next, and made every waiting reply give up (review)."""
         db = self.services.db
-        failures = db.failures
+        timeouts = db.timeouts
         async with turn:
-            if db.failures != failures:
+            if db.timeouts != timeouts:
                 raise DatabaseUnavailable("the database failed while this reply waited its turn")
             yield
 

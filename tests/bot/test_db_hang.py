@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from bot.core import DB_UNAVAILABLE, Core
 from bot.events import PlatformContext
+from profiles.db import DatabaseUnavailable
 from profiles.models import ConversationTurn, LLMCall, ProcessedEvent, Signal
 from tests.bot.test_db_outage import TEXT, core_behind_proxy, delivering
 from tests.support.helpers import count, grant, message, person, person_id, replays_by_hand
@@ -265,3 +266,31 @@ async def test_people_writing_together_into_a_hung_database_are_all_answered_at_
         proxy.thaw()
         assert await core.drain_backlog() == PEOPLE
         assert await count(core, ConversationTurn, role="user") == PEOPLE
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_one_lost_connection_elsewhere_does_not_fail_replies_waiting_their_turn(
+    make_core,
+):
+    """Replies waiting for their turn give up only when a round trip *timed out* meanwhile
+    (the database hangs, so theirs would wait too): one connection lost elsewhere — killed
+    by an operator or a pooler, a reset in a digest — made every waiting reply say the
+    database was unavailable, though it answered (review)."""
+    core = await make_core()
+    alice = person("alice")
+    await grant(core, alice)
+    turns = core.chat._work
+    await turns.acquire()
+    await turns.acquire()  # two replies' stages are running (reply_work_at_once = 2)
+    waiting = asyncio.ensure_future(core.handle(message(alice, "tell me about jazz")))
+    await asyncio.sleep(0.2)
+    with pytest.raises(DatabaseUnavailable):
+        async with core.services.db.session() as session:
+            await session.exec(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+    turns.release()
+    turns.release()
+    [reply] = await waiting
+    assert reply.text != DB_UNAVAILABLE and reply.purpose == "chat"
+    assert len(core.services.journal) == 0
