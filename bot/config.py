@@ -57,6 +57,12 @@ FILE_TYPO_CUTOFF = 0.6
 # TAILORBOT_* variables read from the process environment by something other than Settings,
 # which a .env file cannot set (Settings alone reads it).
 ENVIRONMENT_ONLY = frozenset({"TAILORBOT_EXPERIMENTS_FILE"})  # bot/experiments/config.py
+# The developer tools' own variables (the test suite's and the benchmarks' PostgreSQL, the
+# bench's concurrency): a .env that direnv also exports may hold them for the tools; the bot
+# does not read them, and they are no misspelling (review).
+TOOL_VARIABLES = frozenset(
+    {"TAILORBOT_TEST_POSTGRES_URL", "TAILORBOT_BENCH_POSTGRES_URL", "TAILORBOT_BENCH_CONCURRENCY"}
+)
 
 
 class ConfigurationError(ValueError):
@@ -127,6 +133,8 @@ def _check_dotenv(source: PydanticBaseSettingsSource) -> None:
         source.env_vars, source.settings_cls, FILE_TYPO_CUTOFF
     ):
         shown = variable.upper()
+        if shown in TOOL_VARIABLES:
+            continue
         if shown in ENVIRONMENT_ONLY:
             raise ConfigurationError(
                 f"{where}: {shown} is read from the environment only; export it instead"

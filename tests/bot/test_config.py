@@ -134,8 +134,10 @@ def test_a_dotenv_name_that_is_no_setting_is_named_with_its_file(tmp_path, monke
     for name in ("SLACK_BOT_TOKEN", "TAILORBOT_SLACK_BOT_TOKEN", "ANTHROPIC_API_KEY",
                  "TAILORBOT_ANTHROPIC_API_KEY", "TAILORBOT_BOT_NAME"):
         monkeypatch.delenv(name, raising=False)
+    # the developer tools' own variables too: a .env direnv exports may hold them (review)
     fine = ("SLACK_BOT_TOKEN=xoxb-1\nCOMPOSE_PROJECT_NAME=bot\nPGPASSWORD=x\n"
-            "TAILORBOT_ANTHROPIC_API_KEY=k\ntailorbot_bot_name=zed\n")
+            "TAILORBOT_ANTHROPIC_API_KEY=k\ntailorbot_bot_name=zed\n"
+            "TAILORBOT_TEST_POSTGRES_URL=postgresql://u@h/test\n")
     dotenv = tmp_path / ".env"
     dotenv.write_text(fine, encoding="utf-8")
     loaded = load_settings()
