@@ -140,6 +140,10 @@ _GREETINGS = _HONORIFICS | frozenset(
     ("hi", "hey", "hello", "hiya", "yo", "thanks", "thank", "thx", "ty", "bye", "welcome")
     + ("congrats", "cheers")
 )
+# What a greeting goes on with before the name: "thank you so much Anna", "hey there Tom".
+_GREETING_TAIL = frozenset(
+    ("you", "u", "ya", "so", "much", "very", "a", "lot", "again", "there", "dear", "all", "too")
+)
 # Conjunctions that open a clause with its own finite verb (not "since", "after": also
 # prepositions).
 _SUBORDINATORS = frozenset(("if", "when", "whenever", "unless", "until", "because", "whether"))
@@ -453,9 +457,14 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and not name
                 and (_frame_noun(word, following) or (light_verb and _bare_object(word, following)))
             ) or (lang == "en" and word in _HONORIFICS)
-            if address and not filler:
+            if address and filler:
+                # the one greeted comes right after the greeting ("thank you so much
+                # Anna"): "thanks *for* the Kubernetes tips" greets no one (the review
+                # found "kubernetes" lost)
+                address = word in _GREETING_TAIL
+            elif address:
                 # who is greeted, up to the first word of the lexicon's: "thanks *Sarah*";
-                # "thanks for the *pizza* recipe" goes on
+                # "thanks Sarah for the *pizza* recipe" goes on
                 address = filler = _addressee(word, name)
             if filler and lang == "en" and run and not name and following:
                 # a countable noun a stopword list happens to hold, between two content
@@ -493,7 +502,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             object_position = word in _DETERMINERS or verb_use or (filler and _verb_only(word))
         if run:
             yield _finite(run) if finite else run
-        titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS
+        # "Mr." before the next clause; not a number's unit ("300 ms. Postgres is …")
+        titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS and not (
+            len(lowered) > 2 and lowered[-3].isdigit()
+        )
 
 
 def _addressee(word: str, name: bool) -> bool:
