@@ -13,11 +13,12 @@ their own words, or judged in the bot's replies, stays.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, select, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.decay import decay_factor, to_ts
@@ -124,6 +125,7 @@ async def _take_back(
         )
     ).all()
     doomed: list[int] = []
+    changed: list[dict[str, Any]] = []
     for row in rows:
         # A row pruned and learned again since holds none of what came before it.
         counted = _counted(lent[(int(row.person_id), row.topic)], row.first_seen_at)
@@ -133,20 +135,33 @@ async def _take_back(
         if evidence <= 0 and not (row.positive_feedback or row.negative_feedback):
             doomed.append(int(row.id))
             continue
-        await session.exec(
-            update(interest)
-            .where(interest.c.id == row.id)
-            .values(
-                weight=row.weight - _share(counted, row.updated_ts, half_life),
-                lasting_weight=row.lasting_weight
-                - _share(counted, row.updated_ts, lasting_half_life),
-                evidence_count=max(evidence, 0),
-            )
-        )
+        changed.append({
+            "row_id": row.id,
+            "new_weight": row.weight - _share(counted, row.updated_ts, half_life),
+            "new_lasting": row.lasting_weight
+            - _share(counted, row.updated_ts, lasting_half_life),
+            "new_evidence": max(evidence, 0),
+        })
+    if changed:  # one executemany: an author with thousands of lent rows (review)
+        await session.exec(_take_back_statement(), params=changed)
     if doomed:
         await session.exec(
             delete(interest).where(interest.c.id.in_(doomed))
         )
+
+
+@functools.cache
+def _take_back_statement() -> Any:
+    interest = table_of(Interest)
+    return (
+        update(interest)
+        .where(interest.c.id == bindparam("row_id"))
+        .values(
+            weight=bindparam("new_weight"),
+            lasting_weight=bindparam("new_lasting"),
+            evidence_count=bindparam("new_evidence"),
+        )
+    )
 
 
 def _counted(lent: Iterable[Lent], first_seen_at: Any) -> list[Lent]:

@@ -77,6 +77,13 @@ def _interest_upsert(
                     (new.updated_ts >= old.updated_ts, new.updated_ts), else_=old.updated_ts
                 ),
                 "evidence_count": old.evidence_count + new.evidence_count,
+                # the earliest evidence in the row, whatever order it came in: an author's
+                # erasure takes back what the row holds since then (profiles/borrowed.py;
+                # a reaction learned after a later message of the reader's own was not)
+                "first_seen_at": case(
+                    (new.first_seen_at < old.first_seen_at, new.first_seen_at),
+                    else_=old.first_seen_at,
+                ),
                 "positive_feedback": old.positive_feedback + new.positive_feedback,
                 "negative_feedback": old.negative_feedback + new.negative_feedback,
             },

@@ -136,3 +136,26 @@ async def test_expired_evidence_from_someone_elses_words_takes_its_share_with_it
             - decayed(theirs["jazz"][column], theirs["jazz"][2], now, half_life)
         ) < 1e-9
     assert mine["jazz"][3] == theirs["jazz"][3] == 1
+
+
+async def test_a_reaction_learned_after_a_later_message_is_taken_back_too(make_core):
+    """Reactions wait in the intake in front of the learner, so one can be applied after a
+    later message of the reader's own on the same topic: the row's ``first_seen_at`` must
+    be the earliest evidence, or the author's share looked older than the row (review)."""
+    core = await make_core()
+    engine = core.services.engine
+    async with core.services.db.session() as session:
+        ids = []
+        for name in ("bob", "control", "carol"):
+            person = await engine.person(session, PersonKey("test", "W1", name))
+            await engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
+            ids.append(person.id)
+    bob, control, carol = ids
+    for who in (bob, control):
+        await learn(core, [said(who, {"jazz": 1.0}, T0 + dt.timedelta(seconds=2))])
+    await learn(core, [reacted(bob, carol, {"jazz": 1.0}, T0)])
+    async with core.services.db.session() as session:
+        assert await engine.withdraw_words_of(session, carol) == 1
+    mine, theirs = await interests(core, bob), await interests(core, control)
+    assert mine["jazz"][3] == theirs["jazz"][3] == 1
+    assert abs(mine["jazz"][0] - theirs["jazz"][0]) < 1e-9
