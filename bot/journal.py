@@ -182,6 +182,12 @@ def _merged(waiting: Owed | None, kept: Owed) -> Owed:
         return Owed(answer=False, learning=learning, record=kept.record)
     if waiting is not None and waiting.record is not None:
         return dataclasses.replace(kept, answer=False, record=waiting.record)
+    if waiting is not None and waiting.claims:
+        # either delivery's claim may be the one that committed: a platform's retry kept
+        # during the same outage must not lose the first one's time (review)
+        return dataclasses.replace(
+            kept, claims=tuple(sorted(set(waiting.claims) | set(kept.claims)))
+        )
     return kept
 
 

@@ -332,4 +332,11 @@ def test_the_claims_sent_for_an_event_survive_a_restart_and_a_second_outage(tmp_
     entry = again.first()
     assert entry is not None and entry.owed is not None and entry.owed.claims == (AT, later)
     assert len(again) == 1
+    # a platform's retry, kept during the same outage with its own claim's time only: the
+    # first times stay (either may be the claim that committed; review)
+    retried = AT + dt.timedelta(minutes=5)
+    again.keep(event, owed=Owed(answer=True, learning=True, claims=(retried,)))
+    entry = again.first()
+    assert entry is not None and entry.owed is not None
+    assert entry.owed.claims == (AT, later, retried)
     again.close()
