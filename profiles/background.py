@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import math
@@ -275,7 +276,12 @@ class WorkspaceBackground:
         running = self._tasks.get(key)
         if self._closed or (running is not None and not running.done()):
             return  # the running one takes the new topics in
-        task = asyncio.create_task(self._refresh(key), name=f"workspace background {key}")
+        # In a context of its own: started from a digest run (patient work, unbounded;
+        # profiles/db_timeout.py), the refresh would have inherited its patience and gone
+        # unbounded beside replies (review); nor does it carry the caller's event id.
+        task = asyncio.create_task(
+            self._refresh(key), name=f"workspace background {key}", context=contextvars.Context()
+        )
         self._tasks[key] = task
         task.add_done_callback(lambda done: self._forget_task(key, done))
 

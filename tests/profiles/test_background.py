@@ -18,6 +18,7 @@ from sqlalchemy import event
 
 from bot.core import Core
 from bot.events import MessageEvent, Surface
+from profiles import db_timeout
 from profiles.background import WorkspaceBackground, distinctiveness
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus
@@ -300,3 +301,23 @@ async def test_a_failed_recount_beside_the_replies_pauses_too(make_core: MakeCor
     assert background.run_beside("popular test/W1", away)
     await background.settle()
     assert len(attempts) == 2
+
+
+async def test_a_refresh_started_by_patient_work_is_bounded(make_core: MakeCore) -> None:
+    """A digest run is patient (no client-side bound: profiles/db_timeout.py); a workspace
+    refresh it starts runs beside replies and must not inherit that (review)."""
+    core = await make_core(settle=False)
+    await _workspace(core)
+    background = core.services.engine.background
+    seen: list[bool] = []
+    counted = background._df
+
+    async def noting(*args: Any) -> dict[str, int]:
+        seen.append(db_timeout._patient.get())
+        return await counted(*args)
+
+    background._df = noting  # type: ignore[method-assign]
+    with core.services.db.patient():
+        await core.preview_request(_ask("u0"))
+    await background.settle()
+    assert seen and not any(seen)
