@@ -32,6 +32,19 @@ def reacted(person_id: int, author: int, topics: dict[str, float], at: dt.dateti
     )
 
 
+async def consenting(core, *names: str) -> list[int]:
+    """People of one workspace who allow learning, by their user ids."""
+    ids = []
+    async with core.services.db.session() as session:
+        for name in names:
+            person = await core.services.engine.person(session, PersonKey("test", "W1", name))
+            await core.services.engine.set_consent(
+                session, person.id, ConsentStatus.GRANTED, T0
+            )
+            ids.append(person.id)
+    return ids
+
+
 async def learn(core, observations):
     async with core.services.db.session() as session:
         await BatchIngestor(core.services.engine).apply(session, observations)
@@ -49,13 +62,7 @@ async def interests(core, person_id):
 async def test_an_authors_share_is_subtracted_and_what_else_was_learned_stays(make_core):
     core = await make_core()
     engine = core.services.engine
-    async with core.services.db.session() as session:
-        ids = []
-        for name in ("reader", "control", "carol", "dave"):
-            person = await engine.person(session, PersonKey("test", "W1", name))
-            await engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
-            ids.append(person.id)
-    reader, control, carol, dave = ids
+    reader, control, carol, dave = await consenting(core, "reader", "control", "carol", "dave")
     # Both read the same, except the reader also reacted to Carol's message.
     for who in (reader, control):
         await learn(core, [said(who, {"jazz": 1.0}, T0)])
@@ -111,13 +118,7 @@ async def test_expired_evidence_from_someone_elses_words_takes_its_share_with_it
     reader's, and the author's /forget could not find them: they go when it expires."""
     core = await make_core()
     engine = core.services.engine
-    async with core.services.db.session() as session:
-        ids = []
-        for name in ("reader", "control", "carol"):
-            person = await engine.person(session, PersonKey("test", "W1", name))
-            await engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
-            ids.append(person.id)
-    reader, control, carol = ids
+    reader, control, carol = await consenting(core, "reader", "control", "carol")
     for who in (reader, control):
         await learn(core, [said(who, {"jazz": 1.0}, T0)])
     await learn(core, [reacted(reader, carol, {"jazz": 1.0, "hyperdrive": 1.0}, T0 + HOUR)])
@@ -144,13 +145,7 @@ async def test_a_reaction_learned_after_a_later_message_is_taken_back_too(make_c
     be the earliest evidence, or the author's share looked older than the row (review)."""
     core = await make_core()
     engine = core.services.engine
-    async with core.services.db.session() as session:
-        ids = []
-        for name in ("bob", "control", "carol"):
-            person = await engine.person(session, PersonKey("test", "W1", name))
-            await engine.set_consent(session, person.id, ConsentStatus.GRANTED, T0)
-            ids.append(person.id)
-    bob, control, carol = ids
+    bob, control, carol = await consenting(core, "bob", "control", "carol")
     for who in (bob, control):
         await learn(core, [said(who, {"jazz": 1.0}, T0 + dt.timedelta(seconds=2))])
     await learn(core, [reacted(bob, carol, {"jazz": 1.0}, T0)])
