@@ -34,6 +34,9 @@ use maintained resources instead of hand lists wherever one exists:
   say how someone feels or something goes, not what about; they never open or close a topic
   nor stand alone as one.
 
+* **given names** (the 1990 US census's, :mod:`profiles.given_names`): a word the lexicon does
+  not know, as common as "kevin" (Zipf 4 to 5), is a person spoken of when its use as a name
+  accounts for its frequency ("i'll ask kevin"; "mac" and "florida" are mostly other things).
 * **address**: a name after a greeting, thanks or an honorific is the person spoken to or of
   ("thanks Sarah!", "Hello Mr. Davis"), up to the first word the lexicon knows.
 * **the calendar** (CLDR's English names, shipped in ``babel``): a weekday, a month or a unit
@@ -53,6 +56,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
+from profiles.given_names import given_name
 from profiles.language_names import language_name
 from profiles.time_words import time_word
 
@@ -169,6 +173,10 @@ CLAUSE_VERB_MIN = 5.5
 # vocabulary ("john" 5.4), or the name of a language ("french" 5.1: language_names); chat's
 # own words are INTERJECTIONS.
 UNKNOWN_MAX = 5.0
+# From this frequency up to UNKNOWN_MAX, such a word is a noun only if it is no given name
+# ("i'll ask kevin": given_names). Rarer census names count as before: they are as often
+# someone famous or a brand as a colleague ("elvis", "napoleon", "mercedes").
+UNKNOWN_NAME_MIN = 4.0
 # A word of stopwords-iso's English list unknown to the lexicon is a function word only when
 # this common ("versus" 4.3, "twenty" 4.7; see _connective).
 CONNECTIVE_MIN = 4.0
@@ -220,16 +228,17 @@ def _yake_stopword_dir() -> Path:
 def warm_up() -> None:
     """Load the English lexicons this process reads when it weighs, merges and names a
     profile's topics (wordfreq's list, lemminflect, VADER, the stopword lists, Babel's
-    calendar and languages): about 0.7 CPU-s, once. Extraction loads its own in its worker
-    processes, not here, so without this the first reply after start loads them on the event
-    loop and every other reply and the Discord heartbeat wait for it (issue 16). Call it in a
-    thread, at start."""
+    calendar and languages, the census's given names): about 0.7 CPU-s, once. Extraction
+    loads its own in its worker processes, not here, so without this the first reply after
+    start loads them on the event loop and every other reply and the Discord heartbeat wait
+    for it (issue 16). Call it in a thread, at start."""
     evaluative("pianos")  # VADER, lemminflect's parts of speech
     lemma("pianos", "en")  # lemminflect's lemmas
     zipf("jazz", "en")  # wordfreq's English list
     is_filler("the")  # the stopword lists
     time_word("friday")  # Babel's calendar data
     language_name("french")  # … and its names of languages
+    given_name("kevin", zipf("kevin", "en"))  # the census's given names, CLDR's countries
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -343,10 +352,23 @@ def is_filler(word: str, lang: str = "en") -> bool:
     return word in stopwords(lang)
 
 
+@functools.lru_cache(maxsize=100_000)
+def _unknown_noun(word: str) -> bool:
+    """A word the lexicon does not know that names a thing: a language however common
+    ("french"), any other below everyday frequency ("anime", "app", "tokyo") but a given name
+    ("kevin": a person spoken of or to is nobody's interest)."""
+    if language_name(word):
+        return True
+    frequency = zipf(word, "en")
+    if frequency >= UNKNOWN_MAX:
+        return False
+    return frequency < UNKNOWN_NAME_MIN or not given_name(word, frequency)
+
+
 def _english_noun(word: str) -> bool:
     pos = _pos(word)
     if not pos:
-        return zipf(word, "en") < UNKNOWN_MAX or language_name(word)
+        return _unknown_noun(word)
     if word.endswith("ing") and "VERB" in pos:  # a gerund names an activity: "climbing"
         return zipf(word, "en") < GERUND_MAX
     return "NOUN" in pos or "PROPN" in pos
@@ -361,7 +383,7 @@ def _weak_modifier(word: str, lang: str) -> bool:
         return True
     pos = _pos(word)
     if not pos:
-        return zipf(word, "en") >= UNKNOWN_MAX and not language_name(word)
+        return not _unknown_noun(word)
     common = zipf(word, "en") >= MODIFIER_MAX
     if pos & {"ADJ", "ADV"} and common:
         return True
