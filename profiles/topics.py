@@ -43,8 +43,10 @@ use maintained resources instead of hand lists wherever one exists:
   of time says when, not what about ("see you on Friday", "just a sec").
 
 Chat interjections and laughter ("lol", "haha", "jajaja", "kkkk") are not in any stopword
-list; :data:`INTERJECTIONS` and :data:`_LAUGHTER` cover them. What everyone in a workspace says
-is removed later, at read time, against the workspace's background (profiles/background.py).
+list; :data:`INTERJECTIONS` and :data:`_LAUGHTER` cover them, and :data:`CLIPPED` the few
+clipped words ("info", "pic") and link schemes ("https") no resource marks. What everyone in a
+workspace says is removed later, at read time, against the workspace's background
+(profiles/background.py).
 """
 
 from __future__ import annotations
@@ -88,6 +90,11 @@ GENERIC_ALONE = frozenset(
     + ("lot", "bit", "kind", "sort", "guess", "point", "fact", "reason", "problem", "chance")
     + ("second", "minute", "hour", "moment", "place", "part", "side", "end", "start")
 )
+# Clipped words and a link's scheme, unknown to the lexicon and rare enough to count: no
+# subject alone ("any info on that?", "send me the pic", "see https stuff"), part of one in a
+# phrase ("http client"). No resource marks a clipping (simplemma's Wiktionary maps only
+# inflections), and a prefix rule would take "app" for "approach"; "www" has laughter's shape.
+CLIPPED = frozenset(("info", "pic", "pics", "http", "https"))
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -744,7 +751,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
     if len(words) == 1:
         word = words[0]
-        if len(word) < 3 or generic_alone(word) or generic_alone(head):
+        if len(word) < 3 or generic_alone(word) or generic_alone(head) or head in CLIPPED:
             return None
         if generic_cut and zipf(word, lang) >= EVERYDAY_MIN:
             return None  # cut from an everyday compound: "a small side project"
