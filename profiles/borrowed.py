@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.decay import decay_factor, to_ts
 from profiles.models import Interest, Signal, table_of
-from profiles.privacy import hold_people_against_erasure
+from profiles.privacy import hold_for_erasure, hold_people_against_erasure
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +45,17 @@ async def withdraw_words_of(
     its share of their interests, in the caller's transaction (the author's erasure);
     returns the number of signal rows removed.
 
-    Readers being forgotten at the same moment are skipped on PostgreSQL, never waited for
-    (:func:`profiles.privacy.hold_people_against_erasure`): their rows go with them."""
+    The author and every reader are held first (:func:`profiles.privacy.hold_for_erasure`,
+    nothing more when the erasure holds them already): a reader being forgotten at the
+    same moment is waited for, never skipped, so whichever erasure commits first, the
+    other finds the evidence and its share both there or both gone."""
+    await hold_for_erasure(session, author_id)
     signal = table_of(Signal)
     mine = signal.c.source_person_id == author_id
-    if not await _take_back_lent(session, mine, half_life, lasting_half_life):
+    found = await _lent(session, mine)
+    if not found:
         return 0
+    await _take_back(session, _by_interest(found), half_life, lasting_half_life)
     result = await session.exec(delete(signal).where(mine))
     return int(result.rowcount or 0)
 
@@ -66,42 +71,42 @@ async def take_back_expiring(
     someone else's words goes from the reader's interests with them. Past that, nothing
     would tell the author's words from the reader's, and the author's ``/forget`` could not
     find them (what a reaction to another person's message teaches lasts as long as its
-    evidence)."""
+    evidence). Readers being forgotten at the same moment are skipped on PostgreSQL, never
+    waited for (:func:`profiles.privacy.hold_people_against_erasure`)."""
     if not signal_ids:
         return
     signal = table_of(Signal)
-    await _take_back_lent(
+    found = await _lent(
         session,
         and_(signal.c.id.in_(list(signal_ids)), signal.c.source_person_id.is_not(None)),
-        half_life,
-        lasting_half_life,
     )
+    if not found:
+        return
+    readers = await hold_people_against_erasure(session, {row[0] for row in found})
+    lent = _by_interest([row for row in found if row[0] in readers])
+    if lent:
+        await _take_back(session, lent, half_life, lasting_half_life)
 
 
-async def _take_back_lent(
-    session: AsyncSession, which: Any, half_life: float, lasting_half_life: float
-) -> bool:
-    """Subtract the shares of the signals ``which`` selects from their readers' interests;
-    False when it selects none."""
+async def _lent(session: AsyncSession, which: Any) -> list[tuple[int, str, float, Any]]:
+    """(reader, topic, weight, created_at) of the signals ``which`` selects."""
     signal = table_of(Signal)
-    found = (
+    rows = (
         await session.exec(  # type: ignore[call-overload]
             select(signal.c.person_id, signal.c.value, signal.c.weight, signal.c.created_at)
             .where(which)
         )
     ).all()
-    if not found:
-        return False
-    readers = await hold_people_against_erasure(session, {int(row[0]) for row in found})
+    return [(int(pid), topic, float(weight), at) for pid, topic, weight, at in rows]
+
+
+def _by_interest(
+    found: Iterable[tuple[int, str, float, Any]],
+) -> dict[tuple[int, str], list[Lent]]:
     lent: dict[tuple[int, str], list[Lent]] = {}
     for person_id, topic, weight, created_at in found:
-        if int(person_id) in readers:
-            lent.setdefault((int(person_id), topic), []).append(
-                Lent(float(weight), to_ts(created_at))
-            )
-    if lent:
-        await _take_back(session, lent, half_life, lasting_half_life)
-    return True
+        lent.setdefault((person_id, topic), []).append(Lent(weight, to_ts(created_at)))
+    return lent
 
 
 async def _take_back(

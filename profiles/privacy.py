@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profiles.models import Person, person_tables, table_of
+from profiles.models import Person, Signal, person_tables, table_of
 from profiles.upsert import AnyOf, any_of, dialect_of
 
 EXPORT_FORMAT = "tailorbot-export/1"
@@ -66,8 +67,9 @@ def export_json(data: dict[str, Any]) -> bytes:
 
 
 async def hold_for_erasure(session: AsyncSession, person_id: int) -> None:
-    """Lock the person's row before anything of theirs is deleted (PostgreSQL; SQLite's one
-    writer orders every write transaction already).
+    """Lock the person's row before anything of theirs is deleted, with their readers'
+    (:func:`hold_all_for_erasure`; PostgreSQL: SQLite's one writer orders every write
+    transaction already).
 
     Why: deletion goes children first, row by row, while other transactions write the same
     person's rows in their own order — a learning batch (which share-locks its people first,
@@ -77,9 +79,7 @@ async def hold_for_erasure(session: AsyncSession, person_id: int) -> None:
     first, a forget waits for such a transaction before it holds anything, and one that
     starts later waits for the forget and then finds the person gone
     (:func:`hold_against_erasure`)."""
-    if dialect_of(session) == "sqlite":
-        return
-    await session.exec(_person_row(person_id).with_for_update())
+    await hold_all_for_erasure(session, [person_id])
 
 
 async def hold_against_erasure(session: AsyncSession, person_id: int) -> bool:
@@ -104,16 +104,23 @@ async def hold_people_against_erasure(
     wanted = set(person_ids)
     if not wanted:
         return set()
-    stmt, ids = _people_rows(dialect_of(session))
+    stmt, ids = _people_rows(dialect_of(session), SKIPPING)
     result = await session.exec(stmt, params=ids.params(wanted))
     return {int(pid) for (pid,) in result.all()}
 
 
-@functools.lru_cache(maxsize=4)
-def _people_rows(dialect: str, *, erasing: bool = False) -> tuple[Any, AnyOf]:
-    """Built once per dialect (a list bound at execution); on PostgreSQL held ``FOR KEY
-    SHARE``, skipping whoever a forget holds already, or ``FOR UPDATE`` to erase them, in id
-    order. Why skip: a forget of several people (linked identities, a platform-wide deletion)
+# How _people_rows locks: skipping whoever a forget holds (a page of digests), waiting for
+# them (a reader of words being erased), or to erase.
+SKIPPING, READING, ERASING = "skipping", "reading", "erasing"
+_HELD = "profiles.privacy.held_for_erasure"  # Session.info: people held with their readers
+
+
+@functools.lru_cache(maxsize=8)
+def _people_rows(dialect: str, lock: str) -> tuple[Any, AnyOf]:
+    """Built once per dialect and lock (a list bound at execution); on PostgreSQL held in id
+    order: ``FOR KEY SHARE``, skipping whoever a forget holds already (``SKIPPING``) or
+    waiting for them (``READING``), or ``FOR UPDATE`` to erase them (``ERASING``). Why a
+    page skips: a forget of several people (linked identities, a platform-wide deletion)
     holds them one after another, the first perhaps before this statement and the next
     after it — a page waiting for the first while holding the next was a deadlock (aborting
     a page of digests or the forget). Someone being forgotten is as good as gone."""
@@ -123,20 +130,77 @@ def _people_rows(dialect: str, *, erasing: bool = False) -> tuple[Any, AnyOf]:
     if dialect != "sqlite":
         stmt = (
             stmt.with_for_update()
-            if erasing
-            else stmt.with_for_update(key_share=True, skip_locked=True)
+            if lock == ERASING
+            else stmt.with_for_update(key_share=True, skip_locked=lock == SKIPPING)
         )
     return stmt, ids
 
 
 async def hold_all_for_erasure(session: AsyncSession, person_ids: Iterable[int]) -> None:
-    """:func:`hold_for_erasure` for several people at once, in id order, before any of them
-    is erased: held one by one as each was erased, they were taken out of order."""
+    """Before any of these people is erased: hold them (``FOR UPDATE``) and everyone else
+    whose profile holds evidence read from their words (``FOR KEY SHARE``: their erasure
+    takes it back from those readers' interests, profiles/borrowed.py), all in id order
+    (PostgreSQL; SQLite's one writer orders every write transaction already). Held one by
+    one as each was erased, they were taken out of order.
+
+    Why the readers, and in the same order: a reader being forgotten at the same moment
+    was skipped, yet the evidence in their profile was deleted all the same (the foreign
+    key's cascade would have too), so a reader's erasure that then rolled back kept the
+    author's share in their interests with nothing left to find it by; and two people who
+    reacted to each other, forgotten at once, each deleted the evidence in the other's
+    profile and waited for the other's rows: a deadlock (review). Held together in one
+    order, one erasure waits for the other before it holds anything, and finds the other's
+    rows gone or all there. Readers are found before the locks and again after: once the
+    authors are held no evidence of their words can be added (its foreign key waits for
+    them), and readers who came in between are held by taking every lock again, from a
+    savepoint that gives back those taken out of order.
+
+    A transaction holds everyone it will erase in one call: a later call for people not yet
+    held would take them after the others, out of order (it is a no-op for those held)."""
     wanted = set(person_ids)
     if not wanted or dialect_of(session) == "sqlite":
         return
-    stmt, ids = _people_rows(dialect_of(session), erasing=True)
-    await session.exec(stmt, params=ids.params(wanted))
+    held: set[int] = session.info.setdefault(_HELD, set())
+    if wanted <= held:
+        return
+    readers = await _readers_of(session, wanted)
+    while True:
+        savepoint = await session.begin_nested()
+        await _hold_in_id_order(session, wanted, readers - wanted)
+        found = await _readers_of(session, wanted)
+        if found <= readers:
+            await savepoint.commit()
+            held |= wanted
+            return
+        await savepoint.rollback()
+        readers |= found
+
+
+async def _readers_of(session: AsyncSession, author_ids: set[int]) -> set[int]:
+    stmt, ids = _readers_statement(dialect_of(session))
+    result = await session.exec(stmt, params=ids.params(author_ids))
+    return {int(pid) for (pid,) in result.all()}
+
+
+@functools.lru_cache(maxsize=4)
+def _readers_statement(dialect: str) -> tuple[Any, AnyOf]:
+    signal = table_of(Signal)
+    ids = any_of(dialect, "author_ids", signal.c.source_person_id)
+    # the explicit IS NOT NULL lets PostgreSQL use the partial index on source_person_id
+    stmt = (
+        select(signal.c.person_id)
+        .where(signal.c.source_person_id.is_not(None), ids.clause)
+        .distinct()
+    )
+    return stmt, ids
+
+
+async def _hold_in_id_order(session: AsyncSession, erased: set[int], readers: set[int]) -> None:
+    """One statement for each run of people locked alike, in id order."""
+    dialect = dialect_of(session)
+    for erasing, run in itertools.groupby(sorted(erased | readers), key=erased.__contains__):
+        stmt, ids = _people_rows(dialect, ERASING if erasing else READING)
+        await session.exec(stmt, params=ids.params(run))
 
 
 def _person_row(person_id: int) -> Any:

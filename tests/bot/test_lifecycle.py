@@ -1,13 +1,33 @@
 """What the core decides on an adapter's facts after a reconnect (bot/lifecycle.py): who of a
-workspace is gone, and which workspaces the bot no longer is in. Real databases (SQLite and
+workspace is gone, and which workspaces the bot no longer is in; and erasures, at the same
+moment, of people who learned from each other's words. Real databases (SQLite and
 PostgreSQL); the outage journal is the core's own file."""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import functools
+import logging
 
+import psycopg
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import lifecycle
 from bot.core import Core
-from tests.support.helpers import grant, message, person, person_id
+from profiles.models import Person, Signal
+from tests.conftest import MakeCore
+from tests.profiles.test_borrowed import HOUR, T0, consenting, interests, learn, reacted, said
+from tests.support.helpers import (
+    command,
+    count,
+    grant,
+    message,
+    person,
+    person_id,
+    reaction,
+    until_one_waits_for_a_lock,
+)
 
 
 async def known(core: Core, *who: object) -> list[bool]:
@@ -103,3 +123,187 @@ async def test_a_list_without_any_known_workspace_forgets_none_of_them(
         "discord", {"G1"}, covered=lambda workspace: workspace.startswith("G")) == {"G2": 1}
     assert await core.forget_absent_workspaces(
         "discord", set(), covered=lambda workspace: workspace.startswith("G")) == {"G1": 1}
+
+
+# Erasures of people who learned from each other's words, at the same moment (PostgreSQL:
+# SQLite's one writer runs one after the other).
+ON_POSTGRES = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+async def same_interests(core: Core, reader: int, control: int) -> None:
+    """The reader's interests are the control's, who learned the same except from the
+    authors forgotten."""
+    mine, theirs = await interests(core, reader), await interests(core, control)
+    assert set(mine) == set(theirs)
+    for topic, (weight, lasting, updated_ts, evidence) in mine.items():
+        c_weight, c_lasting, c_updated_ts, c_evidence = theirs[topic]
+        assert abs(weight - c_weight) < 1e-9 and abs(lasting - c_lasting) < 1e-9
+        assert (updated_ts, evidence) == (c_updated_ts, c_evidence)
+
+
+@ON_POSTGRES
+async def test_an_author_forgotten_while_a_readers_forget_rolls_back_is_taken_back(
+    make_core: MakeCore, database_url: str
+) -> None:
+    """Bob learned from Carol's words; his erasure holds him and then fails (anything after
+    it in its transaction), while hers runs. It skipped him as being forgotten and still
+    deleted the evidence in his profile (the foreign key's cascade would have too): rolled
+    back, his erasure left her share in his interests with nothing to find it by (review).
+    Now hers waits for his and takes her share back from the profile he keeps."""
+    core = await make_core()
+    services = core.services
+    bob, control, carol, dave = await consenting(core, "bob", "control", "carol", "dave")
+    for who in (bob, control):
+        await learn(core, [said(who, {"jazz": 1.0}, T0)])
+    await learn(core, [reacted(bob, carol, {"jazz": 1.0, "hyperdrive": 1.0}, T0 + HOUR)])
+    for who in (bob, control):  # the same latest evidence: comparable rows
+        await learn(core, [reacted(who, dave, {"jazz": 1.0}, T0 + 2 * HOUR)])
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def failing(session: AsyncSession) -> None:
+        found = await session.get(Person, bob)
+        assert found is not None
+        await lifecycle.forget_person(services, session, found)
+        held.set()
+        await release.wait()
+        raise RuntimeError("what came after the erasure failed")
+
+    bobs = asyncio.ensure_future(services.in_transaction(failing))
+    await held.wait()
+    carols = asyncio.ensure_future(core.handle(command(person("carol"), "forget", "confirm")))
+    await until_one_waits_for_a_lock(core, unless=carols.done)
+    release.set()
+    with pytest.raises(RuntimeError, match="after the erasure"):
+        await bobs
+    assert "Done." in (await carols)[0].text
+
+    assert await person_id(core, person("carol")) is None
+    await same_interests(core, bob, control)
+    assert await count(core, Signal, source_person_id=carol) == 0
+
+
+@ON_POSTGRES
+async def test_two_people_who_learned_from_each_other_forgotten_at_once_never_deadlock(
+    make_core: MakeCore, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bob and Carol reacted to each other's messages; Dave to Bob's. Their erasures, at the
+    same moment, each held its own person, skipped the other as being forgotten, deleted
+    the evidence read from its own words in the other's profile, then waited for the
+    other's while holding its own: a deadlock, which PostgreSQL broke after a second by
+    aborting one (review). Now each holds its person and their readers together, in id
+    order: one waits for the other before it holds anything."""
+    caplog.set_level(logging.INFO, logger="bot.services")
+    core = await make_core()
+    engine = core.services.engine
+    bob, carol, dave, control = await consenting(core, "bob", "carol", "dave", "control")
+    await learn(
+        core,
+        [
+            reacted(bob, carol, {"chess": 1.0, "jazz": 1.0}, T0),
+            reacted(carol, bob, {"film": 1.0, "jazz": 1.0}, T0),
+        ],
+    )
+    for who in (dave, control):
+        await learn(core, [said(who, {"jazz": 1.0}, T0)])
+    await learn(core, [reacted(dave, bob, {"jazz": 1.0, "film": 1.0}, T0 + HOUR)])
+    for who in (dave, control):
+        await learn(core, [reacted(who, carol, {"jazz": 1.0}, T0 + 2 * HOUR)])
+    # Each erasure pauses before and after taking back what its person lent, until told
+    # to go on: both reach each point unless one waits for the other.
+    withdraw = engine.withdraw_words_of
+    arrived = {"before": 0, "after": 0}
+    go = {"before": asyncio.Event(), "after": asyncio.Event()}
+
+    async def pausing(session: AsyncSession, author_id: int) -> int:
+        arrived["before"] += 1
+        await go["before"].wait()
+        removed = await withdraw(session, author_id)
+        arrived["after"] += 1
+        await go["after"].wait()
+        return removed
+
+    def both(point: str) -> bool:
+        return arrived[point] == 2
+
+    engine.withdraw_words_of = pausing  # type: ignore[method-assign]
+    first = asyncio.ensure_future(core.handle(command(person("bob"), "forget", "confirm")))
+    await until_one_waits_for_a_lock(core, unless=lambda: arrived["before"] == 1)
+    second = asyncio.ensure_future(core.handle(command(person("carol"), "forget", "confirm")))
+    for point in ("before", "after"):
+        await until_one_waits_for_a_lock(core, unless=functools.partial(both, point))
+        go[point].set()
+    for forget in (first, second):
+        assert "Done." in (await forget)[0].text
+
+    assert "conflicted with another" not in caplog.text
+    assert [await person_id(core, person(who)) for who in ("bob", "carol")] == [None, None]
+    await same_interests(core, dave, control)
+
+
+@ON_POSTGRES
+async def test_a_reader_who_learned_while_the_erasure_waited_for_its_author_is_held_too(
+    make_core: MakeCore, database_url: str
+) -> None:
+    """An erasure finds its person's readers, then waits for the person's row: a learning
+    batch holds Carol while it writes Eve's reaction to her message. Eve is a reader by the
+    time the erasure holds Carol, and is held with the others before anything is taken
+    back (found again once the author is held: no evidence of her words can come after)."""
+    core = await make_core(settle=False)
+    services, learner = core.services, core.services.learner
+    bob, carol, eve = await consenting(core, "bob", "carol", "eve")
+    await learn(core, [reacted(bob, carol, {"jazz": 1.0}, T0)])
+    still_learning = learner._still_learning
+    locked, written = asyncio.Event(), asyncio.Event()
+
+    async def paused(session: AsyncSession, person_ids: set[int]) -> set[int]:
+        allowed = await still_learning(session, person_ids)
+        locked.set()
+        await written.wait()
+        return allowed
+
+    learner._still_learning = paused  # type: ignore[method-assign]
+    withdraw = services.engine.withdraw_words_of
+    held, go = asyncio.Event(), asyncio.Event()
+
+    async def pausing(session: AsyncSession, author_id: int) -> int:
+        held.set()  # the erasure holds everyone it will write for by now
+        await go.wait()
+        return await withdraw(session, author_id)
+
+    services.engine.withdraw_words_of = pausing  # type: ignore[method-assign]
+    await core.handle(
+        reaction(
+            person("eve"),
+            "m-carol",
+            "🔥",
+            target_author="carol",
+            target_text="Glorbnitzel hyperdrive maintenance matters",
+        )
+    )
+    batch = asyncio.ensure_future(learner.flush())
+    await locked.wait()
+
+    async def erase(session: AsyncSession) -> dict[str, int]:  # nothing before the hold
+        found = await session.get(Person, carol)
+        assert found is not None
+        return await lifecycle.forget_person(services, session, found)
+
+    forget = asyncio.ensure_future(services.in_transaction(erase))
+    await until_one_waits_for_a_lock(core)  # the erasure, for Carol's row
+    written.set()
+    await batch
+    assert await count(core, Signal, person_id=eve, source_person_id=carol) > 0
+    await held.wait()
+    other = await psycopg.AsyncConnection.connect(database_url)
+    try:
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            await other.execute("SELECT 1 FROM person WHERE id = %s FOR UPDATE NOWAIT", (eve,))
+    finally:
+        await other.close()
+    go.set()
+
+    assert (await forget)["person"] == 1
+    assert await interests(core, eve) == {}
+    assert await count(core, Signal, source_person_id=carol) == 0

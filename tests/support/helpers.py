@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -126,17 +127,21 @@ def replays_by_hand(core: Core) -> None:
     core.drainer.first_delay = 3600.0
 
 
-async def until_one_waits_for_a_lock(core: Core) -> None:
+async def until_one_waits_for_a_lock(
+    core: Core, unless: Callable[[], bool] = lambda: False
+) -> None:
     """Return once a session of this PostgreSQL database waits for a row lock (another
     transaction's): how a test knows the transaction it started concurrently has reached
-    the lock it must wait for, without sleeping for luck. Fails after 10 s."""
+    the lock it must wait for, without sleeping for luck. Fails after 10 s. ``unless``:
+    return as well once it holds (what the transaction does when it waits for nothing,
+    when which of the two happens is what the test is about)."""
     query = text(
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE wait_event_type = 'Lock' AND datname = current_database()"
     )
     try:
         async with asyncio.timeout(10):
-            while True:
+            while not unless():
                 async with core.services.db.read() as session:
                     if (await session.exec(query)).one()[0]:  # type: ignore[call-overload]
                         return
