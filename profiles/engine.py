@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import bindparam, delete, desc, func
+from sqlalchemy import bindparam, delete, desc, func, true
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -973,18 +973,50 @@ def answered_allows(consent: Consent) -> bool | None:
 def _still_learning_statement(
     dialect: str, consent_opt_out: bool, workspace_opt_out_allowed: bool
 ) -> tuple[Any, AnyOf]:
+    """Everyone asked for, with their consent row if they have one: a person the bot has a
+    row for but who never met the consent gate (an author others reacted to) has none, and
+    counts as unanswered, as the reaction's decision counted them
+    (``bot.handlers.feedback.allowing_author``); an inner join dropped them (review).
+
+    On PostgreSQL each person row and then its consent row are share-locked, in id order,
+    as an erasure takes them (person first, profiles/privacy.py): the people in a locked
+    subquery, each joined to a lateral one that locks its consent row, since PostgreSQL
+    locks nothing on the nullable side of an outer join. Still one statement a batch."""
     person, consent = table_of(Person), table_of(Consent)
-    allowed = learning_allowed(  # the consent gate's rule, the workspace's mode included
-        consent_opt_out=consent_opt_out, workspace_opt_out_allowed=workspace_opt_out_allowed
-    )
     ids = any_of(dialect, "ids", person.c.id)
-    return (
-        select_rows(person.c.id)
-        .join(consent, consent.c.person_id == person.c.id)
-        .where(ids.clause, allowed)
-        .order_by(person.c.id)  # locks taken in id order, as every holder of several people
-        .with_for_update(read=True)
-    ), ids
+    rows: Any
+    status: Any
+    if dialect == "sqlite":  # one writer orders every transaction: nothing to lock
+        rows, status = person, consent.c.status
+        found = (
+            select_rows(person.c.id)
+            .select_from(person.outerjoin(consent, consent.c.person_id == person.c.id))
+            .where(ids.clause)
+        )
+    else:
+        rows = (
+            select_rows(person.c.id, person.c.platform, person.c.workspace)
+            .where(ids.clause)
+            .order_by(person.c.id)
+            .with_for_update(read=True)
+            .subquery("p")
+        )
+        theirs = (
+            select_rows(consent.c.status)
+            .where(consent.c.person_id == rows.c.id)
+            .with_for_update(read=True)
+            .lateral("c")
+        )
+        status = theirs.c.status
+        found = select_rows(rows.c.id).select_from(rows.outerjoin(theirs, true()))
+    allowed = learning_allowed(  # the consent gate's rule, the workspace's mode included
+        consent_opt_out=consent_opt_out,
+        workspace_opt_out_allowed=workspace_opt_out_allowed,
+        status=func.coalesce(status, ConsentStatus.UNKNOWN.value),  # no row: unanswered
+        platform=rows.c.platform,
+        workspace=rows.c.workspace,
+    )
+    return found.where(allowed), ids
 
 
 # Statements of every reply, built once with bound parameters: building a statement and its

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.admin_models import WorkspaceDefault
-from profiles.models import Consent, ConsentStatus, Person
+from profiles.models import Consent, ConsentStatus, Person, table_of
 
 CONSENT_KEY = "consent"
 OPT_OUT = "opt_out"
@@ -87,27 +87,38 @@ async def defaults_by_workspace(
 
 
 def learning_allowed(
-    *, consent_opt_out: bool, workspace_opt_out_allowed: bool
+    *,
+    consent_opt_out: bool,
+    workspace_opt_out_allowed: bool,
+    status: ColumnElement[str] | None = None,
+    platform: ColumnElement[str] | None = None,
+    workspace: ColumnElement[str] | None = None,
 ) -> ColumnElement[bool]:
     """The SQL twin of ``ProfileEngine.may_learn_in`` for a query over many workspaces that
     joins ``person`` and ``consent``: an answered consent decides alone, an unanswered one
     follows the person's workspace's mode (an admin's default over the deployment's, opt-out
-    by an admin only where the operator allows it), as ``ProfileEngine.opt_out_of`` says."""
-    granted = col(Consent.status) == ConsentStatus.GRANTED.value
+    by an admin only where the operator allows it), as ``ProfileEngine.opt_out_of`` says.
+    ``status``, ``platform``, ``workspace``: the columns to judge when the query reads them
+    from elsewhere than those two tables (a subquery's; ``ProfileEngine.still_learning``)."""
+    person, consent = table_of(Person), table_of(Consent)
+    judged = consent.c.status if status is None else status
+    platform = person.c.platform if platform is None else platform
+    workspace = person.c.workspace if workspace is None else workspace
     stored = func.coalesce(
         select(WorkspaceDefault.value)
         .where(
-            col(WorkspaceDefault.platform) == col(Person.platform),
-            col(WorkspaceDefault.workspace) == col(Person.workspace),
+            col(WorkspaceDefault.platform) == platform,
+            col(WorkspaceDefault.workspace) == workspace,
             col(WorkspaceDefault.key) == CONSENT_KEY,
         )
         .scalar_subquery(),
         "",
     )
+    granted = judged == ConsentStatus.GRANTED.value
     if consent_opt_out:
         opt_out = stored != OPT_IN
     elif workspace_opt_out_allowed:
         opt_out = stored == OPT_OUT
     else:
         return granted
-    return or_(granted, and_(col(Consent.status) == ConsentStatus.UNKNOWN.value, opt_out))
+    return or_(granted, and_(judged == ConsentStatus.UNKNOWN.value, opt_out))

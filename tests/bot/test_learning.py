@@ -20,6 +20,7 @@ from profiles.engine import PersonKey
 from profiles.ingest import Claim, Observation
 from profiles.models import (
     ChannelActivity,
+    Consent,
     ConsentStatus,
     Interest,
     Person,
@@ -274,6 +275,46 @@ async def test_forget_while_a_batch_of_theirs_is_written_waits_for_it(
         assert await count(core, model, person_id=pid) == 0
     assert await count(core, ProcessedEvent, event_id="ev-bob") == 1  # the batch committed
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("opted_out_by", ["deployment", "workspace"])
+async def test_a_reaction_to_an_author_with_no_consent_row_is_learned_where_opt_out_allows(
+    make_core, opted_out_by
+):
+    """An author the bot has a row for but who never met the consent gate has no consent
+    row: in an opt-out workspace (the deployment's mode, or an admin's where the operator
+    allows it) the reaction's decision allows learning from their words, and the batch's
+    recheck must too (it read consent by an inner join, and dropped them: review)."""
+    from profiles.workspace_defaults import CONSENT_KEY, OPT_OUT, set_default
+
+    opt_out = opted_out_by == "deployment"
+    core = await make_core(
+        settle=False,
+        consent_mode="opt_out" if opt_out else "opt_in",
+        workspace_opt_out_allowed=not opt_out,
+    )
+    alice = person("alice")
+    await grant(core, alice)
+    async with core.services.db.session() as session:
+        carol = await core.services.engine.person(session, PersonKey("test", "W1", "carol"))
+        if not opt_out:
+            await set_default(session, "test", "W1", CONSENT_KEY, OPT_OUT, core.services.clock())
+    async with core.services.db.session() as session:
+        assert await session.get(Consent, carol.id) is None
+    await core.handle(
+        reaction(
+            alice,
+            "m-carol",
+            "🔥",
+            event_id="re-carol",
+            target_author="carol",
+            target_text="Glorbnitzel hyperdrive maintenance matters",
+        )
+    )
+    await core.services.learner.flush()
+    pid = await person_id(core, alice)
+    assert await count(core, Signal, person_id=pid, source_person_id=carol.id) > 0
+    assert await count(core, ProcessedEvent, event_id="re-carol") == 1
 
 
 @STAGES
