@@ -66,46 +66,62 @@ async def take_back_expiring(
     *,
     half_life: float,
     lasting_half_life: float,
-) -> None:
+) -> set[int]:
     """Before the retention purge deletes these signal rows: the share of those read from
     someone else's words goes from the reader's interests with them. Past that, nothing
     would tell the author's words from the reader's, and the author's ``/forget`` could not
     find them (what a reaction to another person's message teaches lasts as long as its
-    evidence). Readers being forgotten at the same moment are skipped on PostgreSQL, never
-    waited for (:func:`profiles.privacy.hold_people_against_erasure`)."""
+    evidence). Returns the ids of rows the purge must keep for next time: those of readers
+    being forgotten at the same moment, skipped on PostgreSQL, never waited for
+    (:func:`profiles.privacy.hold_people_against_erasure`). Deleted with the share left in,
+    a reader's erasure that then rolled back kept it with nothing to find it by (review)."""
     if not signal_ids:
-        return
+        return set()
     signal = table_of(Signal)
     found = await _lent(
         session,
         and_(signal.c.id.in_(list(signal_ids)), signal.c.source_person_id.is_not(None)),
     )
     if not found:
-        return
-    readers = await hold_people_against_erasure(session, {row[0] for row in found})
-    lent = _by_interest([row for row in found if row[0] in readers])
+        return set()
+    readers = await hold_people_against_erasure(session, {row.reader for row in found})
+    lent = _by_interest([row for row in found if row.reader in readers])
     if lent:
         await _take_back(session, lent, half_life, lasting_half_life)
+    return {row.id for row in found if row.reader not in readers}
 
 
-async def _lent(session: AsyncSession, which: Any) -> list[tuple[int, str, float, Any]]:
-    """(reader, topic, weight, created_at) of the signals ``which`` selects."""
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A signal read from someone else's words."""
+
+    id: int
+    reader: int
+    topic: str
+    weight: float
+    at: Any
+
+
+async def _lent(session: AsyncSession, which: Any) -> list[_Row]:
     signal = table_of(Signal)
     rows = (
         await session.exec(  # type: ignore[call-overload]
-            select(signal.c.person_id, signal.c.value, signal.c.weight, signal.c.created_at)
-            .where(which)
+            select(
+                signal.c.id,
+                signal.c.person_id,
+                signal.c.value,
+                signal.c.weight,
+                signal.c.created_at,
+            ).where(which)
         )
     ).all()
-    return [(int(pid), topic, float(weight), at) for pid, topic, weight, at in rows]
+    return [_Row(int(i), int(pid), topic, float(w), at) for i, pid, topic, w, at in rows]
 
 
-def _by_interest(
-    found: Iterable[tuple[int, str, float, Any]],
-) -> dict[tuple[int, str], list[Lent]]:
+def _by_interest(found: Iterable[_Row]) -> dict[tuple[int, str], list[Lent]]:
     lent: dict[tuple[int, str], list[Lent]] = {}
-    for person_id, topic, weight, created_at in found:
-        lent.setdefault((person_id, topic), []).append(Lent(weight, to_ts(created_at)))
+    for row in found:
+        lent.setdefault((row.reader, row.topic), []).append(Lent(row.weight, to_ts(row.at)))
     return lent
 
 

@@ -176,10 +176,12 @@ async def purge(
                     # this batch's rows, named: their shares first, then the rows
                     named = await session.exec(ids)  # type: ignore[call-overload]
                     batch = [key for (key,) in named.all()]
-                    await take_back_expiring(
+                    kept = await take_back_expiring(
                         session, batch, half_life=half_lives[0], lasting_half_life=half_lives[1]
                     )
-                    chosen = rule.key().in_(batch)
+                    # what it kept (a reader being forgotten) goes next time: never re-read
+                    # now, the batch ends this table's pass (count < BATCH below)
+                    chosen = rule.key().in_([key for key in batch if key not in kept])
                 else:
                     chosen = rule.key().in_(ids.scalar_subquery())
                 result = await session.exec(change.where(chosen))

@@ -3,6 +3,8 @@
 
 import datetime as dt
 
+import psycopg
+import pytest
 from sqlalchemy import delete, select, update
 
 from profiles.decay import decayed, to_ts
@@ -154,3 +156,47 @@ async def test_a_reaction_learned_after_a_later_message_is_taken_back_too(make_c
     mine, theirs = await interests(core, bob), await interests(core, control)
     assert mine["jazz"][3] == theirs["jazz"][3] == 1
     assert abs(mine["jazz"][0] - theirs["jazz"][0]) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_expiring_evidence_of_a_reader_being_forgotten_waits_for_the_next_purge(
+    make_core, database_url
+):
+    """The purge skips a reader being forgotten at the same moment (never waits for an
+    erasure): it also kept their evidence of Carol's words, or deleted it with her share
+    left in, and an erasure that then rolled back kept that share untraceably (review). Kept,
+    it goes with its share at the next purge."""
+    core = await make_core()
+    engine = core.services.engine
+    bob, control, carol = await consenting(core, "bob", "control", "carol")
+    for who in (bob, control):
+        await learn(core, [said(who, {"jazz": 1.0}, T0)])
+    await learn(core, [reacted(bob, carol, {"jazz": 1.0, "hyperdrive": 1.0}, T0 + HOUR)])
+
+    async def purged() -> dict[str, int]:
+        return await purge(
+            core.services.db.session,
+            T0 + dt.timedelta(days=181),
+            RetentionPolicy(signal_evidence_days=180),
+            half_lives=(engine.half_life, engine.lasting_half_life),
+        )
+
+    erasure = await psycopg.AsyncConnection.connect(database_url)  # Bob's, held, then failing
+    try:
+        await erasure.execute("SELECT 1 FROM person WHERE id = %s FOR UPDATE", (bob,))
+        assert (await purged())["signal"] == 8  # two messages: topic, style, language, hour
+    finally:
+        await erasure.rollback()
+        await erasure.close()
+    assert set(await interests(core, bob)) == {"jazz", "hyperdrive"}
+    assert (await purged())["signal"] == 2
+    mine, theirs = await interests(core, bob), await interests(core, control)
+    assert set(mine) == {"jazz"} and mine["jazz"][3] == theirs["jazz"][3] == 1
+    now = to_ts(T0 + 2 * HOUR)
+    for half_life, column in ((engine.half_life, 0), (engine.lasting_half_life, 1)):
+        gap = decayed(mine["jazz"][column], mine["jazz"][2], now, half_life) - decayed(
+            theirs["jazz"][column], theirs["jazz"][2], now, half_life
+        )
+        assert abs(gap) < 1e-9
