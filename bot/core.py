@@ -119,6 +119,7 @@ class Core:
             lambda event, owed: self._dispatch(event, None, replaying=True, owed=owed),
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
+            owed_of=owed_of,
         )
         self.bindings = self.services.bindings
         # Batches of implicit learning the database refused wait in the journal too.
@@ -140,12 +141,7 @@ class Core:
             return [Reply(text=t(TEMPLATE_REFUSED, self._locale(event)),
                           kind=ReplyKind.EPHEMERAL, purpose="error")]
         except DatabaseUnavailable as exc:
-            owed = (
-                ANSWER_AND_LEARNING if isinstance(exc, AnswerOwed)
-                else exc.owed if isinstance(exc, ClaimUnsure)
-                else None
-            )
-            kept = self.services.journal.keep(event, owed=owed)
+            kept = self.services.journal.keep(event, owed=owed_of(exc))
             self.drainer.wake()
             log.warning("database unavailable, event %s %s: %s", event.event_id, kept.value, exc)
             if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
@@ -254,6 +250,17 @@ class Core:
                 await self.feedback.reaction(event)
                 return []
         raise TypeError(f"unsupported event {type(event).__name__}")
+
+
+def owed_of(exc: Exception) -> Owed | None:
+    """What an event that met the database gone still owes, by how it failed: kept so in
+    the outage journal, whether it was being handled or replayed (bot/journal.py).
+    None: nothing of it took effect, it is replayed whole."""
+    if isinstance(exc, AnswerOwed):
+        return ANSWER_AND_LEARNING
+    if isinstance(exc, ClaimUnsure):
+        return exc.owed
+    return None
 
 
 def command_names() -> Iterable[str]:

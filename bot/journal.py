@@ -182,12 +182,16 @@ def _merged(waiting: Owed | None, kept: Owed) -> Owed:
         return Owed(answer=False, learning=learning, record=kept.record)
     if waiting is not None and waiting.record is not None:
         return dataclasses.replace(kept, answer=False, record=waiting.record)
-    if waiting is not None and waiting.claims:
+    if waiting is not None and waiting.claims and kept.claims:
         # either delivery's claim may be the one that committed: a platform's retry kept
-        # during the same outage must not lose the first one's time (review)
+        # during the same outage, or a replay whose own claim met the outage again, must
+        # not lose the first one's time (review)
         return dataclasses.replace(
             kept, claims=tuple(sorted(set(waiting.claims) | set(kept.claims)))
         )
+    # ``kept`` without claims knows the event claimed (its answer owed, or its learning
+    # after it was answered): the times that told a replay which claim was its own are
+    # done with, and kept they would make the next replay answer it a second time.
     return kept
 
 
@@ -427,10 +431,15 @@ class Drainer:
 
     ``replay(event, owed)`` processes an event and raises ``unavailable`` while the
     database is still away; the drain then stops and the retry loop tries again later (1 s,
-    doubling up to a minute). Callers that waited for that failed attempt return without
-    one of their own: against a database that hangs each attempt takes the whole database
-    timeout (profiles/db_timeout.py), and people writing together waited one attempt per
-    person ahead of them (five at once: ten seconds for the last).
+    doubling up to a minute). What the replay got done before the database failed is kept
+    with the entry first (``owed_of(exc)``, merged with what it owed, :meth:`Journal.keep`):
+    a replay whose claim was sent into a hang, or committed before its answer failed, left
+    the entry as it was, and with a database that hangs, thaws and hangs again the next
+    replay found the claim and dropped the event as a duplicate, never answered (review).
+    Callers that waited for that failed attempt return without one of their own: against a
+    database that hangs each attempt takes the whole database timeout
+    (profiles/db_timeout.py), and people writing together waited one attempt per person
+    ahead of them (five at once: ten seconds for the last).
     Any other failure is logged and that entry is dropped, so one poisoned event cannot block
     everyone behind it."""
 
@@ -441,6 +450,7 @@ class Drainer:
         deliver: Deliver,
         *,
         unavailable: type[Exception],
+        owed_of: Callable[[Exception], Owed | None] = lambda _exc: None,
         first_delay: float = 1.0,
         max_delay: float = 60.0,
     ) -> None:
@@ -448,6 +458,7 @@ class Drainer:
         self._replay = replay
         self._deliver = deliver
         self._unavailable = unavailable
+        self._owed_of = owed_of
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.first_delay = first_delay
@@ -473,8 +484,9 @@ class Drainer:
                 self.replaying = True
                 try:
                     replies = await self._replay(event, owed)
-                except self._unavailable:
+                except self._unavailable as exc:
                     self._failed_attempts += 1
+                    self._keep_what_is_owed(event, exc)
                     break
                 except Exception:
                     log.exception("replayed event %s failed and was dropped", event.event_id)
@@ -489,6 +501,18 @@ class Drainer:
                     except Exception:
                         log.exception("replies to replayed event %s not delivered", event.event_id)
         return done
+
+    def _keep_what_is_owed(self, event: AnyEvent, exc: Exception) -> None:
+        """The entry of ``event``, whose replay met the database gone, now says what the
+        replay left owed (see the class docstring). Gone from the journal meanwhile — a
+        replayed ``/forget`` removes its person's waiting events, its own with them, before
+        its transaction commits — it is kept again, at the end: it must still be done."""
+        owed = self._owed_of(exc)
+        if owed is None:
+            return
+        if self.journal.keep(event, owed=owed) is Kept.FULL:
+            log.error("replayed event %s met the outage and could not be kept again: the "
+                      "journal is full", event.event_id)
 
     def wake(self) -> None:
         """Make sure a retry loop is running while events wait."""

@@ -248,6 +248,46 @@ async def test_a_claim_sent_into_a_hung_database_that_commits_at_the_thaw_is_sti
 
 
 @pytest.mark.postgres
+async def test_a_message_whose_replay_goes_into_the_hang_again_is_answered_once_it_is_back(
+    hung_core,
+):
+    """The database flaps: it hangs (the DM is kept), thaws, and hangs again while the DM
+    is replayed — just as the replay's claim is sent, which the server commits when it
+    thaws. The drain only stopped and left the entry as it was, so the next replay found the
+    claim and dropped the DM as a duplicate: never answered (review). The entry now keeps
+    that claim's time: answered, recorded and learned once when the database is back."""
+    async with hung_core() as (proxy, core):
+        replays_by_hand(core)
+        delivered = delivering(core)
+        alice = person()
+        await grant(core, alice)
+        asked = message(alice, TEXT)
+        proxy.hang()
+        async with asyncio.timeout(NEVER):
+            replies = await core.handle(asked)
+        assert [r.text for r in replies] == [DB_UNAVAILABLE] and core.backlog_size == 1
+        proxy.thaw()
+        # a steady sender's claim straight to the driver, in autocommit
+        with HangAt(core, proxy, "INSERT INTO processed_event") as hang:
+            hang.armed = True
+            async with asyncio.timeout(NEVER):
+                assert await core.drain_backlog() == 0
+        assert not hang.armed and core.backlog_size == 1
+        assert delivered == []
+        proxy.thaw()
+        await until_claimed(core, asked.event_id)  # the replay's claim took effect
+        assert await core.drain_backlog() == 1
+        assert [[r.purpose for r in replies] for replies in delivered] == [["chat"]]
+        assert await core.drain_backlog() == 0 and core.backlog_size == 0
+        await core.services.learner.flush()
+        pid = await person_id(core, alice)
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+        assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 1
+        assert await count(core, Signal, event_id=asked.event_id) > 0
+        assert len(core.services.llm.requests) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
 async def test_people_writing_together_into_a_hung_database_are_all_answered_at_once(
     hung_core,
 ):

@@ -274,6 +274,52 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
 
 
 @pytest.mark.postgres
+async def test_a_replay_that_loses_the_database_after_its_claim_is_answered_once_it_is_back(
+    postgres_database, settings_for, tmp_path
+):
+    """The database goes away and comes back, and goes away again while the kept message is
+    replayed: after the replay's claim committed, before its reply's reads. The drain only
+    stopped, and the entry stayed a plain event: the next replay found the claim and dropped
+    the message as a duplicate, never answered (review). It is kept as owing its answer and
+    its learning now, and answered once."""
+    async with core_behind_proxy(
+        postgres_database, settings_for, outage_journal=str(tmp_path / "j")
+    ) as (proxy, core):
+        replays_by_hand(core)
+        delivered = delivering(core)
+        alice = person()
+        await grant(core, alice)
+        identify = core.chat.identify
+        claim_if_steady = identify.claim_if_steady
+        armed: list[bool] = []
+
+        async def claim_then_cut(*args: Any) -> bool | None:
+            claimed = await claim_if_steady(*args)
+            if armed and claimed:
+                armed.clear()
+                proxy.cut()  # the claim is in; the reply's reads are not
+            return claimed
+
+        identify.claim_if_steady = claim_then_cut  # type: ignore[method-assign]
+        asked = message(alice, TEXT)
+        await proxy.stop()
+        assert [r.text for r in await core.handle(asked)] == [DB_UNAVAILABLE]
+        await proxy.start()
+        armed.append(True)
+        assert await core.drain_backlog() == 0
+        assert not armed and core.backlog_size == 1
+        await proxy.start()
+        assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
+        assert await core.drain_backlog() == 1
+        assert [[r.purpose for r in replies] for replies in delivered] == [["chat"]]
+        await core.services.learner.flush()
+        assert await count(core, Signal, event_id=asked.event_id) > 0
+        pid = await person_id(core, alice)
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+        assert len(core.services.llm.requests) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
 async def test_an_answered_message_whose_learning_met_an_outage_is_learned_once_later(
     postgres_database, settings_for, tmp_path
 ):

@@ -340,3 +340,72 @@ def test_the_claims_sent_for_an_event_survive_a_restart_and_a_second_outage(tmp_
     assert entry is not None and entry.owed is not None
     assert entry.owed.claims == (AT, later, retried)
     again.close()
+
+
+class OutageAfterClaim(Gone):
+    """What a replay that met the outage got done first (the core's ``ClaimUnsure`` and
+    ``AnswerOwed``): its claim sent, or committed."""
+
+    def __init__(self, owed: Owed) -> None:
+        super().__init__()
+        self.owed = owed
+
+
+async def test_a_replay_that_meets_the_outage_after_its_claim_keeps_what_it_owes() -> None:
+    """The drain only stopped, and the entry stayed as it was: a replay whose claim went
+    into a hang that committed it at the thaw, or whose claim committed before its answer
+    failed, was found claimed by the next replay and dropped as a duplicate, never answered
+    (review). The entry now owes what the failure says, with the claim times merged."""
+    journal = Journal()
+    first = Owed(answer=True, learning=True, claims=(AT,))
+    journal.keep(msg(1), owed=first)  # its claim met a hang when it came in
+    journal.keep(msg(2))
+    later = AT + dt.timedelta(minutes=2)
+    failures: list[Owed | None] = [
+        Owed(answer=True, learning=True, claims=(AT, later)),  # the replay's claim, again
+        ANSWER_AND_LEARNING,  # the next one's claim committed, then the database went
+        None,  # nothing of the third took effect
+    ]
+    replayed: list[tuple[str, Owed | None]] = []
+
+    async def replay(event, owed):
+        replayed.append((event.event_id, owed))
+        if failures:
+            owed_now = failures.pop(0)
+            raise OutageAfterClaim(owed_now) if owed_now is not None else Gone()
+        return []
+
+    async def deliver(event, replies):
+        raise AssertionError("nothing to deliver")
+
+    drainer = Drainer(
+        journal, replay, deliver, unavailable=Gone,
+        owed_of=lambda exc: exc.owed if isinstance(exc, OutageAfterClaim) else None,
+    )
+    for _ in range(3):
+        assert await drainer.drain() == 0
+    assert await drainer.drain() == 2
+    assert replayed == [
+        ("ev1", first),
+        ("ev1", Owed(answer=True, learning=True, claims=(AT, later))),
+        # known claimed: the claims that told its own from a duplicate's are done with
+        ("ev1", ANSWER_AND_LEARNING),
+        ("ev1", ANSWER_AND_LEARNING),
+        ("ev2", None),
+    ]
+    assert len(journal) == 0
+
+
+def test_an_event_known_claimed_owes_no_claim_times_any_more(tmp_path) -> None:
+    """Claim times make a replay claim the event as new and answer it if the claim it finds
+    is one of them. Once the event is known claimed — its answer owed after its claim
+    committed, or its learning after it was answered — times kept with that would make the
+    next replay answer it again (a replay answered, its learning batch met the outage)."""
+    for known in (ANSWER_AND_LEARNING, LEARNING_ONLY):
+        journal = Journal(tmp_path / f"j-{known.answer}")
+        event = msg(1)
+        journal.keep(event, owed=Owed(answer=True, learning=True, claims=(AT,)))
+        assert journal.keep(event, owed=known) is Kept.KEPT
+        entry = journal.first()
+        assert entry is not None and entry.owed == known
+        journal.close()
