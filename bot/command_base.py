@@ -20,6 +20,11 @@ from bot.services import Services
 from profiles.engine import ProfileEngine
 from profiles.models import Person
 
+UNSEEN = N_(
+    "I did “{command}” just as my memory (database) stopped answering, so I could not see "
+    "how it went: {check} shows where things stand now."
+)
+
 
 class CommandError(Exception):
     """A malformed command; the message is shown to the person, translated when it is a
@@ -50,6 +55,13 @@ class CommandContext:
     # command that refuses long text says how long it really was, where the input audit
     # found "/memory add" of 2,500 characters answered "(1996 characters; …)".
     args_cut: int = 0
+    # This command took effect already: its transaction's COMMIT went into a database
+    # outage and committed (a hang that thawed), and the replay that found its claim runs it
+    # again to answer it (bot/handlers/commands.py). A handler whose second run would apply
+    # its effect to something else, or answer untruly, does not run it twice.
+    replayed: bool = False
+    # The command as the person gave it (:meth:`unseen` quotes it).
+    line: str = ""
 
     def t(self, message: str, /, **values: object) -> str:
         """``message`` in the person's language (see bot.i18n)."""
@@ -71,6 +83,12 @@ class CommandContext:
         """Run ``work`` after this command's transaction commits: model calls belong there,
         so a slow model never holds database locks."""
         self.after_commit.append(work)
+
+    def unseen(self, check: str) -> Reply:
+        """The answer of a :attr:`replayed` command that cannot run again (it would act on
+        what is left: "/memory remove 2" removed the next one): that it was done, and
+        where to see what it did (``check``, a command)."""
+        return self.reply(self.t(UNSEEN, command=self.line, check=check))
 
     def reply(self, text: str, **kwargs: object) -> Reply:
         """Command answers are private by default: only the person sees them."""

@@ -47,11 +47,10 @@ from bot.pipeline.chat import (
     EMPTY_MESSAGE,
     AnswerOwed,
     Chat,
-    ClaimUnsure,
     addressed_to_bot,
     reply_thread,
 )
-from bot.pipeline.identify import key_of
+from bot.pipeline.identify import ClaimUnsure, key_of
 from bot.sanitize import fit_event
 from bot.services import Services
 from profiles.db import Database, DatabaseUnavailable
@@ -239,13 +238,13 @@ class Core:
                 if parsed is None and addressed_to_bot(event):
                     parsed = memory_intent(event.text)  # "remember that …" is /memory add
                 if parsed is not None:
-                    return await self.commands.command(event, parsed[0], parsed[1])
+                    return await self.commands.command(event, parsed[0], parsed[1], owed=owed)
                 return await self.chat.handle(event, on_partial, owed=owed)
             if isinstance(event, CommandEvent):
                 name = event.name.lstrip("/").lower()
-                return await self.commands.command(event, name, event.args)
+                return await self.commands.command(event, name, event.args, owed=owed)
             if isinstance(event, ActionEvent):
-                return await self.commands.action(event)
+                return await self.commands.action(event, owed=owed)
             if isinstance(event, ReactionEvent):
                 await self.feedback.reaction(event)
                 return []

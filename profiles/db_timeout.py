@@ -49,8 +49,10 @@ learning batch, a WAL checkpoint after an erasure) must not be cut.
 one whose answer a reset lost. Work that goes to the outage journal must therefore be safe
 to replay when it did commit: the event-id claims make a replayed event that was claimed a
 duplicate, an owed record's replay first looks for the turns it would store, and a message
-whose claim was sent is kept with that claim's time, so that its replay can tell its own
-claim from a duplicate's (bot/pipeline/chat.py ``ClaimUnsure``).
+or a command whose claim was sent is kept with that claim's time, so that its replay can
+tell its own claim from a duplicate's (bot/pipeline/identify.py ``ClaimUnsure``) — also
+when the replay itself meets the hang (bot/journal.py ``Drainer``). A command found to have
+taken effect runs again without applying its effect twice (bot/handlers/commands.py).
 """
 
 from __future__ import annotations

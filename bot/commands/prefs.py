@@ -81,7 +81,7 @@ async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
                                key=reset_key, keys=_valid_keys)
         removed = await ctx.engine.reset_preferences(ctx.session, ctx.person_id, reset_key)
         lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, reset_key)
-        if not removed:
+        if not removed and not ctx.replayed:  # replayed: it was this command that reset it
             return [ctx.reply(
                 ctx.t("Nothing to reset: your {key} preference was not set.", key=reset_key)
                 if reset_key else ctx.t("Nothing to reset: you had no explicit preferences.")

@@ -81,7 +81,10 @@ async def consent(ctx: CommandContext, args: list[str]) -> list[Reply]:
         # when the workspace later chose opt-out, and after a grant (a typed /consent
         # decline, an old notice's button) the reply promised what the status did not do.
         row = await engine.consent(ctx.session, ctx.person_id)
-        was_learning = await engine.may_learn_in(ctx.session, ctx.person, row)
+        # Replayed after it took effect (CommandContext.replayed), the revocation is there
+        # but the deletions after its commit never ran: whether they were learning before
+        # is unknown, and the deletions are done (nothing for someone who was not).
+        was_learning = ctx.replayed or await engine.may_learn_in(ctx.session, ctx.person, row)
         cancelled = await revocation_cancels(ctx) if was_learning else []
         row = await engine.set_consent(
             ctx.session, ctx.person_id, ConsentStatus.REVOKED, ctx.now
@@ -242,6 +245,9 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
             )
         ]
     if action == "confirm":
+        # Its own claim goes with the person's rows: a replay after it took effect is a new
+        # /forget of what is left (the person made anew), and does the deletions after the
+        # commit that the first one, its COMMIT lost to an outage, never did.
         every = more == ["all"]
         linked = await forget_linked(ctx) if every else 0
         report = DeletionReport()

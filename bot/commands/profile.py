@@ -38,10 +38,14 @@ async def profile(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return [ctx.reply(f"{text}\n{retention_sentence(policy, ctx.locale)}")]
     if args[0].lower() != "summary":
         raise usage_error(REGISTRY["profile"])
+    action = args[1].lower() if len(args) > 1 else "show"
+    if action in ("clear", "remove") and ctx.replayed:
+        # It took effect already (CommandContext.replayed): run again it would find nothing
+        # to clear or correct, and say so.
+        return [ctx.unseen("/profile summary")]
     row = await ctx.session.get(ProfileSummary, ctx.person_id)
     if row is None:
         return [ctx.reply(ctx.t("There is no model summary of you."))]
-    action = args[1].lower() if len(args) > 1 else "show"
     if action == "show":
         return [ctx.reply("\n".join(describe_summary(row, ctx.locale)))]
     if action == "clear":

@@ -181,7 +181,7 @@ async def unsubscribe(ctx: CommandContext) -> list[Reply]:
     existed = await store.drop_subscription(ctx.session, ctx.person_id)
     await ctx.engine.set_preference(ctx.session, ctx.person_id, "digest", "off", at=ctx.now)
     lifecycle.preference_changed(ctx.services, ctx.session, ctx.person, "digest")
-    if not existed:
+    if not existed and not ctx.replayed:  # replayed: it was this command that dropped it
         return [ctx.reply(ctx.t("You weren't subscribed; your digest preference is now off."))]
     return [ctx.reply(ctx.t("Unsubscribed: no more digests. /digest subscribe brings them "
                             "back."))]
@@ -236,7 +236,8 @@ async def sources(ctx: CommandContext, service: DigestService, words: list[str])
             raise CommandError(N_("I can't use that feed: {error}."), error=exc.text) from exc
         if action == "remove":
             removed = await store.remove_person_feed(ctx.session, ctx.person_id, url)
-            return [ctx.reply(ctx.t("Removed.") if removed
+            # replayed: it was this command that removed it
+            return [ctx.reply(ctx.t("Removed.") if removed or ctx.replayed
                               else ctx.t("That feed wasn't in your list."))]
         mine = await store.person_feeds(ctx.session, ctx.person_id)
         if len(mine) >= settings.digest_max_personal_feeds:

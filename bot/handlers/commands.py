@@ -1,11 +1,28 @@
 """Commands (typed, slash, or a button mapped to a command line) and buttons: one
 transaction per command, deferred work (model calls) after it commits.
 
+A command whose transaction met the database gone after its claim was sent may have taken
+effect (a COMMIT sent into a hang commits when the server thaws: profiles/db_timeout.py). It
+is kept in the outage journal with its claim's time, as a message is (bot/pipeline/identify.py
+``ClaimUnsure``), and its replay, finding that claim, runs the command again in the
+transaction that found it, with :attr:`CommandContext.replayed` set — never as a duplicate,
+which left the person without its answer (``/export`` without its file). Running again is
+what most commands need: their effect is a value set or a row kept once (``/prefs set``,
+``/consent``, ``/memory add``, ``/digest subscribe``), or nothing (``/export``, ``/profile``),
+and the work after the commit that the hung one never did (a revocation's deletions, a
+digest moved) is done then. Those whose second run would act on something else or answer
+untruly look at ``replayed`` (``/memory remove`` by number, bot/memory/commands.py).
+``/forget confirm`` deletes its own claim with the person's rows: its replay runs as a new
+command, on whatever is left, and does the deletions after the commit then.
+
 The command table is the core's commands (bot/commands/) and each feature's, which its
 package registers on import (bot/digest/, bot/memory/); the two features are imported here so
 every core knows their commands, however it was built."""
 
 from __future__ import annotations
+
+import datetime as dt
+import logging
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,15 +37,19 @@ from bot.commands import (
     split_args,
     unknown_command_text,
 )
-from bot.events import ActionEvent, AnyEvent, Reply, ReplyKind
+from bot.events import ActionEvent, AnyEvent, MessageEvent, Reply, ReplyKind
 from bot.features import FeatureFailed
 from bot.handlers.feedback import Feedback
 from bot.i18n import N_, negotiate, t
+from bot.journal import Owed
 from bot.locale_lookup import stored_locale
 from bot.pipeline.assemble import Assemble
-from bot.pipeline.identify import Identify, key_of
+from bot.pipeline.identify import ClaimAttempt, ClaimUnsure, Identify, key_of
 from bot.services import Services
+from profiles.db import DatabaseUnavailable
 from profiles.signals import clean_text
+
+log = logging.getLogger(__name__)
 
 THANKS = N_("Thanks for the feedback!")
 INACTIVE = N_("That button is no longer active.")
@@ -45,7 +66,30 @@ class Commands:
         self.assemble = Assemble(services)
         self.feedback = feedback
 
-    async def command(self, event: AnyEvent, name: str, raw_args: str) -> list[Reply]:
+    async def command(
+        self, event: AnyEvent, name: str, raw_args: str, *, owed: Owed | None = None
+    ) -> list[Reply]:
+        """The command's replies. ``owed``: a replay from the outage journal, whose
+        ``claims`` are those of earlier attempts that met the database gone (see the module
+        docstring); raises :class:`ClaimUnsure` when this one does after its claim was
+        sent."""
+        tried = owed.claims if owed is not None else ()
+        attempt = ClaimAttempt(self.services.clock())
+        try:
+            return await self._command(event, name, raw_args, tried, attempt)
+        except DatabaseUnavailable as exc:
+            if not attempt.sent:
+                raise
+            raise ClaimUnsure(str(exc), (*tried, attempt.at)) from exc
+
+    async def _command(
+        self,
+        event: AnyEvent,
+        name: str,
+        raw_args: str,
+        tried: tuple[dt.datetime, ...],
+        attempt: ClaimAttempt,
+    ) -> list[Reply]:
         spec = REGISTRY.get(name)
         thread = getattr(event, "thread_id", None)
         if spec is None:
@@ -68,12 +112,18 @@ class Commands:
             """The replies, and the context whose after-commit work is owed (None: none)."""
             nonlocal locale
             person = await self.identify.person(session, event)
-            if not await self.identify.claim(session, person, event):
-                return [], None
+            replayed = False
+            if not await self.identify.claim(session, person, event, attempt):
+                if not tried or not await self.identify.claimed_by(event, tried, session):
+                    return [], None
+                log.info("command %s took effect before an outage it met: answered now",
+                         event.event_id)
+                replayed = True
             ctx = CommandContext(
                 services=services, session=session, person=person, event=event,
                 now=services.clock(),
                 locale=await self.assemble.locale_of(session, person, event),
+                replayed=replayed, line=_line(event, name, raw_args),
             )
             locale = ctx.locale
             try:
@@ -116,13 +166,13 @@ class Commands:
         await services.features.person_changed(event.person)
         return replies
 
-    async def action(self, event: ActionEvent) -> list[Reply]:
+    async def action(self, event: ActionEvent, *, owed: Owed | None = None) -> list[Reply]:
         line = ACTION_COMMANDS.get(event.action_id)
         if line is not None:
             name, _, args = line.partition(" ")
             if event.value:  # e.g. the id of the recommendation or digest item a button is on
                 args = f"{args} {event.value}".strip()  # words, as typed: quotes mean nothing
-            return await self.command(event, name, args)
+            return await self.command(event, name, args, owed=owed)
         if event.action_id in ("feedback.up", "feedback.down"):
             await self.feedback.button(event)
             return [Reply(text=t(THANKS, await self._locale(event)), kind=ReplyKind.EPHEMERAL,
@@ -135,3 +185,14 @@ class Commands:
         command, a stale button): looked up, never created; the platform's locale for someone
         unknown, or when the database cannot be read (the answer must still go out)."""
         return await stored_locale(self.services, key_of(event), event.context.locale)
+
+
+LINE_SHOWN = 80  # characters of a command line quoted back to the person
+
+
+def _line(event: AnyEvent, name: str, raw_args: str) -> str:
+    """The command as the person gave it, for an answer that quotes it: the sentence of a
+    message ("forget that …"), else the command line (a button's too)."""
+    line = event.text.strip() if isinstance(event, MessageEvent) else f"/{name} {raw_args}"
+    line = " ".join(line.split())
+    return line if len(line) <= LINE_SHOWN else line[: LINE_SHOWN - 1] + "…"

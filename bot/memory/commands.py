@@ -46,6 +46,10 @@ async def memory(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return [ctx.reply(await listing(ctx.session, ctx.person_id, ctx.locale))]
     if action == "add":
         return [await _add(ctx, args)]
+    if action in ("remove", "forget", "delete", "clear") and ctx.replayed:
+        # It took effect already (CommandContext.replayed): run again it would remove the
+        # memory now at that number, or find nothing and say so.
+        return [ctx.unseen("/memory")]
     if action in ("remove", "forget", "delete"):
         return [await _remove(ctx, args)]
     if action == "clear":
@@ -97,7 +101,10 @@ async def _add(ctx: CommandContext, args: list[str]) -> Reply:
                "then ask me again."),
             cap=cap, text=text,
         ) from None
-    if not added.created:
+    # Run again after it took effect (CommandContext.replayed), it finds the memory it
+    # added: answered as added, not as one they had asked for before.
+    own = ctx.replayed and added.memory.source_event_id == ctx.event.event_id[:200]
+    if not added.created and not own:
         return ctx.reply(ctx.t("I already remember that: “{text}”.", text=added.memory.text))
     where = ctx.t(HERE_ONLY) if scope == MemoryScope.WORKSPACE else ctx.t("everywhere you linked")
     note = ""

@@ -72,7 +72,7 @@ async def link(ctx: CommandContext, args: list[str]) -> list[Reply]:
         return [ctx.reply(await _listing(ctx.session, ctx.person_id, ctx.locale))]
     if action in ("remove", "unlink"):
         count = await unlink(ctx.session, ctx.person_id)
-        if not count:
+        if not count and not ctx.replayed:  # replayed: it was this command that unlinked it
             return [ctx.reply(ctx.t("This identity is not linked to any other."))]
         return [
             ctx.reply(ctx.t(
@@ -93,6 +93,8 @@ async def link(ctx: CommandContext, args: list[str]) -> list[Reply]:
                        "identities.")
         )]
     if len(args) == 1 and len("".join(ch for ch in args[0] if ch.isalnum())) == CODE_LENGTH:
+        if ctx.replayed:  # took effect already: the code is used now, and would be refused
+            return [ctx.unseen("/link list")]
         return [await _confirm(ctx, args[0])]
     if len(args) == 1 and action not in ("share", "help"):  # a mistyped code: say what one is
         shown = args[0] if len(args[0]) <= 40 else args[0][:39] + "…"

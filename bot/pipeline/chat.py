@@ -31,7 +31,7 @@ from bot.llm.base import LLMRequest, PartialCallback
 from bot.pipeline.answer import Answer
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.consent_gate import ConsentGate, Gate
-from bot.pipeline.identify import ClaimAttempt, Identify, key_of
+from bot.pipeline.identify import ClaimAttempt, ClaimUnsure, Identify, key_of
 from bot.pipeline.intake import Intake
 from bot.pipeline.observe import ChannelContext, Observe
 from bot.pipeline.record import Record, TurnRow
@@ -82,24 +82,6 @@ class AnswerOwed(DatabaseUnavailable):
     learning (bot/journal.py): its replay learns, answers and records without claiming it
     again — a second claim would call it a duplicate, and the person would never be
     answered."""
-
-
-class ClaimUnsure(DatabaseUnavailable):
-    """The database failed after a message's claim was sent and before it answered (a hang
-    past the database timeout, a lost connection): the claim may have committed, at the
-    failure or when a frozen server thawed. The core keeps the event with the times of
-    the claims sent for it (``claims``, bot/journal.py ``Owed.claims``): its replay claims
-    it, and answers it as owed if the claim it finds is one of these — not as a duplicate."""
-
-    def __init__(self, message: str, claims: tuple[dt.datetime, ...]) -> None:
-        super().__init__(message)
-        self.claims = claims
-
-    @property
-    def owed(self) -> Owed:
-        """How the event is kept: owing its answer and its learning if one of ``claims``
-        committed."""
-        return Owed(answer=True, learning=True, claims=self.claims)
 
 
 @dataclass(slots=True)

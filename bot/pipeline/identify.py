@@ -12,7 +12,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import Event, MessageEvent, Surface
+from bot.journal import Owed
 from bot.services import Services
+from profiles.db import DatabaseUnavailable
 from profiles.driver_statements import RowsInsert, RowUpdate, Write
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, Person, ProcessedEvent, table_of
@@ -41,6 +43,26 @@ class ClaimAttempt:
 
     at: dt.datetime
     sent: bool = False
+
+
+class ClaimUnsure(DatabaseUnavailable):
+    """The database failed after an event's claim was sent and before it answered (a hang
+    past the database timeout, a lost connection): the claim may have committed, at the
+    failure or when a frozen server thawed — for a command, with its effect. The core keeps
+    the event with the times of the claims sent for it (``claims``, bot/journal.py
+    ``Owed.claims``): its replay claims it, and answers it as owed if the claim it finds is
+    one of these — not as a duplicate (a message: bot/pipeline/chat.py; a command:
+    bot/handlers/commands.py)."""
+
+    def __init__(self, message: str, claims: tuple[dt.datetime, ...]) -> None:
+        super().__init__(message)
+        self.claims = claims
+
+    @property
+    def owed(self) -> Owed:
+        """How the event is kept: a message owing its answer and its learning if one of
+        ``claims`` committed (a command reads ``claims`` only)."""
+        return Owed(answer=True, learning=True, claims=self.claims)
 
 
 class Identify:
@@ -174,18 +196,26 @@ class Identify:
         )
         return result.first() is not None
 
-    async def claimed_by(self, event: Event, claims: tuple[dt.datetime, ...]) -> bool:
+    async def claimed_by(
+        self,
+        event: Event,
+        claims: tuple[dt.datetime, ...],
+        session: AsyncSession | None = None,
+    ) -> bool:
         """Whether ``event`` is claimed by one of ``claims`` (their times): attempts whose
         claims were sent to a database that failed before answering (:class:`ClaimAttempt`).
-        Asked only by the replay of such an event that found it claimed."""
-        async with self.services.db.read() as session:
-            found = (await session.exec(
-                select(ProcessedEvent.processed_at).where(
-                    ProcessedEvent.platform == event.person.platform,
-                    ProcessedEvent.workspace == event.person.workspace,
-                    ProcessedEvent.event_id == event.event_id,
-                )
-            )).first()
+        Asked only by the replay of such an event that found it claimed; in ``session``
+        when given (a command's, which goes on in it), else in a read of its own."""
+        query = select(ProcessedEvent.processed_at).where(
+            ProcessedEvent.platform == event.person.platform,
+            ProcessedEvent.workspace == event.person.workspace,
+            ProcessedEvent.event_id == event.event_id,
+        )
+        if session is not None:
+            found = (await session.exec(query)).first()
+        else:
+            async with self.services.db.read() as reading:
+                found = (await reading.exec(query)).first()
         return found is not None and _utc(found) in {_utc(claim) for claim in claims}
 
 

@@ -6,6 +6,7 @@ and once the database thaws it is replayed and recorded, once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,9 +18,25 @@ from sqlmodel import select
 from bot.core import DB_UNAVAILABLE, Core
 from bot.events import PlatformContext
 from profiles.db import DatabaseUnavailable
-from profiles.models import ConversationTurn, LLMCall, ProcessedEvent, Signal
+from profiles.memory_models import Memory
+from profiles.models import (
+    Consent,
+    ConversationTurn,
+    LLMCall,
+    Preference,
+    ProcessedEvent,
+    Signal,
+)
 from tests.bot.test_db_outage import TEXT, core_behind_proxy, delivering
-from tests.support.helpers import count, grant, message, person, person_id, replays_by_hand
+from tests.support.helpers import (
+    command,
+    count,
+    grant,
+    message,
+    person,
+    person_id,
+    replays_by_hand,
+)
 from tests.support.tcp_proxy import TcpProxy
 
 # database_timeout_seconds here. Not less: on the shared test server a statement of an idle
@@ -36,11 +53,15 @@ PEOPLE = 10  # writing together; before, they waited 2 s (a bound) per turn or a
 class HangAt:
     """Freezes the database (``proxy.hang()``) just before the first statement of the core's
     engine that starts with ``prefix`` is sent: the event is in flight. ``commit``: before
-    the COMMIT of that statement's transaction instead."""
+    the COMMIT of that statement's transaction instead. ``cut``: cuts the database off
+    instead of freezing it (``proxy.cut()``): what is sent then never reaches the server."""
 
-    def __init__(self, core: Core, proxy: TcpProxy, prefix: str, *, commit: bool = False) -> None:
+    def __init__(
+        self, core: Core, proxy: TcpProxy, prefix: str, *, commit: bool = False,
+        cut: bool = False,
+    ) -> None:
         self.engine = core.services.db.engine.sync_engine
-        self.proxy, self.prefix, self.commit = proxy, prefix, commit
+        self.proxy, self.prefix, self.commit, self.cut = proxy, prefix, commit, cut
         self.armed = False
         self.seen = False
 
@@ -56,7 +77,10 @@ class HangAt:
 
     def hang(self) -> None:
         self.armed = False
-        self.proxy.hang()
+        if self.cut:
+            self.proxy.cut()
+        else:
+            self.proxy.hang()
 
     def __enter__(self) -> HangAt:
         event.listen(self.engine, "before_cursor_execute", self)
@@ -285,6 +309,111 @@ async def test_a_message_whose_replay_goes_into_the_hang_again_is_answered_once_
         assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 1
         assert await count(core, Signal, event_id=asked.event_id) > 0
         assert len(core.services.llm.requests) == 1  # type: ignore[attr-defined]
+
+
+async def memories_of(core: Core, who: Any) -> list[str]:
+    async with core.services.db.session() as session:
+        return list((await session.exec(
+            select(Memory.text).where(Memory.person_id == await person_id(core, who))
+            .order_by(Memory.id)  # type: ignore[arg-type]
+        )).all())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("export", ""),
+        ("prefs", "set tone casual"),
+        ("memory", "add I'm vegetarian"),
+        ("memory", "remove 1"),
+    ],
+)
+async def test_a_command_whose_commit_goes_into_the_hang_is_answered_once_after_the_thaw(
+    hung_core, name, args
+):
+    """The command's COMMIT goes into the hang, and takes effect when the server thaws. Its
+    replay found its claim and dropped it as a duplicate: never answered — /export's file
+    never made (review). The replay that finds its own claim now answers it, running it
+    again only where that applies nothing twice: /export makes its file, /prefs set and
+    /memory add say what they did, once; /memory remove 1, which would remove the memory
+    now first, is not run again and says so."""
+    async with hung_core() as (proxy, core):
+        replays_by_hand(core)
+        delivered = delivering(core)
+        alice = person()
+        await grant(core, alice)
+        for fact in ("I live in Lyon", "I have a cat"):
+            await core.handle(command(alice, "memory", f"add {fact}"))
+        asked = command(alice, name, args)
+        with HangAt(core, proxy, "INSERT INTO processed_event", commit=True) as hang:
+            hang.armed = True
+            async with asyncio.timeout(NEVER):
+                replies = await core.handle(asked)
+        assert not hang.armed
+        assert [r.text for r in replies] == [DB_UNAVAILABLE] and core.backlog_size == 1
+        proxy.thaw()
+        await until_claimed(core, asked.event_id)  # it took effect at the thaw
+        assert await core.drain_backlog() == 1
+        [[reply]] = delivered
+        if name == "export":
+            assert reply.purpose == "export" and reply.attachment is not None
+            exported = json.loads(reply.attachment[1])
+            assert len(exported["tables"]["memory"]) == 2
+        elif name == "prefs":
+            assert reply.text.startswith("Saved: tone = casual")
+            pid = await person_id(core, alice)
+            assert await count(core, Preference, person_id=pid, key="tone") == 1
+        elif args.startswith("add"):
+            assert reply.text.startswith("Got it, I'll remember: “I'm vegetarian”")
+            assert await memories_of(core, alice) == ["I live in Lyon", "I have a cat",
+                                                      "I'm vegetarian"]
+        else:
+            assert "“/memory remove 1”" in reply.text and "/memory shows" in reply.text
+            assert await memories_of(core, alice) == ["I have a cat"]  # one removed, once
+        assert await core.drain_backlog() == 0 and core.backlog_size == 0
+        assert await core.handle(asked) == []  # a platform retry afterwards: a duplicate
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("lost", [False, True], ids=["commit-at-thaw", "commit-lost"])
+async def test_a_forget_whose_replay_meets_the_outage_is_done_and_answered_once_it_is_back(
+    hung_core, lost
+):
+    """A /forget kept during an outage removes its person's waiting events when it is
+    replayed — its own entry with them — before its transaction commits. When the database
+    failed again at that COMMIT, the drain only stopped, and the /forget was gone: never
+    answered, and, its COMMIT lost (``lost``: the connection cut), nothing erased (review).
+    It is kept again, and done and answered once the database is back; at the thaw (the
+    COMMIT took effect) its replay erases what is left, the person made anew."""
+    async with hung_core() as (proxy, core):
+        replays_by_hand(core)
+        delivered = delivering(core)
+        alice = person()
+        await grant(core, alice)  # their person and consent rows to erase
+        forget = command(alice, "forget", "confirm")
+        proxy.hang()
+        async with asyncio.timeout(NEVER):
+            replies = await core.handle(forget)
+        assert [r.text for r in replies] == [DB_UNAVAILABLE] and core.backlog_size == 1
+        proxy.thaw()
+        with HangAt(core, proxy, "DELETE FROM person", commit=True, cut=lost) as hang:
+            hang.armed = True
+            async with asyncio.timeout(NEVER):
+                assert await core.drain_backlog() == 0
+        assert not hang.armed and core.backlog_size == 1  # kept again
+        assert delivered == []
+        if lost:
+            await proxy.start()
+            assert await person_id(core, alice) is not None  # nothing was erased
+        else:
+            proxy.thaw()
+        assert await core.drain_backlog() == 1
+        [[reply]] = delivered
+        assert reply.text.startswith("Done. I deleted everything about you")
+        assert await person_id(core, alice) is None
+        assert await count(core, Consent) == 0 and await count(core, ProcessedEvent) == 0
+        assert core.backlog_size == 0
 
 
 @pytest.mark.postgres
