@@ -12,6 +12,13 @@ template) become plain replies. The work itself is elsewhere:
 * reactions and feedback buttons: bot/handlers/feedback.py;
 * the shared parts (settings, database, model, engine …): bot/services.py;
 * features (digests, held exchanges): bot/features.py, registered in bot/app.py.
+
+A database that is *busy* is no outage: PostgreSQL cut a statement that waited for a lock
+held by other work (a ``/forget``, a digest page) under the database timeout
+(:class:`~profiles.db.DatabaseBusy`, profiles/db_timeout.py). The event is then run again
+at once, as its replay would run it (with what it owes), up to :data:`BUSY_ATTEMPTS` times
+in all, in its person's turn; only if the lock outlasts them is it kept in the outage
+journal, and the person told the bot is busy, not that the database is away.
 """
 
 from __future__ import annotations
@@ -53,13 +60,14 @@ from bot.pipeline.chat import (
 from bot.pipeline.identify import ClaimUnsure, key_of
 from bot.sanitize import fit_event
 from bot.services import Services
-from profiles.db import Database, DatabaseUnavailable
+from profiles.db import Database, DatabaseBusy, DatabaseUnavailable
 from profiles.engine import PersonKey
 from profiles.signals import SignalExtractor
 from prompts.render import PromptRenderer, TemplateError
 
 # Re-exported: adapters, tests and benchmarks know these texts and helpers by the core's name.
 __all__ = [
+    "DB_BUSY",
     "DB_UNAVAILABLE",
     "EMPTY_MESSAGE",
     "JOURNAL_FULL",
@@ -78,6 +86,10 @@ DB_UNAVAILABLE = N_(
     "I can't reach my memory (database) right now. I've kept your message and will process it "
     "as soon as the database is back."
 )
+DB_BUSY = N_(
+    "I'm busy with other work on my memory right now. I've kept your message and will "
+    "answer it as soon as that work is done."
+)
 JOURNAL_FULL = N_(
     "I can't reach my memory (database) right now, and too many messages are already waiting "
     "for it, so I could not keep this one. Please send it again later."
@@ -87,8 +99,51 @@ TEMPLATE_REFUSED = N_(
     "in the log; please try again later."
 )
 
+# Runs of an event whose database work is cut as busy (see the module docstring): each
+# waits up to the server's lock_timeout, a share of database_timeout_seconds (4 s by
+# default), for the lock to be released.
+BUSY_ATTEMPTS = 3
+
+
+def owed_of(exc: Exception, ran_with: Owed | None = None) -> Owed | None:
+    """What an event whose run, with ``ran_with`` owed, failed with ``exc`` owes now — kept
+    so in the outage journal, whether it was being handled, run again while the database was
+    busy, or replayed (bot/journal.py): its answer if its claim committed
+    (:class:`AnswerOwed`), an unsure claim's times (:class:`ClaimUnsure`), else what the run
+    owed already (a replay failing before any of it was done owes it still; None: nothing of
+    it took effect, it is run whole)."""
+    if isinstance(exc, AnswerOwed):
+        return ANSWER_AND_LEARNING
+    if isinstance(exc, ClaimUnsure):
+        return exc.owed
+    return ran_with
+
+
+class Unfinished(DatabaseUnavailable):
+    """An event run more than once (:meth:`Core._route_while_busy`) that failed still: to be
+    kept owing ``owed``; ``busy``: the database was busy, not unavailable."""
+
+    def __init__(self, message: str, owed: Owed | None, *, busy: bool) -> None:
+        super().__init__(message)
+        self.owed = owed
+        self.busy = busy
+
+
+def _busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised from, the database being busy: AnswerOwed and
+    ClaimUnsure carry their cause."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DatabaseBusy):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 class Core:
     """Routes each event to its handler; the shared parts live in :attr:`services`."""
+
+    busy_attempts = BUSY_ATTEMPTS
 
     def __init__(
         self,
@@ -139,15 +194,24 @@ class Core:
             log.error("event %s not answered: %s", event.event_id, exc)
             return [Reply(text=t(TEMPLATE_REFUSED, self._locale(event)),
                           kind=ReplyKind.EPHEMERAL, purpose="error")]
+        except Unfinished as exc:
+            return self._kept(event, exc.owed, exc, busy=exc.busy)
         except DatabaseUnavailable as exc:
-            kept = self.services.journal.keep(event, owed=owed_of(exc))
-            self.drainer.wake()
-            log.warning("database unavailable, event %s %s: %s", event.event_id, kept.value, exc)
-            if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
-                return []
-            text = JOURNAL_FULL if kept is Kept.FULL else DB_UNAVAILABLE
-            return [Reply(text=t(text, self._locale(event)), kind=ReplyKind.EPHEMERAL,
-                          purpose="error")]
+            return self._kept(event, owed_of(exc), exc, busy=False)
+
+    def _kept(
+        self, event: AnyEvent, owed: Owed | None, exc: DatabaseUnavailable, *, busy: bool
+    ) -> list[Reply]:
+        """``event`` in the outage journal, owing ``owed``, and what the person is told."""
+        kept = self.services.journal.keep(event, owed=owed)
+        self.drainer.wake()
+        state = "busy" if busy else "unavailable"
+        log.warning("database %s, event %s %s: %s", state, event.event_id, kept.value, exc)
+        if isinstance(event, ReactionEvent) or not addressed_to_bot(event):
+            return []
+        text = JOURNAL_FULL if kept is Kept.FULL else DB_BUSY if busy else DB_UNAVAILABLE
+        return [Reply(text=t(text, self._locale(event)), kind=ReplyKind.EPHEMERAL,
+                      purpose="error")]
 
     def _locale(self, event: AnyEvent) -> str:
         """The language of an error reply when the person's preferences cannot be read."""
@@ -232,34 +296,56 @@ class Core:
             lock = asyncio.Lock()
             self._locks[key] = lock
         async with lock:  # one person's events are handled in order
-            if isinstance(event, MessageEvent):
-                # A "/forget confirm" quoted in a channel is chatter, not a command.
-                parsed = parse_command_line(event.text) if addressed_to_bot(event) else None
-                if parsed is None and addressed_to_bot(event):
-                    parsed = memory_intent(event.text)  # "remember that …" is /memory add
-                if parsed is not None:
-                    return await self.commands.command(event, parsed[0], parsed[1], owed=owed)
-                return await self.chat.handle(event, on_partial, owed=owed)
-            if isinstance(event, CommandEvent):
-                name = event.name.lstrip("/").lower()
-                return await self.commands.command(event, name, event.args, owed=owed)
-            if isinstance(event, ActionEvent):
-                return await self.commands.action(event, owed=owed)
-            if isinstance(event, ReactionEvent):
-                await self.feedback.reaction(event)
-                return []
+            if replaying:  # the drainer's: a failure stops the drain, to be tried later
+                return await self._route(event, on_partial, owed)
+            return await self._route_while_busy(event, on_partial, owed)
+
+    async def _route_while_busy(
+        self, event: AnyEvent, on_partial: PartialCallback | None, owed: Owed | None
+    ) -> list[Reply]:
+        """:meth:`_route`, run again while the database is busy (module docstring), with
+        what the failed run left owed, as its replay from the journal would run it: an
+        event is safe to run again after any :class:`DatabaseUnavailable`. In the person's
+        turn, so that their next event does not overtake it. Still busy after
+        :attr:`busy_attempts` runs, or failing otherwise after the first:
+        :class:`Unfinished`, with what it owes then."""
+        for attempt in range(1, self.busy_attempts + 1):
+            try:
+                return await self._route(event, on_partial, owed)
+            except DatabaseUnavailable as exc:
+                busy = _busy(exc)
+                if attempt == 1 and not busy:
+                    raise  # kept with what the failure says it owes (_handle)
+                owed = owed_of(exc, owed)
+                if not busy or attempt == self.busy_attempts:
+                    raise Unfinished(str(exc), owed, busy=busy) from exc
+                log.info("database busy, event %s run again (%d): %s",
+                         event.event_id, attempt, exc)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _route(
+        self, event: AnyEvent, on_partial: PartialCallback | None, owed: Owed | None
+    ) -> list[Reply]:
+        """The event to its handler."""
+        if isinstance(event, MessageEvent):
+            # A "/forget confirm" quoted in a channel is chatter, not a command.
+            parsed = parse_command_line(event.text) if addressed_to_bot(event) else None
+            if parsed is None and addressed_to_bot(event):
+                parsed = memory_intent(event.text)  # "remember that …" is /memory add
+            if parsed is not None:
+                return await self.commands.command(event, parsed[0], parsed[1], owed=owed)
+            return await self.chat.handle(event, on_partial, owed=owed)
+        if isinstance(event, CommandEvent):
+            name = event.name.lstrip("/").lower()
+            return await self.commands.command(event, name, event.args, owed=owed)
+        if isinstance(event, ActionEvent):
+            return await self.commands.action(event, owed=owed)
+        if isinstance(event, ReactionEvent):
+            await self.feedback.reaction(event)
+            return []
         raise TypeError(f"unsupported event {type(event).__name__}")
 
 
-def owed_of(exc: Exception) -> Owed | None:
-    """What an event that met the database gone still owes, by how it failed: kept so in
-    the outage journal, whether it was being handled or replayed (bot/journal.py).
-    None: nothing of it took effect, it is replayed whole."""
-    if isinstance(exc, AnswerOwed):
-        return ANSWER_AND_LEARNING
-    if isinstance(exc, ClaimUnsure):
-        return exc.owed
-    return None
 
 
 def command_names() -> Iterable[str]:

@@ -45,9 +45,22 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached; callers keep the work and retry later."""
 
 
+class DatabaseBusy(DatabaseUnavailable):
+    """PostgreSQL answered, but cut a statement that waited for a lock, or ran, past its
+    share of the database timeout (``lock_timeout``, ``statement_timeout``:
+    profiles/db_timeout.py): other work held what it needed (a ``/forget``, a digest page).
+    Nothing of its transaction was kept and its connection is fine: no outage, so it is not
+    counted in ``failures`` or ``timeouts``. A :class:`DatabaseUnavailable` still, so that
+    every caller that keeps work for later keeps this too; the router runs an event again
+    first (bot/core.py)."""
+
+
 # PostgreSQL's answers to transactions that conflicted, which the same work run again in a
 # new transaction can pass: deadlock_detected, serialization_failure.
 CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+# Its answers to a statement it cut on a limit: lock_not_available (lock_timeout),
+# query_canceled (statement_timeout, or an operator's pg_cancel_backend).
+BUSY_SQLSTATES = frozenset({"55P03", "57014"})
 
 
 def conflicted(exc: BaseException) -> bool:
@@ -239,6 +252,13 @@ def _refuse_writes(
         raise WriteNeeded(statement.split(None, 1)[0] if statement.strip() else statement)
 
 
+def server_options(url: URL, timeout: float) -> str:
+    """The server options (libpq ``options``) of the bot's PostgreSQL connections bounded by
+    ``timeout``: the URL's own, JIT off (:func:`_without_jit`), and the server's limits
+    under the bound (:func:`db_timeout.server_options`)."""
+    return f"{_without_jit(url)} {db_timeout.server_options(url.query, timeout)}".strip()
+
+
 def _without_jit(url: URL) -> str:
     """The server options of the bot's PostgreSQL connections: the URL's own ``options``, and
     JIT compilation off. Why: PostgreSQL compiles a plan to machine code when its estimated
@@ -291,7 +311,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_recycle=1800)
             kwargs["connect_args"] = {
                 **db_timeout.connect_args(self.url.query, timeout),
-                "options": _without_jit(self.url),
+                "options": server_options(self.url, timeout),
             }
         self.engine: AsyncEngine = create_async_engine(async_url(self.url), **kwargs)
         if self.sqlite:
@@ -756,11 +776,14 @@ def _sqlite_connector(url: URL) -> Callable[[], Awaitable[sqlite_loop.LoopConnec
 @contextlib.contextmanager
 def _reported_as_unavailable(db: Database) -> Iterator[None]:
     """A database that cannot be reached, or was lost, raised as :class:`DatabaseUnavailable`
-    (what the core journals events for), and counted in ``db.failures``; any other error as
-    it is."""
+    (what the core journals events for), and counted in ``db.failures``; a statement the
+    server cut on its limits as :class:`DatabaseBusy`, not counted; any other error as it
+    is."""
     try:
         yield
     except (OperationalError, DBAPIError) as exc:
+        if getattr(exc.orig, "sqlstate", None) in BUSY_SQLSTATES:  # before: "timeout" below
+            raise DatabaseBusy(str(exc.orig)) from exc
         if _is_connection_error(exc):
             db.failures += 1
             if isinstance(exc.orig, db_timeout.DatabaseTimedOut):

@@ -32,6 +32,23 @@ same work fail again every time it is retried. (The workspace counts refreshed b
 replies stay bounded: small batches, and a failed refresh only waits for the next.)
 Alembic's migrations at start use their own synchronous engine and are not bounded at all.
 
+**Waiting is not hanging.** A live server's statement may wait for a row lock held by
+legitimate work (a ``/forget``'s transaction, a digest page, a workspace's erasure), and the
+client cannot tell that silence from a stopped server's. So bounded connections also carry
+the server's own limits, under the bound (:func:`server_options`): ``lock_timeout`` at
+:data:`LOCK_TIMEOUT_SHARE` of it and ``statement_timeout`` at
+:data:`STATEMENT_TIMEOUT_SHARE`. A lock wait (or a statement) that long is then cut by
+the server itself, which answers (SQLSTATE 55P03 or 57014): the transaction is rolled back,
+the connection stays usable and in the pool, and profiles/db.py reports
+``DatabaseBusy`` — no outage: the caller runs the work again or keeps it (bot/core.py).
+Patient work waits as long as it takes: the first round trip of a connection's use in
+:func:`patient` switches these limits off for the session (one statement, sent between
+transactions), and the first bounded use after it switches them on again, so a pooled
+connection going from one use to the other carries the right ones
+(:meth:`BoundedConnection.wait`). The bot manages these two settings on its connections
+(those of the server's configuration or the role are not used), but for one the database
+URL's own ``options`` set: that one is the operator's, in patient work too.
+
 **The network case.** Patient work, and any connection between round trips, still needs
 the kernel to notice a network that vanished: TCP keepalives (:data:`KEEPALIVES`) close an
 idle connection whose peer stopped answering probes, and ``tcp_user_timeout`` one whose
@@ -81,6 +98,12 @@ KEEPALIVES: Mapping[str, int] = {
 # Bytes sent and unacknowledged this long: the network is gone (Linux only; libpq ignores it
 # elsewhere). Well above any retransmission on a working network.
 TCP_USER_TIMEOUT_MS = 30_000
+# The server's own limits on bounded connections, as shares of the bound: the server's
+# answer (lock or statement timed out) then reaches the client before the bound calls the
+# server hung (a margin of a tenth of the bound, 0.5 s by default), and a lock wait ends
+# as a lock timeout (55P03) rather than a statement timeout (57014).
+LOCK_TIMEOUT_SHARE = 0.8
+STATEMENT_TIMEOUT_SHARE = 0.9
 
 RV = TypeVar("RV")
 
@@ -108,9 +131,15 @@ def patient() -> Iterator[None]:
 
 class BoundedConnection(psycopg.AsyncConnection[Any]):
     """A psycopg connection whose every wait for the server ends after :attr:`bound`
-    seconds (None: no bound), closing the connection (:class:`DatabaseTimedOut`)."""
+    seconds (None: no bound), closing the connection (:class:`DatabaseTimedOut`); its
+    session has the server's own limits (:func:`server_options`) while it is bounded."""
 
     bound: float | None = None
+    # The server's limits this connection manages (:func:`server_limits`), and whether its
+    # session has them now: opened with them (:func:`connect_args`); switched off in
+    # patient use and on again after.
+    limits: Mapping[str, int] = {}
+    limited = False
 
     async def wait(
         self,
@@ -119,39 +148,105 @@ class BoundedConnection(psycopg.AsyncConnection[Any]):
         timeout: float | None = None,  # noqa: ASYNC109 (psycopg's signature, overridden)
     ) -> RV:
         """psycopg's wait with this connection's bound as its timeout (a timeout psycopg
-        gives itself, as ``notifies`` does, is kept). psycopg raises its own timeout
-        without touching the connection, whose state is then unknown (a statement half
-        answered): it is closed here, so that it is a lost connection to SQLAlchemy."""
-        bound = None if _patient.get() else self.bound
-        if timeout is not None or bound is None:
+        gives itself, as ``notifies`` does, is kept), after switching the server's limits
+        to this use (:meth:`_limit`). psycopg raises its own timeout without touching the
+        connection, whose state is then unknown (a statement half answered): it is closed
+        here, so that it is a lost connection to SQLAlchemy."""
+        if timeout is not None or self.bound is None:
             return await super().wait(gen, interval, timeout)
+        bound = None if _patient.get() else self.bound
+        await self._limit(bound is not None, interval, bound)
+        return await self._wait_within(gen, interval, bound)
+
+    async def _limit(self, limited: bool, interval: float, bound: float | None) -> None:
+        """Give the session the server's limits (``limited``) or none, if it has not the
+        wanted ones and is between transactions (the work waited for is not sent yet: a
+        BEGIN it needs goes after). Why: a pooled connection serves replies (limited: a
+        lock wait is cut under the bound) and patient work (which may wait for a lock as
+        long as it takes) in turn. Inside a transaction a SET would be undone by its
+        rollback: the limits stay as they are until the next one; a pipeline has its
+        commands queued already."""
+        if (
+            limited == self.limited
+            or not self.limits
+            or self.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE
+            or self._pipeline is not None
+        ):
+            return
+        # One statement (psycopg's command takes one result), for the session.
+        values = ", ".join(
+            f"set_config('{name}', '{ms if limited else 0}', false)"
+            for name, ms in self.limits.items()
+        )
+        await self._wait_within(self._exec_command(f"SELECT {values}"), interval, bound)
+        self.limited = limited
+
+    async def _wait_within(self, gen: PQGen[RV], interval: float, bound: float | None) -> RV:
+        if bound is None:
+            return await super().wait(gen, interval, None)
         try:
             return await super().wait(gen, interval, bound)
         except errors._WaitTimeout:
             self.pgconn.finish()
-            raise DatabaseTimedOut(
-                f"no answer from the database within {bound:g} s (database_timeout_seconds):"
-                " connection closed"
-            ) from None
+            raise _timed_out(bound) from None
+
+
+def _timed_out(bound: float) -> DatabaseTimedOut:
+    return DatabaseTimedOut(
+        f"no answer from the database within {bound:g} s (database_timeout_seconds):"
+        " connection closed"
+    )
+
+
+# The server's limits, by name: shares of the bound (LOCK_TIMEOUT_SHARE, ...).
+_LIMIT_SHARES: Mapping[str, float] = {
+    "lock_timeout": LOCK_TIMEOUT_SHARE,
+    "statement_timeout": STATEMENT_TIMEOUT_SHARE,
+}
+
+
+def server_limits(query: Mapping[str, Any], bound: float) -> dict[str, int]:
+    """The server's limits (milliseconds, by setting) under ``bound`` that bounded
+    connections of a URL whose query is ``query`` carry: all but those the URL's own
+    ``options`` set (an operator's value is kept, as for the libpq parameters)."""
+    own = query.get("options", "")
+    given = (own if isinstance(own, str) else " ".join(own)).replace("-", "_")
+    return {
+        name: round(bound * share * 1000)
+        for name, share in _LIMIT_SHARES.items()
+        if name not in given
+    }
+
+
+def server_options(query: Mapping[str, Any], bound: float) -> str:
+    """The server settings (libpq ``options``) a bounded connection opens with, besides the
+    URL's own: :func:`server_limits` (module docstring, "Waiting is not hanging")."""
+    return " ".join(f"-c {name}={ms}" for name, ms in server_limits(query, bound).items())
 
 
 def connect_args(query: Mapping[str, Any], bound: float) -> dict[str, Any]:
     """The engine's ``connect_args`` for a PostgreSQL URL whose query is ``query``: its
     connections are :class:`BoundedConnection` with ``bound``, opened within it, with TCP
-    keepalives and ``tcp_user_timeout``, unless the URL sets those parameters itself."""
+    keepalives and ``tcp_user_timeout``, unless the URL sets those parameters itself. Their
+    ``options`` must include :func:`server_options` (profiles/db.py adds them)."""
     defaults: dict[str, Any] = {
         "connect_timeout": max(MIN_CONNECT_TIMEOUT_SECONDS, math.ceil(bound)),
         **KEEPALIVES,
         "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
     }
     given = {key: value for key, value in defaults.items() if key not in query}
-    return {**given, "async_creator_fn": _connector(bound)}
+    limits = server_limits(query, bound)
+    return {**given, "async_creator_fn": _connector(bound, limits)}
 
 
-def _connector(bound: float) -> Callable[..., Awaitable[BoundedConnection]]:
+def _connector(
+    bound: float, limits: Mapping[str, int]
+) -> Callable[..., Awaitable[BoundedConnection]]:
     async def connect(*args: Any, **kwargs: Any) -> BoundedConnection:
         connection = await BoundedConnection.connect(*args, **kwargs)
         connection.bound = bound
+        connection.limits = limits
+        connection.limited = True  # opened with server_options
         return connection
 
     return connect

@@ -6,16 +6,17 @@ and once the database thaws it is replayed and recorded, once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 from sqlmodel import select
 
-from bot.core import DB_UNAVAILABLE, Core
+from bot.core import DB_BUSY, DB_UNAVAILABLE, Core
 from bot.events import PlatformContext
 from profiles.db import DatabaseUnavailable
 from profiles.memory_models import Memory
@@ -462,3 +463,81 @@ async def test_one_lost_connection_elsewhere_does_not_fail_replies_waiting_their
     [reply] = await waiting
     assert reply.text != DB_UNAVAILABLE and reply.purpose == "chat"
     assert len(core.services.journal) == 0
+
+
+@contextlib.asynccontextmanager
+async def holding_person(
+    core: Core, pid: int | None, release: asyncio.Event
+) -> AsyncIterator[None]:
+    """Legitimate work (a /forget's transaction, a digest page) holds the person's row, from
+    when the block starts until ``release``: what a reply's claim must wait for."""
+    db = core.services.db
+    held = asyncio.Event()
+
+    async def hold() -> None:
+        with db.patient():
+            async with db.session() as session:
+                await session.exec(  # type: ignore[call-overload]
+                    text("SELECT id FROM person WHERE id = :id FOR UPDATE").bindparams(id=pid)
+                )
+                held.set()
+                await release.wait()
+
+    holder = asyncio.ensure_future(hold())
+    try:
+        await held.wait()
+        yield
+    finally:
+        release.set()
+        await holder
+
+
+@pytest.mark.postgres
+async def test_a_reply_that_waits_longer_than_the_bound_for_a_row_lock_is_answered(hung_core):
+    """The sender's row is held longer than the bound by other work, and the message's claim
+    waits for it. Before, the client cut the wait at the bound as a hung server: connection
+    closed, the database counted as timed out, the person told it was unavailable, the event
+    journaled. Now the server cuts the lock wait under the bound (lock_timeout), the message
+    is run again, and answered once the row is free: no outage, nothing journaled."""
+    async with hung_core() as (_proxy, core):
+        replays_by_hand(core)
+        alice = person()
+        await grant(core, alice)
+        pid = await person_id(core, alice)
+        db = core.services.db
+        asked = message(alice, TEXT)
+        release = asyncio.Event()
+        async with holding_person(core, pid, release):
+            asyncio.get_running_loop().call_later(BOUND + 0.5, release.set)  # past the bound
+            async with asyncio.timeout(NEVER):
+                replies = await core.handle(asked)
+        assert [r.purpose for r in replies] == ["chat"]
+        assert (db.timeouts, db.failures, core.backlog_size) == (0, 0, 0)
+        assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+        assert len(core.services.llm.requests) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+async def test_a_reply_that_the_row_lock_outlasts_is_kept_and_the_person_told_busy(hung_core):
+    """The row is held through every run of the message: it is kept in the outage journal,
+    and the person told the bot is busy (not that the database is away); nothing counts as
+    an outage. Once the row is free, its replay answers it, once."""
+    async with hung_core() as (_proxy, core):
+        replays_by_hand(core)
+        delivered = delivering(core)
+        core.busy_attempts = 2
+        alice = person()
+        await grant(core, alice)
+        pid = await person_id(core, alice)
+        db = core.services.db
+        asked = message(alice, TEXT)
+        async with holding_person(core, pid, asyncio.Event()):
+            async with asyncio.timeout(NEVER):
+                replies = await core.handle(asked)
+        assert [r.text for r in replies] == [DB_BUSY]
+        assert (db.timeouts, db.failures, core.backlog_size) == (0, 0, 1)
+        assert await core.drain_backlog() == 1
+        assert [[r.purpose for r in replies] for replies in delivered] == [["chat"]]
+        assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1

@@ -252,7 +252,8 @@ async def test_postgres_connections_compile_no_plans_and_keep_the_url_s_options(
     postgres_database,
 ):
     """JIT is off on the bot's connections (profiles/db.py ``_without_jit``), and server
-    options the URL gives still apply."""
+    options the URL gives still apply: its statement_timeout over the bot's own, a share of
+    the database timeout (profiles/db_timeout.py)."""
     url = make_url(postgres_database).update_query_dict(
         {"options": "-c statement_timeout=12345"}
     )
@@ -265,7 +266,7 @@ async def test_postgres_connections_compile_no_plans_and_keep_the_url_s_options(
                     await session.exec(setting, params={"name": "statement_timeout"})  # type: ignore[call-overload]
                 ).scalar_one()
             assert jit == "off"
-            assert timeout == ("12345ms" if db.url.query else "0")
+            assert timeout == ("12345ms" if db.url.query else "4500ms")
         finally:
             await db.dispose()
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 
-from profiles.db import Database, DatabaseUnavailable
+from profiles.db import Database, DatabaseBusy, DatabaseUnavailable
 from profiles.db_timeout import connect_args
 from tests.support.tcp_proxy import proxied_database
 
@@ -102,6 +103,99 @@ async def test_patient_work_is_not_cut_by_the_bound(postgres_database):
         with pytest.raises(DatabaseUnavailable):  # bounded again outside
             async with db.session() as session:
                 await session.exec(slow)  # type: ignore[call-overload]
+    finally:
+        await db.dispose()
+
+
+LOCK = text("SELECT pg_advisory_xact_lock(4242)")
+
+
+async def hold_lock(db: Database, held: asyncio.Event, release: asyncio.Event) -> None:
+    """Legitimate work holding a lock (here an advisory one) until ``release``."""
+    with db.patient():
+        async with db.session() as session:
+            await session.exec(LOCK)  # type: ignore[call-overload]
+            held.set()
+            await release.wait()
+
+
+@pytest.mark.postgres
+async def test_a_lock_wait_past_the_bound_is_busy_not_a_hung_database(postgres_database):
+    """A statement that waits for a lock held by legitimate work longer than the bound was
+    cut by the client as a hung server: its connection closed, the database counted as
+    failed and timed out (the replies waiting their turn then gave up). The server now
+    cuts the wait under the bound (lock_timeout): busy, the connection kept, nothing
+    counted. Patient work waits for the same lock past the bound."""
+    db = Database(postgres_database, timeout=BOUND)
+    invalidated: list[Any] = []
+    event.listen(
+        db.engine.sync_engine.pool,
+        "invalidate",
+        lambda dbapi, record, exc: invalidated.append(dbapi),
+    )
+    held, release = asyncio.Event(), asyncio.Event()
+    holder = asyncio.ensure_future(hold_lock(db, held, release))
+    try:
+        await held.wait()
+        with pytest.raises(DatabaseBusy, match="lock timeout"):
+            async with asyncio.timeout(30), db.session() as session:
+                await session.exec(LOCK)  # type: ignore[call-overload]
+        assert (db.failures, db.timeouts, invalidated) == (0, 0, [])
+
+        asyncio.get_running_loop().call_later(BOUND + 0.5, release.set)
+        started = time.monotonic()
+        with db.patient():
+            async with asyncio.timeout(30), db.session() as session:
+                await session.exec(LOCK)  # type: ignore[call-overload]
+        assert time.monotonic() - started > BOUND  # it waited, past the bound
+        assert (db.failures, db.timeouts, invalidated) == (0, 0, [])
+    finally:
+        release.set()
+        await holder
+        await db.dispose()
+
+
+async def limits(db: Database) -> tuple[Any, tuple[str, str]]:
+    """The pooled connection a session gets, and its session's lock and statement timeouts."""
+    async with db.session() as session:
+        connection = await session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        row = (
+            await session.exec(
+                text(  # type: ignore[call-overload]
+                    "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+                )
+            )
+        ).one()
+        return raw, tuple(row)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("options", "bounded", "patient"),
+    [
+        (None, ("1600ms", "1800ms"), ("0", "0")),  # 0.8 and 0.9 of the bound
+        ("-c statement_timeout=12345", ("1600ms", "12345ms"), ("0", "12345ms")),
+    ],
+)
+async def test_a_pooled_connection_has_the_servers_limits_only_while_it_is_bounded(
+    postgres_database, options, bounded, patient
+):
+    """The same pooled connection serves a reply (the server's limits under the bound),
+    then patient work (none: it may wait as long as it takes), then a reply again. A limit
+    the database URL's options set is the operator's, and stays."""
+    url = make_url(postgres_database)
+    if options is not None:
+        url = url.update_query_dict({"options": options})
+    db = Database(url, timeout=BOUND)
+    try:
+        first, limited = await limits(db)
+        with db.patient():
+            second, unlimited = await limits(db)
+        third, again = await limits(db)
+        assert first is second is third  # one connection, switched each time
+        assert limited == again == bounded
+        assert unlimited == patient
     finally:
         await db.dispose()
 
