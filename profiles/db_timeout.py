@@ -56,6 +56,12 @@ sent bytes stay unacknowledged (:data:`TCP_USER_TIMEOUT_MS`). Neither can cut a 
 statement of a live server: its kernel acknowledges bytes and probes while PostgreSQL works.
 A value the database URL gives for any of these libpq parameters is kept.
 
+**The digest job store** (APScheduler's, bot/digest/scheduler.py) is synchronous and
+queried in worker threads: its connections are :class:`BoundedSyncConnection`, with the
+same bound, server limits and libpq parameters (:func:`libpq_args`). A job store query sent
+into a hang then frees its thread, and the scheduler's lock that thread holds, within the
+bound: stopping the scheduler needs that lock.
+
 **SQLite** is not bounded: it is a file, not a server that can stop answering. Its waits
 are for another process's write lock, already bounded by its busy timeout (30 s, then
 "database is locked", an outage as here), and a long legitimate write (a migration, a big
@@ -83,6 +89,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors
 from psycopg.abc import PQGen
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 # libpq's connect_timeout is whole seconds, and psycopg (as libpq) makes anything below 2 be 2.
@@ -191,6 +199,23 @@ class BoundedConnection(psycopg.AsyncConnection[Any]):
             raise _timed_out(bound) from None
 
 
+class BoundedSyncConnection(psycopg.Connection[Any]):
+    """:class:`BoundedConnection` for synchronous work (APScheduler's job store,
+    bot/digest/scheduler.py): every wait for the server ends after :attr:`bound` seconds,
+    closing the connection. Never patient: the job store's statements are small."""
+
+    bound: float | None = None
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        if timeout is not None or self.bound is None:
+            return super().wait(gen, interval, timeout)
+        try:
+            return super().wait(gen, interval, self.bound)
+        except errors._WaitTimeout:
+            self.pgconn.finish()
+            raise _timed_out(self.bound) from None
+
+
 def _timed_out(bound: float) -> DatabaseTimedOut:
     return DatabaseTimedOut(
         f"no answer from the database within {bound:g} s (database_timeout_seconds):"
@@ -229,14 +254,19 @@ def connect_args(query: Mapping[str, Any], bound: float) -> dict[str, Any]:
     connections are :class:`BoundedConnection` with ``bound``, opened within it, with TCP
     keepalives and ``tcp_user_timeout``, unless the URL sets those parameters itself. Their
     ``options`` must include :func:`server_options` (profiles/db.py adds them)."""
+    limits = server_limits(query, bound)
+    return {**libpq_args(query, bound), "async_creator_fn": _connector(bound, limits)}
+
+
+def libpq_args(query: Mapping[str, Any], bound: float) -> dict[str, Any]:
+    """libpq's ``connect_timeout`` within ``bound``, TCP keepalives and
+    ``tcp_user_timeout``, but for those the URL (its ``query``) sets itself."""
     defaults: dict[str, Any] = {
         "connect_timeout": max(MIN_CONNECT_TIMEOUT_SECONDS, math.ceil(bound)),
         **KEEPALIVES,
         "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
     }
-    given = {key: value for key, value in defaults.items() if key not in query}
-    limits = server_limits(query, bound)
-    return {**given, "async_creator_fn": _connector(bound, limits)}
+    return {key: value for key, value in defaults.items() if key not in query}
 
 
 def _connector(
@@ -250,3 +280,15 @@ def _connector(
         return connection
 
     return connect
+
+
+def bound_sync_connections(engine: Engine, bound: float) -> None:
+    """Make ``engine`` (synchronous, psycopg) open :class:`BoundedSyncConnection` with
+    ``bound``: SQLAlchemy's synchronous psycopg dialect takes no connection class."""
+
+    def connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> BoundedSyncConnection:
+        connection = BoundedSyncConnection.connect(*cargs, **cparams)
+        connection.bound = bound
+        return connection
+
+    event.listen(engine, "do_connect", connect)

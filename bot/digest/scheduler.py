@@ -13,12 +13,16 @@
 The job store is synchronous (SQLAlchemy + pysqlite/psycopg), so job changes run in a worker
 thread: on SQLite they may wait for a write lock held by the event loop's own transaction,
 and waiting there must not block the loop that will release it. So does APScheduler's own
-processing of due jobs (:class:`OffLoopScheduler`), which it runs on the event loop.
+processing of due jobs (:class:`OffLoopScheduler`), which it runs on the event loop, and
+the part of its shutdown that waits for the job store (:meth:`OffLoopScheduler.stop`). On
+PostgreSQL every job store round trip is bounded by ``database_timeout_seconds``
+(profiles/db_timeout.py), so a query sent into a hang frees its thread within it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import datetime as dt
 import logging
@@ -30,17 +34,23 @@ from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
+from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import create_engine, pool
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 
 from bot.digest.schedule import Schedule
-from profiles.db import is_sqlite, sync_url
+from profiles import db_timeout
+from profiles.db import is_sqlite, server_options, sync_url
 
 log = logging.getLogger(__name__)
 
 JOB_FUNC = "bot.digest.scheduler:digest_job"
 JOB_PREFIX = "digest:"
 JOBS_TABLE = "apscheduler_jobs"
+# How long stopping the scheduler waits for the job store's part of its shutdown, which
+# needs the job store's lock: a query in a worker thread holds it, which with PostgreSQL
+# hanging lets go only after the database timeout (and a connection's).
+STOP_WAIT_SECONDS = 1.0
 
 Handler = Callable[[int], Awaitable[object]]
 # The process's digest handler. APScheduler persists a job as a reference to a module-level
@@ -88,6 +98,24 @@ class LoopExecutor(AsyncIOExecutor):
         submit = super()._do_submit_job
         self._eventloop.call_soon_threadsafe(submit, job, run_times)
 
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancels the jobs' tasks on the event loop, wherever the scheduler's shutdown runs
+        (in a worker thread: :meth:`OffLoopScheduler.stop`); asyncio's tasks are not to be
+        touched from another thread."""
+        loop = self._eventloop
+        if _running_loop() is loop:
+            super().shutdown(wait)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed: none of its tasks is left
+            loop.call_soon_threadsafe(super().shutdown, wait)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
 
 class OffLoopScheduler(AsyncIOScheduler):
     """APScheduler's asyncio scheduler with its processing of due jobs — queries of the
@@ -98,11 +126,16 @@ class OffLoopScheduler(AsyncIOScheduler):
     reply, heartbeat and probe — until the database thawed (an 8 s hang stalled the loop
     8.15 s), whatever bound the bot's own connections have (profiles/db_timeout.py)."""
 
+    _eventloop: Any  # AsyncIOScheduler's: its loop, None once shut down
     _processing: asyncio.Future[float | None] | None = None
     _again = False
+    stopping = False
+    _shutdown_done: asyncio.Future[None] | None = None
 
     @run_in_event_loop
     def wakeup(self) -> None:
+        if self.stopping:
+            return
         self._stop_timer()
         if self._processing is not None:  # the running one is followed by another
             self._again = True
@@ -110,9 +143,15 @@ class OffLoopScheduler(AsyncIOScheduler):
         self._processing = self._eventloop.run_in_executor(None, self._process_jobs)
         self._processing.add_done_callback(self._processed)
 
+    def _process_jobs(self) -> float | None:
+        if self.stopping:  # stopped while this waited for its thread
+            return None
+        wait_seconds: float | None = super()._process_jobs()
+        return wait_seconds
+
     def _processed(self, processing: asyncio.Future[float | None]) -> None:
         self._processing = None
-        if processing.cancelled() or not self.running:
+        if processing.cancelled() or not self.running or self.stopping:
             return
         if (failure := processing.exception()) is not None:
             log.error("digest jobs not processed: %s", failure)
@@ -128,16 +167,63 @@ class OffLoopScheduler(AsyncIOScheduler):
     def _create_default_executor(self) -> LoopExecutor:
         return LoopExecutor()
 
+    async def stop(self, within: float) -> bool:
+        """Shut down without waiting on the event loop for the job store: False if its part
+        of the shutdown had not finished ``within`` seconds (it finishes in its thread).
+
+        Why: APScheduler's shutdown takes the job store's lock, which the thread looking
+        for due jobs holds during its query; with PostgreSQL hanging, a stop (SIGTERM) froze
+        the event loop until the database thawed. Now no wake-up or processing starts any
+        more, the jobs' tasks are cancelled here, on the loop, at once (as APScheduler's
+        shutdown cancels them), and the rest — the lock, disposing of the job store's engine
+        — goes to a worker thread, freed within the database timeout (module docstring)."""
+        self.stopping = True
+        self._stop_timer()
+        for executor in list(self._executors.values()):
+            executor.shutdown(wait=False)
+        # BaseScheduler's: AsyncIOScheduler's own runs it back on the event loop.
+        shutdown = asyncio.ensure_future(asyncio.to_thread(BaseScheduler.shutdown, self, False))
+        shutdown.add_done_callback(self._shut_down)
+        self._shutdown_done = shutdown
+        done, _ = await asyncio.wait({shutdown}, timeout=within)
+        return bool(done)
+
+    def _shut_down(self, shutdown: asyncio.Future[None]) -> None:
+        """What AsyncIOScheduler's shutdown does after BaseScheduler's, on the loop."""
+        self._eventloop = None
+        if not shutdown.cancelled() and (failure := shutdown.exception()) is not None:
+            log.error("digest scheduler shutdown failed: %s", failure)
+
+
+def _engine(database_url: str | URL, timeout: float) -> Engine:
+    """The job store's engine. NullPool: job changes are rare, and no connection outlives
+    its use. On PostgreSQL every round trip is bounded by ``timeout``, as the bot's own
+    (profiles/db_timeout.py): before, a job store query sent into a hang waited for the
+    thaw, holding its thread and the scheduler's lock."""
+    url = sync_url(database_url)
+    if is_sqlite(url):
+        connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 30}
+        return create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
+    connect_args = {
+        **db_timeout.libpq_args(url.query, timeout),
+        "options": server_options(url, timeout),
+    }
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
+    db_timeout.bound_sync_connections(engine, timeout)
+    return engine
+
 
 class DigestScheduler:
-    def __init__(self, database_url: str | URL, *, misfire_grace_seconds: int) -> None:
-        connect_args: dict[str, Any] = {}
-        if is_sqlite(database_url):
-            connect_args = {"check_same_thread": False, "timeout": 30}
-        # NullPool: job changes are rare, and no connection outlives its use.
-        self.engine = create_engine(
-            sync_url(database_url), poolclass=pool.NullPool, connect_args=connect_args
-        )
+    def __init__(
+        self,
+        database_url: str | URL,
+        *,
+        misfire_grace_seconds: int,
+        timeout: float = db_timeout.DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        """``timeout``: ``database_timeout_seconds``, the bound of each job store round
+        trip on PostgreSQL."""
+        self.engine = _engine(database_url, timeout)
         self.jobstore = SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)
         self.scheduler = OffLoopScheduler(
             jobstores={"default": self.jobstore},
@@ -152,7 +238,7 @@ class DigestScheduler:
 
     @property
     def running(self) -> bool:
-        return bool(self.scheduler.running)
+        return bool(self.scheduler.running) and not self.scheduler.stopping
 
     async def start(self, handler: Handler | None, *, process_jobs: bool) -> None:
         """``process_jobs=False`` starts paused: jobs can be added and removed (a chat worker
@@ -167,12 +253,18 @@ class DigestScheduler:
             _handler = handler
 
     async def shutdown(self) -> None:
+        """Returns within :data:`STOP_WAIT_SECONDS` even with the database hanging
+        (:meth:`OffLoopScheduler.stop`). A digest job still running is cancelled, as
+        APScheduler's shutdown always cancelled it (the digest service first lets the pages
+        under way finish: DigestService.aclose); a digest whose claim was written but not
+        its sending is taken over by a later fire once the claim is stale
+        (bot/digest/runner.py)."""
         global _handler
-        if self.running:
-            self.scheduler.shutdown(wait=False)
-            # AsyncIOScheduler shuts down on the next loop iteration.
-            for _ in range(3):
-                await asyncio.sleep(0)
+        if self.running and not await self.scheduler.stop(STOP_WAIT_SECONDS):
+            log.warning(
+                "digest scheduler stopped; its job store is still waiting for the database,"
+                " and lets go within database_timeout_seconds"
+            )
         if self.processing:
             _handler = None
         self.processing = False

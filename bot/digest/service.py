@@ -139,9 +139,11 @@ class DigestService(FeatureBase):
     async def jobs(self) -> DigestScheduler:
         """The job store, started paused on first use so any process can change jobs."""
         if self._scheduler is None:
+            settings = self.services.settings
             self._scheduler = DigestScheduler(
-                self.services.settings.database_url,
-                misfire_grace_seconds=self.services.settings.digest_misfire_grace_seconds,
+                settings.database_url,
+                misfire_grace_seconds=settings.digest_misfire_grace_seconds,
+                timeout=settings.database_timeout_seconds,
             )
             await self._scheduler.start(None, process_jobs=False)
         return self._scheduler

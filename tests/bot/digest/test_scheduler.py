@@ -8,6 +8,8 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot.core import Core
@@ -302,6 +304,113 @@ async def test_a_hung_database_does_not_stall_the_event_loop_through_the_job_sto
         assert max(lags) < HANG_SECONDS / 3
         async with asyncio.timeout(30):
             await fired.wait()
+    finally:
+        thaw.cancel()
+        proxied.thaw()
+        ticking.cancel()
+        await jobs.shutdown()
+        proxied.close()
+
+
+# The job store's database timeout in the tests below (database_timeout_seconds' least).
+JOB_STORE_BOUND = 1.0
+
+
+class HangOnQuery:
+    """Freezes the proxied database just before the job store's next statement is sent
+    (from the worker thread that sends it); ``sent`` is set then."""
+
+    def __init__(self, jobs: DigestScheduler, proxied: ProxyInAThread) -> None:
+        self.proxied = proxied
+        self.armed = False
+        self.sent = threading.Event()
+        event.listen(jobs.engine, "before_cursor_execute", self)
+
+    def __call__(self, *_args: object) -> None:
+        if self.armed:
+            self.armed = False
+            self.proxied.hang()
+            self.sent.set()
+
+
+async def due_job(jobs: DigestScheduler) -> None:
+    """Person 7's job, due now, in a job store that processes nothing yet."""
+    await jobs.start(None, process_jobs=False)
+    await jobs.schedule(7, Schedule("daily", "09:00", "UTC"))
+    await asyncio.to_thread(
+        jobs.scheduler.modify_job, job_id(7), next_run_time=dt.datetime.now(UTC)
+    )
+
+
+@pytest.mark.postgres
+async def test_a_job_store_query_sent_into_a_hung_database_fails_within_the_bound(
+    postgres_database,
+):
+    """The job store's queries had no timeout: one sent into a hang held its worker thread,
+    and the scheduler's lock with it, until the database thawed. They are bounded by
+    database_timeout_seconds now, as the bot's own round trips."""
+    proxied = ProxyInAThread(postgres_database)
+    jobs = DigestScheduler(proxied.url, misfire_grace_seconds=60, timeout=JOB_STORE_BOUND)
+    hang = HangOnQuery(jobs, proxied)
+    thaw = threading.Timer(4 * JOB_STORE_BOUND, proxied.thaw)  # without the bound: at the thaw
+    try:
+        await due_job(jobs)
+        hang.armed = True
+        thaw.start()
+        with pytest.raises(OperationalError, match="no answer from the database"):
+            await jobs.job(7)
+        assert thaw.is_alive()  # failed before the thaw
+    finally:
+        thaw.cancel()
+        proxied.thaw()
+        await jobs.shutdown()
+        proxied.close()
+
+
+@pytest.mark.postgres
+async def test_stopping_while_the_job_store_waits_for_a_hung_database_returns_at_once(
+    postgres_database,
+):
+    """A stop (SIGTERM) while the thread looking for due jobs waits for a hung database:
+    APScheduler's shutdown took, on the event loop, the job store's lock that thread held,
+    and the whole process froze until the database thawed. Now the loop goes on, the stop
+    returns at once, and the shutdown finishes in its thread once the job store lets go."""
+    proxied = ProxyInAThread(postgres_database)
+    jobs = DigestScheduler(proxied.url, misfire_grace_seconds=60, timeout=JOB_STORE_BOUND)
+    hang = HangOnQuery(jobs, proxied)
+    lags: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.05)
+            lags.append(time.monotonic() - started - 0.05)
+
+    ticking = asyncio.create_task(tick())
+    thaw = threading.Timer(4.0, proxied.thaw)  # from a thread: the loop may be stuck
+    try:
+        await due_job(jobs)
+        hang.armed = True
+        thaw.start()
+
+        async def fire(person_id: int) -> None:
+            pass
+
+        await jobs.start(fire, process_jobs=True)  # due jobs are looked for: into the hang
+        assert await asyncio.to_thread(hang.sent.wait, 10)
+        lags.clear()
+        started = time.monotonic()
+        await jobs.shutdown()
+        stopped = time.monotonic() - started
+        await asyncio.sleep(0.1)  # the ticker runs on after the stop, too
+        assert stopped < 2.0  # STOP_WAIT_SECONDS and room; before: until the thaw
+        assert max(lags) < 0.5
+        assert not jobs.running
+        proxied.thaw()
+        shutdown = jobs.scheduler._shutdown_done
+        assert shutdown is not None
+        async with asyncio.timeout(10):
+            await shutdown  # the job store let go, and APScheduler's shutdown finished
     finally:
         thaw.cancel()
         proxied.thaw()
