@@ -251,6 +251,20 @@ class Core:
         return await lifecycle.forget_absent_workspaces(
             self.services, platform, present_workspaces, covered=covered)
 
+    async def accounts_reported(
+        self, platform: str, workspace: str, report: lifecycle.AccountReport
+    ) -> int:
+        """See :func:`bot.lifecycle.accounts_reported`."""
+        return await lifecycle.accounts_reported(self.services, platform, workspace, report)
+
+    async def known_accounts(self, platform: str, workspace: str) -> set[str]:
+        """See :func:`bot.lifecycle.known_accounts`."""
+        return await lifecycle.known_accounts(self.services, platform, workspace)
+
+    async def known_workspaces(self, platform: str) -> set[str]:
+        """See :func:`bot.lifecycle.known_workspaces`."""
+        return await lifecycle.known_workspaces(self.services, platform)
+
     @property
     def backlog_size(self) -> int:
         """Events waiting in the outage journal."""

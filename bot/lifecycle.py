@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Container
+from dataclasses import dataclass
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -151,23 +152,93 @@ async def forget_absent(
     workspace is touched: the same account's other workspaces (a DM scope included) stay.
     Adapters call it only when ``settings.forget_on_leave`` allows; returns how many person
     records were removed."""
+    # Membership asked while deciding, not before: whoever joined meanwhile is present.
+    return await _forget_members(services, platform, workspace,
+                                 lambda user_id: user_id not in present_user_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountReport:
+    """What a platform answered, asked about accounts of one workspace that tailorbot knows
+    (an adapter checking, after being disconnected, what it was not told meanwhile): the
+    platform's own words, for the core to decide on (:func:`accounts_reported`). An account
+    the platform was not asked about, or answered nothing certain of, is in neither set."""
+
+    deleted: frozenset[str] = frozenset()
+    """Accounts the platform says are deleted or deactivated."""
+    unknown: frozenset[str] = frozenset()
+    """Accounts the platform says it does not know (e.g. Slack's ``user_not_found``)."""
+
+
+async def accounts_reported(
+    services: Services, platform: str, workspace: str, report: AccountReport
+) -> int:
+    """Forget the people of one workspace whose accounts the platform, asked, says are
+    deleted: they were deactivated while the bot was disconnected, and the platform never
+    delivers the missed event. For a platform whose member list cannot be taken as complete
+    for everyone met there (Slack's leaves out people of other organisations met in shared
+    channels): only an account the platform itself says is deleted goes, never one it merely
+    does not list.
+
+    Accounts it does not know are kept: "no such user" is also the answer to a token of
+    another workspace, or about someone of another organisation whose shared channel ended,
+    who both still exist; erasing on it would erase on a misconfiguration. Only this
+    workspace is touched. Adapters call it only when ``settings.forget_on_leave`` allows;
+    returns how many person records were removed."""
+    if report.unknown:
+        log.info("%s workspace %s: %d accounts the platform does not know kept (not a "
+                 "deletion: another organisation's, or another workspace's token)",
+                 platform, workspace, len(report.unknown))
+    if not report.deleted:
+        return 0
+    return await _forget_members(services, platform, workspace,
+                                 lambda user_id: user_id in report.deleted)
+
+
+async def _forget_members(
+    services: Services, platform: str, workspace: str, gone: Callable[[str], bool]
+) -> int:
+    """Forget the people of one workspace (rows, and events waiting in the outage journal)
+    for whom ``gone`` holds, in one transaction, held in id order."""
     # Someone known only by their waiting events would get a row at the replay.
     for user_id in services.journal.users(platform, workspace):
-        if user_id not in present_user_ids:
+        if gone(user_id):
             services.journal.forget(platform, user_id, workspace)
 
     async def forget(session: AsyncSession) -> int:
         people = await session.exec(
             select(Person).where(Person.platform == platform, Person.workspace == workspace)
         )
-        # Membership asked here, not before the query: whoever joined meanwhile is present.
-        gone = [p for p in people if p.user_id not in present_user_ids]
-        await hold_all_for_erasure(session, [p.id for p in gone if p.id is not None])
-        for person in gone:
+        leaving = [p for p in people if gone(p.user_id)]
+        await hold_all_for_erasure(session, [p.id for p in leaving if p.id is not None])
+        for person in leaving:
             await forget_person(services, session, person)
-        return len(gone)
+        return len(leaving)
 
     return await services.in_transaction(forget)
+
+
+async def known_accounts(services: Services, platform: str, workspace: str) -> set[str]:
+    """The accounts of one workspace tailorbot holds anything of (a row, or events waiting
+    in the outage journal): those an adapter asks the platform about."""
+    async with services.db.read() as session:
+        rows = await session.exec(
+            select(Person.user_id).where(Person.platform == platform,
+                                         Person.workspace == workspace)
+        )
+        known = {str(user_id) for user_id in rows}
+    return known | services.journal.users(platform, workspace)
+
+
+async def known_workspaces(services: Services, platform: str) -> set[str]:
+    """The workspaces of a platform tailorbot knows people of (rows, or events waiting in
+    the outage journal)."""
+    async with services.db.read() as session:
+        rows = await session.exec(
+            select(Person.workspace).where(Person.platform == platform).distinct()
+        )
+        known = {str(workspace) for workspace in rows}
+    return known | services.journal.workspaces(platform)
 
 
 async def forget_absent_workspaces(
@@ -187,12 +258,7 @@ async def forget_absent_workspaces(
     application not yet invited, than a bot removed everywhere at once (the log says so).
     Adapters call it only when ``settings.forget_on_leave`` allows; returns the people
     forgotten per workspace."""
-    async with services.db.read() as session:
-        rows = await session.exec(
-            select(Person.workspace).where(Person.platform == platform).distinct()
-        )
-        known = {str(workspace) for workspace in rows}
-    known |= services.journal.workspaces(platform)
+    known = await known_workspaces(services, platform)
     ours = {w for w in known if covered(w)}
     gone = sorted(w for w in ours if w not in present_workspaces)
     if len(gone) >= 2 and len(gone) == len(ours):

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import lifecycle
 from bot.core import Core
+from bot.lifecycle import AccountReport
 from profiles.models import Person, Signal
 from tests.conftest import MakeCore
 from tests.profiles.test_borrowed import HOUR, T0, consenting, interests, learn, reacted, said
@@ -307,3 +308,42 @@ async def test_a_reader_who_learned_while_the_erasure_waited_for_its_author_is_h
     assert (await forget)["person"] == 1
     assert await interests(core, eve) == {}
     assert await count(core, Signal, source_person_id=carol) == 0
+
+
+async def test_accounts_reported_forgets_only_who_the_platform_says_is_deleted(
+    core: Core,
+) -> None:
+    """A platform asked about known accounts: those it says are deleted go, in that workspace
+    only; one it does not know (another workspace's token, another organisation's person) and
+    one it said nothing of stay; waiting events of a deleted account go too."""
+    deleted, unknown, present = (person(who, "T1", "slack")
+                                 for who in ("deleted", "unknown", "present"))
+    elsewhere = person("deleted", "T2", "slack")
+    other_platform = person("deleted", "T1", "discord")
+    for who in (deleted, unknown, present, elsewhere, other_platform):
+        await grant(core, who)
+    journal = core.services.journal
+    journal.keep(message(person("waiting", "T1", "slack"), "kept during an outage"))
+    journal.keep(message(person("waiting-too", "T1", "slack"), "kept too"))
+
+    report = AccountReport(deleted=frozenset({"deleted", "waiting", "nobody-known"}),
+                           unknown=frozenset({"unknown", "waiting-too"}))
+    assert await core.accounts_reported("slack", "T1", report) == 1
+
+    assert await known(core, deleted, unknown, present, elsewhere, other_platform) == [
+        False, True, True, True, True]
+    assert journal.users("slack", "T1") == {"waiting-too"}
+    assert await core.accounts_reported("slack", "T1", AccountReport()) == 0
+
+
+async def test_known_accounts_and_workspaces_count_the_journal_too(core: Core) -> None:
+    """Someone known only by events waiting in the outage journal is asked about as well:
+    their replay would make them a row."""
+    await grant(core, person("alice", "T1", "slack"))
+    await grant(core, person("bob", "T9", "discord"))
+    core.services.journal.keep(message(person("carol", "T1", "slack"), "waiting"))
+    core.services.journal.keep(message(person("dave", "T2", "slack"), "waiting"))
+
+    assert await core.known_accounts("slack", "T1") == {"alice", "carol"}
+    assert await core.known_accounts("slack", "T2") == {"dave"}
+    assert await core.known_workspaces("slack") == {"T1", "T2"}
