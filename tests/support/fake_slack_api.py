@@ -21,7 +21,15 @@ Distribution ("Add to Slack"): :meth:`FakeSlackAPI.authorize` plays the person w
 the install in the browser and returns the ``code`` Slack would put on the redirect;
 ``oauth.v2.access`` exchanges it (once, with the right client id and secret) for a bot token of
 that workspace. Every token belongs to one workspace: ``auth.test`` answers for it, and
-:meth:`FakeSlackAPI.revoke` makes Slack refuse it from then on (``token_revoked``).
+:meth:`FakeSlackAPI.revoke` makes Slack refuse it from then on (``token_revoked``);
+:meth:`FakeSlackAPI.uninstall` as Slack refuses a removed app's bot token
+(``account_inactive``); ``refused`` maps any other token to the error every call with it gets
+(``invalid_auth`` for a token Slack never issued).
+
+Users belong to a workspace (``team_id``): ``users.list`` lists those of the token's
+workspace, in pages (``limit``, ``cursor``, as Slack's opaque base64 cursors; ``page_size``
+makes pages smaller than asked, as Slack may), deleted accounts included with ``"deleted":
+true``; ``users.info`` answers ``user_not_found`` for anyone else.
 
 Endpoints: ``/api/<method>`` (Web API), ``/upload/<file id>`` (file upload URLs),
 ``/response/<name>`` (slash command and button ``response_url``s), ``/socket`` (Socket Mode
@@ -32,12 +40,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import contextlib
 import itertools
 import json
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -75,6 +85,8 @@ class _Failure:
     error: str | None
     page: str | None = None
     page_type: str = "text/html"
+    drop: bool = False
+    after: int = 0  # calls answered normally first
 
 
 class FakeSlackAPI:
@@ -97,12 +109,15 @@ class FakeSlackAPI:
         # token → workspace it was issued for; codes waiting for oauth.v2.access
         self.tokens: dict[str, str] = {}
         self.revoked: set[str] = set()
+        self.refused: dict[str, str] = {}  # token → the error every call with it gets
+        self.page_size: int | None = None  # users.list pages at most this long, whatever asked
         # Scopes granted to the bot token, sent as Slack does in every Web API response's
         # X-OAuth-Scopes header; None sends no header.
         self.granted_scopes: list[str] | None = None
         self._codes: dict[str, dict[str, Any]] = {}
         self._tokens_issued = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = defaultdict(list)
+        self._before: dict[str, list[Callable[[], Awaitable[object]]]] = defaultdict(list)
         self._url_uses: dict[str, int] = defaultdict(int)
         self._ts = itertools.count(1)
         self._files = itertools.count(1)
@@ -162,12 +177,26 @@ class FakeSlackAPI:
     def fail_next(
         self, method: str, *, status: int = 429, retry_after: int | None = 0,
         error: str | None = None, page: str | None = None, page_type: str = "text/html",
+        drop: bool = False, after: int = 0,
     ) -> None:
         """The next call to ``method`` fails once: an HTTP ``status`` (429 carries
         ``Retry-After``), or with ``status=200`` an ``{"ok": false, "error": error}`` body.
         With ``page``, the answer is that text as ``page_type`` instead, as from something
-        in front of Slack that does not speak its Web API (a proxy's error page)."""
-        self._failures[method].append(_Failure(status, retry_after, error, page, page_type))
+        in front of Slack that does not speak its Web API (a proxy's error page); with
+        ``drop``, the connection closes with no answer at all (a network failure). ``after``:
+        that many calls to ``method`` are answered normally first (a later page). Failures
+        queued for one method come one after the other."""
+        self._failures[method].append(
+            _Failure(status, retry_after, error, page, page_type, drop, after))
+
+    def recover(self) -> None:
+        """Failures still queued are dropped: Slack answers normally again."""
+        self._failures.clear()
+
+    def before_next(self, method: str, happening: Callable[[], Awaitable[object]]) -> None:
+        """The next call to ``method`` is answered only once ``happening()`` is done:
+        something that happens at Slack while the call is under way (e.g. a reinstall)."""
+        self._before[method].append(happening)
 
     def seed_message(
         self, channel: str, *, user: str | None, text: str, thread_ts: str | None = None,
@@ -200,6 +229,13 @@ class FakeSlackAPI:
     def revoke(self, team_id: str) -> None:
         """The workspace's tokens stop working (uninstall, revocation)."""
         self.revoked.update(t for t, team in self.tokens.items() if team == team_id)
+
+    def uninstall(self, team_id: str) -> None:
+        """The workspace removed the app: Slack answers its bot tokens ``account_inactive``
+        ("Authentication token is for a deleted user or workspace when using a bot token")."""
+        for token, team in self.tokens.items():
+            if team == team_id:
+                self.refused[token] = "account_inactive"
 
     def token_of(self, team_id: str) -> str | None:
         return next((t for t, team in self.tokens.items() if team == team_id), None)
@@ -306,6 +342,15 @@ class FakeSlackAPI:
                     headers=dict(request.headers))
         self.calls.append(call)
         try:
+            if self._before.get(method):
+                await self._before[method].pop(0)()
+            failures = self._failures.get(method)
+            if failures and failures[0].drop and not failures[0].after:
+                failures.pop(0)
+                call.status = 0
+                if request.transport is not None:
+                    request.transport.close()
+                raise asyncio.CancelledError  # aiohttp's way out for a connection gone
             return self._answer(method, params, request, call)
         finally:
             await self._notify()
@@ -316,8 +361,13 @@ class FakeSlackAPI:
         if call.token in self.revoked:
             call.status = 299
             return web.json_response({"ok": False, "error": "token_revoked"})
+        if call.token in self.refused:
+            call.status = 299
+            return web.json_response({"ok": False, "error": self.refused[call.token]})
         failures = self._failures.get(method)
-        if failures:
+        if failures and failures[0].after:
+            failures[0].after -= 1
+        elif failures:
             failure = failures.pop(0)
             call.status = failure.status
             if failure.page is not None:
@@ -477,14 +527,49 @@ class FakeSlackAPI:
         more = {"next_cursor": str(start + limit)} if rest else {"next_cursor": ""}
         return {"messages": page, "has_more": bool(rest), "response_metadata": more}
 
-    def _m_users_info(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
-        user = self.users.get(str(params.get("user")))
-        if user is None:
-            return {"ok": False, "error": "user_not_found"}
+    def _team(self, request: web.Request, params: dict[str, Any]) -> str:
+        """The workspace a call's token speaks for."""
+        return self.tokens.get(str(self._token(request, params)), self.team_id)
+
+    @staticmethod
+    def _shown(user: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         shown = dict(user)
         if str(params.get("include_locale")).lower() not in ("true", "1"):
             shown.pop("locale", None)
-        return {"user": shown}
+        return shown
+
+    def _m_users_info(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        user = self.users.get(str(params.get("user")))
+        if user is None or user.get("team_id", self.team_id) != self._team(request, params):
+            return {"ok": False, "error": "user_not_found"}
+        return {"user": self._shown(user, params)}
+
+    def _m_users_list(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        """The workspace's members, deleted ones too, in pages: ``limit`` (0 or absent:
+        all), a cursor naming the next member as Slack's do (base64 of ``user:<id>``)."""
+        team = self._team(request, params)
+        members = sorted((u for u in self.users.values() if u.get("team_id") == team),
+                         key=lambda u: str(u["id"]))
+        start = 0
+        cursor = str(params.get("cursor") or "")
+        if cursor:
+            try:
+                named = base64.b64decode(cursor, validate=True).decode().removeprefix("user:")
+            except (binascii.Error, UnicodeDecodeError):
+                return {"ok": False, "error": "invalid_cursor"}
+            ids = [str(u["id"]) for u in members]
+            if named not in ids:
+                return {"ok": False, "error": "invalid_cursor"}
+            start = ids.index(named)
+        limit = int(params.get("limit") or 0) or len(members)
+        if self.page_size is not None:
+            limit = min(limit, self.page_size)
+        page = members[start:start + limit]
+        rest = members[start + limit:]
+        following = (base64.b64encode(f"user:{rest[0]['id']}".encode()).decode()
+                     if rest else "")
+        return {"members": [self._shown(u, params) for u in page], "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": following}}
 
     def _m_files_getUploadURLExternal(self, params: dict[str, Any], request: web.Request
                                       ) -> dict[str, Any]:

@@ -5,20 +5,9 @@ and PostgreSQL); then events from two workspaces answered each with its own toke
 
 from __future__ import annotations
 
-import json
-import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
-
-import aiohttp
 import pytest
-from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import MetaData, create_engine, inspect, pool, text
+from sqlalchemy import MetaData, create_engine, inspect, pool
 
-from adapters.slack.app import SlackAdapter
-from adapters.slack.http import start_http
 from adapters.slack.installations import (
     TABLES,
     TokenCipher,
@@ -30,96 +19,7 @@ from adapters.slack.runner import configured, mode
 from bot.config import Settings
 from profiles.db import sync_url
 from profiles.models import Person
-from tests.adapters.slack.conftest import SECRET, fast_options, next_ts, rows
-from tests.conftest import MakeCore
-from tests.support.fake_slack_api import APP_ID, CLIENT_ID, CLIENT_SECRET, FakeSlackAPI
-
-ONE, TWO = "T0ONE", "T0TWO"
-KEY = new_key()
-
-
-@dataclass
-class Distributed:
-    slack: FakeSlackAPI
-    adapter: SlackAdapter
-    base: str
-    http: aiohttp.ClientSession
-
-    async def install(self, team: str, *, installer: str = "U0ADMIN") -> aiohttp.ClientResponse:
-        """The browser side of an install: open /slack/install, approve, follow the redirect."""
-        async with self.http.get(f"{self.base}/slack/install") as page:
-            assert page.status == 200
-            body = await page.text()
-            cookie = page.headers["Set-Cookie"].split(";")[0]
-        state = re.search(r"state=([\w-]+)", body)
-        assert state is not None and f"client_id={CLIENT_ID}" in body
-        code = self.slack.authorize(team, installer=installer)
-        async with self.http.get(
-            f"{self.base}/slack/oauth_redirect",
-            params={"code": code, "state": state.group(1)}, headers={"Cookie": cookie},
-        ) as done:
-            await done.read()
-            return done
-
-    async def event(self, team: str, event: dict[str, Any]) -> int:
-        body = json.dumps({
-            "token": "legacy", "team_id": team, "api_app_id": APP_ID, "event": event,
-            "type": "event_callback", "event_id": f"Ev{next_ts().replace('.', '')}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": team, "user_id": f"UBOT{team}", "is_bot": True,
-                                "is_enterprise_install": False}],
-        })
-        stamp = str(int(time.time()))
-        signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
-        async with self.http.post(f"{self.base}/slack/events", data=body.encode(), headers={
-            "Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature or "",
-        }) as response:
-            status = response.status
-        await self.adapter.drain()
-        return status
-
-    async def dm(self, team: str, user: str, text: str) -> int:
-        return await self.event(team, {"type": "message", "channel": f"D{user}", "user": user,
-                                       "text": text, "ts": next_ts(), "channel_type": "im"})
-
-
-def oauth_settings(**extra: Any) -> dict[str, Any]:
-    return {"slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET,
-            "slack_token_key": KEY, "slack_signing_secret": SECRET, "slack_bot_token": None,
-            **extra}
-
-
-@pytest.fixture
-async def distributed(make_core: MakeCore) -> AsyncIterator[Callable[..., Awaitable[Distributed]]]:
-    cleanups: list[Callable[[], Awaitable[Any]]] = []
-
-    async def make(**settings: Any) -> Distributed:
-        slack = FakeSlackAPI()
-        await slack.__aenter__()
-        cleanups.append(lambda: slack.__aexit__(None, None, None))
-        for team in (ONE, TWO):
-            slack.users[f"U{team}"] = {
-                "id": f"U{team}", "team_id": team, "name": "ada", "real_name": "Ada",
-                "tz": "UTC", "locale": "en-US", "profile": {"display_name": "Ada"}}
-        core = await make_core(None, slack_api_url=slack.base_url, **oauth_settings(**settings))
-        adapter = SlackAdapter(core, core.services.settings, options=fast_options())
-        cleanups.append(adapter.aclose)
-        runner, port = await start_http(adapter.app, host="127.0.0.1", port=0)
-        cleanups.append(runner.cleanup)
-        http = aiohttp.ClientSession()
-        cleanups.append(http.close)
-        return Distributed(slack, adapter, f"http://127.0.0.1:{port}", http)
-
-    yield make
-    for cleanup in reversed(cleanups):
-        await cleanup()
-
-
-async def raw_rows(adapter: SlackAdapter, table: str) -> list[dict[str, Any]]:
-    async with adapter.core.services.db.engine.connect() as conn:
-        result = await conn.execute(text(f'SELECT * FROM "{table}"'))
-        return [dict(row) for row in result.mappings()]
+from tests.adapters.slack.conftest import ONE, TWO, next_ts, oauth_settings, raw_rows, rows
 
 
 async def test_install_two_workspaces_each_answered_with_its_own_token(distributed) -> None:
