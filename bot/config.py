@@ -39,6 +39,15 @@ RetentionDays = Annotated[int, Field(ge=0, le=MAX_RETENTION_DAYS)]
 MAX_PURGE_HOURS = 8_760
 # How often the scheduled purge runs, in hours, bounded as above.
 PurgeHours = Annotated[float, Field(gt=0, le=MAX_PURGE_HOURS, allow_inf_nan=False)]
+# How often, with forget_on_leave, the Slack adapter asks Slack which of the people it knows
+# were deleted (adapters/slack/reconcile.py), in hours. At least an hour: a large workspace's
+# users.list takes tens of minutes at Slack's Tier 2 rate, and a check more often would spend
+# the rate budget that replies share. At most a week: longer keeps people deleted meanwhile
+# for longer against the operator's setting. Finite, as PurgeHours.
+MIN_SLACK_ACCOUNT_CHECK_HOURS = 1.0
+MAX_SLACK_ACCOUNT_CHECK_HOURS = 168.0
+SlackAccountCheckHours = Annotated[float, Field(
+    ge=MIN_SLACK_ACCOUNT_CHECK_HOURS, le=MAX_SLACK_ACCOUNT_CHECK_HOURS, allow_inf_nan=False)]
 MAX_PORT = 65_535
 # Five minutes: past that a person has long given up on the answer the bound is there for.
 MAX_DATABASE_TIMEOUT_SECONDS = 300.0
@@ -382,6 +391,14 @@ class Settings(BaseSettings):
         default=None,
         description="Fernet key(s) encrypting stored Slack tokens, comma-separated, newest "
         "first (older keys still decrypt, so keys can be rotated). Required with OAuth.",
+    )
+    slack_account_check_hours: SlackAccountCheckHours = Field(
+        default=6.0,
+        description="With forget_on_leave: how often the Slack adapter asks Slack whether the "
+        "people it knows were deleted (besides once at start), since a deactivation while the "
+        "bot was disconnected is never told again. Only accounts Slack says are deleted are "
+        "forgotten, and a workspace whose stored token Slack calls account_inactive (the app "
+        "removed); at least 1, at most 168 (a week).",
     )
     slack_redirect_uri: str | None = Field(
         default=None,

@@ -37,9 +37,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.lru import LRU
 from adapters.recent_texts import RecentText, RecentTextEraser
 from adapters.slack import home, markup, oauth, translate
+from adapters.slack.accounts import AccountCheckOptions, Sleep
 from adapters.slack.delivery import Deliverer
 from adapters.slack.directory import SlackUser, UserDirectory
 from adapters.slack.manifest import SUGGESTED_PROMPTS, native_commands, umbrella_command
+from adapters.slack.reconcile import AccountChecker
 from adapters.slack.render import feedback_acknowledged
 from adapters.slack.stream import ReplyStream
 from adapters.slack.threads import ThreadTracker
@@ -128,6 +130,10 @@ class SlackOptions:
     thread_negative_ttl: float = 300.0
     text_cache_size: int = 2000
     suggested_prompts: tuple[dict[str, str], ...] = field(default=SUGGESTED_PROMPTS)
+    # With forget_on_leave: how deleted accounts are asked about (adapters/slack/reconcile.py),
+    # and the clock its checks wait on between two (tests drive it).
+    accounts: AccountCheckOptions = field(default_factory=AccountCheckOptions)
+    sleep: Sleep = asyncio.sleep
 
 
 class _RedundantTokenWarning(logging.Filter):
@@ -193,6 +199,10 @@ class SlackAdapter:
         self.app = self._build_app()
         self.outbox = SlackOutbox(self)
         self._open_outbox()
+        self.accounts = AccountChecker(core, settings, session=self.session,
+                                       store=self.installations, uninstalled=self._uninstalled,
+                                       options=self.options.accounts, sleep=self.options.sleep)
+        self._account_checks: asyncio.Task[None] | None = None
 
     def _client(self, token: str | None) -> AsyncWebClient:
         return AsyncWebClient(token=token, base_url=self.settings.slack_api_url,
@@ -228,10 +238,21 @@ class SlackAdapter:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    def start_account_checks(self) -> None:
+        """With ``forget_on_leave``: check now, and every ``slack_account_check_hours``, for
+        accounts deleted and workspaces that removed the app while the bot was not told
+        (adapters/slack/reconcile.py). Called once connected; stopped by :meth:`aclose`."""
+        if self.settings.forget_on_leave and self._account_checks is None:
+            self._account_checks = asyncio.create_task(self.accounts.run())
+
     async def aclose(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Let in-flight work finish (up to ``grace`` seconds), then close the HTTP session.
         Work still running after that is cancelled; Slack already has its acknowledgement, so
-        it will not resend those events (the grace period keeps this rare)."""
+        it will not resend those events (the grace period keeps this rare). An account check
+        under way stops (its open transaction rolls back; the next start checks again)."""
+        if self._account_checks is not None:
+            self._account_checks.cancel()
+            await asyncio.gather(self._account_checks, return_exceptions=True)
         if self._tasks:
             _, pending = await asyncio.wait(list(self._tasks), timeout=grace)
             for task in pending:
@@ -375,7 +396,12 @@ class SlackAdapter:
             log.warning("could not publish the Home tab of %s: %s", user_id, exc)
 
     async def _on_uninstalled(self, body: EventEnvelope) -> None:
-        self.spawn(self._uninstalled(translate.team_of(body)))
+        team_id = translate.team_of(body)
+
+        async def uninstalled() -> None:
+            await self._uninstalled(team_id)
+
+        self.spawn(uninstalled())
 
     async def _on_tokens_revoked(
         self, body: EventEnvelope, event: TokensRevokedEventPayload
@@ -561,17 +587,19 @@ class SlackAdapter:
         if ws is not None:
             ws.users.forget(user_id)
 
-    async def _uninstalled(self, team_id: str) -> None:
+    async def _uninstalled(self, team_id: str) -> int:
         """The workspace removed the app: its installation and tokens are deleted at once
         (Bolt's revocation handler, on our store); with ``forget_on_leave`` everything known
-        about its people goes too. See docs/slack.md ("Uninstalling")."""
+        about its people goes too (returns how many). See docs/slack.md ("Uninstalling")."""
         self.workspaces.evict(team_id)
         if self.installations is not None:
             await self.installations.async_delete_all(enterprise_id=None, team_id=team_id)
         log.warning("Slack workspace %s uninstalled the app", team_id)
-        if self.settings.forget_on_leave:
-            removed = await self.core.forget_workspace(translate.PLATFORM, team_id)
-            log.warning("forgot %d people of Slack workspace %s", removed, team_id)
+        if not self.settings.forget_on_leave:
+            return 0
+        removed = await self.core.forget_workspace(translate.PLATFORM, team_id)
+        log.warning("forgot %d people of Slack workspace %s", removed, team_id)
+        return removed
 
     async def _tokens_revoked(self, team_id: str, event: TokensRevokedEventPayload) -> None:
         self.workspaces.evict(team_id)

@@ -9,6 +9,9 @@ The transport follows the credentials, like Bolt's own examples:
   several replicas.
 
 ``SLACK_BOT_TOKEN`` is needed in both. Either way the same ``AsyncApp`` handles the traffic.
+Once it is connected (or listening), with ``forget_on_leave``, the accounts deleted while the
+bot was not told are checked for, then every ``slack_account_check_hours``
+(adapters/slack/reconcile.py).
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ async def _socket_mode(adapter: SlackAdapter, settings: Settings, web: WebHost |
     handler = AsyncSocketModeHandler(adapter.app, settings.slack_app_token)
     await handler.connect_async()
     log.warning("Slack adapter connected (Socket Mode)")
+    adapter.start_account_checks()
     if web is not None:
         web.adapters.set("slack", "ready", "socket mode")
     try:
@@ -94,6 +98,7 @@ async def _mounted_http_mode(adapter: SlackAdapter, web: WebHost) -> None:
     web.mount(slack_app)
     web.adapters.set("slack", "ready", "http mode")
     log.warning("Slack adapter listening on port %s at /slack/events", web.port)
+    adapter.start_account_checks()
     try:
         await asyncio.Event().wait()
     finally:
@@ -103,6 +108,7 @@ async def _mounted_http_mode(adapter: SlackAdapter, web: WebHost) -> None:
 async def _http_mode(adapter: SlackAdapter, settings: Settings, host: str) -> None:
     runner, port = await start_http(adapter.app, host=host, port=settings.http_port)
     log.warning("Slack adapter listening on http://%s:%d/slack/events", host, port)
+    adapter.start_account_checks()
     try:
         await asyncio.Event().wait()
     finally:

@@ -19,6 +19,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select, text
 
+from adapters.slack.accounts import AccountCheckOptions
 from adapters.slack.app import SlackAdapter, SlackOptions
 from adapters.slack.http import start_http
 from adapters.slack.installations import new_key
@@ -45,7 +46,10 @@ _ids = itertools.count(1)
 
 def fast_options(**overrides: Any) -> SlackOptions:
     """No throttling waits in tests; everything else as in production."""
-    values: dict[str, Any] = {"stream_interval": 0.0}
+    values: dict[str, Any] = {
+        "stream_interval": 0.0,
+        "accounts": AccountCheckOptions(info_pace=0.0, list_pace=0.0),
+    }
     values.update(overrides)
     return SlackOptions(**values)
 
