@@ -28,6 +28,10 @@ run: $(STAMP)
 # against 3; a real monotonic clock needs no workaround.)
 # Both passes spread the tests over the machine's cores (pytest-xdist: each worker has its own
 # PostgreSQL database and SQLite files); WORKERS=0 runs them in this process (one test, pdb).
+# The static checks (mypy, the import contracts: the `static` marker in pyproject.toml) read
+# the source without running it, so the clock cannot change their verdict: the shifted pass
+# leaves them out (-m "not static"; a -m of your own in PYTEST_ARGS replaces it), which saves
+# ~50 s of one worker. When PYTEST_ARGS selects nothing else, that pass has nothing to run.
 test: test-now test-shifted
 
 WORKERS ?= auto
@@ -39,7 +43,9 @@ test-shifted: $(STAMP)
 	@if command -v faketime >/dev/null 2>&1; then \
 		echo "== the same suite, clock $(SHIFT), TZ=Pacific/Kiritimati, random order =="; \
 		TZ=Pacific/Kiritimati FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 \
-			faketime -f '$(SHIFT)' $(BIN)/python -m pytest -p randomly -n $(WORKERS) $(PYTEST_ARGS); \
+			faketime -f '$(SHIFT)' $(BIN)/python -m pytest -p randomly -n $(WORKERS) \
+				-m "not static" $(PYTEST_ARGS) || { status=$$?; [ $$status -eq 5 ] || exit $$status; \
+				echo "(nothing left for the shifted pass: static checks run in the first only)"; }; \
 	elif [ "$${CI:-}" = "true" ]; then \
 		echo "faketime is missing: CI must run the time-shifted pass (apt-get install faketime)"; exit 1; \
 	else \

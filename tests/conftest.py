@@ -36,6 +36,14 @@ pytest_plugins = ["tests.support.databases", "tests.support.fixtures_llm"]
 MakeCore = Callable[..., Awaitable[Core]]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The static checks first (pyproject.toml's ``static`` marker): mypy alone keeps one
+    worker busy for ~45 s, and collected last (tests/test_types.py) it ran by itself at the
+    end of the pass while the other worker had nothing left to do. Otherwise the order stays
+    as collected (the time-shifted pass shuffles it, and leaves these out)."""
+    items.sort(key=lambda item: item.get_closest_marker("static") is None)
+
+
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Files the bot writes for people (terminal exports) go to a per-test directory, never

@@ -15,10 +15,13 @@ import logging
 from pathlib import Path
 
 import grimp
+import pytest
 from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("adapters", "bot", "profiles", "prompts")
+
+pytestmark = pytest.mark.static
 
 
 def _cycles(graph: grimp.ImportGraph, prefix: str) -> list[list[str]]:

@@ -13,16 +13,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.static
 
+
+# ~45 s of one core from an empty cache, past the suite's 120 s on a machine at load 8.
+@pytest.mark.timeout(300)
 def test_mypy_passes_on_every_package_from_an_empty_cache(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache")],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=280,  # killed here, below the test's limit, rather than left running
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
