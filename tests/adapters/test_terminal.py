@@ -1,5 +1,6 @@
-"""The terminal adapter end to end: the real console script in a subprocess, scripted mode
-through the real core and a real SQLite file, and the interactive loop's consent question."""
+"""The terminal adapter end to end: the real console script in a subprocess, the other
+commands in this process (tests/support/cli_runner.py), scripted mode through the real core
+and a real SQLite file, and the interactive loop's consent question."""
 
 import asyncio
 import io
@@ -32,16 +33,18 @@ from profiles.models import (
     Recommendation,
     Signal,
 )
+from tests.support.cli_runner import MODEL_VARIABLES, Run, tailorbot
 from tests.support.fake_llm_server import Reply as FakeReply
 from tests.support.helpers import count
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(args, stdin, cwd, **env):
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    environment.pop("ANTHROPIC_API_KEY", None)
-    environment.pop("TAILORBOT_OPENAI_BASE_URL", None)
+def run_console_script(args, stdin, cwd):
+    """``tailorbot`` as a person starts it: a new interpreter, reading a pipe."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name in MODEL_VARIABLES:
+        environment.pop(name, None)
     return subprocess.run(
         [sys.executable, "-m", "adapters.cli", *args],
         input=stdin,
@@ -51,6 +54,12 @@ def run_cli(args, stdin, cwd, **env):
         env=environment,
         timeout=120,
     )
+
+
+def run_cli(args, stdin, cwd, **env) -> Run:
+    """The same command in this process (tests/support/cli_runner.py): what it prints and
+    its exit status are the console script's, without an interpreter's start each time."""
+    return tailorbot(args, stdin=stdin, cwd=cwd, env=env)
 
 
 def test_console_script_scripted_session_learns_and_exports(tmp_path, data_dir):
@@ -64,7 +73,7 @@ def test_console_script_scripted_session_learns_and_exports(tmp_path, data_dir):
         "/export",
         "/profile",
     ]
-    result = run_cli(["chat", "--user", "dana"], "\n".join(lines) + "\n", tmp_path)
+    result = run_console_script(["chat", "--user", "dana"], "\n".join(lines) + "\n", tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert len(out) == len(lines), result.stdout  # one line out per line in
@@ -408,9 +417,7 @@ async def test_the_consoles_own_notes_follow_the_persons_language(core):
     assert "j'ai noté votre 👍" in output and "noted your" not in output
 
 
-async def test_users_export_includes_linked_identities_as_export_does(
-    sqlite_url, settings_for, tmp_path
-):
+def test_users_export_includes_linked_identities_as_export_does(sqlite_url, settings_for, tmp_path):
     """An operator answering a data request got the identity's tables only; the person's own
     /export also carries every identity they linked (here their memory, kept on Slack)."""
     from bot.core import Core
@@ -419,11 +426,13 @@ async def test_users_export_includes_linked_identities_as_export_does(
     from tests.bot.memory.test_links import DISCORD, SLACK, link
     from tests.support.helpers import message
 
-    core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
-    await core.handle(message(SLACK, "remember that my locker code hint is quokkazebra"))
-    await link(core)
-    await core.aclose()
+    async def linked() -> None:  # the command runs its own event loop: this one ends first
+        core = Core(settings_for(sqlite_url), Database(sqlite_url), ScriptedBackend())
+        await core.handle(message(SLACK, "remember that my locker code hint is quokkazebra"))
+        await link(core)
+        await core.aclose()
 
+    asyncio.run(linked())
     exported = run_cli(
         ["users", "export", DISCORD.user_id], "", tmp_path, TAILORBOT_DATABASE_URL=sqlite_url
     )
