@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import profiles.db
+import profiles.sqlite_loop
 from profiles.db import Database, DatabaseUnavailable, scans
 from profiles.sqlite_loop import WAL_CHECKPOINT_BYTES, WaitedInThread
 from tests.support.sqlite_trace import (
@@ -132,19 +133,22 @@ async def test_a_quick_transaction_hands_the_worker_thread_only_what_may_wait(
 
 
 async def test_commits_checkpoint_the_log_in_the_worker_thread_once_it_is_due(
-    db: Database, sqlite_url: str
+    db: Database, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite's own checkpoint is off on these connections (it would run inside a commit on
     the loop): quick commits stay on the loop until the log passes the threshold, then one
     commits and checkpoints in the worker thread, and the log starts again from nothing at
     the next write (the commit after a checkpoint still finds the old size and goes to the
     thread once more). Were nobody to checkpoint, the log would grow with every write (ten
-    times the threshold here)."""
+    times the threshold here). The threshold is a sixteenth of SQLite's (64 pages): ten
+    times SQLite's took 10,000 traced writes, half a minute on a busy machine."""
+    threshold = WAL_CHECKPOINT_BYTES // 16
+    monkeypatch.setattr(profiles.sqlite_loop, "WAL_CHECKPOINT_BYTES", threshold)
     await db.dispose()
     traced = Traced(db, words=3)
     wal = f"{make_url(sqlite_url).database}-wal"
     row = "x" * 4_000
-    writes = 10 * WAL_CHECKPOINT_BYTES // len(row)
+    writes = 10 * threshold // len(row)
     async with db.session() as session:
         await session.exec(text("CREATE TABLE t_big (v TEXT)"))  # type: ignore[call-overload]
     largest = 0
@@ -167,7 +171,7 @@ async def test_commits_checkpoint_the_log_in_the_worker_thread_once_it_is_due(
     assert commits.count("worker") <= commits.count("checkpoint")
     assert all(commits[i - 1] == "checkpoint"
                for i, where in enumerate(commits) if where == "worker")
-    assert largest < 2 * WAL_CHECKPOINT_BYTES
+    assert largest < 2 * threshold
     async with db.read() as session:
         count = (await session.exec(text("SELECT count(*) FROM t_big"))).one()[0]  # type: ignore[call-overload]
     assert count == writes
