@@ -6,10 +6,14 @@ keeps that aside, so "no traceback" would hold by construction).
 Why not a subprocess: a new interpreter spends 2-3 CPU-seconds importing the bot before it
 runs a command, more than most commands take; tests/adapters/test_terminal.py ran twenty of
 them per pass. Keep a subprocess (tests/support/cli_process.py) where the process is the
-point — the console script itself, signals, what a fresh interpreter imports — and while
-the test's event loop serves a fake platform (the command's ``asyncio.run`` needs a thread
-without a running loop, and the environment may only be written from the main thread:
-tests/support/faketime.py).
+point: the console script itself, signals, what a fresh interpreter imports.
+
+A command that talks to a fake platform runs here too, with the fake served from a thread
+of its own (:func:`served`): the command's ``asyncio.run`` needs this thread without a
+running loop. Its settings then go in a file (:func:`write_config`), not the environment:
+while another thread runs, the environment may be changed only in ways that do not move it
+(tests/support/faketime.py; ``env=`` here removes the model's variables, and adds none
+unless a test asks).
 
 A command starts from some process-wide state a new process would not have, and changes it
 for its own run where a process would drop the change at its exit. So the command starts
@@ -22,15 +26,20 @@ from a synchronous test, on the main thread.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
+import os
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from typer.testing import CliRunner
 
@@ -39,6 +48,9 @@ from typer.testing import CliRunner
 MODEL_VARIABLES = ("ANTHROPIC_API_KEY", "TAILORBOT_OPENAI_BASE_URL")
 # The warnings a new interpreter does not print (Python's default filters).
 IGNORED_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+LIMIT_SECONDS = 30.0  # to start or stop a served fake: a local server takes milliseconds
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,9 @@ def tailorbot(
     the model's variables removed from) the environment for the command's run."""
     from adapters.cli.main import app
 
-    environment: dict[str, str | None] = dict.fromkeys(MODEL_VARIABLES)
+    environment: dict[str, str | None] = {
+        name: None for name in MODEL_VARIABLES if name in os.environ
+    }
     environment.update(env or {})
     with _process_state_restored(), contextlib.chdir(cwd):
         result = CliRunner().invoke(app, args, input=stdin, env=environment, prog_name="tailorbot")
@@ -118,3 +132,37 @@ def _printed(
 ) -> None:
     """A warning as the interpreter shows one: on (the command's) stderr."""
     sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def write_config(path: Path, **settings: str | bool | int) -> Path:
+    """A ``tailorbot.toml`` at ``path`` with these settings (their field names)."""
+    lines = [f"{name} = {json.dumps(value)}" for name, value in settings.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def served(fake: AbstractAsyncContextManager[T]) -> Iterator[T]:
+    """``async with fake`` on an event loop of its own, in a thread of its own, for as long
+    as the block runs: a command run in this thread (:func:`tailorbot`) can call it. Change
+    the fake between commands, while nothing calls it."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="served fake", daemon=True)
+    thread.start()
+
+    async def enter() -> T:
+        return await fake.__aenter__()
+
+    async def leave() -> None:
+        await fake.__aexit__(None, None, None)
+
+    try:
+        entered = asyncio.run_coroutine_threadsafe(enter(), loop).result(LIMIT_SECONDS)
+        try:
+            yield entered
+        finally:
+            asyncio.run_coroutine_threadsafe(leave(), loop).result(LIMIT_SECONDS)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(LIMIT_SECONDS)
+        loop.close()

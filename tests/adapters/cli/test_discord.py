@@ -1,7 +1,8 @@
 """`tailorbot discord …` commands that need no gateway (sync is in
 tests/adapters/discord/test_endpoints.py); `check` runs against a local Discord-compatible
-server (tests/support/fake_discord_api.py) through discord.py's own HTTP client, as a
-separate `tailorbot` process (tests/support/cli_process.py)."""
+server (tests/support/fake_discord_api.py) through discord.py's own HTTP client, in this
+process with the server in a thread of its own (tests/support/cli_runner.py); `discord run`
+as a separate `tailorbot` process."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -22,7 +24,8 @@ from typer.testing import CliRunner
 from adapters.cli.discord import app
 from adapters.discord.invite import required_permissions
 from bot.command_catalog import CATALOG
-from tests.support.cli_process import ROOT, CliRun, run_tailorbot
+from tests.support.cli_process import ROOT
+from tests.support.cli_runner import Run, served, tailorbot, write_config
 from tests.support.fake_discord_api import BOT, PRIVILEGED_BITS, TOKEN, FakeDiscord, overwrite
 from tests.support.ports import free_port
 
@@ -43,19 +46,21 @@ def test_invite_url_command_reads_the_token(monkeypatch: pytest.MonkeyPatch) -> 
 APP = discord.ApplicationFlags
 
 
-async def run_check(api: FakeDiscord, token: str = TOKEN, **env: str) -> CliRun:
-    environment = {"DISCORD_BOT_TOKEN": token, "TAILORBOT_DISCORD_API_URL": api.api_url, **env}
-    return await run_tailorbot("discord", "check", env=environment)
+def check(cwd: Path, url: str, token: str = TOKEN, **settings: str | bool) -> Run:
+    """`tailorbot discord check`, the token and Discord's address (what
+    TAILORBOT_DISCORD_API_URL sets) in ./tailorbot.toml."""
+    write_config(cwd / "tailorbot.toml", discord_bot_token=token, discord_api_url=url,
+                 **settings)
+    return tailorbot(["discord", "check"], cwd=cwd)
 
 
 def all_commands_synced(api: FakeDiscord, *, but: tuple[str, ...] = ()) -> None:
     api.synced = [{"name": name, "description": "x"} for name in CATALOG if name not in but]
 
 
-async def test_check_passes_when_everything_is_in_place(monkeypatch, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)  # no stray tailorbot.toml
+def test_check_passes_when_everything_is_in_place(tmp_path) -> None:
     flags = APP(gateway_message_content=True).value
-    async with FakeDiscord(flags=flags) as api:
+    with served(FakeDiscord(flags=flags)) as api:
         all_commands_synced(api)
         makers = api.add_guild("Makers", everyone=discord.Permissions(view_channel=True))
         makers.add_role("tailorbot", required_permissions())
@@ -70,7 +75,7 @@ async def test_check_passes_when_everything_is_in_place(monkeypatch, tmp_path) -
         admin.add_channel(  # an administrator ignores channel overrides
             "locked", overwrites=[overwrite(role, deny=discord.Permissions.all())]
         )
-        result = await run_check(api)
+        result = check(tmp_path, api.api_url)
 
     assert result.exit_code == 0, result.output
     assert "Token OK: bot @tailorbot" in result.output
@@ -82,12 +87,9 @@ async def test_check_passes_when_everything_is_in_place(monkeypatch, tmp_path) -
     assert "GET /api/v10/applications/@me" in api.requests
 
 
-async def test_check_names_each_missing_intent_permission_and_command(
-    monkeypatch, tmp_path
-) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_check_names_each_missing_intent_permission_and_command(tmp_path) -> None:
     flags = APP(gateway_message_content_limited=True).value  # members not enabled
-    async with FakeDiscord(flags=flags) as api:
+    with served(FakeDiscord(flags=flags)) as api:
         all_commands_synced(api, but=("link",))
         guild = api.add_guild("Makers", everyone=discord.Permissions(view_channel=True))
         role = guild.add_role(
@@ -111,7 +113,7 @@ async def test_check_names_each_missing_intent_permission_and_command(
         )
         locked = api.add_guild("Locked")
         locked.refuse = True  # one unreadable server does not stop the others' checks
-        result = await run_check(api, TAILORBOT_FORGET_ON_LEAVE="true")
+        result = check(tmp_path, api.api_url, forget_on_leave=True)
 
     assert result.exit_code == 1, result.output
     out = result.output
@@ -127,10 +129,9 @@ async def test_check_names_each_missing_intent_permission_and_command(
     assert "Everything the Discord adapter needs" not in out
 
 
-async def test_check_says_when_the_token_is_refused(monkeypatch, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)
-    async with FakeDiscord() as api:
-        result = await run_check(api, token="MTIz.not.valid")
+def test_check_says_when_the_token_is_refused(tmp_path) -> None:
+    with served(FakeDiscord()) as api:
+        result = check(tmp_path, api.api_url, token="MTIz.not.valid")
     assert result.exit_code == 1
     assert "Discord refused the bot token (401 Unauthorized)" in result.output
     assert "Reset Token" in result.output
@@ -178,21 +179,16 @@ def read_json(port: int, path: str) -> dict[str, Any]:
         return dict(json.load(refused))
 
 
-async def test_check_says_discord_could_not_be_reached_not_to_reset_the_token(
-    monkeypatch, tmp_path
-) -> None:
+def test_check_says_discord_could_not_be_reached_not_to_reset_the_token(tmp_path) -> None:
     """A network error was answered "Copy the token again: … Reset Token", and a typo'd
     scheme ended in aiohttp's traceback (operations audit)."""
-    monkeypatch.chdir(tmp_path)
     url = f"http://127.0.0.1:{free_port()}/api/v10"
-    away = await run_tailorbot("discord", "check", env={
-        "DISCORD_BOT_TOKEN": TOKEN, "TAILORBOT_DISCORD_API_URL": url})
+    away = check(tmp_path, url)
     assert away.exit_code == 1, away.output
     assert f"Could not reach the Discord API at {url} (TAILORBOT_DISCORD_API_URL)" in (
         away.output)
     assert "The token was not checked." in away.output and "Reset Token" not in away.output
-    typo = await run_tailorbot("discord", "check", env={
-        "DISCORD_BOT_TOKEN": TOKEN, "TAILORBOT_DISCORD_API_URL": "htp://x"})
+    typo = check(tmp_path, "htp://x")
     assert typo.exit_code == 2, typo.output
     assert "discord_api_url" in typo.output and "not an http:// or https:// URL" in typo.output
     assert "Traceback" not in typo.output

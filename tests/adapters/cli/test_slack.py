@@ -1,13 +1,16 @@
-"""`tailorbot slack …`: the manifest in both modes, from the settings `--config` names."""
+"""`tailorbot slack …`: the manifest in both modes, from the settings `--config` names;
+`check` in this process against a local Slack served from a thread of its own
+(tests/support/cli_runner.py)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from adapters.cli.slack import app as cli_app
 from adapters.slack import manifest as slack_manifest
-from tests.support.cli_process import CliRun, run_tailorbot
+from tests.support.cli_runner import Run, served, tailorbot, write_config
 from tests.support.fake_slack_api import FakeSlackAPI
 from tests.support.ports import free_port
 
@@ -56,22 +59,23 @@ def test_token_key_prints_a_usable_key() -> None:
     assert cipher.decrypt(cipher.encrypt("xoxb-1")) == "xoxb-1"
 
 
-async def run_check(slack: FakeSlackAPI, **env: str) -> CliRun:
-    environment = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-test",
-                   "TAILORBOT_SLACK_API_URL": slack.base_url, **env}
-    return await run_tailorbot("slack", "check", env=environment)
+def check(cwd: Path, url: str) -> Run:
+    """`tailorbot slack check` in Socket Mode, its tokens and Slack's address (what
+    TAILORBOT_SLACK_API_URL sets) in ./tailorbot.toml."""
+    write_config(cwd / "tailorbot.toml", slack_bot_token="xoxb-test",
+                 slack_app_token="xapp-1-test", slack_api_url=url)
+    return tailorbot(["slack", "check"], cwd=cwd)
 
 
-async def test_check_says_which_scopes_are_missing(tmp_path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_check_says_which_scopes_are_missing(tmp_path) -> None:
     wanted = sorted(slack_manifest.SCOPES)
-    async with FakeSlackAPI() as slack:
+    with served(FakeSlackAPI()) as slack:
         slack.granted_scopes = [*wanted, "admin"]
-        complete = await run_check(slack)
+        complete = check(tmp_path, slack.base_url)
         slack.granted_scopes = [s for s in wanted if s not in ("im:history", "reactions:read")]
-        partial = await run_check(slack)
+        partial = check(tmp_path, slack.base_url)
         slack.revoked.add("xoxb-test")
-        revoked = await run_check(slack)
+        revoked = check(tmp_path, slack.base_url)
     assert complete.exit_code == 0, complete.output
     assert "Socket Mode" in complete.output and "Token OK: bot @tailorbot" in complete.output
     assert "Every scope the manifest asks for is granted." in complete.output
@@ -98,42 +102,35 @@ def test_check_says_when_oauth_has_no_token_key(tmp_path, monkeypatch) -> None:
     assert "installable in any workspace" not in result.output
 
 
-async def test_check_says_slack_could_not_be_reached_not_that_it_refused(
-    tmp_path, monkeypatch
-) -> None:
+def test_check_says_slack_could_not_be_reached_not_that_it_refused(tmp_path) -> None:
     """A closed port was reported as "Slack refused the bot token: could not reach Slack",
     and a typo'd scheme ended in aiohttp's traceback (operations audit)."""
-    monkeypatch.chdir(tmp_path)
     url = f"http://127.0.0.1:{free_port()}/api/"
-    tokens = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-test"}
-    away = await run_tailorbot("slack", "check",
-                               env={**tokens, "TAILORBOT_SLACK_API_URL": url})
+    away = check(tmp_path, url)
     assert away.exit_code == 1, away.output
     assert f"Could not reach the Slack API at {url} (TAILORBOT_SLACK_API_URL)" in away.output
     assert "The token was not checked." in away.output and "refused" not in away.output
-    typo = await run_tailorbot("slack", "check",
-                               env={**tokens, "TAILORBOT_SLACK_API_URL": "htp://x"})
+    typo = check(tmp_path, "htp://x")
     assert typo.exit_code == 2, typo.output
     assert "slack_api_url" in typo.output and "not an http:// or https:// URL" in typo.output
     assert "Traceback" not in typo.output
 
 
-async def test_check_blames_the_token_only_when_slack_refused_it(tmp_path, monkeypatch) -> None:
+def test_check_blames_the_token_only_when_slack_refused_it(tmp_path) -> None:
     """A rate limit and a proxy's error page were reported as "Slack refused the bot token"
     (operations audit). A refused token is said with how to fix it; another error with its
     code; a page that is not the Web API's as such; none of them as unreachable."""
-    monkeypatch.chdir(tmp_path)
-    async with FakeSlackAPI() as slack:
+    with served(FakeSlackAPI()) as slack:
         slack.fail_next("auth.test", status=200, error="invalid_auth")
-        invalid = await run_check(slack)
+        invalid = check(tmp_path, slack.base_url)
         slack.fail_next("auth.test", status=429, error="ratelimited")
-        limited = await run_check(slack)
+        limited = check(tmp_path, slack.base_url)
         slack.fail_next("auth.test", status=502, page="<html>502 Bad Gateway</html>")
-        page = await run_check(slack)
+        page = check(tmp_path, slack.base_url)
         # said to be JSON: this one ended in an AttributeError's traceback
         slack.fail_next("auth.test", status=502, page="<html>502</html>",
                         page_type="application/json")
-        mislabelled = await run_check(slack)
+        mislabelled = check(tmp_path, slack.base_url)
     where = f"{slack.base_url} (TAILORBOT_SLACK_API_URL)"
     for run in (invalid, limited, page, mislabelled):
         assert run.exit_code == 1, run.output
