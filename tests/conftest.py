@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import threadpoolctl
 
 from bot.config import Settings
 from bot.core import Core
@@ -21,6 +22,13 @@ from tests.support.faketime import environment_writes_on_the_main_thread_only, m
 mend_sleep()  # see tests/support/faketime.py: the time-shifted pass must not depend on luck
 environment_writes_on_the_main_thread_only()  # and why, in the same file
 load_environment_writers()  # as every command does before its event loop starts
+# One BLAS thread, in the test processes and in what they start: two xdist workers share two
+# cores, and OpenBLAS's threads spin waiting for each other on a busy core (the bench's
+# tuning tests spent half their CPU time so; `python -m bench` sets the same). numpy is
+# loaded already (just above, or by pytest-randomly), so its own limit is set directly; the
+# variable covers what loads later (scipy's OpenBLAS) and subprocesses.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 # Signal extraction in a thread, not in worker processes: spawning interpreters that load
 # the lexicons costs seconds per core built. Set in the environment, so it holds for every
 # Settings a test makes and for the bots that tests start as subprocesses; the tests of the
