@@ -390,7 +390,10 @@ def _weak_modifier(word: str, lang: str) -> bool:
         return True
     pos = _pos(word)
     if not pos:
-        return not _unknown_noun(word)
+        # Not _unknown_noun: a given name heading a phrase names the thing with it ("julia
+        # programming language", "virginia tech football", "chelsea football club"), and
+        # cutting it taught "programming language" and "tech football" (review).
+        return zipf(word, "en") >= UNKNOWN_MAX and not language_name(word)
     common = zipf(word, "en") >= MODIFIER_MAX
     if pos & {"ADJ", "ADV"} and common:
         return True
