@@ -156,6 +156,10 @@ async def purge(
         table = rule.table
         cutoff = now - dt.timedelta(days=rule.days)
         total = 0
+        # Rows a lent batch kept back (a reader being forgotten): left for the next purge,
+        # and out of this pass's next batches, which go on (review: one kept row ended the
+        # pass, and every expired row past its batch waited a whole purge interval more).
+        held: list[object] = []
         while True:
             ids = (
                 select(rule.key())
@@ -163,6 +167,9 @@ async def purge(
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer
             )
+            if held:
+                ids = ids.where(rule.key().not_in(held))
+            fetched: int | None = None  # the rows this batch chose, when named
             if rule.redact is not None:
                 ids = ids.where(table.c[rule.redact] != "")
             if people is not None:
@@ -180,14 +187,16 @@ async def purge(
                         session, batch, half_life=half_lives[0], lasting_half_life=half_lives[1]
                     )
                     # what it kept (a reader being forgotten) goes next time: never re-read
-                    # now, the batch ends this table's pass (count < BATCH below)
+                    # in this pass (held)
+                    held.extend(kept)
+                    fetched = len(batch)
                     chosen = rule.key().in_([key for key in batch if key not in kept])
                 else:
                     chosen = rule.key().in_(ids.scalar_subquery())
                 result = await session.exec(change.where(chosen))
             count = int(result.rowcount or 0)
             total += count
-            if count < BATCH:
+            if (count if fetched is None else fetched) < BATCH:
                 break
         removed[table.name] = total
     return removed

@@ -7,12 +7,14 @@ import psycopg
 import pytest
 from sqlalchemy import delete, select, update
 
+from profiles import retention
 from profiles.decay import decayed, to_ts
 from profiles.engine import PersonKey
 from profiles.ingest import BatchIngestor, Observation
 from profiles.models import ConsentStatus, Interest, Signal
 from profiles.retention import RetentionPolicy, purge
 from profiles.signals import MessageSignals
+from tests.support.helpers import count
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
@@ -156,6 +158,39 @@ async def test_a_reaction_learned_after_a_later_message_is_taken_back_too(make_c
     mine, theirs = await interests(core, bob), await interests(core, control)
     assert mine["jazz"][3] == theirs["jazz"][3] == 1
     assert abs(mine["jazz"][0] - theirs["jazz"][0]) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_evidence_kept_back_for_a_reader_being_forgotten_does_not_end_the_pass(
+    make_core, database_url, monkeypatch
+):
+    """A batch of the purge that keeps back a reader's lent rows goes on to the next batch,
+    without them: one such row ended the table's pass, and every expired row after its batch
+    stayed a whole purge interval past its retention (review)."""
+    monkeypatch.setattr(retention, "BATCH", 2)
+    core = await make_core()
+    engine = core.services.engine
+    bob, control, carol = await consenting(core, "bob", "control", "carol")
+    # Bob's lent rows first, so that the first batch is theirs
+    await learn(core, [reacted(bob, carol, {"hyperdrive": 1.0, "warp": 1.0}, T0)])
+    for who in (bob, control):
+        await learn(core, [said(who, {"jazz": 1.0}, T0 + HOUR)])
+    erasure = await psycopg.AsyncConnection.connect(database_url)  # Bob's, held
+    try:
+        await erasure.execute("SELECT 1 FROM person WHERE id = %s FOR UPDATE", (bob,))
+        removed = await purge(
+            core.services.db.session,
+            T0 + dt.timedelta(days=181),
+            RetentionPolicy(signal_evidence_days=180),
+            half_lives=(engine.half_life, engine.lasting_half_life),
+        )
+    finally:
+        await erasure.rollback()
+        await erasure.close()
+    assert removed["signal"] == 8  # both messages' rows; Bob's lent two wait
+    assert await count(core, Signal, source_person_id=carol) == 2
 
 
 @pytest.mark.parametrize(
