@@ -174,6 +174,7 @@ class Core:
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
             owed_of=owed_of,
+            before=self.services.db.fence_lost,
         )
         self.bindings = self.services.bindings
         # Batches of implicit learning the database refused wait in the journal too.

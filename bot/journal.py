@@ -451,6 +451,7 @@ class Drainer:
         *,
         unavailable: type[Exception],
         owed_of: Callable[[Exception], Owed | None] = lambda _exc: None,
+        before: Callable[[], Awaitable[None]] | None = None,
         first_delay: float = 1.0,
         max_delay: float = 60.0,
     ) -> None:
@@ -459,6 +460,9 @@ class Drainer:
         self._deliver = deliver
         self._unavailable = unavailable
         self._owed_of = owed_of
+        # Run before each attempt (Database.fence_lost: what a connection lost in a hang
+        # was sent has landed or never will); raising ``unavailable`` stops it, as a replay
+        self._before = before
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.first_delay = first_delay
@@ -479,6 +483,12 @@ class Drainer:
         async with self._lock:
             if self._failed_attempts != failed_before:
                 return 0
+            if self._before is not None and self.journal.first() is not None:
+                try:
+                    await self._before()
+                except self._unavailable:
+                    self._failed_attempts += 1
+                    return 0
             while (head := self.journal.first()) is not None:
                 event, owed = head.event, head.owed
                 self.replaying = True

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, text
 from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -39,6 +39,8 @@ from profiles.driver_statements import (
 from profiles.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
+# How long the fence waits for a lost connection's server process to end (Database.fence_lost)
+FENCE_WAIT_MS = 2000
 
 
 class DatabaseUnavailable(Exception):
@@ -584,6 +586,44 @@ class Database:
                 False,
             )
         return [compiled.row(row, type_codes) for row in rows]
+
+    async def fence_lost(self) -> None:
+        """End the server processes of the connections this process gave up on a timeout
+        (``db_timeout.LOST_BACKENDS``) and wait until they are gone. Why: a statement sent
+        into a hang takes effect when the server thaws, and the outage journal's replay,
+        reading before it landed, did it again (a reply's record stored twice, CI); once its
+        process has ended, what it did is in the database or never will be. A process that
+        started after the loss reuses the pid: left alone. Raises
+        :class:`DatabaseUnavailable` while the database is away (the replay waits with it);
+        a server that refuses (no privilege to signal) is logged, and the replay goes on as
+        it did before this fence."""
+        lost = dict(db_timeout.LOST_BACKENDS)
+        if self.sqlite or not lost:
+            return
+        statement = text(
+            "SELECT l.pid, pg_terminate_backend(l.pid, :wait_ms)"
+            " FROM unnest(CAST(:pids AS integer[]), CAST(:lost_at AS float8[]))"
+            " AS l(pid, lost_at) JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE a.backend_start < to_timestamp(l.lost_at) AND a.pid <> pg_backend_pid()"
+            " AND a.usename = current_user"
+        )
+        values = {"pids": list(lost), "lost_at": list(lost.values()),
+                  "wait_ms": FENCE_WAIT_MS}
+        still: set[int] = set()
+        with _reported_as_unavailable(self):
+            try:
+                async with self.engine.connect() as connection:
+                    rows = (await connection.execute(statement, values)).all()
+                    await connection.rollback()
+                still = {int(pid) for pid, ended in rows if not ended}
+            except DBAPIError as exc:
+                if _is_connection_error(exc):
+                    raise
+                log.warning("could not end the server processes of lost connections: %s",
+                            exc.orig)
+        for pid in lost:
+            if pid not in still:  # ended, gone already, or another's now
+                db_timeout.LOST_BACKENDS.pop(pid, None)
 
     @contextlib.asynccontextmanager
     async def read(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:

@@ -83,6 +83,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -195,6 +196,7 @@ class BoundedConnection(psycopg.AsyncConnection[Any]):
         try:
             return await super().wait(gen, interval, bound)
         except errors._WaitTimeout:
+            LOST_BACKENDS[self.pgconn.backend_pid] = time.time()
             self.pgconn.finish()
             raise _timed_out(bound) from None
 
@@ -214,6 +216,13 @@ class BoundedSyncConnection(psycopg.Connection[Any]):
         except errors._WaitTimeout:
             self.pgconn.finish()
             raise _timed_out(self.bound) from None
+
+
+# Server processes of connections given up on a timeout (their pid, and when, wall clock):
+# what such a one was sent may still take effect when the server thaws — a record's INSERT
+# committing while its replay, not seeing it yet, stored the exchange again (CI). The
+# outage journal's replay first ends them (profiles/db.py ``Database.fence_lost``).
+LOST_BACKENDS: dict[int, float] = {}
 
 
 def _timed_out(bound: float) -> DatabaseTimedOut:

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from profiles import db_timeout
 from profiles.db import Database, DatabaseBusy, DatabaseUnavailable
 from profiles.db_timeout import connect_args
 from tests.support.tcp_proxy import proxied_database
@@ -224,3 +226,49 @@ def test_a_database_urls_own_connection_parameters_are_kept() -> None:
     theirs = connect_args({"connect_timeout": "20", "keepalives_idle": "60"}, 5.0)
     assert "connect_timeout" not in theirs and "keepalives_idle" not in theirs
     assert theirs["keepalives_count"] == 3
+
+
+async def backend_alive(db: Database, pid: int) -> bool:
+    async with db.engine.connect() as connection:
+        found = await connection.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+        )
+        return bool(found.scalar_one())
+
+
+@pytest.mark.postgres
+async def test_the_fence_ends_a_lost_connections_server_process_before_what_it_was_sent_lands(
+    postgres_database,
+):
+    """A statement sent into a hang takes effect when the server thaws, whenever its bytes
+    arrive: a replay that read before that did the work again (a record stored twice, CI).
+    ``fence_lost``, which the outage journal's replay runs first, ends the lost connection's
+    server process and waits for it: what it was sent landed before, or never will."""
+    proxy, url = await proxied_database(postgres_database)
+    db = Database(url, timeout=BOUND)
+    direct = Database(postgres_database, timeout=BOUND)  # the replay's, once the server answers
+    try:
+        async with direct.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE fence_probe (n integer)"))
+        with pytest.raises(OperationalError, match="no answer from the database"):
+            async with db.engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(text("SELECT 1"))
+                proxy.hang()  # the INSERT goes into it, and commits if it ever arrives
+                await autocommit.execute(text("INSERT INTO fence_probe VALUES (1)"))
+        [lost] = [pid for pid in db_timeout.LOST_BACKENDS if await backend_alive(direct, pid)]
+        await direct.fence_lost()
+        assert not await backend_alive(direct, lost)
+        assert lost not in db_timeout.LOST_BACKENDS
+        proxy.thaw()  # the INSERT's bytes go on, to a server process that is gone
+        for _ in range(100):  # (without the fence: it runs the INSERT, then ends)
+            if not await backend_alive(direct, lost):
+                break
+            await asyncio.sleep(0.05)
+        async with direct.engine.connect() as connection:
+            rows = await connection.execute(text("SELECT count(*) FROM fence_probe"))
+            assert rows.scalar_one() == 0
+    finally:
+        await db.dispose()
+        await direct.dispose()
+        await proxy.stop()
