@@ -158,6 +158,12 @@ _GREETING_TAIL = frozenset(
 # Conjunctions that open a clause with its own finite verb (not "since", "after": also
 # prepositions).
 _SUBORDINATORS = frozenset(("if", "when", "whenever", "unless", "until", "because", "whether"))
+# After these a given name is a place: "hiking in *virginia*", "a week in *orlando*" (the
+# census names places too; see _placed_name). Not "to", "with", "from" or "at": "talk to
+# kevin", "lunch with sarah", "an email from josh", "at chelsea's".
+_PLACE_PREPOSITIONS = frozenset(
+    ("in", "near", "around", "across", "throughout", "outside", "visiting", "via")
+)
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
 # Zipf cut-offs (wordfreq): a multi-word topic needs one word rarer than PHRASE_MAX; a single
@@ -455,6 +461,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             word, following = lowered[index], lowered[index + 1]
             after = lowered[index + 2] if index + 2 < len(lowered) else ""
             name = (index > 0 or titled) and raw[:1].isupper()
+            if not name and lang == "en" and not run and previous in _PLACE_PREPOSITIONS:
+                name = _placed_name(word)  # "hiking in virginia": the place, as "Virginia"
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
                 (subject and (not participle
                               or _progressive(word, following, lang, after_noun=complement)))
@@ -538,6 +546,16 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS and not (
             len(lowered) > 2 and lowered[-3].isdigit()
         )
+
+
+def _placed_name(word: str) -> bool:
+    """A word the given-names rule would drop ("virginia", "austin", "orlando": census names)
+    that, after a preposition of place, names the place: counted as its capitalised form
+    would be. Lower-case chat writes places so, and the review found them lost."""
+    if _pos(word):
+        return False
+    frequency = zipf(word, "en")
+    return UNKNOWN_NAME_MIN <= frequency < UNKNOWN_MAX and given_name(word, frequency)
 
 
 def _addressee(word: str, name: bool) -> bool:
