@@ -270,5 +270,7 @@ async def test_the_fence_ends_a_lost_connections_server_process_before_what_it_w
             assert rows.scalar_one() == 0
     finally:
         await db.dispose()
+        async with direct.engine.begin() as connection:  # the worker's database is shared
+            await connection.execute(text("DROP TABLE IF EXISTS fence_probe"))
         await direct.dispose()
         await proxy.stop()
