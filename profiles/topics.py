@@ -373,9 +373,13 @@ def _unknown_noun(word: str) -> bool:
     if language_name(word):
         return True
     frequency = zipf(word, "en")
-    if frequency >= UNKNOWN_MAX:
-        return False
-    return frequency < UNKNOWN_NAME_MIN or not given_name(word, frequency)
+    return frequency < UNKNOWN_MAX and not _named(word, frequency)
+
+
+def _named(word: str, frequency: float) -> bool:
+    """Whether a word the lexicon does not know, of Zipf ``frequency``, is one the
+    given-names rule takes for a person: a census name from UNKNOWN_NAME_MIN up."""
+    return UNKNOWN_NAME_MIN <= frequency < UNKNOWN_MAX and given_name(word, frequency)
 
 
 def _english_noun(word: str) -> bool:
@@ -552,10 +556,7 @@ def _placed_name(word: str) -> bool:
     """A word the given-names rule would drop ("virginia", "austin", "orlando": census names)
     that, after a preposition of place, names the place: counted as its capitalised form
     would be. Lower-case chat writes places so, and the review found them lost."""
-    if _pos(word):
-        return False
-    frequency = zipf(word, "en")
-    return UNKNOWN_NAME_MIN <= frequency < UNKNOWN_MAX and given_name(word, frequency)
+    return not _pos(word) and _named(word, zipf(word, "en"))
 
 
 def _addressee(word: str, name: bool) -> bool:
