@@ -202,6 +202,20 @@ def action_body(
     return body
 
 
+async def served(
+    core: Core, options: SlackOptions | None, cleanups: list[Callable[[], Awaitable[Any]]]
+) -> tuple[SlackAdapter, str, aiohttp.ClientSession]:
+    """The core's Slack adapter served over HTTP on a free port, its base URL, and a client
+    session to post to it; each undone by ``cleanups``."""
+    adapter = SlackAdapter(core, core.services.settings, options=options or fast_options())
+    cleanups.append(adapter.aclose)
+    runner, port = await start_http(adapter.app, host="127.0.0.1", port=0)
+    cleanups.append(runner.cleanup)
+    http = aiohttp.ClientSession()
+    cleanups.append(http.close)
+    return adapter, f"http://127.0.0.1:{port}", http
+
+
 MakeWorld = Callable[..., Awaitable[SlackWorld]]
 
 
@@ -222,13 +236,8 @@ async def make_world(make_core: MakeCore) -> AsyncIterator[MakeWorld]:
         settings.setdefault("slack_bot_token", "xoxb-test-token")
         settings.setdefault("slack_signing_secret", SECRET)
         core = await make_core(llm, slack_api_url=slack.base_url, **settings)
-        adapter = SlackAdapter(core, core.services.settings, options=options or fast_options())
-        cleanups.append(adapter.aclose)
-        runner, port = await start_http(adapter.app, host="127.0.0.1", port=0)
-        cleanups.append(runner.cleanup)
-        http = aiohttp.ClientSession()
-        cleanups.append(http.close)
-        return SlackWorld(slack, core, adapter, f"http://127.0.0.1:{port}/slack/events", http)
+        adapter, base, http = await served(core, options, cleanups)
+        return SlackWorld(slack, core, adapter, f"{base}/slack/events", http)
 
     yield make
     for cleanup in reversed(cleanups):
@@ -313,13 +322,8 @@ async def distributed(make_core: MakeCore) -> AsyncIterator[Callable[..., Awaita
                 "id": f"U{team}", "team_id": team, "name": "ada", "real_name": "Ada",
                 "tz": "UTC", "locale": "en-US", "profile": {"display_name": "Ada"}}
         core = await make_core(None, slack_api_url=slack.base_url, **oauth_settings(**settings))
-        adapter = SlackAdapter(core, core.services.settings, options=options or fast_options())
-        cleanups.append(adapter.aclose)
-        runner, port = await start_http(adapter.app, host="127.0.0.1", port=0)
-        cleanups.append(runner.cleanup)
-        http = aiohttp.ClientSession()
-        cleanups.append(http.close)
-        return Distributed(slack, adapter, f"http://127.0.0.1:{port}", http)
+        adapter, base, http = await served(core, options, cleanups)
+        return Distributed(slack, adapter, base, http)
 
     yield make
     for cleanup in reversed(cleanups):
