@@ -117,6 +117,18 @@ async def test_nothing_lent_removes_nothing(make_core):
     assert set(await interests(core, person.id)) == {"jazz"}
 
 
+async def purged(core) -> dict[str, int]:
+    """The retention purge of evidence past 180 days, run 181 days after T0, taking back
+    lent shares with the engine's half-lives."""
+    engine = core.services.engine
+    return await purge(
+        core.services.db.session,
+        T0 + dt.timedelta(days=181),
+        RetentionPolicy(signal_evidence_days=180),
+        half_lives=(engine.half_life, engine.lasting_half_life),
+    )
+
+
 async def test_expired_evidence_from_someone_elses_words_takes_its_share_with_it(make_core):
     """Past the evidence's retention nothing would tell the author's words from the
     reader's, and the author's /forget could not find them: they go when it expires."""
@@ -126,11 +138,7 @@ async def test_expired_evidence_from_someone_elses_words_takes_its_share_with_it
     for who in (reader, control):
         await learn(core, [said(who, {"jazz": 1.0}, T0)])
     await learn(core, [reacted(reader, carol, {"jazz": 1.0, "hyperdrive": 1.0}, T0 + HOUR)])
-    removed = await purge(
-        core.services.db.session, T0 + dt.timedelta(days=181),
-        RetentionPolicy(signal_evidence_days=180),
-        half_lives=(engine.half_life, engine.lasting_half_life),
-    )
+    removed = await purged(core)
     assert removed["signal"] == 10  # two messages: topic, style, language, hour; two lent
     mine, theirs = await interests(core, reader), await interests(core, control)
     assert set(mine) == {"jazz"}
@@ -171,7 +179,6 @@ async def test_evidence_kept_back_for_a_reader_being_forgotten_does_not_end_the_
     stayed a whole purge interval past its retention (review)."""
     monkeypatch.setattr(retention, "BATCH", 2)
     core = await make_core()
-    engine = core.services.engine
     bob, control, carol = await consenting(core, "bob", "control", "carol")
     # Bob's lent rows first, so that the first batch is theirs
     await learn(core, [reacted(bob, carol, {"hyperdrive": 1.0, "warp": 1.0}, T0)])
@@ -180,12 +187,7 @@ async def test_evidence_kept_back_for_a_reader_being_forgotten_does_not_end_the_
     erasure = await psycopg.AsyncConnection.connect(database_url)  # Bob's, held
     try:
         await erasure.execute("SELECT 1 FROM person WHERE id = %s FOR UPDATE", (bob,))
-        removed = await purge(
-            core.services.db.session,
-            T0 + dt.timedelta(days=181),
-            RetentionPolicy(signal_evidence_days=180),
-            half_lives=(engine.half_life, engine.lasting_half_life),
-        )
+        removed = await purged(core)
     finally:
         await erasure.rollback()
         await erasure.close()
@@ -210,23 +212,15 @@ async def test_expiring_evidence_of_a_reader_being_forgotten_waits_for_the_next_
         await learn(core, [said(who, {"jazz": 1.0}, T0)])
     await learn(core, [reacted(bob, carol, {"jazz": 1.0, "hyperdrive": 1.0}, T0 + HOUR)])
 
-    async def purged() -> dict[str, int]:
-        return await purge(
-            core.services.db.session,
-            T0 + dt.timedelta(days=181),
-            RetentionPolicy(signal_evidence_days=180),
-            half_lives=(engine.half_life, engine.lasting_half_life),
-        )
-
     erasure = await psycopg.AsyncConnection.connect(database_url)  # Bob's, held, then failing
     try:
         await erasure.execute("SELECT 1 FROM person WHERE id = %s FOR UPDATE", (bob,))
-        assert (await purged())["signal"] == 8  # two messages: topic, style, language, hour
+        assert (await purged(core))["signal"] == 8  # two messages: topic, style, language, hour
     finally:
         await erasure.rollback()
         await erasure.close()
     assert set(await interests(core, bob)) == {"jazz", "hyperdrive"}
-    assert (await purged())["signal"] == 2
+    assert (await purged(core))["signal"] == 2
     mine, theirs = await interests(core, bob), await interests(core, control)
     assert set(mine) == {"jazz"} and mine["jazz"][3] == theirs["jazz"][3] == 1
     now = to_ts(T0 + 2 * HOUR)
