@@ -5,8 +5,8 @@ keeps that aside, so "no traceback" would hold by construction).
 
 Why not a subprocess: a new interpreter spends 2-3 CPU-seconds importing the bot before it
 runs a command, more than most commands take; tests/adapters/test_terminal.py ran twenty of
-them per pass. Keep a subprocess (tests/support/cli_process.py) where the process is the
-point: the console script itself, signals, what a fresh interpreter imports.
+them per pass. Tests where the process is the point (the console script itself, signals,
+what a fresh interpreter imports) start one of their own.
 
 A command that talks to a fake platform runs here too, with the fake served from a thread
 of its own (:func:`served`): the command's ``asyncio.run`` needs this thread without a
@@ -61,7 +61,7 @@ class Run:
     output: str  # both, interleaved as a terminal shows them (and the traceback last)
 
     @property
-    def exit_code(self) -> int:  # as tests/support/cli_process.CliRun names it
+    def exit_code(self) -> int:  # as Typer's own Result names it
         return self.returncode
 
 

@@ -24,10 +24,11 @@ from typer.testing import CliRunner
 from adapters.cli.discord import app
 from adapters.discord.invite import required_permissions
 from bot.command_catalog import CATALOG
-from tests.support.cli_process import ROOT
 from tests.support.cli_runner import Run, served, tailorbot, write_config
 from tests.support.fake_discord_api import BOT, PRIVILEGED_BITS, TOKEN, FakeDiscord, overwrite
 from tests.support.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_invite_url_command_reads_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
