@@ -61,6 +61,16 @@ class AccountCheckOptions:
     # Between two tries after a dropped connection or a 500 (slack_sdk's: exponential, with
     # up to a second of jitter).
     retry_interval: RetryIntervalCalculator = field(default=default_interval_calculator)
+    # A check the database or Slack did not let finish is tried again after this many
+    # seconds, doubling up to ``slack_account_check_hours``: a bot started while its
+    # database was away did not check for a whole interval.
+    retry_unfinished: float = 60.0
+
+
+# Slack's error codes that say "not now" rather than "never": asking again soon may work.
+PASSING_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
 
 
 class Unanswered(Exception):
@@ -70,6 +80,12 @@ class Unanswered(Exception):
         super().__init__(why)
         self.why = why
         self.error = error
+
+    @property
+    def passing(self) -> bool:
+        """No answer, a malformed one or a passing error (not a refusal such as
+        ``missing_scope``, which asking again soon would only repeat)."""
+        return self.error is None or self.error in PASSING_ERRORS
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,14 +75,19 @@ class AccountCheck:
     forgotten: dict[str, int] = field(default_factory=dict)  # checked workspace: people
     removed: dict[str, int] = field(default_factory=dict)  # workspace that removed the app
     skipped: dict[str, str] = field(default_factory=dict)  # workspace: why not checked
+    # workspaces skipped for a passing failure (Skip.passing): checked again soon
+    unfinished: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
 class Skip:
-    """Why a workspace was not checked; ``worrying``: worth an operator's look."""
+    """Why a workspace was not checked; ``worrying``: worth an operator's look; ``passing``:
+    a failure that may be gone in a minute (the database, the network, Slack's answers), so
+    the workspace is checked again soon rather than after a whole interval."""
 
     why: str
     worrying: bool = False
+    passing: bool = False
 
 
 class AccountChecker:
@@ -125,13 +130,23 @@ class AccountChecker:
         return self.last
 
     async def run(self) -> None:
-        """At start, then every ``slack_account_check_hours``, until cancelled."""
+        """At start, then every ``slack_account_check_hours``, until cancelled. A check that
+        could not finish (the database away, Slack not answering for a workspace) is tried
+        again after ``retry_unfinished`` seconds, doubling up to the interval."""
+        retry = self.options.retry_unfinished
         while True:
             try:
-                await self.check()
+                unfinished = bool((await self.check()).unfinished)
             except Exception:
-                log.exception("Slack account check failed; the next one tries again")
-            await self.sleep(self.interval)
+                log.exception("Slack account check failed; tried again in %.0f s",
+                              min(retry, self.interval))
+                unfinished = True
+            if unfinished:
+                await self.sleep(min(retry, self.interval))
+                retry *= 2
+            else:
+                retry = self.options.retry_unfinished
+                await self.sleep(self.interval)
 
     async def check(self) -> AccountCheck:
         """Check every workspace tailorbot knows people of, one at a time (nothing without
@@ -164,9 +179,11 @@ class AccountChecker:
                     "next check tries again",
                     team_id,
                 )
-                skip = Skip("failed", worrying=True)
+                skip = Skip("failed", worrying=True, passing=True)
             if skip is not None:
                 outcome.skipped[team_id] = skip.why
+                if skip.passing:
+                    outcome.unfinished.add(team_id)
                 log.log(
                     logging.WARNING if skip.worrying else logging.INFO,
                     "Slack workspace %s: accounts deleted while the bot was not told "
@@ -191,7 +208,7 @@ class AccountChecker:
                 f"SLACK_BOT_TOKEN was refused: {refused.why}; nothing is forgotten "
                 "on a refused SLACK_BOT_TOKEN (if the app was removed from a "
                 "workspace, forget its people with `tailorbot users forget`)",
-                worrying=True,
+                worrying=True, passing=refused.passing,
             )
         team = response.get("team_id")
         return str(team) if team else Skip("auth.test named no workspace", worrying=True)
@@ -222,7 +239,7 @@ class AccountChecker:
             return Skip(
                 f"its bot token was refused: {refused.why}; nothing is forgotten but "
                 f"on {REMOVED} (the app removed)",
-                worrying=True,
+                worrying=True, passing=refused.passing,
             )
         if response.get("team_id") != team_id:
             return Skip("its stored bot token is another workspace's", worrying=True)
@@ -264,7 +281,8 @@ class AccountChecker:
             answer = await accounts.ask(self._client(token), known, self.options, self.sleep)
         except Unanswered as exc:
             return Skip(
-                f"Slack did not answer for everyone ({exc.why}); nothing forgotten", worrying=True
+                f"Slack did not answer for everyone ({exc.why}); nothing forgotten",
+                worrying=True, passing=exc.passing,
             )
         forgotten = await self.core.accounts_reported(PLATFORM, team_id, answer.report)
         outcome.forgotten[team_id] = forgotten

@@ -23,6 +23,7 @@ from adapters.slack.app import SlackOptions
 from adapters.slack.reconcile import AccountCheck
 from bot.core import Core
 from bot.events import PersonRef
+from profiles.db import DatabaseUnavailable
 from profiles.models import Person
 from tests.adapters.slack.conftest import (
     ONE,
@@ -384,6 +385,69 @@ async def test_checks_again_every_slack_account_check_hours(make_world: MakeWorl
     second = await asyncio.wait_for(checks.wait(2), WAIT)
     assert second is not None and second.forgotten == {TEAM_ID: 1}
     assert await known(world.core, ref(USER), ref(OTHER)) == [True, False]
+
+
+async def test_a_check_slack_did_not_let_finish_is_tried_again_soon(
+    make_world: MakeWorld,
+) -> None:
+    """A check left unfinished by Slack (a server error past the retries) is tried again
+    after a minute, then two, not after the whole interval; once one completes, the next
+    waits the interval again."""
+    clock = Clock()
+    options = checking(server_error_retries=0)
+    options.sleep = clock.sleep
+    world = await make_world(forget_on_leave=True, slack_account_check_hours=2, options=options)
+    await world.grant()
+    await world.grant(OTHER)
+    deactivate(world.slack, OTHER)
+    checks = world.adapter.accounts
+    for _ in range(2):  # the first two checks' first call
+        world.slack.fail_next("users.info", status=500)
+
+    world.adapter.start_account_checks()
+    for runs, slept in ((1, [60.0]), (2, [60.0, 120.0])):
+        outcome = await asyncio.wait_for(checks.wait(runs), WAIT)
+        assert outcome is not None and outcome.unfinished == {TEAM_ID}
+        await asyncio.wait_for(clock.asleep.wait(), WAIT)
+        clock.asleep.clear()
+        assert clock.slept == slept
+        clock.tick()
+    third = await asyncio.wait_for(checks.wait(3), WAIT)
+    assert third is not None and third.forgotten == {TEAM_ID: 1} and not third.unfinished
+    await asyncio.wait_for(clock.asleep.wait(), WAIT)
+    assert clock.slept == [60.0, 120.0, 2 * 3600.0]
+    assert await known(world.core, ref(USER), ref(OTHER)) == [True, False]
+
+
+async def test_a_check_the_database_did_not_let_finish_is_tried_again_soon(
+    make_world: MakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot started while its database was away: the check, which cannot read whom to
+    ask about, runs again after a minute (it waited the whole interval, 6 hours)."""
+    clock = Clock()
+    options = checking()
+    options.sleep = clock.sleep
+    world = await make_world(forget_on_leave=True, options=options)
+    await world.grant()
+    deactivate(world.slack, USER)
+    core = world.core
+    reads = core.known_workspaces
+
+    async def away(platform: str) -> set[str]:
+        raise DatabaseUnavailable("the database is away")
+
+    monkeypatch.setattr(core, "known_workspaces", away)
+    world.adapter.start_account_checks()
+    await asyncio.wait_for(clock.asleep.wait(), WAIT)
+    clock.asleep.clear()
+    assert clock.slept == [60.0] and world.adapter.accounts.runs == 1
+
+    monkeypatch.setattr(core, "known_workspaces", reads)  # it is back
+    clock.tick()
+    second = await asyncio.wait_for(world.adapter.accounts.wait(2), WAIT)
+    assert second is not None and second.forgotten == {TEAM_ID: 1}
+    await asyncio.wait_for(clock.asleep.wait(), WAIT)
+    assert clock.slept == [60.0, 6 * 3600.0]
 
 
 async def test_calls_are_paced_on_the_clock(make_world: MakeWorld) -> None:
