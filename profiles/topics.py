@@ -13,13 +13,14 @@ use maintained resources instead of hand lists wherever one exists:
   must be rarer still. Specific words also weigh more (see :func:`specificity`).
 * **part of speech** for English (``lemminflect``'s lexicon): a phrase must end in a noun and
   may not start with a common adjective, adverb or a verb used as one ("I *love* jazz"); a
-  verb after a modal or auxiliary ("we should *switch*", "CI is *failing*") or before its
-  object ("the api *returns* a 500") is no topic. An everyday gerund is no topic alone
-  ("learning") but heads a compound when the lexicon lists it as a noun too ("machine
-  learning", "deep learning"). In a clause "if" or "when" opens, a word that agrees with the
-  noun before it is the clause's verb ("if the weather *holds*"). A gerund whose regular
-  past tense is commoner than itself names an errand, not an activity ("grabbing lunch",
-  "switching"; "hiking" stays).
+  verb after a modal or auxiliary ("we should *switch*", "CI is *failing*"), after "to"
+  (unless the verb before takes a "to" object: "listen to *jazz*"), or before its object
+  ("the api *returns* a 500") is no topic. An everyday gerund is no topic alone ("learning")
+  but heads a compound when the lexicon lists it as a noun too ("machine learning", "deep
+  learning"). In a clause "if" or "when" opens, a word that agrees with the noun before it
+  is the clause's verb ("if the weather *holds*"). A gerund whose regular past tense is
+  commoner than itself names an errand, not an activity ("grabbing lunch", "switching";
+  "hiking" stays).
 * **everyday nouns** bound by their neighbours are no topic alone: one that frames what
   follows ("any *opinions* on sqlite", "a *book* about robots") or is cut from an everyday
   compound ("a small side *project*").
@@ -118,6 +119,16 @@ _SUBJECTS = frozenset(
     + ("can", "could", "would", "should", "will", "might", "must", "lets", "let's", "just")
     + ("am", "is", "are", "was", "were", "be", "been", "being", "i've", "we're", "you're")
     + ("please", "pls", "plz", "let")
+)
+# Verbs whose "to" opens their object, seldom an infinitive: "listen to *jazz*", "switched to
+# *rust*", "addicted to *chess*". After "to" a word that can be a verb is read as one ("need
+# to *run*"); after these it is their object. Neither lemminflect nor wordfreq knows which
+# verbs take a "to" object, so the list is short and by hand: verbs of listening, of moving or
+# changing to something, and of giving oneself to it. Not "go" ("going to *cook*"), "use" ("I
+# used to *play*"), "return" or "come": each takes an infinitive as often.
+_TO_OBJECT_VERBS = frozenset(
+    ("listen", "switch", "move", "migrate", "convert", "upgrade", "subscribe", "addict")
+    + ("devote", "dedicate", "introduce")
 )
 # Forms of "be": after them a verb is a participle ("is failing"), else a noun follows.
 _BE = frozenset(("am", "is", "are", "was", "were", "be", "been", "being"))
@@ -299,11 +310,7 @@ def evaluative(word: str) -> bool:
 
 
 def _gerund_valence(word: str, lexicon: dict[str, float]) -> bool:
-    import lemminflect
-
-    return word in lexicon or any(
-        verb in lexicon for verb in lemminflect.getLemma(word, upos="VERB") or ()
-    )
+    return word in lexicon or any(verb in lexicon for verb in _verbs(word))
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -529,7 +536,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 carried = subject and not verb_use
                 participle = be or (carried and participle)
                 complement = (be and noun_before) or (carried and complement)
-                subject = (be or word in _SUBJECTS or carried) and word not in _DETERMINERS
+                subject = (
+                    (be or word in _SUBJECTS or carried)
+                    and word not in _DETERMINERS
+                    and not (word == "to" and _to_object(previous))  # "listen to *jazz*"
+                )
             else:
                 run.append((word, name))
                 subject = participle = complement = False
@@ -550,6 +561,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS and not (
             len(lowered) > 2 and lowered[-3].isdigit()
         )
+
+
+@functools.lru_cache(maxsize=100_000)
+def _to_object(word: str) -> bool:
+    """A form of one of :data:`_TO_OBJECT_VERBS` ("listened", "switching", "addicted"): the
+    "to" after it opens a noun, the verb's object, not an infinitive."""
+    return "VERB" in _pos(word) and any(verb in _TO_OBJECT_VERBS for verb in _verbs(word))
 
 
 def _placed_name(word: str) -> bool:
@@ -589,6 +607,13 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     return run[:-1] if singular == (word.endswith("s") and lemma(word, "en") != word) else run
 
 
+def _verbs(word: str) -> tuple[str, ...]:
+    """The verbs ``word`` is a form of, by lemminflect (its rules guess for a word it lacks)."""
+    import lemminflect
+
+    return tuple(lemminflect.getLemma(word, upos="VERB") or ())
+
+
 @functools.lru_cache(maxsize=100_000)
 def _action_gerund(word: str) -> bool:
     """A gerund whose verb is more often reported done than named as something one does:
@@ -604,7 +629,7 @@ def _action_gerund(word: str) -> bool:
     import lemminflect
 
     verbs = lemminflect.getAllLemmas(past).get("VERB")
-    if not verbs or not set(verbs) & set(lemminflect.getLemma(word, upos="VERB") or ()):
+    if not verbs or not set(verbs) & set(_verbs(word)):
         return False
     return zipf(past, "en") > zipf(word, "en")
 
@@ -628,10 +653,7 @@ def _light_verb(word: str) -> bool:
     sense", "take care", "have fun", "give way", "do business"). Only these: any common verb
     ("think", "read", "use") took "music" from "I think music is…", "history" from "I read
     history for fun"."""
-    import lemminflect
-
-    verbs = lemminflect.getLemma(word, upos="VERB") or ()
-    return any(verb in _LIGHT_VERBS for verb in verbs)
+    return any(verb in _LIGHT_VERBS for verb in _verbs(word))
 
 
 _LIGHT_VERBS = frozenset(("make", "take", "have", "give", "do"))

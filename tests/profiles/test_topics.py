@@ -539,3 +539,39 @@ def test_a_verb_before_you_or_after_let_is_no_topic(text):
     """"you" is an object like "it" or "me" ("catch you later"), and "let" hands its verb on
     as "let's" does ("let me check"); they taught "catch" and "check"."""
     assert found(text) == [], (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("I mostly listen to jazz", "jazz"),
+        ("I listen to metal", "metal"),
+        ("I listen to rap while I work", "rap"),
+        ("I've been listening to jazz lately", "jazz"),
+        ("we switched to rust last year", "rust"),
+        ("he was introduced to coding", "coding"),
+    ],
+)
+def test_the_object_of_a_verb_that_takes_to_is_a_topic(text, topic):
+    """After "to" a word that can be a verb was read as an infinitive, and "I mostly listen
+    to jazz" taught nothing: after "listen", "switch", "introduce" (verbs whose "to" opens
+    their object) it is the object."""
+    assert found(text) == [topic], (text, found(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to jazz it up",
+        "I need to run",
+        "I'm going to cook",
+        "going to bed",
+        "I listen to relax",
+    ],
+)
+def test_an_infinitive_after_to_stays_a_verb(text):
+    """The other side of the rule above: "want", "need" and "go" take an infinitive, so
+    "to" before a word taken for a noun ("jazz" Zipf 4.4, "bed") would teach it; and after
+    "listen" a word that is only a verb ("relax") is still no topic."""
+    assert found(text) == [], (text, found(text))
+
