@@ -14,9 +14,10 @@ use maintained resources instead of hand lists wherever one exists:
 * **part of speech** for English (``lemminflect``'s lexicon): a phrase must end in a noun and
   may not start with a common adjective, adverb or a verb used as one ("I *love* jazz"); a
   verb after a modal or auxiliary ("we should *switch*", "CI is *failing*"), after "to"
-  (unless the verb before takes a "to" object: "listen to *jazz*"), or before its object
-  ("the api *returns* a 500") is no topic. An everyday gerund is no topic alone ("learning")
-  but heads a compound when the lexicon lists it as a noun too ("machine learning", "deep
+  (unless the verb before takes a "to" object: "listen to *jazz*"), before its object ("the
+  api *returns* a 500") or, in its -s form, between its subject and object ("my daughter
+  *loves* minecraft") is no topic. An everyday gerund is no topic alone ("learning") but
+  heads a compound when the lexicon lists it as a noun too ("machine learning", "deep
   learning"). In a clause "if" or "when" opens, a word that agrees with the noun before it
   is the clause's verb ("if the weather *holds*"). A gerund whose regular past tense is
   commoner than itself names an errand, not an activity ("grabbing lunch", "switching";
@@ -139,12 +140,12 @@ _DETERMINERS = frozenset(
 )
 # A clause that opens with a verb-able word followed by one of these is an instruction:
 # "check the cable", "hold it", "plug in the router", "catch you later".
-# The first two are an object: after a verb ("I love *exploring* my hardware") a gerund
-# before one is still a verb, before a preposition it is not ("enjoy *programming* in").
+# The first two are an object, the third a particle: after a verb ("I love *exploring* my
+# hardware", "the build keeps *timing* out") a gerund before one is still a verb, before a
+# preposition it is not ("enjoy *programming* in").
 _OBJECT_NOUNS = _DETERMINERS | frozenset(("it", "that", "this", "them", "me", "us", "him", "you"))
-_OBJECTS = _OBJECT_NOUNS | frozenset(
-    ("out", "up", "in", "on", "off", "down", "if", "whether", "for")
-)
+_PARTICLES = frozenset(("out", "up", "off", "down"))
+_OBJECTS = _OBJECT_NOUNS | _PARTICLES | frozenset(("in", "on", "if", "whether", "for"))
 # What opens a verb's object ("returns *a* 500", "updates *the* index") …
 _OBJECT_ARTICLES = frozenset(
     ("a", "an", "the", "my", "your", "his", "her", "our", "their", "its")
@@ -486,7 +487,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     and after not in _MEASURES  # "going *hiking* this weekend": no object
                     and (
                         not object_position
-                        or (word.endswith("ing") and following in _OBJECT_NOUNS)
+                        or (word.endswith("ing") and following in _OBJECT_NOUNS | _PARTICLES)
                     )
                 )
                 # an action, not an activity: "*grabbing* lunch", "*switching* from webpack"
@@ -500,7 +501,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 lang == "en"
                 and bool(run)
                 and not name
-                and (_clause_verb(word) or _before_its_object(word, following, after))
+                and (
+                    _clause_verb(word)
+                    or _before_its_object(word, following, after)
+                    or _verb_between(word, run[-1], following)
+                )
             )
             filler = is_filler(word, lang) or (
                 lang == "en"
@@ -603,8 +608,53 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     word, before = run[-1][0], run[-2][0]
     if "VERB" not in _pos(word) or "NOUN" not in _pos(before):
         return run
-    singular = lemma(before, "en") == before and not before.endswith("s")
-    return run[:-1] if singular == (word.endswith("s") and lemma(word, "en") != word) else run
+    agrees = _singular(before) == (word.endswith("s") and lemma(word, "en") != word)
+    return run[:-1] if agrees else run
+
+
+def _singular(noun: str) -> bool:
+    """A noun in its singular form, as the subject of a verb's -s form is: "weather",
+    "daughter", "boss" (-ss is no plural's ending); not "tests", "kids"."""
+    return lemma(noun, "en") == noun and (not noun.endswith("s") or noun.endswith("ss"))
+
+
+def _verb_between(word: str, before: tuple[str, bool], following: str) -> bool:
+    """A verb's third-person form between a singular noun or a name, its subject, and a
+    word of its object: "my daughter *loves* minecraft", "my son *plays* fortnite", "kevin
+    *hates* football". A plural noun inside a compound stays ("video games news": see
+    :func:`_third_person_verb`), and so does one that ends its run ("board games") or
+    follows a plural ("kids games")."""
+    if not following or is_filler(following) or not _third_person_verb(word):
+        return False
+    noun, name = before
+    # a word the lexicon does not know may be a person too ("kevin *plays* chess")
+    return name or ((not _pos(noun) or _english_noun(noun)) and _singular(noun))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _third_person_verb(word: str) -> bool:
+    """A verb's -s form, read mostly as the verb: "loves", "plays", "watches", "hates"; not
+    a plural noun the verb shares a form with ("games", "records", "drinks", "shops").
+    wordfreq has no parts of speech, so the verb's past tense says which reading is the
+    common one ("loved" 5.0 > "loves" 4.7; "gamed" 2.3 < "games" 5.4); for an irregular verb,
+    whose past no rule builds, its -ing form ("building" 5.3 > "builds" 4.0). (Built by
+    rule and checked against the lexicon: lemminflect's table of inflections would cost a
+    worker 0.3 CPU-s to load.)"""
+    pos = _pos(word)
+    if not word.endswith("s") or "VERB" not in pos:
+        return False
+    verbs = [verb for verb in _verbs(word) if verb != word]
+    if not verbs:
+        return False
+    if "NOUN" not in pos:
+        return True  # "hates", "teaches": no plural to take it for
+    pasts = [form for verb in verbs for form in (verb + "d", verb + "ed", verb + verb[-1] + "ed")]
+    pasts += [verb[:-1] + "ied" for verb in verbs]  # "carries" → "carried"
+    reading = _attested(pasts, verbs)
+    if reading is None:
+        gerunds = [f for v in verbs for f in (v + "ing", v[:-1] + "ing", v + v[-1] + "ing")]
+        reading = _attested(gerunds, verbs)
+    return reading is not None and reading > zipf(word, "en")
 
 
 def _verbs(word: str) -> tuple[str, ...]:
@@ -612,6 +662,19 @@ def _verbs(word: str) -> tuple[str, ...]:
     import lemminflect
 
     return tuple(lemminflect.getLemma(word, upos="VERB") or ())
+
+
+def _attested(forms: Iterable[str], verbs: Sequence[str]) -> float | None:
+    """The Zipf frequency of the commonest of ``forms`` (built by rule) that the lexicon
+    lists as a form of one of ``verbs``; None when it lists none ("swimmed")."""
+    import lemminflect
+
+    found = [
+        zipf(form, "en")
+        for form in forms
+        if set(lemminflect.getAllLemmas(form).get("VERB", ())) & set(verbs)
+    ]
+    return max(found, default=None)
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -625,13 +688,8 @@ def _action_gerund(word: str) -> bool:
     pos = _pos(word)
     if not word.endswith("ing") or "VERB" not in pos or "ADJ" in pos:
         return False
-    past = word[:-3] + "ed"  # "grabb|ing" → "grabbed", "hik|ing" → "hiked"
-    import lemminflect
-
-    verbs = lemminflect.getAllLemmas(past).get("VERB")
-    if not verbs or not set(verbs) & set(_verbs(word)):
-        return False
-    return zipf(past, "en") > zipf(word, "en")
+    past = _attested((word[:-3] + "ed",), _verbs(word))  # "grabb|ing" → "grabbed"
+    return past is not None and past > zipf(word, "en")
 
 
 def _frame_noun(word: str, following: str) -> bool:

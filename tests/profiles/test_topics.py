@@ -273,6 +273,7 @@ def test_an_everyday_noun_bound_by_its_neighbours_is_not_a_topic_alone():
         ("going hiking this weekend if the weather holds", "weather"),
         ("if the unit tests pass we ship", "unit test"),
         ("when the build finishes we deploy", "build"),
+        ("when the boss signs off", "boss"),  # -ss is a singular's ending
     ],
 )
 def test_a_subordinate_clause_s_verb_is_not_a_topic_s_head(text, expected):
@@ -575,3 +576,43 @@ def test_an_infinitive_after_to_stays_a_verb(text):
     "listen" a word that is only a verb ("relax") is still no topic."""
     assert found(text) == [], (text, found(text))
 
+
+@pytest.mark.parametrize(
+    ("text", "topic", "verb"),
+    [
+        ("my daughter loves minecraft", "minecraft", "loves"),
+        ("my son plays fortnite", "fortnite", "plays"),
+        ("my wife watches anime on weekends", "anime", "watches"),
+        ("my brother hates football", "football", "hates"),
+        ("kevin plays chess", "chess", "plays"),
+        ("the team loves graphql", "graphql", "loves"),
+        ("my husband builds furniture", "furniture", "builds"),  # "built": by its -ing form
+        ("my daughter loves board games", "board game", "loves"),
+    ],
+)
+def test_a_verb_between_its_subject_and_object_splits_the_phrase(text, topic, verb):
+    """"my daughter loves minecraft" taught "daughter loves minecraft": a verb's -s form
+    after a singular noun and before its object is the clause's verb."""
+    got = found(text)
+    assert topic in got, (text, got)
+    assert not [t for t in got if verb in t.split()], (text, got)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("my vinyl records collection", "vinyl records collection"),
+        ("the coffee shops downtown", "coffee shops downtown"),
+        ("the board games night was fun", "board game"),
+        ("our unit tests suite is slow", "unit tests suite"),
+        ("the build keeps timing out after the dependency bump", "build"),
+    ],
+)
+def test_a_plural_noun_inside_a_compound_is_no_verb(text, topic):
+    """The other side: "records", "shops", "games", "tests" are verb forms too, but read
+    mostly as plurals ("recorded" is rarer than "records", "gamed" than "games"), so the
+    compound stays whole; and after "keeps" a gerund before a particle is still a verb
+    ("timing out"), as it is after any verb."""
+    got = found(text)
+    assert topic in got, (text, got)
+    assert "timing" not in got, (text, got)
