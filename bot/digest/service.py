@@ -175,26 +175,25 @@ class DigestService(FeatureBase):
 
     async def erase(self, session: AsyncSession, person: Person) -> None:
         """/forget reaches copies: other readers' digest items quoting this person are
-        redacted in the same transaction, and in-memory caches that may hold their words
-        (conversation threads, title keys and tokens, the workspace's model of who is
-        interested in what) are dropped."""
+        redacted in the same transaction (in-memory copies go after it commits:
+        :meth:`delete_person_data`)."""
         if person.id is None:
             return
         redacted = await store.redact_quotes_of(session, person.id)
         if redacted:
             log.info("redacted %d digest item(s) quoting person %s", redacted, person.id)
-        self.services.after_commit(session, lambda: self._drop_caches(person))
 
-    async def _drop_caches(self, person: Person) -> None:
-        """After the forget commits: dropped before, a digest built meanwhile could fill
-        them again from rows that were still there."""
+    async def delete_person_data(self, person: Person) -> None:
+        """/forget and consent revocation, once committed: in-memory caches that may hold
+        their words (conversation threads, title keys and tokens, the workspace's model of
+        who is interested in what) dropped — before the commit, a digest built meanwhile
+        could fill them again from rows still there — and no job, no subscription, no
+        digest preference. Keyed by the person alone and idempotent: the replay of a
+        /forget whose COMMIT took effect unseen runs it for them (bot/lifecycle.py).
+        Awaited, not in the background, so a failure reaches the person's /forget reply."""
         self._fire_caches.clear()
         self.similarity.forget(person)
         clear_caches()
-
-    async def delete_person_data(self, person: Person) -> None:
-        """/forget and consent revocation: no job, no subscription, no digest preference.
-        Awaited, not in the background, so a failure reaches the person's /forget reply."""
         person_id = person.id
         if person_id is None:
             return
