@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.command_catalog import CATALOG
 from bot.events import AnyEvent, Reply, ReplyKind
+from bot.features import DeletionReport
 from bot.i18n import N_, nt, t
 from bot.services import Services
 from profiles.engine import ProfileEngine
@@ -56,12 +57,16 @@ class CommandContext:
     # found "/memory add" of 2,500 characters answered "(1996 characters; …)".
     args_cut: int = 0
     # This command took effect already: its transaction's COMMIT went into a database
-    # outage and committed (a hang that thawed), and the replay that found its claim runs it
-    # again to answer it (bot/handlers/commands.py). A handler whose second run would apply
-    # its effect to something else, or answer untruly, does not run it twice.
+    # outage and committed (a hang that thawed), and the replay that found its claim — or
+    # found gone the people it erased — runs it again to answer it
+    # (bot/handlers/commands.py). A handler whose second run would apply its effect to
+    # something else, or answer untruly, does not run it twice.
     replayed: bool = False
     # The command as the person gave it (:meth:`unseen` quotes it).
     line: str = ""
+    # What the deletions after the commit could not do, by feature (bot/lifecycle.py):
+    # this run's, and those an earlier run's erasure owed (see ``replayed``).
+    deletion: DeletionReport = field(default_factory=DeletionReport)
 
     def t(self, message: str, /, **values: object) -> str:
         """``message`` in the person's language (see bot.i18n)."""

@@ -24,6 +24,9 @@ must not claim it again — the claim would call it a duplicate, and the person 
 get the answer, nor the profile the lesson — only do what is owed. A message whose claim
 was sent but never answered (the database hung or was lost meanwhile) may be claimed or
 not: it is kept with that claim's time (:attr:`Owed.claims`), and its replay tells which.
+A command whose transaction erased people (``/forget``) keeps who they were as well
+(:attr:`Owed.erased`): if its COMMIT took effect unseen, its replay does what the erasure
+owed after the commit, which never ran.
 
 API (small on purpose; the batched learner, bot/learning.py, builds its guarantee on it):
 ``Journal.keep(event, owed=None) -> Kept`` (``keep_many`` for a batch),
@@ -87,6 +90,22 @@ class RecordOwed:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Erased:
+    """A person a command's transaction erased (bot/lifecycle.py), kept with the command
+    when its COMMIT met the database gone (:attr:`Owed.erased`): if that COMMIT took effect
+    unseen, what the erasure does once committed — features' data outside the tables (a
+    digest's scheduled job, held exchanges), the kept bindings of their replies (``turns``)
+    — never ran, and the replay that finds the person gone does it. Identifiers only: the
+    person's words never come here."""
+
+    person_id: int
+    platform: str
+    workspace: str
+    user_id: str
+    turns: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Owed:
     """What an event that was claimed already still owes (see the module docstring).
     ``record``: the exchange's record only — it was answered (bot/pipeline/chat.py).
@@ -102,6 +121,9 @@ class Owed:
     learning: bool = False
     record: RecordOwed | None = None
     claims: tuple[dt.datetime, ...] = ()
+    erased: tuple[Erased, ...] = ()
+    """People whom an attempt whose claim is among ``claims`` erased (a ``/forget``): see
+    :class:`Erased`."""
 
 
 ANSWER_AND_LEARNING = Owed(answer=True, learning=True)
@@ -145,6 +167,8 @@ def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
             }
         if owed.claims:
             payload["claims_sent"] = [claim.isoformat() for claim in owed.claims]
+        if owed.erased:
+            payload["erased"] = [dataclasses.asdict(erased) for erased in owed.erased]
     # ASCII escapes: a lone surrogate ("\ud83d", which a platform can send) has no UTF-8,
     # and the event it was in could not be kept at all; json.loads restores it as it was.
     return json.dumps(payload)
@@ -166,15 +190,28 @@ def _owed_of(data: dict[str, Any]) -> Owed | None:
             tuple(record["topics"]), record["model"],
         ) if record is not None else None,
         claims=tuple(dt.datetime.fromisoformat(at) for at in data.get("claims_sent", ())),
+        erased=tuple(
+            Erased(**{**erased, "turns": tuple(erased["turns"])})
+            for erased in data.get("erased", ())
+        ),
     )
 
 
 def _merged(waiting: Owed | None, kept: Owed) -> Owed:
-    """What an entry owes once ``kept`` is added to what it owed (``waiting``): a record owed
-    means the answer was given (never owed again); a record owed already stays owed. The
-    learning ``waiting`` owed is kept unless it is the replay in progress of an unanswered
-    message (``answer`` owed): that replay's own learning batch has run, or keeps its
-    learning itself if it meets the outage — owing it again here would learn it twice."""
+    """What an entry owes once ``kept`` is added to what it owed (``waiting``): every
+    erasure either owed (whichever attempt's COMMIT took effect, its work after the commit
+    is owed), and :func:`_merged_answer` for the rest."""
+    merged = _merged_answer(waiting, kept)
+    erased = tuple(dict.fromkeys((*(waiting.erased if waiting else ()), *kept.erased)))
+    return merged if erased == merged.erased else dataclasses.replace(merged, erased=erased)
+
+
+def _merged_answer(waiting: Owed | None, kept: Owed) -> Owed:
+    """A record owed means the answer was given (never owed again); a record owed already
+    stays owed. The learning ``waiting`` owed is kept unless it is the replay in progress
+    of an unanswered message (``answer`` owed): that replay's own learning batch has run,
+    or keeps its learning itself if it meets the outage — owing it again here would learn
+    it twice."""
     if kept.record is not None:
         learning = kept.learning or (
             waiting is not None and waiting.learning and not waiting.answer

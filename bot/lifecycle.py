@@ -9,16 +9,18 @@ outage journal, exports, feature state) and runs it in the right order around th
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import PersonRef
 from bot.exports import remove_exports_of
 from bot.features import DeletionReport
+from bot.journal import Erased
 from bot.observe import count_erasure
 from bot.services import Services
 from profiles.engine import PersonKey
@@ -27,6 +29,8 @@ from profiles.privacy import forget_person as forget_person_rows
 from profiles.privacy import hold_all_for_erasure, hold_for_erasure
 
 log = logging.getLogger(__name__)
+
+_ERASED = "tailorbot.erased"  # session.info: whom the transaction erased (erased_in)
 
 
 async def forget_person(
@@ -40,9 +44,9 @@ async def forget_person(
     quote of them, e.g. an identity link: raises
     :class:`bot.features.FeatureFailed` naming the feature,
     and the caller's transaction rolls back); once that commits, every feature removes what it
-    keeps outside the tables (scheduled jobs, held exchanges). ``session`` comes from
-    ``services.transaction()``; ``report``, if given, says afterwards which features could
-    not delete their part (so /forget can tell the person)."""
+    keeps outside the tables (scheduled jobs, held exchanges: :func:`after_erasure`).
+    ``session`` comes from ``services.transaction()``; ``report``, if given, says afterwards
+    which features could not delete their part (so /forget can tell the person)."""
     assert person.id is not None
     await hold_for_erasure(session, person.id)  # before anything is deleted: see there
     # Their observations may still wait for the learner's next batch: never applied now
@@ -58,18 +62,63 @@ async def forget_person(
     lent = await services.engine.withdraw_words_of(session, person.id)
     removed = await forget_person_rows(session, person.id)
     removed["signal_read_from_their_words"] = lent
-    if kept:
-        services.after_commit(session, lambda: services.bindings.drop(kept))
-    services.after_commit(session, count_erasure)
     # Their words may also wait in the outage journal: removed now, not after commit, so
     # a crash in between cannot replay them into a fresh person.
     removed["outage_journal"] = services.journal.forget(
         person.platform, person.user_id, person.workspace
     )
-    services.after_commit(session, lambda: delete_feature_data(services, person, report))
-    services.after_commit(session, lambda: remove_exports_of(services.settings, person))
-    services.after_commit(session, services.db.scrub)  # no copy left in SQLite's WAL file
+    erased = Erased(person.id, person.platform, person.workspace, person.user_id, tuple(kept))
+    erased_in(session).append(erased)
+    services.after_commit(session, lambda: after_erasure(services, erased, report))
     return removed
+
+
+def erased_in(session: AsyncSession) -> list[Erased]:
+    """Whom ``session``'s transaction erased so far: a command whose COMMIT meets the
+    database gone keeps them (bot/handlers/commands.py), so that its replay can do their
+    erasure's work after the commit if that COMMIT took effect unseen."""
+    erased: list[Erased] = session.info.setdefault(_ERASED, [])
+    return erased
+
+
+async def after_erasure(
+    services: Services, erased: Erased, report: DeletionReport | None = None
+) -> None:
+    """What an erasure does once it has committed: kept reply bindings of their turns
+    dropped, features' data outside the tables deleted (a scheduled digest, held exchanges,
+    cached texts), export files removed, SQLite's WAL scrubbed. Keyed by ``erased`` alone,
+    and each part finds nothing to do where it has been done: so it can run later, without
+    the person's row — for a /forget whose COMMIT took effect unseen, by its replay
+    (:func:`erasures_owed`)."""
+    if erased.turns:
+        await services.bindings.drop(list(erased.turns))
+    await count_erasure()
+    person = Person(id=erased.person_id, platform=erased.platform,
+                    workspace=erased.workspace, user_id=erased.user_id)
+    await delete_feature_data(services, person, report)
+    await remove_exports_of(services.settings, person)
+    await services.db.scrub()  # no copy left in SQLite's WAL file
+
+
+async def erasures_owed(
+    services: Services,
+    session: AsyncSession,
+    erased: Sequence[Erased],
+    report: DeletionReport | None = None,
+) -> list[Erased]:
+    """Of the people an earlier attempt of a command erased (``erased``, kept with it when
+    its COMMIT met the database gone), those whose erasure took effect: no row has their
+    id any more. What their erasure does after the commit never ran; it runs once
+    ``session`` commits. Asked before ``session`` may make anyone anew: on SQLite a new row
+    may take a deleted row's id."""
+    if not erased:
+        return []
+    ids = {e.person_id for e in erased}
+    present = set((await session.exec(select(Person.id).where(col(Person.id).in_(ids)))).all())
+    gone = [e for e in erased if e.person_id not in present]
+    for owed in gone:
+        services.after_commit(session, functools.partial(after_erasure, services, owed, report))
+    return gone
 
 
 async def delete_feature_data(

@@ -9,7 +9,6 @@ from bot.command_base import REGISTRY, CommandContext, command, usage_error, usa
 from bot.consent import SPANS_WORKSPACES
 from bot.digest import store as digest_store
 from bot.events import Button, ButtonStyle, Reply, ReplyKind
-from bot.features import DeletionReport
 from bot.i18n import N_
 from bot.memory.privacy import export_everything, forget_linked, forget_question
 from profiles.engine import PersonKey
@@ -246,16 +245,21 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
         ]
     if action == "confirm":
         # Its own claim goes with the person's rows: a replay after it took effect is a new
-        # /forget of what is left (the person made anew), and does the deletions after the
-        # commit that the first one, its COMMIT lost to an outage, never did.
+        # /forget of what is left (the person made anew), and the deletions after the commit
+        # that the first one, its COMMIT lost to an outage, never did are done for those it
+        # erased (bot/handlers/commands.py); ``replayed`` then, its count is not known.
         every = more == ["all"]
         linked = await forget_linked(ctx) if every else 0
-        report = DeletionReport()
         removed = await lifecycle.forget_person(
-            ctx.services, ctx.session, ctx.person, report=report
+            ctx.services, ctx.session, ctx.person, report=ctx.deletion
         )
         total = sum(removed.values()) + linked
-        ctx.defer(lambda: _unfinished(ctx, report))  # features delete after the commit
+        ctx.defer(lambda: _unfinished(ctx))  # features delete after the commit
+        if ctx.replayed:
+            return [ctx.reply(ctx.t(
+                "Done. I deleted everything about you. If you talk to me again, I'll start "
+                "from scratch and ask before learning anything."
+            ))]
         return [
             ctx.reply(
                 ctx.t(
@@ -270,8 +274,9 @@ async def forget(ctx: CommandContext, args: list[str]) -> list[Reply]:
     raise usage_error(REGISTRY["forget"])
 
 
-async def _unfinished(ctx: CommandContext, report: DeletionReport) -> list[Reply]:
+async def _unfinished(ctx: CommandContext) -> list[Reply]:
     """Never claim a deletion that did not happen: say which part failed."""
+    report = ctx.deletion
     if report.complete:
         return []
     text = ctx.t(

@@ -13,7 +13,11 @@ and the work after the commit that the hung one never did (a revocation's deleti
 digest moved) is done then. Those whose second run would act on something else or answer
 untruly look at ``replayed`` (``/memory remove`` by number, bot/memory/commands.py).
 ``/forget confirm`` deletes its own claim with the person's rows: its replay runs as a new
-command, on whatever is left, and does the deletions after the commit then.
+command, on whatever is left (the person made anew). So that the deletions after the commit
+that the hung one never did are done all the same, a command keeps who its transaction
+erased with its claim's time (bot/journal.py ``Erased``); its replay that finds one of them
+gone does those deletions for them after its own commit, and counts as :attr:`replayed`
+(``/forget`` then cannot say how many rows went).
 
 The command table is the core's commands (bot/commands/) and each feature's, which its
 package registers on import (bot/digest/, bot/memory/); the two features are imported here so
@@ -28,6 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import bot.digest
 import bot.memory  # noqa: F401  (/memory, /link)
+from bot import lifecycle
 from bot.command_base import MAX_ARGS_CHARS
 from bot.commands import (
     ACTION_COMMANDS,
@@ -38,10 +43,10 @@ from bot.commands import (
     unknown_command_text,
 )
 from bot.events import ActionEvent, AnyEvent, MessageEvent, Reply, ReplyKind
-from bot.features import FeatureFailed
+from bot.features import DeletionReport, FeatureFailed
 from bot.handlers.feedback import Feedback
 from bot.i18n import N_, negotiate, t
-from bot.journal import Owed
+from bot.journal import Erased, Owed
 from bot.locale_lookup import stored_locale
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.identify import ClaimAttempt, ClaimUnsure, Identify, key_of
@@ -74,13 +79,16 @@ class Commands:
         docstring); raises :class:`ClaimUnsure` when this one does after its claim was
         sent."""
         tried = owed.claims if owed is not None else ()
+        erased = owed.erased if owed is not None else ()
         attempt = ClaimAttempt(self.services.clock())
         try:
-            return await self._command(event, name, raw_args, tried, attempt)
+            return await self._command(event, name, raw_args, tried, erased, attempt)
         except DatabaseUnavailable as exc:
             if not attempt.sent:
                 raise
-            raise ClaimUnsure(str(exc), (*tried, attempt.at)) from exc
+            raise ClaimUnsure(
+                str(exc), (*tried, attempt.at), tuple(dict.fromkeys((*erased, *attempt.erased)))
+            ) from exc
 
     async def _command(
         self,
@@ -88,6 +96,7 @@ class Commands:
         name: str,
         raw_args: str,
         tried: tuple[dt.datetime, ...],
+        erased: tuple[Erased, ...],
         attempt: ClaimAttempt,
     ) -> list[Reply]:
         spec = REGISTRY.get(name)
@@ -111,8 +120,13 @@ class Commands:
         async def run(session: AsyncSession) -> tuple[list[Reply], CommandContext | None]:
             """The replies, and the context whose after-commit work is owed (None: none)."""
             nonlocal locale
+            attempt.erased = ()
+            deletion = DeletionReport()
+            # Before the person is looked up, which may make them anew (with, on SQLite, a
+            # deleted row's id): an earlier attempt's erasure that took effect unseen took
+            # its claim with it, and what it owed after its commit is done after this one's.
+            replayed = bool(await lifecycle.erasures_owed(services, session, erased, deletion))
             person = await self.identify.person(session, event)
-            replayed = False
             if not await self.identify.claim(session, person, event, attempt):
                 if not tried or not await self.identify.claimed_by(event, tried, session):
                     return [], None
@@ -123,7 +137,7 @@ class Commands:
                 services=services, session=session, person=person, event=event,
                 now=services.clock(),
                 locale=await self.assemble.locale_of(session, person, event),
-                replayed=replayed, line=_line(event, name, raw_args),
+                replayed=replayed, line=_line(event, name, raw_args), deletion=deletion,
             )
             locale = ctx.locale
             try:
@@ -142,6 +156,8 @@ class Commands:
                     locale=ctx.locale,
                 )
                 return [error], None
+            finally:  # whom the COMMIT erases: kept with the command if it meets an outage
+                attempt.erased = tuple(lifecycle.erased_in(session))
 
         try:
             # Run again if PostgreSQL aborts it over a conflict with another transaction: a

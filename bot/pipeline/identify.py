@@ -12,7 +12,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import Event, MessageEvent, Surface
-from bot.journal import Owed
+from bot.journal import Erased, Owed
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
 from profiles.driver_statements import RowsInsert, RowUpdate, Write
@@ -43,6 +43,9 @@ class ClaimAttempt:
 
     at: dt.datetime
     sent: bool = False
+    erased: tuple[Erased, ...] = ()
+    """Who this attempt's transaction erased (a ``/forget``): owed their erasure's work
+    after the commit if that transaction committed unseen (bot/journal.py ``Erased``)."""
 
 
 class ClaimUnsure(DatabaseUnavailable):
@@ -52,17 +55,20 @@ class ClaimUnsure(DatabaseUnavailable):
     the event with the times of the claims sent for it (``claims``, bot/journal.py
     ``Owed.claims``): its replay claims it, and answers it as owed if the claim it finds is
     one of these — not as a duplicate (a message: bot/pipeline/chat.py; a command:
-    bot/handlers/commands.py)."""
+    bot/handlers/commands.py). ``erased``: who those attempts erased (a command's)."""
 
-    def __init__(self, message: str, claims: tuple[dt.datetime, ...]) -> None:
+    def __init__(
+        self, message: str, claims: tuple[dt.datetime, ...], erased: tuple[Erased, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.claims = claims
+        self.erased = erased
 
     @property
     def owed(self) -> Owed:
         """How the event is kept: a message owing its answer and its learning if one of
-        ``claims`` committed (a command reads ``claims`` only)."""
-        return Owed(answer=True, learning=True, claims=self.claims)
+        ``claims`` committed (a command reads ``claims`` and ``erased`` only)."""
+        return Owed(answer=True, learning=True, claims=self.claims, erased=self.erased)
 
 
 class Identify:

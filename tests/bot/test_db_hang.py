@@ -17,6 +17,8 @@ from sqlalchemy import event, text
 from sqlmodel import select
 
 from bot.core import DB_BUSY, DB_UNAVAILABLE, Core
+from bot.digest import DigestService, install
+from bot.digest.scheduler import DigestScheduler
 from bot.events import PlatformContext
 from profiles.db import DatabaseUnavailable
 from profiles.memory_models import Memory
@@ -28,6 +30,7 @@ from profiles.models import (
     ProcessedEvent,
     Signal,
 )
+from tests.bot.memory.test_links import link
 from tests.bot.test_db_outage import TEXT, core_behind_proxy, delivering
 from tests.support.helpers import (
     command,
@@ -415,6 +418,90 @@ async def test_a_forget_whose_replay_meets_the_outage_is_done_and_answered_once_
         assert await person_id(core, alice) is None
         assert await count(core, Consent) == 0 and await count(core, ProcessedEvent) == 0
         assert core.backlog_size == 0
+
+
+async def until_erased(core: Core, who: Any) -> None:
+    """Return once the erasure whose COMMIT went into the hang has taken effect (the server
+    thawed and read it). Fails after 10 s."""
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                if await person_id(core, who) is None:
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError("the erasure sent into the hang never took effect") from None
+
+
+async def digests_reached_directly(core: Core, postgres_database: str) -> DigestService:
+    """The digest service, its job store reached without the proxy: APScheduler creates its
+    table at start on the event loop's thread, where the proxy that would carry it runs
+    (the loop would wait for itself)."""
+    digests = install(core.services, sources=[])
+    jobs = DigestScheduler(postgres_database, misfire_grace_seconds=60, timeout=BOUND)
+    await jobs.start(None, process_jobs=False)
+    digests._scheduler = jobs
+    return digests
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("every", [False, True], ids=["forget", "forget-all-linked"])
+async def test_a_forget_that_took_effect_at_the_thaw_leaves_nothing_outside_the_tables(
+    hung_core, postgres_database, every
+):
+    """The /forget's COMMIT goes into the hang and takes effect when the server thaws; what
+    its features do after the commit (the digest's scheduled job, a reply binding kept in
+    memory) never ran. Its replay was a new /forget of the person made anew: it did that
+    work for the new person's id, and answered with the new person's row count. The old
+    person's job store row stayed, and so did their binding (review). Now the replay does
+    that work for everyone the first run erased — a linked identity too — and says it is
+    done without a count it cannot know."""
+    async with hung_core() as (proxy, core):
+        replays_by_hand(core)
+        delivered = delivering(core)
+        digests = await digests_reached_directly(core, postgres_database)
+        try:
+            alice, other = person(), person(workspace="W2")
+            people = [alice, other] if every else [alice]
+            for who in people:
+                await grant(core, who)
+                await core.handle(command(who, "digest", "subscribe daily 08:00"))
+            if every:
+                await link(core, alice, other)
+            await digests.settle()
+            pids = [await person_id(core, who) for who in people]
+            assert None not in pids
+            jobs = await digests.jobs()
+            assert await jobs.scheduled_people() == set(pids)
+            core.services.bindings.delay = 3600.0  # kept in memory until the /forget
+            [answer] = await core.handle(message(alice, TEXT))
+            await core.services.learner.flush()  # its learning is in before the hang
+            assert answer.reply_id is not None
+            await core.bind_reply(answer.reply_id, "M1")
+            assert core.services.bindings.turn_for("M1") is not None
+            forget = command(alice, "forget", "confirm all" if every else "confirm")
+            with HangAt(core, proxy, "DELETE FROM person", commit=True) as hang:
+                hang.armed = True
+                async with asyncio.timeout(NEVER):
+                    replies = await core.handle(forget)
+            assert not hang.armed
+            assert [r.text for r in replies] == [DB_UNAVAILABLE] and core.backlog_size == 1
+            proxy.thaw()
+            await until_erased(core, alice)  # it took effect at the thaw
+            assert await core.drain_backlog() == 1
+            [[reply]] = delivered
+            assert reply.text == (
+                "Done. I deleted everything about you. If you talk to me again, I'll start "
+                "from scratch and ask before learning anything."
+            )
+            await digests.settle()
+            assert await jobs.scheduled_people() == set()  # no job store row for anyone
+            assert core.services.bindings.kept == ()
+            assert core.services.bindings.turn_for("M1") is None
+            assert [await person_id(core, who) for who in people] == [None] * len(people)
+            assert core.backlog_size == 0
+        finally:
+            await digests.aclose()
 
 
 @pytest.mark.postgres

@@ -22,6 +22,7 @@ from bot.journal import (
     ANSWER_AND_LEARNING,
     LEARNING_ONLY,
     Drainer,
+    Erased,
     Journal,
     Kept,
     Owed,
@@ -339,6 +340,30 @@ def test_the_claims_sent_for_an_event_survive_a_restart_and_a_second_outage(tmp_
     entry = again.first()
     assert entry is not None and entry.owed is not None
     assert entry.owed.claims == (AT, later, retried)
+    again.close()
+
+
+def test_whom_a_command_erased_survives_a_restart_and_a_second_outage(tmp_path) -> None:
+    """A /forget whose COMMIT met the outage keeps whom it erased: if it took effect, its
+    replay does their erasure's work after the commit (bot/lifecycle.py). Lost on a restart,
+    or on a second outage (a replay's own /forget erased the person made anew), the first
+    person's scheduled job stayed. Identifiers only: no words."""
+    path = tmp_path / "outage.journal"
+    journal = Journal(path)
+    event = msg(1)
+    first = Erased(7, "slack", "T1", "U1", turns=(70, 71))
+    journal.keep(event, owed=Owed(answer=True, learning=True, claims=(AT,), erased=(first,)))
+    journal.close()
+    again = Journal(path)
+    entry = again.first()
+    assert entry is not None and entry.owed is not None and entry.owed.erased == (first,)
+    made_anew = Erased(8, "slack", "T1", "U1")
+    later = AT + dt.timedelta(minutes=3)
+    again.keep(event, owed=Owed(answer=True, learning=True, claims=(later,),
+                                erased=(made_anew,)))
+    entry = again.first()
+    assert entry is not None and entry.owed is not None
+    assert entry.owed.erased == (first, made_anew) and entry.owed.claims == (AT, later)
     again.close()
 
 
