@@ -47,16 +47,28 @@ app.add_typer(experiments_cli.app, name="experiments")
 
 # run / chat -------------------------------------------------------------------------------
 @app.command()
-def run(config: ConfigOption = None) -> None:
+def run(
+    consent: Annotated[
+        bool,
+        typer.Option("--consent", help="The terminal chat (no platform configured): grant "
+                     "consent up front, as `chat --consent` does."),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
     """Start every configured adapter (Slack, Discord); with none configured, the terminal.
     Health, readiness, metrics and the operator page are served on TAILORBOT_HTTP_PORT."""
-    from adapters.cli.run import serve
+    from adapters.cli.run import configured_runners, serve
     from adapters.cli.runtime import run_async, use_experiments_of
 
     settings = settings_from(config)
+    if consent and configured_runners(settings):
+        # On Slack and Discord consent is each person's own, asked of them.
+        raise typer.BadParameter("is for the terminal chat (no Slack or Discord credentials "
+                                 "set); on Slack and Discord each person gives their own",
+                                 param_hint="--consent")
     use_experiments_of(config)
     with stopped_in_one_line(), contextlib.suppress(KeyboardInterrupt):
-        run_async(serve(settings))
+        run_async(serve(settings, grant_consent=consent))
 
 
 @app.command()

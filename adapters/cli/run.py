@@ -42,10 +42,14 @@ def default_user() -> str:
         return "you"
 
 
-async def serve(settings: Settings, runners: list[tuple[str, Any]] | None = None) -> None:
+async def serve(
+    settings: Settings, runners: list[tuple[str, Any]] | None = None, *,
+    grant_consent: bool = False,
+) -> None:
     """``runners``: the adapters to start (default: every configured one). Whatever they
     are, the process also serves the operator endpoints, fires digests and purges expired
-    records — `tailorbot discord run` once did none of that."""
+    records — `tailorbot discord run` once did none of that. ``grant_consent``: the terminal
+    chat's person consents up front (its note tells them to start with ``--consent``)."""
     from adapters.cli.runtime import core_for
     from bot.digest import digests_for
     from bot.retention import RetentionScheduler
@@ -63,7 +67,7 @@ async def serve(settings: Settings, runners: list[tuple[str, Any]] | None = None
         # wait for them either (a message that comes sooner may still pay part of it).
         lexicons = asyncio.ensure_future(_warm_up(core))
         try:
-            await _serve_adapters(core, settings, runners, host)
+            await _serve_adapters(core, settings, runners, host, grant_consent)
         finally:
             await retention.aclose()
             await digests.aclose()
@@ -98,7 +102,8 @@ async def _start_host(core: Core, settings: Settings) -> WebHost | None:
 
 
 async def _serve_adapters(
-    core: Core, settings: Settings, runners: list[tuple[str, Any]], host: WebHost | None
+    core: Core, settings: Settings, runners: list[tuple[str, Any]], host: WebHost | None,
+    grant_consent: bool = False,
 ) -> None:
     if not runners:
         from adapters import terminal
@@ -109,7 +114,7 @@ async def _serve_adapters(
         )
         if host is not None:
             host.adapters.set("terminal", READY)
-        await terminal.chat(core, user=default_user())
+        await terminal.chat(core, user=default_user(), grant_consent=grant_consent)
         return
 
     async def one(name: str, runner: Any) -> None:

@@ -93,6 +93,31 @@ def test_console_script_scripted_session_learns_and_exports(tmp_path, data_dir):
     assert (tmp_path / "tailorbot.db").exists()  # the default database, created on first run
 
 
+def test_run_with_consent_learns_from_the_first_message(tmp_path, data_dir):
+    """`tailorbot run` starts the terminal chat when no platform is configured, and its note
+    says "start with --consent": `run` takes it as `chat` does (it refused the option)."""
+    result = run_cli(
+        ["run", "--consent"],
+        "I mostly listen to jazz while reading about sourdough baking\n/profile\n",
+        tmp_path,
+        TAILORBOT_HTTP_ENABLED="false",
+    )
+    assert result.returncode == 0, result.output
+    assert "learning is off until consent" not in result.stderr
+    profile = result.stdout.splitlines()[-1]
+    assert "jazz" in profile and "sourdough baking" in profile
+
+
+def test_run_with_consent_refuses_on_a_platform(tmp_path):
+    """On Slack and Discord consent is each person's own: `run --consent` with a platform
+    configured stops before anything starts, saying why."""
+    refused = run_cli(["run", "--consent"], "", tmp_path, COLUMNS="300",
+                      SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN="xapp-test")
+    assert refused.returncode == 2
+    assert "--consent" in refused.stderr and "each person gives their own" in refused.stderr
+    assert not (tmp_path / "tailorbot.db").exists()  # nothing started
+
+
 def test_console_script_users_admin_commands(tmp_path):
     run_cli(
         ["chat", "--user", "erin", "--consent"],
