@@ -18,7 +18,11 @@ held by other work (a ``/forget``, a digest page) under the database timeout
 (:class:`~profiles.db.DatabaseBusy`, profiles/db_timeout.py). The event is then run again
 at once, as its replay would run it (with what it owes), up to :data:`BUSY_ATTEMPTS` times
 in all, in its person's turn; only if the lock outlasts them is it kept in the outage
-journal, and the person told the bot is busy, not that the database is away.
+journal, marked busy, and the person told the bot is busy, not that the database is away.
+A busy entry holds back its own person's later events only (they are kept behind it, told
+the bot is busy); everyone else's go ahead of it without replaying the journal first, and a
+drain skips it while its lock holds (bot/journal.py, "Busy entries"). An entry kept while the
+database was away still holds everyone's events behind the whole journal.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from bot.events import (
 from bot.handlers.commands import Commands
 from bot.handlers.feedback import Feedback
 from bot.i18n import N_, negotiate, t
-from bot.journal import ANSWER_AND_LEARNING, Drainer, Journal, Kept, Owed
+from bot.journal import ANSWER_AND_LEARNING, Ahead, Drainer, Journal, Kept, Owed
 from bot.llm.base import LLMBackend, LLMRequest, PartialCallback
 from bot.memory.intent import memory_intent
 from bot.observe import observed
@@ -60,7 +64,7 @@ from bot.pipeline.chat import (
 from bot.pipeline.identify import ClaimUnsure, key_of
 from bot.sanitize import fit_event
 from bot.services import Services
-from profiles.db import Database, DatabaseBusy, DatabaseUnavailable
+from profiles.db import Database, DatabaseBusy, DatabaseUnavailable, is_busy
 from profiles.engine import PersonKey
 from profiles.signals import SignalExtractor
 from prompts.render import PromptRenderer, TemplateError
@@ -129,17 +133,6 @@ class Unfinished(DatabaseUnavailable):
         self.busy = busy
 
 
-def _busy(exc: BaseException) -> bool:
-    """Whether ``exc`` is, or was raised from, the database being busy: AnswerOwed and
-    ClaimUnsure carry their cause."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, DatabaseBusy):
-            return True
-        cause = cause.__cause__
-    return False
-
-
 class Core:
     """Routes each event to its handler; the shared parts live in :attr:`services`."""
 
@@ -174,6 +167,7 @@ class Core:
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
             owed_of=owed_of,
+            busy=is_busy,
             before=self.services.db.fence_lost,
         )
         self.bindings = self.services.bindings
@@ -198,13 +192,13 @@ class Core:
         except Unfinished as exc:
             return self._kept(event, exc.owed, exc, busy=exc.busy)
         except DatabaseUnavailable as exc:
-            return self._kept(event, owed_of(exc), exc, busy=False)
+            return self._kept(event, owed_of(exc), exc, busy=is_busy(exc))
 
     def _kept(
         self, event: AnyEvent, owed: Owed | None, exc: DatabaseUnavailable, *, busy: bool
     ) -> list[Reply]:
         """``event`` in the outage journal, owing ``owed``, and what the person is told."""
-        kept = self.services.journal.keep(event, owed=owed)
+        kept = self.services.journal.keep(event, owed=owed, busy=busy)
         self.drainer.wake()
         state = "busy" if busy else "unavailable"
         log.warning("database %s, event %s %s: %s", state, event.event_id, kept.value, exc)
@@ -300,20 +294,35 @@ class Core:
         replaying: bool = False,
         owed: Owed | None = None,
     ) -> list[Reply]:
-        if not replaying and len(self.services.journal):
-            # Older events first: a new one waits behind them while any are still waiting.
-            await self.drainer.drain()
-            if len(self.services.journal):
-                raise DatabaseUnavailable("earlier events are still waiting for the database")
         key = key_of(event)
+        journal = self.services.journal
+        if not replaying and journal.ahead(key) is not Ahead.NOTHING:
+            # Older events first: a new one waits behind them while any it must wait behind
+            # are still waiting — everyone's while an outage entry waits, only this
+            # person's own while the rest wait for locks on other people's rows.
+            await self.drainer.drain()
+            self._raise_if_behind(journal.ahead(key))
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[key] = lock
+        waited = lock.locked()
         async with lock:  # one person's events are handled in order
             if replaying:  # the drainer's: a failure stops the drain, to be tried later
                 return await self._route(event, on_partial, owed)
+            if waited:  # for an earlier event of theirs, kept meanwhile? Not ahead of it
+                self._raise_if_behind(journal.ahead(key))
             return await self._route_while_busy(event, on_partial, owed)
+
+    @staticmethod
+    def _raise_if_behind(ahead: Ahead) -> None:
+        """A new event that must wait behind the journal is kept behind it, told why: the
+        database away (an outage entry waits), or busy (their own earlier events wait for a
+        lock on their rows)."""
+        if ahead is Ahead.OUTAGE:
+            raise DatabaseUnavailable("earlier events are still waiting for the database")
+        if ahead is Ahead.OWN:
+            raise DatabaseBusy("this person's earlier events are still waiting for a lock")
 
     async def _route_while_busy(
         self, event: AnyEvent, on_partial: PartialCallback | None, owed: Owed | None
@@ -328,7 +337,7 @@ class Core:
             try:
                 return await self._route(event, on_partial, owed)
             except DatabaseUnavailable as exc:
-                busy = _busy(exc)
+                busy = is_busy(exc)
                 if attempt == 1 and not busy:
                     raise  # kept with what the failure says it owes (_handle)
                 owed = owed_of(exc, owed)

@@ -10,6 +10,27 @@ once. Entries are unique by (platform, workspace, event id): a platform's retry 
 already waiting is not kept twice. The journal is bounded (``limit`` entries); when it is full
 the person is told plainly that this message could not be kept.
 
+Busy entries. An entry also says why it waits: the database was away (an *outage* entry), or
+it answered but cut the work on a lock that other work held on some rows (*busy*,
+:class:`~profiles.db.DatabaseBusy`). An outage entry holds everyone, as every entry used to:
+a new event waits behind the whole journal (:meth:`Journal.ahead` says ``OUTAGE``), and a
+replay that meets the database away stops the drain. A busy entry holds its own person only
+— the one of the journal's (platform, workspace, user id) columns: others' events go ahead
+of it, theirs wait behind it (``OWN``), and a drain whose replay of it is cut busy again
+keeps it, skips that person's later entries in that pass (their order kept) and goes on with
+other people's. So one person's row held by a long lock (an operator's transaction, an
+erasure) no longer makes the bot unavailable to everybody.
+The word is that of the last failure that kept or replayed the entry (``keep(..., busy=)``,
+:meth:`Journal.mark`): a busy entry whose replay meets the database away becomes an outage
+entry, and an outage entry whose replay is cut busy a busy one. Why the last failure's and
+not the first's: an entry should hold back what would stop now too; an outage entry stuck
+behind one person's lock would hold everyone again, and a busy one that met the database
+away would let everyone try a database that does not answer (each waiting the database
+timeout against a hang, where they are told at once). Claims, what an entry owes and its
+merging, :meth:`Journal.done` and :meth:`Journal.forget` are the same for both kinds.
+A journal an earlier version wrote has no such column: it is added on opening, its entries
+outage ones, as they were.
+
 The file holds people's words, so ``/forget`` removes that person's waiting events
 (:meth:`Journal.forget`) and the file runs with ``secure_delete`` so removed text is
 overwritten, not merely unlinked.
@@ -29,8 +50,10 @@ A command whose transaction erased people (``/forget``) keeps who they were as w
 owed after the commit, which never ran.
 
 API (small on purpose; the batched learner, bot/learning.py, builds its guarantee on it):
-``Journal.keep(event, owed=None) -> Kept`` (``keep_many`` for a batch),
-``first() -> Entry``, ``done(entry)`` (removed after its replay unless that replay kept it
+``Journal.keep(event, owed=None, busy=False) -> Kept`` (``keep_many`` for a batch),
+``ahead(person) -> Ahead`` (what a new event of theirs waits behind),
+``first(skipping=()) -> Entry`` (the oldest, but for these people's), ``mark(entry, busy=)``
+(why its replay failed), ``done(entry)`` (removed after its replay unless that replay kept it
 again with what it could not finish), ``len(journal)``,
 ``Journal.forget(...)``, and
 :class:`Drainer` (``drain()``, ``wake()``, ``aclose()``), the single replayer.
@@ -48,7 +71,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -63,6 +86,7 @@ from bot.events import (
     Reply,
     Surface,
 )
+from profiles.engine import PersonKey
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +100,14 @@ class Kept(enum.Enum):
     KEPT = "kept"
     ALREADY = "already"  # a retry of an event that is already waiting
     FULL = "full"
+
+
+class Ahead(enum.Enum):
+    """What a new event of one person waits behind (:meth:`Journal.ahead`)."""
+
+    NOTHING = "nothing"  # nothing waits, or only other people's busy entries: it goes ahead
+    OWN = "own"  # busy entries only, and some are this person's: theirs go first
+    OUTAGE = "outage"  # an outage entry waits: everyone's events wait behind the journal
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -133,12 +165,16 @@ LEARNING_ONLY = Owed(learning=True)
 class Entry(NamedTuple):
     """The oldest waiting event: its place in the file, the event, and what it still owes
     if it was claimed already (None: it was not, and is replayed whole); ``payload`` is the
-    stored text, so :meth:`Journal.done` can tell whether the entry changed meanwhile."""
+    stored text, so :meth:`Journal.done` can tell whether the entry changed meanwhile.
+    ``person``: whose entry it is (the journal's columns); ``busy``: kept because the
+    database was busy, not away (module docstring)."""
 
     seq: int
     event: AnyEvent
+    person: PersonKey
     owed: Owed | None = None
     payload: str = ""
+    busy: bool = False
 
 
 def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
@@ -281,8 +317,14 @@ class Journal:
                 " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
                 " platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,"
                 " event_id TEXT NOT NULL, payload TEXT NOT NULL,"
+                " busy INTEGER NOT NULL DEFAULT 0,"
                 " UNIQUE (platform, workspace, event_id))"
             )
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(outage_event)")}
+            if "busy" not in columns:  # an earlier version's file: its entries are outages'
+                conn.execute(
+                    "ALTER TABLE outage_event ADD COLUMN busy INTEGER NOT NULL DEFAULT 0"
+                )
             self._conn = conn
         return self._conn
 
@@ -293,13 +335,16 @@ class Journal:
             (count,) = self._db().execute("SELECT count(*) FROM outage_event").fetchone()
         return int(count)
 
-    def keep(self, event: AnyEvent, *, owed: Owed | None = None) -> Kept:
+    def keep(self, event: AnyEvent, *, owed: Owed | None = None, busy: bool = False) -> Kept:
         """Write ``event`` durably (committed and synced when this returns); ``owed``: it was
-        claimed already, and this is what its replay must still do."""
-        return self.keep_many([event], [owed])[0]
+        claimed already, and this is what its replay must still do; ``busy``: the database
+        was busy, not away (module docstring) — an entry already waiting takes this word
+        too."""
+        return self.keep_many([event], [owed], busy=busy)[0]
 
     def keep_many(
-        self, events: list[AnyEvent], owed: Sequence[Owed | None] | None = None
+        self, events: list[AnyEvent], owed: Sequence[Owed | None] | None = None, *,
+        busy: bool = False,
     ) -> list[Kept]:
         """:meth:`keep` for several events in one synced transaction (a batch of learning
         the database refused), ``owed[i]`` for ``events[i]``: in order, each ``KEPT``,
@@ -321,6 +366,11 @@ class Journal:
                         key,
                     ).fetchone()
                     if waiting is not None:
+                        db.execute(  # the last failure's word (module docstring)
+                            "UPDATE outage_event SET busy = ?"
+                            " WHERE platform = ? AND workspace = ? AND event_id = ?",
+                            (busy, *key),
+                        )
                         if event_owed is None:  # a platform's retry of a waiting event
                             outcome.append(Kept.ALREADY)
                             continue
@@ -344,9 +394,10 @@ class Journal:
                         continue
                     db.execute(
                         "INSERT INTO outage_event"
-                        " (platform, workspace, user_id, event_id, payload)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (ref.platform, ref.workspace, ref.user_id, event.event_id, payload),
+                        " (platform, workspace, user_id, event_id, payload, busy)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (ref.platform, ref.workspace, ref.user_id, event.event_id, payload,
+                         busy),
                     )
                     count += 1
                     outcome.append(Kept.KEPT)
@@ -356,20 +407,42 @@ class Journal:
             db.execute("COMMIT")
         return outcome
 
-    def first(self) -> Entry | None:
-        """The oldest waiting event."""
+    def ahead(self, person: PersonKey) -> Ahead:
+        """What a new event of ``person`` waits behind (module docstring): one statement,
+        asked on every event while anything waits."""
+        if self._conn is None and not self.exists():
+            return Ahead.NOTHING
+        with self._lock:
+            (least,) = self._db().execute(
+                "SELECT min(busy) FROM outage_event"
+                " WHERE busy = 0 OR (platform = ? AND workspace = ? AND user_id = ?)",
+                (person.platform, person.workspace, person.user_id),
+            ).fetchone()
+        return Ahead.NOTHING if least is None else Ahead.OWN if least else Ahead.OUTAGE
+
+    def first(self, *, skipping: Container[PersonKey] = ()) -> Entry | None:
+        """The oldest waiting event of anyone not in ``skipping`` (people a drain left
+        behind in this pass: their entries keep their order)."""
         if self._conn is None and not self.exists():
             return None
-        with self._lock:
-            row = (
-                self._db()
-                .execute("SELECT seq, payload FROM outage_event ORDER BY seq LIMIT 1")
-                .fetchone()
-            )
+        with self._lock, contextlib.closing(self._db().execute(
+            "SELECT seq, platform, workspace, user_id, payload, busy FROM outage_event"
+            " ORDER BY seq"
+        )) as rows:  # read row by row: it stops at the first it returns
+            row = next((row for row in rows if PersonKey(*row[1:4]) not in skipping), None)
         if row is None:
             return None
-        data = json.loads(row[1])
-        return Entry(int(row[0]), _event_of(data), _owed_of(data), row[1])
+        seq, platform, workspace, user_id, payload, busy = row
+        data = json.loads(payload)
+        return Entry(int(seq), _event_of(data), PersonKey(platform, workspace, user_id),
+                     _owed_of(data), payload, bool(busy))
+
+    def mark(self, entry: Entry, *, busy: bool) -> None:
+        """Why ``entry``'s replay failed: the database busy, or away (module docstring)."""
+        with self._lock:
+            self._db().execute(
+                "UPDATE outage_event SET busy = ? WHERE seq = ?", (busy, entry.seq)
+            )
 
     def done(self, entry: Entry) -> None:
         """Remove ``entry`` after its replay — unless the replay kept it again meanwhile
@@ -477,6 +550,12 @@ class Drainer:
     database that hangs each attempt takes the whole database timeout
     (profiles/db_timeout.py), and people writing together waited one attempt per person
     ahead of them (five at once: ten seconds for the last).
+    A replay cut because the database was *busy* (``busy(exc)``: it answered, but a lock on
+    that person's rows outlasted the wait) does not stop the drain: the entry is kept,
+    marked busy, with what it owes as above, that person's later entries are skipped in this
+    pass (their order is kept) and other people's are replayed; a later pass, or that
+    person's next event, tries them again. A replay that meets the database away marks its
+    entry an outage one and stops the drain, busy or not before (module docstring).
     Any other failure is logged and that entry is dropped, so one poisoned event cannot block
     everyone behind it."""
 
@@ -488,6 +567,7 @@ class Drainer:
         *,
         unavailable: type[Exception],
         owed_of: Callable[[Exception], Owed | None] = lambda _exc: None,
+        busy: Callable[[Exception], bool] = lambda _exc: False,
         before: Callable[[], Awaitable[None]] | None = None,
         first_delay: float = 1.0,
         max_delay: float = 60.0,
@@ -497,6 +577,7 @@ class Drainer:
         self._deliver = deliver
         self._unavailable = unavailable
         self._owed_of = owed_of
+        self._busy = busy
         # Run before each attempt (Database.fence_lost: what a connection lost in a hang
         # was sent has landed or never will); raising ``unavailable`` stops it, as a replay
         self._before = before
@@ -512,9 +593,10 @@ class Drainer:
         return self._lock.locked()
 
     async def drain(self) -> int:
-        """Replay waiting events in order until the journal is empty or the database fails
-        again; returns how many were processed (0 as well when the attempt this call waited
-        for failed: the database is still away, see the class docstring)."""
+        """Replay waiting events in order until the journal is empty, but for the entries of
+        people whose replay was cut busy in this pass, or the database fails again; returns
+        how many were processed (0 as well when the attempt this call waited for failed: the
+        database is still away, see the class docstring)."""
         done = 0
         failed_before = self._failed_attempts
         async with self._lock:
@@ -526,14 +608,19 @@ class Drainer:
                 except self._unavailable:
                     self._failed_attempts += 1
                     return 0
-            while (head := self.journal.first()) is not None:
+            held: set[PersonKey] = set()  # people whose replay was cut busy in this pass
+            while (head := self.journal.first(skipping=held)) is not None:
                 event, owed = head.event, head.owed
                 self.replaying = True
                 try:
                     replies = await self._replay(event, owed)
                 except self._unavailable as exc:
+                    busy = self._busy(exc)
+                    self._keep_what_is_owed(head, exc, busy=busy)
+                    if busy:
+                        held.add(head.person)
+                        continue
                     self._failed_attempts += 1
-                    self._keep_what_is_owed(event, exc)
                     break
                 except Exception:
                     log.exception("replayed event %s failed and was dropped", event.event_id)
@@ -549,15 +636,18 @@ class Drainer:
                         log.exception("replies to replayed event %s not delivered", event.event_id)
         return done
 
-    def _keep_what_is_owed(self, event: AnyEvent, exc: Exception) -> None:
-        """The entry of ``event``, whose replay met the database gone, now says what the
-        replay left owed (see the class docstring). Gone from the journal meanwhile — a
-        replayed ``/forget`` removes its person's waiting events, its own with them, before
-        its transaction commits — it is kept again, at the end: it must still be done."""
+    def _keep_what_is_owed(self, entry: Entry, exc: Exception, *, busy: bool) -> None:
+        """``entry``, whose replay met the database gone (``busy``: busy), now says why and
+        what the replay left owed (see the class docstring). Gone from the journal
+        meanwhile — a replayed ``/forget`` removes its person's waiting events, its own with
+        them, before its transaction commits — it is kept again, at the end: it must still
+        be done."""
+        self.journal.mark(entry, busy=busy)
         owed = self._owed_of(exc)
         if owed is None:
             return
-        if self.journal.keep(event, owed=owed) is Kept.FULL:
+        event = entry.event
+        if self.journal.keep(event, owed=owed, busy=busy) is Kept.FULL:
             log.error("replayed event %s met the outage and could not be kept again: the "
                       "journal is full", event.event_id)
 

@@ -57,6 +57,18 @@ class DatabaseBusy(DatabaseUnavailable):
     first (bot/core.py)."""
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised from, the database being busy: work that failed
+    with it (the core's ``AnswerOwed`` and ``ClaimUnsure`` carry their cause) waits for a
+    lock on some rows, not for the database, and is kept as such (bot/journal.py)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DatabaseBusy):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 # PostgreSQL's answers to transactions that conflicted, which the same work run again in a
 # new transaction can pass: deadlock_detected, serialization_failure.
 CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})

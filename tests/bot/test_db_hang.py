@@ -20,7 +20,7 @@ from bot.core import DB_BUSY, DB_UNAVAILABLE, Core
 from bot.digest import DigestService, install
 from bot.digest.scheduler import DigestScheduler
 from bot.events import PlatformContext
-from profiles.db import DatabaseUnavailable
+from profiles.db import Database, DatabaseUnavailable
 from profiles.memory_models import Memory
 from profiles.models import (
     Consent,
@@ -554,11 +554,11 @@ async def test_one_lost_connection_elsewhere_does_not_fail_replies_waiting_their
 
 @contextlib.asynccontextmanager
 async def holding_person(
-    core: Core, pid: int | None, release: asyncio.Event
+    db: Database, pid: int | None, release: asyncio.Event
 ) -> AsyncIterator[None]:
     """Legitimate work (a /forget's transaction, a digest page) holds the person's row, from
-    when the block starts until ``release``: what a reply's claim must wait for."""
-    db = core.services.db
+    when the block starts until ``release``: what a reply's claim must wait for. ``db``:
+    the core's, or a connection of its own that a cut proxy does not end."""
     held = asyncio.Event()
 
     async def hold() -> None:
@@ -594,7 +594,7 @@ async def test_a_reply_that_waits_longer_than_the_bound_for_a_row_lock_is_answer
         db = core.services.db
         asked = message(alice, TEXT)
         release = asyncio.Event()
-        async with holding_person(core, pid, release):
+        async with holding_person(db, pid, release):
             asyncio.get_running_loop().call_later(BOUND + 0.5, release.set)  # past the bound
             async with asyncio.timeout(NEVER):
                 replies = await core.handle(asked)
@@ -619,7 +619,7 @@ async def test_a_reply_that_the_row_lock_outlasts_is_kept_and_the_person_told_bu
         pid = await person_id(core, alice)
         db = core.services.db
         asked = message(alice, TEXT)
-        async with holding_person(core, pid, asyncio.Event()):
+        async with holding_person(db, pid, asyncio.Event()):
             async with asyncio.timeout(NEVER):
                 replies = await core.handle(asked)
         assert [r.text for r in replies] == [DB_BUSY]
@@ -628,3 +628,121 @@ async def test_a_reply_that_the_row_lock_outlasts_is_kept_and_the_person_told_bu
         assert [[r.purpose for r in replies] for replies in delivered] == [["chat"]]
         assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
         assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+
+
+def texts(replies: list[Any]) -> list[str]:
+    return [reply.text for reply in replies]
+
+
+async def user_turns(core: Core, *people: Any) -> list[str]:
+    """What these people said, as recorded, in the order it was recorded."""
+    pids = [await person_id(core, who) for who in people]
+    async with core.services.db.session() as session:
+        rows = await session.exec(
+            select(ConversationTurn.text)
+            .where(
+                ConversationTurn.person_id.in_(pids),  # type: ignore[union-attr]
+                ConversationTurn.role == "user",
+            )
+            .order_by(ConversationTurn.id)  # type: ignore[arg-type]
+        )
+        return list(rows)
+
+
+@pytest.mark.postgres
+async def test_one_persons_row_held_past_the_retries_holds_back_only_their_events(hung_core):
+    """Alice's row is held (an operator's transaction, a long erasure) through every run of
+    her message: it is kept, busy. Before, every new event of everyone replayed the journal
+    first and, her entry still waiting, was told the database was unavailable until the lock
+    went. Now Bob is answered while it holds; Alice's next message waits behind her first
+    (told busy: her order is kept); once the row is free the drain replays hers in order,
+    each taking effect once."""
+    async with hung_core() as (_proxy, core):
+        replays_by_hand(core)
+        delivered = delivering(core)
+        core.busy_attempts = 2
+        alice, bob = person("alice"), person("bob")
+        for who in (alice, bob):
+            await grant(core, who)
+        pid = await person_id(core, alice)
+        db = core.services.db
+        first, second = message(alice, f"{TEXT}, part 1"), message(alice, f"{TEXT}, part 2")
+        asked = message(bob, "and what about vacuum tuning?")
+        async with holding_person(db, pid, asyncio.Event()), asyncio.timeout(NEVER):
+            assert texts(await core.handle(first)) == [DB_BUSY]
+            assert [r.purpose for r in await core.handle(asked)] == ["chat"]
+            assert core.backlog_size == 1
+            assert texts(await core.handle(second)) == [DB_BUSY]
+            assert core.backlog_size == 2
+        assert (db.timeouts, db.failures) == (0, 0)
+        assert await core.drain_backlog() == 2
+        assert [[r.purpose for r in replies] for replies in delivered] == [["chat"], ["chat"]]
+        assert await user_turns(core, alice) == [first.text, second.text]
+        for event in (first, second, asked):
+            assert await count(core, ProcessedEvent, event_id=event.event_id) == 1
+        assert await core.drain_backlog() == 0 and core.backlog_size == 0
+
+
+@pytest.mark.postgres
+async def test_a_message_that_waited_for_its_turn_goes_behind_the_one_kept_busy(
+    hung_core, monkeypatch
+):
+    """Alice's second message comes while her first is run again against her held row, and
+    waits for its turn. Her first is kept busy, and the row is freed at that moment: the
+    second, which found nothing of hers waiting when it came, was answered before the first
+    was replayed. Now it looks again when its turn comes, and goes behind the first."""
+    async with hung_core() as (_proxy, core):
+        replays_by_hand(core)
+        core.busy_attempts = 2
+        alice = person()
+        await grant(core, alice)
+        pid = await person_id(core, alice)
+        journal = core.services.journal
+        keep, freed = journal.keep, asyncio.Event()
+
+        def kept_then_freed(event: Any, **how: Any) -> Any:
+            outcome = keep(event, **how)
+            freed.set()  # the lock goes as the first is kept
+            return outcome
+
+        monkeypatch.setattr(journal, "keep", kept_then_freed)
+        first, second = message(alice, f"{TEXT}, part 1"), message(alice, f"{TEXT}, part 2")
+        async with holding_person(core.services.db, pid, freed), asyncio.timeout(NEVER):
+            answers = await asyncio.gather(core.handle(first), core.handle(second))
+        assert [texts(replies) for replies in answers] == [[DB_BUSY], [DB_BUSY]]
+        assert await core.drain_backlog() == 2
+        assert await user_turns(core, alice) == [first.text, second.text]
+
+
+@pytest.mark.postgres
+async def test_an_entry_kept_while_the_database_was_away_still_holds_everyone(
+    hung_core, postgres_database
+):
+    """Alice's message is kept busy behind her held row, then Carol's while the database is
+    away. Back, Bob's message still waits behind the journal — Carol's is replayed first:
+    across people an outage keeps the order — but not behind Alice's, her row still held:
+    the drain goes past hers, and Bob is answered."""
+    holder = Database(postgres_database, timeout=BOUND)  # not through the proxy it cuts
+    try:
+        async with hung_core() as (proxy, core):
+            replays_by_hand(core)
+            delivered = delivering(core)
+            core.busy_attempts = 2
+            alice, bob, carol = person("alice"), person("bob"), person("carol")
+            for who in (alice, bob, carol):
+                await grant(core, who)
+            pid = await person_id(core, alice)
+            said, asked = message(carol, TEXT), message(bob, "and what about vacuum tuning?")
+            async with holding_person(holder, pid, asyncio.Event()), asyncio.timeout(NEVER):
+                assert texts(await core.handle(message(alice, TEXT))) == [DB_BUSY]
+                await proxy.stop()
+                assert texts(await core.handle(said)) == [DB_UNAVAILABLE]
+                await proxy.start()
+                assert [r.purpose for r in await core.handle(asked)] == ["chat"]
+                assert [[r.purpose for r in replies] for replies in delivered] == [["chat"]]
+                assert core.backlog_size == 1  # Alice's
+            assert await user_turns(core, bob, carol) == [said.text, asked.text]
+            assert await core.drain_backlog() == 1
+            assert len(await user_turns(core, alice)) == 1
+    finally:
+        await holder.dispose()

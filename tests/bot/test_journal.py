@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import sqlite3
 
 import pytest
 
@@ -21,6 +23,7 @@ from bot.events import (
 from bot.journal import (
     ANSWER_AND_LEARNING,
     LEARNING_ONLY,
+    Ahead,
     Drainer,
     Erased,
     Journal,
@@ -30,6 +33,7 @@ from bot.journal import (
     decode,
     encode,
 )
+from profiles.engine import PersonKey
 
 ALICE = PersonRef("slack", "T1", "U1", "Alice")
 BOB = PersonRef("slack", "T1", "U2")
@@ -434,3 +438,133 @@ def test_an_event_known_claimed_owes_no_claim_times_any_more(tmp_path) -> None:
         entry = journal.first()
         assert entry is not None and entry.owed == known
         journal.close()
+
+
+CAROL = PersonRef("slack", "T1", "U3")
+
+
+def key(who: PersonRef) -> PersonKey:
+    return PersonKey(who.platform, who.workspace, who.user_id)
+
+
+class Busy(Gone):
+    """The database answered but cut the replay on a lock held on that person's rows (the
+    core's ``DatabaseBusy``)."""
+
+
+async def test_a_drain_skips_a_busy_persons_later_entries_and_goes_on_with_others() -> None:
+    """One person's rows held by a long lock stopped the drain at their entry, and everyone's
+    events behind it waited until the lock went. Now their entry stays (marked busy, with
+    what it owes), their later entries are skipped in that pass, in order, and other
+    people's are replayed; once the lock goes, theirs are replayed in their order."""
+    journal = Journal()
+    for n, who in enumerate((ALICE, BOB, ALICE, CAROL, BOB)):
+        journal.keep(msg(n, who), busy=who is ALICE)
+    locked = {"U1"}
+    replayed: list[str] = []
+
+    async def replay(event, owed):
+        if event.person.user_id in locked:
+            raise Busy()
+        replayed.append(event.event_id)
+        return []
+
+    async def deliver(event, replies):
+        raise AssertionError("nothing to deliver")
+
+    drainer = Drainer(journal, replay, deliver, unavailable=Gone,
+                      busy=lambda exc: isinstance(exc, Busy))
+    assert await drainer.drain() == 3
+    assert replayed == ["ev1", "ev3", "ev4"]
+    waiting = [(e.event_id, e.person.user_id) for e in _all(journal)]
+    assert waiting == [("ev0", "U1"), ("ev2", "U1")]
+    head = journal.first()
+    assert head is not None and head.busy and head.person == key(ALICE)
+    assert journal.ahead(key(BOB)) is Ahead.NOTHING  # others' events go ahead of it
+    assert journal.ahead(key(ALICE)) is Ahead.OWN  # theirs wait behind it
+    locked.clear()
+    assert await drainer.drain() == 2
+    assert replayed[3:] == ["ev0", "ev2"] and len(journal) == 0
+
+
+async def test_an_outage_entry_holds_everyone_and_stops_the_drain() -> None:
+    """An entry kept while the database was away holds every new event behind the whole
+    journal, as before, and a replay that meets the database away stops the pass — a busy
+    entry's too, which becomes an outage entry (the database is away for everyone now)."""
+    journal = Journal()
+    journal.keep(msg(0, ALICE), busy=True)
+    assert journal.ahead(key(BOB)) is Ahead.NOTHING
+    journal.keep(msg(1, CAROL))  # the database away
+    assert [journal.ahead(key(who)) for who in (ALICE, BOB, CAROL)] == [Ahead.OUTAGE] * 3
+    journal.keep(msg(2, BOB))
+    replayed: list[str] = []
+
+    async def replay(event, owed):
+        replayed.append(event.event_id)
+        raise Gone()
+
+    async def deliver(event, replies):
+        raise AssertionError("nothing to deliver")
+
+    drainer = Drainer(journal, replay, deliver, unavailable=Gone,
+                      busy=lambda exc: isinstance(exc, Busy))
+    assert await drainer.drain() == 0
+    assert replayed == ["ev0"]  # the pass stopped at the first entry
+    head = journal.first()
+    assert head is not None and head.event.event_id == "ev0" and not head.busy
+    assert journal.ahead(key(BOB)) is Ahead.OUTAGE
+
+
+async def test_a_busy_replay_keeps_what_it_owes_and_an_outage_entry_cut_busy_turns_busy() -> None:
+    """A replay cut busy after its claim committed keeps what it owes, as one that met the
+    outage does; an outage entry whose replay is cut busy (the database back, this person's
+    row still held) now holds back only its person."""
+    journal = Journal()
+    journal.keep(msg(0, ALICE))  # kept while the database was away
+    journal.keep(msg(1, BOB))
+
+    async def replay(event, owed):
+        if event.person == ALICE:
+            raise OutageAfterClaim(ANSWER_AND_LEARNING)
+        return []
+
+    async def deliver(event, replies):
+        raise AssertionError("nothing to deliver")
+
+    drainer = Drainer(
+        journal, replay, deliver, unavailable=Gone, busy=lambda exc: True,
+        owed_of=lambda exc: exc.owed if isinstance(exc, OutageAfterClaim) else None,
+    )
+    assert await drainer.drain() == 1
+    head = journal.first()
+    assert head is not None and len(journal) == 1
+    assert (head.event.event_id, head.owed, head.busy) == ("ev0", ANSWER_AND_LEARNING, True)
+    assert journal.ahead(key(BOB)) is Ahead.NOTHING
+
+
+def test_a_journal_an_earlier_version_wrote_opens_with_its_entries_as_outage_ones(tmp_path):
+    """The file outlives an upgrade: an entry written before entries said why they wait is
+    an outage one (it holds everyone, as it did), and the file takes busy entries after."""
+    path = tmp_path / "outage.journal"
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        old.execute(  # the table as the earlier version created it
+            "CREATE TABLE outage_event ("
+            " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,"
+            " event_id TEXT NOT NULL, payload TEXT NOT NULL,"
+            " UNIQUE (platform, workspace, event_id))"
+        )
+        old.execute(
+            "INSERT INTO outage_event (platform, workspace, user_id, event_id, payload)"
+            " VALUES ('slack', 'T1', 'U2', 'ev0', ?)", (encode(msg(0, BOB)),),
+        )
+        old.commit()
+    journal = Journal(path)
+    assert journal.ahead(key(ALICE)) is Ahead.OUTAGE
+    head = journal.first()
+    assert head is not None and head.event == msg(0, BOB) and not head.busy
+    assert journal.keep(msg(1, ALICE), busy=True) is Kept.KEPT
+    journal.done(head)
+    assert journal.ahead(key(BOB)) is Ahead.NOTHING
+    assert journal.ahead(key(ALICE)) is Ahead.OWN
+    journal.close()
