@@ -35,6 +35,11 @@ Durability, precisely:
   If the journal is full, those events are lost (logged as an error). A replayed
   event leaves the journal once it is queued again; should the database fail before its
   batch commits, it goes back to the journal.
+* database busy (:class:`~profiles.db.DatabaseBusy`: a lock on some rows outlasted the wait):
+  the batch is applied again person by person (profiles/ingest.py ``WriteBehind``), and only
+  the events of the parts cut busy again go to the journal, kept *busy*: they hold back
+  their own people only (bot/journal.py). Before, the whole batch went as if the database
+  were away, and each replay brought it back into a batch with the held person's.
 * graceful shutdown (``Core.aclose``, which the adapters and the CLI call when they stop):
   the queue is flushed before anything else closes.
 * hard crash (kill -9, power loss): the items accepted but not yet committed are lost — at
@@ -62,7 +67,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.events import AnyEvent, MessageEvent
 from bot.features import Features
 from bot.journal import LEARNING_ONLY, Journal, Kept, Owed
-from profiles.db import Database
+from profiles.db import Database, DatabaseUnavailable, is_busy
 from profiles.engine import PersonKey, ProfileEngine
 from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
 from profiles.models import Person, table_of
@@ -143,6 +148,7 @@ class Learner:
             max_delay=max_delay,
             max_pending=max_pending,
             on_unavailable=self._journal,
+            apart=lambda item: item.key,  # a batch cut busy: again person by person
             left=self._left,
         )
         # Items waiting or being applied, by person: see settle().
@@ -260,20 +266,25 @@ class Learner:
         )
 
     # The database is away ----------------------------------------------------------------
-    async def _journal(self, batch: list[Pending]) -> None:
+    async def _journal(self, batch: list[Pending], exc: DatabaseUnavailable) -> None:
         """Hand the batch's events to the outage journal: the drainer replays them through
         the core once the database is back, and they are learned then, once. Those a reply
-        claimed owe only their learning."""
+        claimed owe only their learning. Cut busy (their part of a batch applied again
+        person by person, profiles/ingest.py ``WriteBehind``), they are kept as busy: they
+        hold back their own people only."""
         self.journal_events(
             [item.event for item in batch],
             [LEARNING_ONLY if item.claim is None else None for item in batch],
+            busy=is_busy(exc),
         )
 
     def journal_events(
-        self, events: list[AnyEvent], owed: list[Owed | None] | None = None
+        self, events: list[AnyEvent], owed: list[Owed | None] | None = None, *,
+        busy: bool = False,
     ) -> None:
-        """Keep events the database refused in the outage journal and wake the drainer."""
-        kept = self.parts.journal.keep_many(events, owed)
+        """Keep events the database refused in the outage journal and wake the drainer;
+        ``busy``: it was busy, not away (bot/journal.py, "Busy entries")."""
+        kept = self.parts.journal.keep_many(events, owed, busy=busy)
         full = sum(1 for outcome in kept if outcome is Kept.FULL)
         if full:
             self.lost += full

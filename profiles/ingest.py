@@ -33,13 +33,13 @@ import datetime as dt
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profiles.db import Database, DatabaseUnavailable
+from profiles.db import Database, DatabaseUnavailable, is_busy
 from profiles.decay import accumulate, to_ts
 from profiles.learning_sql import interest_row, interest_upsert, style_upsert, trait_upsert
 from profiles.models import ProcessedEvent, Signal, table_of
@@ -393,6 +393,11 @@ Item = TypeVar("Item")
 ApplyBatch = Callable[[AsyncSession, list[Item]], Awaitable[IngestStats]]
 
 
+# Parts of a batch cut busy that may be cut busy again, each after the whole lock timeout,
+# before the rest is tried as one part (WriteBehind, "Failures").
+BUSY_PARTS = 2
+
+
 class WriteBehind(Generic[Item]):
     """Write-behind ingestion: callers ``submit`` items and return at once; one background
     task applies them in batches (up to ``max_batch`` items, or whatever arrived within
@@ -406,12 +411,22 @@ class WriteBehind(Generic[Item]):
     instead of growing without limit.
 
     Failures: a batch that fails because the database is away goes to ``on_unavailable``
-    when given (the bot hands its events to the durable outage journal), else it is retried,
+    (with that failure) when given (the bot hands its events to the durable outage
+    journal), else it is retried,
     in order, until the database answers (also when ``on_unavailable`` itself fails: the
     journal's disk is full; but not past :meth:`aclose`). Any other failure is a defect of
     one item, not of the batch: the items are retried one transaction each, and only a
     failing one is dropped (logged), so one poisoned event cannot take a batch of other
-    people's learning with it.
+    people's learning with it. Likewise a batch the database cut as *busy* (it answered, but
+    a lock that other work held on some rows outlasted the wait: ``DatabaseBusy``) is
+    applied again one transaction per ``apart`` key (the learner's: per person) when given,
+    so that only the parts that need the locked rows meet the lock again, and go to
+    ``on_unavailable``, not everyone's: one person's row held by a long transaction cost
+    every batch they were in, and each replay brought the others back into the next one.
+    Each part cut busy waited the whole lock timeout, so once :data:`BUSY_PARTS` were, the
+    parts not tried yet are tried once more together (and handed on if cut busy too): a lock
+    on many people's rows (a workspace's erasure) holds a batch for ``BUSY_PARTS + 2`` lock
+    waits at most, not one per person.
 
     A batch's transaction is :meth:`profiles.db.Database.in_one_call`: on SQLite ``apply``
     runs to its commit in the database's worker thread, so it may await only its session's
@@ -429,7 +444,9 @@ class WriteBehind(Generic[Item]):
         max_batch: int = 1_000,
         max_delay: float = 0.05,
         max_pending: int = 50_000,
-        on_unavailable: Callable[[list[Item]], Awaitable[None]] | None = None,
+        on_unavailable: Callable[[list[Item], DatabaseUnavailable], Awaitable[None]]
+        | None = None,
+        apart: Callable[[Item], Hashable] | None = None,
         read_only: bool = False,
         after: Callable[[list[Item]], Awaitable[None]] | None = None,
         left: Callable[[list[Item]], None] | None = None,
@@ -446,6 +463,7 @@ class WriteBehind(Generic[Item]):
         self.max_batch = max_batch
         self.max_delay = max_delay
         self.on_unavailable = on_unavailable
+        self.apart = apart
         self._queue: asyncio.Queue[tuple[int, Item]] = asyncio.Queue(max_pending)
         self._task: asyncio.Task[None] | None = None
         self._hurry = asyncio.Event()  # set while a flush waits: stop gathering, apply
@@ -543,23 +561,31 @@ class WriteBehind(Generic[Item]):
             return getter.result()
         return None
 
-    async def _apply(self, items: list[Item]) -> None:
+    async def _apply(self, items: list[Item], *, split: bool = True) -> bool:
+        """Apply ``items`` (class docstring, "Failures"); returns whether they were handed
+        on because the database was busy. ``split``: a batch cut busy may be tried again
+        part by part."""
         delay = 0.5
         while True:
             try:
                 await self._commit(items)
-                return
-            except DatabaseUnavailable:
+                return False
+            except DatabaseUnavailable as exc:
+                if split and is_busy(exc) and (parts := self._parts(items)):
+                    log.warning("database busy: a batch of %d applied again in %d parts",
+                                len(items), len(parts))
+                    await self._apply_parts(parts)
+                    return False
                 if self.on_unavailable is not None:
                     log.warning("database away: %d learned events handed on", len(items))
                     try:
-                        await self.on_unavailable(items)
-                        return
+                        await self.on_unavailable(items, exc)
+                        return is_busy(exc)
                     except Exception:  # the journal failed too (a full disk): keep them...
                         if self._closing.is_set():  # ... unless the process is stopping
                             log.exception("stopping: %d learned events lost, the database "
                                           "away and handing them on failed", len(items))
-                            return
+                            return False
                         log.exception("could not hand on %d learned events", len(items))
                     # a stop cuts the wait short: the next failure ends the batch (above)
                     with contextlib.suppress(TimeoutError):
@@ -571,11 +597,30 @@ class WriteBehind(Generic[Item]):
             except Exception:
                 if len(items) == 1:
                     log.exception("write-behind item dropped: it fails on its own")
-                    return
+                    return False
                 log.exception("write-behind batch of %d failed; one by one", len(items))
                 for item in items:
                     await self._apply([item])
+                return False
+
+    async def _apply_parts(self, parts: list[list[Item]]) -> None:
+        """A batch cut busy, again one part at a time; once :data:`BUSY_PARTS` parts were
+        cut busy too, the rest together, and no further apart (class docstring)."""
+        cut = 0
+        for n, part in enumerate(parts):
+            if cut == BUSY_PARTS:
+                await self._apply([item for rest in parts[n:] for item in rest], split=False)
                 return
+            cut += await self._apply(part, split=False)
+
+    def _parts(self, items: list[Item]) -> list[list[Item]] | None:
+        """``items`` by ``apart`` key, in order of first arrival; None when they are one."""
+        if self.apart is None:
+            return None
+        parts: dict[Hashable, list[Item]] = {}
+        for item in items:
+            parts.setdefault(self.apart(item), []).append(item)
+        return list(parts.values()) if len(parts) > 1 else None
 
     async def _commit(self, items: list[Item]) -> None:
         if self.read_only:

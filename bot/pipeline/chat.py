@@ -37,7 +37,7 @@ from bot.pipeline.observe import ChannelContext, Observe
 from bot.pipeline.record import Record, TurnRow
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
-from profiles.db import DatabaseUnavailable
+from profiles.db import DatabaseUnavailable, is_busy
 from profiles.engine import answered_allows
 from profiles.models import Consent, ConversationTurn, Person
 from profiles.preferences import ResolvedPreferences
@@ -240,7 +240,7 @@ class Chat:
                     text if error is None else "", self.services.clock(),
                     tuple((prepared.turn or {}).get("topics") or ()),
                     answered.result.model if answered.result else None,
-                ))])
+                ))], busy=is_busy(exc))
             log.warning("could not record reply to %s, kept to record later: %s",
                         event.event_id, exc)
         except DBAPIError as exc:

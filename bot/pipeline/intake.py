@@ -48,7 +48,7 @@ from bot.channel_policy import policy_of
 from bot.events import MessageEvent, ReactionEvent, Surface
 from bot.pipeline.observe import ChannelContext, Observe, reported_changes, stored_context
 from bot.services import Services
-from profiles.db import DatabaseUnavailable
+from profiles.db import DatabaseUnavailable, is_busy
 from profiles.engine import answered_allows
 from profiles.feedback import reaction_value, teaches_interest
 from profiles.ingest import IngestStats, WriteBehind
@@ -259,8 +259,8 @@ class Intake:
                     await self.reactions.reaction_one(event)
                 else:
                     await self.observe_one(event, arrival.text)
-            except DatabaseUnavailable:
-                await self._journal([arrival])
+            except DatabaseUnavailable as exc:
+                await self._journal([arrival], exc)
             return
         if arrival.person is None:
             return
@@ -272,10 +272,12 @@ class Intake:
         elif arrival.context is not None:
             await self.observe.channel(arrival.person, event, arrival.text, arrival.context)
 
-    async def _journal(self, batch: list[Arrival]) -> None:
-        """The database is away: the messages wait in the outage journal, replayed once it
-        answers (through Core.handle, so through here again)."""
-        self.services.learner.journal_events([arrival.event for arrival in batch])
+    async def _journal(self, batch: list[Arrival], exc: DatabaseUnavailable) -> None:
+        """The database is away (or busy): the messages wait in the outage journal,
+        replayed once it answers (through Core.handle, so through here again)."""
+        self.services.learner.journal_events(
+            [arrival.event for arrival in batch], busy=is_busy(exc)
+        )
 
 
 @functools.lru_cache(maxsize=2)

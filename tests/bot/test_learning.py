@@ -28,6 +28,7 @@ from profiles.models import (
     Signal,
     StyleProfile,
 )
+from tests.bot.test_db_hang import BOUND, NEVER, holding_person
 from tests.profiles.test_ingest import relabel, state
 from tests.support.helpers import (
     command,
@@ -446,6 +447,48 @@ async def test_database_away_when_the_intake_reads_journals_the_messages(
         for event in events:
             assert await count(core, ProcessedEvent, event_id=event.event_id) == 1
         assert await count(core, Signal, person_id=pid, kind="style") == 2
+    finally:
+        await core.aclose()
+        await core.services.db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_batch_cut_busy_by_one_persons_held_row_learns_everyone_elses(
+    postgres_database, settings_for
+):
+    """Alice's row is held (a /forget's transaction, an operator's) while a batch with her
+    message and Bob's is written: the lock cut it as busy. Before, the whole batch went to
+    the outage journal as if the database were away, Bob's learning with it, and each replay
+    brought it back into a batch with hers. Now the batch is applied again person by person:
+    Bob's is learned at once, only Alice's waits in the journal, kept busy (it holds back
+    nobody else: Bob is answered), and is learned once her row is free."""
+    core = Core(
+        settings_for(postgres_database, database_timeout_seconds=BOUND),
+        Database(postgres_database, timeout=BOUND), ScriptedBackend(),
+    )
+    replays_by_hand(core)
+    learner = core.services.learner
+    learner.queue.max_delay = 3600.0  # one batch, written when the test flushes
+    alice, bob = person("alice"), person("bob")
+    try:
+        for who in (alice, bob):
+            await grant(core, who)
+        pid = await person_id(core, alice)
+        hers, his = channel(alice, TEXTS[0]), channel(bob, TEXTS[1])
+        async with holding_person(core.services.db, pid, asyncio.Event()):
+            for event in (hers, his):
+                assert await core.handle(event) == []
+            await asyncio.wait_for(learner.flush(), NEVER)
+            assert await count(core, ProcessedEvent, event_id=his.event_id) == 1
+            waiting = core.services.journal.first()
+            assert core.backlog_size == 1 and waiting is not None
+            assert waiting.event == hers and waiting.busy
+            asked = message(bob, "and what about vacuum tuning?")
+            assert [r.purpose for r in await core.handle(asked)] == ["chat"]
+        assert await core.drain_backlog() == 1
+        await learner.flush()
+        assert core.backlog_size == 0
+        assert await count(core, ProcessedEvent, event_id=hers.event_id) == 1
     finally:
         await core.aclose()
         await core.services.db.dispose()

@@ -7,9 +7,9 @@ import random
 
 from sqlalchemy import event, select
 
-from profiles.db import DatabaseUnavailable
+from profiles.db import DatabaseBusy, DatabaseUnavailable
 from profiles.engine import PersonKey
-from profiles.ingest import BatchIngestor, Claim, Observation, WriteBehind
+from profiles.ingest import BUSY_PARTS, BatchIngestor, Claim, Observation, WriteBehind
 from profiles.models import ConsentStatus, Interest, Signal, StyleProfile, Trait
 from profiles.signals import MessageSignals
 
@@ -364,7 +364,7 @@ async def test_a_failing_journal_keeps_the_batch_until_the_database_answers(make
             raise DatabaseUnavailable("database away")
         return await ingest(session, items)
 
-    async def journal(items):
+    async def journal(items, _exc):
         handed_on.append(len(items))
         raise OSError(28, "No space left on device")
 
@@ -378,6 +378,54 @@ async def test_a_failing_journal_keeps_the_batch_until_the_database_answers(make
     async with core.services.db.session() as session:
         (jazz,) = await core.services.engine.interests(session, pid, T0, limit=None)
     assert jazz.evidence_count == 3
+
+
+async def test_a_batch_cut_busy_is_applied_again_one_person_at_a_time(make_core):
+    """A lock on one person's rows (a /forget's, an operator's) cut the whole batch as busy,
+    and every item went to the outage journal with that person's. Now the batch is applied
+    again one part per ``apart`` key: only the part that meets the lock is handed on, as
+    busy. A lock on many people's rows (a workspace's erasure) costs a lock wait per part
+    cut busy: past ``BUSY_PARTS`` of them, the rest is tried as one part, and handed on."""
+    core = await make_core()
+    pids = await people(core, ["a", "b", "c", "d", "e"])
+    ingest = BatchIngestor(core.services.engine).claim_and_apply
+    locked: set[int] = set()
+    tries: list[list[int]] = []
+    handed_on: list[tuple[list[int], bool]] = []
+
+    async def apply(session, items):
+        whose = [ob.person_id for ob, _ in items]
+        tries.append(whose)
+        if locked & set(whose):
+            raise DatabaseBusy("canceling statement due to lock timeout")
+        return await ingest(session, items)
+
+    async def journal(items, exc):
+        handed_on.append(([ob.person_id for ob, _ in items], isinstance(exc, DatabaseBusy)))
+
+    queue = WriteBehind(
+        core.services.db, apply, max_delay=3600.0, on_unavailable=journal,
+        apart=lambda item: item[0].person_id,
+    )
+
+    async def batch(tag: str) -> None:
+        for pid in pids:
+            ob = Observation(pid, T0, topics=(("jazz", 1.0),))
+            await queue.submit((ob, Claim("t", "W", f"{tag}-{pid}")))
+        await asyncio.wait_for(queue.flush(), 10)
+
+    a, b, c, d, e = pids
+    locked = {a}
+    await batch("one")
+    assert tries == [pids, [a], [b], [c], [d], [e]]
+    assert handed_on == [([a], True)] and queue.applied == 4
+    tries.clear()
+    handed_on.clear()
+    locked = {a, b, c}  # many people's rows
+    await batch("many")
+    assert BUSY_PARTS == 2 and tries == [pids, [a], [b], [c, d, e]]
+    assert handed_on == [([a], True), ([b], True), ([c, d, e], True)]
+    await queue.aclose()
 
 
 async def test_a_failing_callback_or_predicate_does_not_stall_the_queue(make_core):
@@ -429,7 +477,7 @@ async def test_a_stop_is_not_held_forever_by_a_batch_nobody_takes(make_core):
         tries.append("database")
         raise DatabaseUnavailable("database away")
 
-    async def journal(items):
+    async def journal(items, _exc):
         tries.append("journal")
         failed_once.set()
         raise OSError(28, "No space left on device")
