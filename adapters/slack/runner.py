@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HTTP_HOST = "0.0.0.0"  # behind a reverse proxy or in a container; Slack must reach it
-
 
 def configured(settings: Settings) -> bool:
     """True when there is a bot token and a way to receive events (app token or secret), or
@@ -55,11 +53,13 @@ def mode(settings: Settings) -> str:
 
 async def serve(
     core: Core, settings: Settings, *, options: SlackOptions | None = None,
-    host: str = HTTP_HOST, web: WebHost | None = None,
+    web: WebHost | None = None,
 ) -> None:
     """Run until cancelled; in-flight events finish before the connection closes. With
     ``web`` (the process's HTTP server), HTTP mode serves /slack/events on it and the
-    adapter reports its readiness there."""
+    adapter reports its readiness there; without (``http_enabled = false``), on a server of
+    its own at ``http_host``:``http_port`` (it listened on 0.0.0.0 whatever ``http_host``
+    said)."""
     if not configured(settings):
         raise RuntimeError(
             "Slack is not configured: set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN "
@@ -74,7 +74,7 @@ async def serve(
         elif web is not None:
             await _mounted_http_mode(adapter, web)
         else:
-            await _http_mode(adapter, settings, host)
+            await _http_mode(adapter, settings)
     finally:
         await adapter.aclose()
 
@@ -105,7 +105,8 @@ async def _mounted_http_mode(adapter: SlackAdapter, web: WebHost) -> None:
         web.unmount(slack_app)
 
 
-async def _http_mode(adapter: SlackAdapter, settings: Settings, host: str) -> None:
+async def _http_mode(adapter: SlackAdapter, settings: Settings) -> None:
+    host = settings.http_host
     runner, port = await start_http(adapter.app, host=host, port=settings.http_port)
     log.warning("Slack adapter listening on http://%s:%d/slack/events", host, port)
     adapter.start_account_checks()

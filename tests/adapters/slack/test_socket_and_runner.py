@@ -104,14 +104,18 @@ async def test_serve_in_socket_mode_until_cancelled(make_core: MakeCore) -> None
 
 
 async def test_serve_in_http_mode_until_cancelled(make_core: MakeCore) -> None:
+    """Without the process's HTTP server (``http_enabled = false``) HTTP mode serves on one
+    of its own, at ``http_host`` (127.0.0.2 here, a loopback address of its own: it listened
+    on every interface, whatever ``http_host`` said)."""
     async with FakeSlackAPI() as slack:
         slack.add_user(USER, "Ada")
         port = free_port()
         core = await make_core(slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
-                               slack_api_url=slack.base_url, http_port=port)
+                               slack_api_url=slack.base_url, http_port=port,
+                               http_host="127.0.0.2")
         task = asyncio.create_task(runner.serve(core, core.services.settings,
-                                                options=fast_options(), host="127.0.0.1"))
-        base = f"http://127.0.0.1:{port}"
+                                                options=fast_options()))
+        base = f"http://127.0.0.2:{port}"
         try:
             async with aiohttp.ClientSession() as http:
                 for _ in range(100):
@@ -138,6 +142,8 @@ async def test_serve_in_http_mode_until_cancelled(make_core: MakeCore) -> None:
                 async with http.post(f"{base}/slack/events", data=challenge,
                                      headers=stale) as response:
                     assert response.status == 401  # replayed requests are refused
+                with pytest.raises(aiohttp.ClientConnectionError):  # only at http_host
+                    await http.get(f"http://127.0.0.1:{port}/healthz")
         finally:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
