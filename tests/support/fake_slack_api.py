@@ -31,6 +31,13 @@ workspace, in pages (``limit``, ``cursor``, as Slack's opaque base64 cursors; ``
 makes pages smaller than asked, as Slack may), deleted accounts included with ``"deleted":
 true``; ``users.info`` answers ``user_not_found`` for anyone else.
 
+Slack's message limits are enforced as Slack does (see :data:`TEXT_LIMIT` and below): a message's
+``text`` past 40,000 characters is truncated with a ``message_truncated`` warning, more than 50
+blocks or a section text past 3,000 characters is refused with ``invalid_blocks``, and the
+streaming methods refuse a ``markdown_text`` past 12,000 characters. A streamed message is
+"in streaming state" from ``chat.startStream`` to ``chat.stopStream``; appending to or stopping
+it afterwards is refused.
+
 Endpoints: ``/api/<method>`` (Web API), ``/upload/<file id>`` (file upload URLs),
 ``/response/<name>`` (slash command and button ``response_url``s), ``/socket`` (Socket Mode
 WebSocket; ``apps.connections.open`` points there).
@@ -60,6 +67,22 @@ BOT_ID = "B0BOT"
 APP_ID = "A0APP"
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "fake-client-secret"
+
+# Slack's limits on what a message may carry.
+# "Slack will truncate messages containing more than 40,000 characters", answering with the
+# warning ``message_truncated`` (https://api.slack.com/changelog/2018-04-truncating-really-long-
+# messages; chat.postMessage, "Truncating content").
+TEXT_LIMIT = 40_000
+# "You can include up to 50 blocks in each message" (https://docs.slack.dev/reference/block-kit/
+# blocks); a section's text: "Maximum length for the text in this field is 3000 characters"
+# (https://docs.slack.dev/reference/block-kit/blocks/section-block). Either refused with
+# ``invalid_blocks`` ("Blocks submitted with this message are not valid").
+BLOCKS_LIMIT = 50
+SECTION_TEXT_LIMIT = 3000
+# chat.startStream / appendStream / stopStream: ``markdown_text`` "Limit this field to 12,000
+# characters" (https://docs.slack.dev/reference/methods/chat.appendStream); refused with
+# ``msg_too_long``, chat.postMessage's error for text that is too long.
+MARKDOWN_TEXT_LIMIT = 12_000
 
 # Form/query values that Slack methods take as JSON-encoded strings.
 _JSON_FIELDS = ("blocks", "files", "prompts", "attachments", "chunks", "metadata")
@@ -106,6 +129,8 @@ class FakeSlackAPI:
         self.uploads: dict[str, bytes] = {}
         self.acks: dict[str, dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}  # user id → their published Home tab
+        # (channel, ts) of streamed messages not stopped yet ("in streaming state")
+        self.streams_open: set[tuple[str, str]] = set()
         # token → workspace it was issued for; codes waiting for oauth.v2.access
         self.tokens: dict[str, str] = {}
         self.revoked: set[str] = set()
@@ -460,53 +485,126 @@ class FakeSlackAPI:
             "enterprise": None, "is_enterprise_install": False,
         }
 
+    @staticmethod
+    def _refused_blocks(params: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's refusal of blocks it does not take (:data:`BLOCKS_LIMIT`,
+        :data:`SECTION_TEXT_LIMIT`), or None."""
+        blocks = params.get("blocks") or []
+        too_long = [b for b in blocks if b.get("type") == "section"
+                    and len((b.get("text") or {}).get("text", "")) > SECTION_TEXT_LIMIT]
+        if len(blocks) > BLOCKS_LIMIT or too_long:
+            return {"ok": False, "error": "invalid_blocks"}
+        return None
+
+    @staticmethod
+    def _truncated(params: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        """``params``' text cut as Slack cuts it (:data:`TEXT_LIMIT`), with Slack's warning in
+        ``answer`` when it was."""
+        text = params.get("text")
+        if isinstance(text, str) and len(text) > TEXT_LIMIT:
+            params = dict(params, text=text[:TEXT_LIMIT])
+            answer["response_metadata"] = {"warnings": ["message_truncated"], "messages": [
+                "[WARN] Your message was truncated but still posted. The `text` field accepts "
+                "up to 40,000 characters."]}
+        return params
+
+    @staticmethod
+    def _markdown_too_long(params: dict[str, Any]) -> dict[str, Any] | None:
+        if len(params.get("markdown_text") or "") > MARKDOWN_TEXT_LIMIT:
+            return {"ok": False, "error": "msg_too_long"}
+        return None
+
     def _m_chat_postMessage(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        refused = self._refused_blocks(params)
+        if refused is not None:
+            return refused
+        answer: dict[str, Any] = {"channel": params["channel"]}
+        params = self._truncated(params, answer)
         ts = self._next_ts()
         message = self._bot_message(params, ts)
         self.messages[params["channel"]].append(message)
-        return {"channel": params["channel"], "ts": ts, "message": message}
+        return {**answer, "ts": ts, "message": message}
 
     def _m_chat_update(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
         message = self.message(params["channel"], params["ts"])
         if message is None:
             return {"ok": False, "error": "message_not_found"}
+        refused = self._refused_blocks(params)
+        if refused is not None:
+            return refused
+        answer: dict[str, Any] = {"channel": params["channel"], "ts": params["ts"]}
+        params = self._truncated(params, answer)
         message["text"] = params.get("text", message["text"])
         if "blocks" in params:
             message["blocks"] = params["blocks"]
-        return {"channel": params["channel"], "ts": params["ts"], "text": message["text"]}
+        return {**answer, "text": message["text"]}
+
+    def _m_chat_delete(self, params: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/chat.delete: a bot token deletes the bot's
+        own messages."""
+        message = self.message(params["channel"], params["ts"])
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[params["channel"]].remove(message)
+        self.streams_open.discard((params["channel"], params["ts"]))
+        return {"channel": params["channel"], "ts": params["ts"]}
 
     def _m_chat_postEphemeral(self, params: dict[str, Any], request: web.Request
                               ) -> dict[str, Any]:
-        return {"message_ts": self._next_ts()}
+        refused = self._refused_blocks(params)
+        if refused is not None:
+            return refused
+        answer: dict[str, Any] = {}
+        self._truncated(params, answer)
+        return {**answer, "message_ts": self._next_ts()}
 
     def _m_chat_startStream(self, params: dict[str, Any], request: web.Request
                             ) -> dict[str, Any]:
         if not self.streaming:
             return {"ok": False, "error": "unknown_method"}
+        refused = self._markdown_too_long(params)
+        if refused is not None:
+            return refused
         ts = self._next_ts()
         message = self._bot_message(params, ts)
         message["text"] = params.get("markdown_text") or ""
         self.messages[params["channel"]].append(message)
+        self.streams_open.add((params["channel"], ts))
         return {"channel": params["channel"], "ts": ts}
+
+    def _stream_refusal(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's refusal of a call to a stream: ``message_not_found``, or
+        ``message_not_in_streaming_state`` once it was stopped (Slack's SDKs' stream helpers
+        refuse to append after ``stop`` for that reason), or a ``markdown_text`` too long."""
+        if self.message(params["channel"], params["ts"]) is None:
+            return {"ok": False, "error": "message_not_found"}
+        if (params["channel"], params["ts"]) not in self.streams_open:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        return self._markdown_too_long(params)
 
     def _m_chat_appendStream(self, params: dict[str, Any], request: web.Request
                              ) -> dict[str, Any]:
+        refused = self._stream_refusal(params)
+        if refused is not None:
+            return refused
         message = self.message(params["channel"], params["ts"])
-        if message is None:
-            return {"ok": False, "error": "message_not_found"}
+        assert message is not None
         message["text"] += params.get("markdown_text") or ""
         return {"channel": params["channel"], "ts": params["ts"]}
 
     def _m_chat_stopStream(self, params: dict[str, Any], request: web.Request
                            ) -> dict[str, Any]:
+        refused = self._stream_refusal(params) or self._refused_blocks(params)
+        if refused is not None:
+            return refused
         message = self.message(params["channel"], params["ts"])
-        if message is None:
-            return {"ok": False, "error": "message_not_found"}
+        assert message is not None
         for chunk in params.get("chunks") or []:
             message["text"] += chunk.get("text", "")
         message["text"] += params.get("markdown_text") or ""
         if params.get("blocks"):
             message["blocks"] = params["blocks"]
+        self.streams_open.discard((params["channel"], params["ts"]))
         return {"channel": params["channel"], "ts": params["ts"]}
 
     def _m_conversations_open(self, params: dict[str, Any], request: web.Request
