@@ -28,12 +28,12 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.handler import default_interval_calculator
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.errors import CALL_ERRORS, PASSING_ERRORS, slack_error
 from bot.lifecycle import AccountReport
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -67,12 +67,6 @@ class AccountCheckOptions:
     retry_unfinished: float = 60.0
 
 
-# Slack's error codes that say "not now" rather than "never": asking again soon may work.
-PASSING_ERRORS = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
-
-
 class Unanswered(Exception):
     """Slack did not answer the whole question; ``error`` is Slack's error code, if any."""
 
@@ -95,16 +89,6 @@ class Answer:
     calls: int
 
 
-def slack_error(exc: SlackApiError) -> str | None:
-    """Slack's error code of a refused call (None for an answer that was no Web API answer,
-    e.g. a proxy's error page)."""
-    data = getattr(exc.response, "data", None)
-    if isinstance(data, dict):
-        error = data.get("error")
-        return str(error) if error else None
-    return None
-
-
 def failure(exc: BaseException) -> Unanswered:
     """A failed call, said for the log (a Slack error code, an HTTP status, a network
     error's type); never a person's id."""
@@ -113,16 +97,6 @@ def failure(exc: BaseException) -> Unanswered:
         status = getattr(exc.response, "status_code", None)
         return Unanswered(f"Slack answered {error or 'no Web API answer'} (HTTP {status})", error)
     return Unanswered(f"no answer from Slack ({type(exc).__name__})")
-
-
-CALL_ERRORS = (
-    SlackApiError,
-    SlackClientError,
-    aiohttp.ClientError,
-    TimeoutError,
-    OSError,
-    ValueError,
-)
 
 
 async def ask(
