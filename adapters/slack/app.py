@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,8 @@ class SlackOptions:
     # and the clock its checks wait on between two (tests drive it).
     accounts: AccountCheckOptions = field(default_factory=AccountCheckOptions)
     sleep: Sleep = asyncio.sleep
+    # What answers being written go by: partial updates' interval and Slack's Retry-After.
+    clock: Callable[[], float] = time.monotonic
 
 
 class _RedundantTokenWarning(logging.Filter):
@@ -461,6 +464,7 @@ class SlackAdapter:
             interval=self.options.stream_interval,
             use_streaming_api=self.options.use_streaming_api and not self.streaming_refused,
             on_refused=self._streaming_refused,
+            clock=self.options.clock,
             abandoned=t(FAILED, user.locale),
         )
         if set_status is not None:

@@ -12,8 +12,10 @@
   file with ``files_upload_v2``, falling back to messages in the DM if the upload fails.
 * ``EDIT`` — ``chat.update`` of ``Reply.edit_of``.
 
-After a reply with a ``reply_id`` is posted, ``Core.bind_reply`` learns its ``ts`` so that
-reactions to it count as feedback.
+A reply longer than one Slack message is several (:func:`adapters.slack.render.message_payloads`),
+sent in order the same way; the last carries the buttons. After a reply with a ``reply_id`` is
+posted, ``Core.bind_reply`` learns the ``ts`` of that last message so that reactions to it count
+as feedback.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.lru import LRU
+from adapters.slack.errors import CALL_ERRORS
 from adapters.slack.markup import split_text
-from adapters.slack.render import message_payload
+from adapters.slack.render import message_payloads
 from adapters.slack.stream import ReplyStream
 from adapters.slack.translate import Origin
 from bot.core import Core
@@ -83,7 +86,7 @@ class Deliverer:
                     await self._dm(origin, reply)
                 elif reply.kind == ReplyKind.EDIT:
                     await self._edit(origin, reply)
-            except (SlackApiError, SlackClientError) as exc:
+            except CALL_ERRORS as exc:
                 log.warning("could not deliver %s reply (%s) to %s: %s", reply.kind,
                             reply.purpose, origin.channel_id, exc)
         if stream is not None and stream.started:
@@ -93,19 +96,25 @@ class Deliverer:
     # Kinds ------------------------------------------------------------------------------------
     async def _message(self, origin: Origin, reply: Reply, stream: ReplyStream | None) -> None:
         channel = reply.channel_id or origin.channel_id
-        ts = await stream.finish(reply) if stream is not None else None
-        if ts is None:
-            if origin.from_command and origin.response_url and not reply.channel_id and (
-                await self._respond(origin.response_url, reply, response_type="in_channel")
-            ):
-                return  # else (refused, or its five uses spent) posted as any message
-            if not channel:
-                await self._dm(origin, reply)
-                return
+        parts = message_payloads(reply)
+        ts = await stream.finish(reply, parts) if stream is not None else None
+        if ts is not None:
+            parts = parts[1:]  # the first is the streamed (or placeholder) message
+        elif origin.from_command and origin.response_url and not reply.channel_id:
+            parts = await self._respond_each(origin.response_url, parts,
+                                             response_type="in_channel")
+            if not parts:
+                return  # else (refused, or its five uses spent) the rest posted as any message
+        if not channel:
+            await self._dm(origin, reply, parts)
+            return
+        for part in parts:
             response = await self.client.chat_postMessage(
-                channel=channel, thread_ts=reply.thread_id, **message_payload(reply)
+                channel=channel, thread_ts=reply.thread_id, **part
             )
             ts = str(response["ts"])
+        if stream is not None:
+            await stream.discard()  # posted anew: the unfinished message goes
         await self._bind(reply, ts)
 
     async def _ephemeral(self, origin: Origin, reply: Reply, *, replace: bool) -> bool:
@@ -113,42 +122,52 @@ class Deliverer:
         five posts to a ``response_url``: the rest (a digest preview is seven replies) go by
         ``chat.postEphemeral``, and where that is refused (a channel the bot is not in) to
         the person's DM — they were lost."""
-        replace_original = replace and origin.ephemeral_container
-        if origin.response_url and await self._respond(
-            origin.response_url, reply, response_type="ephemeral",
-            replace_original=replace_original,
-        ):
-            return replace_original
+        replaced = False
+        by_dm: list[dict[str, Any]] = []
         channel = reply.channel_id or origin.channel_id
-        if not channel:
-            await self._dm(origin, reply)
-            return False
-        try:
-            await self.client.chat_postEphemeral(
-                channel=channel,
-                user=origin.user_id,
-                thread_ts=reply.thread_id or origin.thread_ts,
-                **message_payload(reply),
-            )
-        except SlackApiError as exc:
-            log.info("ephemeral refused in %s (%s): sent by DM", channel,
-                     exc.response.get("error"))
-            await self._dm(origin, reply)
-        return False
+        for index, part in enumerate(message_payloads(reply)):
+            replace_original = replace and index == 0 and origin.ephemeral_container
+            if origin.response_url and await self._respond(
+                origin.response_url, part, response_type="ephemeral",
+                replace_original=replace_original,
+            ):
+                replaced = replaced or replace_original
+            elif not channel:
+                by_dm.append(part)
+            else:
+                try:
+                    await self.client.chat_postEphemeral(
+                        channel=channel,
+                        user=origin.user_id,
+                        thread_ts=reply.thread_id or origin.thread_ts,
+                        **part,
+                    )
+                except SlackApiError as exc:
+                    log.info("ephemeral refused in %s (%s): sent by DM", channel,
+                             exc.response.get("error"))
+                    by_dm.append(part)
+        if by_dm:
+            await self._dm(origin, reply, by_dm)
+        return replaced
 
-    async def _dm(self, origin: Origin, reply: Reply) -> None:
+    async def _dm(
+        self, origin: Origin, reply: Reply, parts: list[dict[str, Any]] | None = None
+    ) -> None:
+        """``parts``: the messages of ``reply`` still to send (all of them by default)."""
         opened = await self.client.conversations_open(users=origin.user_id)
         channel = str(opened["channel"]["id"])
         if reply.attachment is not None:
             await self._upload(channel, reply)
         else:
-            response = await self.client.chat_postMessage(
-                channel=channel, **message_payload(reply)
-            )
-            await self._bind(reply, str(response["ts"]))
+            ts: str | None = None
+            for part in message_payloads(reply) if parts is None else parts:
+                response = await self.client.chat_postMessage(channel=channel, **part)
+                ts = str(response["ts"])
+            await self._bind(reply, ts)
         if origin.from_command and not origin.is_dm and origin.response_url:
-            await self._respond(origin.response_url, Reply(text=t(SENT_TO_DM, reply.locale)),
-                                response_type="ephemeral")
+            await self._respond_each(origin.response_url,
+                                     message_payloads(Reply(text=t(SENT_TO_DM, reply.locale))),
+                                     response_type="ephemeral")
 
     async def _upload(self, channel: str, reply: Reply) -> None:
         assert reply.attachment is not None
@@ -179,11 +198,24 @@ class Deliverer:
         if not channel or not reply.edit_of:
             log.warning("edit reply without channel or target ignored")
             return
-        await self.client.chat_update(channel=channel, ts=reply.edit_of, **message_payload(reply))
+        first, *rest = message_payloads(reply)
+        await self.client.chat_update(channel=channel, ts=reply.edit_of, **first)
+        for part in rest:  # what the edited message cannot hold follows it
+            await self.client.chat_postMessage(channel=channel, thread_ts=reply.thread_id, **part)
 
     # Helpers ----------------------------------------------------------------------------------
+    async def _respond_each(
+        self, url: str, parts: list[dict[str, Any]], *, response_type: str
+    ) -> list[dict[str, Any]]:
+        """Post ``parts`` in order to a ``response_url``; returns those it could not take."""
+        for index, part in enumerate(parts):
+            if not await self._respond(url, part, response_type=response_type):
+                return parts[index:]
+        return []
+
     async def _respond(
-        self, url: str, reply: Reply, *, response_type: str, replace_original: bool = False
+        self, url: str, payload: dict[str, Any], *, response_type: str,
+        replace_original: bool = False,
     ) -> bool:
         """POST to a ``response_url`` (valid 30 minutes, 5 uses). False if Slack refused or
         would refuse (its five uses spent), so the caller can fall back to the Web API."""
@@ -194,7 +226,7 @@ class Deliverer:
         body: dict[str, Any] = {
             "response_type": response_type,
             "replace_original": replace_original,
-            **message_payload(reply),
+            **payload,
         }
         webhook = AsyncWebhookClient(url, session=self.session, retry_handlers=self.retry_handlers)
         try:

@@ -5,7 +5,10 @@ readers and clients that cannot draw blocks. Blocks are only added when they car
 the text cannot (buttons), so plain answers stay plain messages.
 
 Limits honoured: a section holds 3,000 characters, a message 50 blocks, a button label 75
-characters and a button value 2,000; ``text`` is cut below Slack's 40,000.
+characters and a button value 2,000, a message's ``text`` 40,000 (Slack truncates the rest).
+A reply longer than one message holds is several messages (:func:`message_payloads`): cut by
+the core's one splitting policy (:func:`bot.outbox.split_text`), nothing dropped, its buttons on
+the last, as on Discord.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from bot.outbox import FEEDBACK_UP
 from bot.outbox import feedback_buttons as feedback_policy
 
 SECTION_LIMIT = 3000
+# One message's text, below the 40,000 characters past which Slack truncates it. A piece this
+# long is cut into at most 41 sections (the splitting policy cuts a section at least a third
+# into its 3,000 characters), so with the two rows of buttons a message never needs more than
+# Slack's 50 blocks.
 TEXT_LIMIT = 39_000
 MAX_BLOCKS = 50
 ACTIONS_BLOCK_ID = "tailorbot.actions"
@@ -89,23 +96,29 @@ def extra_blocks(reply: Reply) -> list[dict[str, Any]]:
     return blocks
 
 
-def message_payload(reply: Reply, *, feedback: bool = True) -> dict[str, Any]:
-    """``text``/``blocks`` for ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral`` and
-    ``response_url`` posts. ``Reply.native`` is Slack-specific UI a caller built itself; it is
-    merged over the result untouched (typically ``{"blocks": [...]}``)."""
+def message_payloads(reply: Reply, *, feedback: bool = True) -> list[dict[str, Any]]:
+    """``text``/``blocks`` of each message ``reply`` takes, in order, for ``chat.postMessage``,
+    ``chat.update``, ``chat.postEphemeral`` and ``response_url`` posts: one, unless its text is
+    longer than a message holds (:data:`TEXT_LIMIT`); the rest continues in the next ones.
+    Blocks are drawn only on the last, which carries the buttons. ``Reply.native`` is
+    Slack-specific UI a caller built itself; it is merged over the last message untouched
+    (typically ``{"blocks": [...]}``)."""
     mrkdwn = to_mrkdwn(reply.text)
-    payload: dict[str, Any] = {"text": mrkdwn[:TEXT_LIMIT]}
+    payloads: list[dict[str, Any]] = [
+        {"text": piece} for piece in split_text(mrkdwn, TEXT_LIMIT)
+    ]
     interactive = extra_blocks(reply) if feedback else (
         [actions_block(reply.buttons)] if reply.buttons else []
     )
+    last = payloads[-1]
     if interactive:
-        body = text_blocks(mrkdwn)[: MAX_BLOCKS - len(interactive)]
-        payload["blocks"] = body + interactive
+        last["blocks"] = text_blocks(last["text"]) + interactive
     if reply.native:
-        payload.update(reply.native)
-    return payload
+        last.update(reply.native)
+    return payloads
 
 
 def placeholder_payload(partial: str) -> dict[str, Any]:
-    """A message being written: the text so far and a cursor, no buttons yet."""
-    return {"text": to_mrkdwn(partial)[:TEXT_LIMIT] + " ▍"}
+    """A message being written: the text so far and a cursor, no buttons yet. Only as much
+    as the first message holds: the rest will follow in the next messages."""
+    return {"text": split_text(to_mrkdwn(partial), TEXT_LIMIT)[0] + " ▍"}

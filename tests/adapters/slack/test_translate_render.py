@@ -4,7 +4,7 @@
 import pytest
 
 from adapters.slack import manifest as slack_manifest
-from adapters.slack.render import message_payload
+from adapters.slack.render import message_payloads
 from adapters.slack.translate import (
     BotIdentity,
     action_event,
@@ -107,9 +107,10 @@ def test_command_and_action_events() -> None:
 
 
 def test_render_buttons_feedback_and_native() -> None:
-    plain = message_payload(Reply(text="Use /prefs set <key> <value>", kind=ReplyKind.EPHEMERAL))
+    [plain] = message_payloads(Reply(text="Use /prefs set <key> <value>",
+                                     kind=ReplyKind.EPHEMERAL))
     assert plain == {"text": "Use /prefs set &lt;key&gt; &lt;value&gt;"}
-    consent = message_payload(Reply(
+    [consent] = message_payloads(Reply(
         text="Allow?", buttons=[Button("consent.grant", "Allow", style=ButtonStyle.PRIMARY),
                                 Button("consent.decline", "Not now")],
     ))
@@ -117,14 +118,37 @@ def test_render_buttons_feedback_and_native() -> None:
     assert section == {"type": "section", "text": {"type": "mrkdwn", "text": "Allow?"}}
     assert [e["action_id"] for e in actions["elements"]] == ["consent.grant", "consent.decline"]
     assert actions["elements"][0]["style"] == "primary" and "style" not in actions["elements"][1]
-    chat = message_payload(Reply(text="**Hi** " + "x" * 7000, reply_id="turn:7"))
+    [chat] = message_payloads(Reply(text="**Hi** " + "x" * 7000, reply_id="turn:7"))
     *sections, feedback = chat["blocks"]
     assert len(sections) == 3 and all(len(s["text"]["text"]) <= 3000 for s in sections)
     assert [(e["action_id"], e["value"]) for e in feedback["elements"]] == [
         ("feedback.up", "turn:7"), ("feedback.down", "turn:7")]
     assert chat["text"].startswith("*Hi*")
     blocks = [{"type": "divider"}]
-    assert message_payload(Reply(text="n", native={"blocks": blocks}))["blocks"] is blocks
+    assert message_payloads(Reply(text="n", native={"blocks": blocks}))[0]["blocks"] is blocks
+
+
+@pytest.mark.parametrize("text", [
+    "\n\n".join("x" + " " * 1200 for _ in range(200)),  # cuts never far into a section
+    "\n\n".join("z" * 999 for _ in range(200)),
+    "y" * 130_000,  # one word: nowhere to cut but anywhere
+    "```py\n" + "\n".join(f"line {n}" for n in range(20_000)) + "\n```",  # fences reopened
+], ids=["spaces", "paragraphs", "one-word", "code"])
+def test_a_long_reply_is_messages_slack_takes_whole(text: str) -> None:
+    """However the text is cut: each message within Slack's limits (40,000 characters of text,
+    50 blocks, sections of 3,000), nothing dropped, the buttons on the last."""
+    payloads = message_payloads(Reply(text=text, reply_id="turn:9"))
+    assert len(payloads) > 1
+    for payload in payloads:
+        assert len(payload["text"]) <= 40_000
+        blocks = payload.get("blocks") or []
+        assert len(blocks) <= 50
+        assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    assert [("blocks" in p) for p in payloads] == [False] * (len(payloads) - 1) + [True]
+    assert payloads[-1]["blocks"][-1]["block_id"] == "tailorbot.feedback"
+    fences = {"```", "```py"}
+    said = [w for p in payloads for w in p["text"].split() if w not in fences]
+    assert "".join(said) == "".join(w for w in text.split() if w not in fences)
 
 
 def test_manifest_commands_follow_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
