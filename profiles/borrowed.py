@@ -22,8 +22,10 @@ from sqlalchemy import and_, bindparam, delete, select, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.decay import decay_factor, to_ts
+from profiles.learning_sql import interest_lock_order
 from profiles.models import Interest, Signal, table_of
 from profiles.privacy import hold_for_erasure, hold_people_against_erasure
+from profiles.upsert import dialect_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,9 @@ async def _take_back(
                 interest.c.first_seen_at,
             )
             .where(tuple_(interest.c.person_id, interest.c.topic).in_(list(lent)))
-            .order_by(interest.c.id)
+            # locked in the order every learning upsert writes them in: a batch writing
+            # the reader's interests meanwhile waits, or is waited for, never both
+            .order_by(*interest_lock_order(dialect_of(session)))
             .with_for_update()  # PostgreSQL; SQLite's one writer orders this already
         )
     ).all()

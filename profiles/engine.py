@@ -425,16 +425,26 @@ class ProfileEngine:
         )
 
     async def prune_interests(self, session: AsyncSession, person_id: int, at: dt.datetime) -> int:
-        """Keep the ``max_interests`` strongest; amortised over 50 messages so it stays O(1)."""
+        """Keep the ``max_interests`` strongest; amortised over 50 messages so it stays O(1).
+        Returns how many went.
+
+        On PostgreSQL a row another transaction holds is left for the next pruning
+        (``SKIP LOCKED``): an erasure taking an author's share back from these interests may
+        hold it while it waits for one the batch pruning them has just written, and a prune
+        that waited for it then was a deadlock. Every other statement that locks interest
+        rows takes them in one order (profiles/learning_sql.py); this one is a second pass
+        over the person's rows, after the batch's upsert has locked some of them."""
         views = await self.interests(session, person_id, at, limit=None, positive_only=False)
         doomed = [v.topic for v in views[self.max_interests :]]
-        if doomed:
-            await session.exec(
-                delete(Interest).where(
-                    col(Interest.person_id) == person_id, col(Interest.topic).in_(doomed)
-                )
-            )
-        return len(doomed)
+        if not doomed:
+            return 0
+        free = (
+            select_rows(col(Interest.id))
+            .where(col(Interest.person_id) == person_id, col(Interest.topic).in_(doomed))
+            .with_for_update(skip_locked=True)  # SQLite: its one writer holds them all
+        )
+        result = await session.exec(delete(Interest).where(col(Interest.id).in_(free)))
+        return int(result.rowcount or 0)
 
     async def observe_reaction_elsewhere(
         self,

@@ -365,6 +365,7 @@ SIGNAL_COLUMNS = (
     "source_person_id",
 )
 CLAIM_COLUMNS = ("person_id", "platform", "workspace", "event_id", "processed_at")
+CLAIM_KEY = ("platform", "workspace", "event_id")
 
 
 @functools.lru_cache(maxsize=2)
@@ -377,15 +378,18 @@ def _signals_statement(dialect: str) -> ManyRows:
 
 @functools.lru_cache(maxsize=2)
 def _claims_statement(dialect: str) -> ManyRows:
-    """The batch's claims, built once per dialect; one row per event."""
+    """The batch's claims, built once per dialect; one row per event, in the key's order
+    (two processes claiming the same redelivered events wait for each other in one order:
+    :class:`profiles.upsert.ManyRows`)."""
     table = table_of(ProcessedEvent)
     return many_rows(
         dialect,
         table,
         CLAIM_COLUMNS,
         lambda insert: insert.on_conflict_do_nothing(
-            index_elements=["platform", "workspace", "event_id"]
+            index_elements=list(CLAIM_KEY)
         ).returning(table.c.platform, table.c.workspace, table.c.event_id),
+        key=CLAIM_KEY,
     )
 
 

@@ -5,6 +5,14 @@ the batched :class:`profiles.ingest.BatchIngestor` are one implementation (the e
 methods apply a batch of one), so both need these statements and neither may import the
 other's module at load time. Python's side of the same rule (combining deltas inside a batch)
 is :func:`profiles.decay.accumulate`.
+
+Lock order (PostgreSQL): each upsert sends its rows in the order of its unique key
+(:class:`profiles.upsert.ManyRows`), and a statement that locks interest rows otherwise
+orders them the same way (:func:`interest_lock_order`: an erasure or the retention purge
+taking an author's share back from readers' interests, profiles/borrowed.py). Learning
+batches of two processes, a batch and a judgement of the same person, a batch and an
+erasure taking back what a reader of theirs learned: each pair writes the same rows at the
+same moment, and in two orders of their own each could hold a row the other waited for.
 """
 
 from __future__ import annotations
@@ -30,6 +38,10 @@ TRAIT_COLUMNS = ("person_id", "kind", "key", "weight", "updated_ts")
 STYLE_COLUMNS = (
     "person_id", "messages_seen", "avg_length", "formality", "emoji_rate", "updated_at",
 )
+# Each statement's unique key: its conflict target, and the order its rows go in.
+INTEREST_KEY = ("person_id", "topic")
+TRAIT_KEY = ("person_id", "kind", "key")
+STYLE_KEY = ("person_id",)
 
 
 def _decayed_sum(old: Any, new: Any, column: str, hl: float) -> Any:
@@ -67,7 +79,7 @@ def _interest_upsert(
     def upsert(insert: Any) -> Any:
         new, old = insert.excluded, table.c
         return insert.on_conflict_do_update(
-            index_elements=["person_id", "topic"],
+            index_elements=list(INTEREST_KEY),
             set_={
                 "weight": _decayed_sum(old, new, "weight", half_life_seconds),
                 "lasting_weight": _decayed_sum(
@@ -89,7 +101,17 @@ def _interest_upsert(
             },
         )
 
-    return many_rows(dialect, table, INTEREST_COLUMNS, upsert)
+    return many_rows(dialect, table, INTEREST_COLUMNS, upsert, key=INTEREST_KEY)
+
+
+def interest_lock_order(dialect: str) -> tuple[Any, ...]:
+    """``ORDER BY`` for a statement that locks interest rows (``FOR UPDATE``): the order
+    :func:`interest_upsert` writes them in, Python's, so the topic by code point: the "C"
+    collation on PostgreSQL, whatever the database's own (SQLite's default compares the
+    same way and locks nothing)."""
+    interest = table_of(Interest)
+    topic = interest.c.topic.collate("C") if dialect == "postgresql" else interest.c.topic
+    return interest.c.person_id, topic
 
 
 def trait_upsert(session: AsyncSession, half_life_seconds: float) -> ManyRows:
@@ -105,7 +127,7 @@ def _trait_upsert(dialect: str, half_life_seconds: float) -> ManyRows:
     def upsert(insert: Any) -> Any:
         new, old = insert.excluded, table.c
         return insert.on_conflict_do_update(
-            index_elements=["person_id", "kind", "key"],
+            index_elements=list(TRAIT_KEY),
             set_={
                 "weight": old.weight
                 * func.power(0.5, func.abs(new.updated_ts - old.updated_ts) / half_life_seconds)
@@ -116,7 +138,7 @@ def _trait_upsert(dialect: str, half_life_seconds: float) -> ManyRows:
             },
         )
 
-    return many_rows(dialect, table, TRAIT_COLUMNS, upsert)
+    return many_rows(dialect, table, TRAIT_COLUMNS, upsert, key=TRAIT_KEY)
 
 
 def style_upsert(session: AsyncSession) -> ManyRows:
@@ -135,7 +157,7 @@ def _style_upsert(dialect: str) -> ManyRows:
         new, old = insert.excluded, table.c
         alpha = case((old.messages_seen < 9, 1.0 / (old.messages_seen + 1.0)), else_=0.1)
         return insert.on_conflict_do_update(
-            index_elements=["person_id"],
+            index_elements=list(STYLE_KEY),
             set_={
                 "messages_seen": old.messages_seen + 1,
                 "avg_length": old.avg_length + (new.avg_length - old.avg_length) * alpha,
@@ -147,7 +169,7 @@ def _style_upsert(dialect: str) -> ManyRows:
             # due without a second read.
         ).returning(table.c.person_id, table.c.messages_seen)
 
-    return many_rows(dialect, table, STYLE_COLUMNS, upsert)
+    return many_rows(dialect, table, STYLE_COLUMNS, upsert, key=STYLE_KEY)
 
 
 def interest_row(

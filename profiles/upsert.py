@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,16 +120,29 @@ class ManyRows:
     prepared execution per row, ~35 us of Python each (a learning batch of 40 messages sends
     ~520 rows: 18.5 ms of CPU, each statement one long step of the event loop; 6.8 ms as
     binary arrays); an array per column is one execution whatever the number of rows.
-    SQLite's executemany is one call into its C loop already."""
+    SQLite's executemany is one call into its C loop already.
+
+    ``key``: the columns of a conflict clause's unique key. On PostgreSQL the rows go in
+    that key's order (Python's: numbers by value, text by code point), and the statement
+    locks the rows it updates, and the keys it inserts, one after another in the order it
+    is given them. Two transactions that each send the same rows in an order of their own
+    (learning batches of two processes, a batch and a judgement of the same person) could
+    each hold a row the other's statement waits for, a deadlock; in one order, the later
+    one waits for the first row the earlier holds before it holds any of them. A statement
+    that locks such rows otherwise must take them in the same order (for interests:
+    :func:`profiles.learning_sql.interest_lock_order`). SQLite's one writer needs none."""
 
     statement: Any
     table: Any
     columns: tuple[str, ...]  # the rows' keys
     arrays: bool  # one array per column (PostgreSQL), else executemany
+    key: tuple[str, ...] = ()  # the conflict clause's key: the order rows are sent in
 
     async def execute(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> Any:
         """Run the statement for ``rows`` (each with exactly the statement's columns)."""
         if self.arrays:
+            if self.key:
+                rows = sorted(rows, key=operator.itemgetter(*self.key))
             return await session.exec(
                 self.statement, params=arrays_of(self.table, rows, self.columns)
             )
@@ -194,17 +208,20 @@ def many_rows(
     table: Any,
     names: Sequence[str],
     finish: Callable[[Any], Any] | None = None,
+    *,
+    key: Sequence[str] = (),
 ) -> ManyRows:
     """The :class:`ManyRows` inserting ``names`` into ``table`` on ``dialect``; ``finish``
     takes the INSERT and adds what applies to any (``on_conflict_…`` with its ``excluded``,
-    ``returning``). The INSERT is ``INSERT … SELECT FROM unnest(…)`` on PostgreSQL (a
-    conflict clause there must not meet the same key twice: callers send distinct keys), a
-    plain INSERT for executemany on SQLite. Built here from the one ``names``, so the
-    statement and the arrays sent to it cannot disagree on the columns."""
+    ``returning``); ``key``: the columns of its conflict clause, the order its rows are sent
+    in (see :class:`ManyRows`). The INSERT is ``INSERT … SELECT FROM unnest(…)`` on
+    PostgreSQL (a conflict clause there must not meet the same key twice: callers send
+    distinct keys), a plain INSERT for executemany on SQLite. Built here from the one
+    ``names``, so the statement and the arrays sent to it cannot disagree on the columns."""
     arrays = dialect == "postgresql"
     insert = insert_from_arrays(table, names) if arrays else insert_of(dialect, table)
     statement = finish(insert) if finish is not None else insert
-    return ManyRows(statement, table, tuple(names), arrays)
+    return ManyRows(statement, table, tuple(names), arrays, tuple(key))
 
 
 @dataclass(frozen=True, slots=True)

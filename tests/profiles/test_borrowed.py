@@ -1,20 +1,21 @@
 """An author's erasure takes back, exactly, what reactions to their messages taught others
 (real SQLite and PostgreSQL)."""
 
+import asyncio
 import datetime as dt
 
 import psycopg
 import pytest
 from sqlalchemy import delete, select, update
 
-from profiles import retention
+from profiles import ingest, retention
 from profiles.decay import decayed, to_ts
 from profiles.engine import PersonKey
 from profiles.ingest import BatchIngestor, Observation
 from profiles.models import ConsentStatus, Interest, Signal
 from profiles.retention import RetentionPolicy, purge
 from profiles.signals import MessageSignals
-from tests.support.helpers import count
+from tests.support.helpers import count, until_one_waits_for_a_lock
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
@@ -229,3 +230,45 @@ async def test_expiring_evidence_of_a_reader_being_forgotten_waits_for_the_next_
             theirs["jazz"][column], theirs["jazz"][2], now, half_life
         )
         assert abs(gap) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_batch_pruning_a_readers_interests_while_an_author_is_forgotten_never_deadlocks(
+    make_core, database_url, monkeypatch
+):
+    """A learning batch has written Bob's "zulu" and prunes his weakest interest, "alpha",
+    which only Carol's words taught him; meanwhile her erasure, taking her share back, has
+    locked "alpha" and waits for "zulu". The prune waited for "alpha": a deadlock, which
+    PostgreSQL broke after a second by aborting one of them (review). Now a prune leaves a
+    row another transaction holds for the next one: the batch commits, then the erasure
+    takes her share back, and "alpha" goes with it."""
+    monkeypatch.setattr(ingest, "PRUNE_EVERY", 1)
+    core = await make_core()
+    engine = core.services.engine
+    engine.max_interests = 1
+    bob, carol = await consenting(core, "bob", "carol")
+    await learn(core, [reacted(bob, carol, {"alpha": 1.0, "zulu": 1.0}, T0)])
+    prune = engine.prune_interests
+    written, go = asyncio.Event(), asyncio.Event()
+
+    async def pausing(session, person_id, at):  # the batch's interests written, held
+        written.set()
+        await go.wait()
+        return await prune(session, person_id, at)
+
+    engine.prune_interests = pausing
+    batch = asyncio.ensure_future(learn(core, [said(bob, {"zulu": 2.0}, T0 + HOUR)]))
+    await written.wait()
+
+    async def erase():
+        async with core.services.db.session() as session:
+            return await engine.withdraw_words_of(session, carol)
+
+    erasure = asyncio.ensure_future(erase())
+    await until_one_waits_for_a_lock(core)  # for "zulu", "alpha" locked
+    go.set()
+    await batch
+    assert await erasure == 2
+    assert set(await interests(core, bob)) == {"zulu"}

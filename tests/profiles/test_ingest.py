@@ -5,12 +5,13 @@ import asyncio
 import datetime as dt
 import random
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, func, select
 
 from profiles.db import DatabaseBusy, DatabaseUnavailable
 from profiles.engine import PersonKey
 from profiles.ingest import BUSY_PARTS, BatchIngestor, Claim, Observation, WriteBehind
-from profiles.models import ConsentStatus, Interest, Signal, StyleProfile, Trait
+from profiles.models import ConsentStatus, Interest, ProcessedEvent, Signal, StyleProfile, Trait
 from profiles.signals import MessageSignals
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -487,3 +488,51 @@ async def test_a_stop_is_not_held_forever_by_a_batch_nobody_takes(make_core):
     await asyncio.wait_for(failed_once.wait(), 10)  # the first attempt failed both ways
     await asyncio.wait_for(queue.aclose(), 10)
     assert queue.applied == 0 and tries.count("journal") == 2
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_two_processes_batches_of_the_same_people_in_opposite_orders_never_deadlock(
+    make_core, database_url
+):
+    """Two processes apply batches about the same people at the same moment, each in an
+    order of its own: a message of everyone's each, about topics (the same interest rows
+    first) or about none (the same habit and style rows first), or the same redelivered
+    events (the same claims first). Each upsert locked its rows, and the claims their keys,
+    in the order it was given them: each could hold one the other's statement waited for,
+    and PostgreSQL broke the deadlock after a second by aborting one. Now every statement
+    sends its rows in its key's order: both commit, and every event is learned once, by
+    whichever claimed it."""
+    core = await make_core()
+    ids = await people(core, [f"p{i:03d}" for i in range(400)])
+    ingestor = BatchIngestor(core.services.engine)
+    rounds = 24
+
+    def batch(round_, process):
+        topics = (("jazz", 1.0), ("chess", 0.5)) if round_ % 3 == 0 else ()
+        signals = MessageSignals(topics=topics, language="en", length=40, word_count=8,
+                                 formality=0.0, emoji_count=0)
+        at = T0 + dt.timedelta(hours=round_)
+        event_id = f"r{round_}" if round_ % 3 == 2 else f"r{round_}-{process}"
+        return [
+            (Observation.of_message(pid, signals, at=at, local_hour=at.hour,
+                                    event_id=f"{event_id}-{pid}", excerpt="x"),
+             Claim("test", "W1", f"{event_id}-{pid}"))
+            for pid in (ids if process == 0 else ids[::-1])
+        ]
+
+    async def apply(items):
+        async with core.services.db.session() as session:
+            await ingestor.claim_and_apply(session, items)
+
+    for round_ in range(rounds):
+        await asyncio.gather(apply(batch(round_, 0)), apply(batch(round_, 1)))
+
+    learned = sum(1 if round_ % 3 == 2 else 2 for round_ in range(rounds))  # per person
+    async with core.services.db.session() as session:
+        events = (
+            await session.exec(select(func.count()).select_from(ProcessedEvent))
+        ).scalar_one()
+        seen = set((await session.exec(select(StyleProfile.messages_seen))).scalars())
+    assert (events, seen) == (learned * len(ids), {learned})
