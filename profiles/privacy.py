@@ -76,7 +76,7 @@ async def hold_for_erasure(session: AsyncSession, person_id: int) -> None:
     bot/learning.py) or a judgement of a reply. A forget that had deleted their interests and
     then waited for the batch's lock on their consent, while the batch waited to upsert one
     of those interests, was a deadlock, and PostgreSQL aborted the forget. With this lock
-    first, a forget waits for such a transaction before it holds anything, and one that
+    first, a forget waits for such a transaction before it deletes anything, and one that
     starts later waits for the forget and then finds the person gone
     (:func:`hold_against_erasure`)."""
     await hold_all_for_erasure(session, [person_id])
@@ -89,7 +89,7 @@ async def hold_against_erasure(session: AsyncSession, person_id: int) -> bool:
     be written. See :func:`hold_for_erasure` for why the order matters."""
     if dialect_of(session) == "sqlite":
         return True
-    result = await session.exec(_person_row(person_id).with_for_update(key_share=True))
+    result = await session.exec(_key_share(_person_row(person_id)))
     return result.first() is not None
 
 
@@ -131,9 +131,19 @@ def _people_rows(dialect: str, lock: str) -> tuple[Any, AnyOf]:
         stmt = (
             stmt.with_for_update()
             if lock == ERASING
-            else stmt.with_for_update(key_share=True, skip_locked=lock == SKIPPING)
+            else _key_share(stmt, skip_locked=lock == SKIPPING)
         )
     return stmt, ids
+
+
+def _key_share(stmt: Any, *, skip_locked: bool = False) -> Any:
+    """``FOR KEY SHARE``: it conflicts with ``FOR UPDATE`` (an erasure) alone, never with a
+    learning batch's ``FOR SHARE`` nor with a write of the row (``last_seen_at``).
+    SQLAlchemy spells it ``read=True, key_share=True``: ``key_share=True`` alone is ``FOR NO
+    KEY UPDATE``, which these holds took until a stress test found it (a digest page skipped
+    whoever a batch held as if being forgotten; a /forget deadlocked with a batch: see
+    :func:`hold_all_for_erasure`)."""
+    return stmt.with_for_update(read=True, key_share=True, skip_locked=skip_locked)
 
 
 async def hold_all_for_erasure(session: AsyncSession, person_ids: Iterable[int]) -> None:
@@ -154,6 +164,17 @@ async def hold_all_for_erasure(session: AsyncSession, person_ids: Iterable[int])
     authors are held no evidence of their words can be added (its foreign key waits for
     them), and readers who came in between are held by taking every lock again, from a
     savepoint that gives back those taken out of order.
+
+    Why a reader is held no more than that (``FOR KEY SHARE``, which only another erasure of
+    theirs waits for): a learning batch holds its people ``FOR SHARE`` in id order
+    (:meth:`profiles.engine.ProfileEngine.still_learning`), and a ``/forget``'s command has
+    written its own person's row (``last_seen_at``) before it gets here. A reader held more
+    strongly, with a lower id, was held by a batch that then waited for that person, while
+    the erasure waited for the reader: a deadlock (tests/bot/test_lifecycle.py). So a batch
+    and an erasure can both write a reader's interests at the same moment: both lock those
+    rows in one order (profiles/learning_sql.py), and a batch's pruning skips the rows an
+    erasure holds (:meth:`profiles.engine.ProfileEngine.prune_interests`). The rows of the
+    people being erased a batch writes only while it holds them, never at the same moment.
 
     A transaction holds everyone it will erase in one call: a later call for people not yet
     held would take them after the others, out of order (it is a no-op for those held)."""

@@ -1,7 +1,8 @@
 """What the core decides on an adapter's facts after a reconnect (bot/lifecycle.py): who of a
 workspace is gone, and which workspaces the bot no longer is in; and erasures, at the same
-moment, of people who learned from each other's words. Real databases (SQLite and
-PostgreSQL); the outage journal is the core's own file."""
+moment, of people who learned from each other's words, and while learning batches write
+their readers' interests. Real databases (SQLite and PostgreSQL); the outage journal is the
+core's own file."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import lifecycle
 from bot.core import Core
+from bot.events import Surface
+from bot.learning import Pending
 from bot.lifecycle import AccountReport
-from profiles.models import Person, Signal
+from profiles.engine import PersonKey
+from profiles.ingest import Claim, Observation
+from profiles.models import Person, ProcessedEvent, Signal
 from tests.conftest import MakeCore
 from tests.profiles.test_borrowed import HOUR, T0, consenting, interests, learn, reacted, said
+from tests.profiles.test_privacy import rows_about
 from tests.support.helpers import (
     command,
     count,
@@ -347,3 +353,106 @@ async def test_known_accounts_and_workspaces_count_the_journal_too(core: Core) -
     assert await core.known_accounts("slack", "T1") == {"alice", "carol"}
     assert await core.known_accounts("slack", "T2") == {"dave"}
     assert await core.known_workspaces("slack") == {"T1", "T2"}
+
+
+# Learning batches and erasures of the same people at the same moment.
+TOPICS = [f"topic {i:03d}" for i in range(100)]
+ROUNDS = 24
+
+
+async def queued(core: Core, user: str, observation: Observation) -> str:
+    """Queue ``user``'s observation for the core's learner as the intake does (its event
+    claimed in the batch); returns the event id."""
+    async with core.services.db.read() as session:
+        who = await core.services.engine.find_person(session, PersonKey("test", "W1", user))
+    assert who is not None
+    event = message(person(user), "observed", surface=Surface.CHANNEL, mentioned=False)
+    await core.services.learner.submit(
+        Pending(event=event, person=who, claim=Claim("test", "W1", event.event_id),
+                observation=observation)
+    )
+    return event.event_id
+
+
+@ON_POSTGRES
+async def test_learning_batches_and_erasures_of_the_same_people_at_once_never_deadlock(
+    make_core: MakeCore, database_url: str, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Round after round, three people whose words a reader learned from are forgotten at
+    once (``/forget confirm``, whose command writes its person's row before the erasure
+    holds anyone): an author, another author, and a fan who reacted to the author and was
+    reacted to. Meanwhile two processes' learning batches write the reader's interests —
+    their own message about every topic, in an order of its own — one with the author's
+    message and reactions to and from the author, the other with the fan's message and
+    none of the authors'. They start as the erasures begin to hold people, a little later
+    each round.
+
+    Before: the first batch held the reader (in id order) and waited for the author the
+    command had written, while the erasure waited for the reader, whom it held FOR NO KEY
+    UPDATE (not the FOR KEY SHARE meant); once that was a key share, a batch's upsert and
+    an erasure's take-back locked the reader's interest rows in opposite orders. PostgreSQL
+    broke each deadlock after a second by aborting one: the batch failed and was retried
+    item by item (dropped if alone), or the /forget ran again.
+
+    Now nobody is aborted (nothing logged, no conflict run again), nobody forgotten leaves
+    a row anywhere (their share of the reader's interests included), and the learning of
+    those who stay is applied once: every event claimed once, and the reader's profile
+    the control's, who learned the same except from the people forgotten."""
+    caplog.set_level(logging.INFO)
+    # Every command writes its person's last_seen_at, as one after a pause does.
+    core = await make_core(settle=False, last_seen_resolution_seconds=0)
+    worker = await make_core(settle=False, last_seen_resolution_seconds=0)  # another process
+    reader, control = await consenting(core, "reader", "control")
+    for who in (reader, control):  # the reader's interest rows, ids in topic order
+        await learn(core, [said(who, dict.fromkeys(TOPICS, 1.0), T0)])
+    own = dict.fromkeys(reversed(TOPICS), 1.0)  # what the batches write, last row first
+    hold = lifecycle.hold_for_erasure
+    batches: list[asyncio.Future[None]] = []  # this round's
+    pause = {"seconds": 0.0}
+
+    async def holding(session: AsyncSession, person_id: int) -> None:
+        """The batches start as the first erasure begins to hold people."""
+        if not batches:
+            batches.extend(asyncio.ensure_future(c.services.learner.flush())
+                           for c in (core, worker))
+        await asyncio.sleep(pause["seconds"])
+        await hold(session, person_id)
+
+    monkeypatch.setattr(lifecycle, "hold_for_erasure", holding)
+    forgotten: list[int] = []
+    claims: list[str] = []
+    for round_ in range(ROUNDS):
+        at = T0 + (round_ + 1) * HOUR
+        later = at + HOUR / 2
+        users = (f"author{round_}", f"other{round_}", f"fan{round_}")
+        author, _, fan = ids = await consenting(core, *users)
+        forgotten += ids
+        await learn(core, [
+            *(reacted(reader, pid, dict.fromkeys(TOPICS, 1.0), at) for pid in ids),
+            reacted(fan, author, {"topic 002": 1.0}, at),
+            reacted(author, fan, {"topic 003": 1.0}, at),
+        ])
+        await queued(core, users[0], said(author, own, later))
+        await queued(core, users[0], reacted(author, reader, {"topic 000": 1.0}, later))
+        await queued(core, "reader", reacted(reader, author, {"topic 001": 1.0}, later))
+        for pid, user in ((reader, "reader"), (control, "control")):
+            claims.append(await queued(core, user, said(pid, own, later)))
+        await queued(worker, users[2], said(fan, own, later))
+        for pid, user in ((control, "control"), (reader, "reader")):  # the other way round
+            claims.append(await queued(worker, user, said(pid, own, later)))
+        batches.clear()
+        pause["seconds"] = 0.0005 * (round_ % 8)  # the erasures a little later each round
+        forgets = await asyncio.gather(
+            *(core.handle(command(person(user), "forget", "confirm")) for user in users)
+        )
+        assert ["Done." in replies[0].text for replies in forgets] == [True] * 3
+        await asyncio.gather(*batches)
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "conflicted with another" not in caplog.text
+    for pid in forgotten:
+        assert set((await rows_about(core, pid)).values()) == {0}
+    for claim in claims:
+        assert await count(core, ProcessedEvent, event_id=claim) == 1
+    await same_interests(core, reader, control)

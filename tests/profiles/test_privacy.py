@@ -5,17 +5,22 @@ import datetime as dt
 import json
 import re
 
+import psycopg
+import pytest
 from sqlalchemy import inspect, text
 
 from bot.events import PersonRef
 from bot.features import FeatureBase
 from bot.llm import ScriptedBackend
+from profiles.db import DatabaseBusy
 from profiles.models import SQLModel, person_tables
+from profiles.privacy import hold_against_erasure, hold_people_against_erasure
 from tests.support.helpers import (
     action,
     command,
     grant,
     message,
+    people,
     person,
     person_id,
     reaction,
@@ -235,3 +240,31 @@ async def test_after_forget_their_words_are_in_no_column_and_not_on_disk(make_co
     assert await columns_containing(core, *needles) == {}
     if database_url.startswith("sqlite"):
         assert sqlite_files_containing(database_url, *needles) == {}
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_holds_against_erasure_wait_for_nobody_but_an_erasure(make_core, database_url):
+    """A hold against erasure is a key share: Alice, whom a learning batch holds (FOR SHARE)
+    and whose row a reply is writing, is held at once, and Bob, being erased (FOR UPDATE), is
+    skipped by a page of people. They were FOR NO KEY UPDATE: a digest page skipped Alice
+    as if she were being forgotten, and a judgement of hers waited for the batch."""
+    core = await make_core()
+    alice, bob = await people(core, "alice", "bob")
+    others = await psycopg.AsyncConnection.connect(database_url)
+    try:
+        await others.execute("SELECT 1 FROM person WHERE id = %s FOR SHARE", (alice,))
+        await others.execute("UPDATE person SET display_name = 'A' WHERE id = %s", (alice,))
+        await others.execute("SELECT 1 FROM person WHERE id = %s FOR UPDATE", (bob,))
+        async with core.services.db.session() as session:
+            await session.exec(text("SET LOCAL lock_timeout = '300ms'"))
+            assert await hold_people_against_erasure(session, [alice, bob]) == {alice}
+            assert await hold_against_erasure(session, alice)
+        with pytest.raises(DatabaseBusy):  # the erasure's lock is waited for
+            async with core.services.db.session() as session:
+                await session.exec(text("SET LOCAL lock_timeout = '300ms'"))
+                await hold_against_erasure(session, bob)
+    finally:
+        await others.rollback()
+        await others.close()
