@@ -20,10 +20,12 @@ of the profile is what earlier messages taught; this one is in the prompt as its
 
 Consent: nothing is learned about people who have not consented. The batch re-reads the
 consent of everyone in it by the consent gate's own rule (``learning_allowed``: an unanswered
-consent counts only while the workspace is opt-out; one query, rows share-locked on
-PostgreSQL until the batch commits) and drops the items of anyone revoked, forgotten or no
-longer covered by the workspace's mode since they were queued; ``/forget`` also
-discards the person's waiting items (:meth:`Learner.forget`).
+consent counts only while the workspace is opt-out; one query, rows locked on PostgreSQL
+until the batch commits: ``FOR NO KEY UPDATE`` when it writes their ``last_seen_at``, so
+that two workers' batches of the same people wait for each other instead of deadlocking)
+and drops the items of anyone revoked, forgotten or no longer covered by the workspace's
+mode since they were queued; ``/forget`` also discards the person's waiting items
+(:meth:`Learner.forget`).
 
 Durability, precisely:
 
@@ -215,7 +217,9 @@ class Learner:
         # checked here under the same lock (a /forget or revocation since the reaction was
         # decided orders itself before or after this batch, never between).
         allowed = await self._still_learning(
-            session, {item.person_id for item in batch} | _sources(batch)
+            session,
+            {item.person_id for item in batch} | _sources(batch),
+            writing=bool(self._seen(batch)),
         )
         items = [item for item in batch if _all_allow(item, allowed)]
         if not items:
@@ -236,16 +240,38 @@ class Learner:
                 await self.parts.features.observe(session, item.person, item.event, item.signals)
         return stats
 
-    async def _still_learning(self, session: AsyncSession, person_ids: set[int]) -> set[int]:
+    async def _still_learning(
+        self, session: AsyncSession, person_ids: set[int], *, writing: bool
+    ) -> set[int]:
         """The people of the batch who still exist and have not revoked consent. Their rows
-        stay share-locked (PostgreSQL) until the batch commits, so a concurrent revocation
-        or /forget orders itself after it; SQLite's single writer does the same."""
-        return await self.parts.engine.still_learning(session, person_ids)
+        stay locked (PostgreSQL) until the batch commits, so a concurrent revocation or
+        /forget orders itself after it; SQLite's single writer does the same.
+
+        ``writing``: the batch may write some of their ``last_seen_at`` (:meth:`_touch`), so
+        they are held ``FOR NO KEY UPDATE``, not ``FOR SHARE`` (``still_learning``): two
+        workers' batches that share-locked the same person and then both updated the row
+        deadlocked. Everyone of the batch is held so, not only those it will write: one
+        statement takes one lock mode, and two statements would take the people out of id
+        order. Two batches about the same person already waited for each other on that
+        person's interest rows, so little concurrency is lost."""
+        return await self.parts.engine.still_learning(session, person_ids, writing=writing)
 
     async def _touch(self, session: AsyncSession, items: list[Pending]) -> None:
-        """``last_seen_at`` of observed authors, by the engine's rule (written at most once
-        per ``last_seen_resolution``, judged against the value the handler read): one
-        executemany for the batch, never moving the value back in time."""
+        """``last_seen_at`` of observed authors (:meth:`_seen`): one executemany for the
+        batch, never moving the value back in time, in id order."""
+        latest = self._seen(items)
+        if not latest:
+            return
+        await session.exec(
+            _touch_statement(),
+            params=[{"pid": pid, "seen": latest[pid]} for pid in sorted(latest)],
+        )
+
+    def _seen(self, items: list[Pending]) -> dict[int, dt.datetime]:
+        """The ``last_seen_at`` to write, by person: the engine's rule (written at most once
+        per ``last_seen_resolution``, judged against the value the handler read). Known
+        before the batch locks anyone, so that it locks them for the write
+        (:meth:`_still_learning`)."""
         resolution = self.parts.engine.last_seen_resolution
         latest: dict[int, dt.datetime] = {}
         for item in items:
@@ -258,12 +284,7 @@ class Learner:
                 continue
             found = latest.get(item.person_id)
             latest[item.person_id] = item.seen_at if found is None else max(found, item.seen_at)
-        if not latest:
-            return
-        await session.exec(
-            _touch_statement(),
-            params=[{"pid": pid, "seen": seen} for pid, seen in latest.items()],
-        )
+        return latest
 
     # The database is away ----------------------------------------------------------------
     async def _journal(self, batch: list[Pending], exc: DatabaseUnavailable) -> None:

@@ -349,18 +349,32 @@ class ProfileEngine:
             return answered
         return await self.opt_out_in(session, person.platform, person.workspace)
 
-    async def still_learning(self, session: AsyncSession, person_ids: Iterable[int]) -> set[int]:
+    async def still_learning(
+        self, session: AsyncSession, person_ids: Iterable[int], *, writing: bool = False
+    ) -> set[int]:
         """Those of ``person_ids`` who still exist and allow learning in their own workspace
         (:meth:`may_learn_in`'s rule, as one statement for many people), their person and
         consent rows share-locked in id order on PostgreSQL until the transaction ends: a
         revocation or /forget that comes meanwhile orders itself after it (SQLite's single
         writer does the same). For a write about people decided before it began — a
-        learning batch, a model's summary, a digest's quotes."""
+        learning batch, a model's summary, a digest's quotes.
+
+        ``writing``: the transaction will then update some of these people's rows (a
+        learning batch's ``last_seen_at``), so the person rows are locked ``FOR NO KEY
+        UPDATE`` instead, in the same id order. Why: two batches of two processes that both
+        held a person ``FOR SHARE`` and then both updated the row each waited for the
+        other's share — a deadlock PostgreSQL broke by aborting one (9 rounds in 10 of a
+        two-process test). Taken at once in id order, the second batch waits for the first
+        before it holds anyone the first will want. It conflicts with what ``FOR SHARE``
+        conflicted with, plus another batch's hold and another ``FOR SHARE``, which the
+        update would have waited for anyway; not with ``FOR KEY SHARE`` (an erasure's hold
+        on readers, a digest page's: profiles/privacy.py)."""
         wanted = set(person_ids)
         if not wanted:
             return set()
         stmt, ids = _still_learning_statement(
-            dialect_of(session), self.consent_opt_out, self.workspace_opt_out_allowed
+            dialect_of(session), self.consent_opt_out, self.workspace_opt_out_allowed,
+            writing,
         )
         result = await session.exec(stmt, params=ids.params(wanted))
         return {int(pid) for (pid,) in result.all()}
@@ -981,7 +995,7 @@ def answered_allows(consent: Consent) -> bool | None:
 # cached compiled form (a learning batch of one spent ~40 % of its time in its construction).
 @functools.cache
 def _still_learning_statement(
-    dialect: str, consent_opt_out: bool, workspace_opt_out_allowed: bool
+    dialect: str, consent_opt_out: bool, workspace_opt_out_allowed: bool, writing: bool
 ) -> tuple[Any, AnyOf]:
     """Everyone asked for, with their consent row if they have one: a person the bot has a
     row for but who never met the consent gate (an author others reacted to) has none, and
@@ -991,7 +1005,9 @@ def _still_learning_statement(
     On PostgreSQL each person row and then its consent row are share-locked, in id order,
     as an erasure takes them (person first, profiles/privacy.py): the people in a locked
     subquery, each joined to a lateral one that locks its consent row, since PostgreSQL
-    locks nothing on the nullable side of an outer join. Still one statement a batch."""
+    locks nothing on the nullable side of an outer join. Still one statement a batch.
+    ``writing``: the person rows ``FOR NO KEY UPDATE`` (:meth:`ProfileEngine.still_learning`);
+    the consent rows, which the caller only reads, are share-locked all the same."""
     person, consent = table_of(Person), table_of(Consent)
     ids = any_of(dialect, "ids", person.c.id)
     rows: Any
@@ -1008,7 +1024,7 @@ def _still_learning_statement(
             select_rows(person.c.id, person.c.platform, person.c.workspace)
             .where(ids.clause)
             .order_by(person.c.id)
-            .with_for_update(read=True)
+            .with_for_update(read=not writing, key_share=writing)
             .subquery("p")
         )
         theirs = (

@@ -13,6 +13,11 @@ taking an author's share back from readers' interests, profiles/borrowed.py). Le
 batches of two processes, a batch and a judgement of the same person, a batch and an
 erasure taking back what a reader of theirs learned: each pair writes the same rows at the
 same moment, and in two orders of their own each could hold a row the other waited for.
+Before any of these, a batch holds its people's rows in id order
+(:meth:`profiles.engine.ProfileEngine.still_learning`): ``FOR NO KEY UPDATE`` when it will
+write their ``last_seen_at`` — two batches that share-locked a person and then both updated
+the row each waited for the other's share (a deadlock) — so two batches of the same people
+run one after the other, and an erasure's ``FOR KEY SHARE`` on a reader waits for neither.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ async def hold_for_erasure(session: AsyncSession, person_id: int) -> None:
     transaction already).
 
     Why: deletion goes children first, row by row, while other transactions write the same
-    person's rows in their own order — a learning batch (which share-locks its people first,
+    person's rows in their own order — a learning batch (which locks its people first,
     bot/learning.py) or a judgement of a reply. A forget that had deleted their interests and
     then waited for the batch's lock on their consent, while the batch waited to upsert one
     of those interests, was a deadlock, and PostgreSQL aborted the forget. With this lock
@@ -138,7 +138,8 @@ def _people_rows(dialect: str, lock: str) -> tuple[Any, AnyOf]:
 
 def _key_share(stmt: Any, *, skip_locked: bool = False) -> Any:
     """``FOR KEY SHARE``: it conflicts with ``FOR UPDATE`` (an erasure) alone, never with a
-    learning batch's ``FOR SHARE`` nor with a write of the row (``last_seen_at``).
+    learning batch's ``FOR SHARE`` or ``FOR NO KEY UPDATE`` nor with a write of the row
+    (``last_seen_at``).
     SQLAlchemy spells it ``read=True, key_share=True``: ``key_share=True`` alone is ``FOR NO
     KEY UPDATE``, which these holds took until a stress test found it (a digest page skipped
     whoever a batch held as if being forgotten; a /forget deadlocked with a batch: see
@@ -166,8 +167,10 @@ async def hold_all_for_erasure(session: AsyncSession, person_ids: Iterable[int])
     savepoint that gives back those taken out of order.
 
     Why a reader is held no more than that (``FOR KEY SHARE``, which only another erasure of
-    theirs waits for): a learning batch holds its people ``FOR SHARE`` in id order
-    (:meth:`profiles.engine.ProfileEngine.still_learning`), and a ``/forget``'s command has
+    theirs waits for): a learning batch holds its people ``FOR SHARE``, or ``FOR NO KEY
+    UPDATE`` when it writes their ``last_seen_at``, in id order
+    (:meth:`profiles.engine.ProfileEngine.still_learning`; neither conflicts with a key
+    share), and a ``/forget``'s command has
     written its own person's row (``last_seen_at``) before it gets here. A reader held more
     strongly, with a lower id, was held by a batch that then waited for that person, while
     the erasure waited for the reader: a deadlock (tests/bot/test_lifecycle.py). So a batch

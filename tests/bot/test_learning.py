@@ -5,10 +5,11 @@ outage or a graceful stop. Real SQLite and PostgreSQL; cores built with ``settle
 ``handle`` returns before the batch, as in production."""
 
 import asyncio
+import datetime as dt
 import logging
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core import Core
 from bot.digest import digests_for
@@ -29,6 +30,7 @@ from profiles.models import (
     StyleProfile,
 )
 from tests.bot.test_db_hang import BOUND, NEVER, holding_person
+from tests.profiles.test_borrowed import T0, consenting, said
 from tests.profiles.test_ingest import relabel, state
 from tests.support.helpers import (
     command,
@@ -255,8 +257,8 @@ async def test_forget_while_a_batch_of_theirs_is_written_waits_for_it(
     still_learning = learner._still_learning
     locked, written = asyncio.Event(), asyncio.Event()
 
-    async def paused(session, person_ids):  # the batch's people share-locked, then a pause
-        allowed = await still_learning(session, person_ids)
+    async def paused(session, person_ids, **kw):  # the batch's people locked, then a pause
+        allowed = await still_learning(session, person_ids, **kw)
         locked.set()
         await written.wait()
         return allowed
@@ -515,3 +517,60 @@ async def test_a_batch_that_prunes_interests_learns_everything(make_core, monkey
     for event in events:  # every message was learned (claimed in the batch that learned it)
         assert await count(core, ProcessedEvent, event_id=event.event_id) == 1
     assert core.services.learner.lost == 0
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_two_workers_batches_that_write_the_same_peoples_last_seen_never_deadlock(
+    make_core, database_url, caplog
+):
+    """Two processes' learners apply, at the same moment, batches of observed messages by
+    the same people, so both write each person's ``last_seen_at``. Before: each batch held
+    its people ``FOR SHARE`` and then updated their rows, each waiting for the other's
+    share: a deadlock in nearly every round, PostgreSQL aborting one batch (which was then
+    split, an item aborted again dropped). Now the batches hold the people they write
+    ``FOR NO KEY UPDATE`` in id order and one waits for the other: no conflict at all, every
+    event learned once, and everyone's ``last_seen_at`` the latest message's."""
+    caplog.set_level(logging.INFO)
+    core = await make_core(settle=False, last_seen_resolution_seconds=0)
+    worker = await make_core(settle=False, last_seen_resolution_seconds=0)  # another process
+    users = [f"seen{i:02d}" for i in range(30)]
+    ids = await consenting(core, *users)
+    async with core.services.db.read() as session:
+        found = [
+            await core.services.engine.find_person(session, PersonKey("test", "W1", user))
+            for user in users
+        ]
+    # after the last_seen_at their rows were created with (never moved back in time)
+    start = max(T0, *(who.last_seen_at for who in found if who and who.last_seen_at))
+    rounds = 10
+    for round_ in range(rounds):
+        at = start + dt.timedelta(hours=round_ + 1)
+        for n, learner in enumerate((core.services.learner, worker.services.learner)):
+            seen = at + dt.timedelta(minutes=n)
+            order = list(zip(users, ids, found, strict=True))
+            for user, pid, who in order if n == 0 else order[::-1]:
+                assert who is not None
+                event = channel(person(user), "observed")
+                await learner.submit(Pending(
+                    event=event, person=who, claim=Claim("test", "W1", event.event_id),
+                    observation=said(pid, {"jazz": 1.0}, seen), seen_at=seen,
+                ))
+        await asyncio.gather(core.services.learner.flush(), worker.services.learner.flush())
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "conflicted with another" not in caplog.text
+    learned = 2 * rounds * len(users)
+    assert core.services.learner.queue.applied + worker.services.learner.queue.applied == (
+        learned
+    )
+    assert await count(core, ProcessedEvent) == learned
+    latest = start + dt.timedelta(hours=rounds, minutes=1)
+    async with core.services.db.read() as session:
+        rows = (await session.exec(
+            select(Person.last_seen_at, Interest.evidence_count)
+            .join(Interest, col(Interest.person_id) == Person.id)
+            .where(col(Person.id).in_(ids))
+        )).all()
+    assert sorted(rows) == [(latest, 2 * rounds)] * len(users)

@@ -264,8 +264,10 @@ async def test_a_reader_who_learned_while_the_erasure_waited_for_its_author_is_h
     still_learning = learner._still_learning
     locked, written = asyncio.Event(), asyncio.Event()
 
-    async def paused(session: AsyncSession, person_ids: set[int]) -> set[int]:
-        allowed = await still_learning(session, person_ids)
+    async def paused(
+        session: AsyncSession, person_ids: set[int], *, writing: bool
+    ) -> set[int]:
+        allowed = await still_learning(session, person_ids, writing=writing)
         locked.set()
         await written.wait()
         return allowed
