@@ -33,16 +33,13 @@ from bot.outbox import Outbox
 from bot.reply_bindings import ReplyBindings
 from profiles import feedback, topics
 from profiles.background import WorkspaceBackground
-from profiles.db import Database, DatabaseUnavailable, conflicted
+from profiles.db import CONFLICT_ATTEMPTS, Database, DatabaseUnavailable, conflicted
 from profiles.engine import ProfileEngine
 from profiles.extraction import ExtractionPool, default_workers
 from profiles.signals import MessageSignals, SignalExtractor
 from prompts.render import PromptRenderer
 
 log = logging.getLogger(__name__)
-
-# Runs of a transaction that PostgreSQL aborts over a conflict (Services.in_transaction).
-CONFLICT_ATTEMPTS = 3
 
 T = TypeVar("T")
 

@@ -72,6 +72,9 @@ def is_busy(exc: BaseException) -> bool:
 # PostgreSQL's answers to transactions that conflicted, which the same work run again in a
 # new transaction can pass: deadlock_detected, serialization_failure.
 CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+# Runs of a transaction that PostgreSQL aborts over a conflict, before its caller gives up
+# (Services.in_transaction) or treats it as any other failure (ingest.WriteBehind).
+CONFLICT_ATTEMPTS = 3
 # Its answers to a statement it cut on a limit: lock_not_available (lock_timeout),
 # query_canceled (statement_timeout, or an operator's pg_cancel_backend).
 BUSY_SQLSTATES = frozenset({"55P03", "57014"})

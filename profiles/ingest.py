@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from profiles.db import Database, DatabaseUnavailable, is_busy
+from profiles.db import CONFLICT_ATTEMPTS, Database, DatabaseUnavailable, conflicted, is_busy
 from profiles.decay import accumulate, to_ts
 from profiles.learning_sql import interest_row, interest_upsert, style_upsert, trait_upsert
 from profiles.models import ProcessedEvent, Signal, table_of
@@ -418,8 +418,13 @@ class WriteBehind(Generic[Item]):
     (with that failure) when given (the bot hands its events to the durable outage
     journal), else it is retried,
     in order, until the database answers (also when ``on_unavailable`` itself fails: the
-    journal's disk is full; but not past :meth:`aclose`). Any other failure is a defect of
-    one item, not of the batch: the items are retried one transaction each, and only a
+    journal's disk is full; but not past :meth:`aclose`). A batch PostgreSQL aborted over a
+    conflict with another transaction (:func:`profiles.db.conflicted`: a deadlock it broke, a
+    serialization failure) kept nothing and is run again whole, up to
+    :data:`profiles.db.CONFLICT_ATTEMPTS` runs in all, as ``Services.in_transaction`` runs
+    a command; before, it was split like a defect and a lone item aborted again was
+    dropped, its learning lost. Any other failure (or a conflict on every run) is a defect
+    of one item, not of the batch: the items are retried one transaction each, and only a
     failing one is dropped (logged), so one poisoned event cannot take a batch of other
     people's learning with it. Likewise a batch the database cut as *busy* (it answered, but
     a lock that other work held on some rows outlasted the wait: ``DatabaseBusy``) is
@@ -570,6 +575,7 @@ class WriteBehind(Generic[Item]):
         on because the database was busy. ``split``: a batch cut busy may be tried again
         part by part."""
         delay = 0.5
+        conflicts = 0
         while True:
             try:
                 await self._commit(items)
@@ -598,7 +604,12 @@ class WriteBehind(Generic[Item]):
                     log.exception("write-behind batch of %d failed; retrying", len(items))
                     await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
-            except Exception:
+            except Exception as exc:
+                conflicts += 1 if conflicted(exc) else 0
+                if conflicted(exc) and conflicts < CONFLICT_ATTEMPTS:  # nothing of it kept
+                    log.info("write-behind batch of %d conflicted with another transaction "
+                             "(%s); running it again", len(items), getattr(exc, "orig", exc))
+                    continue
                 if len(items) == 1:
                     log.exception("write-behind item dropped: it fails on its own")
                     return False

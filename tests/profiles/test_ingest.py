@@ -8,7 +8,7 @@ import random
 import pytest
 from sqlalchemy import event, func, select
 
-from profiles.db import DatabaseBusy, DatabaseUnavailable
+from profiles.db import CONFLICT_ATTEMPTS, DatabaseBusy, DatabaseUnavailable
 from profiles.engine import PersonKey
 from profiles.ingest import BUSY_PARTS, BatchIngestor, Claim, Observation, WriteBehind
 from profiles.models import ConsentStatus, Interest, ProcessedEvent, Signal, StyleProfile, Trait
@@ -536,3 +536,65 @@ async def test_two_processes_batches_of_the_same_people_in_opposite_orders_never
         ).scalar_one()
         seen = set((await session.exec(select(StyleProfile.messages_seen))).scalars())
     assert (events, seen) == (learned * len(ids), {learned})
+
+
+# A real conflict, as PostgreSQL reports one it broke (SQLSTATE 40P01), raised by the database.
+DEADLOCK = "DO $$ BEGIN RAISE EXCEPTION 'staged' USING ERRCODE = 'deadlock_detected'; END $$"
+
+
+async def conflicting_queue(core, size, conflicts):
+    """A write-behind queue of ``size`` people's claimed observations whose run ``n`` (from
+    1) PostgreSQL aborts with a deadlock, after its statements, when ``conflicts(n, items)``;
+    returns the queue once closed, and the size of each run."""
+    ids = await people(core, [f"conflicted{i}" for i in range(size)])
+    ingestor = BatchIngestor(core.services.engine)
+    runs: list[int] = []
+
+    async def apply(session, items):
+        runs.append(len(items))
+        stats = await ingestor.claim_and_apply(session, items)
+        if conflicts(len(runs), items):
+            await (await session.connection()).exec_driver_sql(DEADLOCK)
+        return stats
+
+    queue = WriteBehind(core.services.db, apply, max_delay=0.05)
+    for i, pid in enumerate(ids):
+        await queue.submit(
+            (Observation(pid, T0, topics=(("jazz", 1.0),)), Claim("t", "W1", f"c{i}"))
+        )
+    await asyncio.wait_for(queue.aclose(), 10)
+    return queue, runs
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize("size", [1, 3])
+async def test_a_batch_aborted_by_a_conflict_is_applied_again_whole(
+    make_core, database_url, size
+):
+    """PostgreSQL aborts a batch's first run over a conflict with another transaction
+    (nothing of it was kept): the batch is run again whole and everything learned once.
+    Before, it was split as if an item were broken, and a lone item was dropped."""
+    core = await make_core()
+    queue, runs = await conflicting_queue(core, size, lambda run, _items: run == 1)
+    assert runs == [size, size]
+    assert queue.applied == size
+    async with core.services.db.session() as session:
+        claimed = (await session.exec(select(func.count()).select_from(ProcessedEvent)))
+        evidence = (await session.exec(select(Interest.evidence_count))).scalars().all()
+    assert (claimed.scalar_one(), evidence) == (size, [1] * size)
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_batch_that_conflicts_on_every_run_is_split_after_its_attempts(
+    make_core, database_url
+):
+    """The runs again are bounded (profiles.db.CONFLICT_ATTEMPTS): a batch aborted every
+    time it runs whole is then applied item by item, as any other failure."""
+    core = await make_core()
+    queue, runs = await conflicting_queue(core, 3, lambda _run, items: len(items) > 1)
+    assert runs == [3] * CONFLICT_ATTEMPTS + [1, 1, 1]
+    assert queue.applied == 3
