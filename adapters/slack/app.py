@@ -181,7 +181,10 @@ class SlackAdapter:
         self.installations = oauth.installation_store(settings, core) if self.oauth else None
         self.workspaces = Workspaces(self._workspace, store=self.installations,
                                      single_token=settings.slack_bot_token)
-        self.streaming_refused = False
+        # Workspaces that refused Slack's streaming methods: their answers use message updates
+        # (per workspace: one app installed in several, and one refusing is no reason to stop
+        # streaming in the others)
+        self.streaming_refused: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         # (channel, ts) → normalised text of recent messages, so a reaction to one can say
         # what it was about without an API call; memory only, bounded.
@@ -462,8 +465,9 @@ class SlackAdapter:
             team_id=origin.team_id,
             user_id=origin.user_id,
             interval=self.options.stream_interval,
-            use_streaming_api=self.options.use_streaming_api and not self.streaming_refused,
-            on_refused=self._streaming_refused,
+            use_streaming_api=(self.options.use_streaming_api
+                               and (origin.team_id or "") not in self.streaming_refused),
+            on_refused=lambda: self.streaming_refused.add(origin.team_id or ""),
             clock=self.options.clock,
             abandoned=t(FAILED, user.locale),
         )
@@ -664,9 +668,6 @@ class SlackAdapter:
         so nothing from a private channel can leak into workspace-wide aggregates."""
         channel_type = event.get("channel_type") or self._channel_types.get(event.get("channel"))
         return translate.is_private(channel_type)
-
-    def _streaming_refused(self) -> None:
-        self.streaming_refused = True
 
     # Outbox (bot/outbox.py) ----------------------------------------------------------------------
     def _open_outbox(self) -> None:

@@ -123,6 +123,8 @@ class FakeSlackAPI:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.streaming = streaming
+        # Workspaces whose tokens are refused the streaming methods (streaming=False: all)
+        self.streaming_refused_teams: set[str] = set()
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -560,7 +562,8 @@ class FakeSlackAPI:
 
     def _m_chat_startStream(self, params: dict[str, Any], request: web.Request
                             ) -> dict[str, Any]:
-        if not self.streaming:
+        team = self.tokens.get(self._token(request, params) or "")
+        if not self.streaming or team in self.streaming_refused_teams:
             return {"ok": False, "error": "unknown_method"}
         refused = self._markdown_too_long(params)
         if refused is not None:

@@ -366,7 +366,7 @@ async def test_streaming_refused_falls_back_to_updates(make_world: MakeWorld) ->
         await world.event({"type": "app_mention", "channel": CHANNEL, "user": USER,
                            "ts": ts, "text": f"<@{BOT_USER_ID}> tell me about Rust"})
     assert len(world.slack.calls_to("chat.startStream", ok_only=False)) == 1  # then no more
-    assert world.adapter.streaming_refused
+    assert world.adapter.streaming_refused == {TEAM_ID}
     posts = world.slack.calls_to("chat.postMessage")
     assert len(posts) == 2 and posts[-1].params["thread_ts"] == ts
     final = world.slack.calls_to("chat.update")[-1]

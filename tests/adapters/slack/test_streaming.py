@@ -16,7 +16,10 @@ from profiles.models import ConversationTurn
 from tests.adapters.slack.conftest import (
     CHANNEL,
     DM,
+    ONE,
+    TWO,
     USER,
+    Distributed,
     MakeWorld,
     SlackWorld,
     fast_options,
@@ -227,3 +230,27 @@ async def test_a_long_chunk_is_streamed_in_calls_slack_takes(make_world: MakeWor
     [start] = world.slack.calls_to("chat.startStream")
     [stop] = world.slack.calls_to("chat.stopStream")
     assert start.params["markdown_text"] + stop.params["markdown_text"] == text
+
+
+async def test_a_workspace_that_refuses_streaming_turns_it_off_for_itself_only(
+    distributed: Any,
+) -> None:
+    """One app installed in two workspaces ("Add to Slack"): the one whose tokens Slack
+    refuses the streaming methods gets message updates from then on; the other still gets
+    its answers streamed (one refusal turned streaming off for every workspace)."""
+    world: Distributed = await distributed()
+    for team in (ONE, TWO):
+        await world.install(team)
+    world.slack.streaming_refused_teams.add(TWO)
+    for team in (TWO, ONE, TWO, ONE):
+        await world.event(team, {
+            "type": "app_mention", "channel": f"C{team}", "user": f"U{team}", "ts": next_ts(),
+            "text": f"<@UBOT{team}> tell me about Rust",
+        })
+
+    tried = [world.slack.tokens[call.token or ""]
+             for call in world.slack.calls_to("chat.startStream", ok_only=False)]
+    assert tried == [TWO, ONE, ONE]  # TWO's refusal was asked once, ONE streamed each time
+    assert world.adapter.streaming_refused == {TWO}
+    placeholders = world.slack.calls_to("chat.postMessage")
+    assert [world.slack.tokens[c.token or ""] for c in placeholders] == [TWO, TWO]
