@@ -605,11 +605,13 @@ class WriteBehind(Generic[Item]):
                     await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
             except Exception as exc:
-                conflicts += 1 if conflicted(exc) else 0
-                if conflicted(exc) and conflicts < CONFLICT_ATTEMPTS:  # nothing of it kept
-                    log.info("write-behind batch of %d conflicted with another transaction "
-                             "(%s); running it again", len(items), getattr(exc, "orig", exc))
-                    continue
+                if conflicted(exc):
+                    conflicts += 1
+                    if conflicts < CONFLICT_ATTEMPTS:  # nothing of it kept
+                        log.info("write-behind batch of %d conflicted with another "
+                                 "transaction (%s); running it again", len(items),
+                                 getattr(exc, "orig", exc))
+                        continue
                 if len(items) == 1:
                     log.exception("write-behind item dropped: it fails on its own")
                     return False
