@@ -135,6 +135,8 @@ class StageFigures:
     statements_per_dm: float = 0.0  # in Core.handle
     transactions_per_dm: float = 0.0
     learning_statements_per_dm: float = 0.0  # in the learner's batch after it
+    queued_per_dm: float = 0.0  # writes sent together (profiles/write_queue.py)
+    combined_per_dm: float = 0.0  # in how many statements
     load_before: float = 0.0
     load_after: float = 0.0
 
@@ -185,6 +187,7 @@ async def measure_stages(
         counter = StatementCounter(db)
         per_dm: dict[str, list[float]] = defaultdict(list)
         learning_statements = 0
+        queued0, combined0 = db.queued_writes, db.write_statements
         for event in direct_messages(users, n_dms):
             clock.spent.clear()
             thread0, process0 = time.thread_time(), time.process_time()
@@ -204,6 +207,8 @@ async def measure_stages(
         figures.statements_per_dm = counter.statements / n_dms
         figures.learning_statements_per_dm = learning_statements / n_dms
         figures.transactions_per_dm = counter.transactions / n_dms
+        figures.queued_per_dm = (db.queued_writes - queued0) / n_dms
+        figures.combined_per_dm = (db.write_statements - combined0) / n_dms
         figures.per_dm_us = dict(per_dm)
     figures.load_after = os.getloadavg()[0]
     return figures
@@ -229,7 +234,8 @@ def format_stages(f: StageFigures) -> str:
     lines.append(
         f"statements per DM: {f.statements_per_dm:.1f} in the reply, "
         f"{f.learning_statements_per_dm:.1f} in its learning batch; transactions per DM "
-        f"{f.transactions_per_dm:.1f} (both)"
+        f"{f.transactions_per_dm:.1f} (both); of the batch's, {f.queued_per_dm:.1f} writes "
+        f"sent as {f.combined_per_dm:.1f} statements (PostgreSQL's write queue)"
     )
     return "\n".join(lines)
 

@@ -46,7 +46,9 @@ class Feature(Protocol):
         learner's batch, which on SQLite runs whole in the database's worker thread
         (``Database.in_one_call``), so this may only add rows or await statements on
         ``session`` — no task, lock, sleep or other session (anything else fails the batch's
-        items)."""
+        items). On PostgreSQL the batch's writes are queued to go out together after this
+        (profiles/write_queue.py): a statement this runs on ``session`` runs before them;
+        a write that queues (``ManyRows.send_later``) goes with them."""
 
     async def on_preference_changed(self, person: Person, key: str | None) -> None:
         """After a preference change committed (``key`` None: all were reset)."""

@@ -9,8 +9,11 @@ and the extraction, then :meth:`Learner.submit` queues a :class:`Pending` and re
 background task applies what arrived within ``max_delay`` (50 ms; at most ``max_batch``
 items) in one transaction: a set-based consent re-check, the event-id claims, ``last_seen_at``,
 the learning rule of :class:`profiles.ingest.BatchIngestor` and the features' observation
-(digest channel activity), so a retried delivery still teaches nothing twice. When
-``max_pending`` items wait, ``submit`` waits too (back-pressure) instead of growing memory.
+(digest channel activity), so a retried delivery still teaches nothing twice. On PostgreSQL
+everything after the claims goes out as one statement (profiles/write_queue.py): ``BEGIN``,
+the people's hold, the claims, the writes, ``COMMIT`` — five round trips (four for a DM's
+learning, claimed by its reply), where each write was one. When ``max_pending`` items
+wait, ``submit`` waits too (back-pressure) instead of growing memory.
 
 Messages addressed to the bot (DMs, mentions) are claimed in their reply's first transaction
 (a retried delivery must not be answered twice) and their learning queued here, unclaimed
@@ -56,14 +59,12 @@ Durability, precisely:
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import bindparam, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import AnyEvent, MessageEvent
@@ -72,7 +73,8 @@ from bot.journal import LEARNING_ONLY, Journal, Kept, Owed
 from profiles.db import Database, DatabaseUnavailable, is_busy
 from profiles.engine import PersonKey, ProfileEngine
 from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
-from profiles.models import Person, table_of
+from profiles.learning_sql import mark_seen
+from profiles.models import Person
 from profiles.signals import MessageSignals
 
 log = logging.getLogger(__name__)
@@ -231,14 +233,15 @@ class Learner:
             at=max(item.seen_at or item.event.occurred_at for item in items),
         )
         fresh = [item for item, new in zip(items, first, strict=True) if new]
+        # The writes from here on need no answer from each other: on PostgreSQL they are
+        # queued and go out together (profiles/write_queue.py), features' rows too.
         await self._touch(session, fresh)
-        stats = await engine.ingestor.apply(
-            session, [item.observation for item in fresh if item.observation is not None]
-        )
         for item in fresh:
             if item.signals is not None and isinstance(item.event, MessageEvent):
                 await self.parts.features.observe(session, item.person, item.event, item.signals)
-        return stats
+        return await engine.ingestor.apply(
+            session, [item.observation for item in fresh if item.observation is not None]
+        )
 
     async def _still_learning(
         self, session: AsyncSession, person_ids: set[int], *, writing: bool
@@ -257,15 +260,8 @@ class Learner:
         return await self.parts.engine.still_learning(session, person_ids, writing=writing)
 
     async def _touch(self, session: AsyncSession, items: list[Pending]) -> None:
-        """``last_seen_at`` of observed authors (:meth:`_seen`): one executemany for the
-        batch, never moving the value back in time, in id order."""
-        latest = self._seen(items)
-        if not latest:
-            return
-        await session.exec(
-            _touch_statement(),
-            params=[{"pid": pid, "seen": latest[pid]} for pid in sorted(latest)],
-        )
+        """``last_seen_at`` of observed authors (:meth:`_seen`), for the batch at once."""
+        await mark_seen(session, self._seen(items))
 
     def _seen(self, items: list[Pending]) -> dict[int, dt.datetime]:
         """The ``last_seen_at`` to write, by person: the engine's rule (written at most once
@@ -326,14 +322,3 @@ def _all_allow(item: Pending, allowed: set[int]) -> bool:
 
 def _sources(batch: list[Pending]) -> set[int]:
     return {source for item in batch if (source := _source(item)) is not None}
-
-
-# Statements every batch sends, built once (see ProfileEngine.still_learning).
-@functools.cache
-def _touch_statement() -> Any:
-    table = table_of(Person)
-    return (
-        update(table)
-        .where(table.c.id == bindparam("pid"), table.c.last_seen_at < bindparam("seen"))
-        .values(last_seen_at=bindparam("seen"))
-    )

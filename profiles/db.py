@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, event, text
-from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
+from sqlalchemy.engine import URL, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import QueuePool
@@ -32,10 +32,13 @@ from profiles import db_timeout, sqlite_loop
 from profiles.cleanup import to_completion
 from profiles.driver_statements import (
     DriverStatement,
+    Ran,
     Write,
     compiled_select,
     compiled_write,
+    run_on_driver,
 )
+from profiles.write_queue import carry_queue, drop_queue
 from profiles.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
@@ -315,6 +318,10 @@ class Database:
         # Of those, how many were a server that did not answer in time (a hang,
         # profiles/db_timeout.py): only these mean the next round trips will wait too.
         self.timeouts = 0
+        # Writes of learning batches sent together (profiles/write_queue.py), and in how
+        # many statements: each of those is one round trip where each write was one.
+        self.queued_writes = 0
+        self.write_statements = 0
         if self.sqlite and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # Statement errors name the statement but not the values sent with it: those are
@@ -456,10 +463,20 @@ class Database:
         session's statements (no lock, sleep or other I/O: :class:`sqlite_loop.WaitedInThread`).
         It takes SQLite's writer as background work: after every transaction waiting for it
         then (replies' claims and records), unless it has waited long (WriterLock). On
-        PostgreSQL, whose statements are network round trips, an ordinary transaction."""
+        PostgreSQL, whose statements are network round trips, an ordinary transaction that
+        carries a queue: the writes ``work`` queues go out together, as one statement
+        (profiles/write_queue.py), what is left of them before the commit."""
         if self._writer is None:
             async with self.session() as session:
-                return await work(session)
+                queue = carry_queue(session)
+                try:
+                    result = await work(session)
+                    await queue.send(session)
+                finally:
+                    drop_queue(session)
+                    self.queued_writes += queue.sent_writes
+                    self.write_statements += queue.statements
+                return result
         async with self._write(self._one_call_sessions, background=True) as session:
             # The connection checked out here, on the loop (opening one may need the loop);
             # its BEGIN IMMEDIATE waits to go first in the call (see _sqlite_begin), where
@@ -747,9 +764,6 @@ class Database:
         await self.engine.dispose()
 
 
-Ran = tuple[list[tuple[Any, ...]], tuple[Any, ...]]  # a statement's rows, its type codes
-
-
 def _on_driver(
     engine: Engine, prepared: list[tuple[DriverStatement, Any]], write: bool
 ) -> list[Ran]:
@@ -761,11 +775,11 @@ def _on_driver(
     with engine.connect() as conn:
         if write:
             with conn.begin():
-                return _run_on_driver(conn, prepared)
+                return run_on_driver(conn, prepared)
         driver = conn.connection.driver_connection
         if isinstance(driver, sqlite_loop.LoopConnection):
             driver.on_loop = True  # an indexed read, as a quick transaction's (module doc)
-        return _run_on_driver(conn, prepared)
+        return run_on_driver(conn, prepared)
 
 
 def _read_then_write_on_driver(
@@ -778,12 +792,12 @@ def _read_then_write_on_driver(
     connection (SQLite's quick transaction; PostgreSQL's autocommit) the read and one write;
     several writes on PostgreSQL in a transaction of ``together``'s."""
     with direct.connect() as conn, conn.begin():
-        [(rows, type_codes)] = _run_on_driver(conn, [read])
+        [(rows, type_codes)] = run_on_driver(conn, [read])
         writes = _prepared(then([read[0].row(row, type_codes) for row in rows]), direct.dialect)
         if len(writes) <= 1 or together is direct:
-            return [rows for rows, _ in _run_on_driver(conn, writes)]
+            return [rows for rows, _ in run_on_driver(conn, writes)]
     with together.connect() as conn, conn.begin():
-        return [rows for rows, _ in _run_on_driver(conn, writes)]
+        return [rows for rows, _ in run_on_driver(conn, writes)]
 
 
 def _prepared(writes: Sequence[Write], dialect: Dialect) -> list[tuple[DriverStatement, Any]]:
@@ -793,25 +807,6 @@ def _prepared(writes: Sequence[Write], dialect: Dialect) -> list[tuple[DriverSta
         (statement := compiled_write(shape, dialect), statement.parameters(values))
         for shape, values in writes
     ]
-
-
-def _run_on_driver(conn: Connection, prepared: list[tuple[DriverStatement, Any]]) -> list[Ran]:
-    results: list[Ran] = []
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    for statement, parameters in prepared:
-        conn.dispatch.before_cursor_execute(conn, None, statement.sql, parameters, None, False)
-        try:
-            cursor = await_(driver.execute(statement.sql, parameters))
-            description = cursor.description
-            rows = await_(cursor.fetchall()) if description else []
-            await_(cursor.close())
-        except Exception as exc:
-            conn._handle_dbapi_exception(exc, statement.sql, parameters, None, None)
-            raise  # not reached: the call above raises
-        codes = tuple(column[1] for column in description) if description else ()
-        results.append(([tuple(row) for row in rows], codes))
-    return results
 
 
 def _sqlite_connector(url: URL) -> Callable[[], Awaitable[sqlite_loop.LoopConnection]]:

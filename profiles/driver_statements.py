@@ -30,11 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import await_
 
-from profiles.upsert import insert_of
+
+def insert_of(dialect: str, table: Any) -> Any:
+    """``sqlite.insert`` or ``postgresql.insert`` for a dialect name."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +78,21 @@ class DriverStatement:
                 processors[name] = processor
             if not bind.required:
                 own[name] = bind.effective_value
+        # A column the statement leaves to its default (an INSERT's, an UPDATE's onupdate)
+        # is a value SQLAlchemy computes as it executes: a constant one is carried here.
+        for column, default in [
+            *((c, c.default) for c in compiled.insert_prefetch),
+            *((c, c.onupdate) for c in compiled.update_prefetch),
+        ]:
+            assert default is not None and default.is_scalar, f"{column} computed per row"
+            own[column.key] = default.arg  # type: ignore[attr-defined]
         positions = compiled.positiontup
-        selected = statement.selected_columns if isinstance(statement, Select) else ()
+        # The columns it returns: a SELECT's, or an INSERT's or UPDATE's RETURNING
+        selected = (
+            statement.selected_columns
+            if isinstance(statement, Select)
+            else compiled.effective_returning or ()
+        )
         return cls(
             compiled.string,
             tuple(positions) if compiled.positional and positions is not None else None,
@@ -183,7 +202,50 @@ def compiled_select(statement: Select[Any], dialect: Dialect) -> DriverStatement
     return DriverStatement.compile(statement, dialect)
 
 
+@functools.lru_cache(maxsize=64)
+def compiled_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatement:
+    """Any statement built once by its module (an INSERT, an UPDATE), compiled once per
+    dialect, as :func:`compiled_select` compiles a SELECT."""
+    return DriverStatement.compile(statement, dialect)
+
+
+Ran = tuple[list[tuple[Any, ...]], tuple[Any, ...]]  # a statement's rows, its type codes
+
+
+def run_on_driver(conn: Connection, prepared: list[tuple[DriverStatement, Any]]) -> list[Ran]:
+    """Each statement on ``conn``'s driver connection, in SQLAlchemy's greenlet: told to the
+    engine's ``before_cursor_execute`` listeners, each value read as its column's type reads
+    it by the caller (:meth:`DriverStatement.row`, with the type codes returned here); a
+    driver error handled as SQLAlchemy handles a statement's (wrapped, a lost connection
+    invalidated)."""
+    results: list[Ran] = []
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    for statement, parameters in prepared:
+        conn.dispatch.before_cursor_execute(conn, None, statement.sql, parameters, None, False)
+        try:
+            cursor = await_(driver.execute(statement.sql, parameters))
+            description = cursor.description
+            rows = await_(cursor.fetchall()) if description else []
+            await_(cursor.close())
+        except Exception as exc:
+            conn._handle_dbapi_exception(exc, statement.sql, parameters, None, None)
+            raise  # not reached: the call above raises
+        codes = tuple(column[1] for column in description) if description else ()
+        results.append(([tuple(row) for row in rows], codes))
+    return results
+
+
 __all__ = [
-    "DriverStatement", "RowUpdate", "RowsInsert", "Write", "WriteShape", "compiled_select",
+    "DriverStatement",
+    "Ran",
+    "RowUpdate",
+    "RowsInsert",
+    "Write",
+    "WriteShape",
+    "compiled_select",
+    "compiled_statement",
     "compiled_write",
+    "insert_of",
+    "run_on_driver",
 ]

@@ -18,6 +18,9 @@ per column on PostgreSQL — :class:`profiles.upsert.ManyRows`):
   mean, then alpha 0.1, of :func:`profiles.learning_sql.style_upsert`). A batch of messages
   from many people is one or two rounds.
 
+On PostgreSQL, in the learner's transaction (``Database.in_one_call``), these writes are
+queued and go out as one statement (profiles/write_queue.py): one round trip, not one each.
+
 This is the only implementation of implicit learning: ``ProfileEngine.observe_message`` and
 ``observe_reaction_elsewhere`` apply a batch of one through it, the product's write-behind
 learner (bot/learning.py) many. Batches applied in time order learn what one-by-one
@@ -45,6 +48,7 @@ from profiles.learning_sql import interest_row, interest_upsert, style_upsert, t
 from profiles.models import ProcessedEvent, Signal, table_of
 from profiles.signals import MessageSignals
 from profiles.upsert import ManyRows, dialect_of, many_rows
+from profiles.write_queue import queue_of
 
 if TYPE_CHECKING:  # the engine's per-event methods run this module's rule: no import cycle
     from profiles.engine import ProfileEngine
@@ -253,7 +257,7 @@ class BatchIngestor:
         ordered = sorted(observations, key=lambda ob: to_ts(ob.at))
         signal_rows = self.evidence_rows(ordered)
         if signal_rows:
-            await _signals_statement(dialect_of(session)).execute(session, signal_rows)
+            await _signals_statement(dialect_of(session)).send_later(session, signal_rows)
         interest_rows = await self._interests(session, ordered)
         trait_rows = await self._traits(session, ordered)
         rounds, pruned = await self._styles(session, ordered)
@@ -283,7 +287,7 @@ class BatchIngestor:
                 found["evidence_count"] += 1
         if not combined:
             return 0
-        await interest_upsert(session, hl, lasting).execute(session, list(combined.values()))
+        await interest_upsert(session, hl, lasting).send_later(session, list(combined.values()))
         return len(combined)
 
     # Traits (language, active hour) --------------------------------------------------------
@@ -315,7 +319,7 @@ class BatchIngestor:
                     )
         if not combined:
             return 0
-        await trait_upsert(session, hl).execute(session, list(combined.values()))
+        await trait_upsert(session, hl).send_later(session, list(combined.values()))
         return len(combined)
 
     # Style ---------------------------------------------------------------------------------
@@ -344,9 +348,15 @@ class BatchIngestor:
         if not rounds:
             return 0, 0
         stmt = style_upsert(session)
+        # Each round holds a person at most once. Queued with the batch's other writes where
+        # its transaction carries a queue (PostgreSQL: profiles/write_queue.py), and sent
+        # with them here: pruning reads the interests they wrote.
+        results = [await stmt.send_later(session, batch) for batch in rounds]
+        queue = queue_of(session)
+        if queue is not None:
+            await queue.send(session)
         totals: dict[int, int] = {}
-        for batch in rounds:  # each round holds a person at most once
-            result = await stmt.execute(session, batch)
+        for result in results:
             for person_id, seen in result.all():
                 totals[int(person_id)] = max(totals.get(int(person_id), 0), int(seen))
         # Prune where a person's message count crossed a multiple of PRUNE_EVERY (for a

@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import bindparam, case, func, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from profiles.decay import DAY_SECONDS, to_ts
-from profiles.models import Interest, StyleProfile, Trait, table_of
-from profiles.upsert import ManyRows, dialect_of, many_rows
+from profiles.models import Interest, Person, StyleProfile, Trait, table_of
+from profiles.upsert import BinaryArray, ManyRows, dialect_of, many_rows
+from profiles.write_queue import queue_of
 
 LASTING_HALF_LIFE_DAYS = 365.0
 # The columns each statement takes, in the order PostgreSQL's arrays carry them.
@@ -199,3 +201,51 @@ def interest_row(
         "negative_feedback": negative,
         "first_seen_at": at,
     }
+
+
+async def mark_seen(session: AsyncSession, latest: Mapping[int, dt.datetime]) -> None:
+    """``last_seen_at`` of these people (person id → when), never moved back in time, in id
+    order (their rows are held already: ``ProfileEngine.still_learning``). One executemany;
+    queued with the batch's other writes where its transaction carries a queue
+    (profiles/write_queue.py), as one ``UPDATE … FROM unnest(…)``."""
+    if not latest:
+        return
+    rows = [{"pid": pid, "seen": latest[pid]} for pid in sorted(latest)]
+    queue = queue_of(session)
+    if queue is None:
+        await session.exec(_seen_each(), params=rows)
+        return
+    queue.add(
+        _seen_from_arrays(), "person", rows,
+        lambda rows: {"pids": [r["pid"] for r in rows], "seens": [r["seen"] for r in rows]},
+    )
+
+
+@functools.cache
+def _seen_each() -> Any:
+    """Built once (see ProfileEngine.still_learning): for an executemany."""
+    table = table_of(Person)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("pid"), table.c.last_seen_at < bindparam("seen"))
+        .values(last_seen_at=bindparam("seen"))
+    )
+
+
+@functools.cache
+def _seen_from_arrays() -> Any:
+    """PostgreSQL: every row of :func:`mark_seen` in one statement, one array per column."""
+    table = table_of(Person)
+    given = (
+        func.unnest(
+            bindparam("pids", type_=BinaryArray(table.c.id.type)),
+            bindparam("seens", type_=BinaryArray(table.c.last_seen_at.type)),
+        )
+        .table_valued("pid", "seen")
+        .render_derived()
+    )
+    return (
+        update(table)
+        .where(table.c.id == given.c.pid, table.c.last_seen_at < given.c.seen)
+        .values(last_seen_at=given.c.seen)
+    )

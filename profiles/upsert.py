@@ -13,20 +13,17 @@ from typing import Any
 from psycopg import adapters as psycopg_adapters
 from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import JSON, Float, Text, any_, bindparam, cast, func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import UserDefinedType
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from profiles.driver_statements import insert_of
+from profiles.write_queue import Later, queue_of
+
 
 def dialect_of(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
-def insert_of(dialect: str, table: Any) -> Any:
-    """``sqlite.insert`` or ``postgresql.insert`` for a dialect name."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
 
 
 def insert_for(session: AsyncSession, table: Any) -> Any:
@@ -141,17 +138,33 @@ class ManyRows:
     async def execute(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> Any:
         """Run the statement for ``rows`` (each with exactly the statement's columns)."""
         if self.arrays:
-            if self.key:
-                rows = sorted(rows, key=operator.itemgetter(*self.key))
-            return await session.exec(
-                self.statement, params=arrays_of(self.table, rows, self.columns)
-            )
+            return await session.exec(self.statement, params=self._arrays(rows))
         bind = session.bind
         driver_sql = _driver_sql(self.statement, self.columns, bind.dialect) if bind else None
         if driver_sql is None:
             return await session.exec(self.statement, params=list(rows))
         connection = await session.connection()
         return await connection.exec_driver_sql(driver_sql.sql, driver_sql.tuples(rows))
+
+    async def send_later(
+        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, merges: bool = False
+    ) -> Later:
+        """As :meth:`execute`, queued where the session's transaction carries a queue
+        (PostgreSQL's learning batch: profiles/write_queue.py), at once elsewhere; its rows
+        (its ``RETURNING``) from the :class:`~profiles.write_queue.Later`. ``merges``: rows
+        of this statement queued next join these (a plain insert: no conflict key, no
+        ``RETURNING``)."""
+        queue = queue_of(session)
+        if queue is None or not self.arrays:
+            result = await self.execute(session, rows)
+            return Later([tuple(row) for row in result.all()] if result.returns_rows else [])
+        assert not (merges and self.key), "rows merged into a statement with a conflict key"
+        return queue.add(self.statement, self.table.name, rows, self._arrays, merges=merges)
+
+    def _arrays(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+        if self.key:
+            rows = sorted(rows, key=operator.itemgetter(*self.key))
+        return arrays_of(self.table, rows, self.columns)
 
 
 @dataclass(frozen=True, slots=True)

@@ -426,20 +426,35 @@ async def record_activity(
     topics: Sequence[str],
     at: dt.datetime,
 ) -> None:
-    session.add(
-        ChannelActivity(
-            person_id=person_id,
-            platform=platform[:32],
-            workspace=workspace[:128],
-            channel_id=channel_id[:128],
-            private=private,
-            message_id=message_id[:200],
-            thread_id=thread_id[:200] if thread_id else None,
-            excerpt=excerpt[:300],
-            topics=[t[:200] for t in topics][:10],
-            created_at=as_utc(at),
-        )
-    )
+    """One row of channel activity. A statement, not an ORM object: in a learning batch
+    on PostgreSQL it goes out with the batch's other writes (profiles/write_queue.py), where
+    the session's flush at commit was a round trip of its own; the rows of a batch's
+    messages go as one insert."""
+    row = {
+        "person_id": person_id,
+        "platform": platform[:32],
+        "workspace": workspace[:128],
+        "channel_id": channel_id[:128],
+        "private": private,
+        "message_id": message_id[:200],
+        "thread_id": thread_id[:200] if thread_id else None,
+        "excerpt": excerpt[:300],
+        "topics": [t[:200] for t in topics][:10],
+        "created_at": as_utc(at),
+    }
+    await _activity_rows(dialect_of(session)).send_later(session, [row], merges=True)
+
+
+ACTIVITY_COLUMNS = (
+    "person_id", "platform", "workspace", "channel_id", "private", "message_id", "thread_id",
+    "excerpt", "topics", "created_at",
+)
+
+
+@functools.lru_cache(maxsize=2)
+def _activity_rows(dialect: str) -> ManyRows:
+    """Built once per dialect (a statement's compiled form is cached per statement object)."""
+    return many_rows(dialect, table_of(ChannelActivity), ACTIVITY_COLUMNS)
 
 
 async def workspace_activity(

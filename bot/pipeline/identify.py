@@ -15,7 +15,7 @@ from bot.events import Event, MessageEvent, Surface
 from bot.journal import Erased, Owed
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
-from profiles.driver_statements import RowsInsert, RowUpdate, Write
+from profiles.driver_statements import RowsInsert, RowUpdate, Write, insert_of
 from profiles.engine import PersonKey
 from profiles.models import ConsentStatus, Person, ProcessedEvent, table_of
 from profiles.preload import (
@@ -26,7 +26,7 @@ from profiles.preload import (
     sender_statement_now,
     sender_values,
 )
-from profiles.upsert import dialect_of, insert_of
+from profiles.upsert import dialect_of
 
 
 def key_of(event: Event) -> PersonKey:
