@@ -296,6 +296,9 @@ class Journal:
         self.limit = limit
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        # The entry whose replay runs now (set by the Drainer): a /forget's own, when that
+        # replay forgets, which :meth:`forget` leaves in place (see there)
+        self.replaying: Entry | None = None
 
     def exists(self) -> bool:
         """Whether the file is there. Asked on every event while it is not (the core's "older
@@ -492,14 +495,22 @@ class Journal:
         """Remove a person's waiting events (``workspace=None``: in every workspace of the
         platform), and their words from others' waiting reactions to their messages (the
         reacted-to text, which a replay would learn from): the rest of such a reaction is
-        the reactor's and stays. Part of ``/forget``: the journal holds their words."""
+        the reactor's and stays. Part of ``/forget``: the journal holds their words.
+
+        The entry being replayed (:attr:`replaying`) stays: a replayed ``/forget`` runs this
+        before its transaction commits, and a process that stopped in between (a crash, a
+        kill) had lost it — the person asked to be forgotten, and nothing was, nor would
+        be. It leaves once its replay is done (:meth:`done`), and a replay that meets the
+        database away keeps it, as any. What is left of it then is that command (or the
+        platform's notice that the person left), not their words."""
         if self._conn is None and not self.exists():
             return 0
         where = "platform = ? AND {who} = ?"
-        params: tuple[str, ...] = (platform, user_id)
+        params: tuple[str | int, ...] = (platform, user_id)
         if workspace is not None:
             where += " AND workspace = ?"
             params += (workspace,)
+        own = self.replaying.seq if self.replaying is not None else -1
         quoting = (
             where.format(who="json_extract(payload, '$.fields.target_author_id')")
             + " AND json_extract(payload, '$.fields.target_text') IS NOT NULL"
@@ -509,7 +520,9 @@ class Journal:
             db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = db.execute(
-                    f"DELETE FROM outage_event WHERE {where.format(who='user_id')}", params
+                    f"DELETE FROM outage_event WHERE {where.format(who='user_id')}"
+                    " AND seq <> ?",
+                    (*params, own),
                 )
                 db.execute(
                     "UPDATE outage_event SET payload = json_set(payload,"
@@ -612,6 +625,7 @@ class Drainer:
             while (head := self.journal.first(skipping=held)) is not None:
                 event, owed = head.event, head.owed
                 self.replaying = True
+                self.journal.replaying = head
                 try:
                     replies = await self._replay(event, owed)
                 except self._unavailable as exc:
@@ -627,6 +641,7 @@ class Drainer:
                     replies = []
                 finally:
                     self.replaying = False
+                    self.journal.replaying = None
                 self.journal.done(head)
                 done += 1
                 if replies:
@@ -638,10 +653,10 @@ class Drainer:
 
     def _keep_what_is_owed(self, entry: Entry, exc: Exception, *, busy: bool) -> None:
         """``entry``, whose replay met the database gone (``busy``: busy), now says why and
-        what the replay left owed (see the class docstring). Gone from the journal
-        meanwhile — a replayed ``/forget`` removes its person's waiting events, its own with
-        them, before its transaction commits — it is kept again, at the end: it must still
-        be done."""
+        what the replay left owed (see the class docstring). A replayed ``/forget`` removes
+        its person's other waiting events before its transaction commits, never its own
+        (:meth:`Journal.forget`); should it be gone all the same, it is kept again, at the
+        end: it must still be done."""
         self.journal.mark(entry, busy=busy)
         owed = self._owed_of(exc)
         if owed is None:

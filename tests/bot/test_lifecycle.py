@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import lifecycle
 from bot.core import Core
-from bot.events import Surface
+from bot.events import CommandEvent, Surface
+from bot.journal import Journal
 from bot.learning import Pending
 from bot.lifecycle import AccountReport
 from profiles.engine import PersonKey
@@ -458,3 +459,40 @@ async def test_learning_batches_and_erasures_of_the_same_people_at_once_never_de
     for claim in claims:
         assert await count(core, ProcessedEvent, event_id=claim) == 1
     await same_interests(core, reader, control)
+
+
+class Stopped(BaseException):
+    """The process stopping where it is (a kill, a crash): nothing of the core catches it."""
+
+
+async def test_a_replayed_forget_stopped_before_its_commit_is_still_waiting(make_core):
+    """A /forget kept in the outage journal is replayed; it removes its person's waiting
+    events before its transaction commits, and the process stops right then. Before, its own
+    entry went with the others: the person had asked to be forgotten, nothing was, and
+    nothing would be. It is still waiting (the file read anew, as the next start reads it),
+    and replayed once more it erases the person and leaves the journal empty."""
+    core = await make_core()
+    alice = person()
+    await grant(core, alice)
+    journal = core.services.journal
+    journal.keep(message(alice, "my words, waiting too"))
+    journal.keep(command(alice, "forget", "confirm"))
+    real_forget = journal.forget
+
+    def forget_then_stop(*args, **kwargs):
+        real_forget(*args, **kwargs)
+        raise Stopped
+
+    journal.forget = forget_then_stop
+    with pytest.raises(Stopped):
+        await core.drain_backlog()
+    reopened = Journal(journal.path)
+    waiting = reopened.first()
+    assert waiting is not None and isinstance(waiting.event, CommandEvent)
+    assert waiting.event.name == "forget" and len(reopened) == 1  # their words went
+    reopened.close()
+    assert await person_id(core, alice) is not None  # its transaction never committed
+    journal.forget = real_forget
+    assert await core.drain_backlog() == 1
+    assert await person_id(core, alice) is None
+    assert core.backlog_size == 0
