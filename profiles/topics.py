@@ -131,6 +131,18 @@ _TO_OBJECT_VERBS = frozenset(
     ("listen", "switch", "move", "migrate", "convert", "upgrade", "subscribe", "addict")
     + ("devote", "dedicate", "introduce")
 )
+# Plurals that name something of their own, not many of the singular: a music genre, a
+# team or trade, a field, a game ("the blues" is no "blue", "sales" no "sale").
+_PLURAL_NAMES = frozenset(
+    ("blues", "sales", "statistics", "darts", "dominoes", "billiards", "checkers", "marbles")
+    + ("operations", "communications", "relations", "humanities", "logistics", "olympics")
+)
+# Verbs of the senses that link a noun to how it is (see _linking), with their -s forms
+_LINKING_VERBS = frozenset(
+    verb + ending
+    for verb in ("taste", "smell", "sound", "look", "feel", "seem")
+    for ending in ("", "s")
+)
 # Forms of "be": after them a verb is a participle ("is failing"), else a noun follows.
 _BE = frozenset(("am", "is", "are", "was", "were", "be", "been", "being"))
 # A determiner means a noun phrase follows: "are my comfort watch" → "comfort" is no verb.
@@ -331,7 +343,7 @@ def lemma(word: str, lang: str) -> str:
 
     if lang == "en":
         # only plurals of known nouns fold ("media" is not "medium", "solaris" not "solari")
-        if not word.endswith("s"):
+        if not word.endswith("s") or word in _PLURAL_NAMES:
             return word
         if not _pos(word):
             return _unknown_singular(word)
@@ -504,7 +516,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and (
                     _clause_verb(word)
                     or _before_its_object(word, following, after)
-                    or _verb_between(word, run[-1], following)
+                    or _verb_between(word, run[-1], following, after)
+                    or _linking(word, following)
                 )
             )
             filler = is_filler(word, lang) or (
@@ -544,7 +557,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 subject = (
                     (be or word in _SUBJECTS or carried)
                     and word not in _DETERMINERS
-                    and not (word == "to" and _to_object(previous))  # "listen to *jazz*"
+                    # "listen to *jazz*", "looking forward to *hiking*"
+                    and not (word == "to" and (_to_object(previous) or previous == "forward"))
                 )
             else:
                 run.append((word, name))
@@ -612,19 +626,33 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     return run[:-1] if agrees else run
 
 
+def _linking(word: str, following: str) -> bool:
+    """A verb of the senses between a noun and an adjective, which says how the noun is:
+    "energy drinks *taste* awful", "these headphones *sound* great", "the soup *smells*
+    amazing" — no part of the noun's name (it taught "taste")."""
+    return (
+        word in _LINKING_VERBS
+        and "ADJ" in _pos(following)
+        and "NOUN" not in _pos(following)
+    )
+
+
 def _singular(noun: str) -> bool:
     """A noun in its singular form, as the subject of a verb's -s form is: "weather",
     "daughter", "boss" (-ss is no plural's ending); not "tests", "kids"."""
     return lemma(noun, "en") == noun and (not noun.endswith("s") or noun.endswith("ss"))
 
 
-def _verb_between(word: str, before: tuple[str, bool], following: str) -> bool:
+def _verb_between(word: str, before: tuple[str, bool], following: str, after: str) -> bool:
     """A verb's third-person form between a singular noun or a name, its subject, and a
     word of its object: "my daughter *loves* minecraft", "my son *plays* fortnite", "kevin
     *hates* football". A plural noun inside a compound stays ("video games news": see
     :func:`_third_person_verb`), and so does one that ends its run ("board games") or
-    follows a plural ("kids games")."""
+    follows a plural ("kids games"), and so does one before the clause's verb ("energy
+    *drinks* taste awful": :func:`_linking`)."""
     if not following or is_filler(following) or not _third_person_verb(word):
+        return False
+    if _linking(following, after):
         return False
     noun, name = before
     # a word the lexicon does not know may be a person too ("kevin *plays* chess")

@@ -551,6 +551,8 @@ def test_a_verb_before_you_or_after_let_is_no_topic(text):
         ("I've been listening to jazz lately", "jazz"),
         ("we switched to rust last year", "rust"),
         ("he was introduced to coding", "coding"),
+        ("I'm really looking forward to hiking this weekend", "hiking"),
+        ("I look forward to climbing again", "climbing"),
     ],
 )
 def test_the_object_of_a_verb_that_takes_to_is_a_topic(text, topic):
@@ -616,3 +618,35 @@ def test_a_plural_noun_inside_a_compound_is_no_verb(text, topic):
     got = found(text)
     assert topic in got, (text, got)
     assert "timing" not in got, (text, got)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "verb"),
+    [
+        ("energy drinks taste awful", "energy drink", "taste"),
+        ("these headphones sound great", "headphone", "sound"),
+        ("the soup smells amazing", "soup", "smells"),
+    ],
+)
+def test_a_verb_of_the_senses_before_an_adjective_ends_the_phrase(text, topic, verb):
+    """"energy drinks taste awful" taught "taste" ("drinks" read as the verb): a verb of the
+    senses between a noun and an adjective is the clause's verb, and the noun before it no
+    verb."""
+    got = found(text)
+    assert topic in got, (text, got)
+    assert not [t for t in got if verb in t.split()], (text, got)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("I love the blues", "blues"),
+        ("I work on the sales team", "sales"),
+        ("we track analytics and statistics", "statistics"),
+        ("I play darts on fridays", "darts"),
+    ],
+)
+def test_a_plural_that_names_something_of_its_own_stays_plural(text, topic):
+    """"blues" taught "blue", "sales" "sale": a genre, a trade, a field, a game named by a
+    plural is not many of its singular."""
+    assert topic in found(text), (text, found(text))
