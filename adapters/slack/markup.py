@@ -124,6 +124,12 @@ def escape(text: str) -> str:
 
 _FENCE = re.compile(r"(```.*?```|`[^`\n]+`)", re.DOTALL)
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+# CommonMark's single-star emphasis, which Slack would show bold: its italics are ``_x_``.
+# Not a bullet's star, not arithmetic ("2*3*4"), not a star inside bold.
+_ITALIC = re.compile(r"(?<![*\w])\*(?![\s*])([^*\n]+?)(?<![\s*])\*(?![*\w])")
+# A fence's language ("```python"): Slack shows no highlighting, and would show the word as
+# the code's first line.
+_FENCE_LANGUAGE = re.compile(r"\A```[\w+#.-]+[ \t]*\n")
 _STRIKE = re.compile(r"~~(.+?)~~")
 # A URL holds none of Slack's control characters (``<``, ``>``, ``|``): one that did closed the
 # link early, and "[d](https://a/><!channel><https://b)" pinged the whole channel. Such a
@@ -145,6 +151,7 @@ def _inline(segment: str) -> str:
 
     segment = _LINK.sub(keep_link, segment)
     segment = escape(segment)
+    segment = _ITALIC.sub(lambda m: f"_{m.group(1)}_", segment)  # before anything makes *x*
     segment = _HEADING.sub(lambda m: f"*{m.group(1)}*", segment)
     segment = _BULLET.sub(lambda m: f"{m.group(1)}• ", segment)
     segment = _BOLD.sub(lambda m: f"*{m.group(1) or m.group(2)}*", segment)
@@ -154,10 +161,14 @@ def _inline(segment: str) -> str:
 
 def to_mrkdwn(text: str) -> str:
     """CommonMark-ish model output → Slack mrkdwn, escaped. Code spans and fences are only
-    escaped (Slack renders them verbatim), so code samples survive untouched."""
+    escaped (Slack renders them verbatim), so code samples survive untouched; a fence loses
+    its language word."""
     out: list[str] = []
     for index, segment in enumerate(_FENCE.split(text)):
-        out.append(escape(segment) if index % 2 else _inline(segment))
+        if index % 2:
+            out.append(escape(_FENCE_LANGUAGE.sub("```\n", segment)))
+        else:
+            out.append(_inline(segment))
     return "".join(out)
 
 

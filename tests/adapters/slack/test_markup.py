@@ -78,6 +78,29 @@ def test_to_mrkdwn_converts_and_escapes() -> None:
     assert "if a &lt; b &amp;&amp; c:" in out
 
 
+@pytest.mark.parametrize(
+    ("markdown", "mrkdwn"),
+    [
+        ("it is *really* fast", "it is _really_ fast"),
+        ("*one* and **two** and *three*", "_one_ and *two* and _three_"),
+        ("# A *small* title", "*A _small_ title*"),
+        ("* item *stressed*\n* plain", "• item _stressed_\n• plain"),
+        ("2*3*4 and a * b * c", "2*3*4 and a * b * c"),
+        ("_already_ italic", "_already_ italic"),
+    ],
+)
+def test_single_star_emphasis_becomes_slack_italics(markdown: str, mrkdwn: str) -> None:
+    """CommonMark's ``*x*`` is italic; Slack shows ``*x*`` bold: a model's emphasis read as
+    shouting. Bullets, arithmetic and bold keep their meaning."""
+    assert to_mrkdwn(markdown) == mrkdwn
+
+
+def test_a_fence_loses_its_language_word() -> None:
+    """Slack has no highlighting and showed "python" as the code's first line."""
+    out = to_mrkdwn("see:\n```python\nprint(a < b)\n```\nand ```c++\nx++;\n```")
+    assert out == "see:\n```\nprint(a &lt; b)\n```\nand ```\nx++;\n```"
+
+
 def test_usage_text_is_not_turned_into_links() -> None:
     assert to_mrkdwn("/prefs set <key> <value>") == "/prefs set &lt;key&gt; &lt;value&gt;"
 
