@@ -31,7 +31,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.lru import LRU
 from adapters.slack.errors import CALL_ERRORS
-from adapters.slack.markup import split_text
+from adapters.slack.markup import escape, split_text, to_mrkdwn
 from adapters.slack.render import message_payloads
 from adapters.slack.stream import ReplyStream
 from adapters.slack.translate import Origin
@@ -175,7 +175,7 @@ class Deliverer:
         try:
             await self.client.files_upload_v2(
                 channel=channel, filename=filename, title=filename, content=content,
-                initial_comment=reply.text,
+                initial_comment=to_mrkdwn(reply.text),
             )
             return
         except (SlackApiError, SlackClientError) as exc:
@@ -189,9 +189,9 @@ class Deliverer:
             head = (f"{reply.text}\n{filename} is too large to send as messages and the upload "
                     "failed; please try /export again later.")
             pieces = []
-        await self.client.chat_postMessage(channel=channel, text=head)
-        for piece in pieces:
-            await self.client.chat_postMessage(channel=channel, text=f"```{piece}```")
+        await self.client.chat_postMessage(channel=channel, text=to_mrkdwn(head))
+        for piece in pieces:  # escaped as any text: the file holds people's words
+            await self.client.chat_postMessage(channel=channel, text=f"```{escape(piece)}```")
 
     async def _edit(self, origin: Origin, reply: Reply) -> None:
         channel = reply.channel_id or origin.channel_id

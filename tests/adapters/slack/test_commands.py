@@ -9,6 +9,7 @@ import time
 
 from adapters.slack.delivery import SENT_TO_DM
 from adapters.slack.manifest import build_manifest
+from adapters.slack.markup import unescape
 from bot.commands.admin import BAD_CHANNEL, NOT_ADMIN
 from bot.i18n import t
 from profiles.admin_models import AdminAudit, ChannelPolicy
@@ -84,13 +85,21 @@ async def test_export_arrives_as_a_file_in_the_dm(world: SlackWorld) -> None:
 
 
 async def test_export_falls_back_to_dm_messages_when_upload_fails(world: SlackWorld) -> None:
+    """The messages carry the person's words escaped as any text: a "<" in them went out
+    raw, and Slack reads "<…>" as a link or a mention."""
+    await world.grant()
+    await world.dm("I write &lt;!channel&gt; tags &amp; css")  # as Slack sends what was typed
     world.slack.fail_next("files.getUploadURLExternal", status=200, error="missing_scope")
     await world.command("/export", channel=DM)
-    posts = world.slack.calls_to("chat.postMessage")
+    posts = [p for p in world.slack.calls_to("chat.postMessage")
+             if "couldn't attach" in p.params["text"] or p.params["text"].startswith("```")]
     assert posts and all(p.params["channel"] == DM for p in posts)
     assert "couldn't attach" in posts[0].params["text"]
+    assert not [p for p in posts if "<" in p.params["text"]]
     body = "".join(p.params["text"].strip("`") for p in posts[1:])
-    assert json.loads(body)["person"]["user_id"] == USER
+    exported = json.loads(unescape(body))
+    assert exported["person"]["user_id"] == USER
+    assert "<!channel> tags & css" in json.dumps(exported, ensure_ascii=False)
 
 
 async def test_forget_asks_with_buttons_and_confirm_deletes(world: SlackWorld) -> None:
