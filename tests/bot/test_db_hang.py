@@ -19,7 +19,7 @@ from sqlmodel import select
 from bot.core import DB_BUSY, DB_UNAVAILABLE, Core
 from bot.digest import DigestService, install
 from bot.digest.scheduler import DigestScheduler
-from bot.events import PlatformContext
+from bot.events import PlatformContext, Surface
 from profiles.db import Database, DatabaseUnavailable
 from profiles.memory_models import Memory
 from profiles.models import (
@@ -628,6 +628,83 @@ async def test_a_reply_that_the_row_lock_outlasts_is_kept_and_the_person_told_bu
         assert [[r.purpose for r in replies] for replies in delivered] == [["chat"]]
         assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
         assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+
+
+@pytest.mark.postgres
+async def test_a_record_cut_by_a_held_row_is_kept_busy_and_stored_once_it_is_free(hung_core):
+    """Alice is answered, but her row is held from the model's call on (a /forget's
+    transaction through another worker, an operator), so the exchange's record waits past
+    the lock timeout: it is kept in the outage journal as owing its record, *busy* — it
+    holds back Alice alone, and Bob is answered meanwhile, nothing journaled for him. Once
+    the row is free the replay stores the exchange, once, with the answer she was given."""
+    async with hung_core() as (_proxy, core), contextlib.AsyncExitStack() as holds:
+        replays_by_hand(core)
+        core.services.learner.queue.max_delay = 3600.0  # her learning waits for the flush
+        alice, bob = person("alice"), person("bob")
+        for who in (alice, bob):
+            await grant(core, who)
+        pid = await person_id(core, alice)
+        db, llm = core.services.db, core.services.llm
+        generate = llm.generate
+
+        async def then_held(*args: Any, **kwargs: Any) -> Any:
+            answer = await generate(*args, **kwargs)
+            if not holds._exit_callbacks:  # alice's: the first call
+                await holds.enter_async_context(holding_person(db, pid, asyncio.Event()))
+            return answer
+
+        llm.generate = then_held  # type: ignore[method-assign]
+        asked = message(alice, TEXT)
+        async with asyncio.timeout(NEVER):
+            [reply] = await core.handle(asked)
+            assert reply.purpose == "chat"  # the answer is hers, whatever the record does
+            kept = core.services.journal.first()
+            assert kept is not None and kept.event == asked and kept.busy
+            assert kept.owed is not None and kept.owed.record is not None
+            assert kept.owed.record.answer == reply.text
+            assert [r.purpose for r in await core.handle(message(bob, "and zig?"))] == ["chat"]
+            assert core.backlog_size == 1 and (db.timeouts, db.failures) == (0, 0)
+            await holds.aclose()  # her row is free
+            assert await core.drain_backlog() == 1
+            await core.services.learner.flush()
+        assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
+        assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 1
+        assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1
+        assert core.backlog_size == 0
+
+
+@pytest.mark.postgres
+async def test_an_observed_message_cut_by_a_held_row_holds_back_only_its_author(hung_core):
+    """Alice's channel message brings a new timezone from her platform, which the intake
+    stores on its own (the per-event path), while her row is held: the write waits past the
+    lock timeout and the message is kept, *busy*. Bob's messages are observed and learned
+    meanwhile, not held back behind hers; once her row is free the replay learns hers,
+    once."""
+    async with hung_core() as (_proxy, core):
+        replays_by_hand(core)
+        alice, bob = person("alice"), person("bob")
+        for who in (alice, bob):
+            await grant(core, who)
+        pid = await person_id(core, alice)
+        db = core.services.db
+        hers = message(alice, TEXT, surface=Surface.CHANNEL,
+                       context=PlatformContext(timezone="Asia/Tokyo"))
+        his = message(bob, "vacuum tuning on big tables", surface=Surface.CHANNEL)
+        async with holding_person(db, pid, asyncio.Event()), asyncio.timeout(NEVER):
+            assert await core.handle(hers) == []
+            await core.services.learner.flush()  # the intake's batch first
+            kept = core.services.journal.first()
+            assert kept is not None and kept.event == hers and kept.busy
+            assert await core.handle(his) == []
+            await core.services.learner.flush()
+            assert await count(core, ProcessedEvent, event_id=his.event_id) == 1
+            assert core.backlog_size == 1 and (db.timeouts, db.failures) == (0, 0)
+        assert await core.drain_backlog() == 1
+        await core.services.learner.flush()
+        assert await count(core, ProcessedEvent, event_id=hers.event_id) == 1
+        assert await count(core, Signal, person_id=pid, event_id=hers.event_id, kind="style") \
+            == 1
+        assert core.backlog_size == 0
 
 
 def texts(replies: list[Any]) -> list[str]:
