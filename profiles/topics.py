@@ -131,6 +131,17 @@ _TO_OBJECT_VERBS = frozenset(
     ("listen", "switch", "move", "migrate", "convert", "upgrade", "subscribe", "addict")
     + ("devote", "dedicate", "introduce")
 )
+# The people of one's family (see is_filler): English, singular and plural.
+_KIN = frozenset(
+    word + ending
+    for word in (
+        "son", "daughter", "wife", "husband", "kid", "mom", "mum", "dad", "mother", "father",
+        "parent", "brother", "sister", "sibling", "boyfriend", "girlfriend", "fiance",
+        "fiancee", "spouse", "grandma", "grandpa", "grandmother", "grandfather", "cousin",
+        "aunt", "uncle", "niece", "nephew", "stepson", "stepdaughter",
+    )
+    for ending in ("", "s")
+) | frozenset(("child", "children"))
 # Plurals that name something of their own, not many of the singular: a music genre, a
 # team or trade, a field, a game ("the blues" is no "blue", "sales" no "sale").
 _PLURAL_NAMES = frozenset(
@@ -377,12 +388,14 @@ def _unknown_singular(word: str) -> str:
 
 @functools.lru_cache(maxsize=100_000)
 def is_filler(word: str, lang: str = "en") -> bool:
-    """Never part of a topic: stopwords, interjections, laughter, contractions, numbers."""
+    """Never part of a topic: stopwords, interjections, laughter, contractions, numbers,
+    and the people of one's family ("my *son* plays fortnite" taught "son": a person spoken
+    of is nobody's interest, as a given name is not)."""
     if len(word) < 2 or word.isdigit() or "'" in word or "’" in word:
         return True
     if word in INTERJECTIONS or _LAUGHTER.match(word) or _STRETCHED.search(word):
         return True
-    return word in stopwords(lang)
+    return word in stopwords(lang) or (lang == "en" and word in _KIN)
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -555,7 +568,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 participle = be or (carried and participle)
                 complement = (be and noun_before) or (carried and complement)
                 subject = (
-                    (be or word in _SUBJECTS or carried)
+                    # one's family too: "my son *plays* fortnite", "my kids *love* lego"
+                    (be or word in _SUBJECTS or carried or (lang == "en" and word in _KIN))
                     and word not in _DETERMINERS
                     # "listen to *jazz*", "looking forward to *hiking*"
                     and not (word == "to" and (_to_object(previous) or previous == "forward"))

@@ -650,3 +650,20 @@ def test_a_plural_that_names_something_of_its_own_stays_plural(text, topic):
     """"blues" taught "blue", "sales" "sale": a genre, a trade, a field, a game named by a
     plural is not many of its singular."""
     assert topic in found(text), (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "kin"),
+    [
+        ("my son plays fortnite", "fortnite", "son"),
+        ("my wife drinks tea", "tea", "wife"),
+        ("my kids love lego", "lego", "kid"),
+        ("my dad taught me woodworking", "woodworking", "dad"),
+    ],
+)
+def test_the_people_of_ones_family_are_no_topic(text, topic, kin):
+    """"my son plays fortnite" taught "son" beside "fortnite": a person spoken of is
+    nobody's interest (as a given name is not), and the verb after them is still a verb."""
+    got = found(text)
+    assert got == [topic], (text, got)
+    assert not [t for t in got if kin in t.split()]
