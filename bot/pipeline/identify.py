@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +23,24 @@ from profiles.preload import (
     ReadAhead,
     Sender,
     read_sender,
+    sender_claiming_statement,
     sender_from_rows,
     sender_statement_now,
     sender_values,
 )
 from profiles.upsert import dialect_of
+
+
+class SteadyClaim(enum.Enum):
+    """What :meth:`Identify.claim_if_steady` did."""
+
+    CLAIMED = "claimed"  # a steady sender's message, claimed: nothing else to write
+    DUPLICATE = "duplicate"  # claimed before: a retried or repeated delivery
+    NOT_STEADY = "not steady"  # nothing written: the claim's session does it all
+    # Claimed with the read (PostgreSQL), but the sender needs more written: the claim's
+    # session does the rest, without claiming again
+    CLAIMED_NOT_STEADY = "claimed, not steady"
+    PENDING = "pending"  # inside claim_if_steady only: SQLite's claim sent after the read
 
 
 def key_of(event: Event) -> PersonKey:
@@ -108,26 +122,46 @@ class Identify:
         event: MessageEvent,
         steady: Callable[[Sender, ReadAhead], bool],
         attempt: ClaimAttempt | None = None,
-    ) -> bool | None:
-        """:meth:`sender` and :meth:`claim` in one transaction straight on the driver
+    ) -> SteadyClaim:
+        """:meth:`sender` and :meth:`claim` straight on the driver
         (:meth:`Database.read_then_write`), for a known sender whom ``steady`` —
         given their rows, called while the transaction holds the writer, so plain Python —
         finds needing no other write. As :meth:`sender` does, it writes their new display
-        name and the last-seen mark when due, then the claim. True: claimed; False: a
-        duplicate; None: unknown or not steady, nothing written: then :meth:`sender` and
-        :meth:`claim` in the claim's session. ``attempt``: its time stamps the claim, and it
-        is marked sent as the claim goes."""
+        name and the last-seen mark when due, and the claim. ``attempt``: its time stamps the
+        claim, and it is marked sent as the claim goes.
+
+        On PostgreSQL the claim goes *with* the read, in the same statement
+        (:func:`profiles.preload.sender_claiming_statement`): one round trip, not two. A
+        sender found not steady has then been claimed already
+        (:attr:`SteadyClaim.CLAIMED_NOT_STEADY`): the rest goes through the claim's session
+        without claiming again. Unknown senders are claimed by neither statement.
+        On SQLite the claim is written only for a steady sender, after the read, in the
+        same quick transaction (no round trips there)."""
         services = self.services
         key = key_of(event)
         channel = event.channel_id if event.surface != Surface.DM else ""
         now = attempt.at if attempt is not None else services.clock()
-        taken: list[bool] = []
+        values: dict[str, Any] = sender_values(key.platform, key.workspace, key.user_id, channel)
+        with_read = not services.db.single_writer
+        outcome: list[SteadyClaim] = []
 
         def writes(rows: list[tuple[Any, ...]]) -> list[Write]:
-            found = sender_from_rows(rows, key.platform, key.workspace, channel)
-            if found is None or not steady(*found):
+            claimed_with_read = with_read and bool(rows) and bool(rows[0][-1])
+            found = sender_from_rows(
+                [row[:-1] for row in rows] if with_read else rows,
+                key.platform, key.workspace, channel,
+            )
+            if found is None:
+                outcome.append(SteadyClaim.NOT_STEADY)
                 return []
-            taken.append(True)
+            if with_read and not claimed_with_read:
+                outcome.append(SteadyClaim.DUPLICATE)
+                return []
+            if not steady(*found):
+                outcome.append(
+                    SteadyClaim.CLAIMED_NOT_STEADY if with_read else SteadyClaim.NOT_STEADY
+                )
+                return []
             person = found[0].person
             planned: list[Write] = []
             name = event.person.display_name
@@ -143,6 +177,9 @@ class Identify:
                     "display_name": person.display_name,
                     "last_seen_at": person.last_seen_at,
                 })))
+            if with_read:
+                outcome.append(SteadyClaim.CLAIMED)
+                return planned
             planned.append((_CLAIM_NOW, _CLAIM_NOW.values([{
                 "person_id": person.id,
                 "platform": event.person.platform,
@@ -152,14 +189,21 @@ class Identify:
             }])))
             if attempt is not None:
                 attempt.sent = True  # sent when this returns
+            outcome.append(SteadyClaim.PENDING)
             return planned
 
-        written = await services.db.read_then_write(
-            sender_statement_now(),
-            sender_values(key.platform, key.workspace, key.user_id, channel),
-            writes,
-        )
-        return bool(written[-1]) if taken else None
+        if with_read:
+            statement = sender_claiming_statement()
+            values = {**values, "claim_event_id": event.event_id, "claim_at": now}
+            if attempt is not None:
+                attempt.sent = True  # the claim goes with the read
+        else:
+            statement = sender_statement_now()
+        written = await services.db.read_then_write(statement, values, writes)
+        [found] = outcome
+        if found is SteadyClaim.PENDING:  # SQLite's claim, written after the read
+            return SteadyClaim.CLAIMED if written[-1] else SteadyClaim.DUPLICATE
+        return found
 
     async def learning_person(self, session: AsyncSession, event: Event) -> Person | None:
         """The sender only if they allow learning (see ProfileEngine.learning_person): for

@@ -233,12 +233,14 @@ async def until_claimed(core: Core, event_id: str) -> None:
 async def test_a_claim_sent_into_a_hung_database_that_commits_at_the_thaw_is_still_answered(
     hung_core, path
 ):
-    """The claim goes into the hang (a steady sender's, in autocommit; a new timezone's, in
-    the session's COMMIT) and the person is told the database is unavailable; at the thaw
-    the frozen server reads the claim and commits it. Its replay found the message claimed
-    and dropped it as a duplicate: never answered, nothing learned (checked: nothing is
-    delivered without the claim's time in the journal). It is answered, recorded and
-    learned once now, and a platform retry afterwards is a duplicate."""
+    """The claim goes into the hang with the sender's read (one statement in autocommit);
+    or, for a sender with a new timezone, the claim committed with the read and what the
+    session writes after it goes into the hang at its COMMIT. The person is told the
+    database is unavailable; at the thaw the frozen server commits what it was sent. Its
+    replay found the message claimed and dropped it as a duplicate: never answered, nothing
+    learned (checked: nothing is delivered without the claim's time in the journal). It is
+    answered, recorded and learned once now, and a platform retry afterwards is a
+    duplicate."""
     steady = path == "claim-on-driver"
     async with hung_core() as (proxy, core):
         replays_by_hand(core)
@@ -248,7 +250,8 @@ async def test_a_claim_sent_into_a_hung_database_that_commits_at_the_thaw_is_sti
         asked = message(
             alice, TEXT, context=PlatformContext(timezone=None if steady else "Asia/Tokyo")
         )
-        with HangAt(core, proxy, "INSERT INTO processed_event", commit=not steady) as hang:
+        prefix = "WITH claimed AS" if steady else "INSERT INTO preference"
+        with HangAt(core, proxy, prefix, commit=not steady) as hang:
             hang.armed = True
             started = time.monotonic()
             async with asyncio.timeout(NEVER):
@@ -295,8 +298,8 @@ async def test_a_message_whose_replay_goes_into_the_hang_again_is_answered_once_
             replies = await core.handle(asked)
         assert [r.text for r in replies] == [DB_UNAVAILABLE] and core.backlog_size == 1
         proxy.thaw()
-        # a steady sender's claim straight to the driver, in autocommit
-        with HangAt(core, proxy, "INSERT INTO processed_event") as hang:
+        # a steady sender's claim straight to the driver with the read, in autocommit
+        with HangAt(core, proxy, "WITH claimed AS") as hang:
             hang.armed = True
             async with asyncio.timeout(NEVER):
                 assert await core.drain_backlog() == 0

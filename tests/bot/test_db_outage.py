@@ -14,6 +14,7 @@ from bot.core import DB_UNAVAILABLE, JOURNAL_FULL, Core
 from bot.events import PlatformContext
 from bot.journal import RecordOwed
 from bot.llm import LLMUnavailable, ScriptedBackend
+from bot.pipeline.identify import SteadyClaim
 from profiles.db import Database, DatabaseUnavailable
 from profiles.models import (
     ConversationTurn,
@@ -229,12 +230,12 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
 
     identify = core.chat.identify
     claim_if_steady = identify.claim_if_steady
-    on_driver: list[bool | None] = []
+    on_driver: list[SteadyClaim] = []
 
-    async def claim_then_cut(*args: Any) -> bool | None:
+    async def claim_then_cut(*args: Any) -> SteadyClaim:
         claimed = await claim_if_steady(*args)
         on_driver.append(claimed)
-        if claimed is not None:  # claimed on the driver (None: left to the session)
+        if claimed is SteadyClaim.CLAIMED:  # on the driver (NOT_STEADY: left to the session)
             cut_after_first_commit(cast(Session, None))
         return claimed
 
@@ -249,7 +250,8 @@ async def test_the_database_lost_between_the_claim_and_the_answer_still_answers_
         replies = await core.handle(asked)
         assert [r.text for r in replies] == [DB_UNAVAILABLE]
         assert core.backlog_size == 1 and not armed
-        assert on_driver == [True if steady else None]  # the path the case is about
+        # the path the case is about
+        assert on_driver == [SteadyClaim.CLAIMED if steady else SteadyClaim.NOT_STEADY]
         await proxy.start()
         assert await count(core, Signal, event_id=asked.event_id) == 0  # queued after reads
         assert await count(core, ProcessedEvent, event_id=asked.event_id) == 1

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.core import Core
 from bot.events import PlatformContext
 from bot.llm import ScriptedBackend
+from bot.pipeline.identify import SteadyClaim
 from profiles.db import Database
 from profiles.models import Consent, ConversationTurn, Person, Preference, ProcessedEvent, Signal
 from tests.support.helpers import command, message, person
@@ -99,10 +100,10 @@ async def compare(template: Path, folder: Path, plan: list[tuple[str, Any, Any, 
     on_driver = 0
     claim_if_steady = driver.chat.identify.claim_if_steady
 
-    async def counted(*args: Any) -> bool | None:
+    async def counted(*args: Any) -> SteadyClaim:
         nonlocal on_driver
         claimed = await claim_if_steady(*args)
-        on_driver += claimed is not None
+        on_driver += claimed is not SteadyClaim.NOT_STEADY
         return claimed
 
     driver.chat.identify.claim_if_steady = counted  # type: ignore[method-assign]
