@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -26,6 +27,7 @@ from bot.pipeline.identify import SteadyClaim
 from profiles.db import Database
 from profiles.models import Consent, ConversationTurn, Person, Preference, ProcessedEvent, Signal
 from tests.support.helpers import command, message, person
+from tests.support.statements import statements_sent
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -158,3 +160,45 @@ async def test_the_comparison_reaches_both_paths(sqlite_template: Path, tmp_path
         ("message", "Carol B.", None, 0),  # declined, answered: the driver
     ]
     assert await compare(sqlite_template, tmp_path, plan) == 5
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize("timezone", [None, "Asia/Tokyo"], ids=["steady", "new-timezone"])
+async def test_on_postgresql_a_known_sender_is_claimed_with_the_read(
+    make_core: Any, database_url: str, timezone: str | None
+) -> None:
+    """One statement reads the sender and claims the message. A sender who needs more
+    written (a timezone the platform reports anew) is then handled by the claim's session
+    without a second claim: answered once, the timezone stored, a retry a duplicate."""
+    core = await make_core()
+    carol = person("carol")
+    await core.handle(command(carol, "consent", "grant"))
+    outcomes: list[SteadyClaim] = []
+    claim_if_steady = core.chat.identify.claim_if_steady
+
+    async def recorded(*args: Any) -> SteadyClaim:
+        outcomes.append(await claim_if_steady(*args))
+        return outcomes[-1]
+
+    core.chat.identify.claim_if_steady = recorded
+    asked = message(carol, "sourdough bread and rye", context=PlatformContext(timezone=timezone))
+    with statements_sent(core.services.db) as sent:
+        replies = await core.handle(asked)
+    assert [r.purpose for r in replies] == ["chat"]
+    assert outcomes == [
+        SteadyClaim.CLAIMED if timezone is None else SteadyClaim.CLAIMED_NOT_STEADY
+    ]
+    claims = [s for s in sent if "INSERT INTO processed_event" in s]
+    assert len(claims) == 1 and claims[0].startswith("WITH claimed AS"), claims
+    async with core.services.db.session() as session:
+        stored = (await session.exec(
+            select(Preference.value).where(Preference.key == "timezone")
+        )).all()
+        claimed = (await session.exec(
+            select(ProcessedEvent.id).where(ProcessedEvent.event_id == asked.event_id)
+        )).all()
+    assert list(stored) == ([] if timezone is None else [timezone]) and len(claimed) == 1
+    assert await core.handle(asked) == []  # a platform's retry
+    assert outcomes[-1] is SteadyClaim.DUPLICATE
