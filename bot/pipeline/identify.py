@@ -40,7 +40,6 @@ class SteadyClaim(enum.Enum):
     # Claimed with the read (PostgreSQL), but the sender needs more written: the claim's
     # session does the rest, without claiming again
     CLAIMED_NOT_STEADY = "claimed, not steady"
-    PENDING = "pending"  # inside claim_if_steady only: SQLite's claim sent after the read
 
 
 def key_of(event: Event) -> PersonKey:
@@ -177,8 +176,8 @@ class Identify:
                     "display_name": person.display_name,
                     "last_seen_at": person.last_seen_at,
                 })))
+            outcome.append(SteadyClaim.CLAIMED)  # SQLite's: unless its claim finds one
             if with_read:
-                outcome.append(SteadyClaim.CLAIMED)
                 return planned
             planned.append((_CLAIM_NOW, _CLAIM_NOW.values([{
                 "person_id": person.id,
@@ -189,7 +188,6 @@ class Identify:
             }])))
             if attempt is not None:
                 attempt.sent = True  # sent when this returns
-            outcome.append(SteadyClaim.PENDING)
             return planned
 
         if with_read:
@@ -201,8 +199,8 @@ class Identify:
             statement = sender_statement_now()
         written = await services.db.read_then_write(statement, values, writes)
         [found] = outcome
-        if found is SteadyClaim.PENDING:  # SQLite's claim, written after the read
-            return SteadyClaim.CLAIMED if written[-1] else SteadyClaim.DUPLICATE
+        if found is SteadyClaim.CLAIMED and not with_read and not written[-1]:
+            return SteadyClaim.DUPLICATE  # SQLite's claim, written after the read, found one
         return found
 
     async def learning_person(self, session: AsyncSession, event: Event) -> Person | None:
