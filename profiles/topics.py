@@ -38,7 +38,9 @@ use maintained resources instead of hand lists wherever one exists:
 
 * **given names** (the 1990 US census's, :mod:`profiles.given_names`): a word the lexicon does
   not know, as common as "kevin" (Zipf 4 to 5), is a person spoken of when its use as a name
-  accounts for its frequency ("i'll ask kevin"; "mac" and "florida" are mostly other things).
+  accounts for its frequency ("i'll ask kevin"; "mac" and "florida" are mostly other things);
+  so is such a name capitalised and standing alone ("lunch with Kevin and Maria"), but not
+  beside another capitalised word ("Kevin Durant") nor after a preposition of place.
 * **address**: a name after a greeting, thanks or an honorific is the person spoken to or of
   ("thanks Sarah!", "Hello Mr. Davis"), up to the first word the lexicon knows.
 * **the calendar** (CLDR's English names, shipped in ``babel``): a weekday, a month or a unit
@@ -498,6 +500,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             word, following = lowered[index], lowered[index + 1]
             after = lowered[index + 2] if index + 2 < len(lowered) else ""
             name = (index > 0 or titled) and raw[:1].isupper()
+            # "lunch with *Kevin* and *Maria*", "*Kevin* said …": someone spoken of
+            # (at a sentence's start too: "*Mike* and I played chess")
+            person = lang == "en" and raw[:1].isupper() and _person_named(tokens, index, previous)
+            name = name and not person
             if not name and lang == "en" and not run and previous in _PLACE_PREPOSITIONS:
                 name = _placed_name(word)  # "hiking in virginia": the place, as "Virginia"
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
@@ -538,7 +544,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and not run
                 and not name
                 and (_frame_noun(word, following) or (light_verb and _bare_object(word, following)))
-            ) or (lang == "en" and word in _HONORIFICS)
+            ) or (lang == "en" and word in _HONORIFICS) or person
             if address and filler:
                 # the one greeted comes right after the greeting ("thank you so much
                 # Anna"): "thanks *for* the Kubernetes tips" greets no one (the review
@@ -569,7 +575,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 complement = (be and noun_before) or (carried and complement)
                 subject = (
                     # one's family too: "my son *plays* fortnite", "my kids *love* lego"
-                    (be or word in _SUBJECTS or carried or (lang == "en" and word in _KIN))
+                    (be or word in _SUBJECTS or carried or person
+                     or (lang == "en" and word in _KIN))
                     and word not in _DETERMINERS
                     # "listen to *jazz*", "looking forward to *hiking*"
                     and not (word == "to" and (_to_object(previous) or previous == "forward"))
@@ -601,6 +608,24 @@ def _to_object(word: str) -> bool:
     """A form of one of :data:`_TO_OBJECT_VERBS` ("listened", "switching", "addicted"): the
     "to" after it opens a noun, the verb's object, not an infinitive."""
     return "VERB" in _pos(word) and any(verb in _TO_OBJECT_VERBS for verb in _verbs(word))
+
+
+def _person_named(tokens: Sequence[str], index: int, previous: str) -> bool:
+    """Whether the capitalised word ``tokens[index]`` is a given name standing
+    alone: the person spoken of ("lunch with *Kevin* and *Maria*", "*Kevin* said"), nobody's
+    interest, as the lower-case word is (:func:`_unknown_noun`). Beside another capitalised
+    word it is part of a whole name ("Kevin Durant", "Harry Potter"), and after a preposition
+    of place it names the place ("in *Victoria*"). Census names rarer than
+    UNKNOWN_NAME_MIN stay as they are in lower case: as often someone famous or a brand."""
+    if previous in _PLACE_PREPOSITIONS:
+        return False
+    if index + 1 < len(tokens) and tokens[index + 1][:1].isupper():
+        return False
+    if index > 1 and tokens[index - 1][:1].isupper():
+        return False
+    word = tokens[index].lower()
+    frequency = zipf(word, "en")
+    return UNKNOWN_NAME_MIN <= frequency < SINGLE_MAX and given_name(word, frequency)
 
 
 def _placed_name(word: str) -> bool:
