@@ -321,6 +321,14 @@ class Settings(BaseSettings):
         "PostgreSQL the record too) run at once in this process; the rest wait their turn in "
         "arrival order. Never held while the model answers. 0: no limit.",
     )
+    observe_yield_ms: int = Field(
+        default=20,
+        ge=0,
+        le=1_000,
+        description="How long, at most, an observed channel message or reaction waits while "
+        "replies work, so that under load the CPU goes to the people waiting for an answer "
+        "first. 0: never waits.",
+    )
     history_turns: int = Field(default=20, ge=0, description="Turns of history kept in context.")
     last_seen_resolution_seconds: float = Field(
         default=300.0,

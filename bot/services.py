@@ -31,6 +31,7 @@ from bot.learning import Learner
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
 from bot.reply_bindings import ReplyBindings
+from bot.reply_turns import ReplyTurns
 from profiles import feedback, topics
 from profiles.background import WorkspaceBackground
 from profiles.db import CONFLICT_ATTEMPTS, Database, DatabaseUnavailable, conflicted
@@ -72,12 +73,18 @@ class Services:
     deliver: Deliver | None = None
     # The adapters' outboxes by platform (bot/outbox.py): replies to events and to people.
     outboxes: dict[str, Outbox] = field(default_factory=dict)
+    # Replies first: their turns, and observed messages held back while they work
+    # (bot/reply_turns.py).
+    reply_turns: ReplyTurns = field(init=False)
     # Implicit learning no reply waits for, applied in batches (bot/learning.py).
     learner: Learner = field(init=False)
     # Sent replies' platform ids, written to their turns (bot/reply_bindings.py).
     bindings: ReplyBindings = field(init=False)
 
     def __post_init__(self) -> None:
+        self.reply_turns = ReplyTurns(
+            self.settings.reply_work_at_once, self.settings.observe_yield_ms
+        )
         self.learner = Learner(self)
         self.bindings = ReplyBindings(self.db)
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -131,24 +131,16 @@ class Chat:
         self.answer = Answer(services)
         self.record = Record(services)
         self.intake = Intake(services, self.observe, self.observe_one)
-        at_once = services.settings.reply_work_at_once
-        # The bot's process is CPU-bound under load, and with every reply's stages
-        # interleaved one turn of the event loop runs a step of each reply in flight: loop
-        # lag grows with them. Admitting a few at a time, in arrival order, keeps the loop
-        # responsive (PostgreSQL: lag and context assembly p99 halved, same throughput); the
-        # model's answer is awaited outside it (docs/measurement.md, "Replies admitted a few
-        # at a time").
-        self._work: contextlib.AbstractAsyncContextManager[object] = (
-            asyncio.Semaphore(at_once) if at_once else contextlib.nullcontext()
-        )
-        # The record takes a turn too, but on SQLite: there it is a quick transaction, one
-        # step of the loop with no round trip, which cannot interleave with other replies'
-        # stages, and waiting a second turn behind their claims was ~20 ms of a DM's ~110
-        # under maximum ingest. On PostgreSQL its round trip lets other replies in; without
-        # the turn loop lag p99 went 15-18 -> 25-28 ms (docs/measurement.md).
-        self._record_turn: contextlib.AbstractAsyncContextManager[object] = (
-            contextlib.nullcontext() if services.db.single_writer else self._work
-        )
+        # Replies take one of a few turns for their database and CPU stages, in arrival
+        # order (bot/reply_turns.py). The record takes a turn too, but on SQLite: there it is
+        # a quick transaction, one step of the loop with no round trip, which cannot
+        # interleave with other replies' stages, and waiting a second turn behind their
+        # claims was ~20 ms of a DM's ~110 under maximum ingest. On PostgreSQL its round trip
+        # lets other replies in; without the turn loop lag p99 went 15-18 -> 25-28 ms
+        # (docs/measurement.md). Either way observed messages wait for it.
+        turns = services.reply_turns
+        self._work = turns.turn
+        self._record_turn = turns.urgent if services.db.single_writer else turns.turn
 
     async def handle(
         self, event: MessageEvent, on_partial: PartialCallback | None, *,
@@ -269,7 +261,7 @@ class Chat:
 
     @contextlib.asynccontextmanager
     async def _turn(
-        self, turn: contextlib.AbstractAsyncContextManager[object]
+        self, turn: Callable[[], contextlib.AbstractAsyncContextManager[None]]
     ) -> AsyncIterator[None]:
         """``turn`` (a few replies' database stages at a time), given up with
         :class:`DatabaseUnavailable` once it comes if the database was found hanging
@@ -281,7 +273,7 @@ class Chat:
         failure) says nothing of the next, and made every waiting reply give up (review)."""
         db = self.services.db
         timeouts = db.timeouts
-        async with turn:
+        async with turn():
             if db.timeouts != timeouts:
                 raise DatabaseUnavailable("the database failed while this reply waited its turn")
             yield

@@ -143,7 +143,9 @@ class Intake:
 
     async def submit(self, event: MessageEvent | ReactionEvent, text: str) -> None:
         """Queue a channel message not addressed to the bot (or a reaction, with the text
-        reacted to); returns at once unless ``MAX_PENDING`` events already wait."""
+        reacted to). Waits while replies work (at most ``observe_yield_ms``: replies first,
+        bot/reply_turns.py), and while ``MAX_PENDING`` events already wait."""
+        await self.services.reply_turns.behind_replies()  # replies first (bot/reply_turns.py)
         await self.queue.submit(Arrival(event, text))
 
     async def flush(self) -> None:

@@ -540,16 +540,15 @@ async def test_one_lost_connection_elsewhere_does_not_fail_replies_waiting_their
     core = await make_core()
     alice = person("alice")
     await grant(core, alice)
-    turns = core.chat._work
-    await turns.acquire()
-    await turns.acquire()  # two replies' stages are running (reply_work_at_once = 2)
-    waiting = asyncio.ensure_future(core.handle(message(alice, "tell me about jazz")))
-    await asyncio.sleep(0.2)
-    with pytest.raises(DatabaseUnavailable):
-        async with core.services.db.session() as session:
-            await session.exec(text("SELECT pg_terminate_backend(pg_backend_pid())"))
-    turns.release()
-    turns.release()
+    turns = core.services.reply_turns
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(2):  # two replies' stages are running (reply_work_at_once = 2)
+            await held.enter_async_context(turns.turn())
+        waiting = asyncio.ensure_future(core.handle(message(alice, "tell me about jazz")))
+        await asyncio.sleep(0.2)
+        with pytest.raises(DatabaseUnavailable):
+            async with core.services.db.session() as session:
+                await session.exec(text("SELECT pg_terminate_backend(pg_backend_pid())"))
     [reply] = await waiting
     assert reply.text != DB_UNAVAILABLE and reply.purpose == "chat"
     assert len(core.services.journal) == 0

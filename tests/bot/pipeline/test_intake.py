@@ -9,9 +9,12 @@ Real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import replace
+from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot.core import Core
@@ -188,3 +191,44 @@ async def test_a_batch_decides_as_the_per_message_path(make_core: MakeCore) -> N
     learned_claims = {event for _, event in claims if event.startswith("react-")}
     # granted elsewhere, an unanswered reactor and an unanswered author (opt-out)
     assert learned_claims == {"react-0", "react-7", "react-11"}
+
+
+@pytest.mark.parametrize("observe_yield_ms", [1_000, 0])
+async def test_an_observed_message_waits_while_a_reply_works(
+    make_core: MakeCore, observe_yield_ms: int
+) -> None:
+    """Replies first (bot/reply_turns.py): while bob's reply does its work (held here in
+    its assembly), ann's channel message is not handed to the intake — the CPU goes to the
+    person waiting for an answer; once the reply is done the message is queued and learned
+    as ever. With ``observe_yield_ms`` 0 it is queued at once."""
+    core = await make_core(
+        settle=False, reply_work_at_once=1, observe_yield_ms=observe_yield_ms
+    )
+    ann, bob = person("ann"), person("bob")
+    for who_ in (ann, bob):
+        await grant(core, who_)
+    stuck, release = asyncio.Event(), asyncio.Event()
+    assemble = core.chat.assemble.request
+
+    async def held_assembly(*args: Any, **kwargs: Any) -> Any:
+        stuck.set()
+        await release.wait()
+        return await assemble(*args, **kwargs)
+
+    core.chat.assemble.request = held_assembly  # type: ignore[method-assign]
+    reply = asyncio.ensure_future(core.handle(message(bob, "tell me about jazz")))
+    await asyncio.wait_for(stuck.wait(), 10)
+    observed = asyncio.ensure_future(core.handle(
+        message(ann, "Kubernetes operators for postgres", surface=Surface.CHANNEL)
+    ))
+    await asyncio.sleep(0.3)
+    assert observed.done() is (observe_yield_ms == 0)
+    release.set()
+    assert (await asyncio.wait_for(reply, 10))[0].purpose == "chat"
+    assert await asyncio.wait_for(observed, 10) == []
+    await core.services.learner.flush()
+    async with core.services.db.session() as session:
+        views = await core.services.engine.interests(
+            session, await person_id(core, ann), core.services.clock()
+        )
+    assert any("kubernetes" in view.topic for view in views), views
