@@ -49,9 +49,11 @@ Durability, precisely:
   the queue is flushed before anything else closes.
 * hard crash (kill -9, power loss): the items accepted but not yet committed are lost — at
   most ``max_delay`` seconds of arrivals plus the batch being written (with back-pressure,
-  never more than ``max_pending`` items). The platform was told the event was handled
-  (Slack's ack, the end of a Discord handler) when it was queued, so it will not re-send
-  them (a message addressed to the bot was answered by then). This is the price of the
+  never more than ``max_pending`` items), and the observed messages still held back behind
+  replies (at most ``observe_yield_ms`` of them: bot/reply_turns.py). The platform was told
+  the event was handled (Slack's ack, the end of a Discord handler) when it was queued, or
+  while it was held back, so it will not re-send them (a message addressed to the bot was
+  answered by then). This is the price of the
   batching and applies only to implicit signals: no answer, no command and no feedback on a
   reply goes through here.
 """
@@ -61,9 +63,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -78,6 +80,8 @@ from profiles.models import Person
 from profiles.signals import MessageSignals
 
 log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
 
 MAX_BATCH = 500
 MAX_DELAY_SECONDS = 0.05
@@ -117,6 +121,8 @@ class Stage(Protocol):
     async def aclose(self) -> None: ...
 
     def forget(self, keys: set[tuple[str, str, str]]) -> None: ...
+
+    def waiting(self, key: tuple[str, str, str]) -> bool: ...
 
 
 class _Parts(Protocol):
@@ -173,11 +179,7 @@ class Learner:
             raise
 
     def _left(self, items: list[Pending]) -> None:
-        for item in items:
-            key = item.key
-            self._waiting[key] -= 1
-            if self._waiting[key] <= 0:
-                del self._waiting[key]
+        count_down(self._waiting, (item.key for item in items))
 
     async def settle(self, key: PersonKey) -> None:
         """Return once what this person's earlier events teach is applied (or handed to the
@@ -185,7 +187,11 @@ class Learner:
         ``/export``) right after a message must include what that message taught. Returns
         at once when none of theirs waits, so other people's commands never hurry a
         batch."""
-        if self._waiting.get(key):
+        if any(
+            intake.waiting((key.platform, key.workspace, key.user_id)) for intake in self.intakes
+        ):
+            await self.flush()  # through the stage in front (a channel message), then here
+        elif self._waiting.get(key):
             await self.queue.flush()
 
     async def flush(self) -> None:
@@ -308,6 +314,15 @@ class Learner:
             log.error("outage journal full: %d observed events could not be kept", full)
         if self.on_journaled is not None:
             self.on_journaled()
+
+
+def count_down(waiting: Counter[K], keys: Iterable[K]) -> None:
+    """One fewer waiting for each of ``keys``; a key none waits for leaves, so that
+    ``waiting.get(key)`` says whether any does."""
+    for key in keys:
+        waiting[key] -= 1
+        if waiting[key] <= 0:
+            del waiting[key]
 
 
 def _source(item: Pending) -> int | None:

@@ -5,10 +5,12 @@ read-only transaction instead of one transaction per message.
 Why: three events in four are channel messages the bot only observes (issue 16). Each used
 to open its own transaction for these reads — on SQLite one that queued for the single writer
 behind every reply and every learning batch. Here :meth:`Intake.submit` queues the message and
-returns; what arrived within ``max_delay`` (20 ms; at most ``max_batch``) is resolved with two
-statements (senders with consent and preferences, channel policies; a third for reactions,
-below) in a read-only transaction (``Database.read``: on SQLite it never waits for the
-writer), then each message the batch can decide is extracted and handed to the
+returns (having waited, at most ``observe_yield_ms``, while replies work: bot/reply_turns.py,
+and counted the message as its sender's waiting learning, which a command settles: see
+``Learner.settle``); what arrived within ``max_delay`` (20 ms; at most ``max_batch``) is
+resolved with two statements (senders with consent and preferences, channel policies; a third
+for reactions, below) in a read-only transaction (``Database.read``: on SQLite it never waits
+for the writer), then each message the batch can decide is extracted and handed to the
 write-behind learner (bot/learning.py) exactly as the per-message path
 (``Chat.observe_one``) would hand it.
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -46,6 +49,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel_policy import policy_of
 from bot.events import MessageEvent, ReactionEvent, Surface
+from bot.learning import count_down
 from bot.pipeline.observe import ChannelContext, Observe, reported_changes, stored_context
 from bot.services import Services
 from profiles.db import DatabaseUnavailable, is_busy
@@ -138,15 +142,34 @@ class Intake:
             on_unavailable=self._journal,
             read_only=True,
             after=self._hand_on,
+            left=self._left,
         )
+        # Messages submitted and not yet handed to the learner, by person (held back behind
+        # replies, queued, or in a batch): a command settling a person's learning
+        # (Learner.settle) must see them too, or "/profile" right after a channel message
+        # missed what it taught.
+        self._waiting: Counter[Key] = Counter()
         services.learner.intakes.append(self)
 
     async def submit(self, event: MessageEvent | ReactionEvent, text: str) -> None:
         """Queue a channel message not addressed to the bot (or a reaction, with the text
         reacted to). Waits while replies work (at most ``observe_yield_ms``: replies first,
         bot/reply_turns.py), and while ``MAX_PENDING`` events already wait."""
-        await self.services.reply_turns.behind_replies()  # replies first (bot/reply_turns.py)
-        await self.queue.submit(Arrival(event, text))
+        arrival = Arrival(event, text)
+        self._waiting[arrival.key] += 1
+        try:
+            await self.services.reply_turns.behind_replies()  # replies first
+            await self.queue.submit(arrival)
+        except BaseException:  # cancelled while held or waiting for room: never queued
+            self._left([arrival])
+            raise
+
+    def _left(self, arrivals: list[Arrival]) -> None:
+        count_down(self._waiting, (arrival.key for arrival in arrivals))
+
+    def waiting(self, key: Key) -> bool:
+        """Whether a message of this person is here, not yet handed to the learner."""
+        return bool(self._waiting.get(key))
 
     async def flush(self) -> None:
         """Wait until every message submitted so far is resolved and handed on."""

@@ -110,6 +110,25 @@ async def test_a_command_right_after_a_message_shows_what_it_taught(make_core):
     assert await count(core, Interest, person_id=pid) > 0
 
 
+async def test_a_command_right_after_a_channel_message_shows_what_it_taught(make_core):
+    """An observed channel message goes through the intake's batch before the learner's:
+    /profile sent while it waited there showed nothing of it (the command settled only what
+    waited in the learner). Another person's command still hurries nothing."""
+    core = await make_core(settle=False)
+    alice, bob = person("alice"), person("bob")
+    for who in (alice, bob):
+        await grant(core, who)
+    core.chat.intake.queue.max_delay = 3600.0  # neither batch runs unless hurried
+    core.services.learner.queue.max_delay = 3600.0
+    await core.handle(channel(alice, "Kubernetes operators for postgres replication"))
+    await core.handle(command(bob, "help"))
+    pid = await person_id(core, alice)
+    assert await count(core, Interest, person_id=pid) == 0  # bob's command did not hurry it
+    shown = await core.handle(command(alice, "profile"))
+    assert "kubernetes" in shown[0].text.lower()
+    assert await count(core, Interest, person_id=pid) > 0
+
+
 async def test_a_retried_event_is_learned_once_within_and_across_batches(make_core):
     core = await make_core(settle=False)
     alice = person()

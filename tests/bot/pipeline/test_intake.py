@@ -200,7 +200,8 @@ async def test_an_observed_message_waits_while_a_reply_works(
     """Replies first (bot/reply_turns.py): while bob's reply does its work (held here in
     its assembly), ann's channel message is not handed to the intake — the CPU goes to the
     person waiting for an answer; once the reply is done the message is queued and learned
-    as ever. With ``observe_yield_ms`` 0 it is queued at once."""
+    as ever, and her /profile meanwhile waits for it. With ``observe_yield_ms`` 0 it is
+    queued at once."""
     core = await make_core(
         settle=False, reply_work_at_once=1, observe_yield_ms=observe_yield_ms
     )
@@ -223,9 +224,16 @@ async def test_an_observed_message_waits_while_a_reply_works(
     ))
     await asyncio.sleep(0.3)
     assert observed.done() is (observe_yield_ms == 0)
+    # ann's /profile meanwhile waits for her message held back (her events keep their
+    # order: bot/core.py), then settles her learning
+    shown = asyncio.ensure_future(core.handle(CommandEvent(
+        event_id=next_id("cmd"), person=ann, name="profile", args="",
+    )))
+    await asyncio.sleep(0.1)
     release.set()
     assert (await asyncio.wait_for(reply, 10))[0].purpose == "chat"
     assert await asyncio.wait_for(observed, 10) == []
+    assert "kubernetes" in (await asyncio.wait_for(shown, 10))[0].text.lower()
     await core.services.learner.flush()
     async with core.services.db.session() as session:
         views = await core.services.engine.interests(
