@@ -53,9 +53,8 @@ Durability, precisely:
   replies (at most ``observe_yield_ms`` of them: bot/reply_turns.py). The platform was told
   the event was handled (Slack's ack, the end of a Discord handler) when it was queued, or
   while it was held back, so it will not re-send them (a message addressed to the bot was
-  answered by then). This is the price of the
-  batching and applies only to implicit signals: no answer, no command and no feedback on a
-  reply goes through here.
+  answered by then). This is the price of the batching and applies only to implicit
+  signals: no answer, no command and no feedback on a reply goes through here.
 """
 
 from __future__ import annotations
