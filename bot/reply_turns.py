@@ -30,7 +30,7 @@ class ReplyTurns:
 
     def __init__(self, at_once: int, observe_yield_ms: int) -> None:
         self._slots = asyncio.Semaphore(at_once) if at_once else None
-        self._observe_yield = observe_yield_ms / 1000
+        self.observe_yield = observe_yield_ms / 1000  # seconds
         self._working = 0  # replies waiting for or holding a turn, or in an urgent stage
         self._quiet = asyncio.Event()
         self._quiet.set()
@@ -61,6 +61,6 @@ class ReplyTurns:
 
     async def behind_replies(self) -> None:
         """Return once no reply works, or after ``observe_yield_ms``."""
-        if self._working and self._observe_yield:
+        if self._working and self.observe_yield:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._quiet.wait(), self._observe_yield)
+                await asyncio.wait_for(self._quiet.wait(), self.observe_yield)

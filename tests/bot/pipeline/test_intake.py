@@ -205,6 +205,8 @@ async def test_an_observed_message_waits_while_a_reply_works(
     core = await make_core(
         settle=False, reply_work_at_once=1, observe_yield_ms=observe_yield_ms
     )
+    if observe_yield_ms:
+        core.services.reply_turns.observe_yield = 60.0  # no slow machine reaches the bound
     ann, bob = person("ann"), person("bob")
     for who_ in (ann, bob):
         await grant(core, who_)
