@@ -133,7 +133,7 @@ _TO_OBJECT_VERBS = frozenset(
     ("listen", "switch", "move", "migrate", "convert", "upgrade", "subscribe", "addict")
     + ("devote", "dedicate", "introduce")
 )
-# The people of one's family (see is_filler): English, singular and plural.
+# The people of one's family and circle (see is_filler): English, singular and plural.
 _KIN = frozenset(
     word + ending
     for word in (
@@ -141,6 +141,9 @@ _KIN = frozenset(
         "parent", "brother", "sister", "sibling", "boyfriend", "girlfriend", "fiance",
         "fiancee", "spouse", "grandma", "grandpa", "grandmother", "grandfather", "cousin",
         "aunt", "uncle", "niece", "nephew", "stepson", "stepdaughter",
+        # and the people one lives and works beside: "my friend Jessica loves climbing"
+        "friend", "bestie", "roommate", "flatmate", "housemate", "coworker", "colleague",
+        "neighbor", "neighbour",
     )
     for ending in ("", "s")
 ) | frozenset(("child", "children"))

@@ -681,6 +681,10 @@ def test_a_plural_that_names_something_of_its_own_stays_plural(text, topic):
         ("my wife drinks tea", "tea", "wife"),
         ("my kids love lego", "lego", "kid"),
         ("my dad taught me woodworking", "woodworking", "dad"),
+        # and of one's circle: "friend" was taught beside what the friend does
+        ("my friend Jessica loves rock climbing", "rock climbing", "friend"),
+        ("our neighbours keep bees", "bee", "neighbour"),
+        ("my roommates are into board games", "board game", "roommate"),
     ],
 )
 def test_the_people_of_ones_family_are_no_topic(text, topic, kin):
