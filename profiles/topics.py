@@ -133,6 +133,9 @@ _TO_OBJECT_VERBS = frozenset(
     ("listen", "switch", "move", "migrate", "convert", "upgrade", "subscribe", "addict")
     + ("devote", "dedicate", "introduce")
 )
+# After a form of "go" a gerund names the activity, never a progressive verb: "I am going
+# *hiking*" read as "I am hiking" with "going" a stopword, and taught nothing.
+_GO = frozenset(("go", "goes", "going", "went", "gone"))
 # The people of one's family and circle (see is_filler): English, singular and plural.
 _KIN = frozenset(
     word + ending
@@ -527,7 +530,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # an action, not an activity: "*grabbing* lunch", "*switching* from webpack"
                 # (after a determiner it names a thing: "the staging database")
                 or (previous not in _DETERMINERS and _action_gerund(word))
-            )
+            ) and not (previous in _GO and word.endswith("ing"))  # "I'm going *hiking*"
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"; so does any verb with an object after it: "the api
             # *returns* a 500" (see _before_its_object)
@@ -622,13 +625,18 @@ def _person_named(tokens: Sequence[str], index: int, previous: str) -> bool:
     UNKNOWN_NAME_MIN stay as they are in lower case: as often someone famous or a brand."""
     if previous in _PLACE_PREPOSITIONS:
         return False
-    if index + 1 < len(tokens) and tokens[index + 1][:1].isupper():
+    if index + 1 < len(tokens) and _capitalised(tokens[index + 1]):
         return False
-    if index > 1 and tokens[index - 1][:1].isupper():
+    if index > 1 and _capitalised(tokens[index - 1]):
         return False
     word = tokens[index].lower()
     frequency = zipf(word, "en")
     return UNKNOWN_NAME_MIN <= frequency < SINGLE_MAX and given_name(word, frequency)
+
+
+def _capitalised(token: str) -> bool:
+    """A capitalised word that may be part of a name: not "I" ("with Kevin I went …")."""
+    return token[:1].isupper() and token.replace("’", "'").split("'")[0] != "I"
 
 
 def _placed_name(word: str) -> bool:

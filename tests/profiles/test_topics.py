@@ -81,6 +81,9 @@ def test_an_evaluative_participle_does_not_open_or_close_a_phrase():
         ("I used music to relax", "music"),
         # a time phrase is no gerund's object
         ("going hiking this weekend if the weather holds", "hiking"),
+        # after "go" a gerund is the activity, not "am hiking" with "going" a stopword
+        ("I am going hiking", "hiking"),
+        ("we're going skiing this weekend", "skiing"),
         # a web word of stopwords-iso's list is no connective
         ("working on my portfolio website redesign", "portfolio website redesign"),
     ],
@@ -446,6 +449,8 @@ def test_a_given_name_in_lower_case_is_no_topic(text, expected):
         ("yesterday Tom fixed the flaky postgres test", ["flaky postgres test"]),
         ("Mike and I played chess", ["chess"]),
         ("I talked to Jessica about the release", ["release"]),
+        ("yesterday with Kevin I went climbing", ["climbing"]),
+        ("with Kevin I'm going hiking", ["hiking"]),
         # a whole name, a place, a rare name: kept
         ("I love Harry Potter", ["harry potter"]),
         ("watching Kevin Durant highlights", ["kevin durant highlight"]),
