@@ -133,9 +133,6 @@ _TO_OBJECT_VERBS = frozenset(
     ("listen", "switch", "move", "migrate", "convert", "upgrade", "subscribe", "addict")
     + ("devote", "dedicate", "introduce")
 )
-# After a form of "go" a gerund names the activity, never a progressive verb: "I am going
-# *hiking*" read as "I am hiking" with "going" a stopword, and taught nothing.
-_GO = frozenset(("go", "goes", "going", "went", "gone"))
 # The people of one's family and circle (see is_filler): English, singular and plural.
 _KIN = frozenset(
     word + ending
@@ -417,10 +414,11 @@ def _unknown_noun(word: str) -> bool:
     return frequency < UNKNOWN_MAX and not _named(word, frequency)
 
 
-def _named(word: str, frequency: float) -> bool:
+def _named(word: str, frequency: float, ceiling: float = UNKNOWN_MAX) -> bool:
     """Whether a word the lexicon does not know, of Zipf ``frequency``, is one the
-    given-names rule takes for a person: a census name from UNKNOWN_NAME_MIN up."""
-    return UNKNOWN_NAME_MIN <= frequency < UNKNOWN_MAX and given_name(word, frequency)
+    given-names rule takes for a person: a census name from UNKNOWN_NAME_MIN up (rarer ones
+    are as often someone famous or a brand), below ``ceiling``."""
+    return UNKNOWN_NAME_MIN <= frequency < ceiling and given_name(word, frequency)
 
 
 def _english_noun(word: str) -> bool:
@@ -508,7 +506,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             name = (index > 0 or titled) and raw[:1].isupper()
             # "lunch with *Kevin* and *Maria*", "*Kevin* said …": someone spoken of
             # (at a sentence's start too: "*Mike* and I played chess")
-            person = lang == "en" and raw[:1].isupper() and _person_named(tokens, index, previous)
+            person = (
+                lang == "en" and raw[:1].isupper() and _person_named(word, tokens, index, previous)
+            )
             name = name and not person
             if not name and lang == "en" and not run and previous in _PLACE_PREPOSITIONS:
                 name = _placed_name(word)  # "hiking in virginia": the place, as "Virginia"
@@ -530,7 +530,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # an action, not an activity: "*grabbing* lunch", "*switching* from webpack"
                 # (after a determiner it names a thing: "the staging database")
                 or (previous not in _DETERMINERS and _action_gerund(word))
-            ) and not (previous in _GO and word.endswith("ing"))  # "I'm going *hiking*"
+            ) and not (word.endswith("ing") and _of_go(previous))  # "I'm going *hiking*"
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"; so does any verb with an object after it: "the api
             # *returns* a 500" (see _before_its_object)
@@ -616,22 +616,28 @@ def _to_object(word: str) -> bool:
     return "VERB" in _pos(word) and any(verb in _TO_OBJECT_VERBS for verb in _verbs(word))
 
 
-def _person_named(tokens: Sequence[str], index: int, previous: str) -> bool:
-    """Whether the capitalised word ``tokens[index]`` is a given name standing
-    alone: the person spoken of ("lunch with *Kevin* and *Maria*", "*Kevin* said"), nobody's
-    interest, as the lower-case word is (:func:`_unknown_noun`). Beside another capitalised
-    word it is part of a whole name ("Kevin Durant", "Harry Potter"), and after a preposition
-    of place it names the place ("in *Victoria*"). Census names rarer than
-    UNKNOWN_NAME_MIN stay as they are in lower case: as often someone famous or a brand."""
+def _person_named(word: str, tokens: Sequence[str], index: int, previous: str) -> bool:
+    """Whether ``word``, capitalised as ``tokens[index]``, is a given name standing alone:
+    the person spoken of ("lunch with *Kevin* and *Maria*", "*Kevin* said"), nobody's
+    interest, as the lower-case word is (:func:`_unknown_noun`), up to the single-word cap
+    (a capitalised word is a name whatever the lexicon knows of it: "Mike"). Beside another
+    capitalised word it is part of a whole name ("Kevin Durant", "Harry Potter"), and after a
+    preposition of place it names the place ("in *Victoria*")."""
     if previous in _PLACE_PREPOSITIONS:
         return False
     if index + 1 < len(tokens) and _capitalised(tokens[index + 1]):
         return False
     if index > 1 and _capitalised(tokens[index - 1]):
         return False
-    word = tokens[index].lower()
-    frequency = zipf(word, "en")
-    return UNKNOWN_NAME_MIN <= frequency < SINGLE_MAX and given_name(word, frequency)
+    return _named(word, zipf(word, "en"), ceiling=SINGLE_MAX)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _of_go(word: str) -> bool:
+    """A form of "go" ("went", "going"): a gerund after it names the activity, never a
+    progressive verb — "I am going *hiking*" read as "I am hiking" ("going" a stopword)
+    and taught nothing."""
+    return "go" in _verbs(word)
 
 
 def _capitalised(token: str) -> bool:
