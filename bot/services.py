@@ -183,6 +183,14 @@ class Services:
         messages still waiting for a worker."""
         return await self.extraction.extract(self.extractor, text, names=names, reply=reply)
 
+    def start_extraction(
+        self, text: str, *, names: Sequence[str] = (), reply: bool = False
+    ) -> asyncio.Future[MessageSignals]:
+        """:meth:`extract`, under way before this returns (its message already sent to a
+        worker when they run), for a caller that does other work before it needs the
+        signals."""
+        return self.extraction.start(self.extractor, text, names=names, reply=reply)
+
     def now(self) -> dt.datetime:
         return self.clock()
 

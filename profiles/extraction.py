@@ -82,9 +82,8 @@ class ExtractionPool:
         self._retired: list[ProcessPoolExecutor] = []  # given up on, joined at close
         self._starting = threading.Lock()
         self._ready: list[Future[int]] = []  # done once the first worker has its lexicons
-        # Waiting to be sent (_batched): messages someone waits for an answer to, sent at
-        # once, and observed ones, sent a chunk at a time as workers free up.
-        self._replies: list[_Waiting] = []
+        # Observed messages waiting to be sent, a chunk at a time as workers free up
+        # (_batched; a reply's goes at once).
         self._observed: deque[_Waiting] = deque()
         self._send_soon = False  # a _send is scheduled for this turn of the loop
         self._in_flight = 0  # chunks in the executor, not yet back
@@ -110,27 +109,40 @@ class ExtractionPool:
         """``reply``: someone waits for the bot's answer to this message; it goes to the
         workers ahead of observed messages still waiting (see :meth:`_batched`)."""
         executor = await self._executor_for(extractor)
-        if executor is not None:
-            try:
-                return await self._batched(executor, text, tuple(names), reply)
-            except BrokenProcessPool as exc:
-                self._give_up(executor, f"the pool broke ({exc})")
-            except RuntimeError as exc:  # submitted while another task closed the pool
-                if self._executor is executor:
-                    raise
-                log.debug("extraction pool closed under a submission: %s", exc)
-        return await asyncio.to_thread(extractor.extract, text, names=names)
+        if executor is None:
+            return await asyncio.to_thread(extractor.extract, text, names=names)
+        return await self._batched(executor, text, tuple(names), reply)
+
+    def start(
+        self,
+        extractor: SignalExtractor,
+        text: str,
+        *,
+        names: Sequence[str] = (),
+        reply: bool = False,
+    ) -> asyncio.Future[MessageSignals]:
+        """:meth:`extract`, its message on its way to a worker before this returns when the
+        pool runs, and its answer set by the pool itself. A task running :meth:`extract`
+        first ran on the next turn of the event loop, a reply's message left on the turn
+        after that, and the answer reached its caller a turn after the task's: at maximum
+        ingest those turns were about half of the 10 ms a DM waited for its signals (issue
+        16)."""
+        executor = self._executor
+        if executor is None or self._fallback is not None or extractor is not self._extractor:
+            return asyncio.ensure_future(self.extract(extractor, text, names=names, reply=reply))
+        return self._batched(executor, text, tuple(names), reply)
 
     def _batched(
         self, executor: ProcessPoolExecutor, text: str, names: tuple[str, ...], reply: bool
     ) -> asyncio.Future[MessageSignals]:
-        """Messages travel to the workers in chunks: a round trip to a process wakes three
-        threads and a process (on a busy machine each wake-up waits for a core), so under
-        ingest it is paid per chunk, not per message.
+        """Observed messages travel to the workers in chunks: a round trip to a process wakes
+        three threads and a process (on a busy machine each wake-up waits for a core), so
+        under ingest it is paid per chunk, not per message.
 
-        Two lanes, because the executor serves in submission order. Replies' messages asked
-        for in the same turn of the event loop go together at once (at most one chunk per
-        worker). Observed messages go ``OBSERVED_CHUNK`` at a time, and only while the
+        Two lanes, because the executor serves in submission order. A reply's message goes
+        at once, alone: someone waits for it, and replies asked for in the same turn of the
+        loop were rare (1.0–1.1 a chunk at maximum ingest when they went together on the
+        next turn). Observed messages go ``OBSERVED_CHUNK`` at a time, and only while the
         executor holds fewer than one chunk per worker plus ``AHEAD``: the rest wait here,
         where a reply overtakes them. Before, an intake batch of hundreds of observed messages
         went as one chunk per worker, and a DM behind it waited for all of them (at maximum
@@ -138,9 +150,9 @@ class ExtractionPool:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[MessageSignals] = loop.create_future()
         if reply:
-            self._replies.append((text, names, future))
-        else:
-            self._observed.append((text, names, future))
+            self._submit(executor, [(text, names, future)])
+            return future
+        self._observed.append((text, names, future))
         if not self._send_soon:
             self._send_soon = True
             loop.call_soon(self._send, executor)
@@ -148,11 +160,6 @@ class ExtractionPool:
 
     def _send(self, executor: ProcessPoolExecutor) -> None:
         self._send_soon = False
-        replies, self._replies = self._replies, []
-        if replies:
-            size = -(-len(replies) // self.workers)  # ceil: one chunk per worker at most
-            for start in range(0, len(replies), size):
-                self._submit(executor, replies[start : start + size])
         while self._observed and self._in_flight < self.workers + AHEAD:
             take = min(OBSERVED_CHUNK, len(self._observed))
             self._submit(executor, [self._observed.popleft() for _ in range(take)])
@@ -160,8 +167,8 @@ class ExtractionPool:
     def _submit(self, executor: ProcessPoolExecutor, chunk: list[_Waiting]) -> None:
         try:
             sent = executor.submit(_extract_many, [(text, names) for text, names, _ in chunk])
-        except (BrokenProcessPool, RuntimeError) as exc:  # broken or closed: see extract
-            _settle(chunk, None, exc)
+        except RuntimeError as exc:  # broken or closed (BrokenProcessPool is one)
+            self._settle(executor, chunk, None, exc)
             return
         self._in_flight += 1
         back = functools.partial(self._returned, executor)
@@ -177,12 +184,36 @@ class ExtractionPool:
         exc: BaseException | None,
     ) -> None:
         """A chunk is back: its messages are answered, and a worker is free for the next
-        observed ones (a broken or closed executor refuses them: their callers then read
-        them in a thread, see extract)."""
+        observed ones."""
         self._in_flight -= 1
-        _settle(chunk, results, exc)
+        self._settle(executor, chunk, results, exc)
         if self._observed and not self._send_soon:
             self._send(executor)
+
+    def _settle(
+        self,
+        executor: ProcessPoolExecutor,
+        chunk: list[_Waiting],
+        results: list[_Outcome] | None,
+        exc: BaseException | None,
+    ) -> None:
+        """Each waiting message gets its answer; a chunk a broken executor, or one closed
+        under it, could not answer is read in threads (and a broken pool is given up)."""
+        if isinstance(exc, BrokenProcessPool):
+            self._give_up(executor, f"the pool broke ({exc})")
+        elif not isinstance(exc, RuntimeError) or self._executor is executor:
+            _settle(chunk, results, exc)
+            return
+        else:
+            log.debug("extraction pool closed under a submission: %s", exc)
+        extractor = self._extractor
+        assert extractor is not None, "a pool that sent a chunk has its extractor"
+        for text, names, future in chunk:
+            if not future.done():
+                read = asyncio.ensure_future(
+                    asyncio.to_thread(extractor.extract, text, names=names)
+                )
+                read.add_done_callback(functools.partial(_pass_on, future))
 
     async def warm_up(self, extractor: SignalExtractor, *, every_worker: bool = False) -> None:
         """Start the first worker (``every_worker``: all of them, as a busy bot would have,
@@ -306,6 +337,19 @@ def _settle(
             future.set_exception(outcome)
         else:
             future.set_result(outcome)
+
+
+def _pass_on(future: asyncio.Future[MessageSignals], read: asyncio.Future[MessageSignals]) -> None:
+    """``read``'s outcome to ``future``, unless its caller gave up on it."""
+    if future.done():
+        if not read.cancelled():
+            read.exception()  # seen: not reported as never retrieved
+    elif read.cancelled():
+        future.cancel()
+    elif (exc := read.exception()) is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(read.result())
 
 
 # In the worker processes -------------------------------------------------------------------

@@ -184,8 +184,8 @@ class Chat:
         # transaction holds the one writer, which no other reply or learning batch should
         # wait for while a worker extracts. The signals are read once the reply's context is
         # (unused, and discarded, for a duplicate or a person who does not consent).
-        extraction = asyncio.ensure_future(
-            self.services.extract(text, names=event.mentioned_names, reply=True)
+        extraction = self.services.start_extraction(
+            text, names=event.mentioned_names, reply=True
         )
         try:
             async with self._turn(self._work):

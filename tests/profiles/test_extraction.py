@@ -58,6 +58,21 @@ class HeldAtAGate(SignalExtractor):
         return super().extract(text, names=names)
 
 
+class MarksWhatItReads(SignalExtractor):
+    """The real extractor, except that a worker writes each message it reads into the file
+    ``seen`` before reading it."""
+
+    def __init__(self, seen: str) -> None:
+        super().__init__(max_keyphrases=3, max_chars=500)
+        self.seen = seen
+
+    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+        if multiprocessing.parent_process() is not None:
+            with open(self.seen, "a", encoding="utf-8") as marks:
+                marks.write(text + "\n")
+        return super().extract(text, names=names)
+
+
 class CannotBeSent(SignalExtractor):
     """An extractor that cannot be pickled to a worker (it holds a lock)."""
 
@@ -178,6 +193,31 @@ async def test_no_workers_means_a_thread_and_no_process() -> None:
     assert not pool.running and pool.fallback is None
     assert workers_alive() == []
     await pool.aclose()
+
+
+async def test_a_started_reply_reaches_a_worker_while_the_loop_is_busy(tmp_path: Path) -> None:
+    # A reply's message is sent before start() returns: a worker reads it while the event
+    # loop is held by other work. Before, it waited for two turns of the loop (the task
+    # that asked for it, then the send), which under ingest were half a DM's wait.
+    seen = tmp_path / "seen"
+    extractor = MarksWhatItReads(str(seen))
+    pool = ExtractionPool(1)
+    question = "Which rust borrow checker book should I read next?"
+    try:
+        await pool.warm_up(extractor)
+        started = pool.start(extractor, question, reply=True)
+        waited = 0
+        while question not in (seen.read_text("utf-8") if seen.exists() else ""):
+            threading.Event().wait(0.005)  # the loop held, as a busy one is
+            waited += 1
+            assert waited < 6_000, "the worker never got the message while the loop was held"
+        assert await started == extractor.extract(question)
+        # Observed messages, and any pool that does not run, answer the same through it.
+        assert await pool.start(extractor, TEXTS[0]) == extractor.extract(TEXTS[0])
+        other = SignalExtractor(max_keyphrases=3)
+        assert await pool.start(other, TEXTS[1], reply=True) == other.extract(TEXTS[1])
+    finally:
+        await pool.aclose()
 
 
 async def test_a_closed_pool_reads_in_a_thread_and_starts_nothing() -> None:

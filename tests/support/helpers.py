@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -29,6 +29,14 @@ _ids = itertools.count(1)
 
 def next_id(prefix: str = "ev") -> str:
     return f"{prefix}-{next(_ids)}"
+
+
+def started(
+    extract: Callable[..., Awaitable[Any]],
+) -> Callable[..., asyncio.Future[Any]]:
+    """A stand-in for ``Services.start_extraction`` (a reply's extraction, under way at
+    once) that runs ``extract``, written as one for ``Services.extract``."""
+    return lambda text, **kw: asyncio.ensure_future(extract(text, **kw))
 
 
 def person(user: str = "alice", workspace: str = "W1", platform: str = "test") -> PersonRef:

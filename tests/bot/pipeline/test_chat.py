@@ -34,6 +34,7 @@ from tests.support.helpers import (
     person,
     person_id,
     reaction,
+    started,
 )
 from tests.support.sqlite_trace import LOOP, WORKER, Traced, calls_of, count_hand_offs
 
@@ -652,12 +653,16 @@ async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for
                 ScriptedBackend(["Tokio and async Rust runtimes compared, with benchmarks"]))
     writer = core.services.db._writer
     assert writer is not None
-    extract, held, assembled = core.services.extract, [], asyncio.Event()
+    extract, start, held, assembled = (
+        core.services.extract, core.services.start_extraction, [], asyncio.Event()
+    )
     assemble = core.chat.assemble.request
 
     async def watched(text, **kw):
         if text == TOPIC_TEXT:
             await asyncio.wait_for(assembled.wait(), timeout=10)  # the context, first
+            held.append(writer.locked())
+            return await start(text, **kw)
         held.append(writer.locked())
         return await extract(text, **kw)
 
@@ -667,7 +672,8 @@ async def test_extraction_never_holds_the_sqlite_writer(sqlite_url, settings_for
         finally:
             assembled.set()
 
-    core.services.extract = watched
+    core.services.extract = watched  # the judged reply's
+    core.services.start_extraction = started(watched)  # the message's
     core.chat.assemble.request = assembling  # type: ignore[method-assign]
     alice = person()
     try:
@@ -920,14 +926,14 @@ async def test_a_message_whose_extraction_fails_is_answered_and_teaches_nothing(
     """The extraction runs while the message's claim commits: if it then fails, the message
     is claimed already and a retry would be a duplicate, so the person is answered anyway,
     the exchange recorded without topics, nothing learned from it, and the log says why."""
-    extract = core.services.extract
+    start = core.services.start_extraction
 
     async def failing(text, **kw):
         if text == TOPIC_TEXT:
             raise ValueError("unreadable")
-        return await extract(text, **kw)
+        return await start(text, **kw)
 
-    core.services.extract = failing
+    core.services.start_extraction = started(failing)
     alice = person()
     await grant(core, alice)
     pid = await person_id(core, alice)
@@ -951,7 +957,7 @@ async def test_a_person_who_has_not_consented_is_answered_without_waiting_for_ex
     async def stuck(text, **kw):
         await never.wait()
 
-    core.services.extract = stuck
+    core.services.start_extraction = started(stuck)
     bob = person()
     replies = await asyncio.wait_for(core.handle(message(bob, TOPIC_TEXT)), timeout=10)
     assert replies and replies[0].purpose == "chat"
