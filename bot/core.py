@@ -40,6 +40,9 @@ from bot.events import (
     ActionEvent,
     AnyEvent,
     CommandEvent,
+    DepartureEvent,
+    Gone,
+    JournaledEvent,
     MessageEvent,
     PersonRef,
     ReactionEvent,
@@ -163,7 +166,7 @@ class Core:
         self.commands = Commands(self.services, self.feedback)
         self.drainer = Drainer(
             self.services.journal,
-            lambda event, owed: self._dispatch(event, None, replaying=True, owed=owed),
+            self._replay,
             self._deliver_replayed,
             unavailable=DatabaseUnavailable,
             owed_of=owed_of,
@@ -219,17 +222,36 @@ class Core:
         raised to the adapter)."""
         await self.bindings.bind(reply_id, platform_message_id)
 
+    # A platform's notice that someone is gone. With the database away (or busy past its
+    # retries) the erasure is kept in the outage journal and done once it answers, in its
+    # place among the events kept meanwhile: it used to fail back to the adapter and be lost
+    # (Discord never sends a removal twice; a workspace that removed the bot sends nothing
+    # more). What these return then is what is known so far: nothing removed yet.
     async def forget_ref(self, ref: PersonRef) -> bool:
-        """See :func:`bot.lifecycle.forget_ref`."""
-        return await lifecycle.forget_ref(self.services, ref)
+        """See :func:`bot.lifecycle.forget_ref`; kept for later with the database away."""
+        departure = DepartureEvent.of(Gone.PERSON, ref.platform, ref.workspace, ref.user_id)
+        return bool(await self._depart(departure))
 
     async def forget_user(self, platform: str, user_id: str) -> int:
-        """See :func:`bot.lifecycle.forget_user`."""
-        return await lifecycle.forget_user(self.services, platform, user_id)
+        """See :func:`bot.lifecycle.forget_user`; kept for later with the database away."""
+        return await self._depart(DepartureEvent.of(Gone.ACCOUNT, platform, user_id=user_id))
 
     async def forget_workspace(self, platform: str, workspace: str) -> int:
-        """See :func:`bot.lifecycle.forget_workspace`."""
-        return await lifecycle.forget_workspace(self.services, platform, workspace)
+        """See :func:`bot.lifecycle.forget_workspace`; kept for later with the database
+        away."""
+        return await self._depart(DepartureEvent.of(Gone.WORKSPACE, platform, workspace))
+
+    async def _depart(self, departure: DepartureEvent) -> int:
+        try:
+            return await lifecycle.depart(self.services, departure)
+        except DatabaseUnavailable as exc:
+            busy = is_busy(exc)
+            kept = self.services.journal.keep(departure, busy=busy)
+            self.drainer.wake()
+            log.warning("database %s: erasure of %s %s %s, done once it answers: %s",
+                        "busy" if busy else "unavailable", departure.gone.value,
+                        departure.person, kept.value, exc)
+            return 0
 
     async def forget_absent(
         self, platform: str, workspace: str, present_user_ids: Container[str]
@@ -269,8 +291,16 @@ class Core:
         """Replay events kept while the database was away, in order, by the one drainer."""
         return await self.drainer.drain()
 
-    async def _deliver_replayed(self, event: AnyEvent, replies: list[Reply]) -> None:
-        await self.services.deliver_to(event, replies)
+    async def _replay(self, event: JournaledEvent, owed: Owed | None) -> list[Reply]:
+        """The drainer's: an event kept in the outage journal, processed now."""
+        if isinstance(event, DepartureEvent):
+            await lifecycle.depart(self.services, event)
+            return []
+        return await self._dispatch(event, None, replaying=True, owed=owed)
+
+    async def _deliver_replayed(self, event: JournaledEvent, replies: list[Reply]) -> None:
+        if not isinstance(event, DepartureEvent):  # (none: a departure answers nobody)
+            await self.services.deliver_to(event, replies)
 
     async def aclose(self) -> None:
         # Learning accepted but not yet applied goes in first (or to the journal, which the

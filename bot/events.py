@@ -110,6 +110,37 @@ class ActionEvent(Event):
     target_message_id: str | None = None
 
 
+class Gone(StrEnum):
+    """Who a :class:`DepartureEvent` says is gone."""
+
+    PERSON = "person"  # one person of one workspace: left, removed, deactivated
+    ACCOUNT = "account"  # one account, in every workspace of its platform
+    WORKSPACE = "workspace"  # everyone of a workspace that removed the bot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartureEvent(Event):
+    """A platform's notice that someone is gone, whose erasure (``forget_on_leave``) met
+    the database away: the core keeps it in the outage journal and erases them once the
+    database answers (bot/lifecycle.py ``depart``). Adapters never build one; they call the
+    core's ``forget_*``. ``person`` names who is gone: its ``user_id`` is empty for a
+    workspace, its ``workspace`` for an account. Identifiers only, never words."""
+
+    gone: Gone = Gone.PERSON
+
+    @classmethod
+    def of(
+        cls, gone: Gone, platform: str, workspace: str = "", user_id: str = ""
+    ) -> DepartureEvent:
+        """One per who is gone (its ``event_id`` says who): a notice repeated while the first
+        waits (a platform's retry, the next reconnect's check) is kept once."""
+        return cls(
+            event_id=f"departure:{gone.value}:{user_id}",
+            person=PersonRef(platform, workspace, user_id),
+            gone=gone,
+        )
+
+
 class ReplyKind(StrEnum):
     MESSAGE = "message"
     EPHEMERAL = "ephemeral"
@@ -158,3 +189,4 @@ class Reply:
 
 
 AnyEvent = MessageEvent | ReactionEvent | CommandEvent | ActionEvent
+JournaledEvent = AnyEvent | DepartureEvent  # what the outage journal keeps (bot/journal.py)

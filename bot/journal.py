@@ -77,8 +77,10 @@ from typing import Any, NamedTuple
 
 from bot.events import (
     ActionEvent,
-    AnyEvent,
     CommandEvent,
+    DepartureEvent,
+    Gone,
+    JournaledEvent,
     MessageEvent,
     PersonRef,
     PlatformContext,
@@ -92,8 +94,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 10_000
 _TYPES: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (MessageEvent, ReactionEvent, CommandEvent, ActionEvent)
+    cls.__name__: cls
+    for cls in (MessageEvent, ReactionEvent, CommandEvent, ActionEvent, DepartureEvent)
 }
+# An erasure a platform asked for and the database could not take yet (a DepartureEvent):
+# never removed by another erasure, never refused for a full journal (see Journal.forget).
+_NOT_DEPARTURE = "json_extract(payload, '$.type') <> 'DepartureEvent'"
 
 
 class Kept(enum.Enum):
@@ -170,14 +176,14 @@ class Entry(NamedTuple):
     database was busy, not away (module docstring)."""
 
     seq: int
-    event: AnyEvent
+    event: JournaledEvent
     person: PersonKey
     owed: Owed | None = None
     payload: str = ""
     busy: bool = False
 
 
-def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
+def encode(event: JournaledEvent, *, owed: Owed | None = None) -> str:
     """An event as JSON (type tag, datetimes as ISO text); :func:`decode` is its inverse."""
     fields: dict[str, Any] = {}
     for field in dataclasses.fields(event):
@@ -210,7 +216,7 @@ def encode(event: AnyEvent, *, owed: Owed | None = None) -> str:
     return json.dumps(payload)
 
 
-def decode(text: str) -> AnyEvent:
+def decode(text: str) -> JournaledEvent:
     return _event_of(json.loads(text))
 
 
@@ -268,7 +274,7 @@ def _merged_answer(waiting: Owed | None, kept: Owed) -> Owed:
     return kept
 
 
-def _event_of(data: dict[str, Any]) -> AnyEvent:
+def _event_of(data: dict[str, Any]) -> JournaledEvent:
     cls = _TYPES[data["type"]]
     fields = dict(data["fields"])
     for name, value in fields.items():
@@ -278,10 +284,12 @@ def _event_of(data: dict[str, Any]) -> AnyEvent:
     fields["context"] = PlatformContext(**fields["context"])
     if "surface" in fields:
         fields["surface"] = Surface(fields["surface"])
+    if "gone" in fields:
+        fields["gone"] = Gone(fields["gone"])
     tuples = {f.name for f in dataclasses.fields(cls) if "tuple" in str(f.type)}
     for name in tuples & fields.keys():  # JSON has no tuples: give tuple fields theirs back
         fields[name] = tuple(fields[name])
-    event: AnyEvent = cls(**fields)
+    event: JournaledEvent = cls(**fields)
     return event
 
 
@@ -338,7 +346,7 @@ class Journal:
             (count,) = self._db().execute("SELECT count(*) FROM outage_event").fetchone()
         return int(count)
 
-    def keep(self, event: AnyEvent, *, owed: Owed | None = None, busy: bool = False) -> Kept:
+    def keep(self, event: JournaledEvent, *, owed: Owed | None = None, busy: bool = False) -> Kept:
         """Write ``event`` durably (committed and synced when this returns); ``owed``: it was
         claimed already, and this is what its replay must still do; ``busy``: the database
         was busy, not away (module docstring) — an entry already waiting takes this word
@@ -346,7 +354,7 @@ class Journal:
         return self.keep_many([event], [owed], busy=busy)[0]
 
     def keep_many(
-        self, events: list[AnyEvent], owed: Sequence[Owed | None] | None = None, *,
+        self, events: Sequence[JournaledEvent], owed: Sequence[Owed | None] | None = None, *,
         busy: bool = False,
     ) -> list[Kept]:
         """:meth:`keep` for several events in one synced transaction (a batch of learning
@@ -392,7 +400,7 @@ class Journal:
                         )
                         outcome.append(Kept.KEPT)
                         continue
-                    if count >= self.limit:
+                    if count >= self.limit and not isinstance(event, DepartureEvent):
                         outcome.append(Kept.FULL)
                         continue
                     db.execute(
@@ -458,12 +466,14 @@ class Journal:
 
     def forget_workspace(self, platform: str, workspace: str) -> int:
         """Remove every waiting event of a workspace the bot was removed from (everyone's,
-        people without a row included: their words are here too)."""
+        people without a row included: their words are here too); waiting erasures stay
+        (:meth:`forget`)."""
         if self._conn is None and not self.exists():
             return 0
         with self._lock:
             cursor = self._db().execute(
-                "DELETE FROM outage_event WHERE platform = ? AND workspace = ?",
+                "DELETE FROM outage_event WHERE platform = ? AND workspace = ?"
+                f" AND {_NOT_DEPARTURE}",
                 (platform, workspace),
             )
             return int(cursor.rowcount)
@@ -475,7 +485,9 @@ class Journal:
             return set()
         with self._lock:
             rows = self._db().execute(
-                "SELECT DISTINCT workspace FROM outage_event WHERE platform = ?", (platform,)
+                "SELECT DISTINCT workspace FROM outage_event"
+                " WHERE platform = ? AND workspace <> ''",  # '': an account's erasure
+                (platform,),
             ).fetchall()
         return {str(row[0]) for row in rows}
 
@@ -486,7 +498,8 @@ class Journal:
             return set()
         with self._lock:
             rows = self._db().execute(
-                "SELECT DISTINCT user_id FROM outage_event WHERE platform = ? AND workspace = ?",
+                "SELECT DISTINCT user_id FROM outage_event"
+                " WHERE platform = ? AND workspace = ? AND user_id <> ''",  # '': the workspace's
                 (platform, workspace),
             ).fetchall()
         return {str(row[0]) for row in rows}
@@ -501,8 +514,10 @@ class Journal:
         before its transaction commits, and a process that stopped in between (a crash, a
         kill) had lost it — the person asked to be forgotten, and nothing was, nor would
         be. It leaves once its replay is done (:meth:`done`), and a replay that meets the
-        database away keeps it, as any. What is left of it then is that command (or the
-        platform's notice that the person left), not their words."""
+        database away keeps it, as any. What is left of it then is that command, not their
+        words. A platform's notice that someone is gone, kept because the database was away
+        (a :class:`DepartureEvent`: identifiers only), stays too, whoever's it is: it is an
+        erasure still to be done, and done again it finds nothing."""
         if self._conn is None and not self.exists():
             return 0
         where = "platform = ? AND {who} = ?"
@@ -521,7 +536,7 @@ class Journal:
             try:
                 cursor = db.execute(
                     f"DELETE FROM outage_event WHERE {where.format(who='user_id')}"
-                    " AND seq <> ?",
+                    f" AND seq <> ? AND {_NOT_DEPARTURE}",
                     (*params, own),
                 )
                 db.execute(
@@ -542,8 +557,8 @@ class Journal:
                 self._conn = None
 
 
-Replay = Callable[[AnyEvent, Owed | None], Awaitable[list[Reply]]]  # (event, what it owes)
-Deliver = Callable[[AnyEvent, list[Reply]], Awaitable[None]]
+Replay = Callable[[JournaledEvent, Owed | None], Awaitable[list[Reply]]]  # (event, owed)
+Deliver = Callable[[JournaledEvent, list[Reply]], Awaitable[None]]
 
 
 class Drainer:

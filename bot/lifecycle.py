@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.events import PersonRef
+from bot.events import DepartureEvent, Gone, PersonRef
 from bot.exports import remove_exports_of
 from bot.features import DeletionReport
 from bot.journal import Erased
@@ -188,6 +188,17 @@ async def forget_workspace(services: Services, platform: str, workspace: str) ->
         # their words (a recent message's text kept for reactions; privacy audit).
         await services.features.delete_workspace_data(platform, workspace)
     return forgotten
+
+
+async def depart(services: Services, departure: DepartureEvent) -> int:
+    """The erasure a platform's notice asked for (:class:`DepartureEvent`, kept while the
+    database was away), done now: how many person records were removed."""
+    ref = departure.person
+    if departure.gone is Gone.WORKSPACE:
+        return await forget_workspace(services, ref.platform, ref.workspace)
+    if departure.gone is Gone.ACCOUNT:
+        return await forget_user(services, ref.platform, ref.user_id)
+    return int(await forget_ref(services, ref))
 
 
 async def forget_absent(

@@ -15,7 +15,7 @@ from bot.events import PlatformContext
 from bot.journal import RecordOwed
 from bot.llm import LLMUnavailable, ScriptedBackend
 from bot.pipeline.identify import SteadyClaim
-from profiles.db import Database, DatabaseUnavailable
+from profiles.db import Database
 from profiles.models import (
     ConversationTurn,
     Feedback,
@@ -445,10 +445,47 @@ async def test_a_full_journal_says_so_and_forget_empties_it(
         await core.handle(message(bob, "bob's words"))
         full = await core.handle(message(alice, "quixotic zephyr two"))
         assert [r.text for r in full] == [JOURNAL_FULL]
-        with pytest.raises(DatabaseUnavailable):  # a platform deletion request meanwhile
-            await core.forget_ref(alice)
-        assert core.backlog_size == 1
+        # A platform deletion request meanwhile: her words go at once, and the erasure is
+        # kept to be done later, full journal or not (identifiers only).
+        assert await core.forget_ref(alice) is False
+        assert core.backlog_size == 2
         assert b"quixotic zephyr" not in (tmp_path / "j").read_bytes()
+
+
+@pytest.mark.postgres
+async def test_a_platform_erasure_that_meets_an_outage_is_done_once_the_database_answers(
+    postgres_database, settings_for, tmp_path
+):
+    """A member who left, a workspace that removed the bot, an account deleted: the
+    platform says so once (Discord never again), and the erasure failed back to the adapter
+    with the database away — nothing was erased, nor would be. It is now kept in the outage
+    journal, once however often it is asked for, ahead of what came after it, and done when
+    the database answers."""
+    async with core_behind_proxy(
+        postgres_database, settings_for, outage_journal=str(tmp_path / "j")
+    ) as (proxy, core):
+        replays_by_hand(core)
+        alice, bob, carol = person("alice"), person("bob"), person("carol", workspace="W2")
+        dave_here, dave_there = person("dave"), person("dave", workspace="W3")
+        for who in (alice, bob, carol, dave_here, dave_there):
+            await grant(core, who)
+            await core.handle(message(who, TEXT))
+        await core.services.learner.flush()
+        await proxy.stop()
+        assert await core.forget_ref(alice) is False  # nothing known to be removed yet
+        assert await core.forget_ref(alice) is False  # the platform's retry: kept once
+        assert await core.forget_workspace("test", "W2") == 0
+        assert await core.forget_user("test", "dave") == 0
+        await core.handle(message(bob, "and what about vacuum tuning?"))  # after them
+        assert core.backlog_size == 4
+        await proxy.start()
+        assert await core.drain_backlog() == 4
+        assert core.backlog_size == 0
+        for gone in (alice, carol, dave_here, dave_there):
+            assert await person_id(core, gone) is None, gone
+        bob_id = await person_id(core, bob)
+        assert await count(core, ConversationTurn, person_id=bob_id, role="user") == 2
+        assert await count(core, ConversationTurn) == 4  # bob's two exchanges, nobody else's
 
 
 class CutsTheDatabaseWhileAnswering(ScriptedBackend):

@@ -13,6 +13,7 @@ from bot.config import journal_path
 from bot.events import (
     ActionEvent,
     CommandEvent,
+    DepartureEvent,
     MessageEvent,
     PersonRef,
     PlatformContext,
@@ -20,6 +21,7 @@ from bot.events import (
     Reply,
     Surface,
 )
+from bot.events import Gone as Who
 from bot.journal import (
     ANSWER_AND_LEARNING,
     LEARNING_ONLY,
@@ -317,6 +319,39 @@ def test_a_workspace_the_bot_left_leaves_no_waiting_event(tmp_path) -> None:
     entry = journal.first()
     assert len(journal) == 1 and entry is not None and entry.event.person == there
     journal.close()
+
+
+def test_an_erasure_kept_for_later_outlives_other_erasures_and_a_full_journal(tmp_path) -> None:
+    """A platform's notice that someone is gone, kept while the database was away, is an
+    erasure still owed: another erasure of the same people (their own /forget, the
+    workspace's) removes their words, never it; a full journal still takes it; it survives
+    a restart as it was; and its blank half (a workspace's has no user, an account's no
+    workspace) is nobody a reconnect's check would ask the platform about."""
+    path = tmp_path / "j"
+    journal = Journal(path, limit=2)
+    journal.keep(msg(1, ALICE))
+    journal.keep(msg(2, BOB))
+    departures = [
+        DepartureEvent.of(Who.PERSON, "slack", "T1", "U1"),
+        DepartureEvent.of(Who.WORKSPACE, "slack", "T1"),
+        DepartureEvent.of(Who.ACCOUNT, "slack", user_id="U2"),
+    ]
+    assert [journal.keep(d) for d in departures] == [Kept.KEPT] * 3  # full for words only
+    assert journal.keep(departures[0]) is Kept.ALREADY
+    assert journal.keep(msg(3, ALICE)) is Kept.FULL
+    assert journal.forget("slack", "U1", "T1") == 1  # her message
+    assert journal.forget("slack", "U2") == 1  # his
+    assert journal.forget_workspace("slack", "T1") == 0
+    assert journal.users("slack", "T1") == {"U1"}
+    assert journal.workspaces("slack") == {"T1"}
+    journal.close()
+    again = Journal(path)
+    waiting = []
+    while (entry := again.first()) is not None:
+        waiting.append(entry.event)
+        again.done(entry)
+    assert waiting == departures
+    again.close()
 
 
 def test_the_claims_sent_for_an_event_survive_a_restart_and_a_second_outage(tmp_path) -> None:
