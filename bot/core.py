@@ -232,8 +232,11 @@ class Core:
         departure = DepartureEvent.of(Gone.PERSON, ref.platform, ref.workspace, ref.user_id)
         return bool(await self._depart(departure))
 
-    async def forget_user(self, platform: str, user_id: str) -> int:
-        """See :func:`bot.lifecycle.forget_user`; kept for later with the database away."""
+    async def forget_user(self, platform: str, user_id: str, *, keep_if_away: bool = True) -> int:
+        """See :func:`bot.lifecycle.forget_user`; kept for later with the database away,
+        unless ``keep_if_away`` is False (an operator's command, who is told instead)."""
+        if not keep_if_away:
+            return await lifecycle.forget_user(self.services, platform, user_id)
         return await self._depart(DepartureEvent.of(Gone.ACCOUNT, platform, user_id=user_id))
 
     async def forget_workspace(self, platform: str, workspace: str) -> int:

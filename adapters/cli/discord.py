@@ -167,7 +167,8 @@ def forget_user_command(
         from adapters.discord.translate import PLATFORM
 
         async with core_for(settings) as core:
-            return await core.forget_user(PLATFORM, str(user_id))
+            # Told of an outage, not kept for later in this short-lived process's journal.
+            return await core.forget_user(PLATFORM, str(user_id), keep_if_away=False)
 
     scopes = asyncio.run(main())
     typer.echo(f"Forgot Discord user {user_id} in {scopes} scope(s) (servers and DMs).")

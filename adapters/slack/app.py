@@ -601,7 +601,13 @@ class SlackAdapter:
         about its people goes too (returns how many). See docs/slack.md ("Uninstalling")."""
         self.workspaces.evict(team_id)
         if self.installations is not None:
-            await self.installations.async_delete_all(enterprise_id=None, team_id=team_id)
+            try:
+                await self.installations.async_delete_all(enterprise_id=None, team_id=team_id)
+            except Exception:
+                # The database away: the people's erasure below must not be lost with it
+                # (the core keeps it for later); the tokens are revoked by Slack already.
+                log.exception("Slack workspace %s: its installation could not be deleted",
+                              team_id)
         log.warning("Slack workspace %s uninstalled the app", team_id)
         if not self.settings.forget_on_leave:
             return 0

@@ -15,7 +15,7 @@ from bot.events import PlatformContext
 from bot.journal import RecordOwed
 from bot.llm import LLMUnavailable, ScriptedBackend
 from bot.pipeline.identify import SteadyClaim
-from profiles.db import Database
+from profiles.db import Database, DatabaseUnavailable
 from profiles.models import (
     ConversationTurn,
     Feedback,
@@ -477,6 +477,9 @@ async def test_a_platform_erasure_that_meets_an_outage_is_done_once_the_database
         assert await core.forget_workspace("test", "W2") == 0
         assert await core.forget_user("test", "dave") == 0
         await core.handle(message(bob, "and what about vacuum tuning?"))  # after them
+        assert core.backlog_size == 4
+        with pytest.raises(DatabaseUnavailable):  # an operator's command is told instead
+            await core.forget_user("test", "erin", keep_if_away=False)
         assert core.backlog_size == 4
         await proxy.start()
         assert await core.drain_backlog() == 4

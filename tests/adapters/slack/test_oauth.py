@@ -5,8 +5,11 @@ and PostgreSQL); then events from two workspaces answered each with its own toke
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import MetaData, create_engine, inspect, pool
+from sqlalchemy.exc import OperationalError
 
 from adapters.slack.installations import (
     TABLES,
@@ -86,6 +89,29 @@ async def test_uninstall_removes_the_installation(distributed, forget_on_leave: 
     assert len(world.slack.calls_to("chat.postMessage")) == posted  # nobody to answer with
     await world.dm(TWO, f"U{TWO}", "still there?")
     assert len(world.slack.calls_to("chat.postMessage")) == posted + 1
+
+
+async def test_an_uninstall_whose_installation_cannot_be_deleted_still_forgets_its_people(
+    distributed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The installation's rows and the people's are deleted in two steps: the first failing
+    (the database away) stopped the second, and the people's erasure — which the core keeps
+    for later when the database is away — was never asked for."""
+    world = await distributed(forget_on_leave=True)
+    await world.install(ONE)
+    await world.dm(ONE, f"U{ONE}", "hi")
+    store = world.adapter.installations
+    assert store is not None
+
+    async def refused(**_: object) -> None:
+        raise OperationalError("DELETE FROM slack_installations", {}, ConnectionError("gone"))
+
+    store.async_delete_all = refused  # type: ignore[method-assign]
+    world.slack.revoke(ONE)
+    with caplog.at_level(logging.ERROR, logger="adapters.slack.app"):
+        assert await world.event(ONE, {"type": "app_uninstalled", "event_ts": next_ts()}) == 200
+    assert await rows(world.adapter.core, Person) == []
+    assert any("could not be deleted" in r.getMessage() for r in caplog.records)
 
 
 async def test_tokens_revoked_removes_the_bot_token(distributed) -> None:
