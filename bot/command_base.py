@@ -119,21 +119,35 @@ class CommandSpec:
     # queued behind it (docs/measurement.md).
     quick: bool = False
     admin_only: bool = False  # see CommandInfo.admin_only
+    # Subcommands that read nothing the person's messages teach (``/prefs set`` stores what
+    # they say): they do not wait for those messages' learning (Learner.settle). At maximum
+    # ingest that wait was a learning backlog: /prefs p99 ~300 ms at 1k people, for
+    # learning its answer never shows (docs/measurement.md, thirty-fifth session).
+    unsettled: tuple[str, ...] = ()
+
+    def settles(self, raw_args: str) -> bool:
+        """Whether this command, called with ``raw_args``, first waits for what the
+        person's earlier messages teach (what /profile and /export must show)."""
+        words = raw_args.split(maxsplit=1)
+        return not (words and words[0].lower() in self.unsettled)
 
 
 REGISTRY: dict[str, CommandSpec] = {}
 
 
-def command(name: str, *, quick: bool = False) -> Callable[[Handler], Handler]:
+def command(
+    name: str, *, quick: bool = False, unsettled: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
     """Register the handler of ``/name``. What the command says about itself (summary, usage,
     subcommands) is written once, in :mod:`bot.command_catalog`, which the Slack manifest
-    reads without importing any handler. ``quick``: see :attr:`CommandSpec.quick`."""
+    reads without importing any handler. ``quick``, ``unsettled``: see
+    :class:`CommandSpec`."""
     info = CATALOG[name]
 
     def register(handler: Handler) -> Handler:
         REGISTRY[name] = CommandSpec(
             name, info.summary, list(info.usage), handler, info.subcommands, quick=quick,
-            admin_only=info.admin_only,
+            admin_only=info.admin_only, unsettled=unsettled,
         )
         return handler
 

@@ -46,7 +46,8 @@ def _valid_keys(locale: str | None) -> str:
     )
 
 
-@command("prefs", quick=True)
+# "show" waits: it lists what messages reported too (a platform's timezone, locale)
+@command("prefs", quick=True, unsettled=("set", "reset"))
 async def prefs(ctx: CommandContext, args: list[str]) -> list[Reply]:
     if not args or args[0].lower() in ("show", "list"):
         return [ctx.reply(await show(ctx))]

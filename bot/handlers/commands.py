@@ -114,7 +114,8 @@ class Commands:
             ]
         services = self.services
         locale = negotiate(event.context.locale, services.settings.default_locale)
-        if name != "forget":  # /forget discards what waits instead (bot/learning.py)
+        # /forget discards what waits instead (bot/learning.py)
+        if name != "forget" and spec.settles(raw_args):
             # What the person's last messages taught first: /profile and /export show it.
             await services.learner.settle(key_of(event))
         async def run(session: AsyncSession) -> tuple[list[Reply], CommandContext | None]:

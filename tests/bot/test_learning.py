@@ -129,6 +129,26 @@ async def test_a_command_right_after_a_channel_message_shows_what_it_taught(make
     assert await count(core, Interest, person_id=pid) > 0
 
 
+async def test_setting_a_preference_does_not_wait_for_learning_it_never_shows(make_core):
+    """/prefs set stores what the person says and shows nothing their messages teach: it
+    no longer hurries (and waits for) their waiting learning, which at maximum ingest was a
+    learning backlog of 150-330 ms; /prefs show still does."""
+    core = await make_core(settle=False)
+    alice = person("alice")
+    await grant(core, alice)
+    core.chat.intake.queue.max_delay = 3600.0  # the batch runs only if hurried
+    core.services.learner.queue.max_delay = 3600.0
+    await core.handle(channel(alice, "Kubernetes operators for postgres replication"))
+    key = ("test", alice.workspace, alice.user_id)
+    saved = await core.handle(command(alice, "prefs", "set tone casual"))
+    assert "casual" in saved[0].text
+    assert core.chat.intake.waiting(key)  # not hurried: still waiting for its batch
+    shown = await core.handle(command(alice, "prefs", "show"))
+    assert "casual" in shown[0].text
+    assert not core.chat.intake.waiting(key)
+    assert await count(core, Interest, person_id=await person_id(core, alice)) > 0
+
+
 async def test_a_retried_event_is_learned_once_within_and_across_batches(make_core):
     core = await make_core(settle=False)
     alice = person()
