@@ -114,8 +114,15 @@ async def erasures_owed(
     if not erased:
         return []
     ids = {e.person_id for e in erased}
-    present = set((await session.exec(select(Person.id).where(col(Person.id).in_(ids)))).all())
-    gone = [e for e in erased if e.person_id not in present]
+    # By id and account together: on SQLite a row made since may hold the deleted row's id
+    # (a table's largest is given again), and that someone else's row made the erasure
+    # look undone, its work after the commit never done.
+    present = {tuple(row) for row in await session.exec(
+        select(Person.id, Person.platform, Person.workspace, Person.user_id)
+        .where(col(Person.id).in_(ids))
+    )}
+    gone = [e for e in erased
+            if (e.person_id, e.platform, e.workspace, e.user_id) not in present]
     for owed in gone:
         services.after_commit(session, functools.partial(after_erasure, services, owed, report))
     return gone

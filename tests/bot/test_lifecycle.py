@@ -17,12 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import lifecycle
 from bot.core import Core
 from bot.events import CommandEvent, Surface
-from bot.journal import Journal
+from bot.journal import Erased, Journal
 from bot.learning import Pending
 from bot.lifecycle import AccountReport
 from profiles.engine import PersonKey
 from profiles.ingest import Claim, Observation
 from profiles.models import Person, ProcessedEvent, Signal
+from profiles.privacy import forget_person
 from tests.conftest import MakeCore
 from tests.profiles.test_borrowed import HOUR, T0, consenting, interests, learn, reacted, said
 from tests.profiles.test_privacy import rows_about
@@ -343,6 +344,29 @@ async def test_accounts_reported_forgets_only_who_the_platform_says_is_deleted(
         False, True, True, True, True]
     assert journal.users("slack", "T1") == {"waiting-too"}
     assert await core.accounts_reported("slack", "T1", AccountReport()) == 0
+
+
+async def test_an_erasure_is_owed_even_when_its_id_went_to_someone_else(core: Core) -> None:
+    """A /forget whose COMMIT took effect unseen owes what an erasure does after its commit
+    (a digest's job, export files, the WAL scrubbed): its replay tells by the person's row
+    being gone. On SQLite a row made meanwhile may take the deleted one's id, and that
+    someone else's row made the erasure look undone."""
+    alice, bob = person("alice"), person("bob")
+    await grant(core, alice)
+    alice_id = await person_id(core, alice)
+    assert alice_id is not None
+    erased = Erased(alice_id, "test", alice.workspace, alice.user_id)
+    async with core.services.db.session() as session:  # the erasure, committed unseen
+        await forget_person(session, alice_id)
+    await grant(core, bob)
+    bob_id = await person_id(core, bob)
+    assert bob_id is not None
+    if core.services.db.sqlite:  # the premise: her id given again
+        assert bob_id == alice_id
+    async with core.services.transaction() as session:
+        assert await lifecycle.erasures_owed(core.services, session, [erased]) == [erased]
+        not_yet = Erased(bob_id, "test", bob.workspace, bob.user_id)  # a row still there
+        assert await lifecycle.erasures_owed(core.services, session, [not_yet]) == []
 
 
 async def test_known_accounts_and_workspaces_count_the_journal_too(core: Core) -> None:
