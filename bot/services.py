@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings, journal_path
@@ -34,7 +33,7 @@ from bot.reply_bindings import ReplyBindings
 from bot.reply_turns import ReplyTurns
 from profiles import feedback, topics
 from profiles.background import WorkspaceBackground
-from profiles.db import CONFLICT_ATTEMPTS, Database, DatabaseUnavailable, conflicted
+from profiles.db import Database, DatabaseUnavailable, again_on_conflict
 from profiles.engine import ProfileEngine
 from profiles.extraction import ExtractionPool, default_workers
 from profiles.signals import MessageSignals, SignalExtractor
@@ -219,7 +218,7 @@ class Services:
         self, work: Callable[[AsyncSession], Awaitable[T]], *, quick: bool = False
     ) -> T:
         """``work`` in :meth:`transaction`, run again in a new one (up to
-        :data:`CONFLICT_ATTEMPTS` times) when PostgreSQL aborts it over a conflict with
+        :data:`profiles.db.CONFLICT_ATTEMPTS` times) when PostgreSQL aborts it over a conflict with
         another transaction (:func:`profiles.db.conflicted`), as PostgreSQL's documentation
         advises: nothing of the aborted run was kept. ``work`` must do nothing outside the
         database that a second run would do twice (after-commit work is fine: it runs once).
@@ -227,22 +226,16 @@ class Services:
         Why: an erasure deletes many tables' rows about a person while other transactions
         write some of them; the known lock-order cycles are removed (profiles/privacy.py),
         and this keeps one not yet found from failing a /forget."""
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        async def once() -> tuple[T, list[Callable[[], Awaitable[None]]]]:
             pending: list[Callable[[], Awaitable[None]]] = []
-            try:
-                async with self._session_keeping(pending, quick=quick) as session:
-                    done = await work(session)
-            except DBAPIError as exc:
-                if attempt == CONFLICT_ATTEMPTS or not conflicted(exc):
-                    raise
-                log.info("transaction conflicted with another (%s); running it again",
-                         exc.orig)
-                continue
-            # Outside the retry: once committed, nothing runs the work again.
-            for after in pending:
-                await after()
-            return done
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            async with self._session_keeping(pending, quick=quick) as session:
+                return await work(session), pending
+
+        done, pending = await again_on_conflict(once, "a transaction")
+        # Outside the retry: once committed, nothing runs the work again.
+        for after in pending:
+            await after()
+        return done
 
     @staticmethod
     def after_commit(session: AsyncSession, work: Callable[[], Awaitable[None]]) -> None:

@@ -101,6 +101,23 @@ class WriteNeeded(Exception):
 T = TypeVar("T")
 
 
+async def again_on_conflict(work: Callable[[], Awaitable[T]], what: str) -> T:
+    """``work()``, run again (:data:`CONFLICT_ATTEMPTS` runs in all) while PostgreSQL aborts
+    its transaction over a conflict with another (:func:`conflicted`): nothing of an aborted
+    run was kept. ``work`` opens its own transactions, and does nothing outside the
+    database that a second run would do twice. For work that is not one
+    ``Services.in_transaction`` (a read first, then a write)."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if attempt == CONFLICT_ATTEMPTS or not conflicted(exc):
+                raise
+            log.info("%s conflicted with another transaction (%s); running it again",
+                     what, exc.orig)
+    raise AssertionError("unreachable: the last run returns or raises")
+
+
 def _normalise(url: str | URL) -> URL:
     parsed = make_url(url) if isinstance(url, str) else url
     backend = parsed.get_backend_name()

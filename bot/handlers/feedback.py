@@ -20,7 +20,7 @@ from bot.pipeline.identify import Identify
 from bot.pipeline.intake import Intake
 from bot.reply_bindings import turn_id_of
 from bot.services import Services
-from profiles.db import WriteNeeded
+from profiles.db import WriteNeeded, again_on_conflict
 from profiles.engine import PersonKey
 from profiles.feedback import reaction_value, reply_topics, teaches_interest
 from profiles.ingest import Claim, Observation
@@ -164,13 +164,21 @@ class Feedback:
         # Most reactions are to other people's messages and only read here: on SQLite a
         # read-only transaction does not queue for the writer. Quick: a few statements on
         # indexes about one person (profiles/db.py).
-        found = await self.services.db.read_first(decide, quick=True)
-        if isinstance(found, UnreadReply):
-            # Read outside any transaction: on SQLite the write one holds the one writer,
-            # which nobody should wait for while a worker extracts.
-            read = await self._reply_topics(found.text)
-            async with self.services.db.session(quick=True) as session:
-                found = await decide(session, True)
+        async def decided() -> tuple[Person, str, int] | UnreadReply | None:
+            nonlocal read
+            found = await self.services.db.read_first(decide, quick=True)
+            if isinstance(found, UnreadReply):
+                # Read outside any transaction: on SQLite the write one holds the one
+                # writer, which nobody should wait for while a worker extracts.
+                read = await self._reply_topics(found.text)
+                async with self.services.db.session(quick=True) as session:
+                    found = await decide(session, True)
+            return found
+
+        # Feedback on a reply writes the person's interests and style, as a learning batch
+        # of theirs may at the same moment: PostgreSQL broke such a deadlock by aborting the
+        # feedback, which was dropped (a CI run).
+        found = await again_on_conflict(decided, f"feedback {event.event_id}")
         if found is None or isinstance(found, UnreadReply):
             return
         person, target_text, author_id = found

@@ -15,7 +15,7 @@ from sqlalchemy import make_url, text
 
 from bot.core import DB_UNAVAILABLE, Core
 from bot.llm import ScriptedBackend
-from profiles.db import Database, DatabaseUnavailable
+from profiles.db import Database, DatabaseUnavailable, again_on_conflict
 from profiles.models import ConversationTurn
 from tests.support.helpers import command, count, message, person
 from tests.support.ports import free_port
@@ -182,6 +182,39 @@ async def test_an_idle_postgres_connection_is_pinged_and_a_recent_one_trusted(
     finally:
         await db.dispose()
         await proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_work_postgres_aborts_over_a_deadlock_is_run_again(postgres_database):
+    """Two transactions that each hold a row the other then wants: PostgreSQL breaks the
+    deadlock by aborting one. Run again, the aborted work waits for the other and passes,
+    and nothing of its first run was kept (a reaction's feedback aborted so was dropped)."""
+    db = Database(postgres_database)
+    runs = {"ab": 0, "ba": 0}
+    each_holds_one = asyncio.Barrier(2)
+
+    async def crossing(name: str, first: int, second: int) -> None:
+        runs[name] += 1
+        async with db.session() as session:
+            bump = text("UPDATE pair SET n = n + 1 WHERE id = :id")
+            await session.exec(bump, params={"id": first})
+            if runs[name] == 1:
+                await each_holds_one.wait()
+            await session.exec(bump, params={"id": second})
+
+    try:
+        async with db.session() as session:
+            await session.exec(text("CREATE TABLE pair (id int PRIMARY KEY, n int NOT NULL)"))
+            await session.exec(text("INSERT INTO pair VALUES (1, 0), (2, 0)"))
+        await asyncio.gather(
+            again_on_conflict(lambda: crossing("ab", 1, 2), "ab"),
+            again_on_conflict(lambda: crossing("ba", 2, 1), "ba"),
+        )
+        async with db.read() as session:
+            assert (await session.exec(text("SELECT sum(n) FROM pair"))).scalar_one() == 4
+        assert sorted(runs.values()) == [1, 2]  # one aborted, and run again
+    finally:
+        await db.dispose()
 
 
 @pytest.mark.postgres

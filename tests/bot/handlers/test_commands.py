@@ -22,7 +22,7 @@ async def test_a_forget_the_database_aborts_to_break_a_deadlock_runs_again(
     row and waits for it; then the other asks for her person row: a deadlock. PostgreSQL
     aborts the forget (its deadlock check runs first: the other's is set later), the other
     commits, and the forget, run again, deletes everything and says so."""
-    caplog.set_level(logging.INFO, logger="bot.services")
+    caplog.set_level(logging.INFO, logger="profiles.db")
     core = await make_core()
     alice = person()
     await grant(core, alice)
