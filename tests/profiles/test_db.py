@@ -214,6 +214,8 @@ async def test_work_postgres_aborts_over_a_deadlock_is_run_again(postgres_databa
             assert (await session.exec(text("SELECT sum(n) FROM pair"))).scalar_one() == 4
         assert sorted(runs.values()) == [1, 2]  # one aborted, and run again
     finally:
+        async with db.session() as session:  # the worker's database is shared: as it was
+            await session.exec(text("DROP TABLE IF EXISTS pair"))
         await db.dispose()
 
 
