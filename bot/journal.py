@@ -70,6 +70,7 @@ import json
 import logging
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Container, Sequence
 from pathlib import Path
@@ -464,6 +465,18 @@ class Journal:
                 (entry.seq, entry.payload),
             )
 
+    def _departure_bound(self) -> int:
+        """Entries from this place on are not an erasure's to remove: while a platform's
+        notice that someone is gone is replayed (a :class:`DepartureEvent` kept during an
+        outage), the entries kept after it — a person who rejoined and wrote, a workspace
+        that added the bot again — came after the departure, as they would have with the
+        database there (what came before it left the journal when it was kept). Any other
+        erasure removes everything."""
+        replaying = self.replaying
+        if replaying is not None and isinstance(replaying.event, DepartureEvent):
+            return replaying.seq
+        return sys.maxsize
+
     def forget_workspace(self, platform: str, workspace: str) -> int:
         """Remove every waiting event of a workspace the bot was removed from (everyone's,
         people without a row included: their words are here too); waiting erasures stay
@@ -472,9 +485,9 @@ class Journal:
             return 0
         with self._lock:
             cursor = self._db().execute(
-                "DELETE FROM outage_event WHERE platform = ? AND workspace = ?"
+                "DELETE FROM outage_event WHERE platform = ? AND workspace = ? AND seq < ?"
                 f" AND {_NOT_DEPARTURE}",
-                (platform, workspace),
+                (platform, workspace, self._departure_bound()),
             )
             return int(cursor.rowcount)
 
@@ -517,7 +530,8 @@ class Journal:
         database away keeps it, as any. What is left of it then is that command, not their
         words. A platform's notice that someone is gone, kept because the database was away
         (a :class:`DepartureEvent`: identifiers only), stays too, whoever's it is: it is an
-        erasure still to be done, and done again it finds nothing."""
+        erasure still to be done, and done again it finds nothing. While such a notice is
+        replayed, what was kept after it stays (:meth:`_departure_bound`)."""
         if self._conn is None and not self.exists():
             return 0
         where = "platform = ? AND {who} = ?"
@@ -526,6 +540,8 @@ class Journal:
             where += " AND workspace = ?"
             params += (workspace,)
         own = self.replaying.seq if self.replaying is not None else -1
+        # Their words quoted in anyone's reaction go whenever it was kept: a reaction after a
+        # departure may quote a message from before it.
         quoting = (
             where.format(who="json_extract(payload, '$.fields.target_author_id')")
             + " AND json_extract(payload, '$.fields.target_text') IS NOT NULL"
@@ -536,8 +552,8 @@ class Journal:
             try:
                 cursor = db.execute(
                     f"DELETE FROM outage_event WHERE {where.format(who='user_id')}"
-                    f" AND seq <> ? AND {_NOT_DEPARTURE}",
-                    (*params, own),
+                    f" AND seq <> ? AND seq < ? AND {_NOT_DEPARTURE}",
+                    (*params, own, self._departure_bound()),
                 )
                 db.execute(
                     "UPDATE outage_event SET payload = json_set(payload,"

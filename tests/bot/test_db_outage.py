@@ -491,6 +491,43 @@ async def test_a_platform_erasure_that_meets_an_outage_is_done_once_the_database
         assert await count(core, ConversationTurn) == 4  # bob's two exchanges, nobody else's
 
 
+@pytest.mark.postgres
+async def test_what_comes_after_a_kept_erasure_outlives_its_replay(
+    postgres_database, settings_for, tmp_path
+):
+    """A member left and came back, a workspace removed the bot and added it again, all while
+    the database was away: the erasure's replay removed everything of theirs still waiting,
+    the words they wrote after coming back too. With the database there those came after
+    the erasure and stayed; now they do at the replay as well."""
+    async with core_behind_proxy(
+        postgres_database, settings_for, outage_journal=str(tmp_path / "j")
+    ) as (proxy, core):
+        replays_by_hand(core)
+        alice, carol = person("alice"), person("carol", workspace="W2")
+        for who in (alice, carol):
+            await grant(core, who)
+            await core.handle(message(who, TEXT))
+        await core.services.learner.flush()
+        await proxy.stop()
+        await core.forget_ref(alice)
+        await core.forget_workspace("test", "W2")
+        for who in (alice, carol):  # back, and writing
+            await core.handle(command(who, "consent", "grant"))
+            await core.handle(message(who, "and what about vacuum tuning?"))
+        assert core.backlog_size == 6
+        await proxy.start()
+        assert await core.drain_backlog() == 6
+        for who in (alice, carol):
+            pid = await person_id(core, who)
+            assert pid is not None, who
+            async with core.services.db.session() as session:
+                texts = (await session.exec(
+                    select(ConversationTurn.text)
+                    .where(ConversationTurn.person_id == pid, ConversationTurn.role == "user")
+                )).all()
+            assert texts == ["and what about vacuum tuning?"], who  # the later words only
+
+
 class CutsTheDatabaseWhileAnswering(ScriptedBackend):
     """The database goes away while the model writes (its ``script``: an answer or a
     failure): after the claim and the reads, before the record."""

@@ -27,6 +27,7 @@ from bot.journal import (
     LEARNING_ONLY,
     Ahead,
     Drainer,
+    Entry,
     Erased,
     Journal,
     Kept,
@@ -352,6 +353,29 @@ def test_an_erasure_kept_for_later_outlives_other_erasures_and_a_full_journal(tm
         again.done(entry)
     assert waiting == departures
     again.close()
+
+
+def test_a_replayed_erasure_removes_only_what_was_kept_before_it(tmp_path) -> None:
+    """A member who left, came back and wrote while the database was away: their erasure's
+    replay — even an attempt that meets the outage again — removed the words written after
+    it too. Those stay now; any other erasure (their own /forget) still removes them all."""
+    journal = Journal(tmp_path / "j")
+    left = DepartureEvent.of(Who.PERSON, "slack", "T1", "U1")
+    removed = DepartureEvent.of(Who.WORKSPACE, "slack", "T1")
+    for event in (msg(1, ALICE), left, msg(2, BOB), removed, msg(3, ALICE), msg(4, BOB)):
+        journal.keep(event)
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "j")) as db:
+        seqs = [seq for (seq,) in db.execute("SELECT seq FROM outage_event ORDER BY seq")]
+    left_entry = Entry(seqs[1], left, PersonKey("slack", "T1", "U1"))
+    removed_entry = Entry(seqs[3], removed, PersonKey("slack", "T1", ""))
+    journal.replaying = left_entry
+    assert journal.forget("slack", "U1", "T1") == 1  # her first message, not her third
+    journal.replaying = removed_entry
+    assert journal.forget_workspace("slack", "T1") == 1  # bob's second, not his fourth
+    journal.replaying = None
+    assert journal.forget("slack", "U1", "T1") == 1  # no departure replayed: her third
+    journal.close()
 
 
 def test_the_claims_sent_for_an_event_survive_a_restart_and_a_second_outage(tmp_path) -> None:
