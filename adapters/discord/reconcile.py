@@ -9,6 +9,9 @@ who left meanwhile kept their data for good, against the operator's setting.
 When: at READY — ``on_ready``, or each shard's ``on_shard_ready`` on a sharded client (a shard
 that starts a new session alone fires no ``on_ready``) — and for a server that was unavailable
 then, or became so later (an outage hides its leave events too), once it is available again.
+What a failure stopped (the database away, most often: a bot and its database started
+together) is tried again after a minute, then less often, within the same session: the next
+connect, which it used to wait for, may be weeks away.
 
 The adapter supplies Discord's facts; the core decides who is gone (bot/lifecycle.py):
 
@@ -47,7 +50,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 import discord
@@ -62,6 +65,11 @@ CHUNK_TIMEOUT = 60.0
 """Seconds a server's member list may take to arrive (more for large servers, see
 :func:`chunk_timeout`); later, the server is skipped until the next connect."""
 CHUNK_MEMBERS_PER_SECOND = 2000
+RETRY_FIRST = 60.0
+"""Seconds before a reconcile that failed (its database away, most often: a bot and its
+database started together) is tried again, doubling up to :data:`RETRY_MOST`: the next
+connect, which it waited for, may be weeks away."""
+RETRY_MOST = 3600.0
 
 
 @dataclass
@@ -72,6 +80,20 @@ class Reconciliation:
     workspaces: dict[str, int] = field(default_factory=dict)  # forgotten server: people
     forgotten: dict[int, int] = field(default_factory=dict)  # reconciled server: people
     skipped: dict[int, str] = field(default_factory=dict)  # server: why
+    servers_unchecked: bool = False  # the servers that removed the bot: not found (a failure)
+
+    @property
+    def failed(self) -> set[int]:
+        """The servers whose members could not be checked for a failure (not a state of
+        Discord's): tried again (:meth:`Reconciler._again`)."""
+        return {guild_id for guild_id, why in self.skipped.items() if why == FAILED}
+
+    @property
+    def unfinished(self) -> bool:
+        return self.servers_unchecked or bool(self.failed)
+
+
+FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,7 @@ class Reconciler:
         self._waiting: set[int] = set()  # servers skipped as unavailable
         self._joined: dict[int, set[int]] = {}  # servers being read: who joined meanwhile
         self._tasks: set[asyncio.Task[object]] = set()
+        self.sleep: Callable[[float], Awaitable[object]] = asyncio.sleep  # tests' clock
 
     async def wait(self, runs: int) -> Reconciliation | None:
         """Once ``runs`` reconciles have finished since the client started: the latest's
@@ -171,18 +194,51 @@ class Reconciler:
                 self._summary(outcome)
         finally:
             await self._finish(outcome)
+        self._try_again(shard_id, session, outcome)
 
     async def guild_available(self, guild: discord.Guild) -> None:
         """A server back from an outage: its members who left meanwhile are found now."""
         if not self.settings.forget_on_leave or guild.id not in self._waiting:
             return
         self._waiting.discard(guild.id)
-        outcome = Reconciliation(guild.shard_id if self._sharded else None)
+        shard_id = guild.shard_id if self._sharded else None
+        session = self._sessions.get(shard_id, 0)
+        outcome = Reconciliation(shard_id)
         try:
             async with self._tracked(), self._lock:
                 await self._reconcile(guild, outcome)
         finally:
             await self._finish(outcome)
+        self._try_again(shard_id, session, outcome)
+
+    def _try_again(self, shard_id: int | None, session: int, outcome: Reconciliation) -> None:
+        """What ``outcome`` could not finish is tried again within this session."""
+        if outcome.unfinished and self._sessions.get(shard_id) == session:
+            task = asyncio.create_task(self._again(shard_id, session, outcome))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _again(self, shard_id: int | None, session: int, outcome: Reconciliation) -> None:
+        """Try again, later and less often, what failed, until it is done or a newer session
+        of the shard reconciles on newer facts. A server's member list is read again: the
+        one read before may have gone stale while waiting."""
+        delay = RETRY_FIRST
+        while outcome.unfinished:
+            await self.sleep(delay)
+            delay = min(delay * 2, RETRY_MOST)
+            failed, outcome = outcome, Reconciliation(shard_id)
+            try:
+                async with self._lock:
+                    if self._sessions.get(shard_id) != session:
+                        return
+                    if failed.servers_unchecked:
+                        await self._forget_removed_servers(shard_id, outcome)
+                    for guild in self._guilds(shard_id):
+                        if guild.id in failed.failed:
+                            await self._reconcile(guild, outcome)
+                    self._summary(outcome)
+            finally:
+                await self._finish(outcome)
 
     def guild_unavailable(self, guild: discord.Guild) -> None:
         if self.settings.forget_on_leave:
@@ -222,7 +278,8 @@ class Reconciler:
                 PLATFORM, listed, covered=lambda workspace: self._covers(shard_id, workspace))
         except Exception:
             log.exception("could not forget the Discord servers that removed the bot while it "
-                          "was disconnected; the next connect tries again")
+                          "was disconnected; tried again later")
+            outcome.servers_unchecked = True
             return
         for workspace, removed in outcome.workspaces.items():
             log.warning("Discord server %s removed the bot while it was disconnected: "
@@ -246,8 +303,8 @@ class Reconciler:
                                                       Members(self.client, guild, read, joined))
         except Exception:
             log.exception("Discord server %s: could not forget the members who left while "
-                          "the bot was disconnected; the next connect tries again", guild.id)
-            outcome.skipped[guild.id] = "failed"
+                          "the bot was disconnected; tried again later", guild.id)
+            outcome.skipped[guild.id] = FAILED
             return
         finally:
             del self._joined[guild.id]

@@ -26,6 +26,7 @@ from adapters.discord.endpoints import pointed_at
 from adapters.discord.reconcile import Reconciliation
 from bot.core import Core
 from bot.events import PersonRef
+from profiles.db import DatabaseUnavailable
 from tests.support.fake_discord_api import TOKEN, FakeDiscord, FakeGuild
 from tests.support.helpers import grant, person_id
 
@@ -309,3 +310,65 @@ async def test_a_server_back_from_an_outage_finds_who_left_during_it(
     assert back is not None and back.forgotten == {int(guild.id): 1}
     assert await known(forgetting, ref(guild.id, alice), ref(guild.id, bob),
                        ref("dm", alice)) == [False, True, True]
+
+
+class Clock:
+    """The reconciler's sleep, advanced by the test: what it waited for, and a wake-up."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+        self.asleep = asyncio.Event()
+        self._tick = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.asleep.set()
+        await self._tick.wait()
+        self._tick.clear()
+
+    def tick(self) -> None:
+        self.asleep.clear()
+        self._tick.set()
+
+
+async def test_a_reconcile_the_database_did_not_let_finish_is_tried_again_soon(
+    forgetting: Core, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot started while its database was away (both started together): nobody who
+    left while it was down was forgotten, and "the next connect tries again" could be weeks
+    away. It is tried again after a minute, then less often, until it is done."""
+    guild, alice, bob = await makers(forgetting, fake)
+    gone = fake.add_guild("Old club")
+    dave = gone.add_member("dave")
+    await grant(forgetting, ref(gone.id, dave))
+    fake.guilds.remove(gone)
+    guild.remove_member(alice)
+    absent, absent_servers = forgetting.forget_absent, forgetting.forget_absent_workspaces
+
+    async def away(*args: Any, **kwargs: Any) -> Any:
+        raise DatabaseUnavailable("the database is away")
+
+    monkeypatch.setattr(forgetting, "forget_absent", away)
+    monkeypatch.setattr(forgetting, "forget_absent_workspaces", away)
+    clock = Clock()
+    async with connected(forgetting, fake) as client:
+        client.adapter.reconciler.sleep = clock.sleep
+        first = await reconciled(client)
+        assert first is not None and first.skipped == {int(guild.id): "failed"}
+        assert first.servers_unchecked
+        await asyncio.wait_for(clock.asleep.wait(), WAIT)
+        clock.tick()  # still away
+        second = await reconciled(client, 2)
+        assert second is not None and second.unfinished
+        await asyncio.wait_for(clock.asleep.wait(), WAIT)
+
+        monkeypatch.setattr(forgetting, "forget_absent", absent)  # it is back
+        monkeypatch.setattr(forgetting, "forget_absent_workspaces", absent_servers)
+        clock.tick()
+        third = await reconciled(client, 3)
+
+    assert clock.slept == [60.0, 120.0]
+    assert third is not None and not third.unfinished
+    assert third.forgotten == {int(guild.id): 1} and third.workspaces == {gone.id: 1}
+    assert await known(forgetting, ref(guild.id, alice), ref(guild.id, bob),
+                       ref(gone.id, dave)) == [False, True, False]
