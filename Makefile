@@ -41,8 +41,9 @@ test-now: $(STAMP)
 SHIFT ?= +3y
 test-shifted: $(STAMP)
 	@if command -v faketime >/dev/null 2>&1; then \
-		echo "== the same suite, clock $(SHIFT), TZ=Pacific/Kiritimati, random order =="; \
+		echo "== the same suite, clock $(SHIFT), TZ=Pacific/Kiritimati, random order, asyncio's event loop =="; \
 		TZ=Pacific/Kiritimati FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 \
+			TAILORBOT_EVENT_LOOP=asyncio \
 			faketime -f '$(SHIFT)' $(BIN)/python -m pytest -p randomly -n $(WORKERS) \
 				-m "not static" $(PYTEST_ARGS) || { status=$$?; [ $$status -eq 5 ] || exit $$status; \
 				echo "(nothing left for the shifted pass: static checks run in the first only)"; }; \

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from bench.eval.__main__ import run_eval
+from bench.running import event_loop_name
 from bench.scale import ScaleFigures, format_rows, progress_line, run_in_subprocess, targets
 
 
@@ -46,7 +47,8 @@ def machine() -> str:
                 break
     return (
         f"machine: {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+        f"event loop {event_loop_name()}"
     )
 
 

@@ -17,7 +17,6 @@ counts) and mark the run sent — bounded by ``digest_max_concurrency``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import os
 import random
@@ -36,6 +35,7 @@ from sqlalchemy import insert
 from sqlmodel import select
 
 from bench.pgdatabase import throwaway_database
+from bench.running import run as run_on_bots_loop
 from bench.workload import TOPICS
 from bot.config import Settings
 from bot.core import Core
@@ -261,7 +261,7 @@ def report(backends: list[str], *, people: int = 10_000, items: int = 1_000) -> 
     )
     for backend in backends:
         runner = run_sqlite if backend == "sqlite" else run_postgres
-        f = asyncio.run(runner(people, items))
+        f = run_on_bots_loop(runner(people, items))
         print(
             f"{f.backend:9} {f.people:>7} {f.items:>6} {f.sent:>7} {f.elapsed_s:>8.1f} "
             f"{f.cpu_s:>6.1f} {f.people_per_s:>9.0f} {f.peak_rss_mb:>12.0f}   "

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.running import run
 from bot.config import Settings
 from bot.core import DB_UNAVAILABLE, Core
+from bot.event_loop import loop_factory
 from bot.events import MessageEvent, PersonRef, Reply, Surface
 from bot.llm import LLMBackend, ScriptedBackend
 from profiles.db import Database
@@ -392,7 +394,7 @@ def run_fuzz(*, examples: int = 5_000) -> Tally:
 
     tally = Tally("fuzz")
     started = time.perf_counter()
-    loop = asyncio.new_event_loop()
+    loop = loop_factory(Settings().event_loop)()
     tmp = tempfile.TemporaryDirectory()
     url = f"sqlite:///{tmp.name}/tailorbot.db"
     upgrade(url)
@@ -482,13 +484,13 @@ def run_fuzz(*, examples: int = 5_000) -> Tally:
 def run_campaign(*, postgres_url: str | None, people: int, fuzz_examples: int) -> list[Tally]:
     results: list[Tally] = []
     if postgres_url:
-        results.append(asyncio.run(run_postgres(postgres_url)))
+        results.append(run(run_postgres(postgres_url)))
         print(results[-1].line(), flush=True)
     else:
         print("postgres  skipped (no server URL)", flush=True)
-    results.append(asyncio.run(run_burst(people=people)))
+    results.append(run(run_burst(people=people)))
     print(results[-1].line(), flush=True)
-    results.append(asyncio.run(run_model()))
+    results.append(run(run_model()))
     print(results[-1].line(), flush=True)
     results.append(run_fuzz(examples=fuzz_examples))
     print(results[-1].line(), flush=True)

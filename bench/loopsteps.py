@@ -279,8 +279,11 @@ def watch_dms(core: Any, waits: TaskWaits) -> None:
 
 
 def run_loop_steps(backends: list[str], n_people: int, n_events: int) -> None:
+    # asyncio's own loop whatever the bot runs on: the steps are timed by wrapping its
+    # ``Handle._run`` (:func:`timed_steps`), which uvloop, written in C, does not call.
     for backend in backends:
-        print(asyncio.run(profile_ingest(backend, n_people, n_events)), end="\n\n", flush=True)
+        print(asyncio.run(profile_ingest(backend, n_people, n_events)), end="\n\n",
+              flush=True)
 
 
 __all__ = ["LongSteps", "TaskWaits", "run_loop_steps", "timed_steps", "watch_dms", "where"]

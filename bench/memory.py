@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
+from bench.running import run
 from bot.config import Settings
 from bot.core import Core
 from bot.events import CommandEvent, MessageEvent, PersonRef, PlatformContext, Surface
@@ -201,7 +202,7 @@ def format_memory(figures: MemoryFigures) -> str:
 def run_memory_bench() -> MemoryFigures:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as directory:
-        figures = asyncio.run(run_memory(Path(directory)))
+        figures = run(run_memory(Path(directory)))
     print(format_memory(figures))
     print(f"(memory bench took {time.perf_counter() - started:.1f} s)")
     return figures

@@ -31,7 +31,6 @@ Printed, per the issue:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
 import os
@@ -44,6 +43,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from bench.running import run
 
 SUBJECTS = (
     "ai", "coding", "computers", "food", "gossip", "health", "history", "literature",
@@ -267,7 +268,7 @@ def run_profiles() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'profiles.db'}"
         upgrade(url)
-        result = asyncio.run(replay(url, people, start))
+        result = run(replay(url, people, start))
     entries = filler = hits = pairs = 0
     for p in people:
         subject_words = {lemma(w, "en") for t, s in p.lines if s for w in _WORD.findall(t.lower())}

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import event as sa_event
 
 from bench.ingest import CONCURRENCY, _drain, adapter_events, warm_up
+from bench.running import run
 from bench.scale import seeded_core
 from bot.core import Core
 from bot.events import MessageEvent, Surface
@@ -242,5 +243,5 @@ def format_stages(f: StageFigures) -> str:
 
 def run_stages(backends: list[str], n_people: int, n_dms: int) -> None:
     for backend in backends:
-        figures = asyncio.run(measure_stages(backend, n_people, n_dms))
+        figures = run(measure_stages(backend, n_people, n_dms))
         print(format_stages(figures), end="\n\n", flush=True)

@@ -25,6 +25,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.event_loop import EventLoopChoice
+
 ConsentMode = Literal["opt_in", "opt_out"]
 # A hundred years: the longest retention limit, the deployment's as a workspace's (/admin set
 # retention, bot/retention.py). Found in the operations audit: 800000 days went back before
@@ -286,6 +288,11 @@ class Settings(BaseSettings):
         "consent opt_out) while consent_mode is opt_in. Off: admins may only ask first.",
     )
 
+    event_loop: EventLoopChoice = Field(
+        default="uvloop",
+        description="The event loop: uvloop (faster turns under load; asyncio's own where it "
+        "is not installed, e.g. on Windows) or asyncio.",
+    )
     forget_on_leave: bool = Field(
         default=False,
         description="Delete a person's data when the platform says they left or were deleted "

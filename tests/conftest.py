@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import threadpoolctl
@@ -14,6 +14,7 @@ import threadpoolctl
 from bot.config import Settings
 from bot.core import Core
 from bot.environment_writers import load_environment_writers
+from bot.event_loop import EventLoopChoice, loop_factory
 from bot.llm import LLMBackend, ScriptedBackend
 from bot.memory.feature import MemoryFeature
 from profiles.db import Database
@@ -42,6 +43,20 @@ os.environ["TAILORBOT_DATA_DIR"] = os.path.join(tempfile.gettempdir(), "tailorbo
 pytest_plugins = ["tests.support.databases", "tests.support.fixtures_llm"]
 
 MakeCore = Callable[..., Awaitable[Core]]
+
+
+# The event loop the tests run on: the bot's (bot/event_loop.py), uvloop unless the
+# environment asks for asyncio's, as the bot's settings read it (the Makefile's second pass
+# does, so both loops are tested; the bots tests start as subprocesses inherit it). Tests
+# marked ``asyncio_loop`` drive that loop's own internals and run on it in both passes.
+EVENT_LOOP = cast(EventLoopChoice, os.environ.get("TAILORBOT_EVENT_LOOP", "uvloop"))
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    choice: EventLoopChoice = (
+        "asyncio" if item.get_closest_marker("asyncio_loop") is not None else EVENT_LOOP
+    )
+    return {choice: loop_factory(choice)}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

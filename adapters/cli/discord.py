@@ -147,7 +147,7 @@ def run_command(
         runner.serve, privileged=privileged, sharded=sharded, shard_count=shard_count,
         shard_ids=ids))
     with stopped_in_one_line(), contextlib.suppress(KeyboardInterrupt):
-        run_async(serve(settings, [("discord", discord)]))
+        run_async(serve(settings, [("discord", discord)]), settings)
 
 
 @app.command("forget-user")

@@ -68,7 +68,7 @@ def run(
                                  param_hint="--consent")
     use_experiments_of(config)
     with stopped_in_one_line(), contextlib.suppress(KeyboardInterrupt):
-        run_async(serve(settings, grant_consent=consent))
+        run_async(serve(settings, grant_consent=consent), settings)
 
 
 @app.command()
@@ -93,7 +93,7 @@ def chat(
             )
 
     with contextlib.suppress(KeyboardInterrupt):
-        run_async(main())
+        run_async(main(), settings)
 
 
 @app.command("config")

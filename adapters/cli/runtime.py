@@ -26,6 +26,7 @@ from bot.command_base import parse_row_id
 from bot.config import Settings
 from bot.core import Core
 from bot.environment_writers import load_environment_writers
+from bot.event_loop import loop_factory
 from bot.experiments import ExperimentConfigError, use_registry_file
 from profiles.db import DatabaseUnavailable
 from profiles.migrate import SchemaNotCurrent
@@ -35,14 +36,16 @@ from prompts.render import TemplateError
 T = TypeVar("T")
 
 
-def run_async(coro: Awaitable[T]) -> T:
-    """Every command that builds the core starts its event loop here, in a process that has
-    one thread yet: the moment to load what writes the environment (bot/environment_writers.py).
-    SIGTERM stops it as Ctrl-C does (:func:`_stopping_on_sigterm`)."""
+def run_async(coro: Awaitable[T], settings: Settings) -> T:
+    """Every command that builds the core starts its event loop here — the one
+    ``settings.event_loop`` names (bot/event_loop.py) — in a process that has one thread yet:
+    the moment to load what writes the environment (bot/environment_writers.py). SIGTERM
+    stops it as Ctrl-C does (:func:`_stopping_on_sigterm`)."""
     load_environment_writers()
-    if threading.current_thread() is not threading.main_thread():
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    return asyncio.run(_stopping_on_sigterm(coro))
+    with asyncio.Runner(loop_factory=loop_factory(settings.event_loop)) as runner:
+        if threading.current_thread() is not threading.main_thread():
+            return runner.run(coro)  # type: ignore[arg-type]
+        return runner.run(_stopping_on_sigterm(coro))
 
 
 async def _stopping_on_sigterm(coro: Awaitable[T]) -> T:
@@ -124,7 +127,7 @@ def with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
         async with core_for(settings) as core:
             return await work(core)
 
-    return run_async(main())
+    return run_async(main(), settings)
 
 
 async def find_person(core: Core, who: str) -> Person:

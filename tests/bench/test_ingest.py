@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import pytest
+
 from bench.ingest import max_ingest
 from bench.loopsteps import LongSteps, timed_steps
 from bench.scale import seeded_core
 
 
+@pytest.mark.asyncio_loop  # as --loop-steps runs (bench/loopsteps.py)
 async def test_only_the_ingest_is_timed_not_the_warm_up_or_the_row_counts() -> None:
     """``--loop-steps`` times every step of the loop inside ``timed``: the warm-up's
     ``gc.collect`` (one step of ~100 ms) and the bench's own ``count(*)`` of signal rows

@@ -8,7 +8,12 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator
 
+import pytest
+
 from bench.loopsteps import LongSteps, TaskWaits, _frames, timed_steps
+
+# --loop-steps runs on asyncio's loop (bench/loopsteps.py): its timing wraps Handle._run.
+pytestmark = pytest.mark.asyncio_loop
 
 ORIGINAL = asyncio.Handle._run
 

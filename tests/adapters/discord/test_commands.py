@@ -14,6 +14,8 @@ from bot.events import Reply
 from profiles.models import Interest, Person, Preference, Signal
 from tests.adapters.discord.conftest import MakeWorld, World
 
+pytestmark = pytest.mark.asyncio_loop  # SimCord (conftest.py) needs asyncio's loop
+
 
 async def test_commands_are_synced_for_servers_and_dms(world: World) -> None:
     in_guild = set(world.alice.available_commands(world.channel))

@@ -3,8 +3,12 @@ each server keeps its own profile (nothing learned in one server shows in anothe
 
 from __future__ import annotations
 
+import pytest
+
 from profiles.models import Interest, Person
 from tests.adapters.discord.conftest import World
+
+pytestmark = pytest.mark.asyncio_loop  # SimCord (conftest.py) needs asyncio's loop
 
 
 async def _allow_everywhere_in_dm(world: World) -> None:

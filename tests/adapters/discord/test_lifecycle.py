@@ -4,6 +4,7 @@ outlive the process that sent them."""
 from __future__ import annotations
 
 import discord
+import pytest
 
 from adapters.discord.client import build_client
 from adapters.recent_texts import RecentText, RecentTextEraser
@@ -11,6 +12,8 @@ from bot.events import MessageEvent, PersonRef, Reply, ReplyKind, Surface
 from bot.llm import ScriptedBackend
 from profiles.models import ConversationTurn, Person
 from tests.adapters.discord.conftest import MakeWorld, World
+
+pytestmark = pytest.mark.asyncio_loop  # SimCord (conftest.py) needs asyncio's loop
 
 
 async def test_member_leaving_forgets_them_when_configured(make_world: MakeWorld) -> None:

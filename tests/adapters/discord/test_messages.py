@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import discord
+import pytest
 from simcord.enums import MessageType
 
 from adapters.discord.invite import required_permissions
@@ -12,6 +13,8 @@ from bot.events import MessageEvent
 from bot.features import FeatureBase
 from profiles.models import Person, Signal
 from tests.adapters.discord.conftest import World
+
+pytestmark = pytest.mark.asyncio_loop  # SimCord (conftest.py) needs asyncio's loop
 
 
 async def test_dm_reaches_core_and_reply_arrives(world: World) -> None:

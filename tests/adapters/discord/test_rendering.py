@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import simcord
 
 from adapters.discord.render import MESSAGE_LIMIT, split_message
 from bot.llm import ScriptedBackend
 from bot.llm.base import LLMRequest, LLMResult, PartialCallback, estimate_tokens
 from tests.adapters.discord.conftest import MakeWorld
+
+pytestmark = pytest.mark.asyncio_loop  # SimCord (conftest.py) needs asyncio's loop
 
 CODE = "```python\n" + "\n".join(f"print({i})  # line {i}" for i in range(120)) + "\n```"
 LONG = ("Intro paragraph. " * 40) + "\n\n" + CODE + "\n\n" + ("Closing words. " * 60)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from simcord.backend import serializers
 from sqlalchemy import select
 
 from profiles.models import Feedback, Interest, Signal
 from tests.adapters.discord.conftest import World
+
+pytestmark = pytest.mark.asyncio_loop  # SimCord (conftest.py) needs asyncio's loop
 
 
 async def test_allow_button_grants_consent(world: World) -> None:

@@ -1,0 +1,28 @@
+"""The bench's coroutines run on the event loop the bot runs on (bot/event_loop.py, chosen by
+``TAILORBOT_EVENT_LOOP`` as the bot's settings read it): a figure measured on another loop
+would not be the bot's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from bot.config import Settings
+from bot.event_loop import loop_factory
+
+T = TypeVar("T")
+
+
+def event_loop_name() -> str:
+    """The loop the bench runs on, for its header: what the settings ask for, and what it is."""
+    loop = loop_factory(Settings().event_loop)()
+    try:
+        return f"{type(loop).__module__}.{type(loop).__name__}"
+    finally:
+        loop.close()
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    with asyncio.Runner(loop_factory=loop_factory(Settings().event_loop)) as runner:
+        return runner.run(main)
