@@ -16,7 +16,8 @@ process high-water mark), and prints one JSON line the parent collects. One run 
   :func:`bench.workload.events`) dispatched 8 at a time: events/s and signal rows/s, with
   event-loop lag, DM reply overhead and context assembly measured while it runs;
 * **the same mix offered at half that rate** (open loop, each event its own task, as an
-  adapter dispatches): DM latency and loop lag when the bot is not saturated;
+  adapter dispatches; at least :data:`HALF_RATE_EVENTS` events): DM latency and loop lag when
+  the bot is not saturated;
 * **CPU per event by kind**: each kind of the mix on its own, the bot process's CPU per
   event and that kind's share of the mix's CPU;
 * **context assembly** and **prompt render** — p50/p99 of ``Core.preview_request`` with the
@@ -56,6 +57,7 @@ from bench.ingest import KindCost, cpu_by_kind, cpu_per_dm_with_model, max_inges
 from bench.limits import raw_limits
 from bench.pgdatabase import throwaway_database
 from bench.pipeline import WORKSPACE, percentile, seed_people
+from bench.running import run
 from bench.workload import TOPICS, events, message_length, people
 from bot.config import Settings
 from bot.core import Core
@@ -71,6 +73,12 @@ SEED_MESSAGES = 5  # messages per person applied through batched ingestion
 SEED_TURNS = 4  # conversation turns per person (history for context assembly)
 BATCH = 1_000
 EXTRACT_SAMPLE = 300
+HALF_RATE_EVENTS = 6_000
+"""Events offered at half the maximum rate, at least (``--events`` when larger): ~450 DMs in
+this mix, whose p99 is their fifth-slowest (the line says how many). With the 1,000 events of
+the maximum-ingest phase it was the slowest or second-slowest of ~75–130, and at 100k people
+on PostgreSQL a slow DM or two moved it between 28 and 125 ms over runs of one commit
+(docs/measurement.md, thirty-fifth session)."""
 
 
 @dataclass
@@ -116,6 +124,7 @@ class ScaleFigures:
     dm_with_model_workers_ms: float = 0.0  # and what it cost the extraction workers
     # the same mix offered at half the maximum rate, open loop (bench.ingest.offered_load)
     offered_rate: float = 0.0
+    offered_dms: int = 0
     offered_dm_p50_ms: float = 0.0
     offered_dm_p99_ms: float = 0.0
     offered_lag_p99_ms: float = 0.0
@@ -455,7 +464,8 @@ async def measure(
         # figures are the steady state, not the seconds of the workers' start.
         await core.services.warm_up(every_worker=True)
         ingest = await max_ingest(core, users, n_events)
-        offered = await offered_load(core, users, n_events, ingest.events_per_s / 2)
+        offered = await offered_load(core, users, max(n_events, HALF_RATE_EVENTS),
+                                     ingest.events_per_s / 2)
         by_kind = await cpu_by_kind(core, users, n_events * 2)
         with_model = await cpu_per_dm_with_model(core, users, n_events * 2)
         workers, workers_rss = extraction_workers(core)
@@ -501,6 +511,7 @@ async def measure(
         dm_with_model_cpu_ms=with_model.cpu_ms,
         dm_with_model_workers_ms=with_model.workers_ms,
         offered_rate=offered.rate,
+        offered_dms=offered.dms,
         offered_dm_p50_ms=offered.dm_p50_ms,
         offered_dm_p99_ms=offered.dm_p99_ms,
         offered_lag_p99_ms=offered.loop_lag_p99_ms,
@@ -613,7 +624,8 @@ def offered_line(f: ScaleFigures) -> str:
     return (
         f"  {f.backend} {f.people:,}: offered at half that rate ({f.offered_rate:,.0f} events/s, "
         f"each its own task): DM p50 {f.offered_dm_p50_ms:.1f} / p99 "
-        f"{f.offered_dm_p99_ms:.1f} ms, loop lag p99 {f.offered_lag_p99_ms:.1f} ms{behind}"
+        f"{f.offered_dm_p99_ms:.1f} ms over {f.offered_dms:,} DMs, loop lag p99 "
+        f"{f.offered_lag_p99_ms:.1f} ms{behind}"
     )
 
 
@@ -775,7 +787,7 @@ def _memory_goal(mine: list[ScaleFigures]) -> str:
 
 def worker(argv: list[str]) -> None:
     backend, n_people, n_events, n_contexts, digest = argv
-    figures = asyncio.run(
+    figures = run(
         measure(backend, int(n_people), int(n_events), int(n_contexts), digest == "1")
     )
     print(json.dumps(asdict(figures)), flush=True)

@@ -169,11 +169,12 @@ async def test_a_dm_answered_by_an_instant_configured_model_costs_what_a_real_on
 
 
 def test_the_offered_load_is_printed_per_row() -> None:
+    """With how many DMs its p99 is taken over: of ~100, it is one DM's time."""
     row = replace(ROW, offered_rate=96.4, offered_dm_p50_ms=31.25, offered_dm_p99_ms=140.0,
-                  offered_lag_p99_ms=6.5)
+                  offered_lag_p99_ms=6.5, offered_dms=1234)
     assert (
         "sqlite 1,000: offered at half that rate (96 events/s, each its own task): DM p50 "
-        "31.2 / p99 140.0 ms, loop lag p99 6.5 ms"
+        "31.2 / p99 140.0 ms over 1,234 DMs, loop lag p99 6.5 ms"
     ) in format_rows([row])
     late = replace(row, offered_late_ms=400.0)
     assert "dispatch fell 400 ms behind" in format_rows([late])
@@ -189,5 +190,6 @@ async def test_offered_load_dispatches_the_mix_on_schedule(make_core: MakeCore) 
     figures = await offered_load(core, users, 120, rate=400.0)
     assert asyncio.get_running_loop().time() - started >= 119 / 400.0  # on schedule, not at once
     assert figures.events == 120 and figures.dm_p50_ms > 0
+    assert 0 < figures.dms < 120
     assert figures.dm_p99_ms >= figures.dm_p50_ms
     assert await count(core, Signal) > 0
