@@ -1,7 +1,7 @@
 """Topic quality on developer chat, which the labelled corpus of ``bench/profiles.py`` barely
 has: a newcomer's short real-looking session taught "failing", "store", "versus async std".
 
-Fifty lines of a team channel, each labelled by hand with the topics it is about (``wanted``:
+Fifty-eight lines of a team channel, each labelled by hand with the topics it is about (``wanted``:
 what a reader of the line would say it mentions) and what else would be an acceptable topic
 (``also``). Printed: **recall** of the wanted topics (a wanted topic counts when an extracted
 one equals it or contains it as a word sequence: "flaky integration test" counts for
@@ -91,6 +91,16 @@ LINES = (
          ("standup",)),
     Line("the cache invalidation bug is back", ("cache invalidation",),
          ("cache invalidation bug",)),
+    # Set phrases (2026-12-06, labelled after profiles/set_phrases.py was written): the
+    # phrase's noun is no topic, what is said around it is.
+    Line("good luck with the demo tomorrow!", ("demo",)),
+    Line("oh my god the build finally passed", ("build",)),
+    Line("no worries, talk tomorrow"),
+    Line("sounds like a plan"),
+    Line("what the hell happened to the staging cluster", ("staging cluster",)),
+    Line("your turn to cut the release", ("release",)),
+    Line("long story short we're moving to kafka", ("kafka",)),
+    Line("fingers crossed the migration holds", ("migration",)),
 )
 
 

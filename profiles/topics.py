@@ -64,6 +64,7 @@ from pathlib import Path
 
 from profiles.given_names import given_name
 from profiles.language_names import language_name
+from profiles.set_phrases import without_set_phrases
 from profiles.time_words import time_word
 
 # Chat interjections, address terms and texting shorthand: the words stopword lists (written
@@ -975,6 +976,8 @@ def _plain_compound(words: Sequence[str]) -> bool:
 
 def extract_topics(prose: str, lang: str, limit: int) -> tuple[tuple[str, float], ...]:
     """The ``limit`` strongest topics of ``prose`` (already cleaned of names, links, code)."""
+    if lang == "en":
+        prose = without_set_phrases(prose)  # "good luck", "oh my god": no topic
     best: dict[str, float] = {}
     for run in _runs(prose, lang):
         found = candidate(run, lang)

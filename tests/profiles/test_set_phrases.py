@@ -1,0 +1,73 @@
+"""Set phrases of chat (profiles/set_phrases.py) teach nothing; what is said around them does."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiles.set_phrases import SET_PHRASES, without_set_phrases
+from profiles.signals import SignalExtractor
+
+extractor = SignalExtractor(max_keyphrases=5, max_chars=4000)
+
+
+def found(text: str) -> list[str]:
+    return [t for t, _ in extractor.extract(text).topics]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "good luck!", "best of luck", "wish me luck", "sweet dreams", "enjoy your meal",
+        "bon appétit", "happy birthday!", "happy holidays", "merry christmas",
+        "rest in peace", "talk soon", "talk to you tomorrow", "speak later", "rain check?",
+        "no worries", "no big deal", "my pleasure", "sounds like a plan",
+        "sounds like a good plan", "that's the plan", "my thoughts exactly", "point taken",
+        "lesson learned", "kudos", "great minds think alike", "mind blown", "good vibes",
+        "my two cents", "fingers crossed", "oh my god", "thank god", "for god’s sake",
+        "what the hell", "hell yeah", "holy cow", "the struggle is real", "true story",
+        "long story short", "it's a long story", "story of my life", "your turn",
+        "piece of cake", "break a leg", "time flies", "in a nutshell", "game changer",
+        "at first glance", "on second thought", "no pun intended", "worst case scenario",
+        "feeling under the weather today", "over the moon", "not my cup of tea",
+        "my hands are full",
+    ],
+)
+def test_a_set_phrase_teaches_nothing(text: str) -> None:
+    """Each taught its noun ("luck", "god", "talk", "cake"...) before the list."""
+    assert found(text) == [], text
+
+
+def test_a_message_without_their_words_is_left_as_it_is() -> None:
+    text = "we moved the staging database to postgres"
+    assert without_set_phrases(text) is text
+    assert without_set_phrases("Good  LUCK with it") == ", with it"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("good luck with your thesis defense", ["thesis defense"]),
+        ("what the hell is wrong with kubernetes today", ["kubernetes"]),
+        ("oh my god the new zelda game is amazing", ["zelda"]),
+        ("talk soon, going climbing now", ["climbing"]),
+        ("my turn to cook tonight, making ramen", ["ramen"]),
+        ("happy birthday! hope the sushi dinner was good", ["sushi dinner"]),
+        ("that was a piece of cake compared to the terraform migration",
+         ["terraform migration"]),
+        # the same nouns outside the expressions: kept
+        ("the talk tomorrow about rust was great", ["rust", "talk"]),
+        ("I love a good cup of tea", ["tea", "cup"]),
+        ("I'm playing God of War", ["war", "god"]),
+        ("we did a long run on sunday, marathon training", ["marathon training", "run"]),
+    ],
+)
+def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:
+    assert found(text) == expected, (text, found(text))
+
+
+def test_each_listed_word_is_in_its_expressions() -> None:
+    """A message is searched only for the expressions of the words it holds: an expression
+    without its word would never be found."""
+    for word, phrases in SET_PHRASES.items():
+        for phrase in phrases:
+            assert word in phrase, (word, phrase)
