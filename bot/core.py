@@ -248,13 +248,23 @@ class Core:
         try:
             return await lifecycle.depart(self.services, departure)
         except DatabaseUnavailable as exc:
-            busy = is_busy(exc)
-            kept = self.services.journal.keep(departure, busy=busy)
-            self.drainer.wake()
+            self._keep_departures([departure], exc)
+            return 0
+
+    def _keep_departures(self, departures: list[DepartureEvent], exc: DatabaseUnavailable) -> None:
+        busy = is_busy(exc)
+        kept = self.services.journal.keep_many(departures, busy=busy)
+        self.drainer.wake()
+        if len(departures) == 1:
+            [departure], [outcome] = departures, kept
             log.warning("database %s: erasure of %s %s %s, done once it answers: %s",
                         "busy" if busy else "unavailable", departure.gone.value,
-                        departure.person, kept.value, exc)
-            return 0
+                        departure.person, outcome.value, exc)
+        elif departures:
+            ref = departures[0].person
+            log.warning("database %s: erasures of %d people of %s workspace %s kept, done "
+                        "once it answers: %s", "busy" if busy else "unavailable",
+                        len(departures), ref.platform, ref.workspace, exc)
 
     async def forget_absent(
         self, platform: str, workspace: str, present_user_ids: Container[str]
@@ -274,8 +284,18 @@ class Core:
     async def accounts_reported(
         self, platform: str, workspace: str, report: lifecycle.AccountReport
     ) -> int:
-        """See :func:`bot.lifecycle.accounts_reported`."""
-        return await lifecycle.accounts_reported(self.services, platform, workspace, report)
+        """See :func:`bot.lifecycle.accounts_reported`. With the database away the erasures
+        of the accounts the platform says are deleted are kept for later, each as the notice
+        of one departure: asking the platform again costs a check its rate limits (Slack's
+        ``users.info``, paced, minutes for a large workspace), and its answer was in hand."""
+        try:
+            return await lifecycle.accounts_reported(self.services, platform, workspace, report)
+        except DatabaseUnavailable as exc:
+            self._keep_departures([
+                DepartureEvent.of(Gone.PERSON, platform, workspace, user_id)
+                for user_id in sorted(report.deleted)
+            ], exc)
+            return 0
 
     async def known_accounts(self, platform: str, workspace: str) -> set[str]:
         """See :func:`bot.lifecycle.known_accounts`."""

@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.core import DB_UNAVAILABLE, JOURNAL_FULL, Core
 from bot.events import PlatformContext
 from bot.journal import RecordOwed
+from bot.lifecycle import AccountReport
 from bot.llm import LLMUnavailable, ScriptedBackend
 from bot.pipeline.identify import SteadyClaim
 from profiles.db import Database, DatabaseUnavailable
@@ -489,6 +490,32 @@ async def test_a_platform_erasure_that_meets_an_outage_is_done_once_the_database
         bob_id = await person_id(core, bob)
         assert await count(core, ConversationTurn, person_id=bob_id, role="user") == 2
         assert await count(core, ConversationTurn) == 4  # bob's two exchanges, nobody else's
+
+
+@pytest.mark.postgres
+async def test_accounts_a_platform_reported_deleted_during_an_outage_are_erased_later(
+    postgres_database, settings_for, tmp_path
+):
+    """A reconnect's account check (Slack's, after minutes of paced ``users.info``) whose
+    answer met the database away failed back, and the whole check had to ask again. The
+    erasures of the accounts the platform says are deleted are kept, as a departure's
+    notice each, and done when the database answers; the others stay."""
+    async with core_behind_proxy(
+        postgres_database, settings_for, outage_journal=str(tmp_path / "j")
+    ) as (proxy, core):
+        replays_by_hand(core)
+        alice, bob, carol = person("alice"), person("bob"), person("carol")
+        for who in (alice, bob, carol):
+            await grant(core, who)
+        await proxy.stop()
+        report = AccountReport(deleted=frozenset({"alice", "bob"}),
+                               unknown=frozenset({"carol"}))
+        assert await core.accounts_reported("test", "W1", report) == 0  # none yet
+        assert core.backlog_size == 2
+        await proxy.start()
+        assert await core.drain_backlog() == 2
+        assert [await person_id(core, who) is None for who in (alice, bob, carol)] == [
+            True, True, False]
 
 
 @pytest.mark.postgres
