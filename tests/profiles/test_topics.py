@@ -84,6 +84,10 @@ def test_an_evaluative_participle_does_not_open_or_close_a_phrase():
         # after "go" a gerund is the activity, not "am hiking" with "going" a stopword
         ("I am going hiking", "hiking"),
         ("we're going skiing this weekend", "skiing"),
+        # … however everyday the gerund ("running" is as common as "thinking")
+        ("I'm going running", "running"),
+        ("went running this morning", "running"),
+        ("I go walking with the dog every evening", "walking"),
         # a web word of stopwords-iso's list is no connective
         ("working on my portfolio website redesign", "portfolio website redesign"),
     ],
@@ -92,6 +96,11 @@ def test_a_sentence_keeps_its_topic(text, topic):
     """Activities, complements of "be", gerund compounds and ordinary sentences that
     earlier rules cut or lost keep their topic."""
     assert topic in found(text), (text, found(text))
+
+
+def test_after_go_an_adjective_is_no_activity():
+    assert found("my keys went missing") == ["key"]
+    assert found("things are going well, thinking about lunch") == ["lunch"]
 
 
 def test_a_verb_after_a_modal_or_before_its_object_is_not_a_topic():
