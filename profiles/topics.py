@@ -94,6 +94,9 @@ GENERIC_ALONE = frozenset(
     + ("help", "idea", "tips", "tip", "advice", "something", "example", "sound", "way")
     + ("lot", "bit", "kind", "sort", "guess", "point", "fact", "reason", "problem", "chance")
     + ("second", "minute", "hour", "moment", "place", "part", "side", "end", "start")
+    # what a person says they care about is the pastime named with it, not the word itself:
+    # "my hobby is painting", "my passion is music" taught "hobby" and "passion" too
+    + ("hobby", "passion")
 )
 # Clipped words and a link's scheme, unknown to the lexicon and rare enough to count: no
 # subject alone ("any info on that?", "send me the pic", "see https stuff"), part of one in a

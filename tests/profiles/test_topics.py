@@ -98,6 +98,14 @@ def test_a_sentence_keeps_its_topic(text, topic):
     assert topic in found(text), (text, found(text))
 
 
+def test_a_hobby_is_the_pastime_it_names_not_the_word():
+    """"my hobby is painting" taught "hobby" beside "painting"."""
+    assert found("my hobby is painting") == ["painting"]
+    assert found("my hobbies are hiking and chess") == ["hiking", "chess"]
+    assert found("my passion is music") == ["music"]
+    assert found("I need a new hobby") == []
+
+
 def test_after_go_an_adjective_is_no_activity():
     assert found("my keys went missing") == ["key"]
     assert found("things are going well, thinking about lunch") == ["lunch"]
