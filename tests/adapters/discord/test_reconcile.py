@@ -29,6 +29,7 @@ from bot.events import PersonRef
 from profiles.db import DatabaseUnavailable
 from tests.support.fake_discord_api import TOKEN, FakeDiscord, FakeGuild
 from tests.support.helpers import grant, person_id
+from tests.support.stepped_sleep import SteppedSleep
 
 MakeCore = Callable[..., Awaitable[Core]]
 WAIT = 30.0  # seconds; a run takes well under one
@@ -312,25 +313,6 @@ async def test_a_server_back_from_an_outage_finds_who_left_during_it(
                        ref("dm", alice)) == [False, True, True]
 
 
-class Clock:
-    """The reconciler's sleep, advanced by the test: what it waited for, and a wake-up."""
-
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-        self.asleep = asyncio.Event()
-        self._tick = asyncio.Event()
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.asleep.set()
-        await self._tick.wait()
-        self._tick.clear()
-
-    def tick(self) -> None:
-        self.asleep.clear()
-        self._tick.set()
-
-
 async def test_a_reconcile_the_database_did_not_let_finish_is_tried_again_soon(
     forgetting: Core, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -350,7 +332,7 @@ async def test_a_reconcile_the_database_did_not_let_finish_is_tried_again_soon(
 
     monkeypatch.setattr(forgetting, "forget_absent", away)
     monkeypatch.setattr(forgetting, "forget_absent_workspaces", away)
-    clock = Clock()
+    clock = SteppedSleep()
     async with connected(forgetting, fake) as client:
         client.adapter.reconciler.sleep = clock.sleep
         first = await reconciled(client)

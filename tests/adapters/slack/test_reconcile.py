@@ -40,6 +40,7 @@ from tests.adapters.slack.conftest import (
 from tests.conftest import MakeCore
 from tests.support.fake_slack_api import TEAM_ID, FakeSlackAPI
 from tests.support.helpers import grant, message, person_id
+from tests.support.stepped_sleep import SteppedSleep
 
 APP_TOKEN = "xapp-1-A0APP-1-test"
 WAIT = 10.0  # seconds; a check takes well under one
@@ -67,25 +68,6 @@ def checking(**accounts: Any) -> SlackOptions:
 def deactivate(slack: FakeSlackAPI, user_id: str) -> None:
     """Deactivated in Slack while the bot was not told: Slack keeps the account, marked."""
     slack.users[user_id]["deleted"] = True
-
-
-class Clock:
-    """The checks' clock: each sleep is recorded and lasts until the test lets it end."""
-
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-        self.asleep = asyncio.Event()
-        self._done: asyncio.Future[None] | None = None
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self._done = asyncio.get_running_loop().create_future()
-        self.asleep.set()
-        await self._done
-
-    def tick(self) -> None:
-        assert self._done is not None
-        self._done.set_result(None)
 
 
 @pytest.fixture
@@ -117,7 +99,7 @@ async def test_a_person_deleted_while_the_bot_was_stopped_is_forgotten_at_start(
             await grant(core, ref(user_id))
         deactivate(slack, USER)  # while the bot was stopped
 
-        clock = Clock()
+        clock = SteppedSleep()
         options = checking()
         options.sleep = clock.sleep
         task = asyncio.create_task(runner.serve(core, core.services.settings, options=options))
@@ -366,7 +348,7 @@ async def test_forget_on_leave_off_asks_nothing_and_forgets_nobody(
 async def test_checks_again_every_slack_account_check_hours(make_world: MakeWorld) -> None:
     """At start, then after each interval on the adapter's clock: someone deactivated
     between two checks is forgotten at the next."""
-    clock = Clock()
+    clock = SteppedSleep()
     options = checking()
     options.sleep = clock.sleep
     world = await make_world(forget_on_leave=True, slack_account_check_hours=2, options=options)
@@ -393,7 +375,7 @@ async def test_a_check_slack_did_not_let_finish_is_tried_again_soon(
     """A check left unfinished by Slack (a server error past the retries) is tried again
     after a minute, then two, not after the whole interval; once one completes, the next
     waits the interval again."""
-    clock = Clock()
+    clock = SteppedSleep()
     options = checking(server_error_retries=0)
     options.sleep = clock.sleep
     world = await make_world(forget_on_leave=True, slack_account_check_hours=2, options=options)
@@ -424,7 +406,7 @@ async def test_a_check_the_database_did_not_let_finish_is_tried_again_soon(
 ) -> None:
     """The bot started while its database was away: the check, which cannot read whom to
     ask about, runs again after a minute (it waited the whole interval, 6 hours)."""
-    clock = Clock()
+    clock = SteppedSleep()
     options = checking()
     options.sleep = clock.sleep
     world = await make_world(forget_on_leave=True, options=options)
