@@ -161,6 +161,12 @@ def retry_handlers(options: SlackOptions) -> list[AsyncRetryHandler]:
     ]
 
 
+INSTALLATION_RETRY_FIRST = 60.0
+"""Seconds before an uninstalled workspace's installation, whose deletion failed, is deleted
+again; doubling up to :data:`INSTALLATION_RETRY_MOST`."""
+INSTALLATION_RETRY_MOST = 3600.0
+
+
 class SlackAdapter:
     """Build inside a running event loop (it opens an HTTP session); close with
     :meth:`aclose`."""
@@ -186,6 +192,9 @@ class SlackAdapter:
         # streaming in the others)
         self.streaming_refused: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Installations of uninstalled workspaces whose deletion failed, tried again later
+        # (_delete_installation_later); stopped by aclose, never waited for by drain.
+        self._deletions: set[asyncio.Task[None]] = set()
         # (channel, ts) → normalised text of recent messages, so a reaction to one can say
         # what it was about without an API call; memory only, bounded.
         self._texts: LRU[tuple[str, str], RecentText] = LRU(self.options.text_cache_size)
@@ -259,6 +268,9 @@ class SlackAdapter:
         if self._account_checks is not None:
             self._account_checks.cancel()
             await asyncio.gather(self._account_checks, return_exceptions=True)
+        for deletion in list(self._deletions):
+            deletion.cancel()
+        await asyncio.gather(*self._deletions, return_exceptions=True)
         if self._tasks:
             _, pending = await asyncio.wait(list(self._tasks), timeout=grace)
             for task in pending:
@@ -606,14 +618,46 @@ class SlackAdapter:
             except Exception:
                 # The database away: the people's erasure below must not be lost with it
                 # (the core keeps it for later); the tokens are revoked by Slack already.
-                log.exception("Slack workspace %s: its installation could not be deleted",
-                              team_id)
+                log.exception("Slack workspace %s: its installation could not be deleted; "
+                              "tried again later", team_id)
+                self._delete_installation_later(team_id, uninstalled_at=time.time())
         log.warning("Slack workspace %s uninstalled the app", team_id)
         if not self.settings.forget_on_leave:
             return 0
         removed = await self.core.forget_workspace(translate.PLATFORM, team_id)
         log.warning("forgot %d people of Slack workspace %s", removed, team_id)
         return removed
+
+    def _delete_installation_later(self, team_id: str, *, uninstalled_at: float) -> None:
+        task = asyncio.create_task(self._delete_installation(team_id, uninstalled_at))
+        self._deletions.add(task)
+        task.add_done_callback(self._deletions.discard)
+
+    async def _delete_installation(self, team_id: str, uninstalled_at: float) -> None:
+        """An uninstalled workspace's installation rows (its revoked tokens, its team's
+        name), whose deletion met the database away: tried again after a minute, doubling up
+        to an hour, until it is done — Slack sends ``app_uninstalled`` once. A workspace that
+        installed the app again meanwhile keeps its new installation."""
+        store = self.installations
+        assert store is not None
+        delay = INSTALLATION_RETRY_FIRST
+        while True:
+            await self.options.sleep(delay)
+            delay = min(delay * 2, INSTALLATION_RETRY_MOST)
+            try:
+                again = await store.async_find_bot(enterprise_id=None, team_id=team_id)
+                if again is not None and again.installed_at > uninstalled_at:
+                    log.info("Slack workspace %s installed the app again: its new "
+                             "installation kept", team_id)
+                    return
+                await store.async_delete_all(enterprise_id=None, team_id=team_id)
+            except Exception:
+                log.exception("Slack workspace %s: its installation could not be deleted; "
+                              "tried again in %.0f s", team_id, delay)
+                continue
+            log.warning("Slack workspace %s: the installation of the app it uninstalled is "
+                        "deleted", team_id)
+            return
 
     async def _tokens_revoked(self, team_id: str, event: TokensRevokedEventPayload) -> None:
         self.workspaces.evict(team_id)

@@ -5,9 +5,11 @@ and PostgreSQL); then events from two workspaces answered each with its own toke
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from sqlalchemy import MetaData, create_engine, inspect, pool
 from sqlalchemy.exc import OperationalError
 
@@ -22,7 +24,19 @@ from adapters.slack.runner import configured, mode
 from bot.config import Settings
 from profiles.db import sync_url
 from profiles.models import Person
-from tests.adapters.slack.conftest import ONE, TWO, next_ts, oauth_settings, raw_rows, rows
+from tests.adapters.slack.conftest import (
+    ONE,
+    TWO,
+    Distributed,
+    fast_options,
+    next_ts,
+    oauth_settings,
+    raw_rows,
+    rows,
+)
+from tests.support.stepped_sleep import SteppedSleep
+
+WAIT = 30.0
 
 
 async def test_install_two_workspaces_each_answered_with_its_own_token(distributed) -> None:
@@ -91,15 +105,9 @@ async def test_uninstall_removes_the_installation(distributed, forget_on_leave: 
     assert len(world.slack.calls_to("chat.postMessage")) == posted + 1
 
 
-async def test_an_uninstall_whose_installation_cannot_be_deleted_still_forgets_its_people(
-    distributed, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The installation's rows and the people's are deleted in two steps: the first failing
-    (the database away) stopped the second, and the people's erasure — which the core keeps
-    for later when the database is away — was never asked for."""
-    world = await distributed(forget_on_leave=True)
-    await world.install(ONE)
-    await world.dm(ONE, f"U{ONE}", "hi")
+def deletions_refused(world: Distributed) -> AsyncInstallationStore:
+    """The installation store's deletions fail as with the database away, until the test
+    removes the stand-in (``del store.async_delete_all``)."""
     store = world.adapter.installations
     assert store is not None
 
@@ -107,11 +115,58 @@ async def test_an_uninstall_whose_installation_cannot_be_deleted_still_forgets_i
         raise OperationalError("DELETE FROM slack_installations", {}, ConnectionError("gone"))
 
     store.async_delete_all = refused  # type: ignore[method-assign]
+    return store
+
+
+async def test_an_uninstall_whose_installation_cannot_be_deleted_still_forgets_its_people(
+    distributed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The installation's rows and the people's are deleted in two steps: the first failing
+    (the database away) stopped the second, and the people's erasure — which the core keeps
+    for later when the database is away — was never asked for. The installation's rows
+    (revoked tokens, the team's name) stayed for good: Slack sends ``app_uninstalled`` once.
+    They are deleted again a minute later, then less often, until it works."""
+    clock = SteppedSleep()
+    world = await distributed(forget_on_leave=True, options=fast_options(sleep=clock.sleep))
+    await world.install(ONE)
+    await world.dm(ONE, f"U{ONE}", "hi")
+    store = deletions_refused(world)
     world.slack.revoke(ONE)
     with caplog.at_level(logging.ERROR, logger="adapters.slack.app"):
         assert await world.event(ONE, {"type": "app_uninstalled", "event_ts": next_ts()}) == 200
     assert await rows(world.adapter.core, Person) == []
     assert any("could not be deleted" in r.getMessage() for r in caplog.records)
+
+    await asyncio.wait_for(clock.asleep.wait(), WAIT)
+    clock.tick()  # still refused
+    await asyncio.wait_for(clock.asleep.wait(), WAIT)
+    assert [r["team_id"] for r in await raw_rows(world.adapter, "slack_installations")] == [ONE]
+    del store.async_delete_all  # the database is back
+    clock.tick()
+    await asyncio.wait_for(asyncio.gather(*world.adapter._deletions), WAIT)  # it ends
+    assert await raw_rows(world.adapter, "slack_installations") == []
+    assert await raw_rows(world.adapter, "slack_bots") == []
+    assert clock.slept == [60.0, 120.0]
+
+
+async def test_a_workspace_that_installed_again_keeps_its_new_installation(distributed) -> None:
+    """The uninstall's deletion failed and the workspace installed the app again before it
+    was tried again: the retry would have deleted the new installation with the old."""
+    clock = SteppedSleep()
+    world = await distributed(options=fast_options(sleep=clock.sleep))
+    await world.install(ONE)
+    store = deletions_refused(world)
+    world.slack.revoke(ONE)
+    assert await world.event(ONE, {"type": "app_uninstalled", "event_ts": next_ts()}) == 200
+    await asyncio.wait_for(clock.asleep.wait(), WAIT)
+    del store.async_delete_all
+    await world.install(ONE)  # again
+    clock.tick()
+    await asyncio.wait_for(asyncio.gather(*world.adapter._deletions), WAIT)  # it ends
+    # nothing deleted: the old rows stay beside the new, for its next uninstall to delete
+    assert [r["team_id"] for r in await raw_rows(world.adapter, "slack_bots")] == [ONE, ONE]
+    await world.dm(ONE, f"U{ONE}", "hi again")
+    assert world.slack.calls_to("chat.postMessage")  # answered with the new installation
 
 
 async def test_tokens_revoked_removes_the_bot_token(distributed) -> None:
