@@ -270,13 +270,16 @@ def run_profiles() -> None:
         upgrade(url)
         result = run(replay(url, people, start))
     entries = filler = hits = pairs = 0
+    fillers: Counter[str] = Counter()  # which interests were filler, for the next round
     for p in people:
         subject_words = {lemma(w, "en") for t, s in p.lines if s for w in _WORD.findall(t.lower())}
         subject_words |= {w for t, s in p.lines if s for w in _WORD.findall(t.lower())}
         filler_words = {w for t, s in p.lines if not s for w in _WORD.findall(t.lower())}
         top = result["tops"][p.name]
         entries += len(top)
-        filler += sum(is_filler_interest(t, subject_words, filler_words) for t in top)
+        judged = [t for t in top if is_filler_interest(t, subject_words, filler_words)]
+        filler += len(judged)
+        fillers.update(judged)
         for subject in p.subjects:
             pairs += 1
             hits += any(on_label(t, lex[subject]) for t in top)
@@ -286,6 +289,8 @@ def run_profiles() -> None:
           f"{PEOPLE} simulated people, {result['messages']:,} messages over {DAYS} days")
     print(f"filler share of top-10 interests: {filler / max(entries, 1):.1%} "
           f"({filler} of {entries})   goal ≤ 5%")
+    print("  filler interests (people): "
+          + (", ".join(f"{t} ({n})" for t, n in fillers.most_common()) or "none"))
     print(f"label recall@10: {hits / max(pairs, 1):.2f} ({hits} of {pairs} person-subjects)"
           "   goal ≥ 0.80")
     print(f"profiles emptied after a {PAUSE_DAYS}-day pause: {len(emptied)} of {PEOPLE}"
