@@ -54,6 +54,8 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "thoughts": (r"my thoughts exactly",),
     "second": (r"on second thoughts?",),
     "taken": (r"point taken",),
+    "opinion": (r"in my (?:humble |honest )?opinion",),
+    "definition": (r"by definition",),
     "lesson": (r"lesson learned",),
     "kudos": (r"kudos",),
     "alike": (r"great minds think alike",),
