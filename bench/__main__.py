@@ -131,7 +131,8 @@ def main() -> None:
         from bench.loopsteps import run_loop_steps
 
         people = int(args.scales.split(",")[0])
-        print(f"\n== loop steps: maximum ingest at {people:,} people, every step timed ==",
+        print(f"\n== loop steps: maximum ingest at {people:,} people, every step timed, on "
+              "asyncio's loop (whatever the bot runs on: uvloop's steps cannot be timed) ==",
               flush=True)
         run_loop_steps(args.backends.split(","), people, args.loop_events)
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
