@@ -535,6 +535,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # an action, not an activity: "*grabbing* lunch", "*switching* from webpack"
                 # (after a determiner it names a thing: "the staging database")
                 or (previous not in _DETERMINERS and _action_gerund(word))
+                # a verb whose object is someone named: "*ping* Sarah when you're done"
+                or (index + 1 < len(tokens) and tokens[index + 1][:1].isupper()
+                    and _person_named(following, tokens, index + 1, word))
             ) and not (word.endswith("ing") and _of_go(previous))  # "I'm going *hiking*"
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"; so does any verb with an object after it: "the api

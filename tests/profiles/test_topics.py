@@ -106,6 +106,23 @@ def test_a_hobby_is_the_pastime_it_names_not_the_word():
     assert found("I need a new hobby") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ping Sarah when you're done", []),
+        ("call Mike later", []),
+        ("email Jessica the slides", ["slide"]),
+        # a whole name, or a place: still the object's own topic
+        ("watch Kevin Durant highlights", ["kevin durant highlight"]),
+        ("visit Paris next year", ["visit paris"]),
+    ],
+)
+def test_a_verb_whose_object_is_someone_named_is_no_topic(text, expected):
+    """"ping Sarah", "call Mike" taught "ping" and "call": a clause's first word before a
+    given name standing alone is the verb of which that person is the object."""
+    assert found(text) == expected, (text, found(text))
+
+
 def test_after_go_an_adjective_is_no_activity():
     assert found("my keys went missing") == ["key"]
     assert found("things are going well, thinking about lunch") == ["lunch"]
