@@ -123,6 +123,26 @@ def test_a_verb_whose_object_is_someone_named_is_no_topic(text, expected):
     assert found(text) == expected, (text, found(text))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I love running", ["running"]),
+        ("I enjoy reading", ["reading"]),
+        ("I really like writing", ["writing"]),
+        ("my hobby is reading", ["reading"]),
+        # not where the clause goes on, nor an everyday doing
+        ("I love working here", []),
+        ("I like learning new things", []),
+        ("I love thinking about this", []),
+        ("the tests are running", ["test"]),
+    ],
+)
+def test_a_pastime_a_person_says_they_like_is_learned_however_common(text, expected):
+    """"running", "reading", "writing" are as common as "thinking": "I love running" and
+    "my hobby is reading" taught nothing (the latter "hobby")."""
+    assert found(text) == expected, (text, found(text))
+
+
 def test_after_go_an_adjective_is_no_activity():
     assert found("my keys went missing") == ["key"]
     assert found("things are going well, thinking about lunch") == ["lunch"]
