@@ -620,6 +620,8 @@ class SlackAdapter:
                 # (the core keeps it for later); the tokens are revoked by Slack already.
                 log.exception("Slack workspace %s: its installation could not be deleted; "
                               "tried again later", team_id)
+                # time.time(): the clock slack_sdk stamps an installation's installed_at
+                # with, which the retry compares this with (not the core's, a test's)
                 self._delete_installation_later(team_id, uninstalled_at=time.time())
         log.warning("Slack workspace %s uninstalled the app", team_id)
         if not self.settings.forget_on_leave:
