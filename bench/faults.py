@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.running import run
+from bench.running import bots_loop_factory, run
 from bot.config import Settings
 from bot.core import DB_UNAVAILABLE, Core
-from bot.event_loop import loop_factory
 from bot.events import MessageEvent, PersonRef, Reply, Surface
 from bot.llm import LLMBackend, ScriptedBackend
 from profiles.db import Database
@@ -394,7 +393,7 @@ def run_fuzz(*, examples: int = 5_000) -> Tally:
 
     tally = Tally("fuzz")
     started = time.perf_counter()
-    loop = loop_factory(Settings().event_loop)()
+    loop = bots_loop_factory()()
     tmp = tempfile.TemporaryDirectory()
     url = f"sqlite:///{tmp.name}/tailorbot.db"
     upgrade(url)

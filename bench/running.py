@@ -9,14 +9,19 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from bot.config import Settings
-from bot.event_loop import loop_factory
+from bot.event_loop import LoopFactory, loop_factory
 
 T = TypeVar("T")
 
 
+def bots_loop_factory() -> LoopFactory:
+    """What makes the event loop the bot's settings name."""
+    return loop_factory(Settings().event_loop)
+
+
 def event_loop_name() -> str:
     """The loop the bench runs on, for its header: what the settings ask for, and what it is."""
-    loop = loop_factory(Settings().event_loop)()
+    loop = bots_loop_factory()()
     try:
         return f"{type(loop).__module__}.{type(loop).__name__}"
     finally:
@@ -24,5 +29,5 @@ def event_loop_name() -> str:
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    with asyncio.Runner(loop_factory=loop_factory(Settings().event_loop)) as runner:
+    with asyncio.Runner(loop_factory=bots_loop_factory()) as runner:
         return runner.run(main)

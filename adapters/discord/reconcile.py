@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 
 import discord
 
+from adapters.backoff import backoff
 from adapters.discord.translate import PLATFORM
 from bot.config import Settings
 from bot.core import Core
@@ -65,11 +66,6 @@ CHUNK_TIMEOUT = 60.0
 """Seconds a server's member list may take to arrive (more for large servers, see
 :func:`chunk_timeout`); later, the server is skipped until the next connect."""
 CHUNK_MEMBERS_PER_SECOND = 2000
-RETRY_FIRST = 60.0
-"""Seconds before a reconcile that failed (its database away, most often: a bot and its
-database started together) is tried again, doubling up to :data:`RETRY_MOST`: the next
-connect, which it waited for, may be weeks away."""
-RETRY_MOST = 3600.0
 
 
 @dataclass
@@ -222,10 +218,9 @@ class Reconciler:
         """Try again, later and less often, what failed, until it is done or a newer session
         of the shard reconciles on newer facts. A server's member list is read again: the
         one read before may have gone stale while waiting."""
-        delay = RETRY_FIRST
+        delays = backoff()
         while outcome.unfinished:
-            await self.sleep(delay)
-            delay = min(delay * 2, RETRY_MOST)
+            await self.sleep(next(delays))
             failed, outcome = outcome, Reconciliation(shard_id)
             try:
                 async with self._lock:

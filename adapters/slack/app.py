@@ -35,6 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.backoff import backoff
 from adapters.lru import LRU
 from adapters.recent_texts import RecentText, RecentTextEraser
 from adapters.slack import home, markup, oauth, translate
@@ -159,12 +160,6 @@ def retry_handlers(options: SlackOptions) -> list[AsyncRetryHandler]:
         AsyncRateLimitErrorRetryHandler(max_retry_count=options.rate_limit_retries),
         AsyncConnectionErrorRetryHandler(max_retry_count=options.connection_retries),
     ]
-
-
-INSTALLATION_RETRY_FIRST = 60.0
-"""Seconds before an uninstalled workspace's installation, whose deletion failed, is deleted
-again; doubling up to :data:`INSTALLATION_RETRY_MOST`."""
-INSTALLATION_RETRY_MOST = 3600.0
 
 
 class SlackAdapter:
@@ -642,10 +637,8 @@ class SlackAdapter:
         installed the app again meanwhile keeps its new installation."""
         store = self.installations
         assert store is not None
-        delay = INSTALLATION_RETRY_FIRST
-        while True:
+        for delay in backoff():
             await self.options.sleep(delay)
-            delay = min(delay * 2, INSTALLATION_RETRY_MOST)
             try:
                 again = await store.async_find_bot(enterprise_id=None, team_id=team_id)
                 if again is not None and again.installed_at > uninstalled_at:
@@ -655,7 +648,7 @@ class SlackAdapter:
                 await store.async_delete_all(enterprise_id=None, team_id=team_id)
             except Exception:
                 log.exception("Slack workspace %s: its installation could not be deleted; "
-                              "tried again in %.0f s", team_id, delay)
+                              "tried again later", team_id)
                 continue
             log.warning("Slack workspace %s: the installation of the app it uninstalled is "
                         "deleted", team_id)
