@@ -202,6 +202,12 @@ _GREETING_TAIL = frozenset(
 # Conjunctions that open a clause with its own finite verb (not "since", "after": also
 # prepositions).
 _SUBORDINATORS = frozenset(("if", "when", "whenever", "unless", "until", "because", "whether"))
+# Verbs of saying and thinking whose object is a clause with its own verb, its "that" left
+# out: "Kevin said the tests *pass*", "I think the build *works*" (taught "tests pass").
+_REPORTING = frozenset(
+    ("said", "says", "say", "think", "thinks", "thought", "heard", "hear", "guess", "bet")
+    + ("reckon", "reckons", "hope", "hopes", "noticed", "believe", "believes", "claims")
+)
 # After these a given name is a place: "hiking in *virginia*", "a week in *orlando*" (the
 # census names places too; see _placed_name). Not "to", "with", "from" or "at": "talk to
 # kevin", "lunch with sarah", "an email from josh", "at chelsea's".
@@ -493,7 +499,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
     "Blade Runner"), or the activity a form of "go" names (:func:`_gone_doing`)."""
     # the clause before ended in an honorific, whose period is no sentence's end: "Mr. *Davis*"
     titled = False
-    for clause in _BREAKS.split(prose):
+    # the last word was a pastime, and a list of them may go on: "my hobbies are reading,
+    # *running* and *swimming*" (see _pastime_loved)
+    listing = False
+    clauses = _BREAKS.split(prose)
+    breaks = _BREAKS.findall(prose) + [""]
+    for clause, ending in zip(clauses, breaks, strict=True):
         run: list[tuple[str, bool]] = []
         previous = ""
         address = titled  # after a greeting: "thanks *Sarah*" (see _addressee)
@@ -577,7 +588,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             if filler or verb_use:
                 noun_before = bool(run)
                 if run:
-                    yield _finite(run) if finite else run
+                    # a verb ending the run is the clause's own: the run's last word is no
+                    # verb then ("she said the release *notes* are out")
+                    clause_verb = verb_use or (filler and "AUX" in _pos(word))
+                    yield _finite(run) if finite and not clause_verb else run
                     subject = participle = False
                 run = []
                 # the verb takes the subject: "I love film noir" → "film" is not a verb;
@@ -595,12 +609,16 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     # "listen to *jazz*", "looking forward to *hiking*"
                     and not (word == "to" and (_to_object(previous) or previous == "forward"))
                 )
+                listing = listing and word in ("and", "or")
             else:
-                run.append((word, name or (lang == "en" and not run and (
+                pastime = lang == "en" and not run and (
                     _gone_doing(word, previous)
                     or _pastime_loved(word, previous, following,
                                       lowered[index - 2] if index > 1 else "")
-                ))))
+                    or (listing and _pastime(word, following))
+                )
+                run.append((word, name or pastime))
+                listing = pastime
                 subject = participle = complement = False
             address = address or (
                 lang == "en" and (word in _GREETINGS or (previous == "good" and time_word(word)))
@@ -608,13 +626,14 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             previous = word
             light_verb = verb_use and _light_verb(word)
             # a subordinate clause needs a finite verb: "if the weather *holds*"
-            if word in _SUBORDINATORS:
+            if word in _SUBORDINATORS or (verb_use and word in _REPORTING):
                 finite = True
             elif verb_use or (filler and "VERB" in _pos(word)):
                 finite = False
             object_position = word in _DETERMINERS or verb_use or (filler and _verb_only(word))
         if run:
             yield _finite(run) if finite else run
+        listing = listing and ending.strip() == ","
         # "Mr." before the next clause; not a number's unit ("300 ms. Postgres is …")
         titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS and not (
             len(lowered) > 2 and lowered[-3].isdigit()
@@ -671,21 +690,41 @@ _PASTIME_NOUNS = frozenset(("hobby", "hobbies", "passion", "passions"))
 _NO_PASTIME = frozenset(
     ("learning", "thinking", "working", "doing", "trying", "waiting", "talking", "helping")
     + ("using", "going", "getting", "having", "making", "being", "seeing", "knowing")
+    + ("playing", "watching", "spending", "coming", "staying", "taking", "giving", "looking")
+    + ("sitting", "living", "meeting", "hearing", "saying", "telling", "finding", "keeping")
+)
+# What may follow a pastime and say when, where or with whom, not what it is about: "I love
+# running *in* the morning", "I enjoy reading *on* weekends", "reading *and* running".
+_PASTIME_TAIL = frozenset(
+    ("in", "on", "at", "with", "after", "before", "during", "every", "each", "around")
+    + ("outside", "alone", "together", "too", "early", "late", "whenever", "and", "or")
 )
 
 
 def _pastime_loved(word: str, previous: str, following: str, before: str) -> bool:
-    """A gerund a person says they like, ending the clause ("I love *running*", "I enjoy
-    *reading*"), or their hobby ("my hobby is *reading*"), names the pastime however
-    everyday the word: "running", "reading", "writing" are as common as "thinking" (see
-    :data:`GERUND_MAX`) and taught nothing. Only at the clause's end — "I love *working*
-    here", "I like *learning* new things" go on with what they are about — and never an
-    everyday doing (:data:`_NO_PASTIME`: "I enjoy *learning*")."""
-    if following or not word.endswith("ing") or word in _NO_PASTIME or "VERB" not in _pos(word):
+    """A gerund a person says they like ("I love *running*", "I enjoy *reading* on
+    weekends"), or their hobby ("my hobby is *reading*"), names the pastime however everyday
+    the word: "running", "reading", "writing" are as common as "thinking" (see
+    :data:`GERUND_MAX`) and taught nothing. Only where the clause ends or says when, where
+    or with whom (:data:`_PASTIME_TAIL`) — "I love *working* here", "I like *learning* new
+    things" go on with what they are about — and never an everyday doing
+    (:data:`_NO_PASTIME`: "I enjoy *learning*")."""
+    if not _pastime(word, following):
         return False
     if previous in _LIKING:
         return True
     return previous in _BE and before in _PASTIME_NOUNS
+
+
+def _pastime(word: str, following: str) -> bool:
+    """A gerund that may name a pastime where the words before say it is one (see
+    :func:`_pastime_loved`)."""
+    return (
+        (not following or following in _PASTIME_TAIL)
+        and word.endswith("ing")
+        and word not in _NO_PASTIME
+        and "VERB" in _pos(word)
+    )
 
 
 def _capitalised(token: str) -> bool:
