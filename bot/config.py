@@ -413,7 +413,9 @@ class Settings(BaseSettings):
         "people it knows were deleted (besides once at start), since a deactivation while the "
         "bot was disconnected is never told again. Only accounts Slack says are deleted are "
         "forgotten, and a workspace whose stored token Slack calls account_inactive (the app "
-        "removed); at least 1, at most 168 (a week).",
+        "removed). With Add to Slack, whatever forget_on_leave, also how often each stored "
+        "installation's token is checked, to delete those of an app removed unheard; at "
+        "least 1, at most 168 (a week).",
     )
     slack_redirect_uri: str | None = Field(
         default=None,

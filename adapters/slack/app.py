@@ -249,10 +249,12 @@ class SlackAdapter:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def start_account_checks(self) -> None:
-        """With ``forget_on_leave``: check now, and every ``slack_account_check_hours``, for
-        accounts deleted and workspaces that removed the app while the bot was not told
-        (adapters/slack/reconcile.py). Called once connected; stopped by :meth:`aclose`."""
-        if self.settings.forget_on_leave and self._account_checks is None:
+        """With ``forget_on_leave`` or "Add to Slack": check now, and every
+        ``slack_account_check_hours``, for accounts deleted and workspaces that removed the
+        app while the bot was not told (adapters/slack/reconcile.py). Called once connected;
+        stopped by :meth:`aclose`."""
+        wanted = self.settings.forget_on_leave or self.installations is not None
+        if wanted and self._account_checks is None:
             self._account_checks = asyncio.create_task(self.accounts.run())
 
     async def aclose(self, grace: float = SHUTDOWN_GRACE) -> None:

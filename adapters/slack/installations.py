@@ -29,7 +29,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import MetaData, String, Table
+from sqlalchemy import MetaData, String, Table, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import TypeDecorator
@@ -139,6 +139,20 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
 
     async def create_tables(self) -> None:
         raise RuntimeError("Slack tables are created by `tailorbot db upgrade` (Alembic)")
+
+    async def installed_teams(self) -> set[str]:
+        """The workspaces with a bot installation of this app (``client_id``) stored. Why:
+        the account check (adapters/slack/reconcile.py) visits them to find the ones that
+        removed the app unheard, and whose rows a deletion interrupted by a restart left."""
+        bots = self.bots
+        statement = (
+            select(bots.c.team_id)
+            .where(bots.c.client_id == self.client_id, bots.c.enterprise_id.is_(None),
+                   bots.c.team_id.is_not(None))
+            .distinct()
+        )
+        async with self.engine.connect() as connection:
+            return {str(team) for team in (await connection.execute(statement)).scalars()}
 
 
 class StateStore(AsyncSQLAlchemyOAuthStateStore):

@@ -1,5 +1,7 @@
-"""With ``forget_on_leave``: at start, and every ``slack_account_check_hours``, forget the
-people Slack deactivated, and the workspaces that removed the app, while the bot was not told.
+"""At start, and every ``slack_account_check_hours``: with ``forget_on_leave`` forget the
+people Slack deactivated, and the workspaces that removed the app, while the bot was not told;
+with "Add to Slack" (whatever the setting) delete the installations of workspaces that removed
+the app unheard.
 
 Why: Slack tells the app that an account was deactivated (``user_change`` with ``deleted``) or
 that a workspace removed it (``app_uninstalled``) once, as an event. Events sent while the bot
@@ -7,19 +9,22 @@ was not receiving them — the process stopped, the Socket Mode connection down,
 endpoint unreachable until Slack gave up retrying — are never sent again, and those people's
 data stayed for good, against the operator's setting.
 
-What: each workspace tailorbot knows people of (rows, or events waiting in the outage journal)
-is checked with its own token — the installation's bot token ("Add to Slack"), or
-``SLACK_BOT_TOKEN``, which speaks for one workspace only:
+What: each workspace tailorbot knows people of (rows, or events waiting in the outage journal;
+with ``forget_on_leave``) and each with an installation stored is checked with its own token
+— the installation's bot token ("Add to Slack"), or ``SLACK_BOT_TOKEN``, which speaks for one
+workspace only:
 
 1. ``auth.test`` says which workspace the token is for. Another workspace's token (a token
    replaced by another app's or another workspace's) checks nothing there.
-2. Slack is asked about the accounts known there (adapters/slack/accounts.py); the core
+2. With ``forget_on_leave``, Slack is asked about the accounts known there
+   (adapters/slack/accounts.py); the core
    forgets those Slack says are deleted (:func:`bot.lifecycle.accounts_reported`). Nobody is
    forgotten for being unknown to Slack or missing from its list, and nobody at all on a
    check that did not complete (a network failure, an HTTP error, a page missing, rate
    limits past the retries): the next check asks again.
 
-A workspace is forgotten whole (as ``app_uninstalled`` does: installation and people) only on
+A workspace is forgotten whole (as ``app_uninstalled`` does: installation, and people with
+``forget_on_leave``) only on
 an answer that cannot come from a misconfiguration: its stored bot token, still the one
 stored, refused as ``account_inactive`` — Slack's answer to the bot token of an app removed
 from a workspace, or of a deleted workspace. Never on ``invalid_auth`` or ``not_authed`` (a
@@ -51,12 +56,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import accounts
 from adapters.slack.accounts import AccountCheckOptions, Sleep, Unanswered
-from adapters.slack.installations import TokenKeyError
+from adapters.slack.installations import InstallationStore, TokenKeyError
 from adapters.slack.translate import PLATFORM
 from bot.config import Settings
 from bot.core import Core
@@ -101,7 +105,7 @@ class AccountChecker:
         settings: Settings,
         *,
         session: aiohttp.ClientSession,
-        store: AsyncInstallationStore | None,
+        store: InstallationStore | None,
         uninstalled: Callable[[str], Awaitable[int]],
         options: AccountCheckOptions | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -149,13 +153,12 @@ class AccountChecker:
                 await self.sleep(self.interval)
 
     async def check(self) -> AccountCheck:
-        """Check every workspace tailorbot knows people of, one at a time (nothing without
-        ``forget_on_leave``: no call is made)."""
+        """Check every workspace tailorbot knows people of (with ``forget_on_leave``) and
+        every one with an installation stored, one at a time."""
         async with self._lock:
             outcome = AccountCheck()
             try:
-                if self.settings.forget_on_leave:
-                    await self._check_all(outcome)
+                await self._check_all(outcome)
             finally:
                 async with self._finished:
                     self.runs += 1
@@ -165,7 +168,7 @@ class AccountChecker:
 
     async def _check_all(self, outcome: AccountCheck) -> None:
         own_team: str | Skip | None = None  # SLACK_BOT_TOKEN's workspace, asked once
-        for team_id in sorted(await self.core.known_workspaces(PLATFORM)):
+        for team_id in sorted(await self._workspaces()):
             try:
                 if self.store is None:
                     if own_team is None:
@@ -192,6 +195,18 @@ class AccountChecker:
                     skip.why,
                 )
         self._summary(outcome)
+
+    async def _workspaces(self) -> set[str]:
+        """Those tailorbot knows people of, with ``forget_on_leave``; and with "Add to
+        Slack" those with an installation stored, whatever the setting: the rows of a
+        workspace that removed the app unheard — or whose deletion a restart cut short
+        (SlackAdapter._delete_installation) — would stay for good, its people gone or not."""
+        teams: set[str] = set()
+        if self.settings.forget_on_leave:
+            teams |= set(await self.core.known_workspaces(PLATFORM))
+        if self.store is not None:
+            teams |= await self.store.installed_teams()
+        return teams
 
     # ----------------------------------------------------------------------------------------
     async def _team_of_single_token(self) -> str | Skip:
@@ -224,7 +239,7 @@ class AccountChecker:
         return await self._ask(team_id, self.settings.slack_bot_token, outcome)
 
     async def _check_installed(
-        self, team_id: str, store: AsyncInstallationStore, outcome: AccountCheck
+        self, team_id: str, store: InstallationStore, outcome: AccountCheck
     ) -> Skip | None:
         token = await self._stored_token(team_id, store)
         if isinstance(token, Skip):
@@ -243,9 +258,11 @@ class AccountChecker:
             )
         if response.get("team_id") != team_id:
             return Skip("its stored bot token is another workspace's", worrying=True)
+        if not self.settings.forget_on_leave:
+            return None  # the app is there; who was deleted is not asked
         return await self._ask(team_id, token, outcome)
 
-    async def _stored_token(self, team_id: str, store: AsyncInstallationStore) -> str | Skip:
+    async def _stored_token(self, team_id: str, store: InstallationStore) -> str | Skip:
         try:
             bot = await store.async_find_bot(enterprise_id=None, team_id=team_id)
         except TokenKeyError as exc:
@@ -256,7 +273,7 @@ class AccountChecker:
             return Skip("no installation of the app (with a bot token) for it")
         return str(bot.bot_token)
 
-    async def _still_stored(self, team_id: str, store: AsyncInstallationStore, token: str) -> bool:
+    async def _still_stored(self, team_id: str, store: InstallationStore, token: str) -> bool:
         """The refused token is still the workspace's: no reinstall since it was read
         (another replica's install would give a new one)."""
         again = await self._stored_token(team_id, store)

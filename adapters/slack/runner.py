@@ -9,9 +9,9 @@ The transport follows the credentials, like Bolt's own examples:
   several replicas.
 
 ``SLACK_BOT_TOKEN`` is needed in both. Either way the same ``AsyncApp`` handles the traffic.
-Once it is connected (or listening), with ``forget_on_leave``, the accounts deleted while the
-bot was not told are checked for, then every ``slack_account_check_hours``
-(adapters/slack/reconcile.py).
+Once it is connected (or listening), with ``forget_on_leave`` or "Add to Slack", the accounts
+deleted and the installations removed while the bot was not told are checked for, then every
+``slack_account_check_hours`` (adapters/slack/reconcile.py).
 """
 
 from __future__ import annotations

@@ -545,3 +545,48 @@ async def test_a_workspace_without_an_installation_is_kept(installed: Distribute
 
     assert "T0NEVER" in outcome.skipped and outcome.removed == {}
     assert await known(world.adapter.core, ref("U0SOMEONE", "T0NEVER")) == [True]
+
+
+async def test_an_installation_left_after_its_people_were_forgotten_is_deleted(
+    installed: Distributed,
+) -> None:
+    """The workspace removed the app and its people were forgotten, but the deletion of its
+    installation — tried again in the process that heard app_uninstalled — was cut short by a
+    restart: no person leads the check there any more, its installation does."""
+    world = installed
+    await world.adapter.core.forget_workspace("slack", ONE)
+    world.slack.uninstall(ONE)
+
+    outcome = await world.adapter.accounts.check()
+
+    assert outcome.removed == {ONE: 0} and outcome.forgotten == {TWO: 0}
+    assert [r["team_id"] for r in await raw_rows(world.adapter, "slack_bots")] == [TWO]
+    assert [r["team_id"] for r in await raw_rows(world.adapter, "slack_installations")] == [TWO]
+
+
+async def test_without_forget_on_leave_only_a_removed_app_s_installation_goes(
+    distributed: Any,
+) -> None:
+    """forget_on_leave off: the people stay and nobody is asked about, but an installation
+    whose bot token Slack refuses as a removed app's is deleted, as app_uninstalled would
+    have deleted it."""
+    world: Distributed = await distributed(forget_on_leave=False, options=checking())
+    for team in (ONE, TWO):
+        await world.install(team)
+        await world.dm(team, f"U{team}", "hi")
+    world.slack.uninstall(ONE)
+    deactivate(world.slack, f"U{TWO}")
+    def asked() -> int:
+        return len(world.slack.calls_to("users.info")) + len(world.slack.calls_to("users.list"))
+
+    before = asked()
+
+    outcome = await world.adapter.accounts.check()
+
+    assert outcome.removed == {ONE: 0} and outcome.forgotten == {} and outcome.skipped == {}
+    assert [r["team_id"] for r in await raw_rows(world.adapter, "slack_installations")] == [TWO]
+    assert await known(world.adapter.core, ref(f"U{ONE}", ONE), ref(f"U{TWO}", TWO)) == [
+        True,
+        True,
+    ]
+    assert asked() == before
