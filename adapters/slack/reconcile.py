@@ -81,6 +81,8 @@ class AccountCheck:
     skipped: dict[str, str] = field(default_factory=dict)  # workspace: why not checked
     # workspaces skipped for a passing failure (Skip.passing): checked again soon
     unfinished: set[str] = field(default_factory=set)
+    # installations whose bot token Slack accepted, nobody asked about (no forget_on_leave)
+    verified: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +261,8 @@ class AccountChecker:
         if response.get("team_id") != team_id:
             return Skip("its stored bot token is another workspace's", worrying=True)
         if not self.settings.forget_on_leave:
-            return None  # the app is there; who was deleted is not asked
+            outcome.verified.add(team_id)  # the app is there; who was deleted is not asked
+            return None
         return await self._ask(team_id, token, outcome)
 
     async def _stored_token(self, team_id: str, store: InstallationStore) -> str | Skip:
@@ -340,9 +343,12 @@ class AccountChecker:
     def _summary(outcome: AccountCheck) -> None:
         log.info(
             "Slack account check: %d workspaces checked, %d deleted people forgotten; %d "
-            "workspaces not checked; %d workspaces that removed the app forgotten (%d people)",
+            "installations found in place, nobody asked about (forget_on_leave off); %d "
+            "workspaces not checked; %d workspaces that removed the app forgotten (%d "
+            "people)",
             len(outcome.forgotten),
             sum(outcome.forgotten.values()),
+            len(outcome.verified),
             len(outcome.skipped),
             len(outcome.removed),
             sum(outcome.removed.values()),

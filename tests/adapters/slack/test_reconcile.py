@@ -584,6 +584,7 @@ async def test_without_forget_on_leave_only_a_removed_app_s_installation_goes(
     outcome = await world.adapter.accounts.check()
 
     assert outcome.removed == {ONE: 0} and outcome.forgotten == {} and outcome.skipped == {}
+    assert outcome.verified == {TWO}  # its installation in place, checked
     assert [r["team_id"] for r in await raw_rows(world.adapter, "slack_installations")] == [TWO]
     assert await known(world.adapter.core, ref(f"U{ONE}", ONE), ref(f"U{TWO}", TWO)) == [
         True,
