@@ -496,7 +496,10 @@ def _weak_head(word: str, lang: str) -> bool:
 def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
     """Maximal runs of content words inside one clause, with verbs used as verbs removed.
     Each word comes with whether it is kept as written: capitalised mid-sentence (a name:
-    "Blade Runner"), or the activity a form of "go" names (:func:`_gone_doing`)."""
+    "Blade Runner"), or a pastime however common the word — the activity a form of "go"
+    names (:func:`_gone_doing`), one a person says they like or is their hobby
+    (:func:`_pastime_loved`), and the next ones listed after it ("reading, *running* and
+    *swimming*")."""
     # the clause before ended in an honorific, whose period is no sentence's end: "Mr. *Davis*"
     titled = False
     # the last word was a pastime, and a list of them may go on: "my hobbies are reading,
