@@ -45,7 +45,8 @@ from profiles.db import Database
 # Each is awaited by the reply's own task, one after the other. The message's extraction is
 # not among them: it runs in a task of its own beside the claim and the context read (since
 # the eighteenth session), so a span around it would hold the CPU of those stages too; its
-# hand-off (~170 us of this thread a round trip) counts to "between stages".
+# hand-off (~50 us of this thread a round trip, its socket written and read here: see
+# profiles/extraction.py) counts to "between stages".
 # A steady sender's rows are read and their message claimed in one call straight to the
 # driver (Identify.claim_if_steady, SQLite); anyone else's in the claim's session (sender,
 # then claim). The consent gate, named twice, is either way's.

@@ -6,13 +6,20 @@ interpreter: the thread holds the GIL while it works, so under heavy ingest ever
 timer and Discord heartbeat on the loop waits its turn (issue 16). Worker processes have
 interpreters of their own, one per core by default.
 
+Why a socket per worker, read by the event loop: ``ProcessPoolExecutor`` hands each call
+through two threads of its own (its manager and its queue's feeder) and back to the loop
+through a third wake-up; one DM at a time those threads spent 500–590 µs of CPU and the
+loop's thread ~170 µs a round trip, against ~50 µs with a socket the loop reads itself
+(docs/measurement.md, twenty-third and thirty-eighth sessions). Here a chunk is written to
+its worker's socket from the loop's thread and its answer read there when it arrives
+(``add_reader``): no thread in between, and nothing that waits for the GIL.
+
 Why lazily: most command-line calls never extract anything, and each worker is a fresh
 interpreter that loads the lexicons (~1.6 CPU-s and ~220 MB each, measured). The pool starts
 on the first extraction, or when ``tailorbot run`` asks for it in the background
-(:meth:`warm_up`), with one worker; the executor adds one more each time a message finds
-every worker busy, up to ``workers`` (spawning one blocks its caller for a few ms, at most
-``workers - 1`` times per process). Building the bot starts nothing; a quiet bot keeps one
-worker.
+(:meth:`warm_up`), with one worker; one more starts each time a message finds every worker
+busy, up to ``workers`` (spawning one blocks its caller for a few ms, at most ``workers - 1``
+times per process). Building the bot starts nothing; a quiet bot keeps one worker.
 
 Why ``spawn``: the parent runs threads (database drivers, the outage journal, asyncio's
 default executor); ``fork`` would copy their locks in whatever state they are, ``spawn``
@@ -31,26 +38,25 @@ import functools
 import logging
 import multiprocessing
 import os
-import signal
+import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 
+from profiles.extraction_worker import STOP, FrameReader, Outcome, Ready, frame, serve, warm
 from profiles.signals import MessageSignals, SignalExtractor
-from profiles.startup_heap import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 _Waiting = tuple[str, tuple[str, ...], "asyncio.Future[MessageSignals]"]
-_Outcome = MessageSignals | Exception  # one message's, from a worker
-WARM_HOLD_S = 0.05  # how long a warm-up task keeps a worker busy
-WARM_ROUNDS = 1200  # … at most a minute of rounds for every worker to answer
-# Observed messages per trip to a worker, and chunks in the executor beyond one per worker
-# (so a worker that finishes one starts the next at once): a reply's message waits for at
-# most about one such chunk (see ExtractionPool._batched).
+# Observed messages per trip to a worker, and chunks sent beyond one per worker (so a worker
+# that finishes one starts the next at once): a reply's message waits for at most about one
+# such chunk (see ExtractionPool._batched).
 OBSERVED_CHUNK = 8
 AHEAD = 1
+READ_SIZE = 1 << 16
+STOP_WAIT_S = 30.0  # how long close waits for a worker to answer what it holds and exit
 
 
 def default_workers() -> int:
@@ -61,37 +67,60 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+class WorkerLost(RuntimeError):
+    """A worker process ended before answering (killed, out of memory, failed to start)."""
+
+
+@dataclass(eq=False)
+class _Worker:
+    """One worker process and the bot's end of its socket."""
+
+    process: BaseProcess
+    connection: socket.socket
+    # Chunks sent and not answered yet, oldest first: a worker answers in order.
+    sent: deque[list[_Waiting]] = field(default_factory=deque)
+    incoming: FrameReader = field(default_factory=FrameReader)
+    outgoing: bytearray = field(default_factory=bytearray)  # what the socket did not take yet
+    ready: asyncio.Future[int] | None = None  # its pid once its lexicons are loaded
+    ended: asyncio.Future[None] | None = None  # done when its socket closed
+
+    @property
+    def loaded(self) -> bool:
+        return self.ready is not None and self.ready.done() and not self.ready.exception()
+
+
 class ExtractionPool:
     """Runs :meth:`SignalExtractor.extract` in ``workers`` processes (0: in a thread).
 
     The pool belongs to the first extractor it is used with: its workers hold a copy of
     that extractor, made once when they start. Any other extractor (a test's, or one
     swapped in later) runs in a thread, so what is extracted is always what the given
-    extractor says."""
+    extractor says. It belongs to the event loop it started on as well: its workers'
+    answers are read there (a call from another loop is read in a thread)."""
 
     def __init__(self, workers: int, *, nice: int = 0) -> None:
         """``nice``: how much lower the workers' CPU priority is than this process's (see
-        :func:`_init_worker`)."""
+        :func:`profiles.extraction_worker.serve`)."""
         if workers < 0:
             raise ValueError("workers must be 0 (a thread) or more")
         self.workers = workers
         self.nice = nice
-        self._executor: ProcessPoolExecutor | None = None
+        self._workers: list[_Worker] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._extractor: SignalExtractor | None = None
         self._fallback: str | None = None  # why extraction runs in a thread, once it must
-        self._retired: list[ProcessPoolExecutor] = []  # given up on, joined at close
+        self._cannot_grow = False  # a worker beyond the first could not be spawned
+        self._ended: list[_Worker] = []  # stopped or lost, their processes joined at close
         self._starting = threading.Lock()
-        self._ready: list[Future[int]] = []  # done once the first worker has its lexicons
         # Observed messages waiting to be sent, a chunk at a time as workers free up
         # (_batched; a reply's goes at once).
         self._observed: deque[_Waiting] = deque()
         self._send_soon = False  # a _send is scheduled for this turn of the loop
-        self._in_flight = 0  # chunks in the executor, not yet back
 
     @property
     def running(self) -> bool:
         """Whether extraction currently goes to worker processes."""
-        return self._executor is not None
+        return bool(self._workers) and self._fallback is None
 
     @property
     def fallback(self) -> str | None:
@@ -108,10 +137,9 @@ class ExtractionPool:
     ) -> MessageSignals:
         """``reply``: someone waits for the bot's answer to this message; it goes to the
         workers ahead of observed messages still waiting (see :meth:`_batched`)."""
-        executor = await self._executor_for(extractor)
-        if executor is None:
+        if not await self._running_for(extractor):
             return await asyncio.to_thread(extractor.extract, text, names=names)
-        return await self._batched(executor, text, tuple(names), reply)
+        return await self._batched(text, tuple(names), reply)
 
     def start(
         self,
@@ -127,206 +155,300 @@ class ExtractionPool:
         after that, and the answer reached its caller a turn after the task's: at maximum
         ingest those turns were about half of the 10 ms a DM waited for its signals (issue
         16)."""
-        executor = self._executor
-        if executor is None or self._fallback is not None or extractor is not self._extractor:
+        if not self._serves(extractor):
             return asyncio.ensure_future(self.extract(extractor, text, names=names, reply=reply))
-        return self._batched(executor, text, tuple(names), reply)
+        return self._batched(text, tuple(names), reply)
+
+    def _serves(self, extractor: SignalExtractor) -> bool:
+        """Whether this call can go to the workers as they are, now."""
+        return (
+            self.running
+            and extractor is self._extractor
+            and asyncio.get_running_loop() is self._loop
+        )
 
     def _batched(
-        self, executor: ProcessPoolExecutor, text: str, names: tuple[str, ...], reply: bool
+        self, text: str, names: tuple[str, ...], reply: bool
     ) -> asyncio.Future[MessageSignals]:
         """Observed messages travel to the workers in chunks: a round trip to a process wakes
-        three threads and a process (on a busy machine each wake-up waits for a core), so
-        under ingest it is paid per chunk, not per message.
+        it (on a busy machine each wake-up waits for a core), so under ingest it is paid per
+        chunk, not per message.
 
-        Two lanes, because the executor serves in submission order. A reply's message goes
-        at once, alone: someone waits for it, and replies asked for in the same turn of the
-        loop were rare (1.0–1.1 a chunk at maximum ingest when they went together on the
-        next turn). Observed messages go ``OBSERVED_CHUNK`` at a time, and only while the
-        executor holds fewer than one chunk per worker plus ``AHEAD``: the rest wait here,
-        where a reply overtakes them. Before, an intake batch of hundreds of observed messages
-        went as one chunk per worker, and a DM behind it waited for all of them (at maximum
-        ingest a DM's extraction took 4 ms at the median and 124 ms at p99; issue 16)."""
+        Two lanes, because a worker answers in the order it was sent. A reply's message goes
+        at once, alone, to the worker with the least in hand: someone waits for it, and
+        replies asked for in the same turn of the loop were rare (1.0–1.1 a chunk at maximum
+        ingest when they went together on the next turn). Observed messages go
+        ``OBSERVED_CHUNK`` at a time, and only while the workers hold fewer than one chunk
+        each plus ``AHEAD``: the rest wait here, where a reply overtakes them. Before, an
+        intake batch of hundreds of observed messages went as one chunk per worker, and a DM
+        behind it waited for all of them (at maximum ingest a DM's extraction took 4 ms at
+        the median and 124 ms at p99; issue 16)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[MessageSignals] = loop.create_future()
         if reply:
-            self._submit(executor, [(text, names, future)])
+            self._send_to(self._for_reply(), [(text, names, future)])
             return future
         self._observed.append((text, names, future))
         if not self._send_soon:
             self._send_soon = True
-            loop.call_soon(self._send, executor)
+            loop.call_soon(self._send)
         return future
 
-    def _send(self, executor: ProcessPoolExecutor) -> None:
+    def _for_reply(self) -> _Worker:
+        """The loaded worker with the least in hand (any worker while none has loaded);
+        when it has something in hand already, one more worker starts for the next."""
+        loaded = [w for w in self._workers if w.loaded] or self._workers
+        chosen = min(loaded, key=lambda w: len(w.sent))
+        if chosen.sent:
+            self._grow()
+        return chosen
+
+    def _send(self) -> None:
         self._send_soon = False
-        while self._observed and self._in_flight < self.workers + AHEAD:
+        if not self.running:
+            self._read_in_threads(list(self._observed))
+            self._observed.clear()
+            return
+        loaded = [w for w in self._workers if w.loaded]
+        if self._observed and not any(not w.sent for w in loaded):
+            self._grow()
+        in_hand = sum(len(w.sent) for w in loaded)
+        while self._observed and loaded and in_hand < len(loaded) + AHEAD:
+            worker = min(loaded, key=lambda w: len(w.sent))
+            if len(worker.sent) > AHEAD:
+                break
             take = min(OBSERVED_CHUNK, len(self._observed))
-            self._submit(executor, [self._observed.popleft() for _ in range(take)])
+            self._send_to(worker, [self._observed.popleft() for _ in range(take)])
+            in_hand += 1
 
-    def _submit(self, executor: ProcessPoolExecutor, chunk: list[_Waiting]) -> None:
+    def _send_to(self, worker: _Worker, chunk: list[_Waiting]) -> None:
+        worker.sent.append(chunk)
+        self._write(worker, frame([(text, names) for text, names, _ in chunk]))
+
+    def _write(self, worker: _Worker, data: bytes) -> None:
+        """Into the worker's socket now; what it cannot take yet (a long chunk while the
+        worker is busy) goes when it can, without blocking the loop."""
+        if worker.outgoing:
+            worker.outgoing += data
+            return
         try:
-            sent = executor.submit(_extract_many, [(text, names) for text, names, _ in chunk])
-        except RuntimeError as exc:  # broken or closed (BrokenProcessPool is one)
-            self._settle(executor, chunk, None, exc)
-            return
-        self._in_flight += 1
-        back = functools.partial(self._returned, executor)
-        sent.add_done_callback(
-            functools.partial(_settle_from_thread, asyncio.get_running_loop(), back, chunk)
-        )
+            written = worker.connection.send(data)
+        except (BlockingIOError, InterruptedError):
+            written = 0
+        except OSError:
+            return  # the worker is gone: its end of the socket says so to the reader
+        if written < len(data):
+            worker.outgoing += data[written:]
+            assert self._loop is not None
+            self._loop.add_writer(worker.connection.fileno(), self._writable, worker)
 
-    def _returned(
-        self,
-        executor: ProcessPoolExecutor,
-        chunk: list[_Waiting],
-        results: list[_Outcome] | None,
-        exc: BaseException | None,
-    ) -> None:
-        """A chunk is back: its messages are answered, and a worker is free for the next
-        observed ones."""
-        self._in_flight -= 1
-        self._settle(executor, chunk, results, exc)
+    def _writable(self, worker: _Worker) -> None:
+        try:
+            written = worker.connection.send(worker.outgoing)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            written = len(worker.outgoing)  # gone: the reader sees the end
+        del worker.outgoing[:written]
+        if not worker.outgoing and self._loop is not None:
+            self._loop.remove_writer(worker.connection.fileno())
+
+    def _readable(self, worker: _Worker) -> None:
+        """A worker's frames: that it is loaded, or a chunk's answer (oldest first)."""
+        try:
+            data = worker.connection.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lost(worker)
+            return
+        for message in worker.incoming.feed(data):
+            if isinstance(message, Ready):
+                assert worker.ready is not None
+                if not worker.ready.done():
+                    worker.ready.set_result(message.pid)
+            else:
+                _settle(worker.sent.popleft(), message, None)
         if self._observed and not self._send_soon:
-            self._send(executor)
+            self._send()
 
-    def _settle(
-        self,
-        executor: ProcessPoolExecutor,
-        chunk: list[_Waiting],
-        results: list[_Outcome] | None,
-        exc: BaseException | None,
-    ) -> None:
-        """Each waiting message gets its answer; a chunk a broken executor, or one closed
-        under it, could not answer is read in threads (and a broken pool is given up)."""
-        if isinstance(exc, BrokenProcessPool):
-            self._give_up(executor, f"the pool broke ({exc})")
-        elif not isinstance(exc, RuntimeError) or self._executor is executor:
-            _settle(chunk, results, exc)
-            return
-        else:
-            log.debug("extraction pool closed under a submission: %s", exc)
+    def _lost(self, worker: _Worker) -> None:
+        """A worker's socket closed: it exited (told to stop, or not). What it held unanswered
+        is read in threads; a worker lost while the pool runs breaks the pool."""
+        self._detach(worker)
+        if worker in self._workers:
+            self._workers.remove(worker)
+        self._ended.append(worker)
+        if worker.ready is not None and not worker.ready.done():
+            worker.ready.set_exception(WorkerLost("a worker ended before it was ready"))
+            worker.ready.exception()  # seen: warm_up is its only reader
+        if worker.ended is not None and not worker.ended.done():
+            worker.ended.set_result(None)
+        unanswered = [waiting for chunk in worker.sent for waiting in chunk]
+        worker.sent.clear()
+        if self._fallback is None:
+            worker.process.join(timeout=0)  # reaped if it has exited: its code, not None
+            code = worker.process.exitcode
+            self._give_up(
+                f"the pool broke (a worker process ended, exit code "
+                f"{'unknown' if code is None else code})"
+            )
+        self._read_in_threads(unanswered)
+
+    def _detach(self, worker: _Worker) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(worker.connection.fileno())
+                self._loop.remove_writer(worker.connection.fileno())
+        worker.connection.close()
+
+    def _read_in_threads(self, waiting: list[_Waiting]) -> None:
+        """Messages no worker will answer, read in threads (a message is never lost)."""
         extractor = self._extractor
-        assert extractor is not None, "a pool that sent a chunk has its extractor"
-        for text, names, future in chunk:
-            if not future.done():
-                read = asyncio.ensure_future(
-                    asyncio.to_thread(extractor.extract, text, names=names)
-                )
-                read.add_done_callback(functools.partial(_pass_on, future))
+        for text, names, future in waiting:
+            if future.done():
+                continue
+            assert extractor is not None, "a pool that sent a message has its extractor"
+            read = asyncio.ensure_future(asyncio.to_thread(extractor.extract, text, names=names))
+            read.add_done_callback(functools.partial(_pass_on, future))
 
     async def warm_up(self, extractor: SignalExtractor, *, every_worker: bool = False) -> None:
         """Start the first worker (``every_worker``: all of them, as a busy bot would have,
         for benchmarks that measure a steady state) and wait until it has loaded its
         lexicons; without workers, load them in this process. The first message then pays
         nothing."""
-        executor = await self._executor_for(extractor)
-        if executor is not None:
-            try:
-                answered = set(await asyncio.gather(*map(asyncio.wrap_future, self._ready)))
-                # A worker answers only once its initializer has run. The executor adds one
-                # only when every worker is busy: keep them busy until each has answered.
-                for _ in range(WARM_ROUNDS if every_worker else 0):
-                    if len(answered) >= self.workers:
-                        break
-                    busy = [
-                        executor.submit(_worker_ready, WARM_HOLD_S) for _ in range(self.workers)
-                    ]
-                    answered |= set(await asyncio.gather(*map(asyncio.wrap_future, busy)))
+        if await self._running_for(extractor):
+            while every_worker and len(self._workers) < self.workers and self._grow():
+                pass
+            readiness = [w.ready for w in self._workers if w.ready is not None]
+            loaded = await asyncio.gather(*readiness, return_exceptions=True)
+            if any(isinstance(pid, int) for pid in loaded):
                 return
-            except BrokenProcessPool as exc:
-                self._give_up(executor, f"a worker could not start ({exc})")
-        await asyncio.to_thread(_warm, extractor)
+        await asyncio.to_thread(warm, extractor)
 
     async def aclose(self) -> None:
-        """Stop the workers (each finishes the message in hand); later extractions run in a
-        thread, so nothing started after close outlives it."""
+        """Stop the workers: each answers what it holds, then exits; later extractions run
+        in a thread, so nothing started after close outlives it."""
         self._fallback = self._fallback or "the pool was closed"
-        executors, self._retired = [*self._retired, self._executor], []
-        self._executor = None
-        for executor in executors:
-            if executor is not None:
-                await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+        await self._stop()
 
-    async def _executor_for(self, extractor: SignalExtractor) -> ProcessPoolExecutor | None:
+    async def _stop(self) -> None:
+        """Tell every worker to stop, wait for their ends (``STOP_WAIT_S`` at most: then what
+        a worker still holds is read in threads) and join their processes."""
+        workers = list(self._workers)
+        self._read_in_threads(list(self._observed))
+        self._observed.clear()
+        if asyncio.get_running_loop() is self._loop:
+            for worker in workers:
+                self._write(worker, frame(STOP))
+            ends = [w.ended for w in workers if w.ended is not None]
+            if ends:
+                await asyncio.wait(ends, timeout=STOP_WAIT_S)
+        # Still not ended (or started on another loop, which no longer reads their answers):
+        # their sockets close under them, and a worker exits at its socket's end.
+        for worker in list(self._workers):
+            self._lost(worker)
+        ended, self._ended = self._ended, []
+        if ended:
+            await asyncio.to_thread(_join, [w.process for w in ended])
+
+    async def _running_for(self, extractor: SignalExtractor) -> bool:
+        """Whether ``extractor``'s messages go to the workers, starting the first one (in a
+        thread: spawning an interpreter blocks for a moment) on first use."""
         if self.workers == 0 or self._fallback is not None:
-            return None
+            return False
         if self._extractor is not None and extractor is not self._extractor:
-            return None  # not the extractor the workers hold: see the class docstring
-        if self._executor is None:
-            # Spawning interpreters blocks for a moment each: never on the event loop.
-            await asyncio.to_thread(self._start, extractor)
-        if extractor is not self._extractor:
-            return None
-        return self._executor
+            return False  # not the extractor the workers hold: see the class docstring
+        loop = asyncio.get_running_loop()
+        if self._loop is not None and loop is not self._loop:
+            return False  # its answers are read on the loop it started on
+        if not self._workers:
+            self._loop = loop
+            first = await asyncio.to_thread(self._start, extractor)
+            if first is not None:
+                self._attach(first)
+                if self._fallback is not None:  # closed while it was starting
+                    await self._stop()
+        return self._serves(extractor)
 
-    def _start(self, extractor: SignalExtractor) -> None:
+    def _start(self, extractor: SignalExtractor) -> _Worker | None:
         with self._starting:  # the first caller starts the pool; the others wait for it
-            if self._executor is not None or self._fallback is not None:
-                return
+            if self._workers or self._fallback is not None or self._extractor is not None:
+                return None
             self._extractor = extractor
-            executor: ProcessPoolExecutor | None = None
             try:
-                executor = ProcessPoolExecutor(
-                    self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_init_worker,
-                    initargs=(extractor, self.nice),
-                )
-                # The first worker now; the others when messages find it busy.
-                self._ready = [executor.submit(_worker_ready)]
+                worker = self._spawn()
             except Exception as exc:  # cannot spawn, or the extractor cannot be sent
-                if executor is not None:
-                    executor.shutdown(wait=False, cancel_futures=True)
                 self._fallback = f"the pool could not start ({type(exc).__name__}: {exc})"
                 log.error("signal extraction runs in a thread: %s", self._fallback)
-                return
-            # A worker that fails to start breaks the pool: the first message sent to it
-            # sees BrokenProcessPool and is extracted in a thread (see extract).
-            self._executor = executor
-            if self._fallback is not None:  # closed while this was starting (in a thread)
-                self._executor = None
-                executor.shutdown(wait=True, cancel_futures=True)
-                return
-            log.info("signal extraction runs in %d worker processes", self.workers)
+                return None
+            log.info("signal extraction runs in up to %d worker processes", self.workers)
+            return worker
 
-    def _give_up(self, executor: ProcessPoolExecutor, why: str) -> None:
-        """Once per pool: stop using it and say why; extraction goes on in a thread."""
-        if self._executor is not executor:
-            return  # already given up (many messages see the same break)
-        self._executor = None
+    def _spawn(self) -> _Worker:
+        """A new worker process with its socket (its reader not attached yet)."""
+        mine, theirs = socket.socketpair()
+        process = multiprocessing.get_context("spawn").Process(
+            target=serve,
+            args=(theirs, self._extractor, self.nice),
+            name="tailorbot extraction",
+            daemon=True,  # never outlives the bot, however the bot ends
+        )
+        try:
+            process.start()
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()  # the worker's now: its end closing is how the bot sees it exit
+        mine.setblocking(False)
+        return _Worker(process, mine)
+
+    def _attach(self, worker: _Worker) -> None:
+        assert self._loop is not None
+        worker.ready = self._loop.create_future()
+        worker.ended = self._loop.create_future()
+        self._workers.append(worker)
+        self._loop.add_reader(worker.connection.fileno(), self._readable, worker)
+
+    def _grow(self) -> bool:
+        """One more worker, when there is room for it; whether one started."""
+        if len(self._workers) >= self.workers or self._cannot_grow or not self.running:
+            return False
+        try:
+            self._attach(self._spawn())
+        except Exception as exc:
+            self._cannot_grow = True
+            log.warning(
+                "signal extraction stays in %d worker processes: %s", len(self._workers), exc
+            )
+            return False
+        return True
+
+    def _give_up(self, why: str) -> None:
+        """Once per pool: stop using it and say why; extraction goes on in a thread. The
+        workers still alive answer what they hold and exit."""
         self._fallback = why
         log.error("signal extraction runs in a thread from now on: %s", why)
-        # A broken executor stops its surviving workers itself; close waits for that.
-        self._retired.append(executor)
+        self._read_in_threads(list(self._observed))
+        self._observed.clear()
+        for worker in self._workers:
+            self._write(worker, frame(STOP))
 
 
-_Settle = Callable[[list[_Waiting], list[_Outcome] | None, BaseException | None], None]
-
-
-def _settle_from_thread(
-    loop: asyncio.AbstractEventLoop,
-    settle: _Settle,
-    chunk: list[_Waiting],
-    sent: Future[list[_Outcome]],
-) -> None:
-    """Runs in the executor's thread: hand the chunk's outcome to ``settle`` on the event
-    loop."""
-    if sent.cancelled():
-        outcome: tuple[list[_Outcome] | None, BaseException | None] = (
-            None,
-            RuntimeError("extraction cancelled: the pool was closed"),
-        )
-    elif (exc := sent.exception()) is not None:
-        outcome = (None, exc)
-    else:
-        outcome = (sent.result(), None)
-    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-        loop.call_soon_threadsafe(settle, chunk, *outcome)
+def _join(processes: list[BaseProcess]) -> None:
+    """Wait for stopped workers to exit; one that does not in a few seconds is killed."""
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def _settle(
-    chunk: list[_Waiting], results: list[_Outcome] | None, exc: BaseException | None
+    chunk: list[_Waiting], results: list[Outcome] | None, exc: BaseException | None
 ) -> None:
     """Each waiting message gets its own result or error; ``exc``: the whole chunk failed."""
     for i, (_, _, future) in enumerate(chunk):
@@ -350,50 +472,3 @@ def _pass_on(future: asyncio.Future[MessageSignals], read: asyncio.Future[Messag
         future.set_exception(exc)
     else:
         future.set_result(read.result())
-
-
-# In the worker processes -------------------------------------------------------------------
-_worker_extractor: SignalExtractor | None = None
-
-
-def _init_worker(extractor: SignalExtractor, nice: int = 0) -> None:
-    """Once per worker: keep the extractor, load its lexicons before the first message and
-    freeze them out of the collector's full passes (a pass walked their ~93k objects in ~40
-    ms, a stall of every message in the worker's hands). Ctrl-C is the parent's to handle:
-    a worker that died of it would break the pool while the bot shuts down in order.
-
-    ``nice`` lowers the worker's CPU priority: with the workers on the bot's cores, the
-    event loop — every reply's steps, the Discord heartbeat — competed with them on equal
-    terms; extraction is throughput work that keeps up in batches, so under contention it
-    now takes what the loop leaves (docs/measurement.md, nineteenth session)."""
-    global _worker_extractor
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if nice and hasattr(os, "nice"):
-        os.nice(nice)
-    _worker_extractor = extractor
-    _warm(extractor)
-    freeze_startup_objects()
-
-
-def _warm(extractor: SignalExtractor) -> None:
-    extractor.extract("Warming up the jazz piano lexicons before the first message")
-
-
-def _worker_ready(hold_s: float = 0.0) -> int:
-    """The worker's pid, after ``hold_s`` seconds busy (see ``warm_up``)."""
-    if hold_s:
-        threading.Event().wait(hold_s)
-    return os.getpid()
-
-
-def _extract_many(messages: list[tuple[str, tuple[str, ...]]]) -> list[_Outcome]:
-    """Each message's signals, or the error it raised (it fails alone, not its chunk)."""
-    extractor = _worker_extractor
-    assert extractor is not None, "the pool's initializer sets the extractor"
-    outcomes: list[_Outcome] = []
-    for text, names in messages:
-        try:
-            outcomes.append(extractor.extract(text, names=names))
-        except Exception as exc:
-            outcomes.append(exc)
-    return outcomes

@@ -1,6 +1,7 @@
 """The extraction pool: real worker processes extract what the extractor extracts in this
-process; when a worker dies or the pool cannot start, extraction goes on in a thread; a
-reply's message overtakes observed ones still waiting for a worker."""
+process; when a worker dies or the pool cannot start, extraction goes on in a thread and no
+message is lost; a reply's message overtakes observed ones still waiting for a worker; a
+long chunk never blocks the event loop; a worker never outlives the bot."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import gc
 import logging
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,7 +47,7 @@ HELD = "held:"
 
 class HeldAtAGate(SignalExtractor):
     """The real extractor, except that a worker reading a message that starts with ``HELD``
-    waits until the file ``gate`` exists (a minute at most)."""
+    waits until the file ``gate`` exists (a minute at most: then it fails)."""
 
     def __init__(self, gate: str) -> None:
         super().__init__(max_keyphrases=3, max_chars=500)
@@ -52,9 +55,11 @@ class HeldAtAGate(SignalExtractor):
 
     def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
         waits = 0
-        while text.startswith(HELD) and not os.path.exists(self.gate) and waits < 12_000:
+        while text.startswith(HELD) and not os.path.exists(self.gate):
             threading.Event().wait(0.005)  # not time.sleep: see tests/adapters/cli/test_run.py
             waits += 1
+            if waits == 12_000:
+                raise TimeoutError("the gate never opened: was the event loop held?")
         return super().extract(text, names=names)
 
 
@@ -238,8 +243,8 @@ def test_default_workers_is_the_cores_this_process_may_use() -> None:
 async def test_a_reply_is_extracted_before_observed_messages_still_waiting(
     tmp_path: Path,
 ) -> None:
-    # One worker, held on the first observed chunk until the reply has been asked for: the
-    # executor then holds two chunks (one per worker plus AHEAD) and the reply comes right
+    # One worker, held on the first observed chunk until the reply has been asked for: it
+    # then holds two chunks (one per worker plus AHEAD) and the reply comes right
     # after them, ahead of the other 44 observed messages. Before the reply lane all sixty
     # went in one chunk and the reply came sixty-first.
     gate = tmp_path / "open"
@@ -269,3 +274,92 @@ async def test_a_reply_is_extracted_before_observed_messages_still_waiting(
     assert answer.result() == extractor.extract(question)
     assert len(finished) == 61
     assert finished.index("reply") == (1 + AHEAD) * OBSERVED_CHUNK
+
+
+async def test_a_chunk_longer_than_the_socket_takes_waits_in_the_pool_not_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    # The worker is held on a message, so it reads nothing more: a reply of several
+    # megabytes does not fit in its socket. The rest waits in the pool and goes as the
+    # worker reads, while the loop goes on; written in one blocking call, it would have held
+    # the loop (and this test) until the gate gave up, and the held message would fail.
+    gate = tmp_path / "open"
+    extractor = HeldAtAGate(str(gate))
+    pool = ExtractionPool(1)
+    held = f"{HELD} {TEXTS[0]}"
+    long = "rust borrow checker " * 400_000
+    try:
+        await pool.warm_up(extractor)
+        first = pool.start(extractor, held, reply=True)
+        await asyncio.sleep(0.05)
+        second = pool.start(extractor, long, reply=True)
+        await asyncio.sleep(0.05)  # the loop turns while the rest waits to be written
+        gate.touch()
+        assert await first == extractor.extract(held)
+        assert await second == extractor.extract(long)
+        assert pool.running and pool.fallback is None
+    finally:
+        await pool.aclose()
+    assert workers_alive() == []
+
+
+LEAVES_ITS_WORKER = """
+import asyncio, os, sys
+from profiles.extraction import ExtractionPool
+from profiles.signals import SignalExtractor
+
+async def main() -> None:
+    pool = ExtractionPool(1)
+    await pool.warm_up(SignalExtractor(max_keyphrases=3))
+    (worker,) = pool._workers
+    print(worker.process.pid, flush=True)
+    os._exit(0)  # gone without closing anything, as a killed bot is
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_worker_exits_when_the_bot_is_gone(tmp_path: Path) -> None:
+    """A bot killed outright closes nothing: its worker sees its socket's end and exits
+    rather than holding its lexicons' memory for good."""
+    script = tmp_path / "bot.py"
+    script.write_text(LEAVES_ITS_WORKER, encoding="utf-8")
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert ran.returncode == 0, ran.stderr
+    pid = int(ran.stdout.split()[0])
+    for _ in range(6_000):  # a minute at most
+        if not _running(pid):
+            break
+        threading.Event().wait(0.01)
+    assert not _running(pid), "the worker outlived the bot"
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not a zombie left for its reaper)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_messages_still_waiting_for_a_worker_that_died_are_read_in_threads() -> None:
+    # One worker: two chunks go to it, the first of which kills it; the other messages still
+    # wait in the pool for a worker. All are answered, in threads, none is left waiting.
+    extractor = DiesInAWorker(max_keyphrases=3, max_chars=500)
+    pool = ExtractionPool(1)
+    texts = [DIE, *(TEXTS * 14)]
+    try:
+        await pool.warm_up(extractor)
+        answers = await asyncio.wait_for(
+            asyncio.gather(*(pool.extract(extractor, text) for text in texts)), timeout=120
+        )
+        assert answers == [extractor.extract(text) for text in texts]
+        assert pool.fallback is not None and "broke" in pool.fallback
+    finally:
+        await pool.aclose()
+    assert workers_alive() == []

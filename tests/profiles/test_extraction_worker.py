@@ -1,0 +1,50 @@
+"""The frames between the bot and an extraction worker: whole messages however the bytes
+arrive, and an answer that always reaches the bot, even with an error pickle cannot carry."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from profiles.extraction_worker import STOP, FrameReader, Ready, _answer, extract_many, frame
+from profiles.signals import MessageSignals, SignalExtractor
+
+
+def test_frames_come_out_whole_whether_split_or_run_together() -> None:
+    messages = [Ready(41), [("a message", ("maria",))], "é" * 70_000, STOP]
+    wire = b"".join(frame(m) for m in messages)
+    one_by_one = FrameReader()
+    got = [m for i in range(len(wire)) for m in one_by_one.feed(wire[i : i + 1])]
+    assert got == messages
+    assert FrameReader().feed(wire) == messages
+    partial = FrameReader()
+    assert partial.feed(wire[:5]) == []  # not even a whole length yet
+
+
+class Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("holds a lock")
+        self.lock = threading.Lock()
+
+
+def test_an_error_pickle_cannot_carry_travels_as_its_description() -> None:
+    extractor = SignalExtractor(max_keyphrases=3)
+    found = extractor.extract("jazz piano tonight")
+    (answer,) = FrameReader().feed(_answer([found, Unpicklable()]))
+    assert answer[0] == found
+    assert isinstance(answer[1], RuntimeError)
+    assert str(answer[1]) == "Unpicklable: holds a lock"
+
+
+def test_a_message_that_fails_fails_alone() -> None:
+    class FailsOnOne(SignalExtractor):
+        def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+            if text == "bad":
+                raise ValueError("unreadable")
+            return super().extract(text, names=names)
+
+    extractor = FailsOnOne(max_keyphrases=3)
+    outcomes = extract_many(extractor, [("good rust", ()), ("bad", ()), ("more rust", ())])
+    assert outcomes[0] == extractor.extract("good rust")
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[2] == extractor.extract("more rust")
