@@ -499,7 +499,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
     "Blade Runner"), or a pastime however common the word — the activity a form of "go"
     names (:func:`_gone_doing`), one a person says they like or is their hobby
     (:func:`_pastime_loved`), and the next ones listed after it ("reading, *running* and
-    *swimming*")."""
+    *swimming*") — or a verb the lexicon knows only as one, named as a thing after a
+    determiner ("the *deploy* failed": :func:`_bare_verb`)."""
     # the clause before ended in an honorific, whose period is no sentence's end: "Mr. *Davis*"
     titled = False
     # the last word was a pastime, and a list of them may go on: "my hobbies are reading,
@@ -561,7 +562,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and bool(run)
                 and not name
                 and (
-                    _clause_verb(word)
+                    (_clause_verb(word) and not _describes(run[-1]))
                     or _before_its_object(word, following, after)
                     or _verb_between(word, run[-1], following, after)
                     or _linking(word, following)
@@ -620,7 +621,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                                       lowered[index - 2] if index > 1 else "")
                     or (listing and _pastime(word, following))
                 )
-                run.append((word, name or pastime))
+                # "the *deploy* failed", "after the *merge*": a verb named as a thing
+                made_noun = lang == "en" and previous in _NAMING_DETERMINERS and _bare_verb(word)
+                run.append((word, name or pastime or made_noun))
                 listing = pastime
                 subject = participle = complement = False
             address = address or (
@@ -770,6 +773,34 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
         return run
     agrees = _singular(before) == (word.endswith("s") and lemma(word, "en") != word)
     return run[:-1] if agrees else run
+
+
+# After these a verb's plain form names a thing: "the *deploy*", "my *install*", "this
+# *merge*" (not "these", "some": "these *include* …" is a clause; nor "that": "so that *work*").
+_NAMING_DETERMINERS = frozenset(
+    ("the", "a", "an", "my", "your", "his", "her", "our", "their", "its", "this", "every")
+)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _bare_verb(word: str) -> bool:
+    """A plain verb form the lexicon lists as nothing else ("deploy", "merge", "install"):
+    after one of :data:`_NAMING_DETERMINERS` it is used as a noun, and kept as written (the
+    lexicon's rules would drop it as a verb)."""
+    return _pos(word) == {"VERB"} and not word.endswith("ing") and word in _verbs(word)
+
+
+def _describes(item: tuple[str, bool]) -> bool:
+    """A rare adjective, and no noun or verb: the word after it is the noun it describes
+    ("a nightly *job*", "remote *work*"), not a clause's verb, however common."""
+    word, kept = item
+    pos = _pos(word)
+    return (
+        not kept
+        and "ADJ" in pos
+        and not pos & {"NOUN", "VERB"}
+        and zipf(word, "en") < MODIFIER_MAX
+    )
 
 
 def _linking(word: str, following: str) -> bool:

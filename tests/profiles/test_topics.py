@@ -776,3 +776,37 @@ def test_the_people_of_ones_family_are_no_topic(text, topic, kin):
     got = found(text)
     assert got == [topic], (text, got)
     assert not [t for t in got if kin in t.split()]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Sarah said the deploy failed", "deploy"),
+        ("the deploy failed again", "deploy"),
+        ("the build broke again after the merge", "merge"),
+        ("my install keeps hanging", "install"),
+    ],
+)
+def test_a_verb_named_after_a_determiner_is_a_thing(text, topic):
+    """The lexicon knows "deploy", "merge", "install" only as verbs, and dropped them as
+    such; after "the", "my", "this" their plain form names the thing done."""
+    assert topic in found(text), found(text)
+
+
+@pytest.mark.parametrize("text", ["these include a few sharp edges", "I hope some deploy it"])
+def test_a_verb_after_a_plural_determiner_stays_a_verb(text):
+    got = found(text)
+    assert "include" not in got and "deploy" not in got, got
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("when the nightly job failed we lost data", "nightly job"),
+        ("a group of nearly omnipotent people", "omnipotent people"),
+    ],
+)
+def test_a_common_word_after_a_rare_adjective_is_its_noun(text, topic):
+    """"job", "people" can be verbs, common ones, and a common verb splits a run; after a
+    rare adjective such a word is the noun it describes."""
+    assert topic in found(text), found(text)
