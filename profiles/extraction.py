@@ -25,7 +25,8 @@ Why ``spawn``: the parent runs threads (database drivers, the outage journal, as
 default executor); ``fork`` would copy their locks in whatever state they are, ``spawn``
 starts clean interpreters that import only what a worker needs.
 
-When the pool cannot start or breaks (a worker killed, out of memory, an extractor that
+A worker that ends untold (killed, out of memory) is replaced, and what it held is read in a
+thread. When the pool cannot start or breaks (``MAX_LOST`` workers ended, an extractor that
 cannot be sent to a worker), extraction goes on in a thread, as before the pool existed,
 and the log says so once: a message is never lost to the pool.
 """
@@ -57,6 +58,7 @@ OBSERVED_CHUNK = 8
 AHEAD = 1
 READ_SIZE = 1 << 16
 STOP_WAIT_S = 30.0  # how long close waits for a worker to answer what it holds and exit
+MAX_LOST = 3  # workers that may end untold before the pool is given up (see _replace)
 
 
 def default_workers() -> int:
@@ -110,6 +112,7 @@ class ExtractionPool:
         self._extractor: SignalExtractor | None = None
         self._fallback: str | None = None  # why extraction runs in a thread, once it must
         self._cannot_grow = False  # a worker beyond the first could not be spawned
+        self._lost_workers = 0  # workers that ended untold (see _replace)
         self._ended: list[_Worker] = []  # stopped or lost, their processes joined at close
         self._starting = threading.Lock()
         # Observed messages waiting to be sent, a chunk at a time as workers free up
@@ -276,7 +279,7 @@ class ExtractionPool:
 
     def _lost(self, worker: _Worker) -> None:
         """A worker's socket closed: it exited (told to stop, or not). What it held unanswered
-        is read in threads; a worker lost while the pool runs breaks the pool."""
+        is read in threads; a worker lost while the pool runs is replaced."""
         self._detach(worker)
         if worker in self._workers:
             self._workers.remove(worker)
@@ -289,13 +292,28 @@ class ExtractionPool:
         unanswered = [waiting for chunk in worker.sent for waiting in chunk]
         worker.sent.clear()
         if self._fallback is None:
-            worker.process.join(timeout=0)  # reaped if it has exited: its code, not None
-            code = worker.process.exitcode
-            self._give_up(
-                f"the pool broke (a worker process ended, exit code "
-                f"{'unknown' if code is None else code})"
-            )
+            self._replace(worker)
         self._read_in_threads(unanswered)
+
+    def _replace(self, worker: _Worker) -> None:
+        """A worker ended untold (killed, out of memory, failed to load): another takes its
+        place, unless it is the ``MAX_LOST``-th in the pool's life to end so; then the pool
+        is given up, since something kills every worker (a message that does is read in a
+        thread, never sent to a worker again)."""
+        worker.process.join(timeout=0)  # reaped if it has exited: its code, not None
+        code = worker.process.exitcode
+        ended = f"exit code {'unknown' if code is None else code}"
+        self._lost_workers += 1
+        if self._lost_workers >= MAX_LOST:
+            self._give_up(f"the pool broke ({self._lost_workers} worker processes ended, "
+                          f"the last with {ended})")
+            return
+        log.warning(
+            "an extraction worker process ended (%s): another starts (%d of %d before "
+            "extraction moves to a thread)", ended, self._lost_workers, MAX_LOST,
+        )
+        if not self._workers and not self._grow():
+            self._give_up(f"the pool broke (its last worker ended, {ended}, none could start)")
 
     def _detach(self, worker: _Worker) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -415,7 +433,7 @@ class ExtractionPool:
 
     def _grow(self) -> bool:
         """One more worker, when there is room for it; whether one started."""
-        if len(self._workers) >= self.workers or self._cannot_grow or not self.running:
+        if len(self._workers) >= self.workers or self._cannot_grow or self._fallback:
             return False
         try:
             self._attach(self._spawn())

@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from profiles.extraction import AHEAD, OBSERVED_CHUNK, ExtractionPool, default_workers
+from profiles.extraction import (
+    AHEAD,
+    MAX_LOST,
+    OBSERVED_CHUNK,
+    ExtractionPool,
+    default_workers,
+)
 from profiles.signals import MessageSignals, SignalExtractor
 
 TEXTS = [
@@ -103,7 +109,7 @@ def workers_alive() -> list[multiprocessing.Process]:
     return [p for p in multiprocessing.active_children() if p.pid != os.getpid()]
 
 
-async def test_workers_extract_what_this_process_does_until_one_dies(
+async def test_workers_extract_what_this_process_does_and_a_dead_one_is_replaced(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     extractor = DiesInAWorker(max_keyphrases=3, max_chars=500)
@@ -131,9 +137,23 @@ async def test_workers_extract_what_this_process_does_until_one_dies(
                 assert answer == extractor.extract(text)
         assert pool.running and pool.fallback is None
 
-        with caplog.at_level(logging.ERROR, logger="profiles.extraction"):
-            # The worker dies on this one; the message is still read, in a thread.
+        before = {w.pid for w in workers_alive()}
+        with caplog.at_level(logging.WARNING, logger="profiles.extraction"):
+            # A worker dies on this one; the message is still read, in a thread, and
+            # another worker takes the dead one's place.
             assert await pool.extract(extractor, DIE) == extractor.extract(DIE)
+        assert pool.running and pool.fallback is None
+        assert any("another starts" in r.getMessage() for r in caplog.records)
+        await pool.warm_up(extractor, every_worker=True)
+        after = {w.pid for w in workers_alive()}
+        assert len(after) == 2 and len(after - before) == 1
+        assert await pool.extract(extractor, TEXTS[0]) == extractor.extract(TEXTS[0])
+
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="profiles.extraction"):
+            # Something that kills every worker: at the MAX_LOST-th the pool is given up.
+            for _ in range(MAX_LOST - 1):
+                assert await pool.extract(extractor, DIE) == extractor.extract(DIE)
         assert not pool.running
         assert pool.fallback is not None and "broke" in pool.fallback
         assert any("runs in a thread" in r.getMessage() for r in caplog.records)
@@ -347,14 +367,19 @@ def _running(pid: int) -> bool:
         return False
 
 
-async def test_messages_still_waiting_for_a_worker_that_died_are_read_in_threads() -> None:
-    # One worker: two chunks go to it, the first of which kills it; the other messages still
-    # wait in the pool for a worker. All are answered, in threads, none is left waiting.
+async def test_messages_still_waiting_when_the_pool_breaks_are_read_in_threads() -> None:
+    # One worker, at the last death the pool allows: two chunks go to it, the first of which
+    # kills it; the other messages still wait in the pool for a worker. All are answered,
+    # in threads, none is left waiting.
     extractor = DiesInAWorker(max_keyphrases=3, max_chars=500)
     pool = ExtractionPool(1)
     texts = [DIE, *(TEXTS * 14)]
     try:
         await pool.warm_up(extractor)
+        for _ in range(MAX_LOST - 1):
+            assert await pool.extract(extractor, DIE, reply=True) == extractor.extract(DIE)
+            await pool.warm_up(extractor)  # its replacement ready
+        assert pool.running
         answers = await asyncio.wait_for(
             asyncio.gather(*(pool.extract(extractor, text) for text in texts)), timeout=120
         )
