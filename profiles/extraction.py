@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import multiprocessing
 import os
@@ -46,7 +47,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 
-from profiles.extraction_worker import STOP, FrameReader, Outcome, Ready, frame, serve, warm
+from profiles.extraction_worker import (
+    STOP,
+    Answer,
+    FrameReader,
+    Outcome,
+    Ready,
+    Request,
+    frame,
+    serve,
+    warm,
+)
 from profiles.signals import MessageSignals, SignalExtractor
 
 log = logging.getLogger(__name__)
@@ -56,7 +67,6 @@ _Waiting = tuple[str, tuple[str, ...], "asyncio.Future[MessageSignals]"]
 # such chunk (see ExtractionPool._batched).
 OBSERVED_CHUNK = 8
 AHEAD = 1
-READ_SIZE = 1 << 16
 STOP_WAIT_S = 30.0  # how long close waits for a worker to answer what it holds and exit
 MAX_LOST = 3  # workers that may end untold before the pool is given up (see _replace)
 
@@ -79,8 +89,8 @@ class _Worker:
 
     process: BaseProcess
     connection: socket.socket
-    # Chunks sent and not answered yet, oldest first: a worker answers in order.
-    sent: deque[list[_Waiting]] = field(default_factory=deque)
+    # Chunks sent and not answered yet, by their request's number.
+    sent: dict[int, list[_Waiting]] = field(default_factory=dict)
     incoming: FrameReader = field(default_factory=FrameReader)
     outgoing: bytearray = field(default_factory=bytearray)  # what the socket did not take yet
     ready: asyncio.Future[int] | None = None  # its pid once its lexicons are loaded
@@ -119,6 +129,7 @@ class ExtractionPool:
         # (_batched; a reply's goes at once).
         self._observed: deque[_Waiting] = deque()
         self._send_soon = False  # a _send is scheduled for this turn of the loop
+        self._numbers = itertools.count()  # the requests' numbers, which answers carry
 
     @property
     def running(self) -> bool:
@@ -177,19 +188,20 @@ class ExtractionPool:
         it (on a busy machine each wake-up waits for a core), so under ingest it is paid per
         chunk, not per message.
 
-        Two lanes, because a worker answers in the order it was sent. A reply's message goes
-        at once, alone, to the worker with the least in hand: someone waits for it, and
-        replies asked for in the same turn of the loop were rare (1.0–1.1 a chunk at maximum
-        ingest when they went together on the next turn). Observed messages go
+        Two lanes. A reply's message goes at once, alone, marked as a reply, to the worker
+        with the least in hand, which takes it ahead of the observed chunks it holds, between
+        two of their messages (:func:`profiles.extraction_worker.serve`): someone waits for
+        it, and replies asked for in the same turn of the loop were rare (1.0–1.1 a chunk at
+        maximum ingest when they went together on the next turn). Observed messages go
         ``OBSERVED_CHUNK`` at a time, and only while the workers hold fewer than one chunk
-        each plus ``AHEAD``: the rest wait here, where a reply overtakes them. Before, an
-        intake batch of hundreds of observed messages went as one chunk per worker, and a DM
-        behind it waited for all of them (at maximum ingest a DM's extraction took 4 ms at
-        the median and 124 ms at p99; issue 16)."""
+        each plus ``AHEAD``: the rest wait here, to go to whichever worker frees first.
+        Before, an intake batch of hundreds of observed messages went as one chunk per
+        worker, and a DM behind it waited for all of them (at maximum ingest a DM's
+        extraction took 4 ms at the median and 124 ms at p99; issue 16)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[MessageSignals] = loop.create_future()
         if reply:
-            self._send_to(self._for_reply(), [(text, names, future)])
+            self._send_to(self._for_reply(), [(text, names, future)], reply=True)
             return future
         self._observed.append((text, names, future))
         if not self._send_soon:
@@ -224,9 +236,10 @@ class ExtractionPool:
             self._send_to(worker, [self._observed.popleft() for _ in range(take)])
             in_hand += 1
 
-    def _send_to(self, worker: _Worker, chunk: list[_Waiting]) -> None:
-        worker.sent.append(chunk)
-        self._write(worker, frame([(text, names) for text, names, _ in chunk]))
+    def _send_to(self, worker: _Worker, chunk: list[_Waiting], *, reply: bool = False) -> None:
+        number = next(self._numbers)
+        worker.sent[number] = chunk
+        self._write(worker, frame(Request(number, reply, [(t, names) for t, names, _ in chunk])))
 
     def _write(self, worker: _Worker, data: bytes) -> None:
         """Into the worker's socket now; what it cannot take yet (a long chunk while the
@@ -259,7 +272,7 @@ class ExtractionPool:
     def _readable(self, worker: _Worker) -> None:
         """A worker's frames: that it is loaded, or a chunk's answer (oldest first)."""
         try:
-            data = worker.connection.recv(READ_SIZE)
+            data = worker.connection.recv(1 << 16)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -272,8 +285,8 @@ class ExtractionPool:
                 assert worker.ready is not None
                 if not worker.ready.done():
                     worker.ready.set_result(message.pid)
-            else:
-                _settle(worker.sent.popleft(), message, None)
+            elif isinstance(message, Answer):
+                _settle(worker.sent.pop(message.number), message.outcomes, None)
         if self._observed and not self._send_soon:
             self._send()
 
@@ -289,7 +302,7 @@ class ExtractionPool:
             worker.ready.exception()  # seen: warm_up is its only reader
         if worker.ended is not None and not worker.ended.done():
             worker.ended.set_result(None)
-        unanswered = [waiting for chunk in worker.sent for waiting in chunk]
+        unanswered = [waiting for chunk in worker.sent.values() for waiting in chunk]
         worker.sent.clear()
         if self._fallback is None:
             self._replace(worker)

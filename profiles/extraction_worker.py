@@ -1,7 +1,7 @@
 """An extraction worker's side, and the frames both sides of its socket speak.
 
-A worker is a process of its own with one socket to the bot: it reads chunks of messages,
-answers each chunk with their signals in the order they came, and stops when told to or when
+A worker is a process of its own with one socket to the bot: it reads numbered chunks of
+messages, answers each with their signals (a reply's first), and stops when told to or when
 the bot's end closes (the bot is gone: nobody waits for an answer). Each frame is a pickle
 after its length, so the bot's event loop reads answers as they arrive, a few bytes at a
 time, with no thread of its own in between (see :mod:`profiles.extraction` for why).
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,7 @@ from profiles.signals import MessageSignals, SignalExtractor
 from profiles.startup_heap import freeze_startup_objects
 
 HEADER = struct.Struct("!Q")  # a frame's length, before its pickle
+READ_SIZE = 1 << 16
 Chunk = list[tuple[str, tuple[str, ...]]]  # messages and the names to leave out of each
 Outcome = MessageSignals | Exception  # one message's, from a worker
 
@@ -61,8 +64,29 @@ class FrameReader:
         return messages
 
 
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A chunk to extract, numbered by the bot (answers may come out of order: a reply's
+    goes ahead of observed chunks the worker already holds)."""
+
+    number: int
+    reply: bool
+    chunk: Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    number: int
+    outcomes: list[Outcome]
+
+
 def serve(connection: socket.socket, extractor: SignalExtractor, nice: int = 0) -> None:
-    """A worker's life: load the lexicons, say so, then answer chunks until told to stop.
+    """A worker's life: load the lexicons, say so, then answer requests until told to stop
+    (after answering what it holds) or until the bot's end closes (nobody waits any more).
+
+    A reply's request goes first, even ahead of the observed chunk in hand: between two
+    messages the worker takes in whatever has arrived, so a reply waits for one message's
+    extraction at most, not for the chunks sent before it (issue 16).
 
     Ctrl-C is the parent's to handle: a worker that died of it would break the pool while
     the bot shuts down in order. ``nice`` lowers the worker's CPU priority: with the workers
@@ -77,17 +101,59 @@ def serve(connection: socket.socket, extractor: SignalExtractor, nice: int = 0) 
     warm(extractor)
     freeze_startup_objects()
     connection.setblocking(True)
-    incoming = connection.makefile("rb")
     connection.sendall(frame(Ready(os.getpid())))
+    inbox = _Inbox(connection)
+    in_hand: tuple[Request, list[Outcome]] | None = None  # an observed chunk, part done
     while True:
-        header = incoming.read(HEADER.size)
-        if len(header) < HEADER.size:
+        idle = in_hand is None and not (inbox.replies or inbox.requests or inbox.stopping)
+        if not inbox.take_in(wait=idle):
             return  # the bot's end closed
-        (size,) = HEADER.unpack(header)
-        chunk = pickle.loads(incoming.read(size))
-        if chunk is STOP:
-            return
-        connection.sendall(_answer(extract_many(extractor, chunk)))
+        if inbox.replies:
+            request = inbox.replies.popleft()
+            connection.sendall(_answer(request.number, extract_many(extractor, request.chunk)))
+            continue
+        if in_hand is None:
+            if not inbox.requests:
+                if inbox.stopping:
+                    return
+                continue
+            in_hand = (inbox.requests.popleft(), [])
+        request, outcomes = in_hand
+        text, names = request.chunk[len(outcomes)]
+        outcomes.extend(extract_many(extractor, [(text, names)]))
+        if len(outcomes) == len(request.chunk):
+            connection.sendall(_answer(request.number, outcomes))
+            in_hand = None
+
+
+class _Inbox:
+    """What the bot has sent and the worker has not begun, replies apart."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self.connection = connection
+        self.reader = FrameReader()
+        self.replies: deque[Request] = deque()
+        self.requests: deque[Request] = deque()  # observed chunks, in order
+        self.stopping = False
+
+    def take_in(self, *, wait: bool) -> bool:
+        """Read what has arrived (``wait``: block until something has); False when the
+        bot's end closed."""
+        while True:
+            ready, _, _ = select.select([self.connection], [], [], None if wait else 0)
+            if not ready:
+                return True
+            data = self.connection.recv(READ_SIZE)
+            if not data:
+                return False
+            for message in self.reader.feed(data):
+                if message is STOP:
+                    self.stopping = True
+                elif message.reply:
+                    self.replies.append(message)
+                else:
+                    self.requests.append(message)
+            wait = False  # took something in: see whether more is there, without waiting
 
 
 def warm(extractor: SignalExtractor) -> None:
@@ -105,14 +171,13 @@ def extract_many(extractor: SignalExtractor, chunk: Chunk) -> list[Outcome]:
     return outcomes
 
 
-def _answer(outcomes: list[Outcome]) -> bytes:
-    """The chunk's answer; an error that cannot be pickled travels as its description."""
+def _answer(number: int, outcomes: list[Outcome]) -> bytes:
+    """A request's answer; an error that cannot be pickled travels as its description."""
     try:
-        return frame(outcomes)
+        return frame(Answer(number, outcomes))
     except Exception:
-        return frame(
-            [
-                RuntimeError(f"{type(o).__name__}: {o}") if isinstance(o, Exception) else o
-                for o in outcomes
-            ]
-        )
+        described: list[Outcome] = [
+            RuntimeError(f"{type(o).__name__}: {o}") if isinstance(o, Exception) else o
+            for o in outcomes
+        ]
+        return frame(Answer(number, described))

@@ -263,10 +263,11 @@ def test_default_workers_is_the_cores_this_process_may_use() -> None:
 async def test_a_reply_is_extracted_before_observed_messages_still_waiting(
     tmp_path: Path,
 ) -> None:
-    # One worker, held on the first observed chunk until the reply has been asked for: it
-    # then holds two chunks (one per worker plus AHEAD) and the reply comes right
-    # after them, ahead of the other 44 observed messages. Before the reply lane all sixty
-    # went in one chunk and the reply came sixty-first.
+    # One worker, held on the first observed message until the reply has been asked for: it
+    # then holds two chunks (one per worker plus AHEAD), the other 44 observed messages wait
+    # in the pool, and the reply is answered as soon as the message in hand is done, before
+    # either chunk. Before the reply lane all sixty went in one chunk and the reply came
+    # sixty-first; before the worker took replies first, seventeenth (after both chunks).
     gate = tmp_path / "open"
     extractor = HeldAtAGate(str(gate))
     pool = ExtractionPool(1)
@@ -284,6 +285,9 @@ async def test_a_reply_is_extracted_before_observed_messages_still_waiting(
             for i in range(60)
         ]
         await asyncio.sleep(0.05)  # asked for and sent; the worker waits at the gate
+        (worker,) = pool._workers
+        pool_held = len(worker.sent)  # chunks in the worker's hands
+        assert len(pool._observed) == 60 - pool_held * OBSERVED_CHUNK
         question = "Which rust borrow checker book should I read next?"
         answer = asyncio.create_task(extract("reply", question, reply=True))
         await asyncio.sleep(0.05)
@@ -293,7 +297,8 @@ async def test_a_reply_is_extracted_before_observed_messages_still_waiting(
         await pool.aclose()
     assert answer.result() == extractor.extract(question)
     assert len(finished) == 61
-    assert finished.index("reply") == (1 + AHEAD) * OBSERVED_CHUNK
+    assert finished.index("reply") == 0
+    assert pool_held == 1 + AHEAD
 
 
 async def test_a_chunk_longer_than_the_socket_takes_waits_in_the_pool_not_on_the_loop(
@@ -388,3 +393,24 @@ async def test_messages_still_waiting_when_the_pool_breaks_are_read_in_threads()
     finally:
         await pool.aclose()
     assert workers_alive() == []
+
+
+async def test_replies_that_arrive_together_are_all_answered(tmp_path: Path) -> None:
+    # The worker is held on one reply while five more arrive: it takes them in at once,
+    # and answers each (it once answered the first and waited for more, the rest unread).
+    gate = tmp_path / "open"
+    extractor = HeldAtAGate(str(gate))
+    pool = ExtractionPool(1)
+    held = f"{HELD} {TEXTS[0]}"
+    more = [f"{text} {i}" for i, text in enumerate(TEXTS * 2)]
+    try:
+        await pool.warm_up(extractor)
+        first = pool.start(extractor, held, reply=True)
+        await asyncio.sleep(0.05)
+        others = [pool.start(extractor, text, reply=True) for text in more]
+        await asyncio.sleep(0.05)
+        gate.touch()
+        answers = await asyncio.wait_for(asyncio.gather(first, *others), timeout=60)
+    finally:
+        await pool.aclose()
+    assert answers == [extractor.extract(text) for text in [held, *more]]

@@ -6,12 +6,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from profiles.extraction_worker import STOP, FrameReader, Ready, _answer, extract_many, frame
+from profiles.extraction_worker import (
+    STOP,
+    FrameReader,
+    Ready,
+    Request,
+    _answer,
+    extract_many,
+    frame,
+)
 from profiles.signals import MessageSignals, SignalExtractor
 
 
 def test_frames_come_out_whole_whether_split_or_run_together() -> None:
-    messages = [Ready(41), [("a message", ("maria",))], "é" * 70_000, STOP]
+    messages = [Ready(41), Request(3, True, [("a message", ("maria",))]), "é" * 70_000, STOP]
     wire = b"".join(frame(m) for m in messages)
     one_by_one = FrameReader()
     got = [m for i in range(len(wire)) for m in one_by_one.feed(wire[i : i + 1])]
@@ -30,10 +38,11 @@ class Unpicklable(Exception):
 def test_an_error_pickle_cannot_carry_travels_as_its_description() -> None:
     extractor = SignalExtractor(max_keyphrases=3)
     found = extractor.extract("jazz piano tonight")
-    (answer,) = FrameReader().feed(_answer([found, Unpicklable()]))
-    assert answer[0] == found
-    assert isinstance(answer[1], RuntimeError)
-    assert str(answer[1]) == "Unpicklable: holds a lock"
+    (answer,) = FrameReader().feed(_answer(7, [found, Unpicklable()]))
+    assert answer.number == 7
+    assert answer.outcomes[0] == found
+    assert isinstance(answer.outcomes[1], RuntimeError)
+    assert str(answer.outcomes[1]) == "Unpicklable: holds a lock"
 
 
 def test_a_message_that_fails_fails_alone() -> None:
