@@ -26,9 +26,11 @@ default executor); ``fork`` would copy their locks in whatever state they are, `
 starts clean interpreters that import only what a worker needs.
 
 A worker that ends untold (killed, out of memory) is replaced, and what it held is read in a
-thread. When the pool cannot start or breaks (``MAX_LOST`` workers ended, an extractor that
-cannot be sent to a worker), extraction goes on in a thread, as before the pool existed,
-and the log says so once: a message is never lost to the pool.
+thread; one that leaves a request unanswered for ``stuck_after_s`` is killed and replaced,
+and what it held fails (a reply is answered without its signals, never left waiting).
+When the pool cannot start or breaks (``MAX_LOST`` workers ended, an extractor that cannot
+be sent to a worker), extraction goes on in a thread, as before the pool existed, and the
+log says so once: a message is never lost to the pool.
 """
 
 from __future__ import annotations
@@ -89,8 +91,9 @@ class _Worker:
 
     process: BaseProcess
     connection: socket.socket
-    # Chunks sent and not answered yet, by their request's number.
+    # Chunks sent and not answered yet, by their request's number, and when each was sent.
     sent: dict[int, list[_Waiting]] = field(default_factory=dict)
+    since: dict[int, float] = field(default_factory=dict)
     incoming: FrameReader = field(default_factory=FrameReader)
     outgoing: bytearray = field(default_factory=bytearray)  # what the socket did not take yet
     ready: asyncio.Future[int] | None = None  # its pid once its lexicons are loaded
@@ -110,13 +113,16 @@ class ExtractionPool:
     extractor says. It belongs to the event loop it started on as well: its workers'
     answers are read there (a call from another loop is read in a thread)."""
 
-    def __init__(self, workers: int, *, nice: int = 0) -> None:
+    def __init__(self, workers: int, *, nice: int = 0, stuck_after_s: float = 30.0) -> None:
         """``nice``: how much lower the workers' CPU priority is than this process's (see
-        :func:`profiles.extraction_worker.serve`)."""
+        :func:`profiles.extraction_worker.serve`). ``stuck_after_s``: a request unanswered
+        this long means its worker is stuck (see :meth:`_check_stuck`)."""
         if workers < 0:
             raise ValueError("workers must be 0 (a thread) or more")
         self.workers = workers
         self.nice = nice
+        self.stuck_after = stuck_after_s
+        self._watchdog: asyncio.TimerHandle | None = None
         self._workers: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._extractor: SignalExtractor | None = None
@@ -239,6 +245,10 @@ class ExtractionPool:
     def _send_to(self, worker: _Worker, chunk: list[_Waiting], *, reply: bool = False) -> None:
         number = next(self._numbers)
         worker.sent[number] = chunk
+        assert self._loop is not None
+        worker.since[number] = self._loop.time()
+        if self._watchdog is None:
+            self._watchdog = self._loop.call_later(self.stuck_after / 2, self._check_stuck)
         self._write(worker, frame(Request(number, reply, [(t, names) for t, names, _ in chunk])))
 
     def _write(self, worker: _Worker, data: bytes) -> None:
@@ -286,9 +296,37 @@ class ExtractionPool:
                 if not worker.ready.done():
                     worker.ready.set_result(message.pid)
             elif isinstance(message, Answer):
+                worker.since.pop(message.number, None)
                 _settle(worker.sent.pop(message.number), message.outcomes, None)
         if self._observed and not self._send_soon:
             self._send()
+
+    def _check_stuck(self) -> None:
+        """Every ``stuck_after_s / 2`` while requests are out: a worker that has not answered
+        one for ``stuck_after_s`` (extraction takes milliseconds; a worker stuck on some
+        input, or one that stopped reading) is killed, and another takes its place. Its
+        requests fail with TimeoutError: a reply is answered without signals, an observed
+        message teaches nothing (which one stuck it is not known, so none is read again)."""
+        self._watchdog = None
+        assert self._loop is not None
+        now = self._loop.time()
+        for worker in list(self._workers):
+            if worker.since and now - min(worker.since.values()) >= self.stuck_after:
+                self._stuck(worker)
+        if any(w.since for w in self._workers):
+            self._watchdog = self._loop.call_later(self.stuck_after / 2, self._check_stuck)
+
+    def _stuck(self, worker: _Worker) -> None:
+        held = [waiting for chunk in worker.sent.values() for waiting in chunk]
+        log.error(
+            "an extraction worker left a request unanswered for %.0f s: stopped; its %d "
+            "messages teach nothing", self.stuck_after, len(held),
+        )
+        stuck = TimeoutError(f"signal extraction took over {self.stuck_after:.0f} s")
+        _settle(held, None, stuck)
+        worker.sent.clear()
+        worker.since.clear()
+        worker.process.kill()  # its socket's end follows: _lost replaces it
 
     def _lost(self, worker: _Worker) -> None:
         """A worker's socket closed: it exited (told to stop, or not). What it held unanswered
@@ -304,6 +342,7 @@ class ExtractionPool:
             worker.ended.set_result(None)
         unanswered = [waiting for chunk in worker.sent.values() for waiting in chunk]
         worker.sent.clear()
+        worker.since.clear()
         if self._fallback is None:
             self._replace(worker)
         self._read_in_threads(unanswered)
@@ -381,6 +420,9 @@ class ExtractionPool:
         # their sockets close under them, and a worker exits at its socket's end.
         for worker in list(self._workers):
             self._lost(worker)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         ended, self._ended = self._ended, []
         if ended:
             await asyncio.to_thread(_join, [w.process for w in ended])

@@ -414,3 +414,30 @@ async def test_replies_that_arrive_together_are_all_answered(tmp_path: Path) -> 
     finally:
         await pool.aclose()
     assert answers == [extractor.extract(text) for text in [held, *more]]
+
+
+async def test_a_worker_stuck_on_a_message_is_replaced_and_its_reply_fails_in_time(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The gate never opens: the worker never answers. After stuck_after_s its request fails
+    # (a reply is then answered without signals: bot/pipeline/chat.py _signals), the worker
+    # is killed and another takes its place.
+    extractor = HeldAtAGate(str(tmp_path / "never"))
+    pool = ExtractionPool(1, stuck_after_s=0.5)
+    try:
+        await pool.warm_up(extractor)
+        (stuck,) = workers_alive()
+        with (
+            caplog.at_level(logging.ERROR, logger="profiles.extraction"),
+            pytest.raises(TimeoutError, match="signal extraction took over"),
+        ):
+            await asyncio.wait_for(
+                pool.extract(extractor, f"{HELD} {TEXTS[0]}", reply=True), timeout=30
+            )
+        assert any("unanswered" in r.getMessage() for r in caplog.records)
+        assert await pool.extract(extractor, TEXTS[0], reply=True) == extractor.extract(TEXTS[0])
+        assert pool.running and pool.fallback is None
+        assert stuck.pid not in {w.pid for w in workers_alive()}
+    finally:
+        await pool.aclose()
+    assert workers_alive() == []
