@@ -13,7 +13,8 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,31 @@ class HeldAtAGate(SignalExtractor):
             if waits == 12_000:
                 raise TimeoutError("the gate never opened: was the event loop held?")
         return super().extract(text, names=names)
+
+
+@dataclass(frozen=True)
+class Held:
+    """One worker with a :class:`HeldAtAGate` extractor, loaded; ``open()`` opens the gate."""
+
+    gate: Path
+    extractor: HeldAtAGate
+    pool: ExtractionPool
+
+    def open(self) -> None:
+        self.gate.touch()
+
+
+@pytest.fixture
+async def held(tmp_path: Path) -> AsyncIterator[Held]:
+    gate = tmp_path / "open"
+    extractor = HeldAtAGate(str(gate))
+    pool = ExtractionPool(1)
+    try:
+        await pool.warm_up(extractor)
+        yield Held(gate, extractor, pool)
+    finally:
+        await pool.aclose()
+    assert workers_alive() == []
 
 
 class MarksWhatItReads(SignalExtractor):
@@ -260,17 +286,13 @@ def test_default_workers_is_the_cores_this_process_may_use() -> None:
         ExtractionPool(-1)
 
 
-async def test_a_reply_is_extracted_before_observed_messages_still_waiting(
-    tmp_path: Path,
-) -> None:
+async def test_a_reply_is_extracted_before_observed_messages_still_waiting(held: Held) -> None:
     # One worker, held on the first observed message until the reply has been asked for: it
     # then holds two chunks (one per worker plus AHEAD), the other 44 observed messages wait
     # in the pool, and the reply is answered as soon as the message in hand is done, before
     # either chunk. Before the reply lane all sixty went in one chunk and the reply came
     # sixty-first; before the worker took replies first, seventeenth (after both chunks).
-    gate = tmp_path / "open"
-    extractor = HeldAtAGate(str(gate))
-    pool = ExtractionPool(1)
+    pool, extractor = held.pool, held.extractor
     finished: list[str] = []
 
     async def extract(label: str, text: str, *, reply: bool = False) -> MessageSignals:
@@ -278,54 +300,43 @@ async def test_a_reply_is_extracted_before_observed_messages_still_waiting(
         finished.append(label)
         return found
 
-    try:
-        await pool.warm_up(extractor)
-        observed = [
-            asyncio.create_task(extract(f"observed {i}", f"{HELD} {TEXTS[i % len(TEXTS)]}"))
-            for i in range(60)
-        ]
-        await asyncio.sleep(0.05)  # asked for and sent; the worker waits at the gate
-        (worker,) = pool._workers
-        pool_held = len(worker.sent)  # chunks in the worker's hands
-        assert len(pool._observed) == 60 - pool_held * OBSERVED_CHUNK
-        question = "Which rust borrow checker book should I read next?"
-        answer = asyncio.create_task(extract("reply", question, reply=True))
-        await asyncio.sleep(0.05)
-        gate.touch()
-        await asyncio.gather(answer, *observed)
-    finally:
-        await pool.aclose()
+    observed = [
+        asyncio.create_task(extract(f"observed {i}", f"{HELD} {TEXTS[i % len(TEXTS)]}"))
+        for i in range(60)
+    ]
+    await asyncio.sleep(0.05)  # asked for and sent; the worker waits at the gate
+    (worker,) = pool._workers
+    in_hand = len(worker.sent)  # chunks in the worker's hands
+    assert in_hand == 1 + AHEAD
+    assert len(pool._observed) == 60 - in_hand * OBSERVED_CHUNK
+    question = "Which rust borrow checker book should I read next?"
+    answer = asyncio.create_task(extract("reply", question, reply=True))
+    await asyncio.sleep(0.05)
+    held.open()
+    await asyncio.gather(answer, *observed)
     assert answer.result() == extractor.extract(question)
     assert len(finished) == 61
     assert finished.index("reply") == 0
-    assert pool_held == 1 + AHEAD
 
 
 async def test_a_chunk_longer_than_the_socket_takes_waits_in_the_pool_not_on_the_loop(
-    tmp_path: Path,
+    held: Held,
 ) -> None:
     # The worker is held on a message, so it reads nothing more: a reply of several
     # megabytes does not fit in its socket. The rest waits in the pool and goes as the
     # worker reads, while the loop goes on; written in one blocking call, it would have held
     # the loop (and this test) until the gate gave up, and the held message would fail.
-    gate = tmp_path / "open"
-    extractor = HeldAtAGate(str(gate))
-    pool = ExtractionPool(1)
-    held = f"{HELD} {TEXTS[0]}"
+    pool, extractor = held.pool, held.extractor
+    first_text = f"{HELD} {TEXTS[0]}"
     long = "rust borrow checker " * 400_000
-    try:
-        await pool.warm_up(extractor)
-        first = pool.start(extractor, held, reply=True)
-        await asyncio.sleep(0.05)
-        second = pool.start(extractor, long, reply=True)
-        await asyncio.sleep(0.05)  # the loop turns while the rest waits to be written
-        gate.touch()
-        assert await first == extractor.extract(held)
-        assert await second == extractor.extract(long)
-        assert pool.running and pool.fallback is None
-    finally:
-        await pool.aclose()
-    assert workers_alive() == []
+    first = pool.start(extractor, first_text, reply=True)
+    await asyncio.sleep(0.05)
+    second = pool.start(extractor, long, reply=True)
+    await asyncio.sleep(0.05)  # the loop turns while the rest waits to be written
+    held.open()
+    assert await first == extractor.extract(first_text)
+    assert await second == extractor.extract(long)
+    assert pool.running and pool.fallback is None
 
 
 LEAVES_ITS_WORKER = """
@@ -395,25 +406,19 @@ async def test_messages_still_waiting_when_the_pool_breaks_are_read_in_threads()
     assert workers_alive() == []
 
 
-async def test_replies_that_arrive_together_are_all_answered(tmp_path: Path) -> None:
+async def test_replies_that_arrive_together_are_all_answered(held: Held) -> None:
     # The worker is held on one reply while five more arrive: it takes them in at once,
     # and answers each (it once answered the first and waited for more, the rest unread).
-    gate = tmp_path / "open"
-    extractor = HeldAtAGate(str(gate))
-    pool = ExtractionPool(1)
-    held = f"{HELD} {TEXTS[0]}"
+    pool, extractor = held.pool, held.extractor
+    first_text = f"{HELD} {TEXTS[0]}"
     more = [f"{text} {i}" for i, text in enumerate(TEXTS * 2)]
-    try:
-        await pool.warm_up(extractor)
-        first = pool.start(extractor, held, reply=True)
-        await asyncio.sleep(0.05)
-        others = [pool.start(extractor, text, reply=True) for text in more]
-        await asyncio.sleep(0.05)
-        gate.touch()
-        answers = await asyncio.wait_for(asyncio.gather(first, *others), timeout=60)
-    finally:
-        await pool.aclose()
-    assert answers == [extractor.extract(text) for text in [held, *more]]
+    first = pool.start(extractor, first_text, reply=True)
+    await asyncio.sleep(0.05)
+    others = [pool.start(extractor, text, reply=True) for text in more]
+    await asyncio.sleep(0.05)
+    held.open()
+    answers = await asyncio.wait_for(asyncio.gather(first, *others), timeout=60)
+    assert answers == [extractor.extract(text) for text in [first_text, *more]]
 
 
 async def test_a_worker_stuck_on_a_message_is_replaced_and_its_reply_fails_in_time(
