@@ -297,7 +297,9 @@ class ExtractionPool:
                     worker.ready.set_result(message.pid)
             elif isinstance(message, Answer):
                 worker.since.pop(message.number, None)
-                _settle(worker.sent.pop(message.number), message.outcomes, None)
+                chunk = worker.sent.pop(message.number, None)
+                if chunk is not None:  # None: given up on as stuck, answered since
+                    _settle(chunk, message.outcomes, None)
         if self._observed and not self._send_soon:
             self._send()
 
