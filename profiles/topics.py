@@ -589,6 +589,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 filler = not (_compound_noun(word) and not is_filler(following, lang))
             elif not filler and lang == "en" and not name and len(word) > 3:
                 filler = _connective(word)  # "tokio *versus* async std"
+            # "my sourdough starter *finally* rose": an adverb after a noun ends its phrase,
+            # and the noun is the subject of the verb after it
+            adverb = lang == "en" and bool(run) and not name and _adverb(word)
+            filler = filler or adverb
             if filler or verb_use:
                 noun_before = bool(run)
                 if run:
@@ -607,7 +611,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 complement = (be and noun_before) or (carried and complement)
                 subject = (
                     # one's family too: "my son *plays* fortnite", "my kids *love* lego"
-                    (be or word in _SUBJECTS or carried or person
+                    (be or word in _SUBJECTS or carried or person or adverb
                      or (lang == "en" and word in _KIN))
                     and word not in _DETERMINERS
                     # "listen to *jazz*", "looking forward to *hiking*"
@@ -788,6 +792,13 @@ def _bare_verb(word: str) -> bool:
     after one of :data:`_NAMING_DETERMINERS` it is used as a noun, and kept as written (the
     lexicon's rules would drop it as a verb)."""
     return _pos(word) == {"VERB"} and not word.endswith("ing") and word in _verbs(word)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _adverb(word: str) -> bool:
+    """An adverb of manner or time and nothing else the lexicon knows ("finally",
+    "suddenly", "recently"): no part of a name for a thing."""
+    return word.endswith("ly") and _pos(word) == {"ADV"}
 
 
 def _describes(item: tuple[str, bool]) -> bool:

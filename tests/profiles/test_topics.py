@@ -810,3 +810,20 @@ def test_a_common_word_after_a_rare_adjective_is_its_noun(text, topic):
     """"job", "people" can be verbs, common ones, and a common verb splits a run; after a
     rare adjective such a word is the noun it describes."""
     assert topic in found(text), found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
+        ("my sourdough starter finally rose", "sourdough starter", "rose"),
+        ("our kubernetes cluster eventually recovered", "kubernetes cluster", "recovered"),
+        ("postgres replication usually works", "postgres replication", "work"),
+        ("what planets literally rain diamonds?", "diamond", "rain"),
+    ],
+)
+def test_an_adverb_after_a_noun_ends_its_phrase_and_a_verb_follows(text, topic, wrong):
+    """"starter finally rose" was one topic: an adverb ("finally", "usually") is no part of
+    a thing's name, and after a noun the word it comes before is that noun's verb."""
+    got = found(text)
+    assert topic in got, got
+    assert not [t for t in got if wrong in t.split()], got
