@@ -565,6 +565,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     (_clause_verb(word) and not _describes(run[-1]))
                     or _before_its_object(word, following, after)
                     or _verb_between(word, run[-1], following, after)
+                    or _phrasal(word, following)
                     or _linking(word, following)
                 )
             )
@@ -792,6 +793,12 @@ def _bare_verb(word: str) -> bool:
     after one of :data:`_NAMING_DETERMINERS` it is used as a noun, and kept as written (the
     lexicon's rules would drop it as a verb)."""
     return _pos(word) == {"VERB"} and not word.endswith("ing") and word in _verbs(word)
+
+
+def _phrasal(word: str, following: str) -> bool:
+    """A verb's -s form before its particle, after a noun: "the queue *backs* up", "the
+    server *shuts* down" (it taught "queue back")."""
+    return following in _PARTICLES and word.endswith("s") and _third_person_verb(word)
 
 
 @functools.lru_cache(maxsize=100_000)

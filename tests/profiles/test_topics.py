@@ -827,3 +827,19 @@ def test_an_adverb_after_a_noun_ends_its_phrase_and_a_verb_follows(text, topic, 
     got = found(text)
     assert topic in got, got
     assert not [t for t in got if wrong in t.split()], got
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("the queue backs up every night around 2am", "queue"),
+        ("the build blows up on arm", "build"),
+        ("the new intern signs off early", "intern"),
+    ],
+)
+def test_a_verb_before_its_particle_ends_the_phrase(text, topic):
+    """"backs up", "blows up", "signs off": a verb's -s form before its particle is the
+    verb of the noun before it, not the head of "queue back"."""
+    got = found(text)
+    assert topic in got, got
+    assert not [t for t in got if t.startswith(topic + " ")], got
