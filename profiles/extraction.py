@@ -70,6 +70,7 @@ _Waiting = tuple[str, tuple[str, ...], "asyncio.Future[MessageSignals]"]
 OBSERVED_CHUNK = 8
 AHEAD = 1
 STOP_WAIT_S = 30.0  # how long close waits for a worker to answer what it holds and exit
+LOAD_WAIT_S = 120.0  # a worker still loading its lexicons after this long is stuck
 MAX_LOST = 3  # workers that may end untold before the pool is given up (see _replace)
 
 
@@ -97,6 +98,8 @@ class _Worker:
     incoming: FrameReader = field(default_factory=FrameReader)
     outgoing: bytearray = field(default_factory=bytearray)  # what the socket did not take yet
     ready: asyncio.Future[int] | None = None  # its pid once its lexicons are loaded
+    started_at: float = 0.0  # the loop's time when it was spawned, and when it had loaded
+    loaded_at: float | None = None
     ended: asyncio.Future[None] | None = None  # done when its socket closed
 
     @property
@@ -295,6 +298,7 @@ class ExtractionPool:
                 assert worker.ready is not None
                 if not worker.ready.done():
                     worker.ready.set_result(message.pid)
+                    worker.loaded_at = self._loop.time() if self._loop else None
             elif isinstance(message, Answer):
                 worker.since.pop(message.number, None)
                 chunk = worker.sent.pop(message.number, None)
@@ -313,12 +317,20 @@ class ExtractionPool:
         assert self._loop is not None
         now = self._loop.time()
         for worker in list(self._workers):
-            if worker.since and now - min(worker.since.values()) >= self.stuck_after:
+            if not worker.since:
+                continue
+            if worker.loaded_at is None:  # still loading its lexicons: seconds, normally
+                stuck = now - worker.started_at >= max(self.stuck_after, LOAD_WAIT_S)
+            else:  # what it was sent while loading waited for that, not for the worker
+                stuck = now - max(min(worker.since.values()), worker.loaded_at) >= self.stuck_after
+            if stuck:
                 self._stuck(worker)
         if any(w.since for w in self._workers):
             self._watchdog = self._loop.call_later(self.stuck_after / 2, self._check_stuck)
 
     def _stuck(self, worker: _Worker) -> None:
+        """Kill a stuck worker; its requests fail now, and another worker replaces it when
+        its socket's end is read (:meth:`_lost`)."""
         held = [waiting for chunk in worker.sent.values() for waiting in chunk]
         log.error(
             "an extraction worker left a request unanswered for %.0f s: stopped; its %d "
@@ -328,7 +340,10 @@ class ExtractionPool:
         _settle(held, None, stuck)
         worker.sent.clear()
         worker.since.clear()
-        worker.process.kill()  # its socket's end follows: _lost replaces it
+        self._workers.remove(worker)  # sent nothing more; its socket's end calls _lost
+        worker.process.kill()
+        if not self._workers:
+            self._grow()  # its replacement now, not once the end is read
 
     def _lost(self, worker: _Worker) -> None:
         """A worker's socket closed: it exited (told to stop, or not). What it held unanswered
@@ -484,6 +499,7 @@ class ExtractionPool:
     def _attach(self, worker: _Worker) -> None:
         assert self._loop is not None
         worker.ready = self._loop.create_future()
+        worker.started_at = self._loop.time()
         worker.ended = self._loop.create_future()
         self._workers.append(worker)
         self._loop.add_reader(worker.connection.fileno(), self._readable, worker)
