@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 
 from profiles.extraction_worker import (
+    READ_SIZE,
     STOP,
     Answer,
     FrameReader,
@@ -92,9 +93,8 @@ class _Worker:
 
     process: BaseProcess
     connection: socket.socket
-    # Chunks sent and not answered yet, by their request's number, and when each was sent.
-    sent: dict[int, list[_Waiting]] = field(default_factory=dict)
-    since: dict[int, float] = field(default_factory=dict)
+    # Chunks sent and not answered yet, by their request's number: when each was sent, and it.
+    sent: dict[int, tuple[float, list[_Waiting]]] = field(default_factory=dict)
     incoming: FrameReader = field(default_factory=FrameReader)
     outgoing: bytearray = field(default_factory=bytearray)  # what the socket did not take yet
     ready: asyncio.Future[int] | None = None  # its pid once its lexicons are loaded
@@ -104,7 +104,13 @@ class _Worker:
 
     @property
     def loaded(self) -> bool:
-        return self.ready is not None and self.ready.done() and not self.ready.exception()
+        return self.loaded_at is not None
+
+    def take_all(self) -> list[_Waiting]:
+        """Every message it was sent and has not answered, no longer its to answer."""
+        held = [waiting for _, chunk in self.sent.values() for waiting in chunk]
+        self.sent.clear()
+        return held
 
 
 class ExtractionPool:
@@ -234,7 +240,7 @@ class ExtractionPool:
             self._observed.clear()
             return
         loaded = [w for w in self._workers if w.loaded]
-        if self._observed and not any(not w.sent for w in loaded):
+        if self._observed and all(w.sent for w in loaded):
             self._grow()
         in_hand = sum(len(w.sent) for w in loaded)
         while self._observed and loaded and in_hand < len(loaded) + AHEAD:
@@ -247,9 +253,8 @@ class ExtractionPool:
 
     def _send_to(self, worker: _Worker, chunk: list[_Waiting], *, reply: bool = False) -> None:
         number = next(self._numbers)
-        worker.sent[number] = chunk
         assert self._loop is not None
-        worker.since[number] = self._loop.time()
+        worker.sent[number] = (self._loop.time(), chunk)
         if self._watchdog is None:
             self._watchdog = self._loop.call_later(self.stuck_after / 2, self._check_stuck)
         self._write(worker, frame(Request(number, reply, [(t, names) for t, names, _ in chunk])))
@@ -283,9 +288,10 @@ class ExtractionPool:
             self._loop.remove_writer(worker.connection.fileno())
 
     def _readable(self, worker: _Worker) -> None:
-        """A worker's frames: that it is loaded, or a chunk's answer (oldest first)."""
+        """A worker's frames: that it is loaded, or a request's answer (a reply's may come
+        before those of chunks sent earlier)."""
         try:
-            data = worker.connection.recv(1 << 16)
+            data = worker.connection.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -295,15 +301,14 @@ class ExtractionPool:
             return
         for message in worker.incoming.feed(data):
             if isinstance(message, Ready):
-                assert worker.ready is not None
+                assert worker.ready is not None and self._loop is not None
                 if not worker.ready.done():
                     worker.ready.set_result(message.pid)
-                    worker.loaded_at = self._loop.time() if self._loop else None
+                    worker.loaded_at = self._loop.time()
             elif isinstance(message, Answer):
-                worker.since.pop(message.number, None)
-                chunk = worker.sent.pop(message.number, None)
-                if chunk is not None:  # None: given up on as stuck, answered since
-                    _settle(chunk, message.outcomes, None)
+                sent = worker.sent.pop(message.number, None)
+                if sent is not None:  # None: given up on as stuck, answered since
+                    _settle(sent[1], message.outcomes, None)
         if self._observed and not self._send_soon:
             self._send()
 
@@ -317,29 +322,28 @@ class ExtractionPool:
         assert self._loop is not None
         now = self._loop.time()
         for worker in list(self._workers):
-            if not worker.since:
+            if not worker.sent:
                 continue
             if worker.loaded_at is None:  # still loading its lexicons: seconds, normally
                 stuck = now - worker.started_at >= max(self.stuck_after, LOAD_WAIT_S)
             else:  # what it was sent while loading waited for that, not for the worker
-                stuck = now - max(min(worker.since.values()), worker.loaded_at) >= self.stuck_after
+                oldest = min(sent_at for sent_at, _ in worker.sent.values())
+                stuck = now - max(oldest, worker.loaded_at) >= self.stuck_after
             if stuck:
                 self._stuck(worker)
-        if any(w.since for w in self._workers):
+        if any(w.sent for w in self._workers):
             self._watchdog = self._loop.call_later(self.stuck_after / 2, self._check_stuck)
 
     def _stuck(self, worker: _Worker) -> None:
         """Kill a stuck worker; its requests fail now, and another worker replaces it when
         its socket's end is read (:meth:`_lost`)."""
-        held = [waiting for chunk in worker.sent.values() for waiting in chunk]
+        held = worker.take_all()
         log.error(
             "an extraction worker left a request unanswered for %.0f s: stopped; its %d "
             "messages teach nothing", self.stuck_after, len(held),
         )
         stuck = TimeoutError(f"signal extraction took over {self.stuck_after:.0f} s")
         _settle(held, None, stuck)
-        worker.sent.clear()
-        worker.since.clear()
         self._workers.remove(worker)  # sent nothing more; its socket's end calls _lost
         worker.process.kill()
         if not self._workers:
@@ -357,9 +361,7 @@ class ExtractionPool:
             worker.ready.exception()  # seen: warm_up is its only reader
         if worker.ended is not None and not worker.ended.done():
             worker.ended.set_result(None)
-        unanswered = [waiting for chunk in worker.sent.values() for waiting in chunk]
-        worker.sent.clear()
-        worker.since.clear()
+        unanswered = worker.take_all()
         if self._fallback is None:
             self._replace(worker)
         self._read_in_threads(unanswered)

@@ -798,7 +798,7 @@ def _bare_verb(word: str) -> bool:
 def _phrasal(word: str, following: str) -> bool:
     """A verb's -s form before its particle, after a noun: "the queue *backs* up", "the
     server *shuts* down" (it taught "queue back")."""
-    return following in _PARTICLES and word.endswith("s") and _third_person_verb(word)
+    return following in _PARTICLES and _third_person_verb(word)
 
 
 @functools.lru_cache(maxsize=100_000)
