@@ -118,6 +118,16 @@ _LAUGHTER = re.compile(
 )
 _STRETCHED = re.compile(r"(\w)\1\1")  # "soooo", "yesss"
 TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
+# English topic rules read a hyphenated compound as one word ("sci-fi", "t-shirt",
+# "open-source", "on-call"): split, its halves taught "fi", "shirt", "source project" and
+# "call burnout". Judged like any word the lexicon does not know, by wordfreq's own count of
+# the compound: "k-pop" (4.6) names a thing, "follow-up" (5.1) and "check-in" (5.3) are
+# everyday, "full-time" and "real-time" (5.5) too common to open a topic.
+# Not after a number: "20th-century" is "20" and "th", "century" as before.
+_HYPHENATED_TOKEN = re.compile(
+    r"(?<!\d)[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+",
+    re.UNICODE,
+)
 _BREAKS = re.compile(r"[.!?;:,()\[\]{}\"“”«»…/|\n\t*_~=+<>]+|\s[-–—]+\s")
 # Words a verb follows: "I love", "we talk", "to work", "let me check" — the next word is a
 # verb, not a topic.
@@ -368,6 +378,9 @@ def lemma(word: str, lang: str) -> str:
     import simplemma
 
     if lang == "en":
+        if "-" in word:  # a compound's last part inflects: "t-shirts" → "t-shirt"
+            first, _, last = word.rpartition("-")
+            return f"{first}-{lemma(last, lang)}"
         # only plurals of known nouns fold ("media" is not "medium", "solaris" not "solari")
         if not word.endswith("s") or word in _PLURAL_NAMES:
             return word
@@ -408,6 +421,8 @@ def is_filler(word: str, lang: str = "en") -> bool:
     of is nobody's interest, as a given name is not)."""
     if len(word) < 2 or word.isdigit() or "'" in word or "’" in word:
         return True
+    if "-" in word:  # a compound of filler is filler: "twenty-four", "one-on-one"
+        return all(is_filler(part, lang) for part in word.split("-") if part)
     if word in INTERJECTIONS or _LAUGHTER.match(word) or _STRETCHED.search(word):
         return True
     return word in stopwords(lang) or (lang == "en" and word in _KIN)
@@ -433,6 +448,16 @@ def _named(word: str, frequency: float, ceiling: float = UNKNOWN_MAX) -> bool:
 
 def _english_noun(word: str) -> bool:
     pos = _pos(word)
+    if not pos and "-" in word:
+        # a compound ending in an adjective or a verb describes, names nothing:
+        # "shame-*free*", "software-*like*", "diamond-*shaped*", "check-*in*" ("t-*shirt*",
+        # "k-*pop*" do; an ending the lexicon does not know, "sci-*fi*", is judged whole), and
+        # so does one ending in filler: "twenty-*four*", "log-*in*"
+        ending = word.rpartition("-")[2]
+        last = _pos(ending)
+        if "ADJ" in last or (last and "NOUN" not in last) or is_filler(ending):
+            return False
+        return _unknown_noun(word)
     if not pos:
         return _unknown_noun(word)
     if word.endswith("ing") and "VERB" in pos:  # a gerund names an activity: "climbing"
@@ -518,7 +543,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         complement = False  # … after a noun: "my hobby is *painting*" names, not does
-        tokens = TOKEN.findall(clause)
+        # … after someone doing it: "we're *migrating* the billing db", "I'm *writing* unit
+        # tests" (an -ing form before a noun may open a compound: "are *operating* systems")
+        doer = False
+        spending = False  # a form of "spend" came: "spent the weekend *debugging* kafka"
+        tokens = (_HYPHENATED_TOKEN if lang == "en" else TOKEN).findall(clause)
         lowered = [raw.lower().replace("’", "'") for raw in tokens] + [""]
         for index, raw in enumerate(tokens):
             word, following = lowered[index], lowered[index + 1]
@@ -534,6 +563,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 name = _placed_name(word)  # "hiking in virginia": the place, as "Virginia"
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
                 (subject and (not participle
+                              or (doer and word.endswith("ing"))
                               or _progressive(word, following, lang, after_noun=complement)))
                 or (previous in _THIRD_PERSON and word.endswith("s"))
                 # an instruction: "check the cable", "press and hold it", "try plugging it";
@@ -568,6 +598,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or _phrasal(word, following)
                     or _linking(word, following)
                 )
+            ) or (
+                # time spent doing something: "spent the weekend *debugging* kafka
+                # consumers" (it taught "debugging kafka consumer"), "all day *fixing* leaks"
+                lang == "en" and spending and not name and word.endswith("ing")
+                and "VERB" in _pos(word) and _duration(previous)
             )
             filler = is_filler(word, lang) or (
                 lang == "en"
@@ -608,7 +643,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # — after a form of "be" only a participle is a verb ("is ultrasound")
                 be = word in _BE or ("'" in word and _be(word))
                 carried = subject and not verb_use
-                participle = be or (carried and participle)
+                # … but not past "to", after which a verb is one: "here is how to *traverse*"
+                participle = be or (carried and participle and word != "to")
+                who = word.partition("'")[0] if "'" in word else previous  # "we're", "we are"
+                doer = (be and who in _DOERS) or (carried and doer)
                 complement = (be and noun_before) or (carried and complement)
                 subject = (
                     # one's family too: "my son *plays* fortnite", "my kids *love* lego"
@@ -630,11 +668,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 made_noun = lang == "en" and previous in _NAMING_DETERMINERS and _bare_verb(word)
                 run.append((word, name or pastime or made_noun))
                 listing = pastime
-                subject = participle = complement = False
+                subject = participle = complement = doer = False
             address = address or (
                 lang == "en" and (word in _GREETINGS or (previous == "good" and time_word(word)))
             )
             previous = word
+            spending = spending or word in _SPEND
             light_verb = verb_use and _light_verb(word)
             # a subordinate clause needs a finite verb: "if the weather *holds*"
             if word in _SUBORDINATORS or (verb_use and word in _REPORTING):
@@ -649,6 +688,17 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS and not (
             len(lowered) > 2 and lowered[-3].isdigit()
         )
+
+
+_SPEND = frozenset(("spend", "spends", "spent", "spending"))
+# Who is doing something, before a form of "be" ("I'm", "we are", "they were").
+_DOERS = frozenset(("i", "we", "you", "they", "he", "she"))
+
+
+def _duration(word: str) -> bool:
+    """A stretch of time one spends ("day", "hours", "evenings", "weekend")."""
+    noun = lemma(word, "en")
+    return time_word(noun) or noun in ("weekend", "time", "ages")
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -810,15 +860,15 @@ def _adverb(word: str) -> bool:
 
 def _describes(item: tuple[str, bool]) -> bool:
     """A rare adjective, and no noun or verb: the word after it is the noun it describes
-    ("a nightly *job*", "remote *work*"), not a clause's verb, however common."""
+    ("a nightly *job*", "remote *work*"), not a clause's verb, however common. So is a
+    hyphenated compound the lexicon does not know, however common: "a full-time *job*"."""
     word, kept = item
+    if kept:
+        return False
     pos = _pos(word)
-    return (
-        not kept
-        and "ADJ" in pos
-        and not pos & {"NOUN", "VERB"}
-        and zipf(word, "en") < MODIFIER_MAX
-    )
+    if not pos and "-" in word:
+        return True
+    return "ADJ" in pos and not pos & {"NOUN", "VERB"} and zipf(word, "en") < MODIFIER_MAX
 
 
 def _linking(word: str, following: str) -> bool:
@@ -1039,12 +1089,13 @@ def specificity(words: Sequence[str], lang: str) -> float:
 
 def _trim_first(items: list[tuple[str, bool]], lang: str) -> bool:
     """Drop the leading words that cannot open a topic (names stay); whether one was a
-    generic noun ("side project")."""
+    generic noun ("side project") or an everyday hyphenated compound ("a long-term plan",
+    "state-of-the-art models"): what is left must then be rarer than everyday alone."""
     generic = False
     while items and not items[0][1] and (
         _weak_modifier(items[0][0], lang) or generic_alone(items[0][0])
     ):
-        generic = generic or generic_alone(items[0][0])
+        generic = generic or generic_alone(items[0][0]) or "-" in items[0][0]
         items.pop(0)
     return generic
 
