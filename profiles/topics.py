@@ -190,7 +190,7 @@ _PARTICLES = frozenset(("out", "up", "off", "down"))
 _OBJECTS = _OBJECT_NOUNS | _PARTICLES | frozenset(("in", "on", "if", "whether", "for"))
 # What opens a verb's object ("returns *a* 500", "updates *the* index") …
 _OBJECT_ARTICLES = frozenset(
-    ("a", "an", "the", "my", "your", "his", "her", "our", "their", "its")
+    ("a", "an", "the", "my", "your", "his", "her", "our", "their", "its", "half")
 )
 # … unless it opens a measure of time or amount: "letters *a* day", "notes *the* same way".
 _MEASURES = frozenset(
@@ -597,6 +597,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or _verb_between(word, run[-1], following, after)
                     or _phrasal(word, following)
                     or _linking(word, following)
+                    or word in _NAMING_PARTICIPLES  # "a rescue dog *named* Biscuit"
                 )
             ) or (
                 # time spent doing something: "spent the weekend *debugging* kafka
@@ -626,16 +627,26 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             elif not filler and lang == "en" and not name and len(word) > 3:
                 filler = _connective(word)  # "tokio *versus* async std"
             # "my sourdough starter *finally* rose": an adverb after a noun ends its phrase,
-            # and the noun is the subject of the verb after it
-            adverb = lang == "en" and bool(run) and not name and _adverb(word)
-            filler = filler or adverb
+            # and the noun is the subject of the verb after it; after a subject it hands
+            # the subject on ("I *finally* beat Elden Ring" taught "beat elden ring")
+            adverb = lang == "en" and (bool(run) or subject) and not name and _adverb(word)
+            # "the tests pass *now*", "the scripts run *fine*": a noun's verb said how it
+            # went is the clause's verb, not the head of "tests pass"
+            went = (
+                lang == "en" and not name and not finite
+                and (word in _HOW_IT_WENT or adverb) and _subject_and_verb(run)
+            )
+            filler = filler or adverb or went
             if filler or verb_use:
                 noun_before = bool(run)
                 if run:
                     # a verb ending the run is the clause's own: the run's last word is no
                     # verb then ("she said the release *notes* are out")
                     clause_verb = verb_use or (filler and "AUX" in _pos(word))
-                    yield _finite(run) if finite and not clause_verb else run
+                    if went:
+                        yield run[:-1]
+                    else:
+                        yield _finite(run) if finite and not clause_verb else run
                     subject = participle = False
                 run = []
                 # the verb takes the subject: "I love film noir" → "film" is not a verb;
@@ -690,6 +701,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         )
 
 
+# How something went, after its verb: "the tests pass *now*", "the scripts run *fine*".
+_HOW_IT_WENT = frozenset(
+    ("now", "again", "today", "anymore", "fine", "ok", "okay", "great", "well", "locally")
+)
+# A participle that gives the thing before it its name: "a dog *named* Biscuit".
+_NAMING_PARTICIPLES = frozenset(("named", "called"))
 _SPEND = frozenset(("spend", "spends", "spent", "spending"))
 # Who is doing something, before a form of "be" ("I'm", "we are", "they were").
 _DOERS = frozenset(("i", "we", "you", "they", "he", "she"))
@@ -828,6 +845,21 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
         return run
     agrees = _singular(before) == (word.endswith("s") and lemma(word, "en") != word)
     return run[:-1] if agrees else run
+
+
+def _subject_and_verb(run: list[tuple[str, bool]]) -> bool:
+    """The run ends in a noun and a verb form agreeing with it: a plural and a plain form
+    ("tests pass", "scripts run"), or a singular and an -s form read mostly as a verb ("feed
+    works"; not "generic *types*", more often a plural than a verb: see
+    :func:`_third_person_verb`)."""
+    if len(run) < 2 or run[-1][1] or run[-2][1]:
+        return False
+    word, before = run[-1][0], run[-2][0]
+    if "VERB" not in _pos(word) or "NOUN" not in _pos(before):
+        return False
+    if _singular(before):
+        return _third_person_verb(word)
+    return lemma(word, "en") == word
 
 
 # After these a verb's plain form names a thing: "the *deploy*", "my *install*", "this

@@ -922,3 +922,52 @@ def test_after_to_a_verb_is_a_verb_even_after_a_form_of_be():
     luck" (a form of "be" before it had made only a participle a verb)."""
     got = found("What object is said to bring bad luck if it is broken?")
     assert not [t for t in got if "bring" in t.split()], got
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
+        ("the tests pass now", "test", "tests pass"),
+        ("the scripts run fine on my machine", "script", "scripts run"),
+        ("the unit tests pass again", "unit test", "unit tests pass"),
+    ],
+)
+def test_a_plurals_verb_said_how_it_went_ends_the_phrase(text, topic, wrong):
+    """A plural and a plain verb form are the clause's subject and verb when how it went
+    follows ("now", "fine", "again", an adverb in -ly); they taught "tests pass"."""
+    got = found(text)
+    assert topic in got, got
+    assert wrong not in got, got
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("mypy is complaining about the generic types again", "generic type"),
+        ("I read the jobs report", "jobs report"),
+    ],
+)
+def test_a_compound_before_how_it_went_stays(text, topic):
+    """A singular before an -s form read mostly as a plural ("generic *types*") is a
+    compound, and with nothing said after it so is a plural before a plain form ("jobs
+    report")."""
+    assert topic in found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
+        ("I finally beat Elden Ring last night", "elden ring", "beat"),
+        ("we adopted a rescue dog named Biscuit", "rescue dog", "named"),
+        ("the refactor broke half the endpoints", "refactor", "broke"),
+    ],
+)
+def test_a_verb_after_an_adverb_a_naming_participle_or_before_half_is_no_topic(
+    text, topic, wrong
+):
+    """An adverb after the subject hands it on to the verb ("I *finally* beat" taught "beat
+    elden ring"), "named"/"called" ends the phrase before the name it gives ("dog named
+    biscuit"), and "half" opens a verb's object like an article ("refactor broke half")."""
+    got = found(text)
+    assert topic in got, got
+    assert not [t for t in got if wrong in t.split()], got
