@@ -1,0 +1,147 @@
+"""SQLite's write-ahead log checkpointed beside the writer (profiles/wal_checkpoint.py): on a
+real database file, through the bot's own Database; a checkpoint held in its thread shows
+that writes go on meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+import profiles.wal_checkpoint
+from profiles.db import Database
+from profiles.wal_checkpoint import WAL_CHECKPOINT_BYTES, WalCheckpointer
+from tests.support.sqlite_trace import LOOP, Traced
+
+# A sixteenth of SQLite's threshold (64 pages): ten times SQLite's took thousands of writes,
+# long on a busy machine.
+THRESHOLD = WAL_CHECKPOINT_BYTES // 16
+ROW = "x" * 4_000
+
+
+@pytest.fixture
+async def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
+    monkeypatch.setattr(profiles.wal_checkpoint, "WAL_CHECKPOINT_BYTES", THRESHOLD)
+    database = Database(sqlite_url)
+    async with database.session() as session:
+        await session.exec(text("CREATE TABLE t_big (v TEXT)"))  # type: ignore[call-overload]
+    yield database
+    await database.dispose()
+
+
+@dataclass
+class Held:
+    """A checkpoint held in its thread until ``go_on`` is set; ``started`` once it is."""
+
+    started: threading.Event
+    go_on: threading.Event
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[Held]:
+    hold = Held(threading.Event(), threading.Event())
+    real = WalCheckpointer._run
+
+    def run(self: WalCheckpointer) -> None:
+        hold.started.set()
+        assert hold.go_on.wait(30)
+        real(self)
+
+    monkeypatch.setattr(WalCheckpointer, "_run", run)
+    yield hold
+    hold.go_on.set()
+
+
+async def start_held_checkpoint(db: Database, hold: Held) -> None:
+    """Write until the log is due, then once more: handing the writer on starts a
+    checkpoint, held in its thread."""
+    assert db.checkpointer is not None
+    while not db.checkpointer.due():
+        await write(db)
+    await write(db)
+    assert await asyncio.to_thread(hold.started.wait, 30)
+
+
+async def write(db: Database) -> None:
+    async with db.session(quick=True) as session:
+        await session.exec(text("INSERT INTO t_big VALUES (:v)"), params={"v": ROW})  # type: ignore[call-overload]
+
+
+async def count(db: Database) -> int:
+    async with db.read() as session:
+        return int((await session.exec(text("SELECT count(*) FROM t_big"))).one()[0])  # type: ignore[call-overload]
+
+
+async def test_the_log_is_checkpointed_once_due_and_never_grows_without_bound(
+    db: Database, sqlite_url: str
+) -> None:
+    """SQLite's own checkpoint is off on the bot's connections: were nobody to checkpoint,
+    the log would grow with every write (ten times the threshold here). Each quick commit
+    stays on the event loop, the log past the threshold included (it went to the worker
+    thread to checkpoint there, holding the writer)."""
+    checkpointer = db.checkpointer
+    assert checkpointer is not None
+    await db.dispose()  # connections opened from here on are traced
+    traced = Traced(db, words=1)
+    wal = f"{make_url(sqlite_url).database}-wal"
+    writes = 10 * THRESHOLD // len(ROW)
+    largest = 0
+    for _ in range(writes):
+        await write(db)
+        await checkpointer.settled()
+        largest = max(largest, os.stat(wal).st_size)
+    commits = [where for statement, where in traced.take() if statement == "COMMIT"]
+    assert len(commits) == writes and set(commits) == {LOOP}
+    assert checkpointer.checkpoints >= 5
+    assert largest < 2 * THRESHOLD
+    assert await count(db) == writes
+
+
+async def test_writes_go_on_while_the_log_is_checkpointed(db: Database, held: Held) -> None:
+    """A checkpoint needs no writer: with one held in its thread, replies' transactions
+    commit meanwhile. (When the commit checkpointed, every transaction queued for the writer
+    waited for the checkpoint: ~9 ms each at maximum ingest.)"""
+    checkpointer = db.checkpointer
+    assert checkpointer is not None
+    await start_held_checkpoint(db, held)
+    before = await count(db)
+    await asyncio.wait_for(asyncio.gather(*(write(db) for _ in range(5))), 10)
+    assert await count(db) == before + 5
+    assert checkpointer.checkpoints == 0  # still held: those writes did not wait for it
+    held.go_on.set()
+    await checkpointer.settled()
+    assert checkpointer.checkpoints == 1
+
+
+async def test_a_database_in_memory_has_no_log_to_checkpoint() -> None:
+    db = Database("sqlite://")
+    try:
+        async with db.session() as session:
+            await session.exec(text("CREATE TABLE t (v TEXT)"))  # type: ignore[call-overload]
+        assert db.checkpointer is not None and not db.checkpointer.wal_path
+        db.checkpointer.poke()  # nothing to stat, nothing started
+        assert db.checkpointer._running is None
+    finally:
+        await db.dispose()
+
+
+async def test_the_scrub_after_an_erasure_waits_for_a_running_checkpoint(
+    db: Database, sqlite_url: str, held: Held, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After /forget the log is checkpointed and truncated (Database.scrub): a checkpoint
+    running beside it kept its TRUNCATE from completing, and after twenty tries it left the
+    erased rows' old pages in the log. It waits for that one instead, and empties the log."""
+    await start_held_checkpoint(db, held)
+    scrub = asyncio.create_task(db.scrub())
+    await asyncio.sleep(0.05)
+    assert not scrub.done()  # waiting for the checkpoint
+    held.go_on.set()
+    await asyncio.wait_for(scrub, 10)
+    assert os.stat(f"{make_url(sqlite_url).database}-wal").st_size == 0
+    assert "kept busy" not in caplog.text
