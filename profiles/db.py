@@ -419,11 +419,10 @@ class Database:
         # SQLite has one writer at a time: within a process, transactions queue here (no
         # busy-waiting; learning batches let waiting replies by: profiles/writer_lock.py);
         # across processes BEGIN IMMEDIATE waits the busy timeout.
-        self._writer = (
-            WriterLock(on_release=self.checkpointer.poke)
-            if self.checkpointer is not None
-            else None
-        )
+        self._writer: WriterLock | None = None
+        if self.checkpointer is not None:
+            self._writer = WriterLock(on_release=self.checkpointer.poke)
+            self.checkpointer.writer = self._writer.background
         self._owner: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar(
             f"tailorbot_db_owner_{id(self)}", default=None
         )
@@ -780,9 +779,9 @@ class Database:
             return
         async with self._writer, self.engine.connect() as conn:
             if self.checkpointer is not None:
-                # one running beside the writer would keep this one from completing; none
-                # starts while this holds the writer (profiles/wal_checkpoint.py)
-                await self.checkpointer.settled()
+                # one copying beside the writer would keep this one from completing; none
+                # copies again while this holds the writer (profiles/wal_checkpoint.py)
+                await self.checkpointer.copied()
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
