@@ -22,10 +22,10 @@ and in the thread when they might:
   writer, so it takes SQLite's write lock at once unless another process holds it; then it
   is sent again from the worker thread, where it waits the busy timeout as before.
 * ``COMMIT`` in WAL mode with ``synchronous=NORMAL`` writes the transaction's pages to the
-  log and syncs nothing — unless it checkpoints. SQLite's automatic checkpoint is therefore
-  off on these connections (``wal_autocheckpoint=0``); the log is checkpointed beside the
-  writer, on a connection and a thread of its own (profiles/wal_checkpoint.py), so a quick
-  transaction's commit always runs on the loop.
+  log and syncs nothing. SQLite's automatic checkpoint, which would copy the log and sync
+  inside a commit, is off on these connections (``wal_autocheckpoint=0``): the log is
+  checkpointed beside the writer, on a connection and a thread of its own
+  (profiles/wal_checkpoint.py), so a quick transaction's commit always runs on the loop.
 
 Why: each of those round trips yielded the event loop while the transaction held the one
 writer, and a loop busy with other replies came back to it a whole turn later — under

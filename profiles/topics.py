@@ -547,7 +547,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         # tests" (an -ing form before a noun may open a compound: "are *operating* systems")
         doer = False
         spending = False  # a form of "spend" came: "spent the weekend *debugging* kafka"
-        tokens = (_HYPHENATED_TOKEN if lang == "en" else TOKEN).findall(clause)
+        tokens = (
+            _possessives_apart(_HYPHENATED_TOKEN.findall(clause))
+            if lang == "en"
+            else TOKEN.findall(clause)
+        )
         lowered = [raw.lower().replace("’", "'") for raw in tokens] + [""]
         for index, raw in enumerate(tokens):
             word, following = lowered[index], lowered[index + 1]
@@ -701,6 +705,27 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         )
 
 
+def _possessives_apart(tokens: list[str]) -> list[str]:
+    """A possessive's noun, then its "'s" (filler, which ends the phrase): "Taylor *Swift's*
+    new album" taught "taylor" and "album" (a word with an apostrophe is a contraction, and
+    filler), now "taylor swift" and "album"; "the team's roadmap". A name's is taken for a
+    possessive; a word's only before what it could own: before filler it is a contraction of
+    "is" and stays whole, as filler ("the sky's up", and "it's", "what's", "let's", whose
+    first part is filler)."""
+    apart: list[str] = []
+    for index, token in enumerate(tokens):
+        stem, mark = token[:-2], token[-2:].replace("’", "'").lower()
+        following = tokens[index + 1].lower() if index + 1 < len(tokens) else ""
+        if (
+            mark == "'s" and len(stem) > 1 and not is_filler(stem.lower())
+            and following and (stem[:1].isupper() or not is_filler(following))
+        ):
+            apart.extend((stem, "'s"))
+        else:
+            apart.append(token)
+    return apart
+
+
 # How something went, after its verb: "the tests pass *now*", "the scripts run *fine*".
 _HOW_IT_WENT = frozenset(
     ("now", "again", "today", "anymore", "fine", "ok", "okay", "great", "well", "locally")
@@ -849,8 +874,8 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
 
 def _subject_and_verb(run: list[tuple[str, bool]]) -> bool:
     """The run ends in a noun and a verb form agreeing with it: a plural and a plain form
-    ("tests pass", "scripts run"), or a singular and an -s form read mostly as a verb ("feed
-    works"; not "generic *types*", more often a plural than a verb: see
+    ("tests pass", "scripts run"), or a singular and an -s form read mostly as a verb ("build
+    fails"; not "generic *types*", more often a plural than a verb, nor "feed *works*": see
     :func:`_third_person_verb`)."""
     if len(run) < 2 or run[-1][1] or run[-2][1]:
         return False

@@ -187,20 +187,26 @@ async def test_an_idle_postgres_connection_is_pinged_and_a_recent_one_trusted(
 @pytest.mark.postgres
 async def test_work_postgres_aborts_over_a_deadlock_is_run_again(postgres_database):
     """Two transactions that each hold a row the other then wants: PostgreSQL breaks the
-    deadlock by aborting one. Run again, the aborted work waits for the other and passes,
-    and nothing of its first run was kept (a reaction's feedback aborted so was dropped)."""
+    deadlock by aborting one. Run again, the aborted work passes, and nothing of its first
+    run was kept (a reaction's feedback aborted so was dropped). The run again starts once
+    the other has committed: started at once, it could take its first row back before the
+    other's waiting statement did and deadlock a second time (a CI run under load: [1, 3])."""
     db = Database(postgres_database)
     runs = {"ab": 0, "ba": 0}
+    committed = {"ab": asyncio.Event(), "ba": asyncio.Event()}
     each_holds_one = asyncio.Barrier(2)
 
     async def crossing(name: str, first: int, second: int) -> None:
         runs[name] += 1
+        if runs[name] > 1:
+            await committed["ba" if name == "ab" else "ab"].wait()
         async with db.session() as session:
             bump = text("UPDATE pair SET n = n + 1 WHERE id = :id")
             await session.exec(bump, params={"id": first})
             if runs[name] == 1:
                 await each_holds_one.wait()
             await session.exec(bump, params={"id": second})
+        committed[name].set()
 
     try:
         async with db.session() as session:

@@ -971,3 +971,26 @@ def test_a_verb_after_an_adverb_a_naming_participle_or_before_half_is_no_topic(
     got = found(text)
     assert topic in got, got
     assert not [t for t in got if wrong in t.split()], got
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("I can't stop listening to Taylor Swift's new album", "taylor swift"),
+        ("can you write Dijkstra's algorithm in Python?", "dijkstra"),
+        ("the team's roadmap slipped again", "roadmap"),
+    ],
+)
+def test_a_possessive_ends_its_phrase_and_keeps_its_noun(text, topic):
+    """"Swift's" was a contraction to the rules, and filler: "Taylor Swift's new album"
+    taught "taylor"; the owner now ends its phrase and the owned thing starts the next."""
+    assert topic in found(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["The sky's up but I'm fine thanks.", "it's a great book", "let's grab lunch"]
+)
+def test_a_contraction_of_is_stays_filler(text):
+    """Before filler "'s" is "is": "the sky's up" teaches nothing of the sky."""
+    got = found(text)
+    assert not [t for t in got if t in ("sky", "it", "let")], got
