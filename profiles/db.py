@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import contextvars
 import errno
-import functools
 import logging
 import re
 import socket
@@ -39,7 +38,6 @@ from profiles.driver_statements import (
     compiled_write,
     run_on_driver,
 )
-from profiles.wal_checkpoint import WalCheckpointer
 from profiles.write_queue import carry_queue, drop_queue
 from profiles.writer_lock import WriterLock
 
@@ -158,9 +156,7 @@ _IN_ONE_CALL = "tailorbot_in_one_call"
 _READS = re.compile(r"\s*(SELECT|WITH|PRAGMA|BEGIN|SAVEPOINT|RELEASE|ROLLBACK)\b", re.I)
 
 
-def _sqlite_pragmas(
-    dbapi_connection: Any, record: Any, *, checkpointer: WalCheckpointer | None = None
-) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     """WAL lets the scheduler and the chat loop read while one writes; foreign keys on so
     SQLite enforces what PostgreSQL enforces; ``secure_delete`` overwrites erased rows so a
     forgotten person's words do not linger in free pages. The driver's own implicit BEGIN is
@@ -171,14 +167,13 @@ def _sqlite_pragmas(
     (journal_mode,) = cursor.fetchone()
     driver = record.driver_connection
     if isinstance(driver, sqlite_loop.LoopConnection) and journal_mode == "wal":
-        # The log is checkpointed beside the writer once it has grown
-        # (profiles/wal_checkpoint.py): SQLite's automatic checkpoint would run inside a
-        # commit, which may be on the event loop, and holds the writer meanwhile.
+        # Commits checkpoint the log themselves, in the worker thread, when it has grown
+        # (profiles/sqlite_loop.py): SQLite's automatic checkpoint would run inside a commit
+        # that may now be on the event loop.
         cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA database_list")
         files = {name: file for _seq, name, file in cursor.fetchall()}
-        if checkpointer is not None and files.get("main"):
-            checkpointer.locate(files["main"])
+        driver.wal_path = f"{files['main']}-wal" if files.get("main") else ""
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
@@ -360,13 +355,8 @@ class Database:
                 "options": server_options(self.url, timeout),
             }
         self.engine: AsyncEngine = create_async_engine(async_url(self.url), **kwargs)
-        # SQLite's log, checkpointed off the writer's turn (None: PostgreSQL)
-        self.checkpointer = WalCheckpointer() if self.sqlite else None
         if self.sqlite:
-            event.listen(
-                self.engine.sync_engine, "connect",
-                functools.partial(_sqlite_pragmas, checkpointer=self.checkpointer),
-            )
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
             event.listen(self.engine.sync_engine, "before_cursor_execute", _place_statement)
             event.listen(self.engine.sync_engine, "checkin", _back_to_thread)
@@ -419,10 +409,7 @@ class Database:
         # SQLite has one writer at a time: within a process, transactions queue here (no
         # busy-waiting; learning batches let waiting replies by: profiles/writer_lock.py);
         # across processes BEGIN IMMEDIATE waits the busy timeout.
-        self._writer: WriterLock | None = None
-        if self.checkpointer is not None:
-            self._writer = WriterLock(on_release=self.checkpointer.poke)
-            self.checkpointer.writer = self._writer.background
+        self._writer = WriterLock() if self.sqlite else None
         self._owner: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar(
             f"tailorbot_db_owner_{id(self)}", default=None
         )
@@ -778,10 +765,6 @@ class Database:
         if self._writer is None:
             return
         async with self._writer, self.engine.connect() as conn:
-            if self.checkpointer is not None:
-                # one copying beside the writer would keep this one from completing; none
-                # copies again while this holds the writer (profiles/wal_checkpoint.py)
-                await self.checkpointer.copied()
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
@@ -795,8 +778,6 @@ class Database:
             log.warning("WAL checkpoint after an erasure was kept busy; the next one will do")
 
     async def dispose(self) -> None:
-        if self.checkpointer is not None:
-            await self.checkpointer.aclose()
         await self.engine.dispose()
 
 

@@ -22,10 +22,10 @@ and in the thread when they might:
   writer, so it takes SQLite's write lock at once unless another process holds it; then it
   is sent again from the worker thread, where it waits the busy timeout as before.
 * ``COMMIT`` in WAL mode with ``synchronous=NORMAL`` writes the transaction's pages to the
-  log and syncs nothing. SQLite's automatic checkpoint, which would copy the log and sync
-  inside a commit, is off on these connections (``wal_autocheckpoint=0``): the log is
-  checkpointed beside the writer, on a connection and a thread of its own
-  (profiles/wal_checkpoint.py), so a quick transaction's commit always runs on the loop.
+  log and syncs nothing — unless it checkpoints. SQLite's automatic checkpoint is therefore
+  off on these connections (``wal_autocheckpoint=0``) and done here instead: a commit that
+  finds the log past :data:`WAL_CHECKPOINT_BYTES` (SQLite's own threshold, 1,000 pages of
+  4 KiB) commits and checkpoints (``PASSIVE``: never waits for readers) in the worker thread.
 
 Why: each of those round trips yielded the event loop while the transaction held the one
 writer, and a loop busy with other replies came back to it a whole turn later — under
@@ -38,12 +38,17 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import aiosqlite
+
+# The write-ahead log's size past which a commit checkpoints it (SQLite's default
+# ``wal_autocheckpoint`` of 1,000 pages, at the default page size).
+WAL_CHECKPOINT_BYTES = 1_000 * 4_096
 
 T = TypeVar("T")
 
@@ -56,8 +61,8 @@ class WaitedInThread(RuntimeError):
 class LoopConnection(aiosqlite.Connection):
     """``on_loop`` says where the next calls run; :mod:`profiles.db` sets it per statement
     from the transaction's options, and it falls back to the thread after every commit
-    (which itself runs on the loop for a quick transaction) and when the pool takes the
-    connection back."""
+    (which itself runs on the loop only for a quick transaction whose log is not due a
+    checkpoint) and when the pool takes the connection back."""
 
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
         super().__init__(connector, iter_chunk_size)
@@ -65,6 +70,9 @@ class LoopConnection(aiosqlite.Connection):
         # The transaction began quick (profiles/db.py): its COMMIT may run on the loop, even
         # when its last statement (marked ``scans``) ran in the thread.
         self.quick = False
+        # The write-ahead log of the main database ("" for one in memory): set on connect by
+        # profiles/db.py, which turns SQLite's own checkpoints off (module doc).
+        self.wal_path = ""
         # A BEGIN to send first thing in the next run_in_thread (begin_with_work); cleared
         # when the pool takes the connection back.
         self.pending_begin: str | None = None
@@ -121,7 +129,7 @@ class LoopConnection(aiosqlite.Connection):
         if begin is not None:
             self._begin_now(begin)  # may wait the busy timeout: only this thread waits
         result = _run_to_end(work)
-        self._conn.commit()
+        self._commit_and_checkpoint()
         return result
 
     async def begin(self, statement: str, *, on_loop: bool, busy_timeout_ms: int) -> None:
@@ -157,19 +165,32 @@ class LoopConnection(aiosqlite.Connection):
             conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}").close()
 
     async def commit(self) -> None:
-        """On the loop after a quick transaction; in the worker thread otherwise (module
-        doc). Outside a transaction (committed already, by :meth:`run_in_thread`) sqlite3
-        commits nothing: no hand-off."""
+        """On the loop after a quick transaction, unless the log is due a checkpoint; in the
+        worker thread otherwise, checkpointing when due (module doc). Outside a transaction
+        (committed already, by :meth:`run_in_thread`) sqlite3 commits nothing: no hand-off."""
         quick, self.quick, self.on_loop = self.quick, False, False
         if self._connection is not None and not self._connection.in_transaction:
             return
-        if quick and self._connection is not None:
+        if quick and self._connection is not None and not self._checkpoint_due():
             self._connection.commit()
             return
-        await self._execute(self._commit)
+        await self._execute(self._commit_and_checkpoint)
 
-    def _commit(self) -> None:
+    def _commit_and_checkpoint(self) -> None:
         self._conn.commit()
+        if self._checkpoint_due():
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+
+    def _checkpoint_due(self) -> bool:
+        """A stat of the log file: a few microseconds, no lock. With ``journal_size_limit=0``
+        SQLite truncates the log when it starts it again after a complete checkpoint, so its
+        size is what the next checkpoint has to copy."""
+        if not self.wal_path:
+            return False
+        try:
+            return os.stat(self.wal_path).st_size >= WAL_CHECKPOINT_BYTES
+        except FileNotFoundError:
+            return False
 
     async def rollback(self) -> None:
         """SQLAlchemy's pool rolls back every connection it takes back, after a commit too:

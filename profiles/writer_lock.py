@@ -34,13 +34,9 @@ class WriterLock:
         *,
         patience: float = BACKGROUND_PATIENCE_SECONDS,
         clock: Callable[[], float] | None = None,
-        on_release: Callable[[], None] | None = None,
     ) -> None:
         self.patience = patience
         self._clock = clock
-        # Called each time the writer is handed on or freed: work that needs no writer but
-        # should follow writes (profiles/wal_checkpoint.py).
-        self._on_release = on_release
         self._held = False
         self._foreground: deque[asyncio.Future[None]] = deque()
         self._background: deque[tuple[float, asyncio.Future[None]]] = deque()
@@ -89,8 +85,6 @@ class WriterLock:
         """Hand the writer to the next waiter (it stays held), or free it."""
         if not self._held:
             raise RuntimeError("the writer lock is not held")
-        if self._on_release is not None:
-            self._on_release()
         while (waiter := self._next()) is not None:
             if not waiter.done():  # not cancelled meanwhile
                 waiter.set_result(None)

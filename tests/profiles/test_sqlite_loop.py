@@ -1,14 +1,14 @@
 """Quick transactions on SQLite (profiles/sqlite_loop.py): their statements, BEGIN IMMEDIATE
 and COMMIT run on the event loop's thread; what may wait (a BEGIN IMMEDIATE while another
-process writes, statements marked ``scans``, every ordinary transaction) in aiosqlite's
-worker thread (the log's checkpoints: tests/profiles/test_wal_checkpoint.py). Each
-statement's thread is read from SQLite's own trace callback, which runs in the thread that
-executes it."""
+process writes, a commit that checkpoints the log, statements marked ``scans``, every
+ordinary transaction) in aiosqlite's worker thread. Each statement's thread is read from
+SQLite's own trace callback, which runs in the thread that executes it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import profiles.db
 import profiles.sqlite_loop
 from profiles.db import Database, DatabaseUnavailable, scans
-from profiles.sqlite_loop import WaitedInThread
+from profiles.sqlite_loop import WAL_CHECKPOINT_BYTES, WaitedInThread
 from tests.support.sqlite_trace import (
     LOOP,
     WORKER,
@@ -57,7 +57,7 @@ async def test_a_quick_transaction_runs_its_statements_on_the_loop_and_waits_in_
         ("INSERT INTO t_loop", LOOP),
         ("SELECT x FROM", LOOP),
         ("SELECT count(*) FROM", WORKER),
-        ("COMMIT", LOOP),
+        ("COMMIT", LOOP),  # the log is far from due a checkpoint
     ]
 
     async with db.read(quick=True) as session:
@@ -128,8 +128,53 @@ async def test_a_quick_transaction_hands_the_worker_thread_only_what_may_wait(
     async with db.session() as session:  # an ordinary transaction: all of it in the thread
         await session.exec(text("INSERT INTO t_loop VALUES (2)"))  # type: ignore[call-overload]
     names = [name for _, name in handed]
-    assert names[0] == "_begin_now" and names[-1] == "_commit"
+    assert names[0] == "_begin_now" and names[-1] == "_commit_and_checkpoint"
     assert "execute" in names
+
+
+async def test_commits_checkpoint_the_log_in_the_worker_thread_once_it_is_due(
+    db: Database, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own checkpoint is off on these connections (it would run inside a commit on
+    the loop): quick commits stay on the loop until the log passes the threshold, then one
+    commits and checkpoints in the worker thread, and the log starts again from nothing at
+    the next write (the commit after a checkpoint still finds the old size and goes to the
+    thread once more). Were nobody to checkpoint, the log would grow with every write (ten
+    times the threshold here). The threshold is a sixteenth of SQLite's (64 pages): ten
+    times SQLite's took 10,000 traced writes, half a minute on a busy machine."""
+    threshold = WAL_CHECKPOINT_BYTES // 16
+    monkeypatch.setattr(profiles.sqlite_loop, "WAL_CHECKPOINT_BYTES", threshold)
+    await db.dispose()
+    traced = Traced(db, words=3)
+    wal = f"{make_url(sqlite_url).database}-wal"
+    row = "x" * 4_000
+    writes = 10 * threshold // len(row)
+    async with db.session() as session:
+        await session.exec(text("CREATE TABLE t_big (v TEXT)"))  # type: ignore[call-overload]
+    largest = 0
+    commits: list[str] = []  # where each commit ran: "loop", "worker", "checkpoint"
+    for _ in range(writes):
+        traced.take()
+        async with db.session(quick=True) as session:
+            await session.exec(text("INSERT INTO t_big VALUES (:v)"), params={"v": row})  # type: ignore[call-overload]
+        largest = max(largest, os.stat(wal).st_size)
+        seen = traced.take()
+        assert ("BEGIN IMMEDIATE", LOOP) in seen
+        if seen[-1] == ("PRAGMA wal_checkpoint(PASSIVE)", WORKER):
+            assert seen[-2] == ("COMMIT", WORKER)
+            commits.append("checkpoint")
+        else:
+            commits.append(seen[-1][1])
+            assert seen[-1][0] == "COMMIT"
+    assert commits.count("checkpoint") >= 5
+    # in the thread only to checkpoint, and once right after each checkpoint
+    assert commits.count("worker") <= commits.count("checkpoint")
+    assert all(commits[i - 1] == "checkpoint"
+               for i, where in enumerate(commits) if where == "worker")
+    assert largest < 2 * threshold
+    async with db.read() as session:
+        count = (await session.exec(text("SELECT count(*) FROM t_big"))).one()[0]  # type: ignore[call-overload]
+    assert count == writes
 
 
 WHO = contextvars.ContextVar[str]("who")
