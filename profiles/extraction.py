@@ -98,8 +98,8 @@ class _Worker:
     incoming: FrameReader = field(default_factory=FrameReader)
     outgoing: bytearray = field(default_factory=bytearray)  # what the socket did not take yet
     ready: asyncio.Future[int] | None = None  # its pid once its lexicons are loaded
-    started_at: float = 0.0  # the loop's time when it was spawned, and when it had loaded
-    loaded_at: float | None = None
+    started_at: float = 0.0  # the loop's time when it was spawned …
+    loaded_at: float | None = None  # … and when it had loaded its lexicons (None: not yet)
     ended: asyncio.Future[None] | None = None  # done when its socket closed
 
     @property

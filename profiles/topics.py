@@ -448,21 +448,21 @@ def _named(word: str, frequency: float, ceiling: float = UNKNOWN_MAX) -> bool:
 
 def _english_noun(word: str) -> bool:
     pos = _pos(word)
-    if not pos and "-" in word:
-        # a compound ending in an adjective or a verb describes, names nothing:
-        # "shame-*free*", "software-*like*", "diamond-*shaped*", "check-*in*" ("t-*shirt*",
-        # "k-*pop*" do; an ending the lexicon does not know, "sci-*fi*", is judged whole), and
-        # so does one ending in filler: "twenty-*four*", "log-*in*"
-        ending = word.rpartition("-")[2]
-        last = _pos(ending)
-        if "ADJ" in last or (last and "NOUN" not in last) or is_filler(ending):
-            return False
-        return _unknown_noun(word)
     if not pos:
-        return _unknown_noun(word)
+        return _unknown_noun(word) and not ("-" in word and _describing_compound(word))
     if word.endswith("ing") and "VERB" in pos:  # a gerund names an activity: "climbing"
         return zipf(word, "en") < GERUND_MAX
     return "NOUN" in pos or "PROPN" in pos
+
+
+def _describing_compound(word: str) -> bool:
+    """A hyphenated compound ending in an adjective or a verb describes, names nothing:
+    "shame-*free*", "software-*like*", "diamond-*shaped*", "check-*in*" ("t-*shirt*",
+    "k-*pop*" do; an ending the lexicon does not know, "sci-*fi*", is judged whole), and so
+    does one ending in filler: "twenty-*four*", "log-*in*"."""
+    ending = word.rpartition("-")[2]
+    last = _pos(ending)
+    return "ADJ" in last or (bool(last) and "NOUN" not in last) or is_filler(ending)
 
 
 def _weak_modifier(word: str, lang: str) -> bool:
@@ -638,7 +638,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             # went is the clause's verb, not the head of "tests pass"
             went = (
                 lang == "en" and not name and not finite
-                and (word in _HOW_IT_WENT or adverb) and _subject_and_verb(run)
+                and (word in _HOW_IT_WENT or adverb) and _subject_and_verb(run, read_as_verb=True)
             )
             filler = filler or adverb or went
             if filler or verb_use:
@@ -863,28 +863,25 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     build *finishes*"), none after a plural ("if the unit tests *pass*"): that word is the
     clause's verb. Outside one a noun phrase may stand alone ("merge conflicts
     everywhere")."""
-    if len(run) < 2 or run[-1][1] or run[-2][1]:
-        return run
-    word, before = run[-1][0], run[-2][0]
-    if "VERB" not in _pos(word) or "NOUN" not in _pos(before):
-        return run
-    agrees = _singular(before) == (word.endswith("s") and lemma(word, "en") != word)
-    return run[:-1] if agrees else run
+    return run[:-1] if _subject_and_verb(run) else run
 
 
-def _subject_and_verb(run: list[tuple[str, bool]]) -> bool:
-    """The run ends in a noun and a verb form agreeing with it: a plural and a plain form
-    ("tests pass", "scripts run"), or a singular and an -s form read mostly as a verb ("build
+def _subject_and_verb(run: list[tuple[str, bool]], *, read_as_verb: bool = False) -> bool:
+    """The run ends in a noun and a verb-able word agreeing with it: a plural and a plain
+    form ("tests pass", "scripts run"), or a singular and an -s form ("weather holds").
+    ``read_as_verb``: the singular's -s form only where it is read mostly as a verb ("build
     fails"; not "generic *types*", more often a plural than a verb, nor "feed *works*": see
-    :func:`_third_person_verb`)."""
+    :func:`_third_person_verb`) — outside a subordinate clause, which awaits its verb, a noun
+    phrase may stand alone."""
     if len(run) < 2 or run[-1][1] or run[-2][1]:
         return False
     word, before = run[-1][0], run[-2][0]
     if "VERB" not in _pos(word) or "NOUN" not in _pos(before):
         return False
-    if _singular(before):
-        return _third_person_verb(word)
-    return lemma(word, "en") == word
+    inflected = word.endswith("s") and lemma(word, "en") != word
+    if not _singular(before):
+        return not inflected
+    return _third_person_verb(word) if read_as_verb else inflected
 
 
 # After these a verb's plain form names a thing: "the *deploy*", "my *install*", "this
