@@ -56,6 +56,7 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "taken": (r"point taken",),
     "opinion": (r"in my (?:humble |honest )?opinion",),
     "definition": (r"by definition",),
+    "sense": (r"(?:make|makes|made|making) (?:no |any |much |more |some |little |total )?sense",),
     "lesson": (r"lesson learned",),
     "kudos": (r"kudos",),
     "alike": (r"great minds think alike",),

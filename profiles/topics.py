@@ -94,6 +94,9 @@ GENERIC_ALONE = frozenset(
     + ("help", "idea", "tips", "tip", "advice", "something", "example", "sound", "way")
     + ("lot", "bit", "kind", "sort", "guess", "point", "fact", "reason", "problem", "chance")
     + ("second", "minute", "hour", "moment", "place", "part", "side", "end", "start")
+    # what one asks for or gives about a subject: "any recommendations?", "pushed a fix"
+    + ("suggestion", "suggestions", "recommendation", "recommendations", "fix", "fixes")
+    + ("opinion", "opinions", "person")
     # what a person says they care about is the pastime named with it, not the word itself:
     # "my hobby is painting", "my passion is music" taught "hobby" and "passion" too
     + ("hobby", "passion")
@@ -147,6 +150,15 @@ _TO_OBJECT_VERBS = frozenset(
     ("listen", "switch", "move", "migrate", "convert", "upgrade", "subscribe", "addict")
     + ("devote", "dedicate", "introduce")
 )
+# Numbers spelled out, which YAKE's list holds only some of: "my grandma turned *ninety*",
+# "*sixty* people came", "a *hundred* bucks" taught "ninety", "sixty", "hundred buck".
+_NUMBERS = frozenset(
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    + ("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen")
+    + ("eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy")
+    + ("eighty", "ninety", "hundred", "hundreds", "thousand", "thousands", "million")
+    + ("millions", "billion", "billions", "dozen", "dozens")
+)
 # The people of one's family and circle (see is_filler): English, singular and plural.
 _KIN = frozenset(
     word + ending
@@ -154,7 +166,7 @@ _KIN = frozenset(
         "son", "daughter", "wife", "husband", "kid", "mom", "mum", "dad", "mother", "father",
         "parent", "brother", "sister", "sibling", "boyfriend", "girlfriend", "fiance",
         "fiancee", "spouse", "grandma", "grandpa", "grandmother", "grandfather", "cousin",
-        "aunt", "uncle", "niece", "nephew", "stepson", "stepdaughter",
+        "aunt", "uncle", "niece", "nephew", "stepson", "stepdaughter", "partner",
         # and the people one lives and works beside: "my friend Jessica loves climbing"
         "friend", "bestie", "roommate", "flatmate", "housemate", "coworker", "colleague",
         "neighbor", "neighbour",
@@ -255,6 +267,8 @@ UNKNOWN_NAME_MIN = 4.0
 CONNECTIVE_MIN = 4.0
 # A gerund is an interest ("climbing", "programming") unless it is everyday ("thinking").
 GERUND_MAX = 4.8
+# … but an -ing noun this much (Zipf) commoner than its verb names a thing ("wedding").
+NOUN_FIRST_MARGIN = 1.0
 # Without a part-of-speech lexicon (other languages) a single word must be rarer.
 OTHER_SINGLE_MAX = 4.6
 MAX_WORDS = 3
@@ -389,6 +403,8 @@ def lemma(word: str, lang: str) -> str:
         if "NOUN" not in _pos(word):
             return word
         nouns = lemminflect.getLemma(word, upos="NOUN")
+        if word.endswith("ves"):  # "leaves" is "leaf"'s plural as well as the noun "leave"'s
+            nouns = _f_singulars(word) or nouns
         return str(nouns[0]).lower() if nouns and nouns[0] else word
     try:
         found = simplemma.lemmatize(word, lang=lang)
@@ -398,6 +414,16 @@ def lemma(word: str, lang: str) -> str:
     # simplemma sometimes maps a noun to a related verb or a stem; keep it only when it is a
     # plausible inflection of the same word (same start, not longer).
     return found if found[:3] == word[:3] and len(found) <= len(word) and found else word
+
+
+def _f_singulars(word: str) -> tuple[str, ...]:
+    """The singulars in -f/-fe of a plural in -ves, which lemminflect lists after another
+    reading: "leaves" → "leave" first, then "leaf" (the bonsai's "new leaves" taught
+    "leave")."""
+    import lemminflect
+
+    nouns = lemminflect.getAllLemmas(word).get("NOUN", ())
+    return tuple(noun for noun in nouns if noun.endswith(("f", "fe")))
 
 
 def _unknown_singular(word: str) -> str:
@@ -416,7 +442,8 @@ def _unknown_singular(word: str) -> str:
 
 @functools.lru_cache(maxsize=100_000)
 def is_filler(word: str, lang: str = "en") -> bool:
-    """Never part of a topic: stopwords, interjections, laughter, contractions, numbers,
+    """Never part of a topic: stopwords, interjections, laughter, contractions, numbers
+    (in digits or words),
     and the people of one's family ("my *son* plays fortnite" taught "son": a person spoken
     of is nobody's interest, as a given name is not)."""
     if len(word) < 2 or word.isdigit() or "'" in word or "’" in word:
@@ -425,7 +452,7 @@ def is_filler(word: str, lang: str = "en") -> bool:
         return all(is_filler(part, lang) for part in word.split("-") if part)
     if word in INTERJECTIONS or _LAUGHTER.match(word) or _STRETCHED.search(word):
         return True
-    return word in stopwords(lang) or (lang == "en" and word in _KIN)
+    return word in stopwords(lang) or (lang == "en" and (word in _KIN or word in _NUMBERS))
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -451,8 +478,18 @@ def _english_noun(word: str) -> bool:
     if not pos:
         return _unknown_noun(word) and not ("-" in word and _describing_compound(word))
     if word.endswith("ing") and "VERB" in pos:  # a gerund names an activity: "climbing"
-        return zipf(word, "en") < GERUND_MAX
+        return zipf(word, "en") < GERUND_MAX or ("NOUN" in pos and _noun_first(word))
     return "NOUN" in pos or "PROPN" in pos
+
+
+@functools.lru_cache(maxsize=100_000)
+def _noun_first(word: str) -> bool:
+    """An -ing noun far commoner than its verb is read as the thing, not the doing, however
+    common: "wedding" (Zipf 4.8) against "wed" (3.7) — "planning our wedding" taught
+    nothing; "meeting", "building", "training" are as common as their verbs and stay
+    everyday gerunds."""
+    verbs = [verb for verb in _verbs(word) if verb != word]
+    return bool(verbs) and zipf(word, "en") >= max(zipf(v, "en") for v in verbs) + NOUN_FIRST_MARGIN
 
 
 def _describing_compound(word: str) -> bool:
@@ -544,8 +581,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         complement = False  # … after a noun: "my hobby is *painting*" names, not does
         # … after someone doing it: "we're *migrating* the billing db", "I'm *writing* unit
-        # tests" (an -ing form before a noun may open a compound: "are *operating* systems")
+        # tests", "the kids are *operating* drones", "my friends are *streaming* valorant"
+        # (an -ing form before a noun may open a compound: "these are *operating* systems",
+        # "Linux and Windows are …")
         doer = False
+        actor = False  # the subject is someone doing things (see doer)
         spending = False  # a form of "spend" came: "spent the weekend *debugging* kafka"
         tokens = (
             _possessives_apart(_HYPHENATED_TOKEN.findall(clause))
@@ -553,6 +593,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             else TOKEN.findall(clause)
         )
         lowered = [raw.lower().replace("’", "'") for raw in tokens] + [""]
+        start = 0  # where the run began
         for index, raw in enumerate(tokens):
             word, following = lowered[index], lowered[index + 1]
             after = lowered[index + 2] if index + 2 < len(lowered) else ""
@@ -584,10 +625,19 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # an action, not an activity: "*grabbing* lunch", "*switching* from webpack"
                 # (after a determiner it names a thing: "the staging database")
                 or (previous not in _DETERMINERS and _action_gerund(word))
+                # the doing a verb goes on with, before its object: "just finished *watching*
+                # severance", "the plan keeps *showing* drift" (not "I started *climbing*")
+                or (previous in _GOING_ON and word.endswith("ing") and _begins_object(following))
                 # a verb whose object is someone named: "*ping* Sarah when you're done"
                 or (index + 1 < len(tokens) and tokens[index + 1][:1].isupper()
                     and _person_named(following, tokens, index + 1, word))
             ) and not (word.endswith("ing") and _of_go(previous))  # "I'm going *hiking*"
+            # a verdict on the subject: "honestly python *rocks*" (it taught "python rock")
+            verb_use = verb_use or (
+                lang == "en" and bool(run) and word in _VERDICTS
+                and (not following or is_filler(following, lang))
+                and _opening(lowered[:start]) and _subject_and_verb([*run, (word, False)])
+            )
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"; so does any verb with an object after it: "the api
             # *returns* a 500" (see _before_its_object)
@@ -638,11 +688,15 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             # went is the clause's verb, not the head of "tests pass"
             went = (
                 lang == "en" and not name and not finite
-                and (word in _HOW_IT_WENT or adverb) and _subject_and_verb(run, read_as_verb=True)
+                and (word in _HOW_IT_WENT or adverb)
+                and _subject_and_verb(
+                    run, read_as_verb=True, leeway=MANNER_LEEWAY if word in _MANNER else 0.0
+                )
             )
             filler = filler or adverb or went
             if filler or verb_use:
                 noun_before = bool(run)
+                plural_before = noun_before and _plural_doer(run[-1])
                 if run:
                     # a verb ending the run is the clause's own: the run's last word is no
                     # verb then ("she said the release *notes* are out")
@@ -660,13 +714,21 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 carried = subject and not verb_use
                 # … but not past "to", after which a verb is one: "here is how to *traverse*"
                 participle = be or (carried and participle and word != "to")
-                who = word.partition("'")[0] if "'" in word else previous  # "we're", "we are"
-                doer = (be and who in _DOERS) or (carried and doer)
+                # someone who does things is the subject: "we're", "we are", "I've been",
+                # "the kids are", "my sister's"; carried past auxiliaries ("I have been")
+                stem, who = word.partition("'")[0], previous.partition("'")[0]
+                actor = (
+                    stem in _DOERS or stem in _KIN
+                    or (be and (who in _DOERS or who in _KIN or plural_before))
+                    or (actor and (carried or "AUX" in _pos(word)))  # "have", "will"
+                )
+                doer = be and actor
                 complement = (be and noun_before) or (carried and complement)
                 subject = (
                     # one's family too: "my son *plays* fortnite", "my kids *love* lego"
                     (be or word in _SUBJECTS or carried or person or adverb
-                     or (lang == "en" and word in _KIN))
+                     or (lang == "en" and word in _KIN)
+                     or ("'" in word and stem in _DOERS))  # "I've", "we'd"
                     and word not in _DETERMINERS
                     # "listen to *jazz*", "looking forward to *hiking*"
                     and not (word == "to" and (_to_object(previous) or previous == "forward"))
@@ -681,9 +743,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 )
                 # "the *deploy* failed", "after the *merge*": a verb named as a thing
                 made_noun = lang == "en" and previous in _NAMING_DETERMINERS and _bare_verb(word)
+                start = index if not run else start
                 run.append((word, name or pastime or made_noun))
                 listing = pastime
-                subject = participle = complement = doer = False
+                subject = participle = complement = doer = actor = False
             address = address or (
                 lang == "en" and (word in _GREETINGS or (previous == "good" and time_word(word)))
             )
@@ -717,7 +780,10 @@ def _possessives_apart(tokens: list[str]) -> list[str]:
         stem, mark = token[:-2], token[-2:].replace("’", "'").lower()
         following = tokens[index + 1].lower() if index + 1 < len(tokens) else ""
         if (
-            mark == "'s" and len(stem) > 1 and not is_filler(stem.lower())
+            mark == "'s" and len(stem) > 1
+            # one's family owns ("my sister's wedding") unless doing: "my wife's learning"
+            and (not is_filler(stem.lower())
+                 or (stem.lower() in _KIN and not _doing(following.lower())))
             and following and (stem[:1].isupper() or not is_filler(following))
         ):
             apart.extend((stem, "'s"))
@@ -726,15 +792,70 @@ def _possessives_apart(tokens: list[str]) -> list[str]:
     return apart
 
 
+# Verbs that go on with an -ing form: "finished *watching*", "keeps *crashing*".
+_GOING_ON = frozenset(
+    ("keep", "keeps", "kept", "keeping", "stop", "stops", "stopped", "finish", "finished")
+    + ("finishes", "start", "started", "starts", "quit", "quits", "avoid", "avoided", "began")
+    + ("begin", "resume", "resumed", "continue", "continued", "tried")
+)
+
+
+def _begins_object(word: str) -> bool:
+    """A word that can open the object of a verb: not filler, and not one saying when
+    ("I started climbing *last* year" names the pastime)."""
+    return bool(word) and not is_filler(word) and not time_word(word)
+
+
+def _doing(word: str) -> bool:
+    """An -ing form read as the doing, after which one's "'s" is "is" ("my wife's
+    *learning* pottery"); not one read as the thing ("my sister's *wedding*")."""
+    return word.endswith("ing") and not _noun_first(word)
+
+
 # How something went, after its verb: "the tests pass *now*", "the scripts run *fine*".
 _HOW_IT_WENT = frozenset(
     ("now", "again", "today", "anymore", "fine", "ok", "okay", "great", "well", "locally")
 )
+# … of which these say how well something works, as only a verb is said to: "the news feed
+# works *fine*" ("worked" 5.2 against "works" 5.3), "the app works *great*"; a plural
+# far commoner than its verb's past stays a noun ("board games *great*": "gamed" 2.3).
+_MANNER = frozenset(("fine", "ok", "okay", "great", "well"))
+MANNER_LEEWAY = 0.3
 # A participle that gives the thing before it its name: "a dog *named* Biscuit".
 _NAMING_PARTICIPLES = frozenset(("named", "called"))
 _SPEND = frozenset(("spend", "spends", "spent", "spending"))
 # Who is doing something, before a form of "be" ("I'm", "we are", "they were").
-_DOERS = frozenset(("i", "we", "you", "they", "he", "she"))
+_DOERS = frozenset(
+    ("i", "we", "you", "they", "he", "she", "people", "guys", "folks", "everyone", "everybody")
+)
+
+
+# A verdict said of the subject that opens the clause: "honestly python *rocks*", "board
+# games *rule*" (a fragment may read as one: "moon rocks!" teaches "moon").
+_VERDICTS = frozenset(("rock", "rocks", "rule", "rules", "suck"))
+# What may come before a clause's subject: "*honestly* python rocks", "*haha yeah the*
+# board games rule", "*and* rust rocks".
+_OPENERS = frozenset(("so", "and", "but", "also", "well", "now", "then", "still", "anyway"))
+
+
+def _opening(before: Sequence[str]) -> bool:
+    """Nothing but openers before a run: determiners, interjections, laughter, adverbs
+    ("honestly", "finally") and a few linking words: the run is the clause's subject."""
+    return all(
+        word in _DETERMINERS or word in INTERJECTIONS or word in _OPENERS
+        or bool(_LAUGHTER.match(word)) or _adverb(word)
+        for word in before
+    )
+
+
+def _plural_doer(item: tuple[str, bool]) -> bool:
+    """A plural noun not kept as a name, the subject of a form of "be" that does something
+    ("the students are learning calculus"); a name is as often a thing's ("Windows are"),
+    and one's hobbies are what they name ("my hobbies are *reading* and running")."""
+    word, kept = item
+    return (
+        not kept and word not in _PASTIME_NOUNS and "NOUN" in _pos(word) and not _singular(word)
+    )
 
 
 def _duration(word: str) -> bool:
@@ -866,13 +987,15 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     return run[:-1] if _subject_and_verb(run) else run
 
 
-def _subject_and_verb(run: list[tuple[str, bool]], *, read_as_verb: bool = False) -> bool:
+def _subject_and_verb(
+    run: list[tuple[str, bool]], *, read_as_verb: bool = False, leeway: float = 0.0
+) -> bool:
     """The run ends in a noun and a verb-able word agreeing with it: a plural and a plain
     form ("tests pass", "scripts run"), or a singular and an -s form ("weather holds").
     ``read_as_verb``: the singular's -s form only where it is read mostly as a verb ("build
-    fails"; not "generic *types*", more often a plural than a verb, nor "feed *works*": see
-    :func:`_third_person_verb`) — outside a subordinate clause, which awaits its verb, a noun
-    phrase may stand alone."""
+    fails"; not "generic *types*", more often a plural than a verb: see
+    :func:`_third_person_verb`), or nearly so (``leeway``) — outside a subordinate clause,
+    which awaits its verb, a noun phrase may stand alone."""
     if len(run) < 2 or run[-1][1] or run[-2][1]:
         return False
     word, before = run[-1][0], run[-2][0]
@@ -881,7 +1004,7 @@ def _subject_and_verb(run: list[tuple[str, bool]], *, read_as_verb: bool = False
     inflected = word.endswith("s") and lemma(word, "en") != word
     if not _singular(before):
         return not inflected
-    return _third_person_verb(word) if read_as_verb else inflected
+    return _third_person_verb(word, leeway) if read_as_verb else inflected
 
 
 # After these a verb's plain form names a thing: "the *deploy*", "my *install*", "this
@@ -959,14 +1082,14 @@ def _verb_between(word: str, before: tuple[str, bool], following: str, after: st
 
 
 @functools.lru_cache(maxsize=100_000)
-def _third_person_verb(word: str) -> bool:
+def _third_person_verb(word: str, leeway: float = 0.0) -> bool:
     """A verb's -s form, read mostly as the verb: "loves", "plays", "watches", "hates"; not
     a plural noun the verb shares a form with ("games", "records", "drinks", "shops").
     wordfreq has no parts of speech, so the verb's past tense says which reading is the
     common one ("loved" 5.0 > "loves" 4.7; "gamed" 2.3 < "games" 5.4); for an irregular verb,
     whose past no rule builds, its -ing form ("building" 5.3 > "builds" 4.0). (Built by
     rule and checked against the lexicon: lemminflect's table of inflections would cost a
-    worker 0.3 CPU-s to load.)"""
+    worker 0.3 CPU-s to load.) ``leeway``: the verb's reading may be this much rarer (Zipf)."""
     pos = _pos(word)
     if not word.endswith("s") or "VERB" not in pos:
         return False
@@ -981,7 +1104,7 @@ def _third_person_verb(word: str) -> bool:
     if reading is None:
         gerunds = [f for v in verbs for f in (v + "ing", v[:-1] + "ing", v + v[-1] + "ing")]
         reading = _attested(gerunds, verbs)
-    return reading is not None and reading > zipf(word, "en")
+    return reading is not None and reading > zipf(word, "en") - leeway
 
 
 def _verbs(word: str) -> tuple[str, ...]:
@@ -1065,7 +1188,10 @@ def _be(word: str) -> bool:
     """A form of "be", or a pronoun contracted with one ("it's", "they're"; not a
     possessive, "the team's", nor "let's")."""
     pronoun, _, rest = word.partition("'")
-    return rest in ("s", "re", "m") and is_filler(pronoun) and "VERB" not in _pos(pronoun)
+    return (
+        rest in ("s", "re", "m") and bool(pronoun) and is_filler(pronoun)
+        and "VERB" not in _pos(pronoun)
+    )
 
 
 def _progressive(word: str, following: str, lang: str, *, after_noun: bool = False) -> bool:

@@ -31,7 +31,8 @@ def found(text: str) -> list[str]:
         "feeling under the weather today", "over the moon", "not my cup of tea",
         "my hands are full", "get some rest", "time for bed", "wait what", "whatever works",
         "what's the plan for today?", "any plans for the weekend?", "any update?",
-        "in my humble opinion", "by definition",
+        "in my humble opinion", "by definition", "you are not making sense",
+        "that makes total sense",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
