@@ -7,8 +7,9 @@ Why: three events in four are channel messages the bot only observes; one transa
 (issue 16). Here the handler does its reads (who, consent, channel policy, platform context)
 and the extraction, then :meth:`Learner.submit` queues a :class:`Pending` and returns. One
 background task applies what arrived within ``max_delay`` (50 ms; at most ``max_batch``
-items) in one transaction: a set-based consent re-check, the event-id claims, ``last_seen_at``,
-the learning rule of :class:`profiles.ingest.BatchIngestor` and the features' observation
+items, the ``learning_batch_max`` setting: 32 on SQLite, 500 on PostgreSQL) in one
+transaction: a set-based consent re-check, the event-id claims, ``last_seen_at``, the
+learning rule of :class:`profiles.ingest.BatchIngestor` and the features' observation
 (digest channel activity), so a retried delivery still teaches nothing twice. On PostgreSQL
 everything after the claims goes out as one statement (profiles/write_queue.py): ``BEGIN``,
 the people's hold, the claims, the writes, ``COMMIT`` — five round trips (four for a DM's
@@ -83,8 +84,17 @@ log = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
 
 MAX_BATCH = 500
+# On SQLite a batch holds the one writer that every reply's claim and record wait for: a
+# batch of ~90 events held it ~30 ms at maximum ingest, and the DMs that came meanwhile
+# waited (docs/measurement.md, "Shorter learning batches on SQLite (fortieth session)").
+MAX_BATCH_SQLITE = 32
 MAX_DELAY_SECONDS = 0.05
 MAX_PENDING = 10_000
+
+
+def default_batch_max(db: Database) -> int:
+    """The ``learning_batch_max`` an unset setting means for this database."""
+    return MAX_BATCH_SQLITE if db.sqlite else MAX_BATCH
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from bot.consent import AwaitingConsent
 from bot.events import AnyEvent, Reply, utcnow
 from bot.features import FeatureBase, Features
 from bot.journal import Journal
-from bot.learning import Learner
+from bot.learning import Learner, default_batch_max
 from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
 from bot.reply_bindings import ReplyBindings
@@ -84,7 +84,9 @@ class Services:
         self.reply_turns = ReplyTurns(
             self.settings.reply_work_at_once, self.settings.observe_yield_ms
         )
-        self.learner = Learner(self)
+        self.learner = Learner(
+            self, max_batch=self.settings.learning_batch_max or default_batch_max(self.db)
+        )
         self.bindings = ReplyBindings(self.db)
 
     @classmethod

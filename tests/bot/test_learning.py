@@ -613,3 +613,33 @@ async def test_two_workers_batches_that_write_the_same_peoples_last_seen_never_d
             .where(col(Person.id).in_(ids))
         )).all()
     assert sorted(rows) == [(latest, 2 * rounds)] * len(users)
+
+
+@pytest.mark.parametrize("setting", [None, 5])
+async def test_a_learning_batch_holds_at_most_its_limit(make_core, setting):
+    """On SQLite a learning batch holds the one writer that every reply's claim and record
+    wait for, so by default it takes at most 32 events (a batch of ~90 held it ~30 ms at
+    maximum ingest); on PostgreSQL, with no such writer, up to 500 (fewer round trips).
+    ``learning_batch_max`` overrides both. Everything is learned either way."""
+    core = await make_core(settle=False, learning_batch_max=setting)
+    queue = core.services.learner.queue
+    queue.max_delay = 3600.0  # a batch closes when full or flushed, not by time
+    sizes: list[int] = []
+    apply = queue._apply_batch
+
+    async def counted(session, items):
+        sizes.append(len(items))
+        return await apply(session, items)
+
+    queue._apply_batch = counted
+    who = person("batched")
+    await grant(core, who)
+    events = [channel(who, f"{TEXTS[i % len(TEXTS)]} #{i}") for i in range(80)]
+    for event in events:
+        await core.handle(event)
+    await core.services.learner.flush()
+    assert sum(sizes) == 80, sizes
+    limit = setting or (32 if core.services.db.sqlite else 500)
+    assert max(sizes) == min(limit, 80), sizes
+    for event in events:
+        assert await count(core, ProcessedEvent, event_id=event.event_id) == 1
