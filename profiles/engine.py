@@ -870,7 +870,9 @@ class ProfileEngine:
         horizon = to_ts(now) - 4 * self.half_life
         # Whoever the consent gate lets the bot learn from in this workspace (its mode).
         allowed = learning_statuses(await self.opt_out_in(session, platform, workspace))
-        people = func.count(func.distinct(Interest.person_id))
+        # a person holds a topic once (uq_interest): its rows are its people, no DISTINCT
+        # (which sorted every row first: profiles/background.py's counts)
+        people = func.count()
         stmt = scans(  # counts over the workspace: never on the event loop (profiles/db.py)
             select(Interest.topic, people)
             .join(Person, Person.id == Interest.person_id)  # type: ignore[arg-type]

@@ -442,10 +442,9 @@ def _unknown_singular(word: str) -> str:
 
 @functools.lru_cache(maxsize=100_000)
 def is_filler(word: str, lang: str = "en") -> bool:
-    """Never part of a topic: stopwords, interjections, laughter, contractions, numbers
-    (in digits or words),
-    and the people of one's family ("my *son* plays fortnite" taught "son": a person spoken
-    of is nobody's interest, as a given name is not)."""
+    """Never part of a topic: stopwords, interjections, laughter, contractions, numbers (in
+    digits or words), and the people of one's family ("my *son* plays fortnite" taught
+    "son": a person spoken of is nobody's interest, as a given name is not)."""
     if len(word) < 2 or word.isdigit() or "'" in word or "’" in word:
         return True
     if "-" in word:  # a compound of filler is filler: "twenty-four", "one-on-one"
@@ -1186,7 +1185,8 @@ def _verb_only(word: str) -> bool:
 
 def _be(word: str) -> bool:
     """A form of "be", or a pronoun contracted with one ("it's", "they're"; not a
-    possessive, "the team's", nor "let's")."""
+    possessive, "the team's", nor "let's", nor the "'s" a possessive leaves on its own:
+    :func:`_possessives_apart`)."""
     pronoun, _, rest = word.partition("'")
     return (
         rest in ("s", "re", "m") and bool(pronoun) and is_filler(pronoun)

@@ -34,7 +34,8 @@ OWN = ["rust async", "film noir", "jazz piano", "kubernetes operators", "bird wa
 MORE = ["tide pools", "glass blowing", "fern spores", "vinyl pressing", "rope bridges",
         "moth wings", "tram lines", "paper kites", "salt marshes", "clock repair",
         "bee keeping", "sea kayaks"]
-COUNT = "count(distinct"
+# How the workspace counts (its people with an interest, each topic's holders) are sent.
+COUNT = "count(*)"
 
 
 async def _seed(core: Core, workspace: str, user: str, topics: list[str], *,
