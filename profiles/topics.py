@@ -717,8 +717,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # "the kids are", "my sister's"; carried past auxiliaries ("I have been")
                 stem, who = word.partition("'")[0], previous.partition("'")[0]
                 actor = (
-                    stem in _DOERS or stem in _KIN
-                    or (be and (who in _DOERS or who in _KIN or plural_before))
+                    _someone(stem)
+                    or (be and (_someone(who) or plural_before))
                     or (actor and (carried or "AUX" in _pos(word)))  # "have", "will"
                 )
                 doer = be and actor
@@ -835,6 +835,11 @@ _VERDICTS = frozenset(("rock", "rocks", "rule", "rules", "suck"))
 # What may come before a clause's subject: "*honestly* python rocks", "*haha yeah the*
 # board games rule", "*and* rust rocks".
 _OPENERS = frozenset(("so", "and", "but", "also", "well", "now", "then", "still", "anyway"))
+
+
+def _someone(word: str) -> bool:
+    """A person or people who may be doing something: a pronoun, a group, one's family."""
+    return word in _DOERS or word in _KIN
 
 
 def _opening(before: Sequence[str]) -> bool:

@@ -25,6 +25,13 @@ def found(text: str) -> list[str]:
     return [t for t, _ in extractor.extract(text).topics]
 
 
+def taught_without(text: str, topic: str, wrong: str) -> None:
+    """``text`` teaches ``topic``, and no topic holding the word ``wrong``."""
+    got = found(text)
+    assert topic in got, got
+    assert not [t for t in got if wrong in t.split()], got
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -824,9 +831,7 @@ def test_a_common_word_after_a_rare_adjective_is_its_noun(text, topic):
 def test_an_adverb_after_a_noun_ends_its_phrase_and_a_verb_follows(text, topic, wrong):
     """"starter finally rose" was one topic: an adverb ("finally", "usually") is no part of
     a thing's name, and after a noun the word it comes before is that noun's verb."""
-    got = found(text)
-    assert topic in got, got
-    assert not [t for t in got if wrong in t.split()], got
+    taught_without(text, topic, wrong)
 
 
 @pytest.mark.parametrize(
@@ -899,9 +904,7 @@ def test_an_ing_form_done_by_someone_takes_an_object(text, topic, wrong):
     one after time spent ("spent the weekend *debugging*"): it taught "writing unit test"
     and "debugging kafka consumer". After a noun or a determiner it still opens a
     compound ("what are *operating* systems", "the *swimming* pool")."""
-    got = found(text)
-    assert topic in got, got
-    assert not [t for t in got if wrong in t.split()], got
+    taught_without(text, topic, wrong)
 
 
 @pytest.mark.parametrize(
@@ -968,9 +971,7 @@ def test_a_verb_after_an_adverb_a_naming_participle_or_before_half_is_no_topic(
     """An adverb after the subject hands it on to the verb ("I *finally* beat" taught "beat
     elden ring"), "named"/"called" ends the phrase before the name it gives ("dog named
     biscuit"), and "half" opens a verb's object like an article ("refactor broke half")."""
-    got = found(text)
-    assert topic in got, got
-    assert not [t for t in got if wrong in t.split()], got
+    taught_without(text, topic, wrong)
 
 
 @pytest.mark.parametrize(
@@ -1009,9 +1010,7 @@ def test_an_ing_form_done_by_a_plural_or_a_group_takes_an_object(text, topic, wr
     ("the guys", "people") do too ("the kids are operating drones" taught "operating
     drone"); a name before "are" may be a thing's, so "Windows are operating systems"
     keeps its compound."""
-    got = found(text)
-    assert topic in got, got
-    assert not [t for t in got if wrong in t.split()], got
+    taught_without(text, topic, wrong)
     assert "operating system" in found("Linux and Windows are operating systems")
 
 
@@ -1044,9 +1043,7 @@ def test_a_singular_said_to_work_well_ends_its_phrase(text, topic, wrong):
     """"Works" is read as a plural as often as a verb, but "fine", "great", "well" say how
     something works, as only a verb is said to ("news feed work"). A plural far commoner
     than its verb stays whole: "board games great"."""
-    got = found(text)
-    assert topic in got, got
-    assert not [t for t in got if wrong in t.split()], got
+    taught_without(text, topic, wrong)
     assert "board game" in found("I find board games great")
 
 
@@ -1088,9 +1085,7 @@ def test_an_ing_form_a_verb_goes_on_with_takes_its_object(text, topic, wrong):
     """After "finished", "keeps", "stopped" an -ing form before its object is a verb
     ("watching severance" was a topic); before a time or nothing it names the pastime:
     "I started climbing last year"."""
-    got = found(text)
-    assert topic in got, got
-    assert not [t for t in got if wrong in t.split()], got
+    taught_without(text, topic, wrong)
     assert found("I started climbing last year") == ["climbing"]
 
 
