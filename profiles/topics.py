@@ -249,6 +249,8 @@ SINGLE_MAX = 5.6
 MODIFIER_MAX = 5.5
 # An evaluative verb-noun stands alone only when uncommon ("joke" yes, "love", "hope" no).
 EVALUATIVE_VERB_MAX = 5.0
+# VADER's valence below which a noun gerund's own sentiment is incidental (see evaluative)
+MILD_VALENCE = 1.0
 # Below this, a word the lexicon also lists as an adjective is taken as the noun ("piano").
 RARE_NOUN_MAX = 4.7
 # A verb this common inside a run of words ends one phrase and starts another.
@@ -363,8 +365,18 @@ def evaluative(word: str) -> bool:
     ("failing", "crashing", "struggling"; "climbing", "hiking" carry none)."""
     lexicon = _valences()
     pos = _pos(word)
-    if word.endswith("ing") and "VERB" in pos and _gerund_valence(word, lexicon):
-        return True
+    if word.endswith("ing") and "VERB" in pos:
+        own = lexicon.get(word)
+        if (
+            own is not None and "NOUN" in pos and abs(own) < MILD_VALENCE
+            and zipf(word, "en") < GERUND_MAX
+        ):
+            # a noun the gerund is in its own right, of mild sentiment (VADER's own entry
+            # for it, not its verb's) and no everyday word: the thing it names ("cutting
+            # board": "cutting" -0.5, "cut" -1.1; "troubleshooting"; not "feeling")
+            return False
+        if _gerund_valence(word, lexicon):
+            return True
     if word not in lexicon and word.replace("our", "or") not in lexicon:  # "favourite"
         return False
     if not pos or pos & {"ADJ", "ADV"} or "NOUN" not in pos:
@@ -506,7 +518,7 @@ def _weak_modifier(word: str, lang: str) -> bool:
     noun or adjective at all (a verb: "reading books" → "books")."""
     if lang != "en":
         return zipf(word, lang) >= SINGLE_MAX
-    if evaluative(word):
+    if evaluative(word) or _adverb(word):  # "rarely wins", "constantly"
         return True
     pos = _pos(word)
     if not pos:
@@ -586,6 +598,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         doer = False
         actor = False  # the subject is someone doing things (see doer)
         spending = False  # a form of "spend" came: "spent the weekend *debugging* kafka"
+        # a verb came before the run: the run is its object, not the subject of a verb of
+        # its own ("I read blog *posts* regularly": "blog post", not "blog")
+        verb_before = False
         tokens = (
             _possessives_apart(_HYPHENATED_TOKEN.findall(clause))
             if lang == "en"
@@ -682,15 +697,15 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             # "my sourdough starter *finally* rose": an adverb after a noun ends its phrase,
             # and the noun is the subject of the verb after it; after a subject it hands
             # the subject on ("I *finally* beat Elden Ring" taught "beat elden ring")
-            adverb = lang == "en" and (bool(run) or subject) and not name and _adverb(word)
+            adverb = lang == "en" and (bool(run) or subject) and not name and (
+                _adverb(word) or (word in _HOW_OFTEN and (not following or is_filler(following)))
+            )
             # "the tests pass *now*", "the scripts run *fine*": a noun's verb said how it
             # went is the clause's verb, not the head of "tests pass"
             went = (
-                lang == "en" and not name and not finite
+                lang == "en" and not name and not finite and not verb_before
                 and (word in _HOW_IT_WENT or adverb)
-                and _subject_and_verb(
-                    run, read_as_verb=True, leeway=MANNER_LEEWAY if word in _MANNER else 0.0
-                )
+                and _subject_and_verb(run, read_as_verb=True, leeway=MANNER_LEEWAY)
             )
             filler = filler or adverb or went
             if filler or verb_use:
@@ -751,6 +766,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             )
             previous = word
             spending = spending or word in _SPEND
+            verb_before = verb_before or verb_use
             light_verb = verb_use and _light_verb(word)
             # a subordinate clause needs a finite verb: "if the weather *holds*"
             if word in _SUBORDINATORS or (verb_use and word in _REPORTING):
@@ -815,11 +831,14 @@ def _doing(word: str) -> bool:
 _HOW_IT_WENT = frozenset(
     ("now", "again", "today", "anymore", "fine", "ok", "okay", "great", "well", "locally")
 )
-# … of which these say how well something works, as only a verb is said to: "the news feed
-# works *fine*" ("worked" 5.2 against "works" 5.3), "the app works *great*"; a plural
-# far commoner than its verb's past stays a noun ("board games *great*": "gamed" 2.3).
-_MANNER = frozenset(("fine", "ok", "okay", "great", "well"))
+# How it went says a verb was used, as only a verb is said to work *fine* or jam
+# *constantly*: the verb's reading may be a little rarer than the plural's ("the news feed
+# works *fine*": "worked" 5.2 against "works" 5.3; "the printer jams *constantly*"); a
+# plural far commoner than its verb's past stays a noun ("board games *great*": "gamed" 2.3).
 MANNER_LEEWAY = 0.3
+# How often, ending a clause, as an adverb ("our band practices *weekly*", "I check app
+# reviews *daily*"); before a noun an adjective ("the weekly meeting").
+_HOW_OFTEN = frozenset(("hourly", "daily", "nightly", "weekly", "monthly", "yearly"))
 # A participle that gives the thing before it its name: "a dog *named* Biscuit".
 _NAMING_PARTICIPLES = frozenset(("named", "called"))
 _SPEND = frozenset(("spend", "spends", "spent", "spending"))
@@ -1003,9 +1022,13 @@ def _subject_and_verb(
     if len(run) < 2 or run[-1][1] or run[-2][1]:
         return False
     word, before = run[-1][0], run[-2][0]
-    if "VERB" not in _pos(word) or "NOUN" not in _pos(before):
+    if "VERB" not in _pos(word):
         return False
     inflected = word.endswith("s") and lemma(word, "en") != word
+    if _unknown_subject(before):
+        return inflected and _third_person_verb(word, leeway)
+    if "NOUN" not in _pos(before):
+        return False
     if not _singular(before):
         return not inflected
     return _third_person_verb(word, leeway) if read_as_verb else inflected
@@ -1063,6 +1086,14 @@ def _linking(word: str, following: str) -> bool:
     )
 
 
+def _unknown_subject(word: str) -> bool:
+    """A singular the lexicon does not know, no filler, as the subject of a verb's -s form:
+    everyday words newer than it ("the website works great", "my app works fine": "website",
+    "app", "blog" have no part of speech there). Not one ending in -s, which may be a
+    plural or a name ("our kubernetes cluster eventually recovered")."""
+    return not _pos(word) and not word.endswith("s") and not is_filler(word, "en")
+
+
 def _singular(noun: str) -> bool:
     """A noun in its singular form, as the subject of a verb's -s form is: "weather",
     "daughter", "boss" (-ss is no plural's ending); not "tests", "kids"."""
@@ -1077,6 +1108,10 @@ def _verb_between(word: str, before: tuple[str, bool], following: str, after: st
     follows a plural ("kids games"), and so does one before the clause's verb ("energy
     *drinks* taste awful": :func:`_linking`)."""
     if not following or is_filler(following) or not _third_person_verb(word):
+        return False
+    if _adverb(following) or following in _HOW_OFTEN:
+        # how, not what: the run's own verb if any ("the blog posts regularly"), and that
+        # is the rule for a verb said how it went to decide ("I read blog posts regularly")
         return False
     if _linking(following, after):
         return False

@@ -1125,3 +1125,61 @@ def test_what_one_asks_for_about_a_subject_is_no_topic_alone(text, expected):
     "fix" and "person" beside the subject (the developer-chat bench counted "fix" as
     noise): like "tips" and "advice" they name no subject alone."""
     assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
+        ("the app works fine for me", "app", "work"),
+        ("my email works again", "email", "work"),
+        ("this blog works great", "blog", "work"),
+        ("the printer on the second floor jams constantly", "printer", "jam"),
+        ("our dog barks constantly at the mailman", "dog", "bark"),
+        ("the podcast updates weekly", "podcast", "weekly"),
+        ("our band practices weekly", "band practice", "weekly"),
+        ("podcast episodes drop weekly", "podcast episode", "drop"),
+    ],
+)
+def test_how_it_went_makes_the_word_before_a_verb(text, topic, wrong):
+    """Any word that says how something went or how often ("again", "constantly",
+    "weekly") makes a near-tie -s form the verb, not only "fine" and "great" ("floor
+    jam", "dog bark"), after a singular the lexicon does not know too ("app work": "app",
+    "blog" have no part of speech there); "weekly" ending a clause is how often, no topic.
+    Not the subject's "our kubernetes cluster eventually recovered"."""
+    taught_without(text, topic, wrong)
+    assert "kubernetes cluster" in found("our kubernetes cluster eventually recovered")
+    assert "website" not in " ".join(found("the website works great"))  # nor "work"
+    assert found("the website works great") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("I read blog posts regularly", "blog post"),
+        ("I listen to jazz records constantly", "jazz record"),
+        ("I check app reviews daily", "app review"),
+    ],
+)
+def test_after_a_verb_the_run_is_its_object_whatever_follows(text, topic):
+    """A run after the clause's verb is its object, so how it went says nothing about its
+    last word: "I read blog posts regularly" taught "blog", "I check app reviews daily"
+    taught "app reviews daily" (and "jazz records constantly" would lose "records" to the
+    near-tie reading how it went now allows)."""
+    assert topic in found(text), found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("made a cutting board this weekend", ["cutting board"]),
+        ("I am incapable of feeling shame.", ["shame"]),
+        ("Overly restrictive firewalls.", ["restrictive firewall"]),
+        ("our soccer team rarely wins", ["soccer", "win"]),
+    ],
+)
+def test_a_mild_gerund_names_and_an_adverb_opens_no_topic(text, expected):
+    """A noun gerund whose own sentiment is mild names a thing before a noun ("cutting"
+    -0.5 in VADER, its verb "cut" -1.1: "made a cutting board" taught "board"); an everyday
+    one still does not ("feeling shame"). An adverb in -ly opens no topic ("overly
+    restrictive firewall", "rarely win")."""
+    assert found(text) == expected
