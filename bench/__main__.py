@@ -102,6 +102,11 @@ def main() -> None:
         print("\n== topics of developer chat (hand-labelled lines, bench/devchat.py) ==",
               flush=True)
         run_devchat()
+        from bench.languages import run_languages
+
+        print("\n== topics of chat in other languages (chatterbot-corpus, unlabelled) ==",
+              flush=True)
+        run_languages()
         print(f"\nbench took {time.perf_counter() - started:.0f} s")
         return
     if args.faults:

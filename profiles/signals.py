@@ -43,6 +43,7 @@ PLAIN_ENGLISH_MEAN = 4.5
 # Languages whose everyday words English borrows or shares most: a text more familiar to one
 # of them than to English is not plainly English (~9 µs more a long message).
 NEAR_LANGUAGES = ("fr", "es", "de", "pt", "it", "nl")
+NEAR_MARGIN = 1.0
 # wordfreq's lists that familiarity (:func:`_familiarity`) reads: "small", the words of
 # frequency 1e-6 and more. Why not "best" (down to 1e-8): a worker loads a language's list the
 # first time lingua names that language, even wrongly ("thanks! kuberne" → German), and a
@@ -281,21 +282,32 @@ def _detect(text: str) -> tuple[str | None, bool]:
     rules — "jajaja sí, claro" is not about "amigo")."""
     words = _language_words(text)
     if len(words) < 2:
-        return None, False
+        return None, bool(words) and _nearer_elsewhere(words)
     if not _too_short_to_name(words) and _plainly_english(words):
         return "en", False
     ranked = _language_detector().compute_language_confidence_values(text)
     if not ranked:
-        return None, False
+        return None, _nearer_elsewhere(words)
     code = str(ranked[0].language.iso_code_639_1.name).lower()
     foreign = code != "en" and _familiarity(words, code) > _familiarity(words, "en")
-    if _too_short_to_name(words):
-        return None, foreign
-    if ranked[0].value < MIN_LANGUAGE_CONFIDENCE:
-        return None, foreign  # short or mixed text: better no guess than a wrong language
+    if _too_short_to_name(words) or ranked[0].value < MIN_LANGUAGE_CONFIDENCE:
+        # short or mixed text: better no guess than a wrong language; foreign all the same
+        # when one of the near languages knows its words better than English does, whatever
+        # lingua ranked first ("Gut, und dir?" read as Dutch taught "und dir")
+        return None, foreign or _nearer_elsewhere(words)
     if code != "en" and not foreign:
         return None, False
     return code, False
+
+
+def _nearer_elsewhere(words: list[str]) -> bool:
+    """Whether one of :data:`NEAR_LANGUAGES` knows ``words`` better than English does, by
+    NEAR_MARGIN (mean Zipf): "gut", "Ganz okay", "Dankeschön", "bien", "ça va"."""
+    known = [word for word in words if not word.isascii() or _zipf(word, "en") > 0]
+    if not known:
+        return False
+    english = _familiarity(known, "en")
+    return any(_familiarity(known, lang) > english + NEAR_MARGIN for lang in NEAR_LANGUAGES)
 
 
 def _language_words(text: str) -> list[str]:

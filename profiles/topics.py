@@ -428,6 +428,41 @@ def lemma(word: str, lang: str) -> str:
     return found if found[:3] == word[:3] and len(found) <= len(word) and found else word
 
 
+# The endings of an infinitive, by language: what simplemma gives as the dictionary form of a
+# verb's inflected forms ("necesito" → "necesitar", "imparando" → "imparare", "lerne" →
+# "lernen"), which no other part of speech has as its dictionary form there.
+_INFINITIVES: dict[str, tuple[str, ...]] = {
+    "de": ("en", "ern", "eln"),
+    "nl": ("en",),
+    "es": ("ar", "er", "ir"),
+    "pt": ("ar", "er", "ir", "or"),
+    "it": ("are", "ere", "ire", "rre"),
+    "fr": ("er", "ir", "re", "oir"),
+}
+
+
+@functools.lru_cache(maxsize=100_000)
+def inflected_verb(word: str, lang: str) -> bool:
+    """A conjugated verb, a participle or a gerund in a language other than English, by its
+    dictionary form: an infinitive it is not itself ("adoro" → "adorar", "aprendiendo" →
+    "aprender", "schaust" → "schauen"). These languages have no lexicon of parts of speech
+    here, so verbs were topics ("benutze", "necesito", "imparare"). An infinitive written as
+    such stays, as it names the activity ("me gusta *cocinar*"). German nouns have a
+    capitalised dictionary form, and a word that is one as well counts as the noun
+    ("Filme": "Film", not "filmen"; so "liebe" stays, as "Liebe")."""
+    import simplemma
+
+    endings = _INFINITIVES.get(lang)
+    if endings is None:
+        return False
+    found = str(simplemma.lemmatize(word, lang=lang))
+    if found.lower() == word or not found.endswith(endings) or found[:1].isupper():
+        return False
+    if lang != "de":
+        return True
+    return not str(simplemma.lemmatize(word.capitalize(), lang=lang))[:1].isupper()
+
+
 def _f_singulars(word: str) -> tuple[str, ...]:
     """The singulars in -f/-fe of a plural in -ves, which lemminflect lists after another
     reading: "leaves" → "leave" first, then "leaf" (the bonsai's "new leaves" taught
@@ -673,7 +708,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 lang == "en" and spending and not name and word.endswith("ing")
                 and "VERB" in _pos(word) and _duration(previous)
             )
-            filler = is_filler(word, lang) or (
+            filler = is_filler(word, lang) or (lang != "en" and inflected_verb(word, lang)) or (
                 lang == "en"
                 and not run
                 and not name

@@ -308,3 +308,47 @@ def test_telling_short_chat_from_english_loads_only_small_word_lists(
     foreign = {(lang, wordlist) for lang, wordlist in loaded if lang != "en"}
     assert {lang for lang, _ in foreign} >= {"de", "es", "fr"}  # the languages were read
     assert {wordlist for _, wordlist in foreign} == {"small"}
+
+
+@pytest.mark.parametrize(
+    "text", ["Gut, und dir?", "Dankeschön.", "Schön dich zu sehen", "¿Qué pasa?", "Gut"]
+)
+def test_short_chat_a_near_language_knows_better_is_not_read_with_english_rules(text):
+    """lingua ranked these as no language it was sure of (or was not asked: one word), and
+    the English rules took their words for unknown nouns: "und dir", "dankeschön", "dich zu
+    sehen", "qué pasa", "gut" (chatterbot-corpus's German and Spanish small talk). One of
+    the near languages knows their words better than English by a Zipf point: not English."""
+    prose = strip_non_topical(text)
+    assert topics.extract_topics(prose, "en", 5), text  # the English rules find some
+    assert extractor.extract(text).topics == (), text
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [("Vermeer", "vermeer"), ("Paella", "paella"), ("Robots", "robot"), ("asimov", "asimov")],
+)
+def test_a_short_name_every_language_shares_still_teaches(text, topic):
+    """Names and borrowed words are in every language's word list, some more often than in
+    English's ("Vermeer" 3.6 in Dutch, unknown to English's small list): only the words
+    English knows (or that are not plain ASCII) are compared."""
+    assert [t for t, _ in extractor.extract(text).topics] == [topic]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ich benutze oft C#, Java und Python.", ["python", "java"]),
+        ("wer hat die Glühbirne erfunden", ["glühbirne"]),
+        ("Mein Prozessor braucht sehr wenig Strom.", ["prozessor"]),
+        ("Complejo es mejor que complicado.", ["complejo"]),
+        ("Quali linguaggi ti piace utilizzare?", ["linguaggi"]),
+        ("estoy aprendiendo japonés con una aplicación muy buena", ["japonés"]),
+        ("me gusta cocinar y viajar por Europa con mis amigos", ["cocinar"]),
+    ],
+)
+def test_an_inflected_verb_is_no_topic_in_other_languages(text, expected):
+    """Without a lexicon of parts of speech in these languages, conjugated verbs were topics
+    ("benutze", "glühbirne erfinden", "prozessor braucht", "complicar", "piace utilizzare",
+    "aprendiendo"): a word whose dictionary form (simplemma) is an infinitive it is not
+    itself is a verb. An infinitive stays, as it names the activity ("cocinar")."""
+    assert [t for t, _ in extractor.extract(text).topics] == expected

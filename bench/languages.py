@@ -1,0 +1,60 @@
+"""Topics of chat in other languages: ``python -m bench --profiles`` (its last part).
+
+Why: the profile-quality figures above are English only, and a review of chatterbot-corpus's
+German, Spanish, French, Portuguese, Italian and Dutch files (forty-first session) found the
+profile learning greetings, verbs and pronouns there ("und dir", "dankeschön", "benutze",
+"qué pasa", "stai"): short lines no language could be named for were read with the English
+rules, and no rule knew those languages' verbs. There are no labels for these files, so the
+figures are proxies, printed with the topics themselves for a reader to judge: the share of
+small-talk lines (the ``greetings`` and ``conversations`` files, where English teaches
+34 %, nearly all real nouns: "cake", "python") that teach any topic, and the commonest of
+those topics; and the share of lines of the subject files (food, movies, history…) that
+teach one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from importlib import resources
+from typing import Any
+
+LANGUAGES = ("english", "german", "spanish", "french", "portuguese", "italian", "dutch")
+SMALL_TALK = ("greetings", "conversations")
+SHOWN = 8  # commonest small-talk topics printed per language
+
+
+def lines_of(language: str) -> tuple[list[str], list[str]]:
+    """(small-talk lines, subject lines) of one language of chatterbot-corpus, distinct."""
+    import yaml
+
+    root = resources.files("chatterbot_corpus") / "data" / language
+    small: list[str] = []
+    subjects: list[str] = []
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yml"):
+            continue
+        data: Any = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+        kept = small if entry.name.removesuffix(".yml") in SMALL_TALK else subjects
+        for conversation in data.get("conversations") or []:
+            kept.extend(str(line) for line in conversation if line)
+    return list(dict.fromkeys(small)), list(dict.fromkeys(subjects))
+
+
+def run_languages() -> None:
+    from profiles.signals import SignalExtractor
+
+    extractor = SignalExtractor()
+    for language in LANGUAGES:
+        small, subjects = lines_of(language)
+        found: Counter[str] = Counter()
+        taught = 0
+        for text in small:
+            topics = [topic for topic, _ in extractor.extract(text).topics]
+            taught += bool(topics)
+            found.update(topics)
+        subject_taught = sum(bool(extractor.extract(text).topics) for text in subjects)
+        shown = ", ".join(f"{topic} ({n})" for topic, n in found.most_common(SHOWN))
+        print(f"{language:<11} small talk: {taught:>3} of {len(small):>3} lines teach a topic "
+              f"({taught / max(len(small), 1):.0%}); subject lines: {subject_taught} of "
+              f"{len(subjects)} ({subject_taught / max(len(subjects), 1):.0%})")
+        print(f"            {shown or 'none'}")
