@@ -174,23 +174,38 @@ class Services:
         log.info("database connections opened at start: %d", opened)
 
     async def extract(
-        self, text: str, *, names: Sequence[str] = (), reply: bool = False
+        self,
+        text: str,
+        *,
+        names: Sequence[str] = (),
+        reply: bool = False,
+        usual: str | None = None,
     ) -> MessageSignals:
         """The signals of ``text``, computed in a worker process (a thread with
         ``extract_workers = 0``). Keyphrase extraction and language detection are CPU work
         (milliseconds a message, more for long ones); on the event loop, or in a thread that
         holds the GIL, they would stall every other person's reply and, on Discord, the
         gateway heartbeat. ``reply``: a reply waits for it, so it goes ahead of observed
-        messages still waiting for a worker."""
-        return await self.extraction.extract(self.extractor, text, names=names, reply=reply)
+        messages still waiting for a worker. ``usual``: the writer's language as their platform
+        or preferences say (profiles/signals.py ``SignalExtractor.extract``)."""
+        return await self.extraction.extract(
+            self.extractor, text, names=names, reply=reply, usual=usual
+        )
 
     def start_extraction(
-        self, text: str, *, names: Sequence[str] = (), reply: bool = False
+        self,
+        text: str,
+        *,
+        names: Sequence[str] = (),
+        reply: bool = False,
+        usual: str | None = None,
     ) -> asyncio.Future[MessageSignals]:
         """:meth:`extract`, under way before this returns (its message already sent to a
         worker when they run), for a caller that does other work before it needs the
         signals."""
-        return self.extraction.start(self.extractor, text, names=names, reply=reply)
+        return self.extraction.start(
+            self.extractor, text, names=names, reply=reply, usual=usual
+        )
 
     def now(self) -> dt.datetime:
         return self.clock()

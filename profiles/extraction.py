@@ -64,7 +64,8 @@ from profiles.extraction_worker import (
 from profiles.signals import MessageSignals, SignalExtractor
 
 log = logging.getLogger(__name__)
-_Waiting = tuple[str, tuple[str, ...], "asyncio.Future[MessageSignals]"]
+# a message, the names to leave out, its writer's usual language, and who waits for it
+_Waiting = tuple[str, tuple[str, ...], str | None, "asyncio.Future[MessageSignals]"]
 # Observed messages per trip to a worker, and chunks sent beyond one per worker (so a worker
 # that finishes one starts the next at once): a reply's message waits for at most about one
 # such chunk (see ExtractionPool._batched).
@@ -163,12 +164,14 @@ class ExtractionPool:
         *,
         names: Sequence[str] = (),
         reply: bool = False,
+        usual: str | None = None,
     ) -> MessageSignals:
         """``reply``: someone waits for the bot's answer to this message; it goes to the
-        workers ahead of observed messages still waiting (see :meth:`_batched`)."""
+        workers ahead of observed messages still waiting (see :meth:`_batched`). ``usual``:
+        as for :meth:`SignalExtractor.extract`."""
         if not await self._running_for(extractor):
-            return await asyncio.to_thread(extractor.extract, text, names=names)
-        return await self._batched(text, tuple(names), reply)
+            return await asyncio.to_thread(extractor.extract, text, names=names, usual=usual)
+        return await self._batched(text, tuple(names), reply, usual)
 
     def start(
         self,
@@ -177,6 +180,7 @@ class ExtractionPool:
         *,
         names: Sequence[str] = (),
         reply: bool = False,
+        usual: str | None = None,
     ) -> asyncio.Future[MessageSignals]:
         """:meth:`extract`, its message on its way to a worker before this returns when the
         pool runs, and its answer set by the pool itself. A task running :meth:`extract`
@@ -185,8 +189,10 @@ class ExtractionPool:
         ingest those turns were about half of the 10 ms a DM waited for its signals (issue
         16)."""
         if not self._serves(extractor):
-            return asyncio.ensure_future(self.extract(extractor, text, names=names, reply=reply))
-        return self._batched(text, tuple(names), reply)
+            return asyncio.ensure_future(
+                self.extract(extractor, text, names=names, reply=reply, usual=usual)
+            )
+        return self._batched(text, tuple(names), reply, usual)
 
     def _serves(self, extractor: SignalExtractor) -> bool:
         """Whether this call can go to the workers as they are, now."""
@@ -197,7 +203,7 @@ class ExtractionPool:
         )
 
     def _batched(
-        self, text: str, names: tuple[str, ...], reply: bool
+        self, text: str, names: tuple[str, ...], reply: bool, usual: str | None = None
     ) -> asyncio.Future[MessageSignals]:
         """Observed messages travel to the workers in chunks: a round trip to a process wakes
         it (on a busy machine each wake-up waits for a core), so under ingest it is paid per
@@ -216,9 +222,9 @@ class ExtractionPool:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[MessageSignals] = loop.create_future()
         if reply:
-            self._send_to(self._for_reply(), [(text, names, future)], reply=True)
+            self._send_to(self._for_reply(), [(text, names, usual, future)], reply=True)
             return future
-        self._observed.append((text, names, future))
+        self._observed.append((text, names, usual, future))
         if not self._send_soon:
             self._send_soon = True
             loop.call_soon(self._send)
@@ -257,7 +263,7 @@ class ExtractionPool:
         worker.sent[number] = (self._loop.time(), chunk)
         if self._watchdog is None:
             self._watchdog = self._loop.call_later(self.stuck_after / 2, self._check_stuck)
-        self._write(worker, frame(Request(number, reply, [(t, names) for t, names, _ in chunk])))
+        self._write(worker, frame(Request(number, reply, [message[:3] for message in chunk])))
 
     def _write(self, worker: _Worker, data: bytes) -> None:
         """Into the worker's socket now; what it cannot take yet (a long chunk while the
@@ -396,11 +402,13 @@ class ExtractionPool:
     def _read_in_threads(self, waiting: list[_Waiting]) -> None:
         """Messages no worker will answer, read in threads (a message is never lost)."""
         extractor = self._extractor
-        for text, names, future in waiting:
+        for text, names, usual, future in waiting:
             if future.done():
                 continue
             assert extractor is not None, "a pool that sent a message has its extractor"
-            read = asyncio.ensure_future(asyncio.to_thread(extractor.extract, text, names=names))
+            read = asyncio.ensure_future(
+                asyncio.to_thread(extractor.extract, text, names=names, usual=usual)
+            )
             read.add_done_callback(functools.partial(_pass_on, future))
 
     async def warm_up(self, extractor: SignalExtractor, *, every_worker: bool = False) -> None:
@@ -544,7 +552,7 @@ def _settle(
     chunk: list[_Waiting], results: list[Outcome] | None, exc: BaseException | None
 ) -> None:
     """Each waiting message gets its own result or error; ``exc``: the whole chunk failed."""
-    for i, (_, _, future) in enumerate(chunk):
+    for i, (*_, future) in enumerate(chunk):
         if future.done():  # its caller was cancelled
             continue
         outcome = exc if exc is not None else (results or [])[i]

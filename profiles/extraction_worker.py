@@ -24,7 +24,8 @@ from profiles.startup_heap import freeze_startup_objects
 
 HEADER = struct.Struct("!Q")  # a frame's length, before its pickle
 READ_SIZE = 1 << 16
-Chunk = list[tuple[str, tuple[str, ...]]]  # messages and the names to leave out of each
+# messages, the names to leave out of each, and its writer's usual language (a locale)
+Chunk = list[tuple[str, tuple[str, ...], str | None]]
 Outcome = MessageSignals | Exception  # one message's, from a worker
 
 
@@ -119,8 +120,7 @@ def serve(connection: socket.socket, extractor: SignalExtractor, nice: int = 0) 
                 continue
             in_hand = (inbox.requests.popleft(), [])
         request, outcomes = in_hand
-        text, names = request.chunk[len(outcomes)]
-        outcomes.extend(extract_many(extractor, [(text, names)]))
+        outcomes.extend(extract_many(extractor, [request.chunk[len(outcomes)]]))
         if len(outcomes) == len(request.chunk):
             connection.sendall(_answer(request.number, outcomes))
             in_hand = None
@@ -163,9 +163,9 @@ def warm(extractor: SignalExtractor) -> None:
 def extract_many(extractor: SignalExtractor, chunk: Chunk) -> list[Outcome]:
     """Each message's signals, or the error it raised (it fails alone, not its chunk)."""
     outcomes: list[Outcome] = []
-    for text, names in chunk:
+    for text, names, usual in chunk:
         try:
-            outcomes.append(extractor.extract(text, names=names))
+            outcomes.append(extractor.extract(text, names=names, usual=usual))
         except Exception as exc:
             outcomes.append(exc)
     return outcomes

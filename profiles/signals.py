@@ -233,24 +233,38 @@ class SignalExtractor:
         self.max_keyphrases = max_keyphrases
         self.max_chars = max_chars
 
-    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
-        """``names``: display names that must never become topics (mentioned people)."""
+    def extract(
+        self, text: str, *, names: Sequence[str] = (), usual: str | None = None
+    ) -> MessageSignals:
+        """``names``: display names that must never become topics (mentioned people).
+        ``usual``: the language the writer uses, as their platform or preferences say
+        (a locale: "de-DE"), if known: a text too short or too mixed to name its language
+        is read with that language's rules when its words are at least as familiar there as
+        in English ("ich liebe analoge Fotografie" teaches "analoge fotografie"; without it,
+        nothing). The message's ``language`` stays unnamed all the same."""
         text = clean_text(text, max_chars=self.max_chars)
         emoji_count = count_emoji(text)
         prose = strip_non_topical(text, names)
         words = _WORD.findall(prose)
         topics: tuple[tuple[str, float], ...]
-        if _too_short_to_name(_language_words(prose)):
+        language_words = _language_words(prose)
+        own = _usual_language(usual)
+        if _too_short_to_name(language_words):
             # No language is named either way; lingua would only say whether the English
             # topic rules apply, which matters only when they find a topic. Most chat lines
             # find none ("haha yeah", "sounds good to me") and skip the detector.
             language = None
-            topics = extract_topics(prose, "en", self.max_keyphrases)
-            if topics and _detect(prose)[1]:
-                topics = ()  # too short to tell which language, but not English
+            if own is not None and _reads_as(language_words, own):
+                topics = extract_topics(prose, own, self.max_keyphrases)
+            else:
+                topics = extract_topics(prose, "en", self.max_keyphrases)
+                if topics and _detect(prose)[1]:
+                    topics = ()  # too short to tell which language, but not English
         else:
             language, foreign = _detect(prose)
             lang = language or "en"
+            if language is None and own is not None and _reads_as(language_words, own):
+                lang, foreign = own, False  # lingua unsure; the writer's own language
             topics = () if foreign else extract_topics(prose, lang, self.max_keyphrases)
         return MessageSignals(
             topics=topics,
@@ -298,6 +312,23 @@ def _detect(text: str) -> tuple[str | None, bool]:
     if code != "en" and not foreign:
         return None, False
     return code, False
+
+
+def _usual_language(locale: str | None) -> str | None:
+    """The language of a locale ("de-DE", "pt_BR", "fr") when it is not English and wordfreq
+    knows it (its familiarity is what :func:`_reads_as` compares); else None."""
+    if not locale:
+        return None
+    code = locale.replace("_", "-").split("-")[0].lower()
+    return code if code != "en" and code in _wordfreq_languages() else None
+
+
+def _reads_as(words: list[str], lang: str) -> bool:
+    """Whether ``words`` are at least as familiar to ``lang``'s word list as to English's,
+    over the words English knows or that are not plain ASCII (see
+    :func:`_nearer_elsewhere`); words known to neither say nothing ("Vermeer")."""
+    known = [word for word in words if not word.isascii() or _zipf(word, "en") > 0]
+    return bool(known) and _familiarity(known, lang) >= _familiarity(known, "en")
 
 
 def _nearer_elsewhere(words: list[str]) -> bool:

@@ -85,6 +85,9 @@ INTERJECTIONS = frozenset(
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")
+    + ("dankeschön", "servus", "moin", "buongiorno", "buonasera", "buonanotte", "salve")
+    + ("goedemorgen", "goedemiddag", "goedenavond", "goedenacht", "goedendag", "hoi", "ehi")
+    + ("olá", "valeu", "saludos", "saudações", "enchanté", "enchantée", "encantado")
 )
 # Words that name no subject on their own ("what should I do this weekend?"); in a phrase
 # they are fine ("weekend hiking").
@@ -442,14 +445,15 @@ _INFINITIVES: dict[str, tuple[str, ...]] = {
 
 
 @functools.lru_cache(maxsize=100_000)
-def inflected_verb(word: str, lang: str) -> bool:
+def inflected_verb(word: str, lang: str, capitalised: bool = False) -> bool:
     """A conjugated verb, a participle or a gerund in a language other than English, by its
     dictionary form: an infinitive it is not itself ("adoro" → "adorar", "aprendiendo" →
     "aprender", "schaust" → "schauen"). These languages have no lexicon of parts of speech
     here, so verbs were topics ("benutze", "necesito", "imparare"). An infinitive written as
     such stays, as it names the activity ("me gusta *cocinar*"). German nouns have a
-    capitalised dictionary form, and a word that is one as well counts as the noun
-    ("Filme": "Film", not "filmen"; so "liebe" stays, as "Liebe")."""
+    capitalised dictionary form, and a word written ``capitalised`` that is one as well
+    counts as the noun ("Filme": "Film", not "filmen"; "Liebe" the noun, "ich liebe" the
+    verb)."""
     import simplemma
 
     endings = _INFINITIVES.get(lang)
@@ -458,7 +462,7 @@ def inflected_verb(word: str, lang: str) -> bool:
     found = str(simplemma.lemmatize(word, lang=lang))
     if found.lower() == word or not found.endswith(endings) or found[:1].isupper():
         return False
-    if lang != "de":
+    if lang != "de" or not capitalised:
         return True
     return not str(simplemma.lemmatize(word.capitalize(), lang=lang))[:1].isupper()
 
@@ -708,7 +712,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 lang == "en" and spending and not name and word.endswith("ing")
                 and "VERB" in _pos(word) and _duration(previous)
             )
-            filler = is_filler(word, lang) or (lang != "en" and inflected_verb(word, lang)) or (
+            filler = is_filler(word, lang) or (
+                lang != "en" and inflected_verb(word, lang, raw[:1].isupper())
+            ) or (
                 lang == "en"
                 and not run
                 and not name

@@ -184,8 +184,10 @@ class Chat:
         # transaction holds the one writer, which no other reply or learning batch should
         # wait for while a worker extracts. The signals are read once the reply's context is
         # (unused, and discarded, for a duplicate or a person who does not consent).
+        # Its writer's language: what the platform reports with it (their stored preferences
+        # are not read yet; see Observe.writing_language).
         extraction = self.services.start_extraction(
-            text, names=event.mentioned_names, reply=True
+            text, names=event.mentioned_names, reply=True, usual=event.context.locale
         )
         try:
             async with self._turn(self._work):
@@ -579,7 +581,9 @@ class Chat:
         if found is None or not found[1].policy.learn:
             return
         person, context = found
-        signals = await self.services.extract(text, names=event.mentioned_names)
+        signals = await self.services.extract(
+            text, names=event.mentioned_names, usual=context.language
+        )
         observation = self.observe.observation(person, event, text, signals, context.timezone)
         await self.services.learner.submit(
             self.observe.claimed_learning(person, event, observation)

@@ -50,7 +50,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channel_policy import policy_of
 from bot.events import MessageEvent, ReactionEvent, Surface
 from bot.learning import count_down
-from bot.pipeline.observe import ChannelContext, Observe, reported_changes, stored_context
+from bot.pipeline.observe import (
+    ChannelContext,
+    Observe,
+    reported_changes,
+    stored_context,
+    writing_language,
+)
 from bot.services import Services
 from profiles.db import DatabaseUnavailable, is_busy
 from profiles.engine import answered_allows
@@ -238,7 +244,9 @@ class Intake:
                 arrival.per_event = True  # the platform's new timezone must be stored
                 continue
             arrival.person = sender.person
-            arrival.context = ChannelContext(policy, self.observe.timezone_of(stored))
+            arrival.context = ChannelContext(
+                policy, self.observe.timezone_of(stored), writing_language(stored, event)
+            )
         return IngestStats(0, 0, 0, 0, 0, 0)
 
     async def _bot_replies(

@@ -35,6 +35,7 @@ class ChannelContext:
 
     policy: Policy
     timezone: str = "UTC"  # the person's, when the channel learns
+    language: str | None = None  # … and the language they write in, if known (a locale)
 
 
 @dataclass(slots=True)
@@ -129,10 +130,11 @@ class Observe:
         policy = await policy_for(session, event)
         if not policy.learn:
             return ChannelContext(policy)
+        rows = await preference_rows(session, person.id)  # read ahead with the sender
         timezone = await self.store_platform_context(
             session, person.id, event, self.services.clock()
         )
-        return ChannelContext(policy, timezone)
+        return ChannelContext(policy, timezone, writing_language(stored_context(rows), event))
 
     async def channel(
         self, person: Person, event: MessageEvent, text: str, context: ChannelContext
@@ -148,7 +150,9 @@ class Observe:
         observation: Observation | None = None
         signals: MessageSignals | None = None
         if policy.learn or policy.digest:  # a digest's topics never name people either
-            signals = await services.extract(text, names=event.mentioned_names)
+            signals = await services.extract(
+                text, names=event.mentioned_names, usual=context.language
+            )
         if policy.learn:
             assert signals is not None
             observation = self.observation(person, event, text, signals, context.timezone)
@@ -193,6 +197,20 @@ class Observe:
             or stored.get(("timezone", Source.PLATFORM.value))
             or self.services.settings.default_timezone
         )
+
+
+def writing_language(stored: dict[tuple[str, str], str], event: Event) -> str | None:
+    """The language a person writes in, as far as the bot knows without reading their words:
+    their explicit language preference, else the locale the platform reports now, else the
+    one it reported last. Short messages are read with its topic rules
+    (profiles/signals.py): a German speaker's "ich liebe analoge Fotografie" is too short
+    for any language to be named from it, and was read with the English rules, or not at
+    all."""
+    return (
+        stored.get(("language", Source.EXPLICIT.value))
+        or event.context.locale
+        or stored.get(("language", Source.PLATFORM.value))
+    )
 
 
 def stored_context(rows: Iterable[Preference]) -> dict[tuple[str, str], str]:

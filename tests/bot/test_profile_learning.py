@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from bot.events import Surface
+from bot.events import PlatformContext, Surface
 from bot.llm import ScriptedBackend
 from profiles.models import Interest, Signal
 from tests.support.helpers import command, grant, message, person, person_id, reaction
@@ -180,3 +180,38 @@ async def test_profile_hides_language_noise_and_says_which_timezone_hours_are_in
     await core.handle(command(bob, "prefs", "set timezone Europe/Paris"))
     text = (await core.handle(command(bob, "profile")))[0].text
     assert "(Europe/Paris, your timezone)" in text
+
+
+async def test_a_short_message_is_read_in_its_writers_language(core):
+    """A short line names no language: "ich liebe analoge Fotografie" was read with the
+    English rules, which a German text fails (nothing learned), and "Gut, und dir?" taught
+    "und dir". The locale the platform reports with the message (Slack's ``users.info``,
+    Discord's interaction), or a language preference, says which rules to read it with; a
+    person the bot knows no language for keeps the English default, which learns nothing
+    from the same lines."""
+    lena, mia, tom = person("lena"), person("mia"), person("tom")
+    for who in (lena, mia, tom):
+        await grant(core, who)
+    assert "language" in (await core.handle(command(mia, "prefs", "set language de")))[0].text
+    german = PlatformContext(locale="de-DE")
+    lines = ("Gut, und dir?", "ich liebe analoge Fotografie", "Fotografie mit Film ist toll")
+    at = T0
+    for text in lines:
+        await core.handle(channel(lena, text, at, context=german))
+        await core.handle(channel(mia, text, at))
+        await core.handle(channel(tom, text, at))
+        at += dt.timedelta(minutes=5)
+    # a DM, whose extraction starts before the person's rows are read: the platform's locale
+    await core.handle(message(lena, "ich lerne gerade Japanisch", context=german, occurred_at=at))
+    await core.services.learner.flush()
+    now = at + dt.timedelta(hours=1)
+
+    async def words_of(who):
+        found = (await interests_of(core, who, now)).interests
+        return {word for interest in found for word in interest.topic.split()}
+
+    for who, wanted in ((lena, {"fotografie", "japanisch"}), (mia, {"fotografie"})):
+        words = await words_of(who)
+        assert wanted <= words, (who.user_id, words)
+        assert not {"und", "dir", "gut", "liebe"} & words, (who.user_id, words)
+    assert "fotografie" not in await words_of(tom)

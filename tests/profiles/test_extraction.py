@@ -41,12 +41,14 @@ class DiesInAWorker(SignalExtractor):
     """The real extractor, except that a worker process reading ``DIE`` dies on the spot
     (as one killed by the out-of-memory killer would). In this process it reads it."""
 
-    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+    def extract(
+        self, text: str, *, names: Sequence[str] = (), usual: str | None = None
+    ) -> MessageSignals:
         if text == DIE and multiprocessing.parent_process() is not None:
             os._exit(1)
         if text == FAIL:
             raise ValueError("unreadable")
-        return super().extract(text, names=names)
+        return super().extract(text, names=names, usual=usual)
 
 
 HELD = "held:"
@@ -60,14 +62,16 @@ class HeldAtAGate(SignalExtractor):
         super().__init__(max_keyphrases=3, max_chars=500)
         self.gate = gate
 
-    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+    def extract(
+        self, text: str, *, names: Sequence[str] = (), usual: str | None = None
+    ) -> MessageSignals:
         waits = 0
         while text.startswith(HELD) and not os.path.exists(self.gate):
             threading.Event().wait(0.005)  # not time.sleep: see tests/adapters/cli/test_run.py
             waits += 1
             if waits == 12_000:
                 raise TimeoutError("the gate never opened: was the event loop held?")
-        return super().extract(text, names=names)
+        return super().extract(text, names=names, usual=usual)
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,13 @@ class MarksWhatItReads(SignalExtractor):
         super().__init__(max_keyphrases=3, max_chars=500)
         self.seen = seen
 
-    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+    def extract(
+        self, text: str, *, names: Sequence[str] = (), usual: str | None = None
+    ) -> MessageSignals:
         if multiprocessing.parent_process() is not None:
             with open(self.seen, "a", encoding="utf-8") as marks:
                 marks.write(text + "\n")
-        return super().extract(text, names=names)
+        return super().extract(text, names=names, usual=usual)
 
 
 class CannotBeSent(SignalExtractor):
@@ -125,10 +131,12 @@ class ReportsFrozen(SignalExtractor):
     """The real extractor, except that it answers ``FROZEN`` with its process's count of
     frozen objects (as the length)."""
 
-    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+    def extract(
+        self, text: str, *, names: Sequence[str] = (), usual: str | None = None
+    ) -> MessageSignals:
         if text == FROZEN:
             return MessageSignals((), None, gc.get_freeze_count(), 0, 0.0, 0)
-        return super().extract(text, names=names)
+        return super().extract(text, names=names, usual=usual)
 
 
 def workers_alive() -> list[multiprocessing.Process]:

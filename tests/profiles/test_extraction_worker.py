@@ -19,7 +19,7 @@ from profiles.signals import MessageSignals, SignalExtractor
 
 
 def test_frames_come_out_whole_whether_split_or_run_together() -> None:
-    messages = [Ready(41), Request(3, True, [("a message", ("maria",))]), "é" * 70_000, STOP]
+    messages = [Ready(41), Request(3, True, [("a message", ("maria",), None)]), "é" * 70_000, STOP]
     wire = b"".join(frame(m) for m in messages)
     one_by_one = FrameReader()
     got = [m for i in range(len(wire)) for m in one_by_one.feed(wire[i : i + 1])]
@@ -47,13 +47,16 @@ def test_an_error_pickle_cannot_carry_travels_as_its_description() -> None:
 
 def test_a_message_that_fails_fails_alone() -> None:
     class FailsOnOne(SignalExtractor):
-        def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+        def extract(
+            self, text: str, *, names: Sequence[str] = (), usual: str | None = None
+        ) -> MessageSignals:
             if text == "bad":
                 raise ValueError("unreadable")
-            return super().extract(text, names=names)
+            return super().extract(text, names=names, usual=usual)
 
     extractor = FailsOnOne(max_keyphrases=3)
-    outcomes = extract_many(extractor, [("good rust", ()), ("bad", ()), ("more rust", ())])
+    chunk = [("good rust", (), None), ("bad", (), None), ("more rust", (), None)]
+    outcomes = extract_many(extractor, chunk)
     assert outcomes[0] == extractor.extract("good rust")
     assert isinstance(outcomes[1], ValueError)
     assert outcomes[2] == extractor.extract("more rust")

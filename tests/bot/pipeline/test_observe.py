@@ -26,12 +26,14 @@ class WaitsForTheLoop(SignalExtractor):
         self.loop_answered = threading.Event()
         self.calls = 0
 
-    def extract(self, text: str, *, names: Sequence[str] = ()) -> MessageSignals:
+    def extract(
+        self, text: str, *, names: Sequence[str] = (), usual: str | None = None
+    ) -> MessageSignals:
         self.calls += 1
         self.started.set()
         assert self.loop_answered.wait(timeout=20), "the event loop was blocked while extracting"
         self.loop_answered.clear()
-        return super().extract(text, names=names)
+        return super().extract(text, names=names, usual=usual)
 
 
 async def keep_answering(extractor: WaitsForTheLoop) -> None:
