@@ -57,3 +57,24 @@ def _time_words() -> frozenset[str]:
             if name:
                 words.add(name.lower())
     return frozenset(words)
+
+
+@functools.lru_cache(maxsize=64)
+def calendar_words(lang: str) -> frozenset[str]:
+    """The weekdays and months of another language, in lower case, from the same CLDR data
+    ("vrijdag", "freitag", "vendredi", "junio"): "wir spielen jeden Freitag Brettspiele"
+    taught "freitag brettspiele", "on joue aux jeux de société tous les vendredis"
+    "vendredi". Their plurals are folded by the topic rules' lemmas. Empty for a language
+    Babel has no locale for."""
+    from babel import Locale, UnknownLocaleError
+    from babel.dates import get_day_names, get_month_names
+
+    try:
+        Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        return frozenset()
+    names = [
+        *get_day_names("wide", locale=lang).values(),
+        *get_month_names("wide", locale=lang).values(),
+    ]
+    return frozenset(name.lower() for name in names)

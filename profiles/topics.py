@@ -65,7 +65,7 @@ from pathlib import Path
 from profiles.given_names import given_name
 from profiles.language_names import language_name
 from profiles.set_phrases import without_set_phrases
-from profiles.time_words import time_word
+from profiles.time_words import calendar_words, time_word
 
 # Chat interjections, address terms and texting shorthand: the words stopword lists (written
 # for edited prose) do not contain. Shared with the formality score.
@@ -112,10 +112,13 @@ CLIPPED = frozenset(("info", "pic", "pics", "http", "https"))
 
 
 @functools.lru_cache(maxsize=100_000)
-def generic_alone(word: str) -> bool:
+def generic_alone(word: str, lang: str = "en") -> bool:
     """Names no subject on its own: one of :data:`GENERIC_ALONE`, or a word of the calendar
-    or the clock ("friday", "june", "min": :mod:`profiles.time_words`)."""
-    return word in GENERIC_ALONE or time_word(word)
+    or the clock ("friday", "june", "min": :mod:`profiles.time_words`), in English or in
+    ``lang`` ("freitag", "vendredi")."""
+    return word in GENERIC_ALONE or time_word(word) or (
+        lang != "en" and (word in calendar_words(lang) or lemma(word, lang) in calendar_words(lang))
+    )
 
 # Laughter and stretched words in several languages: haha, jajaja, hehe, kkkk, rsrs, xD, 555.
 _LAUGHTER = re.compile(
@@ -650,7 +653,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         for index, raw in enumerate(tokens):
             word, following = lowered[index], lowered[index + 1]
             after = lowered[index + 2] if index + 2 < len(lowered) else ""
-            name = (index > 0 or titled) and raw[:1].isupper()
+            # (German capitalises every noun: there a capital marks no name)
+            name = (index > 0 or titled) and raw[:1].isupper() and lang != "de"
             # "lunch with *Kevin* and *Maria*", "*Kevin* said …": someone spoken of
             # (at a sentence's start too: "*Mike* and I played chess")
             person = (
@@ -749,6 +753,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and _subject_and_verb(run, read_as_verb=True, leeway=MANNER_LEEWAY)
             )
             filler = filler or adverb or went
+            if filler and _joins_nouns(word, lang, run, following):
+                filler = False  # "juegos *de* mesa", "fotografia *di* strada"
             if filler or verb_use:
                 noun_before = bool(run)
                 plural_before = noun_before and _plural_doer(run[-1])
@@ -822,6 +828,49 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS and not (
             len(lowered) > 2 and lowered[-3].isdigit()
         )
+
+
+# The preposition that makes a compound of two nouns in these languages, where English puts
+# one noun before the other: "juegos de mesa" (board games), "jeux de société", "fotografia
+# di strada", "ciência de dados". A stopword, it cut each such compound in two.
+_NOUN_JOINERS: dict[str, frozenset[str]] = {
+    "es": frozenset(("de",)),
+    "pt": frozenset(("de",)),
+    "fr": frozenset(("de",)),
+    "it": frozenset(("di",)),
+}
+
+
+def _joins_nouns(
+    word: str, lang: str, run: Sequence[tuple[str, bool]], following: str
+) -> bool:
+    """``word`` joins the noun before it to the content word after it into one compound (see
+    :data:`_NOUN_JOINERS`): not at a run's start, nor twice in one run, nor before filler, a
+    word of two letters ("orgulhoso de *ti*"), a verb or an infinitive ("difícil de
+    *explicar*", "la tentación de *adivinar*": an infinitive is its own dictionary form and
+    ends as one; "azúcar" does too, so "taza de azúcar" stays two topics)."""
+    joiners = _NOUN_JOINERS.get(lang)
+    return (
+        joiners is not None
+        and word in joiners
+        and bool(run)
+        and all(w not in joiners for w, _ in run)
+        and len(following) > 2
+        and not is_filler(following, lang)
+        and not inflected_verb(following, lang)
+        and not _infinitive(following, lang)
+    )
+
+
+def _infinitive(word: str, lang: str) -> bool:
+    """A word that is its own dictionary form and ends as an infinitive there (see
+    :data:`_INFINITIVES`)."""
+    import simplemma
+
+    endings = _INFINITIVES.get(lang)
+    return endings is not None and word.endswith(endings) and (
+        str(simplemma.lemmatize(word, lang=lang)).lower() == word
+    )
 
 
 def _possessives_apart(tokens: list[str]) -> list[str]:
@@ -1354,9 +1403,9 @@ def _trim_first(items: list[tuple[str, bool]], lang: str) -> bool:
     "state-of-the-art models"): what is left must then be rarer than everyday alone."""
     generic = False
     while items and not items[0][1] and (
-        _weak_modifier(items[0][0], lang) or generic_alone(items[0][0])
+        _weak_modifier(items[0][0], lang) or generic_alone(items[0][0], lang)
     ):
-        generic = generic or generic_alone(items[0][0]) or "-" in items[0][0]
+        generic = generic or generic_alone(items[0][0], lang) or "-" in items[0][0]
         items.pop(0)
     return generic
 
@@ -1367,7 +1416,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     items = list(run)
     generic_cut = _trim_first(items, lang)
     while items and not items[-1][1] and (
-        _weak_head(items[-1][0], lang) or generic_alone(items[-1][0])
+        _weak_head(items[-1][0], lang) or generic_alone(items[-1][0], lang)
     ):
         if lang == "en" and _compound_gerund(items):
             break
@@ -1388,7 +1437,9 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
     if len(words) == 1:
         word = words[0]
-        if len(word) < 3 or generic_alone(word) or generic_alone(head) or head in CLIPPED:
+        if len(word) < 3 or generic_alone(word, lang) or generic_alone(head, lang) or (
+            head in CLIPPED
+        ):
             return None
         if generic_cut and zipf(word, lang) >= EVERYDAY_MIN:
             return None  # cut from an everyday compound: "a small side project"
@@ -1405,6 +1456,12 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     ):
         return None
     topic = " ".join([*words[:-1], head])
+    if _NOUN_JOINERS.get(lang, frozenset()) & set(words[1:-1]):
+        # the head comes first in such a compound: "juegos de mesa" → "juego de mesa" (a
+        # plural in -s only: simplemma took Italian's "serie" for "serio")
+        first = words[0]
+        head_first = lemma(first, lang) if first.endswith("s") and not items[0][1] else first
+        topic = " ".join([head_first, *words[1:]])
     if len(topic) > 60:
         return None
     strength = specificity(words, lang) * (1.0 if len(words) > 1 else 0.85)

@@ -352,3 +352,26 @@ def test_an_inflected_verb_is_no_topic_in_other_languages(text, expected):
     "aprendiendo"): a word whose dictionary form (simplemma) is an infinitive it is not
     itself is a verb. An infinitive stays, as it names the activity ("cocinar")."""
     assert [t for t, _ in extractor.extract(text).topics] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # German capitalises every noun: "Freitag Brettspiele" was kept whole as a name
+        ("wir spielen jeden Freitag Brettspiele", ["brettspiel"]),
+        # a weekday of the language names no subject ("freitag", "vrijdag", "vendredi")
+        ("ik speel elke vrijdag bordspellen met mijn vrienden", ["bordspel"]),
+        # "de"/"di" join two nouns into one compound, its head first
+        ("jugamos juegos de mesa cada viernes", ["juego de mesa"]),
+        ("Cuál es el mejor lenguaje de programación", ["lenguaje de programación"]),
+        ("Qual è il tuo linguaggio di programmazione preferito", ["linguaggio di programmazione"]),
+        # … not before an infinitive or a pronoun
+        ("Si la implementación es difícil de explicar, es una mala idea.", ["implementación"]),
+        ("estou muito orgulhoso de ti", ["orgulhoso"]),
+    ],
+)
+def test_compounds_names_and_weekdays_in_other_languages(text, expected):
+    """Read with the English habits, German noun phrases were names (kept whole, never
+    lemmatised), other languages' weekdays topics, and "juegos de mesa", "lenguaje de
+    programación" two topics each or one (the stopword "de" cut them)."""
+    assert [t for t, _ in extractor.extract(text).topics] == expected
