@@ -50,8 +50,10 @@ from bot.journal import Erased, Owed
 from bot.locale_lookup import stored_locale
 from bot.pipeline.assemble import Assemble
 from bot.pipeline.identify import ClaimAttempt, ClaimUnsure, Identify, key_of
+from bot.pipeline.observe import Observe
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
+from profiles.models import Consent, Person
 from profiles.signals import clean_text
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class Commands:
         self.services = services
         self.identify = Identify(services)
         self.assemble = Assemble(services)
+        self.observe = Observe(services)
         self.feedback = feedback
 
     async def command(
@@ -147,7 +150,10 @@ class Commands:
                 cleaned = clean_text(raw_args, max_chars=18 * len(raw_args) + 1)
                 ctx.args_cut = max(0, len(cleaned) - MAX_ARGS_CHARS)
                 args = split_args(cleaned[:MAX_ARGS_CHARS])
-                return await spec.handler(ctx, args), ctx
+                replies = await spec.handler(ctx, args)
+                if name != "forget":
+                    await self._platform_context(session, person, event)
+                return replies, ctx
             except CommandError as exc:
                 error = Reply(
                     text=exc.text(ctx.locale),
@@ -196,6 +202,26 @@ class Commands:
                           purpose="ack")]
         return [Reply(text=t(INACTIVE, await self._locale(event)), kind=ReplyKind.EPHEMERAL,
                       purpose="error")]
+
+    async def _platform_context(
+        self, session: AsyncSession, person: Person, event: AnyEvent
+    ) -> None:
+        """Store the timezone and locale the platform reports with a command, as a message's
+        are (Observe.store_platform_context), for a person who allows learning once it has
+        run (a "/consent yes" too; never a "/consent no", nor someone who never answered).
+        Why: Discord reports a locale only with an interaction, never with a message, so a
+        Discord user's stored language came only from ``/prefs``, and their short messages
+        were read with the English rules (profiles/signals.py ``usual``)."""
+        if not (event.context.locale or event.context.timezone):
+            return
+        assert person.id is not None
+        consent = await session.get(Consent, person.id)
+        engine = self.services.engine
+        if consent is None or not await engine.may_learn_in(session, person, consent):
+            return
+        await self.observe.store_platform_context(
+            session, person.id, event, self.services.clock()
+        )
 
     async def _locale(self, event: AnyEvent) -> str:
         """The person's language setting for an answer that records nothing (an unknown

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from bot.events import PlatformContext, Surface
+from bot.events import CommandEvent, PlatformContext, Surface
 from bot.llm import ScriptedBackend
 from profiles.models import Interest, Signal
 from tests.support.helpers import command, grant, message, person, person_id, reaction
@@ -215,3 +215,36 @@ async def test_a_short_message_is_read_in_its_writers_language(core):
         assert wanted <= words, (who.user_id, words)
         assert not {"und", "dir", "gut", "liebe"} & words, (who.user_id, words)
     assert "fotografie" not in await words_of(tom)
+
+
+async def test_a_commands_locale_is_the_language_its_messages_are_read_in(core):
+    """Discord reports a locale with an interaction (a slash command, a button), never with
+    a message: stored as the platform's language once the person allows learning, it is the
+    language their later short messages are read in. Never stored for someone who declines,
+    nor by a command that runs before anyone answered."""
+    ines, otto = person("ines"), person("otto")
+    german = PlatformContext(locale="de")
+
+    def slash(who, name, args):
+        return CommandEvent(
+            event_id=f"{who.user_id}-{name}-{args}", person=who, name=name, args=args,
+            context=german,
+        )
+
+    assert "lerne" in (await core.handle(slash(ines, "consent", "grant")))[0].text
+    await core.handle(slash(otto, "consent", "deny"))
+    at = T0
+    for who in (ines, otto):
+        await core.handle(channel(who, "ich liebe analoge Fotografie", at))
+    await core.services.learner.flush()
+    found = (await interests_of(core, ines, at)).interests
+    words = {word for interest in found for word in interest.topic.split()}
+    assert "fotografie" in words, words
+    otto_id = await person_id(core, otto)
+    async with core.services.db.session() as session:
+        from profiles.models import Preference
+
+        stored = (await session.exec(
+            select(Preference.key).where(Preference.person_id == otto_id)
+        )).all()
+    assert stored == [], stored  # nothing about someone who declined
