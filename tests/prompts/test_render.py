@@ -41,6 +41,20 @@ def test_chat_prompt_states_preferences_and_context():
     assert prompt.turns[-1] == HistoryTurn("user", "salut")
 
 
+@pytest.mark.parametrize(("source", "follows_the_message"), [("explicit", False),
+                                                             ("platform", True),
+                                                             ("default", True)])
+def test_only_a_language_the_person_chose_holds_against_their_messages_language(
+    source, follows_the_message
+):
+    """A language the platform reports (Slack's locale, a Discord client's) or the
+    deployment's default is a guess: someone whose client is German and who writes English
+    is answered in English. Only one they set with /prefs holds whatever they write in."""
+    prompt = PromptRenderer().chat(context(language_source=source), "hello", count_tokens=count)
+    assert f'Reply in language: "fr" ({source})' in prompt.system
+    assert ("reply in that one" in prompt.system) is follows_the_message
+
+
 @pytest.mark.parametrize(
     "hostile",
     [
