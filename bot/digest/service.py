@@ -20,11 +20,12 @@ bot/lifecycle.py calls these once the change that triggered them has committed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,6 +102,7 @@ class DigestService(FeatureBase):
         )
         self._scheduler: DigestScheduler | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._reconciling = _OneAtATime()
         self._fire_caches: dict[dt.datetime, tuple[float, SharedCache]] = {}
         self._next_prune = 0.0
 
@@ -241,7 +243,15 @@ class DigestService(FeatureBase):
     # Scheduling ------------------------------------------------------------------------
     async def reconcile(self, person_id: int) -> Schedule | None:
         """Make the subscription and the job follow the person's committed preferences and
-        consent; returns the schedule in force (None: no digest)."""
+        consent; returns the schedule in force (None: no digest). One person's reconciles run
+        one at a time, each reading what was committed when it starts: two quick changes
+        ("/prefs set timezone", then "/digest subscribe") each start one, and the first, having
+        read "no digest", removed the job the second had just made when its job store was
+        slow (CI's shifted pass)."""
+        async with self._reconciling.hold(person_id):
+            return await self._reconcile(person_id)
+
+    async def _reconcile(self, person_id: int) -> Schedule | None:
         engine = self.services.engine
         async with self.services.db.session() as session:
             person = await session.get(Person, person_id)
@@ -473,3 +483,24 @@ def install(
     )
     services.features.register(service)
     return service
+
+
+class _OneAtATime:
+    """A lock per key, dropped once nobody holds or waits for it (keys are people: one lock
+    for each would grow with everyone who ever changed a digest preference)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]

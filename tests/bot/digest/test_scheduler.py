@@ -51,6 +51,35 @@ async def test_subscribe_creates_a_job_in_the_persons_timezone(make_digests):
     assert "digest: weekdays 07:30 — set by you" in prefs[0].text
 
 
+async def test_a_change_made_while_another_is_applied_wins(make_digests):
+    """Each preference change reconciles the job in the background. A reconcile that had
+    read "no digest" and was slow to unschedule (a job store under load: CI's shifted pass)
+    removed the job the "/digest subscribe" after it had just made: the person was
+    subscribed, and told so, and never got a digest. One person's reconciles now run one at
+    a time, each reading what was committed when it starts."""
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    scheduler = await digests.jobs()
+    unschedule = scheduler.unschedule
+    entered = asyncio.Event()
+
+    async def slow_unschedule(person_id):
+        entered.set()
+        await asyncio.sleep(0.3)
+        return await unschedule(person_id)
+
+    scheduler.unschedule = slow_unschedule
+    first = asyncio.ensure_future(digests.reconcile(pid))  # reads: no digest
+    await asyncio.wait_for(entered.wait(), 10)
+    replies = await core.handle(command(alice, "digest", "subscribe weekdays 07:30"))
+    assert "on weekdays at 07:30" in replies[0].text
+    await first
+    await digests.settle()
+    assert await (await digests.jobs()).job(pid) is not None
+    assert not digests._reconciling._locks  # a lock per person lives only while it is used
+
+
 async def test_timezone_change_reschedules(make_digests):
     core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
     alice = person("alice")
