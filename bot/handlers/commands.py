@@ -208,7 +208,8 @@ class Commands:
     ) -> None:
         """Store the timezone and locale the platform reports with a command, as a message's
         are (Observe.store_platform_context), for a person who allows learning once it has
-        run (a "/consent yes" too; never a "/consent no", nor someone who never answered).
+        run (after "/consent grant" too; never after "/consent deny" or "revoke", nor for
+        someone who never answered, nor after "/forget").
         Why: Discord reports a locale only with an interaction, never with a message, so a
         Discord user's stored language came only from ``/prefs``, and their short messages
         were read with the English rules (profiles/signals.py ``usual``)."""
