@@ -16,8 +16,8 @@ topics, and the share of lines of the subject files (food, movies, history…) t
 from __future__ import annotations
 
 from collections import Counter
-from importlib import resources
-from typing import Any
+
+from bench.profiles import corpus
 
 # chatterbot-corpus's folder → the locale a writer of it would have on their platform
 LANGUAGES = {
@@ -30,18 +30,13 @@ SHOWN = 8  # commonest small-talk topics printed per language
 
 def lines_of(language: str) -> tuple[list[str], list[str]]:
     """(small-talk lines, subject lines) of one language of chatterbot-corpus, distinct."""
-    import yaml
-
-    root = resources.files("chatterbot_corpus") / "data" / language
     small: list[str] = []
     subjects: list[str] = []
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yml"):
-            continue
-        data: Any = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
-        kept = small if entry.name.removesuffix(".yml") in SMALL_TALK else subjects
-        for conversation in data.get("conversations") or []:
-            kept.extend(str(line) for line in conversation if line)
+    files = corpus(language)
+    for name in sorted(files):
+        kept = small if name in SMALL_TALK else subjects
+        for conversation in files[name]:
+            kept.extend(conversation)
     return list(dict.fromkeys(small)), list(dict.fromkeys(subjects))
 
 

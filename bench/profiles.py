@@ -80,12 +80,13 @@ class SimPerson:
     lines: list[tuple[str, bool]] = field(default_factory=list)  # (text, is_subject_line)
 
 
-def corpus() -> dict[str, list[list[str]]]:
-    """Conversations per file of the English corpus, read from the installed package."""
+def corpus(language: str = "english") -> dict[str, list[list[str]]]:
+    """Conversations per file of one language of the corpus (its folder's name), read from
+    the installed package."""
     import yaml
 
     try:
-        root = resources.files("chatterbot_corpus") / "data" / "english"
+        root = resources.files("chatterbot_corpus") / "data" / language
     except ModuleNotFoundError as exc:
         raise SystemExit(
             "python -m bench --profiles needs the chatterbot-corpus package: "
@@ -94,7 +95,7 @@ def corpus() -> dict[str, list[list[str]]]:
     found: dict[str, list[list[str]]] = {}
     for entry in root.iterdir():
         if entry.name.endswith(".yml"):
-            data: Any = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            data: Any = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
             found[entry.name.removesuffix(".yml")] = [
                 [str(line) for line in conversation if line]
                 for conversation in data.get("conversations") or []

@@ -341,6 +341,15 @@ class ProfileEngine:
             return self.consent_opt_out or self.workspace_opt_out_allowed
         return self.consent_opt_out
 
+    async def answered_learning(self, session: AsyncSession, person: Person) -> bool:
+        """:meth:`may_learn_in` with the person's consent row read here; without a row
+        (never asked, nothing answered) nothing is allowed, whatever the workspace's mode:
+        for work that must not start on its own (a digest's schedule, the locale a command
+        reports)."""
+        assert person.id is not None
+        consent = await session.get(Consent, person.id)
+        return consent is not None and await self.may_learn_in(session, person, consent)
+
     async def may_learn_in(self, session: AsyncSession, person: Person, consent: Consent) -> bool:
         """:meth:`may_learn` in the person's workspace: an answered consent decides alone; an
         unanswered one follows the workspace's consent mode (one query, only then)."""

@@ -457,17 +457,24 @@ def inflected_verb(word: str, lang: str, capitalised: bool = False) -> bool:
     capitalised dictionary form, and a word written ``capitalised`` that is one as well
     counts as the noun ("Filme": "Film", not "filmen"; "Liebe" the noun, "ich liebe" the
     verb)."""
-    import simplemma
-
     endings = _INFINITIVES.get(lang)
     if endings is None:
         return False
-    found = str(simplemma.lemmatize(word, lang=lang))
+    found = _dictionary_form(word, lang)
     if found.lower() == word or not found.endswith(endings) or found[:1].isupper():
         return False
     if lang != "de" or not capitalised:
         return True
-    return not str(simplemma.lemmatize(word.capitalize(), lang=lang))[:1].isupper()
+    return not _dictionary_form(word.capitalize(), lang)[:1].isupper()
+
+
+@functools.lru_cache(maxsize=100_000)
+def _dictionary_form(word: str, lang: str) -> str:
+    """simplemma's lemma of ``word`` as written (case kept: German nouns' are capitalised),
+    for a language it covers; :func:`lemma` is the topic's own, checked and lower-cased."""
+    import simplemma
+
+    return str(simplemma.lemmatize(word, lang=lang))
 
 
 def _f_singulars(word: str) -> tuple[str, ...]:
@@ -865,11 +872,9 @@ def _joins_nouns(
 def _infinitive(word: str, lang: str) -> bool:
     """A word that is its own dictionary form and ends as an infinitive there (see
     :data:`_INFINITIVES`)."""
-    import simplemma
-
     endings = _INFINITIVES.get(lang)
     return endings is not None and word.endswith(endings) and (
-        str(simplemma.lemmatize(word, lang=lang)).lower() == word
+        _dictionary_form(word, lang).lower() == word
     )
 
 

@@ -42,7 +42,7 @@ from bot.digest.sources import DigestSource, default_sources
 from bot.events import MessageEvent, Reply, ReplyKind, Surface
 from bot.features import FeatureBase
 from bot.services import Services
-from profiles.models import Consent, Person
+from profiles.models import Person
 from profiles.ranking import Ranker
 from profiles.signals import MessageSignals, clean_text
 
@@ -257,10 +257,7 @@ class DigestService(FeatureBase):
             person = await session.get(Person, person_id)
             schedule: Schedule | None = None
             if person is not None:
-                consent = await session.get(Consent, person_id)
-                allowed = consent is not None and await engine.may_learn_in(
-                    session, person, consent
-                )
+                allowed = await engine.answered_learning(session, person)
                 prefs = await engine.preferences(session, person_id, self.services.clock())
                 if allowed:
                     schedule = parse_preference(prefs.get("digest"), prefs.get("timezone"))
@@ -357,12 +354,7 @@ class DigestService(FeatureBase):
         async with self.services.db.session() as session:
             person = await session.get(Person, person_id)
             subscription = await store.subscription(session, person_id)
-            consent = await session.get(Consent, person_id)
-            allowed = (
-                consent is not None
-                and person is not None
-                and await engine.may_learn_in(session, person, consent)
-            )
+            allowed = person is not None and await engine.answered_learning(session, person)
             timezone = None
             if person is not None and subscription is not None and allowed:
                 timezone = (await engine.preferences(session, person_id, now)).get("timezone")

@@ -53,7 +53,7 @@ from bot.pipeline.identify import ClaimAttempt, ClaimUnsure, Identify, key_of
 from bot.pipeline.observe import Observe
 from bot.services import Services
 from profiles.db import DatabaseUnavailable
-from profiles.models import Consent, Person
+from profiles.models import Person
 from profiles.signals import clean_text
 
 log = logging.getLogger(__name__)
@@ -216,9 +216,7 @@ class Commands:
         if not (event.context.locale or event.context.timezone):
             return
         assert person.id is not None
-        consent = await session.get(Consent, person.id)
-        engine = self.services.engine
-        if consent is None or not await engine.may_learn_in(session, person, consent):
+        if not await self.services.engine.answered_learning(session, person):
             return
         await self.observe.store_platform_context(
             session, person.id, event, self.services.clock()
