@@ -242,6 +242,9 @@ _REPORTING = frozenset(
 _PLACE_PREPOSITIONS = frozenset(
     ("in", "near", "around", "across", "throughout", "outside", "visiting", "via")
 )
+# After a singular noun and a verb's -s form, these say when or where it happens: "our book
+# club *meets* on thursdays", "the train *leaves* at 6" (the verb was part of the topic)
+_TIME_PREPOSITIONS = frozenset(("on", "at", "every", "after", "before", "until", "during"))
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
 # Zipf cut-offs (wordfreq): a multi-word topic needs one word rarer than PHRASE_MAX; a single
@@ -261,6 +264,8 @@ MILD_VALENCE = 1.0
 RARE_NOUN_MAX = 4.7
 # A verb this common inside a run of words ends one phrase and starts another.
 CLAUSE_VERB_MIN = 5.5
+# … unless its verb reading is this much rarer (Zipf) than the word: a noun ("team")
+RARE_VERB_MARGIN = 1.5
 # Words the English lexicon does not know (lemminflect's holds no proper nouns nor newer
 # words: "anime", "app", "podcast", "japanese", "kubernetes") are nouns unless everyday
 # vocabulary ("john" 5.4), or the name of a language ("french" 5.1: language_names); chat's
@@ -387,7 +392,18 @@ def evaluative(word: str) -> bool:
         return False
     if not pos or pos & {"ADJ", "ADV"} or "NOUN" not in pos:
         return True
-    return "VERB" in pos and zipf(word, "en") >= EVALUATIVE_VERB_MAX
+    return _evaluative_verb(word)
+
+
+def _evaluative_verb(word: str) -> bool:
+    """A noun :func:`evaluative` counts for its verb, a common one of sentiment: "love",
+    "support", "help", "care" ("I *love* it"). Beside another noun in a phrase it is the
+    noun, which names a thing: "*support* group", "customer *support*", "*love* song"."""
+    pos = _pos(word)
+    return (
+        "NOUN" in pos and "VERB" in pos and not pos & {"ADJ", "ADV"}
+        and zipf(word, "en") >= EVALUATIVE_VERB_MAX
+    )
 
 
 def _gerund_valence(word: str, lexicon: dict[str, float]) -> bool:
@@ -567,7 +583,7 @@ def _weak_modifier(word: str, lang: str) -> bool:
     noun or adjective at all (a verb: "reading books" → "books")."""
     if lang != "en":
         return zipf(word, lang) >= SINGLE_MAX
-    if evaluative(word) or _adverb(word):  # "rarely wins", "constantly"
+    if (evaluative(word) and not _evaluative_verb(word)) or _adverb(word):  # "constantly"
         return True
     pos = _pos(word)
     if not pos:
@@ -609,7 +625,7 @@ def _compound_gerund(items: Sequence[tuple[str, bool]]) -> bool:
 def _weak_head(word: str, lang: str) -> bool:
     if lang != "en":
         return zipf(word, lang) >= SINGLE_MAX
-    if not _english_noun(word) or evaluative(word):
+    if not _english_noun(word) or (evaluative(word) and not _evaluative_verb(word)):
         return True
     pos = _pos(word)
     return bool(pos & {"ADJ", "ADV"}) and zipf(word, "en") >= MODIFIER_MAX
@@ -1202,7 +1218,9 @@ def _verb_between(word: str, before: tuple[str, bool], following: str, after: st
     :func:`_third_person_verb`), and so does one that ends its run ("board games") or
     follows a plural ("kids games"), and so does one before the clause's verb ("energy
     *drinks* taste awful": :func:`_linking`)."""
-    if not following or is_filler(following) or not _third_person_verb(word):
+    if not following or not _third_person_verb(word):
+        return False
+    if is_filler(following) and following not in _TIME_PREPOSITIONS | _OBJECT_ARTICLES:
         return False
     if _adverb(following) or following in _HOW_OFTEN:
         # how, not what: the run's own verb if any ("the blog posts regularly"), and that
@@ -1232,13 +1250,21 @@ def _third_person_verb(word: str, leeway: float = 0.0) -> bool:
         return False
     if "NOUN" not in pos:
         return True  # "hates", "teaches": no plural to take it for
+    reading = _verb_reading(verbs)
+    return reading is not None and reading > zipf(word, "en") - leeway
+
+
+def _verb_reading(verbs: Sequence[str]) -> float | None:
+    """How common ``verbs`` are as verbs, for a form they share with a noun: the Zipf
+    frequency of their past tense, or of their -ing form for an irregular verb whose past
+    no rule builds (None: the lexicon lists neither)."""
     pasts = [form for verb in verbs for form in (verb + "d", verb + "ed", verb + verb[-1] + "ed")]
     pasts += [verb[:-1] + "ied" for verb in verbs]  # "carries" → "carried"
     reading = _attested(pasts, verbs)
     if reading is None:
         gerunds = [f for v in verbs for f in (v + "ing", v[:-1] + "ing", v + v[-1] + "ing")]
         reading = _attested(gerunds, verbs)
-    return reading is not None and reading > zipf(word, "en") - leeway
+    return reading
 
 
 def _verbs(word: str) -> tuple[str, ...]:
@@ -1390,9 +1416,22 @@ def _adjective(word: str) -> bool:
     return "NOUN" not in pos or zipf(word, "en") >= RARE_NOUN_MAX
 
 
+@functools.lru_cache(maxsize=100_000)
 def _clause_verb(word: str) -> bool:
+    """A common verb, which inside a run is the clause's own ("kubernetes operators *make*
+    cluster automation"). A noun that is a verb only rarely is the noun: "our soccer *team*
+    won", "the chess *group*" (their pasts, "teamed" and "grouped", are two Zipf points
+    rarer; they cut "soccer team" to "soccer")."""
     pos = _pos(word)
-    return "VERB" in pos and zipf(word, "en") >= CLAUSE_VERB_MIN and not pos & {"ADJ"}
+    if "VERB" not in pos or pos & {"ADJ"}:
+        return False
+    frequency = zipf(word, "en")
+    if frequency < CLAUSE_VERB_MIN:
+        return False
+    if "NOUN" not in pos:
+        return True
+    reading = _verb_reading(_verbs(word))
+    return reading is not None and reading >= frequency - RARE_VERB_MARGIN
 
 
 def specificity(words: Sequence[str], lang: str) -> float:
