@@ -266,6 +266,9 @@ RARE_NOUN_MAX = 4.7
 CLAUSE_VERB_MIN = 5.5
 # … unless its verb reading is this much rarer (Zipf) than the word: a noun ("team")
 RARE_VERB_MARGIN = 1.5
+# A plain form after a plural noun is its verb when read as one at most this much rarer
+# than the word ("crash": "crashed" 0.5 rarer; not "store", 0.8: "the games store")
+PLURAL_SUBJECT_MARGIN = 0.6
 # Words the English lexicon does not know (lemminflect's holds no proper nouns nor newer
 # words: "anime", "app", "podcast", "japanese", "kubernetes") are nouns unless everyday
 # vocabulary ("john" 5.4), or the name of a language ("french" 5.1: language_names); chat's
@@ -729,6 +732,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     (_clause_verb(word) and not _describes(run[-1]))
                     or _before_its_object(word, following, after)
                     or _verb_between(word, run[-1], following, after)
+                    or (not verb_before and _plural_subjects_verb(word, run[-1], following))
                     or _phrasal(word, following)
                     or _linking(word, following)
                     or word in _NAMING_PARTICIPLES  # "a rescue dog *named* Biscuit"
@@ -1231,6 +1235,26 @@ def _verb_between(word: str, before: tuple[str, bool], following: str, after: st
     noun, name = before
     # a word the lexicon does not know may be a person too ("kevin *plays* chess")
     return name or ((not _pos(noun) or _english_noun(noun)) and _singular(noun))
+
+
+def _plural_subjects_verb(word: str, before: tuple[str, bool], following: str) -> bool:
+    """A verb's plain form after a plural noun, its subject: "the unit tests *pass*", "the
+    integration tests *fail* on ci", "my tests *break* every time" (they taught "unit tests
+    pass"). Only a form read as a verb about as often as the noun ("pass", "fail", "crash";
+    not "account", "bar", "store": "a savings *account*", "the sports *bar*"), not after a
+    plural that names one thing ("the sales *report*", "the news *feed*"), and not before
+    how it went, which decides for itself ("podcast episodes *drop* weekly": see went)."""
+    noun, _ = before
+    if (word.endswith("s") and not word.endswith("ss")) or noun in _PLURAL_NAMES:
+        return False
+    if lemma(noun, "en") == noun or not _plural_doer(before):
+        return False
+    if following in _HOW_IT_WENT or following in _HOW_OFTEN or _adverb(following):
+        return False
+    if "VERB" not in _pos(word) or word not in _verbs(word):
+        return False
+    reading = _verb_reading((word,))
+    return reading is not None and reading >= zipf(word, "en") - PLURAL_SUBJECT_MARGIN
 
 
 @functools.lru_cache(maxsize=100_000)

@@ -1239,3 +1239,24 @@ def test_a_noun_of_sentiment_beside_another_names_a_thing(text, expected):
     were cut from every phrase as if they said how something was: "a support ticket"
     taught "ticket", "interest rates" "rate", "the american civil war" nothing."""
     assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the unit tests pass", ["unit test"]),
+        ("the integration tests fail on ci", ["integration test"]),
+        ("my tests break every time", ["test"]),
+        ("the tomatoes grow fast", ["tomato"]),
+        # guards: a compound's plural modifier, an object, how it went
+        ("I opened a savings account", ["savings account"]),
+        ("I read the jobs report", ["jobs report"]),
+        ("the news feed works fine", ["news feed"]),
+        ("podcast episodes drop weekly", ["podcast episode"]),
+    ],
+)
+def test_a_plural_subjects_verb_is_no_part_of_it(text, expected):
+    """A verb's plain form after a plural noun agrees with it, its subject: "the unit tests
+    pass" taught "unit tests pass", "the integration tests fail on ci" "integration tests
+    fail"."""
+    assert found(text) == expected
