@@ -1549,11 +1549,58 @@ def _plain_compound(words: Sequence[str]) -> bool:
     return all(lemma(word, "en") == word for word in words[:-1])
 
 
+# A title written in capitals with a connector inside: "Game of Thrones", "Lord of the Rings",
+# "League of Legends", "Baldur's Gate", "Grey's Anatomy". The connector is a stopword and the
+# possessive a clitic, so each was read as two topics ("baldur", "gate"). Not "and": "Python
+# and Rust" is as often two things as "Pride and Prejudice" is one.
+_CAPITAL = r"[A-Z][^\W\d_]*"
+_TITLE = re.compile(
+    rf"(?<![\w'’])(?:{_CAPITAL}\s+)*{_CAPITAL}"
+    rf"(?:(?:\s+of(?:\s+the)?\s+|['’]s\s+){_CAPITAL}(?:\s+{_CAPITAL})*)+(?![\w'’])"
+)
+_TITLE_JOINERS = frozenset(("of", "the"))
+
+
+def _titles(prose: str) -> tuple[str, list[tuple[str, float]]]:
+    """``prose`` with its titles (:data:`_TITLE`) taken out, and the titles as topics,
+    lower case, whole. Not one that names someone ("Sarah's Party", "Kevin of Accounting",
+    "Apple's CEO Steve Jobs": the words are read as ever), nor what a sentence's first word
+    does ("*Watching* Game of Thrones")."""
+    found: list[tuple[str, float]] = []
+
+    def taken(match: re.Match[str]) -> str:
+        words = match.group(0).replace("’", "'").split()
+        while len(words) > 2 and "'" not in words[0] and _not_a_title_word(words[0].lower()):
+            words.pop(0)
+        lowered = [w.lower() for w in words]
+        own = [w.partition("'")[0] for w in lowered if w not in _TITLE_JOINERS]
+        if len(own) < 2 or is_filler(own[0]) or any(_someone_named(w) for w in own):
+            return match.group(0)
+        title = " ".join(lowered)
+        if len(title) <= 60:
+            found.append((title, specificity(own, "en")))
+        return " , "
+
+    return _TITLE.sub(taken, prose), found
+
+
+def _not_a_title_word(word: str) -> bool:
+    """A capital word before a title that opens the sentence, not the title: "*Watching*
+    Game of Thrones", "*Rewatching* Lord of the Rings", "*The* …"."""
+    return is_filler(word) or word.endswith("ing")
+
+
+def _someone_named(word: str) -> bool:
+    return given_name(word, zipf(word, "en"))
+
+
 def extract_topics(prose: str, lang: str, limit: int) -> tuple[tuple[str, float], ...]:
     """The ``limit`` strongest topics of ``prose`` (already cleaned of names, links, code)."""
+    best: dict[str, float] = {}
     if lang == "en":
         prose = without_set_phrases(prose)  # "good luck", "oh my god": no topic
-    best: dict[str, float] = {}
+        prose, titles = _titles(prose)
+        best.update(titles)
     for run in _runs(prose, lang):
         found = candidate(run, lang)
         if found is not None:

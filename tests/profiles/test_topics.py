@@ -1260,3 +1260,24 @@ def test_a_plural_subjects_verb_is_no_part_of_it(text, expected):
     pass" taught "unit tests pass", "the integration tests fail on ci" "integration tests
     fail"."""
     assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("been playing Baldur's Gate all week", {"baldur's gate"}),
+        ("rewatching Game of Thrones", {"game of thrones", "rewatching"}),
+        ("Lord of the Rings is the best", {"lord of the rings"}),
+        ("I work at Bank of America", {"bank of america"}),
+        ("watching Grey’s Anatomy tonight", {"grey's anatomy"}),
+        # guards: someone's, a contraction, lower case, "and"
+        ("I went to Sarah's Party", {"party"}),
+        ("Here's BFS for a graph", {"bfs", "graph"}),
+        ("my friend's dog is cute", {"dog"}),
+        ("I use Python and Rust", {"python", "rust"}),
+    ],
+)
+def test_a_title_in_capitals_is_one_topic(text, expected):
+    """A title whose words a stopword or a possessive joins was two topics: "Baldur's Gate"
+    taught "baldur" and "gate", "Game of Thrones" "rewatching game" and "thrones"."""
+    assert set(found(text)) == expected
