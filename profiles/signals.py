@@ -329,8 +329,11 @@ def _usual_language(locale: str | None) -> str | None:
 def _reads_as(words: list[str], lang: str) -> bool:
     """Whether ``words`` are at least as familiar to ``lang``'s word list as to English's,
     over the words English knows or that are not plain ASCII (see
-    :func:`_nearer_elsewhere`); words known to neither say nothing ("Vermeer")."""
-    known = _comparable(words)
+    :func:`_nearer_elsewhere`). Without such a word, over all of them: the writer's own
+    language is the likelier reading of a word only it knows ("lecker", "delicioso",
+    alone, were read with the English rules as unknown nouns); a name is a topic in either
+    ("Vermeer")."""
+    known = _comparable(words) or words
     return bool(known) and _familiarity(known, lang) >= _familiarity(known, "en")
 
 

@@ -487,6 +487,67 @@ def inflected_verb(word: str, lang: str, capitalised: bool = False) -> bool:
     return not _dictionary_form(word.capitalize(), lang)[:1].isupper()
 
 
+# An adjective's other forms are attested at least this often (Zipf) …
+ADJECTIVE_FORM_MIN = 2.0
+# … and, where a noun may have a form like one (a feminine: "perro", "perra"), at most this
+# much rarer than the word: an adjective's genders are about as common ("divertido" 4.58,
+# "divertida" 4.02), a noun's feminine rarer ("perro" 4.9, "perra" 4.18)
+ADJECTIVE_FORM_MARGIN = 0.6
+
+
+@functools.lru_cache(maxsize=100_000)
+def inflected_adjective(word: str, lang: str) -> bool:
+    """An adjective in a language other than English, by the forms only adjectives have
+    there: both genders about as common with one dictionary form in Spanish, Portuguese and
+    Italian ("delicioso" / "deliciosa"; Italian also a feminine plural: "uovo" / "uova" is a
+    noun's plural), a feminine in French ("compliqué" / "compliquée"), a dative in -em in
+    German ("lecker" / "leckerem": no noun has one), an inflected -e in Dutch ("lekker" /
+    "lekkere"). There is no lexicon of parts of speech for them here, and an adjective said
+    alone ("lecker!", "delicioso", "complicato") was a topic; English drops one
+    (:func:`_adjective`)."""
+    base = _dictionary_form(word, lang)
+    if lang == "de":
+        stem = base.lower()
+        return not base[:1].isupper() and _same_word(stem, stem + "em", lang, margin=None)
+    if lang in ("es", "pt", "it"):
+        swaps = (("o", "a"), ("a", "o")) if lang == "it" else (
+            ("o", "a"), ("a", "o"), ("os", "as"), ("as", "os")
+        )
+        for ending, other in swaps:
+            if word.endswith(ending) and _same_word(word, word[: -len(ending)] + other, lang):
+                stem = word[: -len(ending)]
+                plural = stem + ("he" if stem.endswith(("c", "g")) else "e")  # "fantastiche"
+                return lang != "it" or zipf(plural, lang) >= ADJECTIVE_FORM_MIN
+        return False
+    if lang == "fr":
+        forms = [word[:-1]] if word.endswith("e") else [word + "e"]
+        if word.endswith("x"):
+            forms.append(word[:-1] + "se")  # "délicieux" / "délicieuse"
+        elif word.endswith("f"):
+            forms.append(word[:-1] + "ve")  # "actif" / "active"
+        return any(_same_word(word, form, lang) for form in forms)
+    if lang == "nl":
+        stem = word[:-1] if word.endswith("e") else word
+        forms = [stem + "e", stem + stem[-1] + "e"]  # "lekkere", "dikke"
+        if len(stem) > 3 and stem[-2] == stem[-3]:
+            forms.append(stem[:-2] + stem[-1] + "e")  # "groot" / "grote"
+        return any(form != word and _same_word(stem, form, lang) for form in forms)
+    return False
+
+
+def _same_word(
+    word: str, form: str, lang: str, margin: float | None = ADJECTIVE_FORM_MARGIN
+) -> bool:
+    """``form`` is attested (and, with a ``margin``, about as common as ``word``) and has
+    ``word``'s dictionary form."""
+    floor = ADJECTIVE_FORM_MIN if margin is None else max(
+        ADJECTIVE_FORM_MIN, zipf(word, lang) - margin
+    )
+    return zipf(form, lang) >= floor and (
+        _dictionary_form(form, lang).lower() == _dictionary_form(word, lang).lower()
+    )
+
+
 @functools.lru_cache(maxsize=100_000)
 def _dictionary_form(word: str, lang: str) -> str:
     """simplemma's lemma of ``word`` as written (case kept: German nouns' are capitalised),
@@ -1513,7 +1574,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None  # cut from an everyday compound: "a small side project"
         if zipf(word, lang) >= (SINGLE_MAX if lang == "en" else OTHER_SINGLE_MAX):
             return None
-        if lang != "en" and len(word) < 4:
+        if lang != "en" and (len(word) < 4 or inflected_adjective(word, lang)):
             return None
         if lang == "en" and not items[0][1] and (_adjective(word) or evaluative(word)):
             return None
