@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 FEATURE = "digest"
 FIRE_CACHE_SECONDS = 300.0
+# A reconcile applies what it read, reads again, and applies again if the two differ (another
+# worker's, begun earlier, finished later), at most this many more times
+RECONCILE_ROUNDS = 3
 
 
 class NotAllowed(Exception):
@@ -249,18 +252,35 @@ class DigestService(FeatureBase):
         read "no digest", removed the job the second had just made when its job store was
         slow (CI's shifted pass)."""
         async with self._reconciling.hold(person_id):
-            return await self._reconcile(person_id)
+            applied = await self._reconcile(person_id)
+            # The lock is this process's: another worker's reconcile that read an older
+            # state may have applied it after this one did. Read again once applied; a
+            # difference is applied again, and the last reconcile to finish, in whichever
+            # process, leaves what is committed in force.
+            for _ in range(RECONCILE_ROUNDS):
+                async with self.services.db.session() as session:
+                    person = await session.get(Person, person_id)
+                    wanted = await self._wanted(session, person) if person else None
+                if wanted == applied:
+                    break
+                applied = await self._reconcile(person_id)
+            return applied
+
+    async def _wanted(self, session: AsyncSession, person: Person) -> Schedule | None:
+        """The digest the person's committed preferences and consent ask for (None: none)."""
+        engine = self.services.engine
+        if not await engine.answered_learning(session, person):
+            return None
+        assert person.id is not None
+        prefs = await engine.preferences(session, person.id, self.services.clock())
+        return parse_preference(prefs.get("digest"), prefs.get("timezone"))
 
     async def _reconcile(self, person_id: int) -> Schedule | None:
-        engine = self.services.engine
         async with self.services.db.session() as session:
             person = await session.get(Person, person_id)
             schedule: Schedule | None = None
             if person is not None:
-                allowed = await engine.answered_learning(session, person)
-                prefs = await engine.preferences(session, person_id, self.services.clock())
-                if allowed:
-                    schedule = parse_preference(prefs.get("digest"), prefs.get("timezone"))
+                schedule = await self._wanted(session, person)
                 current = await store.subscription(session, person_id)
                 if schedule is None:
                     if current is not None:

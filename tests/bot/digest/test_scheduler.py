@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.core import Core
 from bot.digest import install
+from bot.digest.service import DigestService
 from bot.digest.schedule import Schedule
 from bot.digest.scheduler import DigestScheduler, job_id
 from bot.llm import NoModelBackend
@@ -78,6 +79,40 @@ async def test_a_change_made_while_another_is_applied_wins(make_digests):
     await digests.settle()
     assert await (await digests.jobs()).job(pid) is not None
     assert not digests._reconciling._locks  # a lock per person lives only while it is used
+
+
+async def test_another_workers_older_reconcile_finishing_last_does_not_win(make_digests):
+    """The lock above is one process's. With several workers, one whose reconcile read "no
+    digest" and was slow to unschedule removed the job another had made since (the person
+    subscribed, told so, no digest until a restart's sync). A reconcile now reads again once
+    it has applied what it read, and applies what is committed if that differs."""
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    other_worker = DigestService(core.services, sources=[StaticSource(*ITEMS)])
+    try:
+        scheduler = await other_worker.jobs()  # its own scheduler on the shared job store
+        unschedule = scheduler.unschedule
+        entered = asyncio.Event()
+
+        async def slow_unschedule(person_id):
+            entered.set()
+            await asyncio.sleep(0.3)
+            return await unschedule(person_id)
+
+        scheduler.unschedule = slow_unschedule
+        first = asyncio.ensure_future(other_worker.reconcile(pid))  # reads: no digest
+        await asyncio.wait_for(entered.wait(), 10)
+        replies = await core.handle(command(alice, "digest", "subscribe weekdays 07:30"))
+        assert "on weekdays at 07:30" in replies[0].text
+        await digests.settle()
+        applied = await first
+    finally:
+        await other_worker.aclose()
+    assert await (await digests.jobs()).job(pid) is not None
+    async with core.services.db.session() as session:
+        assert await session.get(DigestSubscription, pid) is not None
+    assert applied == Schedule("weekdays", "07:30", "UTC")
 
 
 async def test_timezone_change_reschedules(make_digests):
