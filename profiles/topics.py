@@ -81,7 +81,8 @@ INTERJECTIONS = frozenset(
     + ("brb", "gtg", "ttyl", "afk", "gotcha", "lemme", "gimme", "dunno", "smh", "fyi", "asap")
     + ("tho", "til", "outta", "legit", "ngl", "tbf", "lmk", "idc", "ofc", "irl", "nvm", "omw")
     + ("wyd", "hbu", "hbd", "tysm", "yall", "bruh", "fam", "lowkey", "sus", "welp", "yikes")
-    + ("oof", "rip", "ggs", "cheers")
+    + ("oof", "rip", "ggs", "cheers", "tfw", "mfw", "afaik", "iirc", "fwiw", "gg", "ez")
+    + ("jk", "yw", "istg", "hmu", "rn", "smth")
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")
@@ -811,7 +812,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and not run
                 and not name
                 and (_frame_noun(word, following) or (light_verb and _bare_object(word, following)))
-            ) or (lang == "en" and word in _HONORIFICS) or person
+            ) or (lang == "en" and word in _HONORIFICS) or person or (
+                # someone spoken to, not of: "idk *man*, rust lifetimes …", "yeah *man*"
+                lang == "en" and word == "man" and previous in INTERJECTIONS
+            )
             if address and filler:
                 # the one greeted comes right after the greeting ("thank you so much
                 # Anna"): "thanks *for* the Kubernetes tips" greets no one (the review

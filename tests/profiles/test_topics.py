@@ -1281,3 +1281,21 @@ def test_a_title_in_capitals_is_one_topic(text, expected):
     """A title whose words a stopword or a possessive joins was two topics: "Baldur's Gate"
     taught "baldur" and "gate", "Game of Thrones" "rewatching game" and "thrones"."""
     assert set(found(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("idk man rust lifetimes still confuse me", ["rust lifetime"]),
+        ("yeah man the new zelda is great", ["zelda"]),
+        ("tfw the build is green", ["build"]),
+        ("iirc the api changed in v2", ["api"]),
+        ("gg ez", []),
+        # guard: a man spoken of is still one
+        ("the man in the high castle is a great show", ["castle"]),
+    ],
+)
+def test_chat_abbreviations_and_someone_spoken_to_are_no_topic(text, expected):
+    """"tfw", "iirc", "gg" are chat's own words; "man" after one ("idk man") is the person
+    spoken to: "idk man rust lifetimes" taught "man rust lifetime"."""
+    assert found(text) == expected

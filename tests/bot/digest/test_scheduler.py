@@ -14,9 +14,9 @@ from sqlmodel import select
 
 from bot.core import Core
 from bot.digest import install
-from bot.digest.service import DigestService
 from bot.digest.schedule import Schedule
 from bot.digest.scheduler import DigestScheduler, job_id
+from bot.digest.service import DigestService
 from bot.llm import NoModelBackend
 from profiles.db import Database
 from profiles.models import DigestSubscription, Preference, Source
