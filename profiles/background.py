@@ -44,6 +44,7 @@ from profiles.topics import (
     candidate,
     generic_alone,
     is_filler,
+    title_shaped,
     topic_words,
     zipf,
 )
@@ -458,5 +459,7 @@ def _names_something(gram: str) -> bool:
     """A phrase extraction itself would keep as a topic ("large" would not)."""
     if is_junk(gram) or not _family_key(gram):
         return False
+    if title_shaped(gram):
+        return True
     found = candidate([(w, False) for w in gram.split()], "en")
     return found is not None and found[0] == gram

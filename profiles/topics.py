@@ -1642,11 +1642,26 @@ def _titles(prose: str) -> tuple[str, list[tuple[str, float]]]:
         if len(own) < 2 or is_filler(own[0]) or any(_someone_named(w) for w in own):
             return match.group(0)
         title = " ".join(lowered)
-        if len(title) <= 60:
-            found.append((title, specificity(own, "en")))
+        if len(title) > 60:
+            return match.group(0)
+        found.append((title, specificity(own, "en")))
         return " , "
 
     return _TITLE.sub(taken, prose), found
+
+
+def title_shaped(topic: str) -> bool:
+    """A stored topic as :func:`_titles` makes one: words joined by "of" / "of the" or a
+    possessive, each end a word of its own ("game of thrones", "baldur's gate"; not "of
+    thrones"). Such a topic names itself: its family is called by it, not by its first
+    word ("lord of the rings" was shown as "lord")."""
+    words = topic.split()
+    if len(words) < 2 or words[0] in _TITLE_JOINERS or words[-1] in _TITLE_JOINERS:
+        return False
+    joined = any(w == "of" for w in words[1:-1]) or any("'" in w for w in words[:-1])
+    return joined and all(
+        w in _TITLE_JOINERS or not is_filler(w.partition("'")[0]) for w in words
+    )
 
 
 def _not_a_title_word(word: str) -> bool:

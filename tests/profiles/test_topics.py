@@ -1299,3 +1299,13 @@ def test_chat_abbreviations_and_someone_spoken_to_are_no_topic(text, expected):
     """"tfw", "iirc", "gg" are chat's own words; "man" after one ("idk man") is the person
     spoken to: "idk man rust lifetimes" taught "man rust lifetime"."""
     assert found(text) == expected
+
+
+def test_a_titles_family_is_called_by_the_title():
+    """/profile names a family of interests by the word sequence its members share most
+    that extraction would keep as a topic; a title is kept whole ("Lord of the Rings" is
+    one topic), so it names its family, not its first word ("lord")."""
+    from profiles.background import family_label
+
+    assert family_label([("lord of the rings", 2.0), ("rings", 0.5)]) == "lord of the rings"
+    assert family_label([("bank of america", 1.0), ("america", 0.3)]) == "bank of america"
