@@ -1647,7 +1647,21 @@ def _titles(prose: str) -> tuple[str, list[tuple[str, float]]]:
         found.append((title, specificity(own, "en")))
         return " , "
 
+    if _headline(_TITLE.sub(" ", prose)):
+        return prose, []
     return _TITLE.sub(taken, prose), found
+
+
+_LONG_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def _headline(rest: str) -> bool:
+    """Text written in title case, as feeds' headlines are ("Ten Years of Kubernetes at
+    Scale"): every longer word outside the titles capitalised too, where a title in a
+    sentence has lower-case words around it. There "of" joins no title ("years of
+    kubernetes", "rise of rust" were topics of digest items)."""
+    words = _LONG_WORD.findall(rest)
+    return bool(words) and all(word[:1].isupper() for word in words)
 
 
 def title_shaped(topic: str) -> bool:

@@ -1275,6 +1275,8 @@ def test_a_plural_subjects_verb_is_no_part_of_it(text, expected):
         ("Here's BFS for a graph", {"bfs", "graph"}),
         ("my friend's dog is cute", {"dog"}),
         ("I use Python and Rust", {"python", "rust"}),
+        # a headline in title case (a feed's item): "of" there joins no title
+        ("Ten Years of Kubernetes at Scale", {"kubernetes", "scale"}),
     ],
 )
 def test_a_title_in_capitals_is_one_topic(text, expected):
