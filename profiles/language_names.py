@@ -13,14 +13,17 @@ from __future__ import annotations
 import functools
 
 
-def language_name(word: str) -> bool:
-    """Whether ``word`` (lower case) is the English name of a language ("french", "hindi")."""
-    return word in _names()
+def language_name(word: str, lang: str = "en") -> bool:
+    """Whether ``word`` (lower case) is the name of a language in ``lang`` ("french",
+    "hindi"; in German "japanisch", in Spanish "japonés"): the other languages' names are
+    adjectives in form there too, and are no less a subject ("ich lerne Japanisch")."""
+    return word in _names(lang)
 
 
-@functools.lru_cache(maxsize=1)
-def _names() -> frozenset[str]:
-    """Read once, from Babel's English locale (loaded for the calendar's names too)."""
+@functools.lru_cache(maxsize=8)
+def _names(lang: str) -> frozenset[str]:
+    """Read once per language, from Babel's locale (loaded for the calendar's names too)."""
     from babel import Locale
 
-    return frozenset(name.lower() for name in Locale("en").languages.values() if " " not in name)
+    names = Locale(lang).languages.values()
+    return frozenset(name.lower() for name in names if " " not in name)

@@ -1578,7 +1578,9 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None  # cut from an everyday compound: "a small side project"
         if zipf(word, lang) >= (SINGLE_MAX if lang == "en" else OTHER_SINGLE_MAX):
             return None
-        if lang != "en" and (len(word) < 4 or inflected_adjective(word, lang)):
+        if lang != "en" and (len(word) < 4 or (
+            inflected_adjective(word, lang) and not language_name(word, lang)
+        )):
             return None
         if lang == "en" and not items[0][1] and (_adjective(word) or evaluative(word)):
             return None
