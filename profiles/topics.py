@@ -89,6 +89,7 @@ INTERJECTIONS = frozenset(
     + ("dankeschön", "servus", "moin", "buongiorno", "buonasera", "buonanotte", "salve")
     + ("goedemorgen", "goedemiddag", "goedenavond", "goedenacht", "goedendag", "hoi", "ehi")
     + ("olá", "valeu", "saludos", "saudações", "enchanté", "enchantée", "encantado")
+    + ("gehts", "gibts")  # "wie gehts?": German chat's contractions, without the apostrophe
 )
 # Words that name no subject on their own ("what should I do this weekend?"); in a phrase
 # they are fine ("weekend hiking").
