@@ -688,12 +688,21 @@ def _compound_gerund(items: Sequence[tuple[str, bool]]) -> bool:
     return "NOUN" not in modifier or lemma(before, "en") == before
 
 
-def _weak_head(word: str, lang: str) -> bool:
+def _weak_head(word: str, lang: str, after_noun: bool = False) -> bool:
+    """A last word to drop: no noun, or one that says how something is. ``after_noun``: a
+    noun comes before it in the phrase, after which a word that can be a noun is one ("a
+    volleyball *game*", "the zelda *game*": "game" is an adjective too, and common, and was
+    cut: "volleyball", "zelda") unless it carries sentiment or is an adverb too ("sounds
+    *fine*", "sell *high*": those say how, and "a science *fair*" stays "science")."""
     if lang != "en":
         return zipf(word, lang) >= SINGLE_MAX
-    if not _english_noun(word) or (evaluative(word) and not _evaluative_verb(word)):
+    if not _english_noun(word):
         return True
     pos = _pos(word)
+    if after_noun and "NOUN" in pos and "ADV" not in pos and not evaluative(word):
+        return False  # not "sounds *fine*", "sell *high*", "hal *safe*", "honking *great*"
+    if evaluative(word) and not _evaluative_verb(word):
+        return True
     return bool(pos & {"ADJ", "ADV"}) and zipf(word, "en") >= MODIFIER_MAX
 
 
@@ -792,7 +801,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and bool(run)
                 and not name
                 and (
-                    (_clause_verb(word) and not _describes(run[-1]))
+                    # … not before a form of "be", which is the clause's verb: "the trade
+                    # *show* was packed" (it taught "trade")
+                    (_clause_verb(word) and not _describes(run[-1]) and following not in _BE)
                     or _before_its_object(word, following, after)
                     or _verb_between(word, run[-1], following, after)
                     or (not verb_before and _plural_subjects_verb(word, run[-1], following))
@@ -1544,13 +1555,23 @@ def _trim_first(items: list[tuple[str, bool]], lang: str) -> bool:
     return generic
 
 
+def _noun_before(items: Sequence[tuple[str, bool]]) -> bool:
+    """The word before the last is a noun and no adjective (English): the last heads a
+    compound with it ("science fair"), it does not describe it."""
+    if len(items) < 2:
+        return False
+    word, kept = items[-2]
+    return kept or (_english_noun(word) and not _adjective(word) and not evaluative(word))
+
+
 def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | None:
     """A run of content words → (topic, strength), or None when it names nothing. Names
     (capitalised mid-sentence) are kept whole and never lemmatised ("Star Wars")."""
     items = list(run)
     generic_cut = _trim_first(items, lang)
     while items and not items[-1][1] and (
-        _weak_head(items[-1][0], lang) or generic_alone(items[-1][0], lang)
+        _weak_head(items[-1][0], lang, after_noun=_noun_before(items))
+        or generic_alone(items[-1][0], lang)
     ):
         if lang == "en" and _compound_gerund(items):
             break
