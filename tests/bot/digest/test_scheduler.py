@@ -52,16 +52,9 @@ async def test_subscribe_creates_a_job_in_the_persons_timezone(make_digests):
     assert "digest: weekdays 07:30 — set by you" in prefs[0].text
 
 
-async def test_a_change_made_while_another_is_applied_wins(make_digests):
-    """Each preference change reconciles the job in the background. A reconcile that had
-    read "no digest" and was slow to unschedule (a job store under load: CI's shifted pass)
-    removed the job the "/digest subscribe" after it had just made: the person was
-    subscribed, and told so, and never got a digest. One person's reconciles now run one at
-    a time, each reading what was committed when it starts."""
-    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
-    alice = person("alice")
-    pid = await consenting(core, alice)
-    scheduler = await digests.jobs()
+def slow_to_unschedule(scheduler: DigestScheduler) -> asyncio.Event:
+    """``scheduler``'s unschedule made slow, as a job store under load is; the event is set
+    once one has begun."""
     unschedule = scheduler.unschedule
     entered = asyncio.Event()
 
@@ -71,6 +64,19 @@ async def test_a_change_made_while_another_is_applied_wins(make_digests):
         return await unschedule(person_id)
 
     scheduler.unschedule = slow_unschedule
+    return entered
+
+
+async def test_a_change_made_while_another_is_applied_wins(make_digests):
+    """Each preference change reconciles the job in the background. A reconcile that had
+    read "no digest" and was slow to unschedule (a job store under load: CI's shifted pass)
+    removed the job the "/digest subscribe" after it had just made: the person was
+    subscribed, and told so, and never got a digest. One person's reconciles now run one at
+    a time, each reading what was committed when it starts."""
+    core, digests = await make_digests(sources=[StaticSource(*ITEMS)])
+    alice = person("alice")
+    pid = await consenting(core, alice)
+    entered = slow_to_unschedule(await digests.jobs())
     first = asyncio.ensure_future(digests.reconcile(pid))  # reads: no digest
     await asyncio.wait_for(entered.wait(), 10)
     replies = await core.handle(command(alice, "digest", "subscribe weekdays 07:30"))
@@ -91,16 +97,8 @@ async def test_another_workers_older_reconcile_finishing_last_does_not_win(make_
     pid = await consenting(core, alice)
     other_worker = DigestService(core.services, sources=[StaticSource(*ITEMS)])
     try:
-        scheduler = await other_worker.jobs()  # its own scheduler on the shared job store
-        unschedule = scheduler.unschedule
-        entered = asyncio.Event()
-
-        async def slow_unschedule(person_id):
-            entered.set()
-            await asyncio.sleep(0.3)
-            return await unschedule(person_id)
-
-        scheduler.unschedule = slow_unschedule
+        # its own scheduler on the shared job store
+        entered = slow_to_unschedule(await other_worker.jobs())
         first = asyncio.ensure_future(other_worker.reconcile(pid))  # reads: no digest
         await asyncio.wait_for(entered.wait(), 10)
         replies = await core.handle(command(alice, "digest", "subscribe weekdays 07:30"))
