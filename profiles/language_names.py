@@ -23,7 +23,10 @@ def language_name(word: str, lang: str = "en") -> bool:
 @functools.lru_cache(maxsize=8)
 def _names(lang: str) -> frozenset[str]:
     """Read once per language, from Babel's locale (loaded for the calendar's names too)."""
-    from babel import Locale
+    from babel import Locale, UnknownLocaleError
 
-    names = Locale(lang).languages.values()
+    try:
+        names = Locale.parse(lang).languages.values()
+    except (UnknownLocaleError, ValueError):  # a language CLDR has no names in
+        return frozenset()
     return frozenset(name.lower() for name in names if " " not in name)

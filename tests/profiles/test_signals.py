@@ -403,3 +403,12 @@ def test_an_adjective_alone_is_no_topic_in_other_languages(text, usual, expected
     line English does not know is read in the writer's language ("lecker" was read as an
     unknown English noun)."""
     assert [t for t, _ in extractor.extract(text, usual=usual).topics] == expected
+
+
+def test_a_language_without_names_in_cldr_names_none():
+    """The names of languages are read in the text's language; one CLDR lacks names none
+    (lingua detects languages Babel has no locale for), rather than failing extraction."""
+    from profiles.language_names import language_name
+
+    assert language_name("japanisch", "de") and language_name("japonés", "es")
+    assert not language_name("japanisch", "zz")
