@@ -33,6 +33,12 @@ def given_name(word: str, zipf: float) -> bool:
     return zipf - math.log10(share) < NAME_MARGIN
 
 
+def country_name(word: str) -> bool:
+    """Whether ``word`` (lower case) is CLDR's English name of a country or region ("india",
+    "australia", "europe", "jordan"): a place, however common the word."""
+    return word in _countries()
+
+
 @functools.lru_cache(maxsize=1)
 def _shares() -> dict[str, float]:
     """Read once: ~5,000 names, a few milliseconds."""

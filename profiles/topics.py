@@ -62,7 +62,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
-from profiles.given_names import given_name
+from profiles.given_names import country_name, given_name
 from profiles.language_names import language_name
 from profiles.set_phrases import without_set_phrases
 from profiles.time_words import calendar_words, time_word
@@ -599,10 +599,11 @@ def is_filler(word: str, lang: str = "en") -> bool:
 
 @functools.lru_cache(maxsize=100_000)
 def _unknown_noun(word: str) -> bool:
-    """A word the lexicon does not know that names a thing: a language however common
-    ("french"), any other below everyday frequency ("anime", "app", "tokyo") but a given name
-    ("kevin": a person spoken of or to is nobody's interest)."""
-    if language_name(word):
+    """A word the lexicon does not know that names a thing: a language or a country however
+    common ("french", "india", "australia", "europe": CLDR's names), any other below everyday
+    frequency ("anime", "app", "tokyo") but a given name ("kevin": a person spoken of or to
+    is nobody's interest)."""
+    if language_name(word) or country_name(word):
         return True
     frequency = zipf(word, "en")
     return frequency < UNKNOWN_MAX and not _named(word, frequency)
@@ -656,7 +657,7 @@ def _weak_modifier(word: str, lang: str) -> bool:
         # Not _unknown_noun: a given name heading a phrase names the thing with it ("julia
         # programming language", "virginia tech football", "chelsea football club"), and
         # cutting it taught "programming language" and "tech football" (review).
-        return zipf(word, "en") >= UNKNOWN_MAX and not language_name(word)
+        return zipf(word, "en") >= UNKNOWN_MAX and not (language_name(word) or country_name(word))
     common = zipf(word, "en") >= MODIFIER_MAX
     if pos & {"ADJ", "ADV"} and common:
         return True

@@ -1331,3 +1331,19 @@ def test_a_compounds_head_that_can_be_an_adjective_is_its_noun(text, expected):
     the compound's head. And a common verb before a form of "be" is no verb of its own:
     "the trade show was packed" taught "trade"."""
     assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("just got back from australia", "australia"),
+        ("we went to europe last summer", "europe"),
+        ("visiting india this winter", "india"),
+    ],
+)
+def test_a_country_is_a_topic_written_in_lower_case(text, topic):
+    """A word the lexicon does not know is a noun only below everyday frequency (Zipf 5.0),
+    and "australia" (5.06), "europe", "india" are commoner: in lower case, as chat writes
+    them, they taught nothing. CLDR's names of countries and regions are places, as its
+    names of languages are languages, however common."""
+    assert topic in found(text), found(text)
