@@ -240,7 +240,10 @@ async def test_timeout_gives_up_quickly(
     assert time.monotonic() - started < 1.5
     assert caught.value.retryable is True
     assert "0.2 seconds" in str(caught.value)
-    assert len(fake_llm_server.requests_for("anthropic")) == 1
+    # One attempt, never a retry (max_retries=0). Not "exactly one recorded": on a loaded
+    # machine the client hung up before the server's handler started, and the server
+    # cancels a handler whose client is gone (CI's shifted pass, 2026-12-07).
+    assert len(fake_llm_server.requests_for("anthropic")) <= 1
 
 
 async def test_stall_in_the_middle_of_a_stream_times_out(
