@@ -247,6 +247,7 @@ _PLACE_PREPOSITIONS = frozenset(
 # After a singular noun and a verb's -s form, these say when or where it happens: "our book
 # club *meets* on thursdays", "the train *leaves* at 6" (the verb was part of the topic)
 _TIME_PREPOSITIONS = frozenset(("on", "at", "every", "after", "before", "until", "during"))
+_WHEN_OR_OBJECT = _TIME_PREPOSITIONS | _OBJECT_ARTICLES  # (see _verb_between)
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
 # Zipf cut-offs (wordfreq): a multi-word topic needs one word rarer than PHRASE_MAX; a single
@@ -1302,7 +1303,7 @@ def _verb_between(word: str, before: tuple[str, bool], following: str, after: st
     *drinks* taste awful": :func:`_linking`)."""
     if not following or not _third_person_verb(word):
         return False
-    if is_filler(following) and following not in _TIME_PREPOSITIONS | _OBJECT_ARTICLES:
+    if is_filler(following) and following not in _WHEN_OR_OBJECT:
         return False
     if _adverb(following) or following in _HOW_OFTEN:
         # how, not what: the run's own verb if any ("the blog posts regularly"), and that
@@ -1672,9 +1673,21 @@ def _titles(prose: str) -> tuple[str, list[tuple[str, float]]]:
         found.append((title, specificity(own, "en")))
         return " , "
 
-    if _headline(_TITLE.sub(" ", prose)):
+    matches = list(_TITLE.finditer(prose))  # one pass over the text: most lines have none
+    if not matches:
         return prose, []
-    return _TITLE.sub(taken, prose), found
+    outside: list[str] = []  # the text around the matches
+    start = 0
+    for match in matches:
+        outside.append(prose[start:match.start()])
+        start = match.end()
+    outside.append(prose[start:])
+    if _headline(" ".join(outside)):
+        return prose, []
+    pieces: list[str] = []
+    for match, before in zip(matches, outside, strict=False):
+        pieces += (before, taken(match))
+    return "".join([*pieces, outside[-1]]), found
 
 
 _LONG_WORD = re.compile(r"[^\W\d_]{4,}")
