@@ -71,6 +71,8 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "wait": (r"wait what",),
     "struggle": (r"the struggle is real",),
     # stories and turns
+    "hope": (r"in (?:the )?hope (?:of|that)",),
+    "hopes": (r"in (?:the )?hopes",),
     "story": (r"true story", r"long story short", r"it's a long story", r"story of my life"),
     "turn": (r"(?:my|your|his|her|our|their) turn",),
     # figures of speech

@@ -773,7 +773,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # *guide* for beginners" (a gerund there may have its own object)
                 or (
                     following in _OBJECTS
-                    and after not in _MEASURES  # "going *hiking* this weekend": no object
+                    # "going *hiking* this weekend", "into *running* these days": no object
+                    and after not in _MEASURES and not time_word(after)
                     and (
                         not object_position
                         or (word.endswith("ing") and following in _OBJECT_NOUNS | _PARTICLES)
@@ -878,7 +879,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # an auxiliary or a modal hands it on: "CI *is* failing", "we *should* switch"
                 # — after a form of "be" only a participle is a verb ("is ultrasound")
                 be = word in _BE or ("'" in word and _be(word))
-                carried = subject and not verb_use
+                # … not past a preposition, whose object follows ("I'm into *camping*")
+                carried = subject and not verb_use and word not in _GERUND_PREPOSITIONS
                 # … but not past "to", after which a verb is one: "here is how to *traverse*"
                 participle = be or (carried and participle and word != "to")
                 # someone who does things is the subject: "we're", "we are", "I've been",
@@ -905,8 +907,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 pastime = lang == "en" and not run and (
                     _gone_doing(word, previous)
                     or _pastime_loved(word, previous, following,
-                                      lowered[index - 2] if index > 1 else "")
-                    or (listing and _pastime(word, following))
+                                      lowered[index - 2] if index > 1 else "", after)
+                    or (listing and _pastime(word, following, after))
                 )
                 # "the *deploy* failed", "after the *merge*": a verb named as a thing
                 made_noun = lang == "en" and previous in _NAMING_DETERMINERS and _bare_verb(word)
@@ -1127,6 +1129,16 @@ def _gone_doing(word: str, previous: str) -> bool:
 _LIKING = frozenset(("love", "loves", "enjoy", "enjoys", "like", "likes", "adore", "adores"))
 # Nouns whose complement after "be" is a pastime ("my hobby is *reading*").
 _PASTIME_NOUNS = frozenset(("hobby", "hobbies", "passion", "passions"))
+# Forms of "take", whose "up" before a gerund starts a pastime ("I took up *running*").
+_TAKE = frozenset(("take", "takes", "took", "taken", "taking"))
+# Prepositions whose object may be a gerund: after one the gerund is a thing named, not the
+# verb of the "be" before ("I'm really into *running*", "they're excited about *skiing*"
+# were read as "I'm running", "they're skiing", and taught nothing). Closed-class words: no
+# lexicon installed here marks prepositions ("into", "at" have no part of speech in
+# lemminflect's).
+_GERUND_PREPOSITIONS = frozenset(
+    ("into", "about", "at", "with", "in", "of", "for", "from", "by", "without")
+)
 # Everyday gerunds that are no pastime even where one would be: "I enjoy *learning*".
 _NO_PASTIME = frozenset(
     ("learning", "thinking", "working", "doing", "trying", "waiting", "talking", "helping")
@@ -1135,33 +1147,47 @@ _NO_PASTIME = frozenset(
     + ("sitting", "living", "meeting", "hearing", "saying", "telling", "finding", "keeping")
 )
 # What may follow a pastime and say when, where or with whom, not what it is about: "I love
-# running *in* the morning", "I enjoy reading *on* weekends", "reading *and* running".
+# running *in* the morning", "I enjoy reading *on* weekends", "reading *and* running", "into
+# knitting *lately*".
 _PASTIME_TAIL = frozenset(
     ("in", "on", "at", "with", "after", "before", "during", "every", "each", "around")
     + ("outside", "alone", "together", "too", "early", "late", "whenever", "and", "or")
+    + ("lately", "recently", "now", "nowadays", "again", "anymore")
 )
+# … and these before a unit of time: "into running *these* days", "took up knitting *last*
+# year" (before anything else they open the gerund's object: "I love running *this* place")
+_PASTIME_WHEN = frozenset(("this", "these", "next", "last"))
 
 
-def _pastime_loved(word: str, previous: str, following: str, before: str) -> bool:
+def _pastime_loved(
+    word: str, previous: str, following: str, before: str, after: str = ""
+) -> bool:
     """A gerund a person says they like ("I love *running*", "I enjoy *reading* on
-    weekends"), or their hobby ("my hobby is *reading*"), names the pastime however everyday
-    the word: "running", "reading", "writing" are as common as "thinking" (see
-    :data:`GERUND_MAX`) and taught nothing. Only where the clause ends or says when, where
-    or with whom (:data:`_PASTIME_TAIL`) — "I love *working* here", "I like *learning* new
-    things" go on with what they are about — and never an everyday doing
-    (:data:`_NO_PASTIME`: "I enjoy *learning*")."""
-    if not _pastime(word, following):
+    weekends", "I'm really into *running*"), took up ("I took up *running*"), or their hobby
+    ("my hobby is *reading*"), names the pastime however everyday the word: "running",
+    "reading", "writing" are as common as "thinking" (see :data:`GERUND_MAX`) and taught
+    nothing. Only where the clause ends or says when, where or with whom
+    (:data:`_PASTIME_TAIL`) — "I love *working* here", "I like *learning* new things" go on
+    with what they are about — and never an everyday doing (:data:`_NO_PASTIME`: "I enjoy
+    *learning*")."""
+    if not _pastime(word, following, after):
         return False
-    if previous in _LIKING:
+    if previous in _LIKING or previous == "into":
         return True
+    if previous == "up":
+        return before in _TAKE
     return previous in _BE and before in _PASTIME_NOUNS
 
 
-def _pastime(word: str, following: str) -> bool:
+def _pastime(word: str, following: str, after: str = "") -> bool:
     """A gerund that may name a pastime where the words before say it is one (see
     :func:`_pastime_loved`)."""
     return (
-        (not following or following in _PASTIME_TAIL)
+        (
+            not following
+            or following in _PASTIME_TAIL
+            or (following in _PASTIME_WHEN and (after in _MEASURES or time_word(after)))
+        )
         and word.endswith("ing")
         and word not in _NO_PASTIME
         and "VERB" in _pos(word)

@@ -32,7 +32,7 @@ def found(text: str) -> list[str]:
         "my hands are full", "get some rest", "time for bed", "wait what", "whatever works",
         "what's the plan for today?", "any plans for the weekend?", "any update?",
         "in my humble opinion", "by definition", "you are not making sense",
-        "that makes total sense",
+        "that makes total sense", "in hopes that it works", "in the hope that it helps",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:

@@ -152,12 +152,44 @@ def test_a_verb_whose_object_is_someone_named_is_no_topic(text, expected):
         ("I love playing with my dog", ["dog"]),
         ("we love reading, the tests are running", ["test", "reading"]),
         ("I love hiking and the tests are running", ["hiking", "test"]),
+        # into it, or took it up
+        ("I'm really into running", ["running"]),
+        ("been really into knitting lately", ["knitting"]),
+        ("I'm into running these days", ["running"]),
+        ("are you into gaming?", ["gaming"]),
+        ("took up running last year", ["running"]),
+        ("I love running this place", []),
     ],
 )
 def test_a_pastime_a_person_says_they_like_is_learned_however_common(text, expected):
     """"running", "reading", "writing" are as common as "thinking": "I love running" and
     "my hobby is reading" taught nothing (the latter "hobby")."""
     assert found(text) == expected, (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("we're into camping", ["camping"]),
+        ("they're excited about bouldering", ["bouldering"]),
+        ("my kids are into drawing", ["drawing"]),
+        # a progressive verb still is one
+        ("we're camping", []),
+        ("I'm really knitting", []),
+        ("I'm tired of waiting", []),
+    ],
+)
+def test_after_a_preposition_a_gerund_is_its_object_not_the_verb(text, expected):
+    """"we're into camping" was read as "we're camping" (the subject and its "be" carried
+    past the preposition) and taught nothing."""
+    assert found(text) == expected, (text, found(text))
+
+
+def test_in_hopes_is_no_topic_once_a_preposition_ends_the_subject():
+    """With the subject no longer carried past "in", "hopes" was no verb and taught "hope"
+    (a corpus line): "in hopes that/of" is a set phrase (profiles/set_phrases.py)."""
+    text = "a man sent puns to some friends in hopes at least one would make them laugh"
+    assert "hope" not in found(text)
 
 
 def test_after_go_an_adjective_is_no_activity():
