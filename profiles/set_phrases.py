@@ -71,6 +71,9 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "wait": (r"wait what",),
     "struggle": (r"the struggle is real",),
     # stories and turns
+    # someone who likes what follows: "big fan of baking" (not "the fan of my laptop")
+    "fan": (r"(?:a|an|no|such a|big|huge|great|massive|major|biggest|die ?hard|longtime) fan of",),
+    "fans": (r"(?:big|huge|great|massive|major|die ?hard|longtime) fans of",),
     "hope": (r"in (?:the )?hope (?:of|that)",),
     "hopes": (r"in (?:the )?hopes",),
     "story": (r"true story", r"long story short", r"it's a long story", r"story of my life"),

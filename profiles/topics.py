@@ -810,6 +810,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or _before_its_object(word, following, after)
                     or _verb_between(word, run[-1], following, after)
                     or (not verb_before and _plural_subjects_verb(word, run[-1], following))
+                    # a clause that opens on a verb going on with another, its subject left
+                    # out as chat does: "started *learning* pottery" (it taught all three)
+                    or (len(run) == 1 and run[0][0] in _GOING_ON and word.endswith("ing")
+                        and _begins_object(following))
                     or _phrasal(word, following)
                     or _linking(word, following)
                     or word in _NAMING_PARTICIPLES  # "a rescue dog *named* Biscuit"

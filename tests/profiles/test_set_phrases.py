@@ -32,7 +32,8 @@ def found(text: str) -> list[str]:
         "my hands are full", "get some rest", "time for bed", "wait what", "whatever works",
         "what's the plan for today?", "any plans for the weekend?", "any update?",
         "in my humble opinion", "by definition", "you are not making sense",
-        "that makes total sense", "in hopes that it works", "in the hope that it helps",
+        "that makes total sense", "big fan of", "I'm such a fan of", "huge fans of",
+        "in hopes that it works", "in the hope that it helps",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
@@ -67,6 +68,8 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("any plans for the weekend? thinking about hiking", ["hiking"]),
         ("I bought a new bed frame", ["bed frame"]),
         ("we did a long run on sunday, marathon training", ["marathon training", "run"]),
+        ("big fan of baking", ["baking"]),
+        ("the fan of my laptop is loud", ["laptop", "fan"]),
     ],
 )
 def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:

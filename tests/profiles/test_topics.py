@@ -1111,6 +1111,9 @@ def test_a_number_spelled_out_is_no_topic(text):
         ("just finished watching severance", "severance", "watching"),
         ("the terraform plan keeps showing drift", "drift", "showing"),
         ("I stopped eating sugar", "sugar", "eating"),
+        # the subject left out, as chat does: the clause opens on the first verb
+        ("started learning pottery", "pottery", "started learning pottery"),
+        ("finished reading dune", "dune", "finished reading dune"),
     ],
 )
 def test_an_ing_form_a_verb_goes_on_with_takes_its_object(text, topic, wrong):
