@@ -92,6 +92,25 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "moon": (r"over the moon",),
     "tea": (r"(?:not|isn't|wasn't) (?:really )?my cup of tea",),
     "hands": (r"my hands are full",),
+    # greetings of the other languages the bot reads, whose nouns are common enough to be
+    # topics there ("buenas noches" taught "noche", "buenos dias" "dias")
+    "días": (r"buen(?:os)? días",),
+    "dias": (r"buen(?:os)? dias",),
+    "tardes": (r"buenas tardes",),
+    "noches": (r"buenas noches",),
+    "dia": (r"bom dia",),
+    "tarde": (r"boa tarde",),
+    "noite": (r"boa noite",),
+    "giorno": (r"buon giorno",),
+    "sera": (r"buona sera",),
+    "notte": (r"buona notte",),
+    "tag": (r"guten tag",),
+    "morgen": (r"guten morgen", r"goede ?morgen"),
+    "abend": (r"guten abend",),
+    "nacht": (r"gute nacht", r"goede ?nacht"),
+    "journée": (r"bonne journée",),
+    "soirée": (r"bonne soirée",),
+    "nuit": (r"bonne nuit",),
 }
 
 _WORD = regex.compile(r"[^\W\d_]+")

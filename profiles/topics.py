@@ -90,6 +90,7 @@ INTERJECTIONS = frozenset(
     + ("goedemorgen", "goedemiddag", "goedenavond", "goedenacht", "goedendag", "hoi", "ehi")
     + ("olá", "valeu", "saludos", "saudações", "enchanté", "enchantée", "encantado")
     + ("gehts", "gibts")  # "wie gehts?": German chat's contractions, without the apostrophe
+    + ("schade", "leid")  # "schade!", "tut mir leid": German's "what a pity", "sorry"
 )
 # Words that name no subject on their own ("what should I do this weekend?"); in a phrase
 # they are fine ("weekend hiking").
@@ -288,8 +289,11 @@ CONNECTIVE_MIN = 4.0
 GERUND_MAX = 4.8
 # … but an -ing noun this much (Zipf) commoner than its verb names a thing ("wedding").
 NOUN_FIRST_MARGIN = 1.0
-# Without a part-of-speech lexicon (other languages) a single word must be rarer.
-OTHER_SINGLE_MAX = 4.6
+# Without a part-of-speech lexicon (other languages) a single word must be rarer …
+OTHER_SINGLE_MAX = 5.0
+# … and one this common no infinitive: "aprender", "spiegare" (below it an infinitive
+# written so names the activity: "me gusta cocinar")
+OTHER_PLAIN_MAX = 4.6
 MAX_WORDS = 3
 # A noun whose plural is this common is a countable noun ("values" 4.7; "viae", "nobodies" no).
 COUNT_NOUN_MIN = 3.0
@@ -538,6 +542,75 @@ def inflected_adjective(word: str, lang: str) -> bool:
     return False
 
 
+def _other_than_noun(word: str, lang: str) -> bool:
+    """A word of a language other than English that is an adverb ("exactamente",
+    "absolument") or an adjective one of whose forms makes an adverb or a superlative,
+    which no noun does ("interesante" → "interesantísimo", "semplice" → "semplicemente",
+    "duro" → "duramente", the Dutch "ziek" → "ziekste"). With no lexicon of parts of
+    speech for these languages, a single word was a topic below Zipf 4.6 and none above:
+    "pizza", "voetbal", "ich habe einen Hund" taught nothing, and raising the line alone
+    gained as many adverbs, adjectives and infinitives as nouns (docs/measurement.md,
+    forty-third session). A feminine in -a is not tested so: "técnica", "matemática" make
+    adverbs as their adjectives do, and are nouns as often."""
+    if language_name(word, lang):
+        return False
+    if _other_adverb(word, lang):
+        return True
+    if lang in ("es", "pt", "it"):
+        return not word.endswith("a") and any(
+            zipf(form, lang) >= DERIVED_FORM_MIN for form in _adjective_derived(word, lang)
+        )
+    if lang == "nl":  # the superlative: "ziek" → "ziekste", "interessant" → "interessantste"
+        return not word.endswith("ste") and zipf(word + "ste", lang) >= DERIVED_FORM_MIN
+    return False
+
+
+@functools.lru_cache(maxsize=100_000)
+def _other_adverb(word: str, lang: str) -> bool:
+    """An adverb made from an adjective in Spanish, Portuguese, Italian ("exacta|mente",
+    "facil|mente" from "facile") or French ("absolu|ment", "évidemment")."""
+    if lang in ("es", "pt", "it"):
+        if not word.endswith("mente") or len(word) <= 8:
+            return False
+        stem = word[:-5]
+        return any(zipf(form, lang) >= ADJECTIVE_FORM_MIN for form in (stem, stem + "e"))
+    if lang == "fr" and word.endswith("ment"):
+        # only after a vowel but "e" ("absolu|ment", "vrai|ment", "aisé|ment"): "totale|ment"
+        # is made as "traite|ment", "lance|ment" are, nouns of verbs' stems
+        stem = word[:-4]
+        return word.endswith(("amment", "emment")) or (
+            len(stem) > 2 and stem[-1] in _VOWELS and stem[-1] != "e"
+            and zipf(stem, lang) >= ADJECTIVE_FORM_MIN
+        )
+    return False
+
+
+# An adverb or a superlative made from a word is attested at least this often (Zipf) when
+# the word is an adjective ("genialmente" 1.97, "capacissimo" 1.85; nouns' made-up forms
+# are rarer: "ferramente" 1.88 is the one noun seen above it).
+DERIVED_FORM_MIN = 1.8
+
+
+def _adjective_derived(word: str, lang: str) -> tuple[str, ...]:
+    """The adverb in -mente and the superlatives in -ísimo / -issimo an adjective of
+    Spanish, Portuguese or Italian makes ("duro" → "duramente", "durísimo"; "gentile" →
+    "gentilmente", "gentilissimo"; "capaz" → "capacísimo")."""
+    if word.endswith("o"):
+        adverb = word[:-1] + "amente"
+    elif lang == "it" and word.endswith(("le", "re")) and word[-3:-2] in _VOWELS:
+        adverb = word[:-1] + "mente"  # "gentile" → "gentilmente"
+    else:
+        adverb = word + "mente"
+    stem = word[:-1] if word.endswith(("o", "e")) else word
+    if word.endswith("z"):
+        stem = word[:-1] + "c"  # "capaz" → "capac-"
+    suffix = {"es": "ísimo", "pt": "íssimo", "it": "issimo"}[lang]
+    return adverb, stem + suffix, stem + suffix[:-1] + "a"
+
+
+_VOWELS = frozenset("aeiouàèéìòù")
+
+
 def _same_word(
     word: str, form: str, lang: str, margin: float | None = ADJECTIVE_FORM_MARGIN
 ) -> bool:
@@ -650,7 +723,7 @@ def _weak_modifier(word: str, lang: str) -> bool:
     """A first word to drop: a common adjective/adverb, or (English) a word that is not a
     noun or adjective at all (a verb: "reading books" → "books")."""
     if lang != "en":
-        return zipf(word, lang) >= SINGLE_MAX
+        return zipf(word, lang) >= SINGLE_MAX or _other_adverb(word, lang)
     if (evaluative(word) and not _evaluative_verb(word)) or _adverb(word):  # "constantly"
         return True
     pos = _pos(word)
@@ -697,7 +770,7 @@ def _weak_head(word: str, lang: str, after_noun: bool = False) -> bool:
     cut: "volleyball", "zelda") unless it carries sentiment or is an adverb too ("sounds
     *fine*", "sell *high*": those say how, and "a science *fair*" stays "science")."""
     if lang != "en":
-        return zipf(word, lang) >= SINGLE_MAX
+        return zipf(word, lang) >= SINGLE_MAX or _other_adverb(word, lang)
     if not _english_noun(word):
         return True
     pos = _pos(word)
@@ -1634,7 +1707,8 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None
         if lang != "en" and (len(word) < 4 or (
             inflected_adjective(word, lang) and not language_name(word, lang)
-        )):
+        ) or _other_than_noun(word, lang) or _other_than_noun(head, lang)
+            or (zipf(word, lang) >= OTHER_PLAIN_MAX and _infinitive(word, lang))):
             return None
         if lang == "en" and not items[0][1] and (_adjective(word) or evaluative(word)):
             return None
@@ -1759,8 +1833,8 @@ def _someone_named(word: str) -> bool:
 def extract_topics(prose: str, lang: str, limit: int) -> tuple[tuple[str, float], ...]:
     """The ``limit`` strongest topics of ``prose`` (already cleaned of names, links, code)."""
     best: dict[str, float] = {}
+    prose = without_set_phrases(prose)  # "good luck", "buenas noches": no topic
     if lang == "en":
-        prose = without_set_phrases(prose)  # "good luck", "oh my god": no topic
         prose, titles = _titles(prose)
         best.update(titles)
     for run in _runs(prose, lang):
