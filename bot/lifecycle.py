@@ -54,6 +54,7 @@ async def forget_person(
     services.learner.forget(
         {person.id}, keys={(person.platform, person.workspace, person.user_id)}
     )
+    services.written.forget((person.platform, person.workspace, person.user_id))
     await services.features.erase(session, person)
     # Bindings of their replies kept while the database was away: their turns go now.
     kept = await services.bindings.kept_of(session, person.id)
@@ -341,7 +342,9 @@ async def forget_absent_workspaces(
 
 def consent_revoked(services: Services, session: AsyncSession, person: Person) -> None:
     """Revocation stops collection at once; scheduled personal work stops too (after the
-    revocation commits)."""
+    revocation commits), and what their messages' languages said (bot/written_languages.py)
+    is dropped."""
+    services.written.forget((person.platform, person.workspace, person.user_id))
     services.after_commit(session, lambda: delete_feature_data(services, person))
 
 

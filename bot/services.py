@@ -31,6 +31,7 @@ from bot.llm.base import LLMBackend
 from bot.outbox import Outbox
 from bot.reply_bindings import ReplyBindings
 from bot.reply_turns import ReplyTurns
+from bot.written_languages import WrittenLanguages
 from profiles import feedback, topics
 from profiles.background import WorkspaceBackground
 from profiles.db import Database, DatabaseUnavailable, again_on_conflict
@@ -79,6 +80,9 @@ class Services:
     learner: Learner = field(init=False)
     # Sent replies' platform ids, written to their turns (bot/reply_bindings.py).
     bindings: ReplyBindings = field(init=False)
+    # The language each person's longer messages are in: how their short ones are read
+    # (bot/written_languages.py).
+    written: WrittenLanguages = field(default_factory=WrittenLanguages)
 
     def __post_init__(self) -> None:
         self.reply_turns = ReplyTurns(

@@ -454,6 +454,11 @@ def lemma(word: str, lang: str) -> str:
         found = simplemma.lemmatize(word, lang=lang)
     except ValueError:  # a language simplemma does not cover: keep the word
         return word
+    if lang == "de":
+        # a topic's head is a noun, and German's are capitalised: written in lower case,
+        # "garten" was the verb "garen" (to stew), "im Garten gearbeitet" taught "garen"
+        noun = str(simplemma.lemmatize(word.capitalize(), lang=lang))
+        found = noun if noun[:1].isupper() else found
     found = str(found).lower()
     # simplemma sometimes maps a noun to a related verb or a stem; keep it only when it is a
     # plausible inflection of the same word (same start, not longer).

@@ -33,7 +33,7 @@ from bot.pipeline.assemble import Assemble
 from bot.pipeline.consent_gate import ConsentGate, Gate
 from bot.pipeline.identify import ClaimAttempt, ClaimUnsure, Identify, SteadyClaim, key_of
 from bot.pipeline.intake import Intake
-from bot.pipeline.observe import ChannelContext, Observe
+from bot.pipeline.observe import ChannelContext, Observe, writer_of
 from bot.pipeline.record import Record, TurnRow
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
@@ -184,10 +184,12 @@ class Chat:
         # transaction holds the one writer, which no other reply or learning batch should
         # wait for while a worker extracts. The signals are read once the reply's context is
         # (unused, and discarded, for a duplicate or a person who does not consent).
-        # Its writer's language: what the platform reports with it (their stored preferences
-        # are not read yet; see Observe.writing_language).
+        # Its writer's language: what the platform reports with it, else what their longer
+        # messages were written in (their stored preferences are not read yet; see
+        # bot.pipeline.observe.writing_language).
+        usual = event.context.locale or self.services.written.usual(writer_of(event))
         extraction = self.services.start_extraction(
-            text, names=event.mentioned_names, reply=True, usual=event.context.locale
+            text, names=event.mentioned_names, reply=True, usual=usual
         )
         try:
             async with self._turn(self._work):

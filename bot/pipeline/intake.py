@@ -245,7 +245,8 @@ class Intake:
                 continue
             arrival.person = sender.person
             arrival.context = ChannelContext(
-                policy, self.observe.timezone_of(stored), writing_language(stored, event)
+                policy, self.observe.timezone_of(stored),
+                writing_language(stored, event, self.services.written.usual(arrival.key)),
             )
         return IngestStats(0, 0, 0, 0, 0, 0)
 

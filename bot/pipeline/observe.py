@@ -22,6 +22,7 @@ from bot.events import Event, MessageEvent
 from bot.learning import Pending
 from bot.pipeline.record import TurnRow, turn_row
 from bot.services import Services
+from bot.written_languages import Writer
 from profiles.ingest import Claim, Observation
 from profiles.models import Person, Preference, Source
 from profiles.preferences import PreferenceError, validate
@@ -109,8 +110,11 @@ class Observe:
         signals: MessageSignals,
         timezone: str,
     ) -> Observation:
-        """What a message teaches, read in its author's timezone (for the active hour)."""
+        """What a message teaches, read in its author's timezone (for the active hour); its
+        language, if named, says how the writer's short messages are read
+        (bot/written_languages.py)."""
         assert person.id is not None
+        self.services.written.note(writer_of(event), signals.language)
         return Observation.of_message(
             person.id,
             signals,
@@ -134,7 +138,9 @@ class Observe:
         timezone = await self.store_platform_context(
             session, person.id, event, self.services.clock()
         )
-        return ChannelContext(policy, timezone, writing_language(stored_context(rows), event))
+        return ChannelContext(policy, timezone, writing_language(
+            stored_context(rows), event, self.services.written.usual(writer_of(event))
+        ))
 
     async def channel(
         self, person: Person, event: MessageEvent, text: str, context: ChannelContext
@@ -199,18 +205,26 @@ class Observe:
         )
 
 
-def writing_language(stored: dict[tuple[str, str], str], event: Event) -> str | None:
-    """The language a person writes in, as far as the bot knows without reading their words:
-    their explicit language preference, else the locale the platform reports now, else the
-    one it reported last. Short messages are read with its topic rules
-    (profiles/signals.py): a German speaker's "ich liebe analoge Fotografie" is too short
-    for any language to be named from it, and was read with the English rules, or not at
-    all."""
+def writing_language(
+    stored: dict[tuple[str, str], str], event: Event, written: str | None = None
+) -> str | None:
+    """The language a person writes in: their explicit language preference, else the locale
+    the platform reports now, else the one it reported last, else ``written``, the one their
+    longer messages were written in (bot/written_languages.py). Short messages are read
+    with its topic rules (profiles/signals.py): a German speaker's "ich liebe analoge
+    Fotografie" is too short for any language to be named from it, and was read with the
+    English rules, or not at all."""
     return (
         stored.get(("language", Source.EXPLICIT.value))
         or event.context.locale
         or stored.get(("language", Source.PLATFORM.value))
+        or written
     )
+
+
+def writer_of(event: Event) -> Writer:
+    ref = event.person
+    return (ref.platform, ref.workspace, ref.user_id)
 
 
 def stored_context(rows: Iterable[Preference]) -> dict[tuple[str, str], str]:

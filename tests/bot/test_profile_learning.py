@@ -217,6 +217,45 @@ async def test_a_short_message_is_read_in_its_writers_language(core):
     assert "fotografie" not in await words_of(tom)
 
 
+GERMAN_LONGER = (
+    "Ich habe am Wochenende mit meinem Bruder im Garten gearbeitet und danach gegrillt",
+    "Morgen fahren wir mit dem Zug nach Hamburg, um meine Großeltern zu besuchen",
+)
+
+
+async def test_a_short_message_is_read_in_the_language_of_its_writers_longer_ones(core):
+    """Discord reports no locale with a message: a person who never ran a command and set no
+    language had their short lines read with the English rules ("ich liebe analoge
+    Fotografie" taught nothing). Their longer messages name their language, and two of them
+    in German say how the short ones are read — in a channel and in a DM. Nothing is noted
+    for someone who declined, and a /forget or a revocation drops what was."""
+    ida, kai, leo = person("ida"), person("kai"), person("leo")
+    for who in (ida, leo):
+        await grant(core, who)
+    await core.handle(command(kai, "consent", "deny"))
+    at = T0
+    for who in (ida, kai, leo):
+        for text in GERMAN_LONGER:
+            await core.handle(channel(who, text, at))
+            at += dt.timedelta(minutes=5)
+    await core.services.learner.flush()
+    await core.handle(channel(ida, "ich liebe analoge Fotografie", at))
+    await core.handle(message(ida, "ich lerne gerade Japanisch", occurred_at=at))
+    await core.services.learner.flush()
+    found = (await interests_of(core, ida, at + dt.timedelta(hours=1))).interests
+    words = {word for interest in found for word in interest.topic.split()}
+    assert {"fotografie", "japanisch", "großeltern", "garten"} <= words, words
+    written = core.services.written
+
+    def usual(who):
+        return written.usual((who.platform, who.workspace, who.user_id))
+
+    assert (usual(ida), usual(leo), usual(kai)) == ("de", "de", None)
+    await core.handle(command(ida, "forget", "confirm"))
+    await core.handle(command(leo, "consent", "revoke"))
+    assert (usual(ida), usual(leo)) == (None, None)
+
+
 async def test_a_commands_locale_is_the_language_its_messages_are_read_in(core):
     """Discord reports a locale with an interaction (a slash command, a button), never with
     a message: stored as the platform's language once the person allows learning, it is the

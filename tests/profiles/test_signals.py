@@ -434,6 +434,9 @@ def test_an_adjective_alone_is_no_topic_in_other_languages(text, usual, expected
         ("buona sera", "it", []),
         ("gute Nacht", "de", []),
         ("es tut mir leid", "de", []),
+        # a German noun's dictionary form is the noun's, not a verb's of the same letters
+        ("Ich habe im Garten gearbeitet", "de", ["garten"]),
+        ("Ich spreche drei Sprachen", "de", ["sprache"]),
     ],
 )
 def test_single_words_of_other_languages_are_nouns_up_to_everyday(text, usual, expected):
