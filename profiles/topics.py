@@ -461,8 +461,17 @@ def lemma(word: str, lang: str) -> str:
         found = noun if noun[:1].isupper() else found
     found = str(found).lower()
     # simplemma sometimes maps a noun to a related verb or a stem; keep it only when it is a
-    # plausible inflection of the same word (same start, not longer).
-    return found if found[:3] == word[:3] and len(found) <= len(word) and found else word
+    # plausible inflection of the same word (same start, not longer; an umlaut may come
+    # with a plural: "bücher" → "buch", "gärten" → "garten").
+    same_start = _without_umlauts(found[:3]) == _without_umlauts(word[:3])
+    return found if same_start and len(found) <= len(word) and found else word
+
+
+_UMLAUTS = str.maketrans("äöü", "aou")
+
+
+def _without_umlauts(text: str) -> str:
+    return text.translate(_UMLAUTS)
 
 
 # The endings of an infinitive, by language: what simplemma gives as the dictionary form of a

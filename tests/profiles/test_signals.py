@@ -437,6 +437,7 @@ def test_an_adjective_alone_is_no_topic_in_other_languages(text, usual, expected
         # a German noun's dictionary form is the noun's, not a verb's of the same letters
         ("Ich habe im Garten gearbeitet", "de", ["garten"]),
         ("Ich spreche drei Sprachen", "de", ["sprache"]),
+        ("Ich lese lieber die Bücher.", "de", ["buch"]),  # an umlaut in the plural
     ],
 )
 def test_single_words_of_other_languages_are_nouns_up_to_everyday(text, usual, expected):
