@@ -111,7 +111,7 @@ GENERIC_ALONE = frozenset(
 # subject alone ("any info on that?", "send me the pic", "see https stuff"), part of one in a
 # phrase ("http client"). No resource marks a clipping (simplemma's Wiktionary maps only
 # inflections), and a prefix rule would take "app" for "approach"; "www" has laughter's shape.
-CLIPPED = frozenset(("info", "pic", "pics", "http", "https"))
+CLIPPED = frozenset(("info", "pic", "pics", "rec", "http", "https"))
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -900,7 +900,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     # a clause that opens on a verb going on with another, its subject left
                     # out as chat does: "started *learning* pottery" (it taught all three)
                     or (len(run) == 1 and run[0][0] in _GOING_ON and word.endswith("ing")
-                        and _begins_object(following))
+                        and (_begins_object(following) or following in _GERUND_PREPOSITIONS
+                             or following == "to"))
                     or _phrasal(word, following)
                     or _linking(word, following)
                     or word in _NAMING_PARTICIPLES  # "a rescue dog *named* Biscuit"
@@ -983,7 +984,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or (actor and (carried or "AUX" in _pos(word)))  # "have", "will"
                 )
                 doer = be and actor
-                complement = (be and noun_before) or (carried and complement)
+                # … not past an adverb: "my tomatoes are *finally* ripening" is a verb's
+                complement = (be and noun_before) or (carried and complement and not adverb)
                 subject = (
                     # one's family too: "my son *plays* fortnite", "my kids *love* lego"
                     (be or word in _SUBJECTS or carried or person or adverb

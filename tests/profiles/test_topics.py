@@ -185,6 +185,18 @@ def test_after_a_preposition_a_gerund_is_its_object_not_the_verb(text, expected)
     assert found(text) == expected, (text, found(text))
 
 
+def test_after_be_and_an_adverb_an_ing_form_is_the_verb():
+    """"my garden tomatoes are finally ripening" taught "ripening": after a noun and "be" an
+    -ing form names what the noun is ("my hobby is painting"), but not past an adverb."""
+    assert found("my garden tomatoes are finally ripening") == ["garden tomato"]
+    assert found("my hobby is painting") == ["painting"]
+
+
+def test_a_clipped_recommendation_is_no_topic():
+    assert found("I need a new laptop, any recs?") == ["laptop"]
+    assert found("I play in a rec league") == ["rec league"]
+
+
 def test_in_hopes_is_no_topic_once_a_preposition_ends_the_subject():
     """With the subject no longer carried past "in", "hopes" was no verb and taught "hope"
     (a corpus line): "in hopes that/of" is a set phrase (profiles/set_phrases.py)."""
@@ -1114,6 +1126,7 @@ def test_a_number_spelled_out_is_no_topic(text):
         # the subject left out, as chat does: the clause opens on the first verb
         ("started learning pottery", "pottery", "started learning pottery"),
         ("finished reading dune", "dune", "finished reading dune"),
+        ("can't stop listening to the new kendrick album", "kendrick album", "listening"),
     ],
 )
 def test_an_ing_form_a_verb_goes_on_with_takes_its_object(text, topic, wrong):
