@@ -68,7 +68,10 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "god": (r"(?:oh )?my god", r"oh god", r"thank god", r"for god's sake"),
     "hell": (r"what the hell", r"hell (?:yeah|yes|no)"),
     "cow": (r"holy cow",),
-    "wait": (r"wait what",),
+    "wait": (
+        r"wait what", r"(?:can't|cant|cannot|can not) wait",
+        r"wait (?:a|one) (?:sec|second|minute|moment)",
+    ),
     "struggle": (r"the struggle is real",),
     # stories and turns
     # someone who likes what follows: "big fan of baking" (not "the fan of my laptop")

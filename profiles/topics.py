@@ -82,7 +82,7 @@ INTERJECTIONS = frozenset(
     + ("tho", "til", "outta", "legit", "ngl", "tbf", "lmk", "idc", "ofc", "irl", "nvm", "omw")
     + ("wyd", "hbu", "hbd", "tysm", "yall", "bruh", "fam", "lowkey", "sus", "welp", "yikes")
     + ("oof", "rip", "ggs", "cheers", "tfw", "mfw", "afaik", "iirc", "fwiw", "gg", "ez")
-    + ("jk", "yw", "istg", "hmu", "rn", "smth")
+    + ("jk", "yw", "istg", "hmu", "rn", "smth", "till")  # ("till next week": "until")
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")

@@ -33,7 +33,8 @@ def found(text: str) -> list[str]:
         "what's the plan for today?", "any plans for the weekend?", "any update?",
         "in my humble opinion", "by definition", "you are not making sense",
         "that makes total sense", "big fan of", "I'm such a fan of", "huge fans of",
-        "in hopes that it works", "in the hope that it helps",
+        "in hopes that it works", "in the hope that it helps", "can't wait till friday",
+        "wait a sec",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
