@@ -488,7 +488,9 @@ _INFINITIVES: dict[str, tuple[str, ...]] = {
 
 
 @functools.lru_cache(maxsize=100_000)
-def inflected_verb(word: str, lang: str, capitalised: bool = False) -> bool:
+def inflected_verb(
+    word: str, lang: str, capitalised: bool = False, after_subject: bool = False
+) -> bool:
     """A conjugated verb, a participle or a gerund in a language other than English, by its
     dictionary form: an infinitive it is not itself ("adoro" → "adorar", "aprendiendo" →
     "aprender", "schaust" → "schauen"). These languages have no lexicon of parts of speech
@@ -496,16 +498,32 @@ def inflected_verb(word: str, lang: str, capitalised: bool = False) -> bool:
     such stays, as it names the activity ("me gusta *cocinar*"). German nouns have a
     capitalised dictionary form, and a word written ``capitalised`` that is one as well
     counts as the noun ("Filme": "Film", not "filmen"; "Liebe" the noun, "ich liebe" the
-    verb)."""
+    verb); one in lower case too when its noun is much the commoner word and it does not
+    come ``after_subject`` (a pronoun)."""
     endings = _INFINITIVES.get(lang)
     if endings is None:
         return False
     found = _dictionary_form(word, lang)
     if found.lower() == word or not found.endswith(endings) or found[:1].isupper():
         return False
-    if lang != "de" or not capitalised:
+    if lang != "de":
         return True
-    return not _dictionary_form(word.capitalize(), lang)[:1].isupper()
+    noun = _dictionary_form(word.capitalize(), lang)
+    if not noun[:1].isupper():
+        return True  # no noun reading
+    if capitalised:
+        return False
+    # Written in lower case, as chat often is: the noun when it is the much commoner word
+    # and no subject comes right before ("ich schaue gerne *filme*": "Film" 5.0, "filmen"
+    # 3.6; "ich *liebe*" stays the verb)
+    return after_subject or zipf(noun.lower(), lang) < zipf(found, lang) + NOUN_READING_MARGIN
+
+
+# A German word in lower case with a noun's and a verb's reading is the noun when the noun
+# is this much commoner (Zipf) than the verb ("filme": "film" 5.0, "filmen" 3.6) …
+NOUN_READING_MARGIN = 0.5
+# … unless a subject comes right before it ("ich *liebe*": "liebe" 5.3, "lieben" 4.6)
+_GERMAN_SUBJECTS = frozenset(("ich", "du", "er", "sie", "es", "wir", "ihr", "man"))
 
 
 # An adjective's other forms are attested at least this often (Zipf) …
@@ -913,7 +931,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and "VERB" in _pos(word) and _duration(previous)
             )
             filler = is_filler(word, lang) or (
-                lang != "en" and inflected_verb(word, lang, raw[:1].isupper())
+                lang != "en" and inflected_verb(
+                    word, lang, raw[:1].isupper(), after_subject=previous in _GERMAN_SUBJECTS
+                )
             ) or (
                 lang == "en"
                 and not run

@@ -438,6 +438,11 @@ def test_an_adjective_alone_is_no_topic_in_other_languages(text, usual, expected
         ("Ich habe im Garten gearbeitet", "de", ["garten"]),
         ("Ich spreche drei Sprachen", "de", ["sprache"]),
         ("Ich lese lieber die Bücher.", "de", ["buch"]),  # an umlaut in the plural
+        # in lower case, as chat writes: the noun where it is much the commoner reading, the
+        # verb after a subject
+        ("ich war im garten", "de", ["garten"]),
+        ("ich habe keine zeit für filme", "de", ["film"]),
+        ("ich liebe analoge fotografie", "de", ["analoge fotografie"]),
     ],
 )
 def test_single_words_of_other_languages_are_nouns_up_to_everyday(text, usual, expected):
