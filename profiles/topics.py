@@ -574,6 +574,7 @@ def inflected_adjective(word: str, lang: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=100_000)
 def _other_than_noun(word: str, lang: str) -> bool:
     """A word of a language other than English that is an adverb ("exactamente",
     "absolument") or an adjective one of whose forms makes an adverb or a superlative,
