@@ -526,6 +526,15 @@ NOUN_READING_MARGIN = 0.5
 _GERMAN_SUBJECTS = frozenset(("ich", "du", "er", "sie", "es", "wir", "ihr", "man"))
 
 
+def _german_subject_before(lowered: Sequence[str], index: int, lang: str) -> bool:
+    """A subject pronoun right before the word, not itself after its verb: in a question or
+    after a time the verb comes first and the subject follows it, then the object ("magst
+    du *filme*?", "gestern habe ich *filme* geschaut")."""
+    if lang != "de" or index < 1 or lowered[index - 1] not in _GERMAN_SUBJECTS:
+        return False
+    return index < 2 or not inflected_verb(lowered[index - 2], lang)
+
+
 # An adjective's other forms are attested at least this often (Zipf) …
 ADJECTIVE_FORM_MIN = 2.0
 # … and, where a noun may have a form like one (a feminine: "perro", "perra"), at most this
@@ -933,7 +942,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             )
             filler = is_filler(word, lang) or (
                 lang != "en" and inflected_verb(
-                    word, lang, raw[:1].isupper(), after_subject=previous in _GERMAN_SUBJECTS
+                    word, lang, raw[:1].isupper(),
+                    after_subject=_german_subject_before(lowered, index, lang),
                 )
             ) or (
                 lang == "en"

@@ -443,6 +443,7 @@ def test_an_adjective_alone_is_no_topic_in_other_languages(text, usual, expected
         ("ich war im garten", "de", ["garten"]),
         ("ich habe keine zeit für filme", "de", ["film"]),
         ("ich liebe analoge fotografie", "de", ["analoge fotografie"]),
+        ("magst du filme?", "de", ["film"]),  # the subject after its verb: a question
     ],
 )
 def test_single_words_of_other_languages_are_nouns_up_to_everyday(text, usual, expected):
