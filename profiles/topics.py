@@ -901,6 +901,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # the doing a verb goes on with, before its object: "just finished *watching*
                 # severance", "the plan keeps *showing* drift" (not "I started *climbing*")
                 or (previous in _GOING_ON and word.endswith("ing") and _begins_object(following))
+                # what something needs done to it: "the plants need *watering*", "the car
+                # needs *fixing*" (not "I need coding help")
+                or (previous in _NEED and word.endswith("ing") and (
+                    not following or (is_filler(following) and "NOUN" not in _pos(following))
+                ))
                 # a verb whose object is someone named: "*ping* Sarah when you're done"
                 or (index + 1 < len(tokens) and tokens[index + 1][:1].isupper()
                     and _person_named(following, tokens, index + 1, word))
@@ -1133,6 +1138,9 @@ _GOING_ON = frozenset(
     + ("finishes", "start", "started", "starts", "quit", "quits", "avoid", "avoided", "began")
     + ("begin", "resume", "resumed", "continue", "continued", "tried")
 )
+
+
+_NEED = frozenset(("need", "needs", "needed"))
 
 
 def _begins_object(word: str) -> bool:

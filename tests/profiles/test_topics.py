@@ -192,6 +192,20 @@ def test_after_be_and_an_adverb_an_ing_form_is_the_verb():
     assert found("my hobby is painting") == ["painting"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the office plants need watering", ["office plant"]),
+        ("the lawn needs mowing again", ["lawn"]),
+        ("I need coding help", ["coding"]),  # a thing needed, not a doing
+    ],
+)
+def test_what_something_needs_done_is_no_topic(text, expected):
+    """"the office plants need watering" taught "watering": after "need" an -ing form that
+    ends the clause is what is to be done to the subject."""
+    assert found(text) == expected, (text, found(text))
+
+
 def test_a_clipped_recommendation_is_no_topic():
     assert found("I need a new laptop, any recs?") == ["laptop"]
     assert found("I play in a rec league") == ["rec league"]
