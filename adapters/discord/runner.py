@@ -91,12 +91,42 @@ async def _run(client: AnyClient, token: str, settings: Settings, web: WebHost |
             reporter = asyncio.create_task(_report_ready(client, web))
         if needs_gateway_lookup(settings.discord_api_url, settings.discord_gateway_url):
             await point_gateway_from_api(client)
-        await client.connect(reconnect=True)
+        await _connect(client)
     finally:
         if reporter is not None:
             reporter.cancel()
         adapter.uninstall_delivery()
         await client.close()
+
+
+async def _connect(client: AnyClient) -> None:
+    """``client.connect`` until it ends, stopped for sure when this is cancelled.
+
+    Why a task of its own, shielded: discord.py waits for each gateway handshake with
+    ``asyncio.wait_for``, which on Python 3.11 returns the handshake's result and drops a
+    cancellation that comes as the handshake completes; the client then went on polling
+    the gateway, and a runner cancelled at that moment never stopped (a CI run hung in
+    tests/adapters/discord/test_endpoints.py, whose test cancels right after the second
+    IDENTIFY). Shielded, the cancellation always reaches this coroutine; closing the client
+    ends its loop, which checks ``is_closed()`` after every connection."""
+    connecting = asyncio.create_task(client.connect(reconnect=True))
+    try:
+        await asyncio.shield(connecting)
+    except asyncio.CancelledError:
+        connecting.add_done_callback(_retrieved)  # its end is not this caller's any more
+        await client.close()
+        connecting.cancel()
+        await asyncio.wait({connecting}, timeout=STOP_SECONDS)
+        raise
+
+
+# How long a cancelled runner waits for the client's own task to end once it is closed.
+STOP_SECONDS = 10.0
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("the Discord client ended after its runner stopped: %r", task.exception())
 
 
 async def _report_ready(client: AnyClient, web: WebHost) -> None:
