@@ -62,5 +62,8 @@ class ReplyTurns:
     async def behind_replies(self) -> None:
         """Return once no reply works, or after ``observe_yield_ms``."""
         if self._working and self.observe_yield:
+            # asyncio.timeout, not wait_for: no task a call, and on Python 3.11 wait_for drops
+            # a cancellation that meets the end of what it waits for (adapters/discord/runner.py)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._quiet.wait(), self.observe_yield)
+                async with asyncio.timeout(self.observe_yield):
+                    await self._quiet.wait()

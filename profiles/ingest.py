@@ -608,8 +608,10 @@ class WriteBehind(Generic[Item]):
                             return False
                         log.exception("could not hand on %d learned events", len(items))
                     # a stop cuts the wait short: the next failure ends the batch (above)
+                    # (asyncio.timeout: Python 3.11's wait_for can drop a stop's cancellation)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._closing.wait(), delay)
+                        async with asyncio.timeout(delay):
+                            await self._closing.wait()
                 else:
                     log.exception("write-behind batch of %d failed; retrying", len(items))
                     await asyncio.sleep(delay)

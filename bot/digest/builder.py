@@ -222,9 +222,9 @@ class DigestBuilder:
         that raises or hangs is logged and left out."""
 
         async def one(source: DigestSource) -> list[Candidate]:
-            return await asyncio.wait_for(
-                source.candidates(person, context), timeout=self.source_timeout
-            )
+            # (asyncio.timeout: Python 3.11's wait_for can drop a cancellation)
+            async with asyncio.timeout(self.source_timeout):
+                return await source.candidates(person, context)
 
         sources = [s for s in self.sources if only is None or s.name in only]
         results = await asyncio.gather(*(one(s) for s in sources), return_exceptions=True)
