@@ -51,10 +51,9 @@ async def forget_person(
     await hold_for_erasure(session, person.id)  # before anything is deleted: see there
     # Their observations may still wait for the learner's next batch: never applied now
     # (a batch already writing commits before this transaction or finds them gone).
-    services.learner.forget(
-        {person.id}, keys={(person.platform, person.workspace, person.user_id)}
-    )
-    services.written.forget((person.platform, person.workspace, person.user_id))
+    key = (person.platform, person.workspace, person.user_id)
+    services.learner.forget({person.id}, keys={key})
+    services.written.forget(key)
     await services.features.erase(session, person)
     # Bindings of their replies kept while the database was away: their turns go now.
     kept = await services.bindings.kept_of(session, person.id)

@@ -457,7 +457,7 @@ def lemma(word: str, lang: str) -> str:
     if lang == "de":
         # a topic's head is a noun, and German's are capitalised: written in lower case,
         # "garten" was the verb "garen" (to stew), "im Garten gearbeitet" taught "garen"
-        noun = str(simplemma.lemmatize(word.capitalize(), lang=lang))
+        noun = _dictionary_form(word.capitalize(), lang)
         found = noun if noun[:1].isupper() else found
     found = str(found).lower()
     # simplemma sometimes maps a noun to a related verb or a stem; keep it only when it is a
@@ -719,10 +719,16 @@ def _unknown_noun(word: str) -> bool:
     common ("french", "india", "australia", "europe": CLDR's names), any other below everyday
     frequency ("anime", "app", "tokyo") but a given name ("kevin": a person spoken of or to
     is nobody's interest)."""
-    if language_name(word) or country_name(word):
+    if _cldr_named(word):
         return True
     frequency = zipf(word, "en")
     return frequency < UNKNOWN_MAX and not _named(word, frequency)
+
+
+def _cldr_named(word: str) -> bool:
+    """A language or a country CLDR names in English ("french", "india"): a thing, however
+    common the word."""
+    return language_name(word) or country_name(word)
 
 
 def _named(word: str, frequency: float, ceiling: float = UNKNOWN_MAX) -> bool:
@@ -773,7 +779,7 @@ def _weak_modifier(word: str, lang: str) -> bool:
         # Not _unknown_noun: a given name heading a phrase names the thing with it ("julia
         # programming language", "virginia tech football", "chelsea football club"), and
         # cutting it taught "programming language" and "tech football" (review).
-        return zipf(word, "en") >= UNKNOWN_MAX and not (language_name(word) or country_name(word))
+        return zipf(word, "en") >= UNKNOWN_MAX and not _cldr_named(word)
     common = zipf(word, "en") >= MODIFIER_MAX
     if pos & {"ADJ", "ADV"} and common:
         return True
