@@ -1,7 +1,7 @@
 """Words of the calendar and the clock: they say when, not what a message is about.
 
 "see you on Friday", "I play rugby on sundays", "give me a min": a weekday, a month, a part of
-the day or a unit of time names no subject alone (in a phrase it may: "the june release").
+the day, a season or a unit of time names no subject alone (in a phrase it may: "the june release").
 Before this, "sunday" was learned from "I play rugby on sundays" and "friday" from "see you on
 Friday". The words come from the Unicode CLDR data that Babel ships (the bot's translation
 library already), not from a hand list: the English names of the weekdays and months, their
@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import functools
 
+# The seasons, which CLDR does not name: "excited about skiing this *winter*" taught
+# "winter". Not "spring" nor "fall", which name other things as often ("spring boot", "a
+# bad fall").
+_SEASONS = ("summer", "winter", "autumn", "summers", "winters", "summertime", "wintertime")
 # CLDR's units of time that chat measures things in ("century" names a subject: "19th century
 # novels").
 _UNITS = ("second", "minute", "hour", "day", "week", "month", "year")
 
 
 def time_word(word: str) -> bool:
-    """Whether ``word`` (lower case) is a name of a weekday, a month, a day period or a unit
-    of time, in English."""
+    """Whether ``word`` (lower case) is a name of a weekday, a month, a day period, a season
+    or a unit of time, in English."""
     return word in _time_words()
 
 
@@ -56,6 +60,7 @@ def _time_words() -> frozenset[str]:
             name = get_unit_name(f"duration-{unit}", length=length, locale="en")
             if name:
                 words.add(name.lower())
+    words.update(_SEASONS)
     return frozenset(words)
 
 

@@ -906,7 +906,14 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 or (previous not in _DETERMINERS and _action_gerund(word))
                 # the doing a verb goes on with, before its object: "just finished *watching*
                 # severance", "the plan keeps *showing* drift" (not "I started *climbing*")
-                or (previous in _GOING_ON and word.endswith("ing") and _begins_object(following))
+                # … and a verb of liking: "enjoyed *reading* dune", "I love *playing* chess"
+                or ((previous in _GOING_ON or previous in _FOND) and word.endswith("ing")
+                    and _begins_object(following))
+                # a clause opening on a verb of liking, its subject left out: "*love* hiking
+                # in the fall", "*hate* commuting", "so *love* pizza" (they taught "love
+                # hiking", "love pizza"); not a compound "love" opens ("love songs are …")
+                or (word in _FOND and word not in ("like", "likes") and _opening(lowered[:index])
+                    and _liked_next(following, after))
                 # what something needs done to it: "the plants need *watering*", "the car
                 # needs *fixing*" (not "I need coding help")
                 or (previous in _NEED and word.endswith("ing") and (
@@ -948,8 +955,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             ) or (
                 # time spent doing something: "spent the weekend *debugging* kafka
                 # consumers" (it taught "debugging kafka consumer"), "all day *fixing* leaks"
-                lang == "en" and spending and not name and word.endswith("ing")
-                and "VERB" in _pos(word) and _duration(previous)
+                lang == "en" and _spent_doing(spending, word, previous, name)
+                and not _pastime(word, following, after)
             )
             filler = is_filler(word, lang) or (
                 lang != "en" and inflected_verb(
@@ -1045,6 +1052,14 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                                       lowered[index - 2] if index > 1 else "", after)
                     or (listing and _pastime(word, following, after))
                 )
+                # … or what time was spent at, ending the clause: "spent the weekend
+                # *knitting*" (the stretch of time before it is a phrase of its own)
+                if lang == "en" and _spent_doing(spending, word, previous, name) and _pastime(
+                    word, following, after
+                ):
+                    if run:
+                        yield run
+                    run, pastime = [], True
                 # "the *deploy* failed", "after the *merge*": a verb named as a thing
                 made_noun = lang == "en" and previous in _NAMING_DETERMINERS and _bare_verb(word)
                 start = index if not run else start
@@ -1182,6 +1197,16 @@ _DOERS = frozenset(
 )
 
 
+# People taken together, named by one singular noun: "our book club is *reading* pachinko",
+# "our class is *studying* photosynthesis" do something (they taught "reading pachinko",
+# "studying photosynthesis"); after a noun not among them the -ing form may name what the
+# noun is ("my hobby is *painting* miniatures", "my job is *writing* software").
+_GROUPS = frozenset(
+    ("club", "team", "group", "class", "band", "company", "family", "crew", "squad")
+    + ("office", "department", "school", "startup", "choir", "community", "lab", "firm")
+)
+
+
 # A verdict said of the subject that opens the clause: "honestly python *rocks*", "board
 # games *rule*" (a fragment may read as one: "moon rocks!" teaches "moon").
 _VERDICTS = frozenset(("rock", "rocks", "rule", "rules", "suck"))
@@ -1192,7 +1217,7 @@ _OPENERS = frozenset(("so", "and", "but", "also", "well", "now", "then", "still"
 
 def _someone(word: str) -> bool:
     """A person or people who may be doing something: a pronoun, a group, one's family."""
-    return word in _DOERS or word in _KIN
+    return word in _DOERS or word in _KIN or word in _GROUPS
 
 
 def _opening(before: Sequence[str]) -> bool:
@@ -1212,6 +1237,15 @@ def _plural_doer(item: tuple[str, bool]) -> bool:
     word, kept = item
     return (
         not kept and word not in _PASTIME_NOUNS and "NOUN" in _pos(word) and not _singular(word)
+    )
+
+
+def _spent_doing(spending: bool, word: str, previous: str, name: bool) -> bool:
+    """What time was spent doing, after a form of "spend" and a stretch of time: "spent the
+    weekend *debugging* kafka consumers", "spent the weekend *knitting*"."""
+    return (
+        spending and not name and word.endswith("ing") and "VERB" in _pos(word)
+        and _duration(previous)
     )
 
 
@@ -1265,6 +1299,11 @@ def _gone_doing(word: str, previous: str) -> bool:
 
 # Verbs of liking whose gerund object, ending the clause, is a pastime ("I love *running*").
 _LIKING = frozenset(("love", "loves", "enjoy", "enjoys", "like", "likes", "adore", "adores"))
+# Every form of a verb of liking or its opposite
+_FOND = _LIKING | frozenset(
+    ("loved", "loving", "enjoyed", "enjoying", "liked", "liking", "adored", "hate", "hates")
+    + ("hated", "hating")
+)
 # Nouns whose complement after "be" is a pastime ("my hobby is *reading*").
 _PASTIME_NOUNS = frozenset(("hobby", "hobbies", "passion", "passions"))
 # Forms of "take", whose "up" before a gerund starts a pastime ("I took up *running*").
@@ -1283,6 +1322,7 @@ _NO_PASTIME = frozenset(
     + ("using", "going", "getting", "having", "making", "being", "seeing", "knowing")
     + ("playing", "watching", "spending", "coming", "staying", "taking", "giving", "looking")
     + ("sitting", "living", "meeting", "hearing", "saying", "telling", "finding", "keeping")
+    + ("relaxing", "resting", "chilling", "sleeping")
 )
 # What may follow a pastime and say when, where or with whom, not what it is about: "I love
 # running *in* the morning", "I enjoy reading *on* weekends", "reading *and* running", "into
@@ -1315,6 +1355,17 @@ def _pastime_loved(
     if previous == "up":
         return before in _TAKE
     return previous in _BE and before in _PASTIME_NOUNS
+
+
+def _liked_next(word: str, after: str) -> bool:
+    """What a verb of liking opening a clause is followed by when it is that verb: a gerund,
+    or one singular noun ending the clause ("love *pizza*"; "love *songs* are the best",
+    "love *letters* from …" are compounds)."""
+    if word.endswith("ing") and "VERB" in _pos(word):
+        return True
+    return (
+        not after and not is_filler(word) and "NOUN" in _pos(word) and _singular(word)
+    )
 
 
 def _pastime(word: str, following: str, after: str = "") -> bool:

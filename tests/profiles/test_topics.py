@@ -91,6 +91,7 @@ def test_an_evaluative_participle_does_not_open_or_close_a_phrase():
         # after "go" a gerund is the activity, not "am hiking" with "going" a stopword
         ("I am going hiking", "hiking"),
         ("we're going skiing this weekend", "skiing"),
+        ("they're excited about skiing this winter", "skiing"),
         # … however everyday the gerund ("running" is as common as "thinking")
         ("I'm going running", "running"),
         ("went running this morning", "running"),
@@ -1141,6 +1142,9 @@ def test_a_number_spelled_out_is_no_topic(text):
         ("started learning pottery", "pottery", "started learning pottery"),
         ("finished reading dune", "dune", "finished reading dune"),
         ("can't stop listening to the new kendrick album", "kendrick album", "listening"),
+        # … and a verb of liking
+        ("enjoyed reading dune", "dune", "reading"),
+        ("I love reading fantasy novels", "fantasy novel", "reading"),
     ],
 )
 def test_an_ing_form_a_verb_goes_on_with_takes_its_object(text, topic, wrong):
@@ -1149,6 +1153,50 @@ def test_an_ing_form_a_verb_goes_on_with_takes_its_object(text, topic, wrong):
     "I started climbing last year"."""
     taught_without(text, topic, wrong)
     assert found("I started climbing last year") == ["climbing"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
+        ("love hiking in the fall", "hiking", "love"),
+        ("hate commuting in the rain", "commuting", "hate"),
+        ("so love pizza", "pizza", "love"),
+    ],
+)
+def test_a_clause_opening_on_a_verb_of_liking_has_its_object(text, topic, wrong):
+    """The subject left out, as chat does: "love hiking" was one topic. A compound "love"
+    opens stays one ("love songs are the best")."""
+    taught_without(text, topic, wrong)
+    assert found("love songs are the best") == ["love song"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
+        ("our book club is reading pachinko", "pachinko", "reading"),
+        ("our class is studying photosynthesis", "photosynthesis", "studying"),
+    ],
+)
+def test_a_group_doing_something_is_its_doer(text, topic, wrong):
+    """After a group ("club", "class", "team") and "be" an -ing form is the group's verb;
+    after another noun it may name what the noun is."""
+    taught_without(text, topic, wrong)
+    assert "painting miniature" in found("my hobby is painting miniatures")
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("spent the weekend knitting", "knitting"),
+        ("spent the morning running", "running"),
+        ("spent the weekend debugging kafka consumers", "kafka consumer"),
+    ],
+)
+def test_what_time_was_spent_at_is_the_pastime(text, topic):
+    """Ending its clause the -ing form after "spent" and a stretch of time is what was done
+    ("spent the weekend knitting" taught nothing); before an object it is the verb."""
+    assert topic in found(text), found(text)
+    assert found("spent all day waiting") == []
 
 
 @pytest.mark.parametrize(
