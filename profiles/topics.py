@@ -148,6 +148,8 @@ _SUBJECTS = frozenset(
     + ("can", "could", "would", "should", "will", "might", "must", "lets", "let's", "just")
     + ("am", "is", "are", "was", "were", "be", "been", "being", "i've", "we're", "you're")
     + ("please", "pls", "plz", "let")
+    # "does anyone *play* pickleball?" taught "play pickleball"
+    + ("anyone", "anybody", "someone", "somebody", "everyone", "everybody", "nobody")
 )
 # Verbs whose "to" opens their object, seldom an infinitive: "listen to *jazz*", "switched to
 # *rust*", "addicted to *chess*". After "to" a word that can be a verb is read as one ("need
@@ -990,8 +992,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             # "my sourdough starter *finally* rose": an adverb after a noun ends its phrase,
             # and the noun is the subject of the verb after it; after a subject it hands
             # the subject on ("I *finally* beat Elden Ring" taught "beat elden ring")
-            adverb = lang == "en" and (bool(run) or subject) and not name and (
-                _adverb(word) or (word in _HOW_OFTEN and (not following or is_filler(following)))
+            adverb = lang == "en" and not name and (
+                ((bool(run) or subject) and (
+                    _adverb(word)
+                    or (word in _HOW_OFTEN and (not following or is_filler(following)))
+                ))
+                or (word in _WHERE and (bool(run) or "NOUN" not in _pos(following)))
             )
             # "the tests pass *now*", "the scripts run *fine*": a noun's verb said how it
             # went is the clause's verb, not the head of "tests pass"
@@ -1188,6 +1194,13 @@ MANNER_LEEWAY = 0.3
 # How often, ending a clause, as an adverb ("our band practices *weekly*", "I check app
 # reviews *daily*"); before a noun an adjective ("the weekly meeting").
 _HOW_OFTEN = frozenset(("hourly", "daily", "nightly", "weekly", "monthly", "yearly"))
+# Where, after a noun or before no noun: "a jazz concert *downtown*", "the pho place *downtown*
+# closed" (they taught "jazz concert downtown", "downtown"); before a noun a modifier ("the
+# downtown library").
+_WHERE = frozenset(
+    ("downtown", "uptown", "nearby", "abroad", "overseas", "upstairs", "downstairs")
+    + ("outdoors", "indoors", "outside", "inside")
+)
 # A participle that gives the thing before it its name: "a dog *named* Biscuit".
 _NAMING_PARTICIPLES = frozenset(("named", "called"))
 _SPEND = frozenset(("spend", "spends", "spent", "spending"))

@@ -775,7 +775,7 @@ def test_a_verb_between_its_subject_and_object_splits_the_phrase(text, topic, ve
     ("text", "topic"),
     [
         ("my vinyl records collection", "vinyl records collection"),
-        ("the coffee shops downtown", "coffee shops downtown"),
+        ("the coffee shops downtown", "coffee shop"),
         ("the board games night was fun", "board game"),
         ("our unit tests suite is slow", "unit tests suite"),
         ("the build keeps timing out after the dependency bump", "build"),
@@ -1197,6 +1197,30 @@ def test_what_time_was_spent_at_is_the_pastime(text, topic):
     ("spent the weekend knitting" taught nothing); before an object it is the verb."""
     assert topic in found(text), found(text)
     assert found("spent all day waiting") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
+        ("went to a jazz concert downtown last night", "jazz concert", "downtown"),
+        ("the pho place downtown closed", "pho", "downtown"),
+        ("the cat sleeps upstairs", "cat", "upstairs"),
+    ],
+)
+def test_where_it_is_is_no_topic(text, topic, wrong):
+    """After a noun, or before none, "downtown", "upstairs", "nearby" say where ("jazz
+    concert downtown", "downtown" were topics); before a noun they modify it."""
+    taught_without(text, topic, wrong)
+    assert found("the downtown library is great") == ["downtown library"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["does anyone play pickleball?", "does anybody here play pickleball", "anyone play pickleball"],
+)
+def test_after_anyone_a_verb_is_one(text):
+    """"does anyone play pickleball?" taught "play pickleball"."""
+    taught_without(text, "pickleball", "play")
 
 
 @pytest.mark.parametrize(
