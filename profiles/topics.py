@@ -62,6 +62,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
+from profiles.accents import with_accents
 from profiles.given_names import country_name, given_name
 from profiles.language_names import language_name
 from profiles.set_phrases import without_set_phrases
@@ -869,7 +870,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         tokens = (
             _possessives_apart(_HYPHENATED_TOKEN.findall(clause))
             if lang == "en"
-            else TOKEN.findall(clause)
+            else [_as_written(token, lang) for token in TOKEN.findall(clause)]
         )
         lowered = [raw.lower().replace("’", "'") for raw in tokens] + [""]
         start = 0  # where the run began
@@ -1103,6 +1104,15 @@ _NOUN_JOINERS: dict[str, frozenset[str]] = {
     "fr": frozenset(("de",)),
     "it": frozenset(("di",)),
 }
+
+
+def _as_written(token: str, lang: str) -> str:
+    """``token`` with the accents chat left out put back ("musica" → "música", "Cafe" →
+    "Café"): see profiles/accents.py."""
+    accented = with_accents(token.lower(), lang)
+    if accented == token.lower():
+        return token
+    return accented[:1].upper() + accented[1:] if token[:1].isupper() else accented
 
 
 def _joins_nouns(
