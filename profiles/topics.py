@@ -249,9 +249,15 @@ _PLACE_PREPOSITIONS = frozenset(
     ("in", "near", "around", "across", "throughout", "outside", "visiting", "via")
 )
 # After a singular noun and a verb's -s form, these say when or where it happens: "our book
-# club *meets* on thursdays", "the train *leaves* at 6" (the verb was part of the topic)
+# club *meets* on thursdays", "the train *leaves* at 6" (the verb was part of the topic); so
+# does "for" ("the recipe *calls* for flour")
 _TIME_PREPOSITIONS = frozenset(("on", "at", "every", "after", "before", "until", "during"))
-_WHEN_OR_OBJECT = _TIME_PREPOSITIONS | _OBJECT_ARTICLES  # (see _verb_between)
+_WHEN_OR_OBJECT = _TIME_PREPOSITIONS | _OBJECT_ARTICLES | {"for"}  # (see _verb_between)
+# Verbs of reaching a number, which may follow a noun as its verb: "my channel *hit* 10k".
+_MILESTONE_VERBS = frozenset(
+    ("hit", "hits", "reached", "reaches", "crossed", "crosses", "passed", "passes", "topped")
+    + ("tops", "surpassed", "surpasses", "broke", "breaks")
+)
 # After these a word ending in -s that can be a verb is one ("that sounds", "it works").
 _THIRD_PERSON = frozenset(("it", "that", "this", "he", "she", "which", "who", "what"))
 # Zipf cut-offs (wordfreq): a multi-word topic needs one word rarer than PHRASE_MAX; a single
@@ -944,6 +950,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     # *show* was packed" (it taught "trade")
                     (_clause_verb(word) and not _describes(run[-1]) and following not in _BE)
                     or _before_its_object(word, following, after)
+                    # a milestone reached: "my podcast *hit* 100 episodes" (it taught
+                    # "podcast hit"), "the repo *passed* 500 stars"
+                    or (word in _MILESTONE_VERBS and following.isdigit())
                     or _verb_between(word, run[-1], following, after)
                     or (not verb_before and _plural_subjects_verb(word, run[-1], following))
                     # a clause that opens on a verb going on with another, its subject left

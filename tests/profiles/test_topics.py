@@ -1215,6 +1215,20 @@ def test_where_it_is_is_no_topic(text, topic, wrong):
 
 
 @pytest.mark.parametrize(
+    ("text", "topic", "verb"),
+    [
+        ("my podcast hit 100 episodes", "podcast", "hit"),
+        ("the repo passed 500 stars", "repo", "passed"),
+        ("the recipe calls for 2 cups of flour", "recipe", "calls"),
+    ],
+)
+def test_a_verb_after_its_subject_before_a_number_or_for(text, topic, verb):
+    """"my podcast hit 100 episodes" taught "podcast hit", "the recipe calls for flour"
+    "recipe call"."""
+    taught_without(text, topic, verb)
+
+
+@pytest.mark.parametrize(
     "text",
     ["does anyone play pickleball?", "does anybody here play pickleball", "anyone play pickleball"],
 )
