@@ -1002,12 +1002,14 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             # "my sourdough starter *finally* rose": an adverb after a noun ends its phrase,
             # and the noun is the subject of the verb after it; after a subject it hands
             # the subject on ("I *finally* beat Elden Ring" taught "beat elden ring")
-            adverb = lang == "en" and not name and (
-                ((bool(run) or subject) and (
-                    _adverb(word)
-                    or (word in _HOW_OFTEN and (not following or is_filler(following)))
-                ))
-                or (word in _WHERE and (bool(run) or "NOUN" not in _pos(following)))
+            adverb = lang == "en" and (bool(run) or subject) and not name and (
+                _adverb(word) or (word in _HOW_OFTEN and (not following or is_filler(following)))
+            )
+            # where, ending a phrase: "a jazz concert *downtown*" (it is no verb's manner:
+            # "the farmers market *downtown*" keeps its "market")
+            where = (
+                lang == "en" and not name and word in _WHERE
+                and (bool(run) or "NOUN" not in _pos(following))
             )
             # "the tests pass *now*", "the scripts run *fine*": a noun's verb said how it
             # went is the clause's verb, not the head of "tests pass"
@@ -1016,7 +1018,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and (word in _HOW_IT_WENT or adverb)
                 and _subject_and_verb(run, read_as_verb=True, leeway=MANNER_LEEWAY)
             )
-            filler = filler or adverb or went
+            filler = filler or adverb or went or where
             if filler and _joins_nouns(word, lang, run, following):
                 filler = False  # "juegos *de* mesa", "fotografia *di* strada"
             if filler or verb_use:
@@ -1053,7 +1055,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 complement = (be and noun_before) or (carried and complement and not adverb)
                 subject = (
                     # one's family too: "my son *plays* fortnite", "my kids *love* lego"
-                    (be or word in _SUBJECTS or carried or person or adverb
+                    (be or word in _SUBJECTS or carried or person or adverb or where
                      or (lang == "en" and word in _KIN)
                      or ("'" in word and stem in _DOERS))  # "I've", "we'd"
                     and word not in _DETERMINERS

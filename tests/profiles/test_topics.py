@@ -1205,6 +1205,8 @@ def test_what_time_was_spent_at_is_the_pastime(text, topic):
         ("went to a jazz concert downtown last night", "jazz concert", "downtown"),
         ("the pho place downtown closed", "pho", "downtown"),
         ("the cat sleeps upstairs", "cat", "upstairs"),
+        # … nor the manner of a verb the noun before could be ("market")
+        ("went to the farmers market downtown", "farmers market", "downtown"),
     ],
 )
 def test_where_it_is_is_no_topic(text, topic, wrong):
