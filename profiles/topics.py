@@ -253,6 +253,15 @@ _PLACE_PREPOSITIONS = frozenset(
 # does "for" ("the recipe *calls* for flour")
 _TIME_PREPOSITIONS = frozenset(("on", "at", "every", "after", "before", "until", "during"))
 _WHEN_OR_OBJECT = _TIME_PREPOSITIONS | _OBJECT_ARTICLES | {"for"}  # (see _verb_between)
+# Gerunds of doing something to a thing, which open chat's clauses with their object:
+# "reading pachinko rn", "watching severance tonight", "learning rust this year".
+_OBJECT_GERUNDS = frozenset(
+    ("reading", "rereading", "watching", "rewatching", "learning", "playing", "replaying")
+    + ("studying", "practicing", "practising", "streaming", "binging", "bingeing")
+)
+# … and how rare that object is (Zipf): "reading *pachinko*" 2.4, "learning *rust*" 3.7;
+# not "reading *glasses*" 4.4, "learning *curve*" 4.2, "playing *cards*" 4.6.
+OBJECT_RARE_MAX = 4.0
 # Verbs of reaching a number, which may follow a noun as its verb: "my channel *hit* 10k".
 _MILESTONE_VERBS = frozenset(
     ("hit", "hits", "reached", "reaches", "crossed", "crosses", "passed", "passes", "topped")
@@ -932,6 +941,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 or (index + 1 < len(tokens) and tokens[index + 1][:1].isupper()
                     and _person_named(following, tokens, index + 1, word))
             ) and not (word.endswith("ing") and _of_go(previous))  # "I'm going *hiking*"
+            # a clause opening on a gerund before its object, the subject and "be" left out:
+            # "*reading* pachinko rn", "*watching* severance tonight" (they taught "reading
+            # pachinko"); before an everyday noun it may open a compound ("reading glasses")
+            verb_use = verb_use or (
+                lang == "en" and not run and not name and word in _OBJECT_GERUNDS
+                and _opening(lowered[:index]) and _rare_object(following)
+            )
             # a verdict on the subject: "honestly python *rocks*" (it taught "python rock")
             verb_use = verb_use or (
                 lang == "en" and bool(run) and word in _VERDICTS
@@ -1271,6 +1287,15 @@ def _plural_doer(item: tuple[str, bool]) -> bool:
     word, kept = item
     return (
         not kept and word not in _PASTIME_NOUNS and "NOUN" in _pos(word) and not _singular(word)
+    )
+
+
+def _rare_object(word: str) -> bool:
+    """A word that names a thing, rarer than an everyday noun — a title, a game, a tool
+    ("pachinko", "severance", "rust", "valorant") — or a language ("japanese")."""
+    return (
+        bool(word) and not is_filler(word) and not time_word(word)
+        and (zipf(word, "en") < OBJECT_RARE_MAX or language_name(word))
     )
 
 

@@ -1173,6 +1173,21 @@ def test_a_clause_opening_on_a_verb_of_liking_has_its_object(text, topic, wrong)
 @pytest.mark.parametrize(
     ("text", "topic", "wrong"),
     [
+        ("reading pachinko rn", "pachinko", "reading"),
+        ("watching severance tonight", "severance", "watching"),
+        ("studying japanese for the trip", "japanese", "studying"),
+    ],
+)
+def test_a_clause_opening_on_a_gerund_before_its_object(text, topic, wrong):
+    """The subject and "be" left out: "reading pachinko rn" taught "reading pachinko".
+    Before an everyday noun the gerund may open a compound, and stays in it."""
+    taught_without(text, topic, wrong)
+    assert found("reading glasses are expensive") == ["reading glass"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
         ("our book club is reading pachinko", "pachinko", "reading"),
         ("our class is studying photosynthesis", "photosynthesis", "studying"),
     ],
