@@ -979,6 +979,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or _phrasal(word, following)
                     or _linking(word, following)
                     or word in _NAMING_PARTICIPLES  # "a rescue dog *named* Biscuit"
+                    # "my book club *hated* lessons in chemistry" (it taught "club hated
+                    # lesson"); the -s forms are _verb_between's
+                    or word in _FOND_PAST
                 )
             ) or (
                 # time spent doing something: "spent the weekend *debugging* kafka
@@ -1363,6 +1366,7 @@ _FOND = _LIKING | frozenset(
     ("loved", "loving", "enjoyed", "enjoying", "liked", "liking", "adored", "hate", "hates")
     + ("hated", "hating")
 )
+_FOND_PAST = frozenset(("loved", "enjoyed", "liked", "adored", "hated"))
 # Nouns whose complement after "be" is a pastime ("my hobby is *reading*").
 _PASTIME_NOUNS = frozenset(("hobby", "hobbies", "passion", "passions"))
 # Forms of "take", whose "up" before a gerund starts a pastime ("I took up *running*").

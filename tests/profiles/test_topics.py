@@ -761,6 +761,8 @@ def test_an_infinitive_after_to_stays_a_verb(text):
         ("the team loves graphql", "graphql", "loves"),
         ("my husband builds furniture", "furniture", "builds"),  # "built": by its -ing form
         ("my daughter loves board games", "board game", "loves"),
+        # … and a verb of liking's past
+        ("my book club hated lessons in chemistry", "book club", "hated"),
     ],
 )
 def test_a_verb_between_its_subject_and_object_splits_the_phrase(text, topic, verb):
