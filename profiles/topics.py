@@ -141,6 +141,7 @@ _HYPHENATED_TOKEN = re.compile(
     r"(?<!\d)[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+",
     re.UNICODE,
 )
+_SENTENCE_END = re.compile(r"[.!?…\n]")
 _BREAKS = re.compile(r"[.!?;:,()\[\]{}\"“”«»…/|\n\t*_~=+<>]+|\s[-–—]+\s")
 # Words a verb follows: "I love", "we talk", "to work", "let me check" — the next word is a
 # verb, not a topic.
@@ -537,6 +538,22 @@ def inflected_verb(
     return after_subject or zipf(noun.lower(), lang) < zipf(found, lang) + NOUN_READING_MARGIN
 
 
+# Subject pronouns of these languages, after which the first content word is the verb. Not
+# those written as another word: Spanish "tu" (your), "el" (the); Portuguese "nos" (us, "in
+# the").
+_ROMANCE_SUBJECTS: dict[str, frozenset[str]] = {
+    "es": frozenset(("yo", "tú", "él", "ella", "usted", "nosotros", "nosotras", "ellos", "ellas")),
+    "pt": frozenset(("eu", "tu", "você", "ele", "ela", "nós", "vocês", "eles", "elas")),
+    "it": frozenset(("io", "tu", "lui", "lei", "noi", "voi", "loro")),
+    "fr": frozenset(("je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles")),
+}
+# … past a negation and the pronouns that go before the verb
+_CLITICS: dict[str, frozenset[str]] = {
+    "es": frozenset(("no", "me", "te", "se", "lo", "la", "le", "los", "las", "les", "nos", "os")),
+    "pt": frozenset(("não", "me", "te", "se", "o", "a", "os", "as", "lhe", "lhes", "nos", "vos")),
+    "it": frozenset(("non", "mi", "ti", "si", "ci", "vi", "lo", "la", "li", "le", "gli", "ne")),
+    "fr": frozenset(("ne", "n", "me", "m", "te", "t", "se", "s", "le", "la", "les", "l", "y")),
+}
 # A German word in lower case with a noun's and a verb's reading is the noun when the noun
 # is this much commoner (Zipf) than the verb ("filme": "film" 5.0, "filmen" 3.6) …
 NOUN_READING_MARGIN = 0.5
@@ -857,6 +874,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
     determiner ("the *deploy* failed": :func:`_bare_verb`)."""
     # the clause before ended in an honorific, whose period is no sentence's end: "Mr. *Davis*"
     titled = False
+    continued = False  # the clause before ended in a comma or the like (see below)
     # the last word was a pastime, and a list of them may go on: "my hobbies are reading,
     # *running* and *swimming*" (see _pastime_loved)
     listing = False
@@ -869,6 +887,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         object_position = False  # after a determiner or a verb a noun follows
         finite = False  # in a subordinate clause whose verb has not come yet
         light_verb = False  # the word before is a common verb used as one ("make")
+        verb_due = False  # a subject pronoun of es/pt/it/fr came, and no content word since
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         complement = False  # … after a noun: "my hobby is *painting*" names, not does
@@ -893,7 +912,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             word, following = lowered[index], lowered[index + 1]
             after = lowered[index + 2] if index + 2 < len(lowered) else ""
             # (German capitalises every noun: there a capital marks no name)
-            name = (index > 0 or titled) and raw[:1].isupper() and lang != "de"
+            name = (index > 0 or titled or continued) and raw[:1].isupper() and lang != "de"
             # "lunch with *Kevin* and *Maria*", "*Kevin* said …": someone spoken of
             # (at a sentence's start too: "*Mike* and I played chess")
             person = (
@@ -994,6 +1013,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     word, lang, raw[:1].isupper(),
                     after_subject=_german_subject_before(lowered, index, lang),
                 )
+            ) or (
+                # the first content word after a subject pronoun is its verb, whatever its
+                # dictionary form: "eu *uso* python" ("uso" is a noun too: "uso python")
+                verb_due and not name
             ) or (
                 lang == "en"
                 and not run
@@ -1107,6 +1130,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 lang == "en" and (word in _GREETINGS or (previous == "good" and time_word(word)))
             )
             previous = word
+            verb_due = word in _ROMANCE_SUBJECTS.get(lang, ()) or (
+                verb_due and word in _CLITICS.get(lang, ())  # "yo no *uso*", "eu te *amo*"
+            )
             spending = spending or word in _SPEND
             verb_before = verb_before or verb_use
             light_verb = verb_use and _light_verb(word)
@@ -1119,6 +1145,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         if run:
             yield _finite(run) if finite else run
         listing = listing and ending.strip() == ","
+        # the sentence goes on past a comma: a capital there marks a name in the other
+        # languages ("Uso Python, *Java* y C++" lemmatised "Java" as "javo"); in English
+        # the lexicon tells ("Yeah, Definitely")
+        continued = lang not in ("en", "de") and bool(ending) and not _SENTENCE_END.search(
+            ending
+        )
         # "Mr." before the next clause; not a number's unit ("300 ms. Postgres is …")
         titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS and not (
             len(lowered) > 2 and lowered[-3].isdigit()

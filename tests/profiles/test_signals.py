@@ -456,6 +456,26 @@ def test_single_words_of_other_languages_are_nouns_up_to_everyday(text, usual, e
     assert [t for t, _ in extractor.extract(text, usual=usual).topics] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "usual", "topic", "verb"),
+    [
+        ("Eu uso Python, Java e C ++ com bastante frequência.", "pt", "python", "uso"),
+        ("yo no uso linux en casa", "es", "linux", "uso"),
+        ("Uso Python, Java y C++ con bastante frecuencia.", "es", "java", "javo"),
+    ],
+)
+def test_a_verb_after_its_subject_and_a_name_after_a_comma_in_other_languages(
+    text, usual, topic, verb
+):
+    """After a subject pronoun (and a negation or an object pronoun) the first content word
+    is the verb, whatever its dictionary form ("eu uso python" taught "uso python": "uso"
+    is a noun too); a capital after a comma marks a name, kept as written ("Java" was
+    lemmatised "javo")."""
+    taught = [t for t, _ in extractor.extract(text, usual=usual).topics]
+    assert topic in taught, taught
+    assert not [t for t in taught if verb in t.split()], taught
+
+
 def test_a_language_without_names_in_cldr_names_none():
     """The names of languages are read in the text's language; one CLDR lacks names none
     (lingua detects languages Babel has no locale for), rather than failing extraction."""
