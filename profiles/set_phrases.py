@@ -114,6 +114,11 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "journée": (r"bonne journée",),
     "soirée": (r"bonne soirée",),
     "nuit": (r"bonne nuit",),
+    # … and their courtesies ("mucho gusto" taught "gusto", "keine Sorge" "sorge")
+    "gusto": (r"(?:mucho|con|me da|qué|que) gusto", r"el gusto es m[ií]o"),
+    "souci": (r"(?:pas de|aucun|sans) souci",),
+    "sorge": (r"keine sorge",),
+    "sentirtelo": (r"(?:felice|contento|contenta) di sentirtelo",),
 }
 
 _WORD = regex.compile(r"[^\W\d_]+")

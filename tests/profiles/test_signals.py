@@ -433,6 +433,12 @@ def test_an_adjective_alone_is_no_topic_in_other_languages(text, usual, expected
         ("boa noite", "pt", []),
         ("buona sera", "it", []),
         ("gute Nacht", "de", []),
+        # … and courtesies; "buen gusto" is a taste
+        ("mucho gusto", "es", []),
+        ("keine Sorge", "de", []),
+        ("pas de souci", "fr", []),
+        ("felice di sentirtelo", "it", []),
+        ("tengo buen gusto para el vino", "es", ["vino", "gusto"]),
         ("es tut mir leid", "de", []),
         # a German noun's dictionary form is the noun's, not a verb's of the same letters
         ("Ich habe im Garten gearbeitet", "de", ["garten"]),
