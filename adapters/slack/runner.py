@@ -81,12 +81,14 @@ async def serve(
 
 async def _socket_mode(adapter: SlackAdapter, settings: Settings, web: WebHost | None) -> None:
     handler = AsyncSocketModeHandler(adapter.app, settings.slack_app_token)
-    await handler.connect_async()
-    log.warning("Slack adapter connected (Socket Mode)")
-    adapter.start_account_checks()
-    if web is not None:
-        web.adapters.set("slack", "ready", "socket mode")
     try:
+        # inside the try: a stop while it connects closes the client too (its HTTP session
+        # was left open)
+        await handler.connect_async()
+        log.warning("Slack adapter connected (Socket Mode)")
+        adapter.start_account_checks()
+        if web is not None:
+            web.adapters.set("slack", "ready", "socket mode")
         await asyncio.Event().wait()
     finally:
         await handler.close_async()

@@ -103,6 +103,44 @@ async def test_serve_in_socket_mode_until_cancelled(make_core: MakeCore) -> None
         await slack.wait_until(lambda: slack.connections == 0)  # the WebSocket was closed
 
 
+async def test_a_stop_while_socket_mode_connects_closes_its_client(
+    make_core: MakeCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while Slack has not yet answered ``apps.connections.open`` (a shutdown as
+    the bot starts), the runner closes the Socket Mode client it made: it was left open,
+    with its HTTP session."""
+    made: list[AsyncSocketModeHandler] = []
+
+    class Recorded(AsyncSocketModeHandler):  # the real handler, kept for the assertions
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(runner, "AsyncSocketModeHandler", Recorded)
+    async with FakeSlackAPI() as slack:
+        arrived, held = asyncio.Event(), asyncio.Event()
+
+        async def hold() -> None:
+            arrived.set()
+            await held.wait()
+
+        slack.before_next("apps.connections.open", hold)
+        core = await make_core(slack_bot_token="xoxb-test", slack_app_token=APP_TOKEN,
+                               slack_api_url=slack.base_url)
+        task = asyncio.create_task(
+            runner.serve(core, core.services.settings, options=fast_options())
+        )
+        async with asyncio.timeout(5):
+            await arrived.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        held.set()
+        [handler] = made
+        assert handler.client.closed
+        assert handler.client.aiohttp_client_session.closed
+
+
 async def test_serve_in_http_mode_until_cancelled(make_core: MakeCore) -> None:
     """Without the process's HTTP server (``http_enabled = false``) HTTP mode serves on one
     of its own, at ``http_host`` (127.0.0.2 here, a loopback address of its own: it listened
