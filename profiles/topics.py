@@ -921,10 +921,16 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             name = name and not person
             if not name and lang == "en" and not run and previous in _PLACE_PREPOSITIONS:
                 name = _placed_name(word)  # "hiking in virginia": the place, as "Virginia"
+            # a habit the doer has taken up: "I've been *journaling* every night", "been
+            # *running* every morning" (they taught nothing)
+            habit = lang == "en" and not run and _habit(word, following, after) and (
+                doer or (previous == "been" and _opening(lowered[: index - 1]))  # subject left out
+            )
             verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
-                (subject and (not participle
-                              or (doer and word.endswith("ing"))
-                              or _progressive(word, following, lang, after_noun=complement)))
+                (subject and not habit
+                 and (not participle
+                      or (doer and word.endswith("ing"))
+                      or _progressive(word, following, lang, after_noun=complement)))
                 or (previous in _THIRD_PERSON and word.endswith("s"))
                 # an instruction: "check the cable", "press and hold it", "try plugging it";
                 # not a verb's or a determiner's noun: "tried *rust* for embedded", "a
@@ -1111,6 +1117,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or _pastime_loved(word, previous, following,
                                       lowered[index - 2] if index > 1 else "", after)
                     or (listing and _pastime(word, following, after))
+                    or habit
                 )
                 # … or what time was spent at, ending the clause: "spent the weekend
                 # *knitting*" (the stretch of time before it is a phrase of its own)
@@ -1417,7 +1424,8 @@ _NO_PASTIME = frozenset(
     + ("using", "going", "getting", "having", "making", "being", "seeing", "knowing")
     + ("playing", "watching", "spending", "coming", "staying", "taking", "giving", "looking")
     + ("sitting", "living", "meeting", "hearing", "saying", "telling", "finding", "keeping")
-    + ("relaxing", "resting", "chilling", "sleeping")
+    + ("relaxing", "resting", "chilling", "sleeping", "coughing", "sneezing", "drinking")
+    + ("smoking", "eating", "crying")
 )
 # What may follow a pastime and say when, where or with whom, not what it is about: "I love
 # running *in* the morning", "I enjoy reading *on* weekends", "reading *and* running", "into
@@ -1426,6 +1434,10 @@ _PASTIME_TAIL = frozenset(
     ("in", "on", "at", "with", "after", "before", "during", "every", "each", "around")
     + ("outside", "alone", "together", "too", "early", "late", "whenever", "and", "or")
     + ("lately", "recently", "now", "nowadays", "again", "anymore")
+)
+# What says a doing is a habit (see _habit)
+_HABIT_TAIL = frozenset(
+    ("every", "lately", "recently", "nowadays", "daily", "nightly", "weekly", "again")
 )
 # … and these before a unit of time: "into running *these* days", "took up knitting *last*
 # year" (before anything else they open the gerund's object: "I love running *this* place")
@@ -1460,6 +1472,16 @@ def _liked_next(word: str, after: str) -> bool:
         return True
     return (
         not after and not is_filler(word) and "NOUN" in _pos(word) and _singular(word)
+    )
+
+
+def _habit(word: str, following: str, after: str) -> bool:
+    """A gerund said to be done again and again: a pastime (:func:`_pastime`) before "every",
+    "lately", "daily"… ("journaling every night", "running lately"); not a feeling or a
+    state ("feeling sick lately", "struggling lately", "crying every night": evaluative)."""
+    return (
+        (following in _HABIT_TAIL or (following in _PASTIME_WHEN and time_word(after)))
+        and _pastime(word, "") and not evaluative(word)
     )
 
 

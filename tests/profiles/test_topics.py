@@ -1204,6 +1204,25 @@ def test_a_group_doing_something_is_its_doer(text, topic, wrong):
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
+        ("I've been journaling every night", "journaling"),
+        ("been running every morning", "running"),
+        ("I've been meditating daily", "meditating"),
+        ("we're hiking every sunday", "hiking"),
+    ],
+)
+def test_a_habit_is_a_pastime(text, topic):
+    """After someone and "be", an -ing form said to be done again and again ("every",
+    "lately", "daily") is the pastime (it was read as the verb, and taught nothing); a
+    feeling or an everyday doing is not ("feeling sick lately", "working every weekend")."""
+    assert found(text) == [topic], found(text)
+    for text in ("I've been feeling sick lately", "she's been crying every night",
+                 "I'm working every weekend", "been struggling lately"):
+        assert found(text) == [], (text, found(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
         ("spent the weekend knitting", "knitting"),
         ("spent the morning running", "running"),
         ("spent the weekend debugging kafka consumers", "kafka consumer"),
