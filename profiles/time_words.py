@@ -1,14 +1,14 @@
 """Words of the calendar and the clock: they say when, not what a message is about.
 
 "see you on Friday", "I play rugby on sundays", "give me a min": a weekday, a month, a part of
-the day, a season or a unit of time names no subject alone (in a phrase it may: "the june release").
-Before this, "sunday" was learned from "I play rugby on sundays" and "friday" from "see you on
-Friday". The words come from the Unicode CLDR data that Babel ships (the bot's translation
-library already), not from a hand list: the English names of the weekdays and months, their
-abbreviations where the English lexicon does not read them as another word ("Sun", "Sat",
-"Wed", "Mar" and "May" are words of their own), the named day periods ("noon", "midnight")
-and the units of time from a second to a year in their long, short and narrow forms ("mins",
-"sec", "yr").
+the day, a season or a unit of time names no subject alone (in a phrase it may: "the june
+release"). Before this, "sunday" was learned from "I play rugby on sundays" and "friday" from
+"see you on Friday". The words come from the Unicode CLDR data that Babel ships (the bot's
+translation library already), not from a hand list: the English names of the weekdays and
+months, their abbreviations where the English lexicon does not read them as another word
+("Sun", "Sat", "Wed", "Mar" and "May" are words of their own), the named day periods ("noon",
+"midnight") and the units of time from a second to a year in their long, short and narrow
+forms ("mins", "sec", "yr"); the seasons, which CLDR does not name, are listed here.
 """
 
 from __future__ import annotations
