@@ -102,6 +102,11 @@ def main() -> None:
         print("\n== topics of developer chat (hand-labelled lines, bench/devchat.py) ==",
               flush=True)
         run_devchat()
+        from bench.everyday import run_everyday
+
+        print("\n== topics of everyday chat (labelled lines, bench/data/everyday_chat.tsv) ==",
+              flush=True)
+        run_everyday()
         from bench.languages import run_languages
 
         print("\n== topics of chat in other languages (chatterbot-corpus, unlabelled) ==",

@@ -14,6 +14,7 @@ each disagreement is listed, so a change shows what it gained or lost, line by l
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from profiles.signals import SignalExtractor
@@ -109,14 +110,23 @@ def _covers(found: str, wanted: str) -> bool:
 
 
 def run_devchat() -> None:
+    score_lines("developer chat", LINES, "hand-labelled lines")
+
+
+def score_lines(name: str, lines: Sequence[Line], kind: str) -> None:
+    """Recall and noise of the topics extracted from ``lines``, each disagreement listed;
+    with how many lines labelled with nothing (small talk) teach a topic at all."""
     extractor = SignalExtractor()
     extractor.extract("warming up the lexicons")
-    wanted = hits = extracted = noise = 0
+    wanted = hits = extracted = noise = small = small_taught = 0
     misses: list[str] = []
     started = time.process_time()
-    for line in LINES:
+    for line in lines:
         topics = [topic for topic, _ in extractor.extract(line.text).topics]
         extracted += len(topics)
+        if not line.wanted and not line.also:
+            small += 1
+            small_taught += bool(topics)
         for want in line.wanted:
             wanted += 1
             if any(_covers(topic, want) for topic in topics):
@@ -128,9 +138,10 @@ def run_devchat() -> None:
                 noise += 1
                 misses.append(f"  noise {topic!r} from {line.text!r}")
     cpu = time.process_time() - started
-    print(f"developer chat: {len(LINES)} hand-labelled lines, {wanted} wanted topics, "
-          f"{extracted} extracted ({cpu * 1000 / len(LINES):.2f} ms CPU a line)")
+    print(f"{name}: {len(lines)} {kind}, {wanted} wanted topics, "
+          f"{extracted} extracted ({cpu * 1000 / len(lines):.2f} ms CPU a line)")
     print(f"recall of wanted topics: {hits / wanted:.2f} ({hits} of {wanted});  "
-          f"noise: {noise / max(extracted, 1):.1%} ({noise} of {extracted} extracted)")
+          f"noise: {noise / max(extracted, 1):.1%} ({noise} of {extracted} extracted)"
+          + (f";  small talk teaching a topic: {small_taught} of {small}" if small else ""))
     for line in misses:
         print(line)
