@@ -23,6 +23,7 @@ from bot.features import DeletionReport
 from bot.journal import Erased
 from bot.observe import count_erasure
 from bot.services import Services
+from bot.written_languages import Writer
 from profiles.engine import PersonKey
 from profiles.models import Person
 from profiles.privacy import forget_person as forget_person_rows
@@ -51,7 +52,7 @@ async def forget_person(
     await hold_for_erasure(session, person.id)  # before anything is deleted: see there
     # Their observations may still wait for the learner's next batch: never applied now
     # (a batch already writing commits before this transaction or finds them gone).
-    key = (person.platform, person.workspace, person.user_id)
+    key = _writer(person)
     services.learner.forget({person.id}, keys={key})
     services.written.forget(key)
     await services.features.erase(session, person)
@@ -339,11 +340,17 @@ async def forget_absent_workspaces(
             for workspace in gone}
 
 
+def _writer(person: Person) -> Writer:
+    """The person's (platform, workspace, user id): how the learner's queue and the written
+    languages know them."""
+    return (person.platform, person.workspace, person.user_id)
+
+
 def consent_revoked(services: Services, session: AsyncSession, person: Person) -> None:
     """Revocation stops collection at once; scheduled personal work stops too (after the
     revocation commits), and what their messages' languages said (bot/written_languages.py)
     is dropped."""
-    services.written.forget((person.platform, person.workspace, person.user_id))
+    services.written.forget(_writer(person))
     services.after_commit(session, lambda: delete_feature_data(services, person))
 
 

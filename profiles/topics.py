@@ -921,6 +921,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             name = name and not person
             if not name and lang == "en" and not run and previous in _PLACE_PREPOSITIONS:
                 name = _placed_name(word)  # "hiking in virginia": the place, as "Virginia"
+            # what time was spent at, after "spent" and a stretch of time: the verb before its
+            # object, the pastime ending the clause (see below)
+            spent_at = lang == "en" and _spent_doing(spending, word, previous, name)
+            spent_pastime = spent_at and _pastime(word, following, after)
             # a habit the doer has taken up: "I've been *journaling* every night", "been
             # *running* every morning" (they taught nothing)
             habit = lang == "en" and not run and _habit(word, following, after) and (
@@ -1011,8 +1015,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             ) or (
                 # time spent doing something: "spent the weekend *debugging* kafka
                 # consumers" (it taught "debugging kafka consumer"), "all day *fixing* leaks"
-                lang == "en" and _spent_doing(spending, word, previous, name)
-                and not _pastime(word, following, after)
+                spent_at and not spent_pastime
             )
             filler = is_filler(word, lang) or (
                 lang != "en" and inflected_verb(
@@ -1121,9 +1124,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 )
                 # … or what time was spent at, ending the clause: "spent the weekend
                 # *knitting*" (the stretch of time before it is a phrase of its own)
-                if lang == "en" and _spent_doing(spending, word, previous, name) and _pastime(
-                    word, following, after
-                ):
+                if spent_pastime:
                     if run:
                         yield run
                     run, pastime = [], True
@@ -1335,10 +1336,7 @@ def _plural_doer(item: tuple[str, bool]) -> bool:
 def _rare_object(word: str) -> bool:
     """A word that names a thing, rarer than an everyday noun — a title, a game, a tool
     ("pachinko", "severance", "rust", "valorant") — or a language ("japanese")."""
-    return (
-        bool(word) and not is_filler(word) and not time_word(word)
-        and (zipf(word, "en") < OBJECT_RARE_MAX or language_name(word))
-    )
+    return _begins_object(word) and (zipf(word, "en") < OBJECT_RARE_MAX or language_name(word))
 
 
 def _spent_doing(spending: bool, word: str, previous: str, name: bool) -> bool:
@@ -1405,7 +1403,7 @@ _FOND = _LIKING | frozenset(
     ("loved", "loving", "enjoyed", "enjoying", "liked", "liking", "adored", "hate", "hates")
     + ("hated", "hating")
 )
-_FOND_PAST = frozenset(("loved", "enjoyed", "liked", "adored", "hated"))
+_FOND_PAST = frozenset(word for word in _FOND if word.endswith("ed"))
 # Nouns whose complement after "be" is a pastime ("my hobby is *reading*").
 _PASTIME_NOUNS = frozenset(("hobby", "hobbies", "passion", "passions"))
 # Forms of "take", whose "up" before a gerund starts a pastime ("I took up *running*").

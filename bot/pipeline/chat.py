@@ -33,7 +33,7 @@ from bot.pipeline.assemble import Assemble
 from bot.pipeline.consent_gate import ConsentGate, Gate
 from bot.pipeline.identify import ClaimAttempt, ClaimUnsure, Identify, SteadyClaim, key_of
 from bot.pipeline.intake import Intake
-from bot.pipeline.observe import ChannelContext, Observe, writer_of
+from bot.pipeline.observe import ChannelContext, Observe, writer_of, writing_language
 from bot.pipeline.record import Record, TurnRow
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
@@ -185,9 +185,8 @@ class Chat:
         # wait for while a worker extracts. The signals are read once the reply's context is
         # (unused, and discarded, for a duplicate or a person who does not consent).
         # Its writer's language: what the platform reports with it, else what their longer
-        # messages were written in (their stored preferences are not read yet; see
-        # bot.pipeline.observe.writing_language).
-        usual = event.context.locale or self.services.written.usual(writer_of(event))
+        # messages were written in (their stored preferences are not read yet).
+        usual = writing_language({}, event, self.services.written.usual(writer_of(event)))
         extraction = self.services.start_extraction(
             text, names=event.mentioned_names, reply=True, usual=usual
         )

@@ -55,6 +55,7 @@ from bot.pipeline.observe import (
     Observe,
     reported_changes,
     stored_context,
+    writer_of,
     writing_language,
 )
 from bot.services import Services
@@ -102,8 +103,7 @@ class Arrival:
 
     @property
     def key(self) -> Key:
-        ref = self.event.person
-        return (ref.platform, ref.workspace, ref.user_id)
+        return writer_of(self.event)
 
     @property
     def author(self) -> Key | None:
