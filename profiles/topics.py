@@ -63,6 +63,7 @@ from importlib import resources
 from pathlib import Path
 
 from profiles.accents import with_accents
+from profiles.contractions import without_apostrophes
 from profiles.given_names import country_name, given_name
 from profiles.language_names import language_name
 from profiles.set_phrases import without_set_phrases
@@ -108,6 +109,11 @@ GENERIC_ALONE = frozenset(
     # "my hobby is painting", "my passion is music" taught "hobby" and "passion" too
     + ("hobby", "passion")
 )
+# Meals, a time of day as much as a thing: alone no subject ("brb grabbing *lunch*", "what's
+# for *dinner*" taught "lunch", "dinner"); in a phrase they are ("breakfast burrito",
+# "dinner party"), so not GENERIC_ALONE, whose words no phrase opens with.
+_MEALS = frozenset(("breakfast", "lunch", "dinner", "supper", "lunchtime", "dinnertime"))
+_MEAL_TIMES = frozenset(("break", "time", "hour"))  # "lunch break", "dinner time"
 # Clipped words and a link's scheme, unknown to the lexicon and rare enough to count: no
 # subject alone ("any info on that?", "send me the pic", "see https stuff"), part of one in a
 # phrase ("http client"). No resource marks a clipping (simplemma's Wiktionary maps only
@@ -344,6 +350,16 @@ def stopwords(lang: str) -> frozenset[str]:
                 words.update(stopwordsiso.stopwords(code))
     words.discard("")
     return frozenset(words)
+
+
+@functools.lru_cache(maxsize=1)
+def _bare_contractions() -> frozenset[str]:
+    """English contractions typed without their apostrophe ("couldnt", "shes"), from the
+    contractions both English stopword lists hold (stopwords-iso's has "she's", "how'd";
+    YAKE's has neither)."""
+    import stopwordsiso
+
+    return without_apostrophes(stopwordsiso.stopwords("en") | stopwords("en"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -745,7 +761,11 @@ def is_filler(word: str, lang: str = "en") -> bool:
         return all(is_filler(part, lang) for part in word.split("-") if part)
     if word in INTERJECTIONS or _LAUGHTER.match(word) or _STRETCHED.search(word):
         return True
-    return word in stopwords(lang) or (lang == "en" and (word in _KIN or word in _NUMBERS))
+    return (
+        word in stopwords(lang)
+        or word in _bare_contractions()  # "i *couldnt* put it down"
+        or (lang == "en" and (word in _KIN or word in _NUMBERS))
+    )
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -875,6 +895,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
     # the clause before ended in an honorific, whose period is no sentence's end: "Mr. *Davis*"
     titled = False
     continued = False  # the clause before ended in a comma or the like (see below)
+    comma_before = False  # … in a comma
     # the last word was a pastime, and a list of them may go on: "my hobbies are reading,
     # *running* and *swimming*" (see _pastime_loved)
     listing = False
@@ -898,6 +919,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         doer = False
         actor = False  # the subject is someone doing things (see doer)
         spending = False  # a form of "spend" came: "spent the weekend *debugging* kafka"
+        # "welcome to" came: what follows is where someone joined, the greeter's news not
+        # their interest ("welcome to the *server*!", "welcome to the *channel*")
+        welcomed = False
+        dropped = False  # the word is the everyday object of a pastime (see with_object)
         # a verb came before the run: the run is its object, not the subject of a verb of
         # its own ("I read blog *posts* regularly": "blog post", not "blog")
         verb_before = False
@@ -927,15 +952,31 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             spent_pastime = spent_at and _pastime(word, following, after)
             # a habit the doer has taken up: "I've been *journaling* every night", "been
             # *running* every morning" (they taught nothing)
-            habit = lang == "en" and not run and _habit(word, following, after) and (
+            habit = lang == "en" and not run and _habit(
+                word, *_past_amount(lowered[index + 1 : index + 4])
+            ) and (
                 doer or (previous == "been" and _opening(lowered[: index - 1]))  # subject left out
             )
-            verb_use = lang == "en" and not run and not name and "VERB" in _pos(word) and (
+            # a pastime liked with the everyday thing it is done with: "love *swimming* laps",
+            # "I enjoy *baking* bread" (they taught "lap", "bread"); that thing is dropped
+            with_object = lang == "en" and not run and not name and _pastime_with_object(
+                word, previous, following, after
+            )
+            # "*binge* watched the bear": how the verb after was done; the subject before
+            # is that verb's ("I binge watched severance" taught "watched severance")
+            binge = lang == "en" and word == "binge" and _binged(following)
+            verb_use = lang == "en" and not run and not name and not with_object and not binge and (
+                "VERB" in _pos(word)
+            ) and (
                 (subject and not habit
                  and (not participle
                       or (doer and word.endswith("ing"))
                       or _progressive(word, following, lang, after_noun=complement)))
                 or (previous in _THIRD_PERSON and word.endswith("s"))
+                # a clause after a comma opening on a verb's -s form, its subject the thing
+                # before: "been meal prepping, *saves* so much money", "tried the ramen
+                # place, *tastes* amazing" (they taught "save", "taste")
+                or (comma_before and _opening(lowered[:index]) and _said_of_it(word, following))
                 # an instruction: "check the cable", "press and hold it", "try plugging it";
                 # not a verb's or a determiner's noun: "tried *rust* for embedded", "a
                 # *guide* for beginners" (a gerund there may have its own object)
@@ -1031,7 +1072,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and not run
                 and not name
                 and (_frame_noun(word, following) or (light_verb and _bare_object(word, following)))
-            ) or (lang == "en" and word in _HONORIFICS) or person or (
+            ) or (lang == "en" and word in _HONORIFICS) or person or welcomed or dropped or (
+                binge
+            ) or (
                 # someone spoken to, not of: "idk *man*, rust lifetimes …", "yeah *man*"
                 lang == "en" and word == "man" and previous in INTERJECTIONS
             )
@@ -1121,6 +1164,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                                       lowered[index - 2] if index > 1 else "", after)
                     or (listing and _pastime(word, following, after))
                     or habit
+                    or with_object
                 )
                 # … or what time was spent at, ending the clause: "spent the weekend
                 # *knitting*" (the stretch of time before it is a phrase of its own)
@@ -1136,6 +1180,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 subject = participle = complement = doer = actor = False
             address = address or (
                 lang == "en" and (word in _GREETINGS or (previous == "good" and time_word(word)))
+            )
+            dropped = with_object
+            welcomed = welcomed or (
+                lang == "en" and word == "to" and previous == "welcome"
+                # "you're welcome to *join* the chess club" welcomes to nowhere
+                and (following in _DETERMINERS or "VERB" not in _pos(following))
             )
             previous = word
             verb_due = word in _ROMANCE_SUBJECTS.get(lang, ()) or (
@@ -1156,6 +1206,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         # the sentence goes on past a comma: a capital there marks a name in the other
         # languages ("Uso Python, *Java* y C++" lemmatised "Java" as "javo"); in English
         # the lexicon tells ("Yeah, Definitely")
+        comma_before = ending.strip() == ","
         continued = lang not in ("en", "de") and bool(ending) and not _SENTENCE_END.search(
             ending
         )
@@ -1462,6 +1513,47 @@ def _pastime_loved(
     return previous in _BE and before in _PASTIME_NOUNS
 
 
+def _said_of_it(word: str, following: str) -> bool:
+    """A verb's -s form before how, how much or whom; not a plural before a verb of its own
+    ("my bowls *are* still wonky", "brakes *squeak*"), one listed ("fissures, vents *and*
+    plugs") or one a clause of its own ("bank notes, checks, etc.")."""
+    if not following or following in ("and", "or", "etc") or "AUX" in _pos(following):
+        return False
+    return _third_person_verb(word, AFTER_COMMA_LEEWAY) and (
+        is_filler(following) or _adjective(following) or evaluative(following)
+    )
+
+
+# There the verb's reading may be this much rarer than the plural's (Zipf): "tastes" 4.1,
+# "tasted" 3.7; "views" 4.3, "viewed" 3.9 ("hiking trip, views amazing" keeps no "view")
+AFTER_COMMA_LEEWAY = 0.6
+
+
+def _binged(word: str) -> bool:
+    """A form of a verb "binge" makes one with ("binge *watched*", "binge *reading*")."""
+    return bool(_BINGED & set(_verbs(word)))
+
+
+_BINGED = frozenset(("watch", "read", "play", "eat", "drink", "listen"))
+
+
+def _pastime_with_object(word: str, previous: str, following: str, after: str) -> bool:
+    """A gerund a person says they like before one everyday noun ending the clause or saying
+    when: the pastime ("love *swimming* laps early", "I enjoy *baking* bread"); a rarer
+    object is the subject ("enjoy baking *sourdough*", as in :func:`_rare_object`), and so
+    is a longer one ("I love reading *fantasy novels*")."""
+    return (
+        previous in _LIKING
+        and _pastime(word, after)
+        and _begins_object(following)
+        and "NOUN" in _pos(following)
+        and not language_name(following)
+        # "laps" (3.7) is as everyday as "lap" (4.2)
+        and max(zipf(following, "en"), zipf(lemma(following, "en"), "en")) >= OBJECT_RARE_MAX
+        and (not after or after in _PASTIME_TAIL)
+    )
+
+
 def _liked_next(word: str, after: str) -> bool:
     """What a verb of liking opening a clause is followed by when it is that verb: a gerund,
     or one singular noun ending the clause ("love *pizza*"; "love *songs* are the best",
@@ -1471,6 +1563,39 @@ def _liked_next(word: str, after: str) -> bool:
     return (
         not after and not is_filler(word) and "NOUN" in _pos(word) and _singular(word)
     )
+
+
+def _past_amount(ahead: Sequence[str]) -> tuple[str, str]:
+    """The two words after a gerund, past how much of it was done: "been running *5k every*
+    morning", "swimming *20 min daily*" (the number and its unit of length or time), so
+    that what follows says whether it is a habit."""
+    words = [*ahead, "", "", ""]
+    if not words[0].isdigit():
+        return words[0], words[1]
+    if _length_unit(words[1]) or time_word(words[1]):
+        return words[2], words[3]
+    return words[1], words[2]
+
+
+@functools.lru_cache(maxsize=1)
+def _length_units() -> frozenset[str]:
+    """CLDR's English names of the lengths a run, a ride or a swim is measured in ("km",
+    "miles", "metres"), and the "k" of "5k" (the tokens split it from its number)."""
+    from babel.units import get_unit_name
+
+    names = {"k"}
+    for unit in ("kilometer", "mile", "meter", "yard"):
+        for length in ("long", "short", "narrow"):
+            for locale in ("en", "en_GB"):
+                name = get_unit_name(f"length-{unit}", length=length, locale=locale)
+                if name:
+                    names.add(name.lower())
+    return frozenset(names)
+
+
+def _length_unit(word: str) -> bool:
+    """One of :func:`_length_units`, or its singular ("1 *mile*": CLDR names the plural)."""
+    return word in _length_units() or word + "s" in _length_units()
 
 
 def _habit(word: str, following: str, after: str) -> bool:
@@ -1631,9 +1756,14 @@ def _verb_between(word: str, before: tuple[str, bool], following: str, after: st
     :func:`_third_person_verb`), and so does one that ends its run ("board games") or
     follows a plural ("kids games"), and so does one before the clause's verb ("energy
     *drinks* taste awful": :func:`_linking`)."""
-    if not following or not _third_person_verb(word):
+    if not following:
         return False
     if is_filler(following) and following not in _WHEN_OR_OBJECT:
+        return False
+    # when or where after it, as after a manner (MANNER_LEEWAY), says a verb was used: "the
+    # code *works* on the first try", "my dog *barks* at night" ("worked" 5.2, "works" 5.3)
+    leeway = MANNER_LEEWAY if following in _TIME_PREPOSITIONS else 0.0
+    if not _third_person_verb(word, leeway):
         return False
     if _adverb(following) or following in _HOW_OFTEN:
         # how, not what: the run's own verb if any ("the blog posts regularly"), and that
@@ -1922,10 +2052,12 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None
     words = [w for w, _ in items]
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
+    if lang == "en" and len(words) == 2 and words[0] in _MEALS and head in _MEAL_TIMES:
+        return None  # "*lunch break* finally": a time of day
     if len(words) == 1:
         word = words[0]
         if len(word) < 3 or generic_alone(word, lang) or generic_alone(head, lang) or (
-            head in CLIPPED
+            head in CLIPPED or (lang == "en" and head in _MEALS)
         ):
             return None
         if generic_cut and zipf(word, lang) >= EVERYDAY_MIN:
