@@ -194,7 +194,9 @@ async def test_a_short_message_is_read_in_its_writers_language(core):
         await grant(core, who)
     assert "language" in (await core.handle(command(mia, "prefs", "set language de")))[0].text
     german = PlatformContext(locale="de-DE")
-    lines = ("Gut, und dir?", "ich liebe analoge Fotografie", "Fotografie mit Film ist toll")
+    # each under five words: a longer one whose words are plainly German is named so
+    # whoever writes it ("Fotografie mit Film ist toll")
+    lines = ("Gut, und dir?", "ich liebe analoge Fotografie", "Fotografie ist so toll")
     at = T0
     for text in lines:
         await core.handle(channel(lena, text, at, context=german))
