@@ -2051,6 +2051,9 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
         if not items:
             return None
     words = [w for w, _ in items]
+    # the topic as it is stored: English inflects its last word, the head; the head-first
+    # languages every word before a joiner (each judged below as written)
+    shown = _singular_phrase(items, lang) if lang in _HEAD_FIRST else words[:-1]
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
     if lang == "en" and len(words) == 2 and words[0] in _MEALS and head in _MEAL_TIMES:
         return None  # "*lunch break* finally": a time of day
@@ -2077,17 +2080,57 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
         lang == "en" and rarest < SINGLE_MAX and _plain_compound(words)
     ):
         return None
-    topic = " ".join([*words[:-1], head])
-    if _NOUN_JOINERS.get(lang, frozenset()) & set(words[1:-1]):
-        # the head comes first in such a compound: "juegos de mesa" → "juego de mesa" (a
-        # plural in -s only: simplemma took Italian's "serie" for "serio")
-        first = words[0]
-        head_first = lemma(first, lang) if first.endswith("s") and not items[0][1] else first
-        topic = " ".join([head_first, *words[1:]])
+    topic = " ".join(shown if lang in _HEAD_FIRST else [*shown, head])
     if len(topic) > 60:
         return None
     strength = specificity(words, lang) * (1.0 if len(words) > 1 else 0.85)
     return topic, round(strength, 3)
+
+
+# Languages whose phrases put the noun first and inflect what follows it for its gender and
+# number ("música clásica", "filmes antigos", "libri gialli", "musique classique").
+_HEAD_FIRST = frozenset(("es", "pt", "fr", "it"))
+
+
+# Italian's plurals in -a of nouns in -o, a closed class ("le uova" → "uovo"); any other
+# word in -a is a singular, whatever simplemma says ("torta" is no "torto")
+_ITALIAN_PLURALS_IN_A = frozenset(
+    ("uova", "braccia", "dita", "labbra", "ossa", "centinaia", "migliaia", "lenzuola")
+    + ("ginocchia", "ciglia", "sopracciglia", "mura", "urla", "grida", "corna", "fondamenta")
+)
+
+
+def _singular_phrase(items: Sequence[tuple[str, bool]], lang: str) -> list[str]:
+    """A phrase of :data:`_HEAD_FIRST`'s languages in the singular, each word keeping its
+    gender: the lemma made "música clásica" "música clásico" and "ho fatto una torta"
+    "torto" (simplemma's lemma of an adjective is its masculine), and left the noun before
+    it plural ("filmes antigo"). After a joiner ("juegos de *mesa*", "libri di *cucina*")
+    the words name what the noun is of and stay as written; names stay too."""
+    words: list[str] = []
+    joined = False
+    for word, kept in items:
+        joined = joined or word in _NOUN_JOINERS.get(lang, frozenset())
+        words.append(word if kept or joined else _one_of(word, lang))
+    return words
+
+
+def _one_of(word: str, lang: str) -> str:
+    """``word`` in the singular, its gender kept; as written when it is no plural."""
+    if lang == "it":
+        # -i is plural ("libri", "canzoni"); -e too when its lemma ends in -a ("torte",
+        # "leggende"), not when it ends in -o ("serie" is no "serio"; "buone" stays)
+        if word.endswith("i") or word in _ITALIAN_PLURALS_IN_A:
+            return lemma(word, lang)
+        found = lemma(word, lang) if word.endswith("e") else word
+        return found if found.endswith("a") else word
+    if not word.endswith("x" if lang == "fr" else "s") and not word.endswith("s"):
+        return word
+    if lang != "fr" and word.endswith("as"):
+        return word[:-1]  # "clásicas" → "clásica", not "clásico"
+    found = lemma(word, lang)
+    if lang == "fr" and word.endswith("es") and not found.endswith("e"):
+        return word[:-1]  # "anciennes" → "ancienne", not "ancien"
+    return found
 
 
 def _plain_compound(words: Sequence[str]) -> bool:

@@ -527,3 +527,28 @@ def test_a_near_language_named_so_reads_its_topics_with_its_rules():
 )
 def test_a_language_its_own_list_knows_as_well_keeps_lingua_s_name(text, language):
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    ("text", "usual", "expected"),
+    [
+        ("me encanta la música clásica", "es", ["música clásica"]),
+        ("me encantan las películas clásicas", "es", ["película clásica"]),
+        ("eu gosto de filmes antigos", "pt", ["filme antigo"]),
+        ("j'adore les villes anciennes", "fr", ["ville ancienne"]),
+        ("ho fatto una torta", "it", ["torta"]),
+        ("adoro le torte al cioccolato", "it", ["cioccolato", "torta"]),
+        # the words after a joiner say what the noun is of, as written
+        ("me gustan los juegos de mesa", "es", ["juego de mesa"]),
+        # a plural in -a of a noun in -o, a closed class of Italian's
+        ("ho comprato le uova", "it", ["uovo"]),
+    ],
+)
+def test_a_head_first_phrase_is_stored_in_the_singular_keeping_its_gender(
+    text, usual, expected
+):
+    """Spanish, Portuguese, French and Italian put the noun first and inflect what follows:
+    only the last word was lemmatised, so "música clásica" was stored as "música clásico"
+    (simplemma's lemma of an adjective is its masculine), "filmes antigos" as "filmes
+    antigo", and the Italian "torta" as "torto"."""
+    assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
