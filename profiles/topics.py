@@ -570,6 +570,48 @@ _CLITICS: dict[str, frozenset[str]] = {
     "it": frozenset(("non", "mi", "ti", "si", "ci", "vi", "lo", "la", "li", "le", "gli", "ne")),
     "fr": frozenset(("ne", "n", "me", "m", "te", "t", "se", "s", "le", "la", "les", "l", "y")),
 }
+# The auxiliaries of their perfect tenses (by simplemma's lemma: "he", "has", "hemos";
+# "tenho", "tinha"; "ho", "abbiamo"; "ai", "avons") — not "essere"/"être", whose complement
+# is as often a noun or an adjective ("è un libro") — and the endings of their regular
+# participles (an irregular one is known by its lemma, an infinitive: "visto" → "vedere")
+_AUXILIARIES: dict[str, frozenset[str]] = {
+    "es": frozenset(("haber",)),
+    "pt": frozenset(("ter", "haver")),
+    "it": frozenset(("avere",)),
+    "fr": frozenset(("avoir",)),
+}
+_PARTICIPLE_ENDINGS: dict[str, re.Pattern[str]] = {
+    "es": re.compile(r"(?:ad|id|íd)[oa]s?$"),
+    "pt": re.compile(r"(?:ad|id)[oa]s?$"),
+    "it": re.compile(r"(?:at|ut|it)[oaie]$"),
+    "fr": re.compile(r"(?:é|ée|és|ées)$"),
+}
+# "hay gatos", "há gatos": "there are", no auxiliary
+_EXISTENTIAL = frozenset(("hay", "há"))
+
+
+@functools.lru_cache(maxsize=10_000)
+def _auxiliary(word: str, lang: str) -> bool:
+    """A form of :data:`_AUXILIARIES`'s verb (after an elision too: "j'*ai*")."""
+    verbs = _AUXILIARIES.get(lang)
+    word = word.rpartition("'")[2]
+    return verbs is not None and word not in _EXISTENTIAL and (
+        _dictionary_form(word, lang).lower() in verbs
+    )
+
+
+def _participle(word: str, lang: str) -> bool:
+    """A past participle: a regular ending, or a word whose dictionary form is an
+    infinitive of the language ("visto" → "vedere", "lu" → "lire")."""
+    endings = _PARTICIPLE_ENDINGS.get(lang)
+    if endings is None:
+        return False
+    if endings.search(word):
+        return True
+    found = _dictionary_form(word, lang).lower()
+    return found != word and found.endswith(_INFINITIVES[lang])
+
+
 # A German word in lower case with a noun's and a verb's reading is the noun when the noun
 # is this much commoner (Zipf) than the verb ("filme": "film" 5.0, "filmen" 3.6) …
 NOUN_READING_MARGIN = 0.5
@@ -909,6 +951,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         finite = False  # in a subordinate clause whose verb has not come yet
         light_verb = False  # the word before is a common verb used as one ("make")
         verb_due = False  # a subject pronoun of es/pt/it/fr came, and no content word since
+        perfect = False  # … an auxiliary of their perfect tenses came (see _participle)
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         complement = False  # … after a noun: "my hobby is *painting*" names, not does
@@ -1068,6 +1111,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # dictionary form: "eu *uso* python" ("uso" is a noun too: "uso python")
                 verb_due and not name
             ) or (
+                # a participle after "haber", "ter", "avere", "avoir": "¿has *oído* las
+                # noticias?" taught "oído" (an ear), "já tinha *lido* esse livro" "lido"
+                perfect and not name and _participle(word, lang)
+            ) or (
                 lang == "en"
                 and not run
                 and not name
@@ -1188,6 +1235,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and (following in _DETERMINERS or "VERB" not in _pos(following))
             )
             previous = word
+            perfect = _auxiliary(word, lang) or (perfect and word in _CLITICS.get(lang, ()))
             verb_due = word in _ROMANCE_SUBJECTS.get(lang, ()) or (
                 verb_due and word in _CLITICS.get(lang, ())  # "yo no *uso*", "eu te *amo*"
             )

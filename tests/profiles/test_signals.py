@@ -552,3 +552,21 @@ def test_a_head_first_phrase_is_stored_in_the_singular_keeping_its_gender(
     (simplemma's lemma of an adjective is its masculine), "filmes antigos" as "filmes
     antigo", and the Italian "torta" as "torto"."""
     assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual", "expected"),
+    [
+        ("¿Has oído las noticias sobre el eclipse?", "es", ["eclipse"]),
+        ("já tinha lido esse livro de ficção", "pt", ["livro de ficção"]),
+        # "haber" that says "there is", and "avere"/"ter" as "have", take their object
+        ("hay gatos en el jardín", "es", ["gato", "jardín"]),
+        ("ho un gatto nero", "it", ["gatto nero"]),
+        ("tem gatos pretos", "pt", ["gato preto"]),
+    ],
+)
+def test_a_participle_after_its_auxiliary_is_the_verb(text, usual, expected):
+    """"oído" (heard; also "an ear") and "lido" (read) are nouns to the lexicons: after
+    "has", "tinha" they were topics. After an auxiliary of the perfect a participle is the
+    verb."""
+    assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
