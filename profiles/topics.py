@@ -228,6 +228,18 @@ _MEASURES = frozenset(
     ("day", "week", "month", "year", "weekend", "night", "morning", "evening", "hour", "minute")
     + ("time", "lot", "bit", "few", "couple", "same", "while", "moment")
 )
+# Nouns of a quantity, a portion or a container, which before "of" say how much of what
+# follows, not what (a closed class: "a cup of coffee", "a batch of cookies"); after a noun
+# they head a compound of their own ("the world cup of 2022")
+_PARTITIVES = frozenset(
+    ("cup", "cups", "glass", "glasses", "mug", "mugs", "bowl", "bowls", "plate", "plates")
+    + ("slice", "slices", "piece", "pieces", "pair", "pairs", "batch", "batches", "bunch")
+    + ("bunches", "box", "boxes", "bag", "bags", "bottle", "bottles", "can", "cans", "jar")
+    + ("jars", "pot", "pots", "pack", "packs", "packet", "packets", "handful", "loaf")
+    + ("loaves", "bar", "bars", "spoonful", "pinch", "dozen", "dozens", "ton", "tons")
+    + ("load", "loads", "pile", "piles", "stack", "stacks", "heap", "heaps", "bucket")
+    + ("buckets", "basket", "baskets", "carton", "cartons", "scoop", "scoops", "shot", "shots")
+)
 # Greetings, thanks and honorifics: the names right after one are a person spoken to or of,
 # not what a message is about ("thanks Sarah!", "hey mike, how was the concert?", "ask
 # Dr. Smith"); see _addressee.
@@ -1119,6 +1131,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and not run
                 and not name
                 and (_frame_noun(word, following) or (light_verb and _bare_object(word, following)))
+            ) or (
+                # how much of the thing after "of": "a *cup* of coffee", "my first *batch* of
+                # kombucha", "a *pair* of running shoes" taught "cup", "batch", "pair"
+                lang == "en" and not run and not name and word in _PARTITIVES
+                and following == "of" and _begins_object(after)
             ) or (lang == "en" and word in _HONORIFICS) or person or welcomed or dropped or (
                 binge
             ) or (

@@ -1652,3 +1652,19 @@ def test_a_verbs_s_form_after_its_subject_left_out_or_before_when_is_the_verb(
     taught_without(text, topic, verb)
     assert "bowl" in found("into pottery these days, my bowls are still wonky")
     assert "vent" in found("Fissures, vents and plugs are all volcanic")
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wrong"),
+    [
+        ("brewing my first batch of kombucha, fingers crossed", "kombucha", "batch"),
+        ("had a cup of coffee", "coffee", "cup"),
+        ("bought a new pair of running shoes", "running shoe", "pair"),
+        ("Could I borrow a cup of sugar?", "sugar", "cup"),
+    ],
+)
+def test_how_much_of_something_is_not_what_it_is(text, topic, wrong):
+    """A noun of quantity or container before "of" ("a cup of", "a batch of", "a pair of")
+    was a topic beside what it measures; after a noun it heads its own ("the world cup")."""
+    taught_without(text, topic, wrong)
+    assert found("the world cup of 2022 was wild") == ["world cup"]
