@@ -228,6 +228,14 @@ _MEASURES = frozenset(
     ("day", "week", "month", "year", "weekend", "night", "morning", "evening", "hour", "minute")
     + ("time", "lot", "bit", "few", "couple", "same", "while", "moment")
 )
+# Words that say how much of a quality something has
+_INTENSIFIERS = frozenset(("so", "very", "too", "super", "quite", "extremely", "incredibly"))
+# Doing again, or all at once, what another verb says: never a subject ("*rewatching*
+# breaking bad" taught "rewatching breaking", "*rewatching* the office" "rewatching")
+_REDOING = frozenset(
+    ("rewatching", "rewatched", "rewatch", "rereading", "reread", "replaying", "replayed")
+    + ("binging", "bingeing", "binged")
+)
 # Nouns of a quantity, a portion or a container, which before "of" say how much of what
 # follows, not what (a closed class: "a cup of coffee", "a batch of cookies"); after a noun
 # they head a compound of their own ("the world cup of 2022")
@@ -1136,7 +1144,19 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # kombucha", "a *pair* of running shoes" taught "cup", "batch", "pair"
                 lang == "en" and not run and not name and word in _PARTITIVES
                 and following == "of" and _begins_object(after)
-            ) or (lang == "en" and word in _HONORIFICS) or person or welcomed or dropped or (
+            ) or (
+                # "my mother *in law*", "sister *in law*": one's family, as "mother" is
+                lang == "en" and word == "law" and previous == "in" and index > 1
+                and lowered[index - 2] in _KIN
+            ) or (
+                # said how much it is, a quality: "the trails are so *quiet*", "i am quite
+                # *immature*" (after "be": "ok so *frank* herbert" opens on a name)
+                lang == "en" and not run and not name and previous in _INTENSIFIERS
+                and index > 1 and (lowered[index - 2] in _BE or _be(lowered[index - 2]))
+                and "ADJ" in _pos(word)
+            ) or (lang == "en" and word in _REDOING) or (
+                lang == "en" and word in _HONORIFICS
+            ) or person or welcomed or dropped or (
                 binge
             ) or (
                 # someone spoken to, not of: "idk *man*, rust lifetimes …", "yeah *man*"
