@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from profiles.topics import INTERJECTIONS, TOKEN, extract_topics
+from profiles.topics import INTERJECTIONS, extract_topics, words_of
 
 MIN_LANGUAGE_CONFIDENCE = 0.75
 # Below this, a language guess is noise ("haha, what kind of work?" reads as Tagalog).
@@ -377,7 +377,7 @@ def _clearly_nearer(words: list[str], guess: str) -> str | None:
 
 
 def _language_words(text: str) -> list[str]:
-    return [w.lower() for w in TOKEN.findall(text) if not w.isdigit()]
+    return [w.lower() for w in words_of(text) if not w.isdigit()]
 
 
 def _too_short_to_name(words: list[str]) -> bool:

@@ -135,8 +135,14 @@ _LAUGHTER = re.compile(
     r"^(?:([hjk][aeiou])\1+h?|[hk]{3,}|(?:rs){2,}|x+d+|5{3,}|w{3,}|lo+l+|l+m+f*a+o+|"
     r"a*h+a+h*|m+d+r+|o+h+|a+w+|u+g+h+|h+m+|u+m+|e+r+m+)$"
 )
-_STRETCHED = re.compile(r"(\w)\1\1")  # "soooo", "yesss"
-TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
+_STRETCHED = re.compile(r"([^\W\d_])\1\1")  # "soooo", "yesss" (not "hal9000")
+# A word written with digits in it, letters first ("k8s", "ec2", "mp3", "i18n", "gpt4"), is
+# one token: split, "our k8s cluster" taught "cluster", "uploading to s3" nothing, "the i18n
+# strings" nothing. A word of the lexicon or a letter before a number is a version or a
+# label, split as before ("python3" → "python", "q3", "v2", "x86"); see _versions_apart.
+_WITH_DIGITS = r"[^\W\d_]+\d[^\W_]*"
+TOKEN = re.compile(_WITH_DIGITS + r"|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
+_VERSIONED = re.compile(r"([^\W\d_]+)(\d+)", re.UNICODE)
 # English topic rules read a hyphenated compound as one word ("sci-fi", "t-shirt",
 # "open-source", "on-call"): split, its halves taught "fi", "shirt", "source project" and
 # "call burnout". Judged like any word the lexicon does not know, by wordfreq's own count of
@@ -144,9 +150,30 @@ TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
 # everyday, "full-time" and "real-time" (5.5) too common to open a topic.
 # Not after a number: "20th-century" is "20" and "th", "century" as before.
 _HYPHENATED_TOKEN = re.compile(
-    r"(?<!\d)[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+",
+    _WITH_DIGITS
+    + r"|(?<!\d)[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+",
     re.UNICODE,
 )
+
+
+def words_of(text: str, pattern: re.Pattern[str] = TOKEN) -> list[str]:
+    """The tokens of ``text``, a word written with digits in it kept whole unless it is a
+    version or a label (:func:`_versions_apart`)."""
+    return _versions_apart(pattern.findall(text))
+
+
+def _versions_apart(tokens: list[str]) -> list[str]:
+    """"python3", "web3", "q3", "x86": a word the English lexicon knows, or one letter,
+    before a number is a version or a label — the word and the number, as they were read
+    before such words were kept whole; "ec2", "mp3", "gpt4", "k8s" stay one word."""
+    apart: list[str] = []
+    for token in tokens:
+        versioned = _VERSIONED.fullmatch(token)
+        if versioned and (len(versioned[1]) == 1 or _pos(versioned[1].lower())):
+            apart.extend(versioned.groups())
+        else:
+            apart.append(token)
+    return apart
 _SENTENCE_END = re.compile(r"[.!?…\n]")
 _BREAKS = re.compile(r"[.!?;:,()\[\]{}\"“”«»…/|\n\t*_~=+<>]+|\s[-–—]+\s")
 # Words a verb follows: "I love", "we talk", "to work", "let me check" — the next word is a
@@ -990,9 +1017,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         # its own ("I read blog *posts* regularly": "blog post", not "blog")
         verb_before = False
         tokens = (
-            _possessives_apart(_HYPHENATED_TOKEN.findall(clause))
+            _possessives_apart(words_of(clause, _HYPHENATED_TOKEN))
             if lang == "en"
-            else [_as_written(token, lang) for token in TOKEN.findall(clause)]
+            else [_as_written(token, lang) for token in words_of(clause)]
         )
         lowered = [raw.lower().replace("’", "'") for raw in tokens] + [""]
         start = 0  # where the run began

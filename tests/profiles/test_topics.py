@@ -1687,3 +1687,23 @@ def test_in_laws_qualities_and_doing_again_are_no_topics(text, expected):
     assert sorted(found(text)) == sorted(expected), found(text)
     assert found("the law firm is hiring") == ["law firm"]
     assert found("lol ok so frank herbert") == ["frank herbert"]  # "so" opening, no "be"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("our k8s cluster keeps crashing", ["k8s cluster"]),
+        ("spinning up more ec2 instances", ["ec2 instance"]),
+        ("the i18n strings are missing", ["i18n string"]),
+        ("my ps5 died", ["ps5"]),
+        ("what is hal9000", ["hal9000"]),
+        # a word of the lexicon or one letter before a number: a version or a label
+        ("switched to python3 finally", ["python"]),
+        ("our q3 goals are ambitious", ["goal"]),
+        ("been running 5k every morning before work", ["running"]),
+    ],
+)
+def test_a_word_written_with_digits_in_it_is_one_word(text, expected):
+    """The tokens split at digits: "k8s" was "k", "8", "s" ("our k8s cluster" taught
+    "cluster"), "ec2" "ec", "mp3" "mp"; "hal9000" counted as stretched like "soooo"."""
+    assert found(text) == expected, found(text)
