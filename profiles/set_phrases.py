@@ -64,6 +64,11 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "vibes": (r"good vibes",),
     "cents": (r"my two cents",),
     "crossed": (r"fingers crossed",),
+    "heads": (r"(?:the|a) heads up",),
+    "hugs": (r"sending (?:you )?(?:big )?hugs",),
+    "mood": (r"big mood", r"(?:a )?whole mood"),
+    "energy": (r"same energy",),
+    "cap": (r"no cap",),
     # exclamations
     "god": (r"(?:oh )?my god", r"oh god", r"thank god", r"for god's sake"),
     "hell": (r"what the hell", r"hell (?:yeah|yes|no)"),

@@ -183,6 +183,7 @@ _SUBJECTS = frozenset(
     + ("can", "could", "would", "should", "will", "might", "must", "lets", "let's", "just")
     + ("am", "is", "are", "was", "were", "be", "been", "being", "i've", "we're", "you're")
     + ("please", "pls", "plz", "let")
+    + ("gonna", "wanna", "gotta")  # "gotta *run*", "wanna *grab* lunch?"
     # "does anyone *play* pickleball?" taught "play pickleball"
     + ("anyone", "anybody", "someone", "somebody", "everyone", "everybody", "nobody")
 )

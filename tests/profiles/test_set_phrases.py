@@ -34,7 +34,8 @@ def found(text: str) -> list[str]:
         "in my humble opinion", "by definition", "you are not making sense",
         "that makes total sense", "big fan of", "I'm such a fan of", "huge fans of",
         "in hopes that it works", "in the hope that it helps", "can't wait till friday",
-        "wait a sec",
+        "wait a sec", "thanks for the heads up", "sending hugs", "big mood", "same energy",
+        "no cap",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
@@ -71,6 +72,8 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("we did a long run on sunday, marathon training", ["marathon training", "run"]),
         ("big fan of baking", ["baking"]),
         ("the fan of my laptop is loud", ["laptop", "fan"]),
+        ("no cap, this pizza is amazing", ["pizza"]),
+        ("i wear a cap every day", ["cap"]),
     ],
 )
 def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:

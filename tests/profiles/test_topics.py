@@ -1707,3 +1707,12 @@ def test_a_word_written_with_digits_in_it_is_one_word(text, expected):
     """The tokens split at digits: "k8s" was "k", "8", "s" ("our k8s cluster" taught
     "cluster"), "ec2" "ec", "mp3" "mp"; "hal9000" counted as stretched like "soooo"."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("gotta run", []), ("wanna grab lunch?", []), ("gotta love python", ["python"])],
+)
+def test_after_gonna_wanna_gotta_comes_a_verb(text, expected):
+    """"gotta run" taught "run" and "wanna grab lunch?" "grab lunch": as after "to"."""
+    assert found(text) == expected, found(text)
