@@ -1221,7 +1221,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             # went is the clause's verb, not the head of "tests pass"
             went = (
                 lang == "en" and not name and not finite and not verb_before
-                and (word in _HOW_IT_WENT or adverb)
+                and (word in _HOW_IT_WENT or adverb or (
+                    # … or said how much so: "my phone battery dies *so* fast"
+                    word in _INTENSIFIERS and (_adverb(following) or "ADJ" in _pos(following))
+                ))
                 and _subject_and_verb(run, read_as_verb=True, leeway=MANNER_LEEWAY)
             )
             filler = filler or adverb or went or where
@@ -1871,11 +1874,13 @@ def _verb_between(word: str, before: tuple[str, bool], following: str, after: st
     *drinks* taste awful": :func:`_linking`)."""
     if not following:
         return False
-    if is_filler(following) and following not in _WHEN_OR_OBJECT:
+    # "all" before a stretch of time says when: "the dog barks *all* night"
+    when = following in _TIME_PREPOSITIONS or (following == "all" and time_word(after))
+    if is_filler(following) and following not in _WHEN_OR_OBJECT and not when:
         return False
     # when or where after it, as after a manner (MANNER_LEEWAY), says a verb was used: "the
     # code *works* on the first try", "my dog *barks* at night" ("worked" 5.2, "works" 5.3)
-    leeway = MANNER_LEEWAY if following in _TIME_PREPOSITIONS else 0.0
+    leeway = MANNER_LEEWAY if when else 0.0
     if not _third_person_verb(word, leeway):
         return False
     if _adverb(following) or following in _HOW_OFTEN:

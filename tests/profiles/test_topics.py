@@ -1716,3 +1716,17 @@ def test_a_word_written_with_digits_in_it_is_one_word(text, expected):
 def test_after_gonna_wanna_gotta_comes_a_verb(text, expected):
     """"gotta run" taught "run" and "wanna grab lunch?" "grab lunch": as after "to"."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "verb"),
+    [
+        ("my phone battery dies so fast", "phone battery", "die"),
+        ("my neighbor's dog barks all night", "dog", "bark"),
+    ],
+)
+def test_a_verb_said_how_much_so_or_all_night_is_the_verb(text, topic, verb):
+    """"so fast" after a verb says how it went, as "now" and "fine" do, and "all night" when,
+    as "at night" does: they taught "phone battery die", "dog bark"."""
+    taught_without(text, topic, verb)
+    assert found("my laptop fan is so loud") == ["laptop fan"]
