@@ -69,6 +69,7 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "mood": (r"big mood", r"(?:a )?whole mood"),
     "energy": (r"same energy",),
     "cap": (r"no cap",),
+    "repeat": (r"on repeat",),
     # exclamations
     "god": (r"(?:oh )?my god", r"oh god", r"thank god", r"for god's sake"),
     "hell": (r"what the hell", r"hell (?:yeah|yes|no)"),

@@ -1109,6 +1109,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 lang == "en" and not run and not name and word in _OBJECT_GERUNDS
                 and _opening(lowered[:index]) and _rare_object(following)
             )
+            # a past tense after an adverb opening the clause, its subject left out:
+            # "finally *beat* elden ring", "finally *hit* diamond" (they taught "beat elden
+            # ring", "hit diamond": both are nouns too; the adverb is the run so far)
+            verb_use = verb_use or (
+                lang == "en" and len(run) == 1 and not name and _adverb(run[0][0])
+                and _opening(lowered[: index - 1]) and _past_form(word)
+            )
             # a verdict on the subject: "honestly python *rocks*" (it taught "python rock")
             verb_use = verb_use or (
                 lang == "en" and bool(run) and word in _VERDICTS
@@ -1182,6 +1189,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 lang == "en" and not run and not name and previous in _INTENSIFIERS
                 and index > 1 and (lowered[index - 2] in _BE or _be(lowered[index - 2]))
                 and "ADJ" in _pos(word)
+            ) or (
+                # a verdict after "be a": "my fantasy team is a *disaster*", "my golf swing
+                # is such a *mess*" (a compound goes on: "a disaster recovery plan")
+                lang == "en" and not run and not name and _verdict(word, lowered, index)
             ) or (lang == "en" and word in _REDOING) or (
                 lang == "en" and word in _HONORIFICS
             ) or person or welcomed or dropped or (
@@ -1643,6 +1654,33 @@ def _said_of_it(word: str, following: str) -> bool:
 # There the verb's reading may be this much rarer than the plural's (Zipf): "tastes" 4.1,
 # "tasted" 3.7; "views" 4.3, "viewed" 3.9 ("hiking trip, views amazing" keeps no "view")
 AFTER_COMMA_LEEWAY = 0.6
+
+
+def _verdict(word: str, lowered: Sequence[str], index: int) -> bool:
+    """A noun of strong sentiment (VADER, at least VERDICT_VALENCE either way) ending its
+    phrase after "be a" or "such a": what the subject is judged to be."""
+    if index < 2 or lowered[index - 1] not in ("a", "an"):
+        return False
+    before = lowered[index - 2]
+    following = lowered[index + 1] if index + 1 < len(lowered) else ""
+    return (
+        (before in _BE or _be(before) or before in ("such", "total", "complete", "absolute"))
+        and (not following or is_filler(following))
+        and abs(_valences().get(word, 0.0)) >= VERDICT_VALENCE
+    )
+
+
+# "disaster" -3.1, "mess" -1.5, "masterpiece" 3.1, "lifesaver" 2.8; not "joke" 1.2, "dream"
+VERDICT_VALENCE = 1.5
+
+
+def _past_form(word: str) -> bool:
+    """A verb's past tense ("beat", "hit", "read", "finished"), by lemminflect's inflections."""
+    import lemminflect
+
+    return any(
+        word in lemminflect.getInflection(verb, tag="VBD") for verb in _verbs(word)
+    )
 
 
 def _binged(word: str) -> bool:

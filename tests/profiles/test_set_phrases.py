@@ -35,7 +35,7 @@ def found(text: str) -> list[str]:
         "that makes total sense", "big fan of", "I'm such a fan of", "huge fans of",
         "in hopes that it works", "in the hope that it helps", "can't wait till friday",
         "wait a sec", "thanks for the heads up", "sending hugs", "big mood", "same energy",
-        "no cap",
+        "no cap", "on repeat",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
@@ -74,6 +74,8 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("the fan of my laptop is loud", ["laptop", "fan"]),
         ("no cap, this pizza is amazing", ["pizza"]),
         ("i wear a cap every day", ["cap"]),
+        ("my toddler wants bluey on repeat", ["bluey", "toddler"]),
+        ("this album is on repeat", ["album"]),
     ],
 )
 def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:

@@ -1730,3 +1730,34 @@ def test_a_verb_said_how_much_so_or_all_night_is_the_verb(text, topic, verb):
     as "at night" does: they taught "phone battery die", "dog bark"."""
     taught_without(text, topic, verb)
     assert found("my laptop fan is so loud") == ["laptop fan"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my fantasy football team is a disaster", ["fantasy football team"]),
+        ("my golf swing is such a mess", ["golf swing"]),
+        ("this book is a masterpiece", ["book"]),
+        ("you are a coward", []),
+        # a compound goes on; a profession carries no sentiment
+        ("it's a disaster recovery plan", ["disaster recovery plan"]),
+        ("she is a doctor", ["doctor"]),
+    ],
+)
+def test_a_verdict_after_be_a_is_no_topic(text, expected):
+    """A noun of strong sentiment after "is a" ("a disaster", "a mess", "a masterpiece") is
+    what the subject is judged to be: it was taught beside the subject."""
+    assert sorted(found(text)) == sorted(expected), found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("finally hit diamond in valorant", ["diamond", "valorant"]),
+        ("finally beat elden ring", ["elden ring"]),
+    ],
+)
+def test_a_past_tense_after_an_opening_adverb_is_the_verb(text, expected):
+    """"finally beat elden ring" taught "beat elden ring": "beat" and "hit" are nouns too, and
+    after an adverb opening the clause, its subject left out, they are the verb."""
+    assert sorted(found(text)) == sorted(expected), found(text)
