@@ -35,7 +35,14 @@ def found(text: str) -> list[str]:
         "that makes total sense", "big fan of", "I'm such a fan of", "huge fans of",
         "in hopes that it works", "in the hope that it helps", "can't wait till friday",
         "wait a sec", "thanks for the heads up", "sending hugs", "big mood", "same energy",
-        "no cap", "on repeat",
+        "no cap", "on repeat", "keep me in the loop", "are we on the same page?",
+        "that's the low-hanging fruit", "we're all in the same boat", "i'm on the fence about it",
+        "it's not rocket science", "the ball is in your court", "let's play it by ear",
+        "that's the tip of the iceberg", "it costs an arm and a leg",
+        "we'll cross that bridge when we get there", "made it from scratch",
+        "see you at the all hands", "it's raining cats and dogs", "break the ice",
+        "hit the road", "the best of both worlds", "once in a blue moon", "spill the beans",
+        "under the radar", "on cloud nine", "let's touch base", "back to square one",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
@@ -76,6 +83,9 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("i wear a cap every day", ["cap"]),
         ("my toddler wants bluey on repeat", ["bluey", "toddler"]),
         ("this album is on repeat", ["album"]),
+        ("the bug is in the loop body", ["loop body", "bug"]),
+        ("we built a rocket in the garage", ["garage", "rocket"]),
+        ("made pasta from scratch with my kids", ["pasta"]),
     ],
 )
 def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:
