@@ -1137,6 +1137,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     # a milestone reached: "my podcast *hit* 100 episodes" (it taught
                     # "podcast hit"), "the repo *passed* 500 stars"
                     or (word in _MILESTONE_VERBS and following.isdigit())
+                    # an irregular past after its subject, ending the clause or before a
+                    # particle, a place or a time: "our garden fence *fell* over", "my
+                    # sourdough *rose* overnight" ("fell", "rose" are nouns too)
+                    or (_irregular_past(word) and (
+                        not following or following in _AFTER_PAST or time_word(following)
+                    ))
                     or _verb_between(word, run[-1], following, after)
                     or (not verb_before and _plural_subjects_verb(word, run[-1], following))
                     # a clause that opens on a verb going on with another, its subject left
@@ -1672,6 +1678,24 @@ def _verdict(word: str, lowered: Sequence[str], index: int) -> bool:
 
 # "disaster" -3.1, "mess" -1.5, "masterpiece" 3.1, "lifesaver" 2.8; not "joke" 1.2, "dream"
 VERDICT_VALENCE = 1.5
+
+
+def _irregular_past(word: str) -> bool:
+    """A verb's past tense of its own, not its base nor a regular -ed ("fell", "rose",
+    "saw", "felt"), by lemminflect's inflections."""
+    import lemminflect
+
+    return not word.endswith("ed") and any(
+        word != verb and word in lemminflect.getInflection(verb, tag="VBD")
+        for verb in _verbs(word)
+    )
+
+
+# What may follow a verb's past ending its clause: a particle, a preposition of time or
+# place, a word of when ("fell *over*", "rose *overnight*", "fell *during* the storm")
+_AFTER_PAST = _PARTICLES | _TIME_PREPOSITIONS | frozenset(
+    ("over", "away", "apart", "overnight", "again", "yesterday", "today", "in", "into", "to")
+)
 
 
 def _past_form(word: str) -> bool:

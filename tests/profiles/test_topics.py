@@ -1761,3 +1761,20 @@ def test_a_past_tense_after_an_opening_adverb_is_the_verb(text, expected):
     """"finally beat elden ring" taught "beat elden ring": "beat" and "hit" are nouns too, and
     after an adverb opening the clause, its subject left out, they are the verb."""
     assert sorted(found(text)) == sorted(expected), found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "verb"),
+    [
+        ("our garden fence fell over", "garden fence", "fell"),
+        ("the old oak tree fell during the storm", "oak tree", "fell"),
+        ("my sourdough rose overnight", "sourdough", "rose"),
+        ("the band rose to fame", "band", "rose"),
+    ],
+)
+def test_an_irregular_past_after_its_subject_is_the_verb(text, topic, verb):
+    """"fell" and "rose" are nouns too, and ended their subject's phrase ("garden fence
+    fell", "sourdough rose"); before a particle, a place, a time or nothing they are the
+    verb. Before a noun they may still open one ("the rose garden", "a felt hat")."""
+    taught_without(text, topic, verb)
+    assert found("the rose garden is lovely") == ["rose garden"]
