@@ -1068,6 +1068,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # before: "been meal prepping, *saves* so much money", "tried the ramen
                 # place, *tastes* amazing" (they taught "save", "taste")
                 or (comma_before and _opening(lowered[:index]) and _said_of_it(word, following))
+                # a verb's plain form, only ever a verb, opening the clause before a name
+                # or a rarer word: an instruction or a request to the bot ("*explain*
+                # kubernetes", "*define* entropy", "*summarize* dune" taught "explain
+                # kubernetes"…); before an everyday noun it may open a compound ("merge
+                # conflict"), and a given name is none ("peter parker")
+                or (not object_position and _opening(lowered[:index]) and _request(word)
+                    and _rare_object(following))
                 # an instruction: "check the cable", "press and hold it", "try plugging it";
                 # not a verb's or a determiner's noun: "tried *rust* for embedded", "a
                 # *guide* for beginners" (a gerund there may have its own object)
@@ -1108,6 +1115,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             verb_use = verb_use or (
                 lang == "en" and not run and not name and word in _OBJECT_GERUNDS
                 and _opening(lowered[:index]) and _rare_object(following)
+            )
+            # what something is worth doing, before the doing's object: "is it worth
+            # *learning* rust?", "totally worth *visiting* lisbon" (they taught "learning
+            # rust", "visiting lisbon")
+            verb_use = verb_use or (
+                lang == "en" and bool(run) and run[-1][0] == "worth" and not name
+                and word.endswith("ing") and "VERB" in _pos(word) and _begins_object(following)
             )
             # a past tense after an adverb opening the clause, its subject left out:
             # "finally *beat* elden ring", "finally *hit* diamond" (they taught "beat elden
@@ -1696,6 +1710,15 @@ def _irregular_past(word: str) -> bool:
 _AFTER_PAST = _PARTICLES | _TIME_PREPOSITIONS | frozenset(
     ("over", "away", "apart", "overnight", "again", "yesterday", "today", "in", "into", "to")
 )
+
+
+def _request(word: str) -> bool:
+    """A verb's plain form the lexicon knows only as a verb ("explain", "define",
+    "summarize"), and no given name ("peter")."""
+    return (
+        _pos(word) == {"VERB"} and word in _verbs(word)
+        and not given_name(word, zipf(word, "en"))
+    )
 
 
 def _past_form(word: str) -> bool:

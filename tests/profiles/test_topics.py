@@ -1778,3 +1778,22 @@ def test_an_irregular_past_after_its_subject_is_the_verb(text, topic, verb):
     verb. Before a noun they may still open one ("the rose garden", "a felt hat")."""
     taught_without(text, topic, verb)
     assert found("the rose garden is lovely") == ["rose garden"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("explain kubernetes like i'm five", ["kubernetes"]),
+        ("define entropy", ["entropy"]),
+        ("summarize dune for me", ["dune"]),
+        ("is it worth learning rust?", ["rust"]),
+        ("totally worth visiting lisbon", ["lisbon"]),
+        # an everyday noun after it: a compound; a given name is none
+        ("merge conflict", ["merge conflict"]),
+        ("peter parker.", ["peter parker"]),
+    ],
+)
+def test_a_request_opening_on_a_verb_and_what_is_worth_doing(text, expected):
+    """Asked of the bot, "explain kubernetes", "define entropy" taught the verb with its
+    object, and "worth learning rust" the gerund with it."""
+    assert sorted(found(text)) == sorted(expected), found(text)
