@@ -143,6 +143,7 @@ _STRETCHED = re.compile(r"([^\W\d_])\1\1")  # "soooo", "yesss" (not "hal9000")
 _WITH_DIGITS = r"[^\W\d_]+\d[^\W_]*"
 TOKEN = re.compile(_WITH_DIGITS + r"|[^\W\d_]+(?:['’][^\W\d_]+)*|\d+", re.UNICODE)
 _VERSIONED = re.compile(r"([^\W\d_]+)(\d+)", re.UNICODE)
+_LETTER_THEN_DIGIT = re.compile(r"[^\W\d_]\d", re.UNICODE)
 # English topic rules read a hyphenated compound as one word ("sci-fi", "t-shirt",
 # "open-source", "on-call"): split, its halves taught "fi", "shirt", "source project" and
 # "call burnout". Judged like any word the lexicon does not know, by wordfreq's own count of
@@ -159,7 +160,8 @@ _HYPHENATED_TOKEN = re.compile(
 def words_of(text: str, pattern: re.Pattern[str] = TOKEN) -> list[str]:
     """The tokens of ``text``, a word written with digits in it kept whole unless it is a
     version or a label (:func:`_versions_apart`)."""
-    return _versions_apart(pattern.findall(text))
+    tokens = pattern.findall(text)
+    return _versions_apart(tokens) if _LETTER_THEN_DIGIT.search(text) else tokens
 
 
 def _versions_apart(tokens: list[str]) -> list[str]:
@@ -168,7 +170,10 @@ def _versions_apart(tokens: list[str]) -> list[str]:
     before such words were kept whole; "ec2", "mp3", "gpt4", "k8s" stay one word."""
     apart: list[str] = []
     for token in tokens:
-        versioned = _VERSIONED.fullmatch(token)
+        # (most tokens hold no digit, or only digits: no pattern for them)
+        versioned = (
+            _VERSIONED.fullmatch(token) if token[-1].isdigit() and not token.isdigit() else None
+        )
         if versioned and (len(versioned[1]) == 1 or _pos(versioned[1].lower())):
             apart.extend(versioned.groups())
         else:
@@ -1043,15 +1048,16 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             spent_pastime = spent_at and _pastime(word, following, after)
             # a habit the doer has taken up: "I've been *journaling* every night", "been
             # *running* every morning" (they taught nothing)
-            habit = lang == "en" and not run and _habit(
+            habit = lang == "en" and not run and word.endswith("ing") and _habit(
                 word, *_past_amount(lowered[index + 1 : index + 4])
             ) and (
                 doer or (previous == "been" and _opening(lowered[: index - 1]))  # subject left out
             )
             # a pastime liked with the everyday thing it is done with: "love *swimming* laps",
             # "I enjoy *baking* bread" (they taught "lap", "bread"); that thing is dropped
-            with_object = lang == "en" and not run and not name and _pastime_with_object(
-                word, previous, following, after
+            with_object = (
+                lang == "en" and not run and not name and previous in _LIKING
+                and _pastime_with_object(word, previous, following, after)
             )
             # "*binge* watched the bear": how the verb after was done; the subject before
             # is that verb's ("I binge watched severance" taught "watched severance")
@@ -1073,7 +1079,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # kubernetes", "*define* entropy", "*summarize* dune" taught "explain
                 # kubernetes"…); before an everyday noun it may open a compound ("merge
                 # conflict"), and a given name is none ("peter parker")
-                or (not object_position and _opening(lowered[:index]) and _request(word)
+                or (not object_position and _request(word) and _opening(lowered[:index])
                     and _rare_object(following))
                 # an instruction: "check the cable", "press and hold it", "try plugging it";
                 # not a verb's or a determiner's noun: "tried *rust* for embedded", "a
@@ -1154,9 +1160,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     # an irregular past after its subject, ending the clause or before a
                     # particle, a place or a time: "our garden fence *fell* over", "my
                     # sourdough *rose* overnight" ("fell", "rose" are nouns too)
-                    or (_irregular_past(word) and (
-                        not following or following in _AFTER_PAST or time_word(following)
-                    ))
+                    or ((not following or following in _AFTER_PAST or time_word(following))
+                        and _irregular_past(word))
                     or _verb_between(word, run[-1], following, after)
                     or (not verb_before and _plural_subjects_verb(word, run[-1], following))
                     # a clause that opens on a verb going on with another, its subject left
@@ -1212,7 +1217,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             ) or (
                 # a verdict after "be a": "my fantasy team is a *disaster*", "my golf swing
                 # is such a *mess*" (a compound goes on: "a disaster recovery plan")
-                lang == "en" and not run and not name and _verdict(word, lowered, index)
+                lang == "en" and not run and not name and previous in ("a", "an")
+                and _verdict(word, lowered, index)
             ) or (lang == "en" and word in _REDOING) or (
                 lang == "en" and word in _HONORIFICS
             ) or person or welcomed or dropped or (
@@ -1334,7 +1340,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and (following in _DETERMINERS or "VERB" not in _pos(following))
             )
             previous = word
-            perfect = _auxiliary(word, lang) or (perfect and word in _CLITICS.get(lang, ()))
+            perfect = lang in _AUXILIARIES and (
+                _auxiliary(word, lang) or (perfect and word in _CLITICS[lang])
+            )
             verb_due = word in _ROMANCE_SUBJECTS.get(lang, ()) or (
                 verb_due and word in _CLITICS.get(lang, ())  # "yo no *uso*", "eu te *amo*"
             )
@@ -1694,6 +1702,7 @@ def _verdict(word: str, lowered: Sequence[str], index: int) -> bool:
 VERDICT_VALENCE = 1.5
 
 
+@functools.lru_cache(maxsize=100_000)
 def _irregular_past(word: str) -> bool:
     """A verb's past tense of its own, not its base nor a regular -ed ("fell", "rose",
     "saw", "felt"), by lemminflect's inflections."""
@@ -1712,6 +1721,7 @@ _AFTER_PAST = _PARTICLES | _TIME_PREPOSITIONS | frozenset(
 )
 
 
+@functools.lru_cache(maxsize=100_000)
 def _request(word: str) -> bool:
     """A verb's plain form the lexicon knows only as a verb ("explain", "define",
     "summarize"), and no given name ("peter")."""
@@ -1721,6 +1731,7 @@ def _request(word: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=100_000)
 def _past_form(word: str) -> bool:
     """A verb's past tense ("beat", "hit", "read", "finished"), by lemminflect's inflections."""
     import lemminflect
@@ -2033,6 +2044,7 @@ def _verb_reading(verbs: Sequence[str]) -> float | None:
     return reading
 
 
+@functools.lru_cache(maxsize=100_000)
 def _verbs(word: str) -> tuple[str, ...]:
     """The verbs ``word`` is a form of, by lemminflect (its rules guess for a word it lacks)."""
     import lemminflect
