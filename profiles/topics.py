@@ -179,6 +179,8 @@ def _versions_apart(tokens: list[str]) -> list[str]:
         else:
             apart.append(token)
     return apart
+
+
 _SENTENCE_END = re.compile(r"[.!?…\n]")
 _BREAKS = re.compile(r"[.!?;:,()\[\]{}\"“”«»…/|\n\t*_~=+<>]+|\s[-–—]+\s")
 # Words a verb follows: "I love", "we talk", "to work", "let me check" — the next word is a
