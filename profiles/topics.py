@@ -1046,7 +1046,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 name = _placed_name(word)  # "hiking in virginia": the place, as "Virginia"
             # what time was spent at, after "spent" and a stretch of time: the verb before its
             # object, the pastime ending the clause (see below)
-            spent_at = lang == "en" and _spent_doing(spending, word, previous, name)
+            spent_at = lang == "en" and _spent_doing(spending, word, previous, name, following)
             spent_pastime = spent_at and _pastime(word, following, after)
             # a habit the doer has taken up: "I've been *journaling* every night", "been
             # *running* every morning" (they taught nothing)
@@ -1547,11 +1547,17 @@ def _rare_object(word: str) -> bool:
     return _begins_object(word) and (zipf(word, "en") < OBJECT_RARE_MAX or language_name(word))
 
 
-def _spent_doing(spending: bool, word: str, previous: str, name: bool) -> bool:
+def _spent_doing(
+    spending: bool, word: str, previous: str, name: bool, following: str
+) -> bool:
     """What time was spent doing, after a form of "spend" and a stretch of time: "spent the
     weekend *debugging* kafka consumers", "spent the weekend *knitting*"."""
     return (
-        spending and not name and word.endswith("ing") and "VERB" in _pos(word)
+        spending and not name and word.endswith("ing")
+        # (or a gerund the lexicon does not list, before an object: "spent the weekend
+        # *repotting* all my succulents" taught "repotting"; "spent the weekend
+        # bouldering" keeps its pastime)
+        and ("VERB" in _pos(word) or (not _pos(word) and following in _OBJECT_OPENERS))
         and _duration(previous)
     )
 
@@ -1716,6 +1722,8 @@ def _irregular_past(word: str) -> bool:
     )
 
 
+# What opens a verb's object: a determiner or a quantity ("repotting *all* my succulents")
+_OBJECT_OPENERS = _DETERMINERS | frozenset(("all", "every", "each", "both", "some", "any"))
 # What may follow a verb's past ending its clause: a particle, a preposition of time or
 # place, a word of when ("fell *over*", "rose *overnight*", "fell *during* the storm")
 _AFTER_PAST = _PARTICLES | _TIME_PREPOSITIONS | frozenset(
