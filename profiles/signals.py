@@ -300,18 +300,22 @@ def _detect(text: str) -> tuple[str | None, bool]:
     words = _language_words(text)
     if len(words) < 2:
         return None, bool(words) and _nearer_elsewhere(words)
-    if not _too_short_to_name(words) and _plainly_english(words):
+    short = _too_short_to_name(words)
+    if not short and _plainly_english(words):
         return "en", False
     ranked = _language_detector().compute_language_confidence_values(text)
     if not ranked:
         return None, _nearer_elsewhere(words)
     code = str(ranked[0].language.iso_code_639_1.name).lower()
-    if not _too_short_to_name(words):
-        nearer = _clearly_nearer(words, code)
-        if nearer is not None:
-            return nearer, False
-    foreign = code != "en" and _familiarity(words, code) > _familiarity(words, "en")
-    if _too_short_to_name(words) or ranked[0].value < MIN_LANGUAGE_CONFIDENCE:
+    # each language's familiarity with the words, read once: lingua's guess's and English's,
+    # and for a text long enough to name every near language's (see _clearly_nearer)
+    judged = (code, "en") if short else (*NEAR_LANGUAGES, code, "en")
+    scores = {lang: _familiarity(words, lang) for lang in judged}
+    nearer = None if short else _clearly_nearer(scores)
+    if nearer is not None:
+        return nearer, False
+    foreign = code != "en" and scores[code] > scores["en"]
+    if short or ranked[0].value < MIN_LANGUAGE_CONFIDENCE:
         # short or mixed text: better no guess than a wrong language; foreign all the same
         # when one of the near languages knows its words better than English does, whatever
         # lingua ranked first ("Gut, und dir?" read as Dutch taught "und dir")
@@ -359,16 +363,16 @@ def _nearer_elsewhere(words: list[str]) -> bool:
     return any(_familiarity(known, lang) > english + NEAR_MARGIN for lang in NEAR_LANGUAGES)
 
 
-def _clearly_nearer(words: list[str], guess: str) -> str | None:
-    """The near language (:data:`NEAR_LANGUAGES`) whose list knows ``words`` better than
-    every other near language's, lingua's ``guess``'s and English's, each by NEAR_MARGIN
-    (mean Zipf); None when none does. lingua's fast mode, which the bot runs, takes short
-    Spanish for its neighbours: "me encanta la música clásica y el café" was Portuguese
-    (0.98; Spanish's list knows its words 1.5 Zipf better), "ayer vi una pelicula de terror"
-    Latin (0.94), "estoy aprendiendo a programar en python" French (0.71, so unnamed), and
-    were read with the wrong rules or not at all. A guess outside the near languages that
+def _clearly_nearer(scores: dict[str, float]) -> str | None:
+    """The near language (:data:`NEAR_LANGUAGES`) whose list knows a text's words better
+    than every other language of ``scores`` (each near language, lingua's guess, English:
+    their :func:`_familiarity` with the words) by NEAR_MARGIN (mean Zipf); None when none
+    does. lingua's fast mode, which the bot runs, takes short Spanish for its neighbours:
+    "me encanta la música clásica y el café" was Portuguese (0.98; Spanish's list knows its
+    words 1.5 Zipf better), "ayer vi una pelicula de terror" Latin (0.94), "estoy aprendiendo
+    a programar en python" French (0.71, so unnamed), and were read with the wrong rules or
+    not at all. A guess outside the near languages that
     its own list knows as well stays ("bon dia, com estàs?" in Catalan)."""
-    scores = {lang: _familiarity(words, lang) for lang in {*NEAR_LANGUAGES, guess, "en"}}
     best = max(scores, key=lambda lang: scores[lang])
     if best not in NEAR_LANGUAGES:
         return None

@@ -8,7 +8,9 @@ translation library already), not from a hand list: the English names of the wee
 months, their abbreviations where the English lexicon does not read them as another word
 ("Sun", "Sat", "Wed", "Mar" and "May" are words of their own), the named day periods ("noon",
 "midnight") and the units of time from a second to a year in their long, short and narrow
-forms ("mins", "sec", "yr"); the seasons, which CLDR does not name, are listed here.
+forms ("mins", "sec", "yr"); the seasons, which CLDR does not name, are listed here. The
+same data names the lengths a distance is given in ("5k", "30 km"), which say how much of a
+pastime, not what (:func:`length_unit`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ def _time_words() -> frozenset[str]:
     """Read once: ~25 ms, Babel's English locale data."""
     import lemminflect
     from babel.dates import get_day_names, get_month_names, get_period_names
-    from babel.units import get_unit_name
 
     words: set[str] = set()
     weekdays = get_day_names("wide", locale="en").values()
@@ -56,12 +57,37 @@ def _time_words() -> frozenset[str]:
     )
     for unit in _UNITS:
         words.add(unit)  # CLDR names the plural: "seconds", "secs", "sec"
-        for length in ("long", "short", "narrow"):
-            name = get_unit_name(f"duration-{unit}", length=length, locale="en")
-            if name:
-                words.add(name.lower())
+        words.update(_unit_names(f"duration-{unit}", ("en",)))
     words.update(_SEASONS)
     return frozenset(words)
+
+
+def length_unit(word: str) -> bool:
+    """Whether ``word`` names a length a run, a ride or a swim is measured in ("km",
+    "miles", "metres", and the "k" of "5k", which the tokens split from its number), in
+    the plural CLDR names or the singular ("1 *mile*")."""
+    return word in _length_units() or word + "s" in _length_units()
+
+
+@functools.lru_cache(maxsize=1)
+def _length_units() -> frozenset[str]:
+    names = {"k"}
+    for unit in ("kilometer", "mile", "meter", "yard"):
+        names.update(_unit_names(f"length-{unit}", ("en", "en_GB")))
+    return frozenset(names)
+
+
+def _unit_names(unit: str, locales: tuple[str, ...]) -> set[str]:
+    """CLDR's long, short and narrow names of ``unit`` ("duration-hour", "length-mile") in
+    ``locales``, lower case."""
+    from babel.units import get_unit_name
+
+    names = (
+        get_unit_name(unit, length=length, locale=locale)
+        for length in ("long", "short", "narrow")
+        for locale in locales
+    )
+    return {name.lower() for name in names if name}
 
 
 @functools.lru_cache(maxsize=64)

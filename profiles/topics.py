@@ -67,7 +67,7 @@ from profiles.contractions import without_apostrophes
 from profiles.given_names import country_name, given_name
 from profiles.language_names import language_name
 from profiles.set_phrases import without_set_phrases
-from profiles.time_words import calendar_words, time_word
+from profiles.time_words import calendar_words, length_unit, time_word
 
 # Chat interjections, address terms and texting shorthand: the words stopword lists (written
 # for edited prose) do not contain. Shared with the formality score.
@@ -1057,9 +1057,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             )
             # a pastime liked with the everyday thing it is done with: "love *swimming* laps",
             # "I enjoy *baking* bread" (they taught "lap", "bread"); that thing is dropped
-            with_object = (
-                lang == "en" and not run and not name and previous in _LIKING
-                and _pastime_with_object(word, previous, following, after)
+            with_object = lang == "en" and not run and not name and _pastime_with_object(
+                word, previous, following, after
             )
             # "*binge* watched the bear": how the verb after was done; the subject before
             # is that verb's ("I binge watched severance" taught "watched severance")
@@ -1214,13 +1213,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # said how much it is, a quality: "the trails are so *quiet*", "i am quite
                 # *immature*" (after "be": "ok so *frank* herbert" opens on a name)
                 lang == "en" and not run and not name and previous in _INTENSIFIERS
-                and index > 1 and (lowered[index - 2] in _BE or _be(lowered[index - 2]))
+                and index > 1 and _form_of_be(lowered[index - 2])
                 and "ADJ" in _pos(word)
             ) or (
                 # a verdict after "be a": "my fantasy team is a *disaster*", "my golf swing
                 # is such a *mess*" (a compound goes on: "a disaster recovery plan")
                 lang == "en" and not run and not name and previous in ("a", "an")
-                and _verdict(word, lowered, index)
+                and index > 1 and _verdict(word, lowered[index - 2], following)
             ) or (lang == "en" and word in _REDOING) or (
                 lang == "en" and word in _HONORIFICS
             ) or person or welcomed or dropped or (
@@ -1285,7 +1284,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # the verb takes the subject: "I love film noir" → "film" is not a verb;
                 # an auxiliary or a modal hands it on: "CI *is* failing", "we *should* switch"
                 # — after a form of "be" only a participle is a verb ("is ultrasound")
-                be = word in _BE or ("'" in word and _be(word))
+                be = _form_of_be(word)
                 # … not past a preposition, whose object follows ("I'm into *camping*")
                 carried = subject and not verb_use and word not in _GERUND_PREPOSITIONS
                 # … but not past "to", after which a verb is one: "here is how to *traverse*"
@@ -1692,15 +1691,12 @@ def _said_of_it(word: str, following: str) -> bool:
 AFTER_COMMA_LEEWAY = 0.6
 
 
-def _verdict(word: str, lowered: Sequence[str], index: int) -> bool:
+def _verdict(word: str, before: str, following: str) -> bool:
     """A noun of strong sentiment (VADER, at least VERDICT_VALENCE either way) ending its
-    phrase after "be a" or "such a": what the subject is judged to be."""
-    if index < 2 or lowered[index - 1] not in ("a", "an"):
-        return False
-    before = lowered[index - 2]
-    following = lowered[index + 1] if index + 1 < len(lowered) else ""
+    phrase after "a" and, ``before`` that, "be" or "such": what the subject is judged to
+    be."""
     return (
-        (before in _BE or _be(before) or before in ("such", "total", "complete", "absolute"))
+        (_form_of_be(before) or before in ("such", "total", "complete", "absolute"))
         and (not following or is_filler(following))
         and abs(_valences().get(word, 0.0)) >= VERDICT_VALENCE
     )
@@ -1711,15 +1707,20 @@ VERDICT_VALENCE = 1.5
 
 
 @functools.lru_cache(maxsize=100_000)
-def _irregular_past(word: str) -> bool:
-    """A verb's past tense of its own, not its base nor a regular -ed ("fell", "rose",
-    "saw", "felt"), by lemminflect's inflections."""
+def _past_of(word: str) -> tuple[str, ...]:
+    """The verbs whose past tense ``word`` is, by lemminflect's inflections ("fell" → "fall";
+    "beat" → "beat")."""
     import lemminflect
 
-    return not word.endswith("ed") and any(
-        word != verb and word in lemminflect.getInflection(verb, tag="VBD")
-        for verb in _verbs(word)
+    return tuple(
+        verb for verb in _verbs(word) if word in lemminflect.getInflection(verb, tag="VBD")
     )
+
+
+def _irregular_past(word: str) -> bool:
+    """A verb's past tense of its own, not its base nor a regular -ed ("fell", "rose",
+    "saw", "felt")."""
+    return not word.endswith("ed") and any(verb != word for verb in _past_of(word))
 
 
 # What opens a verb's object: a determiner or a quantity ("repotting *all* my succulents")
@@ -1741,14 +1742,9 @@ def _request(word: str) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=100_000)
 def _past_form(word: str) -> bool:
-    """A verb's past tense ("beat", "hit", "read", "finished"), by lemminflect's inflections."""
-    import lemminflect
-
-    return any(
-        word in lemminflect.getInflection(verb, tag="VBD") for verb in _verbs(word)
-    )
+    """A verb's past tense ("beat", "hit", "read", "finished")."""
+    return bool(_past_of(word))
 
 
 def _binged(word: str) -> bool:
@@ -1794,30 +1790,9 @@ def _past_amount(ahead: Sequence[str]) -> tuple[str, str]:
     words = [*ahead, "", "", ""]
     if not words[0].isdigit():
         return words[0], words[1]
-    if _length_unit(words[1]) or time_word(words[1]):
+    if length_unit(words[1]) or time_word(words[1]):
         return words[2], words[3]
     return words[1], words[2]
-
-
-@functools.lru_cache(maxsize=1)
-def _length_units() -> frozenset[str]:
-    """CLDR's English names of the lengths a run, a ride or a swim is measured in ("km",
-    "miles", "metres"), and the "k" of "5k" (the tokens split it from its number)."""
-    from babel.units import get_unit_name
-
-    names = {"k"}
-    for unit in ("kilometer", "mile", "meter", "yard"):
-        for length in ("long", "short", "narrow"):
-            for locale in ("en", "en_GB"):
-                name = get_unit_name(f"length-{unit}", length=length, locale=locale)
-                if name:
-                    names.add(name.lower())
-    return frozenset(names)
-
-
-def _length_unit(word: str) -> bool:
-    """One of :func:`_length_units`, or its singular ("1 *mile*": CLDR names the plural)."""
-    return word in _length_units() or word + "s" in _length_units()
 
 
 def _habit(word: str, following: str, after: str) -> bool:
@@ -2132,6 +2107,11 @@ def _verb_only(word: str) -> bool:
     return "VERB" in pos and not pos & {"NOUN", "AUX", "PROPN"}
 
 
+def _form_of_be(word: str) -> bool:
+    """"is", "were", "been"…, or a pronoun contracted with one (:func:`_be`)."""
+    return word in _BE or ("'" in word and _be(word))
+
+
 def _be(word: str) -> bool:
     """A form of "be", or a pronoun contracted with one ("it's", "they're"; not a
     possessive, "the team's", nor "let's", nor the "'s" a possessive leaves on its own:
@@ -2348,7 +2328,7 @@ def _one_of(word: str, lang: str) -> str:
             return lemma(word, lang)
         found = lemma(word, lang) if word.endswith("e") else word
         return found if found.endswith("a") else word
-    if not word.endswith("x" if lang == "fr" else "s") and not word.endswith("s"):
+    if not word.endswith(("s", "x") if lang == "fr" else "s"):
         return word
     if lang != "fr" and word.endswith("as"):
         return word[:-1]  # "clásicas" → "clásica", not "clásico"
