@@ -94,6 +94,32 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "run": (r"in the long run",),
     "nutshell": (r"in a nutshell",),
     "changer": (r"game changer",),
+    # how hard something was, or how worn out someone is ("elden ring kicked my butt all
+    # weekend", "forearms are toast" taught "butt", "toast"); not a breakfast ("french toast
+    # is the best", "the toast was burnt")
+    "butt": (r"kick(?:s|ed|ing)? (?:my|your|his|her|our|their) butt",),
+    "toast": (r"(?:i'm|im|i am|you're|we're|they're|is|are|was|were) toast",),
+    # praise of someone or of how something went ("pogacar is a machine", "the wedding was a
+    # dream"), not a machine or a dream spoken of ("the espresso machine is broken", "a dream
+    # about sharks", "my dream job")
+    "machine": (
+        r"(?:is|was|'s|are|were) an? (?:absolute |total |complete )?machine"
+        r"(?! (?:for|that|which|to|with))",
+    ),
+    "dream": (
+        r"(?:is|was|'s) (?:an? )?(?:absolute |total )?dream(?! (?:about|of|job|team|house|car))",
+        r"like a dream",
+        r"dream come true",
+    ),
+    # what everyone talks about, taken up ("now i get the hype"); "the hype" spoken of alone
+    # may still be a subject ("not sure the hype is worth it")
+    "hype": (
+        r"(?:get|got|understand|see) the hype",
+        r"(?:live|lives|lived|living) up to the hype",
+        r"worth the hype",
+        r"believe the hype",
+        r"the hype is real",
+    ),
     "glance": (r"at first glance",),
     "pun": (r"no pun intended",),
     "scenario": (r"(?:worst|best) case scenario",),

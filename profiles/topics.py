@@ -191,6 +191,10 @@ _SUBJECTS = frozenset(
     + ("am", "is", "are", "was", "were", "be", "been", "being", "i've", "we're", "you're")
     + ("please", "pls", "plz", "let")
     + ("gonna", "wanna", "gotta")  # "gotta *run*", "wanna *grab* lunch?"
+    # a negated auxiliary, its subject left out: "can't *sleep* again", "didn't *sleep* at
+    # all" taught "sleep" (with and without the apostrophe: see contractions.py)
+    + ("can't", "cant", "cannot", "won't", "wont", "couldn't", "couldnt", "wouldn't")
+    + ("wouldnt", "shouldn't", "shouldnt", "didn't", "didnt", "doesn't", "doesnt")
     # "does anyone *play* pickleball?" taught "play pickleball"
     + ("anyone", "anybody", "someone", "somebody", "everyone", "everybody", "nobody")
 )
@@ -1099,9 +1103,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 or (previous not in _DETERMINERS and _action_gerund(word))
                 # the doing a verb goes on with, before its object: "just finished *watching*
                 # severance", "the plan keeps *showing* drift" (not "I started *climbing*")
-                # … and a verb of liking: "enjoyed *reading* dune", "I love *playing* chess"
+                # … and a verb of liking: "enjoyed *reading* dune", "I love *playing* chess";
+                # before the "to" of its object too: "I keep *listening* to boygenius"
                 or ((previous in _GOING_ON or previous in _FOND) and word.endswith("ing")
-                    and _begins_object(following))
+                    and (_begins_object(following) or (following == "to" and _to_object(word))))
                 # a clause opening on a verb of liking, its subject left out: "*love* hiking
                 # in the fall", "*hate* commuting", "so *love* pizza" (they taught "love
                 # hiking", "love pizza"); not a compound "love" opens ("love songs are …")
@@ -1137,11 +1142,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 lang == "en" and len(run) == 1 and not name and _adverb(run[0][0])
                 and _opening(lowered[: index - 1]) and _past_form(word)
             )
-            # a verdict on the subject: "honestly python *rocks*" (it taught "python rock")
+            # a verdict on the subject: "honestly python *rocks*", "this song *slaps*" (they
+            # taught "python rock", "song slap")
             verb_use = verb_use or (
                 lang == "en" and bool(run) and word in _VERDICTS
                 and (not following or is_filler(following, lang))
-                and _opening(lowered[:start]) and _subject_and_verb([*run, (word, False)])
+                and _opening([w for w in lowered[:start] if w not in _DEMONSTRATIVES])
+                and _subject_and_verb([*run, (word, False)])
             )
             # a common verb inside a run separates two phrases: "kubernetes operators
             # *make* cluster automation"; so does any verb with an object after it: "the api
@@ -1220,6 +1227,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # is such a *mess*" (a compound goes on: "a disaster recovery plan")
                 lang == "en" and not run and not name and previous in ("a", "an")
                 and index > 1 and _verdict(word, lowered[index - 2], following)
+            ) or (
+                lang == "en" and not run and not name
+                and _season(word, previous, lowered[index - 2] if index > 1 else "", following)
             ) or (lang == "en" and word in _REDOING) or (
                 lang == "en" and word in _HONORIFICS
             ) or person or welcomed or dropped or (
@@ -1298,8 +1308,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or (actor and (carried or "AUX" in _pos(word)))  # "have", "will"
                 )
                 doer = be and actor
-                # … not past an adverb: "my tomatoes are *finally* ripening" is a verb's
-                complement = (be and noun_before) or (carried and complement and not adverb)
+                # … not past an adverb: "my tomatoes are *finally* ripening" is a verb's,
+                # and so is "my ears are *still* ringing" (a stopword: no _adverb)
+                complement = (be and noun_before) or (
+                    carried and complement and not adverb and word not in _ASPECT_ADVERBS
+                )
                 subject = (
                     # one's family too: "my son *plays* fortnite", "my kids *love* lego"
                     (be or word in _SUBJECTS or carried or person or adverb or where
@@ -1488,6 +1501,31 @@ _WHERE = frozenset(
     ("downtown", "uptown", "nearby", "abroad", "overseas", "upstairs", "downstairs")
     + ("outdoors", "indoors", "outside", "inside")
 )
+# The seasons whose names name other things as often ("spring boot", "a bad fall", "the fall
+# of rome"; see time_words._SEASONS), and the words before them that make them the season:
+# "love hiking in the *fall*", "next *spring*" taught "fall", "spring"
+_AMBIGUOUS_SEASONS = frozenset(("fall", "spring"))
+_SEASON_DETERMINERS = frozenset(("this", "last", "next", "every", "early", "late", "mid"))
+_SEASON_PREPOSITIONS = frozenset(("in", "during", "through", "until", "by", "since", "for"))
+
+
+def _season(word: str, previous: str, before: str, following: str) -> bool:
+    """"fall" or "spring" after "this", "next"… or "in the", "during the", when no noun
+    follows that it names a kind of ("this fall *semester*", "in the spring *boot* docs")."""
+    return (
+        word in _AMBIGUOUS_SEASONS
+        and (
+            previous in _SEASON_DETERMINERS
+            or (previous == "the" and before in _SEASON_PREPOSITIONS)
+        )
+        and (not following or "NOUN" not in _pos(following) or is_filler(following))
+    )
+
+
+# Adverbs of time and repetition, which a stopword list holds (so no _adverb), between "be"
+# and an -ing form: it is then the verb still going on, not what the subject is ("the
+# servers are *still* rebooting" taught "rebooting")
+_ASPECT_ADVERBS = frozenset(("still", "always", "already", "constantly", "currently"))
 # A participle that gives the thing before it its name: "a dog *named* Biscuit".
 _NAMING_PARTICIPLES = frozenset(("named", "called"))
 _SPEND = frozenset(("spend", "spends", "spent", "spending"))
@@ -1509,7 +1547,9 @@ _GROUPS = frozenset(
 
 # A verdict said of the subject that opens the clause: "honestly python *rocks*", "board
 # games *rule*" (a fragment may read as one: "moon rocks!" teaches "moon").
-_VERDICTS = frozenset(("rock", "rocks", "rule", "rules", "suck"))
+_VERDICTS = frozenset(("rock", "rocks", "rule", "rules", "suck", "slap", "slaps"))
+# … and a subject's demonstrative ("*this* song slaps")
+_DEMONSTRATIVES = frozenset(("this", "that"))
 # What may come before a clause's subject: "*honestly* python rocks", "*haha yeah the*
 # board games rule", "*and* rust rocks".
 _OPENERS = frozenset(("so", "and", "but", "also", "well", "now", "then", "still", "anyway"))

@@ -43,6 +43,8 @@ def found(text: str) -> list[str]:
         "see you at the all hands", "it's raining cats and dogs", "break the ice",
         "hit the road", "the best of both worlds", "once in a blue moon", "spill the beans",
         "under the radar", "on cloud nine", "let's touch base", "back to square one",
+        "that boss kicked my butt", "i'm toast", "now i get the hype", "worth the hype",
+        "she is an absolute machine", "it was a dream", "a dream come true",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
@@ -86,6 +88,18 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("the bug is in the loop body", ["loop body", "bug"]),
         ("we built a rocket in the garage", ["garage", "rocket"]),
         ("made pasta from scratch with my kids", ["pasta"]),
+        ("elden ring dlc kicked my butt all weekend", ["elden ring dlc"]),
+        ("forearms are toast after the climbing gym", ["climbing gym", "forearm"]),
+        ("french toast is my favorite breakfast", ["french toast"]),
+        ("the toast was burnt", ["toast"]),
+        ("pogacar is a machine", ["pogacar"]),
+        ("the espresso machine is broken", ["espresso machine"]),
+        ("this laptop is a machine for video editing", ["video editing", "laptop", "machine"]),
+        ("the wedding was a dream", ["wedding"]),
+        ("i had a weird dream about sharks", ["shark", "dream"]),
+        ("it's my dream job", ["dream job"]),
+        ("tried pickleball and now i get the hype", ["pickleball"]),
+        ("not sure the hype is worth it", ["hype"]),
     ],
 )
 def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:

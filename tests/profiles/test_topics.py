@@ -191,6 +191,9 @@ def test_after_be_and_an_adverb_an_ing_form_is_the_verb():
     -ing form names what the noun is ("my hobby is painting"), but not past an adverb."""
     assert found("my garden tomatoes are finally ripening") == ["garden tomato"]
     assert found("my hobby is painting") == ["painting"]
+    # … nor past an adverb of time a stopword list holds ("ringing" was taught)
+    assert found("my ears are still ringing") == ["ear"]
+    assert found("my phone is still ringing") == ["phone"]
 
 
 @pytest.mark.parametrize(
@@ -1115,6 +1118,8 @@ def test_a_singular_said_to_work_well_ends_its_phrase(text, topic, wrong):
         ("Rust rocks for systems programming", "rust"),
         ("haha board games rule", "board game"),
         ("classic rock rules", "classic rock"),
+        ("this song slaps", "song"),
+        ("that album slaps", "album"),
     ],
 )
 def test_a_verdict_on_the_clauses_subject_is_its_verb(text, topic):
@@ -1144,6 +1149,9 @@ def test_a_number_spelled_out_is_no_topic(text):
         ("started learning pottery", "pottery", "started learning pottery"),
         ("finished reading dune", "dune", "finished reading dune"),
         ("can't stop listening to the new kendrick album", "kendrick album", "listening"),
+        # … before the "to" of a verb whose object it opens
+        ("i keep listening to the new boygenius album", "boygenius album", "listening"),
+        ("i love listening to podcasts", "podcast", "listening"),
         # … and a verb of liking
         ("enjoyed reading dune", "dune", "reading"),
         ("I love reading fantasy novels", "fantasy novel", "reading"),
@@ -1723,6 +1731,23 @@ def test_after_gonna_wanna_gotta_comes_a_verb(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("can't sleep again", []),
+        ("didn't sleep at all", []),
+        ("cant decide what to cook", []),
+        ("the app doesn't support dark mode", ["dark mode", "app"]),
+        ("you can't beat homemade pizza", ["homemade pizza"]),
+        ("couldn't resist the donuts", ["donut"]),
+    ],
+)
+def test_after_a_negated_auxiliary_comes_a_verb(text, expected):
+    """A clause opening on "can't", "didn't" has left its subject out, as chat does: "can't
+    sleep again" taught "sleep"."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
     ("text", "topic", "verb"),
     [
         ("my phone battery dies so fast", "phone battery", "die"),
@@ -1801,3 +1826,25 @@ def test_a_request_opening_on_a_verb_and_what_is_worth_doing(text, expected):
     """Asked of the bot, "explain kubernetes", "define entropy" taught the verb with its
     object, and "worth learning rust" the gerund with it."""
     assert sorted(found(text)) == sorted(expected), found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("love hiking in the fall", ["hiking"]),
+        ("the leaves in the fall are gorgeous", ["leaf"]),
+        ("we're moving to denver this fall", ["denver"]),
+        ("planning a trip to japan next spring", ["japan", "trip"]),
+        # the same words naming something else, or a kind of thing
+        ("i love the spring boot docs", ["spring boot doc"]),
+        ("spring break was wild", ["spring break"]),
+        ("our fall semester starts monday", ["fall semester"]),
+        ("i had a bad fall on the ice", ["ice", "fall"]),
+        ("the fall of rome is fascinating", ["rome", "fall"]),
+    ],
+)
+def test_fall_and_spring_after_a_word_of_when_are_the_season(text, expected):
+    """"summer" and "winter" are time words everywhere; "fall" and "spring" name other
+    things as often, and were taught as topics where they said when ("love hiking in the
+    fall" taught "fall")."""
+    assert found(text) == expected, found(text)
