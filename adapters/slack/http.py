@@ -53,7 +53,9 @@ async def start_http(app: AsyncApp, *, host: str, port: int) -> tuple[web.AppRun
     await runner.setup()
     try:  # Slack's HTTP mode needs the port: only another one will do
         return runner, await start_site(runner, host, port, can_disable=False)
-    except OSError:
+    except BaseException:
+        # a port in use, and a start cancelled while the name resolves or the socket binds
+        # (a shutdown then): the caller never gets the runner, so it is cleaned up here
         await runner.cleanup()
         raise
 

@@ -64,3 +64,29 @@ async def test_http_mode_on_a_port_in_use_says_which_setting_moves_it(world: Sla
     assert f"port {port} on 127.0.0.1 is already in use" in str(refused.value)
     assert "TAILORBOT_HTTP_PORT" in str(refused.value)
     assert "HTTP_ENABLED" not in str(refused.value)
+
+
+async def test_http_mode_cancelled_while_it_binds_leaves_no_server_set_up(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shutdown that cancels the start while the host name resolves or the socket binds
+    left the runner set up (its server and the app's handlers alive), since the caller
+    never got it to clean up. The bind itself is replaced: no real one can be made to wait
+    here on cue."""
+    import asyncio
+
+    from aiohttp import web
+
+    import adapters.slack.http as http
+
+    seen: list[web.AppRunner] = []
+
+    async def binding_when_cancelled(runner: web.AppRunner, *_args: object, **_kw: object) -> int:
+        seen.append(runner)
+        assert runner.server is not None  # set up before the bind
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(http, "start_site", binding_when_cancelled)
+    with pytest.raises(asyncio.CancelledError):
+        await http.start_http(world.adapter.app, host="127.0.0.1", port=0)
+    assert len(seen) == 1 and seen[0].server is None
