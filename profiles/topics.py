@@ -598,6 +598,8 @@ def inflected_verb(
     if endings is None:
         return False
     found = _dictionary_form(word, lang)
+    if lang in _ENCLITICS and _enclitic_verb(word, found.lower(), lang):
+        return True
     if found.lower() == word or not found.endswith(endings) or found[:1].isupper():
         return False
     if lang != "de":
@@ -611,6 +613,113 @@ def inflected_verb(
     # and no subject comes right before ("ich schaue gerne *filme*": "Film" 5.0, "filmen"
     # 3.6; "ich *liebe*" stays the verb)
     return after_subject or zipf(noun.lower(), lang) < zipf(found, lang) + NOUN_READING_MARGIN
+
+
+# Object pronouns Spanish and Italian write onto an infinitive, a gerund or an imperative
+# ("háblame", "cuéntame", "serlo", "dimmi", "farti", "fatemi"), one or two of them: such a
+# verb is unknown to simplemma as written and was a topic ("háblame de tu proyecto", "ma
+# dimmi, ti piace la musica?"). Not Spanish "os" (Spain's "you all"), which ends as many
+# plurals ("numerosos") as verbs.
+_ENCLITICS: dict[str, tuple[str, ...]] = {
+    "es": ("me", "te", "se", "lo", "la", "le", "los", "las", "les", "nos"),
+    "it": ("mi", "ti", "si", "ci", "vi", "lo", "la", "li", "le", "gli", "ne"),
+}
+# Imperatives of one syllable, which take the pronoun plain in Spanish ("dime", "hazlo",
+# "ponte") and double its consonant in Italian ("dimmi", "fammi", "dacci"; only "mi" and
+# "ci" there, and "gli" as it is: "fallo", "valle", "stalla" are nouns too)
+_SHORT_IMPERATIVES: dict[str, frozenset[str]] = {
+    "es": frozenset(("di", "haz", "pon", "sal", "ten", "ven")),
+    "it": frozenset(("di", "fa", "da", "sta", "va")),
+}
+# … and infinitives too short for the frequency test below ("serlo", "irme", "verte", Italian
+# "farti", "dirlo", whose infinitives drop their final e before the pronoun)
+_SHORT_INFINITIVES: dict[str, frozenset[str]] = {
+    "es": frozenset(("ir", "ser", "ver", "dar", "oír", "reír")),
+    "it": frozenset(("far", "dir", "dar", "star", "por")),
+}
+# An infinitive a pronoun is written onto is at least this common a word (Zipf): a word
+# simplemma does not know comes back as itself, and "char|la", "inter|nos" would read as
+# infinitives
+ENCLITIC_INFINITIVE_MIN = 3.0
+_ACUTE = str.maketrans("áéíóú", "aeiou")
+
+
+def _enclitic_verb(word: str, found: str, lang: str) -> bool:
+    """A verb with its object pronouns written onto it (:data:`_ENCLITICS`): an infinitive
+    ("verte", "decírselo", "vederlo", "farti"), an imperative that a pronoun has given a
+    written accent ("háblame", "cuéntame", "avísame") or of one syllable ("dime", "dimmi"),
+    a gerund or an Italian imperative for several people ("diciéndome", "dandogli",
+    "fatemi"). ``found``: simplemma's lemma of the word, which names it another word's form
+    when it is one ("internos" → "interno", "ídolos" → "ídolo")."""
+    clitics = _ENCLITICS[lang]
+    if found != word and not found.endswith(_INFINITIVES[lang]) and not any(
+        word.endswith(clitic) and word[: -len(clitic)].translate(_ACUTE) == found
+        for clitic in clitics  # simplemma's own stem of "háblame": "habla"
+    ):
+        return False
+    for first in clitics:
+        if not (word.endswith(first) and len(word) > len(first) + 1):
+            continue
+        stem = word[: -len(first)]
+        short = _SHORT_IMPERATIVES[lang]
+        if lang == "it" and (
+            (first in ("mi", "ci") and stem[-1:] == first[0] and stem[:-1] in short)
+            or (first == "gli" and stem in short)
+        ):
+            return True
+        stems = [stem] + [
+            stem[: -len(second)]
+            for second in clitics
+            if stem.endswith(second) and len(stem) > len(second) + 1
+        ]
+        if any(_verb_under_pronouns(each, lang) for each in stems):
+            return True
+    return False
+
+
+def _verb_under_pronouns(stem: str, lang: str) -> bool:
+    """What :func:`_enclitic_verb` finds under the pronouns is a verb form (see there)."""
+    plain = stem.translate(_ACUTE) if lang == "es" else stem
+    if lang == "es" and plain in _SHORT_IMPERATIVES[lang]:
+        return True
+    if stem in _SHORT_INFINITIVES[lang] or plain in _SHORT_INFINITIVES[lang]:
+        return True
+    infinitive = plain + "e" if lang == "it" and not plain.endswith("e") else plain
+    if len(plain) >= 4 and _infinitive(infinitive, lang) and (
+        zipf(infinitive, lang) >= ENCLITIC_INFINITIVE_MIN
+    ):
+        return True
+    if len(plain) < 4 or zipf(plain, lang) < ENCLITIC_INFINITIVE_MIN:
+        return False
+    if lang == "es":
+        # the accent a pronoun adds to the verb's stressed syllable, now the third from the
+        # end ("hábla|me", "cuénta|me", "pregúnta|le"), over an imperative or a gerund; not
+        # a noun's own accent ("célu|la", "índo|le") nor an adverb's ("rápida|mente")
+        return plain != stem and (
+            (plain.endswith("ndo") and inflected_verb(plain, lang))
+            or any(
+                zipf(verb, lang) >= ENCLITIC_INFINITIVE_MIN and _infinitive(verb, lang)
+                for verb in _imperatives_infinitives(plain)
+            )
+        )
+    return plain.endswith(("ate", "ete", "ite", "ando", "endo")) and inflected_verb(plain, lang)
+
+
+def _imperatives_infinitives(plain: str) -> tuple[str, ...]:
+    """The infinitives a Spanish imperative (for one person or several) may be of: "habla"
+    → "hablar", "escribe" → "escribir" or "escriber", "ayuden" → "ayudar"; with the stem's
+    vowel as the infinitive has it where the stress had changed it ("cuenta" → "contar",
+    "piensa" → "pensar", "pide" → "pedir"). simplemma reads "habla" as the noun."""
+    if plain.endswith(("an", "en")):
+        plain = plain[:-1]
+    root, vowel = plain[:-1], plain[-1:]
+    endings = {"a": ("ar", "er", "ir"), "e": ("er", "ir", "ar")}.get(vowel, ())
+    roots = {root}
+    for changed, plain_vowel in (("ue", "o"), ("ie", "e"), ("i", "e")):
+        at = root.rfind(changed)
+        if at > 0:
+            roots.add(root[:at] + plain_vowel + root[at + len(changed):])
+    return tuple(r + ending for r in roots for ending in endings)
 
 
 # Subject pronouns of these languages, after which the first content word is the verb. Not

@@ -570,3 +570,27 @@ def test_a_participle_after_its_auxiliary_is_the_verb(text, usual, expected):
     "has", "tinha" they were topics. After an auxiliary of the perfect a participle is the
     verb."""
     assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual", "expected"),
+    [
+        ("Háblame de ti.", "es", []),
+        ("Cuéntame más sobre la fotografía analógica", "es", ["fotografía analógica"]),
+        ("pregúntale a tu hermana", "es", ["hermana"]),
+        ("¿Cómo se siente serlo?", "es", []),
+        ("El software no puede aburrirse.", "es", ["software"]),
+        ("Ma dimmi, ti piace la musica?", "it", []),
+        ("Posso farti una domanda?", "it", []),
+        ("dimmi della guerra civile americana", "it", ["guerra civile americana"]),
+        # words that end as a verb with its pronouns, and are not one
+        ("las células del cuerpo humano", "es", ["célula", "cuerpo humano"]),
+        ("ho mangiato i gelati con gli amici", "it", ["gelato"]),
+        ("la stalla è vecchia", "it", ["stalla", "vecchia"]),
+    ],
+)
+def test_a_verb_with_its_pronouns_written_on_is_no_topic(text, usual, expected):
+    """Spanish and Italian write object pronouns onto an infinitive, a gerund or an
+    imperative ("háblame", "serlo", "dimmi", "farti"): simplemma knows no such form, and
+    they were topics ("Ma dimmi, ti piace la musica?" taught "dimmi")."""
+    assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
