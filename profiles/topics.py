@@ -407,8 +407,26 @@ def stopwords(lang: str) -> frozenset[str]:
         except OSError:
             if code != "en" and stopwordsiso.has_lang(code):
                 words.update(stopwordsiso.stopwords(code))
+    if lang != "en" and stopwordsiso.has_lang(lang):
+        # … and stopwords-iso's, which hold what YAKE's lack ("quizás", "bastante", "tus",
+        # "spesso", "piuttosto", "beetje", "drie" were topics), less the few of its words
+        # that name a subject (its lists hold generic nouns too — "tiempo", "esempio",
+        # "pessoas" — which no interest is lost without)
+        words.update(set(stopwordsiso.stopwords(lang)) - _ISO_SUBJECT_WORDS.get(lang, set()))
     words.discard("")
     return frozenset(words)
+
+
+# stopwords-iso's words that name a subject in a phrase or alone: "mac os", "sal marina",
+# "voie lactée", "langage naturel", "valor nutricional" ("os" is also Spain's "you all")
+_ISO_SUBJECT_WORDS: dict[str, set[str]] = {
+    "es": {"os", "sal", "valor", "empleo"},
+    "it": {"futuro", "registrazione", "titolo", "conclusione", "forza"},
+    "pt": {"caminho", "corrente", "povo", "valor"},
+    "fr": {"valeur", "voie", "naturel", "naturelle", "naturelles", "sujet", "pièce", "mot"}
+    | {"parole", "force", "essai", "état", "mine", "début", "retour"},
+    "de": {"startseite", "suche"},
+}
 
 
 @functools.lru_cache(maxsize=1)

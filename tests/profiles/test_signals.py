@@ -594,3 +594,23 @@ def test_a_verb_with_its_pronouns_written_on_is_no_topic(text, usual, expected):
     imperative ("háblame", "serlo", "dimmi", "farti"): simplemma knows no such form, and
     they were topics ("Ma dimmi, ti piace la musica?" taught "dimmi")."""
     assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual", "expected"),
+    [
+        ("Quizás mañana vamos al cine con mis amigos", "es", ["cine"]),
+        ("Leo bastante ciencia ficción", "es", ["ciencia ficción"]),
+        ("Vosotros sois muy amables", "es", []),
+        ("Uso spesso Python per lavoro", "it", ["python"]),
+        ("Ik heb een beetje hoofdpijn", "nl", ["hoofdpijn"]),
+        # stopwords-iso's words that name a subject stay topics
+        ("uso mac os en casa", "es", ["mac os"]),
+        ("La voie lactée est magnifique", "fr", ["magnifique", "voie lactée"]),
+    ],
+)
+def test_function_words_only_stopwords_iso_lists_are_no_topic(text, usual, expected):
+    """YAKE's lists for these languages lack adverbs, pronouns and numbers stopwords-iso's
+    hold: "quizás" was taught 20 times over the Spanish corpus, "bastante ciencia ficción",
+    "uso spesso python", "beetje hoofdpijn" were topics."""
+    assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
