@@ -112,3 +112,28 @@ def test_each_listed_word_is_in_its_expressions() -> None:
     for word, phrases in SET_PHRASES.items():
         for phrase in phrases:
             assert word in phrase, (word, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual"),
+    [
+        ("¡Feliz cumpleaños!", "es"), ("Feliz Navidad a todos", "es"), ("Buen provecho", "es"),
+        ("Tanti auguri!", "it"), ("Saluti", "it"), ("Buon compleanno!", "it"),
+        ("Buon appetito", "it"), ("Complimenti!", "it"),
+        ("Feliz aniversário!", "pt"), ("Parabéns!", "pt"), ("Abraços", "pt"), ("Beijos", "pt"),
+        ("Joyeux anniversaire!", "fr"), ("Joyeux Noël", "fr"), ("Félicitations!", "fr"),
+        ("Bisous", "fr"),
+        ("Alles Gute zum Geburtstag!", "de"), ("Frohe Weihnachten", "de"),
+        ("Schönes Wochenende", "de"), ("Herzlichen Glückwunsch", "de"), ("Guten Appetit", "de"),
+        ("Fijne kerst", "nl"), ("Eet smakelijk", "nl"), ("Hartelijk dank", "nl"),
+    ],
+)
+def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None:
+    """Each taught itself ("feliz cumpleaños", "auguri", "parabéns", "joyeux noël", "frohe
+    weihnachten", "smakelijk"), as "happy birthday" and "bon appétit" did in English."""
+    assert [t for t, _ in extractor.extract(text, usual=usual).topics] == [], text
+
+
+def test_what_follows_another_languages_wish_still_teaches() -> None:
+    text = "Feliz cumpleaños, disfruta la fotografía analógica"
+    assert [t for t, _ in extractor.extract(text, usual="es").topics] == ["fotografía analógica"]
