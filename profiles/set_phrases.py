@@ -198,6 +198,10 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "kerst": (r"fijne kerst",),
     "smakelijk": (r"eet smakelijk",),
     "hartelijk": (r"hartelijk dank",),
+    # Brazilian chat's "hey bro" ("e aí mano?", "fala brother", "eae mano")
+    "mano": (r"(?:e a[ií]|eae|eai|fala|salve|opa+|valeu|meu),? mano",),
+    "brother": (r"(?:e a[ií]|eae|eai|fala|salve|opa+|valeu),? brother",),
+    "fala": (r"fala,? (?:galera|pessoal|gente)",),
     # … and their courtesies ("mucho gusto" taught "gusto", "keine Sorge" "sorge")
     "gusto": (r"(?:mucho|con|me da|qué|que) gusto", r"el gusto es m[ií]o"),
     "souci": (r"(?:pas de|aucun|sans) souci",),

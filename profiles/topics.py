@@ -93,6 +93,11 @@ INTERJECTIONS = frozenset(
     + ("olá", "valeu", "saludos", "saudações", "enchanté", "enchantée", "encantado")
     + ("gehts", "gibts")  # "wie gehts?": German chat's contractions, without the apostrophe
     + ("schade", "leid")  # "schade!", "tut mir leid": German's "what a pity", "sorry"
+    # Brazilian chat's "hey" and "whoa" ("eae amigo", "opaa, como vai?" taught "eae
+    # amigo", "opaa"; its "bro" is a set phrase: "mano" is a hand in es and it)
+    + ("eae", "eai", "opa", "opaa", "eita", "vish")
+    # German's "likewise", "a bit", "ever" ("danke, gleichfalls", "ein bisschen Python")
+    + ("gleichfalls", "bisschen", "jemals")
 )
 # Words that name no subject on their own ("what should I do this weekend?"); in a phrase
 # they are fine ("weekend hiking").

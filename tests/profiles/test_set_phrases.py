@@ -126,6 +126,9 @@ def test_each_listed_word_is_in_its_expressions() -> None:
         ("Alles Gute zum Geburtstag!", "de"), ("Frohe Weihnachten", "de"),
         ("Schönes Wochenende", "de"), ("Herzlichen Glückwunsch", "de"), ("Guten Appetit", "de"),
         ("Fijne kerst", "nl"), ("Eet smakelijk", "nl"), ("Hartelijk dank", "nl"),
+        # Brazilian chat's greetings, and German's "likewise" (interjections: topics.py)
+        ("E aí mano?", "pt"), ("Fala brother", "pt"), ("Eae mano", "pt"), ("Eae irmão", "pt"),
+        ("Opaa, como vai você?", "pt"), ("Danke, gleichfalls.", "de"),
     ],
 )
 def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None:
@@ -134,6 +137,15 @@ def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None
     assert [t for t, _ in extractor.extract(text, usual=usual).topics] == [], text
 
 
-def test_what_follows_another_languages_wish_still_teaches() -> None:
-    text = "Feliz cumpleaños, disfruta la fotografía analógica"
-    assert [t for t, _ in extractor.extract(text, usual="es").topics] == ["fotografía analógica"]
+@pytest.mark.parametrize(
+    ("text", "usual", "expected"),
+    [
+        ("Feliz cumpleaños, disfruta la fotografía analógica", "es", ["fotografía analógica"]),
+        ("Ich selbst benutze auch ein bisschen Python.", "de", ["python"]),
+        ("ho tutto a portata di mano", "it", ["portata di mano"]),  # "mano": a hand
+    ],
+)
+def test_what_follows_another_languages_wish_still_teaches(
+    text: str, usual: str, expected: list[str]
+) -> None:
+    assert [t for t, _ in extractor.extract(text, usual=usual).topics] == expected
