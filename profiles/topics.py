@@ -417,20 +417,20 @@ def stopwords(lang: str) -> frozenset[str]:
         # "spesso", "piuttosto", "beetje", "drie" were topics), less the few of its words
         # that name a subject (its lists hold generic nouns too — "tiempo", "esempio",
         # "pessoas" — which no interest is lost without)
-        words.update(set(stopwordsiso.stopwords(lang)) - _ISO_SUBJECT_WORDS.get(lang, set()))
+        words.update(set(stopwordsiso.stopwords(lang)) - _ISO_SUBJECT_WORDS.get(lang, frozenset()))
     words.discard("")
     return frozenset(words)
 
 
 # stopwords-iso's words that name a subject in a phrase or alone: "mac os", "sal marina",
 # "voie lactée", "langage naturel", "valor nutricional" ("os" is also Spain's "you all")
-_ISO_SUBJECT_WORDS: dict[str, set[str]] = {
-    "es": {"os", "sal", "valor", "empleo"},
-    "it": {"futuro", "registrazione", "titolo", "conclusione", "forza"},
-    "pt": {"caminho", "corrente", "povo", "valor"},
-    "fr": {"valeur", "voie", "naturel", "naturelle", "naturelles", "sujet", "pièce", "mot"}
-    | {"parole", "force", "essai", "état", "mine", "début", "retour"},
-    "de": {"startseite", "suche"},
+_ISO_SUBJECT_WORDS: dict[str, frozenset[str]] = {
+    "es": frozenset(("os", "sal", "valor", "empleo")),
+    "it": frozenset(("futuro", "registrazione", "titolo", "conclusione", "forza")),
+    "pt": frozenset(("caminho", "corrente", "povo", "valor")),
+    "fr": frozenset(("valeur", "voie", "naturel", "naturelle", "naturelles", "sujet", "pièce"))
+    | frozenset(("mot", "parole", "force", "essai", "état", "mine", "début", "retour")),
+    "de": frozenset(("startseite", "suche")),
 }
 
 
@@ -1655,8 +1655,8 @@ def _season(word: str, previous: str, before: str, following: str) -> bool:
 
 
 # Adverbs of time and repetition, which a stopword list holds (so no _adverb), between "be"
-# and an -ing form: it is then the verb still going on, not what the subject is ("the
-# servers are *still* rebooting" taught "rebooting")
+# and an -ing form: it is then the verb still going on, not what the subject is ("my ears
+# are *still* ringing" taught "ringing")
 _ASPECT_ADVERBS = frozenset(("still", "always", "already", "constantly", "currently"))
 # A participle that gives the thing before it its name: "a dog *named* Biscuit".
 _NAMING_PARTICIPLES = frozenset(("named", "called"))
