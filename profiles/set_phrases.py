@@ -22,6 +22,14 @@ import regex
 # lower-case words separated by single spaces (a space here matches any run of spaces); '
 # matches either apostrophe. The ``regex`` package, not ``re``: a look-behind of words may
 # then have a space of any width.
+# Someone else's news congratulated on: their new job or baby is no interest of the one
+# who says so ("congrats on the new job!" taught "job"); what they did may be ("congrats on
+# the kafka migration" keeps it)
+_CONGRATULATED = (
+    r"(?:congrats|congratulations) on (?:the |your |ur )?(?:new )?"
+    r"(?:job|promotion|baby|wedding|engagement|house|home|graduation|retirement)"
+)
+
 SET_PHRASES: dict[str, tuple[str, ...]] = {
     # wishes and sign-offs
     "luck": (r"(?:good|best of) luck", r"wish me luck"),
@@ -29,6 +37,14 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "meal": (r"enjoy your meal",),
     "bon": (r"bon app[eé]tit",),
     "birthday": (r"happy birthday",),
+    "congrats": (_CONGRATULATED,),
+    "congratulations": (_CONGRATULATED, r"congratulations"),
+    # praise of work done ("great job everyone" taught "job"), not a job described ("I got
+    # a great job at google")
+    "job": (
+        r"(?<!a |the |my |your |his |her |new )"
+        r"(?:good|great|nice|awesome|amazing|excellent|solid) job",
+    ),
     "anniversary": (r"happy anniversary",),
     "holidays": (r"happy holidays",),
     "thanksgiving": (r"happy thanksgiving",),

@@ -45,6 +45,8 @@ def found(text: str) -> list[str]:
         "under the radar", "on cloud nine", "let's touch base", "back to square one",
         "that boss kicked my butt", "i'm toast", "now i get the hype", "worth the hype",
         "she is an absolute machine", "it was a dream", "a dream come true",
+        "congrats on the new job!", "congratulations on your promotion", "Congratulations!",
+        "great job everyone",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
@@ -100,6 +102,9 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("it's my dream job", ["dream job"]),
         ("tried pickleball and now i get the hype", ["pickleball"]),
         ("not sure the hype is worth it", ["hype"]),
+        ("good job on the migration", ["migration"]),
+        ("congrats on the kafka migration", ["kafka migration"]),
+        ("looking for a good job in data science", ["data science", "job"]),
     ],
 )
 def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:
