@@ -137,6 +137,22 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
         r"the hype is real",
     ),
     "glance": (r"at first glance",),
+    # a team's courtesies and logistics, said every day ("no rush", "good catch!", "can we hop
+    # on a call?", "see thread" each taught its noun)
+    "rush": (r"no rush",),
+    "catch": (r"(?:good|nice|great) catch",),
+    "call": (
+        r"(?:hop|hopping|jump|jumping|get|got) on (?:a |the )?(?:quick )?call",
+        r"(?:i'm|im|i am|he's|she's|they're|we're|you're|is|are|was|were) on call",
+    ),
+    "patience": (r"thanks? (?:you )?for (?:your|the) patience",),
+    "reply": (r"sorry for the (?:late|slow|delayed) reply",),
+    "response": (r"sorry for the (?:late|slow|delayed) response",),
+    "blockers": (r"any blockers",),
+    "thread": (
+        r"(?:see|in|replied in|answered in|check the|check) (?:the )?thread"
+        r"(?! (?:dump|dumps|pool|pools|safe|safety|local|count|id|model|leak|starvation))",
+    ),
     "pun": (r"no pun intended",),
     "scenario": (r"(?:worst|best) case scenario",),
     "weather": (r"under the weather",),

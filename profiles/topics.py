@@ -85,6 +85,9 @@ INTERJECTIONS = frozenset(
     + ("wyd", "hbu", "hbd", "tysm", "yall", "bruh", "fam", "lowkey", "sus", "welp", "yikes")
     + ("oof", "rip", "ggs", "cheers", "tfw", "mfw", "afaik", "iirc", "fwiw", "gg", "ez")
     + ("jk", "yw", "istg", "hmu", "rn", "smth", "till")  # ("till next week": "until")
+    # a team's shorthand ("lgtm", "wfh today", "ptal", "by eod"), and "let's" typed without
+    # its apostrophe ("lets sync tomorrow" taught "lets sync")
+    + ("lgtm", "wfh", "ptal", "eod", "eow", "tldr", "afaict", "lets")
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")

@@ -46,7 +46,9 @@ def found(text: str) -> list[str]:
         "that boss kicked my butt", "i'm toast", "now i get the hype", "worth the hype",
         "she is an absolute machine", "it was a dream", "a dream come true",
         "congrats on the new job!", "congratulations on your promotion", "Congratulations!",
-        "great job everyone",
+        "great job everyone", "no rush", "good catch!", "can we hop on a call?",
+        "I am on call this week", "thanks for your patience", "sorry for the late reply",
+        "any blockers?", "see thread", "lgtm", "wfh today",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
@@ -105,6 +107,10 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("good job on the migration", ["migration"]),
         ("congrats on the kafka migration", ["kafka migration"]),
         ("looking for a good job in data science", ["data science", "job"]),
+        ("check the thread dump", ["thread dump"]),
+        ("my thread pool is exhausted", ["thread pool"]),
+        ("the call with the vendor went well", ["vendor", "call"]),
+        ("the catch block swallows errors", ["error", "catch block"]),
     ],
 )
 def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:
