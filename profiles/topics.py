@@ -117,6 +117,13 @@ GENERIC_ALONE = frozenset(
     # "my hobby is painting", "my passion is music" taught "hobby" and "passion" too
     + ("hobby", "passion")
 )
+# The commonest complaints chat reports ("out sick with the flu", "my kid has a fever",
+# "nursing a hangover" taught "flu", "fever", "hangover"): how someone is, not what they care
+# about — and a profile keeping it would hold health data nobody asked it to. Heads of a
+# phrase too ("a killer headache"); a phrase they open is a subject ("flu vaccine").
+_AILMENTS = frozenset(
+    ("flu", "fever", "cough", "headache", "migraine", "hangover", "nausea", "sniffle")
+)
 # Meals, a time of day as much as a thing: alone no subject ("brb grabbing *lunch*", "what's
 # for *dinner*" taught "lunch", "dinner"); in a phrase they are ("breakfast burrito",
 # "dinner party"), so not GENERIC_ALONE, whose words no phrase opens with.
@@ -2437,6 +2444,8 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
     if lang == "en" and len(words) == 2 and words[0] in _MEALS and head in _MEAL_TIMES:
         return None  # "*lunch break* finally": a time of day
+    if lang == "en" and head in _AILMENTS:
+        return None  # "out sick with the *flu*", "a killer *headache*" (not "flu vaccine")
     if len(words) == 1:
         word = words[0]
         if len(word) < 3 or generic_alone(word, lang) or generic_alone(head, lang) or (
@@ -2454,6 +2463,8 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None
         if lang == "en" and not items[0][1] and (_adjective(word) or evaluative(word)):
             return None
+        if lang == "en" and not items[0][1] and word in _NO_PASTIME:
+            return None  # an everyday doing alone: "*staying* home today", "the *meeting*"
         if lang == "en" and not _pos(word) and word.endswith("ed"):
             return None  # an unknown past tense ("rewatched") is an action, not a subject
     elif rarest >= PHRASE_MAX and not (

@@ -1848,3 +1848,25 @@ def test_fall_and_spring_after_a_word_of_when_are_the_season(text, expected):
     things as often, and were taught as topics where they said when ("love hiking in the
     fall" taught "fall")."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("out sick with the flu today", []),
+        ("my kid has a fever so im out", []),
+        ("nursing a hangover", []),
+        ("got a killer headache", []),
+        ("feeling under the weather, staying home", []),
+        ("staying home today", []),
+        # a phrase an ailment opens is a subject; an everyday doing in a phrase too
+        ("the flu vaccine study results are out", ["vaccine study result"]),
+        ("migraine research is underfunded", ["migraine research"]),
+        ("machine learning is fun", ["machine learning"]),
+    ],
+)
+def test_an_ailment_or_an_everyday_doing_alone_is_no_topic(text, expected):
+    """"flu", "fever", "hangover", "killer headache" and "staying" were topics: how someone
+    is or what they are doing right now, not what they care about — and a profile that kept
+    the ailments would hold health data nobody asked it to."""
+    assert found(text) == expected, found(text)
