@@ -1270,12 +1270,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 lang == "en" and not run and not name and word in _OBJECT_GERUNDS
                 and _opening(lowered[:index]) and _rare_object(following)
             )
-            # what something is worth doing, before the doing's object: "is it worth
-            # *learning* rust?", "totally worth *visiting* lisbon" (they taught "learning
-            # rust", "visiting lisbon")
+            # what something is worth doing, before the doing's object or none: "is it worth
+            # *learning* rust?", "totally worth *visiting* lisbon", "worth *upgrading* from a
+            # 12?" (they taught "learning rust", "visiting lisbon", "upgrading")
             verb_use = verb_use or (
                 lang == "en" and bool(run) and run[-1][0] == "worth" and not name
-                and word.endswith("ing") and "VERB" in _pos(word) and _begins_object(following)
+                and word.endswith("ing") and "VERB" in _pos(word)
             )
             # a past tense after an adverb opening the clause, its subject left out:
             # "finally *beat* elden ring", "finally *hit* diamond" (they taught "beat elden

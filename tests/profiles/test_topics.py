@@ -1817,6 +1817,8 @@ def test_an_irregular_past_after_its_subject_is_the_verb(text, topic, verb):
         ("summarize dune for me", ["dune"]),
         ("is it worth learning rust?", ["rust"]),
         ("totally worth visiting lisbon", ["lisbon"]),
+        # … and with no object after it: "upgrading" was taught
+        ("anyone tried the new iPhone? worth upgrading from a 12?", ["iphone"]),
         # an everyday noun after it: a compound; a given name is none
         ("merge conflict", ["merge conflict"]),
         ("peter parker.", ["peter parker"]),
