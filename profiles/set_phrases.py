@@ -234,6 +234,9 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "mano": (r"(?:e a[ií]|eae|eai|fala|salve|opa+|valeu|meu),? mano",),
     "brother": (r"(?:e a[ií]|eae|eai|fala|salve|opa+|valeu),? brother",),
     "fala": (r"fala,? (?:galera|pessoal|gente)",),
+    "bola": (r"show de bola",),  # Brazilian "awesome"
+    "spécial": (r"rien de spécial",),  # "nothing special"
+    "special": (r"rien de special",),
     # … and their courtesies ("mucho gusto" taught "gusto", "keine Sorge" "sorge")
     "gusto": (r"(?:mucho|con|me da|qué|que) gusto", r"el gusto es m[ií]o"),
     "souci": (r"(?:pas de|aucun|sans) souci",),

@@ -101,6 +101,8 @@ INTERJECTIONS = frozenset(
     + ("eae", "eai", "opa", "opaa", "eita", "vish")
     # German's "likewise", "a bit", "ever" ("danke, gleichfalls", "ein bisschen Python")
     + ("gleichfalls", "bisschen", "jemals")
+    # "great!" answered alone: French "génial", German and Dutch "prima"
+    + ("génial", "prima")
 )
 # Words that name no subject on their own ("what should I do this weekend?"); in a phrase
 # they are fine ("weekend hiking").

@@ -140,6 +140,7 @@ def test_each_listed_word_is_in_its_expressions() -> None:
         # Brazilian chat's greetings, and German's "likewise" (interjections: topics.py)
         ("E aí mano?", "pt"), ("Fala brother", "pt"), ("Eae mano", "pt"), ("Eae irmão", "pt"),
         ("Opaa, como vai você?", "pt"), ("Danke, gleichfalls.", "de"),
+        ("Show de bola", "pt"), ("Génial!", "fr"), ("Rien de spécial.", "fr"), ("Prima", "de"),
     ],
 )
 def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None:
