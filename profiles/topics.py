@@ -430,10 +430,25 @@ def stopwords(lang: str) -> frozenset[str]:
         # that name a subject (its lists hold generic nouns too — "tiempo", "esempio",
         # "pessoas" — which no interest is lost without)
         words.update(set(stopwordsiso.stopwords(lang)) - _ISO_SUBJECT_WORDS.get(lang, frozenset()))
+    words.update(_FAVOURITE.get(lang, ()))
     words.discard("")
     return frozenset(words)
 
 
+# "favourite" in the languages whose nouns it follows: English drops it as a word of
+# sentiment (VADER, English only), and "libro favorito", "comida favorita", "favoriete boek"
+# were topics ("mi comida favorita es el sushi" now teaches "sushi")
+_FAVOURITE: dict[str, tuple[str, ...]] = {
+    "es": ("favorito", "favorita", "favoritos", "favoritas", "preferido", "preferida")
+    + ("preferidos", "preferidas"),
+    "pt": ("favorito", "favorita", "favoritos", "favoritas", "preferido", "preferida")
+    + ("preferidos", "preferidas"),
+    "it": ("preferito", "preferita", "preferiti", "preferite", "favorito", "favorita")
+    + ("favoriti", "favorite"),
+    "fr": ("préféré", "préférée", "préférés", "préférées", "favori", "favorite", "favoris")
+    + ("favorites",),
+    "nl": ("favoriete", "favoriet", "lievelings"),
+}
 # stopwords-iso's words that name a subject in a phrase or alone: "mac os", "sal marina",
 # "voie lactée", "langage naturel", "valor nutricional" ("os" is also Spain's "you all")
 _ISO_SUBJECT_WORDS: dict[str, frozenset[str]] = {

@@ -614,3 +614,20 @@ def test_function_words_only_stopwords_iso_lists_are_no_topic(text, usual, expec
     hold: "quizás" was taught 20 times over the Spanish corpus, "bastante ciencia ficción",
     "uso spesso python", "beetje hoofdpijn" were topics."""
     assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual", "expected"),
+    [
+        ("Mi comida favorita es el sushi", "es", ["sushi"]),
+        ("¿Cuál es tu lenguaje de programación favorito?", "es", ["lenguaje de programación"]),
+        ("Qual é o seu investimento favorito?", "pt", ["investimento"]),
+        ("Anche la robotica è la mia materia preferita.", "it", ["materia", "robotica"]),
+        ("Mon film préféré est Amélie", "fr", ["amélie"]),
+        ("Wat is je favoriete bestemming?", "nl", ["bestemming"]),
+    ],
+)
+def test_favourite_is_dropped_after_its_noun_as_before_it_in_english(text, usual, expected):
+    """English drops "favorite" as a word of sentiment (VADER, English only); "comida
+    favorita", "investimento favorito", "favoriete bestemming" were topics."""
+    assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
