@@ -691,6 +691,8 @@ _SHORT_INFINITIVES: dict[str, frozenset[str]] = {
 # simplemma does not know comes back as itself, and "char|la", "inter|nos" would read as
 # infinitives
 ENCLITIC_INFINITIVE_MIN = 3.0
+# Only the acute accent a pronoun adds ("hábla|me"): not accents.bare, which would also take
+# the tilde off "enseñar|le" and find no verb
 _ACUTE = str.maketrans("áéíóú", "aeiou")
 
 
@@ -1197,6 +1199,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         for index, raw in enumerate(tokens):
             word, following = lowered[index], lowered[index + 1]
             after = lowered[index + 2] if index + 2 < len(lowered) else ""
+            before = lowered[index - 2] if index > 1 else ""  # the word before ``previous``
             # (German capitalises every noun: there a capital marks no name)
             name = (index > 0 or titled or continued) and raw[:1].isupper() and lang != "de"
             # "lunch with *Kevin* and *Maria*", "*Kevin* said …": someone spoken of
@@ -1373,22 +1376,21 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and following == "of" and _begins_object(after)
             ) or (
                 # "my mother *in law*", "sister *in law*": one's family, as "mother" is
-                lang == "en" and word == "law" and previous == "in" and index > 1
-                and lowered[index - 2] in _KIN
+                lang == "en" and word == "law" and previous == "in" and before in _KIN
             ) or (
                 # said how much it is, a quality: "the trails are so *quiet*", "i am quite
                 # *immature*" (after "be": "ok so *frank* herbert" opens on a name)
                 lang == "en" and not run and not name and previous in _INTENSIFIERS
-                and index > 1 and _form_of_be(lowered[index - 2])
+                and _form_of_be(before)
                 and "ADJ" in _pos(word)
             ) or (
                 # a verdict after "be a": "my fantasy team is a *disaster*", "my golf swing
                 # is such a *mess*" (a compound goes on: "a disaster recovery plan")
                 lang == "en" and not run and not name and previous in ("a", "an")
-                and index > 1 and _verdict(word, lowered[index - 2], following)
+                and _verdict(word, before, following)
             ) or (
                 lang == "en" and not run and not name
-                and _season(word, previous, lowered[index - 2] if index > 1 else "", following)
+                and _season(word, previous, before, following)
             ) or (lang == "en" and word in _REDOING) or (
                 lang == "en" and word in _HONORIFICS
             ) or person or welcomed or dropped or (
@@ -1485,8 +1487,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             else:
                 pastime = lang == "en" and not run and (
                     _gone_doing(word, previous)
-                    or _pastime_loved(word, previous, following,
-                                      lowered[index - 2] if index > 1 else "", after)
+                    or _pastime_loved(word, previous, following, before, after)
                     or (listing and _pastime(word, following, after))
                     or habit
                     or with_object
