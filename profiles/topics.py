@@ -126,6 +126,32 @@ GENERIC_ALONE = frozenset(
 _AILMENTS = frozenset(
     ("flu", "fever", "cough", "headache", "migraine", "hangover", "nausea", "sniffle")
 )
+# Where one is in a series, before its number: "on book 4 of 14", "the mandalorian season
+# 3", "week 6 now", "stuck on act 2", "chapter 12 of dune" taught "book", "mandalorian
+# season", "chapter". Neither a topic nor part of the title before it.
+_SERIAL = frozenset(
+    ("book", "season", "episode", "ep", "chapter", "volume", "vol", "part", "act", "scene")
+    + ("page", "level", "stage", "round", "week", "day", "session", "lesson", "version")
+)
+# Where in a home or a street something happened, after a preposition of place and a
+# determiner: "the bananas on the *counter*", "found her in the laundry *basket*", "a maple
+# in the front *yard*", "ramen near the *station*" (each taught the place). A place someone
+# cares about for what is done there stays, as the pastime it stands for ("in the garden",
+# "in the kitchen", "at the gym"), and so does a place with a name ("near Shibuya station")
+# or one opening a compound ("in the garden center", "at the office party").
+_HOME_PLACES = frozenset(
+    ("room", "bedroom", "bathroom", "hallway", "basement", "attic", "garage", "closet")
+    + ("cupboard", "fridge", "freezer", "counter", "countertop", "desk", "shelf", "couch")
+    + ("sofa", "armchair", "bed", "nightstand", "dresser", "floor", "rug", "carpet", "ceiling")
+    + ("windowsill", "doorstep", "porch", "patio", "balcony", "yard", "backyard", "lawn")
+    + ("driveway", "fence", "roof", "stair", "staircase", "basket", "hamper", "shed", "corner")
+    + ("street", "sidewalk", "station", "office")
+)
+_LOCATIVES = frozenset(
+    ("on", "in", "at", "by", "near", "off", "under", "behind", "beside", "inside", "outside")
+    + ("around", "from", "onto", "into")
+)
+_PLACE_DETERMINERS = frozenset(("the", "my", "our", "your", "his", "her", "their", "a", "an"))
 # Meals, a time of day as much as a thing: alone no subject ("brb grabbing *lunch*", "what's
 # for *dinner*" taught "lunch", "dinner"); in a phrase they are ("breakfast burrito",
 # "dinner party"), so not GENERIC_ALONE, whose words no phrase opens with.
@@ -1195,6 +1221,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             else [_as_written(token, lang) for token in words_of(clause)]
         )
         lowered = [raw.lower().replace("’", "'") for raw in tokens] + [""]
+        placed = _home_places(tokens, lowered) if lang == "en" else frozenset()
         start = 0  # where the run began
         for index, raw in enumerate(tokens):
             word, following = lowered[index], lowered[index + 1]
@@ -1326,7 +1353,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or _before_its_object(word, following, after)
                     # a milestone reached: "my podcast *hit* 100 episodes" (it taught
                     # "podcast hit"), "the repo *passed* 500 stars"
-                    or (word in _MILESTONE_VERBS and following.isdigit())
+                    or (word in _MILESTONE_VERBS and (following.isdigit() or (
+                        following in _SERIAL and after.isdigit())))
                     # an irregular past after its subject, ending the clause or before a
                     # particle, a place or a time: "our garden fence *fell* over", "my
                     # sourdough *rose* overnight" ("fell", "rose" are nouns too)
@@ -1393,8 +1421,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 and _season(word, previous, before, following)
             ) or (lang == "en" and word in _REDOING) or (
                 lang == "en" and word in _HONORIFICS
-            ) or person or welcomed or dropped or (
-                binge
+            ) or person or welcomed or dropped or binge or index in placed or (
+                lang == "en" and word in _SERIAL and (following.isdigit() or following in _NUMBERS)
             ) or (
                 # someone spoken to, not of: "idk *man*, rust lifetimes …", "yeah *man*"
                 lang == "en" and word == "man" and previous in INTERJECTIONS
@@ -1442,6 +1470,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             if filler or verb_use:
                 noun_before = bool(run)
                 plural_before = noun_before and _plural_doer(run[-1])
+                named_as = noun_before and _names_a_doing(run[-1][0], lowered[:start])
                 if run:
                     # a verb ending the run is the clause's own: the run's last word is no
                     # verb then ("she said the release *notes* are out")
@@ -1469,9 +1498,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or (actor and (carried or "AUX" in _pos(word)))  # "have", "will"
                 )
                 doer = be and actor
+                # … only after a noun that names a doing ("my *hobby* is painting"); any
+                # other is the doer: "my phone is ringing", "the server is rebooting"
                 # … not past an adverb: "my tomatoes are *finally* ripening" is a verb's,
                 # and so is "my ears are *still* ringing" (a stopword: no _adverb)
-                complement = (be and noun_before) or (
+                complement = (be and named_as) or (
                     carried and complement and not adverb and word not in _ASPECT_ADVERBS
                 )
                 subject = (
@@ -1667,6 +1698,51 @@ _WHERE = frozenset(
 _AMBIGUOUS_SEASONS = frozenset(("fall", "spring"))
 _SEASON_DETERMINERS = frozenset(("this", "last", "next", "every", "early", "late", "mid"))
 _SEASON_PREPOSITIONS = frozenset(("in", "during", "through", "until", "by", "since", "for"))
+
+
+# Nouns whose complement after "be" may be a doing: "my hobby is *painting*", "my job is
+# *programming*", "my favourite sport is *climbing*", "the best part is *hiking*". After
+# any other noun an -ing form ending its phrase is the noun doing it ("my screen is
+# *flickering*", "my system is *overheating*" taught "flickering", "overheating").
+_DOING_NAMES = frozenset(
+    ("hobby", "pastime", "passion", "job", "work", "career", "profession", "thing", "sport")
+    + ("method", "plan", "idea", "goal", "dream", "specialty", "focus", "field", "major")
+    + ("interest", "favorite", "favourite", "weakness", "strength", "obsession", "problem")
+    + ("role", "task", "challenge", "skill", "talent", "vice", "addiction", "jam", "activity")
+    + ("pleasure", "therapy", "escape", "life", "calling", "thesis", "topic", "subject")
+    + ("answer", "solution", "way", "part", "exercise", "workout", "routine", "cardio")
+    + ("religion", "weekend", "priority", "sideline", "gig", "trade", "business")
+)
+
+
+def _names_a_doing(word: str, before: Sequence[str]) -> bool:
+    """Whether a doing may be what ``word`` is (see :data:`_DOING_NAMES`), or what the noun
+    it is "of" is ("my method of reproduction is *cloning*", "the best part of my day is
+    *running*"); ``before``: the clause's words before ``word``'s phrase."""
+    if lemma(word, "en") in _DOING_NAMES:
+        return True
+    words = [w for w in before if w not in _DETERMINERS]
+    return len(words) > 1 and words[-1] == "of" and lemma(words[-2], "en") in _DOING_NAMES
+
+
+def _home_places(tokens: Sequence[str], lowered: Sequence[str]) -> frozenset[int]:
+    """Where the words of a clause name a place of :data:`_HOME_PLACES` after a preposition
+    of place and a determiner, its modifier included ("on the kitchen *counter*"): those
+    words are no topic. The place ends its phrase; a capitalised modifier is a name."""
+    placed: set[int] = set()
+    for index in range(len(tokens) - 2):
+        if lowered[index] not in _LOCATIVES or lowered[index + 1] not in _PLACE_DETERMINERS:
+            continue
+        first = index + 2
+        for head in (first, first + 1):
+            if head >= len(tokens) or is_filler(lowered[head]):
+                break
+            ends = not lowered[head + 1] or is_filler(lowered[head + 1])
+            named = any(tokens[at][:1].isupper() for at in range(first, head + 1))
+            if ends and not named and lemma(lowered[head], "en") in _HOME_PLACES:
+                placed.update(range(first, head + 1))
+                break
+    return frozenset(placed)
 
 
 def _season(word: str, previous: str, before: str, following: str) -> bool:

@@ -90,7 +90,7 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("my toddler wants bluey on repeat", ["bluey", "toddler"]),
         ("this album is on repeat", ["album"]),
         ("the bug is in the loop body", ["loop body", "bug"]),
-        ("we built a rocket in the garage", ["garage", "rocket"]),
+        ("we built a rocket in the garage", ["rocket"]),
         ("made pasta from scratch with my kids", ["pasta"]),
         ("elden ring dlc kicked my butt all weekend", ["elden ring dlc"]),
         ("forearms are toast after the climbing gym", ["climbing gym", "forearm"]),

@@ -1872,3 +1872,67 @@ def test_an_ailment_or_an_everyday_doing_alone_is_no_topic(text, expected):
     is or what they are doing right now, not what they care about — and a profile that kept
     the ailments would hold health data nobody asked it to."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("made banana bread with the sad bananas on the counter", ["banana bread"]),
+        ("my hamster escaped and we found her in the laundry basket lmao", ["hamster"]),
+        ("we planted a japanese maple in the front yard this spring", ["japanese maple"]),
+        ("Anyone tried the new ramen place near the station?", ["ramen"]),
+        ("left my keys on the kitchen counter again", ["key"]),
+        ("the book is on the shelves", ["book"]),
+        # a place that stands for a pastime, a named one, one opening a compound, one that
+        # is no preposition's object: topics as before
+        ("love working in the garden on sundays", ["garden"]),
+        ("we met near the Shibuya station", ["shibuya station"]),
+        ("i work in the garden center on weekends", ["garden center"]),
+        ("my standing desk arrived today", ["standing desk"]),
+    ],
+)
+def test_a_place_in_a_home_or_a_street_after_a_preposition_is_no_topic(text, expected):
+    """"counter", "laundry basket", "front yard", "station" were topics: where something
+    happened, not what the writer cares about (the everyday chat bench's commonest noise)."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("reading the wheel of time, on book 4 of 14 lol", ["wheel"]),
+        ("the mandalorian season 3 was kinda meh ngl", ["mandalorian"]),
+        ("severance season 2 episode 5 was wild", ["severance"]),
+        ("just finished chapter 12 of dune", ["dune"]),
+        ("we are on version two of the api", ["api"]),
+        ("our campaign hit session 50 last night", ["campaign"]),
+        # no number after it: the word is what it names
+        ("the new season of severance is out", ["severance", "season"]),
+        ("my book club meets on thursdays", ["book club"]),
+    ],
+)
+def test_a_place_in_a_series_before_its_number_is_no_topic(text, expected):
+    """"book", "chapter", "mandalorian season" were topics: where the writer is in a
+    series, not what it is."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My screen is flickering.", ["screen"]),
+        ("My system is overheating.", ["system"]),
+        ("my phone is ringing", ["phone"]),
+        # after a noun that names a doing, or the noun such a one is "of": what it is
+        ("my hobby is painting", ["painting"]),
+        ("my job is programming", ["programming", "job"]),
+        ("No, my method of reproduction is cloning.", ["cloning", "reproduction", "method"]),
+        ("my favorite kind of exercise is swimming", ["swimming", "exercise"]),
+    ],
+)
+def test_an_ing_form_after_a_noun_and_be_is_its_doing_unless_the_noun_names_one(
+    text, expected
+):
+    """"flickering", "overheating" were topics: read as what the screen is, as "painting"
+    is what a hobby is."""
+    assert found(text) == expected, found(text)
