@@ -88,6 +88,9 @@ INTERJECTIONS = frozenset(
     # a team's shorthand ("lgtm", "wfh today", "ptal", "by eod"), and "let's" typed without
     # its apostrophe ("lets sync tomorrow" taught "lets sync")
     + ("lgtm", "wfh", "ptal", "eod", "eow", "tldr", "afaict", "lets")
+    # adverbs as chat spells them ("she's *definately* my kid", "*prolly* gonna skip it",
+    # "*defo* going" taught each)
+    + ("definately", "definatly", "definetly", "defo", "deffo", "prolly", "probs", "obvs")
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")
@@ -260,6 +263,9 @@ _NUMBERS = frozenset(
     + ("eighty", "ninety", "hundred", "hundreds", "thousand", "thousands", "million")
     + ("millions", "billion", "billions", "dozen", "dozens")
 )
+# How many, as a number says it: "*fewer* crowds", "*lots* of snow", "*plenty* of room"
+# ("fewer crowd" was a topic); "less", "more", "most" are the stopword lists'.
+_QUANTIFIERS = frozenset(("fewer", "lots", "plenty"))
 # The people of one's family and circle (see is_filler): English, singular and plural.
 _KIN = frozenset(
     word + ending
@@ -1052,7 +1058,7 @@ def is_filler(word: str, lang: str = "en") -> bool:
     return (
         word in stopwords(lang)
         or word in _bare_contractions()  # "i *couldnt* put it down"
-        or (lang == "en" and (word in _KIN or word in _NUMBERS))
+        or (lang == "en" and (word in _KIN or word in _NUMBERS or word in _QUANTIFIERS))
     )
 
 
@@ -1201,6 +1207,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         complement = False  # … after a noun: "my hobby is *painting*" names, not does
+        described = False  # … after any other noun: "my bowls are still *wonky*" says how
         # … after someone doing it: "we're *migrating* the billing db", "I'm *writing* unit
         # tests", "the kids are *operating* drones", "my friends are *streaming* valorant"
         # (an -ing form before a noun may open a compound: "these are *operating* systems",
@@ -1379,6 +1386,12 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # consumers" (it taught "debugging kafka consumer"), "all day *fixing* leaks"
                 spent_at and not spent_pastime
             )
+            # what a noun is like, ending its phrase after "be": "my code is *buggy*", "the
+            # trails are *quiet*" (a language or a country is a thing: "my language is english")
+            quality = (
+                lang == "en" and not run and not name and described and "ADJ" in _pos(word)
+                and (not following or is_filler(following)) and not _cldr_named(word)
+            )
             filler = is_filler(word, lang) or (
                 lang != "en" and inflected_verb(
                     word, lang, raw[:1].isupper(),
@@ -1406,12 +1419,15 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # "my mother *in law*", "sister *in law*": one's family, as "mother" is
                 lang == "en" and word == "law" and previous == "in" and before in _KIN
             ) or (
+                # "every *single* turn", "every single time": how many, not which kind
+                lang == "en" and word == "single" and previous == "every"
+            ) or (
                 # said how much it is, a quality: "the trails are so *quiet*", "i am quite
                 # *immature*" (after "be": "ok so *frank* herbert" opens on a name)
                 lang == "en" and not run and not name and previous in _INTENSIFIERS
                 and _form_of_be(before)
                 and "ADJ" in _pos(word)
-            ) or (
+            ) or quality or (
                 # a verdict after "be a": "my fantasy team is a *disaster*", "my golf swing
                 # is such a *mess*" (a compound goes on: "a disaster recovery plan")
                 lang == "en" and not run and not name and previous in ("a", "an")
@@ -1486,7 +1502,10 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # — after a form of "be" only a participle is a verb ("is ultrasound")
                 be = _form_of_be(word)
                 # … not past a preposition, whose object follows ("I'm into *camping*")
-                carried = subject and not verb_use and word not in _GERUND_PREPOSITIONS
+                # (a quality ends the clause's verb phrase as any complement does)
+                carried = (
+                    subject and not verb_use and not quality and word not in _GERUND_PREPOSITIONS
+                )
                 # … but not past "to", after which a verb is one: "here is how to *traverse*"
                 participle = be or (carried and participle and word != "to")
                 # someone who does things is the subject: "we're", "we are", "I've been",
@@ -1502,6 +1521,9 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # other is the doer: "my phone is ringing", "the server is rebooting"
                 # … not past an adverb: "my tomatoes are *finally* ripening" is a verb's,
                 # and so is "my ears are *still* ringing" (a stopword: no _adverb)
+                described = (be and noun_before and not named_as) or (
+                    carried and described and word not in _DETERMINERS
+                )
                 complement = (be and named_as) or (
                     carried and complement and not adverb and word not in _ASPECT_ADVERBS
                 )
@@ -1534,7 +1556,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 start = index if not run else start
                 run.append((word, name or pastime or made_noun))
                 listing = pastime
-                subject = participle = complement = doer = actor = False
+                subject = participle = complement = described = doer = actor = False
             address = address or (
                 lang == "en" and (word in _GREETINGS or (previous == "good" and time_word(word)))
             )
@@ -2232,7 +2254,12 @@ def _verb_between(word: str, before: tuple[str, bool], following: str, after: st
     if not following:
         return False
     # "all" before a stretch of time says when: "the dog barks *all* night"
-    when = following in _TIME_PREPOSITIONS or (following == "all" and time_word(after))
+    # … and so does a place after a preposition: "the config *lives* in the repo"
+    when = (
+        following in _TIME_PREPOSITIONS
+        or (following == "all" and time_word(after))
+        or (following in _LOCATIVES and after in _PLACE_DETERMINERS)
+    )
     if is_filler(following) and following not in _WHEN_OR_OBJECT and not when:
         return False
     # when or where after it, as after a manner (MANNER_LEEWAY), says a verb was used: "the

@@ -1936,3 +1936,51 @@ def test_an_ing_form_after_a_noun_and_be_is_its_doing_unless_the_noun_names_one(
     """"flickering", "overheating" were topics: read as what the screen is, as "painting"
     is what a hobby is."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my drum kit lives in the garage", ["drum kit"]),
+        ("the config lives in the repo", ["config", "repo"]),
+        ("A 3-legged dog walks into an old west saloon", ["legged dog", "west saloon"]),
+        # a plural noun before a place stays one
+        ("my favourite shows on the platform", ["platform", "show"]),
+    ],
+)
+def test_a_verb_before_a_place_after_its_subject_is_the_verb(text, expected):
+    """"my drum kit lives in the garage" taught "drum kit life": before a place, as before a
+    time, a verb's -s form may be a little rarer than the plural it shares a form with."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Blueberries are native to which continent?", ["blueberry", "continent"]),
+        ("my code is still buggy", ["code"]),
+        ("the trails are quiet", ["trail"]),
+        # the clause after it keeps its verb; a language is a thing
+        ("if the tests are green we ship", ["test"]),
+        ("my language is english", ["language", "english"]),
+    ],
+)
+def test_what_a_noun_is_like_after_be_is_no_topic(text, expected):
+    """"native", "buggy", "quiet" were topics: an adjective ending the clause after a noun
+    and "be" says what the noun is like."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("love camping at the coast in early autumn, fewer crowds", ["crowd", "camping", "coast"]),
+        ("got robbed every single turn", ["turn"]),
+        ("she's definately my kid", []),
+        ("prolly gonna skip it", []),
+        ("i love single malt whisky", ["single malt whisky"]),
+    ],
+)
+def test_how_many_and_chat_spelled_adverbs_are_no_topic(text, expected):
+    """"fewer crowd", "single turn", "definately", "prolly" were topics."""
+    assert found(text) == expected, found(text)
