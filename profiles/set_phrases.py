@@ -52,7 +52,7 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "christmas": (r"merry christmas",),
     "xmas": (r"merry xmas",),
     "peace": (r"rest in peace",),
-    "rest": (r"get some rest",),
+    "rest": (r"get some rest", r"(?:the )?rest of"),  # "the rest of the day to you"
     "bed": (r"time for bed",),
     # (not a talk someone gives: "the talk tomorrow about rust")
     "talk": (r"(?<!the |a |this |that |my |your )talk (?:to you )?(?:soon|later|tomorrow)",),
@@ -108,6 +108,14 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "leg": (r"break a leg",),
     "flies": (r"time flies",),
     "run": (r"in the long run",),
+    "face": (r"in the face of",),
+    "seat": (r"(?:take|have|grab) a seat",),
+    # news told or asked for ("have you heard the news?", "good news: the build is green"),
+    # not news read ("I read the news every morning")
+    "news": (
+        r"(?:good|great|bad|sad|big|exciting|awesome|amazing|terrible|some|any) news",
+        r"heard the news",
+    ),
     "nutshell": (r"in a nutshell",),
     "changer": (r"game changer",),
     # how hard something was, or how worn out someone is ("elden ring kicked my butt all

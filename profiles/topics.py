@@ -335,6 +335,9 @@ _PARTITIVES = frozenset(
     + ("loaves", "bar", "bars", "spoonful", "pinch", "dozen", "dozens", "ton", "tons")
     + ("load", "loads", "pile", "piles", "stack", "stacks", "heap", "heaps", "bucket")
     + ("buckets", "basket", "baskets", "carton", "cartons", "scoop", "scoops", "shot", "shots")
+    # … and which sort of it, as "kind" and "sort" (generic alone) say: "identify the *type*
+    # of bird in the photo" taught "type"
+    + ("type", "types", "variety", "varieties")
 )
 # Greetings, thanks and honorifics: the names right after one are a person spoken to or of,
 # not what a message is about ("thanks Sarah!", "hey mike, how was the concert?", "ask

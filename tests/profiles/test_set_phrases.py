@@ -48,7 +48,8 @@ def found(text: str) -> list[str]:
         "congrats on the new job!", "congratulations on your promotion", "Congratulations!",
         "great job everyone", "no rush", "good catch!", "can we hop on a call?",
         "I am on call this week", "thanks for your patience", "sorry for the late reply",
-        "any blockers?", "see thread", "lgtm", "wfh today",
+        "any blockers?", "see thread", "lgtm", "wfh today", "And the rest of the day to you.",
+        "Have you heard the news?", "What good news?", "please take a seat",
     ],
 )
 def test_a_set_phrase_teaches_nothing(text: str) -> None:
@@ -111,6 +112,11 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("my thread pool is exhausted", ["thread pool"]),
         ("the call with the vendor went well", ["vendor", "call"]),
         ("the catch block swallows errors", ["error", "catch block"]),
+        ("the rest of the code is fine", ["code"]),
+        ("good news: the build is green", ["build"]),
+        ("I read the news every morning", ["news"]),
+        ("In the face of ambiguity, refuse the temptation to guess.", ["ambiguity", "temptation"]),
+        ("the rest is history podcast", ["history podcast", "rest"]),
     ],
 )
 def test_what_is_said_around_a_set_phrase_still_teaches(text: str, expected: list[str]) -> None:

@@ -1984,3 +1984,16 @@ def test_what_a_noun_is_like_after_be_is_no_topic(text, expected):
 def test_how_many_and_chat_spelled_adverbs_are_no_topic(text, expected):
     """"fewer crowd", "single turn", "definately", "prolly" were topics."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We'd like it to be able to identify the type of bird in the photo.", ["bird", "photo"]),
+        ("what types of tea do you like", ["tea"]),
+        ("the type system is great", ["type system"]),
+    ],
+)
+def test_which_sort_before_of_is_no_topic(text, expected):
+    """"type" was a topic beside what it was the type of, as "kind" and "sort" are not."""
+    assert found(text) == expected, found(text)
