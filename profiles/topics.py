@@ -841,6 +841,50 @@ _PARTICIPLE_ENDINGS: dict[str, re.Pattern[str]] = {
     "it": re.compile(r"(?:at|ut|it)[oaie]$"),
     "fr": re.compile(r"(?:é|ée|és|ées)$"),
 }
+# The word before an infinitive that is a verb's, never an activity named: Dutch "om vogels
+# *te* herkennen", "fijn om weer *te* kletsen", German "um Vögel *zu* erkennen" ("herkennen",
+# "kletsen", "analyseren" were topics); an infinitive alone still names one ("ik hou van
+# wandelen", "me gusta cocinar")
+_INFINITIVE_MARKERS = {"nl": "te", "de": "zu"}
+# Honorifics of these languages: the name after one is a person spoken of or to ("Met
+# mevrouw *Smit*", "Herr *Müller* kommt gleich" taught "mevrouw smit", "müller"), as after
+# English's (see _HONORIFICS); so is a name's particle between ("mevrouw van *Dijk*")
+_OTHER_HONORIFICS: dict[str, frozenset[str]] = {
+    "nl": frozenset(("mevrouw", "meneer", "mevr", "mw", "dhr", "juffrouw", "dr", "prof")),
+    "de": frozenset(("herr", "frau", "hr", "fr", "dr", "prof")),
+    "fr": frozenset(("monsieur", "madame", "mademoiselle", "mme", "mlle", "dr", "prof")),
+    "es": frozenset(("señor", "señora", "señorita", "sr", "sra", "srta", "don", "doña", "dr"))
+    | {"prof"},
+    "it": frozenset(("signor", "signore", "signora", "signorina", "sig", "dott", "dr", "prof")),
+    "pt": frozenset(("senhor", "senhora", "sr", "sra", "dona", "dr", "prof")),
+}
+_NAME_PARTICLES = frozenset(("van", "von", "de", "der", "den", "di", "da", "du", "le", "la"))
+
+
+def _named_after_honorific(
+    tokens: Sequence[str], lowered: Sequence[str], index: int, lang: str, honored: bool
+) -> bool:
+    """An honorific of a language other than English, or a capitalised word after one (its
+    name's particles between: "mevrouw van *Dijk*"); ``honored``: the clause before ended in
+    one, whose period is no sentence's end ("Dr. *Smit*")."""
+    honorifics = _OTHER_HONORIFICS.get(lang)
+    if honorifics is None:
+        return False
+    if lowered[index] in honorifics:
+        return True
+    if not tokens[index][:1].isupper():
+        return False
+    # a given name may come first ("señor José *García*"); not in German, whose nouns are
+    # capitalised ("Frau Schmidt *Kuchen* gebacken")
+    at, names, most = index - 1, 0, 0 if lang == "de" else 1
+    while at >= 0 and lowered[at] not in honorifics and (
+        lowered[at] in _NAME_PARTICLES or (tokens[at][:1].isupper() and names < most)
+    ):
+        names += tokens[at][:1].isupper()
+        at -= 1
+    return lowered[at] in honorifics if at >= 0 else honored
+
+
 # "hay gatos", "há gatos": "there are", no auxiliary
 _EXISTENTIAL = frozenset(("hay", "há"))
 
@@ -1191,6 +1235,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
     determiner ("the *deploy* failed": :func:`_bare_verb`)."""
     # the clause before ended in an honorific, whose period is no sentence's end: "Mr. *Davis*"
     titled = False
+    honored = False  # … in another language (see _named_after_honorific)
     continued = False  # the clause before ended in a comma or the like (see below)
     comma_before = False  # … in a comma
     # the last word was a pastime, and a list of them may go on: "my hobbies are reading,
@@ -1405,6 +1450,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # dictionary form: "eu *uso* python" ("uso" is a noun too: "uso python")
                 verb_due and not name
             ) or (
+                lang in _INFINITIVE_MARKERS and previous == _INFINITIVE_MARKERS[lang]
+                and word.endswith("en") and not (lang == "de" and raw[:1].isupper())
+            ) or (
+                lang != "en" and _named_after_honorific(tokens, lowered, index, lang, honored)
+            ) or (
                 # a participle after "haber", "ter", "avere", "avoir": "¿has *oído* las
                 # noticias?" taught "oído" (an ear), "já tinha *lido* esse livro" "lido"
                 perfect and not name and _participle(word, lang)
@@ -1490,6 +1540,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 noun_before = bool(run)
                 plural_before = noun_before and _plural_doer(run[-1])
                 named_as = noun_before and _names_a_doing(run[-1][0], lowered[:start])
+                # (a word the lexicon knows as a noun: "wat is *ultrasound*" is Dutch)
+                head_noun = noun_before and "NOUN" in _pos(run[-1][0])
                 if run:
                     # a verb ending the run is the clause's own: the run's last word is no
                     # verb then ("she said the release *notes* are out")
@@ -1524,7 +1576,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # other is the doer: "my phone is ringing", "the server is rebooting"
                 # … not past an adverb: "my tomatoes are *finally* ripening" is a verb's,
                 # and so is "my ears are *still* ringing" (a stopword: no _adverb)
-                described = (be and noun_before and not named_as) or (
+                described = (be and noun_before and not named_as and head_noun) or (
                     carried and described and word not in _DETERMINERS
                 )
                 complement = (be and named_as) or (
@@ -1599,6 +1651,8 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         titled = lang == "en" and len(lowered) > 1 and lowered[-2] in _HONORIFICS and not (
             len(lowered) > 2 and lowered[-3].isdigit()
         )
+        # … and the other languages' ("Met Dr. *Smit*", "Frau Dr. *Schmidt*")
+        honored = len(lowered) > 1 and lowered[-2] in _OTHER_HONORIFICS.get(lang, ())
 
 
 # The preposition that makes a compound of two nouns in these languages, where English puts

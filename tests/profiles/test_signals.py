@@ -631,3 +631,37 @@ def test_favourite_is_dropped_after_its_noun_as_before_it_in_english(text, usual
     """English drops "favorite" as a word of sentiment (VADER, English only); "comida
     favorita", "investimento favorito", "favoriete bestemming" were topics."""
     assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual", "expected"),
+    [
+        ("Een softwareproject om vogels te herkennen.", "nl", ["softwareproject", "vogel"]),
+        ("Dank je! Fijn om weer te kletsen.", "nl", []),
+        ("Ich habe Lust, Gitarre zu spielen.", "de", ["gitarre", "lust"]),
+        ("Ich versuche, jeden Tag zu joggen.", "de", []),  # as "I try to run every day"
+        # an infinitive alone still names the activity; German "zu" before a noun is "to"
+        ("Ik hou van wandelen in de natuur.", "nl", ["natuur", "wandelen"]),
+    ],
+)
+def test_an_infinitive_after_te_or_zu_is_a_verb(text, usual, expected):
+    """"herkennen", "kletsen", "analyseren" were topics: Dutch "om … te" and German "um …
+    zu" put a verb's infinitive there, never an activity named."""
+    assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual", "expected"),
+    [
+        ("Hallo mevrouw van Dijk, hoe gaat het?", "nl", []),
+        ("Met Dr. Smit.", "nl", []),
+        ("Herr Müller kommt gleich.", "de", []),
+        ("Gestern hat Frau Schmidt Kuchen gebacken.", "de", ["kuchen gebacken"]),
+        ("El señor José García es mi vecino.", "es", []),
+        ("La signora Rossi è la mia vicina.", "it", []),
+    ],
+)
+def test_a_name_after_another_languages_honorific_is_a_person(text, usual, expected):
+    """"mevrouw smit", "herr müller", "señor josé garcía" were topics: someone spoken of or
+    to, as after English's "Mr." or "Dr."."""
+    assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
