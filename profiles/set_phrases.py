@@ -250,6 +250,19 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "souci": (r"(?:pas de|aucun|sans) souci",),
     "sorge": (r"keine sorge",),
     "sentirtelo": (r"(?:felice|contento|contenta) di sentirtelo",),
+    # … and news told or asked for, as English's "good news" ("¿qué buena noticia?", "que
+    # boa notícia" taught "noticia")
+    "noticia": (r"(?:buena|gran|mala|qué) noticia",),
+    "noticias": (r"(?:buenas|malas|qué) noticias",),
+    "notícia": (r"(?:boa|grande|má) notícia",),
+    "notícias": (r"(?:boas|más) notícias",),
+    "notizia": (r"(?:buona|bella|brutta|che) notizia",),
+    "notizie": (r"(?:buone|belle|brutte) notizie",),
+    "nouvelle": (r"(?:bonne|mauvaise|quelle) nouvelle",),
+    "nouvelles": (r"(?:bonnes|mauvaises) nouvelles",),
+    "nachricht": (r"(?:gute|schlechte) nachricht",),
+    "nachrichten": (r"(?:gute|schlechte) nachrichten",),
+    "nieuws": (r"(?:goed|slecht) nieuws",),
 }
 
 _WORD = regex.compile(r"[^\W\d_]+")

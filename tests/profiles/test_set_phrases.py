@@ -147,6 +147,9 @@ def test_each_listed_word_is_in_its_expressions() -> None:
         ("E aí mano?", "pt"), ("Fala brother", "pt"), ("Eae mano", "pt"), ("Eae irmão", "pt"),
         ("Opaa, como vai você?", "pt"), ("Danke, gleichfalls.", "de"),
         ("Show de bola", "pt"), ("Génial!", "fr"), ("Rien de spécial.", "fr"), ("Prima", "de"),
+        # news told, as "good news" (the corpus's small talk)
+        ("¿Qué buena noticia?", "es"), ("Que boa notícia?", "pt"),
+        ("Das sind gute Nachrichten!", "de"),
     ],
 )
 def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None:
@@ -161,6 +164,7 @@ def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None
         ("Feliz cumpleaños, disfruta la fotografía analógica", "es", ["fotografía analógica"]),
         ("Ich selbst benutze auch ein bisschen Python.", "de", ["python"]),
         ("ho tutto a portata di mano", "it", ["portata di mano"]),  # "mano": a hand
+        ("Goed nieuws, de build is groen", "nl", ["build"]),
     ],
 )
 def test_what_follows_another_languages_wish_still_teaches(
