@@ -249,6 +249,10 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "gusto": (r"(?:mucho|con|me da|qué|que) gusto", r"el gusto es m[ií]o"),
     "souci": (r"(?:pas de|aucun|sans) souci",),
     "sorge": (r"keine sorge",),
+    # Spanish "what's new with you?" and "a while" ("¿y tú qué cuentas?" taught "cuenta",
+    # "deseando hablar un rato" "rato"; Portuguese "um rato" is a mouse)
+    "cuentas": (r"(?:qué|que) (?:me |nos )?cuentas",),
+    "rato": (r"(?:un|otro|al|buen) rato",),
     "sentirtelo": (r"(?:felice|contento|contenta) di sentirtelo",),
     # … and news told or asked for, as English's "good news" ("¿qué buena noticia?", "que
     # boa notícia" taught "noticia")

@@ -149,7 +149,8 @@ def test_each_listed_word_is_in_its_expressions() -> None:
         ("Show de bola", "pt"), ("Génial!", "fr"), ("Rien de spécial.", "fr"), ("Prima", "de"),
         # news told, as "good news" (the corpus's small talk)
         ("¿Qué buena noticia?", "es"), ("Que boa notícia?", "pt"),
-        ("Das sind gute Nachrichten!", "de"),
+        ("Das sind gute Nachrichten!", "de"), ("Nada interesante, ¿y tú qué cuentas?", "es"),
+        ("Deseando hablar un rato.", "es"),
     ],
 )
 def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None:
@@ -165,6 +166,8 @@ def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None
         ("Ich selbst benutze auch ein bisschen Python.", "de", ["python"]),
         ("ho tutto a portata di mano", "it", ["portata di mano"]),  # "mano": a hand
         ("Goed nieuws, de build is groen", "nl", ["build"]),
+        ("Las cuentas del banco están mal", "es", ["cuenta"]),
+        ("Comprei um rato sem fio", "pt", ["rato"]),
     ],
 )
 def test_what_follows_another_languages_wish_still_teaches(
