@@ -243,6 +243,9 @@ SET_PHRASES: dict[str, tuple[str, ...]] = {
     "brother": (r"(?:e a[ií]|eae|eai|fala|salve|opa+|valeu),? brother",),
     "fala": (r"fala,? (?:galera|pessoal|gente)",),
     "bola": (r"show de bola",),  # Brazilian "awesome"
+    "côté": (r"(?:et )?de ton côté",),  # "and you?" ("rien de nouveau, et de ton côté?")
+    "coté": (r"(?:et )?de ton coté",),
+    "plaisir": (r"plaisir partagé",),  # "the pleasure is mine"
     "spécial": (r"rien de spécial",),  # "nothing special"
     "special": (r"rien de special",),
     # … and their courtesies ("mucho gusto" taught "gusto", "keine Sorge" "sorge")

@@ -466,10 +466,14 @@ def stopwords(lang: str) -> frozenset[str]:
         # "pessoas" — which no interest is lost without)
         words.update(set(stopwordsiso.stopwords(lang)) - _ISO_SUBJECT_WORDS.get(lang, frozenset()))
     words.update(_FAVOURITE.get(lang, ()))
+    words.update(_FUNCTION_WORDS.get(lang, ()))
     words.discard("")
     return frozenset(words)
 
 
+# Adverbs and conjunctions neither list holds ("Ganz okay", "Sebbene mai sia spesso meglio",
+# "sin da subito" taught "ganz", "sebbene", "ovvio sin")
+_FUNCTION_WORDS: dict[str, tuple[str, ...]] = {"de": ("ganz",), "it": ("sebbene", "sin")}
 # "favourite" in the languages whose nouns it follows: English drops it as a word of
 # sentiment (VADER, English only), and "libro favorito", "comida favorita", "favoriete boek"
 # were topics ("mi comida favorita es el sushi" now teaches "sushi")
@@ -846,6 +850,26 @@ _PARTICIPLE_ENDINGS: dict[str, re.Pattern[str]] = {
 # "kletsen", "analyseren" were topics); an infinitive alone still names one ("ik hou van
 # wandelen", "me gusta cocinar")
 _INFINITIVE_MARKERS = {"nl": "te", "de": "zu"}
+# … and the verbs after which an infinitive ends the clause, a verb's too: "Kann ich mir ein
+# Stück Zucker *leihen*?", "kunt u het algoritme *aanpassen*?" ("stück zucker leihen",
+# "aanpassen" were topics)
+_MODALS: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        ("kann", "kannst", "können", "könnt", "konnte", "könnte", "könnten", "will", "willst")
+        + ("wollen", "wollte", "muss", "musst", "müssen", "müsste", "soll", "sollst", "sollen")
+        + ("sollte", "darf", "darfst", "dürfen", "möchte", "möchtest", "möchten", "werde")
+        + ("wirst", "wird", "werden", "würde", "würdest", "würden")
+    ),
+    "nl": frozenset(
+        ("kan", "kun", "kunt", "kunnen", "kon", "kunnen", "zal", "zult", "zullen", "zou")
+        + ("zouden", "moet", "moeten", "moest", "wil", "wilt", "willen", "wilde", "mag")
+        + ("mogen",)
+    ),
+}
+# … but for what is learnt, an activity: "ik wil *leren* programmeren", "ich will
+# Gitarre spielen *lernen*" (as "learning programming" in English); "gaan" is not among the
+# modals for the same reason ("ik ga hardlopen": "going running")
+_LEARN = frozenset(("leren", "lernen"))
 # Honorifics of these languages: the name after one is a person spoken of or to ("Met
 # mevrouw *Smit*", "Herr *Müller* kommt gleich" taught "mevrouw smit", "müller"), as after
 # English's (see _HONORIFICS); so is a name's particle between ("mevrouw van *Dijk*")
@@ -1450,8 +1474,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 # dictionary form: "eu *uso* python" ("uso" is a noun too: "uso python")
                 verb_due and not name
             ) or (
-                lang in _INFINITIVE_MARKERS and previous == _INFINITIVE_MARKERS[lang]
-                and word.endswith("en") and not (lang == "de" and raw[:1].isupper())
+                lang in _INFINITIVE_MARKERS and word.endswith("en")
+                and not (lang == "de" and raw[:1].isupper())
+                and (previous == _INFINITIVE_MARKERS[lang]
+                     or (not following and previous not in _LEARN
+                         and any(w in _MODALS[lang] for w in lowered[:index])
+                         # not a plural ending the clause: "ik kan niet naar *zalen*"
+                         and _dictionary_form(word, lang).lower() == word))
             ) or (
                 lang != "en" and _named_after_honorific(tokens, lowered, index, lang, honored)
             ) or (

@@ -150,7 +150,8 @@ def test_each_listed_word_is_in_its_expressions() -> None:
         # news told, as "good news" (the corpus's small talk)
         ("¿Qué buena noticia?", "es"), ("Que boa notícia?", "pt"),
         ("Das sind gute Nachrichten!", "de"), ("Nada interesante, ¿y tú qué cuentas?", "es"),
-        ("Deseando hablar un rato.", "es"),
+        ("Deseando hablar un rato.", "es"), ("Rien de nouveau, et de ton coté?", "fr"),
+        ("Merci. Plaisir partagé.", "fr"),
     ],
 )
 def test_the_other_languages_wishes_teach_nothing(text: str, usual: str) -> None:

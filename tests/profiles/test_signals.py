@@ -604,6 +604,8 @@ def test_a_verb_with_its_pronouns_written_on_is_no_topic(text, usual, expected):
         ("Vosotros sois muy amables", "es", []),
         ("Uso spesso Python per lavoro", "it", ["python"]),
         ("Ik heb een beetje hoofdpijn", "nl", ["hoofdpijn"]),
+        ("Sebbene mai sia spesso meglio che proprio adesso.", "it", []),
+        ("Potrebbe non essere ovvio sin da subito, se non per gli olandesi.", "it", ["olandese"]),
         # stopwords-iso's words that name a subject stay topics
         ("uso mac os en casa", "es", ["mac os"]),
         ("La voie lactée est magnifique", "fr", ["magnifique", "voie lactée"]),
@@ -640,13 +642,20 @@ def test_favourite_is_dropped_after_its_noun_as_before_it_in_english(text, usual
         ("Dank je! Fijn om weer te kletsen.", "nl", []),
         ("Ich habe Lust, Gitarre zu spielen.", "de", ["gitarre", "lust"]),
         ("Ich versuche, jeden Tag zu joggen.", "de", []),  # as "I try to run every day"
-        # an infinitive alone still names the activity; German "zu" before a noun is "to"
+        # … and ending a clause with a modal verb
+        ("Kann ich mir ein Stück Zucker leihen?", "de", ["stück zucker"]),
+        ("Hoe kan ik het algoritme verbeteren?", "nl", ["algoritme"]),
+        # an infinitive alone still names the activity, and so does one learnt; a plural
+        # ending the clause is a noun
         ("Ik hou van wandelen in de natuur.", "nl", ["natuur", "wandelen"]),
+        ("Ik wil graag leren programmeren", "nl", ["leren programmeren"]),
+        ("Ik kan niet naar zalen, maar ik luister online.", "nl", ["zalen"]),
     ],
 )
-def test_an_infinitive_after_te_or_zu_is_a_verb(text, usual, expected):
-    """"herkennen", "kletsen", "analyseren" were topics: Dutch "om … te" and German "um …
-    zu" put a verb's infinitive there, never an activity named."""
+def test_an_infinitive_after_te_or_zu_or_a_modal_is_a_verb(text, usual, expected):
+    """"herkennen", "kletsen", "analyseren", "stück zucker leihen" were topics: Dutch "om …
+    te" and German "um … zu" put a verb's infinitive there, and so does a modal verb at the
+    clause's end: never an activity named."""
     assert sorted(t for t, _ in extractor.extract(text, usual=usual).topics) == sorted(expected)
 
 
