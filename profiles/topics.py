@@ -155,6 +155,14 @@ _LOCATIVES = frozenset(
     + ("around", "from", "onto", "into")
 )
 _PLACE_DETERMINERS = frozenset(("the", "my", "our", "your", "his", "her", "their", "a", "an"))
+# … and the body they are felt in ("legs are dead", "forearms are toast", "my knee is
+# acting up" taught "leg", "forearm", "knee"): as a phrase's head or alone; a phrase they
+# open names something else ("leg day", "arm wrestling", "ear training")
+_BODY_PARTS = frozenset(
+    ("leg", "forearm", "knee", "shoulder", "neck", "ankle", "wrist", "elbow", "hip")
+    + ("calf", "foot", "toe", "finger", "thumb", "hamstring", "quad", "glute", "shin", "spine")
+    + ("stomach", "tummy", "belly", "throat", "tooth", "jaw", "hand", "eye", "ear")
+)
 # Meals, a time of day as much as a thing: alone no subject ("brb grabbing *lunch*", "what's
 # for *dinner*" taught "lunch", "dinner"); in a phrase they are ("breakfast burrito",
 # "dinner party"), so not GENERIC_ALONE, whose words no phrase opens with.
@@ -2651,7 +2659,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
     if lang == "en" and len(words) == 2 and words[0] in _MEALS and head in _MEAL_TIMES:
         return None  # "*lunch break* finally": a time of day
-    if lang == "en" and head in _AILMENTS:
+    if lang == "en" and (head in _AILMENTS or head in _BODY_PARTS):
         return None  # "out sick with the *flu*", "a killer *headache*" (not "flu vaccine")
     if len(words) == 1:
         word = words[0]

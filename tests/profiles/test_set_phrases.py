@@ -94,7 +94,7 @@ def test_a_message_without_their_words_is_left_as_it_is() -> None:
         ("we built a rocket in the garage", ["rocket"]),
         ("made pasta from scratch with my kids", ["pasta"]),
         ("elden ring dlc kicked my butt all weekend", ["elden ring dlc"]),
-        ("forearms are toast after the climbing gym", ["climbing gym", "forearm"]),
+        ("forearms are toast after the climbing gym", ["climbing gym"]),
         ("french toast is my favorite breakfast", ["french toast"]),
         ("the toast was burnt", ["toast"]),
         ("pogacar is a machine", ["pogacar"]),
