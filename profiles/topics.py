@@ -118,6 +118,8 @@ GENERIC_ALONE = frozenset(
     # what one asks for or gives about a subject: "any recommendations?", "pushed a fix"
     + ("suggestion", "suggestions", "recommendation", "recommendations", "fix", "fixes")
     + ("opinion", "opinions", "person")
+    # … and how many goes it took ("third *attempt* cracked again", "on the first try")
+    + ("attempt", "attempts", "try", "tries")
     # what a person says they care about is the pastime named with it, not the word itself:
     # "my hobby is painting", "my passion is music" taught "hobby" and "passion" too
     + ("hobby", "passion")

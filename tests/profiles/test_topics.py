@@ -1976,13 +1976,15 @@ def test_what_a_noun_is_like_after_be_is_no_topic(text, expected):
     [
         ("love camping at the coast in early autumn, fewer crowds", ["crowd", "camping", "coast"]),
         ("got robbed every single turn", ["turn"]),
+        ("learning to make macarons, third attempt cracked again", ["macarons"]),
+        ("another attempt at sourdough", ["sourdough"]),
         ("she's definately my kid", []),
         ("prolly gonna skip it", []),
         ("i love single malt whisky", ["single malt whisky"]),
     ],
 )
 def test_how_many_and_chat_spelled_adverbs_are_no_topic(text, expected):
-    """"fewer crowd", "single turn", "definately", "prolly" were topics."""
+    """"fewer crowd", "single turn", "attempt", "definately", "prolly" were topics."""
     assert found(text) == expected, found(text)
 
 
