@@ -871,14 +871,14 @@ _MODALS: dict[str, frozenset[str]] = {
         + ("wirst", "wird", "werden", "würde", "würdest", "würden")
     ),
     "nl": frozenset(
-        ("kan", "kun", "kunt", "kunnen", "kon", "kunnen", "zal", "zult", "zullen", "zou")
+        ("kan", "kun", "kunt", "kunnen", "kon", "konden", "zal", "zult", "zullen", "zou")
         + ("zouden", "moet", "moeten", "moest", "wil", "wilt", "willen", "wilde", "mag")
         + ("mogen",)
     ),
 }
-# … but for what is learnt, an activity: "ik wil *leren* programmeren", "ich will
-# Gitarre spielen *lernen*" (as "learning programming" in English); "gaan" is not among the
-# modals for the same reason ("ik ga hardlopen": "going running")
+# … but not after a verb of learning, whose object is an activity: "ik wil *leren*
+# programmeren" (as "learning programming" in English); "gaan" is not among the modals for
+# the same reason ("ik ga hardlopen": "going running")
 _LEARN = frozenset(("leren", "lernen"))
 # Honorifics of these languages: the name after one is a person spoken of or to ("Met
 # mevrouw *Smit*", "Herr *Müller* kommt gleich" taught "mevrouw smit", "müller"), as after
@@ -887,8 +887,9 @@ _OTHER_HONORIFICS: dict[str, frozenset[str]] = {
     "nl": frozenset(("mevrouw", "meneer", "mevr", "mw", "dhr", "juffrouw", "dr", "prof")),
     "de": frozenset(("herr", "frau", "hr", "fr", "dr", "prof")),
     "fr": frozenset(("monsieur", "madame", "mademoiselle", "mme", "mlle", "dr", "prof")),
-    "es": frozenset(("señor", "señora", "señorita", "sr", "sra", "srta", "don", "doña", "dr"))
-    | {"prof"},
+    "es": frozenset(
+        ("señor", "señora", "señorita", "sr", "sra", "srta", "don", "doña", "dr", "prof")
+    ),
     "it": frozenset(("signor", "signore", "signora", "signorina", "sig", "dott", "dr", "prof")),
     "pt": frozenset(("senhor", "senhora", "sr", "sra", "dona", "dr", "prof")),
 }
@@ -1289,7 +1290,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
         subject = False  # a subject among the words since the last content word: "I really"
         participle = False  # … and a form of "be": only a participle is a verb ("is failing")
         complement = False  # … after a noun: "my hobby is *painting*" names, not does
-        described = False  # … after any other noun: "my bowls are still *wonky*" says how
+        described = False  # … after any other noun: "my code is still *buggy*" says how
         # … after someone doing it: "we're *migrating* the billing db", "I'm *writing* unit
         # tests", "the kids are *operating* drones", "my friends are *streaming* valorant"
         # (an -ing form before a noun may open a compound: "these are *operating* systems",
@@ -1612,7 +1613,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 )
                 doer = be and actor
                 # … only after a noun that names a doing ("my *hobby* is painting"); any
-                # other is the doer: "my phone is ringing", "the server is rebooting"
+                # other is the doer: "my phone is ringing", "my screen is flickering"
                 # … not past an adverb: "my tomatoes are *finally* ripening" is a verb's,
                 # and so is "my ears are *still* ringing" (a stopword: no _adverb)
                 described = (be and noun_before and not named_as and head_noun) or (
