@@ -1944,6 +1944,8 @@ def test_an_ing_form_after_a_noun_and_be_is_its_doing_unless_the_noun_names_one(
         ("my drum kit lives in the garage", ["drum kit"]),
         ("the config lives in the repo", ["config", "repo"]),
         ("A 3-legged dog walks into an old west saloon", ["legged dog", "west saloon"]),
+        # … and before its particle: "the error shows up" ("error show")
+        ("the error shows up in the browser console", ["browser console", "error"]),
         # a plural noun before a place stays one
         ("my favourite shows on the platform", ["platform", "show"]),
     ],
