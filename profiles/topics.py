@@ -157,6 +157,14 @@ _LOCATIVES = frozenset(
     + ("around", "from", "onto", "into")
 )
 _PLACE_DETERMINERS = frozenset(("the", "my", "our", "your", "his", "her", "their", "a", "an"))
+# … and the conditions someone lives with, health data too ("my dad has cancer", "my
+# anxiety is bad today", "got covid again", "my kid has adhd"): what a phrase they open
+# names stays ("cancer research", "adhd coaching app"), and "depression" is left out (the
+# economy's: "the great depression")
+_CONDITIONS = frozenset(
+    ("covid", "insomnia", "asthma", "diabetes", "adhd", "autism", "anxiety", "cancer")
+    + ("pregnancy", "miscarriage", "suicide", "dementia", "alzheimer", "alzheimers")
+)
 # … and the body they are felt in ("legs are dead", "forearms are toast", "my knee is
 # acting up" taught "leg", "forearm", "knee"): as a phrase's head or alone; a phrase they
 # open names something else ("leg day", "arm wrestling", "ear training")
@@ -2667,7 +2675,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
     head = words[-1] if items[-1][1] else lemma(words[-1], lang)
     if lang == "en" and len(words) == 2 and words[0] in _MEALS and head in _MEAL_TIMES:
         return None  # "*lunch break* finally": a time of day
-    if lang == "en" and (head in _AILMENTS or head in _BODY_PARTS):
+    if lang == "en" and (head in _AILMENTS or head in _CONDITIONS or head in _BODY_PARTS):
         return None  # "out sick with the *flu*", "a killer *headache*" (not "flu vaccine")
     if len(words) == 1:
         word = words[0]

@@ -2019,3 +2019,22 @@ def test_a_part_of_the_body_alone_is_no_topic(text, expected):
     """"leg", "forearm", "knee" were topics: how someone feels, as the ailments are — and
     health data a profile should not keep."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my dad has cancer", []),
+        ("my anxiety is bad today", []),
+        ("got covid again ugh", []),
+        ("i've been journaling every night, it really helps with anxiety", ["journaling"]),
+        # a phrase a condition opens names something else; "depression" is left out
+        ("cancer research is underfunded", ["cancer research"]),
+        ("building an adhd coaching app", ["adhd coaching app"]),
+        ("reading about the great depression", ["depression"]),
+    ],
+)
+def test_a_condition_someone_lives_with_is_no_topic(text, expected):
+    """"cancer", "anxiety", "covid" were topics: health data a profile should not keep, as
+    the ailments and the parts of the body are not kept."""
+    assert found(text) == expected, found(text)
