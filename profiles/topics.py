@@ -1587,9 +1587,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             if filler or verb_use:
                 noun_before = bool(run)
                 plural_before = noun_before and _plural_doer(run[-1])
-                named_as = noun_before and _names_a_doing(run[-1][0], lowered[:start])
-                # (a word the lexicon knows as a noun: "wat is *ultrasound*" is Dutch)
-                head_noun = noun_before and "NOUN" in _pos(run[-1][0])
+                last = run[-1][0] if run else ""  # the noun a form of "be" may follow
                 if run:
                     # a verb ending the run is the clause's own: the run's last word is no
                     # verb then ("she said the release *notes* are out")
@@ -1620,14 +1618,18 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                     or (actor and (carried or "AUX" in _pos(word)))  # "have", "will"
                 )
                 doer = be and actor
-                # … only after a noun that names a doing ("my *hobby* is painting"); any
-                # other is the doer: "my phone is ringing", "my screen is flickering"
+                # the complement names what the noun is only after a noun that names a
+                # doing ("my *hobby* is painting"); any other is the doer: "my phone is
+                # ringing", "my screen is flickering" (judged only at a form of "be")
+                named_as = be and noun_before and _names_a_doing(last, lowered[:start])
+                # … and what any other noun the lexicon knows is like ("my code is *buggy*";
+                # "wat is *ultrasound*" is Dutch), past adverbs but not past a determiner
+                described = (
+                    be and noun_before and not named_as and "NOUN" in _pos(last)
+                ) or (carried and described and word not in _DETERMINERS)
                 # … not past an adverb: "my tomatoes are *finally* ripening" is a verb's,
                 # and so is "my ears are *still* ringing" (a stopword: no _adverb)
-                described = (be and noun_before and not named_as and head_noun) or (
-                    carried and described and word not in _DETERMINERS
-                )
-                complement = (be and named_as) or (
+                complement = named_as or (
                     carried and complement and not adverb and word not in _ASPECT_ADVERBS
                 )
                 subject = (
