@@ -72,6 +72,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.events import AnyEvent, MessageEvent
 from bot.features import Features
 from bot.journal import LEARNING_ONLY, Journal, Kept, Owed
+from bot.written_languages import WrittenLanguages, writer_of
 from profiles.db import Database, DatabaseUnavailable, is_busy
 from profiles.engine import PersonKey, ProfileEngine
 from profiles.ingest import Claim, IngestStats, Observation, WriteBehind
@@ -142,6 +143,7 @@ class _Parts(Protocol):
     engine: ProfileEngine
     journal: Journal
     features: Features
+    written: WrittenLanguages
 
 
 class Learner:
@@ -239,6 +241,11 @@ class Learner:
             writing=bool(self._seen(batch)),
         )
         items = [item for item in batch if _all_allow(item, allowed)]
+        for item in batch:
+            if item.person_id not in allowed:
+                # Its language was noted when it was extracted, perhaps after their /forget
+                # or revocation (a message in flight): that hint goes too.
+                self.parts.written.forget(writer_of(item.event))
         if not items:
             return IngestStats(0, 0, 0, 0, 0, 0)
         engine = self.parts.engine

@@ -12,7 +12,12 @@ preference and the platform's locale (bot/pipeline/observe.py ``writing_language
 
 A hint kept in memory, per process and bounded, not a record: noted only from messages the
 bot learns from (those of people who allow it), and dropped when the person is forgotten or
-revokes consent (bot/lifecycle.py). A restart or another worker starts without it and
+revokes consent (bot/lifecycle.py), and again wherever this process next meets them not
+allowing learning — the learner's batch that drops their message, the intake or a reply's
+consent gate that finds them gone, revoked or new. So a message extracted before their
+``/forget`` and noted after it (it then waits for a batch that drops it), or a ``/forget``
+run by another worker, leaves no hint for longer than their next event here (or the
+least-recently-noted eviction below). A restart or another worker starts without it and
 learns it again from the next longer messages.
 """
 
@@ -20,8 +25,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from bot.events import Event
+
 # (platform, workspace, user id)
 Writer = tuple[str, str, str]
+
+
+def writer_of(event: Event) -> Writer:
+    ref = event.person
+    return (ref.platform, ref.workspace, ref.user_id)
 
 # How many more of a person's recent longer messages must be in one language than in others
 # before their short ones are read in it: one message in German from an English writer (a

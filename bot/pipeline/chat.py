@@ -33,10 +33,11 @@ from bot.pipeline.assemble import Assemble
 from bot.pipeline.consent_gate import ConsentGate, Gate
 from bot.pipeline.identify import ClaimAttempt, ClaimUnsure, Identify, SteadyClaim, key_of
 from bot.pipeline.intake import Intake
-from bot.pipeline.observe import ChannelContext, Observe, writer_of, writing_language
+from bot.pipeline.observe import ChannelContext, Observe, writing_language
 from bot.pipeline.record import Record, TurnRow
 from bot.pipeline.tools import attach_tools
 from bot.services import Services
+from bot.written_languages import writer_of
 from profiles.db import DatabaseUnavailable, is_busy
 from profiles.engine import answered_allows
 from profiles.models import Consent, ConversationTurn, Person
@@ -495,6 +496,8 @@ class Chat:
         person, gate = decided.person, decided.gate
         person_id = person.id
         assert person_id is not None
+        if not gate.allowed:  # new, revoked, or forgotten by another worker: no hint here
+            self.services.written.forget(writer_of(event))
         now = self.services.clock()
 
         async def assemble(

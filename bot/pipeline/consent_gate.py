@@ -19,6 +19,7 @@ class Gate:
     learn: bool  # the person allows learning and the channel is not excluded
     notice: bool  # show the consent notice with this answer (first time only)
     awaiting_consent: bool  # unanswered consent: hold the exchange in memory, store nothing
+    allowed: bool = True  # the person allows learning here (their answer, the workspace's mode)
 
 
 class ConsentGate:
@@ -71,4 +72,5 @@ def gate_of(consent: Consent, allowed: bool, policy: Policy | None) -> Gate:
         # shown once; an unanswered consent allows learning only in opt-out mode
         notice=unanswered and consent.notice_shown_at is None and not allowed,
         awaiting_consent=unanswered and not learn,
+        allowed=allowed,
     )

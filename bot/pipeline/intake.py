@@ -55,10 +55,10 @@ from bot.pipeline.observe import (
     Observe,
     reported_changes,
     stored_context,
-    writer_of,
     writing_language,
 )
 from bot.services import Services
+from bot.written_languages import writer_of
 from profiles.db import DatabaseUnavailable, is_busy
 from profiles.engine import answered_allows
 from profiles.feedback import reaction_value, teaches_interest
@@ -207,6 +207,10 @@ class Intake:
         for arrival in batch:
             sender = senders.get(arrival.key)
             consent = sender.consent if sender is not None else None
+            if sender is None or (consent is not None and answered_allows(consent) is False):
+                # Gone or revoked (perhaps by another worker): no hint of their writing
+                # stays here (bot/written_languages.py).
+                self.services.written.forget(arrival.key)
             if sender is None or consent is None or consent.status == ConsentStatus.UNKNOWN:
                 arrival.per_event = True  # first contact or unanswered: see module doc
                 continue

@@ -22,7 +22,7 @@ from bot.events import Event, MessageEvent
 from bot.learning import Pending
 from bot.pipeline.record import TurnRow, turn_row
 from bot.services import Services
-from bot.written_languages import Writer
+from bot.written_languages import writer_of
 from profiles.ingest import Claim, Observation
 from profiles.models import Person, Preference, Source
 from profiles.preferences import PreferenceError, validate
@@ -220,11 +220,6 @@ def writing_language(
         or stored.get(("language", Source.PLATFORM.value))
         or written
     )
-
-
-def writer_of(event: Event) -> Writer:
-    ref = event.person
-    return (ref.platform, ref.workspace, ref.user_id)
 
 
 def stored_context(rows: Iterable[Preference]) -> dict[tuple[str, str], str]:
