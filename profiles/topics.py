@@ -91,6 +91,8 @@ INTERJECTIONS = frozenset(
     # adverbs as chat spells them ("she's *definately* my kid", "*prolly* gonna skip it",
     # "*defo* going" taught each)
     + ("definately", "definatly", "definetly", "defo", "deffo", "prolly", "probs", "obvs")
+    # … and how much: "that game is *hella* grindy" taught "hella grindy"
+    + ("hella", "highkey")
     # greetings and thanks in the other languages the bot detects most
     + ("bonjour", "salut", "merci", "hola", "gracias", "hallo", "danke", "ciao", "grazie")
     + ("obrigado", "obrigada", "oi", "tschüss", "adios", "adiós", "bonsoir", "coucou")
@@ -336,6 +338,14 @@ _MEASURES = frozenset(
 )
 # Words that say how much of a quality something has
 _INTENSIFIERS = frozenset(("so", "very", "too", "super", "quite", "extremely", "incredibly"))
+# … and the other adverbs before how something is, after which a word the lexicon does not
+# know is an adjective chat made up ("my code is really *janky*", "the raid is kinda
+# *grindy*" each taught it); after "still" only one made with "-y" ("my bowls are still
+# *wonky*"): "still" goes with nouns as well ("the best game is still *zelda*")
+_DEGREE = _INTENSIFIERS | frozenset(
+    ("really", "pretty", "kinda", "sorta", "hella", "lowkey", "highkey", "fairly", "rather")
+    + ("totally", "somewhat", "slightly", "bit", "little", "way", "mega")
+)
 # Doing again, or all at once, what another verb says: never a subject ("*rewatching*
 # breaking bad" taught "rewatching breaking", "*rewatching* the office" "rewatching")
 _REDOING = frozenset(
@@ -1478,10 +1488,14 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 spent_at and not spent_pastime
             )
             # what a noun is like, ending its phrase after "be": "my code is *buggy*", "the
-            # trails are *quiet*" (a language or a country is a thing: "my language is english")
+            # trails are *quiet*" (a language or a country is a thing: "my language is english"),
+            # or a word the lexicon does not know after an adverb of degree (see _DEGREE)
             quality = (
-                lang == "en" and not run and not name and described and "ADJ" in _pos(word)
+                lang == "en" and not run and not name and described
                 and (not following or is_filler(following)) and not _cldr_named(word)
+                and ("ADJ" in _pos(word) or (not _pos(word) and (
+                    previous in _DEGREE or (previous == "still" and word.endswith("y"))
+                )))
             )
             filler = is_filler(word, lang) or (
                 lang != "en" and inflected_verb(
