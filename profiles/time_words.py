@@ -21,6 +21,13 @@ import functools
 # "winter". Not "spring" nor "fall", which name other things as often ("spring boot", "a
 # bad fall").
 _SEASONS = ("summer", "winter", "autumn", "summers", "winters", "summertime", "wintertime")
+# The day's turns CLDR's periods leave out (it names morning, noon, evening, night,
+# midnight): "lights now turn on at *sunset*", "up before *dawn*" taught the time. Not
+# "twilight", a title as often.
+_DAY_TURNS = (
+    "sunset", "sunrise", "dawn", "dusk", "daybreak", "nightfall", "midday", "bedtime",
+    "lunchtime", "dinnertime", "teatime",
+)
 # CLDR's units of time that chat measures things in ("century" names a subject: "19th century
 # novels").
 _UNITS = ("second", "minute", "hour", "day", "week", "month", "year")
@@ -59,6 +66,7 @@ def _time_words() -> frozenset[str]:
         words.add(unit)  # CLDR names the plural: "seconds", "secs", "sec"
         words.update(_unit_names(f"duration-{unit}", ("en",)))
     words.update(_SEASONS)
+    words.update(_DAY_TURNS)
     return frozenset(words)
 
 

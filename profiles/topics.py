@@ -336,6 +336,7 @@ _MEASURES = frozenset(
     ("day", "week", "month", "year", "weekend", "night", "morning", "evening", "hour", "minute")
     + ("time", "lot", "bit", "few", "couple", "same", "while", "moment")
 )
+_BED_PREPOSITIONS = frozenset(("before", "after", "in", "to", "for", "from", "of", "till", "until"))
 # Words that say how much of a quality something has
 _INTENSIFIERS = frozenset(("so", "very", "too", "super", "quite", "extremely", "incredibly"))
 # … and the other adverbs before how something is, after which a word the lexicon does not
@@ -1533,6 +1534,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             ) or (
                 # "my mother *in law*", "sister *in law*": one's family, as "mother" is
                 lang == "en" and word == "law" and previous == "in" and before in _KIN
+            ) or (
+                # where one sleeps, and when: "playing animal crossing before *bed*",
+                # "reading in *bed*", "out of *bed*" (not "bed frame", "raised beds")
+                lang == "en" and word == "bed" and previous in _BED_PREPOSITIONS
+                and (not following or is_filler(following) or generic_alone(following))
             ) or (
                 # "every *single* turn", "every single time": how many, not which kind
                 lang == "en" and word == "single" and previous == "every"

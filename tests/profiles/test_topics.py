@@ -2057,3 +2057,35 @@ def test_a_condition_someone_lives_with_is_no_topic(text, expected):
     """"cancer", "anxiety", "covid" were topics: health data a profile should not keep, as
     the ailments and the parts of the body are not kept."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("spent hours tuning my setup, lights now turn on at sunset", ["setup", "light"]),
+        ("up before dawn to fish", []),
+        ("love watching the sunset over the lake", ["lake"]),
+        # a phrase such a word opens keeps its head, as "evening photography" does
+        ("sunset photography is my thing", ["photography"]),
+        ("the twilight saga", ["twilight saga"]),
+    ],
+)
+def test_the_turns_of_the_day_are_times(text, expected):
+    """"sunset", "dawn" were topics: they say when, as "morning" and "midnight" (CLDR's day
+    periods) do."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("playing animal crossing before bed has become my ritual", ["animal crossing", "ritual"]),
+        ("reading in bed tonight", []),
+        ("got out of bed at noon", []),
+        ("got a new bed frame", ["bed frame"]),
+        ("my bed is so comfy", ["bed"]),
+    ],
+)
+def test_bed_after_a_preposition_says_where_or_when(text, expected):
+    """"before bed", "in bed" taught "bed"; a bed one buys or describes stays."""
+    assert found(text) == expected, found(text)
