@@ -152,12 +152,16 @@ _HOME_PLACES = frozenset(
     + ("sofa", "armchair", "bed", "nightstand", "dresser", "floor", "rug", "carpet", "ceiling")
     + ("windowsill", "doorstep", "porch", "patio", "balcony", "yard", "backyard", "lawn")
     + ("driveway", "fence", "roof", "stair", "staircase", "basket", "hamper", "shed", "corner")
-    + ("street", "sidewalk", "station", "office")
+    + ("street", "sidewalk", "station", "office", "avenue", "road")
+    # … and the woods one walks into ("foraging in the *woods* behind the house"; as written:
+    # "wood" is a material, "made from the wood of an old oak")
+    + ("woods",)
 )
 _LOCATIVES = frozenset(
     ("on", "in", "at", "by", "near", "off", "under", "behind", "beside", "inside", "outside")
     + ("around", "from", "onto", "into")
 )
+_ORDINAL_ENDINGS = frozenset(("st", "nd", "rd", "th"))  # "5th", split from its number
 _PLACE_DETERMINERS = frozenset(("the", "my", "our", "your", "his", "her", "their", "a", "an"))
 # … and the conditions someone lives with, health data too ("my dad has cancer", "my
 # anxiety is bad today", "got covid again", "my kid has adhd"): what a phrase they open
@@ -1395,6 +1399,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                         not object_position
                         or (word.endswith("ing") and following in _OBJECT_NOUNS | _PARTICLES)
                     )
+                    # an activity opening the clause, and where it is done: "*hiking* in the
+                    # alps was amazing", "*swimming* in the lake is the best" (not "logging
+                    # in to the vpn")
+                    and not (word.endswith("ing") and following == "in"
+                             and after in _PLACE_DETERMINERS and _opening(lowered[:index]))
                 )
                 # an action, not an activity: "*grabbing* lunch", "*switching* from webpack"
                 # (after a determiner it names a thing: "the staging database")
@@ -1880,15 +1889,21 @@ def _home_places(tokens: Sequence[str], lowered: Sequence[str]) -> frozenset[int
     words are no topic. The place ends its phrase; a capitalised modifier is a name."""
     placed: set[int] = set()
     for index in range(len(tokens) - 2):
-        if lowered[index] not in _LOCATIVES or lowered[index + 1] not in _PLACE_DETERMINERS:
+        if lowered[index] not in _LOCATIVES:
             continue
         first = index + 2
+        if lowered[index + 1].isdigit():  # an address: "the pho place on 5th *street*"
+            first += lowered[first] in _ORDINAL_ENDINGS
+        elif lowered[index + 1] not in _PLACE_DETERMINERS:
+            continue
         for head in (first, first + 1):
             if head >= len(tokens) or is_filler(lowered[head]):
                 break
             ends = not lowered[head + 1] or is_filler(lowered[head + 1])
             named = any(tokens[at][:1].isupper() for at in range(first, head + 1))
-            if ends and not named and lemma(lowered[head], "en") in _HOME_PLACES:
+            if ends and not named and (
+                lowered[head] in _HOME_PLACES or lemma(lowered[head], "en") in _HOME_PLACES
+            ):
                 placed.update(range(first, head + 1))
                 break
     return frozenset(placed)

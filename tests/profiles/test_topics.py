@@ -2089,3 +2089,34 @@ def test_the_turns_of_the_day_are_times(text, expected):
 def test_bed_after_a_preposition_says_where_or_when(text, expected):
     """"before bed", "in bed" taught "bed"; a bed one buys or describes stays."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("been foraging for chanterelles in the woods behind the house", ["chanterelles"]),
+        ("a cabin in the woods", ["cabin"]),
+        ("tried the pho place on 5th street, incredible broth", ["incredible broth", "pho"]),
+        ("the new bakery on 42nd avenue", ["bakery"]),
+        # the material stays
+        ("just made a cutting board from walnut wood", ["walnut wood", "cutting board"]),
+    ],
+)
+def test_the_woods_and_an_address_say_where(text, expected):
+    """"in the woods" taught "wood", "on 5th street" "street": where, as "in the garage"."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hiking in the alps was amazing", ["alps", "hiking"]),
+        ("skiing in the winter is fun", ["skiing"]),
+        ("biking in the city is scary", ["biking"]),
+        ("logging in to the vpn", ["vpn"]),
+    ],
+)
+def test_an_activity_opening_the_clause_before_where_it_is_done_is_the_topic(text, expected):
+    """"hiking in the alps was amazing" taught only "alps": an -ing form opening the clause
+    before "in" was read as an instruction ("logging in")."""
+    assert found(text) == expected, found(text)
