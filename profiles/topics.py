@@ -371,6 +371,9 @@ _PARTITIVES = frozenset(
     # … and which sort of it, as "kind" and "sort" (generic alone) say: "identify the *type*
     # of bird in the photo" taught "type"
     + ("type", "types", "variety", "varieties")
+    # … and by which sense: "love the *smell* of fresh bread", "the *taste* of homemade
+    # pasta" taught "smell", "taste"
+    + ("smell", "smells", "scent", "taste", "aroma", "sight", "feel")
 )
 # Greetings, thanks and honorifics: the names right after one are a person spoken to or of,
 # not what a message is about ("thanks Sarah!", "hey mike, how was the concert?", "ask
@@ -1501,11 +1504,16 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             # trails are *quiet*" (a language or a country is a thing: "my language is english"),
             # or a word the lexicon does not know after an adverb of degree (see _DEGREE)
             quality = (
-                lang == "en" and not run and not name and described
+                lang == "en" and not run and not name
                 and (not following or is_filler(following)) and not _cldr_named(word)
-                and ("ADJ" in _pos(word) or (not _pos(word) and (
-                    previous in _DEGREE or (previous == "still" and word.endswith("y"))
-                )))
+                and (
+                    (described and ("ADJ" in _pos(word) or (not _pos(word) and (
+                        previous in _DEGREE or (previous == "still" and word.endswith("y"))
+                    ))))
+                    # … or after a verb of becoming or seeming: "the leaves are turning
+                    # *yellow*", "the dough looks *sticky*" (not "went vegan")
+                    or (previous in _BECOMING and "ADJ" in _pos(word))
+                )
             )
             filler = is_filler(word, lang) or (
                 lang != "en" and inflected_verb(
@@ -1664,6 +1672,7 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 subject = (
                     # one's family too: "my son *plays* fortnite", "my kids *love* lego"
                     (be or word in _SUBJECTS or carried or person or adverb or where
+                     or (lang == "en" and noun_before and word in _BETWEEN_SUBJECT_AND_VERB)
                      or (lang == "en" and word in _KIN)
                      or ("'" in word and stem in _DOERS))  # "I've", "we'd"
                     and word not in _DETERMINERS
@@ -1843,6 +1852,18 @@ MANNER_LEEWAY = 0.3
 # How often, ending a clause, as an adverb ("our band practices *weekly*", "I check app
 # reviews *daily*"); before a noun an adjective ("the weekly meeting").
 _HOW_OFTEN = frozenset(("hourly", "daily", "nightly", "weekly", "monthly", "yearly"))
+_BECOMING = frozenset(
+    ("turn", "turns", "turned", "turning", "grow", "grows", "grew", "growing", "become")
+    + ("becomes", "became", "becoming", "seem", "seems", "seemed", "look", "looks", "looked")
+    + ("looking", "feel", "feels", "felt", "stay", "stays", "stayed", "staying")
+)
+# Adverbs a stopword list holds, between a subject and its verb: "my toddler *only* eats
+# pasta", "the kids *always* want pizza" ("eats pasta" was a topic). After a noun only: "the
+# *only* game", "my *usual* spot" open a phrase.
+_BETWEEN_SUBJECT_AND_VERB = frozenset(
+    ("only", "also", "even", "always", "never", "often", "usually", "sometimes", "mostly")
+    + ("rarely", "seldom", "barely", "hardly", "literally", "basically", "actually")
+)
 # Where, after a noun or before no noun: "a jazz concert *downtown*", "the pho place *downtown*
 # closed" (they taught "jazz concert downtown", "downtown"); before a noun a modifier ("the
 # downtown library").

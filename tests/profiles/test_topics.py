@@ -2120,3 +2120,48 @@ def test_an_activity_opening_the_clause_before_where_it_is_done_is_the_topic(tex
     """"hiking in the alps was amazing" taught only "alps": an -ing form opening the clause
     before "in" was read as an instruction ("logging in")."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my toddler only eats pasta", ["toddler", "pasta"]),
+        ("the tests never pass", ["test"]),
+        ("python always wins", ["python"]),
+        ("my son also plays chess", ["chess"]),
+        # before a noun such a word opens its phrase
+        ("the only game i play", []),
+    ],
+)
+def test_an_adverb_between_a_subject_and_its_verb_hands_the_subject_on(text, expected):
+    """"eats pasta", "pass", "win" were topics: "only", "never", "always" are stopwords,
+    and the subject before them was lost to the verb after."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("love the smell of fresh bread in the morning", ["bread"]),
+        ("nothing beats the taste of homemade pasta", ["homemade pasta"]),
+        ("i love the feel of a mechanical keyboard", ["mechanical keyboard"]),
+    ],
+)
+def test_the_sense_something_reaches_one_by_is_no_topic(text, expected):
+    """"smell", "taste" were topics: before "of" they say how, as "a cup of" says how
+    much."""
+    assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the leaves are turning yellow", ["leaf"]),
+        ("the dough looks sticky", ["dough"]),
+        ("went vegan last year", ["vegan"]),
+    ],
+)
+def test_an_adjective_after_a_verb_of_becoming_or_seeming_is_no_topic(text, expected):
+    """"yellow" was a topic: after "turning", "looks" an adjective says how something is
+    (not after "went": "went vegan" names a diet)."""
+    assert found(text) == expected, found(text)
