@@ -1618,6 +1618,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 ))
                 and _subject_and_verb(run, read_as_verb=True, leeway=MANNER_LEEWAY)
             )
+            # … and so is a noun's verb before a person it is done to: "my plants *hate* me",
+            # "my forearms *hate* me" (they taught "plants hate"); no noun comes before "me"
+            went = went or (
+                lang == "en" and word in _OBJECT_PRONOUNS and _subject_and_verb(run)
+            )
             filler = filler or adverb or went or where
             if filler and _joins_nouns(word, lang, run, following):
                 filler = False  # "juegos *de* mesa", "fotografia *di* strada"
@@ -1851,6 +1856,7 @@ _HOW_IT_WENT = frozenset(
 MANNER_LEEWAY = 0.3
 # How often, ending a clause, as an adverb ("our band practices *weekly*", "I check app
 # reviews *daily*"); before a noun an adjective ("the weekly meeting").
+_OBJECT_PRONOUNS = frozenset(("me", "us", "him", "them"))  # not "her", also a determiner
 _HOW_OFTEN = frozenset(("hourly", "daily", "nightly", "weekly", "monthly", "yearly"))
 _BECOMING = frozenset(
     ("turn", "turns", "turned", "turning", "grow", "grows", "grew", "growing", "become")

@@ -2165,3 +2165,18 @@ def test_an_adjective_after_a_verb_of_becoming_or_seeming_is_no_topic(text, expe
     """"yellow" was a topic: after "turning", "looks" an adjective says how something is
     (not after "went": "went vegan" names a diet)."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my plants hate me", ["plant"]),
+        ("Lag makes me unhappy.", ["lag"]),
+        ("the stewardess stops them", ["stewardess"]),
+        ("chess teaches us patience", ["chess", "patience"]),
+    ],
+)
+def test_a_nouns_verb_before_the_person_it_is_done_to_is_no_topic(text, expected):
+    """"plants hate", "lag make", "stewardess stop" were topics: no noun comes before an
+    object pronoun, so the word before one after a noun is that noun's verb."""
+    assert found(text) == expected, found(text)
