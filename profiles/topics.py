@@ -1923,6 +1923,8 @@ def _home_places(tokens: Sequence[str], lowered: Sequence[str]) -> frozenset[int
             first += lowered[first] in _ORDINAL_ENDINGS
         elif lowered[index + 1] not in _PLACE_DETERMINERS:
             continue
+        elif lowered[first].isdigit():  # which one: "the coffee machine on the 3rd *floor*"
+            first += 1 + (lowered[first + 1] in _ORDINAL_ENDINGS)
         for head in (first, first + 1):
             if head >= len(tokens) or is_filler(lowered[head]):
                 break

@@ -2098,6 +2098,7 @@ def test_bed_after_a_preposition_says_where_or_when(text, expected):
         ("a cabin in the woods", ["cabin"]),
         ("tried the pho place on 5th street, incredible broth", ["incredible broth", "pho"]),
         ("the new bakery on 42nd avenue", ["bakery"]),
+        ("the coffee machine on the 3rd floor is broken again", ["coffee machine"]),
         # the material stays
         ("just made a cutting board from walnut wood", ["walnut wood", "cutting board"]),
     ],
