@@ -644,7 +644,13 @@ def _pos(word: str) -> frozenset[str]:
     """Parts of speech the English lexicon allows for ``word`` (empty when unknown)."""
     import lemminflect
 
-    return frozenset(lemminflect.getAllLemmas(word))
+    found = frozenset(lemminflect.getAllLemmas(word))
+    return found | {"NOUN"} if word in _CLIPPED_NOUNS else found
+
+
+# Clipped nouns the lexicon lists only as verbs: "does anyone know a good *vet*?" taught
+# nothing ("vet" a verb ending its phrase), and neither did "the *ref* was awful".
+_CLIPPED_NOUNS = frozenset(("vet", "vets", "ref", "refs"))
 
 
 @functools.lru_cache(maxsize=100_000)

@@ -2181,3 +2181,16 @@ def test_a_nouns_verb_before_the_person_it_is_done_to_is_no_topic(text, expected
     """"plants hate", "lag make", "stewardess stop" were topics: no noun comes before an
     object pronoun, so the word before one after a noun is that noun's verb."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("does anyone know a good vet near downtown?", ["vet"]),
+        ("the ref was awful last night", ["ref"]),
+        ("we need to vet the vendors", ["vendor"]),
+    ],
+)
+def test_clipped_nouns_the_lexicon_knows_only_as_verbs_are_nouns(text, expected):
+    """"a good vet" taught nothing: the lexicon lists "vet" and "ref" only as verbs."""
+    assert found(text) == expected, found(text)
