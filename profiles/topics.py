@@ -389,7 +389,12 @@ _GREETING_TAIL = frozenset(
 )
 # Conjunctions that open a clause with its own finite verb (not "since", "after": also
 # prepositions).
-_SUBORDINATORS = frozenset(("if", "when", "whenever", "unless", "until", "because", "whether"))
+_SUBORDINATORS = frozenset(
+    ("if", "when", "whenever", "unless", "until", "because", "whether")
+    # … and a question's word opening a clause inside a sentence: "explain how dns *works*",
+    # "no idea why the build *fails*" (they taught "dns work", "build fail")
+    + ("how", "why")
+)
 # Verbs of saying and thinking whose object is a clause with its own verb, its "that" left
 # out: "Kevin said the tests *pass*", "I think the build *works*" (taught "tests pass").
 _REPORTING = frozenset(
@@ -2327,8 +2332,16 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     with the noun before it, -s after a singular one ("if the weather *holds*", "when the
     build *finishes*"), none after a plural ("if the unit tests *pass*"): that word is the
     clause's verb. Outside one a noun phrase may stand alone ("merge conflicts
-    everywhere")."""
-    return run[:-1] if _subject_and_verb(run) else run
+    everywhere"). There a name, a word the lexicon does not know or a gerund may be the
+    subject too, and its verb a little rarer than the plural it shares a form with: "explain
+    how dns *works*", "how crafting *works*" (they taught "dns work", "work")."""
+    if _subject_and_verb(run):
+        return run[:-1]
+    if len(run) < 2 or run[-1][1]:
+        return run
+    subject, kept = run[-2]
+    unnamed = kept or not _pos(subject) or (subject.endswith("ing") and "VERB" in _pos(subject))
+    return run[:-1] if unnamed and _third_person_verb(run[-1][0], PARTICLE_LEEWAY) else run
 
 
 def _subject_and_verb(

@@ -2194,3 +2194,22 @@ def test_a_nouns_verb_before_the_person_it_is_done_to_is_no_topic(text, expected
 def test_clipped_nouns_the_lexicon_knows_only_as_verbs_are_nouns(text, expected):
     """"a good vet" taught nothing: the lexicon lists "vet" and "ref" only as verbs."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("explain how dns works", ["dns"]),
+        ("i wonder how kubernetes works", ["kubernetes"]),
+        ("no idea why the build fails", ["build"]),
+        ("no idea why postgres crashes", ["postgres"]),
+        ("how rust handles memory", ["rust", "memory"]),
+        # a noun phrase that awaits no verb stays whole
+        ("if the unit tests pass", ["unit test"]),
+        ("when running shoes wear out", ["running shoe"]),
+    ],
+)
+def test_a_clause_after_how_or_why_ends_in_its_verb(text, expected):
+    """"dns work", "kubernetes work" were topics: after "how" and "why", as after "if", a
+    clause awaits its verb, whose subject may be a word the lexicon does not know."""
+    assert found(text) == expected, found(text)
