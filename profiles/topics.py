@@ -1633,6 +1633,11 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
             # "my forearms *hate* me" (they taught "plants hate"); no noun comes before "me"
             went = went or (
                 lang == "en" and word in _OBJECT_PRONOUNS and _subject_and_verb(run)
+            ) or (
+                # … as is a past tense the lexicon does not know, before its object: "the
+                # new patch *nerfed* my main", "the update *bricked* my phone"
+                lang == "en" and (word in _OBJECT_PRONOUNS or word in _OBJECT_ARTICLES)
+                and _unknown_past_after_noun(run)
             )
             filler = filler or adverb or went or where
             if filler and _joins_nouns(word, lang, run, following):
@@ -2718,6 +2723,17 @@ def _trim_first(items: list[tuple[str, bool]], lang: str) -> bool:
         generic = generic or generic_alone(items[0][0], lang) or "-" in items[0][0]
         items.pop(0)
     return generic
+
+
+def _unknown_past_after_noun(run: Sequence[tuple[str, bool]]) -> bool:
+    """The run ends in a word the lexicon does not know ending in "-ed", after a noun."""
+    if len(run) < 2 or run[-1][1]:
+        return False
+    word, (before, kept) = run[-1][0], run[-2]
+    return (
+        word.endswith("ed") and not _pos(word)
+        and (kept or "NOUN" in _pos(before) or _unknown_subject(before))
+    )
 
 
 def _noun_before(items: Sequence[tuple[str, bool]]) -> bool:

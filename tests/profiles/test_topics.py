@@ -2213,3 +2213,19 @@ def test_a_clause_after_how_or_why_ends_in_its_verb(text, expected):
     """"dns work", "kubernetes work" were topics: after "how" and "why", as after "if", a
     clause awaits its verb, whose subject may be a word the lexicon does not know."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the new patch nerfed my main again", ["patch"]),
+        ("my cat yeeted the mug", ["mug", "cat"]),
+        ("a sun dried tomato", ["sun dried tomato"]),
+    ],
+)
+def test_a_past_tense_the_lexicon_does_not_know_before_its_object_is_the_verb(
+    text, expected
+):
+    """"patch nerfed", "cat yeeted" were topics: chat's new verbs are no words of the
+    lexicon, and before "my", "the" they are the verb of the noun before them."""
+    assert found(text) == expected, found(text)
