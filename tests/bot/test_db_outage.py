@@ -636,3 +636,44 @@ async def test_a_failed_answer_whose_record_met_an_outage_keeps_the_message(
         pid = await person_id(core, alice)
         assert await count(core, ConversationTurn, person_id=pid, role="user") == 1
         assert await count(core, ConversationTurn, person_id=pid, role="assistant") == 0
+
+
+@pytest.mark.postgres
+async def test_a_channel_excluded_while_its_messages_waited_in_the_journal_teaches_nothing(
+    postgres_database, settings_for
+):
+    """Channel messages observed while this worker's database was away wait in its outage
+    journal; another worker, which reached the database all along, excludes one of the
+    channels meanwhile. The replay reads the channel's policy as a live message would:
+    nothing of the excluded channel is learned, the other channel's message is. (In one
+    worker an exclusion made after the messages waits for their replay: they came first.)"""
+    from tests.bot.test_admin import BOSS, KUBERNETES, admin_command, chatter
+
+    settings = settings_for(postgres_database)
+    there = Core(settings, Database(settings.database_url), ScriptedBackend())
+    try:
+        async with core_behind_proxy(postgres_database, settings_for) as (proxy, here):
+            replays_by_hand(here)
+            alice, bob = person("alice"), person("bob")
+            for who in (alice, bob):
+                await grant(here, who)
+            await proxy.stop()
+            await here.handle(chatter(alice, KUBERNETES, "CSECRET"))
+            await here.handle(chatter(bob, KUBERNETES, "COPEN"))
+            await here.chat.intake.flush()
+            await here.services.learner.flush()
+            assert here.backlog_size == 2
+            [done] = await there.handle(admin_command(BOSS, "exclude learning here",
+                                                      channel="CSECRET"))
+            assert "#CSECRET" in done.text
+            await proxy.start()
+            assert await here.drain_backlog() == 2
+            await here.chat.intake.flush()
+            await here.services.learner.flush()
+            alice_id, bob_id = await person_id(here, alice), await person_id(here, bob)
+            assert await count(here, Interest, person_id=alice_id) == 0
+            assert await count(here, Signal, person_id=alice_id) == 0
+            assert await count(here, Interest, person_id=bob_id) > 0
+    finally:
+        await there.aclose()
+        await there.services.db.dispose()
