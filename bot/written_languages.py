@@ -35,6 +35,7 @@ def writer_of(event: Event) -> Writer:
     ref = event.person
     return (ref.platform, ref.workspace, ref.user_id)
 
+
 # How many more of a person's recent longer messages must be in one language than in others
 # before their short ones are read in it: one message in German from an English writer (a
 # quoted line, a song title) says nothing.

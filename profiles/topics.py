@@ -340,6 +340,7 @@ _MEASURES = frozenset(
     ("day", "week", "month", "year", "weekend", "night", "morning", "evening", "hour", "minute")
     + ("time", "lot", "bit", "few", "couple", "same", "while", "moment")
 )
+# Before "bed" ending its phrase: where one sleeps, or when ("before *bed*", "out of *bed*")
 _BED_PREPOSITIONS = frozenset(("before", "after", "in", "to", "for", "from", "of", "till", "until"))
 # Words that say how much of a quality something has
 _INTENSIFIERS = frozenset(("so", "very", "too", "super", "quite", "extremely", "incredibly"))
@@ -392,7 +393,7 @@ _GREETING_TAIL = frozenset(
 _SUBORDINATORS = frozenset(
     ("if", "when", "whenever", "unless", "until", "because", "whether")
     # … and a question's word opening a clause inside a sentence: "explain how dns *works*",
-    # "no idea why the build *fails*" (they taught "dns work", "build fail")
+    # "no idea why postgres *crashes*" (they taught "dns work", "postgres crash")
     + ("how", "why")
 )
 # Verbs of saying and thinking whose object is a clause with its own verb, its "that" left
@@ -1872,8 +1873,13 @@ _HOW_IT_WENT = frozenset(
 MANNER_LEEWAY = 0.3
 # How often, ending a clause, as an adverb ("our band practices *weekly*", "I check app
 # reviews *daily*"); before a noun an adjective ("the weekly meeting").
-_OBJECT_PRONOUNS = frozenset(("me", "us", "him", "them"))  # not "her", also a determiner
 _HOW_OFTEN = frozenset(("hourly", "daily", "nightly", "weekly", "monthly", "yearly"))
+# A person a verb is done to: no noun comes before one ("my plants *hate* me"). Not "her",
+# a determiner too ("the cat ate her homework").
+_OBJECT_PRONOUNS = frozenset(("me", "us", "him", "them"))
+# Verbs of becoming and seeming, after which an adjective says how something is ("the
+# leaves are turning *yellow*", "the dough looks *sticky*"). Not "go" nor "get": "went
+# *vegan*", "got *married*" name what someone did.
 _BECOMING = frozenset(
     ("turn", "turns", "turned", "turning", "grow", "grows", "grew", "growing", "become")
     + ("becomes", "became", "becoming", "seem", "seems", "seemed", "look", "looks", "looked")
@@ -2339,14 +2345,16 @@ def _finite(run: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     clause's verb. Outside one a noun phrase may stand alone ("merge conflicts
     everywhere"). There a name, a word the lexicon does not know or a gerund may be the
     subject too, and its verb a little rarer than the plural it shares a form with: "explain
-    how dns *works*", "how crafting *works*" (they taught "dns work", "work")."""
+    how dns *works*", "no idea why postgres *crashes*" (they taught "dns work", "postgres
+    crash")."""
     if _subject_and_verb(run):
         return run[:-1]
     if len(run) < 2 or run[-1][1]:
         return run
-    subject, kept = run[-2]
-    unnamed = kept or not _pos(subject) or (subject.endswith("ing") and "VERB" in _pos(subject))
-    return run[:-1] if unnamed and _third_person_verb(run[-1][0], PARTICLE_LEEWAY) else run
+    subject, named = run[-2]
+    pos = _pos(subject)
+    may_lead = named or not pos or (subject.endswith("ing") and "VERB" in pos)
+    return run[:-1] if may_lead and _third_person_verb(run[-1][0], PARTICLE_LEEWAY) else run
 
 
 def _subject_and_verb(
