@@ -513,6 +513,45 @@ def stopwords(lang: str) -> frozenset[str]:
     return frozenset(words)
 
 
+@functools.lru_cache(maxsize=1)
+def foreign_function_words() -> frozenset[str]:
+    """The stopwords of the other languages the bot reads that are common there and rare in
+    English ("nicht", "ganz", "bem", "sono", "eres", "een": ~850 words), as
+    :func:`build_foreign_function_words` finds them, read from the file it wrote
+    (``data/foreign_function_words.txt``): finding them reads six languages' word lists,
+    ~2.5 CPU-s, which every extraction worker would spend."""
+    text = (resources.files("profiles") / "data" / FOREIGN_FUNCTION_WORDS).read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def build_foreign_function_words() -> frozenset[str]:
+    """Another language's stopwords common there (Zipf ≥ :data:`FOREIGN_COMMON`) and rare
+    in English (below :data:`FOREIGN_RARE_IN_EN`), which the English lexicon does not know
+    and CLDR names no language or country by. Written to the data file with
+    ``python -c "from profiles.topics import build_foreign_function_words as b;
+    print('\\n'.join(sorted(b())))" > profiles/data/foreign_function_words.txt``
+    (a test checks the file against it)."""
+    english = stopwords("en")
+    found: set[str] = set()
+    for lang in _OTHER_LANGUAGES:
+        for word in stopwords(lang):
+            if (
+                len(word) > 2 and word.isalpha() and word not in english
+                and zipf(word, lang) >= FOREIGN_COMMON and zipf(word, "en") < FOREIGN_RARE_IN_EN
+                and not _pos(word) and not _cldr_named(word)
+            ):
+                found.add(word)
+    return frozenset(found)
+
+
+FOREIGN_FUNCTION_WORDS = "foreign_function_words.txt"
+# How common in its own language, and how rare in English, a stopword of another language
+# must be to count as no English topic (foreign_function_words)
+FOREIGN_COMMON = 5.5
+FOREIGN_RARE_IN_EN = 3.5
+_OTHER_LANGUAGES = ("de", "es", "fr", "it", "pt", "nl")  # as profiles/signals.py NEAR_LANGUAGES
 # Adverbs and conjunctions neither list holds ("Ganz okay", "Sebbene mai sia spesso meglio",
 # "sin da subito" taught "ganz", "sebbene", "ovvio sin")
 _FUNCTION_WORDS: dict[str, tuple[str, ...]] = {"de": ("ganz",), "it": ("sebbene", "sin")}
@@ -574,6 +613,7 @@ def warm_up() -> None:
     time_word("friday")  # Babel's calendar data
     language_name("french")  # … and its names of languages
     given_name("kevin", zipf("kevin", "en"))  # the census's given names, CLDR's countries
+    foreign_function_words()  # other languages' function words (a file)
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -1528,6 +1568,13 @@ def _runs(prose: str, lang: str) -> Iterable[list[tuple[str, bool]]]:
                 )
             )
             filler = is_filler(word, lang) or (
+                # another language's commonest function words, in a line read with the
+                # English rules (short, or its language unnamed): "Nichts", "Ganz okay",
+                # "Bem.", "Sei felice", "Wat is een penalty?" taught "nicht", "ganz", "bem",
+                # "sei felice", "wat"; a capitalised one mid-sentence is a name's ("Che
+                # Guevara", "Contra")
+                lang == "en" and not name and word in foreign_function_words()
+            ) or (
                 lang != "en" and inflected_verb(
                     word, lang, raw[:1].isupper(),
                     after_subject=_german_subject_before(lowered, index, lang),

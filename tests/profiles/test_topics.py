@@ -2229,3 +2229,38 @@ def test_a_past_tense_the_lexicon_does_not_know_before_its_object_is_the_verb(
     """"patch nerfed", "cat yeeted" were topics: chat's new verbs are no words of the
     lexicon, and before "my", "the" they are the verb of the noun before them."""
     assert found(text) == expected, found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ganz okay", []),
+        ("Nichts", []),
+        ("Bem.", []),
+        ("Sei felice", ["felice"]),
+        ("Wat is een penalty?", ["penalty"]),
+        ("Quem foi Juscelino Kubitschek?", ["juscelino kubitschek"]),
+        # mid-sentence in capitals such a word is a name's; English lines keep theirs
+        ("I watched a documentary about Che Guevara", ["che guevara", "documentary"]),
+        ("playing Contra on the NES", ["contra", "nes"]),
+        ("the jazz festival was great", ["jazz festival"]),
+    ],
+)
+def test_another_languages_function_words_are_no_topic_in_a_line_read_as_english(
+    text, expected
+):
+    """A short line no language is named for is read with the English rules, which knew
+    none of the other languages' function words: "Nichts", "Ganz okay", "Bem." taught
+    "nicht", "ganz", "bem", "Sei felice" "sei felice"."""
+    assert found(text) == expected, found(text)
+
+
+def test_the_shipped_foreign_function_words_are_what_the_lexicons_give():
+    """The file is written by build_foreign_function_words (finding them costs ~2.5 CPU-s
+    a process): a lexicon upgrade or a changed rule must rewrite it."""
+    from profiles.topics import build_foreign_function_words, foreign_function_words
+
+    built = build_foreign_function_words()
+    assert foreign_function_words() == built
+    assert {"nicht", "ganz", "bem", "sono", "een"} <= built
+    assert not {"the", "python", "french", "casa", "sara"} & built
