@@ -529,10 +529,9 @@ def foreign_function_words() -> frozenset[str]:
 def build_foreign_function_words() -> frozenset[str]:
     """Another language's stopwords common there (Zipf ≥ :data:`FOREIGN_COMMON`) and rare
     in English (below :data:`FOREIGN_RARE_IN_EN`), which the English lexicon does not know
-    and CLDR names no language or country by. Written to the data file with
-    ``python -c "from profiles.topics import build_foreign_function_words as b;
-    print('\\n'.join(sorted(b())))" > profiles/data/foreign_function_words.txt``
-    (a test checks the file against it)."""
+    and CLDR names no language or country by. The data file holds them sorted, one a line,
+    under a comment line saying so (``print('\\n'.join(sorted(b())))`` with this function as
+    ``b`` writes the words); a test checks the file against this function."""
     english = stopwords("en")
     found: set[str] = set()
     for lang in _OTHER_LANGUAGES:
