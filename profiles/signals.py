@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from profiles.topics import INTERJECTIONS, extract_topics, words_of
+from profiles.topics import INTERJECTIONS, NEAR_LANGUAGES, extract_topics, words_of
 
 MIN_LANGUAGE_CONFIDENCE = 0.75
 # Below this, a language guess is noise ("haha, what kind of work?" reads as Tagalog).
@@ -40,9 +40,8 @@ MIN_LANGUAGE_LETTERS = 20
 PLAIN_ENGLISH_SHARE = 0.8
 PLAIN_ENGLISH_ZIPF = 3.0
 PLAIN_ENGLISH_MEAN = 4.5
-# Languages whose everyday words English borrows or shares most: a text more familiar to one
-# of them than to English is not plainly English (~9 µs more a long message).
-NEAR_LANGUAGES = ("fr", "es", "de", "pt", "it", "nl")
+# NEAR_LANGUAGES (profiles/topics.py): a text more familiar to one of them than to English is
+# not plainly English (~9 µs more a long message).
 # How much more familiar (mean Zipf) a near language must find a short text's words than
 # English does for the English rules not to read it ("Gut, und dir?"); names and borrowings
 # keep most English lines below it (see _nearer_elsewhere).

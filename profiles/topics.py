@@ -534,7 +534,7 @@ def build_foreign_function_words() -> frozenset[str]:
     ``b`` writes the words); a test checks the file against this function."""
     english = stopwords("en")
     found: set[str] = set()
-    for lang in _OTHER_LANGUAGES:
+    for lang in NEAR_LANGUAGES:
         for word in stopwords(lang):
             if (
                 len(word) > 2 and word.isalpha() and word not in english
@@ -550,7 +550,10 @@ FOREIGN_FUNCTION_WORDS = "foreign_function_words.txt"
 # must be to count as no English topic (foreign_function_words)
 FOREIGN_COMMON = 5.5
 FOREIGN_RARE_IN_EN = 3.5
-_OTHER_LANGUAGES = ("de", "es", "fr", "it", "pt", "nl")  # as profiles/signals.py NEAR_LANGUAGES
+# Languages whose everyday words English borrows or shares most: a text more familiar to one
+# of them than to English is not plainly English (profiles/signals.py), and their function
+# words are none of an English line's topics (foreign_function_words)
+NEAR_LANGUAGES = ("fr", "es", "de", "pt", "it", "nl")
 # Adverbs and conjunctions neither list holds ("Ganz okay", "Sebbene mai sia spesso meglio",
 # "sin da subito" taught "ganz", "sebbene", "ovvio sin")
 _FUNCTION_WORDS: dict[str, tuple[str, ...]] = {"de": ("ganz",), "it": ("sebbene", "sin")}
@@ -2784,10 +2787,12 @@ def _unknown_past_after_noun(run: Sequence[tuple[str, bool]]) -> bool:
     if len(run) < 2 or run[-1][1]:
         return False
     word, (before, kept) = run[-1][0], run[-2]
-    return (
-        word.endswith("ed") and not _pos(word)
-        and (kept or "NOUN" in _pos(before) or _unknown_subject(before))
-    )
+    return _unknown_past(word) and (kept or "NOUN" in _pos(before) or _unknown_subject(before))
+
+
+def _unknown_past(word: str) -> bool:
+    """A past tense the lexicon does not know ("rewatched", "nerfed"): an action."""
+    return word.endswith("ed") and not _pos(word)
 
 
 def _noun_before(items: Sequence[tuple[str, bool]]) -> bool:
@@ -2851,7 +2856,7 @@ def candidate(run: list[tuple[str, bool]], lang: str) -> tuple[str, float] | Non
             return None
         if lang == "en" and not items[0][1] and word in _NO_PASTIME:
             return None  # an everyday doing alone: "*staying* home today", "the *meeting*"
-        if lang == "en" and not _pos(word) and word.endswith("ed"):
+        if lang == "en" and _unknown_past(word):
             return None  # an unknown past tense ("rewatched") is an action, not a subject
     elif rarest >= PHRASE_MAX and not (
         lang == "en" and rarest < SINGLE_MAX and _plain_compound(words)
